@@ -24,8 +24,9 @@
 //   cell past the last column is an error;
 // - the signature must be exactly `MatchX Device Provisioning`; the
 //   `manufacturerName` label and the header names are matched ignoring case;
-// - rows whose cells are all empty (e.g. `,,,,,` or trailing blank lines) are
-//   skipped wherever they are;
+// - after the header, rows whose cells are all empty (`,,,,,`, blank lines,
+//   trailing blank lines) are skipped; lines 1-3 must be the signature, the
+//   manufacturer and the header, with nothing before them;
 // - fixedDevEUI is `Y` or `N` in either case; EUIs are 16 hex digits in either
 //   case, with or without `-`/`:` between bytes; Provision IDs are matched
 //   ignoring case and stored uppercase; a report's hash is matched ignoring case.
@@ -106,12 +107,13 @@ std::string WriteRequestCsv(const ProvisionCsv& csv);
 std::string WriteReportCsv(const ProvisionCsv& csv);
 
 // Turns a parsed request into a report: keeps the rows in order, gives each row
-// without a Provision ID a new one from `new_id` (retrying when it would repeat
-// an ID already in the file), and fills every provision_id_hash with
+// without a Provision ID a new one from `new_id` (drawing again when it would
+// repeat an ID already in the file), and fills every provision_id_hash with
 // SHA256(provisionId + hash_suffix). `new_id` defaults to RandomProvisionId.
-ProvisionCsv MakeReport(ProvisionCsv request,
-                        std::string_view hash_suffix = provisioning::kDefaultHashSuffix,
-                        const std::function<std::string()>& new_id = {});
+// Fails (Internal) only when `new_id` returns an invalid ID or keeps repeating.
+Result<ProvisionCsv> MakeReport(ProvisionCsv request,
+                                std::string_view hash_suffix = provisioning::kDefaultHashSuffix,
+                                const std::function<std::string()>& new_id = {});
 
 // A random Provision ID: 20 characters of A-Z2-7 from the CSPRNG.
 std::string RandomProvisionId();
