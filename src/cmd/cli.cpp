@@ -13,7 +13,9 @@
 
 namespace roost::cmd {
 
-void Fail(const std::string& message, int exit_code) { throw CommandFailed(message, exit_code); }
+void Fail(const std::string& message, int exit_code) {
+  throw CommandFailed(message, exit_code);
+}
 
 void FailIfError(const Status& status, const std::string& context) {
   if (status.ok()) return;
@@ -30,7 +32,7 @@ Result<std::string> ReadWholeFile(const std::string& path) {
 }
 
 Status WriteWholeFile(const std::string& path, std::string_view data, bool overwrite) {
-  struct stat st{};
+  struct stat st {};
   if (!overwrite && ::stat(path.c_str(), &st) == 0) {
     return Status::AlreadyExists(path + ": already exists; refusing to overwrite");
   }

@@ -69,8 +69,8 @@ Status ExactHex(std::string_view s, size_t digits, const char* what) {
 }  // namespace
 
 std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                        s.front() == '\n'))
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
     s.remove_prefix(1);
   while (!s.empty() &&
          (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
@@ -162,7 +162,9 @@ Result<std::string> ParseProductCertificate(std::string_view text) {
   return out;
 }
 
-bool IsBase32Char(char c) { return (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7'); }
+bool IsBase32Char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7');
+}
 
 Result<std::string> ParseProvisionId(std::string_view text) {
   std::string_view s = TrimSpace(text);
@@ -181,7 +183,9 @@ Result<std::string> ParseProvisionId(std::string_view text) {
   return out;
 }
 
-std::string Eui64::ToString() const { return ToHex(bytes); }
+std::string Eui64::ToString() const {
+  return ToHex(bytes);
+}
 
 uint64_t Eui64::ToU64() const {
   uint64_t v = 0;

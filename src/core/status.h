@@ -66,8 +66,8 @@ class Result {
 }  // namespace roost
 
 // Returns early from the enclosing function when `expr` (a Status) failed.
-#define ROOST_RETURN_IF_ERROR(expr)      \
-  do {                                   \
-    ::roost::Status roost_status_ = (expr); \
+#define ROOST_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::roost::Status roost_status_ = (expr);        \
     if (!roost_status_.ok()) return roost_status_; \
   } while (0)

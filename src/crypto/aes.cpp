@@ -10,7 +10,9 @@ namespace roost::crypto {
 namespace {
 
 // OpenSSL failures here mean a broken installation (no AES), not bad input.
-[[noreturn]] void Fail(const char* what) { throw std::runtime_error(what); }
+[[noreturn]] void Fail(const char* what) {
+  throw std::runtime_error(what);
+}
 
 EVP_CIPHER_CTX* NewCtx(const EVP_CIPHER* cipher, const uint8_t* key, const uint8_t* iv,
                        bool encrypt) {
@@ -92,6 +94,8 @@ void DecryptCbc(const Key128& key, const Block& iv, std::span<const uint8_t> in,
   EVP_CIPHER_CTX_free(ctx);
 }
 
-void Cleanse(void* p, size_t n) { OPENSSL_cleanse(p, n); }
+void Cleanse(void* p, size_t n) {
+  OPENSSL_cleanse(p, n);
+}
 
 }  // namespace roost::crypto

@@ -138,7 +138,7 @@ Result<std::unique_ptr<CraFileReader>> CraFileReader::Open(const std::string& pa
                                                            const Key128& key, CraMode mode) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::IoError(path + ": cannot open: " + std::strerror(errno));
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
     return Status::IoError(path + ": cannot stat: " + std::strerror(errno));
@@ -148,15 +148,15 @@ Result<std::unique_ptr<CraFileReader>> CraFileReader::Open(const std::string& pa
     ::close(fd);
     return size_ok.WithPrefix(path);
   }
-  return std::unique_ptr<CraFileReader>(new CraFileReader(
-      fd, static_cast<uint64_t>(st.st_size) / kCraPairSize, path, key, mode));
+  return std::unique_ptr<CraFileReader>(
+      new CraFileReader(fd, static_cast<uint64_t>(st.st_size) / kCraPairSize, path, key, mode));
 }
 
 Status CraFileReader::ReadAt(uint64_t offset, std::span<uint8_t> out) const {
   size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
-                        static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       return Status::IoError(path_ + ": read failed at offset " + std::to_string(offset + done));
@@ -202,8 +202,8 @@ Result<uint64_t> CraFileReader::FindId(SigfoxId id) const {
         for (size_t j = 0; j < 16; ++j) clear[j] ^= prev[j];
         std::memcpy(prev.data(), chunk.data() + i * kCraPairSize + 16, 16);
       }
-      uint32_t v = uint32_t{clear[0]} << 24 | uint32_t{clear[1]} << 16 |
-                   uint32_t{clear[2]} << 8 | uint32_t{clear[3]};
+      uint32_t v = uint32_t{clear[0]} << 24 | uint32_t{clear[1]} << 16 | uint32_t{clear[2]} << 8 |
+                   uint32_t{clear[3]};
       if (v == id.value) return first + i;
     }
   }

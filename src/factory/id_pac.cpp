@@ -60,6 +60,8 @@ Result<std::vector<IdPac>> ParseIdPacFile(std::string_view text) {
   return out;
 }
 
-std::string FormatIdPacLine(const IdPac& entry) { return entry.id.ToFile() + ";" + entry.pac + "\n"; }
+std::string FormatIdPacLine(const IdPac& entry) {
+  return entry.id.ToFile() + ";" + entry.pac + "\n";
+}
 
 }  // namespace roost::factory
