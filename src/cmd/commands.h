@@ -6,10 +6,17 @@
 
 namespace roost::cmd {
 
-void AddCraCommands(CLI::App& app);    // cra.cpp:   roost cra decrypt|issue|next|journal
-void AddPidCommands(CLI::App& app);    // pid.cpp:   roost pid hash|verify-code|generate|request|report
-void AddEuiCommands(CLI::App& app);    // eui.cpp:   roost eui from-mac
-void AddLabelCommands(CLI::App& app);  // label.cpp: roost label
-void AddServeCommand(CLI::App& app);   // serve.cpp: roost serve
+// cra.cpp: roost cra decrypt|issue, and the bench commands from cra_bench.cpp
+void AddCraCommands(CLI::App& app);
+// cra_bench.cpp: roost cra next|journal (the flashing bench)
+void AddCraBenchCommands(CLI::App* cra);
+// pid.cpp: roost pid hash|verify-code|generate|request|report
+void AddPidCommands(CLI::App& app);
+// eui.cpp: roost eui from-mac
+void AddEuiCommands(CLI::App& app);
+// label.cpp: roost label
+void AddLabelCommands(CLI::App& app);
+// serve.cpp: roost serve
+void AddServeCommand(CLI::App& app);
 
 }  // namespace roost::cmd

@@ -13,8 +13,7 @@ void AddEuiCommands(CLI::App& app) {
   auto* from_mac = eui->add_subcommand(
       "from-mac", "Print the EUI-64 of a MAC-48 address (FF FE inserted in the middle)");
   auto mac = std::make_shared<std::string>();
-  from_mac->add_option("MAC", *mac, "12 hex digits, with or without - : . separators")
-      ->required();
+  from_mac->add_option("MAC", *mac, "12 hex digits, with or without - : . separators")->required();
   from_mac->callback([mac] {
     auto parsed = ValueOrFail(ParseMac48(*mac));
     std::cout << EuiFromMac(parsed).ToString() << "\n";
