@@ -1,11 +1,342 @@
 // roost pid hash|verify-code|generate|request|report
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "core/hex.h"
+#include "core/identifiers.h"
+#include "factory/provision_csv.h"
+#include "provisioning/provision_id.h"
 
 namespace roost::cmd {
+namespace {
+
+constexpr uint64_t kMaxDevices = 10'000'000;  // per request file or generate run
+constexpr size_t kMaxErrorsShown = 50;
+constexpr uint64_t kProgressThreshold = 10'000;  // items before a progress bar is worth it
+
+std::string LineError(const std::string& file, size_t line, const std::string& message) {
+  return file + ": line " + std::to_string(line) + ": " + message;
+}
+
+bool HasControlChar(std::string_view s) {
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+std::string CheckedText(const std::string& what, const std::string& value) {
+  std::string_view v = TrimSpace(value);
+  if (v.empty()) Fail(what + ": must not be empty");
+  if (HasControlChar(v)) Fail(what + ": contains a control character");
+  return std::string(v);
+}
+
+// Lines of a text file with their 1-based numbers: CRLF accepted, surrounding
+// whitespace trimmed, blank lines and '#' comments skipped.
+std::vector<std::pair<size_t, std::string>> ListLines(std::string_view text) {
+  std::vector<std::pair<size_t, std::string>> out;
+  size_t line_no = 0;
+  size_t pos = 0;
+  if (text.starts_with("\xEF\xBB\xBF")) pos = 3;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = TrimSpace(text.substr(pos, end - pos));
+    pos = end + 1;
+    ++line_no;
+    if (line.empty() || line.front() == '#') continue;
+    out.emplace_back(line_no, std::string(line));
+  }
+  return out;
+}
+
+// "S000000..S000999": a common prefix and an inclusive, zero-padded number range.
+std::vector<std::string> ExpandSerialRange(const std::string& spec) {
+  const std::string ctx = "--serials '" + spec + "'";
+  size_t dots = spec.find("..");
+  if (dots == std::string::npos || spec.find("..", dots + 2) != std::string::npos) {
+    Fail(ctx + ": expected FIRST..LAST, like S000000..S000999");
+  }
+  std::string first(TrimSpace(std::string_view(spec).substr(0, dots)));
+  std::string last(TrimSpace(std::string_view(spec).substr(dots + 2)));
+  auto split = [&](const std::string& s, const char* which) {
+    size_t digits_at = s.size();
+    while (digits_at > 0 && s[digits_at - 1] >= '0' && s[digits_at - 1] <= '9') --digits_at;
+    if (digits_at == s.size()) {
+      Fail(ctx + ": the " + which + " serial '" + s + "' does not end in a number");
+    }
+    if (s.size() - digits_at > 18) {
+      Fail(ctx + ": the " + which + " serial '" + s + "' has more than 18 digits");
+    }
+    return std::make_pair(s.substr(0, digits_at), s.substr(digits_at));
+  };
+  auto [prefix, from] = split(first, "first");
+  auto [prefix2, to] = split(last, "last");
+  if (prefix != prefix2) {
+    Fail(ctx + ": the two ends have different prefixes ('" + prefix + "' and '" + prefix2 + "')");
+  }
+  if (from.size() != to.size()) {
+    Fail(ctx + ": the two numbers have different widths (" + std::to_string(from.size()) + " and " +
+         std::to_string(to.size()) + " digits)");
+  }
+  if (HasControlChar(prefix)) Fail(ctx + ": the prefix contains a control character");
+  uint64_t a = std::stoull(from);
+  uint64_t b = std::stoull(to);
+  if (a > b) Fail(ctx + ": the first serial comes after the last");
+  if (b - a >= kMaxDevices) {
+    Fail(ctx + ": " + std::to_string(b - a + 1) + " serials; at most " +
+         std::to_string(kMaxDevices) + " per request");
+  }
+  std::vector<std::string> serials;
+  serials.reserve(b - a + 1);
+  const int width = static_cast<int>(from.size());
+  char buf[32];
+  for (uint64_t n = a; n <= b; ++n) {
+    std::snprintf(buf, sizeof buf, "%0*llu", width, static_cast<unsigned long long>(n));
+    serials.push_back(prefix + buf);
+  }
+  return serials;
+}
+
+std::vector<std::string> ReadSerialFile(const std::string& path) {
+  std::string text = ValueOrFail(ReadWholeFile(path));
+  std::vector<std::string> serials;
+  std::unordered_map<std::string, size_t> line_of;
+  for (auto& [line, serial] : ListLines(text)) {
+    if (HasControlChar(serial)) Fail(LineError(path, line, "serial contains a control character"));
+    auto [it, inserted] = line_of.emplace(serial, line);
+    if (!inserted) {
+      Fail(LineError(path, line,
+                     "serial '" + serial + "' already on line " + std::to_string(it->second)));
+    }
+    serials.push_back(std::move(serial));
+  }
+  if (serials.empty()) Fail(path + ": no serial numbers in the file");
+  if (serials.size() > kMaxDevices) {
+    Fail(path + ": " + std::to_string(serials.size()) + " serials; at most " +
+         std::to_string(kMaxDevices) + " per request");
+  }
+  return serials;
+}
+
+std::vector<Eui64> ReadMacFile(const std::string& path) {
+  std::string text = ValueOrFail(ReadWholeFile(path));
+  std::vector<Eui64> euis;
+  std::unordered_map<uint64_t, size_t> line_of;
+  for (const auto& [line, mac_text] : ListLines(text)) {
+    auto mac = ParseMac48(mac_text);
+    if (!mac.ok()) Fail(LineError(path, line, mac.status().message()));
+    Eui64 eui = EuiFromMac(*mac);
+    auto [it, inserted] = line_of.emplace(eui.ToU64(), line);
+    if (!inserted) {
+      Fail(LineError(
+          path, line,
+          "MAC address '" + mac_text + "' already on line " + std::to_string(it->second)));
+    }
+    euis.push_back(eui);
+  }
+  return euis;
+}
+
+// Writes `data` to `path` ("-" is stdout) atomically.
+void WriteOutput(const std::string& path, const std::string& data, bool force) {
+  if (path == "-") {
+    std::fwrite(data.data(), 1, data.size(), stdout);
+    std::fflush(stdout);
+    return;
+  }
+  FailIfError(WriteWholeFile(path, data, force));
+}
+
+// Fails with every parse error, each on its own line naming the file.
+void FailOnCsvErrors(const std::string& path, const factory::ProvisionCsvParse& parse) {
+  if (parse.ok()) return;
+  const auto& errors = parse.errors;
+  if (errors.size() == 1) Fail(LineError(path, errors[0].line, errors[0].message));
+  for (size_t i = 0; i < errors.size() && i < kMaxErrorsShown; ++i) {
+    std::fprintf(stderr, "roost: %s\n", LineError(path, errors[i].line, errors[i].message).c_str());
+  }
+  std::string more = errors.size() > kMaxErrorsShown
+                         ? " (first " + std::to_string(kMaxErrorsShown) + " shown)"
+                         : "";
+  Fail(path + ": " + std::to_string(errors.size()) + " errors" + more + "; nothing written");
+}
+
+void AddHash(CLI::App& pid) {
+  auto* cmd = pid.add_subcommand("hash", "Print SHA256(PID + suffix) in lowercase hex");
+  auto id = std::make_shared<std::string>();
+  auto suffix = std::make_shared<std::string>(provisioning::kDefaultHashSuffix);
+  cmd->add_option("PID", *id, "Provision ID: 20 Base32 characters, any case")->required();
+  cmd->add_option("--hash-suffix", *suffix, "Text appended before hashing")->capture_default_str();
+  cmd->callback([id, suffix] {
+    std::string canonical = ValueOrFail(ParseProvisionId(*id));
+    std::cout << ToHex(provisioning::ProvisionIdHash(canonical, *suffix)) << "\n";
+  });
+}
+
+void AddVerifyCode(CLI::App& pid) {
+  auto* cmd = pid.add_subcommand(
+      "verify-code", "Print AES-CMAC(fixedKey, PID || nonce), all 16 bytes in lowercase hex");
+  auto id = std::make_shared<std::string>();
+  auto nonce = std::make_shared<std::string>();
+  cmd->add_option("PID", *id, "Provision ID: 20 Base32 characters, any case")->required();
+  cmd->add_option("NONCEHEX", *nonce, "The 4-byte nonce as 8 hex digits")->required();
+  cmd->callback([id, nonce] {
+    std::string canonical = ValueOrFail(ParseProvisionId(*id));
+    std::string_view hex = TrimSpace(*nonce);
+    if (hex.size() != 2 * sizeof(provisioning::Nonce)) {
+      Fail("nonce '" + std::string(hex) + "': expected 8 hex digits (4 bytes), got " +
+           std::to_string(hex.size()));
+    }
+    provisioning::Nonce bytes{};
+    FailIfError(FromHexInto(hex, bytes), "nonce '" + std::string(hex) + "'");
+    std::cout << ToHex(provisioning::ComputeVerifyCode(canonical, bytes)) << "\n";
+  });
+}
+
+void AddGenerate(CLI::App& pid) {
+  auto* cmd = pid.add_subcommand("generate",
+                                 "Print N distinct random Provision IDs (CSPRNG), one per line");
+  auto count = std::make_shared<uint64_t>(0);
+  cmd->add_option("--count,-n", *count, "How many")
+      ->required()
+      ->check(CLI::Range(uint64_t{1}, kMaxDevices));
+  cmd->callback([count] {
+    const bool show = *count >= kProgressThreshold;
+    Progress progress("generate", *count);
+    std::unordered_set<std::string> seen;
+    seen.reserve(*count);
+    std::string out;
+    out.reserve(*count * (kProvisionIdLength + 1));
+    while (seen.size() < *count) {
+      std::string id = factory::RandomProvisionId();
+      if (!seen.insert(id).second) continue;  // unique within the run
+      out += id;
+      out += '\n';
+      if (show) progress.Update(seen.size());
+    }
+    if (show) progress.Finish();
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
+  });
+}
+
+struct RequestArgs {
+  std::string manufacturer;
+  std::string model;
+  std::string serials;
+  std::string serial_file;
+  std::string mac_file;
+  std::string out;
+  bool force = false;
+};
+
+void AddRequest(CLI::App& pid) {
+  auto* cmd = pid.add_subcommand("request", "Write a Provision ID request CSV");
+  auto a = std::make_shared<RequestArgs>();
+  cmd->add_option("--manufacturer", a->manufacturer, "Manufacturer name (line 2 of the file)")
+      ->required();
+  cmd->add_option("--model", a->model, "Model of every device in the request")->required();
+  auto* range = cmd->add_option("--serials", a->serials,
+                                "Serial range FIRST..LAST, inclusive, e.g. S000000..S000999");
+  auto* file = cmd->add_option("--serial-file", a->serial_file,
+                               "File with one serial per line (blank lines and # comments "
+                               "skipped)");
+  range->excludes(file);
+  cmd->add_option("--mac-file", a->mac_file,
+                  "File with one MAC-48 per line, in serial order: fixed devEUIs (FF FE "
+                  "inserted); without it devEUIs are left blank (fixedDevEUI N)");
+  cmd->add_option("-o,--output", a->out, "Output CSV file ('-' for stdout)")->required();
+  cmd->add_flag("--force", a->force, "Overwrite the output file if it exists");
+  cmd->callback([a] {
+    if (a->serials.empty() && a->serial_file.empty()) {
+      Fail("request: give --serials FIRST..LAST or --serial-file FILE");
+    }
+    factory::ProvisionCsv csv;
+    csv.manufacturer = CheckedText("--manufacturer", a->manufacturer);
+    std::string model = CheckedText("--model", a->model);
+    std::vector<std::string> serials =
+        a->serial_file.empty() ? ExpandSerialRange(a->serials) : ReadSerialFile(a->serial_file);
+    std::vector<Eui64> euis;
+    if (!a->mac_file.empty()) {
+      euis = ReadMacFile(a->mac_file);
+      if (euis.size() != serials.size()) {
+        Fail(a->mac_file + ": " + std::to_string(euis.size()) + " MAC addresses for " +
+             std::to_string(serials.size()) + " serials; give exactly one per serial");
+      }
+    }
+    const bool show = serials.size() >= kProgressThreshold;
+    Progress progress("request", serials.size());
+    csv.rows.reserve(serials.size());
+    for (size_t i = 0; i < serials.size(); ++i) {
+      factory::ProvisionRow row;
+      row.model = model;
+      row.serial_number = std::move(serials[i]);
+      if (!euis.empty()) {
+        row.fixed_dev_eui = true;
+        row.dev_eui = euis[i];
+      }
+      csv.rows.push_back(std::move(row));
+      if (show) progress.Update(i + 1);
+    }
+    if (show) progress.Finish();
+    std::string text = factory::WriteRequestCsv(csv);
+    // The file must be one Roost (and the receiving side) accepts: check before writing.
+    auto check = factory::ParseProvisionCsv(text);
+    if (!check.ok())
+      Fail("internal error: the request would not parse: " + check.errors[0].ToString());
+    WriteOutput(a->out, text, a->force);
+  });
+}
+
+struct ReportArgs {
+  std::string request;
+  std::string out;
+  std::string suffix{provisioning::kDefaultHashSuffix};
+  bool force = false;
+};
+
+void AddReport(CLI::App& pid) {
+  auto* cmd = pid.add_subcommand(
+      "report",
+      "Turn a request CSV into a report: assign Provision IDs to blank rows, add provisionIdHash");
+  auto a = std::make_shared<ReportArgs>();
+  cmd->add_option("REQUEST", a->request, "Request CSV file")->required();
+  cmd->add_option("-o,--output", a->out, "Report CSV file ('-' for stdout)")->required();
+  cmd->add_option("--hash-suffix", a->suffix, "Text appended to the Provision ID before hashing")
+      ->capture_default_str();
+  cmd->add_flag("--force", a->force, "Overwrite the output file if it exists");
+  cmd->callback([a] {
+    std::string text = ValueOrFail(ReadWholeFile(a->request));
+    auto parse = factory::ParseProvisionCsv(text, {.hash_suffix = a->suffix});
+    FailOnCsvErrors(a->request, parse);
+    if (parse.csv.is_report) {
+      Fail(a->request + ": line 3: this is already a report (it has a provisionIdHash column)");
+    }
+    auto report = ValueOrFail(factory::MakeReport(std::move(parse.csv), a->suffix));
+    WriteOutput(a->out, factory::WriteReportCsv(report), a->force);
+  });
+}
+
+}  // namespace
 
 void AddPidCommands(CLI::App& app) {
   auto* pid = app.add_subcommand("pid", "LoRaWAN Provision IDs: hashes, verify codes, CSVs");
   pid->require_subcommand(1);
+  AddHash(*pid);
+  AddVerifyCode(*pid);
+  AddGenerate(*pid);
+  AddRequest(*pid);
+  AddReport(*pid);
 }
 
 }  // namespace roost::cmd
