@@ -36,17 +36,17 @@ Result<std::vector<IdPac>> ParseIdPacFile(std::string_view text) {
     line = TrimSpace(line);
     if (line.empty() || line.front() == '#') continue;
     auto where = [&] { return "line " + std::to_string(line_no) + ": "; };
-    std::string_view id_text, pac_text;
-    bool two = SplitTwoFields(line, id_text, pac_text);
-    auto id = two ? ParseSigfoxId(id_text) : Result<SigfoxId>(Status::InvalidInput("x"));
     if (header_possible) {
       header_possible = false;
-      if (!id.ok()) continue;  // the one header line, e.g. "ID;PAC"
+      // The one header line ("ID;PAC") is the first line not starting with an ID.
+      if (!ParseSigfoxId(line.substr(0, line.find_first_of(";,\t "))).ok()) continue;
     }
-    if (!two) {
+    std::string_view id_text, pac_text;
+    if (!SplitTwoFields(line, id_text, pac_text)) {
       return Status::InvalidInput(where() + "expected 'ID;PAC' (two fields), got '" +
                                   std::string(line.substr(0, 60)) + "'");
     }
+    auto id = ParseSigfoxId(id_text);
     if (!id.ok()) return Status::InvalidInput(where() + id.status().message());
     auto pac = ParsePac(pac_text);
     if (!pac.ok()) return Status::InvalidInput(where() + pac.status().message());

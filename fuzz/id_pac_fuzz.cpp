@@ -1,0 +1,22 @@
+// Fuzzes the ID/PAC file parser: any text must parse or fail cleanly, and what
+// parses must render and parse back to the same list.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "factory/id_pac.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace roost;
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto parsed = factory::ParseIdPacFile(text);
+  if (!parsed.ok()) {
+    if (parsed.status().message().find("line ") != 0) __builtin_trap();
+    return 0;
+  }
+  std::string rendered;
+  for (const auto& e : *parsed) rendered += factory::FormatIdPacLine(e);
+  auto again = factory::ParseIdPacFile(rendered);
+  if (!again.ok() || *again != *parsed) __builtin_trap();
+  return 0;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Configures and builds Roost. Usage: scripts/build.sh [release|asan]
+#   release (default): GCC, optimised, into build/ (the roost binary is build/roost)
+#   asan:              clang with AddressSanitizer + UndefinedBehaviorSanitizer and
+#                      the libFuzzer targets, into build-asan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kind=${1:-release}
+jobs=$(nproc)
+
+case "$kind" in
+  release)
+    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    ninja -C build -j "$jobs"
+    ;;
+  asan)
+    CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+      -DROOST_SANITIZE=ON -DROOST_FUZZ=ON -DROOST_BENCH=OFF >/dev/null
+    ninja -C build-asan -j "$jobs"
+    ;;
+  *)
+    echo "usage: $0 [release|asan]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# One command to get a running Roost on a fresh Debian machine: installs what is
+# missing, builds build/roost, and starts `roost serve` (arguments are passed on).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+scripts/build.sh release
+exec build/roost serve "$@"

@@ -1,0 +1,78 @@
+#include "factory/id_pac.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace roost::factory {
+namespace {
+
+TEST(IdPac, ParsesTheSampleFile) {
+  std::ifstream in(std::string(ROOST_VECTORS_DIR) + "/cra-sample/id_pac.txt");
+  std::string text{std::istreambuf_iterator<char>(in), {}};
+  auto parsed = ParseIdPacFile(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  ASSERT_EQ(parsed->size(), 4u);
+  EXPECT_EQ((*parsed)[0].id.value, 0x0041A2F0u);
+  EXPECT_EQ((*parsed)[0].pac, "6FEE95A9E3756E43");
+  std::string rendered;
+  for (const auto& e : *parsed) rendered += FormatIdPacLine(e);
+  EXPECT_EQ(rendered, text);
+}
+
+TEST(IdPac, AcceptsEverySeparatorCommentsHeaderAndCrlf) {
+  auto parsed = ParseIdPacFile(
+      "# exported from the CRA\r\n"
+      "ID;PAC\r\n"
+      "\r\n"
+      "41a2f0;6fee95a9e3756e43\r\n"
+      "0x41A2F1,84053899B0FC3EE0\r\n"
+      "41A2F2\t77B58678657B761D\n"
+      "  41A2F3    DBA97F96BD5CCFC4  \n");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  ASSERT_EQ(parsed->size(), 4u);
+  EXPECT_EQ((*parsed)[0].pac, "6FEE95A9E3756E43");
+  EXPECT_EQ((*parsed)[1].id.value, 0x41A2F1u);
+  EXPECT_EQ((*parsed)[3].pac, "DBA97F96BD5CCFC4");
+  EXPECT_EQ(FormatIdPacLine((*parsed)[0]), "0041A2F0;6FEE95A9E3756E43\n");
+}
+
+struct BadCase {
+  const char* text;
+  const char* expect;  // substring of the error
+};
+
+class IdPacBad : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(IdPacBad, NamesTheLine) {
+  auto parsed = ParseIdPacFile(GetParam().text);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find(GetParam().expect), std::string::npos)
+      << parsed.status().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, IdPacBad,
+    ::testing::Values(BadCase{"41A2F0;6FEE95A9E3756E43\n41A2F1;6FEE95A9E375\n", "line 2: PAC"},
+                      BadCase{"41A2F0;6FEE95A9E3756E43\nXYZ;6FEE95A9E3756E43\n", "line 2: device ID"},
+                      BadCase{"ID;PAC\n123456789;6FEE95A9E3756E43\n", "line 2: device ID"},
+                      BadCase{"41A2F0;6FEE95A9E3756E43\n41A2F1\n", "line 2: expected 'ID;PAC'"},
+                      BadCase{"41A2F0;6FEE95A9E3756E43;extra\n", "line 1: expected 'ID;PAC'"},
+                      BadCase{"41A2F0;6FEE95A9E3756E43\n0041a2f0;84053899B0FC3EE0\n",
+                              "line 2: device ID 0041A2F0 already listed on line 1"},
+                      BadCase{"41A2F0;6FEE95A9E3756E4G\n", "line 1: PAC"}));
+
+TEST(IdPac, OnlyOneHeaderLineIsSkipped) {
+  auto parsed = ParseIdPacFile("ID;PAC\nDevice;Code\n41A2F0;6FEE95A9E3756E43\n");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("line 2"), std::string::npos);
+}
+
+TEST(IdPac, EmptyInputIsAnEmptyList) {
+  auto parsed = ParseIdPacFile("\n# nothing\n");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_TRUE(parsed->empty());
+}
+
+}  // namespace
+}  // namespace roost::factory
