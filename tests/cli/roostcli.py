@@ -1,0 +1,22 @@
+"""Shared helpers for the CLI tests: where the roost binary is, running it, temp dirs."""
+
+import os
+import subprocess
+import tempfile
+
+ROOST_BIN = os.environ.get("ROOST_BIN", "roost")
+VECTORS = os.environ.get("ROOST_VECTORS", "")
+
+
+def run(args, input=None, text=True, env=None, cwd=None, timeout=120):
+    """Runs `roost ARGS...`; returns the CompletedProcess (stdout/stderr captured)."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.run([ROOST_BIN, *[str(a) for a in args]], input=input, text=text,
+                          capture_output=True, env=full_env, cwd=cwd, timeout=timeout)
+
+
+def temp_dir():
+    """A temporary directory, removed when the returned object is cleaned up."""
+    return tempfile.TemporaryDirectory(prefix="roost-test-")
