@@ -154,7 +154,9 @@ void WriteOutput(const std::string& path, const std::string& data, bool force) {
     std::fflush(stdout);
     return;
   }
-  FailIfError(WriteWholeFile(path, data, force));
+  Status st = WriteWholeFile(path, data, force);
+  if (st.code() == Status::Code::kAlreadyExists) Fail(st.message() + " (--force replaces it)");
+  FailIfError(st);
 }
 
 // Fails with every parse error, each on its own line naming the file.
