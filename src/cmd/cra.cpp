@@ -318,6 +318,7 @@ void AddCraCommands(CLI::App& app) {
   cra->require_subcommand(1);
   AddDecrypt(cra);
   AddIssue(cra);
+  AddCraBenchCommands(cra);
 }
 
 }  // namespace roost::cmd
