@@ -1,0 +1,33 @@
+// Minimal JSON text writing for the HTTP layer: string escaping and the error
+// body every Roost endpoint returns. Handlers with richer bodies use a JSON
+// library; this keeps the server core free of one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace roost::http {
+
+// Appends `s` to `out` as a quoted JSON string. Control characters are escaped
+// as \uXXXX; bytes >= 0x80 are copied as they are (the caller passes UTF-8).
+void AppendJsonString(std::string& out, std::string_view s);
+std::string JsonString(std::string_view s);
+
+// One item of the "errors" array of an error body: {"<key>": <value>, "message": "..."}
+// where key is "field", "line" or "id" (see the spec's conventions).
+struct ErrorDetail {
+  static ErrorDetail Field(std::string_view field, std::string message);
+  static ErrorDetail Line(int64_t line, std::string message);
+  static ErrorDetail Id(std::string_view id, std::string message);
+
+  std::string key;         // "field", "line" or "id"
+  std::string value_json;  // already JSON-encoded value of that key
+  std::string message;
+};
+
+// {"message": "<message>", "errors": [ ... ]}
+std::string ErrorBody(std::string_view message, const std::vector<ErrorDetail>& errors = {});
+
+}  // namespace roost::http

@@ -1,0 +1,58 @@
+// The server's view of one HTTP exchange, free of any network library types:
+// a handler receives a Request and returns a Response.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "http/json_text.h"
+
+namespace roost::http {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+  std::string method;  // as received, case-sensitive token ("GET", "POST", ...)
+  std::string target;  // raw request-target, e.g. "/api/devices?limit=10"
+  std::string path;    // target up to '?', still percent-encoded
+  std::string query;   // target after '?', still percent-encoded ("" when absent)
+  HeaderList headers;  // in arrival order; names as received
+  std::string body;    // at most the server's body limit (10 MiB by default)
+  std::string remote;  // peer address "ip:port"
+  // Values of the route's {name} segments, percent-decoded, in pattern order.
+  std::vector<std::pair<std::string, std::string>> path_params;
+
+  // First header named `name` (case-insensitive), or nullopt.
+  std::optional<std::string_view> Header(std::string_view name) const;
+  // Value of the path parameter `name`; "" when the route has no such parameter.
+  std::string_view Param(std::string_view name) const;
+  // First query parameter `name`, percent-decoded ('+' is a space), or nullopt
+  // when absent or not validly encoded.
+  std::optional<std::string> QueryParam(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  HeaderList headers;  // extra headers; Content-Type/Length and Connection are set by the server
+  std::string body;
+
+  static Response Json(int status, std::string json_body);
+  static Response Text(int status, std::string text,
+                       std::string content_type = "text/plain; charset=utf-8");
+  // A JSON error: {"message": ..., "errors": [...]}.
+  static Response Error(int status, std::string_view message,
+                        const std::vector<ErrorDetail>& errors = {});
+};
+
+// Decodes %XX escapes (and '+' as space when `plus_is_space`). Returns nullopt on
+// a truncated or non-hex escape.
+std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space = false);
+
+// Standard reason phrase for a status code ("Not Found"); "" when unknown.
+std::string_view ReasonPhrase(int status);
+
+}  // namespace roost::http

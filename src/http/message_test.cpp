@@ -1,0 +1,117 @@
+#include "http/message.h"
+
+#include <gtest/gtest.h>
+
+#include "http/json_text.h"
+#include "http/log.h"
+#include "http/server.h"
+
+namespace roost::http {
+namespace {
+
+TEST(JsonTextTest, EscapesStrings) {
+  EXPECT_EQ(JsonString("plain"), "\"plain\"");
+  EXPECT_EQ(JsonString("a\"b\\c\n\r\t"), "\"a\\\"b\\\\c\\n\\r\\t\"");
+  EXPECT_EQ(JsonString(std::string("\x01\x1f\x7f", 3)), "\"\\u0001\\u001f\\u007f\"");
+  EXPECT_EQ(JsonString("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
+}
+
+TEST(JsonTextTest, ErrorBodies) {
+  EXPECT_EQ(ErrorBody("not found"), "{\"message\":\"not found\",\"errors\":[]}");
+  EXPECT_EQ(ErrorBody("bad \"input\"",
+                      {ErrorDetail::Field("name", "required"), ErrorDetail::Line(3, "bad hex"),
+                       ErrorDetail::Id("0A1B", "unknown device")}),
+            "{\"message\":\"bad \\\"input\\\"\",\"errors\":["
+            "{\"field\":\"name\",\"message\":\"required\"},"
+            "{\"line\":3,\"message\":\"bad hex\"},"
+            "{\"id\":\"0A1B\",\"message\":\"unknown device\"}]}");
+  Response r = Response::Error(404, "gone");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(r.body, "{\"message\":\"gone\",\"errors\":[]}");
+}
+
+TEST(MessageTest, PercentDecode) {
+  EXPECT_EQ(PercentDecode("a%20b%2Fc"), "a b/c");
+  EXPECT_EQ(PercentDecode("a+b"), "a+b");
+  EXPECT_EQ(PercentDecode("a+b", true), "a b");
+  EXPECT_EQ(PercentDecode("%e2%82%AC"), "\xe2\x82\xac");
+  EXPECT_EQ(PercentDecode("%"), std::nullopt);
+  EXPECT_EQ(PercentDecode("ab%2"), std::nullopt);
+  EXPECT_EQ(PercentDecode("%g0"), std::nullopt);
+  EXPECT_EQ(PercentDecode("%0g"), std::nullopt);
+}
+
+TEST(MessageTest, HeadersParamsAndQuery) {
+  Request req;
+  req.headers = {{"Content-Type", "application/json"}, {"X-Dup", "1"}, {"x-dup", "2"}};
+  req.path_params = {{"id", "0A1B"}};
+  req.query = "limit=10&name=a+b%21&flag&bad=%zz&limit=20";
+  EXPECT_EQ(req.Header("content-type"), "application/json");
+  EXPECT_EQ(req.Header("X-DUP"), "1");
+  EXPECT_EQ(req.Header("Missing"), std::nullopt);
+  EXPECT_EQ(req.Param("id"), "0A1B");
+  EXPECT_EQ(req.Param("other"), "");
+  EXPECT_EQ(req.QueryParam("limit"), "10");
+  EXPECT_EQ(req.QueryParam("name"), "a b!");
+  EXPECT_EQ(req.QueryParam("flag"), "");
+  EXPECT_EQ(req.QueryParam("bad"), std::nullopt);
+  EXPECT_EQ(req.QueryParam("nope"), std::nullopt);
+}
+
+TEST(LoggerTest, FormatsOneJsonLine) {
+  std::string line = Logger::Format(
+      Logger::Level::kInfo, "request",
+      {{"method", "GET"}, {"status", 200}, {"duration_ms", 1.5}, {"ok", true}, {"path", "/a\"b"}},
+      false);
+  EXPECT_EQ(line,
+            "{\"level\":\"info\",\"msg\":\"request\",\"method\":\"GET\",\"status\":200,"
+            "\"duration_ms\":1.500000,\"ok\":true,\"path\":\"/a\\\"b\"}\n");
+  std::string timed = Logger::Format(Logger::Level::kError, "x", {});
+  EXPECT_EQ(timed.rfind("{\"ts\":\"20", 0), 0u) << timed;
+  EXPECT_NE(timed.find("Z\",\"level\":\"error\",\"msg\":\"x\"}\n"), std::string::npos) << timed;
+}
+
+TEST(LoggerTest, FiltersByLevel) {
+  std::vector<std::string> lines;
+  Logger log([&](std::string_view l) { lines.emplace_back(l); }, Logger::Level::kWarn);
+  log.Info("hidden");
+  log.Warn("shown", {{"n", 1}});
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("\"msg\":\"shown\",\"n\":1}"), std::string::npos);
+}
+
+TEST(HostPortTest, Parses) {
+  auto a = ParseHostPort("127.0.0.1:8080");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->first, "127.0.0.1");
+  EXPECT_EQ(a->second, 8080);
+  auto b = ParseHostPort("[::1]:0");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->first, "::1");
+  EXPECT_EQ(b->second, 0);
+  auto c = ParseHostPort("localhost:65535");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->second, 65535);
+}
+
+TEST(HostPortTest, RejectsEachKindOfBadInput) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"127.0.0.1", "expected HOST:PORT"}, {":8080", "host is empty"},
+      {"127.0.0.1:", "port must be"},      {"127.0.0.1:http", "port must be"},
+      {"127.0.0.1:65536", "port must be"}, {"127.0.0.1:-1", "port must be"},
+      {"127.0.0.1:80x", "port must be"},   {"::1:8080", "in brackets"},
+      {"[::1:8080", "lacks ']'"},          {"[::1]8080", "expected HOST:PORT"},
+      {"[]:8080", "host is empty"},
+  };
+  for (const auto& [text, why] : bad) {
+    auto r = ParseHostPort(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidInput);
+    EXPECT_NE(r.status().message().find(why), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find(text), std::string::npos) << r.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace roost::http

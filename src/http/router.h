@@ -1,0 +1,65 @@
+// Routes requests by method and path pattern to handlers.
+//
+// A pattern is an absolute path whose segments are literals or parameters:
+//   "/healthz", "/api/devicetypes/{id}/devices/bulk/create/async"
+// A parameter segment "{name}" matches any one non-empty segment; its
+// percent-decoded value is passed to the handler in Request::path_params.
+// Literals win over parameters at the same position ("/devices/bulk" is tried
+// before "/devices/{id}"). Matching is exact: no trailing-slash or case folding.
+//
+// Results: kFound (handler to run), kNotFound (no pattern matches the path → 404),
+// kMethodNotAllowed (the path matches but not for this method → 405 with `allow`),
+// kBadPath (malformed path or percent escape → 400). A HEAD request is served by
+// the GET handler when no HEAD handler is registered (the server drops the body).
+//
+// Add() is not thread-safe; Match() is, once all routes are added.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "http/message.h"
+
+namespace roost::http {
+
+// Handlers may throw: the server answers 500 with a JSON body and keeps running.
+using Handler = std::function<Response(const Request&)>;
+
+struct RouteMatch {
+  enum class Kind { kFound, kNotFound, kMethodNotAllowed, kBadPath };
+  Kind kind = Kind::kNotFound;
+  const Handler* handler = nullptr;  // set for kFound
+  std::string_view pattern;          // the matched route's pattern (for kFound, kMethodNotAllowed)
+  std::vector<std::pair<std::string, std::string>> params;  // for kFound
+  std::string allow;  // for kMethodNotAllowed: "DELETE, GET, HEAD"
+};
+
+class Router {
+ public:
+  Router();
+  ~Router();
+  Router(Router&&) noexcept;
+  Router& operator=(Router&&) noexcept;
+
+  // Registers `handler` for `method` on `pattern`. Fails (InvalidInput / AlreadyExists)
+  // on an invalid method token or pattern, a parameter name that differs from an
+  // existing route's at the same position, or a duplicate method + pattern.
+  Status Add(std::string_view method, std::string_view pattern, Handler handler);
+
+  RouteMatch Match(std::string_view method, std::string_view path) const;
+
+  // Every registered (method, pattern), sorted by pattern then method.
+  std::vector<std::pair<std::string, std::string>> Routes() const;
+
+ private:
+  struct Node;
+  std::unique_ptr<Node> root_;
+};
+
+}  // namespace roost::http

@@ -1,0 +1,566 @@
+// The only translation unit that instantiates Boost.Beast and the Asio
+// coroutine machinery; keep it that way (compile time).
+#include "http/server.h"
+
+#include <strings.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <condition_variable>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+namespace roost::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+auto Redirect(error_code& ec) {
+  return asio::redirect_error(asio::use_awaitable, ec);
+}
+
+std::string FormatEndpoint(const tcp::endpoint& ep) {
+  std::string addr = ep.address().to_string();
+  if (ep.address().is_v6()) addr = "[" + addr + "]";
+  return addr + ":" + std::to_string(ep.port());
+}
+
+// Metric label for a method: the standard ones as they are, anything else
+// "OTHER" (so clients cannot grow the label set).
+std::string_view MethodLabel(std::string_view m) {
+  static constexpr std::string_view kKnown[] = {"GET",    "HEAD",    "POST", "PUT",
+                                                "DELETE", "OPTIONS", "PATCH"};
+  for (std::string_view k : kKnown) {
+    if (m == k) return k;
+  }
+  return "OTHER";
+}
+
+// One accepted connection, shared between its session coroutine and Shutdown().
+// `stream` and `idle` are touched only on the connection's strand.
+struct Conn {
+  explicit Conn(asio::any_io_executor ex) : executor(std::move(ex)) {}
+  asio::any_io_executor executor;
+  beast::tcp_stream* stream = nullptr;
+  bool idle = false;
+};
+
+// What the session answers, and what it logs and counts about it.
+struct Outcome {
+  Response response;
+  std::string method;
+  std::string path;
+  std::string_view route = "none";
+  bool close = false;  // close the connection after writing
+};
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions options, const Router& router)
+      : opts_(std::move(options)),
+        router_(router),
+        ioc_(static_cast<int>(opts_.threads)),
+        acceptor_(asio::make_strand(ioc_)) {}
+
+  Status Init();
+  Status Bind();
+  void Start();
+  bool Shutdown(std::chrono::milliseconds drain_timeout);
+
+  const ServerOptions& opts() const { return opts_; }
+  const std::string& address() const { return address_; }
+  uint16_t port() const { return port_; }
+
+ private:
+  asio::awaitable<void> AcceptLoop();
+  asio::awaitable<void> Session(tcp::socket socket, std::shared_ptr<Conn> conn);
+  asio::awaitable<bool> Write(beast::tcp_stream& stream, Outcome& out, unsigned version,
+                              bool keep_alive, bool head);
+  asio::awaitable<void> LingeringClose(beast::tcp_stream& stream);
+  Outcome Dispatch(Request& req);
+  void Record(const Outcome& out, const std::string& remote, Clock::time_point start);
+
+  bool Register(const std::shared_ptr<Conn>& conn);
+  void Unregister(const std::shared_ptr<Conn>& conn);
+
+  ServerOptions opts_;
+  const Router& router_;
+  std::string address_;
+  uint16_t port_ = 0;
+
+  CounterFamily* requests_ = nullptr;
+  HistogramFamily* durations_ = nullptr;
+  Gauge* open_ = nullptr;
+  Counter* accepted_ = nullptr;
+
+  std::mutex mu_;
+  std::condition_variable drained_;
+  std::unordered_set<std::shared_ptr<Conn>> conns_;
+  bool draining_ = false;              // guarded by mu_
+  std::atomic<bool> stopping_{false};  // lock-free copy of draining_ for the sessions
+  bool started_ = false;
+  bool shut_down_ = false;
+  std::vector<std::thread> threads_;
+
+  // Destroyed first (reverse order): pending coroutines unwind while the members
+  // above still exist.
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+};
+
+Status Server::Impl::Init() {
+  if (opts_.threads == 0) opts_.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (opts_.metrics == nullptr) return Status::Ok();
+  Registry& m = *opts_.metrics;
+  auto requests = m.AddCounter("roost_http_requests_total",
+                               "HTTP requests answered, by method, route pattern and status code",
+                               {"method", "route", "code"});
+  if (!requests.ok()) return requests.status();
+  auto durations =
+      m.AddHistogram("roost_http_request_duration_seconds",
+                     "Time from the first byte of a request to its response written, by route",
+                     {"method", "route"}, DefaultLatencyBuckets());
+  if (!durations.ok()) return durations.status();
+  auto open = m.AddGauge("roost_http_connections_open", "HTTP connections currently open");
+  if (!open.ok()) return open.status();
+  auto accepted = m.AddCounter("roost_http_connections_total", "HTTP connections accepted");
+  if (!accepted.ok()) return accepted.status();
+  requests_ = *requests;
+  durations_ = *durations;
+  open_ = &(*open)->Get();
+  accepted_ = &(*accepted)->Get();
+  return Status::Ok();
+}
+
+Status Server::Impl::Bind() {
+  std::string where = "listen " + opts_.host + ":" + std::to_string(opts_.port);
+  error_code ec;
+  tcp::resolver resolver(ioc_);
+  auto results =
+      resolver.resolve(opts_.host, std::to_string(opts_.port), tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    return Status::IoError(where + ": cannot resolve host: " + ec.message());
+  }
+  tcp::endpoint ep = results.begin()->endpoint();
+  if (acceptor_.open(ep.protocol(), ec); ec) return Status::IoError(where + ": " + ec.message());
+  acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (acceptor_.bind(ep, ec); ec) return Status::IoError(where + ": " + ec.message());
+  if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) {
+    return Status::IoError(where + ": " + ec.message());
+  }
+  tcp::endpoint bound = acceptor_.local_endpoint(ec);
+  if (ec) return Status::IoError(where + ": " + ec.message());
+  address_ = FormatEndpoint(bound);
+  port_ = bound.port();
+  return Status::Ok();
+}
+
+void Server::Impl::Start() {
+  std::lock_guard lock(mu_);
+  if (started_ || draining_) return;
+  started_ = true;
+  asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
+  for (unsigned i = 0; i < opts_.threads; ++i) {
+    threads_.emplace_back([this] {
+      for (;;) {
+        try {
+          ioc_.run();
+          return;
+        } catch (const std::exception& e) {
+          if (opts_.logger) opts_.logger->Error("event loop error", {{"error", e.what()}});
+        }
+      }
+    });
+  }
+}
+
+bool Server::Impl::Register(const std::shared_ptr<Conn>& conn) {
+  std::lock_guard lock(mu_);
+  if (draining_ || conns_.size() >= opts_.max_connections) return false;
+  conns_.insert(conn);
+  if (open_) open_->Add(1);
+  return true;
+}
+
+void Server::Impl::Unregister(const std::shared_ptr<Conn>& conn) {
+  std::lock_guard lock(mu_);
+  if (conns_.erase(conn) > 0 && open_) open_->Add(-1);
+  if (conns_.empty()) drained_.notify_all();
+}
+
+asio::awaitable<void> Server::Impl::AcceptLoop() {
+  for (;;) {
+    error_code ec;
+    tcp::socket socket = co_await acceptor_.async_accept(asio::make_strand(ioc_), Redirect(ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+      // Out of descriptors or a transient network error: back off briefly.
+      if (opts_.logger) opts_.logger->Warn("accept failed", {{"error", ec.message()}});
+      asio::steady_timer pause(acceptor_.get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(Redirect(ec));
+      continue;
+    }
+    if (accepted_) accepted_->Inc();
+    auto conn = std::make_shared<Conn>(socket.get_executor());
+    if (!Register(conn)) {
+      socket.close(ec);
+      continue;
+    }
+    asio::any_io_executor ex = socket.get_executor();
+    asio::co_spawn(ex, Session(std::move(socket), conn), asio::detached);
+  }
+}
+
+Outcome Server::Impl::Dispatch(Request& req) {
+  Outcome out;
+  out.method = req.method;
+  out.path = req.path;
+  RouteMatch m = router_.Match(req.method, req.path);
+  switch (m.kind) {
+    case RouteMatch::Kind::kBadPath:
+      out.response = Response::Error(400, "malformed request path");
+      return out;
+    case RouteMatch::Kind::kNotFound:
+      out.response = Response::Error(404, "no resource at " + req.path);
+      return out;
+    case RouteMatch::Kind::kMethodNotAllowed:
+      out.route = m.pattern;
+      out.response = Response::Error(405, "method " + req.method + " not allowed on " + req.path,
+                                     {ErrorDetail::Field("method", "allowed: " + m.allow)});
+      out.response.headers.emplace_back("Allow", m.allow);
+      return out;
+    case RouteMatch::Kind::kFound:
+      break;
+  }
+  out.route = m.pattern;
+  req.path_params = std::move(m.params);
+  try {
+    out.response = (*m.handler)(req);
+  } catch (const std::exception& e) {
+    if (opts_.logger) {
+      opts_.logger->Error("handler failed",
+                          {{"method", req.method}, {"route", m.pattern}, {"error", e.what()}});
+    }
+    out.response = Response::Error(500, "internal server error");
+  } catch (...) {
+    if (opts_.logger) {
+      opts_.logger->Error("handler failed", {{"method", req.method}, {"route", m.pattern}});
+    }
+    out.response = Response::Error(500, "internal server error");
+  }
+  return out;
+}
+
+void Server::Impl::Record(const Outcome& out, const std::string& remote, Clock::time_point start) {
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  int status = out.response.status;
+  if (requests_) {
+    char code[8];
+    auto r = std::to_chars(code, code + sizeof code, status);
+    std::string_view method = MethodLabel(out.method);
+    requests_->WithLabels({method, out.route, std::string_view(code, r.ptr)}).Inc();
+    durations_->WithLabels({method, out.route}).Observe(seconds);
+  }
+  if (opts_.logger && opts_.logger->Enabled(Logger::Level::kInfo)) {
+    opts_.logger->Info("request", {{"method", out.method},
+                                   {"path", out.path},
+                                   {"status", status},
+                                   {"duration_ms", seconds * 1000.0},
+                                   {"remote", remote}});
+  }
+}
+
+asio::awaitable<bool> Server::Impl::Write(beast::tcp_stream& stream, Outcome& out, unsigned version,
+                                          bool keep_alive, bool head) {
+  Response& r = out.response;
+  bhttp::response<bhttp::string_body> res;
+  res.version(version == 10 ? 10 : 11);
+  res.result(static_cast<unsigned>(r.status));
+  res.set(bhttp::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers) res.insert(name, value);
+  res.keep_alive(keep_alive);
+  if (head) {
+    res.content_length(r.body.size());
+  } else {
+    res.body() = std::move(r.body);
+    res.prepare_payload();
+  }
+  error_code ec;
+  stream.expires_after(opts_.write_timeout);
+  co_await bhttp::async_write(stream, res, Redirect(ec));
+  co_return !ec;
+}
+
+asio::awaitable<void> Server::Impl::LingeringClose(beast::tcp_stream& stream) {
+  // The client may still be sending a request we did not read; closing now
+  // could reset the connection before it reads our error response. Stop sending,
+  // then discard what arrives for a moment.
+  error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(std::chrono::seconds(1));
+  char scratch[4096];
+  size_t discarded = 0;
+  while (!ec && discarded < 256 * 1024) {
+    discarded += co_await stream.async_read_some(asio::buffer(scratch), Redirect(ec));
+  }
+}
+
+asio::awaitable<void> Server::Impl::Session(tcp::socket socket, std::shared_ptr<Conn> conn) {
+  beast::tcp_stream stream(std::move(socket));
+  struct Guard {
+    Impl* self;
+    std::shared_ptr<Conn> conn;
+    ~Guard() {
+      conn->stream = nullptr;
+      self->Unregister(conn);
+    }
+  } guard{this, conn};
+  conn->stream = &stream;
+
+  error_code ec;
+  std::string remote = FormatEndpoint(stream.socket().remote_endpoint(ec));
+  beast::flat_buffer buffer;
+  for (;;) {
+    // Idle: wait for the first byte of the next request.
+    if (buffer.size() == 0) {
+      if (stopping_.load()) break;
+      conn->idle = true;
+      stream.expires_after(opts_.idle_timeout);
+      size_t n = co_await stream.async_read_some(buffer.prepare(4096), Redirect(ec));
+      conn->idle = false;
+      if (ec) break;  // closed by the peer, idle timeout, or cancelled by Shutdown
+      buffer.commit(n);
+    }
+    Clock::time_point start = Clock::now();
+
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(opts_.max_header_bytes));
+    // The body limit is checked against Content-Length below, once the head is
+    // parsed (so the 413 can name the request); it is armed before the body is read.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    stream.expires_after(opts_.header_timeout);
+    co_await bhttp::async_read_header(stream, buffer, parser, Redirect(ec));
+
+    std::optional<Outcome> early;  // an error answered before the body is read
+    if (ec) {
+      if (ec == bhttp::error::body_limit) {
+        early.emplace();
+        early->response = Response::Error(
+            413, "request body larger than " + std::to_string(opts_.max_body_bytes) + " bytes");
+      } else if (ec == bhttp::error::header_limit) {
+        early.emplace();
+        early->response = Response::Error(
+            431, "request head larger than " + std::to_string(opts_.max_header_bytes) + " bytes");
+      } else if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+                 ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+                 ec == bhttp::error::partial_message) {
+        break;  // the peer went away or was too slow: nothing useful to answer
+      } else {
+        early.emplace();
+        early->response = Response::Error(400, "malformed request: " + ec.message());
+      }
+    } else {
+      auto length = parser.content_length();
+      if (length && *length > opts_.max_body_bytes) {
+        early.emplace();
+        early->response = Response::Error(
+            413, "request body larger than " + std::to_string(opts_.max_body_bytes) + " bytes");
+      }
+    }
+    if (early) {
+      if (parser.is_header_done()) {
+        early->method = std::string(parser.get().method_string());
+        std::string_view target = parser.get().target();
+        early->path = std::string(target.substr(0, target.find('?')));
+      }
+      early->close = true;
+      co_await Write(stream, *early, 11, false, false);
+      Record(*early, remote, start);
+      co_await LingeringClose(stream);
+      co_return;
+    }
+
+    auto& msg = parser.get();
+    if (!parser.is_done()) {
+      parser.body_limit(opts_.max_body_bytes);  // chunked bodies have no length up front
+      auto expect = msg.find(bhttp::field::expect);
+      if (expect != msg.end() &&
+          ::strcasecmp(std::string(expect->value()).c_str(), "100-continue") == 0) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        stream.expires_after(opts_.write_timeout);
+        co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
+                                   Redirect(ec));
+        if (ec) break;
+      }
+      stream.expires_after(opts_.body_timeout);
+      co_await bhttp::async_read(stream, buffer, parser, Redirect(ec));
+      if (ec) {
+        Outcome bad;
+        bad.method = std::string(msg.method_string());
+        std::string_view target = msg.target();
+        bad.path = std::string(target.substr(0, target.find('?')));
+        if (ec == bhttp::error::body_limit) {
+          bad.response = Response::Error(
+              413, "request body larger than " + std::to_string(opts_.max_body_bytes) + " bytes");
+        } else if (ec == beast::error::timeout || ec == bhttp::error::partial_message ||
+                   ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+                   ec == asio::error::connection_reset) {
+          break;
+        } else {
+          bad.response = Response::Error(400, "malformed request body: " + ec.message());
+        }
+        co_await Write(stream, bad, 11, false, false);
+        Record(bad, remote, start);
+        co_await LingeringClose(stream);
+        co_return;
+      }
+    }
+
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    size_t q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    req.headers.reserve(static_cast<size_t>(std::distance(msg.begin(), msg.end())));
+    for (const auto& field : msg) {
+      req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    req.body = std::move(msg.body());
+    req.remote = remote;
+    bool keep_alive = msg.keep_alive();
+    unsigned version = msg.version();
+
+    Outcome out = Dispatch(req);
+    keep_alive = keep_alive && !stopping_.load();
+    bool written = co_await Write(stream, out, version, keep_alive, req.method == "HEAD");
+    Record(out, remote, start);
+    if (!written) co_return;
+    if (!keep_alive) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+bool Server::Impl::Shutdown(std::chrono::milliseconds drain_timeout) {
+  std::vector<std::shared_ptr<Conn>> conns;
+  {
+    std::lock_guard lock(mu_);
+    if (shut_down_) return true;
+    shut_down_ = true;
+    draining_ = true;
+    stopping_.store(true);
+    conns.assign(conns_.begin(), conns_.end());
+  }
+  if (opts_.readiness) opts_.readiness->Set(Readiness::State::kDraining);
+  asio::post(acceptor_.get_executor(), [this] {
+    error_code ec;
+    acceptor_.close(ec);
+  });
+  for (const auto& conn : conns) {
+    asio::post(conn->executor, [conn] {
+      if (conn->stream && conn->idle) conn->stream->cancel();
+    });
+  }
+  bool clean = true;
+  {
+    std::unique_lock lock(mu_);
+    if (started_) {
+      clean = drained_.wait_for(lock, drain_timeout, [this] { return conns_.empty(); });
+    }
+    if (!clean && opts_.logger) {
+      opts_.logger->Warn("drain timeout; dropping connections",
+                         {{"connections", static_cast<int64_t>(conns_.size())}});
+    }
+  }
+  ioc_.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  return clean;
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  if (impl_) impl_->Shutdown(std::chrono::milliseconds(0));
+}
+
+Result<std::unique_ptr<Server>> Server::Listen(ServerOptions options, const Router& router) {
+  auto impl = std::make_unique<Impl>(std::move(options), router);
+  ROOST_RETURN_IF_ERROR(impl->Init());
+  ROOST_RETURN_IF_ERROR(impl->Bind());
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+std::string Server::address() const {
+  return impl_->address();
+}
+uint16_t Server::port() const {
+  return impl_->port();
+}
+unsigned Server::threads() const {
+  return impl_->opts().threads;
+}
+void Server::Start() {
+  impl_->Start();
+}
+bool Server::Shutdown(std::chrono::milliseconds drain_timeout) {
+  return impl_->Shutdown(drain_timeout);
+}
+
+Result<std::pair<std::string, uint16_t>> ParseHostPort(std::string_view text) {
+  std::string where = "\"" + std::string(text) + "\"";
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) {
+      return Status::InvalidInput(where + ": IPv6 address lacks ']'");
+    }
+    host = text.substr(1, close - 1);
+    if (close + 1 >= text.size() || text[close + 1] != ':') {
+      return Status::InvalidInput(where + ": expected HOST:PORT");
+    }
+    port = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos)
+      return Status::InvalidInput(where + ": expected HOST:PORT");
+    host = text.substr(0, colon);
+    if (host.find(':') != std::string_view::npos) {
+      return Status::InvalidInput(where + ": write an IPv6 address in brackets, [::1]:8080");
+    }
+    port = text.substr(colon + 1);
+  }
+  if (host.empty()) return Status::InvalidInput(where + ": host is empty");
+  unsigned value = 0;
+  auto r = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || r.ec != std::errc() || r.ptr != port.data() + port.size() || value > 65535) {
+    return Status::InvalidInput(where + ": port must be a number from 0 to 65535");
+  }
+  return std::pair<std::string, uint16_t>(std::string(host), static_cast<uint16_t>(value));
+}
+
+}  // namespace roost::http

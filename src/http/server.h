@@ -1,0 +1,103 @@
+// The asynchronous HTTP/1.1 server behind `roost serve`.
+//
+// One event loop (io_context) runs on N threads; each connection is a
+// coroutine on its own strand. Per connection the server:
+//  - keeps the connection alive between requests (HTTP/1.1 keep-alive);
+//  - bounds every phase with a timeout: `idle_timeout` while waiting for the
+//    first byte of the next request, `header_timeout` for the rest of the request
+//    head once it started (so a client trickling header bytes cannot hold a
+//    socket), `body_timeout` for the body and `write_timeout` for the response;
+//  - refuses a body over `max_body_bytes` with 413 as soon as the header says so
+//    (Content-Length), without reading it, and closes the connection;
+//  - answers every error with a JSON body {"message": ..., "errors": [...]}:
+//    400 malformed request or path, 404 unknown path, 405 wrong method (with an
+//    Allow header), 413 body too large, 431 header too large, 500 when a handler
+//    throws (the server keeps running);
+//  - logs one JSON line per request (method, path without query, status,
+//    duration, peer) and never bodies, query strings or header values;
+//  - counts requests in roost_http_requests_total{method,route,code},
+//    roost_http_request_duration_seconds{method,route} (histogram),
+//    roost_http_connections_open and roost_http_connections_total.
+//
+// Handlers run on the event loop threads: a handler that blocks holds one of
+// the N threads for as long as it blocks.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "core/status.h"
+#include "http/log.h"
+#include "http/metrics.h"
+#include "http/router.h"
+
+namespace roost::http {
+
+// What /readyz reports. The server moves it to kDraining when Shutdown starts.
+class Readiness {
+ public:
+  enum class State { kStarting, kReady, kDraining };
+  void Set(State s) { state_.store(s, std::memory_order_release); }
+  State Get() const { return state_.load(std::memory_order_acquire); }
+  bool IsReady() const { return Get() == State::kReady; }
+
+ private:
+  std::atomic<State> state_{State::kStarting};
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";            // IP literal or a name resolved at Listen()
+  uint16_t port = 8080;                      // 0 = an ephemeral port; see Server::address()
+  unsigned threads = 0;                      // event loop threads; 0 = hardware concurrency
+  size_t max_body_bytes = 10 * 1024 * 1024;  // larger bodies get 413
+  size_t max_header_bytes = 16 * 1024;       // larger request heads get 431
+  size_t max_connections = 10000;            // further connections are closed at once
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{60'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  // Optional collaborators; when set they must outlive the server.
+  Readiness* readiness = nullptr;
+  Logger* logger = nullptr;
+  Registry* metrics = nullptr;
+};
+
+class Server {
+ public:
+  // Binds and listens (nothing is served until Start). `router` must outlive the
+  // server. Fails with IoError naming the address when it cannot bind, or with
+  // the registry's error when the server's metrics cannot be registered.
+  static Result<std::unique_ptr<Server>> Listen(ServerOptions options, const Router& router);
+  ~Server();  // Shutdown with no drain time if still running
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The bound address, "127.0.0.1:43125" or "[::1]:8080".
+  std::string address() const;
+  uint16_t port() const;
+  unsigned threads() const;
+
+  // Runs the event loop on `threads` background threads and returns.
+  void Start();
+  // Graceful stop: stops accepting, closes idle keep-alive connections, lets
+  // requests already started finish (their responses carry Connection: close),
+  // then stops the event loop. Connections still open after `drain_timeout`
+  // are dropped. Returns true when every connection finished in time.
+  // Call from a non-loop thread; later calls return at once.
+  bool Shutdown(std::chrono::milliseconds drain_timeout);
+
+ private:
+  class Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Parses "HOST:PORT" ("127.0.0.1:8080", "[::1]:0", "localhost:80").
+Result<std::pair<std::string, uint16_t>> ParseHostPort(std::string_view text);
+
+}  // namespace roost::http

@@ -1,0 +1,545 @@
+// In-process tests of the HTTP server over real TCP on 127.0.0.1, with a raw
+// socket client so that malformed and partial requests can be sent.
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include "http/ops.h"
+
+namespace roost::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct RawResponse {
+  int status = 0;
+  std::string head;
+  std::string body;
+
+  std::string Header(std::string_view name) const {
+    size_t pos = head.find("\r\n");
+    while (pos != std::string::npos && pos + 2 < head.size()) {
+      size_t end = head.find("\r\n", pos + 2);
+      std::string line = head.substr(pos + 2, end - pos - 2);
+      size_t colon = line.find(':');
+      if (colon == name.size() && ::strncasecmp(line.data(), name.data(), colon) == 0) {
+        size_t v = line.find_first_not_of(' ', colon + 1);
+        return v == std::string::npos ? "" : line.substr(v);
+      }
+      pos = end;
+    }
+    return "";
+  }
+};
+
+class Client {
+ public:
+  explicit Client(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      throw std::runtime_error("connect failed");
+    }
+  }
+  ~Client() { ::close(fd_); }
+
+  void Send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) throw std::runtime_error("send failed");
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+
+  // Reads one response (a 1xx one too); nullopt when the connection closes or
+  // nothing arrives within `timeout`.
+  std::optional<RawResponse> Read(bool head_request = false,
+                                  std::chrono::milliseconds timeout = 5000ms) {
+    size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill(timeout)) return std::nullopt;
+    }
+    RawResponse r;
+    r.head = buf_.substr(0, end + 2);
+    buf_.erase(0, end + 4);
+    if (r.head.rfind("HTTP/1.", 0) != 0 || r.head.size() < 12) return std::nullopt;
+    r.status = std::stoi(r.head.substr(9, 3));
+    std::string length = r.Header("Content-Length");
+    size_t want = head_request || length.empty() ? 0 : std::stoul(length);
+    while (buf_.size() < want) {
+      if (!Fill(timeout)) return std::nullopt;
+    }
+    r.body = buf_.substr(0, want);
+    buf_.erase(0, want);
+    return r;
+  }
+
+  RawResponse Get(std::string_view path) {
+    Send("GET " + std::string(path) + " HTTP/1.1\r\nHost: test\r\n\r\n");
+    auto r = Read();
+    if (!r) throw std::runtime_error("no response");
+    return *r;
+  }
+
+  // True when the server closes the connection within `timeout`.
+  bool ClosedWithin(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) > 0) {
+        char c[4096];
+        ssize_t n = ::recv(fd_, c, sizeof c, 0);
+        if (n <= 0) return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  bool Fill(std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+    char chunk[65536];
+    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) return false;
+    buf_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  std::string buf_;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void StartServer(ServerOptions opts = {}) {
+    ASSERT_TRUE(RegisterProcessMetrics(metrics).ok());
+    ASSERT_TRUE(AddOperationalRoutes(router, metrics, readiness).ok());
+    ASSERT_TRUE(router
+                    .Add("GET", "/boom",
+                         [](const Request&) -> Response { throw std::runtime_error("kaboom"); })
+                    .ok());
+    ASSERT_TRUE(router
+                    .Add("GET", "/slow",
+                         [](const Request&) {
+                           std::this_thread::sleep_for(400ms);
+                           return Response::Json(200, "{\"slow\":true}");
+                         })
+                    .ok());
+    ASSERT_TRUE(router
+                    .Add("POST", "/items/{id}",
+                         [](const Request& r) {
+                           return Response::Text(201, std::string(r.Param("id")) + "|" +
+                                                          r.QueryParam("q").value_or("-") + "|" +
+                                                          std::to_string(r.body.size()));
+                         })
+                    .ok());
+    opts.host = "127.0.0.1";
+    opts.port = 0;
+    if (opts.threads == 0) opts.threads = 2;
+    opts.metrics = &metrics;
+    opts.readiness = &readiness;
+    opts.logger = &logger;
+    auto s = Server::Listen(opts, router);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    server = std::move(s).value();
+    server->Start();
+    readiness.Set(Readiness::State::kReady);
+  }
+
+  std::vector<std::string> Lines() {
+    std::lock_guard lock(log_mu);
+    return log_lines;
+  }
+
+  Registry metrics;
+  Readiness readiness;
+  Router router;
+  std::mutex log_mu;
+  std::vector<std::string> log_lines;
+  Logger logger{[this](std::string_view l) {
+                  std::lock_guard lock(log_mu);
+                  log_lines.emplace_back(l);
+                },
+                Logger::Level::kInfo};
+  std::unique_ptr<Server> server;
+};
+
+TEST_F(ServerTest, BindsEphemeralPort) {
+  StartServer();
+  EXPECT_NE(server->port(), 0);
+  EXPECT_EQ(server->address(), "127.0.0.1:" + std::to_string(server->port()));
+  EXPECT_EQ(server->threads(), 2u);
+}
+
+TEST_F(ServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+  StartServer();
+  Client c(server->port());
+  RawResponse a = c.Get("/healthz");
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.body, "{\"status\":\"ok\"}");
+  EXPECT_EQ(a.Header("Content-Type"), "application/json");
+  RawResponse b = c.Get("/readyz");
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(b.body, "{\"status\":\"ready\"}");
+  // Both on one connection: exactly one connection was accepted.
+  EXPECT_NE(metrics.Render().find("roost_http_connections_total 1\n"), std::string::npos);
+  EXPECT_NE(metrics.Render().find("roost_http_connections_open 1\n"), std::string::npos);
+}
+
+TEST_F(ServerTest, PipelinedRequestsAnsweredInOrder) {
+  StartServer();
+  Client c(server->port());
+  c.Send(
+      "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\n\r\n"
+      "POST /items/7 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_EQ(c.Read()->status, 200);
+  EXPECT_EQ(c.Read()->status, 404);
+  auto third = c.Read();
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->status, 201);
+  EXPECT_EQ(third->body, "7|-|3");
+}
+
+TEST_F(ServerTest, OversizedContentLengthGets413WithoutSendingTheBody) {
+  StartServer();
+  Client c(server->port());
+  auto start = std::chrono::steady_clock::now();
+  c.Send("POST /items/1 HTTP/1.1\r\nHost: t\r\nContent-Length: 11534336\r\n\r\n");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->Header("Content-Type"), "application/json");
+  EXPECT_EQ(r->Header("Connection"), "close");
+  EXPECT_EQ(r->body, "{\"message\":\"request body larger than 10485760 bytes\",\"errors\":[]}");
+  EXPECT_TRUE(c.ClosedWithin(3s));
+  EXPECT_NE(metrics.Render().find(
+                "roost_http_requests_total{method=\"POST\",route=\"none\",code=\"413\"} 1\n"),
+            std::string::npos);
+}
+
+TEST_F(ServerTest, ExactlyTheLimitIsAccepted) {
+  ServerOptions opts;
+  opts.max_body_bytes = 1000;
+  StartServer(opts);
+  Client c(server->port());
+  c.Send("POST /items/1 HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n" +
+         std::string(1000, 'x'));
+  EXPECT_EQ(c.Read()->body, "1|-|1000");
+  c.Send("POST /items/1 HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n");
+  EXPECT_EQ(c.Read()->status, 413);
+}
+
+TEST_F(ServerTest, OversizedChunkedBodyGets413) {
+  ServerOptions opts;
+  opts.max_body_bytes = 100;
+  StartServer(opts);
+  Client c(server->port());
+  c.Send("POST /items/1 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+  c.Send("64\r\n" + std::string(100, 'a') + "\r\n1\r\nb\r\n0\r\n\r\n");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("\"message\":\"request body larger than 100 bytes\""), std::string::npos);
+}
+
+TEST_F(ServerTest, ExpectContinueGets100ThenTheResponse) {
+  StartServer();
+  Client c(server->port());
+  c.Send(
+      "POST /items/9?q=x%20y HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: "
+      "100-continue\r\n\r\n");
+  auto interim = c.Read();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  c.Send("hello");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->body, "9|x y|5");
+}
+
+TEST_F(ServerTest, MalformedRequestGets400AndClose) {
+  StartServer();
+  const std::vector<std::string> bad = {
+      "GARBAGE\r\n\r\n",
+      "GET /healthz HTTP/9.9\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n",
+      "POST /items/1 HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+      "POST /items/1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+  };
+  for (const std::string& req : bad) {
+    Client c(server->port());
+    c.Send(req);
+    auto r = c.Read();
+    ASSERT_TRUE(r) << req;
+    EXPECT_EQ(r->status, 400) << req;
+    EXPECT_EQ(r->Header("Content-Type"), "application/json");
+    EXPECT_EQ(r->body.rfind("{\"message\":\"malformed request", 0), 0u) << r->body;
+    EXPECT_NE(r->body.find("\"errors\":[]}"), std::string::npos) << r->body;
+    EXPECT_TRUE(c.ClosedWithin(3s)) << req;
+  }
+}
+
+TEST_F(ServerTest, MalformedPathGets400) {
+  StartServer();
+  Client c(server->port());
+  RawResponse r = c.Get("/items/%zz");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "{\"message\":\"malformed request path\",\"errors\":[]}");
+}
+
+TEST_F(ServerTest, UnknownPathGets404Json) {
+  StartServer();
+  Client c(server->port());
+  RawResponse r = c.Get("/nope?x=1");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.Header("Content-Type"), "application/json");
+  EXPECT_EQ(r.body, "{\"message\":\"no resource at /nope\",\"errors\":[]}");
+  // The connection stays usable after a 404.
+  EXPECT_EQ(c.Get("/healthz").status, 200);
+}
+
+TEST_F(ServerTest, WrongMethodGets405WithAllow) {
+  StartServer();
+  Client c(server->port());
+  c.Send("DELETE /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->Header("Allow"), "GET, HEAD");
+  EXPECT_EQ(r->body,
+            "{\"message\":\"method DELETE not allowed on /healthz\",\"errors\":"
+            "[{\"field\":\"method\",\"message\":\"allowed: GET, HEAD\"}]}");
+}
+
+TEST_F(ServerTest, HeadHasLengthButNoBody) {
+  StartServer();
+  Client c(server->port());
+  c.Send("HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto r = c.Read(true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->Header("Content-Length"), "15");
+  // The next response on the connection starts right after the head.
+  EXPECT_EQ(c.Get("/healthz").body, "{\"status\":\"ok\"}");
+}
+
+TEST_F(ServerTest, HandlerExceptionGets500AndServerStaysUp) {
+  StartServer();
+  {
+    Client c(server->port());
+    RawResponse r = c.Get("/boom");
+    EXPECT_EQ(r.status, 500);
+    EXPECT_EQ(r.body, "{\"message\":\"internal server error\",\"errors\":[]}");
+    EXPECT_EQ(c.Get("/healthz").status, 200);
+  }
+  Client c2(server->port());
+  EXPECT_EQ(c2.Get("/healthz").status, 200);
+  bool logged = false;
+  for (const auto& l : Lines()) {
+    logged |= l.find("\"msg\":\"handler failed\"") != std::string::npos &&
+              l.find("kaboom") != std::string::npos;
+  }
+  EXPECT_TRUE(logged);
+}
+
+TEST_F(ServerTest, OversizedHeaderGets431) {
+  ServerOptions opts;
+  opts.max_header_bytes = 1024;
+  StartServer(opts);
+  Client c(server->port());
+  c.Send("GET /healthz HTTP/1.1\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 431);
+  EXPECT_NE(r->body.find("request head larger than 1024 bytes"), std::string::npos);
+}
+
+TEST_F(ServerTest, SlowHeaderIsCutOff) {
+  ServerOptions opts;
+  opts.header_timeout = 300ms;
+  StartServer(opts);
+  Client c(server->port());
+  c.Send("GET /healthz HTTP/1.1\r\n");
+  auto start = std::chrono::steady_clock::now();
+  // Trickle header bytes: each arrives well within any per-read timeout, but the
+  // head as a whole takes too long.
+  bool closed = false;
+  for (int i = 0; i < 20 && !closed; ++i) {
+    try {
+      c.Send("X");
+    } catch (const std::exception&) {
+      closed = true;
+      break;
+    }
+    closed = c.ClosedWithin(100ms);
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
+}
+
+TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {
+  ServerOptions opts;
+  opts.idle_timeout = 300ms;
+  StartServer(opts);
+  Client c(server->port());
+  EXPECT_EQ(c.Get("/healthz").status, 200);
+  EXPECT_TRUE(c.ClosedWithin(2s));
+  Client silent(server->port());
+  EXPECT_TRUE(silent.ClosedWithin(2s));
+}
+
+TEST_F(ServerTest, ConnectionCloseIsHonoured) {
+  StartServer();
+  Client c(server->port());
+  c.Send("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->Header("Connection"), "close");
+  EXPECT_TRUE(c.ClosedWithin(2s));
+}
+
+TEST_F(ServerTest, MetricsCountRequestsByRouteAndCode) {
+  StartServer();
+  Client c(server->port());
+  c.Get("/healthz");
+  c.Get("/healthz");
+  c.Get("/nope");
+  RawResponse m = c.Get("/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_EQ(m.Header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(
+      m.body.find("roost_http_requests_total{method=\"GET\",route=\"/healthz\",code=\"200\"} 2\n"),
+      std::string::npos)
+      << m.body;
+  EXPECT_NE(
+      m.body.find("roost_http_requests_total{method=\"GET\",route=\"none\",code=\"404\"} 1\n"),
+      std::string::npos);
+  EXPECT_NE(m.body.find("roost_http_request_duration_seconds_count{method=\"GET\",route=\"/"
+                        "healthz\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("# TYPE roost_http_request_duration_seconds histogram\n"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("roost_build_info{version=\""), std::string::npos);
+  EXPECT_NE(m.body.find("\nprocess_start_time_seconds 1"), std::string::npos);
+  EXPECT_NE(m.body.find("\nprocess_resident_memory_bytes "), std::string::npos);
+}
+
+TEST_F(ServerTest, LogsOneLinePerRequestWithoutSecrets) {
+  StartServer();
+  Client c(server->port());
+  c.Send(
+      "POST /items/5?token=s3cr3t HTTP/1.1\r\nHost: t\r\nAuthorization: Basic "
+      "dXNlcjpzM2NyM3Q=\r\nContent-Length: 11\r\n\r\nbody-secret");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+  std::vector<std::string> request_lines;
+  for (const auto& l : Lines()) {
+    if (l.find("\"msg\":\"request\"") != std::string::npos) request_lines.push_back(l);
+    EXPECT_EQ(l.find("dXNlcjpzM2NyM3Q"), std::string::npos) << l;
+    EXPECT_EQ(l.find("s3cr3t"), std::string::npos) << l;
+    EXPECT_EQ(l.find("body-secret"), std::string::npos) << l;
+  }
+  ASSERT_EQ(request_lines.size(), 1u);
+  const std::string& l = request_lines[0];
+  EXPECT_NE(l.find("\"method\":\"POST\",\"path\":\"/items/5\",\"status\":201,\"duration_ms\":"),
+            std::string::npos)
+      << l;
+  EXPECT_NE(l.find("\"remote\":\"127.0.0.1:"), std::string::npos) << l;
+  EXPECT_EQ(l.back(), '\n');
+}
+
+TEST_F(ServerTest, ShutdownFinishesInFlightRequestAndClosesIdleOnes) {
+  StartServer();
+  Client idle(server->port());
+  EXPECT_EQ(idle.Get("/healthz").status, 200);
+  Client busy(server->port());
+  busy.Send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::this_thread::sleep_for(100ms);  // the handler is now sleeping
+  auto start = std::chrono::steady_clock::now();
+  auto done = std::async(std::launch::async, [&] { return server->Shutdown(5s); });
+  auto r = busy.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "{\"slow\":true}");
+  EXPECT_EQ(r->Header("Connection"), "close");
+  EXPECT_TRUE(done.get());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_EQ(readiness.Get(), Readiness::State::kDraining);
+  EXPECT_TRUE(idle.ClosedWithin(1s));
+  EXPECT_THROW(Client late(server->port()), std::runtime_error);
+}
+
+TEST_F(ServerTest, ReadyzIs503WhileNotReady) {
+  StartServer();
+  Client c(server->port());
+  readiness.Set(Readiness::State::kDraining);
+  RawResponse r = c.Get("/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "{\"message\":\"not ready: draining\",\"errors\":[]}");
+  readiness.Set(Readiness::State::kStarting);
+  EXPECT_EQ(c.Get("/readyz").body, "{\"message\":\"not ready: starting\",\"errors\":[]}");
+}
+
+TEST_F(ServerTest, DrainTimeoutDropsStuckConnections) {
+  StartServer();
+  Client busy(server->port());
+  busy.Send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(server->Shutdown(50ms));
+}
+
+TEST(ServerListenTest, ReportsBindErrors) {
+  Router router;
+  ServerOptions opts;
+  opts.host = "127.0.0.1";
+  opts.port = 0;
+  auto first = Server::Listen(opts, router);
+  ASSERT_TRUE(first.ok());
+  opts.port = (*first)->port();
+  auto second = Server::Listen(opts, router);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Status::Code::kIoError);
+  EXPECT_NE(second.status().message().find("listen 127.0.0.1:" + std::to_string(opts.port)),
+            std::string::npos)
+      << second.status().message();
+  opts.host = "no-such-host.invalid";
+  auto third = Server::Listen(opts, router);
+  ASSERT_FALSE(third.ok());
+  EXPECT_NE(third.status().message().find("cannot resolve"), std::string::npos);
+}
+
+TEST(ServerListenTest, ReportsMetricConflicts) {
+  Router router;
+  Registry metrics;
+  ASSERT_TRUE(metrics.AddGauge("roost_http_requests_total", "taken").ok());
+  ServerOptions opts;
+  opts.port = 0;
+  opts.metrics = &metrics;
+  auto s = Server::Listen(opts, router);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Status::Code::kAlreadyExists);
+}
+
+}  // namespace
+}  // namespace roost::http
