@@ -453,6 +453,14 @@ TEST_F(ServerTest, LogsOneLinePerRequestWithoutSecrets) {
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 201);
+  // The line is written once the response is out: wait for it.
+  auto has_request_line = [&] {
+    for (const auto& l : Lines()) {
+      if (l.find("\"msg\":\"request\"") != std::string::npos) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 200 && !has_request_line(); ++i) std::this_thread::sleep_for(10ms);
   std::vector<std::string> request_lines;
   for (const auto& l : Lines()) {
     if (l.find("\"msg\":\"request\"") != std::string::npos) request_lines.push_back(l);
