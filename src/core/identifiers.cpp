@@ -34,7 +34,8 @@ Result<std::string> StripByteSeparators(std::string_view s, std::string_view all
     if (IsHexDigit(c)) {
       digits += c;
     } else if (allowed.find(c) != std::string_view::npos) {
-      if (digits.empty() || digits.size() % 2 != 0 || i + 1 == s.size()) {
+      const bool after_separator = i > 0 && allowed.find(s[i - 1]) != std::string_view::npos;
+      if (digits.empty() || digits.size() % 2 != 0 || after_separator || i + 1 == s.size()) {
         return Status::InvalidInput(std::string(what) + " " + Quote(s) +
                                     ": misplaced separator at position " + std::to_string(i + 1));
       }
