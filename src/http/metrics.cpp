@@ -92,8 +92,17 @@ std::unique_ptr<Metric> MakeMetric(const std::vector<double>& bounds) {
 std::string FormatMetricValue(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  // Shortest round-trip digits; plain decimal for exponents -4..20 (0.0005,
+  // 1712345678.5), scientific beyond (1e-05, 1e+21).
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string_view sci(buf, static_cast<size_t>(r.ptr - buf));
+  size_t e = sci.find('e') + 1;
+  int exp = 0;
+  if (e < sci.size() && sci[e] == '+') ++e;  // from_chars takes '-' but not '+'
+  std::from_chars(sci.data() + e, sci.data() + sci.size(), exp);
+  if (exp < -4 || exp > 20) return std::string(sci);
+  r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
   return std::string(buf, r.ptr);
 }
 

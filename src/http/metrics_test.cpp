@@ -76,6 +76,11 @@ TEST(MetricsTest, UnlabelledHistogram) {
 TEST(MetricsTest, FormatsSpecialValues) {
   EXPECT_EQ(FormatMetricValue(0), "0");
   EXPECT_EQ(FormatMetricValue(0.25), "0.25");
+  EXPECT_EQ(FormatMetricValue(0.0005), "0.0005");
+  EXPECT_EQ(FormatMetricValue(0.00001), "1e-05");
+  EXPECT_EQ(FormatMetricValue(1e20), "100000000000000000000");
+  EXPECT_EQ(FormatMetricValue(1.5e21), "1.5e+21");
+  EXPECT_EQ(FormatMetricValue(0.1 + 0.2), "0.30000000000000004");
   EXPECT_EQ(FormatMetricValue(-3), "-3");
   EXPECT_EQ(FormatMetricValue(1712345678.5), "1712345678.5");
   EXPECT_EQ(FormatMetricValue(INFINITY), "+Inf");

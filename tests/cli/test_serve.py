@@ -1,0 +1,255 @@
+"""roost serve: the real binary on an ephemeral port, spoken to over TCP."""
+
+import http.client
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+import roostcli
+
+
+class Server:
+    """A running `roost serve`; its stderr lines are collected as they come."""
+
+    def __init__(self, data_dir, *extra):
+        self.proc = subprocess.Popen(
+            [roostcli.ROOST_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir,
+             "--threads", "2", *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.lines = queue.Queue()
+        self.log = []
+        threading.Thread(target=self._pump, daemon=True).start()
+        first = self.next_line(10)
+        if first is None:
+            self.proc.kill()
+            raise AssertionError("no log line from roost serve")
+        entry = json.loads(first)
+        if entry.get("msg") != "listening":
+            self.proc.kill()
+            raise AssertionError("first log line is not 'listening': " + first)
+        self.host, port = entry["address"].rsplit(":", 1)
+        self.port = int(port)
+
+    def _pump(self):
+        for line in self.proc.stderr:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def next_line(self, timeout):
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if line is not None:
+            self.log.append(line)
+        return line
+
+    def drain_log(self, timeout=0.5):
+        while self.next_line(timeout) is not None:
+            pass
+        return self.log
+
+    def request(self, method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, dict(resp.getheaders()), resp.read()
+        finally:
+            conn.close()
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=timeout)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def metric_value(text, line_prefix):
+    for line in text.splitlines():
+        if line.startswith(line_prefix + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def read_response(sock):
+    """Reads one HTTP response from a raw socket: (status, head, body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError("connection closed before a response: %r" % data)
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    head = head.decode()
+    length = int(re.search(r"(?im)^content-length:\s*(\d+)", head).group(1))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return int(head.split(" ", 2)[1]), head, body[:length]
+
+
+class ServeTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = roostcli.temp_dir()
+        self.data_dir = os.path.join(self.tmp.name, "data")
+        self.server = Server(self.data_dir)
+
+    def tearDown(self):
+        self.server.kill()
+        self.server.proc.stderr.close()
+        self.tmp.cleanup()
+
+    def test_operational_endpoints_errors_and_clean_stop(self):
+        s = self.server
+        self.assertEqual(s.host, "127.0.0.1")
+        self.assertGreater(s.port, 0)
+        self.assertTrue(os.path.isdir(self.data_dir))
+
+        status, headers, body = s.request("GET", "/healthz")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], "application/json")
+        self.assertEqual(json.loads(body), {"status": "ok"})
+
+        status, _, body = s.request("GET", "/readyz")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body), {"status": "ready"})
+
+        status, headers, body = s.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], "text/plain; version=0.0.4; charset=utf-8")
+        text = body.decode()
+        healthz = 'roost_http_requests_total{method="GET",route="/healthz",code="200"}'
+        self.assertEqual(metric_value(text, healthz), 1)
+        self.assertIn("# TYPE roost_http_request_duration_seconds histogram", text)
+        self.assertIsNotNone(metric_value(text, "roost_http_connections_open"))
+        self.assertEqual(metric_value(text, 'roost_build_info{version="0.1.0"}'), 1)
+        started = metric_value(text, "process_start_time_seconds")
+        self.assertLess(abs(started - time.time()), 60)
+
+        s.request("GET", "/healthz")
+        _, _, body = s.request("GET", "/metrics")
+        self.assertEqual(metric_value(body.decode(), healthz), 2)
+        self.assertEqual(metric_value(
+            body.decode(), 'roost_http_requests_total{method="GET",route="/metrics",code="200"}'), 1)
+
+        status, headers, body = s.request("GET", "/no/such/thing?x=1")
+        self.assertEqual(status, 404)
+        self.assertEqual(headers["Content-Type"], "application/json")
+        self.assertEqual(json.loads(body), {"message": "no resource at /no/such/thing",
+                                            "errors": []})
+
+        status, headers, body = s.request("POST", "/healthz", body=b"{}")
+        self.assertEqual(status, 405)
+        self.assertEqual(headers["Allow"], "GET, HEAD")
+        self.assertIn("not allowed", json.loads(body)["message"])
+
+        # 413 as soon as the header announces 11 MB; the body is never sent.
+        with socket.create_connection((s.host, s.port), timeout=5) as sock:
+            sock.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 11534336\r\n\r\n")
+            status, head, body = read_response(sock)
+            self.assertEqual(status, 413)
+            self.assertRegex(head, r"(?im)^connection: close")
+            self.assertEqual(json.loads(body)["errors"], [])
+            self.assertIn("larger than 10485760 bytes", json.loads(body)["message"])
+
+        with socket.create_connection((s.host, s.port), timeout=5) as sock:
+            sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            status, _, body = read_response(sock)
+            self.assertEqual(status, 400)
+            self.assertTrue(json.loads(body)["message"].startswith("malformed request"))
+
+        started = time.monotonic()
+        self.assertEqual(s.stop(signal.SIGTERM), 0)
+        self.assertLess(time.monotonic() - started, 5)
+
+        entries = [json.loads(line) for line in s.drain_log()]
+        requests = [e for e in entries if e["msg"] == "request"]
+        self.assertGreaterEqual(len(requests), 9)
+        for e in requests:
+            self.assertEqual(e["level"], "info")
+            self.assertEqual(set(e) - {"ts"},
+                             {"level", "msg", "method", "path", "status", "duration_ms",
+                              "remote"})
+        self.assertIn({"method": "GET", "path": "/no/such/thing", "status": 404},
+                      [{k: e[k] for k in ("method", "path", "status")} for e in requests])
+        self.assertEqual(entries[-1]["msg"], "stopped")
+        self.assertTrue(entries[-1]["drained"])
+
+    def test_sigterm_drains_a_request_in_flight(self):
+        s = self.server
+        with socket.create_connection((s.host, s.port), timeout=5) as sock:
+            # The request head arrives before SIGTERM, its body after.
+            sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
+            time.sleep(0.3)
+            s.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            self.assertIsNone(s.proc.poll(), "exited without waiting for the request")
+            with self.assertRaises(OSError):  # no longer accepting
+                socket.create_connection((s.host, s.port), timeout=2).close()
+            sock.sendall(b"hello")
+            status, head, body = read_response(sock)
+        self.assertEqual(status, 503)  # answered while draining: not ready
+        self.assertEqual(json.loads(body), {"message": "not ready: draining", "errors": []})
+        self.assertRegex(head, r"(?im)^connection: close")
+        self.assertEqual(s.proc.wait(timeout=5), 0)
+        msgs = [json.loads(line)["msg"] for line in s.drain_log()]
+        self.assertEqual(msgs[-3:], ["shutting down", "request", "stopped"])
+
+    def test_sigint_stops_too(self):
+        self.assertEqual(self.server.request("GET", "/healthz")[0], 200)
+        self.assertEqual(self.server.stop(signal.SIGINT), 0)
+
+    def test_port_in_use_is_a_clear_error(self):
+        r = roostcli.run(["serve", "--listen", "127.0.0.1:%d" % self.server.port,
+                          "--data-dir", self.data_dir], timeout=10)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(r.stderr.strip(),
+                         "roost: listen 127.0.0.1:%d: Address already in use" % self.server.port)
+
+
+class ServeArgumentsTest(unittest.TestCase):
+    def check_fails(self, args, expected):
+        with roostcli.temp_dir() as tmp:
+            r = roostcli.run(["serve", *args], cwd=tmp, timeout=10)
+        self.assertNotEqual(r.returncode, 0, r.stderr)
+        self.assertIn(expected, r.stderr)
+        return r
+
+    def test_bad_listen_addresses(self):
+        self.check_fails(["--listen", "8080"], 'roost: --listen: "8080": expected HOST:PORT')
+        self.check_fails(["--listen", "127.0.0.1:99999"], "port must be a number from 0 to 65535")
+        self.check_fails(["--listen", "::1:80"], "write an IPv6 address in brackets")
+
+    def test_bad_threads(self):
+        self.check_fails(["--threads", "0"], "--threads")
+        self.check_fails(["--threads", "many"], "--threads")
+
+    def test_data_dir_that_is_a_file(self):
+        with roostcli.temp_dir() as tmp:
+            path = os.path.join(tmp, "file")
+            open(path, "w").close()
+            r = roostcli.run(["serve", "--listen", "127.0.0.1:0", "--data-dir", path], timeout=10)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(r.stderr.strip(), "roost: %s: data directory is not a directory" % path)
+
+    def test_options_not_implemented_yet_are_refused(self):
+        self.check_fails(["--database", "postgresql://x"], "--database")
+        self.check_fails(["--config", "roost.toml"], "--config")
+
+
+if __name__ == "__main__":
+    unittest.main()
