@@ -1,4 +1,5 @@
 // roost pid hash|verify-code|generate|request|report
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -220,10 +221,12 @@ void AddGenerate(CLI::App& pid) {
     std::string out;
     out.reserve(*count * (kProvisionIdLength + 1));
     while (seen.size() < *count) {
-      std::string id = factory::RandomProvisionId();
-      if (!seen.insert(id).second) continue;  // unique within the run
-      out += id;
-      out += '\n';
+      constexpr uint64_t kChunk = 65536;
+      for (std::string& id : factory::RandomProvisionIds(std::min(kChunk, *count - seen.size()))) {
+        if (!seen.insert(id).second) continue;  // unique within the run
+        out += id;
+        out += '\n';
+      }
       if (show) progress.Update(seen.size());
     }
     if (show) progress.Finish();
