@@ -312,6 +312,25 @@ class SerialAndMacFiles(PidTestCase):
         self.ok("pid", "report", self.path("out.csv"), "-o", rep)
         self.assertEqual([r[4] for r in read_csv(rep)[3:]], [r[4] for r in rows])
 
+    def test_request_reproduces_the_seed_example(self):
+        # The request example of the provisioning guide, byte for byte (LF line ends).
+        expected = ("MatchX Device Provisioning,,,,,\n"
+                    "manufacturerName,MatchX GmbH,,,,\n"
+                    "provisionId,model,serialNumber,fixedDevEUI,devEUI,appEUI\n")
+        for i in range(8):
+            expected += f",M-1234,S00000{i},Y,000000fffe00000{i},0000000000000000\n"
+        macs = self.write("macs.txt", "".join(f"00:00:00:00:00:0{i}\n" for i in range(8)))
+        proc = roostcli.run(["pid", "request", "--manufacturer", "MatchX GmbH", "--model",
+                             "M-1234", "--serials", "S000000..S000007", "--mac-file", macs,
+                             "-o", "-"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, expected)
+        req = self.write("seed.csv", expected.replace("\n", "\r\n"))
+        proc = self.ok("pid", "report", req, "-o", "-")
+        rows = list(csv.reader(io.StringIO(proc.stdout)))
+        self.assertEqual(len(rows), 11)
+        self.assertEqual([r[4] for r in rows[3:]], [f"000000fffe00000{i}" for i in range(8)])
+
     def test_mac_count_mismatch_is_refused(self):
         macs = self.write("macs.txt", "010203040506\n010203040507\n")
         proc = self.request("--serials", "S1..S3", "--mac-file", macs)
