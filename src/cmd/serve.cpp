@@ -78,23 +78,28 @@ void RunServe(const ServeOptions& opts) {
   server_opts.metrics = &metrics;
   auto server = ValueOrFail(http::Server::Listen(server_opts, router));
 
+  // Nothing is served before Start(), so this stays the first log line. Ready
+  // now: there is nothing else to prepare yet (storage will come before this).
   logger.Info("listening", {{"address", server->address()},
                             {"threads", server->threads()},
                             {"data_dir", opts.data_dir},
                             {"version", http::BuildVersion()}});
-  server->Start();
   readiness.Set(http::Readiness::State::kReady);
+  server->Start();
 
   int sig = 0;
   sigwait(&signals, &sig);
   logger.Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                                 {"drain_timeout_s", static_cast<int64_t>(kDrainTimeout.count())}});
-  std::thread([&signals, &logger] {
+  std::thread([signals] {  // owns copies: it may outlive this function
     int again = 0;
     sigwait(&signals, &again);
-    logger.Warn("second signal during drain; exiting now");
+    std::string line =
+        http::Logger::Format(http::Logger::Level::kWarn, "second signal during drain; exiting", {});
+    (void)!::write(STDERR_FILENO, line.data(), line.size());
     std::_Exit(1);
-  }).detach();
+  })
+      .detach();
   bool clean = server->Shutdown(kDrainTimeout);
   logger.Info("stopped", {{"drained", clean}});
 }

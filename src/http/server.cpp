@@ -141,7 +141,7 @@ Status Server::Impl::Init() {
   if (!requests.ok()) return requests.status();
   auto durations =
       m.AddHistogram("roost_http_request_duration_seconds",
-                     "Time from the first byte of a request to its response written, by route",
+                     "Time from the first byte of a request until its response is ready, by route",
                      {"method", "route"}, DefaultLatencyBuckets());
   if (!durations.ok()) return durations.status();
   auto open = m.AddGauge("roost_http_connections_open", "HTTP connections currently open");
@@ -397,8 +397,8 @@ asio::awaitable<void> Server::Impl::Session(tcp::socket socket, std::shared_ptr<
         early->path = std::string(target.substr(0, target.find('?')));
       }
       early->close = true;
-      co_await Write(stream, *early, 11, false, false);
       Record(*early, remote, start);
+      co_await Write(stream, *early, 11, false, false);
       co_await LingeringClose(stream);
       co_return;
     }
@@ -432,8 +432,8 @@ asio::awaitable<void> Server::Impl::Session(tcp::socket socket, std::shared_ptr<
         } else {
           bad.response = Response::Error(400, "malformed request body: " + ec.message());
         }
-        co_await Write(stream, bad, 11, false, false);
         Record(bad, remote, start);
+        co_await Write(stream, bad, 11, false, false);
         co_await LingeringClose(stream);
         co_return;
       }
@@ -456,8 +456,10 @@ asio::awaitable<void> Server::Impl::Session(tcp::socket socket, std::shared_ptr<
 
     Outcome out = Dispatch(req);
     keep_alive = keep_alive && !stopping_.load();
-    bool written = co_await Write(stream, out, version, keep_alive, req.method == "HEAD");
+    // Counted and logged before the write, so a client that got its response
+    // sees it in the next scrape of /metrics.
     Record(out, remote, start);
+    bool written = co_await Write(stream, out, version, keep_alive, req.method == "HEAD");
     if (!written) co_return;
     if (!keep_alive) break;
   }

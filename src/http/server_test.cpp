@@ -160,8 +160,8 @@ class ServerTest : public ::testing::Test {
     auto s = Server::Listen(opts, router);
     ASSERT_TRUE(s.ok()) << s.status().message();
     server = std::move(s).value();
-    server->Start();
     readiness.Set(Readiness::State::kReady);
+    server->Start();
   }
 
   std::vector<std::string> Lines() {
