@@ -57,6 +57,11 @@ std::string_view MethodLabel(std::string_view m) {
   return "OTHER";
 }
 
+ServerOptions WithThreads(ServerOptions opts) {
+  if (opts.threads == 0) opts.threads = std::max(1u, std::thread::hardware_concurrency());
+  return opts;
+}
+
 // One accepted connection, shared between its session coroutine and Shutdown().
 // `stream` and `idle` are touched only on the connection's strand.
 struct Conn {
@@ -80,7 +85,7 @@ struct Outcome {
 class Server::Impl {
  public:
   Impl(ServerOptions options, const Router& router)
-      : opts_(std::move(options)),
+      : opts_(WithThreads(std::move(options))),
         router_(router),
         ioc_(static_cast<int>(opts_.threads)),
         acceptor_(asio::make_strand(ioc_)) {}
@@ -132,7 +137,6 @@ class Server::Impl {
 };
 
 Status Server::Impl::Init() {
-  if (opts_.threads == 0) opts_.threads = std::max(1u, std::thread::hardware_concurrency());
   if (opts_.metrics == nullptr) return Status::Ok();
   Registry& m = *opts_.metrics;
   auto requests = m.AddCounter("roost_http_requests_total",
