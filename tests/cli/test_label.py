@@ -145,7 +145,7 @@ def long_payload(pid, brand, model, sn):
 
 
 def pid_for(i):
-    """A valid, distinct Provision ID per index (Base32 digits of i, padded with A)."""
+    """A valid, distinct Provision ID per index: i in Base32 digits, zero-padded with A."""
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
     digits = ""
     while True:
@@ -153,7 +153,7 @@ def pid_for(i):
         i //= 32
         if i == 0:
             break
-    return "TEST" + digits.rjust(16, "Q")
+    return "TEST" + digits.rjust(16, "A")
 
 
 def report_csv(pids, manufacturer="ACME Sensors", model="M-1234"):
