@@ -62,7 +62,7 @@ ServerOptions WithThreads(ServerOptions opts) {
   return opts;
 }
 
-// One accepted connection, shared between its session coroutine and Shutdown().
+// One accepted connection, shared between its connection coroutine and Shutdown().
 // `stream` and `idle` are touched only on the connection's strand.
 struct Conn {
   explicit Conn(asio::any_io_executor ex) : executor(std::move(ex)) {}
@@ -71,7 +71,7 @@ struct Conn {
   bool idle = false;
 };
 
-// What the session answers, and what it logs and counts about it.
+// What a connection answers, and what it logs and counts about it.
 struct Outcome {
   Response response;
   std::string method;
@@ -101,7 +101,7 @@ class Server::Impl {
 
  private:
   asio::awaitable<void> AcceptLoop();
-  asio::awaitable<void> Session(tcp::socket socket, std::shared_ptr<Conn> conn);
+  asio::awaitable<void> ServeConnection(tcp::socket socket, std::shared_ptr<Conn> conn);
   asio::awaitable<bool> Write(beast::tcp_stream& stream, Outcome& out, unsigned version,
                               bool keep_alive, bool head);
   asio::awaitable<void> LingeringClose(beast::tcp_stream& stream);
@@ -125,7 +125,7 @@ class Server::Impl {
   std::condition_variable drained_;
   std::unordered_set<std::shared_ptr<Conn>> conns_;
   bool draining_ = false;              // guarded by mu_
-  std::atomic<bool> stopping_{false};  // lock-free copy of draining_ for the sessions
+  std::atomic<bool> stopping_{false};  // lock-free copy of draining_ for the connections
   bool started_ = false;
   bool shut_down_ = false;
   std::vector<std::thread> threads_;
@@ -234,7 +234,7 @@ asio::awaitable<void> Server::Impl::AcceptLoop() {
       continue;
     }
     asio::any_io_executor ex = socket.get_executor();
-    asio::co_spawn(ex, Session(std::move(socket), conn), asio::detached);
+    asio::co_spawn(ex, ServeConnection(std::move(socket), conn), asio::detached);
   }
 }
 
@@ -332,7 +332,8 @@ asio::awaitable<void> Server::Impl::LingeringClose(beast::tcp_stream& stream) {
   }
 }
 
-asio::awaitable<void> Server::Impl::Session(tcp::socket socket, std::shared_ptr<Conn> conn) {
+asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
+                                                    std::shared_ptr<Conn> conn) {
   beast::tcp_stream stream(std::move(socket));
   struct Guard {
     Impl* self;
