@@ -137,8 +137,9 @@ void AddNext(CLI::App* cra) {
       "next",
       "Hand the next pair never handed out to the flasher, decrypting only that pair.\n"
       "The journal records it as reserved (fsync'd) before it leaves; with --exec the\n"
-      "flasher's exit status records flashed/failed. Exit status: 0 ok, 1 error,\n"
-      "2 all pairs used, 3 flasher failed.");
+      "flasher's exit status records flashed/failed. Without --exec it prints ID;KEY[;PAC]\n"
+      "and the pair stays pending until `roost cra journal --mark ID flashed|failed`.\n"
+      "Exit status: 0 ok, 1 error, 2 all pairs used, 3 flasher failed.");
   auto* key_opt = cmd->add_option("--enc-key", o->enc_key, "encryption key, 32 hex digits");
   auto* key_file_opt = cmd->add_option("--enc-key-file", o->enc_key_file, "file holding the key");
   key_opt->excludes(key_file_opt);

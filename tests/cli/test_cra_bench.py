@@ -1,7 +1,8 @@
 """roost cra next / roost cra journal: the flashing bench, run on the real binary.
 
-The torture test hands out a whole batch while kill -9'ing `roost cra next` at
-random moments; it prints its seed (set ROOST_TEST_SEED to replay one run).
+The torture test hands out a whole batch on two benches sharing one journal while
+kill -9'ing `roost cra next` at random moments; it prints its seed (set
+ROOST_TEST_SEED to replay one run's random choices).
 """
 
 import hashlib
@@ -103,35 +104,54 @@ class BenchTortureTest(unittest.TestCase):
                        '"$ROOST_SERIAL" "$FLASH_EXIT" >> ' + log +
                        '; [ "$FLASH_SLEEP" = 0 ] || sleep "$FLASH_SLEEP"; exit "$FLASH_EXIT"')
             runs = {}  # serial -> (returncode or None when killed, flash exit)
-            killed = 0
-            exhausted = None
-            for run in range(3 * count):
-                serial = "S%05d" % run
-                flash_exit = 0 if rng.random() < 0.9 else rng.choice([1, 7])
-                sleep = 0 if rng.random() < 0.7 else round(rng.uniform(0.002, 0.03), 3)
-                env = dict(os.environ, FLASH_EXIT=str(flash_exit), FLASH_SLEEP=str(sleep))
-                proc = subprocess.Popen(
-                    [roostcli.ROOST_BIN, *next_args(journal, enc, "--id-pac", idpac, "--exec",
-                                                    flasher, "--serial", serial)],
-                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                rc = None
-                if rng.random() < 0.25:
-                    try:
-                        rc = proc.wait(timeout=rng.uniform(0, 0.025))
-                    except subprocess.TimeoutExpired:
-                        proc.send_signal(signal.SIGKILL)
-                        killed += 1
-                    err = proc.communicate()[1]
-                else:
-                    err = proc.communicate()[1]
-                    rc = proc.returncode
-                if rc == 2:
-                    exhausted = err
-                    break
-                self.assertIn(rc, (None, 0, 3), "seed %d run %d: %s" % (seed, run, err))
-                runs[serial] = (rc, flash_exit)
-            self.assertIsNotNone(exhausted, "seed %d: the batch was never used up" % seed)
-            self.assertIn("all %d pairs of the file are used" % count, exhausted)
+            killed = [0]
+            exhausted = []
+            failures = []
+            lock = threading.Lock()
+
+            def bench(line):
+                # One production line; two run at once on the same journal.
+                rng = random.Random("%d-%d" % (seed, line))
+                for run in range(3 * count):
+                    serial = "L%dS%05d" % (line, run)
+                    flash_exit = 0 if rng.random() < 0.9 else rng.choice([1, 7])
+                    sleep = 0 if rng.random() < 0.8 else round(rng.uniform(0.002, 0.03), 3)
+                    env = dict(os.environ, FLASH_EXIT=str(flash_exit), FLASH_SLEEP=str(sleep))
+                    proc = subprocess.Popen(
+                        [roostcli.ROOST_BIN, *next_args(journal, enc, "--id-pac", idpac, "--exec",
+                                                        flasher, "--serial", serial)],
+                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                    rc = None
+                    if rng.random() < 0.25:
+                        try:
+                            rc = proc.wait(timeout=rng.uniform(0, 0.03))
+                        except subprocess.TimeoutExpired:
+                            proc.send_signal(signal.SIGKILL)
+                            with lock:
+                                killed[0] += 1
+                        err = proc.communicate()[1]
+                    else:
+                        err = proc.communicate()[1]
+                        rc = proc.returncode
+                    if rc == 2:
+                        exhausted.append(err)
+                        return
+                    with lock:
+                        runs[serial] = (rc, flash_exit)
+                    if rc not in (None, 0, 3):
+                        failures.append("line %d run %d: rc %s: %s" % (line, run, rc, err))
+                        return
+
+            lines = [threading.Thread(target=bench, args=(i,)) for i in range(2)]
+            for t in lines:
+                t.start()
+            for t in lines:
+                t.join()
+            killed = killed[0]
+            self.assertEqual(failures, [], "seed %d" % seed)
+            self.assertEqual(len(exhausted), 2, "seed %d: the batch was never used up" % seed)
+            for err in exhausted:
+                self.assertIn("all %d pairs of the file are used" % count, err)
             time.sleep(0.2)  # flashers orphaned by a kill finish their sleep
 
             handed = []
@@ -198,7 +218,7 @@ class BenchTortureTest(unittest.TestCase):
             self.assertEqual(set(exported), flashed)
             for i, p in exported.items():
                 self.assertEqual(p, pacs[i])
-            print("runs %d, killed %d, %r" % (len(runs) + 1, killed, rep))
+            print("runs %d, killed %d, %r" % (len(runs) + 2, killed, rep))
 
 
 class BenchTest(unittest.TestCase):
