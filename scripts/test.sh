@@ -46,7 +46,7 @@ if scripts/build.sh release; then
   step "unit and CLI tests (release)"
   ctest_count build
   step "benchmarks, smoke mode"
-  for b in bench/*.sh; do
+  for b in bench/run_*; do
     [[ -x "$b" ]] || continue
     if ROOST_BENCH_SMOKE=1 "$b"; then passed=$((passed + 1)); else
       failed=$((failed + 1)); failures+=("benchmark $b"); fi
