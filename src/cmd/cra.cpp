@@ -83,8 +83,8 @@ void AppendPairs(std::string& out, std::span<const uint8_t> clear, DumpFormat fo
   for (size_t off = 0; off + factory::kCraPairSize <= clear.size(); off += factory::kCraPairSize) {
     const uint8_t* pair = clear.data() + off;  // ID in bytes 0-3, KEY in 16-31
     if (json) {
-      std::string_view open = first_json ? std::string_view("\n  {\"id\": \"")
-                                         : std::string_view(",\n  {\"id\": \"");
+      std::string_view open =
+          first_json ? std::string_view("\n  {\"id\": \"") : std::string_view(",\n  {\"id\": \"");
       std::memcpy(p, open.data(), open.size());
       p += open.size();
       first_json = false;

@@ -70,7 +70,8 @@ TEST(CraFile, DumpShowsOnlyPrintableAscii) {
 
 TEST(CraFile, ReaderFindsEveryExpectedPair) {
   auto j = nlohmann::json::parse(ReadFile(kSampleDir + "/expected.json"));
-  auto reader = CraFileReader::Open(kSampleDir + "/id_key_encrypted.bin", SampleKey(), CraMode::kEcb);
+  auto reader =
+      CraFileReader::Open(kSampleDir + "/id_key_encrypted.bin", SampleKey(), CraMode::kEcb);
   ASSERT_TRUE(reader.ok()) << reader.status().message();
   ASSERT_EQ((*reader)->pair_count(), j["devices"].size());
   for (size_t i = 0; i < j["devices"].size(); ++i) {

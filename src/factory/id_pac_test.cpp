@@ -54,7 +54,8 @@ TEST_P(IdPacBad, NamesTheLine) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, IdPacBad,
     ::testing::Values(BadCase{"41A2F0;6FEE95A9E3756E43\n41A2F1;6FEE95A9E375\n", "line 2: PAC"},
-                      BadCase{"41A2F0;6FEE95A9E3756E43\nXYZ;6FEE95A9E3756E43\n", "line 2: device ID"},
+                      BadCase{"41A2F0;6FEE95A9E3756E43\nXYZ;6FEE95A9E3756E43\n",
+                              "line 2: device ID"},
                       BadCase{"ID;PAC\n123456789;6FEE95A9E3756E43\n", "line 2: device ID"},
                       BadCase{"41A2F0;6FEE95A9E3756E43\n41A2F1\n", "line 2: expected 'ID;PAC'"},
                       BadCase{"41A2F0;6FEE95A9E3756E43;extra\n", "line 1: expected 'ID;PAC'"},
