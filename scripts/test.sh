@@ -39,7 +39,7 @@ ctest_count() {
   rm -f "$log"
 }
 
-step() { printf '\n==== %s\n' "$*"; }
+step() { printf '\n==== [%4ds] %s\n' "$SECONDS" "$*"; }
 
 step "release build (build/)"
 if scripts/build.sh release; then
@@ -68,5 +68,6 @@ fi
 
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "test suite took ${SECONDS}s"
 echo "$passed passed, $failed failed"
 ((failed == 0))
