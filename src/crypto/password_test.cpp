@@ -1,0 +1,216 @@
+#include "crypto/password.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace roost::crypto {
+namespace {
+
+// One hash shared by several tests: each Argon2id hash costs ~64 MiB and tens of ms.
+const std::string& GoodHash() {
+  static const std::string hash = [] {
+    auto h = HashPassword("correct horse battery staple");
+    EXPECT_TRUE(h.ok()) << h.status().message();
+    return h.ok() ? *h : std::string();
+  }();
+  return hash;
+}
+
+TEST(Password, HashIsArgon2idWithInteractiveLimits) {
+  const std::string& hash = GoodHash();
+  EXPECT_EQ(hash.rfind("$argon2id$v=19$m=65536,t=2,p=1$", 0), 0u) << hash;
+  EXPECT_EQ(hash.find("correct horse"), std::string::npos);
+  EXPECT_FALSE(PasswordNeedsRehash(hash, PasswordCost::kInteractive));
+  EXPECT_TRUE(PasswordNeedsRehash(hash, PasswordCost::kModerate));
+}
+
+TEST(Password, VerifyGoodAndBad) {
+  const std::string& hash = GoodHash();
+  EXPECT_TRUE(VerifyPassword("correct horse battery staple", hash));
+  EXPECT_FALSE(VerifyPassword("correct horse battery stapl", hash));
+  EXPECT_FALSE(VerifyPassword("Correct horse battery staple", hash));
+  EXPECT_FALSE(VerifyPassword("", hash));
+}
+
+TEST(Password, DistinctSaltsForTheSamePassword) {
+  auto a = HashPassword("same");
+  auto b = HashPassword("same");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(*a, *b);
+  // The salt is the 4th '$'-separated field.
+  auto salt = [](const std::string& h) {
+    size_t p = 0;
+    for (int i = 0; i < 4; ++i) p = h.find('$', p) + 1;
+    return h.substr(p, h.find('$', p) - p);
+  };
+  EXPECT_NE(salt(*a), salt(*b));
+  EXPECT_FALSE(salt(*a).empty());
+  EXPECT_TRUE(VerifyPassword("same", *a));
+  EXPECT_TRUE(VerifyPassword("same", *b));
+}
+
+TEST(Password, EmptyAndBinaryPasswords) {
+  auto empty = HashPassword("");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(VerifyPassword("", *empty));
+  EXPECT_FALSE(VerifyPassword(" ", *empty));
+  // Embedded NUL bytes count: "a\0b" is not "a".
+  const std::string with_nul("a\0b", 3);
+  auto h = HashPassword(with_nul);
+  ASSERT_TRUE(h.ok());
+  EXPECT_TRUE(VerifyPassword(with_nul, *h));
+  EXPECT_FALSE(VerifyPassword("a", *h));
+}
+
+TEST(Password, MalformedHashesVerifyNothing) {
+  const std::string& good = GoodHash();
+  EXPECT_FALSE(VerifyPassword("x", ""));
+  EXPECT_FALSE(VerifyPassword("x", "x"));
+  EXPECT_FALSE(VerifyPassword("correct horse battery staple", good.substr(0, good.size() - 5)));
+  EXPECT_FALSE(VerifyPassword("correct horse battery staple", good + std::string(200, 'A')));
+  std::string nul = good;
+  nul[10] = '\0';
+  EXPECT_FALSE(VerifyPassword("correct horse battery staple", nul));
+  // Argon2i strings are not accepted in place of Argon2id.
+  std::string argon2i = good;
+  argon2i.replace(0, 10, "$argon2i$");
+  EXPECT_FALSE(VerifyPassword("correct horse battery staple", argon2i));
+  EXPECT_TRUE(PasswordNeedsRehash("garbage"));
+}
+
+TEST(Password, GeneratedPasswords) {
+  std::set<std::string> seen;
+  std::array<int, 64> counts{};
+  for (int i = 0; i < 2000; ++i) {
+    const std::string p = GeneratePassword();
+    ASSERT_EQ(p.size(), kGeneratedPasswordLength);
+    for (char c : p) {
+      const size_t at = kPasswordAlphabet.find(c);
+      ASSERT_NE(at, std::string_view::npos) << p;
+      ++counts[at];
+    }
+    seen.insert(p);
+  }
+  EXPECT_EQ(seen.size(), 2000u);
+  // 64 000 draws, 1000 expected per symbol; every symbol shows up well within 4 sigma.
+  for (int c : counts) {
+    EXPECT_GT(c, 850);
+    EXPECT_LT(c, 1150);
+  }
+  EXPECT_EQ(GeneratePassword(48).size(), 48u);
+}
+
+TEST(Password, GeneratedLogins) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string login = GenerateApiLogin();
+    ASSERT_EQ(login.size(), 24u);
+    EXPECT_EQ(login.find_first_not_of("0123456789abcdef"), std::string::npos) << login;
+    seen.insert(login);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(Password, ConstantTimeEquals) {
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "ab"));
+  EXPECT_FALSE(ConstantTimeEquals("", "a"));
+  EXPECT_FALSE(ConstantTimeEquals("xbc", "abc"));
+}
+
+TEST(Password, InitialisesOnceFromManyThreads) {
+  std::vector<std::thread> threads;
+  std::atomic<int> equal{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      EnsureSodiumInitialized();
+      if (ConstantTimeEquals("same", "same")) ++equal;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(equal.load(), 8);
+}
+
+// --- PasswordVerifyCache ------------------------------------------------------
+
+TEST(PasswordVerifyCache, SecondVerifyIsAHit) {
+  PasswordVerifyCache cache;
+  const std::string& hash = GoodHash();
+  EXPECT_TRUE(cache.Verify("login1", "correct horse battery staple", hash));
+  EXPECT_EQ(cache.hits(), 0u);
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_TRUE(cache.Verify("login1", "correct horse battery staple", hash));
+  EXPECT_EQ(cache.hits(), 1u);
+  // A hit is much faster than Argon2id.
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(cache.Verify("login1", "correct horse battery staple", hash));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+  EXPECT_EQ(cache.hits(), 101u);
+}
+
+TEST(PasswordVerifyCache, WrongPasswordsAreNeverCached) {
+  PasswordVerifyCache cache;
+  const std::string& hash = GoodHash();
+  EXPECT_FALSE(cache.Verify("login1", "wrong", hash));
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_TRUE(cache.Verify("login1", "correct horse battery staple", hash));
+  EXPECT_FALSE(cache.Verify("login1", "wrong", hash));
+  EXPECT_EQ(cache.hits(), 0u);
+  // The good entry survives a wrong attempt.
+  EXPECT_TRUE(cache.Verify("login1", "correct horse battery staple", hash));
+  EXPECT_EQ(cache.hits(), 1u);
+}
+
+TEST(PasswordVerifyCache, ChangedHashInvalidates) {
+  PasswordVerifyCache cache;
+  auto other = HashPassword("new password");
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(cache.Verify("login1", "correct horse battery staple", GoodHash()));
+  // The stored hash changed (password reset): the old password no longer works.
+  EXPECT_FALSE(cache.Verify("login1", "correct horse battery staple", *other));
+  EXPECT_TRUE(cache.Verify("login1", "new password", *other));
+  EXPECT_EQ(cache.hits(), 0u);
+}
+
+TEST(PasswordVerifyCache, ExpiresAfterTtl) {
+  PasswordVerifyCache cache(10, std::chrono::seconds(60));
+  const auto t0 = PasswordVerifyCache::Clock::now();
+  const std::string& hash = GoodHash();
+  EXPECT_TRUE(cache.Verify("l", "correct horse battery staple", hash, t0));
+  EXPECT_TRUE(
+      cache.Verify("l", "correct horse battery staple", hash, t0 + std::chrono::seconds(59)));
+  EXPECT_EQ(cache.hits(), 1u);
+  EXPECT_TRUE(
+      cache.Verify("l", "correct horse battery staple", hash, t0 + std::chrono::seconds(61)));
+  EXPECT_EQ(cache.hits(), 1u);  // re-verified with Argon2id
+}
+
+TEST(PasswordVerifyCache, BoundedLruAndForget) {
+  PasswordVerifyCache cache(2);
+  const std::string& hash = GoodHash();
+  const std::string pw = "correct horse battery staple";
+  EXPECT_TRUE(cache.Verify("a", pw, hash));
+  EXPECT_TRUE(cache.Verify("b", pw, hash));
+  EXPECT_TRUE(cache.Verify("a", pw, hash));  // hit; "b" is now least recently used
+  EXPECT_TRUE(cache.Verify("c", pw, hash));  // evicts "b"
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(cache.hits(), 1u);
+  EXPECT_TRUE(cache.Verify("a", pw, hash));
+  EXPECT_EQ(cache.hits(), 2u);
+  cache.Forget("a");
+  cache.Forget("nobody");
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_TRUE(cache.Verify("a", pw, hash));
+  EXPECT_EQ(cache.hits(), 2u);
+}
+
+}  // namespace
+}  // namespace roost::crypto
