@@ -1,0 +1,670 @@
+#include "config/config.h"
+
+#include <unistd.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+extern char** environ;
+
+namespace roost::config {
+namespace {
+
+std::string Quote(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A value as it arrives from one layer: a TOML integer or a string.
+struct Raw {
+  bool is_int = false;
+  int64_t i = 0;
+  std::string s;
+};
+
+// Integers from the environment or flags come as text.
+Result<int64_t> AsInt(const Raw& raw, int64_t min, int64_t max) {
+  int64_t v = raw.i;
+  if (!raw.is_int) {
+    std::string_view t = raw.s;
+    auto r = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (t.empty() || r.ec != std::errc() || r.ptr != t.data() + t.size()) {
+      return Status::InvalidInput("expected an integer, got " + Quote(t));
+    }
+  }
+  if (v < min || v > max) {
+    return Status::InvalidInput(std::to_string(v) + " is out of range " + std::to_string(min) +
+                                ".." + std::to_string(max));
+  }
+  return v;
+}
+
+Result<std::optional<HostPort>> OptionalHostPort(std::string_view text, bool allow_port_0) {
+  if (text.empty()) return std::optional<HostPort>();
+  auto hp = ParseHostPort(text);
+  if (!hp.ok()) return hp.status();
+  if (!allow_port_0 && hp->port == 0) {
+    return Status::InvalidInput(Quote(text) + ": port 0 is not a destination");
+  }
+  return std::optional<HostPort>(*hp);
+}
+
+Status CheckUrl(std::string_view url, std::initializer_list<std::string_view> schemes,
+                std::string_view expected) {
+  for (std::string_view scheme : schemes) {
+    if (Lower(url.substr(0, scheme.size())) == scheme && url.size() > scheme.size()) {
+      return Status::Ok();
+    }
+  }
+  return Status::InvalidInput("expected " + std::string(expected) + ", got " + Quote(url));
+}
+
+using Setter = Status (*)(ServeConfig&, const Raw&);
+using Getter = std::string (*)(const ServeConfig&);  // TOML literal
+
+std::string TomlString(std::string_view s) {
+  std::ostringstream out;
+  out << toml::value<std::string>(std::string(s));
+  return out.str();
+}
+
+struct KeyDef {
+  ConfigKey pub;
+  Setter set;
+  Getter get;  // nullptr: never written by ToToml
+};
+
+// The one table of settings. Sections: the part of `key` before the dot.
+const std::vector<KeyDef>& Keys() {
+  static const std::vector<KeyDef> keys = {
+      {{"data_dir", "ROOST_DATA_DIR", "--data-dir",
+        "Data directory (SQLite database, master key), created when missing"},
+       [](ServeConfig& c, const Raw& r) {
+         if (r.s.empty()) return Status::InvalidInput("must not be empty");
+         c.data_dir = r.s;
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return TomlString(c.data_dir); }},
+      {{"http.listen", "ROOST_HTTP_LISTEN", "--listen",
+        "HOST:PORT of the HTTP API; port 0 picks a free port"},
+       [](ServeConfig& c, const Raw& r) {
+         auto hp = ParseHostPort(r.s);
+         if (!hp.ok()) return hp.status();
+         c.http_listen = *hp;
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return TomlString(c.http_listen.ToString()); }},
+      {{"http.threads", "ROOST_HTTP_THREADS", "--threads", "Event loop threads; 0 = one per CPU",
+        true},
+       [](ServeConfig& c, const Raw& r) {
+         auto v = AsInt(r, 0, 256);
+         if (!v.ok()) return v.status();
+         c.threads = static_cast<unsigned>(*v);
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return std::to_string(c.threads); }},
+      {{"http.public_url", "ROOST_HTTP_PUBLIC_URL", "--public-url",
+        "Base URL clients reach the server at (links in emails, paging); empty = http://LISTEN"},
+       [](ServeConfig& c, const Raw& r) {
+         std::string url = r.s;
+         if (!url.empty()) {
+           ROOST_RETURN_IF_ERROR(CheckUrl(url, {"http://", "https://"}, "http://… or https://…"));
+           if (url.find_first_of(" \t\r\n") != std::string::npos) {
+             return Status::InvalidInput("URL contains whitespace");
+           }
+           while (url.ends_with('/')) url.pop_back();
+         }
+         c.public_url = url;
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return TomlString(c.public_url); }},
+      {{"database.url", "ROOST_DATABASE_URL", "--database",
+        "postgresql://… for PostgreSQL, sqlite:PATH for another SQLite file; empty = "
+        "SQLite in the data directory"},
+       [](ServeConfig& c, const Raw& r) {
+         if (!r.s.empty()) {
+           ROOST_RETURN_IF_ERROR(CheckUrl(r.s, {"postgresql://", "postgres://", "sqlite:"},
+                                          "postgresql://…, postgres://… or sqlite:PATH"));
+         }
+         c.database_url = r.s;
+         return Status::Ok();
+       },
+       // The URL may carry a password; ToToml writes it as given, so treat the
+       // output as secret when it does.
+       [](const ServeConfig& c) { return TomlString(c.database_url); }},
+      {{"secrets.master_key_file", "ROOST_SECRETS_MASTER_KEY_FILE", "--master-key-file",
+        "File with the 32-byte master key (64 hex digits) that encrypts secrets at rest; "
+        "empty = DATA_DIR/master.key"},
+       [](ServeConfig& c, const Raw& r) {
+         c.master_key_file = r.s;
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return TomlString(c.master_key_file); }},
+      {{"log.level", "ROOST_LOG_LEVEL", "--log-level", "debug, info, warn or error"},
+       [](ServeConfig& c, const Raw& r) {
+         const std::string v = Lower(r.s);
+         for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
+           if (v == LogLevelName(l)) {
+             c.log_level = l;
+             return Status::Ok();
+           }
+         }
+         return Status::InvalidInput("expected debug, info, warn or error, got " + Quote(r.s));
+       },
+       [](const ServeConfig& c) { return TomlString(LogLevelName(c.log_level)); }},
+      {{"admin.password_file", "ROOST_ADMIN_PASSWORD_FILE", "--admin-password-file",
+        "First start: file holding the initial admin password"},
+       [](ServeConfig& c, const Raw& r) {
+         c.admin_password_file = r.s;
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return TomlString(c.admin_password_file); }},
+      {{"admin.password", "ROOST_ADMIN_PASSWORD", "",
+        "First start: the initial admin password (environment only)", false, false},
+       [](ServeConfig& c, const Raw& r) {
+         if (r.s.empty()) return Status::InvalidInput("must not be empty");
+         c.admin_password = r.s;
+         return Status::Ok();
+       },
+       nullptr},
+      {{"provisioning.gwmp_listen", "ROOST_PROVISIONING_GWMP_LISTEN", "--gwmp-listen",
+        "UDP HOST:PORT for LoRa gateways' packet forwarders; off = no provisioning listener"},
+       [](ServeConfig& c, const Raw& r) {
+         if (Lower(r.s) == "off") {
+           c.gwmp_listen.reset();
+           return Status::Ok();
+         }
+         auto hp = ParseHostPort(r.s);
+         if (!hp.ok()) return hp.status().WithPrefix("expected HOST:PORT or off");
+         c.gwmp_listen = *hp;
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) {
+         return TomlString(c.gwmp_listen ? c.gwmp_listen->ToString() : "off");
+       }},
+      {{"provisioning.region", "ROOST_PROVISIONING_REGION", "--region",
+        "Radio region of provisioning downlinks: EU868, US915 or CN470"},
+       [](ServeConfig& c, const Raw& r) {
+         const std::string v = Lower(r.s);
+         for (Region g : {Region::kEU868, Region::kUS915, Region::kCN470}) {
+           if (v == Lower(RegionName(g))) {
+             c.region = g;
+             return Status::Ok();
+           }
+         }
+         return Status::InvalidInput("expected EU868, US915 or CN470, got " + Quote(r.s));
+       },
+       [](const ServeConfig& c) { return TomlString(RegionName(c.region)); }},
+      {{"provisioning.join_eui", "ROOST_PROVISIONING_JOIN_EUI", "--join-eui",
+        "JoinEUI given to provisioned devices (16 hex digits)"},
+       [](ServeConfig& c, const Raw& r) {
+         auto eui = ParseEui64(r.s);
+         if (!eui.ok()) return eui.status();
+         c.join_eui = *eui;
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return TomlString(c.join_eui.ToString()); }},
+      {{"provisioning.dev_eui_pool", "ROOST_PROVISIONING_DEV_EUI_POOL", "--dev-eui-pool",
+        "PREFIX/BITS pool of devEUIs for devices without a fixed devEUI; empty = none"},
+       [](ServeConfig& c, const Raw& r) {
+         if (r.s.empty()) {
+           c.dev_eui_pool.reset();
+           return Status::Ok();
+         }
+         auto pool = ParseEuiPool(r.s);
+         if (!pool.ok()) return pool.status();
+         c.dev_eui_pool = *pool;
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) {
+         return TomlString(c.dev_eui_pool ? c.dev_eui_pool->ToString() : "");
+       }},
+      {{"provisioning.lns_upstream", "ROOST_PROVISIONING_LNS_UPSTREAM", "--lns-upstream",
+        "UDP HOST:PORT of a LoRaWAN network server to forward other traffic to; empty = none"},
+       [](ServeConfig& c, const Raw& r) {
+         auto hp = OptionalHostPort(r.s, false);
+         if (!hp.ok()) return hp.status();
+         c.lns_upstream = *hp;
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) {
+         return TomlString(c.lns_upstream ? c.lns_upstream->ToString() : "");
+       }},
+      {{"smtp.host", "ROOST_SMTP_HOST", "--smtp-host",
+        "SMTP server for emails (password links, alerts); empty = no email"},
+       [](ServeConfig& c, const Raw& r) {
+         if (r.s.find_first_of(" \t\r\n:/") != std::string::npos) {
+           return Status::InvalidInput("expected a host name, got " + Quote(r.s) +
+                                       " (the port is smtp.port)");
+         }
+         c.smtp.host = r.s;
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return TomlString(c.smtp.host); }},
+      {{"smtp.port", "ROOST_SMTP_PORT", "--smtp-port",
+        "SMTP port (587: submission with STARTTLS, 465: implicit TLS, 25)", true},
+       [](ServeConfig& c, const Raw& r) {
+         auto v = AsInt(r, 1, 65535);
+         if (!v.ok()) return v.status();
+         c.smtp.port = static_cast<uint16_t>(*v);
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return std::to_string(c.smtp.port); }},
+      {{"smtp.from", "ROOST_SMTP_FROM", "--smtp-from", "Sender address of emails"},
+       [](ServeConfig& c, const Raw& r) {
+         if (!r.s.empty() && (r.s.find('@') == std::string::npos ||
+                              r.s.find_first_of("\r\n") != std::string::npos)) {
+           return Status::InvalidInput("expected an email address, got " + Quote(r.s));
+         }
+         c.smtp.from = r.s;
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return TomlString(c.smtp.from); }},
+      {{"smtp.user", "ROOST_SMTP_USER", "--smtp-user", "SMTP login; empty = no authentication"},
+       [](ServeConfig& c, const Raw& r) {
+         c.smtp.user = r.s;
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return TomlString(c.smtp.user); }},
+      {{"smtp.password_file", "ROOST_SMTP_PASSWORD_FILE", "--smtp-password-file",
+        "File holding the SMTP password"},
+       [](ServeConfig& c, const Raw& r) {
+         c.smtp.password_file = r.s;
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return TomlString(c.smtp.password_file); }},
+      {{"pipeline.dedup_window_ms", "ROOST_PIPELINE_DEDUP_WINDOW_MS", "--dedup-window-ms",
+        "Reports of one frame by several stations within this many ms are one message", true},
+       [](ServeConfig& c, const Raw& r) {
+         auto v = AsInt(r, 0, 600000);
+         if (!v.ok()) return v.status();
+         c.dedup_window_ms = static_cast<uint32_t>(*v);
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return std::to_string(c.dedup_window_ms); }},
+      {{"pipeline.retention_days", "ROOST_PIPELINE_RETENTION_DAYS", "--retention-days",
+        "Messages older than this many days are purged; 0 = keep forever", true},
+       [](ServeConfig& c, const Raw& r) {
+         auto v = AsInt(r, 0, 36500);
+         if (!v.ok()) return v.status();
+         c.retention_days = static_cast<uint32_t>(*v);
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return std::to_string(c.retention_days); }},
+  };
+  return keys;
+}
+
+const KeyDef* FindKey(std::string_view key) {
+  for (const KeyDef& k : Keys()) {
+    if (k.pub.key == key) return &k;
+  }
+  return nullptr;
+}
+
+bool IsSection(std::string_view name) {
+  for (const KeyDef& k : Keys()) {
+    size_t dot = k.pub.key.find('.');
+    if (dot != std::string_view::npos && k.pub.key.substr(0, dot) == name) return true;
+  }
+  return false;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// " (did you mean "x"?)" for the closest name within 2 edits, or "".
+std::string Suggest(std::string_view name, bool env) {
+  std::string_view best;
+  size_t best_d = 3;
+  for (const KeyDef& k : Keys()) {
+    std::string_view candidate = env ? k.pub.env : k.pub.key;
+    size_t d = EditDistance(Lower(name), Lower(candidate));
+    if (d < best_d) {
+      best_d = d;
+      best = candidate;
+    }
+  }
+  return best.empty() ? "" : " (did you mean " + Quote(best) + "?)";
+}
+
+std::string TypeName(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a floating-point number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    default:
+      return "a date or time";
+  }
+}
+
+std::string Where(const ConfigFile& file, const toml::source_region& src) {
+  return file.name + ": line " + std::to_string(src.begin.line);
+}
+
+Status ApplyTomlValue(ServeConfig& config, const ConfigFile& file, const KeyDef& def,
+                      const toml::node& node) {
+  const std::string where = Where(file, node.source()) + ": " + std::string(def.pub.key);
+  if (!def.pub.file_allowed) {
+    return Status::InvalidInput(where + ": not allowed in a file (a secret); set " +
+                                std::string(def.pub.env) + " or use " + std::string(def.pub.key) +
+                                "_file");
+  }
+  Raw raw;
+  if (def.pub.integer) {
+    if (!node.is_integer()) {
+      return Status::InvalidInput(where + ": expected an integer, found " + TypeName(node));
+    }
+    raw.is_int = true;
+    raw.i = node.as_integer()->get();
+  } else {
+    if (!node.is_string()) {
+      return Status::InvalidInput(where + ": expected a string, found " + TypeName(node));
+    }
+    raw.s = node.as_string()->get();
+  }
+  return def.set(config, raw).WithPrefix(where);
+}
+
+Status ApplyFile(ServeConfig& config, const ConfigFile& file) {
+  toml::table root;
+  try {
+    root = toml::parse(file.text, file.name);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidInput(Where(file, e.source()) + ": column " +
+                                std::to_string(e.source().begin.column) + ": " +
+                                std::string(e.description()));
+  }
+  for (auto&& [key, node] : root) {
+    const std::string name(key.str());
+    if (const KeyDef* def = FindKey(name)) {
+      ROOST_RETURN_IF_ERROR(ApplyTomlValue(config, file, *def, node));
+      continue;
+    }
+    if (!IsSection(name)) {
+      return Status::InvalidInput(
+          Where(file, key.source()) + ": unknown " +
+          (node.is_table() ? "section [" + name + "]" : "key " + Quote(name)) +
+          Suggest(name, false));
+    }
+    const toml::table* section = node.as_table();
+    if (section == nullptr) {
+      return Status::InvalidInput(Where(file, node.source()) + ": " + name +
+                                  ": expected a table [" + name + "], found " + TypeName(node));
+    }
+    for (auto&& [sub_key, sub_node] : *section) {
+      const std::string full = name + "." + std::string(sub_key.str());
+      const KeyDef* def = FindKey(full);
+      if (def == nullptr) {
+        return Status::InvalidInput(Where(file, sub_key.source()) + ": unknown key " + Quote(full) +
+                                    Suggest(full, false));
+      }
+      ROOST_RETURN_IF_ERROR(ApplyTomlValue(config, file, *def, sub_node));
+    }
+  }
+  return Status::Ok();
+}
+
+// Environment prefixes that belong to configuration: an unknown variable under
+// one of them is a typo.
+bool HasSectionPrefix(std::string_view env) {
+  for (const KeyDef& k : Keys()) {
+    size_t dot = k.pub.key.find('.');
+    if (dot == std::string_view::npos) continue;
+    std::string prefix = "ROOST_";
+    for (char c : k.pub.key.substr(0, dot)) prefix.push_back(static_cast<char>(std::toupper(c)));
+    prefix.push_back('_');
+    if (env.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
+Status ApplyEnv(ServeConfig& config, const StringMap& env) {
+  for (const auto& [name, value] : env) {
+    if (!name.starts_with("ROOST_")) continue;
+    const KeyDef* def = nullptr;
+    for (const KeyDef& k : Keys()) {
+      if (k.pub.env == name) def = &k;
+    }
+    if (def == nullptr) {
+      if (HasSectionPrefix(name)) {
+        return Status::InvalidInput(name + ": unknown setting" + Suggest(name, true));
+      }
+      continue;
+    }
+    Raw raw;
+    raw.s = value;
+    // Setters of secrets (admin.password) never quote the value in their errors.
+    ROOST_RETURN_IF_ERROR(def->set(config, raw).WithPrefix(name));
+  }
+  return Status::Ok();
+}
+
+Status ApplyFlags(ServeConfig& config, const StringMap& flags) {
+  for (const auto& [key, value] : flags) {
+    const KeyDef* def = FindKey(key);
+    if (def == nullptr || def->pub.flag.empty()) {
+      return Status::InvalidInput("unknown setting " + Quote(key) + " given as a flag");
+    }
+    Raw raw;
+    raw.s = value;
+    ROOST_RETURN_IF_ERROR(def->set(config, raw).WithPrefix(std::string(def->pub.flag)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// --- small types ---------------------------------------------------------------
+
+std::string HostPort::ToString() const {
+  const std::string port_text = std::to_string(port);
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + port_text;
+  return host + ":" + port_text;
+}
+
+Result<HostPort> ParseHostPort(std::string_view text) {
+  const std::string where = Quote(text);
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) {
+      return Status::InvalidInput(where + ": IPv6 address lacks ']'");
+    }
+    host = text.substr(1, close - 1);
+    if (close + 1 >= text.size() || text[close + 1] != ':') {
+      return Status::InvalidInput(where + ": expected HOST:PORT");
+    }
+    port = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      return Status::InvalidInput(where + ": expected HOST:PORT");
+    }
+    host = text.substr(0, colon);
+    if (host.find(':') != std::string_view::npos) {
+      return Status::InvalidInput(where + ": write an IPv6 address in brackets, [::1]:8080");
+    }
+    port = text.substr(colon + 1);
+  }
+  if (host.empty()) return Status::InvalidInput(where + ": host is empty");
+  if (host.find_first_of(" \t\r\n/[]") != std::string_view::npos) {
+    return Status::InvalidInput(where + ": host contains a character not allowed in a host name");
+  }
+  unsigned value = 0;
+  auto r = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || r.ec != std::errc() || r.ptr != port.data() + port.size() || value > 65535) {
+    return Status::InvalidInput(where + ": port must be a number from 0 to 65535");
+  }
+  return HostPort{std::string(host), static_cast<uint16_t>(value)};
+}
+
+uint64_t EuiPool::Last() const {
+  if (bits >= 64) return First();
+  return First() | (~uint64_t{0} >> bits);
+}
+
+std::string EuiPool::ToString() const {
+  return prefix.ToString() + "/" + std::to_string(bits);
+}
+
+Result<EuiPool> ParseEuiPool(std::string_view text) {
+  const std::string where = Quote(text);
+  text = TrimSpace(text);
+  size_t slash = text.find('/');
+  if (slash == std::string_view::npos) {
+    return Status::InvalidInput(where + ": expected PREFIX/BITS, e.g. 70b3d57ed0000000/40");
+  }
+  auto prefix = ParseEui64(text.substr(0, slash));
+  if (!prefix.ok()) return prefix.status().WithPrefix(where + ": prefix");
+  std::string_view bits_text = text.substr(slash + 1);
+  int bits = 0;
+  auto r = std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), bits);
+  if (bits_text.empty() || r.ec != std::errc() || r.ptr != bits_text.data() + bits_text.size() ||
+      bits < 1 || bits > 64) {
+    return Status::InvalidInput(where + ": BITS (the prefix length) must be a number from 1 to 64");
+  }
+  EuiPool pool{*prefix, bits};
+  if (bits < 64 && (pool.First() & (~uint64_t{0} >> bits)) != 0) {
+    return Status::InvalidInput(where + ": the prefix has bits set after its first " +
+                                std::to_string(bits) + " bits");
+  }
+  return pool;
+}
+
+std::string_view LogLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kInfo:
+      break;
+  }
+  return "info";
+}
+
+std::string_view RegionName(Region region) {
+  switch (region) {
+    case Region::kUS915:
+      return "US915";
+    case Region::kCN470:
+      return "CN470";
+    case Region::kEU868:
+      break;
+  }
+  return "EU868";
+}
+
+std::string ServeConfig::MasterKeyPath() const {
+  if (!master_key_file.empty()) return master_key_file;
+  return data_dir + (data_dir.ends_with('/') ? "" : "/") + "master.key";
+}
+
+std::string ServeConfig::PublicUrl() const {
+  if (!public_url.empty()) return public_url;
+  return "http://" + http_listen.ToString();
+}
+
+// --- loading -------------------------------------------------------------------
+
+std::span<const ConfigKey> ConfigKeys() {
+  static const std::vector<ConfigKey> keys = [] {
+    std::vector<ConfigKey> out;
+    for (const KeyDef& k : Keys()) out.push_back(k.pub);
+    return out;
+  }();
+  return keys;
+}
+
+Result<ServeConfig> LoadConfig(const std::optional<ConfigFile>& file, const StringMap& env,
+                               const StringMap& flags) {
+  ServeConfig config;
+  if (file) ROOST_RETURN_IF_ERROR(ApplyFile(config, *file));
+  ROOST_RETURN_IF_ERROR(ApplyEnv(config, env));
+  ROOST_RETURN_IF_ERROR(ApplyFlags(config, flags));
+  if (config.admin_password && !config.admin_password_file.empty()) {
+    return Status::InvalidInput(
+        "ROOST_ADMIN_PASSWORD and admin.password_file are both set; give one");
+  }
+  return config;
+}
+
+std::string ToToml(const ServeConfig& config) {
+  std::string out;
+  std::string section;
+  for (const KeyDef& k : Keys()) {
+    if (k.get == nullptr) continue;
+    std::string_view key = k.pub.key;
+    size_t dot = key.find('.');
+    std::string this_section = dot == std::string_view::npos ? "" : std::string(key.substr(0, dot));
+    if (this_section != section) {
+      section = this_section;
+      out += "\n[" + section + "]\n";
+    }
+    out += std::string(dot == std::string_view::npos ? key : key.substr(dot + 1)) + " = " +
+           k.get(config) + "\n";
+  }
+  return out;
+}
+
+StringMap ProcessEnvironment() {
+  StringMap env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    size_t eq = entry.find('=');
+    if (eq == std::string_view::npos || !entry.starts_with("ROOST_")) continue;
+    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return env;
+}
+
+Result<ConfigFile> ReadConfigFile(const std::string& path) {
+  constexpr size_t kMaxSize = size_t{1} << 20;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IoError(path + ": cannot open config file");
+  std::string text;
+  char buf[8192];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxSize) {
+      return Status::InvalidInput(path + ": config file is larger than 1 MiB");
+    }
+  }
+  if (in.bad()) return Status::IoError(path + ": cannot read config file");
+  return ConfigFile{path, std::move(text)};
+}
+
+}  // namespace roost::config

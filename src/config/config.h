@@ -1,0 +1,137 @@
+// The configuration of `roost serve`: one struct, four layers.
+//
+//   defaults  <  TOML file (--config FILE)  <  ROOST_<SECTION>_<KEY> environment  <  flags
+//
+// Every setting has a dotted key ("http.listen"), one environment variable
+// ("ROOST_HTTP_LISTEN") and usually one flag ("--listen"); ConfigKeys() lists
+// them all with their defaults (docs/configuration.md is the prose version, and
+// a test keeps the two in step).
+//
+// LoadConfig is pure: the file text, the environment and the flag values are
+// passed in, so it can be tested without touching the process. Every error
+// says where the bad value came from and which key it is:
+//
+//   roost.toml: line 3: http.threads: expected an integer, found a string
+//   roost.toml: line 7: unknown key "http.lisen" (did you mean "http.listen"?)
+//   ROOST_PROVISIONING_JOIN_EUI: ...
+//   --dev-eui-pool: ...
+//
+// Unknown keys in the file are errors (a typo must not be silently ignored), as
+// are unknown environment variables under a known section prefix
+// (ROOST_HTTP_LISTN). Other ROOST_* variables (ROOST_BIN, ...) are ignored.
+//
+// Secrets: the only secret a ServeConfig holds is admin_password, and it can
+// come only from the environment (ROOST_ADMIN_PASSWORD), never from the file or
+// a flag (visible in `ps`). Error messages never echo it. Other secrets are
+// named by file paths (master key, SMTP password, admin password file).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/identifiers.h"
+#include "core/status.h"
+
+namespace roost::config {
+
+struct HostPort {
+  std::string host;  // without brackets, also for IPv6
+  uint16_t port = 0;
+  // "host:port", "[v6]:port" for IPv6 hosts.
+  std::string ToString() const;
+  bool operator==(const HostPort&) const = default;
+};
+// HOST:PORT, [IPV6]:PORT. Port 0..65535. The error quotes the text.
+Result<HostPort> ParseHostPort(std::string_view text);
+
+// A pool of devEUIs: every EUI whose first `bits` bits equal those of `prefix`
+// (CIDR style), written PREFIX/BITS, e.g. "70b3d57ed0000000/40" (2^24 EUIs).
+// The bits of `prefix` after the first `bits` must be zero.
+struct EuiPool {
+  Eui64 prefix;
+  int bits = 64;  // 1..64
+  uint64_t First() const { return prefix.ToU64(); }
+  // The last EUI of the pool.
+  uint64_t Last() const;
+  std::string ToString() const;
+  bool operator==(const EuiPool&) const = default;
+};
+Result<EuiPool> ParseEuiPool(std::string_view text);
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+enum class Region { kEU868, kUS915, kCN470 };
+std::string_view LogLevelName(LogLevel level);  // "debug", "info", "warn", "error"
+std::string_view RegionName(Region region);     // "EU868", ...
+
+struct SmtpConfig {
+  std::string host;  // empty = no email is sent
+  uint16_t port = 587;
+  std::string from;           // envelope and header sender
+  std::string user;           // empty = no authentication
+  std::string password_file;  // file holding the SMTP password
+  bool operator==(const SmtpConfig&) const = default;
+};
+
+struct ServeConfig {
+  std::string data_dir = "roost-data";
+  HostPort http_listen{"127.0.0.1", 8080};
+  unsigned threads = 0;         // 0 = one per CPU
+  std::string public_url;       // no trailing '/'; empty = "http://" + the listen address
+  std::string database_url;     // empty = SQLite in data_dir
+  std::string master_key_file;  // empty = data_dir/master.key
+  LogLevel log_level = LogLevel::kInfo;
+  std::string admin_password_file;
+  std::optional<std::string> admin_password;                        // ROOST_ADMIN_PASSWORD only
+  std::optional<HostPort> gwmp_listen = HostPort{"0.0.0.0", 1700};  // nullopt = off
+  Region region = Region::kEU868;
+  Eui64 join_eui{};
+  std::optional<EuiPool> dev_eui_pool;   // nullopt = fixed devEUIs only
+  std::optional<HostPort> lns_upstream;  // nullopt = no forwarding
+  SmtpConfig smtp;
+  uint32_t dedup_window_ms = 3000;
+  uint32_t retention_days = 90;  // 0 = keep messages forever
+
+  // The master key path with the default applied.
+  std::string MasterKeyPath() const;
+  // The public base URL with the default applied.
+  std::string PublicUrl() const;
+  bool operator==(const ServeConfig&) const = default;
+};
+
+// One setting, for help texts, docs and CLI wiring.
+struct ConfigKey {
+  std::string_view key;      // "http.listen"
+  std::string_view env;      // "ROOST_HTTP_LISTEN"
+  std::string_view flag;     // "--listen"; empty: no flag
+  std::string_view help;     // one line
+  bool integer = false;      // TOML integer (else a TOML string)
+  bool file_allowed = true;  // false: environment only (secrets)
+};
+std::span<const ConfigKey> ConfigKeys();
+
+struct ConfigFile {
+  std::string name;  // as the user wrote it; used in error messages
+  std::string text;
+};
+using StringMap = std::map<std::string, std::string, std::less<>>;
+
+// Merges the four layers. `env` holds environment variables by name (others than
+// ROOST_* are ignored); `flags` holds flag values by dotted key ("http.listen"),
+// only for flags the user gave.
+Result<ServeConfig> LoadConfig(const std::optional<ConfigFile>& file, const StringMap& env,
+                               const StringMap& flags);
+
+// The effective configuration as a TOML file that LoadConfig reads back to the
+// same struct (admin_password is never written).
+std::string ToToml(const ServeConfig& config);
+
+// The process environment's ROOST_* variables.
+StringMap ProcessEnvironment();
+// Reads a config file (at most 1 MiB); the error names the path.
+Result<ConfigFile> ReadConfigFile(const std::string& path);
+
+}  // namespace roost::config

@@ -1,0 +1,397 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace roost::config {
+namespace {
+
+ConfigFile File(std::string text) {
+  return ConfigFile{"roost.toml", std::move(text)};
+}
+
+ServeConfig LoadOk(const std::optional<ConfigFile>& file, const StringMap& env = {},
+                   const StringMap& flags = {}) {
+  auto c = LoadConfig(file, env, flags);
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  return c.ok() ? *c : ServeConfig{};
+}
+
+std::string LoadError(const std::optional<ConfigFile>& file, const StringMap& env = {},
+                      const StringMap& flags = {}) {
+  auto c = LoadConfig(file, env, flags);
+  EXPECT_FALSE(c.ok());
+  if (c.ok()) return "";
+  EXPECT_EQ(c.status().code(), Status::Code::kInvalidInput);
+  return c.status().message();
+}
+
+// --- precedence ----------------------------------------------------------------
+
+TEST(Config, Defaults) {
+  const ServeConfig c = LoadOk(std::nullopt);
+  EXPECT_EQ(c.data_dir, "roost-data");
+  EXPECT_EQ(c.http_listen, (HostPort{"127.0.0.1", 8080}));
+  EXPECT_EQ(c.threads, 0u);
+  EXPECT_EQ(c.database_url, "");
+  EXPECT_EQ(c.MasterKeyPath(), "roost-data/master.key");
+  EXPECT_EQ(c.PublicUrl(), "http://127.0.0.1:8080");
+  EXPECT_EQ(c.log_level, LogLevel::kInfo);
+  EXPECT_FALSE(c.admin_password.has_value());
+  ASSERT_TRUE(c.gwmp_listen.has_value());
+  EXPECT_EQ(c.gwmp_listen->ToString(), "0.0.0.0:1700");
+  EXPECT_EQ(c.region, Region::kEU868);
+  EXPECT_EQ(c.join_eui.ToString(), "0000000000000000");
+  EXPECT_FALSE(c.dev_eui_pool.has_value());
+  EXPECT_FALSE(c.lns_upstream.has_value());
+  EXPECT_EQ(c.smtp.port, 587);
+  EXPECT_EQ(c.dedup_window_ms, 3000u);
+  EXPECT_EQ(c.retention_days, 90u);
+  EXPECT_EQ(c, ServeConfig{});
+  // An empty file is the defaults too.
+  EXPECT_EQ(LoadOk(File("")), ServeConfig{});
+}
+
+const char* kFullFile = R"(# every key
+data_dir = "/var/lib/roost"
+
+[http]
+listen = "[::]:9000"
+threads = 4
+public_url = "https://roost.example.com/"
+
+[database]
+url = "postgresql://roost@db/roost"
+
+[secrets]
+master_key_file = "/etc/roost/master.key"
+
+[log]
+level = "DEBUG"
+
+[admin]
+password_file = "/etc/roost/admin.pw"
+
+[provisioning]
+gwmp_listen = "off"
+region = "us915"
+join_eui = "70-B3-D5-7E-D0-00-00-01"
+dev_eui_pool = "70b3d57ed0000000/40"
+lns_upstream = "chirpstack.local:1700"
+
+[smtp]
+host = "mail.example.com"
+port = 465
+from = "roost@example.com"
+user = "roost"
+password_file = "/etc/roost/smtp.pw"
+
+[pipeline]
+dedup_window_ms = 5000
+retention_days = 0
+)";
+
+TEST(Config, FileSetsEveryKey) {
+  const ServeConfig c = LoadOk(File(kFullFile));
+  EXPECT_EQ(c.data_dir, "/var/lib/roost");
+  EXPECT_EQ(c.http_listen, (HostPort{"::", 9000}));
+  EXPECT_EQ(c.http_listen.ToString(), "[::]:9000");
+  EXPECT_EQ(c.threads, 4u);
+  EXPECT_EQ(c.public_url, "https://roost.example.com");
+  EXPECT_EQ(c.database_url, "postgresql://roost@db/roost");
+  EXPECT_EQ(c.MasterKeyPath(), "/etc/roost/master.key");
+  EXPECT_EQ(c.log_level, LogLevel::kDebug);
+  EXPECT_EQ(c.admin_password_file, "/etc/roost/admin.pw");
+  EXPECT_FALSE(c.gwmp_listen.has_value());
+  EXPECT_EQ(c.region, Region::kUS915);
+  EXPECT_EQ(c.join_eui.ToString(), "70b3d57ed0000001");
+  ASSERT_TRUE(c.dev_eui_pool.has_value());
+  EXPECT_EQ(c.dev_eui_pool->First(), 0x70b3d57ed0000000u);
+  EXPECT_EQ(c.dev_eui_pool->Last(), 0x70b3d57ed0ffffffu);
+  ASSERT_TRUE(c.lns_upstream.has_value());
+  EXPECT_EQ(*c.lns_upstream, (HostPort{"chirpstack.local", 1700}));
+  EXPECT_EQ(c.smtp, (SmtpConfig{"mail.example.com", 465, "roost@example.com", "roost",
+                                "/etc/roost/smtp.pw"}));
+  EXPECT_EQ(c.dedup_window_ms, 5000u);
+  EXPECT_EQ(c.retention_days, 0u);
+}
+
+TEST(Config, EnvironmentOverridesFile) {
+  const StringMap env = {{"ROOST_HTTP_LISTEN", "0.0.0.0:8081"},
+                         {"ROOST_DATABASE_URL", ""},
+                         {"ROOST_HTTP_THREADS", "2"},
+                         {"ROOST_PROVISIONING_GWMP_LISTEN", "127.0.0.1:1701"},
+                         {"ROOST_ADMIN_PASSWORD_FILE", ""},
+                         {"ROOST_ADMIN_PASSWORD", "s3cret pass"},
+                         {"ROOST_PIPELINE_RETENTION_DAYS", "30"},
+                         {"ROOST_BIN", "/usr/bin/roost"},  // not a setting: ignored
+                         {"PATH", "/usr/bin"}};
+  const ServeConfig c = LoadOk(File(kFullFile), env);
+  EXPECT_EQ(c.http_listen, (HostPort{"0.0.0.0", 8081}));
+  EXPECT_EQ(c.database_url, "");  // set to empty by the environment: SQLite
+  EXPECT_EQ(c.threads, 2u);
+  EXPECT_EQ(c.gwmp_listen, (HostPort{"127.0.0.1", 1701}));
+  EXPECT_EQ(c.admin_password, "s3cret pass");
+  EXPECT_EQ(c.retention_days, 30u);
+  // Untouched by the environment: from the file.
+  EXPECT_EQ(c.data_dir, "/var/lib/roost");
+  EXPECT_EQ(c.region, Region::kUS915);
+}
+
+TEST(Config, EnvironmentOverridesDefaults) {
+  const ServeConfig c = LoadOk(std::nullopt, {{"ROOST_DATA_DIR", "/tmp/d"},
+                                              {"ROOST_LOG_LEVEL", "warn"},
+                                              {"ROOST_PROVISIONING_JOIN_EUI", "0102030405060708"}});
+  EXPECT_EQ(c.data_dir, "/tmp/d");
+  EXPECT_EQ(c.MasterKeyPath(), "/tmp/d/master.key");
+  EXPECT_EQ(c.log_level, LogLevel::kWarn);
+  EXPECT_EQ(c.join_eui.ToString(), "0102030405060708");
+}
+
+TEST(Config, FlagsOverrideEnvironmentAndFile) {
+  const StringMap env = {{"ROOST_HTTP_LISTEN", "0.0.0.0:8081"}, {"ROOST_HTTP_THREADS", "2"}};
+  const StringMap flags = {{"http.listen", "127.0.0.1:0"},
+                           {"provisioning.region", "CN470"},
+                           {"database.url", "sqlite:/tmp/x.db"}};
+  const ServeConfig c = LoadOk(File(kFullFile), env, flags);
+  EXPECT_EQ(c.http_listen, (HostPort{"127.0.0.1", 0}));
+  EXPECT_EQ(c.region, Region::kCN470);
+  EXPECT_EQ(c.database_url, "sqlite:/tmp/x.db");
+  EXPECT_EQ(c.threads, 2u);                 // environment
+  EXPECT_EQ(c.data_dir, "/var/lib/roost");  // file
+  EXPECT_EQ(c.dedup_window_ms, 5000u);      // file
+  EXPECT_EQ(c.smtp.port, 465);              // file
+  EXPECT_EQ(LoadOk(std::nullopt, {}, {{"provisioning.gwmp_listen", "OFF"}}).gwmp_listen,
+            std::nullopt);
+}
+
+TEST(Config, ToTomlRoundTrips) {
+  for (const ServeConfig& c : {ServeConfig{}, LoadOk(File(kFullFile))}) {
+    const std::string text = ToToml(c);
+    auto back = LoadConfig(File(text), {}, {});
+    ASSERT_TRUE(back.ok()) << back.status().message() << "\n" << text;
+    EXPECT_EQ(*back, c) << text;
+  }
+  // The admin password never appears.
+  ServeConfig with_secret;
+  with_secret.admin_password = "do-not-print-me";
+  EXPECT_EQ(ToToml(with_secret).find("do-not-print-me"), std::string::npos);
+}
+
+// --- bad input -----------------------------------------------------------------
+
+TEST(Config, BadTomlSyntaxNamesFileAndLine) {
+  const std::string msg = LoadError(File("[http]\nlisten = \"127.0.0.1:80\"\nthreads = = 3\n"));
+  EXPECT_EQ(msg.rfind("roost.toml: line 3: column ", 0), 0u) << msg;
+  const std::string unterminated = LoadError(File("data_dir = \"x\n"));
+  EXPECT_EQ(unterminated.rfind("roost.toml: line 1: ", 0), 0u) << unterminated;
+  const std::string dup = LoadError(File("[http]\nthreads = 1\nthreads = 2\n"));
+  EXPECT_EQ(dup.rfind("roost.toml: line 3: ", 0), 0u) << dup;
+}
+
+TEST(Config, UnknownKeysAreErrors) {
+  EXPECT_EQ(LoadError(File("[http]\nthreads = 1\nlisen = \"127.0.0.1:80\"\n")),
+            "roost.toml: line 3: unknown key \"http.lisen\" (did you mean \"http.listen\"?)");
+  EXPECT_EQ(LoadError(File("\n[htp]\nlisten = \"x\"\n")),
+            "roost.toml: line 2: unknown section [htp]");
+  EXPECT_EQ(LoadError(File("datadir = \"x\"\n")),
+            "roost.toml: line 1: unknown key \"datadir\" (did you mean \"data_dir\"?)");
+  EXPECT_EQ(LoadError(File("[smtp]\nhost = \"h\"\n[smtp.tls]\nmode = \"x\"\n")),
+            "roost.toml: line 3: unknown key \"smtp.tls\"");
+  EXPECT_EQ(LoadError(File("listen = \"127.0.0.1:80\"\n")),
+            "roost.toml: line 1: unknown key \"listen\"");
+}
+
+TEST(Config, WrongTypesAreErrors) {
+  EXPECT_EQ(LoadError(File("[http]\nthreads = \"4\"\n")),
+            "roost.toml: line 2: http.threads: expected an integer, found a string");
+  EXPECT_EQ(LoadError(File("[http]\nthreads = 4.5\n")),
+            "roost.toml: line 2: http.threads: expected an integer, found a floating-point number");
+  EXPECT_EQ(LoadError(File("[http]\nlisten = 8080\n")),
+            "roost.toml: line 2: http.listen: expected a string, found an integer");
+  EXPECT_EQ(LoadError(File("data_dir = [\"a\"]\n")),
+            "roost.toml: line 1: data_dir: expected a string, found an array");
+  EXPECT_EQ(LoadError(File("[smtp]\nport = true\n")),
+            "roost.toml: line 2: smtp.port: expected an integer, found a boolean");
+  EXPECT_EQ(LoadError(File("http = 5\n")),
+            "roost.toml: line 1: http: expected a table [http], found an integer");
+  EXPECT_EQ(LoadError(File("[data_dir]\n")),
+            "roost.toml: line 1: data_dir: expected a string, found a table");
+}
+
+TEST(Config, OutOfRangeIntegers) {
+  EXPECT_EQ(LoadError(File("[http]\nthreads = 1000\n")),
+            "roost.toml: line 2: http.threads: 1000 is out of range 0..256");
+  EXPECT_EQ(LoadError(File("[smtp]\nport = 0\n")),
+            "roost.toml: line 2: smtp.port: 0 is out of range 1..65535");
+  EXPECT_EQ(LoadError(File("[pipeline]\nretention_days = -1\n")),
+            "roost.toml: line 2: pipeline.retention_days: -1 is out of range 0..36500");
+}
+
+TEST(Config, BadListenAddresses) {
+  EXPECT_EQ(LoadError(File("[http]\nlisten = \"localhost\"\n")),
+            "roost.toml: line 2: http.listen: \"localhost\": expected HOST:PORT");
+  EXPECT_EQ(LoadError(File("[http]\nlisten = \"::1:80\"\n")),
+            "roost.toml: line 2: http.listen: \"::1:80\": write an IPv6 address in brackets, "
+            "[::1]:8080");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_HTTP_LISTEN", "127.0.0.1:70000"}}),
+            "ROOST_HTTP_LISTEN: \"127.0.0.1:70000\": port must be a number from 0 to 65535");
+  EXPECT_EQ(LoadError(std::nullopt, {}, {{"http.listen", ":80"}}),
+            "--listen: \":80\": host is empty");
+  EXPECT_EQ(LoadError(std::nullopt, {}, {{"http.listen", "[::1"}}),
+            "--listen: \"[::1\": IPv6 address lacks ']'");
+  EXPECT_EQ(LoadError(std::nullopt, {}, {{"provisioning.gwmp_listen", "of"}}),
+            "--gwmp-listen: expected HOST:PORT or off: \"of\": expected HOST:PORT");
+  EXPECT_EQ(LoadError(std::nullopt, {}, {{"provisioning.lns_upstream", "lns:0"}}),
+            "--lns-upstream: \"lns:0\": port 0 is not a destination");
+}
+
+TEST(Config, BadEuisAndPools) {
+  std::string msg = LoadError(File("[provisioning]\njoin_eui = \"0102\"\n"));
+  EXPECT_EQ(msg.rfind("roost.toml: line 2: provisioning.join_eui: ", 0), 0u) << msg;
+  msg = LoadError(std::nullopt, {{"ROOST_PROVISIONING_JOIN_EUI", "zz02030405060708"}});
+  EXPECT_EQ(msg.rfind("ROOST_PROVISIONING_JOIN_EUI: ", 0), 0u) << msg;
+  EXPECT_EQ(LoadError(std::nullopt, {}, {{"provisioning.dev_eui_pool", "70b3d57ed0000000"}}),
+            "--dev-eui-pool: \"70b3d57ed0000000\": expected PREFIX/BITS, e.g. "
+            "70b3d57ed0000000/40");
+  EXPECT_EQ(LoadError(std::nullopt, {}, {{"provisioning.dev_eui_pool", "70b3d57ed0000000/0"}}),
+            "--dev-eui-pool: \"70b3d57ed0000000/0\": BITS (the prefix length) must be a number "
+            "from 1 to 64");
+  EXPECT_EQ(LoadError(std::nullopt, {}, {{"provisioning.dev_eui_pool", "70b3d57ed0000000/65"}}),
+            "--dev-eui-pool: \"70b3d57ed0000000/65\": BITS (the prefix length) must be a number "
+            "from 1 to 64");
+  EXPECT_EQ(LoadError(std::nullopt, {}, {{"provisioning.dev_eui_pool", "70b3d57ed0000001/40"}}),
+            "--dev-eui-pool: \"70b3d57ed0000001/40\": the prefix has bits set after its first 40 "
+            "bits");
+  msg = LoadError(std::nullopt, {}, {{"provisioning.dev_eui_pool", "70b3d57ed00000/40"}});
+  EXPECT_EQ(msg.rfind("--dev-eui-pool: \"70b3d57ed00000/40\": prefix: ", 0), 0u) << msg;
+}
+
+TEST(Config, EuiPoolBounds) {
+  auto all = ParseEuiPool("0000000000000000/1");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->Last(), 0x7fffffffffffffffu);
+  auto one = ParseEuiPool("70b3d57ed0000005/64");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->First(), one->Last());
+  EXPECT_EQ(one->ToString(), "70b3d57ed0000005/64");
+}
+
+TEST(Config, BadEnvironmentValues) {
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_HTTP_THREADS", "four"}}),
+            "ROOST_HTTP_THREADS: expected an integer, got \"four\"");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_HTTP_THREADS", ""}}),
+            "ROOST_HTTP_THREADS: expected an integer, got \"\"");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_HTTP_THREADS", "4 "}}),
+            "ROOST_HTTP_THREADS: expected an integer, got \"4 \"");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_LOG_LEVEL", "verbose"}}),
+            "ROOST_LOG_LEVEL: expected debug, info, warn or error, got \"verbose\"");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_PROVISIONING_REGION", "AS923"}}),
+            "ROOST_PROVISIONING_REGION: expected EU868, US915 or CN470, got \"AS923\"");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_DATABASE_URL", "mysql://x"}}),
+            "ROOST_DATABASE_URL: expected postgresql://…, postgres://… or sqlite:PATH, got "
+            "\"mysql://x\"");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_HTTP_PUBLIC_URL", "roost.example.com"}}),
+            "ROOST_HTTP_PUBLIC_URL: expected http://… or https://…, got \"roost.example.com\"");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_SMTP_FROM", "roost"}}),
+            "ROOST_SMTP_FROM: expected an email address, got \"roost\"");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_SMTP_HOST", "mail:25"}}),
+            "ROOST_SMTP_HOST: expected a host name, got \"mail:25\" (the port is smtp.port)");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_DATA_DIR", ""}}), "ROOST_DATA_DIR: must not be empty");
+}
+
+TEST(Config, UnknownEnvironmentVariablesUnderASection) {
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_HTTP_LISTN", "0.0.0.0:80"}}),
+            "ROOST_HTTP_LISTN: unknown setting (did you mean \"ROOST_HTTP_LISTEN\"?)");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_SMTP_TLS", "on"}}), "ROOST_SMTP_TLS: unknown setting");
+  // Not under a configuration section: someone else's variable.
+  EXPECT_EQ(LoadOk(std::nullopt, {{"ROOST_VECTORS", "/x"}, {"ROOST_KEY", "00"}}), ServeConfig{});
+}
+
+TEST(Config, AdminPasswordIsEnvironmentOnlyAndNeverEchoed) {
+  EXPECT_EQ(LoadError(File("[admin]\npassword = \"hunter2\"\n")),
+            "roost.toml: line 2: admin.password: not allowed in a file (a secret); set "
+            "ROOST_ADMIN_PASSWORD or use admin.password_file");
+  EXPECT_EQ(LoadError(std::nullopt, {}, {{"admin.password", "hunter2"}}),
+            "unknown setting \"admin.password\" given as a flag");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_ADMIN_PASSWORD", ""}}),
+            "ROOST_ADMIN_PASSWORD: must not be empty");
+  const std::string both = LoadError(
+      std::nullopt, {{"ROOST_ADMIN_PASSWORD", "hunter2"}, {"ROOST_ADMIN_PASSWORD_FILE", "/pw"}});
+  EXPECT_NE(both.find("both set"), std::string::npos);
+  EXPECT_EQ(both.find("hunter2"), std::string::npos);
+}
+
+TEST(Config, UnknownFlagKey) {
+  EXPECT_EQ(LoadError(std::nullopt, {}, {{"http.port", "80"}}),
+            "unknown setting \"http.port\" given as a flag");
+}
+
+TEST(Config, KeyTableIsConsistent) {
+  std::set<std::string_view> keys, envs, flags;
+  for (const ConfigKey& k : ConfigKeys()) {
+    EXPECT_TRUE(keys.insert(k.key).second) << k.key;
+    EXPECT_TRUE(envs.insert(k.env).second) << k.env;
+    if (!k.flag.empty()) {
+      EXPECT_TRUE(flags.insert(k.flag).second) << k.flag;
+    }
+    // ROOST_ + the key in upper case with '.' -> '_'.
+    std::string env = "ROOST_";
+    for (char c : k.key) env.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(c)));
+    EXPECT_EQ(k.env, env);
+    EXPECT_FALSE(k.help.empty()) << k.key;
+  }
+}
+
+// docs/configuration.md lists every key with its environment variable and flag.
+TEST(Config, DocumentationCoversEveryKey) {
+  std::ifstream in(std::string(ROOST_SOURCE_DIR) + "/docs/configuration.md");
+  ASSERT_TRUE(in) << "docs/configuration.md missing";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string doc = ss.str();
+  for (const ConfigKey& k : ConfigKeys()) {
+    EXPECT_NE(doc.find("`" + std::string(k.key) + "`"), std::string::npos) << k.key;
+    EXPECT_NE(doc.find("`" + std::string(k.env) + "`"), std::string::npos) << k.env;
+    if (!k.flag.empty()) {
+      EXPECT_NE(doc.find("`" + std::string(k.flag) + "`"), std::string::npos) << k.flag;
+    }
+  }
+}
+
+TEST(Config, ReadConfigFile) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("roost_config_test_" + std::to_string(::getpid()) + ".toml");
+  std::ofstream(path) << "[http]\nthreads = 3\n";
+  auto file = ReadConfigFile(path.string());
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  EXPECT_EQ(file->name, path.string());
+  EXPECT_EQ(LoadOk(*file).threads, 3u);
+  std::ofstream(path) << "[http]\nthreads = x\n";
+  auto bad = LoadConfig(*ReadConfigFile(path.string()), {}, {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind(path.string() + ": line 2: ", 0), 0u)
+      << bad.status().message();
+  std::filesystem::remove(path);
+  auto missing = ReadConfigFile(path.string());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(), path.string() + ": cannot open config file");
+}
+
+TEST(Config, ProcessEnvironmentKeepsRoostVariables) {
+  ::setenv("ROOST_TEST_CONFIG_PROBE", "a=b", 1);
+  const StringMap env = ProcessEnvironment();
+  ::unsetenv("ROOST_TEST_CONFIG_PROBE");
+  auto it = env.find("ROOST_TEST_CONFIG_PROBE");
+  ASSERT_NE(it, env.end());
+  EXPECT_EQ(it->second, "a=b");
+  for (const auto& [name, value] : env) EXPECT_EQ(name.rfind("ROOST_", 0), 0u) << name;
+}
+
+}  // namespace
+}  // namespace roost::config
