@@ -1,0 +1,210 @@
+#include "integration/email.h"
+
+#include <curl/curl.h>
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+
+#include "core/hex.h"
+#include "crypto/random.h"
+
+namespace roost::integration {
+namespace {
+
+bool HasLineBreakOrControl(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+bool IsAscii(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c >= 0x80) return false;
+  }
+  return true;
+}
+
+// RFC 2047 encoded-word (base64) for a non-ASCII subject.
+std::string EncodeWord(std::string_view text) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string b64;
+  size_t i = 0;
+  for (; i + 3 <= text.size(); i += 3) {
+    uint32_t n = static_cast<uint32_t>(static_cast<uint8_t>(text[i]) << 16 |
+                                       static_cast<uint8_t>(text[i + 1]) << 8 |
+                                       static_cast<uint8_t>(text[i + 2]));
+    for (int s = 18; s >= 0; s -= 6) b64 += kAlphabet[(n >> s) & 63];
+  }
+  if (size_t rest = text.size() - i; rest > 0) {
+    uint32_t n = static_cast<uint32_t>(static_cast<uint8_t>(text[i]) << 16);
+    if (rest == 2) n |= static_cast<uint32_t>(static_cast<uint8_t>(text[i + 1]) << 8);
+    b64 += kAlphabet[n >> 18];
+    b64 += kAlphabet[(n >> 12) & 63];
+    b64 += rest == 2 ? kAlphabet[(n >> 6) & 63] : '=';
+    b64 += '=';
+  }
+  return "=?UTF-8?B?" + b64 + "?=";
+}
+
+std::string NormaliseBody(std::string_view body) {
+  std::string out;
+  out.reserve(body.size() + body.size() / 40 + 2);
+  for (size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (c == '\r') {
+      if (i + 1 < body.size() && body[i + 1] == '\n') ++i;
+      out += "\r\n";
+    } else if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out += c;
+    }
+  }
+  if (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
+  return out;
+}
+
+std::string BareAddress(std::string_view from) {
+  size_t lt = from.find('<');
+  size_t gt = from.rfind('>');
+  if (lt != std::string_view::npos && gt != std::string_view::npos && gt > lt) {
+    return std::string(from.substr(lt + 1, gt - lt - 1));
+  }
+  return std::string(from);
+}
+
+std::string RfcDateNow() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return buf;
+}
+
+void InitCurlOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct Upload {
+  const std::string* data;
+  size_t offset = 0;
+};
+
+size_t ReadChunk(char* buffer, size_t size, size_t nitems, void* userdata) {
+  auto* up = static_cast<Upload*>(userdata);
+  size_t n = std::min(size * nitems, up->data->size() - up->offset);
+  std::memcpy(buffer, up->data->data() + up->offset, n);
+  up->offset += n;
+  return n;
+}
+
+}  // namespace
+
+Result<std::string> ValidateAddress(std::string_view address) {
+  size_t at = address.find('@');
+  if (address.empty() || at == std::string_view::npos || at == 0 || at + 1 == address.size() ||
+      address.find('@', at + 1) != std::string_view::npos) {
+    return Status::InvalidInput("email address '" + std::string(address.substr(0, 80)) +
+                                "' must be local@domain");
+  }
+  for (unsigned char c : address) {
+    if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == '"' || c == '\\') {
+      return Status::InvalidInput("email address '" + std::string(address.substr(0, 80)) +
+                                  "' contains a character not allowed here");
+    }
+  }
+  return std::string(address);
+}
+
+Result<std::string> BuildMessage(const Email& email, const std::string& date,
+                                 const std::string& message_id) {
+  if (email.to.empty()) return Status::InvalidInput("email has no recipient");
+  if (HasLineBreakOrControl(email.from) || HasLineBreakOrControl(email.subject)) {
+    return Status::InvalidInput("email From and Subject must not contain line breaks");
+  }
+  auto from = ValidateAddress(BareAddress(email.from));
+  if (!from.ok()) return from.status();
+  std::string to_list;
+  for (const auto& to : email.to) {
+    auto addr = ValidateAddress(to);
+    if (!addr.ok()) return addr.status();
+    if (!to_list.empty()) to_list += ", ";
+    to_list += *addr;
+  }
+  std::string msg;
+  msg += "Date: " + date + "\r\n";
+  msg += "From: " + email.from + "\r\n";
+  msg += "To: " + to_list + "\r\n";
+  msg += "Message-ID: <" + message_id + ">\r\n";
+  msg +=
+      "Subject: " + (IsAscii(email.subject) ? email.subject : EncodeWord(email.subject)) + "\r\n";
+  msg += "MIME-Version: 1.0\r\n";
+  msg += "Content-Type: text/plain; charset=utf-8\r\n";
+  msg += "Content-Transfer-Encoding: 8bit\r\n";
+  msg += "\r\n";
+  msg += NormaliseBody(email.body);
+  return msg;
+}
+
+SmtpSender::SmtpSender(SmtpSettings settings) : settings_(std::move(settings)) {}
+
+Status SmtpSender::Send(const Email& email) const {
+  InitCurlOnce();
+  uint8_t rnd[12];
+  crypto::RandomBytes(rnd);
+  std::string domain = BareAddress(email.from);
+  domain = domain.substr(domain.find('@') == std::string::npos ? 0 : domain.find('@') + 1);
+  auto message = BuildMessage(email, RfcDateNow(), ToHex(rnd) + "@" + domain);
+  if (!message.ok()) return message.status();
+
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return Status::Internal("cannot initialise libcurl");
+  const bool implicit = settings_.tls == SmtpSettings::Tls::kImplicit;
+  std::string url = std::string(implicit ? "smtps://" : "smtp://") + settings_.host + ":" +
+                    std::to_string(settings_.port);
+  curl_slist* rcpt = nullptr;
+  for (const auto& to : email.to) rcpt = curl_slist_append(rcpt, ("<" + to + ">").c_str());
+  std::string from = "<" + BareAddress(email.from) + ">";
+  Upload upload{&*message};
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from.c_str());
+  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
+  curl_easy_setopt(curl, CURLOPT_READFUNCTION, ReadChunk);
+  curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
+  curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, settings_.timeout_ms);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  switch (settings_.tls) {
+    case SmtpSettings::Tls::kNone:
+      break;
+    case SmtpSettings::Tls::kStartTlsIfOffered:
+      curl_easy_setopt(curl, CURLOPT_USE_SSL, CURLUSESSL_TRY);
+      break;
+    case SmtpSettings::Tls::kStartTlsRequired:
+    case SmtpSettings::Tls::kImplicit:
+      curl_easy_setopt(curl, CURLOPT_USE_SSL, CURLUSESSL_ALL);
+      break;
+  }
+  if (!settings_.user.empty()) {
+    curl_easy_setopt(curl, CURLOPT_USERNAME, settings_.user.c_str());
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, settings_.password.c_str());
+  }
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  CURLcode rc = curl_easy_perform(curl);
+  curl_slist_free_all(rcpt);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) {
+    return Status::IoError("sending email via " + url + " failed: " +
+                           (errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace roost::integration

@@ -1,0 +1,148 @@
+#include "integration/email.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace roost::integration {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(EmailMessage, RendersHeadersAndCrlfBody) {
+  Email e{"Roost <roost@example.com>",
+          {"alice@example.com", "bob@example.org"},
+          "Welcome",
+          "Hello\nline two\r\nthree"};
+  auto m = BuildMessage(e, "Sat, 21 Nov 2026 06:00:00 +0000", "abc@example.com");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_NE(m->find("From: Roost <roost@example.com>\r\n"), std::string::npos);
+  EXPECT_NE(m->find("To: alice@example.com, bob@example.org\r\n"), std::string::npos);
+  EXPECT_NE(m->find("Subject: Welcome\r\n"), std::string::npos);
+  EXPECT_NE(m->find("Message-ID: <abc@example.com>\r\n"), std::string::npos);
+  EXPECT_NE(m->find("\r\n\r\nHello\r\nline two\r\nthree\r\n"), std::string::npos);
+  EXPECT_EQ(m->find("\n\n"), std::string::npos);
+}
+
+TEST(EmailMessage, EncodesNonAsciiSubject) {
+  Email e{"roost@example.com", {"a@example.com"}, "Grüße", "x"};
+  auto m = BuildMessage(e, "d", "id@x");
+  ASSERT_TRUE(m.ok());
+  EXPECT_NE(m->find("Subject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n"), std::string::npos) << *m;
+}
+
+TEST(EmailMessage, RefusesHeaderInjectionAndBadAddresses) {
+  Email base{"roost@example.com", {"a@example.com"}, "hi", "x"};
+  Email e = base;
+  e.subject = "hi\r\nBcc: victim@example.com";
+  EXPECT_FALSE(BuildMessage(e, "d", "i").ok());
+  e = base;
+  e.to = {"a@example.com\r\nBcc: v@example.com"};
+  EXPECT_FALSE(BuildMessage(e, "d", "i").ok());
+  e = base;
+  e.to = {};
+  EXPECT_FALSE(BuildMessage(e, "d", "i").ok());
+  for (const char* bad : {"", "nobody", "@example.com", "a@", "a@b@c", "a b@c", "a<b@c", "a,b@c"}) {
+    EXPECT_FALSE(ValidateAddress(bad).ok()) << bad;
+  }
+  EXPECT_TRUE(ValidateAddress("first.last+tag@sub.example.com").ok());
+}
+
+// A real SMTP server (aiosmtpd) in a child process, storing what it receives.
+class SmtpSink {
+ public:
+  SmtpSink() {
+    char tmpl[] = "/tmp/roost-smtp-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    int in[2], out[2];
+    if (pipe(in) != 0 || pipe(out) != 0) std::abort();
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(in[0], 0);
+      dup2(out[1], 1);
+      close(in[1]);
+      close(out[0]);
+      execl("/usr/bin/python3", "python3", ROOST_SMTP_SINK, dir_.c_str(), nullptr);
+      _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    stdin_ = in[1];
+    std::string line;
+    char c;
+    while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
+    close(out[0]);
+    if (line.rfind("PORT ", 0) == 0) port_ = static_cast<uint16_t>(std::stoi(line.substr(5)));
+  }
+  ~SmtpSink() {
+    close(stdin_);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    fs::remove_all(dir_);
+  }
+  uint16_t port() const { return port_; }
+  // Waits up to 10 s for message `n` (1-based); returns "" on timeout.
+  std::string Message(int n, std::string* envelope = nullptr) const {
+    fs::path eml = fs::path(dir_) / (std::to_string(n) + ".eml");
+    for (int i = 0; i < 1000 && !fs::exists(eml); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    auto read_all = [](const fs::path& p) {
+      std::ifstream f(p, std::ios::binary);
+      return std::string{std::istreambuf_iterator<char>(f), {}};
+    };
+    if (envelope) *envelope = read_all(fs::path(dir_) / (std::to_string(n) + ".env"));
+    return read_all(eml);
+  }
+
+ private:
+  std::string dir_;
+  pid_t pid_ = -1;
+  int stdin_ = -1;
+  uint16_t port_ = 0;
+};
+
+TEST(SmtpSender, DeliversToARealSmtpServer) {
+  SmtpSink sink;
+  ASSERT_NE(sink.port(), 0) << "the SMTP sink did not start (is python3-aiosmtpd installed?)";
+  SmtpSettings settings;
+  settings.host = "127.0.0.1";
+  settings.port = sink.port();
+  SmtpSender sender(settings);
+  Email e{"Roost <roost@example.com>",
+          {"alice@example.com"},
+          "Set your Roost password",
+          "Open this link:\nhttps://roost.example.com/invite/abc\n.\nA line with a dot above."};
+  Status s = sender.Send(e);
+  ASSERT_TRUE(s.ok()) << s.message();
+  std::string envelope;
+  std::string got = sink.Message(1, &envelope);
+  EXPECT_EQ(envelope, "roost@example.com\nalice@example.com\n");
+  EXPECT_NE(got.find("Subject: Set your Roost password"), std::string::npos) << got;
+  EXPECT_NE(got.find("https://roost.example.com/invite/abc\r\n.\r\nA line with a dot above."),
+            std::string::npos)
+      << got;
+}
+
+TEST(SmtpSender, ReportsAnUnreachableServer) {
+  SmtpSettings settings;
+  settings.host = "127.0.0.1";
+  settings.port = 1;  // nothing listens there
+  settings.timeout_ms = 2000;
+  settings.password = "hunter2-secret";
+  settings.user = "u";
+  Status s = SmtpSender(settings).Send({"r@example.com", {"a@example.com"}, "s", "b"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Status::Code::kIoError);
+  EXPECT_NE(s.message().find("smtp://127.0.0.1:1"), std::string::npos);
+  EXPECT_EQ(s.message().find("hunter2"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace roost::integration
