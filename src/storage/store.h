@@ -1,0 +1,168 @@
+// Store: the registry's persistent state behind one narrow interface, with two
+// implementations — SQLite (embedded default, a file in the data directory) and
+// PostgreSQL (several `roost serve` instances sharing one database).
+//
+// Contract shared by every implementation (one test suite, store_test.cpp, checks both):
+// - Every method is safe to call from any thread; a Store is shared by the whole process.
+// - Errors: NotFound (no such row), AlreadyExists (a unique key is taken),
+//   InvalidInput (a value the schema cannot hold, a missing parent/owner row, a
+//   device type that still has devices), IoError (the database failed; the message
+//   names the operation, never a value). Secret fields never appear in messages.
+// - Opening applies the numbered migrations (migrations/) not yet recorded in
+//   schema_migrations, each in its own transaction; reopening is a no-op.
+// - Password hashes and sealed keys are opaque: stored and returned byte for byte.
+// - Times are supplied by the caller (epoch ms) so that tests control them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "registry/model.h"
+
+namespace roost::storage {
+
+using registry::ApiUser;
+using registry::Credential;
+using registry::Device;
+using registry::DeviceType;
+using registry::EpochMillis;
+using registry::Group;
+using registry::Job;
+using registry::JobFailure;
+using registry::JobStatus;
+using registry::User;
+
+inline constexpr int kMaxPageSize = 1000;
+
+// Filters of a device list; all given filters apply together. Results are ordered by id.
+struct DeviceQuery {
+  std::string group_subtree;      // group id: its devices and those of the groups below; "" = all
+  std::string type;               // device type id; "" = any
+  std::string id_prefix;          // 1-8 hex digits, matched against the 8-digit ID; "" = any
+  std::string name_prefix;        // case-sensitive; "" = any
+  std::optional<uint32_t> after;  // keyset cursor: only ids greater than this
+  int limit = 100;                // 1..kMaxPageSize
+};
+
+struct DevicePage {
+  std::vector<Device> devices;
+  std::optional<uint32_t> next;  // cursor for the next page; absent on the last page
+};
+
+struct BatchInsertResult {
+  int64_t inserted = 0;
+  std::vector<size_t> conflicts;  // indexes (into the input) of IDs already registered
+};
+
+// A chunk of a job's items, leased to one worker until `lease_until`.
+struct JobClaim {
+  Job job;
+  int64_t chunk = 0;       // chunk number within the job
+  int64_t first_item = 0;  // index of items[0] within the job
+  std::string token;       // proves the lease when completing
+  EpochMillis lease_until = 0;
+  std::vector<std::string> items;
+};
+
+// What processing a claimed chunk produced. Every item of the chunk is either in
+// `failed`, or conflicts on insert (reported as failed "already registered"), or
+// counts as a success.
+struct ChunkOutcome {
+  std::vector<Device> insert;      // devices to insert in the same transaction
+  std::vector<JobFailure> failed;  // items that failed before reaching storage
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // "sqlite" or "postgresql".
+  virtual std::string_view engine() const = 0;
+  // Highest migration applied.
+  virtual Result<int> SchemaVersion() = 0;
+
+  // --- groups --------------------------------------------------------------
+  // Creates a group under `group.parent` ("" = a root group). The store sets `path`
+  // from the parent's; NotFound if the parent does not exist. Returns the stored group.
+  virtual Result<Group> CreateGroup(const Group& group) = 0;
+  virtual Result<Group> GetGroup(std::string_view id) = 0;
+  // Direct children, ordered by id.
+  virtual Result<std::vector<Group>> ListChildGroups(std::string_view parent) = 0;
+  // True when `group` is `ancestor` or lies below it. NotFound if `group` does not exist.
+  virtual Result<bool> IsInSubtree(std::string_view group, std::string_view ancestor) = 0;
+
+  // --- users (people) ------------------------------------------------------
+  virtual Status CreateUser(const User& user) = 0;  // AlreadyExists: id or email taken
+  virtual Result<User> GetUser(std::string_view id) = 0;
+  virtual Result<User> GetUserByEmail(std::string_view email) = 0;
+  virtual Result<std::vector<User>> ListUsers(std::string_view group) = 0;  // ordered by id
+  virtual Status UpdateUser(const User& user) = 0;  // replaces every field but id/creation_time
+  virtual Status DeleteUser(std::string_view id) = 0;
+
+  // --- API users -----------------------------------------------------------
+  virtual Status CreateApiUser(const ApiUser& user) = 0;
+  virtual Result<ApiUser> GetApiUser(std::string_view login) = 0;
+  virtual Result<std::vector<ApiUser>> ListApiUsers(std::string_view group) = 0;
+  virtual Status DeleteApiUser(std::string_view login) = 0;
+
+  // --- device types --------------------------------------------------------
+  virtual Status CreateDeviceType(const DeviceType& type) = 0;
+  virtual Result<DeviceType> GetDeviceType(std::string_view id) = 0;
+  // Device types of the groups in `group_subtree` ("" = all), ordered by id.
+  virtual Result<std::vector<DeviceType>> ListDeviceTypes(std::string_view group_subtree) = 0;
+  virtual Status UpdateDeviceType(const DeviceType& type) = 0;  // replaces all but creation_time
+  // InvalidInput while devices still use it.
+  virtual Status DeleteDeviceType(std::string_view id) = 0;
+  virtual Result<int64_t> CountDevices(std::string_view type) = 0;
+
+  // --- devices -------------------------------------------------------------
+  virtual Status InsertDevice(const Device& device) = 0;  // AlreadyExists: ID registered
+  // Inserts many devices in one transaction. An ID already registered (or repeated
+  // in `devices`) is reported in `conflicts` and the rest are inserted; any other
+  // failure inserts nothing.
+  virtual Result<BatchInsertResult> InsertDevices(std::span<const Device> devices) = 0;
+  virtual Result<Device> GetDevice(uint32_t id) = 0;
+  virtual Status UpdateDevice(const Device& device) = 0;  // replaces all but id/creation_time
+  virtual Status DeleteDevice(uint32_t id) = 0;
+  virtual Result<DevicePage> ListDevices(const DeviceQuery& query) = 0;
+
+  // --- credentials (factory import) ----------------------------------------
+  // Inserts or replaces, per device ID, the sealed KEY and initial PAC, in one transaction.
+  virtual Status UpsertCredentials(std::span<const Credential> credentials) = 0;
+  virtual Result<Credential> GetCredential(uint32_t device_id) = 0;
+  // Batch lookup: one entry per requested ID, absent where unknown.
+  virtual Result<std::vector<std::optional<Credential>>> GetCredentials(
+      std::span<const uint32_t> device_ids) = 0;
+
+  // --- jobs (persisted work queue) -----------------------------------------
+  // Stores a job and its items split into chunks of `chunk_size`. `job.total` is set
+  // from `items`. Items are opaque byte strings.
+  virtual Status CreateJob(const Job& job, std::span<const std::string> items,
+                           int64_t chunk_size) = 0;
+  virtual Result<Job> GetJob(std::string_view id) = 0;
+  // Atomically leases the oldest chunk that is pending or whose lease expired
+  // before `now` (its worker died), across all jobs. nullopt when none.
+  virtual Result<std::optional<JobClaim>> ClaimChunk(std::string_view worker, EpochMillis now,
+                                                     int64_t lease_ms) = 0;
+  // Records a chunk's results and inserts outcome.insert, in one transaction.
+  // NotFound if the lease was lost (another worker took the chunk over): nothing is written.
+  virtual Status CompleteChunk(const JobClaim& claim, const ChunkOutcome& outcome) = 0;
+  virtual Result<JobStatus> GetJobStatus(std::string_view id) = 0;
+};
+
+// Opens (creating if needed) `<data_dir>/roost.db` — or the file itself when
+// `path` ends in ".db" — in WAL mode, and migrates it.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+// Connects to `conninfo` (a libpq URL or key=value string) with up to `pool_size`
+// connections, and migrates the database.
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo, int pool_size = 4);
+// "postgresql://…" / "postgres://…" → PostgreSQL; anything else is an SQLite path.
+Result<std::unique_ptr<Store>> OpenStore(const std::string& location);
+
+}  // namespace roost::storage

@@ -1,0 +1,745 @@
+// The one test suite of the Store contract, run against SQLite and PostgreSQL.
+// Every test gets a fresh database (a new SQLite directory, a new PostgreSQL database).
+#include "storage/store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "storage/migrations.h"
+#include "storage/testing/pg_fixture.h"
+
+namespace roost::storage {
+namespace {
+
+using registry::DeviceState;
+
+std::string Hex24(int n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%024x", n);
+  return buf;
+}
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    if (GetParam() == "sqlite") {
+      char tmpl[] = "/tmp/roost-store-test-XXXXXX";
+      ASSERT_NE(mkdtemp(tmpl), nullptr);
+      dir_ = tmpl;
+      location_ = dir_ + "/data";
+    } else {
+      auto server = testing::PgServer::Shared();
+      ASSERT_TRUE(server.ok()) << server.status().message();
+      auto db = (*server)->CreateDatabase(info->name());
+      ASSERT_TRUE(db.ok()) << db.status().message();
+      location_ = *db;
+    }
+    Open();
+  }
+  void TearDown() override {
+    store_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  void Open() {
+    store_.reset();
+    auto s = GetParam() == "sqlite" ? OpenSqliteStore(location_) : OpenPostgresStore(location_);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    store_ = std::move(*s);
+    ASSERT_EQ(store_->engine(), GetParam());
+  }
+
+  Group MakeGroup(int n, const std::string& parent) {
+    Group g;
+    g.id = Hex24(n);
+    g.name = "group " + std::to_string(n);
+    g.parent = parent;
+    g.creation_time = 1000 + n;
+    auto r = store_->CreateGroup(g);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : g;
+  }
+
+  DeviceType MakeType(int n, const std::string& group) {
+    DeviceType t;
+    t.id = Hex24(0x100000 + n);
+    t.name = "type " + std::to_string(n);
+    t.description = "for tests";
+    t.group = group;
+    t.keep_alive = 3600;
+    t.alert_email = "ops@example.com";
+    t.payload_type = registry::PayloadType::kCustom;
+    t.payload_config = "temp::int:16:little-endian";
+    t.downlink_mode = registry::DownlinkMode::kCallback;
+    t.downlink_data_string = "{tapId}";
+    t.automatic_renewal = true;
+    t.creation_time = 5;
+    t.update_time = 6;
+    EXPECT_TRUE(store_->CreateDeviceType(t).ok());
+    return t;
+  }
+
+  static Device MakeDevice(uint32_t id, const DeviceType& type, const std::string& name = "") {
+    Device d;
+    d.id.value = id;
+    d.name = name.empty() ? "dev-" + SigfoxId{id}.ToFile() : name;
+    d.type = type.id;
+    d.group = type.group;
+    d.pac = "0123456789ABCDEF";
+    d.creation_time = 42;
+    return d;
+  }
+
+  std::string dir_;
+  std::string location_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, MigrationsAppliedOnceAndIdempotentOnReopen) {
+  auto v = store_->SchemaVersion();
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  ASSERT_FALSE(Migrations().empty());
+  EXPECT_EQ(*v, Migrations().back().version);
+  Group root = MakeGroup(1, "");
+  Open();  // migrations run again: nothing to do, data kept
+  Open();
+  auto v2 = store_->SchemaVersion();
+  ASSERT_TRUE(v2.ok());
+  EXPECT_EQ(*v2, *v);
+  auto g = store_->GetGroup(root.id);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ(*g, root);
+}
+
+TEST_P(StoreTest, GroupsFormATree) {
+  Group root = MakeGroup(1, "");
+  Group a = MakeGroup(2, root.id);
+  Group b = MakeGroup(3, root.id);
+  Group a1 = MakeGroup(4, a.id);
+  EXPECT_TRUE(root.path.empty());
+  EXPECT_EQ(a.path, std::vector<std::string>{root.id});
+  EXPECT_EQ(a1.path, (std::vector<std::string>{root.id, a.id}));
+  EXPECT_EQ(a1.parent, a.id);
+
+  auto got = store_->GetGroup(a1.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, a1);
+
+  auto children = store_->ListChildGroups(root.id);
+  ASSERT_TRUE(children.ok());
+  ASSERT_EQ(children->size(), 2u);
+  EXPECT_EQ((*children)[0].id, a.id);
+  EXPECT_EQ((*children)[1].id, b.id);
+  auto none = store_->ListChildGroups(b.id);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+
+  EXPECT_TRUE(*store_->IsInSubtree(a1.id, root.id));
+  EXPECT_TRUE(*store_->IsInSubtree(a1.id, a.id));
+  EXPECT_TRUE(*store_->IsInSubtree(a1.id, a1.id));
+  EXPECT_FALSE(*store_->IsInSubtree(a1.id, b.id));
+  EXPECT_FALSE(*store_->IsInSubtree(root.id, a.id));
+  EXPECT_EQ(store_->IsInSubtree(Hex24(99), root.id).status().code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, GroupErrors) {
+  Group root = MakeGroup(1, "");
+  Group dup = root;
+  EXPECT_EQ(store_->CreateGroup(dup).status().code(), Status::Code::kAlreadyExists);
+  Group orphan;
+  orphan.id = Hex24(7);
+  orphan.name = "orphan";
+  orphan.parent = Hex24(8);
+  auto r = store_->CreateGroup(orphan);
+  EXPECT_EQ(r.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(r.status().message().find(Hex24(8)), std::string::npos);
+  Group bad;
+  bad.id = "a/b";
+  EXPECT_EQ(store_->CreateGroup(bad).status().code(), Status::Code::kInvalidInput);
+  bad.id = "";
+  EXPECT_EQ(store_->CreateGroup(bad).status().code(), Status::Code::kInvalidInput);
+  EXPECT_EQ(store_->GetGroup(Hex24(9)).status().code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, Users) {
+  Group root = MakeGroup(1, "");
+  Group other = MakeGroup(2, root.id);
+  User u;
+  u.id = Hex24(0x501);
+  u.group = root.id;
+  u.email = "ann@example.com";
+  u.name = "Ann";
+  u.timezone = "Europe/Paris";
+  u.password_hash = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA";
+  u.roles = {"ADMIN", "READER"};
+  u.creation_time = 10;
+  u.update_time = 11;
+  ASSERT_TRUE(store_->CreateUser(u).ok());
+  User v = u;
+  v.id = Hex24(0x502);
+  v.email = "bob@example.com";
+  v.roles = {};
+  v.password_hash = "";
+  ASSERT_TRUE(store_->CreateUser(v).ok());
+  User w = u;
+  w.id = Hex24(0x503);
+  w.email = "cy@example.com";
+  w.group = other.id;
+  ASSERT_TRUE(store_->CreateUser(w).ok());
+
+  EXPECT_EQ(*store_->GetUser(u.id), u);
+  EXPECT_EQ(*store_->GetUserByEmail("bob@example.com"), v);
+  auto list = store_->ListUsers(root.id);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0], u);
+  EXPECT_EQ((*list)[1], v);
+
+  User same_email = v;
+  same_email.id = Hex24(0x504);
+  EXPECT_EQ(store_->CreateUser(same_email).code(), Status::Code::kAlreadyExists);
+  User same_id = v;
+  same_id.email = "other@example.com";
+  EXPECT_EQ(store_->CreateUser(same_id).code(), Status::Code::kAlreadyExists);
+  User no_group = v;
+  no_group.id = Hex24(0x505);
+  no_group.email = "x@example.com";
+  no_group.group = Hex24(77);
+  EXPECT_EQ(store_->CreateUser(no_group).code(), Status::Code::kInvalidInput);
+  User bad_role = no_group;
+  bad_role.group = root.id;
+  bad_role.roles = {"A,B"};
+  EXPECT_EQ(store_->CreateUser(bad_role).code(), Status::Code::kInvalidInput);
+
+  u.name = "Ann B.";
+  u.roles = {"DEVICE_MANAGER"};
+  u.update_time = 99;
+  u.creation_time = 12345;  // ignored by update
+  ASSERT_TRUE(store_->UpdateUser(u).ok());
+  User expected = u;
+  expected.creation_time = 10;
+  EXPECT_EQ(*store_->GetUser(u.id), expected);
+  u.email = "bob@example.com";
+  EXPECT_EQ(store_->UpdateUser(u).code(), Status::Code::kAlreadyExists);
+  User ghost = v;
+  ghost.id = Hex24(0x5ff);
+  ghost.email = "ghost@example.com";
+  EXPECT_EQ(store_->UpdateUser(ghost).code(), Status::Code::kNotFound);
+
+  ASSERT_TRUE(store_->DeleteUser(v.id).ok());
+  EXPECT_EQ(store_->GetUser(v.id).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->GetUserByEmail("bob@example.com").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->DeleteUser(v.id).code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, ApiUsers) {
+  Group root = MakeGroup(1, "");
+  Group child = MakeGroup(2, root.id);
+  ApiUser a;
+  a.login = Hex24(0xa1);
+  a.name = "integration";
+  a.group = root.id;
+  a.password_hash = "opaque\x01hash";
+  a.roles = {"DEVICE_MANAGER"};
+  a.creation_time = 3;
+  ASSERT_TRUE(store_->CreateApiUser(a).ok());
+  ApiUser b = a;
+  b.login = Hex24(0xa0);
+  b.group = child.id;
+  ASSERT_TRUE(store_->CreateApiUser(b).ok());
+  EXPECT_EQ(*store_->GetApiUser(a.login), a);
+  EXPECT_EQ(store_->CreateApiUser(a).code(), Status::Code::kAlreadyExists);
+  auto list = store_->ListApiUsers(root.id);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0], a);
+  ApiUser orphan = a;
+  orphan.login = Hex24(0xa2);
+  orphan.group = Hex24(0xdead);
+  EXPECT_EQ(store_->CreateApiUser(orphan).code(), Status::Code::kInvalidInput);
+  ASSERT_TRUE(store_->DeleteApiUser(a.login).ok());
+  EXPECT_EQ(store_->GetApiUser(a.login).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->DeleteApiUser(a.login).code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, DeviceTypes) {
+  Group root = MakeGroup(1, "");
+  Group child = MakeGroup(2, root.id);
+  Group sibling = MakeGroup(3, root.id);
+  DeviceType t1 = MakeType(1, root.id);
+  DeviceType t2 = MakeType(2, child.id);
+  DeviceType t3 = MakeType(3, sibling.id);
+  EXPECT_EQ(*store_->GetDeviceType(t2.id), t2);
+  EXPECT_EQ(store_->CreateDeviceType(t1).code(), Status::Code::kAlreadyExists);
+  DeviceType orphan = t1;
+  orphan.id = Hex24(0x100099);
+  orphan.group = Hex24(0x99);
+  EXPECT_EQ(store_->CreateDeviceType(orphan).code(), Status::Code::kInvalidInput);
+
+  auto all = store_->ListDeviceTypes(root.id);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 3u);
+  auto below_child = store_->ListDeviceTypes(child.id);
+  ASSERT_TRUE(below_child.ok());
+  ASSERT_EQ(below_child->size(), 1u);
+  EXPECT_EQ((*below_child)[0], t2);
+  auto everything = store_->ListDeviceTypes("");
+  ASSERT_TRUE(everything.ok());
+  EXPECT_EQ(everything->size(), 3u);
+  EXPECT_EQ(store_->ListDeviceTypes(Hex24(0x98)).status().code(), Status::Code::kNotFound);
+
+  t1.name = "renamed";
+  t1.payload_type = registry::PayloadType::kString;
+  t1.downlink_mode = registry::DownlinkMode::kNone;
+  t1.automatic_renewal = false;
+  t1.update_time = 77;
+  ASSERT_TRUE(store_->UpdateDeviceType(t1).ok());
+  EXPECT_EQ(*store_->GetDeviceType(t1.id), t1);
+  DeviceType ghost = t1;
+  ghost.id = Hex24(0x1000ff);
+  EXPECT_EQ(store_->UpdateDeviceType(ghost).code(), Status::Code::kNotFound);
+
+  ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x10, t3)).ok());
+  ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x11, t3)).ok());
+  EXPECT_EQ(*store_->CountDevices(t3.id), 2);
+  EXPECT_EQ(*store_->CountDevices(t1.id), 0);
+  Status refused = store_->DeleteDeviceType(t3.id);
+  EXPECT_EQ(refused.code(), Status::Code::kInvalidInput);
+  EXPECT_NE(refused.message().find("2 devices"), std::string::npos) << refused.message();
+  ASSERT_TRUE(store_->DeleteDevice(0x10).ok());
+  ASSERT_TRUE(store_->DeleteDevice(0x11).ok());
+  ASSERT_TRUE(store_->DeleteDeviceType(t3.id).ok());
+  EXPECT_EQ(store_->GetDeviceType(t3.id).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->DeleteDeviceType(t3.id).code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, DeviceRoundTripUpdateDelete) {
+  Group root = MakeGroup(1, "");
+  DeviceType t = MakeType(1, root.id);
+  DeviceType t2 = MakeType(2, root.id);
+  Device d = MakeDevice(0xC031, t, "test-device-C031");
+  d.product_certificate = "P_0004_D356_03";
+  d.lat = 48.8566;
+  d.lng = -2.25e-7;
+  d.activation_time = 1700000000123;
+  d.state = DeviceState::kWarn;
+  d.token_renew_forbidden = true;
+  d.last = 1700000000999;
+  d.average_snr = 12.5;
+  d.average_rssi = -120.25;
+  d.sequence_number = 4095;
+  d.dev_eui = "010203fffe040506";
+  d.join_eui = "70b3d57ed0000000";
+  d.provision_id = "ABCDEFGHIJKLMNOPQRST";
+  d.serial_number = "SN-1";
+  d.model = "M1";
+  ASSERT_TRUE(store_->InsertDevice(d).ok());
+  EXPECT_EQ(*store_->GetDevice(0xC031), d);
+
+  Device minimal = MakeDevice(0xFFFFFFFF, t);
+  ASSERT_TRUE(store_->InsertDevice(minimal).ok());
+  EXPECT_EQ(*store_->GetDevice(0xFFFFFFFF), minimal);
+
+  Status dup = store_->InsertDevice(d);
+  EXPECT_EQ(dup.code(), Status::Code::kAlreadyExists);
+  EXPECT_NE(dup.message().find("C031"), std::string::npos);
+  EXPECT_EQ(dup.message().find(d.pac), std::string::npos);
+  Device bad_type = MakeDevice(0x1, t);
+  bad_type.type = Hex24(0xabc);
+  EXPECT_EQ(store_->InsertDevice(bad_type).code(), Status::Code::kInvalidInput);
+
+  d.type = t2.id;
+  d.name = "moved";
+  d.lat.reset();
+  d.average_snr.reset();
+  d.pac = "FEDCBA9876543210";
+  d.creation_time = 1;  // ignored by update
+  ASSERT_TRUE(store_->UpdateDevice(d).ok());
+  Device expected = d;
+  expected.creation_time = 42;
+  EXPECT_EQ(*store_->GetDevice(0xC031), expected);
+  Device ghost = MakeDevice(0x77, t);
+  EXPECT_EQ(store_->UpdateDevice(ghost).code(), Status::Code::kNotFound);
+  d.type = Hex24(0xabc);
+  EXPECT_EQ(store_->UpdateDevice(d).code(), Status::Code::kInvalidInput);
+
+  ASSERT_TRUE(store_->DeleteDevice(0xC031).ok());
+  EXPECT_EQ(store_->GetDevice(0xC031).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->DeleteDevice(0xC031).code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, BatchInsertReportsConflictsAndInsertsTheRest) {
+  Group root = MakeGroup(1, "");
+  DeviceType t = MakeType(1, root.id);
+  ASSERT_TRUE(store_->InsertDevice(MakeDevice(5, t)).ok());
+  std::vector<Device> batch;
+  for (uint32_t id = 1; id <= 10; ++id) batch.push_back(MakeDevice(id, t));
+  batch.push_back(MakeDevice(3, t, "repeated"));  // repeated within the batch
+  auto r = store_->InsertDevices(batch);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->inserted, 9);
+  EXPECT_EQ(r->conflicts, (std::vector<size_t>{4, 10}));
+  EXPECT_EQ(store_->GetDevice(3)->name, "dev-00000003");
+  EXPECT_EQ(*store_->CountDevices(t.id), 10);
+
+  auto empty = store_->InsertDevices({});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->inserted, 0);
+
+  // Any other failure inserts nothing.
+  std::vector<Device> broken = {MakeDevice(100, t), MakeDevice(101, t)};
+  broken[1].group = Hex24(0x404);
+  EXPECT_EQ(store_->InsertDevices(broken).status().code(), Status::Code::kInvalidInput);
+  EXPECT_EQ(store_->GetDevice(100).status().code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, KeysetPaginationAndFilters) {
+  Group root = MakeGroup(1, "");
+  Group a = MakeGroup(2, root.id);
+  Group a1 = MakeGroup(3, a.id);
+  Group b = MakeGroup(4, root.id);
+  DeviceType ta = MakeType(1, a.id);
+  DeviceType ta1 = MakeType(2, a1.id);
+  DeviceType tb = MakeType(3, b.id);
+  std::vector<Device> devices;
+  // 2500 devices, ids spread over the whole range, inserted out of order.
+  for (uint32_t i = 0; i < 2500; ++i) {
+    const uint32_t id = (i * 2654435761u) | 1u;
+    const DeviceType& t = i % 3 == 0 ? ta : i % 3 == 1 ? ta1 : tb;
+    devices.push_back(MakeDevice(id, t, (i % 2 ? "odd-" : "even-") + std::to_string(i)));
+  }
+  auto ins = store_->InsertDevices(devices);
+  ASSERT_TRUE(ins.ok()) << ins.status().message();
+  ASSERT_EQ(ins->inserted, 2500);
+
+  auto walk = [&](DeviceQuery q) {
+    std::vector<uint32_t> ids;
+    int pages = 0;
+    for (;;) {
+      auto page = store_->ListDevices(q);
+      EXPECT_TRUE(page.ok()) << page.status().message();
+      if (!page.ok()) break;
+      ++pages;
+      for (const auto& d : page->devices) ids.push_back(d.id.value);
+      EXPECT_LE(page->devices.size(), static_cast<size_t>(q.limit));
+      if (!page->next) break;
+      EXPECT_EQ(page->devices.size(), static_cast<size_t>(q.limit));
+      EXPECT_EQ(*page->next, page->devices.back().id.value);
+      q.after = page->next;
+    }
+    return std::make_pair(ids, pages);
+  };
+  auto expect = [&](auto pred) {
+    std::vector<uint32_t> ids;
+    for (const auto& d : devices) {
+      if (pred(d)) ids.push_back(d.id.value);
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+
+  DeviceQuery all;
+  all.limit = 1000;
+  auto [ids, pages] = walk(all);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(ids, expect([](const Device&) { return true; }));
+
+  DeviceQuery by_root;
+  by_root.group_subtree = root.id;
+  by_root.limit = 700;
+  EXPECT_EQ(walk(by_root).first, expect([](const Device&) { return true; }));
+
+  DeviceQuery by_a;
+  by_a.group_subtree = a.id;
+  by_a.limit = 333;
+  EXPECT_EQ(walk(by_a).first,
+            expect([&](const Device& d) { return d.group == a.id || d.group == a1.id; }));
+
+  DeviceQuery by_a1;
+  by_a1.group_subtree = a1.id;
+  EXPECT_EQ(walk(by_a1).first, expect([&](const Device& d) { return d.group == a1.id; }));
+
+  DeviceQuery by_type;
+  by_type.type = tb.id;
+  by_type.limit = 250;
+  auto [type_ids, type_pages] = walk(by_type);
+  EXPECT_EQ(type_ids, expect([&](const Device& d) { return d.type == tb.id; }));
+  EXPECT_GE(type_pages, 4);
+
+  DeviceQuery by_prefix;
+  by_prefix.id_prefix = "a";
+  by_prefix.limit = 10;
+  EXPECT_EQ(walk(by_prefix).first,
+            expect([](const Device& d) { return (d.id.value >> 28) == 0xA; }));
+  by_prefix.id_prefix = "A3";
+  EXPECT_EQ(walk(by_prefix).first,
+            expect([](const Device& d) { return (d.id.value >> 24) == 0xA3; }));
+
+  DeviceQuery by_name;
+  by_name.name_prefix = "odd-1";
+  by_name.limit = 50;
+  EXPECT_EQ(walk(by_name).first,
+            expect([](const Device& d) { return d.name.rfind("odd-1", 0) == 0; }));
+
+  DeviceQuery combined;
+  combined.group_subtree = a.id;
+  combined.type = ta.id;
+  combined.name_prefix = "even-";
+  combined.id_prefix = "1";
+  combined.limit = 7;
+  EXPECT_EQ(walk(combined).first, expect([&](const Device& d) {
+              return d.type == ta.id && d.name.rfind("even-", 0) == 0 && (d.id.value >> 28) == 1;
+            }));
+
+  DeviceQuery none;
+  none.group_subtree = b.id;
+  none.type = ta.id;
+  auto empty = store_->ListDevices(none);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->devices.empty());
+  EXPECT_FALSE(empty->next);
+
+  DeviceQuery bad;
+  bad.limit = 0;
+  EXPECT_EQ(store_->ListDevices(bad).status().code(), Status::Code::kInvalidInput);
+  bad.limit = kMaxPageSize + 1;
+  EXPECT_EQ(store_->ListDevices(bad).status().code(), Status::Code::kInvalidInput);
+  bad.limit = 10;
+  bad.id_prefix = "xyz";
+  EXPECT_EQ(store_->ListDevices(bad).status().code(), Status::Code::kInvalidInput);
+  bad.id_prefix = "123456789";
+  EXPECT_EQ(store_->ListDevices(bad).status().code(), Status::Code::kInvalidInput);
+  bad.id_prefix = "";
+  bad.group_subtree = Hex24(0x404);
+  EXPECT_EQ(store_->ListDevices(bad).status().code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, Credentials) {
+  Credential a;
+  a.device_id.value = 0x0041A2F0;
+  a.sealed_key = {0x00, 0xFF, 0x10, 0x00, 0x5C, 0x22, 0x7B};
+  a.initial_pac = "6FEE95A9E3756E43";
+  a.creation_time = 1;
+  Credential b = a;
+  b.device_id.value = 7;
+  b.sealed_key.assign(60, 0xAB);
+  ASSERT_TRUE(store_->UpsertCredentials(std::vector<Credential>{a, b}).ok());
+  EXPECT_EQ(*store_->GetCredential(a.device_id.value), a);
+  a.sealed_key = {1, 2, 3};
+  a.initial_pac = "0000000000000001";
+  ASSERT_TRUE(store_->UpsertCredentials(std::span<const Credential>(&a, 1)).ok());
+  EXPECT_EQ(*store_->GetCredential(a.device_id.value), a);
+  Status missing = store_->GetCredential(8).status();
+  EXPECT_EQ(missing.code(), Status::Code::kNotFound);
+
+  std::vector<uint32_t> ids = {7, 8, a.device_id.value, 7};
+  auto many = store_->GetCredentials(ids);
+  ASSERT_TRUE(many.ok()) << many.status().message();
+  ASSERT_EQ(many->size(), 4u);
+  EXPECT_EQ((*many)[0], b);
+  EXPECT_FALSE((*many)[1]);
+  EXPECT_EQ((*many)[2], a);
+  EXPECT_EQ((*many)[3], b);
+}
+
+class JobTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    root_ = MakeGroup(1, "");
+    type_ = MakeType(1, root_.id);
+  }
+  Job MakeJob(int n, int64_t items, int64_t chunk, EpochMillis created = 100) {
+    Job j;
+    j.id = Hex24(0x7000 + n);
+    j.kind = "devices.bulk_create";
+    j.group = root_.id;
+    j.params = R"({"prefix":"test-device-"})";
+    j.creation_time = created;
+    std::vector<std::string> list;
+    for (int64_t i = 0; i < items; ++i) list.push_back(std::to_string(n * 100000 + i));
+    Status st = store_->CreateJob(j, list, chunk);
+    EXPECT_TRUE(st.ok()) << st.message();
+    j.total = items;
+    return j;
+  }
+  Group root_;
+  DeviceType type_;
+};
+
+TEST_P(JobTest, ChunksAreClaimedInOrderAndCompleted) {
+  Job job = MakeJob(1, 25, 10);
+  auto got = store_->GetJob(job.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, job);
+  auto st = store_->GetJobStatus(job.id);
+  ASSERT_TRUE(st.ok());
+  EXPECT_FALSE(st->done);
+  EXPECT_EQ(st->total, 25);
+  EXPECT_EQ(st->processed, 0);
+
+  std::vector<int64_t> firsts;
+  for (int k = 0; k < 3; ++k) {
+    auto c = store_->ClaimChunk("w1", 1000, 60000);
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    ASSERT_TRUE(c->has_value());
+    JobClaim& claim = **c;
+    EXPECT_EQ(claim.job, job);
+    EXPECT_EQ(claim.chunk, k);
+    EXPECT_EQ(claim.first_item, k * 10);
+    ASSERT_EQ(claim.items.size(), k < 2 ? 10u : 5u);
+    EXPECT_EQ(claim.items[0], std::to_string(100000 + k * 10));
+    firsts.push_back(claim.first_item);
+    ChunkOutcome out;
+    if (k == 0) {
+      out.failed.push_back({"BAD1", "bad PAC"});
+      out.insert.push_back(MakeDevice(0x100, type_));
+      out.insert.push_back(MakeDevice(0x100, type_));  // duplicate in the request
+    }
+    if (k == 2) {
+      ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x200, type_)).ok());
+      out.insert.push_back(MakeDevice(0x200, type_));  // already registered
+      out.insert.push_back(MakeDevice(0x201, type_));
+    }
+    ASSERT_TRUE(store_->CompleteChunk(claim, out).ok());
+    EXPECT_EQ(store_->CompleteChunk(claim, out).code(), Status::Code::kNotFound);
+  }
+  auto none = store_->ClaimChunk("w1", 1000, 60000);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  st = store_->GetJobStatus(job.id);
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->done);
+  EXPECT_EQ(st->processed, 25);
+  EXPECT_EQ(st->success, 22);
+  ASSERT_EQ(st->failed.size(), 3u);
+  EXPECT_EQ(st->failed[0], (JobFailure{"BAD1", "bad PAC"}));
+  EXPECT_EQ(st->failed[1], (JobFailure{"100", "already registered"}));
+  EXPECT_EQ(st->failed[2], (JobFailure{"200", "already registered"}));
+  EXPECT_TRUE(store_->GetDevice(0x100).ok());
+  EXPECT_TRUE(store_->GetDevice(0x201).ok());
+
+  EXPECT_EQ(store_->GetJob(Hex24(1)).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->GetJobStatus(Hex24(1)).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->CreateJob(job, {}, 10).code(), Status::Code::kAlreadyExists);
+  Job other = job;
+  other.id = Hex24(0x7777);
+  EXPECT_EQ(store_->CreateJob(other, {}, 0).code(), Status::Code::kInvalidInput);
+}
+
+TEST_P(JobTest, EmptyJobIsDoneAndOlderJobsGoFirst) {
+  Job empty = MakeJob(1, 0, 10, 50);
+  auto st = store_->GetJobStatus(empty.id);
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->done);
+  EXPECT_EQ(st->total, 0);
+  Job newer = MakeJob(2, 3, 10, 300);
+  Job older = MakeJob(3, 3, 10, 200);
+  auto c = store_->ClaimChunk("w", 1000, 100);
+  ASSERT_TRUE(c.ok() && c->has_value());
+  EXPECT_EQ((*c)->job.id, older.id);
+  c = store_->ClaimChunk("w", 1000, 100);
+  ASSERT_TRUE(c.ok() && c->has_value());
+  EXPECT_EQ((*c)->job.id, newer.id);
+}
+
+TEST_P(JobTest, ExpiredLeaseIsTakenOverAndTheOldWorkerCannotComplete) {
+  Job job = MakeJob(1, 4, 2);
+  auto dead = store_->ClaimChunk("dying", 1000, 500);  // lease until 1500
+  ASSERT_TRUE(dead.ok() && dead->has_value());
+  EXPECT_EQ((*dead)->chunk, 0);
+  auto next = store_->ClaimChunk("alive", 1200, 500);  // chunk 0 still leased
+  ASSERT_TRUE(next.ok() && next->has_value());
+  EXPECT_EQ((*next)->chunk, 1);
+  auto nothing = store_->ClaimChunk("alive", 1400, 500);
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_FALSE(nothing->has_value());
+  auto taken = store_->ClaimChunk("alive", 1501, 500);  // the dying worker's lease expired
+  ASSERT_TRUE(taken.ok() && taken->has_value());
+  EXPECT_EQ((*taken)->chunk, 0);
+  EXPECT_EQ((*taken)->items, (*dead)->items);
+
+  ChunkOutcome late;
+  late.insert.push_back(MakeDevice(0x900, type_));
+  Status lost = store_->CompleteChunk(**dead, late);
+  EXPECT_EQ(lost.code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->GetDevice(0x900).status().code(), Status::Code::kNotFound);  // rolled back
+
+  ASSERT_TRUE(store_->CompleteChunk(**taken, ChunkOutcome{}).ok());
+  ASSERT_TRUE(store_->CompleteChunk(**next, ChunkOutcome{}).ok());
+  auto st = store_->GetJobStatus(job.id);
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->done);
+  EXPECT_EQ(st->success, 4);
+}
+
+TEST_P(JobTest, TwoConcurrentClaimersNeverProcessAnItemTwice) {
+  constexpr int kItems = 300;
+  Job job = MakeJob(1, kItems, 3);
+  // The claimers reopen the same database as a second instance would.
+  std::unique_ptr<Store> second;
+  {
+    auto s = GetParam() == "sqlite" ? OpenSqliteStore(location_) : OpenPostgresStore(location_);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    second = std::move(*s);
+  }
+  std::mutex mu;
+  std::multiset<std::string> seen;
+  std::atomic<int> errors{0};
+  auto worker = [&](Store* store, std::string name) {
+    for (;;) {
+      auto c = store->ClaimChunk(name, 1000, 600000);
+      if (!c.ok()) {
+        ++errors;
+        ADD_FAILURE() << c.status().message();
+        return;
+      }
+      if (!c->has_value()) return;
+      ChunkOutcome out;
+      for (const auto& item : (*c)->items) {
+        out.insert.push_back(MakeDevice(static_cast<uint32_t>(std::stoul(item)), type_));
+      }
+      {
+        std::lock_guard lock(mu);
+        seen.insert((*c)->items.begin(), (*c)->items.end());
+      }
+      Status st = store->CompleteChunk(**c, out);
+      if (!st.ok()) {
+        ++errors;
+        ADD_FAILURE() << st.message();
+      }
+    }
+  };
+  std::thread t1(worker, store_.get(), "one");
+  std::thread t2(worker, second.get(), "two");
+  worker(store_.get(), "three");
+  t1.join();
+  t2.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kItems));
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), static_cast<size_t>(kItems));
+  auto st = store_->GetJobStatus(job.id);
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->done);
+  EXPECT_EQ(st->success, kItems);
+  EXPECT_TRUE(st->failed.empty());
+  EXPECT_EQ(*store_->CountDevices(type_.id), kItems);
+}
+
+std::string EngineName(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, ::testing::Values("sqlite", "postgresql"), EngineName);
+INSTANTIATE_TEST_SUITE_P(Engines, JobTest, ::testing::Values("sqlite", "postgresql"), EngineName);
+
+}  // namespace
+}  // namespace roost::storage
