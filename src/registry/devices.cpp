@@ -1,0 +1,268 @@
+#include "registry/devices.h"
+
+#include <nlohmann/json.hpp>
+
+#include <unordered_map>
+
+#include "core/hex.h"
+#include "core/identifiers.h"
+#include "crypto/random.h"
+
+namespace roost::registry {
+namespace {
+
+// Items of a bulk job are "ID;PAC" in canonical form when they passed the
+// request-level checks, or "!<message>\t<id as given>" when they did not: the
+// failure is then reported when the item's chunk is processed, in item order.
+constexpr char kFailedItem = '!';
+
+std::string FailedItem(std::string_view message, std::string_view given_id) {
+  std::string item(1, kFailedItem);
+  item += message;
+  item += '\t';
+  item += given_id;
+  return item;
+}
+
+std::string Upper(std::string s) {
+  for (char& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  }
+  return s;
+}
+
+}  // namespace
+
+DeviceRegistry::DeviceRegistry(storage::Store& store, Clock clock, int64_t chunk_size)
+    : store_(store), clock_(std::move(clock)), chunk_size_(chunk_size) {}
+
+std::string DeviceRegistry::NewPac() {
+  std::array<uint8_t, 8> bytes{};
+  crypto::RandomBytes(bytes);
+  return ToHexUpper(bytes);
+}
+
+std::string DeviceRegistry::NewObjectId() {
+  std::array<uint8_t, kObjectIdLength / 2> bytes{};
+  crypto::RandomBytes(bytes);
+  return ToHex(bytes);
+}
+
+Result<DeviceType> DeviceRegistry::VisibleType(std::string_view caller_group,
+                                               std::string_view type_id) {
+  auto type = store_.GetDeviceType(type_id);
+  if (!type.ok()) {
+    if (type.status().code() == Status::Code::kNotFound) {
+      return Status::NotFound("device type " + std::string(type_id) + " not found");
+    }
+    return type.status();
+  }
+  auto visible = store_.IsInSubtree(type->group, caller_group);
+  if (!visible.ok()) return visible.status();
+  if (!*visible) return Status::NotFound("device type " + std::string(type_id) + " not found");
+  return type;
+}
+
+Result<Device> DeviceRegistry::Register(std::string_view caller_group,
+                                        const RegistrationRequest& request) {
+  auto id = ParseSigfoxId(request.id);
+  if (!id.ok()) return Status::InvalidInput("id: " + id.status().message());
+  auto pac = ParsePac(request.pac);
+  if (!pac.ok()) return Status::InvalidInput("pac: " + pac.status().message());
+  if (request.name.empty()) return Status::InvalidInput("name: must not be empty");
+  std::string certificate;
+  if (!request.product_certificate.empty()) {
+    auto cert = ParseProductCertificate(request.product_certificate);
+    if (!cert.ok()) return Status::InvalidInput("productCertificate: " + cert.status().message());
+    certificate = *cert;
+  }
+  if (request.lat && (*request.lat < -90 || *request.lat > 90)) {
+    return Status::InvalidInput("lat: must be between -90 and 90");
+  }
+  if (request.lng && (*request.lng < -180 || *request.lng > 180)) {
+    return Status::InvalidInput("lng: must be between -180 and 180");
+  }
+  auto type = VisibleType(caller_group, request.type);
+  if (!type.ok()) return type.status();
+
+  auto credential = store_.GetCredential(id->value);
+  if (!credential.ok()) {
+    if (credential.status().code() == Status::Code::kNotFound) {
+      return Status::InvalidInput("id: device " + id->ToApi() +
+                                  " is unknown (no credentials imported for it)");
+    }
+    return credential.status();
+  }
+  if (credential->initial_pac != *pac) {
+    return Status::InvalidInput("pac: PAC does not match device " + id->ToApi());
+  }
+
+  Device device;
+  device.id = *id;
+  device.name = request.name;
+  device.type = type->id;
+  device.group = type->group;
+  device.pac = NewPac();
+  device.product_certificate = certificate;
+  device.lat = request.lat;
+  device.lng = request.lng;
+  device.creation_time = clock_();
+  Status inserted = store_.InsertDevice(device);
+  if (!inserted.ok()) {
+    if (inserted.code() == Status::Code::kAlreadyExists) {
+      return Status::AlreadyExists("id: device " + id->ToApi() + " is already registered");
+    }
+    return inserted;
+  }
+  return device;
+}
+
+Result<Job> DeviceRegistry::StartBulkCreate(std::string_view caller_group,
+                                            const BulkCreateRequest& request) {
+  if (request.ids.empty()) return Status::InvalidInput("ids: must list at least one device");
+  std::string certificate;
+  if (!request.product_certificate.empty()) {
+    auto cert = ParseProductCertificate(request.product_certificate);
+    if (!cert.ok()) return Status::InvalidInput("productCertificate: " + cert.status().message());
+    certificate = *cert;
+  }
+  auto type = VisibleType(caller_group, request.type);
+  if (!type.ok()) return type.status();
+
+  std::vector<std::string> items;
+  items.reserve(request.ids.size());
+  std::unordered_map<uint32_t, size_t> first_index;
+  first_index.reserve(request.ids.size());
+  for (size_t i = 0; i < request.ids.size(); ++i) {
+    const auto& [given_id, given_pac] = request.ids[i];
+    auto id = ParseSigfoxId(given_id);
+    if (!id.ok()) {
+      items.push_back(FailedItem(id.status().message(), given_id));
+      continue;
+    }
+    auto pac = ParsePac(given_pac);
+    if (!pac.ok()) {
+      items.push_back(FailedItem(pac.status().message(), given_id));
+      continue;
+    }
+    auto [it, fresh] = first_index.emplace(id->value, i);
+    if (!fresh) {
+      items.push_back(FailedItem(
+          "duplicate in this request (first at index " + std::to_string(it->second) + ")",
+          given_id));
+      continue;
+    }
+    items.push_back(id->ToFile() + ";" + *pac);
+  }
+
+  Job job;
+  job.id = NewObjectId();
+  job.kind = std::string(kBulkCreateJob);
+  job.group = type->group;
+  job.params =
+      nlohmann::json{
+          {"type", type->id}, {"prefix", request.prefix}, {"productCertificate", certificate}}
+          .dump();
+  job.total = static_cast<int64_t>(items.size());
+  job.creation_time = clock_();
+  ROOST_RETURN_IF_ERROR(store_.CreateJob(job, items, chunk_size_));
+  return job;
+}
+
+storage::ChunkOutcome DeviceRegistry::ProcessBulkCreate(const storage::JobClaim& claim) {
+  storage::ChunkOutcome outcome;
+  nlohmann::json params = nlohmann::json::parse(claim.job.params, nullptr, false);
+  if (params.is_discarded() || !params.contains("type")) {
+    for (const auto& item : claim.items) {
+      outcome.failed.push_back({item.substr(0, item.find(';')), "job parameters are corrupt"});
+    }
+    return outcome;
+  }
+  const std::string type_id = params.value("type", "");
+  const std::string prefix = params.value("prefix", "");
+  const std::string certificate = params.value("productCertificate", "");
+  auto type = store_.GetDeviceType(type_id);
+
+  // Look the credentials of the whole chunk up at once.
+  std::vector<uint32_t> ids;
+  ids.reserve(claim.items.size());
+  for (const auto& item : claim.items) {
+    if (item.empty() || item[0] == kFailedItem) continue;
+    ids.push_back(ParseSigfoxId(item.substr(0, item.find(';'))).value().value);
+  }
+  auto credentials = store_.GetCredentials(ids);
+
+  const EpochMillis now = clock_();
+  size_t next_credential = 0;
+  outcome.insert.reserve(ids.size());
+  for (const auto& item : claim.items) {
+    if (!item.empty() && item[0] == kFailedItem) {
+      size_t tab = item.find('\t');
+      outcome.failed.push_back({item.substr(tab + 1), item.substr(1, tab - 1)});
+      continue;
+    }
+    const std::string id_text = item.substr(0, item.find(';'));
+    const std::string pac = item.substr(item.find(';') + 1);
+    SigfoxId id = ParseSigfoxId(id_text).value();
+    if (!type.ok()) {
+      outcome.failed.push_back({id.ToApi(), "device type " + type_id + " no longer exists"});
+      ++next_credential;
+      continue;
+    }
+    if (!credentials.ok()) {
+      outcome.failed.push_back({id.ToApi(), "credential lookup failed; retry the registration"});
+      ++next_credential;
+      continue;
+    }
+    const auto& credential = (*credentials)[next_credential++];
+    if (!credential) {
+      outcome.failed.push_back({id.ToApi(), "unknown device (no credentials imported for it)"});
+      continue;
+    }
+    if (Upper(credential->initial_pac) != pac) {
+      outcome.failed.push_back({id.ToApi(), "PAC does not match"});
+      continue;
+    }
+    Device device;
+    device.id = id;
+    device.name = prefix + id.ToApi();
+    device.type = type->id;
+    device.group = type->group;
+    device.pac = NewPac();
+    device.product_certificate = certificate;
+    device.creation_time = now;
+    outcome.insert.push_back(std::move(device));
+  }
+  return outcome;
+}
+
+Result<bool> DeviceRegistry::RunOneChunk(std::string_view worker, int64_t lease_ms) {
+  auto claim = store_.ClaimChunk(worker, clock_(), lease_ms);
+  if (!claim.ok()) return claim.status();
+  if (!claim->has_value()) return false;
+  const storage::JobClaim& c = **claim;
+  storage::ChunkOutcome outcome;
+  if (c.job.kind == kBulkCreateJob) {
+    outcome = ProcessBulkCreate(c);
+  } else {
+    for (const auto& item : c.items) {
+      outcome.failed.push_back({item, "unknown job kind " + c.job.kind});
+    }
+  }
+  Status done = store_.CompleteChunk(c, outcome);
+  // A lost lease means another worker took the chunk over: not an error here.
+  if (!done.ok() && done.code() != Status::Code::kNotFound) return done;
+  return true;
+}
+
+Result<JobStatus> DeviceRegistry::BulkStatus(std::string_view caller_group,
+                                             std::string_view job_id) {
+  auto job = store_.GetJob(job_id);
+  if (!job.ok()) return job.status();
+  auto visible = store_.IsInSubtree(job->group, caller_group);
+  if (!visible.ok()) return visible.status();
+  if (!*visible) return Status::NotFound("job " + std::string(job_id) + " not found");
+  return store_.GetJobStatus(job_id);
+}
+
+}  // namespace roost::registry
