@@ -16,7 +16,12 @@ namespace roost::config {
 namespace {
 
 std::string Quote(std::string_view s) {
-  return "\"" + std::string(s) + "\"";
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('"');
+  out.append(s);
+  out.push_back('"');
+  return out;
 }
 
 std::string Lower(std::string_view s) {

@@ -355,11 +355,17 @@ TEST(Config, DocumentationCoversEveryKey) {
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string doc = ss.str();
+  auto code = [](std::string_view name) {
+    std::string out = "`";
+    out.append(name);
+    out.push_back('`');
+    return out;
+  };
   for (const ConfigKey& k : ConfigKeys()) {
-    EXPECT_NE(doc.find("`" + std::string(k.key) + "`"), std::string::npos) << k.key;
-    EXPECT_NE(doc.find("`" + std::string(k.env) + "`"), std::string::npos) << k.env;
+    EXPECT_NE(doc.find(code(k.key)), std::string::npos) << k.key;
+    EXPECT_NE(doc.find(code(k.env)), std::string::npos) << k.env;
     if (!k.flag.empty()) {
-      EXPECT_NE(doc.find("`" + std::string(k.flag) + "`"), std::string::npos) << k.flag;
+      EXPECT_NE(doc.find(code(k.flag)), std::string::npos) << k.flag;
     }
   }
 }
