@@ -18,5 +18,7 @@ void AddEuiCommands(CLI::App& app);
 void AddLabelCommands(CLI::App& app);
 // serve.cpp: roost serve
 void AddServeCommand(CLI::App& app);
+// api_user.cpp: roost api-user create
+void AddApiUserCommands(CLI::App& app);
 
 }  // namespace roost::cmd

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "roost 0.1.0");
   roost::cmd::AddServeCommand(app);
+  roost::cmd::AddApiUserCommands(app);
   roost::cmd::AddCraCommands(app);
   roost::cmd::AddPidCommands(app);
   roost::cmd::AddEuiCommands(app);

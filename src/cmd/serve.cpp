@@ -1,10 +1,15 @@
-// roost serve: the server process. For now it serves the operational endpoints
-// (/healthz, /readyz, /metrics); see http/server.h for the HTTP behaviour.
+// roost serve: the server process. It loads the configuration (defaults < TOML
+// file < ROOST_* environment < flags, see config/config.h), opens the store
+// (SQLite in the data directory, or --database postgresql://...), makes sure a
+// master key for secrets at rest exists, bootstraps an empty store (root group
+// + admin user), and serves the operational endpoints (/healthz, /readyz,
+// /metrics); see http/server.h for the HTTP behaviour.
 //
 // Defaults: listens on 127.0.0.1:8080 (local only: exposing the server is an
 // explicit choice, e.g. --listen 0.0.0.0:8080), keeps its data in ./roost-data,
 // runs one event loop thread per CPU. Logs are JSON lines on stderr; the first
 // line is {"msg":"listening","address":"HOST:PORT",...} with the bound address.
+// A generated admin password is printed once on stdout, never logged.
 // SIGTERM or SIGINT: stop accepting, /readyz answers 503, requests in flight
 // finish (at most 10 s), exit 0. A second signal during the drain exits at once.
 #include <pthread.h>
@@ -12,19 +17,27 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "config/config.h"
+#include "crypto/aes.h"
+#include "crypto/seal.h"
 #include "http/log.h"
 #include "http/metrics.h"
 #include "http/ops.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "registry/accounts.h"
+#include "storage/store.h"
 
 namespace roost::cmd {
 namespace {
@@ -32,10 +45,40 @@ namespace {
 constexpr auto kDrainTimeout = std::chrono::seconds(10);
 
 struct ServeOptions {
-  std::string listen = "127.0.0.1:8080";
-  std::string data_dir = "roost-data";
-  unsigned threads = 0;
+  std::string config_file;
+  // Flag values the user gave, by dotted config key ("http.listen").
+  std::map<std::string, std::string> flag_values;
 };
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Reads the master key, or creates one (0600) when the file does not exist yet.
+crypto::MasterKey LoadOrCreateMasterKey(const std::string& path, http::Logger& logger) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    crypto::MasterKey key = crypto::GenerateMasterKey();
+    FailIfError(crypto::WriteMasterKeyFile(path, key));
+    logger.Warn(
+        "generated a new master key; back it up: without it, stored secrets cannot be "
+        "decrypted",
+        {{"path", path}, {"key_id", crypto::KeyId(key)}});
+    return key;
+  }
+  return ValueOrFail(crypto::ReadMasterKeyFile(path));
+}
+
+std::optional<std::string> AdminPassword(const config::ServeConfig& config) {
+  if (config.admin_password) return config.admin_password;
+  if (config.admin_password_file.empty()) return std::nullopt;
+  std::string text = ValueOrFail(ReadWholeFile(config.admin_password_file));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
 
 // Creates the data directory when missing and checks that it is usable.
 void PrepareDataDir(const std::string& dir) {
@@ -50,9 +93,34 @@ void PrepareDataDir(const std::string& dir) {
 }
 
 void RunServe(const ServeOptions& opts) {
-  auto host_port = http::ParseHostPort(opts.listen);
-  FailIfError(host_port.status(), "--listen");
-  PrepareDataDir(opts.data_dir);
+  std::optional<config::ConfigFile> file;
+  if (!opts.config_file.empty()) file = ValueOrFail(config::ReadConfigFile(opts.config_file));
+  config::StringMap flags(opts.flag_values.begin(), opts.flag_values.end());
+  config::ServeConfig cfg =
+      ValueOrFail(config::LoadConfig(file, config::ProcessEnvironment(), flags));
+  PrepareDataDir(cfg.data_dir);
+
+  http::Logger logger;
+  crypto::MasterKey master_key = LoadOrCreateMasterKey(cfg.MasterKeyPath(), logger);
+  crypto::Cleanse(master_key.data(), master_key.size());  // kept on disk; loaded where used
+
+  // database.url: empty = SQLite in the data dir, "sqlite:PATH", or postgresql://...
+  std::string location = cfg.database_url.empty() ? cfg.data_dir : cfg.database_url;
+  if (location.rfind("sqlite:", 0) == 0) location = location.substr(7);
+  auto store = ValueOrFail(storage::OpenStore(location), "database");
+  auto boot = ValueOrFail(
+      registry::Bootstrap(*store, "admin@localhost", AdminPassword(cfg), NowMs()), "bootstrap");
+  if (boot.created) {
+    logger.Info("created the root group and the admin user",
+                {{"group", boot.root_group}, {"admin", boot.admin_email}});
+    if (!boot.generated_password.empty()) {
+      // Shown once, on stdout (not in the log): it is not stored anywhere in clear.
+      std::printf("roost: admin user %s, password (shown once): %s\n", boot.admin_email.c_str(),
+                  boot.generated_password.c_str());
+      std::fflush(stdout);
+      crypto::Cleanse(boot.generated_password.data(), boot.generated_password.size());
+    }
+  }
 
   // Signals are taken synchronously by this thread (sigwait); every thread
   // started from here on inherits the blocked mask.
@@ -62,7 +130,6 @@ void RunServe(const ServeOptions& opts) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  http::Logger logger;
   http::Registry metrics;
   http::Readiness readiness;
   http::Router router;
@@ -70,9 +137,9 @@ void RunServe(const ServeOptions& opts) {
   FailIfError(http::AddOperationalRoutes(router, metrics, readiness), "routes");
 
   http::ServerOptions server_opts;
-  server_opts.host = host_port->first;
-  server_opts.port = host_port->second;
-  server_opts.threads = opts.threads;
+  server_opts.host = cfg.http_listen.host;
+  server_opts.port = cfg.http_listen.port;
+  server_opts.threads = cfg.threads;
   server_opts.readiness = &readiness;
   server_opts.logger = &logger;
   server_opts.metrics = &metrics;
@@ -82,7 +149,8 @@ void RunServe(const ServeOptions& opts) {
   // now: there is nothing else to prepare yet (storage will come before this).
   logger.Info("listening", {{"address", server->address()},
                             {"threads", server->threads()},
-                            {"data_dir", opts.data_dir},
+                            {"data_dir", cfg.data_dir},
+                            {"database", std::string(store->engine())},
                             {"version", http::BuildVersion()}});
   readiness.Set(http::Readiness::State::kReady);
   server->Start();
@@ -108,16 +176,20 @@ void RunServe(const ServeOptions& opts) {
 
 void AddServeCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "serve", "Run the Roost server (for now: GET /healthz, /readyz and /metrics)");
+      "serve",
+      "Run the Roost server (for now: GET /healthz, /readyz and /metrics, on a bootstrapped "
+      "store).\nEvery setting also reads from --config FILE (TOML) and ROOST_* variables; see "
+      "docs/configuration.md");
   auto opts = std::make_shared<ServeOptions>();
-  cmd->add_option("--listen", opts->listen,
-                  "HOST:PORT to listen on; port 0 picks a free port, printed in the first log "
-                  "line. Use 0.0.0.0:PORT or [::]:PORT to serve the network")
-      ->capture_default_str();
-  cmd->add_option("--data-dir", opts->data_dir, "Data directory, created when missing")
-      ->capture_default_str();
-  cmd->add_option("--threads", opts->threads, "Event loop threads (default: one per CPU)")
-      ->check(CLI::Range(1, 256));
+  cmd->add_option("--config", opts->config_file, "TOML configuration file");
+  for (const config::ConfigKey& key : config::ConfigKeys()) {
+    if (key.flag.empty()) continue;
+    std::string dotted(key.key);
+    cmd->add_option_function<std::string>(
+        std::string(key.flag),
+        [opts, dotted](const std::string& value) { opts->flag_values[dotted] = value; },
+        std::string(key.help) + " (" + std::string(key.env) + ")");
+  }
   cmd->callback([opts] { RunServe(*opts); });
 }
 

@@ -18,22 +18,29 @@ import roostcli
 class Server:
     """A running `roost serve`; its stderr lines are collected as they come."""
 
-    def __init__(self, data_dir, *extra):
+    def __init__(self, data_dir, *extra, env=None):
         self.proc = subprocess.Popen(
             [roostcli.ROOST_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir,
              "--threads", "2", *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **(env or {})})
         self.lines = queue.Queue()
         self.log = []
         threading.Thread(target=self._pump, daemon=True).start()
-        first = self.next_line(10)
-        if first is None:
+        # Start-up lines (master key, bootstrap) come before "listening", which
+        # carries the bound address and means the server is serving.
+        entry = None
+        for _ in range(10):
+            line = self.next_line(20)
+            if line is None:
+                self.proc.kill()
+                raise AssertionError("roost serve stopped before listening: " + "".join(self.log))
+            entry = json.loads(line)
+            if entry.get("msg") == "listening":
+                break
+        else:
             self.proc.kill()
-            raise AssertionError("no log line from roost serve")
-        entry = json.loads(first)
-        if entry.get("msg") != "listening":
-            self.proc.kill()
-            raise AssertionError("first log line is not 'listening': " + first)
+            raise AssertionError("no 'listening' log line: " + "".join(self.log))
         self.host, port = entry["address"].rsplit(":", 1)
         self.port = int(port)
 
@@ -110,6 +117,7 @@ class ServeTest(unittest.TestCase):
     def tearDown(self):
         self.server.kill()
         self.server.proc.stderr.close()
+        self.server.proc.stdout.close()
         self.tmp.cleanup()
 
     def test_operational_endpoints_errors_and_clean_stop(self):
@@ -235,7 +243,7 @@ class ServeArgumentsTest(unittest.TestCase):
         self.check_fails(["--listen", "::1:80"], "write an IPv6 address in brackets")
 
     def test_bad_threads(self):
-        self.check_fails(["--threads", "0"], "--threads")
+        self.check_fails(["--threads", "-1"], "--threads")
         self.check_fails(["--threads", "many"], "--threads")
 
     def test_data_dir_that_is_a_file(self):
@@ -246,9 +254,101 @@ class ServeArgumentsTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertEqual(r.stderr.strip(), "roost: %s: data directory is not a directory" % path)
 
-    def test_options_not_implemented_yet_are_refused(self):
-        self.check_fails(["--database", "postgresql://x"], "--database")
-        self.check_fails(["--config", "roost.toml"], "--config")
+    def test_bad_configuration_is_a_clear_error(self):
+        self.check_fails(["--config", "missing.toml"], "missing.toml")
+        with roostcli.temp_dir() as tmp:
+            path = os.path.join(tmp, "roost.toml")
+            with open(path, "w") as f:
+                f.write('[http]\nlisen = "127.0.0.1:1"\n')
+            r = roostcli.run(["serve", "--config", path], cwd=tmp, timeout=10)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("line 2", r.stderr)
+        self.assertIn("http.lisen", r.stderr)
+        self.check_fails(["--database", "mysql://x"], "database")
+
+
+class FirstStartTest(unittest.TestCase):
+    """First start on an empty store: master key, root group, admin user; API users."""
+
+    def setUp(self):
+        self.tmp = roostcli.temp_dir()
+        self.data_dir = os.path.join(self.tmp.name, "data")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def start_and_stop(self, env=None):
+        server = Server(self.data_dir, env=env)
+        try:
+            self.assertEqual(server.stop(), 0)
+            out = server.proc.stdout.read()
+            log = "".join(server.drain_log())
+        finally:
+            server.kill()
+            server.proc.stdout.close()
+            server.proc.stderr.close()
+        return out, log
+
+    def db_bytes(self):
+        with open(os.path.join(self.data_dir, "roost.db"), "rb") as f:
+            return f.read()
+
+    def test_generated_admin_password_is_shown_once_and_never_stored(self):
+        out, log = self.start_and_stop()
+        m = re.search(r"admin user admin@localhost, password \(shown once\): (\S+)", out)
+        self.assertIsNotNone(m, out)
+        password = m.group(1)
+        self.assertGreaterEqual(len(password), 24)
+        self.assertNotIn(password, log)
+        self.assertIn("generated a new master key", log)
+        self.assertNotIn(password.encode(), self.db_bytes())
+        key_path = os.path.join(self.data_dir, "master.key")
+        self.assertEqual(os.stat(key_path).st_mode & 0o777, 0o600)
+        with open(key_path) as f:
+            key = f.read().strip()
+        self.assertRegex(key, r"^[0-9a-f]{64}$")
+        self.assertNotIn(key, log)
+
+        out, log = self.start_and_stop()  # second start: nothing new
+        self.assertNotIn("password", out)
+        self.assertNotIn("generated a new master key", log)
+        with open(key_path) as f:
+            self.assertEqual(f.read().strip(), key)
+
+    def test_admin_password_from_the_environment(self):
+        out, log = self.start_and_stop(env={"ROOST_ADMIN_PASSWORD": "correct horse battery"})
+        self.assertNotIn("password", out)
+        self.assertNotIn("correct horse battery", log)
+        self.assertNotIn(b"correct horse battery", self.db_bytes())
+        r = roostcli.run(["serve", "--listen", "127.0.0.1:0", "--data-dir",
+                          os.path.join(self.tmp.name, "other")],
+                         env={"ROOST_ADMIN_PASSWORD": "short"}, timeout=20)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("at least 12 characters", r.stderr)
+        self.assertNotIn("short", r.stderr.replace("at least", ""))
+
+    def test_api_user_create(self):
+        r = roostcli.run(["api-user", "create", "--name", "ci", "--role", "READER",
+                          "--data-dir", self.data_dir])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("start `roost serve` once", r.stderr)
+        self.start_and_stop()
+        r = roostcli.run(["api-user", "create", "--name", "ci", "--role", "reader,device_manager",
+                          "--data-dir", self.data_dir])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        creds = json.loads(r.stdout)
+        self.assertRegex(creds["login"], r"^[0-9a-f]{24}$")
+        self.assertGreaterEqual(len(creds["password"]), 32)
+        self.assertIn(creds["login"].encode(), self.db_bytes())
+        self.assertNotIn(creds["password"].encode(), self.db_bytes())
+        r = roostcli.run(["api-user", "create", "--name", "ci", "--role", "ROOT",
+                          "--data-dir", self.data_dir])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("unknown role 'ROOT'", r.stderr)
+        r = roostcli.run(["api-user", "create", "--name", "ci", "--role", "READER", "--group",
+                          "0" * 24, "--data-dir", self.data_dir])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("not found", r.stderr)
 
 
 if __name__ == "__main__":

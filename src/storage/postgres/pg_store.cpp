@@ -420,9 +420,15 @@ class PgStore final : public Store {
   Result<std::vector<Group>> ListChildGroups(std::string_view parent) override {
     auto l = Acquire();
     if (!l.ok()) return l.status();
-    ROOST_ASSIGN_ROWS(r, l->conn->Exec("SELECT id, name, parent, tree, creation_time FROM groups "
-                                       "WHERE parent = $1 ORDER BY id",
-                                       Params().Add(parent), "list groups"));
+    // Root groups have no parent (NULL): "" lists them.
+    ROOST_ASSIGN_ROWS(
+        r, parent.empty()
+               ? l->conn->Exec("SELECT id, name, parent, tree, creation_time FROM groups "
+                               "WHERE parent IS NULL ORDER BY id",
+                               Params(), "list groups")
+               : l->conn->Exec("SELECT id, name, parent, tree, creation_time FROM groups "
+                               "WHERE parent = $1 ORDER BY id",
+                               Params().Add(parent), "list groups"));
     std::vector<Group> out;
     for (int i = 0; i < r.size(); ++i) out.push_back(GroupFromRow(r, i));
     return out;

@@ -380,11 +380,12 @@ class SqliteStore final : public Store {
   Result<std::vector<Group>> ListChildGroups(std::string_view parent) override {
     auto l = Acquire();
     if (!l.ok()) return l.status();
+    // Root groups have no parent (NULL): "" lists them ("IS" matches NULL too).
     ROOST_ASSIGN_STMT(s, *l->conn,
                       "SELECT id, name, parent, tree, creation_time FROM groups "
-                      "WHERE parent = ? ORDER BY id",
+                      "WHERE parent IS ? ORDER BY id",
                       "list groups");
-    s.Bind(1, parent);
+    if (!parent.empty()) s.Bind(1, parent);
     std::vector<Group> out;
     int rc;
     while ((rc = s.Step()) == SQLITE_ROW) out.push_back(GroupFromRow(s));
