@@ -92,7 +92,7 @@ class Store {
   // from the parent's; NotFound if the parent does not exist. Returns the stored group.
   virtual Result<Group> CreateGroup(const Group& group) = 0;
   virtual Result<Group> GetGroup(std::string_view id) = 0;
-  // Direct children, ordered by id.
+  // Direct children, ordered by id; "" lists the root groups.
   virtual Result<std::vector<Group>> ListChildGroups(std::string_view parent) = 0;
   // True when `group` is `ancestor` or lies below it. NotFound if `group` does not exist.
   virtual Result<bool> IsInSubtree(std::string_view group, std::string_view ancestor) = 0;

@@ -137,6 +137,12 @@ TEST_P(StoreTest, GroupsFormATree) {
   ASSERT_EQ(children->size(), 2u);
   EXPECT_EQ((*children)[0].id, a.id);
   EXPECT_EQ((*children)[1].id, b.id);
+  Group root2 = MakeGroup(9, "");
+  auto roots = store_->ListChildGroups("");
+  ASSERT_TRUE(roots.ok()) << roots.status().message();
+  ASSERT_EQ(roots->size(), 2u);
+  EXPECT_EQ((*roots)[0], root);
+  EXPECT_EQ((*roots)[1], root2);
   auto none = store_->ListChildGroups(b.id);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
