@@ -20,5 +20,7 @@ void AddLabelCommands(CLI::App& app);
 void AddServeCommand(CLI::App& app);
 // api_user.cpp: roost api-user create
 void AddApiUserCommands(CLI::App& app);
+// credentials.cpp: roost credentials import
+void AddCredentialsCommands(CLI::App& app);
 
 }  // namespace roost::cmd
