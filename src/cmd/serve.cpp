@@ -2,8 +2,9 @@
 // file < ROOST_* environment < flags, see config/config.h), opens the store
 // (SQLite in the data directory, or --database postgresql://...), makes sure a
 // master key for secrets at rest exists, bootstraps an empty store (root group
-// + admin user), and serves the operational endpoints (/healthz, /readyz,
-// /metrics); see http/server.h for the HTTP behaviour.
+// + admin user), and serves the registry API (api/routes.h, docs/api.md) and the
+// operational endpoints (/healthz, /readyz, /metrics); see http/server.h for the
+// HTTP behaviour. A background thread runs persisted bulk jobs.
 //
 // Defaults: listens on 127.0.0.1:8080 (local only: exposing the server is an
 // explicit choice, e.g. --listen 0.0.0.0:8080), keeps its data in ./roost-data,
@@ -17,15 +18,19 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "api/login_throttle.h"
+#include "api/routes.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "config/config.h"
@@ -37,6 +42,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "registry/accounts.h"
+#include "registry/devices.h"
 #include "storage/store.h"
 
 namespace roost::cmd {
@@ -55,6 +61,46 @@ int64_t NowMs() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+// Runs bulk-job chunks (of this and any other instance sharing the store)
+// until Stop(): claims a chunk, processes it, and sleeps briefly when idle.
+class JobWorker {
+ public:
+  JobWorker(registry::DeviceRegistry& devices, http::Logger& logger)
+      : devices_(devices), logger_(logger), thread_([this] { Run(); }) {}
+  ~JobWorker() { Stop(); }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    const std::string name = "serve-" + std::to_string(::getpid());
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      auto worked = devices_.RunOneChunk(name);
+      lock.lock();
+      if (worked.ok() && *worked) continue;
+      if (!worked.ok())
+        logger_.Warn("bulk job chunk failed", {{"error", worked.status().message()}});
+      cv_.wait_for(lock, worked.ok() ? std::chrono::milliseconds(100) : std::chrono::seconds(1),
+                   [this] { return stop_; });
+    }
+  }
+
+  registry::DeviceRegistry& devices_;
+  http::Logger& logger_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
 
 // Reads the master key, or creates one (0600) when the file does not exist yet.
 crypto::MasterKey LoadOrCreateMasterKey(const std::string& path, http::Logger& logger) {
@@ -135,6 +181,11 @@ void RunServe(const ServeOptions& opts) {
   http::Router router;
   FailIfError(http::RegisterProcessMetrics(metrics), "metrics");
   FailIfError(http::AddOperationalRoutes(router, metrics, readiness), "routes");
+  registry::DeviceRegistry devices(*store, NowMs);
+  crypto::PasswordVerifyCache passwords;
+  api::LoginThrottle throttle;
+  api::ApiContext api_context{*store, devices, passwords, throttle, NowMs};
+  FailIfError(api::AddApiRoutes(router, api_context), "routes");
 
   http::ServerOptions server_opts;
   server_opts.host = cfg.http_listen.host;
@@ -154,6 +205,7 @@ void RunServe(const ServeOptions& opts) {
                             {"version", http::BuildVersion()}});
   readiness.Set(http::Readiness::State::kReady);
   server->Start();
+  JobWorker worker(devices, logger);
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -169,6 +221,7 @@ void RunServe(const ServeOptions& opts) {
   })
       .detach();
   bool clean = server->Shutdown(kDrainTimeout);
+  worker.Stop();  // a chunk in progress finishes (or its lease lets another instance redo it)
   logger.Info("stopped", {{"drained", clean}});
 }
 
@@ -177,8 +230,9 @@ void RunServe(const ServeOptions& opts) {
 void AddServeCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "serve",
-      "Run the Roost server (for now: GET /healthz, /readyz and /metrics, on a bootstrapped "
-      "store).\nEvery setting also reads from --config FILE (TOML) and ROOST_* variables; see "
+      "Run the Roost server: the registry API (/api/devicetypes, /api/devices, /api/jobs; see "
+      "docs/api.md) and /healthz, /readyz, /metrics, on a bootstrapped store.\nEvery setting also "
+      "reads from --config FILE (TOML) and ROOST_* variables; see "
       "docs/configuration.md");
   auto opts = std::make_shared<ServeOptions>();
   cmd->add_option("--config", opts->config_file, "TOML configuration file");

@@ -1,0 +1,423 @@
+#include "api/resources.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "codec/downlink_template.h"
+#include "codec/payload_format.h"
+#include "core/identifiers.h"
+
+namespace roost::api {
+
+using nlohmann::json;
+using registry::DeviceType;
+using registry::DownlinkMode;
+using registry::PayloadType;
+
+namespace {
+
+constexpr size_t kMaxNameLength = 200;
+constexpr size_t kMaxDescriptionLength = 2000;
+constexpr size_t kMaxEmailLength = 254;
+constexpr size_t kMaxFormatLength = 4000;
+
+std::string_view JsonTypeName(const json& v) {
+  if (v.is_null()) return "null";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_number()) return "a number";
+  if (v.is_string()) return "a string";
+  if (v.is_array()) return "an array";
+  return "an object";
+}
+
+ApiError WrongType(std::string_view field, std::string_view expected, const json& v) {
+  return ApiError::BadField(
+      field, "must be " + std::string(expected) + ", not " + std::string(JsonTypeName(v)));
+}
+
+bool HasControlChars(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+// A string member; `max` bounds its length; control characters are refused.
+std::optional<ApiError> ReadString(const json& v, std::string_view field, size_t max,
+                                   std::string& out) {
+  if (!v.is_string()) return WrongType(field, "a string", v);
+  const auto& s = v.get_ref<const std::string&>();
+  if (s.size() > max) {
+    return ApiError::BadField(field, "must be at most " + std::to_string(max) + " characters");
+  }
+  if (HasControlChars(s)) return ApiError::BadField(field, "must not contain control characters");
+  out = s;
+  return std::nullopt;
+}
+
+bool IsFieldName(std::string_view s) {
+  if (s.empty() || s.size() > 40) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  });
+}
+
+}  // namespace
+
+ApiError ApiError::BadField(std::string_view field, std::string message) {
+  ApiError e;
+  e.status = 400;
+  e.message = std::string(field) + ": " + message;
+  e.errors.push_back(http::ErrorDetail::Field(field, std::move(message)));
+  return e;
+}
+
+http::Response ApiError::ToResponse() const {
+  return http::Response::Error(status, message, errors);
+}
+
+Parsed<json> ParseJsonObject(std::string_view body) {
+  if (body.empty()) return ApiError{400, "request body: a JSON object is required", {}};
+  try {
+    json value = json::parse(body.begin(), body.end());
+    if (!value.is_object()) {
+      return ApiError{
+          400, "request body: must be a JSON object, not " + std::string(JsonTypeName(value)), {}};
+    }
+    return value;
+  } catch (const json::parse_error& e) {
+    // e.byte is the 1-based offset of the byte where parsing stopped.
+    size_t offset = e.byte == 0 ? 0 : std::min<size_t>(e.byte - 1, body.size());
+    int64_t line = 1;
+    int64_t column = 1;
+    for (size_t i = 0; i < offset; ++i) {
+      if (body[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string what = "malformed JSON at line " + std::to_string(line) + ", column " +
+                       std::to_string(column) + " (byte offset " + std::to_string(offset) + ")";
+    return ApiError{400, what, {http::ErrorDetail::Line(line, what)}};
+  }
+}
+
+std::optional<ApiError> RejectUnknownFields(const json& object,
+                                            const std::vector<std::string_view>& allowed) {
+  for (const auto& item : object.items()) {
+    if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
+      return ApiError::BadField(item.key(), "unknown field");
+    }
+  }
+  return std::nullopt;
+}
+
+ApiError FromStatus(const Status& status) {
+  ApiError e;
+  switch (status.code()) {
+    case Status::Code::kNotFound:
+      e.status = 404;
+      break;
+    case Status::Code::kAlreadyExists:
+      e.status = 409;
+      break;
+    case Status::Code::kInvalidInput:
+      e.status = 400;
+      break;
+    default:
+      return ApiError{500, "internal error", {}};
+  }
+  e.message = status.message();
+  size_t colon = e.message.find(": ");
+  if (colon != std::string::npos && IsFieldName(std::string_view(e.message).substr(0, colon))) {
+    e.errors.push_back(
+        http::ErrorDetail::Field(e.message.substr(0, colon), e.message.substr(colon + 2)));
+  }
+  return e;
+}
+
+// --- device types --------------------------------------------------------
+
+std::string_view PayloadTypeName(PayloadType type) {
+  switch (type) {
+    case PayloadType::kNone:
+      return "None";
+    case PayloadType::kString:
+      return "String";
+    case PayloadType::kCustom:
+      return "Custom";
+    case PayloadType::kGeolocation:
+      return "Geolocation";
+  }
+  return "None";
+}
+
+std::string_view DownlinkModeName(DownlinkMode mode) {
+  switch (mode) {
+    case DownlinkMode::kDirect:
+      return "DIRECT";
+    case DownlinkMode::kCallback:
+      return "CALLBACK";
+    case DownlinkMode::kNone:
+      return "NONE";
+  }
+  return "DIRECT";
+}
+
+const std::vector<std::string_view>& DeviceTypeFields() {
+  static const std::vector<std::string_view> kFields = {
+      "name",        "description",   "group",        "keepAlive",          "alertEmail",
+      "payloadType", "payloadConfig", "downlinkMode", "downlinkDataString", "automaticRenewal"};
+  return kFields;
+}
+
+std::optional<ApiError> ApplyDeviceTypeFields(const json& body, bool for_edit, DeviceType& type) {
+  std::vector<std::string_view> allowed = DeviceTypeFields();
+  if (for_edit) allowed.push_back("id");
+  if (auto e = RejectUnknownFields(body, allowed)) return e;
+
+  for (const auto& item : body.items()) {
+    const std::string& key = item.key();
+    const json& v = item.value();
+    if (key == "id" || key == "group") continue;  // handled by the caller
+    if (v.is_null()) {
+      DeviceType defaults;
+      if (key == "name") return ApiError::BadField(key, "is required and cannot be cleared");
+      if (key == "description") type.description.clear();
+      if (key == "keepAlive") type.keep_alive = defaults.keep_alive;
+      if (key == "alertEmail") type.alert_email.clear();
+      if (key == "payloadType") type.payload_type = defaults.payload_type;
+      if (key == "payloadConfig") type.payload_config.clear();
+      if (key == "downlinkMode") type.downlink_mode = defaults.downlink_mode;
+      if (key == "downlinkDataString") type.downlink_data_string.clear();
+      if (key == "automaticRenewal") type.automatic_renewal = defaults.automatic_renewal;
+      continue;
+    }
+    if (key == "name") {
+      if (auto e = ReadString(v, key, kMaxNameLength, type.name)) return e;
+    } else if (key == "description") {
+      if (auto e = ReadString(v, key, kMaxDescriptionLength, type.description)) return e;
+    } else if (key == "alertEmail") {
+      std::string email;
+      if (auto e = ReadString(v, key, kMaxEmailLength, email)) return e;
+      if (!email.empty() &&
+          (email.find('@') == std::string::npos || email.find(' ') != std::string::npos)) {
+        return ApiError::BadField(key, "must be an email address");
+      }
+      type.alert_email = email;
+    } else if (key == "keepAlive") {
+      if (!v.is_number_integer()) return WrongType(key, "an integer (seconds)", v);
+      if (v.is_number_unsigned()) {
+        if (v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int32_t>::max())) {
+          return ApiError::BadField(key, "must be at most 2147483647 seconds");
+        }
+      } else if (v.get<int64_t>() < 0) {
+        return ApiError::BadField(key, "must not be negative");
+      }
+      type.keep_alive = v.get<int64_t>();
+    } else if (key == "payloadType") {
+      if (!v.is_string()) return WrongType(key, "a string", v);
+      const auto& s = v.get_ref<const std::string&>();
+      if (s == "None") {
+        type.payload_type = PayloadType::kNone;
+      } else if (s == "String") {
+        type.payload_type = PayloadType::kString;
+      } else if (s == "Custom") {
+        type.payload_type = PayloadType::kCustom;
+      } else if (s == "Geolocation") {
+        return ApiError::BadField(key, "Geolocation is reserved and not supported yet");
+      } else {
+        return ApiError::BadField(key, "must be None, String or Custom");
+      }
+    } else if (key == "payloadConfig") {
+      if (auto e = ReadString(v, key, kMaxFormatLength, type.payload_config)) return e;
+    } else if (key == "downlinkMode") {
+      if (!v.is_string()) return WrongType(key, "a string", v);
+      const auto& s = v.get_ref<const std::string&>();
+      if (s == "DIRECT") {
+        type.downlink_mode = DownlinkMode::kDirect;
+      } else if (s == "CALLBACK") {
+        type.downlink_mode = DownlinkMode::kCallback;
+      } else if (s == "NONE") {
+        type.downlink_mode = DownlinkMode::kNone;
+      } else {
+        return ApiError::BadField(key, "must be DIRECT, CALLBACK or NONE");
+      }
+    } else if (key == "downlinkDataString") {
+      if (auto e = ReadString(v, key, kMaxFormatLength, type.downlink_data_string)) return e;
+    } else if (key == "automaticRenewal") {
+      if (!v.is_boolean()) return WrongType(key, "a boolean", v);
+      type.automatic_renewal = v.get<bool>();
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> ValidateDeviceType(const DeviceType& type) {
+  if (type.name.empty()) return ApiError::BadField("name", "is required");
+  if (type.payload_type == PayloadType::kCustom) {
+    if (type.payload_config.empty()) {
+      return ApiError::BadField("payloadConfig", "is required when payloadType is Custom");
+    }
+    auto format = codec::CompilePayloadFormat(type.payload_config);
+    if (!format.ok()) return ApiError::BadField("payloadConfig", format.status().message());
+  }
+  if (type.downlink_mode == DownlinkMode::kDirect && !type.downlink_data_string.empty()) {
+    auto tmpl = codec::CompileDownlinkTemplate(type.downlink_data_string);
+    if (!tmpl.ok()) return ApiError::BadField("downlinkDataString", tmpl.status().message());
+  }
+  return std::nullopt;
+}
+
+json DeviceTypeJson(const DeviceType& type) {
+  return json{{"id", type.id},
+              {"name", type.name},
+              {"description", type.description},
+              {"group", {{"id", type.group}}},
+              {"keepAlive", type.keep_alive},
+              {"alertEmail", type.alert_email},
+              {"payloadType", PayloadTypeName(type.payload_type)},
+              {"payloadConfig", type.payload_config},
+              {"downlinkMode", DownlinkModeName(type.downlink_mode)},
+              {"downlinkDataString", type.downlink_data_string},
+              {"automaticRenewal", type.automatic_renewal},
+              {"creationTime", type.creation_time},
+              {"lastEditionTime", type.update_time}};
+}
+
+// --- devices -------------------------------------------------------------
+
+namespace {
+
+// "productCertificate": "P_0004_D356_03" or {"key": "P_0004_D356_03"} or null.
+std::optional<ApiError> ReadCertificate(const json& v, std::string& out) {
+  constexpr std::string_view kField = "productCertificate";
+  if (v.is_null()) return std::nullopt;
+  if (v.is_object()) {
+    if (auto e = RejectUnknownFields(v, {"key"})) {
+      return ApiError::BadField(kField, "may only carry \"key\"");
+    }
+    if (!v.contains("key")) return ApiError::BadField(kField, "must carry \"key\"");
+    return ReadString(v["key"], kField, 64, out);
+  }
+  if (!v.is_string()) return WrongType(kField, "a string or {\"key\": string}", v);
+  return ReadString(v, kField, 64, out);
+}
+
+std::optional<ApiError> ReadCoordinate(const json& v, std::string_view field,
+                                       std::optional<double>& out) {
+  if (v.is_null()) {
+    out.reset();
+    return std::nullopt;
+  }
+  if (!v.is_number()) return WrongType(field, "a number", v);
+  out = v.get<double>();
+  return std::nullopt;
+}
+
+}  // namespace
+
+Parsed<registry::RegistrationRequest> ParseRegistration(const json& body) {
+  if (auto e = RejectUnknownFields(
+          body, {"id", "pac", "name", "type", "lat", "lng", "productCertificate"})) {
+    return *e;
+  }
+  registry::RegistrationRequest r;
+  for (std::string_view required : {"id", "pac", "name", "type"}) {
+    if (!body.contains(required)) return ApiError::BadField(required, "is required");
+  }
+  if (auto e = ReadString(body["id"], "id", 16, r.id)) return *e;
+  if (auto e = ReadString(body["pac"], "pac", 32, r.pac)) return *e;
+  if (auto e = ReadString(body["name"], "name", kMaxNameLength, r.name)) return *e;
+  if (auto e = ReadString(body["type"], "type", 64, r.type)) return *e;
+  if (body.contains("lat")) {
+    if (auto e = ReadCoordinate(body["lat"], "lat", r.lat)) return *e;
+  }
+  if (body.contains("lng")) {
+    if (auto e = ReadCoordinate(body["lng"], "lng", r.lng)) return *e;
+  }
+  if (body.contains("productCertificate")) {
+    if (auto e = ReadCertificate(body["productCertificate"], r.product_certificate)) return *e;
+  }
+  return r;
+}
+
+Parsed<registry::BulkCreateRequest> ParseBulkCreate(const json& body, std::string_view type_id) {
+  if (auto e = RejectUnknownFields(body, {"prefix", "ids", "productCertificate"})) return *e;
+  registry::BulkCreateRequest r;
+  r.type = std::string(type_id);
+  if (body.contains("prefix") && !body["prefix"].is_null()) {
+    if (auto e = ReadString(body["prefix"], "prefix", kMaxNameLength - 8, r.prefix)) return *e;
+  }
+  if (body.contains("productCertificate")) {
+    if (auto e = ReadCertificate(body["productCertificate"], r.product_certificate)) return *e;
+  }
+  if (!body.contains("ids")) return ApiError::BadField("ids", "is required");
+  const json& ids = body["ids"];
+  if (!ids.is_array()) return WrongType("ids", "an array", ids);
+  r.ids.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const json& item = ids[i];
+    std::string where = "ids[" + std::to_string(i) + "]";
+    if (!item.is_object()) return WrongType(where, "an object {\"id\", \"pac\"}", item);
+    auto id = item.find("id");
+    auto pac = item.find("pac");
+    if (id == item.end() || !id->is_string()) {
+      return ApiError::BadField(where + ".id", "must be a string");
+    }
+    if (pac == item.end() || !pac->is_string()) {
+      return ApiError::BadField(where + ".pac", "must be a string");
+    }
+    if (item.size() != 2) return ApiError::BadField(where, "may only carry \"id\" and \"pac\"");
+    r.ids.emplace_back(id->get<std::string>(), pac->get<std::string>());
+  }
+  return r;
+}
+
+json DeviceJson(const registry::Device& d, bool with_pac) {
+  json out{{"id", d.id.ToApi()},
+           {"name", d.name},
+           {"type", {{"id", d.type}}},
+           {"group", {{"id", d.group}}},
+           {"state", static_cast<int32_t>(d.state)},
+           {"tokenRenewForbidden", d.token_renew_forbidden},
+           {"creationTime", d.creation_time}};
+  if (with_pac) out["pac"] = d.pac;
+  if (!d.product_certificate.empty()) out["productCertificate"] = {{"key", d.product_certificate}};
+  if (d.lat) out["lat"] = *d.lat;
+  if (d.lng) out["lng"] = *d.lng;
+  if (d.activation_time) out["activationTime"] = *d.activation_time;
+  if (d.last) out["last"] = *d.last;
+  if (d.average_snr) out["averageSnr"] = *d.average_snr;
+  if (d.average_rssi) out["averageRssi"] = *d.average_rssi;
+  if (d.sequence_number) out["sequenceNumber"] = *d.sequence_number;
+  if (!d.dev_eui.empty()) out["devEui"] = d.dev_eui;
+  if (!d.join_eui.empty()) out["joinEui"] = d.join_eui;
+  if (!d.provision_id.empty()) out["provisionId"] = d.provision_id;
+  if (!d.serial_number.empty()) out["serialNumber"] = d.serial_number;
+  if (!d.model.empty()) out["model"] = d.model;
+  return out;
+}
+
+json JobStatusJson(const registry::JobStatus& s) {
+  json failed = json::array();
+  for (const auto& f : s.failed) failed.push_back({{"id", f.id}, {"message", f.message}});
+  return json{{"jobDone", s.done},
+              {"total", s.total},
+              {"status", {{"success", s.success}, {"failed", std::move(failed)}}}};
+}
+
+Parsed<int> ParseLimit(const std::optional<std::string>& text) {
+  if (!text) return 100;
+  const std::string& s = *text;
+  if (s.empty() || s.size() > 4 ||
+      !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return ApiError::BadField("limit", "must be an integer between 1 and 1000");
+  }
+  int n = std::stoi(s);
+  if (n < 1 || n > 1000)
+    return ApiError::BadField("limit", "must be an integer between 1 and 1000");
+  return n;
+}
+
+}  // namespace roost::api

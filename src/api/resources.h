@@ -1,0 +1,112 @@
+// The JSON side of the registry API: parsing request bodies (with located
+// errors), validating device types, and rendering device types, devices and
+// job status. Pure: no I/O, no store; the route handlers (routes.h) call these.
+//
+// Errors are ApiError values: an HTTP status, a message and the field/id each
+// problem is about, turned into {"message": ..., "errors": [...]} by the caller.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "http/json_text.h"
+#include "http/message.h"
+#include "registry/devices.h"
+#include "registry/model.h"
+
+namespace roost::api {
+
+// A refused request: status + message + details, or nothing (success).
+struct ApiError {
+  int status = 400;
+  std::string message;
+  std::vector<http::ErrorDetail> errors;
+
+  static ApiError BadField(std::string_view field, std::string message);
+  http::Response ToResponse() const;
+};
+
+template <typename T>
+class Parsed {
+ public:
+  Parsed(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
+  Parsed(ApiError error) : error_(std::move(error)) {}  // NOLINT
+  bool ok() const { return !error_.has_value(); }
+  const ApiError& error() const { return *error_; }
+  T& operator*() { return *value_; }
+  const T& operator*() const { return *value_; }
+  T* operator->() { return &*value_; }
+
+ private:
+  std::optional<T> value_;
+  std::optional<ApiError> error_;
+};
+
+// Parses a request body that must be one JSON object. Malformed JSON is 400
+// "malformed JSON at line L, column C (byte offset O): ..."; an empty body or
+// another top-level value is 400 too.
+Parsed<nlohmann::json> ParseJsonObject(std::string_view body);
+
+// 400 naming the first member of `object` that is not in `allowed`.
+std::optional<ApiError> RejectUnknownFields(const nlohmann::json& object,
+                                            const std::vector<std::string_view>& allowed);
+
+// Maps a domain Status to an API error: NotFound 404, AlreadyExists 409,
+// InvalidInput 400, anything else 500 (with a generic message: store errors
+// are not shown to clients). A message "field: text" whose prefix is a JSON
+// field name gets an errors[] item naming that field.
+ApiError FromStatus(const Status& status);
+
+// --- device types --------------------------------------------------------
+
+std::string_view PayloadTypeName(registry::PayloadType type);
+std::string_view DownlinkModeName(registry::DownlinkMode mode);
+
+// Fields a device type create/edit body may carry (besides "id" for edit).
+const std::vector<std::string_view>& DeviceTypeFields();
+
+// Applies the members of `body` to `type`: absent members leave the field as
+// it is, an explicit null resets it to its default ("name" cannot be null),
+// a wrongly typed or out-of-range value is 400 naming the field. `for_edit`
+// additionally allows (and ignores) "id". "group" is read by the caller.
+std::optional<ApiError> ApplyDeviceTypeFields(const nlohmann::json& body, bool for_edit,
+                                              registry::DeviceType& type);
+
+// Checks a whole device type: a non-empty name, a payloadConfig that compiles
+// when payloadType is Custom, a downlinkDataString that compiles when
+// downlinkMode is DIRECT and the string is not empty. Errors name the field and
+// the position in its text.
+std::optional<ApiError> ValidateDeviceType(const registry::DeviceType& type);
+
+nlohmann::json DeviceTypeJson(const registry::DeviceType& type);
+
+// --- devices -------------------------------------------------------------
+
+// Single registration body {"id","pac","name","type","lat","lng","productCertificate"}.
+Parsed<registry::RegistrationRequest> ParseRegistration(const nlohmann::json& body);
+
+// Bulk registration body {"prefix","ids":[{"id","pac"}],"productCertificate"}; the
+// device type comes from the path. Items that are not {"id": string, "pac": string}
+// are refused as a whole with their index (bulk per-item failures are for
+// well-formed items whose id/PAC the registry refuses).
+Parsed<registry::BulkCreateRequest> ParseBulkCreate(const nlohmann::json& body,
+                                                    std::string_view type_id);
+
+// `with_pac`: whether the current PAC is shown (ADMIN and DEVICE_MANAGER only).
+nlohmann::json DeviceJson(const registry::Device& device, bool with_pac);
+
+nlohmann::json JobStatusJson(const registry::JobStatus& status);
+
+// --- paging --------------------------------------------------------------
+
+// `limit` query parameter: absent → 100; 1..1000, otherwise 400 naming "limit".
+Parsed<int> ParseLimit(const std::optional<std::string>& text);
+
+}  // namespace roost::api
