@@ -1,0 +1,338 @@
+"""The registry API of `roost serve` over real HTTP: API users, device types, devices, bulk jobs."""
+
+import base64
+import http.client
+import json
+import os
+import time
+import unittest
+
+import roostcli
+from roostcli import VECTORS, run, temp_dir
+from test_serve import Server
+
+SAMPLE = os.path.join(VECTORS, "cra-sample")
+KEY = "00112233445566778899AABBCCDDEEFF"
+
+
+def basic(login, password):
+    token = base64.b64encode(("%s:%s" % (login, password)).encode()).decode()
+    return {"Authorization": "Basic " + token}
+
+
+class ApiRegistryTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = temp_dir()
+        cls.data_dir = os.path.join(cls.tmp.name, "data")
+        cls.server = Server(cls.data_dir, env={"ROOST_ADMIN_PASSWORD": "correct horse battery"})
+        cls.users = {}
+        for role in ("ADMIN", "DEVICE_MANAGER", "READER", "FACTORY", "STATION"):
+            r = run(["api-user", "create", "--name", role.lower(), "--role", role,
+                     "--data-dir", cls.data_dir])
+            assert r.returncode == 0, r.stderr
+            cls.users[role] = json.loads(r.stdout)
+        # Credentials of the sample CRA batch (4 devices) and of an issued batch of 30.
+        cls.sample_pacs = {}
+        with open(os.path.join(SAMPLE, "id_pac.txt")) as f:
+            for line in f:
+                if ";" in line:
+                    dev, pac = line.strip().split(";")
+                    cls.sample_pacs[dev] = pac
+        r = run(["credentials", "import", "--enc-key", KEY, "--id-key",
+                 os.path.join(SAMPLE, "id_key_encrypted.bin"), "--id-pac",
+                 os.path.join(SAMPLE, "id_pac.txt"), "--data-dir", cls.data_dir])
+        assert r.returncode == 0, r.stderr
+        out = os.path.join(cls.tmp.name, "batch")
+        r = run(["cra", "issue", "--count", 30, "--first-id", "200000", "--enc-key", KEY,
+                 "--out-dir", out])
+        assert r.returncode == 0, r.stderr
+        r = run(["credentials", "import", "--enc-key", KEY, "--id-key",
+                 os.path.join(out, "id_key_encrypted.bin"), "--id-pac",
+                 os.path.join(out, "id_pac.txt"), "--data-dir", cls.data_dir])
+        assert r.returncode == 0, r.stderr
+        cls.batch_pacs = []
+        with open(os.path.join(out, "id_pac.txt")) as f:
+            for line in f:
+                if ";" in line:
+                    cls.batch_pacs.append(tuple(line.strip().split(";")))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.kill()
+        cls.server.proc.stderr.close()
+        cls.server.proc.stdout.close()
+        cls.tmp.cleanup()
+
+    def call(self, role, method, path, body=None, raw=None, headers=None):
+        h = dict(headers or {})
+        if role is not None:
+            u = self.users[role]
+            h.update(basic(u["login"], u["password"]))
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        if data is not None:
+            h["Content-Type"] = "application/json"
+        status, head, payload = self.server.request(method, path, body=data, headers=h)
+        parsed = json.loads(payload) if payload else None
+        return status, head, parsed
+
+    def ok(self, role, method, path, body=None, expect=200):
+        status, _, parsed = self.call(role, method, path, body)
+        self.assertEqual(status, expect, parsed)
+        return parsed
+
+    def new_type(self, name, **fields):
+        return self.ok("DEVICE_MANAGER", "POST", "/api/devicetypes/create",
+                       {"name": name, **fields})["id"]
+
+    # --- authentication ----------------------------------------------------
+
+    def test_authentication_401_and_no_credentials_in_logs(self):
+        status, head, body = self.call(None, "GET", "/api/devicetypes")
+        self.assertEqual(status, 401)
+        self.assertEqual(head.get("WWW-Authenticate"), 'Basic realm="roost"')
+        self.assertIn("message", body)
+        reader = self.users["READER"]
+        status, head, body = self.call(None, "GET", "/api/devicetypes",
+                                       headers=basic(reader["login"], "wrong-password"))
+        self.assertEqual(status, 401)
+        self.assertNotIn("wrong-password", json.dumps(body))
+        status, _, _ = self.call(None, "GET", "/api/devicetypes",
+                                 headers={"Authorization": "Basic !!!"})
+        self.assertEqual(status, 401)
+        status, _, _ = self.call(None, "GET", "/api/devicetypes",
+                                 headers={"Authorization": "Bearer abc"})
+        self.assertEqual(status, 401)
+        self.assertEqual(self.call("READER", "GET", "/api/devicetypes")[0], 200)
+        log = "".join(self.server.drain_log(0.2))
+        for u in self.users.values():
+            self.assertNotIn(u["password"], log)
+        self.assertNotIn("wrong-password", log)
+        self.assertNotIn("Basic ", log)
+
+    def test_failed_logins_are_throttled_with_429(self):
+        login = "ab" * 12  # unknown login: counted like a wrong password
+        statuses = []
+        for _ in range(11):
+            status, head, _ = self.call(None, "GET", "/api/devices",
+                                        headers=basic(login, "guess"))
+            statuses.append(status)
+        self.assertEqual(statuses[:10], [401] * 10)
+        self.assertEqual(statuses[10], 429)
+        self.assertGreater(int(head["Retry-After"]), 0)
+        # Other logins from the same address still work (per-address limit is higher).
+        self.assertEqual(self.call("READER", "GET", "/api/devices")[0], 200)
+
+    # --- roles -------------------------------------------------------------
+
+    def test_roles(self):
+        tid = self.new_type("roles")
+        status, _, body = self.call("READER", "POST", "/api/devicetypes/create", {"name": "x"})
+        self.assertEqual(status, 403)
+        self.assertIn("roles", body["message"])
+        self.assertEqual(self.call("FACTORY", "POST", "/api/devicetypes/create",
+                                   {"name": "x"})[0], 403)
+        self.assertEqual(self.call("FACTORY", "GET", "/api/devicetypes")[0], 403)
+        self.assertEqual(self.call("STATION", "GET", "/api/devicetypes")[0], 403)
+        self.assertEqual(self.call("READER", "DELETE", "/api/devicetypes/" + tid)[0], 403)
+        self.assertEqual(self.call("READER", "POST", "/api/devices/create",
+                                   {"id": "1", "pac": "0" * 16, "name": "n", "type": tid})[0],
+                         403)
+        self.assertEqual(self.call("READER", "GET", "/api/devicetypes/" + tid)[0], 200)
+        self.assertEqual(self.call("ADMIN", "GET", "/api/devicetypes/" + tid)[0], 200)
+        # The refused requests changed nothing.
+        names = [t["name"] for t in self.ok("ADMIN", "GET", "/api/devicetypes?limit=1000")["data"]]
+        self.assertNotIn("x", names)
+
+    # --- device types ------------------------------------------------------
+
+    def test_device_type_lifecycle(self):
+        tid = self.new_type("meters", description="water meters", keepAlive=3600,
+                            payloadType="Custom", payloadConfig="temp::uint:16 flag::bool:7",
+                            downlinkMode="DIRECT", downlinkDataString="{time}0000{rssi}")
+        self.assertRegex(tid, r"^[0-9a-f]{24}$")
+        t = self.ok("READER", "GET", "/api/devicetypes/" + tid)
+        self.assertEqual(t["name"], "meters")
+        self.assertEqual(t["keepAlive"], 3600)
+        self.assertEqual(t["payloadType"], "Custom")
+        self.assertEqual(t["downlinkMode"], "DIRECT")
+        self.assertEqual(t["group"]["id"], self.ok("ADMIN", "GET", "/api/devicetypes/" + tid)
+                         ["group"]["id"])
+        # Edit: absent fields untouched, null clears.
+        e = self.ok("DEVICE_MANAGER", "POST", "/api/devicetypes/edit",
+                    {"id": tid, "description": None, "keepAlive": 60})
+        self.assertEqual(e["description"], "")
+        self.assertEqual(e["keepAlive"], 60)
+        self.assertEqual(e["payloadConfig"], "temp::uint:16 flag::bool:7")
+        t = self.ok("READER", "GET", "/api/devicetypes/" + tid)
+        self.assertEqual((t["description"], t["keepAlive"], t["name"]), ("", 60, "meters"))
+        self.assertGreaterEqual(t["lastEditionTime"], t["creationTime"])
+        # Delete, then it is gone.
+        self.assertEqual(self.call("DEVICE_MANAGER", "DELETE", "/api/devicetypes/" + tid)[0], 204)
+        self.assertEqual(self.call("READER", "GET", "/api/devicetypes/" + tid)[0], 404)
+        self.assertEqual(self.call("DEVICE_MANAGER", "DELETE", "/api/devicetypes/" + tid)[0], 404)
+
+    def test_device_type_bad_input(self):
+        def bad(body, field, fragment, status=400, raw=None):
+            code, _, err = self.call("DEVICE_MANAGER", "POST", "/api/devicetypes/create",
+                                     body, raw=raw)
+            self.assertEqual(code, status, err)
+            self.assertIn(fragment, err["message"])
+            if field:
+                self.assertEqual(err["errors"][0]["field"], field)
+
+        bad({"name": "p", "payloadType": "Custom", "payloadConfig": "a::uint:8 b::bogus"},
+            "payloadConfig", "position 14")
+        bad({"name": "p", "downlinkDataString": "{time}00"}, "downlinkDataString", "")
+        bad({"name": "p", "keepAlive": "60"}, "keepAlive", "must be an integer")
+        bad({"name": "p", "keepAlive": -1}, "keepAlive", "negative")
+        bad({"name": "p", "colour": "red"}, "colour", "unknown field")
+        bad({"name": "p", "payloadType": "Binary"}, "payloadType", "None, String or Custom")
+        bad({"name": "p", "downlinkMode": "direct"}, "downlinkMode", "DIRECT")
+        bad({"description": "no name"}, "name", "required")
+        bad(None, None, "line 2, column 15", raw='{"name": "p",\n "keepAlive": }')
+        bad(None, None, "must be a JSON object", raw="[1]")
+        bad({"name": "p", "group": "0" * 24}, "group", "not found", status=404)
+        code, _, err = self.call("DEVICE_MANAGER", "POST", "/api/devicetypes/edit",
+                                 {"id": "0" * 24, "name": "z"})
+        self.assertEqual(code, 404, err)
+        tid = self.new_type("editme")
+        code, _, err = self.call("DEVICE_MANAGER", "POST", "/api/devicetypes/edit",
+                                 {"id": tid, "name": None})
+        self.assertEqual((code, err["errors"][0]["field"]), (400, "name"))
+        code, _, err = self.call("DEVICE_MANAGER", "POST", "/api/devicetypes/edit",
+                                 {"id": tid, "payloadType": "Custom"})
+        self.assertEqual((code, err["errors"][0]["field"]), (400, "payloadConfig"))
+        self.assertEqual(self.ok("READER", "GET", "/api/devicetypes/" + tid)["payloadType"], "None")
+        names = [t["name"] for t in self.ok("ADMIN", "GET", "/api/devicetypes?limit=1000")["data"]]
+        self.assertNotIn("p", names)
+        self.assertEqual(self.call("READER", "GET", "/api/devicetypes?limit=0")[0], 400)
+        self.assertEqual(self.call("READER", "GET", "/api/devicetypes?limit=1001")[0], 400)
+
+    def test_device_type_paging(self):
+        ids = sorted(self.new_type("page-%d" % i) for i in range(5))
+        seen = []
+        url = "/api/devicetypes?limit=2"
+        pages = 0
+        while url:
+            page = self.ok("READER", "GET", url)
+            self.assertLessEqual(len(page["data"]), 2)
+            seen += [t["id"] for t in page["data"]]
+            url = page["paging"].get("next")
+            pages += 1
+            self.assertLess(pages, 100)
+        self.assertEqual(len(seen), len(set(seen)))
+        self.assertEqual(seen, sorted(seen))
+        for i in ids:
+            self.assertIn(i, seen)
+
+    # --- devices -----------------------------------------------------------
+
+    def test_single_registration_get_list_delete(self):
+        tid = self.new_type("single")
+        dev, pac = sorted(self.sample_pacs.items())[0]
+        api_id = dev.lstrip("0")
+        code, _, err = self.call("FACTORY", "POST", "/api/devices/create",
+                                 {"id": dev, "pac": "0" * 16, "name": "d", "type": tid})
+        self.assertEqual((code, err["errors"][0]["field"]), (400, "pac"))
+        code, _, err = self.call("FACTORY", "POST", "/api/devices/create",
+                                 {"id": "FFFFFFF0", "pac": "0" * 16, "name": "d", "type": tid})
+        self.assertEqual(code, 400, err)
+        self.assertIn("unknown", err["message"])
+        code, _, err = self.call("FACTORY", "POST", "/api/devices/create",
+                                 {"id": dev, "pac": pac, "name": "d", "type": "0" * 24})
+        self.assertEqual(code, 404, err)
+        code, _, err = self.call("FACTORY", "POST", "/api/devices/create",
+                                 {"id": dev, "pac": pac, "name": "d", "type": tid, "lat": "north"})
+        self.assertEqual((code, err["errors"][0]["field"]), (400, "lat"))
+        self.assertEqual(self.call("READER", "GET", "/api/devices/" + api_id)[0], 404)
+
+        created = self.ok("DEVICE_MANAGER", "POST", "/api/devices/create",
+                          {"id": dev.lower(), "pac": pac.lower(), "name": "first", "type": tid,
+                           "lat": 43.5, "lng": 1.25, "productCertificate": {"key": "P_0004_D356_03"}})
+        self.assertEqual(created["id"], api_id)
+        self.assertRegex(created["pac"], r"^[0-9A-F]{16}$")
+        self.assertNotEqual(created["pac"], pac)  # a new PAC replaces the initial one
+        code, _, err = self.call("DEVICE_MANAGER", "POST", "/api/devices/create",
+                                 {"id": dev, "pac": pac, "name": "again", "type": tid})
+        self.assertEqual(code, 409, err)
+
+        as_reader = self.ok("READER", "GET", "/api/devices/" + api_id)
+        self.assertNotIn("pac", as_reader)
+        self.assertEqual(as_reader["name"], "first")
+        self.assertEqual(as_reader["type"]["id"], tid)
+        self.assertEqual(as_reader["productCertificate"], {"key": "P_0004_D356_03"})
+        self.assertEqual((as_reader["lat"], as_reader["lng"]), (43.5, 1.25))
+        self.assertEqual(self.ok("ADMIN", "GET", "/api/devices/" + api_id)["pac"], created["pac"])
+
+        listed = self.ok("READER", "GET", "/api/devices?deviceTypeId=" + tid)
+        self.assertEqual([d["id"] for d in listed["data"]], [api_id])
+        listed = self.ok("READER", "GET", "/api/devicetypes/%s/devices" % tid)
+        self.assertEqual([d["id"] for d in listed["data"]], [api_id])
+        self.assertEqual(self.ok("READER", "GET", "/api/devices?namePrefix=fir&deviceTypeId="
+                                 + tid)["data"][0]["id"], api_id)
+        self.assertEqual(self.ok("READER", "GET", "/api/devices?namePrefix=zzz")["data"], [])
+        self.assertEqual(self.call("READER", "GET", "/api/devices?idPrefix=xyz")[0], 400)
+        self.assertEqual(self.call("READER", "GET", "/api/devices?deviceTypeId=" + "0" * 24)[0],
+                         404)
+        self.assertEqual(self.call("READER", "GET", "/api/devices?groupId=" + "0" * 24)[0], 404)
+
+        # A device type with devices cannot be deleted.
+        code, _, err = self.call("DEVICE_MANAGER", "DELETE", "/api/devicetypes/" + tid)
+        self.assertEqual(code, 409, err)
+        self.assertEqual(self.call("READER", "DELETE", "/api/devices/" + api_id)[0], 403)
+        self.assertEqual(self.call("DEVICE_MANAGER", "DELETE", "/api/devices/" + api_id)[0], 204)
+        self.assertEqual(self.call("READER", "GET", "/api/devices/" + api_id)[0], 404)
+        self.assertEqual(self.call("DEVICE_MANAGER", "DELETE", "/api/devicetypes/" + tid)[0], 204)
+
+    def test_bulk_registration_job(self):
+        tid = self.new_type("bulk")
+        ids = [{"id": d, "pac": p} for d, p in self.batch_pacs[:20]]
+        ids.append({"id": self.batch_pacs[20][0], "pac": "0" * 16})  # wrong PAC
+        ids.append({"id": "FFFFFFF1", "pac": "0" * 16})  # no credentials
+        ids.append({"id": "zz", "pac": "0" * 16})  # malformed
+        status, _, started = self.call("FACTORY", "POST",
+                                       "/api/devicetypes/%s/devices/bulk/create/async" % tid,
+                                       {"prefix": "dev-", "ids": ids,
+                                        "productCertificate": "P_0004_D356_03"})
+        self.assertEqual(status, 202, started)
+        self.assertEqual(started["total"], 23)
+        job = started["jobId"]
+        deadline = time.time() + 20
+        while True:
+            st = self.ok("FACTORY", "GET",
+                         "/api/devicetypes/%s/devices/bulk/create/async/%s" % (tid, job))
+            if st["jobDone"] or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertTrue(st["jobDone"], st)
+        self.assertEqual(st["total"], 23)
+        self.assertEqual(st["status"]["success"], 20)
+        failed = {f["id"]: f["message"] for f in st["status"]["failed"]}
+        self.assertEqual(len(failed), 3, failed)
+        self.assertEqual(self.ok("READER", "GET", "/api/jobs/" + job), st)
+        self.assertEqual(self.call("READER", "GET", "/api/jobs/" + "0" * 24)[0], 404)
+        # The devices exist, named prefix + id, listed in pages of 7.
+        seen = []
+        url = "/api/devicetypes/%s/devices?limit=7" % tid
+        while url:
+            page = self.ok("READER", "GET", url)
+            seen += [d["name"] for d in page["data"]]
+            url = page["paging"].get("next")
+        self.assertEqual(len(seen), 20)
+        self.assertTrue(all(n.startswith("dev-") for n in seen))
+        # Bad bulk bodies are refused as a whole, and create nothing.
+        for body, fragment in (({"ids": "all"}, "ids"), ({"ids": [{"id": "1"}]}, "ids[0].pac"),
+                               ({"ids": [], "foo": 1}, "foo"), ({"ids": []}, "ids")):
+            code, _, err = self.call("FACTORY", "POST",
+                                     "/api/devicetypes/%s/devices/bulk/create/async" % tid, body)
+            self.assertEqual(code, 400, err)
+            self.assertIn(fragment, err["message"])
+        code, _, _ = self.call("FACTORY", "POST",
+                               "/api/devicetypes/%s/devices/bulk/create/async" % ("0" * 24),
+                               {"ids": ids[:1]})
+        self.assertEqual(code, 404)
+
+
+if __name__ == "__main__":
+    unittest.main()
