@@ -1,0 +1,304 @@
+#include "api/routes.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/password.h"
+
+namespace roost::api {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// The expected role matrix, written out independently of routes.cpp:
+// A = ADMIN, D = DEVICE_MANAGER, R = READER, F = FACTORY, S = STATION.
+const std::map<std::string, std::string>& ExpectedMatrix() {
+  static const std::map<std::string, std::string> kMatrix = {
+      {"GET /api/devicetypes", "ADR"},
+      {"POST /api/devicetypes/create", "AD"},
+      {"POST /api/devicetypes/edit", "AD"},
+      {"GET /api/devicetypes/{id}", "ADR"},
+      {"DELETE /api/devicetypes/{id}", "AD"},
+      {"GET /api/devicetypes/{id}/devices", "ADR"},
+      {"POST /api/devicetypes/{id}/devices/bulk/create/async", "ADF"},
+      {"GET /api/devicetypes/{id}/devices/bulk/create/async/{jobId}", "ADRF"},
+      {"GET /api/devices", "ADR"},
+      {"POST /api/devices/create", "ADF"},
+      {"GET /api/devices/{id}", "ADR"},
+      {"DELETE /api/devices/{id}", "AD"},
+      {"GET /api/jobs/{jobId}", "ADRF"},
+  };
+  return kMatrix;
+}
+
+constexpr std::pair<Role, char> kRoleLetters[] = {{Role::kAdmin, 'A'},
+                                                  {Role::kDeviceManager, 'D'},
+                                                  {Role::kReader, 'R'},
+                                                  {Role::kFactory, 'F'},
+                                                  {Role::kStation, 'S'}};
+
+std::string Key(const ApiRoute& r) {
+  return std::string(r.method) + " " + std::string(r.pattern);
+}
+
+TEST(ApiRoutesTable, EveryRouteHasRolesAndMatchesTheExpectedMatrix) {
+  std::set<std::string> seen;
+  for (const ApiRoute& r : ApiRoutes()) {
+    SCOPED_TRACE(Key(r));
+    EXPECT_FALSE(r.roles.Empty());
+    EXPECT_TRUE(static_cast<bool>(r.handler));
+    EXPECT_FALSE(r.roles.Has(Role::kStation));
+    EXPECT_TRUE(r.roles.Has(Role::kAdmin));
+    EXPECT_TRUE(seen.insert(Key(r)).second) << "duplicate route";
+    auto expected = ExpectedMatrix().find(Key(r));
+    ASSERT_NE(expected, ExpectedMatrix().end()) << "route missing from the expected matrix";
+    for (auto [role, letter] : kRoleLetters) {
+      bool want = expected->second.find(letter) != std::string::npos;
+      EXPECT_EQ(RouteAllows(r, RoleSet{role}), want) << RoleName(role);
+      // Writes are never allowed to READER alone.
+      if (r.method != "GET" && role == Role::kReader) {
+        EXPECT_FALSE(RouteAllows(r, RoleSet{role}));
+      }
+    }
+  }
+  EXPECT_EQ(seen.size(), ExpectedMatrix().size());
+}
+
+TEST(ApiRoutesTable, AllRoutesRegisterInOneRouter) {
+  http::Router router;
+  for (const ApiRoute& r : ApiRoutes()) {
+    EXPECT_TRUE(router
+                    .Add(r.method, r.pattern,
+                         [](const http::Request&) { return http::Response::Json(200, "{}"); })
+                    .ok())
+        << Key(r);
+  }
+}
+
+TEST(ApiClientAddress, StripsThePort) {
+  EXPECT_EQ(ClientAddress("127.0.0.1:4567"), "127.0.0.1");
+  EXPECT_EQ(ClientAddress("[::1]:8080"), "::1");
+  EXPECT_EQ(ClientAddress("::1"), "::1");
+  EXPECT_EQ(ClientAddress(""), "");
+}
+
+// Every route × every role × an object of a foreign group, in process, on a
+// real SQLite store.
+class ApiRoutesStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/roost-api-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    auto store = storage::OpenSqliteStore(dir_);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    store_ = std::move(store).value();
+    devices_ = std::make_unique<registry::DeviceRegistry>(*store_, [] { return int64_t{1000}; });
+    ctx_ = std::make_unique<ApiContext>(
+        ApiContext{*store_, *devices_, passwords_, throttle_, [] { return int64_t{1000}; }});
+    ASSERT_TRUE(AddApiRoutes(router_, *ctx_).ok());
+
+    root_ = MakeGroup("root", "");
+    mine_ = MakeGroup("mine", root_);
+    foreign_ = MakeGroup("foreign", root_);  // a sibling: not visible from `mine_`
+    auto hash = crypto::HashPassword(kPassword);
+    ASSERT_TRUE(hash.ok());
+    for (auto [role, letter] : kRoleLetters) {
+      registry::ApiUser u;
+      u.login = registry::DeviceRegistry::NewObjectId();
+      u.name = std::string(1, letter);
+      u.group = mine_;
+      u.password_hash = *hash;
+      u.roles = {std::string(RoleName(role))};
+      ASSERT_TRUE(store_->CreateApiUser(u).ok());
+      logins_[role] = u.login;
+    }
+    foreign_type_ = MakeType(foreign_);
+    my_type_ = MakeType(mine_);
+    registry::Device d;
+    d.id = SigfoxId{0xF00D};
+    d.name = "foreign device";
+    d.type = foreign_type_;
+    d.group = foreign_;
+    d.pac = "0123456789ABCDEF";
+    ASSERT_TRUE(store_->InsertDevice(d).ok());
+    registry::Job job;
+    job.id = registry::DeviceRegistry::NewObjectId();
+    job.kind = std::string(registry::kBulkCreateJob);
+    job.group = foreign_;
+    job.params = "{}";
+    std::vector<std::string> items = {"1;0000000000000000"};
+    ASSERT_TRUE(store_->CreateJob(job, items, 10).ok());
+    foreign_job_ = job.id;
+  }
+  void TearDown() override {
+    router_ = http::Router();
+    ctx_.reset();
+    devices_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::string MakeGroup(const std::string& name, const std::string& parent) {
+    registry::Group g;
+    g.id = registry::DeviceRegistry::NewObjectId();
+    g.name = name;
+    g.parent = parent;
+    EXPECT_TRUE(store_->CreateGroup(g).ok());
+    return g.id;
+  }
+  std::string MakeType(const std::string& group) {
+    registry::DeviceType t;
+    t.id = registry::DeviceRegistry::NewObjectId();
+    t.name = "type";
+    t.group = group;
+    EXPECT_TRUE(store_->CreateDeviceType(t).ok());
+    return t.id;
+  }
+
+  http::Response Call(std::optional<Role> role, const std::string& method, const std::string& path,
+                      std::string body = "", std::string password = kPassword) {
+    http::Request req;
+    req.method = method;
+    size_t q = path.find('?');
+    req.path = path.substr(0, q);
+    req.query = q == std::string::npos ? "" : path.substr(q + 1);
+    req.target = path;
+    req.body = std::move(body);
+    req.remote = "192.0.2.1:5000";
+    if (role) {
+      req.headers.emplace_back("Authorization",
+                               "Basic " + EncodeBase64(logins_[*role] + ":" + password));
+    }
+    http::RouteMatch m = router_.Match(req.method, req.path);
+    EXPECT_EQ(m.kind, http::RouteMatch::Kind::kFound) << method << " " << path;
+    if (m.kind != http::RouteMatch::Kind::kFound) return http::Response::Error(599, "no route");
+    req.path_params = m.params;
+    return (*m.handler)(req);
+  }
+
+  // A request for the route that names only foreign objects.
+  std::pair<std::string, std::string> ForeignRequest(const ApiRoute& r) {
+    std::string path(r.pattern);
+    auto replace = [&path](const std::string& from, const std::string& to) {
+      size_t at = path.find(from);
+      if (at != std::string::npos) path.replace(at, from.size(), to);
+    };
+    const bool device_path = path.rfind("/api/devices/", 0) == 0;
+    replace("{id}", device_path ? "F00D" : foreign_type_);
+    replace("{jobId}", foreign_job_);
+    std::string body;
+    if (path == "/api/devicetypes/create") {
+      body = json{{"name", "x"}, {"group", foreign_}}.dump();
+    } else if (path == "/api/devicetypes/edit") {
+      body = json{{"id", foreign_type_}, {"name", "x"}}.dump();
+    } else if (path == "/api/devices/create") {
+      body =
+          json{{"id", "C001"}, {"pac", "0000000000000000"}, {"name", "n"}, {"type", foreign_type_}}
+              .dump();
+    } else if (path.find("/bulk/create/async") != std::string::npos && r.method == "POST") {
+      body = json{{"ids", json::array({json{{"id", "C001"}, {"pac", "0000000000000000"}}})}}.dump();
+    }
+    return {path, body};
+  }
+
+  static constexpr const char* kPassword = "a-long-enough-test-password";
+  std::string dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<registry::DeviceRegistry> devices_;
+  crypto::PasswordVerifyCache passwords_;
+  LoginThrottle throttle_;
+  std::unique_ptr<ApiContext> ctx_;
+  http::Router router_;
+  std::string root_, mine_, foreign_, foreign_type_, my_type_, foreign_job_;
+  std::map<Role, std::string> logins_;
+};
+
+TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
+  for (const ApiRoute& r : ApiRoutes()) {
+    auto [path, body] = ForeignRequest(r);
+    for (auto [role, letter] : kRoleLetters) {
+      SCOPED_TRACE(Key(r) + " as " + std::string(RoleName(role)));
+      http::Response res = Call(role, std::string(r.method), path, body);
+      bool allowed = ExpectedMatrix().at(Key(r)).find(letter) != std::string::npos;
+      if (!allowed) {
+        EXPECT_EQ(res.status, 403) << res.body;
+        continue;
+      }
+      if (path == "/api/devicetypes" || path == "/api/devices") {
+        // Lists answer, without anything of the foreign group.
+        EXPECT_EQ(res.status, 200) << res.body;
+        EXPECT_EQ(res.body.find(foreign_), std::string::npos) << res.body;
+        EXPECT_EQ(res.body.find(foreign_type_), std::string::npos) << res.body;
+        if (path == "/api/devicetypes") {
+          EXPECT_NE(res.body.find(my_type_), std::string::npos);
+        }
+      } else {
+        EXPECT_EQ(res.status, 404) << res.body;
+        EXPECT_EQ(res.body.find("roles"), std::string::npos) << res.body;
+      }
+    }
+  }
+  // Nothing of the foreign group changed.
+  auto type = store_->GetDeviceType(foreign_type_);
+  ASSERT_TRUE(type.ok());
+  EXPECT_EQ(type->name, "type");
+  EXPECT_TRUE(store_->GetDevice(0xF00D).ok());
+  auto types = store_->ListDeviceTypes(foreign_);
+  ASSERT_TRUE(types.ok());
+  EXPECT_EQ(types->size(), 1u);
+}
+
+TEST_F(ApiRoutesStoreTest, AuthenticationFailuresAndThrottle) {
+  http::Response res = Call(std::nullopt, "GET", "/api/devicetypes");
+  EXPECT_EQ(res.status, 401);
+  ASSERT_EQ(res.headers.size(), 1u);
+  EXPECT_EQ(res.headers[0].first, "WWW-Authenticate");
+  EXPECT_EQ(res.headers[0].second, "Basic realm=\"roost\"");
+  for (int i = 0; i < 10; ++i) {
+    res = Call(Role::kReader, "GET", "/api/devicetypes", "", "wrong-password");
+    EXPECT_EQ(res.status, 401);
+    EXPECT_EQ(res.body.find("wrong-password"), std::string::npos);
+  }
+  // Over the limit: 429 even with the right password, with Retry-After.
+  res = Call(Role::kReader, "GET", "/api/devicetypes");
+  EXPECT_EQ(res.status, 429);
+  ASSERT_EQ(res.headers.size(), 1u);
+  EXPECT_EQ(res.headers[0].first, "Retry-After");
+  EXPECT_GT(std::stoll(res.headers[0].second), 0);
+  // Another login from the same address is not affected.
+  EXPECT_EQ(Call(Role::kAdmin, "GET", "/api/devicetypes").status, 200);
+  // The verify cache answers repeated requests.
+  uint64_t hits = passwords_.hits();
+  EXPECT_EQ(Call(Role::kAdmin, "GET", "/api/devicetypes").status, 200);
+  EXPECT_EQ(passwords_.hits(), hits + 1);
+}
+
+TEST_F(ApiRoutesStoreTest, OwnGroupObjectsAreServed) {
+  http::Response res = Call(Role::kReader, "GET", "/api/devicetypes/" + my_type_);
+  EXPECT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(json::parse(res.body)["id"], my_type_);
+  // An ADMIN of the root group sees the foreign group too (it is below root).
+  registry::ApiUser root_admin;
+  root_admin.login = registry::DeviceRegistry::NewObjectId();
+  root_admin.group = root_;
+  root_admin.password_hash = *crypto::HashPassword(kPassword);
+  root_admin.roles = {"ADMIN"};
+  ASSERT_TRUE(store_->CreateApiUser(root_admin).ok());
+  logins_[Role::kAdmin] = root_admin.login;
+  res = Call(Role::kAdmin, "GET", "/api/devices/F00D");
+  EXPECT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(json::parse(res.body)["pac"], "0123456789ABCDEF");
+  res = Call(Role::kAdmin, "DELETE", "/api/devicetypes/" + foreign_type_);
+  EXPECT_EQ(res.status, 409) << res.body;  // it still has a device
+  EXPECT_TRUE(store_->GetDeviceType(foreign_type_).ok());
+}
+
+}  // namespace
+}  // namespace roost::api
