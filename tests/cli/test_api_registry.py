@@ -272,6 +272,11 @@ class ApiRegistryTest(unittest.TestCase):
         self.assertEqual(self.ok("READER", "GET", "/api/devices?namePrefix=fir&deviceTypeId="
                                  + tid)["data"][0]["id"], api_id)
         self.assertEqual(self.ok("READER", "GET", "/api/devices?namePrefix=zzz")["data"], [])
+        self.assertEqual([d["id"] for d in self.ok(
+            "READER", "GET", "/api/devices?idPrefix=%s&deviceTypeId=%s" % (dev[:5].lower(), tid))
+            ["data"]], [api_id])
+        self.assertEqual(self.ok("READER", "GET", "/api/devices?idPrefix=FFFF&deviceTypeId="
+                                 + tid)["data"], [])
         self.assertEqual(self.call("READER", "GET", "/api/devices?idPrefix=xyz")[0], 400)
         self.assertEqual(self.call("READER", "GET", "/api/devices?deviceTypeId=" + "0" * 24)[0],
                          404)
@@ -332,6 +337,59 @@ class ApiRegistryTest(unittest.TestCase):
                                "/api/devicetypes/%s/devices/bulk/create/async" % ("0" * 24),
                                {"ids": ids[:1]})
         self.assertEqual(code, 404)
+
+
+class ApiServeStopTest(unittest.TestCase):
+    """SIGTERM stops the bulk-job worker with the server: exit 0, and the job is persisted."""
+
+    def test_sigterm_with_a_job_in_the_queue(self):
+        tmp = temp_dir()
+        data_dir = os.path.join(tmp.name, "data")
+        server = Server(data_dir, env={"ROOST_ADMIN_PASSWORD": "correct horse battery"})
+        try:
+            r = run(["api-user", "create", "--name", "m", "--role", "DEVICE_MANAGER",
+                     "--data-dir", data_dir])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            u = json.loads(r.stdout)
+            auth = basic(u["login"], u["password"])
+            auth["Content-Type"] = "application/json"
+            status, _, body = server.request("POST", "/api/devicetypes/create",
+                                             json.dumps({"name": "t"}), auth)
+            self.assertEqual(status, 200, body)
+            tid = json.loads(body)["id"]
+            ids = [{"id": "%X" % (0x300000 + i), "pac": "0" * 16} for i in range(20000)]
+            status, _, body = server.request(
+                "POST", "/api/devicetypes/%s/devices/bulk/create/async" % tid,
+                json.dumps({"ids": ids}), auth)
+            self.assertEqual(status, 202, body)
+            job = json.loads(body)["jobId"]
+            self.assertEqual(server.stop(), 0)
+            self.assertIn('"msg":"stopped"', "".join(server.drain_log()))
+        finally:
+            server.kill()
+            server.proc.stderr.close()
+            server.proc.stdout.close()
+        # After a restart the job is still there, and finishes.
+        server = Server(data_dir)
+        try:
+            deadline = time.time() + 60
+            while True:
+                status, _, body = server.request("GET", "/api/jobs/" + job, headers=auth)
+                self.assertEqual(status, 200, body)
+                st = json.loads(body)
+                if st["jobDone"] or time.time() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertTrue(st["jobDone"])
+            self.assertEqual(st["total"], 20000)
+            self.assertEqual(st["status"]["success"], 0)
+            self.assertEqual(len(st["status"]["failed"]), 20000)
+            self.assertEqual(server.stop(), 0)
+        finally:
+            server.kill()
+            server.proc.stderr.close()
+            server.proc.stdout.close()
+            tmp.cleanup()
 
 
 if __name__ == "__main__":
