@@ -55,7 +55,6 @@ void AddCredentialsCommands(CLI::App& app) {
                      "master key sealing the KEYs (default: <data-dir>/master.key)");
   import->callback([o] {
     auto mode = ValueOrFail(factory::ParseCraMode(o->mode), "--mode");
-  Key128 enc_key = ReadEncryptionKey(o->enc_key, o->enc_key_file);
   std::string id_key = ValueOrFail(ReadWholeFile(o->id_key));
   std::string id_pac = ValueOrFail(ReadWholeFile(o->id_pac));
 
@@ -64,7 +63,6 @@ void AddCredentialsCommands(CLI::App& app) {
     key_path = o->data_dir + "/master.key";
     std::FILE* f = std::fopen(key_path.c_str(), "rb");
     if (f == nullptr) {
-      crypto::Cleanse(enc_key.data(), enc_key.size());
       Fail(key_path +
            ": no master key: start `roost serve` once to create it, or give --master-key-file");
     }
@@ -80,6 +78,8 @@ void AddCredentialsCommands(CLI::App& app) {
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
+  // Read last: no failure above leaves it in memory.
+  Key128 enc_key = ReadEncryptionKey(o->enc_key, o->enc_key_file);
   auto report = registry::ImportCredentials(
       *store, *sealer, enc_key,
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(id_key.data()), id_key.size()),
