@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/base64.h"
 #include "core/status.h"
 
 namespace roost::api {
@@ -58,9 +59,5 @@ struct BasicCredentials {
 // InvalidInput when it is Basic but malformed. Messages never contain the
 // password or the encoded value.
 Result<BasicCredentials> ParseBasicAuthorization(std::string_view header_value);
-
-// Standard base64 (RFC 4648 §4) with padding; rejects anything else.
-Result<std::string> DecodeBase64(std::string_view text);
-std::string EncodeBase64(std::string_view bytes);
 
 }  // namespace roost::api

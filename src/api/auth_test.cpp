@@ -25,25 +25,6 @@ TEST(Roles, ParseAndFormat) {
   EXPECT_FALSE(RoleSet({Role::kStation}).Intersects(RoleSet{Role::kAdmin, Role::kReader}));
 }
 
-TEST(Base64, RoundTripsAllLengths) {
-  std::string bytes;
-  for (int n = 0; n < 40; ++n) {
-    auto decoded = DecodeBase64(EncodeBase64(bytes));
-    ASSERT_TRUE(decoded.ok());
-    EXPECT_EQ(*decoded, bytes);
-    bytes += static_cast<char>(n * 37);
-  }
-  EXPECT_EQ(EncodeBase64("login:pass"), "bG9naW46cGFzcw==");
-}
-
-TEST(Base64, RejectsMalformed) {
-  EXPECT_FALSE(DecodeBase64("abc").ok());
-  EXPECT_FALSE(DecodeBase64("ab=c").ok());
-  EXPECT_FALSE(DecodeBase64("a=b=").ok());
-  EXPECT_FALSE(DecodeBase64("ab$c").ok());
-  EXPECT_FALSE(DecodeBase64("ab==abcd").ok());
-}
-
 TEST(BasicAuth, Parses) {
   auto c = ParseBasicAuthorization("Basic " +
                                    EncodeBase64("5d1c7e2a9b3f4c6d8e0f1a2b:s3cret:with:colons"));

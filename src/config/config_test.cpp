@@ -399,5 +399,37 @@ TEST(Config, ProcessEnvironmentKeepsRoostVariables) {
   for (const auto& [name, value] : env) EXPECT_EQ(name.rfind("ROOST_", 0), 0u) << name;
 }
 
+TEST(HostPortTest, Parses) {
+  auto a = ParseHostPort("127.0.0.1:8080");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 8080);
+  auto b = ParseHostPort("[::1]:0");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->host, "::1");
+  EXPECT_EQ(b->port, 0);
+  auto c = ParseHostPort("localhost:65535");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->port, 65535);
+}
+
+TEST(HostPortTest, RejectsEachKindOfBadInput) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"127.0.0.1", "expected HOST:PORT"}, {":8080", "host is empty"},
+      {"127.0.0.1:", "port must be"},      {"127.0.0.1:http", "port must be"},
+      {"127.0.0.1:65536", "port must be"}, {"127.0.0.1:-1", "port must be"},
+      {"127.0.0.1:80x", "port must be"},   {"::1:8080", "in brackets"},
+      {"[::1:8080", "lacks ']'"},          {"[::1]8080", "expected HOST:PORT"},
+      {"[]:8080", "host is empty"},
+  };
+  for (const auto& [text, why] : bad) {
+    auto r = ParseHostPort(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidInput);
+    EXPECT_NE(r.status().message().find(why), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find(text), std::string::npos) << r.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace roost::config

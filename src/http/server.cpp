@@ -537,37 +537,4 @@ bool Server::Shutdown(std::chrono::milliseconds drain_timeout) {
   return impl_->Shutdown(drain_timeout);
 }
 
-Result<std::pair<std::string, uint16_t>> ParseHostPort(std::string_view text) {
-  std::string where = "\"" + std::string(text) + "\"";
-  std::string_view host;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos) {
-      return Status::InvalidInput(where + ": IPv6 address lacks ']'");
-    }
-    host = text.substr(1, close - 1);
-    if (close + 1 >= text.size() || text[close + 1] != ':') {
-      return Status::InvalidInput(where + ": expected HOST:PORT");
-    }
-    port = text.substr(close + 2);
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos)
-      return Status::InvalidInput(where + ": expected HOST:PORT");
-    host = text.substr(0, colon);
-    if (host.find(':') != std::string_view::npos) {
-      return Status::InvalidInput(where + ": write an IPv6 address in brackets, [::1]:8080");
-    }
-    port = text.substr(colon + 1);
-  }
-  if (host.empty()) return Status::InvalidInput(where + ": host is empty");
-  unsigned value = 0;
-  auto r = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || r.ec != std::errc() || r.ptr != port.data() + port.size() || value > 65535) {
-    return Status::InvalidInput(where + ": port must be a number from 0 to 65535");
-  }
-  return std::pair<std::string, uint16_t>(std::string(host), static_cast<uint16_t>(value));
-}
-
 }  // namespace roost::http

@@ -97,7 +97,4 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-// Parses "HOST:PORT" ("127.0.0.1:8080", "[::1]:0", "localhost:80").
-Result<std::pair<std::string, uint16_t>> ParseHostPort(std::string_view text);
-
 }  // namespace roost::http

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <mutex>
 
+#include "core/base64.h"
 #include "core/hex.h"
 #include "crypto/random.h"
 
@@ -29,25 +30,7 @@ bool IsAscii(std::string_view s) {
 
 // RFC 2047 encoded-word (base64) for a non-ASCII subject.
 std::string EncodeWord(std::string_view text) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string b64;
-  size_t i = 0;
-  for (; i + 3 <= text.size(); i += 3) {
-    uint32_t n = static_cast<uint32_t>(static_cast<uint8_t>(text[i]) << 16 |
-                                       static_cast<uint8_t>(text[i + 1]) << 8 |
-                                       static_cast<uint8_t>(text[i + 2]));
-    for (int s = 18; s >= 0; s -= 6) b64 += kAlphabet[(n >> s) & 63];
-  }
-  if (size_t rest = text.size() - i; rest > 0) {
-    uint32_t n = static_cast<uint32_t>(static_cast<uint8_t>(text[i]) << 16);
-    if (rest == 2) n |= static_cast<uint32_t>(static_cast<uint8_t>(text[i + 1]) << 8);
-    b64 += kAlphabet[n >> 18];
-    b64 += kAlphabet[(n >> 12) & 63];
-    b64 += rest == 2 ? kAlphabet[(n >> 6) & 63] : '=';
-    b64 += '=';
-  }
-  return "=?UTF-8?B?" + b64 + "?=";
+  return "=?UTF-8?B?" + EncodeBase64(text) + "?=";
 }
 
 std::string NormaliseBody(std::string_view body) {
