@@ -183,27 +183,39 @@ storage::ChunkOutcome DeviceRegistry::ProcessBulkCreate(const storage::JobClaim&
   const std::string certificate = params.value("productCertificate", "");
   auto type = store_.GetDeviceType(type_id);
 
-  // Look the credentials of the whole chunk up at once.
+  // Parse each item once, then look the credentials of the whole chunk up at once.
+  struct Item {
+    SigfoxId id;
+    std::string_view pac;
+  };
+  std::vector<Item> parsed;
   std::vector<uint32_t> ids;
+  parsed.reserve(claim.items.size());
   ids.reserve(claim.items.size());
   for (const auto& item : claim.items) {
-    if (item.empty() || item[0] == kFailedItem) continue;
-    ids.push_back(ParseSigfoxId(item.substr(0, item.find(';'))).value().value);
+    if (item.empty() || item[0] == kFailedItem) {
+      parsed.push_back({});
+      continue;
+    }
+    const size_t semi = item.find(';');
+    SigfoxId id = ParseSigfoxId(std::string_view(item).substr(0, semi)).value();
+    parsed.push_back({id, std::string_view(item).substr(semi + 1)});
+    ids.push_back(id.value);
   }
   auto credentials = store_.GetCredentials(ids);
 
   const EpochMillis now = clock_();
   size_t next_credential = 0;
   outcome.insert.reserve(ids.size());
-  for (const auto& item : claim.items) {
+  for (size_t i = 0; i < claim.items.size(); ++i) {
+    const std::string& item = claim.items[i];
     if (!item.empty() && item[0] == kFailedItem) {
       size_t tab = item.find('\t');
       outcome.failed.push_back({item.substr(tab + 1), item.substr(1, tab - 1)});
       continue;
     }
-    const std::string id_text = item.substr(0, item.find(';'));
-    const std::string pac = item.substr(item.find(';') + 1);
-    SigfoxId id = ParseSigfoxId(id_text).value();
+    const SigfoxId id = parsed[i].id;
+    const std::string_view pac = parsed[i].pac;
     if (!type.ok()) {
       outcome.failed.push_back({id.ToApi(), "device type " + type_id + " no longer exists"});
       ++next_credential;
