@@ -23,8 +23,14 @@ ROOST_PAYLOAD_DUMP=4096 "$bench" >"$dump"
 node "$baseline" --check "$dump"
 
 echo "machine: $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-cxx=$("$bench" --benchmark_color=false | tee /dev/stderr | sed -n 's/.*payload_decode summary: fields_per_second=//p')
-js=$(node "$baseline" "$seconds" | tee /dev/stderr | sed -n 's/.*fields_per_second=//p')
+# Each side's report is shown, then its rate is read from it. (Not `tee /dev/stderr`:
+# opening /dev/stderr truncates a log file that stderr is redirected to.)
+cxx_out=$("$bench" --benchmark_color=false)
+printf '%s\n' "$cxx_out" >&2
+cxx=$(printf '%s\n' "$cxx_out" | sed -n 's/.*payload_decode summary: fields_per_second=//p')
+js_out=$(node "$baseline" "$seconds")
+printf '%s\n' "$js_out" >&2
+js=$(printf '%s\n' "$js_out" | sed -n 's/.*fields_per_second=//p')
 [ -n "$cxx" ] && [ -n "$js" ] || { echo "payload_decode: a side printed no rate" >&2; exit 1; }
 awk -v c="$cxx" -v j="$js" 'BEGIN {
   r = c / j
