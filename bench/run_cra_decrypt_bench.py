@@ -74,6 +74,9 @@ def main():
         for name in commands:
             med = statistics.median(times[name])
             print(f"{name:36} {med:9.3f} {size_mb / med:8.0f} {ratios[name]:10.2f}")
+        if smoke:
+            print("(smoke mode: 4 MB and one round check that it works; start-up dominates, so these "
+                  "ratios say nothing about throughput)")
         print(f"RESULT cra-decrypt: throughput vs openssl enc: raw "
               f"{ratios['roost cra decrypt --format raw']:.2f}, AESd dump "
               f"{ratios['roost cra decrypt (AESd dump)']:.2f}, pairs "
