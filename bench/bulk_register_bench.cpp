@@ -9,6 +9,8 @@
 // the raw-sqlite3 baseline is in bench/run_bulk_register_bench.sh.
 #include <benchmark/benchmark.h>
 
+#include "bench_support.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -20,8 +22,7 @@ namespace {
 using namespace roost;
 
 int64_t DeviceCount() {
-  const char* smoke = std::getenv("ROOST_BENCH_SMOKE");
-  return smoke && std::string(smoke) == "1" ? 2000 : 200000;
+  return bench::SmokeMode() ? 2000 : 200000;
 }
 
 void BM_BulkCreateToJobDone(benchmark::State& state) {

@@ -9,7 +9,9 @@
 // and the shared point), so the ideal is 50 %; the summary prints both
 // ratios. Rates are per CPU second on both sides (openssl speed's default).
 #include <benchmark/benchmark.h>
+
 #include <openssl/evp.h>
+#include "bench_support.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -192,14 +194,8 @@ double Get(const std::map<std::string, double>& m, const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* smoke_env = std::getenv("ROOST_BENCH_SMOKE");
-  const bool smoke = smoke_env != nullptr && std::string(smoke_env) == "1";
-  std::vector<char*> args(argv, argv + argc);
-  std::string min_time = "--benchmark_min_time=0.05";
-  if (smoke) args.push_back(min_time.data());
-  int args_count = static_cast<int>(args.size());
-  benchmark::Initialize(&args_count, args.data());
-  if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 1;
+  const bool smoke = roost::bench::SmokeMode();
+  if (!roost::bench::InitBenchmarks(argc, argv, "0.05")) return 1;
 
   CapturingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);

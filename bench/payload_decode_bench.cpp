@@ -14,6 +14,8 @@
 // fields/s with that Node.js decoder (target: >= 2x).
 #include <benchmark/benchmark.h>
 
+#include "bench_support.h"
+
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -149,14 +151,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  const char* smoke_env = std::getenv("ROOST_BENCH_SMOKE");
-  const bool smoke = smoke_env != nullptr && std::string(smoke_env) == "1";
-  std::vector<char*> args(argv, argv + argc);
-  std::string min_time = "--benchmark_min_time=0.02";
-  if (smoke) args.push_back(min_time.data());
-  int args_count = static_cast<int>(args.size());
-  benchmark::Initialize(&args_count, args.data());
-  if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 1;
+  if (!roost::bench::InitBenchmarks(argc, argv, "0.02")) return 1;
 
   CapturingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);

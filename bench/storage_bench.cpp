@@ -14,6 +14,8 @@
 // followed by summary lines: both insert times and their ratio, and p50/p99 of the pages.
 #include <benchmark/benchmark.h>
 
+#include "bench_support.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -33,8 +35,7 @@ using namespace roost::storage;
 namespace fs = std::filesystem;
 
 bool Smoke() {
-  const char* s = std::getenv("ROOST_BENCH_SMOKE");
-  return s != nullptr && std::string(s) == "1";
+  return roost::bench::SmokeMode();
 }
 size_t InsertCount() {
   return Smoke() ? 20000 : 200000;
@@ -289,12 +290,8 @@ void PrintPagePercentiles() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<char*> args(argv, argv + argc);
-  std::string min_time = "--benchmark_min_time=0.01";
-  if (Smoke()) args.push_back(min_time.data());  // pages: a few iterations each
-  int nargs = static_cast<int>(args.size());
-  benchmark::Initialize(&nargs, args.data());
-  if (benchmark::ReportUnrecognizedArguments(nargs, args.data())) return 1;
+  // Smoke: pages get a few iterations each.
+  if (!roost::bench::InitBenchmarks(argc, argv, "0.01")) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   if (g_seconds.count("insert") && g_seconds.count("sqlite3")) {
