@@ -315,6 +315,21 @@ class FirstStartTest(unittest.TestCase):
         with open(key_path) as f:
             self.assertEqual(f.read().strip(), key)
 
+    def test_sqlite_database_url(self):
+        db = os.path.join(self.tmp.name, "elsewhere", "site.db")
+        os.makedirs(os.path.dirname(db))
+        server = Server(self.data_dir, "--database", "sqlite:" + db)
+        try:
+            self.assertEqual(server.stop(), 0)
+            log = "".join(server.drain_log())
+        finally:
+            server.kill()
+            server.proc.stdout.close()
+            server.proc.stderr.close()
+        self.assertTrue(os.path.getsize(db) > 0)
+        self.assertFalse(os.path.exists(os.path.join(self.data_dir, "roost.db")))
+        self.assertIn('"database":"sqlite"', log)
+
     def test_admin_password_from_the_environment(self):
         out, log = self.start_and_stop(env={"ROOST_ADMIN_PASSWORD": "correct horse battery"})
         self.assertNotIn("password", out)
