@@ -1,0 +1,146 @@
+#include "api/handlers.h"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "api/resources.h"
+#include "core/identifiers.h"
+
+namespace roost::api {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+namespace {
+
+Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req,
+                         storage::DeviceQuery query, const std::vector<std::string_view>& keep) {
+  auto limit = ParseLimit(req.QueryParam("limit"));
+  if (!limit.ok()) return limit.error().ToResponse();
+  query.limit = *limit;
+  if (auto after = req.QueryParam("after")) {
+    auto id = ParseSigfoxId(*after);
+    if (!id.ok()) return ApiError::BadField("after", id.status().message()).ToResponse();
+    query.after = id->value;
+  }
+  if (auto prefix = req.QueryParam("idPrefix")) {
+    std::string s = *prefix;
+    if (s.empty() || s.size() > 8 || !std::all_of(s.begin(), s.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c));
+        })) {
+      return ApiError::BadField("idPrefix", "must be 1 to 8 hex digits").ToResponse();
+    }
+    std::transform(s.begin(), s.end(), s.begin(), [](char c) {
+      return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    });
+    query.id_prefix = s;
+  }
+  if (auto prefix = req.QueryParam("namePrefix")) query.name_prefix = *prefix;
+  auto page = ctx.store.ListDevices(query);
+  if (!page.ok()) return FromStatus(page.status()).ToResponse();
+  json data = json::array();
+  const bool pac = SeesPac(p);
+  for (const auto& d : page->devices) data.push_back(DeviceJson(d, pac));
+  json body{{"data", std::move(data)}, {"paging", json::object()}};
+  if (page->next) {
+    body["paging"]["next"] = NextUrl(req, keep, *limit, SigfoxId{*page->next}.ToApi());
+  }
+  return JsonResponse(200, body);
+}
+
+Response JobStatusOf(ApiContext& ctx, const Principal& p, std::string_view job_id) {
+  auto status = ctx.devices.BulkStatus(p.group, job_id);
+  if (!status.ok()) {
+    if (status.status().code() == Status::Code::kNotFound) {
+      return ApiError{404, "job " + std::string(job_id) + " not found", {}}.ToResponse();
+    }
+    return FromStatus(status.status()).ToResponse();
+  }
+  return JsonResponse(200, JobStatusJson(*status));
+}
+
+}  // namespace
+
+Response ListDevices(ApiContext& ctx, const Principal& p, const Request& req) {
+  storage::DeviceQuery query;
+  query.group_subtree = p.group;
+  if (auto group = req.QueryParam("groupId")) {
+    if (auto e = CheckVisible(ctx, p, *group, "group " + *group)) return e->ToResponse();
+    query.group_subtree = *group;
+  }
+  if (auto type = req.QueryParam("deviceTypeId")) {
+    auto t = VisibleDeviceType(ctx, p, *type);
+    if (!t.ok()) return t.error().ToResponse();
+    query.type = t->id;
+  }
+  return ListDevicesWith(ctx, p, req, std::move(query),
+                         {"deviceTypeId", "groupId", "idPrefix", "namePrefix"});
+}
+
+Response ListDeviceTypeDevices(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto t = VisibleDeviceType(ctx, p, req.Param("id"));
+  if (!t.ok()) return t.error().ToResponse();
+  storage::DeviceQuery query;
+  query.group_subtree = p.group;
+  query.type = t->id;
+  return ListDevicesWith(ctx, p, req, std::move(query), {"idPrefix", "namePrefix"});
+}
+
+Response GetDevice(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto device = VisibleDevice(ctx, p, req.Param("id"));
+  if (!device.ok()) return device.error().ToResponse();
+  return JsonResponse(200, DeviceJson(*device, SeesPac(p)));
+}
+
+Response DeleteDevice(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto device = VisibleDevice(ctx, p, req.Param("id"));
+  if (!device.ok()) return device.error().ToResponse();
+  Status deleted = ctx.store.DeleteDevice(device->id.value);
+  if (!deleted.ok()) return FromStatus(deleted).ToResponse();
+  return NoContent();
+}
+
+Response CreateDevice(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto body = ParseJsonObject(req.body);
+  if (!body.ok()) return body.error().ToResponse();
+  auto request = ParseRegistration(*body);
+  if (!request.ok()) return request.error().ToResponse();
+  auto device = ctx.devices.Register(p.group, *request);
+  if (!device.ok()) {
+    ApiError e = FromStatus(device.status());
+    if (device.status().code() == Status::Code::kNotFound && e.errors.empty()) {
+      e.errors.push_back(http::ErrorDetail::Field("type", "not found"));
+    }
+    return e.ToResponse();
+  }
+  return JsonResponse(200, DeviceJson(*device, SeesPac(p)));
+}
+
+Response BulkCreate(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto type = VisibleDeviceType(ctx, p, req.Param("id"));
+  if (!type.ok()) return type.error().ToResponse();
+  auto body = ParseJsonObject(req.body);
+  if (!body.ok()) return body.error().ToResponse();
+  auto request = ParseBulkCreate(*body, type->id);
+  if (!request.ok()) return request.error().ToResponse();
+  auto job = ctx.devices.StartBulkCreate(p.group, *request);
+  if (!job.ok()) return FromStatus(job.status()).ToResponse();
+  return JsonResponse(202, json{{"total", job->total}, {"jobId", job->id}});
+}
+
+Response BulkCreateStatus(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto type = VisibleDeviceType(ctx, p, req.Param("id"));
+  if (!type.ok()) return type.error().ToResponse();
+  return JobStatusOf(ctx, p, req.Param("jobId"));
+}
+
+Response GetJob(ApiContext& ctx, const Principal& p, const Request& req) {
+  return JobStatusOf(ctx, p, req.Param("jobId"));
+}
+
+}  // namespace roost::api

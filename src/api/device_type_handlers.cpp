@@ -1,0 +1,105 @@
+#include "api/handlers.h"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "api/resources.h"
+#include "core/identifiers.h"
+
+namespace roost::api {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+Response ListDeviceTypes(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto limit = ParseLimit(req.QueryParam("limit"));
+  if (!limit.ok()) return limit.error().ToResponse();
+  std::string after = req.QueryParam("after").value_or("");
+  auto types = ctx.store.ListDeviceTypes(p.group);
+  if (!types.ok()) return FromStatus(types.status()).ToResponse();
+  json data = json::array();
+  std::string last;
+  bool more = false;
+  for (const auto& t : *types) {  // ordered by id
+    if (!after.empty() && t.id <= after) continue;
+    if (static_cast<int>(data.size()) == *limit) {
+      more = true;
+      break;
+    }
+    data.push_back(DeviceTypeJson(t));
+    last = t.id;
+  }
+  json body{{"data", std::move(data)}, {"paging", json::object()}};
+  if (more) body["paging"]["next"] = NextUrl(req, {}, *limit, last);
+  return JsonResponse(200, body);
+}
+
+Response GetDeviceType(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto type = VisibleDeviceType(ctx, p, req.Param("id"));
+  if (!type.ok()) return type.error().ToResponse();
+  return JsonResponse(200, DeviceTypeJson(*type));
+}
+
+Response CreateDeviceType(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto body = ParseJsonObject(req.body);
+  if (!body.ok()) return body.error().ToResponse();
+  registry::DeviceType type;
+  if (auto e = ApplyDeviceTypeFields(*body, false, type)) return e->ToResponse();
+  type.group = p.group;
+  if (auto g = body->find("group"); g != body->end() && !g->is_null()) {
+    if (!g->is_string())
+      return ApiError::BadField("group", "must be a group id string").ToResponse();
+    type.group = g->get<std::string>();
+    if (auto e = CheckVisible(ctx, p, type.group, "group " + type.group)) {
+      e->errors.push_back(http::ErrorDetail::Field("group", "not found"));
+      return e->ToResponse();
+    }
+  }
+  if (!body->contains("name")) return ApiError::BadField("name", "is required").ToResponse();
+  if (auto e = ValidateDeviceType(type)) return e->ToResponse();
+  type.id = registry::DeviceRegistry::NewObjectId();
+  type.creation_time = type.update_time = ctx.now_ms();
+  Status created = ctx.store.CreateDeviceType(type);
+  if (!created.ok()) return FromStatus(created).ToResponse();
+  return JsonResponse(200, json{{"id", type.id}});
+}
+
+Response EditDeviceType(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto body = ParseJsonObject(req.body);
+  if (!body.ok()) return body.error().ToResponse();
+  auto id = body->find("id");
+  if (id == body->end()) return ApiError::BadField("id", "is required").ToResponse();
+  if (!id->is_string()) return ApiError::BadField("id", "must be a string").ToResponse();
+  auto type = VisibleDeviceType(ctx, p, id->get<std::string>());
+  if (!type.ok()) return type.error().ToResponse();
+  registry::DeviceType edited = *type;
+  if (auto e = ApplyDeviceTypeFields(*body, true, edited)) return e->ToResponse();
+  if (auto g = body->find("group"); g != body->end() && *g != json(type->group)) {
+    return ApiError::BadField("group", "cannot be changed by an edit").ToResponse();
+  }
+  if (auto e = ValidateDeviceType(edited)) return e->ToResponse();
+  edited.update_time = ctx.now_ms();
+  Status updated = ctx.store.UpdateDeviceType(edited);
+  if (!updated.ok()) return FromStatus(updated).ToResponse();
+  return JsonResponse(200, DeviceTypeJson(edited));
+}
+
+Response DeleteDeviceType(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto type = VisibleDeviceType(ctx, p, req.Param("id"));
+  if (!type.ok()) return type.error().ToResponse();
+  auto count = ctx.store.CountDevices(type->id);
+  if (!count.ok()) return FromStatus(count.status()).ToResponse();
+  std::string busy = "device type " + type->id + " still has devices; delete or move them first";
+  if (*count > 0) return ApiError{409, busy, {}}.ToResponse();
+  Status deleted = ctx.store.DeleteDeviceType(type->id);
+  if (deleted.code() == Status::Code::kInvalidInput) return ApiError{409, busy, {}}.ToResponse();
+  if (!deleted.ok()) return FromStatus(deleted).ToResponse();
+  return NoContent();
+}
+
+}  // namespace roost::api

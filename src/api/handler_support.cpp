@@ -1,0 +1,104 @@
+#include "api/handlers.h"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "api/resources.h"
+#include "core/identifiers.h"
+
+namespace roost::api {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+Response JsonResponse(int status, const json& body) {
+  return Response::Json(status, body.dump());
+}
+
+Response NoContent() {
+  Response r;
+  r.status = 204;
+  return r;
+}
+
+std::optional<ApiError> CheckVisible(ApiContext& ctx, const Principal& p, std::string_view group,
+                                     std::string_view what) {
+  auto visible = ctx.store.IsInSubtree(group, p.group);
+  if (!visible.ok()) {
+    if (visible.status().code() == Status::Code::kNotFound) {
+      return ApiError{404, std::string(what) + " not found", {}};
+    }
+    return FromStatus(visible.status());
+  }
+  if (!*visible) return ApiError{404, std::string(what) + " not found", {}};
+  return std::nullopt;
+}
+
+Parsed<registry::DeviceType> VisibleDeviceType(ApiContext& ctx, const Principal& p,
+                                               std::string_view id) {
+  std::string what = "device type " + std::string(id);
+  auto type = ctx.store.GetDeviceType(id);
+  if (!type.ok()) {
+    if (type.status().code() == Status::Code::kNotFound)
+      return ApiError{404, what + " not found", {}};
+    return FromStatus(type.status());
+  }
+  if (auto e = CheckVisible(ctx, p, type->group, what)) return *e;
+  return *type;
+}
+
+Parsed<registry::Device> VisibleDevice(ApiContext& ctx, const Principal& p, std::string_view id) {
+  auto parsed = ParseSigfoxId(id);
+  if (!parsed.ok()) return ApiError{404, "device " + std::string(id) + " not found", {}};
+  std::string what = "device " + parsed->ToApi();
+  auto device = ctx.store.GetDevice(parsed->value);
+  if (!device.ok()) {
+    if (device.status().code() == Status::Code::kNotFound) {
+      return ApiError{404, what + " not found", {}};
+    }
+    return FromStatus(device.status());
+  }
+  if (auto e = CheckVisible(ctx, p, device->group, what)) return *e;
+  return *device;
+}
+
+bool SeesPac(const Principal& p) {
+  return p.roles.Has(Role::kAdmin) || p.roles.Has(Role::kDeviceManager);
+}
+
+std::string PercentEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '-' ||
+        u == '_' || u == '.' || u == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
+// "<path>?k=v&...&limit=N&after=CURSOR" keeping the request's filters.
+std::string NextUrl(const Request& req, const std::vector<std::string_view>& keep, int limit,
+                    std::string_view after) {
+  std::string url = req.path + "?";
+  for (std::string_view key : keep) {
+    if (auto v = req.QueryParam(key)) {
+      url += std::string(key) + "=" + PercentEncode(*v) + "&";
+    }
+  }
+  url += "limit=" + std::to_string(limit) + "&after=" + PercentEncode(after);
+  return url;
+}
+
+}  // namespace roost::api

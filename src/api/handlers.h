@@ -1,0 +1,66 @@
+// The route handlers of the registry API and what they share. Internal to the
+// api library: routes.cpp lists each handler once, with its roles, in
+// ApiRoutes(). Handlers are grouped by resource, one file per group:
+//   device_type_handlers.cpp  /api/devicetypes…
+//   device_handlers.cpp       /api/devices…, bulk registration, /api/jobs
+// A handler runs after authentication and the role check; it must answer 404
+// for any object outside the principal's group subtree (CheckVisible and the
+// Visible* lookups below do that).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/resources.h"
+#include "api/routes.h"
+#include "http/message.h"
+#include "registry/model.h"
+
+namespace roost::api {
+
+// --- shared by the handlers (handler_support.cpp) -------------------------
+
+http::Response JsonResponse(int status, const nlohmann::json& body);
+http::Response NoContent();
+
+// 404 "<what> not found" unless `group` is the principal's group or below it.
+std::optional<ApiError> CheckVisible(ApiContext& ctx, const Principal& p, std::string_view group,
+                                     std::string_view what);
+// The object when it exists and is visible to the principal; 404 otherwise.
+Parsed<registry::DeviceType> VisibleDeviceType(ApiContext& ctx, const Principal& p,
+                                               std::string_view id);
+Parsed<registry::Device> VisibleDevice(ApiContext& ctx, const Principal& p, std::string_view id);
+
+// Whether the principal may see devices' current PAC (ADMIN, DEVICE_MANAGER).
+bool SeesPac(const Principal& p);
+
+std::string PercentEncode(std::string_view s);
+// "<path>?k=v&...&limit=N&after=CURSOR": the next page's URL, keeping the
+// request's query parameters named in `keep`.
+std::string NextUrl(const http::Request& req, const std::vector<std::string_view>& keep, int limit,
+                    std::string_view after);
+
+// --- device types (device_type_handlers.cpp) -------------------------------
+
+http::Response ListDeviceTypes(ApiContext&, const Principal&, const http::Request&);
+http::Response GetDeviceType(ApiContext&, const Principal&, const http::Request&);
+http::Response CreateDeviceType(ApiContext&, const Principal&, const http::Request&);
+http::Response EditDeviceType(ApiContext&, const Principal&, const http::Request&);
+http::Response DeleteDeviceType(ApiContext&, const Principal&, const http::Request&);
+
+// --- devices and jobs (device_handlers.cpp) --------------------------------
+
+http::Response ListDevices(ApiContext&, const Principal&, const http::Request&);
+http::Response ListDeviceTypeDevices(ApiContext&, const Principal&, const http::Request&);
+http::Response GetDevice(ApiContext&, const Principal&, const http::Request&);
+http::Response DeleteDevice(ApiContext&, const Principal&, const http::Request&);
+http::Response CreateDevice(ApiContext&, const Principal&, const http::Request&);
+http::Response BulkCreate(ApiContext&, const Principal&, const http::Request&);
+http::Response BulkCreateStatus(ApiContext&, const Principal&, const http::Request&);
+http::Response GetJob(ApiContext&, const Principal&, const http::Request&);
+
+}  // namespace roost::api
