@@ -123,15 +123,18 @@ Status AddApiRoutes(http::Router& router, ApiContext& ctx) {
   for (const ApiRoute& route : ApiRoutes()) {
     const ApiRoute* r = &route;
     ApiContext* c = &ctx;
-    Status added = router.Add(route.method, route.pattern, [r, c](const Request& req) {
-      AuthOutcome auth = Authenticate(*c, req);
-      if (!auth.ok) return auth.refusal;
-      if (!RouteAllows(*r, auth.principal.roles)) {
-        return Response::Error(403, "your roles do not allow " + std::string(r->method) + " " +
-                                        std::string(r->pattern));
-      }
-      return r->handler(*c, auth.principal, req);
-    });
+    Status added = router.Add(
+        route.method, route.pattern,
+        [r, c](const Request& req) {
+          AuthOutcome auth = Authenticate(*c, req);
+          if (!auth.ok) return auth.refusal;
+          if (!RouteAllows(*r, auth.principal.roles)) {
+            return Response::Error(403, "your roles do not allow " + std::string(r->method) + " " +
+                                            std::string(r->pattern));
+          }
+          return r->handler(*c, auth.principal, req);
+        },
+        http::Runs::kWorkers);
     if (!added.ok()) return added;
   }
   return Status::Ok();

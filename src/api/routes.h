@@ -13,7 +13,8 @@
 //     outside it is answered 404 exactly like one that does not exist.
 // Credentials are never logged or echoed in a response.
 //
-// Handlers call the store synchronously on the HTTP event-loop thread.
+// Handlers call the store synchronously; they are added with http::Runs::kWorkers,
+// so they run on the server's handler pool, never on an event-loop thread.
 #pragma once
 
 #include <cstdint>

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -153,7 +154,13 @@ void RunServe(const ServeOptions& opts) {
   // database.url: empty = SQLite in the data dir, "sqlite:PATH", or postgresql://...
   std::string location = cfg.database_url.empty() ? cfg.data_dir : cfg.database_url;
   if (location.rfind("sqlite:", 0) == 0) location = location.substr(7);
-  auto store = ValueOrFail(storage::OpenStore(location), "database");
+  // Every handler thread and the job worker may hold a connection at once.
+  const unsigned threads =
+      cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned handler_threads =
+      cfg.handler_threads != 0 ? cfg.handler_threads : std::max(4u, 2 * threads);
+  auto store =
+      ValueOrFail(storage::OpenStore(location, static_cast<int>(handler_threads) + 2), "database");
   auto boot = ValueOrFail(
       registry::Bootstrap(*store, "admin@localhost", AdminPassword(cfg), NowMs()), "bootstrap");
   if (boot.created) {
@@ -190,7 +197,8 @@ void RunServe(const ServeOptions& opts) {
   http::ServerOptions server_opts;
   server_opts.host = cfg.http_listen.host;
   server_opts.port = cfg.http_listen.port;
-  server_opts.threads = cfg.threads;
+  server_opts.threads = threads;
+  server_opts.handler_threads = handler_threads;
   server_opts.readiness = &readiness;
   server_opts.logger = &logger;
   server_opts.metrics = &metrics;
@@ -200,6 +208,7 @@ void RunServe(const ServeOptions& opts) {
   // now: there is nothing else to prepare yet (storage will come before this).
   logger.Info("listening", {{"address", server->address()},
                             {"threads", server->threads()},
+                            {"handler_threads", server->handler_threads()},
                             {"data_dir", cfg.data_dir},
                             {"database", std::string(store->engine())},
                             {"version", http::BuildVersion()}});

@@ -118,6 +118,15 @@ const std::vector<KeyDef>& Keys() {
          return Status::Ok();
        },
        [](const ServeConfig& c) { return std::to_string(c.threads); }},
+      {{"http.handler_threads", "ROOST_HTTP_HANDLER_THREADS", "",
+        "Threads that run API handlers (database calls); 0 = max(4, 2 x event loop threads)", true},
+       [](ServeConfig& c, const Raw& r) {
+         auto v = AsInt(r, 0, 1024);
+         if (!v.ok()) return v.status();
+         c.handler_threads = static_cast<unsigned>(*v);
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return std::to_string(c.handler_threads); }},
       {{"http.public_url", "ROOST_HTTP_PUBLIC_URL", "--public-url",
         "Base URL clients reach the server at (links in emails, paging); empty = http://LISTEN"},
        [](ServeConfig& c, const Raw& r) {

@@ -79,10 +79,11 @@ struct SmtpConfig {
 struct ServeConfig {
   std::string data_dir = "roost-data";
   HostPort http_listen{"127.0.0.1", 8080};
-  unsigned threads = 0;         // 0 = one per CPU
-  std::string public_url;       // no trailing '/'; empty = "http://" + the listen address
-  std::string database_url;     // empty = SQLite in data_dir
-  std::string master_key_file;  // empty = data_dir/master.key
+  unsigned threads = 0;          // 0 = one per CPU
+  unsigned handler_threads = 0;  // 0 = max(4, 2 × event-loop threads)
+  std::string public_url;        // no trailing '/'; empty = "http://" + the listen address
+  std::string database_url;      // empty = SQLite in data_dir
+  std::string master_key_file;   // empty = data_dir/master.key
   LogLevel log_level = LogLevel::kInfo;
   std::string admin_password_file;
   std::optional<std::string> admin_password;                        // ROOST_ADMIN_PASSWORD only

@@ -9,6 +9,7 @@ struct Router::Node {
   struct Route {
     Handler handler;
     std::string pattern;
+    Runs runs;
   };
   std::map<std::string, std::unique_ptr<Node>, std::less<>> literals;
   std::unique_ptr<Node> param;
@@ -56,7 +57,7 @@ Router::~Router() = default;
 Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 
-Status Router::Add(std::string_view method, std::string_view pattern, Handler handler) {
+Status Router::Add(std::string_view method, std::string_view pattern, Handler handler, Runs runs) {
   std::string where = std::string(method) + " " + std::string(pattern);
   if (method.empty() || !std::all_of(method.begin(), method.end(), IsTokenChar)) {
     return Status::InvalidInput(where + ": method is not an HTTP token");
@@ -104,7 +105,8 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
   if (node->methods.count(method) > 0) {
     return Status::AlreadyExists(where + ": route already registered");
   }
-  node->methods.emplace(std::string(method), Node::Route{std::move(handler), std::string(pattern)});
+  node->methods.emplace(std::string(method),
+                        Node::Route{std::move(handler), std::string(pattern), runs});
   return Status::Ok();
 }
 
@@ -159,6 +161,7 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
     if (it == found->methods.end()) it = found->methods.find("GET");  // HEAD via GET
     result.kind = RouteMatch::Kind::kFound;
     result.handler = &it->second.handler;
+    result.runs = it->second.runs;
     result.pattern = it->second.pattern;
     result.params = std::move(params);
     return result;

@@ -31,10 +31,18 @@ namespace roost::http {
 // Handlers may throw: the server answers 500 with a JSON body and keeps running.
 using Handler = std::function<Response(const Request&)>;
 
+// Where the server runs a route's handler. kEventLoop: on the connection's
+// event-loop thread — only for handlers that never block (health, metrics).
+// kWorkers: on the server's handler thread pool — for anything that may block
+// (a database call, a password hash), so that slow handlers never stall the
+// event loop that reads and writes every other connection.
+enum class Runs { kEventLoop, kWorkers };
+
 struct RouteMatch {
   enum class Kind { kFound, kNotFound, kMethodNotAllowed, kBadPath };
   Kind kind = Kind::kNotFound;
   const Handler* handler = nullptr;  // set for kFound
+  Runs runs = Runs::kEventLoop;      // for kFound
   std::string_view pattern;          // the matched route's pattern (for kFound, kMethodNotAllowed)
   std::vector<std::pair<std::string, std::string>> params;  // for kFound
   std::string allow;  // for kMethodNotAllowed: "DELETE, GET, HEAD"
@@ -50,7 +58,8 @@ class Router {
   // Registers `handler` for `method` on `pattern`. Fails (InvalidInput / AlreadyExists)
   // on an invalid method token or pattern, a parameter name that differs from an
   // existing route's at the same position, or a duplicate method + pattern.
-  Status Add(std::string_view method, std::string_view pattern, Handler handler);
+  Status Add(std::string_view method, std::string_view pattern, Handler handler,
+             Runs runs = Runs::kEventLoop);
 
   RouteMatch Match(std::string_view method, std::string_view path) const;
 

@@ -12,6 +12,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -59,6 +60,7 @@ std::string_view MethodLabel(std::string_view m) {
 
 ServerOptions WithThreads(ServerOptions opts) {
   if (opts.threads == 0) opts.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (opts.handler_threads == 0) opts.handler_threads = std::max(4u, 2 * opts.threads);
   return opts;
 }
 
@@ -78,6 +80,9 @@ struct Outcome {
   std::string path;
   std::string_view route = "none";
   bool close = false;  // close the connection after writing
+  // Set when a route matched: the handler still to run, and where.
+  const Handler* handler = nullptr;
+  Runs runs = Runs::kEventLoop;
 };
 
 }  // namespace
@@ -87,6 +92,7 @@ class Server::Impl {
   Impl(ServerOptions options, const Router& router)
       : opts_(WithThreads(std::move(options))),
         router_(router),
+        workers_(opts_.handler_threads),
         ioc_(static_cast<int>(opts_.threads)),
         acceptor_(asio::make_strand(ioc_)) {}
 
@@ -105,7 +111,10 @@ class Server::Impl {
   asio::awaitable<bool> Write(beast::tcp_stream& stream, Outcome& out, unsigned version,
                               bool keep_alive, bool head);
   asio::awaitable<void> LingeringClose(beast::tcp_stream& stream);
+  // Matches the request to a route; the Outcome carries either the response or
+  // the handler to run (with Invoke).
   Outcome Dispatch(Request& req);
+  void Invoke(Outcome& out, const Request& req);
   void Record(const Outcome& out, const std::string& remote, Clock::time_point start);
 
   bool Register(const std::shared_ptr<Conn>& conn);
@@ -129,6 +138,9 @@ class Server::Impl {
   bool started_ = false;
   bool shut_down_ = false;
   std::vector<std::thread> threads_;
+  // Runs Runs::kWorkers handlers. Joined in Shutdown after the event loop has
+  // stopped and before the coroutine frames a handler refers to are destroyed.
+  asio::thread_pool workers_;
 
   // Destroyed first (reverse order): pending coroutines unwind while the members
   // above still exist.
@@ -261,21 +273,28 @@ Outcome Server::Impl::Dispatch(Request& req) {
   }
   out.route = m.pattern;
   req.path_params = std::move(m.params);
+  out.handler = m.handler;
+  out.runs = m.runs;
+  return out;
+}
+
+void Server::Impl::Invoke(Outcome& out, const Request& req) {
+  const Handler& handler = *out.handler;
+  out.handler = nullptr;
   try {
-    out.response = (*m.handler)(req);
+    out.response = handler(req);
   } catch (const std::exception& e) {
     if (opts_.logger) {
       opts_.logger->Error("handler failed",
-                          {{"method", req.method}, {"route", m.pattern}, {"error", e.what()}});
+                          {{"method", req.method}, {"route", out.route}, {"error", e.what()}});
     }
     out.response = Response::Error(500, "internal server error");
   } catch (...) {
     if (opts_.logger) {
-      opts_.logger->Error("handler failed", {{"method", req.method}, {"route", m.pattern}});
+      opts_.logger->Error("handler failed", {{"method", req.method}, {"route", out.route}});
     }
     out.response = Response::Error(500, "internal server error");
   }
-  return out;
 }
 
 void Server::Impl::Record(const Outcome& out, const std::string& remote, Clock::time_point start) {
@@ -460,6 +479,19 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
     unsigned version = msg.version();
 
     Outcome out = Dispatch(req);
+    if (out.handler != nullptr && out.runs == Runs::kWorkers) {
+      // The request and outcome live in this frame, which stays suspended (and
+      // alive) until the pool has run the handler.
+      co_await asio::co_spawn(
+          workers_.get_executor(),
+          [this, &out, &req]() -> asio::awaitable<void> {
+            Invoke(out, req);
+            co_return;
+          },
+          asio::use_awaitable);
+    } else if (out.handler != nullptr) {
+      Invoke(out, req);
+    }
     keep_alive = keep_alive && !stopping_.load();
     // Counted and logged before the write, so a client that got its response
     // sees it in the next scrape of /metrics.
@@ -505,6 +537,7 @@ bool Server::Impl::Shutdown(std::chrono::milliseconds drain_timeout) {
   ioc_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  workers_.join();  // a handler still running after a drain timeout finishes first
   return clean;
 }
 
@@ -529,6 +562,9 @@ uint16_t Server::port() const {
 }
 unsigned Server::threads() const {
   return impl_->opts().threads;
+}
+unsigned Server::handler_threads() const {
+  return impl_->opts().handler_threads;
 }
 void Server::Start() {
   impl_->Start();

@@ -19,8 +19,11 @@
 //    roost_http_request_duration_seconds{method,route} (histogram),
 //    roost_http_connections_open and roost_http_connections_total.
 //
-// Handlers run on the event loop threads: a handler that blocks holds one of
-// the N threads for as long as it blocks.
+// A route added with Runs::kWorkers (router.h) runs on a separate pool of
+// `handler_threads` threads; the connection's coroutine waits for it without
+// holding an event-loop thread, so a handler that blocks on the database or
+// hashes a password delays only its own request. Routes added with
+// Runs::kEventLoop run inline and must not block.
 #pragma once
 
 #include <atomic>
@@ -54,6 +57,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";            // IP literal or a name resolved at Listen()
   uint16_t port = 8080;                      // 0 = an ephemeral port; see Server::address()
   unsigned threads = 0;                      // event loop threads; 0 = hardware concurrency
+  unsigned handler_threads = 0;              // pool for Runs::kWorkers; 0 = max(4, 2 × threads)
   size_t max_body_bytes = 10 * 1024 * 1024;  // larger bodies get 413
   size_t max_header_bytes = 16 * 1024;       // larger request heads get 431
   size_t max_connections = 10000;            // further connections are closed at once
@@ -81,6 +85,7 @@ class Server {
   std::string address() const;
   uint16_t port() const;
   unsigned threads() const;
+  unsigned handler_threads() const;
 
   // Runs the event loop on `threads` background threads and returns.
   void Start();

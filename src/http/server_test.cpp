@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <mutex>
@@ -151,6 +152,22 @@ class ServerTest : public ::testing::Test {
                                                           std::to_string(r.body.size()));
                          })
                     .ok());
+    ASSERT_TRUE(router
+                    .Add(
+                        "GET", "/blocking",
+                        [this](const Request&) {
+                          blocked.fetch_add(1);
+                          gate_open.wait();
+                          return Response::Json(200, "{\"blocking\":true}");
+                        },
+                        Runs::kWorkers)
+                    .ok());
+    ASSERT_TRUE(router
+                    .Add(
+                        "GET", "/boom-on-worker",
+                        [](const Request&) -> Response { throw std::runtime_error("kaboom"); },
+                        Runs::kWorkers)
+                    .ok());
     opts.host = "127.0.0.1";
     opts.port = 0;
     if (opts.threads == 0) opts.threads = 2;
@@ -180,6 +197,10 @@ class ServerTest : public ::testing::Test {
                 },
                 Logger::Level::kInfo};
   std::unique_ptr<Server> server;
+  // /blocking handlers wait until the test opens the gate.
+  std::promise<void> gate;
+  std::shared_future<void> gate_open = gate.get_future().share();
+  std::atomic<int> blocked{0};
 };
 
 TEST_F(ServerTest, BindsEphemeralPort) {
@@ -515,6 +536,49 @@ TEST_F(ServerTest, DrainTimeoutDropsStuckConnections) {
   busy.Send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
   std::this_thread::sleep_for(100ms);
   EXPECT_FALSE(server->Shutdown(50ms));
+}
+
+TEST_F(ServerTest, BlockingHandlersRunOnWorkersAndNeverStallTheEventLoop) {
+  ServerOptions opts;
+  opts.threads = 1;  // a single event-loop thread: a blocked handler there would stall everything
+  opts.handler_threads = 3;
+  StartServer(opts);
+  EXPECT_EQ(server->handler_threads(), 3u);
+  Client a(server->port()), b(server->port());
+  a.Send("GET /blocking HTTP/1.1\r\nHost: t\r\n\r\n");
+  b.Send("GET /blocking HTTP/1.1\r\nHost: t\r\n\r\n");
+  for (int i = 0; i < 200 && blocked.load() < 2; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(blocked.load(), 2);
+  // Both handlers are blocked, yet the one event-loop thread still serves.
+  Client c(server->port());
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.Get("/healthz").status, 200);
+  EXPECT_EQ(c.Get("/boom-on-worker").status, 500);  // a throwing worker handler: 500, still up
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_FALSE(a.Read(false, 100ms).has_value());  // still waiting for the gate
+  gate.set_value();
+  auto ra = a.Read(), rb = b.Read();
+  ASSERT_TRUE(ra && rb);
+  EXPECT_EQ(ra->status, 200);
+  EXPECT_EQ(rb->body, "{\"blocking\":true}");
+}
+
+TEST_F(ServerTest, DrainTimeoutWaitsForAStuckWorkerHandlerBeforeReturning) {
+  StartServer();
+  Client busy(server->port());
+  busy.Send("GET /blocking HTTP/1.1\r\nHost: t\r\n\r\n");
+  for (int i = 0; i < 200 && blocked.load() < 1; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(blocked.load(), 1);
+  // Open the gate shortly after the drain gives up: Shutdown must not return
+  // (and free what the handler uses) before the handler has finished.
+  std::thread opener([this] {
+    std::this_thread::sleep_for(300ms);
+    gate.set_value();
+  });
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(server->Shutdown(50ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 250ms);
+  opener.join();
 }
 
 TEST(ServerListenTest, ReportsBindErrors) {

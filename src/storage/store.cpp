@@ -11,10 +11,10 @@
 
 namespace roost::storage {
 
-Result<std::unique_ptr<Store>> OpenStore(const std::string& location) {
+Result<std::unique_ptr<Store>> OpenStore(const std::string& location, int pool_size) {
   std::string_view loc = location;
   if (loc.starts_with("postgresql://") || loc.starts_with("postgres://")) {
-    return OpenPostgresStore(location);
+    return OpenPostgresStore(location, pool_size);
   }
   return OpenSqliteStore(location);
 }

@@ -162,7 +162,8 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
 // Connects to `conninfo` (a libpq URL or key=value string) with up to `pool_size`
 // connections, and migrates the database.
 Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo, int pool_size = 4);
-// "postgresql://…" / "postgres://…" → PostgreSQL; anything else is an SQLite path.
-Result<std::unique_ptr<Store>> OpenStore(const std::string& location);
+// "postgresql://…" / "postgres://…" → PostgreSQL (with up to `pool_size`
+// connections); anything else is an SQLite path.
+Result<std::unique_ptr<Store>> OpenStore(const std::string& location, int pool_size = 4);
 
 }  // namespace roost::storage
