@@ -3,6 +3,7 @@
 // ApiRoutes(). Handlers are grouped by resource, one file per group:
 //   device_type_handlers.cpp  /api/devicetypes…
 //   device_handlers.cpp       /api/devices…, bulk registration, /api/jobs
+//   credential_handlers.cpp   /api/credentials/import
 // A handler runs after authentication and the role check; it must answer 404
 // for any object outside the principal's group subtree (CheckVisible and the
 // Visible* lookups below do that).
@@ -62,5 +63,9 @@ http::Response CreateDevice(ApiContext&, const Principal&, const http::Request&)
 http::Response BulkCreate(ApiContext&, const Principal&, const http::Request&);
 http::Response BulkCreateStatus(ApiContext&, const Principal&, const http::Request&);
 http::Response GetJob(ApiContext&, const Principal&, const http::Request&);
+
+// --- credentials (credential_handlers.cpp) --------------------------------
+
+http::Response ImportCredentials(ApiContext&, const Principal&, const http::Request&);
 
 }  // namespace roost::api

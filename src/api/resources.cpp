@@ -420,4 +420,15 @@ Parsed<int> ParseLimit(const std::optional<std::string>& text) {
   return n;
 }
 
+json ImportReportJson(const registry::ImportReport& report) {
+  json refused = json::array();
+  for (const auto& r : report.refused) {
+    refused.push_back({{"id", r.id.ToApi()}, {"message", r.message}});
+  }
+  return json{{"imported", report.imported},
+              {"unchanged", report.unchanged},
+              {"skipped", report.skipped},
+              {"refused", std::move(refused)}};
+}
+
 }  // namespace roost::api

@@ -18,6 +18,7 @@
 #include "core/status.h"
 #include "http/json_text.h"
 #include "http/message.h"
+#include "registry/credentials.h"
 #include "registry/devices.h"
 #include "registry/model.h"
 
@@ -103,6 +104,10 @@ Parsed<registry::BulkCreateRequest> ParseBulkCreate(const nlohmann::json& body,
 nlohmann::json DeviceJson(const registry::Device& device, bool with_pac);
 
 nlohmann::json JobStatusJson(const registry::JobStatus& status);
+
+// {"imported", "unchanged", "skipped", "refused": [{"id", "message"}]}: the
+// answer of POST /api/credentials/import and `roost credentials import`.
+nlohmann::json ImportReportJson(const registry::ImportReport& report);
 
 // --- paging --------------------------------------------------------------
 

@@ -23,6 +23,7 @@ const RoleSet kRead{Role::kAdmin, Role::kDeviceManager, Role::kReader};
 const RoleSet kManage{Role::kAdmin, Role::kDeviceManager};
 const RoleSet kRegister{Role::kAdmin, Role::kDeviceManager, Role::kFactory};
 const RoleSet kJobRead{Role::kAdmin, Role::kDeviceManager, Role::kReader, Role::kFactory};
+const RoleSet kImport{Role::kAdmin, Role::kFactory};
 
 Response Unauthorized() {
   Response r = Response::Error(401, "authentication required: HTTP Basic with an API login");
@@ -58,6 +59,7 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"GET", "/api/devices/{id}", kRead, GetDevice},
       {"DELETE", "/api/devices/{id}", kManage, DeleteDevice},
       {"GET", "/api/jobs/{jobId}", kJobRead, GetJob},
+      {"POST", "/api/credentials/import", kImport, ImportCredentials},
   };
   return kRoutes;
 }

@@ -27,6 +27,7 @@
 #include "api/login_throttle.h"
 #include "core/status.h"
 #include "crypto/password.h"
+#include "crypto/seal.h"
 #include "http/message.h"
 #include "http/router.h"
 #include "registry/devices.h"
@@ -48,6 +49,8 @@ struct ApiContext {
   crypto::PasswordVerifyCache& passwords;
   LoginThrottle& throttle;
   std::function<int64_t()> now_ms;  // wall clock, epoch ms
+  // Seals device KEYs on credentials import; nullptr = import unavailable (503).
+  const crypto::Sealer* sealer = nullptr;
 };
 
 using ApiHandler =

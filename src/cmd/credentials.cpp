@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/resources.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "crypto/aes.h"
@@ -95,14 +96,7 @@ void AddCredentialsCommands(CLI::App& app) {
     }
     Fail(message);
   }
-  nlohmann::json refused = nlohmann::json::array();
-  for (const auto& r : report->refused) {
-    refused.push_back({{"id", r.id.ToApi()}, {"message", r.message}});
-  }
-  nlohmann::json out = {{"imported", report->imported},
-                        {"unchanged", report->unchanged},
-                        {"skipped", report->skipped},
-                        {"refused", refused}};
+  nlohmann::json out = api::ImportReportJson(*report);
   std::printf("%s\n", out.dump().c_str());
 });
 }  // namespace roost::cmd

@@ -149,7 +149,10 @@ void RunServe(const ServeOptions& opts) {
 
   http::Logger logger;
   crypto::MasterKey master_key = LoadOrCreateMasterKey(cfg.MasterKeyPath(), logger);
-  crypto::Cleanse(master_key.data(), master_key.size());  // kept on disk; loaded where used
+  // The Sealer keeps its own copy (wiped when it is destroyed) for credentials import.
+  auto sealer = crypto::Sealer::FromKey(master_key);
+  crypto::Cleanse(master_key.data(), master_key.size());
+  FailIfError(sealer.status(), cfg.MasterKeyPath());
 
   // database.url: empty = SQLite in the data dir, "sqlite:PATH", or postgresql://...
   std::string location = cfg.database_url.empty() ? cfg.data_dir : cfg.database_url;
@@ -191,7 +194,7 @@ void RunServe(const ServeOptions& opts) {
   registry::DeviceRegistry devices(*store, NowMs);
   crypto::PasswordVerifyCache passwords;
   api::LoginThrottle throttle;
-  api::ApiContext api_context{*store, devices, passwords, throttle, NowMs};
+  api::ApiContext api_context{*store, devices, passwords, throttle, NowMs, &*sealer};
   FailIfError(api::AddApiRoutes(router, api_context), "routes");
 
   http::ServerOptions server_opts;
