@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/handlers.h"
+#include "api/openapi.h"
 #include "api/resources.h"
 #include "core/identifiers.h"
 
@@ -122,6 +123,10 @@ AuthOutcome Authenticate(ApiContext& ctx, const Request& request) {
 }
 
 Status AddApiRoutes(http::Router& router, ApiContext& ctx) {
+  // Public, static, cheap: served on the event loop.
+  ROOST_RETURN_IF_ERROR(router.Add("GET", "/api/openapi.json", [](const Request&) {
+    return Response::Json(200, std::string(OpenApiDocument()));
+  }));
   for (const ApiRoute& route : ApiRoutes()) {
     const ApiRoute* r = &route;
     ApiContext* c = &ctx;

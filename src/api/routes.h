@@ -80,7 +80,7 @@ struct AuthOutcome {
 AuthOutcome Authenticate(ApiContext& ctx, const http::Request& request);
 
 // Adds every route of ApiRoutes() to `router`, wrapped in authentication and
-// the role check.
+// the role check, and the public GET /api/openapi.json (api/openapi.h).
 Status AddApiRoutes(http::Router& router, ApiContext& ctx);
 
 // The client address of "ip:port" / "[v6]:port" (what failures are counted per).
