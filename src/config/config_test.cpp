@@ -241,7 +241,7 @@ TEST(Config, JobLease) {
   EXPECT_EQ(LoadError(File("[jobs]\nlease_seconds = 0\n")),
             "roost.toml: line 2: jobs.lease_seconds: 0 is out of range 1..3600");
   EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_JOBS_LEASE_SECONDS", "soon"}}),
-            "ROOST_JOBS_LEASE_SECONDS: jobs.lease_seconds: expected an integer, got \"soon\"");
+            "ROOST_JOBS_LEASE_SECONDS: expected an integer, got \"soon\"");
 }
 
 TEST(Config, BadListenAddresses) {
