@@ -1,12 +1,11 @@
-"""The registry API of `roost serve` over real HTTP: API users, device types, devices, bulk jobs."""
+"""The registry API of `roost serve` over real HTTP, on SQLite and on PostgreSQL: API users,
+device types, devices, bulk jobs."""
 
-import http.client
 import json
 import os
 import time
 import unittest
 
-import roostcli
 from roostcli import VECTORS, run, temp_dir
 from roostsite import ROLES, Site, basic, read_id_pac
 from test_serve import Server
