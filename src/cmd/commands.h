@@ -22,5 +22,7 @@ void AddServeCommand(CLI::App& app);
 void AddApiUserCommands(CLI::App& app);
 // credentials.cpp: roost credentials import
 void AddCredentialsCommands(CLI::App& app);
+// api_routes.cpp: roost api routes
+void AddApiCommands(CLI::App& app);
 
 }  // namespace roost::cmd

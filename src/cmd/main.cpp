@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "roost 0.1.0");
   roost::cmd::AddServeCommand(app);
   roost::cmd::AddApiUserCommands(app);
+  roost::cmd::AddApiCommands(app);
   roost::cmd::AddCredentialsCommands(app);
   roost::cmd::AddCraCommands(app);
   roost::cmd::AddPidCommands(app);

@@ -65,10 +65,14 @@ int64_t NowMs() {
 
 // Runs bulk-job chunks (of this and any other instance sharing the store)
 // until Stop(): claims a chunk, processes it, and sleeps briefly when idle.
+// Every chunk it completes counts in roost_job_chunks_total.
 class JobWorker {
  public:
-  JobWorker(registry::DeviceRegistry& devices, http::Logger& logger)
-      : devices_(devices), logger_(logger), thread_([this] { Run(); }) {}
+  JobWorker(registry::DeviceRegistry& devices, http::Logger& logger, http::Counter& chunks,
+            int64_t lease_ms)
+      : devices_(devices), logger_(logger), chunks_(chunks), lease_ms_(lease_ms), thread_([this] {
+          Run();
+        }) {}
   ~JobWorker() { Stop(); }
   void Stop() {
     {
@@ -85,9 +89,12 @@ class JobWorker {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       lock.unlock();
-      auto worked = devices_.RunOneChunk(name);
+      auto worked = devices_.RunOneChunk(name, lease_ms_);
       lock.lock();
-      if (worked.ok() && *worked) continue;
+      if (worked.ok() && *worked) {
+        chunks_.Inc();
+        continue;
+      }
       if (!worked.ok())
         logger_.Warn("bulk job chunk failed", {{"error", worked.status().message()}});
       cv_.wait_for(lock, worked.ok() ? std::chrono::milliseconds(100) : std::chrono::seconds(1),
@@ -97,6 +104,8 @@ class JobWorker {
 
   registry::DeviceRegistry& devices_;
   http::Logger& logger_;
+  http::Counter& chunks_;
+  int64_t lease_ms_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -217,7 +226,12 @@ void RunServe(const ServeOptions& opts) {
                             {"version", http::BuildVersion()}});
   readiness.Set(http::Readiness::State::kReady);
   server->Start();
-  JobWorker worker(devices, logger);
+  http::Counter& chunks =
+      ValueOrFail(metrics.AddCounter("roost_job_chunks_total",
+                                     "Background job chunks processed by this instance", {}),
+                  "metrics")
+          ->Get();
+  JobWorker worker(devices, logger, chunks, int64_t{cfg.job_lease_seconds} * 1000);
 
   int sig = 0;
   sigwait(&signals, &sig);

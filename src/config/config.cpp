@@ -315,6 +315,17 @@ const std::vector<KeyDef>& Keys() {
          return Status::Ok();
        },
        [](const ServeConfig& c) { return std::to_string(c.retention_days); }},
+      {{"jobs.lease_seconds", "ROOST_JOBS_LEASE_SECONDS", "--job-lease-seconds",
+        "A claimed chunk of a background job that is not finished within this many seconds "
+        "(its worker died) is taken over by another worker",
+        true},
+       [](ServeConfig& c, const Raw& r) {
+         auto v = AsInt(r, 1, 3600);
+         if (!v.ok()) return v.status();
+         c.job_lease_seconds = static_cast<uint32_t>(*v);
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return std::to_string(c.job_lease_seconds); }},
   };
   return keys;
 }

@@ -94,7 +94,8 @@ struct ServeConfig {
   std::optional<HostPort> lns_upstream;  // nullopt = no forwarding
   SmtpConfig smtp;
   uint32_t dedup_window_ms = 3000;
-  uint32_t retention_days = 90;  // 0 = keep messages forever
+  uint32_t retention_days = 90;     // 0 = keep messages forever
+  uint32_t job_lease_seconds = 60;  // a job chunk's lease; then another worker may redo it
 
   // The master key path with the default applied.
   std::string MasterKeyPath() const;

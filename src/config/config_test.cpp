@@ -233,6 +233,17 @@ TEST(Config, OutOfRangeIntegers) {
             "roost.toml: line 2: pipeline.retention_days: -1 is out of range 0..36500");
 }
 
+TEST(Config, JobLease) {
+  EXPECT_EQ(LoadOk(std::nullopt).job_lease_seconds, 60u);
+  EXPECT_EQ(LoadOk(File("[jobs]\nlease_seconds = 5\n")).job_lease_seconds, 5u);
+  EXPECT_EQ(LoadOk(std::nullopt, {{"ROOST_JOBS_LEASE_SECONDS", "2"}}).job_lease_seconds, 2u);
+  EXPECT_EQ(LoadOk(std::nullopt, {}, {{"jobs.lease_seconds", "3"}}).job_lease_seconds, 3u);
+  EXPECT_EQ(LoadError(File("[jobs]\nlease_seconds = 0\n")),
+            "roost.toml: line 2: jobs.lease_seconds: 0 is out of range 1..3600");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_JOBS_LEASE_SECONDS", "soon"}}),
+            "ROOST_JOBS_LEASE_SECONDS: expected an integer, got \"soon\"");
+}
+
 TEST(Config, BadListenAddresses) {
   EXPECT_EQ(LoadError(File("[http]\nlisten = \"localhost\"\n")),
             "roost.toml: line 2: http.listen: \"localhost\": expected HOST:PORT");

@@ -1,68 +1,47 @@
-"""The registry API of `roost serve` over real HTTP: API users, device types, devices, bulk jobs."""
+"""The registry API of `roost serve` over real HTTP, on SQLite and on PostgreSQL: API users,
+device types, devices, bulk jobs."""
 
-import base64
-import http.client
 import json
 import os
 import time
 import unittest
 
-import roostcli
 from roostcli import VECTORS, run, temp_dir
+from roostsite import ROLES, Site, basic, read_id_pac
 from test_serve import Server
 
 SAMPLE = os.path.join(VECTORS, "cra-sample")
-KEY = "00112233445566778899AABBCCDDEEFF"
 
 
-def basic(login, password):
-    token = base64.b64encode(("%s:%s" % (login, password)).encode()).decode()
-    return {"Authorization": "Basic " + token}
+class ApiRegistryFlows:
+    """The flows; run once per engine by the subclasses below (ENGINE)."""
 
+    ENGINE = None
 
-class ApiRegistryTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = temp_dir()
-        cls.data_dir = os.path.join(cls.tmp.name, "data")
-        cls.server = Server(cls.data_dir, env={"ROOST_ADMIN_PASSWORD": "correct horse battery"})
-        cls.users = {}
-        for role in ("ADMIN", "DEVICE_MANAGER", "READER", "FACTORY", "STATION"):
-            r = run(["api-user", "create", "--name", role.lower(), "--role", role,
-                     "--data-dir", cls.data_dir])
-            assert r.returncode == 0, r.stderr
-            cls.users[role] = json.loads(r.stdout)
-        # Credentials of the sample CRA batch (4 devices) and of an issued batch of 30.
-        cls.sample_pacs = {}
-        with open(os.path.join(SAMPLE, "id_pac.txt")) as f:
-            for line in f:
-                if ";" in line:
-                    dev, pac = line.strip().split(";")
-                    cls.sample_pacs[dev] = pac
-        r = run(["credentials", "import", "--enc-key", KEY, "--id-key",
-                 os.path.join(SAMPLE, "id_key_encrypted.bin"), "--id-pac",
-                 os.path.join(SAMPLE, "id_pac.txt"), "--data-dir", cls.data_dir])
-        assert r.returncode == 0, r.stderr
-        out = os.path.join(cls.tmp.name, "batch")
-        r = run(["cra", "issue", "--count", 30, "--first-id", "200000", "--enc-key", KEY,
-                 "--out-dir", out])
-        assert r.returncode == 0, r.stderr
-        r = run(["credentials", "import", "--enc-key", KEY, "--id-key",
-                 os.path.join(out, "id_key_encrypted.bin"), "--id-pac",
-                 os.path.join(out, "id_pac.txt"), "--data-dir", cls.data_dir])
-        assert r.returncode == 0, r.stderr
-        cls.batch_pacs = []
-        with open(os.path.join(out, "id_pac.txt")) as f:
-            for line in f:
-                if ";" in line:
-                    cls.batch_pacs.append(tuple(line.strip().split(";")))
+        cls.site = Site(cls.ENGINE)
+        try:
+            cls.server = cls.site.serve()
+            cls.data_dir = cls.site.data_dir
+            cls.users = {role: cls.site.api_user(role) for role in ROLES}
+            # Credentials of the sample CRA batch (4 devices) and of an issued batch of 30.
+            cls.sample_pacs = dict(read_id_pac(os.path.join(SAMPLE, "id_pac.txt")))
+            cls.site.import_credentials(os.path.join(SAMPLE, "id_key_encrypted.bin"),
+                                        os.path.join(SAMPLE, "id_pac.txt"))
+            cls.batch_pacs = cls.site.issue_and_import(30, "200000")
+        except BaseException:
+            cls.site.close()
+            raise
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.kill()
-        cls.server.proc.stderr.close()
-        cls.server.proc.stdout.close()
-        cls.tmp.cleanup()
+        cls.site.close()
+
+    def test_engine_is_the_one_asked_for(self):
+        log = "".join(self.server.log)
+        self.assertIn('"database":"%s"' % ("postgresql" if self.ENGINE == "postgres"
+                                           else "sqlite"), log)
 
     def call(self, role, method, path, body=None, raw=None, headers=None):
         h = dict(headers or {})
@@ -337,6 +316,14 @@ class ApiRegistryTest(unittest.TestCase):
                                "/api/devicetypes/%s/devices/bulk/create/async" % ("0" * 24),
                                {"ids": ids[:1]})
         self.assertEqual(code, 404)
+
+
+class ApiRegistrySqliteTest(ApiRegistryFlows, unittest.TestCase):
+    ENGINE = "sqlite"
+
+
+class ApiRegistryPostgresTest(ApiRegistryFlows, unittest.TestCase):
+    ENGINE = "postgres"
 
 
 class ApiServeStopTest(unittest.TestCase):

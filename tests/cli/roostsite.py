@@ -1,0 +1,244 @@
+"""A Roost site for HTTP tests on either engine: the store, `roost serve` processes on it,
+API users, imported credentials, and the API calls the tests share.
+
+    site = Site("sqlite")                 # SQLite in a temporary data directory
+    site = Site("postgres", "mytest")     # a fresh database on this process's PostgreSQL
+    server = site.serve()                 # a test_serve.Server on 127.0.0.1:<free port>
+    user = site.api_user("ADMIN")         # {"login", "password"} via `roost api-user create`
+
+PostgreSQL comes from pgfixture.PgServer, started once per test process on first use and
+stopped at exit. If it cannot start, the test that needed it fails (nothing is skipped).
+The master key lives in the site's data directory for both engines.
+"""
+
+import atexit
+import base64
+import http.client
+import json
+import os
+import subprocess
+import threading
+import time
+
+import pgfixture
+import roostcli
+from test_serve import Server
+
+KEY = "00112233445566778899AABBCCDDEEFF"
+ADMIN_PASSWORD = "correct horse battery"
+ROLES = ("ADMIN", "DEVICE_MANAGER", "READER", "FACTORY", "STATION")
+
+_pg = None
+_pg_lock = threading.Lock()
+
+
+def postgres():
+    """This process's throwaway PostgreSQL server (started on first use)."""
+    global _pg
+    with _pg_lock:
+        if _pg is None:
+            _pg = pgfixture.PgServer()
+            atexit.register(_pg.stop)
+        return _pg
+
+
+def basic(login, password):
+    token = base64.b64encode(("%s:%s" % (login, password)).encode()).decode()
+    return {"Authorization": "Basic " + token}
+
+
+def run_ok(args, timeout=300):
+    r = roostcli.run(args, timeout=timeout)
+    if r.returncode != 0:
+        raise AssertionError("roost %s failed: %s" % (" ".join(map(str, args)), r.stderr))
+    return r
+
+
+class Site:
+    def __init__(self, engine, dbname=None):
+        if engine not in ("sqlite", "postgres"):
+            raise ValueError(engine)
+        self.engine = engine
+        self.tmp = roostcli.temp_dir()
+        self.dir = self.tmp.name
+        self.data_dir = os.path.join(self.dir, "data")
+        self.url = None
+        if engine == "postgres":
+            self.pg = postgres()
+            self.dbname = dbname or "roost_%d_%d" % (os.getpid(), int(time.time() * 1000))
+            self.url = self.pg.create_database(self.dbname)
+        self.servers = []
+
+    # --- processes -----------------------------------------------------------
+
+    def serve(self, *extra, env=None):
+        args = list(extra)
+        if self.url:
+            args += ["--database", self.url]
+        server = Server(self.data_dir, *args, env={"ROOST_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                                                   **(env or {})})
+        self.servers.append(server)
+        return server
+
+    def store_args(self):
+        """Arguments naming this site's store for `roost api-user|credentials`."""
+        if self.url:
+            return ["--database", self.url]
+        return ["--data-dir", self.data_dir]
+
+    def api_user(self, role, group=None, name=None):
+        args = ["api-user", "create", "--name", name or role.lower(), "--role", role,
+                *self.store_args()]
+        if group:
+            args += ["--group", group]
+        return json.loads(run_ok(args).stdout)
+
+    def import_credentials(self, id_key, id_pac):
+        args = ["credentials", "import", "--enc-key", KEY, "--id-key", id_key, "--id-pac", id_pac,
+                *self.store_args()]
+        if self.url:
+            args += ["--master-key-file", os.path.join(self.data_dir, "master.key")]
+        return json.loads(run_ok(args).stdout)
+
+    def issue_and_import(self, count, first_id, name="batch"):
+        """Issues a CRA batch (`roost cra issue`), imports it; returns [(id, pac)]."""
+        out = os.path.join(self.dir, name)
+        run_ok(["cra", "issue", "--count", count, "--first-id", first_id, "--enc-key", KEY,
+                "--out-dir", out])
+        summary = self.import_credentials(os.path.join(out, "id_key_encrypted.bin"),
+                                          os.path.join(out, "id_pac.txt"))
+        if summary["imported"] != count:
+            raise AssertionError("imported %r, expected %d" % (summary, count))
+        return read_id_pac(os.path.join(out, "id_pac.txt"))
+
+    # --- direct SQL (set-up that the API cannot do yet, and checks) ------------
+
+    def sql(self, statement):
+        """Runs SQL on the site's database; returns the rows as lists of strings."""
+        if self.url:
+            out = subprocess.run(
+                [os.path.join(self.pg.bin, "psql"), "-X", "-q", "-A", "-t", "-F", "|", "-v",
+                 "ON_ERROR_STOP=1", "-d", self.pg.conninfo(self.dbname), "-c", statement],
+                capture_output=True, text=True, timeout=60)
+        else:
+            out = subprocess.run(
+                ["sqlite3", "-batch", "-bail", "-cmd", ".timeout 10000",
+                 os.path.join(self.data_dir, "roost.db"), statement],
+                capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            raise AssertionError("SQL failed: %s: %s" % (statement, out.stderr))
+        return [line.split("|") for line in out.stdout.splitlines() if line]
+
+    def create_group(self, group_id, name):
+        """A group below the root group (there is no group API yet)."""
+        self.sql("INSERT INTO groups (id, name, parent, tree, creation_time) "
+                 "SELECT '%s', '%s', id, tree || '%s/', 0 FROM groups WHERE parent IS NULL"
+                 % (group_id, name, group_id))
+        return group_id
+
+    def close(self):
+        for s in self.servers:
+            s.kill()
+            s.proc.stdout.close()
+            s.proc.stderr.close()
+        self.servers = []
+        if self.url:
+            try:
+                self.pg.psql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % self.dbname)
+            except RuntimeError:
+                pass
+        self.tmp.cleanup()
+
+
+def read_id_pac(path):
+    pairs = []
+    with open(path) as f:
+        for line in f:
+            if ";" in line:
+                dev, pac = line.strip().split(";")
+                pairs.append((dev, pac))
+    return pairs
+
+
+def api_id(dev):
+    """A device ID as the API renders it: uppercase hex without leading zeros."""
+    return "%X" % int(dev, 16)
+
+
+class Client:
+    """One keep-alive HTTP connection to a server, authenticated as an API user."""
+
+    def __init__(self, server, user=None, timeout=30):
+        self.server = server
+        self.auth = basic(user["login"], user["password"]) if user else {}
+        self.timeout = timeout
+        self.conn = None
+
+    def call(self, method, path, body=None, raw=None, headers=None):
+        """(status, headers, parsed JSON body or None)."""
+        h = {**self.auth, **(headers or {})}
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        if data is not None:
+            h.setdefault("Content-Type", "application/json")
+        for attempt in (0, 1):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.server.host, self.server.port,
+                                                       timeout=self.timeout)
+            try:
+                self.conn.request(method, path, body=data, headers=h)
+                resp = self.conn.getresponse()
+                payload = resp.read()
+                break
+            except (ConnectionError, http.client.HTTPException):
+                self.close()
+                if attempt:
+                    raise
+        if resp.getheader("Connection", "").lower() == "close":
+            self.close()
+        parsed = json.loads(payload) if payload else None
+        return resp.status, dict(resp.getheaders()), parsed
+
+    def ok(self, method, path, body=None, expect=200):
+        status, _, parsed = self.call(method, path, body)
+        if status != expect:
+            raise AssertionError("%s %s: %d, expected %d: %r" % (method, path, status, expect,
+                                                                  parsed))
+        return parsed
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    # --- shared flows ----------------------------------------------------------
+
+    def new_type(self, name):
+        return self.ok("POST", "/api/devicetypes/create", {"name": name})["id"]
+
+    def bulk_create(self, type_id, pairs, prefix="dev-"):
+        started = self.ok("POST", "/api/devicetypes/%s/devices/bulk/create/async" % type_id,
+                          {"prefix": prefix, "ids": [{"id": d, "pac": p} for d, p in pairs]},
+                          expect=202)
+        return started["jobId"]
+
+    def wait_job(self, job, timeout=120, interval=0.05):
+        deadline = time.time() + timeout
+        while True:
+            st = self.ok("GET", "/api/jobs/" + job)
+            if st["jobDone"]:
+                return st
+            if time.time() > deadline:
+                raise AssertionError("job %s not done after %d s: %r" % (job, timeout, st))
+            time.sleep(interval)
+
+    def list_all(self, path, limit=1000):
+        """Every item of a paged list, following paging.next."""
+        items = []
+        url = "%s%slimit=%d" % (path, "&" if "?" in path else "?", limit)
+        while url:
+            page = self.ok("GET", url)
+            items += page["data"]
+            url = page["paging"].get("next")
+            if url and url.startswith("http"):
+                url = "/" + url.split("/", 3)[3]
+        return items

@@ -1,0 +1,244 @@
+"""Every API route × every role × a foreign group, over real HTTP, on SQLite and PostgreSQL.
+
+The routes come from `roost api routes` (the route table of the binary), so a route added later
+is walked too. For each route:
+  - no credentials → 401 (public routes are exempt);
+  - each role gets 403 exactly when the table does not list it, and never otherwise;
+  - a request naming only objects of another group (path parameters and, for body-carrying
+    routes, the body) gets 404 from every allowed role, and the owner of those objects can
+    still read them afterwards: the 404 is about visibility, and nothing changed.
+A route with a path parameter or a body this file does not know how to aim at a foreign object
+fails the test, naming the route: add it to FOREIGN_PARAMS or FOREIGN_BODIES.
+"""
+
+import json
+import secrets
+import unittest
+
+from roostcli import run
+from roostsite import ROLES, Client, Site, api_id
+
+WRITE_METHODS = ("POST", "PUT", "PATCH")
+
+
+def new_id():
+    return secrets.token_hex(12)
+
+
+# Path parameter → which foreign object it names, by path prefix (longest prefix wins).
+FOREIGN_PARAMS = {
+    ("/api/devicetypes/", "id"): "type",
+    ("/api/devices/", "id"): "device",
+    ("/api/", "jobId"): "job",
+}
+
+# Body-carrying routes: a body whose only problem is that it names foreign objects.
+# `f` is the fixture: f.foreign (group), f.type, f.device, f.job, f.spare (an unregistered
+# (id, pac) with imported credentials).
+FOREIGN_BODIES = {
+    "POST /api/devicetypes/create": lambda f: {"name": "x", "group": f.foreign},
+    "POST /api/devicetypes/edit": lambda f: {"id": f.type, "name": "changed"},
+    "POST /api/devices/create": lambda f: {"id": f.spare[0], "pac": f.spare[1], "name": "n",
+                                           "type": f.type},
+    "POST /api/devicetypes/{id}/devices/bulk/create/async":
+        lambda f: {"ids": [{"id": f.spare[0], "pac": f.spare[1]}]},
+}
+
+
+def route_key(route):
+    return "%s %s" % (route["method"], route["path"])
+
+
+def is_public(route):
+    return bool(route.get("public")) or not route["roles"]
+
+
+def path_params(pattern):
+    out, rest = [], pattern
+    while "{" in rest:
+        start = rest.index("{")
+        end = rest.index("}", start)
+        out.append(rest[start + 1:end])
+        rest = rest[end + 1:]
+    return out
+
+
+def load_routes():
+    r = run(["api", "routes"], timeout=30)
+    if r.returncode != 0:
+        raise AssertionError("roost api routes failed: " + r.stderr)
+    return json.loads(r.stdout)
+
+
+class ApiRoutesCommandTest(unittest.TestCase):
+    def test_routes_command_prints_the_table(self):
+        routes = load_routes()
+        self.assertIsInstance(routes, list)
+        self.assertGreaterEqual(len(routes), 13)
+        keys = [route_key(r) for r in routes]
+        self.assertEqual(len(keys), len(set(keys)), "duplicate routes")
+        for r in routes:
+            self.assertLessEqual({"method", "path", "roles", "public"}, set(r), r)
+            self.assertIn(r["method"], ("GET", "POST", "PUT", "PATCH", "DELETE"), r)
+            self.assertTrue(r["path"].startswith("/api/"), r)
+            self.assertLessEqual(set(r["roles"]), set(ROLES), r)
+            self.assertEqual(len(r["roles"]), len(set(r["roles"])), r)
+            self.assertEqual(r["public"], not r["roles"], r)
+        by_key = {route_key(r): r for r in routes}
+        # A few rows of docs/api.md, to show the output is the table and not a guess.
+        self.assertEqual(by_key["GET /api/devices"]["roles"], ["ADMIN", "DEVICE_MANAGER", "READER"])
+        self.assertEqual(by_key["POST /api/devicetypes/{id}/devices/bulk/create/async"]["roles"],
+                         ["ADMIN", "DEVICE_MANAGER", "FACTORY"])
+        self.assertEqual(by_key["DELETE /api/devices/{id}"]["roles"], ["ADMIN", "DEVICE_MANAGER"])
+
+    def test_bad_usage(self):
+        r = run(["api"], timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        r = run(["api", "routes", "--bogus"], timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--bogus", r.stderr)
+
+
+class MatrixFlows:
+    ENGINE = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.routes = load_routes()
+        cls.site = Site(cls.ENGINE)
+        try:
+            cls.server = cls.site.serve()
+            cls.mine = cls.site.create_group(new_id(), "mine")
+            cls.foreign = cls.site.create_group(new_id(), "foreign")
+            cls.users = {role: cls.site.api_user(role, group=cls.mine) for role in ROLES}
+            cls.owner = Client(cls.server, cls.site.api_user("ADMIN", group=cls.foreign,
+                                                             name="foreign admin"))
+            pairs = cls.site.issue_and_import(3, "300000")
+            # The foreign group's objects, made through the API by their owner.
+            cls.type = cls.owner.new_type("foreign type")
+            dev, pac = pairs[0]
+            cls.device = cls.owner.ok("POST", "/api/devices/create",
+                                      {"id": dev, "pac": pac, "name": "foreign device",
+                                       "type": cls.type})["id"]
+            cls.job = cls.owner.bulk_create(cls.type, [pairs[1]])
+            cls.owner.wait_job(cls.job, timeout=30)
+            cls.spare = pairs[2]
+            mine_admin = Client(cls.server, cls.users["ADMIN"])
+            cls.my_type = mine_admin.new_type("my type")
+            mine_admin.close()
+        except BaseException:
+            cls.site.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.owner.close()
+        cls.site.close()
+
+    def foreign_request(self, route):
+        """(path, body) naming only foreign objects; raises LookupError when unknown."""
+        path = route["path"]
+        for param in path_params(route["path"]):
+            matches = [(prefix, what) for (prefix, name), what in FOREIGN_PARAMS.items()
+                       if name == param and route["path"].startswith(prefix)]
+            if not matches:
+                raise LookupError("%s: no foreign object known for path parameter {%s}; add it "
+                                  "to FOREIGN_PARAMS in %s" % (route_key(route), param, __file__))
+            what = max(matches, key=lambda m: len(m[0]))[1]
+            value = {"type": self.type, "device": self.device, "job": self.job}[what]
+            path = path.replace("{%s}" % param, value, 1)
+        body = None
+        maker = FOREIGN_BODIES.get(route_key(route))
+        if maker is not None:
+            body = maker(self)
+        elif route["method"] in WRITE_METHODS:
+            raise LookupError("%s: no foreign request body known; add one to FOREIGN_BODIES in %s"
+                              % (route_key(route), __file__))
+        elif route["method"] != "GET" and not path_params(route["path"]):
+            raise LookupError("%s: neither a path parameter nor a body names an object; add the "
+                              "route to FOREIGN_BODIES in %s" % (route_key(route), __file__))
+        return path, body
+
+    def test_every_route_can_be_aimed_at_a_foreign_object(self):
+        unknown = []
+        for route in self.routes:
+            try:
+                self.foreign_request(route)
+            except LookupError as e:
+                unknown.append(str(e))
+        self.assertEqual(unknown, [], "routes this matrix cannot test:\n" + "\n".join(unknown))
+
+    def test_every_route_times_every_role_times_a_foreign_group(self):
+        anonymous = Client(self.server)
+        clients = {role: Client(self.server, self.users[role]) for role in ROLES}
+        walked = 0
+        for route in self.routes:
+            try:
+                path, body = self.foreign_request(route)
+            except LookupError:
+                continue  # reported by test_every_route_can_be_aimed_at_a_foreign_object
+            key = route_key(route)
+            method = route["method"]
+            if not is_public(route):
+                status, head, err = anonymous.call(method, path, body)
+                self.assertEqual(status, 401, "%s without credentials: %r" % (key, err))
+                self.assertEqual(head.get("WWW-Authenticate"), 'Basic realm="roost"', key)
+            for role in ROLES:
+                with self.subTest(route=key, role=role):
+                    status, _, res = clients[role].call(method, path, body)
+                    if is_public(route):
+                        self.assertNotIn(status, (401, 403), res)
+                        continue
+                    if role not in route["roles"]:
+                        self.assertEqual(status, 403, res)
+                        self.assertIn("roles", res["message"])
+                        continue
+                    self.assertNotEqual(status, 403, res)
+                    if path_params(route["path"]) or body is not None:
+                        self.assertEqual(status, 404, res)
+                        self.assertIn("not found", res["message"])
+                        self.assertNotIn("roles", res["message"])
+                    else:  # a list: answers, without anything of the foreign group
+                        self.assertEqual(status, 200, res)
+                        text = json.dumps(res)
+                        for secret in (self.foreign, self.type, self.job):
+                            self.assertNotIn(secret, text)
+                        self.assertNotIn('"id": "%s"' % self.device, text)
+            walked += 1
+            # The owner of the objects still sees them through the same path.
+            if method == "GET" and path_params(route["path"]):
+                status, _, res = self.owner.call("GET", path)
+                self.assertEqual(status, 200, "%s as the foreign group's ADMIN: %r" % (key, res))
+        for c in (anonymous, *clients.values()):
+            c.close()
+        self.assertGreaterEqual(walked, 13)
+        # Nothing of the foreign group changed, and the spare credentials are still unused.
+        t = self.owner.ok("GET", "/api/devicetypes/" + self.type)
+        self.assertEqual(t["name"], "foreign type")
+        self.assertEqual(self.owner.ok("GET", "/api/devices/" + self.device)["name"],
+                         "foreign device")
+        status, _, _ = self.owner.call("GET", "/api/devices/" + api_id(self.spare[0]))
+        self.assertEqual(status, 404)
+        names = [d["name"] for d in self.owner.list_all("/api/devicetypes")]
+        self.assertEqual(names.count("x"), 0)
+        self.assertEqual(self.owner.ok("GET", "/api/jobs/" + self.job)["status"]["success"], 1)
+
+    def test_own_group_objects_are_served(self):
+        """The other side of the 404s: the same principals see their own group's objects."""
+        reader = Client(self.server, self.users["READER"])
+        self.assertEqual(reader.ok("GET", "/api/devicetypes/" + self.my_type)["name"], "my type")
+        listed = [t["id"] for t in reader.list_all("/api/devicetypes")]
+        self.assertEqual(listed, [self.my_type])
+        reader.close()
+
+
+class MatrixSqliteTest(MatrixFlows, unittest.TestCase):
+    ENGINE = "sqlite"
+
+
+class MatrixPostgresTest(MatrixFlows, unittest.TestCase):
+    ENGINE = "postgres"
+
+
+if __name__ == "__main__":
+    unittest.main()
