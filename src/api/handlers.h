@@ -4,6 +4,9 @@
 //   device_type_handlers.cpp  /api/devicetypes…
 //   device_handlers.cpp       /api/devices…, bulk registration, /api/jobs
 //   credential_handlers.cpp   /api/credentials/import
+//   device_state_handlers.cpp /api/devices/{id}/token-state, …/networkstate,
+//                             /api/devicetypes/{id}/disengage
+//   certificate_handlers.cpp  /api/product-certificates… (global, not per group)
 // A handler runs after authentication and the role check; it must answer 404
 // for any object outside the principal's group subtree (CheckVisible and the
 // Visible* lookups below do that).
@@ -67,5 +70,25 @@ http::Response GetJob(ApiContext&, const Principal&, const http::Request&);
 // --- credentials (credential_handlers.cpp) --------------------------------
 
 http::Response ImportCredentials(ApiContext&, const Principal&, const http::Request&);
+// --- device state (device_state_handlers.cpp) -------------------------------
+// Derived by registry/device_state.h from the device, its type and the clock.
+
+http::Response GetTokenState(ApiContext&, const Principal&, const http::Request&);
+http::Response GetNetworkState(ApiContext&, const Principal&, const http::Request&);
+// Flags every device of the type: the sequence-number check is skipped for its
+// next message. 200 {"disengaged": n}.
+http::Response DisengageDeviceType(ApiContext&, const Principal&, const http::Request&);
+
+// --- product certificates (certificate_handlers.cpp) ------------------------
+// Global reference data: every principal allowed by the route sees every
+// certificate; there is no group to check.
+
+// JSON array (application/json) or CSV with a header (text/csv); refused as a
+// whole with every problem's line (CSV) or index (JSON). 200 {"imported": n}.
+http::Response ImportCertificates(ApiContext&, const Principal&, const http::Request&);
+// ?search=&limit=&after= → {"data": [...], "paging": {...}}
+http::Response SearchCertificates(ApiContext&, const Principal&, const http::Request&);
+// The key in any accepted spelling.
+http::Response GetCertificate(ApiContext&, const Principal&, const http::Request&);
 
 }  // namespace roost::api

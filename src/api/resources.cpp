@@ -76,13 +76,19 @@ http::Response ApiError::ToResponse() const {
 
 Parsed<json> ParseJsonObject(std::string_view body) {
   if (body.empty()) return ApiError{400, "request body: a JSON object is required", {}};
+  auto value = ParseJsonBody(body);
+  if (!value.ok()) return value;
+  if (!value->is_object()) {
+    return ApiError{
+        400, "request body: must be a JSON object, not " + std::string(JsonTypeName(*value)), {}};
+  }
+  return value;
+}
+
+Parsed<json> ParseJsonBody(std::string_view body) {
+  if (body.empty()) return ApiError{400, "request body: a JSON value is required", {}};
   try {
-    json value = json::parse(body.begin(), body.end());
-    if (!value.is_object()) {
-      return ApiError{
-          400, "request body: must be a JSON object, not " + std::string(JsonTypeName(value)), {}};
-    }
-    return value;
+    return json::parse(body.begin(), body.end());
   } catch (const json::parse_error& e) {
     // e.byte is the 1-based offset of the byte where parsing stopped.
     size_t offset = e.byte == 0 ? 0 : std::min<size_t>(e.byte - 1, body.size());

@@ -50,6 +50,10 @@ class Parsed {
   std::optional<ApiError> error_;
 };
 
+// Parses a request body holding one JSON value of any kind. Malformed JSON and
+// an empty body are refused as described for ParseJsonObject.
+Parsed<nlohmann::json> ParseJsonBody(std::string_view body);
+
 // Parses a request body that must be one JSON object. Malformed JSON is 400
 // "malformed JSON at line L, column C (byte offset O): ..."; an empty body or
 // another top-level value is 400 too.

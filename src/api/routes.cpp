@@ -25,6 +25,8 @@ const RoleSet kManage{Role::kAdmin, Role::kDeviceManager};
 const RoleSet kRegister{Role::kAdmin, Role::kDeviceManager, Role::kFactory};
 const RoleSet kJobRead{Role::kAdmin, Role::kDeviceManager, Role::kReader, Role::kFactory};
 const RoleSet kImport{Role::kAdmin, Role::kFactory};
+// Product certificates are global reference data; FACTORY reads them to label devices.
+const RoleSet kCertificateRead{Role::kAdmin, Role::kDeviceManager, Role::kReader, Role::kFactory};
 
 Response Unauthorized() {
   Response r = Response::Error(401, "authentication required: HTTP Basic with an API login");
@@ -61,6 +63,13 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"DELETE", "/api/devices/{id}", kManage, DeleteDevice},
       {"GET", "/api/jobs/{jobId}", kJobRead, GetJob},
       {"POST", "/api/credentials/import", kImport, ImportCredentials},
+      {"GET", "/api/devices/{id}/token-state", kRead, GetTokenState},
+      {"GET", "/api/devices/{id}/networkstate", kRead, GetNetworkState},
+      // GET although it changes state: the Sigfox API v1 path and method.
+      {"GET", "/api/devicetypes/{id}/disengage", kManage, DisengageDeviceType},
+      {"GET", "/api/product-certificates", kCertificateRead, SearchCertificates},
+      {"POST", "/api/product-certificates/import", kManage, ImportCertificates},
+      {"GET", "/api/product-certificates/{key}", kCertificateRead, GetCertificate},
   };
   return kRoutes;
 }

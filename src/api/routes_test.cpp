@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -35,6 +36,12 @@ const std::map<std::string, std::string>& ExpectedMatrix() {
       {"DELETE /api/devices/{id}", "AD"},
       {"GET /api/jobs/{jobId}", "ADRF"},
       {"POST /api/credentials/import", "AF"},
+      {"GET /api/devices/{id}/token-state", "ADR"},
+      {"GET /api/devices/{id}/networkstate", "ADR"},
+      {"GET /api/devicetypes/{id}/disengage", "AD"},
+      {"GET /api/product-certificates", "ADRF"},
+      {"POST /api/product-certificates/import", "AD"},
+      {"GET /api/product-certificates/{key}", "ADRF"},
   };
   return kMatrix;
 }
@@ -142,6 +149,12 @@ class ApiRoutesStoreTest : public ::testing::Test {
     std::vector<std::string> items = {"1;0000000000000000"};
     ASSERT_TRUE(store_->CreateJob(job, items, 10).ok());
     foreign_job_ = job.id;
+    registry::ProductCertificate pc;
+    pc.key = "P_0004_D356_03";
+    pc.manufacturer = "Acme";
+    pc.product_name = "Tag";
+    pc.revision = "03";
+    ASSERT_TRUE(store_->UpsertProductCertificates(std::span(&pc, 1)).ok());
   }
   void TearDown() override {
     router_ = http::Router();
@@ -189,6 +202,24 @@ class ApiRoutesStoreTest : public ::testing::Test {
     return (*m.handler)(req);
   }
 
+  http::Response CallWithType(Role role, const std::string& method, const std::string& path,
+                              std::string body, const std::string& content_type) {
+    http::Request req;
+    req.method = method;
+    req.path = path;
+    req.target = path;
+    req.body = std::move(body);
+    req.remote = "192.0.2.1:5000";
+    req.headers.emplace_back("Authorization",
+                             "Basic " + EncodeBase64(logins_[role] + ":" + kPassword));
+    req.headers.emplace_back("Content-Type", content_type);
+    http::RouteMatch m = router_.Match(req.method, req.path);
+    EXPECT_EQ(m.kind, http::RouteMatch::Kind::kFound) << method << " " << path;
+    if (m.kind != http::RouteMatch::Kind::kFound) return http::Response::Error(599, "no route");
+    req.path_params = m.params;
+    return (*m.handler)(req);
+  }
+
   // A request for the route that names only foreign objects.
   std::pair<std::string, std::string> ForeignRequest(const ApiRoute& r) {
     std::string path(r.pattern);
@@ -199,6 +230,8 @@ class ApiRoutesStoreTest : public ::testing::Test {
     const bool device_path = path.rfind("/api/devices/", 0) == 0;
     replace("{id}", device_path ? "F00D" : foreign_type_);
     replace("{jobId}", foreign_job_);
+    // Certificates are global: there is no foreign one, the request names a known one.
+    replace("{key}", "p-0004-d356-03");
     std::string body;
     if (path == "/api/devicetypes/create") {
       body = json{{"name", "x"}, {"group", foreign_}}.dump();
@@ -207,6 +240,11 @@ class ApiRoutesStoreTest : public ::testing::Test {
     } else if (path == "/api/devices/create") {
       body =
           json{{"id", "C001"}, {"pac", "0000000000000000"}, {"name", "n"}, {"type", foreign_type_}}
+              .dump();
+    } else if (path == "/api/product-certificates/import") {
+      body =
+          json::array(
+              {json{{"key", "P 0004 D356 03"}, {"manufacturer", "Acme"}, {"productName", "Tag"}}})
               .dump();
     } else if (path.find("/bulk/create/async") != std::string::npos && r.method == "POST") {
       body = json{{"ids", json::array({json{{"id", "C001"}, {"pac", "0000000000000000"}}})}}.dump();
@@ -238,7 +276,15 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
         EXPECT_EQ(res.status, 403) << res.body;
         continue;
       }
-      if (path == "/api/devicetypes" || path == "/api/devices") {
+      if (path.rfind("/api/product-certificates", 0) == 0) {
+        // Global reference data: answered for every allowed role, whatever its group.
+        EXPECT_EQ(res.status, 200) << res.body;
+        if (r.method == "GET") {
+          EXPECT_NE(res.body.find("P_0004_D356_03"), std::string::npos) << res.body;
+        } else {
+          EXPECT_EQ(res.body, R"({"imported":1})");
+        }
+      } else if (path == "/api/devicetypes" || path == "/api/devices") {
         // Lists answer, without anything of the foreign group.
         EXPECT_EQ(res.status, 200) << res.body;
         EXPECT_EQ(res.body.find(foreign_), std::string::npos) << res.body;
@@ -264,6 +310,70 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
   auto types = store_->ListDeviceTypes(foreign_);
   ASSERT_TRUE(types.ok());
   EXPECT_EQ(types->size(), 1u);
+  // The foreign device was not disengaged.
+  auto flagged = store_->ClearSequenceCheckDisengaged(0xF00D);
+  ASSERT_TRUE(flagged.ok());
+  EXPECT_FALSE(*flagged);
+}
+
+TEST_F(ApiRoutesStoreTest, DeviceStateAndDisengageOnOwnObjects) {
+  registry::Device d;
+  d.id = SigfoxId{0xBEEF};
+  d.name = "mine";
+  d.type = my_type_;
+  d.group = mine_;
+  d.pac = "0123456789ABCDEF";
+  d.creation_time = 1000;  // the context's clock
+  ASSERT_TRUE(store_->InsertDevice(d).ok());
+  http::Response res = Call(Role::kReader, "GET", "/api/devices/beef/token-state");
+  ASSERT_EQ(res.status, 200) << res.body;
+  json token = json::parse(res.body);
+  EXPECT_EQ(token["code"], 2);
+  EXPECT_EQ(token["state"], "NOT_ACTIVATED");
+  EXPECT_FALSE(token.contains("tokenEnd"));
+  res = Call(Role::kReader, "GET", "/api/devices/BEEF/networkstate");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(json::parse(res.body)["networkStatus"], "OK");
+  res = Call(Role::kDeviceManager, "GET", "/api/devicetypes/" + my_type_ + "/disengage");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(json::parse(res.body), (json{{"disengaged", 1}}));
+  EXPECT_TRUE(*store_->ClearSequenceCheckDisengaged(0xBEEF));
+  res = Call(Role::kReader, "GET", "/api/devices/nothex/token-state");
+  EXPECT_EQ(res.status, 404) << res.body;
+}
+
+TEST_F(ApiRoutesStoreTest, CertificateImportRefusalsChangeNothing) {
+  auto count = [&] {
+    auto page = store_->SearchProductCertificates({});
+    return page.ok() ? page->certificates.size() : size_t{999};
+  };
+  const size_t before = count();
+  // CSV with a bad second row: refused as a whole, the line named.
+  auto csv = [&](std::string body, std::string type = "text/csv") {
+    http::Response res =
+        CallWithType(Role::kDeviceManager, "POST", "/api/product-certificates/import", body, type);
+    return std::make_pair(res.status, res.body.empty() ? json() : json::parse(res.body));
+  };
+  auto [status, body] = csv("key,manufacturer,productName\nP_0001_0001_01,A,B\nP_1,A,B\n");
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(body["errors"][0]["line"], 3) << body;
+  EXPECT_NE(body["message"].get<std::string>().find("line 3: key: "), std::string::npos) << body;
+  std::tie(status, body) =
+      csv(R"([{"key": "P_0001_0001_01", "manufacturer": "A"}])", "application/json");
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(body["errors"][0]["field"], "[0].productName") << body;
+  std::tie(status, body) = csv("[1,", "application/json");
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(body["errors"][0]["line"], 1) << body;
+  std::tie(status, body) = csv("<xml/>", "application/xml");
+  EXPECT_EQ(status, 415);
+  EXPECT_EQ(count(), before);
+  // Then a good one, in CSV with a charset parameter.
+  std::tie(status, body) =
+      csv("key,manufacturer,productName\nP_0001_0001_01,A,B\n", "text/csv; charset=utf-8");
+  EXPECT_EQ(status, 200) << body;
+  EXPECT_EQ(body, (json{{"imported", 1}}));
+  EXPECT_EQ(count(), before + 1);
 }
 
 TEST_F(ApiRoutesStoreTest, AuthenticationFailuresAndThrottle) {

@@ -201,6 +201,7 @@ void RunServe(const ServeOptions& opts) {
   FailIfError(http::RegisterProcessMetrics(metrics), "metrics");
   FailIfError(http::AddOperationalRoutes(router, metrics, readiness), "routes");
   registry::DeviceRegistry devices(*store, NowMs);
+  devices.RequireKnownCertificates(cfg.require_known_certificates);
   crypto::PasswordVerifyCache passwords;
   api::LoginThrottle throttle;
   api::ApiContext api_context{*store, devices, passwords, throttle, NowMs, &*sealer};

@@ -326,6 +326,25 @@ const std::vector<KeyDef>& Keys() {
          return Status::Ok();
        },
        [](const ServeConfig& c) { return std::to_string(c.job_lease_seconds); }},
+      {{"registry.require_known_certificates", "ROOST_REGISTRY_REQUIRE_KNOWN_CERTIFICATES",
+        "--require-known-certificates",
+        "Refuse registrations whose product certificate is not in the certificate registry "
+        "(true/false)",
+        false, true, true},
+       [](ServeConfig& c, const Raw& r) {
+         const std::string v = Lower(r.s);
+         if (v == "true" || v == "1" || v == "yes" || v == "on") {
+           c.require_known_certificates = true;
+         } else if (v == "false" || v == "0" || v == "no" || v == "off") {
+           c.require_known_certificates = false;
+         } else {
+           return Status::InvalidInput("expected true or false, got " + Quote(r.s));
+         }
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) {
+         return std::string(c.require_known_certificates ? "true" : "false");
+       }},
   };
   return keys;
 }
@@ -405,7 +424,12 @@ Status ApplyTomlValue(ServeConfig& config, const ConfigFile& file, const KeyDef&
                                 "_file");
   }
   Raw raw;
-  if (def.pub.integer) {
+  if (def.pub.boolean) {
+    if (!node.is_boolean()) {
+      return Status::InvalidInput(where + ": expected a boolean, found " + TypeName(node));
+    }
+    raw.s = node.as_boolean()->get() ? "true" : "false";
+  } else if (def.pub.integer) {
     if (!node.is_integer()) {
       return Status::InvalidInput(where + ": expected an integer, found " + TypeName(node));
     }

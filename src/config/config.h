@@ -96,6 +96,8 @@ struct ServeConfig {
   uint32_t dedup_window_ms = 3000;
   uint32_t retention_days = 90;     // 0 = keep messages forever
   uint32_t job_lease_seconds = 60;  // a job chunk's lease; then another worker may redo it
+  // Registration with a product certificate missing from the certificate registry is refused.
+  bool require_known_certificates = false;
 
   // The master key path with the default applied.
   std::string MasterKeyPath() const;
@@ -110,8 +112,9 @@ struct ConfigKey {
   std::string_view env;      // "ROOST_HTTP_LISTEN"
   std::string_view flag;     // "--listen"; empty: no flag
   std::string_view help;     // one line
-  bool integer = false;      // TOML integer (else a TOML string)
+  bool integer = false;      // TOML integer (else a TOML string, or boolean below)
   bool file_allowed = true;  // false: environment only (secrets)
+  bool boolean = false;      // TOML boolean; text layers accept true/false/1/0/yes/no/on/off
 };
 std::span<const ConfigKey> ConfigKeys();
 

@@ -94,6 +94,9 @@ password_file = "/etc/roost/smtp.pw"
 [pipeline]
 dedup_window_ms = 5000
 retention_days = 0
+
+[registry]
+require_known_certificates = true
 )";
 
 TEST(Config, FileSetsEveryKey) {
@@ -119,6 +122,35 @@ TEST(Config, FileSetsEveryKey) {
                                 "/etc/roost/smtp.pw"}));
   EXPECT_EQ(c.dedup_window_ms, 5000u);
   EXPECT_EQ(c.retention_days, 0u);
+  EXPECT_TRUE(c.require_known_certificates);
+}
+
+TEST(Config, RequireKnownCertificatesIsABoolean) {
+  EXPECT_FALSE(ServeConfig{}.require_known_certificates);
+  EXPECT_FALSE(LoadOk(std::nullopt).require_known_certificates);
+  for (const char* on : {"true", "TRUE", "1", "yes", "on"}) {
+    EXPECT_TRUE(LoadOk(std::nullopt, {{"ROOST_REGISTRY_REQUIRE_KNOWN_CERTIFICATES", on}})
+                    .require_known_certificates)
+        << on;
+  }
+  for (const char* off : {"false", "0", "no", "Off"}) {
+    EXPECT_FALSE(LoadOk(File(kFullFile), {{"ROOST_REGISTRY_REQUIRE_KNOWN_CERTIFICATES", off}})
+                     .require_known_certificates)
+        << off;
+  }
+  EXPECT_TRUE(LoadOk(std::nullopt, {}, {{"registry.require_known_certificates", "true"}})
+                  .require_known_certificates);
+  EXPECT_EQ(LoadError(File("[registry]\nrequire_known_certificates = \"true\"\n")),
+            "roost.toml: line 2: registry.require_known_certificates: expected a boolean, found "
+            "a string");
+  EXPECT_EQ(LoadError(File("[registry]\nrequire_known_certificates = 1\n")),
+            "roost.toml: line 2: registry.require_known_certificates: expected a boolean, found "
+            "an integer");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_REGISTRY_REQUIRE_KNOWN_CERTIFICATES", "maybe"}}),
+            "ROOST_REGISTRY_REQUIRE_KNOWN_CERTIFICATES: expected true or false, got \"maybe\"");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_REGISTRY_REQUIRE_KNOWN_CERTIFICATE", "true"}}),
+            "ROOST_REGISTRY_REQUIRE_KNOWN_CERTIFICATE: unknown setting (did you mean "
+            "\"ROOST_REGISTRY_REQUIRE_KNOWN_CERTIFICATES\"?)");
 }
 
 TEST(Config, EnvironmentOverridesFile) {

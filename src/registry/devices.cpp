@@ -7,6 +7,7 @@
 #include "core/hex.h"
 #include "core/identifiers.h"
 #include "crypto/random.h"
+#include "registry/certificates.h"
 
 namespace roost::registry {
 namespace {
@@ -84,6 +85,9 @@ Result<Device> DeviceRegistry::Register(std::string_view caller_group,
   }
   auto type = VisibleType(caller_group, request.type);
   if (!type.ok()) return type.status();
+  if (require_known_certificates_ && !certificate.empty()) {
+    ROOST_RETURN_IF_ERROR(CheckKnownCertificate(store_, certificate));
+  }
 
   auto credential = store_.GetCredential(id->value);
   if (!credential.ok()) {
@@ -182,6 +186,16 @@ storage::ChunkOutcome DeviceRegistry::ProcessBulkCreate(const storage::JobClaim&
   const std::string prefix = params.value("prefix", "");
   const std::string certificate = params.value("productCertificate", "");
   auto type = store_.GetDeviceType(type_id);
+  // The certificate is the same for every device of the job: checked once per chunk.
+  std::optional<std::string> certificate_refusal;
+  if (require_known_certificates_ && !certificate.empty()) {
+    Status known = CheckKnownCertificate(store_, certificate);
+    if (known.code() == Status::Code::kInvalidInput) {
+      certificate_refusal = known.message().substr(known.message().find(": ") + 2);
+    } else if (!known.ok()) {
+      certificate_refusal = "certificate lookup failed; retry the registration";
+    }
+  }
 
   // Parse each item once, then look the credentials of the whole chunk up at once.
   struct Item {
@@ -223,6 +237,11 @@ storage::ChunkOutcome DeviceRegistry::ProcessBulkCreate(const storage::JobClaim&
     }
     if (!credentials.ok()) {
       outcome.failed.push_back({id.ToApi(), "credential lookup failed; retry the registration"});
+      ++next_credential;
+      continue;
+    }
+    if (certificate_refusal) {
+      outcome.failed.push_back({id.ToApi(), *certificate_refusal});
       ++next_credential;
       continue;
     }

@@ -57,6 +57,12 @@ class DeviceRegistry {
   // worker registers per transaction.
   DeviceRegistry(storage::Store& store, Clock clock, int64_t chunk_size = 5000);
 
+  // registry.require_known_certificates: when on, a registration (single, or
+  // each device of a bulk job) naming a certificate that is not in the
+  // product-certificate registry fails with "product certificate P_… is not in
+  // the registry". An empty certificate is always allowed. Default off.
+  void RequireKnownCertificates(bool on) { require_known_certificates_ = on; }
+
   // Registers one device for a caller in `caller_group`. InvalidInput names the
   // field; NotFound for an unknown or invisible device type; AlreadyExists when
   // the ID is registered; InvalidInput "PAC does not match" for a wrong PAC.
@@ -85,6 +91,7 @@ class DeviceRegistry {
   storage::Store& store_;
   Clock clock_;
   int64_t chunk_size_;
+  bool require_known_certificates_ = false;
 };
 
 }  // namespace roost::registry

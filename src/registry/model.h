@@ -117,6 +117,20 @@ struct Device {
   bool operator==(const Device&) const = default;
 };
 
+// A known end-product certificate (factory.md): global reference data, shared by
+// every group. `key` is canonical ("P_0004_D356_03").
+struct ProductCertificate {
+  std::string key;
+  std::string manufacturer;
+  std::string product_name;
+  std::string revision;  // free text; defaults to the key's revision digits
+  std::string link;      // where the certificate can be read; may be empty
+  std::string notes;
+  EpochMillis creation_time = 0;  // first import
+  EpochMillis update_time = 0;    // last import
+  bool operator==(const ProductCertificate&) const = default;
+};
+
 // What the factory import leaves for a device ID before anyone registers it.
 struct Credential {
   SigfoxId device_id;

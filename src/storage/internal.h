@@ -43,6 +43,15 @@ std::vector<std::string> PathFromTree(std::string_view tree, std::string_view id
 // Indexes of devices whose id repeats an earlier one in the same batch.
 std::vector<bool> RepeatedIds(std::span<const Device> devices);
 
+// The product_certificates.search_text column: the key in lower case written with
+// '_', ' ', '-' and no separators, then the manufacturer and the product name in
+// lower case (ASCII), one per line. A search is a substring match of
+// CertificateNeedle(text) in this column.
+std::string CertificateSearchText(const ProductCertificate& certificate);
+std::string CertificateNeedle(std::string_view text);
+// Checks limit, and that the text has no line breaks (they separate the fields).
+Status ValidateCertificateQuery(const CertificateQuery& query);
+
 // A fresh lease token for `worker`.
 std::string NewLeaseToken(std::string_view worker);
 

@@ -1,5 +1,6 @@
 #include "storage/store.h"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -190,6 +191,47 @@ std::vector<bool> RepeatedIds(std::span<const Device> devices) {
     if (!seen.insert(devices[i].id.value).second) repeated[i] = true;
   }
   return repeated;
+}
+
+namespace {
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+}  // namespace
+
+std::string CertificateSearchText(const ProductCertificate& certificate) {
+  const std::string key = LowerAscii(certificate.key);
+  std::string out = key;
+  for (char sep : {' ', '-'}) {
+    std::string variant = key;
+    std::replace(variant.begin(), variant.end(), '_', sep);
+    out += '\n' + variant;
+  }
+  std::string bare = key;
+  bare.erase(std::remove(bare.begin(), bare.end(), '_'), bare.end());
+  out += '\n' + bare;
+  out += '\n' + LowerAscii(certificate.manufacturer);
+  out += '\n' + LowerAscii(certificate.product_name);
+  return out;
+}
+
+std::string CertificateNeedle(std::string_view text) {
+  return LowerAscii(text);
+}
+
+Status ValidateCertificateQuery(const CertificateQuery& query) {
+  if (query.limit < 1 || query.limit > kMaxPageSize) {
+    return Status::InvalidInput("limit must be between 1 and " + std::to_string(kMaxPageSize) +
+                                ", got " + std::to_string(query.limit));
+  }
+  if (query.text.find_first_of("\r\n") != std::string::npos) {
+    return Status::InvalidInput("search text must not contain line breaks");
+  }
+  return Status::Ok();
 }
 
 std::string NewLeaseToken(std::string_view worker) {

@@ -36,6 +36,7 @@ using registry::Group;
 using registry::Job;
 using registry::JobFailure;
 using registry::JobStatus;
+using registry::ProductCertificate;
 using registry::User;
 
 inline constexpr int kMaxPageSize = 1000;
@@ -58,6 +59,20 @@ struct DevicePage {
 struct BatchInsertResult {
   int64_t inserted = 0;
   std::vector<size_t> conflicts;  // indexes (into the input) of IDs already registered
+};
+
+// A search of the product-certificate registry, ordered by key.
+struct CertificateQuery {
+  // Matched case-insensitively (ASCII) as a substring of the key (written with '_', ' ',
+  // '-' or no separators), the manufacturer or the product name; "" = all.
+  std::string text;
+  std::string after;  // keyset cursor: only keys greater than this; "" = from the start
+  int limit = 100;    // 1..kMaxPageSize
+};
+
+struct CertificatePage {
+  std::vector<ProductCertificate> certificates;
+  std::optional<std::string> next;  // cursor (the last key) when more follow
 };
 
 // A chunk of a job's items, leased to one worker until `lease_until`.
@@ -154,6 +169,24 @@ class Store {
   // NotFound if the lease was lost (another worker took the chunk over): nothing is written.
   virtual Status CompleteChunk(const JobClaim& claim, const ChunkOutcome& outcome) = 0;
   virtual Result<JobStatus> GetJobStatus(std::string_view id) = 0;
+
+  // --- product certificates (global reference data, not per group) ----------
+  // Inserts or replaces each certificate by key, in one transaction; a replaced
+  // row keeps its creation_time. Keys must be canonical (the caller parses them).
+  virtual Status UpsertProductCertificates(std::span<const ProductCertificate> certificates) = 0;
+  virtual Result<ProductCertificate> GetProductCertificate(std::string_view key) = 0;
+  virtual Result<CertificatePage> SearchProductCertificates(const CertificateQuery& query) = 0;
+
+  // --- sequence-number check ("disengage") -----------------------------------
+  // Flags every device of device type `type` so that the sequence-number check is
+  // skipped for its next message. Returns the number of devices flagged (already
+  // flagged ones count again, with `now` as their new time). NotFound for an
+  // unknown type. A deleted device loses its flag.
+  virtual Result<int64_t> DisengageSequenceCheck(std::string_view type, EpochMillis now) = 0;
+  // Clears a device's flag atomically; returns whether it was set. The uplink
+  // pipeline calls it when it accepts a message of the device: exactly one caller
+  // sees true per disengage, even with several instances.
+  virtual Result<bool> ClearSequenceCheckDisengaged(uint32_t device_id) = 0;
 };
 
 // Opens (creating if needed) `<data_dir>/roost.db` — or the file itself when

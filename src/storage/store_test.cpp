@@ -18,6 +18,7 @@ namespace roost::storage {
 namespace {
 
 using registry::DeviceState;
+using registry::ProductCertificate;
 
 std::string Hex24(int n) {
   char buf[32];
@@ -553,6 +554,140 @@ TEST_P(StoreTest, Credentials) {
   EXPECT_FALSE((*many)[1]);
   EXPECT_EQ((*many)[2], a);
   EXPECT_EQ((*many)[3], b);
+}
+
+TEST_P(StoreTest, ProductCertificatesUpsertGetAndSearch) {
+  auto cert = [](std::string key, std::string maker, std::string product, EpochMillis t) {
+    ProductCertificate pc;
+    pc.key = std::move(key);
+    pc.manufacturer = std::move(maker);
+    pc.product_name = std::move(product);
+    pc.revision = "03";
+    pc.link = "https://example.com/c";
+    pc.notes = "line one\nline two";
+    pc.creation_time = t;
+    pc.update_time = t;
+    return pc;
+  };
+  std::vector<ProductCertificate> certs = {
+      cert("P_0004_D356_03", "Acme Sensors", "TempTag", 10),
+      cert("P_0001_AFAF_01", "Élan Devices", "Door Watch", 10),
+      cert("P_00AB_0001_02", "Nordic Things, Inc.", "acme-compatible relay", 10)};
+  ASSERT_TRUE(store_->UpsertProductCertificates(certs).ok());
+  auto got = store_->GetProductCertificate("P_0004_D356_03");
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, certs[0]);
+  auto missing = store_->GetProductCertificate("P_0004_D356_04");
+  EXPECT_EQ(missing.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(missing.status().message().find("P_0004_D356_04"), std::string::npos);
+
+  // Upsert replaces the fields and keeps the first creation time.
+  ProductCertificate changed = cert("P_0004_D356_03", "Acme Sensors SA", "TempTag 2", 20);
+  changed.link = "";
+  ASSERT_TRUE(store_->UpsertProductCertificates(std::span(&changed, 1)).ok());
+  ProductCertificate expected = changed;
+  expected.creation_time = 10;
+  EXPECT_EQ(*store_->GetProductCertificate("P_0004_D356_03"), expected);
+
+  auto keys = [&](CertificateQuery q) {
+    auto page = store_->SearchProductCertificates(q);
+    EXPECT_TRUE(page.ok()) << page.status().message();
+    std::vector<std::string> out;
+    if (page.ok()) {
+      for (const auto& pc : page->certificates) out.push_back(pc.key);
+      if (page->next) out.push_back("next=" + *page->next);
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  // All, ordered by key.
+  EXPECT_EQ(keys({}), (V{"P_0001_AFAF_01", "P_0004_D356_03", "P_00AB_0001_02"}));
+  // Case-insensitive on manufacturer and product name.
+  EXPECT_EQ(keys({"ACME", "", 100}), (V{"P_0004_D356_03", "P_00AB_0001_02"}));
+  EXPECT_EQ(keys({"door w", "", 100}), (V{"P_0001_AFAF_01"}));
+  EXPECT_EQ(keys({"things, inc", "", 100}), (V{"P_00AB_0001_02"}));
+  // The key in any spelling, partial too.
+  EXPECT_EQ(keys({"p 0004 d356", "", 100}), (V{"P_0004_D356_03"}));
+  EXPECT_EQ(keys({"0004-D356-03", "", 100}), (V{"P_0004_D356_03"}));
+  EXPECT_EQ(keys({"p0001afaf", "", 100}), (V{"P_0001_AFAF_01"}));
+  EXPECT_EQ(keys({"_0001_", "", 100}), (V{"P_0001_AFAF_01", "P_00AB_0001_02"}));
+  EXPECT_EQ(keys({"ab_0001", "", 100}), (V{"P_00AB_0001_02"}));
+  EXPECT_EQ(keys({"nothing like this", "", 100}), V{});
+  // Case folding is ASCII only: other bytes match exactly.
+  EXPECT_EQ(keys({"Élan", "", 100}), (V{"P_0001_AFAF_01"}));
+  EXPECT_EQ(keys({"élan", "", 100}), V{});
+  // Keyset paging.
+  EXPECT_EQ(keys({"", "", 2}), (V{"P_0001_AFAF_01", "P_0004_D356_03", "next=P_0004_D356_03"}));
+  EXPECT_EQ(keys({"", "P_0004_D356_03", 2}), (V{"P_00AB_0001_02"}));
+  EXPECT_EQ(keys({"acme", "P_0004_D356_03", 1}), (V{"P_00AB_0001_02"}));
+  // Bad queries.
+  EXPECT_EQ(store_->SearchProductCertificates({"", "", 0}).status().code(),
+            Status::Code::kInvalidInput);
+  EXPECT_EQ(store_->SearchProductCertificates({"", "", kMaxPageSize + 1}).status().code(),
+            Status::Code::kInvalidInput);
+  EXPECT_EQ(store_->SearchProductCertificates({"a\nb", "", 10}).status().code(),
+            Status::Code::kInvalidInput);
+  // Survives a reopen.
+  Open();
+  EXPECT_EQ(*store_->GetProductCertificate("P_00AB_0001_02"), certs[2]);
+}
+
+TEST_P(StoreTest, DisengageFlagsEveryDeviceOfTheTypeUntilCleared) {
+  Group root = MakeGroup(1, "");
+  DeviceType t = MakeType(1, root.id);
+  DeviceType other = MakeType(2, root.id);
+  DeviceType empty = MakeType(3, root.id);
+  for (uint32_t id : {1u, 2u, 3u}) ASSERT_TRUE(store_->InsertDevice(MakeDevice(id, t)).ok());
+  ASSERT_TRUE(store_->InsertDevice(MakeDevice(9, other)).ok());
+
+  // Nothing flagged yet.
+  EXPECT_FALSE(*store_->ClearSequenceCheckDisengaged(1));
+  auto n = store_->DisengageSequenceCheck(t.id, 1000);
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 3);
+  EXPECT_EQ(*store_->DisengageSequenceCheck(empty.id, 1000), 0);
+  EXPECT_EQ(store_->DisengageSequenceCheck(Hex24(0xdead), 1000).status().code(),
+            Status::Code::kNotFound);
+  // Again: the same devices count again.
+  EXPECT_EQ(*store_->DisengageSequenceCheck(t.id, 2000), 3);
+
+  // The flag is consumed once per device; other types are untouched.
+  EXPECT_FALSE(*store_->ClearSequenceCheckDisengaged(9));
+  EXPECT_TRUE(*store_->ClearSequenceCheckDisengaged(1));
+  EXPECT_FALSE(*store_->ClearSequenceCheckDisengaged(1));
+  EXPECT_FALSE(*store_->ClearSequenceCheckDisengaged(0x12345678));  // no such device
+
+  // Persisted; a deleted device loses its flag (registering it again starts clean).
+  Open();
+  ASSERT_TRUE(store_->DeleteDevice(2).ok());
+  ASSERT_TRUE(store_->InsertDevice(MakeDevice(2, t)).ok());
+  EXPECT_FALSE(*store_->ClearSequenceCheckDisengaged(2));
+  EXPECT_TRUE(*store_->ClearSequenceCheckDisengaged(3));
+  // Deleting a type whose devices were flagged still works once they are gone.
+  ASSERT_TRUE(store_->DeleteDevice(1).ok());
+  ASSERT_TRUE(store_->DeleteDevice(2).ok());
+  ASSERT_TRUE(store_->DeleteDevice(3).ok());
+  EXPECT_TRUE(store_->DeleteDeviceType(t.id).ok());
+}
+
+TEST_P(StoreTest, ConcurrentClearersConsumeADisengageOnce) {
+  Group root = MakeGroup(1, "");
+  DeviceType t = MakeType(1, root.id);
+  ASSERT_TRUE(store_->InsertDevice(MakeDevice(5, t)).ok());
+  for (int round = 0; round < 5; ++round) {
+    ASSERT_EQ(*store_->DisengageSequenceCheck(t.id, round), 1);
+    std::atomic<int> seen{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) {
+      threads.emplace_back([&] {
+        auto cleared = store_->ClearSequenceCheckDisengaged(5);
+        EXPECT_TRUE(cleared.ok()) << cleared.status().message();
+        if (cleared.ok() && *cleared) ++seen;
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(seen.load(), 1) << "round " << round;
+  }
 }
 
 class JobTest : public StoreTest {

@@ -312,6 +312,23 @@ DeviceType DeviceTypeFromRow(const Rows& r, int i) {
   return t;
 }
 
+constexpr const char* kCertificateSelect =
+    "SELECT cert_key, manufacturer, product_name, revision, link, notes, creation_time, "
+    "update_time FROM product_certificates";
+
+ProductCertificate CertificateFromRow(const Rows& r, int i) {
+  ProductCertificate pc;
+  pc.key = r.Text(i, 0);
+  pc.manufacturer = r.Text(i, 1);
+  pc.product_name = r.Text(i, 2);
+  pc.revision = r.Text(i, 3);
+  pc.link = r.Text(i, 4);
+  pc.notes = r.Text(i, 5);
+  pc.creation_time = r.Int(i, 6);
+  pc.update_time = r.Int(i, 7);
+  return pc;
+}
+
 Params DeviceTypeParams(const DeviceType& t) {
   Params p;
   p.Add(t.id).Add(t.name).Add(t.description).Add(t.group).Add(t.keep_alive).Add(t.alert_email);
@@ -908,6 +925,94 @@ class PgStore final : public Store {
     for (int i = 0; i < r.size(); ++i) st.failed.push_back({r.Text(i, 0), r.Text(i, 1)});
     ROOST_RETURN_IF_ERROR(tx.Commit("read job status"));
     return st;
+  }
+
+  // --- product certificates ---
+  Status UpsertProductCertificates(std::span<const ProductCertificate> certs) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    Tx tx(c);
+    ROOST_RETURN_IF_ERROR(tx.Begin("store product certificates"));
+    for (const ProductCertificate& pc : certs) {
+      Params p;
+      p.Add(pc.key).Add(pc.manufacturer).Add(pc.product_name).Add(pc.revision).Add(pc.link);
+      p.Add(pc.notes).Add(CertificateSearchText(pc)).Add(pc.creation_time).Add(pc.update_time);
+      ROOST_ASSIGN_ROWS(
+          r, c.Exec("INSERT INTO product_certificates (cert_key, manufacturer, product_name, "
+                    "revision, link, notes, search_text, creation_time, update_time) VALUES "
+                    "($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (cert_key) DO UPDATE SET "
+                    "manufacturer = excluded.manufacturer, product_name = excluded.product_name, "
+                    "revision = excluded.revision, link = excluded.link, notes = excluded.notes, "
+                    "search_text = excluded.search_text, update_time = excluded.update_time",
+                    p, "store product certificates"));
+    }
+    return tx.Commit("store product certificates");
+  }
+
+  Result<ProductCertificate> GetProductCertificate(std::string_view key) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    ROOST_ASSIGN_ROWS(r, l->conn->Exec(std::string(kCertificateSelect) + " WHERE cert_key = $1",
+                                       Params().Add(key), "get product certificate"));
+    if (r.size() == 0) {
+      return Status::NotFound("product certificate " + std::string(key) + " not found");
+    }
+    return CertificateFromRow(r, 0);
+  }
+
+  Result<CertificatePage> SearchProductCertificates(const CertificateQuery& q) override {
+    ROOST_RETURN_IF_ERROR(ValidateCertificateQuery(q));
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Params p;
+    p.Add(q.after);
+    std::string sql = std::string(kCertificateSelect) + " WHERE cert_key > " + p.Last();
+    if (!q.text.empty()) {
+      p.Add(CertificateNeedle(q.text));
+      sql += " AND strpos(search_text, " + p.Last() + ") > 0";
+    }
+    p.Add(int64_t{q.limit} + 1);
+    sql += " ORDER BY cert_key LIMIT " + p.Last();
+    ROOST_ASSIGN_ROWS(r, l->conn->Exec(sql, p, "search product certificates"));
+    CertificatePage page;
+    const int n = std::min(r.size(), q.limit);
+    for (int i = 0; i < n; ++i) page.certificates.push_back(CertificateFromRow(r, i));
+    if (r.size() > q.limit) page.next = page.certificates.back().key;
+    return page;
+  }
+
+  // --- sequence-number check ---
+  Result<int64_t> DisengageSequenceCheck(std::string_view type, EpochMillis now) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    Tx tx(c);
+    ROOST_RETURN_IF_ERROR(tx.Begin("disengage sequence check"));
+    {
+      // Lock the type so that its device set is the one seen by DeleteDeviceType too.
+      ROOST_ASSIGN_ROWS(r, c.Exec("SELECT id FROM device_types WHERE id = $1 FOR SHARE",
+                                  Params().Add(type), "disengage sequence check"));
+      if (r.size() == 0) return Status::NotFound("device type " + std::string(type) + " not found");
+    }
+    int64_t flagged = 0;
+    {
+      ROOST_ASSIGN_ROWS(r, c.Exec("INSERT INTO sequence_check_disengaged (device_id, since) "
+                                  "SELECT id, $1 FROM devices WHERE type_id = $2 "
+                                  "ON CONFLICT (device_id) DO UPDATE SET since = excluded.since",
+                                  Params().Add(now).Add(type), "disengage sequence check"));
+      flagged = r.Affected();
+    }
+    ROOST_RETURN_IF_ERROR(tx.Commit("disengage sequence check"));
+    return flagged;
+  }
+
+  Result<bool> ClearSequenceCheckDisengaged(uint32_t device_id) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    ROOST_ASSIGN_ROWS(r, l->conn->Exec("DELETE FROM sequence_check_disengaged WHERE device_id = $1",
+                                       Params().Add(int64_t{device_id}), "clear disengaged flag"));
+    return r.Affected() > 0;
   }
 
  private:

@@ -306,6 +306,23 @@ void BindDeviceType(Stmt& s, const DeviceType& t) {
       .Bind(13, t.update_time);
 }
 
+constexpr const char* kCertificateSelect =
+    "SELECT cert_key, manufacturer, product_name, revision, link, notes, creation_time, "
+    "update_time FROM product_certificates";
+
+ProductCertificate CertificateFromRow(const Stmt& s) {
+  ProductCertificate pc;
+  pc.key = s.Text(0);
+  pc.manufacturer = s.Text(1);
+  pc.product_name = s.Text(2);
+  pc.revision = s.Text(3);
+  pc.link = s.Text(4);
+  pc.notes = s.Text(5);
+  pc.creation_time = s.Int(6);
+  pc.update_time = s.Int(7);
+  return pc;
+}
+
 Status NotFoundOr(int rc, Conn& c, std::string_view op, std::string what) {
   if (rc == SQLITE_DONE) return Status::NotFound(std::move(what));
   return ErrorFrom(c.db(), rc, op);
@@ -953,6 +970,123 @@ class SqliteStore final : public Store {
     if (rc != SQLITE_DONE) return ErrorFrom(c.db(), rc, "read job status");
     ROOST_RETURN_IF_ERROR(tx.Commit("read job status"));
     return st;
+  }
+
+  // --- product certificates ---
+  Status UpsertProductCertificates(std::span<const ProductCertificate> certs) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    Tx tx(c);
+    ROOST_RETURN_IF_ERROR(tx.Begin("store product certificates"));
+    ROOST_ASSIGN_STMT(s, c,
+                      "INSERT INTO product_certificates (cert_key, manufacturer, product_name, "
+                      "revision, link, notes, search_text, creation_time, update_time) VALUES "
+                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (cert_key) DO UPDATE SET "
+                      "manufacturer = excluded.manufacturer, product_name = "
+                      "excluded.product_name, revision = excluded.revision, link = excluded.link, "
+                      "notes = excluded.notes, search_text = excluded.search_text, update_time = "
+                      "excluded.update_time",
+                      "store product certificates");
+    for (const ProductCertificate& pc : certs) {
+      const std::string search = CertificateSearchText(pc);
+      s.BindStatic(1, pc.key)
+          .BindStatic(2, pc.manufacturer)
+          .BindStatic(3, pc.product_name)
+          .BindStatic(4, pc.revision)
+          .BindStatic(5, pc.link)
+          .BindStatic(6, pc.notes)
+          .BindStatic(7, search)
+          .Bind(8, pc.creation_time)
+          .Bind(9, pc.update_time);
+      ROOST_RETURN_IF_ERROR(s.Run("store product certificates"));
+    }
+    return tx.Commit("store product certificates");
+  }
+
+  Result<ProductCertificate> GetProductCertificate(std::string_view key) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    ROOST_ASSIGN_STMT(s, *l->conn, std::string(kCertificateSelect) + " WHERE cert_key = ?",
+                      "get product certificate");
+    s.Bind(1, key);
+    int rc = s.Step();
+    if (rc != SQLITE_ROW) {
+      return NotFoundOr(rc, *l->conn, "get product certificate",
+                        "product certificate " + std::string(key) + " not found");
+    }
+    return CertificateFromRow(s);
+  }
+
+  Result<CertificatePage> SearchProductCertificates(const CertificateQuery& q) override {
+    ROOST_RETURN_IF_ERROR(ValidateCertificateQuery(q));
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    std::string sql = std::string(kCertificateSelect) + " WHERE cert_key > ?1";
+    if (!q.text.empty()) sql += " AND instr(search_text, ?2) > 0";
+    sql += " ORDER BY cert_key LIMIT ?3";
+    ROOST_ASSIGN_STMT(s, c, sql, "search product certificates");
+    s.Bind(1, q.after);
+    if (!q.text.empty()) s.Bind(2, CertificateNeedle(q.text));
+    s.Bind(3, int64_t{q.limit} + 1);
+    CertificatePage page;
+    int rc;
+    bool more = false;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      if (page.certificates.size() == static_cast<size_t>(q.limit)) {
+        more = true;
+        break;
+      }
+      page.certificates.push_back(CertificateFromRow(s));
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      return ErrorFrom(c.db(), rc, "search product certificates");
+    }
+    if (more) page.next = page.certificates.back().key;
+    return page;
+  }
+
+  // --- sequence-number check ---
+  Result<int64_t> DisengageSequenceCheck(std::string_view type, EpochMillis now) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    Tx tx(c);
+    ROOST_RETURN_IF_ERROR(tx.Begin("disengage sequence check"));
+    {
+      ROOST_ASSIGN_STMT(s, c, "SELECT 1 FROM device_types WHERE id = ?",
+                        "disengage sequence check");
+      s.Bind(1, type);
+      int rc = s.Step();
+      if (rc != SQLITE_ROW) {
+        return NotFoundOr(rc, c, "disengage sequence check",
+                          "device type " + std::string(type) + " not found");
+      }
+    }
+    int64_t flagged = 0;
+    {
+      ROOST_ASSIGN_STMT(s, c,
+                        "INSERT INTO sequence_check_disengaged (device_id, since) "
+                        "SELECT id, ?1 FROM devices WHERE type_id = ?2 "
+                        "ON CONFLICT (device_id) DO UPDATE SET since = excluded.since",
+                        "disengage sequence check");
+      s.Bind(1, now).Bind(2, type);
+      ROOST_RETURN_IF_ERROR(s.Run("disengage sequence check"));
+      flagged = s.Changes();
+    }
+    ROOST_RETURN_IF_ERROR(tx.Commit("disengage sequence check"));
+    return flagged;
+  }
+
+  Result<bool> ClearSequenceCheckDisengaged(uint32_t device_id) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    ROOST_ASSIGN_STMT(s, *l->conn, "DELETE FROM sequence_check_disengaged WHERE device_id = ?",
+                      "clear disengaged flag");
+    s.Bind(1, static_cast<int64_t>(device_id));
+    ROOST_RETURN_IF_ERROR(s.Run("clear disengaged flag"));
+    return s.Changes() > 0;
   }
 
  private:

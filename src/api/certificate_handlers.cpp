@@ -1,0 +1,122 @@
+#include <algorithm>
+#include <cctype>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "api/handlers.h"
+#include "api/resources.h"
+#include "registry/certificates.h"
+
+namespace roost::api {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+namespace {
+
+json CertificateJson(const registry::ProductCertificate& pc) {
+  return json{{"key", pc.key},
+              {"manufacturer", pc.manufacturer},
+              {"productName", pc.product_name},
+              {"revision", pc.revision},
+              {"link", pc.link},
+              {"notes", pc.notes},
+              {"creationTime", pc.creation_time},
+              {"lastEditionTime", pc.update_time}};
+}
+
+bool IsCsv(const Request& req) {
+  auto type = req.Header("Content-Type");
+  if (!type) return false;
+  std::string t(*type);
+  std::transform(t.begin(), t.end(), t.begin(), [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  });
+  return t.rfind("text/csv", 0) == 0;
+}
+
+// 415 unless the body is JSON (or untyped) or CSV.
+bool IsJsonOrUntyped(const Request& req) {
+  auto type = req.Header("Content-Type");
+  if (!type) return true;
+  std::string t(*type);
+  std::transform(t.begin(), t.end(), t.begin(), [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  });
+  return t.rfind("application/json", 0) == 0;
+}
+
+// The refusal of an upload: every listed problem with its line (CSV) or field
+// "[index].member" (JSON); the message names the first one.
+Response UploadRefused(const registry::CertificateUpload& upload, bool csv) {
+  std::vector<http::ErrorDetail> errors;
+  std::string first;
+  for (const auto& problem : upload.problems) {
+    std::string located;
+    if (csv) {
+      located = "line " + std::to_string(problem.position) + ": " + problem.message;
+      errors.push_back(http::ErrorDetail::Line(problem.position, problem.message));
+    } else if (!problem.field.empty()) {
+      located = problem.field + ": " + problem.message;
+      errors.push_back(http::ErrorDetail::Field(problem.field, problem.message));
+    } else {
+      located = problem.message;
+    }
+    if (first.empty()) first = located;
+  }
+  std::string message = "certificate upload refused, nothing imported: " + first;
+  if (upload.problem_count > 1) {
+    message += " (and " + std::to_string(upload.problem_count - 1) + " more problem" +
+               (upload.problem_count > 2 ? "s" : "") + ")";
+  }
+  return Response::Error(400, message, errors);
+}
+
+}  // namespace
+
+Response ImportCertificates(ApiContext& ctx, const Principal&, const Request& req) {
+  const bool csv = IsCsv(req);
+  if (!csv && !IsJsonOrUntyped(req)) {
+    return Response::Error(415, "Content-Type must be application/json or text/csv");
+  }
+  registry::CertificateUpload upload;
+  if (csv) {
+    upload = registry::ParseCertificateCsv(req.body);
+  } else {
+    auto body = ParseJsonBody(req.body);
+    if (!body.ok()) return body.error().ToResponse();
+    upload = registry::ParseCertificateJson(*body);
+  }
+  if (!upload.ok()) return UploadRefused(upload, csv);
+  registry::CertificateRegistry certificates(ctx.store, ctx.now_ms);
+  auto imported = certificates.Import(std::move(upload.certificates));
+  if (!imported.ok()) return FromStatus(imported.status()).ToResponse();
+  return JsonResponse(200, json{{"imported", *imported}});
+}
+
+Response SearchCertificates(ApiContext& ctx, const Principal&, const Request& req) {
+  auto limit = ParseLimit(req.QueryParam("limit"));
+  if (!limit.ok()) return limit.error().ToResponse();
+  const std::string text = req.QueryParam("search").value_or("");
+  const std::string after = req.QueryParam("after").value_or("");
+  registry::CertificateRegistry certificates(ctx.store, ctx.now_ms);
+  auto page = certificates.Search(text, after, *limit);
+  if (!page.ok()) return FromStatus(page.status()).ToResponse();
+  json data = json::array();
+  for (const auto& pc : page->certificates) data.push_back(CertificateJson(pc));
+  json body{{"data", std::move(data)}, {"paging", json::object()}};
+  if (page->next) body["paging"]["next"] = NextUrl(req, {"search"}, *limit, *page->next);
+  return JsonResponse(200, body);
+}
+
+Response GetCertificate(ApiContext& ctx, const Principal&, const Request& req) {
+  registry::CertificateRegistry certificates(ctx.store, ctx.now_ms);
+  auto pc = certificates.Get(req.Param("key"));
+  if (!pc.ok()) return FromStatus(pc.status()).ToResponse();
+  return JsonResponse(200, CertificateJson(*pc));
+}
+
+}  // namespace roost::api
