@@ -256,6 +256,8 @@ Result<bool> DeviceRegistry::RunOneChunk(std::string_view worker, int64_t lease_
   storage::ChunkOutcome outcome;
   if (c.job.kind == kBulkCreateJob) {
     outcome = ProcessBulkCreate(c);
+  } else if (c.job.kind == kBulkEditJob) {
+    outcome = ProcessBulkEdit(c);
   } else {
     for (const auto& item : c.items) {
       outcome.failed.push_back({item, "unknown job kind " + c.job.kind});
