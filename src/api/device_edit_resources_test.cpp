@@ -116,6 +116,7 @@ TEST(ParseSeriesUpload, BuildsTheBulkRequestOrNamesTheLine) {
   EXPECT_EQ(r->product_certificate, "P_0004_D356_03");
   ASSERT_EQ(r->ids.size(), 1u);
   EXPECT_EQ(r->ids[0], (std::pair<std::string, std::string>{"C031", "6A757C859B23471B"}));
+  EXPECT_EQ(r->lines, (std::vector<size_t>{2}));
 
   auto bad =
       ParseSeriesUpload("t", "C031;6A757C859B23471B\n\nC032;6A75\n", std::nullopt, std::nullopt);

@@ -492,7 +492,11 @@ Parsed<registry::BulkCreateRequest> ParseSeriesUpload(
         400, "file: " + what, {http::ErrorDetail::Line(static_cast<int64_t>(line), what)}};
   }
   r.ids.reserve(series->entries.size());
-  for (auto& entry : series->entries) r.ids.emplace_back(std::move(entry.id), std::move(entry.pac));
+  r.lines.reserve(series->entries.size());
+  for (auto& entry : series->entries) {
+    r.ids.emplace_back(std::move(entry.id), std::move(entry.pac));
+    r.lines.push_back(entry.line);
+  }
   return r;
 }
 

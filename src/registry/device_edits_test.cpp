@@ -377,5 +377,18 @@ TEST_F(DeviceEditTest, BulkEditOfADeviceDeletedBeforeItsChunkRunsIsReported) {
   EXPECT_EQ(st.failed[0], (JobFailure{Id(1), "device not found"}));
 }
 
+TEST_F(DeviceEditTest, SeriesDuplicatesNameTheFileLine) {
+  BulkCreateRequest bulk;
+  bulk.type = type_;
+  bulk.ids = {{"E001", Pac(1)}, {"e001", Pac(1)}};
+  bulk.lines = {2, 7};
+  auto job = registry_->StartBulkCreate(team_, bulk);
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  auto st = RunJob(job->id);
+  ASSERT_EQ(st.failed.size(), 2u);  // E001 has no credentials; e001 repeats it
+  EXPECT_EQ(st.failed[1].id, "e001");
+  EXPECT_EQ(st.failed[1].message, "duplicate in this file (first on line 2)");
+}
+
 }  // namespace
 }  // namespace roost::registry

@@ -45,6 +45,9 @@ struct BulkCreateRequest {
   std::string prefix;  // device names are prefix + id
   std::string product_certificate;
   std::vector<std::pair<std::string, std::string>> ids;  // (id, pac) as given
+  // For an uploaded file: the line of each entry of `ids`, so that failures name
+  // lines instead of indexes. Empty for a JSON request.
+  std::vector<size_t> lines;
 };
 
 // Job kind of bulk creations.

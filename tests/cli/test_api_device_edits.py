@@ -351,7 +351,7 @@ class ApiDeviceEditsTest(unittest.TestCase):
         self.assertEqual(st["status"]["success"], 3, st)
         failed = {f["id"]: f["message"] for f in st["status"]["failed"]}
         self.assertIn("PAC does not match", failed[api_id(self.pacs[39][0])])
-        self.assertIn("duplicate", failed[a[0][0]])
+        self.assertIn("duplicate in this file (first on line 2)", failed[a[0][0]])
         got = self.device(a[1][0])
         self.assertEqual(got["name"], "semi-" + api_id(a[1][0]))
         self.assertEqual(got["productCertificate"], {"key": "P_0004_D356_03"})
