@@ -86,7 +86,7 @@ Response ImportCertificates(ApiContext& ctx, const Principal&, const Request& re
   if (csv) {
     upload = registry::ParseCertificateCsv(req.body);
   } else {
-    auto body = ParseJsonBody(req.body);
+    auto body = ParseJsonValue(req.body);
     if (!body.ok()) return body.error().ToResponse();
     upload = registry::ParseCertificateJson(*body);
   }

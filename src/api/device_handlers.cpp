@@ -53,6 +53,8 @@ Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req
   return JsonResponse(200, body);
 }
 
+}  // namespace
+
 Response JobStatusOf(ApiContext& ctx, const Principal& p, std::string_view job_id) {
   auto status = ctx.devices.BulkStatus(p.group, job_id);
   if (!status.ok()) {
@@ -63,8 +65,6 @@ Response JobStatusOf(ApiContext& ctx, const Principal& p, std::string_view job_i
   }
   return JsonResponse(200, JobStatusJson(*status));
 }
-
-}  // namespace
 
 Response ListDevices(ApiContext& ctx, const Principal& p, const Request& req) {
   storage::DeviceQuery query;

@@ -7,6 +7,7 @@
 //   device_state_handlers.cpp /api/devices/{id}/token-state, …/networkstate,
 //                             /api/devicetypes/{id}/disengage
 //   certificate_handlers.cpp  /api/product-certificates… (global, not per group)
+//   device_edit_handlers.cpp  device edits (single, bulk jobs), series uploads
 // A handler runs after authentication and the role check; it must answer 404
 // for any object outside the principal's group subtree (CheckVisible and the
 // Visible* lookups below do that).
@@ -66,6 +67,15 @@ http::Response CreateDevice(ApiContext&, const Principal&, const http::Request&)
 http::Response BulkCreate(ApiContext&, const Principal&, const http::Request&);
 http::Response BulkCreateStatus(ApiContext&, const Principal&, const http::Request&);
 http::Response GetJob(ApiContext&, const Principal&, const http::Request&);
+// The status of a visible job, 404 otherwise (device_handlers.cpp).
+http::Response JobStatusOf(ApiContext& ctx, const Principal& p, std::string_view job_id);
+
+// --- device edits and series uploads (device_edit_handlers.cpp) -------------
+
+http::Response EditDevice(ApiContext&, const Principal&, const http::Request&);
+http::Response BulkEdit(ApiContext&, const Principal&, const http::Request&);
+http::Response BulkEditStatus(ApiContext&, const Principal&, const http::Request&);
+http::Response BulkCreateSeries(ApiContext&, const Principal&, const http::Request&);
 
 // --- credentials (credential_handlers.cpp) --------------------------------
 

@@ -6,6 +6,7 @@
 #include "codec/downlink_template.h"
 #include "codec/payload_format.h"
 #include "core/identifiers.h"
+#include "factory/device_series.h"
 
 namespace roost::api {
 
@@ -76,16 +77,15 @@ http::Response ApiError::ToResponse() const {
 
 Parsed<json> ParseJsonObject(std::string_view body) {
   if (body.empty()) return ApiError{400, "request body: a JSON object is required", {}};
-  auto value = ParseJsonBody(body);
-  if (!value.ok()) return value;
-  if (!value->is_object()) {
+  auto value = ParseJsonValue(body);
+  if (value.ok() && !value->is_object()) {
     return ApiError{
         400, "request body: must be a JSON object, not " + std::string(JsonTypeName(*value)), {}};
   }
   return value;
 }
 
-Parsed<json> ParseJsonBody(std::string_view body) {
+Parsed<json> ParseJsonValue(std::string_view body) {
   if (body.empty()) return ApiError{400, "request body: a JSON value is required", {}};
   try {
     return json::parse(body.begin(), body.end());
@@ -296,8 +296,8 @@ json DeviceTypeJson(const DeviceType& type) {
 namespace {
 
 // "productCertificate": "P_0004_D356_03" or {"key": "P_0004_D356_03"} or null.
-std::optional<ApiError> ReadCertificate(const json& v, std::string& out) {
-  constexpr std::string_view kField = "productCertificate";
+std::optional<ApiError> ReadCertificate(const json& v, std::string& out,
+                                        std::string_view kField = "productCertificate") {
   if (v.is_null()) return std::nullopt;
   if (v.is_object()) {
     if (auto e = RejectUnknownFields(v, {"key"})) {
@@ -376,6 +376,126 @@ Parsed<registry::BulkCreateRequest> ParseBulkCreate(const json& body, std::strin
     }
     if (item.size() != 2) return ApiError::BadField(where, "may only carry \"id\" and \"pac\"");
     r.ids.emplace_back(id->get<std::string>(), pac->get<std::string>());
+  }
+  return r;
+}
+
+namespace {
+
+// One edit object; `where` prefixes field names in errors ("" or "data[3].").
+Parsed<registry::DeviceEdit> ReadDeviceEdit(const json& body, const std::string& where,
+                                            bool allow_pac) {
+  static const std::vector<std::string_view> kFields = {
+      "id", "name", "lat", "lng", "deviceTypeId", "tokenRenewForbidden", "productCertificate",
+      "pac"};
+  for (const auto& item : body.items()) {
+    const std::string& key = item.key();
+    if (std::find(kFields.begin(), kFields.end(), key) == kFields.end()) {
+      return ApiError::BadField(where + key, "unknown field");
+    }
+    if (key == "pac" && !allow_pac) {
+      return ApiError::BadField(where + key,
+                                "not accepted in a bulk edit: a transfer to another group is a "
+                                "single edit (POST /api/devices/edit)");
+    }
+  }
+  registry::DeviceEdit e;
+  if (!body.contains("id")) return ApiError::BadField(where + "id", "is required");
+  if (auto err = ReadString(body["id"], where + "id", 32, e.id)) return *err;
+  for (const auto& item : body.items()) {
+    const std::string& key = item.key();
+    const json& v = item.value();
+    const std::string field = where + key;
+    if (key == "name") {
+      if (v.is_null()) return ApiError::BadField(field, "cannot be cleared");
+      std::string name;
+      if (auto err = ReadString(v, field, kMaxNameLength, name)) return *err;
+      e.name = std::move(name);
+    } else if (key == "lat" || key == "lng") {
+      std::optional<double> coordinate;
+      if (auto err = ReadCoordinate(v, field, coordinate)) return *err;
+      (key == "lat" ? e.lat : e.lng) = coordinate;
+    } else if (key == "deviceTypeId") {
+      if (v.is_null()) {
+        return ApiError::BadField(field, "cannot be cleared: a device always has a device type");
+      }
+      std::string type;
+      if (auto err = ReadString(v, field, 64, type)) return *err;
+      e.type = std::move(type);
+    } else if (key == "tokenRenewForbidden") {
+      if (v.is_null()) {
+        e.token_renew_forbidden = false;
+      } else if (!v.is_boolean()) {
+        return WrongType(field, "a boolean", v);
+      } else {
+        e.token_renew_forbidden = v.get<bool>();
+      }
+    } else if (key == "productCertificate") {
+      std::string certificate;
+      if (auto err = ReadCertificate(v, certificate, field)) return *err;
+      e.product_certificate = std::move(certificate);
+    } else if (key == "pac") {
+      std::string pac;
+      if (auto err = ReadString(v, field, 32, pac)) return *err;
+      e.pac = std::move(pac);
+    }
+  }
+  return e;
+}
+
+}  // namespace
+
+Parsed<registry::DeviceEdit> ParseDeviceEdit(const json& body) {
+  return ReadDeviceEdit(body, "", /*allow_pac=*/true);
+}
+
+Parsed<std::vector<registry::DeviceEdit>> ParseBulkEdit(const json& body) {
+  const json* items = &body;
+  if (body.is_object()) {
+    if (auto e = RejectUnknownFields(body, {"data"})) return *e;
+    if (!body.contains("data")) return ApiError::BadField("data", "is required");
+    items = &body["data"];
+  }
+  if (!items->is_array()) return WrongType("data", "an array of device edits", *items);
+  if (items->empty()) return ApiError::BadField("data", "must list at least one device");
+  std::vector<registry::DeviceEdit> out;
+  out.reserve(items->size());
+  for (size_t i = 0; i < items->size(); ++i) {
+    const json& item = (*items)[i];
+    const std::string where = "data[" + std::to_string(i) + "]";
+    if (!item.is_object()) return WrongType(where, "an object {\"id\", ...}", item);
+    auto edit = ReadDeviceEdit(item, where + ".", /*allow_pac=*/false);
+    if (!edit.ok()) return edit.error();
+    out.push_back(std::move(*edit));
+  }
+  return out;
+}
+
+Parsed<registry::BulkCreateRequest> ParseSeriesUpload(
+    std::string_view type_id, std::string_view file, const std::optional<std::string>& prefix,
+    const std::optional<std::string>& certificate) {
+  registry::BulkCreateRequest r;
+  r.type = std::string(type_id);
+  if (prefix) {
+    if (auto e = ReadString(json(*prefix), "prefix", kMaxNameLength - 8, r.prefix)) return *e;
+  }
+  if (certificate) {
+    if (auto e = ReadString(json(*certificate), "productCertificate", 64, r.product_certificate)) {
+      return *e;
+    }
+  }
+  size_t line = 0;
+  auto series = factory::ParseDeviceSeries(file, &line);
+  if (!series.ok()) {
+    std::string what = series.status().message();
+    return ApiError{
+        400, "file: " + what, {http::ErrorDetail::Line(static_cast<int64_t>(line), what)}};
+  }
+  r.ids.reserve(series->entries.size());
+  r.lines.reserve(series->entries.size());
+  for (auto& entry : series->entries) {
+    r.ids.emplace_back(std::move(entry.id), std::move(entry.pac));
+    r.lines.push_back(entry.line);
   }
   return r;
 }

@@ -50,14 +50,12 @@ class Parsed {
   std::optional<ApiError> error_;
 };
 
-// Parses a request body holding one JSON value of any kind. Malformed JSON and
-// an empty body are refused as described for ParseJsonObject.
-Parsed<nlohmann::json> ParseJsonBody(std::string_view body);
-
 // Parses a request body that must be one JSON object. Malformed JSON is 400
 // "malformed JSON at line L, column C (byte offset O): ..."; an empty body or
 // another top-level value is 400 too.
 Parsed<nlohmann::json> ParseJsonObject(std::string_view body);
+// The same for a body that may be any JSON value (e.g. a bare array).
+Parsed<nlohmann::json> ParseJsonValue(std::string_view body);
 
 // 400 naming the first member of `object` that is not in `allowed`.
 std::optional<ApiError> RejectUnknownFields(const nlohmann::json& object,
@@ -103,6 +101,28 @@ Parsed<registry::RegistrationRequest> ParseRegistration(const nlohmann::json& bo
 // well-formed items whose id/PAC the registry refuses).
 Parsed<registry::BulkCreateRequest> ParseBulkCreate(const nlohmann::json& body,
                                                     std::string_view type_id);
+
+// Single edit body {"id", "name", "lat", "lng", "deviceTypeId",
+// "tokenRenewForbidden", "productCertificate", "pac"}: "id" is required; absent
+// members stay unchanged; null clears lat, lng and productCertificate and resets
+// tokenRenewForbidden to false; null is refused for name and deviceTypeId (they
+// cannot be cleared). Wrong types and unknown members are 400 naming the field.
+Parsed<registry::DeviceEdit> ParseDeviceEdit(const nlohmann::json& body);
+
+// Bulk edit body: a bare array of edit items or {"data": [...]}. Each item is a
+// single edit body without "pac" (a transfer is a single edit). A wrong shape
+// (not an array, an item that is not an object, a wrong type, an unknown
+// member, a missing "id") refuses the whole request with 400 naming the item
+// ("data[3].lat"); values the registry refuses are reported per item by the job.
+Parsed<std::vector<registry::DeviceEdit>> ParseBulkEdit(const nlohmann::json& body);
+
+// An uploaded series file (factory/device_series.h) with its options, as the
+// bulk creation request of device type `type_id`. A file that does not parse is
+// 400 "file: line N: ..." with an errors item {"line": N}; a bad prefix or
+// certificate is 400 naming it.
+Parsed<registry::BulkCreateRequest> ParseSeriesUpload(
+    std::string_view type_id, std::string_view file, const std::optional<std::string>& prefix,
+    const std::optional<std::string>& certificate);
 
 // `with_pac`: whether the current PAC is shown (ADMIN and DEVICE_MANAGER only).
 nlohmann::json DeviceJson(const registry::Device& device, bool with_pac);

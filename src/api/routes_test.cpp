@@ -30,8 +30,12 @@ const std::map<std::string, std::string>& ExpectedMatrix() {
       {"GET /api/devicetypes/{id}/devices", "ADR"},
       {"POST /api/devicetypes/{id}/devices/bulk/create/async", "ADF"},
       {"GET /api/devicetypes/{id}/devices/bulk/create/async/{jobId}", "ADRF"},
+      {"POST /api/devicetypes/{id}/devices/bulk/create/series", "ADF"},
       {"GET /api/devices", "ADR"},
       {"POST /api/devices/create", "ADF"},
+      {"POST /api/devices/edit", "AD"},
+      {"POST /api/devices/bulk/edit", "AD"},
+      {"GET /api/devices/bulk/edit/{jobId}", "ADR"},
       {"GET /api/devices/{id}", "ADR"},
       {"DELETE /api/devices/{id}", "AD"},
       {"GET /api/jobs/{jobId}", "ADRF"},
@@ -155,6 +159,12 @@ class ApiRoutesStoreTest : public ::testing::Test {
     pc.product_name = "Tag";
     pc.revision = "03";
     ASSERT_TRUE(store_->UpsertProductCertificates(std::span(&pc, 1)).ok());
+    registry::Job edit_job = job;
+    edit_job.id = registry::DeviceRegistry::NewObjectId();
+    edit_job.kind = std::string(registry::kBulkEditJob);
+    items = {R"({"id":"0000BEEF","name":"x"})"};
+    ASSERT_TRUE(store_->CreateJob(edit_job, items, 10).ok());
+    foreign_edit_job_ = edit_job.id;
   }
   void TearDown() override {
     router_ = http::Router();
@@ -182,7 +192,8 @@ class ApiRoutesStoreTest : public ::testing::Test {
   }
 
   http::Response Call(std::optional<Role> role, const std::string& method, const std::string& path,
-                      std::string body = "", std::string password = kPassword) {
+                      std::string body = "", std::string password = kPassword,
+                      std::string content_type = "application/json") {
     http::Request req;
     req.method = method;
     size_t q = path.find('?');
@@ -191,6 +202,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
     req.target = path;
     req.body = std::move(body);
     req.remote = "192.0.2.1:5000";
+    req.headers.emplace_back("Content-Type", content_type);
     if (role) {
       req.headers.emplace_back("Authorization",
                                "Basic " + EncodeBase64(logins_[*role] + ":" + password));
@@ -229,9 +241,10 @@ class ApiRoutesStoreTest : public ::testing::Test {
     };
     const bool device_path = path.rfind("/api/devices/", 0) == 0;
     replace("{id}", device_path ? "F00D" : foreign_type_);
-    replace("{jobId}", foreign_job_);
     // Certificates are global: there is no foreign one, the request names a known one.
     replace("{key}", "p-0004-d356-03");
+    replace("{jobId}",
+            path.find("/bulk/edit/") != std::string::npos ? foreign_edit_job_ : foreign_job_);
     std::string body;
     if (path == "/api/devicetypes/create") {
       body = json{{"name", "x"}, {"group", foreign_}}.dump();
@@ -248,6 +261,12 @@ class ApiRoutesStoreTest : public ::testing::Test {
               .dump();
     } else if (path.find("/bulk/create/async") != std::string::npos && r.method == "POST") {
       body = json{{"ids", json::array({json{{"id", "C001"}, {"pac", "0000000000000000"}}})}}.dump();
+    } else if (path == "/api/devices/edit") {
+      body = json{{"id", "F00D"}, {"name", "x"}, {"pac", "0123456789ABCDEF"}}.dump();
+    } else if (path == "/api/devices/bulk/edit") {
+      body = json::array({json{{"id", "F00D"}, {"name", "x"}}}).dump();
+    } else if (path.ends_with("/bulk/create/series")) {
+      body = "id;pac\nC001;0000000000000000\n";  // sent as text/csv
     }
     return {path, body};
   }
@@ -261,19 +280,29 @@ class ApiRoutesStoreTest : public ::testing::Test {
   std::unique_ptr<crypto::Sealer> sealer_;
   std::unique_ptr<ApiContext> ctx_;
   http::Router router_;
-  std::string root_, mine_, foreign_, foreign_type_, my_type_, foreign_job_;
+  std::string root_, mine_, foreign_, foreign_type_, my_type_, foreign_job_, foreign_edit_job_;
   std::map<Role, std::string> logins_;
 };
 
 TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
+  std::vector<std::string> bulk_edit_jobs;
   for (const ApiRoute& r : ApiRoutes()) {
     auto [path, body] = ForeignRequest(r);
     for (auto [role, letter] : kRoleLetters) {
       SCOPED_TRACE(Key(r) + " as " + std::string(RoleName(role)));
-      http::Response res = Call(role, std::string(r.method), path, body);
+      http::Response res =
+          Call(role, std::string(r.method), path, body, kPassword,
+               path.ends_with("/bulk/create/series") ? "text/csv" : "application/json");
       bool allowed = ExpectedMatrix().at(Key(r)).find(letter) != std::string::npos;
       if (!allowed) {
         EXPECT_EQ(res.status, 403) << res.body;
+        continue;
+      }
+      if (path == "/api/devices/bulk/edit") {
+        // A bulk edit is a job: a foreign device fails in it as "device not found"
+        // (checked below, after the jobs ran), exactly like an unknown one.
+        EXPECT_EQ(res.status, 202) << res.body;
+        bulk_edit_jobs.push_back(json::parse(res.body)["jobId"]);
         continue;
       }
       if (path.rfind("/api/product-certificates", 0) == 0) {
@@ -302,7 +331,23 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
       }
     }
   }
+  // The bulk edit jobs report the foreign device as not found.
+  EXPECT_EQ(bulk_edit_jobs.size(), 2u);  // ADMIN, DEVICE_MANAGER
+  while (devices_->RunOneChunk("test").value()) {
+  }
+  for (const std::string& job : bulk_edit_jobs) {
+    auto st = store_->GetJobStatus(job);
+    ASSERT_TRUE(st.ok());
+    EXPECT_TRUE(st->done);
+    EXPECT_EQ(st->success, 0);
+    ASSERT_EQ(st->failed.size(), 1u);
+    EXPECT_EQ(st->failed[0], (registry::JobFailure{"F00D", "device not found"}));
+  }
   // Nothing of the foreign group changed.
+  auto device = store_->GetDevice(0xF00D);
+  ASSERT_TRUE(device.ok());
+  EXPECT_EQ(device->name, "foreign device");
+  EXPECT_EQ(device->pac, "0123456789ABCDEF");
   auto type = store_->GetDeviceType(foreign_type_);
   ASSERT_TRUE(type.ok());
   EXPECT_EQ(type->name, "type");

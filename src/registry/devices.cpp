@@ -151,9 +151,12 @@ Result<Job> DeviceRegistry::StartBulkCreate(std::string_view caller_group,
     }
     auto [it, fresh] = first_index.emplace(id->value, i);
     if (!fresh) {
-      items.push_back(FailedItem(
-          "duplicate in this request (first at index " + std::to_string(it->second) + ")",
-          given_id));
+      const bool from_file = request.lines.size() == request.ids.size();
+      items.push_back(FailedItem(from_file ? "duplicate in this file (first on line " +
+                                                 std::to_string(request.lines[it->second]) + ")"
+                                           : "duplicate in this request (first at index " +
+                                                 std::to_string(it->second) + ")",
+                                 given_id));
       continue;
     }
     items.push_back(id->ToFile() + ";" + *pac);
@@ -275,6 +278,8 @@ Result<bool> DeviceRegistry::RunOneChunk(std::string_view worker, int64_t lease_
   storage::ChunkOutcome outcome;
   if (c.job.kind == kBulkCreateJob) {
     outcome = ProcessBulkCreate(c);
+  } else if (c.job.kind == kBulkEditJob) {
+    outcome = ProcessBulkEdit(c);
   } else {
     for (const auto& item : c.items) {
       outcome.failed.push_back({item, "unknown job kind " + c.job.kind});

@@ -45,10 +45,37 @@ struct BulkCreateRequest {
   std::string prefix;  // device names are prefix + id
   std::string product_certificate;
   std::vector<std::pair<std::string, std::string>> ids;  // (id, pac) as given
+  // For an uploaded file: the line of each entry of `ids`, so that failures name
+  // lines instead of indexes. Empty for a JSON request.
+  std::vector<size_t> lines;
 };
 
 // Job kind of bulk creations.
 inline constexpr std::string_view kBulkCreateJob = "devices.bulk_create";
+
+// An edit of one device (POST /api/devices/edit, one item of a bulk edit).
+// nullopt = leave the field as it is. Rules (docs/api.md "Editing devices"):
+// - name: not empty, at most 200 characters; lat -90..90, lng -180..180 (an
+//   engaged nullopt clears the coordinate); product_certificate "" clears it.
+// - type (deviceTypeId): must exist and be visible to the caller. A type of the
+//   device's own group moves the device (future messages decode there). A type
+//   of ANOTHER group transfers the device to that group's owner: it needs the
+//   device's current PAC in `pac`, and a new PAC is generated (the old one stops
+//   working). A transfer is a single edit only: bulk edits refuse it per item.
+// - pac, when given, must be the current PAC even when it is not needed.
+struct DeviceEdit {
+  std::string id;  // as given (1-8 hex, optional 0x)
+  std::optional<std::string> name;
+  std::optional<std::optional<double>> lat;
+  std::optional<std::optional<double>> lng;
+  std::optional<std::string> type;
+  std::optional<bool> token_renew_forbidden;
+  std::optional<std::string> product_certificate;  // as given; "" clears
+  std::optional<std::string> pac;                  // the current PAC, as given
+};
+
+// Job kind of bulk edits.
+inline constexpr std::string_view kBulkEditJob = "devices.bulk_edit";
 
 class DeviceRegistry {
  public:
@@ -76,6 +103,19 @@ class DeviceRegistry {
   // `worker` names this instance/thread in leases.
   Result<bool> RunOneChunk(std::string_view worker, int64_t lease_ms = 60000);
 
+  // Edits one device visible to `caller_group` (rules at DeviceEdit) and returns
+  // it as stored. InvalidInput names the field ("pac: ..."); NotFound for an
+  // unknown or invisible device ("id: ...") or device type ("deviceTypeId: ...").
+  // The write is a compare-and-set on what was validated: a concurrent transfer
+  // or deletion makes the edit re-validate against the new state.
+  Result<Device> Edit(std::string_view caller_group, const DeviceEdit& edit);
+
+  // Validates and stores a bulk edit job (kBulkEditJob) owned by `caller_group`.
+  // InvalidInput when `edits` is empty. Items that are malformed (id, name, lat,
+  // lng, certificate), carry a "pac" or repeat an id are reported per item when
+  // the job runs; devices and device types are looked up then, per chunk.
+  Result<Job> StartBulkEdit(std::string_view caller_group, const std::vector<DeviceEdit>& edits);
+
   // The job's status, if the job is visible to `caller_group`.
   Result<JobStatus> BulkStatus(std::string_view caller_group, std::string_view job_id);
 
@@ -87,6 +127,7 @@ class DeviceRegistry {
  private:
   Result<DeviceType> VisibleType(std::string_view caller_group, std::string_view type_id);
   storage::ChunkOutcome ProcessBulkCreate(const storage::JobClaim& claim);
+  storage::ChunkOutcome ProcessBulkEdit(const storage::JobClaim& claim);
 
   storage::Store& store_;
   Clock clock_;

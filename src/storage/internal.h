@@ -42,6 +42,8 @@ std::vector<std::string> PathFromTree(std::string_view tree, std::string_view id
 
 // Indexes of devices whose id repeats an earlier one in the same batch.
 std::vector<bool> RepeatedIds(std::span<const Device> devices);
+// Indexes of patches whose id repeats an earlier one in the same batch.
+std::vector<bool> RepeatedPatchIds(std::span<const DevicePatch> patches);
 
 // The product_certificates.search_text column: the key in lower case written with
 // '_', ' ', '-' and no separators, then the manufacturer and the product name in

@@ -234,6 +234,16 @@ Status ValidateCertificateQuery(const CertificateQuery& query) {
   return Status::Ok();
 }
 
+std::vector<bool> RepeatedPatchIds(std::span<const DevicePatch> patches) {
+  std::vector<bool> repeated(patches.size(), false);
+  std::unordered_set<uint32_t> seen;
+  seen.reserve(patches.size());
+  for (size_t i = 0; i < patches.size(); ++i) {
+    if (!seen.insert(patches[i].id).second) repeated[i] = true;
+  }
+  return repeated;
+}
+
 std::string NewLeaseToken(std::string_view worker) {
   static std::atomic<uint64_t> counter{0};
   static const uint64_t process_salt = [] {

@@ -75,6 +75,25 @@ struct CertificatePage {
   std::optional<std::string> next;  // cursor (the last key) when more follow
 };
 
+// A partial update of one device (POST /api/devices/edit, bulk edit jobs). Fields
+// left nullopt keep their stored value. The patch applies only while the device
+// still is what the caller validated against (compare-and-set): it must be in
+// `expect_group`, and, when `expect_pac` is not empty, its current PAC must be
+// `expect_pac` (a transfer consumes the PAC it was authorised with).
+struct DevicePatch {
+  uint32_t id = 0;
+  std::string expect_group;
+  std::string expect_pac;  // "" = any
+  std::optional<std::string> name;
+  std::optional<std::string> type;  // device type id
+  std::optional<std::string> group;
+  std::optional<std::string> pac;
+  std::optional<std::string> product_certificate;  // "" clears
+  std::optional<std::optional<double>> lat;        // engaged nullopt clears
+  std::optional<std::optional<double>> lng;
+  std::optional<bool> token_renew_forbidden;
+};
+
 // A chunk of a job's items, leased to one worker until `lease_until`.
 struct JobClaim {
   Job job;
@@ -87,10 +106,13 @@ struct JobClaim {
 
 // What processing a claimed chunk produced. Every item of the chunk is either in
 // `failed`, or conflicts on insert (reported as failed "already registered"), or
-// counts as a success.
+// is a patch that matched no device (reported as failed with `patch_mismatch`),
+// or counts as a success.
 struct ChunkOutcome {
   std::vector<Device> insert;      // devices to insert in the same transaction
+  std::vector<DevicePatch> patch;  // device patches to apply in the same transaction
   std::vector<JobFailure> failed;  // items that failed before reaching storage
+  std::string patch_mismatch = "device changed meanwhile (deleted or transferred); not edited";
 };
 
 class Store {
@@ -145,6 +167,11 @@ class Store {
   virtual Result<Device> GetDevice(uint32_t id) = 0;
   virtual Status UpdateDevice(const Device& device) = 0;  // replaces all but id/creation_time
   virtual Status DeleteDevice(uint32_t id) = 0;
+  // Applies `patches` in one transaction. Returns the indexes of the patches that
+  // matched no device (unknown id, or its group/PAC is no longer the expected one;
+  // a repeated id after the first is reported too); the others are applied. Any
+  // other failure (e.g. an unknown device type or group: InvalidInput) applies none.
+  virtual Result<std::vector<size_t>> PatchDevices(std::span<const DevicePatch> patches) = 0;
   virtual Result<DevicePage> ListDevices(const DeviceQuery& query) = 0;
 
   // --- credentials (factory import) ----------------------------------------
@@ -165,7 +192,8 @@ class Store {
   // before `now` (its worker died), across all jobs. nullopt when none.
   virtual Result<std::optional<JobClaim>> ClaimChunk(std::string_view worker, EpochMillis now,
                                                      int64_t lease_ms) = 0;
-  // Records a chunk's results and inserts outcome.insert, in one transaction.
+  // Records a chunk's results, inserts outcome.insert and applies outcome.patch
+  // (as PatchDevices), in one transaction.
   // NotFound if the lease was lost (another worker took the chunk over): nothing is written.
   virtual Status CompleteChunk(const JobClaim& claim, const ChunkOutcome& outcome) = 0;
   virtual Result<JobStatus> GetJobStatus(std::string_view id) = 0;

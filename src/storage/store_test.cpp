@@ -382,6 +382,89 @@ TEST_P(StoreTest, DeviceRoundTripUpdateDelete) {
   EXPECT_EQ(store_->DeleteDevice(0xC031).code(), Status::Code::kNotFound);
 }
 
+TEST_P(StoreTest, PatchDevicesChangesOnlyGivenFieldsWhileTheDeviceIsAsExpected) {
+  Group root = MakeGroup(1, "");
+  Group other = MakeGroup(2, root.id);
+  DeviceType t = MakeType(1, root.id);
+  DeviceType t2 = MakeType(2, root.id);
+  DeviceType foreign = MakeType(3, other.id);
+  Device a = MakeDevice(0xA, t, "a");
+  a.lat = 1.5;
+  a.lng = 2.5;
+  a.product_certificate = "P_0004_D356_03";
+  a.average_snr = 7;
+  Device b = MakeDevice(0xB, t, "b");
+  ASSERT_TRUE(store_->InsertDevices(std::vector<Device>{a, b}).ok());
+
+  // Only the given fields change; the others (and the unrelated columns) stay.
+  DevicePatch rename;
+  rename.id = 0xA;
+  rename.expect_group = root.id;
+  rename.name = "renamed";
+  rename.lat = std::optional<double>();  // clears
+  rename.type = t2.id;
+  rename.token_renew_forbidden = true;
+  auto r = store_->PatchDevices(std::vector<DevicePatch>{rename});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->empty());
+  Device want = a;
+  want.name = "renamed";
+  want.lat.reset();
+  want.type = t2.id;
+  want.token_renew_forbidden = true;
+  EXPECT_EQ(*store_->GetDevice(0xA), want);
+
+  // Compare-and-set: a wrong group, a wrong PAC, an unknown id and a repeated id
+  // are reported and not applied; the rest of the batch is.
+  DevicePatch wrong_group = rename;
+  wrong_group.expect_group = other.id;
+  wrong_group.name = "nope";
+  DevicePatch transfer;
+  transfer.id = 0xB;
+  transfer.expect_group = root.id;
+  transfer.expect_pac = "0123456789ABCDEF";
+  transfer.group = other.id;
+  transfer.type = foreign.id;
+  transfer.pac = "FEDCBA9876543210";
+  transfer.product_certificate = "";
+  transfer.lng = 3.25;
+  DevicePatch replay = transfer;  // the same transfer again: its PAC is consumed
+  DevicePatch ghost;
+  ghost.id = 0x77;
+  ghost.expect_group = root.id;
+  ghost.name = "ghost";
+  r = store_->PatchDevices(std::vector<DevicePatch>{wrong_group, transfer, replay, ghost});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, (std::vector<size_t>{0, 2, 3}));
+  EXPECT_EQ(store_->GetDevice(0xA)->name, "renamed");
+  Device moved = *store_->GetDevice(0xB);
+  EXPECT_EQ(moved.group, other.id);
+  EXPECT_EQ(moved.type, foreign.id);
+  EXPECT_EQ(moved.pac, "FEDCBA9876543210");
+  EXPECT_EQ(moved.lng, 3.25);
+  EXPECT_EQ(moved.name, "b");
+  replay.expect_group = other.id;
+  r = store_->PatchDevices(std::vector<DevicePatch>{replay});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, (std::vector<size_t>{0}));  // old PAC no longer matches
+
+  // Any other failure applies nothing.
+  DevicePatch ok_part;
+  ok_part.id = 0xA;
+  ok_part.expect_group = root.id;
+  ok_part.name = "should not stay";
+  DevicePatch bad_type;
+  bad_type.id = 0xB;
+  bad_type.expect_group = other.id;
+  bad_type.type = Hex24(0xabc);
+  r = store_->PatchDevices(std::vector<DevicePatch>{ok_part, bad_type});
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidInput);
+  EXPECT_EQ(store_->GetDevice(0xA)->name, "renamed");
+  auto none = store_->PatchDevices({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_P(StoreTest, BatchInsertReportsConflictsAndInsertsTheRest) {
   Group root = MakeGroup(1, "");
   DeviceType t = MakeType(1, root.id);
@@ -820,6 +903,43 @@ TEST_P(JobTest, ExpiredLeaseIsTakenOverAndTheOldWorkerCannotComplete) {
   ASSERT_TRUE(st.ok());
   EXPECT_TRUE(st->done);
   EXPECT_EQ(st->success, 4);
+}
+
+TEST_P(JobTest, ChunkPatchesApplyWithTheCompletionOnlyAndMismatchesAreReported) {
+  ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x10, type_, "before")).ok());
+  Job job = MakeJob(1, 2, 2);
+  auto dead = store_->ClaimChunk("dying", 1000, 500);
+  ASSERT_TRUE(dead.ok() && dead->has_value());
+  auto taken = store_->ClaimChunk("alive", 1501, 500);
+  ASSERT_TRUE(taken.ok() && taken->has_value());
+
+  DevicePatch p;
+  p.id = 0x10;
+  p.expect_group = root_.id;
+  p.name = "after";
+  DevicePatch ghost = p;
+  ghost.id = 0x11;
+  ChunkOutcome out;
+  out.patch = {p, ghost};
+  out.patch_mismatch = "not found";
+  ASSERT_TRUE(store_->CompleteChunk(**taken, out).ok());
+  EXPECT_EQ(store_->GetDevice(0x10)->name, "after");
+
+  // The worker that lost its lease writes nothing, not even its patches.
+  ChunkOutcome late;
+  DevicePatch stale = p;
+  stale.name = "stale";
+  late.patch = {stale};
+  EXPECT_EQ(store_->CompleteChunk(**dead, late).code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->GetDevice(0x10)->name, "after");
+
+  auto st = store_->GetJobStatus(job.id);
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->done);
+  EXPECT_EQ(st->processed, 2);
+  EXPECT_EQ(st->success, 1);
+  ASSERT_EQ(st->failed.size(), 1u);
+  EXPECT_EQ(st->failed[0], (JobFailure{"11", "not found"}));
 }
 
 TEST_P(JobTest, TwoConcurrentClaimersNeverProcessAnItemTwice) {

@@ -677,6 +677,18 @@ class PgStore final : public Store {
                   "device " + SigfoxId{id}.ToApi() + " not found");
   }
 
+  Result<std::vector<size_t>> PatchDevices(std::span<const DevicePatch> patches) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    Tx tx(c);
+    ROOST_RETURN_IF_ERROR(tx.Begin("patch devices"));
+    auto r = PatchDevicesOn(c, patches);
+    if (!r.ok()) return r.status();
+    ROOST_RETURN_IF_ERROR(tx.Commit("patch devices"));
+    return r;
+  }
+
   Result<DevicePage> ListDevices(const DeviceQuery& q) override {
     ROOST_RETURN_IF_ERROR(ValidateQuery(q));
     auto l = Acquire();
@@ -876,6 +888,11 @@ class PgStore final : public Store {
     std::vector<JobFailure> failures = outcome.failed;
     for (size_t i : inserted->conflicts) {
       failures.push_back({outcome.insert[i].id.ToApi(), "already registered"});
+    }
+    auto mismatched = PatchDevicesOn(c, outcome.patch);
+    if (!mismatched.ok()) return mismatched.status();
+    for (size_t i : *mismatched) {
+      failures.push_back({SigfoxId{outcome.patch[i].id}.ToApi(), outcome.patch_mismatch});
     }
     if (!failures.empty()) {
       ArrayText seq, ids, messages;
@@ -1166,6 +1183,43 @@ class PgStore final : public Store {
     j.total = r.Int(0, 4);
     j.creation_time = r.Int(0, 5);
     return j;
+  }
+
+  // Inside a transaction: one prepared UPDATE per patch. Absent fields are NULL
+  // and COALESCE keeps the column; lat/lng carry a "set" flag since NULL is also
+  // a value for them.
+  Result<std::vector<size_t>> PatchDevicesOn(Conn& c, std::span<const DevicePatch> patches) {
+    std::vector<size_t> mismatched;
+    const std::vector<bool> repeated = RepeatedPatchIds(patches);
+    for (size_t i = 0; i < patches.size(); ++i) {
+      if (repeated[i]) {
+        mismatched.push_back(i);
+        continue;
+      }
+      const DevicePatch& d = patches[i];
+      Params p;
+      p.Add(int64_t{d.id}).Add(d.expect_group).Add(d.expect_pac);
+      d.name ? p.Add(*d.name) : p.Null();
+      d.type ? p.Add(*d.type) : p.Null();
+      d.group ? p.Add(*d.group) : p.Null();
+      d.pac ? p.Add(*d.pac) : p.Null();
+      d.product_certificate ? p.Add(*d.product_certificate) : p.Null();
+      p.Add(int64_t{d.lat ? 1 : 0}).Add(d.lat ? *d.lat : std::nullopt);
+      p.Add(int64_t{d.lng ? 1 : 0}).Add(d.lng ? *d.lng : std::nullopt);
+      d.token_renew_forbidden ? p.Add(int64_t{*d.token_renew_forbidden ? 1 : 0}) : p.Null();
+      ROOST_ASSIGN_ROWS(
+          r, c.Exec("UPDATE devices SET name = COALESCE($4::text, name), "
+                    "type_id = COALESCE($5::text, type_id), group_id = COALESCE($6::text, "
+                    "group_id), pac = COALESCE($7::text, pac), product_certificate = "
+                    "COALESCE($8::text, product_certificate), lat = CASE WHEN $9::int = 1 THEN "
+                    "$10::float8 ELSE lat END, lng = CASE WHEN $11::int = 1 THEN $12::float8 "
+                    "ELSE lng END, token_renew_forbidden = COALESCE($13::int, "
+                    "token_renew_forbidden) WHERE id = $1 AND group_id = $2::text AND "
+                    "($3::text = '' OR pac = $3::text)",
+                    p, "patch devices"));
+      if (r.Affected() == 0) mismatched.push_back(i);
+    }
+    return mismatched;
   }
 
   // Inside a transaction: one INSERT ... SELECT FROM unnest(arrays) per kInsertBatchRows.

@@ -686,6 +686,18 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  Result<std::vector<size_t>> PatchDevices(std::span<const DevicePatch> patches) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    Tx tx(c);
+    ROOST_RETURN_IF_ERROR(tx.Begin("patch devices"));
+    auto r = PatchDevicesOn(c, patches);
+    if (!r.ok()) return r.status();
+    ROOST_RETURN_IF_ERROR(tx.Commit("patch devices"));
+    return r;
+  }
+
   Result<DevicePage> ListDevices(const DeviceQuery& q) override {
     ROOST_RETURN_IF_ERROR(ValidateQuery(q));
     auto l = Acquire();
@@ -914,6 +926,11 @@ class SqliteStore final : public Store {
     std::vector<JobFailure> failures = outcome.failed;
     for (size_t i : inserted->conflicts) {
       failures.push_back({outcome.insert[i].id.ToApi(), "already registered"});
+    }
+    auto mismatched = PatchDevicesOn(c, outcome.patch);
+    if (!mismatched.ok()) return mismatched.status();
+    for (size_t i : *mismatched) {
+      failures.push_back({SigfoxId{outcome.patch[i].id}.ToApi(), outcome.patch_mismatch});
     }
     {
       ROOST_ASSIGN_STMT(s, c,
@@ -1276,6 +1293,47 @@ class SqliteStore final : public Store {
       s.Reset();
     }
     return r;
+  }
+
+  // Inside a write transaction. One statement for every patch: absent fields bind
+  // NULL and COALESCE keeps the column; lat/lng carry a "set" flag since NULL
+  // is also a value for them.
+  Result<std::vector<size_t>> PatchDevicesOn(Conn& c, std::span<const DevicePatch> patches) {
+    std::vector<size_t> mismatched;
+    if (patches.empty()) return mismatched;
+    const std::vector<bool> repeated = RepeatedPatchIds(patches);
+    ROOST_ASSIGN_STMT(s, c,
+                      "UPDATE devices SET name = COALESCE(?4, name), type_id = COALESCE(?5, "
+                      "type_id), group_id = COALESCE(?6, group_id), pac = COALESCE(?7, pac), "
+                      "product_certificate = COALESCE(?8, product_certificate), "
+                      "lat = CASE WHEN ?9 THEN ?10 ELSE lat END, "
+                      "lng = CASE WHEN ?11 THEN ?12 ELSE lng END, "
+                      "token_renew_forbidden = COALESCE(?13, token_renew_forbidden) "
+                      "WHERE id = ?1 AND group_id = ?2 AND (?3 = '' OR pac = ?3)",
+                      "patch devices");
+    for (size_t i = 0; i < patches.size(); ++i) {
+      if (repeated[i]) {
+        mismatched.push_back(i);
+        continue;
+      }
+      const DevicePatch& p = patches[i];
+      s.Bind(1, static_cast<int64_t>(p.id))
+          .BindStatic(2, p.expect_group)
+          .BindStatic(3, p.expect_pac);
+      if (p.name) s.BindStatic(4, *p.name);
+      if (p.type) s.BindStatic(5, *p.type);
+      if (p.group) s.BindStatic(6, *p.group);
+      if (p.pac) s.BindStatic(7, *p.pac);
+      if (p.product_certificate) s.BindStatic(8, *p.product_certificate);
+      s.Bind(9, int64_t{p.lat ? 1 : 0}).Bind(10, p.lat ? *p.lat : std::nullopt);
+      s.Bind(11, int64_t{p.lng ? 1 : 0}).Bind(12, p.lng ? *p.lng : std::nullopt);
+      if (p.token_renew_forbidden) s.Bind(13, int64_t{*p.token_renew_forbidden ? 1 : 0});
+      int rc = s.Step();
+      if (rc != SQLITE_DONE) return ErrorFrom(c.db(), rc, "patch devices");
+      if (s.Changes() == 0) mismatched.push_back(i);
+      s.Reset();
+    }
+    return mismatched;
   }
 
   std::string path_;

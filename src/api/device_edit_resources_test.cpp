@@ -1,0 +1,141 @@
+// Parsing of device edit bodies, bulk edit bodies and series uploads (resources.h).
+#include <gtest/gtest.h>
+
+#include "api/resources.h"
+
+namespace roost::api {
+namespace {
+
+using nlohmann::json;
+
+std::string FirstField(const ApiError& e) {
+  if (e.errors.empty() || e.errors[0].key != "field") return "";
+  return json::parse(e.errors[0].value_json).get<std::string>();
+}
+
+TEST(ParseDeviceEdit, AbsentNullAndGivenFields) {
+  auto e = ParseDeviceEdit(json::parse(
+      R"({"id": "c031", "name": "n", "lat": null, "lng": 2.5, "deviceTypeId": "t",
+          "tokenRenewForbidden": null, "productCertificate": {"key": "P_0004_D356_03"},
+          "pac": "0123456789abcdef"})"));
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_EQ(e->id, "c031");
+  EXPECT_EQ(e->name, "n");
+  ASSERT_TRUE(e->lat.has_value());
+  EXPECT_FALSE(e->lat->has_value());  // explicit null: clear
+  EXPECT_EQ(e->lng, std::optional<double>(2.5));
+  EXPECT_EQ(e->type, "t");
+  EXPECT_EQ(e->token_renew_forbidden, false);  // null resets to the default
+  EXPECT_EQ(e->product_certificate, "P_0004_D356_03");
+  EXPECT_EQ(e->pac, "0123456789abcdef");
+
+  auto only_id = ParseDeviceEdit(json::parse(R"({"id": "1"})"));
+  ASSERT_TRUE(only_id.ok());
+  EXPECT_FALSE(only_id->name || only_id->lat || only_id->lng || only_id->type ||
+               only_id->token_renew_forbidden || only_id->product_certificate || only_id->pac);
+  auto cleared = ParseDeviceEdit(json::parse(R"({"id": "1", "productCertificate": null})"));
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_EQ(cleared->product_certificate, "");
+}
+
+TEST(ParseDeviceEdit, EachKindOfBadInputNamesTheField) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"name": "x"})", "id"},
+      {R"({"id": 1})", "id"},
+      {R"({"id": "1", "name": null})", "name"},
+      {R"({"id": "1", "name": 3})", "name"},
+      {R"({"id": "1", "name": "a\u0001b"})", "name"},
+      {R"({"id": "1", "lat": "north"})", "lat"},
+      {R"({"id": "1", "lng": [1]})", "lng"},
+      {R"({"id": "1", "deviceTypeId": null})", "deviceTypeId"},
+      {R"({"id": "1", "deviceTypeId": 5})", "deviceTypeId"},
+      {R"({"id": "1", "tokenRenewForbidden": 1})", "tokenRenewForbidden"},
+      {R"({"id": "1", "productCertificate": 7})", "productCertificate"},
+      {R"({"id": "1", "productCertificate": {"id": "x"}})", "productCertificate"},
+      {R"({"id": "1", "pac": null})", "pac"},
+      {R"({"id": "1", "colour": "red"})", "colour"},
+  };
+  for (const auto& [body, field] : cases) {
+    SCOPED_TRACE(body);
+    auto e = ParseDeviceEdit(json::parse(body));
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.error().status, 400);
+    EXPECT_EQ(FirstField(e.error()), field) << e.error().message;
+  }
+}
+
+TEST(ParseBulkEdit, BareArrayOrDataMember) {
+  auto a = ParseBulkEdit(json::parse(R"([{"id": "1", "name": "a"}, {"id": "2", "lat": 1}])"));
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  ASSERT_EQ(a->size(), 2u);
+  EXPECT_EQ((*a)[0].name, "a");
+  EXPECT_EQ((*a)[1].lat, std::optional<std::optional<double>>(1.0));
+  auto b = ParseBulkEdit(json::parse(R"({"data": [{"id": "1", "name": "a"}]})"));
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->size(), 1u);
+}
+
+TEST(ParseBulkEdit, WrongShapesNameTheItem) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"(17)", "data"},
+      {R"("x")", "data"},
+      {R"({"data": "x"})", "data"},
+      {R"({})", "data"},
+      {R"([])", "data"},
+      {R"({"data": [], "more": 1})", "more"},
+      {R"([{"id": "1"}, 2])", "data[1]"},
+      {R"([{"id": "1"}, {"name": "x"}])", "data[1].id"},
+      {R"([{"id": "1", "lat": "n"}])", "data[0].lat"},
+      {R"([{"id": "1", "pac": "0123456789ABCDEF"}])", "data[0].pac"},
+      {R"([{"id": "1", "x": 1}])", "data[0].x"},
+  };
+  for (const auto& [body, field] : cases) {
+    SCOPED_TRACE(body);
+    auto e = ParseBulkEdit(json::parse(body));
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.error().status, 400);
+    EXPECT_EQ(FirstField(e.error()), field) << e.error().message;
+  }
+}
+
+TEST(ParseJsonValue, AcceptsAnyValueAndLocatesErrors) {
+  EXPECT_TRUE(ParseJsonValue("[1]").ok());
+  EXPECT_TRUE(ParseJsonValue("3").ok());
+  auto bad = ParseJsonValue("[1,\n 2,");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("malformed JSON at line 2"), std::string::npos);
+  EXPECT_FALSE(ParseJsonValue("").ok());
+}
+
+TEST(ParseSeriesUpload, BuildsTheBulkRequestOrNamesTheLine) {
+  auto r =
+      ParseSeriesUpload("type-1", "id,pac\r\nC031,6a757c859b23471b\r\n", "dev-", "P_0004_D356_03");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->type, "type-1");
+  EXPECT_EQ(r->prefix, "dev-");
+  EXPECT_EQ(r->product_certificate, "P_0004_D356_03");
+  ASSERT_EQ(r->ids.size(), 1u);
+  EXPECT_EQ(r->ids[0], (std::pair<std::string, std::string>{"C031", "6A757C859B23471B"}));
+  EXPECT_EQ(r->lines, (std::vector<size_t>{2}));
+
+  auto bad =
+      ParseSeriesUpload("t", "C031;6A757C859B23471B\n\nC032;6A75\n", std::nullopt, std::nullopt);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().status, 400);
+  EXPECT_EQ(bad.error().message.rfind("file: line 3: ", 0), 0u) << bad.error().message;
+  ASSERT_EQ(bad.error().errors.size(), 1u);
+  EXPECT_EQ(bad.error().errors[0].key, "line");
+  EXPECT_EQ(bad.error().errors[0].value_json, "3");
+
+  auto prefix =
+      ParseSeriesUpload("t", "C031;6A757C859B23471B\n", std::string(300, 'x'), std::nullopt);
+  ASSERT_FALSE(prefix.ok());
+  EXPECT_EQ(FirstField(prefix.error()), "prefix");
+  auto control =
+      ParseSeriesUpload("t", "C031;6A757C859B23471B\n", std::nullopt, std::string("P\n0004"));
+  ASSERT_FALSE(control.ok());
+  EXPECT_EQ(FirstField(control.error()), "productCertificate");
+}
+
+}  // namespace
+}  // namespace roost::api
