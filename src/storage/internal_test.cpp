@@ -107,16 +107,11 @@ TEST(LeaseToken, IsFreshEachTime) {
   EXPECT_EQ(NewLeaseToken("worker-1").rfind("worker-1:", 0), 0u);
 }
 
-// Numbers are handed out to parallel branches up front (0004 may be merged before
-// 0003), so a gap is allowed; order and uniqueness are not negotiable.
-TEST(Migrations, AreNumberedFromOneInIncreasingOrder) {
+TEST(Migrations, AreNumberedFromOneWithoutGaps) {
   const auto& all = Migrations();
   ASSERT_FALSE(all.empty());
-  EXPECT_EQ(all.front().version, 1);
   for (size_t i = 0; i < all.size(); ++i) {
-    if (i > 0) {
-      EXPECT_GT(all[i].version, all[i - 1].version) << all[i].name;
-    }
+    EXPECT_EQ(all[i].version, static_cast<int>(i + 1));
     EXPECT_FALSE(all[i].name.empty());
     EXPECT_FALSE(all[i].sql.empty());
   }
