@@ -3,6 +3,7 @@
 // ApiRoutes(). Handlers are grouped by resource, one file per group:
 //   device_type_handlers.cpp  /api/devicetypes…
 //   device_handlers.cpp       /api/devices…, bulk registration, /api/jobs
+//   account_handlers.cpp      /api/groups…, /api/api-users…, /api/users…, /api/session…
 // A handler runs after authentication and the role check; it must answer 404
 // for any object outside the principal's group subtree (CheckVisible and the
 // Visible* lookups below do that).
@@ -62,5 +63,32 @@ http::Response CreateDevice(ApiContext&, const Principal&, const http::Request&)
 http::Response BulkCreate(ApiContext&, const Principal&, const http::Request&);
 http::Response BulkCreateStatus(ApiContext&, const Principal&, const http::Request&);
 http::Response GetJob(ApiContext&, const Principal&, const http::Request&);
+
+// --- accounts (account_handlers.cpp) --------------------------------------
+// Groups: read ADMIN/DEVICE_MANAGER/READER, write ADMIN. API users and users:
+// ADMIN. Public: SetPassword, Login. Any principal: GetSession, Logout.
+
+http::Response ListGroups(ApiContext&, const Principal&, const http::Request&);
+http::Response GetGroup(ApiContext&, const Principal&, const http::Request&);
+http::Response CreateGroup(ApiContext&, const Principal&, const http::Request&);
+http::Response EditGroup(ApiContext&, const Principal&, const http::Request&);
+http::Response DeleteGroup(ApiContext&, const Principal&, const http::Request&);
+
+http::Response ListApiUsers(ApiContext&, const Principal&, const http::Request&);
+http::Response GetApiUser(ApiContext&, const Principal&, const http::Request&);
+http::Response CreateApiUserRoute(ApiContext&, const Principal&, const http::Request&);
+http::Response DeleteApiUser(ApiContext&, const Principal&, const http::Request&);
+
+http::Response ListUsers(ApiContext&, const Principal&, const http::Request&);
+http::Response GetUser(ApiContext&, const Principal&, const http::Request&);
+http::Response CreateUser(ApiContext&, const Principal&, const http::Request&);
+http::Response EditUser(ApiContext&, const Principal&, const http::Request&);
+http::Response DeleteUser(ApiContext&, const Principal&, const http::Request&);
+http::Response InviteUser(ApiContext&, const Principal&, const http::Request&);
+http::Response SetPassword(ApiContext&, const Principal&, const http::Request&);
+
+http::Response Login(ApiContext&, const Principal&, const http::Request&);
+http::Response GetSession(ApiContext&, const Principal&, const http::Request&);
+http::Response Logout(ApiContext&, const Principal&, const http::Request&);
 
 }  // namespace roost::api
