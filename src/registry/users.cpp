@@ -39,7 +39,7 @@ std::string Duration(int64_t ms) {
   const int64_t s = ms / 1000;
   if (s >= 2 * 3600) return std::to_string(s / 3600) + " hours";
   if (s >= 120) return std::to_string(s / 60) + " minutes";
-  return std::to_string(s) + " seconds";
+  return std::to_string(s) + (s == 1 ? " second" : " seconds");
 }
 
 Status ValidateName(std::string_view name) {
