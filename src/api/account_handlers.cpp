@@ -586,8 +586,9 @@ Response Login(ApiContext& ctx, const Principal&, const Request& req) {
   Response r = JsonResponse(200, json{{"csrfToken", session->csrf_token},
                                       {"expires", session->expires},
                                       {"user", UserJson(session->user)}});
-  r.headers.emplace_back("Set-Cookie",
-                         SessionCookie(ctx, session->token, (session->expires - now) / 1000));
+  r.headers.emplace_back(
+      "Set-Cookie",
+      SessionCookie(ctx, session->token, ctx.accounts->settings().session_ttl_ms / 1000));
   r.headers.emplace_back("Cache-Control", "no-store");
   crypto::Cleanse(session->token.data(), session->token.size());
   return r;
