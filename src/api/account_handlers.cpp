@@ -459,6 +459,35 @@ Response CreateUser(ApiContext& ctx, const Principal& p, const Request& req) {
   return JsonResponse(200, out);
 }
 
+namespace {
+
+// Runs a password-setting edit with the re-authentication throttled like a login.
+Response ThrottledEdit(ApiContext& ctx, const Principal& p, const Request& req,
+                       const registry::User& target, const registry::UserEdit& edit) {
+  auto actor = ActorOf(ctx, p);
+  if (!actor.ok()) return actor.error().ToResponse();
+  const std::string address = ClientAddress(req.remote);
+  const int64_t now = ctx.now_ms();
+  if (edit.password) {
+    if (int64_t wait = ctx.throttle.RetryAfterMs(Who(p), address, now); wait > 0) {
+      Response r = Response::Error(429, "too many wrong passwords; retry later");
+      r.headers.emplace_back("Retry-After", std::to_string((wait + 999) / 1000));
+      return r;
+    }
+  }
+  auto edited = ctx.accounts->EditUser(*actor, target, edit, p.session_hash);
+  if (!edited.ok()) {
+    if (edit.password && edit.current_password &&
+        edited.status().message().rfind("currentPassword: ", 0) == 0) {
+      ctx.throttle.RecordFailure(Who(p), address, now);
+    }
+    return FromStatus(edited.status()).ToResponse();
+  }
+  return JsonResponse(200, UserJson(*edited));
+}
+
+}  // namespace
+
 Response EditUser(ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.accounts == nullptr) return NoAccounts().ToResponse();
   auto body = ParseJsonObject(req.body);
@@ -484,27 +513,7 @@ Response EditUser(ApiContext& ctx, const Principal& p, const Request& req) {
   }
   auto target = VisibleUser(ctx, p, **id);
   if (!target.ok()) return target.error().ToResponse();
-  auto actor = ActorOf(ctx, p);
-  if (!actor.ok()) return actor.error().ToResponse();
-  // Re-entering one's password is a login attempt: throttled like one.
-  const std::string address = ClientAddress(req.remote);
-  const int64_t now = ctx.now_ms();
-  if (edit.password) {
-    if (int64_t wait = ctx.throttle.RetryAfterMs(Who(p), address, now); wait > 0) {
-      Response r = Response::Error(429, "too many wrong passwords; retry later");
-      r.headers.emplace_back("Retry-After", std::to_string((wait + 999) / 1000));
-      return r;
-    }
-  }
-  auto edited = ctx.accounts->EditUser(*actor, *target, edit, p.session_hash);
-  if (!edited.ok()) {
-    if (edit.password && edit.current_password &&
-        edited.status().message().rfind("currentPassword: ", 0) == 0) {
-      ctx.throttle.RecordFailure(Who(p), address, now);
-    }
-    return FromStatus(edited.status()).ToResponse();
-  }
-  return JsonResponse(200, UserJson(*edited));
+  return ThrottledEdit(ctx, p, req, *target, edit);
 }
 
 Response DeleteUser(ApiContext& ctx, const Principal& p, const Request& req) {
@@ -620,6 +629,28 @@ Response Logout(ApiContext& ctx, const Principal& p, const Request&) {
   Response r = NoContent();
   r.headers.emplace_back("Set-Cookie", SessionCookie(ctx, "", 0));
   return r;
+}
+
+Response ChangeOwnPassword(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.accounts == nullptr) return NoAccounts().ToResponse();
+  if (p.user_id.empty()) {
+    return ApiError{
+        400, "API users have no console password; create new API credentials instead", {}}
+        .ToResponse();
+  }
+  auto body = ParseJsonObject(req.body);
+  if (!body.ok()) return body.error().ToResponse();
+  if (auto e = RejectUnknownFields(*body, {"currentPassword", "password"})) return e->ToResponse();
+  registry::UserEdit edit;
+  auto password = StringField(*body, "password", true);
+  if (!password.ok()) return password.error().ToResponse();
+  auto current = StringField(*body, "currentPassword", true);
+  if (!current.ok()) return current.error().ToResponse();
+  edit.password = **password;
+  edit.current_password = **current;
+  auto me = ctx.store.GetUser(p.user_id);
+  if (!me.ok()) return FromStatus(me.status()).ToResponse();
+  return ThrottledEdit(ctx, p, req, *me, edit);
 }
 
 }  // namespace roost::api

@@ -66,7 +66,8 @@ http::Response GetJob(ApiContext&, const Principal&, const http::Request&);
 
 // --- accounts (account_handlers.cpp) --------------------------------------
 // Groups: read ADMIN/DEVICE_MANAGER/READER, write ADMIN. API users and users:
-// ADMIN. Public: SetPassword, Login. Any principal: GetSession, Logout.
+// ADMIN. Public: SetPassword, Login. Any principal: GetSession, Logout,
+// ChangeOwnPassword (people only).
 
 http::Response ListGroups(ApiContext&, const Principal&, const http::Request&);
 http::Response GetGroup(ApiContext&, const Principal&, const http::Request&);
@@ -90,5 +91,6 @@ http::Response SetPassword(ApiContext&, const Principal&, const http::Request&);
 http::Response Login(ApiContext&, const Principal&, const http::Request&);
 http::Response GetSession(ApiContext&, const Principal&, const http::Request&);
 http::Response Logout(ApiContext&, const Principal&, const http::Request&);
+http::Response ChangeOwnPassword(ApiContext&, const Principal&, const http::Request&);
 
 }  // namespace roost::api

@@ -83,6 +83,7 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"POST", "/api/session/login", kNone, Login, Access::kPublic},
       {"GET", "/api/session", kNone, GetSession, Access::kAnyPrincipal},
       {"POST", "/api/session/logout", kNone, Logout, Access::kAnyPrincipal},
+      {"POST", "/api/session/password", kNone, ChangeOwnPassword, Access::kAnyPrincipal},
   };
   return kRoutes;
 }

@@ -52,6 +52,7 @@ const std::map<std::string, std::string>& ExpectedMatrix() {
       // "*": any authenticated principal; "-": public (no authentication).
       {"GET /api/session", "*"},
       {"POST /api/session/logout", "*"},
+      {"POST /api/session/password", "*"},
       {"POST /api/session/login", "-"},
       {"POST /api/users/set-password", "-"},
   };
@@ -270,6 +271,8 @@ class ApiRoutesStoreTest : public ::testing::Test {
       body = json{{"email", "foreign@example.com"}, {"password", "not its password"}}.dump();
     } else if (path == "/api/users/set-password") {
       body = json{{"token", "not-a-token"}, {"password", "a long enough password"}}.dump();
+    } else if (path == "/api/session/password") {
+      body = json{{"currentPassword", kPassword}, {"password", "a long enough password"}}.dump();
     } else if (path == "/api/devicetypes/create") {
       body = json{{"name", "x"}, {"group", foreign_}}.dump();
     } else if (path == "/api/devicetypes/edit") {
@@ -328,8 +331,8 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
         // Who am I: the API user itself, nothing foreign.
         EXPECT_EQ(res.status, 200) << res.body;
         EXPECT_EQ(json::parse(res.body)["apiUser"]["login"], logins_[role]);
-      } else if (path == "/api/session/logout") {
-        EXPECT_EQ(res.status, 400) << res.body;  // an API user has no session
+      } else if (path == "/api/session/logout" || path == "/api/session/password") {
+        EXPECT_EQ(res.status, 400) << res.body;  // an API user has no session, no console password
       } else if (path == "/api/session/login") {
         EXPECT_EQ(res.status, 401) << res.body;  // public, but the credentials are wrong
       } else if (path == "/api/users/set-password") {

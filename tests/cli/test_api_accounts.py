@@ -250,6 +250,23 @@ class AccountsTest(unittest.TestCase):
         self.assertEqual(ann.call("GET", "/api/users")[0], 403)
         self.ok(ann, "DELETE", "/api/devicetypes/" + made["id"], expect=204)
 
+        # Ann changes her own password: she must re-enter the current one. Her session stays.
+        new_password = "ann's second password"
+        self.secrets.append(new_password)
+        st, _, body = ann.call("POST", "/api/session/password", {"password": new_password})
+        self.assert_error((st, body), 400, field="currentPassword")
+        st, _, body = ann.call("POST", "/api/session/password",
+                               {"password": new_password, "currentPassword": "not it at all"})
+        self.assert_error((st, body), 400, field="currentPassword")
+        st, _, body = ann.call("POST", "/api/session/password",
+                               {"password": new_password, "currentPassword": ann_password},
+                               csrf=False)
+        self.assertEqual(st, 403, body)
+        self.ok(ann, "POST", "/api/session/password",
+                {"password": new_password, "currentPassword": ann_password})
+        self.assertEqual(login(self.server, "ann@example.test", ann_password)[0], 401)
+        self.assertEqual(self.ok(ann, "GET", "/api/session")["user"]["id"], user_id)
+
         # Logout invalidates the cookie (also when replayed).
         st, head, _ = ann.call("POST", "/api/session/logout")
         self.assertEqual(st, 204)
