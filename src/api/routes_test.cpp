@@ -368,7 +368,6 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
 TEST_F(ApiRoutesStoreTest, SessionCookieAuthenticationAndCsrf) {
   auto reader = accounts_->CreateUser(mine_, "reader@example.com", "R", "UTC", {"READER"});
   ASSERT_TRUE(reader.ok()) << reader.status().message();
-  registry::UserEdit edit;
   auto admin = accounts_->CreateUser(mine_, "admin@example.com", "A", "UTC", {"ADMIN"});
   ASSERT_TRUE(admin.ok());
   auto link = accounts_->IssuePasswordLink(admin->id);
