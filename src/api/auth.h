@@ -60,4 +60,12 @@ struct BasicCredentials {
 // password or the encoded value.
 Result<BasicCredentials> ParseBasicAuthorization(std::string_view header_value);
 
+// The value of cookie `name` in a Cookie header value ("a=1; roost_session=xyz"),
+// or nullopt when absent. The first occurrence wins; values are not decoded.
+std::optional<std::string> FindCookie(std::string_view cookie_header, std::string_view name);
+
+// True for methods that change state and so need a CSRF token with cookie
+// authentication: everything but GET, HEAD and OPTIONS (POST, PUT, PATCH, DELETE, ...).
+bool IsUnsafeMethod(std::string_view method);
+
 }  // namespace roost::api

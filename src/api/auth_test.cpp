@@ -48,6 +48,24 @@ TEST(BasicAuth, ErrorsNeverEchoTheSecret) {
   }
 }
 
+TEST(Cookies, FindsTheNamedCookie) {
+  EXPECT_EQ(FindCookie("roost_session=abc", "roost_session"), "abc");
+  EXPECT_EQ(FindCookie("a=1; roost_session=abc-_9; b=2", "roost_session"), "abc-_9");
+  EXPECT_EQ(FindCookie("a=1;roost_session=\"q\"", "roost_session"), "q");
+  EXPECT_EQ(FindCookie("x_roost_session=no; roost_session=yes", "roost_session"), "yes");
+  EXPECT_EQ(FindCookie("roost_session=first; roost_session=second", "roost_session"), "first");
+  EXPECT_EQ(FindCookie("roost_session=", "roost_session"), "");
+  EXPECT_FALSE(FindCookie("", "roost_session").has_value());
+  EXPECT_FALSE(FindCookie("a=1; b=2", "roost_session").has_value());
+  EXPECT_FALSE(FindCookie("roost_session", "roost_session").has_value());
+}
+
+TEST(Cookies, UnsafeMethods) {
+  for (const char* m : {"POST", "PUT", "PATCH", "DELETE", "PROPFIND"})
+    EXPECT_TRUE(IsUnsafeMethod(m));
+  for (const char* m : {"GET", "HEAD", "OPTIONS"}) EXPECT_FALSE(IsUnsafeMethod(m));
+}
+
 TEST(LoginThrottle, PerPrincipalWindow) {
   LoginThrottle t({.per_principal = 3, .per_address = 100, .window_ms = 1000, .max_tracked = 100});
   for (int i = 0; i < 3; ++i) {

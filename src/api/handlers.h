@@ -8,6 +8,7 @@
 //                             /api/devicetypes/{id}/disengage
 //   certificate_handlers.cpp  /api/product-certificates… (global, not per group)
 //   device_edit_handlers.cpp  device edits (single, bulk jobs), series uploads
+//   account_handlers.cpp      /api/groups…, /api/api-users…, /api/users…, /api/session…
 // A handler runs after authentication and the role check; it must answer 404
 // for any object outside the principal's group subtree (CheckVisible and the
 // Visible* lookups below do that).
@@ -100,5 +101,34 @@ http::Response ImportCertificates(ApiContext&, const Principal&, const http::Req
 http::Response SearchCertificates(ApiContext&, const Principal&, const http::Request&);
 // The key in any accepted spelling.
 http::Response GetCertificate(ApiContext&, const Principal&, const http::Request&);
+
+// --- accounts (account_handlers.cpp) --------------------------------------
+// Groups: read ADMIN/DEVICE_MANAGER/READER, write ADMIN. API users and users:
+// ADMIN. Public: SetPassword, Login. Any principal: GetSession, Logout,
+// ChangeOwnPassword (people only).
+
+http::Response ListGroups(ApiContext&, const Principal&, const http::Request&);
+http::Response GetGroup(ApiContext&, const Principal&, const http::Request&);
+http::Response CreateGroup(ApiContext&, const Principal&, const http::Request&);
+http::Response EditGroup(ApiContext&, const Principal&, const http::Request&);
+http::Response DeleteGroup(ApiContext&, const Principal&, const http::Request&);
+
+http::Response ListApiUsers(ApiContext&, const Principal&, const http::Request&);
+http::Response GetApiUser(ApiContext&, const Principal&, const http::Request&);
+http::Response CreateApiUserRoute(ApiContext&, const Principal&, const http::Request&);
+http::Response DeleteApiUser(ApiContext&, const Principal&, const http::Request&);
+
+http::Response ListUsers(ApiContext&, const Principal&, const http::Request&);
+http::Response GetUser(ApiContext&, const Principal&, const http::Request&);
+http::Response CreateUser(ApiContext&, const Principal&, const http::Request&);
+http::Response EditUser(ApiContext&, const Principal&, const http::Request&);
+http::Response DeleteUser(ApiContext&, const Principal&, const http::Request&);
+http::Response InviteUser(ApiContext&, const Principal&, const http::Request&);
+http::Response SetPassword(ApiContext&, const Principal&, const http::Request&);
+
+http::Response Login(ApiContext&, const Principal&, const http::Request&);
+http::Response GetSession(ApiContext&, const Principal&, const http::Request&);
+http::Response Logout(ApiContext&, const Principal&, const http::Request&);
+http::Response ChangeOwnPassword(ApiContext&, const Principal&, const http::Request&);
 
 }  // namespace roost::api

@@ -3,8 +3,9 @@
 // the roles each route needs are not secret.
 //
 // Contract, kept by openapi_test.cpp: every route of ApiRoutes() has an
-// operation with the same method and path, its path parameters declared and
-// `x-roles` equal to the route's roles; the document has no operation without a
+// operation with the same method and path, its path parameters declared,
+// `x-roles` equal to the route's roles and `x-access` to its Access ("roles",
+// "authenticated", "public"); the document has no operation without a
 // route; every `$ref` resolves.
 #pragma once
 

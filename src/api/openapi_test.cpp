@@ -80,8 +80,14 @@ TEST(OpenApi, EveryRouteIsDocumentedWithItsRolesAndParameters) {
       has_success = has_success || code[0] == '2';
     }
     EXPECT_TRUE(has_success);
-    EXPECT_TRUE(op.at("responses").contains("401"));
-    EXPECT_TRUE(op.at("responses").contains("403"));
+    const std::string access = r.access == Access::kPublic         ? "public"
+                               : r.access == Access::kAnyPrincipal ? "authenticated"
+                                                                   : "roles";
+    EXPECT_EQ(op.at("x-access"), access);
+    if (r.access != Access::kPublic) {
+      EXPECT_TRUE(op.at("responses").contains("401"));
+    }
+    EXPECT_EQ(op.at("responses").contains("403"), r.access == Access::kRoles);
   }
 }
 

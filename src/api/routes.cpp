@@ -28,8 +28,13 @@ const RoleSet kImport{Role::kAdmin, Role::kFactory};
 // Product certificates are global reference data; FACTORY reads them to label devices.
 const RoleSet kCertificateRead{Role::kAdmin, Role::kDeviceManager, Role::kReader, Role::kFactory};
 
-Response Unauthorized() {
-  Response r = Response::Error(401, "authentication required: HTTP Basic with an API login");
+const RoleSet kAdmin{Role::kAdmin};
+const RoleSet kNone{};
+
+Response Unauthorized(std::string_view message =
+                          "authentication required: HTTP Basic with an API login, or a "
+                          "console session cookie") {
+  Response r = Response::Error(401, message);
   r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"roost\"");
   return r;
 }
@@ -74,6 +79,27 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"GET", "/api/product-certificates", kCertificateRead, SearchCertificates},
       {"POST", "/api/product-certificates/import", kManage, ImportCertificates},
       {"GET", "/api/product-certificates/{key}", kCertificateRead, GetCertificate},
+      // Accounts (account_handlers.cpp).
+      {"GET", "/api/groups", kRead, ListGroups},
+      {"POST", "/api/groups/create", kAdmin, CreateGroup},
+      {"POST", "/api/groups/edit", kAdmin, EditGroup},
+      {"GET", "/api/groups/{id}", kRead, GetGroup},
+      {"DELETE", "/api/groups/{id}", kAdmin, DeleteGroup},
+      {"GET", "/api/api-users", kAdmin, ListApiUsers},
+      {"POST", "/api/api-users/create", kAdmin, CreateApiUserRoute},
+      {"GET", "/api/api-users/{login}", kAdmin, GetApiUser},
+      {"DELETE", "/api/api-users/{login}", kAdmin, DeleteApiUser},
+      {"GET", "/api/users", kAdmin, ListUsers},
+      {"POST", "/api/users/create", kAdmin, CreateUser},
+      {"POST", "/api/users/edit", kAdmin, EditUser},
+      {"POST", "/api/users/set-password", kNone, SetPassword, Access::kPublic},
+      {"GET", "/api/users/{id}", kAdmin, GetUser},
+      {"DELETE", "/api/users/{id}", kAdmin, DeleteUser},
+      {"POST", "/api/users/{id}/invite", kAdmin, InviteUser},
+      {"POST", "/api/session/login", kNone, Login, Access::kPublic},
+      {"GET", "/api/session", kNone, GetSession, Access::kAnyPrincipal},
+      {"POST", "/api/session/logout", kNone, Logout, Access::kAnyPrincipal},
+      {"POST", "/api/session/password", kNone, ChangeOwnPassword, Access::kAnyPrincipal},
   };
   return kRoutes;
 }
@@ -90,10 +116,56 @@ std::string ClientAddress(std::string_view remote) {
   return std::string(remote);
 }
 
+namespace {
+
+// A request with the console's session cookie (and no Authorization header).
+AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const std::string& token) {
+  AuthOutcome out;
+  auto active = ctx.accounts->ResolveSession(token);
+  if (!active.ok()) {
+    if (active.status().code() != Status::Code::kNotFound) {
+      out.refusal = Response::Error(500, "internal error");
+      return out;
+    }
+    out.refusal = Unauthorized("your session has expired or is not valid; log in again");
+    out.refusal.headers.emplace_back("Set-Cookie", std::string(kSessionCookie) +
+                                                       "=; HttpOnly; SameSite=Strict; Path=/; "
+                                                       "Max-Age=0");
+    return out;
+  }
+  const std::string csrf = registry::CsrfTokenFor(token);
+  if (IsUnsafeMethod(request.method)) {
+    auto sent = request.Header(kCsrfHeader);
+    if (!sent || !crypto::ConstantTimeEquals(*sent, csrf)) {
+      out.refusal = Response::Error(
+          403, "a " + request.method + " request with a session cookie needs the header " +
+                   std::string(kCsrfHeader) + " with the csrfToken of the login response");
+      return out;
+    }
+  }
+  out.ok = true;
+  out.principal.user_id = active->user.id;
+  out.principal.group = active->user.group;
+  for (const std::string& name : active->user.roles) {
+    auto role = ParseRole(name);
+    if (role.ok()) out.principal.roles.Add(*role);
+  }
+  out.principal.session_hash = active->token_hash;
+  out.principal.csrf_token = csrf;
+  return out;
+}
+
+}  // namespace
+
 AuthOutcome Authenticate(ApiContext& ctx, const Request& request) {
   AuthOutcome out;
   auto header = request.Header("Authorization");
   if (!header) {
+    if (auto cookies = request.Header("Cookie"); cookies && ctx.accounts != nullptr) {
+      if (auto token = FindCookie(*cookies, kSessionCookie)) {
+        return AuthenticateSession(ctx, request, *token);
+      }
+    }
     out.refusal = Unauthorized();
     return out;
   }
@@ -146,6 +218,7 @@ Status AddApiRoutes(http::Router& router, ApiContext& ctx) {
     Status added = router.Add(
         route.method, route.pattern,
         [r, c](const Request& req) {
+          if (r->access == Access::kPublic) return r->handler(*c, Principal{}, req);
           AuthOutcome auth = Authenticate(*c, req);
           if (!auth.ok) return auth.refusal;
           if (!RouteAllows(*r, auth.principal.roles)) {

@@ -46,6 +46,27 @@ const std::map<std::string, std::string>& ExpectedMatrix() {
       {"GET /api/product-certificates", "ADRF"},
       {"POST /api/product-certificates/import", "AD"},
       {"GET /api/product-certificates/{key}", "ADRF"},
+      {"GET /api/groups", "ADR"},
+      {"POST /api/groups/create", "A"},
+      {"POST /api/groups/edit", "A"},
+      {"GET /api/groups/{id}", "ADR"},
+      {"DELETE /api/groups/{id}", "A"},
+      {"GET /api/api-users", "A"},
+      {"POST /api/api-users/create", "A"},
+      {"GET /api/api-users/{login}", "A"},
+      {"DELETE /api/api-users/{login}", "A"},
+      {"GET /api/users", "A"},
+      {"POST /api/users/create", "A"},
+      {"POST /api/users/edit", "A"},
+      {"GET /api/users/{id}", "A"},
+      {"DELETE /api/users/{id}", "A"},
+      {"POST /api/users/{id}/invite", "A"},
+      // "*": any authenticated principal; "-": public (no authentication).
+      {"GET /api/session", "*"},
+      {"POST /api/session/logout", "*"},
+      {"POST /api/session/password", "*"},
+      {"POST /api/session/login", "-"},
+      {"POST /api/users/set-password", "-"},
   };
   return kMatrix;
 }
@@ -64,13 +85,22 @@ TEST(ApiRoutesTable, EveryRouteHasRolesAndMatchesTheExpectedMatrix) {
   std::set<std::string> seen;
   for (const ApiRoute& r : ApiRoutes()) {
     SCOPED_TRACE(Key(r));
-    EXPECT_FALSE(r.roles.Empty());
     EXPECT_TRUE(static_cast<bool>(r.handler));
-    EXPECT_FALSE(r.roles.Has(Role::kStation));
-    EXPECT_TRUE(r.roles.Has(Role::kAdmin));
     EXPECT_TRUE(seen.insert(Key(r)).second) << "duplicate route";
     auto expected = ExpectedMatrix().find(Key(r));
     ASSERT_NE(expected, ExpectedMatrix().end()) << "route missing from the expected matrix";
+    // Public and any-principal routes are marked as such, with no roles; every
+    // other route names its roles (an empty set would lock everyone out).
+    if (expected->second == "-" || expected->second == "*") {
+      EXPECT_EQ(r.access, expected->second == "-" ? Access::kPublic : Access::kAnyPrincipal);
+      EXPECT_TRUE(r.roles.Empty());
+      for (auto [role, letter] : kRoleLetters) EXPECT_TRUE(RouteAllows(r, RoleSet{role}));
+      continue;
+    }
+    EXPECT_EQ(r.access, Access::kRoles);
+    EXPECT_FALSE(r.roles.Empty());
+    EXPECT_FALSE(r.roles.Has(Role::kStation));
+    EXPECT_TRUE(r.roles.Has(Role::kAdmin));
     for (auto [role, letter] : kRoleLetters) {
       bool want = expected->second.find(letter) != std::string::npos;
       EXPECT_EQ(RouteAllows(r, RoleSet{role}), want) << RoleName(role);
@@ -117,8 +147,13 @@ class ApiRoutesStoreTest : public ::testing::Test {
     auto sealer = crypto::Sealer::FromKey(master);
     ASSERT_TRUE(sealer.ok());
     sealer_ = std::make_unique<crypto::Sealer>(*sealer);
+    registry::AccountSettings settings;
+    settings.public_url = "https://roost.example.com";
+    accounts_ = std::make_unique<registry::Accounts>(
+        *store_, [this] { return now_; }, settings);
     ctx_ = std::make_unique<ApiContext>(ApiContext{*store_, *devices_, passwords_, throttle_,
-                                                   [] { return int64_t{1000}; }, sealer_.get()});
+                                                   [this] { return now_; }, sealer_.get(),
+                                                   accounts_.get()});
     ASSERT_TRUE(AddApiRoutes(router_, *ctx_).ok());
 
     root_ = MakeGroup("root", "");
@@ -165,10 +200,27 @@ class ApiRoutesStoreTest : public ::testing::Test {
     items = {R"({"id":"0000BEEF","name":"x"})"};
     ASSERT_TRUE(store_->CreateJob(edit_job, items, 10).ok());
     foreign_edit_job_ = edit_job.id;
+    registry::User fu;
+    fu.id = registry::DeviceRegistry::NewObjectId();
+    fu.group = foreign_;
+    fu.email = "foreign@example.com";
+    fu.name = "Foreign";
+    fu.timezone = "UTC";
+    fu.roles = {"ADMIN"};
+    ASSERT_TRUE(store_->CreateUser(fu).ok());
+    foreign_user_ = fu.id;
+    registry::ApiUser fa;
+    fa.login = registry::DeviceRegistry::NewObjectId();
+    fa.group = foreign_;
+    fa.name = "foreign api user";
+    fa.roles = {"ADMIN"};
+    ASSERT_TRUE(store_->CreateApiUser(fa).ok());
+    foreign_api_user_ = fa.login;
   }
   void TearDown() override {
     router_ = http::Router();
     ctx_.reset();
+    accounts_.reset();
     devices_.reset();
     store_.reset();
     fs::remove_all(dir_);
@@ -203,6 +255,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
     req.body = std::move(body);
     req.remote = "192.0.2.1:5000";
     req.headers.emplace_back("Content-Type", content_type);
+    if (!req.body.empty()) req.headers.emplace_back("Content-Type", "application/json");
     if (role) {
       req.headers.emplace_back("Authorization",
                                "Basic " + EncodeBase64(logins_[*role] + ":" + password));
@@ -245,8 +298,37 @@ class ApiRoutesStoreTest : public ::testing::Test {
     replace("{key}", "p-0004-d356-03");
     replace("{jobId}",
             path.find("/bulk/edit/") != std::string::npos ? foreign_edit_job_ : foreign_job_);
+    const bool group_path = path.rfind("/api/groups/", 0) == 0;
+    const bool user_path = path.rfind("/api/users/", 0) == 0;
+    replace("{id}", device_path  ? "F00D"
+                    : group_path ? foreign_
+                    : user_path  ? foreign_user_
+                                 : foreign_type_);
+    replace("{jobId}", foreign_job_);
+    replace("{login}", foreign_api_user_);
     std::string body;
-    if (path == "/api/devicetypes/create") {
+    if (path == "/api/groups/create") {
+      body = json{{"name", "x"}, {"parentId", foreign_}}.dump();
+    } else if (path == "/api/groups/edit") {
+      body = json{{"id", foreign_}, {"name", "x"}}.dump();
+    } else if (path == "/api/api-users/create") {
+      body = json{{"name", "x"}, {"roles", {"READER"}}, {"group", foreign_}}.dump();
+    } else if (path == "/api/users/create") {
+      body = json{{"email", "new@example.com"},
+                  {"name", "x"},
+                  {"timezone", "UTC"},
+                  {"roles", {"READER"}},
+                  {"group", foreign_}}
+                 .dump();
+    } else if (path == "/api/users/edit") {
+      body = json{{"id", foreign_user_}, {"name", "x"}}.dump();
+    } else if (path == "/api/session/login") {
+      body = json{{"email", "foreign@example.com"}, {"password", "not its password"}}.dump();
+    } else if (path == "/api/users/set-password") {
+      body = json{{"token", "not-a-token"}, {"password", "a long enough password"}}.dump();
+    } else if (path == "/api/session/password") {
+      body = json{{"currentPassword", kPassword}, {"password", "a long enough password"}}.dump();
+    } else if (path == "/api/devicetypes/create") {
       body = json{{"name", "x"}, {"group", foreign_}}.dump();
     } else if (path == "/api/devicetypes/edit") {
       body = json{{"id", foreign_type_}, {"name", "x"}}.dump();
@@ -278,9 +360,12 @@ class ApiRoutesStoreTest : public ::testing::Test {
   crypto::PasswordVerifyCache passwords_;
   LoginThrottle throttle_;
   std::unique_ptr<crypto::Sealer> sealer_;
+  int64_t now_ = 1000;
+  std::unique_ptr<registry::Accounts> accounts_;
   std::unique_ptr<ApiContext> ctx_;
   http::Router router_;
-  std::string root_, mine_, foreign_, foreign_type_, my_type_, foreign_job_, foreign_edit_job_;
+  std::string root_, mine_, foreign_, foreign_type_, my_type_, foreign_job_, foreign_edit_job_,
+      foreign_user_, foreign_api_user_;
   std::map<Role, std::string> logins_;
 };
 
@@ -293,7 +378,8 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
       http::Response res =
           Call(role, std::string(r.method), path, body, kPassword,
                path.ends_with("/bulk/create/series") ? "text/csv" : "application/json");
-      bool allowed = ExpectedMatrix().at(Key(r)).find(letter) != std::string::npos;
+      const std::string& who = ExpectedMatrix().at(Key(r));
+      bool allowed = who == "*" || who == "-" || who.find(letter) != std::string::npos;
       if (!allowed) {
         EXPECT_EQ(res.status, 403) << res.body;
         continue;
@@ -313,18 +399,33 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
         } else {
           EXPECT_EQ(res.body, R"({"imported":1})");
         }
-      } else if (path == "/api/devicetypes" || path == "/api/devices") {
+      } else if (path == "/api/devicetypes" || path == "/api/devices" || path == "/api/groups" ||
+                 path == "/api/users" || path == "/api/api-users") {
         // Lists answer, without anything of the foreign group.
         EXPECT_EQ(res.status, 200) << res.body;
-        EXPECT_EQ(res.body.find(foreign_), std::string::npos) << res.body;
-        EXPECT_EQ(res.body.find(foreign_type_), std::string::npos) << res.body;
+        for (const std::string& id : {foreign_, foreign_type_, foreign_user_, foreign_api_user_}) {
+          EXPECT_EQ(res.body.find(id), std::string::npos) << res.body;
+        }
         if (path == "/api/devicetypes") {
           EXPECT_NE(res.body.find(my_type_), std::string::npos);
+        }
+        if (path == "/api/groups") {
+          EXPECT_NE(res.body.find(mine_), std::string::npos);
         }
       } else if (path == "/api/credentials/import") {
         // Credentials belong to device IDs, not to groups: nothing foreign to
         // hide. Allowed, it parses the (here empty) upload.
         EXPECT_EQ(res.status, 400) << res.body;
+      } else if (path == "/api/session") {
+        // Who am I: the API user itself, nothing foreign.
+        EXPECT_EQ(res.status, 200) << res.body;
+        EXPECT_EQ(json::parse(res.body)["apiUser"]["login"], logins_[role]);
+      } else if (path == "/api/session/logout" || path == "/api/session/password") {
+        EXPECT_EQ(res.status, 400) << res.body;  // an API user has no session, no console password
+      } else if (path == "/api/session/login") {
+        EXPECT_EQ(res.status, 401) << res.body;  // public, but the credentials are wrong
+      } else if (path == "/api/users/set-password") {
+        EXPECT_EQ(res.status, 400) << res.body;  // public, but the token is not valid
       } else {
         EXPECT_EQ(res.status, 404) << res.body;
         EXPECT_EQ(res.body.find("roles"), std::string::npos) << res.body;
@@ -351,7 +452,6 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
   auto type = store_->GetDeviceType(foreign_type_);
   ASSERT_TRUE(type.ok());
   EXPECT_EQ(type->name, "type");
-  EXPECT_TRUE(store_->GetDevice(0xF00D).ok());
   auto types = store_->ListDeviceTypes(foreign_);
   ASSERT_TRUE(types.ok());
   EXPECT_EQ(types->size(), 1u);
@@ -359,6 +459,17 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
   auto flagged = store_->ClearSequenceCheckDisengaged(0xF00D);
   ASSERT_TRUE(flagged.ok());
   EXPECT_FALSE(*flagged);
+  auto group = store_->GetGroup(foreign_);
+  ASSERT_TRUE(group.ok());
+  EXPECT_EQ(group->name, "foreign");
+  EXPECT_EQ(store_->ListChildGroups(foreign_)->size(), 0u);
+  auto user = store_->GetUser(foreign_user_);
+  ASSERT_TRUE(user.ok());
+  EXPECT_EQ(user->name, "Foreign");
+  EXPECT_TRUE(store_->GetApiUser(foreign_api_user_).ok());
+  EXPECT_EQ(store_->ListUsersInSubtree(foreign_)->size(), 1u);
+  EXPECT_EQ(store_->ListApiUsersInSubtree(foreign_)->size(), 1u);
+  EXPECT_EQ(store_->GetUserByEmail("new@example.com").status().code(), Status::Code::kNotFound);
 }
 
 TEST_F(ApiRoutesStoreTest, DeviceStateAndDisengageOnOwnObjects) {
@@ -419,6 +530,126 @@ TEST_F(ApiRoutesStoreTest, CertificateImportRefusalsChangeNothing) {
   EXPECT_EQ(status, 200) << body;
   EXPECT_EQ(body, (json{{"imported", 1}}));
   EXPECT_EQ(count(), before + 1);
+  auto group = store_->GetGroup(foreign_);
+  ASSERT_TRUE(group.ok());
+  EXPECT_EQ(group->name, "foreign");
+  EXPECT_EQ(store_->ListChildGroups(foreign_)->size(), 0u);
+  auto user = store_->GetUser(foreign_user_);
+  ASSERT_TRUE(user.ok());
+  EXPECT_EQ(user->name, "Foreign");
+  EXPECT_TRUE(store_->GetApiUser(foreign_api_user_).ok());
+  EXPECT_EQ(store_->ListUsersInSubtree(foreign_)->size(), 1u);
+  EXPECT_EQ(store_->ListApiUsersInSubtree(foreign_)->size(), 1u);
+  EXPECT_EQ(store_->GetUserByEmail("new@example.com").status().code(), Status::Code::kNotFound);
+}
+
+// A person with a session cookie: CSRF on unsafe methods, roles, expiry, logout.
+TEST_F(ApiRoutesStoreTest, SessionCookieAuthenticationAndCsrf) {
+  auto reader = accounts_->CreateUser(mine_, "reader@example.com", "R", "UTC", {"READER"});
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  auto admin = accounts_->CreateUser(mine_, "admin@example.com", "A", "UTC", {"ADMIN"});
+  ASSERT_TRUE(admin.ok());
+  auto link = accounts_->IssuePasswordLink(admin->id);
+  ASSERT_TRUE(link.ok());
+  ASSERT_TRUE(accounts_->SetPasswordWithLink(link->token, kPassword).ok());
+
+  auto call = [this](const std::string& method, const std::string& path, const std::string& cookie,
+                     const std::string& csrf, std::string body = "") {
+    http::Request req;
+    req.method = method;
+    req.path = req.target = path;
+    req.body = std::move(body);
+    req.remote = "192.0.2.9:5000";
+    req.headers.emplace_back("Content-Type", "application/json");
+    if (!cookie.empty()) req.headers.emplace_back("Cookie", "theme=dark; " + cookie);
+    if (!csrf.empty()) req.headers.emplace_back("X-CSRF-Token", csrf);
+    http::RouteMatch m = router_.Match(req.method, req.path);
+    EXPECT_EQ(m.kind, http::RouteMatch::Kind::kFound) << path;
+    req.path_params = m.params;
+    return (*m.handler)(req);
+  };
+
+  http::Response login = call("POST", "/api/session/login", "", "",
+                              json{{"email", "ADMIN@example.com"}, {"password", kPassword}}.dump());
+  ASSERT_EQ(login.status, 200) << login.body;
+  std::string set_cookie;
+  for (auto& [k, v] : login.headers) {
+    if (k == "Set-Cookie") set_cookie = v;
+  }
+  ASSERT_EQ(set_cookie.rfind("roost_session=", 0), 0u) << set_cookie;
+  EXPECT_NE(set_cookie.find("; HttpOnly"), std::string::npos);
+  EXPECT_NE(set_cookie.find("; SameSite=Strict"), std::string::npos);
+  EXPECT_NE(set_cookie.find("; Path=/"), std::string::npos);
+  EXPECT_NE(set_cookie.find("; Secure"), std::string::npos);  // the public URL is https
+  const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+  const std::string token = cookie.substr(cookie.find('=') + 1);
+  EXPECT_EQ(login.body.find(token), std::string::npos);  // the token is in the cookie only
+  const std::string csrf = json::parse(login.body)["csrfToken"];
+  EXPECT_EQ(csrf, registry::CsrfTokenFor(token));
+  EXPECT_EQ(json::parse(login.body)["user"]["id"], admin->id);
+
+  EXPECT_EQ(call("GET", "/api/users", cookie, "").status, 200);
+  http::Response who = call("GET", "/api/session", cookie, "");
+  ASSERT_EQ(who.status, 200);
+  EXPECT_EQ(json::parse(who.body)["csrfToken"], csrf);
+  // Unsafe methods need the CSRF header, right.
+  const std::string group_body = json{{"name", "by cookie"}}.dump();
+  http::Response res = call("POST", "/api/groups/create", cookie, "", group_body);
+  EXPECT_EQ(res.status, 403) << res.body;
+  EXPECT_NE(res.body.find("X-CSRF-Token"), std::string::npos);
+  EXPECT_EQ(call("POST", "/api/groups/create", cookie, csrf + "0", group_body).status, 403);
+  EXPECT_EQ(call("DELETE", "/api/users/" + reader->id, cookie, "").status, 403);
+  EXPECT_TRUE(store_->GetUser(reader->id).ok());
+  EXPECT_EQ(store_->ListChildGroups(mine_)->size(), 0u);
+  res = call("POST", "/api/groups/create", cookie, csrf, group_body);
+  EXPECT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(store_->ListChildGroups(mine_)->size(), 1u);
+  // Deleting oneself is refused; deleting another user works.
+  EXPECT_EQ(call("DELETE", "/api/users/" + admin->id, cookie, csrf).status, 409);
+  EXPECT_EQ(call("DELETE", "/api/users/" + reader->id, cookie, csrf).status, 204);
+
+  // A forged cookie: 401 and the cookie is cleared.
+  res = call("GET", "/api/users", "roost_session=forged", "");
+  EXPECT_EQ(res.status, 401);
+  bool cleared = false;
+  for (auto& [k, v] : res.headers)
+    cleared |= k == "Set-Cookie" && v.find("Max-Age=0") != std::string::npos;
+  EXPECT_TRUE(cleared);
+
+  // Logout ends the session.
+  res = call("POST", "/api/session/logout", cookie, csrf);
+  EXPECT_EQ(res.status, 204) << res.body;
+  EXPECT_EQ(call("GET", "/api/users", cookie, "").status, 401);
+
+  // Expiry: a new session stops working after the session TTL.
+  login = call("POST", "/api/session/login", "", "",
+               json{{"email", "admin@example.com"}, {"password", kPassword}}.dump());
+  ASSERT_EQ(login.status, 200);
+  std::string c2;
+  for (auto& [k, v] : login.headers) {
+    if (k == "Set-Cookie") c2 = v.substr(0, v.find(';'));
+  }
+  EXPECT_EQ(call("GET", "/api/users", c2, "").status, 200);
+  now_ += accounts_->settings().session_ttl_ms;
+  EXPECT_EQ(call("GET", "/api/users", c2, "").status, 401);
+
+  // Login needs JSON (no cross-site form posts) and is throttled per email.
+  http::Request form;
+  form.method = "POST";
+  form.path = form.target = "/api/session/login";
+  form.body = "email=admin%40example.com&password=x";
+  form.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  http::RouteMatch m = router_.Match(form.method, form.path);
+  EXPECT_EQ((*m.handler)(form).status, 415);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(call("POST", "/api/session/login", "", "",
+                   json{{"email", "admin@example.com"}, {"password", "wrong"}}.dump())
+                  .status,
+              401);
+  }
+  res = call("POST", "/api/session/login", "", "",
+             json{{"email", "admin@example.com"}, {"password", kPassword}}.dump());
+  EXPECT_EQ(res.status, 429);
 }
 
 TEST_F(ApiRoutesStoreTest, AuthenticationFailuresAndThrottle) {

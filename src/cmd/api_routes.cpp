@@ -1,10 +1,11 @@
 // roost api routes: the registry API's route table (api/routes.h ApiRoutes())
 // as JSON, one object per route in table order:
 //   [{"method": "GET", "path": "/api/devices/{id}", "roles": ["ADMIN", ...],
-//     "public": false}, ...]
-// "roles" lists the roles that may call the route (any one of them suffices);
-// "public" is true for a route that needs no credentials (no roles). It reads
-// no store and no configuration: it describes this binary.
+//     "access": "roles", "public": false}, ...]
+// "access" is "roles" (a principal holding one of "roles"), "authenticated"
+// (any authenticated principal, "roles" empty) or "public" (no credentials at
+// all; then "public" is true). It reads no store and no configuration: it
+// describes this binary.
 #include <cstdio>
 #include <string>
 
@@ -21,7 +22,8 @@ void AddApiCommands(CLI::App& app) {
   group->require_subcommand(1);
   auto* routes = group->add_subcommand(
       "routes",
-      "Print every API route as JSON: [{\"method\", \"path\", \"roles\": [...], \"public\"}]");
+      "Print every API route as JSON: [{\"method\", \"path\", \"roles\": [...], \"access\", "
+      "\"public\"}]");
   routes->callback([] {
     nlohmann::json out = nlohmann::json::array();
     for (const api::ApiRoute& route : api::ApiRoutes()) {
@@ -30,10 +32,14 @@ void AddApiCommands(CLI::App& app) {
         auto role = static_cast<api::Role>(i);
         if (route.roles.Has(role)) roles.push_back(std::string(api::RoleName(role)));
       }
+      std::string access = route.access == api::Access::kPublic         ? "public"
+                           : route.access == api::Access::kAnyPrincipal ? "authenticated"
+                                                                        : "roles";
       out.push_back({{"method", std::string(route.method)},
                      {"path", std::string(route.pattern)},
                      {"roles", roles},
-                     {"public", route.roles.Empty()}});
+                     {"access", access},
+                     {"public", route.access == api::Access::kPublic}});
     }
     std::printf("%s\n", out.dump(2).c_str());
   });

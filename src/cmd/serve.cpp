@@ -42,8 +42,10 @@
 #include "http/ops.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "integration/email.h"
 #include "registry/accounts.h"
 #include "registry/devices.h"
+#include "registry/users.h"
 #include "storage/store.h"
 
 namespace roost::cmd {
@@ -136,6 +138,45 @@ std::optional<std::string> AdminPassword(const config::ServeConfig& config) {
   return text;
 }
 
+// The email sender of smtp.* (empty when smtp.host is not set). TLS: implicit on
+// port 465; otherwise STARTTLS, required when a login is configured (AUTH never
+// goes over a clear connection), used when offered otherwise.
+registry::SendEmail MakeEmailSender(const config::ServeConfig& cfg, http::Logger& logger) {
+  if (cfg.smtp.host.empty()) return {};  // the user creation responses say so
+  integration::SmtpSettings settings;
+  settings.host = cfg.smtp.host;
+  settings.port = cfg.smtp.port;
+  settings.user = cfg.smtp.user;
+  if (!cfg.smtp.password_file.empty()) {
+    settings.password = ValueOrFail(ReadWholeFile(cfg.smtp.password_file), "smtp.password_file");
+    while (!settings.password.empty() &&
+           (settings.password.back() == '\n' || settings.password.back() == '\r')) {
+      settings.password.pop_back();
+    }
+  }
+  using Tls = integration::SmtpSettings::Tls;
+  settings.tls = cfg.smtp.port == 465     ? Tls::kImplicit
+                 : !settings.user.empty() ? Tls::kStartTlsRequired
+                                          : Tls::kStartTlsIfOffered;
+  std::string from = cfg.smtp.from;
+  if (from.empty()) {
+    from = "roost@localhost";
+    logger.Warn("smtp.from is not set; emails are sent from roost@localhost");
+  }
+  auto sender = std::make_shared<integration::SmtpSender>(std::move(settings));
+  return [sender, from, &logger](const std::string& to, const std::string& subject,
+                                 const std::string& body) {
+    integration::Email email{"Roost <" + from + ">", {to}, subject, body};
+    Status sent = sender->Send(email);
+    if (sent.ok()) {
+      logger.Info("email sent", {{"to", to}, {"subject", subject}});
+    } else {
+      logger.Warn("email not sent", {{"to", to}, {"subject", subject}, {"error", sent.message()}});
+    }
+    return sent;
+  };
+}
+
 // Creates the data directory when missing and checks that it is usable.
 void PrepareDataDir(const std::string& dir) {
   namespace fs = std::filesystem;
@@ -204,7 +245,12 @@ void RunServe(const ServeOptions& opts) {
   devices.RequireKnownCertificates(cfg.require_known_certificates);
   crypto::PasswordVerifyCache passwords;
   api::LoginThrottle throttle;
-  api::ApiContext api_context{*store, devices, passwords, throttle, NowMs, &*sealer};
+  registry::AccountSettings account_settings;
+  account_settings.password_link_ttl_ms = int64_t{cfg.password_link_ttl_s} * 1000;
+  account_settings.session_ttl_ms = int64_t{cfg.session_ttl_s} * 1000;
+  account_settings.public_url = cfg.PublicUrl();
+  registry::Accounts accounts(*store, NowMs, account_settings, MakeEmailSender(cfg, logger));
+  api::ApiContext api_context{*store, devices, passwords, throttle, NowMs, &*sealer, &accounts};
   FailIfError(api::AddApiRoutes(router, api_context), "routes");
 
   http::ServerOptions server_opts;
@@ -257,7 +303,8 @@ void RunServe(const ServeOptions& opts) {
 void AddServeCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "serve",
-      "Run the Roost server: the registry API (/api/devicetypes, /api/devices, /api/jobs; see "
+      "Run the Roost server: the registry API (/api/devicetypes, /api/devices, /api/jobs, "
+      "/api/groups, /api/users, /api/api-users, /api/session; see "
       "docs/api.md) and /healthz, /readyz, /metrics, on a bootstrapped store.\nEvery setting also "
       "reads from --config FILE (TOML) and ROOST_* variables; see "
       "docs/configuration.md");

@@ -297,6 +297,25 @@ const std::vector<KeyDef>& Keys() {
          return Status::Ok();
        },
        [](const ServeConfig& c) { return TomlString(c.smtp.password_file); }},
+      {{"accounts.password_link_ttl_s", "ROOST_ACCOUNTS_PASSWORD_LINK_TTL_S",
+        "--password-link-ttl-s",
+        "Seconds a one-time set-password link (invitation, reset) stays valid", true},
+       [](ServeConfig& c, const Raw& r) {
+         auto v = AsInt(r, 1, 31536000);
+         if (!v.ok()) return v.status();
+         c.password_link_ttl_s = static_cast<uint32_t>(*v);
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return std::to_string(c.password_link_ttl_s); }},
+      {{"accounts.session_ttl_s", "ROOST_ACCOUNTS_SESSION_TTL_S", "--session-ttl-s",
+        "Seconds a console login session lasts", true},
+       [](ServeConfig& c, const Raw& r) {
+         auto v = AsInt(r, 60, 31536000);
+         if (!v.ok()) return v.status();
+         c.session_ttl_s = static_cast<uint32_t>(*v);
+         return Status::Ok();
+       },
+       [](const ServeConfig& c) { return std::to_string(c.session_ttl_s); }},
       {{"pipeline.dedup_window_ms", "ROOST_PIPELINE_DEDUP_WINDOW_MS", "--dedup-window-ms",
         "Reports of one frame by several stations within this many ms are one message", true},
        [](ServeConfig& c, const Raw& r) {

@@ -93,6 +93,8 @@ struct ServeConfig {
   std::optional<EuiPool> dev_eui_pool;   // nullopt = fixed devEUIs only
   std::optional<HostPort> lns_upstream;  // nullopt = no forwarding
   SmtpConfig smtp;
+  uint32_t password_link_ttl_s = 72 * 3600;  // one-time set-password links
+  uint32_t session_ttl_s = 12 * 3600;        // console sessions
   uint32_t dedup_window_ms = 3000;
   uint32_t retention_days = 90;     // 0 = keep messages forever
   uint32_t job_lease_seconds = 60;  // a job chunk's lease; then another worker may redo it

@@ -24,6 +24,7 @@ inline constexpr size_t kObjectIdLength = 24;
 struct Group {
   std::string id;
   std::string name;
+  std::string description;
   std::string parent;             // empty for the root group
   std::vector<std::string> path;  // ids of the ancestors, root first; empty for the root
   EpochMillis creation_time = 0;
@@ -57,6 +58,16 @@ struct ApiUser {
   Roles roles;
   EpochMillis creation_time = 0;
   bool operator==(const ApiUser&) const = default;
+};
+
+// A secret handed to a person — a console session (the cookie) or a one-time
+// password link — as stored: only the SHA-256 (lowercase hex) of the token.
+struct UserToken {
+  std::string token_hash;
+  std::string user;  // user id
+  EpochMillis expires = 0;
+  EpochMillis creation_time = 0;
+  bool operator==(const UserToken&) const = default;
 };
 
 enum class PayloadType : int32_t { kNone = 0, kString = 1, kCustom = 2, kGeolocation = 3 };

@@ -38,6 +38,7 @@ using registry::JobFailure;
 using registry::JobStatus;
 using registry::ProductCertificate;
 using registry::User;
+using registry::UserToken;
 
 inline constexpr int kMaxPageSize = 1000;
 
@@ -133,20 +134,53 @@ class Store {
   virtual Result<std::vector<Group>> ListChildGroups(std::string_view parent) = 0;
   // True when `group` is `ancestor` or lies below it. NotFound if `group` does not exist.
   virtual Result<bool> IsInSubtree(std::string_view group, std::string_view ancestor) = 0;
+  // Every group of the subtree rooted at `root` (itself included), ordered by id.
+  // NotFound if `root` does not exist.
+  virtual Result<std::vector<Group>> ListGroupsInSubtree(std::string_view root) = 0;
+  // Replaces name and description (a group never moves). NotFound.
+  virtual Status UpdateGroup(const Group& group) = 0;
+  // Deletes a group that holds nothing. InvalidInput, naming what it still has, while
+  // it has child groups, device types, devices, users or API users; the history of
+  // its jobs (which can only be finished ones then) goes with it. NotFound.
+  virtual Status DeleteGroup(std::string_view id) = 0;
 
   // --- users (people) ------------------------------------------------------
   virtual Status CreateUser(const User& user) = 0;  // AlreadyExists: id or email taken
   virtual Result<User> GetUser(std::string_view id) = 0;
   virtual Result<User> GetUserByEmail(std::string_view email) = 0;
   virtual Result<std::vector<User>> ListUsers(std::string_view group) = 0;  // ordered by id
-  virtual Status UpdateUser(const User& user) = 0;  // replaces every field but id/creation_time
-  virtual Status DeleteUser(std::string_view id) = 0;
+  virtual Status UpdateUser(const User& user) = 0;     // replaces every field but id/creation_time
+  virtual Status DeleteUser(std::string_view id) = 0;  // its tokens and sessions go with it
+  // Users of the groups in the subtree rooted at `root`, ordered by id. NotFound: no root.
+  virtual Result<std::vector<User>> ListUsersInSubtree(std::string_view root) = 0;
+
+  // --- one-time password links (token hashes only) -------------------------
+  // Stores `token` as its user's only password token: earlier ones are deleted in
+  // the same transaction. InvalidInput if the user does not exist.
+  virtual Status ReplacePasswordToken(const UserToken& token) = 0;
+  // Deletes and returns the token with this hash, atomically: of two concurrent
+  // calls one gets it, the other NotFound. Expiry is the caller's to check.
+  virtual Result<UserToken> TakePasswordToken(std::string_view token_hash) = 0;
+  // Deletes the user's password tokens (none is fine).
+  virtual Status DeletePasswordTokens(std::string_view user) = 0;
+
+  // --- console sessions (token hashes only) --------------------------------
+  // Stores a session, and removes every session that expired before
+  // `session.creation_time`. InvalidInput if the user does not exist.
+  virtual Status CreateSession(const UserToken& session) = 0;
+  virtual Result<UserToken> GetSession(std::string_view token_hash) = 0;  // NotFound
+  virtual Status DeleteSession(std::string_view token_hash) = 0;          // NotFound
+  // Deletes the user's sessions except the one whose hash is `keep` ("" = none);
+  // returns how many were deleted.
+  virtual Result<int64_t> DeleteUserSessions(std::string_view user, std::string_view keep) = 0;
 
   // --- API users -----------------------------------------------------------
   virtual Status CreateApiUser(const ApiUser& user) = 0;
   virtual Result<ApiUser> GetApiUser(std::string_view login) = 0;
   virtual Result<std::vector<ApiUser>> ListApiUsers(std::string_view group) = 0;
   virtual Status DeleteApiUser(std::string_view login) = 0;
+  // API users of the groups in the subtree rooted at `root`, ordered by login.
+  virtual Result<std::vector<ApiUser>> ListApiUsersInSubtree(std::string_view root) = 0;
 
   // --- device types --------------------------------------------------------
   virtual Status CreateDeviceType(const DeviceType& type) = 0;

@@ -276,6 +276,230 @@ TEST_P(StoreTest, ApiUsers) {
   EXPECT_EQ(store_->DeleteApiUser(a.login).code(), Status::Code::kNotFound);
 }
 
+TEST_P(StoreTest, GroupDescriptionSubtreeUpdateAndDelete) {
+  Group root = MakeGroup(1, "");
+  Group a = MakeGroup(2, root.id);
+  Group b = MakeGroup(3, root.id);
+  Group a1 = MakeGroup(4, a.id);
+  Group described;
+  described.id = Hex24(5);
+  described.name = "described";
+  described.description = "with a description";
+  described.parent = a1.id;
+  described.creation_time = 7;
+  auto made = store_->CreateGroup(described);
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  EXPECT_EQ(store_->GetGroup(described.id)->description, "with a description");
+
+  auto sub = store_->ListGroupsInSubtree(a.id);
+  ASSERT_TRUE(sub.ok()) << sub.status().message();
+  std::vector<std::string> ids;
+  for (const auto& g : *sub) ids.push_back(g.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{a.id, a1.id, described.id}));
+  EXPECT_EQ((*sub)[2], *made);
+  auto all = store_->ListGroupsInSubtree(root.id);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 5u);
+  EXPECT_EQ(store_->ListGroupsInSubtree(Hex24(99)).status().code(), Status::Code::kNotFound);
+
+  Group edited = *made;
+  edited.name = "renamed";
+  edited.description = "";
+  edited.parent = b.id;  // ignored: groups do not move
+  ASSERT_TRUE(store_->UpdateGroup(edited).ok());
+  auto got = store_->GetGroup(edited.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->name, "renamed");
+  EXPECT_EQ(got->description, "");
+  EXPECT_EQ(got->parent, a1.id);
+  Group ghost = edited;
+  ghost.id = Hex24(98);
+  EXPECT_EQ(store_->UpdateGroup(ghost).code(), Status::Code::kNotFound);
+
+  // Refused while it holds anything; the message names what.
+  Status st = store_->DeleteGroup(a.id);
+  EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
+  EXPECT_NE(st.message().find("1 child groups"), std::string::npos) << st.message();
+  DeviceType t = MakeType(1, b.id);
+  User u;
+  u.id = Hex24(0x601);
+  u.group = b.id;
+  u.email = "u@example.com";
+  u.roles = {"READER"};
+  ASSERT_TRUE(store_->CreateUser(u).ok());
+  ApiUser api;
+  api.login = Hex24(0x602);
+  api.group = b.id;
+  api.roles = {"READER"};
+  ASSERT_TRUE(store_->CreateApiUser(api).ok());
+  Device d;
+  d.id = SigfoxId{0x42};
+  d.type = t.id;
+  d.group = b.id;
+  d.pac = "0000000000000000";
+  ASSERT_TRUE(store_->InsertDevice(d).ok());
+  st = store_->DeleteGroup(b.id);
+  EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
+  for (const char* what : {"1 device types", "1 devices", "1 users", "1 API users"}) {
+    EXPECT_NE(st.message().find(what), std::string::npos) << st.message();
+  }
+  ASSERT_TRUE(store_->DeleteDevice(0x42).ok());
+  ASSERT_TRUE(store_->DeleteDeviceType(t.id).ok());
+  ASSERT_TRUE(store_->DeleteUser(u.id).ok());
+  ASSERT_TRUE(store_->DeleteApiUser(api.login).ok());
+  // A finished job of the group is history that goes with it.
+  registry::Job job;
+  job.id = Hex24(0x603);
+  job.kind = "test";
+  job.group = b.id;
+  job.params = "{}";
+  ASSERT_TRUE(store_->CreateJob(job, std::vector<std::string>{}, 10).ok());
+  ASSERT_TRUE(store_->DeleteGroup(b.id).ok());
+  EXPECT_EQ(store_->GetGroup(b.id).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->GetJob(job.id).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->DeleteGroup(b.id).code(), Status::Code::kNotFound);
+  ASSERT_TRUE(store_->DeleteGroup(described.id).ok());
+  ASSERT_TRUE(store_->DeleteGroup(a1.id).ok());
+  ASSERT_TRUE(store_->DeleteGroup(a.id).ok());
+  EXPECT_EQ(store_->ListGroupsInSubtree(root.id)->size(), 1u);
+}
+
+TEST_P(StoreTest, UsersAndApiUsersOfASubtree) {
+  Group root = MakeGroup(1, "");
+  Group a = MakeGroup(2, root.id);
+  Group a1 = MakeGroup(3, a.id);
+  Group b = MakeGroup(4, root.id);
+  int n = 0;
+  for (const Group* g : {&root, &a, &a1, &b}) {
+    User u;
+    u.id = Hex24(0x700 + n);
+    u.group = g->id;
+    u.email = "u" + std::to_string(n) + "@example.com";
+    u.roles = {"READER"};
+    ASSERT_TRUE(store_->CreateUser(u).ok());
+    ApiUser api;
+    api.login = Hex24(0x800 - n);
+    api.group = g->id;
+    api.roles = {"READER"};
+    ASSERT_TRUE(store_->CreateApiUser(api).ok());
+    ++n;
+  }
+  auto users = store_->ListUsersInSubtree(a.id);
+  ASSERT_TRUE(users.ok()) << users.status().message();
+  ASSERT_EQ(users->size(), 2u);
+  EXPECT_EQ((*users)[0].id, Hex24(0x701));
+  EXPECT_EQ((*users)[1].id, Hex24(0x702));
+  EXPECT_EQ(store_->ListUsersInSubtree(root.id)->size(), 4u);
+  auto apis = store_->ListApiUsersInSubtree(a.id);
+  ASSERT_TRUE(apis.ok()) << apis.status().message();
+  ASSERT_EQ(apis->size(), 2u);
+  EXPECT_EQ((*apis)[0].login, Hex24(0x800 - 2));  // ordered by login
+  EXPECT_EQ((*apis)[1].login, Hex24(0x800 - 1));
+  EXPECT_EQ(store_->ListUsersInSubtree(Hex24(99)).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->ListApiUsersInSubtree(Hex24(99)).status().code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, PasswordTokensAreTakenOnceAndReplaced) {
+  Group root = MakeGroup(1, "");
+  User u;
+  u.id = Hex24(0x901);
+  u.group = root.id;
+  u.email = "new@example.com";
+  u.roles = {"READER"};
+  ASSERT_TRUE(store_->CreateUser(u).ok());
+  UserToken first{std::string(64, 'a'), u.id, 5000, 1000};
+  ASSERT_TRUE(store_->ReplacePasswordToken(first).ok());
+  UserToken second{std::string(64, 'b'), u.id, 6000, 2000};
+  ASSERT_TRUE(store_->ReplacePasswordToken(second).ok());
+  // The first stopped working when the second was issued.
+  EXPECT_EQ(store_->TakePasswordToken(first.token_hash).status().code(), Status::Code::kNotFound);
+  auto taken = store_->TakePasswordToken(second.token_hash);
+  ASSERT_TRUE(taken.ok()) << taken.status().message();
+  EXPECT_EQ(*taken, second);
+  EXPECT_EQ(store_->TakePasswordToken(second.token_hash).status().code(), Status::Code::kNotFound);
+
+  UserToken orphan{std::string(64, 'c'), Hex24(0x9ff), 6000, 2000};
+  EXPECT_EQ(store_->ReplacePasswordToken(orphan).code(), Status::Code::kInvalidInput);
+
+  UserToken third{std::string(64, 'd'), u.id, 6000, 2000};
+  ASSERT_TRUE(store_->ReplacePasswordToken(third).ok());
+  ASSERT_TRUE(store_->DeletePasswordTokens(u.id).ok());
+  EXPECT_EQ(store_->TakePasswordToken(third.token_hash).status().code(), Status::Code::kNotFound);
+  ASSERT_TRUE(store_->DeletePasswordTokens(u.id).ok());  // none left: still fine
+
+  // Deleting the user deletes its token.
+  ASSERT_TRUE(store_->ReplacePasswordToken(third).ok());
+  ASSERT_TRUE(store_->DeleteUser(u.id).ok());
+  EXPECT_EQ(store_->TakePasswordToken(third.token_hash).status().code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, ConcurrentTakesOfOnePasswordTokenSucceedOnce) {
+  Group root = MakeGroup(1, "");
+  User u;
+  u.id = Hex24(0x911);
+  u.group = root.id;
+  u.email = "race@example.com";
+  u.roles = {"READER"};
+  ASSERT_TRUE(store_->CreateUser(u).ok());
+  for (int round = 0; round < 5; ++round) {
+    UserToken t{std::string(63, 'e') + std::to_string(round), u.id, 9000, 1000};
+    ASSERT_TRUE(store_->ReplacePasswordToken(t).ok());
+    std::atomic<int> won{0}, lost{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) {
+      threads.emplace_back([&] {
+        auto r = store_->TakePasswordToken(t.token_hash);
+        if (r.ok()) {
+          ++won;
+        } else if (r.status().code() == Status::Code::kNotFound) {
+          ++lost;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(won.load(), 1);
+    EXPECT_EQ(lost.load(), 3);
+  }
+}
+
+TEST_P(StoreTest, Sessions) {
+  Group root = MakeGroup(1, "");
+  User u;
+  u.id = Hex24(0xa01);
+  u.group = root.id;
+  u.email = "s@example.com";
+  u.roles = {"ADMIN"};
+  ASSERT_TRUE(store_->CreateUser(u).ok());
+  UserToken old{std::string(64, '1'), u.id, 1500, 1000};
+  UserToken a{std::string(64, '2'), u.id, 50000, 2000};
+  UserToken b{std::string(64, '3'), u.id, 50000, 2000};
+  UserToken c{std::string(64, '4'), u.id, 50000, 2000};
+  ASSERT_TRUE(store_->CreateSession(old).ok());
+  EXPECT_EQ(*store_->GetSession(old.token_hash), old);
+  // Creating a session at t=2000 removes the one that expired at 1500.
+  ASSERT_TRUE(store_->CreateSession(a).ok());
+  EXPECT_EQ(store_->GetSession(old.token_hash).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(*store_->GetSession(a.token_hash), a);
+  EXPECT_EQ(store_->CreateSession(a).code(), Status::Code::kAlreadyExists);
+  UserToken orphan{std::string(64, '5'), Hex24(0xaff), 50000, 2000};
+  EXPECT_EQ(store_->CreateSession(orphan).code(), Status::Code::kInvalidInput);
+  ASSERT_TRUE(store_->CreateSession(b).ok());
+  ASSERT_TRUE(store_->CreateSession(c).ok());
+
+  ASSERT_TRUE(store_->DeleteSession(a.token_hash).ok());
+  EXPECT_EQ(store_->GetSession(a.token_hash).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->DeleteSession(a.token_hash).code(), Status::Code::kNotFound);
+
+  auto n = store_->DeleteUserSessions(u.id, c.token_hash);  // keep c
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(store_->GetSession(b.token_hash).status().code(), Status::Code::kNotFound);
+  EXPECT_TRUE(store_->GetSession(c.token_hash).ok());
+  // Deleting the user ends its sessions.
+  ASSERT_TRUE(store_->DeleteUser(u.id).ok());
+  EXPECT_EQ(store_->GetSession(c.token_hash).status().code(), Status::Code::kNotFound);
+}
+
 TEST_P(StoreTest, DeviceTypes) {
   Group root = MakeGroup(1, "");
   Group child = MakeGroup(2, root.id);

@@ -129,13 +129,6 @@ class Site:
             raise AssertionError("SQL failed: %s: %s" % (statement, out.stderr))
         return [line.split("|") for line in out.stdout.splitlines() if line]
 
-    def create_group(self, group_id, name):
-        """A group below the root group (there is no group API yet)."""
-        self.sql("INSERT INTO groups (id, name, parent, tree, creation_time) "
-                 "SELECT '%s', '%s', id, tree || '%s/', 0 FROM groups WHERE parent IS NULL"
-                 % (group_id, name, group_id))
-        return group_id
-
     def close(self):
         for s in self.servers:
             s.kill()

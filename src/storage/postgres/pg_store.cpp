@@ -259,6 +259,9 @@ Params DeviceParams(const Device& d, bool with_creation_time = true) {
   return p;
 }
 
+constexpr const char* kGroupSelect =
+    "SELECT id, name, parent, tree, creation_time, description FROM groups";
+
 Group GroupFromRow(const Rows& r, int i) {
   Group g;
   g.id = r.Text(i, 0);
@@ -266,7 +269,19 @@ Group GroupFromRow(const Rows& r, int i) {
   g.parent = r.IsNull(i, 2) ? std::string() : r.Text(i, 2);
   g.path = PathFromTree(r.Text(i, 3), g.id);
   g.creation_time = r.Int(i, 4);
+  g.description = r.Text(i, 5);
   return g;
+}
+
+constexpr const char* kUserTokenColumns = "token_hash, user_id, expires, creation_time";
+
+UserToken UserTokenFromRow(const Rows& r, int i) {
+  UserToken t;
+  t.token_hash = r.Text(i, 0);
+  t.user = r.Text(i, 1);
+  t.expires = r.Int(i, 2);
+  t.creation_time = r.Int(i, 3);
+  return t;
 }
 
 User UserFromRow(const Rows& r, int i) {
@@ -419,11 +434,11 @@ class PgStore final : public Store {
     } else {
       p.Add(g.parent);
     }
-    p.Add(TreeOf(g)).Add(g.creation_time);
+    p.Add(TreeOf(g)).Add(g.creation_time).Add(g.description);
     // The parent's tree is immutable (groups do not move), so no transaction is needed;
     // the foreign key still refuses a parent deleted meanwhile.
-    ROOST_ASSIGN_ROWS(r, c.Exec("INSERT INTO groups (id, name, parent, tree, creation_time) "
-                                "VALUES ($1, $2, $3, $4, $5)",
+    ROOST_ASSIGN_ROWS(r, c.Exec("INSERT INTO groups (id, name, parent, tree, creation_time, "
+                                "description) VALUES ($1, $2, $3, $4, $5, $6)",
                                 p, "create group"));
     return g;
   }
@@ -440,11 +455,9 @@ class PgStore final : public Store {
     // Root groups have no parent (NULL): "" lists them.
     ROOST_ASSIGN_ROWS(
         r, parent.empty()
-               ? l->conn->Exec("SELECT id, name, parent, tree, creation_time FROM groups "
-                               "WHERE parent IS NULL ORDER BY id",
+               ? l->conn->Exec(std::string(kGroupSelect) + " WHERE parent IS NULL ORDER BY id",
                                Params(), "list groups")
-               : l->conn->Exec("SELECT id, name, parent, tree, creation_time FROM groups "
-                               "WHERE parent = $1 ORDER BY id",
+               : l->conn->Exec(std::string(kGroupSelect) + " WHERE parent = $1 ORDER BY id",
                                Params().Add(parent), "list groups"));
     std::vector<Group> out;
     for (int i = 0; i < r.size(); ++i) out.push_back(GroupFromRow(r, i));
@@ -459,6 +472,67 @@ class PgStore final : public Store {
       if (a == ancestor) return true;
     }
     return false;
+  }
+
+  Result<std::vector<Group>> ListGroupsInSubtree(std::string_view root) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    auto range = SubtreeRange(c, root);
+    if (!range.ok()) return range.status();
+    ROOST_ASSIGN_ROWS(
+        r, c.Exec(std::string(kGroupSelect) + " WHERE tree >= $1 AND tree < $2 ORDER BY id",
+                  Params().Add(range->first).Add(range->second), "list groups"));
+    std::vector<Group> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(GroupFromRow(r, i));
+    return out;
+  }
+
+  Status UpdateGroup(const Group& g) override {
+    return RunOne("UPDATE groups SET name = $1, description = $2 WHERE id = $3",
+                  Params().Add(g.name).Add(g.description).Add(g.id), "update group",
+                  "group " + g.id + " not found");
+  }
+
+  Status DeleteGroup(std::string_view id) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    Tx tx(c);
+    ROOST_RETURN_IF_ERROR(tx.Begin("delete group"));
+    // Lock the group: rows that reference it (children, users, ...) take a KEY SHARE
+    // lock on it when inserted, so none can appear between the counts and the delete.
+    {
+      ROOST_ASSIGN_ROWS(r, c.Exec("SELECT id FROM groups WHERE id = $1 FOR UPDATE",
+                                  Params().Add(id), "delete group"));
+      if (r.size() == 0) return Status::NotFound("group " + std::string(id) + " not found");
+    }
+    ROOST_ASSIGN_ROWS(counts, c.Exec("SELECT (SELECT COUNT(*) FROM groups WHERE parent = $1), "
+                                     "(SELECT COUNT(*) FROM device_types WHERE group_id = $1), "
+                                     "(SELECT COUNT(*) FROM devices WHERE group_id = $1), "
+                                     "(SELECT COUNT(*) FROM users WHERE group_id = $1), "
+                                     "(SELECT COUNT(*) FROM api_users WHERE group_id = $1)",
+                                     Params().Add(id), "delete group"));
+    static constexpr const char* kWhat[] = {"child groups", "device types", "devices", "users",
+                                            "API users"};
+    std::string held;
+    for (int col = 0; col < 5; ++col) {
+      if (int64_t n = counts.Int(0, col); n > 0) {
+        held += (held.empty() ? "" : ", ") + std::to_string(n) + " " + kWhat[col];
+      }
+    }
+    if (!held.empty()) {
+      return Status::InvalidInput("group " + std::string(id) + " still has " + held);
+    }
+    {
+      ROOST_ASSIGN_ROWS(
+          r, c.Exec("DELETE FROM jobs WHERE group_id = $1", Params().Add(id), "delete group"));
+    }
+    {
+      ROOST_ASSIGN_ROWS(
+          r, c.Exec("DELETE FROM groups WHERE id = $1", Params().Add(id), "delete group"));
+    }
+    return tx.Commit("delete group");
   }
 
   // --- users ---
@@ -507,6 +581,104 @@ class PgStore final : public Store {
                   "user " + std::string(id) + " not found");
   }
 
+  Result<std::vector<User>> ListUsersInSubtree(std::string_view root) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    auto range = SubtreeRange(c, root);
+    if (!range.ok()) return range.status();
+    ROOST_ASSIGN_ROWS(
+        r, c.Exec(std::string(kUserSelect) +
+                      " WHERE group_id IN (SELECT id FROM groups WHERE tree >= $1 AND tree < $2)"
+                      " ORDER BY id",
+                  Params().Add(range->first).Add(range->second), "list users"));
+    std::vector<User> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(UserFromRow(r, i));
+    return out;
+  }
+
+  // --- password tokens ---
+  Status ReplacePasswordToken(const UserToken& t) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    Tx tx(c);
+    ROOST_RETURN_IF_ERROR(tx.Begin("store password token"));
+    {
+      ROOST_ASSIGN_ROWS(r, c.Exec("DELETE FROM password_tokens WHERE user_id = $1",
+                                  Params().Add(t.user), "store password token"));
+    }
+    {
+      ROOST_ASSIGN_ROWS(
+          r, c.Exec("INSERT INTO password_tokens (token_hash, user_id, expires, "
+                    "creation_time) VALUES ($1, $2, $3, $4)",
+                    Params().Add(t.token_hash).Add(t.user).Add(t.expires).Add(t.creation_time),
+                    "store password token"));
+    }
+    return tx.Commit("store password token");
+  }
+
+  Result<UserToken> TakePasswordToken(std::string_view token_hash) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    ROOST_ASSIGN_ROWS(r, l->conn->Exec("DELETE FROM password_tokens WHERE token_hash = $1 "
+                                       "RETURNING " +
+                                           std::string(kUserTokenColumns),
+                                       Params().Add(token_hash), "take password token"));
+    if (r.size() == 0) return Status::NotFound("no such token");
+    return UserTokenFromRow(r, 0);
+  }
+
+  Status DeletePasswordTokens(std::string_view user) override {
+    return Run("DELETE FROM password_tokens WHERE user_id = $1", Params().Add(user),
+               "delete password tokens");
+  }
+
+  // --- sessions ---
+  Status CreateSession(const UserToken& t) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    Tx tx(c);
+    ROOST_RETURN_IF_ERROR(tx.Begin("create session"));
+    {
+      ROOST_ASSIGN_ROWS(r, c.Exec("DELETE FROM sessions WHERE expires < $1",
+                                  Params().Add(t.creation_time), "create session"));
+    }
+    {
+      ROOST_ASSIGN_ROWS(
+          r, c.Exec("INSERT INTO sessions (token_hash, user_id, expires, creation_time) "
+                    "VALUES ($1, $2, $3, $4)",
+                    Params().Add(t.token_hash).Add(t.user).Add(t.expires).Add(t.creation_time),
+                    "create session"));
+    }
+    return tx.Commit("create session");
+  }
+
+  Result<UserToken> GetSession(std::string_view token_hash) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    ROOST_ASSIGN_ROWS(r, l->conn->Exec("SELECT " + std::string(kUserTokenColumns) +
+                                           " FROM sessions WHERE token_hash = $1",
+                                       Params().Add(token_hash), "get session"));
+    if (r.size() == 0) return Status::NotFound("no such session");
+    return UserTokenFromRow(r, 0);
+  }
+
+  Status DeleteSession(std::string_view token_hash) override {
+    return RunOne("DELETE FROM sessions WHERE token_hash = $1", Params().Add(token_hash),
+                  "delete session", "no such session");
+  }
+
+  Result<int64_t> DeleteUserSessions(std::string_view user, std::string_view keep) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    ROOST_ASSIGN_ROWS(r, l->conn->Exec("DELETE FROM sessions WHERE user_id = $1 AND "
+                                       "token_hash <> $2",
+                                       Params().Add(user).Add(keep), "delete sessions"));
+    return static_cast<int64_t>(r.Affected());
+  }
+
   // --- API users ---
   Status CreateApiUser(const ApiUser& u) override {
     ROOST_RETURN_IF_ERROR(ValidateRoles(u.roles));
@@ -542,6 +714,22 @@ class PgStore final : public Store {
   Status DeleteApiUser(std::string_view login) override {
     return RunOne("DELETE FROM api_users WHERE login = $1", Params().Add(login), "delete API user",
                   "API user " + std::string(login) + " not found");
+  }
+
+  Result<std::vector<ApiUser>> ListApiUsersInSubtree(std::string_view root) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    auto range = SubtreeRange(c, root);
+    if (!range.ok()) return range.status();
+    ROOST_ASSIGN_ROWS(
+        r, c.Exec(std::string(kApiUserSelect) +
+                      " WHERE group_id IN (SELECT id FROM groups WHERE tree >= $1 AND tree < $2)"
+                      " ORDER BY login",
+                  Params().Add(range->first).Add(range->second), "list API users"));
+    std::vector<ApiUser> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(ApiUserFromRow(r, i));
+    return out;
   }
 
   // --- device types ---
@@ -1138,9 +1326,8 @@ class PgStore final : public Store {
   }
 
   Result<Group> GetGroupOn(Conn& c, std::string_view id) {
-    ROOST_ASSIGN_ROWS(r, c.Exec("SELECT id, name, parent, tree, creation_time FROM groups "
-                                "WHERE id = $1",
-                                Params().Add(id), "get group"));
+    ROOST_ASSIGN_ROWS(
+        r, c.Exec(std::string(kGroupSelect) + " WHERE id = $1", Params().Add(id), "get group"));
     if (r.size() == 0) return Status::NotFound("group " + std::string(id) + " not found");
     return GroupFromRow(r, 0);
   }

@@ -237,6 +237,9 @@ void BindDevice(Stmt& s, const Device& d) {
       .BindStatic(21, d.model);
 }
 
+constexpr const char* kGroupSelect =
+    "SELECT id, name, parent, tree, creation_time, description FROM groups";
+
 Group GroupFromRow(const Stmt& s) {
   Group g;
   g.id = s.Text(0);
@@ -244,7 +247,17 @@ Group GroupFromRow(const Stmt& s) {
   g.parent = s.Text(2);
   g.path = PathFromTree(s.Text(3), g.id);
   g.creation_time = s.Int(4);
+  g.description = s.Text(5);
   return g;
+}
+
+UserToken UserTokenFromRow(const Stmt& s) {
+  UserToken t;
+  t.token_hash = s.Text(0);
+  t.user = s.Text(1);
+  t.expires = s.Int(2);
+  t.creation_time = s.Int(3);
+  return t;
 }
 
 User UserFromRow(const Stmt& s) {
@@ -377,10 +390,11 @@ class SqliteStore final : public Store {
     }
     {
       ROOST_ASSIGN_STMT(s, c,
-                        "INSERT INTO groups (id, name, parent, tree, creation_time) "
-                        "VALUES (?, ?, ?, ?, ?)",
+                        "INSERT INTO groups (id, name, parent, tree, creation_time, description) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
                         "create group");
       s.Bind(1, g.id).Bind(2, g.name).Bind(4, TreeOf(g)).Bind(5, g.creation_time);
+      s.Bind(6, g.description);
       if (!g.parent.empty()) s.Bind(3, g.parent);
       ROOST_RETURN_IF_ERROR(s.Run("create group"));
     }
@@ -398,9 +412,7 @@ class SqliteStore final : public Store {
     auto l = Acquire();
     if (!l.ok()) return l.status();
     // Root groups have no parent (NULL): "" lists them ("IS" matches NULL too).
-    ROOST_ASSIGN_STMT(s, *l->conn,
-                      "SELECT id, name, parent, tree, creation_time FROM groups "
-                      "WHERE parent IS ? ORDER BY id",
+    ROOST_ASSIGN_STMT(s, *l->conn, std::string(kGroupSelect) + " WHERE parent IS ? ORDER BY id",
                       "list groups");
     if (!parent.empty()) s.Bind(1, parent);
     std::vector<Group> out;
@@ -418,6 +430,72 @@ class SqliteStore final : public Store {
       if (a == ancestor) return true;
     }
     return false;
+  }
+
+  Result<std::vector<Group>> ListGroupsInSubtree(std::string_view root) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    auto range = SubtreeRange(c, root);
+    if (!range.ok()) return range.status();
+    ROOST_ASSIGN_STMT(s, c, std::string(kGroupSelect) + " WHERE tree >= ? AND tree < ? ORDER BY id",
+                      "list groups");
+    s.Bind(1, range->first).Bind(2, range->second);
+    std::vector<Group> out;
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) out.push_back(GroupFromRow(s));
+    if (rc != SQLITE_DONE) return ErrorFrom(c.db(), rc, "list groups");
+    return out;
+  }
+
+  Status UpdateGroup(const Group& g) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    ROOST_ASSIGN_STMT(s, *l->conn, "UPDATE groups SET name = ?, description = ? WHERE id = ?",
+                      "update group");
+    s.Bind(1, g.name).Bind(2, g.description).Bind(3, g.id);
+    ROOST_RETURN_IF_ERROR(s.Run("update group"));
+    if (s.Changes() == 0) return Status::NotFound("group " + g.id + " not found");
+    return Status::Ok();
+  }
+
+  Status DeleteGroup(std::string_view id) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    Tx tx(c);
+    ROOST_RETURN_IF_ERROR(tx.Begin("delete group"));
+    {
+      auto g = GetGroupOn(c, id);
+      if (!g.ok()) return g.status();
+    }
+    static constexpr std::pair<const char*, const char*> kHolders[] = {
+        {"SELECT COUNT(*) FROM groups WHERE parent = ?", "child groups"},
+        {"SELECT COUNT(*) FROM device_types WHERE group_id = ?", "device types"},
+        {"SELECT COUNT(*) FROM devices WHERE group_id = ?", "devices"},
+        {"SELECT COUNT(*) FROM users WHERE group_id = ?", "users"},
+        {"SELECT COUNT(*) FROM api_users WHERE group_id = ?", "API users"},
+    };
+    std::string held;
+    for (const auto& [sql, what] : kHolders) {
+      ROOST_ASSIGN_STMT(s, c, sql, "delete group");
+      s.Bind(1, id);
+      int rc = s.Step();
+      if (rc != SQLITE_ROW) return ErrorFrom(c.db(), rc, "delete group");
+      if (int64_t n = s.Int(0); n > 0) {
+        held += (held.empty() ? "" : ", ") + std::to_string(n) + " " + what;
+      }
+    }
+    if (!held.empty()) {
+      return Status::InvalidInput("group " + std::string(id) + " still has " + held);
+    }
+    for (const char* sql :
+         {"DELETE FROM jobs WHERE group_id = ?", "DELETE FROM groups WHERE id = ?"}) {
+      ROOST_ASSIGN_STMT(s, c, sql, "delete group");
+      s.Bind(1, id);
+      ROOST_RETURN_IF_ERROR(s.Run("delete group"));
+    }
+    return tx.Commit("delete group");
   }
 
   // --- users ---
@@ -475,6 +553,133 @@ class SqliteStore final : public Store {
                        "user " + std::string(id) + " not found");
   }
 
+  Result<std::vector<User>> ListUsersInSubtree(std::string_view root) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    auto range = SubtreeRange(c, root);
+    if (!range.ok()) return range.status();
+    ROOST_ASSIGN_STMT(s, c,
+                      std::string(kUserSelect) +
+                          " WHERE group_id IN (SELECT id FROM groups WHERE tree >= ? AND tree < ?)"
+                          " ORDER BY id",
+                      "list users");
+    s.Bind(1, range->first).Bind(2, range->second);
+    std::vector<User> out;
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) out.push_back(UserFromRow(s));
+    if (rc != SQLITE_DONE) return ErrorFrom(c.db(), rc, "list users");
+    return out;
+  }
+
+  // --- password tokens ---
+  Status ReplacePasswordToken(const UserToken& t) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    Tx tx(c);
+    ROOST_RETURN_IF_ERROR(tx.Begin("store password token"));
+    {
+      ROOST_ASSIGN_STMT(s, c, "DELETE FROM password_tokens WHERE user_id = ?",
+                        "store password token");
+      s.Bind(1, t.user);
+      ROOST_RETURN_IF_ERROR(s.Run("store password token"));
+    }
+    {
+      ROOST_ASSIGN_STMT(s, c,
+                        "INSERT INTO password_tokens (token_hash, user_id, expires, creation_time) "
+                        "VALUES (?, ?, ?, ?)",
+                        "store password token");
+      s.Bind(1, t.token_hash).Bind(2, t.user).Bind(3, t.expires).Bind(4, t.creation_time);
+      ROOST_RETURN_IF_ERROR(s.Run("store password token"));
+    }
+    return tx.Commit("store password token");
+  }
+
+  Result<UserToken> TakePasswordToken(std::string_view token_hash) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    Tx tx(c);
+    ROOST_RETURN_IF_ERROR(tx.Begin("take password token"));
+    UserToken t;
+    {
+      ROOST_ASSIGN_STMT(s, c,
+                        "DELETE FROM password_tokens WHERE token_hash = ? "
+                        "RETURNING token_hash, user_id, expires, creation_time",
+                        "take password token");
+      s.Bind(1, token_hash);
+      int rc = s.Step();
+      if (rc != SQLITE_ROW) return NotFoundOr(rc, c, "take password token", "no such token");
+      t = UserTokenFromRow(s);
+      while ((rc = s.Step()) == SQLITE_ROW) {
+      }
+      if (rc != SQLITE_DONE) return ErrorFrom(c.db(), rc, "take password token");
+    }
+    ROOST_RETURN_IF_ERROR(tx.Commit("take password token"));
+    return t;
+  }
+
+  Status DeletePasswordTokens(std::string_view user) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    ROOST_ASSIGN_STMT(s, *l->conn, "DELETE FROM password_tokens WHERE user_id = ?",
+                      "delete password tokens");
+    s.Bind(1, user);
+    return s.Run("delete password tokens");
+  }
+
+  // --- sessions ---
+  Status CreateSession(const UserToken& t) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    Tx tx(c);
+    ROOST_RETURN_IF_ERROR(tx.Begin("create session"));
+    {
+      ROOST_ASSIGN_STMT(s, c, "DELETE FROM sessions WHERE expires < ?", "create session");
+      s.Bind(1, t.creation_time);
+      ROOST_RETURN_IF_ERROR(s.Run("create session"));
+    }
+    {
+      ROOST_ASSIGN_STMT(s, c,
+                        "INSERT INTO sessions (token_hash, user_id, expires, creation_time) "
+                        "VALUES (?, ?, ?, ?)",
+                        "create session");
+      s.Bind(1, t.token_hash).Bind(2, t.user).Bind(3, t.expires).Bind(4, t.creation_time);
+      ROOST_RETURN_IF_ERROR(s.Run("create session"));
+    }
+    return tx.Commit("create session");
+  }
+
+  Result<UserToken> GetSession(std::string_view token_hash) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    ROOST_ASSIGN_STMT(s, *l->conn,
+                      "SELECT token_hash, user_id, expires, creation_time FROM sessions "
+                      "WHERE token_hash = ?",
+                      "get session");
+    s.Bind(1, token_hash);
+    int rc = s.Step();
+    if (rc != SQLITE_ROW) return NotFoundOr(rc, *l->conn, "get session", "no such session");
+    return UserTokenFromRow(s);
+  }
+
+  Status DeleteSession(std::string_view token_hash) override {
+    return DeleteWhere("DELETE FROM sessions WHERE token_hash = ?", token_hash, "delete session",
+                       "no such session");
+  }
+
+  Result<int64_t> DeleteUserSessions(std::string_view user, std::string_view keep) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    ROOST_ASSIGN_STMT(s, *l->conn, "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?",
+                      "delete sessions");
+    s.Bind(1, user).Bind(2, keep);
+    ROOST_RETURN_IF_ERROR(s.Run("delete sessions"));
+    return static_cast<int64_t>(s.Changes());
+  }
+
   // --- API users ---
   Status CreateApiUser(const ApiUser& u) override {
     ROOST_RETURN_IF_ERROR(ValidateRoles(u.roles));
@@ -520,6 +725,25 @@ class SqliteStore final : public Store {
   Status DeleteApiUser(std::string_view login) override {
     return DeleteWhere("DELETE FROM api_users WHERE login = ?", login, "delete API user",
                        "API user " + std::string(login) + " not found");
+  }
+
+  Result<std::vector<ApiUser>> ListApiUsersInSubtree(std::string_view root) override {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    auto range = SubtreeRange(c, root);
+    if (!range.ok()) return range.status();
+    ROOST_ASSIGN_STMT(s, c,
+                      std::string(kApiUserSelect) +
+                          " WHERE group_id IN (SELECT id FROM groups WHERE tree >= ? AND tree < ?)"
+                          " ORDER BY login",
+                      "list API users");
+    s.Bind(1, range->first).Bind(2, range->second);
+    std::vector<ApiUser> out;
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ApiUserFromRow(s));
+    if (rc != SQLITE_DONE) return ErrorFrom(c.db(), rc, "list API users");
+    return out;
   }
 
   // --- device types ---
@@ -1200,8 +1424,7 @@ class SqliteStore final : public Store {
   }
 
   Result<Group> GetGroupOn(Conn& c, std::string_view id) {
-    ROOST_ASSIGN_STMT(s, c, "SELECT id, name, parent, tree, creation_time FROM groups WHERE id = ?",
-                      "get group");
+    ROOST_ASSIGN_STMT(s, c, std::string(kGroupSelect) + " WHERE id = ?", "get group");
     s.Bind(1, id);
     int rc = s.Step();
     if (rc != SQLITE_ROW)

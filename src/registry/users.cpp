@@ -1,0 +1,352 @@
+#include "registry/users.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "core/hex.h"
+#include "crypto/aes.h"
+#include "crypto/hash.h"
+#include "crypto/password.h"
+#include "registry/devices.h"
+
+namespace roost::registry {
+namespace {
+
+// 43 characters of a 64-symbol alphabet: 258 bits.
+constexpr size_t kTokenLength = 43;
+constexpr size_t kMaxTokenLength = 256;
+
+constexpr std::array<std::string_view, 5> kRoleNames = {"ADMIN", "DEVICE_MANAGER", "READER",
+                                                        "FACTORY", "STATION"};
+
+bool IsControl(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7f;
+}
+
+// A hash to verify against when there is no real one, so that an unknown email
+// (or a user without a password) costs the same as a wrong password.
+const std::string& DummyHash() {
+  static const std::string kHash = [] {
+    auto hash = crypto::HashPassword(crypto::GeneratePassword());
+    return hash.ok() ? *hash : std::string();
+  }();
+  return kHash;
+}
+
+std::string Duration(int64_t ms) {
+  const int64_t s = ms / 1000;
+  if (s >= 2 * 3600) return std::to_string(s / 3600) + " hours";
+  if (s >= 120) return std::to_string(s / 60) + " minutes";
+  return std::to_string(s) + (s == 1 ? " second" : " seconds");
+}
+
+Status ValidateName(std::string_view name) {
+  if (name.empty()) return Status::InvalidInput("name: must not be empty");
+  if (name.size() > kMaxNameLength) {
+    return Status::InvalidInput("name: at most " + std::to_string(kMaxNameLength) + " characters");
+  }
+  if (std::any_of(name.begin(), name.end(), IsControl)) {
+    return Status::InvalidInput("name: must not contain control characters");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string NormalizeEmail(std::string_view email) {
+  while (!email.empty() && (email.front() == ' ' || email.front() == '\t')) email.remove_prefix(1);
+  while (!email.empty() && (email.back() == ' ' || email.back() == '\t')) email.remove_suffix(1);
+  std::string out(email);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+Status ValidateEmail(std::string_view email) {
+  static constexpr std::string_view kForbidden = " \"<>,;:()[]\\";
+  if (email.empty()) return Status::InvalidInput("email: must not be empty");
+  if (email.size() > 254) return Status::InvalidInput("email: at most 254 characters");
+  for (char c : email) {
+    if (IsControl(c) || kForbidden.find(c) != std::string_view::npos) {
+      return Status::InvalidInput("email: not an email address (character not allowed)");
+    }
+  }
+  size_t at = email.find('@');
+  if (at == std::string_view::npos || email.find('@', at + 1) != std::string_view::npos) {
+    return Status::InvalidInput("email: not an email address (needs exactly one '@')");
+  }
+  std::string_view local = email.substr(0, at);
+  std::string_view domain = email.substr(at + 1);
+  if (local.empty() || domain.empty() || domain.front() == '.' || domain.back() == '.' ||
+      domain.find("..") != std::string_view::npos) {
+    return Status::InvalidInput("email: not an email address (local part or domain missing)");
+  }
+  return Status::Ok();
+}
+
+Status ValidateTimezone(std::string_view tz) {
+  const Status bad = Status::InvalidInput(
+      "timezone: expected an IANA time zone name such as \"Europe/Paris\" or \"UTC\"");
+  if (tz.empty() || tz.size() > 64) return bad;
+  size_t start = 0;
+  while (start <= tz.size()) {
+    size_t slash = tz.find('/', start);
+    std::string_view seg =
+        tz.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (seg.empty()) return bad;
+    const char first = seg.front();
+    if (!((first >= 'A' && first <= 'Z') || (first >= 'a' && first <= 'z'))) return bad;
+    for (char c : seg) {
+      const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '+' || c == '-';
+      if (!ok) return bad;
+    }
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return Status::Ok();
+}
+
+Status ValidateNewPassword(std::string_view password) {
+  if (password.size() < kMinPasswordLength) {
+    return Status::InvalidInput("password: at least " + std::to_string(kMinPasswordLength) +
+                                " characters");
+  }
+  if (password.size() > kMaxPasswordLength) {
+    return Status::InvalidInput("password: at most " + std::to_string(kMaxPasswordLength) +
+                                " characters");
+  }
+  return Status::Ok();
+}
+
+Status ValidateRoles(const Roles& roles) {
+  if (roles.empty()) return Status::InvalidInput("roles: give at least one role");
+  for (size_t i = 0; i < roles.size(); ++i) {
+    if (std::find(kRoleNames.begin(), kRoleNames.end(), roles[i]) == kRoleNames.end()) {
+      return Status::InvalidInput("roles: unknown role \"" + roles[i] +
+                                  "\" (known: ADMIN, DEVICE_MANAGER, READER, FACTORY, STATION)");
+    }
+    if (std::find(roles.begin(), roles.begin() + static_cast<std::ptrdiff_t>(i), roles[i]) !=
+        roles.begin() + static_cast<std::ptrdiff_t>(i)) {
+      return Status::InvalidInput("roles: \"" + roles[i] + "\" is given twice");
+    }
+  }
+  return Status::Ok();
+}
+
+std::string HashToken(std::string_view token) {
+  return ToHex(crypto::Sha256(token));
+}
+
+std::string CsrfTokenFor(std::string_view session_token) {
+  std::string input = "roost-csrf-v1";
+  input.push_back('\0');
+  input.append(session_token);
+  auto digest = crypto::Sha256(input);
+  crypto::Cleanse(input.data(), input.size());
+  return ToHex(digest);
+}
+
+Accounts::Accounts(storage::Store& store, std::function<EpochMillis()> now,
+                   AccountSettings settings, SendEmail send_email)
+    : store_(store),
+      now_(std::move(now)),
+      settings_(std::move(settings)),
+      send_email_(std::move(send_email)) {}
+
+Result<User> Accounts::CreateUser(std::string_view group, std::string_view email,
+                                  std::string_view name, std::string_view timezone,
+                                  const Roles& roles) {
+  User user;
+  user.email = NormalizeEmail(email);
+  ROOST_RETURN_IF_ERROR(ValidateEmail(user.email));
+  ROOST_RETURN_IF_ERROR(ValidateName(name));
+  ROOST_RETURN_IF_ERROR(ValidateTimezone(timezone));
+  ROOST_RETURN_IF_ERROR(ValidateRoles(roles));
+  auto g = store_.GetGroup(group);
+  if (!g.ok()) return g.status();
+  user.id = DeviceRegistry::NewObjectId();
+  user.group = std::string(group);
+  user.name = std::string(name);
+  user.timezone = std::string(timezone);
+  user.roles = roles;
+  user.creation_time = user.update_time = now_();
+  Status created = store_.CreateUser(user);
+  if (created.code() == Status::Code::kAlreadyExists) {
+    return Status::AlreadyExists("email: a user with this email already exists");
+  }
+  ROOST_RETURN_IF_ERROR(created);
+  return user;
+}
+
+Result<PasswordLink> Accounts::IssuePasswordLink(std::string_view user_id) {
+  PasswordLink link;
+  link.token = crypto::GeneratePassword(kTokenLength);
+  const EpochMillis now = now_();
+  link.expires = now + settings_.password_link_ttl_ms;
+  UserToken stored{HashToken(link.token), std::string(user_id), link.expires, now};
+  Status st = store_.ReplacePasswordToken(stored);
+  if (st.code() == Status::Code::kInvalidInput) {
+    return Status::NotFound("user " + std::string(user_id) + " not found");
+  }
+  ROOST_RETURN_IF_ERROR(st);
+  link.url = settings_.public_url + "/console/set-password?token=" + link.token;
+  return link;
+}
+
+Result<InviteOutcome> Accounts::Invite(const User& user) {
+  InviteOutcome out;
+  if (!send_email_) {
+    out.email_error = "email is not configured on this server (smtp.host)";
+    return out;
+  }
+  auto link = IssuePasswordLink(user.id);
+  if (!link.ok()) return link.status();
+  out.expires = link->expires;
+  std::string body = "Hello " + user.name + ",\n\n" + "An account on Roost (" +
+                     settings_.public_url + ") is waiting for you.\n" +
+                     "Set your password with this link. It works once and expires in " +
+                     Duration(settings_.password_link_ttl_ms) + ":\n\n" + link->url + "\n\n" +
+                     "If you did not expect this email, you can ignore it.\n";
+  Status sent = send_email_(user.email, "Set your Roost password", body);
+  crypto::Cleanse(body.data(), body.size());
+  crypto::Cleanse(link->token.data(), link->token.size());
+  crypto::Cleanse(link->url.data(), link->url.size());
+  if (sent.ok()) {
+    out.email_sent = true;
+  } else {
+    out.email_error = sent.message();
+  }
+  return out;
+}
+
+Status Accounts::SetPasswordWithLink(std::string_view token, std::string_view password) {
+  if (token.empty()) return Status::InvalidInput("token: must not be empty");
+  ROOST_RETURN_IF_ERROR(ValidateNewPassword(password));
+  auto hash = crypto::HashPassword(password);
+  if (!hash.ok()) return hash.status();
+  const Status unknown = Status::InvalidInput(
+      "token: this link is not valid: it was already used, replaced by a newer one, or never "
+      "existed; ask an administrator for a new one");
+  if (token.size() > kMaxTokenLength) return unknown;
+  auto taken = store_.TakePasswordToken(HashToken(token));
+  if (!taken.ok()) {
+    return taken.status().code() == Status::Code::kNotFound ? unknown : taken.status();
+  }
+  if (taken->expires <= now_()) {
+    return Status::InvalidInput("token: this link has expired; ask an administrator for a new one");
+  }
+  auto user = store_.GetUser(taken->user);
+  if (!user.ok()) {
+    return user.status().code() == Status::Code::kNotFound ? unknown : user.status();
+  }
+  user->password_hash = *hash;
+  user->update_time = now_();
+  ROOST_RETURN_IF_ERROR(store_.UpdateUser(*user));
+  auto ended = store_.DeleteUserSessions(user->id, "");
+  return ended.status();
+}
+
+Result<User> Accounts::EditUser(const Actor& actor, const User& target, const UserEdit& edit,
+                                std::string_view keep_session_hash) {
+  User out = target;
+  if (edit.name) {
+    ROOST_RETURN_IF_ERROR(ValidateName(*edit.name));
+    out.name = *edit.name;
+  }
+  if (edit.timezone) {
+    ROOST_RETURN_IF_ERROR(ValidateTimezone(*edit.timezone));
+    out.timezone = *edit.timezone;
+  }
+  if (edit.roles) {
+    ROOST_RETURN_IF_ERROR(ValidateRoles(*edit.roles));
+    auto has_admin = [](const Roles& r) {
+      return std::find(r.begin(), r.end(), "ADMIN") != r.end();
+    };
+    if (!actor.user_id.empty() && actor.user_id == target.id && has_admin(target.roles) &&
+        !has_admin(*edit.roles)) {
+      return Status::InvalidInput(
+          "roles: you cannot take ADMIN away from yourself; ask another administrator");
+    }
+    out.roles = *edit.roles;
+  }
+  if (edit.password) {
+    ROOST_RETURN_IF_ERROR(ValidateNewPassword(*edit.password));
+    if (!edit.current_password) {
+      return Status::InvalidInput(
+          "currentPassword: required to set a password: re-enter your own password");
+    }
+    if (actor.password_hash.empty() ||
+        !crypto::VerifyPassword(*edit.current_password, actor.password_hash)) {
+      return Status::InvalidInput("currentPassword: is not your current password");
+    }
+    auto hash = crypto::HashPassword(*edit.password);
+    if (!hash.ok()) return hash.status();
+    out.password_hash = *hash;
+  }
+  out.update_time = now_();
+  ROOST_RETURN_IF_ERROR(store_.UpdateUser(out));
+  if (edit.password) {
+    auto ended = store_.DeleteUserSessions(out.id, keep_session_hash);
+    if (!ended.ok()) return ended.status();
+    ROOST_RETURN_IF_ERROR(store_.DeletePasswordTokens(out.id));
+  }
+  return out;
+}
+
+Status Accounts::DeleteUser(const Actor& actor, std::string_view target_id) {
+  if (!actor.user_id.empty() && actor.user_id == target_id) {
+    return Status::InvalidInput("id: you cannot delete yourself");
+  }
+  return store_.DeleteUser(target_id);
+}
+
+Result<User> Accounts::CheckLogin(std::string_view email, std::string_view password) {
+  const Status wrong = Status::InvalidInput("wrong email or password");
+  auto user = store_.GetUserByEmail(NormalizeEmail(email));
+  if (!user.ok() && user.status().code() != Status::Code::kNotFound) return user.status();
+  if (!user.ok() || user->password_hash.empty()) {
+    (void)crypto::VerifyPassword(password, DummyHash());
+    return wrong;
+  }
+  if (!crypto::VerifyPassword(password, user->password_hash)) return wrong;
+  return std::move(user).value();
+}
+
+Result<NewSession> Accounts::StartSession(const User& user) {
+  NewSession s;
+  s.token = crypto::GeneratePassword(kTokenLength);
+  s.csrf_token = CsrfTokenFor(s.token);
+  const EpochMillis now = now_();
+  s.expires = now + settings_.session_ttl_ms;
+  s.user = user;
+  ROOST_RETURN_IF_ERROR(
+      store_.CreateSession(UserToken{HashToken(s.token), user.id, s.expires, now}));
+  return s;
+}
+
+Result<ActiveSession> Accounts::ResolveSession(std::string_view token) {
+  if (token.empty() || token.size() > kMaxTokenLength) return Status::NotFound("no such session");
+  ActiveSession out;
+  out.token_hash = HashToken(token);
+  auto session = store_.GetSession(out.token_hash);
+  if (!session.ok()) return session.status();
+  if (session->expires <= now_()) {
+    (void)store_.DeleteSession(out.token_hash);
+    return Status::NotFound("session expired");
+  }
+  auto user = store_.GetUser(session->user);
+  if (!user.ok()) return user.status();
+  out.user = std::move(user).value();
+  out.expires = session->expires;
+  return out;
+}
+
+Status Accounts::EndSession(std::string_view token_hash) {
+  return store_.DeleteSession(token_hash);
+}
+
+}  // namespace roost::registry

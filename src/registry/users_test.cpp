@@ -1,0 +1,312 @@
+#include "registry/users.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "crypto/password.h"
+#include "registry/accounts.h"
+
+namespace roost::registry {
+namespace {
+
+constexpr const char* kPassword = "a long enough password";
+
+class UsersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/roost-users-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    store_ = storage::OpenSqliteStore(dir_).value();
+    auto boot = Bootstrap(*store_, "admin@localhost", std::string(kPassword), 1000);
+    ASSERT_TRUE(boot.ok()) << boot.status().message();
+    root_ = boot->root_group;
+    admin_ = store_->GetUserByEmail("admin@localhost").value();
+    AccountSettings settings;
+    settings.password_link_ttl_ms = 60000;
+    settings.session_ttl_ms = 3600000;
+    settings.public_url = "https://roost.example.com";
+    accounts_ = std::make_unique<Accounts>(
+        *store_, [this] { return now_; }, settings);
+  }
+  void TearDown() override {
+    accounts_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Actor AdminActor() const { return Actor{admin_.id, "", admin_.password_hash}; }
+
+  User NewUser(const std::string& email, Roles roles = {"READER"}) {
+    auto u = accounts_->CreateUser(root_, email, "Ann", "Europe/Paris", roles);
+    EXPECT_TRUE(u.ok()) << u.status().message();
+    return u.ok() ? *u : User{};
+  }
+
+  int64_t now_ = 10000;
+  std::string dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Accounts> accounts_;
+  std::string root_;
+  User admin_;
+};
+
+TEST(UserValidation, Emails) {
+  EXPECT_EQ(NormalizeEmail("  Ann.B@Example.COM "), "ann.b@example.com");
+  for (const char* ok : {"a@b", "ann.b+tag@example.com", "admin@localhost"}) {
+    EXPECT_TRUE(ValidateEmail(ok).ok()) << ok;
+  }
+  for (const char* bad :
+       {"", "no-at.example.com", "a@@b", "a@b@c", "@example.com", "ann@", "ann @example.com",
+        "ann@exa mple.com", "<ann>@x", "a@.x", "a@x.", "a@x..y", "a,b@x", "a@x\r\nBcc: evil@x"}) {
+    Status st = ValidateEmail(bad);
+    EXPECT_EQ(st.code(), Status::Code::kInvalidInput) << bad;
+    EXPECT_EQ(st.message().rfind("email: ", 0), 0u) << st.message();
+  }
+  EXPECT_FALSE(ValidateEmail(std::string(250, 'a') + "@x.io").ok());
+}
+
+TEST(UserValidation, TimezonesPasswordsRoles) {
+  for (const char* ok : {"UTC", "Europe/Paris", "America/Argentina/Salta", "Etc/GMT+3",
+                         "Etc/GMT-14", "EST5EDT", "America/Port-au-Prince"}) {
+    EXPECT_TRUE(ValidateTimezone(ok).ok()) << ok;
+  }
+  for (const char* bad : {"", "/Europe", "Europe/", "Europe//Paris", "Europe/Pa ris", "../etc",
+                          "3Europe", "Europe/Paris\n"}) {
+    Status st = ValidateTimezone(bad);
+    EXPECT_EQ(st.code(), Status::Code::kInvalidInput) << bad;
+    EXPECT_EQ(st.message().rfind("timezone: ", 0), 0u);
+  }
+  EXPECT_FALSE(ValidateTimezone(std::string(65, 'A')).ok());
+  EXPECT_EQ(ValidateNewPassword("short").code(), Status::Code::kInvalidInput);
+  EXPECT_EQ(ValidateNewPassword("short").message().rfind("password: ", 0), 0u);
+  EXPECT_TRUE(ValidateNewPassword(std::string(12, 'x')).ok());
+  EXPECT_FALSE(ValidateNewPassword(std::string(1025, 'x')).ok());
+  EXPECT_TRUE(ValidateRoles({"ADMIN", "READER"}).ok());
+  EXPECT_FALSE(ValidateRoles({}).ok());
+  Status unknown = ValidateRoles({"READER", "OWNER"});
+  EXPECT_EQ(unknown.code(), Status::Code::kInvalidInput);
+  EXPECT_NE(unknown.message().find("OWNER"), std::string::npos);
+  EXPECT_FALSE(ValidateRoles({"READER", "READER"}).ok());
+  EXPECT_FALSE(ValidateRoles({"admin"}).ok());  // names are canonical upper case here
+}
+
+TEST(UserTokens, HashAndCsrfAreDerivedNotStored) {
+  EXPECT_EQ(HashToken("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(CsrfTokenFor("t1"), CsrfTokenFor("t1"));
+  EXPECT_NE(CsrfTokenFor("t1"), CsrfTokenFor("t2"));
+  EXPECT_NE(CsrfTokenFor("t1"), HashToken("t1"));  // the CSRF token is not the stored hash
+  EXPECT_EQ(CsrfTokenFor("t1").size(), 64u);
+}
+
+TEST_F(UsersTest, CreateUserValidatesAndHasNoPassword) {
+  User u = NewUser("  Ann@Example.com");
+  EXPECT_EQ(u.email, "ann@example.com");
+  EXPECT_TRUE(u.password_hash.empty());
+  EXPECT_EQ(u.id.size(), kObjectIdLength);
+  EXPECT_EQ(*store_->GetUser(u.id), u);
+  auto dup = accounts_->CreateUser(root_, "ANN@example.com", "Ann 2", "UTC", {"READER"});
+  EXPECT_EQ(dup.status().code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(dup.status().message().rfind("email: ", 0), 0u);
+  EXPECT_EQ(accounts_->CreateUser(root_, "bad", "B", "UTC", {"READER"}).status().code(),
+            Status::Code::kInvalidInput);
+  EXPECT_EQ(accounts_->CreateUser(root_, "b@x", "", "UTC", {"READER"})
+                .status()
+                .message()
+                .rfind("name: ", 0),
+            0u);
+  EXPECT_EQ(accounts_->CreateUser(root_, "b@x", "B", "Mars/Base 1", {"READER"})
+                .status()
+                .message()
+                .rfind("timezone: ", 0),
+            0u);
+  EXPECT_EQ(accounts_->CreateUser(root_, "b@x", "B", "UTC", {"ROOT"})
+                .status()
+                .message()
+                .rfind("roles: ", 0),
+            0u);
+  EXPECT_EQ(
+      accounts_->CreateUser(std::string(24, 'f'), "b@x", "B", "UTC", {"READER"}).status().code(),
+      Status::Code::kNotFound);
+  EXPECT_EQ(store_->GetUserByEmail("b@x").status().code(), Status::Code::kNotFound);
+  // A user without a password cannot log in, whatever is tried.
+  EXPECT_FALSE(accounts_->CheckLogin("ann@example.com", "").ok());
+  EXPECT_FALSE(accounts_->CheckLogin("ann@example.com", kPassword).ok());
+}
+
+TEST_F(UsersTest, PasswordLinkWorksOnceAndNotAfterExpiry) {
+  User u = NewUser("ann@example.com");
+  auto link = accounts_->IssuePasswordLink(u.id);
+  ASSERT_TRUE(link.ok()) << link.status().message();
+  EXPECT_EQ(link->url, "https://roost.example.com/console/set-password?token=" + link->token);
+  EXPECT_GE(link->token.size(), 43u);
+  EXPECT_EQ(link->expires, now_ + 60000);
+
+  // A too-short password is refused before the link is used up.
+  Status st = accounts_->SetPasswordWithLink(link->token, "short");
+  EXPECT_EQ(st.message().rfind("password: ", 0), 0u) << st.message();
+  ASSERT_TRUE(accounts_->SetPasswordWithLink(link->token, "ann's new password").ok());
+  User stored = *store_->GetUser(u.id);
+  EXPECT_TRUE(crypto::VerifyPassword("ann's new password", stored.password_hash));
+  EXPECT_EQ(stored.password_hash.find("ann's new password"), std::string::npos);
+  EXPECT_TRUE(accounts_->CheckLogin("ANN@example.com", "ann's new password").ok());
+
+  // Used once: a second use is refused and changes nothing.
+  st = accounts_->SetPasswordWithLink(link->token, "another password!");
+  EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
+  EXPECT_EQ(st.message().rfind("token: ", 0), 0u);
+  EXPECT_NE(st.message().find("already used"), std::string::npos);
+  EXPECT_EQ(store_->GetUser(u.id)->password_hash, stored.password_hash);
+
+  // Expiry: valid until `expires`, refused from then on.
+  auto late = accounts_->IssuePasswordLink(u.id);
+  ASSERT_TRUE(late.ok());
+  now_ += 60000;
+  st = accounts_->SetPasswordWithLink(late->token, "a password too late");
+  EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
+  EXPECT_NE(st.message().find("expired"), std::string::npos) << st.message();
+  EXPECT_EQ(store_->GetUser(u.id)->password_hash, stored.password_hash);
+  EXPECT_FALSE(accounts_->SetPasswordWithLink("", "a long enough one").ok());
+  EXPECT_FALSE(accounts_->SetPasswordWithLink(std::string(300, 'a'), "a long enough one").ok());
+}
+
+TEST_F(UsersTest, ANewLinkReplacesTheOldOneAndSettingAPasswordEndsSessions) {
+  User u = NewUser("ann@example.com");
+  auto first = accounts_->IssuePasswordLink(u.id);
+  auto second = accounts_->IssuePasswordLink(u.id);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_NE(first->token, second->token);
+  EXPECT_FALSE(accounts_->SetPasswordWithLink(first->token, "ann's password 1").ok());
+  ASSERT_TRUE(accounts_->SetPasswordWithLink(second->token, "ann's password 1").ok());
+  auto login = accounts_->CheckLogin("ann@example.com", "ann's password 1");
+  ASSERT_TRUE(login.ok());
+  auto session = accounts_->StartSession(*login);
+  ASSERT_TRUE(session.ok());
+  // A reset link used later logs the user out everywhere.
+  auto reset = accounts_->IssuePasswordLink(u.id);
+  ASSERT_TRUE(reset.ok());
+  ASSERT_TRUE(accounts_->SetPasswordWithLink(reset->token, "ann's password 2").ok());
+  EXPECT_EQ(accounts_->ResolveSession(session->token).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(accounts_->IssuePasswordLink(std::string(24, 'e')).status().code(),
+            Status::Code::kNotFound);
+}
+
+TEST_F(UsersTest, InviteWithoutSmtpMakesNoLink) {
+  User u = NewUser("ann@example.com");
+  EXPECT_FALSE(accounts_->can_send_email());
+  auto out = accounts_->Invite(u);
+  ASSERT_TRUE(out.ok());
+  EXPECT_FALSE(out->email_sent);
+  EXPECT_NE(out->email_error.find("smtp.host"), std::string::npos);
+  EXPECT_EQ(out->expires, 0);
+}
+
+TEST_F(UsersTest, SettingAPasswordNeedsTheActorsOwnCurrentPassword) {
+  User u = NewUser("ann@example.com");
+  UserEdit edit;
+  edit.password = "set by the admin!";
+  // Missing currentPassword: refused, nothing changes.
+  auto r = accounts_->EditUser(AdminActor(), u, edit);
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidInput);
+  EXPECT_EQ(r.status().message().rfind("currentPassword: ", 0), 0u);
+  EXPECT_TRUE(store_->GetUser(u.id)->password_hash.empty());
+  // The TARGET's password (or anything else) is not the admin's.
+  edit.current_password = "set by the admin!";
+  r = accounts_->EditUser(AdminActor(), u, edit);
+  EXPECT_EQ(r.status().message().rfind("currentPassword: ", 0), 0u);
+  EXPECT_TRUE(store_->GetUser(u.id)->password_hash.empty());
+  // The admin's own password: accepted.
+  edit.current_password = kPassword;
+  edit.name = "Ann B.";
+  r = accounts_->EditUser(AdminActor(), u, edit);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->name, "Ann B.");
+  EXPECT_TRUE(accounts_->CheckLogin("ann@example.com", "set by the admin!").ok());
+  // An actor without a password (e.g. no hash known) can never set one.
+  r = accounts_->EditUser(Actor{"", "someapiuser", ""}, u, edit);
+  EXPECT_EQ(r.status().message().rfind("currentPassword: ", 0), 0u);
+  // A too-short new password is named as such.
+  edit.password = "short";
+  r = accounts_->EditUser(AdminActor(), u, edit);
+  EXPECT_EQ(r.status().message().rfind("password: ", 0), 0u);
+}
+
+TEST_F(UsersTest, OwnPasswordChangeKeepsTheCurrentSessionOnly) {
+  auto s1 = accounts_->StartSession(admin_);
+  auto s2 = accounts_->StartSession(admin_);
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  auto current = accounts_->ResolveSession(s1->token);
+  ASSERT_TRUE(current.ok());
+  UserEdit edit;
+  edit.password = "the admin's new password";
+  edit.current_password = kPassword;
+  auto r = accounts_->EditUser(AdminActor(), admin_, edit, current->token_hash);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(accounts_->ResolveSession(s1->token).ok());
+  EXPECT_FALSE(accounts_->ResolveSession(s2->token).ok());
+}
+
+TEST_F(UsersTest, RolesEditAndNoSelfLockOut) {
+  User u = NewUser("ann@example.com", {"ADMIN"});
+  UserEdit edit;
+  edit.roles = Roles{"READER"};
+  auto r = accounts_->EditUser(AdminActor(), u, edit);  // another admin: fine
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(store_->GetUser(u.id)->roles, Roles{"READER"});
+  r = accounts_->EditUser(AdminActor(), admin_, edit);  // oneself: refused
+  EXPECT_EQ(r.status().message().rfind("roles: ", 0), 0u);
+  EXPECT_EQ(store_->GetUser(admin_.id)->roles, Roles{"ADMIN"});
+  edit.roles = Roles{"ADMIN", "READER"};
+  EXPECT_TRUE(accounts_->EditUser(AdminActor(), admin_, edit).ok());
+  edit.roles = Roles{"NOPE"};
+  EXPECT_FALSE(accounts_->EditUser(AdminActor(), u, edit).ok());
+  UserEdit tz;
+  tz.timezone = "not a zone";
+  EXPECT_EQ(accounts_->EditUser(AdminActor(), u, tz).status().message().rfind("timezone: ", 0), 0u);
+}
+
+TEST_F(UsersTest, DeleteAnyoneButOneself) {
+  User u = NewUser("ann@example.com");
+  Status st = accounts_->DeleteUser(AdminActor(), admin_.id);
+  EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
+  EXPECT_EQ(st.message(), "id: you cannot delete yourself");
+  EXPECT_TRUE(store_->GetUser(admin_.id).ok());
+  ASSERT_TRUE(accounts_->DeleteUser(AdminActor(), u.id).ok());
+  EXPECT_EQ(store_->GetUser(u.id).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(accounts_->DeleteUser(AdminActor(), u.id).code(), Status::Code::kNotFound);
+  // An API user may delete any user (it is none of them).
+  EXPECT_TRUE(accounts_->DeleteUser(Actor{"", "0123456789abcdef01234567", ""}, admin_.id).ok());
+}
+
+TEST_F(UsersTest, LoginAndSessions) {
+  EXPECT_FALSE(accounts_->CheckLogin("admin@localhost", "wrong password").ok());
+  EXPECT_EQ(accounts_->CheckLogin("nobody@localhost", kPassword).status().message(),
+            "wrong email or password");
+  auto user = accounts_->CheckLogin("Admin@Localhost", kPassword);
+  ASSERT_TRUE(user.ok()) << user.status().message();
+  auto s = accounts_->StartSession(*user);
+  ASSERT_TRUE(s.ok());
+  EXPECT_GE(s->token.size(), 43u);
+  EXPECT_EQ(s->csrf_token, CsrfTokenFor(s->token));
+  EXPECT_EQ(s->expires, now_ + 3600000);
+  // The store holds the hash only.
+  EXPECT_EQ(store_->GetSession(s->token).status().code(), Status::Code::kNotFound);
+  EXPECT_TRUE(store_->GetSession(HashToken(s->token)).ok());
+
+  auto active = accounts_->ResolveSession(s->token);
+  ASSERT_TRUE(active.ok());
+  EXPECT_EQ(active->user.id, admin_.id);
+  EXPECT_EQ(accounts_->ResolveSession("forged").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(accounts_->ResolveSession("").status().code(), Status::Code::kNotFound);
+  now_ += 3600000;  // expired now
+  EXPECT_EQ(accounts_->ResolveSession(s->token).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->GetSession(HashToken(s->token)).status().code(), Status::Code::kNotFound);
+
+  auto s2 = accounts_->StartSession(*user);
+  ASSERT_TRUE(s2.ok());
+  ASSERT_TRUE(accounts_->EndSession(HashToken(s2->token)).ok());
+  EXPECT_FALSE(accounts_->ResolveSession(s2->token).ok());
+}
+
+}  // namespace
+}  // namespace roost::registry
