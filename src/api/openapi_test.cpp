@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +41,14 @@ std::set<std::string> PathParams(const std::string& path) {
 const json& Document() {
   static const json kDoc = json::parse(OpenApiDocument());
   return kDoc;
+}
+
+TEST(OpenApi, ServedTextIsTheCommittedFileByteForByte) {
+  std::ifstream in(std::string(ROOST_SOURCE_DIR) + "/src/api/openapi.json", std::ios::binary);
+  ASSERT_TRUE(in.good());
+  std::stringstream file;
+  file << in.rdbuf();
+  EXPECT_EQ(OpenApiDocument(), file.str());
 }
 
 TEST(OpenApi, IsAnOpenApi3Document) {
