@@ -1,5 +1,7 @@
-"""Shared helpers for the CLI tests: where the roost binary is, running it, temp dirs."""
+"""Shared helpers for the CLI tests: where the roost binary is, running it, temp dirs,
+and the small pieces every API test needs."""
 
+import base64
 import os
 import subprocess
 import tempfile
@@ -20,3 +22,14 @@ def run(args, input=None, text=True, env=None, cwd=None, timeout=120):
 def temp_dir():
     """A temporary directory, removed when the returned object is cleaned up."""
     return tempfile.TemporaryDirectory(prefix="roost-test-")
+
+
+def basic(login, password):
+    """The Authorization header of HTTP Basic for an API user."""
+    token = base64.b64encode(("%s:%s" % (login, password)).encode()).decode()
+    return {"Authorization": "Basic " + token}
+
+
+def api_id(device_id):
+    """A device ID as the API renders it: uppercase hex without leading zeros."""
+    return "%X" % int(device_id, 16)

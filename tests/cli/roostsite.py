@@ -12,7 +12,6 @@ The master key lives in the site's data directory for both engines.
 """
 
 import atexit
-import base64
 import http.client
 import json
 import os
@@ -22,6 +21,7 @@ import time
 
 import pgfixture
 import roostcli
+from roostcli import api_id, basic  # noqa: F401 (re-exported for the API tests)
 from test_serve import Server
 
 KEY = "00112233445566778899AABBCCDDEEFF"
@@ -41,10 +41,6 @@ def postgres():
             atexit.register(_pg.stop)
         return _pg
 
-
-def basic(login, password):
-    token = base64.b64encode(("%s:%s" % (login, password)).encode()).decode()
-    return {"Authorization": "Basic " + token}
 
 
 def run_ok(args, timeout=300):
@@ -151,11 +147,6 @@ def read_id_pac(path):
                 dev, pac = line.strip().split(";")
                 pairs.append((dev, pac))
     return pairs
-
-
-def api_id(dev):
-    """A device ID as the API renders it: uppercase hex without leading zeros."""
-    return "%X" % int(dev, 16)
 
 
 class Client:

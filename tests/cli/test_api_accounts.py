@@ -1,7 +1,6 @@
 """Accounts over real HTTP against the real `roost serve`, with a real SMTP sink (aiosmtpd):
 groups, API users, users invited by email, one-time password links, console sessions with CSRF."""
 
-import base64
 import email
 import email.policy
 import json
@@ -12,7 +11,7 @@ import time
 import unittest
 
 import roostcli
-from roostcli import run, temp_dir
+from roostcli import basic, run, temp_dir
 from test_serve import Server
 
 SINK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "smtp_sink.py")
@@ -20,10 +19,6 @@ ADMIN_PASSWORD = "correct horse battery staple"
 PUBLIC_URL = "http://console.example.test"
 LINK = re.compile(re.escape(PUBLIC_URL) + r"/console/set-password\?token=([A-Za-z0-9_-]+)")
 
-
-def basic(login, password):
-    token = base64.b64encode(("%s:%s" % (login, password)).encode()).decode()
-    return {"Authorization": "Basic " + token}
 
 
 class SmtpSink:

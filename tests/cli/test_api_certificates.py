@@ -4,7 +4,6 @@ The server runs with ROOST_REGISTRY_REQUIRE_KNOWN_CERTIFICATES=true, so registra
 naming a certificate missing from the registry are refused per device.
 """
 
-import base64
 import json
 import os
 import sqlite3
@@ -12,17 +11,13 @@ import time
 import unittest
 import urllib.parse
 
-from roostcli import VECTORS, run, temp_dir
+from roostcli import VECTORS, basic, run, temp_dir
 from test_serve import Server
 
 SAMPLE = os.path.join(VECTORS, "cra-sample")
 KEY = "00112233445566778899AABBCCDDEEFF"
 YEAR_MS = 365 * 24 * 3600 * 1000
 
-
-def basic(login, password):
-    token = base64.b64encode(("%s:%s" % (login, password)).encode()).decode()
-    return {"Authorization": "Basic " + token}
 
 
 def start_with_users(test_cls, env):

@@ -1,22 +1,20 @@
 """POST /api/credentials/import over real HTTP: the CRA files of the factory, uploaded as
 multipart/form-data, become sealed KEYs and initial PACs that registration then accepts."""
 
-import base64
 import json
 import os
 import unittest
 import uuid
 
-from roostcli import VECTORS, run, temp_dir
+from roostcli import VECTORS, basic, run, temp_dir
 from test_serve import Server
 
 SAMPLE = os.path.join(VECTORS, "cra-sample")
 KEY = "00112233445566778899AABBCCDDEEFF"
 
 
-def basic(user):
-    token = base64.b64encode(("%s:%s" % (user["login"], user["password"])).encode()).decode()
-    return {"Authorization": "Basic " + token}
+def auth(user):
+    return basic(user["login"], user["password"])
 
 
 def multipart(fields):
@@ -69,7 +67,7 @@ class ApiCredentialsImportTest(unittest.TestCase):
         ctype, body = multipart(fields)
         headers = {"Content-Type": content_type or ctype}
         if role:
-            headers.update(basic(self.users[role]))
+            headers.update(auth(self.users[role]))
         status, _, payload = self.server.request("POST", "/api/credentials/import", body=body,
                                                  headers=headers)
         return status, json.loads(payload) if payload else None
@@ -122,7 +120,7 @@ class ApiCredentialsImportTest(unittest.TestCase):
         status, body = self.server.request(
             "POST", "/api/credentials/import", body=b"--x\r\nbroken",
             headers={"Content-Type": "multipart/form-data; boundary=x",
-                     **basic(self.users["FACTORY"])})[0:3:2]
+                     **auth(self.users["FACTORY"])})[0:3:2]
         self.assertEqual(status, 400)
         self.assertIn("offset", json.loads(body)["message"])
         # A wrong encryption key decrypts to IDs that are not in the ID/PAC file.
@@ -138,7 +136,7 @@ class ApiCredentialsImportTest(unittest.TestCase):
     def new_type(self):
         status, _, payload = self.server.request(
             "POST", "/api/devicetypes/create", body=json.dumps({"name": uuid.uuid4().hex}),
-            headers={"Content-Type": "application/json", **basic(self.users["ADMIN"])})
+            headers={"Content-Type": "application/json", **auth(self.users["ADMIN"])})
         self.assertEqual(status, 200, payload)
         return json.loads(payload)["id"]
 
@@ -146,7 +144,7 @@ class ApiCredentialsImportTest(unittest.TestCase):
         status, _, payload = self.server.request(
             "POST", "/api/devices/create",
             body=json.dumps({"id": dev, "pac": pac, "name": "d-" + dev, "type": type_id}),
-            headers={"Content-Type": "application/json", **basic(self.users["FACTORY"])})
+            headers={"Content-Type": "application/json", **auth(self.users["FACTORY"])})
         return status, json.loads(payload)
 
     def test_2_import_register_reimport(self):

@@ -1,26 +1,16 @@
 """Device edits, transfers, bulk edit jobs and series uploads over real HTTP against `roost serve`."""
 
-import base64
 import json
 import os
 import sqlite3
 import time
 import unittest
 
-from roostcli import run, temp_dir
+from roostcli import api_id, basic, run, temp_dir
 from test_serve import Server
 
 KEY = "00112233445566778899AABBCCDDEEFF"
 
-
-def basic(login, password):
-    token = base64.b64encode(("%s:%s" % (login, password)).encode()).decode()
-    return {"Authorization": "Basic " + token}
-
-
-def api_id(device_id):
-    """The API's rendering of a device ID: uppercase hex without leading zeros."""
-    return "%X" % int(device_id, 16)
 
 
 class ApiDeviceEditsTest(unittest.TestCase):
