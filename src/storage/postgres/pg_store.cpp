@@ -262,6 +262,10 @@ Params DeviceParams(const Device& d, bool with_creation_time = true) {
 constexpr const char* kGroupSelect =
     "SELECT id, name, parent, tree, creation_time, description FROM groups";
 
+// Rows owned by a group of a subtree: $1 and $2 are its bounds of the tree column.
+constexpr const char* kInSubtreeGroups =
+    " WHERE group_id IN (SELECT id FROM groups WHERE tree >= $1 AND tree < $2)";
+
 Group GroupFromRow(const Rows& r, int i) {
   Group g;
   g.id = r.Text(i, 0);
@@ -475,17 +479,9 @@ class PgStore final : public Store {
   }
 
   Result<std::vector<Group>> ListGroupsInSubtree(std::string_view root) override {
-    auto l = Acquire();
-    if (!l.ok()) return l.status();
-    Conn& c = *l->conn;
-    auto range = SubtreeRange(c, root);
-    if (!range.ok()) return range.status();
-    ROOST_ASSIGN_ROWS(
-        r, c.Exec(std::string(kGroupSelect) + " WHERE tree >= $1 AND tree < $2 ORDER BY id",
-                  Params().Add(range->first).Add(range->second), "list groups"));
-    std::vector<Group> out;
-    for (int i = 0; i < r.size(); ++i) out.push_back(GroupFromRow(r, i));
-    return out;
+    return SelectInSubtree<Group>(root,
+                                  std::string(kGroupSelect) + " WHERE tree >= $1 AND tree < $2",
+                                  "id", "list groups", GroupFromRow);
   }
 
   Status UpdateGroup(const Group& g) override {
@@ -582,19 +578,8 @@ class PgStore final : public Store {
   }
 
   Result<std::vector<User>> ListUsersInSubtree(std::string_view root) override {
-    auto l = Acquire();
-    if (!l.ok()) return l.status();
-    Conn& c = *l->conn;
-    auto range = SubtreeRange(c, root);
-    if (!range.ok()) return range.status();
-    ROOST_ASSIGN_ROWS(
-        r, c.Exec(std::string(kUserSelect) +
-                      " WHERE group_id IN (SELECT id FROM groups WHERE tree >= $1 AND tree < $2)"
-                      " ORDER BY id",
-                  Params().Add(range->first).Add(range->second), "list users"));
-    std::vector<User> out;
-    for (int i = 0; i < r.size(); ++i) out.push_back(UserFromRow(r, i));
-    return out;
+    return SelectInSubtree<User>(root, std::string(kUserSelect) + kInSubtreeGroups, "id",
+                                 "list users", UserFromRow);
   }
 
   // --- password tokens ---
@@ -717,19 +702,8 @@ class PgStore final : public Store {
   }
 
   Result<std::vector<ApiUser>> ListApiUsersInSubtree(std::string_view root) override {
-    auto l = Acquire();
-    if (!l.ok()) return l.status();
-    Conn& c = *l->conn;
-    auto range = SubtreeRange(c, root);
-    if (!range.ok()) return range.status();
-    ROOST_ASSIGN_ROWS(
-        r, c.Exec(std::string(kApiUserSelect) +
-                      " WHERE group_id IN (SELECT id FROM groups WHERE tree >= $1 AND tree < $2)"
-                      " ORDER BY login",
-                  Params().Add(range->first).Add(range->second), "list API users"));
-    std::vector<ApiUser> out;
-    for (int i = 0; i < r.size(); ++i) out.push_back(ApiUserFromRow(r, i));
-    return out;
+    return SelectInSubtree<ApiUser>(root, std::string(kApiUserSelect) + kInSubtreeGroups, "login",
+                                    "list API users", ApiUserFromRow);
   }
 
   // --- device types ---
@@ -761,7 +735,7 @@ class PgStore final : public Store {
       auto range = SubtreeRange(c, group_subtree);
       if (!range.ok()) return range.status();
       p.Add(range->first).Add(range->second);
-      sql += " WHERE group_id IN (SELECT id FROM groups WHERE tree >= $1 AND tree < $2)";
+      sql += kInSubtreeGroups;
     }
     sql += " ORDER BY id";
     ROOST_ASSIGN_ROWS(r, c.Exec(sql, p, "list device types"));
@@ -1330,6 +1304,24 @@ class PgStore final : public Store {
         r, c.Exec(std::string(kGroupSelect) + " WHERE id = $1", Params().Add(id), "get group"));
     if (r.size() == 0) return Status::NotFound("group " + std::string(id) + " not found");
     return GroupFromRow(r, 0);
+  }
+
+  // The rows of `select` (whose $1 and $2 are the subtree's bounds of the tree
+  // column) for the subtree rooted at `root`, ordered by `order_by`.
+  template <typename T, typename FromRow>
+  Result<std::vector<T>> SelectInSubtree(std::string_view root, const std::string& select,
+                                         const char* order_by, const char* what, FromRow from_row) {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    auto range = SubtreeRange(c, root);
+    if (!range.ok()) return range.status();
+    ROOST_ASSIGN_ROWS(r, c.Exec(select + " ORDER BY " + order_by,
+                                Params().Add(range->first).Add(range->second), what));
+    std::vector<T> out;
+    out.reserve(static_cast<size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) out.push_back(from_row(r, i));
+    return out;
   }
 
   Result<std::pair<std::string, std::string>> SubtreeRange(Conn& c, std::string_view group) {

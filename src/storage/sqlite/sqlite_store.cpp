@@ -240,6 +240,10 @@ void BindDevice(Stmt& s, const Device& d) {
 constexpr const char* kGroupSelect =
     "SELECT id, name, parent, tree, creation_time, description FROM groups";
 
+// Rows owned by a group of a subtree: the two ? are its bounds of the tree column.
+constexpr const char* kInSubtreeGroups =
+    " WHERE group_id IN (SELECT id FROM groups WHERE tree >= ? AND tree < ?)";
+
 Group GroupFromRow(const Stmt& s) {
   Group g;
   g.id = s.Text(0);
@@ -433,19 +437,8 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<Group>> ListGroupsInSubtree(std::string_view root) override {
-    auto l = Acquire();
-    if (!l.ok()) return l.status();
-    Conn& c = *l->conn;
-    auto range = SubtreeRange(c, root);
-    if (!range.ok()) return range.status();
-    ROOST_ASSIGN_STMT(s, c, std::string(kGroupSelect) + " WHERE tree >= ? AND tree < ? ORDER BY id",
-                      "list groups");
-    s.Bind(1, range->first).Bind(2, range->second);
-    std::vector<Group> out;
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) out.push_back(GroupFromRow(s));
-    if (rc != SQLITE_DONE) return ErrorFrom(c.db(), rc, "list groups");
-    return out;
+    return SelectInSubtree<Group>(root, std::string(kGroupSelect) + " WHERE tree >= ? AND tree < ?",
+                                  "id", "list groups", GroupFromRow);
   }
 
   Status UpdateGroup(const Group& g) override {
@@ -554,22 +547,8 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<User>> ListUsersInSubtree(std::string_view root) override {
-    auto l = Acquire();
-    if (!l.ok()) return l.status();
-    Conn& c = *l->conn;
-    auto range = SubtreeRange(c, root);
-    if (!range.ok()) return range.status();
-    ROOST_ASSIGN_STMT(s, c,
-                      std::string(kUserSelect) +
-                          " WHERE group_id IN (SELECT id FROM groups WHERE tree >= ? AND tree < ?)"
-                          " ORDER BY id",
-                      "list users");
-    s.Bind(1, range->first).Bind(2, range->second);
-    std::vector<User> out;
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) out.push_back(UserFromRow(s));
-    if (rc != SQLITE_DONE) return ErrorFrom(c.db(), rc, "list users");
-    return out;
+    return SelectInSubtree<User>(root, std::string(kUserSelect) + kInSubtreeGroups, "id",
+                                 "list users", UserFromRow);
   }
 
   // --- password tokens ---
@@ -728,22 +707,8 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<ApiUser>> ListApiUsersInSubtree(std::string_view root) override {
-    auto l = Acquire();
-    if (!l.ok()) return l.status();
-    Conn& c = *l->conn;
-    auto range = SubtreeRange(c, root);
-    if (!range.ok()) return range.status();
-    ROOST_ASSIGN_STMT(s, c,
-                      std::string(kApiUserSelect) +
-                          " WHERE group_id IN (SELECT id FROM groups WHERE tree >= ? AND tree < ?)"
-                          " ORDER BY login",
-                      "list API users");
-    s.Bind(1, range->first).Bind(2, range->second);
-    std::vector<ApiUser> out;
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ApiUserFromRow(s));
-    if (rc != SQLITE_DONE) return ErrorFrom(c.db(), rc, "list API users");
-    return out;
+    return SelectInSubtree<ApiUser>(root, std::string(kApiUserSelect) + kInSubtreeGroups, "login",
+                                    "list API users", ApiUserFromRow);
   }
 
   // --- device types ---
@@ -784,7 +749,7 @@ class SqliteStore final : public Store {
       auto range = SubtreeRange(c, group_subtree);
       if (!range.ok()) return range.status();
       std::tie(lo, hi) = *range;
-      sql += " WHERE group_id IN (SELECT id FROM groups WHERE tree >= ? AND tree < ?)";
+      sql += kInSubtreeGroups;
     }
     sql += " ORDER BY id";
     ROOST_ASSIGN_STMT(s, c, sql, "list device types");
@@ -1430,6 +1395,25 @@ class SqliteStore final : public Store {
     if (rc != SQLITE_ROW)
       return NotFoundOr(rc, c, "get group", "group " + std::string(id) + " not found");
     return GroupFromRow(s);
+  }
+
+  // The rows of `select` (whose two ? are the subtree's bounds of the tree
+  // column) for the subtree rooted at `root`, ordered by `order_by`.
+  template <typename T, typename FromRow>
+  Result<std::vector<T>> SelectInSubtree(std::string_view root, const std::string& select,
+                                         const char* order_by, const char* what, FromRow from_row) {
+    auto l = Acquire();
+    if (!l.ok()) return l.status();
+    Conn& c = *l->conn;
+    auto range = SubtreeRange(c, root);
+    if (!range.ok()) return range.status();
+    ROOST_ASSIGN_STMT(s, c, select + " ORDER BY " + order_by, what);
+    s.Bind(1, range->first).Bind(2, range->second);
+    std::vector<T> out;
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) out.push_back(from_row(s));
+    if (rc != SQLITE_DONE) return ErrorFrom(c.db(), rc, what);
+    return out;
   }
 
   // [lo, hi) of the tree column for the subtree rooted at `group`.
