@@ -45,7 +45,7 @@ function(roost_library domain)
     target_link_libraries(roost_${domain}_test PRIVATE roost_${domain} ${ARG_TEST_DEPS}
                           GTest::gtest GTest::gtest_main Threads::Threads)
     target_compile_definitions(roost_${domain}_test PRIVATE
-      ROOST_VECTORS_DIR="${PROJECT_SOURCE_DIR}/../shared/vectors"
+      ROOST_VECTORS_DIR="${PROJECT_SOURCE_DIR}/tests/vectors"
       ROOST_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
     gtest_discover_tests(roost_${domain}_test DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
   endif()

@@ -21,9 +21,6 @@ namespace roost::api {
 using http::Request;
 using http::Response;
 using nlohmann::json;
-using registry::ApiUser;
-using registry::Group;
-using registry::User;
 
 namespace {
 
@@ -69,18 +66,18 @@ bool HasControl(std::string_view s) {
 }
 
 // "roles": a non-empty array of role names (any case), returned canonical.
-Parsed<registry::Roles> RolesField(const json& body, bool required) {
+Parsed<Roles> RolesField(const json& body, bool required) {
   auto it = body.find("roles");
   if (it == body.end()) {
     if (required) return ApiError::BadField("roles", "is required");
-    return registry::Roles{};
+    return Roles{};
   }
   if (!it->is_array()) {
     return ApiError::BadField("roles", "must be an array of role names such as [\"READER\"], not " +
                                            std::string(TypeName(*it)));
   }
   if (it->empty()) return ApiError::BadField("roles", "give at least one role");
-  registry::Roles roles;
+  Roles roles;
   for (size_t i = 0; i < it->size(); ++i) {
     const json& v = (*it)[i];
     const std::string field = "roles[" + std::to_string(i) + "]";
@@ -98,7 +95,7 @@ Parsed<registry::Roles> RolesField(const json& body, bool required) {
   return roles;
 }
 
-json RolesJson(const registry::Roles& roles) {
+json RolesJson(const Roles& roles) {
   json out = json::array();
   for (const auto& r : roles) out.push_back(r);
   return out;
@@ -462,8 +459,8 @@ Response CreateUser(ApiContext& ctx, const Principal& p, const Request& req) {
 namespace {
 
 // Runs a password-setting edit with the re-authentication throttled like a login.
-Response ThrottledEdit(ApiContext& ctx, const Principal& p, const Request& req,
-                       const registry::User& target, const registry::UserEdit& edit) {
+Response ThrottledEdit(ApiContext& ctx, const Principal& p, const Request& req, const User& target,
+                       const registry::UserEdit& edit) {
   auto actor = ActorOf(ctx, p);
   if (!actor.ok()) return actor.error().ToResponse();
   const std::string address = ClientAddress(req.remote);

@@ -5,9 +5,6 @@
 namespace roost::api {
 namespace {
 
-constexpr std::array<std::string_view, kRoleCount> kRoleNames = {"ADMIN", "DEVICE_MANAGER",
-                                                                 "READER", "FACTORY", "STATION"};
-
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -20,47 +17,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
-
-std::string_view RoleName(Role role) {
-  return kRoleNames[static_cast<size_t>(role)];
-}
-
-Result<Role> ParseRole(std::string_view name) {
-  for (size_t i = 0; i < kRoleNames.size(); ++i) {
-    if (EqualsIgnoreCase(name, kRoleNames[i])) return static_cast<Role>(i);
-  }
-  return Status::InvalidInput("unknown role '" + std::string(name.substr(0, 40)) +
-                              "' (expected ADMIN, DEVICE_MANAGER, READER, FACTORY or STATION)");
-}
-
-Result<RoleSet> ParseRoleList(std::string_view list) {
-  RoleSet roles;
-  size_t pos = 0;
-  while (true) {
-    size_t comma = list.find(',', pos);
-    std::string_view item =
-        list.substr(pos, comma == std::string_view::npos ? list.npos : comma - pos);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item.empty()) return Status::InvalidInput("empty role in list '" + std::string(list) + "'");
-    auto role = ParseRole(item);
-    if (!role.ok()) return role.status();
-    roles.Add(*role);
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
-  }
-  return roles;
-}
-
-std::string FormatRoleList(RoleSet roles) {
-  std::string out;
-  for (int i = 0; i < kRoleCount; ++i) {
-    if (!roles.Has(static_cast<Role>(i))) continue;
-    if (!out.empty()) out += ',';
-    out += kRoleNames[static_cast<size_t>(i)];
-  }
-  return out;
-}
 
 Result<BasicCredentials> ParseBasicAuthorization(std::string_view value) {
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);

@@ -9,22 +9,6 @@
 namespace roost::api {
 namespace {
 
-TEST(Roles, ParseAndFormat) {
-  EXPECT_EQ(ParseRole("device_manager").value(), Role::kDeviceManager);
-  EXPECT_EQ(ParseRole("STATION").value(), Role::kStation);
-  EXPECT_FALSE(ParseRole("ROOT").ok());
-  auto set = ParseRoleList("reader, ADMIN");
-  ASSERT_TRUE(set.ok());
-  EXPECT_TRUE(set->Has(Role::kAdmin));
-  EXPECT_TRUE(set->Has(Role::kReader));
-  EXPECT_FALSE(set->Has(Role::kFactory));
-  EXPECT_EQ(FormatRoleList(*set), "ADMIN,READER");
-  EXPECT_FALSE(ParseRoleList("ADMIN,,READER").ok());
-  EXPECT_FALSE(ParseRoleList("").ok());
-  EXPECT_TRUE(RoleSet({Role::kReader}).Intersects(RoleSet{Role::kAdmin, Role::kReader}));
-  EXPECT_FALSE(RoleSet({Role::kStation}).Intersects(RoleSet{Role::kAdmin, Role::kReader}));
-}
-
 TEST(BasicAuth, Parses) {
   auto c = ParseBasicAuthorization("Basic " +
                                    EncodeBase64("5d1c7e2a9b3f4c6d8e0f1a2b:s3cret:with:colons"));

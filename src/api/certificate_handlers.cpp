@@ -17,7 +17,7 @@ using nlohmann::json;
 
 namespace {
 
-json CertificateJson(const registry::ProductCertificate& pc) {
+json CertificateJson(const ProductCertificate& pc) {
   return json{{"key", pc.key},
               {"manufacturer", pc.manufacturer},
               {"productName", pc.product_name},

@@ -15,8 +15,8 @@ using nlohmann::json;
 namespace {
 
 struct DeviceAndType {
-  registry::Device device;
-  registry::DeviceType type;
+  Device device;
+  DeviceType type;
 };
 
 // The visible device (404 otherwise) and its device type.

@@ -48,7 +48,7 @@ Response GetDeviceType(ApiContext& ctx, const Principal& p, const Request& req) 
 Response CreateDeviceType(ApiContext& ctx, const Principal& p, const Request& req) {
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return body.error().ToResponse();
-  registry::DeviceType type;
+  DeviceType type;
   if (auto e = ApplyDeviceTypeFields(*body, false, type)) return e->ToResponse();
   type.group = p.group;
   if (auto g = body->find("group"); g != body->end() && !g->is_null()) {
@@ -77,7 +77,7 @@ Response EditDeviceType(ApiContext& ctx, const Principal& p, const Request& req)
   if (!id->is_string()) return ApiError::BadField("id", "must be a string").ToResponse();
   auto type = VisibleDeviceType(ctx, p, id->get<std::string>());
   if (!type.ok()) return type.error().ToResponse();
-  registry::DeviceType edited = *type;
+  DeviceType edited = *type;
   if (auto e = ApplyDeviceTypeFields(*body, true, edited)) return e->ToResponse();
   if (auto g = body->find("group"); g != body->end() && *g != json(type->group)) {
     return ApiError::BadField("group", "cannot be changed by an edit").ToResponse();

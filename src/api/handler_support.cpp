@@ -39,8 +39,7 @@ std::optional<ApiError> CheckVisible(ApiContext& ctx, const Principal& p, std::s
   return std::nullopt;
 }
 
-Parsed<registry::DeviceType> VisibleDeviceType(ApiContext& ctx, const Principal& p,
-                                               std::string_view id) {
+Parsed<DeviceType> VisibleDeviceType(ApiContext& ctx, const Principal& p, std::string_view id) {
   std::string what = "device type " + std::string(id);
   auto type = ctx.store.GetDeviceType(id);
   if (!type.ok()) {
@@ -52,7 +51,7 @@ Parsed<registry::DeviceType> VisibleDeviceType(ApiContext& ctx, const Principal&
   return *type;
 }
 
-Parsed<registry::Device> VisibleDevice(ApiContext& ctx, const Principal& p, std::string_view id) {
+Parsed<Device> VisibleDevice(ApiContext& ctx, const Principal& p, std::string_view id) {
   auto parsed = ParseSigfoxId(id);
   if (!parsed.ok()) return ApiError{404, "device " + std::string(id) + " not found", {}};
   std::string what = "device " + parsed->ToApi();

@@ -24,7 +24,8 @@
 #include "api/resources.h"
 #include "api/routes.h"
 #include "http/message.h"
-#include "registry/model.h"
+#include "model/device.h"
+#include "model/device_type.h"
 
 namespace roost::api {
 
@@ -37,9 +38,8 @@ http::Response NoContent();
 std::optional<ApiError> CheckVisible(ApiContext& ctx, const Principal& p, std::string_view group,
                                      std::string_view what);
 // The object when it exists and is visible to the principal; 404 otherwise.
-Parsed<registry::DeviceType> VisibleDeviceType(ApiContext& ctx, const Principal& p,
-                                               std::string_view id);
-Parsed<registry::Device> VisibleDevice(ApiContext& ctx, const Principal& p, std::string_view id);
+Parsed<DeviceType> VisibleDeviceType(ApiContext& ctx, const Principal& p, std::string_view id);
+Parsed<Device> VisibleDevice(ApiContext& ctx, const Principal& p, std::string_view id);
 
 // Whether the principal may see devices' current PAC (ADMIN, DEVICE_MANAGER).
 bool SeesPac(const Principal& p);

@@ -11,9 +11,6 @@
 namespace roost::api {
 
 using nlohmann::json;
-using registry::DeviceType;
-using registry::DownlinkMode;
-using registry::PayloadType;
 
 namespace {
 
@@ -500,7 +497,7 @@ Parsed<registry::BulkCreateRequest> ParseSeriesUpload(
   return r;
 }
 
-json DeviceJson(const registry::Device& d, bool with_pac) {
+json DeviceJson(const Device& d, bool with_pac) {
   json out{{"id", d.id.ToApi()},
            {"name", d.name},
            {"type", {{"id", d.type}}},
@@ -525,7 +522,7 @@ json DeviceJson(const registry::Device& d, bool with_pac) {
   return out;
 }
 
-json JobStatusJson(const registry::JobStatus& s) {
+json JobStatusJson(const JobStatus& s) {
   json failed = json::array();
   for (const auto& f : s.failed) failed.push_back({{"id", f.id}, {"message", f.message}});
   return json{{"jobDone", s.done},

@@ -18,9 +18,11 @@
 #include "core/status.h"
 #include "http/json_text.h"
 #include "http/message.h"
+#include "model/device.h"
+#include "model/device_type.h"
+#include "model/job.h"
 #include "registry/credentials.h"
 #include "registry/devices.h"
-#include "registry/model.h"
 
 namespace roost::api {
 
@@ -69,8 +71,8 @@ ApiError FromStatus(const Status& status);
 
 // --- device types --------------------------------------------------------
 
-std::string_view PayloadTypeName(registry::PayloadType type);
-std::string_view DownlinkModeName(registry::DownlinkMode mode);
+std::string_view PayloadTypeName(PayloadType type);
+std::string_view DownlinkModeName(DownlinkMode mode);
 
 // Fields a device type create/edit body may carry (besides "id" for edit).
 const std::vector<std::string_view>& DeviceTypeFields();
@@ -80,15 +82,15 @@ const std::vector<std::string_view>& DeviceTypeFields();
 // a wrongly typed or out-of-range value is 400 naming the field. `for_edit`
 // additionally allows (and ignores) "id". "group" is read by the caller.
 std::optional<ApiError> ApplyDeviceTypeFields(const nlohmann::json& body, bool for_edit,
-                                              registry::DeviceType& type);
+                                              DeviceType& type);
 
 // Checks a whole device type: a non-empty name, a payloadConfig that compiles
 // when payloadType is Custom, a downlinkDataString that compiles when
 // downlinkMode is DIRECT and the string is not empty. Errors name the field and
 // the position in its text.
-std::optional<ApiError> ValidateDeviceType(const registry::DeviceType& type);
+std::optional<ApiError> ValidateDeviceType(const DeviceType& type);
 
-nlohmann::json DeviceTypeJson(const registry::DeviceType& type);
+nlohmann::json DeviceTypeJson(const DeviceType& type);
 
 // --- devices -------------------------------------------------------------
 
@@ -125,9 +127,9 @@ Parsed<registry::BulkCreateRequest> ParseSeriesUpload(
     const std::optional<std::string>& certificate);
 
 // `with_pac`: whether the current PAC is shown (ADMIN and DEVICE_MANAGER only).
-nlohmann::json DeviceJson(const registry::Device& device, bool with_pac);
+nlohmann::json DeviceJson(const Device& device, bool with_pac);
 
-nlohmann::json JobStatusJson(const registry::JobStatus& status);
+nlohmann::json JobStatusJson(const JobStatus& status);
 
 // {"imported", "unchanged", "skipped", "refused": [{"id", "message"}]}: the
 // answer of POST /api/credentials/import and `roost credentials import`.

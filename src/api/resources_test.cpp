@@ -6,7 +6,6 @@ namespace roost::api {
 namespace {
 
 using nlohmann::json;
-using registry::DeviceType;
 
 // The "field" named by the first errors[] item, "" when there is none.
 std::string FirstField(const ApiError& e) {
@@ -79,8 +78,8 @@ TEST(DeviceTypeFields, SetsEveryField) {
   EXPECT_EQ(t.description, "d");
   EXPECT_EQ(t.keep_alive, 3600);
   EXPECT_EQ(t.alert_email, "ops@example.com");
-  EXPECT_EQ(t.payload_type, registry::PayloadType::kCustom);
-  EXPECT_EQ(t.downlink_mode, registry::DownlinkMode::kCallback);
+  EXPECT_EQ(t.payload_type, PayloadType::kCustom);
+  EXPECT_EQ(t.downlink_mode, DownlinkMode::kCallback);
   EXPECT_TRUE(t.automatic_renewal);
   // A CALLBACK type's downlinkDataString is not a template: not checked.
   EXPECT_FALSE(ValidateDeviceType(t).has_value());
@@ -95,7 +94,7 @@ TEST(DeviceTypeFields, NullClearsAndAbsentKeeps) {
   t.name = "n";
   t.description = "d";
   t.keep_alive = 5;
-  t.payload_type = registry::PayloadType::kString;
+  t.payload_type = PayloadType::kString;
   t.automatic_renewal = true;
   auto e = ApplyDeviceTypeFields(json{{"id", "x"},
                                       {"description", nullptr},
@@ -106,7 +105,7 @@ TEST(DeviceTypeFields, NullClearsAndAbsentKeeps) {
   EXPECT_EQ(t.name, "n");
   EXPECT_EQ(t.keep_alive, 5);
   EXPECT_EQ(t.description, "");
-  EXPECT_EQ(t.payload_type, registry::PayloadType::kNone);
+  EXPECT_EQ(t.payload_type, PayloadType::kNone);
   EXPECT_FALSE(t.automatic_renewal);
   auto name = ApplyDeviceTypeFields(json{{"name", nullptr}}, true, t);
   ASSERT_TRUE(name.has_value());
@@ -150,7 +149,7 @@ TEST(ValidateDeviceType, NamesFieldAndPosition) {
   EXPECT_EQ(FirstField(*ValidateDeviceType(t)), "name");
   t.name = "n";
   EXPECT_FALSE(ValidateDeviceType(t).has_value());
-  t.payload_type = registry::PayloadType::kCustom;
+  t.payload_type = PayloadType::kCustom;
   auto missing = ValidateDeviceType(t);
   ASSERT_TRUE(missing.has_value());
   EXPECT_EQ(FirstField(*missing), "payloadConfig");
@@ -167,7 +166,7 @@ TEST(ValidateDeviceType, NamesFieldAndPosition) {
   EXPECT_EQ(FirstField(*tmpl), "downlinkDataString");
   t.downlink_data_string = "{time}0000{rssi}";
   EXPECT_FALSE(ValidateDeviceType(t).has_value());
-  t.downlink_mode = registry::DownlinkMode::kNone;
+  t.downlink_mode = DownlinkMode::kNone;
   t.downlink_data_string = "not checked";
   EXPECT_FALSE(ValidateDeviceType(t).has_value());
 }
@@ -245,7 +244,7 @@ TEST(ParseBulkCreate, ItemsAndErrors) {
 }
 
 TEST(DeviceJson, PacOnlyWhenAllowed) {
-  registry::Device d;
+  Device d;
   d.id = SigfoxId{0x2C};
   d.name = "n";
   d.type = "t";
@@ -265,7 +264,7 @@ TEST(DeviceJson, PacOnlyWhenAllowed) {
 }
 
 TEST(JobStatusJson, Shape) {
-  registry::JobStatus s;
+  JobStatus s;
   s.done = true;
   s.total = 3;
   s.success = 2;

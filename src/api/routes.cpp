@@ -146,10 +146,7 @@ AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const s
   out.ok = true;
   out.principal.user_id = active->user.id;
   out.principal.group = active->user.group;
-  for (const std::string& name : active->user.roles) {
-    auto role = ParseRole(name);
-    if (role.ok()) out.principal.roles.Add(*role);
-  }
+  out.principal.roles = RoleSetOf(active->user.roles);
   out.principal.session_hash = active->token_hash;
   out.principal.csrf_token = csrf;
   return out;
@@ -200,10 +197,7 @@ AuthOutcome Authenticate(ApiContext& ctx, const Request& request) {
   out.ok = true;
   out.principal.login = user->login;
   out.principal.group = user->group;
-  for (const std::string& name : user->roles) {
-    auto role = ParseRole(name);
-    if (role.ok()) out.principal.roles.Add(*role);
-  }
+  out.principal.roles = RoleSetOf(user->roles);
   return out;
 }
 

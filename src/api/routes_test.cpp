@@ -162,7 +162,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
     auto hash = crypto::HashPassword(kPassword);
     ASSERT_TRUE(hash.ok());
     for (auto [role, letter] : kRoleLetters) {
-      registry::ApiUser u;
+      ApiUser u;
       u.login = registry::DeviceRegistry::NewObjectId();
       u.name = std::string(1, letter);
       u.group = mine_;
@@ -173,14 +173,14 @@ class ApiRoutesStoreTest : public ::testing::Test {
     }
     foreign_type_ = MakeType(foreign_);
     my_type_ = MakeType(mine_);
-    registry::Device d;
+    Device d;
     d.id = SigfoxId{0xF00D};
     d.name = "foreign device";
     d.type = foreign_type_;
     d.group = foreign_;
     d.pac = "0123456789ABCDEF";
     ASSERT_TRUE(store_->InsertDevice(d).ok());
-    registry::Job job;
+    Job job;
     job.id = registry::DeviceRegistry::NewObjectId();
     job.kind = std::string(registry::kBulkCreateJob);
     job.group = foreign_;
@@ -188,19 +188,19 @@ class ApiRoutesStoreTest : public ::testing::Test {
     std::vector<std::string> items = {"1;0000000000000000"};
     ASSERT_TRUE(store_->CreateJob(job, items, 10).ok());
     foreign_job_ = job.id;
-    registry::ProductCertificate pc;
+    ProductCertificate pc;
     pc.key = "P_0004_D356_03";
     pc.manufacturer = "Acme";
     pc.product_name = "Tag";
     pc.revision = "03";
     ASSERT_TRUE(store_->UpsertProductCertificates(std::span(&pc, 1)).ok());
-    registry::Job edit_job = job;
+    Job edit_job = job;
     edit_job.id = registry::DeviceRegistry::NewObjectId();
     edit_job.kind = std::string(registry::kBulkEditJob);
     items = {R"({"id":"0000BEEF","name":"x"})"};
     ASSERT_TRUE(store_->CreateJob(edit_job, items, 10).ok());
     foreign_edit_job_ = edit_job.id;
-    registry::User fu;
+    User fu;
     fu.id = registry::DeviceRegistry::NewObjectId();
     fu.group = foreign_;
     fu.email = "foreign@example.com";
@@ -209,7 +209,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
     fu.roles = {"ADMIN"};
     ASSERT_TRUE(store_->CreateUser(fu).ok());
     foreign_user_ = fu.id;
-    registry::ApiUser fa;
+    ApiUser fa;
     fa.login = registry::DeviceRegistry::NewObjectId();
     fa.group = foreign_;
     fa.name = "foreign api user";
@@ -227,7 +227,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
   }
 
   std::string MakeGroup(const std::string& name, const std::string& parent) {
-    registry::Group g;
+    Group g;
     g.id = registry::DeviceRegistry::NewObjectId();
     g.name = name;
     g.parent = parent;
@@ -235,7 +235,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
     return g.id;
   }
   std::string MakeType(const std::string& group) {
-    registry::DeviceType t;
+    DeviceType t;
     t.id = registry::DeviceRegistry::NewObjectId();
     t.name = "type";
     t.group = group;
@@ -442,7 +442,7 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
     EXPECT_TRUE(st->done);
     EXPECT_EQ(st->success, 0);
     ASSERT_EQ(st->failed.size(), 1u);
-    EXPECT_EQ(st->failed[0], (registry::JobFailure{"F00D", "device not found"}));
+    EXPECT_EQ(st->failed[0], (JobFailure{"F00D", "device not found"}));
   }
   // Nothing of the foreign group changed.
   auto device = store_->GetDevice(0xF00D);
@@ -473,7 +473,7 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
 }
 
 TEST_F(ApiRoutesStoreTest, DeviceStateAndDisengageOnOwnObjects) {
-  registry::Device d;
+  Device d;
   d.id = SigfoxId{0xBEEF};
   d.name = "mine";
   d.type = my_type_;
@@ -671,7 +671,7 @@ TEST_F(ApiRoutesStoreTest, OwnGroupObjectsAreServed) {
   EXPECT_EQ(res.status, 200) << res.body;
   EXPECT_EQ(json::parse(res.body)["id"], my_type_);
   // An ADMIN of the root group sees the foreign group too (it is below root).
-  registry::ApiUser root_admin;
+  ApiUser root_admin;
   root_admin.login = registry::DeviceRegistry::NewObjectId();
   root_admin.group = root_;
   root_admin.password_hash = *crypto::HashPassword(kPassword);

@@ -28,9 +28,9 @@ void AddApiCommands(CLI::App& app) {
     nlohmann::json out = nlohmann::json::array();
     for (const api::ApiRoute& route : api::ApiRoutes()) {
       nlohmann::json roles = nlohmann::json::array();
-      for (int i = 0; i < api::kRoleCount; ++i) {
-        auto role = static_cast<api::Role>(i);
-        if (route.roles.Has(role)) roles.push_back(std::string(api::RoleName(role)));
+      for (int i = 0; i < kRoleCount; ++i) {
+        auto role = static_cast<Role>(i);
+        if (route.roles.Has(role)) roles.push_back(std::string(RoleName(role)));
       }
       std::string access = route.access == api::Access::kPublic         ? "public"
                            : route.access == api::Access::kAnyPrincipal ? "authenticated"

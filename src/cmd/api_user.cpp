@@ -36,10 +36,10 @@ void AddApiUserCommands(CLI::App& app) {
   auto* db = create->add_option("--database", o->database, "postgresql://... URL");
   dir->excludes(db);
   create->callback([o] {
-    registry::Roles roles;
+    Roles roles;
     for (const auto& r : o->roles) {
-      auto role = ValueOrFail(api::ParseRole(r), "--role");
-      roles.emplace_back(api::RoleName(role));
+      auto role = ValueOrFail(ParseRole(r), "--role");
+      roles.emplace_back(RoleName(role));
     }
     auto store = ValueOrFail(storage::OpenStore(o->database.empty() ? o->data_dir : o->database),
                              "database");

@@ -1,4 +1,4 @@
-// Test-only helpers: reading /work/shared/vectors/provisioning.json (the
+// Test-only helpers: reading tests/vectors/provisioning.json (the
 // ROOST_VECTORS_DIR compile definition of the test binary) into bytes.
 #pragma once
 

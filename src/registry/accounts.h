@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "core/status.h"
-#include "registry/model.h"
+#include "model/accounts.h"
 #include "storage/store.h"
 
 namespace roost::registry {

@@ -36,7 +36,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
-#include "registry/model.h"
+#include "model/credential.h"
 #include "storage/store.h"
 
 namespace roost::registry {

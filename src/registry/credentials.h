@@ -31,7 +31,7 @@
 #include "core/status.h"
 #include "crypto/seal.h"
 #include "factory/cra_file.h"
-#include "registry/model.h"
+#include "model/credential.h"
 #include "storage/store.h"
 
 namespace roost::registry {

@@ -9,7 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "registry/model.h"
+#include "model/device.h"
+#include "model/device_type.h"
 
 namespace roost::registry {
 

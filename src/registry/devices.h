@@ -25,7 +25,9 @@
 #include <vector>
 
 #include "core/status.h"
-#include "registry/model.h"
+#include "model/device.h"
+#include "model/device_type.h"
+#include "model/job.h"
 #include "storage/store.h"
 
 namespace roost::registry {

@@ -17,9 +17,6 @@ namespace {
 constexpr size_t kTokenLength = 43;
 constexpr size_t kMaxTokenLength = 256;
 
-constexpr std::array<std::string_view, 5> kRoleNames = {"ADMIN", "DEVICE_MANAGER", "READER",
-                                                        "FACTORY", "STATION"};
-
 bool IsControl(char c) {
   auto u = static_cast<unsigned char>(c);
   return u < 0x20 || u == 0x7f;
@@ -118,21 +115,6 @@ Status ValidateNewPassword(std::string_view password) {
   if (password.size() > kMaxPasswordLength) {
     return Status::InvalidInput("password: at most " + std::to_string(kMaxPasswordLength) +
                                 " characters");
-  }
-  return Status::Ok();
-}
-
-Status ValidateRoles(const Roles& roles) {
-  if (roles.empty()) return Status::InvalidInput("roles: give at least one role");
-  for (size_t i = 0; i < roles.size(); ++i) {
-    if (std::find(kRoleNames.begin(), kRoleNames.end(), roles[i]) == kRoleNames.end()) {
-      return Status::InvalidInput("roles: unknown role \"" + roles[i] +
-                                  "\" (known: ADMIN, DEVICE_MANAGER, READER, FACTORY, STATION)");
-    }
-    if (std::find(roles.begin(), roles.begin() + static_cast<std::ptrdiff_t>(i), roles[i]) !=
-        roles.begin() + static_cast<std::ptrdiff_t>(i)) {
-      return Status::InvalidInput("roles: \"" + roles[i] + "\" is given twice");
-    }
   }
   return Status::Ok();
 }

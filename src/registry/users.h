@@ -25,7 +25,11 @@
 #include <string_view>
 
 #include "core/status.h"
-#include "registry/model.h"
+#include "model/accounts.h"
+#include "model/credential.h"
+#include "model/device.h"
+#include "model/device_type.h"
+#include "model/job.h"
 #include "storage/store.h"
 
 namespace roost::registry {
@@ -57,8 +61,6 @@ Status ValidateEmail(std::string_view email);
 Status ValidateTimezone(std::string_view tz);
 // "password: ..." unless kMinPasswordLength..kMaxPasswordLength characters.
 Status ValidateNewPassword(std::string_view password);
-// "roles: ..." unless a non-empty list of known role names without repeats.
-Status ValidateRoles(const Roles& roles);
 
 // SHA-256 of a token, lowercase hex: what the store keeps.
 std::string HashToken(std::string_view token);

@@ -82,13 +82,6 @@ TEST(UserValidation, TimezonesPasswordsRoles) {
   EXPECT_EQ(ValidateNewPassword("short").message().rfind("password: ", 0), 0u);
   EXPECT_TRUE(ValidateNewPassword(std::string(12, 'x')).ok());
   EXPECT_FALSE(ValidateNewPassword(std::string(1025, 'x')).ok());
-  EXPECT_TRUE(ValidateRoles({"ADMIN", "READER"}).ok());
-  EXPECT_FALSE(ValidateRoles({}).ok());
-  Status unknown = ValidateRoles({"READER", "OWNER"});
-  EXPECT_EQ(unknown.code(), Status::Code::kInvalidInput);
-  EXPECT_NE(unknown.message().find("OWNER"), std::string::npos);
-  EXPECT_FALSE(ValidateRoles({"READER", "READER"}).ok());
-  EXPECT_FALSE(ValidateRoles({"admin"}).ok());  // names are canonical upper case here
 }
 
 TEST(UserTokens, HashAndCsrfAreDerivedNotStored) {

@@ -32,9 +32,10 @@ std::string PackItems(std::span<const std::string> items);
 Result<std::vector<std::string>> UnpackItems(std::string_view packed);
 
 // Roles as one text column: names joined by ','.
-std::string JoinRoles(const registry::Roles& roles);
-registry::Roles SplitRoles(std::string_view text);
-Status ValidateRoles(const registry::Roles& roles);
+std::string JoinRoles(const Roles& roles);
+Roles SplitRoles(std::string_view text);
+// Names that the roles column can hold (non-empty, no ","); what they mean is the model's.
+Status CheckStorableRoles(const Roles& roles);
 
 // A group's tree column: "/" + ancestors + id + "/".
 std::string TreeOf(const Group& group);

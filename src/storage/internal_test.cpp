@@ -72,13 +72,13 @@ TEST(UnpackItems, RejectsCorruptChunks) {
 }
 
 TEST(Roles, JoinAndSplit) {
-  registry::Roles roles = {"ADMIN", "READER"};
+  Roles roles = {"ADMIN", "READER"};
   EXPECT_EQ(JoinRoles(roles), "ADMIN,READER");
   EXPECT_EQ(SplitRoles("ADMIN,READER"), roles);
   EXPECT_TRUE(SplitRoles("").empty());
-  EXPECT_TRUE(ValidateRoles(roles).ok());
-  EXPECT_EQ(ValidateRoles({"A,B"}).code(), Status::Code::kInvalidInput);
-  EXPECT_EQ(ValidateRoles({""}).code(), Status::Code::kInvalidInput);
+  EXPECT_TRUE(CheckStorableRoles(roles).ok());
+  EXPECT_EQ(CheckStorableRoles({"A,B"}).code(), Status::Code::kInvalidInput);
+  EXPECT_EQ(CheckStorableRoles({""}).code(), Status::Code::kInvalidInput);
 }
 
 TEST(Tree, FromPathAndBack) {

@@ -133,7 +133,7 @@ Result<std::vector<std::string>> UnpackItems(std::string_view packed) {
   return items;
 }
 
-std::string JoinRoles(const registry::Roles& roles) {
+std::string JoinRoles(const Roles& roles) {
   std::string out;
   for (const auto& r : roles) {
     if (!out.empty()) out += ',';
@@ -142,8 +142,8 @@ std::string JoinRoles(const registry::Roles& roles) {
   return out;
 }
 
-registry::Roles SplitRoles(std::string_view text) {
-  registry::Roles roles;
+Roles SplitRoles(std::string_view text) {
+  Roles roles;
   size_t i = 0;
   while (i < text.size()) {
     size_t comma = text.find(',', i);
@@ -154,7 +154,7 @@ registry::Roles SplitRoles(std::string_view text) {
   return roles;
 }
 
-Status ValidateRoles(const registry::Roles& roles) {
+Status CheckStorableRoles(const Roles& roles) {
   for (const auto& r : roles) {
     if (r.empty() || r.find(',') != std::string::npos) {
       return Status::InvalidInput("role name '" + r + "' is empty or contains ','");

@@ -23,22 +23,13 @@
 #include <vector>
 
 #include "core/status.h"
-#include "registry/model.h"
+#include "model/accounts.h"
+#include "model/credential.h"
+#include "model/device.h"
+#include "model/device_type.h"
+#include "model/job.h"
 
 namespace roost::storage {
-
-using registry::ApiUser;
-using registry::Credential;
-using registry::Device;
-using registry::DeviceType;
-using registry::EpochMillis;
-using registry::Group;
-using registry::Job;
-using registry::JobFailure;
-using registry::JobStatus;
-using registry::ProductCertificate;
-using registry::User;
-using registry::UserToken;
 
 inline constexpr int kMaxPageSize = 1000;
 

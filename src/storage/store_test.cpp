@@ -17,9 +17,6 @@
 namespace roost::storage {
 namespace {
 
-using registry::DeviceState;
-using registry::ProductCertificate;
-
 std::string Hex24(int n) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%024x", n);
@@ -76,9 +73,9 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     t.group = group;
     t.keep_alive = 3600;
     t.alert_email = "ops@example.com";
-    t.payload_type = registry::PayloadType::kCustom;
+    t.payload_type = PayloadType::kCustom;
     t.payload_config = "temp::int:16:little-endian";
-    t.downlink_mode = registry::DownlinkMode::kCallback;
+    t.downlink_mode = DownlinkMode::kCallback;
     t.downlink_data_string = "{tapId}";
     t.automatic_renewal = true;
     t.creation_time = 5;
@@ -348,7 +345,7 @@ TEST_P(StoreTest, GroupDescriptionSubtreeUpdateAndDelete) {
   ASSERT_TRUE(store_->DeleteUser(u.id).ok());
   ASSERT_TRUE(store_->DeleteApiUser(api.login).ok());
   // A finished job of the group is history that goes with it.
-  registry::Job job;
+  Job job;
   job.id = Hex24(0x603);
   job.kind = "test";
   job.group = b.id;
@@ -527,8 +524,8 @@ TEST_P(StoreTest, DeviceTypes) {
   EXPECT_EQ(store_->ListDeviceTypes(Hex24(0x98)).status().code(), Status::Code::kNotFound);
 
   t1.name = "renamed";
-  t1.payload_type = registry::PayloadType::kString;
-  t1.downlink_mode = registry::DownlinkMode::kNone;
+  t1.payload_type = PayloadType::kString;
+  t1.downlink_mode = DownlinkMode::kNone;
   t1.automatic_renewal = false;
   t1.update_time = 77;
   ASSERT_TRUE(store_->UpdateDeviceType(t1).ok());

@@ -231,7 +231,7 @@ Device DeviceFromRow(const Rows& r, int i) {
   d.lat = r.OptDouble(i, 6);
   d.lng = r.OptDouble(i, 7);
   d.activation_time = r.OptInt(i, 8);
-  d.state = static_cast<registry::DeviceState>(r.Int(i, 9));
+  d.state = static_cast<DeviceState>(r.Int(i, 9));
   d.token_renew_forbidden = r.Int(i, 10) != 0;
   d.last = r.OptInt(i, 11);
   d.average_snr = r.OptDouble(i, 12);
@@ -321,9 +321,9 @@ DeviceType DeviceTypeFromRow(const Rows& r, int i) {
   t.group = r.Text(i, 3);
   t.keep_alive = r.Int(i, 4);
   t.alert_email = r.Text(i, 5);
-  t.payload_type = static_cast<registry::PayloadType>(r.Int(i, 6));
+  t.payload_type = static_cast<PayloadType>(r.Int(i, 6));
   t.payload_config = r.Text(i, 7);
-  t.downlink_mode = static_cast<registry::DownlinkMode>(r.Int(i, 8));
+  t.downlink_mode = static_cast<DownlinkMode>(r.Int(i, 8));
   t.downlink_data_string = r.Text(i, 9);
   t.automatic_renewal = r.Int(i, 10) != 0;
   t.creation_time = r.Int(i, 11);
@@ -533,7 +533,7 @@ class PgStore final : public Store {
 
   // --- users ---
   Status CreateUser(const User& u) override {
-    ROOST_RETURN_IF_ERROR(ValidateRoles(u.roles));
+    ROOST_RETURN_IF_ERROR(CheckStorableRoles(u.roles));
     Params p;
     p.Add(u.id).Add(u.group).Add(u.email).Add(u.name).Add(u.timezone).Add(u.password_hash);
     p.Add(JoinRoles(u.roles)).Add(u.creation_time).Add(u.update_time);
@@ -562,7 +562,7 @@ class PgStore final : public Store {
   }
 
   Status UpdateUser(const User& u) override {
-    ROOST_RETURN_IF_ERROR(ValidateRoles(u.roles));
+    ROOST_RETURN_IF_ERROR(CheckStorableRoles(u.roles));
     Params p;
     p.Add(u.group).Add(u.email).Add(u.name).Add(u.timezone).Add(u.password_hash);
     p.Add(JoinRoles(u.roles)).Add(u.update_time).Add(u.id);
@@ -666,7 +666,7 @@ class PgStore final : public Store {
 
   // --- API users ---
   Status CreateApiUser(const ApiUser& u) override {
-    ROOST_RETURN_IF_ERROR(ValidateRoles(u.roles));
+    ROOST_RETURN_IF_ERROR(CheckStorableRoles(u.roles));
     Params p;
     p.Add(u.login).Add(u.name).Add(u.group).Add(u.password_hash).Add(JoinRoles(u.roles));
     p.Add(u.creation_time);

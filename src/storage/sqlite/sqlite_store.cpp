@@ -197,7 +197,7 @@ Device DeviceFromRow(const Stmt& s) {
   d.lat = s.OptDouble(6);
   d.lng = s.OptDouble(7);
   d.activation_time = s.OptInt(8);
-  d.state = static_cast<registry::DeviceState>(s.Int(9));
+  d.state = static_cast<DeviceState>(s.Int(9));
   d.token_renew_forbidden = s.Int(10) != 0;
   d.last = s.OptInt(11);
   d.average_snr = s.OptDouble(12);
@@ -297,9 +297,9 @@ DeviceType DeviceTypeFromRow(const Stmt& s) {
   t.group = s.Text(3);
   t.keep_alive = s.Int(4);
   t.alert_email = s.Text(5);
-  t.payload_type = static_cast<registry::PayloadType>(s.Int(6));
+  t.payload_type = static_cast<PayloadType>(s.Int(6));
   t.payload_config = s.Text(7);
-  t.downlink_mode = static_cast<registry::DownlinkMode>(s.Int(8));
+  t.downlink_mode = static_cast<DownlinkMode>(s.Int(8));
   t.downlink_data_string = s.Text(9);
   t.automatic_renewal = s.Int(10) != 0;
   t.creation_time = s.Int(11);
@@ -493,7 +493,7 @@ class SqliteStore final : public Store {
 
   // --- users ---
   Status CreateUser(const User& u) override {
-    ROOST_RETURN_IF_ERROR(ValidateRoles(u.roles));
+    ROOST_RETURN_IF_ERROR(CheckStorableRoles(u.roles));
     auto l = Acquire();
     if (!l.ok()) return l.status();
     ROOST_ASSIGN_STMT(s, *l->conn,
@@ -527,7 +527,7 @@ class SqliteStore final : public Store {
   }
 
   Status UpdateUser(const User& u) override {
-    ROOST_RETURN_IF_ERROR(ValidateRoles(u.roles));
+    ROOST_RETURN_IF_ERROR(CheckStorableRoles(u.roles));
     auto l = Acquire();
     if (!l.ok()) return l.status();
     ROOST_ASSIGN_STMT(s, *l->conn,
@@ -661,7 +661,7 @@ class SqliteStore final : public Store {
 
   // --- API users ---
   Status CreateApiUser(const ApiUser& u) override {
-    ROOST_RETURN_IF_ERROR(ValidateRoles(u.roles));
+    ROOST_RETURN_IF_ERROR(CheckStorableRoles(u.roles));
     auto l = Acquire();
     if (!l.ok()) return l.status();
     ROOST_ASSIGN_STMT(s, *l->conn,
