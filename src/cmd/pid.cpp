@@ -12,6 +12,7 @@
 #include "cmd/commands.h"
 #include "core/hex.h"
 #include "core/identifiers.h"
+#include "core/text.h"
 #include "factory/provision_csv.h"
 #include "provisioning/provision_id.h"
 

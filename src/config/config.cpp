@@ -10,6 +10,8 @@
 #include <sstream>
 #include <vector>
 
+#include "core/text.h"
+
 extern char** environ;
 
 namespace roost::config {

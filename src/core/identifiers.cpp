@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/hex.h"
+#include "core/text.h"
 
 namespace roost {
 namespace {
@@ -68,16 +69,6 @@ Status ExactHex(std::string_view s, size_t digits, const char* what) {
 }
 
 }  // namespace
-
-std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() &&
-         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
 
 std::string SigfoxId::ToApi() const {
   char buf[9];

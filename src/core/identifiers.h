@@ -61,7 +61,4 @@ Result<std::array<uint8_t, 6>> ParseMac48(std::string_view text);
 // MAC-48 -> EUI-64 by inserting FF FE between byte 3 and byte 4.
 Eui64 EuiFromMac(const std::array<uint8_t, 6>& mac);
 
-// Trims ASCII whitespace from both ends.
-std::string_view TrimSpace(std::string_view s);
-
 }  // namespace roost

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "core/text.h"
+
 namespace roost {
 namespace {
 

@@ -2,6 +2,8 @@
 
 #include <unordered_map>
 
+#include "core/text.h"
+
 namespace roost::factory {
 namespace {
 

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/identifiers.h"
+#include "core/text.h"
 
 namespace roost::factory {
 namespace {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/identifiers.h"
+#include "core/text.h"
 
 namespace roost::registry {
 namespace {

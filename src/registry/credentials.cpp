@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "core/text.h"
 #include "crypto/aes.h"
 #include "factory/id_pac.h"
 
