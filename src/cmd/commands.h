@@ -6,12 +6,12 @@
 
 namespace roost::cmd {
 
-// cra.cpp: roost cra decrypt|issue, and the bench commands from cra_bench.cpp
+// cra.cpp: roost cra decrypt|issue, and the flashing-bench commands from cra_flashing.cpp
 void AddCraCommands(CLI::App& app);
-// cra_bench.cpp: roost cra next|journal (the flashing bench)
-void AddCraBenchCommands(CLI::App* cra);
-// pid.cpp: roost pid hash|verify-code|generate|request|report
-void AddPidCommands(CLI::App& app);
+// cra_flashing.cpp: roost cra next|journal (the flashing bench)
+void AddCraFlashingCommands(CLI::App* cra);
+// provision_id.cpp: roost pid hash|verify-code|generate|request|report
+void AddProvisionIdCommands(CLI::App& app);
 // eui.cpp: roost eui from-mac
 void AddEuiCommands(CLI::App& app);
 // label.cpp: roost label

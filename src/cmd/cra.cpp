@@ -1,4 +1,4 @@
-// roost cra decrypt|issue (and, from cra_bench.cpp, next|journal)
+// roost cra decrypt|issue (and, from cra_flashing.cpp, next|journal)
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -318,7 +318,7 @@ void AddCraCommands(CLI::App& app) {
   cra->require_subcommand(1);
   AddDecrypt(cra);
   AddIssue(cra);
-  AddCraBenchCommands(cra);
+  AddCraFlashingCommands(cra);
 }
 
 }  // namespace roost::cmd

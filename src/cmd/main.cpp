@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   roost::cmd::AddApiCommands(app);
   roost::cmd::AddCredentialsCommands(app);
   roost::cmd::AddCraCommands(app);
-  roost::cmd::AddPidCommands(app);
+  roost::cmd::AddProvisionIdCommands(app);
   roost::cmd::AddEuiCommands(app);
   roost::cmd::AddLabelCommands(app);
   try {

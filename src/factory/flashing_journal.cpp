@@ -1,4 +1,4 @@
-#include "factory/bench_journal.h"
+#include "factory/flashing_journal.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -434,24 +434,24 @@ int64_t NowEpochMs() {
       .count();
 }
 
-BenchJournal::~BenchJournal() {
+FlashingJournal::~FlashingJournal() {
   ::close(fd_);
 }
 
-Result<std::unique_ptr<BenchJournal>> BenchJournal::Open(const std::string& path) {
+Result<std::unique_ptr<FlashingJournal>> FlashingJournal::Open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
   if (fd < 0 && (errno == EACCES || errno == EROFS)) {
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // enough for reports
   }
   if (fd < 0) return Errno(path, "cannot open journal");
-  return std::unique_ptr<BenchJournal>(new BenchJournal(fd, path, std::nullopt));
+  return std::unique_ptr<FlashingJournal>(new FlashingJournal(fd, path, std::nullopt));
 }
 
-Result<std::unique_ptr<BenchJournal>> BenchJournal::OpenOrCreate(const std::string& path,
-                                                                 const JournalBinding& binding) {
+Result<std::unique_ptr<FlashingJournal>> FlashingJournal::OpenOrCreate(
+    const std::string& path, const JournalBinding& binding) {
   int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Errno(path, "cannot open or create journal");
-  std::unique_ptr<BenchJournal> j(new BenchJournal(fd, path, binding));
+  std::unique_ptr<FlashingJournal> j(new FlashingJournal(fd, path, binding));
   {
     // Initialise (header, fsync of file and directory) and check the binding now,
     // so a wrong journal is refused before anything else happens.
@@ -463,7 +463,7 @@ Result<std::unique_ptr<BenchJournal>> BenchJournal::OpenOrCreate(const std::stri
   return j;
 }
 
-Result<std::string> BenchJournal::ReadAll() const {
+Result<std::string> FlashingJournal::ReadAll() const {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) return Errno(path_, "cannot stat journal");
   std::string text(static_cast<size_t>(st.st_size), '\0');
@@ -479,7 +479,7 @@ Result<std::string> BenchJournal::ReadAll() const {
   return text;
 }
 
-Result<JournalState> BenchJournal::Read() const {
+Result<JournalState> FlashingJournal::Read() const {
   FileLock lock(fd_, LOCK_SH);
   if (!lock.ok()) return Errno(path_, "cannot lock journal");
   auto text = ReadAll();
@@ -489,7 +489,7 @@ Result<JournalState> BenchJournal::Read() const {
   return state;
 }
 
-Status BenchJournal::Append(std::string_view line, uint64_t at_size) {
+Status FlashingJournal::Append(std::string_view line, uint64_t at_size) {
   size_t done = 0;
   while (done < line.size()) {
     ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
@@ -507,7 +507,7 @@ Status BenchJournal::Append(std::string_view line, uint64_t at_size) {
   return Status::Ok();
 }
 
-Result<JournalState> BenchJournal::LoadForAppend(int64_t now_ms) {
+Result<JournalState> FlashingJournal::LoadForAppend(int64_t now_ms) {
   auto text = ReadAll();
   if (!text.ok()) return text.status();
   auto parsed = ParseJournal(*text);
@@ -547,7 +547,7 @@ Result<JournalState> BenchJournal::LoadForAppend(int64_t now_ms) {
   return state;
 }
 
-Result<PairState> BenchJournal::Reserve(
+Result<PairState> FlashingJournal::Reserve(
     const std::function<Result<SigfoxId>(uint64_t index)>& fetch, int64_t now_ms) {
   FileLock lock(fd_, LOCK_EX);
   if (!lock.ok()) return Errno(path_, "cannot lock journal");
@@ -568,8 +568,9 @@ Result<PairState> BenchJournal::Reserve(
   return p;
 }
 
-Status BenchJournal::RecordOutcome(uint64_t index, SigfoxId id, PairOutcome outcome,
-                                   std::string_view serial, int64_t now_ms, bool only_if_pending) {
+Status FlashingJournal::RecordOutcome(uint64_t index, SigfoxId id, PairOutcome outcome,
+                                      std::string_view serial, int64_t now_ms,
+                                      bool only_if_pending) {
   if (outcome != PairOutcome::kFlashed && outcome != PairOutcome::kFailed) {
     return Status::InvalidInput("an outcome is 'flashed' or 'failed'");
   }

@@ -124,18 +124,18 @@ Result<JournalState> ParseJournal(std::string_view text);
 
 // --- I/O --------------------------------------------------------------------
 
-class BenchJournal {
+class FlashingJournal {
  public:
   // Opens an existing journal. Fails when it does not exist.
-  static Result<std::unique_ptr<BenchJournal>> Open(const std::string& path);
+  static Result<std::unique_ptr<FlashingJournal>> Open(const std::string& path);
   // Opens the journal for `binding`, creating it (and writing its header,
   // fsync'ing the file and its directory) when absent or empty. Fails when the
   // journal is bound to another file.
-  static Result<std::unique_ptr<BenchJournal>> OpenOrCreate(const std::string& path,
-                                                            const JournalBinding& binding);
-  ~BenchJournal();
-  BenchJournal(const BenchJournal&) = delete;
-  BenchJournal& operator=(const BenchJournal&) = delete;
+  static Result<std::unique_ptr<FlashingJournal>> OpenOrCreate(const std::string& path,
+                                                               const JournalBinding& binding);
+  ~FlashingJournal();
+  FlashingJournal(const FlashingJournal&) = delete;
+  FlashingJournal& operator=(const FlashingJournal&) = delete;
 
   const std::string& path() const { return path_; }
 
@@ -157,7 +157,7 @@ class BenchJournal {
                        int64_t now_ms, bool only_if_pending = false);
 
  private:
-  BenchJournal(int fd, std::string path, std::optional<JournalBinding> binding)
+  FlashingJournal(int fd, std::string path, std::optional<JournalBinding> binding)
       : fd_(fd), path_(std::move(path)), binding_(std::move(binding)) {}
   // With the exclusive lock held: reads, initialises an empty journal with
   // binding_ (when known), checks the binding, and repairs a torn tail.

@@ -1,4 +1,4 @@
-// roost cra next|journal: the flashing bench (see factory/bench_journal.h).
+// roost cra next|journal: the flashing bench (see factory/flashing_journal.h).
 //
 // `roost cra next` reserves the next pair never handed out (a `reserved`
 // record, fsync'd, under an exclusive lock), decrypts only that pair and gives
@@ -29,8 +29,8 @@
 #include "core/hex.h"
 #include "core/identifiers.h"
 #include "crypto/aes.h"
-#include "factory/bench_journal.h"
 #include "factory/cra_file.h"
+#include "factory/flashing_journal.h"
 #include "factory/id_pac.h"
 
 extern char** environ;
@@ -41,7 +41,7 @@ namespace {
 constexpr int kExitExhausted = 2;
 constexpr int kExitFlasherFailed = 3;
 
-Key128 BenchEncryptionKey(const std::string& hex, const std::string& key_file) {
+Key128 FlashingEncryptionKey(const std::string& hex, const std::string& key_file) {
   if (!key_file.empty()) {
     std::string text = ValueOrFail(ReadWholeFile(key_file));
     auto key = ParseKey128(text);
@@ -154,7 +154,7 @@ void AddNext(CLI::App* cra) {
       ->capture_default_str();
   cmd->add_option("--serial", o->serial, "serial number of the device being flashed (with --exec)");
   cmd->callback([o] {
-    Key128 key = BenchEncryptionKey(o->enc_key, o->enc_key_file);
+    Key128 key = FlashingEncryptionKey(o->enc_key, o->enc_key_file);
     factory::CraMode mode = ValueOrFail(factory::ParseCraMode(o->mode));
     if (!o->serial.empty()) {
       FailIfError(factory::CheckSerial(o->serial), "--serial");
@@ -169,7 +169,7 @@ void AddNext(CLI::App* cra) {
     auto reader = ValueOrFail(factory::CraFileReader::Open(o->in, key, mode));
     crypto::Cleanse(key.data(), key.size());
     factory::JournalBinding binding = ValueOrFail(factory::BindingOfCraFile(o->in, mode));
-    auto journal = ValueOrFail(factory::BenchJournal::OpenOrCreate(o->journal, binding),
+    auto journal = ValueOrFail(factory::FlashingJournal::OpenOrCreate(o->journal, binding),
                                "cannot use it with " + o->in);
 
     std::optional<factory::CraPair> pair;
@@ -260,7 +260,7 @@ void AddJournal(CLI::App* cra) {
   serial->needs(mark);
   force->needs(mark);
   cmd->callback([o] {
-    auto journal = ValueOrFail(factory::BenchJournal::Open(o->journal));
+    auto journal = ValueOrFail(factory::FlashingJournal::Open(o->journal));
     if (!o->mark.empty()) {
       SigfoxId id = ValueOrFail(ParseSigfoxId(o->mark[0]), "--mark");
       const std::string& what = o->mark[1];
@@ -334,7 +334,7 @@ void AddJournal(CLI::App* cra) {
 
 }  // namespace
 
-void AddCraBenchCommands(CLI::App* cra) {
+void AddCraFlashingCommands(CLI::App* cra) {
   AddNext(cra);
   AddJournal(cra);
 }

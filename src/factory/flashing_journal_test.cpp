@@ -1,4 +1,4 @@
-#include "factory/bench_journal.h"
+#include "factory/flashing_journal.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -73,7 +73,7 @@ void Spit(const std::string& path, const std::string& data) {
 
 // --- Format and replay ---------------------------------------------------------
 
-TEST(BenchJournalFormat, LinesCarryAChecksum) {
+TEST(FlashingJournalFormat, LinesCarryAChecksum) {
   std::string line = FormatReserved(3, Id(0x41A2F0), 1700000000000);
   const std::string prefix = "reserved 3 0041A2F0 1700000000000 ";
   ASSERT_EQ(line.substr(0, prefix.size()), prefix);
@@ -85,7 +85,7 @@ TEST(BenchJournalFormat, LinesCarryAChecksum) {
   EXPECT_EQ(FormatWithdrawn(4, 6), Sealed("withdrawn 4 6"));
 }
 
-TEST(BenchJournalFormat, ReplaysAllRecordKinds) {
+TEST(FlashingJournalFormat, ReplaysAllRecordKinds) {
   std::string text =
       BaseJournal() + FormatOutcome(PairOutcome::kFailed, 1, Id(0x101), 1700000000004, "") +
       FormatWithdrawn(2, 1700000000005) + FormatReserved(3, Id(0x103), 1700000000006);
@@ -112,7 +112,7 @@ TEST(BenchJournalFormat, ReplaysAllRecordKinds) {
   EXPECT_EQ(state->FindId(Id(0x999)), nullptr);
 }
 
-TEST(BenchJournalFormat, LaterOutcomeCorrectsAnEarlierOne) {
+TEST(FlashingJournalFormat, LaterOutcomeCorrectsAnEarlierOne) {
   std::string text =
       BaseJournal() + FormatOutcome(PairOutcome::kFailed, 0, Id(0x100), 1700000000009, "SN-9");
   auto state = ParseJournal(text);
@@ -121,7 +121,7 @@ TEST(BenchJournalFormat, LaterOutcomeCorrectsAnEarlierOne) {
   EXPECT_EQ(state->pairs[0].serial, "SN-9");
 }
 
-TEST(BenchJournalFormat, TornTailAtEveryCutIsIgnored) {
+TEST(FlashingJournalFormat, TornTailAtEveryCutIsIgnored) {
   std::string base = BaseJournal();
   std::string reserved = FormatReserved(2, Id(0x102), 1700000000010);
   std::string flashed = FormatOutcome(PairOutcome::kFlashed, 1, Id(0x101), 1700000000011, "S1");
@@ -146,7 +146,7 @@ TEST(BenchJournalFormat, TornTailAtEveryCutIsIgnored) {
   EXPECT_TRUE(zeros->torn_may_reserve);
 }
 
-TEST(BenchJournalFormat, DamageBeforeTheLastLineNamesTheLine) {
+TEST(FlashingJournalFormat, DamageBeforeTheLastLineNamesTheLine) {
   std::string lines[] = {FormatJournalHeader(TestBinding(), 1), FormatReserved(0, Id(0x100), 2),
                          FormatReserved(1, Id(0x101), 3), FormatReserved(2, Id(0x102), 4)};
   std::string text = lines[0] + lines[1] + "garbage here\n" + lines[2] + lines[3];
@@ -165,7 +165,7 @@ TEST(BenchJournalFormat, DamageBeforeTheLastLineNamesTheLine) {
       << damaged.status().message();
 }
 
-TEST(BenchJournalFormat, IntactRecordsThatBreakARuleAreErrorsEvenLast) {
+TEST(FlashingJournalFormat, IntactRecordsThatBreakARuleAreErrorsEvenLast) {
   std::string head = FormatJournalHeader(TestBinding(2), 1) + FormatReserved(0, Id(0x100), 2);
   struct Case {
     std::string line;
@@ -198,7 +198,7 @@ TEST(BenchJournalFormat, IntactRecordsThatBreakARuleAreErrorsEvenLast) {
       << over.status().message();
 }
 
-TEST(BenchJournalFormat, HeaderProblems) {
+TEST(FlashingJournalFormat, HeaderProblems) {
   EXPECT_EQ(ParseJournal("").status().code(), Status::Code::kNotFound);
   EXPECT_EQ(ParseJournal("roost-bench-jo").status().code(), Status::Code::kNotFound);
   EXPECT_EQ(ParseJournal("roost-bench-journal 1 5 ecb aa").status().code(),
@@ -223,7 +223,7 @@ TEST(BenchJournalFormat, HeaderProblems) {
             std::string::npos);
 }
 
-TEST(BenchJournalFormat, SerialNumbers) {
+TEST(FlashingJournalFormat, SerialNumbers) {
   EXPECT_TRUE(CheckSerial("SN-0001_a.b:c/d+e").ok());
   EXPECT_FALSE(CheckSerial("").ok());
   EXPECT_FALSE(CheckSerial("-").ok());
@@ -232,7 +232,7 @@ TEST(BenchJournalFormat, SerialNumbers) {
   EXPECT_TRUE(CheckSerial(std::string(64, 'A')).ok());
 }
 
-TEST(BenchJournalFormat, FingerprintCoversSizeAndEnds) {
+TEST(FlashingJournalFormat, FingerprintCoversSizeAndEnds) {
   std::array<uint8_t, 32> a{}, b{};
   b[31] = 1;
   std::string base = CraFingerprint(64, a, a);
@@ -245,7 +245,7 @@ TEST(BenchJournalFormat, FingerprintCoversSizeAndEnds) {
 
 // --- On disk ----------------------------------------------------------------------
 
-TEST(BenchJournalFile, BindingOfCraFile) {
+TEST(FlashingJournalFile, BindingOfCraFile) {
   TempDir dir;
   std::string f1 = dir.File("a.bin"), f2 = dir.File("b.bin"), bad = dir.File("bad.bin");
   std::string data(96, 'x');
@@ -270,11 +270,11 @@ Result<SigfoxId> FetchIdentity(uint64_t index) {
   return Id(0x1000 + static_cast<uint32_t>(index));
 }
 
-TEST(BenchJournalFile, ReserveRecordAndReplay) {
+TEST(FlashingJournalFile, ReserveRecordAndReplay) {
   TempDir dir;
   std::string path = dir.File("j.log");
   {
-    auto j = BenchJournal::OpenOrCreate(path, TestBinding(3));
+    auto j = FlashingJournal::OpenOrCreate(path, TestBinding(3));
     ASSERT_TRUE(j.ok()) << j.status().message();
     auto p0 = (*j)->Reserve(FetchIdentity, 10);
     ASSERT_TRUE(p0.ok()) << p0.status().message();
@@ -286,7 +286,7 @@ TEST(BenchJournalFile, ReserveRecordAndReplay) {
     EXPECT_EQ(p1->index, 1u);
   }
   // A second open sees what the first wrote.
-  auto j = BenchJournal::OpenOrCreate(path, TestBinding(3));
+  auto j = FlashingJournal::OpenOrCreate(path, TestBinding(3));
   ASSERT_TRUE(j.ok()) << j.status().message();
   auto state = (*j)->Read();
   ASSERT_TRUE(state.ok());
@@ -315,9 +315,9 @@ TEST(BenchJournalFile, ReserveRecordAndReplay) {
   EXPECT_EQ(reread->Count(PairOutcome::kFlashed), 1u);
 }
 
-TEST(BenchJournalFile, AllPairsUsed) {
+TEST(FlashingJournalFile, AllPairsUsed) {
   TempDir dir;
-  auto j = BenchJournal::OpenOrCreate(dir.File("j.log"), TestBinding(2));
+  auto j = FlashingJournal::OpenOrCreate(dir.File("j.log"), TestBinding(2));
   ASSERT_TRUE(j.ok());
   ASSERT_TRUE((*j)->Reserve(FetchIdentity, 1).ok());
   ASSERT_TRUE((*j)->Reserve(FetchIdentity, 2).ok());
@@ -330,10 +330,10 @@ TEST(BenchJournalFile, AllPairsUsed) {
       << none.status().message();
 }
 
-TEST(BenchJournalFile, FailedFetchWritesNothing) {
+TEST(FlashingJournalFile, FailedFetchWritesNothing) {
   TempDir dir;
   std::string path = dir.File("j.log");
-  auto j = BenchJournal::OpenOrCreate(path, TestBinding(2));
+  auto j = FlashingJournal::OpenOrCreate(path, TestBinding(2));
   ASSERT_TRUE(j.ok());
   std::string before = Slurp(path);
   auto r = (*j)->Reserve(
@@ -346,17 +346,17 @@ TEST(BenchJournalFile, FailedFetchWritesNothing) {
   EXPECT_EQ(again->index, 0u);
 }
 
-TEST(BenchJournalFile, BoundToAnotherFileIsRefused) {
+TEST(FlashingJournalFile, BoundToAnotherFileIsRefused) {
   TempDir dir;
   std::string path = dir.File("j.log");
-  ASSERT_TRUE(BenchJournal::OpenOrCreate(path, TestBinding(5)).ok());
+  ASSERT_TRUE(FlashingJournal::OpenOrCreate(path, TestBinding(5)).ok());
   std::string before = Slurp(path);
   JournalBinding other = TestBinding(5);
   other.fingerprint = std::string(64, 'b');
   JournalBinding cbc = TestBinding(5);
   cbc.mode = CraMode::kCbc;
   for (const JournalBinding& b : {other, TestBinding(6), cbc}) {
-    auto j = BenchJournal::OpenOrCreate(path, b);
+    auto j = FlashingJournal::OpenOrCreate(path, b);
     ASSERT_FALSE(j.ok());
     EXPECT_NE(j.status().message().find("bound to another file"), std::string::npos)
         << j.status().message();
@@ -364,22 +364,22 @@ TEST(BenchJournalFile, BoundToAnotherFileIsRefused) {
   EXPECT_EQ(Slurp(path), before);
 }
 
-TEST(BenchJournalFile, ForeignFileIsNeverOverwritten) {
+TEST(FlashingJournalFile, ForeignFileIsNeverOverwritten) {
   TempDir dir;
   std::string path = dir.File("ids.txt");
   Spit(path, "0041A2F0;6FEE95A9E3756E43\n");
-  auto j = BenchJournal::OpenOrCreate(path, TestBinding());
+  auto j = FlashingJournal::OpenOrCreate(path, TestBinding());
   ASSERT_FALSE(j.ok());
   EXPECT_NE(j.status().message().find("line 1: not a bench journal"), std::string::npos);
   EXPECT_EQ(Slurp(path), "0041A2F0;6FEE95A9E3756E43\n");
-  EXPECT_FALSE(BenchJournal::Open(dir.File("missing.log")).ok());
+  EXPECT_FALSE(FlashingJournal::Open(dir.File("missing.log")).ok());
 }
 
-TEST(BenchJournalFile, TornHeaderIsRewritten) {
+TEST(FlashingJournalFile, TornHeaderIsRewritten) {
   TempDir dir;
   std::string path = dir.File("j.log");
   Spit(path, FormatJournalHeader(TestBinding(), 1).substr(0, 30));
-  auto j = BenchJournal::OpenOrCreate(path, TestBinding());
+  auto j = FlashingJournal::OpenOrCreate(path, TestBinding());
   ASSERT_TRUE(j.ok()) << j.status().message();
   auto state = (*j)->Read();
   ASSERT_TRUE(state.ok()) << state.status().message();
@@ -388,17 +388,17 @@ TEST(BenchJournalFile, TornHeaderIsRewritten) {
   // Open() alone (no binding) does not initialise a journal.
   std::string empty = dir.File("empty.log");
   Spit(empty, "");
-  auto e = BenchJournal::Open(empty);
+  auto e = FlashingJournal::Open(empty);
   ASSERT_TRUE(e.ok());
   EXPECT_EQ((*e)->Read().status().code(), Status::Code::kNotFound);
 }
 
-TEST(BenchJournalFile, TornReservationWithdrawsThePair) {
+TEST(FlashingJournalFile, TornReservationWithdrawsThePair) {
   TempDir dir;
   std::string path = dir.File("j.log");
   std::string text = BaseJournal() + FormatReserved(2, Id(0x102), 5).substr(0, 12);
   Spit(path, text);
-  auto j = BenchJournal::OpenOrCreate(path, TestBinding());
+  auto j = FlashingJournal::OpenOrCreate(path, TestBinding());
   ASSERT_TRUE(j.ok()) << j.status().message();
   // Opening repaired it: the torn line is gone and pair 2 is withdrawn.
   auto state = ParseJournal(Slurp(path));
@@ -411,12 +411,12 @@ TEST(BenchJournalFile, TornReservationWithdrawsThePair) {
   EXPECT_EQ(next->index, 3u);
 }
 
-TEST(BenchJournalFile, TornOutcomeIsCutOffOnly) {
+TEST(FlashingJournalFile, TornOutcomeIsCutOffOnly) {
   TempDir dir;
   std::string path = dir.File("j.log");
   std::string base = BaseJournal();
   Spit(path, base + FormatOutcome(PairOutcome::kFlashed, 1, Id(0x101), 5, "S").substr(0, 20));
-  auto j = BenchJournal::Open(path);
+  auto j = FlashingJournal::Open(path);
   ASSERT_TRUE(j.ok());
   // Reading does not repair.
   auto read = (*j)->Read();
@@ -430,11 +430,11 @@ TEST(BenchJournalFile, TornOutcomeIsCutOffOnly) {
   EXPECT_EQ(next->index, 2u);
 }
 
-TEST(BenchJournalFile, ConcurrentReserversNeverShareAPair) {
+TEST(FlashingJournalFile, ConcurrentReserversNeverShareAPair) {
   TempDir dir;
   std::string path = dir.File("j.log");
   constexpr uint64_t kPairs = 200;
-  ASSERT_TRUE(BenchJournal::OpenOrCreate(path, TestBinding(kPairs)).ok());
+  ASSERT_TRUE(FlashingJournal::OpenOrCreate(path, TestBinding(kPairs)).ok());
   std::mutex mu;
   std::multiset<uint64_t> got;
   std::atomic<int> exhausted{0};
@@ -442,7 +442,7 @@ TEST(BenchJournalFile, ConcurrentReserversNeverShareAPair) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       // Each thread has its own open file description, like separate processes.
-      auto j = BenchJournal::OpenOrCreate(path, TestBinding(kPairs));
+      auto j = FlashingJournal::OpenOrCreate(path, TestBinding(kPairs));
       ASSERT_TRUE(j.ok());
       while (true) {
         auto p = (*j)->Reserve(FetchIdentity, 1);

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "factory/bench_journal.h"
+#include "factory/flashing_journal.h"
 
 using roost::factory::JournalState;
 using roost::factory::PairOutcome;

@@ -1,4 +1,4 @@
-// roost pid hash|verify-code|generate|request|report
+// roost pid hash|verify-code|generate|request|report: Provision IDs (the subcommand is "pid")
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -335,7 +335,7 @@ void AddReport(CLI::App& pid) {
 
 }  // namespace
 
-void AddPidCommands(CLI::App& app) {
+void AddProvisionIdCommands(CLI::App& app) {
   auto* pid = app.add_subcommand("pid", "LoRaWAN Provision IDs: hashes, verify codes, CSVs");
   pid->require_subcommand(1);
   AddHash(*pid);

@@ -90,10 +90,10 @@ def next_args(journal, enc, *extra):
     return ["cra", "next", "--enc-key", ENC_KEY, "--journal", journal, enc, *extra]
 
 
-class BenchTortureTest(unittest.TestCase):
+class FlashingTortureTest(unittest.TestCase):
     def test_kill9_at_random_moments_never_hands_a_pair_out_twice(self):
         seed = int(os.environ.get("ROOST_TEST_SEED", random.SystemRandom().randrange(1 << 32)))
-        print("\ntest_cra_bench torture seed: %d (set ROOST_TEST_SEED to replay)" % seed)
+        print("\ntest_cra_flashing torture seed: %d (set ROOST_TEST_SEED to replay)" % seed)
         rng = random.Random(seed)
         count = 1000
         with roostcli.temp_dir() as d:
@@ -221,7 +221,7 @@ class BenchTortureTest(unittest.TestCase):
             print("runs %d, killed %d, %r" % (len(runs) + 2, killed, rep))
 
 
-class BenchTest(unittest.TestCase):
+class FlashingTest(unittest.TestCase):
     def setUp(self):
         self._dir = roostcli.temp_dir()
         self.d = self._dir.name
