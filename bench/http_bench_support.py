@@ -1,5 +1,5 @@
 """Shared by the HTTP benchmark scripts (bench/run_http_*.py): the release binary, a `roost serve`
-on SQLite or on a throwaway PostgreSQL (tests/cli/pgfixture.py), API users and timing helpers.
+on SQLite or on a throwaway PostgreSQL (tests/support/pgfixture.py), API users and timing helpers.
 Standard library only."""
 
 import base64
@@ -13,7 +13,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests", "cli"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import pgfixture  # noqa: E402
 
 ENC_KEY = "00112233445566778899AABBCCDDEEFF"

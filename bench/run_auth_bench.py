@@ -34,8 +34,8 @@ def main():
     smoke = os.environ.get("ROOST_BENCH_SMOKE") == "1"
     subprocess.run(["ninja", "-C", build, "roost"], check=True, stdout=subprocess.DEVNULL)
     os.environ["ROOST_BIN"] = roost
-    sys.path.insert(0, os.path.join(root, "tests", "cli"))
-    from test_serve import Server  # noqa: E402 (needs ROOST_BIN first)
+    sys.path.insert(0, os.path.join(root, "tests", "support"))
+    from roostserver import Server  # noqa: E402 (needs ROOST_BIN first)
 
     work = tempfile.mkdtemp(prefix="roost-auth-bench-")
     data = os.path.join(work, "data")

@@ -21,12 +21,12 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build")
 os.environ.setdefault("ROOST_BIN", os.path.join(BUILD, "roost"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "cli"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
 import base64  # noqa: E402
 
 from roostcli import run  # noqa: E402
-from test_serve import Server  # noqa: E402
+from roostserver import Server  # noqa: E402
 
 SMOKE = os.environ.get("ROOST_BENCH_SMOKE") == "1"
 N = 2000 if SMOKE else 200000

@@ -18,7 +18,7 @@ For each engine:
 The ratio printed is Roost's time / the raw load's time (lower is better; 1.0 = as fast as a
 raw insert that does no parsing, checking, PAC generation or job bookkeeping).
 
-The PostgreSQL server is tests/cli/pgfixture.py's throwaway one (fsync off, synchronous_commit
+The PostgreSQL server is tests/support/pgfixture.py's throwaway one (fsync off, synchronous_commit
 off): both sides of the PostgreSQL ratio run on it.
 """
 

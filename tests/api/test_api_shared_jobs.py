@@ -11,7 +11,7 @@ import time
 import unittest
 
 from roostsite import Client, Site, api_id
-from test_serve import metric_value
+from roostserver import metric_value
 
 CHUNK = 5000  # DeviceRegistry's chunk size
 

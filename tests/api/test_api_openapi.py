@@ -7,7 +7,7 @@ import re
 import unittest
 
 from roostcli import temp_dir
-from test_serve import Server
+from roostserver import Server
 
 
 class OpenApiTest(unittest.TestCase):

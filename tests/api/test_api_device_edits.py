@@ -7,7 +7,7 @@ import time
 import unittest
 
 from roostcli import api_id, basic, run, temp_dir
-from test_serve import Server
+from roostserver import Server
 
 KEY = "00112233445566778899AABBCCDDEEFF"
 

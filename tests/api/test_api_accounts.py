@@ -12,7 +12,7 @@ import unittest
 
 import roostcli
 from roostcli import basic, run, temp_dir
-from test_serve import Server
+from roostserver import Server
 
 SINK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "smtp_sink.py")
 ADMIN_PASSWORD = "correct horse battery staple"

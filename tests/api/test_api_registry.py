@@ -8,7 +8,7 @@ import unittest
 
 from roostcli import VECTORS, run, temp_dir
 from roostsite import ROLES, Site, basic, read_id_pac
-from test_serve import Server
+from roostserver import Server
 
 SAMPLE = os.path.join(VECTORS, "cra-sample")
 

@@ -3,7 +3,7 @@ API users, imported credentials, and the API calls the tests share.
 
     site = Site("sqlite")                 # SQLite in a temporary data directory
     site = Site("postgres", "mytest")     # a fresh database on this process's PostgreSQL
-    server = site.serve()                 # a test_serve.Server on 127.0.0.1:<free port>
+    server = site.serve()                 # a roostserver.Server on 127.0.0.1:<free port>
     user = site.api_user("ADMIN")         # {"login", "password"} via `roost api-user create`
 
 PostgreSQL comes from pgfixture.PgServer, started once per test process on first use and
@@ -22,7 +22,7 @@ import time
 import pgfixture
 import roostcli
 from roostcli import api_id, basic  # noqa: F401 (re-exported for the API tests)
-from test_serve import Server
+from roostserver import Server
 
 KEY = "00112233445566778899AABBCCDDEEFF"
 ADMIN_PASSWORD = "correct horse battery"

@@ -7,7 +7,7 @@ import unittest
 import uuid
 
 from roostcli import VECTORS, basic, run, temp_dir
-from test_serve import Server
+from roostserver import Server
 
 SAMPLE = os.path.join(VECTORS, "cra-sample")
 KEY = "00112233445566778899AABBCCDDEEFF"
