@@ -17,6 +17,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "core/text.h"
 #include "factory/label.h"
 #include "factory/provision_csv.h"
 
@@ -45,17 +46,10 @@ bool EndsWith(const std::string& s, std::string_view suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix.data(), suffix.size()) == 0;
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
 // svg or png: --format when given, otherwise from the output file's extension.
 std::string PickFormat(const LabelArgs& a, const std::string& path) {
-  std::string f = Lower(a.format);
-  if (f.empty()) f = EndsWith(Lower(path), ".png") ? "png" : "svg";
+  std::string f = AsciiLower(a.format);
+  if (f.empty()) f = EndsWith(AsciiLower(path), ".png") ? "png" : "svg";
   if (f != "svg" && f != "png") Fail("--format '" + a.format + "': expected svg or png");
   return f;
 }
@@ -166,7 +160,7 @@ class BatchWriter {
 // SHEET.svg for one page; SHEET-1.svg, SHEET-2.svg, ... for several.
 std::string PagePath(const std::string& sheet, size_t page, size_t pages) {
   if (pages == 1) return sheet;
-  const bool svg_ext = EndsWith(Lower(sheet), ".svg");
+  const bool svg_ext = EndsWith(AsciiLower(sheet), ".svg");
   const std::string stem = svg_ext ? sheet.substr(0, sheet.size() - 4) : sheet;
   return stem + "-" + std::to_string(page + 1) + (svg_ext ? sheet.substr(sheet.size() - 4) : "");
 }
@@ -195,7 +189,7 @@ void RunReport(const LabelArgs& a, factory::QrErrorCorrection ec) {
     progress.Finish();
   } else {
     if (a.output == "-") Fail("label: a sheet may have several pages; -o must name a file");
-    if (!a.format.empty() && Lower(a.format) != "svg") {
+    if (!a.format.empty() && AsciiLower(a.format) != "svg") {
       Fail("label: a sheet is SVG only; use --out-dir DIR --format png for PNG files");
     }
     factory::SheetOptions opt;

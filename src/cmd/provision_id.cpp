@@ -27,18 +27,10 @@ std::string LineError(const std::string& file, size_t line, const std::string& m
   return file + ": line " + std::to_string(line) + ": " + message;
 }
 
-bool HasControlChar(std::string_view s) {
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return true;
-  }
-  return false;
-}
-
 std::string CheckedText(const std::string& what, const std::string& value) {
   std::string_view v = TrimSpace(value);
   if (v.empty()) Fail(what + ": must not be empty");
-  if (HasControlChar(v)) Fail(what + ": contains a control character");
+  if (HasControl(v)) Fail(what + ": contains a control character");
   return std::string(v);
 }
 
@@ -90,7 +82,7 @@ std::vector<std::string> ExpandSerialRange(const std::string& spec) {
     Fail(ctx + ": the two numbers have different widths (" + std::to_string(from.size()) + " and " +
          std::to_string(to.size()) + " digits)");
   }
-  if (HasControlChar(prefix)) Fail(ctx + ": the prefix contains a control character");
+  if (HasControl(prefix)) Fail(ctx + ": the prefix contains a control character");
   uint64_t a = std::stoull(from);
   uint64_t b = std::stoull(to);
   if (a > b) Fail(ctx + ": the first serial comes after the last");
@@ -114,7 +106,7 @@ std::vector<std::string> ReadSerialFile(const std::string& path) {
   std::vector<std::string> serials;
   std::unordered_map<std::string, size_t> line_of;
   for (auto& [line, serial] : ListLines(text)) {
-    if (HasControlChar(serial)) Fail(LineError(path, line, "serial contains a control character"));
+    if (HasControl(serial)) Fail(LineError(path, line, "serial contains a control character"));
     auto [it, inserted] = line_of.emplace(serial, line);
     if (!inserted) {
       Fail(LineError(path, line,

@@ -4,7 +4,6 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -23,12 +22,6 @@ std::string Quote(std::string_view s) {
   out.push_back('"');
   out.append(s);
   out.push_back('"');
-  return out;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -69,7 +62,7 @@ Result<std::optional<HostPort>> OptionalHostPort(std::string_view text, bool all
 Status CheckUrl(std::string_view url, std::initializer_list<std::string_view> schemes,
                 std::string_view expected) {
   for (std::string_view scheme : schemes) {
-    if (Lower(url.substr(0, scheme.size())) == scheme && url.size() > scheme.size()) {
+    if (AsciiLower(url.substr(0, scheme.size())) == scheme && url.size() > scheme.size()) {
       return Status::Ok();
     }
   }
@@ -168,7 +161,7 @@ const std::vector<KeyDef>& Keys() {
        [](const ServeConfig& c) { return TomlString(c.master_key_file); }},
       {{"log.level", "ROOST_LOG_LEVEL", "--log-level", "debug, info, warn or error"},
        [](ServeConfig& c, const Raw& r) {
-         const std::string v = Lower(r.s);
+         const std::string v = AsciiLower(r.s);
          for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
            if (v == LogLevelName(l)) {
              c.log_level = l;
@@ -196,7 +189,7 @@ const std::vector<KeyDef>& Keys() {
       {{"provisioning.gwmp_listen", "ROOST_PROVISIONING_GWMP_LISTEN", "--gwmp-listen",
         "UDP HOST:PORT for LoRa gateways' packet forwarders; off = no provisioning listener"},
        [](ServeConfig& c, const Raw& r) {
-         if (Lower(r.s) == "off") {
+         if (AsciiLower(r.s) == "off") {
            c.gwmp_listen.reset();
            return Status::Ok();
          }
@@ -211,9 +204,9 @@ const std::vector<KeyDef>& Keys() {
       {{"provisioning.region", "ROOST_PROVISIONING_REGION", "--region",
         "Radio region of provisioning downlinks: EU868, US915 or CN470"},
        [](ServeConfig& c, const Raw& r) {
-         const std::string v = Lower(r.s);
+         const std::string v = AsciiLower(r.s);
          for (Region g : {Region::kEU868, Region::kUS915, Region::kCN470}) {
-           if (v == Lower(RegionName(g))) {
+           if (v == AsciiLower(RegionName(g))) {
              c.region = g;
              return Status::Ok();
            }
@@ -353,7 +346,7 @@ const std::vector<KeyDef>& Keys() {
         "(true/false)",
         false, true, true},
        [](ServeConfig& c, const Raw& r) {
-         const std::string v = Lower(r.s);
+         const std::string v = AsciiLower(r.s);
          if (v == "true" || v == "1" || v == "yes" || v == "on") {
            c.require_known_certificates = true;
          } else if (v == "false" || v == "0" || v == "no" || v == "off") {
@@ -404,7 +397,7 @@ std::string Suggest(std::string_view name, bool env) {
   size_t best_d = 3;
   for (const KeyDef& k : Keys()) {
     std::string_view candidate = env ? k.pub.env : k.pub.key;
-    size_t d = EditDistance(Lower(name), Lower(candidate));
+    size_t d = EditDistance(AsciiLower(name), AsciiLower(candidate));
     if (d < best_d) {
       best_d = d;
       best = candidate;
@@ -511,7 +504,7 @@ bool HasSectionPrefix(std::string_view env) {
     size_t dot = k.pub.key.find('.');
     if (dot == std::string_view::npos) continue;
     std::string prefix = "ROOST_";
-    for (char c : k.pub.key.substr(0, dot)) prefix.push_back(static_cast<char>(std::toupper(c)));
+    for (char c : k.pub.key.substr(0, dot)) prefix.push_back(AsciiUpper(c));
     prefix.push_back('_');
     if (env.starts_with(prefix)) return true;
   }

@@ -1,37 +1,23 @@
 #include "factory/device_series.h"
 
-#include <algorithm>
-
 #include "core/identifiers.h"
+#include "core/text.h"
 
 namespace roost::factory {
 namespace {
 
-std::string_view TrimBlank(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // A field without surrounding blanks and one pair of surrounding double quotes.
 std::string_view Field(std::string_view s) {
-  s = TrimBlank(s);
+  s = TrimBlanks(s);
   if (s.size() >= 2 && s.front() == '"' && s.back() == '"')
-    s = TrimBlank(s.substr(1, s.size() - 2));
+    s = TrimBlanks(s.substr(1, s.size() - 2));
   return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
-  return out;
 }
 
 enum class Column { kId, kPac, kOther };
 
 Column HeaderColumn(std::string_view field) {
-  std::string name = Lower(Field(field));
+  std::string name = AsciiLower(Field(field));
   if (name == "id" || name == "device id" || name == "deviceid" || name == "device_id") {
     return Column::kId;
   }
@@ -75,7 +61,7 @@ Result<DeviceSeries> ParseDeviceSeries(std::string_view text, size_t* error_line
     pos = end + 1;
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    line = TrimBlank(line);
+    line = TrimBlanks(line);
     if (line.empty()) continue;
     if (!separator_known) {
       size_t at = line.find_first_of(";,");

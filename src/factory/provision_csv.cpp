@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "core/hex.h"
+#include "core/text.h"
 #include "crypto/random.h"
 
 namespace roost::factory {
@@ -37,31 +38,6 @@ std::string Quote(std::string_view s) {
 
 bool IsBlank(char c) {
   return c == ' ' || c == '\t';
-}
-
-std::string_view TrimBlanks(std::string_view s) {
-  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 // Splits `text` into RFC 4180 records. Line ends are LF, CRLF or CR.
@@ -182,14 +158,6 @@ std::string JoinCells(const std::vector<std::string>& cells) {
   return out;
 }
 
-bool HasControlChar(std::string_view s) {
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return true;
-  }
-  return false;
-}
-
 class Parser {
  public:
   Parser(std::string_view text, const ProvisionCsvOptions& options)
@@ -282,7 +250,7 @@ class Parser {
       AddError(rec.line, "the manufacturer name is empty");
       return;
     }
-    if (HasControlChar(name)) {
+    if (HasControl(name)) {
       AddError(rec.line, "the manufacturer name contains a control character");
       return;
     }
@@ -342,10 +310,10 @@ class Parser {
 
     row.model = std::string(cell(kModel));
     if (row.model.empty()) AddError(line, "model is empty");
-    if (HasControlChar(row.model)) AddError(line, "model contains a control character");
+    if (HasControl(row.model)) AddError(line, "model contains a control character");
     row.serial_number = std::string(cell(kSerial));
     if (row.serial_number.empty()) AddError(line, "serialNumber is empty");
-    if (HasControlChar(row.serial_number)) {
+    if (HasControl(row.serial_number)) {
       AddError(line, "serialNumber contains a control character");
     }
 
@@ -424,7 +392,7 @@ class Parser {
       AddError(line, "provisionIdHash " + Quote(hash) + ": expected 64 hex digits");
       return;
     }
-    row.provision_id_hash = ToLower(hash);
+    row.provision_id_hash = AsciiLower(hash);
     if (row.provision_id.empty()) return;  // already reported
     std::string want = ToHex(provisioning::ProvisionIdHash(row.provision_id, options_.hash_suffix));
     if (row.provision_id_hash != want) {

@@ -1,6 +1,6 @@
 #include "http/message.h"
 
-#include <strings.h>
+#include "core/text.h"
 
 namespace roost::http {
 namespace {
@@ -10,10 +10,6 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <optional>
 #include <utility>
 
+#include "core/text.h"
+
 namespace roost::http {
 namespace {
 
@@ -16,21 +18,6 @@ bool IsTchar(char c) {
 bool IsBoundaryChar(char c) {
   if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
   return std::string_view("'()+_,-./:=?").find(c) != std::string_view::npos;
-}
-
-char Lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), Lower);
-  return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return Lower(x) == Lower(y); });
 }
 
 // A header value "type *( ; name=value )". Parameter names are lowercased.
@@ -61,7 +48,7 @@ class ValueParser {
     size_t start = i_;
     while (i_ < s_.size() && (IsTchar(s_[i_]) || s_[i_] == '/')) ++i_;
     if (i_ == start) return ValueError{i_, "expected a type"};
-    out.type = ToLower(s_.substr(start, i_ - start));
+    out.type = AsciiLower(s_.substr(start, i_ - start));
     while (true) {
       SkipSpace();
       if (i_ == s_.size()) return std::nullopt;
@@ -72,7 +59,7 @@ class ValueParser {
       start = i_;
       while (i_ < s_.size() && IsTchar(s_[i_])) ++i_;
       if (i_ == start) return ValueError{i_, "expected a parameter name"};
-      std::string name = ToLower(s_.substr(start, i_ - start));
+      std::string name = AsciiLower(s_.substr(start, i_ - start));
       SkipSpace();
       if (i_ == s_.size() || s_[i_] != '=') {
         return ValueError{i_, "expected '=' after parameter " + name};
@@ -93,7 +80,7 @@ class ValueParser {
             if (i_ == s_.size()) break;
             c = s_[i_++];
           }
-          if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) {
+          if (IsControl(c) && c != '\t') {
             return ValueError{i_ - 1, "control character in a quoted string"};
           }
           value.push_back(c);
@@ -116,12 +103,6 @@ class ValueParser {
   std::string_view s_;
   size_t i_ = 0;
 };
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 Status BodyError(size_t offset, const std::string& what) {
   return Status::InvalidInput("offset " + std::to_string(offset) + ": " + what);
@@ -203,7 +184,7 @@ Status ParsePartHeaders(std::string_view body, size_t begin, size_t end, size_t 
       if (v.type.find('/') == std::string::npos) {
         return BodyError(value_offset, "Content-Type: expected type/subtype");
       }
-      part.content_type = std::string(TrimOws(value));
+      part.content_type = std::string(TrimBlanks(value));
     }
     pos = eol + 2;
   }

@@ -47,10 +47,10 @@ class Problems {
   CertificateUpload& upload_;
 };
 
+// Notes may span lines: line breaks and tabs are allowed there, no other control.
 bool IsControl(char c, bool allow_line_breaks) {
-  const auto u = static_cast<unsigned char>(c);
   if (allow_line_breaks && (c == '\n' || c == '\r' || c == '\t')) return false;
-  return u < 0x20 || u == 0x7f;
+  return roost::IsControl(c);
 }
 
 // Checks one field's value (already trimmed); returns the problem or nullopt.
@@ -438,7 +438,7 @@ Result<storage::CertificatePage> CertificateRegistry::Search(std::string_view te
     return Status::InvalidInput("search: must be at most " + std::to_string(kMaxSearchLength) +
                                 " characters");
   }
-  if (std::any_of(text.begin(), text.end(), [](char c) { return IsControl(c, false); })) {
+  if (HasControl(text)) {
     return Status::InvalidInput("search: must not contain control characters");
   }
   storage::CertificateQuery query;

@@ -6,6 +6,7 @@
 
 #include "core/hex.h"
 #include "core/identifiers.h"
+#include "core/text.h"
 #include "crypto/random.h"
 #include "registry/certificates.h"
 
@@ -23,13 +24,6 @@ std::string FailedItem(std::string_view message, std::string_view given_id) {
   item += '\t';
   item += given_id;
   return item;
-}
-
-std::string Upper(std::string s) {
-  for (char& c : s) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-  }
-  return s;
 }
 
 }  // namespace
@@ -253,7 +247,7 @@ storage::ChunkOutcome DeviceRegistry::ProcessBulkCreate(const storage::JobClaim&
       outcome.failed.push_back({id.ToApi(), "unknown device (no credentials imported for it)"});
       continue;
     }
-    if (Upper(credential->initial_pac) != pac) {
+    if (AsciiUpper(credential->initial_pac) != pac) {
       outcome.failed.push_back({id.ToApi(), "PAC does not match"});
       continue;
     }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/hex.h"
+#include "core/text.h"
 #include "crypto/aes.h"
 #include "crypto/hash.h"
 #include "crypto/password.h"
@@ -16,11 +17,6 @@ namespace {
 // 43 characters of a 64-symbol alphabet: 258 bits.
 constexpr size_t kTokenLength = 43;
 constexpr size_t kMaxTokenLength = 256;
-
-bool IsControl(char c) {
-  auto u = static_cast<unsigned char>(c);
-  return u < 0x20 || u == 0x7f;
-}
 
 // A hash to verify against when there is no real one, so that an unknown email
 // (or a user without a password) costs the same as a wrong password.
@@ -44,7 +40,7 @@ Status ValidateName(std::string_view name) {
   if (name.size() > kMaxNameLength) {
     return Status::InvalidInput("name: at most " + std::to_string(kMaxNameLength) + " characters");
   }
-  if (std::any_of(name.begin(), name.end(), IsControl)) {
+  if (HasControl(name)) {
     return Status::InvalidInput("name: must not contain control characters");
   }
   return Status::Ok();
