@@ -2,27 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "crypto/password.h"
+#include "registry/registry_test_fixture.h"
 
 namespace roost::registry {
 namespace {
 
-class AccountsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/roost-accounts-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    store_ = storage::OpenSqliteStore(dir_).value();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  std::string dir_;
-  std::unique_ptr<storage::Store> store_;
-};
+using AccountsTest = testing::RegistryTest;
 
 TEST_F(AccountsTest, BootstrapOnceWithGeneratedPassword) {
   auto first = Bootstrap(*store_, "admin@localhost", std::nullopt, 1000);

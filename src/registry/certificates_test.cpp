@@ -2,14 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "registry/devices.h"
+#include "registry/registry_test_fixture.h"
 
 namespace roost::registry {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 std::vector<std::string> Keys(const CertificateUpload& upload) {
@@ -188,20 +186,12 @@ TEST(CertificateJson, NotAnArrayOrEmpty) {
 
 // --- the registry on a real store --------------------------------------------
 
-class CertificateRegistryTest : public ::testing::Test {
+class CertificateRegistryTest : public testing::RegistryTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/roost-certs-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto store = storage::OpenSqliteStore(dir_);
-    ASSERT_TRUE(store.ok()) << store.status().message();
-    store_ = std::move(store).value();
+    RegistryTest::SetUp();
+    if (HasFatalFailure()) return;
     certs_ = std::make_unique<CertificateRegistry>(*store_, [this] { return ++now_; });
-  }
-  void TearDown() override {
-    certs_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
   }
   void Import(std::string_view csv) {
     auto upload = ParseCertificateCsv(csv);
@@ -211,10 +201,7 @@ class CertificateRegistryTest : public ::testing::Test {
     EXPECT_EQ(*n, static_cast<int64_t>(upload.certificates.size()));
   }
 
-  std::string dir_;
-  std::unique_ptr<storage::Store> store_;
   std::unique_ptr<CertificateRegistry> certs_;
-  EpochMillis now_ = 1700000000000;
 };
 
 TEST_F(CertificateRegistryTest, LookupAcceptsEverySpellingAndImportUpserts) {
@@ -277,17 +264,9 @@ class RequireKnownCertificatesTest : public CertificateRegistryTest {
  protected:
   void SetUp() override {
     CertificateRegistryTest::SetUp();
-    Group g;
-    g.id = DeviceRegistry::NewObjectId();
-    g.name = "root";
-    ASSERT_TRUE(store_->CreateGroup(g).ok());
-    group_ = g.id;
-    DeviceType t;
-    t.id = DeviceRegistry::NewObjectId();
-    t.name = "type";
-    t.group = group_;
-    ASSERT_TRUE(store_->CreateDeviceType(t).ok());
-    type_ = t.id;
+    if (HasFatalFailure()) return;
+    group_ = MakeGroup("root", "");
+    type_ = MakeType(group_);
     std::vector<Credential> creds;
     for (uint32_t i = 0; i < 8; ++i)
       creds.push_back(Credential{SigfoxId{0xA0 + i}, {1}, Pac(i), 1});
@@ -295,10 +274,6 @@ class RequireKnownCertificatesTest : public CertificateRegistryTest {
     devices_ = std::make_unique<DeviceRegistry>(
         *store_, [this] { return ++now_; }, 3);
     Import("key,manufacturer,productName\nP_0004_D356_03,Acme,Tag\n");
-  }
-  void TearDown() override {
-    devices_.reset();
-    CertificateRegistryTest::TearDown();
   }
   static std::string Pac(uint32_t i) { return "00000000000000A" + std::to_string(i); }
   RegistrationRequest Request(uint32_t i, std::string certificate) {

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -10,6 +9,7 @@
 #include "core/hex.h"
 #include "crypto/aes.h"
 #include "factory/id_pac.h"
+#include "registry/registry_test_fixture.h"
 
 namespace roost::registry {
 namespace {
@@ -44,22 +44,17 @@ Bytes MakeIdKeyFile(const std::vector<factory::CraPair>& pairs, const Key128& en
   return out;
 }
 
-class CredentialsTest : public ::testing::Test {
+class CredentialsTest : public testing::RegistryTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/roost-credentials-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    store_ = storage::OpenSqliteStore(dir_).value();
+    RegistryTest::SetUp();
+    if (HasFatalFailure()) return;
     crypto::MasterKey mk = crypto::GenerateMasterKey();
     sealer_.emplace(crypto::Sealer::FromKey(mk).value());
     expected_ = nlohmann::json::parse(ReadFile(kSample + "expected.json"));
     enc_key_ = KeyOf(expected_["encryptionKey"].get<std::string>());
     id_key_ = AsBytes(ReadFile(kSample + "id_key_encrypted.bin"));
     id_pac_ = ReadFile(kSample + "id_pac.txt");
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   Result<ImportReport> Import(const Bytes& id_key, std::string_view id_pac,
                               factory::CraMode mode = factory::CraMode::kEcb) {
@@ -78,8 +73,6 @@ class CredentialsTest : public ::testing::Test {
     return ids;
   }
 
-  std::string dir_;
-  std::unique_ptr<storage::Store> store_;
   std::optional<crypto::Sealer> sealer_;
   nlohmann::json expected_;
   Key128 enc_key_{};

@@ -2,24 +2,19 @@
 // and bulk edit jobs (chunks, per-item failures, a chunk re-run after a lost lease).
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <map>
 
 #include "registry/devices.h"
+#include "registry/registry_test_fixture.h"
 
 namespace roost::registry {
 namespace {
 
-namespace fs = std::filesystem;
-
-class DeviceEditTest : public ::testing::Test {
+class DeviceEditTest : public testing::RegistryTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/roost-edits-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto store = storage::OpenSqliteStore(dir_);
-    ASSERT_TRUE(store.ok()) << store.status().message();
-    store_ = std::move(store).value();
+    RegistryTest::SetUp();
+    if (HasFatalFailure()) return;
     root_ = MakeGroup("root", "");
     team_ = MakeGroup("team", root_);
     other_ = MakeGroup("other", root_);
@@ -43,11 +38,6 @@ class DeviceEditTest : public ::testing::Test {
       ASSERT_TRUE(store_->InsertDevice(d).ok());
     }
   }
-  void TearDown() override {
-    registry_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
-  }
 
   static std::string Pac(uint32_t i) {
     char buf[17];
@@ -60,38 +50,10 @@ class DeviceEditTest : public ::testing::Test {
     return e;
   }
   static std::string Id(uint32_t i) { return SigfoxId{0xD000 + i}.ToApi(); }
-  std::string MakeGroup(const std::string& name, const std::string& parent) {
-    Group g;
-    g.id = DeviceRegistry::NewObjectId();
-    g.name = name;
-    g.parent = parent;
-    EXPECT_TRUE(store_->CreateGroup(g).ok());
-    return g.id;
-  }
-  std::string MakeType(const std::string& group) {
-    DeviceType t;
-    t.id = DeviceRegistry::NewObjectId();
-    t.name = "type";
-    t.group = group;
-    EXPECT_TRUE(store_->CreateDeviceType(t).ok());
-    return t.id;
-  }
   Device Stored(uint32_t i) { return store_->GetDevice(0xD000 + i).value(); }
-  JobStatus RunJob(const std::string& job_id) {
-    for (int guard = 0; guard < 100; ++guard) {
-      auto more = registry_->RunOneChunk("worker-1");
-      EXPECT_TRUE(more.ok()) << more.status().message();
-      if (!more.ok() || !*more) break;
-    }
-    auto status = registry_->BulkStatus(root_, job_id);
-    EXPECT_TRUE(status.ok()) << status.status().message();
-    return status.ok() ? *status : JobStatus{};
-  }
+  JobStatus RunJob(const std::string& job_id) { return RunAllChunks(*registry_, job_id, root_); }
 
-  std::string dir_;
-  std::unique_ptr<storage::Store> store_;
   std::unique_ptr<DeviceRegistry> registry_;
-  EpochMillis now_ = 1700000000000;
   std::string root_, team_, other_, foreign_, type_, type2_, other_type_, foreign_type_;
 };
 

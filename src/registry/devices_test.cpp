@@ -2,22 +2,18 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <map>
+
+#include "registry/registry_test_fixture.h"
 
 namespace roost::registry {
 namespace {
 
-namespace fs = std::filesystem;
-
-class DeviceRegistryTest : public ::testing::Test {
+class DeviceRegistryTest : public testing::RegistryTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/roost-registry-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto store = storage::OpenSqliteStore(dir_);
-    ASSERT_TRUE(store.ok()) << store.status().message();
-    store_ = std::move(store).value();
+    RegistryTest::SetUp();
+    if (HasFatalFailure()) return;
     root_ = MakeGroup("root", "");
     team_ = MakeGroup("team", root_);
     foreign_ = MakeGroup("foreign", "");
@@ -31,33 +27,11 @@ class DeviceRegistryTest : public ::testing::Test {
     registry_ = std::make_unique<DeviceRegistry>(
         *store_, [this] { return ++now_; }, 5);
   }
-  void TearDown() override {
-    registry_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
-  }
 
   static std::string Pac(uint32_t i) {
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llX", 0xABCD000000000000ull + i);
     return buf;
-  }
-  std::string MakeGroup(const std::string& name, const std::string& parent) {
-    Group g;
-    g.id = DeviceRegistry::NewObjectId();
-    g.name = name;
-    g.parent = parent;
-    auto created = store_->CreateGroup(g);
-    EXPECT_TRUE(created.ok()) << created.status().message();
-    return g.id;
-  }
-  std::string MakeType(const std::string& group) {
-    DeviceType t;
-    t.id = DeviceRegistry::NewObjectId();
-    t.name = "type";
-    t.group = group;
-    EXPECT_TRUE(store_->CreateDeviceType(t).ok());
-    return t.id;
   }
   RegistrationRequest Request(uint32_t i) {
     RegistrationRequest r;
@@ -70,20 +44,10 @@ class DeviceRegistryTest : public ::testing::Test {
     return r;
   }
   JobStatus RunJob(const std::string& job_id, const std::string& group) {
-    for (int guard = 0; guard < 100; ++guard) {
-      auto more = registry_->RunOneChunk("worker-1");
-      EXPECT_TRUE(more.ok()) << more.status().message();
-      if (!more.ok() || !*more) break;
-    }
-    auto status = registry_->BulkStatus(group, job_id);
-    EXPECT_TRUE(status.ok()) << status.status().message();
-    return status.ok() ? *status : JobStatus{};
+    return RunAllChunks(*registry_, job_id, group);
   }
 
-  std::string dir_;
-  std::unique_ptr<storage::Store> store_;
   std::unique_ptr<DeviceRegistry> registry_;
-  EpochMillis now_ = 1700000000000;
   std::string root_, team_, foreign_, type_, foreign_type_;
 };
 

@@ -2,22 +2,21 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "crypto/password.h"
 #include "registry/accounts.h"
+#include "registry/registry_test_fixture.h"
 
 namespace roost::registry {
 namespace {
 
 constexpr const char* kPassword = "a long enough password";
 
-class UsersTest : public ::testing::Test {
+class UsersTest : public testing::RegistryTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/roost-users-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    store_ = storage::OpenSqliteStore(dir_).value();
+    RegistryTest::SetUp();
+    if (HasFatalFailure()) return;
+    now_ = 10000;
     auto boot = Bootstrap(*store_, "admin@localhost", std::string(kPassword), 1000);
     ASSERT_TRUE(boot.ok()) << boot.status().message();
     root_ = boot->root_group;
@@ -29,12 +28,6 @@ class UsersTest : public ::testing::Test {
     accounts_ = std::make_unique<Accounts>(
         *store_, [this] { return now_; }, settings);
   }
-  void TearDown() override {
-    accounts_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   Actor AdminActor() const { return Actor{admin_.id, "", admin_.password_hash}; }
 
   User NewUser(const std::string& email, Roles roles = {"READER"}) {
@@ -43,9 +36,6 @@ class UsersTest : public ::testing::Test {
     return u.ok() ? *u : User{};
   }
 
-  int64_t now_ = 10000;
-  std::string dir_;
-  std::unique_ptr<storage::Store> store_;
   std::unique_ptr<Accounts> accounts_;
   std::string root_;
   User admin_;

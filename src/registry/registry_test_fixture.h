@@ -1,0 +1,80 @@
+// The set-up the registry's unit tests share: a fresh SQLite store in a
+// temporary directory, a clock the test moves by hand, and helpers that put
+// groups and device types straight into the store. Test-only.
+//
+// A test class derives from RegistryTest and, when it needs services, makes them
+// in its own SetUp after calling RegistryTest::SetUp(). Services are members of
+// the derived class, so they are destroyed before the store they point at; the
+// store and its directory go last, in ~RegistryTest.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "registry/devices.h"
+#include "storage/store.h"
+
+namespace roost::registry::testing {
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  ~RegistryTest() override {
+    store_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  void SetUp() override {
+    char tmpl[] = "/tmp/roost-registry-test-XXXXXX";
+    const char* dir = mkdtemp(tmpl);
+    ASSERT_NE(dir, nullptr);
+    dir_ = dir;
+    auto store = storage::OpenSqliteStore(dir_);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    store_ = std::move(store).value();
+  }
+
+  // A group under `parent` ("" = a root group); returns its id.
+  std::string MakeGroup(const std::string& name, const std::string& parent) {
+    Group g;
+    g.id = DeviceRegistry::NewObjectId();
+    g.name = name;
+    g.parent = parent;
+    auto created = store_->CreateGroup(g);
+    EXPECT_TRUE(created.ok()) << created.status().message();
+    return g.id;
+  }
+
+  // A device type named "type" in `group`; returns its id.
+  std::string MakeType(const std::string& group) {
+    DeviceType t;
+    t.id = DeviceRegistry::NewObjectId();
+    t.name = "type";
+    t.group = group;
+    EXPECT_TRUE(store_->CreateDeviceType(t).ok());
+    return t.id;
+  }
+
+  // Runs chunks of bulk jobs until none is left, then returns the status of
+  // `job_id` as `group` sees it.
+  static JobStatus RunAllChunks(DeviceRegistry& registry, const std::string& job_id,
+                                const std::string& group) {
+    for (int guard = 0; guard < 100; ++guard) {
+      auto more = registry.RunOneChunk("worker-1");
+      EXPECT_TRUE(more.ok()) << more.status().message();
+      if (!more.ok() || !*more) break;
+    }
+    auto status = registry.BulkStatus(group, job_id);
+    EXPECT_TRUE(status.ok()) << status.status().message();
+    return status.ok() ? *status : JobStatus{};
+  }
+
+  std::string dir_;
+  std::unique_ptr<storage::Store> store_;
+  EpochMillis now_ = 1700000000000;
+};
+
+}  // namespace roost::registry::testing
