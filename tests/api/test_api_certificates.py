@@ -11,46 +11,24 @@ import time
 import unittest
 import urllib.parse
 
-from roostcli import VECTORS, basic, run, temp_dir
-from roostserver import Server
+from roostcli import VECTORS, basic
+from roostsite import Site
 
 SAMPLE = os.path.join(VECTORS, "cra-sample")
-KEY = "00112233445566778899AABBCCDDEEFF"
 YEAR_MS = 365 * 24 * 3600 * 1000
 
 
-
 def start_with_users(test_cls, env):
-    test_cls.tmp = temp_dir()
-    test_cls.data_dir = os.path.join(test_cls.tmp.name, "data")
-    test_cls.server = Server(test_cls.data_dir,
-                             env={"ROOST_ADMIN_PASSWORD": "correct horse battery", **env})
-    test_cls.users = {}
-    for role in ("ADMIN", "DEVICE_MANAGER", "READER", "FACTORY", "STATION"):
-        r = run(["api-user", "create", "--name", role.lower(), "--role", role,
-                 "--data-dir", test_cls.data_dir])
-        assert r.returncode == 0, r.stderr
-        test_cls.users[role] = json.loads(r.stdout)
-    out = os.path.join(test_cls.tmp.name, "batch")
-    r = run(["cra", "issue", "--count", 40, "--first-id", "300000", "--enc-key", KEY,
-             "--out-dir", out])
-    assert r.returncode == 0, r.stderr
-    r = run(["credentials", "import", "--enc-key", KEY, "--id-key",
-             os.path.join(out, "id_key_encrypted.bin"), "--id-pac",
-             os.path.join(out, "id_pac.txt"), "--data-dir", test_cls.data_dir])
-    assert r.returncode == 0, r.stderr
-    test_cls.pacs = []
-    with open(os.path.join(out, "id_pac.txt")) as f:
-        for line in f:
-            if ";" in line:
-                test_cls.pacs.append(tuple(line.strip().split(";")))
+    """A SQLite site with one API user per role and 40 imported credentials."""
+    test_cls.site = Site("sqlite")
+    test_cls.data_dir = test_cls.site.data_dir
+    test_cls.server = test_cls.site.serve(env=env)
+    test_cls.users = test_cls.site.api_users()
+    test_cls.pacs = test_cls.site.issue_and_import(40, "300000")
 
 
 def stop(test_cls):
-    test_cls.server.kill()
-    test_cls.server.proc.stderr.close()
-    test_cls.server.proc.stdout.close()
-    test_cls.tmp.cleanup()
+    test_cls.site.close()
 
 
 class ApiClient:

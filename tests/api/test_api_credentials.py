@@ -6,8 +6,8 @@ import os
 import unittest
 import uuid
 
-from roostcli import VECTORS, basic, run, temp_dir
-from roostserver import Server
+from roostcli import VECTORS, basic
+from roostsite import Site
 
 SAMPLE = os.path.join(VECTORS, "cra-sample")
 KEY = "00112233445566778899AABBCCDDEEFF"
@@ -42,15 +42,10 @@ def read(path):
 class ApiCredentialsImportTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = temp_dir()
-        cls.data_dir = os.path.join(cls.tmp.name, "data")
-        cls.server = Server(cls.data_dir, env={"ROOST_ADMIN_PASSWORD": "correct horse battery"})
-        cls.users = {}
-        for role in ("ADMIN", "FACTORY", "DEVICE_MANAGER", "READER"):
-            r = run(["api-user", "create", "--name", role.lower(), "--role", role,
-                     "--data-dir", cls.data_dir])
-            assert r.returncode == 0, r.stderr
-            cls.users[role] = json.loads(r.stdout)
+        cls.site = Site("sqlite")
+        cls.data_dir = cls.site.data_dir
+        cls.server = cls.site.serve()
+        cls.users = cls.site.api_users(("ADMIN", "FACTORY", "DEVICE_MANAGER", "READER"))
         with open(os.path.join(SAMPLE, "expected.json")) as f:
             cls.expected = json.load(f)["devices"]
         cls.id_key = read(os.path.join(SAMPLE, "id_key_encrypted.bin"))
@@ -58,10 +53,7 @@ class ApiCredentialsImportTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.kill()
-        cls.server.proc.stderr.close()
-        cls.server.proc.stdout.close()
-        cls.tmp.cleanup()
+        cls.site.close()
 
     def upload(self, role, fields, content_type=None):
         ctype, body = multipart(fields)

@@ -6,25 +6,17 @@ import sqlite3
 import time
 import unittest
 
-from roostcli import api_id, basic, run, temp_dir
-from roostserver import Server
-
-KEY = "00112233445566778899AABBCCDDEEFF"
-
+from roostcli import api_id, basic
+from roostsite import Site
 
 
 class ApiDeviceEditsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = temp_dir()
-        cls.data_dir = os.path.join(cls.tmp.name, "data")
-        cls.server = Server(cls.data_dir, env={"ROOST_ADMIN_PASSWORD": "correct horse battery"})
-        cls.users = {}
-        for role in ("ADMIN", "DEVICE_MANAGER", "READER", "FACTORY"):
-            r = run(["api-user", "create", "--name", role.lower(), "--role", role,
-                     "--data-dir", cls.data_dir])
-            assert r.returncode == 0, r.stderr
-            cls.users[role] = json.loads(r.stdout)
+        cls.site = Site("sqlite")
+        cls.data_dir = cls.site.data_dir
+        cls.server = cls.site.serve()
+        cls.users = cls.site.api_users(("ADMIN", "DEVICE_MANAGER", "READER", "FACTORY"))
         # A second owner: a group below the root (there is no groups API yet, so it
         # is added to the server's SQLite database directly) with its own manager.
         db = sqlite3.connect(os.path.join(cls.data_dir, "roost.db"), timeout=10)
@@ -35,31 +27,13 @@ class ApiDeviceEditsTest(unittest.TestCase):
             db.execute("INSERT INTO groups (id, name, parent, tree, creation_time) "
                        "VALUES (?, 'new owner', ?, ?, 0)", (cls.child, root, tree + cls.child + "/"))
         db.close()
-        r = run(["api-user", "create", "--name", "owner", "--role", "DEVICE_MANAGER",
-                 "--group", cls.child, "--data-dir", cls.data_dir])
-        assert r.returncode == 0, r.stderr
-        cls.users["OWNER"] = json.loads(r.stdout)
+        cls.users["OWNER"] = cls.site.api_user("DEVICE_MANAGER", group=cls.child, name="owner")
         # Credentials of an issued batch of 60 devices.
-        out = os.path.join(cls.tmp.name, "batch")
-        r = run(["cra", "issue", "--count", 60, "--first-id", "300000", "--enc-key", KEY,
-                 "--out-dir", out])
-        assert r.returncode == 0, r.stderr
-        r = run(["credentials", "import", "--enc-key", KEY, "--id-key",
-                 os.path.join(out, "id_key_encrypted.bin"), "--id-pac",
-                 os.path.join(out, "id_pac.txt"), "--data-dir", cls.data_dir])
-        assert r.returncode == 0, r.stderr
-        cls.pacs = []
-        with open(os.path.join(out, "id_pac.txt")) as f:
-            for line in f:
-                if ";" in line:
-                    cls.pacs.append(tuple(line.strip().split(";")))
+        cls.pacs = cls.site.issue_and_import(60, "300000")
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.kill()
-        cls.server.proc.stderr.close()
-        cls.server.proc.stdout.close()
-        cls.tmp.cleanup()
+        cls.site.close()
 
     # --- helpers -----------------------------------------------------------
 

@@ -5,6 +5,9 @@ API users, imported credentials, and the API calls the tests share.
     site = Site("postgres", "mytest")     # a fresh database on this process's PostgreSQL
     server = site.serve()                 # a roostserver.Server on 127.0.0.1:<free port>
     user = site.api_user("ADMIN")         # {"login", "password"} via `roost api-user create`
+    users = site.api_users()              # {role: user} for every role
+    pairs = site.issue_and_import(40, "300000")  # [(id, pac)] of an imported CRA batch
+    site.close()                          # servers killed, database and directory removed
 
 PostgreSQL comes from pgfixture.PgServer, started once per test process on first use and
 stopped at exit. If it cannot start, the test that needed it fails (nothing is skipped).
@@ -40,7 +43,6 @@ def postgres():
             _pg = pgfixture.PgServer()
             atexit.register(_pg.stop)
         return _pg
-
 
 
 def run_ok(args, timeout=300):
@@ -88,6 +90,10 @@ class Site:
         if group:
             args += ["--group", group]
         return json.loads(run_ok(args).stdout)
+
+    def api_users(self, roles=ROLES):
+        """One API user per role in the root group: {role: {"login", "password"}}."""
+        return {role: self.api_user(role) for role in roles}
 
     def import_credentials(self, id_key, id_pac):
         args = ["credentials", "import", "--enc-key", KEY, "--id-key", id_key, "--id-pac", id_pac,
