@@ -7,6 +7,8 @@
 #include <charconv>
 #include <fstream>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "core/text.h"
@@ -71,6 +73,7 @@ Status CheckUrl(std::string_view url, std::initializer_list<std::string_view> sc
 
 using Setter = Status (*)(ServeConfig&, const Raw&);
 using Getter = std::string (*)(const ServeConfig&);  // TOML literal
+using Check = Status (*)(std::string_view);          // an extra rule for a plain string
 
 std::string TomlString(std::string_view s) {
   std::ostringstream out;
@@ -78,287 +81,332 @@ std::string TomlString(std::string_view s) {
   return out.str();
 }
 
+// Where a plain setting lives: a member of ServeConfig or of its SmtpConfig.
+// (unsigned and uint32_t are one type on every platform Roost builds for.)
+using Member = std::variant<std::string ServeConfig::*, uint32_t ServeConfig::*,
+                            bool ServeConfig::*, std::string SmtpConfig::*, uint16_t SmtpConfig::*>;
+
+template <typename T>
+T& At(ServeConfig& c, T ServeConfig::*m) {
+  return c.*m;
+}
+template <typename T>
+T& At(ServeConfig& c, T SmtpConfig::*m) {
+  return c.smtp.*m;
+}
+template <typename T>
+const T& At(const ServeConfig& c, T ServeConfig::*m) {
+  return c.*m;
+}
+template <typename T>
+const T& At(const ServeConfig& c, T SmtpConfig::*m) {
+  return c.smtp.*m;
+}
+
+Result<bool> ParseSwitch(std::string_view text) {
+  const std::string v = AsciiLower(text);
+  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+  return Status::InvalidInput("expected true or false, got " + Quote(text));
+}
+
+// One setting. Plain ones (strings, integers, switches) are stored through
+// `member`, integers within [pub.min, pub.max] and strings after `check`;
+// typed ones (addresses, enums, EUIs, URLs) have their own `set` and `get`.
 struct KeyDef {
   ConfigKey pub;
-  Setter set;
-  Getter get;  // nullptr: never written by ToToml
+  std::optional<Member> member;
+  Check check = nullptr;
+  Setter set = nullptr;
+  Getter get = nullptr;  // typed settings only; nullptr: never written by ToToml
+
+  Status Set(ServeConfig& c, const Raw& raw) const {
+    if (set != nullptr) return set(c, raw);
+    return std::visit(
+        [&](auto m) -> Status {
+          auto& field = At(c, m);
+          using T = std::remove_reference_t<decltype(field)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            if (check != nullptr) ROOST_RETURN_IF_ERROR(check(raw.s));
+            field = raw.s;
+          } else if constexpr (std::is_same_v<T, bool>) {
+            auto v = ParseSwitch(raw.s);
+            if (!v.ok()) return v.status();
+            field = *v;
+          } else {
+            auto v = AsInt(raw, pub.min, pub.max);
+            if (!v.ok()) return v.status();
+            field = static_cast<T>(*v);
+          }
+          return Status::Ok();
+        },
+        *member);
+  }
+  bool Written() const { return member.has_value() || get != nullptr; }
+  std::string Get(const ServeConfig& c) const {
+    if (get != nullptr) return get(c);
+    return std::visit(
+        [&](auto m) -> std::string {
+          const auto& field = At(c, m);
+          using T = std::remove_cvref_t<decltype(field)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            return TomlString(field);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            return field ? "true" : "false";
+          } else {
+            return std::to_string(field);
+          }
+        },
+        *member);
+  }
 };
 
-// The one table of settings. Sections: the part of `key` before the dot.
+ConfigKey Key(std::string_view key, std::string_view env, std::string_view flag,
+              std::string_view default_value, std::string_view help) {
+  ConfigKey k;
+  k.key = key;
+  k.env = env;
+  k.flag = flag;
+  k.default_value = default_value;
+  k.help = help;
+  return k;
+}
+
+// Table rows. Text/Int/Switch: plain values stored in a member; Typed: parsed
+// and written by its own functions.
+KeyDef Text(ConfigKey k, Member m, Check check = nullptr) {
+  return KeyDef{k, m, check};
+}
+KeyDef Int(ConfigKey k, Member m, int64_t min, int64_t max) {
+  k.integer = true;
+  k.min = min;
+  k.max = max;
+  return KeyDef{k, m};
+}
+KeyDef Switch(ConfigKey k, Member m) {
+  k.boolean = true;
+  return KeyDef{k, m};
+}
+KeyDef Typed(ConfigKey k, Setter set, Getter get) {
+  return KeyDef{k, std::nullopt, nullptr, set, get};
+}
+
+Status NotEmpty(std::string_view s) {
+  return s.empty() ? Status::InvalidInput("must not be empty") : Status::Ok();
+}
+
+Status DatabaseUrl(std::string_view url) {
+  if (url.empty()) return Status::Ok();
+  return CheckUrl(url, {"postgresql://", "postgres://", "sqlite:"},
+                  "postgresql://…, postgres://… or sqlite:PATH");
+}
+
+Status SmtpHost(std::string_view host) {
+  if (host.find_first_of(" \t\r\n:/") != std::string_view::npos) {
+    return Status::InvalidInput("expected a host name, got " + Quote(host) +
+                                " (the port is smtp.port)");
+  }
+  return Status::Ok();
+}
+
+Status EmailAddress(std::string_view from) {
+  if (!from.empty() && (from.find('@') == std::string_view::npos ||
+                        from.find_first_of("\r\n") != std::string_view::npos)) {
+    return Status::InvalidInput("expected an email address, got " + Quote(from));
+  }
+  return Status::Ok();
+}
+
+// The one table of settings, in the order of docs/configuration.md and of
+// ToToml. Sections: the part of `key` before the dot. `default_value` is the
+// value a ServeConfig{} holds, as ToToml writes it ("" = empty); a test checks both.
 const std::vector<KeyDef>& Keys() {
   static const std::vector<KeyDef> keys = {
-      {{"data_dir", "ROOST_DATA_DIR", "--data-dir",
-        "Data directory (SQLite database, master key), created when missing"},
-       [](ServeConfig& c, const Raw& r) {
-         if (r.s.empty()) return Status::InvalidInput("must not be empty");
-         c.data_dir = r.s;
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return TomlString(c.data_dir); }},
-      {{"http.listen", "ROOST_HTTP_LISTEN", "--listen",
-        "HOST:PORT of the HTTP API; port 0 picks a free port"},
-       [](ServeConfig& c, const Raw& r) {
-         auto hp = ParseHostPort(r.s);
-         if (!hp.ok()) return hp.status();
-         c.http_listen = *hp;
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return TomlString(c.http_listen.ToString()); }},
-      {{"http.threads", "ROOST_HTTP_THREADS", "--threads", "Event loop threads; 0 = one per CPU",
-        true},
-       [](ServeConfig& c, const Raw& r) {
-         auto v = AsInt(r, 0, 256);
-         if (!v.ok()) return v.status();
-         c.threads = static_cast<unsigned>(*v);
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return std::to_string(c.threads); }},
-      {{"http.handler_threads", "ROOST_HTTP_HANDLER_THREADS", "",
-        "Threads that run API handlers (database calls); 0 = max(4, 2 x event loop threads)", true},
-       [](ServeConfig& c, const Raw& r) {
-         auto v = AsInt(r, 0, 1024);
-         if (!v.ok()) return v.status();
-         c.handler_threads = static_cast<unsigned>(*v);
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return std::to_string(c.handler_threads); }},
-      {{"http.public_url", "ROOST_HTTP_PUBLIC_URL", "--public-url",
-        "Base URL clients reach the server at (links in emails, paging); empty = http://LISTEN"},
-       [](ServeConfig& c, const Raw& r) {
-         std::string url = r.s;
-         if (!url.empty()) {
-           ROOST_RETURN_IF_ERROR(CheckUrl(url, {"http://", "https://"}, "http://… or https://…"));
-           if (url.find_first_of(" \t\r\n") != std::string::npos) {
-             return Status::InvalidInput("URL contains whitespace");
-           }
-           while (url.ends_with('/')) url.pop_back();
-         }
-         c.public_url = url;
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return TomlString(c.public_url); }},
-      {{"database.url", "ROOST_DATABASE_URL", "--database",
-        "postgresql://… for PostgreSQL, sqlite:PATH for another SQLite file; empty = "
-        "SQLite in the data directory"},
-       [](ServeConfig& c, const Raw& r) {
-         if (!r.s.empty()) {
-           ROOST_RETURN_IF_ERROR(CheckUrl(r.s, {"postgresql://", "postgres://", "sqlite:"},
-                                          "postgresql://…, postgres://… or sqlite:PATH"));
-         }
-         c.database_url = r.s;
-         return Status::Ok();
-       },
-       // The URL may carry a password; ToToml writes it as given, so treat the
-       // output as secret when it does.
-       [](const ServeConfig& c) { return TomlString(c.database_url); }},
-      {{"secrets.master_key_file", "ROOST_SECRETS_MASTER_KEY_FILE", "--master-key-file",
-        "File with the 32-byte master key (64 hex digits) that encrypts secrets at rest; "
-        "empty = DATA_DIR/master.key"},
-       [](ServeConfig& c, const Raw& r) {
-         c.master_key_file = r.s;
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return TomlString(c.master_key_file); }},
-      {{"log.level", "ROOST_LOG_LEVEL", "--log-level", "debug, info, warn or error"},
-       [](ServeConfig& c, const Raw& r) {
-         const std::string v = AsciiLower(r.s);
-         for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
-           if (v == LogLevelName(l)) {
-             c.log_level = l;
-             return Status::Ok();
-           }
-         }
-         return Status::InvalidInput("expected debug, info, warn or error, got " + Quote(r.s));
-       },
-       [](const ServeConfig& c) { return TomlString(LogLevelName(c.log_level)); }},
-      {{"admin.password_file", "ROOST_ADMIN_PASSWORD_FILE", "--admin-password-file",
-        "First start: file holding the initial admin password"},
-       [](ServeConfig& c, const Raw& r) {
-         c.admin_password_file = r.s;
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return TomlString(c.admin_password_file); }},
-      {{"admin.password", "ROOST_ADMIN_PASSWORD", "",
-        "First start: the initial admin password (environment only)", false, false},
-       [](ServeConfig& c, const Raw& r) {
-         if (r.s.empty()) return Status::InvalidInput("must not be empty");
-         c.admin_password = r.s;
-         return Status::Ok();
-       },
-       nullptr},
-      {{"provisioning.gwmp_listen", "ROOST_PROVISIONING_GWMP_LISTEN", "--gwmp-listen",
-        "UDP HOST:PORT for LoRa gateways' packet forwarders; off = no provisioning listener"},
-       [](ServeConfig& c, const Raw& r) {
-         if (AsciiLower(r.s) == "off") {
-           c.gwmp_listen.reset();
-           return Status::Ok();
-         }
-         auto hp = ParseHostPort(r.s);
-         if (!hp.ok()) return hp.status().WithPrefix("expected HOST:PORT or off");
-         c.gwmp_listen = *hp;
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) {
-         return TomlString(c.gwmp_listen ? c.gwmp_listen->ToString() : "off");
-       }},
-      {{"provisioning.region", "ROOST_PROVISIONING_REGION", "--region",
-        "Radio region of provisioning downlinks: EU868, US915 or CN470"},
-       [](ServeConfig& c, const Raw& r) {
-         const std::string v = AsciiLower(r.s);
-         for (Region g : {Region::kEU868, Region::kUS915, Region::kCN470}) {
-           if (v == AsciiLower(RegionName(g))) {
-             c.region = g;
-             return Status::Ok();
-           }
-         }
-         return Status::InvalidInput("expected EU868, US915 or CN470, got " + Quote(r.s));
-       },
-       [](const ServeConfig& c) { return TomlString(RegionName(c.region)); }},
-      {{"provisioning.join_eui", "ROOST_PROVISIONING_JOIN_EUI", "--join-eui",
-        "JoinEUI given to provisioned devices (16 hex digits)"},
-       [](ServeConfig& c, const Raw& r) {
-         auto eui = ParseEui64(r.s);
-         if (!eui.ok()) return eui.status();
-         c.join_eui = *eui;
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return TomlString(c.join_eui.ToString()); }},
-      {{"provisioning.dev_eui_pool", "ROOST_PROVISIONING_DEV_EUI_POOL", "--dev-eui-pool",
-        "PREFIX/BITS pool of devEUIs for devices without a fixed devEUI; empty = none"},
-       [](ServeConfig& c, const Raw& r) {
-         if (r.s.empty()) {
-           c.dev_eui_pool.reset();
-           return Status::Ok();
-         }
-         auto pool = ParseEuiPool(r.s);
-         if (!pool.ok()) return pool.status();
-         c.dev_eui_pool = *pool;
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) {
-         return TomlString(c.dev_eui_pool ? c.dev_eui_pool->ToString() : "");
-       }},
-      {{"provisioning.lns_upstream", "ROOST_PROVISIONING_LNS_UPSTREAM", "--lns-upstream",
-        "UDP HOST:PORT of a LoRaWAN network server to forward other traffic to; empty = none"},
-       [](ServeConfig& c, const Raw& r) {
-         auto hp = OptionalHostPort(r.s, false);
-         if (!hp.ok()) return hp.status();
-         c.lns_upstream = *hp;
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) {
-         return TomlString(c.lns_upstream ? c.lns_upstream->ToString() : "");
-       }},
-      {{"smtp.host", "ROOST_SMTP_HOST", "--smtp-host",
-        "SMTP server for emails (password links, alerts); empty = no email"},
-       [](ServeConfig& c, const Raw& r) {
-         if (r.s.find_first_of(" \t\r\n:/") != std::string::npos) {
-           return Status::InvalidInput("expected a host name, got " + Quote(r.s) +
-                                       " (the port is smtp.port)");
-         }
-         c.smtp.host = r.s;
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return TomlString(c.smtp.host); }},
-      {{"smtp.port", "ROOST_SMTP_PORT", "--smtp-port",
-        "SMTP port (587: submission with STARTTLS, 465: implicit TLS, 25)", true},
-       [](ServeConfig& c, const Raw& r) {
-         auto v = AsInt(r, 1, 65535);
-         if (!v.ok()) return v.status();
-         c.smtp.port = static_cast<uint16_t>(*v);
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return std::to_string(c.smtp.port); }},
-      {{"smtp.from", "ROOST_SMTP_FROM", "--smtp-from", "Sender address of emails"},
-       [](ServeConfig& c, const Raw& r) {
-         if (!r.s.empty() && (r.s.find('@') == std::string::npos ||
-                              r.s.find_first_of("\r\n") != std::string::npos)) {
-           return Status::InvalidInput("expected an email address, got " + Quote(r.s));
-         }
-         c.smtp.from = r.s;
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return TomlString(c.smtp.from); }},
-      {{"smtp.user", "ROOST_SMTP_USER", "--smtp-user", "SMTP login; empty = no authentication"},
-       [](ServeConfig& c, const Raw& r) {
-         c.smtp.user = r.s;
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return TomlString(c.smtp.user); }},
-      {{"smtp.password_file", "ROOST_SMTP_PASSWORD_FILE", "--smtp-password-file",
-        "File holding the SMTP password"},
-       [](ServeConfig& c, const Raw& r) {
-         c.smtp.password_file = r.s;
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return TomlString(c.smtp.password_file); }},
-      {{"accounts.password_link_ttl_s", "ROOST_ACCOUNTS_PASSWORD_LINK_TTL_S",
-        "--password-link-ttl-s",
-        "Seconds a one-time set-password link (invitation, reset) stays valid", true},
-       [](ServeConfig& c, const Raw& r) {
-         auto v = AsInt(r, 1, 31536000);
-         if (!v.ok()) return v.status();
-         c.password_link_ttl_s = static_cast<uint32_t>(*v);
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return std::to_string(c.password_link_ttl_s); }},
-      {{"accounts.session_ttl_s", "ROOST_ACCOUNTS_SESSION_TTL_S", "--session-ttl-s",
-        "Seconds a console login session lasts", true},
-       [](ServeConfig& c, const Raw& r) {
-         auto v = AsInt(r, 60, 31536000);
-         if (!v.ok()) return v.status();
-         c.session_ttl_s = static_cast<uint32_t>(*v);
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return std::to_string(c.session_ttl_s); }},
-      {{"pipeline.dedup_window_ms", "ROOST_PIPELINE_DEDUP_WINDOW_MS", "--dedup-window-ms",
-        "Reports of one frame by several stations within this many ms are one message", true},
-       [](ServeConfig& c, const Raw& r) {
-         auto v = AsInt(r, 0, 600000);
-         if (!v.ok()) return v.status();
-         c.dedup_window_ms = static_cast<uint32_t>(*v);
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return std::to_string(c.dedup_window_ms); }},
-      {{"pipeline.retention_days", "ROOST_PIPELINE_RETENTION_DAYS", "--retention-days",
-        "Messages older than this many days are purged; 0 = keep forever", true},
-       [](ServeConfig& c, const Raw& r) {
-         auto v = AsInt(r, 0, 36500);
-         if (!v.ok()) return v.status();
-         c.retention_days = static_cast<uint32_t>(*v);
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return std::to_string(c.retention_days); }},
-      {{"jobs.lease_seconds", "ROOST_JOBS_LEASE_SECONDS", "--job-lease-seconds",
-        "A claimed chunk of a background job that is not finished within this many seconds "
-        "(its worker died) is taken over by another worker",
-        true},
-       [](ServeConfig& c, const Raw& r) {
-         auto v = AsInt(r, 1, 3600);
-         if (!v.ok()) return v.status();
-         c.job_lease_seconds = static_cast<uint32_t>(*v);
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) { return std::to_string(c.job_lease_seconds); }},
-      {{"registry.require_known_certificates", "ROOST_REGISTRY_REQUIRE_KNOWN_CERTIFICATES",
-        "--require-known-certificates",
-        "Refuse registrations whose product certificate is not in the certificate registry "
-        "(true/false)",
-        false, true, true},
-       [](ServeConfig& c, const Raw& r) {
-         const std::string v = AsciiLower(r.s);
-         if (v == "true" || v == "1" || v == "yes" || v == "on") {
-           c.require_known_certificates = true;
-         } else if (v == "false" || v == "0" || v == "no" || v == "off") {
-           c.require_known_certificates = false;
-         } else {
-           return Status::InvalidInput("expected true or false, got " + Quote(r.s));
-         }
-         return Status::Ok();
-       },
-       [](const ServeConfig& c) {
-         return std::string(c.require_known_certificates ? "true" : "false");
-       }},
+      Text(Key("data_dir", "ROOST_DATA_DIR", "--data-dir", "roost-data",
+               "Data directory (SQLite database, master key), created when missing"),
+           &ServeConfig::data_dir, NotEmpty),
+      Typed(
+          Key("http.listen", "ROOST_HTTP_LISTEN", "--listen", "127.0.0.1:8080",
+              "HOST:PORT of the HTTP API; port 0 picks a free port"),
+          [](ServeConfig& c, const Raw& r) {
+            auto hp = ParseHostPort(r.s);
+            if (!hp.ok()) return hp.status();
+            c.http_listen = *hp;
+            return Status::Ok();
+          },
+          [](const ServeConfig& c) { return TomlString(c.http_listen.ToString()); }),
+      Int(Key("http.threads", "ROOST_HTTP_THREADS", "--threads", "0",
+              "Event loop threads; 0 = one per CPU"),
+          &ServeConfig::threads, 0, 256),
+      Int(Key("http.handler_threads", "ROOST_HTTP_HANDLER_THREADS", "", "0",
+              "Threads that run API handlers (database calls); 0 = max(4, 2 x event loop "
+              "threads)"),
+          &ServeConfig::handler_threads, 0, 1024),
+      Typed(
+          Key("http.public_url", "ROOST_HTTP_PUBLIC_URL", "--public-url", "",
+              "Base URL clients reach the server at (links in emails, paging); empty = "
+              "http://LISTEN"),
+          [](ServeConfig& c, const Raw& r) {
+            std::string url = r.s;
+            if (!url.empty()) {
+              ROOST_RETURN_IF_ERROR(
+                  CheckUrl(url, {"http://", "https://"}, "http://… or https://…"));
+              if (url.find_first_of(" \t\r\n") != std::string::npos) {
+                return Status::InvalidInput("URL contains whitespace");
+              }
+              while (url.ends_with('/')) url.pop_back();
+            }
+            c.public_url = url;
+            return Status::Ok();
+          },
+          [](const ServeConfig& c) { return TomlString(c.public_url); }),
+      // The URL may carry a password; ToToml writes it as given, so treat the
+      // output as secret when it does.
+      Text(Key("database.url", "ROOST_DATABASE_URL", "--database", "",
+               "postgresql://… for PostgreSQL, sqlite:PATH for another SQLite file; empty = "
+               "SQLite in the data directory"),
+           &ServeConfig::database_url, DatabaseUrl),
+      Text(Key("secrets.master_key_file", "ROOST_SECRETS_MASTER_KEY_FILE", "--master-key-file", "",
+               "File with the 32-byte master key (64 hex digits) that encrypts secrets at rest; "
+               "empty = DATA_DIR/master.key"),
+           &ServeConfig::master_key_file),
+      Typed(
+          Key("log.level", "ROOST_LOG_LEVEL", "--log-level", "info", "debug, info, warn or error"),
+          [](ServeConfig& c, const Raw& r) {
+            for (LogLevel l :
+                 {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
+              if (EqualsIgnoreCase(r.s, LogLevelName(l))) {
+                c.log_level = l;
+                return Status::Ok();
+              }
+            }
+            return Status::InvalidInput("expected debug, info, warn or error, got " + Quote(r.s));
+          },
+          [](const ServeConfig& c) { return TomlString(LogLevelName(c.log_level)); }),
+      Text(Key("admin.password_file", "ROOST_ADMIN_PASSWORD_FILE", "--admin-password-file", "",
+               "First start: file holding the initial admin password"),
+           &ServeConfig::admin_password_file),
+      [] {
+        // A secret: environment only, never written, never quoted in errors.
+        KeyDef def = Typed(
+            Key("admin.password", "ROOST_ADMIN_PASSWORD", "", "",
+                "First start: the initial admin password (environment only)"),
+            [](ServeConfig& c, const Raw& r) {
+              if (r.s.empty()) return Status::InvalidInput("must not be empty");
+              c.admin_password = r.s;
+              return Status::Ok();
+            },
+            nullptr);
+        def.pub.file_allowed = false;
+        return def;
+      }(),
+      Typed(
+          Key("provisioning.gwmp_listen", "ROOST_PROVISIONING_GWMP_LISTEN", "--gwmp-listen",
+              "0.0.0.0:1700",
+              "UDP HOST:PORT for LoRa gateways' packet forwarders; off = no provisioning "
+              "listener"),
+          [](ServeConfig& c, const Raw& r) {
+            if (EqualsIgnoreCase(r.s, "off")) {
+              c.gwmp_listen.reset();
+              return Status::Ok();
+            }
+            auto hp = ParseHostPort(r.s);
+            if (!hp.ok()) return hp.status().WithPrefix("expected HOST:PORT or off");
+            c.gwmp_listen = *hp;
+            return Status::Ok();
+          },
+          [](const ServeConfig& c) {
+            return TomlString(c.gwmp_listen ? c.gwmp_listen->ToString() : "off");
+          }),
+      Typed(
+          Key("provisioning.region", "ROOST_PROVISIONING_REGION", "--region", "EU868",
+              "Radio region of provisioning downlinks: EU868, US915 or CN470"),
+          [](ServeConfig& c, const Raw& r) {
+            for (Region g : {Region::kEU868, Region::kUS915, Region::kCN470}) {
+              if (EqualsIgnoreCase(r.s, RegionName(g))) {
+                c.region = g;
+                return Status::Ok();
+              }
+            }
+            return Status::InvalidInput("expected EU868, US915 or CN470, got " + Quote(r.s));
+          },
+          [](const ServeConfig& c) { return TomlString(RegionName(c.region)); }),
+      Typed(
+          Key("provisioning.join_eui", "ROOST_PROVISIONING_JOIN_EUI", "--join-eui",
+              "0000000000000000", "JoinEUI given to provisioned devices (16 hex digits)"),
+          [](ServeConfig& c, const Raw& r) {
+            auto eui = ParseEui64(r.s);
+            if (!eui.ok()) return eui.status();
+            c.join_eui = *eui;
+            return Status::Ok();
+          },
+          [](const ServeConfig& c) { return TomlString(c.join_eui.ToString()); }),
+      Typed(
+          Key("provisioning.dev_eui_pool", "ROOST_PROVISIONING_DEV_EUI_POOL", "--dev-eui-pool", "",
+              "PREFIX/BITS pool of devEUIs for devices without a fixed devEUI; empty = none"),
+          [](ServeConfig& c, const Raw& r) {
+            if (r.s.empty()) {
+              c.dev_eui_pool.reset();
+              return Status::Ok();
+            }
+            auto pool = ParseEuiPool(r.s);
+            if (!pool.ok()) return pool.status();
+            c.dev_eui_pool = *pool;
+            return Status::Ok();
+          },
+          [](const ServeConfig& c) {
+            return TomlString(c.dev_eui_pool ? c.dev_eui_pool->ToString() : "");
+          }),
+      Typed(
+          Key("provisioning.lns_upstream", "ROOST_PROVISIONING_LNS_UPSTREAM", "--lns-upstream", "",
+              "UDP HOST:PORT of a LoRaWAN network server to forward other traffic to; empty = "
+              "none"),
+          [](ServeConfig& c, const Raw& r) {
+            auto hp = OptionalHostPort(r.s, false);
+            if (!hp.ok()) return hp.status();
+            c.lns_upstream = *hp;
+            return Status::Ok();
+          },
+          [](const ServeConfig& c) {
+            return TomlString(c.lns_upstream ? c.lns_upstream->ToString() : "");
+          }),
+      Text(Key("smtp.host", "ROOST_SMTP_HOST", "--smtp-host", "",
+               "SMTP server for emails (password links, alerts); empty = no email"),
+           &SmtpConfig::host, SmtpHost),
+      Int(Key("smtp.port", "ROOST_SMTP_PORT", "--smtp-port", "587",
+              "SMTP port (587: submission with STARTTLS, 465: implicit TLS, 25)"),
+          &SmtpConfig::port, 1, 65535),
+      Text(Key("smtp.from", "ROOST_SMTP_FROM", "--smtp-from", "", "Sender address of emails"),
+           &SmtpConfig::from, EmailAddress),
+      Text(Key("smtp.user", "ROOST_SMTP_USER", "--smtp-user", "",
+               "SMTP login; empty = no authentication"),
+           &SmtpConfig::user),
+      Text(Key("smtp.password_file", "ROOST_SMTP_PASSWORD_FILE", "--smtp-password-file", "",
+               "File holding the SMTP password"),
+           &SmtpConfig::password_file),
+      Int(Key("accounts.password_link_ttl_s", "ROOST_ACCOUNTS_PASSWORD_LINK_TTL_S",
+              "--password-link-ttl-s", "259200",
+              "Seconds a one-time set-password link (invitation, reset) stays valid"),
+          &ServeConfig::password_link_ttl_s, 1, 31536000),
+      Int(Key("accounts.session_ttl_s", "ROOST_ACCOUNTS_SESSION_TTL_S", "--session-ttl-s", "43200",
+              "Seconds a console login session lasts"),
+          &ServeConfig::session_ttl_s, 60, 31536000),
+      Int(Key("pipeline.dedup_window_ms", "ROOST_PIPELINE_DEDUP_WINDOW_MS", "--dedup-window-ms",
+              "3000",
+              "Reports of one frame by several stations within this many ms are one message"),
+          &ServeConfig::dedup_window_ms, 0, 600000),
+      Int(Key("pipeline.retention_days", "ROOST_PIPELINE_RETENTION_DAYS", "--retention-days", "90",
+              "Messages older than this many days are purged; 0 = keep forever"),
+          &ServeConfig::retention_days, 0, 36500),
+      Int(Key("jobs.lease_seconds", "ROOST_JOBS_LEASE_SECONDS", "--job-lease-seconds", "60",
+              "A claimed chunk of a background job that is not finished within this many "
+              "seconds (its worker died) is taken over by another worker"),
+          &ServeConfig::job_lease_seconds, 1, 3600),
+      Switch(Key("registry.require_known_certificates", "ROOST_REGISTRY_REQUIRE_KNOWN_CERTIFICATES",
+                 "--require-known-certificates", "false",
+                 "Refuse registrations whose product certificate is not in the certificate "
+                 "registry (true/false)"),
+             &ServeConfig::require_known_certificates),
   };
   return keys;
 }
@@ -455,7 +503,7 @@ Status ApplyTomlValue(ServeConfig& config, const ConfigFile& file, const KeyDef&
     }
     raw.s = node.as_string()->get();
   }
-  return def.set(config, raw).WithPrefix(where);
+  return def.Set(config, raw).WithPrefix(where);
 }
 
 Status ApplyFile(ServeConfig& config, const ConfigFile& file) {
@@ -527,7 +575,7 @@ Status ApplyEnv(ServeConfig& config, const StringMap& env) {
     Raw raw;
     raw.s = value;
     // Setters of secrets (admin.password) never quote the value in their errors.
-    ROOST_RETURN_IF_ERROR(def->set(config, raw).WithPrefix(name));
+    ROOST_RETURN_IF_ERROR(def->Set(config, raw).WithPrefix(name));
   }
   return Status::Ok();
 }
@@ -540,7 +588,7 @@ Status ApplyFlags(ServeConfig& config, const StringMap& flags) {
     }
     Raw raw;
     raw.s = value;
-    ROOST_RETURN_IF_ERROR(def->set(config, raw).WithPrefix(std::string(def->pub.flag)));
+    ROOST_RETURN_IF_ERROR(def->Set(config, raw).WithPrefix(std::string(def->pub.flag)));
   }
   return Status::Ok();
 }
@@ -689,7 +737,7 @@ std::string ToToml(const ServeConfig& config) {
   std::string out;
   std::string section;
   for (const KeyDef& k : Keys()) {
-    if (k.get == nullptr) continue;
+    if (!k.Written()) continue;
     std::string_view key = k.pub.key;
     size_t dot = key.find('.');
     std::string this_section = dot == std::string_view::npos ? "" : std::string(key.substr(0, dot));
@@ -698,7 +746,7 @@ std::string ToToml(const ServeConfig& config) {
       out += "\n[" + section + "]\n";
     }
     out += std::string(dot == std::string_view::npos ? key : key.substr(dot + 1)) + " = " +
-           k.get(config) + "\n";
+           k.Get(config) + "\n";
   }
   return out;
 }

@@ -108,15 +108,19 @@ struct ServeConfig {
   bool operator==(const ServeConfig&) const = default;
 };
 
-// One setting, for help texts, docs and CLI wiring.
+// One setting, for help texts, docs and CLI wiring. ConfigKeys() is the one
+// table that the file, the environment, the flags, ToToml and
+// docs/configuration.md's list of keys all follow (tests keep them in step).
 struct ConfigKey {
-  std::string_view key;      // "http.listen"
-  std::string_view env;      // "ROOST_HTTP_LISTEN"
-  std::string_view flag;     // "--listen"; empty: no flag
-  std::string_view help;     // one line
-  bool integer = false;      // TOML integer (else a TOML string, or boolean below)
-  bool file_allowed = true;  // false: environment only (secrets)
-  bool boolean = false;      // TOML boolean; text layers accept true/false/1/0/yes/no/on/off
+  std::string_view key;            // "http.listen"
+  std::string_view env;            // "ROOST_HTTP_LISTEN"
+  std::string_view flag;           // "--listen"; empty: no flag
+  std::string_view help;           // one line
+  bool integer = false;            // TOML integer (else a TOML string, or boolean below)
+  bool file_allowed = true;        // false: environment only (secrets)
+  bool boolean = false;            // TOML boolean; text layers accept true/false/1/0/yes/no/on/off
+  std::string_view default_value;  // as ToToml writes it, unquoted; "" = empty or unset
+  int64_t min = 0, max = 0;        // the accepted range of an integer
 };
 std::span<const ConfigKey> ConfigKeys();
 

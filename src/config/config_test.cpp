@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <toml++/toml.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -409,6 +411,155 @@ TEST(Config, DocumentationCoversEveryKey) {
     EXPECT_NE(doc.find(code(k.env)), std::string::npos) << k.env;
     if (!k.flag.empty()) {
       EXPECT_NE(doc.find(code(k.flag)), std::string::npos) << k.flag;
+    }
+  }
+}
+
+// A value other than the default for every key, as text (environment, flags) and
+// as a TOML literal (file). A key added to the table needs a line here.
+struct Sample {
+  std::string text;
+  std::string toml;
+};
+const std::map<std::string_view, Sample>& Samples() {
+  static const std::map<std::string_view, Sample> samples = {
+      {"data_dir", {"/srv/roost", "\"/srv/roost\""}},
+      {"http.listen", {"[::1]:9090", "\"[::1]:9090\""}},
+      {"http.threads", {"3", "3"}},
+      {"http.handler_threads", {"9", "9"}},
+      {"http.public_url", {"https://roost.example.com", "\"https://roost.example.com\""}},
+      {"database.url", {"sqlite:/tmp/x.db", "\"sqlite:/tmp/x.db\""}},
+      {"secrets.master_key_file", {"/etc/roost/mk", "\"/etc/roost/mk\""}},
+      {"log.level", {"warn", "\"warn\""}},
+      {"admin.password_file", {"/etc/roost/pw", "\"/etc/roost/pw\""}},
+      {"admin.password", {"correct horse battery", ""}},
+      {"provisioning.gwmp_listen", {"off", "\"off\""}},
+      {"provisioning.region", {"US915", "\"US915\""}},
+      {"provisioning.join_eui", {"0102030405060708", "\"0102030405060708\""}},
+      {"provisioning.dev_eui_pool", {"70b3d57ed0000000/40", "\"70b3d57ed0000000/40\""}},
+      {"provisioning.lns_upstream", {"lns.internal:1700", "\"lns.internal:1700\""}},
+      {"smtp.host", {"mail.example.com", "\"mail.example.com\""}},
+      {"smtp.port", {"465", "465"}},
+      {"smtp.from", {"roost@example.com", "\"roost@example.com\""}},
+      {"smtp.user", {"roost", "\"roost\""}},
+      {"smtp.password_file", {"/etc/roost/smtp", "\"/etc/roost/smtp\""}},
+      {"accounts.password_link_ttl_s", {"3600", "3600"}},
+      {"accounts.session_ttl_s", {"600", "600"}},
+      {"pipeline.dedup_window_ms", {"100", "100"}},
+      {"pipeline.retention_days", {"7", "7"}},
+      {"jobs.lease_seconds", {"2", "2"}},
+      {"registry.require_known_certificates", {"true", "true"}},
+  };
+  return samples;
+}
+
+// Every key of the table can be set from the file (unless it is a secret), from
+// its environment variable and from its flag (when it has one), and all layers
+// give the same result.
+TEST(Config, EveryKeyCanBeSetFromEachLayer) {
+  for (const ConfigKey& k : ConfigKeys()) {
+    SCOPED_TRACE(std::string(k.key));
+    auto sample = Samples().find(k.key);
+    ASSERT_NE(sample, Samples().end()) << "no sample value for " << k.key;
+    const ServeConfig from_env = LoadOk(std::nullopt, {{std::string(k.env), sample->second.text}});
+    EXPECT_NE(from_env, ServeConfig{});
+    if (k.file_allowed) {
+      const std::string key(k.key);
+      const size_t dot = key.find('.');
+      const std::string text = dot == std::string::npos
+                                   ? key + " = " + sample->second.toml + "\n"
+                                   : "[" + key.substr(0, dot) + "]\n" + key.substr(dot + 1) +
+                                         " = " + sample->second.toml + "\n";
+      EXPECT_EQ(LoadOk(File(text)), from_env);
+    } else {
+      EXPECT_FALSE(LoadConfig(File(std::string(k.key) + " = \"x\"\n"), {}, {}).ok());
+    }
+    if (!k.flag.empty()) {
+      EXPECT_EQ(LoadOk(std::nullopt, {}, {{std::string(k.key), sample->second.text}}), from_env);
+    } else {
+      EXPECT_FALSE(LoadConfig(std::nullopt, {}, {{std::string(k.key), sample->second.text}}).ok());
+    }
+  }
+}
+
+// The defaults the table declares are those of ServeConfig{} (as ToToml writes them),
+// and the integer ranges are enforced at both ends.
+TEST(Config, TableDefaultsAndRangesAreTheRealOnes) {
+  const toml::table defaults = toml::parse(ToToml(ServeConfig{}));
+  for (const ConfigKey& k : ConfigKeys()) {
+    SCOPED_TRACE(std::string(k.key));
+    const toml::node_view<const toml::node> node = defaults.at_path(k.key);
+    if (!k.file_allowed) {
+      EXPECT_FALSE(node) << "a secret is never written";
+      EXPECT_EQ(k.default_value, "");
+      continue;
+    }
+    ASSERT_TRUE(node);
+    if (k.integer) {
+      ASSERT_TRUE(node.is_integer());
+      EXPECT_EQ(std::to_string(node.as_integer()->get()), k.default_value);
+      EXPECT_LT(k.min, k.max);
+      const std::string env(k.env);
+      EXPECT_TRUE(LoadConfig(std::nullopt, {{env, std::to_string(k.min)}}, {}).ok());
+      EXPECT_TRUE(LoadConfig(std::nullopt, {{env, std::to_string(k.max)}}, {}).ok());
+      EXPECT_EQ(LoadError(std::nullopt, {{env, std::to_string(k.min - 1)}}),
+                env + ": " + std::to_string(k.min - 1) + " is out of range " +
+                    std::to_string(k.min) + ".." + std::to_string(k.max));
+      EXPECT_FALSE(LoadConfig(std::nullopt, {{env, std::to_string(k.max + 1)}}, {}).ok());
+    } else if (k.boolean) {
+      ASSERT_TRUE(node.is_boolean());
+      EXPECT_EQ(node.as_boolean()->get() ? "true" : "false", k.default_value);
+    } else {
+      ASSERT_TRUE(node.is_string());
+      EXPECT_EQ(node.as_string()->get(), k.default_value);
+    }
+  }
+}
+
+// docs/configuration.md's table of keys is the table: same keys in the same
+// order, same variable, flag and default, and each integer's range.
+TEST(Config, DocumentationTableFollowsTheKeyTable) {
+  std::ifstream in(std::string(ROOST_SOURCE_DIR) + "/docs/configuration.md");
+  ASSERT_TRUE(in) << "docs/configuration.md missing";
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with("| `")) continue;
+    std::vector<std::string> cells;
+    size_t pos = 1;
+    while (pos < line.size()) {
+      size_t bar = line.find(" |", pos);
+      if (bar == std::string::npos) break;
+      std::string cell = line.substr(pos, bar - pos);
+      while (!cell.empty() && cell.front() == ' ') cell.erase(0, 1);
+      cells.push_back(cell);
+      pos = bar + 2;
+    }
+    rows.push_back(cells);
+  }
+  const auto keys = ConfigKeys();
+  ASSERT_EQ(rows.size(), keys.size());
+  auto code = [](std::string_view s) { return "`" + std::string(s) + "`"; };
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const ConfigKey& k = keys[i];
+    const std::vector<std::string>& row = rows[i];
+    SCOPED_TRACE(std::string(k.key));
+    ASSERT_GE(row.size(), 5u);
+    EXPECT_EQ(row[0], code(k.key));
+    EXPECT_EQ(row[1], code(k.env));
+    if (k.flag.empty()) {
+      EXPECT_TRUE(row[2].empty() || row[2] == "none") << row[2];
+    } else {
+      EXPECT_EQ(row[2], code(k.flag));
+    }
+    if (k.default_value.empty()) {
+      EXPECT_EQ(row[3], k.file_allowed ? "empty" : "unset");
+    } else {
+      EXPECT_TRUE(row[3].starts_with(code(k.default_value))) << row[3];
+    }
+    if (k.integer) {
+      const std::string range = std::to_string(k.min) + ".." + std::to_string(k.max);
+      EXPECT_NE(row[4].find(range), std::string::npos) << range;
     }
   }
 }
