@@ -4,6 +4,7 @@
 //
 //   bench/storage_bench                       full run (200 000 devices; 1 M for pages)
 //   ROOST_BENCH_SMOKE=1 bench/storage_bench   quick check (20 000 devices, 50 000 for pages)
+//   ROOST_BENCH_PAGE_DEVICES=N bench/storage_bench   pages at N devices
 //   ROOST_BENCH_ENGINE=postgresql bench/storage_bench   the same on PostgreSQL (a throwaway
 //       server, or the one named by $ROOST_TEST_PG_STATE; BM_Sqlite3Cli is skipped)
 //
@@ -43,7 +44,9 @@ bool Smoke() {
 size_t InsertCount() {
   return Smoke() ? 20000 : 200000;
 }
+// $ROOST_BENCH_PAGE_DEVICES overrides the size of the page database.
 size_t PageDbCount() {
+  if (const char* n = std::getenv("ROOST_BENCH_PAGE_DEVICES")) return std::stoul(n);
   return Smoke() ? 50000 : 1000000;
 }
 
