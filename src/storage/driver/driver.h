@@ -107,6 +107,82 @@ class Statement {
   virtual double Double(int col) const = 0;
 };
 
+// Query forwards to its Statement; inline, since rows are read column by column.
+inline Query::~Query() {
+  if (s_) s_->Reset();
+}
+
+inline Query& Query::Bind(int i, std::string_view v) {
+  s_->BindText(i, v, true);
+  return *this;
+}
+inline Query& Query::BindRef(int i, std::string_view v) {
+  s_->BindText(i, v, false);
+  return *this;
+}
+inline Query& Query::Bind(int i, int64_t v) {
+  s_->BindInt(i, v);
+  return *this;
+}
+inline Query& Query::Bind(int i, std::optional<int64_t> v) {
+  v ? s_->BindInt(i, *v) : s_->BindNull(i);
+  return *this;
+}
+inline Query& Query::Bind(int i, std::optional<double> v) {
+  v ? s_->BindDouble(i, *v) : s_->BindNull(i);
+  return *this;
+}
+inline Query& Query::BindBlob(int i, std::string_view bytes) {
+  s_->BindBlob(i, bytes);
+  return *this;
+}
+inline Query& Query::BindNull(int i) {
+  s_->BindNull(i);
+  return *this;
+}
+inline Query& Query::BindIntList(int i, std::span<const int64_t> values) {
+  s_->BindIntList(i, values);
+  return *this;
+}
+
+inline Result<bool> Query::Next() {
+  return s_->Next(op_);
+}
+
+inline Status Query::Run() {
+  for (;;) {
+    auto more = s_->Next(op_);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+  }
+  return Status::Ok();
+}
+
+inline int64_t Query::Affected() const {
+  return s_->Affected();
+}
+inline void Query::Reset() {
+  s_->Reset();
+}
+inline bool Query::IsNull(int col) const {
+  return s_->IsNull(col);
+}
+inline std::string Query::Text(int col) const {
+  return s_->Text(col);
+}
+inline std::string Query::Blob(int col) const {
+  return s_->Blob(col);
+}
+inline int64_t Query::Int(int col) const {
+  return s_->Int(col);
+}
+inline std::optional<int64_t> Query::OptInt(int col) const {
+  return s_->IsNull(col) ? std::nullopt : std::optional<int64_t>(s_->Int(col));
+}
+inline std::optional<double> Query::OptDouble(int col) const {
+  return s_->IsNull(col) ? std::nullopt : std::optional<double>(s_->Double(col));
+}
+
 // Values of one row of a bulk insert, written in the column order of the insert.
 class RowWriter {
  public:
