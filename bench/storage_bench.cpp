@@ -4,6 +4,9 @@
 //
 //   bench/storage_bench                       full run (200 000 devices; 1 M for pages)
 //   ROOST_BENCH_SMOKE=1 bench/storage_bench   quick check (20 000 devices, 50 000 for pages)
+//   ROOST_BENCH_PAGE_DEVICES=N bench/storage_bench   pages at N devices
+//   ROOST_BENCH_ENGINE=postgresql bench/storage_bench   the same on PostgreSQL (a throwaway
+//       server, or the one named by $ROOST_TEST_PG_STATE; BM_Sqlite3Cli is skipped)
 //
 // Google Benchmark cases (one iteration each for the one-shot inserts):
 //   BM_InsertDevices      Store::InsertDevices, the whole batch in one transaction
@@ -27,6 +30,7 @@
 #include <vector>
 
 #include "storage/store.h"
+#include "storage/testing/pg_fixture.h"
 
 namespace {
 
@@ -40,13 +44,20 @@ bool Smoke() {
 size_t InsertCount() {
   return Smoke() ? 20000 : 200000;
 }
+// $ROOST_BENCH_PAGE_DEVICES overrides the size of the page database.
 size_t PageDbCount() {
+  if (const char* n = std::getenv("ROOST_BENCH_PAGE_DEVICES")) return std::stoul(n);
   return Smoke() ? 50000 : 1000000;
 }
 
 void Die(const std::string& what, const Status& st) {
   std::fprintf(stderr, "storage_bench: %s: %s\n", what.c_str(), st.message().c_str());
   std::exit(1);
+}
+
+bool Postgres() {
+  const char* engine = std::getenv("ROOST_BENCH_ENGINE");
+  return engine != nullptr && std::string_view(engine) == "postgresql";
 }
 
 std::string TempDir() {
@@ -69,7 +80,7 @@ struct Fixture {
   std::vector<Group> groups;
 
   Fixture() : dir(TempDir()) {
-    auto s = OpenSqliteStore(dir);
+    auto s = Postgres() ? OpenPg() : OpenSqliteStore(dir);
     if (!s.ok()) Die("open", s.status());
     store = std::move(*s);
     for (int g = 0; g < 3; ++g) {
@@ -92,6 +103,13 @@ struct Fixture {
   ~Fixture() {
     store.reset();
     fs::remove_all(dir);
+  }
+  static Result<std::unique_ptr<Store>> OpenPg() {
+    auto server = storage::testing::PgServer::Shared();
+    if (!server.ok()) return server.status();
+    auto conninfo = (*server)->CreateDatabase("bench");
+    if (!conninfo.ok()) return conninfo.status();
+    return OpenPostgresStore(*conninfo);
   }
 };
 
@@ -184,6 +202,10 @@ std::string SqlText(const std::string& s) {
 }
 
 void BM_Sqlite3Cli(benchmark::State& state) {
+  if (Postgres()) {
+    state.SkipWithError("SQLite only");
+    return;
+  }
   for (auto _ : state) {
     Fixture f;  // the same schema, created by the store's migrations
     auto devices = MakeDevices(InsertCount(), f.types);
@@ -294,6 +316,11 @@ int main(int argc, char** argv) {
   if (!roost::bench::InitBenchmarks(argc, argv, "0.01")) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  if (Postgres() && g_seconds.count("insert")) {
+    std::printf(
+        "storage insert summary (postgresql): devices=%zu store_batch=%.3f s bulk_job=%.3f s\n",
+        InsertCount(), g_seconds["insert"], g_seconds["job"]);
+  }
   if (g_seconds.count("insert") && g_seconds.count("sqlite3")) {
     const double n = static_cast<double>(InsertCount());
     std::printf(

@@ -7,6 +7,7 @@
 #include <random>
 #include <unordered_set>
 
+#include "core/text.h"
 #include "storage/internal.h"
 #include "storage/migrations.h"
 
@@ -193,18 +194,8 @@ std::vector<bool> RepeatedIds(std::span<const Device> devices) {
   return repeated;
 }
 
-namespace {
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-}  // namespace
-
 std::string CertificateSearchText(const ProductCertificate& certificate) {
-  const std::string key = LowerAscii(certificate.key);
+  const std::string key = AsciiLower(certificate.key);
   std::string out = key;
   for (char sep : {' ', '-'}) {
     std::string variant = key;
@@ -214,13 +205,13 @@ std::string CertificateSearchText(const ProductCertificate& certificate) {
   std::string bare = key;
   bare.erase(std::remove(bare.begin(), bare.end(), '_'), bare.end());
   out += '\n' + bare;
-  out += '\n' + LowerAscii(certificate.manufacturer);
-  out += '\n' + LowerAscii(certificate.product_name);
+  out += '\n' + AsciiLower(certificate.manufacturer);
+  out += '\n' + AsciiLower(certificate.product_name);
   return out;
 }
 
 std::string CertificateNeedle(std::string_view text) {
-  return LowerAscii(text);
+  return AsciiLower(text);
 }
 
 Status ValidateCertificateQuery(const CertificateQuery& query) {

@@ -1,0 +1,223 @@
+// The driver contract (driver.h), checked on both engines with one table of each
+// column type.
+#include "storage/driver/driver.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "storage/migrations.h"
+#include "storage/testing/pg_fixture.h"
+
+namespace roost::storage::driver {
+namespace {
+
+class DriverTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "sqlite") {
+      char tmpl[] = "/tmp/roost-driver-test-XXXXXX";
+      ASSERT_NE(mkdtemp(tmpl), nullptr);
+      dir_ = tmpl;
+      pool_ = std::make_unique<Pool>(2, SqliteOpener(dir_ + "/test.db"));
+    } else {
+      auto server = storage::testing::PgServer::Shared();
+      ASSERT_TRUE(server.ok()) << server.status().message();
+      auto db = (*server)->CreateDatabase("driver");
+      ASSERT_TRUE(db.ok()) << db.status().message();
+      pool_ = std::make_unique<Pool>(2, PostgresOpener(*db));
+    }
+    auto c = pool_->Acquire();
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    const Status st =
+        (*c)->Exec(ForDialect("CREATE TABLE parent (id BIGINT PRIMARY KEY);"
+                              "CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+                              "x DOUBLE PRECISION, n BIGINT, data {{BLOB}}, "
+                              "parent BIGINT REFERENCES parent (id));"
+                              "INSERT INTO parent VALUES (7);",
+                              GetParam() == "sqlite" ? storage::Dialect::kSqlite
+                                                     : storage::Dialect::kPostgres),
+                   "create tables");
+    ASSERT_TRUE(st.ok()) << st.message();
+  }
+  void TearDown() override {
+    pool_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  // Inserts one row; the status of the insert.
+  Status Insert(Connection& c, int64_t id, std::string_view name) {
+    auto q = c.Prepare("INSERT INTO t (id, name) VALUES ($1, $2)", "insert");
+    if (!q.ok()) return q.status();
+    return q->Bind(1, id).Bind(2, name).Run();
+  }
+  int64_t Count(Connection& c) {
+    auto q = c.Prepare("SELECT COUNT(*) FROM t", "count");
+    EXPECT_TRUE(q.ok());
+    auto row = q->Next();
+    EXPECT_TRUE(row.ok() && *row);
+    return q->Int(0);
+  }
+
+  std::string dir_;
+  std::unique_ptr<Pool> pool_;
+};
+
+TEST_P(DriverTest, BindsAndReadsEveryType) {
+  auto c = pool_->Acquire();
+  ASSERT_TRUE(c.ok());
+  const std::string blob("a\0b\xff\0", 5);
+  {
+    auto q =
+        (*c)->Prepare("INSERT INTO t (id, name, x, n, data) VALUES ($1, $2, $3, $4, $5)", "insert");
+    ASSERT_TRUE(q.ok()) << q.status().message();
+    q->Bind(1, int64_t{1} << 40).Bind(2, "first").Bind(3, std::optional<double>(0.1));
+    q->Bind(4, std::optional<int64_t>(-5)).BindBlob(5, blob);
+    ASSERT_TRUE(q->Run().ok());
+    EXPECT_EQ(q->Affected(), 1);
+    q->Reset();
+    q->Bind(1, int64_t{2}).Bind(2, "second").Bind(3, std::optional<double>());
+    q->Bind(4, std::optional<int64_t>()).BindBlob(5, "");
+    ASSERT_TRUE(q->Run().ok());
+  }
+  auto q = (*c)->Prepare("SELECT id, name, x, n, data FROM t ORDER BY id DESC", "select");
+  ASSERT_TRUE(q.ok());
+  auto row = q->Next();
+  ASSERT_TRUE(row.ok() && *row);
+  EXPECT_EQ(q->Int(0), int64_t{1} << 40);
+  EXPECT_EQ(q->Text(1), "first");
+  EXPECT_EQ(q->OptDouble(2), 0.1);
+  EXPECT_EQ(q->OptInt(3), -5);
+  EXPECT_EQ(q->Blob(4), blob);
+  row = q->Next();
+  ASSERT_TRUE(row.ok() && *row);
+  EXPECT_FALSE(q->OptDouble(2).has_value());
+  EXPECT_FALSE(q->OptInt(3).has_value());
+  EXPECT_TRUE(q->IsNull(3));
+  EXPECT_FALSE(q->IsNull(4));  // an empty blob is not NULL
+  EXPECT_EQ(q->Blob(4), "");
+  row = q->Next();
+  ASSERT_TRUE(row.ok());
+  EXPECT_FALSE(*row);
+}
+
+TEST_P(DriverTest, ParametersCanRepeatAndComeInAnyOrder) {
+  auto c = pool_->Acquire();
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(Insert(**c, 3, "three").ok());
+  auto q = (*c)->Prepare(
+      "SELECT id, name FROM t WHERE name = $2 AND id = $1 AND (id = $1 OR name <> $2)", "select");
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  q->Bind(1, int64_t{3}).Bind(2, "three");
+  auto row = q->Next();
+  ASSERT_TRUE(row.ok() && *row) << row.status().message();
+  EXPECT_EQ(q->Text(1), "three");
+  // '$1' inside a literal is text, not a parameter.
+  auto lit = (*c)->Prepare("SELECT '$1', CAST($1 AS TEXT)", "literal");
+  ASSERT_TRUE(lit.ok()) << lit.status().message();
+  row = lit->Bind(1, "x").Next();
+  ASSERT_TRUE(row.ok() && *row);
+  EXPECT_EQ(lit->Text(0), "$1");
+  EXPECT_EQ(lit->Text(1), "x");
+}
+
+TEST_P(DriverTest, IntListMatchesItsValues) {
+  auto c = pool_->Acquire();
+  ASSERT_TRUE(c.ok());
+  for (int64_t id : {1, 2, 3, 4}) ASSERT_TRUE(Insert(**c, id, std::to_string(id)).ok());
+  auto q = (*c)->Prepare(
+      "SELECT id FROM t WHERE id " + (*c)->dialect().in_int_list(1) + " ORDER BY id", "select");
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  const int64_t wanted[] = {4, 2, 9};
+  q->BindIntList(1, wanted);
+  std::vector<int64_t> got;
+  for (auto row = q->Next(); row.ok() && *row; row = q->Next()) got.push_back(q->Int(0));
+  EXPECT_EQ(got, (std::vector<int64_t>{2, 4}));
+}
+
+TEST_P(DriverTest, TransactionRollsBackUnlessCommitted) {
+  auto c = pool_->Acquire();
+  ASSERT_TRUE(c.ok());
+  {
+    Transaction tx(**c);
+    ASSERT_TRUE(tx.Begin("test").ok());
+    ASSERT_TRUE(Insert(**c, 1, "gone").ok());
+  }
+  EXPECT_EQ(Count(**c), 0);
+  {
+    Transaction tx(**c);
+    ASSERT_TRUE(tx.Begin("test").ok());
+    ASSERT_TRUE(Insert(**c, 1, "kept").ok());
+    ASSERT_TRUE(tx.Commit("test").ok());
+  }
+  EXPECT_EQ(Count(**c), 1);
+}
+
+TEST_P(DriverTest, ErrorsAreMappedAndNameTheOperation) {
+  auto c = pool_->Acquire();
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(Insert(**c, 1, "one").ok());
+  Status st = Insert(**c, 1, "other");
+  EXPECT_EQ(st.code(), Status::Code::kAlreadyExists) << st.message();
+  EXPECT_EQ(st.message().rfind(GetParam() + ": insert: ", 0), 0u) << st.message();
+  st = Insert(**c, 2, "one");  // UNIQUE
+  EXPECT_EQ(st.code(), Status::Code::kAlreadyExists) << st.message();
+  auto q = (*c)->Prepare("INSERT INTO t (id, name) VALUES ($1, NULL)", "insert null");
+  ASSERT_TRUE(q.ok());
+  st = q->Bind(1, int64_t{3}).Run();
+  EXPECT_EQ(st.code(), Status::Code::kInvalidInput) << st.message();
+  auto fk = (*c)->Prepare("INSERT INTO t (id, name, parent) VALUES ($1, $2, $3)", "insert child");
+  ASSERT_TRUE(fk.ok());
+  st = fk->Bind(1, int64_t{4}).Bind(2, "four").Bind(3, int64_t{8}).Run();
+  EXPECT_EQ(st.code(), Status::Code::kInvalidInput) << st.message();
+  fk->Reset();
+  EXPECT_TRUE(fk->Bind(1, int64_t{4}).Bind(2, "four").Bind(3, int64_t{7}).Run().ok());
+  auto bad = (*c)->Prepare("SELECT nothing FROM nowhere", "bad query");
+  EXPECT_EQ(bad.status().code(), Status::Code::kIoError);
+}
+
+TEST_P(DriverTest, BulkInsertReportsTheRowsItInserted) {
+  auto c = pool_->Acquire();
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(Insert(**c, 2, "taken").ok());
+  static constexpr Column kColumns[] = {
+      {"id", ColumnType::kInt}, {"name", ColumnType::kText}, {"x", ColumnType::kDouble}};
+  BulkInsertSpec spec;
+  spec.table = "t";
+  spec.columns = kColumns;
+  spec.on_conflict = "ON CONFLICT (id) DO NOTHING";
+  spec.report_inserted = true;
+  spec.op = "bulk insert";
+  const std::vector<std::string> names = {"a \"quoted\" \\ name", "b", "c", "d,{x}"};
+  Transaction tx(**c);
+  ASSERT_TRUE(tx.Begin("test").ok());
+  auto r = (*c)->BulkInsert(spec, names.size(), [&](size_t i, RowWriter& out) {
+    out.Int(static_cast<int64_t>(i + 1));
+    out.Text(names[i]);
+    out.Double(i % 2 ? std::optional<double>(1.5) : std::nullopt);
+  });
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(tx.Commit("test").ok());
+  EXPECT_EQ(*r, (std::vector<bool>{true, false, true, true}));
+  auto q = (*c)->Prepare("SELECT name, x FROM t WHERE id = $1", "select");
+  ASSERT_TRUE(q.ok());
+  auto row = q->Bind(1, int64_t{1}).Next();
+  ASSERT_TRUE(row.ok() && *row);
+  EXPECT_EQ(q->Text(0), names[0]);
+  EXPECT_FALSE(q->OptDouble(1).has_value());
+  q->Reset();
+  row = q->Bind(1, int64_t{4}).Next();
+  ASSERT_TRUE(row.ok() && *row);
+  EXPECT_EQ(q->Text(0), names[3]);
+  EXPECT_EQ(q->OptDouble(1), 1.5);
+}
+
+std::string EngineName(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, DriverTest, ::testing::Values("sqlite", "postgresql"),
+                         EngineName);
+
+}  // namespace
+}  // namespace roost::storage::driver

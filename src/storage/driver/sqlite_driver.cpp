@@ -1,0 +1,228 @@
+// SQLite driver. Connections run with foreign keys on and a busy timeout, so a
+// second writer (thread or process) waits instead of failing; write
+// transactions are BEGIN IMMEDIATE (the write lock first: no upgrade deadlock).
+#include <sqlite3.h>
+
+#include <unordered_map>
+
+#include "storage/driver/driver.h"
+
+namespace roost::storage::driver {
+namespace {
+
+constexpr int kBusyTimeoutMs = 10000;
+
+std::string JsonIntList(int n) {
+  return "IN (SELECT value FROM json_each($" + std::to_string(n) + "))";
+}
+
+constexpr Dialect kSqliteDialect{
+    Engine::kSqlite, "sqlite", "", "", "", "instr", &JsonIntList,
+};
+
+Status ErrorFrom(sqlite3* db, int rc, std::string_view op) {
+  const int ext = db != nullptr ? sqlite3_extended_errcode(db) : rc;
+  std::string msg = "sqlite: " + std::string(op) + ": " +
+                    (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (ext) {
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_UNIQUE:
+      return Status::AlreadyExists(msg);
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+    case SQLITE_CONSTRAINT_NOTNULL:
+    case SQLITE_CONSTRAINT_CHECK:
+      return Status::InvalidInput(msg);
+    default:
+      return Status::IoError(msg);
+  }
+}
+
+// "$N" parameters become "?N" (numbered, reusable) outside quoted text.
+std::string NumberedParameters(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size());
+  char quote = 0;
+  for (size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '$' && i + 1 < sql.size() && sql[i + 1] >= '0' && sql[i + 1] <= '9') {
+      out += '?';
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+class SqliteStatement final : public Statement {
+ public:
+  SqliteStatement(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
+  ~SqliteStatement() override { sqlite3_finalize(s_); }
+
+  void BindText(int i, std::string_view v, bool copy) override {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()),
+                      copy ? SQLITE_TRANSIENT : SQLITE_STATIC);
+  }
+  void BindInt(int i, int64_t v) override { sqlite3_bind_int64(s_, i, v); }
+  void BindDouble(int i, double v) override { sqlite3_bind_double(s_, i, v); }
+  void BindBlob(int i, std::string_view v) override {
+    // A null pointer would bind NULL: an empty blob needs a valid one.
+    static const char kEmpty = 0;
+    sqlite3_bind_blob(s_, i, v.empty() ? &kEmpty : v.data(), static_cast<int>(v.size()),
+                      SQLITE_TRANSIENT);
+  }
+  void BindNull(int i) override { sqlite3_bind_null(s_, i); }
+  void BindIntList(int i, std::span<const int64_t> values) override {
+    std::string json = "[";
+    for (int64_t v : values) {
+      if (json.size() > 1) json += ',';
+      json += std::to_string(v);
+    }
+    json += ']';
+    sqlite3_bind_text(s_, i, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
+  }
+
+  Result<bool> Next(std::string_view op) override {
+    if (done_) return false;
+    const int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    done_ = true;
+    if (rc != SQLITE_DONE) return ErrorFrom(db_, rc, op);
+    changes_ = sqlite3_changes(db_);
+    return false;
+  }
+  int64_t Affected() const override { return changes_; }
+  void Reset() override {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+    done_ = false;
+  }
+
+  bool IsNull(int col) const override { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  std::string Text(int col) const override {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+  }
+  std::string Blob(int col) const override {
+    auto* p = static_cast<const char*>(sqlite3_column_blob(s_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+  }
+  int64_t Int(int col) const override { return sqlite3_column_int64(s_, col); }
+  double Double(int col) const override { return sqlite3_column_double(s_, col); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_;
+  bool done_ = false;
+  int64_t changes_ = 0;
+};
+
+// Binds the row's values in column order, without copying text.
+class BindingWriter final : public RowWriter {
+ public:
+  explicit BindingWriter(Query& q) : q_(q) {}
+  void Start() { i_ = 0; }
+  void Text(std::string_view v) override { q_.BindRef(++i_, v); }
+  void Int(int64_t v) override { q_.Bind(++i_, v); }
+  void Int(std::optional<int64_t> v) override { q_.Bind(++i_, v); }
+  void Double(std::optional<double> v) override { q_.Bind(++i_, v); }
+
+ private:
+  Query& q_;
+  int i_ = 0;
+};
+
+class SqliteConnection final : public Connection {
+ public:
+  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  ~SqliteConnection() override {
+    cache_.clear();
+    sqlite3_close_v2(db_);
+  }
+
+  const Dialect& dialect() const override { return kSqliteDialect; }
+
+  Result<Query> Prepare(const std::string& sql, std::string_view op) override {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+      const std::string text = NumberedParameters(sql);
+      sqlite3_stmt* s = nullptr;
+      const int rc = sqlite3_prepare_v3(db_, text.c_str(), static_cast<int>(text.size()),
+                                        SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+      if (rc != SQLITE_OK) return ErrorFrom(db_, rc, op);
+      it = cache_.emplace(sql, std::make_unique<SqliteStatement>(db_, s)).first;
+    }
+    return Query(it->second.get(), op);
+  }
+
+  Status Exec(const std::string& sql, std::string_view op) override {
+    const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+    return rc == SQLITE_OK ? Status::Ok() : ErrorFrom(db_, rc, op);
+  }
+  Status Begin(bool write, std::string_view op) override {
+    return Exec(write ? "BEGIN IMMEDIATE" : "BEGIN", op);
+  }
+  Status Commit(std::string_view op) override { return Exec("COMMIT", op); }
+  void Rollback() override { (void)Exec("ROLLBACK", "rollback"); }
+  // BEGIN IMMEDIATE already serialises writers.
+  Status LockMigrations() override { return Status::Ok(); }
+
+  Result<std::vector<bool>> BulkInsert(
+      const BulkInsertSpec& spec, size_t rows,
+      const std::function<void(size_t, RowWriter&)>& write_row) override {
+    std::vector<bool> inserted;
+    if (rows == 0) return inserted;
+    std::string sql = "INSERT INTO " + std::string(spec.table) + " (";
+    std::string values;
+    for (size_t c = 0; c < spec.columns.size(); ++c) {
+      sql += (c ? ", " : "") + std::string(spec.columns[c].name);
+      values += (c ? ", $" : "$") + std::to_string(c + 1);
+    }
+    sql += ") VALUES (" + values + ")";
+    if (!spec.on_conflict.empty()) sql += " " + std::string(spec.on_conflict);
+    auto q = Prepare(sql, spec.op);
+    if (!q.ok()) return q.status();
+    if (spec.report_inserted) inserted.reserve(rows);
+    BindingWriter writer(*q);
+    for (size_t r = 0; r < rows; ++r) {
+      writer.Start();
+      write_row(r, writer);
+      ROOST_RETURN_IF_ERROR(q->Run());
+      if (spec.report_inserted) inserted.push_back(q->Affected() > 0);
+      q->Reset();
+    }
+    return inserted;
+  }
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<std::string, std::unique_ptr<SqliteStatement>> cache_;
+};
+
+}  // namespace
+
+Pool::Opener SqliteOpener(std::string file) {
+  return [file = std::move(file)]() -> Result<std::unique_ptr<Connection>> {
+    sqlite3* db = nullptr;
+    const int rc =
+        sqlite3_open_v2(file.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      Status st = ErrorFrom(db, rc, "open " + file);
+      sqlite3_close_v2(db);
+      return st;
+    }
+    auto c = std::make_unique<SqliteConnection>(db);
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    ROOST_RETURN_IF_ERROR(
+        c->Exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; "
+                "PRAGMA cache_size=-32000; PRAGMA temp_store=MEMORY",
+                "configure connection"));
+    return std::unique_ptr<Connection>(std::move(c));
+  };
+}
+
+}  // namespace roost::storage::driver

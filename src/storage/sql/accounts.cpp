@@ -1,0 +1,197 @@
+// Accounts: users (people), their one-time password tokens and console
+// sessions, and API users. Tokens are stored as hashes only.
+#include "storage/internal.h"
+#include "storage/sql/rows.h"
+#include "storage/sql/sql_store.h"
+
+namespace roost::storage::sql {
+
+using internal::CheckStorableRoles;
+using internal::JoinRoles;
+
+Status SqlStore::CreateUser(const User& u) {
+  ROOST_RETURN_IF_ERROR(CheckStorableRoles(u.roles));
+  return Run(
+      "INSERT INTO users (id, group_id, email, name, timezone, password_hash, roles, "
+      "creation_time, update_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+      "create user", [&](Query& q) {
+        q.Bind(1, u.id).Bind(2, u.group).Bind(3, u.email).Bind(4, u.name).Bind(5, u.timezone);
+        q.Bind(6, u.password_hash).Bind(7, JoinRoles(u.roles)).Bind(8, u.creation_time);
+        q.Bind(9, u.update_time);
+      });
+}
+
+Result<User> SqlStore::GetUser(std::string_view id) {
+  return GetUserWhere("id", id, "user " + std::string(id) + " not found");
+}
+
+Result<User> SqlStore::GetUserByEmail(std::string_view email) {
+  return GetUserWhere("email", email, "no user with that email");
+}
+
+Result<User> SqlStore::GetUserWhere(std::string_view column, std::string_view value,
+                                    std::string not_found) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c, std::string(kUserSelect) + " WHERE " + std::string(column) + " = $1",
+                  "get user");
+  q.Bind(1, value);
+  return ReadOne(q, UserFromRow, std::move(not_found));
+}
+
+Result<std::vector<User>> SqlStore::ListUsers(std::string_view group) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c, std::string(kUserSelect) + " WHERE group_id = $1 ORDER BY id",
+                  "list users");
+  q.Bind(1, group);
+  return ReadAll<User>(q, UserFromRow);
+}
+
+Status SqlStore::UpdateUser(const User& u) {
+  ROOST_RETURN_IF_ERROR(CheckStorableRoles(u.roles));
+  return RunOne(
+      "UPDATE users SET group_id = $1, email = $2, name = $3, timezone = $4, "
+      "password_hash = $5, roles = $6, update_time = $7 WHERE id = $8",
+      "update user",
+      [&](Query& q) {
+        q.Bind(1, u.group).Bind(2, u.email).Bind(3, u.name).Bind(4, u.timezone);
+        q.Bind(5, u.password_hash).Bind(6, JoinRoles(u.roles)).Bind(7, u.update_time);
+        q.Bind(8, u.id);
+      },
+      "user " + u.id + " not found");
+}
+
+Status SqlStore::DeleteUser(std::string_view id) {
+  return RunOne(
+      "DELETE FROM users WHERE id = $1", "delete user", [&](Query& q) { q.Bind(1, id); },
+      "user " + std::string(id) + " not found");
+}
+
+Result<std::vector<User>> SqlStore::ListUsersInSubtree(std::string_view root) {
+  return SelectInSubtree<User>(root, std::string(kUserSelect) + kInSubtreeGroups, "id",
+                               "list users", UserFromRow);
+}
+
+Status SqlStore::ReplacePasswordToken(const UserToken& t) {
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("store password token"));
+  {
+    ROOST_SQL_QUERY(q, c, "DELETE FROM password_tokens WHERE user_id = $1", "store password token");
+    ROOST_RETURN_IF_ERROR(q.Bind(1, t.user).Run());
+  }
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "INSERT INTO password_tokens (token_hash, user_id, expires, creation_time) "
+                    "VALUES ($1, $2, $3, $4)",
+                    "store password token");
+    q.Bind(1, t.token_hash).Bind(2, t.user).Bind(3, t.expires).Bind(4, t.creation_time);
+    ROOST_RETURN_IF_ERROR(q.Run());
+  }
+  return tx.Commit("store password token");
+}
+
+Result<UserToken> SqlStore::TakePasswordToken(std::string_view token_hash) {
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("take password token"));
+  Result<UserToken> token = Status::NotFound("no such token");
+  {
+    // One statement: of two concurrent takers, one deletes the row.
+    ROOST_SQL_QUERY(q, c,
+                    "DELETE FROM password_tokens WHERE token_hash = $1 RETURNING " +
+                        std::string(kUserTokenColumns),
+                    "take password token");
+    q.Bind(1, token_hash);
+    token = ReadOne(q, UserTokenFromRow, "no such token");
+    if (!token.ok()) return token;
+    ROOST_RETURN_IF_ERROR(q.Run());  // to the end of the statement
+  }
+  ROOST_RETURN_IF_ERROR(tx.Commit("take password token"));
+  return token;
+}
+
+Status SqlStore::DeletePasswordTokens(std::string_view user) {
+  return Run("DELETE FROM password_tokens WHERE user_id = $1", "delete password tokens",
+             [&](Query& q) { q.Bind(1, user); });
+}
+
+Status SqlStore::CreateSession(const UserToken& t) {
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("create session"));
+  {
+    ROOST_SQL_QUERY(q, c, "DELETE FROM sessions WHERE expires < $1", "create session");
+    ROOST_RETURN_IF_ERROR(q.Bind(1, t.creation_time).Run());
+  }
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "INSERT INTO sessions (token_hash, user_id, expires, creation_time) "
+                    "VALUES ($1, $2, $3, $4)",
+                    "create session");
+    q.Bind(1, t.token_hash).Bind(2, t.user).Bind(3, t.expires).Bind(4, t.creation_time);
+    ROOST_RETURN_IF_ERROR(q.Run());
+  }
+  return tx.Commit("create session");
+}
+
+Result<UserToken> SqlStore::GetSession(std::string_view token_hash) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(
+      q, c, "SELECT " + std::string(kUserTokenColumns) + " FROM sessions WHERE token_hash = $1",
+      "get session");
+  q.Bind(1, token_hash);
+  return ReadOne(q, UserTokenFromRow, "no such session");
+}
+
+Status SqlStore::DeleteSession(std::string_view token_hash) {
+  return RunOne(
+      "DELETE FROM sessions WHERE token_hash = $1", "delete session",
+      [&](Query& q) { q.Bind(1, token_hash); }, "no such session");
+}
+
+Result<int64_t> SqlStore::DeleteUserSessions(std::string_view user, std::string_view keep) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c, "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2",
+                  "delete sessions");
+  ROOST_RETURN_IF_ERROR(q.Bind(1, user).Bind(2, keep).Run());
+  return q.Affected();
+}
+
+Status SqlStore::CreateApiUser(const ApiUser& u) {
+  ROOST_RETURN_IF_ERROR(CheckStorableRoles(u.roles));
+  return Run(
+      "INSERT INTO api_users (login, name, group_id, password_hash, roles, creation_time) "
+      "VALUES ($1, $2, $3, $4, $5, $6)",
+      "create API user", [&](Query& q) {
+        q.Bind(1, u.login).Bind(2, u.name).Bind(3, u.group).Bind(4, u.password_hash);
+        q.Bind(5, JoinRoles(u.roles)).Bind(6, u.creation_time);
+      });
+}
+
+Result<ApiUser> SqlStore::GetApiUser(std::string_view login) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c, std::string(kApiUserSelect) + " WHERE login = $1", "get API user");
+  q.Bind(1, login);
+  return ReadOne(q, ApiUserFromRow, "API user " + std::string(login) + " not found");
+}
+
+Result<std::vector<ApiUser>> SqlStore::ListApiUsers(std::string_view group) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c, std::string(kApiUserSelect) + " WHERE group_id = $1 ORDER BY login",
+                  "list API users");
+  q.Bind(1, group);
+  return ReadAll<ApiUser>(q, ApiUserFromRow);
+}
+
+Status SqlStore::DeleteApiUser(std::string_view login) {
+  return RunOne(
+      "DELETE FROM api_users WHERE login = $1", "delete API user",
+      [&](Query& q) { q.Bind(1, login); }, "API user " + std::string(login) + " not found");
+}
+
+Result<std::vector<ApiUser>> SqlStore::ListApiUsersInSubtree(std::string_view root) {
+  return SelectInSubtree<ApiUser>(root, std::string(kApiUserSelect) + kInSubtreeGroups, "login",
+                                  "list API users", ApiUserFromRow);
+}
+
+}  // namespace roost::storage::sql

@@ -1,0 +1,207 @@
+// Devices: registration (one or in bulk), edits, and the keyset-paged list.
+#include <algorithm>
+
+#include "storage/internal.h"
+#include "storage/sql/rows.h"
+#include "storage/sql/sql_store.h"
+
+namespace roost::storage::sql {
+
+using namespace internal;
+
+Status SqlStore::InsertDevice(const Device& d) {
+  Status st = Run(std::string("INSERT INTO devices (") + kDeviceColumns +
+                      ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+                      "$15, $16, $17, $18, $19, $20, $21)",
+                  "insert device", [&](Query& q) { BindDevice(q, d); });
+  if (st.code() == Status::Code::kAlreadyExists) {
+    return Status::AlreadyExists("device " + d.id.ToApi() + " already registered");
+  }
+  return st;
+}
+
+Result<BatchInsertResult> SqlStore::InsertDevices(std::span<const Device> devices) {
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("insert devices"));
+  auto r = InsertDevicesOn(c, devices);
+  if (!r.ok()) return r.status();
+  ROOST_RETURN_IF_ERROR(tx.Commit("insert devices"));
+  return r;
+}
+
+Result<BatchInsertResult> SqlStore::InsertDevicesOn(Connection& c,
+                                                    std::span<const Device> devices) {
+  BatchInsertResult result;
+  const std::vector<bool> repeated = RepeatedIds(devices);
+  std::vector<size_t> rows;  // indexes into `devices` of the rows sent
+  rows.reserve(devices.size());
+  for (size_t i = 0; i < devices.size(); ++i) {
+    if (repeated[i]) {
+      result.conflicts.push_back(i);
+    } else {
+      rows.push_back(i);
+    }
+  }
+  driver::BulkInsertSpec spec;
+  spec.table = "devices";
+  spec.columns = DeviceInsertColumns();
+  spec.on_conflict = "ON CONFLICT (id) DO NOTHING";
+  spec.report_inserted = true;
+  spec.op = "insert devices";
+  auto inserted = c.BulkInsert(spec, rows.size(), [&](size_t row, driver::RowWriter& out) {
+    WriteDevice(out, devices[rows[row]]);
+  });
+  if (!inserted.ok()) return inserted.status();
+  for (size_t row = 0; row < rows.size(); ++row) {
+    if ((*inserted)[row]) {
+      ++result.inserted;
+    } else {
+      result.conflicts.push_back(rows[row]);
+    }
+  }
+  std::sort(result.conflicts.begin(), result.conflicts.end());
+  return result;
+}
+
+Result<Device> SqlStore::GetDevice(uint32_t id) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c, std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE id = $1",
+                  "get device");
+  q.Bind(1, int64_t{id});
+  return ReadOne(q, DeviceFromRow, "device " + SigfoxId{id}.ToApi() + " not found");
+}
+
+Status SqlStore::UpdateDevice(const Device& d) {
+  return RunOne(
+      "UPDATE devices SET name = $2, type_id = $3, group_id = $4, pac = $5, "
+      "product_certificate = $6, lat = $7, lng = $8, activation_time = $9, state = $10, "
+      "token_renew_forbidden = $11, last_time = $12, average_snr = $13, average_rssi = $14, "
+      "sequence_number = $15, dev_eui = $16, join_eui = $17, provision_id = $18, "
+      "serial_number = $19, model = $20 WHERE id = $1",
+      "update device", [&](Query& q) { BindDevice(q, d, /*with_creation_time=*/false); },
+      "device " + d.id.ToApi() + " not found");
+}
+
+Status SqlStore::DeleteDevice(uint32_t id) {
+  return RunOne(
+      "DELETE FROM devices WHERE id = $1", "delete device",
+      [&](Query& q) { q.Bind(1, int64_t{id}); }, "device " + SigfoxId{id}.ToApi() + " not found");
+}
+
+Result<std::vector<size_t>> SqlStore::PatchDevices(std::span<const DevicePatch> patches) {
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("patch devices"));
+  auto r = PatchDevicesOn(c, patches);
+  if (!r.ok()) return r.status();
+  ROOST_RETURN_IF_ERROR(tx.Commit("patch devices"));
+  return r;
+}
+
+// One statement for every patch: absent fields bind NULL and COALESCE keeps the
+// column; lat/lng carry a "set" flag since NULL is also a value for them. The
+// casts give PostgreSQL the parameters' types.
+Result<std::vector<size_t>> SqlStore::PatchDevicesOn(Connection& c,
+                                                     std::span<const DevicePatch> patches) {
+  std::vector<size_t> mismatched;
+  if (patches.empty()) return mismatched;
+  const std::vector<bool> repeated = RepeatedPatchIds(patches);
+  ROOST_SQL_QUERY(
+      q, c,
+      "UPDATE devices SET name = COALESCE(CAST($4 AS TEXT), name), "
+      "type_id = COALESCE(CAST($5 AS TEXT), type_id), "
+      "group_id = COALESCE(CAST($6 AS TEXT), group_id), pac = COALESCE(CAST($7 AS TEXT), pac), "
+      "product_certificate = COALESCE(CAST($8 AS TEXT), product_certificate), "
+      "lat = CASE WHEN CAST($9 AS INTEGER) = 1 THEN CAST($10 AS DOUBLE PRECISION) ELSE lat END, "
+      "lng = CASE WHEN CAST($11 AS INTEGER) = 1 THEN CAST($12 AS DOUBLE PRECISION) ELSE lng END, "
+      "token_renew_forbidden = COALESCE(CAST($13 AS INTEGER), token_renew_forbidden) "
+      "WHERE id = $1 AND group_id = CAST($2 AS TEXT) AND "
+      "(CAST($3 AS TEXT) = '' OR pac = CAST($3 AS TEXT))",
+      "patch devices");
+  for (size_t i = 0; i < patches.size(); ++i) {
+    if (repeated[i]) {
+      mismatched.push_back(i);
+      continue;
+    }
+    const DevicePatch& p = patches[i];
+    q.Bind(1, int64_t{p.id}).BindRef(2, p.expect_group).BindRef(3, p.expect_pac);
+    p.name ? q.BindRef(4, *p.name) : q.BindNull(4);
+    p.type ? q.BindRef(5, *p.type) : q.BindNull(5);
+    p.group ? q.BindRef(6, *p.group) : q.BindNull(6);
+    p.pac ? q.BindRef(7, *p.pac) : q.BindNull(7);
+    p.product_certificate ? q.BindRef(8, *p.product_certificate) : q.BindNull(8);
+    q.Bind(9, int64_t{p.lat ? 1 : 0}).Bind(10, p.lat ? *p.lat : std::nullopt);
+    q.Bind(11, int64_t{p.lng ? 1 : 0}).Bind(12, p.lng ? *p.lng : std::nullopt);
+    p.token_renew_forbidden ? q.Bind(13, int64_t{*p.token_renew_forbidden ? 1 : 0})
+                            : q.BindNull(13);
+    ROOST_RETURN_IF_ERROR(q.Run());
+    if (q.Affected() == 0) mismatched.push_back(i);
+    q.Reset();
+  }
+  return mismatched;
+}
+
+Result<DevicePage> SqlStore::ListDevices(const DeviceQuery& query) {
+  ROOST_RETURN_IF_ERROR(ValidateQuery(query));
+  ROOST_SQL_LEASE(c);
+  // Fixed SQL fragments chosen by which filters are present; every value is a
+  // parameter, numbered in the order the fragments add them.
+  int n = 0;
+  auto next = [&n] { return "$" + std::to_string(++n); };
+  std::string sql = std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE id > " + next();
+  std::pair<std::string, std::string> tree;
+  if (!query.group_subtree.empty()) {
+    auto range = SubtreeRange(c, query.group_subtree);
+    if (!range.ok()) return range.status();
+    tree = std::move(*range);
+    sql += " AND group_id IN (SELECT id FROM groups WHERE tree >= " + next();
+    sql += " AND tree < " + next() + ")";
+  }
+  if (!query.type.empty()) sql += " AND type_id = " + next();
+  IdRange ids{0, 0xFFFFFFFFu};
+  if (!query.id_prefix.empty()) {
+    ids = *IdPrefixRange(query.id_prefix);
+    sql += " AND id BETWEEN " + next();
+    sql += " AND " + next();
+  }
+  std::optional<std::string> name_hi;
+  if (!query.name_prefix.empty()) {
+    sql += " AND name >= " + next();
+    name_hi = PrefixUpperBound(query.name_prefix);
+    if (name_hi) sql += " AND name < " + next();
+  }
+  sql += " ORDER BY id LIMIT " + next();
+  ROOST_SQL_QUERY(q, c, sql, "list devices");
+  int i = 0;
+  q.Bind(++i, query.after ? int64_t{*query.after} : int64_t{-1});
+  if (!query.group_subtree.empty()) {
+    q.Bind(++i, tree.first);
+    q.Bind(++i, tree.second);
+  }
+  if (!query.type.empty()) q.Bind(++i, query.type);
+  if (!query.id_prefix.empty()) {
+    q.Bind(++i, int64_t{ids.lo});
+    q.Bind(++i, int64_t{ids.hi});
+  }
+  if (!query.name_prefix.empty()) {
+    q.Bind(++i, query.name_prefix);
+    if (name_hi) q.Bind(++i, *name_hi);
+  }
+  q.Bind(++i, int64_t{query.limit} + 1);
+  DevicePage page;
+  page.devices.reserve(static_cast<size_t>(query.limit));
+  for (;;) {
+    auto row = q.Next();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (page.devices.size() == static_cast<size_t>(query.limit)) {
+      page.next = page.devices.back().id.value;
+      break;
+    }
+    page.devices.push_back(DeviceFromRow(q));
+  }
+  return page;
+}
+
+}  // namespace roost::storage::sql

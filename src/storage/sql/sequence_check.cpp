@@ -1,0 +1,42 @@
+// The sequence-number check's "disengage" flags: set for every device of a
+// type, cleared (exactly once) by the uplink pipeline.
+#include "storage/sql/sql_store.h"
+
+namespace roost::storage::sql {
+
+Result<int64_t> SqlStore::DisengageSequenceCheck(std::string_view type, EpochMillis now) {
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("disengage sequence check"));
+  {
+    // Lock the type so that its device set is the one seen by DeleteDeviceType too.
+    ROOST_SQL_QUERY(
+        q, c, "SELECT id FROM device_types WHERE id = $1" + std::string(c.dialect().for_share),
+        "disengage sequence check");
+    auto found = q.Bind(1, type).Next();
+    if (!found.ok()) return found.status();
+    if (!*found) return Status::NotFound("device type " + std::string(type) + " not found");
+  }
+  int64_t flagged = 0;
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "INSERT INTO sequence_check_disengaged (device_id, since) "
+                    "SELECT id, $1 FROM devices WHERE type_id = $2 "
+                    "ON CONFLICT (device_id) DO UPDATE SET since = excluded.since",
+                    "disengage sequence check");
+    ROOST_RETURN_IF_ERROR(q.Bind(1, now).Bind(2, type).Run());
+    flagged = q.Affected();
+  }
+  ROOST_RETURN_IF_ERROR(tx.Commit("disengage sequence check"));
+  return flagged;
+}
+
+Result<bool> SqlStore::ClearSequenceCheckDisengaged(uint32_t device_id) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c, "DELETE FROM sequence_check_disengaged WHERE device_id = $1",
+                  "clear disengaged flag");
+  ROOST_RETURN_IF_ERROR(q.Bind(1, int64_t{device_id}).Run());
+  return q.Affected() > 0;
+}
+
+}  // namespace roost::storage::sql

@@ -1,0 +1,162 @@
+// SqlStore: the one implementation of Store, over either SQL driver
+// (storage/driver/driver.h). Each query is written once; the methods are split
+// by what they store (groups.cpp, accounts.cpp, device_types.cpp, devices.cpp,
+// credentials.cpp, jobs.cpp, certificates.cpp, sequence_check.cpp).
+// Not part of the storage interface: only storage/ includes it.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "storage/driver/driver.h"
+#include "storage/store.h"
+
+// Borrows a connection of the pool as `conn` for the rest of the scope.
+#define ROOST_SQL_LEASE(conn)                           \
+  auto conn##_lease = pool_.Acquire();                  \
+  if (!conn##_lease.ok()) return conn##_lease.status(); \
+  [[maybe_unused]] ::roost::storage::driver::Connection& conn = **conn##_lease
+
+// Prepares `sql` on `conn` as the Query `q` for the rest of the scope.
+#define ROOST_SQL_QUERY(q, conn, sql, op)           \
+  auto q##_result = (conn).Prepare(sql, op);        \
+  if (!q##_result.ok()) return q##_result.status(); \
+  ::roost::storage::driver::Query& q = *q##_result
+
+namespace roost::storage::sql {
+
+using driver::Connection;
+using driver::Query;
+
+class SqlStore final : public Store {
+ public:
+  SqlStore(int pool_size, driver::Pool::Opener open) : pool_(pool_size, std::move(open)) {}
+
+  // Applies the migrations not yet recorded (SQLite: sets WAL mode first).
+  Status Init();
+
+  std::string_view engine() const override { return engine_; }
+  Result<int> SchemaVersion() override;
+
+  Result<Group> CreateGroup(const Group& group) override;
+  Result<Group> GetGroup(std::string_view id) override;
+  Result<std::vector<Group>> ListChildGroups(std::string_view parent) override;
+  Result<bool> IsInSubtree(std::string_view group, std::string_view ancestor) override;
+  Result<std::vector<Group>> ListGroupsInSubtree(std::string_view root) override;
+  Status UpdateGroup(const Group& group) override;
+  Status DeleteGroup(std::string_view id) override;
+
+  Status CreateUser(const User& user) override;
+  Result<User> GetUser(std::string_view id) override;
+  Result<User> GetUserByEmail(std::string_view email) override;
+  Result<std::vector<User>> ListUsers(std::string_view group) override;
+  Status UpdateUser(const User& user) override;
+  Status DeleteUser(std::string_view id) override;
+  Result<std::vector<User>> ListUsersInSubtree(std::string_view root) override;
+  Status ReplacePasswordToken(const UserToken& token) override;
+  Result<UserToken> TakePasswordToken(std::string_view token_hash) override;
+  Status DeletePasswordTokens(std::string_view user) override;
+  Status CreateSession(const UserToken& session) override;
+  Result<UserToken> GetSession(std::string_view token_hash) override;
+  Status DeleteSession(std::string_view token_hash) override;
+  Result<int64_t> DeleteUserSessions(std::string_view user, std::string_view keep) override;
+  Status CreateApiUser(const ApiUser& user) override;
+  Result<ApiUser> GetApiUser(std::string_view login) override;
+  Result<std::vector<ApiUser>> ListApiUsers(std::string_view group) override;
+  Status DeleteApiUser(std::string_view login) override;
+  Result<std::vector<ApiUser>> ListApiUsersInSubtree(std::string_view root) override;
+
+  Status CreateDeviceType(const DeviceType& type) override;
+  Result<DeviceType> GetDeviceType(std::string_view id) override;
+  Result<std::vector<DeviceType>> ListDeviceTypes(std::string_view group_subtree) override;
+  Status UpdateDeviceType(const DeviceType& type) override;
+  Status DeleteDeviceType(std::string_view id) override;
+  Result<int64_t> CountDevices(std::string_view type) override;
+
+  Status InsertDevice(const Device& device) override;
+  Result<BatchInsertResult> InsertDevices(std::span<const Device> devices) override;
+  Result<Device> GetDevice(uint32_t id) override;
+  Status UpdateDevice(const Device& device) override;
+  Status DeleteDevice(uint32_t id) override;
+  Result<std::vector<size_t>> PatchDevices(std::span<const DevicePatch> patches) override;
+  Result<DevicePage> ListDevices(const DeviceQuery& query) override;
+
+  Status UpsertCredentials(std::span<const Credential> credentials) override;
+  Result<Credential> GetCredential(uint32_t device_id) override;
+  Result<std::vector<std::optional<Credential>>> GetCredentials(
+      std::span<const uint32_t> device_ids) override;
+
+  Status CreateJob(const Job& job, std::span<const std::string> items, int64_t chunk_size) override;
+  Result<Job> GetJob(std::string_view id) override;
+  Result<std::optional<JobClaim>> ClaimChunk(std::string_view worker, EpochMillis now,
+                                             int64_t lease_ms) override;
+  Status CompleteChunk(const JobClaim& claim, const ChunkOutcome& outcome) override;
+  Result<JobStatus> GetJobStatus(std::string_view id) override;
+
+  Status UpsertProductCertificates(std::span<const ProductCertificate> certificates) override;
+  Result<ProductCertificate> GetProductCertificate(std::string_view key) override;
+  Result<CertificatePage> SearchProductCertificates(const CertificateQuery& query) override;
+
+  Result<int64_t> DisengageSequenceCheck(std::string_view type, EpochMillis now) override;
+  Result<bool> ClearSequenceCheckDisengaged(uint32_t device_id) override;
+
+ private:
+  using Binder = std::function<void(Query&)>;
+
+  // Runs one statement on a connection of its own.
+  Status Run(const std::string& sql, std::string_view op, const Binder& bind);
+  // The same, NotFound(`not_found`) unless it changed a row.
+  Status RunOne(const std::string& sql, std::string_view op, const Binder& bind,
+                std::string not_found);
+  // Reads every row of `q` with `from_row`.
+  template <typename T, typename FromRow>
+  static Result<std::vector<T>> ReadAll(Query& q, FromRow from_row) {
+    std::vector<T> out;
+    for (;;) {
+      auto more = q.Next();
+      if (!more.ok()) return more.status();
+      if (!*more) return out;
+      out.push_back(from_row(q));
+    }
+  }
+  // The first row of `q` mapped by `from_row`; NotFound(`not_found`) when none.
+  template <typename FromRow>
+  static auto ReadOne(Query& q, FromRow from_row, std::string not_found)
+      -> Result<decltype(from_row(q))> {
+    auto row = q.Next();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound(std::move(not_found));
+    return from_row(q);
+  }
+
+  // [lo, hi) of the groups' tree column for the subtree rooted at `group`.
+  Result<std::pair<std::string, std::string>> SubtreeRange(Connection& c, std::string_view group);
+  // The rows of `select` (whose $1 and $2 are the subtree's bounds of the tree
+  // column) for the subtree rooted at `root`, ordered by `order_by`.
+  template <typename T, typename FromRow>
+  Result<std::vector<T>> SelectInSubtree(std::string_view root, const std::string& select,
+                                         std::string_view order_by, std::string_view op,
+                                         FromRow from_row) {
+    ROOST_SQL_LEASE(c);
+    auto range = SubtreeRange(c, root);
+    if (!range.ok()) return range.status();
+    ROOST_SQL_QUERY(q, c, select + " ORDER BY " + std::string(order_by), op);
+    q.Bind(1, range->first).Bind(2, range->second);
+    return ReadAll<T>(q, from_row);
+  }
+
+  Result<Group> GetGroupOn(Connection& c, std::string_view id);
+  Result<User> GetUserWhere(std::string_view column, std::string_view value, std::string not_found);
+  Result<int64_t> CountDevicesOn(Connection& c, std::string_view type);
+  Result<Job> GetJobOn(Connection& c, std::string_view id);
+  // Inside a write transaction.
+  Result<BatchInsertResult> InsertDevicesOn(Connection& c, std::span<const Device> devices);
+  Result<std::vector<size_t>> PatchDevicesOn(Connection& c, std::span<const DevicePatch> patches);
+
+  driver::Pool pool_;
+  std::string_view engine_;
+};
+
+}  // namespace roost::storage::sql
