@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "model/object_id.h"
 #include "registry/devices.h"
 
 namespace roost::registry {
@@ -278,12 +279,12 @@ class RequireKnownCertificatesTest : public CertificateRegistryTest {
   void SetUp() override {
     CertificateRegistryTest::SetUp();
     Group g;
-    g.id = DeviceRegistry::NewObjectId();
+    g.id = NewObjectId();
     g.name = "root";
     ASSERT_TRUE(store_->CreateGroup(g).ok());
     group_ = g.id;
     DeviceType t;
-    t.id = DeviceRegistry::NewObjectId();
+    t.id = NewObjectId();
     t.name = "type";
     t.group = group_;
     ASSERT_TRUE(store_->CreateDeviceType(t).ok());

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 
+#include "model/object_id.h"
 #include "registry/devices.h"
 
 namespace roost::registry {
@@ -62,7 +63,7 @@ class DeviceEditTest : public ::testing::Test {
   static std::string Id(uint32_t i) { return SigfoxId{0xD000 + i}.ToApi(); }
   std::string MakeGroup(const std::string& name, const std::string& parent) {
     Group g;
-    g.id = DeviceRegistry::NewObjectId();
+    g.id = NewObjectId();
     g.name = name;
     g.parent = parent;
     EXPECT_TRUE(store_->CreateGroup(g).ok());
@@ -70,7 +71,7 @@ class DeviceEditTest : public ::testing::Test {
   }
   std::string MakeType(const std::string& group) {
     DeviceType t;
-    t.id = DeviceRegistry::NewObjectId();
+    t.id = NewObjectId();
     t.name = "type";
     t.group = group;
     EXPECT_TRUE(store_->CreateDeviceType(t).ok());
@@ -154,7 +155,7 @@ TEST_F(DeviceEditTest, BadFieldsAreRefusedNamingTheFieldAndChangeNothing) {
   e = For(Id(2));
   e.type = foreign_type_;  // invisible type: not found
   refuse(e, "deviceTypeId", Status::Code::kNotFound);
-  e.type = DeviceRegistry::NewObjectId();  // unknown type
+  e.type = NewObjectId();  // unknown type
   refuse(e, "deviceTypeId", Status::Code::kNotFound);
   e = For("BEEF");
   refuse(e, "id", Status::Code::kNotFound);

@@ -6,6 +6,7 @@
 
 #include "core/hex.h"
 #include "core/identifiers.h"
+#include "core/text.h"
 #include "crypto/random.h"
 #include "registry/certificates.h"
 
@@ -25,13 +26,6 @@ std::string FailedItem(std::string_view message, std::string_view given_id) {
   return item;
 }
 
-std::string Upper(std::string s) {
-  for (char& c : s) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-  }
-  return s;
-}
-
 }  // namespace
 
 DeviceRegistry::DeviceRegistry(storage::Store& store, Clock clock, int64_t chunk_size)
@@ -41,12 +35,6 @@ std::string DeviceRegistry::NewPac() {
   std::array<uint8_t, 8> bytes{};
   crypto::RandomBytes(bytes);
   return ToHexUpper(bytes);
-}
-
-std::string DeviceRegistry::NewObjectId() {
-  std::array<uint8_t, kObjectIdLength / 2> bytes{};
-  crypto::RandomBytes(bytes);
-  return ToHex(bytes);
 }
 
 Result<DeviceType> DeviceRegistry::VisibleType(std::string_view caller_group,
@@ -163,7 +151,7 @@ Result<Job> DeviceRegistry::StartBulkCreate(std::string_view caller_group,
   }
 
   Job job;
-  job.id = NewObjectId();
+  job.id = roost::NewObjectId();
   job.kind = std::string(kBulkCreateJob);
   job.group = type->group;
   job.params =
@@ -253,7 +241,7 @@ storage::ChunkOutcome DeviceRegistry::ProcessBulkCreate(const storage::JobClaim&
       outcome.failed.push_back({id.ToApi(), "unknown device (no credentials imported for it)"});
       continue;
     }
-    if (Upper(credential->initial_pac) != pac) {
+    if (AsciiUpper(credential->initial_pac) != pac) {
       outcome.failed.push_back({id.ToApi(), "PAC does not match"});
       continue;
     }
@@ -270,25 +258,17 @@ storage::ChunkOutcome DeviceRegistry::ProcessBulkCreate(const storage::JobClaim&
   return outcome;
 }
 
+Status DeviceRegistry::AddJobHandlers(jobs::Runner& runner) {
+  ROOST_RETURN_IF_ERROR(runner.AddHandler(
+      kBulkCreateJob, [this](const storage::JobClaim& claim) { return ProcessBulkCreate(claim); }));
+  return runner.AddHandler(
+      kBulkEditJob, [this](const storage::JobClaim& claim) { return ProcessBulkEdit(claim); });
+}
+
 Result<bool> DeviceRegistry::RunOneChunk(std::string_view worker, int64_t lease_ms) {
-  auto claim = store_.ClaimChunk(worker, clock_(), lease_ms);
-  if (!claim.ok()) return claim.status();
-  if (!claim->has_value()) return false;
-  const storage::JobClaim& c = **claim;
-  storage::ChunkOutcome outcome;
-  if (c.job.kind == kBulkCreateJob) {
-    outcome = ProcessBulkCreate(c);
-  } else if (c.job.kind == kBulkEditJob) {
-    outcome = ProcessBulkEdit(c);
-  } else {
-    for (const auto& item : c.items) {
-      outcome.failed.push_back({item, "unknown job kind " + c.job.kind});
-    }
-  }
-  Status done = store_.CompleteChunk(c, outcome);
-  // A lost lease means another worker took the chunk over: not an error here.
-  if (!done.ok() && done.code() != Status::Code::kNotFound) return done;
-  return true;
+  jobs::Runner runner(store_, clock_);
+  ROOST_RETURN_IF_ERROR(AddJobHandlers(runner));
+  return runner.RunOneChunk(worker, lease_ms);
 }
 
 Result<JobStatus> DeviceRegistry::BulkStatus(std::string_view caller_group,

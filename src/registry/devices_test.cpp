@@ -44,7 +44,7 @@ class DeviceRegistryTest : public ::testing::Test {
   }
   std::string MakeGroup(const std::string& name, const std::string& parent) {
     Group g;
-    g.id = DeviceRegistry::NewObjectId();
+    g.id = NewObjectId();
     g.name = name;
     g.parent = parent;
     auto created = store_->CreateGroup(g);
@@ -53,7 +53,7 @@ class DeviceRegistryTest : public ::testing::Test {
   }
   std::string MakeType(const std::string& group) {
     DeviceType t;
-    t.id = DeviceRegistry::NewObjectId();
+    t.id = NewObjectId();
     t.name = "type";
     t.group = group;
     EXPECT_TRUE(store_->CreateDeviceType(t).ok());
@@ -214,9 +214,9 @@ TEST_F(DeviceRegistryTest, TwoWorkersNeverRegisterADeviceTwice) {
 }
 
 TEST(DeviceRegistryIds, FreshIdsAndPacs) {
-  std::string a = DeviceRegistry::NewObjectId();
+  std::string a = NewObjectId();
   EXPECT_EQ(a.size(), 24u);
-  EXPECT_NE(a, DeviceRegistry::NewObjectId());
+  EXPECT_NE(a, NewObjectId());
   std::string pac = DeviceRegistry::NewPac();
   EXPECT_TRUE(ParsePac(pac).ok());
   EXPECT_EQ(*ParsePac(pac), pac);
