@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "model/object_id.h"
 #include "registry/devices.h"
 
 namespace {
@@ -35,11 +36,11 @@ void BM_BulkCreateToJobDone(benchmark::State& state) {
     EpochMillis now = 1700000000000;
     registry::DeviceRegistry reg(*store, [&] { return ++now; });
     Group root;
-    root.id = registry::DeviceRegistry::NewObjectId();
+    root.id = NewObjectId();
     root.name = "root";
     (void)store->CreateGroup(root);
     DeviceType type;
-    type.id = registry::DeviceRegistry::NewObjectId();
+    type.id = NewObjectId();
     type.name = "bench";
     type.group = root.id;
     (void)store->CreateDeviceType(type);

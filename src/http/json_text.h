@@ -8,12 +8,13 @@
 #include <string_view>
 #include <vector>
 
+#include "observe/json_string.h"
+
 namespace roost::http {
 
-// Appends `s` to `out` as a quoted JSON string. Control characters are escaped
-// as \uXXXX; bytes >= 0x80 are copied as they are (the caller passes UTF-8).
-void AppendJsonString(std::string& out, std::string_view s);
-std::string JsonString(std::string_view s);
+// JSON string literals (observe/json_string.h), under the names the HTTP layer uses.
+using observe::AppendJsonString;
+using observe::JsonString;
 
 // One item of the "errors" array of an error body: {"<key>": <value>, "message": "..."}
 // where key is "field", "line" or "id" (see the spec's conventions).

@@ -41,7 +41,8 @@ std::string_view BuildVersion() {
   return ROOST_VERSION;
 }
 
-Status AddOperationalRoutes(Router& router, const Registry& metrics, const Readiness& readiness) {
+Status AddOperationalRoutes(Router& router, const observe::MetricsRegistry& metrics,
+                            const Readiness& readiness) {
   ROOST_RETURN_IF_ERROR(router.Add("GET", "/healthz", [](const Request&) {
     return Response::Json(200, "{\"status\":\"ok\"}");
   }));
@@ -57,12 +58,13 @@ Status AddOperationalRoutes(Router& router, const Registry& metrics, const Readi
     return Response::Error(503, "not ready: draining");
   }));
   ROOST_RETURN_IF_ERROR(router.Add("GET", "/metrics", [&metrics](const Request&) {
-    return Response::Text(200, metrics.Render(), std::string(Registry::kContentType));
+    return Response::Text(200, metrics.Render(),
+                          std::string(observe::MetricsRegistry::kContentType));
   }));
   return Status::Ok();
 }
 
-Status RegisterProcessMetrics(Registry& metrics) {
+Status RegisterProcessMetrics(observe::MetricsRegistry& metrics) {
   auto start = metrics.AddGauge("process_start_time_seconds",
                                 "Start time of the process since the Unix epoch, in seconds");
   if (!start.ok()) return start.status();

@@ -9,18 +9,19 @@
 #include <string_view>
 
 #include "core/status.h"
-#include "http/metrics.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "observe/metrics.h"
 
 namespace roost::http {
 
 // `metrics` and `readiness` must outlive the router.
-Status AddOperationalRoutes(Router& router, const Registry& metrics, const Readiness& readiness);
+Status AddOperationalRoutes(Router& router, const observe::MetricsRegistry& metrics,
+                            const Readiness& readiness);
 
 // Registers process_start_time_seconds (set now), process_resident_memory_bytes,
 // process_open_fds (read from /proc at each scrape) and roost_build_info{version} 1.
-Status RegisterProcessMetrics(Registry& metrics);
+Status RegisterProcessMetrics(observe::MetricsRegistry& metrics);
 
 // The version of this build, e.g. "0.1.0".
 std::string_view BuildVersion();

@@ -59,8 +59,9 @@ std::string_view MethodLabel(std::string_view m) {
 }
 
 ServerOptions WithThreads(ServerOptions opts) {
-  if (opts.threads == 0) opts.threads = std::max(1u, std::thread::hardware_concurrency());
-  if (opts.handler_threads == 0) opts.handler_threads = std::max(4u, 2 * opts.threads);
+  if (opts.handler_threads == 0) {
+    opts.handler_threads = std::max(4u, 2 * std::thread::hardware_concurrency());
+  }
   return opts;
 }
 
@@ -89,11 +90,11 @@ struct Outcome {
 
 class Server::Impl {
  public:
-  Impl(ServerOptions options, const Router& router)
+  Impl(asio::io_context& ioc, ServerOptions options, const Router& router)
       : opts_(WithThreads(std::move(options))),
         router_(router),
         workers_(opts_.handler_threads),
-        ioc_(static_cast<int>(opts_.threads)),
+        ioc_(ioc),
         acceptor_(asio::make_strand(ioc_)) {}
 
   Status Init();
@@ -125,10 +126,10 @@ class Server::Impl {
   std::string address_;
   uint16_t port_ = 0;
 
-  CounterFamily* requests_ = nullptr;
-  HistogramFamily* durations_ = nullptr;
-  Gauge* open_ = nullptr;
-  Counter* accepted_ = nullptr;
+  observe::CounterFamily* requests_ = nullptr;
+  observe::HistogramFamily* durations_ = nullptr;
+  observe::Gauge* open_ = nullptr;
+  observe::Counter* accepted_ = nullptr;
 
   std::mutex mu_;
   std::condition_variable drained_;
@@ -137,20 +138,20 @@ class Server::Impl {
   std::atomic<bool> stopping_{false};  // lock-free copy of draining_ for the connections
   bool started_ = false;
   bool shut_down_ = false;
-  std::vector<std::thread> threads_;
-  // Runs Runs::kWorkers handlers. Joined in Shutdown after the event loop has
-  // stopped and before the coroutine frames a handler refers to are destroyed.
+  bool accepting_ = false;  // the accept loop runs; guarded by mu_
+  // Runs Runs::kWorkers handlers. Joined in Shutdown once no connection waits
+  // for one any more.
   asio::thread_pool workers_;
 
-  // Destroyed first (reverse order): pending coroutines unwind while the members
-  // above still exist.
-  asio::io_context ioc_;
+  // Shutdown returns only when no coroutine of this server is left on the loop,
+  // so nothing on it refers to the members above once the server is destroyed.
+  asio::io_context& ioc_;
   tcp::acceptor acceptor_;
 };
 
 Status Server::Impl::Init() {
   if (opts_.metrics == nullptr) return Status::Ok();
-  Registry& m = *opts_.metrics;
+  observe::MetricsRegistry& m = *opts_.metrics;
   auto requests = m.AddCounter("roost_http_requests_total",
                                "HTTP requests answered, by method, route pattern and status code",
                                {"method", "route", "code"});
@@ -158,7 +159,7 @@ Status Server::Impl::Init() {
   auto durations =
       m.AddHistogram("roost_http_request_duration_seconds",
                      "Time from the first byte of a request until its response is ready, by route",
-                     {"method", "route"}, DefaultLatencyBuckets());
+                     {"method", "route"}, observe::DefaultLatencyBuckets());
   if (!durations.ok()) return durations.status();
   auto open = m.AddGauge("roost_http_connections_open", "HTTP connections currently open");
   if (!open.ok()) return open.status();
@@ -198,19 +199,8 @@ void Server::Impl::Start() {
   std::lock_guard lock(mu_);
   if (started_ || draining_) return;
   started_ = true;
+  accepting_ = true;
   asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
-  for (unsigned i = 0; i < opts_.threads; ++i) {
-    threads_.emplace_back([this] {
-      for (;;) {
-        try {
-          ioc_.run();
-          return;
-        } catch (const std::exception& e) {
-          if (opts_.logger) opts_.logger->Error("event loop error", {{"error", e.what()}});
-        }
-      }
-    });
-  }
 }
 
 bool Server::Impl::Register(const std::shared_ptr<Conn>& conn) {
@@ -228,6 +218,14 @@ void Server::Impl::Unregister(const std::shared_ptr<Conn>& conn) {
 }
 
 asio::awaitable<void> Server::Impl::AcceptLoop() {
+  struct Done {
+    Impl* self;
+    ~Done() {
+      std::lock_guard lock(self->mu_);
+      self->accepting_ = false;
+      self->drained_.notify_all();
+    }
+  } done{this};
   for (;;) {
     error_code ec;
     tcp::socket socket = co_await acceptor_.async_accept(asio::make_strand(ioc_), Redirect(ec));
@@ -307,7 +305,7 @@ void Server::Impl::Record(const Outcome& out, const std::string& remote, Clock::
     requests_->WithLabels({method, out.route, std::string_view(code, r.ptr)}).Inc();
     durations_->WithLabels({method, out.route}).Observe(seconds);
   }
-  if (opts_.logger && opts_.logger->Enabled(Logger::Level::kInfo)) {
+  if (opts_.logger && opts_.logger->Enabled(observe::Logger::Level::kInfo)) {
     opts_.logger->Info("request", {{"method", out.method},
                                    {"path", out.path},
                                    {"status", status},
@@ -505,19 +503,27 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
 
 bool Server::Impl::Shutdown(std::chrono::milliseconds drain_timeout) {
   std::vector<std::shared_ptr<Conn>> conns;
+  bool started = false;
   {
     std::lock_guard lock(mu_);
     if (shut_down_) return true;
     shut_down_ = true;
     draining_ = true;
     stopping_.store(true);
+    started = started_;
     conns.assign(conns_.begin(), conns_.end());
   }
   if (opts_.readiness) opts_.readiness->Set(Readiness::State::kDraining);
-  asio::post(acceptor_.get_executor(), [this] {
-    error_code ec;
+  if (started) {
+    // On the acceptor's strand; the accept loop ends after this has run.
+    asio::post(acceptor_.get_executor(), [this] {
+      error_code ec;
+      acceptor_.close(ec);
+    });
+  } else {
+    error_code ec;  // nothing runs on the loop yet: close it here
     acceptor_.close(ec);
-  });
+  }
   for (const auto& conn : conns) {
     asio::post(conn->executor, [conn] {
       if (conn->stream && conn->idle) conn->stream->cancel();
@@ -529,15 +535,33 @@ bool Server::Impl::Shutdown(std::chrono::milliseconds drain_timeout) {
     if (started_) {
       clean = drained_.wait_for(lock, drain_timeout, [this] { return conns_.empty(); });
     }
-    if (!clean && opts_.logger) {
-      opts_.logger->Warn("drain timeout; dropping connections",
-                         {{"connections", static_cast<int64_t>(conns_.size())}});
+    if (!clean) {
+      if (opts_.logger) {
+        opts_.logger->Warn("drain timeout; dropping connections",
+                           {{"connections", static_cast<int64_t>(conns_.size())}});
+      }
+      conns.assign(conns_.begin(), conns_.end());
     }
   }
-  ioc_.stop();
-  for (auto& t : threads_) t.join();
-  threads_.clear();
-  workers_.join();  // a handler still running after a drain timeout finishes first
+  if (!clean) {
+    // Dropped: their sockets close now; a connection waiting for its handler
+    // ends once the handler has returned (its response cannot be written).
+    for (const auto& conn : conns) {
+      asio::post(conn->executor, [conn] {
+        if (conn->stream) {
+          error_code ec;
+          conn->stream->socket().close(ec);
+        }
+      });
+    }
+  }
+  {
+    // Nothing of this server may stay on the shared loop: wait for the
+    // connection and accept coroutines to end.
+    std::unique_lock lock(mu_);
+    drained_.wait(lock, [this] { return conns_.empty() && !accepting_; });
+  }
+  workers_.join();
   return clean;
 }
 
@@ -547,8 +571,9 @@ Server::~Server() {
   if (impl_) impl_->Shutdown(std::chrono::milliseconds(0));
 }
 
-Result<std::unique_ptr<Server>> Server::Listen(ServerOptions options, const Router& router) {
-  auto impl = std::make_unique<Impl>(std::move(options), router);
+Result<std::unique_ptr<Server>> Server::Listen(asio::io_context& loop, ServerOptions options,
+                                               const Router& router) {
+  auto impl = std::make_unique<Impl>(loop, std::move(options), router);
   ROOST_RETURN_IF_ERROR(impl->Init());
   ROOST_RETURN_IF_ERROR(impl->Bind());
   return std::unique_ptr<Server>(new Server(std::move(impl)));
@@ -559,9 +584,6 @@ std::string Server::address() const {
 }
 uint16_t Server::port() const {
   return impl_->port();
-}
-unsigned Server::threads() const {
-  return impl_->opts().threads;
 }
 unsigned Server::handler_threads() const {
   return impl_->opts().handler_threads;

@@ -1,7 +1,9 @@
 // The asynchronous HTTP/1.1 server behind `roost serve`.
 //
-// One event loop (io_context) runs on N threads; each connection is a
-// coroutine on its own strand. Per connection the server:
+// The server runs on an event loop (io_context) it is given and does not own:
+// the process's one loop, run by its own threads (server/event_loop.h), which
+// other listeners share. Each connection is a coroutine on its own strand. Per
+// connection the server:
 //  - keeps the connection alive between requests (HTTP/1.1 keep-alive);
 //  - bounds every phase with a timeout: `idle_timeout` while waiting for the
 //    first byte of the next request, `header_timeout` for the rest of the request
@@ -35,9 +37,13 @@
 #include <utility>
 
 #include "core/status.h"
-#include "http/log.h"
-#include "http/metrics.h"
 #include "http/router.h"
+#include "observe/log.h"
+#include "observe/metrics.h"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace roost::http {
 
@@ -56,8 +62,7 @@ class Readiness {
 struct ServerOptions {
   std::string host = "127.0.0.1";            // IP literal or a name resolved at Listen()
   uint16_t port = 8080;                      // 0 = an ephemeral port; see Server::address()
-  unsigned threads = 0;                      // event loop threads; 0 = hardware concurrency
-  unsigned handler_threads = 0;              // pool for Runs::kWorkers; 0 = max(4, 2 × threads)
+  unsigned handler_threads = 0;              // pool for Runs::kWorkers; 0 = max(4, 2 × CPUs)
   size_t max_body_bytes = 10 * 1024 * 1024;  // larger bodies get 413
   size_t max_header_bytes = 16 * 1024;       // larger request heads get 431
   size_t max_connections = 10000;            // further connections are closed at once
@@ -67,16 +72,18 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30'000};
   // Optional collaborators; when set they must outlive the server.
   Readiness* readiness = nullptr;
-  Logger* logger = nullptr;
-  Registry* metrics = nullptr;
+  observe::Logger* logger = nullptr;
+  observe::MetricsRegistry* metrics = nullptr;
 };
 
 class Server {
  public:
-  // Binds and listens (nothing is served until Start). `router` must outlive the
-  // server. Fails with IoError naming the address when it cannot bind, or with
-  // the registry's error when the server's metrics cannot be registered.
-  static Result<std::unique_ptr<Server>> Listen(ServerOptions options, const Router& router);
+  // Binds and listens on `loop` (nothing is served until Start). `loop` and
+  // `router` must outlive the server. Fails with IoError naming the address when
+  // it cannot bind, or with the registry's error when the server's metrics
+  // cannot be registered.
+  static Result<std::unique_ptr<Server>> Listen(boost::asio::io_context& loop,
+                                                ServerOptions options, const Router& router);
   ~Server();  // Shutdown with no drain time if still running
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -84,16 +91,17 @@ class Server {
   // The bound address, "127.0.0.1:43125" or "[::1]:8080".
   std::string address() const;
   uint16_t port() const;
-  unsigned threads() const;
   unsigned handler_threads() const;
 
-  // Runs the event loop on `threads` background threads and returns.
+  // Starts accepting connections; they are served while the loop runs.
   void Start();
   // Graceful stop: stops accepting, closes idle keep-alive connections, lets
-  // requests already started finish (their responses carry Connection: close),
-  // then stops the event loop. Connections still open after `drain_timeout`
-  // are dropped. Returns true when every connection finished in time.
-  // Call from a non-loop thread; later calls return at once.
+  // requests already started finish (their responses carry Connection: close).
+  // Connections still open after `drain_timeout` are dropped (closed; a handler
+  // still running finishes first). Returns, once nothing of the server runs on
+  // the loop any more, true when every connection finished in time. The loop
+  // must keep running until then. Call from a non-loop thread; later calls
+  // return at once.
   bool Shutdown(std::chrono::milliseconds drain_timeout);
 
  private:

@@ -11,6 +11,9 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -18,6 +21,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "http/ops.h"
 
@@ -128,9 +132,29 @@ class Client {
   std::string buf_;
 };
 
+// The event loop a server runs on, as the process provides it: an io_context
+// run by `threads` threads until destroyed.
+class Loop {
+ public:
+  explicit Loop(unsigned threads) : ioc_(static_cast<int>(threads)), work_(ioc_.get_executor()) {
+    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
+  }
+  ~Loop() {
+    work_.reset();
+    ioc_.stop();
+    for (auto& t : threads_) t.join();
+  }
+  boost::asio::io_context& context() { return ioc_; }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+};
+
 class ServerTest : public ::testing::Test {
  protected:
-  void StartServer(ServerOptions opts = {}) {
+  void StartServer(ServerOptions opts = {}, unsigned loop_threads = 2) {
     ASSERT_TRUE(RegisterProcessMetrics(metrics).ok());
     ASSERT_TRUE(AddOperationalRoutes(router, metrics, readiness).ok());
     ASSERT_TRUE(router
@@ -170,11 +194,11 @@ class ServerTest : public ::testing::Test {
                     .ok());
     opts.host = "127.0.0.1";
     opts.port = 0;
-    if (opts.threads == 0) opts.threads = 2;
     opts.metrics = &metrics;
     opts.readiness = &readiness;
     opts.logger = &logger;
-    auto s = Server::Listen(opts, router);
+    loop = std::make_unique<Loop>(loop_threads);
+    auto s = Server::Listen(loop->context(), opts, router);
     ASSERT_TRUE(s.ok()) << s.status().message();
     server = std::move(s).value();
     readiness.Set(Readiness::State::kReady);
@@ -186,16 +210,17 @@ class ServerTest : public ::testing::Test {
     return log_lines;
   }
 
-  Registry metrics;
+  observe::MetricsRegistry metrics;
   Readiness readiness;
   Router router;
   std::mutex log_mu;
   std::vector<std::string> log_lines;
-  Logger logger{[this](std::string_view l) {
-                  std::lock_guard lock(log_mu);
-                  log_lines.emplace_back(l);
-                },
-                Logger::Level::kInfo};
+  observe::Logger logger{[this](std::string_view l) {
+                           std::lock_guard lock(log_mu);
+                           log_lines.emplace_back(l);
+                         },
+                         observe::Logger::Level::kInfo};
+  std::unique_ptr<Loop> loop;  // outlives the server
   std::unique_ptr<Server> server;
   // /blocking handlers wait until the test opens the gate.
   std::promise<void> gate;
@@ -207,7 +232,6 @@ TEST_F(ServerTest, BindsEphemeralPort) {
   StartServer();
   EXPECT_NE(server->port(), 0);
   EXPECT_EQ(server->address(), "127.0.0.1:" + std::to_string(server->port()));
-  EXPECT_EQ(server->threads(), 2u);
 }
 
 TEST_F(ServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
@@ -540,9 +564,9 @@ TEST_F(ServerTest, DrainTimeoutDropsStuckConnections) {
 
 TEST_F(ServerTest, BlockingHandlersRunOnWorkersAndNeverStallTheEventLoop) {
   ServerOptions opts;
-  opts.threads = 1;  // a single event-loop thread: a blocked handler there would stall everything
   opts.handler_threads = 3;
-  StartServer(opts);
+  // A single event-loop thread: a blocked handler there would stall everything.
+  StartServer(opts, 1);
   EXPECT_EQ(server->handler_threads(), 3u);
   Client a(server->port()), b(server->port());
   a.Send("GET /blocking HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -582,33 +606,35 @@ TEST_F(ServerTest, DrainTimeoutWaitsForAStuckWorkerHandlerBeforeReturning) {
 }
 
 TEST(ServerListenTest, ReportsBindErrors) {
+  boost::asio::io_context loop;
   Router router;
   ServerOptions opts;
   opts.host = "127.0.0.1";
   opts.port = 0;
-  auto first = Server::Listen(opts, router);
+  auto first = Server::Listen(loop, opts, router);
   ASSERT_TRUE(first.ok());
   opts.port = (*first)->port();
-  auto second = Server::Listen(opts, router);
+  auto second = Server::Listen(loop, opts, router);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), Status::Code::kIoError);
   EXPECT_NE(second.status().message().find("listen 127.0.0.1:" + std::to_string(opts.port)),
             std::string::npos)
       << second.status().message();
   opts.host = "no-such-host.invalid";
-  auto third = Server::Listen(opts, router);
+  auto third = Server::Listen(loop, opts, router);
   ASSERT_FALSE(third.ok());
   EXPECT_NE(third.status().message().find("cannot resolve"), std::string::npos);
 }
 
 TEST(ServerListenTest, ReportsMetricConflicts) {
+  boost::asio::io_context loop;
   Router router;
-  Registry metrics;
+  observe::MetricsRegistry metrics;
   ASSERT_TRUE(metrics.AddGauge("roost_http_requests_total", "taken").ok());
   ServerOptions opts;
   opts.port = 0;
   opts.metrics = &metrics;
-  auto s = Server::Listen(opts, router);
+  auto s = Server::Listen(loop, opts, router);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), Status::Code::kAlreadyExists);
 }

@@ -1,7 +1,7 @@
 #include "registry/accounts.h"
 
 #include "crypto/password.h"
-#include "registry/devices.h"
+#include "model/object_id.h"
 
 namespace roost::registry {
 
@@ -33,7 +33,7 @@ Result<BootstrapResult> Bootstrap(storage::Store& store, std::string_view admin_
   }
 
   Group root;
-  root.id = DeviceRegistry::NewObjectId();
+  root.id = NewObjectId();
   root.name = "root";
   root.creation_time = now;
   auto created = store.CreateGroup(root);
@@ -43,7 +43,7 @@ Result<BootstrapResult> Bootstrap(storage::Store& store, std::string_view admin_
   auto hash = crypto::HashPassword(password);
   if (!hash.ok()) return hash.status();
   User admin;
-  admin.id = DeviceRegistry::NewObjectId();
+  admin.id = NewObjectId();
   admin.group = root.id;
   admin.email = std::string(admin_email);
   admin.name = "Administrator";

@@ -208,7 +208,7 @@ Result<Job> DeviceRegistry::StartBulkEdit(std::string_view caller_group,
     items.push_back(EditToItem(id, edit));
   }
   Job job;
-  job.id = NewObjectId();
+  job.id = roost::NewObjectId();
   job.kind = std::string(kBulkEditJob);
   job.group = std::string(caller_group);
   job.params = "{}";

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "model/object_id.h"
 #include "registry/devices.h"
 #include "registry/registry_test_fixture.h"
 
@@ -116,7 +117,7 @@ TEST_F(DeviceEditTest, BadFieldsAreRefusedNamingTheFieldAndChangeNothing) {
   e = For(Id(2));
   e.type = foreign_type_;  // invisible type: not found
   refuse(e, "deviceTypeId", Status::Code::kNotFound);
-  e.type = DeviceRegistry::NewObjectId();  // unknown type
+  e.type = NewObjectId();  // unknown type
   refuse(e, "deviceTypeId", Status::Code::kNotFound);
   e = For("BEEF");
   refuse(e, "id", Status::Code::kNotFound);

@@ -37,12 +37,6 @@ std::string DeviceRegistry::NewPac() {
   return ToHexUpper(bytes);
 }
 
-std::string DeviceRegistry::NewObjectId() {
-  std::array<uint8_t, kObjectIdLength / 2> bytes{};
-  crypto::RandomBytes(bytes);
-  return ToHex(bytes);
-}
-
 Result<DeviceType> DeviceRegistry::VisibleType(std::string_view caller_group,
                                                std::string_view type_id) {
   auto type = store_.GetDeviceType(type_id);
@@ -157,7 +151,7 @@ Result<Job> DeviceRegistry::StartBulkCreate(std::string_view caller_group,
   }
 
   Job job;
-  job.id = NewObjectId();
+  job.id = roost::NewObjectId();
   job.kind = std::string(kBulkCreateJob);
   job.group = type->group;
   job.params =
@@ -264,25 +258,17 @@ storage::ChunkOutcome DeviceRegistry::ProcessBulkCreate(const storage::JobClaim&
   return outcome;
 }
 
+Status DeviceRegistry::AddJobHandlers(jobs::Runner& runner) {
+  ROOST_RETURN_IF_ERROR(runner.AddHandler(
+      kBulkCreateJob, [this](const storage::JobClaim& claim) { return ProcessBulkCreate(claim); }));
+  return runner.AddHandler(
+      kBulkEditJob, [this](const storage::JobClaim& claim) { return ProcessBulkEdit(claim); });
+}
+
 Result<bool> DeviceRegistry::RunOneChunk(std::string_view worker, int64_t lease_ms) {
-  auto claim = store_.ClaimChunk(worker, clock_(), lease_ms);
-  if (!claim.ok()) return claim.status();
-  if (!claim->has_value()) return false;
-  const storage::JobClaim& c = **claim;
-  storage::ChunkOutcome outcome;
-  if (c.job.kind == kBulkCreateJob) {
-    outcome = ProcessBulkCreate(c);
-  } else if (c.job.kind == kBulkEditJob) {
-    outcome = ProcessBulkEdit(c);
-  } else {
-    for (const auto& item : c.items) {
-      outcome.failed.push_back({item, "unknown job kind " + c.job.kind});
-    }
-  }
-  Status done = store_.CompleteChunk(c, outcome);
-  // A lost lease means another worker took the chunk over: not an error here.
-  if (!done.ok() && done.code() != Status::Code::kNotFound) return done;
-  return true;
+  jobs::Runner runner(store_, clock_);
+  ROOST_RETURN_IF_ERROR(AddJobHandlers(runner));
+  return runner.RunOneChunk(worker, lease_ms);
 }
 
 Result<JobStatus> DeviceRegistry::BulkStatus(std::string_view caller_group,

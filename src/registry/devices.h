@@ -7,10 +7,11 @@
 //   stops working (a registered ID is refused as "already registered").
 // - Bulk creation is a persisted job: StartBulkCreate validates the request as a
 //   whole (device type visible, certificate well-formed, body not empty) and
-//   stores one item per device; any instance then processes chunks with
-//   RunOneChunk. Per-device problems (malformed id or PAC, unknown id, wrong PAC,
-//   duplicate inside the request, already registered) are listed in the job's
-//   status; the other devices are registered.
+//   stores one item per device; any instance then processes chunks with a
+//   jobs::Runner holding this registry's handlers (AddJobHandlers). Per-device
+//   problems (malformed id or PAC, unknown id, wrong PAC, duplicate inside the
+//   request, already registered) are listed in the job's status; the other
+//   devices are registered.
 //
 // The caller (the HTTP layer) has checked the principal's role; visibility of
 // groups is checked here: an object outside the caller's group subtree is
@@ -25,9 +26,11 @@
 #include <vector>
 
 #include "core/status.h"
+#include "jobs/runner.h"
 #include "model/device.h"
 #include "model/device_type.h"
 #include "model/job.h"
+#include "model/object_id.h"
 #include "storage/store.h"
 
 namespace roost::registry {
@@ -100,9 +103,13 @@ class DeviceRegistry {
   // Validates and stores a bulk creation job. Returns the job (id, total).
   Result<Job> StartBulkCreate(std::string_view caller_group, const BulkCreateRequest& request);
 
-  // Claims one chunk of any pending job (of any kind this registry knows),
-  // processes it and records the outcome. Returns false when there was no work.
-  // `worker` names this instance/thread in leases.
+  // Registers this registry's job kinds in `runner`: kBulkCreateJob and
+  // kBulkEditJob, each processing one claimed chunk of its kind.
+  Status AddJobHandlers(jobs::Runner& runner);
+
+  // Runs one chunk (jobs::Runner::RunOneChunk) with a runner that knows only
+  // this registry's kinds, for tests and benchmarks; the server runs jobs with
+  // its own runner.
   Result<bool> RunOneChunk(std::string_view worker, int64_t lease_ms = 60000);
 
   // Edits one device visible to `caller_group` (rules at DeviceEdit) and returns
@@ -123,8 +130,8 @@ class DeviceRegistry {
 
   // A fresh PAC: 16 uppercase hex digits from the CSPRNG.
   static std::string NewPac();
-  // A fresh object id: 24 lowercase hex digits from the CSPRNG.
-  static std::string NewObjectId();
+  // Same as roost::NewObjectId (model/object_id.h), which new code calls directly.
+  static std::string NewObjectId() { return roost::NewObjectId(); }
 
  private:
   Result<DeviceType> VisibleType(std::string_view caller_group, std::string_view type_id);

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "model/object_id.h"
 #include "registry/registry_test_fixture.h"
 
 namespace roost::registry {
@@ -178,9 +179,9 @@ TEST_F(DeviceRegistryTest, TwoWorkersNeverRegisterADeviceTwice) {
 }
 
 TEST(DeviceRegistryIds, FreshIdsAndPacs) {
-  std::string a = DeviceRegistry::NewObjectId();
+  std::string a = NewObjectId();
   EXPECT_EQ(a.size(), 24u);
-  EXPECT_NE(a, DeviceRegistry::NewObjectId());
+  EXPECT_NE(a, NewObjectId());
   std::string pac = DeviceRegistry::NewPac();
   EXPECT_TRUE(ParsePac(pac).ok());
   EXPECT_EQ(*ParsePac(pac), pac);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "model/object_id.h"
 #include "registry/devices.h"
 #include "storage/store.h"
 
@@ -40,7 +41,7 @@ class RegistryTest : public ::testing::Test {
   // A group under `parent` ("" = a root group); returns its id.
   std::string MakeGroup(const std::string& name, const std::string& parent) {
     Group g;
-    g.id = DeviceRegistry::NewObjectId();
+    g.id = NewObjectId();
     g.name = name;
     g.parent = parent;
     auto created = store_->CreateGroup(g);
@@ -51,7 +52,7 @@ class RegistryTest : public ::testing::Test {
   // A device type named "type" in `group`; returns its id.
   std::string MakeType(const std::string& group) {
     DeviceType t;
-    t.id = DeviceRegistry::NewObjectId();
+    t.id = NewObjectId();
     t.name = "type";
     t.group = group;
     EXPECT_TRUE(store_->CreateDeviceType(t).ok());

@@ -9,7 +9,7 @@
 #include "crypto/aes.h"
 #include "crypto/hash.h"
 #include "crypto/password.h"
-#include "registry/devices.h"
+#include "model/object_id.h"
 
 namespace roost::registry {
 namespace {
@@ -146,7 +146,7 @@ Result<User> Accounts::CreateUser(std::string_view group, std::string_view email
   ROOST_RETURN_IF_ERROR(ValidateRoles(roles));
   auto g = store_.GetGroup(group);
   if (!g.ok()) return g.status();
-  user.id = DeviceRegistry::NewObjectId();
+  user.id = NewObjectId();
   user.group = std::string(group);
   user.name = std::string(name);
   user.timezone = std::string(timezone);

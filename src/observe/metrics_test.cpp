@@ -1,4 +1,4 @@
-#include "http/metrics.h"
+#include "observe/metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -6,11 +6,11 @@
 #include <thread>
 #include <vector>
 
-namespace roost::http {
+namespace roost::observe {
 namespace {
 
 TEST(MetricsTest, RendersCounterWithLabelsSortedAndEscaped) {
-  Registry r;
+  MetricsRegistry r;
   auto* requests =
       r.AddCounter("roost_test_total", "Things\\counted\nhere", {"method", "path"}).value();
   requests->WithLabels({"POST", "/b"}).Inc(3);
@@ -25,7 +25,7 @@ TEST(MetricsTest, RendersCounterWithLabelsSortedAndEscaped) {
 }
 
 TEST(MetricsTest, UnlabelledMetricsRenderZeroBeforeUse) {
-  Registry r;
+  MetricsRegistry r;
   ASSERT_TRUE(r.AddGauge("b_gauge", "A gauge").ok());
   ASSERT_TRUE(r.AddCounter("a_total", "A counter").ok());
   ASSERT_TRUE(r.AddCounter("c_total", "Labelled, unused", {"x"}).ok());
@@ -36,7 +36,7 @@ TEST(MetricsTest, UnlabelledMetricsRenderZeroBeforeUse) {
 }
 
 TEST(MetricsTest, GaugeSetAddAndCallback) {
-  Registry r;
+  MetricsRegistry r;
   Gauge& g = r.AddGauge("open", "Open things").value()->Get();
   g.Set(5);
   g.Add(-1.5);
@@ -50,7 +50,7 @@ TEST(MetricsTest, GaugeSetAddAndCallback) {
 }
 
 TEST(MetricsTest, HistogramBucketsAreCumulativeAndInclusive) {
-  Registry r;
+  MetricsRegistry r;
   auto* h = r.AddHistogram("lat_seconds", "Latency", {"route"}, {0.1, 0.5, 1}).value();
   Histogram& x = h->WithLabels({"/x"});
   for (double v : {0.05, 0.1, 0.3, 2.0}) x.Observe(v);
@@ -66,7 +66,7 @@ TEST(MetricsTest, HistogramBucketsAreCumulativeAndInclusive) {
 }
 
 TEST(MetricsTest, UnlabelledHistogram) {
-  Registry r;
+  MetricsRegistry r;
   r.AddHistogram("h", "H", {}, {1}).value()->Get().Observe(3);
   EXPECT_EQ(r.Render(),
             "# HELP h H\n# TYPE h histogram\nh_bucket{le=\"1\"} 0\nh_bucket{le=\"+Inf\"} 1\n"
@@ -89,7 +89,7 @@ TEST(MetricsTest, FormatsSpecialValues) {
 }
 
 TEST(MetricsTest, SameDefinitionReturnsSameFamily) {
-  Registry r;
+  MetricsRegistry r;
   auto* a = r.AddCounter("x_total", "X", {"a"}).value();
   auto* b = r.AddCounter("x_total", "X", {"a"}).value();
   EXPECT_EQ(a, b);
@@ -98,7 +98,7 @@ TEST(MetricsTest, SameDefinitionReturnsSameFamily) {
 }
 
 TEST(MetricsTest, RejectsConflictingDefinitions) {
-  Registry r;
+  MetricsRegistry r;
   ASSERT_TRUE(r.AddCounter("x_total", "X", {"a"}).ok());
   ASSERT_TRUE(r.AddHistogram("lat", "L", {}, {1}).ok());
   ASSERT_TRUE(r.AddGaugeCallback("cb", "C", [] { return 1.0; }).ok());
@@ -130,7 +130,7 @@ TEST(MetricsTest, RejectsConflictingDefinitions) {
 }
 
 TEST(MetricsTest, RejectsInvalidNames) {
-  Registry r;
+  MetricsRegistry r;
   const std::vector<Status> bad = {
       r.AddCounter("", "empty").status(),
       r.AddCounter("1abc", "digit first").status(),
@@ -153,13 +153,13 @@ TEST(MetricsTest, RejectsInvalidNames) {
 }
 
 TEST(MetricsTest, MissingLabelValuesAreEmpty) {
-  Registry r;
+  MetricsRegistry r;
   r.AddCounter("m_total", "M", {"a", "b"}).value()->WithLabels({"x"}).Inc();
   EXPECT_NE(r.Render().find("m_total{a=\"x\",b=\"\"} 1\n"), std::string::npos);
 }
 
 TEST(MetricsTest, ConcurrentUpdatesAreNotLost) {
-  Registry r;
+  MetricsRegistry r;
   auto* c = r.AddCounter("c_total", "C", {"t"}).value();
   auto* h = r.AddHistogram("h", "H", {"t"}, {0.5}).value();
   constexpr int kThreads = 8;
@@ -184,4 +184,4 @@ TEST(MetricsTest, ConcurrentUpdatesAreNotLost) {
 }
 
 }  // namespace
-}  // namespace roost::http
+}  // namespace roost::observe

@@ -1,10 +1,10 @@
-#include "http/metrics.h"
+#include "observe/metrics.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 
-namespace roost::http {
+namespace roost::observe {
 namespace {
 
 enum Type { kCounter = 0, kGauge = 1, kHistogram = 2, kCallback = 3 };
@@ -183,7 +183,7 @@ template class Family<Counter>;
 template class Family<Gauge>;
 template class Family<Histogram>;
 
-struct Registry::Entry {
+struct MetricsRegistry::Entry {
   std::string name;
   std::string help;
   int type = kCounter;
@@ -195,12 +195,13 @@ struct Registry::Entry {
   std::function<double()> read;
 };
 
-Registry::Registry() = default;
-Registry::~Registry() = default;
+MetricsRegistry::MetricsRegistry() = default;
+MetricsRegistry::~MetricsRegistry() = default;
 
-Result<Registry::Entry*> Registry::Find(std::string_view name, int type,
-                                        const std::vector<std::string>& labels,
-                                        const std::vector<double>& bounds, std::string_view help) {
+Result<MetricsRegistry::Entry*> MetricsRegistry::Find(std::string_view name, int type,
+                                                      const std::vector<std::string>& labels,
+                                                      const std::vector<double>& bounds,
+                                                      std::string_view help) {
   std::string where = "metric " + std::string(name);
   if (!IsMetricName(name)) {
     return Status::InvalidInput(where + ": name must match [a-zA-Z_:][a-zA-Z0-9_:]*");
@@ -243,8 +244,8 @@ Result<Registry::Entry*> Registry::Find(std::string_view name, int type,
   return static_cast<Entry*>(nullptr);
 }
 
-Result<CounterFamily*> Registry::AddCounter(std::string_view name, std::string_view help,
-                                            std::vector<std::string> label_names) {
+Result<CounterFamily*> MetricsRegistry::AddCounter(std::string_view name, std::string_view help,
+                                                   std::vector<std::string> label_names) {
   std::lock_guard lock(mu_);
   auto found = Find(name, kCounter, label_names, {}, help);
   if (!found.ok()) return found.status();
@@ -261,8 +262,8 @@ Result<CounterFamily*> Registry::AddCounter(std::string_view name, std::string_v
   return f;
 }
 
-Result<GaugeFamily*> Registry::AddGauge(std::string_view name, std::string_view help,
-                                        std::vector<std::string> label_names) {
+Result<GaugeFamily*> MetricsRegistry::AddGauge(std::string_view name, std::string_view help,
+                                               std::vector<std::string> label_names) {
   std::lock_guard lock(mu_);
   auto found = Find(name, kGauge, label_names, {}, help);
   if (!found.ok()) return found.status();
@@ -279,9 +280,9 @@ Result<GaugeFamily*> Registry::AddGauge(std::string_view name, std::string_view 
   return f;
 }
 
-Result<HistogramFamily*> Registry::AddHistogram(std::string_view name, std::string_view help,
-                                                std::vector<std::string> label_names,
-                                                std::vector<double> bounds) {
+Result<HistogramFamily*> MetricsRegistry::AddHistogram(std::string_view name, std::string_view help,
+                                                       std::vector<std::string> label_names,
+                                                       std::vector<double> bounds) {
   std::lock_guard lock(mu_);
   auto found = Find(name, kHistogram, label_names, bounds, help);
   if (!found.ok()) return found.status();
@@ -299,8 +300,8 @@ Result<HistogramFamily*> Registry::AddHistogram(std::string_view name, std::stri
   return f;
 }
 
-Status Registry::AddGaugeCallback(std::string_view name, std::string_view help,
-                                  std::function<double()> read) {
+Status MetricsRegistry::AddGaugeCallback(std::string_view name, std::string_view help,
+                                         std::function<double()> read) {
   if (!read) return Status::InvalidInput("metric " + std::string(name) + ": empty callback");
   std::lock_guard lock(mu_);
   auto found = Find(name, kCallback, {}, {}, help);
@@ -314,7 +315,7 @@ Status Registry::AddGaugeCallback(std::string_view name, std::string_view help,
   return Status::Ok();
 }
 
-std::string Registry::Render() const {
+std::string MetricsRegistry::Render() const {
   std::vector<const Entry*> entries;
   {
     std::lock_guard lock(mu_);
@@ -390,4 +391,4 @@ std::string Registry::Render() const {
   return out;
 }
 
-}  // namespace roost::http
+}  // namespace roost::observe

@@ -31,7 +31,7 @@
 
 #include "core/status.h"
 
-namespace roost::http {
+namespace roost::observe {
 
 class Counter {
  public:
@@ -88,7 +88,7 @@ class Family {
   const std::vector<std::string>& label_names() const { return label_names_; }
 
  private:
-  friend class Registry;
+  friend class MetricsRegistry;
   struct Child {
     std::vector<std::string> values;
     std::unique_ptr<Metric> metric;
@@ -115,14 +115,14 @@ using HistogramFamily = Family<Histogram>;
 // Default histogram bounds for request latencies, in seconds (0.5 ms .. 10 s).
 std::vector<double> DefaultLatencyBuckets();
 
-class Registry {
+class MetricsRegistry {
  public:
   static constexpr std::string_view kContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-  Registry();
-  ~Registry();
-  Registry(const Registry&) = delete;
-  Registry& operator=(const Registry&) = delete;
+  MetricsRegistry();
+  ~MetricsRegistry();
+  MetricsRegistry(const MetricsRegistry&) = delete;
+  MetricsRegistry& operator=(const MetricsRegistry&) = delete;
 
   Result<CounterFamily*> AddCounter(std::string_view name, std::string_view help,
                                     std::vector<std::string> label_names = {});
@@ -152,4 +152,4 @@ class Registry {
 // "+Inf", "-Inf" or "NaN".
 std::string FormatMetricValue(double v);
 
-}  // namespace roost::http
+}  // namespace roost::observe

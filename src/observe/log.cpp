@@ -1,4 +1,4 @@
-#include "http/log.h"
+#include "observe/log.h"
 
 #include <unistd.h>
 
@@ -8,9 +8,9 @@
 #include <cstdio>
 #include <ctime>
 
-#include "http/json_text.h"
+#include "observe/json_string.h"
 
-namespace roost::http {
+namespace roost::observe {
 namespace {
 
 constexpr std::string_view LevelName(Logger::Level level) {
@@ -107,4 +107,4 @@ void Logger::Log(Level level, std::string_view msg, std::initializer_list<LogFie
   sink_(line);
 }
 
-}  // namespace roost::http
+}  // namespace roost::observe

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <variant>
 
-namespace roost::http {
+namespace roost::observe {
 
 struct LogField {
   LogField(std::string_view k, std::string_view v) : key(k), value(v) {}
@@ -60,4 +60,4 @@ class Logger {
   std::mutex mu_;
 };
 
-}  // namespace roost::http
+}  // namespace roost::observe

@@ -1,0 +1,53 @@
+#include "jobs/worker.h"
+
+#include <malloc.h>
+
+#include <chrono>
+#include <utility>
+
+namespace roost::jobs {
+
+Worker::Worker(Runner& runner, WorkerOptions options)
+    : runner_(runner), options_(std::move(options)), thread_([this] { Run(); }) {}
+
+Worker::~Worker() {
+  Stop();
+}
+
+void Worker::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  bool busy = false;
+  while (!stop_) {
+    lock.unlock();
+    auto worked = runner_.RunOneChunk(options_.name, options_.lease_ms);
+    lock.lock();
+    if (worked.ok() && *worked) {
+      if (options_.chunks) options_.chunks->Inc();
+      busy = true;
+      continue;
+    }
+    if (busy) {
+      // The queue just ran dry: hand the memory of the finished work (a 10 MB
+      // bulk body parsed by a handler thread, the chunks' rows) back to the
+      // system instead of keeping it in malloc's arenas for the next burst.
+      busy = false;
+      malloc_trim(0);
+    }
+    if (!worked.ok() && options_.logger) {
+      options_.logger->Warn("bulk job chunk failed", {{"error", worked.status().message()}});
+    }
+    cv_.wait_for(lock, worked.ok() ? std::chrono::milliseconds(100) : std::chrono::seconds(1),
+                 [this] { return stop_; });
+  }
+}
+
+}  // namespace roost::jobs

@@ -1,0 +1,208 @@
+#include "server/runtime.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "api/login_throttle.h"
+#include "api/routes.h"
+#include "crypto/aes.h"
+#include "crypto/password.h"
+#include "crypto/seal.h"
+#include "http/ops.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "jobs/runner.h"
+#include "jobs/worker.h"
+#include "observe/log.h"
+#include "observe/metrics.h"
+#include "registry/accounts.h"
+#include "registry/devices.h"
+#include "registry/users.h"
+#include "server/event_loop.h"
+#include "server/setup.h"
+#include "storage/store.h"
+
+namespace roost::server {
+namespace {
+
+constexpr auto kDrainTimeout = std::chrono::seconds(10);
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// Everything the server runs, in the order it is built (and destroyed in reverse).
+struct Runtime::Parts {
+  config::ServeConfig config;
+  observe::Logger logger;
+  sigset_t signals{};
+  std::optional<crypto::Sealer> sealer;
+  std::unique_ptr<storage::Store> store;
+  observe::MetricsRegistry metrics;
+  http::Readiness readiness;
+  http::Router router;
+  std::unique_ptr<registry::DeviceRegistry> devices;
+  crypto::PasswordVerifyCache passwords;
+  api::LoginThrottle throttle;
+  std::unique_ptr<registry::Accounts> accounts;
+  std::unique_ptr<api::ApiContext> api_context;
+  std::unique_ptr<jobs::Runner> jobs;
+  std::unique_ptr<EventLoop> loop;  // outlives the listeners on it
+  std::unique_ptr<http::Server> server;
+  std::unique_ptr<jobs::Worker> worker;
+  bool stopped = false;
+  bool drained = true;
+};
+
+Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& config) {
+  auto p = std::make_unique<Parts>();
+  p->config = config;
+  const config::ServeConfig& cfg = p->config;
+  observe::Logger& logger = p->logger;
+  ROOST_RETURN_IF_ERROR(PrepareDataDir(cfg.data_dir));
+
+  auto master_key = LoadOrCreateMasterKey(cfg.MasterKeyPath(), logger);
+  if (!master_key.ok()) return master_key.status();
+  // The Sealer keeps its own copy (wiped when it is destroyed) for credentials import.
+  auto sealer = crypto::Sealer::FromKey(*master_key);
+  crypto::Cleanse(master_key->data(), master_key->size());
+  if (!sealer.ok()) return sealer.status().WithPrefix(cfg.MasterKeyPath());
+  p->sealer.emplace(std::move(sealer).value());
+
+  // database.url: empty = SQLite in the data dir, "sqlite:PATH", or postgresql://...
+  std::string location = cfg.database_url.empty() ? cfg.data_dir : cfg.database_url;
+  if (location.rfind("sqlite:", 0) == 0) location = location.substr(7);
+  // Every handler thread and the job worker may hold a connection at once.
+  const unsigned threads =
+      cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned handler_threads =
+      cfg.handler_threads != 0 ? cfg.handler_threads : std::max(4u, 2 * threads);
+  auto store = storage::OpenStore(location, static_cast<int>(handler_threads) + 2);
+  if (!store.ok()) return store.status().WithPrefix("database");
+  p->store = std::move(store).value();
+  auto admin_password = AdminPassword(cfg);
+  if (!admin_password.ok()) return admin_password.status();
+  auto boot = registry::Bootstrap(*p->store, "admin@localhost", *admin_password, NowMs());
+  if (!boot.ok()) return boot.status().WithPrefix("bootstrap");
+  if (boot->created) {
+    logger.Info("created the root group and the admin user",
+                {{"group", boot->root_group}, {"admin", boot->admin_email}});
+    if (!boot->generated_password.empty()) {
+      // Shown once, on stdout (not in the log): it is not stored anywhere in clear.
+      std::printf("roost: admin user %s, password (shown once): %s\n", boot->admin_email.c_str(),
+                  boot->generated_password.c_str());
+      std::fflush(stdout);
+      crypto::Cleanse(boot->generated_password.data(), boot->generated_password.size());
+    }
+  }
+
+  // Signals are taken synchronously (sigwait, WaitForStopSignal); every thread
+  // started from here on inherits the blocked mask.
+  sigemptyset(&p->signals);
+  sigaddset(&p->signals, SIGTERM);
+  sigaddset(&p->signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &p->signals, nullptr);
+
+  ROOST_RETURN_IF_ERROR(http::RegisterProcessMetrics(p->metrics).WithPrefix("metrics"));
+  ROOST_RETURN_IF_ERROR(
+      http::AddOperationalRoutes(p->router, p->metrics, p->readiness).WithPrefix("routes"));
+  p->devices = std::make_unique<registry::DeviceRegistry>(*p->store, NowMs);
+  p->devices->RequireKnownCertificates(cfg.require_known_certificates);
+  registry::AccountSettings account_settings;
+  account_settings.password_link_ttl_ms = int64_t{cfg.password_link_ttl_s} * 1000;
+  account_settings.session_ttl_ms = int64_t{cfg.session_ttl_s} * 1000;
+  account_settings.public_url = cfg.PublicUrl();
+  auto send_email = MakeEmailSender(cfg, logger);
+  if (!send_email.ok()) return send_email.status();
+  p->accounts = std::make_unique<registry::Accounts>(*p->store, NowMs, account_settings,
+                                                     std::move(send_email).value());
+  p->api_context.reset(new api::ApiContext{*p->store, *p->devices, p->passwords, p->throttle, NowMs,
+                                           &*p->sealer, p->accounts.get()});
+  ROOST_RETURN_IF_ERROR(api::AddApiRoutes(p->router, *p->api_context).WithPrefix("routes"));
+  p->jobs = std::make_unique<jobs::Runner>(*p->store, NowMs);
+  ROOST_RETURN_IF_ERROR(p->devices->AddJobHandlers(*p->jobs).WithPrefix("jobs"));
+
+  p->loop = std::make_unique<EventLoop>(threads, &logger);
+  http::ServerOptions server_opts;
+  server_opts.host = cfg.http_listen.host;
+  server_opts.port = cfg.http_listen.port;
+  server_opts.handler_threads = handler_threads;
+  server_opts.readiness = &p->readiness;
+  server_opts.logger = &logger;
+  server_opts.metrics = &p->metrics;
+  auto server = http::Server::Listen(p->loop->context(), server_opts, p->router);
+  if (!server.ok()) return server.status();
+  p->server = std::move(server).value();
+
+  // Nothing is served before Start(), so this stays the first log line. Ready
+  // now: there is nothing else to prepare yet (storage will come before this).
+  logger.Info("listening", {{"address", p->server->address()},
+                            {"threads", p->loop->threads()},
+                            {"handler_threads", p->server->handler_threads()},
+                            {"data_dir", cfg.data_dir},
+                            {"database", std::string(p->store->engine())},
+                            {"version", http::BuildVersion()}});
+  p->readiness.Set(http::Readiness::State::kReady);
+  p->server->Start();
+  p->loop->Start();
+  auto chunks = p->metrics.AddCounter("roost_job_chunks_total",
+                                      "Background job chunks processed by this instance", {});
+  if (!chunks.ok()) return chunks.status().WithPrefix("metrics");
+  jobs::WorkerOptions worker_opts;
+  worker_opts.name = "serve-" + std::to_string(::getpid());
+  worker_opts.lease_ms = int64_t{cfg.job_lease_seconds} * 1000;
+  worker_opts.logger = &logger;
+  worker_opts.chunks = &(*chunks)->Get();
+  p->worker = std::make_unique<jobs::Worker>(*p->jobs, std::move(worker_opts));
+  return std::unique_ptr<Runtime>(new Runtime(std::move(p)));
+}
+
+Runtime::Runtime(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Runtime::~Runtime() {
+  Stop();
+}
+
+void Runtime::WaitForStopSignal() {
+  int sig = 0;
+  sigwait(&parts_->signals, &sig);
+  parts_->logger.Info("shutting down",
+                      {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                       {"drain_timeout_s", static_cast<int64_t>(kDrainTimeout.count())}});
+  std::thread([signals = parts_->signals] {  // owns copies: it may outlive the runtime
+    int again = 0;
+    sigwait(&signals, &again);
+    std::string line = observe::Logger::Format(observe::Logger::Level::kWarn,
+                                               "second signal during drain; exiting", {});
+    (void)!::write(STDERR_FILENO, line.data(), line.size());
+    std::_Exit(1);
+  })
+      .detach();
+}
+
+bool Runtime::Stop() {
+  Parts& p = *parts_;
+  if (p.stopped) return p.drained;
+  p.stopped = true;
+  p.drained = p.server->Shutdown(kDrainTimeout);
+  p.worker->Stop();  // a chunk in progress finishes (or its lease lets another instance redo it)
+  p.loop->Stop();
+  p.logger.Info("stopped", {{"drained", p.drained}});
+  return p.drained;
+}
+
+}  // namespace roost::server
