@@ -19,7 +19,7 @@ Result<std::string> ReadConninfo(const std::string& state_dir) {
   if (!in || !std::getline(in, line) || line.empty()) {
     return Status::IoError(
         "test PostgreSQL: " + state_dir +
-        "/conninfo missing: the server was not started (tests/cli/pgfixture.py)");
+        "/conninfo missing: the server was not started (tests/support/pgfixture.py)");
   }
   return line;
 }

@@ -1,6 +1,6 @@
 // A throwaway PostgreSQL server for tests, shared by the tests of one run.
 //
-// The server comes from tests/cli/pgfixture.py (Debian's postgresql binaries,
+// The server comes from tests/support/pgfixture.py (Debian's postgresql binaries,
 // run as the `postgres` user when root). Under CTest, the `storage.pg_start`
 // fixture starts one server and names its state directory in
 // $ROOST_TEST_PG_STATE; a test binary run by hand without that variable starts
