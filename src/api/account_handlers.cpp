@@ -2,7 +2,6 @@
 // Visibility: every object outside the principal's group subtree is 404, the
 // same answer as for one that does not exist.
 #include <algorithm>
-#include <cctype>
 #include <optional>
 #include <string>
 #include <utility>
@@ -11,6 +10,7 @@
 
 #include "api/handlers.h"
 #include "api/resources.h"
+#include "core/text.h"
 #include "crypto/aes.h"
 #include "crypto/password.h"
 #include "registry/accounts.h"
@@ -27,10 +27,6 @@ namespace {
 constexpr size_t kMaxGroupName = 200;
 constexpr size_t kMaxDescription = 2000;
 constexpr size_t kMaxTextField = 1024;
-
-ApiError NoAccounts() {
-  return ApiError{500, "internal error", {}};
-}
 
 std::string_view TypeName(const json& v) {
   if (v.is_null()) return "null";
@@ -58,11 +54,6 @@ Parsed<std::optional<std::string>> StringField(const json& body, std::string_vie
     return ApiError::BadField(field, "must be at most " + std::to_string(max) + " characters");
   }
   return std::optional<std::string>(s);
-}
-
-bool HasControl(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 // "roles": a non-empty array of role names (any case), returned canonical.
@@ -232,9 +223,7 @@ Response Page(const Request& req, const std::vector<T>& items, Key key, Render r
 // without a CORS preflight, so these cannot be triggered cross-site.
 std::optional<ApiError> RequireJsonBody(const Request& req) {
   auto type = req.Header("Content-Type");
-  std::string t(type.value_or(""));
-  for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (t.rfind("application/json", 0) != 0) {
+  if (!StartsWithIgnoreCase(type.value_or(""), "application/json")) {
     return ApiError{415, "Content-Type must be application/json", {}};
   }
   return std::nullopt;
@@ -431,7 +420,7 @@ json InviteJson(const registry::InviteOutcome& out) {
 }  // namespace
 
 Response CreateUser(ApiContext& ctx, const Principal& p, const Request& req) {
-  if (ctx.accounts == nullptr) return NoAccounts().ToResponse();
+  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return body.error().ToResponse();
   if (auto e = RejectUnknownFields(*body, {"email", "name", "timezone", "roles", "group"})) {
@@ -467,9 +456,7 @@ Response ThrottledEdit(ApiContext& ctx, const Principal& p, const Request& req, 
   const int64_t now = ctx.now_ms();
   if (edit.password) {
     if (int64_t wait = ctx.throttle.RetryAfterMs(Who(p), address, now); wait > 0) {
-      Response r = Response::Error(429, "too many wrong passwords; retry later");
-      r.headers.emplace_back("Retry-After", std::to_string((wait + 999) / 1000));
-      return r;
+      return TooManyAttempts("too many wrong passwords", wait);
     }
   }
   auto edited = ctx.accounts->EditUser(*actor, target, edit, p.session_hash);
@@ -486,7 +473,7 @@ Response ThrottledEdit(ApiContext& ctx, const Principal& p, const Request& req, 
 }  // namespace
 
 Response EditUser(ApiContext& ctx, const Principal& p, const Request& req) {
-  if (ctx.accounts == nullptr) return NoAccounts().ToResponse();
+  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return body.error().ToResponse();
   if (auto e = RejectUnknownFields(
@@ -514,7 +501,7 @@ Response EditUser(ApiContext& ctx, const Principal& p, const Request& req) {
 }
 
 Response DeleteUser(ApiContext& ctx, const Principal& p, const Request& req) {
-  if (ctx.accounts == nullptr) return NoAccounts().ToResponse();
+  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   auto target = VisibleUser(ctx, p, req.Param("id"));
   if (!target.ok()) return target.error().ToResponse();
   if (target->id == p.user_id) {
@@ -528,7 +515,7 @@ Response DeleteUser(ApiContext& ctx, const Principal& p, const Request& req) {
 }
 
 Response InviteUser(ApiContext& ctx, const Principal& p, const Request& req) {
-  if (ctx.accounts == nullptr) return NoAccounts().ToResponse();
+  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   auto target = VisibleUser(ctx, p, req.Param("id"));
   if (!target.ok()) return target.error().ToResponse();
   if (!ctx.accounts->can_send_email()) {
@@ -544,7 +531,7 @@ Response InviteUser(ApiContext& ctx, const Principal& p, const Request& req) {
 }
 
 Response SetPassword(ApiContext& ctx, const Principal&, const Request& req) {
-  if (ctx.accounts == nullptr) return NoAccounts().ToResponse();
+  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   if (auto e = RequireJsonBody(req)) return e->ToResponse();
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return body.error().ToResponse();
@@ -561,7 +548,7 @@ Response SetPassword(ApiContext& ctx, const Principal&, const Request& req) {
 // --- sessions -----------------------------------------------------------------------
 
 Response Login(ApiContext& ctx, const Principal&, const Request& req) {
-  if (ctx.accounts == nullptr) return NoAccounts().ToResponse();
+  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   if (auto e = RequireJsonBody(req)) return e->ToResponse();
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return body.error().ToResponse();
@@ -574,9 +561,7 @@ Response Login(ApiContext& ctx, const Principal&, const Request& req) {
   const std::string address = ClientAddress(req.remote);
   const int64_t now = ctx.now_ms();
   if (int64_t wait = ctx.throttle.RetryAfterMs(key, address, now); wait > 0) {
-    Response r = Response::Error(429, "too many failed logins; retry later");
-    r.headers.emplace_back("Retry-After", std::to_string((wait + 999) / 1000));
-    return r;
+    return TooManyAttempts("too many failed logins", wait);
   }
   auto user = ctx.accounts->CheckLogin(**email, **password);
   if (!user.ok()) {
@@ -614,7 +599,7 @@ Response GetSession(ApiContext& ctx, const Principal& p, const Request&) {
 }
 
 Response Logout(ApiContext& ctx, const Principal& p, const Request&) {
-  if (ctx.accounts == nullptr) return NoAccounts().ToResponse();
+  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   if (p.session_hash.empty()) {
     return ApiError{400, "there is no session to end: API users authenticate on every request", {}}
         .ToResponse();
@@ -629,7 +614,7 @@ Response Logout(ApiContext& ctx, const Principal& p, const Request&) {
 }
 
 Response ChangeOwnPassword(ApiContext& ctx, const Principal& p, const Request& req) {
-  if (ctx.accounts == nullptr) return NoAccounts().ToResponse();
+  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   if (p.user_id.empty()) {
     return ApiError{
         400, "API users have no console password; create new API credentials instead", {}}

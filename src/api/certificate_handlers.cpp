@@ -7,6 +7,7 @@
 
 #include "api/handlers.h"
 #include "api/resources.h"
+#include "core/text.h"
 #include "registry/certificates.h"
 
 namespace roost::api {
@@ -30,23 +31,13 @@ json CertificateJson(const ProductCertificate& pc) {
 
 bool IsCsv(const Request& req) {
   auto type = req.Header("Content-Type");
-  if (!type) return false;
-  std::string t(*type);
-  std::transform(t.begin(), t.end(), t.begin(), [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  });
-  return t.rfind("text/csv", 0) == 0;
+  return type && StartsWithIgnoreCase(*type, "text/csv");
 }
 
 // 415 unless the body is JSON (or untyped) or CSV.
 bool IsJsonOrUntyped(const Request& req) {
   auto type = req.Header("Content-Type");
-  if (!type) return true;
-  std::string t(*type);
-  std::transform(t.begin(), t.end(), t.begin(), [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  });
-  return t.rfind("application/json", 0) == 0;
+  return !type || StartsWithIgnoreCase(*type, "application/json");
 }
 
 // The refusal of an upload: every listed problem with its line (CSV) or field

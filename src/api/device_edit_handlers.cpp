@@ -9,6 +9,7 @@
 
 #include "api/handlers.h"
 #include "api/resources.h"
+#include "core/text.h"
 #include "http/multipart.h"
 
 namespace roost::api {
@@ -22,14 +23,7 @@ namespace {
 // The media type of a Content-Type header, lowercased, without parameters.
 std::string MediaType(std::optional<std::string_view> header) {
   if (!header) return "";
-  std::string_view v = header->substr(0, header->find(';'));
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  std::string out(v);
-  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  });
-  return out;
+  return AsciiLower(TrimBlanks(header->substr(0, header->find(';'))));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "api/resources.h"
 #include "core/identifiers.h"
+#include "core/text.h"
 
 namespace roost::api {
 
@@ -35,10 +36,7 @@ Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req
         })) {
       return ApiError::BadField("idPrefix", "must be 1 to 8 hex digits").ToResponse();
     }
-    std::transform(s.begin(), s.end(), s.begin(), [](char c) {
-      return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    });
-    query.id_prefix = s;
+    query.id_prefix = AsciiUpper(s);
   }
   if (auto prefix = req.QueryParam("namePrefix")) query.name_prefix = *prefix;
   auto page = ctx.store.ListDevices(query);

@@ -21,6 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/authenticate.h"
+#include "api/errors.h"
 #include "api/resources.h"
 #include "api/routes.h"
 #include "http/message.h"

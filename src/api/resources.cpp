@@ -6,6 +6,7 @@
 #include "codec/downlink_template.h"
 #include "codec/payload_format.h"
 #include "core/identifiers.h"
+#include "core/text.h"
 #include "factory/device_series.h"
 
 namespace roost::api {
@@ -33,11 +34,6 @@ ApiError WrongType(std::string_view field, std::string_view expected, const json
       field, "must be " + std::string(expected) + ", not " + std::string(JsonTypeName(v)));
 }
 
-bool HasControlChars(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
-
 // A string member; `max` bounds its length; control characters are refused.
 std::optional<ApiError> ReadString(const json& v, std::string_view field, size_t max,
                                    std::string& out) {
@@ -46,31 +42,12 @@ std::optional<ApiError> ReadString(const json& v, std::string_view field, size_t
   if (s.size() > max) {
     return ApiError::BadField(field, "must be at most " + std::to_string(max) + " characters");
   }
-  if (HasControlChars(s)) return ApiError::BadField(field, "must not contain control characters");
+  if (HasControl(s)) return ApiError::BadField(field, "must not contain control characters");
   out = s;
   return std::nullopt;
 }
 
-bool IsFieldName(std::string_view s) {
-  if (s.empty() || s.size() > 40) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  });
-}
-
 }  // namespace
-
-ApiError ApiError::BadField(std::string_view field, std::string message) {
-  ApiError e;
-  e.status = 400;
-  e.message = std::string(field) + ": " + message;
-  e.errors.push_back(http::ErrorDetail::Field(field, std::move(message)));
-  return e;
-}
-
-http::Response ApiError::ToResponse() const {
-  return http::Response::Error(status, message, errors);
-}
 
 Parsed<json> ParseJsonObject(std::string_view body) {
   if (body.empty()) return ApiError{400, "request body: a JSON object is required", {}};
@@ -113,30 +90,6 @@ std::optional<ApiError> RejectUnknownFields(const json& object,
     }
   }
   return std::nullopt;
-}
-
-ApiError FromStatus(const Status& status) {
-  ApiError e;
-  switch (status.code()) {
-    case Status::Code::kNotFound:
-      e.status = 404;
-      break;
-    case Status::Code::kAlreadyExists:
-      e.status = 409;
-      break;
-    case Status::Code::kInvalidInput:
-      e.status = 400;
-      break;
-    default:
-      return ApiError{500, "internal error", {}};
-  }
-  e.message = status.message();
-  size_t colon = e.message.find(": ");
-  if (colon != std::string::npos && IsFieldName(std::string_view(e.message).substr(0, colon))) {
-    e.errors.push_back(
-        http::ErrorDetail::Field(e.message.substr(0, colon), e.message.substr(colon + 2)));
-  }
-  return e;
 }
 
 // --- device types --------------------------------------------------------

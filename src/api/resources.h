@@ -2,8 +2,7 @@
 // errors), validating device types, and rendering device types, devices and
 // job status. Pure: no I/O, no store; the route handlers (routes.h) call these.
 //
-// Errors are ApiError values: an HTTP status, a message and the field/id each
-// problem is about, turned into {"message": ..., "errors": [...]} by the caller.
+// Errors are ApiError values (api/errors.h).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/errors.h"
 #include "core/status.h"
 #include "http/json_text.h"
 #include "http/message.h"
@@ -26,32 +26,6 @@
 
 namespace roost::api {
 
-// A refused request: status + message + details, or nothing (success).
-struct ApiError {
-  int status = 400;
-  std::string message;
-  std::vector<http::ErrorDetail> errors;
-
-  static ApiError BadField(std::string_view field, std::string message);
-  http::Response ToResponse() const;
-};
-
-template <typename T>
-class Parsed {
- public:
-  Parsed(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
-  Parsed(ApiError error) : error_(std::move(error)) {}  // NOLINT
-  bool ok() const { return !error_.has_value(); }
-  const ApiError& error() const { return *error_; }
-  T& operator*() { return *value_; }
-  const T& operator*() const { return *value_; }
-  T* operator->() { return &*value_; }
-
- private:
-  std::optional<T> value_;
-  std::optional<ApiError> error_;
-};
-
 // Parses a request body that must be one JSON object. Malformed JSON is 400
 // "malformed JSON at line L, column C (byte offset O): ..."; an empty body or
 // another top-level value is 400 too.
@@ -62,12 +36,6 @@ Parsed<nlohmann::json> ParseJsonValue(std::string_view body);
 // 400 naming the first member of `object` that is not in `allowed`.
 std::optional<ApiError> RejectUnknownFields(const nlohmann::json& object,
                                             const std::vector<std::string_view>& allowed);
-
-// Maps a domain Status to an API error: NotFound 404, AlreadyExists 409,
-// InvalidInput 400, anything else 500 (with a generic message: store errors
-// are not shown to clients). A message "field: text" whose prefix is a JSON
-// field name gets an errors[] item naming that field.
-ApiError FromStatus(const Status& status);
 
 // --- device types --------------------------------------------------------
 

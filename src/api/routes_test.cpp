@@ -1,4 +1,6 @@
 #include "api/routes.h"
+#include "api/auth.h"
+#include "api/authenticate.h"
 
 #include <gtest/gtest.h>
 
