@@ -9,7 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "api/handlers.h"
-#include "api/resources.h"
+#include "api/json/api_user_json.h"
+#include "api/json/body.h"
+#include "api/json/group_json.h"
+#include "api/json/role_json.h"
+#include "api/json/user_json.h"
 #include "core/text.h"
 #include "crypto/aes.h"
 #include "crypto/password.h"
@@ -26,119 +30,11 @@ namespace {
 
 constexpr size_t kMaxGroupName = 200;
 constexpr size_t kMaxDescription = 2000;
-constexpr size_t kMaxTextField = 1024;
-
-std::string_view TypeName(const json& v) {
-  if (v.is_null()) return "null";
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_number()) return "a number";
-  if (v.is_string()) return "a string";
-  if (v.is_array()) return "an array";
-  return "an object";
-}
-
-// A string member: absent → nullopt (or 400 when `required`); anything but a
-// string (null included) → 400 naming the field; over `max` bytes → 400.
-Parsed<std::optional<std::string>> StringField(const json& body, std::string_view field,
-                                               bool required, size_t max = kMaxTextField) {
-  auto it = body.find(field);
-  if (it == body.end()) {
-    if (required) return ApiError::BadField(field, "is required");
-    return std::optional<std::string>();
-  }
-  if (!it->is_string()) {
-    return ApiError::BadField(field, "must be a string, not " + std::string(TypeName(*it)));
-  }
-  const auto& s = it->get_ref<const std::string&>();
-  if (s.size() > max) {
-    return ApiError::BadField(field, "must be at most " + std::to_string(max) + " characters");
-  }
-  return std::optional<std::string>(s);
-}
-
-// "roles": a non-empty array of role names (any case), returned canonical.
-Parsed<Roles> RolesField(const json& body, bool required) {
-  auto it = body.find("roles");
-  if (it == body.end()) {
-    if (required) return ApiError::BadField("roles", "is required");
-    return Roles{};
-  }
-  if (!it->is_array()) {
-    return ApiError::BadField("roles", "must be an array of role names such as [\"READER\"], not " +
-                                           std::string(TypeName(*it)));
-  }
-  if (it->empty()) return ApiError::BadField("roles", "give at least one role");
-  Roles roles;
-  for (size_t i = 0; i < it->size(); ++i) {
-    const json& v = (*it)[i];
-    const std::string field = "roles[" + std::to_string(i) + "]";
-    if (!v.is_string()) {
-      return ApiError::BadField(field, "must be a string, not " + std::string(TypeName(v)));
-    }
-    auto role = ParseRole(v.get_ref<const std::string&>());
-    if (!role.ok()) return ApiError::BadField(field, role.status().message());
-    std::string name(RoleName(*role));
-    if (std::find(roles.begin(), roles.end(), name) != roles.end()) {
-      return ApiError::BadField(field, name + " is given twice");
-    }
-    roles.push_back(std::move(name));
-  }
-  return roles;
-}
-
-json RolesJson(const Roles& roles) {
-  json out = json::array();
-  for (const auto& r : roles) out.push_back(r);
-  return out;
-}
-
-// A group as the principal may see it: ancestors above the principal's own
-// group are left out of "path" (and "parentId"), they are not visible.
-json GroupJson(const Group& g, const Principal& p) {
-  json path = json::array();
-  auto own = std::find(g.path.begin(), g.path.end(), p.group);
-  if (g.id != p.group && own != g.path.end()) {
-    for (auto it = own; it != g.path.end(); ++it) path.push_back(*it);
-  }
-  json out{{"id", g.id},
-           {"name", g.name},
-           {"description", g.description},
-           {"path", std::move(path)},
-           {"creationTime", g.creation_time}};
-  if (g.id != p.group && !g.parent.empty()) out["parentId"] = g.parent;
-  return out;
-}
-
-json ApiUserJson(const ApiUser& u) {
-  return json{{"login", u.login},
-              {"name", u.name},
-              {"group", json{{"id", u.group}}},
-              {"roles", RolesJson(u.roles)},
-              {"creationTime", u.creation_time}};
-}
-
-json UserJson(const User& u) {
-  return json{{"id", u.id},
-              {"email", u.email},
-              {"name", u.name},
-              {"timezone", u.timezone},
-              {"group", json{{"id", u.group}}},
-              {"roles", RolesJson(u.roles)},
-              {"passwordSet", !u.password_hash.empty()},
-              {"creationTime", u.creation_time},
-              {"lastEditionTime", u.update_time}};
-}
-
-template <typename T>
-Parsed<T> NotFoundOr(const Status& st, const std::string& what) {
-  if (st.code() == Status::Code::kNotFound) return ApiError{404, what + " not found", {}};
-  return FromStatus(st);
-}
 
 Parsed<Group> VisibleGroup(ApiContext& ctx, const Principal& p, std::string_view id) {
   std::string what = "group " + std::string(id);
   auto g = ctx.store.GetGroup(id);
-  if (!g.ok()) return NotFoundOr<Group>(g.status(), what);
+  if (!g.ok()) return NotFoundOr(g.status(), what);
   if (auto e = CheckVisible(ctx, p, g->id, what)) return *e;
   return *g;
 }
@@ -146,7 +42,7 @@ Parsed<Group> VisibleGroup(ApiContext& ctx, const Principal& p, std::string_view
 Parsed<User> VisibleUser(ApiContext& ctx, const Principal& p, std::string_view id) {
   std::string what = "user " + std::string(id);
   auto u = ctx.store.GetUser(id);
-  if (!u.ok()) return NotFoundOr<User>(u.status(), what);
+  if (!u.ok()) return NotFoundOr(u.status(), what);
   if (auto e = CheckVisible(ctx, p, u->group, what)) return *e;
   return *u;
 }
@@ -154,7 +50,7 @@ Parsed<User> VisibleUser(ApiContext& ctx, const Principal& p, std::string_view i
 Parsed<ApiUser> VisibleApiUser(ApiContext& ctx, const Principal& p, std::string_view login) {
   std::string what = "API user " + std::string(login);
   auto u = ctx.store.GetApiUser(login);
-  if (!u.ok()) return NotFoundOr<ApiUser>(u.status(), what);
+  if (!u.ok()) return NotFoundOr(u.status(), what);
   if (auto e = CheckVisible(ctx, p, u->group, what)) return *e;
   return *u;
 }
@@ -167,7 +63,7 @@ Parsed<std::string> TargetGroup(ApiContext& ctx, const Principal& p, const json&
   if (it == body.end() || it->is_null()) return p.group;
   if (!it->is_string()) {
     return ApiError::BadField(field,
-                              "must be a group id string, not " + std::string(TypeName(*it)));
+                              "must be a group id string, not " + std::string(JsonTypeName(*it)));
   }
   std::string id = it->get<std::string>();
   if (auto e = CheckVisible(ctx, p, id, "group " + id)) {
@@ -258,13 +154,13 @@ Response ListGroups(ApiContext& ctx, const Principal& p, const Request& req) {
   if (!groups.ok()) return FromStatus(groups.status()).ToResponse();
   return Page(
       req, *groups, [](const Group& g) -> const std::string& { return g.id; },
-      [&p](const Group& g) { return GroupJson(g, p); }, {"parentId"});
+      [&p](const Group& g) { return GroupJson(g, p.group); }, {"parentId"});
 }
 
 Response GetGroup(ApiContext& ctx, const Principal& p, const Request& req) {
   auto g = VisibleGroup(ctx, p, req.Param("id"));
   if (!g.ok()) return g.error().ToResponse();
-  return JsonResponse(200, GroupJson(*g, p));
+  return JsonResponse(200, GroupJson(*g, p.group));
 }
 
 Response CreateGroup(ApiContext& ctx, const Principal& p, const Request& req) {
@@ -325,7 +221,7 @@ Response EditGroup(ApiContext& ctx, const Principal& p, const Request& req) {
   }
   Status updated = ctx.store.UpdateGroup(edited);
   if (!updated.ok()) return FromStatus(updated).ToResponse();
-  return JsonResponse(200, GroupJson(edited, p));
+  return JsonResponse(200, GroupJson(edited, p.group));
 }
 
 Response DeleteGroup(ApiContext& ctx, const Principal& p, const Request& req) {
@@ -407,17 +303,6 @@ Response GetUser(ApiContext& ctx, const Principal& p, const Request& req) {
   if (!u.ok()) return u.error().ToResponse();
   return JsonResponse(200, UserJson(*u));
 }
-
-namespace {
-
-json InviteJson(const registry::InviteOutcome& out) {
-  json j{{"emailSent", out.email_sent}};
-  if (!out.email_sent) j["emailError"] = out.email_error;
-  if (out.expires > 0) j["passwordLinkExpires"] = out.expires;
-  return j;
-}
-
-}  // namespace
 
 Response CreateUser(ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.accounts == nullptr) return InternalError().ToResponse();

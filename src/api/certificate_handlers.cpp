@@ -6,7 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/handlers.h"
-#include "api/resources.h"
+#include "api/json/body.h"
+#include "api/json/certificate_json.h"
 #include "core/text.h"
 #include "registry/certificates.h"
 
@@ -17,17 +18,6 @@ using http::Response;
 using nlohmann::json;
 
 namespace {
-
-json CertificateJson(const ProductCertificate& pc) {
-  return json{{"key", pc.key},
-              {"manufacturer", pc.manufacturer},
-              {"productName", pc.product_name},
-              {"revision", pc.revision},
-              {"link", pc.link},
-              {"notes", pc.notes},
-              {"creationTime", pc.creation_time},
-              {"lastEditionTime", pc.update_time}};
-}
 
 bool IsCsv(const Request& req) {
   auto type = req.Header("Content-Type");

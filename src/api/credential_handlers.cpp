@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/handlers.h"
+#include "api/json/body.h"
+#include "api/json/credential_json.h"
 #include "core/identifiers.h"
 #include "crypto/seal.h"
 #include "http/multipart.h"

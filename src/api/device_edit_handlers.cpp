@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "api/handlers.h"
-#include "api/resources.h"
+#include "api/json/body.h"
+#include "api/json/device_json.h"
+#include "api/json/job_json.h"
 #include "core/text.h"
 #include "http/multipart.h"
 

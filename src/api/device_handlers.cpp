@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/resources.h"
+#include "api/json/body.h"
+#include "api/json/device_json.h"
+#include "api/json/job_json.h"
 #include "core/identifiers.h"
 #include "core/text.h"
 

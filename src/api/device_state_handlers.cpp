@@ -3,7 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/handlers.h"
-#include "api/resources.h"
+#include "api/json/body.h"
+#include "api/json/device_type_json.h"
 #include "registry/device_state.h"
 
 namespace roost::api {

@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/resources.h"
+#include "api/json/body.h"
+#include "api/json/device_json.h"
+#include "api/json/device_type_json.h"
 #include "core/identifiers.h"
 
 namespace roost::api {

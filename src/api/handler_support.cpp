@@ -7,7 +7,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/resources.h"
 #include "core/identifiers.h"
 
 namespace roost::api {

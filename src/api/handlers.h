@@ -23,7 +23,6 @@
 
 #include "api/authenticate.h"
 #include "api/errors.h"
-#include "api/resources.h"
 #include "api/routes.h"
 #include "http/message.h"
 #include "model/device.h"
