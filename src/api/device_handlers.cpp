@@ -9,7 +9,6 @@
 
 #include "api/json/body.h"
 #include "api/json/device_json.h"
-#include "api/json/job_json.h"
 #include "core/identifiers.h"
 #include "core/text.h"
 
@@ -54,17 +53,6 @@ Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req
 }
 
 }  // namespace
-
-Response JobStatusOf(ApiContext& ctx, const Principal& p, std::string_view job_id) {
-  auto status = ctx.devices.BulkStatus(p.group, job_id);
-  if (!status.ok()) {
-    if (status.status().code() == Status::Code::kNotFound) {
-      return ApiError{404, "job " + std::string(job_id) + " not found", {}}.ToResponse();
-    }
-    return FromStatus(status.status()).ToResponse();
-  }
-  return JsonResponse(200, JobStatusJson(*status));
-}
 
 Response ListDevices(ApiContext& ctx, const Principal& p, const Request& req) {
   storage::DeviceQuery query;
@@ -136,10 +124,6 @@ Response BulkCreate(ApiContext& ctx, const Principal& p, const Request& req) {
 Response BulkCreateStatus(ApiContext& ctx, const Principal& p, const Request& req) {
   auto type = VisibleDeviceType(ctx, p, req.Param("id"));
   if (!type.ok()) return type.error().ToResponse();
-  return JobStatusOf(ctx, p, req.Param("jobId"));
-}
-
-Response GetJob(ApiContext& ctx, const Principal& p, const Request& req) {
   return JobStatusOf(ctx, p, req.Param("jobId"));
 }
 

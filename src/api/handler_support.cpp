@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/identifiers.h"
+#include "core/text.h"
 
 namespace roost::api {
 
@@ -63,6 +64,34 @@ Parsed<Device> VisibleDevice(ApiContext& ctx, const Principal& p, std::string_vi
   }
   if (auto e = CheckVisible(ctx, p, device->group, what)) return *e;
   return *device;
+}
+
+// "group"/"parentId" of a create body: a visible group id, or the principal's
+// group when absent. 404 naming the field otherwise.
+Parsed<std::string> TargetGroup(ApiContext& ctx, const Principal& p, const json& body,
+                                std::string_view field) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return p.group;
+  if (!it->is_string()) {
+    return ApiError::BadField(field,
+                              "must be a group id string, not " + std::string(JsonTypeName(*it)));
+  }
+  std::string id = it->get<std::string>();
+  if (auto e = CheckVisible(ctx, p, id, "group " + id)) {
+    e->errors.push_back(http::ErrorDetail::Field(field, "not found"));
+    return *e;
+  }
+  return id;
+}
+
+// Public routes take JSON only: an HTML form of another site cannot send it
+// without a CORS preflight, so these cannot be triggered cross-site.
+std::optional<ApiError> RequireJsonBody(const Request& req) {
+  auto type = req.Header("Content-Type");
+  if (!StartsWithIgnoreCase(type.value_or(""), "application/json")) {
+    return ApiError{415, "Content-Type must be application/json", {}};
+  }
+  return std::nullopt;
 }
 
 bool SeesPac(const Principal& p) {

@@ -54,7 +54,6 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"GET", "/api/product-certificates", kCertificateRead, SearchCertificates},
       {"POST", "/api/product-certificates/import", kManage, ImportCertificates},
       {"GET", "/api/product-certificates/{key}", kCertificateRead, GetCertificate},
-      // Accounts (account_handlers.cpp).
       {"GET", "/api/groups", kRead, ListGroups},
       {"POST", "/api/groups/create", kAdmin, CreateGroup},
       {"POST", "/api/groups/edit", kAdmin, EditGroup},
