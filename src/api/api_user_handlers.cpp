@@ -24,7 +24,7 @@ namespace {
 
 Parsed<ApiUser> VisibleApiUser(ApiContext& ctx, const Principal& p, std::string_view login) {
   std::string what = "API user " + std::string(login);
-  auto u = ctx.store.GetApiUser(login);
+  auto u = ctx.accounts.GetApiUser(login);
   if (!u.ok()) return NotFoundOr(u.status(), what);
   if (auto e = CheckVisible(ctx, p, u->group, what)) return *e;
   return *u;
@@ -33,7 +33,7 @@ Parsed<ApiUser> VisibleApiUser(ApiContext& ctx, const Principal& p, std::string_
 }  // namespace
 
 Response ListApiUsers(ApiContext& ctx, const Principal& p, const Request& req) {
-  auto users = ctx.store.ListApiUsersInSubtree(p.group);
+  auto users = ctx.accounts.ListApiUsersInSubtree(p.group);
   if (!users.ok()) return FromStatus(users.status()).ToResponse();
   return Page(
       req, *users, [](const ApiUser& u) -> const std::string& { return u.login; }, ApiUserJson);
@@ -59,7 +59,7 @@ Response CreateApiUserRoute(ApiContext& ctx, const Principal& p, const Request& 
   if (!roles.ok()) return roles.error().ToResponse();
   auto group = TargetGroup(ctx, p, *body, "group");
   if (!group.ok()) return group.error().ToResponse();
-  auto made = registry::CreateApiUser(ctx.store, **name, *roles, *group, ctx.now_ms());
+  auto made = ctx.accounts.CreateApiUser(**name, *roles, *group);
   if (!made.ok()) return FromStatus(made.status()).ToResponse();
   // The password is in this response only: it is stored as an Argon2id hash.
   Response r = JsonResponse(200, json{{"login", made->user.login}, {"password", made->password}});
@@ -75,7 +75,7 @@ Response DeleteApiUser(ApiContext& ctx, const Principal& p, const Request& req) 
     return ApiError{409, "you cannot delete the API user you are authenticated as", {}}
         .ToResponse();
   }
-  Status deleted = ctx.store.DeleteApiUser(u->login);
+  Status deleted = ctx.accounts.DeleteApiUser(u->login);
   if (!deleted.ok()) return FromStatus(deleted).ToResponse();
   ctx.passwords.Forget(u->login);
   return NoContent();

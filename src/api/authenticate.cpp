@@ -57,7 +57,7 @@ namespace {
 // A request with the console's session cookie (and no Authorization header).
 AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const std::string& token) {
   AuthOutcome out;
-  auto active = ctx.accounts->ResolveSession(token);
+  auto active = ctx.accounts.ResolveSession(token);
   if (!active.ok()) {
     if (active.status().code() != Status::Code::kNotFound) {
       out.refusal = Response::Error(500, "internal error");
@@ -94,7 +94,7 @@ AuthOutcome Authenticate(ApiContext& ctx, const Request& request) {
   AuthOutcome out;
   auto header = request.Header("Authorization");
   if (!header) {
-    if (auto cookies = request.Header("Cookie"); cookies && ctx.accounts != nullptr) {
+    if (auto cookies = request.Header("Cookie")) {
       if (auto token = FindCookie(*cookies, kSessionCookie)) {
         return AuthenticateSession(ctx, request, *token);
       }
@@ -113,7 +113,7 @@ AuthOutcome Authenticate(ApiContext& ctx, const Request& request) {
     out.refusal = TooManyAttempts("too many failed logins", wait);
     return out;
   }
-  auto user = ctx.store.GetApiUser(creds->login);
+  auto user = ctx.accounts.GetApiUser(creds->login);
   bool verified = false;
   if (user.ok()) {
     verified = ctx.passwords.Verify(creds->login, creds->password, user->password_hash);

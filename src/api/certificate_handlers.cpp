@@ -72,8 +72,7 @@ Response ImportCertificates(ApiContext& ctx, const Principal&, const Request& re
     upload = registry::ParseCertificateJson(*body);
   }
   if (!upload.ok()) return UploadRefused(upload, csv);
-  registry::CertificateRegistry certificates(ctx.store, ctx.now_ms);
-  auto imported = certificates.Import(std::move(upload.certificates));
+  auto imported = ctx.certificates.Import(std::move(upload.certificates));
   if (!imported.ok()) return FromStatus(imported.status()).ToResponse();
   return JsonResponse(200, json{{"imported", *imported}});
 }
@@ -83,8 +82,7 @@ Response SearchCertificates(ApiContext& ctx, const Principal&, const Request& re
   if (!limit.ok()) return limit.error().ToResponse();
   const std::string text = req.QueryParam("search").value_or("");
   const std::string after = req.QueryParam("after").value_or("");
-  registry::CertificateRegistry certificates(ctx.store, ctx.now_ms);
-  auto page = certificates.Search(text, after, *limit);
+  auto page = ctx.certificates.Search(text, after, *limit);
   if (!page.ok()) return FromStatus(page.status()).ToResponse();
   json data = json::array();
   for (const auto& pc : page->certificates) data.push_back(CertificateJson(pc));
@@ -94,8 +92,7 @@ Response SearchCertificates(ApiContext& ctx, const Principal&, const Request& re
 }
 
 Response GetCertificate(ApiContext& ctx, const Principal&, const Request& req) {
-  registry::CertificateRegistry certificates(ctx.store, ctx.now_ms);
-  auto pc = certificates.Get(req.Param("key"));
+  auto pc = ctx.certificates.Get(req.Param("key"));
   if (!pc.ok()) return FromStatus(pc.status()).ToResponse();
   return JsonResponse(200, CertificateJson(*pc));
 }

@@ -10,9 +10,9 @@
 #include "crypto/password.h"
 #include "crypto/seal.h"
 #include "model/roles.h"
+#include "registry/certificates.h"
 #include "registry/devices.h"
 #include "registry/users.h"
-#include "storage/store.h"
 
 namespace roost::api {
 
@@ -28,18 +28,18 @@ struct Principal {
   std::string csrf_token;
 };
 
-// What the handlers work with; everything must outlive the router.
+// The services the handlers call (never the store); everything must outlive
+// the router.
 struct ApiContext {
-  storage::Store& store;
-  registry::DeviceRegistry& devices;
+  registry::DeviceRegistry& devices;  // devices, device types, jobs, credentials
+  // Groups, users, API users, sessions, password links.
+  registry::Accounts& accounts;
+  registry::CertificateRegistry& certificates;
   crypto::PasswordVerifyCache& passwords;
   LoginThrottle& throttle;
   std::function<int64_t()> now_ms;  // wall clock, epoch ms
   // Seals device KEYs on credentials import; nullptr = import unavailable (503).
   const crypto::Sealer* sealer = nullptr;
-  // Users, sessions, password links. Without it, cookies are not accepted and
-  // the user and session routes answer 500.
-  registry::Accounts* accounts = nullptr;
 };
 
 }  // namespace roost::api

@@ -52,7 +52,7 @@ Response BulkEdit(ApiContext& ctx, const Principal& p, const Request& req) {
 
 Response BulkEditStatus(ApiContext& ctx, const Principal& p, const Request& req) {
   const std::string job_id(req.Param("jobId"));
-  auto job = ctx.store.GetJob(job_id);
+  auto job = ctx.devices.GetJob(job_id);
   if (!job.ok() && job.status().code() != Status::Code::kNotFound) {
     return FromStatus(job.status()).ToResponse();
   }

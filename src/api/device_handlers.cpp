@@ -40,7 +40,7 @@ Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req
     query.id_prefix = AsciiUpper(s);
   }
   if (auto prefix = req.QueryParam("namePrefix")) query.name_prefix = *prefix;
-  auto page = ctx.store.ListDevices(query);
+  auto page = ctx.devices.ListDevices(query);
   if (!page.ok()) return FromStatus(page.status()).ToResponse();
   json data = json::array();
   const bool pac = SeesPac(p);
@@ -88,7 +88,7 @@ Response GetDevice(ApiContext& ctx, const Principal& p, const Request& req) {
 Response DeleteDevice(ApiContext& ctx, const Principal& p, const Request& req) {
   auto device = VisibleDevice(ctx, p, req.Param("id"));
   if (!device.ok()) return device.error().ToResponse();
-  Status deleted = ctx.store.DeleteDevice(device->id.value);
+  Status deleted = ctx.devices.DeleteDevice(device->id.value);
   if (!deleted.ok()) return FromStatus(deleted).ToResponse();
   return NoContent();
 }

@@ -24,7 +24,7 @@ constexpr size_t kMaxDescription = 2000;
 
 Parsed<Group> VisibleGroup(ApiContext& ctx, const Principal& p, std::string_view id) {
   std::string what = "group " + std::string(id);
-  auto g = ctx.store.GetGroup(id);
+  auto g = ctx.accounts.GetGroup(id);
   if (!g.ok()) return NotFoundOr(g.status(), what);
   if (auto e = CheckVisible(ctx, p, g->id, what)) return *e;
   return *g;
@@ -39,9 +39,9 @@ Response ListGroups(ApiContext& ctx, const Principal& p, const Request& req) {
       e->errors.push_back(http::ErrorDetail::Field("parentId", "not found"));
       return e->ToResponse();
     }
-    groups = ctx.store.ListChildGroups(*parent);
+    groups = ctx.accounts.ListChildGroups(*parent);
   } else {
-    groups = ctx.store.ListGroupsInSubtree(p.group);
+    groups = ctx.accounts.ListGroupsInSubtree(p.group);
   }
   if (!groups.ok()) return FromStatus(groups.status()).ToResponse();
   return Page(
@@ -79,7 +79,7 @@ Response CreateGroup(ApiContext& ctx, const Principal& p, const Request& req) {
   g.parent = *parent;
   g.id = registry::DeviceRegistry::NewObjectId();
   g.creation_time = ctx.now_ms();
-  auto created = ctx.store.CreateGroup(g);
+  auto created = ctx.accounts.CreateGroup(g);
   if (!created.ok()) return FromStatus(created.status()).ToResponse();
   return JsonResponse(200, json{{"id", g.id}});
 }
@@ -111,7 +111,7 @@ Response EditGroup(ApiContext& ctx, const Principal& p, const Request& req) {
       edited.description = **desc;
     }
   }
-  Status updated = ctx.store.UpdateGroup(edited);
+  Status updated = ctx.accounts.UpdateGroup(edited);
   if (!updated.ok()) return FromStatus(updated).ToResponse();
   return JsonResponse(200, GroupJson(edited, p.group));
 }
@@ -122,7 +122,7 @@ Response DeleteGroup(ApiContext& ctx, const Principal& p, const Request& req) {
   if (g->id == p.group) {
     return ApiError{409, "you cannot delete your own group", {}}.ToResponse();
   }
-  Status deleted = ctx.store.DeleteGroup(g->id);
+  Status deleted = ctx.accounts.DeleteGroup(g->id);
   if (deleted.code() == Status::Code::kInvalidInput) {
     return ApiError{409, deleted.message() + "; delete or move them first", {}}.ToResponse();
   }

@@ -28,7 +28,7 @@ Response NoContent() {
 
 std::optional<ApiError> CheckVisible(ApiContext& ctx, const Principal& p, std::string_view group,
                                      std::string_view what) {
-  auto visible = ctx.store.IsInSubtree(group, p.group);
+  auto visible = ctx.accounts.IsInSubtree(group, p.group);
   if (!visible.ok()) {
     if (visible.status().code() == Status::Code::kNotFound) {
       return ApiError{404, std::string(what) + " not found", {}};
@@ -41,7 +41,7 @@ std::optional<ApiError> CheckVisible(ApiContext& ctx, const Principal& p, std::s
 
 Parsed<DeviceType> VisibleDeviceType(ApiContext& ctx, const Principal& p, std::string_view id) {
   std::string what = "device type " + std::string(id);
-  auto type = ctx.store.GetDeviceType(id);
+  auto type = ctx.devices.GetDeviceType(id);
   if (!type.ok()) {
     if (type.status().code() == Status::Code::kNotFound)
       return ApiError{404, what + " not found", {}};
@@ -55,7 +55,7 @@ Parsed<Device> VisibleDevice(ApiContext& ctx, const Principal& p, std::string_vi
   auto parsed = ParseSigfoxId(id);
   if (!parsed.ok()) return ApiError{404, "device " + std::string(id) + " not found", {}};
   std::string what = "device " + parsed->ToApi();
-  auto device = ctx.store.GetDevice(parsed->value);
+  auto device = ctx.devices.GetDevice(parsed->value);
   if (!device.ok()) {
     if (device.status().code() == Status::Code::kNotFound) {
       return ApiError{404, what + " not found", {}};

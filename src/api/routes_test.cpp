@@ -153,9 +153,11 @@ class ApiRoutesStoreTest : public ::testing::Test {
     settings.public_url = "https://roost.example.com";
     accounts_ = std::make_unique<registry::Accounts>(
         *store_, [this] { return now_; }, settings);
-    ctx_ = std::make_unique<ApiContext>(ApiContext{*store_, *devices_, passwords_, throttle_,
-                                                   [this] { return now_; }, sealer_.get(),
-                                                   accounts_.get()});
+    certificates_ =
+        std::make_unique<registry::CertificateRegistry>(*store_, [this] { return now_; });
+    ctx_ =
+        std::make_unique<ApiContext>(ApiContext{*devices_, *accounts_, *certificates_, passwords_,
+                                                throttle_, [this] { return now_; }, sealer_.get()});
     ASSERT_TRUE(AddApiRoutes(router_, *ctx_).ok());
 
     root_ = MakeGroup("root", "");
@@ -364,6 +366,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
   std::unique_ptr<crypto::Sealer> sealer_;
   int64_t now_ = 1000;
   std::unique_ptr<registry::Accounts> accounts_;
+  std::unique_ptr<registry::CertificateRegistry> certificates_;
   std::unique_ptr<ApiContext> ctx_;
   http::Router router_;
   std::string root_, mine_, foreign_, foreign_type_, my_type_, foreign_job_, foreign_edit_job_,

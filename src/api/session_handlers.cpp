@@ -24,14 +24,13 @@ namespace {
 std::string SessionCookie(const ApiContext& ctx, std::string_view value, int64_t max_age_s) {
   std::string c = std::string(kSessionCookie) + "=" + std::string(value) +
                   "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" + std::to_string(max_age_s);
-  if (ctx.accounts->settings().public_url.rfind("https://", 0) == 0) c += "; Secure";
+  if (ctx.accounts.settings().public_url.rfind("https://", 0) == 0) c += "; Secure";
   return c;
 }
 
 }  // namespace
 
 Response Login(ApiContext& ctx, const Principal&, const Request& req) {
-  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   if (auto e = RequireJsonBody(req)) return e->ToResponse();
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return body.error().ToResponse();
@@ -46,7 +45,7 @@ Response Login(ApiContext& ctx, const Principal&, const Request& req) {
   if (int64_t wait = ctx.throttle.RetryAfterMs(key, address, now); wait > 0) {
     return TooManyAttempts("too many failed logins", wait);
   }
-  auto user = ctx.accounts->CheckLogin(**email, **password);
+  auto user = ctx.accounts.CheckLogin(**email, **password);
   if (!user.ok()) {
     if (user.status().code() != Status::Code::kInvalidInput) {
       return FromStatus(user.status()).ToResponse();
@@ -55,14 +54,14 @@ Response Login(ApiContext& ctx, const Principal&, const Request& req) {
     return Response::Error(401, "wrong email or password");
   }
   ctx.throttle.RecordSuccess(key);
-  auto session = ctx.accounts->StartSession(*user);
+  auto session = ctx.accounts.StartSession(*user);
   if (!session.ok()) return FromStatus(session.status()).ToResponse();
   Response r = JsonResponse(200, json{{"csrfToken", session->csrf_token},
                                       {"expires", session->expires},
                                       {"user", UserJson(session->user)}});
   r.headers.emplace_back(
       "Set-Cookie",
-      SessionCookie(ctx, session->token, ctx.accounts->settings().session_ttl_ms / 1000));
+      SessionCookie(ctx, session->token, ctx.accounts.settings().session_ttl_ms / 1000));
   r.headers.emplace_back("Cache-Control", "no-store");
   crypto::Cleanse(session->token.data(), session->token.size());
   return r;
@@ -70,11 +69,11 @@ Response Login(ApiContext& ctx, const Principal&, const Request& req) {
 
 Response GetSession(ApiContext& ctx, const Principal& p, const Request&) {
   if (p.user_id.empty()) {
-    auto u = ctx.store.GetApiUser(p.login);
+    auto u = ctx.accounts.GetApiUser(p.login);
     if (!u.ok()) return FromStatus(u.status()).ToResponse();
     return JsonResponse(200, json{{"apiUser", ApiUserJson(*u)}});
   }
-  auto u = ctx.store.GetUser(p.user_id);
+  auto u = ctx.accounts.GetUser(p.user_id);
   if (!u.ok()) return FromStatus(u.status()).ToResponse();
   Response r = JsonResponse(200, json{{"csrfToken", p.csrf_token}, {"user", UserJson(*u)}});
   r.headers.emplace_back("Cache-Control", "no-store");
@@ -82,12 +81,11 @@ Response GetSession(ApiContext& ctx, const Principal& p, const Request&) {
 }
 
 Response Logout(ApiContext& ctx, const Principal& p, const Request&) {
-  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   if (p.session_hash.empty()) {
     return ApiError{400, "there is no session to end: API users authenticate on every request", {}}
         .ToResponse();
   }
-  Status ended = ctx.accounts->EndSession(p.session_hash);
+  Status ended = ctx.accounts.EndSession(p.session_hash);
   if (!ended.ok() && ended.code() != Status::Code::kNotFound) {
     return FromStatus(ended).ToResponse();
   }
@@ -97,7 +95,6 @@ Response Logout(ApiContext& ctx, const Principal& p, const Request&) {
 }
 
 Response ChangeOwnPassword(ApiContext& ctx, const Principal& p, const Request& req) {
-  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   if (p.user_id.empty()) {
     return ApiError{
         400, "API users have no console password; create new API credentials instead", {}}
@@ -113,7 +110,7 @@ Response ChangeOwnPassword(ApiContext& ctx, const Principal& p, const Request& r
   if (!current.ok()) return current.error().ToResponse();
   edit.password = **password;
   edit.current_password = **current;
-  auto me = ctx.store.GetUser(p.user_id);
+  auto me = ctx.accounts.GetUser(p.user_id);
   if (!me.ok()) return FromStatus(me.status()).ToResponse();
   return ThrottledEdit(ctx, p, req, *me, edit);
 }

@@ -23,7 +23,7 @@ namespace {
 
 Parsed<User> VisibleUser(ApiContext& ctx, const Principal& p, std::string_view id) {
   std::string what = "user " + std::string(id);
-  auto u = ctx.store.GetUser(id);
+  auto u = ctx.accounts.GetUser(id);
   if (!u.ok()) return NotFoundOr(u.status(), what);
   if (auto e = CheckVisible(ctx, p, u->group, what)) return *e;
   return *u;
@@ -33,12 +33,12 @@ Parsed<User> VisibleUser(ApiContext& ctx, const Principal& p, std::string_view i
 Parsed<registry::Actor> ActorOf(ApiContext& ctx, const Principal& p) {
   registry::Actor a;
   if (!p.user_id.empty()) {
-    auto u = ctx.store.GetUser(p.user_id);
+    auto u = ctx.accounts.GetUser(p.user_id);
     if (!u.ok()) return FromStatus(u.status());
     a.user_id = u->id;
     a.password_hash = u->password_hash;
   } else {
-    auto u = ctx.store.GetApiUser(p.login);
+    auto u = ctx.accounts.GetApiUser(p.login);
     if (!u.ok()) return FromStatus(u.status());
     a.api_login = u->login;
     a.password_hash = u->password_hash;
@@ -53,7 +53,7 @@ std::string Who(const Principal& p) {
 }  // namespace
 
 Response ListUsers(ApiContext& ctx, const Principal& p, const Request& req) {
-  auto users = ctx.store.ListUsersInSubtree(p.group);
+  auto users = ctx.accounts.ListUsersInSubtree(p.group);
   if (!users.ok()) return FromStatus(users.status()).ToResponse();
   return Page(
       req, *users, [](const User& u) -> const std::string& { return u.id; }, UserJson);
@@ -66,7 +66,6 @@ Response GetUser(ApiContext& ctx, const Principal& p, const Request& req) {
 }
 
 Response CreateUser(ApiContext& ctx, const Principal& p, const Request& req) {
-  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return body.error().ToResponse();
   if (auto e = RejectUnknownFields(*body, {"email", "name", "timezone", "roles", "group"})) {
@@ -82,9 +81,9 @@ Response CreateUser(ApiContext& ctx, const Principal& p, const Request& req) {
   if (!roles.ok()) return roles.error().ToResponse();
   auto group = TargetGroup(ctx, p, *body, "group");
   if (!group.ok()) return group.error().ToResponse();
-  auto user = ctx.accounts->CreateUser(*group, **email, **name, **tz, *roles);
+  auto user = ctx.accounts.CreateUser(*group, **email, **name, **tz, *roles);
   if (!user.ok()) return FromStatus(user.status()).ToResponse();
-  auto invite = ctx.accounts->Invite(*user);
+  auto invite = ctx.accounts.Invite(*user);
   if (!invite.ok()) return FromStatus(invite.status()).ToResponse();
   json out = InviteJson(*invite);
   out["id"] = user->id;
@@ -103,7 +102,7 @@ Response ThrottledEdit(ApiContext& ctx, const Principal& p, const Request& req, 
       return TooManyAttempts("too many wrong passwords", wait);
     }
   }
-  auto edited = ctx.accounts->EditUser(*actor, target, edit, p.session_hash);
+  auto edited = ctx.accounts.EditUser(*actor, target, edit, p.session_hash);
   if (!edited.ok()) {
     if (edit.password && edit.current_password &&
         edited.status().message().rfind("currentPassword: ", 0) == 0) {
@@ -115,7 +114,6 @@ Response ThrottledEdit(ApiContext& ctx, const Principal& p, const Request& req, 
 }
 
 Response EditUser(ApiContext& ctx, const Principal& p, const Request& req) {
-  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return body.error().ToResponse();
   if (auto e = RejectUnknownFields(
@@ -143,7 +141,6 @@ Response EditUser(ApiContext& ctx, const Principal& p, const Request& req) {
 }
 
 Response DeleteUser(ApiContext& ctx, const Principal& p, const Request& req) {
-  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   auto target = VisibleUser(ctx, p, req.Param("id"));
   if (!target.ok()) return target.error().ToResponse();
   if (target->id == p.user_id) {
@@ -151,29 +148,27 @@ Response DeleteUser(ApiContext& ctx, const Principal& p, const Request& req) {
   }
   auto actor = ActorOf(ctx, p);
   if (!actor.ok()) return actor.error().ToResponse();
-  Status deleted = ctx.accounts->DeleteUser(*actor, target->id);
+  Status deleted = ctx.accounts.DeleteUser(*actor, target->id);
   if (!deleted.ok()) return FromStatus(deleted).ToResponse();
   return NoContent();
 }
 
 Response InviteUser(ApiContext& ctx, const Principal& p, const Request& req) {
-  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   auto target = VisibleUser(ctx, p, req.Param("id"));
   if (!target.ok()) return target.error().ToResponse();
-  if (!ctx.accounts->can_send_email()) {
+  if (!ctx.accounts.can_send_email()) {
     return ApiError{409,
                     "email is not configured on this server (smtp.host), so no link can be sent; "
                     "set the password with POST /api/users/edit instead",
                     {}}
         .ToResponse();
   }
-  auto invite = ctx.accounts->Invite(*target);
+  auto invite = ctx.accounts.Invite(*target);
   if (!invite.ok()) return FromStatus(invite.status()).ToResponse();
   return JsonResponse(200, InviteJson(*invite));
 }
 
 Response SetPassword(ApiContext& ctx, const Principal&, const Request& req) {
-  if (ctx.accounts == nullptr) return InternalError().ToResponse();
   if (auto e = RequireJsonBody(req)) return e->ToResponse();
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return body.error().ToResponse();
@@ -182,7 +177,7 @@ Response SetPassword(ApiContext& ctx, const Principal&, const Request& req) {
   if (!token.ok()) return token.error().ToResponse();
   auto password = StringField(*body, "password", true);
   if (!password.ok()) return password.error().ToResponse();
-  Status set = ctx.accounts->SetPasswordWithLink(**token, **password);
+  Status set = ctx.accounts.SetPasswordWithLink(**token, **password);
   if (!set.ok()) return FromStatus(set).ToResponse();
   return NoContent();
 }

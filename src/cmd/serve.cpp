@@ -260,7 +260,9 @@ void RunServe(const ServeOptions& opts) {
   account_settings.session_ttl_ms = int64_t{cfg.session_ttl_s} * 1000;
   account_settings.public_url = cfg.PublicUrl();
   registry::Accounts accounts(*store, NowMs, account_settings, MakeEmailSender(cfg, logger));
-  api::ApiContext api_context{*store, devices, passwords, throttle, NowMs, &*sealer, &accounts};
+  registry::CertificateRegistry certificates(*store, NowMs);
+  api::ApiContext api_context{devices,  accounts, certificates, passwords,
+                              throttle, NowMs,    &*sealer};
   FailIfError(api::AddApiRoutes(router, api_context), "routes");
 
   http::ServerOptions server_opts;
