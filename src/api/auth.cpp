@@ -1,22 +1,8 @@
 #include "api/auth.h"
 
-#include <array>
+#include "core/text.h"
 
 namespace roost::api {
-namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 32);
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 Result<BasicCredentials> ParseBasicAuthorization(std::string_view value) {
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);

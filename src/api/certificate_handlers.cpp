@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "api/handlers.h"
-#include "api/resources.h"
+#include "api/json/body.h"
+#include "api/json/certificate_json.h"
+#include "core/text.h"
 #include "registry/certificates.h"
 
 namespace roost::api {
@@ -17,36 +19,15 @@ using nlohmann::json;
 
 namespace {
 
-json CertificateJson(const ProductCertificate& pc) {
-  return json{{"key", pc.key},
-              {"manufacturer", pc.manufacturer},
-              {"productName", pc.product_name},
-              {"revision", pc.revision},
-              {"link", pc.link},
-              {"notes", pc.notes},
-              {"creationTime", pc.creation_time},
-              {"lastEditionTime", pc.update_time}};
-}
-
 bool IsCsv(const Request& req) {
   auto type = req.Header("Content-Type");
-  if (!type) return false;
-  std::string t(*type);
-  std::transform(t.begin(), t.end(), t.begin(), [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  });
-  return t.rfind("text/csv", 0) == 0;
+  return type && StartsWithIgnoreCase(*type, "text/csv");
 }
 
 // 415 unless the body is JSON (or untyped) or CSV.
 bool IsJsonOrUntyped(const Request& req) {
   auto type = req.Header("Content-Type");
-  if (!type) return true;
-  std::string t(*type);
-  std::transform(t.begin(), t.end(), t.begin(), [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  });
-  return t.rfind("application/json", 0) == 0;
+  return !type || StartsWithIgnoreCase(*type, "application/json");
 }
 
 // The refusal of an upload: every listed problem with its line (CSV) or field
@@ -91,8 +72,7 @@ Response ImportCertificates(ApiContext& ctx, const Principal&, const Request& re
     upload = registry::ParseCertificateJson(*body);
   }
   if (!upload.ok()) return UploadRefused(upload, csv);
-  registry::CertificateRegistry certificates(ctx.store, ctx.now_ms);
-  auto imported = certificates.Import(std::move(upload.certificates));
+  auto imported = ctx.certificates.Import(std::move(upload.certificates));
   if (!imported.ok()) return FromStatus(imported.status()).ToResponse();
   return JsonResponse(200, json{{"imported", *imported}});
 }
@@ -102,8 +82,7 @@ Response SearchCertificates(ApiContext& ctx, const Principal&, const Request& re
   if (!limit.ok()) return limit.error().ToResponse();
   const std::string text = req.QueryParam("search").value_or("");
   const std::string after = req.QueryParam("after").value_or("");
-  registry::CertificateRegistry certificates(ctx.store, ctx.now_ms);
-  auto page = certificates.Search(text, after, *limit);
+  auto page = ctx.certificates.Search(text, after, *limit);
   if (!page.ok()) return FromStatus(page.status()).ToResponse();
   json data = json::array();
   for (const auto& pc : page->certificates) data.push_back(CertificateJson(pc));
@@ -113,8 +92,7 @@ Response SearchCertificates(ApiContext& ctx, const Principal&, const Request& re
 }
 
 Response GetCertificate(ApiContext& ctx, const Principal&, const Request& req) {
-  registry::CertificateRegistry certificates(ctx.store, ctx.now_ms);
-  auto pc = certificates.Get(req.Param("key"));
+  auto pc = ctx.certificates.Get(req.Param("key"));
   if (!pc.ok()) return FromStatus(pc.status()).ToResponse();
   return JsonResponse(200, CertificateJson(*pc));
 }

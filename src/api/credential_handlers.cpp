@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/handlers.h"
+#include "api/json/body.h"
+#include "api/json/credential_json.h"
 #include "core/identifiers.h"
 #include "crypto/seal.h"
 #include "http/multipart.h"
@@ -74,8 +76,8 @@ Response ImportCredentials(ApiContext& ctx, const Principal&, const Request& req
     // The message of ParseKey128 never repeats the key's digits.
     return ApiError::BadField("encryptionKey", key.status().message()).ToResponse();
   }
-  auto report = registry::ImportCredentials(
-      ctx.store, *ctx.sealer, *key,
+  auto report = ctx.devices.ImportCredentials(
+      *ctx.sealer, *key,
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(id_key->data.data()),
                                id_key->data.size()),
       id_pac->data, mode, ctx.now_ms());

@@ -8,7 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api/handlers.h"
-#include "api/resources.h"
+#include "api/json/body.h"
+#include "api/json/device_json.h"
+#include "api/json/job_json.h"
+#include "core/text.h"
 #include "http/multipart.h"
 
 namespace roost::api {
@@ -22,14 +25,7 @@ namespace {
 // The media type of a Content-Type header, lowercased, without parameters.
 std::string MediaType(std::optional<std::string_view> header) {
   if (!header) return "";
-  std::string_view v = header->substr(0, header->find(';'));
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  std::string out(v);
-  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  });
-  return out;
+  return AsciiLower(TrimBlanks(header->substr(0, header->find(';'))));
 }
 
 }  // namespace
@@ -56,7 +52,7 @@ Response BulkEdit(ApiContext& ctx, const Principal& p, const Request& req) {
 
 Response BulkEditStatus(ApiContext& ctx, const Principal& p, const Request& req) {
   const std::string job_id(req.Param("jobId"));
-  auto job = ctx.store.GetJob(job_id);
+  auto job = ctx.devices.GetJob(job_id);
   if (!job.ok() && job.status().code() != Status::Code::kNotFound) {
     return FromStatus(job.status()).ToResponse();
   }

@@ -7,8 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/resources.h"
+#include "api/json/body.h"
+#include "api/json/device_json.h"
 #include "core/identifiers.h"
+#include "core/text.h"
 
 namespace roost::api {
 
@@ -35,13 +37,10 @@ Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req
         })) {
       return ApiError::BadField("idPrefix", "must be 1 to 8 hex digits").ToResponse();
     }
-    std::transform(s.begin(), s.end(), s.begin(), [](char c) {
-      return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    });
-    query.id_prefix = s;
+    query.id_prefix = AsciiUpper(s);
   }
   if (auto prefix = req.QueryParam("namePrefix")) query.name_prefix = *prefix;
-  auto page = ctx.store.ListDevices(query);
+  auto page = ctx.devices.ListDevices(query);
   if (!page.ok()) return FromStatus(page.status()).ToResponse();
   json data = json::array();
   const bool pac = SeesPac(p);
@@ -54,17 +53,6 @@ Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req
 }
 
 }  // namespace
-
-Response JobStatusOf(ApiContext& ctx, const Principal& p, std::string_view job_id) {
-  auto status = ctx.devices.BulkStatus(p.group, job_id);
-  if (!status.ok()) {
-    if (status.status().code() == Status::Code::kNotFound) {
-      return ApiError{404, "job " + std::string(job_id) + " not found", {}}.ToResponse();
-    }
-    return FromStatus(status.status()).ToResponse();
-  }
-  return JsonResponse(200, JobStatusJson(*status));
-}
 
 Response ListDevices(ApiContext& ctx, const Principal& p, const Request& req) {
   storage::DeviceQuery query;
@@ -100,7 +88,7 @@ Response GetDevice(ApiContext& ctx, const Principal& p, const Request& req) {
 Response DeleteDevice(ApiContext& ctx, const Principal& p, const Request& req) {
   auto device = VisibleDevice(ctx, p, req.Param("id"));
   if (!device.ok()) return device.error().ToResponse();
-  Status deleted = ctx.store.DeleteDevice(device->id.value);
+  Status deleted = ctx.devices.DeleteDevice(device->id.value);
   if (!deleted.ok()) return FromStatus(deleted).ToResponse();
   return NoContent();
 }
@@ -136,10 +124,6 @@ Response BulkCreate(ApiContext& ctx, const Principal& p, const Request& req) {
 Response BulkCreateStatus(ApiContext& ctx, const Principal& p, const Request& req) {
   auto type = VisibleDeviceType(ctx, p, req.Param("id"));
   if (!type.ok()) return type.error().ToResponse();
-  return JobStatusOf(ctx, p, req.Param("jobId"));
-}
-
-Response GetJob(ApiContext& ctx, const Principal& p, const Request& req) {
   return JobStatusOf(ctx, p, req.Param("jobId"));
 }
 

@@ -3,7 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/handlers.h"
-#include "api/resources.h"
+#include "api/json/body.h"
+#include "api/json/device_type_json.h"
 #include "registry/device_state.h"
 
 namespace roost::api {
@@ -24,7 +25,7 @@ Parsed<DeviceAndType> VisibleDeviceAndType(ApiContext& ctx, const Principal& p,
                                            std::string_view id) {
   auto device = VisibleDevice(ctx, p, id);
   if (!device.ok()) return device.error();
-  auto type = ctx.store.GetDeviceType(device->type);
+  auto type = ctx.devices.GetDeviceType(device->type);
   if (!type.ok()) return FromStatus(type.status());
   return DeviceAndType{*device, *type};
 }
@@ -71,7 +72,7 @@ Response GetNetworkState(ApiContext& ctx, const Principal& p, const Request& req
 Response DisengageDeviceType(ApiContext& ctx, const Principal& p, const Request& req) {
   auto type = VisibleDeviceType(ctx, p, req.Param("id"));
   if (!type.ok()) return type.error().ToResponse();
-  auto flagged = ctx.store.DisengageSequenceCheck(type->id, ctx.now_ms());
+  auto flagged = ctx.devices.DisengageSequenceCheck(type->id, ctx.now_ms());
   if (!flagged.ok()) return FromStatus(flagged.status()).ToResponse();
   return JsonResponse(200, json{{"disengaged", *flagged}});
 }

@@ -7,8 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/resources.h"
+#include "api/json/body.h"
+#include "api/json/device_json.h"
+#include "api/json/device_type_json.h"
 #include "core/identifiers.h"
+#include "model/object_id.h"
 
 namespace roost::api {
 
@@ -20,7 +23,7 @@ Response ListDeviceTypes(ApiContext& ctx, const Principal& p, const Request& req
   auto limit = ParseLimit(req.QueryParam("limit"));
   if (!limit.ok()) return limit.error().ToResponse();
   std::string after = req.QueryParam("after").value_or("");
-  auto types = ctx.store.ListDeviceTypes(p.group);
+  auto types = ctx.devices.ListDeviceTypes(p.group);
   if (!types.ok()) return FromStatus(types.status()).ToResponse();
   json data = json::array();
   std::string last;
@@ -62,9 +65,9 @@ Response CreateDeviceType(ApiContext& ctx, const Principal& p, const Request& re
   }
   if (!body->contains("name")) return ApiError::BadField("name", "is required").ToResponse();
   if (auto e = ValidateDeviceType(type)) return e->ToResponse();
-  type.id = registry::DeviceRegistry::NewObjectId();
+  type.id = NewObjectId();
   type.creation_time = type.update_time = ctx.now_ms();
-  Status created = ctx.store.CreateDeviceType(type);
+  Status created = ctx.devices.CreateDeviceType(type);
   if (!created.ok()) return FromStatus(created).ToResponse();
   return JsonResponse(200, json{{"id", type.id}});
 }
@@ -84,7 +87,7 @@ Response EditDeviceType(ApiContext& ctx, const Principal& p, const Request& req)
   }
   if (auto e = ValidateDeviceType(edited)) return e->ToResponse();
   edited.update_time = ctx.now_ms();
-  Status updated = ctx.store.UpdateDeviceType(edited);
+  Status updated = ctx.devices.UpdateDeviceType(edited);
   if (!updated.ok()) return FromStatus(updated).ToResponse();
   return JsonResponse(200, DeviceTypeJson(edited));
 }
@@ -92,11 +95,11 @@ Response EditDeviceType(ApiContext& ctx, const Principal& p, const Request& req)
 Response DeleteDeviceType(ApiContext& ctx, const Principal& p, const Request& req) {
   auto type = VisibleDeviceType(ctx, p, req.Param("id"));
   if (!type.ok()) return type.error().ToResponse();
-  auto count = ctx.store.CountDevices(type->id);
+  auto count = ctx.devices.CountDevices(type->id);
   if (!count.ok()) return FromStatus(count.status()).ToResponse();
   std::string busy = "device type " + type->id + " still has devices; delete or move them first";
   if (*count > 0) return ApiError{409, busy, {}}.ToResponse();
-  Status deleted = ctx.store.DeleteDeviceType(type->id);
+  Status deleted = ctx.devices.DeleteDeviceType(type->id);
   if (deleted.code() == Status::Code::kInvalidInput) return ApiError{409, busy, {}}.ToResponse();
   if (!deleted.ok()) return FromStatus(deleted).ToResponse();
   return NoContent();

@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/resources.h"
 #include "core/identifiers.h"
+#include "core/text.h"
 
 namespace roost::api {
 
@@ -28,7 +28,7 @@ Response NoContent() {
 
 std::optional<ApiError> CheckVisible(ApiContext& ctx, const Principal& p, std::string_view group,
                                      std::string_view what) {
-  auto visible = ctx.store.IsInSubtree(group, p.group);
+  auto visible = ctx.accounts.IsInSubtree(group, p.group);
   if (!visible.ok()) {
     if (visible.status().code() == Status::Code::kNotFound) {
       return ApiError{404, std::string(what) + " not found", {}};
@@ -41,7 +41,7 @@ std::optional<ApiError> CheckVisible(ApiContext& ctx, const Principal& p, std::s
 
 Parsed<DeviceType> VisibleDeviceType(ApiContext& ctx, const Principal& p, std::string_view id) {
   std::string what = "device type " + std::string(id);
-  auto type = ctx.store.GetDeviceType(id);
+  auto type = ctx.devices.GetDeviceType(id);
   if (!type.ok()) {
     if (type.status().code() == Status::Code::kNotFound)
       return ApiError{404, what + " not found", {}};
@@ -55,7 +55,7 @@ Parsed<Device> VisibleDevice(ApiContext& ctx, const Principal& p, std::string_vi
   auto parsed = ParseSigfoxId(id);
   if (!parsed.ok()) return ApiError{404, "device " + std::string(id) + " not found", {}};
   std::string what = "device " + parsed->ToApi();
-  auto device = ctx.store.GetDevice(parsed->value);
+  auto device = ctx.devices.GetDevice(parsed->value);
   if (!device.ok()) {
     if (device.status().code() == Status::Code::kNotFound) {
       return ApiError{404, what + " not found", {}};
@@ -64,6 +64,34 @@ Parsed<Device> VisibleDevice(ApiContext& ctx, const Principal& p, std::string_vi
   }
   if (auto e = CheckVisible(ctx, p, device->group, what)) return *e;
   return *device;
+}
+
+// "group"/"parentId" of a create body: a visible group id, or the principal's
+// group when absent. 404 naming the field otherwise.
+Parsed<std::string> TargetGroup(ApiContext& ctx, const Principal& p, const json& body,
+                                std::string_view field) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return p.group;
+  if (!it->is_string()) {
+    return ApiError::BadField(field,
+                              "must be a group id string, not " + std::string(JsonTypeName(*it)));
+  }
+  std::string id = it->get<std::string>();
+  if (auto e = CheckVisible(ctx, p, id, "group " + id)) {
+    e->errors.push_back(http::ErrorDetail::Field(field, "not found"));
+    return *e;
+  }
+  return id;
+}
+
+// Public routes take JSON only: an HTML form of another site cannot send it
+// without a CORS preflight, so these cannot be triggered cross-site.
+std::optional<ApiError> RequireJsonBody(const Request& req) {
+  auto type = req.Header("Content-Type");
+  if (!StartsWithIgnoreCase(type.value_or(""), "application/json")) {
+    return ApiError{415, "Content-Type must be application/json", {}};
+  }
+  return std::nullopt;
 }
 
 bool SeesPac(const Principal& p) {

@@ -1,14 +1,19 @@
 // The route handlers of the registry API and what they share. Internal to the
 // api library: routes.cpp lists each handler once, with its roles, in
-// ApiRoutes(). Handlers are grouped by resource, one file per group:
+// ApiRoutes(). One file per resource, <resource>_handlers.cpp:
 //   device_type_handlers.cpp  /api/devicetypes…
-//   device_handlers.cpp       /api/devices…, bulk registration, /api/jobs
-//   credential_handlers.cpp   /api/credentials/import
+//   device_handlers.cpp       /api/devices…, bulk registration
+//   device_edit_handlers.cpp  device edits (single, bulk jobs), series uploads
 //   device_state_handlers.cpp /api/devices/{id}/token-state, …/networkstate,
 //                             /api/devicetypes/{id}/disengage
+//   job_handlers.cpp          /api/jobs/{jobId}
+//   credential_handlers.cpp   /api/credentials/import
 //   certificate_handlers.cpp  /api/product-certificates… (global, not per group)
-//   device_edit_handlers.cpp  device edits (single, bulk jobs), series uploads
-//   account_handlers.cpp      /api/groups…, /api/api-users…, /api/users…, /api/session…
+//   group_handlers.cpp        /api/groups…
+//   api_user_handlers.cpp     /api/api-users…
+//   user_handlers.cpp         /api/users…
+//   session_handlers.cpp      /api/session…
+// Their JSON is in json/<resource>_json.h; refusals are ApiError (errors.h).
 // A handler runs after authentication and the role check; it must answer 404
 // for any object outside the principal's group subtree (CheckVisible and the
 // Visible* lookups below do that).
@@ -21,11 +26,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/resources.h"
+#include "api/authenticate.h"
+#include "api/errors.h"
+#include "api/json/body.h"
 #include "api/routes.h"
 #include "http/message.h"
 #include "model/device.h"
 #include "model/device_type.h"
+#include "registry/users.h"
 
 namespace roost::api {
 
@@ -41,6 +49,15 @@ std::optional<ApiError> CheckVisible(ApiContext& ctx, const Principal& p, std::s
 Parsed<DeviceType> VisibleDeviceType(ApiContext& ctx, const Principal& p, std::string_view id);
 Parsed<Device> VisibleDevice(ApiContext& ctx, const Principal& p, std::string_view id);
 
+// "group"/"parentId" of a create body: a visible group id, or the principal's
+// group when absent. 404 naming the field otherwise.
+Parsed<std::string> TargetGroup(ApiContext& ctx, const Principal& p, const nlohmann::json& body,
+                                std::string_view field);
+
+// Public routes take JSON only (415 otherwise): an HTML form of another site
+// cannot send it without a CORS preflight, so they cannot be triggered cross-site.
+std::optional<ApiError> RequireJsonBody(const http::Request& req);
+
 // Whether the principal may see devices' current PAC (ADMIN, DEVICE_MANAGER).
 bool SeesPac(const Principal& p);
 
@@ -50,6 +67,31 @@ std::string PercentEncode(std::string_view s);
 std::string NextUrl(const http::Request& req, const std::vector<std::string_view>& keep, int limit,
                     std::string_view after);
 
+// Keyset page of `items` (ordered by `key`), after the "after" query parameter.
+template <typename T, typename Key, typename Render>
+http::Response Page(const http::Request& req, const std::vector<T>& items, Key key, Render render,
+                    const std::vector<std::string_view>& keep = {}) {
+  auto limit = ParseLimit(req.QueryParam("limit"));
+  if (!limit.ok()) return limit.error().ToResponse();
+  const std::string after = req.QueryParam("after").value_or("");
+  nlohmann::json data = nlohmann::json::array();
+  std::string last;
+  bool more = false;
+  for (const T& item : items) {
+    const std::string& k = key(item);
+    if (!after.empty() && k <= after) continue;
+    if (static_cast<int>(data.size()) == *limit) {
+      more = true;
+      break;
+    }
+    data.push_back(render(item));
+    last = k;
+  }
+  nlohmann::json body{{"data", std::move(data)}, {"paging", nlohmann::json::object()}};
+  if (more) body["paging"]["next"] = NextUrl(req, keep, *limit, last);
+  return JsonResponse(200, body);
+}
+
 // --- device types (device_type_handlers.cpp) -------------------------------
 
 http::Response ListDeviceTypes(ApiContext&, const Principal&, const http::Request&);
@@ -58,7 +100,7 @@ http::Response CreateDeviceType(ApiContext&, const Principal&, const http::Reque
 http::Response EditDeviceType(ApiContext&, const Principal&, const http::Request&);
 http::Response DeleteDeviceType(ApiContext&, const Principal&, const http::Request&);
 
-// --- devices and jobs (device_handlers.cpp) --------------------------------
+// --- devices (device_handlers.cpp) -----------------------------------------
 
 http::Response ListDevices(ApiContext&, const Principal&, const http::Request&);
 http::Response ListDeviceTypeDevices(ApiContext&, const Principal&, const http::Request&);
@@ -67,8 +109,11 @@ http::Response DeleteDevice(ApiContext&, const Principal&, const http::Request&)
 http::Response CreateDevice(ApiContext&, const Principal&, const http::Request&);
 http::Response BulkCreate(ApiContext&, const Principal&, const http::Request&);
 http::Response BulkCreateStatus(ApiContext&, const Principal&, const http::Request&);
+
+// --- jobs (job_handlers.cpp) -------------------------------------------------
+
 http::Response GetJob(ApiContext&, const Principal&, const http::Request&);
-// The status of a visible job, 404 otherwise (device_handlers.cpp).
+// The status of a visible job, 404 otherwise.
 http::Response JobStatusOf(ApiContext& ctx, const Principal& p, std::string_view job_id);
 
 // --- device edits and series uploads (device_edit_handlers.cpp) -------------
@@ -102,10 +147,8 @@ http::Response SearchCertificates(ApiContext&, const Principal&, const http::Req
 // The key in any accepted spelling.
 http::Response GetCertificate(ApiContext&, const Principal&, const http::Request&);
 
-// --- accounts (account_handlers.cpp) --------------------------------------
-// Groups: read ADMIN/DEVICE_MANAGER/READER, write ADMIN. API users and users:
-// ADMIN. Public: SetPassword, Login. Any principal: GetSession, Logout,
-// ChangeOwnPassword (people only).
+// --- groups (group_handlers.cpp) ------------------------------------------
+// Read ADMIN/DEVICE_MANAGER/READER, write ADMIN.
 
 http::Response ListGroups(ApiContext&, const Principal&, const http::Request&);
 http::Response GetGroup(ApiContext&, const Principal&, const http::Request&);
@@ -113,10 +156,16 @@ http::Response CreateGroup(ApiContext&, const Principal&, const http::Request&);
 http::Response EditGroup(ApiContext&, const Principal&, const http::Request&);
 http::Response DeleteGroup(ApiContext&, const Principal&, const http::Request&);
 
+// --- API users (api_user_handlers.cpp) ------------------------------------
+// ADMIN.
+
 http::Response ListApiUsers(ApiContext&, const Principal&, const http::Request&);
 http::Response GetApiUser(ApiContext&, const Principal&, const http::Request&);
 http::Response CreateApiUserRoute(ApiContext&, const Principal&, const http::Request&);
 http::Response DeleteApiUser(ApiContext&, const Principal&, const http::Request&);
+
+// --- users (user_handlers.cpp) --------------------------------------------
+// ADMIN; SetPassword is public.
 
 http::Response ListUsers(ApiContext&, const Principal&, const http::Request&);
 http::Response GetUser(ApiContext&, const Principal&, const http::Request&);
@@ -125,6 +174,15 @@ http::Response EditUser(ApiContext&, const Principal&, const http::Request&);
 http::Response DeleteUser(ApiContext&, const Principal&, const http::Request&);
 http::Response InviteUser(ApiContext&, const Principal&, const http::Request&);
 http::Response SetPassword(ApiContext&, const Principal&, const http::Request&);
+
+// Applies `edit` to `target` as the principal; when the edit checks the
+// principal's current password, failures are throttled like failed logins.
+http::Response ThrottledEdit(ApiContext& ctx, const Principal& p, const http::Request& req,
+                             const User& target, const registry::UserEdit& edit);
+
+// --- sessions (session_handlers.cpp) ----------------------------------------
+// Login is public; GetSession, Logout and ChangeOwnPassword (people only) take
+// any principal.
 
 http::Response Login(ApiContext&, const Principal&, const http::Request&);
 http::Response GetSession(ApiContext&, const Principal&, const http::Request&);

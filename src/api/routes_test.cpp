@@ -1,4 +1,6 @@
 #include "api/routes.h"
+#include "api/auth.h"
+#include "api/authenticate.h"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/password.h"
+#include "model/object_id.h"
 
 namespace roost::api {
 namespace {
@@ -151,9 +154,11 @@ class ApiRoutesStoreTest : public ::testing::Test {
     settings.public_url = "https://roost.example.com";
     accounts_ = std::make_unique<registry::Accounts>(
         *store_, [this] { return now_; }, settings);
-    ctx_ = std::make_unique<ApiContext>(ApiContext{*store_, *devices_, passwords_, throttle_,
-                                                   [this] { return now_; }, sealer_.get(),
-                                                   accounts_.get()});
+    certificates_ =
+        std::make_unique<registry::CertificateRegistry>(*store_, [this] { return now_; });
+    ctx_ =
+        std::make_unique<ApiContext>(ApiContext{*devices_, *accounts_, *certificates_, passwords_,
+                                                throttle_, [this] { return now_; }, sealer_.get()});
     ASSERT_TRUE(AddApiRoutes(router_, *ctx_).ok());
 
     root_ = MakeGroup("root", "");
@@ -163,7 +168,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
     ASSERT_TRUE(hash.ok());
     for (auto [role, letter] : kRoleLetters) {
       ApiUser u;
-      u.login = registry::DeviceRegistry::NewObjectId();
+      u.login = NewObjectId();
       u.name = std::string(1, letter);
       u.group = mine_;
       u.password_hash = *hash;
@@ -181,7 +186,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
     d.pac = "0123456789ABCDEF";
     ASSERT_TRUE(store_->InsertDevice(d).ok());
     Job job;
-    job.id = registry::DeviceRegistry::NewObjectId();
+    job.id = NewObjectId();
     job.kind = std::string(registry::kBulkCreateJob);
     job.group = foreign_;
     job.params = "{}";
@@ -195,13 +200,13 @@ class ApiRoutesStoreTest : public ::testing::Test {
     pc.revision = "03";
     ASSERT_TRUE(store_->UpsertProductCertificates(std::span(&pc, 1)).ok());
     Job edit_job = job;
-    edit_job.id = registry::DeviceRegistry::NewObjectId();
+    edit_job.id = NewObjectId();
     edit_job.kind = std::string(registry::kBulkEditJob);
     items = {R"({"id":"0000BEEF","name":"x"})"};
     ASSERT_TRUE(store_->CreateJob(edit_job, items, 10).ok());
     foreign_edit_job_ = edit_job.id;
     User fu;
-    fu.id = registry::DeviceRegistry::NewObjectId();
+    fu.id = NewObjectId();
     fu.group = foreign_;
     fu.email = "foreign@example.com";
     fu.name = "Foreign";
@@ -210,7 +215,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
     ASSERT_TRUE(store_->CreateUser(fu).ok());
     foreign_user_ = fu.id;
     ApiUser fa;
-    fa.login = registry::DeviceRegistry::NewObjectId();
+    fa.login = NewObjectId();
     fa.group = foreign_;
     fa.name = "foreign api user";
     fa.roles = {"ADMIN"};
@@ -228,7 +233,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
 
   std::string MakeGroup(const std::string& name, const std::string& parent) {
     Group g;
-    g.id = registry::DeviceRegistry::NewObjectId();
+    g.id = NewObjectId();
     g.name = name;
     g.parent = parent;
     EXPECT_TRUE(store_->CreateGroup(g).ok());
@@ -236,7 +241,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
   }
   std::string MakeType(const std::string& group) {
     DeviceType t;
-    t.id = registry::DeviceRegistry::NewObjectId();
+    t.id = NewObjectId();
     t.name = "type";
     t.group = group;
     EXPECT_TRUE(store_->CreateDeviceType(t).ok());
@@ -362,6 +367,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
   std::unique_ptr<crypto::Sealer> sealer_;
   int64_t now_ = 1000;
   std::unique_ptr<registry::Accounts> accounts_;
+  std::unique_ptr<registry::CertificateRegistry> certificates_;
   std::unique_ptr<ApiContext> ctx_;
   http::Router router_;
   std::string root_, mine_, foreign_, foreign_type_, my_type_, foreign_job_, foreign_edit_job_,
@@ -672,7 +678,7 @@ TEST_F(ApiRoutesStoreTest, OwnGroupObjectsAreServed) {
   EXPECT_EQ(json::parse(res.body)["id"], my_type_);
   // An ADMIN of the root group sees the foreign group too (it is below root).
   ApiUser root_admin;
-  root_admin.login = registry::DeviceRegistry::NewObjectId();
+  root_admin.login = NewObjectId();
   root_admin.group = root_;
   root_admin.password_hash = *crypto::HashPassword(kPassword);
   root_admin.roles = {"ADMIN"};

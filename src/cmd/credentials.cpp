@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/resources.h"
+#include "api/json/credential_json.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "crypto/aes.h"

@@ -281,4 +281,59 @@ Result<JobStatus> DeviceRegistry::BulkStatus(std::string_view caller_group,
   return store_.GetJobStatus(job_id);
 }
 
+// --- as stored, for the API --------------------------------------------------
+
+Result<Device> DeviceRegistry::GetDevice(uint32_t id) {
+  return store_.GetDevice(id);
+}
+
+Result<storage::DevicePage> DeviceRegistry::ListDevices(const storage::DeviceQuery& query) {
+  return store_.ListDevices(query);
+}
+
+Status DeviceRegistry::DeleteDevice(uint32_t id) {
+  return store_.DeleteDevice(id);
+}
+
+Result<DeviceType> DeviceRegistry::GetDeviceType(std::string_view id) {
+  return store_.GetDeviceType(id);
+}
+
+Result<std::vector<DeviceType>> DeviceRegistry::ListDeviceTypes(std::string_view group_subtree) {
+  return store_.ListDeviceTypes(group_subtree);
+}
+
+Status DeviceRegistry::CreateDeviceType(const DeviceType& type) {
+  return store_.CreateDeviceType(type);
+}
+
+Status DeviceRegistry::UpdateDeviceType(const DeviceType& type) {
+  return store_.UpdateDeviceType(type);
+}
+
+Status DeviceRegistry::DeleteDeviceType(std::string_view id) {
+  return store_.DeleteDeviceType(id);
+}
+
+Result<int64_t> DeviceRegistry::CountDevices(std::string_view type_id) {
+  return store_.CountDevices(type_id);
+}
+
+Result<Job> DeviceRegistry::GetJob(std::string_view id) {
+  return store_.GetJob(id);
+}
+
+Result<int64_t> DeviceRegistry::DisengageSequenceCheck(std::string_view type_id, EpochMillis now) {
+  return store_.DisengageSequenceCheck(type_id, now);
+}
+
+Result<ImportReport> DeviceRegistry::ImportCredentials(const crypto::Sealer& sealer,
+                                                       const Key128& encryption_key,
+                                                       std::span<const uint8_t> id_key_file,
+                                                       std::string_view id_pac_text,
+                                                       factory::CraMode mode, EpochMillis now) {
+  return registry::ImportCredentials(store_, sealer, encryption_key, id_key_file, id_pac_text, mode,
+                                     now);
+}
+
 }  // namespace roost::registry

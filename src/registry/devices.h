@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +32,7 @@
 #include "model/device_type.h"
 #include "model/job.h"
 #include "model/object_id.h"
+#include "registry/credentials.h"
 #include "storage/store.h"
 
 namespace roost::registry {
@@ -128,10 +130,30 @@ class DeviceRegistry {
   // The job's status, if the job is visible to `caller_group`.
   Result<JobStatus> BulkStatus(std::string_view caller_group, std::string_view job_id);
 
+  // Devices, device types and jobs as stored, for the API. Visibility (the
+  // caller's group subtree) is the caller's business.
+  Result<Device> GetDevice(uint32_t id);
+  Result<storage::DevicePage> ListDevices(const storage::DeviceQuery& query);
+  Status DeleteDevice(uint32_t id);
+  Result<DeviceType> GetDeviceType(std::string_view id);
+  Result<std::vector<DeviceType>> ListDeviceTypes(std::string_view group_subtree);
+  Status CreateDeviceType(const DeviceType& type);
+  Status UpdateDeviceType(const DeviceType& type);
+  Status DeleteDeviceType(std::string_view id);
+  Result<int64_t> CountDevices(std::string_view type_id);
+  Result<Job> GetJob(std::string_view id);
+  // Flags every device of the type: the sequence-number check is skipped for
+  // its next message. Returns how many devices were flagged.
+  Result<int64_t> DisengageSequenceCheck(std::string_view type_id, EpochMillis now);
+
+  // ImportCredentials (registry/credentials.h) into this registry's store.
+  Result<ImportReport> ImportCredentials(const crypto::Sealer& sealer, const Key128& encryption_key,
+                                         std::span<const uint8_t> id_key_file,
+                                         std::string_view id_pac_text, factory::CraMode mode,
+                                         EpochMillis now);
+
   // A fresh PAC: 16 uppercase hex digits from the CSPRNG.
   static std::string NewPac();
-  // Same as roost::NewObjectId (model/object_id.h), which new code calls directly.
-  static std::string NewObjectId() { return roost::NewObjectId(); }
 
  private:
   Result<DeviceType> VisibleType(std::string_view caller_group, std::string_view type_id);

@@ -327,4 +327,59 @@ Status Accounts::EndSession(std::string_view token_hash) {
   return store_.DeleteSession(token_hash);
 }
 
+// --- the account directory --------------------------------------------------
+
+Result<bool> Accounts::IsInSubtree(std::string_view group, std::string_view ancestor) {
+  return store_.IsInSubtree(group, ancestor);
+}
+
+Result<Group> Accounts::GetGroup(std::string_view id) {
+  return store_.GetGroup(id);
+}
+
+Result<std::vector<Group>> Accounts::ListGroupsInSubtree(std::string_view root) {
+  return store_.ListGroupsInSubtree(root);
+}
+
+Result<std::vector<Group>> Accounts::ListChildGroups(std::string_view parent) {
+  return store_.ListChildGroups(parent);
+}
+
+Result<Group> Accounts::CreateGroup(const Group& group) {
+  return store_.CreateGroup(group);
+}
+
+Status Accounts::UpdateGroup(const Group& group) {
+  return store_.UpdateGroup(group);
+}
+
+Status Accounts::DeleteGroup(std::string_view id) {
+  return store_.DeleteGroup(id);
+}
+
+Result<User> Accounts::GetUser(std::string_view id) {
+  return store_.GetUser(id);
+}
+
+Result<std::vector<User>> Accounts::ListUsersInSubtree(std::string_view root) {
+  return store_.ListUsersInSubtree(root);
+}
+
+Result<ApiUser> Accounts::GetApiUser(std::string_view login) {
+  return store_.GetApiUser(login);
+}
+
+Result<std::vector<ApiUser>> Accounts::ListApiUsersInSubtree(std::string_view root) {
+  return store_.ListApiUsersInSubtree(root);
+}
+
+Result<NewApiUser> Accounts::CreateApiUser(std::string_view name, const Roles& roles,
+                                           std::string_view group) {
+  return registry::CreateApiUser(store_, name, roles, group, now_());
+}
+
+Status Accounts::DeleteApiUser(std::string_view login) {
+  return store_.DeleteApiUser(login);
+}
+
 }  // namespace roost::registry

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "model/accounts.h"
@@ -30,6 +31,7 @@
 #include "model/device.h"
 #include "model/device_type.h"
 #include "model/job.h"
+#include "registry/accounts.h"
 #include "storage/store.h"
 
 namespace roost::registry {
@@ -158,6 +160,28 @@ class Accounts {
   // expired (an expired one is deleted).
   Result<ActiveSession> ResolveSession(std::string_view token);
   Status EndSession(std::string_view token_hash);
+
+  // The account directory as stored, for the API. Visibility (the caller's
+  // group subtree) is the caller's business: IsInSubtree decides it.
+  Result<bool> IsInSubtree(std::string_view group, std::string_view ancestor);
+  Result<Group> GetGroup(std::string_view id);
+  Result<std::vector<Group>> ListGroupsInSubtree(std::string_view root);
+  Result<std::vector<Group>> ListChildGroups(std::string_view parent);
+  // Stores `group` as given (id and creation time set by the caller).
+  Result<Group> CreateGroup(const Group& group);
+  Status UpdateGroup(const Group& group);
+  // InvalidInput while the group still holds groups, users or devices.
+  Status DeleteGroup(std::string_view id);
+
+  Result<User> GetUser(std::string_view id);
+  Result<std::vector<User>> ListUsersInSubtree(std::string_view root);
+
+  Result<ApiUser> GetApiUser(std::string_view login);
+  Result<std::vector<ApiUser>> ListApiUsersInSubtree(std::string_view root);
+  // CreateApiUser of registry/accounts.h at the current time.
+  Result<NewApiUser> CreateApiUser(std::string_view name, const Roles& roles,
+                                   std::string_view group);
+  Status DeleteApiUser(std::string_view login);
 
  private:
   storage::Store& store_;

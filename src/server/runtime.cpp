@@ -26,6 +26,7 @@
 #include "observe/log.h"
 #include "observe/metrics.h"
 #include "registry/accounts.h"
+#include "registry/certificates.h"
 #include "registry/devices.h"
 #include "registry/users.h"
 #include "server/event_loop.h"
@@ -59,6 +60,7 @@ struct Runtime::Parts {
   crypto::PasswordVerifyCache passwords;
   api::LoginThrottle throttle;
   std::unique_ptr<registry::Accounts> accounts;
+  std::unique_ptr<registry::CertificateRegistry> certificates;
   std::unique_ptr<api::ApiContext> api_context;
   std::unique_ptr<jobs::Runner> jobs;
   std::unique_ptr<EventLoop> loop;  // outlives the listeners on it
@@ -130,8 +132,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   if (!send_email.ok()) return send_email.status();
   p->accounts = std::make_unique<registry::Accounts>(*p->store, NowMs, account_settings,
                                                      std::move(send_email).value());
-  p->api_context.reset(new api::ApiContext{*p->store, *p->devices, p->passwords, p->throttle, NowMs,
-                                           &*p->sealer, p->accounts.get()});
+  p->certificates = std::make_unique<registry::CertificateRegistry>(*p->store, NowMs);
+  p->api_context.reset(new api::ApiContext{*p->devices, *p->accounts, *p->certificates,
+                                           p->passwords, p->throttle, NowMs, &*p->sealer});
   ROOST_RETURN_IF_ERROR(api::AddApiRoutes(p->router, *p->api_context).WithPrefix("routes"));
   p->jobs = std::make_unique<jobs::Runner>(*p->store, NowMs);
   ROOST_RETURN_IF_ERROR(p->devices->AddJobHandlers(*p->jobs).WithPrefix("jobs"));

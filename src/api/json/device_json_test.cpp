@@ -1,16 +1,90 @@
-// Parsing of device edit bodies, bulk edit bodies and series uploads (resources.h).
+#include "api/json/device_json.h"
+
 #include <gtest/gtest.h>
 
-#include "api/resources.h"
+#include <string>
 
 namespace roost::api {
 namespace {
 
 using nlohmann::json;
 
+// The "field" named by the first errors[] item, "" when there is none.
 std::string FirstField(const ApiError& e) {
   if (e.errors.empty() || e.errors[0].key != "field") return "";
   return json::parse(e.errors[0].value_json).get<std::string>();
+}
+
+TEST(ParseRegistration, FieldsAndErrors) {
+  auto r = ParseRegistration(json{{"id", "2c"},
+                                  {"pac", "0123456789abcdef"},
+                                  {"name", "n"},
+                                  {"type", "t"},
+                                  {"lat", 1.5},
+                                  {"lng", -2},
+                                  {"productCertificate", {{"key", "P_0004_D356_03"}}}});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->id, "2c");
+  EXPECT_EQ(*r->lat, 1.5);
+  EXPECT_EQ(*r->lng, -2.0);
+  EXPECT_EQ(r->product_certificate, "P_0004_D356_03");
+  auto s = ParseRegistration(json{
+      {"id", "2c"}, {"pac", "p"}, {"name", "n"}, {"type", "t"}, {"productCertificate", "P 0004"}});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->product_certificate, "P 0004");
+
+  EXPECT_EQ(FirstField(ParseRegistration(json{{"pac", "p"}, {"name", "n"}, {"type", "t"}}).error()),
+            "id");
+  EXPECT_EQ(
+      FirstField(
+          ParseRegistration(json{{"id", 44}, {"pac", "p"}, {"name", "n"}, {"type", "t"}}).error()),
+      "id");
+  EXPECT_EQ(
+      FirstField(ParseRegistration(
+                     json{{"id", "1"}, {"pac", "p"}, {"name", "n"}, {"type", "t"}, {"lat", "n"}})
+                     .error()),
+      "lat");
+  EXPECT_EQ(FirstField(ParseRegistration(
+                           json{{"id", "1"}, {"pac", "p"}, {"name", "n"}, {"type", "t"}, {"x", 1}})
+                           .error()),
+            "x");
+  EXPECT_EQ(FirstField(ParseRegistration(json{{"id", "1"},
+                                              {"pac", "p"},
+                                              {"name", "n"},
+                                              {"type", "t"},
+                                              {"productCertificate", {{"code", "x"}}}})
+                           .error()),
+            "productCertificate");
+}
+
+TEST(ParseBulkCreate, ItemsAndErrors) {
+  auto r = ParseBulkCreate(json{{"prefix", "dev-"},
+                                {"ids", json::array({json{{"id", "C031"}, {"pac", "6A75"}}})},
+                                {"productCertificate", "P_0004_D356_03"}},
+                           "type1");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->type, "type1");
+  EXPECT_EQ(r->prefix, "dev-");
+  ASSERT_EQ(r->ids.size(), 1u);
+  EXPECT_EQ(r->ids[0].first, "C031");
+  EXPECT_EQ(r->ids[0].second, "6A75");
+
+  EXPECT_EQ(FirstField(ParseBulkCreate(json{{"prefix", "p"}}, "t").error()), "ids");
+  EXPECT_EQ(FirstField(ParseBulkCreate(json{{"ids", "C031"}}, "t").error()), "ids");
+  EXPECT_EQ(FirstField(ParseBulkCreate(json{{"ids", json::array({1})}}, "t").error()), "ids[0]");
+  EXPECT_EQ(
+      FirstField(
+          ParseBulkCreate(
+              json{{"ids", json::array({json{{"id", "1"}, {"pac", "2"}}, json{{"id", "1"}}})}}, "t")
+              .error()),
+      "ids[1].pac");
+  EXPECT_EQ(
+      FirstField(ParseBulkCreate(
+                     json{{"ids", json::array({json{{"id", "1"}, {"pac", "2"}, {"x", 3}}})}}, "t")
+                     .error()),
+      "ids[0]");
+  EXPECT_EQ(FirstField(ParseBulkCreate(json{{"ids", json::array()}, {"extra", 1}}, "t").error()),
+            "extra");
 }
 
 TEST(ParseDeviceEdit, AbsentNullAndGivenFields) {
@@ -98,15 +172,6 @@ TEST(ParseBulkEdit, WrongShapesNameTheItem) {
   }
 }
 
-TEST(ParseJsonValue, AcceptsAnyValueAndLocatesErrors) {
-  EXPECT_TRUE(ParseJsonValue("[1]").ok());
-  EXPECT_TRUE(ParseJsonValue("3").ok());
-  auto bad = ParseJsonValue("[1,\n 2,");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().message.find("malformed JSON at line 2"), std::string::npos);
-  EXPECT_FALSE(ParseJsonValue("").ok());
-}
-
 TEST(ParseSeriesUpload, BuildsTheBulkRequestOrNamesTheLine) {
   auto r =
       ParseSeriesUpload("type-1", "id,pac\r\nC031,6a757c859b23471b\r\n", "dev-", "P_0004_D356_03");
@@ -135,6 +200,26 @@ TEST(ParseSeriesUpload, BuildsTheBulkRequestOrNamesTheLine) {
       ParseSeriesUpload("t", "C031;6A757C859B23471B\n", std::nullopt, std::string("P\n0004"));
   ASSERT_FALSE(control.ok());
   EXPECT_EQ(FirstField(control.error()), "productCertificate");
+}
+
+TEST(DeviceJson, PacOnlyWhenAllowed) {
+  Device d;
+  d.id = SigfoxId{0x2C};
+  d.name = "n";
+  d.type = "t";
+  d.group = "g";
+  d.pac = "0123456789ABCDEF";
+  d.product_certificate = "P_0004_D356_03";
+  d.lat = 1.0;
+  json with = DeviceJson(d, true);
+  EXPECT_EQ(with["id"], "2C");
+  EXPECT_EQ(with["pac"], "0123456789ABCDEF");
+  EXPECT_EQ(with["productCertificate"]["key"], "P_0004_D356_03");
+  EXPECT_EQ(with["lat"], 1.0);
+  EXPECT_FALSE(with.contains("lng"));
+  json without = DeviceJson(d, false);
+  EXPECT_FALSE(without.contains("pac"));
+  EXPECT_EQ(without.dump().find("0123456789ABCDEF"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,139 @@
+#include "api/authenticate.h"
+
+#include <cstdint>
+#include <string>
+
+#include "api/auth.h"
+#include "crypto/password.h"
+#include "registry/users.h"
+
+namespace roost::api {
+
+using http::Request;
+using http::Response;
+
+namespace {
+
+Response Unauthorized(std::string_view message =
+                          "authentication required: HTTP Basic with an API login, or a "
+                          "console session cookie") {
+  Response r = Response::Error(401, message);
+  r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"roost\"");
+  return r;
+}
+
+// A hash to verify against when the login is unknown, so that an unknown
+// login costs as much as a wrong password.
+const std::string& DummyHash() {
+  static const std::string kHash = [] {
+    auto hash = crypto::HashPassword(crypto::GeneratePassword());
+    return hash.ok() ? *hash : std::string();
+  }();
+  return kHash;
+}
+
+}  // namespace
+
+Response TooManyAttempts(std::string_view what, int64_t wait_ms) {
+  Response r = Response::Error(429, std::string(what) + "; retry later");
+  r.headers.emplace_back("Retry-After", std::to_string((wait_ms + 999) / 1000));
+  return r;
+}
+
+std::string ClientAddress(std::string_view remote) {
+  if (!remote.empty() && remote.front() == '[') {
+    size_t close = remote.find(']');
+    if (close != std::string_view::npos) return std::string(remote.substr(1, close - 1));
+  }
+  size_t colon = remote.rfind(':');
+  if (colon != std::string_view::npos && remote.find(':') == colon) {
+    return std::string(remote.substr(0, colon));
+  }
+  return std::string(remote);
+}
+
+namespace {
+
+// A request with the console's session cookie (and no Authorization header).
+AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const std::string& token) {
+  AuthOutcome out;
+  auto active = ctx.accounts.ResolveSession(token);
+  if (!active.ok()) {
+    if (active.status().code() != Status::Code::kNotFound) {
+      out.refusal = Response::Error(500, "internal error");
+      return out;
+    }
+    out.refusal = Unauthorized("your session has expired or is not valid; log in again");
+    out.refusal.headers.emplace_back("Set-Cookie", std::string(kSessionCookie) +
+                                                       "=; HttpOnly; SameSite=Strict; Path=/; "
+                                                       "Max-Age=0");
+    return out;
+  }
+  const std::string csrf = registry::CsrfTokenFor(token);
+  if (IsUnsafeMethod(request.method)) {
+    auto sent = request.Header(kCsrfHeader);
+    if (!sent || !crypto::ConstantTimeEquals(*sent, csrf)) {
+      out.refusal = Response::Error(
+          403, "a " + request.method + " request with a session cookie needs the header " +
+                   std::string(kCsrfHeader) + " with the csrfToken of the login response");
+      return out;
+    }
+  }
+  out.ok = true;
+  out.principal.user_id = active->user.id;
+  out.principal.group = active->user.group;
+  out.principal.roles = RoleSetOf(active->user.roles);
+  out.principal.session_hash = active->token_hash;
+  out.principal.csrf_token = csrf;
+  return out;
+}
+
+}  // namespace
+
+AuthOutcome Authenticate(ApiContext& ctx, const Request& request) {
+  AuthOutcome out;
+  auto header = request.Header("Authorization");
+  if (!header) {
+    if (auto cookies = request.Header("Cookie")) {
+      if (auto token = FindCookie(*cookies, kSessionCookie)) {
+        return AuthenticateSession(ctx, request, *token);
+      }
+    }
+    out.refusal = Unauthorized();
+    return out;
+  }
+  auto creds = ParseBasicAuthorization(*header);
+  if (!creds.ok()) {
+    out.refusal = Unauthorized();
+    return out;
+  }
+  const std::string address = ClientAddress(request.remote);
+  const int64_t now = ctx.now_ms();
+  if (int64_t wait = ctx.throttle.RetryAfterMs(creds->login, address, now); wait > 0) {
+    out.refusal = TooManyAttempts("too many failed logins", wait);
+    return out;
+  }
+  auto user = ctx.accounts.GetApiUser(creds->login);
+  bool verified = false;
+  if (user.ok()) {
+    verified = ctx.passwords.Verify(creds->login, creds->password, user->password_hash);
+  } else if (user.status().code() == Status::Code::kNotFound) {
+    (void)crypto::VerifyPassword(creds->password, DummyHash());
+  } else {
+    out.refusal = Response::Error(500, "internal error");
+    return out;
+  }
+  if (!verified) {
+    ctx.throttle.RecordFailure(creds->login, address, now);
+    out.refusal = Unauthorized();
+    return out;
+  }
+  ctx.throttle.RecordSuccess(creds->login);
+  out.ok = true;
+  out.principal.login = user->login;
+  out.principal.group = user->group;
+  out.principal.roles = RoleSetOf(user->roles);
+  return out;
+}
+
+}  // namespace roost::api

@@ -1,0 +1,41 @@
+// Who is calling the registry API. A request to a route that is not public
+// authenticates, either
+//  - with HTTP Basic as an API user (password checked through the process-wide
+//    PasswordVerifyCache). Failed attempts are throttled per login and per
+//    client address (LoginThrottle): over the limit, 429 with Retry-After
+//    (seconds) and no password check; or
+//  - with the console's session cookie `roost_session` as a user (person). A
+//    request with an unsafe method (POST, PUT, PATCH, DELETE) must then carry
+//    the header X-CSRF-Token equal to the session's CSRF token, else 403.
+// An Authorization header wins over a cookie. Missing or wrong credentials:
+// 401 with WWW-Authenticate: Basic realm="roost". Credentials are never logged
+// or echoed in a response.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "api/context.h"
+#include "http/message.h"
+
+namespace roost::api {
+
+// The session cookie's name and the CSRF header's.
+inline constexpr std::string_view kSessionCookie = "roost_session";
+inline constexpr std::string_view kCsrfHeader = "X-CSRF-Token";
+
+// Authenticates a request. On failure returns the 401/403/429/500 response to send.
+struct AuthOutcome {
+  bool ok = false;
+  Principal principal;     // when ok
+  http::Response refusal;  // when !ok
+};
+AuthOutcome Authenticate(ApiContext& ctx, const http::Request& request);
+
+// The client address of "ip:port" / "[v6]:port" (what failures are counted per).
+std::string ClientAddress(std::string_view remote);
+
+// 429 "<what>; retry later" with Retry-After: the wait in whole seconds, rounded up.
+http::Response TooManyAttempts(std::string_view what, int64_t wait_ms);
+
+}  // namespace roost::api

@@ -1,0 +1,45 @@
+// What a registry API handler runs with: the principal the request was
+// authenticated as (api/authenticate.h) and the services it may call.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "api/login_throttle.h"
+#include "crypto/password.h"
+#include "crypto/seal.h"
+#include "model/roles.h"
+#include "registry/certificates.h"
+#include "registry/devices.h"
+#include "registry/users.h"
+
+namespace roost::api {
+
+// Who is calling: an authenticated API user or user (person); empty for a
+// public route.
+struct Principal {
+  std::string login;    // the API user's login; "" for a person
+  std::string user_id;  // the person's id; "" for an API user
+  std::string group;    // the principal sees this group and the groups below it
+  RoleSet roles;
+  // Cookie sessions only: the stored hash of the session token, and its CSRF token.
+  std::string session_hash;
+  std::string csrf_token;
+};
+
+// The services the handlers call (never the store); everything must outlive
+// the router.
+struct ApiContext {
+  registry::DeviceRegistry& devices;  // devices, device types, jobs, credentials
+  // Groups, users, API users, sessions, password links.
+  registry::Accounts& accounts;
+  registry::CertificateRegistry& certificates;
+  crypto::PasswordVerifyCache& passwords;
+  LoginThrottle& throttle;
+  std::function<int64_t()> now_ms;  // wall clock, epoch ms
+  // Seals device KEYs on credentials import; nullptr = import unavailable (503).
+  const crypto::Sealer* sealer = nullptr;
+};
+
+}  // namespace roost::api

@@ -1,0 +1,33 @@
+#include "api/errors.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace roost::api {
+namespace {
+
+using nlohmann::json;
+
+// The "field" named by the first errors[] item, "" when there is none.
+std::string FirstField(const ApiError& e) {
+  if (e.errors.empty() || e.errors[0].key != "field") return "";
+  return json::parse(e.errors[0].value_json).get<std::string>();
+}
+
+TEST(FromStatus, MapsCodesAndExtractsTheField) {
+  ApiError e = FromStatus(Status::InvalidInput("pac: PAC does not match device 2C"));
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(FirstField(e), "pac");
+  EXPECT_EQ(FromStatus(Status::NotFound("device type x not found")).status, 404);
+  EXPECT_TRUE(FromStatus(Status::NotFound("device type x not found")).errors.empty());
+  EXPECT_EQ(FromStatus(Status::AlreadyExists("id: device 2C is already registered")).status, 409);
+  ApiError io = FromStatus(Status::IoError("sqlite: insert devices failed: disk full"));
+  EXPECT_EQ(io.status, 500);
+  EXPECT_EQ(io.message.find("disk"), std::string::npos);  // store details are not shown
+}
+
+}  // namespace
+}  // namespace roost::api

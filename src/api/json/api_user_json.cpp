@@ -1,0 +1,17 @@
+#include "api/json/api_user_json.h"
+
+#include "api/json/role_json.h"
+
+namespace roost::api {
+
+using nlohmann::json;
+
+json ApiUserJson(const ApiUser& u) {
+  return json{{"login", u.login},
+              {"name", u.name},
+              {"group", json{{"id", u.group}}},
+              {"roles", RolesJson(u.roles)},
+              {"creationTime", u.creation_time}};
+}
+
+}  // namespace roost::api

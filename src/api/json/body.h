@@ -1,0 +1,45 @@
+// Reading request bodies and query parameters of the registry API: one JSON
+// object (or value) with located syntax errors, typed members whose errors name
+// the field, and the paging limit. Pure: no I/O.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/errors.h"
+
+namespace roost::api {
+
+// Parses a request body that must be one JSON object. Malformed JSON is 400
+// "malformed JSON at line L, column C (byte offset O): ..."; an empty body or
+// another top-level value is 400 too.
+Parsed<nlohmann::json> ParseJsonObject(std::string_view body);
+// The same for a body that may be any JSON value (e.g. a bare array).
+Parsed<nlohmann::json> ParseJsonValue(std::string_view body);
+
+// 400 naming the first member of `object` that is not in `allowed`.
+std::optional<ApiError> RejectUnknownFields(const nlohmann::json& object,
+                                            const std::vector<std::string_view>& allowed);
+
+// "null", "a boolean", "a number", "a string", "an array" or "an object".
+std::string_view JsonTypeName(const nlohmann::json& v);
+// 400 "<field>: must be <expected>, not <JsonTypeName(v)>".
+ApiError WrongType(std::string_view field, std::string_view expected, const nlohmann::json& v);
+// A string value of at most `max` characters without control characters, into `out`.
+std::optional<ApiError> ReadString(const nlohmann::json& v, std::string_view field, size_t max,
+                                   std::string& out);
+// A string member: absent → nullopt (or 400 when `required`); anything but a
+// string (null included) → 400 naming the field; over `max` bytes → 400.
+// Control characters are the caller's business.
+Parsed<std::optional<std::string>> StringField(const nlohmann::json& body, std::string_view field,
+                                               bool required, size_t max = 1024);
+
+// `limit` query parameter: absent → 100; 1..1000, otherwise 400 naming "limit".
+Parsed<int> ParseLimit(const std::optional<std::string>& text);
+
+}  // namespace roost::api

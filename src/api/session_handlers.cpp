@@ -1,0 +1,118 @@
+// /api/session… (docs/api.md): the console's log in, "who am I", log out and
+// own password change.
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "api/handlers.h"
+#include "api/json/api_user_json.h"
+#include "api/json/body.h"
+#include "api/json/user_json.h"
+#include "crypto/aes.h"
+#include "registry/users.h"
+
+namespace roost::api {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+namespace {
+
+std::string SessionCookie(const ApiContext& ctx, std::string_view value, int64_t max_age_s) {
+  std::string c = std::string(kSessionCookie) + "=" + std::string(value) +
+                  "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" + std::to_string(max_age_s);
+  if (ctx.accounts.settings().public_url.rfind("https://", 0) == 0) c += "; Secure";
+  return c;
+}
+
+}  // namespace
+
+Response Login(ApiContext& ctx, const Principal&, const Request& req) {
+  if (auto e = RequireJsonBody(req)) return e->ToResponse();
+  auto body = ParseJsonObject(req.body);
+  if (!body.ok()) return body.error().ToResponse();
+  if (auto e = RejectUnknownFields(*body, {"email", "password"})) return e->ToResponse();
+  auto email = StringField(*body, "email", true, 254);
+  if (!email.ok()) return email.error().ToResponse();
+  auto password = StringField(*body, "password", true);
+  if (!password.ok()) return password.error().ToResponse();
+  const std::string key = "email:" + registry::NormalizeEmail(**email);
+  const std::string address = ClientAddress(req.remote);
+  const int64_t now = ctx.now_ms();
+  if (int64_t wait = ctx.throttle.RetryAfterMs(key, address, now); wait > 0) {
+    return TooManyAttempts("too many failed logins", wait);
+  }
+  auto user = ctx.accounts.CheckLogin(**email, **password);
+  if (!user.ok()) {
+    if (user.status().code() != Status::Code::kInvalidInput) {
+      return FromStatus(user.status()).ToResponse();
+    }
+    ctx.throttle.RecordFailure(key, address, now);
+    return Response::Error(401, "wrong email or password");
+  }
+  ctx.throttle.RecordSuccess(key);
+  auto session = ctx.accounts.StartSession(*user);
+  if (!session.ok()) return FromStatus(session.status()).ToResponse();
+  Response r = JsonResponse(200, json{{"csrfToken", session->csrf_token},
+                                      {"expires", session->expires},
+                                      {"user", UserJson(session->user)}});
+  r.headers.emplace_back(
+      "Set-Cookie",
+      SessionCookie(ctx, session->token, ctx.accounts.settings().session_ttl_ms / 1000));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  crypto::Cleanse(session->token.data(), session->token.size());
+  return r;
+}
+
+Response GetSession(ApiContext& ctx, const Principal& p, const Request&) {
+  if (p.user_id.empty()) {
+    auto u = ctx.accounts.GetApiUser(p.login);
+    if (!u.ok()) return FromStatus(u.status()).ToResponse();
+    return JsonResponse(200, json{{"apiUser", ApiUserJson(*u)}});
+  }
+  auto u = ctx.accounts.GetUser(p.user_id);
+  if (!u.ok()) return FromStatus(u.status()).ToResponse();
+  Response r = JsonResponse(200, json{{"csrfToken", p.csrf_token}, {"user", UserJson(*u)}});
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+Response Logout(ApiContext& ctx, const Principal& p, const Request&) {
+  if (p.session_hash.empty()) {
+    return ApiError{400, "there is no session to end: API users authenticate on every request", {}}
+        .ToResponse();
+  }
+  Status ended = ctx.accounts.EndSession(p.session_hash);
+  if (!ended.ok() && ended.code() != Status::Code::kNotFound) {
+    return FromStatus(ended).ToResponse();
+  }
+  Response r = NoContent();
+  r.headers.emplace_back("Set-Cookie", SessionCookie(ctx, "", 0));
+  return r;
+}
+
+Response ChangeOwnPassword(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (p.user_id.empty()) {
+    return ApiError{
+        400, "API users have no console password; create new API credentials instead", {}}
+        .ToResponse();
+  }
+  auto body = ParseJsonObject(req.body);
+  if (!body.ok()) return body.error().ToResponse();
+  if (auto e = RejectUnknownFields(*body, {"currentPassword", "password"})) return e->ToResponse();
+  registry::UserEdit edit;
+  auto password = StringField(*body, "password", true);
+  if (!password.ok()) return password.error().ToResponse();
+  auto current = StringField(*body, "currentPassword", true);
+  if (!current.ok()) return current.error().ToResponse();
+  edit.password = **password;
+  edit.current_password = **current;
+  auto me = ctx.accounts.GetUser(p.user_id);
+  if (!me.ok()) return FromStatus(me.status()).ToResponse();
+  return ThrottledEdit(ctx, p, req, *me, edit);
+}
+
+}  // namespace roost::api
