@@ -75,7 +75,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   p->config = config;
   const config::ServeConfig& cfg = p->config;
   observe::Logger& logger = p->logger;
-  ROOST_RETURN_IF_ERROR(PrepareDataDir(cfg.data_dir));
+  ROOST_RETURN_IF_ERROR(PrepareDataDir(cfg.data_dir, logger));
 
   auto master_key = LoadOrCreateMasterKey(cfg.MasterKeyPath(), logger);
   if (!master_key.ok()) return master_key.status();

@@ -1,8 +1,10 @@
 #include "server/setup.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -28,16 +30,55 @@ Result<std::string> ReadSecretFile(const std::string& path) {
   return text;
 }
 
+// Makes `path` mode `mode` when group or others may access it: with a warning
+// when this process owns it, refused otherwise (chmod would fail, and serving
+// secrets from a file others can read is not something to do quietly).
+Status KeepPrivate(const std::string& path, mode_t mode, std::string_view what,
+                   observe::Logger& logger) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::IoError(path + ": cannot stat " + std::string(what) + ": " +
+                           std::strerror(errno));
+  }
+  const mode_t current = st.st_mode & 0777;
+  if ((current & 077) == 0) return Status::Ok();
+  if (st.st_uid != ::geteuid() || ::chmod(path.c_str(), mode) != 0) {
+    char want[8];
+    std::snprintf(want, sizeof want, "%o", static_cast<unsigned>(mode));
+    return Status::IoError(path + ": " + std::string(what) +
+                           " is readable by other users and cannot be made private by this "
+                           "user; run `chmod " +
+                           want + " " + path + "` as its owner");
+  }
+  char was[8];
+  std::snprintf(was, sizeof was, "%o", static_cast<unsigned>(current));
+  logger.Warn(std::string(what) + " was accessible to other users; made private",
+              {{"path", path}, {"mode_was", was}});
+  return Status::Ok();
+}
+
 }  // namespace
 
-Status PrepareDataDir(const std::string& dir) {
+Status PrepareDataDir(const std::string& dir, observe::Logger& logger) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
     return Status::IoError(dir + ": data directory is not a directory");
   }
-  fs::create_directories(dir, ec);
-  if (ec) return Status::IoError(dir + ": cannot create data directory: " + ec.message());
+  if (!fs::exists(dir, ec)) {
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IoError(dir + ": cannot create data directory: " + ec.message());
+    if (::chmod(dir.c_str(), 0700) != 0) {
+      return Status::IoError(dir +
+                             ": cannot make the data directory private: " + std::strerror(errno));
+    }
+  }
+  ROOST_RETURN_IF_ERROR(KeepPrivate(dir, 0700, "data directory", logger));
+  for (const char* name : {"roost.db", "roost.db-wal", "roost.db-shm"}) {
+    const std::string file = (fs::path(dir) / name).string();
+    if (fs::exists(file, ec))
+      ROOST_RETURN_IF_ERROR(KeepPrivate(file, 0600, "database file", logger));
+  }
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
     return Status::IoError(dir + ": data directory is not writable");
   }

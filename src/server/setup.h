@@ -14,8 +14,13 @@
 
 namespace roost::server {
 
-// Creates the data directory when missing and checks that it is usable.
-Status PrepareDataDir(const std::string& dir);
+// Creates the data directory when missing (mode 0700) and checks that it is usable.
+// It holds PACs, password hashes and the master key, so nobody but its owner may
+// read it: an existing directory, or a database file in it (roost.db and its -wal
+// and -shm), that group or others can read is made private (0700 / 0600) with a
+// warning when this process owns it, and refused with a message saying what to fix
+// when it does not.
+Status PrepareDataDir(const std::string& dir, observe::Logger& logger);
 
 // Reads the master key, or creates one (0600, with a warning to back it up)
 // when the file does not exist yet.

@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import time
 import unittest
 
@@ -237,6 +238,52 @@ class FirstStartTest(unittest.TestCase):
         self.assertNotIn("generated a new master key", log)
         with open(key_path) as f:
             self.assertEqual(f.read().strip(), key)
+
+    def modes(self):
+        names = ["roost.db", "roost.db-wal", "roost.db-shm", "master.key"]
+        found = {n: os.stat(os.path.join(self.data_dir, n)).st_mode & 0o777
+                 for n in names if os.path.exists(os.path.join(self.data_dir, n))}
+        found["."] = os.stat(self.data_dir).st_mode & 0o777
+        return found
+
+    def test_data_directory_and_database_files_are_private(self):
+        # A fresh data directory and its database files: nobody but the owner reads them.
+        server = Server(self.data_dir)
+        try:
+            modes = self.modes()  # while serving, so that -wal and -shm exist
+            self.assertEqual(server.stop(), 0)
+        finally:
+            server.kill()
+            server.proc.stdout.close()
+            server.proc.stderr.close()
+        self.assertEqual(modes.pop("."), 0o700)
+        self.assertIn("roost.db-wal", modes)
+        for name, mode in modes.items():
+            self.assertEqual(mode, 0o600, name)
+
+        # Made readable by someone else meanwhile: the next start makes them private again
+        # and says so in the log.
+        os.chmod(self.data_dir, 0o755)
+        os.chmod(os.path.join(self.data_dir, "roost.db"), 0o644)
+        out, log = self.start_and_stop()
+        self.assertEqual(self.modes()["."], 0o700)
+        self.assertEqual(self.modes()["roost.db"], 0o600)
+        self.assertIn("data directory was accessible to other users; made private", log)
+        self.assertIn("database file was accessible to other users; made private", log)
+        self.assertIn('"mode_was":"644"', log)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to give the directory to another user")
+    def test_data_directory_of_another_user_readable_by_all_is_refused(self):
+        os.makedirs(self.data_dir, mode=0o755)
+        os.chmod(self.data_dir, 0o755)
+        os.chown(self.data_dir, 65534, -1)  # nobody
+        r = subprocess.run([roostcli.ROOST_BIN, "serve", "--listen", "127.0.0.1:0",
+                            "--data-dir", self.data_dir], capture_output=True, text=True,
+                           timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("data directory is readable by other users", r.stderr)
+        self.assertIn("chmod 700", r.stderr)
+        self.assertEqual(os.listdir(self.data_dir), [])  # nothing written
 
     def test_sqlite_database_url(self):
         db = os.path.join(self.tmp.name, "elsewhere", "site.db")

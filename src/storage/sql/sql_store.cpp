@@ -1,6 +1,11 @@
 // Opening a store: the pool of the engine's driver, then the migrations.
 #include "storage/sql/sql_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "storage/migrations.h"
@@ -82,6 +87,12 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
     if (ec) return Status::IoError("sqlite: create data directory " + path + ": " + ec.message());
     file = (fs::path(path) / "roost.db").string();
   }
+  // SQLite would create the file 0644 (less the umask), and its -wal and -shm
+  // files copy the database file's mode: create it 0600 first so that none of
+  // them, which hold PACs and password hashes, is readable by other users.
+  const int fd = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IoError("sqlite: open " + file + ": " + std::strerror(errno));
+  ::close(fd);
   auto store = std::make_unique<sql::SqlStore>(driver::kSqlitePoolSize, driver::SqliteOpener(file));
   ROOST_RETURN_IF_ERROR(store->Init());
   return std::unique_ptr<Store>(std::move(store));
