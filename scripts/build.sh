@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
-# Configures and builds Roost. Usage: scripts/build.sh [release|asan]
+# Configures and builds Roost. Usage: scripts/build.sh [release|asan] [TARGET...]
+#   TARGET...: build only these (e.g. `roost`); default: everything, tests included
 #   release (default): GCC, optimised, into build/ (the roost binary is build/roost)
 #   asan:              clang with AddressSanitizer + UndefinedBehaviorSanitizer and
 #                      the libFuzzer targets, into build-asan/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:-release}
+shift || true
 jobs=$(nproc)
 
 case "$kind" in
   release)
     cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    ninja -C build -j "$jobs"
+    ninja -C build -j "$jobs" "$@"
     ;;
   asan)
     # -O1: clang 14 cannot compile C++20 coroutines with UBSan at -O0, and tests run faster.
     CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
       -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
       -DROOST_SANITIZE=ON -DROOST_FUZZ=ON -DROOST_BENCH=OFF >/dev/null
-    ninja -C build-asan -j "$jobs"
+    ninja -C build-asan -j "$jobs" "$@"
     ;;
   *)
     echo "usage: $0 [release|asan]" >&2

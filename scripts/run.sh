@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-scripts/build.sh release
+scripts/build.sh release roost  # only the binary: a first start builds no tests
 exec build/roost serve "$@"
