@@ -65,9 +65,9 @@ Response ImportCertificates(ApiContext& ctx, const Principal&, const Request& re
   }
   registry::CertificateUpload upload;
   if (csv) {
-    upload = registry::ParseCertificateCsv(req.body);
+    upload = registry::ParseCertificateCsv(req.body_view());
   } else {
-    auto body = ParseJsonValue(req.body);
+    auto body = ParseJsonValue(req.body_view());
     if (!body.ok()) return body.error().ToResponse();
     upload = registry::ParseCertificateJson(*body);
   }

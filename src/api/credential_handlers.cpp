@@ -47,7 +47,7 @@ Response ImportCredentials(ApiContext& ctx, const Principal&, const Request& req
   if (!content_type) {
     return ApiError::BadField("Content-Type", "must be multipart/form-data").ToResponse();
   }
-  auto parts = http::ParseMultipart(*content_type, req.body);
+  auto parts = http::ParseMultipart(*content_type, req.body_view());
   if (!parts.ok()) return ApiError{400, parts.status().message(), {}}.ToResponse();
   for (const http::FormPart& part : *parts) {
     bool known = false;

@@ -72,7 +72,7 @@ Response BulkCreateSeries(ApiContext& ctx, const Principal& p, const Request& re
   std::optional<std::string> certificate;
   std::vector<http::FormPart> parts;
   if (media == "multipart/form-data") {
-    auto parsed = http::ParseMultipart(*req.Header("Content-Type"), req.body);
+    auto parsed = http::ParseMultipart(*req.Header("Content-Type"), req.body_view());
     if (!parsed.ok()) {
       return ApiError{400, "request body: " + parsed.status().message(), {}}.ToResponse();
     }
@@ -100,7 +100,7 @@ Response BulkCreateSeries(ApiContext& ctx, const Principal& p, const Request& re
     }
     if (!has_file) return ApiError::BadField("file", "is required").ToResponse();
   } else if (media == "text/plain" || media == "text/csv") {
-    file = req.body;
+    file = req.body_view();
     prefix = req.QueryParam("prefix");
     certificate = req.QueryParam("productCertificate");
   } else {

@@ -34,25 +34,29 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"GET", "/api/devicetypes/{id}", kRead, GetDeviceType},
       {"DELETE", "/api/devicetypes/{id}", kManage, DeleteDeviceType},
       {"GET", "/api/devicetypes/{id}/devices", kRead, ListDeviceTypeDevices},
-      {"POST", "/api/devicetypes/{id}/devices/bulk/create/async", kRegister, BulkCreate},
+      {"POST", "/api/devicetypes/{id}/devices/bulk/create/async", kRegister, BulkCreate,
+       Access::kRoles, Body::kBulk},
       {"GET", "/api/devicetypes/{id}/devices/bulk/create/async/{jobId}", kJobRead,
        BulkCreateStatus},
-      {"POST", "/api/devicetypes/{id}/devices/bulk/create/series", kRegister, BulkCreateSeries},
+      {"POST", "/api/devicetypes/{id}/devices/bulk/create/series", kRegister, BulkCreateSeries,
+       Access::kRoles, Body::kUpload},
       {"GET", "/api/devices", kRead, ListDevices},
       {"POST", "/api/devices/create", kRegister, CreateDevice},
       {"POST", "/api/devices/edit", kManage, EditDevice},
-      {"POST", "/api/devices/bulk/edit", kManage, BulkEdit},
+      {"POST", "/api/devices/bulk/edit", kManage, BulkEdit, Access::kRoles, Body::kBulk},
       {"GET", "/api/devices/bulk/edit/{jobId}", kRead, BulkEditStatus},
       {"GET", "/api/devices/{id}", kRead, GetDevice},
       {"DELETE", "/api/devices/{id}", kManage, DeleteDevice},
       {"GET", "/api/jobs/{jobId}", kJobRead, GetJob},
-      {"POST", "/api/credentials/import", kImport, ImportCredentials},
+      {"POST", "/api/credentials/import", kImport, ImportCredentials, Access::kRoles,
+       Body::kUpload},
       {"GET", "/api/devices/{id}/token-state", kRead, GetTokenState},
       {"GET", "/api/devices/{id}/networkstate", kRead, GetNetworkState},
       // GET although it changes state: the Sigfox API v1 path and method.
       {"GET", "/api/devicetypes/{id}/disengage", kManage, DisengageDeviceType},
       {"GET", "/api/product-certificates", kCertificateRead, SearchCertificates},
-      {"POST", "/api/product-certificates/import", kManage, ImportCertificates},
+      {"POST", "/api/product-certificates/import", kManage, ImportCertificates, Access::kRoles,
+       Body::kUpload},
       {"GET", "/api/product-certificates/{key}", kCertificateRead, GetCertificate},
       {"GET", "/api/groups", kRead, ListGroups},
       {"POST", "/api/groups/create", kAdmin, CreateGroup},
@@ -78,7 +82,7 @@ const std::vector<ApiRoute>& ApiRoutes() {
   return kRoutes;
 }
 
-Status AddApiRoutes(http::Router& router, ApiContext& ctx) {
+Status AddApiRoutes(http::Router& router, ApiContext& ctx, const BodyLimits& limits) {
   // Public, static, cheap: served on the event loop.
   ROOST_RETURN_IF_ERROR(router.Add("GET", "/api/openapi.json", [](const Request&) {
     return Response::Json(200, std::string(OpenApiDocument()));
@@ -86,19 +90,42 @@ Status AddApiRoutes(http::Router& router, ApiContext& ctx) {
   for (const ApiRoute& route : ApiRoutes()) {
     const ApiRoute* r = &route;
     ApiContext* c = &ctx;
+    http::RouteOptions options;
+    options.runs = http::Runs::kWorkers;
+    switch (route.body) {
+      case Body::kJson:
+        options.max_body_bytes = route.access == Access::kPublic ? limits.public_json : limits.json;
+        break;
+      case Body::kBulk:
+        options.max_body_bytes = limits.bulk;
+        break;
+      case Body::kUpload:
+        options.max_body_bytes = limits.upload;
+        options.storage = http::BodyStorage::kFile;
+        break;
+    }
+    if (route.access != Access::kPublic) {
+      // On the head alone: nobody gets a body read, or a 100 Continue, before this.
+      options.admit = [r, c](Request& req) -> std::optional<Response> {
+        AuthOutcome auth = Authenticate(*c, req);
+        if (!auth.ok) return std::move(auth.refusal);
+        if (!RouteAllows(*r, auth.principal.roles)) {
+          return Response::Error(403, "your roles do not allow " + std::string(r->method) + " " +
+                                          std::string(r->pattern));
+        }
+        req.admitted = std::move(auth.principal);
+        return std::nullopt;
+      };
+    }
     Status added = router.Add(
         route.method, route.pattern,
         [r, c](const Request& req) {
           if (r->access == Access::kPublic) return r->handler(*c, Principal{}, req);
-          AuthOutcome auth = Authenticate(*c, req);
-          if (!auth.ok) return auth.refusal;
-          if (!RouteAllows(*r, auth.principal.roles)) {
-            return Response::Error(403, "your roles do not allow " + std::string(r->method) + " " +
-                                            std::string(r->pattern));
-          }
-          return r->handler(*c, auth.principal, req);
+          const Principal* principal = std::any_cast<Principal>(&req.admitted);
+          if (principal == nullptr) return Response::Error(500, "internal error");
+          return r->handler(*c, *principal, req);
         },
-        http::Runs::kWorkers);
+        std::move(options));
     if (!added.ok()) return added;
   }
   return Status::Ok();

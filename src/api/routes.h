@@ -2,10 +2,12 @@
 // (docs/api.md is the user-facing version), and its mounting on the router.
 //
 // Every request to a route of the table (except the ones marked Access::kPublic):
-//  1. authenticates (api/authenticate.h);
+//  1. authenticates on the request head (api/authenticate.h), before any byte
+//     of the body is read: a refusal (401/403/429) is sent without reading it;
 //  2. is refused with 403 when the route is Access::kRoles and none of the
-//     principal's roles is in its RoleSet (decided before the body is looked at);
-//  3. runs the handler, which sees only the principal's group subtree: an object
+//     principal's roles is in its RoleSet (also before the body);
+//  3. has its body read, within the route's BodyLimits (413 past it);
+//  4. runs the handler, which sees only the principal's group subtree: an object
 //     outside it is answered 404 exactly like one that does not exist.
 //
 // Handlers call the services synchronously; they are added with
@@ -35,12 +37,29 @@ enum class Access {
   kPublic,        // no authentication at all (log in, set a password); `roles` is empty
 };
 
+// What a route's request body may be, and so how large and where it is kept
+// (BodyLimits below).
+enum class Body {
+  kJson,    // a JSON object of a few fields (public routes: kept smaller still)
+  kBulk,    // a bulk JSON request: up to ~200 000 devices
+  kUpload,  // files (CSV, multipart): streamed to a temporary file, not memory
+};
+
 struct ApiRoute {
   std::string_view method;
   std::string_view pattern;
   RoleSet roles;  // kRoles: a principal needs at least one of them
   ApiHandler handler;
   Access access = Access::kRoles;
+  Body body = Body::kJson;
+};
+
+// The largest body per kind of route; over it, 413 before the body is read.
+struct BodyLimits {
+  size_t public_json = 4 * 1024;  // log in, set a password: a stranger's request
+  size_t json = http::kDefaultMaxBodyBytes;
+  size_t bulk = 32 * 1024 * 1024;
+  size_t upload = 128 * 1024 * 1024;  // a CRA batch of 1 000 000 devices is ≈ 58 MB
 };
 
 // The single source of truth: every API route and the roles it requires.
@@ -53,6 +72,6 @@ inline bool RouteAllows(const ApiRoute& route, RoleSet roles) {
 
 // Adds every route of ApiRoutes() to `router`, wrapped in authentication and
 // the role check, and the public GET /api/openapi.json (api/openapi.h).
-Status AddApiRoutes(http::Router& router, ApiContext& ctx);
+Status AddApiRoutes(http::Router& router, ApiContext& ctx, const BodyLimits& limits = {});
 
 }  // namespace roost::api

@@ -269,7 +269,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
     EXPECT_EQ(m.kind, http::RouteMatch::Kind::kFound) << method << " " << path;
     if (m.kind != http::RouteMatch::Kind::kFound) return http::Response::Error(599, "no route");
     req.path_params = m.params;
-    return (*m.handler)(req);
+    return http::RunMatched(m, req);
   }
 
   http::Response CallWithType(Role role, const std::string& method, const std::string& path,
@@ -287,7 +287,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
     EXPECT_EQ(m.kind, http::RouteMatch::Kind::kFound) << method << " " << path;
     if (m.kind != http::RouteMatch::Kind::kFound) return http::Response::Error(599, "no route");
     req.path_params = m.params;
-    return (*m.handler)(req);
+    return http::RunMatched(m, req);
   }
 
   // A request for the route that names only foreign objects.
@@ -561,7 +561,7 @@ TEST_F(ApiRoutesStoreTest, SessionCookieAuthenticationAndCsrf) {
     http::RouteMatch m = router_.Match(req.method, req.path);
     EXPECT_EQ(m.kind, http::RouteMatch::Kind::kFound) << path;
     req.path_params = m.params;
-    return (*m.handler)(req);
+    return http::RunMatched(m, req);
   };
 
   http::Response login = call("POST", "/api/session/login", "", "",
@@ -635,7 +635,7 @@ TEST_F(ApiRoutesStoreTest, SessionCookieAuthenticationAndCsrf) {
   form.body = "email=admin%40example.com&password=x";
   form.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   http::RouteMatch m = router_.Match(form.method, form.path);
-  EXPECT_EQ((*m.handler)(form).status, 415);
+  EXPECT_EQ(http::RunMatched(m, form).status, 415);
   for (int i = 0; i < 10; ++i) {
     EXPECT_EQ(call("POST", "/api/session/login", "", "",
                    json{{"email", "admin@example.com"}, {"password", "wrong"}}.dump())

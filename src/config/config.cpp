@@ -242,6 +242,18 @@ const std::vector<KeyDef>& Keys() {
               "Threads that run API handlers (database calls); 0 = max(4, 2 x event loop "
               "threads)"),
           &ServeConfig::handler_threads, 0, 1024),
+      Int(Key("http.max_upload_bytes", "ROOST_HTTP_MAX_UPLOAD_BYTES", "", "134217728",
+              "Largest file upload (credentials, certificates, series), streamed to a "
+              "temporary file; the default fits a batch of 1 000 000 devices"),
+          &ServeConfig::max_upload_bytes, 1024, 4294967295),
+      Int(Key("http.max_bulk_body_bytes", "ROOST_HTTP_MAX_BULK_BODY_BYTES", "", "33554432",
+              "Largest bulk JSON request (bulk create or edit), read into memory"),
+          &ServeConfig::max_bulk_body_bytes, 1024, 4294967295),
+      Int(Key("http.max_body_bytes_in_flight", "ROOST_HTTP_MAX_BODY_BYTES_IN_FLIGHT", "",
+              "67108864",
+              "In-memory request bodies of all connections together; past it, 503 + "
+              "Retry-After"),
+          &ServeConfig::max_body_bytes_in_flight, 65536, 4294967295),
       Typed(
           Key("http.public_url", "ROOST_HTTP_PUBLIC_URL", "--public-url", "",
               "Base URL clients reach the server at (links in emails, paging); empty = "

@@ -82,8 +82,11 @@ struct ServeConfig {
   unsigned threads = 0;          // 0 = one per CPU
   unsigned handler_threads = 0;  // 0 = max(4, 2 × event-loop threads)
   std::string public_url;        // no trailing '/'; empty = "http://" + the listen address
-  std::string database_url;      // empty = SQLite in data_dir
-  std::string master_key_file;   // empty = data_dir/master.key
+  uint32_t max_upload_bytes = 128 * 1024 * 1024;
+  uint32_t max_bulk_body_bytes = 32 * 1024 * 1024;
+  uint32_t max_body_bytes_in_flight = 64 * 1024 * 1024;
+  std::string database_url;     // empty = SQLite in data_dir
+  std::string master_key_file;  // empty = data_dir/master.key
   LogLevel log_level = LogLevel::kInfo;
   std::string admin_password_file;
   std::optional<std::string> admin_password;                        // ROOST_ADMIN_PASSWORD only

@@ -2,6 +2,7 @@
 // a handler receives a Request and returns a Response.
 #pragma once
 
+#include <any>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,10 +21,20 @@ struct Request {
   std::string path;    // target up to '?', still percent-encoded
   std::string query;   // target after '?', still percent-encoded ("" when absent)
   HeaderList headers;  // in arrival order; names as received
-  std::string body;    // at most the server's body limit (10 MiB by default)
+  // The body of a route with BodyStorage::kMemory (at most its max_body_bytes);
+  // empty for BodyStorage::kFile — read body_view() instead.
+  std::string body;
   std::string remote;  // peer address "ip:port"
   // Values of the route's {name} segments, percent-decoded, in pattern order.
   std::vector<std::pair<std::string, std::string>> path_params;
+  // Whatever the route's Admission left for its handler (e.g. the principal).
+  std::any admitted;
+  // Set by the server for BodyStorage::kFile: the spooled body, mapped read-only
+  // and valid until the handler returns.
+  std::optional<std::string_view> spooled_body;
+
+  // The body wherever the server put it.
+  std::string_view body_view() const { return spooled_body ? *spooled_body : body; }
 
   // First header named `name` (case-insensitive), or nullopt.
   std::optional<std::string_view> Header(std::string_view name) const;

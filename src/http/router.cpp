@@ -9,7 +9,7 @@ struct Router::Node {
   struct Route {
     Handler handler;
     std::string pattern;
-    Runs runs;
+    RouteOptions options;
   };
   std::map<std::string, std::unique_ptr<Node>, std::less<>> literals;
   std::unique_ptr<Node> param;
@@ -57,7 +57,8 @@ Router::~Router() = default;
 Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 
-Status Router::Add(std::string_view method, std::string_view pattern, Handler handler, Runs runs) {
+Status Router::Add(std::string_view method, std::string_view pattern, Handler handler,
+                   RouteOptions options) {
   std::string where = std::string(method) + " " + std::string(pattern);
   if (method.empty() || !std::all_of(method.begin(), method.end(), IsTokenChar)) {
     return Status::InvalidInput(where + ": method is not an HTTP token");
@@ -106,7 +107,7 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
     return Status::AlreadyExists(where + ": route already registered");
   }
   node->methods.emplace(std::string(method),
-                        Node::Route{std::move(handler), std::string(pattern), runs});
+                        Node::Route{std::move(handler), std::string(pattern), std::move(options)});
   return Status::Ok();
 }
 
@@ -161,7 +162,7 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
     if (it == found->methods.end()) it = found->methods.find("GET");  // HEAD via GET
     result.kind = RouteMatch::Kind::kFound;
     result.handler = &it->second.handler;
-    result.runs = it->second.runs;
+    result.options = &it->second.options;
     result.pattern = it->second.pattern;
     result.params = std::move(params);
     return result;
@@ -178,6 +179,13 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
     result.allow += m;
   }
   return result;
+}
+
+Response RunMatched(const RouteMatch& match, Request& request) {
+  if (match.options != nullptr && match.options->admit) {
+    if (auto refusal = match.options->admit(request)) return std::move(*refusal);
+  }
+  return (*match.handler)(request);
 }
 
 std::vector<std::pair<std::string, std::string>> Router::Routes() const {

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,15 +39,47 @@ using Handler = std::function<Response(const Request&)>;
 // event loop that reads and writes every other connection.
 enum class Runs { kEventLoop, kWorkers };
 
+// Where the server puts a route's request body. kMemory: in Request::body,
+// counted against the server's budget for bodies in flight. kFile: streamed to
+// an unnamed temporary file and handed to the handler as a read-only mapping
+// (Request::body_view()), so a large upload costs disk and page cache, not heap.
+enum class BodyStorage { kMemory, kFile };
+
+// Runs on a request whose head has arrived, before any byte of its body is read
+// (and before "100 Continue" is sent). Returns the response to send instead of
+// running the handler (the body is then never read and the connection closes
+// if one was coming), or nullopt to go on; it may leave what it learned (the
+// authenticated principal) in Request::admitted for the handler. Runs where
+// the route's handler runs.
+using Admission = std::function<std::optional<Response>(Request&)>;
+
+// Largest body a route accepts when it does not say (a JSON object of a few
+// fields; bulk routes and uploads set their own).
+inline constexpr size_t kDefaultMaxBodyBytes = 64 * 1024;
+
+struct RouteOptions {
+  Runs runs = Runs::kEventLoop;
+  // Larger bodies are refused with 413 as soon as the head says so (or, for a
+  // chunked body, once it grows past this), without reading the rest.
+  size_t max_body_bytes = kDefaultMaxBodyBytes;
+  BodyStorage storage = BodyStorage::kMemory;
+  Admission admit;  // optional
+};
+
 struct RouteMatch {
   enum class Kind { kFound, kNotFound, kMethodNotAllowed, kBadPath };
   Kind kind = Kind::kNotFound;
-  const Handler* handler = nullptr;  // set for kFound
-  Runs runs = Runs::kEventLoop;      // for kFound
-  std::string_view pattern;          // the matched route's pattern (for kFound, kMethodNotAllowed)
+  const Handler* handler = nullptr;       // set for kFound
+  const RouteOptions* options = nullptr;  // set for kFound
+  std::string_view pattern;  // the matched route's pattern (for kFound, kMethodNotAllowed)
   std::vector<std::pair<std::string, std::string>> params;  // for kFound
   std::string allow;  // for kMethodNotAllowed: "DELETE, GET, HEAD"
 };
+
+// What the server does with a matched route once the body is in `request`,
+// without the I/O: the admission, then — unless it refused — the handler.
+// For tests and tools that call routes in-process.
+Response RunMatched(const RouteMatch& match, Request& request);
 
 class Router {
  public:
@@ -59,7 +92,13 @@ class Router {
   // on an invalid method token or pattern, a parameter name that differs from an
   // existing route's at the same position, or a duplicate method + pattern.
   Status Add(std::string_view method, std::string_view pattern, Handler handler,
-             Runs runs = Runs::kEventLoop);
+             RouteOptions options);
+  Status Add(std::string_view method, std::string_view pattern, Handler handler,
+             Runs runs = Runs::kEventLoop) {
+    RouteOptions options;
+    options.runs = runs;
+    return Add(method, pattern, std::move(handler), std::move(options));
+  }
 
   RouteMatch Match(std::string_view method, std::string_view path) const;
 

@@ -2,7 +2,11 @@
 // coroutine machinery; keep it that way (compile time).
 #include "http/server.h"
 
-#include <strings.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -18,14 +22,19 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <charconv>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_set>
 #include <vector>
+
+#include "core/text.h"
 
 namespace roost::http {
 namespace {
@@ -81,9 +90,137 @@ struct Outcome {
   std::string path;
   std::string_view route = "none";
   bool close = false;  // close the connection after writing
-  // Set when a route matched: the handler still to run, and where.
+  // Set when a route matched: the handler still to run, and how.
   const Handler* handler = nullptr;
-  Runs runs = Runs::kEventLoop;
+  const RouteOptions* options = nullptr;
+};
+
+// A body of this size or more is "large": after it, freed heap is given back.
+constexpr size_t kLargeBody = 1024 * 1024;
+
+Response TooLarge(size_t limit) {
+  return Response::Error(413, "request body larger than " + std::to_string(limit) + " bytes");
+}
+
+Response Busy() {
+  Response r = Response::Error(503, "the server is reading too many request bodies; retry later");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+// The bytes of in-memory request bodies in flight, all connections together.
+class BodyBudget {
+ public:
+  explicit BodyBudget(size_t cap) : cap_(cap) {}
+
+  // What one request took; given back when released or destroyed.
+  class Hold {
+   public:
+    Hold() = default;
+    explicit Hold(BodyBudget& budget) : budget_(&budget) {}
+    Hold(Hold&& o) noexcept : budget_(o.budget_), taken_(std::exchange(o.taken_, 0)) {}
+    Hold& operator=(Hold&& o) noexcept {
+      if (this != &o) {
+        Release();
+        budget_ = o.budget_;
+        taken_ = std::exchange(o.taken_, 0);
+      }
+      return *this;
+    }
+    ~Hold() { Release(); }
+    bool Take(size_t n) {
+      if (!budget_->TryTake(n)) return false;
+      taken_ += n;
+      return true;
+    }
+    void Release() {
+      if (budget_ != nullptr && taken_ > 0) budget_->used_.fetch_sub(taken_);
+      taken_ = 0;
+    }
+
+   private:
+    BodyBudget* budget_ = nullptr;
+    size_t taken_ = 0;
+  };
+
+ private:
+  bool TryTake(size_t n) {
+    size_t used = used_.load(std::memory_order_relaxed);
+    do {
+      if (n > cap_ || used > cap_ - n) return false;
+    } while (!used_.compare_exchange_weak(used, used + n));
+    return true;
+  }
+  const size_t cap_;
+  std::atomic<size_t> used_{0};
+};
+
+// A request body on disk: an unnamed temporary file (gone when closed, even
+// after a crash), mapped read-only for the handler once complete.
+class Spool {
+ public:
+  static Result<Spool> Create(const std::string& dir_option) {
+    std::string dir = dir_option;
+    if (dir.empty()) {
+      const char* tmp = std::getenv("TMPDIR");
+      dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+    }
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      // File systems without O_TMPFILE: a named file, unlinked at once.
+      std::string path = dir + "/roost-upload-XXXXXX";
+      fd = ::mkstemp(path.data());
+      if (fd < 0) return Status::IoError(dir + ": cannot create a temporary file");
+      ::unlink(path.c_str());
+    }
+    return Spool(fd);
+  }
+  Spool(Spool&& o) noexcept
+      : fd_(std::exchange(o.fd_, -1)),
+        size_(std::exchange(o.size_, 0)),
+        map_(std::exchange(o.map_, nullptr)) {}
+  Spool& operator=(Spool&&) = delete;
+  ~Spool() {
+    if (map_ != nullptr) ::munmap(map_, size_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  Status Append(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return Status::IoError(std::string("writing an upload: ") + std::strerror(errno));
+      size_ += static_cast<size_t>(n);
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return Status::Ok();
+  }
+  Result<std::string_view> Map() {
+    if (size_ == 0) return std::string_view();
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+    if (p == MAP_FAILED) {
+      return Status::IoError(std::string("mapping an upload: ") + std::strerror(errno));
+    }
+    map_ = p;
+    return std::string_view(static_cast<const char*>(p), size_);
+  }
+
+ private:
+  explicit Spool(int fd) : fd_(fd) {}
+  int fd_ = -1;
+  size_t size_ = 0;
+  void* map_ = nullptr;
+};
+
+// The security headers every response carries unless its handler set them.
+// The policy suits both the JSON API and the console's own static pages.
+constexpr std::pair<std::string_view, std::string_view> kSecurityHeaders[] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"Content-Security-Policy",
+     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+     "frame-ancestors 'none'"},
+    {"Referrer-Policy", "no-referrer"},
 };
 
 }  // namespace
@@ -93,6 +230,7 @@ class Server::Impl {
   Impl(asio::io_context& ioc, ServerOptions options, const Router& router)
       : opts_(WithThreads(std::move(options))),
         router_(router),
+        budget_(opts_.max_body_bytes_in_flight),
         workers_(opts_.handler_threads),
         ioc_(ioc),
         acceptor_(asio::make_strand(ioc_)) {}
@@ -112,6 +250,24 @@ class Server::Impl {
   asio::awaitable<bool> Write(beast::tcp_stream& stream, Outcome& out, unsigned version,
                               bool keep_alive, bool head);
   asio::awaitable<void> LingeringClose(beast::tcp_stream& stream);
+  // Sends `out` (a refusal), counts and logs it, and closes the connection.
+  asio::awaitable<void> Refuse(beast::tcp_stream& stream, Outcome& out, const std::string& remote,
+                               Clock::time_point start);
+  // Runs the route's admission and/or its handler where the route says.
+  asio::awaitable<void> Run(Outcome& out, Request& req, bool admit, bool invoke);
+  // The route's admission; false (out.response set) when it refused.
+  bool Admit(Outcome& out, Request& req);
+  struct BodyRead {
+    BodyBudget::Hold budget;
+    std::unique_ptr<Spool> spool;
+    std::optional<Response> refusal;  // answer this and close
+    bool gone = false;                // the peer went away or was too slow
+    bool large = false;
+  };
+  asio::awaitable<BodyRead> ReadBody(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                     bhttp::request_parser<bhttp::buffer_body>& parser,
+                                     const RouteOptions& route, Request& req);
+  void TrimHeapSoon();
   // Matches the request to a route; the Outcome carries either the response or
   // the handler to run (with Invoke).
   Outcome Dispatch(Request& req);
@@ -139,6 +295,8 @@ class Server::Impl {
   bool started_ = false;
   bool shut_down_ = false;
   bool accepting_ = false;  // the accept loop runs; guarded by mu_
+  BodyBudget budget_;
+  std::atomic<bool> trim_pending_{false};
   // Runs Runs::kWorkers handlers. Joined in Shutdown once no connection waits
   // for one any more.
   asio::thread_pool workers_;
@@ -272,7 +430,7 @@ Outcome Server::Impl::Dispatch(Request& req) {
   out.route = m.pattern;
   req.path_params = std::move(m.params);
   out.handler = m.handler;
-  out.runs = m.runs;
+  out.options = m.options;
   return out;
 }
 
@@ -322,6 +480,12 @@ asio::awaitable<bool> Server::Impl::Write(beast::tcp_stream& stream, Outcome& ou
   res.result(static_cast<unsigned>(r.status));
   res.set(bhttp::field::content_type, r.content_type);
   for (const auto& [name, value] : r.headers) res.insert(name, value);
+  for (const auto& [name, value] : kSecurityHeaders) {
+    if (res.find(beast::string_view(name.data(), name.size())) == res.end()) {
+      res.insert(beast::string_view(name.data(), name.size()),
+                 beast::string_view(value.data(), value.size()));
+    }
+  }
   res.keep_alive(keep_alive);
   if (head) {
     res.content_length(r.body.size());
@@ -378,89 +542,36 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
     }
     Clock::time_point start = Clock::now();
 
-    bhttp::request_parser<bhttp::string_body> parser;
+    // buffer_body: the body is read into storage this function chooses once
+    // the route is known (memory or a spool file), piece by piece.
+    bhttp::request_parser<bhttp::buffer_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opts_.max_header_bytes));
-    // The body limit is checked against Content-Length below, once the head is
-    // parsed (so the 413 can name the request); it is armed before the body is read.
+    // The route's limit is armed once the route is known (below).
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     stream.expires_after(opts_.header_timeout);
     co_await bhttp::async_read_header(stream, buffer, parser, Redirect(ec));
-
-    std::optional<Outcome> early;  // an error answered before the body is read
     if (ec) {
-      if (ec == bhttp::error::body_limit) {
-        early.emplace();
-        early->response = Response::Error(
-            413, "request body larger than " + std::to_string(opts_.max_body_bytes) + " bytes");
-      } else if (ec == bhttp::error::header_limit) {
-        early.emplace();
-        early->response = Response::Error(
+      Outcome early;
+      if (ec == bhttp::error::header_limit) {
+        early.response = Response::Error(
             431, "request head larger than " + std::to_string(opts_.max_header_bytes) + " bytes");
       } else if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
                  ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
                  ec == bhttp::error::partial_message) {
         break;  // the peer went away or was too slow: nothing useful to answer
       } else {
-        early.emplace();
-        early->response = Response::Error(400, "malformed request: " + ec.message());
+        early.response = Response::Error(400, "malformed request: " + ec.message());
       }
-    } else {
-      auto length = parser.content_length();
-      if (length && *length > opts_.max_body_bytes) {
-        early.emplace();
-        early->response = Response::Error(
-            413, "request body larger than " + std::to_string(opts_.max_body_bytes) + " bytes");
-      }
-    }
-    if (early) {
       if (parser.is_header_done()) {
-        early->method = std::string(parser.get().method_string());
+        early.method = std::string(parser.get().method_string());
         std::string_view target = parser.get().target();
-        early->path = std::string(target.substr(0, target.find('?')));
+        early.path = std::string(target.substr(0, target.find('?')));
       }
-      early->close = true;
-      Record(*early, remote, start);
-      co_await Write(stream, *early, 11, false, false);
-      co_await LingeringClose(stream);
+      co_await Refuse(stream, early, remote, start);
       co_return;
     }
 
     auto& msg = parser.get();
-    if (!parser.is_done()) {
-      parser.body_limit(opts_.max_body_bytes);  // chunked bodies have no length up front
-      auto expect = msg.find(bhttp::field::expect);
-      if (expect != msg.end() &&
-          ::strcasecmp(std::string(expect->value()).c_str(), "100-continue") == 0) {
-        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        stream.expires_after(opts_.write_timeout);
-        co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
-                                   Redirect(ec));
-        if (ec) break;
-      }
-      stream.expires_after(opts_.body_timeout);
-      co_await bhttp::async_read(stream, buffer, parser, Redirect(ec));
-      if (ec) {
-        Outcome bad;
-        bad.method = std::string(msg.method_string());
-        std::string_view target = msg.target();
-        bad.path = std::string(target.substr(0, target.find('?')));
-        if (ec == bhttp::error::body_limit) {
-          bad.response = Response::Error(
-              413, "request body larger than " + std::to_string(opts_.max_body_bytes) + " bytes");
-        } else if (ec == beast::error::timeout || ec == bhttp::error::partial_message ||
-                   ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
-                   ec == asio::error::connection_reset) {
-          break;
-        } else {
-          bad.response = Response::Error(400, "malformed request body: " + ec.message());
-        }
-        Record(bad, remote, start);
-        co_await Write(stream, bad, 11, false, false);
-        co_await LingeringClose(stream);
-        co_return;
-      }
-    }
-
     Request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -471,24 +582,50 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
     for (const auto& field : msg) {
       req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
-    req.body = std::move(msg.body());
     req.remote = remote;
     bool keep_alive = msg.keep_alive();
-    unsigned version = msg.version();
+    const unsigned version = msg.version();
+    const bool body_pending = !parser.is_done();
+    const auto length = parser.content_length();
 
     Outcome out = Dispatch(req);
-    if (out.handler != nullptr && out.runs == Runs::kWorkers) {
-      // The request and outcome live in this frame, which stays suspended (and
-      // alive) until the pool has run the handler.
-      co_await asio::co_spawn(
-          workers_.get_executor(),
-          [this, &out, &req]() -> asio::awaitable<void> {
-            Invoke(out, req);
+    if (out.handler == nullptr) {
+      // 400/404/405: a body that may follow is not worth reading.
+      if (body_pending) {
+        co_await Refuse(stream, out, remote, start);
+        co_return;
+      }
+    } else {
+      const RouteOptions& route = *out.options;
+      if (length && *length > route.max_body_bytes) {
+        out.handler = nullptr;
+        out.response = TooLarge(route.max_body_bytes);
+        co_await Refuse(stream, out, remote, start);
+        co_return;
+      }
+      if (!body_pending) {
+        // Nothing to read: admission and handler in one trip to where they run.
+        co_await Run(out, req, /*admit=*/true, /*invoke=*/true);
+      } else {
+        if (route.admit) {
+          co_await Run(out, req, /*admit=*/true, /*invoke=*/false);
+          if (out.handler == nullptr) {  // refused on the head: never read the body
+            co_await Refuse(stream, out, remote, start);
             co_return;
-          },
-          asio::use_awaitable);
-    } else if (out.handler != nullptr) {
-      Invoke(out, req);
+          }
+        }
+        BodyRead read = co_await ReadBody(stream, buffer, parser, route, req);
+        if (read.refusal) {
+          out.handler = nullptr;
+          out.response = std::move(*read.refusal);
+          co_await Refuse(stream, out, remote, start);
+          co_return;
+        }
+        if (read.gone) break;
+        co_await Run(out, req, /*admit=*/false, /*invoke=*/true);
+        if (read.large) TrimHeapSoon();
+        read.budget.Release();  // the handler is done with the body
+      }
     }
     keep_alive = keep_alive && !stopping_.load();
     // Counted and logged before the write, so a client that got its response
@@ -499,6 +636,185 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
     if (!keep_alive) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+asio::awaitable<void> Server::Impl::Refuse(beast::tcp_stream& stream, Outcome& out,
+                                           const std::string& remote, Clock::time_point start) {
+  out.close = true;
+  Record(out, remote, start);
+  co_await Write(stream, out, 11, false, false);
+  co_await LingeringClose(stream);
+}
+
+asio::awaitable<void> Server::Impl::Run(Outcome& out, Request& req, bool admit, bool invoke) {
+  auto work = [this, &out, &req, admit, invoke] {
+    if (admit && !Admit(out, req)) return;
+    if (invoke) Invoke(out, req);
+  };
+  if (out.options->runs == Runs::kWorkers) {
+    // The request and outcome live in the connection's frame, which stays
+    // suspended (and alive) until the pool has run them.
+    co_await asio::co_spawn(
+        workers_.get_executor(),
+        [&work]() -> asio::awaitable<void> {
+          work();
+          co_return;
+        },
+        asio::use_awaitable);
+  } else {
+    work();
+  }
+}
+
+bool Server::Impl::Admit(Outcome& out, Request& req) {
+  const Admission& admit = out.options->admit;
+  if (!admit) return true;
+  std::optional<Response> refusal;
+  try {
+    refusal = admit(req);
+  } catch (const std::exception& e) {
+    if (opts_.logger) {
+      opts_.logger->Error("admission failed",
+                          {{"method", req.method}, {"route", out.route}, {"error", e.what()}});
+    }
+    refusal = Response::Error(500, "internal server error");
+  }
+  if (!refusal) return true;
+  out.handler = nullptr;
+  out.response = std::move(*refusal);
+  return false;
+}
+
+asio::awaitable<Server::Impl::BodyRead> Server::Impl::ReadBody(
+    beast::tcp_stream& stream, beast::flat_buffer& buffer,
+    bhttp::request_parser<bhttp::buffer_body>& parser, const RouteOptions& route, Request& req) {
+  BodyRead read;
+  read.budget = BodyBudget::Hold(budget_);
+  auto& msg = parser.get();
+  const auto length = parser.content_length();
+  const bool to_file = route.storage == BodyStorage::kFile;
+  if (!to_file && length && !read.budget.Take(*length)) {
+    read.refusal = Busy();
+    co_return read;
+  }
+  if (to_file) {
+    auto spool = Spool::Create(opts_.spool_dir);
+    if (!spool.ok()) {
+      if (opts_.logger) {
+        opts_.logger->Error("cannot spool a request body", {{"error", spool.status().message()}});
+      }
+      read.refusal = Response::Error(503, "the server cannot store uploads now; retry later");
+      read.refusal->headers.emplace_back("Retry-After", "5");
+      co_return read;
+    }
+    read.spool = std::make_unique<Spool>(std::move(spool).value());
+  }
+  parser.body_limit(route.max_body_bytes);  // for chunked bodies, which have no length up front
+
+  error_code ec;
+  auto expect = msg.find(bhttp::field::expect);
+  if (expect != msg.end() &&
+      EqualsIgnoreCase(std::string_view(expect->value().data(), expect->value().size()),
+                       "100-continue")) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream.expires_after(opts_.write_timeout);
+    co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
+                               Redirect(ec));
+    if (ec) {
+      read.gone = true;
+      co_return read;
+    }
+  }
+
+  std::string& body = req.body;
+  if (!to_file && length) body.resize(*length);
+  std::vector<char> scratch(to_file ? 64 * 1024 : 0);
+  size_t filled = 0;  // bytes of `body` holding data
+  stream.expires_after(opts_.body_timeout);
+  while (!parser.is_done()) {
+    char* into;
+    size_t room;
+    if (to_file) {
+      into = scratch.data();
+      room = scratch.size();
+    } else {
+      if (!length && body.size() - filled < 4096 && body.size() <= route.max_body_bytes) {
+        // A chunked body: grow geometrically, each step paid from the budget.
+        // One byte past the limit lets the parser report body_limit itself.
+        size_t grown =
+            std::min(std::max<size_t>(body.size() * 2, 64 * 1024), route.max_body_bytes + 1);
+        if (!read.budget.Take(grown - body.size())) {
+          read.refusal = Busy();
+          co_return read;
+        }
+        body.resize(grown);
+      }
+      if (body.size() == filled) {
+        read.refusal = TooLarge(route.max_body_bytes);
+        co_return read;
+      }
+      into = body.data() + filled;
+      room = body.size() - filled;
+    }
+    msg.body().data = into;
+    msg.body().size = room;
+    msg.body().more = true;
+    co_await bhttp::async_read(stream, buffer, parser, Redirect(ec));
+    if (ec == bhttp::error::need_buffer) ec = {};
+    const size_t got = room - msg.body().size;
+    if (to_file) {
+      if (Status w = read.spool->Append(std::string_view(scratch.data(), got)); !w.ok()) {
+        if (opts_.logger) {
+          opts_.logger->Error("cannot spool a request body", {{"error", w.message()}});
+        }
+        read.refusal = Response::Error(503, "the server cannot store uploads now; retry later");
+        read.refusal->headers.emplace_back("Retry-After", "5");
+        co_return read;
+      }
+    } else {
+      filled += got;
+    }
+    if (ec) {
+      if (ec == bhttp::error::body_limit) {
+        read.refusal = TooLarge(route.max_body_bytes);
+      } else if (ec == beast::error::timeout || ec == bhttp::error::partial_message ||
+                 ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+                 ec == asio::error::connection_reset) {
+        read.gone = true;
+      } else {
+        read.refusal = Response::Error(400, "malformed request body: " + ec.message());
+      }
+      co_return read;
+    }
+  }
+  if (to_file) {
+    auto view = read.spool->Map();
+    if (!view.ok()) {
+      if (opts_.logger) {
+        opts_.logger->Error("cannot map a spooled body", {{"error", view.status().message()}});
+      }
+      read.refusal = Response::Error(503, "the server cannot store uploads now; retry later");
+      read.refusal->headers.emplace_back("Retry-After", "5");
+      co_return read;
+    }
+    req.spooled_body = *view;
+    read.large = true;
+  } else {
+    body.resize(filled);
+    read.large = body.size() >= kLargeBody;
+  }
+  co_return read;
+}
+
+void Server::Impl::TrimHeapSoon() {
+#ifdef __GLIBC__
+  // One trim at a time is enough; a trim walks the heap and takes its lock.
+  if (trim_pending_.exchange(true)) return;
+  asio::post(workers_, [this] {
+    ::malloc_trim(0);
+    trim_pending_.store(false);
+  });
+#endif
 }
 
 bool Server::Impl::Shutdown(std::chrono::milliseconds drain_timeout) {

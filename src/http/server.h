@@ -9,12 +9,23 @@
 //    first byte of the next request, `header_timeout` for the rest of the request
 //    head once it started (so a client trickling header bytes cannot hold a
 //    socket), `body_timeout` for the body and `write_timeout` for the response;
-//  - refuses a body over `max_body_bytes` with 413 as soon as the header says so
-//    (Content-Length), without reading it, and closes the connection;
+//  - matches the route on the request head, then, before reading any byte of
+//    the body (and before answering "Expect: 100-continue"): refuses a body
+//    over the route's max_body_bytes with 413 (router.h RouteOptions), runs the
+//    route's Admission (authentication: a refusal is sent without reading the
+//    body), and takes the body's size from a budget shared by all in-memory
+//    bodies in flight (`max_body_bytes_in_flight`; past it, 503 with
+//    Retry-After). A connection whose body was not read is closed after the
+//    answer. Bodies of BodyStorage::kFile routes go to an unnamed temporary
+//    file in `spool_dir` instead of memory;
+//  - after a request whose body was large, gives freed heap back to the system
+//    (malloc_trim) so that one big upload does not keep the process large;
+//  - adds X-Content-Type-Options: nosniff, a strict Content-Security-Policy
+//    and Referrer-Policy: no-referrer to every response that does not set its own;
 //  - answers every error with a JSON body {"message": ..., "errors": [...]}:
 //    400 malformed request or path, 404 unknown path, 405 wrong method (with an
 //    Allow header), 413 body too large, 431 header too large, 500 when a handler
-//    throws (the server keeps running);
+//    throws (the server keeps running), 503 when the body budget is spent;
 //  - logs one JSON line per request (method, path without query, status,
 //    duration, peer) and never bodies, query strings or header values;
 //  - counts requests in roost_http_requests_total{method,route,code},
@@ -60,12 +71,15 @@ class Readiness {
 };
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";            // IP literal or a name resolved at Listen()
-  uint16_t port = 8080;                      // 0 = an ephemeral port; see Server::address()
-  unsigned handler_threads = 0;              // pool for Runs::kWorkers; 0 = max(4, 2 × CPUs)
-  size_t max_body_bytes = 10 * 1024 * 1024;  // larger bodies get 413
-  size_t max_header_bytes = 16 * 1024;       // larger request heads get 431
-  size_t max_connections = 10000;            // further connections are closed at once
+  std::string host = "127.0.0.1";  // IP literal or a name resolved at Listen()
+  uint16_t port = 8080;            // 0 = an ephemeral port; see Server::address()
+  unsigned handler_threads = 0;    // pool for Runs::kWorkers; 0 = max(4, 2 × CPUs)
+  // In-memory request bodies being read or handled, all connections together;
+  // a body that would pass it gets 503 + Retry-After. Spooled bodies do not count.
+  size_t max_body_bytes_in_flight = 64 * 1024 * 1024;
+  std::string spool_dir;                // BodyStorage::kFile bodies; "" = $TMPDIR or /tmp
+  size_t max_header_bytes = 16 * 1024;  // larger request heads get 431
+  size_t max_connections = 10000;       // further connections are closed at once
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{60'000};

@@ -14,8 +14,10 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <any>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -168,13 +170,56 @@ class ServerTest : public ::testing::Test {
                            return Response::Json(200, "{\"slow\":true}");
                          })
                     .ok());
+    RouteOptions items;
+    items.max_body_bytes = items_limit;
     ASSERT_TRUE(router
-                    .Add("POST", "/items/{id}",
-                         [](const Request& r) {
-                           return Response::Text(201, std::string(r.Param("id")) + "|" +
-                                                          r.QueryParam("q").value_or("-") + "|" +
-                                                          std::to_string(r.body.size()));
-                         })
+                    .Add(
+                        "POST", "/items/{id}",
+                        [](const Request& r) {
+                          return Response::Text(201, std::string(r.Param("id")) + "|" +
+                                                         r.QueryParam("q").value_or("-") + "|" +
+                                                         std::to_string(r.body.size()));
+                        },
+                        items)
+                    .ok());
+    // Admitted only with "X-Key: open"; the handler echoes what the admission left.
+    RouteOptions guarded;
+    guarded.runs = Runs::kWorkers;
+    guarded.max_body_bytes = 8 * 1024 * 1024;
+    guarded.admit = [this](Request& r) -> std::optional<Response> {
+      admissions.fetch_add(1);
+      if (r.Header("X-Key") != std::optional<std::string_view>("open")) {
+        return Response::Error(401, "no key");
+      }
+      r.admitted = std::string("friend");
+      return std::nullopt;
+    };
+    ASSERT_TRUE(router
+                    .Add(
+                        "POST", "/guarded",
+                        [this](const Request& r) {
+                          handled.fetch_add(1);
+                          return Response::Text(200, std::any_cast<std::string>(r.admitted) + "|" +
+                                                         std::to_string(r.body.size()));
+                        },
+                        guarded)
+                    .ok());
+    RouteOptions upload;
+    upload.runs = Runs::kWorkers;
+    upload.max_body_bytes = 64 * 1024 * 1024;
+    upload.storage = BodyStorage::kFile;
+    ASSERT_TRUE(router
+                    .Add(
+                        "POST", "/upload",
+                        [](const Request& r) {
+                          std::string_view b = r.body_view();
+                          uint64_t sum = 0;
+                          for (char c : b) sum = sum * 31 + static_cast<unsigned char>(c);
+                          return Response::Text(200, std::to_string(b.size()) + "|" +
+                                                         std::to_string(r.body.size()) + "|" +
+                                                         std::to_string(sum));
+                        },
+                        upload)
                     .ok());
     ASSERT_TRUE(router
                     .Add(
@@ -226,6 +271,9 @@ class ServerTest : public ::testing::Test {
   std::promise<void> gate;
   std::shared_future<void> gate_open = gate.get_future().share();
   std::atomic<int> blocked{0};
+  size_t items_limit = 10 * 1024 * 1024;
+  std::atomic<int> admissions{0};
+  std::atomic<int> handled{0};
 };
 
 TEST_F(ServerTest, BindsEphemeralPort) {
@@ -276,15 +324,15 @@ TEST_F(ServerTest, OversizedContentLengthGets413WithoutSendingTheBody) {
   EXPECT_EQ(r->Header("Connection"), "close");
   EXPECT_EQ(r->body, "{\"message\":\"request body larger than 10485760 bytes\",\"errors\":[]}");
   EXPECT_TRUE(c.ClosedWithin(3s));
-  EXPECT_NE(metrics.Render().find(
-                "roost_http_requests_total{method=\"POST\",route=\"none\",code=\"413\"} 1\n"),
-            std::string::npos);
+  EXPECT_NE(
+      metrics.Render().find(
+          "roost_http_requests_total{method=\"POST\",route=\"/items/{id}\",code=\"413\"} 1\n"),
+      std::string::npos);
 }
 
 TEST_F(ServerTest, ExactlyTheLimitIsAccepted) {
-  ServerOptions opts;
-  opts.max_body_bytes = 1000;
-  StartServer(opts);
+  items_limit = 1000;
+  StartServer();
   Client c(server->port());
   c.Send("POST /items/1 HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n" +
          std::string(1000, 'x'));
@@ -294,9 +342,8 @@ TEST_F(ServerTest, ExactlyTheLimitIsAccepted) {
 }
 
 TEST_F(ServerTest, OversizedChunkedBodyGets413) {
-  ServerOptions opts;
-  opts.max_body_bytes = 100;
-  StartServer(opts);
+  items_limit = 100;
+  StartServer();
   Client c(server->port());
   c.Send("POST /items/1 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
   c.Send("64\r\n" + std::string(100, 'a') + "\r\n1\r\nb\r\n0\r\n\r\n");
@@ -304,6 +351,124 @@ TEST_F(ServerTest, OversizedChunkedBodyGets413) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
   EXPECT_NE(r->body.find("\"message\":\"request body larger than 100 bytes\""), std::string::npos);
+}
+
+TEST_F(ServerTest, ChunkedBodyOfExactlyTheLimitIsAccepted) {
+  items_limit = 100;
+  StartServer();
+  Client c(server->port());
+  c.Send("POST /items/1 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+  c.Send("32\r\n" + std::string(50, 'a') + "\r\n32\r\n" + std::string(50, 'b') + "\r\n0\r\n\r\n");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->body, "1|-|100");
+}
+
+TEST_F(ServerTest, AdmissionRefusesOnTheHeadWithoutReadingTheBodyOrSending100) {
+  StartServer();
+  Client c(server->port());
+  c.Send(
+      "POST /guarded HTTP/1.1\r\nHost: t\r\nContent-Length: 5000000\r\nExpect: "
+      "100-continue\r\n\r\n");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);  // not 100: the client never sends the 5 MB
+  EXPECT_EQ(r->Header("Connection"), "close");
+  EXPECT_TRUE(c.ClosedWithin(3s));
+  EXPECT_EQ(admissions.load(), 1);
+  EXPECT_EQ(handled.load(), 0);
+}
+
+TEST_F(ServerTest, AdmittedRequestGets100AndTheHandlerSeesWhatAdmissionLeft) {
+  StartServer();
+  Client c(server->port());
+  c.Send(
+      "POST /guarded HTTP/1.1\r\nHost: t\r\nX-Key: open\r\nContent-Length: 3\r\nExpect: "
+      "100-continue\r\n\r\n");
+  auto interim = c.Read();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  c.Send("abc");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "friend|3");
+  // Without a body, admission and handler run in one go; keep-alive holds.
+  c.Send("POST /guarded HTTP/1.1\r\nHost: t\r\nX-Key: open\r\nContent-Length: 0\r\n\r\n");
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "friend|0");
+  EXPECT_EQ(admissions.load(), 2);
+}
+
+TEST_F(ServerTest, BodiesInFlightPastTheBudgetGet503WithRetryAfter) {
+  ServerOptions opts;
+  opts.max_body_bytes_in_flight = 1000;
+  StartServer(opts);
+  // The first request declares 600 bytes and sends only half: its 600 stay taken.
+  Client slow(server->port());
+  slow.Send("POST /items/1 HTTP/1.1\r\nHost: t\r\nContent-Length: 600\r\n\r\n" +
+            std::string(300, 'x'));
+  std::this_thread::sleep_for(200ms);
+  Client second(server->port());
+  second.Send("POST /items/2 HTTP/1.1\r\nHost: t\r\nContent-Length: 600\r\n\r\n");
+  auto busy = second.Read();
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_EQ(busy->Header("Retry-After"), "1");
+  // A small one still fits beside the slow one.
+  Client small(server->port());
+  small.Send("POST /items/3 HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789");
+  EXPECT_EQ(small.Read()->body, "3|-|10");
+  // Once the slow body is complete and answered, its share is free again.
+  slow.Send(std::string(300, 'y'));
+  EXPECT_EQ(slow.Read()->body, "1|-|600");
+  Client third(server->port());
+  third.Send("POST /items/4 HTTP/1.1\r\nHost: t\r\nContent-Length: 600\r\n\r\n" +
+             std::string(600, 'z'));
+  EXPECT_EQ(third.Read()->body, "4|-|600");
+}
+
+TEST_F(ServerTest, SpooledBodyReachesTheHandlerWhole) {
+  StartServer();
+  std::string payload;
+  for (int i = 0; i < 3 * 1024 * 1024; ++i) payload.push_back(static_cast<char>('a' + i % 26));
+  uint64_t sum = 0;
+  for (char c : payload) sum = sum * 31 + static_cast<unsigned char>(c);
+  const std::string expected = std::to_string(payload.size()) + "|0|" + std::to_string(sum);
+  Client c(server->port());
+  c.Send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(payload.size()) +
+         "\r\n\r\n" + payload);
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, expected);
+  // Chunked, in two chunks, on the same connection.
+  const size_t half = payload.size() / 2;
+  char size1[32], size2[32];
+  std::snprintf(size1, sizeof size1, "%zx", half);
+  std::snprintf(size2, sizeof size2, "%zx", payload.size() - half);
+  c.Send("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+         std::string(size1) + "\r\n" + payload.substr(0, half) + "\r\n" + std::string(size2) +
+         "\r\n" + payload.substr(half) + "\r\n0\r\n\r\n");
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, expected);
+  c.Send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(c.Read()->body, "0|0|0");
+}
+
+TEST_F(ServerTest, EveryResponseCarriesTheSecurityHeaders) {
+  StartServer();
+  Client c(server->port());
+  for (std::string_view path : {"/healthz", "/nowhere"}) {
+    RawResponse r = c.Get(path);
+    EXPECT_EQ(r.Header("X-Content-Type-Options"), "nosniff") << path;
+    EXPECT_NE(r.Header("Content-Security-Policy").find("default-src 'self'"), std::string::npos);
+    EXPECT_NE(r.Header("Content-Security-Policy").find("frame-ancestors 'none'"),
+              std::string::npos);
+    EXPECT_EQ(r.Header("Referrer-Policy"), "no-referrer");
+  }
 }
 
 TEST_F(ServerTest, ExpectContinueGets100ThenTheResponse) {

@@ -135,7 +135,11 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   p->certificates = std::make_unique<registry::CertificateRegistry>(*p->store, NowMs);
   p->api_context.reset(new api::ApiContext{*p->devices, *p->accounts, *p->certificates,
                                            p->passwords, p->throttle, NowMs, &*p->sealer});
-  ROOST_RETURN_IF_ERROR(api::AddApiRoutes(p->router, *p->api_context).WithPrefix("routes"));
+  api::BodyLimits body_limits;
+  body_limits.bulk = cfg.max_bulk_body_bytes;
+  body_limits.upload = cfg.max_upload_bytes;
+  ROOST_RETURN_IF_ERROR(
+      api::AddApiRoutes(p->router, *p->api_context, body_limits).WithPrefix("routes"));
   p->jobs = std::make_unique<jobs::Runner>(*p->store, NowMs);
   ROOST_RETURN_IF_ERROR(p->devices->AddJobHandlers(*p->jobs).WithPrefix("jobs"));
 
@@ -144,6 +148,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   server_opts.host = cfg.http_listen.host;
   server_opts.port = cfg.http_listen.port;
   server_opts.handler_threads = handler_threads;
+  server_opts.max_body_bytes_in_flight = cfg.max_body_bytes_in_flight;
   server_opts.readiness = &p->readiness;
   server_opts.logger = &logger;
   server_opts.metrics = &p->metrics;

@@ -15,9 +15,16 @@
 
 namespace roost::api {
 
+// Arrays and objects nest at most this deep in a request body (Roost's own
+// bodies need 4); deeper is refused before parsing.
+inline constexpr int kMaxJsonDepth = 32;
+// The offset of the first '[' or '{' (outside strings) that opens level
+// `max_depth` + 1 of `text`, if any. Linear, allocates nothing.
+std::optional<size_t> FindJsonTooDeep(std::string_view text, int max_depth);
+
 // Parses a request body that must be one JSON object. Malformed JSON is 400
-// "malformed JSON at line L, column C (byte offset O): ..."; an empty body or
-// another top-level value is 400 too.
+// "malformed JSON at line L, column C (byte offset O): ..."; an empty body,
+// another top-level value, or nesting deeper than kMaxJsonDepth is 400 too.
 Parsed<nlohmann::json> ParseJsonObject(std::string_view body);
 // The same for a body that may be any JSON value (e.g. a bare array).
 Parsed<nlohmann::json> ParseJsonValue(std::string_view body);

@@ -73,3 +73,31 @@ TEST(ParseLimit, DefaultsAndBounds) {
 
 }  // namespace
 }  // namespace roost::api
+
+namespace roost::api {
+namespace {
+
+TEST(JsonDepth, NestingPastTheLimitIsFoundWithoutParsing) {
+  EXPECT_EQ(FindJsonTooDeep("[[[]]]", 3), std::nullopt);
+  EXPECT_EQ(FindJsonTooDeep("[[[[]]]]", 3), std::optional<size_t>(3));
+  EXPECT_EQ(FindJsonTooDeep(R"({"a":{"b":[{"c":1}]}})", 3), std::optional<size_t>(11));
+  // Brackets inside strings, escaped quotes included, do not count.
+  EXPECT_EQ(FindJsonTooDeep(R"(["[[[[", "\"[[[[", {"k]]": "{{{{"}])", 2), std::nullopt);
+  // Siblings do not add up: depth returns after each closes.
+  EXPECT_EQ(FindJsonTooDeep("[[],[],[[]],[]]", 3), std::nullopt);
+  const std::string hostile = R"({"email":)" + std::string(10'000'000, '[');
+  EXPECT_EQ(FindJsonTooDeep(hostile, kMaxJsonDepth), std::optional<size_t>(9 + kMaxJsonDepth - 1));
+}
+
+TEST(JsonDepth, TooDeepBodiesAreRefusedNamingTheOffset) {
+  auto parsed = ParseJsonValue(std::string(40, '[') + std::string(40, ']'));
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().status, 400);
+  EXPECT_NE(parsed.error().message.find("nested deeper than 32 levels (byte offset 32)"),
+            std::string::npos)
+      << parsed.error().message;
+  EXPECT_TRUE(ParseJsonValue(std::string(32, '[') + std::string(32, ']')).ok());
+}
+
+}  // namespace
+}  // namespace roost::api
