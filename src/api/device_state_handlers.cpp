@@ -52,7 +52,10 @@ Response GetTokenState(ApiContext& ctx, const Principal& p, const Request& req) 
             {"detailMessage", t.detail_message},
             {"state", TokenStateName(t.code)},
             {"automaticRenewal", dt->type.automatic_renewal},
-            {"tokenRenewForbidden", dt->device.token_renew_forbidden}};
+            {"tokenRenewForbidden", dt->device.token_renew_forbidden},
+            // Roost has no contracts: the Sigfox fields are present and empty.
+            {"tokenType", nullptr},
+            {"contractId", nullptr}};
   if (t.start) body["creationTime"] = *t.start;
   if (t.end) body["tokenEnd"] = *t.end;
   return JsonResponse(200, body);

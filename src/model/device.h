@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/identifiers.h"
+#include "model/enum_table.h"
 #include "model/time.h"
 
 namespace roost {
@@ -22,6 +23,31 @@ enum class DeviceState : int32_t {
   kSuspended = 6,
   kNotActivable = 7,
 };
+
+inline constexpr EnumTable<DeviceState, 8> kDeviceStates = {{
+    {DeviceState::kOk, "OK", 0},
+    {DeviceState::kDead, "DEAD", 1},
+    {DeviceState::kOffContract, "OFF_CONTRACT", 2},
+    {DeviceState::kDisabled, "DISABLED", 3},
+    {DeviceState::kWarn, "WARN", 4},
+    {DeviceState::kDeleted, "DELETED", 5},
+    {DeviceState::kSuspended, "SUSPENDED", 6},
+    {DeviceState::kNotActivable, "NOT_ACTIVABLE", 7},
+}};
+
+// The Sigfox communication state of a device. Roost does not track it yet (the
+// silence watch is per device type, see /networkstate): a device object says
+// NOT_SEEN before the first message and NA after.
+enum class ComState : int32_t { kNo = 0, kOk = 1, kWarn = 2, kKo = 3, kNa = 5, kNotSeen = 6 };
+
+inline constexpr EnumTable<ComState, 6> kComStates = {{
+    {ComState::kNo, "NO", 0},
+    {ComState::kOk, "OK", 1},
+    {ComState::kWarn, "WARN", 2},
+    {ComState::kKo, "KO", 3},
+    {ComState::kNa, "NA", 5},
+    {ComState::kNotSeen, "NOT_SEEN", 6},
+}};
 
 struct Device {
   SigfoxId id;

@@ -113,8 +113,8 @@ class ApiDeviceEditsTest(unittest.TestCase):
         edited = self.ok("ADMIN", "POST", "/api/devices/edit",
                          {"id": dev, "lat": None, "productCertificate": None,
                           "deviceTypeId": tid2})
-        self.assertNotIn("lat", edited)
-        self.assertNotIn("productCertificate", edited)
+        self.assertIsNone(edited["lat"])  # present and empty, as the Sigfox API v1 has it
+        self.assertIsNone(edited["productCertificate"])
         self.assertEqual(edited["lng"], -1.25)
         self.assertEqual(edited["name"], "renamed")
         self.assertEqual(edited["type"]["id"], tid2)
@@ -244,12 +244,12 @@ class ApiDeviceEditsTest(unittest.TestCase):
             self.assertEqual(got["lat"], 10.0 + i)
             self.assertEqual(got["type"]["id"], tid2)
             self.assertTrue(got["tokenRenewForbidden"])
-        self.assertNotIn("lng", self.device(ids[5]))
+        self.assertIsNone(self.device(ids[5])["lng"])
         for d in ids[6:]:
             got = self.device(d)
             self.assertEqual(got["type"]["id"], tid)
             self.assertEqual(got["group"]["id"], self.root)
-            self.assertNotIn("lat", got)
+            self.assertIsNone(got["lat"])
         # {"data": [...]} is accepted too; the other owner's view of the job is 404.
         status, started = self.call("ADMIN", "POST", "/api/devices/bulk/edit",
                                     {"data": [{"id": ids[6], "name": "via data"}]})

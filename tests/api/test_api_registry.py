@@ -166,7 +166,8 @@ class ApiRegistryFlows:
         bad({"name": "p", "keepAlive": "60"}, "keepAlive", "must be an integer")
         bad({"name": "p", "keepAlive": -1}, "keepAlive", "negative")
         bad({"name": "p", "colour": "red"}, "colour", "unknown field")
-        bad({"name": "p", "payloadType": "Binary"}, "payloadType", "None, String or Custom")
+        bad({"name": "p", "payloadType": "Binary"}, "payloadType",
+            "None (2), String (5) or Custom (3)")
         bad({"name": "p", "downlinkMode": "direct"}, "downlinkMode", "DIRECT")
         bad({"description": "no name"}, "name", "required")
         bad(None, None, "line 2, column 15", raw='{"name": "p",\n "keepAlive": }')

@@ -11,7 +11,10 @@ json ApiUserJson(const ApiUser& u) {
               {"name", u.name},
               {"group", json{{"id", u.group}}},
               {"roles", RolesJson(u.roles)},
-              {"creationTime", u.creation_time}};
+              {"creationTime", u.creation_time},
+              {"id", u.login},
+              {"profiles", ProfilesJson(u.roles)},
+              {"timezone", nullptr}};
 }
 
 }  // namespace roost::api

@@ -12,7 +12,10 @@ json CertificateJson(const ProductCertificate& pc) {
               {"link", pc.link},
               {"notes", pc.notes},
               {"creationTime", pc.creation_time},
-              {"lastEditionTime", pc.update_time}};
+              {"lastEditionTime", pc.update_time},
+              {"id", pc.key},
+              {"name", pc.product_name},
+              {"version", pc.revision}};
 }
 
 }  // namespace roost::api

@@ -218,23 +218,62 @@ Parsed<registry::BulkCreateRequest> ParseSeriesUpload(
   }
   return r;
 }
+namespace {
+
+// A value Roost may not know yet is present as null (the v1 empty value), so a
+// Sigfox API client finds every field it reads.
+template <typename T>
+json OrNull(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+}  // namespace
+
 json DeviceJson(const Device& d, bool with_pac) {
   json out{{"id", d.id.ToApi()},
            {"name", d.name},
            {"type", {{"id", d.type}}},
+           {"deviceType", {{"id", d.type}}},
            {"group", {{"id", d.group}}},
-           {"state", static_cast<int32_t>(d.state)},
+           {"state", EnumByValue(kDeviceStates, d.state).code},
+           {"comState", EnumByValue(kComStates, d.last ? ComState::kNa : ComState::kNotSeen).code},
+           {"activable", d.state != DeviceState::kNotActivable},
            {"tokenRenewForbidden", d.token_renew_forbidden},
-           {"creationTime", d.creation_time}};
+           {"preventRenewal", d.token_renew_forbidden},
+           {"creationTime", d.creation_time},
+           {"productCertificate",
+            d.product_certificate.empty() ? json(nullptr) : json{{"key", d.product_certificate}}},
+           {"lat", OrNull(d.lat)},
+           {"lng", OrNull(d.lng)},
+           {"location", d.lat && d.lng ? json{{"lat", *d.lat}, {"lng", *d.lng}} : json(nullptr)},
+           {"activationTime", OrNull(d.activation_time)},
+           {"last", OrNull(d.last)},
+           {"lastCom", OrNull(d.last)},
+           {"averageSnr", OrNull(d.average_snr)},
+           {"averageRssi", OrNull(d.average_rssi)},
+           {"sequenceNumber", OrNull(d.sequence_number)},
+           // Sigfox fields Roost does not track yet: geolocation, link quality,
+           // contracts and tokens (the token is derived by /token-state, which needs
+           // the device type), modem certificates, edit history.
+           {"averageSignal", nullptr},
+           {"computedLocation", nullptr},
+           {"lastComputedLocation", nullptr},
+           {"lqi", nullptr},
+           {"trashSequenceNumber", nullptr},
+           {"tokenType", nullptr},
+           {"tokenEnd", nullptr},
+           {"contractId", nullptr},
+           {"contract", nullptr},
+           {"modemCertificate", nullptr},
+           {"prototype", false},
+           {"satelliteCapable", false},
+           {"repeater", false},
+           {"unsubscriptionTime", nullptr},
+           {"createdBy", nullptr},
+           {"lastEditionTime", nullptr},
+           {"lastEditedBy", nullptr}};
+  // Withheld rather than empty: READER and FACTORY may not see the current PAC.
   if (with_pac) out["pac"] = d.pac;
-  if (!d.product_certificate.empty()) out["productCertificate"] = {{"key", d.product_certificate}};
-  if (d.lat) out["lat"] = *d.lat;
-  if (d.lng) out["lng"] = *d.lng;
-  if (d.activation_time) out["activationTime"] = *d.activation_time;
-  if (d.last) out["last"] = *d.last;
-  if (d.average_snr) out["averageSnr"] = *d.average_snr;
-  if (d.average_rssi) out["averageRssi"] = *d.average_rssi;
-  if (d.sequence_number) out["sequenceNumber"] = *d.sequence_number;
   if (!d.dev_eui.empty()) out["devEui"] = d.dev_eui;
   if (!d.join_eui.empty()) out["joinEui"] = d.join_eui;
   if (!d.provision_id.empty()) out["provisionId"] = d.provision_id;

@@ -216,10 +216,70 @@ TEST(DeviceJson, PacOnlyWhenAllowed) {
   EXPECT_EQ(with["pac"], "0123456789ABCDEF");
   EXPECT_EQ(with["productCertificate"]["key"], "P_0004_D356_03");
   EXPECT_EQ(with["lat"], 1.0);
-  EXPECT_FALSE(with.contains("lng"));
+  EXPECT_TRUE(with["lng"].is_null());
   json without = DeviceJson(d, false);
   EXPECT_FALSE(without.contains("pac"));
   EXPECT_EQ(without.dump().find("0123456789ABCDEF"), std::string::npos);
+}
+
+TEST(DeviceJson, CarriesTheSigfoxV1FieldsWithEmptyValuesWhenUnknown) {
+  Device d;
+  d.id = SigfoxId{0x2C};
+  d.name = "n";
+  d.type = "t";
+  d.group = "g";
+  d.state = DeviceState::kDisabled;
+  json out = DeviceJson(d, false);
+  for (const char* field : {"lat",
+                            "lng",
+                            "location",
+                            "last",
+                            "lastCom",
+                            "averageSnr",
+                            "averageRssi",
+                            "averageSignal",
+                            "activationTime",
+                            "sequenceNumber",
+                            "computedLocation",
+                            "lastComputedLocation",
+                            "lqi",
+                            "trashSequenceNumber",
+                            "tokenType",
+                            "tokenEnd",
+                            "contractId",
+                            "contract",
+                            "modemCertificate",
+                            "productCertificate",
+                            "unsubscriptionTime",
+                            "createdBy",
+                            "lastEditionTime",
+                            "lastEditedBy"}) {
+    ASSERT_TRUE(out.contains(field)) << field;
+    EXPECT_TRUE(out[field].is_null()) << field;
+  }
+  EXPECT_EQ(out["state"], 3);
+  EXPECT_EQ(out["comState"], 6);  // NOT_SEEN: no message yet
+  EXPECT_EQ(out["deviceType"]["id"], "t");
+  EXPECT_EQ(out["type"]["id"], "t");
+  EXPECT_EQ(out["preventRenewal"], false);
+  EXPECT_EQ(out["activable"], true);
+  EXPECT_EQ(out["prototype"], false);
+}
+
+TEST(DeviceJson, SigfoxV1FieldsFollowWhatRoostKnows) {
+  Device d;
+  d.id = SigfoxId{0x2C};
+  d.lat = 43.5;
+  d.lng = 1.25;
+  d.last = 1700000000000;
+  d.token_renew_forbidden = true;
+  d.state = DeviceState::kNotActivable;
+  json out = DeviceJson(d, true);
+  EXPECT_EQ(out["location"], (json{{"lat", 43.5}, {"lng", 1.25}}));
+  EXPECT_EQ(out["lastCom"], 1700000000000);
+  EXPECT_EQ(out["comState"], 5);  // NA: seen, but not tracked
+  EXPECT_EQ(out["preventRenewal"], true);
+  EXPECT_EQ(out["activable"], false);
 }
 
 }  // namespace

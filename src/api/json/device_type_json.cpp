@@ -5,6 +5,7 @@
 #include <string>
 
 #include "api/json/body.h"
+#include "api/json/enum_json.h"
 #include "codec/downlink_template.h"
 #include "codec/payload_format.h"
 
@@ -22,29 +23,11 @@ constexpr size_t kMaxFormatLength = 4000;
 }  // namespace
 
 std::string_view PayloadTypeName(PayloadType type) {
-  switch (type) {
-    case PayloadType::kNone:
-      return "None";
-    case PayloadType::kString:
-      return "String";
-    case PayloadType::kCustom:
-      return "Custom";
-    case PayloadType::kGeolocation:
-      return "Geolocation";
-  }
-  return "None";
+  return EnumByValue(kPayloadTypes, type).name;
 }
 
 std::string_view DownlinkModeName(DownlinkMode mode) {
-  switch (mode) {
-    case DownlinkMode::kDirect:
-      return "DIRECT";
-    case DownlinkMode::kCallback:
-      return "CALLBACK";
-    case DownlinkMode::kNone:
-      return "NONE";
-  }
-  return "DIRECT";
+  return EnumByValue(kDownlinkModes, mode).name;
 }
 
 const std::vector<std::string_view>& DeviceTypeFields() {
@@ -99,33 +82,15 @@ std::optional<ApiError> ApplyDeviceTypeFields(const json& body, bool for_edit, D
       }
       type.keep_alive = v.get<int64_t>();
     } else if (key == "payloadType") {
-      if (!v.is_string()) return WrongType(key, "a string", v);
-      const auto& s = v.get_ref<const std::string&>();
-      if (s == "None") {
-        type.payload_type = PayloadType::kNone;
-      } else if (s == "String") {
-        type.payload_type = PayloadType::kString;
-      } else if (s == "Custom") {
-        type.payload_type = PayloadType::kCustom;
-      } else if (s == "Geolocation") {
-        return ApiError::BadField(key, "Geolocation is reserved and not supported yet");
-      } else {
-        return ApiError::BadField(key, "must be None, String or Custom");
-      }
+      auto parsed = ReadEnum(v, key, kPayloadTypes);
+      if (!parsed.ok()) return parsed.error();
+      type.payload_type = *parsed;
     } else if (key == "payloadConfig") {
       if (auto e = ReadString(v, key, kMaxFormatLength, type.payload_config)) return e;
     } else if (key == "downlinkMode") {
-      if (!v.is_string()) return WrongType(key, "a string", v);
-      const auto& s = v.get_ref<const std::string&>();
-      if (s == "DIRECT") {
-        type.downlink_mode = DownlinkMode::kDirect;
-      } else if (s == "CALLBACK") {
-        type.downlink_mode = DownlinkMode::kCallback;
-      } else if (s == "NONE") {
-        type.downlink_mode = DownlinkMode::kNone;
-      } else {
-        return ApiError::BadField(key, "must be DIRECT, CALLBACK or NONE");
-      }
+      auto parsed = ReadEnum(v, key, kDownlinkModes);
+      if (!parsed.ok()) return parsed.error();
+      type.downlink_mode = *parsed;
     } else if (key == "downlinkDataString") {
       if (auto e = ReadString(v, key, kMaxFormatLength, type.downlink_data_string)) return e;
     } else if (key == "automaticRenewal") {
@@ -165,6 +130,10 @@ json DeviceTypeJson(const DeviceType& type) {
               {"downlinkDataString", type.downlink_data_string},
               {"automaticRenewal", type.automatic_renewal},
               {"creationTime", type.creation_time},
-              {"lastEditionTime", type.update_time}};
+              {"lastEditionTime", type.update_time},
+              // Sigfox fields Roost does not track: contracts and who edited.
+              {"contract", nullptr},
+              {"createdBy", nullptr},
+              {"lastEditedBy", nullptr}};
 }
 }  // namespace roost::api

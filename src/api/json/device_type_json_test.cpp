@@ -80,9 +80,17 @@ TEST(DeviceTypeFields, WrongTypesAndValuesNameTheField) {
       {{{"keepAlive", 4000000000u}}, "keepAlive", "at most"},
       {{{"alertEmail", "nobody"}}, "alertEmail", "email"},
       {{{"payloadType", "Geolocation"}}, "payloadType", "reserved"},
-      {{{"payloadType", "custom"}}, "payloadType", "None, String or Custom"},
-      {{{"downlinkMode", 1}}, "downlinkMode", "string"},
-      {{{"downlinkMode", "BIDIR"}}, "downlinkMode", "DIRECT, CALLBACK or NONE"},
+      {{{"payloadType", "custom"}}, "payloadType", "None (2), String (5) or Custom (3)"},
+      {{{"payloadType", 4}}, "payloadType", "Geolocation (4) is reserved"},
+      {{{"payloadType", 6}}, "payloadType", "None (2), String (5) or Custom (3)"},
+      {{{"payloadType", 2.0}}, "payloadType", "a name or an integer code"},
+      {{{"downlinkMode", true}}, "downlinkMode", "a name or an integer code"},
+      {{{"downlinkMode", 7}}, "downlinkMode", "must be DIRECT (0), CALLBACK (1) or NONE (2)"},
+      {{{"downlinkMode", -1}}, "downlinkMode", "DIRECT (0), CALLBACK (1) or NONE (2)"},
+      {{{"downlinkMode", 18446744073709551615u}}, "downlinkMode", "DIRECT (0)"},
+      {{{"downlinkMode", 3}}, "downlinkMode", "MANAGED (3) is reserved"},
+      {{{"downlinkMode", "MANAGED"}}, "downlinkMode", "MANAGED (3) is reserved"},
+      {{{"downlinkMode", "BIDIR"}}, "downlinkMode", "DIRECT (0), CALLBACK (1) or NONE (2)"},
       {{{"automaticRenewal", "yes"}}, "automaticRenewal", "boolean"},
       {{{"description", "a\nb"}}, "description", "control characters"},
       {{{"name", std::string(201, 'n')}}, "name", "at most 200"},
@@ -96,6 +104,47 @@ TEST(DeviceTypeFields, WrongTypesAndValuesNameTheField) {
     EXPECT_EQ(FirstField(*e), c.field) << c.body.dump();
     EXPECT_NE(e->message.find(c.fragment), std::string::npos) << e->message;
   }
+}
+
+TEST(DeviceTypeFields, SigfoxIntegerCodesAreAcceptedLikeNames) {
+  const struct {
+    json code;
+    DownlinkMode mode;
+  } modes[] = {{0, DownlinkMode::kDirect}, {1, DownlinkMode::kCallback}, {2, DownlinkMode::kNone}};
+  for (const auto& m : modes) {
+    DeviceType t;
+    t.downlink_mode = DownlinkMode::kCallback;
+    if (m.mode == DownlinkMode::kCallback) t.downlink_mode = DownlinkMode::kDirect;
+    auto e = ApplyDeviceTypeFields(json{{"downlinkMode", m.code}}, false, t);
+    ASSERT_FALSE(e.has_value()) << e->message;
+    EXPECT_EQ(t.downlink_mode, m.mode) << m.code;
+  }
+  const struct {
+    json code;
+    PayloadType type;
+  } types[] = {{2, PayloadType::kNone}, {5, PayloadType::kString}, {3, PayloadType::kCustom}};
+  for (const auto& p : types) {
+    DeviceType t;
+    t.payload_type = PayloadType::kGeolocation;
+    auto e = ApplyDeviceTypeFields(json{{"payloadType", p.code}}, false, t);
+    ASSERT_FALSE(e.has_value()) << e->message;
+    EXPECT_EQ(t.payload_type, p.type) << p.code;
+  }
+}
+
+TEST(DeviceTypeJson, CarriesTheSigfoxFieldsWithEmptyValues) {
+  DeviceType t;
+  t.id = "i";
+  t.name = "n";
+  t.group = "g";
+  t.downlink_mode = DownlinkMode::kNone;
+  json out = DeviceTypeJson(t);
+  for (const char* field : {"contract", "createdBy", "lastEditedBy"}) {
+    ASSERT_TRUE(out.contains(field)) << field;
+    EXPECT_TRUE(out[field].is_null()) << field;
+  }
+  EXPECT_EQ(out["downlinkMode"], "NONE");
+  EXPECT_EQ(out["payloadType"], "None");
 }
 
 TEST(ValidateDeviceType, NamesFieldAndPosition) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/text.h"
+
 namespace roost::api {
 
 using nlohmann::json;
@@ -17,7 +19,14 @@ json GroupJson(const Group& g, std::string_view viewer_group) {
            {"name", g.name},
            {"description", g.description},
            {"path", std::move(path)},
-           {"creationTime", g.creation_time}};
+           {"creationTime", g.creation_time},
+           {"nameCI", AsciiLower(g.name)},
+           // Sigfox fields Roost does not track: group types, time zones and
+           // network operators belong to Sigfox's own hierarchy.
+           {"type", nullptr},
+           {"timezone", nullptr},
+           {"bssId", nullptr},
+           {"networkOperatorId", nullptr}};
   if (g.id != viewer_group && !g.parent.empty()) out["parentId"] = g.parent;
   return out;
 }

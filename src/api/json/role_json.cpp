@@ -46,4 +46,14 @@ json RolesJson(const Roles& roles) {
   return out;
 }
 
+json ProfilesJson(const Roles& roles) {
+  json out = json::array();
+  for (const auto& r : roles) out.push_back({{"id", r}, {"name", r}});
+  return out;
+}
+
+json UserRolesJson(const std::string& group, const Roles& roles) {
+  return json::array({{{"group", {{"id", group}}}, {"roles", ProfilesJson(roles)}}});
+}
+
 }  // namespace roost::api

@@ -15,7 +15,14 @@ json UserJson(const User& u) {
               {"roles", RolesJson(u.roles)},
               {"passwordSet", !u.password_hash.empty()},
               {"creationTime", u.creation_time},
-              {"lastEditionTime", u.update_time}};
+              {"lastEditionTime", u.update_time},
+              // Roost keeps one name; Sigfox splits it.
+              {"firstName", u.name},
+              {"lastName", nullptr},
+              {"userRoles", UserRolesJson(u.group, u.roles)},
+              // Not tracked: logins are not recorded and accounts are not locked.
+              {"lastLogin", nullptr},
+              {"locked", false}};
 }
 
 json InviteJson(const registry::InviteOutcome& out) {
