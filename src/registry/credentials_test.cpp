@@ -322,7 +322,7 @@ TEST_P(CredentialsTest, ImportsAcrossChunkBoundaries) {
 // nothing: the checks read both files to the end before the first chunk is written.
 TEST_P(CredentialsTest, ErrorsInTheLastChunkStoreNothing) {
   constexpr size_t kDevices = 25;
-  const ImportLimits limits{.chunk_entries = 10};
+  const ImportLimits limits{.chunk_entries = 10, .listed_refusals = kMaxListedRefusals};
   const auto ecb = factory::CraMode::kEcb;
   std::vector<factory::CraPair> pairs;
   std::string pac;
