@@ -18,11 +18,12 @@ if(ROOST_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
-# roost_library(<domain> [NO_FUZZ_COVERAGE] DEPS <targets...> [TEST_DEPS <targets...>])
+# roost_library(<domain> [NO_FUZZ_COVERAGE] [PG_TESTS] DEPS <targets...> [TEST_DEPS <targets...>])
 # Builds every *.cpp in the current directory except *_test.cpp into roost_<domain>,
-# and every *_test.cpp into one GoogleTest binary roost_<domain>_test.
+# and every *_test.cpp into one GoogleTest binary roost_<domain>_test. PG_TESTS: some tests
+# run on PostgreSQL too, on the run's shared throwaway server (src/storage/CMakeLists.txt).
 function(roost_library domain)
-  cmake_parse_arguments(ARG "NO_FUZZ_COVERAGE" "" "DEPS;TEST_DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_FUZZ_COVERAGE;PG_TESTS" "" "DEPS;TEST_DEPS" ${ARGN})
   file(GLOB all_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
   set(lib_sources)
   set(test_sources)
@@ -47,6 +48,13 @@ function(roost_library domain)
     target_compile_definitions(roost_${domain}_test PRIVATE
       ROOST_VECTORS_DIR="${PROJECT_SOURCE_DIR}/tests/vectors"
       ROOST_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
-    gtest_discover_tests(roost_${domain}_test DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
+    if(ARG_PG_TESTS)
+      target_link_libraries(roost_${domain}_test PRIVATE roost_storage_testing)
+      gtest_discover_tests(roost_${domain}_test DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit
+        FIXTURES_REQUIRED roost_pg
+        ENVIRONMENT "ROOST_TEST_PG_STATE=${PROJECT_BINARY_DIR}/src/storage/pg-fixture")
+    else()
+      gtest_discover_tests(roost_${domain}_test DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
+    endif()
   endif()
 endfunction()

@@ -7,6 +7,7 @@
 #include "api/json/credential_json.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "core/mapped_file.h"
 #include "crypto/aes.h"
 #include "crypto/seal.h"
 #include "registry/credentials.h"
@@ -39,7 +40,8 @@ void AddCredentialsCommands(CLI::App& app) {
   auto* import = group->add_subcommand(
       "import",
       "Import a CRA ID/KEY file and its ID/PAC file: KEYs are stored sealed with the master key; "
-      "prints {\"imported\", \"unchanged\", \"skipped\", \"refused\": [{\"id\", \"message\"}]}");
+      "prints {\"imported\", \"unchanged\", \"skipped\", \"refusedCount\", \"refused\": "
+      "[{\"id\", \"message\"}]} (the first 1000 refused IDs listed)");
   auto* key_opt = import->add_option("--enc-key", o->enc_key, "encryption key, 32 hex digits");
   auto* key_file_opt =
       import->add_option("--enc-key-file", o->enc_key_file, "file holding the encryption key");
@@ -56,8 +58,9 @@ void AddCredentialsCommands(CLI::App& app) {
                      "master key sealing the KEYs (default: <data-dir>/master.key)");
   import->callback([o] {
     auto mode = ValueOrFail(factory::ParseCraMode(o->mode), "--mode");
-  std::string id_key = ValueOrFail(ReadWholeFile(o->id_key));
-  std::string id_pac = ValueOrFail(ReadWholeFile(o->id_pac));
+  // Mapped, not read: a batch of a million devices is 58 MB that the import reads in place.
+  MappedFile id_key = ValueOrFail(MappedFile::Open(o->id_key));
+  MappedFile id_pac = ValueOrFail(MappedFile::Open(o->id_pac));
 
   std::string key_path = o->master_key_file;
   if (key_path.empty()) {
@@ -81,10 +84,8 @@ void AddCredentialsCommands(CLI::App& app) {
                  .count();
   // Read last: no failure above leaves it in memory.
   Key128 enc_key = ReadEncryptionKey(o->enc_key, o->enc_key_file);
-  auto report = registry::ImportCredentials(
-      *store, *sealer, enc_key,
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(id_key.data()), id_key.size()),
-      id_pac, mode, now);
+  auto report = registry::ImportCredentials(*store, *sealer, enc_key, id_key.bytes(), id_pac.view(),
+                                            mode, now);
   crypto::Cleanse(enc_key.data(), enc_key.size());
   if (!report.ok()) {
     std::string message = report.status().message();

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -56,6 +58,50 @@ void DecryptCraBlocks(const crypto::Aes128& aes, const Key128& key, CraMode mode
   std::memcpy(next_iv.data(), data.data() + data.size() - 16, 16);
   crypto::DecryptCbc(key, iv, data, data);
   iv = next_iv;
+}
+
+namespace {
+
+// In CBC mode a block's IV is the ciphertext block before it (zero before the first).
+void XorPreviousBlock(CraMode mode, std::span<const uint8_t> file, uint64_t block_index,
+                      uint8_t* clear) {
+  if (mode != CraMode::kCbc || block_index == 0) return;
+  const uint8_t* prev = file.data() + (block_index - 1) * 16;
+  for (size_t b = 0; b < 16; ++b) clear[b] ^= prev[b];
+}
+
+}  // namespace
+
+void DecryptIdsAt(const crypto::Aes128& aes, CraMode mode, std::span<const uint8_t> file,
+                  uint64_t first, std::span<SigfoxId> ids) {
+  // ID blocks are gathered so that ECB runs over many blocks per call.
+  constexpr size_t kBatch = 1024;
+  std::array<uint8_t, kBatch * 16> buf;
+  for (size_t done = 0; done < ids.size(); done += kBatch) {
+    const size_t n = std::min(kBatch, ids.size() - done);
+    for (size_t j = 0; j < n; ++j) {
+      std::memcpy(buf.data() + j * 16, file.data() + (first + done + j) * kCraPairSize, 16);
+    }
+    aes.DecryptEcb(std::span<const uint8_t>(buf.data(), n * 16), std::span(buf.data(), n * 16));
+    for (size_t j = 0; j < n; ++j) {
+      uint8_t* clear = buf.data() + j * 16;
+      XorPreviousBlock(mode, file, (first + done + j) * 2, clear);
+      ids[done + j].value = uint32_t{clear[0]} << 24 | uint32_t{clear[1]} << 16 |
+                            uint32_t{clear[2]} << 8 | uint32_t{clear[3]};
+    }
+  }
+}
+
+CraPair DecryptPairAt(const crypto::Aes128& aes, CraMode mode, std::span<const uint8_t> file,
+                      uint64_t index) {
+  std::array<uint8_t, kCraPairSize> buf;
+  std::memcpy(buf.data(), file.data() + index * kCraPairSize, kCraPairSize);
+  aes.DecryptEcb(buf, buf);
+  XorPreviousBlock(mode, file, index * 2, buf.data());
+  XorPreviousBlock(mode, file, index * 2 + 1, buf.data() + 16);
+  CraPair pair = DecodePair(buf);
+  crypto::Cleanse(buf.data(), buf.size());
+  return pair;
 }
 
 void EncryptCraBlocks(const crypto::Aes128& aes, const Key128& key, CraMode mode,

@@ -59,6 +59,19 @@ void DecryptCraBlocks(const crypto::Aes128& aes, const Key128& key, CraMode mode
 void EncryptCraBlocks(const crypto::Aes128& aes, const Key128& key, CraMode mode,
                       std::span<uint8_t> data, crypto::Block& iv);
 
+// Random access to a whole encrypted file held in memory (e.g. mapped), for
+// imports that must not decrypt the file into a second copy. `file` is a whole
+// number of pairs; the caller checks the index. Only the blocks asked for are
+// decrypted; in CBC mode the ciphertext block before them is their IV.
+//
+// The device IDs of pairs [first, first + ids.size()): ID blocks only, so no
+// KEY is ever decrypted.
+void DecryptIdsAt(const crypto::Aes128& aes, CraMode mode, std::span<const uint8_t> file,
+                  uint64_t first, std::span<SigfoxId> ids);
+// Pair `index`, KEY included; no clear copy is left behind but the returned pair.
+CraPair DecryptPairAt(const crypto::Aes128& aes, CraMode mode, std::span<const uint8_t> file,
+                      uint64_t index);
+
 // The AESd dump layout, one line per 16-byte block:
 // "0000010: f086 2c47 59ca 9b15 5612 01f5 2e29 5c59 ..,GY...V....)\Y\n"
 // Offsets use at least 7 lowercase hex digits. Appends to `out`.

@@ -137,6 +137,37 @@ TEST_P(CraRoundTrip, EncryptThenRandomAccessDecrypt) {
   std::filesystem::remove(path);
 }
 
+// DecryptIdsAt batches ID blocks 1024 at a time: 2 500 pairs cross two batch
+// boundaries, and a start in the middle of the file needs the right CBC IV.
+TEST_P(CraRoundTrip, InMemoryRandomAccessMatchesTheClearText) {
+  const CraMode mode = GetParam();
+  Key128 key = ParseKey128("000102030405060708090A0B0C0D0E0F").value();
+  constexpr size_t kPairs = 2500;
+  std::vector<uint8_t> data(kPairs * kCraPairSize);
+  for (size_t i = 0; i < kPairs; ++i) {
+    CraPair p;
+    p.id.value = static_cast<uint32_t>(0x5000000 + i * 3);
+    for (size_t b = 0; b < 16; ++b) p.key[b] = static_cast<uint8_t>(i * 5 + b);
+    EncodePair(p, std::span<uint8_t, kCraPairSize>(data.data() + i * kCraPairSize, kCraPairSize));
+  }
+  crypto::Aes128 aes(key);
+  crypto::Block iv{};
+  EncryptCraBlocks(aes, key, mode, data, iv);
+
+  std::vector<SigfoxId> ids(kPairs);
+  DecryptIdsAt(aes, mode, data, 0, ids);
+  for (size_t i = 0; i < kPairs; ++i) ASSERT_EQ(ids[i].value, 0x5000000 + i * 3) << i;
+  std::vector<SigfoxId> middle(1500);
+  DecryptIdsAt(aes, mode, data, 777, middle);
+  EXPECT_EQ(middle.front().value, 0x5000000 + 777 * 3);
+  EXPECT_EQ(middle.back().value, 0x5000000 + (777 + 1499) * 3);
+  for (size_t i : {size_t{0}, size_t{1}, size_t{1024}, kPairs - 1}) {
+    CraPair pair = DecryptPairAt(aes, mode, data, i);
+    EXPECT_EQ(pair.id.value, 0x5000000 + i * 3);
+    for (size_t b = 0; b < 16; ++b) EXPECT_EQ(pair.key[b], static_cast<uint8_t>(i * 5 + b));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, CraRoundTrip, ::testing::Values(CraMode::kEcb, CraMode::kCbc));
 
 TEST(CraFile, OpenRejectsTruncatedFileAndMissingFile) {

@@ -22,42 +22,56 @@ bool SplitTwoFields(std::string_view line, std::string_view& a, std::string_view
 
 }  // namespace
 
-Result<std::vector<IdPac>> ParseIdPacFile(std::string_view text) {
-  std::vector<IdPac> out;
-  std::unordered_map<uint32_t, size_t> line_of_id;
-  bool header_possible = true;
-  size_t line_no = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
+Result<std::optional<IdPacLine>> IdPacReader::Next() {
+  if (!error_.ok()) return error_;
+  while (pos_ < text_.size()) {
+    size_t end = text_.find('\n', pos_);
+    if (end == std::string_view::npos) end = text_.size();
+    std::string_view line = text_.substr(pos_, end - pos_);
+    pos_ = end + 1;
+    ++line_no_;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     line = TrimSpace(line);
     if (line.empty() || line.front() == '#') continue;
-    auto where = [&] { return "line " + std::to_string(line_no) + ": "; };
-    if (header_possible) {
-      header_possible = false;
+    auto fail = [&](const std::string& message) {
+      error_ = Status::InvalidInput("line " + std::to_string(line_no_) + ": " + message);
+      return error_;
+    };
+    if (header_possible_) {
+      header_possible_ = false;
       // The one header line ("ID;PAC") is the first line not starting with an ID.
       if (!ParseSigfoxId(line.substr(0, line.find_first_of(";,\t "))).ok()) continue;
     }
     std::string_view id_text, pac_text;
     if (!SplitTwoFields(line, id_text, pac_text)) {
-      return Status::InvalidInput(where() + "expected 'ID;PAC' (two fields), got '" +
-                                  std::string(line.substr(0, 60)) + "'");
+      return fail("expected 'ID;PAC' (two fields), got '" + std::string(line.substr(0, 60)) + "'");
     }
     auto id = ParseSigfoxId(id_text);
-    if (!id.ok()) return Status::InvalidInput(where() + id.status().message());
+    if (!id.ok()) return fail(id.status().message());
     auto pac = ParsePac(pac_text);
-    if (!pac.ok()) return Status::InvalidInput(where() + pac.status().message());
-    auto [it, inserted] = line_of_id.emplace(id->value, line_no);
-    if (!inserted) {
-      return Status::InvalidInput(where() + "device ID " + id->ToFile() +
-                                  " already listed on line " + std::to_string(it->second));
-    }
-    out.push_back(IdPac{*id, std::move(pac).value()});
+    if (!pac.ok()) return fail(pac.status().message());
+    return std::optional<IdPacLine>(IdPacLine{IdPac{*id, std::move(pac).value()}, line_no_});
+  }
+  return std::optional<IdPacLine>();
+}
+
+Status RepeatedIdError(SigfoxId id, size_t line, size_t first_line) {
+  return Status::InvalidInput("line " + std::to_string(line) + ": device ID " + id.ToFile() +
+                              " already listed on line " + std::to_string(first_line));
+}
+
+Result<std::vector<IdPac>> ParseIdPacFile(std::string_view text) {
+  std::vector<IdPac> out;
+  std::unordered_map<uint32_t, size_t> line_of_id;
+  IdPacReader reader(text);
+  for (;;) {
+    auto next = reader.Next();
+    if (!next.ok()) return next.status();
+    if (!*next) break;
+    IdPacLine& l = **next;
+    auto [it, inserted] = line_of_id.emplace(l.entry.id.value, l.line);
+    if (!inserted) return RepeatedIdError(l.entry.id, l.line, it->second);
+    out.push_back(std::move(l.entry));
   }
   return out;
 }

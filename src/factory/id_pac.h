@@ -8,6 +8,8 @@
 // Output: "0041A2F0;6FEE95A9E3756E43\n" per device (ID zero-padded to 8).
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +27,36 @@ struct IdPac {
 
 // Parses a whole ID/PAC file. Duplicate IDs are an error (naming both lines).
 Result<std::vector<IdPac>> ParseIdPacFile(std::string_view text);
+
+// One device line of an ID/PAC file.
+struct IdPacLine {
+  IdPac entry;
+  size_t line = 0;  // 1-based
+};
+
+// Reads the device lines of an ID/PAC file one at a time, in file order, holding
+// nothing but the line at hand, so that a file of a million devices is read in
+// place. It skips and refuses exactly what ParseIdPacFile does, with the same
+// messages, except repeated IDs: finding those is left to the caller, with the
+// memory it can afford (ParseIdPacFile uses a hash map; a million-device import
+// sorts compact IDs). After an error, Next() keeps returning that error.
+class IdPacReader {
+ public:
+  explicit IdPacReader(std::string_view text) : text_(text) {}
+
+  // The next device line; nullopt at the end of the file.
+  Result<std::optional<IdPacLine>> Next();
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+  size_t line_no_ = 0;
+  bool header_possible_ = true;
+  Status error_;
+};
+
+// The error of a device ID listed twice: on `line`, first on `first_line`.
+Status RepeatedIdError(SigfoxId id, size_t line, size_t first_line);
 
 // Renders one line, newline included.
 std::string FormatIdPacLine(const IdPac& entry);

@@ -75,5 +75,36 @@ TEST(IdPac, EmptyInputIsAnEmptyList) {
   EXPECT_TRUE(parsed->empty());
 }
 
+// The reader yields what the parser returns, with line numbers, one line at a time.
+TEST(IdPacReader, YieldsDeviceLinesWithTheirNumbers) {
+  IdPacReader reader("# c\nID;PAC\n\n41A2F0;6FEE95A9E3756E43\r\n41a2f1 84053899b0fc3ee0");
+  auto first = reader.Next();
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status().message();
+  EXPECT_EQ((*first)->line, 4u);
+  EXPECT_EQ((*first)->entry, (IdPac{SigfoxId{0x41A2F0}, "6FEE95A9E3756E43"}));
+  auto second = reader.Next();
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_EQ((*second)->line, 5u);
+  EXPECT_EQ((*second)->entry.pac, "84053899B0FC3EE0");
+  auto end = reader.Next();
+  ASSERT_TRUE(end.ok());
+  EXPECT_FALSE(end->has_value());
+  EXPECT_FALSE(reader.Next()->has_value());
+}
+
+// Repeated IDs are the caller's to find; a bad line stops the reader for good.
+TEST(IdPacReader, LeavesRepeatsToTheCallerAndStopsAtABadLine) {
+  IdPacReader reader("41A2F0;6FEE95A9E3756E43\n41A2F0;6FEE95A9E3756E43\n41A2F1;BAD\n41A2F2;1\n");
+  EXPECT_TRUE(reader.Next()->has_value());
+  EXPECT_TRUE(reader.Next()->has_value());
+  auto bad = reader.Next();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("line 3: PAC"), std::string::npos)
+      << bad.status().message();
+  auto again = reader.Next();
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().message(), bad.status().message());
+}
+
 }  // namespace
 }  // namespace roost::factory

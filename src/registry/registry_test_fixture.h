@@ -2,6 +2,10 @@
 // temporary directory, a clock the test moves by hand, and helpers that put
 // groups and device types straight into the store. Test-only.
 //
+// RegistryEngineTest runs a test on each engine: a parameterized suite instantiated
+// with ::testing::Values("sqlite", "postgres") gets a fresh database of that engine
+// (PostgreSQL: a new database on the run's throwaway server, storage/testing/pg_fixture.h).
+//
 // A test class derives from RegistryTest and, when it needs services, makes them
 // in its own SetUp after calling RegistryTest::SetUp(). Services are members of
 // the derived class, so they are destroyed before the store they point at; the
@@ -18,6 +22,7 @@
 #include "model/object_id.h"
 #include "registry/devices.h"
 #include "storage/store.h"
+#include "storage/testing/pg_fixture.h"
 
 namespace roost::registry::testing {
 
@@ -28,12 +33,27 @@ class RegistryTest : public ::testing::Test {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
-  void SetUp() override {
-    char tmpl[] = "/tmp/roost-registry-test-XXXXXX";
-    const char* dir = mkdtemp(tmpl);
-    ASSERT_NE(dir, nullptr);
-    dir_ = dir;
-    auto store = storage::OpenSqliteStore(dir_);
+  void SetUp() override { OpenStoreOn("sqlite"); }
+
+  // A fresh store of `engine` ("sqlite" or "postgres").
+  void OpenStoreOn(const std::string& engine) {
+    if (engine == "sqlite") {
+      char tmpl[] = "/tmp/roost-registry-test-XXXXXX";
+      const char* dir = mkdtemp(tmpl);
+      ASSERT_NE(dir, nullptr);
+      dir_ = dir;
+      auto store = storage::OpenSqliteStore(dir_);
+      ASSERT_TRUE(store.ok()) << store.status().message();
+      store_ = std::move(store).value();
+      return;
+    }
+    ASSERT_EQ(engine, "postgres");
+    auto server = storage::testing::PgServer::Shared();
+    ASSERT_TRUE(server.ok()) << server.status().message();
+    auto db =
+        (*server)->CreateDatabase(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    auto store = storage::OpenPostgresStore(*db);
     ASSERT_TRUE(store.ok()) << store.status().message();
     store_ = std::move(store).value();
   }
@@ -76,6 +96,12 @@ class RegistryTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<storage::Store> store_;
   EpochMillis now_ = 1700000000000;
+};
+
+// A registry test run once per engine (the parameter: "sqlite" or "postgres").
+class RegistryEngineTest : public RegistryTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override { OpenStoreOn(GetParam()); }
 };
 
 }  // namespace roost::registry::testing

@@ -202,6 +202,12 @@ class Store {
   // --- credentials (factory import) ----------------------------------------
   // Inserts or replaces, per device ID, the sealed KEY and initial PAC, in one transaction.
   virtual Status UpsertCredentials(std::span<const Credential> credentials) = 0;
+  // Inserts, in one transaction, the credentials whose device ID has none yet; the
+  // others are left untouched (never replaced) and their indexes into the input
+  // returned, in input order — an ID stored meanwhile by a concurrent import, or
+  // repeated within the batch, is one of them.
+  virtual Result<std::vector<size_t>> InsertNewCredentials(
+      std::span<const Credential> credentials) = 0;
   virtual Result<Credential> GetCredential(uint32_t device_id) = 0;
   // Batch lookup: one entry per requested ID, absent where unknown.
   virtual Result<std::vector<std::optional<Credential>>> GetCredentials(

@@ -860,6 +860,35 @@ TEST_P(StoreTest, Credentials) {
   EXPECT_EQ((*many)[3], b);
 }
 
+// Insert-if-absent: a stored credential is never replaced, and the caller learns which ones
+// were left alone (a repeat within the batch too).
+TEST_P(StoreTest, InsertNewCredentialsKeepsStoredOnes) {
+  Credential a;
+  a.device_id.value = 0x0041A2F0;
+  a.sealed_key = {0x00, 0xFF, 0x10};
+  a.initial_pac = "6FEE95A9E3756E43";
+  a.creation_time = 1;
+  auto first = store_->InsertNewCredentials(std::span<const Credential>(&a, 1));
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_TRUE(first->empty());
+
+  Credential replaced = a;
+  replaced.sealed_key = {9, 9, 9};
+  replaced.initial_pac = "0000000000000001";
+  Credential b = a;
+  b.device_id.value = 7;
+  Credential b_again = b;
+  b_again.initial_pac = "0000000000000002";
+  auto second = store_->InsertNewCredentials(std::vector<Credential>{b, replaced, b_again});
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  EXPECT_EQ(*second, (std::vector<size_t>{1, 2}));
+  EXPECT_EQ(*store_->GetCredential(a.device_id.value), a);
+  EXPECT_EQ(*store_->GetCredential(7), b);
+  auto none = store_->InsertNewCredentials({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_P(StoreTest, ProductCertificatesUpsertGetAndSearch) {
   auto cert = [](std::string key, std::string maker, std::string product, EpochMillis t) {
     ProductCertificate pc;

@@ -142,7 +142,8 @@ class ApiCredentialsImportTest(unittest.TestCase):
     def test_2_import_register_reimport(self):
         status, body = self.upload("FACTORY", self.sample_fields())
         self.assertEqual(status, 200, body)
-        self.assertEqual(body, {"imported": 4, "unchanged": 0, "skipped": 0, "refused": []})
+        self.assertEqual(body, {"imported": 4, "unchanged": 0, "skipped": 0, "refusedCount": 0,
+                                "refused": []})
         # Idempotent, and ADMIN may import too.
         status, body = self.upload("ADMIN", self.sample_fields())
         self.assertEqual(status, 200, body)

@@ -82,9 +82,11 @@ class CredentialsImportTest(unittest.TestCase):
 
     def test_import_sample_then_idempotent_reimport(self):
         first = self.import_ok(*self.sample())
-        self.assertEqual(first, {"imported": 4, "unchanged": 0, "skipped": 0, "refused": []})
+        self.assertEqual(first, {"imported": 4, "unchanged": 0, "skipped": 0,
+                                 "refusedCount": 0, "refused": []})
         again = self.import_ok(*self.sample())
-        self.assertEqual(again, {"imported": 0, "unchanged": 4, "skipped": 0, "refused": []})
+        self.assertEqual(again, {"imported": 0, "unchanged": 4, "skipped": 0,
+                                 "refusedCount": 0, "refused": []})
         db = self.db_bytes()
         self.assertIn(b"6FEE95A9E3756E43", db)  # the initial PAC is stored in clear
         for dev in self.expected["devices"]:
@@ -114,6 +116,31 @@ class CredentialsImportTest(unittest.TestCase):
         for key in keys:
             self.assertNotIn(bytes.fromhex(key), db)
             self.assertNotIn(key.encode(), db)
+
+    def test_refusals_beyond_1000_are_counted_not_listed(self):
+        def issue(name):
+            out = self.path(name)
+            r = run(["cra", "issue", "--count", 1500, "--first-id", "200000", "--enc-key", KEY,
+                     "--out-dir", out])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return os.path.join(out, "id_key_encrypted.bin"), os.path.join(out, "id_pac.txt")
+
+        first = self.import_ok(*issue("first"))
+        self.assertEqual((first["imported"], first["refusedCount"]), (1500, 0))
+        # The same IDs issued again get new KEYs: every one is refused, 1 000 listed in order.
+        got = self.import_ok(*issue("second"))
+        self.assertEqual((got["imported"], got["unchanged"], got["refusedCount"]), (0, 0, 1500))
+        self.assertEqual(len(got["refused"]), 1000)
+        self.assertEqual(got["refused"][0]["id"], "200000")
+        self.assertEqual(got["refused"][999]["id"], "2003E7")
+        self.assertIn("different KEY", got["refused"][999]["message"])
+
+    def test_files_that_cannot_be_mapped_are_named(self):
+        id_key, id_pac = self.sample()
+        r = self.import_(self.tmp.name, id_pac)
+        self.expect_failure(r, self.tmp.name + ": not a regular file")
+        r = self.import_(id_key, self.path("absent.txt"))
+        self.expect_failure(r, self.path("absent.txt") + ": cannot open")
 
     def test_different_key_for_a_known_id_is_refused_per_id(self):
         self.import_ok(*self.sample())

@@ -14,6 +14,7 @@ json ImportReportJson(const registry::ImportReport& report) {
   return json{{"imported", report.imported},
               {"unchanged", report.unchanged},
               {"skipped", report.skipped},
+              {"refusedCount", report.refused_count},
               {"refused", std::move(refused)}};
 }
 }  // namespace roost::api

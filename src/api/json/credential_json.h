@@ -8,8 +8,9 @@
 
 namespace roost::api {
 
-// {"imported", "unchanged", "skipped", "refused": [{"id", "message"}]}: the
-// answer of POST /api/credentials/import and `roost credentials import`.
+// {"imported", "unchanged", "skipped", "refusedCount", "refused": [{"id", "message"}]}
+// (the first 1 000 refused IDs listed): the answer of POST /api/credentials/import
+// and `roost credentials import`.
 nlohmann::json ImportReportJson(const registry::ImportReport& report);
 
 }  // namespace roost::api

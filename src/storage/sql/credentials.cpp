@@ -29,6 +29,32 @@ Status SqlStore::UpsertCredentials(std::span<const Credential> creds) {
   return tx.Commit("store credentials");
 }
 
+Result<std::vector<size_t>> SqlStore::InsertNewCredentials(std::span<const Credential> creds) {
+  std::vector<size_t> kept;
+  if (creds.empty()) return kept;
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("store credentials"));
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "INSERT INTO credentials (device_id, sealed_key, initial_pac, creation_time) "
+                    "VALUES ($1, $2, $3, $4) ON CONFLICT (device_id) DO NOTHING",
+                    "store credentials");
+    for (size_t i = 0; i < creds.size(); ++i) {
+      const Credential& cr = creds[i];
+      q.Bind(1, int64_t{cr.device_id.value});
+      q.BindBlob(2, std::string_view(reinterpret_cast<const char*>(cr.sealed_key.data()),
+                                     cr.sealed_key.size()));
+      q.BindRef(3, cr.initial_pac).Bind(4, cr.creation_time);
+      ROOST_RETURN_IF_ERROR(q.Run());
+      if (q.Affected() == 0) kept.push_back(i);
+      q.Reset();
+    }
+  }
+  ROOST_RETURN_IF_ERROR(tx.Commit("store credentials"));
+  return kept;
+}
+
 Result<Credential> SqlStore::GetCredential(uint32_t device_id) {
   auto r = GetCredentials(std::span<const uint32_t>(&device_id, 1));
   if (!r.ok()) return r.status();

@@ -84,6 +84,8 @@ class SqlStore final : public Store {
   Result<DevicePage> ListDevices(const DeviceQuery& query) override;
 
   Status UpsertCredentials(std::span<const Credential> credentials) override;
+  Result<std::vector<size_t>> InsertNewCredentials(
+      std::span<const Credential> credentials) override;
   Result<Credential> GetCredential(uint32_t device_id) override;
   Result<std::vector<std::optional<Credential>>> GetCredentials(
       std::span<const uint32_t> device_ids) override;
