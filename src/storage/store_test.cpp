@@ -889,6 +889,32 @@ TEST_P(StoreTest, InsertNewCredentialsKeepsStoredOnes) {
   EXPECT_TRUE(none->empty());
 }
 
+// A batch the size of an import chunk, binary keys included, half of it stored already.
+TEST_P(StoreTest, InsertNewCredentialsInBulk) {
+  auto make = [](uint32_t id, uint8_t seed) {
+    Credential c;
+    c.device_id.value = id;
+    c.sealed_key = {0x00, seed, 0xFF, 0x5C, 0x00, 0x0A, 0x09, 0x22};
+    c.initial_pac = "00000000000" + std::to_string(10000 + id % 10000);
+    c.creation_time = 1700000000000 + id;
+    return c;
+  };
+  std::vector<Credential> first;
+  for (uint32_t id = 0; id < 10000; id += 2) first.push_back(make(id, 1));
+  auto r = store_->InsertNewCredentials(first);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->empty());
+  std::vector<Credential> all;
+  for (uint32_t id = 0; id < 10000; ++id) all.push_back(make(id, 2));
+  r = store_->InsertNewCredentials(all);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->size(), 5000u);
+  for (size_t k = 0; k < r->size(); ++k) ASSERT_EQ((*r)[k], 2 * k);
+  EXPECT_EQ(*store_->GetCredential(4), make(4, 1));  // kept, not replaced
+  EXPECT_EQ(*store_->GetCredential(9999), make(9999, 2));
+  EXPECT_EQ(store_->GetCredential(10000).status().code(), Status::Code::kNotFound);
+}
+
 TEST_P(StoreTest, ProductCertificatesUpsertGetAndSearch) {
   auto cert = [](std::string key, std::string maker, std::string product, EpochMillis t) {
     ProductCertificate pc;

@@ -192,9 +192,10 @@ class RowWriter {
   virtual void Int(int64_t v) = 0;
   virtual void Int(std::optional<int64_t> v) = 0;
   virtual void Double(std::optional<double> v) = 0;
+  virtual void Blob(std::string_view bytes) = 0;  // alive as long as Text's
 };
 
-enum class ColumnType { kInt, kText, kDouble };
+enum class ColumnType { kInt, kText, kDouble, kBlob };
 struct Column {
   std::string_view name;
   ColumnType type;
@@ -225,9 +226,11 @@ class Connection {
   // Inside the migration transaction: makes concurrent openers wait their turn.
   virtual Status LockMigrations() = 0;
   // Inserts `rows` rows inside the current transaction, the engine's fastest way
-  // (SQLite: one prepared INSERT per row; PostgreSQL: INSERT ... SELECT FROM
-  // unnest(array parameters) per batch). Returns, when asked, per row whether it
-  // was inserted (false: skipped by on_conflict).
+  // (SQLite: one prepared INSERT per row; PostgreSQL: binary COPY, into a
+  // temporary table first when on_conflict or report_inserted asks for an
+  // INSERT ... SELECT). Returns, when asked, per row whether it was inserted
+  // (false: skipped by on_conflict). Values are encoded for the column's type in
+  // the table: Int fits any integer column it is in range of.
   virtual Result<std::vector<bool>> BulkInsert(
       const BulkInsertSpec& spec, size_t rows,
       const std::function<void(size_t row, RowWriter& out)>& write_row) = 0;

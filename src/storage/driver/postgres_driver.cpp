@@ -5,9 +5,12 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "storage/driver/driver.h"
 
@@ -15,7 +18,7 @@ namespace roost::storage::driver {
 namespace {
 
 constexpr int64_t kMigrationLockKey = 0x526f6f7374;  // "Roost"
-constexpr size_t kInsertBatchRows = 5000;
+constexpr size_t kCopyPieceBytes = 256 * 1024;
 
 std::string AnyIntArray(int n) {
   return "= ANY($" + std::to_string(n) + "::bigint[])";
@@ -168,25 +171,103 @@ class PgStatement final : public Statement {
   int64_t affected_ = 0;
 };
 
-// Appends each value to its column's array.
-class ArrayWriter final : public RowWriter {
+// Rows in COPY's binary format (big-endian; each field a 32-bit length, -1 for
+// NULL). Integers take the width of their column; a value the column cannot
+// hold, or a call that does not fit the column's type, fails the whole insert.
+class CopyWriter final : public RowWriter {
  public:
-  explicit ArrayWriter(size_t columns) : cols_(columns) {}
-  void Start() { i_ = 0; }
-  void Text(std::string_view v) override { cols_[i_++].Text(v); }
-  void Int(int64_t v) override {
-    if (i_ == 0) keys_.push_back(v);
-    cols_[i_++].Int(v);
+  // `keys`, when given, collects the first column of each row (an integer).
+  CopyWriter(std::span<const Column> columns, const std::vector<Oid>& types,
+             std::vector<int64_t>* keys)
+      : columns_(columns), types_(types), keys_(keys) {
+    static constexpr char kHeader[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+    buf_.append(kHeader, sizeof kHeader - 1);
   }
-  void Int(std::optional<int64_t> v) override { v ? Int(*v) : cols_[i_++].Null(); }
-  void Double(std::optional<double> v) override { v ? cols_[i_++].Double(*v) : cols_[i_++].Null(); }
-  const std::vector<ArrayText>& columns() const { return cols_; }
-  // The first column of each row, when it is an integer.
-  const std::vector<int64_t>& keys() const { return keys_; }
+
+  void Start() {
+    i_ = 0;
+    Put<int16_t>(static_cast<int16_t>(columns_.size()));
+  }
+  void Text(std::string_view v) override {
+    const Oid t = Next();
+    if (t != kText && t != kVarchar && t != kBpchar) return Mismatch("text");
+    Bytes(v);
+  }
+  void Blob(std::string_view v) override {
+    if (Next() != kBytea) return Mismatch("bytes");
+    Bytes(v);
+  }
+  void Int(int64_t v) override {
+    if (keys_ && i_ == 0) keys_->push_back(v);
+    const Oid t = Next();
+    if (t == kInt8) return Field<int64_t>(v);
+    if (t == kInt4 && v >= INT32_MIN && v <= INT32_MAX)
+      return Field<int32_t>(static_cast<int32_t>(v));
+    if (t == kInt2 && v >= INT16_MIN && v <= INT16_MAX)
+      return Field<int16_t>(static_cast<int16_t>(v));
+    Mismatch(t == kInt4 || t == kInt2 ? "an integer out of the column's range" : "an integer");
+  }
+  void Int(std::optional<int64_t> v) override {
+    if (v) return Int(*v);
+    if (!IsInt(Next())) return Mismatch("an integer");
+    Null();
+  }
+  void Double(std::optional<double> v) override {
+    const Oid t = Next();
+    if (t != kFloat8) return Mismatch("a double");
+    if (!v) return Null();
+    Field<uint64_t>(std::bit_cast<uint64_t>(*v));
+  }
+
+  // The stream so far, to send; keeps the encoder's state.
+  std::string& buffer() { return buf_; }
+  void Finish() { Put<int16_t>(-1); }
+  // The first value that did not fit its column, if any: "column <name>: <what>".
+  const std::string& error() const { return error_; }
+
+  static bool Supported(Oid t) {
+    return IsInt(t) || t == kFloat8 || t == kText || t == kVarchar || t == kBpchar || t == kBytea;
+  }
 
  private:
-  std::vector<ArrayText> cols_;
-  std::vector<int64_t> keys_;
+  // pg_type OIDs (stable across PostgreSQL versions).
+  static constexpr Oid kBytea = 17, kInt8 = 20, kInt2 = 21, kInt4 = 23, kText = 25, kFloat8 = 701,
+                       kBpchar = 1042, kVarchar = 1043;
+  static bool IsInt(Oid t) { return t == kInt8 || t == kInt4 || t == kInt2; }
+
+  Oid Next() { return i_ < types_.size() ? types_[i_++] : (++i_, 0); }
+  void Mismatch(std::string_view what) {
+    if (error_.empty()) {
+      const size_t at = i_ - 1;
+      error_ = "column " + std::string(at < columns_.size() ? columns_[at].name : "?") +
+               ": cannot hold " + std::string(what);
+    }
+    Null();
+  }
+  template <typename T>
+  void Put(T v) {
+    using U = std::make_unsigned_t<T>;
+    auto u = static_cast<U>(v);
+    char b[sizeof(T)];
+    for (size_t k = 0; k < sizeof(T); ++k) b[k] = static_cast<char>(u >> (8 * (sizeof(T) - 1 - k)));
+    buf_.append(b, sizeof(T));
+  }
+  template <typename T>
+  void Field(T v) {
+    Put<int32_t>(static_cast<int32_t>(sizeof(T)));
+    Put<T>(v);
+  }
+  void Bytes(std::string_view v) {
+    Put<int32_t>(static_cast<int32_t>(v.size()));
+    buf_.append(v);
+  }
+  void Null() { Put<int32_t>(-1); }
+
+  std::span<const Column> columns_;
+  const std::vector<Oid>& types_;
+  std::vector<int64_t>* keys_;
+  std::string buf_;
+  std::string error_;
   size_t i_ = 0;
 };
 
@@ -237,46 +318,64 @@ class PgConnection final : public Connection {
   Result<std::vector<bool>> BulkInsert(
       const BulkInsertSpec& spec, size_t rows,
       const std::function<void(size_t, RowWriter&)>& write_row) override {
-    std::vector<bool> inserted(spec.report_inserted ? rows : 0, false);
+    std::vector<bool> inserted(spec.report_inserted ? rows : 0, spec.on_conflict.empty());
     if (rows == 0) return inserted;
-    std::string sql = "INSERT INTO " + std::string(spec.table) + " (";
-    std::string arrays;
-    for (size_t c = 0; c < spec.columns.size(); ++c) {
-      static constexpr const char* kArrayType[] = {"bigint[]", "text[]", "float8[]"};
-      sql += (c ? ", " : "") + std::string(spec.columns[c].name);
-      arrays += (c ? ", $" : "$") + std::to_string(c + 1) +
-                "::" + kArrayType[static_cast<int>(spec.columns[c].type)];
+    // Outside a transaction the staging table would be emptied by the COPY's
+    // own commit before the INSERT reads it.
+    if (PQtransactionStatus(c_) != PQTRANS_INTRANS) {
+      return Status::IoError("postgresql: " + std::string(spec.op) +
+                             ": bulk insert outside a transaction");
     }
-    sql += ") SELECT * FROM unnest(" + arrays + ")";
-    if (!spec.on_conflict.empty()) sql += " " + std::string(spec.on_conflict);
+    std::string columns;
+    for (size_t c = 0; c < spec.columns.size(); ++c) {
+      columns += (c ? ", " : "") + std::string(spec.columns[c].name);
+    }
+    auto types = ColumnTypes(spec.table, columns, spec.op);
+    if (!types.ok()) return types.status();
+    if (spec.on_conflict.empty()) {
+      ROOST_RETURN_IF_ERROR(
+          Copy(std::string(spec.table), columns, spec, *types, rows, write_row, nullptr));
+      return inserted;
+    }
+    // COPY has no conflict handling: the rows go to a temporary table of the
+    // same column types, then one INSERT ... SELECT applies on_conflict. The
+    // table is emptied by the statement that reads it, so a second call in the
+    // same transaction starts empty.
+    const std::string staging = "roost_copy_" + std::string(spec.table);
+    ROOST_RETURN_IF_ERROR(Exec("CREATE TEMP TABLE IF NOT EXISTS " + staging +
+                                   " ON COMMIT DELETE ROWS AS SELECT " + columns + " FROM " +
+                                   std::string(spec.table) + " WITH NO DATA",
+                               spec.op));
+    std::vector<int64_t> sent_keys;
+    ROOST_RETURN_IF_ERROR(Copy(staging, columns, spec, *types, rows, write_row,
+                               spec.report_inserted ? &sent_keys : nullptr));
+    if (spec.report_inserted && sent_keys.size() != rows) {
+      return Status::InvalidInput("postgresql: " + std::string(spec.op) +
+                                  ": the first column must be an integer key");
+    }
+    std::string sql = "WITH staged AS (DELETE FROM " + staging + " RETURNING " + columns +
+                      ") INSERT INTO " + std::string(spec.table) + " (" + columns + ") SELECT " +
+                      columns + " FROM staged " + std::string(spec.on_conflict);
     if (spec.report_inserted) sql += " RETURNING " + std::string(spec.columns[0].name);
     auto q = Prepare(sql, spec.op);
     if (!q.ok()) return q.status();
-    for (size_t first = 0; first < rows; first += kInsertBatchRows) {
-      const size_t end = std::min(rows, first + kInsertBatchRows);
-      ArrayWriter writer(spec.columns.size());
-      for (size_t r = first; r < end; ++r) {
-        writer.Start();
-        write_row(r, writer);
-      }
-      int i = 0;
-      for (const ArrayText& col : writer.columns()) q->Bind(++i, std::string_view(col.Done()));
-      std::unordered_map<int64_t, bool> keys;
-      for (;;) {
-        auto more = q->Next();
-        if (!more.ok()) return more.status();
-        if (!*more) break;
-        keys[q->Int(0)] = true;
-      }
-      if (spec.report_inserted) {
-        for (size_t r = first; r < end; ++r) inserted[r] = keys.count(writer.keys()[r - first]) > 0;
-      }
-      q->Reset();
+    if (!spec.report_inserted) {
+      ROOST_RETURN_IF_ERROR(q->Run());
+      return inserted;
     }
+    std::unordered_set<int64_t> keys;
+    for (;;) {
+      auto more = q->Next();
+      if (!more.ok()) return more.status();
+      if (!*more) break;
+      keys.insert(q->Int(0));
+    }
+    for (size_t r = 0; r < rows; ++r) inserted[r] = keys.count(sent_keys[r]) > 0;
     return inserted;
   }
 
   Status Revive() override {
+    types_.clear();
     if (PQstatus(c_) == CONNECTION_OK) return Status::Ok();
     // The server restarted or dropped us; it forgot our prepared statements.
     PQreset(c_);
@@ -288,7 +387,86 @@ class PgConnection final : public Connection {
   }
 
  private:
+  // The server's type of each column, for the binary encoding; cached per
+  // table and column list (the schema only changes by migration, before use).
+  Result<std::vector<Oid>> ColumnTypes(std::string_view table, const std::string& columns,
+                                       std::string_view op) {
+    const std::string key = std::string(table) + " (" + columns + ")";
+    auto it = types_.find(key);
+    if (it != types_.end()) return it->second;
+    PGresult* r =
+        PQexec(c_, ("SELECT " + columns + " FROM " + std::string(table) + " LIMIT 0").c_str());
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+      Status st = ErrorFromResult(r, c_, op);
+      PQclear(r);
+      return st;
+    }
+    std::vector<Oid> types;
+    std::string unsupported;
+    for (int i = 0; i < PQnfields(r); ++i) {
+      types.push_back(PQftype(r, i));
+      if (!CopyWriter::Supported(types.back()) && unsupported.empty()) unsupported = PQfname(r, i);
+    }
+    PQclear(r);
+    if (!unsupported.empty()) {
+      return Status::InvalidInput("postgresql: " + std::string(op) + ": column " + unsupported +
+                                  ": a type bulk insert does not write");
+    }
+    return types_.emplace(key, std::move(types)).first->second;
+  }
+
+  // One COPY ... FROM STDIN (FORMAT binary) of every row, sent in pieces of
+  // about kCopyPieceBytes so memory stays flat whatever the row count.
+  Status Copy(const std::string& table, const std::string& columns, const BulkInsertSpec& spec,
+              const std::vector<Oid>& types, size_t rows,
+              const std::function<void(size_t, RowWriter&)>& write_row,
+              std::vector<int64_t>* keys) {
+    PGresult* r =
+        PQexec(c_, ("COPY " + table + " (" + columns + ") FROM STDIN (FORMAT binary)").c_str());
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+      Status st = ErrorFromResult(r, c_, spec.op);
+      PQclear(r);
+      return st;
+    }
+    PQclear(r);
+    CopyWriter w(spec.columns, types, keys);
+    bool sent = true;
+    for (size_t row = 0; row < rows && sent && w.error().empty(); ++row) {
+      w.Start();
+      write_row(row, w);
+      if (w.buffer().size() >= kCopyPieceBytes) sent = Send(w.buffer());
+    }
+    w.Finish();
+    if (sent && w.error().empty()) sent = Send(w.buffer());
+    const std::string abort =
+        w.error().empty() ? std::string() : "roost: " + std::string(spec.op) + ": " + w.error();
+    const bool ended = PQputCopyEnd(c_, abort.empty() ? nullptr : abort.c_str()) == 1;
+    Status st = Status::Ok();
+    while (PGresult* res = PQgetResult(c_)) {
+      if (st.ok() && PQresultStatus(res) != PGRES_COMMAND_OK) {
+        st = ErrorFromResult(res, c_, spec.op);
+      }
+      PQclear(res);
+    }
+    if (!abort.empty()) {
+      return Status::InvalidInput("postgresql: " + std::string(spec.op) + ": " + w.error());
+    }
+    if (st.ok() && (!sent || !ended)) {
+      std::string msg = PQerrorMessage(c_);
+      while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+      return Status::IoError("postgresql: " + std::string(spec.op) + ": " + msg);
+    }
+    return st;
+  }
+
+  bool Send(std::string& piece) {
+    const bool ok = PQputCopyData(c_, piece.data(), static_cast<int>(piece.size())) == 1;
+    piece.clear();
+    return ok;
+  }
+
   PGconn* c_;
+  std::unordered_map<std::string, std::vector<Oid>> types_;
   std::unordered_map<std::string, std::unique_ptr<PgStatement>> cache_;
   int64_t next_name_ = 0;
 };

@@ -129,6 +129,7 @@ class BindingWriter final : public RowWriter {
   void Int(int64_t v) override { q_.Bind(++i_, v); }
   void Int(std::optional<int64_t> v) override { q_.Bind(++i_, v); }
   void Double(std::optional<double> v) override { q_.Bind(++i_, v); }
+  void Blob(std::string_view v) override { q_.BindBlob(++i_, v); }
 
  private:
   Query& q_;

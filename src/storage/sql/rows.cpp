@@ -51,6 +51,9 @@ class QueryWriter final : public driver::RowWriter {
   void Double(std::optional<double> v) override {
     if (Take()) q_.Bind(i_, v);
   }
+  void Blob(std::string_view v) override {
+    if (Take()) q_.BindBlob(i_, v);
+  }
 
  private:
   bool Take() { return column_++ != skip_ && (++i_, true); }
