@@ -9,6 +9,7 @@
 
 #include "api/handlers.h"
 #include "api/json/body.h"
+#include "api/json/bulk_json.h"
 #include "api/json/device_json.h"
 #include "api/json/job_json.h"
 #include "core/text.h"
@@ -41,9 +42,7 @@ Response EditDevice(ApiContext& ctx, const Principal& p, const Request& req) {
 }
 
 Response BulkEdit(ApiContext& ctx, const Principal& p, const Request& req) {
-  auto body = ParseJsonValue(req.body);
-  if (!body.ok()) return body.error().ToResponse();
-  auto edits = ParseBulkEdit(*body);
+  auto edits = ParseBulkEditBody(req.body);
   if (!edits.ok()) return edits.error().ToResponse();
   auto job = ctx.devices.StartBulkEdit(p.group, *edits);
   if (!job.ok()) return FromStatus(job.status()).ToResponse();

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/json/body.h"
+#include "api/json/bulk_json.h"
 #include "api/json/device_json.h"
 #include "core/identifiers.h"
 #include "core/text.h"
@@ -112,9 +113,7 @@ Response CreateDevice(ApiContext& ctx, const Principal& p, const Request& req) {
 Response BulkCreate(ApiContext& ctx, const Principal& p, const Request& req) {
   auto type = VisibleDeviceType(ctx, p, req.Param("id"));
   if (!type.ok()) return type.error().ToResponse();
-  auto body = ParseJsonObject(req.body);
-  if (!body.ok()) return body.error().ToResponse();
-  auto request = ParseBulkCreate(*body, type->id);
+  auto request = ParseBulkCreateBody(req.body, type->id);
   if (!request.ok()) return request.error().ToResponse();
   auto job = ctx.devices.StartBulkCreate(p.group, *request);
   if (!job.ok()) return FromStatus(job.status()).ToResponse();
