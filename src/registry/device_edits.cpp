@@ -238,26 +238,46 @@ storage::ChunkOutcome DeviceRegistry::ProcessBulkEdit(const storage::JobClaim& c
     return it->second;
   };
 
-  for (const std::string& item : claim.items) {
+  // The chunk's devices are read in one query, after the items are checked.
+  struct Checked {
+    DeviceEdit edit;
+    SigfoxId id;
+  };
+  std::vector<std::optional<Checked>> checked(claim.items.size());
+  std::vector<uint32_t> ids;
+  ids.reserve(claim.items.size());
+  for (size_t i = 0; i < claim.items.size(); ++i) {
+    const std::string& item = claim.items[i];
+    if (!item.empty() && item[0] == kFailedItem) continue;
+    Checked c;
+    if (ItemToEdit(item, c.edit) && ValidateFields(DeviceEdit(c.edit), c.id, c.edit).ok()) {
+      ids.push_back(c.id.value);
+      checked[i] = std::move(c);
+    }
+  }
+  auto devices = store_.GetDevices(ids);
+
+  size_t next_device = 0;
+  for (size_t i = 0; i < claim.items.size(); ++i) {
+    const std::string& item = claim.items[i];
     if (!item.empty() && item[0] == kFailedItem) {
       size_t tab = item.find('\t');
       outcome.failed.push_back({item.substr(tab + 1), item.substr(1, tab - 1)});
       continue;
     }
-    DeviceEdit edit;
-    SigfoxId id;
-    if (!ItemToEdit(item, edit) || !ValidateFields(DeviceEdit(edit), id, edit).ok()) {
+    if (!checked[i]) {
       outcome.failed.push_back({item.substr(0, 40), "job item is corrupt"});
       continue;
     }
-    const std::string api_id = id.ToApi();
-    auto device = store_.GetDevice(id.value);
-    if (!device.ok()) {
-      outcome.failed.push_back({api_id, device.status().code() == Status::Code::kNotFound
-                                            ? "device not found"
-                                            : "device lookup failed; retry the edit"});
+    const DeviceEdit& edit = checked[i]->edit;
+    const std::string api_id = checked[i]->id.ToApi();
+    const size_t at = next_device++;
+    if (!devices.ok() || !(*devices)[at]) {
+      outcome.failed.push_back(
+          {api_id, devices.ok() ? "device not found" : "device lookup failed; retry the edit"});
       continue;
     }
+    const Device* device = &*(*devices)[at];
     auto visible = visible_group(device->group);
     if (!visible.ok() || !*visible) {
       outcome.failed.push_back(

@@ -190,6 +190,9 @@ class Store {
   // failure inserts nothing.
   virtual Result<BatchInsertResult> InsertDevices(std::span<const Device> devices) = 0;
   virtual Result<Device> GetDevice(uint32_t id) = 0;
+  // Batch lookup in one query: one entry per requested ID (an ID may repeat),
+  // absent where unknown.
+  virtual Result<std::vector<std::optional<Device>>> GetDevices(std::span<const uint32_t> ids) = 0;
   virtual Status UpdateDevice(const Device& device) = 0;  // replaces all but id/creation_time
   virtual Status DeleteDevice(uint32_t id) = 0;
   // Applies `patches` in one transaction. Returns the indexes of the patches that

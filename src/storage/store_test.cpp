@@ -548,6 +548,28 @@ TEST_P(StoreTest, DeviceTypes) {
   EXPECT_EQ(store_->DeleteDeviceType(t3.id).code(), Status::Code::kNotFound);
 }
 
+TEST_P(StoreTest, GetDevicesReadsABatchInOneCall) {
+  Group root = MakeGroup(1, "");
+  DeviceType t = MakeType(1, root.id);
+  Device a = MakeDevice(0xC031, t);
+  a.lat = 1.5;
+  a.sequence_number = 7;
+  Device b = MakeDevice(0xFFFFFFFF, t, "b");
+  ASSERT_TRUE(store_->InsertDevice(a).ok());
+  ASSERT_TRUE(store_->InsertDevice(b).ok());
+  const std::vector<uint32_t> ids = {0xFFFFFFFF, 0x99, 0xC031, 0xFFFFFFFF};
+  auto got = store_->GetDevices(ids);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  ASSERT_EQ(got->size(), 4u);
+  EXPECT_EQ((*got)[0], b);
+  EXPECT_FALSE((*got)[1].has_value());
+  EXPECT_EQ((*got)[2], a);
+  EXPECT_EQ((*got)[3], b);
+  auto none = store_->GetDevices({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_P(StoreTest, DeviceRoundTripUpdateDelete) {
   Group root = MakeGroup(1, "");
   DeviceType t = MakeType(1, root.id);

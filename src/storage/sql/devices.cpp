@@ -1,5 +1,6 @@
 // Devices: registration (one or in bulk), edits, and the keyset-paged list.
 #include <algorithm>
+#include <unordered_map>
 
 #include "storage/internal.h"
 #include "storage/sql/rows.h"
@@ -70,6 +71,32 @@ Result<Device> SqlStore::GetDevice(uint32_t id) {
                   "get device");
   q.Bind(1, int64_t{id});
   return ReadOne(q, DeviceFromRow, "device " + SigfoxId{id}.ToApi() + " not found");
+}
+
+Result<std::vector<std::optional<Device>>> SqlStore::GetDevices(std::span<const uint32_t> ids) {
+  ROOST_SQL_LEASE(c);
+  std::vector<std::optional<Device>> out(ids.size());
+  std::unordered_map<uint32_t, std::vector<size_t>> where;
+  std::vector<int64_t> list;
+  list.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto& at = where[ids[i]];
+    if (at.empty()) list.push_back(int64_t{ids[i]});
+    at.push_back(i);
+  }
+  ROOST_SQL_QUERY(q, c,
+                  std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE id " +
+                      c.dialect().in_int_list(1),
+                  "get devices");
+  q.BindIntList(1, list);
+  for (;;) {
+    auto row = q.Next();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Device d = DeviceFromRow(q);
+    for (size_t at : where[d.id.value]) out[at] = d;
+  }
+  return out;
 }
 
 Status SqlStore::UpdateDevice(const Device& d) {

@@ -78,6 +78,7 @@ class SqlStore final : public Store {
   Status InsertDevice(const Device& device) override;
   Result<BatchInsertResult> InsertDevices(std::span<const Device> devices) override;
   Result<Device> GetDevice(uint32_t id) override;
+  Result<std::vector<std::optional<Device>>> GetDevices(std::span<const uint32_t> ids) override;
   Status UpdateDevice(const Device& device) override;
   Status DeleteDevice(uint32_t id) override;
   Result<std::vector<size_t>> PatchDevices(std::span<const DevicePatch> patches) override;
