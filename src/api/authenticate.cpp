@@ -55,7 +55,8 @@ std::string ClientAddress(std::string_view remote) {
 namespace {
 
 // A request with the console's session cookie (and no Authorization header).
-AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const std::string& token) {
+AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const std::string& token,
+                                bool changes_state) {
   AuthOutcome out;
   auto active = ctx.accounts.ResolveSession(token);
   if (!active.ok()) {
@@ -70,7 +71,9 @@ AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const s
     return out;
   }
   const std::string csrf = registry::CsrfTokenFor(token);
-  if (IsUnsafeMethod(request.method)) {
+  // The method alone is not enough: a GET may change state (disengage), and a
+  // cross-site page can make the browser send a GET with the cookie.
+  if (changes_state || IsUnsafeMethod(request.method)) {
     auto sent = request.Header(kCsrfHeader);
     if (!sent || !crypto::ConstantTimeEquals(*sent, csrf)) {
       out.refusal = Response::Error(
@@ -90,13 +93,13 @@ AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const s
 
 }  // namespace
 
-AuthOutcome Authenticate(ApiContext& ctx, const Request& request) {
+AuthOutcome Authenticate(ApiContext& ctx, const Request& request, bool changes_state) {
   AuthOutcome out;
   auto header = request.Header("Authorization");
   if (!header) {
     if (auto cookies = request.Header("Cookie")) {
       if (auto token = FindCookie(*cookies, kSessionCookie)) {
-        return AuthenticateSession(ctx, request, *token);
+        return AuthenticateSession(ctx, request, *token, changes_state);
       }
     }
     out.refusal = Unauthorized();

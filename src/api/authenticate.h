@@ -5,8 +5,9 @@
 //    client address (LoginThrottle): over the limit, 429 with Retry-After
 //    (seconds) and no password check; or
 //  - with the console's session cookie `roost_session` as a user (person). A
-//    request with an unsafe method (POST, PUT, PATCH, DELETE) must then carry
-//    the header X-CSRF-Token equal to the session's CSRF token, else 403.
+//    request that may change state — an unsafe method (POST, PUT, PATCH,
+//    DELETE), or a route the table marks so whatever its method — must then
+//    carry the header X-CSRF-Token equal to the session's CSRF token, else 403.
 // An Authorization header wins over a cookie. Missing or wrong credentials:
 // 401 with WWW-Authenticate: Basic realm="roost". Credentials are never logged
 // or echoed in a response.
@@ -24,13 +25,14 @@ namespace roost::api {
 inline constexpr std::string_view kSessionCookie = "roost_session";
 inline constexpr std::string_view kCsrfHeader = "X-CSRF-Token";
 
-// Authenticates a request. On failure returns the 401/403/429/500 response to send.
+// Authenticates a request to a route that changes state (`changes_state`, see
+// RouteChangesState) or not. On failure returns the 401/403/429/500 response to send.
 struct AuthOutcome {
   bool ok = false;
   Principal principal;     // when ok
   http::Response refusal;  // when !ok
 };
-AuthOutcome Authenticate(ApiContext& ctx, const http::Request& request);
+AuthOutcome Authenticate(ApiContext& ctx, const http::Request& request, bool changes_state);
 
 // The client address of "ip:port" / "[v6]:port" (what failures are counted per).
 std::string ClientAddress(std::string_view remote);

@@ -50,7 +50,8 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"GET", "/api/devices/{id}/token-state", kRead, GetTokenState},
       {"GET", "/api/devices/{id}/networkstate", kRead, GetNetworkState},
       // GET although it changes state: the Sigfox API v1 path and method.
-      {"GET", "/api/devicetypes/{id}/disengage", kManage, DisengageDeviceType},
+      {"GET", "/api/devicetypes/{id}/disengage", kManage, DisengageDeviceType, Access::kRoles,
+       http::Safety::kChangesState},
       {"GET", "/api/product-certificates", kCertificateRead, SearchCertificates},
       {"POST", "/api/product-certificates/import", kManage, ImportCertificates},
       {"GET", "/api/product-certificates/{key}", kCertificateRead, GetCertificate},
@@ -90,7 +91,7 @@ Status AddApiRoutes(http::Router& router, ApiContext& ctx) {
         route.method, route.pattern,
         [r, c](const Request& req) {
           if (r->access == Access::kPublic) return r->handler(*c, Principal{}, req);
-          AuthOutcome auth = Authenticate(*c, req);
+          AuthOutcome auth = Authenticate(*c, req, RouteChangesState(*r));
           if (!auth.ok) return auth.refusal;
           if (!RouteAllows(*r, auth.principal.roles)) {
             return Response::Error(403, "your roles do not allow " + std::string(r->method) + " " +
@@ -98,7 +99,7 @@ Status AddApiRoutes(http::Router& router, ApiContext& ctx) {
           }
           return r->handler(*c, auth.principal, req);
         },
-        http::Runs::kWorkers);
+        http::Runs::kWorkers, route.safety);
     if (!added.ok()) return added;
   }
   return Status::Ok();

@@ -10,6 +10,7 @@ struct Router::Node {
     Handler handler;
     std::string pattern;
     Runs runs;
+    Safety safety;
   };
   std::map<std::string, std::unique_ptr<Node>, std::less<>> literals;
   std::unique_ptr<Node> param;
@@ -57,7 +58,8 @@ Router::~Router() = default;
 Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 
-Status Router::Add(std::string_view method, std::string_view pattern, Handler handler, Runs runs) {
+Status Router::Add(std::string_view method, std::string_view pattern, Handler handler, Runs runs,
+                   Safety safety) {
   std::string where = std::string(method) + " " + std::string(pattern);
   if (method.empty() || !std::all_of(method.begin(), method.end(), IsTokenChar)) {
     return Status::InvalidInput(where + ": method is not an HTTP token");
@@ -106,7 +108,7 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
     return Status::AlreadyExists(where + ": route already registered");
   }
   node->methods.emplace(std::string(method),
-                        Node::Route{std::move(handler), std::string(pattern), runs});
+                        Node::Route{std::move(handler), std::string(pattern), runs, safety});
   return Status::Ok();
 }
 
@@ -132,15 +134,20 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
   std::string_view first_pattern;
   std::vector<std::pair<std::string, std::string>> params;
   const Node* found = nullptr;
+  auto head_via_get = [](const Node* node) {
+    auto get = node->methods.find("GET");
+    return get != node->methods.end() && get->second.safety == Safety::kSafe;
+  };
   std::function<bool(const Node*, size_t)> walk = [&](const Node* node, size_t i) -> bool {
     if (i == segments.size()) {
       if (node->methods.empty()) return false;
-      if (node->methods.count(method) > 0 || (method == "HEAD" && node->methods.count("GET") > 0)) {
+      if (node->methods.count(method) > 0 || (method == "HEAD" && head_via_get(node))) {
         found = node;
         return true;
       }
       if (first_pattern.empty()) first_pattern = node->methods.begin()->second.pattern;
       for (const auto& [m, r] : node->methods) allowed.insert(m);
+      if (head_via_get(node)) allowed.insert("HEAD");
       return false;
     }
     const std::string& seg = segments[i];
@@ -170,7 +177,6 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
     result.kind = RouteMatch::Kind::kNotFound;
     return result;
   }
-  if (allowed.count("GET") > 0) allowed.insert("HEAD");
   result.kind = RouteMatch::Kind::kMethodNotAllowed;
   result.pattern = first_pattern;
   for (const std::string& m : allowed) {

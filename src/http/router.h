@@ -10,7 +10,10 @@
 // Results: kFound (handler to run), kNotFound (no pattern matches the path → 404),
 // kMethodNotAllowed (the path matches but not for this method → 405 with `allow`),
 // kBadPath (malformed path or percent escape → 400). A HEAD request is served by
-// the GET handler when no HEAD handler is registered (the server drops the body).
+// the GET handler when no HEAD handler is registered (the server drops the body),
+// unless that GET route was added as Safety::kChangesState: HEAD is then
+// kMethodNotAllowed (405, Allow without HEAD), so that a HEAD, which clients and
+// proxies send freely, never runs a handler that changes anything.
 //
 // Add() is not thread-safe; Match() is, once all routes are added.
 #pragma once
@@ -38,6 +41,10 @@ using Handler = std::function<Response(const Request&)>;
 // event loop that reads and writes every other connection.
 enum class Runs { kEventLoop, kWorkers };
 
+// Whether a route's handler may change state. Only matters for GET: a GET that
+// changes state (kept for compatibility with an existing API) is never run for HEAD.
+enum class Safety { kSafe, kChangesState };
+
 struct RouteMatch {
   enum class Kind { kFound, kNotFound, kMethodNotAllowed, kBadPath };
   Kind kind = Kind::kNotFound;
@@ -59,7 +66,7 @@ class Router {
   // on an invalid method token or pattern, a parameter name that differs from an
   // existing route's at the same position, or a duplicate method + pattern.
   Status Add(std::string_view method, std::string_view pattern, Handler handler,
-             Runs runs = Runs::kEventLoop);
+             Runs runs = Runs::kEventLoop, Safety safety = Safety::kSafe);
 
   RouteMatch Match(std::string_view method, std::string_view path) const;
 
