@@ -19,17 +19,6 @@ using http::Request;
 using http::Response;
 using nlohmann::json;
 
-namespace {
-
-std::string SessionCookie(const ApiContext& ctx, std::string_view value, int64_t max_age_s) {
-  std::string c = std::string(kSessionCookie) + "=" + std::string(value) +
-                  "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" + std::to_string(max_age_s);
-  if (ctx.accounts.settings().public_url.rfind("https://", 0) == 0) c += "; Secure";
-  return c;
-}
-
-}  // namespace
-
 Response Login(ApiContext& ctx, const Principal&, const Request& req) {
   if (auto e = RequireJsonBody(req)) return e->ToResponse();
   auto body = ParseJsonObject(req.body);
@@ -61,7 +50,7 @@ Response Login(ApiContext& ctx, const Principal&, const Request& req) {
                                       {"user", UserJson(session->user)}});
   r.headers.emplace_back(
       "Set-Cookie",
-      SessionCookie(ctx, session->token, ctx.accounts.settings().session_ttl_ms / 1000));
+      SessionCookieHeader(ctx, session->token, ctx.accounts.settings().session_ttl_ms / 1000));
   r.headers.emplace_back("Cache-Control", "no-store");
   crypto::Cleanse(session->token.data(), session->token.size());
   return r;
@@ -90,7 +79,7 @@ Response Logout(ApiContext& ctx, const Principal& p, const Request&) {
     return FromStatus(ended).ToResponse();
   }
   Response r = NoContent();
-  r.headers.emplace_back("Set-Cookie", SessionCookie(ctx, "", 0));
+  r.headers.emplace_back("Set-Cookie", SessionCookieHeader(ctx, "", 0));
   return r;
 }
 

@@ -121,5 +121,95 @@ class DisengageNeedsCsrfPostgres(DisengageNeedsCsrf, unittest.TestCase):
     engine = "postgres"
 
 
+# --- (10) the session cookie, /metrics, set-password links --------------------------
+
+
+class SecureCookiesTest(unittest.TestCase):
+    def setUp(self):
+        self.site = Site("sqlite")
+
+    def tearDown(self):
+        self.site.close()
+
+    def login_cookie(self, server):
+        status, head, body = login(server, "admin@localhost", ADMIN_PASSWORD)
+        self.assertEqual(status, 200, body)
+        cookie, attrs = cookie_of(head)
+        return cookie, attrs, body["csrfToken"]
+
+    def test_secure_cookies_on_uses_the_host_prefix_everywhere(self):
+        server = self.site.serve("--secure-cookies", "on")
+        cookie, attrs, csrf = self.login_cookie(server)
+        name, _, value = cookie.partition("=")
+        self.assertEqual(name, "__Host-roost_session")
+        self.assertIn("Secure", attrs)
+        self.assertIn("Path=/", attrs)
+        self.assertFalse([a for a in attrs if a.lower().startswith("domain")], attrs)
+        session = Client(server, cookie=cookie, csrf=csrf)
+        self.assertEqual(session.call("GET", "/api/session")[0], 200)
+        # The unprefixed name is not read: it could have been planted over plain http.
+        self.assertEqual(Client(server, cookie="roost_session=" + value).call(
+            "GET", "/api/session")[0], 401)
+        status, head, _ = session.call("POST", "/api/session/logout")
+        self.assertEqual(status, 204)
+        cleared, cleared_attrs = cookie_of(head)
+        self.assertEqual(cleared, "__Host-roost_session=")
+        self.assertIn("Secure", cleared_attrs)
+        self.assertEqual(session.call("GET", "/api/session")[0], 401)
+
+    def test_secure_cookies_auto_follows_the_public_url(self):
+        server = self.site.serve("--public-url", "https://roost.example.test")
+        cookie, attrs, _ = self.login_cookie(server)
+        self.assertTrue(cookie.startswith("__Host-roost_session="), cookie)
+        self.assertIn("Secure", attrs)
+        server.kill()
+        server = self.site.serve()
+        cookie, attrs, _ = self.login_cookie(server)
+        self.assertTrue(cookie.startswith("roost_session="), cookie)
+        self.assertNotIn("Secure", attrs)
+
+    def test_secure_cookies_off_keeps_the_plain_cookie_behind_https(self):
+        server = self.site.serve("--public-url", "https://roost.example.test",
+                                 "--secure-cookies", "off")
+        cookie, attrs, csrf = self.login_cookie(server)
+        self.assertTrue(cookie.startswith("roost_session="), cookie)
+        self.assertNotIn("Secure", attrs)
+        self.assertEqual(Client(server, cookie=cookie, csrf=csrf).call("GET", "/api/session")[0],
+                         200)
+
+
+class MetricsAccessTest(unittest.TestCase):
+    TOKEN = "metrics-token-4f1d9c2b7a"
+
+    def setUp(self):
+        self.site = Site("sqlite")
+
+    def tearDown(self):
+        self.site.close()
+
+    def scrape(self, server, headers=None):
+        status, head, body = server.request("GET", "/metrics", headers=headers)
+        return status, head, body
+
+    def test_loopback_clients_scrape_without_a_token(self):
+        server = self.site.serve()
+        status, head, body = self.scrape(server)
+        self.assertEqual(status, 200, body)
+        self.assertIn(b"process_start_time_seconds", body)
+
+    def test_a_metrics_token_is_required_when_set(self):
+        server = self.site.serve(env={"ROOST_METRICS_TOKEN": self.TOKEN})
+        status, head, _ = self.scrape(server)
+        self.assertEqual(status, 401)
+        self.assertIn("Bearer", head.get("WWW-Authenticate", ""))
+        for wrong in ("Bearer wrong-token", "Bearer " + self.TOKEN[:-1], self.TOKEN,
+                      "Basic " + self.TOKEN):
+            self.assertEqual(self.scrape(server, {"Authorization": wrong})[0], 401, wrong)
+        status, _, body = self.scrape(server, {"Authorization": "Bearer " + self.TOKEN})
+        self.assertEqual(status, 200, body)
+        self.assertIn(b"process_start_time_seconds", body)
+        self.assertNotIn(self.TOKEN, "".join(server.drain_log(0.2)))
+
+
 if __name__ == "__main__":
     unittest.main()
