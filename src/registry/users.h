@@ -87,7 +87,9 @@ struct UserEdit {
 
 struct PasswordLink {
   std::string token;  // the only clear copy: put it in the email, nowhere else
-  std::string url;    // <public_url>/console/set-password?token=<token>
+  // <public_url>/console/set-password#token=<token>: in the fragment, which
+  // browsers never send, so the token stays out of server and proxy logs.
+  std::string url;
   EpochMillis expires = 0;
 };
 

@@ -211,5 +211,45 @@ class MetricsAccessTest(unittest.TestCase):
         self.assertNotIn(self.TOKEN, "".join(server.drain_log(0.2)))
 
 
+class PasswordLinkTest(unittest.TestCase):
+    def setUp(self):
+        self.site = Site("sqlite")
+        self.sink = SmtpSink(os.path.join(self.site.dir, "mail"))
+        self.server = self.site.serve("--smtp-host", "127.0.0.1", "--smtp-port",
+                                      str(self.sink.port), "--smtp-from", "roost@example.test",
+                                      "--public-url", PUBLIC_URL, "--log-level", "debug")
+        creds = self.site.api_user("ADMIN")
+        self.admin = Client(self.server, auth=basic(creds["login"], creds["password"]))
+
+    def tearDown(self):
+        self.sink.stop()
+        self.site.close()
+
+    def test_the_token_is_in_the_fragment_and_never_in_a_log_line(self):
+        status, _, body = self.admin.call("POST", "/api/users/create",
+                                          {"email": "link@example.test", "name": "Lee",
+                                           "timezone": "UTC", "roles": ["READER"]})
+        self.assertEqual(status, 200, body)
+        _, msg = self.sink.message(1)
+        link = link_of(msg)
+        self.assertNotIn("?", link)
+        token = token_of(link)
+
+        public = Client(self.server)
+        # The API takes the token from the JSON body only, never from the query.
+        status, _, err = public.call("POST", "/api/users/set-password?token=" + token,
+                                     {"password": "a long enough password"})
+        self.assertEqual(status, 400, err)
+        self.assertIn("token", [e.get("field") for e in err["errors"]])
+        status, _, err = public.call("POST", "/api/users/set-password",
+                                     {"token": token, "password": "a long enough password"})
+        self.assertEqual(status, 204, err)
+        status, _, _ = login(self.server, "link@example.test", "a long enough password")
+        self.assertEqual(status, 200)
+        log = "".join(self.server.drain_log(0.2))
+        self.assertIn("/api/users/set-password", log)
+        self.assertNotIn(token, log)
+
+
 if __name__ == "__main__":
     unittest.main()
