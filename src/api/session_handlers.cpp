@@ -19,22 +19,45 @@ using http::Request;
 using http::Response;
 using nlohmann::json;
 
+namespace {
+
+// The email and password open accounts in several groups: the caller has
+// proved to own each of them, so naming their groups tells nothing new.
+Response ChooseGroup(ApiContext& ctx, const std::vector<User>& opened) {
+  json groups = json::array();
+  for (const User& u : opened) {
+    auto g = ctx.accounts.GetGroup(u.group);
+    if (!g.ok()) return FromStatus(g.status()).ToResponse();
+    groups.push_back(json{{"id", g->id}, {"name", g->name}});
+  }
+  return JsonResponse(
+      409, json{{"message",
+                 "this email and password open accounts in several groups; log in "
+                 "again with the id of one of them as group"},
+                {"errors", json::array({json{{"field", "group"}, {"message", "choose a group"}}})},
+                {"groups", groups}});
+}
+
+}  // namespace
+
 Response Login(ApiContext& ctx, const Principal&, const Request& req) {
   if (auto e = RequireJsonBody(req)) return e->ToResponse();
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return body.error().ToResponse();
-  if (auto e = RejectUnknownFields(*body, {"email", "password"})) return e->ToResponse();
+  if (auto e = RejectUnknownFields(*body, {"email", "password", "group"})) return e->ToResponse();
   auto email = StringField(*body, "email", true, 254);
   if (!email.ok()) return email.error().ToResponse();
   auto password = StringField(*body, "password", true);
   if (!password.ok()) return password.error().ToResponse();
+  auto group = StringField(*body, "group", false, 64);
+  if (!group.ok()) return group.error().ToResponse();
   const std::string key = "email:" + registry::NormalizeEmail(**email);
   const std::string address = ClientAddress(req.remote);
   const int64_t now = ctx.now_ms();
   if (int64_t wait = ctx.throttle.RetryAfterMs(key, address, now); wait > 0) {
     return TooManyAttempts("too many failed logins", wait);
   }
-  auto user = ctx.accounts.CheckLogin(**email, **password);
+  auto user = ctx.accounts.CheckLogin(**email, **password, (*group).value_or(std::string()));
   if (!user.ok()) {
     if (user.status().code() != Status::Code::kInvalidInput) {
       return FromStatus(user.status()).ToResponse();
@@ -43,7 +66,8 @@ Response Login(ApiContext& ctx, const Principal&, const Request& req) {
     return Response::Error(401, "wrong email or password");
   }
   ctx.throttle.RecordSuccess(key);
-  auto session = ctx.accounts.StartSession(*user);
+  if (user->size() > 1) return ChooseGroup(ctx, *user);
+  auto session = ctx.accounts.StartSession(user->front());
   if (!session.ok()) return FromStatus(session.status()).ToResponse();
   Response r = JsonResponse(200, json{{"csrfToken", session->csrf_token},
                                       {"expires", session->expires},

@@ -121,6 +121,142 @@ class DisengageNeedsCsrfPostgres(DisengageNeedsCsrf, unittest.TestCase):
     engine = "postgres"
 
 
+# --- (9) emails of other groups ---------------------------------------------------
+
+
+class EmailsOfOtherGroups:
+    engine = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.site = Site(cls.engine)
+        cls.sink = SmtpSink(os.path.join(cls.site.dir, "mail"))
+        cls.server = cls.site.serve("--smtp-host", "127.0.0.1", "--smtp-port", str(cls.sink.port),
+                                    "--smtp-from", "roost@example.test", "--public-url",
+                                    PUBLIC_URL)
+        creds = cls.site.api_user("ADMIN")
+        cls.root = Client(cls.server, auth=basic(creds["login"], creds["password"]))
+        cls.group_a = cls.new_group("A")
+        cls.group_b = cls.new_group("B")
+        creds = cls.site.api_user("ADMIN", group=cls.group_a, name="a-admin")
+        cls.admin_a = Client(cls.server, auth=basic(creds["login"], creds["password"]))
+        cls.mails = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sink.stop()
+        cls.site.close()
+
+    @classmethod
+    def new_group(cls, name):
+        status, _, body = cls.root.call("POST", "/api/groups/create", {"name": name})
+        assert status == 200, body
+        return body["id"]
+
+    def next_token(self, address):
+        self.__class__.mails += 1
+        rcpts, msg = self.sink.message(self.__class__.mails)
+        self.assertEqual(rcpts, [address])
+        return token_of(link_of(msg))
+
+    def create(self, client, address, group):
+        return client.call("POST", "/api/users/create",
+                           {"email": address, "name": "Sam", "timezone": "UTC",
+                            "roles": ["READER"], "group": group})
+
+    def set_password(self, token, password):
+        status, _, body = Client(self.server).call("POST", "/api/users/set-password",
+                                                   {"token": token, "password": password})
+        self.assertEqual(status, 204, body)
+
+    def shape(self, value):
+        """The structure of a JSON value: key names and value types, not the values."""
+        if isinstance(value, dict):
+            return {k: self.shape(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.shape(v) for v in value[:1]]
+        return type(value).__name__
+
+    def test_an_email_of_another_group_is_created_like_a_fresh_one(self):
+        status, _, held = self.create(self.root, "held@example.test", self.group_b)
+        self.assertEqual(status, 200, held)
+        self.next_token("held@example.test")
+
+        answers = {}
+        for address in ("held@example.test", "fresh@example.test"):
+            status, head, body = self.create(self.admin_a, address, self.group_a)
+            self.next_token(address)
+            got = self.admin_a.call("GET", "/api/users/" + body["id"])
+            answers[address] = (status, self.shape(body), got[0], self.shape(got[2]))
+            self.assertEqual(got[2]["email"], address)
+            self.assertEqual(got[2]["group"], {"id": self.group_a})
+            self.assertFalse(got[2]["passwordSet"])
+        self.assertEqual(answers["held@example.test"], answers["fresh@example.test"])
+        self.assertEqual(answers["fresh@example.test"][0], 200)
+        listed = self.admin_a.call("GET", "/api/users")[2]
+        emails = sorted(u["email"] for u in listed["data"])
+        self.assertEqual(emails.count("held@example.test"), 1, listed)
+        self.assertIn("fresh@example.test", emails)
+
+        # A duplicate the creator can see is still refused.
+        status, _, body = self.create(self.admin_a, "held@example.test", self.group_a)
+        self.assertEqual(status, 409, body)
+        self.assertEqual([e.get("field") for e in body["errors"]], ["email"])
+        # The root admin sees one account per group, the other group's untouched.
+        held = [u for u in self.root.call("GET", "/api/users")[2]["data"]
+                if u["email"] == "held@example.test"]
+        self.assertEqual(sorted(u["group"]["id"] for u in held),
+                         sorted([self.group_a, self.group_b]))
+
+    def test_login_with_an_email_of_two_groups(self):
+        address = "two@example.test"
+        self.assertEqual(self.create(self.root, address, self.group_b)[0], 200)
+        token_b = self.next_token(address)
+        self.assertEqual(self.create(self.admin_a, address, self.group_a)[0], 200)
+        token_a = self.next_token(address)
+        self.set_password(token_b, "password of the B account")
+        self.set_password(token_a, "password of the A account")
+
+        # Each password opens its own account.
+        for password, group in (("password of the A account", self.group_a),
+                                ("password of the B account", self.group_b)):
+            status, _, body = login(self.server, address, password)
+            self.assertEqual(status, 200, body)
+            self.assertEqual(body["user"]["group"], {"id": group})
+        self.assertEqual(login(self.server, address, "neither of the two")[0], 401)
+
+        # One password for both: the login asks which group, naming only those it opened.
+        self.set_password(self.reset(address, self.group_a), "one password for both")
+        self.set_password(self.reset(address, self.group_b), "one password for both")
+        status, _, body = login(self.server, address, "one password for both")
+        self.assertEqual(status, 409, body)
+        self.assertEqual(sorted(g["id"] for g in body["groups"]),
+                         sorted([self.group_a, self.group_b]))
+        self.assertNotIn("csrfToken", body)
+        for group in (self.group_a, self.group_b):
+            status, _, body = login(self.server, address, "one password for both", group=group)
+            self.assertEqual(status, 200, body)
+            self.assertEqual(body["user"]["group"], {"id": group})
+        status, _, body = login(self.server, address, "password of the A account",
+                                group=self.group_b)
+        self.assertEqual(status, 401, body)
+
+    def reset(self, address, group):
+        users = self.root.call("GET", "/api/users")[2]["data"]
+        (user,) = [u for u in users if u["email"] == address and u["group"]["id"] == group]
+        status, _, body = self.root.call("POST", "/api/users/%s/invite" % user["id"])
+        self.assertEqual(status, 200, body)
+        return self.next_token(address)
+
+
+class EmailsOfOtherGroupsSqlite(EmailsOfOtherGroups, unittest.TestCase):
+    engine = "sqlite"
+
+
+class EmailsOfOtherGroupsPostgres(EmailsOfOtherGroups, unittest.TestCase):
+    engine = "postgres"
+
+
 # --- (10) the session cookie, /metrics, set-password links --------------------------
 
 
