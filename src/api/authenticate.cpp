@@ -34,6 +34,17 @@ const std::string& DummyHash() {
 
 }  // namespace
 
+std::string_view SessionCookieName(const ApiContext& ctx) {
+  return ctx.secure_cookies ? kSecureSessionCookie : kSessionCookie;
+}
+
+std::string SessionCookieHeader(const ApiContext& ctx, std::string_view value, int64_t max_age_s) {
+  std::string c = std::string(SessionCookieName(ctx)) + "=" + std::string(value) +
+                  "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" + std::to_string(max_age_s);
+  if (ctx.secure_cookies) c += "; Secure";
+  return c;
+}
+
 Response TooManyAttempts(std::string_view what, int64_t wait_ms) {
   Response r = Response::Error(429, std::string(what) + "; retry later");
   r.headers.emplace_back("Retry-After", std::to_string((wait_ms + 999) / 1000));
@@ -55,7 +66,8 @@ std::string ClientAddress(std::string_view remote) {
 namespace {
 
 // A request with the console's session cookie (and no Authorization header).
-AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const std::string& token) {
+AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const std::string& token,
+                                bool changes_state) {
   AuthOutcome out;
   auto active = ctx.accounts.ResolveSession(token);
   if (!active.ok()) {
@@ -64,13 +76,13 @@ AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const s
       return out;
     }
     out.refusal = Unauthorized("your session has expired or is not valid; log in again");
-    out.refusal.headers.emplace_back("Set-Cookie", std::string(kSessionCookie) +
-                                                       "=; HttpOnly; SameSite=Strict; Path=/; "
-                                                       "Max-Age=0");
+    out.refusal.headers.emplace_back("Set-Cookie", SessionCookieHeader(ctx, "", 0));
     return out;
   }
   const std::string csrf = registry::CsrfTokenFor(token);
-  if (IsUnsafeMethod(request.method)) {
+  // The method alone is not enough: a GET may change state (disengage), and a
+  // cross-site page can make the browser send a GET with the cookie.
+  if (changes_state || IsUnsafeMethod(request.method)) {
     auto sent = request.Header(kCsrfHeader);
     if (!sent || !crypto::ConstantTimeEquals(*sent, csrf)) {
       out.refusal = Response::Error(
@@ -90,13 +102,13 @@ AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const s
 
 }  // namespace
 
-AuthOutcome Authenticate(ApiContext& ctx, const Request& request) {
+AuthOutcome Authenticate(ApiContext& ctx, const Request& request, bool changes_state) {
   AuthOutcome out;
   auto header = request.Header("Authorization");
   if (!header) {
     if (auto cookies = request.Header("Cookie")) {
-      if (auto token = FindCookie(*cookies, kSessionCookie)) {
-        return AuthenticateSession(ctx, request, *token);
+      if (auto token = FindCookie(*cookies, SessionCookieName(ctx))) {
+        return AuthenticateSession(ctx, request, *token, changes_state);
       }
     }
     out.refusal = Unauthorized();

@@ -20,10 +20,11 @@
 // are unknown environment variables under a known section prefix
 // (ROOST_HTTP_LISTN). Other ROOST_* variables (ROOST_BIN, ...) are ignored.
 //
-// Secrets: the only secret a ServeConfig holds is admin_password, and it can
-// come only from the environment (ROOST_ADMIN_PASSWORD), never from the file or
-// a flag (visible in `ps`). Error messages never echo it. Other secrets are
-// named by file paths (master key, SMTP password, admin password file).
+// Secrets: a ServeConfig holds two. admin_password can come only from the
+// environment (ROOST_ADMIN_PASSWORD), never from the file or a flag (visible in
+// `ps`); metrics_token from the file or the environment, never a flag. Error
+// messages never echo either. Other secrets are named by file paths (master
+// key, SMTP password, admin password file).
 #pragma once
 
 #include <cstdint>
@@ -76,6 +77,10 @@ struct SmtpConfig {
   bool operator==(const SmtpConfig&) const = default;
 };
 
+// Whether the session cookie is `Secure` (and so named with the `__Host-`
+// prefix): kAuto when the public URL is https://.
+enum class SecureCookies { kAuto, kOn, kOff };
+
 struct ServeConfig {
   std::string data_dir = "roost-data";
   HostPort http_listen{"127.0.0.1", 8080};
@@ -85,6 +90,7 @@ struct ServeConfig {
   uint32_t max_upload_bytes = 128 * 1024 * 1024;
   uint32_t max_bulk_body_bytes = 32 * 1024 * 1024;
   uint32_t max_body_bytes_in_flight = 64 * 1024 * 1024;
+  SecureCookies secure_cookies = SecureCookies::kAuto;
   std::string database_url;     // empty = SQLite in data_dir
   std::string master_key_file;  // empty = data_dir/master.key
   LogLevel log_level = LogLevel::kInfo;
@@ -103,11 +109,15 @@ struct ServeConfig {
   uint32_t job_lease_seconds = 60;  // a job chunk's lease; then another worker may redo it
   // Registration with a product certificate missing from the certificate registry is refused.
   bool require_known_certificates = false;
+  // A secret: GET /metrics needs "Authorization: Bearer <token>"; empty = loopback clients only.
+  std::string metrics_token;
 
   // The master key path with the default applied.
   std::string MasterKeyPath() const;
   // The public base URL with the default applied.
   std::string PublicUrl() const;
+  // Whether the session cookie is Secure, with the auto rule applied.
+  bool UseSecureCookies() const;
   bool operator==(const ServeConfig&) const = default;
 };
 

@@ -133,15 +133,20 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
   std::string_view first_pattern;
   std::vector<std::pair<std::string, std::string>> params;
   const Node* found = nullptr;
+  auto head_via_get = [](const Node* node) {
+    auto get = node->methods.find("GET");
+    return get != node->methods.end() && get->second.options.safety == Safety::kSafe;
+  };
   std::function<bool(const Node*, size_t)> walk = [&](const Node* node, size_t i) -> bool {
     if (i == segments.size()) {
       if (node->methods.empty()) return false;
-      if (node->methods.count(method) > 0 || (method == "HEAD" && node->methods.count("GET") > 0)) {
+      if (node->methods.count(method) > 0 || (method == "HEAD" && head_via_get(node))) {
         found = node;
         return true;
       }
       if (first_pattern.empty()) first_pattern = node->methods.begin()->second.pattern;
       for (const auto& [m, r] : node->methods) allowed.insert(m);
+      if (head_via_get(node)) allowed.insert("HEAD");
       return false;
     }
     const std::string& seg = segments[i];
@@ -171,7 +176,6 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
     result.kind = RouteMatch::Kind::kNotFound;
     return result;
   }
-  if (allowed.count("GET") > 0) allowed.insert("HEAD");
   result.kind = RouteMatch::Kind::kMethodNotAllowed;
   result.pattern = first_pattern;
   for (const std::string& m : allowed) {

@@ -87,6 +87,23 @@ TEST_F(RouterTest, HeadFallsBackToGet) {
   EXPECT_EQ(router.Match("HEAD", "/api/devices/bulk").pattern, "/api/devices/{id}");
 }
 
+TEST(Router, HeadNeverRunsAGetThatChangesState) {
+  Router router;
+  ASSERT_TRUE(router
+                  .Add("GET", "/api/devicetypes/{id}/disengage", Named("disengage"), Runs::kWorkers,
+                       Safety::kChangesState)
+                  .ok());
+  ASSERT_TRUE(router.Add("GET", "/api/devicetypes/{id}", Named("get-type")).ok());
+  EXPECT_EQ(CallHandler(router.Match("GET", "/api/devicetypes/t1/disengage")), "disengage");
+  RouteMatch m = router.Match("HEAD", "/api/devicetypes/t1/disengage");
+  EXPECT_EQ(m.kind, RouteMatch::Kind::kMethodNotAllowed);
+  EXPECT_EQ(m.handler, nullptr);
+  EXPECT_EQ(m.allow, "GET");
+  m = router.Match("POST", "/api/devicetypes/t1/disengage");
+  EXPECT_EQ(m.allow, "GET");
+  EXPECT_EQ(CallHandler(router.Match("HEAD", "/api/devicetypes/t1")), "get-type");
+}
+
 TEST_F(RouterTest, MalformedPathIsBadPath) {
   EXPECT_EQ(router.Match("GET", "/api/devices/%zz").kind, RouteMatch::Kind::kBadPath);
   EXPECT_EQ(router.Match("GET", "/api/devices/%4").kind, RouteMatch::Kind::kBadPath);

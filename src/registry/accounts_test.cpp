@@ -15,8 +15,10 @@ TEST_F(AccountsTest, BootstrapOnceWithGeneratedPassword) {
   ASSERT_TRUE(first.ok()) << first.status().message();
   EXPECT_TRUE(first->created);
   EXPECT_GE(first->generated_password.size(), 24u);
-  auto admin = store_->GetUserByEmail("admin@localhost");
-  ASSERT_TRUE(admin.ok());
+  auto admins = store_->ListUsersByEmail("admin@localhost");
+  ASSERT_TRUE(admins.ok());
+  ASSERT_EQ(admins->size(), 1u);
+  const User* admin = &admins->front();
   EXPECT_EQ(admin->group, first->root_group);
   EXPECT_EQ(admin->roles, Roles{"ADMIN"});
   EXPECT_EQ(admin->password_hash.find(first->generated_password), std::string::npos);
@@ -36,7 +38,7 @@ TEST_F(AccountsTest, BootstrapWithSuppliedPassword) {
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->generated_password.empty());
   EXPECT_TRUE(crypto::VerifyPassword("correct horse battery",
-                                     store_->GetUserByEmail("a@b.c")->password_hash));
+                                     store_->ListUsersByEmail("a@b.c")->at(0).password_hash));
 }
 
 TEST_F(AccountsTest, ApiUsers) {

@@ -154,7 +154,7 @@ Result<User> Accounts::CreateUser(std::string_view group, std::string_view email
   user.creation_time = user.update_time = now_();
   Status created = store_.CreateUser(user);
   if (created.code() == Status::Code::kAlreadyExists) {
-    return Status::AlreadyExists("email: a user with this email already exists");
+    return Status::AlreadyExists("email: a user with this email already exists in this group");
   }
   ROOST_RETURN_IF_ERROR(created);
   return user;
@@ -171,7 +171,7 @@ Result<PasswordLink> Accounts::IssuePasswordLink(std::string_view user_id) {
     return Status::NotFound("user " + std::string(user_id) + " not found");
   }
   ROOST_RETURN_IF_ERROR(st);
-  link.url = settings_.public_url + "/console/set-password?token=" + link.token;
+  link.url = settings_.public_url + "/console/set-password#token=" + link.token;
   return link;
 }
 
@@ -282,16 +282,21 @@ Status Accounts::DeleteUser(const Actor& actor, std::string_view target_id) {
   return store_.DeleteUser(target_id);
 }
 
-Result<User> Accounts::CheckLogin(std::string_view email, std::string_view password) {
-  const Status wrong = Status::InvalidInput("wrong email or password");
-  auto user = store_.GetUserByEmail(NormalizeEmail(email));
-  if (!user.ok() && user.status().code() != Status::Code::kNotFound) return user.status();
-  if (!user.ok() || user->password_hash.empty()) {
-    (void)crypto::VerifyPassword(password, DummyHash());
-    return wrong;
+Result<std::vector<User>> Accounts::CheckLogin(std::string_view email, std::string_view password,
+                                               std::string_view group) {
+  auto users = store_.ListUsersByEmail(NormalizeEmail(email));
+  if (!users.ok()) return users.status();
+  std::vector<User> opened;
+  size_t verified = 0;
+  for (User& user : *users) {
+    if (!group.empty() && user.group != group) continue;
+    if (user.password_hash.empty()) continue;
+    ++verified;
+    if (crypto::VerifyPassword(password, user.password_hash)) opened.push_back(std::move(user));
   }
-  if (!crypto::VerifyPassword(password, user->password_hash)) return wrong;
-  return std::move(user).value();
+  if (verified == 0) (void)crypto::VerifyPassword(password, DummyHash());
+  if (opened.empty()) return Status::InvalidInput("wrong email or password");
+  return opened;
 }
 
 Result<NewSession> Accounts::StartSession(const User& user) {

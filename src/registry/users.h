@@ -87,7 +87,9 @@ struct UserEdit {
 
 struct PasswordLink {
   std::string token;  // the only clear copy: put it in the email, nowhere else
-  std::string url;    // <public_url>/console/set-password?token=<token>
+  // <public_url>/console/set-password#token=<token>: in the fragment, which
+  // browsers never send, so the token stays out of server and proxy logs.
+  std::string url;
   EpochMillis expires = 0;
 };
 
@@ -121,7 +123,9 @@ class Accounts {
 
   // Creates a user with no usable password. Validates email (normalized), name
   // (1..200 characters), timezone and roles; `group` must exist (NotFound).
-  // AlreadyExists when the email is taken. Returns the stored user.
+  // AlreadyExists when `group` already has a user with this email. The same
+  // email in another group is no conflict (one person, one account per group),
+  // so the outcome never depends on what other groups hold. Returns the stored user.
   Result<User> CreateUser(std::string_view group, std::string_view email, std::string_view name,
                           std::string_view timezone, const Roles& roles);
 
@@ -151,10 +155,15 @@ class Accounts {
   // Deletes `target_id` unless it is the actor ("id: you cannot delete yourself").
   Status DeleteUser(const Actor& actor, std::string_view target_id);
 
-  // The user with this email and password; InvalidInput "wrong email or password"
-  // otherwise (also for a user who has no password yet). Costs one Argon2id
-  // verification whether or not the email exists.
-  Result<User> CheckLogin(std::string_view email, std::string_view password);
+  // The accounts (at least one) that this email and password open, ordered by
+  // id: the email's accounts in every group, or in `group` only when it is not
+  // empty, whose password is `password`. Several when the person gave several
+  // accounts the same password; the caller then asks which group. InvalidInput
+  // "wrong email or password" when none (also for accounts without a password
+  // yet). Costs one Argon2id verification per account of the email (in `group`),
+  // at least one whether or not the email exists.
+  Result<std::vector<User>> CheckLogin(std::string_view email, std::string_view password,
+                                       std::string_view group = "");
   Result<NewSession> StartSession(const User& user);
   // The session of a cookie value and its user; NotFound when unknown or
   // expired (an expired one is deleted).

@@ -121,7 +121,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
 
   ROOST_RETURN_IF_ERROR(http::RegisterProcessMetrics(p->metrics).WithPrefix("metrics"));
   ROOST_RETURN_IF_ERROR(
-      http::AddOperationalRoutes(p->router, p->metrics, p->readiness).WithPrefix("routes"));
+      http::AddOperationalRoutes(p->router, p->metrics, p->readiness, {cfg.metrics_token})
+          .WithPrefix("routes"));
   p->devices = std::make_unique<registry::DeviceRegistry>(*p->store, NowMs);
   p->devices->RequireKnownCertificates(cfg.require_known_certificates);
   registry::AccountSettings account_settings;
@@ -135,6 +136,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   p->certificates = std::make_unique<registry::CertificateRegistry>(*p->store, NowMs);
   p->api_context.reset(new api::ApiContext{*p->devices, *p->accounts, *p->certificates,
                                            p->passwords, p->throttle, NowMs, &*p->sealer});
+  p->api_context->secure_cookies = cfg.UseSecureCookies();
   api::BodyLimits body_limits;
   body_limits.bulk = cfg.max_bulk_body_bytes;
   body_limits.upload = cfg.max_upload_bytes;

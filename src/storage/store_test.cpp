@@ -199,7 +199,7 @@ TEST_P(StoreTest, Users) {
   ASSERT_TRUE(store_->CreateUser(w).ok());
 
   EXPECT_EQ(*store_->GetUser(u.id), u);
-  EXPECT_EQ(*store_->GetUserByEmail("bob@example.com"), v);
+  EXPECT_EQ(*store_->ListUsersByEmail("bob@example.com"), std::vector<User>{v});
   auto list = store_->ListUsers(root.id);
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 2u);
@@ -239,8 +239,33 @@ TEST_P(StoreTest, Users) {
 
   ASSERT_TRUE(store_->DeleteUser(v.id).ok());
   EXPECT_EQ(store_->GetUser(v.id).status().code(), Status::Code::kNotFound);
-  EXPECT_EQ(store_->GetUserByEmail("bob@example.com").status().code(), Status::Code::kNotFound);
+  EXPECT_TRUE(store_->ListUsersByEmail("bob@example.com")->empty());
   EXPECT_EQ(store_->DeleteUser(v.id).code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, AnEmailIsUniqueWithinAGroupOnly) {
+  Group root = MakeGroup(1, "");
+  Group a = MakeGroup(2, root.id);
+  Group b = MakeGroup(3, root.id);
+  User u;
+  u.id = Hex24(0x601);
+  u.group = a.id;
+  u.email = "sam@example.com";
+  u.name = "Sam";
+  u.timezone = "UTC";
+  u.roles = {"READER"};
+  ASSERT_TRUE(store_->CreateUser(u).ok());
+  User in_b = u;
+  in_b.id = Hex24(0x602);
+  in_b.group = b.id;
+  ASSERT_TRUE(store_->CreateUser(in_b).ok());
+  User again_in_a = u;
+  again_in_a.id = Hex24(0x603);
+  EXPECT_EQ(store_->CreateUser(again_in_a).code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(*store_->ListUsersByEmail("sam@example.com"), (std::vector<User>{u, in_b}));
+  // Moving an account into a group that has the email is refused too.
+  in_b.group = a.id;
+  EXPECT_EQ(store_->UpdateUser(in_b).code(), Status::Code::kAlreadyExists);
 }
 
 TEST_P(StoreTest, ApiUsers) {

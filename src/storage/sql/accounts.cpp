@@ -25,8 +25,12 @@ Result<User> SqlStore::GetUser(std::string_view id) {
   return GetUserWhere("id", id, "user " + std::string(id) + " not found");
 }
 
-Result<User> SqlStore::GetUserByEmail(std::string_view email) {
-  return GetUserWhere("email", email, "no user with that email");
+Result<std::vector<User>> SqlStore::ListUsersByEmail(std::string_view email) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c, std::string(kUserSelect) + " WHERE email = $1 ORDER BY id",
+                  "list users by email");
+  q.Bind(1, email);
+  return ReadAll<User>(q, UserFromRow);
 }
 
 Result<User> SqlStore::GetUserWhere(std::string_view column, std::string_view value,

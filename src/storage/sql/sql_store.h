@@ -50,7 +50,7 @@ class SqlStore final : public Store {
 
   Status CreateUser(const User& user) override;
   Result<User> GetUser(std::string_view id) override;
-  Result<User> GetUserByEmail(std::string_view email) override;
+  Result<std::vector<User>> ListUsersByEmail(std::string_view email) override;
   Result<std::vector<User>> ListUsers(std::string_view group) override;
   Status UpdateUser(const User& user) override;
   Status DeleteUser(std::string_view id) override;
