@@ -105,8 +105,14 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
   if (node->methods.count(method) > 0) {
     return Status::AlreadyExists(where + ": route already registered");
   }
+  Handler checked = [inner = std::move(handler)](const Request& req) {
+    if (auto problem = TargetTextProblem(req.path, req.query)) {
+      return Response::Error(400, *problem);
+    }
+    return inner(req);
+  };
   node->methods.emplace(std::string(method),
-                        Node::Route{std::move(handler), std::string(pattern), runs});
+                        Node::Route{std::move(checked), std::string(pattern), runs});
   return Status::Ok();
 }
 
