@@ -8,6 +8,43 @@ namespace roost::api {
 
 using nlohmann::json;
 
+namespace {
+
+// A member name that can follow '.' in a JSON path as it is.
+bool IsPlainName(std::string_view key) {
+  if (key.empty() || key.size() > 64) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+std::string MemberPath(const std::string& parent, std::string_view key) {
+  if (IsPlainName(key)) return parent + "." + std::string(key);
+  return parent + "[\"" + QuoteForMessage(key) + "\"]";
+}
+
+// The JSON path ("$.items[2].name") of the first string or member name holding
+// NUL, depth first in document order. The parser already refused invalid UTF-8;
+// "\u0000" is valid JSON, but NUL cuts text short in libpq and C APIs.
+std::optional<std::string> FindNul(const json& v, const std::string& path) {
+  if (v.is_string()) {
+    if (v.get_ref<const std::string&>().find('\0') != std::string::npos) return path;
+  } else if (v.is_array()) {
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (auto found = FindNul(v[i], path + "[" + std::to_string(i) + "]")) return found;
+    }
+  } else if (v.is_object()) {
+    for (const auto& item : v.items()) {
+      const std::string member = MemberPath(path, item.key());
+      if (item.key().find('\0') != std::string::npos) return member;
+      if (auto found = FindNul(item.value(), member)) return found;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::string_view JsonTypeName(const json& v) {
   if (v.is_null()) return "null";
   if (v.is_boolean()) return "a boolean";
@@ -22,11 +59,13 @@ ApiError WrongType(std::string_view field, std::string_view expected, const json
       field, "must be " + std::string(expected) + ", not " + std::string(JsonTypeName(v)));
 }
 
-// `max` bounds the length; control characters are refused.
+// `max` bounds the length; control characters are refused, and so is invalid
+// UTF-8 (the value may come from a query parameter or a form field, not JSON).
 std::optional<ApiError> ReadString(const json& v, std::string_view field, size_t max,
                                    std::string& out) {
   if (!v.is_string()) return WrongType(field, "a string", v);
   const auto& s = v.get_ref<const std::string&>();
+  if (!IsValidUtf8(s)) return ApiError::BadField(field, std::string(kNotUtf8Problem));
   if (s.size() > max) {
     return ApiError::BadField(field, "must be at most " + std::to_string(max) + " characters");
   }
@@ -65,7 +104,17 @@ Parsed<json> ParseJsonObject(std::string_view body) {
 Parsed<json> ParseJsonValue(std::string_view body) {
   if (body.empty()) return ApiError{400, "request body: a JSON value is required", {}};
   try {
-    return json::parse(body.begin(), body.end());
+    json value = json::parse(body.begin(), body.end());
+    if (auto path = FindNul(value, "$")) {
+      std::string what = *path + ": " + std::string(kNulProblem);
+      // errors[].field is the path without "$.", as the members are named elsewhere.
+      std::string field = path->substr(path->size() > 1 && (*path)[1] == '.' ? 2 : 1);
+      if (field.empty()) field = "$";
+      return ApiError{400,
+                      "request body: " + what,
+                      {http::ErrorDetail::Field(field, std::string(kNulProblem))}};
+    }
+    return value;
   } catch (const json::parse_error& e) {
     // e.byte is the 1-based offset of the byte where parsing stopped.
     size_t offset = e.byte == 0 ? 0 : std::min<size_t>(e.byte - 1, body.size());
@@ -89,7 +138,7 @@ std::optional<ApiError> RejectUnknownFields(const json& object,
                                             const std::vector<std::string_view>& allowed) {
   for (const auto& item : object.items()) {
     if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
-      return ApiError::BadField(item.key(), "unknown field");
+      return ApiError::BadField(QuoteForMessage(item.key()), "unknown field");
     }
   }
   return std::nullopt;
