@@ -34,10 +34,21 @@ Result<std::vector<IdPac>> ParseIdPacFile(std::string_view text) {
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     ++line_no;
+    auto where = [&] { return "line " + std::to_string(line_no) + ": "; };
+    if (auto fault = FindTextFault(line)) {
+      // Named by the field the byte falls in; comments and headers by the line only.
+      std::string_view trimmed = TrimSpace(line);
+      std::string column;
+      if (!trimmed.empty() && trimmed.front() != '#') {
+        size_t sep = line.find_first_of(";,\t ", line.find(trimmed.front()));
+        column =
+            sep == std::string_view::npos || fault->offset < sep ? "column id: " : "column pac: ";
+      }
+      return Status::InvalidInput(where() + column + std::string(fault->problem));
+    }
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     line = TrimSpace(line);
     if (line.empty() || line.front() == '#') continue;
-    auto where = [&] { return "line " + std::to_string(line_no) + ": "; };
     if (header_possible) {
       header_possible = false;
       // The one header line ("ID;PAC") is the first line not starting with an ID.
@@ -46,7 +57,7 @@ Result<std::vector<IdPac>> ParseIdPacFile(std::string_view text) {
     std::string_view id_text, pac_text;
     if (!SplitTwoFields(line, id_text, pac_text)) {
       return Status::InvalidInput(where() + "expected 'ID;PAC' (two fields), got '" +
-                                  std::string(line.substr(0, 60)) + "'");
+                                  QuoteForMessage(line, 60) + "'");
     }
     auto id = ParseSigfoxId(id_text);
     if (!id.ok()) return Status::InvalidInput(where() + id.status().message());
