@@ -1,6 +1,8 @@
 #include "api/json/body.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "core/text.h"
 
@@ -18,27 +20,70 @@ bool IsPlainName(std::string_view key) {
   });
 }
 
-std::string MemberPath(const std::string& parent, std::string_view key) {
-  if (IsPlainName(key)) return parent + "." + std::string(key);
-  return parent + "[\"" + QuoteForMessage(key) + "\"]";
+void AppendMember(std::string& path, std::string_view key) {
+  if (IsPlainName(key)) {
+    path += '.';
+    path += key;
+  } else {
+    path += "[\"" + QuoteForMessage(key) + "\"]";
+  }
+}
+
+// A path of at most about `max` bytes: its end, which names the value, is kept.
+std::string BoundPath(std::string path, size_t max) {
+  if (path.size() <= max) return path;
+  size_t from = path.size() - max;
+  while (from < path.size() && (static_cast<unsigned char>(path[from]) & 0xC0) == 0x80) ++from;
+  return "$..." + path.substr(from);
 }
 
 // The JSON path ("$.items[2].name") of the first string or member name holding
 // NUL, depth first in document order. The parser already refused invalid UTF-8;
 // "\u0000" is valid JSON, but NUL cuts text short in libpq and C APIs.
-std::optional<std::string> FindNul(const json& v, const std::string& path) {
-  if (v.is_string()) {
-    if (v.get_ref<const std::string&>().find('\0') != std::string::npos) return path;
-  } else if (v.is_array()) {
-    for (size_t i = 0; i < v.size(); ++i) {
-      if (auto found = FindNul(v[i], path + "[" + std::to_string(i) + "]")) return found;
+// Iterative: a body may nest as deep as its size allows.
+std::optional<std::string> FindNul(const json& root) {
+  auto has_nul = [](const std::string& s) { return s.find('\0') != std::string::npos; };
+  if (root.is_string()) {
+    if (has_nul(root.get_ref<const std::string&>())) return std::string("$");
+    return std::nullopt;
+  }
+  if (!root.is_structured()) return std::nullopt;
+  struct Frame {
+    const json* value;
+    json::const_iterator it;  // the element being looked at
+    size_t index;             // its position, for arrays
+  };
+  std::vector<Frame> stack{{&root, root.cbegin(), 0}};
+  auto path = [&] {
+    std::string out = "$";
+    for (const Frame& f : stack) {
+      if (f.value->is_object()) {
+        AppendMember(out, f.it.key());
+      } else {
+        out += "[" + std::to_string(f.index) + "]";
+      }
     }
-  } else if (v.is_object()) {
-    for (const auto& item : v.items()) {
-      const std::string member = MemberPath(path, item.key());
-      if (item.key().find('\0') != std::string::npos) return member;
-      if (auto found = FindNul(item.value(), member)) return found;
+    return BoundPath(std::move(out), 200);
+  };
+  while (!stack.empty()) {
+    Frame& top = stack.back();
+    if (top.it == top.value->cend()) {
+      stack.pop_back();
+      if (!stack.empty()) {
+        ++stack.back().it;
+        ++stack.back().index;
+      }
+      continue;
     }
+    if (top.value->is_object() && has_nul(top.it.key())) return path();
+    const json& child = *top.it;
+    if (child.is_string() && has_nul(child.get_ref<const std::string&>())) return path();
+    if (child.is_structured()) {
+      stack.push_back({&child, child.cbegin(), 0});  // `top` is not used after this
+      continue;
+    }
+    ++top.it;
+    ++top.index;
   }
   return std::nullopt;
 }
@@ -105,10 +150,11 @@ Parsed<json> ParseJsonValue(std::string_view body) {
   if (body.empty()) return ApiError{400, "request body: a JSON value is required", {}};
   try {
     json value = json::parse(body.begin(), body.end());
-    if (auto path = FindNul(value, "$")) {
+    if (auto path = FindNul(value)) {
       std::string what = *path + ": " + std::string(kNulProblem);
       // errors[].field is the path without "$.", as the members are named elsewhere.
-      std::string field = path->substr(path->size() > 1 && (*path)[1] == '.' ? 2 : 1);
+      std::string field =
+          path->substr(path->starts_with("$.") && !path->starts_with("$...") ? 2 : 1);
       if (field.empty()) field = "$";
       return ApiError{400,
                       "request body: " + what,

@@ -75,6 +75,19 @@ TEST(ParseJsonValue, RefusesNulInAnyStringWithItsPath) {
   EXPECT_TRUE(ParseJsonObject(R"({"name": "tab\there \u00e9 \u0001"})").ok());
 }
 
+TEST(ParseJsonValue, FindsNulInDeeplyNestedBodiesWithoutRecursion) {
+  const size_t depth = 100000;
+  std::string body = std::string(depth, '[') + "\"\\u0000\"" + std::string(depth, ']');
+  auto nested = ParseJsonValue(body);
+  ASSERT_FALSE(nested.ok());
+  EXPECT_NE(nested.error().message.find("[0][0][0]: contains a NUL byte"), std::string::npos);
+  EXPECT_LT(nested.error().message.size(), 300u);
+  EXPECT_TRUE(ParseJsonValue(R"({"a": [{"b": {}}, [], "x"], "c": {"d": [1, "\u00e9"]}})").ok());
+  auto late = ParseJsonValue(R"({"a": [{"b": {}}, [], "x"], "c": {"d": [1, "\u0000"]}})");
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().message, "request body: $.c.d[1]: contains a NUL byte");
+}
+
 TEST(ParseJsonValue, InvalidUtf8IsAMalformedBodyNotEchoed) {
   auto bad = ParseJsonObject("{\"name\": \"caf\xFF\"}");
   ASSERT_FALSE(bad.ok());
