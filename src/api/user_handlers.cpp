@@ -11,6 +11,7 @@
 #include "api/json/body.h"
 #include "api/json/role_json.h"
 #include "api/json/user_json.h"
+#include "core/text.h"
 #include "registry/users.h"
 
 namespace roost::api {
@@ -22,7 +23,7 @@ using nlohmann::json;
 namespace {
 
 Parsed<User> VisibleUser(ApiContext& ctx, const Principal& p, std::string_view id) {
-  std::string what = "user " + std::string(id);
+  std::string what = "user " + QuoteForMessage(id);
   auto u = ctx.accounts.GetUser(id);
   if (!u.ok()) return NotFoundOr(u.status(), what);
   if (auto e = CheckVisible(ctx, p, u->group, what)) return *e;

@@ -106,8 +106,23 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
   if (node->methods.count(method) > 0) {
     return Status::AlreadyExists(where + ": route already registered");
   }
+  Handler checked = [inner = std::move(handler)](const Request& req) {
+    if (auto problem = TargetTextProblem(req.path, req.query)) {
+      return Response::Error(400, *problem);
+    }
+    return inner(req);
+  };
+  if (options.admit) {
+    // Before admission too, so that such a request never has its body read.
+    options.admit = [inner = std::move(options.admit)](Request& req) -> std::optional<Response> {
+      if (auto problem = TargetTextProblem(req.path, req.query)) {
+        return Response::Error(400, *problem);
+      }
+      return inner(req);
+    };
+  }
   node->methods.emplace(std::string(method),
-                        Node::Route{std::move(handler), std::string(pattern), std::move(options)});
+                        Node::Route{std::move(checked), std::string(pattern), std::move(options)});
   return Status::Ok();
 }
 

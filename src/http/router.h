@@ -15,6 +15,12 @@
 // kMethodNotAllowed (405, Allow without HEAD), so that a HEAD, which clients and
 // proxies send freely, never runs a handler that changes anything.
 //
+// Every route answers 400 before its handler runs when the request's decoded path
+// segments or query parameters are not UTF-8 text without NUL, naming where
+// (TargetTextProblem in message.h): no handler ever reads such bytes, so none
+// can store them, pass them to libpq (which stops at NUL) or fail to write them
+// back as JSON.
+//
 // Add() is not thread-safe; Match() is, once all routes are added.
 #pragma once
 

@@ -416,7 +416,7 @@ Outcome Server::Impl::Dispatch(Request& req) {
       out.response = Response::Error(400, "malformed request path");
       return out;
     case RouteMatch::Kind::kNotFound:
-      out.response = Response::Error(404, "no resource at " + req.path);
+      out.response = Response::Error(404, "no resource at " + QuoteForMessage(req.path, 200));
       return out;
     case RouteMatch::Kind::kMethodNotAllowed:
       out.route = m.pattern;
