@@ -783,7 +783,14 @@ bool ServeConfig::UseSecureCookies() const {
 std::span<const ConfigKey> ConfigKeys() {
   static const std::vector<ConfigKey> keys = [] {
     std::vector<ConfigKey> out;
-    for (const KeyDef& k : Keys()) out.push_back(k.pub);
+    for (const KeyDef& k : Keys()) {
+      out.push_back(k.pub);
+      // Settings of the provisioning service and the message pipeline, which
+      // `roost serve` does not run yet: parsed and checked (so a configuration
+      // written for them loads), but not offered in --help.
+      out.back().not_used_yet =
+          k.pub.key.starts_with("provisioning.") || k.pub.key.starts_with("pipeline.");
+    }
     return out;
   }();
   return keys;

@@ -551,6 +551,8 @@ TEST(Config, DocumentationTableFollowsTheKeyTable) {
     SCOPED_TRACE(std::string(k.key));
     ASSERT_GE(row.size(), 5u);
     EXPECT_EQ(row[0], code(k.key));
+    // A setting nothing uses yet says so first, and only such a setting.
+    EXPECT_EQ(row[4].starts_with("**Not used yet**"), k.not_used_yet) << row[4];
     EXPECT_EQ(row[1], code(k.env));
     if (k.flag.empty()) {
       EXPECT_TRUE(row[2].empty() || row[2] == "none") << row[2];

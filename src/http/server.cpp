@@ -420,7 +420,9 @@ Outcome Server::Impl::Dispatch(Request& req) {
       return out;
     case RouteMatch::Kind::kMethodNotAllowed:
       out.route = m.pattern;
-      out.response = Response::Error(405, "method " + req.method + " not allowed on " + req.path,
+      out.response = Response::Error(405,
+                                     "method " + QuoteForMessage(req.method, 20) +
+                                         " not allowed on " + QuoteForMessage(req.path, 200),
                                      {ErrorDetail::Field("method", "allowed: " + m.allow)});
       out.response.headers.emplace_back("Allow", m.allow);
       return out;
