@@ -27,4 +27,8 @@ std::string_view TrimSpace(std::string_view s);
 bool IsControl(char c);
 bool HasControl(std::string_view s);
 
+// Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates (U+D800..DFFF),
+// nothing above U+10FFFF, no truncated sequence. NUL is valid UTF-8.
+bool IsValidUtf8(std::string_view s);
+
 }  // namespace roost
