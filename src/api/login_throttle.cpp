@@ -1,6 +1,9 @@
 #include "api/login_throttle.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstring>
 
 namespace roost::api {
 namespace {
@@ -16,6 +19,26 @@ std::string WithoutPort(std::string_view a) {
     return std::string(a.substr(0, colon));
   }
   return std::string(a);  // IPv4 without port, or bare IPv6
+}
+
+// The client an address stands for: an IPv6 address by its /64, since one
+// subscriber usually has a whole /64 to pick addresses from; an IPv4-mapped
+// IPv6 address by its IPv4 address; anything else as given.
+std::string ClientOf(std::string_view remote) {
+  std::string ip = WithoutPort(remote);
+  in6_addr v6;
+  if (ip.find(':') == std::string::npos || inet_pton(AF_INET6, ip.c_str(), &v6) != 1) return ip;
+  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  char text[INET6_ADDRSTRLEN];
+  if (std::memcmp(v6.s6_addr, kMapped, sizeof kMapped) == 0) {
+    in_addr v4;
+    std::memcpy(&v4, v6.s6_addr + 12, 4);
+    if (inet_ntop(AF_INET, &v4, text, sizeof text) != nullptr) return text;
+    return ip;
+  }
+  std::memset(v6.s6_addr + 8, 0, 8);
+  if (inet_ntop(AF_INET6, &v6, text, sizeof text) == nullptr) return ip;
+  return std::string(text) + "/64";
 }
 
 // The three kinds of window share one map; a prefix keeps them apart, and the
@@ -53,7 +76,7 @@ LoginThrottle::Attempt LoginThrottle::Acquire(std::string_view login, std::strin
                                               int64_t now_ms) {
   Attempt a;
   a.login = std::string(login);
-  a.address = WithoutPort(address);
+  a.address = ClientOf(address);
   a.at_ms = now_ms;
   const std::string address_key = AddressKey(a.address);
   std::lock_guard lock(mu_);

@@ -22,6 +22,10 @@
 // password) or Abandon (nothing was checked, e.g. the server was too busy). So
 // N parallel wrong attempts make at most `limit` real password checks.
 //
+// A client address is an IPv4 address, or an IPv6 /64 (one subscriber usually
+// holds a whole /64, so single IPv6 addresses would make the address counts
+// free to evade).
+//
 // Memory is bounded: at most `max_tracked` windows and `max_trusted` trusted
 // addresses; when full, expired entries go first, then the oldest. Thread-safe.
 // Time is passed in (epoch ms) so tests need no clock.
@@ -54,7 +58,7 @@ class LoginThrottle {
     bool allowed() const { return retry_after_ms == 0; }
 
     std::string login;    // as given to Acquire
-    std::string address;  // the client address without its port
+    std::string address;  // the client: IPv4 address or IPv6 /64
     int64_t at_ms = 0;
   };
 

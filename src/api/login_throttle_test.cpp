@@ -123,6 +123,18 @@ TEST(LoginThrottle, ParallelWrongAttemptsMakeAtMostTheLimitOfChecks) {
   EXPECT_EQ(allowed.load(), 3);
 }
 
+TEST(LoginThrottle, AnIpv6ClientIsItsSlash64) {
+  LoginThrottle t(Small());
+  EXPECT_EQ(Fail(t, "admin", "[2001:db8:1:2::1]:4000", 2, 0), 2);
+  EXPECT_EQ(Fail(t, "admin", "[2001:db8:1:2:ffff:1:2:3]:4001", 2, 0), 1);
+  EXPECT_TRUE(t.Acquire("admin", "[2001:db8:1:3::1]:4000", 0).allowed());  // another /64
+  // An IPv4-mapped address is its IPv4 address.
+  EXPECT_EQ(Fail(t, "bob", "[::ffff:192.0.2.1]:1", 3, 0), 3);
+  EXPECT_FALSE(t.Acquire("bob", "192.0.2.1:2", 0).allowed());
+  auto a = t.Acquire("carol", "[2001:db8::5]:1", 0);
+  EXPECT_EQ(a.address, "2001:db8::/64");
+}
+
 TEST(LoginThrottle, LoginsCannotBeConfusedWithAddresses) {
   LoginThrottle t(Small());
   EXPECT_EQ(Fail(t, "ab", "c", 3, 0), 3);
