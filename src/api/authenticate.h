@@ -1,9 +1,11 @@
 // Who is calling the registry API. A request to a route that is not public
 // authenticates, either
 //  - with HTTP Basic as an API user (password checked through the process-wide
-//    PasswordVerifyCache). Failed attempts are throttled per login and per
-//    client address (LoginThrottle): over the limit, 429 with Retry-After
-//    (seconds) and no password check; or
+//    PasswordVerifyCache). Credentials that hold NUL or are not UTF-8 are 401
+//    before anything is looked up or counted. Failed attempts are throttled
+//    (LoginThrottle: per login and address, per address, a slow ceiling per
+//    login): over a limit, 429 with Retry-After (seconds) and no password check.
+//    When no Argon2id slot is free, 503 with Retry-After and nothing counted; or
 //  - with the console's session cookie as a user (person): `roost_session`, or
 //    `__Host-roost_session` when ctx.secure_cookies (then the plain name is not
 //    read: a __Host- cookie cannot be planted by a sibling domain or over plain
@@ -16,10 +18,12 @@
 // or echoed in a response.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "api/context.h"
+#include "api/errors.h"
 #include "http/message.h"
 
 namespace roost::api {
@@ -37,7 +41,7 @@ std::string_view SessionCookieName(const ApiContext& ctx);
 std::string SessionCookieHeader(const ApiContext& ctx, std::string_view value, int64_t max_age_s);
 
 // Authenticates a request to a route that changes state (`changes_state`, see
-// RouteChangesState) or not. On failure returns the 401/403/429/500 response to send.
+// RouteChangesState) or not. On failure returns the 401/403/429/500/503 response to send.
 struct AuthOutcome {
   bool ok = false;
   Principal principal;     // when ok
@@ -47,6 +51,12 @@ AuthOutcome Authenticate(ApiContext& ctx, const http::Request& request, bool cha
 
 // The client address of "ip:port" / "[v6]:port" (what failures are counted per).
 std::string ClientAddress(std::string_view remote);
+
+// 400 naming `field` when a credential sent in a JSON body (an email, password
+// or password link token) holds NUL or is not UTF-8, for the reason given at
+// ParseBasicAuthorization (api/auth.h); nullopt when it is fine. Check before
+// anything is looked up or throttled.
+std::optional<ApiError> CheckCredentialText(std::string_view field, std::string_view value);
 
 // 429 "<what>; retry later" with Retry-After: the wait in whole seconds, rounded up.
 http::Response TooManyAttempts(std::string_view what, int64_t wait_ms);

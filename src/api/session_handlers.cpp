@@ -51,21 +51,21 @@ Response Login(ApiContext& ctx, const Principal&, const Request& req) {
   if (!password.ok()) return password.error().ToResponse();
   auto group = StringField(*body, "group", false, 64);
   if (!group.ok()) return group.error().ToResponse();
+  if (auto e = CheckCredentialText("email", **email)) return e->ToResponse();
+  if (auto e = CheckCredentialText("password", **password)) return e->ToResponse();
   const std::string key = "email:" + registry::NormalizeEmail(**email);
-  const std::string address = ClientAddress(req.remote);
   const int64_t now = ctx.now_ms();
-  if (int64_t wait = ctx.throttle.RetryAfterMs(key, address, now); wait > 0) {
-    return TooManyAttempts("too many failed logins", wait);
-  }
+  const LoginThrottle::Attempt attempt = ctx.throttle.Acquire(key, req.remote, now);
+  if (!attempt.allowed()) return TooManyAttempts("too many failed logins", attempt.retry_after_ms);
   auto user = ctx.accounts.CheckLogin(**email, **password, (*group).value_or(std::string()));
   if (!user.ok()) {
     if (user.status().code() != Status::Code::kInvalidInput) {
+      ctx.throttle.Abandon(attempt);  // nothing was checked (e.g. no Argon2id slot: 503)
       return FromStatus(user.status()).ToResponse();
     }
-    ctx.throttle.RecordFailure(key, address, now);
     return Response::Error(401, "wrong email or password");
   }
-  ctx.throttle.RecordSuccess(key);
+  ctx.throttle.Succeeded(attempt, now);
   if (user->size() > 1) return ChooseGroup(ctx, *user);
   auto session = ctx.accounts.StartSession(user->front());
   if (!session.ok()) return FromStatus(session.status()).ToResponse();

@@ -444,6 +444,10 @@ const std::vector<KeyDef>& Keys() {
       Int(Key("accounts.session_ttl_s", "ROOST_ACCOUNTS_SESSION_TTL_S", "--session-ttl-s", "43200",
               "Seconds a console login session lasts"),
           &ServeConfig::session_ttl_s, 60, 31536000),
+      Int(Key("accounts.password_hash_slots", "ROOST_ACCOUNTS_PASSWORD_HASH_SLOTS", "", "0",
+              "Password hashes or checks (Argon2id, 64 MiB each) that may run at once; 0 = one "
+              "per CPU"),
+          &ServeConfig::password_hash_slots, 0, 256),
       Int(Key("pipeline.dedup_window_ms", "ROOST_PIPELINE_DEDUP_WINDOW_MS", "--dedup-window-ms",
               "3000",
               "Reports of one frame by several stations within this many ms are one message"),

@@ -104,6 +104,7 @@ struct ServeConfig {
   SmtpConfig smtp;
   uint32_t password_link_ttl_s = 72 * 3600;  // one-time set-password links
   uint32_t session_ttl_s = 12 * 3600;        // console sessions
+  unsigned password_hash_slots = 0;          // concurrent Argon2id; 0 = one per CPU
   uint32_t dedup_window_ms = 3000;
   uint32_t retention_days = 90;     // 0 = keep messages forever
   uint32_t job_lease_seconds = 60;  // a job chunk's lease; then another worker may redo it

@@ -449,6 +449,7 @@ const std::map<std::string_view, Sample>& Samples() {
       {"smtp.password_file", {"/etc/roost/smtp", "\"/etc/roost/smtp\""}},
       {"accounts.password_link_ttl_s", {"3600", "3600"}},
       {"accounts.session_ttl_s", {"600", "600"}},
+      {"accounts.password_hash_slots", {"3", "3"}},
       {"pipeline.dedup_window_ms", {"100", "100"}},
       {"pipeline.retention_days", {"7", "7"}},
       {"jobs.lease_seconds", {"2", "2"}},

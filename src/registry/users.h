@@ -15,7 +15,9 @@
 // Errors are Status values whose message starts with the field they are about
 // ("email: ...", "currentPassword: ...") so that the API can name the field:
 // InvalidInput for bad input and broken rules (a reused or expired link, deleting
-// oneself, a missing or wrong currentPassword), NotFound, AlreadyExists (email taken).
+// oneself, a missing or wrong currentPassword), NotFound, AlreadyExists (email taken),
+// and Unavailable when a password had to be hashed or verified and the process had
+// no Argon2id slot free (crypto/password.h; nothing was changed, retry later).
 #pragma once
 
 #include <cstdint>
@@ -137,9 +139,11 @@ class Accounts {
   Result<InviteOutcome> Invite(const User& user);
 
   // Consumes the link's token (once: a second use is refused, as is an expired
-  // token) and sets the password. The password is checked before the token is
-  // consumed, so a too-short password does not burn the link. Ends the user's
-  // sessions. Errors: "token: ..." (unknown, used, replaced or expired),
+  // token) and sets the password. The password's rules are checked first, and an
+  // unknown, used or expired token is refused before the password is hashed (no
+  // Argon2id work for a made-up token); the token is taken only once the hash is
+  // made, so neither a too-short password nor a busy server burns the link. Ends
+  // the user's sessions. Errors: "token: ..." (unknown, used, replaced or expired),
   // "password: ...".
   Status SetPasswordWithLink(std::string_view token, std::string_view password);
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+
 #include "crypto/password.h"
 #include "model/object_id.h"
 #include "registry/accounts.h"
@@ -131,7 +134,7 @@ TEST_F(UsersTest, PasswordLinkWorksOnceAndNotAfterExpiry) {
   EXPECT_EQ(st.message().rfind("password: ", 0), 0u) << st.message();
   ASSERT_TRUE(accounts_->SetPasswordWithLink(link->token, "ann's new password").ok());
   User stored = *store_->GetUser(u.id);
-  EXPECT_TRUE(crypto::VerifyPassword("ann's new password", stored.password_hash));
+  EXPECT_TRUE(crypto::VerifyPassword("ann's new password", stored.password_hash).value());
   EXPECT_EQ(stored.password_hash.find("ann's new password"), std::string::npos);
   EXPECT_TRUE(accounts_->CheckLogin("ANN@example.com", "ann's new password").ok());
 
@@ -152,6 +155,61 @@ TEST_F(UsersTest, PasswordLinkWorksOnceAndNotAfterExpiry) {
   EXPECT_EQ(store_->GetUser(u.id)->password_hash, stored.password_hash);
   EXPECT_FALSE(accounts_->SetPasswordWithLink("", "a long enough one").ok());
   EXPECT_FALSE(accounts_->SetPasswordWithLink(std::string(300, 'a'), "a long enough one").ok());
+}
+
+// Counts the process's Argon2id hashes while it lives.
+class HashCounter {
+ public:
+  HashCounter() {
+    crypto::ConfigurePasswordWork(Unbounded(), [this](crypto::PasswordWork w) {
+      if (w == crypto::PasswordWork::kHashed) ++hashes_;
+    });
+  }
+  ~HashCounter() { crypto::ConfigurePasswordWork(Unbounded()); }
+  int hashes() const { return hashes_.load(); }
+
+ private:
+  static crypto::PasswordWorkLimits Unbounded() {
+    return crypto::PasswordWorkLimits{4, 64, std::chrono::seconds(60)};
+  }
+  std::atomic<int> hashes_{0};
+};
+
+TEST_F(UsersTest, AMadeUpUsedOrExpiredLinkCostsNoPasswordHash) {
+  User u = NewUser("ann@example.com");
+  auto used = accounts_->IssuePasswordLink(u.id);
+  ASSERT_TRUE(used.ok());
+  ASSERT_TRUE(accounts_->SetPasswordWithLink(used->token, "ann's first password").ok());
+  auto expiring = accounts_->IssuePasswordLink(u.id);
+  ASSERT_TRUE(expiring.ok());
+  now_ += 60000;
+
+  HashCounter counter;
+  const std::string long_password(kMaxPasswordLength, 'p');
+  for (const std::string& token :
+       {std::string(43, 'A'), used->token, expiring->token, std::string(256, 'z')}) {
+    Status st = accounts_->SetPasswordWithLink(token, long_password);
+    EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
+    EXPECT_EQ(st.message().rfind("token: ", 0), 0u) << st.message();
+  }
+  EXPECT_EQ(counter.hashes(), 0);
+
+  auto good = accounts_->IssuePasswordLink(u.id);
+  ASSERT_TRUE(good.ok());
+  ASSERT_TRUE(accounts_->SetPasswordWithLink(good->token, "ann's second password").ok());
+  EXPECT_EQ(counter.hashes(), 1);
+}
+
+TEST_F(UsersTest, ABusyServerDoesNotBurnThePasswordLink) {
+  User u = NewUser("ann@example.com");
+  auto link = accounts_->IssuePasswordLink(u.id);
+  ASSERT_TRUE(link.ok());
+  crypto::ConfigurePasswordWork(crypto::PasswordWorkLimits{0, 0, std::chrono::milliseconds(0)});
+  Status busy = accounts_->SetPasswordWithLink(link->token, "ann's new password");
+  crypto::ConfigurePasswordWork(crypto::PasswordWorkLimits{4, 64, std::chrono::seconds(60)});
+  EXPECT_EQ(busy.code(), Status::Code::kUnavailable) << busy.message();
+  EXPECT_TRUE(store_->GetUser(u.id)->password_hash.empty());
+  EXPECT_TRUE(accounts_->SetPasswordWithLink(link->token, "ann's new password").ok());
 }
 
 TEST_F(UsersTest, ANewLinkReplacesTheOldOneAndSettingAPasswordEndsSessions) {

@@ -44,6 +44,36 @@ int64_t NowMs() {
       .count();
 }
 
+// Bounds the Argon2id work anyone can start (crypto/password.h) and counts it
+// for /metrics.
+Status LimitPasswordWork(const config::ServeConfig& cfg, unsigned handler_threads,
+                         observe::MetricsRegistry& metrics) {
+  auto checks = metrics.AddCounter("roost_auth_password_checks_total",
+                                   "Argon2id password verifications run (cache hits excluded)");
+  auto hashes =
+      metrics.AddCounter("roost_auth_password_hashes_total", "Argon2id password hashes made");
+  auto refused = metrics.AddCounter(
+      "roost_auth_password_busy_total",
+      "Password hashes or checks refused because every Argon2id slot was taken (503)");
+  if (!checks.ok()) return checks.status().WithPrefix("metrics");
+  if (!hashes.ok()) return hashes.status().WithPrefix("metrics");
+  if (!refused.ok()) return refused.status().WithPrefix("metrics");
+  observe::Counter* counters[] = {&(*hashes)->Get(), &(*checks)->Get(), &(*refused)->Get()};
+  crypto::ConfigurePasswordWork(
+      crypto::ServerPasswordWorkLimits(cfg.password_hash_slots, handler_threads),
+      [counters](crypto::PasswordWork w) {
+        switch (w) {
+          case crypto::PasswordWork::kHashed:
+            return counters[0]->Inc();
+          case crypto::PasswordWork::kVerified:
+            return counters[1]->Inc();
+          case crypto::PasswordWork::kRefused:
+            return counters[2]->Inc();
+        }
+      });
+  return Status::Ok();
+}
+
 }  // namespace
 
 // Everything the server runs, in the order it is built (and destroyed in reverse).
@@ -120,6 +150,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   pthread_sigmask(SIG_BLOCK, &p->signals, nullptr);
 
   ROOST_RETURN_IF_ERROR(http::RegisterProcessMetrics(p->metrics).WithPrefix("metrics"));
+  ROOST_RETURN_IF_ERROR(LimitPasswordWork(cfg, handler_threads, p->metrics));
   ROOST_RETURN_IF_ERROR(
       http::AddOperationalRoutes(p->router, p->metrics, p->readiness, {cfg.metrics_token})
           .WithPrefix("routes"));
@@ -185,6 +216,9 @@ Runtime::Runtime(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 Runtime::~Runtime() {
   Stop();
+  // The observer counts into this runtime's metrics, which go with it.
+  crypto::ConfigurePasswordWork(crypto::ServerPasswordWorkLimits(
+      parts_->config.password_hash_slots, parts_->server->handler_threads()));
 }
 
 void Runtime::WaitForStopSignal() {

@@ -155,6 +155,9 @@ class Store {
   // Deletes and returns the token with this hash, atomically: of two concurrent
   // calls one gets it, the other NotFound. Expiry is the caller's to check.
   virtual Result<UserToken> TakePasswordToken(std::string_view token_hash) = 0;
+  // The token with this hash, left in place (NotFound). Lets a caller refuse an
+  // unknown or expired token before doing costly work, then take it.
+  virtual Result<UserToken> FindPasswordToken(std::string_view token_hash) = 0;
   // Deletes the user's password tokens (none is fine).
   virtual Status DeletePasswordTokens(std::string_view user) = 0;
 

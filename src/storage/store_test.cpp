@@ -434,11 +434,19 @@ TEST_P(StoreTest, PasswordTokensAreTakenOnceAndReplaced) {
   UserToken second{std::string(64, 'b'), u.id, 6000, 2000};
   ASSERT_TRUE(store_->ReplacePasswordToken(second).ok());
   // The first stopped working when the second was issued.
+  EXPECT_EQ(store_->FindPasswordToken(first.token_hash).status().code(), Status::Code::kNotFound);
   EXPECT_EQ(store_->TakePasswordToken(first.token_hash).status().code(), Status::Code::kNotFound);
+  // Finding leaves the token in place.
+  for (int i = 0; i < 2; ++i) {
+    auto found = store_->FindPasswordToken(second.token_hash);
+    ASSERT_TRUE(found.ok()) << found.status().message();
+    EXPECT_EQ(*found, second);
+  }
   auto taken = store_->TakePasswordToken(second.token_hash);
   ASSERT_TRUE(taken.ok()) << taken.status().message();
   EXPECT_EQ(*taken, second);
   EXPECT_EQ(store_->TakePasswordToken(second.token_hash).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->FindPasswordToken(second.token_hash).status().code(), Status::Code::kNotFound);
 
   UserToken orphan{std::string(64, 'c'), Hex24(0x9ff), 6000, 2000};
   EXPECT_EQ(store_->ReplacePasswordToken(orphan).code(), Status::Code::kInvalidInput);

@@ -114,6 +114,16 @@ Result<UserToken> SqlStore::TakePasswordToken(std::string_view token_hash) {
   return token;
 }
 
+Result<UserToken> SqlStore::FindPasswordToken(std::string_view token_hash) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(
+      q, c,
+      "SELECT " + std::string(kUserTokenColumns) + " FROM password_tokens WHERE token_hash = $1",
+      "find password token");
+  q.Bind(1, token_hash);
+  return ReadOne(q, UserTokenFromRow, "no such token");
+}
+
 Status SqlStore::DeletePasswordTokens(std::string_view user) {
   return Run("DELETE FROM password_tokens WHERE user_id = $1", "delete password tokens",
              [&](Query& q) { q.Bind(1, user); });

@@ -57,6 +57,7 @@ class SqlStore final : public Store {
   Result<std::vector<User>> ListUsersInSubtree(std::string_view root) override;
   Status ReplacePasswordToken(const UserToken& token) override;
   Result<UserToken> TakePasswordToken(std::string_view token_hash) override;
+  Result<UserToken> FindPasswordToken(std::string_view token_hash) override;
   Status DeletePasswordTokens(std::string_view user) override;
   Status CreateSession(const UserToken& session) override;
   Result<UserToken> GetSession(std::string_view token_hash) override;
