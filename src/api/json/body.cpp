@@ -206,6 +206,9 @@ Parsed<json> ParseJsonValue(std::string_view body) {
     std::string what = "malformed JSON at line " + std::to_string(line) + ", column " +
                        std::to_string(column) + " (byte offset " + std::to_string(offset) + ")";
     return ApiError{400, what, {http::ErrorDetail::Line(line, what)}};
+  } catch (const json::out_of_range&) {
+    // A number no double holds (1e400): nlohmann refuses it with another exception.
+    return ApiError{400, "request body: a number is out of range", {}};
   }
 }
 

@@ -150,6 +150,13 @@ TEST(JsonDepth, NestingPastTheLimitIsFoundWithoutParsing) {
   EXPECT_EQ(FindJsonTooDeep(hostile, kMaxJsonDepth), std::optional<size_t>(9 + kMaxJsonDepth - 1));
 }
 
+TEST(JsonBody, NumbersNoDoubleHoldsAreA400NotAnException) {
+  auto parsed = ParseJsonObject(R"({"lat": 1e400})");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().status, 400);
+  EXPECT_NE(parsed.error().message.find("out of range"), std::string::npos);
+}
+
 TEST(JsonDepth, TooDeepBodiesAreRefusedNamingTheOffset) {
   auto parsed = ParseJsonValue(std::string(40, '[') + std::string(40, ']'));
   ASSERT_FALSE(parsed.ok());
