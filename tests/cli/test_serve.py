@@ -154,7 +154,7 @@ class ServeTest(unittest.TestCase):
         bad = roostcli.run(["serve", "--region", "MARS", "--listen", "127.0.0.1:0",
                             "--data-dir", os.path.join(self.tmp.name, "help")])
         self.assertNotEqual(bad.returncode, 0)
-        self.assertIn("provisioning.region", bad.stderr)
+        self.assertIn("--region: expected EU868, US915 or CN470", bad.stderr)
 
     def test_sigint_stops_too(self):
         self.assertEqual(self.server.request("GET", "/healthz")[0], 200)
