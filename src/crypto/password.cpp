@@ -9,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "core/cpus.h"
 #include "core/hex.h"
 #include "crypto/aes.h"
 #include "crypto/random.h"
@@ -42,7 +43,7 @@ bool ToHashBuffer(std::string_view hash, char (&out)[crypto_pwhash_STRBYTES]) {
 }
 
 unsigned Cpus() {
-  return std::max(1u, std::thread::hardware_concurrency());
+  return UsableCpus();
 }
 
 // Until the server configures it: a concurrency cap only, the wait is unbounded

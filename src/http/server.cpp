@@ -34,6 +34,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/cpus.h"
 #include "core/text.h"
 
 namespace roost::http {
@@ -69,7 +70,7 @@ std::string_view MethodLabel(std::string_view m) {
 
 ServerOptions WithThreads(ServerOptions opts) {
   if (opts.handler_threads == 0) {
-    opts.handler_threads = std::max(4u, 2 * std::thread::hardware_concurrency());
+    opts.handler_threads = std::max(4u, 2 * UsableCpus());
   }
   return opts;
 }

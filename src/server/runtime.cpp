@@ -15,6 +15,7 @@
 
 #include "api/login_throttle.h"
 #include "api/routes.h"
+#include "core/cpus.h"
 #include "crypto/aes.h"
 #include "crypto/password.h"
 #include "crypto/seal.h"
@@ -119,8 +120,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   std::string location = cfg.database_url.empty() ? cfg.data_dir : cfg.database_url;
   if (location.rfind("sqlite:", 0) == 0) location = location.substr(7);
   // Every handler thread and the job worker may hold a connection at once.
-  const unsigned threads =
-      cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = cfg.threads != 0 ? cfg.threads : UsableCpus();
   const unsigned handler_threads =
       cfg.handler_threads != 0 ? cfg.handler_threads : std::max(4u, 2 * threads);
   auto store = storage::OpenStore(location, static_cast<int>(handler_threads) + 2);
