@@ -4,7 +4,7 @@
 on PostgreSQL, each beside a raw bulk load of the same N (id, PAC) rows in the same run.
 
 Usage: bench/run_credentials_import_bench.py [BUILD_DIR] [--engine sqlite|postgres|both]
-                                             [--mode cli] [--devices N]
+                                             [--mode cli|http|all] [--devices N]
        ROOST_BENCH_SMOKE=1 ...        (20 000 devices: checks that it works; figures meaningless)
 
 For each engine and mode:
@@ -13,8 +13,8 @@ For each engine and mode:
   2. the import, timed from start to exit, with the peak resident memory (VmHWM, from the
      rusage of the process when it exits) of the process doing it:
        cli   `roost credentials import` — the process is the command itself;
-     (another mode, POST /api/credentials/import against a running server measuring the
-     server's memory, goes in MODES beside it);
+       http  POST /api/credentials/import (multipart, both files) to a running `roost serve`,
+             which streams the upload to a temporary file — the process is the server;
   3. the baseline: the same N rows of the ID/PAC file (id, PAC as text) loaded into an empty
      table (id TEXT PRIMARY KEY, pac TEXT NOT NULL) with the engine's own bulk loader:
      `sqlite3` `.import` (one transaction) into a fresh database file, `psql \\copy` into a new
@@ -77,8 +77,51 @@ def import_cli(site, id_key, id_pac, n):
     return {"seconds": seconds, "peak_kb": peak_kb, "what": "roost credentials import"}
 
 
+def import_http(site, id_key, id_pac, n):
+    """POST /api/credentials/import of both files to a running `roost serve`; the peak is the
+    server's (VmHWM, which counts from its start: its idle size is included)."""
+    import base64
+    import http.client
+    import uuid
+
+    site.start()
+    try:
+        user = site.api_user("FACTORY")
+        boundary = "roost-" + uuid.uuid4().hex
+        parts = []
+        for name, path in (("idKey", id_key), ("idPac", id_pac)):
+            with open(path, "rb") as f:
+                data = f.read()
+            parts.append(b"--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\""
+                         b"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                         % (boundary.encode(), name.encode(), name.encode()) + data + b"\r\n")
+        parts.append(b"--%s\r\nContent-Disposition: form-data; name=\"encryptionKey\"\r\n\r\n%s"
+                     b"\r\n--%s--\r\n" % (boundary.encode(), ENC_KEY.encode(), boundary.encode()))
+        body = b"".join(parts)
+        token = base64.b64encode(("%s:%s" % (user["login"], user["password"])).encode()).decode()
+        conn = http.client.HTTPConnection(site.host, site.port, timeout=3600)
+        t0 = time.perf_counter()
+        conn.request("POST", "/api/credentials/import", body=body,
+                     headers={"Authorization": "Basic " + token,
+                              "Content-Type": "multipart/form-data; boundary=" + boundary})
+        resp = conn.getresponse()
+        out = resp.read()
+        seconds = time.perf_counter() - t0
+        conn.close()
+        if resp.status != 200:
+            raise RuntimeError("POST /api/credentials/import: %d %s" % (resp.status, out[:300]))
+        report = json.loads(out)
+        if report["imported"] != n or report["refusedCount"] != 0:
+            raise RuntimeError("import report: %s" % out[:300])
+        _, peak_kb = site.rss_kb()
+    finally:
+        site.stop()
+    return {"seconds": seconds, "peak_kb": peak_kb,
+            "what": "POST /api/credentials/import (%.1f MB body), server" % (len(body) / 1e6)}
+
+
 # mode -> function(site, id_key path, id_pac path, n) -> {"seconds", "peak_kb", "what"}
-MODES = {"cli": import_cli}
+MODES = {"cli": import_cli, "http": import_http}
 
 
 def sqlite_baseline(site, id_pac, n):
@@ -120,7 +163,7 @@ def postgres_baseline(site, id_pac, n):
 
 def main():
     args = sys.argv[1:]
-    opts = {"--engine": "both", "--mode": "cli", "--devices": None}
+    opts = {"--engine": "both", "--mode": "all", "--devices": None}
     for name in list(opts):
         if name in args:
             i = args.index(name)

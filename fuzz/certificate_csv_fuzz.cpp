@@ -1,10 +1,12 @@
 // Fuzzes the product-certificate CSV import parser: any text must parse or be
 // refused with located problems (never crash), and what parses must survive
-// being written back as CSV (every field quoted) and parsed again unchanged.
+// being written back as CSV (every field quoted) and parsed again unchanged,
+// with every field UTF-8 without NUL.
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "core/text.h"
 #include "registry/certificates.h"
 
 namespace {
@@ -37,6 +39,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& pc : upload.certificates) {
     if (pc.key.size() != 14 || pc.manufacturer.empty() || pc.product_name.empty()) {
       __builtin_trap();
+    }
+    // Accepted fields are text: they are stored and written back as JSON.
+    for (const std::string* field :
+         {&pc.manufacturer, &pc.product_name, &pc.revision, &pc.link, &pc.notes}) {
+      if (FindTextFault(*field)) __builtin_trap();
     }
     csv += Quoted(pc.key) + "," + Quoted(pc.manufacturer) + "," + Quoted(pc.product_name) + "," +
            Quoted(pc.revision) + "," + Quoted(pc.link) + "," + Quoted(pc.notes) + "\n";

@@ -1,10 +1,11 @@
 // Fuzzes the multipart/form-data parser. Input: the Content-Type header value,
 // a newline, then the body. Anything must parse or fail cleanly with a located
-// error; what parses must respect the limits and every part's data must lie
-// within the body.
+// error; what parses must respect the limits, names and filenames must be text
+// (UTF-8 without NUL), and every part's data must lie within the body.
 #include <cstdint>
 #include <string_view>
 
+#include "core/text.h"
 #include "http/multipart.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -26,6 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (parsed->size() > limits.max_parts) __builtin_trap();
   for (const auto& part : *parsed) {
     if (part.name.empty()) __builtin_trap();
+    if (FindTextFault(part.name) || FindTextFault(part.filename)) __builtin_trap();
     if (part.data.data() < body.data() ||
         part.data.data() + part.data.size() > body.data() + body.size()) {
       __builtin_trap();

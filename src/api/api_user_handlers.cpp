@@ -23,7 +23,7 @@ using nlohmann::json;
 namespace {
 
 Parsed<ApiUser> VisibleApiUser(ApiContext& ctx, const Principal& p, std::string_view login) {
-  std::string what = "API user " + std::string(login);
+  std::string what = "API user " + QuoteForMessage(login);
   auto u = ctx.accounts.GetApiUser(login);
   if (!u.ok()) return NotFoundOr(u.status(), what);
   if (auto e = CheckVisible(ctx, p, u->group, what)) return *e;

@@ -26,6 +26,9 @@ Result<BasicCredentials> ParseBasicAuthorization(std::string_view value) {
   if (colon == std::string::npos) {
     return Status::InvalidInput("Basic authorization must be login:password");
   }
+  if (decoded->find('\0') != std::string::npos || !IsValidUtf8(*decoded)) {
+    return Status::InvalidInput("Basic authorization must be UTF-8 text without NUL");
+  }
   BasicCredentials creds{decoded->substr(0, colon), decoded->substr(colon + 1)};
   if (creds.login.empty()) return Status::InvalidInput("Basic authorization has an empty login");
   return creds;

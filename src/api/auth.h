@@ -21,8 +21,11 @@ struct BasicCredentials {
 
 // Parses an Authorization header value "Basic base64(login:password)".
 // NotFound when the scheme is not Basic (another scheme may apply);
-// InvalidInput when it is Basic but malformed. Messages never contain the
-// password or the encoded value.
+// InvalidInput when it is Basic but malformed, including a decoded login or
+// password that holds NUL or is not UTF-8: the stores would not agree on what
+// such a login is (libpq ends a text parameter at NUL, so "victim\0x" would be
+// looked up as "victim" but throttled as another login). Messages never contain
+// the password or the encoded value.
 Result<BasicCredentials> ParseBasicAuthorization(std::string_view header_value);
 
 // The value of cookie `name` in a Cookie header value ("a=1; roost_session=xyz"),

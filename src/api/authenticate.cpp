@@ -4,6 +4,8 @@
 #include <string>
 
 #include "api/auth.h"
+#include "api/errors.h"
+#include "core/text.h"
 #include "crypto/password.h"
 #include "registry/users.h"
 
@@ -22,17 +24,26 @@ Response Unauthorized(std::string_view message =
   return r;
 }
 
-// A hash to verify against when the login is unknown, so that an unknown
-// login costs as much as a wrong password.
-const std::string& DummyHash() {
-  static const std::string kHash = [] {
-    auto hash = crypto::HashPassword(crypto::GeneratePassword());
-    return hash.ok() ? *hash : std::string();
-  }();
-  return kHash;
+}  // namespace
+
+std::string_view SessionCookieName(const ApiContext& ctx) {
+  return ctx.secure_cookies ? kSecureSessionCookie : kSessionCookie;
 }
 
-}  // namespace
+std::string SessionCookieHeader(const ApiContext& ctx, std::string_view value, int64_t max_age_s) {
+  std::string c = std::string(SessionCookieName(ctx)) + "=" + std::string(value) +
+                  "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" + std::to_string(max_age_s);
+  if (ctx.secure_cookies) c += "; Secure";
+  return c;
+}
+
+std::optional<ApiError> CheckCredentialText(std::string_view field, std::string_view value) {
+  if (value.find('\0') != std::string_view::npos) {
+    return ApiError::BadField(field, "must not contain NUL characters");
+  }
+  if (!IsValidUtf8(value)) return ApiError::BadField(field, "must be valid UTF-8");
+  return std::nullopt;
+}
 
 Response TooManyAttempts(std::string_view what, int64_t wait_ms) {
   Response r = Response::Error(429, std::string(what) + "; retry later");
@@ -55,7 +66,8 @@ std::string ClientAddress(std::string_view remote) {
 namespace {
 
 // A request with the console's session cookie (and no Authorization header).
-AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const std::string& token) {
+AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const std::string& token,
+                                bool changes_state) {
   AuthOutcome out;
   auto active = ctx.accounts.ResolveSession(token);
   if (!active.ok()) {
@@ -64,13 +76,13 @@ AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const s
       return out;
     }
     out.refusal = Unauthorized("your session has expired or is not valid; log in again");
-    out.refusal.headers.emplace_back("Set-Cookie", std::string(kSessionCookie) +
-                                                       "=; HttpOnly; SameSite=Strict; Path=/; "
-                                                       "Max-Age=0");
+    out.refusal.headers.emplace_back("Set-Cookie", SessionCookieHeader(ctx, "", 0));
     return out;
   }
   const std::string csrf = registry::CsrfTokenFor(token);
-  if (IsUnsafeMethod(request.method)) {
+  // The method alone is not enough: a GET may change state (disengage), and a
+  // cross-site page can make the browser send a GET with the cookie.
+  if (changes_state || IsUnsafeMethod(request.method)) {
     auto sent = request.Header(kCsrfHeader);
     if (!sent || !crypto::ConstantTimeEquals(*sent, csrf)) {
       out.refusal = Response::Error(
@@ -90,45 +102,53 @@ AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const s
 
 }  // namespace
 
-AuthOutcome Authenticate(ApiContext& ctx, const Request& request) {
+AuthOutcome Authenticate(ApiContext& ctx, const Request& request, bool changes_state) {
   AuthOutcome out;
   auto header = request.Header("Authorization");
   if (!header) {
     if (auto cookies = request.Header("Cookie")) {
-      if (auto token = FindCookie(*cookies, kSessionCookie)) {
-        return AuthenticateSession(ctx, request, *token);
+      if (auto token = FindCookie(*cookies, SessionCookieName(ctx))) {
+        return AuthenticateSession(ctx, request, *token, changes_state);
       }
     }
     out.refusal = Unauthorized();
     return out;
   }
+  // Malformed credentials (NUL, not UTF-8 included) are refused before any
+  // lookup or throttle.
   auto creds = ParseBasicAuthorization(*header);
   if (!creds.ok()) {
     out.refusal = Unauthorized();
     return out;
   }
-  const std::string address = ClientAddress(request.remote);
   const int64_t now = ctx.now_ms();
-  if (int64_t wait = ctx.throttle.RetryAfterMs(creds->login, address, now); wait > 0) {
-    out.refusal = TooManyAttempts("too many failed logins", wait);
+  const LoginThrottle::Attempt attempt = ctx.throttle.Acquire(creds->login, request.remote, now);
+  if (!attempt.allowed()) {
+    out.refusal = TooManyAttempts("too many failed logins", attempt.retry_after_ms);
     return out;
   }
   auto user = ctx.accounts.GetApiUser(creds->login);
-  bool verified = false;
+  Result<bool> verified = false;
   if (user.ok()) {
     verified = ctx.passwords.Verify(creds->login, creds->password, user->password_hash);
   } else if (user.status().code() == Status::Code::kNotFound) {
-    (void)crypto::VerifyPassword(creds->password, DummyHash());
+    auto dummy = crypto::VerifyPassword(creds->password, crypto::UnmatchableHash());
+    if (!dummy.ok()) verified = dummy.status();
   } else {
+    ctx.throttle.Abandon(attempt);
     out.refusal = Response::Error(500, "internal error");
     return out;
   }
-  if (!verified) {
-    ctx.throttle.RecordFailure(creds->login, address, now);
+  if (!verified.ok()) {  // no Argon2id slot: nothing was checked
+    ctx.throttle.Abandon(attempt);
+    out.refusal = FromStatus(verified.status()).ToResponse();
+    return out;
+  }
+  if (!*verified) {  // the reservation stays a failure
     out.refusal = Unauthorized();
     return out;
   }
-  ctx.throttle.RecordSuccess(creds->login);
+  ctx.throttle.Succeeded(attempt, now);
   out.ok = true;
   out.principal.login = user->login;
   out.principal.group = user->group;

@@ -40,6 +40,8 @@ struct ApiContext {
   std::function<int64_t()> now_ms;  // wall clock, epoch ms
   // Seals device KEYs on credentials import; nullptr = import unavailable (503).
   const crypto::Sealer* sealer = nullptr;
+  // http.secure_cookies: the session cookie is Secure and named with the __Host- prefix.
+  bool secure_cookies = false;
 };
 
 }  // namespace roost::api

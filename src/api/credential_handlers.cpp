@@ -9,6 +9,7 @@
 #include "api/json/body.h"
 #include "api/json/credential_json.h"
 #include "core/identifiers.h"
+#include "core/text.h"
 #include "crypto/seal.h"
 #include "http/multipart.h"
 #include "registry/credentials.h"
@@ -52,7 +53,8 @@ Response ImportCredentials(ApiContext& ctx, const Principal&, const Request& req
   for (const http::FormPart& part : *parts) {
     bool known = false;
     for (std::string_view f : kFields) known = known || part.name == f;
-    if (!known) return ApiError::BadField(part.name, "unknown form field").ToResponse();
+    if (!known)
+      return ApiError::BadField(QuoteForMessage(part.name), "unknown form field").ToResponse();
   }
   for (std::string_view f : kFields) {
     int count = 0;

@@ -57,7 +57,7 @@ Response BulkEditStatus(ApiContext& ctx, const Principal& p, const Request& req)
   }
   // Another kind of job is not a bulk edit: answered like an unknown one.
   if (!job.ok() || job->kind != registry::kBulkEditJob) {
-    return ApiError{404, "job " + job_id + " not found", {}}.ToResponse();
+    return ApiError{404, "job " + QuoteForMessage(job_id) + " not found", {}}.ToResponse();
   }
   return JobStatusOf(ctx, p, job_id);
 }
@@ -81,7 +81,8 @@ Response BulkCreateSeries(ApiContext& ctx, const Principal& p, const Request& re
       const http::FormPart& part = parts[i];
       for (size_t j = 0; j < i; ++j) {
         if (parts[j].name == part.name) {
-          return ApiError::BadField(part.name, "form field given twice").ToResponse();
+          return ApiError::BadField(QuoteForMessage(part.name), "form field given twice")
+              .ToResponse();
         }
       }
       if (part.name == "file") {
@@ -92,7 +93,7 @@ Response BulkCreateSeries(ApiContext& ctx, const Principal& p, const Request& re
       } else if (part.name == "productCertificate") {
         certificate = std::string(part.data);
       } else {
-        return ApiError::BadField(part.name,
+        return ApiError::BadField(QuoteForMessage(part.name),
                                   "unknown form field (expected file, prefix, productCertificate)")
             .ToResponse();
       }

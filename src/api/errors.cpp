@@ -24,7 +24,11 @@ ApiError ApiError::BadField(std::string_view field, std::string message) {
 }
 
 http::Response ApiError::ToResponse() const {
-  return http::Response::Error(status, message, errors);
+  http::Response r = http::Response::Error(status, message, errors);
+  // A 503 is a refusal for lack of capacity (Argon2id slots): the same request
+  // may succeed in a moment.
+  if (status == 503) r.headers.emplace_back("Retry-After", "1");
+  return r;
 }
 
 ApiError FromStatus(const Status& status) {
@@ -38,6 +42,9 @@ ApiError FromStatus(const Status& status) {
       break;
     case Status::Code::kInvalidInput:
       e.status = 400;
+      break;
+    case Status::Code::kUnavailable:
+      e.status = 503;
       break;
     default:
       return InternalError();

@@ -46,9 +46,9 @@ class Parsed {
 };
 
 // Maps a domain Status to an API error: NotFound 404, AlreadyExists 409,
-// InvalidInput 400, anything else 500 (with a generic message: store errors
-// are not shown to clients). A message "field: text" whose prefix is a JSON
-// field name gets an errors[] item naming that field.
+// InvalidInput 400, Unavailable 503 (the response carries Retry-After: 1), anything else 500 (with
+// a generic message: store errors are not shown to clients). A message "field: text" whose prefix
+// is a JSON field name gets an errors[] item naming that field.
 ApiError FromStatus(const Status& status);
 
 // 404 "<what> not found" for NotFound (whatever the domain's message said),

@@ -29,5 +29,17 @@ TEST(FromStatus, MapsCodesAndExtractsTheField) {
   EXPECT_EQ(io.message.find("disk"), std::string::npos);  // store details are not shown
 }
 
+TEST(FromStatus, ABusyServerAnswers503WithRetryAfter) {
+  ApiError busy = FromStatus(Status::Unavailable("too many password checks at once; retry later"));
+  EXPECT_EQ(busy.status, 503);
+  http::Response r = busy.ToResponse();
+  EXPECT_EQ(r.status, 503);
+  std::string retry_after;
+  for (const auto& [name, value] : r.headers) {
+    if (name == "Retry-After") retry_after = value;
+  }
+  EXPECT_EQ(retry_after, "1");
+}
+
 }  // namespace
 }  // namespace roost::api

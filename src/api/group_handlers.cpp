@@ -24,7 +24,7 @@ constexpr size_t kMaxGroupName = 200;
 constexpr size_t kMaxDescription = 2000;
 
 Parsed<Group> VisibleGroup(ApiContext& ctx, const Principal& p, std::string_view id) {
-  std::string what = "group " + std::string(id);
+  std::string what = "group " + QuoteForMessage(id);
   auto g = ctx.accounts.GetGroup(id);
   if (!g.ok()) return NotFoundOr(g.status(), what);
   if (auto e = CheckVisible(ctx, p, g->id, what)) return *e;

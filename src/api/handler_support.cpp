@@ -17,7 +17,10 @@ using http::Response;
 using nlohmann::json;
 
 Response JsonResponse(int status, const json& body) {
-  return Response::Json(status, body.dump());
+  // Input is checked at the boundary, but rows stored before that check may
+  // still hold invalid UTF-8: they are served with U+FFFD rather than failing
+  // the whole response (dump's default is to throw).
+  return Response::Json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 Response NoContent() {
@@ -40,7 +43,7 @@ std::optional<ApiError> CheckVisible(ApiContext& ctx, const Principal& p, std::s
 }
 
 Parsed<DeviceType> VisibleDeviceType(ApiContext& ctx, const Principal& p, std::string_view id) {
-  std::string what = "device type " + std::string(id);
+  std::string what = "device type " + QuoteForMessage(id);
   auto type = ctx.devices.GetDeviceType(id);
   if (!type.ok()) {
     if (type.status().code() == Status::Code::kNotFound)
@@ -53,7 +56,7 @@ Parsed<DeviceType> VisibleDeviceType(ApiContext& ctx, const Principal& p, std::s
 
 Parsed<Device> VisibleDevice(ApiContext& ctx, const Principal& p, std::string_view id) {
   auto parsed = ParseSigfoxId(id);
-  if (!parsed.ok()) return ApiError{404, "device " + std::string(id) + " not found", {}};
+  if (!parsed.ok()) return ApiError{404, "device " + QuoteForMessage(id) + " not found", {}};
   std::string what = "device " + parsed->ToApi();
   auto device = ctx.devices.GetDevice(parsed->value);
   if (!device.ok()) {
@@ -77,7 +80,7 @@ Parsed<std::string> TargetGroup(ApiContext& ctx, const Principal& p, const json&
                               "must be a group id string, not " + std::string(JsonTypeName(*it)));
   }
   std::string id = it->get<std::string>();
-  if (auto e = CheckVisible(ctx, p, id, "group " + id)) {
+  if (auto e = CheckVisible(ctx, p, id, "group " + QuoteForMessage(id))) {
     e->errors.push_back(http::ErrorDetail::Field(field, "not found"));
     return *e;
   }

@@ -4,6 +4,7 @@
 
 #include "api/handlers.h"
 #include "api/json/job_json.h"
+#include "core/text.h"
 
 namespace roost::api {
 
@@ -14,7 +15,7 @@ Response JobStatusOf(ApiContext& ctx, const Principal& p, std::string_view job_i
   auto status = ctx.devices.BulkStatus(p.group, job_id);
   if (!status.ok()) {
     if (status.status().code() == Status::Code::kNotFound) {
-      return ApiError{404, "job " + std::string(job_id) + " not found", {}}.ToResponse();
+      return ApiError{404, "job " + QuoteForMessage(job_id) + " not found", {}}.ToResponse();
     }
     return FromStatus(status.status()).ToResponse();
   }

@@ -1,22 +1,58 @@
 #include "api/login_throttle.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstring>
 
 namespace roost::api {
 namespace {
-// Principals and addresses share one map; a prefix keeps them apart.
-std::string PrincipalKey(std::string_view p) {
-  return "p:" + std::string(p);
-}
-std::string AddressKey(std::string_view a) {
-  // "ip:port" → "ip": the port changes with every connection.
-  size_t colon = a.rfind(':');
-  if (colon != std::string_view::npos && a.find(']') == std::string_view::npos &&
-      a.find(':') != colon) {
-    colon = std::string_view::npos;  // bare IPv6 without port
+
+// "ip:port" → "ip": the port changes with every connection.
+std::string WithoutPort(std::string_view a) {
+  if (!a.empty() && a.front() == '[') {
+    size_t close = a.find(']');
+    if (close != std::string_view::npos) return std::string(a.substr(1, close - 1));
   }
-  return "a:" + std::string(colon == std::string_view::npos ? a : a.substr(0, colon));
+  size_t colon = a.rfind(':');
+  if (colon != std::string_view::npos && a.find(':') == colon) {
+    return std::string(a.substr(0, colon));
+  }
+  return std::string(a);  // IPv4 without port, or bare IPv6
 }
+
+// The client an address stands for: an IPv6 address by its /64, since one
+// subscriber usually has a whole /64 to pick addresses from; an IPv4-mapped
+// IPv6 address by its IPv4 address; anything else as given.
+std::string ClientOf(std::string_view remote) {
+  std::string ip = WithoutPort(remote);
+  in6_addr v6;
+  if (ip.find(':') == std::string::npos || inet_pton(AF_INET6, ip.c_str(), &v6) != 1) return ip;
+  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  char text[INET6_ADDRSTRLEN];
+  if (std::memcmp(v6.s6_addr, kMapped, sizeof kMapped) == 0) {
+    in_addr v4;
+    std::memcpy(&v4, v6.s6_addr + 12, 4);
+    if (inet_ntop(AF_INET, &v4, text, sizeof text) != nullptr) return text;
+    return ip;
+  }
+  std::memset(v6.s6_addr + 8, 0, 8);
+  if (inet_ntop(AF_INET6, &v6, text, sizeof text) == nullptr) return ip;
+  return std::string(text) + "/64";
+}
+
+// The three kinds of window share one map; a prefix keeps them apart, and the
+// login's length keeps "a"+"bc" apart from "ab"+"c".
+std::string AddressKey(const std::string& address) {
+  return "a:" + address;
+}
+std::string LoginKey(const std::string& login) {
+  return "l:" + login;
+}
+std::string LoginAddressKey(const std::string& login, const std::string& address) {
+  return "la:" + std::to_string(login.size()) + ":" + login + address;
+}
+
 }  // namespace
 
 LoginThrottle::LoginThrottle() : LoginThrottle(Limits{}) {}
@@ -26,49 +62,99 @@ int64_t LoginThrottle::WaitFor(const std::string& key, int limit, int64_t now_ms
   auto it = windows_.find(key);
   if (it == windows_.end()) return 0;
   const Window& w = it->second;
-  int64_t end = w.start_ms + limits_.window_ms;
+  int64_t end = w.start_ms + w.length_ms;
   if (now_ms >= end || w.failures < limit) return 0;
   return end - now_ms;
 }
 
-int64_t LoginThrottle::RetryAfterMs(std::string_view principal, std::string_view address,
-                                    int64_t now_ms) {
-  std::lock_guard lock(mu_);
-  return std::max(WaitFor(PrincipalKey(principal), limits_.per_principal, now_ms),
-                  WaitFor(AddressKey(address), limits_.per_address, now_ms));
+bool LoginThrottle::Trusted(const std::string& key, int64_t now_ms) const {
+  auto it = trusted_.find(key);
+  return it != trusted_.end() && now_ms < it->second + limits_.trusted_ms;
 }
 
-void LoginThrottle::Count(const std::string& key, int64_t now_ms) {
+LoginThrottle::Attempt LoginThrottle::Acquire(std::string_view login, std::string_view address,
+                                              int64_t now_ms) {
+  Attempt a;
+  a.login = std::string(login);
+  a.address = ClientOf(address);
+  a.at_ms = now_ms;
+  const std::string address_key = AddressKey(a.address);
+  std::lock_guard lock(mu_);
+  int64_t wait = WaitFor(address_key, limits_.per_address, now_ms);
+  if (!login.empty()) {
+    const std::string pair_key = LoginAddressKey(a.login, a.address);
+    wait = std::max(wait, WaitFor(pair_key, limits_.per_login_address, now_ms));
+    if (!Trusted(pair_key, now_ms)) {
+      wait = std::max(wait, WaitFor(LoginKey(a.login), limits_.per_login, now_ms));
+    }
+    if (wait == 0) {
+      Count(pair_key, limits_.window_ms, now_ms);
+      Count(LoginKey(a.login), limits_.login_window_ms, now_ms);
+    }
+  }
+  if (wait > 0) {
+    a.retry_after_ms = wait;
+    return a;
+  }
+  Count(address_key, limits_.window_ms, now_ms);
+  return a;
+}
+
+void LoginThrottle::Succeeded(const Attempt& a, int64_t now_ms) {
+  if (!a.allowed()) return;
+  std::lock_guard lock(mu_);
+  Uncount(AddressKey(a.address), a.at_ms);
+  if (a.login.empty()) return;
+  const std::string pair_key = LoginAddressKey(a.login, a.address);
+  windows_.erase(pair_key);
+  Uncount(LoginKey(a.login), a.at_ms);
+  if (!trusted_.contains(pair_key) && trusted_.size() >= limits_.max_trusted) {
+    std::erase_if(trusted_,
+                  [&](const auto& kv) { return now_ms >= kv.second + limits_.trusted_ms; });
+    if (trusted_.size() >= limits_.max_trusted) {
+      trusted_.erase(
+          std::min_element(trusted_.begin(), trusted_.end(),
+                           [](const auto& x, const auto& y) { return x.second < y.second; }));
+    }
+  }
+  trusted_[pair_key] = now_ms;
+}
+
+void LoginThrottle::Abandon(const Attempt& a) {
+  if (!a.allowed()) return;
+  std::lock_guard lock(mu_);
+  Uncount(AddressKey(a.address), a.at_ms);
+  if (a.login.empty()) return;
+  Uncount(LoginAddressKey(a.login, a.address), a.at_ms);
+  Uncount(LoginKey(a.login), a.at_ms);
+}
+
+void LoginThrottle::Count(const std::string& key, int64_t length_ms, int64_t now_ms) {
   auto it = windows_.find(key);
   if (it == windows_.end()) {
     MakeRoom(now_ms);
-    windows_.emplace(key, Window{now_ms, 1});
+    windows_.emplace(key, Window{now_ms, length_ms, 1});
     return;
   }
   Window& w = it->second;
-  if (now_ms >= w.start_ms + limits_.window_ms) {
-    w = Window{now_ms, 1};
+  if (now_ms >= w.start_ms + w.length_ms) {
+    w = Window{now_ms, length_ms, 1};
   } else {
     ++w.failures;
   }
 }
 
-void LoginThrottle::RecordFailure(std::string_view principal, std::string_view address,
-                                  int64_t now_ms) {
-  std::lock_guard lock(mu_);
-  Count(PrincipalKey(principal), now_ms);
-  Count(AddressKey(address), now_ms);
-}
-
-void LoginThrottle::RecordSuccess(std::string_view principal) {
-  std::lock_guard lock(mu_);
-  windows_.erase(PrincipalKey(principal));
+void LoginThrottle::Uncount(const std::string& key, int64_t at_ms) {
+  auto it = windows_.find(key);
+  // A window that started after the attempt does not hold its reservation.
+  if (it == windows_.end() || it->second.start_ms > at_ms || it->second.failures == 0) return;
+  if (--it->second.failures == 0) windows_.erase(it);
 }
 
 void LoginThrottle::MakeRoom(int64_t now_ms) {
   if (windows_.size() < limits_.max_tracked) return;
   std::erase_if(windows_,
-                [&](const auto& kv) { return now_ms >= kv.second.start_ms + limits_.window_ms; });
+                [&](const auto& kv) { return now_ms >= kv.second.start_ms + kv.second.length_ms; });
   if (windows_.size() < limits_.max_tracked) return;
   auto oldest = std::min_element(
       windows_.begin(), windows_.end(),

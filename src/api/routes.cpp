@@ -53,7 +53,8 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"GET", "/api/devices/{id}/token-state", kRead, GetTokenState},
       {"GET", "/api/devices/{id}/networkstate", kRead, GetNetworkState},
       // GET although it changes state: the Sigfox API v1 path and method.
-      {"GET", "/api/devicetypes/{id}/disengage", kManage, DisengageDeviceType},
+      {"GET", "/api/devicetypes/{id}/disengage", kManage, DisengageDeviceType, Access::kRoles,
+       Body::kJson, http::Safety::kChangesState},
       {"GET", "/api/product-certificates", kCertificateRead, SearchCertificates},
       {"POST", "/api/product-certificates/import", kManage, ImportCertificates, Access::kRoles,
        Body::kUpload},
@@ -92,6 +93,7 @@ Status AddApiRoutes(http::Router& router, ApiContext& ctx, const BodyLimits& lim
     ApiContext* c = &ctx;
     http::RouteOptions options;
     options.runs = http::Runs::kWorkers;
+    options.safety = route.safety;
     switch (route.body) {
       case Body::kJson:
         options.max_body_bytes = route.access == Access::kPublic ? limits.public_json : limits.json;
@@ -107,7 +109,7 @@ Status AddApiRoutes(http::Router& router, ApiContext& ctx, const BodyLimits& lim
     if (route.access != Access::kPublic) {
       // On the head alone: nobody gets a body read, or a 100 Continue, before this.
       options.admit = [r, c](Request& req) -> std::optional<Response> {
-        AuthOutcome auth = Authenticate(*c, req);
+        AuthOutcome auth = Authenticate(*c, req, RouteChangesState(*r));
         if (!auth.ok) return std::move(auth.refusal);
         if (!RouteAllows(*r, auth.principal.roles)) {
           return Response::Error(403, "your roles do not allow " + std::string(r->method) + " " +

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/auth.h"
 #include "api/context.h"
 #include "core/status.h"
 #include "http/message.h"
@@ -52,6 +53,9 @@ struct ApiRoute {
   ApiHandler handler;
   Access access = Access::kRoles;
   Body body = Body::kJson;
+  // kChangesState marks a GET that changes state (Sigfox API compatibility): it
+  // needs the CSRF header with a session cookie, and HEAD on it is 405.
+  http::Safety safety = http::Safety::kSafe;
 };
 
 // The largest body per kind of route; over it, 413 before the body is read.
@@ -64,6 +68,12 @@ struct BodyLimits {
 
 // The single source of truth: every API route and the roles it requires.
 const std::vector<ApiRoute>& ApiRoutes();
+
+// True when calling `route` may change state: its method is unsafe, or the
+// table marks it so.
+inline bool RouteChangesState(const ApiRoute& route) {
+  return route.safety == http::Safety::kChangesState || IsUnsafeMethod(route.method);
+}
 
 // True when a principal holding `roles` may call `route`.
 inline bool RouteAllows(const ApiRoute& route, RoleSet roles) {

@@ -21,11 +21,21 @@ using nlohmann::json;
 
 namespace {
 
-std::string SessionCookie(const ApiContext& ctx, std::string_view value, int64_t max_age_s) {
-  std::string c = std::string(kSessionCookie) + "=" + std::string(value) +
-                  "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" + std::to_string(max_age_s);
-  if (ctx.accounts.settings().public_url.rfind("https://", 0) == 0) c += "; Secure";
-  return c;
+// The email and password open accounts in several groups: the caller has
+// proved to own each of them, so naming their groups tells nothing new.
+Response ChooseGroup(ApiContext& ctx, const std::vector<User>& opened) {
+  json groups = json::array();
+  for (const User& u : opened) {
+    auto g = ctx.accounts.GetGroup(u.group);
+    if (!g.ok()) return FromStatus(g.status()).ToResponse();
+    groups.push_back(json{{"id", g->id}, {"name", g->name}});
+  }
+  return JsonResponse(
+      409, json{{"message",
+                 "this email and password open accounts in several groups; log in "
+                 "again with the id of one of them as group"},
+                {"errors", json::array({json{{"field", "group"}, {"message", "choose a group"}}})},
+                {"groups", groups}});
 }
 
 }  // namespace
@@ -34,34 +44,37 @@ Response Login(ApiContext& ctx, const Principal&, const Request& req) {
   if (auto e = RequireJsonBody(req)) return e->ToResponse();
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return body.error().ToResponse();
-  if (auto e = RejectUnknownFields(*body, {"email", "password"})) return e->ToResponse();
+  if (auto e = RejectUnknownFields(*body, {"email", "password", "group"})) return e->ToResponse();
   auto email = StringField(*body, "email", true, 254);
   if (!email.ok()) return email.error().ToResponse();
   auto password = StringField(*body, "password", true);
   if (!password.ok()) return password.error().ToResponse();
+  auto group = StringField(*body, "group", false, 64);
+  if (!group.ok()) return group.error().ToResponse();
+  if (auto e = CheckCredentialText("email", **email)) return e->ToResponse();
+  if (auto e = CheckCredentialText("password", **password)) return e->ToResponse();
   const std::string key = "email:" + registry::NormalizeEmail(**email);
-  const std::string address = ClientAddress(req.remote);
   const int64_t now = ctx.now_ms();
-  if (int64_t wait = ctx.throttle.RetryAfterMs(key, address, now); wait > 0) {
-    return TooManyAttempts("too many failed logins", wait);
-  }
-  auto user = ctx.accounts.CheckLogin(**email, **password);
+  const LoginThrottle::Attempt attempt = ctx.throttle.Acquire(key, req.remote, now);
+  if (!attempt.allowed()) return TooManyAttempts("too many failed logins", attempt.retry_after_ms);
+  auto user = ctx.accounts.CheckLogin(**email, **password, (*group).value_or(std::string()));
   if (!user.ok()) {
     if (user.status().code() != Status::Code::kInvalidInput) {
+      ctx.throttle.Abandon(attempt);  // nothing was checked (e.g. no Argon2id slot: 503)
       return FromStatus(user.status()).ToResponse();
     }
-    ctx.throttle.RecordFailure(key, address, now);
     return Response::Error(401, "wrong email or password");
   }
-  ctx.throttle.RecordSuccess(key);
-  auto session = ctx.accounts.StartSession(*user);
+  ctx.throttle.Succeeded(attempt, now);
+  if (user->size() > 1) return ChooseGroup(ctx, *user);
+  auto session = ctx.accounts.StartSession(user->front());
   if (!session.ok()) return FromStatus(session.status()).ToResponse();
   Response r = JsonResponse(200, json{{"csrfToken", session->csrf_token},
                                       {"expires", session->expires},
                                       {"user", UserJson(session->user)}});
   r.headers.emplace_back(
       "Set-Cookie",
-      SessionCookie(ctx, session->token, ctx.accounts.settings().session_ttl_ms / 1000));
+      SessionCookieHeader(ctx, session->token, ctx.accounts.settings().session_ttl_ms / 1000));
   r.headers.emplace_back("Cache-Control", "no-store");
   crypto::Cleanse(session->token.data(), session->token.size());
   return r;
@@ -90,7 +103,7 @@ Response Logout(ApiContext& ctx, const Principal& p, const Request&) {
     return FromStatus(ended).ToResponse();
   }
   Response r = NoContent();
-  r.headers.emplace_back("Set-Cookie", SessionCookie(ctx, "", 0));
+  r.headers.emplace_back("Set-Cookie", SessionCookieHeader(ctx, "", 0));
   return r;
 }
 

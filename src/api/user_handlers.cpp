@@ -11,6 +11,7 @@
 #include "api/json/body.h"
 #include "api/json/role_json.h"
 #include "api/json/user_json.h"
+#include "core/text.h"
 #include "registry/users.h"
 
 namespace roost::api {
@@ -22,7 +23,7 @@ using nlohmann::json;
 namespace {
 
 Parsed<User> VisibleUser(ApiContext& ctx, const Principal& p, std::string_view id) {
-  std::string what = "user " + std::string(id);
+  std::string what = "user " + QuoteForMessage(id);
   auto u = ctx.accounts.GetUser(id);
   if (!u.ok()) return NotFoundOr(u.status(), what);
   if (auto e = CheckVisible(ctx, p, u->group, what)) return *e;
@@ -95,21 +96,31 @@ Response ThrottledEdit(ApiContext& ctx, const Principal& p, const Request& req, 
                        const registry::UserEdit& edit) {
   auto actor = ActorOf(ctx, p);
   if (!actor.ok()) return actor.error().ToResponse();
-  const std::string address = ClientAddress(req.remote);
+  if (edit.current_password) {
+    if (auto e = CheckCredentialText("currentPassword", *edit.current_password)) {
+      return e->ToResponse();
+    }
+  }
   const int64_t now = ctx.now_ms();
+  std::optional<LoginThrottle::Attempt> attempt;
   if (edit.password) {
-    if (int64_t wait = ctx.throttle.RetryAfterMs(Who(p), address, now); wait > 0) {
-      return TooManyAttempts("too many wrong passwords", wait);
+    attempt = ctx.throttle.Acquire(Who(p), req.remote, now);
+    if (!attempt->allowed()) {
+      return TooManyAttempts("too many wrong passwords", attempt->retry_after_ms);
     }
   }
   auto edited = ctx.accounts.EditUser(*actor, target, edit, p.session_hash);
-  if (!edited.ok()) {
-    if (edit.password && edit.current_password &&
-        edited.status().message().rfind("currentPassword: ", 0) == 0) {
-      ctx.throttle.RecordFailure(Who(p), address, now);
+  if (attempt) {
+    const bool wrong_current = !edited.ok() && edit.current_password &&
+                               edited.status().code() == Status::Code::kInvalidInput &&
+                               edited.status().message().rfind("currentPassword: ", 0) == 0;
+    if (edited.ok()) {
+      ctx.throttle.Succeeded(*attempt, now);
+    } else if (!wrong_current) {
+      ctx.throttle.Abandon(*attempt);  // refused for another reason: no password was wrong
     }
-    return FromStatus(edited.status()).ToResponse();
   }
+  if (!edited.ok()) return FromStatus(edited.status()).ToResponse();
   return JsonResponse(200, UserJson(*edited));
 }
 
@@ -177,9 +188,23 @@ Response SetPassword(ApiContext& ctx, const Principal&, const Request& req) {
   if (!token.ok()) return token.error().ToResponse();
   auto password = StringField(*body, "password", true);
   if (!password.ok()) return password.error().ToResponse();
+  if (auto e = CheckCredentialText("token", **token)) return e->ToResponse();
+  if (auto e = CheckCredentialText("password", **password)) return e->ToResponse();
+  // A link token names nobody: invalid ones count against the address only.
+  const int64_t now = ctx.now_ms();
+  const LoginThrottle::Attempt attempt = ctx.throttle.Acquire("", req.remote, now);
+  if (!attempt.allowed()) {
+    return TooManyAttempts("too many invalid password links", attempt.retry_after_ms);
+  }
   Status set = ctx.accounts.SetPasswordWithLink(**token, **password);
-  if (!set.ok()) return FromStatus(set).ToResponse();
-  return NoContent();
+  if (set.ok()) {
+    ctx.throttle.Succeeded(attempt, now);
+    return NoContent();
+  }
+  if (set.code() != Status::Code::kInvalidInput || set.message().rfind("token: ", 0) != 0) {
+    ctx.throttle.Abandon(attempt);
+  }
+  return FromStatus(set).ToResponse();
 }
 
 }  // namespace roost::api

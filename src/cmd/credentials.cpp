@@ -98,7 +98,7 @@ void AddCredentialsCommands(CLI::App& app) {
     Fail(message);
   }
   nlohmann::json out = api::ImportReportJson(*report);
-  std::printf("%s\n", out.dump().c_str());
+  std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 });
 }  // namespace roost::cmd
 

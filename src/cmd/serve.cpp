@@ -60,10 +60,11 @@ void AddServeCommand(CLI::App& app) {
   for (const config::ConfigKey& key : config::ConfigKeys()) {
     if (key.flag.empty()) continue;
     std::string dotted(key.key);
-    cmd->add_option_function<std::string>(
+    auto* option = cmd->add_option_function<std::string>(
         std::string(key.flag),
         [opts, dotted](const std::string& value) { opts->flag_values[dotted] = value; },
         std::string(key.help) + " (" + std::string(key.env) + ")");
+    if (key.not_used_yet) option->group("");  // accepted, not offered: nothing uses it yet
   }
   cmd->callback([opts] { RunServe(*opts); });
 }

@@ -217,6 +217,20 @@ Status EmailAddress(std::string_view from) {
   return Status::Ok();
 }
 
+// Never quotes the value: it is a secret.
+Status MetricsToken(std::string_view token) {
+  for (char c : token) {
+    // RFC 6750 b64token, so that it fits an Authorization header as is.
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    std::string_view("-._~+/=").find(c) != std::string_view::npos;
+    if (!ok) {
+      return Status::InvalidInput(
+          "the token may hold only letters, digits and -._~+/= (it is sent in a header)");
+    }
+  }
+  return Status::Ok();
+}
+
 // The one table of settings, in the order of docs/configuration.md and of
 // ToToml. Sections: the part of `key` before the dot. `default_value` is the
 // value a ServeConfig{} holds, as ToToml writes it ("" = empty); a test checks both.
@@ -272,6 +286,33 @@ const std::vector<KeyDef>& Keys() {
             return Status::Ok();
           },
           [](const ServeConfig& c) { return TomlString(c.public_url); }),
+      Typed(
+          Key("http.secure_cookies", "ROOST_HTTP_SECURE_COOKIES", "--secure-cookies", "auto",
+              "Session cookie Secure and named __Host-roost_session: auto (when public_url is "
+              "https://), on or off"),
+          [](ServeConfig& c, const Raw& r) {
+            if (EqualsIgnoreCase(r.s, "auto")) {
+              c.secure_cookies = SecureCookies::kAuto;
+            } else if (EqualsIgnoreCase(r.s, "on")) {
+              c.secure_cookies = SecureCookies::kOn;
+            } else if (EqualsIgnoreCase(r.s, "off")) {
+              c.secure_cookies = SecureCookies::kOff;
+            } else {
+              return Status::InvalidInput("expected auto, on or off, got " + Quote(r.s));
+            }
+            return Status::Ok();
+          },
+          [](const ServeConfig& c) {
+            switch (c.secure_cookies) {
+              case SecureCookies::kOn:
+                return TomlString("on");
+              case SecureCookies::kOff:
+                return TomlString("off");
+              case SecureCookies::kAuto:
+                break;
+            }
+            return TomlString("auto");
+          }),
       // The URL may carry a password; ToToml writes it as given, so treat the
       // output as secret when it does.
       Text(Key("database.url", "ROOST_DATABASE_URL", "--database", "",
@@ -403,6 +444,10 @@ const std::vector<KeyDef>& Keys() {
       Int(Key("accounts.session_ttl_s", "ROOST_ACCOUNTS_SESSION_TTL_S", "--session-ttl-s", "43200",
               "Seconds a console login session lasts"),
           &ServeConfig::session_ttl_s, 60, 31536000),
+      Int(Key("accounts.password_hash_slots", "ROOST_ACCOUNTS_PASSWORD_HASH_SLOTS", "", "0",
+              "Password hashes or checks (Argon2id, 64 MiB each) that may run at once; 0 = one "
+              "per CPU"),
+          &ServeConfig::password_hash_slots, 0, 256),
       Int(Key("pipeline.dedup_window_ms", "ROOST_PIPELINE_DEDUP_WINDOW_MS", "--dedup-window-ms",
               "3000",
               "Reports of one frame by several stations within this many ms are one message"),
@@ -419,6 +464,10 @@ const std::vector<KeyDef>& Keys() {
                  "Refuse registrations whose product certificate is not in the certificate "
                  "registry (true/false)"),
              &ServeConfig::require_known_certificates),
+      // A secret like database.url's password: ToToml writes it as given; no flag (`ps`).
+      Text(Key("metrics.token", "ROOST_METRICS_TOKEN", "", "",
+               "Bearer token GET /metrics requires; empty = loopback clients only"),
+           &ServeConfig::metrics_token, MetricsToken),
   };
   return keys;
 }
@@ -721,12 +770,31 @@ std::string ServeConfig::PublicUrl() const {
   return "http://" + http_listen.ToString();
 }
 
+bool ServeConfig::UseSecureCookies() const {
+  switch (secure_cookies) {
+    case SecureCookies::kOn:
+      return true;
+    case SecureCookies::kOff:
+      return false;
+    case SecureCookies::kAuto:
+      break;
+  }
+  return AsciiLower(PublicUrl().substr(0, 8)) == "https://";
+}
+
 // --- loading -------------------------------------------------------------------
 
 std::span<const ConfigKey> ConfigKeys() {
   static const std::vector<ConfigKey> keys = [] {
     std::vector<ConfigKey> out;
-    for (const KeyDef& k : Keys()) out.push_back(k.pub);
+    for (const KeyDef& k : Keys()) {
+      out.push_back(k.pub);
+      // Settings of the provisioning service and the message pipeline, which
+      // `roost serve` does not run yet: parsed and checked (so a configuration
+      // written for them loads), but not offered in --help.
+      out.back().not_used_yet =
+          k.pub.key.starts_with("provisioning.") || k.pub.key.starts_with("pipeline.");
+    }
     return out;
   }();
   return keys;

@@ -431,6 +431,7 @@ const std::map<std::string_view, Sample>& Samples() {
       {"http.max_bulk_body_bytes", {"2097152", "2097152"}},
       {"http.max_body_bytes_in_flight", {"3145728", "3145728"}},
       {"http.public_url", {"https://roost.example.com", "\"https://roost.example.com\""}},
+      {"http.secure_cookies", {"on", "\"on\""}},
       {"database.url", {"sqlite:/tmp/x.db", "\"sqlite:/tmp/x.db\""}},
       {"secrets.master_key_file", {"/etc/roost/mk", "\"/etc/roost/mk\""}},
       {"log.level", {"warn", "\"warn\""}},
@@ -448,10 +449,12 @@ const std::map<std::string_view, Sample>& Samples() {
       {"smtp.password_file", {"/etc/roost/smtp", "\"/etc/roost/smtp\""}},
       {"accounts.password_link_ttl_s", {"3600", "3600"}},
       {"accounts.session_ttl_s", {"600", "600"}},
+      {"accounts.password_hash_slots", {"3", "3"}},
       {"pipeline.dedup_window_ms", {"100", "100"}},
       {"pipeline.retention_days", {"7", "7"}},
       {"jobs.lease_seconds", {"2", "2"}},
       {"registry.require_known_certificates", {"true", "true"}},
+      {"metrics.token", {"s3cr3t-token", "\"s3cr3t-token\""}},
   };
   return samples;
 }
@@ -549,6 +552,8 @@ TEST(Config, DocumentationTableFollowsTheKeyTable) {
     SCOPED_TRACE(std::string(k.key));
     ASSERT_GE(row.size(), 5u);
     EXPECT_EQ(row[0], code(k.key));
+    // A setting nothing uses yet says so first, and only such a setting.
+    EXPECT_EQ(row[4].starts_with("**Not used yet**"), k.not_used_yet) << row[4];
     EXPECT_EQ(row[1], code(k.env));
     if (k.flag.empty()) {
       EXPECT_TRUE(row[2].empty() || row[2] == "none") << row[2];
@@ -626,6 +631,28 @@ TEST(HostPortTest, RejectsEachKindOfBadInput) {
     EXPECT_NE(r.status().message().find(why), std::string::npos) << r.status().message();
     EXPECT_NE(r.status().message().find(text), std::string::npos) << r.status().message();
   }
+}
+
+TEST(Config, SecureCookiesFollowThePublicUrlUnlessSet) {
+  EXPECT_FALSE(LoadOk(std::nullopt).UseSecureCookies());
+  EXPECT_TRUE(LoadOk(std::nullopt, {{"ROOST_HTTP_PUBLIC_URL", "HTTPS://roost.example.com"}})
+                  .UseSecureCookies());
+  EXPECT_FALSE(LoadOk(std::nullopt, {{"ROOST_HTTP_PUBLIC_URL", "https://roost.example.com"},
+                                     {"ROOST_HTTP_SECURE_COOKIES", "off"}})
+                   .UseSecureCookies());
+  EXPECT_TRUE(LoadOk(std::nullopt, {}, {{"http.secure_cookies", "ON"}}).UseSecureCookies());
+  EXPECT_NE(LoadError(std::nullopt, {{"ROOST_HTTP_SECURE_COOKIES", "yes"}})
+                .find("expected auto, on or off"),
+            std::string::npos);
+}
+
+TEST(Config, MetricsTokenIsNeverQuotedInErrors) {
+  const std::string error =
+      LoadError(ConfigFile{"roost.toml", "[metrics]\ntoken = \"half secret\"\n"});
+  EXPECT_NE(error.find("metrics.token"), std::string::npos) << error;
+  EXPECT_EQ(error.find("half secret"), std::string::npos) << error;
+  EXPECT_EQ(LoadOk(std::nullopt, {{"ROOST_METRICS_TOKEN", "abc-DEF_123"}}).metrics_token,
+            "abc-DEF_123");
 }
 
 }  // namespace

@@ -8,12 +8,9 @@
 namespace roost {
 namespace {
 
+// Input quoted in a refusal: clients see it, so it must be printable and short.
 std::string Quote(std::string_view s) {
-  constexpr size_t kMax = 40;
-  std::string out = "'";
-  out += s.size() > kMax ? std::string(s.substr(0, kMax)) + "..." : std::string(s);
-  out += "'";
-  return out;
+  return "'" + QuoteForMessage(s, 40) + "'";
 }
 
 std::string Upper(std::string_view s) {
@@ -167,9 +164,9 @@ Result<std::string> ParseProvisionId(std::string_view text) {
   std::string out = Upper(s);
   for (size_t i = 0; i < out.size(); ++i) {
     if (!IsBase32Char(out[i])) {
-      return Status::InvalidInput("Provision ID " + Quote(s) + ": '" + std::string(1, s[i]) +
-                                  "' at position " + std::to_string(i + 1) +
-                                  " is not in the Base32 alphabet (A-Z, 2-7)");
+      return Status::InvalidInput(
+          "Provision ID " + Quote(s) + ": '" + QuoteForMessage(s.substr(i, 1)) + "' at position " +
+          std::to_string(i + 1) + " is not in the Base32 alphabet (A-Z, 2-7)");
     }
   }
   return out;

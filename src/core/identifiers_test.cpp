@@ -259,6 +259,22 @@ TEST(MacToEui, RejectsBadMacs) {
   ExpectError(ParseMac48(":01:02:03:04:05:06"), "misplaced separator", "lead");
 }
 
+// --- Refusals quote input safely ----------------------------------------------------------
+
+TEST(IdentifierRefusals, NeverEchoRawBytes) {
+  const std::string_view hostile("\xFF\xFE\0\xC3", 4);
+  for (const auto& status :
+       {ParseSigfoxId(hostile).status(), ParseProductCertificate(hostile).status(),
+        ParseProvisionId("ABCDEFGHIJKLMNOPQRS\xFF").status(),
+        ParseSigfoxId(std::string(100, '\xE9')).status()}) {
+    ASSERT_FALSE(status.ok());
+    EXPECT_TRUE(FindTextFault(status.message()) == std::nullopt) << status.message();
+    EXPECT_LT(status.message().size(), 600u);
+  }
+  EXPECT_NE(ParseSigfoxId(hostile).status().message().find("\\xFF\\xFE\\x00\\xC3"),
+            std::string::npos);
+}
+
 // --- TrimSpace -------------------------------------------------------------------------------
 
 TEST(TrimSpace, TrimsAsciiWhitespaceAtBothEndsOnly) {

@@ -15,7 +15,17 @@ namespace roost {
 
 class Status {
  public:
-  enum class Code { kOk, kInvalidInput, kNotFound, kAlreadyExists, kIoError, kInternal };
+  // kUnavailable: refused for lack of capacity right now; the same call may
+  // succeed later (the API answers 503 with Retry-After).
+  enum class Code {
+    kOk,
+    kInvalidInput,
+    kNotFound,
+    kAlreadyExists,
+    kIoError,
+    kInternal,
+    kUnavailable
+  };
 
   Status() = default;
   static Status Ok() { return Status(); }
@@ -24,6 +34,7 @@ class Status {
   static Status AlreadyExists(std::string msg) { return {Code::kAlreadyExists, std::move(msg)}; }
   static Status IoError(std::string msg) { return {Code::kIoError, std::move(msg)}; }
   static Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
+  static Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

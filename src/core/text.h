@@ -1,8 +1,11 @@
-// Small ASCII text helpers every layer needs: case folding, trimming, control
-// characters. ASCII only on purpose: identifiers, header names, role names and CSV
-// keywords are ASCII, and folding them must never depend on a locale.
+// Small text helpers every layer needs: case folding, trimming, control
+// characters, and the one definition of "text" Roost accepts from outside.
+// Folding is ASCII only on purpose: identifiers, header names, role names and
+// CSV keywords are ASCII, and folding them must never depend on a locale.
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,5 +29,31 @@ std::string_view TrimSpace(std::string_view s);
 // C0 controls (0x00-0x1F) and DEL (0x7F).
 bool IsControl(char c);
 bool HasControl(std::string_view s);
+
+// Well-formed UTF-8 (RFC 3629): shortest forms only, no surrogates (U+D800-DFFF),
+// nothing above U+10FFFF, no truncated sequence or stray continuation byte.
+bool IsValidUtf8(std::string_view s);
+
+// Text Roost accepts from a client is valid UTF-8 without NUL: NUL cuts strings
+// short in libpq and C APIs, and invalid UTF-8 cannot be written back as JSON.
+// The first byte where `s` stops being such text, and what is wrong there:
+// kNotUtf8Problem or kNulProblem. nullopt when the whole of `s` is text.
+inline constexpr std::string_view kNotUtf8Problem = "not valid UTF-8";
+inline constexpr std::string_view kNulProblem = "contains a NUL byte";
+struct TextFault {
+  size_t offset = 0;
+  std::string_view problem;
+};
+std::optional<TextFault> FindTextFault(std::string_view s);
+
+// `s` made safe to quote in a message: valid UTF-8 printed as it is, every other
+// byte (invalid UTF-8, C0 controls, DEL) and the backslash escaped as \xHH or
+// \\, so the result is printable UTF-8 whatever `s` held. At most `max`
+// characters of `s` are kept; "..." marks a cut.
+std::string QuoteForMessage(std::string_view s, size_t max = 64);
+
+// `s` with each byte that is not part of a valid UTF-8 sequence replaced by
+// U+FFFD, for values that must be shown even when stored before they were checked.
+std::string ReplaceInvalidUtf8(std::string_view s);
 
 }  // namespace roost

@@ -2,10 +2,14 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <thread>
 
+#include "core/cpus.h"
 #include "core/hex.h"
 #include "crypto/aes.h"
 #include "crypto/random.h"
@@ -38,7 +42,102 @@ bool ToHashBuffer(std::string_view hash, char (&out)[crypto_pwhash_STRBYTES]) {
   return true;
 }
 
+unsigned Cpus() {
+  return UsableCpus();
+}
+
+// Until the server configures it: a concurrency cap only, the wait is unbounded
+// in practice (a command-line tool hashes one password and must not be refused).
+PasswordWorkLimiter& ProcessLimiter() {
+  static PasswordWorkLimiter limiter(PasswordWorkLimits{Cpus(), 1u << 20, std::chrono::hours(24)});
+  return limiter;
+}
+
+std::mutex observer_mu;
+std::shared_ptr<const PasswordWorkObserver> observer;  // guarded by observer_mu
+
+void Observe(PasswordWork what) {
+  std::shared_ptr<const PasswordWorkObserver> o;
+  {
+    std::lock_guard lock(observer_mu);
+    o = observer;
+  }
+  if (o && *o) (*o)(what);
+}
+
+// A slot of the process limiter, counted as refused when there is none.
+Result<PasswordWorkLimiter::Slot> TakeSlot() {
+  auto slot = ProcessLimiter().Acquire();
+  if (!slot.ok()) Observe(PasswordWork::kRefused);
+  return slot;
+}
+
 }  // namespace
+
+PasswordWorkLimits ServerPasswordWorkLimits(unsigned configured_slots, unsigned handler_threads) {
+  PasswordWorkLimits l;
+  const unsigned spare = handler_threads > 1 ? handler_threads - 1 : 1;
+  l.slots = std::min(configured_slots != 0 ? configured_slots : Cpus(), spare);
+  l.max_waiting = std::min(l.slots, spare - std::min(spare, l.slots));
+  l.max_wait = std::chrono::milliseconds(250);
+  return l;
+}
+
+PasswordWorkLimiter::PasswordWorkLimiter(PasswordWorkLimits limits) : limits_(limits) {}
+
+PasswordWorkLimiter::Slot::~Slot() {
+  if (owner_ != nullptr) owner_->Release();
+}
+
+Result<PasswordWorkLimiter::Slot> PasswordWorkLimiter::Acquire() {
+  const Status busy = Status::Unavailable("too many password checks at once; retry later");
+  std::unique_lock lock(mu_);
+  if (running_ < limits_.slots) {
+    ++running_;
+    return Slot(this);
+  }
+  if (waiting_ >= limits_.max_waiting) return busy;
+  ++waiting_;
+  const bool got =
+      freed_.wait_for(lock, limits_.max_wait, [&] { return running_ < limits_.slots; });
+  --waiting_;
+  if (!got) return busy;
+  ++running_;
+  return Slot(this);
+}
+
+void PasswordWorkLimiter::Release() {
+  {
+    std::lock_guard lock(mu_);
+    --running_;
+  }
+  freed_.notify_one();
+}
+
+void PasswordWorkLimiter::SetLimits(PasswordWorkLimits limits) {
+  {
+    std::lock_guard lock(mu_);
+    limits_ = limits;
+  }
+  freed_.notify_all();
+}
+
+unsigned PasswordWorkLimiter::running() const {
+  std::lock_guard lock(mu_);
+  return running_;
+}
+
+unsigned PasswordWorkLimiter::waiting() const {
+  std::lock_guard lock(mu_);
+  return waiting_;
+}
+
+void ConfigurePasswordWork(PasswordWorkLimits limits, PasswordWorkObserver o) {
+  ProcessLimiter().SetLimits(limits);
+  auto shared = std::make_shared<const PasswordWorkObserver>(std::move(o));
+  std::lock_guard lock(observer_mu);
+  observer = std::move(shared);
+}
 
 void EnsureSodiumInitialized() {
   // A function-local static is initialised exactly once, thread-safely.
@@ -49,7 +148,9 @@ void EnsureSodiumInitialized() {
   }
 }
 
-Result<std::string> HashPassword(std::string_view password, PasswordCost cost) {
+namespace {
+
+Result<std::string> HashUnlimited(std::string_view password, PasswordCost cost) {
   EnsureSodiumInitialized();
   const Limits limits = LimitsOf(cost);
   char out[crypto_pwhash_STRBYTES];
@@ -60,12 +161,39 @@ Result<std::string> HashPassword(std::string_view password, PasswordCost cost) {
   return std::string(out);
 }
 
-bool VerifyPassword(std::string_view password, std::string_view hash) {
+}  // namespace
+
+Result<std::string> HashPassword(std::string_view password, PasswordCost cost) {
+  auto slot = TakeSlot();
+  if (!slot.ok()) return slot.status();
+  Observe(PasswordWork::kHashed);
+  return HashUnlimited(password, cost);
+}
+
+Result<bool> VerifyPassword(std::string_view password, std::string_view hash) {
   EnsureSodiumInitialized();
   char buf[crypto_pwhash_STRBYTES];
   // Only Argon2id: an Argon2i string in the store would mean someone wrote it there.
   if (!hash.starts_with("$argon2id$") || !ToHashBuffer(hash, buf)) return false;
+  auto slot = TakeSlot();
+  if (!slot.ok()) return slot.status();
+  Observe(PasswordWork::kVerified);
   return crypto_pwhash_argon2id_str_verify(buf, password.data(), password.size()) == 0;
+}
+
+const std::string& UnmatchableHash() {
+  // The password dies here; 192 random bits nobody ever saw.
+  static const std::string kHash = [] {
+    std::string password = GeneratePassword();
+    auto hash = HashUnlimited(password, PasswordCost::kInteractive);
+    Cleanse(password.data(), password.size());
+    if (!hash.ok()) {
+      std::fputs("roost: fatal: cannot compute a password hash (out of memory?)\n", stderr);
+      std::abort();
+    }
+    return std::move(hash).value();
+  }();
+  return kHash;
 }
 
 bool PasswordNeedsRehash(std::string_view hash, PasswordCost cost) {
@@ -131,13 +259,13 @@ PasswordVerifyCache::Mac PasswordVerifyCache::MacOf(std::string_view password,
   return mac;
 }
 
-bool PasswordVerifyCache::Verify(std::string_view login, std::string_view password,
-                                 std::string_view stored_hash) {
+Result<bool> PasswordVerifyCache::Verify(std::string_view login, std::string_view password,
+                                         std::string_view stored_hash) {
   return Verify(login, password, stored_hash, Clock::now());
 }
 
-bool PasswordVerifyCache::Verify(std::string_view login, std::string_view password,
-                                 std::string_view stored_hash, Clock::time_point now) {
+Result<bool> PasswordVerifyCache::Verify(std::string_view login, std::string_view password,
+                                         std::string_view stored_hash, Clock::time_point now) {
   const Mac mac = MacOf(password, stored_hash);
   {
     std::lock_guard lock(mu_);
@@ -149,7 +277,8 @@ bool PasswordVerifyCache::Verify(std::string_view login, std::string_view passwo
       return true;
     }
   }
-  if (!VerifyPassword(password, stored_hash)) return false;
+  auto verified = VerifyPassword(password, stored_hash);
+  if (!verified.ok() || !*verified) return verified;
   std::lock_guard lock(mu_);
   auto [it, inserted] = entries_.try_emplace(std::string(login));
   if (inserted) {

@@ -18,6 +18,10 @@
 // under a per-process random key, so a repeated request costs one MAC; see the
 // class comment.
 //
+// Argon2id work is limited process-wide (PasswordWorkLimiter below): anyone can
+// make the server hash or verify (a login, a Basic request with a wrong
+// password), and each one takes a core and 64 MiB for tens of ms.
+//
 // Secrets are never logged or put in error messages by anything here.
 // Thread safety: every function may be called from any thread; libsodium is
 // initialised once (thread-safe) on first use.
@@ -25,13 +29,16 @@
 
 #include <array>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "core/status.h"
 
@@ -46,14 +53,91 @@ enum class PasswordCost {
   kModerate,     // opslimit 3, memlimit 256 MiB: offered for operators who have the memory
 };
 
+// How much Argon2id work may run at once in this process. At most `slots`
+// hashes or verifications run at the same time (memory: slots x 64 MiB); at
+// most `max_waiting` callers wait for a slot, none longer than `max_wait`. A
+// caller that gets no slot is refused (kUnavailable) rather than queued without
+// bound: the server answers it 503 with Retry-After, and its handler thread is
+// free again at once.
+struct PasswordWorkLimits {
+  unsigned slots = 1;
+  unsigned max_waiting = 0;
+  std::chrono::milliseconds max_wait{0};
+};
+
+// The limits `roost serve` runs with. `configured_slots` 0 means one per CPU.
+// Hashing never holds every handler thread: slots are capped at
+// handler_threads - 1, and slots + max_waiting at handler_threads - 1 (and the
+// queue at `slots`, so a waiter waits about one hash), so at least one handler
+// thread is always free for requests that hash nothing. max_wait is 250 ms.
+PasswordWorkLimits ServerPasswordWorkLimits(unsigned configured_slots, unsigned handler_threads);
+
+// A counting semaphore with a bounded, timed wait. Thread-safe.
+class PasswordWorkLimiter {
+ public:
+  explicit PasswordWorkLimiter(PasswordWorkLimits limits);
+  PasswordWorkLimiter(const PasswordWorkLimiter&) = delete;
+  PasswordWorkLimiter& operator=(const PasswordWorkLimiter&) = delete;
+
+  // A held slot; destroying it gives the slot back. Must not outlive its limiter.
+  class Slot {
+   public:
+    Slot(Slot&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)) {}
+    Slot& operator=(Slot&&) = delete;
+    Slot(const Slot&) = delete;
+    ~Slot();
+
+   private:
+    friend class PasswordWorkLimiter;
+    explicit Slot(PasswordWorkLimiter* owner) : owner_(owner) {}
+    PasswordWorkLimiter* owner_;
+  };
+
+  // A slot at once when one is free; otherwise waits for one (up to max_wait)
+  // unless max_waiting callers already wait. kUnavailable when refused.
+  Result<Slot> Acquire();
+
+  // New limits apply to the next Acquire; slots held now stay held.
+  void SetLimits(PasswordWorkLimits limits);
+  unsigned running() const;
+  unsigned waiting() const;
+
+ private:
+  void Release();
+
+  mutable std::mutex mu_;
+  std::condition_variable freed_;
+  PasswordWorkLimits limits_;
+  unsigned running_ = 0;
+  unsigned waiting_ = 0;
+};
+
+// What the process's Argon2id work did, for metrics.
+enum class PasswordWork { kHashed, kVerified, kRefused };
+using PasswordWorkObserver = std::function<void(PasswordWork)>;
+
+// Sets the limits of the process-wide limiter that HashPassword and
+// VerifyPassword take a slot from, and who is told about each hash,
+// verification and refusal (may be empty; must be thread-safe). Until this is
+// called, slots = one per CPU and a caller waits as long as it takes (the
+// command-line tools hash one password at a time).
+void ConfigurePasswordWork(PasswordWorkLimits limits, PasswordWorkObserver observer = {});
+
 // An Argon2id hash string, "$argon2id$v=19$m=65536,t=2,p=1$<salt>$<hash>", with
-// a fresh random salt. Fails (kInternal) only when the memory cannot be had.
+// a fresh random salt. Fails with kUnavailable when no Argon2id slot is free in
+// time (retry later), kInternal when the memory cannot be had.
 Result<std::string> HashPassword(std::string_view password,
                                  PasswordCost cost = PasswordCost::kInteractive);
 
 // True if `password` matches `hash` (a HashPassword string). A malformed or
-// non-Argon2id hash verifies nothing (false).
-bool VerifyPassword(std::string_view password, std::string_view hash);
+// non-Argon2id hash verifies nothing (false, at no cost). kUnavailable when no
+// Argon2id slot is free in time: nothing was checked, so it is not a failure.
+Result<bool> VerifyPassword(std::string_view password, std::string_view hash);
+
+// A valid Argon2id hash that no password a client can know matches: verify a
+// login that does not exist against it, so that it costs as much as a wrong
+// password. Computed once per process, outside the limiter.
+const std::string& UnmatchableHash();
 
 // True if `hash` was made with other parameters than `cost` (or is malformed):
 // rehash at the next successful login.
@@ -83,7 +167,8 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b);
 // stored, never logged), plus the time it was made. Verify(login, password,
 // stored_hash) answers from the entry when its MAC matches (constant-time
 // compare) and it is younger than `ttl`; otherwise it runs VerifyPassword and,
-// on success only, stores an entry. Consequences:
+// on success only, stores an entry (a kUnavailable VerifyPassword is passed on).
+// Consequences:
 //   - a changed or deleted password takes effect at once: the new stored hash
 //     changes the MAC, so the old entry no longer matches;
 //   - failures are never cached: every wrong password costs a full Argon2id
@@ -101,10 +186,11 @@ class PasswordVerifyCache {
   PasswordVerifyCache(const PasswordVerifyCache&) = delete;
   PasswordVerifyCache& operator=(const PasswordVerifyCache&) = delete;
 
-  bool Verify(std::string_view login, std::string_view password, std::string_view stored_hash);
+  Result<bool> Verify(std::string_view login, std::string_view password,
+                      std::string_view stored_hash);
   // The same with an explicit clock reading, for tests.
-  bool Verify(std::string_view login, std::string_view password, std::string_view stored_hash,
-              Clock::time_point now);
+  Result<bool> Verify(std::string_view login, std::string_view password,
+                      std::string_view stored_hash, Clock::time_point now);
 
   // Drops the entry of `login` (e.g. when the API user is deleted).
   void Forget(std::string_view login);

@@ -1,5 +1,7 @@
 #include "factory/device_series.h"
 
+#include <algorithm>
+
 #include "core/identifiers.h"
 #include "core/text.h"
 
@@ -60,6 +62,20 @@ Result<DeviceSeries> ParseDeviceSeries(std::string_view text, size_t* error_line
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     ++line_no;
+    if (auto fault = FindTextFault(line)) {
+      // Named by the column the byte falls in: the separator (known, or the
+      // first one on this line) counts the fields before it.
+      char sep = separator_known ? series.separator : ';';
+      if (!separator_known) {
+        size_t at = line.find_first_of(";,");
+        if (at != std::string_view::npos) sep = line[at];
+      }
+      std::string_view before = line.substr(0, fault->offset);
+      const auto index = static_cast<size_t>(std::count(before.begin(), before.end(), sep));
+      std::string column = "column " + std::to_string(index + 1);
+      if (index < 2) column = "column " + std::string((index == 1) != pac_first ? "pac" : "id");
+      return fail(line_no, column + ": " + std::string(fault->problem));
+    }
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     line = TrimBlanks(line);
     if (line.empty()) continue;

@@ -12,6 +12,8 @@
 //   UTF-8 byte order mark at the start is skipped. Spaces and tabs around a
 //   field are ignored, and so is one pair of double quotes around it.
 // - ID: 1-8 hex digits, optional 0x (core/identifiers.h); PAC: 16 hex digits.
+// - Every line is UTF-8 without NUL; otherwise "line N: column pac: not valid
+//   UTF-8" (or "contains a NUL byte"), the column named by its position.
 // Any other line fails the whole parse: the error message is
 // "line N: <what is wrong>" and `error_line` receives N. An input with no data
 // line fails too (line 0 when empty).

@@ -92,5 +92,29 @@ TEST(DeviceSeries, ErrorsNameTheLine) {
   }
 }
 
+TEST(DeviceSeries, BytesThatAreNotTextAreRefusedNamingLineAndColumn) {
+  using namespace std::string_view_literals;
+  struct Case {
+    std::string text;
+    size_t line;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"41A2F0;712DF9A8B59CC7EB\n41A2F1;712DF9A8B59C\xFF\n", 2,
+       "line 2: column pac: not valid UTF-8"},
+      {std::string("41A2F0;712DF9A8B59CC7EB\n\n41A2F\0;712DF9A8B59CC7EB\n"sv), 3,
+       "line 3: column id: contains a NUL byte"},
+      {"pac,id\n712DF9A8B59CC7EB,41A2\xC0\xB0\n", 2, "line 2: column id: not valid UTF-8"},
+      {"41A2F0;712DF9A8B59CC7EB;\xED\xA0\x80\n", 1, "line 1: column 3: not valid UTF-8"},
+  };
+  for (const Case& c : cases) {
+    size_t line = 0;
+    auto s = ParseDeviceSeries(c.text, &line);
+    ASSERT_FALSE(s.ok()) << c.message;
+    EXPECT_EQ(s.status().message(), c.message);
+    EXPECT_EQ(line, c.line);
+  }
+}
+
 }  // namespace
 }  // namespace roost::factory

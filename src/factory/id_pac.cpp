@@ -30,6 +30,19 @@ Result<std::optional<IdPacLine>> IdPacReader::Next() {
     std::string_view line = text_.substr(pos_, end - pos_);
     pos_ = end + 1;
     ++line_no_;
+    if (auto fault = FindTextFault(line)) {
+      // Named by the field the byte falls in; comments and headers by the line only.
+      std::string_view trimmed = TrimSpace(line);
+      std::string column;
+      if (!trimmed.empty() && trimmed.front() != '#') {
+        size_t sep = line.find_first_of(";,\t ", line.find(trimmed.front()));
+        column =
+            sep == std::string_view::npos || fault->offset < sep ? "column id: " : "column pac: ";
+      }
+      error_ = Status::InvalidInput("line " + std::to_string(line_no_) + ": " + column +
+                                    std::string(fault->problem));
+      return error_;
+    }
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     line = TrimSpace(line);
     if (line.empty() || line.front() == '#') continue;
@@ -44,7 +57,7 @@ Result<std::optional<IdPacLine>> IdPacReader::Next() {
     }
     std::string_view id_text, pac_text;
     if (!SplitTwoFields(line, id_text, pac_text)) {
-      return fail("expected 'ID;PAC' (two fields), got '" + std::string(line.substr(0, 60)) + "'");
+      return fail("expected 'ID;PAC' (two fields), got '" + QuoteForMessage(line, 60) + "'");
     }
     auto id = ParseSigfoxId(id_text);
     if (!id.ok()) return fail(id.status().message());

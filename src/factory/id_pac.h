@@ -4,7 +4,9 @@
 // Input: one device per line, "ID<sep>PAC" with <sep> one of ';' ',' TAB or
 // spaces. Blank lines and '#' comments are skipped, and so is one header line
 // (the first non-comment line, when its first field is not a device ID). CRLF
-// accepted. Any other malformed line fails the parse with its line number.
+// accepted. Every line, comments included, must be UTF-8 without NUL ("line N:
+// column pac: contains a NUL byte"). Any other malformed line fails the parse
+// with its line number; input is quoted escaped (core/text.h QuoteForMessage).
 // Output: "0041A2F0;6FEE95A9E3756E43\n" per device (ID zero-padded to 8).
 #pragma once
 

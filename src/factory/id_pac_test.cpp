@@ -69,6 +69,29 @@ TEST(IdPac, OnlyOneHeaderLineIsSkipped) {
   EXPECT_NE(parsed.status().message().find("line 2"), std::string::npos);
 }
 
+TEST(IdPac, BytesThatAreNotTextAreRefusedNamingLineAndColumn) {
+  using namespace std::string_view_literals;
+  auto nul = ParseIdPacFile("ID;PAC\n41A2F0;6FEE95A9E3756E43\n41A2F1;6FEE95A9\0\n"sv);
+  ASSERT_FALSE(nul.ok());
+  EXPECT_EQ(nul.status().message(), "line 3: column pac: contains a NUL byte");
+  auto id = ParseIdPacFile("  41A2\xFF;6FEE95A9E3756E43\n");
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().message(), "line 1: column id: not valid UTF-8");
+  // A comment is skipped, but never with bytes that are not text in it.
+  auto comment = ParseIdPacFile("# batch \xC0\x80\n41A2F0;6FEE95A9E3756E43\n");
+  ASSERT_FALSE(comment.ok());
+  EXPECT_EQ(comment.status().message(), "line 1: not valid UTF-8");
+}
+
+TEST(IdPac, MalformedLinesAreQuotedEscaped) {
+  auto parsed =
+      ParseIdPacFile("41A2F0;6FEE95A9E3756E43\n41A2F1\x01" + std::string(200, 'x') + "\n");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("41A2F1\\x01xx"), std::string::npos)
+      << parsed.status().message();
+  EXPECT_LT(parsed.status().message().size(), 150u);
+}
+
 TEST(IdPac, EmptyInputIsAnEmptyList) {
   auto parsed = ParseIdPacFile("\n# nothing\n");
   ASSERT_TRUE(parsed.ok());

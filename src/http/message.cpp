@@ -12,6 +12,22 @@ int HexValue(char c) {
   return -1;
 }
 
+// One "key=value" (or bare "key") of a query string, still percent-encoded.
+struct RawQueryItem {
+  std::string_view key;
+  std::optional<std::string_view> value;  // nullopt: no '='
+};
+
+// Takes the first '&'-separated item off `rest`.
+RawQueryItem NextQueryItem(std::string_view& rest) {
+  size_t amp = rest.find('&');
+  std::string_view item = rest.substr(0, amp);
+  rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+  size_t eq = item.find('=');
+  if (eq == std::string_view::npos) return {item, std::nullopt};
+  return {item.substr(0, eq), item.substr(eq + 1)};
+}
+
 }  // namespace
 
 std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space) {
@@ -52,14 +68,43 @@ std::string_view Request::Param(std::string_view name) const {
 std::optional<std::string> Request::QueryParam(std::string_view name) const {
   std::string_view rest = query;
   while (!rest.empty()) {
-    size_t amp = rest.find('&');
-    std::string_view item = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    size_t eq = item.find('=');
-    auto key = PercentDecode(item.substr(0, eq), true);
+    const RawQueryItem item = NextQueryItem(rest);
+    auto key = PercentDecode(item.key, true);
     if (!key || *key != name) continue;
-    if (eq == std::string_view::npos) return std::string();
-    return PercentDecode(item.substr(eq + 1), true);
+    if (!item.value) return std::string();
+    auto value = PercentDecode(*item.value, true);
+    if (value && FindTextFault(*value)) return std::nullopt;
+    return value;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> TargetTextProblem(std::string_view path, std::string_view query) {
+  size_t segment = 0;
+  size_t pos = path.empty() || path[0] != '/' ? 0 : 1;
+  while (pos <= path.size() && !path.empty()) {
+    size_t slash = path.find('/', pos);
+    std::string_view raw = path.substr(pos, slash == std::string_view::npos ? slash : slash - pos);
+    ++segment;
+    if (auto decoded = PercentDecode(raw)) {
+      if (auto fault = FindTextFault(*decoded)) {
+        return "path segment " + std::to_string(segment) + ": " + std::string(fault->problem);
+      }
+    }
+    if (slash == std::string_view::npos) break;
+    pos = slash + 1;
+  }
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    const RawQueryItem item = NextQueryItem(rest);
+    auto key = PercentDecode(item.key, true);
+    if (!key) continue;
+    const std::string where = "query parameter " + QuoteForMessage(*key) + ": ";
+    if (auto fault = FindTextFault(*key)) return where + std::string(fault->problem);
+    if (!item.value) continue;
+    auto value = PercentDecode(*item.value, true);
+    if (!value) continue;
+    if (auto fault = FindTextFault(*value)) return where + std::string(fault->problem);
   }
   return std::nullopt;
 }

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/text.h"  // QuoteForMessage, for handlers that quote a request's bytes
 #include "http/json_text.h"
 
 namespace roost::http {
@@ -41,7 +42,9 @@ struct Request {
   // Value of the path parameter `name`; "" when the route has no such parameter.
   std::string_view Param(std::string_view name) const;
   // First query parameter `name`, percent-decoded ('+' is a space), or nullopt
-  // when absent or not validly encoded.
+  // when absent, not validly encoded, or not text (TargetTextProblem): the
+  // router refuses such requests before a handler runs, so a handler never
+  // sees invalid UTF-8 or NUL here.
   std::optional<std::string> QueryParam(std::string_view name) const;
 };
 
@@ -62,6 +65,15 @@ struct Response {
 // Decodes %XX escapes (and '+' as space when `plus_is_space`). Returns nullopt on
 // a truncated or non-hex escape.
 std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space = false);
+
+// Where a request-target's decoded path segments or query parameters (names and
+// values) are not text Roost accepts (core/text.h FindTextFault): the message of
+// a 400, e.g. "path segment 2: not valid UTF-8" (segments counted from 1 after
+// the leading '/') or "query parameter prefix: contains a NUL byte" (the name
+// quoted safely). nullopt when all of it is text. Malformed percent escapes are
+// not judged here: the router answers them for the path, and QueryParam treats
+// such a parameter as absent.
+std::optional<std::string> TargetTextProblem(std::string_view path, std::string_view query);
 
 // Standard reason phrase for a status code ("Not Found"); "" when unknown.
 std::string_view ReasonPhrase(int status);

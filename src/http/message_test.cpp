@@ -58,5 +58,40 @@ TEST(MessageTest, HeadersParamsAndQuery) {
   EXPECT_EQ(req.QueryParam("nope"), std::nullopt);
 }
 
+TEST(MessageTest, QueryParamNeverReturnsBytesThatAreNotText) {
+  Request req;
+  req.query = "prefix=%ff&name=a%00b&ok=caf%C3%A9";
+  EXPECT_EQ(req.QueryParam("prefix"), std::nullopt);
+  EXPECT_EQ(req.QueryParam("name"), std::nullopt);
+  EXPECT_EQ(req.QueryParam("ok"), "caf\xC3\xA9");
+}
+
+TEST(TargetTextProblem, NamesTheSegmentOrParameter) {
+  EXPECT_EQ(TargetTextProblem("/api/devices", "limit=10&search=caf%C3%A9"), std::nullopt);
+  EXPECT_EQ(TargetTextProblem("/", ""), std::nullopt);
+  EXPECT_EQ(TargetTextProblem("/api/x%FF", ""), "path segment 2: not valid UTF-8");
+  EXPECT_EQ(TargetTextProblem("/a/b/%00", ""), "path segment 3: contains a NUL byte");
+  EXPECT_EQ(TargetTextProblem("/a/\xC0\x80", ""), "path segment 2: not valid UTF-8");
+  EXPECT_EQ(TargetTextProblem("/a", "limit=1&prefix=%ff"),
+            "query parameter prefix: not valid UTF-8");
+  EXPECT_EQ(TargetTextProblem("/a", "prefix=a+%00"), "query parameter prefix: contains a NUL byte");
+  // A bad name is quoted escaped, never as raw bytes.
+  EXPECT_EQ(TargetTextProblem("/a", "p%FFx=1"), "query parameter p\\xFFx: not valid UTF-8");
+  EXPECT_EQ(TargetTextProblem("/a", "%00"), "query parameter \\x00: contains a NUL byte");
+  // Malformed escapes are left to the router (path) and QueryParam (query).
+  EXPECT_EQ(TargetTextProblem("/a%zz", "b=%zz"), std::nullopt);
+}
+
+TEST(JsonTextTest, NeverWritesInvalidUtf8) {
+  // A value that reached a message unchecked still makes valid JSON.
+  EXPECT_EQ(JsonString("a\xFF"
+                       "b"),
+            "\"a\xEF\xBF\xBD"
+            "b\"");
+  EXPECT_EQ(JsonString("caf\xC3"), "\"caf\xEF\xBF\xBD\"");
+  Response r = Response::Error(404, "no resource at /\xFE\xFF");
+  EXPECT_EQ(r.body.find('\xFF'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace roost::http

@@ -169,8 +169,15 @@ Status ParsePartHeaders(std::string_view body, size_t begin, size_t end, size_t 
       if (field == nullptr || field->empty()) {
         return BodyError(value_offset, "Content-Disposition: no name parameter");
       }
+      if (auto fault = FindTextFault(*field)) {
+        return BodyError(value_offset, "Content-Disposition: name: " + std::string(fault->problem));
+      }
       part.name = *field;
       if (const std::string* filename = v.Param("filename")) {
+        if (auto fault = FindTextFault(*filename)) {
+          return BodyError(value_offset,
+                           "Content-Disposition: filename: " + std::string(fault->problem));
+        }
         part.filename = *filename;
         part.has_filename = true;
       }

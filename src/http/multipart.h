@@ -11,7 +11,9 @@
 //   Content-Disposition: form-data; name="field"[; filename="file.bin"]
 // and may have Content-Type (default "text/plain"); other headers are ignored.
 // Names and filenames are quoted-strings (backslash escapes the next character)
-// or tokens. Duplicate names are kept in order; the caller decides.
+// or tokens, and must be UTF-8 without NUL (core/text.h). Duplicate names are
+// kept in order; the caller decides. Part data is not checked: a part may be a
+// binary file, so text fields are the caller's to check.
 //
 // Errors say what is wrong and where: "Content-Type: ..." for the header,
 // "offset N: ..." (byte offset in the body) for the body. Limits: at most

@@ -120,6 +120,19 @@ TEST(Multipart, BadPartHeaders) {
               "repeated Content-Type");
 }
 
+TEST(Multipart, NamesAndFilenamesMustBeText) {
+  auto parse = [](std::string_view headers) {
+    return ParseMultipart(kType, Part(headers, "x") + "--XyZ--");
+  };
+  ExpectError(parse("Content-Disposition: form-data; name=\"pre\xFF\""),
+              "offset 27: Content-Disposition: name: not valid UTF-8");
+  ExpectError(parse("Content-Disposition: form-data; name=file; filename=\"\xC0\xAF.csv\""),
+              "Content-Disposition: filename: not valid UTF-8");
+  auto ok = parse("Content-Disposition: form-data; name=file; filename=\"caf\xC3\xA9.csv\"");
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ((*ok)[0].filename, "caf\xC3\xA9.csv");
+}
+
 TEST(Multipart, Limits) {
   std::string body;
   for (int i = 0; i < 3; ++i) body += Part("Content-Disposition: form-data; name=a", "x");

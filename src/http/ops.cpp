@@ -1,10 +1,13 @@
 #include "http/ops.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 #ifndef ROOST_VERSION
 #define ROOST_VERSION "unknown"
@@ -35,14 +38,62 @@ double OpenFds() {
   return count - 1;  // the descriptor of the directory being read
 }
 
+// Time depends on the lengths only, so a wrong guess learns nothing about how
+// much of it was right.
+bool SameToken(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff = static_cast<unsigned char>(
+        diff | (static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i])));
+  }
+  return diff == 0;
+}
+
+bool HasBearerToken(const Request& req, std::string_view token) {
+  auto header = req.Header("Authorization");
+  if (!header) return false;
+  constexpr std::string_view kScheme = "Bearer ";
+  std::string_view value = *header;
+  if (value.size() < kScheme.size()) return false;
+  for (size_t i = 0; i + 1 < kScheme.size(); ++i) {  // the scheme is case-insensitive
+    if ((value[i] | 0x20) != (kScheme[i] | 0x20)) return false;
+  }
+  if (value[kScheme.size() - 1] != ' ') return false;
+  return SameToken(value.substr(kScheme.size()), token);
+}
+
 }  // namespace
+
+bool IsLoopbackClient(std::string_view remote) {
+  std::string host;
+  if (!remote.empty() && remote.front() == '[') {
+    size_t close = remote.find(']');
+    if (close == std::string_view::npos) return false;
+    host = std::string(remote.substr(1, close - 1));
+  } else if (size_t colon = remote.find(':');
+             colon != std::string_view::npos &&
+             remote.find(':', colon + 1) == std::string_view::npos) {
+    host = std::string(remote.substr(0, colon));  // "ip:port"
+  } else {
+    host = std::string(remote);  // an address alone, IPv6 without brackets included
+  }
+  std::array<unsigned char, 16> bytes{};
+  if (::inet_pton(AF_INET, host.c_str(), bytes.data()) == 1) return bytes[0] == 127;
+  if (::inet_pton(AF_INET6, host.c_str(), bytes.data()) != 1) return false;
+  static constexpr std::array<unsigned char, 16> kLoopback6 = {0, 0, 0, 0, 0, 0, 0, 0,
+                                                               0, 0, 0, 0, 0, 0, 0, 1};
+  if (bytes == kLoopback6) return true;
+  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(bytes.data(), kMapped, sizeof kMapped) == 0 && bytes[12] == 127;
+}
 
 std::string_view BuildVersion() {
   return ROOST_VERSION;
 }
 
 Status AddOperationalRoutes(Router& router, const observe::MetricsRegistry& metrics,
-                            const Readiness& readiness) {
+                            const Readiness& readiness, MetricsAccess access) {
   ROOST_RETURN_IF_ERROR(router.Add("GET", "/healthz", [](const Request&) {
     return Response::Json(200, "{\"status\":\"ok\"}");
   }));
@@ -57,10 +108,21 @@ Status AddOperationalRoutes(Router& router, const observe::MetricsRegistry& metr
     }
     return Response::Error(503, "not ready: draining");
   }));
-  ROOST_RETURN_IF_ERROR(router.Add("GET", "/metrics", [&metrics](const Request&) {
-    return Response::Text(200, metrics.Render(),
-                          std::string(observe::MetricsRegistry::kContentType));
-  }));
+  ROOST_RETURN_IF_ERROR(router.Add(
+      "GET", "/metrics", [&metrics, token = std::move(access.token)](const Request& req) {
+        if (!token.empty()) {
+          if (!HasBearerToken(req, token)) {
+            Response r = Response::Error(401, "metrics need the bearer token of metrics.token");
+            r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"roost-metrics\"");
+            return r;
+          }
+        } else if (!IsLoopbackClient(req.remote)) {
+          return Response::Error(
+              403, "metrics are served to loopback clients only unless metrics.token is set");
+        }
+        return Response::Text(200, metrics.Render(),
+                              std::string(observe::MetricsRegistry::kContentType));
+      }));
   return Status::Ok();
 }
 

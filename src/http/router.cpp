@@ -106,8 +106,23 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
   if (node->methods.count(method) > 0) {
     return Status::AlreadyExists(where + ": route already registered");
   }
+  Handler checked = [inner = std::move(handler)](const Request& req) {
+    if (auto problem = TargetTextProblem(req.path, req.query)) {
+      return Response::Error(400, *problem);
+    }
+    return inner(req);
+  };
+  if (options.admit) {
+    // Before admission too, so that such a request never has its body read.
+    options.admit = [inner = std::move(options.admit)](Request& req) -> std::optional<Response> {
+      if (auto problem = TargetTextProblem(req.path, req.query)) {
+        return Response::Error(400, *problem);
+      }
+      return inner(req);
+    };
+  }
   node->methods.emplace(std::string(method),
-                        Node::Route{std::move(handler), std::string(pattern), std::move(options)});
+                        Node::Route{std::move(checked), std::string(pattern), std::move(options)});
   return Status::Ok();
 }
 
@@ -133,15 +148,20 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
   std::string_view first_pattern;
   std::vector<std::pair<std::string, std::string>> params;
   const Node* found = nullptr;
+  auto head_via_get = [](const Node* node) {
+    auto get = node->methods.find("GET");
+    return get != node->methods.end() && get->second.options.safety == Safety::kSafe;
+  };
   std::function<bool(const Node*, size_t)> walk = [&](const Node* node, size_t i) -> bool {
     if (i == segments.size()) {
       if (node->methods.empty()) return false;
-      if (node->methods.count(method) > 0 || (method == "HEAD" && node->methods.count("GET") > 0)) {
+      if (node->methods.count(method) > 0 || (method == "HEAD" && head_via_get(node))) {
         found = node;
         return true;
       }
       if (first_pattern.empty()) first_pattern = node->methods.begin()->second.pattern;
       for (const auto& [m, r] : node->methods) allowed.insert(m);
+      if (head_via_get(node)) allowed.insert("HEAD");
       return false;
     }
     const std::string& seg = segments[i];
@@ -171,7 +191,6 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
     result.kind = RouteMatch::Kind::kNotFound;
     return result;
   }
-  if (allowed.count("GET") > 0) allowed.insert("HEAD");
   result.kind = RouteMatch::Kind::kMethodNotAllowed;
   result.pattern = first_pattern;
   for (const std::string& m : allowed) {

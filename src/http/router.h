@@ -10,7 +10,16 @@
 // Results: kFound (handler to run), kNotFound (no pattern matches the path → 404),
 // kMethodNotAllowed (the path matches but not for this method → 405 with `allow`),
 // kBadPath (malformed path or percent escape → 400). A HEAD request is served by
-// the GET handler when no HEAD handler is registered (the server drops the body).
+// the GET handler when no HEAD handler is registered (the server drops the body),
+// unless that GET route was added as Safety::kChangesState: HEAD is then
+// kMethodNotAllowed (405, Allow without HEAD), so that a HEAD, which clients and
+// proxies send freely, never runs a handler that changes anything.
+//
+// Every route answers 400 before its handler runs when the request's decoded path
+// segments or query parameters are not UTF-8 text without NUL, naming where
+// (TargetTextProblem in message.h): no handler ever reads such bytes, so none
+// can store them, pass them to libpq (which stops at NUL) or fail to write them
+// back as JSON.
 //
 // Add() is not thread-safe; Match() is, once all routes are added.
 #pragma once
@@ -39,6 +48,10 @@ using Handler = std::function<Response(const Request&)>;
 // event loop that reads and writes every other connection.
 enum class Runs { kEventLoop, kWorkers };
 
+// Whether a route's handler may change state. Only matters for GET: a GET that
+// changes state (kept for compatibility with an existing API) is never run for HEAD.
+enum class Safety { kSafe, kChangesState };
+
 // Where the server puts a route's request body. kMemory: in Request::body,
 // counted against the server's budget for bodies in flight. kFile: streamed to
 // an unnamed temporary file and handed to the handler as a read-only mapping
@@ -64,6 +77,7 @@ struct RouteOptions {
   size_t max_body_bytes = kDefaultMaxBodyBytes;
   BodyStorage storage = BodyStorage::kMemory;
   Admission admit;  // optional
+  Safety safety = Safety::kSafe;
 };
 
 struct RouteMatch {
@@ -94,9 +108,10 @@ class Router {
   Status Add(std::string_view method, std::string_view pattern, Handler handler,
              RouteOptions options);
   Status Add(std::string_view method, std::string_view pattern, Handler handler,
-             Runs runs = Runs::kEventLoop) {
+             Runs runs = Runs::kEventLoop, Safety safety = Safety::kSafe) {
     RouteOptions options;
     options.runs = runs;
+    options.safety = safety;
     return Add(method, pattern, std::move(handler), std::move(options));
   }
 

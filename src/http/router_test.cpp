@@ -87,12 +87,60 @@ TEST_F(RouterTest, HeadFallsBackToGet) {
   EXPECT_EQ(router.Match("HEAD", "/api/devices/bulk").pattern, "/api/devices/{id}");
 }
 
+TEST(Router, HeadNeverRunsAGetThatChangesState) {
+  Router router;
+  ASSERT_TRUE(router
+                  .Add("GET", "/api/devicetypes/{id}/disengage", Named("disengage"), Runs::kWorkers,
+                       Safety::kChangesState)
+                  .ok());
+  ASSERT_TRUE(router.Add("GET", "/api/devicetypes/{id}", Named("get-type")).ok());
+  EXPECT_EQ(CallHandler(router.Match("GET", "/api/devicetypes/t1/disengage")), "disengage");
+  RouteMatch m = router.Match("HEAD", "/api/devicetypes/t1/disengage");
+  EXPECT_EQ(m.kind, RouteMatch::Kind::kMethodNotAllowed);
+  EXPECT_EQ(m.handler, nullptr);
+  EXPECT_EQ(m.allow, "GET");
+  m = router.Match("POST", "/api/devicetypes/t1/disengage");
+  EXPECT_EQ(m.allow, "GET");
+  EXPECT_EQ(CallHandler(router.Match("HEAD", "/api/devicetypes/t1")), "get-type");
+}
+
 TEST_F(RouterTest, MalformedPathIsBadPath) {
   EXPECT_EQ(router.Match("GET", "/api/devices/%zz").kind, RouteMatch::Kind::kBadPath);
   EXPECT_EQ(router.Match("GET", "/api/devices/%4").kind, RouteMatch::Kind::kBadPath);
   EXPECT_EQ(router.Match("GET", "healthz").kind, RouteMatch::Kind::kBadPath);
   EXPECT_EQ(router.Match("GET", "").kind, RouteMatch::Kind::kBadPath);
   EXPECT_EQ(router.Match("OPTIONS", "*").kind, RouteMatch::Kind::kBadPath);
+}
+
+TEST_F(RouterTest, RefusesPathSegmentsThatAreNotText) {
+  RouteMatch m = router.Match("GET", "/api/devices/ab%FFcd");
+  ASSERT_EQ(m.kind, RouteMatch::Kind::kFound);
+  Request req;
+  req.path = "/api/devices/ab%FFcd";
+  Response r = (*m.handler)(req);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("path segment 3: not valid UTF-8"), std::string::npos) << r.body;
+  req.path = "/api/devices/ab%00cd";
+  r = (*router.Match("GET", req.path).handler)(req);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("path segment 3: contains a NUL byte"), std::string::npos) << r.body;
+  req.path = "/api/devices/caf%C3%A9";
+  EXPECT_EQ((*router.Match("GET", req.path).handler)(req).body, "get-device");
+}
+
+TEST_F(RouterTest, RefusesQueryParametersThatAreNotText) {
+  Request req;
+  req.path = "/healthz";
+  req.query = "limit=10&prefix=%ff";
+  Response r = (*router.Match("GET", req.path).handler)(req);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("query parameter prefix: not valid UTF-8"), std::string::npos) << r.body;
+  req.query = "name=a%00b";
+  r = (*router.Match("GET", req.path).handler)(req);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("query parameter name: contains a NUL byte"), std::string::npos) << r.body;
+  req.query = "name=caf%C3%A9&flag";
+  EXPECT_EQ((*router.Match("GET", req.path).handler)(req).body, "health");
 }
 
 TEST_F(RouterTest, ListsRoutes) {

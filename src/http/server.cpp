@@ -34,6 +34,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/cpus.h"
 #include "core/text.h"
 
 namespace roost::http {
@@ -69,7 +70,7 @@ std::string_view MethodLabel(std::string_view m) {
 
 ServerOptions WithThreads(ServerOptions opts) {
   if (opts.handler_threads == 0) {
-    opts.handler_threads = std::max(4u, 2 * std::thread::hardware_concurrency());
+    opts.handler_threads = std::max(4u, 2 * UsableCpus());
   }
   return opts;
 }
@@ -416,11 +417,13 @@ Outcome Server::Impl::Dispatch(Request& req) {
       out.response = Response::Error(400, "malformed request path");
       return out;
     case RouteMatch::Kind::kNotFound:
-      out.response = Response::Error(404, "no resource at " + req.path);
+      out.response = Response::Error(404, "no resource at " + QuoteForMessage(req.path, 200));
       return out;
     case RouteMatch::Kind::kMethodNotAllowed:
       out.route = m.pattern;
-      out.response = Response::Error(405, "method " + req.method + " not allowed on " + req.path,
+      out.response = Response::Error(405,
+                                     "method " + QuoteForMessage(req.method, 20) +
+                                         " not allowed on " + QuoteForMessage(req.path, 200),
                                      {ErrorDetail::Field("method", "allowed: " + m.allow)});
       out.response.headers.emplace_back("Allow", m.allow);
       return out;

@@ -21,7 +21,8 @@ struct Group {
   bool operator==(const Group&) const = default;
 };
 
-// A person. The email is unique (case-insensitive: store it lowercased).
+// A person's account in one group. The email is unique within the group
+// (case-insensitive: store it lowercased); a person may have one in each of several groups.
 struct User {
   std::string id;
   std::string group;

@@ -1,8 +1,14 @@
 #include "observe/json_string.h"
 
+#include "core/text.h"
+
 namespace roost::observe {
 
 void AppendJsonString(std::string& out, std::string_view s) {
+  if (!IsValidUtf8(s)) {
+    AppendJsonString(out, ReplaceInvalidUtf8(s));
+    return;
+  }
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   for (char ch : s) {

@@ -37,7 +37,8 @@ struct NewApiUser {
 };
 
 // Creates API credentials in `group` ("" = the root group) with `roles`
-// ("ADMIN,READER" style names, validated by the caller).
+// ("ADMIN,READER" style names, validated by the caller). Unavailable when no
+// Argon2id slot is free for hashing the password (retry later).
 Result<NewApiUser> CreateApiUser(storage::Store& store, std::string_view name, const Roles& roles,
                                  std::string_view group, EpochMillis now);
 

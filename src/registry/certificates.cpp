@@ -275,8 +275,27 @@ CertificateUpload ParseCertificateCsv(std::string_view text) {
       problems.Add(1, "", "no header line: expected key,manufacturer,productName,revision");
     return upload;
   }
-  // The header.
+  // Every cell must be text before anything reads or quotes it: bad bytes would
+  // be stored, and invalid UTF-8 cannot be written back as JSON.
   const CsvRecord& header = records.front();
+  bool text_ok = true;
+  for (size_t r = 0; r < records.size(); ++r) {
+    for (size_t f = 0; f < records[r].fields.size(); ++f) {
+      auto fault = FindTextFault(records[r].fields[f]);
+      if (!fault) continue;
+      // A data cell is named by its header; the header's own cells by number.
+      std::string column = "column " + std::to_string(f + 1);
+      std::string field;
+      if (r > 0 && f < header.fields.size() && !FindTextFault(header.fields[f])) {
+        field = QuoteForMessage(TrimSpace(header.fields[f]));
+        column = "column " + field;
+      }
+      problems.Add(records[r].line, field, column + ": " + std::string(fault->problem));
+      text_ok = false;
+    }
+  }
+  if (!text_ok) return upload;
+  // The header.
   std::vector<Column> columns;
   bool header_ok = true;
   for (size_t f = 0; f < header.fields.size(); ++f) {
@@ -371,7 +390,8 @@ CertificateUpload ParseCertificateJson(const nlohmann::json& items) {
         if (name == member.key()) column = c;
       }
       if (!column) {
-        problems.Add(index, prefix + member.key(), member.key() + ": unknown field");
+        const std::string name = QuoteForMessage(member.key());
+        problems.Add(index, prefix + name, name + ": unknown field");
         bad = true;
         continue;
       }

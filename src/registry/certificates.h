@@ -24,7 +24,9 @@
 // `key,manufacturer,productName,revision`), optionally link and notes. Fields are
 // separated by ',' (or ';' when the header has ';' and no ','), quoted with '"'
 // as in RFC 4180 ('""' is a quote; quoted fields may hold separators and line
-// breaks). Blank lines are skipped; a UTF-8 byte order mark is ignored.
+// breaks). Blank lines are skipped; a UTF-8 byte order mark is ignored. Every
+// cell must be UTF-8 without NUL: a cell that is not is a problem "column
+// <header name>: not valid UTF-8" (or "contains a NUL byte") at its line.
 #pragma once
 
 #include <cstdint>

@@ -9,6 +9,7 @@ namespace roost::registry {
 namespace {
 
 using nlohmann::json;
+using namespace std::string_view_literals;
 
 std::vector<std::string> Keys(const CertificateUpload& upload) {
   std::vector<std::string> out;
@@ -127,6 +128,34 @@ TEST(CertificateCsv, FieldLimitsAndControlCharacters) {
   EXPECT_EQ(one("P_0004_D356_03,Acme,Tag,,,\"a\tb\""), "ok");  // notes allow tabs/newlines
   EXPECT_EQ(one("P_0004_D356_03,Acme,Tag,,,\x7f"),
             "2|notes|notes must not contain control characters");
+}
+
+TEST(CertificateCsv, CellsThatAreNotTextAreRefusedNamingLineAndColumn) {
+  const std::string header = "key,manufacturer,productName,revision,link,notes\n";
+  auto upload = ParseCertificateCsv(header + "P_0004_D356_03,Acme,Tag,,,\n" +
+                                    "P_0004_D356_04,Ac\xFFme,Tag,,,\n" +
+                                    std::string("P_0004_D356_05,Acme,Tag,,,\"a\0b\"\n"sv));
+  EXPECT_FALSE(upload.ok());
+  EXPECT_TRUE(upload.certificates.empty());
+  EXPECT_EQ(Problems(upload),
+            (std::vector<std::string>{"3|manufacturer|column manufacturer: not valid UTF-8",
+                                      "4|notes|column notes: contains a NUL byte"}));
+  // In the header, a cell is named by its position; the bytes are never quoted.
+  auto bad_header = ParseCertificateCsv(
+      "key,manu\xC0\xAF"
+      "facturer,productName\nx,y,z\n");
+  EXPECT_EQ(Problems(bad_header), (std::vector<std::string>{"1||column 2: not valid UTF-8"}));
+  // A surrogate or an overlong form is not UTF-8 either.
+  EXPECT_FALSE(ParseCertificateCsv(header + "P_0004_D356_03,\xED\xA0\x80,Tag,,,\n").ok());
+  EXPECT_TRUE(ParseCertificateCsv(header + "P_0004_D356_03,Caf\xC3\xA9,Tag,,,\n").ok());
+}
+
+TEST(CertificateJson, UnknownMemberNamesAreQuotedSafely) {
+  auto upload = ParseCertificateJson(
+      json::array({json{{"key", "P_0004_D356_03"}, {std::string(200, 'k') + "\x7f", "x"}}}));
+  ASSERT_FALSE(upload.ok());
+  EXPECT_LT(upload.problems[0].message.size(), 120u);
+  EXPECT_EQ(upload.problems[0].message.find('\x7f'), std::string::npos);
 }
 
 TEST(CertificateCsv, ListsAtMostTheLimitButCountsAll) {

@@ -68,7 +68,7 @@ std::string EditToItem(SigfoxId id, const DeviceEdit& e) {
   if (e.type) item["deviceTypeId"] = *e.type;
   if (e.token_renew_forbidden) item["tokenRenewForbidden"] = *e.token_renew_forbidden;
   if (e.product_certificate) item["productCertificate"] = *e.product_certificate;
-  return item.dump();
+  return item.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 // The inverse of EditToItem; false when the item is not one it wrote.

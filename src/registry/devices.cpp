@@ -157,7 +157,7 @@ Result<Job> DeviceRegistry::StartBulkCreate(std::string_view caller_group,
   job.params =
       nlohmann::json{
           {"type", type->id}, {"prefix", request.prefix}, {"productCertificate", certificate}}
-          .dump();
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   job.total = static_cast<int64_t>(items.size());
   job.creation_time = clock_();
   ROOST_RETURN_IF_ERROR(store_.CreateJob(job, items, chunk_size_));

@@ -18,16 +18,6 @@ namespace {
 constexpr size_t kTokenLength = 43;
 constexpr size_t kMaxTokenLength = 256;
 
-// A hash to verify against when there is no real one, so that an unknown email
-// (or a user without a password) costs the same as a wrong password.
-const std::string& DummyHash() {
-  static const std::string kHash = [] {
-    auto hash = crypto::HashPassword(crypto::GeneratePassword());
-    return hash.ok() ? *hash : std::string();
-  }();
-  return kHash;
-}
-
 std::string Duration(int64_t ms) {
   const int64_t s = ms / 1000;
   if (s >= 2 * 3600) return std::to_string(s / 3600) + " hours";
@@ -154,7 +144,7 @@ Result<User> Accounts::CreateUser(std::string_view group, std::string_view email
   user.creation_time = user.update_time = now_();
   Status created = store_.CreateUser(user);
   if (created.code() == Status::Code::kAlreadyExists) {
-    return Status::AlreadyExists("email: a user with this email already exists");
+    return Status::AlreadyExists("email: a user with this email already exists in this group");
   }
   ROOST_RETURN_IF_ERROR(created);
   return user;
@@ -171,7 +161,7 @@ Result<PasswordLink> Accounts::IssuePasswordLink(std::string_view user_id) {
     return Status::NotFound("user " + std::string(user_id) + " not found");
   }
   ROOST_RETURN_IF_ERROR(st);
-  link.url = settings_.public_url + "/console/set-password?token=" + link.token;
+  link.url = settings_.public_url + "/console/set-password#token=" + link.token;
   return link;
 }
 
@@ -204,19 +194,29 @@ Result<InviteOutcome> Accounts::Invite(const User& user) {
 Status Accounts::SetPasswordWithLink(std::string_view token, std::string_view password) {
   if (token.empty()) return Status::InvalidInput("token: must not be empty");
   ROOST_RETURN_IF_ERROR(ValidateNewPassword(password));
-  auto hash = crypto::HashPassword(password);
-  if (!hash.ok()) return hash.status();
   const Status unknown = Status::InvalidInput(
       "token: this link is not valid: it was already used, replaced by a newer one, or never "
       "existed; ask an administrator for a new one");
+  const Status expired =
+      Status::InvalidInput("token: this link has expired; ask an administrator for a new one");
   if (token.size() > kMaxTokenLength) return unknown;
-  auto taken = store_.TakePasswordToken(HashToken(token));
+  // The link is checked before the password is hashed: anyone can send a made-up
+  // token, and only the holder of a real link may cost an Argon2id hash.
+  const std::string token_hash = HashToken(token);
+  auto found = store_.FindPasswordToken(token_hash);
+  if (!found.ok()) {
+    return found.status().code() == Status::Code::kNotFound ? unknown : found.status();
+  }
+  if (found->expires <= now_()) return expired;
+  // Hashed before the link is taken, so that a busy server (kUnavailable) does
+  // not burn it.
+  auto hash = crypto::HashPassword(password);
+  if (!hash.ok()) return hash.status();
+  auto taken = store_.TakePasswordToken(token_hash);
   if (!taken.ok()) {
     return taken.status().code() == Status::Code::kNotFound ? unknown : taken.status();
   }
-  if (taken->expires <= now_()) {
-    return Status::InvalidInput("token: this link has expired; ask an administrator for a new one");
-  }
+  if (taken->expires <= now_()) return expired;
   auto user = store_.GetUser(taken->user);
   if (!user.ok()) {
     return user.status().code() == Status::Code::kNotFound ? unknown : user.status();
@@ -257,10 +257,11 @@ Result<User> Accounts::EditUser(const Actor& actor, const User& target, const Us
       return Status::InvalidInput(
           "currentPassword: required to set a password: re-enter your own password");
     }
-    if (actor.password_hash.empty() ||
-        !crypto::VerifyPassword(*edit.current_password, actor.password_hash)) {
-      return Status::InvalidInput("currentPassword: is not your current password");
-    }
+    const Status wrong = Status::InvalidInput("currentPassword: is not your current password");
+    if (actor.password_hash.empty()) return wrong;
+    auto verified = crypto::VerifyPassword(*edit.current_password, actor.password_hash);
+    if (!verified.ok()) return verified.status();
+    if (!*verified) return wrong;
     auto hash = crypto::HashPassword(*edit.password);
     if (!hash.ok()) return hash.status();
     out.password_hash = *hash;
@@ -282,16 +283,27 @@ Status Accounts::DeleteUser(const Actor& actor, std::string_view target_id) {
   return store_.DeleteUser(target_id);
 }
 
-Result<User> Accounts::CheckLogin(std::string_view email, std::string_view password) {
-  const Status wrong = Status::InvalidInput("wrong email or password");
-  auto user = store_.GetUserByEmail(NormalizeEmail(email));
-  if (!user.ok() && user.status().code() != Status::Code::kNotFound) return user.status();
-  if (!user.ok() || user->password_hash.empty()) {
-    (void)crypto::VerifyPassword(password, DummyHash());
-    return wrong;
+Result<std::vector<User>> Accounts::CheckLogin(std::string_view email, std::string_view password,
+                                               std::string_view group) {
+  auto users = store_.ListUsersByEmail(NormalizeEmail(email));
+  if (!users.ok()) return users.status();
+  std::vector<User> opened;
+  size_t verified = 0;
+  for (User& user : *users) {
+    if (!group.empty() && user.group != group) continue;
+    if (user.password_hash.empty()) continue;
+    ++verified;
+    auto matches = crypto::VerifyPassword(password, user.password_hash);
+    if (!matches.ok()) return matches.status();
+    if (*matches) opened.push_back(std::move(user));
   }
-  if (!crypto::VerifyPassword(password, user->password_hash)) return wrong;
-  return std::move(user).value();
+  if (verified == 0) {
+    // An unknown email costs what a wrong password costs.
+    auto matches = crypto::VerifyPassword(password, crypto::UnmatchableHash());
+    if (!matches.ok()) return matches.status();
+  }
+  if (opened.empty()) return Status::InvalidInput("wrong email or password");
+  return opened;
 }
 
 Result<NewSession> Accounts::StartSession(const User& user) {

@@ -15,7 +15,9 @@
 // Errors are Status values whose message starts with the field they are about
 // ("email: ...", "currentPassword: ...") so that the API can name the field:
 // InvalidInput for bad input and broken rules (a reused or expired link, deleting
-// oneself, a missing or wrong currentPassword), NotFound, AlreadyExists (email taken).
+// oneself, a missing or wrong currentPassword), NotFound, AlreadyExists (email taken),
+// and Unavailable when a password had to be hashed or verified and the process had
+// no Argon2id slot free (crypto/password.h; nothing was changed, retry later).
 #pragma once
 
 #include <cstdint>
@@ -87,7 +89,9 @@ struct UserEdit {
 
 struct PasswordLink {
   std::string token;  // the only clear copy: put it in the email, nowhere else
-  std::string url;    // <public_url>/console/set-password?token=<token>
+  // <public_url>/console/set-password#token=<token>: in the fragment, which
+  // browsers never send, so the token stays out of server and proxy logs.
+  std::string url;
   EpochMillis expires = 0;
 };
 
@@ -121,7 +125,9 @@ class Accounts {
 
   // Creates a user with no usable password. Validates email (normalized), name
   // (1..200 characters), timezone and roles; `group` must exist (NotFound).
-  // AlreadyExists when the email is taken. Returns the stored user.
+  // AlreadyExists when `group` already has a user with this email. The same
+  // email in another group is no conflict (one person, one account per group),
+  // so the outcome never depends on what other groups hold. Returns the stored user.
   Result<User> CreateUser(std::string_view group, std::string_view email, std::string_view name,
                           std::string_view timezone, const Roles& roles);
 
@@ -133,9 +139,11 @@ class Accounts {
   Result<InviteOutcome> Invite(const User& user);
 
   // Consumes the link's token (once: a second use is refused, as is an expired
-  // token) and sets the password. The password is checked before the token is
-  // consumed, so a too-short password does not burn the link. Ends the user's
-  // sessions. Errors: "token: ..." (unknown, used, replaced or expired),
+  // token) and sets the password. The password's rules are checked first, and an
+  // unknown, used or expired token is refused before the password is hashed (no
+  // Argon2id work for a made-up token); the token is taken only once the hash is
+  // made, so neither a too-short password nor a busy server burns the link. Ends
+  // the user's sessions. Errors: "token: ..." (unknown, used, replaced or expired),
   // "password: ...".
   Status SetPasswordWithLink(std::string_view token, std::string_view password);
 
@@ -151,10 +159,15 @@ class Accounts {
   // Deletes `target_id` unless it is the actor ("id: you cannot delete yourself").
   Status DeleteUser(const Actor& actor, std::string_view target_id);
 
-  // The user with this email and password; InvalidInput "wrong email or password"
-  // otherwise (also for a user who has no password yet). Costs one Argon2id
-  // verification whether or not the email exists.
-  Result<User> CheckLogin(std::string_view email, std::string_view password);
+  // The accounts (at least one) that this email and password open, ordered by
+  // id: the email's accounts in every group, or in `group` only when it is not
+  // empty, whose password is `password`. Several when the person gave several
+  // accounts the same password; the caller then asks which group. InvalidInput
+  // "wrong email or password" when none (also for accounts without a password
+  // yet). Costs one Argon2id verification per account of the email (in `group`),
+  // at least one whether or not the email exists.
+  Result<std::vector<User>> CheckLogin(std::string_view email, std::string_view password,
+                                       std::string_view group = "");
   Result<NewSession> StartSession(const User& user);
   // The session of a cookie value and its user; NotFound when unknown or
   // expired (an expired one is deleted).

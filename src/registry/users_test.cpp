@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+
 #include "crypto/password.h"
+#include "model/object_id.h"
 #include "registry/accounts.h"
 #include "registry/registry_test_fixture.h"
 
@@ -20,7 +24,7 @@ class UsersTest : public testing::RegistryTest {
     auto boot = Bootstrap(*store_, "admin@localhost", std::string(kPassword), 1000);
     ASSERT_TRUE(boot.ok()) << boot.status().message();
     root_ = boot->root_group;
-    admin_ = store_->GetUserByEmail("admin@localhost").value();
+    admin_ = store_->ListUsersByEmail("admin@localhost").value().at(0);
     AccountSettings settings;
     settings.password_link_ttl_ms = 60000;
     settings.session_ttl_ms = 3600000;
@@ -111,7 +115,7 @@ TEST_F(UsersTest, CreateUserValidatesAndHasNoPassword) {
   EXPECT_EQ(
       accounts_->CreateUser(std::string(24, 'f'), "b@x", "B", "UTC", {"READER"}).status().code(),
       Status::Code::kNotFound);
-  EXPECT_EQ(store_->GetUserByEmail("b@x").status().code(), Status::Code::kNotFound);
+  EXPECT_TRUE(store_->ListUsersByEmail("b@x")->empty());
   // A user without a password cannot log in, whatever is tried.
   EXPECT_FALSE(accounts_->CheckLogin("ann@example.com", "").ok());
   EXPECT_FALSE(accounts_->CheckLogin("ann@example.com", kPassword).ok());
@@ -121,7 +125,7 @@ TEST_F(UsersTest, PasswordLinkWorksOnceAndNotAfterExpiry) {
   User u = NewUser("ann@example.com");
   auto link = accounts_->IssuePasswordLink(u.id);
   ASSERT_TRUE(link.ok()) << link.status().message();
-  EXPECT_EQ(link->url, "https://roost.example.com/console/set-password?token=" + link->token);
+  EXPECT_EQ(link->url, "https://roost.example.com/console/set-password#token=" + link->token);
   EXPECT_GE(link->token.size(), 43u);
   EXPECT_EQ(link->expires, now_ + 60000);
 
@@ -130,7 +134,7 @@ TEST_F(UsersTest, PasswordLinkWorksOnceAndNotAfterExpiry) {
   EXPECT_EQ(st.message().rfind("password: ", 0), 0u) << st.message();
   ASSERT_TRUE(accounts_->SetPasswordWithLink(link->token, "ann's new password").ok());
   User stored = *store_->GetUser(u.id);
-  EXPECT_TRUE(crypto::VerifyPassword("ann's new password", stored.password_hash));
+  EXPECT_TRUE(crypto::VerifyPassword("ann's new password", stored.password_hash).value());
   EXPECT_EQ(stored.password_hash.find("ann's new password"), std::string::npos);
   EXPECT_TRUE(accounts_->CheckLogin("ANN@example.com", "ann's new password").ok());
 
@@ -153,6 +157,61 @@ TEST_F(UsersTest, PasswordLinkWorksOnceAndNotAfterExpiry) {
   EXPECT_FALSE(accounts_->SetPasswordWithLink(std::string(300, 'a'), "a long enough one").ok());
 }
 
+// Counts the process's Argon2id hashes while it lives.
+class HashCounter {
+ public:
+  HashCounter() {
+    crypto::ConfigurePasswordWork(Unbounded(), [this](crypto::PasswordWork w) {
+      if (w == crypto::PasswordWork::kHashed) ++hashes_;
+    });
+  }
+  ~HashCounter() { crypto::ConfigurePasswordWork(Unbounded()); }
+  int hashes() const { return hashes_.load(); }
+
+ private:
+  static crypto::PasswordWorkLimits Unbounded() {
+    return crypto::PasswordWorkLimits{4, 64, std::chrono::seconds(60)};
+  }
+  std::atomic<int> hashes_{0};
+};
+
+TEST_F(UsersTest, AMadeUpUsedOrExpiredLinkCostsNoPasswordHash) {
+  User u = NewUser("ann@example.com");
+  auto used = accounts_->IssuePasswordLink(u.id);
+  ASSERT_TRUE(used.ok());
+  ASSERT_TRUE(accounts_->SetPasswordWithLink(used->token, "ann's first password").ok());
+  auto expiring = accounts_->IssuePasswordLink(u.id);
+  ASSERT_TRUE(expiring.ok());
+  now_ += 60000;
+
+  HashCounter counter;
+  const std::string long_password(kMaxPasswordLength, 'p');
+  for (const std::string& token :
+       {std::string(43, 'A'), used->token, expiring->token, std::string(256, 'z')}) {
+    Status st = accounts_->SetPasswordWithLink(token, long_password);
+    EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
+    EXPECT_EQ(st.message().rfind("token: ", 0), 0u) << st.message();
+  }
+  EXPECT_EQ(counter.hashes(), 0);
+
+  auto good = accounts_->IssuePasswordLink(u.id);
+  ASSERT_TRUE(good.ok());
+  ASSERT_TRUE(accounts_->SetPasswordWithLink(good->token, "ann's second password").ok());
+  EXPECT_EQ(counter.hashes(), 1);
+}
+
+TEST_F(UsersTest, ABusyServerDoesNotBurnThePasswordLink) {
+  User u = NewUser("ann@example.com");
+  auto link = accounts_->IssuePasswordLink(u.id);
+  ASSERT_TRUE(link.ok());
+  crypto::ConfigurePasswordWork(crypto::PasswordWorkLimits{0, 0, std::chrono::milliseconds(0)});
+  Status busy = accounts_->SetPasswordWithLink(link->token, "ann's new password");
+  crypto::ConfigurePasswordWork(crypto::PasswordWorkLimits{4, 64, std::chrono::seconds(60)});
+  EXPECT_EQ(busy.code(), Status::Code::kUnavailable) << busy.message();
+  EXPECT_TRUE(store_->GetUser(u.id)->password_hash.empty());
+  EXPECT_TRUE(accounts_->SetPasswordWithLink(link->token, "ann's new password").ok());
+}
+
 TEST_F(UsersTest, ANewLinkReplacesTheOldOneAndSettingAPasswordEndsSessions) {
   User u = NewUser("ann@example.com");
   auto first = accounts_->IssuePasswordLink(u.id);
@@ -163,7 +222,8 @@ TEST_F(UsersTest, ANewLinkReplacesTheOldOneAndSettingAPasswordEndsSessions) {
   ASSERT_TRUE(accounts_->SetPasswordWithLink(second->token, "ann's password 1").ok());
   auto login = accounts_->CheckLogin("ann@example.com", "ann's password 1");
   ASSERT_TRUE(login.ok());
-  auto session = accounts_->StartSession(*login);
+  ASSERT_EQ(login->size(), 1u);
+  auto session = accounts_->StartSession(login->front());
   ASSERT_TRUE(session.ok());
   // A reset link used later logs the user out everywhere.
   auto reset = accounts_->IssuePasswordLink(u.id);
@@ -261,13 +321,62 @@ TEST_F(UsersTest, DeleteAnyoneButOneself) {
   EXPECT_TRUE(accounts_->DeleteUser(Actor{"", "0123456789abcdef01234567", ""}, admin_.id).ok());
 }
 
+TEST_F(UsersTest, AnEmailOfAnotherGroupIsCreatedLikeAFreshOne) {
+  Group child;
+  child.id = NewObjectId();
+  child.name = "child";
+  child.parent = root_;
+  ASSERT_TRUE(accounts_->CreateGroup(child).ok());
+  User in_root = NewUser("sam@example.com");
+  auto in_child = accounts_->CreateUser(child.id, "Sam@Example.com", "Sam", "UTC", {"READER"});
+  ASSERT_TRUE(in_child.ok()) << in_child.status().message();
+  EXPECT_NE(in_child->id, in_root.id);
+  EXPECT_EQ(in_child->group, child.id);
+  EXPECT_TRUE(in_child->password_hash.empty());
+  auto again = accounts_->CreateUser(child.id, "sam@example.com", "Sam", "UTC", {"READER"});
+  EXPECT_EQ(again.status().code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(again.status().message().rfind("email: ", 0), 0u);
+}
+
+TEST_F(UsersTest, LoginOpensTheAccountsWhosePasswordMatches) {
+  Group child;
+  child.id = NewObjectId();
+  child.name = "child";
+  child.parent = root_;
+  ASSERT_TRUE(accounts_->CreateGroup(child).ok());
+  User a = NewUser("sam@example.com");
+  auto b = accounts_->CreateUser(child.id, "sam@example.com", "Sam", "UTC", {"READER"});
+  ASSERT_TRUE(b.ok());
+  auto set = [&](const User& u, const std::string& password) {
+    auto link = accounts_->IssuePasswordLink(u.id);
+    ASSERT_TRUE(link.ok());
+    ASSERT_TRUE(accounts_->SetPasswordWithLink(link->token, password).ok());
+  };
+  set(a, "the first password");
+  set(*b, "the second password");
+  auto one = accounts_->CheckLogin("sam@example.com", "the second password");
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ(one->front().id, b->id);
+  EXPECT_FALSE(accounts_->CheckLogin("sam@example.com", "the second password", root_).ok());
+  set(a, "the second password");
+  auto both = accounts_->CheckLogin("sam@example.com", "the second password");
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->size(), 2u);
+  auto chosen = accounts_->CheckLogin("sam@example.com", "the second password", child.id);
+  ASSERT_TRUE(chosen.ok());
+  ASSERT_EQ(chosen->size(), 1u);
+  EXPECT_EQ(chosen->front().id, b->id);
+}
+
 TEST_F(UsersTest, LoginAndSessions) {
   EXPECT_FALSE(accounts_->CheckLogin("admin@localhost", "wrong password").ok());
   EXPECT_EQ(accounts_->CheckLogin("nobody@localhost", kPassword).status().message(),
             "wrong email or password");
   auto user = accounts_->CheckLogin("Admin@Localhost", kPassword);
   ASSERT_TRUE(user.ok()) << user.status().message();
-  auto s = accounts_->StartSession(*user);
+  ASSERT_EQ(user->size(), 1u);
+  auto s = accounts_->StartSession(user->front());
   ASSERT_TRUE(s.ok());
   EXPECT_GE(s->token.size(), 43u);
   EXPECT_EQ(s->csrf_token, CsrfTokenFor(s->token));
@@ -285,7 +394,7 @@ TEST_F(UsersTest, LoginAndSessions) {
   EXPECT_EQ(accounts_->ResolveSession(s->token).status().code(), Status::Code::kNotFound);
   EXPECT_EQ(store_->GetSession(HashToken(s->token)).status().code(), Status::Code::kNotFound);
 
-  auto s2 = accounts_->StartSession(*user);
+  auto s2 = accounts_->StartSession(user->front());
   ASSERT_TRUE(s2.ok());
   ASSERT_TRUE(accounts_->EndSession(HashToken(s2->token)).ok());
   EXPECT_FALSE(accounts_->ResolveSession(s2->token).ok());

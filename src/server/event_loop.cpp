@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <exception>
 
+#include "core/cpus.h"
+
 namespace roost::server {
 namespace {
 
 unsigned ThreadCount(unsigned threads) {
-  return threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+  return threads != 0 ? threads : UsableCpus();
 }
 
 }  // namespace

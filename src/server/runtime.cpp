@@ -15,6 +15,7 @@
 
 #include "api/login_throttle.h"
 #include "api/routes.h"
+#include "core/cpus.h"
 #include "crypto/aes.h"
 #include "crypto/password.h"
 #include "crypto/seal.h"
@@ -42,6 +43,36 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// Bounds the Argon2id work anyone can start (crypto/password.h) and counts it
+// for /metrics.
+Status LimitPasswordWork(const config::ServeConfig& cfg, unsigned handler_threads,
+                         observe::MetricsRegistry& metrics) {
+  auto checks = metrics.AddCounter("roost_auth_password_checks_total",
+                                   "Argon2id password verifications run (cache hits excluded)");
+  auto hashes =
+      metrics.AddCounter("roost_auth_password_hashes_total", "Argon2id password hashes made");
+  auto refused = metrics.AddCounter(
+      "roost_auth_password_busy_total",
+      "Password hashes or checks refused because every Argon2id slot was taken (503)");
+  if (!checks.ok()) return checks.status().WithPrefix("metrics");
+  if (!hashes.ok()) return hashes.status().WithPrefix("metrics");
+  if (!refused.ok()) return refused.status().WithPrefix("metrics");
+  observe::Counter* counters[] = {&(*hashes)->Get(), &(*checks)->Get(), &(*refused)->Get()};
+  crypto::ConfigurePasswordWork(
+      crypto::ServerPasswordWorkLimits(cfg.password_hash_slots, handler_threads),
+      [counters](crypto::PasswordWork w) {
+        switch (w) {
+          case crypto::PasswordWork::kHashed:
+            return counters[0]->Inc();
+          case crypto::PasswordWork::kVerified:
+            return counters[1]->Inc();
+          case crypto::PasswordWork::kRefused:
+            return counters[2]->Inc();
+        }
+      });
+  return Status::Ok();
 }
 
 }  // namespace
@@ -89,8 +120,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   std::string location = cfg.database_url.empty() ? cfg.data_dir : cfg.database_url;
   if (location.rfind("sqlite:", 0) == 0) location = location.substr(7);
   // Every handler thread and the job worker may hold a connection at once.
-  const unsigned threads =
-      cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = cfg.threads != 0 ? cfg.threads : UsableCpus();
   const unsigned handler_threads =
       cfg.handler_threads != 0 ? cfg.handler_threads : std::max(4u, 2 * threads);
   auto store = storage::OpenStore(location, static_cast<int>(handler_threads) + 2);
@@ -120,8 +150,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   pthread_sigmask(SIG_BLOCK, &p->signals, nullptr);
 
   ROOST_RETURN_IF_ERROR(http::RegisterProcessMetrics(p->metrics).WithPrefix("metrics"));
+  ROOST_RETURN_IF_ERROR(LimitPasswordWork(cfg, handler_threads, p->metrics));
   ROOST_RETURN_IF_ERROR(
-      http::AddOperationalRoutes(p->router, p->metrics, p->readiness).WithPrefix("routes"));
+      http::AddOperationalRoutes(p->router, p->metrics, p->readiness, {cfg.metrics_token})
+          .WithPrefix("routes"));
   p->devices = std::make_unique<registry::DeviceRegistry>(*p->store, NowMs);
   p->devices->RequireKnownCertificates(cfg.require_known_certificates);
   registry::AccountSettings account_settings;
@@ -135,6 +167,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   p->certificates = std::make_unique<registry::CertificateRegistry>(*p->store, NowMs);
   p->api_context.reset(new api::ApiContext{*p->devices, *p->accounts, *p->certificates,
                                            p->passwords, p->throttle, NowMs, &*p->sealer});
+  p->api_context->secure_cookies = cfg.UseSecureCookies();
   api::BodyLimits body_limits;
   body_limits.bulk = cfg.max_bulk_body_bytes;
   body_limits.upload = cfg.max_upload_bytes;
@@ -183,6 +216,9 @@ Runtime::Runtime(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 Runtime::~Runtime() {
   Stop();
+  // The observer counts into this runtime's metrics, which go with it.
+  crypto::ConfigurePasswordWork(crypto::ServerPasswordWorkLimits(
+      parts_->config.password_hash_slots, parts_->server->handler_threads()));
 }
 
 void Runtime::WaitForStopSignal() {

@@ -136,9 +136,12 @@ class Store {
   virtual Status DeleteGroup(std::string_view id) = 0;
 
   // --- users (people) ------------------------------------------------------
-  virtual Status CreateUser(const User& user) = 0;  // AlreadyExists: id or email taken
+  // An email is unique within a group only: one person may hold an account in
+  // several groups (migration 0004).
+  virtual Status CreateUser(const User& user) = 0;  // AlreadyExists: id, or email in the group
   virtual Result<User> GetUser(std::string_view id) = 0;
-  virtual Result<User> GetUserByEmail(std::string_view email) = 0;
+  // Every user with this (normalized) email, in any group, ordered by id.
+  virtual Result<std::vector<User>> ListUsersByEmail(std::string_view email) = 0;
   virtual Result<std::vector<User>> ListUsers(std::string_view group) = 0;  // ordered by id
   virtual Status UpdateUser(const User& user) = 0;     // replaces every field but id/creation_time
   virtual Status DeleteUser(std::string_view id) = 0;  // its tokens and sessions go with it
@@ -152,6 +155,9 @@ class Store {
   // Deletes and returns the token with this hash, atomically: of two concurrent
   // calls one gets it, the other NotFound. Expiry is the caller's to check.
   virtual Result<UserToken> TakePasswordToken(std::string_view token_hash) = 0;
+  // The token with this hash, left in place (NotFound). Lets a caller refuse an
+  // unknown or expired token before doing costly work, then take it.
+  virtual Result<UserToken> FindPasswordToken(std::string_view token_hash) = 0;
   // Deletes the user's password tokens (none is fine).
   virtual Status DeletePasswordTokens(std::string_view user) = 0;
 

@@ -199,7 +199,7 @@ TEST_P(StoreTest, Users) {
   ASSERT_TRUE(store_->CreateUser(w).ok());
 
   EXPECT_EQ(*store_->GetUser(u.id), u);
-  EXPECT_EQ(*store_->GetUserByEmail("bob@example.com"), v);
+  EXPECT_EQ(*store_->ListUsersByEmail("bob@example.com"), std::vector<User>{v});
   auto list = store_->ListUsers(root.id);
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 2u);
@@ -239,8 +239,33 @@ TEST_P(StoreTest, Users) {
 
   ASSERT_TRUE(store_->DeleteUser(v.id).ok());
   EXPECT_EQ(store_->GetUser(v.id).status().code(), Status::Code::kNotFound);
-  EXPECT_EQ(store_->GetUserByEmail("bob@example.com").status().code(), Status::Code::kNotFound);
+  EXPECT_TRUE(store_->ListUsersByEmail("bob@example.com")->empty());
   EXPECT_EQ(store_->DeleteUser(v.id).code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, AnEmailIsUniqueWithinAGroupOnly) {
+  Group root = MakeGroup(1, "");
+  Group a = MakeGroup(2, root.id);
+  Group b = MakeGroup(3, root.id);
+  User u;
+  u.id = Hex24(0x601);
+  u.group = a.id;
+  u.email = "sam@example.com";
+  u.name = "Sam";
+  u.timezone = "UTC";
+  u.roles = {"READER"};
+  ASSERT_TRUE(store_->CreateUser(u).ok());
+  User in_b = u;
+  in_b.id = Hex24(0x602);
+  in_b.group = b.id;
+  ASSERT_TRUE(store_->CreateUser(in_b).ok());
+  User again_in_a = u;
+  again_in_a.id = Hex24(0x603);
+  EXPECT_EQ(store_->CreateUser(again_in_a).code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(*store_->ListUsersByEmail("sam@example.com"), (std::vector<User>{u, in_b}));
+  // Moving an account into a group that has the email is refused too.
+  in_b.group = a.id;
+  EXPECT_EQ(store_->UpdateUser(in_b).code(), Status::Code::kAlreadyExists);
 }
 
 TEST_P(StoreTest, ApiUsers) {
@@ -409,11 +434,19 @@ TEST_P(StoreTest, PasswordTokensAreTakenOnceAndReplaced) {
   UserToken second{std::string(64, 'b'), u.id, 6000, 2000};
   ASSERT_TRUE(store_->ReplacePasswordToken(second).ok());
   // The first stopped working when the second was issued.
+  EXPECT_EQ(store_->FindPasswordToken(first.token_hash).status().code(), Status::Code::kNotFound);
   EXPECT_EQ(store_->TakePasswordToken(first.token_hash).status().code(), Status::Code::kNotFound);
+  // Finding leaves the token in place.
+  for (int i = 0; i < 2; ++i) {
+    auto found = store_->FindPasswordToken(second.token_hash);
+    ASSERT_TRUE(found.ok()) << found.status().message();
+    EXPECT_EQ(*found, second);
+  }
   auto taken = store_->TakePasswordToken(second.token_hash);
   ASSERT_TRUE(taken.ok()) << taken.status().message();
   EXPECT_EQ(*taken, second);
   EXPECT_EQ(store_->TakePasswordToken(second.token_hash).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->FindPasswordToken(second.token_hash).status().code(), Status::Code::kNotFound);
 
   UserToken orphan{std::string(64, 'c'), Hex24(0x9ff), 6000, 2000};
   EXPECT_EQ(store_->ReplacePasswordToken(orphan).code(), Status::Code::kInvalidInput);

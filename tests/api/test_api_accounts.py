@@ -17,7 +17,7 @@ from roostserver import Server
 SINK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "smtp_sink.py")
 ADMIN_PASSWORD = "correct horse battery staple"
 PUBLIC_URL = "http://console.example.test"
-LINK = re.compile(re.escape(PUBLIC_URL) + r"/console/set-password\?token=([A-Za-z0-9_-]+)")
+LINK = re.compile(re.escape(PUBLIC_URL) + r"/console/set-password#token=([A-Za-z0-9_-]+)")
 
 
 

@@ -1,12 +1,94 @@
 #include "api/json/body.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "core/text.h"
 
 namespace roost::api {
 
 using nlohmann::json;
+
+namespace {
+
+// A member name that can follow '.' in a JSON path as it is.
+bool IsPlainName(std::string_view key) {
+  if (key.empty() || key.size() > 64) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+void AppendMember(std::string& path, std::string_view key) {
+  if (IsPlainName(key)) {
+    path += '.';
+    path += key;
+  } else {
+    path += "[\"" + QuoteForMessage(key) + "\"]";
+  }
+}
+
+// A path of at most about `max` bytes: its end, which names the value, is kept.
+std::string BoundPath(std::string path, size_t max) {
+  if (path.size() <= max) return path;
+  size_t from = path.size() - max;
+  while (from < path.size() && (static_cast<unsigned char>(path[from]) & 0xC0) == 0x80) ++from;
+  return "$..." + path.substr(from);
+}
+
+// The JSON path ("$.items[2].name") of the first string or member name holding
+// NUL, depth first in document order. The parser already refused invalid UTF-8;
+// "\u0000" is valid JSON, but NUL cuts text short in libpq and C APIs.
+// Iterative: a body may nest as deep as its size allows.
+std::optional<std::string> FindNul(const json& root) {
+  auto has_nul = [](const std::string& s) { return s.find('\0') != std::string::npos; };
+  if (root.is_string()) {
+    if (has_nul(root.get_ref<const std::string&>())) return std::string("$");
+    return std::nullopt;
+  }
+  if (!root.is_structured()) return std::nullopt;
+  struct Frame {
+    const json* value;
+    json::const_iterator it;  // the element being looked at
+    size_t index;             // its position, for arrays
+  };
+  std::vector<Frame> stack{{&root, root.cbegin(), 0}};
+  auto path = [&] {
+    std::string out = "$";
+    for (const Frame& f : stack) {
+      if (f.value->is_object()) {
+        AppendMember(out, f.it.key());
+      } else {
+        out += "[" + std::to_string(f.index) + "]";
+      }
+    }
+    return BoundPath(std::move(out), 200);
+  };
+  while (!stack.empty()) {
+    Frame& top = stack.back();
+    if (top.it == top.value->cend()) {
+      stack.pop_back();
+      if (!stack.empty()) {
+        ++stack.back().it;
+        ++stack.back().index;
+      }
+      continue;
+    }
+    if (top.value->is_object() && has_nul(top.it.key())) return path();
+    const json& child = *top.it;
+    if (child.is_string() && has_nul(child.get_ref<const std::string&>())) return path();
+    if (child.is_structured()) {
+      stack.push_back({&child, child.cbegin(), 0});  // `top` is not used after this
+      continue;
+    }
+    ++top.it;
+    ++top.index;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 std::string_view JsonTypeName(const json& v) {
   if (v.is_null()) return "null";
@@ -22,11 +104,13 @@ ApiError WrongType(std::string_view field, std::string_view expected, const json
       field, "must be " + std::string(expected) + ", not " + std::string(JsonTypeName(v)));
 }
 
-// `max` bounds the length; control characters are refused.
+// `max` bounds the length; control characters are refused, and so is invalid
+// UTF-8 (the value may come from a query parameter or a form field, not JSON).
 std::optional<ApiError> ReadString(const json& v, std::string_view field, size_t max,
                                    std::string& out) {
   if (!v.is_string()) return WrongType(field, "a string", v);
   const auto& s = v.get_ref<const std::string&>();
+  if (!IsValidUtf8(s)) return ApiError::BadField(field, std::string(kNotUtf8Problem));
   if (s.size() > max) {
     return ApiError::BadField(field, "must be at most " + std::to_string(max) + " characters");
   }
@@ -94,7 +178,18 @@ Parsed<json> ParseJsonValue(std::string_view body) {
                     {}};
   }
   try {
-    return json::parse(body.begin(), body.end());
+    json value = json::parse(body.begin(), body.end());
+    if (auto path = FindNul(value)) {
+      std::string what = *path + ": " + std::string(kNulProblem);
+      // errors[].field is the path without "$.", as the members are named elsewhere.
+      std::string field =
+          path->substr(path->starts_with("$.") && !path->starts_with("$...") ? 2 : 1);
+      if (field.empty()) field = "$";
+      return ApiError{400,
+                      "request body: " + what,
+                      {http::ErrorDetail::Field(field, std::string(kNulProblem))}};
+    }
+    return value;
   } catch (const json::parse_error& e) {
     // e.byte is the 1-based offset of the byte where parsing stopped.
     size_t offset = e.byte == 0 ? 0 : std::min<size_t>(e.byte - 1, body.size());
@@ -111,6 +206,9 @@ Parsed<json> ParseJsonValue(std::string_view body) {
     std::string what = "malformed JSON at line " + std::to_string(line) + ", column " +
                        std::to_string(column) + " (byte offset " + std::to_string(offset) + ")";
     return ApiError{400, what, {http::ErrorDetail::Line(line, what)}};
+  } catch (const json::out_of_range&) {
+    // A number no double holds (1e400): nlohmann refuses it with another exception.
+    return ApiError{400, "request body: a number is out of range", {}};
   }
 }
 
@@ -118,7 +216,7 @@ std::optional<ApiError> RejectUnknownFields(const json& object,
                                             const std::vector<std::string_view>& allowed) {
   for (const auto& item : object.items()) {
     if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
-      return ApiError::BadField(item.key(), "unknown field");
+      return ApiError::BadField(QuoteForMessage(item.key()), "unknown field");
     }
   }
   return std::nullopt;

@@ -52,6 +52,67 @@ TEST(ParseJsonValue, AcceptsAnyValueAndLocatesErrors) {
   EXPECT_FALSE(ParseJsonValue("").ok());
 }
 
+TEST(ParseJsonValue, RefusesNulInAnyStringWithItsPath) {
+  auto top = ParseJsonObject(R"({"name": "a\u0000b"})");
+  ASSERT_FALSE(top.ok());
+  EXPECT_EQ(top.error().status, 400);
+  EXPECT_EQ(top.error().message, "request body: $.name: contains a NUL byte");
+  EXPECT_EQ(FirstField(top.error()), "name");
+
+  auto nested = ParseJsonValue(R"([{"id": "1"}, {"id": "2", "tags": ["x", "\u0000"]}])");
+  ASSERT_FALSE(nested.ok());
+  EXPECT_EQ(nested.error().message, "request body: $[1].tags[1]: contains a NUL byte");
+  EXPECT_EQ(FirstField(nested.error()), "[1].tags[1]");
+
+  auto key = ParseJsonObject(R"({"ok": 1, "na\u0000me": 2})");
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.error().message, "request body: $[\"na\\x00me\"]: contains a NUL byte");
+
+  auto bare = ParseJsonValue(R"("\u0000")");
+  ASSERT_FALSE(bare.ok());
+  EXPECT_EQ(bare.error().message, "request body: $: contains a NUL byte");
+
+  EXPECT_TRUE(ParseJsonObject(R"({"name": "tab\there \u00e9 \u0001"})").ok());
+}
+
+TEST(ParseJsonValue, FindsNulInDeeplyNestedBodiesWithoutRecursion) {
+  const size_t depth = kMaxJsonDepth;  // the deepest a body may be
+  std::string body = std::string(depth, '[') + "\"\\u0000\"" + std::string(depth, ']');
+  auto nested = ParseJsonValue(body);
+  ASSERT_FALSE(nested.ok());
+  EXPECT_NE(nested.error().message.find("[0][0][0]: contains a NUL byte"), std::string::npos);
+  EXPECT_LT(nested.error().message.size(), 300u);
+  EXPECT_TRUE(ParseJsonValue(R"({"a": [{"b": {}}, [], "x"], "c": {"d": [1, "\u00e9"]}})").ok());
+  auto late = ParseJsonValue(R"({"a": [{"b": {}}, [], "x"], "c": {"d": [1, "\u0000"]}})");
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().message, "request body: $.c.d[1]: contains a NUL byte");
+}
+
+TEST(ParseJsonValue, InvalidUtf8IsAMalformedBodyNotEchoed) {
+  auto bad = ParseJsonObject("{\"name\": \"caf\xFF\"}");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().status, 400);
+  EXPECT_NE(bad.error().message.find("line 1, column 14"), std::string::npos)
+      << bad.error().message;
+  EXPECT_EQ(bad.error().message.find('\xFF'), std::string::npos);
+}
+
+TEST(ReadString, RefusesInvalidUtf8FromQueryOrForm) {
+  std::string out;
+  auto e = ReadString(json(std::string("dev-\xFF")), "prefix", 100, out);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->message, "prefix: not valid UTF-8");
+  EXPECT_FALSE(ReadString(json("dev-\xC3\xA9"), "prefix", 100, out).has_value());
+  EXPECT_EQ(out, "dev-\xC3\xA9");
+}
+
+TEST(RejectUnknownFields, QuotesTheNameSafely) {
+  auto e = RejectUnknownFields(json{{std::string(300, 'x') + "\x01", 1}}, {"name"});
+  ASSERT_TRUE(e.has_value());
+  EXPECT_LT(e->message.size(), 100u);
+  EXPECT_EQ(e->message.find('\x01'), std::string::npos);
+}
+
 TEST(RejectUnknownFields, NamesTheField) {
   auto e = RejectUnknownFields(json{{"name", "x"}, {"colour", 1}}, {"name"});
   ASSERT_TRUE(e.has_value());
@@ -87,6 +148,13 @@ TEST(JsonDepth, NestingPastTheLimitIsFoundWithoutParsing) {
   EXPECT_EQ(FindJsonTooDeep("[[],[],[[]],[]]", 3), std::nullopt);
   const std::string hostile = R"({"email":)" + std::string(10'000'000, '[');
   EXPECT_EQ(FindJsonTooDeep(hostile, kMaxJsonDepth), std::optional<size_t>(9 + kMaxJsonDepth - 1));
+}
+
+TEST(JsonBody, NumbersNoDoubleHoldsAreA400NotAnException) {
+  auto parsed = ParseJsonObject(R"({"lat": 1e400})");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().status, 400);
+  EXPECT_NE(parsed.error().message.find("out of range"), std::string::npos);
 }
 
 TEST(JsonDepth, TooDeepBodiesAreRefusedNamingTheOffset) {

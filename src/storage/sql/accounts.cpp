@@ -25,8 +25,12 @@ Result<User> SqlStore::GetUser(std::string_view id) {
   return GetUserWhere("id", id, "user " + std::string(id) + " not found");
 }
 
-Result<User> SqlStore::GetUserByEmail(std::string_view email) {
-  return GetUserWhere("email", email, "no user with that email");
+Result<std::vector<User>> SqlStore::ListUsersByEmail(std::string_view email) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c, std::string(kUserSelect) + " WHERE email = $1 ORDER BY id",
+                  "list users by email");
+  q.Bind(1, email);
+  return ReadAll<User>(q, UserFromRow);
 }
 
 Result<User> SqlStore::GetUserWhere(std::string_view column, std::string_view value,
@@ -108,6 +112,16 @@ Result<UserToken> SqlStore::TakePasswordToken(std::string_view token_hash) {
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("take password token"));
   return token;
+}
+
+Result<UserToken> SqlStore::FindPasswordToken(std::string_view token_hash) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(
+      q, c,
+      "SELECT " + std::string(kUserTokenColumns) + " FROM password_tokens WHERE token_hash = $1",
+      "find password token");
+  q.Bind(1, token_hash);
+  return ReadOne(q, UserTokenFromRow, "no such token");
 }
 
 Status SqlStore::DeletePasswordTokens(std::string_view user) {

@@ -50,13 +50,14 @@ class SqlStore final : public Store {
 
   Status CreateUser(const User& user) override;
   Result<User> GetUser(std::string_view id) override;
-  Result<User> GetUserByEmail(std::string_view email) override;
+  Result<std::vector<User>> ListUsersByEmail(std::string_view email) override;
   Result<std::vector<User>> ListUsers(std::string_view group) override;
   Status UpdateUser(const User& user) override;
   Status DeleteUser(std::string_view id) override;
   Result<std::vector<User>> ListUsersInSubtree(std::string_view root) override;
   Status ReplacePasswordToken(const UserToken& token) override;
   Result<UserToken> TakePasswordToken(std::string_view token_hash) override;
+  Result<UserToken> FindPasswordToken(std::string_view token_hash) override;
   Status DeletePasswordTokens(std::string_view user) override;
   Status CreateSession(const UserToken& session) override;
   Result<UserToken> GetSession(std::string_view token_hash) override;
