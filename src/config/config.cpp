@@ -459,6 +459,10 @@ const std::vector<KeyDef>& Keys() {
               "A claimed chunk of a background job that is not finished within this many "
               "seconds (its worker died) is taken over by another worker"),
           &ServeConfig::job_lease_seconds, 1, 3600),
+      Int(Key("jobs.workers", "ROOST_JOBS_WORKERS", "--job-workers", "2",
+              "Threads that run chunks of background jobs (bulk registration, bulk edit) at "
+              "once; one writes while another prepares"),
+          &ServeConfig::job_workers, 1, 64),
       Switch(Key("registry.require_known_certificates", "ROOST_REGISTRY_REQUIRE_KNOWN_CERTIFICATES",
                  "--require-known-certificates", "false",
                  "Refuse registrations whose product certificate is not in the certificate "

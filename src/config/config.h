@@ -108,6 +108,7 @@ struct ServeConfig {
   uint32_t dedup_window_ms = 3000;
   uint32_t retention_days = 90;     // 0 = keep messages forever
   uint32_t job_lease_seconds = 60;  // a job chunk's lease; then another worker may redo it
+  uint32_t job_workers = 2;         // threads running job chunks
   // Registration with a product certificate missing from the certificate registry is refused.
   bool require_known_certificates = false;
   // A secret: GET /metrics needs "Authorization: Bearer <token>"; empty = loopback clients only.

@@ -453,6 +453,7 @@ const std::map<std::string_view, Sample>& Samples() {
       {"pipeline.dedup_window_ms", {"100", "100"}},
       {"pipeline.retention_days", {"7", "7"}},
       {"jobs.lease_seconds", {"2", "2"}},
+      {"jobs.workers", {"3", "3"}},
       {"registry.require_known_certificates", {"true", "true"}},
       {"metrics.token", {"s3cr3t-token", "\"s3cr3t-token\""}},
   };

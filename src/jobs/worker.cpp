@@ -8,7 +8,14 @@
 namespace roost::jobs {
 
 Worker::Worker(Runner& runner, WorkerOptions options)
-    : runner_(runner), options_(std::move(options)), thread_([this] { Run(); }) {}
+    : runner_(runner), options_(std::move(options)) {
+  const unsigned n = options_.threads == 0 ? 1 : options_.threads;
+  threads_.reserve(n);
+  for (unsigned i = 0; i < n; ++i) {
+    threads_.emplace_back(
+        [this, lease_name = options_.name + "/" + std::to_string(i)] { Run(lease_name); });
+  }
+}
 
 Worker::~Worker() {
   Stop();
@@ -20,15 +27,25 @@ void Worker::Stop() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
 }
 
-void Worker::Run() {
+void Worker::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++wakes_;
+  }
+  cv_.notify_all();
+}
+
+void Worker::Run(const std::string& lease_name) {
   std::unique_lock<std::mutex> lock(mu_);
   bool busy = false;
   while (!stop_) {
     lock.unlock();
-    auto worked = runner_.RunOneChunk(options_.name, options_.lease_ms);
+    auto worked = runner_.RunOneChunk(lease_name, options_.lease_ms);
     lock.lock();
     if (worked.ok() && *worked) {
       if (options_.chunks) options_.chunks->Inc();
@@ -45,8 +62,9 @@ void Worker::Run() {
     if (!worked.ok() && options_.logger) {
       options_.logger->Warn("bulk job chunk failed", {{"error", worked.status().message()}});
     }
+    const uint64_t wakes = wakes_;
     cv_.wait_for(lock, worked.ok() ? std::chrono::milliseconds(100) : std::chrono::seconds(1),
-                 [this] { return stop_; });
+                 [&] { return stop_ || wakes_ != wakes; });
   }
 }
 

@@ -215,6 +215,7 @@ Result<Job> DeviceRegistry::StartBulkEdit(std::string_view caller_group,
   job.total = static_cast<int64_t>(items.size());
   job.creation_time = clock_();
   ROOST_RETURN_IF_ERROR(store_.CreateJob(job, items, chunk_size_));
+  if (on_job_started_) on_job_started_();
   return job;
 }
 

@@ -97,6 +97,11 @@ class DeviceRegistry {
   // the registry". An empty certificate is always allowed. Default off.
   void RequireKnownCertificates(bool on) { require_known_certificates_ = on; }
 
+  // Called (on the caller's thread) after a bulk job is stored, so that a
+  // waiting job worker starts on it at once instead of at its next look. Set
+  // before the registry is used.
+  void OnJobStarted(std::function<void()> f) { on_job_started_ = std::move(f); }
+
   // Registers one device for a caller in `caller_group`. InvalidInput names the
   // field; NotFound for an unknown or invisible device type; AlreadyExists when
   // the ID is registered; InvalidInput "PAC does not match" for a wrong PAC.
@@ -164,6 +169,7 @@ class DeviceRegistry {
   Clock clock_;
   int64_t chunk_size_;
   bool require_known_certificates_ = false;
+  std::function<void()> on_job_started_;
 };
 
 }  // namespace roost::registry

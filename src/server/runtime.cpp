@@ -119,11 +119,12 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   // database.url: empty = SQLite in the data dir, "sqlite:PATH", or postgresql://...
   std::string location = cfg.database_url.empty() ? cfg.data_dir : cfg.database_url;
   if (location.rfind("sqlite:", 0) == 0) location = location.substr(7);
-  // Every handler thread and the job worker may hold a connection at once.
+  // Every handler thread and every job worker thread may hold a connection at once.
   const unsigned threads = cfg.threads != 0 ? cfg.threads : UsableCpus();
   const unsigned handler_threads =
       cfg.handler_threads != 0 ? cfg.handler_threads : std::max(4u, 2 * threads);
-  auto store = storage::OpenStore(location, static_cast<int>(handler_threads) + 2);
+  auto store =
+      storage::OpenStore(location, static_cast<int>(handler_threads + cfg.job_workers) + 1);
   if (!store.ok()) return store.status().WithPrefix("database");
   p->store = std::move(store).value();
   auto admin_password = AdminPassword(cfg);
@@ -189,6 +190,19 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   if (!server.ok()) return server.status();
   p->server = std::move(server).value();
 
+  auto chunks = p->metrics.AddCounter("roost_job_chunks_total",
+                                      "Background job chunks processed by this instance", {});
+  if (!chunks.ok()) return chunks.status().WithPrefix("metrics");
+  jobs::WorkerOptions worker_opts;
+  worker_opts.name = "serve-" + std::to_string(::getpid());
+  worker_opts.lease_ms = int64_t{cfg.job_lease_seconds} * 1000;
+  worker_opts.threads = cfg.job_workers;
+  worker_opts.logger = &logger;
+  worker_opts.chunks = &(*chunks)->Get();
+  p->worker = std::make_unique<jobs::Worker>(*p->jobs, std::move(worker_opts));
+  // Before Start(): handlers call it from then on.
+  p->devices->OnJobStarted([worker = p->worker.get()] { worker->Wake(); });
+
   // Nothing is served before Start(), so this stays the first log line. Ready
   // now: there is nothing else to prepare yet (storage will come before this).
   logger.Info("listening", {{"address", p->server->address()},
@@ -200,15 +214,6 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   p->readiness.Set(http::Readiness::State::kReady);
   p->server->Start();
   p->loop->Start();
-  auto chunks = p->metrics.AddCounter("roost_job_chunks_total",
-                                      "Background job chunks processed by this instance", {});
-  if (!chunks.ok()) return chunks.status().WithPrefix("metrics");
-  jobs::WorkerOptions worker_opts;
-  worker_opts.name = "serve-" + std::to_string(::getpid());
-  worker_opts.lease_ms = int64_t{cfg.job_lease_seconds} * 1000;
-  worker_opts.logger = &logger;
-  worker_opts.chunks = &(*chunks)->Get();
-  p->worker = std::make_unique<jobs::Worker>(*p->jobs, std::move(worker_opts));
   return std::unique_ptr<Runtime>(new Runtime(std::move(p)));
 }
 
