@@ -50,11 +50,11 @@ function(roost_library domain)
       ROOST_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
     if(ARG_PG_TESTS)
       target_link_libraries(roost_${domain}_test PRIVATE roost_storage_testing)
-      gtest_discover_tests(roost_${domain}_test DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit
+      gtest_discover_tests(roost_${domain}_test NO_PRETTY_VALUES DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit
         FIXTURES_REQUIRED roost_pg
         ENVIRONMENT "ROOST_TEST_PG_STATE=${PROJECT_BINARY_DIR}/src/storage/pg-fixture")
     else()
-      gtest_discover_tests(roost_${domain}_test DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
+      gtest_discover_tests(roost_${domain}_test NO_PRETTY_VALUES DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
     endif()
   endif()
 endfunction()

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 namespace roost::http {
 namespace {
 
@@ -158,6 +160,11 @@ struct BadRoute {
   Status::Code code;
   const char* message_part;
 };
+
+// Names each case in test listings (ctest shows the parameter, not raw bytes).
+void PrintTo(const BadRoute& r, std::ostream* os) {
+  *os << "[" << r.method << "] [" << r.pattern << "]";
+}
 
 class RouterBadAddTest : public ::testing::TestWithParam<BadRoute> {};
 
