@@ -126,6 +126,10 @@ TEST(Migrations, DialectTokensAreAllReplaced) {
   EXPECT_EQ(ForDialect("a {{BLOB}} b {{DEVICE_ID}}", Dialect::kPostgres), "a BYTEA b BIGINT");
   EXPECT_EQ(ForDialect("a {{BLOB}} b {{DEVICE_ID}}", Dialect::kSqlite), "a BLOB b INTEGER");
   EXPECT_EQ(ForDialect("{{BYTES_TEXT}}", Dialect::kPostgres), "TEXT COLLATE \"C\"");
+  EXPECT_EQ(ForDialect("{{POSTGRES_ONLY}}ALTER x;\nSELECT 1;", Dialect::kPostgres),
+            "ALTER x;\nSELECT 1;");
+  EXPECT_EQ(ForDialect("{{POSTGRES_ONLY}}ALTER x;\nSELECT 1;", Dialect::kSqlite),
+            "--ALTER x;\nSELECT 1;");
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // never edited once released — a change is a new file.
 //
 // Each file is written once for both engines; the dialect tokens listed in
-// 0001_init.sql are replaced by ForDialect().
+// 0001_init.sql are replaced by ForDialect(), as is {{POSTGRES_ONLY}} at the
+// start of a one-line statement that only PostgreSQL runs (SQLite sees a comment).
 #pragma once
 
 #include <string>

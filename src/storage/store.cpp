@@ -29,6 +29,8 @@ std::string ForDialect(std::string_view sql, Dialect dialect) {
       {"{{DEVICE_ID}}", "INTEGER", "BIGINT"},
       {"{{BLOB}}", "BLOB", "BYTEA"},
       {"{{BYTES_TEXT}}", "TEXT", "TEXT COLLATE \"C\""},
+      // A statement only PostgreSQL has (storage tuning): a comment on SQLite.
+      {"{{POSTGRES_ONLY}}", "--", ""},
   };
   std::string out;
   out.reserve(sql.size());

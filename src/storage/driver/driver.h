@@ -226,9 +226,11 @@ class Connection {
   // Inside the migration transaction: makes concurrent openers wait their turn.
   virtual Status LockMigrations() = 0;
   // Inserts `rows` rows inside the current transaction, the engine's fastest way
-  // (SQLite: one prepared INSERT per row; PostgreSQL: binary COPY, into a
-  // temporary table first when on_conflict or report_inserted asks for an
-  // INSERT ... SELECT). Returns, when asked, per row whether it was inserted
+  // (SQLite: one prepared INSERT per row; PostgreSQL: binary COPY; with
+  // on_conflict, a COPY straight into the table is tried first and, when it
+  // meets a unique key, undone and redone through a temporary table and one
+  // INSERT ... SELECT ... on_conflict, so `write_row` may be called twice per
+  // row and must write the same values). Returns, when asked, per row whether it was inserted
   // (false: skipped by on_conflict). Values are encoded for the column's type in
   // the table: Int fits any integer column it is in range of.
   virtual Result<std::vector<bool>> BulkInsert(

@@ -337,6 +337,19 @@ class PgConnection final : public Connection {
           Copy(std::string(spec.table), columns, spec, *types, rows, write_row, nullptr));
       return inserted;
     }
+    // Most bulk inserts meet no conflict (a chunk of new devices): COPY straight
+    // into the table under a savepoint. A unique violation undoes only that COPY
+    // and the rows take the conflict-handling path below (written a second time).
+    ROOST_RETURN_IF_ERROR(Exec("SAVEPOINT roost_bulk_insert", spec.op));
+    Status direct = Copy(std::string(spec.table), columns, spec, *types, rows, write_row, nullptr);
+    if (direct.ok()) {
+      ROOST_RETURN_IF_ERROR(Exec("RELEASE SAVEPOINT roost_bulk_insert", spec.op));
+      inserted.assign(inserted.size(), true);
+      return inserted;
+    }
+    if (direct.code() != Status::Code::kAlreadyExists) return direct;
+    ROOST_RETURN_IF_ERROR(Exec(
+        "ROLLBACK TO SAVEPOINT roost_bulk_insert; RELEASE SAVEPOINT roost_bulk_insert", spec.op));
     // COPY has no conflict handling: the rows go to a temporary table of the
     // same column types, then one INSERT ... SELECT applies on_conflict. The
     // table is emptied by the statement that reads it, so a second call in the
