@@ -17,6 +17,7 @@ namespace {
 // request-level checks, or "!<message>\t<id as given>" when they did not: the
 // failure is then reported when the item's chunk is processed, in item order.
 constexpr char kFailedItem = '!';
+constexpr size_t kPacBytes = 8;  // a PAC is 16 hex digits
 
 std::string FailedItem(std::string_view message, std::string_view given_id) {
   std::string item(1, kFailedItem);
@@ -32,7 +33,7 @@ DeviceRegistry::DeviceRegistry(storage::Store& store, Clock clock, int64_t chunk
     : store_(store), clock_(std::move(clock)), chunk_size_(chunk_size) {}
 
 std::string DeviceRegistry::NewPac() {
-  std::array<uint8_t, 8> bytes{};
+  std::array<uint8_t, kPacBytes> bytes{};
   crypto::RandomBytes(bytes);
   return ToHexUpper(bytes);
 }
@@ -213,6 +214,11 @@ storage::ChunkOutcome DeviceRegistry::ProcessBulkCreate(const storage::JobClaim&
   const EpochMillis now = clock_();
   size_t next_credential = 0;
   outcome.insert.reserve(ids.size());
+  // The chunk's new PACs from one draw: the generator's per-call cost (a fork
+  // check, a lock) was a tenth of the chunk's CPU when paid per device.
+  std::vector<uint8_t> pac_bytes(ids.size() * kPacBytes);
+  crypto::RandomBytes(pac_bytes);
+  size_t next_pac = 0;
   for (size_t i = 0; i < claim.items.size(); ++i) {
     const std::string& item = claim.items[i];
     if (!item.empty() && item[0] == kFailedItem) {
@@ -251,7 +257,7 @@ storage::ChunkOutcome DeviceRegistry::ProcessBulkCreate(const storage::JobClaim&
     device.name = prefix + id.ToApi();
     device.type = type->id;
     device.group = type->group;
-    device.pac = NewPac();
+    device.pac = ToHexUpper(std::span(pac_bytes).subspan(kPacBytes * next_pac++, kPacBytes));
     device.product_certificate = certificate;
     device.creation_time = now;
     outcome.insert.push_back(std::move(device));
