@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "storage/driver/driver.h"
 #include "storage/migrations.h"
 #include "storage/testing/pg_fixture.h"
 
@@ -114,6 +115,84 @@ TEST_P(StoreTest, MigrationsAppliedOnceAndIdempotentOnReopen) {
   auto g = store_->GetGroup(root.id);
   ASSERT_TRUE(g.ok()) << g.status().message();
   EXPECT_EQ(*g, root);
+}
+
+// A store made by an older Roost (schema 3: emails unique across the store,
+// items compressed on PostgreSQL) is upgraded on open: its users, sessions and
+// password links are kept, and what migration 4 allows (one email in several
+// groups) works afterwards.
+TEST_P(StoreTest, UpgradesAStoreMadeAtSchema3KeepingAccounts) {
+  std::string old_location;
+  std::unique_ptr<driver::Pool> pool;
+  const bool sqlite = GetParam() == "sqlite";
+  if (sqlite) {
+    old_location = dir_ + "/old.db";
+    pool = std::make_unique<driver::Pool>(1, driver::SqliteOpener(old_location));
+  } else {
+    auto server = testing::PgServer::Shared();
+    ASSERT_TRUE(server.ok()) << server.status().message();
+    auto db = (*server)->CreateDatabase("schema3");
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    old_location = *db;
+    pool = std::make_unique<driver::Pool>(1, driver::PostgresOpener(old_location));
+  }
+  {
+    auto c = pool->Acquire();
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    std::string sql =
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL);";
+    for (const Migration& m : Migrations()) {
+      if (m.version > 3) break;
+      sql += ForDialect(m.sql, sqlite ? Dialect::kSqlite : Dialect::kPostgres) + ";";
+      sql += "INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", '" +
+             std::string(m.name) + "');";
+    }
+    sql +=
+        "INSERT INTO groups (id, name, parent, tree, creation_time) VALUES "
+        "('" +
+        Hex24(1) + "', 'root', NULL, '/" + Hex24(1) +
+        "/', 1),"
+        "('" +
+        Hex24(2) + "', 'customer', '" + Hex24(1) + "', '/" + Hex24(1) + "/" + Hex24(2) +
+        "/', 2);"
+        "INSERT INTO users (id, group_id, email, name, timezone, password_hash, roles, "
+        "creation_time, update_time) VALUES ('" +
+        Hex24(10) + "', '" + Hex24(1) +
+        "', 'ops@example.com', 'Ops', 'UTC', '', 'ADMIN', 3, 3);"
+        "INSERT INTO sessions VALUES ('session-hash', '" +
+        Hex24(10) +
+        "', 9000000000000, 4);"
+        "INSERT INTO password_tokens VALUES ('link-hash', '" +
+        Hex24(10) + "', 9000000000000, 5);";
+    const Status made = (*c)->Exec(sql, "make a schema 3 store");
+    ASSERT_TRUE(made.ok()) << made.message();
+  }
+  pool.reset();
+
+  store_.reset();
+  auto upgraded = sqlite ? OpenSqliteStore(old_location) : OpenPostgresStore(old_location);
+  ASSERT_TRUE(upgraded.ok()) << upgraded.status().message();
+  store_ = std::move(*upgraded);
+  auto version = store_->SchemaVersion();
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, Migrations().back().version);
+  auto user = store_->GetUser(Hex24(10));
+  ASSERT_TRUE(user.ok()) << user.status().message();
+  EXPECT_EQ(user->email, "ops@example.com");
+  EXPECT_EQ(user->roles, Roles{"ADMIN"});
+  auto session = store_->GetSession("session-hash");
+  ASSERT_TRUE(session.ok()) << session.status().message();
+  EXPECT_EQ(session->user, Hex24(10));
+  // Migration 4: the same email may now be a user of another group, not twice in one.
+  User other = *user;
+  other.id = Hex24(11);
+  other.group = Hex24(2);
+  EXPECT_TRUE(store_->CreateUser(other).ok());
+  other.id = Hex24(12);
+  EXPECT_EQ(store_->CreateUser(other).code(), Status::Code::kAlreadyExists);
+  // Deleting the user still takes its session with it.
+  ASSERT_TRUE(store_->DeleteUser(Hex24(10)).ok());
+  EXPECT_EQ(store_->GetSession("session-hash").status().code(), Status::Code::kNotFound);
 }
 
 TEST_P(StoreTest, GroupsFormATree) {
