@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,8 @@
 #include "api/json/device_json.h"
 #include "core/identifiers.h"
 #include "core/text.h"
+#include "model/device.h"
+#include "model/enum_table.h"
 
 namespace roost::api {
 
@@ -20,6 +23,33 @@ using http::Response;
 using nlohmann::json;
 
 namespace {
+
+// A device state filter: the v1 name ("OK", "DEAD", ...) or its integer code.
+std::optional<ApiError> ParseStateFilter(std::string_view text, storage::DeviceQuery& query) {
+  const EnumEntry<DeviceState>* e = nullptr;
+  if (!text.empty() && text.size() <= 2 &&
+      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    e = EnumByCode(kDeviceStates, std::stoll(std::string(text)));
+  } else {
+    e = EnumByName(kDeviceStates, text);
+  }
+  if (e == nullptr) {
+    return ApiError::BadField("state", "must be " + EnumChoices(kDeviceStates));
+  }
+  query.state = e->value;
+  return std::nullopt;
+}
+
+// Epoch milliseconds: 1 to 15 decimal digits (until the year 33658).
+std::optional<ApiError> ParseEpochFilter(std::string_view name, std::string_view text,
+                                         std::optional<EpochMillis>& out) {
+  if (text.empty() || text.size() > 15 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return ApiError::BadField(std::string(name), "must be a time in epoch milliseconds");
+  }
+  out = std::stoll(std::string(text));
+  return std::nullopt;
+}
 
 Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req,
                          storage::DeviceQuery query, const std::vector<std::string_view>& keep) {
@@ -41,6 +71,19 @@ Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req
     query.id_prefix = AsciiUpper(s);
   }
   if (auto prefix = req.QueryParam("namePrefix")) query.name_prefix = *prefix;
+  if (auto state = req.QueryParam("state")) {
+    if (auto e = ParseStateFilter(*state, query)) return e->ToResponse();
+  }
+  if (auto since = req.QueryParam("lastSeenSince")) {
+    if (auto e = ParseEpochFilter("lastSeenSince", *since, query.last_since)) {
+      return e->ToResponse();
+    }
+  }
+  if (auto before = req.QueryParam("lastSeenBefore")) {
+    if (auto e = ParseEpochFilter("lastSeenBefore", *before, query.last_before)) {
+      return e->ToResponse();
+    }
+  }
   auto page = ctx.devices.ListDevices(query);
   if (!page.ok()) return FromStatus(page.status()).ToResponse();
   json data = json::array();
@@ -68,7 +111,8 @@ Response ListDevices(ApiContext& ctx, const Principal& p, const Request& req) {
     query.type = t->id;
   }
   return ListDevicesWith(ctx, p, req, std::move(query),
-                         {"deviceTypeId", "groupId", "idPrefix", "namePrefix"});
+                         {"deviceTypeId", "groupId", "idPrefix", "namePrefix", "state",
+                          "lastSeenSince", "lastSeenBefore"});
 }
 
 Response ListDeviceTypeDevices(ApiContext& ctx, const Principal& p, const Request& req) {
@@ -77,7 +121,8 @@ Response ListDeviceTypeDevices(ApiContext& ctx, const Principal& p, const Reques
   storage::DeviceQuery query;
   query.group_subtree = p.group;
   query.type = t->id;
-  return ListDevicesWith(ctx, p, req, std::move(query), {"idPrefix", "namePrefix"});
+  return ListDevicesWith(ctx, p, req, std::move(query),
+                         {"idPrefix", "namePrefix", "state", "lastSeenSince", "lastSeenBefore"});
 }
 
 Response GetDevice(ApiContext& ctx, const Principal& p, const Request& req) {

@@ -35,12 +35,15 @@ inline constexpr int kMaxPageSize = 1000;
 
 // Filters of a device list; all given filters apply together. Results are ordered by id.
 struct DeviceQuery {
-  std::string group_subtree;      // group id: its devices and those of the groups below; "" = all
-  std::string type;               // device type id; "" = any
-  std::string id_prefix;          // 1-8 hex digits, matched against the 8-digit ID; "" = any
-  std::string name_prefix;        // case-sensitive; "" = any
-  std::optional<uint32_t> after;  // keyset cursor: only ids greater than this
-  int limit = 100;                // 1..kMaxPageSize
+  std::string group_subtree;  // group id: its devices and those of the groups below; "" = all
+  std::string type;           // device type id; "" = any
+  std::string id_prefix;      // 1-8 hex digits, matched against the 8-digit ID; "" = any
+  std::string name_prefix;    // case-sensitive; "" = any
+  std::optional<DeviceState> state;        // only devices in this state
+  std::optional<EpochMillis> last_since;   // last message at or after; never-seen devices excluded
+  std::optional<EpochMillis> last_before;  // last message before; never-seen devices excluded
+  std::optional<uint32_t> after;           // keyset cursor: only ids greater than this
+  int limit = 100;                         // 1..kMaxPageSize
 };
 
 struct DevicePage {

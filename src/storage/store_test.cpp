@@ -966,6 +966,56 @@ TEST_P(StoreTest, KeysetPaginationAndFilters) {
   EXPECT_EQ(store_->ListDevices(bad).status().code(), Status::Code::kNotFound);
 }
 
+// The state and last-seen filters, alone and with the others, across pages.
+TEST_P(StoreTest, StateAndLastSeenFilters) {
+  Group root = MakeGroup(1, "");
+  DeviceType t = MakeType(1, root.id);
+  std::vector<Device> all;
+  for (uint32_t i = 0; i < 30; ++i) {
+    Device d = MakeDevice(0x100 + i, t);
+    d.state = i % 3 == 0 ? DeviceState::kDead : DeviceState::kOk;
+    if (i % 2 == 0) d.last = EpochMillis{1000 + i};  // odd ones never seen
+    ASSERT_TRUE(store_->InsertDevice(d).ok());
+    all.push_back(d);
+  }
+  auto walk = [&](DeviceQuery q) {
+    std::vector<uint32_t> ids;
+    q.limit = 4;
+    for (;;) {
+      auto page = store_->ListDevices(q);
+      EXPECT_TRUE(page.ok()) << page.status().message();
+      if (!page.ok()) break;
+      for (const auto& d : page->devices) ids.push_back(d.id.value);
+      if (!page->next) break;
+      q.after = page->next;
+    }
+    return ids;
+  };
+  auto expect = [&](auto pred) {
+    std::vector<uint32_t> ids;
+    for (const auto& d : all) {
+      if (pred(d)) ids.push_back(d.id.value);
+    }
+    return ids;
+  };
+  DeviceQuery dead;
+  dead.state = DeviceState::kDead;
+  EXPECT_EQ(walk(dead), expect([](const Device& d) { return d.state == DeviceState::kDead; }));
+  DeviceQuery since;
+  since.last_since = 1010;
+  EXPECT_EQ(walk(since), expect([](const Device& d) { return d.last && *d.last >= 1010; }));
+  DeviceQuery range;
+  range.last_since = 1004;
+  range.last_before = 1020;
+  range.state = DeviceState::kOk;
+  EXPECT_EQ(walk(range), expect([](const Device& d) {
+              return d.last && *d.last >= 1004 && *d.last < 1020 && d.state == DeviceState::kOk;
+            }));
+  DeviceQuery none;
+  none.state = DeviceState::kSuspended;
+  EXPECT_TRUE(walk(none).empty());
+}
+
 TEST_P(StoreTest, Credentials) {
   Credential a;
   a.device_id.value = 0x0041A2F0;

@@ -258,6 +258,20 @@ class ApiRegistryFlows:
         self.assertEqual(self.ok("READER", "GET", "/api/devices?idPrefix=FFFF&deviceTypeId="
                                  + tid)["data"], [])
         self.assertEqual(self.call("READER", "GET", "/api/devices?idPrefix=xyz")[0], 400)
+        # State by v1 name or code; last seen (never, for a device without messages).
+        for state in ("OK", "0"):
+            self.assertEqual([d["id"] for d in self.ok(
+                "READER", "GET", "/api/devices?state=%s&deviceTypeId=%s" % (state, tid))["data"]],
+                [api_id])
+        for state in ("DEAD", "1"):
+            self.assertEqual(self.ok("READER", "GET", "/api/devices?state=" + state)["data"], [])
+        code, _, err = self.call("READER", "GET", "/api/devices?state=ALIVE")
+        self.assertEqual(code, 400)
+        self.assertIn("state", json.dumps(err))
+        self.assertIn("NOT_ACTIVABLE (7)", json.dumps(err))
+        self.assertEqual(self.ok("READER", "GET", "/api/devicetypes/%s/devices?lastSeenSince=0"
+                                 % tid)["data"], [])
+        self.assertEqual(self.call("READER", "GET", "/api/devices?lastSeenBefore=soon")[0], 400)
         self.assertEqual(self.call("READER", "GET", "/api/devices?deviceTypeId=" + "0" * 24)[0],
                          404)
         self.assertEqual(self.call("READER", "GET", "/api/devices?groupId=" + "0" * 24)[0], 404)

@@ -198,6 +198,9 @@ Result<DevicePage> SqlStore::ListDevices(const DeviceQuery& query) {
     name_hi = PrefixUpperBound(query.name_prefix);
     if (name_hi) sql += " AND name < " + next();
   }
+  if (query.state) sql += " AND state = " + next();
+  if (query.last_since) sql += " AND last_time >= " + next();
+  if (query.last_before) sql += " AND last_time < " + next();
   sql += " ORDER BY id LIMIT " + next();
   ROOST_SQL_QUERY(q, c, sql, "list devices");
   int i = 0;
@@ -215,6 +218,9 @@ Result<DevicePage> SqlStore::ListDevices(const DeviceQuery& query) {
     q.Bind(++i, query.name_prefix);
     if (name_hi) q.Bind(++i, *name_hi);
   }
+  if (query.state) q.Bind(++i, static_cast<int64_t>(*query.state));
+  if (query.last_since) q.Bind(++i, *query.last_since);
+  if (query.last_before) q.Bind(++i, *query.last_before);
   q.Bind(++i, int64_t{query.limit} + 1);
   DevicePage page;
   page.devices.reserve(static_cast<size_t>(query.limit));
