@@ -84,6 +84,19 @@ def percentile(values, p):
 class LoginAbuseFlows:
     ENGINE = None
 
+    def legitimate_gets(self, stop, gets):
+        """The legitimate user during a flood: GET /api/devicetypes every 20 ms until `stop`,
+        appending each request's duration to `gets`."""
+        client = Client(self.server, self.admin)
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                client.ok("GET", "/api/devicetypes")
+                gets.append(time.monotonic() - started)
+                time.sleep(0.02)
+        finally:
+            client.close()
+
     @classmethod
     def setUpClass(cls):
         cls.site = Site(cls.ENGINE)
@@ -178,19 +191,8 @@ class LoginAbuseFlows:
                 with lock:
                     answered.append((status, took))
 
-        def legitimate():
-            client = Client(self.server, self.admin)
-            try:
-                while not stop.is_set():
-                    started = time.monotonic()
-                    client.ok("GET", "/api/devicetypes")
-                    gets.append(time.monotonic() - started)
-                    time.sleep(0.02)
-            finally:
-                client.close()
-
         threads = [threading.Thread(target=flood, args=(i,)) for i in range(16)]
-        threads.append(threading.Thread(target=legitimate))
+        threads.append(threading.Thread(target=self.legitimate_gets, args=(stop, gets)))
         for t in threads:
             t.start()
         time.sleep(4)
@@ -229,20 +231,9 @@ class LoginAbuseFlows:
                     if status == 503 and headers.get("Retry-After") != "1":
                         without_retry_after.append(headers)
 
-        def legitimate():
-            client = Client(self.server, self.admin)
-            try:
-                while not stop.is_set():
-                    started = time.monotonic()
-                    client.ok("GET", "/api/devicetypes")
-                    gets.append(time.monotonic() - started)
-                    time.sleep(0.02)
-            finally:
-                client.close()
-
         busy_before = self.counter("roost_auth_password_busy_total")
         threads = [threading.Thread(target=guess, args=(i,)) for i in range(16)]
-        threads.append(threading.Thread(target=legitimate))
+        threads.append(threading.Thread(target=self.legitimate_gets, args=(stop, gets)))
         for t in threads:
             t.start()
         time.sleep(4)
