@@ -40,6 +40,16 @@ class UsersTest : public testing::RegistryTest {
     return u.ok() ? *u : User{};
   }
 
+  // A group right below the root.
+  Group NewChildGroup() {
+    Group child;
+    child.id = NewObjectId();
+    child.name = "child";
+    child.parent = root_;
+    EXPECT_TRUE(accounts_->CreateGroup(child).ok());
+    return child;
+  }
+
   std::unique_ptr<Accounts> accounts_;
   std::string root_;
   User admin_;
@@ -322,11 +332,7 @@ TEST_F(UsersTest, DeleteAnyoneButOneself) {
 }
 
 TEST_F(UsersTest, AnEmailOfAnotherGroupIsCreatedLikeAFreshOne) {
-  Group child;
-  child.id = NewObjectId();
-  child.name = "child";
-  child.parent = root_;
-  ASSERT_TRUE(accounts_->CreateGroup(child).ok());
+  const Group child = NewChildGroup();
   User in_root = NewUser("sam@example.com");
   auto in_child = accounts_->CreateUser(child.id, "Sam@Example.com", "Sam", "UTC", {"READER"});
   ASSERT_TRUE(in_child.ok()) << in_child.status().message();
@@ -339,11 +345,7 @@ TEST_F(UsersTest, AnEmailOfAnotherGroupIsCreatedLikeAFreshOne) {
 }
 
 TEST_F(UsersTest, LoginOpensTheAccountsWhosePasswordMatches) {
-  Group child;
-  child.id = NewObjectId();
-  child.name = "child";
-  child.parent = root_;
-  ASSERT_TRUE(accounts_->CreateGroup(child).ok());
+  const Group child = NewChildGroup();
   User a = NewUser("sam@example.com");
   auto b = accounts_->CreateUser(child.id, "sam@example.com", "Sam", "UTC", {"READER"});
   ASSERT_TRUE(b.ok());
