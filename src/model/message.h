@@ -1,0 +1,111 @@
+// The uplink pipeline's plain types (pipeline.md): radio base stations, the
+// reports they send of each frame they hear, and the message one frame becomes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/identifiers.h"
+#include "model/enum_table.h"
+#include "model/time.h"
+
+namespace roost {
+
+// A radio base station. Its reports count only for devices of its group's
+// subtree (the operator's stations, in the root group, hear every device).
+struct Station {
+  std::string id;  // 4 uppercase hex digits, e.g. "0A1B"
+  std::string name;
+  std::string group;  // group id
+  std::optional<double> lat;
+  std::optional<double> lng;
+  EpochMillis creation_time = 0;
+  bool operator==(const Station&) const = default;
+};
+
+// One station's report of one frame (POST /api/ingest/uplink, or a Sigfox Cloud
+// DATA callback body).
+struct UplinkReport {
+  SigfoxId device;
+  int64_t seq_number = 0;  // 0..4095 (12 bits, wraps)
+  std::string data;        // 0..12 bytes as lowercase hex
+  EpochMillis time = 0;    // when the station heard the frame
+  std::string station;     // 4 uppercase hex digits
+  double rssi = 0;         // dBm
+  double snr = 0;          // dB
+  int64_t freq = 0;        // Hz; 0 when the report does not say
+  bool ack = false;        // the device asks for a downlink
+  bool operator==(const UplinkReport&) const = default;
+};
+
+// One station that heard a message's frame ("rinfos" in the Sigfox API v1).
+struct Reception {
+  std::string station;
+  double rssi = 0;
+  double snr = 0;
+  int64_t freq = 0;
+  std::optional<double> lat;  // the station's position when it reported
+  std::optional<double> lng;
+  int64_t delay = 0;  // ms after the first report of the frame
+  bool operator==(const Reception&) const = default;
+};
+
+// Link quality of a message from the number of stations and the best signal.
+enum class LinkQuality : int32_t { kLimit = 0, kAverage = 1, kGood = 2, kExcellent = 3 };
+
+inline constexpr EnumTable<LinkQuality, 4> kLinkQualities = {{
+    {LinkQuality::kLimit, "LIMIT", 0},
+    {LinkQuality::kAverage, "AVERAGE", 1},
+    {LinkQuality::kGood, "GOOD", 2},
+    {LinkQuality::kExcellent, "EXCELLENT", 3},
+}};
+
+// Where the receiving stations place a device: an RSSI-weighted centre and the
+// radius (m) within which the device probably is.
+struct ComputedLocation {
+  double lat = 0;
+  double lng = 0;
+  double radius = 0;
+  bool operator==(const ComputedLocation&) const = default;
+};
+
+// One frame of one device, however many stations heard it.
+struct Message {
+  SigfoxId device;
+  std::string type;   // device type id when the message was received
+  std::string group;  // the device's group then
+  EpochMillis time = 0;
+  int64_t seq_number = 0;
+  std::string data;     // lowercase hex
+  std::string decoded;  // JSON text of the device type's decoding, "" when none
+  std::vector<Reception> rinfos;  // every station that heard it, the first one first
+  bool ack = false;
+  std::optional<ComputedLocation> computed_location;
+  LinkQuality link_quality = LinkQuality::kLimit;
+  bool operator==(const Message&) const = default;
+};
+
+// What ingest did with one report.
+enum class IngestResult : int32_t {
+  kAccepted = 0,         // a new message
+  kDuplicate = 1,        // another station's report of a message already stored
+  kReplay = 2,           // sequence number not ahead of the device's last one
+  kUnknownDevice = 3,    // no such device registered
+  kUnknownStation = 4,   // no such station
+  kForeignStation = 5,   // the station's group does not cover the device's group
+  kLate = 6,             // the same frame again, but after the de-duplication window
+};
+
+inline constexpr EnumTable<IngestResult, 7> kIngestResults = {{
+    {IngestResult::kAccepted, "accepted", 0},
+    {IngestResult::kDuplicate, "duplicate", 1},
+    {IngestResult::kReplay, "replay", 2},
+    {IngestResult::kUnknownDevice, "unknown_device", 3},
+    {IngestResult::kUnknownStation, "unknown_station", 4},
+    {IngestResult::kForeignStation, "foreign_station", 5},
+    {IngestResult::kLate, "late_duplicate", 6},
+}};
+
+}  // namespace roost
