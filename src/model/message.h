@@ -78,8 +78,8 @@ struct Message {
   std::string group;  // the device's group then
   EpochMillis time = 0;
   int64_t seq_number = 0;
-  std::string data;     // lowercase hex
-  std::string decoded;  // JSON text of the device type's decoding, "" when none
+  std::string data;               // lowercase hex
+  std::string decoded;            // JSON text of the device type's decoding, "" when none
   std::vector<Reception> rinfos;  // every station that heard it, the first one first
   bool ack = false;
   std::optional<ComputedLocation> computed_location;
@@ -87,15 +87,23 @@ struct Message {
   bool operator==(const Message&) const = default;
 };
 
+// Whether a 12-bit sequence number `seq` comes after `last`: (seq - last) mod
+// 4096 in 1..2047. Anything else (the same number, or up to 2048 behind) is a
+// replay of an earlier frame.
+constexpr bool IsSequenceAhead(int64_t last, int64_t seq) {
+  const int64_t d = ((seq - last) % 4096 + 4096) % 4096;
+  return d >= 1 && d <= 2047;
+}
+
 // What ingest did with one report.
 enum class IngestResult : int32_t {
-  kAccepted = 0,         // a new message
-  kDuplicate = 1,        // another station's report of a message already stored
-  kReplay = 2,           // sequence number not ahead of the device's last one
-  kUnknownDevice = 3,    // no such device registered
-  kUnknownStation = 4,   // no such station
-  kForeignStation = 5,   // the station's group does not cover the device's group
-  kLate = 6,             // the same frame again, but after the de-duplication window
+  kAccepted = 0,        // a new message
+  kDuplicate = 1,       // another station's report of a message already stored
+  kReplay = 2,          // sequence number not ahead of the device's last one
+  kUnknownDevice = 3,   // no such device registered
+  kUnknownStation = 4,  // no such station
+  kForeignStation = 5,  // the station's group does not cover the device's group
+  kLate = 6,            // the same frame again, but after the de-duplication window
 };
 
 inline constexpr EnumTable<IngestResult, 7> kIngestResults = {{

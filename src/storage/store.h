@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -28,6 +29,7 @@
 #include "model/device.h"
 #include "model/device_type.h"
 #include "model/job.h"
+#include "model/message.h"
 
 namespace roost::storage {
 
@@ -110,6 +112,50 @@ struct ChunkOutcome {
   std::string patch_mismatch = "device changed meanwhile (deleted or transferred); not edited";
 };
 
+// Position of a message in a list ordered newest first (time, then device, then
+// sequence number, all descending): a page continues after it.
+struct MessageCursor {
+  EpochMillis time = 0;
+  uint32_t device = 0;
+  int64_t seq_number = 0;
+  bool operator==(const MessageCursor&) const = default;
+};
+
+// A message list, newest first. Exactly one of `device` and `type` is set.
+struct MessageQuery {
+  std::optional<uint32_t> device;      // the messages of one device
+  std::string type;                    // the messages of every device of a device type
+  std::optional<EpochMillis> since;    // time >= since
+  std::optional<EpochMillis> before;   // time < before
+  std::optional<MessageCursor> after;  // only messages listed after this one
+  int limit = 100;                     // 1..kMaxPageSize
+};
+
+struct MessagePage {
+  std::vector<Message> messages;
+  std::optional<MessageCursor> next;  // the last message's position, when more follow
+};
+
+// How ingest treats reports (IngestUplinks).
+struct IngestPolicy {
+  // Another station's report of a device's last frame (same sequence number, its
+  // time at most this long after the first report's) merges into that message.
+  int64_t dedup_window_ms = 3000;
+  // Sets a message's derived fields (decoded, computed_location, link_quality)
+  // from its data and rinfos, for a new message and again after each merged
+  // duplicate. `payload_type`/`payload_config` are the device type's display
+  // type. Called inside the write transaction: it must be quick and not touch
+  // the store. Optional.
+  std::function<void(Message& message, PayloadType payload_type, std::string_view payload_config)>
+      complete;
+};
+
+// What ingest did with one report, and the message it made or joined.
+struct IngestDecision {
+  IngestResult result = IngestResult::kUnknownDevice;
+  std::optional<Message> message;  // kAccepted and kDuplicate: the message as stored
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -134,7 +180,7 @@ class Store {
   // Replaces name and description (a group never moves). NotFound.
   virtual Status UpdateGroup(const Group& group) = 0;
   // Deletes a group that holds nothing. InvalidInput, naming what it still has, while
-  // it has child groups, device types, devices, users or API users; the history of
+  // it has child groups, device types, devices, users, API users or stations; the history of
   // its jobs (which can only be finished ones then) goes with it. NotFound.
   virtual Status DeleteGroup(std::string_view id) = 0;
 
@@ -258,6 +304,33 @@ class Store {
   // pipeline calls it when it accepts a message of the device: exactly one caller
   // sees true per disengage, even with several instances.
   virtual Result<bool> ClearSequenceCheckDisengaged(uint32_t device_id) = 0;
+
+  // --- stations --------------------------------------------------------------
+  // AlreadyExists: the id is taken; InvalidInput: no such group.
+  virtual Status CreateStation(const Station& station) = 0;
+  virtual Result<Station> GetStation(std::string_view id) = 0;  // NotFound
+  // Stations of the groups in `group_subtree` ("" = all), ordered by id.
+  virtual Result<std::vector<Station>> ListStations(std::string_view group_subtree) = 0;
+
+  // --- messages (the uplink pipeline) ----------------------------------------
+  // Applies `reports` in order, in one transaction, and returns one decision per
+  // report. Per report, under a lock of its device's row (so that instances
+  // sharing a database decide one frame once):
+  //  - an unknown device or station, or a station whose group is neither the
+  //    device's group nor one of its ancestors, is refused;
+  //  - the device's last frame again (same sequence number) within the policy's
+  //    window after its first report is a duplicate: the report's station joins
+  //    the message's rinfos (delay = ms after the first report), once per station;
+  //    outside the window it is kLate;
+  //  - otherwise a sequence number not ahead of the device's last one
+  //    (IsSequenceAhead) is a replay, unless the device was disengaged (the flag
+  //    is cleared by the message that uses it);
+  //  - otherwise a new message is stored and the device's last time, sequence
+  //    number and SNR/RSSI averages move on.
+  // Nothing is written when an error is returned.
+  virtual Result<std::vector<IngestDecision>> IngestUplinks(std::span<const UplinkReport> reports,
+                                                            const IngestPolicy& policy) = 0;
+  virtual Result<MessagePage> ListMessages(const MessageQuery& query) = 0;
 };
 
 // Opens (creating if needed) `<data_dir>/roost.db` — or the file itself when

@@ -13,93 +13,10 @@
 
 #include "storage/driver/driver.h"
 #include "storage/migrations.h"
-#include "storage/testing/pg_fixture.h"
+#include "storage/store_test_fixture.h"
 
 namespace roost::storage {
 namespace {
-
-std::string Hex24(int n) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%024x", n);
-  return buf;
-}
-
-class StoreTest : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    if (GetParam() == "sqlite") {
-      char tmpl[] = "/tmp/roost-store-test-XXXXXX";
-      ASSERT_NE(mkdtemp(tmpl), nullptr);
-      dir_ = tmpl;
-      location_ = dir_ + "/data";
-    } else {
-      auto server = testing::PgServer::Shared();
-      ASSERT_TRUE(server.ok()) << server.status().message();
-      auto db = (*server)->CreateDatabase(info->name());
-      ASSERT_TRUE(db.ok()) << db.status().message();
-      location_ = *db;
-    }
-    Open();
-  }
-  void TearDown() override {
-    store_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
-  void Open() {
-    store_.reset();
-    auto s = GetParam() == "sqlite" ? OpenSqliteStore(location_) : OpenPostgresStore(location_);
-    ASSERT_TRUE(s.ok()) << s.status().message();
-    store_ = std::move(*s);
-    ASSERT_EQ(store_->engine(), GetParam());
-  }
-
-  Group MakeGroup(int n, const std::string& parent) {
-    Group g;
-    g.id = Hex24(n);
-    g.name = "group " + std::to_string(n);
-    g.parent = parent;
-    g.creation_time = 1000 + n;
-    auto r = store_->CreateGroup(g);
-    EXPECT_TRUE(r.ok()) << r.status().message();
-    return r.ok() ? *r : g;
-  }
-
-  DeviceType MakeType(int n, const std::string& group) {
-    DeviceType t;
-    t.id = Hex24(0x100000 + n);
-    t.name = "type " + std::to_string(n);
-    t.description = "for tests";
-    t.group = group;
-    t.keep_alive = 3600;
-    t.alert_email = "ops@example.com";
-    t.payload_type = PayloadType::kCustom;
-    t.payload_config = "temp::int:16:little-endian";
-    t.downlink_mode = DownlinkMode::kCallback;
-    t.downlink_data_string = "{tapId}";
-    t.automatic_renewal = true;
-    t.creation_time = 5;
-    t.update_time = 6;
-    EXPECT_TRUE(store_->CreateDeviceType(t).ok());
-    return t;
-  }
-
-  static Device MakeDevice(uint32_t id, const DeviceType& type, const std::string& name = "") {
-    Device d;
-    d.id.value = id;
-    d.name = name.empty() ? "dev-" + SigfoxId{id}.ToFile() : name;
-    d.type = type.id;
-    d.group = type.group;
-    d.pac = "0123456789ABCDEF";
-    d.creation_time = 42;
-    return d;
-  }
-
-  std::string dir_;
-  std::string location_;
-  std::unique_ptr<Store> store_;
-};
 
 TEST_P(StoreTest, MigrationsAppliedOnceAndIdempotentOnReopen) {
   auto v = store_->SchemaVersion();
@@ -1453,10 +1370,6 @@ TEST_P(JobTest, TwoConcurrentClaimersNeverProcessAnItemTwice) {
   EXPECT_EQ(st->success, kItems);
   EXPECT_TRUE(st->failed.empty());
   EXPECT_EQ(*store_->CountDevices(type_.id), kItems);
-}
-
-std::string EngineName(const ::testing::TestParamInfo<std::string>& info) {
-  return info.param;
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, ::testing::Values("sqlite", "postgresql"), EngineName);

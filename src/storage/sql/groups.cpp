@@ -111,8 +111,8 @@ Status SqlStore::DeleteGroup(std::string_view id) {
     if (!found.ok()) return found.status();
     if (!*found) return Status::NotFound("group " + std::string(id) + " not found");
   }
-  static constexpr const char* kWhat[] = {"child groups", "device types", "devices", "users",
-                                          "API users"};
+  static constexpr const char* kWhat[] = {"child groups", "device types", "devices",
+                                          "users",        "API users",    "stations"};
   std::string held;
   {
     ROOST_SQL_QUERY(q, c,
@@ -120,12 +120,13 @@ Status SqlStore::DeleteGroup(std::string_view id) {
                     "(SELECT COUNT(*) FROM device_types WHERE group_id = $1), "
                     "(SELECT COUNT(*) FROM devices WHERE group_id = $1), "
                     "(SELECT COUNT(*) FROM users WHERE group_id = $1), "
-                    "(SELECT COUNT(*) FROM api_users WHERE group_id = $1)",
+                    "(SELECT COUNT(*) FROM api_users WHERE group_id = $1), "
+                    "(SELECT COUNT(*) FROM stations WHERE group_id = $1)",
                     "delete group");
     q.Bind(1, id);
     auto row = q.Next();
     if (!row.ok()) return row.status();
-    for (int col = 0; col < 5; ++col) {
+    for (int col = 0; col < 6; ++col) {
       if (int64_t n = q.Int(col); n > 0) {
         held += (held.empty() ? "" : ", ") + std::to_string(n) + " " + kWhat[col];
       }

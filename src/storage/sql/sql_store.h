@@ -1,7 +1,8 @@
 // SqlStore: the one implementation of Store, over either SQL driver
 // (storage/driver/driver.h). Each query is written once; the methods are split
 // by what they store (groups.cpp, accounts.cpp, device_types.cpp, devices.cpp,
-// credentials.cpp, jobs.cpp, certificates.cpp, sequence_check.cpp).
+// credentials.cpp, jobs.cpp, certificates.cpp, sequence_check.cpp, stations.cpp,
+// messages.cpp).
 // Not part of the storage interface: only storage/ includes it.
 #pragma once
 
@@ -105,6 +106,14 @@ class SqlStore final : public Store {
 
   Result<int64_t> DisengageSequenceCheck(std::string_view type, EpochMillis now) override;
   Result<bool> ClearSequenceCheckDisengaged(uint32_t device_id) override;
+
+  Status CreateStation(const Station& station) override;
+  Result<Station> GetStation(std::string_view id) override;
+  Result<std::vector<Station>> ListStations(std::string_view group_subtree) override;
+
+  Result<std::vector<IngestDecision>> IngestUplinks(std::span<const UplinkReport> reports,
+                                                    const IngestPolicy& policy) override;
+  Result<MessagePage> ListMessages(const MessageQuery& query) override;
 
  private:
   using Binder = std::function<void(Query&)>;

@@ -1,0 +1,311 @@
+// The Store contract for stations and messages (ingest decisions, lists), on
+// SQLite and PostgreSQL.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "storage/store_test_fixture.h"
+
+namespace roost::storage {
+namespace {
+
+class MessageStoreTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    root_ = MakeGroup(1, "");
+    tenant_ = MakeGroup(2, root_.id);
+    other_ = MakeGroup(3, root_.id);
+    type_ = MakeType(1, tenant_.id);
+    ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x2C, type_)).ok());
+    ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x2D, type_)).ok());
+    AddStation("0A1B", root_.id, 43.60, 1.44);  // the operator's: hears every device
+    AddStation("0A1C", tenant_.id, 43.70, 1.40);
+    AddStation("0A1D", tenant_.id, std::nullopt, std::nullopt);
+    AddStation("0B00", other_.id, 43.0, 1.0);  // another tenant's
+  }
+
+  void AddStation(const std::string& id, const std::string& group, std::optional<double> lat,
+                  std::optional<double> lng) {
+    Station s{id, "station " + id, group, lat, lng, 77};
+    auto st = store_->CreateStation(s);
+    ASSERT_TRUE(st.ok()) << st.message();
+  }
+
+  static UplinkReport Report(uint32_t device, int64_t seq, EpochMillis time,
+                             const std::string& station, double rssi = -120, double snr = 10) {
+    UplinkReport r;
+    r.device.value = device;
+    r.seq_number = seq;
+    r.data = "0102";
+    r.time = time;
+    r.station = station;
+    r.rssi = rssi;
+    r.snr = snr;
+    r.freq = 868130000;
+    return r;
+  }
+
+  std::vector<IngestDecision> Ingest(std::vector<UplinkReport> reports,
+                                     const IngestPolicy& policy = {}) {
+    auto r = store_->IngestUplinks(reports, policy);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : std::vector<IngestDecision>{};
+  }
+
+  std::vector<Message> DeviceMessages(uint32_t device) {
+    MessageQuery q;
+    q.device = device;
+    q.limit = 1000;
+    auto page = store_->ListMessages(q);
+    EXPECT_TRUE(page.ok()) << page.status().message();
+    return page.ok() ? page->messages : std::vector<Message>{};
+  }
+
+  static std::vector<IngestResult> Results(const std::vector<IngestDecision>& d) {
+    std::vector<IngestResult> out;
+    for (const auto& x : d) out.push_back(x.result);
+    return out;
+  }
+
+  Group root_, tenant_, other_;
+  DeviceType type_;
+};
+
+TEST_P(MessageStoreTest, StationsAreListedPerSubtreeAndIdsAreUnique) {
+  auto all = store_->ListStations("");
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_EQ((*all)[0].id, "0A1B");
+  EXPECT_EQ((*all)[0].lat, 43.60);
+  auto tenant = store_->ListStations(tenant_.id);
+  ASSERT_TRUE(tenant.ok());
+  ASSERT_EQ(tenant->size(), 2u);
+  EXPECT_EQ((*tenant)[1].id, "0A1D");
+  EXPECT_FALSE((*tenant)[1].lat.has_value());
+  auto one = store_->GetStation("0B00");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->group, other_.id);
+  EXPECT_EQ(store_->GetStation("FFFF").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->CreateStation(Station{"0A1B", "again", tenant_.id, std::nullopt, std::nullopt, 1}).code(),
+            Status::Code::kAlreadyExists);
+  EXPECT_EQ(store_->CreateStation(Station{"0C00", "orphan", Hex24(0xbad), std::nullopt, std::nullopt, 1}).code(),
+            Status::Code::kInvalidInput);
+  // A group that still has a station cannot go.
+  auto del = store_->DeleteGroup(other_.id);
+  EXPECT_EQ(del.code(), Status::Code::kInvalidInput);
+  EXPECT_NE(del.message().find("1 stations"), std::string::npos) << del.message();
+}
+
+TEST_P(MessageStoreTest, ThreeStationsReportingOneFrameMakeOneMessage) {
+  // Separate batches, as three requests would be.
+  auto first = Ingest({Report(0x2C, 100, 10'000, "0A1C", -110, 12)});
+  auto second = Ingest({Report(0x2C, 100, 10'400, "0A1B", -125, 4)});
+  auto third = Ingest({Report(0x2C, 100, 10'900, "0A1D", -118, 8)});
+  EXPECT_EQ(first[0].result, IngestResult::kAccepted);
+  EXPECT_EQ(second[0].result, IngestResult::kDuplicate);
+  EXPECT_EQ(third[0].result, IngestResult::kDuplicate);
+  ASSERT_TRUE(third[0].message.has_value());
+  EXPECT_EQ(third[0].message->rinfos.size(), 3u);
+
+  auto messages = DeviceMessages(0x2C);
+  ASSERT_EQ(messages.size(), 1u);
+  const Message& m = messages[0];
+  EXPECT_EQ(m.time, 10'000);
+  EXPECT_EQ(m.seq_number, 100);
+  EXPECT_EQ(m.type, type_.id);
+  EXPECT_EQ(m.group, tenant_.id);
+  EXPECT_EQ(m.data, "0102");
+  ASSERT_EQ(m.rinfos.size(), 3u);
+  EXPECT_EQ(m.rinfos[0].station, "0A1C");  // the first report first
+  EXPECT_EQ(m.rinfos[0].delay, 0);
+  EXPECT_EQ(m.rinfos[0].rssi, -110);
+  EXPECT_EQ(m.rinfos[0].lat, 43.70);
+  EXPECT_EQ(m.rinfos[1].station, "0A1B");
+  EXPECT_EQ(m.rinfos[1].delay, 400);
+  EXPECT_EQ(m.rinfos[1].snr, 4);
+  EXPECT_EQ(m.rinfos[2].station, "0A1D");
+  EXPECT_EQ(m.rinfos[2].delay, 900);
+  EXPECT_FALSE(m.rinfos[2].lat.has_value());
+  EXPECT_EQ(m.rinfos[2].freq, 868130000);
+
+  // The device moved on once, with the first report's values.
+  auto d = store_->GetDevice(0x2C);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->sequence_number, 100);
+  EXPECT_EQ(d->last, 10'000);
+  EXPECT_EQ(d->average_rssi, -110);
+  EXPECT_EQ(d->average_snr, 12);
+}
+
+TEST_P(MessageStoreTest, ReportsOfOneFrameInOneBatchAreStoredOnceWithEveryStation) {
+  auto d = Ingest({Report(0x2C, 7, 5'000, "0A1B"), Report(0x2D, 1, 5'000, "0A1C"),
+                   Report(0x2C, 7, 5'010, "0A1C"), Report(0x2C, 7, 5'020, "0A1C")});
+  EXPECT_EQ(Results(d),
+            (std::vector<IngestResult>{IngestResult::kAccepted, IngestResult::kAccepted,
+                                       IngestResult::kDuplicate, IngestResult::kDuplicate}));
+  // A station that reports again (a retry) is listed once.
+  ASSERT_TRUE(d[3].message.has_value());
+  EXPECT_EQ(d[3].message->rinfos.size(), 2u);
+  auto messages = DeviceMessages(0x2C);
+  ASSERT_EQ(messages.size(), 1u);
+  ASSERT_EQ(messages[0].rinfos.size(), 2u);
+  EXPECT_EQ(messages[0].rinfos[1].station, "0A1C");
+  EXPECT_EQ(messages[0].rinfos[1].delay, 10);
+  EXPECT_EQ(DeviceMessages(0x2D).size(), 1u);
+}
+
+TEST_P(MessageStoreTest, SameFrameAfterTheWindowIsLate) {
+  IngestPolicy policy;
+  policy.dedup_window_ms = 3000;
+  EXPECT_EQ(Ingest({Report(0x2C, 9, 1'000, "0A1B")}, policy)[0].result, IngestResult::kAccepted);
+  EXPECT_EQ(Ingest({Report(0x2C, 9, 4'000, "0A1C")}, policy)[0].result, IngestResult::kDuplicate);
+  EXPECT_EQ(Ingest({Report(0x2C, 9, 4'001, "0A1D")}, policy)[0].result, IngestResult::kLate);
+  auto messages = DeviceMessages(0x2C);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].rinfos.size(), 2u);
+}
+
+TEST_P(MessageStoreTest, ReplaysAreRefusedAcrossTheWrapAndDisengageAcceptsTheNextOne) {
+  EXPECT_EQ(Ingest({Report(0x2C, 4090, 1'000, "0A1B")})[0].result, IngestResult::kAccepted);
+  // Ahead across the wrap: 4090 -> 3.
+  EXPECT_EQ(Ingest({Report(0x2C, 3, 20'000, "0A1B")})[0].result, IngestResult::kAccepted);
+  // Behind (3 -> 4095 is 2052 ahead, i.e. behind), and far behind.
+  EXPECT_EQ(Ingest({Report(0x2C, 4095, 40'000, "0A1B")})[0].result, IngestResult::kReplay);
+  EXPECT_EQ(Ingest({Report(0x2C, 2051, 40'000, "0A1B")})[0].result, IngestResult::kReplay);
+  // 2047 ahead is the furthest accepted.
+  EXPECT_EQ(Ingest({Report(0x2C, 2050, 60'000, "0A1B")})[0].result, IngestResult::kAccepted);
+  EXPECT_EQ(DeviceMessages(0x2C).size(), 3u);
+
+  // Disengaged: the next message is accepted whatever its number, once.
+  ASSERT_EQ(*store_->DisengageSequenceCheck(type_.id, 70'000), 2);
+  EXPECT_EQ(Ingest({Report(0x2C, 5, 80'000, "0A1B")})[0].result, IngestResult::kAccepted);
+  EXPECT_EQ(Ingest({Report(0x2C, 4, 90'000, "0A1B")})[0].result, IngestResult::kReplay);
+  EXPECT_FALSE(*store_->ClearSequenceCheckDisengaged(0x2C));
+  EXPECT_TRUE(*store_->ClearSequenceCheckDisengaged(0x2D));  // untouched by 2C's message
+  auto d = store_->GetDevice(0x2C);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->sequence_number, 5);
+  EXPECT_EQ(DeviceMessages(0x2C).size(), 4u);
+}
+
+TEST_P(MessageStoreTest, UnknownDevicesAndStationsAndForeignStationsAreRefused) {
+  auto d = Ingest({Report(0x99, 1, 1'000, "0A1B"), Report(0x2C, 1, 1'000, "FFFF"),
+                   Report(0x2C, 1, 1'000, "0B00"), Report(0x2C, 1, 1'000, "0A1C")});
+  EXPECT_EQ(Results(d),
+            (std::vector<IngestResult>{IngestResult::kUnknownDevice, IngestResult::kUnknownStation,
+                                       IngestResult::kForeignStation, IngestResult::kAccepted}));
+  EXPECT_FALSE(d[0].message.has_value());
+  // A refused report never joins the message either.
+  ASSERT_TRUE(d[3].message.has_value());
+  EXPECT_EQ(d[3].message->rinfos.size(), 1u);
+  EXPECT_EQ(Ingest({Report(0x2C, 1, 1'100, "0B00")})[0].result, IngestResult::kForeignStation);
+  EXPECT_EQ(DeviceMessages(0x2C).at(0).rinfos.size(), 1u);
+}
+
+TEST_P(MessageStoreTest, TheCompletionHookSetsDerivedFieldsForNewAndMergedMessages) {
+  IngestPolicy policy;
+  std::atomic<int> calls{0};
+  policy.complete = [&](Message& m, PayloadType type, std::string_view config) {
+    ++calls;
+    EXPECT_EQ(type, PayloadType::kCustom);
+    EXPECT_EQ(config, "temp::int:16:little-endian");
+    m.decoded = "{\"stations\":" + std::to_string(m.rinfos.size()) + "}";
+    m.link_quality = m.rinfos.size() >= 2 ? LinkQuality::kGood : LinkQuality::kLimit;
+    m.computed_location = ComputedLocation{1.5, 2.5, 1000.0 / static_cast<double>(m.rinfos.size())};
+  };
+  Ingest({Report(0x2C, 1, 1'000, "0A1B")}, policy);
+  Ingest({Report(0x2C, 1, 1'200, "0A1C")}, policy);
+  EXPECT_EQ(calls.load(), 2);
+  auto messages = DeviceMessages(0x2C);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].decoded, "{\"stations\":2}");
+  EXPECT_EQ(messages[0].link_quality, LinkQuality::kGood);
+  ASSERT_TRUE(messages[0].computed_location.has_value());
+  EXPECT_EQ(messages[0].computed_location->radius, 500.0);
+}
+
+TEST_P(MessageStoreTest, MessageListsPageNewestFirstByDeviceAndByType) {
+  std::vector<UplinkReport> reports;
+  for (int i = 1; i <= 5; ++i) {
+    reports.push_back(Report(0x2C, i, 1'000 * i, "0A1B"));
+    reports.push_back(Report(0x2D, i, 1'000 * i, "0A1B"));  // same times: ties by device
+  }
+  auto d = Ingest(reports);
+  ASSERT_EQ(d.size(), 10u);
+  for (const auto& x : d) EXPECT_EQ(x.result, IngestResult::kAccepted);
+
+  MessageQuery q;
+  q.type = type_.id;
+  q.limit = 3;
+  std::vector<std::pair<uint32_t, EpochMillis>> seen;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = store_->ListMessages(q);
+    ASSERT_TRUE(page.ok()) << page.status().message();
+    for (const auto& m : page->messages) seen.emplace_back(m.device.value, m.time);
+    if (!page->next) break;
+    q.after = page->next;
+  }
+  ASSERT_EQ(seen.size(), 10u);
+  EXPECT_EQ(seen[0], std::make_pair(uint32_t{0x2D}, EpochMillis{5'000}));
+  EXPECT_EQ(seen[1], std::make_pair(uint32_t{0x2C}, EpochMillis{5'000}));
+  EXPECT_EQ(seen[9], std::make_pair(uint32_t{0x2C}, EpochMillis{1'000}));
+
+  MessageQuery range;
+  range.device = 0x2C;
+  range.since = 2'000;
+  range.before = 5'000;
+  auto page = store_->ListMessages(range);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->messages.size(), 3u);
+  EXPECT_EQ(page->messages.front().time, 4'000);
+  EXPECT_EQ(page->messages.back().time, 2'000);
+  EXPECT_FALSE(page->next.has_value());
+
+  MessageQuery both;
+  both.device = 0x2C;
+  both.type = type_.id;
+  EXPECT_EQ(store_->ListMessages(both).status().code(), Status::Code::kInvalidInput);
+  MessageQuery too_many;
+  too_many.device = 0x2C;
+  too_many.limit = kMaxPageSize + 1;
+  EXPECT_EQ(store_->ListMessages(too_many).status().code(), Status::Code::kInvalidInput);
+}
+
+// Several instances sharing one database (here: several Store objects on it)
+// that receive reports of one frame at once make one message with every station.
+TEST_P(MessageStoreTest, InstancesReceivingOneFrameTogetherMakeOneMessage) {
+  std::vector<std::unique_ptr<Store>> instances;
+  for (int i = 0; i < 3; ++i) {
+    auto s = GetParam() == "sqlite" ? OpenSqliteStore(location_) : OpenPostgresStore(location_);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    instances.push_back(std::move(*s));
+  }
+  const char* kStations[] = {"0A1B", "0A1C", "0A1D"};
+  for (int frame = 1; frame <= 20; ++frame) {
+    std::atomic<int> accepted{0}, duplicates{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i) {
+      threads.emplace_back([&, i] {
+        std::vector<UplinkReport> one{Report(0x2C, frame, frame * 10'000 + i, kStations[i])};
+        auto r = instances[i]->IngestUplinks(one, IngestPolicy{});
+        ASSERT_TRUE(r.ok()) << r.status().message();
+        if ((*r)[0].result == IngestResult::kAccepted) ++accepted;
+        if ((*r)[0].result == IngestResult::kDuplicate) ++duplicates;
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(accepted.load(), 1) << "frame " << frame;
+    EXPECT_EQ(duplicates.load(), 2) << "frame " << frame;
+  }
+  auto messages = DeviceMessages(0x2C);
+  ASSERT_EQ(messages.size(), 20u);
+  for (const auto& m : messages) EXPECT_EQ(m.rinfos.size(), 3u) << m.seq_number;
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, MessageStoreTest, ::testing::Values("sqlite", "postgresql"),
+                         EngineName);
+
+}  // namespace
+}  // namespace roost::storage

@@ -1,0 +1,437 @@
+// Messages: ingest (de-duplication and the replay check, decided once per frame
+// even when several instances share the database) and message lists.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <deque>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+
+#include "storage/sql/sql_store.h"
+
+namespace roost::storage::sql {
+namespace {
+
+constexpr const char* kMessageColumns =
+    "device_id, time, seq_number, type_id, group_id, data, decoded, rinfos, nb_frames, ack, "
+    "location_lat, location_lng, location_radius, link_quality";
+
+// The device's SNR and RSSI averages move by this share of each new message's
+// value: an exponential average that weighs roughly the last 25 messages, as
+// the Sigfox Back-End's averages do, without keeping them.
+constexpr double kAverageWeight = 2.0 / 26.0;
+
+void AppendNumber(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void AppendOptNumber(std::string& out, const std::optional<double>& v) {
+  if (v) {
+    AppendNumber(out, *v);
+  } else {
+    out += "null";
+  }
+}
+
+// Station ids are 4 hex digits (checked at ingest and at station creation), so
+// nothing in the array needs escaping.
+std::string EncodeRinfos(const std::vector<Reception>& rinfos) {
+  std::string out = "[";
+  for (size_t i = 0; i < rinfos.size(); ++i) {
+    const Reception& r = rinfos[i];
+    if (i > 0) out += ',';
+    out += "{\"station\":\"";
+    out += r.station;
+    out += "\",\"rssi\":";
+    AppendNumber(out, r.rssi);
+    out += ",\"snr\":";
+    AppendNumber(out, r.snr);
+    out += ",\"freq\":";
+    out += std::to_string(r.freq);
+    out += ",\"lat\":";
+    AppendOptNumber(out, r.lat);
+    out += ",\"lng\":";
+    AppendOptNumber(out, r.lng);
+    out += ",\"delay\":";
+    out += std::to_string(r.delay);
+    out += '}';
+  }
+  out += ']';
+  return out;
+}
+
+std::optional<double> OptDouble(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+std::vector<Reception> DecodeRinfos(const std::string& text) {
+  std::vector<Reception> out;
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  out.reserve(j.size());
+  for (const auto& e : j) {
+    if (!e.is_object()) continue;
+    Reception r;
+    if (auto it = e.find("station"); it != e.end() && it->is_string()) r.station = *it;
+    r.rssi = OptDouble(e, "rssi").value_or(0);
+    r.snr = OptDouble(e, "snr").value_or(0);
+    if (auto it = e.find("freq"); it != e.end() && it->is_number_integer()) r.freq = *it;
+    r.lat = OptDouble(e, "lat");
+    r.lng = OptDouble(e, "lng");
+    if (auto it = e.find("delay"); it != e.end() && it->is_number_integer()) r.delay = *it;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Message MessageFromRow(const Query& q) {
+  Message m;
+  m.device = SigfoxId{static_cast<uint32_t>(q.Int(0))};
+  m.time = q.Int(1);
+  m.seq_number = q.Int(2);
+  m.type = q.Text(3);
+  m.group = q.Text(4);
+  m.data = q.Text(5);
+  m.decoded = q.Text(6);
+  m.rinfos = DecodeRinfos(q.Text(7));
+  // column 8, nb_frames, is rinfos.size(): kept for queries that count frames.
+  m.ack = q.Int(9) != 0;
+  auto lat = q.OptDouble(10), lng = q.OptDouble(11), radius = q.OptDouble(12);
+  if (lat && lng) m.computed_location = ComputedLocation{*lat, *lng, radius.value_or(0)};
+  const int64_t quality = q.Int(13);
+  m.link_quality =
+      quality >= 0 && quality <= 3 ? static_cast<LinkQuality>(quality) : LinkQuality::kLimit;
+  return m;
+}
+
+void MoveAverage(std::optional<double>& average, double value) {
+  average = average ? *average + (value - *average) * kAverageWeight : value;
+}
+
+// What ingest knows of a device for the rest of the batch.
+struct DeviceUplink {
+  std::string type, group, tree;
+  std::optional<int64_t> seq;
+  std::optional<EpochMillis> last;
+  std::optional<double> avg_snr, avg_rssi;
+  PayloadType payload_type = PayloadType::kNone;
+  std::string payload_config;
+  bool disengaged = false;
+  bool disengage_used = false;
+  bool changed = false;
+  Message* last_message = nullptr;  // the frame of `seq`, once looked up or made
+  bool last_looked_up = false;
+};
+
+struct StationInfo {
+  std::string tree;  // its group's
+  std::optional<double> lat, lng;
+};
+
+}  // namespace
+
+Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const UplinkReport> reports,
+                                                            const IngestPolicy& policy) {
+  std::vector<IngestDecision> out(reports.size());
+  if (reports.empty()) return out;
+  std::vector<int64_t> device_ids;
+  std::map<std::string, std::optional<StationInfo>> stations;
+  device_ids.reserve(reports.size());
+  for (const UplinkReport& r : reports) {
+    device_ids.push_back(int64_t{r.device.value});
+    stations.emplace(r.station, std::nullopt);
+  }
+  std::sort(device_ids.begin(), device_ids.end());
+  device_ids.erase(std::unique(device_ids.begin(), device_ids.end()), device_ids.end());
+
+  ROOST_SQL_LEASE(c);
+  const bool postgres = c.dialect().engine == driver::Engine::kPostgres;
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("ingest uplinks"));
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT g.tree, s.lat, s.lng FROM stations s "
+                    "JOIN groups g ON g.id = s.group_id WHERE s.id = $1",
+                    "ingest uplinks");
+    for (auto& [id, info] : stations) {
+      auto row = q.Bind(1, id).Next();
+      if (!row.ok()) return row.status();
+      if (*row) info = StationInfo{q.Text(0), q.OptDouble(1), q.OptDouble(2)};
+      q.Reset();
+    }
+  }
+  std::map<uint32_t, DeviceUplink> devices;
+  {
+    // Locked in id order, so that two instances' batches never wait on each other
+    // in a cycle; only the device rows are locked, not their type or group.
+    ROOST_SQL_QUERY(
+        q, c,
+        std::string("SELECT d.id, d.type_id, d.group_id, g.tree, d.sequence_number, d.last_time, "
+                    "d.average_snr, d.average_rssi, t.payload_type, t.payload_config, "
+                    "CASE WHEN x.device_id IS NULL THEN 0 ELSE 1 END "
+                    "FROM devices d JOIN groups g ON g.id = d.group_id "
+                    "JOIN device_types t ON t.id = d.type_id "
+                    "LEFT JOIN sequence_check_disengaged x ON x.device_id = d.id "
+                    "WHERE d.id ") +
+            c.dialect().in_int_list(1) + " ORDER BY d.id" +
+            (postgres ? " FOR NO KEY UPDATE OF d" : ""),
+        "ingest uplinks");
+    q.BindIntList(1, device_ids);
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      DeviceUplink d;
+      d.type = q.Text(1);
+      d.group = q.Text(2);
+      d.tree = q.Text(3);
+      d.seq = q.OptInt(4);
+      d.last = q.OptInt(5);
+      d.avg_snr = q.OptDouble(6);
+      d.avg_rssi = q.OptDouble(7);
+      d.payload_type = static_cast<PayloadType>(q.Int(8));
+      d.payload_config = q.Text(9);
+      d.disengaged = q.Int(10) != 0;
+      devices.emplace(static_cast<uint32_t>(q.Int(0)), std::move(d));
+    }
+  }
+
+  std::deque<Message> created;  // new messages (stable addresses)
+  std::deque<Message> looked_up;
+  std::unordered_set<const Message*> merged;  // looked-up messages that gained a station
+  auto complete = [&](Message& m, const DeviceUplink& d) {
+    if (policy.complete) policy.complete(m, d.payload_type, d.payload_config);
+  };
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const UplinkReport& r = reports[i];
+    IngestDecision& decision = out[i];
+    auto dev = devices.find(r.device.value);
+    if (dev == devices.end()) {
+      decision.result = IngestResult::kUnknownDevice;
+      continue;
+    }
+    DeviceUplink& d = dev->second;
+    const auto& station = stations[r.station];
+    if (!station) {
+      decision.result = IngestResult::kUnknownStation;
+      continue;
+    }
+    if (!d.tree.starts_with(station->tree)) {
+      decision.result = IngestResult::kForeignStation;
+      continue;
+    }
+    Reception reception{r.station, r.rssi, r.snr, r.freq, station->lat, station->lng, 0};
+    if (d.seq && *d.seq == r.seq_number && d.last) {
+      if (!d.last_looked_up) {
+        d.last_looked_up = true;
+        ROOST_SQL_QUERY(q, c,
+                        std::string("SELECT ") + kMessageColumns +
+                            " FROM messages WHERE device_id = $1 AND time = $2 AND "
+                            "seq_number = $3",
+                        "ingest uplinks");
+        q.Bind(1, int64_t{r.device.value}).Bind(2, *d.last).Bind(3, *d.seq);
+        auto row = q.Next();
+        if (!row.ok()) return row.status();
+        if (*row) d.last_message = &looked_up.emplace_back(MessageFromRow(q));
+      }
+      Message* m = d.last_message;
+      if (m == nullptr) {
+        decision.result = IngestResult::kReplay;  // the frame's message is gone (purged)
+        continue;
+      }
+      if (std::llabs(r.time - m->time) > policy.dedup_window_ms) {
+        decision.result = IngestResult::kLate;
+        continue;
+      }
+      const bool known = std::any_of(m->rinfos.begin(), m->rinfos.end(),
+                                     [&](const Reception& x) { return x.station == r.station; });
+      if (!known) {
+        reception.delay = r.time - m->time;
+        m->rinfos.push_back(std::move(reception));
+        complete(*m, d);
+        merged.insert(m);
+      }
+      decision.result = IngestResult::kDuplicate;
+      decision.message = *m;
+      continue;
+    }
+    if (d.seq && !d.disengaged && !IsSequenceAhead(*d.seq, r.seq_number)) {
+      decision.result = IngestResult::kReplay;
+      continue;
+    }
+    if (d.disengaged) {
+      d.disengaged = false;
+      d.disengage_used = true;
+    }
+    Message& m = created.emplace_back();
+    m.device = r.device;
+    m.type = d.type;
+    m.group = d.group;
+    m.time = r.time;
+    m.seq_number = r.seq_number;
+    m.data = r.data;
+    m.ack = r.ack;
+    m.rinfos.push_back(std::move(reception));
+    complete(m, d);
+    d.last_message = &m;
+    d.last_looked_up = true;
+    d.seq = r.seq_number;
+    d.last = r.time;
+    MoveAverage(d.avg_snr, r.snr);
+    MoveAverage(d.avg_rssi, r.rssi);
+    d.changed = true;
+    decision.result = IngestResult::kAccepted;
+    decision.message = m;
+  }
+  // A message made in this batch and joined by later reports of the batch is
+  // stored once, with every station.
+  for (size_t i = 0; i < reports.size(); ++i) {
+    if (out[i].result != IngestResult::kDuplicate) continue;
+    const DeviceUplink& d = devices[reports[i].device.value];
+    if (d.last_message != nullptr) out[i].message = *d.last_message;
+  }
+
+  if (!created.empty()) {
+    static constexpr driver::Column kColumns[] = {
+        {"device_id", driver::ColumnType::kInt},
+        {"time", driver::ColumnType::kInt},
+        {"seq_number", driver::ColumnType::kInt},
+        {"type_id", driver::ColumnType::kText},
+        {"group_id", driver::ColumnType::kText},
+        {"data", driver::ColumnType::kText},
+        {"decoded", driver::ColumnType::kText},
+        {"rinfos", driver::ColumnType::kText},
+        {"nb_frames", driver::ColumnType::kInt},
+        {"ack", driver::ColumnType::kInt},
+        {"location_lat", driver::ColumnType::kDouble},
+        {"location_lng", driver::ColumnType::kDouble},
+        {"location_radius", driver::ColumnType::kDouble},
+        {"link_quality", driver::ColumnType::kInt},
+    };
+    std::vector<std::string> rinfos;
+    rinfos.reserve(created.size());
+    for (const Message& m : created) rinfos.push_back(EncodeRinfos(m.rinfos));
+    driver::BulkInsertSpec spec{"messages", kColumns,
+                                // The same frame stored again (its device disengaged
+                                // and replaying it at the same time) is kept once.
+                                "ON CONFLICT (device_id, time, seq_number) DO NOTHING", false,
+                                "ingest uplinks"};
+    auto inserted = c.BulkInsert(spec, created.size(), [&](size_t i, driver::RowWriter& w) {
+      const Message& m = created[i];
+      w.Int(int64_t{m.device.value});
+      w.Int(m.time);
+      w.Int(m.seq_number);
+      w.Text(m.type);
+      w.Text(m.group);
+      w.Text(m.data);
+      w.Text(m.decoded);
+      w.Text(rinfos[i]);
+      w.Int(static_cast<int64_t>(m.rinfos.size()));
+      w.Int(int64_t{m.ack ? 1 : 0});
+      w.Double(m.computed_location ? std::optional<double>(m.computed_location->lat)
+                                   : std::nullopt);
+      w.Double(m.computed_location ? std::optional<double>(m.computed_location->lng)
+                                   : std::nullopt);
+      w.Double(m.computed_location ? std::optional<double>(m.computed_location->radius)
+                                   : std::nullopt);
+      w.Int(static_cast<int64_t>(m.link_quality));
+    });
+    if (!inserted.ok()) return inserted.status();
+  }
+  if (!merged.empty()) {
+    ROOST_SQL_QUERY(q, c,
+                    "UPDATE messages SET decoded = $4, rinfos = $5, nb_frames = $6, "
+                    "location_lat = $7, location_lng = $8, location_radius = $9, "
+                    "link_quality = $10 WHERE device_id = $1 AND time = $2 AND seq_number = $3",
+                    "ingest uplinks");
+    for (const Message* m : merged) {
+      const std::string rinfos = EncodeRinfos(m->rinfos);
+      const auto& loc = m->computed_location;
+      q.Bind(1, int64_t{m->device.value}).Bind(2, m->time).Bind(3, m->seq_number);
+      q.BindRef(4, m->decoded).BindRef(5, rinfos).Bind(6, static_cast<int64_t>(m->rinfos.size()));
+      q.Bind(7, loc ? std::optional<double>(loc->lat) : std::nullopt);
+      q.Bind(8, loc ? std::optional<double>(loc->lng) : std::nullopt);
+      q.Bind(9, loc ? std::optional<double>(loc->radius) : std::nullopt);
+      q.Bind(10, static_cast<int64_t>(m->link_quality));
+      ROOST_RETURN_IF_ERROR(q.Run());
+    }
+  }
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "UPDATE devices SET sequence_number = $2, last_time = $3, average_snr = $4, "
+                    "average_rssi = $5 WHERE id = $1",
+                    "ingest uplinks");
+    for (const auto& [id, d] : devices) {
+      if (!d.changed) continue;
+      q.Bind(1, int64_t{id}).Bind(2, d.seq).Bind(3, d.last).Bind(4, d.avg_snr).Bind(5, d.avg_rssi);
+      ROOST_RETURN_IF_ERROR(q.Run());
+    }
+  }
+  {
+    ROOST_SQL_QUERY(q, c, "DELETE FROM sequence_check_disengaged WHERE device_id = $1",
+                    "ingest uplinks");
+    for (const auto& [id, d] : devices) {
+      if (!d.disengage_used) continue;
+      ROOST_RETURN_IF_ERROR(q.Bind(1, int64_t{id}).Run());
+    }
+  }
+  ROOST_RETURN_IF_ERROR(tx.Commit("ingest uplinks"));
+  return out;
+}
+
+Result<MessagePage> SqlStore::ListMessages(const MessageQuery& query) {
+  if (query.device.has_value() == !query.type.empty()) {
+    return Status::InvalidInput("a message list is of one device or of one device type");
+  }
+  if (query.limit < 1 || query.limit > kMaxPageSize) {
+    return Status::InvalidInput("limit must be 1.." + std::to_string(kMaxPageSize));
+  }
+  ROOST_SQL_LEASE(c);
+  std::string sql = std::string("SELECT ") + kMessageColumns + " FROM messages WHERE ";
+  int n = 1;
+  sql += query.device ? "device_id = $1" : "type_id = $1";
+  if (query.since) sql += " AND time >= $" + std::to_string(++n);
+  if (query.before) sql += " AND time < $" + std::to_string(++n);
+  if (query.after) {
+    const std::string t = std::to_string(++n), d = std::to_string(++n), s = std::to_string(++n);
+    sql += " AND (time < $" + t + " OR (time = $" + t + " AND (device_id < $" + d +
+           " OR (device_id = $" + d + " AND seq_number < $" + s + "))))";
+  }
+  sql += " ORDER BY time DESC, device_id DESC, seq_number DESC LIMIT $" + std::to_string(++n);
+  ROOST_SQL_QUERY(q, c, sql, "list messages");
+  int i = 1;
+  if (query.device) {
+    q.Bind(i++, int64_t{*query.device});
+  } else {
+    q.BindRef(i++, query.type);
+  }
+  if (query.since) q.Bind(i++, *query.since);
+  if (query.before) q.Bind(i++, *query.before);
+  if (query.after) {
+    q.Bind(i++, query.after->time);
+    q.Bind(i++, int64_t{query.after->device});
+    q.Bind(i++, query.after->seq_number);
+  }
+  q.Bind(i, int64_t{query.limit} + 1);
+  auto rows = ReadAll<Message>(q, MessageFromRow);
+  if (!rows.ok()) return rows.status();
+  MessagePage page;
+  page.messages = std::move(*rows);
+  if (page.messages.size() > static_cast<size_t>(query.limit)) {
+    page.messages.resize(query.limit);
+    const Message& last = page.messages.back();
+    page.next = MessageCursor{last.time, last.device.value, last.seq_number};
+  }
+  return page;
+}
+
+}  // namespace roost::storage::sql

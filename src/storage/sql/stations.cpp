@@ -1,0 +1,73 @@
+// Radio base stations: owned by a group, heard devices of its subtree.
+#include "storage/sql/rows.h"
+#include "storage/sql/sql_store.h"
+
+namespace roost::storage::sql {
+namespace {
+
+constexpr const char* kStationSelect =
+    "SELECT id, name, group_id, lat, lng, creation_time FROM stations";
+
+Station StationFromRow(const Query& q) {
+  Station s;
+  s.id = q.Text(0);
+  s.name = q.Text(1);
+  s.group = q.Text(2);
+  s.lat = q.OptDouble(3);
+  s.lng = q.OptDouble(4);
+  s.creation_time = q.Int(5);
+  return s;
+}
+
+}  // namespace
+
+Status SqlStore::CreateStation(const Station& s) {
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("create station"));
+  {
+    // The owner first, so that a missing group is InvalidInput rather than an
+    // engine-specific foreign-key failure.
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT id FROM groups WHERE id = $1" + std::string(c.dialect().for_share),
+                    "create station");
+    auto found = q.Bind(1, s.group).Next();
+    if (!found.ok()) return found.status();
+    if (!*found) return Status::InvalidInput("group " + s.group + " not found");
+  }
+  {
+    ROOST_SQL_QUERY(q, c, "SELECT id FROM stations WHERE id = $1", "create station");
+    auto found = q.Bind(1, s.id).Next();
+    if (!found.ok()) return found.status();
+    if (*found) return Status::AlreadyExists("station " + s.id + " already exists");
+  }
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "INSERT INTO stations (id, name, group_id, lat, lng, creation_time) "
+                    "VALUES ($1, $2, $3, $4, $5, $6)",
+                    "create station");
+    q.BindRef(1, s.id).BindRef(2, s.name).BindRef(3, s.group).Bind(4, s.lat).Bind(5, s.lng);
+    q.Bind(6, s.creation_time);
+    ROOST_RETURN_IF_ERROR(q.Run());
+  }
+  return tx.Commit("create station");
+}
+
+Result<Station> SqlStore::GetStation(std::string_view id) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c, std::string(kStationSelect) + " WHERE id = $1", "get station");
+  q.Bind(1, id);
+  return ReadOne(q, StationFromRow, "station " + std::string(id) + " not found");
+}
+
+Result<std::vector<Station>> SqlStore::ListStations(std::string_view group_subtree) {
+  if (group_subtree.empty()) {
+    ROOST_SQL_LEASE(c);
+    ROOST_SQL_QUERY(q, c, std::string(kStationSelect) + " ORDER BY id", "list stations");
+    return ReadAll<Station>(q, StationFromRow);
+  }
+  return SelectInSubtree<Station>(group_subtree, std::string(kStationSelect) + kInSubtreeGroups,
+                                  "id", "list stations", StationFromRow);
+}
+
+}  // namespace roost::storage::sql
