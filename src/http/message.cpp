@@ -109,6 +109,40 @@ std::optional<std::string> TargetTextProblem(std::string_view path, std::string_
   return std::nullopt;
 }
 
+Response Response::Later(std::shared_ptr<PendingResponse> pending) {
+  Response r;
+  r.later = std::move(pending);
+  return r;
+}
+
+void PendingResponse::Complete(Response response) {
+  std::function<void()> wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (completed_) return;
+    completed_ = true;
+    response.later.reset();  // a pending response never waits on another
+    response_ = std::move(response);
+    wake = std::move(wake_);
+  }
+  if (wake) wake();
+}
+
+bool PendingResponse::OnComplete(std::function<void()> wake) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (completed_) return false;
+  wake_ = std::move(wake);
+  return true;
+}
+
+Response PendingResponse::Take() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!response_) return Response::Error(500, "internal server error");
+  Response r = std::move(*response_);
+  response_.reset();
+  return r;
+}
+
 Response Response::Json(int status, std::string json_body) {
   Response r;
   r.status = status;

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <any>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,11 +51,19 @@ struct Request {
   std::optional<std::string> QueryParam(std::string_view name) const;
 };
 
+class PendingResponse;
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   HeaderList headers;  // extra headers; Content-Type/Length and Connection are set by the server
   std::string body;
+  // When set, the response is decided later (see PendingResponse) and the
+  // fields above are ignored.
+  std::shared_ptr<PendingResponse> later;
+
+  // A response that `pending` will receive from another thread.
+  static Response Later(std::shared_ptr<PendingResponse> pending);
 
   static Response Json(int status, std::string json_body);
   static Response Text(int status, std::string text,
@@ -60,6 +71,28 @@ struct Response {
   // A JSON error: {"message": ..., "errors": [...]}.
   static Response Error(int status, std::string_view message,
                         const std::vector<ErrorDetail>& errors = {});
+};
+
+// A response that is decided after the handler returned — e.g. once a writer
+// thread has made the request's data durable — without a thread held while the
+// request waits. Whoever took the work must call Complete exactly once, also
+// when it fails or shuts down; the connection waits until then.
+class PendingResponse {
+ public:
+  // Thread-safe. Later calls are ignored.
+  void Complete(Response response);
+
+  // For the server: runs `wake` (from the completing thread) once the response
+  // is there, or returns false without keeping it when it already is.
+  bool OnComplete(std::function<void()> wake);
+  // For the server, once woken or told it was complete: the response.
+  Response Take();
+
+ private:
+  std::mutex mu_;
+  std::optional<Response> response_;
+  bool completed_ = false;
+  std::function<void()> wake_;
 };
 
 // Decodes %XX escapes (and '+' as space when `plus_is_space`). Returns nullopt on

@@ -667,6 +667,20 @@ asio::awaitable<void> Server::Impl::Run(Outcome& out, Request& req, bool admit, 
   } else {
     work();
   }
+  if (std::shared_ptr<PendingResponse> later = out.response.later) {
+    // Wait, on this connection's strand and without a thread, for whoever took
+    // the request's work to complete it: a timer that never fires by itself is
+    // cancelled by the completion.
+    auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
+                                                      asio::steady_timer::time_point::max());
+    const bool waiting = later->OnComplete(
+        [timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
+    if (waiting) {
+      error_code ec;
+      co_await timer->async_wait(Redirect(ec));
+    }
+    out.response = later->Take();
+  }
 }
 
 bool Server::Impl::Admit(Outcome& out, Request& req) {

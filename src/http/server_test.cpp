@@ -21,6 +21,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -237,6 +238,21 @@ class ServerTest : public ::testing::Test {
                         [](const Request&) -> Response { throw std::runtime_error("kaboom"); },
                         Runs::kWorkers)
                     .ok());
+    // Hands the response to the test, which completes it from its own thread;
+    // "?now" completes it inside the handler, before the server waits.
+    ASSERT_TRUE(router
+                    .Add("GET", "/later",
+                         [this](const Request& r) {
+                           auto pending = std::make_shared<PendingResponse>();
+                           if (r.QueryParam("now")) {
+                             pending->Complete(Response::Json(200, "{\"now\":true}"));
+                           } else {
+                             std::lock_guard lock(later_mu);
+                             later.push_back(pending);
+                           }
+                           return Response::Later(pending);
+                         })
+                    .ok());
     opts.host = "127.0.0.1";
     opts.port = 0;
     opts.metrics = &metrics;
@@ -274,7 +290,49 @@ class ServerTest : public ::testing::Test {
   size_t items_limit = 10 * 1024 * 1024;
   std::atomic<int> admissions{0};
   std::atomic<int> handled{0};
+  std::mutex later_mu;
+  std::vector<std::shared_ptr<PendingResponse>> later;  // guarded by later_mu
 };
+
+TEST_F(ServerTest, LaterResponsesWaitWithoutHoldingAThreadAndArriveWhenCompleted) {
+  StartServer({}, /*loop_threads=*/1);
+  constexpr int kClients = 20;
+  std::vector<std::thread> clients;
+  std::vector<std::string> bodies(kClients);
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      Client c(server->port());
+      bodies[i] = c.Get("/later").body;
+    });
+  }
+  for (int tries = 0; tries < 500; ++tries) {
+    {
+      std::lock_guard lock(later_mu);
+      if (later.size() == kClients) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  std::vector<std::shared_ptr<PendingResponse>> waiting;
+  {
+    std::lock_guard lock(later_mu);
+    waiting = later;
+  }
+  ASSERT_EQ(waiting.size(), static_cast<size_t>(kClients));
+  // Twenty requests wait, on one event-loop thread, and the server still answers.
+  {
+    Client c(server->port());
+    EXPECT_EQ(c.Get("/healthz").status, 200);
+    EXPECT_EQ(c.Get("/later?now=1").body, "{\"now\":true}");
+  }
+  for (int i = kClients - 1; i >= 0; --i) {
+    waiting[i]->Complete(Response::Json(200, "{\"n\":" + std::to_string(i) + "}"));
+    waiting[i]->Complete(Response::Json(500, "{}"));  // ignored: once only
+  }
+  for (auto& t : clients) t.join();
+  std::set<std::string> distinct(bodies.begin(), bodies.end());
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(kClients));
+  for (const auto& b : bodies) EXPECT_EQ(b.rfind("{\"n\":", 0), 0u) << b;
+}
 
 TEST_F(ServerTest, BindsEphemeralPort) {
   StartServer();
