@@ -78,8 +78,9 @@ struct Message {
   std::string group;  // the device's group then
   EpochMillis time = 0;
   int64_t seq_number = 0;
-  std::string data;               // lowercase hex
-  std::string decoded;            // JSON text of the device type's decoding, "" when none
+  std::string data;       // lowercase hex
+  std::string decoded;    // JSON text of the device type's decoding, "" when none
+  std::string undecoded;  // JSON array of the format's fields that did not fit, "" when none
   std::vector<Reception> rinfos;  // every station that heard it, the first one first
   bool ack = false;
   std::optional<ComputedLocation> computed_location;

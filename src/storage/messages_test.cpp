@@ -154,6 +154,12 @@ TEST_P(MessageStoreTest, ReportsOfOneFrameInOneBatchAreStoredOnceWithEveryStatio
   EXPECT_EQ(messages[0].rinfos[1].station, "0A1C");
   EXPECT_EQ(messages[0].rinfos[1].delay, 10);
   EXPECT_EQ(DeviceMessages(0x2D).size(), 1u);
+  // Every device of the batch moved on, not only the first one written.
+  for (uint32_t id : {0x2Cu, 0x2Du}) {
+    auto dev = store_->GetDevice(id);
+    ASSERT_TRUE(dev.ok());
+    EXPECT_EQ(dev->last, 5'000) << id;
+  }
 }
 
 TEST_P(MessageStoreTest, SameFrameAfterTheWindowIsLate) {

@@ -26,6 +26,7 @@ CREATE TABLE messages (
   group_id        TEXT NOT NULL,              -- the device's group then
   data            TEXT NOT NULL,              -- lowercase hex
   decoded         TEXT NOT NULL,              -- JSON text of the decoding, '' when none
+  undecoded       TEXT NOT NULL,              -- JSON array of the fields that did not fit, or ''
   rinfos          TEXT NOT NULL,              -- JSON array, first report first
   nb_frames       INTEGER NOT NULL,
   ack             INTEGER NOT NULL,

@@ -15,7 +15,7 @@ namespace {
 
 constexpr const char* kMessageColumns =
     "device_id, time, seq_number, type_id, group_id, data, decoded, rinfos, nb_frames, ack, "
-    "location_lat, location_lng, location_radius, link_quality";
+    "location_lat, location_lng, location_radius, link_quality, undecoded";
 
 // The device's SNR and RSSI averages move by this share of each new message's
 // value: an exponential average that weighs roughly the last 25 messages, as
@@ -316,6 +316,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
         {"location_lng", driver::ColumnType::kDouble},
         {"location_radius", driver::ColumnType::kDouble},
         {"link_quality", driver::ColumnType::kInt},
+        {"undecoded", driver::ColumnType::kText},
     };
     std::vector<std::string> rinfos;
     rinfos.reserve(created.size());
@@ -344,6 +345,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       w.Double(m.computed_location ? std::optional<double>(m.computed_location->radius)
                                    : std::nullopt);
       w.Int(static_cast<int64_t>(m.link_quality));
+      w.Text(m.undecoded);
     });
     if (!inserted.ok()) return inserted.status();
   }
@@ -351,7 +353,8 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     ROOST_SQL_QUERY(q, c,
                     "UPDATE messages SET decoded = $4, rinfos = $5, nb_frames = $6, "
                     "location_lat = $7, location_lng = $8, location_radius = $9, "
-                    "link_quality = $10 WHERE device_id = $1 AND time = $2 AND seq_number = $3",
+                    "link_quality = $10, undecoded = $11 WHERE device_id = $1 AND time = $2 AND "
+                    "seq_number = $3",
                     "ingest uplinks");
     for (const Message* m : merged) {
       const std::string rinfos = EncodeRinfos(m->rinfos);
@@ -361,8 +364,9 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       q.Bind(7, loc ? std::optional<double>(loc->lat) : std::nullopt);
       q.Bind(8, loc ? std::optional<double>(loc->lng) : std::nullopt);
       q.Bind(9, loc ? std::optional<double>(loc->radius) : std::nullopt);
-      q.Bind(10, static_cast<int64_t>(m->link_quality));
+      q.Bind(10, static_cast<int64_t>(m->link_quality)).BindRef(11, m->undecoded);
       ROOST_RETURN_IF_ERROR(q.Run());
+      q.Reset();
     }
   }
   {
@@ -374,6 +378,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       if (!d.changed) continue;
       q.Bind(1, int64_t{id}).Bind(2, d.seq).Bind(3, d.last).Bind(4, d.avg_snr).Bind(5, d.avg_rssi);
       ROOST_RETURN_IF_ERROR(q.Run());
+      q.Reset();
     }
   }
   {
@@ -382,6 +387,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     for (const auto& [id, d] : devices) {
       if (!d.disengage_used) continue;
       ROOST_RETURN_IF_ERROR(q.Bind(1, int64_t{id}).Run());
+      q.Reset();
     }
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("ingest uplinks"));

@@ -1,0 +1,63 @@
+#include "pipeline/uplink_decoder.h"
+
+#include "core/hex.h"
+
+namespace roost::pipeline {
+namespace {
+
+constexpr size_t kMaxCachedFormats = 4096;
+
+// The bytes as a JSON string: printable ASCII kept, every other byte shown as
+// U+FFFD, so that what a device sends can never make invalid JSON or text.
+void AppendBytesAsText(std::span<const uint8_t> bytes, std::string& out) {
+  out += '"';
+  for (uint8_t b : bytes) {
+    if (b == '"' || b == '\\') {
+      out += '\\';
+      out += static_cast<char>(b);
+    } else if (b >= 0x20 && b < 0x7f) {
+      out += static_cast<char>(b);
+    } else {
+      out += "\xef\xbf\xbd";
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+const codec::PayloadFormat* UplinkDecoder::Format(std::string_view config) {
+  auto it = formats_.find(std::string(config));
+  if (it != formats_.end()) return it->second.get();
+  if (formats_.size() >= kMaxCachedFormats) formats_.clear();
+  auto compiled = codec::CompilePayloadFormat(config);
+  auto& slot = formats_[std::string(config)];
+  if (compiled.ok()) slot = std::make_unique<codec::PayloadFormat>(std::move(*compiled));
+  return slot.get();
+}
+
+void UplinkDecoder::Complete(Message& message, PayloadType type, std::string_view config) {
+  // A merged duplicate has the same bytes: its decoding is already there.
+  if (message.rinfos.size() > 1) return;
+  message.decoded.clear();
+  message.undecoded.clear();
+  auto bytes = FromHex(message.data);
+  if (!bytes.ok()) return;
+  switch (type) {
+    case PayloadType::kString:
+      AppendBytesAsText(*bytes, message.decoded);
+      break;
+    case PayloadType::kCustom:
+      if (const codec::PayloadFormat* format = Format(config)) {
+        if (codec::DecodeToJson(*format, *bytes, message.decoded) > 0) {
+          codec::AppendUndecodedJson(*format, bytes->size(), message.undecoded);
+        }
+      }
+      break;
+    case PayloadType::kNone:
+    case PayloadType::kGeolocation:
+      break;
+  }
+}
+
+}  // namespace roost::pipeline

@@ -1,0 +1,31 @@
+// Sets the fields of a message that are derived from its bytes and its
+// receptions (IngestPolicy::complete): the device type's decoding, and the
+// link quality and location from the stations that heard it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "codec/payload_format.h"
+#include "model/device_type.h"
+#include "model/message.h"
+
+namespace roost::pipeline {
+
+// Not thread-safe: one per writer thread. Custom formats are compiled once per
+// distinct format text and kept (a format edited in the registry is new text,
+// compiled on its first message); the cache is bounded.
+class UplinkDecoder {
+ public:
+  void Complete(Message& message, PayloadType type, std::string_view config);
+
+ private:
+  // nullptr: the text does not compile (a format saved before checks existed).
+  const codec::PayloadFormat* Format(std::string_view config);
+
+  std::unordered_map<std::string, std::unique_ptr<codec::PayloadFormat>> formats_;
+};
+
+}  // namespace roost::pipeline

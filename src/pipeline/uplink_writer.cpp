@@ -1,0 +1,86 @@
+#include "pipeline/uplink_writer.h"
+
+namespace roost::pipeline {
+
+UplinkWriter::UplinkWriter(storage::Store& store, UplinkWriterOptions options)
+    : store_(store), options_(options), thread_([this] { Run(); }) {}
+
+UplinkWriter::~UplinkWriter() {
+  Stop();
+}
+
+bool UplinkWriter::Submit(std::vector<UplinkReport> reports, Done done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return false;
+    // One request larger than the whole queue still goes in when the queue is
+    // empty: the route's body limit bounds it.
+    if (queued_reports_ > 0 && queued_reports_ + reports.size() > options_.max_queued_reports) {
+      return false;
+    }
+    queued_reports_ += reports.size();
+    queue_.push_back(Submission{std::move(reports), std::move(done)});
+  }
+  cv_.notify_one();
+  return true;
+}
+
+size_t UplinkWriter::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queued_reports_;
+}
+
+void UplinkWriter::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void UplinkWriter::Run() {
+  storage::IngestPolicy policy;
+  policy.dedup_window_ms = options_.dedup_window_ms;
+  policy.complete = [this](Message& m, PayloadType type, std::string_view config) {
+    decoder_.Complete(m, type, config);
+  };
+  std::vector<Submission> group;
+  std::vector<UplinkReport> reports;
+  for (;;) {
+    group.clear();
+    reports.clear();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopped and drained
+      // Whole submissions only, so that each is decided in one transaction.
+      while (!queue_.empty() && (group.empty() || reports.size() + queue_.front().reports.size() <=
+                                                      options_.max_batch)) {
+        Submission& s = queue_.front();
+        queued_reports_ -= s.reports.size();
+        reports.insert(reports.end(), std::make_move_iterator(s.reports.begin()),
+                       std::make_move_iterator(s.reports.end()));
+        group.push_back(std::move(s));
+        queue_.pop_front();
+      }
+    }
+    if (options_.before_commit) options_.before_commit();
+    auto decided = store_.IngestUplinks(reports, policy);
+    if (decided.ok() && options_.batches) options_.batches->Inc();
+    size_t at = 0;
+    for (Submission& s : group) {
+      const size_t n = s.reports.size();
+      if (!decided.ok()) {
+        s.done(decided.status());
+        continue;
+      }
+      std::vector<storage::IngestDecision> mine(std::make_move_iterator(decided->begin() + at),
+                                       std::make_move_iterator(decided->begin() + at + n));
+      at += n;
+      s.done(std::move(mine));
+    }
+  }
+}
+
+}  // namespace roost::pipeline

@@ -1,0 +1,80 @@
+// Commits ingest reports in groups: the hot path of POST /api/ingest/uplink.
+//
+// Handlers Submit the reports of a request with a completion and return at
+// once; one writer thread takes everything queued (up to `max_batch` reports),
+// decides and stores it with one Store::IngestUplinks call — one transaction,
+// one fsync, for many requests — and then completes every submission of the
+// group with its decisions. A completion with decisions therefore means the
+// reports are durable; with an error, none of the group was stored.
+//
+// Memory is bounded: past `max_queued_reports` waiting, Submit refuses (the
+// caller answers 503 with Retry-After) instead of queueing more.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+#include "model/message.h"
+#include "observe/metrics.h"
+#include "pipeline/uplink_decoder.h"
+#include "storage/store.h"
+
+namespace roost::pipeline {
+
+struct UplinkWriterOptions {
+  size_t max_queued_reports = 50'000;
+  size_t max_batch = 2'000;         // reports per transaction
+  int64_t dedup_window_ms = 3'000;  // IngestPolicy::dedup_window_ms
+  // Optional; when set they must outlive the writer.
+  observe::Counter* batches = nullptr;  // transactions committed
+  // Runs on the writer thread before each transaction (tests hold the writer
+  // here to fill its queue).
+  std::function<void()> before_commit;
+};
+
+class UplinkWriter {
+ public:
+  using Done = std::function<void(Result<std::vector<storage::IngestDecision>>)>;
+
+  // Starts the writer thread. `store` must outlive the writer.
+  UplinkWriter(storage::Store& store, UplinkWriterOptions options);
+  ~UplinkWriter();  // Stop()
+  UplinkWriter(const UplinkWriter&) = delete;
+  UplinkWriter& operator=(const UplinkWriter&) = delete;
+
+  // Queues `reports` (one request's); `done` runs on the writer thread once they
+  // are decided and durable, or failed. Returns false, without queueing or
+  // calling `done`, when the queue is full or the writer stopped.
+  bool Submit(std::vector<UplinkReport> reports, Done done);
+
+  // Reports waiting (for /metrics and tests).
+  size_t queued() const;
+
+  // Commits what is queued, then ends the thread; later Submits are refused.
+  void Stop();
+
+ private:
+  struct Submission {
+    std::vector<UplinkReport> reports;
+    Done done;
+  };
+  void Run();
+
+  storage::Store& store_;
+  UplinkWriterOptions options_;
+  UplinkDecoder decoder_;  // used by the writer thread only
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Submission> queue_;  // guarded by mu_
+  size_t queued_reports_ = 0;     // guarded by mu_
+  bool stop_ = false;             // guarded by mu_
+  std::thread thread_;            // last: starts once the members above exist
+};
+
+}  // namespace roost::pipeline

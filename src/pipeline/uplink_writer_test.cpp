@@ -1,0 +1,159 @@
+// The group-commit writer over a real store, on SQLite and PostgreSQL.
+#include "pipeline/uplink_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "storage/store_test_fixture.h"
+
+namespace roost::pipeline {
+namespace {
+
+using storage::StoreTest;
+
+class UplinkWriterTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    root_ = MakeGroup(1, "");
+    type_ = MakeType(1, root_.id);  // custom format "temp::int:16:little-endian"
+    for (uint32_t id = 1; id <= kDevices; ++id) {
+      ASSERT_TRUE(store_->InsertDevice(MakeDevice(id, type_)).ok());
+    }
+    Station s{"0A1B", "roof", root_.id, 43.6, 1.44, 1};
+    ASSERT_TRUE(store_->CreateStation(s).ok());
+  }
+
+  static UplinkReport Report(uint32_t device, int64_t seq, std::string data = "0102") {
+    UplinkReport r;
+    r.device.value = device;
+    r.seq_number = seq;
+    r.data = std::move(data);
+    r.time = 1'000'000 + seq;
+    r.station = "0A1B";
+    r.rssi = -120;
+    r.snr = 9;
+    return r;
+  }
+
+  static constexpr uint32_t kDevices = 16;
+  Group root_;
+  DeviceType type_;
+};
+
+TEST_P(UplinkWriterTest, ConcurrentSubmissionsAreCommittedInGroupsAndEachIsAnswered) {
+  observe::Counter batches;
+  UplinkWriterOptions options;
+  options.batches = &batches;
+  UplinkWriter writer(*store_, options);
+  constexpr int kPerDevice = 50;
+  std::atomic<int> accepted{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (uint32_t device = 1; device <= kDevices; ++device) {
+    threads.emplace_back([&, device] {
+      for (int seq = 1; seq <= kPerDevice; ++seq) {
+        std::promise<void> answered;
+        ASSERT_TRUE(writer.Submit({Report(device, seq)}, [&](auto decided) {
+          if (decided.ok() && decided->size() == 1 &&
+              (*decided)[0].result == IngestResult::kAccepted) {
+            ++accepted;
+          } else {
+            ++failed;
+          }
+          answered.set_value();
+        }));
+        answered.get_future().wait();  // like a station waiting for its 2xx
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(accepted.load(), static_cast<int>(kDevices) * kPerDevice);
+  // Sixteen stations waiting for their answers share transactions.
+  EXPECT_LT(batches.Value(), static_cast<uint64_t>(kDevices) * kPerDevice);
+  storage::MessageQuery q;
+  q.type = type_.id;
+  q.limit = 1000;
+  auto page = store_->ListMessages(q);
+  ASSERT_TRUE(page.ok()) << page.status().message();
+  EXPECT_EQ(page->messages.size(), kDevices * kPerDevice);
+}
+
+TEST_P(UplinkWriterTest, AFullQueueRefusesAndTheRefusedReportIsNeverStored) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> commits{0};
+  UplinkWriterOptions options;
+  options.max_queued_reports = 3;
+  options.before_commit = [&] {
+    if (commits++ == 0) released.wait();  // hold the first transaction
+  };
+  UplinkWriter writer(*store_, options);
+  std::atomic<int> done{0};
+  auto count = [&](auto decided) {
+    EXPECT_TRUE(decided.ok());
+    if (decided.ok()) {
+      for (const auto& d : *decided) EXPECT_EQ(d.result, IngestResult::kAccepted);
+    }
+    ++done;
+  };
+  ASSERT_TRUE(writer.Submit({Report(1, 1)}, count));
+  while (commits.load() == 0) std::this_thread::yield();  // the writer holds it
+  EXPECT_TRUE(writer.Submit({Report(2, 1), Report(3, 1)}, count));
+  EXPECT_TRUE(writer.Submit({Report(4, 1)}, count));
+  EXPECT_EQ(writer.queued(), 3u);
+  EXPECT_FALSE(writer.Submit({Report(5, 1)}, count)) << "past the bound";
+  release.set_value();
+  writer.Stop();  // drains what was accepted
+  EXPECT_EQ(done.load(), 3);
+  EXPECT_FALSE(writer.Submit({Report(6, 1)}, count)) << "after Stop";
+  auto five = store_->GetDevice(5);
+  ASSERT_TRUE(five.ok());
+  EXPECT_FALSE(five->last.has_value());
+  auto four = store_->GetDevice(4);
+  ASSERT_TRUE(four.ok());
+  EXPECT_TRUE(four->last.has_value());
+}
+
+TEST_P(UplinkWriterTest, MessagesAreDecodedWithTheirTypesFormat) {
+  UplinkWriter writer(*store_, {});
+  std::promise<Result<std::vector<storage::IngestDecision>>> out;
+  ASSERT_TRUE(writer.Submit({Report(1, 1, "feff"), Report(2, 1, "01")},
+                            [&](auto decided) { out.set_value(std::move(decided)); }));
+  auto decided = out.get_future().get();
+  ASSERT_TRUE(decided.ok()) << decided.status().message();
+  ASSERT_EQ(decided->size(), 2u);
+  ASSERT_TRUE((*decided)[0].message.has_value());
+  EXPECT_EQ((*decided)[0].message->decoded, "{\"temp\":-2}");
+  EXPECT_EQ((*decided)[0].message->undecoded, "");
+  EXPECT_EQ((*decided)[1].message->decoded, "{}");
+  EXPECT_EQ((*decided)[1].message->undecoded, "[\"temp\"]");
+  storage::MessageQuery q;
+  q.device = 1;
+  auto page = store_->ListMessages(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->messages.size(), 1u);
+  EXPECT_EQ(page->messages[0].decoded, "{\"temp\":-2}");
+}
+
+TEST(UplinkDecoderTest, StringPayloadsBecomeSafeText) {
+  UplinkDecoder decoder;
+  Message m;
+  m.data = "48692200ff";
+  m.rinfos.resize(1);
+  decoder.Complete(m, PayloadType::kString, "");
+  EXPECT_EQ(m.decoded, "\"Hi\\\"\xef\xbf\xbd\xef\xbf\xbd\"");
+  decoder.Complete(m, PayloadType::kNone, "");
+  EXPECT_EQ(m.decoded, "");
+  decoder.Complete(m, PayloadType::kCustom, "not a format");
+  EXPECT_EQ(m.decoded, "") << "a format that does not compile decodes nothing";
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, UplinkWriterTest, ::testing::Values("sqlite", "postgresql"),
+                         storage::EngineName);
+
+}  // namespace
+}  // namespace roost::pipeline
