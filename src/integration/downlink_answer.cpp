@@ -68,8 +68,9 @@ Result<DownlinkAnswer> ParseDownlinkAnswer(std::string_view body, SigfoxId devic
     return Refused("the answer has " + MemberCount(top_keys) + ", expected one keyed by device " +
                    device.ToApi());
   }
-  const auto& [key, entry] = *doc.items().begin();
-  ROOST_RETURN_IF_ERROR(CheckDeviceKey(key, device));
+  const auto member = doc.begin();
+  const json& entry = member.value();
+  ROOST_RETURN_IF_ERROR(CheckDeviceKey(member.key(), device));
 
   const std::string where = "the entry for device " + device.ToApi();
   if (!entry.is_object()) {
