@@ -81,7 +81,7 @@ bool IsAllowed(Variable variable, CallbackKind kind);
 // without a position has no {lat}, an uplink no {temp}, and the callback still
 // goes out rather than failing on a value the pattern cannot always have.
 // Meant to be filled once per message and reused for all its callbacks; Clear
-// keeps the storage for the next message.
+// keeps the fixed variables' storage for the next message.
 class Variables {
  public:
   void Set(Variable variable, std::string_view value);
