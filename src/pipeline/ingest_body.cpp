@@ -414,13 +414,18 @@ struct Scratch {
 };
 constexpr size_t kKeptBodySize = size_t{1} << 20;
 
+// Outside the template: a thread_local there would be one per instantiation.
+Scratch& KeptScratch() {
+  thread_local Scratch kept;
+  return kept;
+}
+
 // Runs `read(document)` (returning Status) on `body`, then refuses anything
 // after the root value.
 template <typename Read>
 Status WithDocument(std::string_view body, Read&& read) {
-  thread_local Scratch kept;
   std::optional<Scratch> own;
-  Scratch& scratch = body.size() <= kKeptBodySize ? kept : own.emplace();
+  Scratch& scratch = body.size() <= kKeptBodySize ? KeptScratch() : own.emplace();
   // simdjson reads up to SIMDJSON_PADDING bytes past the end; spaces there
   // keep those reads defined.
   scratch.text.reserve(body.size() + simdjson::SIMDJSON_PADDING);

@@ -276,6 +276,17 @@ TEST(ParseUplinkReports, ReusesItsBuffersAcrossCallsOfDifferentSizes) {
   }
 }
 
+TEST(ParseUplinkReports, ABodyOverOneMebibyteIsReadToo) {
+  const std::string big =
+      ReportWith("ack", "\"note\":\"" + std::string(size_t{2} << 20, 'x') + "\"");
+  auto parsed = ParseUplinkReports(big);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ((*parsed)[0].device, SigfoxId{0x2C});
+  auto small = ParseUplinkReports(ReportWith("seqNumber", "\"seqNumber\":7"));
+  ASSERT_TRUE(small.ok()) << small.status().message();
+  EXPECT_EQ((*small)[0].seq_number, 7);
+}
+
 // --- Sigfox callbacks --------------------------------------------------------
 
 constexpr std::string_view kJson = "application/json";
