@@ -88,12 +88,19 @@ struct Message {
   bool operator==(const Message&) const = default;
 };
 
-// Whether a 12-bit sequence number `seq` comes after `last`: (seq - last) mod
-// 4096 in 1..2047. Anything else (the same number, or up to 2048 behind) is a
-// replay of an earlier frame.
+// Sequence numbers are 12 bits and wrap.
+inline constexpr int64_t kSequenceModulus = 4096;
+
+// True when `seq` follows `last` within half the sequence space:
+// (seq - last) mod 4096 in 1..2047. Equal is not ahead (a replay); so is
+// anything 2048 or more ahead, which is taken as behind. Only the low 12 bits
+// of each argument count.
 constexpr bool IsSequenceAhead(int64_t last, int64_t seq) {
-  const int64_t d = ((seq - last) % 4096 + 4096) % 4096;
-  return d >= 1 && d <= 2047;
+  // Unsigned arithmetic wraps instead of overflowing, and 4096 divides 2^64,
+  // so the low 12 bits are (seq - last) mod 4096 for any arguments.
+  const uint64_t ahead = (static_cast<uint64_t>(seq) - static_cast<uint64_t>(last)) &
+                         static_cast<uint64_t>(kSequenceModulus - 1);
+  return ahead >= 1 && ahead < static_cast<uint64_t>(kSequenceModulus / 2);
 }
 
 // What ingest did with one report.

@@ -1,6 +1,7 @@
 #include "pipeline/uplink_decoder.h"
 
 #include "core/hex.h"
+#include "pipeline/radio.h"
 
 namespace roost::pipeline {
 namespace {
@@ -37,8 +38,14 @@ const codec::PayloadFormat* UplinkDecoder::Format(std::string_view config) {
 }
 
 void UplinkDecoder::Complete(Message& message, PayloadType type, std::string_view config) {
+  message.link_quality = LinkQualityOf(message.rinfos);
+  message.computed_location = LocateByStations(message.rinfos);
   // A merged duplicate has the same bytes: its decoding is already there.
   if (message.rinfos.size() > 1) return;
+  Decode(message, type, config);
+}
+
+void UplinkDecoder::Decode(Message& message, PayloadType type, std::string_view config) {
   message.decoded.clear();
   message.undecoded.clear();
   auto bytes = FromHex(message.data);

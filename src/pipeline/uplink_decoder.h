@@ -19,9 +19,12 @@ namespace roost::pipeline {
 // compiled on its first message); the cache is bounded.
 class UplinkDecoder {
  public:
+  // For a new message (one reception): decoding, link quality, location. For
+  // a message that just gained a station: link quality and location again.
   void Complete(Message& message, PayloadType type, std::string_view config);
 
  private:
+  void Decode(Message& message, PayloadType type, std::string_view config);
   // nullptr: the text does not compile (a format saved before checks existed).
   const codec::PayloadFormat* Format(std::string_view config);
 

@@ -76,7 +76,7 @@ void UplinkWriter::Run() {
         continue;
       }
       std::vector<storage::IngestDecision> mine(std::make_move_iterator(decided->begin() + at),
-                                       std::make_move_iterator(decided->begin() + at + n));
+                                                std::make_move_iterator(decided->begin() + at + n));
       at += n;
       s.done(std::move(mine));
     }

@@ -137,6 +137,10 @@ TEST_P(UplinkWriterTest, MessagesAreDecodedWithTheirTypesFormat) {
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->messages.size(), 1u);
   EXPECT_EQ(page->messages[0].decoded, "{\"temp\":-2}");
+  // One station at -120 dBm with a position: AVERAGE, located near the station.
+  EXPECT_EQ(page->messages[0].link_quality, LinkQuality::kAverage);
+  ASSERT_TRUE(page->messages[0].computed_location.has_value());
+  EXPECT_NEAR(page->messages[0].computed_location->lat, 43.6, 1e-9);
 }
 
 TEST(UplinkDecoderTest, StringPayloadsBecomeSafeText) {
