@@ -137,8 +137,8 @@ TEST_P(UplinkWriterTest, MessagesAreDecodedWithTheirTypesFormat) {
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->messages.size(), 1u);
   EXPECT_EQ(page->messages[0].decoded, "{\"temp\":-2}");
-  // One station at -120 dBm with a position: AVERAGE, located near the station.
-  EXPECT_EQ(page->messages[0].link_quality, LinkQuality::kAverage);
+  // One station at -120 dBm (above -122) with a position: GOOD, located at the station.
+  EXPECT_EQ(page->messages[0].link_quality, LinkQuality::kGood);
   ASSERT_TRUE(page->messages[0].computed_location.has_value());
   EXPECT_NEAR(page->messages[0].computed_location->lat, 43.6, 1e-9);
 }
