@@ -10,6 +10,7 @@
 #include "crypto/password.h"
 #include "crypto/seal.h"
 #include "model/roles.h"
+#include "pipeline/messages.h"
 #include "registry/certificates.h"
 #include "registry/devices.h"
 #include "registry/users.h"
@@ -40,6 +41,8 @@ struct ApiContext {
   std::function<int64_t()> now_ms;  // wall clock, epoch ms
   // Seals device KEYs on credentials import; nullptr = import unavailable (503).
   const crypto::Sealer* sealer = nullptr;
+  // Stations, ingest and messages; nullptr = not running (those routes answer 503).
+  pipeline::MessageService* messages = nullptr;
   // http.secure_cookies: the session cookie is Secure and named with the __Host- prefix.
   bool secure_cookies = false;
 };

@@ -13,6 +13,7 @@
 //   api_user_handlers.cpp     /api/api-users…
 //   user_handlers.cpp         /api/users…
 //   session_handlers.cpp      /api/session…
+//   message_handlers.cpp      /api/stations…, /api/ingest/uplink, …/messages
 // Their JSON is in json/<resource>_json.h; refusals are ApiError (errors.h).
 // A handler runs after authentication and the role check; it must answer 404
 // for any object outside the principal's group subtree (CheckVisible and the
@@ -134,6 +135,22 @@ http::Response GetNetworkState(ApiContext&, const Principal&, const http::Reques
 // Flags every device of the type: the sequence-number check is skipped for its
 // next message. 200 {"disengaged": n}.
 http::Response DisengageDeviceType(ApiContext&, const Principal&, const http::Request&);
+
+// --- stations, ingest, messages (message_handlers.cpp) ----------------------
+// 503 when the context has no message pipeline.
+
+// {"id","name","lat","lng","group"} → 201 the station; "group" defaults to the
+// principal's and must be visible.
+http::Response CreateStation(ApiContext&, const Principal&, const http::Request&);
+// The stations of the principal's subtree, paged by id.
+http::Response ListStations(ApiContext&, const Principal&, const http::Request&);
+// One report or an array (pipeline/ingest_body.h). Answered once the reports
+// are durable: one report → {"result", "reason"}; an array → {"results": [...],
+// "accepted", "duplicates", "refused"}. 503 + Retry-After when ingest is busy.
+http::Response IngestUplink(ApiContext&, const Principal&, const http::Request&);
+// Newest first: ?since=&before=&limit=&after= → {"data": [...], "paging": {...}}.
+http::Response ListDeviceMessages(ApiContext&, const Principal&, const http::Request&);
+http::Response ListDeviceTypeMessages(ApiContext&, const Principal&, const http::Request&);
 
 // --- product certificates (certificate_handlers.cpp) ------------------------
 // Global reference data: every principal allowed by the route sees every

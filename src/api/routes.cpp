@@ -21,6 +21,8 @@ const RoleSet kImport{Role::kAdmin, Role::kFactory};
 // Product certificates are global reference data; FACTORY reads them to label devices.
 const RoleSet kCertificateRead{Role::kAdmin, Role::kDeviceManager, Role::kReader, Role::kFactory};
 
+const RoleSet kIngest{Role::kAdmin, Role::kStation};
+
 const RoleSet kAdmin{Role::kAdmin};
 const RoleSet kNone{};
 
@@ -55,6 +57,11 @@ const std::vector<ApiRoute>& ApiRoutes() {
       // GET although it changes state: the Sigfox API v1 path and method.
       {"GET", "/api/devicetypes/{id}/disengage", kManage, DisengageDeviceType, Access::kRoles,
        Body::kJson, http::Safety::kChangesState},
+      {"GET", "/api/devices/{id}/messages", kRead, ListDeviceMessages},
+      {"GET", "/api/devicetypes/{id}/messages", kRead, ListDeviceTypeMessages},
+      {"GET", "/api/stations", kRead, ListStations},
+      {"POST", "/api/stations/create", kAdmin, CreateStation},
+      {"POST", "/api/ingest/uplink", kIngest, IngestUplink, Access::kRoles, Body::kBatch},
       {"GET", "/api/product-certificates", kCertificateRead, SearchCertificates},
       {"POST", "/api/product-certificates/import", kManage, ImportCertificates, Access::kRoles,
        Body::kUpload},
@@ -100,6 +107,9 @@ Status AddApiRoutes(http::Router& router, ApiContext& ctx, const BodyLimits& lim
         break;
       case Body::kBulk:
         options.max_body_bytes = limits.bulk;
+        break;
+      case Body::kBatch:
+        options.max_body_bytes = limits.batch;
         break;
       case Body::kUpload:
         options.max_body_bytes = limits.upload;

@@ -43,6 +43,7 @@ enum class Access {
 enum class Body {
   kJson,    // a JSON object of a few fields (public routes: kept smaller still)
   kBulk,    // a bulk JSON request: up to ~200 000 devices
+  kBatch,   // a batch of ingest reports: up to 1 000
   kUpload,  // files (CSV, multipart): streamed to a temporary file, not memory
 };
 
@@ -63,6 +64,7 @@ struct BodyLimits {
   size_t public_json = 4 * 1024;  // log in, set a password: a stranger's request
   size_t json = http::kDefaultMaxBodyBytes;
   size_t bulk = 32 * 1024 * 1024;
+  size_t batch = 512 * 1024;          // 1 000 reports of ~200 bytes, with room
   size_t upload = 128 * 1024 * 1024;  // a CRA batch of 1 000 000 devices is ≈ 58 MB
 };
 

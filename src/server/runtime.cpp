@@ -26,6 +26,8 @@
 #include "jobs/worker.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
+#include "pipeline/messages.h"
+#include "pipeline/uplink_writer.h"
 #include "registry/accounts.h"
 #include "registry/certificates.h"
 #include "registry/devices.h"
@@ -92,6 +94,10 @@ struct Runtime::Parts {
   api::LoginThrottle throttle;
   std::unique_ptr<registry::Accounts> accounts;
   std::unique_ptr<registry::CertificateRegistry> certificates;
+  // Outlives the server: requests waiting for their reports to be durable are
+  // answered by it while the server drains.
+  std::unique_ptr<pipeline::UplinkWriter> uplink_writer;
+  std::unique_ptr<pipeline::MessageService> messages;
   std::unique_ptr<api::ApiContext> api_context;
   std::unique_ptr<jobs::Runner> jobs;
   std::unique_ptr<EventLoop> loop;  // outlives the listeners on it
@@ -124,7 +130,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   const unsigned handler_threads =
       cfg.handler_threads != 0 ? cfg.handler_threads : std::max(4u, 2 * threads);
   auto store =
-      storage::OpenStore(location, static_cast<int>(handler_threads + cfg.job_workers) + 1);
+      storage::OpenStore(location, static_cast<int>(handler_threads + cfg.job_workers) + 2);
   if (!store.ok()) return store.status().WithPrefix("database");
   p->store = std::move(store).value();
   auto admin_password = AdminPassword(cfg);
@@ -169,6 +175,16 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   p->api_context.reset(new api::ApiContext{*p->devices, *p->accounts, *p->certificates,
                                            p->passwords, p->throttle, NowMs, &*p->sealer});
   p->api_context->secure_cookies = cfg.UseSecureCookies();
+  auto ingest_batches = p->metrics.AddCounter(
+      "roost_ingest_batches_total", "Ingest transactions committed (each holds many reports)", {});
+  if (!ingest_batches.ok()) return ingest_batches.status().WithPrefix("metrics");
+  pipeline::UplinkWriterOptions writer_opts;
+  writer_opts.dedup_window_ms = cfg.dedup_window_ms;
+  writer_opts.batches = &(*ingest_batches)->Get();
+  p->uplink_writer = std::make_unique<pipeline::UplinkWriter>(*p->store, writer_opts);
+  p->messages =
+      std::make_unique<pipeline::MessageService>(*p->store, *p->uplink_writer, NowMs, &p->metrics);
+  p->api_context->messages = p->messages.get();
   api::BodyLimits body_limits;
   body_limits.bulk = cfg.max_bulk_body_bytes;
   body_limits.upload = cfg.max_upload_bytes;
@@ -249,6 +265,7 @@ bool Runtime::Stop() {
   p.stopped = true;
   p.drained = p.server->Shutdown(kDrainTimeout);
   p.worker->Stop();  // a chunk in progress finishes (or its lease lets another instance redo it)
+  p.uplink_writer->Stop();  // commits what was queued; nothing waits for it any more
   p.loop->Stop();
   p.logger.Info("stopped", {{"drained", p.drained}});
   return p.drained;

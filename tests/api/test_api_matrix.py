@@ -50,6 +50,9 @@ GROUPLESS = {
 # in which a foreign device fails as "device not found" (checked after the walk).
 FOREIGN_STATUS = {
     "POST /api/devices/bulk/edit": 202,
+    # A report through a foreign station is decided, like one of an unknown station: refused
+    # (test_api_pipeline checks the answer and that nothing is stored).
+    "POST /api/ingest/uplink": 200,
 }
 
 # Body-carrying routes: a body whose only problem is that it names foreign objects.
@@ -73,6 +76,10 @@ FOREIGN_BODIES = {
                                          "roles": ["READER"], "group": f.foreign},
     "POST /api/users/edit": lambda f: {"id": f.user, "name": "changed"},
     "POST /api/users/{id}/invite": lambda f: {},
+    "POST /api/stations/create": lambda f: {"id": "0F0E", "name": "x", "group": f.foreign},
+    "POST /api/ingest/uplink": lambda f: {"device": f.device, "seqNumber": 1, "data": "01",
+                                          "time": 1700000000000, "station": f.station,
+                                          "rssi": -120, "snr": 10},
 }
 
 
@@ -170,6 +177,9 @@ class MatrixFlows:
                                         [{"id": cls.device, "lat": 1.5}], expect=202)["jobId"]
             cls.owner.wait_job(cls.edit_job, timeout=30)
             cls.spare = pairs[2]
+            cls.station = cls.owner.ok("POST", "/api/stations/create",
+                                       {"id": "0F00", "name": "foreign station"},
+                                       expect=201)["id"]
             mine_admin = Client(cls.server, cls.users["ADMIN"])
             cls.my_type = mine_admin.new_type("my type")
             mine_admin.close()
@@ -267,6 +277,7 @@ class MatrixFlows:
                                        self.owner_login):
                             self.assertNotIn(secret, text)
                         self.assertNotIn('"id": "%s"' % self.device, text)
+                        self.assertNotIn('"%s"' % self.station, text)
             walked += 1
             # The owner of the objects still sees them through the same path.
             if method == "GET" and path_params(route["path"]) and key not in GROUPLESS:

@@ -120,7 +120,22 @@ V1_CASES = {
     "GET /api/session": "test_users_and_sessions",
     "POST /api/session/logout": "test_users_and_sessions",
     "POST /api/session/password": "test_users_and_sessions",
+    "GET /api/stations": "test_stations_and_messages",
+    "POST /api/stations/create": "test_stations_and_messages",
+    "POST /api/ingest/uplink": "test_stations_and_messages",
+    "GET /api/devices/{id}/messages": "test_stations_and_messages",
+    "GET /api/devicetypes/{id}/messages": "test_stations_and_messages",
 }
+
+# A message as the Sigfox API v1 writes it (snr a string), with Roost's own fields beside.
+MESSAGE_V1 = {
+    "device": STR, "time": INT, "data": STR, "seqNumber": INT, "nbFrames": INT, "snr": STR,
+    "rinfos": LIST, "linkQuality": STR, "computedLocation": OBJ + (NULL,),
+    "deviceTypeId": STR, "station": STR, "rssi": NUM, "ack": BOOL,
+}
+RINFO_V1 = {"tap": STR, "delay": INT, "lat": NUM + (NULL,), "lng": NUM + (NULL,)}
+STATION = {"id": STR, "name": STR, "group": OBJ, "lat": NUM + (NULL,), "lng": NUM + (NULL,),
+           "creationTime": INT}
 
 
 def multipart(fields):
@@ -214,6 +229,31 @@ class SigfoxV1Test(unittest.TestCase):
         self.assertEqual(set(V1_CASES) - routes, set(), "v1 cases of routes that do not exist")
         for name in set(V1_CASES.values()):
             self.assertTrue(callable(getattr(self, name, None)), name)
+
+    # --- stations and messages ----------------------------------------------
+
+    def test_stations_and_messages(self):
+        tid = self.new_type("v1 messages", payloadType=3, payloadConfig="temp::uint:8")
+        dev, pac = self.pairs[19]
+        device = self.ok("ADMIN", "POST", "/api/devices/create",
+                         {"id": dev, "pac": pac, "name": "v1 messages", "type": tid})["id"]
+        station = self.ok("ADMIN", "POST", "/api/stations/create",
+                          {"id": "0a1b", "name": "roof", "lat": 43.6, "lng": 1.44}, expect=201)
+        self.assertShape(station, STATION)
+        self.assertEqual(station["id"], "0A1B")
+        self.assertPage(self.ok("READER", "GET", "/api/stations"), STATION)
+        report = {"device": device, "seqNumber": 1, "data": "15", "time": 1700000000000,
+                  "station": "0A1B", "rssi": -118.5, "snr": 12.25}
+        self.assertEqual(self.ok("ADMIN", "POST", "/api/ingest/uplink", report),
+                         {"result": "accepted"})
+        for path in ("/api/devices/%s/messages" % device, "/api/devicetypes/%s/messages" % tid):
+            page = self.ok("READER", "GET", path)
+            self.assertPage(page, MESSAGE_V1)
+            m = page["data"][0]
+            self.assertEqual(m["snr"], "12.25")
+            self.assertEqual(m["decoded"], {"temp": 21})
+            self.assertShape(m["rinfos"][0], RINFO_V1)
+            self.assertEqual(m["rinfos"][0]["tap"], "0A1B")
 
     # --- device types ------------------------------------------------------
 

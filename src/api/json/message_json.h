@@ -1,0 +1,29 @@
+// Stations and messages as the API writes them (docs/api.md, "Messages"):
+// shapes of the Sigfox API v1 where it has them (`snr` a string with two
+// decimals, `rinfos` with `tap`), Roost's additions beside them.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "api/errors.h"
+#include "model/message.h"
+#include "storage/store.h"
+
+namespace roost::api {
+
+nlohmann::json StationJson(const Station& station);
+// Station creation body {"id", "name", "lat", "lng", "group"} ("group" is read
+// by the handler). Wrong types and unknown members are 400 naming the field.
+Parsed<Station> ParseStationCreate(const nlohmann::json& body);
+
+nlohmann::json MessageJson(const Message& message);
+
+// The paging cursor of a message list: "<time>-<device hex>-<seqNumber>".
+std::string MessageCursorText(const storage::MessageCursor& cursor);
+Parsed<storage::MessageCursor> ParseMessageCursor(std::string_view text);
+
+// What ingest decided for one report: {"result": "accepted" | "duplicate" |
+// "refused", "reason": <IngestResult name, when refused>}.
+nlohmann::json IngestDecisionJson(const storage::IngestDecision& decision);
+
+}  // namespace roost::api

@@ -1,0 +1,173 @@
+// /api/stations…, /api/ingest/uplink and the message lists of devices and
+// device types.
+#include <charconv>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/handlers.h"
+#include "api/json/body.h"
+#include "api/json/message_json.h"
+#include "pipeline/ingest_body.h"
+
+namespace roost::api {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+namespace {
+
+Response Unavailable() {
+  Response r = Response::Error(503, "the message pipeline is not running");
+  return r;
+}
+
+Response Busy(std::string_view message) {
+  Response r = Response::Error(503, message);
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+// GET …/messages: since, before (epoch ms), limit, after (the paging cursor).
+Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery query) {
+  auto limit = ParseLimit(req.QueryParam("limit"));
+  if (!limit.ok()) return limit.error().ToResponse();
+  query.limit = *limit;
+  for (const char* name : {"since", "before"}) {
+    auto text = req.QueryParam(name);
+    if (!text) continue;
+    int64_t v = 0;
+    auto r = std::from_chars(text->data(), text->data() + text->size(), v);
+    if (text->empty() || r.ec != std::errc() || r.ptr != text->data() + text->size() || v < 0) {
+      return ApiError::BadField(name, "must be a time in epoch milliseconds").ToResponse();
+    }
+    (std::string_view(name) == "since" ? query.since : query.before) = v;
+  }
+  if (auto after = req.QueryParam("after")) {
+    auto cursor = ParseMessageCursor(*after);
+    if (!cursor.ok()) return cursor.error().ToResponse();
+    query.after = *cursor;
+  }
+  auto page = ctx.messages->ListMessages(query);
+  if (!page.ok()) return FromStatus(page.status()).ToResponse();
+  json data = json::array();
+  for (const Message& m : page->messages) data.push_back(MessageJson(m));
+  json body{{"data", std::move(data)}, {"paging", json::object()}};
+  if (page->next) {
+    body["paging"]["next"] =
+        NextUrl(req, {"since", "before"}, *limit, MessageCursorText(*page->next));
+  }
+  return JsonResponse(200, body);
+}
+
+}  // namespace
+
+Response CreateStation(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto body = ParseJsonObject(req.body);
+  if (!body.ok()) return body.error().ToResponse();
+  auto station = ParseStationCreate(*body);
+  if (!station.ok()) return station.error().ToResponse();
+  auto group = TargetGroup(ctx, p, *body, "group");
+  if (!group.ok()) return group.error().ToResponse();
+  station->group = *group;
+  auto created = ctx.messages->CreateStation(*station);
+  if (!created.ok()) return FromStatus(created.status()).ToResponse();
+  return JsonResponse(201, StationJson(*created));
+}
+
+Response ListStations(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto stations = ctx.messages->ListStations(p.group);
+  if (!stations.ok()) return FromStatus(stations.status()).ToResponse();
+  return Page(
+      req, *stations, [](const Station& s) -> const std::string& { return s.id; }, StationJson);
+}
+
+Response IngestUplink(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto reports = pipeline::ParseUplinkReports(req.body);
+  if (!reports.ok()) return FromStatus(reports.status()).ToResponse();
+  // A station outside the caller's subtree is answered like an unknown one,
+  // before anything is queued.
+  std::vector<bool> allowed(reports->size(), true);
+  for (size_t i = 0; i < reports->size(); ++i) {
+    auto may = ctx.messages->MayReport(p.group, (*reports)[i].station);
+    if (!may.ok()) return FromStatus(may.status()).ToResponse();
+    allowed[i] = *may;
+  }
+  const bool single = !req.body.empty() &&
+                      req.body.find_first_not_of(" \t\r\n") != std::string::npos &&
+                      req.body[req.body.find_first_not_of(" \t\r\n")] == '{';
+  std::vector<UplinkReport> queued;
+  std::vector<size_t> where;  // index in the request of each queued report
+  queued.reserve(reports->size());
+  for (size_t i = 0; i < reports->size(); ++i) {
+    if (!allowed[i]) continue;
+    where.push_back(i);
+    queued.push_back(std::move((*reports)[i]));
+  }
+  const size_t total = reports->size();
+  auto pending = std::make_shared<http::PendingResponse>();
+  auto answer = [pending, single, total, allowed = std::move(allowed),
+                 where = std::move(where)](Result<std::vector<storage::IngestDecision>> decided) {
+    if (!decided.ok()) {
+      pending->Complete(Busy("the reports could not be stored; send them again"));
+      return;
+    }
+    std::vector<storage::IngestDecision> all(total);
+    for (size_t i = 0; i < total; ++i) {
+      if (!allowed[i]) all[i].result = IngestResult::kUnknownStation;
+    }
+    for (size_t k = 0; k < where.size(); ++k) all[where[k]] = std::move((*decided)[k]);
+    if (single && total == 1) {
+      pending->Complete(JsonResponse(200, IngestDecisionJson(all[0])));
+      return;
+    }
+    json results = json::array();
+    int accepted = 0, duplicates = 0, refused = 0;
+    for (const auto& d : all) {
+      results.push_back(IngestDecisionJson(d));
+      if (d.result == IngestResult::kAccepted) {
+        ++accepted;
+      } else if (d.result == IngestResult::kDuplicate) {
+        ++duplicates;
+      } else {
+        ++refused;
+      }
+    }
+    pending->Complete(JsonResponse(200, json{{"results", std::move(results)},
+                                             {"accepted", accepted},
+                                             {"duplicates", duplicates},
+                                             {"refused", refused}}));
+  };
+  if (queued.empty()) {
+    answer(std::vector<storage::IngestDecision>{});
+    return Response::Later(pending);
+  }
+  if (!ctx.messages->Ingest(std::move(queued), std::move(answer))) {
+    return Busy("ingest is busy; send the reports again shortly");
+  }
+  return Response::Later(pending);
+}
+
+Response ListDeviceMessages(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto device = VisibleDevice(ctx, p, req.Param("id"));
+  if (!device.ok()) return device.error().ToResponse();
+  storage::MessageQuery query;
+  query.device = device->id.value;
+  return ListMessages(ctx, req, std::move(query));
+}
+
+Response ListDeviceTypeMessages(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto type = VisibleDeviceType(ctx, p, req.Param("id"));
+  if (!type.ok()) return type.error().ToResponse();
+  storage::MessageQuery query;
+  query.type = type->id;
+  return ListMessages(ctx, req, std::move(query));
+}
+
+}  // namespace roost::api

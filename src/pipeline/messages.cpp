@@ -1,0 +1,109 @@
+#include "pipeline/messages.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "core/hex.h"
+#include "core/text.h"
+
+namespace roost::pipeline {
+namespace {
+
+constexpr size_t kMaxCached = 100'000;
+constexpr size_t kMaxStationName = 100;
+
+}  // namespace
+
+MessageService::MessageService(storage::Store& store, UplinkWriter& writer, Clock clock,
+                               observe::MetricsRegistry* metrics)
+    : store_(store), writer_(writer), clock_(std::move(clock)) {
+  if (metrics == nullptr) return;
+  auto reports = metrics->AddCounter("roost_ingest_reports_total",
+                                     "Station reports decided by ingest, by result", {"result"});
+  if (reports.ok()) {
+    for (const auto& e : kIngestResults) results_.push_back(&(*reports)->WithLabels({e.name}));
+  }
+  UplinkWriter* w = &writer_;
+  (void)metrics->AddGaugeCallback("roost_ingest_queue_reports",
+                                  "Station reports waiting for the ingest writer",
+                                  [w] { return static_cast<double>(w->queued()); });
+}
+
+Result<Station> MessageService::CreateStation(Station s) {
+  if (s.id.size() != 4 || !std::all_of(s.id.begin(), s.id.end(), IsHexDigit)) {
+    return Status::InvalidInput("id: must be 4 hex digits");
+  }
+  for (char& c : s.id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (s.name.empty() || s.name.size() > kMaxStationName) {
+    return Status::InvalidInput("name: must be 1.." + std::to_string(kMaxStationName) +
+                                " characters");
+  }
+  if (s.lat.has_value() != s.lng.has_value()) {
+    return Status::InvalidInput("lat, lng: give both or neither");
+  }
+  if (s.lat && (!std::isfinite(*s.lat) || *s.lat < -90 || *s.lat > 90)) {
+    return Status::InvalidInput("lat: must be -90..90");
+  }
+  if (s.lng && (!std::isfinite(*s.lng) || *s.lng < -180 || *s.lng > 180)) {
+    return Status::InvalidInput("lng: must be -180..180");
+  }
+  s.creation_time = clock_();
+  ROOST_RETURN_IF_ERROR(store_.CreateStation(s));
+  return s;
+}
+
+Result<std::vector<Station>> MessageService::ListStations(std::string_view group_subtree) {
+  return store_.ListStations(group_subtree);
+}
+
+Result<bool> MessageService::MayReport(std::string_view caller_group, std::string_view station) {
+  std::string group;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = station_groups_.find(std::string(station));
+    if (it != station_groups_.end()) group = it->second;
+  }
+  if (group.empty()) {
+    auto s = store_.GetStation(station);
+    if (!s.ok()) {
+      if (s.status().code() == Status::Code::kNotFound) return false;
+      return s.status();
+    }
+    group = s->group;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (station_groups_.size() >= kMaxCached) station_groups_.clear();
+    station_groups_.emplace(std::string(station), group);
+  }
+  const std::string key = std::string(caller_group) + '/' + group;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = covers_.find(key);
+    if (it != covers_.end()) return it->second;
+  }
+  auto covered = store_.IsInSubtree(group, caller_group);
+  if (!covered.ok()) return covered.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (covers_.size() >= kMaxCached) covers_.clear();
+  covers_.emplace(key, *covered);
+  return *covered;
+}
+
+bool MessageService::Ingest(std::vector<UplinkReport> reports, UplinkWriter::Done done) {
+  if (results_.empty()) return writer_.Submit(std::move(reports), std::move(done));
+  return writer_.Submit(std::move(reports), [this, done = std::move(done)](auto decided) {
+    if (decided.ok()) {
+      for (const auto& d : *decided) {
+        const auto code = static_cast<size_t>(d.result);
+        if (code < results_.size()) results_[code]->Inc();
+      }
+    }
+    done(std::move(decided));
+  });
+}
+
+Result<storage::MessagePage> MessageService::ListMessages(const storage::MessageQuery& query) {
+  return store_.ListMessages(query);
+}
+
+}  // namespace roost::pipeline

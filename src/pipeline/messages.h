@@ -1,0 +1,63 @@
+// The pipeline's service for the API: stations, ingest, message lists.
+//
+// Group isolation is the caller's to decide for what it names (a station's
+// group, a device, a device type); this service adds the one rule only it can
+// check cheaply on the hot path: a principal reports only through stations of
+// its own group subtree (MayReport). A station it may not use is answered
+// exactly like one that does not exist.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/status.h"
+#include "model/message.h"
+#include "model/time.h"
+#include "observe/metrics.h"
+#include "pipeline/uplink_writer.h"
+#include "storage/store.h"
+
+namespace roost::pipeline {
+
+class MessageService {
+ public:
+  using Clock = std::function<EpochMillis()>;
+
+  // `store` and `writer` must outlive the service. `metrics` (optional) gets
+  // roost_ingest_reports_total{result} and roost_ingest_queue_reports.
+  MessageService(storage::Store& store, UplinkWriter& writer, Clock clock,
+                 observe::MetricsRegistry* metrics = nullptr);
+
+  // Checks the id (4 hex digits, stored uppercase), the name (1..100
+  // characters) and the position (both or neither, in range), then stores the
+  // station with the creation time. InvalidInput naming the field;
+  // AlreadyExists.
+  Result<Station> CreateStation(Station station);
+  Result<std::vector<Station>> ListStations(std::string_view group_subtree);
+
+  // Whether a principal of `caller_group` may report what `station` hears:
+  // the station exists and its group is `caller_group` or below it. Stations
+  // and groups never move, so answers are cached (bounded).
+  Result<bool> MayReport(std::string_view caller_group, std::string_view station);
+
+  // Queues the reports; `done` runs once they are durable (see UplinkWriter),
+  // and counts each decision. False when the queue is full: answer 503.
+  bool Ingest(std::vector<UplinkReport> reports, UplinkWriter::Done done);
+
+  Result<storage::MessagePage> ListMessages(const storage::MessageQuery& query);
+
+ private:
+  storage::Store& store_;
+  UplinkWriter& writer_;
+  Clock clock_;
+  std::vector<observe::Counter*> results_;  // by IngestResult code; empty without metrics
+  std::mutex mu_;
+  std::unordered_map<std::string, std::string> station_groups_;  // id -> group
+  std::unordered_map<std::string, bool> covers_;  // caller group + '/' + station group
+};
+
+}  // namespace roost::pipeline

@@ -1,0 +1,232 @@
+"""The uplink pipeline over real HTTP, on SQLite and PostgreSQL: stations report frames to
+POST /api/ingest/uplink; reports of one frame become one message heard by every station;
+replays, foreign stations and bad bodies are refused; messages are listed per device and per
+device type, decoded with the type's format.
+"""
+
+import threading
+import unittest
+
+from roostsite import Client, Site
+
+T0 = 1700000000000
+
+
+class PipelineFlows:
+    ENGINE = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.site = Site(cls.ENGINE)
+        try:
+            cls.server = cls.site.serve()
+            cls.admin_user = cls.site.api_user("ADMIN", name="root admin")
+            admin = Client(cls.server, cls.admin_user)
+            cls.tenant = admin.ok("POST", "/api/groups/create", {"name": "tenant"})["id"]
+            cls.other = admin.ok("POST", "/api/groups/create", {"name": "other"})["id"]
+            cls.manager = cls.site.api_user("DEVICE_MANAGER", group=cls.tenant)
+            cls.reader = cls.site.api_user("READER", group=cls.tenant)
+            cls.station_user = cls.site.api_user("STATION", group=cls.tenant)
+            cls.other_station_user = cls.site.api_user("STATION", group=cls.other)
+            manager = Client(cls.server, cls.manager)
+            cls.type = manager.ok("POST", "/api/devicetypes/create",
+                                  {"name": "meters", "payloadType": "Custom",
+                                   "payloadConfig": "temp::int:16:little-endian hum::uint:8"})["id"]
+            pairs = cls.site.issue_and_import(7, "4A0000")
+            cls.devices = [manager.ok("POST", "/api/devices/create",
+                                      {"id": d, "pac": p, "name": "m%d" % i, "type": cls.type})["id"]
+                           for i, (d, p) in enumerate(pairs)]
+            # The operator's station (root group) hears everyone; two of the tenant's; one of
+            # another tenant.
+            admin.ok("POST", "/api/stations/create",
+                     {"id": "0A1B", "name": "operator", "lat": 43.60, "lng": 1.44}, expect=201)
+            for sid, lat in (("0A1C", 43.70), ("0A1D", 43.50)):
+                admin.ok("POST", "/api/stations/create",
+                         {"id": sid, "name": "tenant " + sid, "lat": lat, "lng": 1.40,
+                          "group": cls.tenant}, expect=201)
+            admin.ok("POST", "/api/stations/create",
+                     {"id": "0B00", "name": "other", "group": cls.other}, expect=201)
+            admin.close()
+            manager.close()
+        except BaseException:
+            cls.site.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.site.close()
+
+    def report(self, device, seq, time, station, **extra):
+        return {"device": device, "seqNumber": seq, "data": "feff15", "time": time,
+                "station": station, "rssi": -120.0, "snr": 10.5, **extra}
+
+    def messages(self, device):
+        c = Client(self.server, self.reader)
+        try:
+            return c.list_all("/api/devices/%s/messages" % device)
+        finally:
+            c.close()
+
+    def test_three_stations_reporting_one_frame_make_one_message(self):
+        device = self.devices[0]
+        reports = [self.report(device, 7, T0, "0A1C", rssi=-110.0, snr=12.0),
+                   self.report(device, 7, T0 + 300, "0A1B", rssi=-125.0, snr=4.0),
+                   self.report(device, 7, T0 + 800, "0A1D", rssi=-118.0, snr=8.0)]
+        answers = [None] * 3
+        # The operator's station reports through the root admin; the tenant's through the
+        # tenant's STATION user; all three at once, on three connections.
+        users = [self.station_user, self.admin_user, self.station_user]
+
+        def send(i):
+            c = Client(self.server, users[i])
+            answers[i] = c.ok("POST", "/api/ingest/uplink", reports[i])
+            c.close()
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sorted(a["result"] for a in answers),
+                         ["accepted", "duplicate", "duplicate"])
+        msgs = self.messages(device)
+        self.assertEqual(len(msgs), 1, msgs)
+        m = msgs[0]
+        self.assertEqual(m["seqNumber"], 7)
+        self.assertEqual(m["nbFrames"], 3)
+        self.assertEqual(sorted(r["tap"] for r in m["rinfos"]), ["0A1B", "0A1C", "0A1D"])
+        self.assertEqual(m["rinfos"][0]["delay"], 0)
+        self.assertEqual(m["decoded"], {"temp": -2, "hum": 21})
+        self.assertEqual(m["linkQuality"], "EXCELLENT")  # 3 stations, best -110 dBm
+        self.assertIsNotNone(m["computedLocation"])
+        self.assertTrue(43.5 <= m["computedLocation"]["lat"] <= 43.7, m["computedLocation"])
+        self.assertEqual(m["rssi"], -110.0)
+        # The device moved on.
+        c = Client(self.server, self.reader)
+        d = c.ok("GET", "/api/devices/" + device)
+        c.close()
+        self.assertEqual(d["last"], m["time"])
+
+    def test_replays_are_refused_and_disengage_accepts_the_next_one(self):
+        device = self.devices[1]
+        c = Client(self.server, self.station_user)
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink",
+                              self.report(device, 100, T0, "0A1C"))["result"], "accepted")
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink",
+                              self.report(device, 99, T0 + 60000, "0A1C")),
+                         {"result": "refused", "reason": "replay"})
+        # The same frame after the de-duplication window (3 s by default).
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink",
+                              self.report(device, 100, T0 + 5000, "0A1D")),
+                         {"result": "refused", "reason": "late_duplicate"})
+        manager = Client(self.server, self.manager)
+        manager.ok("GET", "/api/devicetypes/%s/disengage" % self.type)
+        manager.close()
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink",
+                              self.report(device, 3, T0 + 120000, "0A1C"))["result"], "accepted")
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink",
+                              self.report(device, 2, T0 + 180000, "0A1C"))["reason"], "replay")
+        c.close()
+        self.assertEqual([m["seqNumber"] for m in self.messages(device)], [3, 100])
+
+    def test_a_batch_is_decided_report_by_report(self):
+        d2, d3 = self.devices[2], self.devices[3]
+        c = Client(self.server, self.station_user)
+        batch = [self.report(d2, 1, T0, "0A1C"), self.report(d3, 1, T0, "0A1C"),
+                 self.report(d2, 1, T0 + 10, "0A1D"), self.report("FFFFFF", 1, T0, "0A1C"),
+                 self.report(d2, 1, T0 + 20, "0B00")]
+        res = c.ok("POST", "/api/ingest/uplink", batch)
+        c.close()
+        self.assertEqual([r["result"] for r in res["results"]],
+                         ["accepted", "accepted", "duplicate", "refused", "refused"])
+        self.assertEqual(res["results"][3]["reason"], "unknown_device")
+        # Another tenant's station is refused like an unknown one: nothing says it exists.
+        self.assertEqual(res["results"][4]["reason"], "unknown_station")
+        self.assertEqual((res["accepted"], res["duplicates"], res["refused"]), (2, 1, 2))
+        self.assertEqual(len(self.messages(d2)[0]["rinfos"]), 2)
+
+    def test_another_tenants_station_user_cannot_report_for_this_tenant(self):
+        device = self.devices[4]
+        c = Client(self.server, self.other_station_user)
+        # Its own station does not cover the tenant's device; the tenant's station is not its.
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink", self.report(device, 1, T0, "0B00")),
+                         {"result": "refused", "reason": "foreign_station"})
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink", self.report(device, 1, T0, "0A1C")),
+                         {"result": "refused", "reason": "unknown_station"})
+        c.close()
+        self.assertEqual(self.messages(device), [])
+
+    def test_bad_bodies_and_roles_are_refused_and_store_nothing(self):
+        device = self.devices[5]
+        c = Client(self.server, self.station_user)
+        for body, where in ((self.report(device, 5000, T0, "0A1C"), "seqNumber"),
+                            ([self.report(device, 1, T0, "0A1C"),
+                              self.report(device, 2, T0, "0A1C", data="0")],
+                             "reports[1].data"),
+                            ({"device": device}, "seqNumber")):
+            status, _, err = c.call("POST", "/api/ingest/uplink", body)
+            self.assertEqual(status, 400, err)
+            self.assertIn(where, err["message"])
+        status, _, err = c.call("POST", "/api/ingest/uplink", raw=b"{\"device\": \"\x00\"}")
+        self.assertEqual(status, 400, err)
+        status, _, err = c.call("POST", "/api/ingest/uplink", raw="[" * 100000)
+        self.assertEqual(status, 400, err)
+        status, _, err = c.call("POST", "/api/ingest/uplink", raw="x" * (600 * 1024))
+        self.assertEqual(status, 413, err)
+        c.close()
+        reader = Client(self.server, self.reader)
+        status, _, err = reader.call("POST", "/api/ingest/uplink", self.report(device, 1, T0,
+                                                                               "0A1C"))
+        self.assertEqual(status, 403, err)
+        # READER may not create stations either; nor anyone a bad station.
+        status, _, err = reader.call("POST", "/api/stations/create", {"id": "0C00", "name": "x"})
+        self.assertEqual(status, 403, err)
+        reader.close()
+        admin = Client(self.server, self.admin_user)
+        for body, field in (({"id": "0C0", "name": "x"}, "id"),
+                            ({"id": "0C00", "name": ""}, "name"),
+                            ({"id": "0C00", "name": "x", "lat": 91, "lng": 0}, "lat"),
+                            ({"id": "0C00", "name": "x", "lat": 1}, "lat")):
+            status, _, err = admin.call("POST", "/api/stations/create", body)
+            self.assertEqual(status, 400, err)
+            self.assertIn(field, err["message"])
+        status, _, err = admin.call("POST", "/api/stations/create", {"id": "0a1b", "name": "x"})
+        self.assertEqual(status, 409, err)
+        admin.close()
+        self.assertEqual(self.messages(device), [])
+
+    def test_message_lists_page_newest_first_and_filter_by_time(self):
+        c = Client(self.server, self.station_user)
+        device = self.devices[6]
+        start = T0 + 10_000_000
+        for i in range(1, 6):
+            c.ok("POST", "/api/ingest/uplink", self.report(device, 1000 + i, start + i * 1000,
+                                                           "0A1C"))
+        c.close()
+        r = Client(self.server, self.reader)
+        page = r.ok("GET", "/api/devices/%s/messages?limit=2&since=%d" % (device, start))
+        self.assertEqual([m["seqNumber"] for m in page["data"]], [1005, 1004])
+        nxt = page["paging"]["next"]
+        page2 = r.ok("GET", "/" + nxt.split("/", 3)[3] if nxt.startswith("http") else nxt)
+        self.assertEqual([m["seqNumber"] for m in page2["data"]], [1003, 1002])
+        ranged = r.ok("GET", "/api/devices/%s/messages?since=%d&before=%d" % (
+            device, start + 2000, start + 4000))
+        self.assertEqual([m["seqNumber"] for m in ranged["data"]], [1003, 1002])
+        by_type = r.list_all("/api/devicetypes/%s/messages?since=%d" % (self.type, start))
+        self.assertEqual(len(by_type), 5)
+        status, _, err = r.call("GET", "/api/devices/%s/messages?after=nonsense" % device)
+        self.assertEqual(status, 400, err)
+        status, _, err = r.call("GET", "/api/devices/%s/messages?since=-1" % device)
+        self.assertEqual(status, 400, err)
+        r.close()
+
+
+class PipelineSqliteTest(PipelineFlows, unittest.TestCase):
+    ENGINE = "sqlite"
+
+
+class PipelinePostgresTest(PipelineFlows, unittest.TestCase):
+    ENGINE = "postgres"
+
+
+if __name__ == "__main__":
+    unittest.main()
