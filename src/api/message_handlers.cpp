@@ -85,30 +85,29 @@ Response ListStations(ApiContext& ctx, const Principal& p, const Request& req) {
       req, *stations, [](const Station& s) -> const std::string& { return s.id; }, StationJson);
 }
 
-Response IngestUplink(ApiContext& ctx, const Principal& p, const Request& req) {
-  if (ctx.messages == nullptr) return Unavailable();
-  auto reports = pipeline::ParseUplinkReports(req.body);
-  if (!reports.ok()) return FromStatus(reports.status()).ToResponse();
+namespace {
+
+// Checks the stations, queues the reports and answers once they are durable:
+// one report (`single`) → {"result", "reason"}; several → {"results", counts}.
+Response SubmitReports(ApiContext& ctx, const Principal& p, std::vector<UplinkReport> reports,
+                       bool single) {
   // A station outside the caller's subtree is answered like an unknown one,
   // before anything is queued.
-  std::vector<bool> allowed(reports->size(), true);
-  for (size_t i = 0; i < reports->size(); ++i) {
-    auto may = ctx.messages->MayReport(p.group, (*reports)[i].station);
+  std::vector<bool> allowed(reports.size(), true);
+  for (size_t i = 0; i < reports.size(); ++i) {
+    auto may = ctx.messages->MayReport(p.group, reports[i].station);
     if (!may.ok()) return FromStatus(may.status()).ToResponse();
     allowed[i] = *may;
   }
-  const bool single = !req.body.empty() &&
-                      req.body.find_first_not_of(" \t\r\n") != std::string::npos &&
-                      req.body[req.body.find_first_not_of(" \t\r\n")] == '{';
   std::vector<UplinkReport> queued;
   std::vector<size_t> where;  // index in the request of each queued report
-  queued.reserve(reports->size());
-  for (size_t i = 0; i < reports->size(); ++i) {
+  queued.reserve(reports.size());
+  for (size_t i = 0; i < reports.size(); ++i) {
     if (!allowed[i]) continue;
     where.push_back(i);
-    queued.push_back(std::move((*reports)[i]));
+    queued.push_back(std::move(reports[i]));
   }
-  const size_t total = reports->size();
+  const size_t total = reports.size();
   auto pending = std::make_shared<http::PendingResponse>();
   auto answer = [pending, single, total, allowed = std::move(allowed),
                  where = std::move(where)](Result<std::vector<storage::IngestDecision>> decided) {
@@ -121,7 +120,7 @@ Response IngestUplink(ApiContext& ctx, const Principal& p, const Request& req) {
       if (!allowed[i]) all[i].result = IngestResult::kUnknownStation;
     }
     for (size_t k = 0; k < where.size(); ++k) all[where[k]] = std::move((*decided)[k]);
-    if (single && total == 1) {
+    if (single) {
       pending->Complete(JsonResponse(200, IngestDecisionJson(all[0])));
       return;
     }
@@ -150,6 +149,27 @@ Response IngestUplink(ApiContext& ctx, const Principal& p, const Request& req) {
     return Busy("ingest is busy; send the reports again shortly");
   }
   return Response::Later(pending);
+}
+
+}  // namespace
+
+Response IngestUplink(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto reports = pipeline::ParseUplinkReports(req.body);
+  if (!reports.ok()) return FromStatus(reports.status()).ToResponse();
+  const size_t first = req.body.find_first_not_of(" \t\r\n");
+  const bool single = first != std::string::npos && req.body[first] == '{';
+  return SubmitReports(ctx, p, std::move(*reports), single);
+}
+
+Response IngestSigfoxCallback(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto report =
+      pipeline::ParseSigfoxCallbackBody(req.body, req.Header("Content-Type").value_or(""));
+  if (!report.ok()) return FromStatus(report.status()).ToResponse();
+  std::vector<UplinkReport> one;
+  one.push_back(std::move(*report));
+  return SubmitReports(ctx, p, std::move(one), /*single=*/true);
 }
 
 Response ListDeviceMessages(ApiContext& ctx, const Principal& p, const Request& req) {

@@ -62,6 +62,7 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"GET", "/api/stations", kRead, ListStations},
       {"POST", "/api/stations/create", kAdmin, CreateStation},
       {"POST", "/api/ingest/uplink", kIngest, IngestUplink, Access::kRoles, Body::kBatch},
+      {"POST", "/api/ingest/sigfox-callback", kIngest, IngestSigfoxCallback},
       {"GET", "/api/product-certificates", kCertificateRead, SearchCertificates},
       {"POST", "/api/product-certificates/import", kManage, ImportCertificates, Access::kRoles,
        Body::kUpload},

@@ -53,6 +53,7 @@ FOREIGN_STATUS = {
     # A report through a foreign station is decided, like one of an unknown station: refused
     # (test_api_pipeline checks the answer and that nothing is stored).
     "POST /api/ingest/uplink": 200,
+    "POST /api/ingest/sigfox-callback": 200,
 }
 
 # Body-carrying routes: a body whose only problem is that it names foreign objects.
@@ -80,6 +81,9 @@ FOREIGN_BODIES = {
     "POST /api/ingest/uplink": lambda f: {"device": f.device, "seqNumber": 1, "data": "01",
                                           "time": 1700000000000, "station": f.station,
                                           "rssi": -120, "snr": 10},
+    "POST /api/ingest/sigfox-callback": lambda f: {"device": f.device, "seqNumber": 1, "data": "01",
+                                                   "time": 1700000000, "station": f.station,
+                                                   "rssi": -120, "snr": 10},
 }
 
 

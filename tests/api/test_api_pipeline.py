@@ -32,7 +32,7 @@ class PipelineFlows:
             cls.type = manager.ok("POST", "/api/devicetypes/create",
                                   {"name": "meters", "payloadType": "Custom",
                                    "payloadConfig": "temp::int:16:little-endian hum::uint:8"})["id"]
-            pairs = cls.site.issue_and_import(7, "4A0000")
+            pairs = cls.site.issue_and_import(8, "4A0000")
             cls.devices = [manager.ok("POST", "/api/devices/create",
                                       {"id": d, "pac": p, "name": "m%d" % i, "type": cls.type})["id"]
                            for i, (d, p) in enumerate(pairs)]
@@ -193,6 +193,29 @@ class PipelineFlows:
         self.assertEqual(status, 409, err)
         admin.close()
         self.assertEqual(self.messages(device), [])
+
+    def test_sigfox_cloud_callbacks_are_ingested_as_json_and_as_form(self):
+        device = self.devices[7]
+        c = Client(self.server, self.station_user)
+        body = {"device": device, "time": 1800000000, "data": "0a0b0c", "seqNumber": "12",
+                "station": "0A1C", "rssi": "-121.50", "snr": "7.25", "avgSnr": "7.25",
+                "ack": "false", "duplicate": "false"}
+        self.assertEqual(c.ok("POST", "/api/ingest/sigfox-callback", body),
+                         {"result": "accepted"})
+        form = ("device=%s&time=1800000000&data=0a0b0c&seqNumber=12&station=0A1D&rssi=-119.0"
+                "&snr=9.0" % device)
+        status, _, res = c.call("POST", "/api/ingest/sigfox-callback", raw=form,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual((status, res), (200, {"result": "duplicate"}))
+        status, _, err = c.call("POST", "/api/ingest/sigfox-callback", raw="device=2C",
+                                headers={"Content-Type": "text/plain"})
+        self.assertEqual(status, 400, err)
+        self.assertIn("Content-Type", err["message"])
+        c.close()
+        msgs = self.messages(device)
+        self.assertEqual(len(msgs), 1)
+        self.assertEqual(msgs[0]["time"], 1800000000000)
+        self.assertEqual([r["tap"] for r in msgs[0]["rinfos"]], ["0A1C", "0A1D"])
 
     def test_message_lists_page_newest_first_and_filter_by_time(self):
         c = Client(self.server, self.station_user)

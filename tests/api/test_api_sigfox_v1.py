@@ -123,6 +123,7 @@ V1_CASES = {
     "GET /api/stations": "test_stations_and_messages",
     "POST /api/stations/create": "test_stations_and_messages",
     "POST /api/ingest/uplink": "test_stations_and_messages",
+    "POST /api/ingest/sigfox-callback": "test_stations_and_messages",
     "GET /api/devices/{id}/messages": "test_stations_and_messages",
     "GET /api/devicetypes/{id}/messages": "test_stations_and_messages",
 }
@@ -246,12 +247,20 @@ class SigfoxV1Test(unittest.TestCase):
                   "station": "0A1B", "rssi": -118.5, "snr": 12.25}
         self.assertEqual(self.ok("ADMIN", "POST", "/api/ingest/uplink", report),
                          {"result": "accepted"})
+        # What a Sigfox Cloud DATA callback sends (form fields, time in seconds).
+        form = ("device=%s&time=1700000060&data=16&seqNumber=2&station=0A1B&rssi=-120.00"
+                "&snr=9.50&ack=false" % device)
+        self.assertEqual(self.ok("ADMIN", "POST", "/api/ingest/sigfox-callback", raw=form,
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"}),
+                         {"result": "accepted"})
         for path in ("/api/devices/%s/messages" % device, "/api/devicetypes/%s/messages" % tid):
             page = self.ok("READER", "GET", path)
             self.assertPage(page, MESSAGE_V1)
-            m = page["data"][0]
+            m = page["data"][1]
             self.assertEqual(m["snr"], "12.25")
             self.assertEqual(m["decoded"], {"temp": 21})
+            self.assertEqual(page["data"][0]["time"], 1700000060000)
+            self.assertEqual(page["data"][0]["decoded"], {"temp": 22})
             self.assertShape(m["rinfos"][0], RINFO_V1)
             self.assertEqual(m["rinfos"][0]["tap"], "0A1B")
 
