@@ -14,6 +14,7 @@
 //   user_handlers.cpp         /api/users…
 //   session_handlers.cpp      /api/session…
 //   message_handlers.cpp      /api/stations…, /api/ingest/uplink, …/messages
+//   callback_handlers.cpp     /api/devicetypes/{id}/callbacks…, /api/callbacks…
 // Their JSON is in json/<resource>_json.h; refusals are ApiError (errors.h).
 // A handler runs after authentication and the role check; it must answer 404
 // for any object outside the principal's group subtree (CheckVisible and the
@@ -154,6 +155,21 @@ http::Response IngestSigfoxCallback(ApiContext&, const Principal&, const http::R
 // Newest first: ?since=&before=&limit=&after= → {"data": [...], "paging": {...}}.
 http::Response ListDeviceMessages(ApiContext&, const Principal&, const http::Request&);
 http::Response ListDeviceTypeMessages(ApiContext&, const Principal&, const http::Request&);
+
+// --- callbacks (callback_handlers.cpp) ---------------------------------------
+// A device type's callbacks; {cid} of another type is 404. 503 without a pipeline.
+
+// An array of callbacks (or {"data": [...]}); each is checked (patterns,
+// variables, method, URL) before any is stored → 200 {"data": [{"id"}]}.
+http::Response CreateCallbacks(ApiContext&, const Principal&, const http::Request&);
+http::Response ListCallbacks(ApiContext&, const Principal&, const http::Request&);
+http::Response DeleteCallback(ApiContext&, const Principal&, const http::Request&);
+// ?enabled=true|false; enabling a dead callback revives it. 204.
+http::Response EnableCallback(ApiContext&, const Principal&, const http::Request&);
+// Makes a URL DATA BIDIR callback its type's downlinkHook. 204.
+http::Response SetDownlinkCallback(ApiContext&, const Principal&, const http::Request&);
+// Failed and dead deliveries of the principal's subtree, newest failure first.
+http::Response ListCallbackErrors(ApiContext&, const Principal&, const http::Request&);
 
 // --- product certificates (certificate_handlers.cpp) ------------------------
 // Global reference data: every principal allowed by the route sees every

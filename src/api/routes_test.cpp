@@ -14,6 +14,8 @@
 
 #include "crypto/password.h"
 #include "model/object_id.h"
+#include "pipeline/messages.h"
+#include "pipeline/uplink_writer.h"
 
 namespace roost::api {
 namespace {
@@ -46,6 +48,18 @@ const std::map<std::string, std::string>& ExpectedMatrix() {
       {"GET /api/devices/{id}/token-state", "ADR"},
       {"GET /api/devices/{id}/networkstate", "ADR"},
       {"GET /api/devicetypes/{id}/disengage", "AD"},
+      {"GET /api/devices/{id}/messages", "ADR"},
+      {"GET /api/devicetypes/{id}/messages", "ADR"},
+      {"POST /api/devicetypes/{id}/callbacks/new", "AD"},
+      {"GET /api/devicetypes/{id}/callbacks", "ADR"},
+      {"POST /api/devicetypes/{id}/callbacks/{cid}/delete", "AD"},
+      {"POST /api/devicetypes/{id}/callbacks/{cid}/enable", "AD"},
+      {"POST /api/devicetypes/{id}/callbacks/{cid}/downlink", "AD"},
+      {"GET /api/callbacks/messages/error", "ADR"},
+      {"GET /api/stations", "ADR"},
+      {"POST /api/stations/create", "A"},
+      {"POST /api/ingest/uplink", "AS"},
+      {"POST /api/ingest/sigfox-callback", "AS"},
       {"GET /api/product-certificates", "ADRF"},
       {"POST /api/product-certificates/import", "AD"},
       {"GET /api/product-certificates/{key}", "ADRF"},
@@ -102,7 +116,8 @@ TEST(ApiRoutesTable, EveryRouteHasRolesAndMatchesTheExpectedMatrix) {
     }
     EXPECT_EQ(r.access, Access::kRoles);
     EXPECT_FALSE(r.roles.Empty());
-    EXPECT_FALSE(r.roles.Has(Role::kStation));
+    // STATION reports uplinks and does nothing else.
+    EXPECT_EQ(r.roles.Has(Role::kStation), r.pattern.starts_with("/api/ingest/"));
     EXPECT_TRUE(r.roles.Has(Role::kAdmin));
     for (auto [role, letter] : kRoleLetters) {
       bool want = expected->second.find(letter) != std::string::npos;
@@ -159,6 +174,10 @@ class ApiRoutesStoreTest : public ::testing::Test {
     ctx_ =
         std::make_unique<ApiContext>(ApiContext{*devices_, *accounts_, *certificates_, passwords_,
                                                 throttle_, [this] { return now_; }, sealer_.get()});
+    writer_ = std::make_unique<pipeline::UplinkWriter>(*store_, pipeline::UplinkWriterOptions{});
+    messages_ =
+        std::make_unique<pipeline::MessageService>(*store_, *writer_, [this] { return now_; });
+    ctx_->messages = messages_.get();
     ASSERT_TRUE(AddApiRoutes(router_, *ctx_).ok());
 
     root_ = MakeGroup("root", "");
@@ -221,10 +240,20 @@ class ApiRoutesStoreTest : public ::testing::Test {
     fa.roles = {"ADMIN"};
     ASSERT_TRUE(store_->CreateApiUser(fa).ok());
     foreign_api_user_ = fa.login;
+    Station fs{"0F00", "foreign station", foreign_, std::nullopt, std::nullopt, 1};
+    ASSERT_TRUE(store_->CreateStation(fs).ok());
+    Callback fc;
+    fc.id = NewObjectId();
+    fc.type = foreign_type_;
+    fc.url = "http://127.0.0.1:9/";
+    ASSERT_TRUE(store_->CreateCallbacks(std::span(&fc, 1)).ok());
+    foreign_callback_ = fc.id;
   }
   void TearDown() override {
     router_ = http::Router();
     ctx_.reset();
+    messages_.reset();
+    writer_.reset();
     accounts_.reset();
     devices_.reset();
     store_.reset();
@@ -311,6 +340,8 @@ class ApiRoutesStoreTest : public ::testing::Test {
                                  : foreign_type_);
     replace("{jobId}", foreign_job_);
     replace("{login}", foreign_api_user_);
+    replace("{cid}", foreign_callback_);
+    if (path.ends_with("/enable")) path += "?enabled=false";
     std::string body;
     if (path == "/api/groups/create") {
       body = json{{"name", "x"}, {"parentId", foreign_}}.dump();
@@ -352,6 +383,14 @@ class ApiRoutesStoreTest : public ::testing::Test {
       body = json{{"id", "F00D"}, {"name", "x"}, {"pac", "0123456789ABCDEF"}}.dump();
     } else if (path == "/api/devices/bulk/edit") {
       body = json::array({json{{"id", "F00D"}, {"name", "x"}}}).dump();
+    } else if (path == "/api/stations/create") {
+      body = json{{"id", "0F0E"}, {"name", "x"}, {"group", foreign_}}.dump();
+    } else if (path.rfind("/api/ingest/", 0) == 0) {
+      body = json{{"device", "F00D"},  {"seqNumber", 1}, {"data", "01"}, {"time", 1700000000},
+                  {"station", "0F00"}, {"rssi", -120.0}, {"snr", 10.0}}
+                 .dump();
+    } else if (path.ends_with("/callbacks/new")) {
+      body = json::array({json{{"url", "http://example.com/{device}"}}}).dump();
     } else if (path.ends_with("/bulk/create/series")) {
       body = "id;pac\nC001;0000000000000000\n";  // sent as text/csv
     }
@@ -369,9 +408,11 @@ class ApiRoutesStoreTest : public ::testing::Test {
   std::unique_ptr<registry::Accounts> accounts_;
   std::unique_ptr<registry::CertificateRegistry> certificates_;
   std::unique_ptr<ApiContext> ctx_;
+  std::unique_ptr<pipeline::UplinkWriter> writer_;
+  std::unique_ptr<pipeline::MessageService> messages_;
   http::Router router_;
   std::string root_, mine_, foreign_, foreign_type_, my_type_, foreign_job_, foreign_edit_job_,
-      foreign_user_, foreign_api_user_;
+      foreign_user_, foreign_api_user_, foreign_callback_;
   std::map<Role, std::string> logins_;
 };
 
@@ -405,11 +446,19 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
         } else {
           EXPECT_EQ(res.body, R"({"imported":1})");
         }
+      } else if (path.rfind("/api/ingest/", 0) == 0) {
+        // A report through a foreign station is decided like one through an
+        // unknown station: refused, nothing stored, nothing said about it.
+        EXPECT_EQ(res.status, 200) << res.body;
+        EXPECT_EQ(json::parse(res.body),
+                  (json{{"result", "refused"}, {"reason", "unknown_station"}}));
       } else if (path == "/api/devicetypes" || path == "/api/devices" || path == "/api/groups" ||
-                 path == "/api/users" || path == "/api/api-users") {
+                 path == "/api/users" || path == "/api/api-users" || path == "/api/stations" ||
+                 path == "/api/callbacks/messages/error") {
         // Lists answer, without anything of the foreign group.
         EXPECT_EQ(res.status, 200) << res.body;
-        for (const std::string& id : {foreign_, foreign_type_, foreign_user_, foreign_api_user_}) {
+        for (const std::string& id : {foreign_, foreign_type_, foreign_user_, foreign_api_user_,
+                                      std::string("\"0F00\""), foreign_callback_}) {
           EXPECT_EQ(res.body.find(id), std::string::npos) << res.body;
         }
         if (path == "/api/devicetypes") {

@@ -51,8 +51,9 @@ void AddServeCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "serve",
       "Run the Roost server: the registry API (/api/devicetypes, /api/devices, /api/jobs, "
-      "/api/groups, /api/users, /api/api-users, /api/session; see "
-      "docs/api.md) and /healthz, /readyz, /metrics, on a bootstrapped store.\nEvery setting also "
+      "/api/groups, /api/users, /api/api-users, /api/session), stations, uplink ingest and "
+      "messages (/api/stations, /api/ingest, .../messages; see docs/api.md) and /healthz, "
+      "/readyz, /metrics, on a bootstrapped store.\nEvery setting also "
       "reads from --config FILE (TOML) and ROOST_* variables; see "
       "docs/configuration.md");
   auto opts = std::make_shared<ServeOptions>();

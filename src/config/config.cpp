@@ -796,8 +796,8 @@ std::span<const ConfigKey> ConfigKeys() {
       // Settings of the provisioning service and the parts of the message
       // pipeline that `roost serve` does not run yet: parsed and checked (so a
       // configuration written for them loads), but not offered in --help.
-      out.back().not_used_yet = k.pub.key.starts_with("provisioning.") ||
-                                k.pub.key == "pipeline.retention_days";
+      out.back().not_used_yet =
+          k.pub.key.starts_with("provisioning.") || k.pub.key == "pipeline.retention_days";
     }
     return out;
   }();

@@ -125,7 +125,16 @@ void PendingResponse::Complete(Response response) {
     response_ = std::move(response);
     wake = std::move(wake_);
   }
+  done_.notify_all();
   if (wake) wake();
+}
+
+Response PendingResponse::Wait() {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [this] { return completed_; });
+  }
+  return Take();
 }
 
 bool PendingResponse::OnComplete(std::function<void()> wake) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <any>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -87,9 +88,12 @@ class PendingResponse {
   bool OnComplete(std::function<void()> wake);
   // For the server, once woken or told it was complete: the response.
   Response Take();
+  // Blocks until completed, then Take(): for callers without a connection (tests, tools).
+  Response Wait();
 
  private:
   std::mutex mu_;
+  std::condition_variable done_;
   std::optional<Response> response_;
   bool completed_ = false;
   std::function<void()> wake_;

@@ -204,7 +204,10 @@ Response RunMatched(const RouteMatch& match, Request& request) {
   if (match.options != nullptr && match.options->admit) {
     if (auto refusal = match.options->admit(request)) return std::move(*refusal);
   }
-  return (*match.handler)(request);
+  Response response = (*match.handler)(request);
+  // In process there is no connection to wait on: wait here.
+  if (response.later) return response.later->Wait();
+  return response;
 }
 
 std::vector<std::pair<std::string, std::string>> Router::Routes() const {

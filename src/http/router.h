@@ -91,7 +91,8 @@ struct RouteMatch {
 };
 
 // What the server does with a matched route once the body is in `request`,
-// without the I/O: the admission, then — unless it refused — the handler.
+// without the I/O: the admission, then — unless it refused — the handler; a
+// response the handler answers later is waited for (blocking).
 // For tests and tools that call routes in-process.
 Response RunMatched(const RouteMatch& match, Request& request);
 

@@ -6,6 +6,8 @@
 
 #include "core/hex.h"
 #include "core/text.h"
+#include "integration/callback_request.h"
+#include "model/object_id.h"
 
 namespace roost::pipeline {
 namespace {
@@ -104,6 +106,56 @@ bool MessageService::Ingest(std::vector<UplinkReport> reports, UplinkWriter::Don
 
 Result<storage::MessagePage> MessageService::ListMessages(const storage::MessageQuery& query) {
   return store_.ListMessages(query);
+}
+
+Result<std::vector<Delivery>> MessageService::ListMessageDeliveries(
+    const std::vector<Message>& messages) {
+  std::vector<storage::MessageCursor> keys;
+  keys.reserve(messages.size());
+  for (const Message& m : messages) keys.push_back({m.time, m.device.value, m.seq_number});
+  return store_.ListMessageDeliveries(keys);
+}
+
+Result<std::vector<Callback>> MessageService::CreateCallbacks(std::string_view type,
+                                                              std::vector<Callback> callbacks) {
+  const EpochMillis now = clock_();
+  for (size_t i = 0; i < callbacks.size(); ++i) {
+    Callback& cb = callbacks[i];
+    cb.id = NewObjectId();
+    cb.type = std::string(type);
+    cb.creation_time = now;
+    cb.dead = false;
+    cb.downlink_hook = false;
+    Status valid = integration::ValidateCallback(cb);
+    if (!valid.ok()) return valid.WithPrefix("data[" + std::to_string(i) + "]");
+  }
+  ROOST_RETURN_IF_ERROR(store_.CreateCallbacks(callbacks));
+  return callbacks;
+}
+
+Result<Callback> MessageService::GetCallback(std::string_view id) {
+  return store_.GetCallback(id);
+}
+
+Result<std::vector<Callback>> MessageService::ListCallbacks(std::string_view type) {
+  return store_.ListCallbacks(type);
+}
+
+Status MessageService::DeleteCallback(std::string_view id) {
+  return store_.DeleteCallback(id);
+}
+
+Status MessageService::SetCallbackEnabled(std::string_view id, bool enabled) {
+  return store_.SetCallbackEnabled(id, enabled);
+}
+
+Status MessageService::SetDownlinkHook(std::string_view id) {
+  return store_.SetDownlinkHook(id);
+}
+
+Result<std::vector<Delivery>> MessageService::ListFailedDeliveries(std::string_view group_subtree,
+                                                                   int limit) {
+  return store_.ListFailedDeliveries(group_subtree, limit);
 }
 
 }  // namespace roost::pipeline

@@ -49,6 +49,20 @@ class MessageService {
   bool Ingest(std::vector<UplinkReport> reports, UplinkWriter::Done done);
 
   Result<storage::MessagePage> ListMessages(const storage::MessageQuery& query);
+  // The deliveries of the page's messages (their "callbacks").
+  Result<std::vector<Delivery>> ListMessageDeliveries(const std::vector<Message>& messages);
+
+  // Checks every callback (integration::ValidateCallback: patterns, variables,
+  // method, URL, what its channel needs), then stores them all for device type
+  // `type` with new ids, or none. InvalidInput naming the item and field.
+  Result<std::vector<Callback>> CreateCallbacks(std::string_view type,
+                                                std::vector<Callback> callbacks);
+  Result<Callback> GetCallback(std::string_view id);
+  Result<std::vector<Callback>> ListCallbacks(std::string_view type);
+  Status DeleteCallback(std::string_view id);
+  Status SetCallbackEnabled(std::string_view id, bool enabled);
+  Status SetDownlinkHook(std::string_view id);
+  Result<std::vector<Delivery>> ListFailedDeliveries(std::string_view group_subtree, int limit);
 
  private:
   storage::Store& store_;

@@ -88,10 +88,14 @@ TEST_P(MessageStoreTest, StationsAreListedPerSubtreeAndIdsAreUnique) {
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(one->group, other_.id);
   EXPECT_EQ(store_->GetStation("FFFF").status().code(), Status::Code::kNotFound);
-  EXPECT_EQ(store_->CreateStation(Station{"0A1B", "again", tenant_.id, std::nullopt, std::nullopt, 1}).code(),
-            Status::Code::kAlreadyExists);
-  EXPECT_EQ(store_->CreateStation(Station{"0C00", "orphan", Hex24(0xbad), std::nullopt, std::nullopt, 1}).code(),
-            Status::Code::kInvalidInput);
+  EXPECT_EQ(
+      store_->CreateStation(Station{"0A1B", "again", tenant_.id, std::nullopt, std::nullopt, 1})
+          .code(),
+      Status::Code::kAlreadyExists);
+  EXPECT_EQ(
+      store_->CreateStation(Station{"0C00", "orphan", Hex24(0xbad), std::nullopt, std::nullopt, 1})
+          .code(),
+      Status::Code::kInvalidInput);
   // A group that still has a station cannot go.
   auto del = store_->DeleteGroup(other_.id);
   EXPECT_EQ(del.code(), Status::Code::kInvalidInput);

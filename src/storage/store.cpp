@@ -29,6 +29,7 @@ std::string ForDialect(std::string_view sql, Dialect dialect) {
       {"{{DEVICE_ID}}", "INTEGER", "BIGINT"},
       {"{{BLOB}}", "BLOB", "BYTEA"},
       {"{{BYTES_TEXT}}", "TEXT", "TEXT COLLATE \"C\""},
+      {"{{SERIAL_ID}}", "INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY"},
       // A statement only PostgreSQL has (storage tuning): a comment on SQLite.
       {"{{POSTGRES_ONLY}}", "--", ""},
   };

@@ -25,6 +25,7 @@
 
 #include "core/status.h"
 #include "model/accounts.h"
+#include "model/callback.h"
 #include "model/credential.h"
 #include "model/device.h"
 #include "model/device_type.h"
@@ -141,6 +142,8 @@ struct IngestPolicy {
   // Another station's report of a device's last frame (same sequence number, its
   // time at most this long after the first report's) merges into that message.
   int64_t dedup_window_ms = 3000;
+  // The wall clock when the batch is stored: the queued deliveries' creation time.
+  EpochMillis now = 0;
   // Sets a message's derived fields (decoded, computed_location, link_quality)
   // from its data and rinfos, for a new message and again after each merged
   // duplicate. `payload_type`/`payload_config` are the device type's display
@@ -148,6 +151,24 @@ struct IngestPolicy {
   // the store. Optional.
   std::function<void(Message& message, PayloadType payload_type, std::string_view payload_config)>
       complete;
+};
+
+// A due delivery, claimed by one dispatcher until `lease_until`, with what it
+// sends: its callback and its message as they are now.
+struct DeliveryTask {
+  Delivery delivery;
+  Callback callback;
+  Message message;
+};
+
+// What one attempt of a delivery met (CompleteDelivery).
+struct DeliveryOutcome {
+  bool delivered = false;
+  int32_t status = 0;  // HTTP status, or a 6xx code without an HTTP answer
+  std::string info;
+  EpochMillis now = 0;
+  EpochMillis retry_at = 0;  // when not delivered and not given up: next attempt
+  bool give_up = false;      // not delivered: the delivery is dead, and so is its callback
 };
 
 // What ingest did with one report, and the message it made or joined.
@@ -327,10 +348,47 @@ class Store {
   //    is cleared by the message that uses it);
   //  - otherwise a new message is stored and the device's last time, sequence
   //    number and SNR/RSSI averages move on.
+  // In the same transaction, a delivery is queued for each enabled, living DATA
+  // callback of the device's type and each new message, and for each such
+  // callback with send_duplicate and each station that joined a message.
   // Nothing is written when an error is returned.
   virtual Result<std::vector<IngestDecision>> IngestUplinks(std::span<const UplinkReport> reports,
                                                             const IngestPolicy& policy) = 0;
   virtual Result<MessagePage> ListMessages(const MessageQuery& query) = 0;
+
+  // --- callbacks and their deliveries ---------------------------------------
+  // Stores callbacks of one device type, all or none. InvalidInput: an unknown
+  // device type; AlreadyExists: an id is taken.
+  virtual Status CreateCallbacks(std::span<const Callback> callbacks) = 0;
+  virtual Result<Callback> GetCallback(std::string_view id) = 0;                   // NotFound
+  virtual Result<std::vector<Callback>> ListCallbacks(std::string_view type) = 0;  // by id
+  // Deletes a callback and its deliveries. NotFound.
+  virtual Status DeleteCallback(std::string_view id) = 0;
+  // Enables or disables a callback; enabling also revives a dead one. NotFound.
+  virtual Status SetCallbackEnabled(std::string_view id, bool enabled) = 0;
+  // Makes `id` its device type's one downlinkHook callback (the others lose the
+  // mark). NotFound.
+  virtual Status SetDownlinkHook(std::string_view id) = 0;
+  // Leases up to `limit` pending deliveries due at `now` (the earliest first) for
+  // `lease_ms`: a dispatcher that dies with them leaves them due again once the
+  // lease ends (at-least-once). With several instances on one PostgreSQL each
+  // delivery is leased to one of them at a time.
+  virtual Result<std::vector<DeliveryTask>> ClaimDeliveries(EpochMillis now, int limit,
+                                                            int64_t lease_ms) = 0;
+  // Records an attempt. Returns true when this attempt made its callback dead
+  // (outcome.give_up on a callback that was not dead yet), so that one alert is
+  // sent. NotFound: the delivery is gone (its callback was deleted).
+  virtual Result<bool> CompleteDelivery(int64_t delivery_id, const DeliveryOutcome& outcome) = 0;
+  // Makes a leased delivery due at `until` without counting an attempt (its
+  // destination is busy here). NotFound.
+  virtual Status DeferDelivery(int64_t delivery_id, EpochMillis until) = 0;
+  // The deliveries of the given messages, in id order.
+  virtual Result<std::vector<Delivery>> ListMessageDeliveries(
+      std::span<const MessageCursor> messages) = 0;
+  // Deliveries whose last attempt failed (pending with a failure, or dead), of the
+  // device types of groups in `group_subtree`, newest failure first.
+  virtual Result<std::vector<Delivery>> ListFailedDeliveries(std::string_view group_subtree,
+                                                             int limit) = 0;
 };
 
 // Opens (creating if needed) `<data_dir>/roost.db` — or the file itself when

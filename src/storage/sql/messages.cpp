@@ -8,14 +8,11 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "storage/sql/rows.h"
 #include "storage/sql/sql_store.h"
 
 namespace roost::storage::sql {
 namespace {
-
-constexpr const char* kMessageColumns =
-    "device_id, time, seq_number, type_id, group_id, data, decoded, rinfos, nb_frames, ack, "
-    "location_lat, location_lng, location_radius, link_quality, undecoded";
 
 // The device's SNR and RSSI averages move by this share of each new message's
 // value: an exponential average that weighs roughly the last 25 messages, as
@@ -93,26 +90,6 @@ std::vector<Reception> DecodeRinfos(const std::string& text) {
   return out;
 }
 
-Message MessageFromRow(const Query& q) {
-  Message m;
-  m.device = SigfoxId{static_cast<uint32_t>(q.Int(0))};
-  m.time = q.Int(1);
-  m.seq_number = q.Int(2);
-  m.type = q.Text(3);
-  m.group = q.Text(4);
-  m.data = q.Text(5);
-  m.decoded = q.Text(6);
-  m.rinfos = DecodeRinfos(q.Text(7));
-  // column 8, nb_frames, is rinfos.size(): kept for queries that count frames.
-  m.ack = q.Int(9) != 0;
-  auto lat = q.OptDouble(10), lng = q.OptDouble(11), radius = q.OptDouble(12);
-  if (lat && lng) m.computed_location = ComputedLocation{*lat, *lng, radius.value_or(0)};
-  const int64_t quality = q.Int(13);
-  m.link_quality =
-      quality >= 0 && quality <= 3 ? static_cast<LinkQuality>(quality) : LinkQuality::kLimit;
-  return m;
-}
-
 void MoveAverage(std::optional<double>& average, double value) {
   average = average ? *average + (value - *average) * kAverageWeight : value;
 }
@@ -138,6 +115,26 @@ struct StationInfo {
 };
 
 }  // namespace
+
+Message MessageFromRow(const Query& q) {
+  Message m;
+  m.device = SigfoxId{static_cast<uint32_t>(q.Int(0))};
+  m.time = q.Int(1);
+  m.seq_number = q.Int(2);
+  m.type = q.Text(3);
+  m.group = q.Text(4);
+  m.data = q.Text(5);
+  m.decoded = q.Text(6);
+  m.rinfos = DecodeRinfos(q.Text(7));
+  // column 8, nb_frames, is rinfos.size(): kept for queries that count frames.
+  m.ack = q.Int(9) != 0;
+  auto lat = q.OptDouble(10), lng = q.OptDouble(11), radius = q.OptDouble(12);
+  if (lat && lng) m.computed_location = ComputedLocation{*lat, *lng, radius.value_or(0)};
+  const int64_t quality = q.Int(13);
+  m.link_quality =
+      quality >= 0 && quality <= 3 ? static_cast<LinkQuality>(quality) : LinkQuality::kLimit;
+  return m;
+}
 
 Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const UplinkReport> reports,
                                                             const IngestPolicy& policy) {
@@ -208,6 +205,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
   std::deque<Message> created;  // new messages (stable addresses)
   std::deque<Message> looked_up;
   std::unordered_set<const Message*> merged;  // looked-up messages that gained a station
+  std::vector<std::pair<const Message*, std::string>> joined;  // (message, station) joined
   auto complete = [&](Message& m, const DeviceUplink& d) {
     if (policy.complete) policy.complete(m, d.payload_type, d.payload_config);
   };
@@ -259,6 +257,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
         m->rinfos.push_back(std::move(reception));
         complete(*m, d);
         merged.insert(m);
+        joined.emplace_back(m, r.station);
       }
       decision.result = IngestResult::kDuplicate;
       decision.message = *m;
@@ -389,6 +388,54 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       ROOST_RETURN_IF_ERROR(q.Bind(1, int64_t{id}).Run());
       q.Reset();
     }
+  }
+  if (!created.empty() || !joined.empty()) {
+    // The DATA callbacks that fire, per device type of the batch.
+    struct Firing {
+      std::string id;
+      bool send_duplicate;
+    };
+    std::map<std::string, std::vector<Firing>> firing;
+    for (const Message& m : created) firing.emplace(m.type, std::vector<Firing>{});
+    for (const auto& [m, station] : joined) firing.emplace(m->type, std::vector<Firing>{});
+    {
+      ROOST_SQL_QUERY(q, c,
+                      "SELECT id, send_duplicate FROM callbacks WHERE type_id = $1 AND "
+                      "callback_type = 0 AND enabled = 1 AND dead = 0 ORDER BY id",
+                      "ingest uplinks");
+      for (auto& [type, callbacks] : firing) {
+        q.Bind(1, type);
+        for (;;) {
+          auto row = q.Next();
+          if (!row.ok()) return row.status();
+          if (!*row) break;
+          callbacks.push_back(Firing{q.Text(0), q.Int(1) != 0});
+        }
+        q.Reset();
+      }
+    }
+    std::vector<Delivery> rows;
+    auto queue = [&](const Message& m, const std::string& station, bool duplicate) {
+      for (const Firing& f : firing[m.type]) {
+        if (duplicate && !f.send_duplicate) continue;
+        Delivery d;
+        d.callback = f.id;
+        d.device = m.device.value;
+        d.message_time = m.time;
+        d.seq_number = m.seq_number;
+        d.duplicate = duplicate;
+        d.station = station;
+        d.creation_time = policy.now;
+        rows.push_back(std::move(d));
+      }
+    };
+    for (const Message& m : created) queue(m, m.rinfos.front().station, false);
+    for (const auto& [m, station] : joined) {
+      // A station that joined a message made in this batch is one of its
+      // duplicates too: the first report's deliveries went with the message.
+      queue(*m, station, true);
+    }
+    ROOST_RETURN_IF_ERROR(QueueDeliveriesOn(c, rows));
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("ingest uplinks"));
   return out;

@@ -31,6 +31,12 @@ inline constexpr const char* kCertificateSelect =
 inline constexpr const char* kInSubtreeGroups =
     " WHERE group_id IN (SELECT id FROM groups WHERE tree >= $1 AND tree < $2)";
 
+// In this order: MessageFromRow reads them.
+inline constexpr const char* kMessageColumns =
+    "device_id, time, seq_number, type_id, group_id, data, decoded, rinfos, nb_frames, ack, "
+    "location_lat, location_lng, location_radius, link_quality, undecoded";
+Message MessageFromRow(const driver::Query& q);  // messages.cpp
+
 Device DeviceFromRow(const driver::Query& q);
 // Binds $1..$21 in kDeviceColumns order (without creation_time: $1..$20); text by
 // reference (`d` must outlive the run).

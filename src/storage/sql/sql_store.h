@@ -2,7 +2,7 @@
 // (storage/driver/driver.h). Each query is written once; the methods are split
 // by what they store (groups.cpp, accounts.cpp, device_types.cpp, devices.cpp,
 // credentials.cpp, jobs.cpp, certificates.cpp, sequence_check.cpp, stations.cpp,
-// messages.cpp).
+// messages.cpp, callbacks.cpp).
 // Not part of the storage interface: only storage/ includes it.
 #pragma once
 
@@ -115,6 +115,21 @@ class SqlStore final : public Store {
                                                     const IngestPolicy& policy) override;
   Result<MessagePage> ListMessages(const MessageQuery& query) override;
 
+  Status CreateCallbacks(std::span<const Callback> callbacks) override;
+  Result<Callback> GetCallback(std::string_view id) override;
+  Result<std::vector<Callback>> ListCallbacks(std::string_view type) override;
+  Status DeleteCallback(std::string_view id) override;
+  Status SetCallbackEnabled(std::string_view id, bool enabled) override;
+  Status SetDownlinkHook(std::string_view id) override;
+  Result<std::vector<DeliveryTask>> ClaimDeliveries(EpochMillis now, int limit,
+                                                    int64_t lease_ms) override;
+  Result<bool> CompleteDelivery(int64_t delivery_id, const DeliveryOutcome& outcome) override;
+  Status DeferDelivery(int64_t delivery_id, EpochMillis until) override;
+  Result<std::vector<Delivery>> ListMessageDeliveries(
+      std::span<const MessageCursor> messages) override;
+  Result<std::vector<Delivery>> ListFailedDeliveries(std::string_view group_subtree,
+                                                     int limit) override;
+
  private:
   using Binder = std::function<void(Query&)>;
 
@@ -166,6 +181,9 @@ class SqlStore final : public Store {
   Result<Job> GetJobOn(Connection& c, std::string_view id);
   // Inside a write transaction.
   Result<BatchInsertResult> InsertDevicesOn(Connection& c, std::span<const Device> devices);
+  // Queues `rows` deliveries (callback id, message, duplicate, station) in the
+  // current transaction.
+  Status QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows);
   Result<std::vector<size_t>> PatchDevicesOn(Connection& c, std::span<const DevicePatch> patches);
 
   driver::Pool pool_;

@@ -1,0 +1,113 @@
+// /api/devicetypes/{id}/callbacks… and /api/callbacks/messages/error.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/handlers.h"
+#include "api/json/body.h"
+#include "api/json/callback_json.h"
+
+namespace roost::api {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+namespace {
+
+Response Unavailable() {
+  return Response::Error(503, "the message pipeline is not running");
+}
+
+// The callback {cid} of the visible device type {id}; 404 otherwise (also for a
+// callback of another type).
+Parsed<Callback> VisibleCallback(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto type = VisibleDeviceType(ctx, p, req.Param("id"));
+  if (!type.ok()) return type.error();
+  const std::string id(req.Param("cid"));
+  const std::string what = "callback " + QuoteForMessage(id);
+  auto cb = ctx.messages->GetCallback(id);
+  if (!cb.ok()) {
+    if (cb.status().code() == Status::Code::kNotFound)
+      return ApiError{404, what + " not found", {}};
+    return FromStatus(cb.status());
+  }
+  if (cb->type != type->id) return ApiError{404, what + " not found", {}};
+  return *cb;
+}
+
+}  // namespace
+
+Response CreateCallbacks(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto type = VisibleDeviceType(ctx, p, req.Param("id"));
+  if (!type.ok()) return type.error().ToResponse();
+  auto body = ParseJsonValue(req.body);
+  if (!body.ok()) return body.error().ToResponse();
+  auto callbacks = ParseCallbacksCreate(*body);
+  if (!callbacks.ok()) return callbacks.error().ToResponse();
+  auto created = ctx.messages->CreateCallbacks(type->id, std::move(*callbacks));
+  if (!created.ok()) return FromStatus(created.status()).ToResponse();
+  json data = json::array();
+  for (const Callback& cb : *created) data.push_back(json{{"id", cb.id}});
+  return JsonResponse(200, json{{"data", std::move(data)}});
+}
+
+Response ListCallbacks(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto type = VisibleDeviceType(ctx, p, req.Param("id"));
+  if (!type.ok()) return type.error().ToResponse();
+  auto callbacks = ctx.messages->ListCallbacks(type->id);
+  if (!callbacks.ok()) return FromStatus(callbacks.status()).ToResponse();
+  json data = json::array();
+  for (const Callback& cb : *callbacks) data.push_back(CallbackJson(cb));
+  return JsonResponse(200, json{{"data", std::move(data)}});
+}
+
+Response DeleteCallback(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto cb = VisibleCallback(ctx, p, req);
+  if (!cb.ok()) return cb.error().ToResponse();
+  Status deleted = ctx.messages->DeleteCallback(cb->id);
+  if (!deleted.ok()) return FromStatus(deleted).ToResponse();
+  return NoContent();
+}
+
+Response EnableCallback(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto cb = VisibleCallback(ctx, p, req);
+  if (!cb.ok()) return cb.error().ToResponse();
+  const auto enabled = req.QueryParam("enabled");
+  if (!enabled || (*enabled != "true" && *enabled != "false")) {
+    return ApiError::BadField("enabled", "must be true or false").ToResponse();
+  }
+  Status set = ctx.messages->SetCallbackEnabled(cb->id, *enabled == "true");
+  if (!set.ok()) return FromStatus(set).ToResponse();
+  return NoContent();
+}
+
+Response SetDownlinkCallback(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto cb = VisibleCallback(ctx, p, req);
+  if (!cb.ok()) return cb.error().ToResponse();
+  if (cb->channel != CallbackChannel::kUrl || cb->subtype != CallbackSubtype::kBidir) {
+    return ApiError{400, "only a URL callback of type DATA BIDIR can answer downlinks", {}}
+        .ToResponse();
+  }
+  Status set = ctx.messages->SetDownlinkHook(cb->id);
+  if (!set.ok()) return FromStatus(set).ToResponse();
+  return NoContent();
+}
+
+Response ListCallbackErrors(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto limit = ParseLimit(req.QueryParam("limit"));
+  if (!limit.ok()) return limit.error().ToResponse();
+  auto failed = ctx.messages->ListFailedDeliveries(p.group, *limit);
+  if (!failed.ok()) return FromStatus(failed.status()).ToResponse();
+  json data = json::array();
+  for (const Delivery& d : *failed) data.push_back(DeliveryJson(d));
+  return JsonResponse(200, json{{"data", std::move(data)}, {"paging", json::object()}});
+}
+
+}  // namespace roost::api

@@ -1,0 +1,145 @@
+#include "api/json/callback_json.h"
+
+#include "api/json/body.h"
+#include "api/json/enum_json.h"
+
+namespace roost::api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kMaxCallbacks = 100;
+constexpr size_t kMaxPattern = 64 * 1024;
+
+Parsed<Callback> ParseOne(const json& item, const std::string& where) {
+  auto at = [&](std::string_view field) { return where + "." + std::string(field); };
+  if (!item.is_object()) return ApiError::BadField(where, "must be a JSON object");
+  if (auto e = RejectUnknownFields(
+          item, {"channel", "callbackType", "callbackSubtype", "url", "httpMethod", "headers",
+                 "contentType", "bodyTemplate", "linePattern", "recipient", "subject", "message",
+                 "sendDuplicate", "payloadConfig", "enabled", "sendSni"})) {
+    e->message = where + "." + e->message;
+    return *e;
+  }
+  Callback cb;
+  if (auto it = item.find("channel"); it != item.end()) {
+    auto v = ReadEnum(*it, at("channel"), kCallbackChannels);
+    if (!v.ok()) return v.error();
+    cb.channel = *v;
+  }
+  if (auto it = item.find("callbackType"); it != item.end()) {
+    auto v = ReadEnum(*it, at("callbackType"), kCallbackTypes);
+    if (!v.ok()) return v.error();
+    cb.callback_type = *v;
+  }
+  if (auto it = item.find("callbackSubtype"); it != item.end()) {
+    auto v = ReadEnum(*it, at("callbackSubtype"), kCallbackSubtypes);
+    if (!v.ok()) return v.error();
+    cb.subtype = *v;
+  } else {
+    cb.subtype = cb.callback_type == CallbackType::kData      ? CallbackSubtype::kUplink
+                 : cb.callback_type == CallbackType::kService ? CallbackSubtype::kStatus
+                                                              : CallbackSubtype::kNone;
+  }
+  struct Text {
+    const char* field;
+    std::string* out;
+  };
+  for (const Text& t :
+       {Text{"url", &cb.url}, Text{"httpMethod", &cb.http_method},
+        Text{"contentType", &cb.content_type}, Text{"bodyTemplate", &cb.body_template},
+        Text{"linePattern", &cb.line_pattern}, Text{"recipient", &cb.recipient},
+        Text{"subject", &cb.subject}, Text{"message", &cb.message},
+        Text{"payloadConfig", &cb.payload_config}}) {
+    auto it = item.find(t.field);
+    if (it == item.end() || it->is_null()) continue;
+    if (!it->is_string()) return WrongType(at(t.field), "a string", *it);
+    const auto& v = it->get_ref<const std::string&>();
+    if (v.size() > kMaxPattern) return ApiError::BadField(at(t.field), "is too long");
+    *t.out = v;
+  }
+  for (char& c : cb.http_method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (auto it = item.find("headers"); it != item.end() && !it->is_null()) {
+    if (!it->is_object()) return WrongType(at("headers"), "an object of header patterns", *it);
+    for (const auto& [name, value] : it->items()) {
+      if (!value.is_string()) return WrongType(at("headers." + name), "a string", value);
+      cb.headers.emplace_back(name, value.get<std::string>());
+    }
+  }
+  for (auto [field, out] : {std::pair<const char*, bool*>{"sendDuplicate", &cb.send_duplicate},
+                            std::pair<const char*, bool*>{"enabled", &cb.enabled}}) {
+    auto it = item.find(field);
+    if (it == item.end() || it->is_null()) continue;
+    if (!it->is_boolean()) return WrongType(at(field), "true or false", *it);
+    *out = it->get<bool>();
+  }
+  return cb;
+}
+
+}  // namespace
+
+Parsed<std::vector<Callback>> ParseCallbacksCreate(const json& body) {
+  const json* items = &body;
+  std::string prefix = "data";
+  if (body.is_object()) {
+    auto it = body.find("data");
+    if (it == body.end()) return ApiError::BadField("data", "an array of callbacks is required");
+    items = &*it;
+  }
+  if (!items->is_array()) return WrongType("data", "an array of callbacks", *items);
+  if (items->empty() || items->size() > kMaxCallbacks) {
+    return ApiError::BadField("data",
+                              "must hold 1.." + std::to_string(kMaxCallbacks) + " callbacks");
+  }
+  std::vector<Callback> out;
+  for (size_t i = 0; i < items->size(); ++i) {
+    auto cb = ParseOne((*items)[i], prefix + "[" + std::to_string(i) + "]");
+    if (!cb.ok()) return cb.error();
+    out.push_back(std::move(*cb));
+  }
+  return out;
+}
+
+json CallbackJson(const Callback& cb) {
+  json headers = json::object();
+  for (const auto& [name, value] : cb.headers) headers[name] = value;
+  return json{{"id", cb.id},
+              {"channel", std::string(EnumByValue(kCallbackChannels, cb.channel).name)},
+              {"callbackType", EnumByValue(kCallbackTypes, cb.callback_type).code},
+              {"callbackSubtype", EnumByValue(kCallbackSubtypes, cb.subtype).code},
+              {"url", cb.url},
+              {"httpMethod", cb.http_method},
+              {"headers", std::move(headers)},
+              {"contentType", cb.content_type},
+              {"bodyTemplate", cb.body_template},
+              {"linePattern", cb.line_pattern},
+              {"recipient", cb.recipient},
+              {"subject", cb.subject},
+              {"message", cb.message},
+              {"sendDuplicate", cb.send_duplicate},
+              {"sendSni", true},
+              {"payloadConfig", cb.payload_config},
+              {"enabled", cb.enabled},
+              {"downlinkHook", cb.downlink_hook},
+              {"dead", cb.dead},
+              {"creationTime", cb.creation_time}};
+}
+
+json DeliveryJson(const Delivery& d) {
+  static constexpr const char* kStates[] = {"pending", "done", "dead"};
+  const auto state = static_cast<size_t>(d.state);
+  return json{{"callbackId", d.callback},
+              {"device", SigfoxId{d.device}.ToApi()},
+              {"messageTime", d.message_time},
+              {"seqNumber", d.seq_number},
+              {"duplicate", d.duplicate},
+              {"station", d.station},
+              {"state", state < 3 ? kStates[state] : "pending"},
+              {"attempts", d.attempts},
+              {"status", d.last_status},
+              {"info", d.last_info},
+              {"firstFailure", d.first_failure == 0 ? json(nullptr) : json(d.first_failure)}};
+}
+
+}  // namespace roost::api

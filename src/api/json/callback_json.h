@@ -1,0 +1,26 @@
+// Callbacks as the API reads and writes them (docs/api.md, "Callbacks"): the
+// Sigfox API v1 fields, enumerations by name or v1 code.
+#pragma once
+
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/errors.h"
+#include "model/callback.h"
+
+namespace roost::api {
+
+// The body of POST /api/devicetypes/{id}/callbacks/new: an array of callback
+// objects (or {"data": [...]}), 1..100. Shape and types only: the patterns are
+// checked by the caller (integration::ValidateCallback). Errors name the item
+// ("data[2].url"). Ids, type and creation time are the caller's to set.
+Parsed<std::vector<Callback>> ParseCallbacksCreate(const nlohmann::json& body);
+
+nlohmann::json CallbackJson(const Callback& callback);
+
+// A delivery as a message's "callbacks" item and as an error of
+// GET /api/callbacks/messages/error.
+nlohmann::json DeliveryJson(const Delivery& delivery);
+
+}  // namespace roost::api

@@ -1,0 +1,244 @@
+// The Store contract for callbacks and their deliveries, on SQLite and PostgreSQL.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "storage/store_test_fixture.h"
+
+namespace roost::storage {
+namespace {
+
+class CallbackStoreTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    root_ = MakeGroup(1, "");
+    tenant_ = MakeGroup(2, root_.id);
+    type_ = MakeType(1, tenant_.id);
+    other_type_ = MakeType(2, tenant_.id);
+    ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x2C, type_)).ok());
+    ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x3C, other_type_)).ok());
+    Station s{"0A1B", "roof", root_.id, 43.6, 1.44, 1};
+    ASSERT_TRUE(store_->CreateStation(s).ok());
+    Station t{"0A1C", "mast", root_.id, 43.7, 1.40, 1};
+    ASSERT_TRUE(store_->CreateStation(t).ok());
+  }
+
+  Callback MakeCallback(const std::string& id, const DeviceType& type,
+                        bool send_duplicate = false) {
+    Callback cb;
+    cb.id = id;
+    cb.type = type.id;
+    cb.url = "http://127.0.0.1:9/{device}";
+    cb.headers = {{"X-Device", "{device}"}, {"Authorization", "Bearer x"}};
+    cb.content_type = "application/json";
+    cb.body_template = "{\"d\":\"{data}\"}";
+    cb.send_duplicate = send_duplicate;
+    cb.creation_time = 5;
+    return cb;
+  }
+
+  static UplinkReport Report(uint32_t device, int64_t seq, EpochMillis time,
+                             const std::string& station) {
+    UplinkReport r;
+    r.device.value = device;
+    r.seq_number = seq;
+    r.data = "0102";
+    r.time = time;
+    r.station = station;
+    r.rssi = -120;
+    r.snr = 9;
+    return r;
+  }
+
+  void Ingest(std::vector<UplinkReport> reports) {
+    IngestPolicy policy;
+    policy.now = 1'000;
+    auto r = store_->IngestUplinks(reports, policy);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+  }
+
+  std::vector<DeliveryTask> Claim(EpochMillis now, int limit = 100, int64_t lease = 30'000) {
+    auto r = store_->ClaimDeliveries(now, limit, lease);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : std::vector<DeliveryTask>{};
+  }
+
+  Group root_, tenant_;
+  DeviceType type_, other_type_;
+};
+
+TEST_P(CallbackStoreTest, CallbacksAreStoredListedEnabledAndDeleted) {
+  Callback a = MakeCallback("cb-a", type_);
+  a.channel = CallbackChannel::kEmail;
+  a.subtype = CallbackSubtype::kBidir;
+  a.recipient = "ops@example.com";
+  a.subject = "{device}";
+  a.message = "data {data}";
+  a.payload_config = "t::uint:8";
+  Callback b = MakeCallback("cb-b", type_, /*send_duplicate=*/true);
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{a, b}).ok());
+  auto listed = store_->ListCallbacks(type_.id);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0], a);
+  EXPECT_EQ((*listed)[1], b);
+  EXPECT_TRUE(store_->ListCallbacks(other_type_.id)->empty());
+
+  // All or none.
+  Callback c = MakeCallback("cb-c", type_);
+  EXPECT_EQ(store_->CreateCallbacks(std::vector<Callback>{c, b}).code(),
+            Status::Code::kAlreadyExists);
+  EXPECT_EQ(store_->GetCallback("cb-c").status().code(), Status::Code::kNotFound);
+  Callback orphan = MakeCallback("cb-o", type_);
+  orphan.type = Hex24(0xbad);
+  EXPECT_EQ(store_->CreateCallbacks(std::vector<Callback>{orphan}).code(),
+            Status::Code::kInvalidInput);
+
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb-a", false).ok());
+  EXPECT_FALSE(store_->GetCallback("cb-a")->enabled);
+  ASSERT_TRUE(store_->SetDownlinkHook("cb-a").ok());
+  ASSERT_TRUE(store_->SetDownlinkHook("cb-b").ok());
+  EXPECT_FALSE(store_->GetCallback("cb-a")->downlink_hook);
+  EXPECT_TRUE(store_->GetCallback("cb-b")->downlink_hook);
+  EXPECT_EQ(store_->SetDownlinkHook("nope").code(), Status::Code::kNotFound);
+  ASSERT_TRUE(store_->DeleteCallback("cb-a").ok());
+  EXPECT_EQ(store_->DeleteCallback("cb-a").code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->ListCallbacks(type_.id)->size(), 1u);
+}
+
+TEST_P(CallbackStoreTest, IngestQueuesOneDeliveryPerCallbackAndDuplicatesOnlyWhereAsked) {
+  ASSERT_TRUE(store_
+                  ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-1", type_),
+                                                          MakeCallback("cb-dup", type_, true),
+                                                          MakeCallback("cb-other", other_type_)})
+                  .ok());
+  Callback disabled = MakeCallback("cb-off", type_);
+  disabled.enabled = false;
+  Callback service = MakeCallback("cb-svc", type_);
+  service.callback_type = CallbackType::kService;
+  service.subtype = CallbackSubtype::kStatus;
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{disabled, service}).ok());
+
+  Ingest({Report(0x2C, 1, 10'000, "0A1B"), Report(0x2C, 1, 10'100, "0A1C")});
+  Ingest({Report(0x2C, 1, 10'200, "0A1C")});  // the same station again: nothing new
+
+  auto tasks = Claim(20'000);
+  std::multiset<std::pair<std::string, bool>> queued;
+  for (const auto& t : tasks) {
+    queued.emplace(t.callback.id, t.delivery.duplicate);
+    EXPECT_EQ(t.delivery.device, 0x2Cu);
+    EXPECT_EQ(t.message.seq_number, 1);
+    EXPECT_EQ(t.delivery.creation_time, 1'000);
+    if (t.delivery.duplicate) {
+      EXPECT_EQ(t.delivery.station, "0A1C");
+    } else {
+      EXPECT_EQ(t.delivery.station, "0A1B");
+    }
+  }
+  EXPECT_EQ(queued, (std::multiset<std::pair<std::string, bool>>{
+                        {"cb-1", false}, {"cb-dup", false}, {"cb-dup", true}}));
+  // Leased: not handed out again until the lease ends.
+  EXPECT_TRUE(Claim(20'001).empty());
+  EXPECT_EQ(Claim(50'001).size(), 3u);
+}
+
+TEST_P(CallbackStoreTest, AttemptsAreRecordedAndGivingUpKillsTheCallbackOnce) {
+  ASSERT_TRUE(store_
+                  ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-ok", type_),
+                                                          MakeCallback("cb-bad", type_)})
+                  .ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B")});
+  Ingest({Report(0x2C, 2, 20'000, "0A1B")});
+  auto tasks = Claim(30'000);
+  ASSERT_EQ(tasks.size(), 4u);
+  int64_t bad_id = 0, bad_id2 = 0;
+  for (const auto& t : tasks) {
+    DeliveryOutcome o;
+    o.now = 30'000;
+    if (t.callback.id == "cb-ok") {
+      o.delivered = true;
+      o.status = 200;
+      o.info = "OK";
+      EXPECT_FALSE(*store_->CompleteDelivery(t.delivery.id, o));
+    } else {
+      o.status = 601;
+      o.info = "could not connect";
+      o.retry_at = 31'000;
+      EXPECT_FALSE(*store_->CompleteDelivery(t.delivery.id, o));
+      (bad_id == 0 ? bad_id : bad_id2) = t.delivery.id;
+    }
+  }
+  // The failed ones come back when due, with their history.
+  auto again = Claim(31'000);
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].delivery.attempts, 1);
+  EXPECT_EQ(again[0].delivery.last_status, 601);
+  EXPECT_EQ(again[0].delivery.first_failure, 30'000);
+  // Giving up: the first give-up kills the callback (one alert), the second finds it dead.
+  DeliveryOutcome dead;
+  dead.now = 90'000;
+  dead.status = 602;
+  dead.info = "timed out";
+  dead.give_up = true;
+  EXPECT_TRUE(*store_->CompleteDelivery(bad_id, dead));
+  EXPECT_FALSE(*store_->CompleteDelivery(bad_id2, dead));
+  EXPECT_TRUE(store_->GetCallback("cb-bad")->dead);
+  EXPECT_EQ(store_->CompleteDelivery(999'999, dead).status().code(), Status::Code::kNotFound);
+
+  // The message lists its deliveries; failures are listed for the tenant, not elsewhere.
+  std::vector<MessageCursor> first{{10'000, 0x2C, 1}};
+  auto delivered = store_->ListMessageDeliveries(first);
+  ASSERT_TRUE(delivered.ok()) << delivered.status().message();
+  ASSERT_EQ(delivered->size(), 2u);
+  std::set<DeliveryState> states{(*delivered)[0].state, (*delivered)[1].state};
+  EXPECT_EQ(states, (std::set<DeliveryState>{DeliveryState::kDone, DeliveryState::kDead}));
+  auto failed = store_->ListFailedDeliveries(tenant_.id, 100);
+  ASSERT_TRUE(failed.ok()) << failed.status().message();
+  EXPECT_EQ(failed->size(), 2u);
+  Group elsewhere = MakeGroup(9, root_.id);
+  EXPECT_TRUE(store_->ListFailedDeliveries(elsewhere.id, 100)->empty());
+
+  // A dead callback queues nothing more and its pending rows wait; enabling revives it.
+  Ingest({Report(0x2C, 3, 40'000, "0A1B")});
+  for (const auto& t : Claim(100'000)) EXPECT_EQ(t.callback.id, "cb-ok");
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb-bad", true).ok());
+  EXPECT_FALSE(store_->GetCallback("cb-bad")->dead);
+}
+
+TEST_P(CallbackStoreTest, ConcurrentDispatchersNeverHoldOneDeliveryTogether) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
+  std::vector<UplinkReport> reports;
+  for (int i = 1; i <= 60; ++i) reports.push_back(Report(0x2C, i, 10'000 * i, "0A1B"));
+  Ingest(reports);
+  std::vector<std::unique_ptr<Store>> instances;
+  for (int i = 0; i < 3; ++i) {
+    auto s = GetParam() == "sqlite" ? OpenSqliteStore(location_) : OpenPostgresStore(location_);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    instances.push_back(std::move(*s));
+  }
+  std::mutex mu;
+  std::multiset<int64_t> seen;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      for (int round = 0; round < 10; ++round) {
+        auto tasks = instances[i]->ClaimDeliveries(10'000'000, 7, 60'000);
+        ASSERT_TRUE(tasks.ok()) << tasks.status().message();
+        std::lock_guard lock(mu);
+        for (const auto& t : *tasks) seen.insert(t.delivery.id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(seen.size(), 60u);
+  EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()).size(), 60u) << "a delivery leased twice";
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, CallbackStoreTest, ::testing::Values("sqlite", "postgresql"),
+                         EngineName);
+
+}  // namespace
+}  // namespace roost::storage

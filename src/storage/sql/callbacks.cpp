@@ -1,0 +1,376 @@
+// Callbacks of device types, and the durable queue of their deliveries.
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "storage/sql/rows.h"
+#include "storage/sql/sql_store.h"
+
+namespace roost::storage::sql {
+namespace {
+
+constexpr const char* kCallbackSelect =
+    "SELECT id, type_id, channel, callback_type, subtype, url, http_method, headers, "
+    "content_type, body_template, line_pattern, recipient, subject, message, send_duplicate, "
+    "payload_config, enabled, downlink_hook, dead, creation_time FROM callbacks";
+
+constexpr const char* kDeliveryColumns =
+    "id, callback_id, device_id, message_time, seq_number, duplicate, station, state, attempts, "
+    "next_attempt, first_failure, last_status, last_info, creation_time";
+
+std::string EncodeHeaders(const std::vector<std::pair<std::string, std::string>>& headers) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [name, value] : headers) out.push_back({name, value});
+  return out.dump();
+}
+
+std::vector<std::pair<std::string, std::string>> DecodeHeaders(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const auto& e : j) {
+    if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
+      out.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
+    }
+  }
+  return out;
+}
+
+Callback CallbackFromRow(const Query& q) {
+  Callback cb;
+  cb.id = q.Text(0);
+  cb.type = q.Text(1);
+  cb.channel = static_cast<CallbackChannel>(q.Int(2));
+  cb.callback_type = static_cast<CallbackType>(q.Int(3));
+  cb.subtype = static_cast<CallbackSubtype>(q.Int(4));
+  cb.url = q.Text(5);
+  cb.http_method = q.Text(6);
+  cb.headers = DecodeHeaders(q.Text(7));
+  cb.content_type = q.Text(8);
+  cb.body_template = q.Text(9);
+  cb.line_pattern = q.Text(10);
+  cb.recipient = q.Text(11);
+  cb.subject = q.Text(12);
+  cb.message = q.Text(13);
+  cb.send_duplicate = q.Int(14) != 0;
+  cb.payload_config = q.Text(15);
+  cb.enabled = q.Int(16) != 0;
+  cb.downlink_hook = q.Int(17) != 0;
+  cb.dead = q.Int(18) != 0;
+  cb.creation_time = q.Int(19);
+  return cb;
+}
+
+Delivery DeliveryFromRow(const Query& q) {
+  Delivery d;
+  d.id = q.Int(0);
+  d.callback = q.Text(1);
+  d.device = static_cast<uint32_t>(q.Int(2));
+  d.message_time = q.Int(3);
+  d.seq_number = q.Int(4);
+  d.duplicate = q.Int(5) != 0;
+  d.station = q.Text(6);
+  d.state = static_cast<DeliveryState>(q.Int(7));
+  d.attempts = static_cast<int32_t>(q.Int(8));
+  d.next_attempt = q.Int(9);
+  d.first_failure = q.Int(10);
+  d.last_status = static_cast<int32_t>(q.Int(11));
+  d.last_info = q.Text(12);
+  d.creation_time = q.Int(13);
+  return d;
+}
+
+}  // namespace
+
+Status SqlStore::CreateCallbacks(std::span<const Callback> callbacks) {
+  if (callbacks.empty()) return Status::Ok();
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("create callbacks"));
+  {
+    ROOST_SQL_QUERY(
+        q, c, "SELECT id FROM device_types WHERE id = $1" + std::string(c.dialect().for_share),
+        "create callbacks");
+    for (const Callback& cb : callbacks) {
+      auto found = q.Bind(1, cb.type).Next();
+      if (!found.ok()) return found.status();
+      if (!*found) return Status::InvalidInput("device type " + cb.type + " not found");
+      q.Reset();
+    }
+  }
+  ROOST_SQL_QUERY(q, c,
+                  "INSERT INTO callbacks (id, type_id, channel, callback_type, subtype, url, "
+                  "http_method, headers, content_type, body_template, line_pattern, recipient, "
+                  "subject, message, send_duplicate, payload_config, enabled, downlink_hook, dead, "
+                  "creation_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+                  "$14, $15, $16, $17, $18, $19, $20) ON CONFLICT (id) DO NOTHING",
+                  "create callbacks");
+  for (const Callback& cb : callbacks) {
+    const std::string headers = EncodeHeaders(cb.headers);
+    q.BindRef(1, cb.id).BindRef(2, cb.type).Bind(3, static_cast<int64_t>(cb.channel));
+    q.Bind(4, static_cast<int64_t>(cb.callback_type)).Bind(5, static_cast<int64_t>(cb.subtype));
+    q.BindRef(6, cb.url).BindRef(7, cb.http_method).BindRef(8, headers);
+    q.BindRef(9, cb.content_type).BindRef(10, cb.body_template).BindRef(11, cb.line_pattern);
+    q.BindRef(12, cb.recipient).BindRef(13, cb.subject).BindRef(14, cb.message);
+    q.Bind(15, int64_t{cb.send_duplicate ? 1 : 0}).BindRef(16, cb.payload_config);
+    q.Bind(17, int64_t{cb.enabled ? 1 : 0}).Bind(18, int64_t{cb.downlink_hook ? 1 : 0});
+    q.Bind(19, int64_t{cb.dead ? 1 : 0}).Bind(20, cb.creation_time);
+    ROOST_RETURN_IF_ERROR(q.Run());
+    if (q.Affected() == 0) return Status::AlreadyExists("callback " + cb.id + " already exists");
+    q.Reset();
+  }
+  return tx.Commit("create callbacks");
+}
+
+Result<Callback> SqlStore::GetCallback(std::string_view id) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c, std::string(kCallbackSelect) + " WHERE id = $1", "get callback");
+  q.Bind(1, id);
+  return ReadOne(q, CallbackFromRow, "callback " + std::string(id) + " not found");
+}
+
+Result<std::vector<Callback>> SqlStore::ListCallbacks(std::string_view type) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c, std::string(kCallbackSelect) + " WHERE type_id = $1 ORDER BY id",
+                  "list callbacks");
+  q.Bind(1, type);
+  return ReadAll<Callback>(q, CallbackFromRow);
+}
+
+Status SqlStore::DeleteCallback(std::string_view id) {
+  return RunOne(
+      "DELETE FROM callbacks WHERE id = $1", "delete callback", [&](Query& q) { q.Bind(1, id); },
+      "callback " + std::string(id) + " not found");
+}
+
+Status SqlStore::SetCallbackEnabled(std::string_view id, bool enabled) {
+  return RunOne(
+      "UPDATE callbacks SET enabled = $2, dead = CASE WHEN $2 = 1 THEN 0 ELSE dead END "
+      "WHERE id = $1",
+      "enable callback", [&](Query& q) { q.Bind(1, id).Bind(2, int64_t{enabled ? 1 : 0}); },
+      "callback " + std::string(id) + " not found");
+}
+
+Status SqlStore::SetDownlinkHook(std::string_view id) {
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("set downlink callback"));
+  std::string type;
+  {
+    ROOST_SQL_QUERY(
+        q, c, "SELECT type_id FROM callbacks WHERE id = $1" + std::string(c.dialect().for_update),
+        "set downlink callback");
+    auto found = q.Bind(1, id).Next();
+    if (!found.ok()) return found.status();
+    if (!*found) return Status::NotFound("callback " + std::string(id) + " not found");
+    type = q.Text(0);
+  }
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "UPDATE callbacks SET downlink_hook = CASE WHEN id = $2 THEN 1 ELSE 0 END "
+                    "WHERE type_id = $1",
+                    "set downlink callback");
+    ROOST_RETURN_IF_ERROR(q.Bind(1, type).Bind(2, id).Run());
+  }
+  return tx.Commit("set downlink callback");
+}
+
+Status SqlStore::QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows) {
+  if (rows.empty()) return Status::Ok();
+  static constexpr driver::Column kColumns[] = {
+      {"callback_id", driver::ColumnType::kText},  {"device_id", driver::ColumnType::kInt},
+      {"message_time", driver::ColumnType::kInt},  {"seq_number", driver::ColumnType::kInt},
+      {"duplicate", driver::ColumnType::kInt},     {"station", driver::ColumnType::kText},
+      {"state", driver::ColumnType::kInt},         {"attempts", driver::ColumnType::kInt},
+      {"next_attempt", driver::ColumnType::kInt},  {"first_failure", driver::ColumnType::kInt},
+      {"last_status", driver::ColumnType::kInt},   {"last_info", driver::ColumnType::kText},
+      {"creation_time", driver::ColumnType::kInt},
+  };
+  driver::BulkInsertSpec spec{"deliveries", kColumns, "", false, "queue deliveries"};
+  auto inserted = c.BulkInsert(spec, rows.size(), [&](size_t i, driver::RowWriter& w) {
+    const Delivery& d = rows[i];
+    w.Text(d.callback);
+    w.Int(int64_t{d.device});
+    w.Int(d.message_time);
+    w.Int(d.seq_number);
+    w.Int(int64_t{d.duplicate ? 1 : 0});
+    w.Text(d.station);
+    w.Int(static_cast<int64_t>(DeliveryState::kPending));
+    w.Int(int64_t{0});
+    w.Int(d.next_attempt);
+    w.Int(int64_t{0});
+    w.Int(int64_t{0});
+    w.Text("");
+    w.Int(d.creation_time);
+  });
+  return inserted.ok() ? Status::Ok() : inserted.status();
+}
+
+Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int limit,
+                                                            int64_t lease_ms) {
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("claim deliveries"));
+  std::vector<Delivery> claimed;
+  {
+    // Due rows of living, enabled callbacks; rows of a disabled or dead callback
+    // wait (re-enabling it sends them).
+    ROOST_SQL_QUERY(
+        q, c,
+        std::string("SELECT d.id FROM deliveries d JOIN callbacks cb ON cb.id = "
+                    "d.callback_id WHERE d.state = 0 AND d.next_attempt <= $1 AND "
+                    "cb.enabled = 1 AND cb.dead = 0 ORDER BY d.next_attempt LIMIT $2") +
+            // Another instance's claims are skipped, not waited for; only
+            // the delivery rows are locked.
+            (c.dialect().engine == driver::Engine::kPostgres ? " FOR UPDATE OF d SKIP LOCKED" : ""),
+        "claim deliveries");
+    q.Bind(1, now).Bind(2, int64_t{limit});
+    std::vector<int64_t> ids;
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ids.push_back(q.Int(0));
+    }
+    if (ids.empty()) return std::vector<DeliveryTask>{};
+    ROOST_SQL_QUERY(u, c,
+                    std::string("UPDATE deliveries SET next_attempt = $1 WHERE id ") +
+                        c.dialect().in_int_list(2) + " RETURNING " + kDeliveryColumns,
+                    "claim deliveries");
+    u.Bind(1, now + lease_ms).BindIntList(2, ids);
+    auto rows = ReadAll<Delivery>(u, DeliveryFromRow);
+    if (!rows.ok()) return rows.status();
+    claimed = std::move(*rows);
+  }
+  std::vector<DeliveryTask> out;
+  out.reserve(claimed.size());
+  std::map<std::string, std::optional<Callback>> callbacks;
+  {
+    ROOST_SQL_QUERY(q, c, std::string(kCallbackSelect) + " WHERE id = $1", "claim deliveries");
+    for (const Delivery& d : claimed) {
+      if (callbacks.count(d.callback)) continue;
+      q.Bind(1, d.callback);
+      auto found = ReadOne(q, CallbackFromRow, "gone");
+      q.Reset();
+      if (found.ok()) {
+        callbacks[d.callback] = *found;
+      } else if (found.status().code() == Status::Code::kNotFound) {
+        callbacks[d.callback] = std::nullopt;
+      } else {
+        return found.status();
+      }
+    }
+  }
+  {
+    ROOST_SQL_QUERY(q, c,
+                    std::string("SELECT ") + kMessageColumns +
+                        " FROM messages WHERE device_id = $1 AND time = $2 AND seq_number = $3",
+                    "claim deliveries");
+    for (Delivery& d : claimed) {
+      const auto& cb = callbacks[d.callback];
+      if (!cb) continue;
+      q.Bind(1, int64_t{d.device}).Bind(2, d.message_time).Bind(3, d.seq_number);
+      auto m = ReadOne(q, MessageFromRow, "gone");
+      q.Reset();
+      if (!m.ok()) {
+        if (m.status().code() != Status::Code::kNotFound) return m.status();
+        continue;  // purged meanwhile: nothing to send; the lease lets it be retried, then dies
+      }
+      out.push_back(DeliveryTask{std::move(d), *cb, std::move(*m)});
+    }
+  }
+  ROOST_RETURN_IF_ERROR(tx.Commit("claim deliveries"));
+  return out;
+}
+
+Result<bool> SqlStore::CompleteDelivery(int64_t delivery_id, const DeliveryOutcome& o) {
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("complete delivery"));
+  std::string callback;
+  {
+    ROOST_SQL_QUERY(
+        q, c,
+        "UPDATE deliveries SET attempts = attempts + 1, last_status = $2, last_info = $3, "
+        "state = $4, next_attempt = $5, "
+        "first_failure = CASE WHEN $6 = 1 THEN 0 WHEN first_failure = 0 THEN $7 "
+        "ELSE first_failure END WHERE id = $1 RETURNING callback_id",
+        "complete delivery");
+    const DeliveryState state = o.delivered ? DeliveryState::kDone
+                                : o.give_up ? DeliveryState::kDead
+                                            : DeliveryState::kPending;
+    q.Bind(1, delivery_id).Bind(2, int64_t{o.status}).BindRef(3, o.info);
+    q.Bind(4, static_cast<int64_t>(state)).Bind(5, o.delivered ? o.now : o.retry_at);
+    q.Bind(6, int64_t{o.delivered ? 1 : 0}).Bind(7, o.now);
+    auto row = q.Next();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("delivery " + std::to_string(delivery_id) + " not found");
+    callback = q.Text(0);
+  }
+  bool died = false;
+  if (!o.delivered && o.give_up) {
+    ROOST_SQL_QUERY(q, c, "UPDATE callbacks SET dead = 1 WHERE id = $1 AND dead = 0",
+                    "complete delivery");
+    ROOST_RETURN_IF_ERROR(q.Bind(1, callback).Run());
+    died = q.Affected() > 0;
+  }
+  ROOST_RETURN_IF_ERROR(tx.Commit("complete delivery"));
+  return died;
+}
+
+Status SqlStore::DeferDelivery(int64_t delivery_id, EpochMillis until) {
+  return RunOne(
+      "UPDATE deliveries SET next_attempt = $2 WHERE id = $1 AND state = 0", "defer delivery",
+      [&](Query& q) { q.Bind(1, delivery_id).Bind(2, until); },
+      "delivery " + std::to_string(delivery_id) + " not found");
+}
+
+Result<std::vector<Delivery>> SqlStore::ListMessageDeliveries(
+    std::span<const MessageCursor> messages) {
+  std::vector<Delivery> out;
+  if (messages.empty()) return out;
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c,
+                  std::string("SELECT ") + kDeliveryColumns +
+                      " FROM deliveries WHERE device_id = $1 AND message_time = $2 AND "
+                      "seq_number = $3 ORDER BY id",
+                  "list message deliveries");
+  for (const MessageCursor& m : messages) {
+    q.Bind(1, int64_t{m.device}).Bind(2, m.time).Bind(3, m.seq_number);
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.push_back(DeliveryFromRow(q));
+    }
+    q.Reset();
+  }
+  return out;
+}
+
+Result<std::vector<Delivery>> SqlStore::ListFailedDeliveries(std::string_view group_subtree,
+                                                             int limit) {
+  if (limit < 1 || limit > kMaxPageSize) {
+    return Status::InvalidInput("limit must be 1.." + std::to_string(kMaxPageSize));
+  }
+  ROOST_SQL_LEASE(c);
+  auto range = SubtreeRange(c, group_subtree);
+  if (!range.ok()) return range.status();
+  std::string columns;
+  for (std::string_view rest = kDeliveryColumns; !rest.empty();) {
+    const size_t comma = rest.find(", ");
+    columns += (columns.empty() ? "d." : ", d.") + std::string(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 2);
+  }
+  ROOST_SQL_QUERY(q, c,
+                  "SELECT " + columns +
+                      " FROM deliveries d JOIN callbacks cb ON cb.id = d.callback_id "
+                      "JOIN device_types t ON t.id = cb.type_id "
+                      "WHERE (d.state = 2 OR (d.state = 0 AND d.first_failure > 0)) AND "
+                      "t.group_id IN (SELECT id FROM groups WHERE tree >= $1 AND tree < $2) "
+                      "ORDER BY d.first_failure DESC, d.id DESC LIMIT $3",
+                  "list failed deliveries");
+  q.Bind(1, range->first).Bind(2, range->second).Bind(3, int64_t{limit});
+  return ReadAll<Delivery>(q, DeliveryFromRow);
+}
+
+}  // namespace roost::storage::sql
