@@ -122,6 +122,24 @@ Result<CompiledTemplate> CompileField(std::string_view field, std::string_view p
   return compiled;
 }
 
+// "type/subtype" of tokens, then optional parameters without control characters.
+Status CheckContentType(std::string_view content_type) {
+  if (content_type.empty()) return Status::Ok();
+  const Status refusal =
+      Status::InvalidInput("contentType: must be a media type such as application/json");
+  for (char c : content_type) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return refusal;
+  }
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  size_t slash = media.find('/');
+  if (slash == std::string_view::npos || !IsToken(media.substr(0, slash)) ||
+      !IsToken(media.substr(slash + 1))) {
+    return refusal;
+  }
+  return Status::Ok();
+}
+
 Status CheckMethod(std::string_view method) {
   if (method == "GET" || method == "POST" || method == "PUT") return Status::Ok();
   return Status::InvalidInput("httpMethod: must be GET, POST or PUT");
@@ -192,6 +210,7 @@ Status ValidateCallback(const Callback& callback) {
   switch (callback.channel) {
     case CallbackChannel::kUrl:
       ROOST_RETURN_IF_ERROR(CheckHttpParts(callback, *kind, fields));
+      ROOST_RETURN_IF_ERROR(CheckContentType(callback.content_type));
       if (callback.http_method == "GET" && !callback.body_template.empty()) {
         return Status::InvalidInput("bodyTemplate: a GET callback sends no body");
       }

@@ -64,6 +64,7 @@ Result<CallbackKind> KindOf(const Callback& callback);
 //   "header X-Key: position 3: ..."      (a value that does not compile)
 //   "headers: 'X Key' is not a header name"
 //   "headers: Content-Type is set by contentType"
+//   "contentType: must be a media type such as application/json"
 //   "bodyTemplate: a GET callback sends no body"
 //   "payloadConfig: position 4: expected ..."
 // Per channel: URL needs url; BATCH_URL needs url and linePattern; EMAIL needs

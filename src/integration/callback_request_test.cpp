@@ -341,6 +341,15 @@ TEST(ValidateCallback, MethodHeaderAndBodyRefusals) {
   EXPECT_EQ(ErrorOf(c),
             "header X-Key: position 1: unknown variable {bar} for DATA UPLINK callbacks");
 
+  for (const char* bad :
+       {"json", "application/", "/json", "application/json\r\nX: 1", "application /json"}) {
+    c = UrlCallback();
+    c.content_type = bad;
+    EXPECT_EQ(ErrorOf(c), "contentType: must be a media type such as application/json") << bad;
+  }
+  c.content_type = "application/json; charset=utf-8";
+  EXPECT_TRUE(ValidateCallback(c).ok());
+
   c = UrlCallback();
   c.http_method = "GET";
   c.body_template = "{device}";

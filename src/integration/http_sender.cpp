@@ -92,6 +92,14 @@ bool IsPublicAddress(const sockaddr* address) {
         (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | b[15];
     return IsPublicIpv4(v4);
   }
+  // 64:ff9b::/96, the well-known NAT64 prefix: a NAT64 gateway connects to the
+  // IPv4 address in its last 32 bits.
+  static constexpr uint8_t kNat64Prefix[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+  if (std::memcmp(b, kNat64Prefix, 12) == 0) {
+    uint32_t v4 =
+        (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | b[15];
+    return IsPublicIpv4(v4);
+  }
   static constexpr uint8_t kZero[15] = {};
   if (std::memcmp(b, kZero, 15) == 0 && (b[15] == 0 || b[15] == 1)) return false;  // ::, ::1
   if ((b[0] & 0xfe) == 0xfc) return false;                                         // fc00::/7
@@ -189,8 +197,10 @@ HttpOutcome HttpSender::Send(const HttpRequest& request, std::chrono::millisecon
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
+  // libcurl reads 0 as "no timeout"; a deadline already passed is one millisecond.
+  const long timeout_ms = std::max<long>(1, static_cast<long>(timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Transfer::Write);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);

@@ -68,8 +68,8 @@ class HttpSender {
   HttpSender(const HttpSender&) = delete;
   HttpSender& operator=(const HttpSender&) = delete;
 
-  // Sends `request` and waits at most `timeout` for the whole answer
-  // (connecting included). Never throws; every failure is an outcome.
+  // Sends `request` and waits at most `timeout` (at least 1 ms) for the whole
+  // answer, connecting included. Never throws; every failure is an outcome.
   HttpOutcome Send(const HttpRequest& request, std::chrono::milliseconds timeout);
 
  private:
@@ -81,8 +81,8 @@ class HttpSender {
 // True unless `address` (AF_INET or AF_INET6) is: unspecified (0.0.0.0/8, ::),
 // loopback (127/8, ::1), private (10/8, 172.16/12, 192.168/16, fc00::/7),
 // shared (100.64/10), link-local (169.254/16, fe80::/10), multicast or
-// reserved (224/3, ff00::/8), or an IPv4-mapped IPv6 address (::ffff:0:0/96)
-// of one of those. Other families are not public.
+// reserved (224/3, ff00::/8), or an IPv4-mapped (::ffff:0:0/96) or NAT64
+// (64:ff9b::/96) IPv6 address of one of those. Other families are not public.
 bool IsPublicAddress(const sockaddr* address);
 
 }  // namespace roost::integration
