@@ -5,11 +5,11 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
-#include <mutex>
 
 #include "core/base64.h"
 #include "core/hex.h"
 #include "crypto/random.h"
+#include "integration/curl_init.h"
 
 namespace roost::integration {
 namespace {
@@ -67,11 +67,6 @@ std::string RfcDateNow() {
   char buf[64];
   std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
   return buf;
-}
-
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 struct Upload {

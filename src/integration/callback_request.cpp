@@ -1,0 +1,361 @@
+#include "integration/callback_request.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "core/hex.h"
+#include "integration/email.h"
+
+namespace roost::integration {
+namespace {
+
+std::string FormatFixed(double value, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+  return buf;
+}
+
+// Epoch seconds rounded down, also before 1970.
+int64_t FloorSeconds(EpochMillis ms) {
+  return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+}
+
+// The mean SNR and best RSSI of pipeline/radio.h, repeated here because the
+// pipeline library brings storage with it and this one must not.
+double MeanSnr(const std::vector<Reception>& receptions) {
+  if (receptions.empty()) return 0;
+  double sum = 0;
+  for (const Reception& r : receptions) sum += r.snr;
+  return sum / static_cast<double>(receptions.size());
+}
+
+double BestRssiOf(const std::vector<Reception>& receptions) {
+  if (receptions.empty()) return 0;
+  double best = receptions.front().rssi;
+  for (const Reception& r : receptions) best = std::max(best, r.rssi);
+  return best;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+           return lower(x) == lower(y);
+         });
+}
+
+bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && EqualsIgnoreCase(text.substr(0, prefix.size()), prefix);
+}
+
+// RFC 9110 token: the characters a header name may have.
+bool IsToken(std::string_view name) {
+  if (name.empty()) return false;
+  constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              kSymbols.find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Names shown in messages are cut and stripped of controls, since they come
+// from the request being refused.
+std::string Shown(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 64)) {
+    out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+  }
+  return out;
+}
+
+Status CheckHeaderName(std::string_view name) {
+  if (!IsToken(name))
+    return Status::InvalidInput("headers: '" + Shown(name) + "' is not a header name");
+  if (EqualsIgnoreCase(name, "Content-Type")) {
+    return Status::InvalidInput("headers: Content-Type is set by contentType");
+  }
+  // These describe the connection and the message framing, which the sender
+  // owns: a callback setting them could break keep-alive or smuggle a request.
+  for (std::string_view reserved : {"Content-Length", "Transfer-Encoding", "Connection", "Host"}) {
+    if (EqualsIgnoreCase(name, reserved)) {
+      return Status::InvalidInput("headers: " + std::string(reserved) + " is set by Roost");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckUrlPattern(std::string_view url) {
+  if (url.empty()) return Status::InvalidInput("url: required");
+  size_t rest = 0;
+  if (StartsWithIgnoreCase(url, "http://")) {
+    rest = 7;
+  } else if (StartsWithIgnoreCase(url, "https://")) {
+    rest = 8;
+  } else {
+    return Status::InvalidInput("url: must start with http:// or https:// and name a host");
+  }
+  size_t host_end = url.find_first_of("/?#", rest);
+  if (host_end == std::string_view::npos) host_end = url.size();
+  if (host_end == rest) {
+    return Status::InvalidInput("url: must start with http:// or https:// and name a host");
+  }
+  // Values are percent-encoded, but the pattern's own text goes out as written.
+  size_t position = 0;
+  for (size_t i = 0; i < url.size(); ++i) {
+    auto c = static_cast<unsigned char>(url[i]);
+    if ((c & 0xC0) != 0x80) ++position;
+    if (c <= 0x20 || c == 0x7f) {
+      return Status::InvalidInput("url: position " + std::to_string(position) +
+                                  ": spaces and control characters must be percent-encoded");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<CompiledTemplate> CompileField(std::string_view field, std::string_view pattern,
+                                      CallbackKind kind, const std::vector<std::string>& fields) {
+  auto compiled = Compile(pattern, kind, fields);
+  if (!compiled.ok()) return compiled.status().WithPrefix(std::string(field));
+  return compiled;
+}
+
+// "type/subtype" of tokens, then optional parameters without control characters.
+Status CheckContentType(std::string_view content_type) {
+  if (content_type.empty()) return Status::Ok();
+  const Status refusal =
+      Status::InvalidInput("contentType: must be a media type such as application/json");
+  for (char c : content_type) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return refusal;
+  }
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  size_t slash = media.find('/');
+  if (slash == std::string_view::npos || !IsToken(media.substr(0, slash)) ||
+      !IsToken(media.substr(slash + 1))) {
+    return refusal;
+  }
+  return Status::Ok();
+}
+
+Status CheckMethod(std::string_view method) {
+  if (method == "GET" || method == "POST" || method == "PUT") return Status::Ok();
+  return Status::InvalidInput("httpMethod: must be GET, POST or PUT");
+}
+
+struct CustomFormat {
+  std::optional<codec::PayloadFormat> format;
+  std::vector<std::string> names;
+};
+
+Result<CustomFormat> CompileCustomFormat(const Callback& callback) {
+  CustomFormat out;
+  if (callback.payload_config.empty()) return out;
+  auto format = codec::CompilePayloadFormat(callback.payload_config);
+  if (!format.ok()) return format.status().WithPrefix("payloadConfig");
+  for (const auto& field : format->fields()) out.names.push_back(field.name);
+  out.format = std::move(*format);
+  return out;
+}
+
+// The parts of a URL or BATCH_URL callback that go into its HTTP request.
+Status CheckHttpParts(const Callback& callback, CallbackKind kind,
+                      const std::vector<std::string>& fields) {
+  ROOST_RETURN_IF_ERROR(CheckUrlPattern(callback.url));
+  ROOST_RETURN_IF_ERROR(CompileField("url", callback.url, kind, fields).status());
+  ROOST_RETURN_IF_ERROR(CheckMethod(callback.http_method));
+  for (const auto& [name, value] : callback.headers) {
+    ROOST_RETURN_IF_ERROR(CheckHeaderName(name));
+    ROOST_RETURN_IF_ERROR(CompileField("header " + name, value, kind, fields).status());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CallbackKind> KindOf(const Callback& callback) {
+  const CallbackSubtype sub = callback.subtype;
+  switch (callback.callback_type) {
+    case CallbackType::kData:
+      if (sub == CallbackSubtype::kUplink) return CallbackKind::kDataUplink;
+      if (sub == CallbackSubtype::kBidir) return CallbackKind::kDataBidir;
+      break;
+    case CallbackType::kService:
+      if (sub == CallbackSubtype::kStatus) return CallbackKind::kServiceStatus;
+      if (sub == CallbackSubtype::kAcknowledge) return CallbackKind::kServiceAcknowledge;
+      break;
+    case CallbackType::kError:
+      if (sub == CallbackSubtype::kNone) return CallbackKind::kError;
+      break;
+  }
+  return Status::InvalidInput(
+      "callbackSubtype: " + std::string(EnumByValue(kCallbackSubtypes, sub).name) +
+      " does not go with callbackType " +
+      std::string(EnumByValue(kCallbackTypes, callback.callback_type).name));
+}
+
+Status ValidateCallback(const Callback& callback) {
+  auto kind = KindOf(callback);
+  if (!kind.ok()) return kind.status();
+  auto custom = CompileCustomFormat(callback);
+  if (!custom.ok()) return custom.status();
+  const std::vector<std::string>& fields = custom->names;
+
+  if (callback.downlink_hook &&
+      (*kind != CallbackKind::kDataBidir || callback.channel != CallbackChannel::kUrl)) {
+    return Status::InvalidInput("downlinkHook: only a DATA BIDIR URL callback answers downlinks");
+  }
+  switch (callback.channel) {
+    case CallbackChannel::kUrl:
+      ROOST_RETURN_IF_ERROR(CheckHttpParts(callback, *kind, fields));
+      ROOST_RETURN_IF_ERROR(CheckContentType(callback.content_type));
+      if (callback.http_method == "GET" && !callback.body_template.empty()) {
+        return Status::InvalidInput("bodyTemplate: a GET callback sends no body");
+      }
+      ROOST_RETURN_IF_ERROR(
+          CompileField("bodyTemplate", callback.body_template, *kind, fields).status());
+      return Status::Ok();
+    case CallbackChannel::kBatchUrl:
+      ROOST_RETURN_IF_ERROR(CheckHttpParts(callback, *kind, fields));
+      if (callback.line_pattern.empty()) return Status::InvalidInput("linePattern: required");
+      ROOST_RETURN_IF_ERROR(
+          CompileField("linePattern", callback.line_pattern, *kind, fields).status());
+      return Status::Ok();
+    case CallbackChannel::kEmail: {
+      if (callback.recipient.empty()) return Status::InvalidInput("recipient: required");
+      auto address = ValidateAddress(callback.recipient);
+      if (!address.ok()) return address.status().WithPrefix("recipient");
+      if (callback.subject.empty()) return Status::InvalidInput("subject: required");
+      ROOST_RETURN_IF_ERROR(CompileField("subject", callback.subject, *kind, fields).status());
+      if (callback.message.empty()) return Status::InvalidInput("message: required");
+      ROOST_RETURN_IF_ERROR(CompileField("message", callback.message, *kind, fields).status());
+      return Status::Ok();
+    }
+  }
+  return Status::InvalidInput("channel: unknown");
+}
+
+Result<CompiledCallback> CompileCallback(const Callback& callback) {
+  if (callback.channel != CallbackChannel::kUrl) {
+    return Status::InvalidInput("channel: only URL callbacks send one request per message");
+  }
+  auto kind = KindOf(callback);
+  if (!kind.ok()) return kind.status();
+  auto custom = CompileCustomFormat(callback);
+  if (!custom.ok()) return custom.status();
+  const std::vector<std::string>& fields = custom->names;
+  ROOST_RETURN_IF_ERROR(CheckMethod(callback.http_method));
+
+  CompiledCallback out;
+  out.id_ = callback.id;
+  out.device_type_ = callback.type;
+  out.kind_ = *kind;
+  out.method_ = callback.http_method;
+  ROOST_RETURN_IF_ERROR(CheckUrlPattern(callback.url));
+  auto url = CompileField("url", callback.url, *kind, fields);
+  if (!url.ok()) return url.status();
+  out.url_ = std::move(*url);
+  for (const auto& [name, value] : callback.headers) {
+    ROOST_RETURN_IF_ERROR(CheckHeaderName(name));
+    auto header = CompileField("header " + name, value, *kind, fields);
+    if (!header.ok()) return header.status();
+    out.headers_.emplace_back(name, std::move(*header));
+  }
+  if (out.method_ != "GET") {
+    std::string_view pattern = callback.body_template.empty()
+                                   ? DefaultBodyTemplate(callback.content_type)
+                                   : std::string_view(callback.body_template);
+    auto body = CompileField("bodyTemplate", pattern, *kind, fields);
+    if (!body.ok()) return body.status();
+    out.body_ = std::move(*body);
+    out.content_type_ = callback.content_type;
+    out.body_escaping_ = EscapingFor(PatternPlace::kBody, callback.content_type);
+  }
+  out.custom_format_ = std::move(custom->format);
+  return out;
+}
+
+void CompiledCallback::FillVariables(const Message& message, const Delivery& delivery,
+                                     Variables& out) const {
+  out.Clear();
+  out.Set(Variable::kDevice, message.device.ToApi());
+  out.Set(Variable::kDeviceTypeId, device_type_);
+  out.Set(Variable::kTime, std::to_string(FloorSeconds(message.time)));
+  out.Set(Variable::kData, message.data);
+  out.Set(Variable::kSeqNumber, std::to_string(message.seq_number));
+  out.Set(Variable::kDuplicate, delivery.duplicate ? "true" : "false");
+  const std::string snr = FormatFixed(MeanSnr(message.rinfos), 2);
+  out.Set(Variable::kSnr, snr);
+  out.Set(Variable::kAvgSnr, snr);
+  double rssi = BestRssiOf(message.rinfos);
+  if (delivery.duplicate) {
+    for (const Reception& r : message.rinfos) {
+      if (r.station == delivery.station) {
+        rssi = r.rssi;
+        break;
+      }
+    }
+  }
+  out.Set(Variable::kRssi, FormatFixed(rssi, 2));
+  out.Set(Variable::kStation, delivery.station);
+  if (message.computed_location) {
+    out.Set(Variable::kLat, FormatFixed(message.computed_location->lat, 6));
+    out.Set(Variable::kLng, FormatFixed(message.computed_location->lng, 6));
+  }
+  out.Set(Variable::kAck, message.ack ? "true" : "false");
+  out.Set(Variable::kLongPolling, "false");
+
+  if (!custom_format_) return;
+  auto bytes = FromHex(message.data);
+  if (!bytes.ok()) return;
+  const auto& fields = custom_format_->fields();
+  std::string json;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    json.clear();
+    if (!codec::AppendFieldJson(*custom_format_, i, *bytes, json)) continue;
+    if (!json.empty() && json.front() == '"') {
+      // The value is a string's text; escaping for its destination comes later.
+      auto parsed = nlohmann::json::parse(json, nullptr, false);
+      if (parsed.is_string()) {
+        out.SetCustomData(fields[i].name, parsed.get<std::string>());
+        continue;
+      }
+    }
+    out.SetCustomData(fields[i].name, json);
+  }
+}
+
+HttpRequest CompiledCallback::Render(const Message& message, const Delivery& delivery) const {
+  Variables values;
+  FillVariables(message, delivery, values);
+  HttpRequest request;
+  request.method = method_;
+  request.url = Expand(url_, values, Escaping::kUrl);
+  request.headers.reserve(headers_.size() + 1);
+  for (const auto& [name, value] : headers_) {
+    request.headers.emplace_back(name, Expand(value, values, Escaping::kHeader));
+  }
+  if (body_) {
+    request.body = Expand(*body_, values, body_escaping_);
+    if (!content_type_.empty()) {
+      // contentType comes from the callback as saved; strip controls as for any header value.
+      std::string type;
+      for (char c : content_type_) {
+        if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) type += c;
+      }
+      request.headers.emplace_back("Content-Type", std::move(type));
+    }
+  }
+  return request;
+}
+
+Result<HttpRequest> BuildCallbackRequest(const Callback& callback, const Message& message,
+                                         const Delivery& delivery) {
+  auto compiled = CompileCallback(callback);
+  if (!compiled.ok()) return compiled.status();
+  return compiled->Render(message, delivery);
+}
+
+}  // namespace roost::integration

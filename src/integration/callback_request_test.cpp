@@ -1,0 +1,420 @@
+#include "integration/callback_request.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace roost::integration {
+namespace {
+
+::testing::AssertionResult StartsWith(const std::string& text, std::string_view prefix) {
+  if (std::string_view(text).starts_with(prefix)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not start with '" << prefix << "'";
+}
+
+::testing::AssertionResult HasSubstr(const std::string& text, std::string_view part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
+}
+
+// Two stations heard the frame; the second one's report came 80 ms later.
+Message TwoStationMessage() {
+  Message m;
+  m.device = SigfoxId{0x2C};
+  m.type = "5f1e2d3c4b5a697887960a1b";
+  m.time = 1440578526789;
+  m.seq_number = 1234;
+  m.data = "0a1b2c";
+  Reception first;
+  first.station = "0A1B";
+  first.rssi = -99.126;
+  first.snr = 10.5;
+  Reception second;
+  second.station = "0B2C";
+  second.rssi = -120.5;
+  second.snr = 12.0;
+  second.delay = 80;
+  m.rinfos = {first, second};
+  m.ack = true;
+  m.computed_location = ComputedLocation{.lat = 43.5465, .lng = 1.398912345, .radius = 500};
+  return m;
+}
+
+Delivery FirstDelivery() {
+  Delivery d;
+  d.id = 7;
+  d.callback = "cb1";
+  d.device = 0x2C;
+  d.message_time = 1440578526789;
+  d.seq_number = 1234;
+  d.station = "0A1B";
+  return d;
+}
+
+Callback UrlCallback() {
+  Callback c;
+  c.id = "cb1";
+  c.type = "5f1e2d3c4b5a697887960a1b";
+  c.url = "https://example.com/up";
+  c.http_method = "POST";
+  c.content_type = "text/plain";
+  return c;
+}
+
+HttpRequest MustBuild(const Callback& c, const Message& m, const Delivery& d) {
+  auto r = BuildCallbackRequest(c, m, d);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return r.ok() ? *r : HttpRequest{};
+}
+
+std::string HeaderOf(const HttpRequest& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return "<absent>";
+}
+
+std::string ErrorOf(const Callback& c) {
+  Status s = ValidateCallback(c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Status::Code::kInvalidInput);
+  return s.message();
+}
+
+constexpr std::string_view kEveryVariable =
+    "device={device}|type={deviceTypeId}|time={time}|data={data}|seq={seqNumber}|"
+    "dup={duplicate}|snr={snr}|avgSnr={avgSnr}|rssi={rssi}|station={station}|lat={lat}|"
+    "lng={lng}|ack={ack}|lp={longPolling}";
+
+TEST(CallbackRequest, EveryVariableHasItsValue) {
+  Callback c = UrlCallback();
+  c.body_template = kEveryVariable;
+  HttpRequest r = MustBuild(c, TwoStationMessage(), FirstDelivery());
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.url, "https://example.com/up");
+  EXPECT_EQ(r.body,
+            "device=2C|type=5f1e2d3c4b5a697887960a1b|time=1440578526|data=0a1b2c|seq=1234|"
+            "dup=false|snr=11.25|avgSnr=11.25|rssi=-99.13|station=0A1B|lat=43.546500|"
+            "lng=1.398912|ack=true|lp=false");
+  EXPECT_EQ(HeaderOf(r, "Content-Type"), "text/plain");
+}
+
+TEST(CallbackRequest, DuplicateDeliveryUsesTheReportingStation) {
+  Callback c = UrlCallback();
+  c.body_template = "{duplicate} {station} {rssi} {snr}";
+  Delivery d = FirstDelivery();
+  d.duplicate = true;
+  d.station = "0B2C";
+  EXPECT_EQ(MustBuild(c, TwoStationMessage(), d).body, "true 0B2C -120.50 11.25");
+  // A station the message does not list falls back to the best signal.
+  d.station = "0FFF";
+  EXPECT_EQ(MustBuild(c, TwoStationMessage(), d).body, "true 0FFF -99.13 11.25");
+}
+
+TEST(CallbackRequest, MissingValuesExpandToNothing) {
+  Callback c = UrlCallback();
+  c.body_template = "[{lat}][{lng}]";
+  Message m = TwoStationMessage();
+  m.computed_location.reset();
+  EXPECT_EQ(MustBuild(c, m, FirstDelivery()).body, "[][]");
+}
+
+TEST(CallbackRequest, TimeIsEpochSecondsRoundedDown) {
+  Callback c = UrlCallback();
+  c.body_template = "{time}";
+  Message m = TwoStationMessage();
+  m.time = 999;
+  EXPECT_EQ(MustBuild(c, m, FirstDelivery()).body, "0");
+  m.time = -1;
+  EXPECT_EQ(MustBuild(c, m, FirstDelivery()).body, "-1");
+}
+
+// n: 4 characters a " & LF; t: 18; f: true.
+constexpr std::string_view kCustomFormat = "n:0:char:4 t:4:uint:8 f:5:bool:7";
+constexpr std::string_view kCustomData = "6122260a1280";
+
+TEST(CallbackRequest, CustomDataIsEscapedForWhereItLands) {
+  Callback c = UrlCallback();
+  c.payload_config = kCustomFormat;
+  c.url = "https://example.com/{device}/x?n={customData#n}&t={customData#t}";
+  c.headers = {{"X-N", "<{customData#n}>"}, {"X-F", "{customData#f}"}};
+  c.content_type = "application/json; charset=utf-8";
+  c.body_template =
+      R"({"n":"{customData#n}","t":{customData#t},"f":{customData#f},"d":"{device}"})";
+  Message m = TwoStationMessage();
+  m.data = kCustomData;
+  HttpRequest r = MustBuild(c, m, FirstDelivery());
+  EXPECT_EQ(r.url, "https://example.com/2C/x?n=a%22%26%0A&t=18");
+  EXPECT_EQ(HeaderOf(r, "X-N"), "<a\"&>");
+  EXPECT_EQ(HeaderOf(r, "X-F"), "true");
+  EXPECT_EQ(HeaderOf(r, "Content-Type"), "application/json; charset=utf-8");
+  auto body = nlohmann::json::parse(r.body, nullptr, false);
+  ASSERT_FALSE(body.is_discarded()) << r.body;
+  EXPECT_EQ(body["n"], "a\"&\n");
+  EXPECT_EQ(body["t"], 18);
+  EXPECT_EQ(body["f"], true);
+  EXPECT_EQ(body["d"], "2C");
+
+  c.content_type = "application/x-www-form-urlencoded";
+  c.body_template = "n={customData#n}&t={customData#t}";
+  EXPECT_EQ(MustBuild(c, m, FirstDelivery()).body, "n=a%22%26%0A&t=18");
+}
+
+TEST(CallbackRequest, CompiledOnceRendersEachMessageOnItsOwn) {
+  Callback c = UrlCallback();
+  c.payload_config = kCustomFormat;
+  c.body_template = "{data}:{customData#t}:{customData#f}";
+  auto compiled = CompileCallback(c);
+  ASSERT_TRUE(compiled.ok()) << compiled.status().message();
+  EXPECT_EQ(compiled->id(), "cb1");
+  EXPECT_EQ(compiled->kind(), CallbackKind::kDataUplink);
+  Message m = TwoStationMessage();
+  m.data = kCustomData;
+  EXPECT_EQ(compiled->Render(m, FirstDelivery()).body, "6122260a1280:18:true");
+  // Too short for t and f: their values must not linger from the last message.
+  m.data = "61222600";
+  EXPECT_EQ(compiled->Render(m, FirstDelivery()).body, "61222600::");
+}
+
+TEST(CallbackRequest, DefaultBodies) {
+  Callback c = UrlCallback();
+  c.content_type = "application/x-www-form-urlencoded";
+  HttpRequest r = MustBuild(c, TwoStationMessage(), FirstDelivery());
+  EXPECT_EQ(r.body, "device=2C&data=0a1b2c&time=1440578526");
+  EXPECT_EQ(HeaderOf(r, "Content-Type"), "application/x-www-form-urlencoded");
+
+  c.content_type = "Application/JSON";
+  r = MustBuild(c, TwoStationMessage(), FirstDelivery());
+  auto body = nlohmann::json::parse(r.body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << r.body;
+  EXPECT_EQ(body, nlohmann::json::parse(R"({"device":"2C","data":"0a1b2c","time":1440578526})"));
+
+  // No default for other types: an empty body, still labelled.
+  c.content_type = "text/plain";
+  r = MustBuild(c, TwoStationMessage(), FirstDelivery());
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(HeaderOf(r, "Content-Type"), "text/plain");
+
+  c.content_type = "";
+  r = MustBuild(c, TwoStationMessage(), FirstDelivery());
+  EXPECT_EQ(HeaderOf(r, "Content-Type"), "<absent>");
+}
+
+TEST(CallbackRequest, GetHasNoBodyAndNoContentType) {
+  Callback c = UrlCallback();
+  c.http_method = "GET";
+  c.content_type = "application/json";
+  c.url = "http://example.com/get?d={device}&s={snr}&lat={lat}";
+  HttpRequest r = MustBuild(c, TwoStationMessage(), FirstDelivery());
+  EXPECT_EQ(r.method, "GET");
+  EXPECT_EQ(r.url, "http://example.com/get?d=2C&s=11.25&lat=43.546500");
+  EXPECT_EQ(r.body, "");
+  EXPECT_EQ(HeaderOf(r, "Content-Type"), "<absent>");
+}
+
+TEST(CallbackRequest, PutSendsTheBody) {
+  Callback c = UrlCallback();
+  c.http_method = "PUT";
+  c.body_template = "{seqNumber}";
+  HttpRequest r = MustBuild(c, TwoStationMessage(), FirstDelivery());
+  EXPECT_EQ(r.method, "PUT");
+  EXPECT_EQ(r.body, "1234");
+}
+
+TEST(CallbackRequest, HeaderPatternCannotSplitTheHeader) {
+  Callback c = UrlCallback();
+  c.headers = {{"Authorization", "Bearer abc\r\nX-Evil: 1"}};
+  HttpRequest r = MustBuild(c, TwoStationMessage(), FirstDelivery());
+  EXPECT_EQ(HeaderOf(r, "Authorization"), "Bearer abcX-Evil: 1");
+  EXPECT_EQ(HeaderOf(r, "X-Evil"), "<absent>");
+}
+
+TEST(CallbackRequest, RefusalsNameThePattern) {
+  Callback c = UrlCallback();
+  c.url = "https://example.com/{foo}";
+  EXPECT_TRUE(
+      StartsWith(BuildCallbackRequest(c, TwoStationMessage(), FirstDelivery()).status().message(),
+                 "url: position 21: unknown variable {foo}"));
+  c = UrlCallback();
+  c.headers = {{"X-Key", "{temp}"}};
+  EXPECT_TRUE(
+      StartsWith(BuildCallbackRequest(c, TwoStationMessage(), FirstDelivery()).status().message(),
+                 "header X-Key: position 1: unknown variable {temp} for DATA UPLINK"));
+  c = UrlCallback();
+  c.headers = {{"X Key", "v"}};
+  EXPECT_EQ(BuildCallbackRequest(c, TwoStationMessage(), FirstDelivery()).status().message(),
+            "headers: 'X Key' is not a header name");
+  c = UrlCallback();
+  c.body_template = "{ack";
+  EXPECT_TRUE(
+      StartsWith(BuildCallbackRequest(c, TwoStationMessage(), FirstDelivery()).status().message(),
+                 "bodyTemplate: position 1:"));
+  c = UrlCallback();
+  c.channel = CallbackChannel::kEmail;
+  EXPECT_FALSE(BuildCallbackRequest(c, TwoStationMessage(), FirstDelivery()).ok());
+}
+
+TEST(CallbackRequest, BidirKindFollowsTheSubtype) {
+  Callback c = UrlCallback();
+  c.subtype = CallbackSubtype::kBidir;
+  c.url = "https://example.com/{downlinkAck}";
+  EXPECT_TRUE(
+      HasSubstr(BuildCallbackRequest(c, TwoStationMessage(), FirstDelivery()).status().message(),
+                "for DATA BIDIR callbacks"));
+  c.url = "https://example.com/";
+  auto compiled = CompileCallback(c);
+  ASSERT_TRUE(compiled.ok());
+  EXPECT_EQ(compiled->kind(), CallbackKind::kDataBidir);
+}
+
+TEST(ValidateCallback, AcceptsWellFormedCallbacks) {
+  Callback c = UrlCallback();
+  c.payload_config = kCustomFormat;
+  c.url = "https://example.com/{device}?n={customData#n}";
+  c.headers = {{"Authorization", "Bearer {deviceTypeId}"}};
+  c.content_type = "application/json";
+  c.body_template = std::string("{\"all\":\"") + std::string(kEveryVariable) + "\"}";
+  EXPECT_TRUE(ValidateCallback(c).ok()) << ValidateCallback(c).message();
+
+  Callback status = UrlCallback();
+  status.callback_type = CallbackType::kService;
+  status.subtype = CallbackSubtype::kStatus;
+  status.body_template = "{temp} {batt}";
+  EXPECT_TRUE(ValidateCallback(status).ok()) << ValidateCallback(status).message();
+
+  Callback mail;
+  mail.channel = CallbackChannel::kEmail;
+  mail.recipient = "ops@example.com";
+  mail.subject = "{device} says {data}";
+  mail.message = "at {time}";
+  EXPECT_TRUE(ValidateCallback(mail).ok()) << ValidateCallback(mail).message();
+
+  Callback batch = UrlCallback();
+  batch.channel = CallbackChannel::kBatchUrl;
+  batch.line_pattern = "{device};{data}";
+  EXPECT_TRUE(ValidateCallback(batch).ok()) << ValidateCallback(batch).message();
+
+  Callback hook = UrlCallback();
+  hook.subtype = CallbackSubtype::kBidir;
+  hook.downlink_hook = true;
+  EXPECT_TRUE(ValidateCallback(hook).ok()) << ValidateCallback(hook).message();
+}
+
+TEST(ValidateCallback, UrlRefusals) {
+  Callback c = UrlCallback();
+  c.url = "";
+  EXPECT_EQ(ErrorOf(c), "url: required");
+  for (const char* bad :
+       {"ftp://example.com/", "example.com/x", "https:///x", "http://", "{url}"}) {
+    c.url = bad;
+    EXPECT_EQ(ErrorOf(c), "url: must start with http:// or https:// and name a host") << bad;
+  }
+  c.url = "https://example.com/{foo}";
+  EXPECT_EQ(ErrorOf(c), "url: position 21: unknown variable {foo} for DATA UPLINK callbacks");
+  c.url = "https://example.com/a b";
+  EXPECT_EQ(ErrorOf(c), "url: position 22: spaces and control characters must be percent-encoded");
+  c.url = "HTTPS://example.com/{device}";
+  EXPECT_TRUE(ValidateCallback(c).ok());
+}
+
+TEST(ValidateCallback, MethodHeaderAndBodyRefusals) {
+  Callback c = UrlCallback();
+  c.http_method = "DELETE";
+  EXPECT_EQ(ErrorOf(c), "httpMethod: must be GET, POST or PUT");
+  c.http_method = "post";
+  EXPECT_EQ(ErrorOf(c), "httpMethod: must be GET, POST or PUT");
+
+  c = UrlCallback();
+  c.headers = {{"X Key", "v"}};
+  EXPECT_EQ(ErrorOf(c), "headers: 'X Key' is not a header name");
+  c.headers = {{"", "v"}};
+  EXPECT_EQ(ErrorOf(c), "headers: '' is not a header name");
+  c.headers = {{"X-Key\r\nEvil", "v"}};
+  EXPECT_EQ(ErrorOf(c), "headers: 'X-Key??Evil' is not a header name");
+  c.headers = {{"content-type", "text/plain"}};
+  EXPECT_EQ(ErrorOf(c), "headers: Content-Type is set by contentType");
+  for (const char* reserved : {"Host", "content-length", "Transfer-Encoding", "CONNECTION"}) {
+    c.headers = {{reserved, "x"}};
+    EXPECT_TRUE(HasSubstr(ErrorOf(c), "is set by Roost")) << reserved;
+  }
+  c.headers = {{"X-Key", "{bar}"}};
+  EXPECT_EQ(ErrorOf(c),
+            "header X-Key: position 1: unknown variable {bar} for DATA UPLINK callbacks");
+
+  for (const char* bad :
+       {"json", "application/", "/json", "application/json\r\nX: 1", "application /json"}) {
+    c = UrlCallback();
+    c.content_type = bad;
+    EXPECT_EQ(ErrorOf(c), "contentType: must be a media type such as application/json") << bad;
+  }
+  c.content_type = "application/json; charset=utf-8";
+  EXPECT_TRUE(ValidateCallback(c).ok());
+
+  c = UrlCallback();
+  c.http_method = "GET";
+  c.body_template = "{device}";
+  EXPECT_EQ(ErrorOf(c), "bodyTemplate: a GET callback sends no body");
+  c.http_method = "POST";
+  c.body_template = "{\"a\":{severity}}";
+  EXPECT_TRUE(StartsWith(ErrorOf(c), "bodyTemplate: position 6: unknown variable {severity}"));
+}
+
+TEST(ValidateCallback, PayloadConfigAndCustomData) {
+  Callback c = UrlCallback();
+  c.payload_config = "x:0:uint:9";
+  EXPECT_TRUE(StartsWith(ErrorOf(c), "payloadConfig: position "));
+  c.payload_config = "t:0:uint:8";
+  c.body_template = "{customData#t} {customData#hum}";
+  EXPECT_EQ(ErrorOf(c),
+            "bodyTemplate: position 16: {customData#hum}: no field 'hum' in the callback's "
+            "payloadConfig");
+  c.payload_config = "";
+  c.body_template = "{customData#t}";
+  EXPECT_TRUE(StartsWith(ErrorOf(c), "bodyTemplate: position 1:"));
+}
+
+TEST(ValidateCallback, ChannelFieldsAndKinds) {
+  Callback batch = UrlCallback();
+  batch.channel = CallbackChannel::kBatchUrl;
+  EXPECT_EQ(ErrorOf(batch), "linePattern: required");
+  batch.line_pattern = "{device};{nope}";
+  EXPECT_TRUE(StartsWith(ErrorOf(batch), "linePattern: position 10: unknown variable {nope}"));
+  batch.line_pattern = "{device}";
+  batch.url = "";
+  EXPECT_EQ(ErrorOf(batch), "url: required");
+
+  Callback mail;
+  mail.channel = CallbackChannel::kEmail;
+  mail.subject = "s";
+  mail.message = "m";
+  EXPECT_EQ(ErrorOf(mail), "recipient: required");
+  mail.recipient = "not an address";
+  EXPECT_TRUE(StartsWith(ErrorOf(mail), "recipient: "));
+  mail.recipient = "ops@example.com";
+  mail.subject = "";
+  EXPECT_EQ(ErrorOf(mail), "subject: required");
+  mail.subject = "{info}";
+  EXPECT_TRUE(StartsWith(ErrorOf(mail), "subject: position 1: unknown variable {info}"));
+  mail.subject = "s";
+  mail.message = "";
+  EXPECT_EQ(ErrorOf(mail), "message: required");
+  mail.message = "{temp";
+  EXPECT_TRUE(StartsWith(ErrorOf(mail), "message: position 1:"));
+
+  Callback c = UrlCallback();
+  c.subtype = CallbackSubtype::kStatus;
+  EXPECT_EQ(ErrorOf(c), "callbackSubtype: STATUS does not go with callbackType DATA");
+  c.callback_type = CallbackType::kError;
+  c.subtype = CallbackSubtype::kUplink;
+  EXPECT_EQ(ErrorOf(c), "callbackSubtype: UPLINK does not go with callbackType ERROR");
+  c.subtype = CallbackSubtype::kNone;
+  c.body_template = "{info} {severity}";
+  EXPECT_TRUE(ValidateCallback(c).ok()) << ValidateCallback(c).message();
+
+  Callback hook = UrlCallback();
+  hook.downlink_hook = true;
+  EXPECT_EQ(ErrorOf(hook), "downlinkHook: only a DATA BIDIR URL callback answers downlinks");
+}
+
+}  // namespace
+}  // namespace roost::integration

@@ -1,0 +1,88 @@
+// Sends callback requests over HTTP(S) with libcurl (pipeline.md, "Callbacks":
+// keep-alive connections, timeouts, each attempt's result recorded).
+//
+// One HttpSender owns one libcurl easy handle and its connection cache, so
+// consecutive sends to the same host reuse a kept-alive connection. It is not
+// thread-safe: each dispatcher thread has its own. Send blocks; call it from a
+// worker, never from the event loop.
+//
+// Decisions:
+// - Redirects are not followed: a 3xx is the callback's answer, recorded like
+//   any other status. Following one would send the message to a destination
+//   the device type's owner did not configure.
+// - Only http and https; proxies from the environment are not used (the
+//   destination check below must see the address actually connected to).
+// - The answer's body is kept up to max_answer_bytes; a longer answer is cut
+//   there, the transfer abandoned (and its connection closed), and the status
+//   still the one the server sent. Nobody needs more than a downlink answer
+//   (4 KiB) or an error text from a callback's answer.
+// - TLS certificates are verified against the system's CA store.
+//
+// Status of an attempt: the HTTP status when the server answered, else one of
+// the 6xx codes below. `info` is a short text for the device type's owner: it
+// never contains the request body or header values (they may carry secrets).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "integration/callback_request.h"
+
+struct sockaddr;
+
+namespace roost::integration {
+
+// Failures without an HTTP answer.
+inline constexpr int kStatusCannotResolve = 600;  // the host name did not resolve
+inline constexpr int kStatusCannotConnect = 601;  // no connection (refused, unreachable)
+inline constexpr int kStatusTimeout = 602;        // no complete answer within the timeout
+inline constexpr int kStatusTls = 603;            // TLS handshake or certificate refused
+inline constexpr int kStatusOther = 604;          // anything else: broken answer, reset, bad url
+inline constexpr int kStatusDestinationNotAllowed = 605;  // see refuse_private_destinations
+
+struct HttpOutcome {
+  int status = 0;
+  std::string info;    // "" for an HTTP answer that was read whole
+  std::string body;    // the answer's body, at most max_answer_bytes
+  double seconds = 0;  // wall-clock time of the attempt
+};
+
+struct HttpSenderOptions {
+  // Refuses destinations whose address is not public (IsPublicAddress), with
+  // kStatusDestinationNotAllowed and info "destination address not allowed".
+  // The check is made on every address libcurl is about to connect to, after
+  // DNS resolution, so a name that resolves (or later re-resolves) to an
+  // internal address is refused too. On by default: callbacks are written by
+  // device type owners and must not reach Roost's own network; a deployment
+  // whose callbacks go to its own LAN turns it off.
+  bool refuse_private_destinations = true;
+  size_t max_answer_bytes = 64 * 1024;
+  std::string user_agent = "Roost";
+};
+
+class HttpSender {
+ public:
+  explicit HttpSender(HttpSenderOptions options = {});
+  ~HttpSender();
+  HttpSender(const HttpSender&) = delete;
+  HttpSender& operator=(const HttpSender&) = delete;
+
+  // Sends `request` and waits at most `timeout` (at least 1 ms) for the whole
+  // answer, connecting included. Never throws; every failure is an outcome.
+  HttpOutcome Send(const HttpRequest& request, std::chrono::milliseconds timeout);
+
+ private:
+  struct Transfer;
+  void* curl_;  // CURL*, kept out of this header
+  HttpSenderOptions options_;
+};
+
+// True unless `address` (AF_INET or AF_INET6) is: unspecified (0.0.0.0/8, ::),
+// loopback (127/8, ::1), private (10/8, 172.16/12, 192.168/16, fc00::/7),
+// shared (100.64/10), link-local (169.254/16, fe80::/10), multicast or
+// reserved (224/3, ff00::/8), or an IPv4-mapped (::ffff:0:0/96) or NAT64
+// (64:ff9b::/96) IPv6 address of one of those. Other families are not public.
+bool IsPublicAddress(const sockaddr* address);
+
+}  // namespace roost::integration

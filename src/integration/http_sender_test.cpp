@@ -1,0 +1,438 @@
+#include "integration/http_sender.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cctype>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace roost::integration {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct ReceivedRequest {
+  std::string method;
+  std::string target;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
+  std::string body;
+
+  std::string Header(std::string_view name) const {
+    for (const auto& [n, v] : headers) {
+      if (n == name) return v;
+    }
+    return "<absent>";
+  }
+};
+
+struct Answer {
+  int status = 200;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  size_t filler_bytes = 0;  // sent after `body`, for answers too big to build
+};
+
+// A real HTTP/1.1 server on 127.0.0.1 (plain sockets, one thread per
+// connection, keep-alive), counting the connections it accepts.
+class LoopbackHttpServer {
+ public:
+  enum class Mode {
+    kHttp,    // answers every request with the handler's Answer
+    kSilent,  // reads whatever comes and never answers
+    kNotTls,  // writes a line of plain text and closes: not a TLS server
+  };
+
+  explicit LoopbackHttpServer(std::function<Answer(const ReceivedRequest&)> handler,
+                              Mode mode = Mode::kHttp)
+      : handler_(std::move(handler)), mode_(mode) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::listen(listen_fd_, 16) != 0 ||
+        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "cannot listen on loopback: " << std::strerror(errno);
+      return;
+    }
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { AcceptLoop(); });
+  }
+
+  ~LoopbackHttpServer() {
+    stopping_ = true;
+    if (acceptor_.joinable()) acceptor_.join();
+    {
+      std::lock_guard lock(mu_);
+      for (int fd : connection_fds_) ::shutdown(fd, SHUT_RDWR);
+    }
+    for (auto& t : workers_) t.join();
+    for (int fd : connection_fds_) ::close(fd);
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+  }
+
+  std::string Url(std::string_view path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
+  }
+  uint16_t port() const { return port_; }
+  int connections() const { return connections_.load(); }
+  std::vector<ReceivedRequest> requests() const {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+
+ private:
+  void AcceptLoop() {
+    while (!stopping_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      ++connections_;
+      std::lock_guard lock(mu_);
+      connection_fds_.push_back(fd);
+      workers_.emplace_back([this, fd] { Serve(fd); });
+    }
+  }
+
+  static bool SendAll(int fd, std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  void Serve(int fd) {
+    std::string in;
+    char buf[16384];
+    auto fill = [&]() {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      in.append(buf, static_cast<size_t>(n));
+      return true;
+    };
+    if (mode_ == Mode::kNotTls) {
+      if (fill()) SendAll(fd, "this is not TLS\r\n");
+      ::shutdown(fd, SHUT_RDWR);
+      return;
+    }
+    for (;;) {
+      size_t end;
+      while ((end = in.find("\r\n\r\n")) == std::string::npos) {
+        if (!fill()) return;
+      }
+      if (mode_ == Mode::kSilent) {
+        while (fill()) {
+        }
+        return;
+      }
+      ReceivedRequest request;
+      std::string head = in.substr(0, end);
+      in.erase(0, end + 4);
+      size_t line_end = head.find("\r\n");
+      std::string line = head.substr(0, line_end);
+      size_t sp1 = line.find(' ');
+      size_t sp2 = line.find(' ', sp1 + 1);
+      request.method = line.substr(0, sp1);
+      request.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+      size_t content_length = 0;
+      size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
+      while (pos < head.size()) {
+        size_t next = head.find("\r\n", pos);
+        if (next == std::string::npos) next = head.size();
+        std::string field = head.substr(pos, next - pos);
+        size_t colon = field.find(':');
+        std::string name = field.substr(0, colon);
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        std::string value = colon == std::string::npos ? "" : field.substr(colon + 1);
+        value.erase(0, value.find_first_not_of(' '));
+        if (name == "content-length") content_length = std::stoul(value);
+        request.headers.emplace_back(name, value);
+        pos = next + 2;
+      }
+      while (in.size() < content_length) {
+        if (!fill()) return;
+      }
+      request.body = in.substr(0, content_length);
+      in.erase(0, content_length);
+      Answer answer = handler_(request);
+      {
+        std::lock_guard lock(mu_);
+        requests_.push_back(std::move(request));
+      }
+      std::string out = "HTTP/1.1 " + std::to_string(answer.status) + " Status\r\n";
+      for (const auto& [n, v] : answer.headers) out += n + ": " + v + "\r\n";
+      out += "Content-Length: " + std::to_string(answer.body.size() + answer.filler_bytes) +
+             "\r\n\r\n" + answer.body;
+      if (!SendAll(fd, out)) return;
+      const std::string filler(64 * 1024, 'x');
+      for (size_t left = answer.filler_bytes; left > 0;) {
+        size_t n = std::min(left, filler.size());
+        if (!SendAll(fd, std::string_view(filler).substr(0, n))) return;
+        left -= n;
+      }
+    }
+  }
+
+  std::function<Answer(const ReceivedRequest&)> handler_;
+  Mode mode_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> connections_{0};
+  std::thread acceptor_;
+  mutable std::mutex mu_;
+  std::vector<std::thread> workers_;
+  std::vector<int> connection_fds_;
+  std::vector<ReceivedRequest> requests_;
+};
+
+Answer Ok(std::string body) {
+  return Answer{200, std::move(body), {}, 0};
+}
+
+HttpSenderOptions LoopbackAllowed() {
+  HttpSenderOptions options;
+  options.refuse_private_destinations = false;
+  return options;
+}
+
+HttpRequest Post(std::string url, std::string body) {
+  HttpRequest r;
+  r.method = "POST";
+  r.url = std::move(url);
+  r.headers = {{"Content-Type", "application/json"}, {"X-Key", "secret-value"}};
+  r.body = std::move(body);
+  return r;
+}
+
+TEST(HttpSender, PostsAndCapturesTheAnswer) {
+  LoopbackHttpServer server([](const ReceivedRequest&) { return Ok("{\"ok\":true}"); });
+  HttpSender sender(LoopbackAllowed());
+  HttpOutcome out = sender.Send(Post(server.Url("/up?x=1"), R"({"device":"2C"})"), 2s);
+  EXPECT_EQ(out.status, 200);
+  EXPECT_EQ(out.info, "");
+  EXPECT_EQ(out.body, "{\"ok\":true}");
+  EXPECT_GT(out.seconds, 0);
+  EXPECT_LT(out.seconds, 2);
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].target, "/up?x=1");
+  EXPECT_EQ(requests[0].body, R"({"device":"2C"})");
+  EXPECT_EQ(requests[0].Header("content-type"), "application/json");
+  EXPECT_EQ(requests[0].Header("x-key"), "secret-value");
+  EXPECT_EQ(requests[0].Header("user-agent"), "Roost");
+  EXPECT_EQ(requests[0].Header("expect"), "<absent>");
+}
+
+TEST(HttpSender, MethodsBodiesAndContentTypes) {
+  LoopbackHttpServer server([](const ReceivedRequest&) { return Ok(""); });
+  HttpSender sender(LoopbackAllowed());
+
+  HttpRequest get{"GET", server.Url("/get?d=2C"), {{"X-Empty", ""}}, ""};
+  EXPECT_EQ(sender.Send(get, 2s).status, 200);
+  HttpRequest put{"PUT", server.Url("/put"), {}, "1234"};
+  EXPECT_EQ(sender.Send(put, 2s).status, 200);
+  // A POST after a PUT on the same handle is a POST again.
+  HttpRequest post{"POST", server.Url("/post"), {}, "a=1"};
+  EXPECT_EQ(sender.Send(post, 2s).status, 200);
+
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].method, "GET");
+  EXPECT_EQ(requests[0].target, "/get?d=2C");
+  EXPECT_EQ(requests[0].body, "");
+  EXPECT_EQ(requests[0].Header("x-empty"), "");
+  EXPECT_EQ(requests[1].method, "PUT");
+  EXPECT_EQ(requests[1].body, "1234");
+  EXPECT_EQ(requests[2].method, "POST");
+  EXPECT_EQ(requests[2].body, "a=1");
+  // Without a Content-Type from the callback, none is invented.
+  EXPECT_EQ(requests[1].Header("content-type"), "<absent>");
+  EXPECT_EQ(requests[2].Header("content-type"), "<absent>");
+}
+
+TEST(HttpSender, ServerErrorIsItsStatus) {
+  LoopbackHttpServer server([](const ReceivedRequest&) {
+    return Answer{500, "database down", {}, 0};
+  });
+  HttpSender sender(LoopbackAllowed());
+  HttpOutcome out = sender.Send(Post(server.Url("/"), "x"), 2s);
+  EXPECT_EQ(out.status, 500);
+  EXPECT_EQ(out.body, "database down");
+  EXPECT_EQ(out.info, "");
+}
+
+TEST(HttpSender, RedirectIsNotFollowed) {
+  LoopbackHttpServer server([](const ReceivedRequest& r) {
+    if (r.target == "/moved") return Answer{302, "", {{"Location", "/elsewhere"}}, 0};
+    return Ok("followed");
+  });
+  HttpSender sender(LoopbackAllowed());
+  HttpOutcome out = sender.Send(Post(server.Url("/moved"), "x"), 2s);
+  EXPECT_EQ(out.status, 302);
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST(HttpSender, ConnectionRefused) {
+  // A port that was free a moment ago and has no listener now.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ::close(fd);
+  HttpSender sender(LoopbackAllowed());
+  HttpOutcome out =
+      sender.Send(Post("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/", "x"), 2s);
+  EXPECT_EQ(out.status, kStatusCannotConnect) << out.info;
+  EXPECT_FALSE(out.info.empty());
+}
+
+TEST(HttpSender, SilentServerTimesOut) {
+  LoopbackHttpServer server(nullptr, LoopbackHttpServer::Mode::kSilent);
+  HttpSender sender(LoopbackAllowed());
+  HttpOutcome out = sender.Send(Post(server.Url("/"), "x"), 300ms);
+  EXPECT_EQ(out.status, kStatusTimeout) << out.info;
+  EXPECT_GE(out.seconds, 0.29);
+  EXPECT_LT(out.seconds, 1.5);
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(HttpSender, UnknownHost) {
+  HttpSender sender(LoopbackAllowed());
+  HttpOutcome out = sender.Send(Post("http://roost-test.invalid/", "x"), 5s);
+  EXPECT_EQ(out.status, kStatusCannotResolve) << out.info;
+}
+
+TEST(HttpSender, TlsHandshakeFailure) {
+  LoopbackHttpServer server(nullptr, LoopbackHttpServer::Mode::kNotTls);
+  HttpSender sender(LoopbackAllowed());
+  HttpOutcome out =
+      sender.Send(Post("https://127.0.0.1:" + std::to_string(server.port()) + "/", "x"), 2s);
+  EXPECT_EQ(out.status, kStatusTls) << out.info;
+}
+
+TEST(HttpSender, KeepAliveReusesTheConnection) {
+  LoopbackHttpServer server([](const ReceivedRequest& r) { return Ok("seen " + r.body); });
+  HttpSender sender(LoopbackAllowed());
+  HttpOutcome first = sender.Send(Post(server.Url("/a"), "1"), 2s);
+  HttpOutcome second = sender.Send(Post(server.Url("/b"), "2"), 2s);
+  EXPECT_EQ(first.body, "seen 1");
+  EXPECT_EQ(second.body, "seen 2");
+  EXPECT_EQ(server.requests().size(), 2u);
+  EXPECT_EQ(server.connections(), 1);
+  // A second sender has its own connection.
+  HttpSender other(LoopbackAllowed());
+  EXPECT_EQ(other.Send(Post(server.Url("/c"), "3"), 2s).status, 200);
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST(HttpSender, LongAnswerIsCut) {
+  LoopbackHttpServer server([](const ReceivedRequest&) {
+    return Answer{200, "head", {}, 10 * 1024 * 1024};
+  });
+  HttpSender sender(LoopbackAllowed());
+  HttpOutcome out = sender.Send(Post(server.Url("/"), "x"), 5s);
+  EXPECT_EQ(out.status, 200);
+  EXPECT_EQ(out.body.size(), 64u * 1024);
+  EXPECT_EQ(out.body.substr(0, 8), "headxxxx");
+  EXPECT_EQ(out.info, "answer cut at 65536 bytes");
+  // The connection of an abandoned answer is not reused, but the sender is.
+  EXPECT_EQ(sender.Send(Post(server.Url("/"), "x"), 5s).status, 200);
+}
+
+TEST(HttpSender, HeaderThatCouldSplitTheRequestIsNotSent) {
+  LoopbackHttpServer server([](const ReceivedRequest&) { return Ok(""); });
+  HttpSender sender(LoopbackAllowed());
+  HttpRequest r = Post(server.Url("/"), "x");
+  r.headers.emplace_back("X-Evil", "a\r\nHost: elsewhere");
+  HttpOutcome out = sender.Send(r, 2s);
+  EXPECT_EQ(out.status, kStatusOther);
+  EXPECT_EQ(out.info.find("elsewhere"), std::string::npos);
+  EXPECT_EQ(server.connections(), 0);
+}
+
+TEST(HttpSender, PrivateDestinationsRefusedAfterResolution) {
+  LoopbackHttpServer server([](const ReceivedRequest&) { return Ok("reached"); });
+  HttpSender guarded;  // the default refuses
+  for (std::string host : {"127.0.0.1", "localhost"}) {
+    HttpOutcome out =
+        guarded.Send(Post("http://" + host + ":" + std::to_string(server.port()) + "/", "x"), 2s);
+    EXPECT_EQ(out.status, kStatusDestinationNotAllowed) << host << ": " << out.info;
+    EXPECT_EQ(out.info, "destination address not allowed") << host;
+  }
+  EXPECT_EQ(server.connections(), 0);
+  EXPECT_TRUE(server.requests().empty());
+
+  HttpSender open(LoopbackAllowed());
+  HttpOutcome out = open.Send(Post(server.Url("/"), "x"), 2s);
+  EXPECT_EQ(out.status, 200);
+  EXPECT_EQ(out.body, "reached");
+}
+
+bool IsPublic(const char* text) {
+  sockaddr_storage storage{};
+  if (std::strchr(text, ':') != nullptr) {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    v6->sin6_family = AF_INET6;
+    EXPECT_EQ(inet_pton(AF_INET6, text, &v6->sin6_addr), 1) << text;
+  } else {
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+    v4->sin_family = AF_INET;
+    EXPECT_EQ(inet_pton(AF_INET, text, &v4->sin_addr), 1) << text;
+  }
+  return IsPublicAddress(reinterpret_cast<const sockaddr*>(&storage));
+}
+
+TEST(IsPublicAddress, Ranges) {
+  for (const char* internal : {"127.0.0.1",
+                               "127.255.0.9",
+                               "0.0.0.0",
+                               "10.1.2.3",
+                               "172.16.0.1",
+                               "172.31.255.255",
+                               "192.168.1.1",
+                               "169.254.169.254",
+                               "100.64.0.1",
+                               "224.0.0.1",
+                               "255.255.255.255",
+                               "::",
+                               "::1",
+                               "fc00::1",
+                               "fd12:3456::1",
+                               "fe80::1",
+                               "febf::1",
+                               "ff02::1",
+                               "::ffff:127.0.0.1",
+                               "::ffff:10.0.0.1",
+                               "::ffff:169.254.169.254",
+                               "64:ff9b::7f00:1",
+                               "64:ff9b::a00:1"}) {
+    EXPECT_FALSE(IsPublic(internal)) << internal;
+  }
+  for (const char* external :
+       {"8.8.8.8", "1.1.1.1", "172.15.255.255", "172.32.0.1", "192.169.0.1", "100.128.0.1",
+        "2001:db8::1", "2a00:1450::1", "fec0::1", "::ffff:8.8.8.8", "64:ff9b::808:808"}) {
+    EXPECT_TRUE(IsPublic(external)) << external;
+  }
+  EXPECT_FALSE(IsPublicAddress(nullptr));
+}
+
+}  // namespace
+}  // namespace roost::integration
