@@ -455,6 +455,23 @@ const std::vector<KeyDef>& Keys() {
       Int(Key("pipeline.retention_days", "ROOST_PIPELINE_RETENTION_DAYS", "--retention-days", "90",
               "Messages older than this many days are purged; 0 = keep forever"),
           &ServeConfig::retention_days, 0, 36500),
+      Int(Key("pipeline.callback_threads", "ROOST_PIPELINE_CALLBACK_THREADS", "--callback-threads",
+              "8", "Threads sending callbacks at once (at most 2 to one host)"),
+          &ServeConfig::callback_threads, 1, 256),
+      Int(Key("pipeline.callback_timeout_ms", "ROOST_PIPELINE_CALLBACK_TIMEOUT_MS",
+              "--callback-timeout-ms", "5000",
+              "Milliseconds one callback attempt may take, connecting included"),
+          &ServeConfig::callback_timeout_ms, 100, 120000),
+      Int(Key("pipeline.callback_dead_after_s", "ROOST_PIPELINE_CALLBACK_DEAD_AFTER_S",
+              "--callback-dead-after-s", "86400",
+              "A callback whose deliveries keep failing this many seconds is marked dead and "
+              "its device type's alert email is told"),
+          &ServeConfig::callback_dead_after_s, 1, 31536000),
+      Switch(Key("pipeline.callback_refuse_private", "ROOST_PIPELINE_CALLBACK_REFUSE_PRIVATE",
+                 "--callback-refuse-private", "false",
+                 "Refuse callback destinations on loopback, private and link-local addresses, "
+                 "checked on the address connected to (true/false)"),
+             &ServeConfig::callback_refuse_private),
       Int(Key("jobs.lease_seconds", "ROOST_JOBS_LEASE_SECONDS", "--job-lease-seconds", "60",
               "A claimed chunk of a background job that is not finished within this many "
               "seconds (its worker died) is taken over by another worker"),

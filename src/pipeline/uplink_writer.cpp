@@ -68,6 +68,7 @@ void UplinkWriter::Run() {
     if (options_.before_commit) options_.before_commit();
     auto decided = store_.IngestUplinks(reports, policy);
     if (decided.ok() && options_.batches) options_.batches->Inc();
+    if (decided.ok() && options_.after_commit) options_.after_commit();
     size_t at = 0;
     for (Submission& s : group) {
       const size_t n = s.reports.size();

@@ -33,6 +33,9 @@ struct UplinkWriterOptions {
   int64_t dedup_window_ms = 3'000;  // IngestPolicy::dedup_window_ms
   // Optional; when set they must outlive the writer.
   observe::Counter* batches = nullptr;  // transactions committed
+  // Runs on the writer thread after each committed transaction (wakes the
+  // callback dispatcher: deliveries were queued).
+  std::function<void()> after_commit;
   // Runs on the writer thread before each transaction (tests hold the writer
   // here to fill its queue).
   std::function<void()> before_commit;

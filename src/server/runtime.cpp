@@ -22,6 +22,7 @@
 #include "http/ops.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "integration/dispatcher.h"
 #include "jobs/runner.h"
 #include "jobs/worker.h"
 #include "observe/log.h"
@@ -96,6 +97,7 @@ struct Runtime::Parts {
   std::unique_ptr<registry::CertificateRegistry> certificates;
   // Outlives the server: requests waiting for their reports to be durable are
   // answered by it while the server drains.
+  std::unique_ptr<integration::Dispatcher> dispatcher;  // woken by the writer's commits
   std::unique_ptr<pipeline::UplinkWriter> uplink_writer;
   std::unique_ptr<pipeline::MessageService> messages;
   std::unique_ptr<api::ApiContext> api_context;
@@ -129,8 +131,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   const unsigned threads = cfg.threads != 0 ? cfg.threads : UsableCpus();
   const unsigned handler_threads =
       cfg.handler_threads != 0 ? cfg.handler_threads : std::max(4u, 2 * threads);
-  auto store =
-      storage::OpenStore(location, static_cast<int>(handler_threads + cfg.job_workers) + 2);
+  auto store = storage::OpenStore(
+      location, static_cast<int>(handler_threads + cfg.job_workers + cfg.callback_threads) + 3);
   if (!store.ok()) return store.status().WithPrefix("database");
   p->store = std::move(store).value();
   auto admin_password = AdminPassword(cfg);
@@ -169,18 +171,45 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   account_settings.public_url = cfg.PublicUrl();
   auto send_email = MakeEmailSender(cfg, logger);
   if (!send_email.ok()) return send_email.status();
+  const registry::SendEmail email = *send_email;
   p->accounts = std::make_unique<registry::Accounts>(*p->store, NowMs, account_settings,
                                                      std::move(send_email).value());
   p->certificates = std::make_unique<registry::CertificateRegistry>(*p->store, NowMs);
   p->api_context.reset(new api::ApiContext{*p->devices, *p->accounts, *p->certificates,
                                            p->passwords, p->throttle, NowMs, &*p->sealer});
   p->api_context->secure_cookies = cfg.UseSecureCookies();
+  integration::DispatcherOptions dispatch;
+  dispatch.threads = cfg.callback_threads;
+  dispatch.timeout = std::chrono::milliseconds(cfg.callback_timeout_ms);
+  dispatch.dead_after_ms = int64_t{cfg.callback_dead_after_s} * 1000;
+  dispatch.refuse_private_destinations = cfg.callback_refuse_private;
+  dispatch.clock = NowMs;
+  dispatch.metrics = &p->metrics;
+  dispatch.on_dead = [store = p->store.get(), email, &logger](
+                         const Callback& cb, const storage::DeliveryOutcome& last) {
+    logger.Warn(
+        "callback dead",
+        {{"callback", cb.id}, {"type", cb.type}, {"status", static_cast<int64_t>(last.status)}});
+    auto type = store->GetDeviceType(cb.type);
+    if (!email || !type.ok() || type->alert_email.empty()) return;
+    (void)email(type->alert_email, "Roost: callback " + cb.id + " is dead",
+                "The callback " + cb.id + " of device type " + type->name + " (" + type->id +
+                    ") has failed continuously and is now dead: its deliveries are kept but "
+                    "no longer sent.\n\nLast attempt: status " +
+                    std::to_string(last.status) + " (" + last.info +
+                    ").\n\nEnable it again (POST /api/devicetypes/" + type->id + "/callbacks/" +
+                    cb.id +
+                    "/enable?enabled=true) once its endpoint works; the waiting deliveries "
+                    "are then sent.\n");
+  };
+  p->dispatcher = std::make_unique<integration::Dispatcher>(*p->store, std::move(dispatch));
   auto ingest_batches = p->metrics.AddCounter(
       "roost_ingest_batches_total", "Ingest transactions committed (each holds many reports)", {});
   if (!ingest_batches.ok()) return ingest_batches.status().WithPrefix("metrics");
   pipeline::UplinkWriterOptions writer_opts;
   writer_opts.dedup_window_ms = cfg.dedup_window_ms;
   writer_opts.batches = &(*ingest_batches)->Get();
+  writer_opts.after_commit = [d = p->dispatcher.get()] { d->Wake(); };
   p->uplink_writer = std::make_unique<pipeline::UplinkWriter>(*p->store, writer_opts);
   p->messages =
       std::make_unique<pipeline::MessageService>(*p->store, *p->uplink_writer, NowMs, &p->metrics);
@@ -266,6 +295,7 @@ bool Runtime::Stop() {
   p.drained = p.server->Shutdown(kDrainTimeout);
   p.worker->Stop();  // a chunk in progress finishes (or its lease lets another instance redo it)
   p.uplink_writer->Stop();  // commits what was queued; nothing waits for it any more
+  p.dispatcher->Stop();     // sends in progress finish; leased deliveries come due again
   p.loop->Stop();
   p.logger.Info("stopped", {{"drained", p.drained}});
   return p.drained;

@@ -2,6 +2,7 @@
 
 #include "api/json/body.h"
 #include "api/json/enum_json.h"
+#include "core/identifiers.h"
 
 namespace roost::api {
 

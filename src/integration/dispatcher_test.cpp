@@ -1,0 +1,219 @@
+// The callback dispatcher over a real store (SQLite and PostgreSQL) and real
+// HTTP receivers on loopback.
+#include "integration/dispatcher.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "integration/loopback_http_server.h"
+#include "storage/store_test_fixture.h"
+
+namespace roost::integration {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Answer;
+using testing::LoopbackHttpServer;
+using testing::ReceivedRequest;
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A port that accepts connections (the kernel completes them) and never answers.
+class BlackHole {
+ public:
+  BlackHole() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 64);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~BlackHole() { ::close(fd_); }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hole"; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+class DispatcherTest : public storage::StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    root_ = MakeGroup(1, "");
+    type_ = MakeType(1, root_.id);
+    ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x2C, type_)).ok());
+    Station s{"0A1B", "roof", root_.id, 43.6, 1.44, 1};
+    ASSERT_TRUE(store_->CreateStation(s).ok());
+  }
+
+  Callback UrlCallback(const std::string& id, const std::string& url) {
+    Callback cb;
+    cb.id = id;
+    cb.type = type_.id;
+    cb.url = url + "?device={device}";
+    cb.content_type = "application/json";
+    cb.body_template = "{\"seq\":{seqNumber},\"data\":\"{data}\",\"station\":\"{station}\"}";
+    cb.creation_time = 1;
+    return cb;
+  }
+
+  void Ingest(int first, int count) {
+    std::vector<UplinkReport> reports;
+    for (int i = first; i < first + count; ++i) {
+      UplinkReport r;
+      r.device.value = 0x2C;
+      r.seq_number = i;
+      r.data = "0a0b";
+      r.time = 1'000'000 + i * 1000;
+      r.station = "0A1B";
+      r.rssi = -110;
+      r.snr = 12;
+      reports.push_back(r);
+    }
+    storage::IngestPolicy policy;
+    policy.now = WallMs();
+    auto r = store_->IngestUplinks(reports, policy);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+  }
+
+  DispatcherOptions Options() {
+    DispatcherOptions o;
+    o.threads = 4;
+    o.per_destination = 2;
+    o.idle_poll_ms = 20;
+    o.timeout = 2s;
+    o.refuse_private_destinations = false;  // the receivers are on loopback
+    o.clock = WallMs;
+    return o;
+  }
+
+  static bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (done()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return done();
+  }
+
+  Group root_;
+  DeviceType type_;
+};
+
+TEST_P(DispatcherTest, EveryQueuedDeliveryArrivesOnceRenderedOnKeptAliveConnections) {
+  LoopbackHttpServer sink([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
+  ASSERT_TRUE(
+      store_->CreateCallbacks(std::vector<Callback>{UrlCallback("cb", sink.Url("/in"))}).ok());
+  Dispatcher dispatcher(*store_, Options());
+  Ingest(1, 40);
+  dispatcher.Wake();
+  ASSERT_TRUE(WaitFor([&] { return sink.requests().size() >= 40; }, 20s)) << sink.requests().size();
+  std::this_thread::sleep_for(200ms);  // nothing more comes
+  auto requests = sink.requests();
+  ASSERT_EQ(requests.size(), 40u);
+  std::set<std::string> bodies;
+  for (const auto& r : requests) {
+    EXPECT_EQ(r.method, "POST");
+    EXPECT_EQ(r.target, "/in?device=2C");
+    EXPECT_EQ(r.Header("content-type"), "application/json");
+    bodies.insert(r.body);
+  }
+  EXPECT_EQ(bodies.size(), 40u);
+  EXPECT_TRUE(bodies.count("{\"seq\":7,\"data\":\"0a0b\",\"station\":\"0A1B\"}"));
+  // Two senders at most talk to this host, each on its kept-alive connection.
+  EXPECT_LE(sink.connections(), 4);
+  // Every delivery is recorded on its message as done.
+  std::vector<storage::MessageCursor> keys;
+  for (int i = 1; i <= 40; ++i) keys.push_back({1'000'000 + i * 1000, 0x2C, i});
+  auto deliveries = store_->ListMessageDeliveries(keys);
+  ASSERT_TRUE(deliveries.ok());
+  ASSERT_EQ(deliveries->size(), 40u);
+  for (const Delivery& d : *deliveries) {
+    EXPECT_EQ(d.state, DeliveryState::kDone);
+    EXPECT_EQ(d.attempts, 1);
+    EXPECT_EQ(d.last_status, 200);
+  }
+}
+
+TEST_P(DispatcherTest, ADeadEndpointNeverDelaysAHealthyOne) {
+  BlackHole hole;  // every send to it waits for the whole 2 s timeout
+  LoopbackHttpServer healthy([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
+  ASSERT_TRUE(
+      store_
+          ->CreateCallbacks(std::vector<Callback>{UrlCallback("a-dead", hole.Url()),
+                                                  UrlCallback("b-healthy", healthy.Url("/in"))})
+          .ok());
+  Dispatcher dispatcher(*store_, Options());
+  const auto start = std::chrono::steady_clock::now();
+  Ingest(1, 20);
+  dispatcher.Wake();
+  ASSERT_TRUE(WaitFor([&] { return healthy.requests().size() >= 20; }, 10s));
+  const auto took = std::chrono::steady_clock::now() - start;
+  // Well inside one timeout of the dead endpoint, although its 20 deliveries
+  // were queued first (their callback id sorts first) and are still waiting.
+  EXPECT_LT(took, 1500ms) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+}
+
+TEST_P(DispatcherTest, FailuresAreRetriedWithBackOffThenTheCallbackDiesWithOneAlert) {
+  std::atomic<int> hits{0};
+  LoopbackHttpServer failing([&](const ReceivedRequest&) {
+    ++hits;
+    return Answer{500, "database down", {}, 0};
+  });
+  ASSERT_TRUE(
+      store_->CreateCallbacks(std::vector<Callback>{UrlCallback("cb", failing.Url("/in"))}).ok());
+  std::atomic<int> alerts{0};
+  DispatcherOptions o = Options();
+  o.first_retry_ms = 50;
+  o.max_retry_ms = 100;
+  o.dead_after_ms = 400;
+  o.on_dead = [&](const Callback& cb, const storage::DeliveryOutcome& last) {
+    EXPECT_EQ(cb.id, "cb");
+    EXPECT_EQ(last.status, 500);
+    ++alerts;
+  };
+  Dispatcher dispatcher(*store_, o);
+  Ingest(1, 3);
+  dispatcher.Wake();
+  ASSERT_TRUE(WaitFor([&] { return store_->GetCallback("cb")->dead; }, 10s));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(alerts.load(), 1);
+  EXPECT_GE(hits.load(), 6) << "each delivery was tried more than once";
+  const int settled = hits.load();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(hits.load(), settled) << "a dead callback is not tried any more";
+  auto failed = store_->ListFailedDeliveries(root_.id, 100);
+  ASSERT_TRUE(failed.ok());
+  ASSERT_FALSE(failed->empty());
+  for (const Delivery& d : *failed) {
+    EXPECT_GE(d.attempts, 2);
+    EXPECT_EQ(d.last_status, 500);
+  }
+  // Enabled again, it is alive, and its waiting deliveries go out once the endpoint heals.
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb", true).ok());
+  EXPECT_FALSE(store_->GetCallback("cb")->dead);
+}
+
+TEST(DestinationOf, IsTheLowercasedAuthorityWithoutCredentials) {
+  EXPECT_EQ(DestinationOf("http://Example.COM:8080/a?b"), "example.com:8080");
+  EXPECT_EQ(DestinationOf("https://user:pw@host/x"), "host");
+  EXPECT_EQ(DestinationOf("http://[::1]:9/"), "[::1]:9");
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, DispatcherTest, ::testing::Values("sqlite", "postgresql"),
+                         storage::EngineName);
+
+}  // namespace
+}  // namespace roost::integration
