@@ -1,12 +1,15 @@
 // /api/stations…, /api/ingest/uplink and the message lists of devices and
 // device types.
 #include <charconv>
+#include <map>
 #include <string>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
 #include "api/handlers.h"
 #include "api/json/body.h"
+#include "api/json/callback_json.h"
 #include "api/json/message_json.h"
 #include "pipeline/ingest_body.h"
 
@@ -51,8 +54,22 @@ Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery
   }
   auto page = ctx.messages->ListMessages(query);
   if (!page.ok()) return FromStatus(page.status()).ToResponse();
+  // Each message's callback deliveries, read for the whole page at once.
+  auto deliveries = ctx.messages->ListMessageDeliveries(page->messages);
+  if (!deliveries.ok()) return FromStatus(deliveries.status()).ToResponse();
+  std::map<std::tuple<uint32_t, int64_t, int64_t>, json> callbacks;
+  for (const Delivery& d : *deliveries) {
+    json& list = callbacks[{d.device, d.message_time, d.seq_number}];
+    if (list.is_null()) list = json::array();
+    list.push_back(DeliveryJson(d));
+  }
   json data = json::array();
-  for (const Message& m : page->messages) data.push_back(MessageJson(m));
+  for (const Message& m : page->messages) {
+    json item = MessageJson(m);
+    auto it = callbacks.find({m.device.value, m.time, m.seq_number});
+    item["callbacks"] = it == callbacks.end() ? json::array() : std::move(it->second);
+    data.push_back(std::move(item));
+  }
   json body{{"data", std::move(data)}, {"paging", json::object()}};
   if (page->next) {
     body["paging"]["next"] =

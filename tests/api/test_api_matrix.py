@@ -34,6 +34,7 @@ FOREIGN_PARAMS = {
     ("/api/groups/", "id"): "group",
     ("/api/users/", "id"): "user",
     ("/api/api-users/", "login"): "api_user",
+    ("/api/devicetypes/", "cid"): "callback",
 }
 
 # Routes whose objects belong to no group (credentials are the factory's, certificates are
@@ -77,6 +78,10 @@ FOREIGN_BODIES = {
                                          "roles": ["READER"], "group": f.foreign},
     "POST /api/users/edit": lambda f: {"id": f.user, "name": "changed"},
     "POST /api/users/{id}/invite": lambda f: {},
+    "POST /api/devicetypes/{id}/callbacks/new": lambda f: [{"url": "http://example.com/x"}],
+    "POST /api/devicetypes/{id}/callbacks/{cid}/delete": lambda f: {},
+    "POST /api/devicetypes/{id}/callbacks/{cid}/enable": lambda f: {},
+    "POST /api/devicetypes/{id}/callbacks/{cid}/downlink": lambda f: {},
     "POST /api/stations/create": lambda f: {"id": "0F0E", "name": "x", "group": f.foreign},
     "POST /api/ingest/uplink": lambda f: {"device": f.device, "seqNumber": 1, "data": "01",
                                           "time": 1700000000000, "station": f.station,
@@ -181,6 +186,10 @@ class MatrixFlows:
                                         [{"id": cls.device, "lat": 1.5}], expect=202)["jobId"]
             cls.owner.wait_job(cls.edit_job, timeout=30)
             cls.spare = pairs[2]
+            cls.callback = cls.owner.ok(
+                "POST", "/api/devicetypes/%s/callbacks/new" % cls.type,
+                [{"url": "http://127.0.0.1:9/{device}", "callbackType": 0,
+                  "callbackSubtype": 3}])["data"][0]["id"]
             cls.station = cls.owner.ok("POST", "/api/stations/create",
                                        {"id": "0F00", "name": "foreign station"},
                                        expect=201)["id"]
@@ -214,7 +223,7 @@ class MatrixFlows:
             what = max(matches, key=lambda m: len(m[0]))[1]
             value = {"type": self.type, "device": self.device, "job": self.job,
                      "edit_job": self.edit_job, "group": self.foreign, "user": self.user,
-                     "api_user": self.owner_login}[what]
+                     "api_user": self.owner_login, "callback": self.callback}[what]
             path = path.replace("{%s}" % param, value, 1)
         body = None
         maker = FOREIGN_BODIES.get(route_key(route))
@@ -278,7 +287,7 @@ class MatrixFlows:
                         self.assertEqual(status, 200, res)
                         text = json.dumps(res)
                         for secret in (self.foreign, self.type, self.job, self.user,
-                                       self.owner_login):
+                                       self.owner_login, self.callback):
                             self.assertNotIn(secret, text)
                         self.assertNotIn('"id": "%s"' % self.device, text)
                         self.assertNotIn('"%s"' % self.station, text)
@@ -297,6 +306,9 @@ class MatrixFlows:
             c.close()
         self.assertGreaterEqual(walked, 13)
         # Nothing of the foreign group changed, and the spare credentials are still unused.
+        cbs = self.owner.ok("GET", "/api/devicetypes/%s/callbacks" % self.type)["data"]
+        self.assertEqual([(c["id"], c["enabled"], c["downlinkHook"]) for c in cbs],
+                         [(self.callback, True, False)])
         t = self.owner.ok("GET", "/api/devicetypes/" + self.type)
         self.assertEqual(t["name"], "foreign type")
         device = self.owner.ok("GET", "/api/devices/" + self.device)

@@ -121,6 +121,12 @@ V1_CASES = {
     "POST /api/session/logout": "test_users_and_sessions",
     "POST /api/session/password": "test_users_and_sessions",
     "GET /api/stations": "test_stations_and_messages",
+    "POST /api/devicetypes/{id}/callbacks/new": "test_callbacks",
+    "GET /api/devicetypes/{id}/callbacks": "test_callbacks",
+    "POST /api/devicetypes/{id}/callbacks/{cid}/delete": "test_callbacks",
+    "POST /api/devicetypes/{id}/callbacks/{cid}/enable": "test_callbacks",
+    "POST /api/devicetypes/{id}/callbacks/{cid}/downlink": "test_callbacks",
+    "GET /api/callbacks/messages/error": "test_callbacks",
     "POST /api/stations/create": "test_stations_and_messages",
     "POST /api/ingest/uplink": "test_stations_and_messages",
     "POST /api/ingest/sigfox-callback": "test_stations_and_messages",
@@ -133,6 +139,12 @@ MESSAGE_V1 = {
     "device": STR, "time": INT, "data": STR, "seqNumber": INT, "nbFrames": INT, "snr": STR,
     "rinfos": LIST, "linkQuality": STR, "computedLocation": OBJ + (NULL,),
     "deviceTypeId": STR, "station": STR, "rssi": NUM, "ack": BOOL,
+}
+CALLBACK_V1 = {
+    "id": STR, "channel": STR, "callbackType": INT, "callbackSubtype": INT, "url": STR,
+    "httpMethod": STR, "headers": OBJ, "contentType": STR, "bodyTemplate": STR,
+    "sendDuplicate": BOOL, "sendSni": BOOL, "payloadConfig": STR, "enabled": BOOL, "dead": BOOL,
+    "downlinkHook": BOOL,
 }
 RINFO_V1 = {"tap": STR, "delay": INT, "lat": NUM + (NULL,), "lng": NUM + (NULL,)}
 STATION = {"id": STR, "name": STR, "group": OBJ, "lat": NUM + (NULL,), "lng": NUM + (NULL,),
@@ -263,6 +275,41 @@ class SigfoxV1Test(unittest.TestCase):
             self.assertEqual(page["data"][0]["decoded"], {"temp": 22})
             self.assertShape(m["rinfos"][0], RINFO_V1)
             self.assertEqual(m["rinfos"][0]["tap"], "0A1B")
+
+    def test_callbacks(self):
+        tid = self.new_type("v1 callbacks")
+        base = "/api/devicetypes/%s/callbacks" % tid
+        # A Sigfox API v1 client's body: integer codes, headers as an object.
+        created = self.ok("DEVICE_MANAGER", "POST", base + "/new", [
+            {"channel": "URL", "callbackType": 0, "callbackSubtype": 2,
+             "url": "http://example.com/up/{device}", "httpMethod": "POST",
+             "headers": {"X-Api-Key": "k"}, "contentType": "application/json",
+             "bodyTemplate": "{\"d\":\"{data}\"}", "sendDuplicate": False, "sendSni": True,
+             "payloadConfig": "", "enabled": True},
+            {"channel": 0, "callbackType": 0, "callbackSubtype": 3,
+             "url": "http://example.com/bidir?id={device}", "httpMethod": "GET"}])
+        ids = [c["id"] for c in created["data"]]
+        self.assertEqual(len(ids), 2)
+        listed = self.ok("READER", "GET", base)["data"]
+        for c in listed:
+            self.assertShape(c, CALLBACK_V1)
+        by_id = {c["id"]: c for c in listed}
+        self.assertEqual(by_id[ids[0]]["headers"], {"X-Api-Key": "k"})
+        self.assertEqual((by_id[ids[1]]["channel"], by_id[ids[1]]["callbackSubtype"]), ("URL", 3))
+        self.refused("DEVICE_MANAGER", "POST", base + "/new", [{"url": "http://x/{nope}"}],
+                     None, "unknown variable")
+        self.ok("DEVICE_MANAGER", "POST", base + "/%s/enable?enabled=false" % ids[0], expect=204)
+        self.ok("DEVICE_MANAGER", "POST", base + "/%s/downlink" % ids[1], expect=204)
+        self.refused("DEVICE_MANAGER", "POST", base + "/%s/downlink" % ids[0], None, None,
+                     "BIDIR")
+        listed = {c["id"]: c for c in self.ok("READER", "GET", base)["data"]}
+        self.assertFalse(listed[ids[0]]["enabled"])
+        self.assertTrue(listed[ids[1]]["downlinkHook"])
+        self.ok("DEVICE_MANAGER", "POST", base + "/%s/delete" % ids[0], expect=204)
+        self.assertEqual([c["id"] for c in self.ok("READER", "GET", base)["data"]], [ids[1]])
+        errors = self.ok("READER", "GET", "/api/callbacks/messages/error")
+        self.assertIsInstance(errors["data"], list)
+        self.assertIsInstance(errors["paging"], dict)
 
     # --- device types ------------------------------------------------------
 

@@ -1,0 +1,222 @@
+"""Callbacks end to end over real HTTP, on SQLite and PostgreSQL: a device type's URL callbacks
+receive each new message once (and each later station's report where sendDuplicate asks), on a
+real receiver on loopback; a failing endpoint is retried, then its callback dies and one alert
+email reaches the real SMTP sink; bad callbacks are refused when saved.
+"""
+
+import json
+import os
+import threading
+import time
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from mailsink import SmtpSink
+from roostsite import Client, Site
+
+T0 = 1700000000000
+
+
+class Receiver:
+    """An HTTP server on loopback recording every request; paths under /fail answer 500."""
+
+    def __init__(self):
+        self.requests = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def handle_one(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                with outer.lock:
+                    outer.requests.append((self.command, self.path, dict(self.headers), body))
+                status = 500 if self.path.startswith("/fail") else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            do_GET = do_POST = do_PUT = handle_one
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def received(self, prefix):
+        with self.lock:
+            return [r for r in self.requests if r[1].startswith(prefix)]
+
+    def wait(self, prefix, count, timeout=20):
+        deadline = time.time() + timeout
+        while len(self.received(prefix)) < count and time.time() < deadline:
+            time.sleep(0.05)
+        return self.received(prefix)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class CallbackFlows:
+    ENGINE = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.site = Site(cls.ENGINE)
+        cls.receiver = Receiver()
+        cls.sink = SmtpSink(os.path.join(cls.site.dir, "mail"))
+        try:
+            cls.server = cls.site.serve("--smtp-host", "127.0.0.1", "--smtp-port",
+                                        str(cls.sink.port), "--smtp-from", "roost@test.example",
+                                        "--callback-dead-after-s", "1",
+                                        "--callback-timeout-ms", "1000")
+            cls.admin = Client(cls.server, cls.site.api_user("ADMIN", name="admin"))
+            cls.station = cls.site.api_user("STATION", name="station")
+            cls.reader = cls.site.api_user("READER", name="reader")
+            for sid in ("0A1B", "0A1C", "0A1D"):
+                cls.admin.ok("POST", "/api/stations/create", {"id": sid, "name": sid},
+                             expect=201)
+            cls.pairs = cls.site.issue_and_import(6, "6C0000")
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.receiver.stop()
+        cls.sink.stop()
+        cls.site.close()
+
+    def type_with_device(self, name, index, alert_email=""):
+        tid = self.admin.ok("POST", "/api/devicetypes/create",
+                            {"name": name, "alertEmail": alert_email})["id"]
+        dev, pac = self.pairs[index]
+        did = self.admin.ok("POST", "/api/devices/create",
+                            {"id": dev, "pac": pac, "name": name, "type": tid})["id"]
+        return tid, did
+
+    def ingest(self, device, seq, station, time_ms):
+        c = Client(self.server, self.station)
+        res = c.ok("POST", "/api/ingest/uplink",
+                   {"device": device, "seqNumber": seq, "data": "c0ffee", "time": time_ms,
+                    "station": station, "rssi": -115.0, "snr": 9.5})
+        c.close()
+        return res["result"]
+
+    def test_each_message_reaches_its_callbacks_once_and_duplicates_where_asked(self):
+        tid, did = self.type_with_device("meters", 0)
+        base = "/api/devicetypes/%s/callbacks/new" % tid
+        self.admin.ok("POST", base, [
+            {"url": self.receiver.url("/all/{device}?seq={seqNumber}"),
+             "contentType": "application/json",
+             "headers": {"X-Station": "{station}"},
+             "bodyTemplate": '{"device":"{device}","data":"{data}","time":{time},'
+                             '"duplicate":{duplicate}}'},
+            {"url": self.receiver.url("/dups"), "httpMethod": "POST",
+             "contentType": "application/x-www-form-urlencoded",
+             "bodyTemplate": "device={device}&station={station}&duplicate={duplicate}",
+             "sendDuplicate": True}])
+        for i, station in enumerate(("0A1B", "0A1C", "0A1D")):
+            self.assertEqual(self.ingest(did, 1, station, T0 + i * 100),
+                             "accepted" if i == 0 else "duplicate")
+        firsts = self.receiver.wait("/all/", 1)
+        dups = self.receiver.wait("/dups", 3)
+        time.sleep(0.5)  # nothing more arrives
+        firsts = self.receiver.received("/all/")
+        self.assertEqual(len(firsts), 1, firsts)
+        method, path, headers, body = firsts[0]
+        self.assertEqual((method, path), ("POST", "/all/%s?seq=1" % did))
+        self.assertEqual(headers.get("X-Station"), "0A1B")
+        self.assertEqual(json.loads(body), {"device": did, "data": "c0ffee",
+                                            "time": T0 // 1000, "duplicate": False})
+        self.assertEqual(sorted(b for _, _, _, b in dups), sorted([
+            "device=%s&station=0A1B&duplicate=false" % did,
+            "device=%s&station=0A1C&duplicate=true" % did,
+            "device=%s&station=0A1D&duplicate=true" % did]))
+        # The message lists its deliveries, done.
+        r = Client(self.server, self.reader)
+        deadline = time.time() + 10
+        while True:
+            m = r.ok("GET", "/api/devices/%s/messages" % did)["data"][0]
+            states = [c["state"] for c in m["callbacks"]]
+            if states == ["done"] * 4 or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        r.close()
+        self.assertEqual(states, ["done"] * 4, m["callbacks"])
+        self.assertEqual(sorted(c["duplicate"] for c in m["callbacks"]),
+                         [False, False, True, True])
+        self.assertEqual({c["status"] for c in m["callbacks"]}, {200})
+
+    def test_a_failing_endpoint_is_retried_then_dies_with_one_alert_email(self):
+        tid, did = self.type_with_device("failing", 1, alert_email="ops@example.com")
+        cb = self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid,
+                           [{"url": self.receiver.url("/fail/{device}")}])["data"][0]["id"]
+        mails_before = self.sink.count()
+        self.assertEqual(self.ingest(did, 1, "0A1B", T0), "accepted")
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            cbs = self.admin.ok("GET", "/api/devicetypes/%s/callbacks" % tid)["data"]
+            if cbs[0]["dead"]:
+                break
+            time.sleep(0.1)
+        self.assertTrue(cbs[0]["dead"], cbs)
+        self.assertGreaterEqual(len(self.receiver.received("/fail/")), 2, "retried")
+        rcpts, msg = self.sink.message(mails_before + 1)
+        self.assertEqual(rcpts, ["ops@example.com"])
+        self.assertIn(cb, msg["Subject"])
+        self.assertIn("dead", msg.get_body(preferencelist=("plain",)).get_content())
+        errors = self.admin.ok("GET", "/api/callbacks/messages/error")["data"]
+        mine = [e for e in errors if e["callbackId"] == cb]
+        self.assertEqual(len(mine), 1, errors)
+        self.assertEqual((mine[0]["state"], mine[0]["status"]), ("dead", 500))
+        # Dead: a new message queues nothing for it; one alert only.
+        self.assertEqual(self.ingest(did, 2, "0A1B", T0 + 60000), "accepted")
+        time.sleep(1.0)
+        self.assertEqual(self.sink.count(), mails_before + 1)
+        # Enabled again, it lives.
+        self.admin.ok("POST", "/api/devicetypes/%s/callbacks/%s/enable?enabled=true" % (tid, cb),
+                      expect=204)
+        cbs = self.admin.ok("GET", "/api/devicetypes/%s/callbacks" % tid)["data"]
+        self.assertFalse(cbs[0]["dead"])
+
+    def test_bad_callbacks_are_refused_when_saved_and_nothing_is_stored(self):
+        tid, _ = self.type_with_device("strict", 2)
+        path = "/api/devicetypes/%s/callbacks/new" % tid
+        for body, fragment in (
+                ([{"url": "http://x.example/{nope}"}], "unknown variable"),
+                ([{"url": "ftp://x.example/"}], "url"),
+                ([{"url": "http://x.example/", "httpMethod": "DELETE"}], "httpMethod"),
+                ([{"url": "http://x.example/", "httpMethod": "GET", "bodyTemplate": "x"}],
+                 "bodyTemplate"),
+                ([{"url": "http://x.example/"}, {"url": "http://x.example/{bad}"}], "data[1]"),
+                ([{"channel": "EMAIL", "recipient": "a@example.com", "subject": "s",
+                   "message": "m"}], "only URL"),
+                ([], "data"),
+                ({"data": "x"}, "data")):
+            status, _, err = self.admin.call("POST", path, body)
+            self.assertEqual(status, 400, (body, err))
+            self.assertIn(fragment, err["message"], body)
+        self.assertEqual(self.admin.ok("GET", "/api/devicetypes/%s/callbacks" % tid)["data"], [])
+
+
+class CallbacksSqliteTest(CallbackFlows, unittest.TestCase):
+    ENGINE = "sqlite"
+
+
+class CallbacksPostgresTest(CallbackFlows, unittest.TestCase):
+    ENGINE = "postgres"
+
+
+if __name__ == "__main__":
+    unittest.main()
