@@ -1,0 +1,531 @@
+#!/usr/bin/env python3
+"""Uplink ingest over HTTP: messages/s through POST /api/ingest/uplink, one report per request
+and 500 per request, on SQLite and on PostgreSQL, each beside a baseline measured in the same
+run.
+
+Usage: bench/run_ingest_bench.py [BUILD_DIR] [--engine sqlite|postgres|both] [--seconds D]
+                                 [--connections N]
+       ROOST_BENCH_SMOKE=1 ...   (2 s runs, few connections: checks that it works and that
+                                  every report was answered 200 and stored; figures meaningless)
+
+For each engine:
+  1. start `roost serve` (release build, 1 event-loop thread), register devices with one bulk
+     request (`roost cra issue`, `roost credentials import`, bulk create; not timed), create a
+     station (ADMIN) and a STATION API user whose credentials the load uses;
+  2. single reports: `wrk` (N connections, D seconds) with a generated Lua script that POSTs one
+     report per request. Each wrk thread owns its own devices and sends them round robin, each
+     device's seqNumber going up by 1 per report (wrapping at 4096) and `time` increasing, so
+     every report is a new message (`accepted`). Messages/s counts 200 answers only;
+  3. the baseline for (2), just before it: nginx (one worker process, `return 200 "{}"`,
+     access log off) under the same wrk script and connections: requests/s and roost/nginx;
+  4. batches: the same generator with arrays of 500 reports per request (one wrk thread per
+     connection); on PostgreSQL the rows Roost stored are then exported and loaded again with
+     `psql \\copy` into `CREATE TABLE ... (LIKE messages INCLUDING ALL)`: rows/s and the ratio.
+After each wrk run the script checks, by SQL and /metrics, that nothing acknowledged is lost and
+nothing was refused: every answer was 200, the stored messages are at least the 200 answers
+and at most the reports generated (the difference is requests still in flight when wrk
+stopped, which the server commits afterwards), and the server counted every decided report as
+accepted. Any failure of these checks exits non-zero.
+
+Pinning (on a machine with 2 or more CPUs): the server under test — roost and, on PostgreSQL,
+every postgres process, or nginx — runs on the first allowed CPU; wrk (and psql for the \\copy)
+on the second. Each comparison is therefore one core of server against one core of load.
+
+The PostgreSQL server is tests/support/pgfixture.py's throwaway one (fsync off, synchronous_commit
+off): both sides of the PostgreSQL ratio run on it. SQLite runs as Roost configures it (WAL).
+"""
+
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from http_bench_support import (Client, Site, build_roost, machine_line, smoke, timed)
+import pgfixture  # noqa: E402 (on the path through http_bench_support)
+
+STATION = "0A1B"
+BATCH = 500  # reports per request in the batched runs
+FIRST_ID = 0x10000000
+
+# One generator for every run: globals `groups` (one list of device IDs per wrk thread),
+# `per_request`, `auth`, `t0` are prepended by write_lua(). A thread takes the next of its
+# devices round robin for each report.
+LUA = r"""
+local head = "POST /api/ingest/uplink HTTP/1.1\r\nHost: 127.0.0.1\r\n" ..
+  "Authorization: Basic " .. auth .. "\r\nContent-Type: application/json\r\nContent-Length: "
+local fmt = '{"device":"%s","seqNumber":%d,"data":"%08x","time":%d,"station":"' .. station ..
+  '","rssi":-98.5,"snr":11.25}'
+local threads = {}
+local created = 0
+
+function setup(thread)
+  thread:set("index", created)
+  created = created + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  ids = groups[index + 1]
+  seqs = {}
+  for i = 1, #ids do seqs[i] = 0 end
+  nxt = 0
+  t = t0
+  sent = 0
+  requests_made = 0
+end
+
+local function report()
+  local i = nxt + 1
+  nxt = (nxt + 1) % #ids
+  local s = seqs[i]
+  seqs[i] = (s + 1) % 4096
+  t = t + 1
+  sent = sent + 1
+  return string.format(fmt, ids[i], s, t % 4294967296, t)
+end
+
+function request()
+  local body
+  if per_request == 1 then
+    body = report()
+  else
+    local parts = {}
+    for k = 1, per_request do parts[k] = report() end
+    body = "[" .. table.concat(parts, ",") .. "]"
+  end
+  requests_made = requests_made + 1
+  return head .. #body .. "\r\n\r\n" .. body
+end
+
+function done(summary, latency, requests)
+  local made, reports = 0, 0
+  for _, th in ipairs(threads) do
+    made = made + th:get("requests_made")
+    reports = reports + th:get("sent")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK-RESULT {"duration_us":%d,"requests":%d,"non2xx":%d,"connect":%d,"read":%d,' ..
+    '"write":%d,"timeout":%d,"made":%d,"reports":%d,"p50_us":%d,"p99_us":%d}\n',
+    summary.duration, summary.requests, e.status, e.connect, e.read, e.write, e.timeout,
+    made, reports, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def cpus():
+    """(server CPU, load CPU), or (None, None) on a machine with one CPU."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        return None, None
+    return allowed[0], allowed[1]
+
+
+def pin(pid, cpu):
+    """Pins every thread of process `pid` to `cpu` (threads and children made later inherit)."""
+    if cpu is None:
+        return
+    for tid in os.listdir("/proc/%d/task" % pid):
+        os.sched_setaffinity(int(tid), {cpu})
+
+
+def pin_postgres(pg, cpu):
+    """Pins the postmaster and every process it started; backends forked later inherit it."""
+    if cpu is None:
+        return
+    with open(os.path.join(pg.data_dir, "postmaster.pid")) as f:
+        master = int(f.readline())
+    pin(master, cpu)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                if ppid == master:
+                    pin(int(entry), cpu)
+            except (OSError, ValueError):
+                pass  # the process ended meanwhile
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def taskset(cpu):
+    return [] if cpu is None else ["taskset", "-c", str(cpu)]
+
+
+def write_lua(path, groups, per_request, auth):
+    lines = ["groups = {"]
+    for g in groups:
+        lines.append("  {" + ",".join('"%s"' % d for d in g) + "},")
+    lines.append("}")
+    lines.append("per_request = %d" % per_request)
+    lines.append('auth = "%s"' % auth)
+    lines.append('station = "%s"' % STATION)
+    lines.append("t0 = %d" % (int(time.time() * 1000)))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n" + LUA)
+    return path
+
+
+def wrk(script, port, threads, connections, seconds, cpu):
+    """Runs wrk; returns the counts its done() prints."""
+    cmd = [*taskset(cpu), "wrk", "-t", str(threads), "-c", str(connections), "-d",
+           "%ds" % seconds, "--timeout", "30s", "-s", script, "http://127.0.0.1:%d/" % port]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    m = re.search(r"^WRK-RESULT (\{.*\})$", p.stdout, re.M)
+    if p.returncode != 0 or not m:
+        raise RuntimeError("wrk failed (%d): %s %s" % (p.returncode, p.stdout[-2000:],
+                                                     p.stderr[-2000:]))
+    r = json.loads(m.group(1))
+    r["seconds"] = r["duration_us"] / 1e6
+    r["ok"] = r["requests"] - r["non2xx"]
+    r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
+    return r
+
+
+class Nginx:
+    """nginx in the foreground with a generated configuration: one worker process that answers
+    every request (POST bodies included) 200 "{}", access log off; files in its own directory.
+    As root its worker runs as nobody."""
+
+    def __init__(self, cpu):
+        self.dir = tempfile.mkdtemp(prefix="roost-ingest-nginx-",
+                                    dir=os.environ.get("TMPDIR", "/tmp"))
+        self.port = pgfixture.free_port()
+        temp = "\n".join("  %s_temp_path %s;" % (k, os.path.join(self.dir, k))
+                         for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""%sworker_processes 1;
+daemon off;
+pid %s;
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+%s
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  client_max_body_size 1m;
+  client_body_buffer_size 1m;
+  server {
+    listen 127.0.0.1:%d;
+    location / { default_type application/json; return 200 "{}"; }
+  }
+}
+""" % ("user nobody nogroup;\n" if os.geteuid() == 0 else "",
+                os.path.join(self.dir, "nginx.pid"), temp, self.port))
+        self.proc = subprocess.Popen([*taskset(cpu), shutil.which("nginx") or "nginx", "-p",
+                                      self.dir, "-e", "stderr", "-c", conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 20
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("nginx exited: %s" % self.proc.stderr.read().strip())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError("nginx did not listen on port %d" % self.port)
+                time.sleep(0.05)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        self.proc.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def register(site, n):
+    """Registers n devices (one bulk request); returns their IDs (hex, as issued)."""
+    pairs = site.import_credentials(n, "%X" % FIRST_ID)
+    c = Client(site, site.api_user("DEVICE_MANAGER"))
+    tid = c.json("POST", "/api/devicetypes/create", json.dumps({"name": "ingest"}))["id"]
+    body = json.dumps({"prefix": "ingest-", "productCertificate": "P_0004_D356_03",
+                       "ids": [{"id": d, "pac": p} for d, p in pairs]})
+    job = c.json("POST", "/api/devicetypes/%s/devices/bulk/create/async" % tid, body,
+                 expect=202)["jobId"]
+    while True:
+        st = c.json("GET", "/api/jobs/" + job)
+        if st["jobDone"]:
+            break
+        time.sleep(0.05)
+    c.close()
+    if st["status"]["success"] != n:
+        raise RuntimeError("registration: %d of %d devices" % (st["status"]["success"], n))
+    return [d for d, _ in pairs]
+
+
+def stored(site, lo, hi):
+    """Messages stored for devices lo..hi (integers)."""
+    sql = "SELECT count(*) FROM messages WHERE device_id BETWEEN %d AND %d" % (lo, hi)
+    if site.engine == "sqlite":
+        out = subprocess.run(["sqlite3", "-batch", os.path.join(site.data_dir, "roost.db"), sql],
+                             check=True, capture_output=True, text=True).stdout
+    else:
+        out = subprocess.run([os.path.join(site.pg.bin, "psql"), "-X", "-A", "-t", "-v",
+                              "ON_ERROR_STOP=1", "-d", site.pg.conninfo("bench"), "-c", sql],
+                             check=True, capture_output=True, text=True).stdout
+    return int(out.strip())
+
+
+def ingest_counts(site):
+    """roost_ingest_reports_total by result, from /metrics."""
+    with urllib.request.urlopen("http://%s:%d/metrics" % (site.host, site.port),
+                                timeout=30) as r:
+        text = r.read().decode()
+    counts = {}
+    for m in re.finditer(r'^roost_ingest_reports_total\{result="(\w+)"\} (\S+)$', text, re.M):
+        counts[m.group(1)] = int(float(m.group(2)))
+    return counts
+
+
+def settle(site, before, expect_at_least, timeout=60):
+    """Waits until the server has decided every report it received (the writer's queue drains
+    after wrk stops); returns the metrics counts since `before`."""
+    deadline = time.time() + timeout
+    while True:
+        now = ingest_counts(site)
+        diff = {k: now.get(k, 0) - before.get(k, 0) for k in now}
+        if sum(diff.values()) >= expect_at_least or time.time() > deadline:
+            time.sleep(0.5)  # requests parsed but not yet queued
+            now = ingest_counts(site)
+            return {k: now.get(k, 0) - before.get(k, 0) for k in now}
+        time.sleep(0.1)
+
+
+def check(label, r, per_request, count, decided):
+    """The checks of a roost run; returns a list of problems (empty when all is well)."""
+    problems = []
+    answered = r["ok"] * per_request
+    if r["non2xx"]:
+        problems.append("%d answers were not 2xx" % r["non2xx"])
+    if r["socket_errors"]:
+        problems.append("socket errors: connect %d, read %d, write %d, timeout %d" % (
+            r["connect"], r["read"], r["write"], r["timeout"]))
+    if count < answered:
+        problems.append("%d messages stored, fewer than the %d reports answered 200"
+                        % (count, answered))
+    if count > r["reports"]:
+        problems.append("%d messages stored, more than the %d reports generated"
+                        % (count, r["reports"]))
+    others = {k: v for k, v in decided.items() if k != "accepted" and v}
+    if others:
+        problems.append("reports not accepted: %s" % others)
+    if decided.get("accepted", 0) != count:
+        problems.append("the server accepted %d reports but %d messages are stored"
+                        % (decided.get("accepted", 0), count))
+    for p in problems:
+        print("  CHECK FAILED (%s): %s" % (label, p))
+    return problems
+
+
+def roost_run(site, label, script, threads, connections, seconds, per_request, lo, hi, cpu):
+    before_count = stored(site, lo, hi)
+    before = ingest_counts(site)
+    load = loadavg()
+    r = wrk(script, site.port, threads, connections, seconds, cpu)
+    decided = settle(site, before, r["ok"] * per_request)
+    count = stored(site, lo, hi) - before_count
+    r["stored"] = count
+    r["rate"] = r["ok"] * per_request / r["seconds"]
+    r["problems"] = check(label, r, per_request, count, decided)
+    r["load"] = load
+    return r
+
+
+def copy_baseline(site, lo, hi, n, cpu):
+    """The messages Roost stored for devices lo..hi, exported and loaded again with psql \\copy
+    into a table of the same definition; returns seconds."""
+    psql = [*taskset(cpu), os.path.join(site.pg.bin, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+            "-d", site.pg.conninfo("bench")]
+    csv = os.path.join(site.dir, "messages.csv")
+
+    def q(*args):
+        return subprocess.run([*psql, *args], check=True, capture_output=True, text=True).stdout
+
+    q("-c", "\\copy (SELECT * FROM messages WHERE device_id BETWEEN %d AND %d) TO '%s' CSV"
+      % (lo, hi, csv))
+    q("-c", "CREATE TABLE messages_raw (LIKE messages INCLUDING ALL)")
+    t, _ = timed(lambda: q("-c", "\\copy messages_raw FROM '%s' CSV" % csv))
+    count = int(q("-A", "-t", "-c", "SELECT count(*) FROM messages_raw").strip())
+    if count != n:
+        raise RuntimeError("psql \\copy loaded %d rows, expected %d" % (count, n))
+    return t
+
+
+def fmt_run(r, per_request):
+    return ("%9.0f messages/s (%d requests answered 200 in %.1f s, %d non-2xx; p50 %.1f ms, "
+            "p99 %.1f ms; %d stored = %d answered + %d in flight at the stop; load average %s)"
+            % (r["rate"], r["ok"], r["seconds"], r["non2xx"], r["p50_us"] / 1e3,
+               r["p99_us"] / 1e3, r["stored"], r["ok"] * per_request,
+               r["stored"] - r["ok"] * per_request, r["load"]))
+
+
+def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
+    s = opts
+    n_single = s["single_threads"] * s["single_devices"]
+    n_batch = s["batch_connections"] * s["batch_devices"]
+    site = Site(roost, engine)
+    out = {"engine": engine}
+    try:
+        if site.pg:
+            pin_postgres(site.pg, server_cpu)
+        site.start(threads=1)
+        pin(site.proc.pid, server_cpu)
+        ids = register(site, n_single + n_batch)
+        admin = Client(site, site.api_user("ADMIN"))
+        admin.json("POST", "/api/stations/create", json.dumps(
+            {"id": STATION, "name": "bench", "lat": 43.6, "lng": 1.44}), expect=201)
+        admin.close()
+        st = site.api_user("STATION")
+        auth = base64.b64encode(("%s:%s" % (st["login"], st["password"])).encode()).decode()
+        # One request first, so that the station's password is verified once (Argon2id) and
+        # cached before the connections start: a report of a device that is not registered,
+        # which stores nothing.
+        warm = Client(site, st).json("POST", "/api/ingest/uplink", json.dumps(
+            {"device": "FFFFFFFF", "seqNumber": 0, "data": "", "time": 1, "station": STATION,
+             "rssi": -100, "snr": 10}))
+        if warm.get("reason") != "unknown_device":
+            raise RuntimeError("warm-up report: %r" % warm)
+        single_ids, batch_ids = ids[:n_single], ids[n_single:]
+        single_groups = [single_ids[i::s["single_threads"]] for i in range(s["single_threads"])]
+        batch_groups = [batch_ids[i * s["batch_devices"]:(i + 1) * s["batch_devices"]]
+                        for i in range(s["batch_connections"])]
+        single_lua = write_lua(os.path.join(work, "single-%s.lua" % engine), single_groups, 1,
+                               auth)
+        batch_lua = write_lua(os.path.join(work, "batch-%s.lua" % engine), batch_groups, BATCH,
+                              auth)
+        lo_s, hi_s = FIRST_ID, FIRST_ID + n_single - 1
+        lo_b, hi_b = FIRST_ID + n_single, FIRST_ID + n_single + n_batch - 1
+
+        # nginx first, with the same script and connections, just before roost's run.
+        if shutil.which("nginx"):
+            nginx = Nginx(server_cpu)
+            try:
+                load = loadavg()
+                out["nginx"] = wrk(single_lua, nginx.port, s["single_threads"],
+                                   s["connections"], s["seconds"], load_cpu)
+                out["nginx"]["load"] = load
+                out["nginx"]["rate"] = out["nginx"]["ok"] / out["nginx"]["seconds"]
+            finally:
+                nginx.close()
+        elif smoke():
+            out["nginx"] = None
+        else:
+            raise RuntimeError("nginx not found: install it (scripts/deps.sh does)")
+
+        out["single"] = roost_run(site, "%s single" % engine, single_lua, s["single_threads"],
+                                  s["connections"], s["seconds"], 1, lo_s, hi_s, load_cpu)
+        out["batch"] = roost_run(site, "%s batch" % engine, batch_lua, s["batch_connections"],
+                                 s["batch_connections"], s["seconds"], BATCH, lo_b, hi_b,
+                                 load_cpu)
+        site.stop()
+        if site.pg:
+            out["copy"] = copy_baseline(site, lo_b, hi_b, out["batch"]["stored"], load_cpu)
+    finally:
+        site.close()
+    return out
+
+
+def main():
+    args = sys.argv[1:]
+    opts = {"seconds": 2 if smoke() else 15, "connections": 4 if smoke() else 64}
+
+    def flag(name, conv):
+        if name in args:
+            i = args.index(name)
+            v = conv(args[i + 1])
+            del args[i:i + 2]
+            return v
+        return None
+
+    engine = flag("--engine", str) or "both"
+    opts["seconds"] = flag("--seconds", int) or opts["seconds"]
+    opts["connections"] = flag("--connections", int) or opts["connections"]
+    opts["single_threads"] = 1 if smoke() else 2
+    opts["single_devices"] = 64 if smoke() else 2048  # per wrk thread, sent round robin
+    opts["batch_connections"] = 2 if smoke() else 8
+    opts["batch_devices"] = 1000 if smoke() else 2500  # per connection: 2 or 5 batches' worth
+    if opts["connections"] % opts["single_threads"]:
+        raise SystemExit("--connections must be a multiple of %d" % opts["single_threads"])
+    if opts["single_devices"] < opts["connections"]:
+        raise SystemExit("more connections than devices per wrk thread")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    build = args[0] if args else os.path.join(root, "build")
+    roost = build_roost(build)
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk not found: install it (scripts/deps.sh does)")
+    server_cpu, load_cpu = cpus()
+    print(machine_line())
+    if server_cpu is None:
+        print("pinning: none (one CPU): server and wrk share it")
+    else:
+        print("pinning: server under test (roost and its postgres processes, or nginx) on CPU "
+              "%d; wrk and psql on CPU %d" % (server_cpu, load_cpu))
+    print("single reports: %d connections over %d wrk threads, %d s; batches of %d: %d "
+          "connections (one wrk thread each), %d s; roost serve --threads 1"
+          % (opts["connections"], opts["single_threads"], opts["seconds"], BATCH,
+             opts["batch_connections"], opts["seconds"]))
+    work = tempfile.mkdtemp(prefix="roost-ingest-bench-", dir=os.environ.get("TMPDIR", "/tmp"))
+    results = []
+    failed = False
+    try:
+        for eng in (["sqlite", "postgres"] if engine == "both" else [engine]):
+            r = run_engine(roost, eng, opts, server_cpu, load_cpu, work)
+            results.append(r)
+            ng, single, batch = r["nginx"], r["single"], r["batch"]
+            if ng is None:
+                print("%-8s nginx baseline skipped: nginx is not installed" % eng)
+            else:
+                print("%-8s nginx (baseline), same script: %9.0f requests/s (%d non-2xx; "
+                      "p50 %.1f ms, p99 %.1f ms; load average %s)"
+                      % (eng, ng["rate"], ng["non2xx"], ng["p50_us"] / 1e3, ng["p99_us"] / 1e3,
+                         ng["load"]))
+            print("%-8s single reports: %s" % (eng, fmt_run(single, 1)))
+            if ng is not None:
+                print("%-8s single reports: ratio roost/nginx %.2f" % (eng,
+                                                                       single["rate"] / ng["rate"]))
+            print("%-8s batches of %d:  %s" % (eng, BATCH, fmt_run(batch, BATCH)))
+            if "copy" in r:
+                copy_rate = batch["stored"] / r["copy"]
+                print("%-8s psql \\copy of the same %d rows into (LIKE messages INCLUDING ALL): "
+                      "%.3f s, %.0f rows/s; ratio roost/\\copy %.2f"
+                      % (eng, batch["stored"], r["copy"], copy_rate, batch["rate"] / copy_rate))
+            failed = failed or bool(single["problems"] or batch["problems"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    parts = []
+    for r in results:
+        ng = r["nginx"]
+        text = "%s single %.0f msg/s" % (r["engine"], r["single"]["rate"])
+        if ng is not None:
+            text += " (nginx %.0f req/s, %.2fx)" % (ng["rate"], r["single"]["rate"] / ng["rate"])
+        text += ", batch %.0f msg/s" % r["batch"]["rate"]
+        if "copy" in r:
+            rate = r["batch"]["stored"] / r["copy"]
+            text += " (\\copy %.0f rows/s, %.2fx)" % (rate, r["batch"]["rate"] / rate)
+        parts.append(text)
+    print(machine_line())
+    print("RESULT ingest: %s; checks %s; targets on SQLite: single >= 20000 msg/s and >= 0.30x "
+          "nginx, batch >= 150000 msg/s" % ("; ".join(parts), "FAILED" if failed else "passed"))
+    if smoke():
+        print("(smoke mode: %d s runs check that it works; the figures mean nothing)"
+              % opts["seconds"])
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
