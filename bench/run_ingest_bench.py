@@ -60,8 +60,7 @@ FIRST_ID = 0x10000000
 LUA = r"""
 local head = "POST /api/ingest/uplink HTTP/1.1\r\nHost: 127.0.0.1\r\n" ..
   "Authorization: Basic " .. auth .. "\r\nContent-Type: application/json\r\nContent-Length: "
-local fmt = '{"device":"%s","seqNumber":%d,"data":"%08x","time":%d,"station":"' .. station ..
-  '","rssi":-98.5,"snr":11.25}'
+local tail = ',"station":"' .. station .. '","rssi":-98.5,"snr":11.25}'
 local threads = {}
 local created = 0
 
@@ -74,21 +73,28 @@ end
 function init(args)
   ids = groups[index + 1]
   seqs = {}
-  for i = 1, #ids do seqs[i] = 0 end
+  pre = {}
+  for i = 1, #ids do
+    seqs[i] = 0
+    pre[i] = '{"device":"' .. ids[i] .. '","seqNumber":'
+  end
   nxt = 0
   t = t0
   sent = 0
   requests_made = 0
 end
 
+-- One report of the next device: seqNumber one more than its last (mod 4096), time one ms
+-- after the thread's previous report, data the last 12 decimal digits of the time (6 bytes).
 local function report()
   local i = nxt + 1
-  nxt = (nxt + 1) % #ids
+  nxt = i % #ids
   local s = seqs[i]
   seqs[i] = (s + 1) % 4096
   t = t + 1
   sent = sent + 1
-  return string.format(fmt, ids[i], s, t % 4294967296, t)
+  local ts = tostring(t)
+  return pre[i] .. s .. ',"data":"' .. string.sub(ts, -12) .. '","time":' .. ts .. tail
 end
 
 function request()
@@ -138,20 +144,67 @@ def pin(pid, cpu):
 
 def pin_postgres(pg, cpu):
     """Pins the postmaster and every process it started; backends forked later inherit it."""
-    if cpu is None:
-        return
+    if cpu is not None:
+        for pid in postgres_pids(pg):
+            pin(pid, cpu)
+
+
+def postgres_pids(pg):
     with open(os.path.join(pg.data_dir, "postmaster.pid")) as f:
         master = int(f.readline())
-    pin(master, cpu)
+    return [master] + children(master)
+
+
+def children(pid):
+    found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open("/proc/%s/stat" % entry) as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                if ppid == master:
-                    pin(int(entry), cpu)
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
             except (OSError, ValueError):
                 pass  # the process ended meanwhile
+    return found
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds of the processes (all their threads)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_busy(cpu):
+    """Seconds CPU `cpu` has been busy (not idle, not waiting for I/O) since boot."""
+    if cpu is None:
+        return 0.0
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu%d " % cpu):
+                v = [int(x) for x in line.split()[1:]]
+                return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+class Usage:
+    """CPU used by the server under test, and by anything on its CPU, during a run."""
+
+    def __init__(self, pids, cpu):
+        self.pids, self.cpu = pids, cpu
+        self.t0 = time.perf_counter()
+        self.server0, self.busy0 = cpu_seconds(pids()), cpu_busy(cpu)
+
+    def done(self):
+        wall = time.perf_counter() - self.t0
+        return ((cpu_seconds(self.pids()) - self.server0) / wall,
+                (cpu_busy(self.cpu) - self.busy0) / wall)
 
 
 def loadavg():
@@ -281,14 +334,15 @@ def stored(site, lo, hi):
     return int(out.strip())
 
 
-def ingest_counts(site):
-    """roost_ingest_reports_total by result, from /metrics."""
+def ingest_counts(site, name="roost_ingest_reports_total"):
+    """A counter from /metrics by its label's value ("" when it has none): by default the
+    reports decided by ingest, by result."""
     with urllib.request.urlopen("http://%s:%d/metrics" % (site.host, site.port),
                                 timeout=30) as r:
         text = r.read().decode()
     counts = {}
-    for m in re.finditer(r'^roost_ingest_reports_total\{result="(\w+)"\} (\S+)$', text, re.M):
-        counts[m.group(1)] = int(float(m.group(2)))
+    for m in re.finditer(r'^%s(?:\{\w+="(\w*)"\})? (\S+)$' % name, text, re.M):
+        counts[m.group(1) or ""] = int(float(m.group(2)))
     return counts
 
 
@@ -332,13 +386,19 @@ def check(label, r, per_request, count, decided):
     return problems
 
 
-def roost_run(site, label, script, threads, connections, seconds, per_request, lo, hi, cpu):
+def roost_run(site, label, script, threads, connections, seconds, per_request, lo, hi, cpus_):
+    server_cpu, load_cpu = cpus_
     before_count = stored(site, lo, hi)
     before = ingest_counts(site)
+    commits = ingest_counts(site, "roost_ingest_batches_total")
     load = loadavg()
-    r = wrk(script, site.port, threads, connections, seconds, cpu)
+    usage = Usage(lambda: [site.proc.pid] + (postgres_pids(site.pg) if site.pg else []),
+                  server_cpu)
+    r = wrk(script, site.port, threads, connections, seconds, load_cpu)
+    r["server_cpu"], r["cpu_busy"] = usage.done()
     decided = settle(site, before, r["ok"] * per_request)
     count = stored(site, lo, hi) - before_count
+    r["commits"] = ingest_counts(site, "roost_ingest_batches_total").get("", 0) - commits.get("", 0)
     r["stored"] = count
     r["rate"] = r["ok"] * per_request / r["seconds"]
     r["problems"] = check(label, r, per_request, count, decided)
@@ -366,12 +426,21 @@ def copy_baseline(site, lo, hi, n, cpu):
     return t
 
 
-def fmt_run(r, per_request):
+def fmt_cpu(r, cpu):
+    if cpu is None:
+        return "server CPU %.0f%%" % (100 * r["server_cpu"])
+    return "server CPU %.0f%% of a core, CPU %d busy %.0f%%" % (
+        100 * r["server_cpu"], cpu, 100 * r["cpu_busy"])
+
+
+def fmt_run(r, per_request, cpu):
     return ("%9.0f messages/s (%d requests answered 200 in %.1f s, %d non-2xx; p50 %.1f ms, "
-            "p99 %.1f ms; %d stored = %d answered + %d in flight at the stop; load average %s)"
+            "p99 %.1f ms; %d stored = %d answered + %d in flight at the stop; %.0f reports per "
+            "commit; %s; load average %s)"
             % (r["rate"], r["ok"], r["seconds"], r["non2xx"], r["p50_us"] / 1e3,
                r["p99_us"] / 1e3, r["stored"], r["ok"] * per_request,
-               r["stored"] - r["ok"] * per_request, r["load"]))
+               r["stored"] - r["ok"] * per_request, r["stored"] / max(1, r["commits"]),
+               fmt_cpu(r, cpu), r["load"]))
 
 
 def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
@@ -416,8 +485,10 @@ def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
             nginx = Nginx(server_cpu)
             try:
                 load = loadavg()
+                usage = Usage(lambda: [nginx.proc.pid] + children(nginx.proc.pid), server_cpu)
                 out["nginx"] = wrk(single_lua, nginx.port, s["single_threads"],
                                    s["connections"], s["seconds"], load_cpu)
+                out["nginx"]["server_cpu"], out["nginx"]["cpu_busy"] = usage.done()
                 out["nginx"]["load"] = load
                 out["nginx"]["rate"] = out["nginx"]["ok"] / out["nginx"]["seconds"]
             finally:
@@ -428,10 +499,11 @@ def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
             raise RuntimeError("nginx not found: install it (scripts/deps.sh does)")
 
         out["single"] = roost_run(site, "%s single" % engine, single_lua, s["single_threads"],
-                                  s["connections"], s["seconds"], 1, lo_s, hi_s, load_cpu)
+                                  s["connections"], s["seconds"], 1, lo_s, hi_s,
+                                  (server_cpu, load_cpu))
         out["batch"] = roost_run(site, "%s batch" % engine, batch_lua, s["batch_connections"],
                                  s["batch_connections"], s["seconds"], BATCH, lo_b, hi_b,
-                                 load_cpu)
+                                 (server_cpu, load_cpu))
         site.stop()
         if site.pg:
             out["copy"] = copy_baseline(site, lo_b, hi_b, out["batch"]["stored"], load_cpu)
@@ -491,14 +563,14 @@ def main():
                 print("%-8s nginx baseline skipped: nginx is not installed" % eng)
             else:
                 print("%-8s nginx (baseline), same script: %9.0f requests/s (%d non-2xx; "
-                      "p50 %.1f ms, p99 %.1f ms; load average %s)"
+                      "p50 %.1f ms, p99 %.1f ms; %s; load average %s)"
                       % (eng, ng["rate"], ng["non2xx"], ng["p50_us"] / 1e3, ng["p99_us"] / 1e3,
-                         ng["load"]))
-            print("%-8s single reports: %s" % (eng, fmt_run(single, 1)))
+                         fmt_cpu(ng, server_cpu), ng["load"]))
+            print("%-8s single reports: %s" % (eng, fmt_run(single, 1, server_cpu)))
             if ng is not None:
                 print("%-8s single reports: ratio roost/nginx %.2f" % (eng,
                                                                        single["rate"] / ng["rate"]))
-            print("%-8s batches of %d:  %s" % (eng, BATCH, fmt_run(batch, BATCH)))
+            print("%-8s batches of %d:  %s" % (eng, BATCH, fmt_run(batch, BATCH, server_cpu)))
             if "copy" in r:
                 copy_rate = batch["stored"] / r["copy"]
                 print("%-8s psql \\copy of the same %d rows into (LIKE messages INCLUDING ALL): "
