@@ -207,6 +207,10 @@ class Usage:
                 (cpu_busy(self.cpu) - self.busy0) / wall)
 
 
+def say(line):
+    print(line, flush=True)
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -382,7 +386,7 @@ def check(label, r, per_request, count, decided):
         problems.append("the server accepted %d reports but %d messages are stored"
                         % (decided.get("accepted", 0), count))
     for p in problems:
-        print("  CHECK FAILED (%s): %s" % (label, p))
+        say("  CHECK FAILED (%s): %s" % (label, p))
     return problems
 
 
@@ -480,33 +484,49 @@ def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
         lo_s, hi_s = FIRST_ID, FIRST_ID + n_single - 1
         lo_b, hi_b = FIRST_ID + n_single, FIRST_ID + n_single + n_batch - 1
 
+        eng = engine
         # nginx first, with the same script and connections, just before roost's run.
         if shutil.which("nginx"):
             nginx = Nginx(server_cpu)
             try:
                 load = loadavg()
                 usage = Usage(lambda: [nginx.proc.pid] + children(nginx.proc.pid), server_cpu)
-                out["nginx"] = wrk(single_lua, nginx.port, s["single_threads"],
-                                   s["connections"], s["seconds"], load_cpu)
-                out["nginx"]["server_cpu"], out["nginx"]["cpu_busy"] = usage.done()
-                out["nginx"]["load"] = load
-                out["nginx"]["rate"] = out["nginx"]["ok"] / out["nginx"]["seconds"]
+                ng = wrk(single_lua, nginx.port, s["single_threads"], s["connections"],
+                         s["seconds"], load_cpu)
+                ng["server_cpu"], ng["cpu_busy"] = usage.done()
+                ng["load"] = load
+                ng["rate"] = ng["ok"] / ng["seconds"]
             finally:
                 nginx.close()
+            say("%-8s nginx (baseline), same script: %9.0f requests/s (%d non-2xx; p50 %.1f ms, "
+                "p99 %.1f ms; %s; load average %s)"
+                % (eng, ng["rate"], ng["non2xx"], ng["p50_us"] / 1e3, ng["p99_us"] / 1e3,
+                   fmt_cpu(ng, server_cpu), ng["load"]))
         elif smoke():
-            out["nginx"] = None
+            ng = None
+            say("%-8s nginx baseline skipped: nginx is not installed" % eng)
         else:
             raise RuntimeError("nginx not found: install it (scripts/deps.sh does)")
+        out["nginx"] = ng
 
-        out["single"] = roost_run(site, "%s single" % engine, single_lua, s["single_threads"],
-                                  s["connections"], s["seconds"], 1, lo_s, hi_s,
-                                  (server_cpu, load_cpu))
-        out["batch"] = roost_run(site, "%s batch" % engine, batch_lua, s["batch_connections"],
-                                 s["batch_connections"], s["seconds"], BATCH, lo_b, hi_b,
-                                 (server_cpu, load_cpu))
+        single = roost_run(site, "%s single" % eng, single_lua, s["single_threads"],
+                           s["connections"], s["seconds"], 1, lo_s, hi_s, (server_cpu, load_cpu))
+        out["single"] = single
+        say("%-8s single reports: %s" % (eng, fmt_run(single, 1, server_cpu)))
+        if ng is not None:
+            say("%-8s single reports: ratio roost/nginx %.2f" % (eng, single["rate"] / ng["rate"]))
+        batch = roost_run(site, "%s batch" % eng, batch_lua, s["batch_connections"],
+                          s["batch_connections"], s["seconds"], BATCH, lo_b, hi_b,
+                          (server_cpu, load_cpu))
+        out["batch"] = batch
+        say("%-8s batches of %d:  %s" % (eng, BATCH, fmt_run(batch, BATCH, server_cpu)))
         site.stop()
         if site.pg:
-            out["copy"] = copy_baseline(site, lo_b, hi_b, out["batch"]["stored"], load_cpu)
+            out["copy"] = copy_baseline(site, lo_b, hi_b, batch["stored"], load_cpu)
+            copy_rate = batch["stored"] / out["copy"]
+            say("%-8s psql \\copy of the same %d rows into (LIKE messages INCLUDING ALL): "
+                "%.3f s, %.0f rows/s; ratio roost/\\copy %.2f"
+                % (eng, batch["stored"], out["copy"], copy_rate, batch["rate"] / copy_rate))
     finally:
         site.close()
     return out
@@ -541,13 +561,13 @@ def main():
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: install it (scripts/deps.sh does)")
     server_cpu, load_cpu = cpus()
-    print(machine_line())
+    say(machine_line())
     if server_cpu is None:
-        print("pinning: none (one CPU): server and wrk share it")
+        say("pinning: none (one CPU): server and wrk share it")
     else:
-        print("pinning: server under test (roost and its postgres processes, or nginx) on CPU "
+        say("pinning: server under test (roost and its postgres processes, or nginx) on CPU "
               "%d; wrk and psql on CPU %d" % (server_cpu, load_cpu))
-    print("single reports: %d connections over %d wrk threads, %d s; batches of %d: %d "
+    say("single reports: %d connections over %d wrk threads, %d s; batches of %d: %d "
           "connections (one wrk thread each), %d s; roost serve --threads 1"
           % (opts["connections"], opts["single_threads"], opts["seconds"], BATCH,
              opts["batch_connections"], opts["seconds"]))
@@ -558,25 +578,7 @@ def main():
         for eng in (["sqlite", "postgres"] if engine == "both" else [engine]):
             r = run_engine(roost, eng, opts, server_cpu, load_cpu, work)
             results.append(r)
-            ng, single, batch = r["nginx"], r["single"], r["batch"]
-            if ng is None:
-                print("%-8s nginx baseline skipped: nginx is not installed" % eng)
-            else:
-                print("%-8s nginx (baseline), same script: %9.0f requests/s (%d non-2xx; "
-                      "p50 %.1f ms, p99 %.1f ms; %s; load average %s)"
-                      % (eng, ng["rate"], ng["non2xx"], ng["p50_us"] / 1e3, ng["p99_us"] / 1e3,
-                         fmt_cpu(ng, server_cpu), ng["load"]))
-            print("%-8s single reports: %s" % (eng, fmt_run(single, 1, server_cpu)))
-            if ng is not None:
-                print("%-8s single reports: ratio roost/nginx %.2f" % (eng,
-                                                                       single["rate"] / ng["rate"]))
-            print("%-8s batches of %d:  %s" % (eng, BATCH, fmt_run(batch, BATCH, server_cpu)))
-            if "copy" in r:
-                copy_rate = batch["stored"] / r["copy"]
-                print("%-8s psql \\copy of the same %d rows into (LIKE messages INCLUDING ALL): "
-                      "%.3f s, %.0f rows/s; ratio roost/\\copy %.2f"
-                      % (eng, batch["stored"], r["copy"], copy_rate, batch["rate"] / copy_rate))
-            failed = failed or bool(single["problems"] or batch["problems"])
+            failed = failed or bool(r["single"]["problems"] or r["batch"]["problems"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     parts = []
@@ -589,6 +591,11 @@ def main():
         if "copy" in r:
             rate = r["batch"]["stored"] / r["copy"]
             text += " (\\copy %.0f rows/s, %.2fx)" % (rate, r["batch"]["rate"] / rate)
+        if r["engine"] == "sqlite":
+            met = [r["single"]["rate"] >= 20000, r["batch"]["rate"] >= 150000]
+            if ng is not None:
+                met.append(r["single"]["rate"] >= 0.3 * ng["rate"])
+            text += " [SQLite targets: %s]" % ("met" if all(met) else "NOT met")
         parts.append(text)
     print(machine_line())
     print("RESULT ingest: %s; checks %s; targets on SQLite: single >= 20000 msg/s and >= 0.30x "
