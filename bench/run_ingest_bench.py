@@ -25,7 +25,18 @@ After each wrk run the script checks, by SQL and /metrics, that nothing acknowle
 nothing was refused: every answer was 200, the stored messages are at least the 200 answers
 and at most the reports generated (the difference is requests still in flight when wrk
 stopped, which the server commits afterwards), and the server counted every decided report as
-accepted. Any failure of these checks exits non-zero.
+accepted. Any failure of these checks exits non-zero. Each line also gives the server's CPU
+use (roost plus its postgres processes, or nginx) as a share of one core, how busy the server's
+CPU was in all (the difference is other work on the machine), the load average before the run,
+and for roost the reports per commit (roost_ingest_batches_total).
+
+wrk runs for D seconds and stops with requests in flight; those are not counted as answered,
+and the server commits them after the stop: "stored = answered + in flight" on each line.
+Single reports: 64 connections over 2 wrk threads; each thread's devices (2 048) are far more
+than its connections, and the writer answers every queued request at each commit, so a device's
+next report is sent long after its previous one was answered (a report overtaking its
+predecessor would be refused as a replay, which the checks catch). Batches: one wrk thread per
+connection, so each connection sends its own 2 500 devices strictly in order.
 
 Pinning (on a machine with 2 or more CPUs): the server under test — roost and, on PostgreSQL,
 every postgres process, or nginx — runs on the first allowed CPU; wrk (and psql for the \\copy)
