@@ -27,8 +27,10 @@ and at most the reports generated (the difference is requests still in flight wh
 stopped, which the server commits afterwards), and the server counted every decided report as
 accepted. Any failure of these checks exits non-zero. Each line also gives the server's CPU
 use (roost plus its postgres processes, or nginx) as a share of one core, how busy the server's
-CPU was in all (the difference is other work on the machine), the load average before the run,
-and for roost the reports per commit (roost_ingest_batches_total).
+CPU was in all (the difference is other work on the machine), the rate per CPU-second of the
+server (messages or requests / server CPU seconds: on a shared machine steadier than the rate),
+the load average before the run, and for roost the reports per commit
+(roost_ingest_batches_total).
 
 wrk runs for D seconds and stops with requests in flight; those are not counted as answered,
 and the server commits them after the stop: "stored = answered + in flight" on each line.
@@ -442,10 +444,14 @@ def copy_baseline(site, lo, hi, n, cpu):
 
 
 def fmt_cpu(r, cpu):
-    if cpu is None:
-        return "server CPU %.0f%%" % (100 * r["server_cpu"])
-    return "server CPU %.0f%% of a core, CPU %d busy %.0f%%" % (
-        100 * r["server_cpu"], cpu, 100 * r["cpu_busy"])
+    """The server's CPU share, and the rate per CPU-second of the server (steadier than the
+    rate on a shared machine, where other work takes part of the server's core)."""
+    text = "server CPU %.0f%% of a core" % (100 * r["server_cpu"])
+    if cpu is not None:
+        text += ", CPU %d busy %.0f%%" % (cpu, 100 * r["cpu_busy"])
+    if r["server_cpu"] > 0:
+        text += ", %.0f per server CPU-second" % (r["rate"] / r["server_cpu"])
+    return text
 
 
 def fmt_run(r, per_request, cpu):
