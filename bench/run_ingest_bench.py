@@ -531,7 +531,12 @@ def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
         out["single"] = single
         say("%-8s single reports: %s" % (eng, fmt_run(single, 1, server_cpu)))
         if ng is not None:
-            say("%-8s single reports: ratio roost/nginx %.2f" % (eng, single["rate"] / ng["rate"]))
+            per_cpu = ""
+            if single["server_cpu"] > 0 and ng["server_cpu"] > 0:
+                per_cpu = " (per server CPU-second %.2f)" % (
+                    (single["rate"] / single["server_cpu"]) / (ng["rate"] / ng["server_cpu"]))
+            say("%-8s single reports: ratio roost/nginx %.2f%s"
+                % (eng, single["rate"] / ng["rate"], per_cpu))
         batch = roost_run(site, "%s batch" % eng, batch_lua, s["batch_connections"],
                           s["batch_connections"], s["seconds"], BATCH, lo_b, hi_b,
                           (server_cpu, load_cpu))
