@@ -363,18 +363,21 @@ def ingest_counts(site, name="roost_ingest_reports_total"):
     return counts
 
 
-def settle(site, before, expect_at_least, timeout=60):
-    """Waits until the server has decided every report it received (the writer's queue drains
-    after wrk stops); returns the metrics counts since `before`."""
+def settle(site, before, lo, hi, timeout=60):
+    """Waits until the server is done with what wrk left in flight: the writer's queue empty and
+    the decided reports and stored messages unchanged over 0.25 s, read in one pass (metrics,
+    count, metrics). Returns (reports decided since `before` by result, messages stored)."""
     deadline = time.time() + timeout
+    last = None
     while True:
-        now = ingest_counts(site)
-        diff = {k: now.get(k, 0) - before.get(k, 0) for k in now}
-        if sum(diff.values()) >= expect_at_least or time.time() > deadline:
-            time.sleep(0.5)  # requests parsed but not yet queued
-            now = ingest_counts(site)
-            return {k: now.get(k, 0) - before.get(k, 0) for k in now}
-        time.sleep(0.1)
+        m1 = ingest_counts(site)
+        queued = ingest_counts(site, "roost_ingest_queue_reports").get("", 0)
+        count = stored(site, lo, hi)
+        m2 = ingest_counts(site)
+        if (m1 == m2 and queued == 0 and (m1, count) == last) or time.time() > deadline:
+            return {k: m2.get(k, 0) - before.get(k, 0) for k in m2}, count
+        last = (m1, count)
+        time.sleep(0.25)
 
 
 def check(label, r, per_request, count, decided):
@@ -413,8 +416,8 @@ def roost_run(site, label, script, threads, connections, seconds, per_request, l
                   server_cpu)
     r = wrk(script, site.port, threads, connections, seconds, load_cpu)
     r["server_cpu"], r["cpu_busy"] = usage.done()
-    decided = settle(site, before, r["ok"] * per_request)
-    count = stored(site, lo, hi) - before_count
+    decided, count = settle(site, before, lo, hi)
+    count -= before_count
     r["commits"] = ingest_counts(site, "roost_ingest_batches_total").get("", 0) - commits.get("", 0)
     r["stored"] = count
     r["rate"] = r["ok"] * per_request / r["seconds"]
