@@ -11,7 +11,7 @@ packages=(
   libpng-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libpq-dev libsodium-dev
   libtomlplusplus-dev libcurl4-openssl-dev
   # tools the tests and benchmarks run
-  openssl python3 zbar-tools sqlite3 postgresql python3-aiosmtpd wrk nodejs
+  openssl python3 zbar-tools sqlite3 postgresql python3-aiosmtpd wrk nginx nodejs
 )
 
 missing=()

@@ -1,0 +1,635 @@
+#!/usr/bin/env python3
+"""Uplink ingest over HTTP: messages/s through POST /api/ingest/uplink, one report per request
+and 500 per request, on SQLite and on PostgreSQL, each beside a baseline measured in the same
+run.
+
+Usage: bench/run_ingest_bench.py [BUILD_DIR] [--engine sqlite|postgres|both] [--seconds D]
+                                 [--connections N]
+       ROOST_BENCH_SMOKE=1 ...   (2 s runs, few connections: checks that it works and that
+                                  every report was answered 200 and stored; figures meaningless)
+
+For each engine:
+  1. start `roost serve` (release build, 1 event-loop thread), register devices with one bulk
+     request (`roost cra issue`, `roost credentials import`, bulk create; not timed), create a
+     station (ADMIN) and a STATION API user whose credentials the load uses;
+  2. single reports: `wrk` (N connections, D seconds) with a generated Lua script that POSTs one
+     report per request. Each wrk thread owns its own devices and sends them round robin, each
+     device's seqNumber going up by 1 per report (wrapping at 4096) and `time` increasing, so
+     every report is a new message (`accepted`). Messages/s counts 200 answers only;
+  3. the baseline for (2), just before it: nginx (one worker process, `return 200 "{}"`,
+     access log off) under the same wrk script and connections: requests/s and roost/nginx;
+  4. batches: the same generator with arrays of 500 reports per request (one wrk thread per
+     connection); on PostgreSQL the rows Roost stored are then exported and loaded again with
+     `psql \\copy` into `CREATE TABLE ... (LIKE messages INCLUDING ALL)`: rows/s and the ratio.
+After each wrk run the script checks, by SQL and /metrics, that nothing acknowledged is lost and
+nothing was refused: every answer was 200, the stored messages are at least the 200 answers
+and at most the reports generated (the difference is requests still in flight when wrk
+stopped, which the server commits afterwards), and the server counted every decided report as
+accepted. Any failure of these checks exits non-zero. Each line also gives the server's CPU
+use (roost plus its postgres processes, or nginx) as a share of one core, how busy the server's
+CPU was in all (the difference is other work on the machine), the rate per CPU-second of the
+server (messages or requests / server CPU seconds: on a shared machine steadier than the rate),
+the load average before the run, and for roost the reports per commit
+(roost_ingest_batches_total).
+
+wrk runs for D seconds and stops with requests in flight; those are not counted as answered,
+and the server commits them after the stop: "stored = answered + in flight" on each line.
+Single reports: 64 connections over 2 wrk threads; each thread's devices (2 048) are far more
+than its connections, and the writer answers every queued request at each commit, so a device's
+next report is sent long after its previous one was answered (a report overtaking its
+predecessor would be refused as a replay, which the checks catch). Batches: one wrk thread per
+connection, so each connection sends its own 2 500 devices strictly in order.
+
+Pinning (on a machine with 2 or more CPUs): the server under test — roost and, on PostgreSQL,
+every postgres process, or nginx — runs on the first allowed CPU; wrk (and psql for the \\copy)
+on the second. Each comparison is therefore one core of server against one core of load.
+
+The PostgreSQL server is tests/support/pgfixture.py's throwaway one (fsync off, synchronous_commit
+off): both sides of the PostgreSQL ratio run on it. SQLite runs as Roost configures it (WAL).
+"""
+
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from http_bench_support import (Client, Site, build_roost, machine_line, smoke, timed)
+import pgfixture  # noqa: E402 (on the path through http_bench_support)
+
+STATION = "0A1B"
+BATCH = 500  # reports per request in the batched runs
+FIRST_ID = 0x10000000
+
+# One generator for every run: globals `groups` (one list of device IDs per wrk thread),
+# `per_request`, `auth`, `t0` are prepended by write_lua(). A thread takes the next of its
+# devices round robin for each report.
+LUA = r"""
+local head = "POST /api/ingest/uplink HTTP/1.1\r\nHost: 127.0.0.1\r\n" ..
+  "Authorization: Basic " .. auth .. "\r\nContent-Type: application/json\r\nContent-Length: "
+local tail = ',"station":"' .. station .. '","rssi":-98.5,"snr":11.25}'
+local threads = {}
+local created = 0
+
+function setup(thread)
+  thread:set("index", created)
+  created = created + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  ids = groups[index + 1]
+  seqs = {}
+  pre = {}
+  for i = 1, #ids do
+    seqs[i] = 0
+    pre[i] = '{"device":"' .. ids[i] .. '","seqNumber":'
+  end
+  nxt = 0
+  t = t0
+  sent = 0
+  requests_made = 0
+end
+
+-- One report of the next device: seqNumber one more than its last (mod 4096), time one ms
+-- after the thread's previous report, data the last 12 decimal digits of the time (6 bytes).
+local function report()
+  local i = nxt + 1
+  nxt = i % #ids
+  local s = seqs[i]
+  seqs[i] = (s + 1) % 4096
+  t = t + 1
+  sent = sent + 1
+  local ts = tostring(t)
+  return pre[i] .. s .. ',"data":"' .. string.sub(ts, -12) .. '","time":' .. ts .. tail
+end
+
+function request()
+  local body
+  if per_request == 1 then
+    body = report()
+  else
+    local parts = {}
+    for k = 1, per_request do parts[k] = report() end
+    body = "[" .. table.concat(parts, ",") .. "]"
+  end
+  requests_made = requests_made + 1
+  return head .. #body .. "\r\n\r\n" .. body
+end
+
+function done(summary, latency, requests)
+  local made, reports = 0, 0
+  for _, th in ipairs(threads) do
+    made = made + th:get("requests_made")
+    reports = reports + th:get("sent")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK-RESULT {"duration_us":%d,"requests":%d,"non2xx":%d,"connect":%d,"read":%d,' ..
+    '"write":%d,"timeout":%d,"made":%d,"reports":%d,"p50_us":%d,"p99_us":%d}\n',
+    summary.duration, summary.requests, e.status, e.connect, e.read, e.write, e.timeout,
+    made, reports, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def cpus():
+    """(server CPU, load CPU), or (None, None) on a machine with one CPU."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        return None, None
+    return allowed[0], allowed[1]
+
+
+def pin(pid, cpu):
+    """Pins every thread of process `pid` to `cpu` (threads and children made later inherit)."""
+    if cpu is None:
+        return
+    for tid in os.listdir("/proc/%d/task" % pid):
+        os.sched_setaffinity(int(tid), {cpu})
+
+
+def pin_postgres(pg, cpu):
+    """Pins the postmaster and every process it started; backends forked later inherit it."""
+    if cpu is not None:
+        for pid in postgres_pids(pg):
+            pin(pid, cpu)
+
+
+def postgres_pids(pg):
+    with open(os.path.join(pg.data_dir, "postmaster.pid")) as f:
+        master = int(f.readline())
+    return [master] + children(master)
+
+
+def children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, ValueError):
+                pass  # the process ended meanwhile
+    return found
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds of the processes (all their threads)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_busy(cpu):
+    """Seconds CPU `cpu` has been busy (not idle, not waiting for I/O) since boot."""
+    if cpu is None:
+        return 0.0
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu%d " % cpu):
+                v = [int(x) for x in line.split()[1:]]
+                return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+class Usage:
+    """CPU used by the server under test, and by anything on its CPU, during a run."""
+
+    def __init__(self, pids, cpu):
+        self.pids, self.cpu = pids, cpu
+        self.t0 = time.perf_counter()
+        self.server0, self.busy0 = cpu_seconds(pids()), cpu_busy(cpu)
+
+    def done(self):
+        wall = time.perf_counter() - self.t0
+        return ((cpu_seconds(self.pids()) - self.server0) / wall,
+                (cpu_busy(self.cpu) - self.busy0) / wall)
+
+
+def say(line):
+    print(line, flush=True)
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def taskset(cpu):
+    return [] if cpu is None else ["taskset", "-c", str(cpu)]
+
+
+def write_lua(path, groups, per_request, auth):
+    lines = ["groups = {"]
+    for g in groups:
+        lines.append("  {" + ",".join('"%s"' % d for d in g) + "},")
+    lines.append("}")
+    lines.append("per_request = %d" % per_request)
+    lines.append('auth = "%s"' % auth)
+    lines.append('station = "%s"' % STATION)
+    lines.append("t0 = %d" % (int(time.time() * 1000)))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n" + LUA)
+    return path
+
+
+def wrk(script, port, threads, connections, seconds, cpu):
+    """Runs wrk; returns the counts its done() prints."""
+    cmd = [*taskset(cpu), "wrk", "-t", str(threads), "-c", str(connections), "-d",
+           "%ds" % seconds, "--timeout", "30s", "-s", script, "http://127.0.0.1:%d/" % port]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    m = re.search(r"^WRK-RESULT (\{.*\})$", p.stdout, re.M)
+    if p.returncode != 0 or not m:
+        raise RuntimeError("wrk failed (%d): %s %s" % (p.returncode, p.stdout[-2000:],
+                                                     p.stderr[-2000:]))
+    r = json.loads(m.group(1))
+    r["seconds"] = r["duration_us"] / 1e6
+    r["ok"] = r["requests"] - r["non2xx"]
+    r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
+    return r
+
+
+class Nginx:
+    """nginx in the foreground with a generated configuration: one worker process that answers
+    every request (POST bodies included) 200 "{}", access log off; files in its own directory.
+    As root its worker runs as nobody."""
+
+    def __init__(self, cpu):
+        self.dir = tempfile.mkdtemp(prefix="roost-ingest-nginx-",
+                                    dir=os.environ.get("TMPDIR", "/tmp"))
+        self.port = pgfixture.free_port()
+        temp = "\n".join("  %s_temp_path %s;" % (k, os.path.join(self.dir, k))
+                         for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""%sworker_processes 1;
+daemon off;
+pid %s;
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+%s
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  client_max_body_size 1m;
+  client_body_buffer_size 1m;
+  server {
+    listen 127.0.0.1:%d;
+    location / { default_type application/json; return 200 "{}"; }
+  }
+}
+""" % ("user nobody nogroup;\n" if os.geteuid() == 0 else "",
+                os.path.join(self.dir, "nginx.pid"), temp, self.port))
+        self.proc = subprocess.Popen([*taskset(cpu), shutil.which("nginx") or "nginx", "-p",
+                                      self.dir, "-e", "stderr", "-c", conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 20
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("nginx exited: %s" % self.proc.stderr.read().strip())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError("nginx did not listen on port %d" % self.port)
+                time.sleep(0.05)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        self.proc.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def register(site, n):
+    """Registers n devices (one bulk request); returns their IDs (hex, as issued)."""
+    pairs = site.import_credentials(n, "%X" % FIRST_ID)
+    c = Client(site, site.api_user("DEVICE_MANAGER"))
+    tid = c.json("POST", "/api/devicetypes/create", json.dumps({"name": "ingest"}))["id"]
+    body = json.dumps({"prefix": "ingest-", "productCertificate": "P_0004_D356_03",
+                       "ids": [{"id": d, "pac": p} for d, p in pairs]})
+    job = c.json("POST", "/api/devicetypes/%s/devices/bulk/create/async" % tid, body,
+                 expect=202)["jobId"]
+    while True:
+        st = c.json("GET", "/api/jobs/" + job)
+        if st["jobDone"]:
+            break
+        time.sleep(0.05)
+    c.close()
+    if st["status"]["success"] != n:
+        raise RuntimeError("registration: %d of %d devices" % (st["status"]["success"], n))
+    return [d for d, _ in pairs]
+
+
+def stored(site, lo, hi):
+    """Messages stored for devices lo..hi (integers)."""
+    sql = "SELECT count(*) FROM messages WHERE device_id BETWEEN %d AND %d" % (lo, hi)
+    if site.engine == "sqlite":
+        out = subprocess.run(["sqlite3", "-batch", os.path.join(site.data_dir, "roost.db"), sql],
+                             check=True, capture_output=True, text=True).stdout
+    else:
+        out = subprocess.run([os.path.join(site.pg.bin, "psql"), "-X", "-A", "-t", "-v",
+                              "ON_ERROR_STOP=1", "-d", site.pg.conninfo("bench"), "-c", sql],
+                             check=True, capture_output=True, text=True).stdout
+    return int(out.strip())
+
+
+def ingest_counts(site, name="roost_ingest_reports_total"):
+    """A counter from /metrics by its label's value ("" when it has none): by default the
+    reports decided by ingest, by result."""
+    with urllib.request.urlopen("http://%s:%d/metrics" % (site.host, site.port),
+                                timeout=30) as r:
+        text = r.read().decode()
+    counts = {}
+    for m in re.finditer(r'^%s(?:\{\w+="(\w*)"\})? (\S+)$' % name, text, re.M):
+        counts[m.group(1) or ""] = int(float(m.group(2)))
+    return counts
+
+
+def settle(site, before, lo, hi, timeout=60):
+    """Waits until the server is done with what wrk left in flight: the writer's queue empty and
+    the decided reports and stored messages unchanged over 0.25 s, read in one pass (metrics,
+    count, metrics). Returns (reports decided since `before` by result, messages stored)."""
+    deadline = time.time() + timeout
+    last = None
+    while True:
+        m1 = ingest_counts(site)
+        queued = ingest_counts(site, "roost_ingest_queue_reports").get("", 0)
+        count = stored(site, lo, hi)
+        m2 = ingest_counts(site)
+        if (m1 == m2 and queued == 0 and (m1, count) == last) or time.time() > deadline:
+            return {k: m2.get(k, 0) - before.get(k, 0) for k in m2}, count
+        last = (m1, count)
+        time.sleep(0.25)
+
+
+def check(label, r, per_request, count, decided):
+    """The checks of a roost run; returns a list of problems (empty when all is well)."""
+    problems = []
+    answered = r["ok"] * per_request
+    if r["non2xx"]:
+        problems.append("%d answers were not 2xx" % r["non2xx"])
+    if r["socket_errors"]:
+        problems.append("socket errors: connect %d, read %d, write %d, timeout %d" % (
+            r["connect"], r["read"], r["write"], r["timeout"]))
+    if count < answered:
+        problems.append("%d messages stored, fewer than the %d reports answered 200"
+                        % (count, answered))
+    if count > r["reports"]:
+        problems.append("%d messages stored, more than the %d reports generated"
+                        % (count, r["reports"]))
+    others = {k: v for k, v in decided.items() if k != "accepted" and v}
+    if others:
+        problems.append("reports not accepted: %s" % others)
+    if decided.get("accepted", 0) != count:
+        problems.append("the server accepted %d reports but %d messages are stored"
+                        % (decided.get("accepted", 0), count))
+    for p in problems:
+        say("  CHECK FAILED (%s): %s" % (label, p))
+    return problems
+
+
+def roost_run(site, label, script, threads, connections, seconds, per_request, lo, hi, cpus_):
+    server_cpu, load_cpu = cpus_
+    before_count = stored(site, lo, hi)
+    before = ingest_counts(site)
+    commits = ingest_counts(site, "roost_ingest_batches_total")
+    load = loadavg()
+    usage = Usage(lambda: [site.proc.pid] + (postgres_pids(site.pg) if site.pg else []),
+                  server_cpu)
+    r = wrk(script, site.port, threads, connections, seconds, load_cpu)
+    r["server_cpu"], r["cpu_busy"] = usage.done()
+    decided, count = settle(site, before, lo, hi)
+    count -= before_count
+    r["commits"] = ingest_counts(site, "roost_ingest_batches_total").get("", 0) - commits.get("", 0)
+    r["stored"] = count
+    r["rate"] = r["ok"] * per_request / r["seconds"]
+    r["problems"] = check(label, r, per_request, count, decided)
+    r["load"] = load
+    return r
+
+
+def copy_baseline(site, lo, hi, n, cpu):
+    """The messages Roost stored for devices lo..hi, exported and loaded again with psql \\copy
+    into a table of the same definition; returns seconds."""
+    psql = [*taskset(cpu), os.path.join(site.pg.bin, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+            "-d", site.pg.conninfo("bench")]
+    csv = os.path.join(site.dir, "messages.csv")
+
+    def q(*args):
+        return subprocess.run([*psql, *args], check=True, capture_output=True, text=True).stdout
+
+    q("-c", "\\copy (SELECT * FROM messages WHERE device_id BETWEEN %d AND %d) TO '%s' CSV"
+      % (lo, hi, csv))
+    q("-c", "CREATE TABLE messages_raw (LIKE messages INCLUDING ALL)")
+    t, _ = timed(lambda: q("-c", "\\copy messages_raw FROM '%s' CSV" % csv))
+    count = int(q("-A", "-t", "-c", "SELECT count(*) FROM messages_raw").strip())
+    if count != n:
+        raise RuntimeError("psql \\copy loaded %d rows, expected %d" % (count, n))
+    return t
+
+
+def fmt_cpu(r, cpu):
+    """The server's CPU share, and the rate per CPU-second of the server (steadier than the
+    rate on a shared machine, where other work takes part of the server's core)."""
+    text = "server CPU %.0f%% of a core" % (100 * r["server_cpu"])
+    if cpu is not None:
+        text += ", CPU %d busy %.0f%%" % (cpu, 100 * r["cpu_busy"])
+    if r["server_cpu"] > 0:
+        text += ", %.0f per server CPU-second" % (r["rate"] / r["server_cpu"])
+    return text
+
+
+def fmt_run(r, per_request, cpu):
+    return ("%9.0f messages/s (%d requests answered 200 in %.1f s, %d non-2xx; p50 %.1f ms, "
+            "p99 %.1f ms; %d stored = %d answered + %d in flight at the stop; %.0f reports per "
+            "commit; %s; load average %s)"
+            % (r["rate"], r["ok"], r["seconds"], r["non2xx"], r["p50_us"] / 1e3,
+               r["p99_us"] / 1e3, r["stored"], r["ok"] * per_request,
+               r["stored"] - r["ok"] * per_request, r["stored"] / max(1, r["commits"]),
+               fmt_cpu(r, cpu), r["load"]))
+
+
+def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
+    s = opts
+    n_single = s["single_threads"] * s["single_devices"]
+    n_batch = s["batch_connections"] * s["batch_devices"]
+    site = Site(roost, engine)
+    out = {"engine": engine}
+    try:
+        if site.pg:
+            pin_postgres(site.pg, server_cpu)
+        site.start(threads=1)
+        pin(site.proc.pid, server_cpu)
+        ids = register(site, n_single + n_batch)
+        admin = Client(site, site.api_user("ADMIN"))
+        admin.json("POST", "/api/stations/create", json.dumps(
+            {"id": STATION, "name": "bench", "lat": 43.6, "lng": 1.44}), expect=201)
+        admin.close()
+        st = site.api_user("STATION")
+        auth = base64.b64encode(("%s:%s" % (st["login"], st["password"])).encode()).decode()
+        # One request first, so that the station's password is verified once (Argon2id) and
+        # cached before the connections start: a report of a device that is not registered,
+        # which stores nothing.
+        warm = Client(site, st).json("POST", "/api/ingest/uplink", json.dumps(
+            {"device": "FFFFFFFF", "seqNumber": 0, "data": "", "time": 1, "station": STATION,
+             "rssi": -100, "snr": 10}))
+        if warm.get("reason") != "unknown_device":
+            raise RuntimeError("warm-up report: %r" % warm)
+        single_ids, batch_ids = ids[:n_single], ids[n_single:]
+        single_groups = [single_ids[i::s["single_threads"]] for i in range(s["single_threads"])]
+        batch_groups = [batch_ids[i * s["batch_devices"]:(i + 1) * s["batch_devices"]]
+                        for i in range(s["batch_connections"])]
+        single_lua = write_lua(os.path.join(work, "single-%s.lua" % engine), single_groups, 1,
+                               auth)
+        batch_lua = write_lua(os.path.join(work, "batch-%s.lua" % engine), batch_groups, BATCH,
+                              auth)
+        lo_s, hi_s = FIRST_ID, FIRST_ID + n_single - 1
+        lo_b, hi_b = FIRST_ID + n_single, FIRST_ID + n_single + n_batch - 1
+
+        eng = engine
+        # nginx first, with the same script and connections, just before roost's run.
+        if shutil.which("nginx"):
+            nginx = Nginx(server_cpu)
+            try:
+                load = loadavg()
+                usage = Usage(lambda: [nginx.proc.pid] + children(nginx.proc.pid), server_cpu)
+                ng = wrk(single_lua, nginx.port, s["single_threads"], s["connections"],
+                         s["seconds"], load_cpu)
+                ng["server_cpu"], ng["cpu_busy"] = usage.done()
+                ng["load"] = load
+                ng["rate"] = ng["ok"] / ng["seconds"]
+            finally:
+                nginx.close()
+            say("%-8s nginx (baseline), same script: %9.0f requests/s (%d non-2xx; p50 %.1f ms, "
+                "p99 %.1f ms; %s; load average %s)"
+                % (eng, ng["rate"], ng["non2xx"], ng["p50_us"] / 1e3, ng["p99_us"] / 1e3,
+                   fmt_cpu(ng, server_cpu), ng["load"]))
+        elif smoke():
+            ng = None
+            say("%-8s nginx baseline skipped: nginx is not installed" % eng)
+        else:
+            raise RuntimeError("nginx not found: install it (scripts/deps.sh does)")
+        out["nginx"] = ng
+
+        single = roost_run(site, "%s single" % eng, single_lua, s["single_threads"],
+                           s["connections"], s["seconds"], 1, lo_s, hi_s, (server_cpu, load_cpu))
+        out["single"] = single
+        say("%-8s single reports: %s" % (eng, fmt_run(single, 1, server_cpu)))
+        if ng is not None:
+            per_cpu = ""
+            if single["server_cpu"] > 0 and ng["server_cpu"] > 0:
+                per_cpu = " (per server CPU-second %.2f)" % (
+                    (single["rate"] / single["server_cpu"]) / (ng["rate"] / ng["server_cpu"]))
+            say("%-8s single reports: ratio roost/nginx %.2f%s"
+                % (eng, single["rate"] / ng["rate"], per_cpu))
+        batch = roost_run(site, "%s batch" % eng, batch_lua, s["batch_connections"],
+                          s["batch_connections"], s["seconds"], BATCH, lo_b, hi_b,
+                          (server_cpu, load_cpu))
+        out["batch"] = batch
+        say("%-8s batches of %d:  %s" % (eng, BATCH, fmt_run(batch, BATCH, server_cpu)))
+        site.stop()
+        if site.pg:
+            out["copy"] = copy_baseline(site, lo_b, hi_b, batch["stored"], load_cpu)
+            copy_rate = batch["stored"] / out["copy"]
+            say("%-8s psql \\copy of the same %d rows into (LIKE messages INCLUDING ALL): "
+                "%.3f s, %.0f rows/s; ratio roost/\\copy %.2f"
+                % (eng, batch["stored"], out["copy"], copy_rate, batch["rate"] / copy_rate))
+    finally:
+        site.close()
+    return out
+
+
+def main():
+    args = sys.argv[1:]
+    opts = {"seconds": 2 if smoke() else 15, "connections": 4 if smoke() else 64}
+
+    def flag(name, conv):
+        if name in args:
+            i = args.index(name)
+            v = conv(args[i + 1])
+            del args[i:i + 2]
+            return v
+        return None
+
+    engine = flag("--engine", str) or "both"
+    opts["seconds"] = flag("--seconds", int) or opts["seconds"]
+    opts["connections"] = flag("--connections", int) or opts["connections"]
+    opts["single_threads"] = 1 if smoke() else 2
+    opts["single_devices"] = 64 if smoke() else 2048  # per wrk thread, sent round robin
+    opts["batch_connections"] = 2 if smoke() else 8
+    opts["batch_devices"] = 1000 if smoke() else 2500  # per connection: 2 or 5 batches' worth
+    if opts["connections"] % opts["single_threads"]:
+        raise SystemExit("--connections must be a multiple of %d" % opts["single_threads"])
+    if opts["single_devices"] < opts["connections"]:
+        raise SystemExit("more connections than devices per wrk thread")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    build = args[0] if args else os.path.join(root, "build")
+    roost = build_roost(build)
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk not found: install it (scripts/deps.sh does)")
+    server_cpu, load_cpu = cpus()
+    say(machine_line())
+    if server_cpu is None:
+        say("pinning: none (one CPU): server and wrk share it")
+    else:
+        say("pinning: server under test (roost and its postgres processes, or nginx) on CPU "
+              "%d; wrk and psql on CPU %d" % (server_cpu, load_cpu))
+    say("single reports: %d connections over %d wrk threads, %d s; batches of %d: %d "
+          "connections (one wrk thread each), %d s; roost serve --threads 1"
+          % (opts["connections"], opts["single_threads"], opts["seconds"], BATCH,
+             opts["batch_connections"], opts["seconds"]))
+    work = tempfile.mkdtemp(prefix="roost-ingest-bench-", dir=os.environ.get("TMPDIR", "/tmp"))
+    results = []
+    failed = False
+    try:
+        for eng in (["sqlite", "postgres"] if engine == "both" else [engine]):
+            r = run_engine(roost, eng, opts, server_cpu, load_cpu, work)
+            results.append(r)
+            failed = failed or bool(r["single"]["problems"] or r["batch"]["problems"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    parts = []
+    for r in results:
+        ng = r["nginx"]
+        text = "%s single %.0f msg/s" % (r["engine"], r["single"]["rate"])
+        if ng is not None:
+            text += " (nginx %.0f req/s, %.2fx)" % (ng["rate"], r["single"]["rate"] / ng["rate"])
+        text += ", batch %.0f msg/s" % r["batch"]["rate"]
+        if "copy" in r:
+            rate = r["batch"]["stored"] / r["copy"]
+            text += " (\\copy %.0f rows/s, %.2fx)" % (rate, r["batch"]["rate"] / rate)
+        if r["engine"] == "sqlite":
+            met = [r["single"]["rate"] >= 20000, r["batch"]["rate"] >= 150000]
+            if ng is not None:
+                met.append(r["single"]["rate"] >= 0.3 * ng["rate"])
+            text += " [SQLite targets: %s]" % ("met" if all(met) else "NOT met")
+        parts.append(text)
+    print(machine_line())
+    print("RESULT ingest: %s; checks %s; targets on SQLite: single >= 20000 msg/s and >= 0.30x "
+          "nginx, batch >= 150000 msg/s" % ("; ".join(parts), "FAILED" if failed else "passed"))
+    if smoke():
+        print("(smoke mode: %d s runs check that it works; the figures mean nothing)"
+              % opts["seconds"])
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
