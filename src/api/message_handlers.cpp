@@ -2,6 +2,7 @@
 // device types.
 #include <charconv>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -116,6 +117,9 @@ Response SubmitReports(ApiContext& ctx, const Principal& p, std::vector<UplinkRe
     if (!may.ok()) return FromStatus(may.status()).ToResponse();
     allowed[i] = *may;
   }
+  // A single report asking for a downlink is answered once its frame is decided.
+  std::optional<std::string> ack_station;
+  if (single && reports.size() == 1 && reports[0].ack) ack_station = reports[0].station;
   std::vector<UplinkReport> queued;
   std::vector<size_t> where;  // index in the request of each queued report
   queued.reserve(reports.size());
@@ -126,8 +130,9 @@ Response SubmitReports(ApiContext& ctx, const Principal& p, std::vector<UplinkRe
   }
   const size_t total = reports.size();
   auto pending = std::make_shared<http::PendingResponse>();
-  auto answer = [pending, single, total, allowed = std::move(allowed),
-                 where = std::move(where)](Result<std::vector<storage::IngestDecision>> decided) {
+  pipeline::DownlinkArbiter* downlinks = ctx.messages->downlinks();
+  auto answer = [pending, single, total, allowed = std::move(allowed), where = std::move(where),
+                 ack_station, downlinks](Result<std::vector<storage::IngestDecision>> decided) {
     if (!decided.ok()) {
       pending->Complete(Busy("the reports could not be stored; send them again"));
       return;
@@ -138,7 +143,19 @@ Response SubmitReports(ApiContext& ctx, const Principal& p, std::vector<UplinkRe
     }
     for (size_t k = 0; k < where.size(); ++k) all[where[k]] = std::move((*decided)[k]);
     if (single) {
-      pending->Complete(JsonResponse(200, IngestDecisionJson(all[0])));
+      json result = IngestDecisionJson(all[0]);
+      const bool heard =
+          all[0].result == IngestResult::kAccepted || all[0].result == IngestResult::kDuplicate;
+      if (ack_station && heard && all[0].message && downlinks != nullptr) {
+        const Message& m = *all[0].message;
+        downlinks->Hold({m.time, m.device.value, m.seq_number}, *ack_station,
+                        [pending, result](std::optional<std::string> downlink) mutable {
+                          if (downlink) result["downlink"] = json{{"data", *downlink}};
+                          pending->Complete(JsonResponse(200, result));
+                        });
+        return;
+      }
+      pending->Complete(JsonResponse(200, result));
       return;
     }
     json results = json::array();

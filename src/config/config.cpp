@@ -455,6 +455,11 @@ const std::vector<KeyDef>& Keys() {
       Int(Key("pipeline.retention_days", "ROOST_PIPELINE_RETENTION_DAYS", "--retention-days", "90",
               "Messages older than this many days are purged; 0 = keep forever"),
           &ServeConfig::retention_days, 0, 36500),
+      Int(Key("pipeline.downlink_hold_ms", "ROOST_PIPELINE_DOWNLINK_HOLD_MS", "--downlink-hold-ms",
+              "1000",
+              "The ingest answer of a report asking for a downlink waits this many ms for the "
+              "other stations' reports before the best one is chosen"),
+          &ServeConfig::downlink_hold_ms, 0, 20000),
       Int(Key("pipeline.callback_threads", "ROOST_PIPELINE_CALLBACK_THREADS", "--callback-threads",
               "8", "Threads sending callbacks at once (at most 2 to one host)"),
           &ServeConfig::callback_threads, 1, 256),

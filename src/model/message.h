@@ -85,6 +85,12 @@ struct Message {
   bool ack = false;
   std::optional<ComputedLocation> computed_location;
   LinkQuality link_quality = LinkQuality::kLimit;
+  // The downlink sent to the device (downlinkAnswerStatus): 16 hex digits and
+  // the station that sent it; "" while none. `downlink_ack` is the device's
+  // ACKNOWLEDGE, unknown until it reports.
+  std::string downlink_data;
+  std::string downlink_station;
+  std::optional<bool> downlink_ack;
   bool operator==(const Message&) const = default;
 };
 

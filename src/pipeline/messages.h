@@ -18,6 +18,7 @@
 #include "model/message.h"
 #include "model/time.h"
 #include "observe/metrics.h"
+#include "pipeline/downlinks.h"
 #include "pipeline/uplink_writer.h"
 #include "storage/store.h"
 
@@ -31,6 +32,11 @@ class MessageService {
   // roost_ingest_reports_total{result} and roost_ingest_queue_reports.
   MessageService(storage::Store& store, UplinkWriter& writer, Clock clock,
                  observe::MetricsRegistry* metrics = nullptr);
+
+  // Where ingest holds the answers of reports that ask for a downlink; without
+  // one they are answered at once, without a downlink. Must outlive the service.
+  void SetDownlinks(DownlinkArbiter* arbiter) { downlinks_ = arbiter; }
+  DownlinkArbiter* downlinks() const { return downlinks_; }
 
   // Checks the id (4 hex digits, stored uppercase), the name (1..100
   // characters) and the position (both or neither, in range), then stores the
@@ -68,6 +74,7 @@ class MessageService {
   storage::Store& store_;
   UplinkWriter& writer_;
   Clock clock_;
+  DownlinkArbiter* downlinks_ = nullptr;
   std::vector<observe::Counter*> results_;  // by IngestResult code; empty without metrics
   std::mutex mu_;
   std::unordered_map<std::string, std::string> station_groups_;  // id -> group

@@ -137,6 +137,13 @@ TEST_P(UplinkWriterTest, MessagesAreDecodedWithTheirTypesFormat) {
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->messages.size(), 1u);
   EXPECT_EQ(page->messages[0].decoded, "{\"temp\":-2}");
+  EXPECT_EQ(page->messages[0].undecoded, "");
+  storage::MessageQuery short_one;
+  short_one.device = 2;
+  auto short_page = store_->ListMessages(short_one);
+  ASSERT_TRUE(short_page.ok());
+  ASSERT_EQ(short_page->messages.size(), 1u);
+  EXPECT_EQ(short_page->messages[0].undecoded, "[\"temp\"]") << "stored and read back";
   // One station at -120 dBm (above -122) with a position: GOOD, located at the station.
   EXPECT_EQ(page->messages[0].link_quality, LinkQuality::kGood);
   ASSERT_TRUE(page->messages[0].computed_location.has_value());

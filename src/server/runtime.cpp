@@ -100,6 +100,7 @@ struct Runtime::Parts {
   std::unique_ptr<integration::Dispatcher> dispatcher;  // woken by the writer's commits
   std::unique_ptr<pipeline::UplinkWriter> uplink_writer;
   std::unique_ptr<pipeline::MessageService> messages;
+  std::unique_ptr<pipeline::DownlinkArbiter> downlinks;
   std::unique_ptr<api::ApiContext> api_context;
   std::unique_ptr<jobs::Runner> jobs;
   std::unique_ptr<EventLoop> loop;  // outlives the listeners on it
@@ -213,6 +214,11 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   p->uplink_writer = std::make_unique<pipeline::UplinkWriter>(*p->store, writer_opts);
   p->messages =
       std::make_unique<pipeline::MessageService>(*p->store, *p->uplink_writer, NowMs, &p->metrics);
+  pipeline::DownlinkOptions downlink_opts;
+  downlink_opts.hold_ms = cfg.downlink_hold_ms;
+  downlink_opts.clock = NowMs;
+  p->downlinks = std::make_unique<pipeline::DownlinkArbiter>(*p->store, downlink_opts);
+  p->messages->SetDownlinks(p->downlinks.get());
   p->api_context->messages = p->messages.get();
   api::BodyLimits body_limits;
   body_limits.bulk = cfg.max_bulk_body_bytes;
@@ -295,6 +301,7 @@ bool Runtime::Stop() {
   p.drained = p.server->Shutdown(kDrainTimeout);
   p.worker->Stop();  // a chunk in progress finishes (or its lease lets another instance redo it)
   p.uplink_writer->Stop();  // commits what was queued; nothing waits for it any more
+  p.downlinks->Stop();      // answers the reports still held, without a downlink
   p.dispatcher->Stop();     // sends in progress finish; leased deliveries come due again
   p.loop->Stop();
   p.logger.Info("stopped", {{"drained", p.drained}});

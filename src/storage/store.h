@@ -355,6 +355,12 @@ class Store {
   virtual Result<std::vector<IngestDecision>> IngestUplinks(std::span<const UplinkReport> reports,
                                                             const IngestPolicy& policy) = 0;
   virtual Result<MessagePage> ListMessages(const MessageQuery& query) = 0;
+  virtual Result<Message> GetMessage(const MessageCursor& key) = 0;  // NotFound
+  // Records the downlink sent for a message, unless one is recorded already
+  // (the first decision stays, also across instances); returns the message as
+  // stored. NotFound.
+  virtual Result<Message> SetMessageDownlink(const MessageCursor& key, std::string_view data,
+                                             std::string_view station) = 0;
 
   // --- callbacks and their deliveries ---------------------------------------
   // Stores callbacks of one device type, all or none. InvalidInput: an unknown

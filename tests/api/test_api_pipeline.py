@@ -32,10 +32,10 @@ class PipelineFlows:
             cls.type = manager.ok("POST", "/api/devicetypes/create",
                                   {"name": "meters", "payloadType": "Custom",
                                    "payloadConfig": "temp::int:16:little-endian hum::uint:8"})["id"]
-            pairs = cls.site.issue_and_import(8, "4A0000")
+            cls.pairs = pairs = cls.site.issue_and_import(10, "4A0000")
             cls.devices = [manager.ok("POST", "/api/devices/create",
                                       {"id": d, "pac": p, "name": "m%d" % i, "type": cls.type})["id"]
-                           for i, (d, p) in enumerate(pairs)]
+                           for i, (d, p) in enumerate(pairs[:8])]
             # The operator's station (root group) hears everyone; two of the tenant's; one of
             # another tenant.
             admin.ok("POST", "/api/stations/create",
@@ -216,6 +216,48 @@ class PipelineFlows:
         self.assertEqual(len(msgs), 1)
         self.assertEqual(msgs[0]["time"], 1800000000000)
         self.assertEqual([r["tap"] for r in msgs[0]["rinfos"]], ["0A1C", "0A1D"])
+
+    def test_a_downlink_goes_to_the_best_station_only(self):
+        manager = Client(self.server, self.manager)
+        tid = manager.ok("POST", "/api/devicetypes/create",
+                         {"name": "bidir", "downlinkMode": "DIRECT",
+                          "downlinkDataString": "{time}0000{rssi}"})["id"]
+        dev, pac = self.pairs[8]
+        device = manager.ok("POST", "/api/devices/create",
+                            {"id": dev, "pac": pac, "name": "bidir", "type": tid})["id"]
+        manager.close()
+        # Three stations report one frame that asks for a downlink; the second heard it best.
+        rssis = {"0A1B": -120.0, "0A1C": -105.0, "0A1D": -130.0}
+        users = {"0A1B": self.admin_user, "0A1C": self.station_user, "0A1D": self.station_user}
+        answers = {}
+
+        def send(station, delay):
+            c = Client(self.server, users[station])
+            answers[station] = c.ok("POST", "/api/ingest/uplink",
+                                    self.report(device, 9, T0 + delay, station, ack=True,
+                                                rssi=rssis[station]))
+            c.close()
+        threads = [threading.Thread(target=send, args=(s, i * 50))
+                   for i, s in enumerate(rssis)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with_downlink = {s: a["downlink"] for s, a in answers.items() if "downlink" in a}
+        # {time} = the message's time in seconds, {rssi} = -105 as 2 bytes.
+        msg_time = self.messages(device)[0]["time"]
+        expected = "%08x0000%04x" % (msg_time // 1000, (-105) & 0xFFFF)
+        self.assertEqual(with_downlink, {"0A1C": {"data": expected}}, answers)
+        m = self.messages(device)[0]
+        self.assertEqual(m["downlinkAnswerStatus"],
+                         {"data": expected, "station": "0A1C", "acknowledged": None})
+        self.assertTrue(m["ack"])
+        # A report without ack is answered at once, without a downlink.
+        c = Client(self.server, self.station_user)
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink",
+                              self.report(device, 10, T0 + 60000, "0A1C")),
+                         {"result": "accepted"})
+        c.close()
 
     def test_message_lists_page_newest_first_and_filter_by_time(self):
         c = Client(self.server, self.station_user)

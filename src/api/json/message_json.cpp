@@ -85,6 +85,14 @@ json MessageJson(const Message& m) {
     out["decoded"] = json::parse(m.decoded, nullptr, /*allow_exceptions=*/false);
     if (out["decoded"].is_discarded()) out["decoded"] = nullptr;
   }
+  if (!m.downlink_station.empty()) {
+    out["downlinkAnswerStatus"] =
+        json{{"data", m.downlink_data},
+             {"station", m.downlink_station},
+             {"acknowledged", m.downlink_ack ? json(*m.downlink_ack) : json(nullptr)}};
+  } else {
+    out["downlinkAnswerStatus"] = nullptr;
+  }
   if (!m.undecoded.empty()) {
     json undecoded = json::parse(m.undecoded, nullptr, /*allow_exceptions=*/false);
     if (!undecoded.is_discarded()) out["undecoded"] = std::move(undecoded);

@@ -34,6 +34,10 @@ CREATE TABLE messages (
   location_lng    DOUBLE PRECISION,
   location_radius DOUBLE PRECISION,
   link_quality    INTEGER NOT NULL,
+  -- The downlink answered to the device (downlinkAnswerStatus): '' while none.
+  downlink_data    TEXT NOT NULL DEFAULT '',
+  downlink_station TEXT NOT NULL DEFAULT '',
+  downlink_ack     INTEGER,                   -- NULL until the device confirmed or denied
   PRIMARY KEY (device_id, time, seq_number)
 )
 {{POSTGRES_ONLY}}PARTITION BY RANGE (time)

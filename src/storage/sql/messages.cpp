@@ -133,6 +133,10 @@ Message MessageFromRow(const Query& q) {
   const int64_t quality = q.Int(13);
   m.link_quality =
       quality >= 0 && quality <= 3 ? static_cast<LinkQuality>(quality) : LinkQuality::kLimit;
+  m.undecoded = q.Text(14);
+  m.downlink_data = q.Text(15);
+  m.downlink_station = q.Text(16);
+  if (auto ack = q.OptInt(17)) m.downlink_ack = *ack != 0;
   return m;
 }
 
@@ -439,6 +443,38 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("ingest uplinks"));
   return out;
+}
+
+Result<Message> SqlStore::GetMessage(const MessageCursor& key) {
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c,
+                  std::string("SELECT ") + kMessageColumns +
+                      " FROM messages WHERE device_id = $1 AND time = $2 AND seq_number = $3",
+                  "get message");
+  q.Bind(1, int64_t{key.device}).Bind(2, key.time).Bind(3, key.seq_number);
+  return ReadOne(q, MessageFromRow, "message not found");
+}
+
+Result<Message> SqlStore::SetMessageDownlink(const MessageCursor& key, std::string_view data,
+                                             std::string_view station) {
+  ROOST_SQL_LEASE(c);
+  {
+    // The first decision stays: a second instance deciding the same frame
+    // reads the first one's downlink instead of sending another.
+    ROOST_SQL_QUERY(q, c,
+                    "UPDATE messages SET downlink_data = $4, downlink_station = $5 "
+                    "WHERE device_id = $1 AND time = $2 AND seq_number = $3 AND "
+                    "downlink_station = ''",
+                    "set message downlink");
+    q.Bind(1, int64_t{key.device}).Bind(2, key.time).Bind(3, key.seq_number);
+    ROOST_RETURN_IF_ERROR(q.Bind(4, data).Bind(5, station).Run());
+  }
+  ROOST_SQL_QUERY(q, c,
+                  std::string("SELECT ") + kMessageColumns +
+                      " FROM messages WHERE device_id = $1 AND time = $2 AND seq_number = $3",
+                  "set message downlink");
+  q.Bind(1, int64_t{key.device}).Bind(2, key.time).Bind(3, key.seq_number);
+  return ReadOne(q, MessageFromRow, "message not found");
 }
 
 Result<MessagePage> SqlStore::ListMessages(const MessageQuery& query) {

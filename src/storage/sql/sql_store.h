@@ -114,6 +114,9 @@ class SqlStore final : public Store {
   Result<std::vector<IngestDecision>> IngestUplinks(std::span<const UplinkReport> reports,
                                                     const IngestPolicy& policy) override;
   Result<MessagePage> ListMessages(const MessageQuery& query) override;
+  Result<Message> GetMessage(const MessageCursor& key) override;
+  Result<Message> SetMessageDownlink(const MessageCursor& key, std::string_view data,
+                                     std::string_view station) override;
 
   Status CreateCallbacks(std::span<const Callback> callbacks) override;
   Result<Callback> GetCallback(std::string_view id) override;
