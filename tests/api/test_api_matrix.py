@@ -35,6 +35,7 @@ FOREIGN_PARAMS = {
     ("/api/users/", "id"): "user",
     ("/api/api-users/", "login"): "api_user",
     ("/api/devicetypes/", "cid"): "callback",
+    ("/api/devices/", "year"): "year",
 }
 
 # Routes whose objects belong to no group (credentials are the factory's, certificates are
@@ -55,6 +56,7 @@ FOREIGN_STATUS = {
     # (test_api_pipeline checks the answer and that nothing is stored).
     "POST /api/ingest/uplink": 200,
     "POST /api/ingest/sigfox-callback": 200,
+    "POST /api/ingest/service": 200,
 }
 
 # Body-carrying routes: a body whose only problem is that it names foreign objects.
@@ -89,6 +91,9 @@ FOREIGN_BODIES = {
     "POST /api/ingest/sigfox-callback": lambda f: {"device": f.device, "seqNumber": 1, "data": "01",
                                                    "time": 1700000000, "station": f.station,
                                                    "rssi": -120, "snr": 10},
+    "POST /api/ingest/service": lambda f: {"device": f.device, "type": "STATUS",
+                                           "time": 1700000000000, "station": f.station,
+                                           "temp": 20.5, "batt": 3.1},
 }
 
 
@@ -223,7 +228,8 @@ class MatrixFlows:
             what = max(matches, key=lambda m: len(m[0]))[1]
             value = {"type": self.type, "device": self.device, "job": self.job,
                      "edit_job": self.edit_job, "group": self.foreign, "user": self.user,
-                     "api_user": self.owner_login, "callback": self.callback}[what]
+                     "api_user": self.owner_login, "callback": self.callback,
+                     "year": "2026"}[what]
             path = path.replace("{%s}" % param, value, 1)
         body = None
         maker = FOREIGN_BODIES.get(route_key(route))
