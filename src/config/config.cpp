@@ -455,6 +455,11 @@ const std::vector<KeyDef>& Keys() {
       Int(Key("pipeline.retention_days", "ROOST_PIPELINE_RETENTION_DAYS", "--retention-days", "90",
               "Messages older than this many days are purged; 0 = keep forever"),
           &ServeConfig::retention_days, 0, 36500),
+      Int(Key("pipeline.retention_period_s", "ROOST_PIPELINE_RETENTION_PERIOD_S",
+              "--retention-period-s", "3600",
+              "Seconds between two retention passes (purge, PostgreSQL partitions); the first "
+              "runs at start"),
+          &ServeConfig::retention_period_s, 1, 86400),
       Int(Key("pipeline.downlink_hold_ms", "ROOST_PIPELINE_DOWNLINK_HOLD_MS", "--downlink-hold-ms",
               "1000",
               "The ingest answer of a report asking for a downlink waits this many ms for the "
@@ -815,11 +820,10 @@ std::span<const ConfigKey> ConfigKeys() {
     std::vector<ConfigKey> out;
     for (const KeyDef& k : Keys()) {
       out.push_back(k.pub);
-      // Settings of the provisioning service and the parts of the message
-      // pipeline that `roost serve` does not run yet: parsed and checked (so a
-      // configuration written for them loads), but not offered in --help.
-      out.back().not_used_yet =
-          k.pub.key.starts_with("provisioning.") || k.pub.key == "pipeline.retention_days";
+      // Settings of the provisioning service, which `roost serve` does not run
+      // yet: parsed and checked (so a configuration written for them loads),
+      // but not offered in --help.
+      out.back().not_used_yet = k.pub.key.starts_with("provisioning.");
     }
     return out;
   }();

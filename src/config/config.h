@@ -107,6 +107,7 @@ struct ServeConfig {
   unsigned password_hash_slots = 0;          // concurrent Argon2id; 0 = one per CPU
   uint32_t dedup_window_ms = 3000;
   uint32_t retention_days = 90;            // 0 = keep messages forever
+  uint32_t retention_period_s = 3600;      // between retention passes
   uint32_t downlink_hold_ms = 1000;        // an ack report waits this long for the others
   uint32_t callback_threads = 8;           // callback sender threads
   uint32_t callback_timeout_ms = 5000;     // one attempt, connecting included

@@ -452,6 +452,7 @@ const std::map<std::string_view, Sample>& Samples() {
       {"accounts.password_hash_slots", {"3", "3"}},
       {"pipeline.dedup_window_ms", {"100", "100"}},
       {"pipeline.retention_days", {"7", "7"}},
+      {"pipeline.retention_period_s", {"30", "30"}},
       {"pipeline.downlink_hold_ms", {"50", "50"}},
       {"pipeline.callback_threads", {"3", "3"}},
       {"pipeline.callback_timeout_ms", {"250", "250"}},

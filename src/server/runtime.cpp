@@ -28,6 +28,7 @@
 #include "observe/log.h"
 #include "observe/metrics.h"
 #include "pipeline/messages.h"
+#include "pipeline/retention.h"
 #include "pipeline/uplink_writer.h"
 #include "registry/accounts.h"
 #include "registry/certificates.h"
@@ -101,6 +102,7 @@ struct Runtime::Parts {
   std::unique_ptr<pipeline::UplinkWriter> uplink_writer;
   std::unique_ptr<pipeline::MessageService> messages;
   std::unique_ptr<pipeline::DownlinkArbiter> downlinks;
+  std::unique_ptr<pipeline::RetentionTask> retention;
   std::unique_ptr<api::ApiContext> api_context;
   std::unique_ptr<jobs::Runner> jobs;
   std::unique_ptr<EventLoop> loop;  // outlives the listeners on it
@@ -219,6 +221,21 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   downlink_opts.clock = NowMs;
   p->downlinks = std::make_unique<pipeline::DownlinkArbiter>(*p->store, downlink_opts);
   p->messages->SetDownlinks(p->downlinks.get());
+  pipeline::RetentionOptions retention_opts;
+  retention_opts.retention_days = static_cast<int>(cfg.retention_days);
+  retention_opts.period_ms = int64_t{cfg.retention_period_s} * 1000;
+  retention_opts.clock = NowMs;
+  retention_opts.on_pass = [&logger](const Status& partitions,
+                                     const Result<storage::Store::PurgeResult>& purge) {
+    if (!partitions.ok()) logger.Warn("retention", {{"partitions", partitions.message()}});
+    if (!purge.ok()) {
+      logger.Warn("retention", {{"error", purge.status().message()}});
+    } else if (purge->rows_deleted > 0 || purge->partitions_dropped > 0) {
+      logger.Info("retention", {{"messages_deleted", purge->rows_deleted},
+                                {"partitions_dropped", purge->partitions_dropped}});
+    }
+  };
+  p->retention = std::make_unique<pipeline::RetentionTask>(*p->store, std::move(retention_opts));
   p->api_context->messages = p->messages.get();
   api::BodyLimits body_limits;
   body_limits.bulk = cfg.max_bulk_body_bytes;
@@ -303,6 +320,7 @@ bool Runtime::Stop() {
   p.uplink_writer->Stop();  // commits what was queued; nothing waits for it any more
   p.downlinks->Stop();      // answers the reports still held, without a downlink
   p.dispatcher->Stop();     // sends in progress finish; leased deliveries come due again
+  p.retention->Stop();      // a pass in progress finishes; the next instance goes on
   p.loop->Stop();
   p.logger.Info("stopped", {{"drained", p.drained}});
   return p.drained;

@@ -2,6 +2,7 @@
 // SQLite and PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -400,6 +401,69 @@ TEST_P(MessageStoreTest, LocationListsOnlyMessagesWithAComputedLocation) {
   ASSERT_EQ(page->messages.size(), 2u);
   EXPECT_EQ(page->messages[0].seq_number, 4);
   EXPECT_EQ(page->messages[1].seq_number, 2);
+}
+
+TEST_P(MessageStoreTest, RetentionDropsWholeMonthsOnPostgresAndRowsOnSqlite) {
+  // 2026-03-10, and the first days of April, May and July 2026 (UTC).
+  constexpr EpochMillis kMarch10 = 1773100800000;
+  constexpr EpochMillis kApril1 = 1775001600000;
+  constexpr EpochMillis kMay1 = 1777593600000;
+  constexpr EpochMillis kJuly1 = 1782864000000;
+  // A report of July before its partition exists lands in the default partition:
+  // that month cannot get one, the others are made.
+  Ingest({Report(0x2D, 1, kJuly1 + 5, "0A1B")});
+  Status prepared = store_->PrepareMessagePartitions(kMarch10, 4);
+  auto partitions = store_->ListMessagePartitions();
+  ASSERT_TRUE(partitions.ok()) << partitions.status().message();
+  if (GetParam() == "postgresql") {
+    EXPECT_EQ(prepared.code(), Status::Code::kInvalidInput);
+    EXPECT_NE(prepared.message().find("messages_p202607"), std::string::npos) << prepared.message();
+    EXPECT_EQ(*partitions,
+              (std::vector<std::string>{"messages_default", "messages_p202603", "messages_p202604",
+                                        "messages_p202605", "messages_p202606"}));
+  } else {
+    EXPECT_TRUE(prepared.ok()) << prepared.message();
+    EXPECT_TRUE(partitions->empty());
+  }
+  // An old message (default partition), two in March, one in April.
+  Ingest({Report(0x2C, 1, kMarch10 - 400 * kMillisPerDay, "0A1B")});
+  Ingest({Report(0x2C, 2, kMarch10, "0A1B")});
+  Ingest({Report(0x2C, 3, kMarch10 + kMillisPerDay, "0A1B")});
+  Ingest({Report(0x2C, 4, kApril1 + 1, "0A1B")});
+  Callback cb;
+  cb.id = "cb-1";
+  cb.type = type_.id;
+  cb.url = "http://127.0.0.1:9/";
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
+  Ingest({Report(0x2C, 5, kApril1 + 2, "0A1B")});  // queues a delivery
+
+  // Everything before April goes; April stays (whole month on PostgreSQL).
+  auto purged = store_->PurgeMessagesBefore(kApril1);
+  ASSERT_TRUE(purged.ok()) << purged.status().message();
+  std::vector<int64_t> left;
+  for (const Message& m : DeviceMessages(0x2C)) left.push_back(m.seq_number);
+  EXPECT_EQ(left, (std::vector<int64_t>{5, 4}));
+  EXPECT_EQ(DeviceMessages(0x2D).size(), 1u);  // July
+  if (GetParam() == "postgresql") {
+    EXPECT_EQ(purged->partitions_dropped, 1);
+    EXPECT_EQ(purged->rows_deleted, 1);  // the old one, from the default partition
+    partitions = store_->ListMessagePartitions();
+    ASSERT_TRUE(partitions.ok());
+    EXPECT_EQ(std::count(partitions->begin(), partitions->end(), "messages_p202603"), 0);
+  } else {
+    EXPECT_EQ(purged->rows_deleted, 3);
+  }
+  // A cutoff inside April: PostgreSQL keeps the month whole; SQLite deletes to the row.
+  purged = store_->PurgeMessagesBefore(kApril1 + 2);
+  ASSERT_TRUE(purged.ok()) << purged.status().message();
+  EXPECT_EQ(DeviceMessages(0x2C).size(), GetParam() == "postgresql" ? 2u : 1u);
+  // The deliveries of purged messages go with them.
+  purged = store_->PurgeMessagesBefore(kMay1);
+  ASSERT_TRUE(purged.ok()) << purged.status().message();
+  EXPECT_TRUE(DeviceMessages(0x2C).empty());
+  auto due = store_->ClaimDeliveries(kJuly1, 10, 1000);
+  ASSERT_TRUE(due.ok()) << due.status().message();
+  EXPECT_TRUE(due->empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, MessageStoreTest, ::testing::Values("sqlite", "postgresql"),

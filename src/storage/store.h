@@ -384,6 +384,29 @@ class Store {
   // device and type, or `to` before `from`.
   virtual Result<std::vector<StatsBucket>> GetStats(const StatsQuery& query) = 0;
 
+  // --- retention ------------------------------------------------------------
+  // PostgreSQL: makes sure the messages table has a partition for each UTC month
+  // from the month of `now` to `months_ahead` months later ("messages_pYYYYMM"),
+  // so that new messages land in a partition that retention can drop whole. A
+  // month whose rows already sit in the default partition cannot get one (they
+  // stay there and are purged row by row): it is skipped, and InvalidInput names
+  // it after the others were made. SQLite: nothing to do.
+  virtual Status PrepareMessagePartitions(EpochMillis now, int months_ahead) = 0;
+  struct PurgeResult {
+    int64_t rows_deleted = 0;  // messages deleted row by row
+    int64_t partitions_dropped = 0;
+  };
+  // Removes messages older than `cutoff`, and every delivery of a message (or
+  // report, or event) older than it. PostgreSQL drops each monthly partition
+  // that ends at or before `cutoff` and deletes older rows of the default
+  // partition; a month that straddles `cutoff` is kept whole until it is all
+  // past it. SQLite deletes rows in short transactions, so that ingest is not
+  // held up for long.
+  virtual Result<PurgeResult> PurgeMessagesBefore(EpochMillis cutoff) = 0;
+  // The names of the messages table's partitions, ordered (PostgreSQL; empty on
+  // SQLite).
+  virtual Result<std::vector<std::string>> ListMessagePartitions() = 0;
+
   // --- callbacks and their deliveries ---------------------------------------
   // Stores callbacks of one device type, all or none. InvalidInput: an unknown
   // device type; AlreadyExists: an id is taken.

@@ -146,12 +146,13 @@ class ServeTest(unittest.TestCase):
         r = roostcli.run(["serve", "--help"])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("--listen", r.stdout)
-        # The provisioning service and message retention do not run in `roost serve` yet.
+        # The provisioning service does not run in `roost serve` yet.
         for flag in ("--gwmp-listen", "--region", "--join-eui", "--dev-eui-pool",
-                     "--lns-upstream", "--retention-days"):
+                     "--lns-upstream"):
             self.assertNotIn(flag, r.stdout)
-        # Ingest de-duplication does.
-        self.assertIn("--dedup-window-ms", r.stdout)
+        # Ingest de-duplication and message retention do.
+        for flag in ("--dedup-window-ms", "--retention-days", "--retention-period-s"):
+            self.assertIn(flag, r.stdout)
         # Still accepted (a configuration written for them loads), and still checked.
         bad = roostcli.run(["serve", "--region", "MARS", "--listen", "127.0.0.1:0",
                             "--data-dir", os.path.join(self.tmp.name, "help")])

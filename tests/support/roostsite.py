@@ -73,7 +73,10 @@ class Site:
         args = list(extra)
         if self.url:
             args += ["--database", self.url]
+        # Tests report frames at fixed past times: retention would purge them, unless a test
+        # asks for it.
         server = Server(self.data_dir, *args, env={"ROOST_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                                                   "ROOST_PIPELINE_RETENTION_DAYS": "0",
                                                    **(env or {})})
         self.servers.append(server)
         return server

@@ -146,6 +146,10 @@ class SqlStore final : public Store {
                                        const IngestPolicy& policy) override;
   Result<std::vector<StatsBucket>> GetStats(const StatsQuery& query) override;
 
+  Status PrepareMessagePartitions(EpochMillis now, int months_ahead) override;
+  Result<PurgeResult> PurgeMessagesBefore(EpochMillis cutoff) override;
+  Result<std::vector<std::string>> ListMessagePartitions() override;
+
   Status CreateCallbacks(std::span<const Callback> callbacks) override;
   Result<Callback> GetCallback(std::string_view id) override;
   Result<std::vector<Callback>> ListCallbacks(std::string_view type) override;

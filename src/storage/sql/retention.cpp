@@ -1,0 +1,151 @@
+// Retention of messages: monthly partitions on PostgreSQL (dropped whole),
+// short row deletes on SQLite.
+#include <chrono>
+#include <cstdio>
+
+#include "storage/sql/sql_store.h"
+
+namespace roost::storage::sql {
+namespace {
+
+using std::chrono::days;
+using std::chrono::sys_days;
+using std::chrono::year_month;
+using std::chrono::year_month_day;
+
+constexpr std::string_view kPartitionPrefix = "messages_p";
+// Rows deleted per SQLite transaction: ingest waits at most for one of them.
+constexpr int64_t kDeleteChunk = 5'000;
+
+year_month MonthOf(EpochMillis t) {
+  const auto d = std::chrono::floor<days>(sys_days{} + std::chrono::milliseconds(t));
+  const year_month_day ymd{d};
+  return ymd.year() / ymd.month();
+}
+
+EpochMillis StartOf(year_month m) {
+  const sys_days d{m / std::chrono::day{1}};
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d.time_since_epoch()).count();
+}
+
+std::string PartitionName(year_month m) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%s%04d%02u", kPartitionPrefix.data(), static_cast<int>(m.year()),
+                static_cast<unsigned>(m.month()));
+  return buf;
+}
+
+// The month of "messages_pYYYYMM"; nullopt for any other name.
+std::optional<year_month> MonthOfPartition(std::string_view name) {
+  if (!name.starts_with(kPartitionPrefix) || name.size() != kPartitionPrefix.size() + 6) {
+    return std::nullopt;
+  }
+  int y = 0;
+  unsigned mo = 0;
+  for (char ch : name.substr(kPartitionPrefix.size())) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+  }
+  std::sscanf(std::string(name.substr(kPartitionPrefix.size())).c_str(), "%4d%2u", &y, &mo);
+  year_month m{std::chrono::year{y}, std::chrono::month{mo}};
+  if (!m.ok()) return std::nullopt;
+  return m;
+}
+
+}  // namespace
+
+Status SqlStore::PrepareMessagePartitions(EpochMillis now, int months_ahead) {
+  ROOST_SQL_LEASE(c);
+  if (c.dialect().engine != driver::Engine::kPostgres) return Status::Ok();
+  std::string skipped;
+  year_month m = MonthOf(now);
+  for (int i = 0; i <= months_ahead; ++i, m += std::chrono::months{1}) {
+    const std::string name = PartitionName(m);
+    const std::string sql = "CREATE TABLE IF NOT EXISTS " + name +
+                            " PARTITION OF messages FOR VALUES FROM (" +
+                            std::to_string(StartOf(m)) + ") TO (" +
+                            std::to_string(StartOf(m + std::chrono::months{1})) + ")";
+    Status made = c.Exec(sql, "prepare message partitions");
+    if (!made.ok()) {
+      // Rows of that month already in the default partition (a store older
+      // than its partitions), or another instance creating it at this moment.
+      skipped += (skipped.empty() ? "" : ", ") + name + " (" + made.message() + ")";
+    }
+  }
+  if (!skipped.empty()) return Status::InvalidInput("partitions not made: " + skipped);
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> SqlStore::ListMessagePartitions() {
+  std::vector<std::string> out;
+  ROOST_SQL_LEASE(c);
+  if (c.dialect().engine != driver::Engine::kPostgres) return out;
+  ROOST_SQL_QUERY(q, c,
+                  "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                  "WHERE i.inhparent = 'messages'::regclass ORDER BY c.relname",
+                  "list message partitions");
+  for (;;) {
+    auto row = q.Next();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(q.Text(0));
+  }
+  return out;
+}
+
+Result<Store::PurgeResult> SqlStore::PurgeMessagesBefore(EpochMillis cutoff) {
+  PurgeResult result;
+  auto partitions = ListMessagePartitions();
+  if (!partitions.ok()) return partitions.status();
+  ROOST_SQL_LEASE(c);
+  const bool postgres = c.dialect().engine == driver::Engine::kPostgres;
+  if (postgres) {
+    for (const std::string& name : *partitions) {
+      auto month = MonthOfPartition(name);
+      if (!month || StartOf(*month + std::chrono::months{1}) > cutoff) continue;
+      ROOST_RETURN_IF_ERROR(c.Exec("DROP TABLE IF EXISTS " + name, "purge messages"));
+      ++result.partitions_dropped;
+    }
+    // Rows outside every dated partition: late or very old ones.
+    ROOST_SQL_QUERY(q, c, "DELETE FROM messages_default WHERE time < $1", "purge messages");
+    ROOST_RETURN_IF_ERROR(q.Bind(1, cutoff).Run());
+    result.rows_deleted += q.Affected();
+  } else {
+    // Per device type through the (type, time) index, a chunk per statement
+    // (each its own short transaction). The types are found by walking that
+    // index (a loose index scan), so messages of deleted types go too.
+    std::vector<std::string> types;
+    {
+      ROOST_SQL_QUERY(q, c,
+                      "WITH RECURSIVE t(id) AS (SELECT MIN(type_id) FROM messages UNION ALL "
+                      "SELECT (SELECT MIN(type_id) FROM messages WHERE type_id > t.id) FROM t "
+                      "WHERE t.id IS NOT NULL) SELECT id FROM t WHERE id IS NOT NULL",
+                      "purge messages");
+      for (;;) {
+        auto row = q.Next();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        types.push_back(q.Text(0));
+      }
+    }
+    ROOST_SQL_QUERY(q, c,
+                    "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages WHERE "
+                    "type_id = $1 AND time < $2 LIMIT $3)",
+                    "purge messages");
+    for (const std::string& type : types) {
+      for (;;) {
+        ROOST_RETURN_IF_ERROR(q.BindRef(1, type).Bind(2, cutoff).Bind(3, kDeleteChunk).Run());
+        const int64_t n = q.Affected();
+        q.Reset();
+        result.rows_deleted += n;
+        if (n < kDeleteChunk) break;
+      }
+    }
+  }
+  {
+    ROOST_SQL_QUERY(q, c, "DELETE FROM deliveries WHERE message_time < $1", "purge messages");
+    ROOST_RETURN_IF_ERROR(q.Bind(1, cutoff).Run());
+  }
+  return result;
+}
+
+}  // namespace roost::storage::sql
