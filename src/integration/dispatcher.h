@@ -16,8 +16,18 @@
 // marked dead (the callback is skipped until enabled again) and `on_dead` is
 // called once for the callback (the alert email).
 //
-// EMAIL callbacks are sent through `send_email`; BATCH_URL is refused when a
-// callback is saved (not supported yet).
+// EMAIL callbacks are sent through `send_email`, all of them counting as one
+// destination ("email") for the per-destination limit. A sent email is
+// recorded with status 250 (SMTP's "completed"); a refused one with 604 and
+// the reason.
+//
+// BATCH_URL deliveries are grouped per callback: the claimer collects them
+// until `batch_lines` are waiting or `batch_interval_ms` passed since the
+// first, then the batch goes to the callback's host queue as one send (one
+// request, its lines joined with "\n"). Every delivery of a batch completes
+// with the batch's outcome, so a failed batch is retried as a whole (its
+// deliveries come due together again) and the deliveries stay leased, hence
+// at-least-once, while they wait to be batched.
 #pragma once
 
 #include <chrono>
@@ -48,7 +58,9 @@ struct DispatcherOptions {
   int64_t first_retry_ms = 1'000;
   int64_t max_retry_ms = 10 * 60'000;
   int64_t dead_after_ms = 24 * 3600'000;
-  int64_t idle_poll_ms = 200;  // how often an idle thread looks for due deliveries
+  int64_t idle_poll_ms = 200;         // how often an idle thread looks for due deliveries
+  size_t batch_lines = 100;           // BATCH_URL: a batch is sent once it has this many lines
+  int64_t batch_interval_ms = 1'000;  // ... or this long after its first line arrived
   bool refuse_private_destinations = false;
   std::function<int64_t()> clock;  // epoch ms; required
   // Optional. Called once when a callback dies, from a dispatcher thread.
@@ -75,14 +87,32 @@ class Dispatcher {
   void Stop();
 
  private:
+  // What one send carries: one delivery, or a BATCH_URL batch of them (same callback).
+  using Job = std::vector<storage::DeliveryTask>;
   struct Host {
-    std::deque<storage::DeliveryTask> waiting;
+    std::deque<Job> waiting;
     unsigned in_flight = 0;
+  };
+  struct Batch {
+    Job tasks;
+    int64_t due = 0;  // epoch ms when it goes even if not full
+  };
+  // What one send met, before each delivery's back-off is applied.
+  struct Attempt {
+    bool delivered = false;
+    int32_t status = 0;
+    std::string info;
   };
   void Claim();  // the claimer thread
   void Send();   // a sender thread
-  // Sends one task; returns the outcome to record.
-  storage::DeliveryOutcome Deliver(const storage::DeliveryTask& task, class HttpSender& sender);
+  // Sends one job; returns what it met.
+  Attempt Deliver(const Job& job, class HttpSender& sender);
+  // The outcome to record for `delivery` after `attempt` at `now`.
+  storage::DeliveryOutcome OutcomeFor(const Delivery& delivery, const Attempt& attempt,
+                                      int64_t now) const;
+  // Puts a job in its host's queue, or defers its deliveries when the queue is
+  // full. mu_ held; returns the ids to defer (done by the caller without mu_).
+  void Enqueue(Job job, std::vector<int64_t>& busy);
   std::shared_ptr<const CompiledCallback> Compiled(const Callback& callback, Status& error);
   // A host with waiting work and room for one more send, or nullptr. mu_ held.
   Host* ReadyHost(std::string& name);
@@ -96,9 +126,10 @@ class Dispatcher {
   std::condition_variable cv_;
   bool stop_ = false;
   uint64_t wakes_ = 0;
-  std::condition_variable work_;       // senders: a host became ready, or stop
-  std::map<std::string, Host> hosts_;  // guarded by mu_
-  size_t queued_ = 0;                  // tasks waiting in hosts_; guarded by mu_
+  std::condition_variable work_;          // senders: a host became ready, or stop
+  std::map<std::string, Host> hosts_;     // guarded by mu_
+  size_t queued_ = 0;                     // jobs waiting in hosts_; guarded by mu_
+  std::map<std::string, Batch> batches_;  // by callback id; claimer thread only
   std::map<std::string, std::shared_ptr<const CompiledCallback>> compiled_;  // guarded by mu_
   std::vector<std::thread> threads_;                                         // senders
   std::thread claimer_;  // last: starts once the members above exist
@@ -106,5 +137,9 @@ class Dispatcher {
 
 // The host[:port] of an http(s) URL, lowercased: what the per-destination limit counts.
 std::string DestinationOf(std::string_view url);
+
+// Where a callback's deliveries go, for the per-destination limit: the host of
+// its url, or "email" for every EMAIL callback.
+std::string DestinationOf(const Callback& callback);
 
 }  // namespace roost::integration
