@@ -117,6 +117,7 @@ class SqlStore final : public Store {
   Result<Message> GetMessage(const MessageCursor& key) override;
   Result<Message> SetMessageDownlink(const MessageCursor& key, std::string_view data,
                                      std::string_view station) override;
+  Result<Message> SetMessageNoDownlink(const MessageCursor& key, std::string_view reason) override;
 
   Status CreateCallbacks(std::span<const Callback> callbacks) override;
   Result<Callback> GetCallback(std::string_view id) override;
