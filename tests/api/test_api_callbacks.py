@@ -151,8 +151,8 @@ class CallbackFlows:
         self.assertEqual(rcpts, ["alerts+%s@example.com" % did])
         self.assertEqual(msg["Subject"], "Frame 1 from %s" % did)
         self.assertEqual(msg["From"], "Roost <roost@test.example>")
-        self.assertEqual(msg.get_body(preferencelist=("plain",)).get_content().strip(),
-                         "data=c0ffee\nstation=0A1B")
+        self.assertEqual(msg.get_body(preferencelist=("plain",)).get_content().splitlines(),
+                         ["data=c0ffee", "station=0A1B"])
         m = self.deliveries_settled(did)
         self.assertEqual([(c["state"], c["status"]) for c in m["callbacks"]], [("done", 250)],
                          m["callbacks"])
