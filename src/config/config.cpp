@@ -485,7 +485,7 @@ const std::vector<KeyDef>& Keys() {
       Int(Key("pipeline.batch_callback_interval_ms", "ROOST_PIPELINE_BATCH_CALLBACK_INTERVAL_MS",
               "--batch-callback-interval-ms", "1000",
               "... or this many ms after its first line, whichever comes first"),
-          &ServeConfig::batch_callback_interval_ms, 10, 600000),
+          &ServeConfig::batch_callback_interval_ms, 10, 60000),
       Switch(Key("pipeline.callback_refuse_private", "ROOST_PIPELINE_CALLBACK_REFUSE_PRIVATE",
                  "--callback-refuse-private", "false",
                  "Refuse callback destinations on loopback, private and link-local addresses, "

@@ -254,6 +254,9 @@ Status ValidateCallback(const Callback& callback) {
       ROOST_RETURN_IF_ERROR(CheckBatchParts(callback, *kind, fields));
       ROOST_RETURN_IF_ERROR(CheckContentType(callback.content_type));
       if (callback.line_pattern.empty()) return Status::InvalidInput("linePattern: required");
+      if (callback.line_pattern.find_first_of("\r\n") != std::string::npos) {
+        return Status::InvalidInput("linePattern: one line per message: no line breaks");
+      }
       ROOST_RETURN_IF_ERROR(
           CompileField("linePattern", callback.line_pattern, *kind, fields).status());
       return Status::Ok();

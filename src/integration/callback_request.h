@@ -72,7 +72,8 @@ Result<CallbackKind> KindOf(const Callback& callback);
 //   "payloadConfig: position 4: expected ..."
 // Per channel: URL needs url; BATCH_URL needs url and linePattern, POSTs or
 // PUTs (not GET), and its url and header values have no variables (one request
-// carries many messages: only its lines vary); EMAIL needs recipient (one
+// carries many messages: only its lines vary), and its linePattern has no line
+// break (one delivery, one line); EMAIL needs recipient (one
 // address, a pattern), subject and message. A downlinkHook is a DATA BIDIR URL
 // callback. Headers Content-Type, Content-Length, Transfer-Encoding,
 // Connection and Host are refused (case-insensitively): the first follows

@@ -511,6 +511,8 @@ TEST(ValidateCallback, ABatchUrlVariesOnlyInItsLines) {
   EXPECT_EQ(ErrorOf(c), "httpMethod: a BATCH_URL callback sends its lines with POST or PUT");
   c.http_method = "PUT";
   EXPECT_TRUE(ValidateCallback(c).ok()) << ValidateCallback(c).message();
+  c.line_pattern = "{device}\n{data}";
+  EXPECT_EQ(ErrorOf(c), "linePattern: one line per message: no line breaks");
 }
 
 }  // namespace

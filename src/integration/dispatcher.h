@@ -58,9 +58,11 @@ struct DispatcherOptions {
   int64_t first_retry_ms = 1'000;
   int64_t max_retry_ms = 10 * 60'000;
   int64_t dead_after_ms = 24 * 3600'000;
-  int64_t idle_poll_ms = 200;         // how often an idle thread looks for due deliveries
-  size_t batch_lines = 100;           // BATCH_URL: a batch is sent once it has this many lines
-  int64_t batch_interval_ms = 1'000;  // ... or this long after its first line arrived
+  int64_t idle_poll_ms = 200;  // how often an idle thread looks for due deliveries
+  size_t batch_lines = 100;    // BATCH_URL: a batch is sent once it has this many lines
+  // ... or this long after its first line arrived; well under lease_ms, since
+  // the batch's deliveries wait on their lease.
+  int64_t batch_interval_ms = 1'000;
   bool refuse_private_destinations = false;
   std::function<int64_t()> clock;  // epoch ms; required
   // Optional. Called once when a callback dies, from a dispatcher thread.
