@@ -214,7 +214,7 @@ void Dispatcher::Claim() {
         std::vector<Job> ready;
         for (storage::DeliveryTask& task : *tasks) {
           if (task.callback.channel != CallbackChannel::kBatchUrl) {
-            ready.push_back(Job{std::move(task)});
+            ready.emplace_back().push_back(std::move(task));
             continue;
           }
           Batch& b = batches_[task.callback.id];
