@@ -7,8 +7,8 @@
 // work only from hosts with fewer than `per_destination` sends in flight, and
 // record every attempt. A dead or slow host therefore occupies at most
 // `per_destination` senders while the others serve healthy hosts; a host's
-// queue is bounded (`per_destination_queue`), past it deliveries are put back,
-// due again shortly.
+// queue is bounded (`per_destination_queue` sends, each a delivery or a
+// batch), past it deliveries are put back, due again shortly.
 //
 // A failed attempt is retried with exponential back-off (first_retry_ms,
 // doubling, at most max_retry_ms). A delivery whose attempts have failed for
@@ -52,7 +52,7 @@ struct DispatcherOptions {
   unsigned threads = 8;
   unsigned per_destination = 2;
   int claim_batch = 64;               // deliveries leased at a time
-  size_t per_destination_queue = 64;  // deliveries waiting here per host
+  size_t per_destination_queue = 64;  // sends (deliveries or batches) waiting here per host
   int64_t lease_ms = 120'000;         // longer than a batch of sends can take
   std::chrono::milliseconds timeout{5'000};
   int64_t first_retry_ms = 1'000;
@@ -112,8 +112,8 @@ class Dispatcher {
   // The outcome to record for `delivery` after `attempt` at `now`.
   storage::DeliveryOutcome OutcomeFor(const Delivery& delivery, const Attempt& attempt,
                                       int64_t now) const;
-  // Puts a job in its host's queue, or defers its deliveries when the queue is
-  // full. mu_ held; returns the ids to defer (done by the caller without mu_).
+  // Puts a job in its host's queue or, when that queue is full, adds its
+  // deliveries' ids to `busy`, which the caller defers without mu_. mu_ held.
   void Enqueue(Job job, std::vector<int64_t>& busy);
   std::shared_ptr<const CompiledCallback> Compiled(const Callback& callback, Status& error);
   // A host with waiting work and room for one more send, or nullptr. mu_ held.
