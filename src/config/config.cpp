@@ -465,6 +465,12 @@ const std::vector<KeyDef>& Keys() {
               "The ingest answer of a report asking for a downlink waits this many ms for the "
               "other stations' reports before the best one is chosen"),
           &ServeConfig::downlink_hold_ms, 0, 20000),
+      Int(Key("pipeline.downlink_callback_timeout_ms",
+              "ROOST_PIPELINE_DOWNLINK_CALLBACK_TIMEOUT_MS", "--downlink-callback-timeout-ms",
+              "800",
+              "A device type in CALLBACK downlink mode: its downlinkHook callback must answer "
+              "within this many ms; at most pipeline.downlink_hold_ms"),
+          &ServeConfig::downlink_callback_timeout_ms, 1, 20000),
       Int(Key("pipeline.callback_threads", "ROOST_PIPELINE_CALLBACK_THREADS", "--callback-threads",
               "8", "Threads sending callbacks at once (at most 2 to one host)"),
           &ServeConfig::callback_threads, 1, 256),
@@ -477,6 +483,14 @@ const std::vector<KeyDef>& Keys() {
               "A callback whose deliveries keep failing this many seconds is marked dead and "
               "its device type's alert email is told"),
           &ServeConfig::callback_dead_after_s, 1, 31536000),
+      Int(Key("pipeline.batch_callback_lines", "ROOST_PIPELINE_BATCH_CALLBACK_LINES",
+              "--batch-callback-lines", "100",
+              "A BATCH_URL callback's request is sent once it has this many lines"),
+          &ServeConfig::batch_callback_lines, 1, 10000),
+      Int(Key("pipeline.batch_callback_interval_ms", "ROOST_PIPELINE_BATCH_CALLBACK_INTERVAL_MS",
+              "--batch-callback-interval-ms", "1000",
+              "... or this many ms after its first line, whichever comes first"),
+          &ServeConfig::batch_callback_interval_ms, 10, 60000),
       Switch(Key("pipeline.callback_refuse_private", "ROOST_PIPELINE_CALLBACK_REFUSE_PRIVATE",
                  "--callback-refuse-private", "false",
                  "Refuse callback destinations on loopback, private and link-local addresses, "

@@ -106,15 +106,20 @@ struct ServeConfig {
   uint32_t session_ttl_s = 12 * 3600;        // console sessions
   unsigned password_hash_slots = 0;          // concurrent Argon2id; 0 = one per CPU
   uint32_t dedup_window_ms = 3000;
-  uint32_t retention_days = 90;            // 0 = keep messages forever
-  uint32_t retention_period_s = 3600;      // between retention passes
-  uint32_t downlink_hold_ms = 1000;        // an ack report waits this long for the others
-  uint32_t callback_threads = 8;           // callback sender threads
-  uint32_t callback_timeout_ms = 5000;     // one attempt, connecting included
-  uint32_t callback_dead_after_s = 86400;  // failing this long: the callback is dead
-  bool callback_refuse_private = false;    // refuse loopback/private/link-local destinations
-  uint32_t job_lease_seconds = 60;         // a job chunk's lease; then another worker may redo it
-  uint32_t job_workers = 2;                // threads running job chunks
+  uint32_t retention_days = 90;        // 0 = keep messages forever
+  uint32_t retention_period_s = 3600;  // between retention passes
+  uint32_t downlink_hold_ms = 1000;    // an ack report waits this long for the others
+  // CALLBACK downlink mode: the downlinkHook's deadline; at most downlink_hold_ms
+  // (server::Runtime refuses to start otherwise).
+  uint32_t downlink_callback_timeout_ms = 800;
+  uint32_t batch_callback_lines = 100;         // a BATCH_URL request goes with this many lines
+  uint32_t batch_callback_interval_ms = 1000;  // ... or this long after its first line
+  uint32_t callback_threads = 8;               // callback sender threads
+  uint32_t callback_timeout_ms = 5000;         // one attempt, connecting included
+  uint32_t callback_dead_after_s = 86400;      // failing this long: the callback is dead
+  bool callback_refuse_private = false;        // refuse loopback/private/link-local destinations
+  uint32_t job_lease_seconds = 60;  // a job chunk's lease; then another worker may redo it
+  uint32_t job_workers = 2;         // threads running job chunks
   // Registration with a product certificate missing from the certificate registry is refused.
   bool require_known_certificates = false;
   // A secret: GET /metrics needs "Authorization: Bearer <token>"; empty = loopback clients only.

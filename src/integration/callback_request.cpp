@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "core/hex.h"
 #include "integration/email.h"
@@ -173,6 +174,37 @@ Status CheckHttpParts(const Callback& callback, CallbackKind kind,
   return Status::Ok();
 }
 
+bool HasVariables(const CompiledTemplate& compiled) {
+  for (const auto& part : compiled.parts()) {
+    if (part.kind != CompiledTemplate::Part::Kind::kLiteral) return true;
+  }
+  return false;
+}
+
+// One BATCH_URL request carries many messages, so only its lines may vary.
+Status CheckBatchParts(const Callback& callback, CallbackKind kind,
+                       const std::vector<std::string>& fields) {
+  if (callback.http_method == "GET") {
+    return Status::InvalidInput(
+        "httpMethod: a BATCH_URL callback sends its lines with POST or PUT");
+  }
+  auto url = CompileField("url", callback.url, kind, fields);
+  if (!url.ok()) return url.status();
+  if (HasVariables(*url)) {
+    return Status::InvalidInput(
+        "url: a BATCH_URL callback's url has no variables (its lines carry the messages)");
+  }
+  for (const auto& [name, value] : callback.headers) {
+    auto header = CompileField("header " + name, value, kind, fields);
+    if (!header.ok()) return header.status();
+    if (HasVariables(*header)) {
+      return Status::InvalidInput("header " + Shown(name) +
+                                  ": a BATCH_URL callback's headers have no variables");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<CallbackKind> KindOf(const Callback& callback) {
@@ -219,7 +251,12 @@ Status ValidateCallback(const Callback& callback) {
       return Status::Ok();
     case CallbackChannel::kBatchUrl:
       ROOST_RETURN_IF_ERROR(CheckHttpParts(callback, *kind, fields));
+      ROOST_RETURN_IF_ERROR(CheckBatchParts(callback, *kind, fields));
+      ROOST_RETURN_IF_ERROR(CheckContentType(callback.content_type));
       if (callback.line_pattern.empty()) return Status::InvalidInput("linePattern: required");
+      if (callback.line_pattern.find_first_of("\r\n") != std::string::npos) {
+        return Status::InvalidInput("linePattern: one line per message: no line breaks");
+      }
       ROOST_RETURN_IF_ERROR(
           CompileField("linePattern", callback.line_pattern, *kind, fields).status());
       return Status::Ok();
@@ -227,6 +264,7 @@ Status ValidateCallback(const Callback& callback) {
       if (callback.recipient.empty()) return Status::InvalidInput("recipient: required");
       auto address = ValidateAddress(callback.recipient);
       if (!address.ok()) return address.status().WithPrefix("recipient");
+      ROOST_RETURN_IF_ERROR(CompileField("recipient", callback.recipient, *kind, fields).status());
       if (callback.subject.empty()) return Status::InvalidInput("subject: required");
       ROOST_RETURN_IF_ERROR(CompileField("subject", callback.subject, *kind, fields).status());
       if (callback.message.empty()) return Status::InvalidInput("message: required");
@@ -238,20 +276,30 @@ Status ValidateCallback(const Callback& callback) {
 }
 
 Result<CompiledCallback> CompileCallback(const Callback& callback) {
-  if (callback.channel != CallbackChannel::kUrl) {
-    return Status::InvalidInput("channel: only URL callbacks send one request per message");
-  }
   auto kind = KindOf(callback);
   if (!kind.ok()) return kind.status();
   auto custom = CompileCustomFormat(callback);
   if (!custom.ok()) return custom.status();
   const std::vector<std::string>& fields = custom->names;
-  ROOST_RETURN_IF_ERROR(CheckMethod(callback.http_method));
 
   CompiledCallback out;
   out.id_ = callback.id;
   out.device_type_ = callback.type;
   out.kind_ = *kind;
+  out.channel_ = callback.channel;
+  out.custom_format_ = std::move(custom->format);
+  if (callback.channel == CallbackChannel::kEmail) {
+    for (auto [field, pattern, compiled] :
+         {std::tuple{"recipient", &callback.recipient, &out.recipient_},
+          std::tuple{"subject", &callback.subject, &out.subject_},
+          std::tuple{"message", &callback.message, &out.message_}}) {
+      auto part = CompileField(field, *pattern, *kind, fields);
+      if (!part.ok()) return part.status();
+      *compiled = std::move(*part);
+    }
+    return out;
+  }
+  ROOST_RETURN_IF_ERROR(CheckMethod(callback.http_method));
   out.method_ = callback.http_method;
   ROOST_RETURN_IF_ERROR(CheckUrlPattern(callback.url));
   auto url = CompileField("url", callback.url, *kind, fields);
@@ -263,6 +311,16 @@ Result<CompiledCallback> CompileCallback(const Callback& callback) {
     if (!header.ok()) return header.status();
     out.headers_.emplace_back(name, std::move(*header));
   }
+  if (callback.channel == CallbackChannel::kBatchUrl) {
+    auto line = CompileField("linePattern", callback.line_pattern, *kind, fields);
+    if (!line.ok()) return line.status();
+    out.body_ = std::move(*line);
+    out.content_type_ = callback.content_type.empty() ? "text/plain" : callback.content_type;
+    out.body_escaping_ = EscapingFor(PatternPlace::kBody, out.content_type_);
+    // In a text body a line break inside a value would make two lines of one delivery.
+    if (out.body_escaping_ == Escaping::kText) out.body_escaping_ = Escaping::kHeader;
+    return out;
+  }
   if (out.method_ != "GET") {
     std::string_view pattern = callback.body_template.empty()
                                    ? DefaultBodyTemplate(callback.content_type)
@@ -273,7 +331,6 @@ Result<CompiledCallback> CompileCallback(const Callback& callback) {
     out.content_type_ = callback.content_type;
     out.body_escaping_ = EscapingFor(PatternPlace::kBody, callback.content_type);
   }
-  out.custom_format_ = std::move(custom->format);
   return out;
 }
 
@@ -363,8 +420,52 @@ HttpRequest CompiledCallback::Render(const Message& message, const Delivery& del
   return request;
 }
 
+std::string CompiledCallback::RenderLine(const Message& message, const Delivery& delivery) const {
+  if (!body_) return {};
+  Variables values;
+  FillVariables(message, delivery, values);
+  return Expand(*body_, values, body_escaping_);
+}
+
+HttpRequest CompiledCallback::RenderBatch(const std::vector<std::string>& lines) const {
+  Variables none;  // the url and headers of a batch have no variables
+  HttpRequest request;
+  request.method = method_;
+  request.url = Expand(url_, none, Escaping::kUrl);
+  for (const auto& [name, value] : headers_) {
+    request.headers.emplace_back(name, Expand(value, none, Escaping::kHeader));
+  }
+  size_t size = lines.size();
+  for (const std::string& line : lines) size += line.size();
+  request.body.reserve(size);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i > 0) request.body += '\n';
+    request.body += lines[i];
+  }
+  std::string type;
+  for (char c : content_type_) {
+    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) type += c;
+  }
+  request.headers.emplace_back("Content-Type", std::move(type));
+  return request;
+}
+
+EmailParts CompiledCallback::RenderEmail(const Message& message, const Delivery& delivery) const {
+  EmailParts out;
+  if (!recipient_ || !subject_ || !message_) return out;
+  Variables values;
+  FillVariables(message, delivery, values);
+  out.recipient = Expand(*recipient_, values, Escaping::kHeader);
+  out.subject = Expand(*subject_, values, Escaping::kHeader);
+  out.body = Expand(*message_, values, Escaping::kText);
+  return out;
+}
+
 Result<HttpRequest> BuildCallbackRequest(const Callback& callback, const Message& message,
                                          const Delivery& delivery) {
+  if (callback.channel != CallbackChannel::kUrl) {
+    return Status::InvalidInput("channel: only URL callbacks send one request per message");
+  }
   auto compiled = CompileCallback(callback);
   if (!compiled.ok()) return compiled.status();
   return compiled->Render(message, delivery);

@@ -1,6 +1,9 @@
-// What a URL callback sends for one delivery of one message (pipeline.md,
-// "Callbacks"): the method, the expanded url, headers and body. Pure: no I/O,
-// no storage; HttpSender (http_sender.h) does the sending.
+// What a callback sends (pipeline.md, "Callbacks"): for a URL callback the
+// method, expanded url, headers and body of one delivery; for a BATCH_URL
+// callback one line per delivery and the request that carries a batch of them;
+// for an EMAIL callback the recipient, subject and message. Pure: no I/O, no
+// storage; HttpSender (http_sender.h) and the dispatcher's email sender do the
+// sending.
 //
 // A callback is checked once when it is saved (ValidateCallback) and compiled
 // once when the dispatcher loads it (CompileCallback); rendering a delivery is
@@ -69,23 +72,49 @@ Result<CallbackKind> KindOf(const Callback& callback);
 //   "contentType: must be a media type such as application/json"
 //   "bodyTemplate: a GET callback sends no body"
 //   "payloadConfig: position 4: expected ..."
-// Per channel: URL needs url; BATCH_URL needs url and linePattern; EMAIL needs
-// recipient (one address), subject and message. A downlinkHook is a DATA BIDIR
-// URL callback. Headers Content-Type, Content-Length, Transfer-Encoding,
+// Per channel: URL needs url; BATCH_URL needs url and linePattern, POSTs or
+// PUTs (not GET), and its url and header values have no variables (one request
+// carries many messages: only its lines vary), and its linePattern has no line
+// break (one delivery, one line); EMAIL needs recipient (one
+// address, a pattern), subject and message. A downlinkHook is a DATA BIDIR URL
+// callback. Headers Content-Type, Content-Length, Transfer-Encoding,
 // Connection and Host are refused (case-insensitively): the first follows
 // contentType, the others belong to the HTTP connection.
 Status ValidateCallback(const Callback& callback);
 
-// A URL callback ready to render deliveries. Immutable once built: one
-// instance may be shared by every dispatcher thread.
+// What an EMAIL callback sends for one delivery: its patterns expanded. The
+// recipient and subject are header values, so control characters (CR, LF,
+// ...) are removed from them, values and literal text alike; the message is
+// text as is. The recipient is checked as an address only when sent.
+struct EmailParts {
+  std::string recipient;
+  std::string subject;
+  std::string body;
+};
+
+// A callback ready to render deliveries. Immutable once built: one instance
+// may be shared by every dispatcher thread. Values the message lacks expand to
+// nothing, so rendering never fails.
 class CompiledCallback {
  public:
   const std::string& id() const { return id_; }
   CallbackKind kind() const { return kind_; }
+  CallbackChannel channel() const { return channel_; }
 
-  // The request for `delivery` of `message`. Values the message lacks expand
-  // to nothing, so rendering never fails.
+  // URL: the request for `delivery` of `message`.
   HttpRequest Render(const Message& message, const Delivery& delivery) const;
+
+  // BATCH_URL: the line of `delivery` of `message`, linePattern expanded. Its
+  // values are escaped for the body's content type; in a text body (any type
+  // but JSON and form) control characters are removed from the line, values
+  // and literal text, so that one delivery is always exactly one line.
+  std::string RenderLine(const Message& message, const Delivery& delivery) const;
+  // BATCH_URL: the request carrying `lines` joined with "\n" (no trailing
+  // newline), with Content-Type the callback's contentType, or text/plain.
+  HttpRequest RenderBatch(const std::vector<std::string>& lines) const;
+
+  // EMAIL: the email of `delivery` of `message`.
+  EmailParts RenderEmail(const Message& message, const Delivery& delivery) const;
 
   // The variables of `delivery` of `message`, as listed at the top of this
   // file. For other uses of the same values (BATCH_URL lines, emails).
@@ -97,21 +126,24 @@ class CompiledCallback {
   std::string id_;
   std::string device_type_;
   CallbackKind kind_ = CallbackKind::kDataUplink;
+  CallbackChannel channel_ = CallbackChannel::kUrl;
   std::string method_;
   CompiledTemplate url_;
   std::vector<std::pair<std::string, CompiledTemplate>> headers_;
-  std::optional<CompiledTemplate> body_;  // nullopt for GET
+  std::optional<CompiledTemplate> body_;  // URL: nullopt for GET; BATCH_URL: the line
   std::string content_type_;
   Escaping body_escaping_ = Escaping::kText;
+  std::optional<CompiledTemplate> recipient_, subject_, message_;  // EMAIL
   std::optional<codec::PayloadFormat> custom_format_;
 };
 
-// Compiles a URL callback (it need not be enabled). Refusals are InvalidInput
-// naming the pattern as ValidateCallback does ("url: ...", "header X: ...",
-// "bodyTemplate: ..."); a callback of another channel is refused.
+// Compiles a callback of any channel (it need not be enabled). Refusals are
+// InvalidInput naming the pattern as ValidateCallback does ("url: ...",
+// "header X: ...", "bodyTemplate: ...", "linePattern: ...", "subject: ...").
 Result<CompiledCallback> CompileCallback(const Callback& callback);
 
-// CompileCallback and Render in one step, for a single delivery.
+// CompileCallback and Render in one step, for a single delivery of a URL
+// callback (other channels are refused).
 Result<HttpRequest> BuildCallbackRequest(const Callback& callback, const Message& message,
                                          const Delivery& delivery);
 

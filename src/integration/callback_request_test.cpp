@@ -438,5 +438,104 @@ TEST(ValidateCallback, ChannelFieldsAndKinds) {
   EXPECT_EQ(ErrorOf(hook), "downlinkHook: only a DATA BIDIR URL callback answers downlinks");
 }
 
+TEST(CallbackRequest, EmailIsItsPatternsExpanded) {
+  Callback c;
+  c.id = "cb1";
+  c.type = "5f1e2d3c4b5a697887960a1b";
+  c.channel = CallbackChannel::kEmail;
+  c.recipient = "ops+{device}@example.com";
+  c.subject = "Message {seqNumber} of {device}";
+  c.message = "data={data}\nstation={station}\n{\"json\": \"{data}\"} & <{rssi}>";
+  ASSERT_TRUE(ValidateCallback(c).ok()) << ValidateCallback(c).message();
+  auto compiled = CompileCallback(c);
+  ASSERT_TRUE(compiled.ok()) << compiled.status().message();
+  EXPECT_EQ(compiled->channel(), CallbackChannel::kEmail);
+  EmailParts email = compiled->RenderEmail(TwoStationMessage(), FirstDelivery());
+  EXPECT_EQ(email.recipient, "ops+2C@example.com");
+  EXPECT_EQ(email.subject, "Message 1234 of 2C");
+  // The message is text: values go in as they are, nothing escaped.
+  EXPECT_EQ(email.body, "data=0a1b2c\nstation=0A1B\n{\"json\": \"0a1b2c\"} & <-99.13>");
+}
+
+TEST(CallbackRequest, EmailSubjectAndRecipientCannotCarryLineBreaks) {
+  Callback c;
+  c.id = "cb1";
+  c.type = "5f1e2d3c4b5a697887960a1b";
+  c.channel = CallbackChannel::kEmail;
+  c.payload_config = kCustomFormat;
+  c.recipient = "ops@example.com{customData#n}";
+  c.subject = "Alert {customData#n}Bcc: victim@example.com";
+  c.message = "n={customData#n}";
+  auto compiled = CompileCallback(c);
+  ASSERT_TRUE(compiled.ok()) << compiled.status().message();
+  Message m = TwoStationMessage();
+  m.data = kCustomData;  // field n holds a"&\n
+  EmailParts email = compiled->RenderEmail(m, FirstDelivery());
+  EXPECT_EQ(email.subject, "Alert a\"&Bcc: victim@example.com");
+  EXPECT_EQ(email.subject.find_first_of("\r\n"), std::string::npos);
+  EXPECT_EQ(email.recipient.find_first_of("\r\n"), std::string::npos);
+  EXPECT_EQ(email.body, "n=a\"&\n");
+}
+
+TEST(CallbackRequest, BatchLinesAreJoinedIntoOneRequest) {
+  Callback c = UrlCallback();
+  c.channel = CallbackChannel::kBatchUrl;
+  c.content_type = "";
+  c.headers = {{"Authorization", "Bearer k"}};
+  c.line_pattern = "{device};{seqNumber};{data};{duplicate}";
+  ASSERT_TRUE(ValidateCallback(c).ok()) << ValidateCallback(c).message();
+  auto compiled = CompileCallback(c);
+  ASSERT_TRUE(compiled.ok()) << compiled.status().message();
+  Message m = TwoStationMessage();
+  Delivery dup = FirstDelivery();
+  dup.duplicate = true;
+  std::vector<std::string> lines = {compiled->RenderLine(m, FirstDelivery()),
+                                    compiled->RenderLine(m, dup)};
+  EXPECT_EQ(lines[0], "2C;1234;0a1b2c;false");
+  HttpRequest r = compiled->RenderBatch(lines);
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.url, "https://example.com/up");
+  EXPECT_EQ(r.body, "2C;1234;0a1b2c;false\n2C;1234;0a1b2c;true");
+  EXPECT_EQ(HeaderOf(r, "Content-Type"), "text/plain");
+  EXPECT_EQ(HeaderOf(r, "Authorization"), "Bearer k");
+}
+
+TEST(CallbackRequest, ABatchLineIsOneLineWhateverItsValues) {
+  Callback c = UrlCallback();
+  c.channel = CallbackChannel::kBatchUrl;
+  c.payload_config = kCustomFormat;
+  c.line_pattern = "{device} {customData#n}";
+  auto compiled = CompileCallback(c);
+  ASSERT_TRUE(compiled.ok()) << compiled.status().message();
+  Message m = TwoStationMessage();
+  m.data = kCustomData;  // field n ends with a line break
+  EXPECT_EQ(compiled->RenderLine(m, FirstDelivery()), "2C a\"&");
+  // Lines of JSON are JSON-escaped, so they stay one line too.
+  c.line_pattern = "{\"n\":\"{customData#n}\"}";
+  c.content_type = "application/json";
+  compiled = CompileCallback(c);
+  ASSERT_TRUE(compiled.ok());
+  EXPECT_EQ(compiled->RenderLine(m, FirstDelivery()), "{\"n\":\"a\\\"&\\n\"}");
+}
+
+TEST(ValidateCallback, ABatchUrlVariesOnlyInItsLines) {
+  Callback c = UrlCallback();
+  c.channel = CallbackChannel::kBatchUrl;
+  c.line_pattern = "{device}";
+  c.url = "https://example.com/{device}";
+  EXPECT_EQ(ErrorOf(c),
+            "url: a BATCH_URL callback's url has no variables (its lines carry the messages)");
+  c.url = "https://example.com/batch";
+  c.headers = {{"X-Device", "{device}"}};
+  EXPECT_EQ(ErrorOf(c), "header X-Device: a BATCH_URL callback's headers have no variables");
+  c.headers = {};
+  c.http_method = "GET";
+  EXPECT_EQ(ErrorOf(c), "httpMethod: a BATCH_URL callback sends its lines with POST or PUT");
+  c.http_method = "PUT";
+  EXPECT_TRUE(ValidateCallback(c).ok()) << ValidateCallback(c).message();
+  c.line_pattern = "{device}\n{data}";
+  EXPECT_EQ(ErrorOf(c), "linePattern: one line per message: no line breaks");
+}
+
 }  // namespace
 }  // namespace roost::integration

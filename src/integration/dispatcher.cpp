@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "integration/email.h"
 #include "integration/http_sender.h"
 
 namespace roost::integration {
@@ -26,6 +27,11 @@ std::string DestinationOf(std::string_view url) {
   std::string out(authority);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+std::string DestinationOf(const Callback& callback) {
+  if (callback.channel == CallbackChannel::kEmail) return "email";
+  return DestinationOf(callback.url);
 }
 
 Dispatcher::Dispatcher(storage::Store& store, DispatcherOptions options)
@@ -90,24 +96,70 @@ std::shared_ptr<const CompiledCallback> Dispatcher::Compiled(const Callback& cal
   return shared;
 }
 
-storage::DeliveryOutcome Dispatcher::Deliver(const storage::DeliveryTask& task,
-                                             HttpSender& sender) {
-  storage::DeliveryOutcome out;
+Dispatcher::Attempt Dispatcher::Deliver(const Job& job, HttpSender& sender) {
+  Attempt out;
+  const storage::DeliveryTask& first = job.front();
   Status error;
-  auto compiled = Compiled(task.callback, error);
+  auto compiled = Compiled(first.callback, error);
   if (compiled == nullptr) {
     out.status = kStatusOther;
     out.info = "the callback does not compile: " + error.message();
-  } else {
-    HttpOutcome sent = sender.Send(compiled->Render(task.message, task.delivery), options_.timeout);
-    out.status = sent.status;
-    out.info = sent.info;
-    out.delivered = sent.status >= 200 && sent.status < 300;
-    if (out.info.empty()) out.info = "HTTP " + std::to_string(sent.status);
+    return out;
   }
-  out.now = options_.clock();
+  switch (compiled->channel()) {
+    case CallbackChannel::kEmail: {
+      EmailParts email = compiled->RenderEmail(first.message, first.delivery);
+      out.status = kStatusOther;
+      if (!options_.send_email) {
+        out.info = "no email configured (smtp.host)";
+        return out;
+      }
+      auto address = ValidateAddress(email.recipient);
+      if (!address.ok()) {
+        out.info = "recipient: " + address.status().message();
+        return out;
+      }
+      Status sent = options_.send_email(*address, email.subject, email.body);
+      if (!sent.ok()) {
+        out.info = "email not sent: " + sent.message().substr(0, 200);
+        return out;
+      }
+      out.delivered = true;
+      out.status = 250;
+      out.info = "email sent";
+      return out;
+    }
+    case CallbackChannel::kBatchUrl: {
+      std::vector<std::string> lines;
+      lines.reserve(job.size());
+      for (const auto& task : job)
+        lines.push_back(compiled->RenderLine(task.message, task.delivery));
+      HttpOutcome sent = sender.Send(compiled->RenderBatch(lines), options_.timeout);
+      out.status = sent.status;
+      out.info = std::move(sent.info);
+      break;
+    }
+    case CallbackChannel::kUrl: {
+      HttpOutcome sent =
+          sender.Send(compiled->Render(first.message, first.delivery), options_.timeout);
+      out.status = sent.status;
+      out.info = std::move(sent.info);
+      break;
+    }
+  }
+  out.delivered = out.status >= 200 && out.status < 300;
+  if (out.info.empty()) out.info = "HTTP " + std::to_string(out.status);
+  return out;
+}
+
+storage::DeliveryOutcome Dispatcher::OutcomeFor(const Delivery& d, const Attempt& attempt,
+                                                int64_t now) const {
+  storage::DeliveryOutcome out;
+  out.delivered = attempt.delivered;
+  out.status = attempt.status;
+  out.info = attempt.info;
+  out.now = now;
   if (out.delivered) return out;
-  const Delivery& d = task.delivery;
   const int64_t first_failure = d.first_failure != 0 ? d.first_failure : out.now;
   if (out.now - first_failure >= options_.dead_after_ms) {
     out.give_up = true;
@@ -117,6 +169,16 @@ storage::DeliveryOutcome Dispatcher::Deliver(const storage::DeliveryTask& task,
   for (int32_t i = 0; i < d.attempts && wait < options_.max_retry_ms; ++i) wait *= 2;
   out.retry_at = out.now + std::min(wait, options_.max_retry_ms);
   return out;
+}
+
+void Dispatcher::Enqueue(Job job, std::vector<int64_t>& busy) {
+  Host& h = hosts_[DestinationOf(job.front().callback)];
+  if (h.waiting.size() >= options_.per_destination_queue) {
+    for (const auto& task : job) busy.push_back(task.delivery.id);
+    return;
+  }
+  h.waiting.push_back(std::move(job));
+  ++queued_;
 }
 
 Dispatcher::Host* Dispatcher::ReadyHost(std::string& name) {
@@ -132,6 +194,7 @@ Dispatcher::Host* Dispatcher::ReadyHost(std::string& name) {
 
 void Dispatcher::Claim() {
   const size_t high_water = std::max<size_t>(4 * threads_.size(), 16);
+  const size_t batch_lines = std::max<size_t>(1, options_.batch_lines);
   for (;;) {
     uint64_t wakes = 0;
     bool room = false;
@@ -141,34 +204,63 @@ void Dispatcher::Claim() {
       wakes = wakes_;
       room = queued_ < high_water;
     }
-    size_t taken = 0;
+    bool more = false;
+    std::vector<int64_t> busy;
     if (room) {
       auto tasks =
           store_.ClaimDeliveries(options_.clock(), options_.claim_batch, options_.lease_ms);
       if (tasks.ok()) {
-        std::vector<int64_t> busy;
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          for (storage::DeliveryTask& task : *tasks) {
-            Host& h = hosts_[DestinationOf(task.callback.url)];
-            if (h.waiting.size() >= options_.per_destination_queue) {
-              busy.push_back(task.delivery.id);
-              continue;
-            }
-            h.waiting.push_back(std::move(task));
-            ++queued_;
-            ++taken;
+        const int64_t now = options_.clock();
+        std::vector<Job> ready;
+        for (storage::DeliveryTask& task : *tasks) {
+          if (task.callback.channel != CallbackChannel::kBatchUrl) {
+            ready.emplace_back().push_back(std::move(task));
+            continue;
+          }
+          Batch& b = batches_[task.callback.id];
+          if (b.tasks.empty()) b.due = now + options_.batch_interval_ms;
+          b.tasks.push_back(std::move(task));
+          if (b.tasks.size() >= batch_lines) {
+            ready.push_back(std::move(b.tasks));
+            batches_.erase(ready.back().front().callback.id);
           }
         }
-        work_.notify_all();
-        for (int64_t id : busy) {
-          (void)store_.DeferDelivery(id, options_.clock() + kBusyDestinationDelayMs);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          for (Job& job : ready) Enqueue(std::move(job), busy);
         }
-        if (tasks->size() == static_cast<size_t>(options_.claim_batch)) continue;  // more due
+        work_.notify_all();
+        more = tasks->size() == static_cast<size_t>(options_.claim_batch);
       }
     }
+    // Batches whose time is up go even when not full.
+    const int64_t now = options_.clock();
+    int64_t next_due = now + options_.idle_poll_ms;
+    {
+      std::vector<Job> due;
+      for (auto it = batches_.begin(); it != batches_.end();) {
+        if (it->second.due <= now) {
+          due.push_back(std::move(it->second.tasks));
+          it = batches_.erase(it);
+        } else {
+          next_due = std::min(next_due, it->second.due);
+          ++it;
+        }
+      }
+      if (!due.empty()) {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          for (Job& job : due) Enqueue(std::move(job), busy);
+        }
+        work_.notify_all();
+      }
+    }
+    for (int64_t id : busy) {
+      (void)store_.DeferDelivery(id, options_.clock() + kBusyDestinationDelayMs);
+    }
+    if (more) continue;  // more due
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::milliseconds(options_.idle_poll_ms),
+    cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(1, next_due - now)),
                  [&] { return stop_ || wakes_ != wakes; });
   }
 }
@@ -178,21 +270,34 @@ void Dispatcher::Send() {
   sender_options.refuse_private_destinations = options_.refuse_private_destinations;
   HttpSender sender(sender_options);
   for (;;) {
-    storage::DeliveryTask task;
+    Job job;
     std::string host;
     {
       std::unique_lock<std::mutex> lock(mu_);
       Host* h = nullptr;
       work_.wait(lock, [&] { return stop_ || (h = ReadyHost(host)) != nullptr; });
       if (stop_) return;  // tasks still waiting stay leased, then due again for anyone
-      task = std::move(h->waiting.front());
+      job = std::move(h->waiting.front());
       h->waiting.pop_front();
       ++h->in_flight;
       --queued_;
     }
     cv_.notify_all();  // the claimer may have room again
-    storage::DeliveryOutcome outcome = Deliver(task, sender);
-    auto died = store_.CompleteDelivery(task.delivery.id, outcome);
+    const Attempt attempt = Deliver(job, sender);
+    const int64_t now = options_.clock();
+    std::vector<std::pair<const storage::DeliveryTask*, storage::DeliveryOutcome>> dead;
+    for (const storage::DeliveryTask& task : job) {
+      storage::DeliveryOutcome outcome = OutcomeFor(task.delivery, attempt, now);
+      auto died = store_.CompleteDelivery(task.delivery.id, outcome);
+      if (outcome.delivered) {
+        if (delivered_) delivered_->Inc();
+      } else if (outcome.give_up) {
+        if (dead_) dead_->Inc();
+      } else if (failed_) {
+        failed_->Inc();
+      }
+      if (died.ok() && *died) dead.emplace_back(&task, std::move(outcome));
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = hosts_.find(host);
@@ -202,14 +307,9 @@ void Dispatcher::Send() {
       }
     }
     work_.notify_all();
-    if (outcome.delivered) {
-      if (delivered_) delivered_->Inc();
-    } else if (outcome.give_up) {
-      if (dead_) dead_->Inc();
-    } else if (failed_) {
-      failed_->Inc();
+    if (options_.on_dead) {
+      for (const auto& [task, outcome] : dead) options_.on_dead(task->callback, outcome);
     }
-    if (died.ok() && *died && options_.on_dead) options_.on_dead(task.callback, outcome);
   }
 }
 

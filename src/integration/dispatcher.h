@@ -7,8 +7,8 @@
 // work only from hosts with fewer than `per_destination` sends in flight, and
 // record every attempt. A dead or slow host therefore occupies at most
 // `per_destination` senders while the others serve healthy hosts; a host's
-// queue is bounded (`per_destination_queue`), past it deliveries are put back,
-// due again shortly.
+// queue is bounded (`per_destination_queue` sends, each a delivery or a
+// batch), past it deliveries are put back, due again shortly.
 //
 // A failed attempt is retried with exponential back-off (first_retry_ms,
 // doubling, at most max_retry_ms). A delivery whose attempts have failed for
@@ -16,8 +16,18 @@
 // marked dead (the callback is skipped until enabled again) and `on_dead` is
 // called once for the callback (the alert email).
 //
-// EMAIL callbacks are sent through `send_email`; BATCH_URL is refused when a
-// callback is saved (not supported yet).
+// EMAIL callbacks are sent through `send_email`, all of them counting as one
+// destination ("email") for the per-destination limit. A sent email is
+// recorded with status 250 (SMTP's "completed"); a refused one with 604 and
+// the reason.
+//
+// BATCH_URL deliveries are grouped per callback: the claimer collects them
+// until `batch_lines` are waiting or `batch_interval_ms` passed since the
+// first, then the batch goes to the callback's host queue as one send (one
+// request, its lines joined with "\n"). Every delivery of a batch completes
+// with the batch's outcome, so a failed batch is retried as a whole (its
+// deliveries come due together again) and the deliveries stay leased, hence
+// at-least-once, while they wait to be batched.
 #pragma once
 
 #include <chrono>
@@ -42,13 +52,17 @@ struct DispatcherOptions {
   unsigned threads = 8;
   unsigned per_destination = 2;
   int claim_batch = 64;               // deliveries leased at a time
-  size_t per_destination_queue = 64;  // deliveries waiting here per host
+  size_t per_destination_queue = 64;  // sends (deliveries or batches) waiting here per host
   int64_t lease_ms = 120'000;         // longer than a batch of sends can take
   std::chrono::milliseconds timeout{5'000};
   int64_t first_retry_ms = 1'000;
   int64_t max_retry_ms = 10 * 60'000;
   int64_t dead_after_ms = 24 * 3600'000;
   int64_t idle_poll_ms = 200;  // how often an idle thread looks for due deliveries
+  size_t batch_lines = 100;    // BATCH_URL: a batch is sent once it has this many lines
+  // ... or this long after its first line arrived; well under lease_ms, since
+  // the batch's deliveries wait on their lease.
+  int64_t batch_interval_ms = 1'000;
   bool refuse_private_destinations = false;
   std::function<int64_t()> clock;  // epoch ms; required
   // Optional. Called once when a callback dies, from a dispatcher thread.
@@ -75,14 +89,32 @@ class Dispatcher {
   void Stop();
 
  private:
+  // What one send carries: one delivery, or a BATCH_URL batch of them (same callback).
+  using Job = std::vector<storage::DeliveryTask>;
   struct Host {
-    std::deque<storage::DeliveryTask> waiting;
+    std::deque<Job> waiting;
     unsigned in_flight = 0;
+  };
+  struct Batch {
+    Job tasks;
+    int64_t due = 0;  // epoch ms when it goes even if not full
+  };
+  // What one send met, before each delivery's back-off is applied.
+  struct Attempt {
+    bool delivered = false;
+    int32_t status = 0;
+    std::string info;
   };
   void Claim();  // the claimer thread
   void Send();   // a sender thread
-  // Sends one task; returns the outcome to record.
-  storage::DeliveryOutcome Deliver(const storage::DeliveryTask& task, class HttpSender& sender);
+  // Sends one job; returns what it met.
+  Attempt Deliver(const Job& job, class HttpSender& sender);
+  // The outcome to record for `delivery` after `attempt` at `now`.
+  storage::DeliveryOutcome OutcomeFor(const Delivery& delivery, const Attempt& attempt,
+                                      int64_t now) const;
+  // Puts a job in its host's queue or, when that queue is full, adds its
+  // deliveries' ids to `busy`, which the caller defers without mu_. mu_ held.
+  void Enqueue(Job job, std::vector<int64_t>& busy);
   std::shared_ptr<const CompiledCallback> Compiled(const Callback& callback, Status& error);
   // A host with waiting work and room for one more send, or nullptr. mu_ held.
   Host* ReadyHost(std::string& name);
@@ -96,9 +128,10 @@ class Dispatcher {
   std::condition_variable cv_;
   bool stop_ = false;
   uint64_t wakes_ = 0;
-  std::condition_variable work_;       // senders: a host became ready, or stop
-  std::map<std::string, Host> hosts_;  // guarded by mu_
-  size_t queued_ = 0;                  // tasks waiting in hosts_; guarded by mu_
+  std::condition_variable work_;          // senders: a host became ready, or stop
+  std::map<std::string, Host> hosts_;     // guarded by mu_
+  size_t queued_ = 0;                     // jobs waiting in hosts_; guarded by mu_
+  std::map<std::string, Batch> batches_;  // by callback id; claimer thread only
   std::map<std::string, std::shared_ptr<const CompiledCallback>> compiled_;  // guarded by mu_
   std::vector<std::thread> threads_;                                         // senders
   std::thread claimer_;  // last: starts once the members above exist
@@ -106,5 +139,9 @@ class Dispatcher {
 
 // The host[:port] of an http(s) URL, lowercased: what the per-destination limit counts.
 std::string DestinationOf(std::string_view url);
+
+// Where a callback's deliveries go, for the per-destination limit: the host of
+// its url, or "email" for every EMAIL callback.
+std::string DestinationOf(const Callback& callback);
 
 }  // namespace roost::integration

@@ -4,10 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <set>
 #include <thread>
 
+#include "integration/http_sender.h"
 #include "integration/loopback_http_server.h"
 #include "storage/store_test_fixture.h"
 
@@ -208,10 +212,212 @@ TEST_P(DispatcherTest, FailuresAreRetriedWithBackOffThenTheCallbackDiesWithOneAl
   EXPECT_FALSE(store_->GetCallback("cb")->dead);
 }
 
+TEST_P(DispatcherTest, BatchUrlDeliveriesGoOutAsOneRequestPerNLines) {
+  LoopbackHttpServer sink([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
+  Callback cb = UrlCallback("batch", sink.Url("/batch"));
+  cb.channel = CallbackChannel::kBatchUrl;
+  cb.url = sink.Url("/batch");
+  cb.content_type = "";
+  cb.line_pattern = "{device};{seqNumber};{data}";
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
+  DispatcherOptions o = Options();
+  o.batch_lines = 5;
+  o.batch_interval_ms = 60'000;  // only a full batch goes
+  Dispatcher dispatcher(*store_, o);
+  Ingest(1, 10);
+  dispatcher.Wake();
+  ASSERT_TRUE(WaitFor([&] { return sink.requests().size() >= 2; }, 10s));
+  std::this_thread::sleep_for(300ms);  // nothing more comes
+  auto requests = sink.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  std::multiset<std::string> lines;
+  for (const auto& r : requests) {
+    EXPECT_EQ(r.method, "POST");
+    EXPECT_EQ(r.target, "/batch");
+    EXPECT_EQ(r.Header("content-type"), "text/plain");
+    size_t count = 0;
+    for (size_t start = 0; start <= r.body.size();) {
+      size_t end = r.body.find('\n', start);
+      if (end == std::string::npos) end = r.body.size();
+      lines.insert(r.body.substr(start, end - start));
+      ++count;
+      start = end + 1;
+    }
+    EXPECT_EQ(count, 5u) << r.body;
+  }
+  std::multiset<std::string> expected;
+  for (int i = 1; i <= 10; ++i) expected.insert("2C;" + std::to_string(i) + ";0a0b");
+  EXPECT_EQ(lines, expected);
+  std::vector<storage::MessageCursor> keys;
+  for (int i = 1; i <= 10; ++i) keys.push_back({1'000'000 + i * 1000, 0x2C, i});
+  auto deliveries = store_->ListMessageDeliveries(keys);
+  ASSERT_TRUE(deliveries.ok());
+  ASSERT_EQ(deliveries->size(), 10u);
+  for (const Delivery& d : *deliveries) {
+    EXPECT_EQ(d.state, DeliveryState::kDone);
+    EXPECT_EQ(d.attempts, 1);
+    EXPECT_EQ(d.last_status, 200);
+  }
+}
+
+TEST_P(DispatcherTest, ABatchNotFullGoesOnceItsIntervalIsUp) {
+  LoopbackHttpServer sink([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
+  Callback cb = UrlCallback("batch", sink.Url("/batch"));
+  cb.channel = CallbackChannel::kBatchUrl;
+  cb.url = sink.Url("/batch");
+  cb.content_type = "application/json";
+  cb.line_pattern = "{\"seq\":{seqNumber}}";
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
+  DispatcherOptions o = Options();
+  o.batch_lines = 100;
+  o.batch_interval_ms = 300;
+  Dispatcher dispatcher(*store_, o);
+  const auto start = std::chrono::steady_clock::now();
+  Ingest(1, 3);
+  dispatcher.Wake();
+  ASSERT_TRUE(WaitFor([&] { return !sink.requests().empty(); }, 10s));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 250ms) << "the batch waited for more lines";
+  std::this_thread::sleep_for(300ms);
+  auto requests = sink.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].Header("content-type"), "application/json");
+  EXPECT_EQ(requests[0].body, "{\"seq\":1}\n{\"seq\":2}\n{\"seq\":3}");
+}
+
+TEST_P(DispatcherTest, AFailedBatchIsRetriedWhole) {
+  std::atomic<int> hits{0};
+  LoopbackHttpServer flaky([&](const ReceivedRequest&) {
+    return ++hits == 1 ? Answer{503, "busy", {}, 0} : Answer{200, "ok", {}, 0};
+  });
+  Callback cb = UrlCallback("batch", flaky.Url("/batch"));
+  cb.channel = CallbackChannel::kBatchUrl;
+  cb.url = flaky.Url("/batch");
+  cb.line_pattern = "{seqNumber}";
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
+  DispatcherOptions o = Options();
+  o.batch_lines = 4;
+  o.batch_interval_ms = 60'000;
+  o.first_retry_ms = 50;
+  Dispatcher dispatcher(*store_, o);
+  Ingest(1, 4);
+  dispatcher.Wake();
+  ASSERT_TRUE(WaitFor([&] { return flaky.requests().size() >= 2; }, 10s));
+  std::this_thread::sleep_for(300ms);
+  auto requests = flaky.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  auto sorted_lines = [](std::string body) {
+    std::multiset<std::string> out;
+    for (size_t start = 0; start <= body.size();) {
+      size_t end = body.find('\n', start);
+      if (end == std::string::npos) end = body.size();
+      out.insert(body.substr(start, end - start));
+      start = end + 1;
+    }
+    return out;
+  };
+  EXPECT_EQ(sorted_lines(requests[0].body), (std::multiset<std::string>{"1", "2", "3", "4"}));
+  EXPECT_EQ(sorted_lines(requests[1].body), sorted_lines(requests[0].body));
+  std::vector<storage::MessageCursor> keys;
+  for (int i = 1; i <= 4; ++i) keys.push_back({1'000'000 + i * 1000, 0x2C, i});
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto d = store_->ListMessageDeliveries(keys);
+        return d.ok() && std::all_of(d->begin(), d->end(), [](const Delivery& x) {
+                 return x.state == DeliveryState::kDone;
+               });
+      },
+      5s));
+  for (const Delivery& d : *store_->ListMessageDeliveries(keys)) {
+    EXPECT_EQ(d.attempts, 2);
+    EXPECT_EQ(d.last_status, 200);
+  }
+}
+
+TEST_P(DispatcherTest, EmailDeliveriesAreSentRenderedThroughSendEmail) {
+  Callback cb;
+  cb.id = "mail";
+  cb.type = type_.id;
+  cb.channel = CallbackChannel::kEmail;
+  cb.recipient = "ops+{device}@example.com";
+  cb.subject = "Message {seqNumber} of {device}";
+  cb.message = "data={data}\nstation={station}";
+  cb.creation_time = 1;
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
+  struct Sent {
+    std::string to, subject, body;
+  };
+  std::mutex mu;
+  std::vector<Sent> sent;
+  DispatcherOptions o = Options();
+  o.send_email = [&](const std::string& to, const std::string& subject, const std::string& body) {
+    std::lock_guard lock(mu);
+    sent.push_back({to, subject, body});
+    return Status::Ok();
+  };
+  Dispatcher dispatcher(*store_, o);
+  Ingest(1, 2);
+  dispatcher.Wake();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return sent.size() >= 2;
+      },
+      10s));
+  std::this_thread::sleep_for(200ms);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(sent.size(), 2u);
+  std::sort(sent.begin(), sent.end(),
+            [](const Sent& a, const Sent& b) { return a.subject < b.subject; });
+  EXPECT_EQ(sent[0].to, "ops+2C@example.com");
+  EXPECT_EQ(sent[0].subject, "Message 1 of 2C");
+  EXPECT_EQ(sent[0].body, "data=0a0b\nstation=0A1B");
+  EXPECT_EQ(sent[1].subject, "Message 2 of 2C");
+  auto deliveries =
+      store_->ListMessageDeliveries(std::vector<storage::MessageCursor>{{1'001'000, 0x2C, 1}});
+  ASSERT_TRUE(deliveries.ok());
+  ASSERT_EQ(deliveries->size(), 1u);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return store_
+                   ->ListMessageDeliveries(
+                       std::vector<storage::MessageCursor>{{1'001'000, 0x2C, 1}})
+                   ->front()
+                   .state == DeliveryState::kDone;
+      },
+      5s));
+}
+
+TEST_P(DispatcherTest, EmailWithoutSmtpFailsAndIsRetriedLikeAnyDelivery) {
+  Callback cb;
+  cb.id = "mail";
+  cb.type = type_.id;
+  cb.channel = CallbackChannel::kEmail;
+  cb.recipient = "ops@example.com";
+  cb.subject = "s";
+  cb.message = "m";
+  cb.creation_time = 1;
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
+  Dispatcher dispatcher(*store_, Options());  // no send_email
+  Ingest(1, 1);
+  dispatcher.Wake();
+  const std::vector<storage::MessageCursor> key{{1'001'000, 0x2C, 1}};
+  ASSERT_TRUE(
+      WaitFor([&] { return store_->ListMessageDeliveries(key)->front().attempts >= 1; }, 5s));
+  const Delivery d = store_->ListMessageDeliveries(key)->front();
+  EXPECT_EQ(d.state, DeliveryState::kPending);
+  EXPECT_EQ(d.last_status, kStatusOther);
+  EXPECT_EQ(d.last_info, "no email configured (smtp.host)");
+  EXPECT_GT(d.first_failure, 0);
+}
+
 TEST(DestinationOf, IsTheLowercasedAuthorityWithoutCredentials) {
   EXPECT_EQ(DestinationOf("http://Example.COM:8080/a?b"), "example.com:8080");
   EXPECT_EQ(DestinationOf("https://user:pw@host/x"), "host");
   EXPECT_EQ(DestinationOf("http://[::1]:9/"), "[::1]:9");
+  Callback mail;
+  mail.channel = CallbackChannel::kEmail;
+  mail.url = "http://ignored.example/";
+  EXPECT_EQ(DestinationOf(mail), "email");
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, DispatcherTest, ::testing::Values("sqlite", "postgresql"),

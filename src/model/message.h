@@ -91,6 +91,9 @@ struct Message {
   std::string downlink_data;
   std::string downlink_station;
   std::optional<bool> downlink_ack;
+  // Why the frame got no downlink although it asked for one (a CALLBACK-mode
+  // hook that failed, answered late, malformed or noData); "" otherwise.
+  std::string downlink_info;
   bool operator==(const Message&) const = default;
 };
 

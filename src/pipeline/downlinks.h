@@ -10,11 +10,30 @@
 // station's id. The decision is recorded on the message (the first one stays,
 // also across instances) and each held report is answered: with the downlink
 // for the chosen station's report, without one for the others.
-// Device types in other modes get no downlink (CALLBACK is not answered yet).
+//
+// For a device type in CALLBACK mode the type's downlinkHook callback (a DATA
+// BIDIR URL callback) is called as soon as the frame is first seen, on one of
+// `callback_threads` threads, and must answer within `callback_timeout`
+// (which fits inside the hold, so the answer is in when the hold ends). Its
+// answer is read with ParseDownlinkAnswer: downlinkData is the downlink; noData,
+// a malformed answer, an error status, no answer or a late one (the timeout)
+// is no downlink, and the reason is recorded on the message (downlink_info).
+// A hook that is missing, disabled or dead is not called (also a reason).
+//
+// The call is the hook's delivery for that frame: ingest queued that delivery
+// due only later (IngestPolicy::downlink_hook_delay_ms), and the arbiter
+// records the call on it as its first attempt — done on a 2xx, otherwise
+// retried by the dispatcher as any delivery (the data still reaches the hook;
+// the downlink is lost). So the hook is called once per frame, not twice, and
+// still at least once should this instance stop before calling it. A delivery
+// already attempted (by another instance) is not called again.
+// Device types in NONE mode get no downlink.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -24,6 +43,7 @@
 #include <vector>
 
 #include "codec/downlink_template.h"
+#include "integration/http_sender.h"
 #include "model/time.h"
 #include "storage/store.h"
 
@@ -31,7 +51,18 @@ namespace roost::pipeline {
 
 struct DownlinkOptions {
   int64_t hold_ms = 1'000;
-  std::function<EpochMillis()> clock;  // required
+  // CALLBACK mode: the downlinkHook's deadline from when the frame was first
+  // seen here. At most hold_ms (a later answer could not be used anyway).
+  std::chrono::milliseconds callback_timeout{800};
+  unsigned callback_threads = 8;            // downlinkHook calls at once
+  bool refuse_private_destinations = true;  // integration::HttpSenderOptions
+  std::function<EpochMillis()> clock;       // required
+};
+
+// What a downlinkHook call gave: the downlink (16 hex digits), or why none.
+struct HookResult {
+  std::optional<std::string> data;
+  std::string reason;  // when `data` is nullopt
 };
 
 class DownlinkArbiter {
@@ -52,10 +83,11 @@ class DownlinkArbiter {
   // Answers everything still held without a downlink, then ends the thread.
   void Stop();
 
-  // The decision for a stored frame: (downlink hex, station) or nullopt. Public
-  // for tests.
+  // The decision for a stored frame: (downlink hex, station) or nullopt. For a
+  // CALLBACK-mode type, `hook` is what its downlinkHook call gave (nullptr: it
+  // was not called, "no answer"). Public for tests.
   Result<std::optional<std::pair<std::string, std::string>>> Decide(
-      const storage::MessageCursor& key);
+      const storage::MessageCursor& key, const HookResult* hook = nullptr);
 
  private:
   struct Key {
@@ -65,11 +97,25 @@ class DownlinkArbiter {
     auto operator<=>(const Key&) const = default;
   };
   struct Frame {
+    EpochMillis first_seen = 0;
     EpochMillis deadline = 0;
     std::vector<std::pair<std::string, Answer>> held;  // (station, answer)
+    bool started = false;       // its mode looked up (and its hook called, if any)
+    bool call_pending = false;  // a downlinkHook call is under way
+    std::optional<HookResult> hook;
+  };
+  struct Call {
+    Key key;
+    EpochMillis deadline = 0;
+    Message message;
+    Callback callback;
   };
   void Run();
-
+  // Looks up the frame's mode; for CALLBACK mode queues the hook's call, or
+  // notes why there is none. Arbiter thread, mu_ not held.
+  void Start(const Key& key, EpochMillis first_seen);
+  void CallHooks();  // a hook caller thread
+  HookResult CallHook(const Call& call, integration::HttpSender& sender);
   storage::Store& store_;
   DownlinkOptions options_;
   std::mutex mu_;
@@ -77,7 +123,10 @@ class DownlinkArbiter {
   bool stop_ = false;
   std::map<Key, Frame> frames_;                                              // guarded by mu_
   std::map<std::string, std::optional<codec::DownlinkTemplate>> templates_;  // thread only
-  std::thread thread_;                                                       // last
+  std::deque<Call> calls_;                                                   // guarded by mu_
+  std::condition_variable calls_cv_;  // hook callers: a call was queued, or stop
+  std::vector<std::thread> callers_;
+  std::thread thread_;  // last
 };
 
 }  // namespace roost::pipeline

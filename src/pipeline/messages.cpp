@@ -200,11 +200,6 @@ Result<std::vector<Callback>> MessageService::CreateCallbacks(std::string_view t
     cb.downlink_hook = false;
     Status valid = integration::ValidateCallback(cb);
     if (!valid.ok()) return valid.WithPrefix("data[" + std::to_string(i) + "]");
-    if (cb.channel != CallbackChannel::kUrl) {
-      return Status::InvalidInput("data[" + std::to_string(i) +
-                                  "]: channel: only URL callbacks are sent yet (BATCH_URL and "
-                                  "EMAIL are not)");
-    }
   }
   ROOST_RETURN_IF_ERROR(store_.CreateCallbacks(callbacks));
   return callbacks;

@@ -1,5 +1,7 @@
 #include "pipeline/uplink_writer.h"
 
+#include <chrono>
+
 namespace roost::pipeline {
 
 UplinkWriter::UplinkWriter(storage::Store& store, UplinkWriterOptions options)
@@ -42,6 +44,7 @@ void UplinkWriter::Stop() {
 void UplinkWriter::Run() {
   storage::IngestPolicy policy;
   policy.dedup_window_ms = options_.dedup_window_ms;
+  policy.downlink_hook_delay_ms = options_.downlink_hook_delay_ms;
   policy.complete = [this](Message& m, PayloadType type, std::string_view config) {
     decoder_.Complete(m, type, config);
   };
@@ -66,6 +69,9 @@ void UplinkWriter::Run() {
       }
     }
     if (options_.before_commit) options_.before_commit();
+    policy.now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
     auto decided = store_.IngestUplinks(reports, policy);
     if (decided.ok() && options_.batches) options_.batches->Inc();
     if (decided.ok() && options_.after_commit) options_.after_commit();

@@ -29,8 +29,9 @@ namespace roost::pipeline {
 
 struct UplinkWriterOptions {
   size_t max_queued_reports = 50'000;
-  size_t max_batch = 2'000;         // reports per transaction
-  int64_t dedup_window_ms = 3'000;  // IngestPolicy::dedup_window_ms
+  size_t max_batch = 2'000;            // reports per transaction
+  int64_t dedup_window_ms = 3'000;     // IngestPolicy::dedup_window_ms
+  int64_t downlink_hook_delay_ms = 0;  // IngestPolicy::downlink_hook_delay_ms
   // Optional; when set they must outlive the writer.
   observe::Counter* batches = nullptr;  // transactions committed
   // Runs on the writer thread after each committed transaction (wakes the

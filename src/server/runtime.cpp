@@ -117,6 +117,15 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   p->config = config;
   const config::ServeConfig& cfg = p->config;
   observe::Logger& logger = p->logger;
+  if (cfg.downlink_callback_timeout_ms > cfg.downlink_hold_ms) {
+    // The hook is called while the station's answer is held: a longer deadline
+    // could never be met.
+    return Status::InvalidInput(
+        "pipeline.downlink_callback_timeout_ms (" +
+        std::to_string(cfg.downlink_callback_timeout_ms) +
+        ") must not exceed pipeline.downlink_hold_ms (" + std::to_string(cfg.downlink_hold_ms) +
+        "): the downlinkHook callback is called while the station's answer is held");
+  }
   ROOST_RETURN_IF_ERROR(PrepareDataDir(cfg.data_dir, logger));
 
   auto master_key = LoadOrCreateMasterKey(cfg.MasterKeyPath(), logger);
@@ -188,6 +197,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   dispatch.refuse_private_destinations = cfg.callback_refuse_private;
   dispatch.clock = NowMs;
   dispatch.metrics = &p->metrics;
+  dispatch.batch_lines = cfg.batch_callback_lines;
+  dispatch.batch_interval_ms = cfg.batch_callback_interval_ms;
+  dispatch.send_email = email;  // EMAIL callbacks; empty without smtp.host (they then fail)
   dispatch.on_dead = [store = p->store.get(), email, &logger](
                          const Callback& cb, const storage::DeliveryOutcome& last) {
     logger.Warn(
@@ -211,6 +223,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   if (!ingest_batches.ok()) return ingest_batches.status().WithPrefix("metrics");
   pipeline::UplinkWriterOptions writer_opts;
   writer_opts.dedup_window_ms = cfg.dedup_window_ms;
+  // Past the hold and the hook's deadline, with room for a slow commit: until
+  // then the downlink arbiter makes the hook's call for that frame itself.
+  writer_opts.downlink_hook_delay_ms =
+      int64_t{cfg.downlink_hold_ms} + cfg.downlink_callback_timeout_ms + 5'000;
   writer_opts.batches = &(*ingest_batches)->Get();
   writer_opts.after_commit = [d = p->dispatcher.get()] { d->Wake(); };
   p->uplink_writer = std::make_unique<pipeline::UplinkWriter>(*p->store, writer_opts);
@@ -218,6 +234,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
       std::make_unique<pipeline::MessageService>(*p->store, *p->uplink_writer, NowMs, &p->metrics);
   pipeline::DownlinkOptions downlink_opts;
   downlink_opts.hold_ms = cfg.downlink_hold_ms;
+  downlink_opts.callback_timeout = std::chrono::milliseconds(cfg.downlink_callback_timeout_ms);
+  downlink_opts.callback_threads = cfg.callback_threads;
+  downlink_opts.refuse_private_destinations = cfg.callback_refuse_private;
   downlink_opts.clock = NowMs;
   p->downlinks = std::make_unique<pipeline::DownlinkArbiter>(*p->store, downlink_opts);
   p->messages->SetDownlinks(p->downlinks.get());

@@ -153,6 +153,12 @@ struct IngestPolicy {
   // the store. Optional.
   std::function<void(Message& message, PayloadType payload_type, std::string_view payload_config)>
       complete;
+  // A new message with `ack` of a device type in CALLBACK downlink mode: the
+  // delivery of the type's downlinkHook callback is due this long after `now`
+  // instead of at once, since the downlink arbiter makes that call itself
+  // (and records it on the delivery). Should the arbiter never do so (the
+  // instance stopped), the delivery still goes out then.
+  int64_t downlink_hook_delay_ms = 0;
 };
 
 // A due delivery, claimed by one dispatcher until `lease_until`, with what it
@@ -352,7 +358,8 @@ class Store {
   //    number and SNR/RSSI averages move on.
   // In the same transaction, a delivery is queued for each enabled, living DATA
   // callback of the device's type and each new message, and for each such
-  // callback with send_duplicate and each station that joined a message.
+  // callback with send_duplicate and each station that joined a message (see
+  // IngestPolicy::downlink_hook_delay_ms for when a downlinkHook's is due).
   // Each new message and each joined station's report is added to the hourly
   // statistics of its device and its type (GetStats).
   // Nothing is written when an error is returned.
@@ -360,11 +367,17 @@ class Store {
                                                             const IngestPolicy& policy) = 0;
   virtual Result<MessagePage> ListMessages(const MessageQuery& query) = 0;
   virtual Result<Message> GetMessage(const MessageCursor& key) = 0;  // NotFound
-  // Records the downlink sent for a message, unless one is recorded already
-  // (the first decision stays, also across instances); returns the message as
-  // stored. NotFound.
+  // Records the downlink sent for a message, unless one (or a reason for none,
+  // SetMessageNoDownlink) is recorded already: the first decision stays, also
+  // across instances. Returns the message as stored. NotFound.
   virtual Result<Message> SetMessageDownlink(const MessageCursor& key, std::string_view data,
                                              std::string_view station) = 0;
+  // Records why a message that asked for a downlink got none (downlink_info),
+  // unless a downlink or a reason is recorded already (the first decision
+  // stays, as for SetMessageDownlink, which a recorded reason also stops);
+  // returns the message as stored. NotFound.
+  virtual Result<Message> SetMessageNoDownlink(const MessageCursor& key,
+                                               std::string_view reason) = 0;
   // Applies a device's SERVICE report, in one transaction, under its device's
   // row lock. Refused as uplinks are (kUnknownDevice, kUnknownStation,
   // kForeignStation); the same report again (same kind and sequence number, or

@@ -1,7 +1,9 @@
 """Callbacks end to end over real HTTP, on SQLite and PostgreSQL: a device type's URL callbacks
 receive each new message once (and each later station's report where sendDuplicate asks), on a
 real receiver on loopback; a failing endpoint is retried, then its callback dies and one alert
-email reaches the real SMTP sink; bad callbacks are refused when saved.
+email reaches the real SMTP sink; EMAIL callbacks reach the sink, BATCH_URL callbacks post their
+lines together; a CALLBACK-mode device type's downlinkHook answers the downlink of a report with
+ack; bad callbacks are refused when saved.
 """
 
 import json
@@ -10,6 +12,7 @@ import threading
 import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 from mailsink import SmtpSink
 from roostsite import Client, Site
@@ -18,7 +21,8 @@ T0 = 1700000000000
 
 
 class Receiver:
-    """An HTTP server on loopback recording every request; paths under /fail answer 500."""
+    """An HTTP server on loopback recording every request; paths under /fail answer 500, under
+    /hook/ a downlink for the query's device, under /nodata/ noData for it."""
 
     def __init__(self):
         self.requests = []
@@ -37,10 +41,16 @@ class Receiver:
                 with outer.lock:
                     outer.requests.append((self.command, self.path, dict(self.headers), body))
                 status = 500 if self.path.startswith("/fail") else 200
+                answer = b"ok"
+                device = parse_qs(urlsplit(self.path).query).get("device", [""])[0]
+                if self.path.startswith("/hook/"):
+                    answer = json.dumps({device: {"downlinkData": "0102030405060708"}}).encode()
+                elif self.path.startswith("/nodata/"):
+                    answer = json.dumps({device: {"noData": True}}).encode()
                 self.send_response(status)
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(answer)
 
             do_GET = do_POST = do_PUT = handle_one
 
@@ -79,14 +89,16 @@ class CallbackFlows:
             cls.server = cls.site.serve("--smtp-host", "127.0.0.1", "--smtp-port",
                                         str(cls.sink.port), "--smtp-from", "roost@test.example",
                                         "--callback-dead-after-s", "1",
-                                        "--callback-timeout-ms", "1000")
+                                        "--callback-timeout-ms", "1000",
+                                        "--batch-callback-lines", "3",
+                                        "--batch-callback-interval-ms", "3000")
             cls.admin = Client(cls.server, cls.site.api_user("ADMIN", name="admin"))
             cls.station = cls.site.api_user("STATION", name="station")
             cls.reader = cls.site.api_user("READER", name="reader")
             for sid in ("0A1B", "0A1C", "0A1D"):
                 cls.admin.ok("POST", "/api/stations/create", {"id": sid, "name": sid},
                              expect=201)
-            cls.pairs = cls.site.issue_and_import(6, "6C0000")
+            cls.pairs = cls.site.issue_and_import(8, "6C0000")
         except BaseException:
             cls.tearDownClass()
             raise
@@ -105,13 +117,101 @@ class CallbackFlows:
                             {"id": dev, "pac": pac, "name": name, "type": tid})["id"]
         return tid, did
 
-    def ingest(self, device, seq, station, time_ms):
+    def ingest(self, device, seq, station, time_ms, ack=False, whole=False):
         c = Client(self.server, self.station)
         res = c.ok("POST", "/api/ingest/uplink",
                    {"device": device, "seqNumber": seq, "data": "c0ffee", "time": time_ms,
-                    "station": station, "rssi": -115.0, "snr": 9.5})
+                    "station": station, "rssi": -115.0, "snr": 9.5, "ack": ack})
         c.close()
-        return res["result"]
+        return res if whole else res["result"]
+
+    def deliveries_settled(self, did, count=1, timeout=10):
+        """The message's deliveries once none is pending (or the timeout passed)."""
+        r = Client(self.server, self.reader)
+        deadline = time.time() + timeout
+        while True:
+            m = r.ok("GET", "/api/devices/%s/messages" % did)["data"][0]
+            cbs = m["callbacks"]
+            if (len(cbs) >= count and all(c["state"] != "pending" for c in cbs)) \
+                    or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        r.close()
+        return m
+
+    def test_an_email_callback_sends_each_message_as_an_email(self):
+        tid, did = self.type_with_device("mailed", 3)
+        self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, [
+            {"channel": "EMAIL", "recipient": "alerts+{device}@example.com",
+             "subject": "Frame {seqNumber} from {device}",
+             "message": "data={data}\nstation={station}"}])
+        mails_before = self.sink.count()
+        self.assertEqual(self.ingest(did, 1, "0A1B", T0), "accepted")
+        rcpts, msg = self.sink.message(mails_before + 1)
+        self.assertEqual(rcpts, ["alerts+%s@example.com" % did])
+        self.assertEqual(msg["Subject"], "Frame 1 from %s" % did)
+        self.assertEqual(msg["From"], "Roost <roost@test.example>")
+        self.assertEqual(msg.get_body(preferencelist=("plain",)).get_content().splitlines(),
+                         ["data=c0ffee", "station=0A1B"])
+        m = self.deliveries_settled(did)
+        self.assertEqual([(c["state"], c["status"]) for c in m["callbacks"]], [("done", 250)],
+                         m["callbacks"])
+        time.sleep(0.5)
+        self.assertEqual(self.sink.count(), mails_before + 1, "one email per message")
+
+    def test_a_batch_url_callback_posts_the_lines_of_several_messages_together(self):
+        tid, did = self.type_with_device("batched", 4)
+        self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, [
+            {"channel": "BATCH_URL", "url": self.receiver.url("/batch/" + tid),
+             "linePattern": "{device};{seqNumber};{data}"}])
+        for seq in (1, 2, 3):
+            self.assertEqual(self.ingest(did, seq, "0A1B", T0 + seq * 60000), "accepted")
+        got = self.receiver.wait("/batch/" + tid, 1)
+        time.sleep(0.5)  # nothing more arrives: the three lines went in one request
+        got = self.receiver.received("/batch/" + tid)
+        self.assertEqual(len(got), 1, got)
+        method, _, headers, body = got[0]
+        self.assertEqual(method, "POST")
+        self.assertEqual(headers.get("Content-Type"), "text/plain")
+        self.assertEqual(sorted(body.split("\n")),
+                         ["%s;%d;c0ffee" % (did, seq) for seq in (1, 2, 3)])
+        m = self.deliveries_settled(did)
+        self.assertEqual([(c["state"], c["status"]) for c in m["callbacks"]], [("done", 200)])
+
+    def test_a_callback_mode_device_type_gets_its_downlink_from_the_hook(self):
+        for index, path, downlink in ((5, "/hook/", "0102030405060708"), (6, "/nodata/", None)):
+            tid = self.admin.ok("POST", "/api/devicetypes/create",
+                                {"name": "hooked" + path.strip("/"),
+                                 "downlinkMode": "CALLBACK"})["id"]
+            dev, pac = self.pairs[index]
+            did = self.admin.ok("POST", "/api/devices/create",
+                                {"id": dev, "pac": pac, "name": "hooked", "type": tid})["id"]
+            cid = self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, [
+                {"callbackSubtype": 3,
+                 "url": self.receiver.url(path + tid + "?device={device}&ack={ack}")}
+            ])["data"][0]["id"]
+            self.admin.ok("POST", "/api/devicetypes/%s/callbacks/%s/downlink" % (tid, cid),
+                          expect=204)
+            answer = self.ingest(did, 1, "0A1B", T0, ack=True, whole=True)
+            calls = self.receiver.received(path + tid)
+            self.assertEqual(len(calls), 1, "the hook was called while the answer was held")
+            self.assertEqual(calls[0][1], "%s%s?device=%s&ack=true" % (path, tid, did))
+            m = self.deliveries_settled(did)
+            if downlink:
+                self.assertEqual(answer, {"result": "accepted", "downlink": {"data": downlink}})
+                self.assertEqual(m["downlinkAnswerStatus"],
+                                 {"data": downlink, "station": "0A1B", "acknowledged": None})
+            else:
+                self.assertEqual(answer, {"result": "accepted"})
+                self.assertEqual(m["downlinkAnswerStatus"],
+                                 {"data": None, "station": None, "acknowledged": None,
+                                  "reason": "noData: the downlinkHook callback sent no downlink"})
+            # The call was the hook's one delivery for the frame, recorded on the message.
+            self.assertEqual([(c["callbackId"], c["state"], c["attempts"], c["status"])
+                              for c in m["callbacks"]], [(cid, "done", 1, 200)])
+        time.sleep(1.0)
+        for path in ("/hook/", "/nodata/"):
+            self.assertEqual(len(self.receiver.received(path)), 1, "never called twice")
 
     def test_each_message_reaches_its_callbacks_once_and_duplicates_where_asked(self):
         tid, did = self.type_with_device("meters", 0)
@@ -200,8 +300,10 @@ class CallbackFlows:
                 ([{"url": "http://x.example/", "httpMethod": "GET", "bodyTemplate": "x"}],
                  "bodyTemplate"),
                 ([{"url": "http://x.example/"}, {"url": "http://x.example/{bad}"}], "data[1]"),
-                ([{"channel": "EMAIL", "recipient": "a@example.com", "subject": "s",
-                   "message": "m"}], "only URL"),
+                ([{"channel": "EMAIL", "recipient": "a@example.com", "subject": "{nope}",
+                   "message": "m"}], "subject: position 1: unknown variable"),
+                ([{"channel": "BATCH_URL", "url": "http://x.example/{device}",
+                   "linePattern": "{data}"}], "has no variables"),
                 ([], "data"),
                 ({"data": "x"}, "data")):
             status, _, err = self.admin.call("POST", path, body)

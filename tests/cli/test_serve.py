@@ -188,6 +188,15 @@ class ServeArgumentsTest(unittest.TestCase):
         self.check_fails(["--threads", "-1"], "--threads")
         self.check_fails(["--threads", "many"], "--threads")
 
+    def test_a_downlink_callback_deadline_longer_than_the_hold_is_refused(self):
+        with roostcli.temp_dir() as tmp:
+            r = self.check_fails(["--listen", "127.0.0.1:0", "--data-dir", tmp,
+                                  "--downlink-hold-ms", "500",
+                                  "--downlink-callback-timeout-ms", "600"],
+                                 "pipeline.downlink_callback_timeout_ms (600) must not exceed "
+                                 "pipeline.downlink_hold_ms (500)")
+            self.assertEqual(os.listdir(tmp), [], "refused before anything was made")
+
     def test_data_dir_that_is_a_file(self):
         with roostcli.temp_dir() as tmp:
             path = os.path.join(tmp, "file")

@@ -90,6 +90,12 @@ json MessageJson(const Message& m) {
         json{{"data", m.downlink_data},
              {"station", m.downlink_station},
              {"acknowledged", m.downlink_ack ? json(*m.downlink_ack) : json(nullptr)}};
+  } else if (!m.downlink_info.empty()) {
+    // Asked for and refused: why, for the device type's owner.
+    out["downlinkAnswerStatus"] = json{{"data", nullptr},
+                                       {"station", nullptr},
+                                       {"acknowledged", nullptr},
+                                       {"reason", m.downlink_info}};
   } else {
     out["downlinkAnswerStatus"] = nullptr;
   }

@@ -137,6 +137,7 @@ Message MessageFromRow(const Query& q) {
   m.downlink_data = q.Text(15);
   m.downlink_station = q.Text(16);
   if (auto ack = q.OptInt(17)) m.downlink_ack = *ack != 0;
+  m.downlink_info = q.Text(18);
   return m;
 }
 
@@ -408,14 +409,17 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     struct Firing {
       std::string id;
       bool send_duplicate;
+      bool downlink_hook;  // the type's downlinkHook, in CALLBACK mode
     };
     std::map<std::string, std::vector<Firing>> firing;
     for (const Message& m : created) firing.emplace(m.type, std::vector<Firing>{});
     for (const auto& [m, station] : joined) firing.emplace(m->type, std::vector<Firing>{});
     {
       ROOST_SQL_QUERY(q, c,
-                      "SELECT id, send_duplicate FROM callbacks WHERE type_id = $1 AND "
-                      "callback_type = 0 AND enabled = 1 AND dead = 0 ORDER BY id",
+                      "SELECT c.id, c.send_duplicate, CASE WHEN c.downlink_hook = 1 AND "
+                      "t.downlink_mode = 1 THEN 1 ELSE 0 END FROM callbacks c "
+                      "JOIN device_types t ON t.id = c.type_id WHERE c.type_id = $1 AND "
+                      "c.callback_type = 0 AND c.enabled = 1 AND c.dead = 0 ORDER BY c.id",
                       "ingest uplinks");
       for (auto& [type, callbacks] : firing) {
         q.Bind(1, type);
@@ -423,7 +427,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
           auto row = q.Next();
           if (!row.ok()) return row.status();
           if (!*row) break;
-          callbacks.push_back(Firing{q.Text(0), q.Int(1) != 0});
+          callbacks.push_back(Firing{q.Text(0), q.Int(1) != 0, q.Int(2) != 0});
         }
         q.Reset();
       }
@@ -440,6 +444,11 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
         d.duplicate = duplicate;
         d.station = station;
         d.creation_time = policy.now;
+        // The downlink arbiter calls the hook itself for a frame that asks for a
+        // downlink; the delivery waits for it rather than going out twice.
+        if (f.downlink_hook && m.ack && !duplicate) {
+          d.next_attempt = policy.now + policy.downlink_hook_delay_ms;
+        }
         rows.push_back(std::move(d));
       }
     };
@@ -477,7 +486,7 @@ Result<Message> SqlStore::SetMessageDownlink(const MessageCursor& key, std::stri
     ROOST_SQL_QUERY(q, c,
                     "UPDATE messages SET downlink_data = $4, downlink_station = $5 "
                     "WHERE device_id = $1 AND time = $2 AND seq_number = $3 AND "
-                    "downlink_station = ''",
+                    "downlink_station = '' AND downlink_info = ''",
                     "set message downlink");
     q.Bind(1, int64_t{key.device}).Bind(2, key.time).Bind(3, key.seq_number);
     ROOST_RETURN_IF_ERROR(q.Bind(4, data).Bind(5, station).Run());
@@ -498,6 +507,25 @@ Result<Message> SqlStore::SetMessageDownlink(const MessageCursor& key, std::stri
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("set message downlink"));
   return m;
+}
+
+Result<Message> SqlStore::SetMessageNoDownlink(const MessageCursor& key, std::string_view reason) {
+  ROOST_SQL_LEASE(c);
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "UPDATE messages SET downlink_info = $4 "
+                    "WHERE device_id = $1 AND time = $2 AND seq_number = $3 AND "
+                    "downlink_station = '' AND downlink_info = ''",
+                    "set message downlink");
+    q.Bind(1, int64_t{key.device}).Bind(2, key.time).Bind(3, key.seq_number);
+    ROOST_RETURN_IF_ERROR(q.Bind(4, reason).Run());
+  }
+  ROOST_SQL_QUERY(q, c,
+                  std::string("SELECT ") + kMessageColumns +
+                      " FROM messages WHERE device_id = $1 AND time = $2 AND seq_number = $3",
+                  "set message downlink");
+  q.Bind(1, int64_t{key.device}).Bind(2, key.time).Bind(3, key.seq_number);
+  return ReadOne(q, MessageFromRow, "message not found");
 }
 
 Result<MessagePage> SqlStore::ListMessages(const MessageQuery& query) {

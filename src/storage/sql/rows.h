@@ -35,7 +35,7 @@ inline constexpr const char* kInSubtreeGroups =
 inline constexpr const char* kMessageColumns =
     "device_id, time, seq_number, type_id, group_id, data, decoded, rinfos, nb_frames, ack, "
     "location_lat, location_lng, location_radius, link_quality, undecoded, downlink_data, "
-    "downlink_station, downlink_ack";
+    "downlink_station, downlink_ack, downlink_info";
 Message MessageFromRow(const driver::Query& q);  // messages.cpp
 
 Device DeviceFromRow(const driver::Query& q);

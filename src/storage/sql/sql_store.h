@@ -149,6 +149,7 @@ class SqlStore final : public Store {
   Status PrepareMessagePartitions(EpochMillis now, int months_ahead) override;
   Result<PurgeResult> PurgeMessagesBefore(EpochMillis cutoff) override;
   Result<std::vector<std::string>> ListMessagePartitions() override;
+  Result<Message> SetMessageNoDownlink(const MessageCursor& key, std::string_view reason) override;
 
   Status CreateCallbacks(std::span<const Callback> callbacks) override;
   Result<Callback> GetCallback(std::string_view id) override;

@@ -1,0 +1,276 @@
+// CALLBACK-mode downlinks over a real store (SQLite and PostgreSQL) and a real
+// downlinkHook receiver on loopback: the hook's answer, noData, a malformed
+// answer, a late one and none.
+#include "pipeline/downlinks.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "integration/dispatcher.h"
+#include "integration/http_sender.h"
+#include "integration/loopback_http_server.h"
+#include "storage/store_test_fixture.h"
+
+namespace roost::pipeline {
+namespace {
+
+using namespace std::chrono_literals;
+using integration::testing::Answer;
+using integration::testing::LoopbackHttpServer;
+using integration::testing::ReceivedRequest;
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return done();
+}
+
+constexpr int64_t kTime = 1'700'000'000'000;
+const storage::MessageCursor kFrame{kTime, 0x2C, 7};
+
+class CallbackDownlinkTest : public storage::StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    root_ = MakeGroup(1, "");
+    type_ = MakeType(1, root_.id);
+    ASSERT_EQ(type_.downlink_mode, DownlinkMode::kCallback);
+    ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x2C, type_)).ok());
+    for (const char* id : {"0A1B", "0A1C"}) {
+      ASSERT_TRUE(store_->CreateStation(Station{id, id, root_.id, 43.6, 1.44, 1}).ok());
+    }
+  }
+
+  // The type's downlinkHook: a DATA BIDIR URL callback.
+  void AddHook(const std::string& url) {
+    Callback cb;
+    cb.id = "hook";
+    cb.type = type_.id;
+    cb.subtype = CallbackSubtype::kBidir;
+    cb.url = url + "?device={device}&ack={ack}";
+    cb.content_type = "application/json";
+    cb.creation_time = 1;
+    ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
+    ASSERT_TRUE(store_->SetDownlinkHook("hook").ok());
+  }
+
+  // The frame asking for a downlink, heard by 0A1B (-120 dBm) and then 0A1C (-100 dBm).
+  void IngestFrame() {
+    std::vector<UplinkReport> reports;
+    for (auto [station, rssi] : {std::pair{"0A1B", -120.0}, std::pair{"0A1C", -100.0}}) {
+      UplinkReport r;
+      r.device.value = 0x2C;
+      r.seq_number = kFrame.seq_number;
+      r.data = "0a0b";
+      r.time = kTime + (reports.empty() ? 0 : 50);
+      r.station = station;
+      r.rssi = rssi;
+      r.snr = 10;
+      r.ack = true;
+      reports.push_back(r);
+    }
+    storage::IngestPolicy policy;
+    policy.now = WallMs();
+    policy.downlink_hook_delay_ms = 60'000;  // as roost serve does: the arbiter calls the hook
+    auto r = store_->IngestUplinks(reports, policy);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+  }
+
+  DownlinkOptions Options() {
+    DownlinkOptions o;
+    o.hold_ms = 400;
+    o.callback_timeout = 300ms;
+    o.callback_threads = 2;
+    o.refuse_private_destinations = false;  // the receiver is on loopback
+    o.clock = WallMs;
+    return o;
+  }
+
+  // Holds both stations' answers and waits for them: station -> downlink.
+  std::map<std::string, std::optional<std::string>> HoldBoth(DownlinkArbiter& arbiter) {
+    std::mutex mu;
+    std::map<std::string, std::optional<std::string>> answers;
+    for (const char* station : {"0A1B", "0A1C"}) {
+      arbiter.Hold(kFrame, station, [&mu, &answers, station](std::optional<std::string> d) {
+        std::lock_guard lock(mu);
+        answers[station] = std::move(d);
+      });
+    }
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          std::lock_guard lock(mu);
+          return answers.size() == 2;
+        },
+        5s));
+    std::lock_guard lock(mu);
+    return answers;
+  }
+
+  Delivery HookDelivery() {
+    auto d = store_->ListMessageDeliveries(std::vector<storage::MessageCursor>{kFrame});
+    EXPECT_TRUE(d.ok());
+    EXPECT_EQ(d.ok() ? d->size() : 0u, 1u);
+    return d.ok() && !d->empty() ? d->front() : Delivery{};
+  }
+
+  Group root_;
+  DeviceType type_;
+};
+
+TEST_P(CallbackDownlinkTest, TheHooksAnswerIsTheDownlinkOfTheBestStationAndTheHookIsCalledOnce) {
+  LoopbackHttpServer hook([](const ReceivedRequest&) {
+    return Answer{200, R"({"2C": {"downlinkData": "0102030405060708"}})", {}, 0};
+  });
+  AddHook(hook.Url("/hook"));
+  // A dispatcher runs too: it must not send the hook's delivery a second time.
+  integration::DispatcherOptions dispatch;
+  dispatch.idle_poll_ms = 20;
+  dispatch.refuse_private_destinations = false;
+  dispatch.clock = WallMs;
+  integration::Dispatcher dispatcher(*store_, dispatch);
+  DownlinkArbiter arbiter(*store_, Options());
+  IngestFrame();
+  dispatcher.Wake();
+  auto answers = HoldBoth(arbiter);
+  EXPECT_EQ(answers["0A1C"], std::optional<std::string>("0102030405060708"));
+  EXPECT_EQ(answers["0A1B"], std::nullopt);
+  auto m = store_->GetMessage(kFrame);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->downlink_data, "0102030405060708");
+  EXPECT_EQ(m->downlink_station, "0A1C");
+  EXPECT_EQ(m->downlink_info, "");
+  std::this_thread::sleep_for(300ms);
+  auto requests = hook.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].target, "/hook?device=2C&ack=true");
+  // The call was the hook's delivery for the frame: done, never sent again.
+  const Delivery d = HookDelivery();
+  EXPECT_EQ(d.state, DeliveryState::kDone);
+  EXPECT_EQ(d.attempts, 1);
+  EXPECT_EQ(d.last_status, 200);
+}
+
+TEST_P(CallbackDownlinkTest, NoDataIsNoDownlinkAndRecordedAsSuch) {
+  LoopbackHttpServer hook([](const ReceivedRequest&) {
+    return Answer{200, R"({"2C": {"noData": true}})", {}, 0};
+  });
+  AddHook(hook.Url("/hook"));
+  DownlinkArbiter arbiter(*store_, Options());
+  IngestFrame();
+  auto answers = HoldBoth(arbiter);
+  EXPECT_EQ(answers["0A1B"], std::nullopt);
+  EXPECT_EQ(answers["0A1C"], std::nullopt);
+  auto m = store_->GetMessage(kFrame);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->downlink_station, "");
+  EXPECT_EQ(m->downlink_info, "noData: the downlinkHook callback sent no downlink");
+  EXPECT_EQ(HookDelivery().state, DeliveryState::kDone);
+}
+
+TEST_P(CallbackDownlinkTest, AMalformedAnswerIsNoDownlinkWithTheReason) {
+  LoopbackHttpServer hook([](const ReceivedRequest&) {
+    return Answer{200, R"({"2C": {"downlinkData": "0102"}})", {}, 0};
+  });
+  AddHook(hook.Url("/hook"));
+  DownlinkArbiter arbiter(*store_, Options());
+  IngestFrame();
+  auto answers = HoldBoth(arbiter);
+  EXPECT_EQ(answers["0A1C"], std::nullopt);
+  auto m = store_->GetMessage(kFrame);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->downlink_station, "");
+  EXPECT_TRUE(m->downlink_info.starts_with("malformed answer: ")) << m->downlink_info;
+  EXPECT_EQ(m->downlink_info.find("0102"), std::string::npos) << "never quotes the answer";
+}
+
+TEST_P(CallbackDownlinkTest, AnAnswerAfterTheDeadlineIsNoDownlink) {
+  LoopbackHttpServer hook([](const ReceivedRequest&) {
+    std::this_thread::sleep_for(700ms);  // past the 300 ms deadline
+    return Answer{200, R"({"2C": {"downlinkData": "0102030405060708"}})", {}, 0};
+  });
+  AddHook(hook.Url("/hook"));
+  DownlinkArbiter arbiter(*store_, Options());
+  IngestFrame();
+  const auto start = std::chrono::steady_clock::now();
+  auto answers = HoldBoth(arbiter);
+  // Answered when the hold ends, not when the late answer comes.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 650ms);
+  EXPECT_EQ(answers["0A1C"], std::nullopt);
+  EXPECT_EQ(answers["0A1B"], std::nullopt);
+  auto m = store_->GetMessage(kFrame);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->downlink_station, "");
+  EXPECT_EQ(m->downlink_info, "no answer from the downlinkHook callback within 300 ms");
+  // The attempt failed: the dispatcher retries the delivery later (without a downlink).
+  const Delivery d = HookDelivery();
+  EXPECT_EQ(d.state, DeliveryState::kPending);
+  EXPECT_EQ(d.attempts, 1);
+  EXPECT_EQ(d.last_status, integration::kStatusTimeout);
+}
+
+TEST_P(CallbackDownlinkTest, AHookThatNeverAnswersIsNoDownlink) {
+  LoopbackHttpServer hook([](const ReceivedRequest&) { return Answer{}; },
+                          LoopbackHttpServer::Mode::kSilent);
+  AddHook(hook.Url("/hook"));
+  DownlinkArbiter arbiter(*store_, Options());
+  IngestFrame();
+  auto answers = HoldBoth(arbiter);
+  EXPECT_EQ(answers["0A1C"], std::nullopt);
+  auto m = store_->GetMessage(kFrame);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->downlink_station, "");
+  EXPECT_EQ(m->downlink_info, "no answer from the downlinkHook callback within 300 ms");
+}
+
+TEST_P(CallbackDownlinkTest, AnErrorStatusIsNoDownlink) {
+  LoopbackHttpServer hook([](const ReceivedRequest&) {
+    return Answer{500, R"({"2C": {"downlinkData": "0102030405060708"}})", {}, 0};
+  });
+  AddHook(hook.Url("/hook"));
+  DownlinkArbiter arbiter(*store_, Options());
+  IngestFrame();
+  auto answers = HoldBoth(arbiter);
+  EXPECT_EQ(answers["0A1C"], std::nullopt);
+  EXPECT_EQ(store_->GetMessage(kFrame)->downlink_info,
+            "the downlinkHook callback answered HTTP 500");
+}
+
+TEST_P(CallbackDownlinkTest, WithoutAHookNothingIsCalledAndTheReasonSaysSo) {
+  DownlinkArbiter arbiter(*store_, Options());
+  IngestFrame();
+  auto answers = HoldBoth(arbiter);
+  EXPECT_EQ(answers["0A1C"], std::nullopt);
+  EXPECT_EQ(store_->GetMessage(kFrame)->downlink_info,
+            "the device type has no downlinkHook callback");
+}
+
+TEST_P(CallbackDownlinkTest, TheFirstDecisionStays) {
+  ASSERT_NO_FATAL_FAILURE(IngestFrame());
+  ASSERT_TRUE(store_->SetMessageNoDownlink(kFrame, "first").ok());
+  auto m = store_->SetMessageDownlink(kFrame, "0102030405060708", "0A1C");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->downlink_station, "") << "a reason recorded first stays";
+  EXPECT_EQ(m->downlink_info, "first");
+  m = store_->SetMessageNoDownlink(kFrame, "second");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->downlink_info, "first");
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, CallbackDownlinkTest, ::testing::Values("sqlite", "postgresql"),
+                         storage::EngineName);
+
+}  // namespace
+}  // namespace roost::pipeline
