@@ -132,6 +132,12 @@ V1_CASES = {
     "POST /api/ingest/sigfox-callback": "test_stations_and_messages",
     "GET /api/devices/{id}/messages": "test_stations_and_messages",
     "GET /api/devicetypes/{id}/messages": "test_stations_and_messages",
+    "POST /api/ingest/service": "test_service_statistics_and_locations",
+    "GET /api/devices/{id}/locations": "test_service_statistics_and_locations",
+    "GET /api/devices/{id}/stats": "test_service_statistics_and_locations",
+    "GET /api/devicetypes/{id}/stats": "test_service_statistics_and_locations",
+    "GET /api/devices/{id}/messages/metric": "test_service_statistics_and_locations",
+    "GET /api/devices/{id}/consumptions/{year}": "test_service_statistics_and_locations",
 }
 
 # A message as the Sigfox API v1 writes it (snr a string), with Roost's own fields beside.
@@ -275,6 +281,42 @@ class SigfoxV1Test(unittest.TestCase):
             self.assertEqual(page["data"][0]["decoded"], {"temp": 22})
             self.assertShape(m["rinfos"][0], RINFO_V1)
             self.assertEqual(m["rinfos"][0]["tap"], "0A1B")
+
+    def test_service_statistics_and_locations(self):
+        tid = self.new_type("v1 statistics")
+        dev, pac = self.pairs[18]
+        device = self.ok("ADMIN", "POST", "/api/devices/create",
+                         {"id": dev, "pac": pac, "name": "v1 statistics", "type": tid})["id"]
+        self.ok("ADMIN", "POST", "/api/stations/create",
+                {"id": "0C1B", "name": "mast", "lat": 43.6, "lng": 1.44}, expect=201)
+        now = int(time.time() * 1000)
+        report = {"device": device, "seqNumber": 1, "data": "15", "time": now - 1000,
+                  "station": "0C1B", "rssi": -118.5, "snr": 12.25}
+        self.assertEqual(self.ok("ADMIN", "POST", "/api/ingest/uplink", report),
+                         {"result": "accepted"})
+        status = {"device": device, "type": "STATUS", "time": now, "station": "0C1B",
+                  "temp": 19.5, "batt": 3.3}
+        self.assertEqual(self.ok("ADMIN", "POST", "/api/ingest/service", status),
+                         {"result": "accepted"})
+        # The Sigfox API v1 shapes: metric and consumptions.
+        metric = self.ok("READER", "GET", "/api/devices/%s/messages/metric" % device)
+        self.assertEqual(metric, {"lastDay": 1, "lastWeek": 1, "lastMonth": 1})
+        year = time.gmtime(now // 1000).tm_year
+        cons = self.ok("READER", "GET", "/api/devices/%s/consumptions/%d" % (device, year))
+        self.assertEqual(set(cons), {"consumption"})
+        self.assertEqual(set(cons["consumption"]), {"id", "consumptions"})
+        self.assertIn(len(cons["consumption"]["consumptions"]), (365, 366))
+        self.assertEqual(set(cons["consumption"]["consumptions"][0]),
+                         {"frameCount", "downlinkFrameCount"})
+        for path in ("/api/devices/%s/stats" % device, "/api/devicetypes/%s/stats" % tid):
+            stats = self.ok("READER", "GET", path)
+            self.assertEqual(len(stats["data"]), 1, stats)
+            self.assertEqual(stats["data"][0]["messages"], 1)
+            self.assertAlmostEqual(stats["data"][0]["temperature"], 19.5)
+        locations = self.ok("READER", "GET", "/api/devices/%s/locations" % device)
+        self.assertEqual(len(locations["data"]), 1)
+        self.assertEqual(locations["data"][0]["source"], "computed")
+        self.assertIn("paging", locations)
 
     def test_callbacks(self):
         tid = self.new_type("v1 callbacks")
