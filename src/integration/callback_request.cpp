@@ -286,6 +286,21 @@ void CompiledCallback::FillVariables(const Message& message, const Delivery& del
   out.Set(Variable::kData, message.data);
   out.Set(Variable::kSeqNumber, std::to_string(message.seq_number));
   out.Set(Variable::kDuplicate, delivery.duplicate ? "true" : "false");
+  out.Set(Variable::kStation, delivery.station);
+  out.Set(Variable::kAck, message.ack ? "true" : "false");
+  out.Set(Variable::kLongPolling, "false");
+  if (!delivery.variables.empty()) {
+    // A SERVICE or ERROR delivery: its own values, checked when they were queued.
+    auto values = nlohmann::json::parse(delivery.variables, nullptr, /*allow_exceptions=*/false);
+    if (values.is_object()) {
+      for (Variable v : {Variable::kTemp, Variable::kBatt, Variable::kDownlinkAck, Variable::kInfo,
+                         Variable::kSeverity}) {
+        auto it = values.find(std::string(VariableName(v)));
+        if (it != values.end() && it->is_string()) out.Set(v, it->get<std::string>());
+      }
+    }
+  }
+  if (message.rinfos.empty()) return;  // no radio values: not a stored uplink
   const std::string snr = FormatFixed(MeanSnr(message.rinfos), 2);
   out.Set(Variable::kSnr, snr);
   out.Set(Variable::kAvgSnr, snr);
@@ -299,13 +314,10 @@ void CompiledCallback::FillVariables(const Message& message, const Delivery& del
     }
   }
   out.Set(Variable::kRssi, FormatFixed(rssi, 2));
-  out.Set(Variable::kStation, delivery.station);
   if (message.computed_location) {
     out.Set(Variable::kLat, FormatFixed(message.computed_location->lat, 6));
     out.Set(Variable::kLng, FormatFixed(message.computed_location->lng, 6));
   }
-  out.Set(Variable::kAck, message.ack ? "true" : "false");
-  out.Set(Variable::kLongPolling, "false");
 
   if (!custom_format_) return;
   auto bytes = FromHex(message.data);

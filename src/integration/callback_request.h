@@ -26,8 +26,10 @@
 //                   data: numbers and booleans as JSON writes them, char
 //                   fields as their text (escaped where they land like every
 //                   value), empty when the field does not fit in the data
-// SERVICE and ERROR variables ({temp}, {info}, ...) are empty here: the
-// events that fill them are rendered elsewhere.
+//   {temp} {batt} {downlinkAck} {info} {severity}
+//                   SERVICE and ERROR deliveries: the values queued with the
+//                   delivery (Delivery::variables); such deliveries have no
+//                   radio values, so {snr}, {rssi}, {lat}, ... are empty
 #pragma once
 
 #include <optional>

@@ -119,6 +119,28 @@ TEST(CallbackRequest, MissingValuesExpandToNothing) {
   EXPECT_EQ(MustBuild(c, m, FirstDelivery()).body, "[][]");
 }
 
+TEST(CallbackRequest, ServiceAndErrorDeliveriesCarryTheirOwnValues) {
+  Callback c = UrlCallback();
+  c.callback_type = CallbackType::kService;
+  c.subtype = CallbackSubtype::kStatus;
+  c.body_template = "{device} {time} {station} {temp} {batt} [{snr}][{rssi}][{lat}]";
+  Message about;  // a service report has no stored message: no radio values
+  about.device = SigfoxId{0x2C};
+  about.time = 1440578526789;
+  Delivery d = FirstDelivery();
+  d.variables = R"({"temp": "21.50", "batt": "3.10"})";
+  EXPECT_EQ(MustBuild(c, about, d).body, "2C 1440578526 0A1B 21.50 3.10 [][][]");
+
+  c.callback_type = CallbackType::kError;
+  c.subtype = CallbackSubtype::kNone;
+  c.body_template = "{severity}: {info} ({device})";
+  d.variables = R"({"info": "No message received since 2026-12-01", "severity": "ERROR"})";
+  EXPECT_EQ(MustBuild(c, about, d).body, "ERROR: No message received since 2026-12-01 (2C)");
+  // Values that are not an object of strings are ignored, never an error.
+  d.variables = R"(["ERROR"])";
+  EXPECT_EQ(MustBuild(c, about, d).body, ":  (2C)");
+}
+
 TEST(CallbackRequest, TimeIsEpochSecondsRoundedDown) {
   Callback c = UrlCallback();
   c.body_template = "{time}";

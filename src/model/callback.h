@@ -89,6 +89,10 @@ struct Delivery {
   int32_t last_status = 0;        // HTTP status of the last attempt; 6xx: no HTTP answer (see info)
   std::string last_info;          // what the last attempt met, for people
   EpochMillis creation_time = 0;
+  // SERVICE and ERROR deliveries: a JSON object of the values their patterns
+  // add ({"temp": "21.50", "batt": "3.10"}, {"downlinkAck": "true"},
+  // {"info": "...", "severity": "ERROR"}); "" for DATA deliveries.
+  std::string variables;
   bool operator==(const Delivery&) const = default;
 };
 

@@ -133,10 +133,6 @@ Result<std::vector<Callback>> MessageService::CreateCallbacks(std::string_view t
                                   "]: channel: only URL callbacks are sent yet (BATCH_URL and "
                                   "EMAIL are not)");
     }
-    if (cb.callback_type != CallbackType::kData) {
-      return Status::InvalidInput("data[" + std::to_string(i) +
-                                  "]: callbackType: only DATA callbacks are sent yet");
-    }
   }
   ROOST_RETURN_IF_ERROR(store_.CreateCallbacks(callbacks));
   return callbacks;

@@ -15,7 +15,7 @@ constexpr const char* kCallbackSelect =
 
 constexpr const char* kDeliveryColumns =
     "id, callback_id, device_id, message_time, seq_number, duplicate, station, state, attempts, "
-    "next_attempt, first_failure, last_status, last_info, creation_time";
+    "next_attempt, first_failure, last_status, last_info, creation_time, variables";
 
 std::string EncodeHeaders(const std::vector<std::pair<std::string, std::string>>& headers) {
   nlohmann::json out = nlohmann::json::array();
@@ -76,6 +76,7 @@ Delivery DeliveryFromRow(const Query& q) {
   d.last_status = static_cast<int32_t>(q.Int(11));
   d.last_info = q.Text(12);
   d.creation_time = q.Int(13);
+  d.variables = q.Text(14);
   return d;
 }
 
@@ -183,7 +184,7 @@ Status SqlStore::QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows
       {"state", driver::ColumnType::kInt},         {"attempts", driver::ColumnType::kInt},
       {"next_attempt", driver::ColumnType::kInt},  {"first_failure", driver::ColumnType::kInt},
       {"last_status", driver::ColumnType::kInt},   {"last_info", driver::ColumnType::kText},
-      {"creation_time", driver::ColumnType::kInt},
+      {"creation_time", driver::ColumnType::kInt}, {"variables", driver::ColumnType::kText},
   };
   driver::BulkInsertSpec spec{"deliveries", kColumns, "", false, "queue deliveries"};
   auto inserted = c.BulkInsert(spec, rows.size(), [&](size_t i, driver::RowWriter& w) {
@@ -201,8 +202,35 @@ Status SqlStore::QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows
     w.Int(int64_t{0});
     w.Text("");
     w.Int(d.creation_time);
+    w.Text(d.variables);
   });
   return inserted.ok() ? Status::Ok() : inserted.status();
+}
+
+Status SqlStore::QueueCallbackDeliveries(Connection& c, std::string_view type,
+                                         CallbackType callback_type, CallbackSubtype subtype,
+                                         const Delivery& prototype, EpochMillis now) {
+  std::vector<Delivery> rows;
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT id FROM callbacks WHERE type_id = $1 AND callback_type = $2 AND "
+                    "subtype = $3 AND enabled = 1 AND dead = 0 ORDER BY id",
+                    "queue callback deliveries");
+    q.Bind(1, type)
+        .Bind(2, static_cast<int64_t>(callback_type))
+        .Bind(3, static_cast<int64_t>(subtype));
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      Delivery d = prototype;
+      d.callback = q.Text(0);
+      d.next_attempt = now;
+      d.creation_time = now;
+      rows.push_back(std::move(d));
+    }
+  }
+  return QueueDeliveriesOn(c, rows);
 }
 
 Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int limit,
@@ -268,6 +296,16 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
     for (Delivery& d : claimed) {
       const auto& cb = callbacks[d.callback];
       if (!cb) continue;
+      if (cb->callback_type != CallbackType::kData) {
+        // A service report or an event: its values came with the delivery.
+        Message about;
+        about.device = SigfoxId{d.device};
+        about.type = cb->type;
+        about.time = d.message_time;
+        about.seq_number = d.seq_number;
+        out.push_back(DeliveryTask{std::move(d), *cb, std::move(about)});
+        continue;
+      }
       q.Bind(1, int64_t{d.device}).Bind(2, d.message_time).Bind(3, d.seq_number);
       auto m = ReadOne(q, MessageFromRow, "gone");
       q.Reset();

@@ -199,6 +199,13 @@ class SqlStore final : public Store {
   // Queues `rows` deliveries (callback id, message, duplicate, station) in the
   // current transaction.
   Status QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows);
+  // Queues, in the current transaction, one copy of `prototype` (device,
+  // message_time, seq_number, station, variables) for each enabled, living
+  // callback of device type `type` of this kind, due at `now`. For SERVICE and
+  // ERROR callbacks, whose deliveries carry their own values.
+  Status QueueCallbackDeliveries(Connection& c, std::string_view type, CallbackType callback_type,
+                                 CallbackSubtype subtype, const Delivery& prototype,
+                                 EpochMillis now);
   Result<std::vector<size_t>> PatchDevicesOn(Connection& c, std::span<const DevicePatch> patches);
   // Records `event` (its id set) and queues its outbox emails, in the current
   // transaction.
