@@ -8,6 +8,8 @@
 #include <set>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "storage/store_test_fixture.h"
 
 namespace roost::storage {
@@ -226,6 +228,50 @@ TEST_P(EventStoreTest, EmailsGoToTheConfigurationsThatApplyAndOnlyTheirKinds) {
   EXPECT_EQ(ClaimRecipients(kT + 2 * kKeepAliveMs + 1),
             (std::multiset<std::string>{"both@example.com Co", "root@example.com Co",
                                         "type@example.com Co"}));
+}
+
+TEST_P(EventStoreTest, ALossQueuesTheTypesErrorCallbacksOnceAndARestorationNone) {
+  Callback error;
+  error.id = "cb-error";
+  error.type = type_.id;
+  error.callback_type = CallbackType::kError;
+  error.subtype = CallbackSubtype::kNone;
+  error.url = "http://example.com/{device}";
+  Callback data = error;
+  data.id = "cb-data";
+  data.callback_type = CallbackType::kData;
+  data.subtype = CallbackSubtype::kUplink;
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{error, data}).ok());
+  Hear(0x2C, 1, kT);
+  auto first = store_->ClaimDeliveries(kT, 10, 60'000);  // the message's DATA delivery
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_EQ(first->size(), 1u);
+  ASSERT_TRUE(
+      store_->CompleteDelivery((*first)[0].delivery.id, {true, 200, "", kT, 0, false}).ok());
+
+  const EpochMillis lost_at = kT + kKeepAliveMs + 1;
+  ASSERT_EQ(Watch(lost_at).lost, 1);
+  ASSERT_EQ(Watch(lost_at + 1).lost, 0);
+  auto tasks = store_->ClaimDeliveries(lost_at + 1, 10, 60'000);
+  ASSERT_TRUE(tasks.ok()) << tasks.status().message();
+  ASSERT_EQ(tasks->size(), 1u);
+  const Delivery& d = (*tasks)[0].delivery;
+  EXPECT_EQ(d.callback, "cb-error");
+  EXPECT_EQ(d.device, 0x2Cu);
+  EXPECT_EQ(d.message_time, lost_at);
+  EXPECT_EQ(nlohmann::json::parse(d.variables),
+            (nlohmann::json{{"info", "No message received since 2023-11-14T22:13:20Z"},
+                            {"severity", "ERROR"}}));
+  ASSERT_TRUE(store_->CompleteDelivery(d.id, {true, 200, "", lost_at, 0, false}).ok());
+
+  Hear(0x2C, 2, kT + 2 * kKeepAliveMs);
+  ASSERT_TRUE(store_
+                  ->CompleteDelivery(
+                      (*store_->ClaimDeliveries(kT + 2 * kKeepAliveMs, 10, 60'000))[0].delivery.id,
+                      {true, 200, "", kT, 0, false})
+                  .ok());
+  ASSERT_EQ(Watch(kT + 2 * kKeepAliveMs + 1).restored, 1);
+  EXPECT_TRUE(store_->ClaimDeliveries(kT + 3 * kKeepAliveMs, 10, 60'000)->empty());
 }
 
 TEST_P(EventStoreTest, OutboxEmailsAreLeasedRetriedAndFinished) {

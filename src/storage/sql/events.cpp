@@ -115,6 +115,22 @@ Status SqlStore::RecordEventOn(Connection& c, Event& event, EpochMillis now) {
     if (!*row) return Status::IoError("record event: no id returned");
     event.id = q.Int(0);
   }
+  // ERROR callbacks fire for errors only: as on the Sigfox Cloud, a loss is
+  // called back and its restoration is not. The delivery belongs to no
+  // message (sequence number -1); its template values travel with it.
+  if (event.severity == EventSeverity::kError) {
+    Delivery prototype;
+    prototype.device = event.device;
+    prototype.message_time = event.time;
+    prototype.seq_number = -1;
+    prototype.variables =
+        nlohmann::json{
+            {"info", event.text},
+            {"severity", std::string(EnumByValue(kEventSeverities, event.severity).name)}}
+            .dump();
+    ROOST_RETURN_IF_ERROR(QueueCallbackDeliveries(c, event.type, CallbackType::kError,
+                                                  CallbackSubtype::kNone, prototype, now));
+  }
   // Who is told: the device's configurations while it is still in the group
   // that made them, its type's while the type is still in the group that made
   // them, and those of its group and every group above it.
