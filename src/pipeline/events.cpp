@@ -15,6 +15,15 @@ Result<storage::EventPage> EventService::ListEvents(const storage::EventQuery& q
   return store_.ListEvents(query);
 }
 
+Result<std::vector<Delivery>> EventService::ListEventDeliveries(const std::vector<Event>& events) {
+  // An event's deliveries are keyed like a message's, at the event's time with
+  // sequence number -1, which no message has (Store::WatchSilence).
+  std::vector<storage::MessageCursor> keys;
+  keys.reserve(events.size());
+  for (const Event& e : events) keys.push_back({e.time, e.device, -1});
+  return store_.ListMessageDeliveries(keys);
+}
+
 Result<EventConfig> EventService::CreateEventConfig(EventConfig config) {
   if (config.kinds.empty()) return Status::InvalidInput("kinds: at least one event kind");
   std::set<EventKind> kinds(config.kinds.begin(), config.kinds.end());

@@ -29,6 +29,9 @@ class EventService {
   EventService(storage::Store& store, Clock clock);
 
   Result<storage::EventPage> ListEvents(const storage::EventQuery& query);
+  // The ERROR callback deliveries the events queued (a loss's "callbacks"),
+  // by id.
+  Result<std::vector<Delivery>> ListEventDeliveries(const std::vector<Event>& events);
 
   // Checks the kinds (at least one, no repeats) and the addresses (1 to
   // kMaxEventEmails, each integration::ValidateAddress, no repeats), then
