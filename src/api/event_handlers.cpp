@@ -155,7 +155,17 @@ Response CreateConfig(ApiContext& ctx, const Principal& p, const Request& req, T
   config->target = t->target;
   config->group = t->group;
   auto created = ctx.events->CreateEventConfig(std::move(*config));
-  if (!created.ok()) return FromStatus(created.status()).ToResponse();
+  if (!created.ok()) {
+    // The service names the field first ("emails[1]: ..."); FromStatus only
+    // recognises plain names, so the item is named here.
+    const std::string& message = created.status().message();
+    const size_t colon = message.find(": ");
+    if (created.status().code() == Status::Code::kInvalidInput && colon != std::string::npos &&
+        (message.starts_with("kinds") || message.starts_with("emails"))) {
+      return ApiError::BadField(message.substr(0, colon), message.substr(colon + 2)).ToResponse();
+    }
+    return FromStatus(created.status()).ToResponse();
+  }
   return JsonResponse(201, EventConfigJson(*created));
 }
 

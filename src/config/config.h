@@ -108,6 +108,7 @@ struct ServeConfig {
   uint32_t dedup_window_ms = 3000;
   uint32_t retention_days = 90;            // 0 = keep messages forever
   uint32_t downlink_hold_ms = 1000;        // an ack report waits this long for the others
+  uint32_t event_watch_ms = 60000;         // the silence watcher's period
   uint32_t callback_threads = 8;           // callback sender threads
   uint32_t callback_timeout_ms = 5000;     // one attempt, connecting included
   uint32_t callback_dead_after_s = 86400;  // failing this long: the callback is dead

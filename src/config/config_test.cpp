@@ -453,6 +453,7 @@ const std::map<std::string_view, Sample>& Samples() {
       {"pipeline.dedup_window_ms", {"100", "100"}},
       {"pipeline.retention_days", {"7", "7"}},
       {"pipeline.downlink_hold_ms", {"50", "50"}},
+      {"pipeline.event_watch_ms", {"250", "250"}},
       {"pipeline.callback_threads", {"3", "3"}},
       {"pipeline.callback_timeout_ms", {"250", "250"}},
       {"pipeline.callback_dead_after_s", {"60", "60"}},

@@ -35,6 +35,9 @@ FOREIGN_PARAMS = {
     ("/api/users/", "id"): "user",
     ("/api/api-users/", "login"): "api_user",
     ("/api/devicetypes/", "cid"): "callback",
+    ("/api/devicetypes/{id}/events/", "cid"): "event_config",
+    ("/api/devices/", "cid"): "event_config",
+    ("/api/groups/", "cid"): "event_config",
 }
 
 # Routes whose objects belong to no group (credentials are the factory's, certificates are
@@ -56,6 +59,8 @@ FOREIGN_STATUS = {
     "POST /api/ingest/uplink": 200,
     "POST /api/ingest/sigfox-callback": 200,
 }
+
+EVENT_CONFIG = {"kinds": ["COMMUNICATION_LOSS"], "emails": ["x@example.com"]}
 
 # Body-carrying routes: a body whose only problem is that it names foreign objects.
 # `f` is the fixture: f.foreign (group), f.type, f.device, f.job, f.spare (an unregistered
@@ -82,6 +87,12 @@ FOREIGN_BODIES = {
     "POST /api/devicetypes/{id}/callbacks/{cid}/delete": lambda f: {},
     "POST /api/devicetypes/{id}/callbacks/{cid}/enable": lambda f: {},
     "POST /api/devicetypes/{id}/callbacks/{cid}/downlink": lambda f: {},
+    "POST /api/devices/{id}/events/config/new": lambda f: EVENT_CONFIG,
+    "POST /api/devicetypes/{id}/events/config/new": lambda f: EVENT_CONFIG,
+    "POST /api/groups/{id}/events/config/new": lambda f: EVENT_CONFIG,
+    "POST /api/devices/{id}/events/config/{cid}/delete": lambda f: {},
+    "POST /api/devicetypes/{id}/events/config/{cid}/delete": lambda f: {},
+    "POST /api/groups/{id}/events/config/{cid}/delete": lambda f: {},
     "POST /api/stations/create": lambda f: {"id": "0F0E", "name": "x", "group": f.foreign},
     "POST /api/ingest/uplink": lambda f: {"device": f.device, "seqNumber": 1, "data": "01",
                                           "time": 1700000000000, "station": f.station,
@@ -190,6 +201,10 @@ class MatrixFlows:
                 "POST", "/api/devicetypes/%s/callbacks/new" % cls.type,
                 [{"url": "http://127.0.0.1:9/{device}", "callbackType": 0,
                   "callbackSubtype": 3}])["data"][0]["id"]
+            cls.event_config = cls.owner.ok(
+                "POST", "/api/devicetypes/%s/events/config/new" % cls.type,
+                {"kinds": ["COMMUNICATION_LOSS"], "emails": ["owner@example.com"]},
+                expect=201)["id"]
             cls.station = cls.owner.ok("POST", "/api/stations/create",
                                        {"id": "0F00", "name": "foreign station"},
                                        expect=201)["id"]
@@ -223,7 +238,8 @@ class MatrixFlows:
             what = max(matches, key=lambda m: len(m[0]))[1]
             value = {"type": self.type, "device": self.device, "job": self.job,
                      "edit_job": self.edit_job, "group": self.foreign, "user": self.user,
-                     "api_user": self.owner_login, "callback": self.callback}[what]
+                     "api_user": self.owner_login, "callback": self.callback,
+                     "event_config": self.event_config}[what]
             path = path.replace("{%s}" % param, value, 1)
         body = None
         maker = FOREIGN_BODIES.get(route_key(route))
@@ -287,7 +303,7 @@ class MatrixFlows:
                         self.assertEqual(status, 200, res)
                         text = json.dumps(res)
                         for secret in (self.foreign, self.type, self.job, self.user,
-                                       self.owner_login, self.callback):
+                                       self.owner_login, self.callback, self.event_config):
                             self.assertNotIn(secret, text)
                         self.assertNotIn('"id": "%s"' % self.device, text)
                         self.assertNotIn('"%s"' % self.station, text)
@@ -311,6 +327,12 @@ class MatrixFlows:
                          [(self.callback, True, False)])
         t = self.owner.ok("GET", "/api/devicetypes/" + self.type)
         self.assertEqual(t["name"], "foreign type")
+        configs = self.owner.ok("GET", "/api/devicetypes/%s/events/config" % self.type)["data"]
+        self.assertEqual([(c["id"], c["emails"]) for c in configs],
+                         [(self.event_config, ["owner@example.com"])])
+        for path in ("/api/devices/%s/events/config" % self.device,
+                     "/api/groups/%s/events/config" % self.foreign):
+            self.assertEqual(self.owner.ok("GET", path)["data"], [])
         device = self.owner.ok("GET", "/api/devices/" + self.device)
         self.assertEqual(device["name"], "foreign device")
         self.assertEqual(device["lat"], 1.5)
