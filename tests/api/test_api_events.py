@@ -126,6 +126,11 @@ class EventFlows:
         calls = wait_for(lambda: self.receiver.received("/error/"), lambda r: len(r) >= 1)
         self.assertEqual(len(calls), 1, calls)
         self.assertEqual(json.loads(calls[0][3]), {"info": e["message"], "severity": "ERROR"})
+        # The loss lists the ERROR callback's delivery as its "callbacks".
+        listed = wait_for(lambda: self.events(errors_path),
+                          lambda ev: ev[0]["callbacks"] and
+                          ev[0]["callbacks"][0]["state"] == "done")
+        self.assertEqual([c["state"] for c in listed[0]["callbacks"]], ["done"])
 
         # Several watch periods later: still one of each.
         time.sleep(1.0)
