@@ -153,9 +153,23 @@ http::Response IngestUplink(ApiContext&, const Principal&, const http::Request&)
 // The body of a Sigfox Cloud DATA callback (JSON or form; pipeline/ingest_body.h),
 // decided like one uplink report.
 http::Response IngestSigfoxCallback(ApiContext&, const Principal&, const http::Request&);
+// A device's SERVICE report (pipeline/ingest_body.h ParseServiceReport),
+// applied at once → {"result", "reason"} as an uplink report's.
+http::Response IngestService(ApiContext&, const Principal&, const http::Request&);
 // Newest first: ?since=&before=&limit=&after= → {"data": [...], "paging": {...}}.
 http::Response ListDeviceMessages(ApiContext&, const Principal&, const http::Request&);
 http::Response ListDeviceTypeMessages(ApiContext&, const Principal&, const http::Request&);
+// The computed locations of a device's messages, newest first, paged as messages.
+http::Response ListDeviceLocations(ApiContext&, const Principal&, const http::Request&);
+
+// --- statistics (statistics_handlers.cpp) -------------------------------------
+// ?from=&to=&step=hour|day → {"step", "from", "to", "data": [bucket...]}.
+http::Response GetDeviceStats(ApiContext&, const Principal&, const http::Request&);
+http::Response GetDeviceTypeStats(ApiContext&, const Principal&, const http::Request&);
+// {"lastDay", "lastWeek", "lastMonth"}: messages counted from the statistics.
+http::Response GetDeviceMessageMetric(ApiContext&, const Principal&, const http::Request&);
+// {"consumption": {"id", "consumptions": [{"frameCount", "downlinkFrameCount"}, ...]}}.
+http::Response GetDeviceConsumptions(ApiContext&, const Principal&, const http::Request&);
 
 // --- callbacks (callback_handlers.cpp) ---------------------------------------
 // A device type's callbacks; {cid} of another type is 404. 503 without a pipeline.

@@ -33,7 +33,18 @@ Response Busy(std::string_view message) {
   return r;
 }
 
-// GET …/messages: since, before (epoch ms), limit, after (the paging cursor).
+// One entry of GET /api/devices/{id}/locations: a message's computed location.
+json LocationJson(const Message& m) {
+  return json{{"time", m.time},
+              {"seqNumber", m.seq_number},
+              {"lat", m.computed_location->lat},
+              {"lng", m.computed_location->lng},
+              {"radius", m.computed_location->radius},
+              {"source", "computed"}};
+}
+
+// GET …/messages (and …/locations when `query.with_location`): since, before
+// (epoch ms), limit, after (the paging cursor).
 Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery query) {
   auto limit = ParseLimit(req.QueryParam("limit"));
   if (!limit.ok()) return limit.error().ToResponse();
@@ -55,6 +66,17 @@ Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery
   }
   auto page = ctx.messages->ListMessages(query);
   if (!page.ok()) return FromStatus(page.status()).ToResponse();
+  json body{{"data", json::array()}, {"paging", json::object()}};
+  if (page->next) {
+    body["paging"]["next"] =
+        NextUrl(req, {"since", "before"}, *limit, MessageCursorText(*page->next));
+  }
+  if (query.with_location) {
+    for (const Message& m : page->messages) {
+      if (m.computed_location) body["data"].push_back(LocationJson(m));
+    }
+    return JsonResponse(200, body);
+  }
   // Each message's callback deliveries, read for the whole page at once.
   auto deliveries = ctx.messages->ListMessageDeliveries(page->messages);
   if (!deliveries.ok()) return FromStatus(deliveries.status()).ToResponse();
@@ -64,17 +86,11 @@ Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery
     if (list.is_null()) list = json::array();
     list.push_back(DeliveryJson(d));
   }
-  json data = json::array();
   for (const Message& m : page->messages) {
     json item = MessageJson(m);
     auto it = callbacks.find({m.device.value, m.time, m.seq_number});
     item["callbacks"] = it == callbacks.end() ? json::array() : std::move(it->second);
-    data.push_back(std::move(item));
-  }
-  json body{{"data", std::move(data)}, {"paging", json::object()}};
-  if (page->next) {
-    body["paging"]["next"] =
-        NextUrl(req, {"since", "before"}, *limit, MessageCursorText(*page->next));
+    body["data"].push_back(std::move(item));
   }
   return JsonResponse(200, body);
 }
@@ -204,6 +220,33 @@ Response IngestSigfoxCallback(ApiContext& ctx, const Principal& p, const Request
   std::vector<UplinkReport> one;
   one.push_back(std::move(*report));
   return SubmitReports(ctx, p, std::move(one), /*single=*/true);
+}
+
+Response IngestService(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto report = pipeline::ParseServiceReport(req.body);
+  if (!report.ok()) return FromStatus(report.status()).ToResponse();
+  storage::IngestDecision decision;
+  auto may = ctx.messages->MayReport(p.group, report->station);
+  if (!may.ok()) return FromStatus(may.status()).ToResponse();
+  if (!*may) {
+    decision.result = IngestResult::kUnknownStation;  // as if it did not exist
+  } else {
+    auto decided = ctx.messages->IngestService(*report);
+    if (!decided.ok()) return Busy("the report could not be stored; send it again");
+    decision = std::move(*decided);
+  }
+  return JsonResponse(200, IngestDecisionJson(decision));
+}
+
+Response ListDeviceLocations(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto device = VisibleDevice(ctx, p, req.Param("id"));
+  if (!device.ok()) return device.error().ToResponse();
+  storage::MessageQuery query;
+  query.device = device->id.value;
+  query.with_location = true;
+  return ListMessages(ctx, req, std::move(query));
 }
 
 Response ListDeviceMessages(ApiContext& ctx, const Principal& p, const Request& req) {

@@ -74,6 +74,12 @@ const std::map<std::string, std::string>& ExpectedMatrix() {
       {"POST /api/stations/create", "A"},
       {"POST /api/ingest/uplink", "AS"},
       {"POST /api/ingest/sigfox-callback", "AS"},
+      {"POST /api/ingest/service", "AS"},
+      {"GET /api/devices/{id}/locations", "ADR"},
+      {"GET /api/devices/{id}/stats", "ADR"},
+      {"GET /api/devicetypes/{id}/stats", "ADR"},
+      {"GET /api/devices/{id}/messages/metric", "ADR"},
+      {"GET /api/devices/{id}/consumptions/{year}", "ADR"},
       {"GET /api/product-certificates", "ADRF"},
       {"POST /api/product-certificates/import", "AD"},
       {"GET /api/product-certificates/{key}", "ADRF"},
@@ -357,6 +363,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
     replace("{jobId}", foreign_job_);
     replace("{login}", foreign_api_user_);
     replace("{cid}", foreign_callback_);
+    replace("{year}", "2026");
     if (path.ends_with("/enable")) path += "?enabled=false";
     std::string body;
     if (path == "/api/groups/create") {
@@ -401,6 +408,10 @@ class ApiRoutesStoreTest : public ::testing::Test {
       body = json::array({json{{"id", "F00D"}, {"name", "x"}}}).dump();
     } else if (path == "/api/stations/create") {
       body = json{{"id", "0F0E"}, {"name", "x"}, {"group", foreign_}}.dump();
+    } else if (path == "/api/ingest/service") {
+      body = json{{"device", "F00D"},  {"type", "STATUS"}, {"time", 1700000000000},
+                  {"station", "0F00"}, {"temp", 20.5},     {"batt", 3.1}}
+                 .dump();
     } else if (path.rfind("/api/ingest/", 0) == 0) {
       body = json{{"device", "F00D"},  {"seqNumber", 1}, {"data", "01"}, {"time", 1700000000},
                   {"station", "0F00"}, {"rssi", -120.0}, {"snr", 10.0}}

@@ -130,4 +130,28 @@ inline constexpr EnumTable<IngestResult, 7> kIngestResults = {{
     {IngestResult::kLate, "late_duplicate", 6},
 }};
 
+// A device's SERVICE report. Codes are Sigfox's SERVICE callback subtypes.
+enum class ServiceReportType : int32_t { kStatus = 0, kAcknowledge = 4 };
+inline constexpr EnumTable<ServiceReportType, 2> kServiceReportTypes = {{
+    {ServiceReportType::kStatus, "STATUS", 0},
+    {ServiceReportType::kAcknowledge, "ACKNOWLEDGE", 4},
+}};
+
+inline constexpr double kMinTemperature = -100;  // °C
+inline constexpr double kMaxTemperature = 200;
+inline constexpr double kMinBattery = 0;  // V
+inline constexpr double kMaxBattery = 100;
+
+struct ServiceReport {
+  SigfoxId device;
+  ServiceReportType type = ServiceReportType::kStatus;
+  EpochMillis time = 0;
+  std::string station;                // 4 uppercase hex digits
+  std::optional<int64_t> seq_number;  // 0..4095 when given
+  double temp = 0;                    // °C, STATUS only
+  double batt = 0;                    // V, STATUS only
+  bool downlink_ack = false;          // ACKNOWLEDGE only
+  bool operator==(const ServiceReport&) const = default;
+};
+
 }  // namespace roost

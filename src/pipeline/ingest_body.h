@@ -68,30 +68,6 @@ Result<std::vector<UplinkReport>> ParseUplinkReports(std::string_view body);
 // JSON booleans or "true"/"false".
 Result<UplinkReport> ParseSigfoxCallbackBody(std::string_view body, std::string_view content_type);
 
-// A device's SERVICE report. Codes are Sigfox's SERVICE callback subtypes.
-enum class ServiceReportType : int32_t { kStatus = 0, kAcknowledge = 4 };
-inline constexpr EnumTable<ServiceReportType, 2> kServiceReportTypes = {{
-    {ServiceReportType::kStatus, "STATUS", 0},
-    {ServiceReportType::kAcknowledge, "ACKNOWLEDGE", 4},
-}};
-
-inline constexpr double kMinTemperature = -100;  // °C
-inline constexpr double kMaxTemperature = 200;
-inline constexpr double kMinBattery = 0;  // V
-inline constexpr double kMaxBattery = 100;
-
-struct ServiceReport {
-  SigfoxId device;
-  ServiceReportType type = ServiceReportType::kStatus;
-  EpochMillis time = 0;
-  std::string station;                // 4 uppercase hex digits
-  std::optional<int64_t> seq_number;  // 0..4095 when given
-  double temp = 0;                    // °C, STATUS only
-  double batt = 0;                    // V, STATUS only
-  bool downlink_ack = false;          // ACKNOWLEDGE only
-  bool operator==(const ServiceReport&) const = default;
-};
-
 // POST /api/ingest/service: one JSON object {device, type ("STATUS" or
 // "ACKNOWLEDGE"), time (epoch ms), station, seqNumber (optional)} with, for
 // STATUS, temp and batt (numbers) and, for ACKNOWLEDGE, downlinkAck (bool); a

@@ -104,6 +104,78 @@ bool MessageService::Ingest(std::vector<UplinkReport> reports, UplinkWriter::Don
   });
 }
 
+Result<storage::IngestDecision> MessageService::IngestService(const ServiceReport& report) {
+  storage::IngestPolicy policy;
+  policy.dedup_window_ms = writer_.options().dedup_window_ms;
+  policy.now = clock_();
+  auto decided = store_.IngestService(report, policy);
+  if (!decided.ok()) return decided.status();
+  const auto code = static_cast<size_t>(decided->result);
+  if (code < results_.size()) results_[code]->Inc();
+  if (decided->result == IngestResult::kAccepted && writer_.options().after_commit) {
+    writer_.options().after_commit();
+  }
+  return decided;
+}
+
+Result<std::vector<StatsBucket>> MessageService::GetStats(const StatsQuery& query) {
+  return store_.GetStats(query);
+}
+
+Result<MessageService::MessageMetric> MessageService::GetMessageMetric(uint32_t device) {
+  const EpochMillis now = clock_();
+  StatsQuery q;
+  q.device = device;
+  q.from = now - 30 * kMillisPerDay;
+  q.to = now + 1;
+  auto buckets = store_.GetStats(q);
+  if (!buckets.ok()) return buckets.status();
+  MessageMetric m;
+  for (const StatsBucket& b : *buckets) {
+    // A bucket counts when any of its hour lies in the period.
+    const EpochMillis end = b.start + kMillisPerHour;
+    m.last_month += b.messages;
+    if (end > now - 7 * kMillisPerDay) m.last_week += b.messages;
+    if (end > now - kMillisPerDay) m.last_day += b.messages;
+  }
+  return m;
+}
+
+namespace {
+
+// Days from 1970-01-01 to the first of January of `year` (proleptic Gregorian).
+int64_t DaysBeforeYear(int year) {
+  int64_t days = 0;
+  for (int y = 1970; y < year; ++y) {
+    days += (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ? 366 : 365;
+  }
+  return days;
+}
+
+}  // namespace
+
+Result<std::vector<MessageService::DayCount>> MessageService::GetConsumptions(uint32_t device,
+                                                                              int year) {
+  if (year < 1970 || year > 9999) return Status::InvalidInput("year: must be 1970..9999");
+  const bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+  const int days = leap ? 366 : 365;
+  StatsQuery q;
+  q.device = device;
+  q.step = StatsStep::kDay;
+  q.from = DaysBeforeYear(year) * kMillisPerDay;
+  q.to = q.from + days * kMillisPerDay;
+  auto buckets = store_.GetStats(q);
+  if (!buckets.ok()) return buckets.status();
+  std::vector<DayCount> out(days);
+  for (const StatsBucket& b : *buckets) {
+    const int64_t day = (b.start - q.from) / kMillisPerDay;
+    if (day < 0 || day >= days) continue;
+    out[day].frames = b.messages;
+    out[day].downlinks = b.downlinks;
+  }
+  return out;
+}
+
 Result<storage::MessagePage> MessageService::ListMessages(const storage::MessageQuery& query) {
   return store_.ListMessages(query);
 }

@@ -54,6 +54,27 @@ class MessageService {
   // and counts each decision. False when the queue is full: answer 503.
   bool Ingest(std::vector<UplinkReport> reports, UplinkWriter::Done done);
 
+  // Applies a device's SERVICE report (Store::IngestService, with the
+  // writer's de-duplication window) now, on the caller's thread: service
+  // reports are rare next to uplinks. Counts the decision like an uplink's and
+  // runs the writer's after_commit (the dispatcher's wake-up) when accepted.
+  Result<storage::IngestDecision> IngestService(const ServiceReport& report);
+
+  // Statistics of a device or a device type (Store::GetStats).
+  Result<std::vector<StatsBucket>> GetStats(const StatsQuery& query);
+  // Messages of a device in the last 24 hours, 7 days and 30 days, counted
+  // from its hourly statistics (whole hours: the current one included).
+  struct MessageMetric {
+    int64_t last_day = 0, last_week = 0, last_month = 0;
+  };
+  Result<MessageMetric> GetMessageMetric(uint32_t device);
+  // Frames and downlinks of a device per day of `year` (UTC): 365 or 366
+  // entries, January 1st first. InvalidInput: a year outside 1970..9999.
+  struct DayCount {
+    int64_t frames = 0, downlinks = 0;
+  };
+  Result<std::vector<DayCount>> GetConsumptions(uint32_t device, int year);
+
   Result<storage::MessagePage> ListMessages(const storage::MessageQuery& query);
   // The deliveries of the page's messages (their "callbacks").
   Result<std::vector<Delivery>> ListMessageDeliveries(const std::vector<Message>& messages);

@@ -51,6 +51,8 @@ class UplinkWriter {
   UplinkWriter(const UplinkWriter&) = delete;
   UplinkWriter& operator=(const UplinkWriter&) = delete;
 
+  const UplinkWriterOptions& options() const { return options_; }
+
   // Queues `reports` (one request's); `done` runs on the writer thread once they
   // are decided and durable, or failed. Returns false, without queueing or
   // calling `done`, when the queue is full or the writer stopped.

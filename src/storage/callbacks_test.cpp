@@ -1,6 +1,9 @@
 // The Store contract for callbacks and their deliveries, on SQLite and PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <set>
 #include <thread>
@@ -235,6 +238,80 @@ TEST_P(CallbackStoreTest, ConcurrentDispatchersNeverHoldOneDeliveryTogether) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(seen.size(), 60u);
   EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()).size(), 60u) << "a delivery leased twice";
+}
+
+TEST_P(CallbackStoreTest, ServiceReportsQueueServiceCallbacksWithTheirValuesOnce) {
+  Callback status = MakeCallback("cb-status", type_);
+  status.callback_type = CallbackType::kService;
+  status.subtype = CallbackSubtype::kStatus;
+  Callback ack = MakeCallback("cb-ack", type_);
+  ack.callback_type = CallbackType::kService;
+  ack.subtype = CallbackSubtype::kAcknowledge;
+  ASSERT_TRUE(
+      store_->CreateCallbacks(std::vector<Callback>{status, ack, MakeCallback("cb-data", type_)})
+          .ok());
+  IngestPolicy policy;
+  policy.now = 1'000;
+  ServiceReport r;
+  r.device.value = 0x2C;
+  r.type = ServiceReportType::kStatus;
+  r.time = 50'000;
+  r.station = "0A1B";
+  r.seq_number = 12;
+  r.temp = 21.5;
+  r.batt = 3.1;
+  auto first = store_->IngestService(r, policy);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(first->result, IngestResult::kAccepted);
+  // The same report through another station: counted once, no second delivery.
+  r.station = "0A1C";
+  r.time = 50'400;
+  auto again = store_->IngestService(r, policy);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->result, IngestResult::kDuplicate);
+
+  // A downlink to confirm, then the device's ACKNOWLEDGE.
+  Ingest({Report(0x2C, 13, 60'000, "0A1B")});
+  ASSERT_TRUE(store_->SetMessageDownlink({60'000, 0x2C, 13}, "00112233aabbccdd", "0A1B").ok());
+  ServiceReport a;
+  a.device.value = 0x2C;
+  a.type = ServiceReportType::kAcknowledge;
+  a.time = 70'000;
+  a.station = "0A1C";
+  a.downlink_ack = true;
+  auto acked = store_->IngestService(a, policy);
+  ASSERT_TRUE(acked.ok()) << acked.status().message();
+  EXPECT_EQ(acked->result, IngestResult::kAccepted);
+  ASSERT_TRUE(acked->message.has_value());
+  EXPECT_EQ(acked->message->seq_number, 13);
+  auto stored = store_->GetMessage({60'000, 0x2C, 13});
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->downlink_ack, std::optional<bool>(true));
+
+  std::map<std::string, DeliveryTask> by_callback;
+  for (auto& t : Claim(100'000)) {
+    if (t.callback.id != "cb-data") by_callback.emplace(t.callback.id, t);
+  }
+  ASSERT_EQ(by_callback.size(), 2u);
+  const DeliveryTask& st = by_callback.at("cb-status");
+  EXPECT_EQ(st.delivery.station, "0A1B");
+  EXPECT_EQ(st.delivery.seq_number, 12);
+  EXPECT_EQ(st.message.time, 50'000);
+  EXPECT_EQ(nlohmann::json::parse(st.delivery.variables),
+            (nlohmann::json{{"temp", "21.50"}, {"batt", "3.10"}}));
+  EXPECT_EQ(nlohmann::json::parse(by_callback.at("cb-ack").delivery.variables),
+            (nlohmann::json{{"downlinkAck", "true"}}));
+
+  // Refused like uplinks: unknown device, unknown station.
+  r.device.value = 0x99;
+  auto unknown = store_->IngestService(r, policy);
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(unknown->result, IngestResult::kUnknownDevice);
+  r.device.value = 0x2C;
+  r.station = "0FFF";
+  auto no_station = store_->IngestService(r, policy);
+  ASSERT_TRUE(no_station.ok());
+  EXPECT_EQ(no_station->result, IngestResult::kUnknownStation);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, CallbackStoreTest, ::testing::Values("sqlite", "postgresql"),

@@ -314,6 +314,94 @@ TEST_P(MessageStoreTest, InstancesReceivingOneFrameTogetherMakeOneMessage) {
   for (const auto& m : messages) EXPECT_EQ(m.rinfos.size(), 3u) << m.seq_number;
 }
 
+TEST_P(MessageStoreTest, StatisticsAddUpPerHourAndPerDayForDevicesAndTypes) {
+  constexpr EpochMillis kDay = 20'000 * kMillisPerDay;  // a midnight, UTC
+  // Day 1, hour 0: a frame heard by two stations; hour 5: another frame.
+  Ingest({Report(0x2C, 1, kDay + 1'000, "0A1B", -100, 10),
+          Report(0x2C, 1, kDay + 1'500, "0A1C", -110, 6)});
+  auto second = Report(0x2C, 2, kDay + 5 * kMillisPerHour + 7, "0A1B", -90, 12);
+  second.freq = 868131400;
+  Ingest({second});
+  // Day 2: the other device of the type.
+  Ingest({Report(0x2D, 1, kDay + kMillisPerDay + 3, "0A1C", -120, 2)});
+  // Refused reports count nowhere.
+  Ingest({Report(0x2C, 1, kDay + 9 * kMillisPerHour, "0A1B")});
+
+  StatsQuery hours;
+  hours.device = 0x2C;
+  hours.from = kDay;
+  hours.to = kDay + 2 * kMillisPerDay;
+  auto h = store_->GetStats(hours);
+  ASSERT_TRUE(h.ok()) << h.status().message();
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[0].start, kDay);
+  EXPECT_EQ((*h)[0].messages, 1);
+  EXPECT_EQ((*h)[0].bytes, 2);
+  EXPECT_EQ((*h)[0].receptions, 2);
+  EXPECT_DOUBLE_EQ((*h)[0].snr_sum, 16);
+  EXPECT_DOUBLE_EQ((*h)[0].rssi_sum, -210);
+  EXPECT_EQ((*h)[0].frequencies, (std::map<int64_t, int64_t>{{868130, 2}}));
+  EXPECT_EQ((*h)[1].start, kDay + 5 * kMillisPerHour);
+  EXPECT_EQ((*h)[1].frequencies, (std::map<int64_t, int64_t>{{868131, 1}}));
+
+  StatsQuery days;
+  days.type = type_.id;
+  days.from = kDay + 7;  // rounded down to the day
+  days.to = kDay + 3 * kMillisPerDay;
+  days.step = StatsStep::kDay;
+  auto d = store_->GetStats(days);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  ASSERT_EQ(d->size(), 2u);
+  EXPECT_EQ((*d)[0].start, kDay);
+  EXPECT_EQ((*d)[0].messages, 2);
+  EXPECT_EQ((*d)[0].receptions, 3);
+  EXPECT_EQ((*d)[0].frequencies, (std::map<int64_t, int64_t>{{868130, 2}, {868131, 1}}));
+  EXPECT_EQ((*d)[1].start, kDay + kMillisPerDay);
+  EXPECT_EQ((*d)[1].messages, 1);
+
+  // A downlink counts once, however many times the frame is decided.
+  const EpochMillis t = kDay + 5 * kMillisPerHour + 7;
+  ASSERT_TRUE(store_->SetMessageDownlink({t, 0x2C, 2}, "00112233aabbccdd", "0A1B").ok());
+  ASSERT_TRUE(store_->SetMessageDownlink({t, 0x2C, 2}, "ffffffffffffffff", "0A1C").ok());
+  // A STATUS report adds its temperature and voltage.
+  ServiceReport status;
+  status.device.value = 0x2C;
+  status.time = kDay + 5 * kMillisPerHour + 60'000;
+  status.station = "0A1B";
+  status.temp = 20.5;
+  status.batt = 3.25;
+  auto accepted = store_->IngestService(status, IngestPolicy{});
+  ASSERT_TRUE(accepted.ok()) << accepted.status().message();
+  h = store_->GetStats(hours);
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[1].downlinks, 1);
+  EXPECT_EQ((*h)[1].status_reports, 1);
+  EXPECT_DOUBLE_EQ((*h)[1].temp_sum, 20.5);
+  EXPECT_DOUBLE_EQ((*h)[1].batt_sum, 3.25);
+
+  StatsQuery both;
+  both.device = 0x2C;
+  both.type = type_.id;
+  EXPECT_EQ(store_->GetStats(both).status().code(), Status::Code::kInvalidInput);
+}
+
+TEST_P(MessageStoreTest, LocationListsOnlyMessagesWithAComputedLocation) {
+  IngestPolicy policy;
+  policy.complete = [](Message& m, PayloadType, std::string_view) {
+    if (m.seq_number % 2 == 0) m.computed_location = ComputedLocation{43.6, 1.44, 1000};
+  };
+  for (int seq = 1; seq <= 5; ++seq) Ingest({Report(0x2C, seq, seq * 10'000, "0A1B")}, policy);
+  MessageQuery q;
+  q.device = 0x2C;
+  q.with_location = true;
+  auto page = store_->ListMessages(q);
+  ASSERT_TRUE(page.ok()) << page.status().message();
+  ASSERT_EQ(page->messages.size(), 2u);
+  EXPECT_EQ(page->messages[0].seq_number, 4);
+  EXPECT_EQ(page->messages[1].seq_number, 2);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, MessageStoreTest, ::testing::Values("sqlite", "postgresql"),
                          EngineName);
 

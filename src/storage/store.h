@@ -32,6 +32,7 @@
 #include "model/event.h"
 #include "model/job.h"
 #include "model/message.h"
+#include "model/statistics.h"
 
 namespace roost::storage {
 
@@ -131,6 +132,7 @@ struct MessageQuery {
   std::optional<EpochMillis> before;   // time < before
   std::optional<MessageCursor> after;  // only messages listed after this one
   int limit = 100;                     // 1..kMaxPageSize
+  bool with_location = false;          // only messages with a computed location
 };
 
 struct MessagePage {
@@ -396,6 +398,8 @@ class Store {
   // In the same transaction, a delivery is queued for each enabled, living DATA
   // callback of the device's type and each new message, and for each such
   // callback with send_duplicate and each station that joined a message.
+  // Each new message and each joined station's report is added to the hourly
+  // statistics of its device and its type (GetStats).
   // Nothing is written when an error is returned.
   virtual Result<std::vector<IngestDecision>> IngestUplinks(std::span<const UplinkReport> reports,
                                                             const IngestPolicy& policy) = 0;
@@ -406,6 +410,24 @@ class Store {
   // stored. NotFound.
   virtual Result<Message> SetMessageDownlink(const MessageCursor& key, std::string_view data,
                                              std::string_view station) = 0;
+  // Applies a device's SERVICE report, in one transaction, under its device's
+  // row lock. Refused as uplinks are (kUnknownDevice, kUnknownStation,
+  // kForeignStation); the same report again (same kind and sequence number, or
+  // same time when it has none) within the policy's window is kDuplicate and
+  // changes nothing. Otherwise (kAccepted):
+  //  - STATUS adds its temperature and voltage to the hourly statistics of the
+  //    device and its type;
+  //  - ACKNOWLEDGE records the confirmation on the device's latest message with
+  //    a downlink not confirmed yet and sent at or before the report
+  //    (decision.message: that message as stored; none when there is none);
+  // and queues a delivery for each enabled, living SERVICE callback of that
+  // subtype of the device's type, with {temp}/{batt} or {downlinkAck}.
+  virtual Result<IngestDecision> IngestService(const ServiceReport& report,
+                                               const IngestPolicy& policy) = 0;
+  // The statistics of a device or a device type, one bucket per hour or per
+  // day (UTC) that has any, oldest first. InvalidInput: not exactly one of
+  // device and type, or `to` before `from`.
+  virtual Result<std::vector<StatsBucket>> GetStats(const StatsQuery& query) = 0;
 
   // --- callbacks and their deliveries ---------------------------------------
   // Stores callbacks of one device type, all or none. InvalidInput: an unknown

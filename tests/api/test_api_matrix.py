@@ -38,6 +38,7 @@ FOREIGN_PARAMS = {
     ("/api/devicetypes/{id}/events/", "cid"): "event_config",
     ("/api/devices/", "cid"): "event_config",
     ("/api/groups/", "cid"): "event_config",
+    ("/api/devices/", "year"): "year",
 }
 
 # Routes whose objects belong to no group (credentials are the factory's, certificates are
@@ -58,6 +59,7 @@ FOREIGN_STATUS = {
     # (test_api_pipeline checks the answer and that nothing is stored).
     "POST /api/ingest/uplink": 200,
     "POST /api/ingest/sigfox-callback": 200,
+    "POST /api/ingest/service": 200,
 }
 
 EVENT_CONFIG = {"kinds": ["COMMUNICATION_LOSS"], "emails": ["x@example.com"]}
@@ -100,6 +102,9 @@ FOREIGN_BODIES = {
     "POST /api/ingest/sigfox-callback": lambda f: {"device": f.device, "seqNumber": 1, "data": "01",
                                                    "time": 1700000000, "station": f.station,
                                                    "rssi": -120, "snr": 10},
+    "POST /api/ingest/service": lambda f: {"device": f.device, "type": "STATUS",
+                                           "time": 1700000000000, "station": f.station,
+                                           "temp": 20.5, "batt": 3.1},
 }
 
 
@@ -239,7 +244,7 @@ class MatrixFlows:
             value = {"type": self.type, "device": self.device, "job": self.job,
                      "edit_job": self.edit_job, "group": self.foreign, "user": self.user,
                      "api_user": self.owner_login, "callback": self.callback,
-                     "event_config": self.event_config}[what]
+                     "event_config": self.event_config, "year": "2026"}[what]
             path = path.replace("{%s}" % param, value, 1)
         body = None
         maker = FOREIGN_BODIES.get(route_key(route))

@@ -5,6 +5,7 @@ device type, decoded with the type's format.
 """
 
 import threading
+import time
 import unittest
 
 from roostsite import Client, Site
@@ -35,7 +36,7 @@ class PipelineFlows:
             cls.pairs = pairs = cls.site.issue_and_import(10, "4A0000")
             cls.devices = [manager.ok("POST", "/api/devices/create",
                                       {"id": d, "pac": p, "name": "m%d" % i, "type": cls.type})["id"]
-                           for i, (d, p) in enumerate(pairs[:8])]
+                           for i, (d, p) in enumerate(pairs[:8] + pairs[9:])]
             # The operator's station (root group) hears everyone; two of the tenant's; one of
             # another tenant.
             admin.ok("POST", "/api/stations/create",
@@ -257,7 +258,91 @@ class PipelineFlows:
         self.assertEqual(c.ok("POST", "/api/ingest/uplink",
                               self.report(device, 10, T0 + 60000, "0A1C")),
                          {"result": "accepted"})
+        # The device confirms the downlink (a SERVICE ACKNOWLEDGE heard by two stations:
+        # applied once).
+        ack = {"device": device, "type": "ACKNOWLEDGE", "time": T0 + 90000, "station": "0A1C",
+               "seqNumber": 11, "downlinkAck": True}
+        self.assertEqual(c.ok("POST", "/api/ingest/service", ack), {"result": "accepted"})
+        self.assertEqual(c.ok("POST", "/api/ingest/service", dict(ack, station="0A1D")),
+                         {"result": "duplicate"})
         c.close()
+        acked = [x for x in self.messages(device) if x["seqNumber"] == 9][0]
+        self.assertEqual(acked["downlinkAnswerStatus"],
+                         {"data": expected, "station": "0A1C", "acknowledged": True})
+        # The day's consumption counts two frames and one downlink.
+        r = Client(self.server, self.reader)
+        year = time.gmtime(T0 // 1000).tm_year
+        days = r.ok("GET", "/api/devices/%s/consumptions/%d" % (device, year))["consumption"]
+        r.close()
+        self.assertEqual(days["id"], device)
+        self.assertEqual(len(days["consumptions"]), 365)
+        day = time.gmtime(T0 // 1000).tm_yday - 1
+        self.assertEqual(days["consumptions"][day], {"frameCount": 2, "downlinkFrameCount": 1})
+        self.assertEqual(sum(d["frameCount"] for d in days["consumptions"]), 2)
+
+    def test_statistics_locations_and_status_reports(self):
+        device = self.devices[8]
+        now = int(time.time() * 1000)
+        hour = now - now % 3600000
+        c = Client(self.server, self.station_user)
+        # Two frames this hour, the first heard by two stations; a STATUS report.
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink", [
+            self.report(device, 1, hour + 1000, "0A1C", rssi=-100.0, snr=10.0, freq=868130000),
+            self.report(device, 1, hour + 1200, "0A1D", rssi=-110.0, snr=6.0, freq=868130400),
+            self.report(device, 2, hour + 2000, "0A1C", rssi=-90.0, snr=14.0, freq=868131000),
+        ])["accepted"], 2)
+        status = {"device": device, "type": "STATUS", "time": hour + 3000, "station": "0A1C",
+                  "temp": 21.5, "batt": 3.25}
+        self.assertEqual(c.ok("POST", "/api/ingest/service", status), {"result": "accepted"})
+        # Bad service reports are refused with where; another tenant's station does not hear
+        # this tenant's devices.
+        status_bad = dict(status, temp="warm")
+        st, _, err = c.call("POST", "/api/ingest/service", status_bad)
+        self.assertEqual(st, 400)
+        self.assertIn("temp", err["message"])
+        c.close()
+        other = Client(self.server, self.other_station_user)
+        self.assertEqual(other.ok("POST", "/api/ingest/service", dict(status, station="0B00")),
+                         {"result": "refused", "reason": "foreign_station"})
+        other.close()
+
+        r = Client(self.server, self.reader)
+        stats = r.ok("GET", "/api/devices/%s/stats?from=%d&to=%d&step=hour"
+                     % (device, hour - 3600000, hour + 3600000))
+        self.assertEqual(stats["step"], "hour")
+        self.assertEqual(len(stats["data"]), 1, stats)
+        b = stats["data"][0]
+        self.assertEqual(b["time"], hour)
+        self.assertEqual((b["messages"], b["bytes"], b["receptions"]), (2, 6, 3))
+        self.assertAlmostEqual(b["avgSnr"], 10.0)
+        self.assertAlmostEqual(b["avgRssi"], -100.0)
+        self.assertAlmostEqual(b["temperature"], 21.5)
+        self.assertAlmostEqual(b["vdd"], 3.25)
+        self.assertEqual(b["frequencies"], [{"freq": 868130000, "receptions": 2},
+                                            {"freq": 868131000, "receptions": 1}])
+        # The device type adds up every device; a day holds its hours.
+        day = r.ok("GET", "/api/devicetypes/%s/stats?step=day" % self.type)
+        self.assertEqual(day["step"], "day")
+        today = [x for x in day["data"] if x["time"] == now - now % 86400000]
+        self.assertEqual(len(today), 1, day)
+        self.assertGreaterEqual(today[0]["messages"], 2)
+        self.assertEqual(r.ok("GET", "/api/devices/%s/messages/metric" % device),
+                         {"lastDay": 2, "lastWeek": 2, "lastMonth": 2})
+        # Located messages: both frames heard by located stations.
+        locations = r.list_all("/api/devices/%s/locations" % device)
+        self.assertEqual([x["seqNumber"] for x in locations], [2, 1])
+        self.assertTrue(43.5 <= locations[1]["lat"] <= 43.7, locations)
+        self.assertGreater(locations[1]["radius"], 0)
+        # Bad ranges and steps are refused, naming the parameter.
+        for query, field in (("step=week", "step"), ("from=x", "from"),
+                             ("from=10&to=5", "to"),
+                             ("from=0&to=%d" % (40 * 86400000), "from")):
+            st, _, err = r.call("GET", "/api/devices/%s/stats?%s" % (device, query))
+            self.assertEqual(st, 400, query)
+            self.assertIn(field, err["message"], query)
+        st, _, _ = r.call("GET", "/api/devices/%s/consumptions/20x6" % device)
+        self.assertEqual(st, 400)
+        r.close()
 
     def test_message_lists_page_newest_first_and_filter_by_time(self):
         c = Client(self.server, self.station_user)

@@ -393,6 +393,16 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       q.Reset();
     }
   }
+  {
+    StatsDeltas stats;
+    for (const Message& m : created) stats.AddReception(m, m.rinfos.front(), true);
+    for (const auto& [m, station] : joined) {
+      for (const Reception& r : m->rinfos) {
+        if (r.station == station) stats.AddReception(*m, r, false);
+      }
+    }
+    ROOST_RETURN_IF_ERROR(AddStatsOn(c, stats));
+  }
   if (!created.empty() || !joined.empty()) {
     // The DATA callbacks that fire, per device type of the batch.
     struct Firing {
@@ -458,6 +468,9 @@ Result<Message> SqlStore::GetMessage(const MessageCursor& key) {
 Result<Message> SqlStore::SetMessageDownlink(const MessageCursor& key, std::string_view data,
                                              std::string_view station) {
   ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("set message downlink"));
+  bool recorded = false;
   {
     // The first decision stays: a second instance deciding the same frame
     // reads the first one's downlink instead of sending another.
@@ -468,13 +481,23 @@ Result<Message> SqlStore::SetMessageDownlink(const MessageCursor& key, std::stri
                     "set message downlink");
     q.Bind(1, int64_t{key.device}).Bind(2, key.time).Bind(3, key.seq_number);
     ROOST_RETURN_IF_ERROR(q.Bind(4, data).Bind(5, station).Run());
+    recorded = q.Affected() > 0;
   }
   ROOST_SQL_QUERY(q, c,
                   std::string("SELECT ") + kMessageColumns +
                       " FROM messages WHERE device_id = $1 AND time = $2 AND seq_number = $3",
                   "set message downlink");
   q.Bind(1, int64_t{key.device}).Bind(2, key.time).Bind(3, key.seq_number);
-  return ReadOne(q, MessageFromRow, "message not found");
+  auto m = ReadOne(q, MessageFromRow, "message not found");
+  q.Reset();
+  if (!m.ok()) return m.status();
+  if (recorded && !m->downlink_data.empty()) {
+    StatsDeltas stats;
+    stats.AddDownlink(m->device.ToApi(), m->type, m->time);
+    ROOST_RETURN_IF_ERROR(AddStatsOn(c, stats));
+  }
+  ROOST_RETURN_IF_ERROR(tx.Commit("set message downlink"));
+  return m;
 }
 
 Result<MessagePage> SqlStore::ListMessages(const MessageQuery& query) {
@@ -490,6 +513,7 @@ Result<MessagePage> SqlStore::ListMessages(const MessageQuery& query) {
   sql += query.device ? "device_id = $1" : "type_id = $1";
   if (query.since) sql += " AND time >= $" + std::to_string(++n);
   if (query.before) sql += " AND time < $" + std::to_string(++n);
+  if (query.with_location) sql += " AND location_lat IS NOT NULL";
   if (query.after) {
     const std::string t = std::to_string(++n), d = std::to_string(++n), s = std::to_string(++n);
     sql += " AND (time < $" + t + " OR (time = $" + t + " AND (device_id < $" + d +

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,30 @@
   ::roost::storage::driver::Query& q = *q##_result
 
 namespace roost::storage::sql {
+
+// What a transaction adds to the hourly statistics (hourly_stats and
+// hourly_frequencies), gathered first so that each row is written once per
+// transaction, in key order (statistics.cpp).
+class StatsDeltas {
+ public:
+  // A station's report of `m`; `new_message` for the report that made it.
+  void AddReception(const Message& m, const Reception& r, bool new_message);
+  void AddStatus(const std::string& device, const std::string& type, EpochMillis time, double temp,
+                 double batt);
+  void AddDownlink(const std::string& device, const std::string& type, EpochMillis time);
+  bool empty() const { return buckets_.empty(); }
+
+ private:
+  friend class SqlStore;
+  struct Key {
+    int64_t scope;
+    std::string id;
+    EpochMillis hour;
+    auto operator<=>(const Key&) const = default;
+  };
+  StatsBucket& Bucket(int64_t scope, const std::string& id, EpochMillis time);
+  std::map<Key, StatsBucket> buckets_;
+};
 
 using driver::Connection;
 using driver::Query;
@@ -117,6 +142,9 @@ class SqlStore final : public Store {
   Result<Message> GetMessage(const MessageCursor& key) override;
   Result<Message> SetMessageDownlink(const MessageCursor& key, std::string_view data,
                                      std::string_view station) override;
+  Result<IngestDecision> IngestService(const ServiceReport& report,
+                                       const IngestPolicy& policy) override;
+  Result<std::vector<StatsBucket>> GetStats(const StatsQuery& query) override;
 
   Status CreateCallbacks(std::span<const Callback> callbacks) override;
   Result<Callback> GetCallback(std::string_view id) override;
@@ -199,6 +227,8 @@ class SqlStore final : public Store {
   // Queues `rows` deliveries (callback id, message, duplicate, station) in the
   // current transaction.
   Status QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows);
+  // Adds `deltas` to the hourly statistics, in the current transaction.
+  Status AddStatsOn(Connection& c, const StatsDeltas& deltas);
   // Queues, in the current transaction, one copy of `prototype` (device,
   // message_time, seq_number, station, variables) for each enabled, living
   // callback of device type `type` of this kind, due at `now`. For SERVICE and

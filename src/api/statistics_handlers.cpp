@@ -1,0 +1,151 @@
+// …/stats of devices and device types, a device's …/messages/metric and
+// …/consumptions/{year}: read from the statistics kept at ingest.
+#include <charconv>
+#include <chrono>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/handlers.h"
+
+namespace roost::api {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+namespace {
+
+// The longest range one request may ask for: a month of hours, a year of days
+// (a leap year and a margin). Bounds the rows one request sums.
+constexpr int64_t kMaxHourRange = 31 * kMillisPerDay;
+constexpr int64_t kMaxDayRange = 400 * kMillisPerDay;
+
+EpochMillis NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Parsed<int64_t> ParseTime(const Request& req, const char* name, int64_t fallback) {
+  auto text = req.QueryParam(name);
+  if (!text) return fallback;
+  int64_t v = 0;
+  auto r = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (text->empty() || r.ec != std::errc() || r.ptr != text->data() + text->size() || v < 0) {
+    return ApiError::BadField(name, "must be a time in epoch milliseconds");
+  }
+  return v;
+}
+
+json Average(double sum, int64_t n) {
+  return n > 0 ? json(sum / static_cast<double>(n)) : json();
+}
+
+json BucketJson(const StatsBucket& b) {
+  json frequencies = json::array();
+  for (const auto& [khz, n] : b.frequencies) {
+    frequencies.push_back(json{{"freq", khz * 1000}, {"receptions", n}});
+  }
+  return json{{"time", b.start},
+              {"messages", b.messages},
+              {"bytes", b.bytes},
+              {"receptions", b.receptions},
+              {"avgSnr", Average(b.snr_sum, b.receptions)},
+              {"avgRssi", Average(b.rssi_sum, b.receptions)},
+              {"downlinks", b.downlinks},
+              {"statusReports", b.status_reports},
+              {"temperature", Average(b.temp_sum, b.status_reports)},
+              {"vdd", Average(b.batt_sum, b.status_reports)},
+              {"frequencies", std::move(frequencies)}};
+}
+
+// ?from=&to= (epoch ms; default: the last day of hours, the last 30 days of
+// days) &step=hour|day (default hour).
+Response Stats(ApiContext& ctx, const Request& req, StatsQuery query) {
+  const auto step = req.QueryParam("step").value_or("hour");
+  if (step == "day") {
+    query.step = StatsStep::kDay;
+  } else if (step != "hour") {
+    return ApiError::BadField("step", "must be hour or day").ToResponse();
+  }
+  const bool days = query.step == StatsStep::kDay;
+  auto to = ParseTime(req, "to", NowMs());
+  if (!to.ok()) return to.error().ToResponse();
+  auto from = ParseTime(req, "from", *to - (days ? 30 * kMillisPerDay : kMillisPerDay));
+  if (!from.ok()) return from.error().ToResponse();
+  if (*to < *from) return ApiError::BadField("to", "must not be before from").ToResponse();
+  if (*to - *from > (days ? kMaxDayRange : kMaxHourRange)) {
+    return ApiError::BadField("from", days ? "a range of days spans at most 400 days"
+                                           : "a range of hours spans at most 31 days")
+        .ToResponse();
+  }
+  query.from = *from;
+  query.to = *to;
+  auto buckets = ctx.messages->GetStats(query);
+  if (!buckets.ok()) return FromStatus(buckets.status()).ToResponse();
+  json data = json::array();
+  for (const StatsBucket& b : *buckets) data.push_back(BucketJson(b));
+  return JsonResponse(200, json{{"step", days ? "day" : "hour"},
+                                {"from", query.from},
+                                {"to", query.to},
+                                {"data", std::move(data)}});
+}
+
+Response Unavailable() {
+  return Response::Error(503, "the message pipeline is not running");
+}
+
+}  // namespace
+
+Response GetDeviceStats(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto device = VisibleDevice(ctx, p, req.Param("id"));
+  if (!device.ok()) return device.error().ToResponse();
+  StatsQuery query;
+  query.device = device->id.value;
+  return Stats(ctx, req, std::move(query));
+}
+
+Response GetDeviceTypeStats(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto type = VisibleDeviceType(ctx, p, req.Param("id"));
+  if (!type.ok()) return type.error().ToResponse();
+  StatsQuery query;
+  query.type = type->id;
+  return Stats(ctx, req, std::move(query));
+}
+
+Response GetDeviceMessageMetric(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto device = VisibleDevice(ctx, p, req.Param("id"));
+  if (!device.ok()) return device.error().ToResponse();
+  auto metric = ctx.messages->GetMessageMetric(device->id.value);
+  if (!metric.ok()) return FromStatus(metric.status()).ToResponse();
+  return JsonResponse(200, json{{"lastDay", metric->last_day},
+                                {"lastWeek", metric->last_week},
+                                {"lastMonth", metric->last_month}});
+}
+
+Response GetDeviceConsumptions(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto device = VisibleDevice(ctx, p, req.Param("id"));
+  if (!device.ok()) return device.error().ToResponse();
+  const std::string text(req.Param("year"));
+  int year = 0;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), year);
+  if (text.size() != 4 || r.ec != std::errc() || r.ptr != text.data() + text.size()) {
+    return ApiError::BadField("year", "must be a year such as 2026").ToResponse();
+  }
+  auto days = ctx.messages->GetConsumptions(device->id.value, year);
+  if (!days.ok()) return FromStatus(days.status()).ToResponse();
+  json list = json::array();
+  for (const auto& d : *days) {
+    list.push_back(json{{"frameCount", d.frames}, {"downlinkFrameCount", d.downlinks}});
+  }
+  // The Sigfox API v1 shape: one entry per day of the year, January 1st first.
+  return JsonResponse(
+      200, json{{"consumption", json{{"id", device->id.ToApi()}, {"consumptions", list}}}});
+}
+
+}  // namespace roost::api

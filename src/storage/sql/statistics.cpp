@@ -1,0 +1,281 @@
+// Statistics kept at ingest (hourly rows per device and per device type) and
+// SERVICE reports, which feed them.
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "storage/sql/rows.h"
+#include "storage/sql/sql_store.h"
+
+namespace roost::storage::sql {
+namespace {
+
+constexpr int64_t kScopeDevice = 0;
+constexpr int64_t kScopeType = 1;
+
+EpochMillis HourOf(EpochMillis t) {
+  // Floor, also before 1970: a negative time still lands in the hour that holds it.
+  EpochMillis h = t / kMillisPerHour * kMillisPerHour;
+  return h > t ? h - kMillisPerHour : h;
+}
+
+std::string FormatValue(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+}  // namespace
+
+void StatsDeltas::AddReception(const Message& m, const Reception& r, bool new_message) {
+  for (auto& bucket :
+       {&Bucket(kScopeDevice, m.device.ToApi(), m.time), &Bucket(kScopeType, m.type, m.time)}) {
+    if (new_message) {
+      bucket->messages += 1;
+      bucket->bytes += static_cast<int64_t>(m.data.size() / 2);
+    }
+    bucket->receptions += 1;
+    bucket->snr_sum += r.snr;
+    bucket->rssi_sum += r.rssi;
+    if (r.freq > 0) bucket->frequencies[(r.freq + 500) / 1000] += 1;
+  }
+}
+
+void StatsDeltas::AddStatus(const std::string& device, const std::string& type, EpochMillis time,
+                            double temp, double batt) {
+  for (auto& bucket : {&Bucket(kScopeDevice, device, time), &Bucket(kScopeType, type, time)}) {
+    bucket->status_reports += 1;
+    bucket->temp_sum += temp;
+    bucket->batt_sum += batt;
+  }
+}
+
+void StatsDeltas::AddDownlink(const std::string& device, const std::string& type,
+                              EpochMillis time) {
+  Bucket(kScopeDevice, device, time).downlinks += 1;
+  Bucket(kScopeType, type, time).downlinks += 1;
+}
+
+StatsBucket& StatsDeltas::Bucket(int64_t scope, const std::string& id, EpochMillis time) {
+  StatsBucket& b = buckets_[Key{scope, id, HourOf(time)}];
+  b.start = HourOf(time);
+  return b;
+}
+
+Status SqlStore::AddStatsOn(Connection& c, const StatsDeltas& deltas) {
+  if (deltas.buckets_.empty()) return Status::Ok();
+  // Keys in one order (scope, id, hour) in every transaction: two instances
+  // adding to one device type's hour never wait on each other in a cycle.
+  ROOST_SQL_QUERY(
+      q, c,
+      "INSERT INTO hourly_stats (scope, scope_id, hour, messages, bytes, receptions, snr_sum, "
+      "rssi_sum, downlinks, status_reports, temp_sum, batt_sum) VALUES ($1, $2, $3, $4, $5, $6, "
+      "$7, $8, $9, $10, $11, $12) ON CONFLICT (scope, scope_id, hour) DO UPDATE SET "
+      "messages = hourly_stats.messages + excluded.messages, "
+      "bytes = hourly_stats.bytes + excluded.bytes, "
+      "receptions = hourly_stats.receptions + excluded.receptions, "
+      "snr_sum = hourly_stats.snr_sum + excluded.snr_sum, "
+      "rssi_sum = hourly_stats.rssi_sum + excluded.rssi_sum, "
+      "downlinks = hourly_stats.downlinks + excluded.downlinks, "
+      "status_reports = hourly_stats.status_reports + excluded.status_reports, "
+      "temp_sum = hourly_stats.temp_sum + excluded.temp_sum, "
+      "batt_sum = hourly_stats.batt_sum + excluded.batt_sum",
+      "add statistics");
+  ROOST_SQL_QUERY(f, c,
+                  "INSERT INTO hourly_frequencies (scope, scope_id, hour, freq_khz, receptions) "
+                  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, scope_id, hour, freq_khz) "
+                  "DO UPDATE SET receptions = hourly_frequencies.receptions + excluded.receptions",
+                  "add statistics");
+  for (const auto& [key, b] : deltas.buckets_) {
+    q.Bind(1, key.scope).BindRef(2, key.id).Bind(3, key.hour);
+    q.Bind(4, b.messages).Bind(5, b.bytes).Bind(6, b.receptions);
+    q.Bind(7, std::optional<double>(b.snr_sum)).Bind(8, std::optional<double>(b.rssi_sum));
+    q.Bind(9, b.downlinks).Bind(10, b.status_reports);
+    q.Bind(11, std::optional<double>(b.temp_sum)).Bind(12, std::optional<double>(b.batt_sum));
+    ROOST_RETURN_IF_ERROR(q.Run());
+    q.Reset();
+    for (const auto& [khz, n] : b.frequencies) {
+      f.Bind(1, key.scope).BindRef(2, key.id).Bind(3, key.hour).Bind(4, khz).Bind(5, n);
+      ROOST_RETURN_IF_ERROR(f.Run());
+      f.Reset();
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<StatsBucket>> SqlStore::GetStats(const StatsQuery& query) {
+  if (query.device.has_value() == !query.type.empty()) {
+    return Status::InvalidInput("statistics are of one device or of one device type");
+  }
+  if (query.to < query.from) return Status::InvalidInput("to must not be before from");
+  const int64_t step = query.step == StatsStep::kDay ? kMillisPerDay : kMillisPerHour;
+  // Whole buckets: `from` rounded down to its step.
+  EpochMillis from = query.from / step * step;
+  if (from > query.from) from -= step;
+  const int64_t scope = query.device ? kScopeDevice : kScopeType;
+  const std::string id = query.device ? SigfoxId{*query.device}.ToApi() : query.type;
+  ROOST_SQL_LEASE(c);
+  std::vector<StatsBucket> out;
+  {
+    // Integer division on both engines: a day is the sum of its hours.
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT (hour / $4) * $4 AS b, SUM(messages), SUM(bytes), SUM(receptions), "
+                    "SUM(snr_sum), SUM(rssi_sum), SUM(downlinks), SUM(status_reports), "
+                    "SUM(temp_sum), SUM(batt_sum) FROM hourly_stats WHERE scope = $1 AND "
+                    "scope_id = $2 AND hour >= $3 AND hour < $5 GROUP BY b ORDER BY b",
+                    "get statistics");
+    q.Bind(1, scope).BindRef(2, id).Bind(3, from).Bind(4, step).Bind(5, query.to);
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      StatsBucket b;
+      b.start = q.Int(0);
+      b.messages = q.Int(1);
+      b.bytes = q.Int(2);
+      b.receptions = q.Int(3);
+      b.snr_sum = q.OptDouble(4).value_or(0);
+      b.rssi_sum = q.OptDouble(5).value_or(0);
+      b.downlinks = q.Int(6);
+      b.status_reports = q.Int(7);
+      b.temp_sum = q.OptDouble(8).value_or(0);
+      b.batt_sum = q.OptDouble(9).value_or(0);
+      out.push_back(std::move(b));
+    }
+  }
+  if (out.empty()) return out;
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT (hour / $4) * $4 AS b, freq_khz, SUM(receptions) FROM "
+                    "hourly_frequencies WHERE scope = $1 AND scope_id = $2 AND hour >= $3 AND "
+                    "hour < $5 GROUP BY b, freq_khz ORDER BY b, freq_khz",
+                    "get statistics");
+    q.Bind(1, scope).BindRef(2, id).Bind(3, from).Bind(4, step).Bind(5, query.to);
+    size_t at = 0;
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      const EpochMillis start = q.Int(0);
+      while (at < out.size() && out[at].start < start) ++at;
+      if (at < out.size() && out[at].start == start) out[at].frequencies[q.Int(1)] = q.Int(2);
+    }
+  }
+  return out;
+}
+
+Result<IngestDecision> SqlStore::IngestService(const ServiceReport& r, const IngestPolicy& policy) {
+  IngestDecision decision;
+  ROOST_SQL_LEASE(c);
+  const bool postgres = c.dialect().engine == driver::Engine::kPostgres;
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("ingest service report"));
+  std::string type, device_tree;
+  {
+    ROOST_SQL_QUERY(q, c,
+                    std::string("SELECT d.type_id, g.tree FROM devices d JOIN groups g ON "
+                                "g.id = d.group_id WHERE d.id = $1") +
+                        (postgres ? " FOR NO KEY UPDATE OF d" : ""),
+                    "ingest service report");
+    auto row = q.Bind(1, int64_t{r.device.value}).Next();
+    if (!row.ok()) return row.status();
+    if (!*row) {
+      decision.result = IngestResult::kUnknownDevice;
+      return decision;
+    }
+    type = q.Text(0);
+    device_tree = q.Text(1);
+  }
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT g.tree FROM stations s JOIN groups g ON g.id = s.group_id WHERE "
+                    "s.id = $1",
+                    "ingest service report");
+    auto row = q.Bind(1, r.station).Next();
+    if (!row.ok()) return row.status();
+    if (!*row) {
+      decision.result = IngestResult::kUnknownStation;
+      return decision;
+    }
+    if (!device_tree.starts_with(q.Text(0))) {
+      decision.result = IngestResult::kForeignStation;
+      return decision;
+    }
+  }
+  const int64_t kind = static_cast<int64_t>(r.type);
+  const int64_t seq = r.seq_number.value_or(-1);
+  {
+    // The same report from another station: same sequence number (or, without
+    // one, the same time) within the window.
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT seq_number, time FROM service_reports WHERE device_id = $1 AND "
+                    "kind = $2",
+                    "ingest service report");
+    auto row = q.Bind(1, int64_t{r.device.value}).Bind(2, kind).Next();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      const int64_t last_seq = q.Int(0);
+      const EpochMillis last_time = q.Int(1);
+      const bool same = seq >= 0 ? last_seq == seq : last_seq < 0 && last_time == r.time;
+      if (same && std::llabs(r.time - last_time) <= policy.dedup_window_ms) {
+        decision.result = IngestResult::kDuplicate;
+        return decision;
+      }
+    }
+  }
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "INSERT INTO service_reports (device_id, kind, seq_number, time) VALUES ($1, "
+                    "$2, $3, $4) ON CONFLICT (device_id, kind) DO UPDATE SET seq_number = "
+                    "excluded.seq_number, time = excluded.time",
+                    "ingest service report");
+    q.Bind(1, int64_t{r.device.value}).Bind(2, kind).Bind(3, seq).Bind(4, r.time);
+    ROOST_RETURN_IF_ERROR(q.Run());
+  }
+  Delivery prototype;
+  prototype.device = r.device.value;
+  prototype.message_time = r.time;
+  prototype.seq_number = seq < 0 ? 0 : seq;
+  prototype.station = r.station;
+  nlohmann::json values = nlohmann::json::object();
+  CallbackSubtype subtype = CallbackSubtype::kStatus;
+  if (r.type == ServiceReportType::kStatus) {
+    StatsDeltas deltas;
+    deltas.AddStatus(r.device.ToApi(), type, r.time, r.temp, r.batt);
+    ROOST_RETURN_IF_ERROR(AddStatsOn(c, deltas));
+    values["temp"] = FormatValue(r.temp);
+    values["batt"] = FormatValue(r.batt);
+  } else {
+    subtype = CallbackSubtype::kAcknowledge;
+    values["downlinkAck"] = r.downlink_ack ? "true" : "false";
+    // The downlink being confirmed: the device's latest one not confirmed yet.
+    ROOST_SQL_QUERY(q, c,
+                    std::string("SELECT ") + kMessageColumns +
+                        " FROM messages WHERE device_id = $1 AND time <= $2 AND "
+                        "downlink_station <> '' AND downlink_data <> '' AND downlink_ack IS NULL "
+                        "ORDER BY time DESC LIMIT 1",
+                    "ingest service report");
+    q.Bind(1, int64_t{r.device.value}).Bind(2, r.time);
+    auto row = q.Next();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      Message m = MessageFromRow(q);
+      q.Reset();
+      ROOST_SQL_QUERY(u, c,
+                      "UPDATE messages SET downlink_ack = $4 WHERE device_id = $1 AND time = $2 "
+                      "AND seq_number = $3",
+                      "ingest service report");
+      u.Bind(1, int64_t{m.device.value}).Bind(2, m.time).Bind(3, m.seq_number);
+      ROOST_RETURN_IF_ERROR(u.Bind(4, int64_t{r.downlink_ack ? 1 : 0}).Run());
+      m.downlink_ack = r.downlink_ack;
+      decision.message = std::move(m);
+    }
+  }
+  prototype.variables = values.dump();
+  ROOST_RETURN_IF_ERROR(
+      QueueCallbackDeliveries(c, type, CallbackType::kService, subtype, prototype, policy.now));
+  ROOST_RETURN_IF_ERROR(tx.Commit("ingest service report"));
+  decision.result = IngestResult::kAccepted;
+  return decision;
+}
+
+}  // namespace roost::storage::sql
