@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -126,7 +128,9 @@ TEST_P(EventWatcherTest, TheThreadsWatchAndMailOnTheirOwn) {
 
 TEST(EventConfigValidation, KindsAndAddressesAreChecked) {
   // The checks run before the store is called.
-  auto store = storage::OpenSqliteStore(::testing::TempDir() + "/event-config-validation.db");
+  char dir[] = "/tmp/roost-event-config-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  auto store = storage::OpenSqliteStore(std::string(dir) + "/roost.db");
   ASSERT_TRUE(store.ok()) << store.status().message();
   EventService events(**store, [] { return EpochMillis{7}; });
   EventConfig c;
@@ -151,6 +155,8 @@ TEST(EventConfigValidation, KindsAndAddressesAreChecked) {
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   EXPECT_EQ(ok->creation_time, 7);
   EXPECT_EQ(ok->id.size(), kObjectIdLength);
+  store->reset();
+  std::filesystem::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EventWatcherTest, ::testing::Values("sqlite", "postgresql"),
