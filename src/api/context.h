@@ -10,6 +10,7 @@
 #include "crypto/password.h"
 #include "crypto/seal.h"
 #include "model/roles.h"
+#include "pipeline/events.h"
 #include "pipeline/messages.h"
 #include "registry/certificates.h"
 #include "registry/devices.h"
@@ -43,6 +44,8 @@ struct ApiContext {
   const crypto::Sealer* sealer = nullptr;
   // Stations, ingest and messages; nullptr = not running (those routes answer 503).
   pipeline::MessageService* messages = nullptr;
+  // Device events and event configurations; nullptr = not running (503).
+  pipeline::EventService* events = nullptr;
   // http.secure_cookies: the session cookie is Secure and named with the __Host- prefix.
   bool secure_cookies = false;
 };

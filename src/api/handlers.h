@@ -15,6 +15,7 @@
 //   session_handlers.cpp      /api/session…
 //   message_handlers.cpp      /api/stations…, /api/ingest/uplink, …/messages
 //   callback_handlers.cpp     /api/devicetypes/{id}/callbacks…, /api/callbacks…
+//   event_handlers.cpp        …/status/error, …/status/warn, …/events/config…
 // Their JSON is in json/<resource>_json.h; refusals are ApiError (errors.h).
 // A handler runs after authentication and the role check; it must answer 404
 // for any object outside the principal's group subtree (CheckVisible and the
@@ -184,6 +185,27 @@ http::Response EnableCallback(ApiContext&, const Principal&, const http::Request
 http::Response SetDownlinkCallback(ApiContext&, const Principal&, const http::Request&);
 // Failed and dead deliveries of the principal's subtree, newest failure first.
 http::Response ListCallbackErrors(ApiContext&, const Principal&, const http::Request&);
+
+// --- device events (event_handlers.cpp) ---------------------------------------
+// 503 without the events service. A device's or device type's events of one
+// severity, newest first: ?since=&before=&limit=&after= → {"data", "paging"}.
+http::Response ListDeviceErrors(ApiContext&, const Principal&, const http::Request&);
+http::Response ListDeviceWarnings(ApiContext&, const Principal&, const http::Request&);
+http::Response ListDeviceTypeErrors(ApiContext&, const Principal&, const http::Request&);
+http::Response ListDeviceTypeWarnings(ApiContext&, const Principal&, const http::Request&);
+// The event configurations of a visible device, device type or group: listed
+// → {"data": [...]}; created from {"kinds", "emails"} → 201 the configuration;
+// deleted ({cid} of another target is 404) → 204. Only those made while the
+// target was in its current group are listed, deleted and applied.
+http::Response ListDeviceEventConfigs(ApiContext&, const Principal&, const http::Request&);
+http::Response CreateDeviceEventConfig(ApiContext&, const Principal&, const http::Request&);
+http::Response DeleteDeviceEventConfig(ApiContext&, const Principal&, const http::Request&);
+http::Response ListDeviceTypeEventConfigs(ApiContext&, const Principal&, const http::Request&);
+http::Response CreateDeviceTypeEventConfig(ApiContext&, const Principal&, const http::Request&);
+http::Response DeleteDeviceTypeEventConfig(ApiContext&, const Principal&, const http::Request&);
+http::Response ListGroupEventConfigs(ApiContext&, const Principal&, const http::Request&);
+http::Response CreateGroupEventConfig(ApiContext&, const Principal&, const http::Request&);
+http::Response DeleteGroupEventConfig(ApiContext&, const Principal&, const http::Request&);
 
 // --- product certificates (certificate_handlers.cpp) ------------------------
 // Global reference data: every principal allowed by the route sees every

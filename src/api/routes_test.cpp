@@ -14,6 +14,7 @@
 
 #include "crypto/password.h"
 #include "model/object_id.h"
+#include "pipeline/events.h"
 #include "pipeline/messages.h"
 #include "pipeline/uplink_writer.h"
 
@@ -56,6 +57,19 @@ const std::map<std::string, std::string>& ExpectedMatrix() {
       {"POST /api/devicetypes/{id}/callbacks/{cid}/enable", "AD"},
       {"POST /api/devicetypes/{id}/callbacks/{cid}/downlink", "AD"},
       {"GET /api/callbacks/messages/error", "ADR"},
+      {"GET /api/devices/{id}/status/error", "ADR"},
+      {"GET /api/devices/{id}/status/warn", "ADR"},
+      {"GET /api/devicetypes/{id}/status/error", "ADR"},
+      {"GET /api/devicetypes/{id}/status/warn", "ADR"},
+      {"GET /api/devices/{id}/events/config", "ADR"},
+      {"POST /api/devices/{id}/events/config/new", "A"},
+      {"POST /api/devices/{id}/events/config/{cid}/delete", "A"},
+      {"GET /api/devicetypes/{id}/events/config", "ADR"},
+      {"POST /api/devicetypes/{id}/events/config/new", "A"},
+      {"POST /api/devicetypes/{id}/events/config/{cid}/delete", "A"},
+      {"GET /api/groups/{id}/events/config", "ADR"},
+      {"POST /api/groups/{id}/events/config/new", "A"},
+      {"POST /api/groups/{id}/events/config/{cid}/delete", "A"},
       {"GET /api/stations", "ADR"},
       {"POST /api/stations/create", "A"},
       {"POST /api/ingest/uplink", "AS"},
@@ -184,6 +198,8 @@ class ApiRoutesStoreTest : public ::testing::Test {
     messages_ =
         std::make_unique<pipeline::MessageService>(*store_, *writer_, [this] { return now_; });
     ctx_->messages = messages_.get();
+    events_ = std::make_unique<pipeline::EventService>(*store_, [this] { return now_; });
+    ctx_->events = events_.get();
     ASSERT_TRUE(AddApiRoutes(router_, *ctx_).ok());
 
     root_ = MakeGroup("root", "");
@@ -258,6 +274,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
   void TearDown() override {
     router_ = http::Router();
     ctx_.reset();
+    events_.reset();
     messages_.reset();
     writer_.reset();
     accounts_.reset();
@@ -333,7 +350,6 @@ class ApiRoutesStoreTest : public ::testing::Test {
       if (at != std::string::npos) path.replace(at, from.size(), to);
     };
     const bool device_path = path.rfind("/api/devices/", 0) == 0;
-    replace("{id}", device_path ? "F00D" : foreign_type_);
     // Certificates are global: there is no foreign one, the request names a known one.
     replace("{key}", "p-0004-d356-03");
     replace("{jobId}",
@@ -400,6 +416,8 @@ class ApiRoutesStoreTest : public ::testing::Test {
       body = json{{"device", "F00D"},  {"seqNumber", 1}, {"data", "01"}, {"time", 1700000000},
                   {"station", "0F00"}, {"rssi", -120.0}, {"snr", 10.0}}
                  .dump();
+    } else if (path.ends_with("/events/config/new")) {
+      body = json{{"kinds", {"COMMUNICATION_LOSS"}}, {"emails", {"ops@example.com"}}}.dump();
     } else if (path.ends_with("/callbacks/new")) {
       body = json::array({json{{"url", "http://example.com/{device}"}}}).dump();
     } else if (path.ends_with("/bulk/create/series")) {
@@ -421,6 +439,7 @@ class ApiRoutesStoreTest : public ::testing::Test {
   std::unique_ptr<ApiContext> ctx_;
   std::unique_ptr<pipeline::UplinkWriter> writer_;
   std::unique_ptr<pipeline::MessageService> messages_;
+  std::unique_ptr<pipeline::EventService> events_;
   http::Router router_;
   std::string root_, mine_, foreign_, foreign_type_, my_type_, foreign_job_, foreign_edit_job_,
       foreign_user_, foreign_api_user_, foreign_callback_;

@@ -471,6 +471,11 @@ const std::vector<KeyDef>& Keys() {
               "A device type in CALLBACK downlink mode: its downlinkHook callback must answer "
               "within this many ms; at most pipeline.downlink_hold_ms"),
           &ServeConfig::downlink_callback_timeout_ms, 1, 20000),
+      Int(Key("pipeline.event_watch_ms", "ROOST_PIPELINE_EVENT_WATCH_MS", "--event-watch-ms",
+              "60000",
+              "Every this many ms, devices silent for longer than their type's keepAlive raise a "
+              "communication loss, and those that spoke again a restoration"),
+          &ServeConfig::event_watch_ms, 100, 3600000),
       Int(Key("pipeline.callback_threads", "ROOST_PIPELINE_CALLBACK_THREADS", "--callback-threads",
               "8", "Threads sending callbacks at once (at most 2 to one host)"),
           &ServeConfig::callback_threads, 1, 256),

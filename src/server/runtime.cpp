@@ -27,6 +27,8 @@
 #include "jobs/worker.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
+#include "pipeline/event_watcher.h"
+#include "pipeline/events.h"
 #include "pipeline/messages.h"
 #include "pipeline/retention.h"
 #include "pipeline/uplink_writer.h"
@@ -103,6 +105,8 @@ struct Runtime::Parts {
   std::unique_ptr<pipeline::MessageService> messages;
   std::unique_ptr<pipeline::DownlinkArbiter> downlinks;
   std::unique_ptr<pipeline::RetentionTask> retention;
+  std::unique_ptr<pipeline::EventService> events;
+  std::unique_ptr<pipeline::EventWatcher> event_watcher;  // wakes the dispatcher
   std::unique_ptr<api::ApiContext> api_context;
   std::unique_ptr<jobs::Runner> jobs;
   std::unique_ptr<EventLoop> loop;  // outlives the listeners on it
@@ -139,12 +143,13 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   // database.url: empty = SQLite in the data dir, "sqlite:PATH", or postgresql://...
   std::string location = cfg.database_url.empty() ? cfg.data_dir : cfg.database_url;
   if (location.rfind("sqlite:", 0) == 0) location = location.substr(7);
-  // Every handler thread and every job worker thread may hold a connection at once.
+  // Every handler thread, job worker, callback sender and event watcher thread may hold a
+  // connection at once.
   const unsigned threads = cfg.threads != 0 ? cfg.threads : UsableCpus();
   const unsigned handler_threads =
       cfg.handler_threads != 0 ? cfg.handler_threads : std::max(4u, 2 * threads);
   auto store = storage::OpenStore(
-      location, static_cast<int>(handler_threads + cfg.job_workers + cfg.callback_threads) + 3);
+      location, static_cast<int>(handler_threads + cfg.job_workers + cfg.callback_threads) + 5);
   if (!store.ok()) return store.status().WithPrefix("database");
   p->store = std::move(store).value();
   auto admin_password = AdminPassword(cfg);
@@ -256,6 +261,15 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   };
   p->retention = std::make_unique<pipeline::RetentionTask>(*p->store, std::move(retention_opts));
   p->api_context->messages = p->messages.get();
+  p->events = std::make_unique<pipeline::EventService>(*p->store, NowMs);
+  p->api_context->events = p->events.get();
+  pipeline::EventWatcherOptions watch_opts;
+  watch_opts.period_ms = cfg.event_watch_ms;
+  watch_opts.clock = NowMs;
+  watch_opts.send_email = email;
+  watch_opts.logger = &logger;
+  watch_opts.after_events = [d = p->dispatcher.get()] { d->Wake(); };
+  p->event_watcher = std::make_unique<pipeline::EventWatcher>(*p->store, std::move(watch_opts));
   api::BodyLimits body_limits;
   body_limits.bulk = cfg.max_bulk_body_bytes;
   body_limits.upload = cfg.max_upload_bytes;
@@ -301,6 +315,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   p->readiness.Set(http::Readiness::State::kReady);
   p->server->Start();
   p->loop->Start();
+  p->event_watcher->Start();
   return std::unique_ptr<Runtime>(new Runtime(std::move(p)));
 }
 
@@ -338,6 +353,7 @@ bool Runtime::Stop() {
   p.worker->Stop();  // a chunk in progress finishes (or its lease lets another instance redo it)
   p.uplink_writer->Stop();  // commits what was queued; nothing waits for it any more
   p.downlinks->Stop();      // answers the reports still held, without a downlink
+  p.event_watcher->Stop();  // a pass or a send in progress finishes
   p.dispatcher->Stop();     // sends in progress finish; leased deliveries come due again
   p.retention->Stop();      // a pass in progress finishes; the next instance goes on
   p.loop->Stop();

@@ -29,6 +29,7 @@
 #include "model/credential.h"
 #include "model/device.h"
 #include "model/device_type.h"
+#include "model/event.h"
 #include "model/job.h"
 #include "model/message.h"
 #include "model/statistics.h"
@@ -183,6 +184,50 @@ struct DeliveryOutcome {
 struct IngestDecision {
   IngestResult result = IngestResult::kUnknownDevice;
   std::optional<Message> message;  // kAccepted and kDuplicate: the message as stored
+};
+
+// One pass of the silence watcher over one device type (WatchSilence).
+struct SilenceWatch {
+  std::string type;           // device type id
+  int64_t keep_alive_ms = 0;  // > 0: the type's keepAlive
+  EpochMillis now = 0;
+  int limit = 500;  // devices flipped per call and direction
+};
+
+struct SilenceOutcome {
+  int64_t lost = 0;      // COMMUNICATION_LOSS events recorded by this call
+  int64_t restored = 0;  // COMMUNICATION_RESTORED events recorded by this call
+  bool more = false;     // a direction met its limit: call again
+};
+
+// Position of an event in a list ordered newest first (time, then id).
+struct EventCursor {
+  EpochMillis time = 0;
+  int64_t id = 0;
+  bool operator==(const EventCursor&) const = default;
+};
+
+// An event list of one severity, newest first. Exactly one of `device` and
+// `type` is set.
+struct EventQuery {
+  std::optional<uint32_t> device;
+  std::string type;
+  EventSeverity severity = EventSeverity::kError;
+  std::optional<EpochMillis> since;   // time >= since
+  std::optional<EpochMillis> before;  // time < before
+  std::optional<EventCursor> after;
+  int limit = 100;  // 1..kMaxPageSize
+};
+
+struct EventPage {
+  std::vector<Event> events;
+  std::optional<EventCursor> next;
+};
+
+// A due outbox email, leased by one sender until `lease_until`, with its event.
+struct EventEmailTask {
+  EventEmail email;
+  Event event;
 };
 
 class Store {
@@ -453,6 +498,37 @@ class Store {
   // device types of groups in `group_subtree`, newest failure first.
   virtual Result<std::vector<Delivery>> ListFailedDeliveries(std::string_view group_subtree,
                                                              int limit) = 0;
+
+  // --- events and their emails ------------------------------------------------
+  // One pass of the silence watcher over one device type, in one transaction:
+  //  - up to `limit` devices of the type not flagged silent whose last message
+  //    (or, never heard, their registration) is older than now - keep_alive_ms
+  //    are flagged, and each gets an ERROR COMMUNICATION_LOSS event "No message
+  //    received since <time>";
+  //  - up to `limit` flagged devices whose last message is at or after
+  //    now - keep_alive_ms lose the flag, and each gets a WARN
+  //    COMMUNICATION_RESTORED event.
+  // A device is flipped with a conditional update, so with several instances
+  // on one database each change is recorded by exactly one of them. Each event
+  // queues, in the same transaction, one outbox email per address of the
+  // event configurations that apply to it (ListEventConfigs's matching rules).
+  virtual Result<SilenceOutcome> WatchSilence(const SilenceWatch& watch) = 0;
+  virtual Result<EventPage> ListEvents(const EventQuery& query) = 0;
+  // AlreadyExists: the id is taken.
+  virtual Status CreateEventConfig(const EventConfig& config) = 0;
+  virtual Result<EventConfig> GetEventConfig(std::string_view id) = 0;  // NotFound
+  // The configurations made for one target, by id.
+  virtual Result<std::vector<EventConfig>> ListEventConfigs(EventScope scope,
+                                                            std::string_view target) = 0;
+  virtual Status DeleteEventConfig(std::string_view id) = 0;  // NotFound
+  // Leases up to `limit` pending outbox emails due at `now` for `lease_ms`
+  // (each to one instance at a time); an email whose event is gone is skipped.
+  virtual Result<std::vector<EventEmailTask>> ClaimEventEmails(EpochMillis now, int limit,
+                                                               int64_t lease_ms) = 0;
+  // Records an attempt: sent, or due again at `retry_at`, or (give_up) never
+  // tried again. NotFound.
+  virtual Status CompleteEventEmail(int64_t id, bool sent, std::string_view info,
+                                    EpochMillis retry_at, bool give_up) = 0;
 };
 
 // Opens (creating if needed) `<data_dir>/roost.db` — or the file itself when

@@ -35,6 +35,9 @@ FOREIGN_PARAMS = {
     ("/api/users/", "id"): "user",
     ("/api/api-users/", "login"): "api_user",
     ("/api/devicetypes/", "cid"): "callback",
+    ("/api/devicetypes/{id}/events/", "cid"): "event_config",
+    ("/api/devices/", "cid"): "event_config",
+    ("/api/groups/", "cid"): "event_config",
     ("/api/devices/", "year"): "year",
 }
 
@@ -58,6 +61,8 @@ FOREIGN_STATUS = {
     "POST /api/ingest/sigfox-callback": 200,
     "POST /api/ingest/service": 200,
 }
+
+EVENT_CONFIG = {"kinds": ["COMMUNICATION_LOSS"], "emails": ["x@example.com"]}
 
 # Body-carrying routes: a body whose only problem is that it names foreign objects.
 # `f` is the fixture: f.foreign (group), f.type, f.device, f.job, f.spare (an unregistered
@@ -84,6 +89,12 @@ FOREIGN_BODIES = {
     "POST /api/devicetypes/{id}/callbacks/{cid}/delete": lambda f: {},
     "POST /api/devicetypes/{id}/callbacks/{cid}/enable": lambda f: {},
     "POST /api/devicetypes/{id}/callbacks/{cid}/downlink": lambda f: {},
+    "POST /api/devices/{id}/events/config/new": lambda f: EVENT_CONFIG,
+    "POST /api/devicetypes/{id}/events/config/new": lambda f: EVENT_CONFIG,
+    "POST /api/groups/{id}/events/config/new": lambda f: EVENT_CONFIG,
+    "POST /api/devices/{id}/events/config/{cid}/delete": lambda f: {},
+    "POST /api/devicetypes/{id}/events/config/{cid}/delete": lambda f: {},
+    "POST /api/groups/{id}/events/config/{cid}/delete": lambda f: {},
     "POST /api/stations/create": lambda f: {"id": "0F0E", "name": "x", "group": f.foreign},
     "POST /api/ingest/uplink": lambda f: {"device": f.device, "seqNumber": 1, "data": "01",
                                           "time": 1700000000000, "station": f.station,
@@ -195,6 +206,10 @@ class MatrixFlows:
                 "POST", "/api/devicetypes/%s/callbacks/new" % cls.type,
                 [{"url": "http://127.0.0.1:9/{device}", "callbackType": 0,
                   "callbackSubtype": 3}])["data"][0]["id"]
+            cls.event_config = cls.owner.ok(
+                "POST", "/api/devicetypes/%s/events/config/new" % cls.type,
+                {"kinds": ["COMMUNICATION_LOSS"], "emails": ["owner@example.com"]},
+                expect=201)["id"]
             cls.station = cls.owner.ok("POST", "/api/stations/create",
                                        {"id": "0F00", "name": "foreign station"},
                                        expect=201)["id"]
@@ -229,7 +244,7 @@ class MatrixFlows:
             value = {"type": self.type, "device": self.device, "job": self.job,
                      "edit_job": self.edit_job, "group": self.foreign, "user": self.user,
                      "api_user": self.owner_login, "callback": self.callback,
-                     "year": "2026"}[what]
+                     "event_config": self.event_config, "year": "2026"}[what]
             path = path.replace("{%s}" % param, value, 1)
         body = None
         maker = FOREIGN_BODIES.get(route_key(route))
@@ -293,7 +308,7 @@ class MatrixFlows:
                         self.assertEqual(status, 200, res)
                         text = json.dumps(res)
                         for secret in (self.foreign, self.type, self.job, self.user,
-                                       self.owner_login, self.callback):
+                                       self.owner_login, self.callback, self.event_config):
                             self.assertNotIn(secret, text)
                         self.assertNotIn('"id": "%s"' % self.device, text)
                         self.assertNotIn('"%s"' % self.station, text)
@@ -317,6 +332,12 @@ class MatrixFlows:
                          [(self.callback, True, False)])
         t = self.owner.ok("GET", "/api/devicetypes/" + self.type)
         self.assertEqual(t["name"], "foreign type")
+        configs = self.owner.ok("GET", "/api/devicetypes/%s/events/config" % self.type)["data"]
+        self.assertEqual([(c["id"], c["emails"]) for c in configs],
+                         [(self.event_config, ["owner@example.com"])])
+        for path in ("/api/devices/%s/events/config" % self.device,
+                     "/api/groups/%s/events/config" % self.foreign):
+            self.assertEqual(self.owner.ok("GET", path)["data"], [])
         device = self.owner.ok("GET", "/api/devices/" + self.device)
         self.assertEqual(device["name"], "foreign device")
         self.assertEqual(device["lat"], 1.5)

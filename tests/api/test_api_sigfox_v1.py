@@ -138,6 +138,19 @@ V1_CASES = {
     "GET /api/devicetypes/{id}/stats": "test_service_statistics_and_locations",
     "GET /api/devices/{id}/messages/metric": "test_service_statistics_and_locations",
     "GET /api/devices/{id}/consumptions/{year}": "test_service_statistics_and_locations",
+    "GET /api/devices/{id}/status/error": "test_events",
+    "GET /api/devices/{id}/status/warn": "test_events",
+    "GET /api/devicetypes/{id}/status/error": "test_events",
+    "GET /api/devicetypes/{id}/status/warn": "test_events",
+    "GET /api/devices/{id}/events/config": "test_events",
+    "POST /api/devices/{id}/events/config/new": "test_events",
+    "POST /api/devices/{id}/events/config/{cid}/delete": "test_events",
+    "GET /api/devicetypes/{id}/events/config": "test_events",
+    "POST /api/devicetypes/{id}/events/config/new": "test_events",
+    "POST /api/devicetypes/{id}/events/config/{cid}/delete": "test_events",
+    "GET /api/groups/{id}/events/config": "test_events",
+    "POST /api/groups/{id}/events/config/new": "test_events",
+    "POST /api/groups/{id}/events/config/{cid}/delete": "test_events",
 }
 
 # A message as the Sigfox API v1 writes it (snr a string), with Roost's own fields beside.
@@ -152,6 +165,8 @@ CALLBACK_V1 = {
     "sendDuplicate": BOOL, "sendSni": BOOL, "payloadConfig": STR, "enabled": BOOL, "dead": BOOL,
     "downlinkHook": BOOL,
 }
+EVENT_CONFIG = {"id": STR, "scope": STR, "target": STR, "kinds": LIST, "emails": LIST,
+                "creationTime": INT}
 RINFO_V1 = {"tap": STR, "delay": INT, "lat": NUM + (NULL,), "lng": NUM + (NULL,)}
 STATION = {"id": STR, "name": STR, "group": OBJ, "lat": NUM + (NULL,), "lng": NUM + (NULL,),
            "creationTime": INT}
@@ -284,7 +299,7 @@ class SigfoxV1Test(unittest.TestCase):
 
     def test_service_statistics_and_locations(self):
         tid = self.new_type("v1 statistics")
-        dev, pac = self.pairs[18]
+        dev, pac = self.pairs[17]
         device = self.ok("ADMIN", "POST", "/api/devices/create",
                          {"id": dev, "pac": pac, "name": "v1 statistics", "type": tid})["id"]
         self.ok("ADMIN", "POST", "/api/stations/create",
@@ -352,6 +367,38 @@ class SigfoxV1Test(unittest.TestCase):
         errors = self.ok("READER", "GET", "/api/callbacks/messages/error")
         self.assertIsInstance(errors["data"], list)
         self.assertIsInstance(errors["paging"], dict)
+
+    # --- events ------------------------------------------------------------
+
+    def test_events(self):
+        tid = self.new_type("v1 events")
+        dev, pac = self.pairs[18]
+        device = self.ok("ADMIN", "POST", "/api/devices/create",
+                         {"id": dev, "pac": pac, "name": "v1 events", "type": tid})["id"]
+        group = self.ok("READER", "GET", "/api/devicetypes/" + tid)["group"]["id"]
+        made = []
+        for base in ("/api/devices/%s/events/config" % device,
+                     "/api/devicetypes/%s/events/config" % tid,
+                     "/api/groups/%s/events/config" % group):
+            # Kinds by name or by code.
+            c = self.ok("ADMIN", "POST", base + "/new",
+                        {"kinds": ["COMMUNICATION_LOSS", 1], "emails": ["ops@example.test"]},
+                        expect=201)
+            self.assertShape(c, EVENT_CONFIG)
+            self.assertEqual(c["kinds"], ["COMMUNICATION_LOSS", "COMMUNICATION_RESTORED"])
+            self.assertEqual([x["id"] for x in self.ok("READER", "GET", base)["data"]], [c["id"]])
+            self.refused("ADMIN", "POST", base + "/new", {"kinds": [0], "emails": ["nope"]},
+                         "emails[0]", "local@domain")
+            made.append((base, c["id"]))
+        for path in ("/api/devices/%s/status/error" % device,
+                     "/api/devices/%s/status/warn" % device,
+                     "/api/devicetypes/%s/status/error" % tid,
+                     "/api/devicetypes/%s/status/warn" % tid):
+            page = self.ok("READER", "GET", path)
+            self.assertEqual(page, {"data": [], "paging": {}})
+        for base, cid in made:
+            self.ok("ADMIN", "POST", "%s/%s/delete" % (base, cid), expect=204)
+            self.assertEqual(self.ok("READER", "GET", base)["data"], [])
 
     # --- device types ------------------------------------------------------
 

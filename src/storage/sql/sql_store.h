@@ -2,7 +2,7 @@
 // (storage/driver/driver.h). Each query is written once; the methods are split
 // by what they store (groups.cpp, accounts.cpp, device_types.cpp, devices.cpp,
 // credentials.cpp, jobs.cpp, certificates.cpp, sequence_check.cpp, stations.cpp,
-// messages.cpp, callbacks.cpp).
+// messages.cpp, callbacks.cpp, events.cpp).
 // Not part of the storage interface: only storage/ includes it.
 #pragma once
 
@@ -166,6 +166,18 @@ class SqlStore final : public Store {
   Result<std::vector<Delivery>> ListFailedDeliveries(std::string_view group_subtree,
                                                      int limit) override;
 
+  Result<SilenceOutcome> WatchSilence(const SilenceWatch& watch) override;
+  Result<EventPage> ListEvents(const EventQuery& query) override;
+  Status CreateEventConfig(const EventConfig& config) override;
+  Result<EventConfig> GetEventConfig(std::string_view id) override;
+  Result<std::vector<EventConfig>> ListEventConfigs(EventScope scope,
+                                                    std::string_view target) override;
+  Status DeleteEventConfig(std::string_view id) override;
+  Result<std::vector<EventEmailTask>> ClaimEventEmails(EpochMillis now, int limit,
+                                                       int64_t lease_ms) override;
+  Status CompleteEventEmail(int64_t id, bool sent, std::string_view info, EpochMillis retry_at,
+                            bool give_up) override;
+
  private:
   using Binder = std::function<void(Query&)>;
 
@@ -230,6 +242,9 @@ class SqlStore final : public Store {
                                  CallbackSubtype subtype, const Delivery& prototype,
                                  EpochMillis now);
   Result<std::vector<size_t>> PatchDevicesOn(Connection& c, std::span<const DevicePatch> patches);
+  // Records `event` (its id set) and queues its outbox emails, in the current
+  // transaction.
+  Status RecordEventOn(Connection& c, Event& event, EpochMillis now);
 
   driver::Pool pool_;
   std::string_view engine_;

@@ -1,0 +1,229 @@
+// /api/devices/{id}/status/…, /api/devicetypes/{id}/status/… (device events)
+// and the event configurations of devices, device types and groups
+// (…/events/config…).
+#include <charconv>
+#include <map>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "api/handlers.h"
+#include "api/json/body.h"
+#include "api/json/callback_json.h"
+#include "api/json/event_json.h"
+
+namespace roost::api {
+
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+namespace {
+
+Response Unavailable() {
+  return Response::Error(503, "the message pipeline is not running");
+}
+
+// GET …/status/error|warn: since, before (epoch ms), limit, after (the paging cursor).
+Response ListEvents(ApiContext& ctx, const Request& req, storage::EventQuery query) {
+  auto limit = ParseLimit(req.QueryParam("limit"));
+  if (!limit.ok()) return limit.error().ToResponse();
+  query.limit = *limit;
+  for (const char* name : {"since", "before"}) {
+    auto text = req.QueryParam(name);
+    if (!text) continue;
+    int64_t v = 0;
+    auto r = std::from_chars(text->data(), text->data() + text->size(), v);
+    if (text->empty() || r.ec != std::errc() || r.ptr != text->data() + text->size() || v < 0) {
+      return ApiError::BadField(name, "must be a time in epoch milliseconds").ToResponse();
+    }
+    (std::string_view(name) == "since" ? query.since : query.before) = v;
+  }
+  if (auto after = req.QueryParam("after")) {
+    auto cursor = ParseEventCursor(*after);
+    if (!cursor.ok()) return cursor.error().ToResponse();
+    query.after = *cursor;
+  }
+  auto page = ctx.events->ListEvents(query);
+  if (!page.ok()) return FromStatus(page.status()).ToResponse();
+  auto deliveries = ctx.events->ListEventDeliveries(page->events);
+  if (!deliveries.ok()) return FromStatus(deliveries.status()).ToResponse();
+  std::map<std::pair<uint32_t, int64_t>, json> callbacks;
+  for (const Delivery& d : *deliveries) {
+    json& list = callbacks[{d.device, d.message_time}];
+    if (list.is_null()) list = json::array();
+    list.push_back(DeliveryJson(d));
+  }
+  json data = json::array();
+  for (const Event& e : page->events) {
+    json item = EventJson(e);
+    auto it = callbacks.find({e.device, e.time});
+    item["callbacks"] = it == callbacks.end() ? json::array() : std::move(it->second);
+    data.push_back(std::move(item));
+  }
+  json body{{"data", std::move(data)}, {"paging", json::object()}};
+  if (page->next) {
+    body["paging"]["next"] =
+        NextUrl(req, {"since", "before"}, *limit, EventCursorText(*page->next));
+  }
+  return JsonResponse(200, body);
+}
+
+Response DeviceEvents(ApiContext& ctx, const Principal& p, const Request& req,
+                      EventSeverity severity) {
+  if (ctx.events == nullptr) return Unavailable();
+  auto device = VisibleDevice(ctx, p, req.Param("id"));
+  if (!device.ok()) return device.error().ToResponse();
+  storage::EventQuery query;
+  query.device = device->id.value;
+  query.severity = severity;
+  return ListEvents(ctx, req, std::move(query));
+}
+
+Response DeviceTypeEvents(ApiContext& ctx, const Principal& p, const Request& req,
+                          EventSeverity severity) {
+  if (ctx.events == nullptr) return Unavailable();
+  auto type = VisibleDeviceType(ctx, p, req.Param("id"));
+  if (!type.ok()) return type.error().ToResponse();
+  storage::EventQuery query;
+  query.type = type->id;
+  query.severity = severity;
+  return ListEvents(ctx, req, std::move(query));
+}
+
+// What an event configuration route is about: the visible object {id} names,
+// as the store keys it, and the group that owns it now.
+struct ConfigTarget {
+  EventScope scope = EventScope::kDevice;
+  std::string target;
+  std::string group;
+};
+
+Parsed<ConfigTarget> DeviceTarget(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto device = VisibleDevice(ctx, p, req.Param("id"));
+  if (!device.ok()) return device.error();
+  return ConfigTarget{EventScope::kDevice, device->id.ToFile(), device->group};
+}
+
+Parsed<ConfigTarget> DeviceTypeTarget(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto type = VisibleDeviceType(ctx, p, req.Param("id"));
+  if (!type.ok()) return type.error();
+  return ConfigTarget{EventScope::kDeviceType, type->id, type->group};
+}
+
+Parsed<ConfigTarget> GroupTarget(ApiContext& ctx, const Principal& p, const Request& req) {
+  const std::string_view id = req.Param("id");
+  const std::string what = "group " + QuoteForMessage(id);
+  auto group = ctx.accounts.GetGroup(id);
+  if (!group.ok()) return NotFoundOr(group.status(), what);
+  if (auto e = CheckVisible(ctx, p, group->id, what)) return *e;
+  return ConfigTarget{EventScope::kGroup, group->id, group->id};
+}
+
+using TargetOf = Parsed<ConfigTarget> (*)(ApiContext&, const Principal&, const Request&);
+
+// A configuration applies (and is shown) only while its target is still in the
+// group that made it: after a transfer the new owner neither sees nor inherits
+// the old owner's addresses.
+bool Owned(const EventConfig& config, const ConfigTarget& t) {
+  return config.scope == t.scope && config.target == t.target && config.group == t.group;
+}
+
+Response ListConfigs(ApiContext& ctx, const Principal& p, const Request& req, TargetOf target_of) {
+  if (ctx.events == nullptr) return Unavailable();
+  auto t = target_of(ctx, p, req);
+  if (!t.ok()) return t.error().ToResponse();
+  auto configs = ctx.events->ListEventConfigs(t->scope, t->target);
+  if (!configs.ok()) return FromStatus(configs.status()).ToResponse();
+  json data = json::array();
+  for (const EventConfig& c : *configs) {
+    if (Owned(c, *t)) data.push_back(EventConfigJson(c));
+  }
+  return JsonResponse(200, json{{"data", std::move(data)}});
+}
+
+Response CreateConfig(ApiContext& ctx, const Principal& p, const Request& req, TargetOf target_of) {
+  if (ctx.events == nullptr) return Unavailable();
+  auto t = target_of(ctx, p, req);
+  if (!t.ok()) return t.error().ToResponse();
+  auto body = ParseJsonObject(req.body);
+  if (!body.ok()) return body.error().ToResponse();
+  auto config = ParseEventConfigCreate(*body);
+  if (!config.ok()) return config.error().ToResponse();
+  config->scope = t->scope;
+  config->target = t->target;
+  config->group = t->group;
+  auto created = ctx.events->CreateEventConfig(std::move(*config));
+  if (!created.ok()) {
+    // The service names the field first ("emails[1]: ..."); FromStatus only
+    // recognises plain names, so the item is named here.
+    const std::string& message = created.status().message();
+    const size_t colon = message.find(": ");
+    if (created.status().code() == Status::Code::kInvalidInput && colon != std::string::npos &&
+        (message.starts_with("kinds") || message.starts_with("emails"))) {
+      return ApiError::BadField(message.substr(0, colon), message.substr(colon + 2)).ToResponse();
+    }
+    return FromStatus(created.status()).ToResponse();
+  }
+  return JsonResponse(201, EventConfigJson(*created));
+}
+
+Response DeleteConfig(ApiContext& ctx, const Principal& p, const Request& req, TargetOf target_of) {
+  if (ctx.events == nullptr) return Unavailable();
+  auto t = target_of(ctx, p, req);
+  if (!t.ok()) return t.error().ToResponse();
+  const std::string id(req.Param("cid"));
+  const std::string what = "event configuration " + QuoteForMessage(id);
+  auto config = ctx.events->GetEventConfig(id);
+  if (!config.ok()) return NotFoundOr(config.status(), what).ToResponse();
+  if (!Owned(*config, *t)) return ApiError{404, what + " not found", {}}.ToResponse();
+  Status deleted = ctx.events->DeleteEventConfig(id);
+  if (!deleted.ok()) return NotFoundOr(deleted, what).ToResponse();
+  return NoContent();
+}
+
+}  // namespace
+
+Response ListDeviceErrors(ApiContext& ctx, const Principal& p, const Request& req) {
+  return DeviceEvents(ctx, p, req, EventSeverity::kError);
+}
+Response ListDeviceWarnings(ApiContext& ctx, const Principal& p, const Request& req) {
+  return DeviceEvents(ctx, p, req, EventSeverity::kWarn);
+}
+Response ListDeviceTypeErrors(ApiContext& ctx, const Principal& p, const Request& req) {
+  return DeviceTypeEvents(ctx, p, req, EventSeverity::kError);
+}
+Response ListDeviceTypeWarnings(ApiContext& ctx, const Principal& p, const Request& req) {
+  return DeviceTypeEvents(ctx, p, req, EventSeverity::kWarn);
+}
+
+Response ListDeviceEventConfigs(ApiContext& ctx, const Principal& p, const Request& req) {
+  return ListConfigs(ctx, p, req, DeviceTarget);
+}
+Response CreateDeviceEventConfig(ApiContext& ctx, const Principal& p, const Request& req) {
+  return CreateConfig(ctx, p, req, DeviceTarget);
+}
+Response DeleteDeviceEventConfig(ApiContext& ctx, const Principal& p, const Request& req) {
+  return DeleteConfig(ctx, p, req, DeviceTarget);
+}
+Response ListDeviceTypeEventConfigs(ApiContext& ctx, const Principal& p, const Request& req) {
+  return ListConfigs(ctx, p, req, DeviceTypeTarget);
+}
+Response CreateDeviceTypeEventConfig(ApiContext& ctx, const Principal& p, const Request& req) {
+  return CreateConfig(ctx, p, req, DeviceTypeTarget);
+}
+Response DeleteDeviceTypeEventConfig(ApiContext& ctx, const Principal& p, const Request& req) {
+  return DeleteConfig(ctx, p, req, DeviceTypeTarget);
+}
+Response ListGroupEventConfigs(ApiContext& ctx, const Principal& p, const Request& req) {
+  return ListConfigs(ctx, p, req, GroupTarget);
+}
+Response CreateGroupEventConfig(ApiContext& ctx, const Principal& p, const Request& req) {
+  return CreateConfig(ctx, p, req, GroupTarget);
+}
+Response DeleteGroupEventConfig(ApiContext& ctx, const Principal& p, const Request& req) {
+  return DeleteConfig(ctx, p, req, GroupTarget);
+}
+
+}  // namespace roost::api

@@ -1,0 +1,171 @@
+#include "pipeline/event_watcher.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+namespace roost::pipeline {
+namespace {
+
+std::string UtcText(EpochMillis ms) {
+  const std::time_t s = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string DeviceText(uint32_t device) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08X", device);
+  return buf;
+}
+
+}  // namespace
+
+EventWatcher::EventWatcher(storage::Store& store, EventWatcherOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+EventWatcher::~EventWatcher() {
+  Stop();
+}
+
+void EventWatcher::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (watch_thread_.joinable() || stopping_) return;
+  watch_thread_ = std::thread([this] { WatchLoop(); });
+  mail_thread_ = std::thread([this] { MailLoop(); });
+}
+
+void EventWatcher::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (watch_thread_.joinable()) watch_thread_.join();
+  if (mail_thread_.joinable()) mail_thread_.join();
+}
+
+bool EventWatcher::Sleep(int64_t ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
+  return !stopping_;
+}
+
+Result<storage::SilenceOutcome> EventWatcher::WatchOnce() {
+  auto types = store_.ListDeviceTypes("");
+  if (!types.ok()) return types.status();
+  storage::SilenceOutcome total;
+  for (const DeviceType& type : *types) {
+    if (type.keep_alive <= 0) continue;
+    for (;;) {
+      storage::SilenceWatch watch;
+      watch.type = type.id;
+      watch.keep_alive_ms = type.keep_alive * 1000;
+      watch.now = options_.clock();
+      watch.limit = options_.batch;
+      auto pass = store_.WatchSilence(watch);
+      if (!pass.ok()) return pass.status();
+      total.lost += pass->lost;
+      total.restored += pass->restored;
+      // A batch of changes that all went to another instance flips nothing
+      // here; stop rather than spin on it.
+      if (!pass->more || pass->lost + pass->restored == 0) break;
+    }
+  }
+  return total;
+}
+
+std::pair<std::string, std::string> EventWatcher::EmailText(const Event& event) {
+  const std::string device = DeviceText(event.device);
+  const bool lost = event.kind == EventKind::kCommunicationLoss;
+  std::string subject = lost ? "Roost: communication lost with device " + device
+                             : "Roost: communication restored with device " + device;
+  std::string body =
+      "Device " + device + " of device type " + event.type + ":\n\n" + event.text +
+      "\n\nEvent: " + std::string(EnumByValue(kEventKinds, event.kind).name) +
+      "\nSeverity: " + std::string(EnumByValue(kEventSeverities, event.severity).name) +
+      "\nTime: " + UtcText(event.time) +
+      "\n\nYou receive this email because an event configuration of Roost names "
+      "this address for such events.\n";
+  return {std::move(subject), std::move(body)};
+}
+
+Result<int> EventWatcher::SendDueEmails() {
+  const EpochMillis now = options_.clock();
+  auto tasks = store_.ClaimEventEmails(now, 50, options_.email_lease_ms);
+  if (!tasks.ok()) return tasks.status();
+  int sent = 0;
+  for (const storage::EventEmailTask& task : *tasks) {
+    Status st = Status::Unavailable("SMTP is not configured");
+    if (options_.send_email) {
+      auto [subject, body] = EmailText(task.event);
+      st = options_.send_email(task.email.recipient, subject, body);
+    }
+    const int attempts = task.email.attempts + 1;
+    const bool give_up =
+        !st.ok() && (!options_.send_email || attempts >= options_.email_max_attempts);
+    int64_t delay = options_.email_retry_ms;
+    for (int i = 1; i < attempts && delay < options_.email_retry_max_ms; ++i) delay *= 2;
+    delay = std::min(delay, options_.email_retry_max_ms);
+    const EpochMillis done = options_.clock();
+    Status recorded = store_.CompleteEventEmail(task.email.id, st.ok(), st.ok() ? "" : st.message(),
+                                                st.ok() ? done : done + delay, give_up);
+    if (st.ok()) {
+      ++sent;
+    } else if (options_.logger != nullptr) {
+      // The recipient is not logged: addresses are personal data; the event id finds it.
+      options_.logger->Warn("event email not sent", {{"event", task.event.id},
+                                                     {"attempts", static_cast<int64_t>(attempts)},
+                                                     {"given_up", give_up},
+                                                     {"error", st.message()}});
+    }
+    if (!recorded.ok() && options_.logger != nullptr) {
+      options_.logger->Warn("event email outcome not recorded", {{"error", recorded.message()}});
+    }
+  }
+  return sent;
+}
+
+void EventWatcher::WatchLoop() {
+  do {
+    auto pass = WatchOnce();
+    if (!pass.ok()) {
+      if (options_.logger != nullptr) {
+        options_.logger->Warn("silence watch failed", {{"error", pass.status().message()}});
+      }
+      continue;
+    }
+    if (pass->lost + pass->restored == 0) continue;
+    if (options_.logger != nullptr) {
+      options_.logger->Info("device events", {{"communication_lost", pass->lost},
+                                              {"communication_restored", pass->restored}});
+    }
+    if (options_.after_events) options_.after_events();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      mail_due_ = true;
+    }
+    cv_.notify_all();
+  } while (Sleep(options_.period_ms));
+}
+
+void EventWatcher::MailLoop() {
+  // Emails queued by other instances' passes are found by polling.
+  const int64_t poll_ms = std::clamp<int64_t>(options_.period_ms, 200, 5'000);
+  for (;;) {
+    auto sent = SendDueEmails();
+    if (!sent.ok() && options_.logger != nullptr) {
+      options_.logger->Warn("event emails failed", {{"error", sent.status().message()}});
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(poll_ms),
+                 [this] { return stopping_ || mail_due_; });
+    if (stopping_) return;
+    mail_due_ = false;
+  }
+}
+
+}  // namespace roost::pipeline

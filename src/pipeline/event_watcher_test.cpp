@@ -1,0 +1,166 @@
+#include "pipeline/event_watcher.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "pipeline/events.h"
+#include "storage/store_test_fixture.h"
+
+namespace roost::pipeline {
+namespace {
+
+using storage::StoreTest;
+
+class EventWatcherTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    group_ = MakeGroup(1, "");
+    watched_ = MakeType(1, group_.id);  // keepAlive 3600 s
+    unwatched_ = MakeType(2, group_.id);
+    unwatched_.keep_alive = 0;
+    ASSERT_TRUE(store_->UpdateDeviceType(unwatched_).ok());
+    ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x2C, watched_)).ok());
+    ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x2D, unwatched_)).ok());
+    EventConfig c;
+    c.kinds = {EventKind::kCommunicationLoss};
+    c.emails = {"ops@example.com"};
+    c.scope = EventScope::kGroup;
+    c.target = group_.id;
+    c.group = group_.id;
+    events_ = std::make_unique<EventService>(*store_, [] { return EpochMillis{1}; });
+    ASSERT_TRUE(events_->CreateEventConfig(c).ok());
+  }
+
+  EventWatcherOptions Options() {
+    EventWatcherOptions o;
+    o.clock = [this] { return now_; };
+    o.batch = 1;
+    o.send_email = [this](const std::string& to, const std::string& subject,
+                          const std::string& body) {
+      std::lock_guard<std::mutex> lock(mu_);
+      sent_.push_back(to + "|" + subject + "|" + body);
+      return fail_ ? Status::IoError("smtp: connect failed") : Status::Ok();
+    };
+    return o;
+  }
+
+  EpochMillis now_ = 42 + 3'600'000 + 1;  // the devices were registered at 42
+  bool fail_ = false;
+  std::mutex mu_;  // the threads test sends from the watcher's thread
+  std::vector<std::string> sent_;
+  std::unique_ptr<EventService> events_;
+  Group group_;
+  DeviceType watched_, unwatched_;
+};
+
+TEST_P(EventWatcherTest, OnlyTypesWithAKeepAliveAreWatched) {
+  ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x2E, watched_)).ok());
+  EventWatcher watcher(*store_, Options());
+  auto pass = watcher.WatchOnce();  // batch 1: the pass continues until both are done
+  ASSERT_TRUE(pass.ok()) << pass.status().message();
+  EXPECT_EQ(pass->lost, 2);
+  storage::EventQuery q;
+  q.device = 0x2D;
+  EXPECT_TRUE(store_->ListEvents(q)->events.empty());
+}
+
+TEST_P(EventWatcherTest, EmailsAreRetriedWithBackOffThenSent) {
+  auto o = Options();
+  o.email_retry_ms = 1000;
+  EventWatcher watcher(*store_, o);
+  ASSERT_EQ(watcher.WatchOnce()->lost, 1);
+  fail_ = true;
+  EXPECT_EQ(*watcher.SendDueEmails(), 0);
+  ASSERT_EQ(sent_.size(), 1u);
+  now_ += 999;
+  EXPECT_EQ(*watcher.SendDueEmails(), 0);
+  EXPECT_EQ(sent_.size(), 1u);  // not due yet
+  now_ += 1;
+  EXPECT_EQ(*watcher.SendDueEmails(), 0);
+  EXPECT_EQ(sent_.size(), 2u);
+  now_ += 1999;  // the second retry waits twice as long
+  EXPECT_EQ(*watcher.SendDueEmails(), 0);
+  EXPECT_EQ(sent_.size(), 2u);
+  now_ += 1;
+  fail_ = false;
+  EXPECT_EQ(*watcher.SendDueEmails(), 1);
+  ASSERT_EQ(sent_.size(), 3u);
+  EXPECT_EQ(sent_[2].substr(0, sent_[2].find('\n')),
+            "ops@example.com|Roost: communication lost with device 0000002C|Device 0000002C of "
+            "device type " +
+                watched_.id + ":");
+  now_ += 10'000'000;
+  EXPECT_EQ(*watcher.SendDueEmails(), 0);
+  EXPECT_EQ(sent_.size(), 3u);
+}
+
+TEST_P(EventWatcherTest, WithoutSmtpDueEmailsAreGivenUpNotKept) {
+  auto o = Options();
+  o.send_email = nullptr;
+  EventWatcher watcher(*store_, o);
+  ASSERT_EQ(watcher.WatchOnce()->lost, 1);
+  EXPECT_EQ(*watcher.SendDueEmails(), 0);
+  EXPECT_TRUE(store_->ClaimEventEmails(now_ + 100'000'000, 10, 1000)->empty());
+}
+
+TEST_P(EventWatcherTest, TheThreadsWatchAndMailOnTheirOwn) {
+  auto o = Options();
+  o.period_ms = 20;
+  EventWatcher watcher(*store_, o);
+  watcher.Start();
+  auto count = [this] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sent_.size();
+  };
+  for (int i = 0; i < 250 && count() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  watcher.Stop();
+  EXPECT_EQ(sent_.size(), 1u);
+}
+
+TEST(EventConfigValidation, KindsAndAddressesAreChecked) {
+  // The checks run before the store is called.
+  char dir[] = "/tmp/roost-event-config-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  auto store = storage::OpenSqliteStore(std::string(dir) + "/roost.db");
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  EventService events(**store, [] { return EpochMillis{7}; });
+  EventConfig c;
+  c.scope = EventScope::kDeviceType;
+  c.target = "t";
+  c.group = "g";
+  c.emails = {"a@example.com"};
+  EXPECT_NE(events.CreateEventConfig(c).status().message().find("kinds"), std::string::npos);
+  c.kinds = {EventKind::kCommunicationLoss, EventKind::kCommunicationLoss};
+  EXPECT_NE(events.CreateEventConfig(c).status().message().find("repeated"), std::string::npos);
+  c.kinds = {EventKind::kCommunicationLoss};
+  c.emails = {"a@example.com", "not an address"};
+  auto bad = events.CreateEventConfig(c);
+  EXPECT_EQ(bad.status().code(), Status::Code::kInvalidInput);
+  EXPECT_NE(bad.status().message().find("emails[1]"), std::string::npos);
+  c.emails = {"a@example.com", "a@example.com"};
+  EXPECT_NE(events.CreateEventConfig(c).status().message().find("emails[1]"), std::string::npos);
+  c.emails.clear();
+  EXPECT_EQ(events.CreateEventConfig(c).status().code(), Status::Code::kInvalidInput);
+  c.emails = {"a@example.com", "b@example.com"};
+  auto ok = events.CreateEventConfig(c);
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->creation_time, 7);
+  EXPECT_EQ(ok->id.size(), kObjectIdLength);
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, EventWatcherTest, ::testing::Values("sqlite", "postgresql"),
+                         storage::EngineName);
+
+}  // namespace
+}  // namespace roost::pipeline

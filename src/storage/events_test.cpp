@@ -1,0 +1,348 @@
+// The Store contract for device events (the silence watcher's pass, event
+// lists, event configurations, the outbox of event emails), on SQLite and
+// PostgreSQL.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "storage/store_test_fixture.h"
+
+namespace roost::storage {
+namespace {
+
+constexpr EpochMillis kT = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
+constexpr int64_t kKeepAliveMs = 3'600'000;    // the fixture's types: keepAlive 3600 s
+
+class EventStoreTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    root_ = MakeGroup(1, "");
+    tenant_ = MakeGroup(2, root_.id);
+    other_ = MakeGroup(3, root_.id);
+    type_ = MakeType(1, tenant_.id);
+    ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x2C, type_)).ok());
+    Station s{"0A1B", "station", root_.id, std::nullopt, std::nullopt, 1};
+    ASSERT_TRUE(store_->CreateStation(s).ok());
+  }
+
+  void Hear(uint32_t device, int64_t seq, EpochMillis time) {
+    UplinkReport r;
+    r.device.value = device;
+    r.seq_number = seq;
+    r.data = "01";
+    r.time = time;
+    r.station = "0A1B";
+    r.rssi = -110;
+    r.snr = 12;
+    auto d = store_->IngestUplinks(std::span(&r, 1), IngestPolicy{});
+    ASSERT_TRUE(d.ok()) << d.status().message();
+    ASSERT_EQ((*d)[0].result, IngestResult::kAccepted);
+  }
+
+  SilenceOutcome Watch(EpochMillis now, Store* store = nullptr, int limit = 500) {
+    SilenceWatch w;
+    w.type = type_.id;
+    w.keep_alive_ms = kKeepAliveMs;
+    w.now = now;
+    w.limit = limit;
+    auto r = (store ? store : store_.get())->WatchSilence(w);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : SilenceOutcome{-1, -1, false};
+  }
+
+  std::vector<Event> Events(uint32_t device, EventSeverity severity) {
+    EventQuery q;
+    q.device = device;
+    q.severity = severity;
+    q.limit = 1000;
+    auto page = store_->ListEvents(q);
+    EXPECT_TRUE(page.ok()) << page.status().message();
+    return page.ok() ? page->events : std::vector<Event>{};
+  }
+
+  EventConfig Config(const std::string& id, EventScope scope, const std::string& target,
+                     const std::string& group, std::vector<EventKind> kinds,
+                     std::vector<std::string> emails) {
+    EventConfig c;
+    c.id = id;
+    c.scope = scope;
+    c.target = target;
+    c.group = group;
+    c.kinds = std::move(kinds);
+    c.emails = std::move(emails);
+    c.creation_time = 9;
+    auto st = store_->CreateEventConfig(c);
+    EXPECT_TRUE(st.ok()) << st.message();
+    return c;
+  }
+
+  std::multiset<std::string> ClaimRecipients(EpochMillis now) {
+    auto claimed = store_->ClaimEventEmails(now, 100, 60'000);
+    EXPECT_TRUE(claimed.ok()) << claimed.status().message();
+    std::multiset<std::string> out;
+    if (claimed.ok()) {
+      for (const auto& t : *claimed) {
+        out.insert(t.email.recipient + " " + t.event.text.substr(0, 2));
+        EXPECT_TRUE(store_->CompleteEventEmail(t.email.id, true, "", now, false).ok());
+      }
+    }
+    return out;
+  }
+
+  Group root_, tenant_, other_;
+  DeviceType type_;
+};
+
+TEST_P(EventStoreTest, SilenceLongerThanKeepAliveRaisesOneErrorAndSpeakingAgainRestores) {
+  Hear(0x2C, 1, kT);
+  // Exactly keepAlive of silence is not yet a loss (as networkstate says).
+  EXPECT_EQ(Watch(kT + kKeepAliveMs).lost, 0);
+  EXPECT_EQ(Watch(kT + kKeepAliveMs + 1).lost, 1);
+  // Never twice for one silence.
+  EXPECT_EQ(Watch(kT + kKeepAliveMs + 5000).lost, 0);
+  EXPECT_EQ(Watch(kT + 10 * kKeepAliveMs).lost, 0);
+  auto errors = Events(0x2C, EventSeverity::kError);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].kind, EventKind::kCommunicationLoss);
+  EXPECT_EQ(errors[0].text, "No message received since 2023-11-14T22:13:20Z");
+  EXPECT_EQ(errors[0].type, type_.id);
+  EXPECT_EQ(errors[0].group, tenant_.id);
+  EXPECT_EQ(errors[0].time, kT + kKeepAliveMs + 1);
+  EXPECT_TRUE(Events(0x2C, EventSeverity::kWarn).empty());
+
+  const EpochMillis back = kT + 11 * kKeepAliveMs;
+  Hear(0x2C, 2, back);
+  auto restored = Watch(back + 1000);
+  EXPECT_EQ(restored.restored, 1);
+  EXPECT_EQ(restored.lost, 0);
+  EXPECT_EQ(Watch(back + 2000).restored, 0);
+  auto warns = Events(0x2C, EventSeverity::kWarn);
+  ASSERT_EQ(warns.size(), 1u);
+  EXPECT_EQ(warns[0].kind, EventKind::kCommunicationRestored);
+  EXPECT_EQ(warns[0].text, "Communication restored: message received at 2023-11-15T09:13:20Z");
+  // And a new silence is a new loss.
+  EXPECT_EQ(Watch(back + kKeepAliveMs + 1).lost, 1);
+  EXPECT_EQ(Events(0x2C, EventSeverity::kError).size(), 2u);
+}
+
+TEST_P(EventStoreTest, ADeviceThatNeverSpokeIsSilentFromItsRegistration) {
+  // MakeDevice registers at 42 ms; 0x2C never spoke either.
+  ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x2D, type_)).ok());
+  EXPECT_EQ(Watch(42 + kKeepAliveMs).lost, 0);
+  EXPECT_EQ(Watch(42 + kKeepAliveMs + 1).lost, 2);
+  auto errors = Events(0x2D, EventSeverity::kError);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].text, "No message received since its registration at 1970-01-01T00:00:00Z");
+}
+
+TEST_P(EventStoreTest, OtherTypesAndTheLimitAreRespected) {
+  DeviceType quiet = MakeType(2, tenant_.id);
+  ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x30, quiet)).ok());
+  for (uint32_t id = 0x40; id < 0x45; ++id) {
+    ASSERT_TRUE(store_->InsertDevice(MakeDevice(id, type_)).ok());
+  }
+  // Six devices of type_ (0x2C and 0x40..0x44), three per call.
+  auto first = Watch(kT, nullptr, 3);
+  EXPECT_EQ(first.lost, 3);
+  EXPECT_TRUE(first.more);
+  auto second = Watch(kT, nullptr, 3);
+  EXPECT_EQ(second.lost, 3);
+  auto third = Watch(kT, nullptr, 3);
+  EXPECT_EQ(third.lost, 0);
+  EXPECT_FALSE(third.more);
+  EXPECT_TRUE(Events(0x30, EventSeverity::kError).empty());  // another type: not this pass
+}
+
+TEST_P(EventStoreTest, TwoInstancesWatchingAtOnceRecordEachLossOnce) {
+  for (uint32_t id = 0x100; id < 0x140; ++id) {
+    ASSERT_TRUE(store_->InsertDevice(MakeDevice(id, type_)).ok());
+  }
+  Config("c1", EventScope::kDeviceType, type_.id, tenant_.id, {EventKind::kCommunicationLoss},
+         {"ops@example.com"});
+  auto second = GetParam() == "sqlite" ? OpenSqliteStore(location_) : OpenPostgresStore(location_);
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  std::atomic<int64_t> lost{0};
+  std::atomic<int> failures{0};
+  auto run = [&](Store* s) {
+    for (int round = 0; round < 20; ++round) {
+      SilenceWatch w;
+      w.type = type_.id;
+      w.keep_alive_ms = kKeepAliveMs;
+      w.now = kT;
+      w.limit = 7;
+      auto r = s->WatchSilence(w);
+      if (!r.ok()) {
+        ++failures;  // a lost race on SQLite's write lock is retried next period
+        continue;
+      }
+      lost += r->lost;
+    }
+  };
+  std::thread a(run, store_.get());
+  std::thread b(run, second->get());
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(lost.load(), 65);  // 0x2C and 0x100..0x13F
+  EventQuery q;
+  q.type = type_.id;
+  q.limit = 1000;
+  auto page = store_->ListEvents(q);
+  ASSERT_TRUE(page.ok()) << page.status().message();
+  EXPECT_EQ(page->events.size(), 65u);
+  std::set<uint32_t> devices;
+  for (const Event& e : page->events) devices.insert(e.device);
+  EXPECT_EQ(devices.size(), 65u);
+  EXPECT_EQ(ClaimRecipients(kT).size(), 65u);  // one email per event, not per instance
+}
+
+TEST_P(EventStoreTest, EmailsGoToTheConfigurationsThatApplyAndOnlyTheirKinds) {
+  const std::string device = "0000002C";
+  Config("a", EventScope::kDevice, device, tenant_.id, {EventKind::kCommunicationLoss},
+         {"device@example.com", "both@example.com"});
+  Config("b", EventScope::kDeviceType, type_.id, tenant_.id,
+         {EventKind::kCommunicationLoss, EventKind::kCommunicationRestored},
+         {"type@example.com", "both@example.com"});
+  Config("c", EventScope::kGroup, root_.id, root_.id, {EventKind::kCommunicationRestored},
+         {"root@example.com"});
+  // Made by another group for a device of the same ID (before a transfer, or
+  // another registration): never mailed while the device is elsewhere.
+  Config("d", EventScope::kDevice, device, other_.id, {EventKind::kCommunicationLoss},
+         {"stale@example.com"});
+  Config("e", EventScope::kGroup, other_.id, other_.id, {EventKind::kCommunicationLoss},
+         {"sibling@example.com"});
+  Hear(0x2C, 1, kT);
+  ASSERT_EQ(Watch(kT + kKeepAliveMs + 1).lost, 1);
+  const EpochMillis now = kT + kKeepAliveMs + 1;
+  EXPECT_EQ(ClaimRecipients(now),
+            (std::multiset<std::string>{"both@example.com No", "device@example.com No",
+                                        "type@example.com No"}));
+  Hear(0x2C, 2, kT + 2 * kKeepAliveMs);
+  ASSERT_EQ(Watch(kT + 2 * kKeepAliveMs + 1).restored, 1);
+  EXPECT_EQ(ClaimRecipients(kT + 2 * kKeepAliveMs + 1),
+            (std::multiset<std::string>{"both@example.com Co", "root@example.com Co",
+                                        "type@example.com Co"}));
+}
+
+TEST_P(EventStoreTest, ALossQueuesTheTypesErrorCallbacksOnceAndARestorationNone) {
+  Callback error;
+  error.id = "cb-error";
+  error.type = type_.id;
+  error.callback_type = CallbackType::kError;
+  error.subtype = CallbackSubtype::kNone;
+  error.url = "http://example.com/{device}";
+  Callback data = error;
+  data.id = "cb-data";
+  data.callback_type = CallbackType::kData;
+  data.subtype = CallbackSubtype::kUplink;
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{error, data}).ok());
+  Hear(0x2C, 1, kT);
+  auto first = store_->ClaimDeliveries(kT, 10, 60'000);  // the message's DATA delivery
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_EQ(first->size(), 1u);
+  ASSERT_TRUE(
+      store_->CompleteDelivery((*first)[0].delivery.id, {true, 200, "", kT, 0, false}).ok());
+
+  const EpochMillis lost_at = kT + kKeepAliveMs + 1;
+  ASSERT_EQ(Watch(lost_at).lost, 1);
+  ASSERT_EQ(Watch(lost_at + 1).lost, 0);
+  auto tasks = store_->ClaimDeliveries(lost_at + 1, 10, 60'000);
+  ASSERT_TRUE(tasks.ok()) << tasks.status().message();
+  ASSERT_EQ(tasks->size(), 1u);
+  const Delivery& d = (*tasks)[0].delivery;
+  EXPECT_EQ(d.callback, "cb-error");
+  EXPECT_EQ(d.device, 0x2Cu);
+  EXPECT_EQ(d.message_time, lost_at);
+  EXPECT_EQ(nlohmann::json::parse(d.variables),
+            (nlohmann::json{{"info", "No message received since 2023-11-14T22:13:20Z"},
+                            {"severity", "ERROR"}}));
+  ASSERT_TRUE(store_->CompleteDelivery(d.id, {true, 200, "", lost_at, 0, false}).ok());
+
+  Hear(0x2C, 2, kT + 2 * kKeepAliveMs);
+  ASSERT_TRUE(store_
+                  ->CompleteDelivery(
+                      (*store_->ClaimDeliveries(kT + 2 * kKeepAliveMs, 10, 60'000))[0].delivery.id,
+                      {true, 200, "", kT, 0, false})
+                  .ok());
+  ASSERT_EQ(Watch(kT + 2 * kKeepAliveMs + 1).restored, 1);
+  EXPECT_TRUE(store_->ClaimDeliveries(kT + 3 * kKeepAliveMs, 10, 60'000)->empty());
+}
+
+TEST_P(EventStoreTest, OutboxEmailsAreLeasedRetriedAndFinished) {
+  Config("a", EventScope::kDevice, "0000002C", tenant_.id, {EventKind::kCommunicationLoss},
+         {"ops@example.com"});
+  ASSERT_EQ(Watch(kT).lost, 1);
+  auto claimed = store_->ClaimEventEmails(kT, 10, 60'000);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().message();
+  ASSERT_EQ(claimed->size(), 1u);
+  const int64_t id = (*claimed)[0].email.id;
+  EXPECT_EQ((*claimed)[0].event.device, 0x2Cu);
+  // Leased: nobody else gets it meanwhile.
+  EXPECT_TRUE(store_->ClaimEventEmails(kT + 1000, 10, 60'000)->empty());
+  ASSERT_TRUE(store_->CompleteEventEmail(id, false, "connect failed", kT + 5000, false).ok());
+  EXPECT_TRUE(store_->ClaimEventEmails(kT + 4999, 10, 60'000)->empty());
+  auto again = store_->ClaimEventEmails(kT + 5000, 10, 60'000);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].email.attempts, 1);
+  ASSERT_TRUE(store_->CompleteEventEmail(id, true, "", kT + 6000, false).ok());
+  EXPECT_TRUE(store_->ClaimEventEmails(kT + 10'000'000, 10, 60'000)->empty());
+  EXPECT_EQ(store_->CompleteEventEmail(999999, true, "", 0, false).code(), Status::Code::kNotFound);
+}
+
+TEST_P(EventStoreTest, EventListsPageNewestFirst) {
+  for (int i = 0; i < 3; ++i) {
+    Hear(0x2C, i + 1, kT + i * 10 * kKeepAliveMs);
+    if (i > 0) {
+      ASSERT_EQ(Watch(kT + i * 10 * kKeepAliveMs + 1).restored, 1);
+    }
+    ASSERT_EQ(Watch(kT + i * 10 * kKeepAliveMs + kKeepAliveMs + 1).lost, 1);
+  }
+  EventQuery q;
+  q.type = type_.id;
+  q.limit = 2;
+  auto page = store_->ListEvents(q);
+  ASSERT_TRUE(page.ok()) << page.status().message();
+  ASSERT_EQ(page->events.size(), 2u);
+  EXPECT_GT(page->events[0].time, page->events[1].time);
+  ASSERT_TRUE(page->next.has_value());
+  q.after = page->next;
+  auto rest = store_->ListEvents(q);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->events.size(), 1u);
+  EXPECT_FALSE(rest->next.has_value());
+  EXPECT_LT(rest->events[0].time, page->events[1].time);
+  q.after.reset();
+  q.since = kT + 10 * kKeepAliveMs;
+  EXPECT_EQ(store_->ListEvents(q)->events.size(), 2u);
+  q.severity = EventSeverity::kWarn;
+  EXPECT_EQ(store_->ListEvents(q)->events.size(), 2u);  // two restorations in between
+}
+
+TEST_P(EventStoreTest, EventConfigurationsAreStoredListedAndDeleted) {
+  EventConfig a =
+      Config("a", EventScope::kDeviceType, type_.id, tenant_.id,
+             {EventKind::kCommunicationRestored, EventKind::kCommunicationLoss}, {"x@example.com"});
+  EventConfig b = Config("b", EventScope::kDeviceType, type_.id, tenant_.id,
+                         {EventKind::kCommunicationLoss}, {"y@example.com", "z@example.com"});
+  EXPECT_EQ(store_->CreateEventConfig(a).code(), Status::Code::kAlreadyExists);
+  auto list = store_->ListEventConfigs(EventScope::kDeviceType, type_.id);
+  ASSERT_TRUE(list.ok()) << list.status().message();
+  EXPECT_EQ(*list, (std::vector<EventConfig>{a, b}));
+  EXPECT_TRUE(store_->ListEventConfigs(EventScope::kGroup, type_.id)->empty());
+  EXPECT_EQ(*store_->GetEventConfig("b"), b);
+  ASSERT_TRUE(store_->DeleteEventConfig("a").ok());
+  EXPECT_EQ(store_->DeleteEventConfig("a").code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->GetEventConfig("a").status().code(), Status::Code::kNotFound);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, EventStoreTest, ::testing::Values("sqlite", "postgresql"),
+                         EngineName);
+
+}  // namespace
+}  // namespace roost::storage
