@@ -226,13 +226,14 @@ class Sink:
 
 # --- the paced generator -----------------------------------------------------------------------
 
-async def paced(port, auth, path, bodies, rate, connections):
-    """Sends bodies[i] (one POST each to `path`, HTTP Basic `auth` or none) at t0 + i / rate
+async def paced(port, auth, path, bodies, rate, connections, paths=None):
+    """Sends bodies[i] (one POST each to `path`, or to paths[i], HTTP Basic `auth` or none) at
+    t0 + i / rate
     over up to `connections` kept-alive connections: the request due next goes out on the first
     free connection. Returns (t0, per request: (monotonic send time, answer latency s, status,
     body)). A request that found every connection busy goes out late; its send time is when it
     went out, so lateness shows as a lower achieved rate, never as smaller latencies."""
-    head = "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" % path
+    head = "HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     if auth:
         head += "Authorization: Basic %s\r\n" % auth
     results = [None] * len(bodies)
@@ -250,7 +251,8 @@ async def paced(port, auth, path, bodies, rate, connections):
                     await asyncio.sleep(delay)
                 body = bodies[i].encode()
                 sent = time.monotonic()
-                writer.write(("%sContent-Length: %d\r\n\r\n" % (head, len(body))).encode() + body)
+                writer.write(("POST %s %sContent-Length: %d\r\n\r\n"
+                              % (paths[i] if paths else path, head, len(body))).encode() + body)
                 await writer.drain()
                 line = await reader.readuntil(b"\r\n\r\n")
                 status = int(line.split(b" ", 2)[1])
