@@ -128,7 +128,7 @@ def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
         backlog = n_messages - (d1 - d0)
         perf = profile_start(site.proc.pid, os.path.join(work, "perf-%s.data" % engine)) \
             if profile else None
-        deadline = time.time() + max(120, n_messages / 500)
+        deadline = time.time() + max(120, n_messages / 100)
         samples = [d1]
         while samples[-1] - d0 < n_messages and time.time() < deadline:
             time.sleep(0.05)
@@ -208,7 +208,7 @@ def main():
         return None
 
     engine = flag("--engine") or "both"
-    n = int(flag("--messages") or (2000 if smoke() else 200_000))
+    n = int(flag("--messages") or (2000 if smoke() else 50_000))
     profile = "--profile" in args
     if profile:
         args.remove("--profile")
