@@ -137,6 +137,8 @@ def run_engine(roost, engine, n_devices, per_device, cpu_a, cpu_b):
         time.sleep(10)
         out["idle"] = rss_kb(site.proc.pid)
         say("%-8s after 10 s idle: VmRSS %.1f MB" % (engine, mb(out["idle"][0])))
+        admin.close()  # idle through the fill: the server has closed it
+        admin = Client(site, site.api_user("ADMIN"))
         reads(site, admin, ids)
         out["read"] = rss_kb(site.proc.pid)
         say("%-8s after device and message list reads: VmRSS %.1f MB, VmHWM %.1f MB"
