@@ -3,7 +3,7 @@
 `return 200`), beside wrk against the same nginx in the same run. Target: >= 20 000/s.
 
 Usage: bench/run_callback_delivery_bench.py [BUILD_DIR] [--engine sqlite|postgres|both]
-                                            [--messages N] [--profile]
+                                            [--messages N] [--profile | --strace]
        ROOST_BENCH_SMOKE=1 ...   (2 000 messages: checks that it works; figures meaningless)
 
 For each engine:
@@ -22,7 +22,8 @@ For each engine:
      host) and with 64, POSTing a body of the same size to the same kind of URL.
 Pinning (2 or more CPUs): roost (and its postgres processes) and wrk on the first CPU, nginx on
 the second: the client side of each comparison has one core, the sink the other.
---profile: records the drain with `perf record -e cpu-clock -g` and prints the top symbols.
+--profile: records the drain with `perf record -e cpu-clock -g` and prints where the time went;
+--strace: counts the system calls of the drain (`strace -c -f`) per delivery.
 """
 
 import json
@@ -74,18 +75,41 @@ def profile_start(pid, out):
                             stderr=subprocess.DEVNULL)
 
 
+def strace_start(pid, out):
+    if not shutil.which("strace"):
+        return None
+    return subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def strace_report(proc, out, deliveries):
+    if proc is None:
+        return
+    proc.send_signal(2)
+    proc.wait(timeout=60)
+    with open(out) as f:
+        lines = f.read().splitlines()
+    say("  strace -c -f (roost process, the drain; slows it down), calls per delivery:")
+    for line in lines[2:14]:
+        parts = line.split()
+        if len(parts) >= 5 and parts[3].isdigit():
+            say("    %-18s %7.2f per delivery, %5s%% of the system-call time"
+                % (parts[-1], int(parts[3]) / max(1, deliveries), parts[0]))
+
+
 def profile_report(proc, out):
     if proc is None:
         return
     proc.send_signal(2)
     proc.wait(timeout=60)
-    rep = subprocess.run(["perf", "report", "-i", out, "--no-children", "--stdio", "-g", "none",
-                          "--percent-limit", "1.5", "--sort", "comm,dso,symbol"],
-                         capture_output=True, text=True).stdout
-    say("  perf (cpu-clock, roost process, the drain):")
-    for line in rep.splitlines():
-        if line.strip() and not line.startswith("#"):
-            say("    " + line.rstrip()[:150])
+    for sort, limit in (("dso", "1"), ("dso,symbol", "0.7")):
+        rep = subprocess.run(["perf", "report", "-i", out, "--no-children", "--stdio", "-g",
+                              "none", "--percent-limit", limit, "--sort", sort],
+                             capture_output=True, text=True).stdout
+        say("  perf (cpu-clock, roost process, the drain), by %s:" % sort)
+        for line in rep.splitlines():
+            if line.strip() and not line.startswith("#"):
+                say("    " + line.rstrip()[:150])
 
 
 def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
@@ -127,7 +151,9 @@ def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
         out["during"] = (d1 - d0) / out["ingest_s"]
         backlog = n_messages - (d1 - d0)
         perf = profile_start(site.proc.pid, os.path.join(work, "perf-%s.data" % engine)) \
-            if profile else None
+            if profile == "perf" else None
+        trace = strace_start(site.proc.pid, os.path.join(work, "strace-%s.txt" % engine)) \
+            if profile == "strace" else None
         deadline = time.time() + max(120, n_messages / 100)
         samples = [d1]
         while samples[-1] - d0 < n_messages and time.time() < deadline:
@@ -139,6 +165,7 @@ def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
         out["step_max"] = max(steps or [0])
         t_done = time.perf_counter()
         profile_report(perf, os.path.join(work, "perf-%s.data" % engine))
+        strace_report(trace, os.path.join(work, "strace-%s.txt" % engine), samples[-1] - d1)
         out["server_cpu"], out["cpu_busy"] = usage.done()
         d2 = delivered()
         out["drain_s"] = t_done - t_end
@@ -209,9 +236,10 @@ def main():
 
     engine = flag("--engine") or "both"
     n = int(flag("--messages") or (2000 if smoke() else 50_000))
-    profile = "--profile" in args
-    if profile:
-        args.remove("--profile")
+    profile = "perf" if "--profile" in args else "strace" if "--strace" in args else None
+    for a in ("--profile", "--strace"):
+        if a in args:
+            args.remove(a)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     roost = build_roost(args[0] if args else os.path.join(root, "build"))
     if not shutil.which("wrk") or not shutil.which("nginx"):
