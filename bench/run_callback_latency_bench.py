@@ -15,7 +15,7 @@ For each engine:
   2. baseline, just before: the paced generator POSTs the same number of bodies at the same
      rate straight to the sink, at /cb/<device>/<seq>: arrival - send is what the generator,
      the sink and loopback cost by themselves;
-  3. the paced generator (asyncio, 16 kept-alive connections) sends single reports to
+  3. the paced generator (asyncio, 64 kept-alive connections) sends single reports to
      POST /api/ingest/uplink at R/s, report i at t0 + i/R, devices round robin (each device's
      next report a second later, so never a replay); each report's send time is stamped with
      time.monotonic() just before it is written. Latency = the callback's arrival at the sink
@@ -40,7 +40,7 @@ from run_ingest_bench import cpus, pin, pin_postgres
 
 FIRST_ID = 0x30000000
 DEVICES = 1000
-CONNECTIONS = 16
+CONNECTIONS = 64
 
 
 def say(line):
