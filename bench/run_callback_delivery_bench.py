@@ -28,7 +28,6 @@ the second: the client side of each comparison has one core, the sink the other.
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys

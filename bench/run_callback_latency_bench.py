@@ -29,7 +29,6 @@ and the sink on the second.
 import asyncio
 import json
 import os
-import shutil
 import sys
 import time
 

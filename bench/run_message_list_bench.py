@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -99,7 +100,6 @@ http {
             if self.proc.poll() is not None:
                 raise RuntimeError("nginx exited: %s" % self.proc.stderr.read().strip())
             try:
-                import socket
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 break
             except OSError:

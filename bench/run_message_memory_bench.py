@@ -24,7 +24,6 @@ Pinning (2 or more CPUs): roost (and its postgres processes) on the first CPU, t
 second.
 """
 
-import json
 import os
 import sys
 import threading
