@@ -11,6 +11,7 @@ import asyncio
 import base64
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -137,6 +138,58 @@ def rss_kb(pid):
             if key in ("VmRSS", "VmHWM"):
                 vals[key] = int(rest.split()[0])
     return vals["VmRSS"], vals["VmHWM"]
+
+
+# --- profiles of the server during a measurement ----------------------------------------------
+
+def profile_start(pid, out):
+    """perf record (cpu-clock: hardware counters are not available in every guest) of `pid`."""
+    if not shutil.which("perf"):
+        return None
+    return subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "999", "-g", "-o", out,
+                             "-p", str(pid)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def strace_start(pid, out):
+    """strace -c -f of `pid`: system calls counted, all threads."""
+    if not shutil.which("strace"):
+        return None
+    return subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def strace_report(proc, out, deliveries):
+    """Prints the system calls counted, per delivery."""
+    if proc is None:
+        return
+    proc.send_signal(2)
+    proc.wait(timeout=60)
+    with open(out) as f:
+        lines = f.read().splitlines()
+    print("  strace -c -f (roost process, the drain; slows it down), calls per delivery:",
+          flush=True)
+    for line in lines[2:14]:
+        parts = line.split()
+        if len(parts) >= 5 and parts[3].isdigit():
+            print("    %-18s %7.2f per delivery, %5s%% of the system-call time"
+                  % (parts[-1], int(parts[3]) / max(1, deliveries), parts[0]), flush=True)
+
+
+def profile_report(proc, out, what):
+    """Stops the recording and prints the share of each library, then of each symbol."""
+    if proc is None:
+        return
+    proc.send_signal(2)
+    proc.wait(timeout=60)
+    for sort, limit in (("dso", "1"), ("dso,symbol", "0.7")):
+        rep = subprocess.run(["perf", "report", "-i", out, "--no-children", "--stdio", "-g",
+                              "none", "--percent-limit", limit, "--sort", sort],
+                             capture_output=True, text=True).stdout
+        print("  perf (cpu-clock, roost process, %s), by %s:" % (what, sort), flush=True)
+        for line in rep.splitlines():
+            if line.strip() and not line.startswith("#"):
+                print("    " + line.rstrip()[:150], flush=True)
 
 
 # --- the callback sink -------------------------------------------------------------------------

@@ -29,13 +29,13 @@ the second: the client side of each comparison has one core, the sink the other.
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
 from http_bench_support import Site, build_roost, machine_line, smoke
-from pipeline_bench_support import (BATCH, loadavg, metric, prepare, report, send_batches, sql)
+from pipeline_bench_support import (BATCH, loadavg, metric, prepare, profile_report, profile_start,
+                                    report, send_batches, sql, strace_report, strace_start)
 from run_ingest_bench import Nginx, Usage, children, cpus, pin, pin_postgres, postgres_pids, wrk
 
 FIRST_ID = 0x20000000
@@ -64,51 +64,6 @@ end
 
 def say(line):
     print(line, flush=True)
-
-
-def profile_start(pid, out):
-    if not shutil.which("perf"):
-        return None
-    return subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "999", "-g", "-o", out,
-                             "-p", str(pid)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-
-
-def strace_start(pid, out):
-    if not shutil.which("strace"):
-        return None
-    return subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(pid)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def strace_report(proc, out, deliveries):
-    if proc is None:
-        return
-    proc.send_signal(2)
-    proc.wait(timeout=60)
-    with open(out) as f:
-        lines = f.read().splitlines()
-    say("  strace -c -f (roost process, the drain; slows it down), calls per delivery:")
-    for line in lines[2:14]:
-        parts = line.split()
-        if len(parts) >= 5 and parts[3].isdigit():
-            say("    %-18s %7.2f per delivery, %5s%% of the system-call time"
-                % (parts[-1], int(parts[3]) / max(1, deliveries), parts[0]))
-
-
-def profile_report(proc, out):
-    if proc is None:
-        return
-    proc.send_signal(2)
-    proc.wait(timeout=60)
-    for sort, limit in (("dso", "1"), ("dso,symbol", "0.7")):
-        rep = subprocess.run(["perf", "report", "-i", out, "--no-children", "--stdio", "-g",
-                              "none", "--percent-limit", limit, "--sort", sort],
-                             capture_output=True, text=True).stdout
-        say("  perf (cpu-clock, roost process, the drain), by %s:" % sort)
-        for line in rep.splitlines():
-            if line.strip() and not line.startswith("#"):
-                say("    " + line.rstrip()[:150])
 
 
 def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
@@ -163,7 +118,7 @@ def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
         out["stalled"] = sum(1 for s in steps if s == 0) / max(1, len(steps))
         out["step_max"] = max(steps or [0])
         t_done = time.perf_counter()
-        profile_report(perf, os.path.join(work, "perf-%s.data" % engine))
+        profile_report(perf, os.path.join(work, "perf-%s.data" % engine), "the drain")
         strace_report(trace, os.path.join(work, "strace-%s.txt" % engine), samples[-1] - d1)
         out["server_cpu"], out["cpu_busy"] = usage.done()
         d2 = delivered()

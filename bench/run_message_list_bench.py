@@ -4,7 +4,7 @@ first page and a deep page (through the `after` cursor), under wrk --latency, be
 wrk against nginx serving a body of the same size in the same run. Target: p99 <= 20 ms.
 
 Usage: bench/run_message_list_bench.py [BUILD_DIR] [--engine sqlite|postgres|both]
-                                       [--messages N] [--seconds D]
+                                       [--messages N] [--seconds D] [--profile]
        ROOST_BENCH_SMOKE=1 ...   (2 000 messages, 2 s runs: checks that it works)
 
 For each engine:
@@ -21,7 +21,8 @@ For each engine:
   4. baseline, just before each: nginx (one worker, access log off) serving the page's exact
      bytes as a static file, under the same wrk.
 Pinning (2 or more CPUs): roost (and its postgres processes), or nginx, on the first CPU, wrk
-on the second.
+on the second. --profile: `perf record -e cpu-clock` of roost during the one-connection runs,
+printed by library and by symbol.
 """
 
 import json
@@ -37,7 +38,8 @@ import urllib.parse
 
 from http_bench_support import Site, build_roost, machine_line, smoke
 import pgfixture  # noqa: E402 (on the path through http_bench_support)
-from pipeline_bench_support import BATCH, loadavg, prepare, report, send_batches
+from pipeline_bench_support import (BATCH, loadavg, prepare, profile_report, profile_start,
+                                    report, send_batches)
 from run_ingest_bench import Usage, children, cpus, pin, pin_postgres, postgres_pids, taskset
 
 FIRST_ID = 0x40000000
@@ -135,7 +137,7 @@ def check_page(page, first_seq, n, label):
                                                                             want[:5]))
 
 
-def run_engine(roost, engine, n, seconds, cpu_a, cpu_b, work):
+def run_engine(roost, engine, n, seconds, cpu_a, cpu_b, work, profile):
     out = {"engine": engine, "pages": []}
     site = Site(roost, engine)
     try:
@@ -191,8 +193,13 @@ def run_engine(roost, engine, n, seconds, cpu_a, cpu_b, work):
                 load = loadavg()
                 u = Usage(lambda: [site.proc.pid] + (postgres_pids(site.pg) if site.pg else []),
                           cpu_a)
+                perf = None
+                if profile and conns == 1:
+                    perf = profile_start(site.proc.pid, os.path.join(work, "perf.data"))
+                    time.sleep(0.5)  # perf attached before the load starts
                 r = run_wrk(script, site.port, p, threads, conns, seconds, cpu_b)
                 r["cpu"], _ = u.done()
+                profile_report(perf, os.path.join(work, "perf.data"), "%s, 1 connection" % name)
                 r["load"] = load
                 problems = []
                 if r["non2xx"] or r["errors"] or b["non2xx"] or b["errors"]:
@@ -228,6 +235,9 @@ def main():
         return None
 
     engine = flag("--engine") or "both"
+    profile = "--profile" in args
+    if profile:
+        args.remove("--profile")
     n = int(flag("--messages") or (2000 if smoke() else 100_000))
     seconds = int(flag("--seconds") or (1 if smoke() else 10))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -243,7 +253,7 @@ def main():
     results, failed = [], False
     try:
         for eng in (["sqlite", "postgres"] if engine == "both" else [engine]):
-            r = run_engine(roost, eng, n, seconds, cpu_a, cpu_b, work)
+            r = run_engine(roost, eng, n, seconds, cpu_a, cpu_b, work, profile)
             results.append(r)
             failed = failed or any(p["problems"] for p in r["pages"])
     finally:
