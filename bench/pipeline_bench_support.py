@@ -1,0 +1,327 @@
+"""Shared by the pipeline benchmarks (bench/run_callback_*.py, run_message_list_bench.py,
+run_message_memory_bench.py): a site with a station and a device type, devices registered
+through the API, reports generated and sent in batches, a callback sink that records when each
+callback arrives, and a paced report generator. Standard library only.
+
+Reports made here follow the ingest rules the benchmarks must not trip over: a device's
+sequence numbers go up by one (mod 4096) and its next report is sent only after its previous
+one was answered, so nothing is refused as a replay."""
+
+import asyncio
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from http_bench_support import Client
+
+STATION = "0A1B"
+BATCH = 1000  # reports per request when filling: the most one request takes
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def metric(site, name, label=None):
+    """A counter or gauge of the server's /metrics: the sum over its series, or the series whose
+    one label has the value `label`."""
+    with urllib.request.urlopen("http://%s:%d/metrics" % (site.host, site.port),
+                                timeout=30) as r:
+        text = r.read().decode()
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name):
+            continue
+        key, _, value = line.rpartition(" ")
+        rest = key[len(name):]
+        if rest and not rest.startswith("{"):
+            continue  # another metric whose name starts the same
+        if label is not None and ('"%s"' % label) not in rest:
+            continue
+        total += float(value)
+    return total
+
+
+def sql(site, query):
+    """One value of a query on the site's database."""
+    if site.engine == "sqlite":
+        out = subprocess.run(["sqlite3", "-batch", os.path.join(site.data_dir, "roost.db"),
+                              query], check=True, capture_output=True, text=True).stdout
+    else:
+        out = subprocess.run([os.path.join(site.pg.bin, "psql"), "-X", "-A", "-t", "-v",
+                              "ON_ERROR_STOP=1", "-d", site.pg.conninfo("bench"), "-c", query],
+                             check=True, capture_output=True, text=True).stdout
+    return out.strip()
+
+
+def basic(user):
+    return base64.b64encode(("%s:%s" % (user["login"], user["password"])).encode()).decode()
+
+
+def prepare(site, n_devices, first_id, type_name="bench"):
+    """Registers n_devices (bulk requests of at most 200 000: the bulk body limit is 32 MiB),
+    creates the station and a STATION API user. Returns (type id, device IDs in hex, STATION
+    user, ADMIN client)."""
+    admin = Client(site, site.api_user("ADMIN"))
+    tid = admin.json("POST", "/api/devicetypes/create", json.dumps({"name": type_name}))["id"]
+    ids = []
+    chunk = 200_000
+    for start in range(0, n_devices, chunk):
+        n = min(chunk, n_devices - start)
+        pairs = site.import_credentials(n, "%X" % (first_id + start))
+        body = json.dumps({"prefix": "b-", "productCertificate": "P_0004_D356_03",
+                           "ids": [{"id": d, "pac": p} for d, p in pairs]})
+        job = admin.json("POST", "/api/devicetypes/%s/devices/bulk/create/async" % tid, body,
+                         expect=202)["jobId"]
+        while True:
+            st = admin.json("GET", "/api/jobs/" + job)
+            if st["jobDone"]:
+                break
+            time.sleep(0.05)
+        if st["status"]["success"] != n:
+            raise RuntimeError("registration: %d of %d devices" % (st["status"]["success"], n))
+        ids += [d for d, _ in pairs]
+    admin.json("POST", "/api/stations/create", json.dumps(
+        {"id": STATION, "name": "bench", "lat": 43.6, "lng": 1.44}), expect=201)
+    station = site.api_user("STATION")
+    # The station's password is checked once (Argon2id) and cached before anything is timed.
+    warm = Client(site, station)
+    if warm.json("POST", "/api/ingest/uplink", report("FFFFFFFF", 0, 1)).get("reason") != \
+            "unknown_device":
+        raise RuntimeError("the warm-up report was not refused as unknown_device")
+    warm.close()
+    return tid, ids, station, admin
+
+
+def report(device, seq, t):
+    """One report of `device` (hex) at epoch ms `t`: 6 bytes of data from the time."""
+    return ('{"device":"%s","seqNumber":%d,"data":"%012d","time":%d,"station":"%s",'
+            '"rssi":-98.5,"snr":11.25}' % (device, seq % 4096, t % 10**12, t, STATION))
+
+
+def send_batches(site, station, batches, expect_accepted=True):
+    """Sends each body (a JSON array of reports) in order on one keep-alive connection; checks
+    that every report was accepted. Returns the number of reports sent."""
+    c = Client(site, station)
+    n = 0
+    for body in batches:
+        status, data = c.call("POST", "/api/ingest/uplink", body)
+        while status == 503:  # the writer's queue is full: send again, as a station does
+            time.sleep(0.2)
+            status, data = c.call("POST", "/api/ingest/uplink", body)
+        if status != 200:
+            raise RuntimeError("ingest: %d %s" % (status, data[:300]))
+        r = json.loads(data)
+        if expect_accepted and r["accepted"] != len(r["results"]):
+            raise RuntimeError("ingest: %d of %d accepted: %s" % (
+                r["accepted"], len(r["results"]),
+                [x for x in r["results"] if x["result"] != "accepted"][:3]))
+        n += len(r["results"])
+    c.close()
+    return n
+
+
+def rss_kb(pid):
+    """(VmRSS, VmHWM) of process `pid` in kB."""
+    vals = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                vals[key] = int(rest.split()[0])
+    return vals["VmRSS"], vals["VmHWM"]
+
+
+# --- profiles of the server during a measurement ----------------------------------------------
+
+def profile_start(pid, out):
+    """perf record (cpu-clock: hardware counters are not available in every guest) of `pid`."""
+    if not shutil.which("perf"):
+        return None
+    return subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "999", "-g", "-o", out,
+                             "-p", str(pid)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def strace_start(pid, out):
+    """strace -c -f of `pid`: system calls counted, all threads."""
+    if not shutil.which("strace"):
+        return None
+    return subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def strace_report(proc, out, deliveries):
+    """Prints the system calls counted, per delivery."""
+    if proc is None:
+        return
+    proc.send_signal(2)
+    proc.wait(timeout=60)
+    with open(out) as f:
+        lines = f.read().splitlines()
+    print("  strace -c -f (roost process, the drain; slows it down), calls per delivery:",
+          flush=True)
+    for line in lines[2:14]:
+        parts = line.split()
+        if len(parts) >= 5 and parts[3].isdigit():
+            print("    %-18s %7.2f per delivery, %5s%% of the system-call time"
+                  % (parts[-1], int(parts[3]) / max(1, deliveries), parts[0]), flush=True)
+
+
+def profile_report(proc, out, what):
+    """Stops the recording and prints the share of each library, then of each symbol."""
+    if proc is None:
+        return
+    proc.send_signal(2)
+    proc.wait(timeout=60)
+    for sort, limit in (("dso", "1"), ("dso,symbol", "0.7")):
+        rep = subprocess.run(["perf", "report", "-i", out, "--no-children", "--stdio", "-g",
+                              "none", "--percent-limit", limit, "--sort", sort],
+                             capture_output=True, text=True).stdout
+        print("  perf (cpu-clock, roost process, %s), by %s:" % (what, sort), flush=True)
+        for line in rep.splitlines():
+            if line.strip() and not line.startswith("#"):
+                print("    " + line.rstrip()[:150], flush=True)
+
+
+# --- the callback sink -------------------------------------------------------------------------
+#
+# A separate process (python3 pipeline_bench_support.py sink PORT) so that the generator's work
+# never delays the timestamp of an arrival. It answers every request 200 "{}" at once on
+# kept-alive connections and records, per request, time.monotonic() (the same clock in every
+# process of the machine) when the whole request was read, and its path. GET /__arrivals
+# answers the records so far as "path seconds" lines and forgets them.
+
+async def _sink_connection(reader, writer, arrivals):
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            if length:
+                await reader.readexactly(length)
+            now = time.monotonic()
+            path = head.split(b" ", 2)[1].decode()
+            if path == "/__arrivals":
+                body = "".join("%s %.6f\n" % a for a in arrivals).encode()
+                arrivals.clear()
+            else:
+                arrivals.append((path, now))
+                body = b"{}"
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+def _sink_main(port):
+    arrivals = []
+
+    async def serve():
+        server = await asyncio.start_server(
+            lambda r, w: _sink_connection(r, w, arrivals), "127.0.0.1", port, backlog=1024)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(serve())
+
+
+class Sink:
+    """The callback sink in its own process, optionally pinned to a CPU."""
+
+    def __init__(self, port, cpu=None):
+        self.port = port
+        pin = [] if cpu is None else ["taskset", "-c", str(cpu)]
+        self.proc = subprocess.Popen([*pin, sys.executable, os.path.abspath(__file__), "sink",
+                                      str(port)])
+        deadline = time.time() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("the callback sink did not start")
+                time.sleep(0.05)
+
+    def arrivals(self):
+        """{path: monotonic seconds} of the requests received since the last call (the first
+        arrival of a path when it came more than once), and how many came twice or more."""
+        with urllib.request.urlopen("http://127.0.0.1:%d/__arrivals" % self.port,
+                                    timeout=30) as r:
+            text = r.read().decode()
+        out, again = {}, 0
+        for line in text.splitlines():
+            path, t = line.rsplit(" ", 1)
+            if path in out:
+                again += 1
+            else:
+                out[path] = float(t)
+        return out, again
+
+    def close(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+# --- the paced generator -----------------------------------------------------------------------
+
+async def paced(port, auth, path, bodies, rate, connections, paths=None):
+    """Sends bodies[i] (one POST each to `path`, or to paths[i], HTTP Basic `auth` or none) at
+    t0 + i / rate
+    over up to `connections` kept-alive connections: the request due next goes out on the first
+    free connection. Returns (t0, per request: (monotonic send time, answer latency s, status,
+    body)). A request that found every connection busy goes out late; its send time is when it
+    went out, so lateness shows as a lower achieved rate, never as smaller latencies."""
+    head = "HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    if auth:
+        head += "Authorization: Basic %s\r\n" % auth
+    results = [None] * len(bodies)
+    nxt = [0]
+    t0 = time.monotonic() + 0.2
+
+    async def worker():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while nxt[0] < len(bodies):
+                i = nxt[0]
+                nxt[0] += 1
+                delay = t0 + i / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                body = bodies[i].encode()
+                sent = time.monotonic()
+                writer.write(("POST %s %sContent-Length: %d\r\n\r\n"
+                              % (paths[i] if paths else path, head, len(body))).encode() + body)
+                await writer.drain()
+                line = await reader.readuntil(b"\r\n\r\n")
+                status = int(line.split(b" ", 2)[1])
+                length = 0
+                for h in line.split(b"\r\n")[1:]:
+                    if h[:15].lower() == b"content-length:":
+                        length = int(h[15:])
+                data = await reader.readexactly(length) if length else b""
+                results[i] = (sent, time.monotonic() - sent, status, data)
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return t0, results
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "sink":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    _sink_main(int(sys.argv[2]))

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Callback delivery: callbacks delivered per second to one kept-alive loopback sink (nginx,
+`return 200`), beside wrk against the same nginx in the same run. Target: >= 20 000/s.
+
+Usage: bench/run_callback_delivery_bench.py [BUILD_DIR] [--engine sqlite|postgres|both]
+                                            [--messages N] [--profile | --strace]
+       ROOST_BENCH_SMOKE=1 ...   (2 000 messages: checks that it works; figures meaningless)
+
+For each engine:
+  1. nginx starts (one worker, access log off, `return 200 "{}"`); `roost serve` starts
+     (release build, --threads 1, callback threads as configured by default: 8, at most 2 at
+     once to one host), 1 000 devices are registered through the bulk API, and the device type
+     gets one URL callback, POST http://127.0.0.1:<nginx>/cb/{device}/{seqNumber} with the
+     default JSON body;
+  2. N messages are ingested in batches of 1 000 reports on one connection (the dispatcher
+     starts sending while they arrive: "during ingest" is its rate meanwhile);
+  3. the backlog left when the last batch is answered is timed until every delivery is done
+     (roost_callback_deliveries_total{outcome="delivered"} from /metrics, polled every 50 ms):
+     delivered/s = backlog / time. Then, by SQL: every message has one delivery and all are
+     done, and no attempt failed;
+  4. baseline, same nginx, just after: wrk -t1 with 2 connections (the dispatcher's limit per
+     host) and with 64, POSTing a body of the same size to the same kind of URL.
+Pinning (2 or more CPUs): roost (and its postgres processes) and wrk on the first CPU, nginx on
+the second: the client side of each comparison has one core, the sink the other.
+--profile: records the drain with `perf record -e cpu-clock -g` and prints where the time went;
+--strace: counts the system calls of the drain (`strace -c -f`) per delivery.
+"""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from http_bench_support import Site, build_roost, machine_line, smoke
+from pipeline_bench_support import (BATCH, loadavg, metric, prepare, profile_report, profile_start,
+                                    report, send_batches, sql, strace_report, strace_start)
+from run_ingest_bench import Nginx, Usage, children, cpus, pin, pin_postgres, postgres_pids, wrk
+
+FIRST_ID = 0x20000000
+DEVICES = 1000
+
+WRK_LUA = r"""
+local body = '%s'
+wrk.method = "POST"
+wrk.body = body
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+function request()
+  n = n + 1
+  return wrk.format(nil, "/cb/200003E8/" .. (n %% 4096))
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK-RESULT {"duration_us":%%d,"requests":%%d,"non2xx":%%d,"connect":%%d,"read":%%d,' ..
+    '"write":%%d,"timeout":%%d,"made":0,"reports":0,"p50_us":%%d,"p99_us":%%d}\n',
+    summary.duration, summary.requests, e.status, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def say(line):
+    print(line, flush=True)
+
+
+def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
+    out = {"engine": engine}
+    nginx = Nginx(cpu_b)
+    site = Site(roost, engine)
+    try:
+        if site.pg:
+            pin_postgres(site.pg, cpu_a)
+        site.start(threads=1)
+        pin(site.proc.pid, cpu_a)
+        tid, ids, station, admin = prepare(site, DEVICES, FIRST_ID)
+        url = "http://127.0.0.1:%d/cb/{device}/{seqNumber}" % nginx.port
+        admin.json("POST", "/api/devicetypes/%s/callbacks/new" % tid,
+                   json.dumps([{"url": url, "httpMethod": "POST",
+                                "contentType": "application/json"}]))
+        admin.close()
+        t0 = int(time.time() * 1000) - n_messages  # one ms apart, all in the past
+        rounds = (n_messages + DEVICES - 1) // DEVICES
+        batches = []
+        for r in range(rounds):
+            reports = [report(ids[k], r + 1, t0 + r * DEVICES + k)
+                       for k in range(min(DEVICES, n_messages - r * DEVICES))]
+            batches += ["[" + ",".join(reports[i:i + BATCH]) + "]"
+                        for i in range(0, len(reports), BATCH)]
+
+        def delivered():
+            return metric(site, "roost_callback_deliveries_total", "delivered")
+
+        load = loadavg()
+        usage = Usage(lambda: [site.proc.pid] + (postgres_pids(site.pg) if site.pg else []),
+                      cpu_a)
+        d0 = delivered()
+        t_ingest = time.perf_counter()
+        sent = send_batches(site, station, batches)
+        t_end = time.perf_counter()
+        d1 = delivered()
+        out["ingest_s"] = t_end - t_ingest
+        out["during"] = (d1 - d0) / out["ingest_s"]
+        backlog = n_messages - (d1 - d0)
+        perf = profile_start(site.proc.pid, os.path.join(work, "perf-%s.data" % engine)) \
+            if profile == "perf" else None
+        trace = strace_start(site.proc.pid, os.path.join(work, "strace-%s.txt" % engine)) \
+            if profile == "strace" else None
+        deadline = time.time() + max(120, n_messages / 100)
+        samples = [d1]
+        while samples[-1] - d0 < n_messages and time.time() < deadline:
+            time.sleep(0.05)
+            samples.append(delivered())
+        # Stalls: 50 ms samples in which nothing was delivered, though the backlog was not empty.
+        steps = [b - a for a, b in zip(samples, samples[1:])]
+        out["stalled"] = sum(1 for s in steps if s == 0) / max(1, len(steps))
+        out["step_max"] = max(steps or [0])
+        t_done = time.perf_counter()
+        profile_report(perf, os.path.join(work, "perf-%s.data" % engine), "the drain")
+        strace_report(trace, os.path.join(work, "strace-%s.txt" % engine), samples[-1] - d1)
+        out["server_cpu"], out["cpu_busy"] = usage.done()
+        d2 = delivered()
+        out["drain_s"] = t_done - t_end
+        out["backlog"] = backlog
+        out["rate"] = backlog / out["drain_s"] if out["drain_s"] > 0 else float("inf")
+        out["overall"] = (d2 - d0) / (t_done - t_ingest)
+        out["load"] = load
+        problems = []
+        if sent != n_messages:
+            problems.append("%d reports sent, %d meant" % (sent, n_messages))
+        if d2 - d0 != n_messages:
+            problems.append("%d deliveries done, %d messages" % (d2 - d0, n_messages))
+        states = sql(site, "SELECT state || ':' || count(*) FROM deliveries GROUP BY state "
+                           "ORDER BY state")
+        if states.split() != ["1:%d" % n_messages]:
+            problems.append("deliveries by state: %s" % states.split())
+        failed = metric(site, "roost_callback_deliveries_total", "failed")
+        if failed:
+            problems.append("%d attempts failed" % failed)
+        out["problems"] = problems
+        for p in problems:
+            say("  CHECK FAILED (%s): %s" % (engine, p))
+        say("%-8s roost: %d messages ingested in %.2f s (dispatcher meanwhile %.0f/s), backlog "
+            "%d delivered in %.2f s: %.0f deliveries/s (overall %.0f/s; roost%s CPU %.0f%% of a "
+            "core, CPU busy %.0f%%; load average %s)"
+            % (engine, n_messages, out["ingest_s"], out["during"], backlog, out["drain_s"],
+               out["rate"], out["overall"], " + postgres" if site.pg else "",
+               100 * out["server_cpu"], 100 * out["cpu_busy"], load))
+        say("%-8s drain sampled every 50 ms: %.0f%% of the samples delivered nothing, the most "
+            "in one sample %d" % (engine, 100 * out["stalled"], out["step_max"]))
+        site.stop()
+        # Baseline: the same nginx, a body of the size roost sends.
+        body = json.dumps({"device": "2000ABCD", "time": t0 // 1000, "data": "0" * 12,
+                           "seqNumber": 4095})
+        script = os.path.join(work, "cb-%s.lua" % engine)
+        with open(script, "w") as f:
+            f.write(WRK_LUA % body.replace("'", "\\'"))
+        secs = 2 if smoke() else 10
+        for conns in (2, 64):
+            load = loadavg()
+            u = Usage(lambda: [nginx.proc.pid] + children(nginx.proc.pid), cpu_b)
+            r = wrk(script, nginx.port, 1, conns, secs, cpu_a)
+            r["server_cpu"], r["cpu_busy"] = u.done()
+            rate = r["ok"] / r["seconds"]
+            out["wrk%d" % conns] = rate
+            say("%-8s wrk -t1 -c%d, same nginx (baseline): %.0f requests/s (%d non-2xx, p50 "
+                "%.2f ms, p99 %.2f ms; nginx CPU %.0f%%; load average %s)"
+                % (engine, conns, rate, r["non2xx"], r["p50_us"] / 1e3, r["p99_us"] / 1e3,
+                   100 * r["server_cpu"], load))
+        say("%-8s ratio roost/wrk: %.3f (2 connections), %.3f (64 connections)"
+            % (engine, out["rate"] / out["wrk2"], out["rate"] / out["wrk64"]))
+    finally:
+        site.close()
+        nginx.close()
+    return out
+
+
+def main():
+    args = sys.argv[1:]
+
+    def flag(name):
+        if name in args:
+            i = args.index(name)
+            v = args[i + 1]
+            del args[i:i + 2]
+            return v
+        return None
+
+    engine = flag("--engine") or "both"
+    n = int(flag("--messages") or (2000 if smoke() else 50_000))
+    profile = "perf" if "--profile" in args else "strace" if "--strace" in args else None
+    for a in ("--profile", "--strace"):
+        if a in args:
+            args.remove(a)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    roost = build_roost(args[0] if args else os.path.join(root, "build"))
+    if not shutil.which("wrk") or not shutil.which("nginx"):
+        raise SystemExit("wrk and nginx are needed (scripts/deps.sh installs them)")
+    cpu_a, cpu_b = cpus()
+    say(machine_line())
+    say("pinning: %s" % ("none (one CPU)" if cpu_a is None else
+                         "roost (+ postgres) and wrk on CPU %d, nginx on CPU %d" % (cpu_a, cpu_b)))
+    work = tempfile.mkdtemp(prefix="roost-delivery-bench-", dir=os.environ.get("TMPDIR", "/tmp"))
+    results, failed = [], False
+    try:
+        for eng in (["sqlite", "postgres"] if engine == "both" else [engine]):
+            r = run_engine(roost, eng, n, cpu_a, cpu_b, work, profile)
+            results.append(r)
+            failed = failed or bool(r["problems"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    parts = ["%s %.0f deliveries/s (wrk -c2 %.0f req/s, %.3fx; wrk -c64 %.0f req/s, %.3fx)%s"
+             % (r["engine"], r["rate"], r["wrk2"], r["rate"] / r["wrk2"], r["wrk64"],
+                r["rate"] / r["wrk64"], "" if r["rate"] >= 20000 else " [target NOT met]")
+             for r in results]
+    print(machine_line())
+    print("RESULT callback delivery: %s; checks %s; target >= 20000 deliveries/s"
+          % ("; ".join(parts), "FAILED" if failed else "passed"))
+    if smoke():
+        print("(smoke mode: %d messages check that it works; the figures mean nothing)" % n)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

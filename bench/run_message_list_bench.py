@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Message list of one device with 100 000 messages: p50/p99 of GET /api/devices/{id}/messages,
+first page and a deep page (through the `after` cursor), under wrk --latency, beside the same
+wrk against nginx serving a body of the same size in the same run. Target: p99 <= 20 ms.
+
+Usage: bench/run_message_list_bench.py [BUILD_DIR] [--engine sqlite|postgres|both]
+                                       [--messages N] [--seconds D] [--profile]
+       ROOST_BENCH_SMOKE=1 ...   (2 000 messages, 2 s runs: checks that it works)
+
+For each engine:
+  1. `roost serve` (release build, --threads 2) starts; one device is registered through the
+     bulk API and N messages are ingested for it in batches of 1 000 reports (sequence numbers
+     one after the other, wrapping at 4096, 10 s apart), all checked `accepted`;
+  2. the pages: the first (newest 100: no parameter), and a deep one: the cursor walk
+     (`paging.next`, limit 1 000) is followed to the page that starts 90 % of the way down,
+     whose URL is then requested with limit=100 — the same cursor, 100 messages. Each page's
+     content is checked (count, newest first, continuous sequence numbers);
+  3. each page under `wrk --latency` for D seconds with 1 connection (one request at a time)
+     and with 8 (2 wrk threads), as an ADMIN API user (HTTP Basic, its hash cached after the
+     first request);
+  4. baseline, just before each: nginx (one worker, access log off) serving the page's exact
+     bytes as a static file, under the same wrk.
+Pinning (2 or more CPUs): roost (and its postgres processes), or nginx, on the first CPU, wrk
+on the second. --profile: `perf record -e cpu-clock` of roost during the one-connection runs,
+printed by library and by symbol.
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+from http_bench_support import Site, build_roost, machine_line, smoke
+import pgfixture  # noqa: E402 (on the path through http_bench_support)
+from pipeline_bench_support import (BATCH, loadavg, prepare, profile_report, profile_start,
+                                    report, send_batches)
+from run_ingest_bench import Usage, children, cpus, pin, pin_postgres, postgres_pids, taskset
+
+FIRST_ID = 0x40000000
+GAP_MS = 10_000
+
+LUA = r"""
+wrk.headers["Authorization"] = "Basic %s"
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK-RESULT {"duration_us":%%d,"requests":%%d,"non2xx":%%d,"errors":%%d,' ..
+    '"p50_us":%%d,"p90_us":%%d,"p99_us":%%d,"max_us":%%d,"bytes":%%d}\n',
+    summary.duration, summary.requests, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    summary.bytes))
+end
+"""
+
+
+def say(line):
+    print(line, flush=True)
+
+
+class StaticNginx:
+    """nginx (one worker, access log off) answering every GET with one file's bytes."""
+
+    def __init__(self, body, cpu, work):
+        self.dir = tempfile.mkdtemp(prefix="nginx-", dir=work)
+        with open(os.path.join(self.dir, "page.json"), "wb") as f:
+            f.write(body)
+        self.port = pgfixture.free_port()
+        temp = "\n".join("  %s_temp_path %s;" % (k, os.path.join(self.dir, k))
+                         for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""%sworker_processes 1;
+daemon off;
+pid %s;
+error_log stderr warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+%s
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  server {
+    listen 127.0.0.1:%d;
+    root %s;
+    location / { default_type application/json; try_files /page.json =404; }
+  }
+}
+""" % ("user nobody nogroup;\n" if os.geteuid() == 0 else "", os.path.join(self.dir, "nginx.pid"),
+                temp, self.port, self.dir))
+        os.chmod(self.dir, 0o755)
+        self.proc = subprocess.Popen([*taskset(cpu), shutil.which("nginx") or "nginx", "-p",
+                                      self.dir, "-e", "stderr", "-c", conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 20
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("nginx exited: %s" % self.proc.stderr.read().strip())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError("nginx did not listen")
+                time.sleep(0.05)
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.proc.stderr.close()
+
+
+def run_wrk(script, port, path, threads, conns, seconds, cpu):
+    cmd = [*taskset(cpu), "wrk", "-t", str(threads), "-c", str(conns), "-d", "%ds" % seconds,
+           "--latency", "--timeout", "10s", "-s", script, "http://127.0.0.1:%d%s" % (port, path)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    m = re.search(r"^WRK-RESULT (\{.*\})$", p.stdout, re.M)
+    if p.returncode != 0 or not m:
+        raise RuntimeError("wrk failed: %s %s" % (p.stdout[-2000:], p.stderr[-2000:]))
+    r = json.loads(m.group(1))
+    r["rate"] = r["requests"] / (r["duration_us"] / 1e6)
+    return r
+
+
+def check_page(page, first_seq, n, label):
+    data = page["data"]
+    seqs = [m["seqNumber"] for m in data]
+    want = [(first_seq - k) % 4096 for k in range(n)]
+    times = [m["time"] for m in data]
+    if seqs != want or times != sorted(times, reverse=True):
+        raise RuntimeError("%s: unexpected page (seq %s..., want %s...)" % (label, seqs[:5],
+                                                                            want[:5]))
+
+
+def run_engine(roost, engine, n, seconds, cpu_a, cpu_b, work, profile):
+    out = {"engine": engine, "pages": []}
+    site = Site(roost, engine)
+    try:
+        if site.pg:
+            pin_postgres(site.pg, cpu_a)
+        site.start(threads=2)
+        pin(site.proc.pid, cpu_a)
+        tid, ids, station, admin = prepare(site, 1, FIRST_ID)
+        dev = ids[0]
+        t0 = int(time.time() * 1000) - n * GAP_MS
+        batches = ["[" + ",".join(report(dev, i, t0 + i * GAP_MS)
+                                  for i in range(s, min(n, s + BATCH))) + "]"
+                   for s in range(0, n, BATCH)]
+        fill_s = time.perf_counter()
+        send_batches(site, station, batches)
+        fill_s = time.perf_counter() - fill_s
+        say("%-8s %d messages of one device ingested in %.1f s (%.0f/s, one connection, batches "
+            "of %d)" % (engine, n, fill_s, n / fill_s, BATCH))
+        base = "/api/devices/%s/messages" % dev
+        first = admin.json("GET", base)
+        check_page(first, (n - 1) % 4096, 100, "first page")
+        # Walk the cursor 1 000 at a time to 90 % of the way down.
+        path = base + "?limit=1000"
+        walked = 0
+        target = int(n * 0.9) // 1000 * 1000
+        while walked < target:
+            page = admin.json("GET", path)
+            walked += len(page["data"])
+            nxt = page["paging"]["next"]
+            u = urllib.parse.urlsplit(nxt)
+            path = u.path + "?" + u.query
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
+        q["limit"] = "100"
+        deep_path = base + "?" + urllib.parse.urlencode(q)
+        deep = admin.json("GET", deep_path)
+        check_page(deep, (n - 1 - walked) % 4096, 100, "deep page")
+        admin_user = admin.headers["Authorization"].split(" ", 1)[1]
+        script = os.path.join(work, "list-%s.lua" % engine)
+        with open(script, "w") as f:
+            f.write(LUA % admin_user)
+        for name, p in (("first page", base), ("page at message %d" % walked, deep_path)):
+            _, body = admin.call("GET", p)
+            for threads, conns in ((1, 1), (2, 8)):
+                ng = StaticNginx(body, cpu_a, work)
+                try:
+                    load = loadavg()
+                    u = Usage(lambda: [ng.proc.pid] + children(ng.proc.pid), cpu_a)
+                    b = run_wrk(script, ng.port, "/", threads, conns, seconds, cpu_b)
+                    b["cpu"], _ = u.done()
+                    b["load"] = load
+                finally:
+                    ng.close()
+                load = loadavg()
+                u = Usage(lambda: [site.proc.pid] + (postgres_pids(site.pg) if site.pg else []),
+                          cpu_a)
+                perf = None
+                if profile and conns == 1:
+                    perf = profile_start(site.proc.pid, os.path.join(work, "perf.data"))
+                    time.sleep(0.5)  # perf attached before the load starts
+                r = run_wrk(script, site.port, p, threads, conns, seconds, cpu_b)
+                r["cpu"], _ = u.done()
+                profile_report(perf, os.path.join(work, "perf.data"), "%s, 1 connection" % name)
+                r["load"] = load
+                problems = []
+                if r["non2xx"] or r["errors"] or b["non2xx"] or b["errors"]:
+                    problems.append("non-2xx or socket errors: roost %d/%d, nginx %d/%d" % (
+                        r["non2xx"], r["errors"], b["non2xx"], b["errors"]))
+                row = {"page": name, "conns": conns, "bytes": len(body), "roost": r,
+                       "nginx": b, "problems": problems}
+                out["pages"].append(row)
+                say("%-8s %s (%d bytes), %d connection%s: roost p50 %.2f ms, p99 %.2f ms, "
+                    "%.0f req/s (server CPU %.0f%%; load %s) | nginx, same bytes: p50 %.3f ms, "
+                    "p99 %.3f ms, %.0f req/s (load %s) | p99 ratio %.1fx"
+                    % (engine, name, len(body), conns, "" if conns == 1 else "s",
+                       r["p50_us"] / 1e3, r["p99_us"] / 1e3, r["rate"], 100 * r["cpu"],
+                       r["load"], b["p50_us"] / 1e3, b["p99_us"] / 1e3, b["rate"], b["load"],
+                       r["p99_us"] / max(1, b["p99_us"])))
+                for pr in problems:
+                    say("  CHECK FAILED (%s): %s" % (engine, pr))
+        admin.close()
+    finally:
+        site.close()
+    return out
+
+
+def main():
+    args = sys.argv[1:]
+
+    def flag(name):
+        if name in args:
+            i = args.index(name)
+            v = args[i + 1]
+            del args[i:i + 2]
+            return v
+        return None
+
+    engine = flag("--engine") or "both"
+    profile = "--profile" in args
+    if profile:
+        args.remove("--profile")
+    n = int(flag("--messages") or (2000 if smoke() else 100_000))
+    seconds = int(flag("--seconds") or (1 if smoke() else 10))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    roost = build_roost(args[0] if args else os.path.join(root, "build"))
+    if not shutil.which("wrk") or not shutil.which("nginx"):
+        raise SystemExit("wrk and nginx are needed (scripts/deps.sh installs them)")
+    cpu_a, cpu_b = cpus()
+    say(machine_line())
+    say("pinning: %s" % ("none (one CPU)" if cpu_a is None else
+                         "roost (+ postgres) or nginx on CPU %d, wrk on CPU %d" % (cpu_a, cpu_b)))
+    work = tempfile.mkdtemp(prefix="roost-list-bench-", dir=os.environ.get("TMPDIR", "/tmp"))
+    os.chmod(work, 0o755)  # nginx's worker runs as nobody when started as root
+    results, failed = [], False
+    try:
+        for eng in (["sqlite", "postgres"] if engine == "both" else [engine]):
+            r = run_engine(roost, eng, n, seconds, cpu_a, cpu_b, work, profile)
+            results.append(r)
+            failed = failed or any(p["problems"] for p in r["pages"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    parts = []
+    for r in results:
+        for p in r["pages"]:
+            parts.append("%s %s c=%d p99 %.2f ms (nginx %.3f ms)%s"
+                         % (r["engine"], p["page"], p["conns"], p["roost"]["p99_us"] / 1e3,
+                            p["nginx"]["p99_us"] / 1e3,
+                            "" if p["roost"]["p99_us"] <= 20000 else " [target NOT met]"))
+    print(machine_line())
+    print("RESULT message list at %d messages: %s; checks %s; target p99 <= 20 ms"
+          % (n, "; ".join(parts), "FAILED" if failed else "passed"))
+    if smoke():
+        print("(smoke mode: %d messages, %d s runs check that it works; the figures mean nothing)"
+              % (n, seconds))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
