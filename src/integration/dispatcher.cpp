@@ -260,8 +260,10 @@ void Dispatcher::Claim() {
     }
     if (more) continue;  // more due
     std::unique_lock<std::mutex> lock(mu_);
+    // A claimer that found the queues full also wakes once senders made room:
+    // waiting for the next poll instead stalled delivery (64 per 200 ms).
     cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(1, next_due - now)),
-                 [&] { return stop_ || wakes_ != wakes; });
+                 [&] { return stop_ || wakes_ != wakes || (!room && queued_ < high_water); });
   }
 }
 

@@ -544,8 +544,11 @@ Result<MessagePage> SqlStore::ListMessages(const MessageQuery& query) {
   if (query.with_location) sql += " AND location_lat IS NOT NULL";
   if (query.after) {
     const std::string t = std::to_string(++n), d = std::to_string(++n), s = std::to_string(++n);
-    sql += " AND (time < $" + t + " OR (time = $" + t + " AND (device_id < $" + d +
-           " OR (device_id = $" + d + " AND seq_number < $" + s + "))))";
+    // "time <= $t" repeats what the OR implies, so that PostgreSQL bounds the
+    // index range with it instead of filtering every newer row (deep pages).
+    sql += " AND time <= $" + t + " AND (time < $" + t + " OR (time = $" + t +
+           " AND (device_id < $" + d + " OR (device_id = $" + d + " AND seq_number < $" + s +
+           "))))";
   }
   sql += " ORDER BY time DESC, device_id DESC, seq_number DESC LIMIT $" + std::to_string(++n);
   ROOST_SQL_QUERY(q, c, sql, "list messages");
