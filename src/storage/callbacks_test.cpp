@@ -1,12 +1,13 @@
 // The Store contract for callbacks and their deliveries, on SQLite and PostgreSQL.
 #include <gtest/gtest.h>
 
-#include <map>
-#include <nlohmann/json.hpp>
-
 #include <atomic>
+#include <map>
 #include <set>
 #include <thread>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
 
 #include "storage/store_test_fixture.h"
 
@@ -238,6 +239,28 @@ TEST_P(CallbackStoreTest, ConcurrentDispatchersNeverHoldOneDeliveryTogether) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(seen.size(), 60u);
   EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()).size(), 60u) << "a delivery leased twice";
+}
+
+TEST_P(CallbackStoreTest, MessageDeliveriesAreListedForExactlyTheGivenMessages) {
+  ASSERT_TRUE(store_
+                  ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-1", type_),
+                                                          MakeCallback("cb-2", type_),
+                                                          MakeCallback("cb-3", other_type_)})
+                  .ok());
+  for (int seq = 1; seq <= 4; ++seq) Ingest({Report(0x2C, seq, seq * 10'000, "0A1B")});
+  Ingest({Report(0x3C, 1, 25'000, "0A1B")});  // another device, inside the time span
+  // Messages 1 and 3 of 0x2C, and 0x3C's: not message 2, though it lies between them.
+  std::vector<MessageCursor> page{{30'000, 0x2C, 3}, {25'000, 0x3C, 1}, {10'000, 0x2C, 1}};
+  auto listed = store_->ListMessageDeliveries(page);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  std::multiset<std::tuple<uint32_t, int64_t, std::string>> got;
+  for (const Delivery& d : *listed) got.emplace(d.device, d.seq_number, d.callback);
+  EXPECT_EQ(got, (std::multiset<std::tuple<uint32_t, int64_t, std::string>>{{0x2Cu, 1, "cb-1"},
+                                                                            {0x2Cu, 1, "cb-2"},
+                                                                            {0x2Cu, 3, "cb-1"},
+                                                                            {0x2Cu, 3, "cb-2"},
+                                                                            {0x3Cu, 1, "cb-3"}}));
+  for (size_t i = 1; i < listed->size(); ++i) EXPECT_LT((*listed)[i - 1].id, (*listed)[i].id);
 }
 
 TEST_P(CallbackStoreTest, ServiceReportsQueueServiceCallbacksWithTheirValuesOnce) {
