@@ -233,7 +233,12 @@ Response IngestService(ApiContext& ctx, const Principal& p, const Request& req) 
     decision.result = IngestResult::kUnknownStation;  // as if it did not exist
   } else {
     auto decided = ctx.messages->IngestService(*report);
-    if (!decided.ok()) return Busy("the report could not be stored; send it again");
+    if (!decided.ok()) {
+      if (decided.status().code() == Status::Code::kInvalidInput) {
+        return FromStatus(decided.status()).ToResponse();
+      }
+      return Busy("the report could not be stored; send it again");
+    }
     decision = std::move(*decided);
   }
   return JsonResponse(200, IngestDecisionJson(decision));

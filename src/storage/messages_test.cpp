@@ -453,10 +453,15 @@ TEST_P(MessageStoreTest, RetentionDropsWholeMonthsOnPostgresAndRowsOnSqlite) {
   } else {
     EXPECT_EQ(purged->rows_deleted, 3);
   }
-  // A cutoff inside April: PostgreSQL keeps the month whole; SQLite deletes to the row.
-  purged = store_->PurgeMessagesBefore(kApril1 + 2);
+  // A cutoff inside April: PostgreSQL keeps the month whole, with its messages'
+  // deliveries; SQLite deletes to the row.
+  purged = store_->PurgeMessagesBefore(kApril1 + 3);
   ASSERT_TRUE(purged.ok()) << purged.status().message();
-  EXPECT_EQ(DeviceMessages(0x2C).size(), GetParam() == "postgresql" ? 2u : 1u);
+  EXPECT_EQ(DeviceMessages(0x2C).size(), GetParam() == "postgresql" ? 2u : 0u);
+  std::vector<MessageCursor> fifth{{kApril1 + 2, 0x2C, 5}};
+  auto kept = store_->ListMessageDeliveries(fifth);
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  EXPECT_EQ(kept->size(), GetParam() == "postgresql" ? 1u : 0u);
   // The deliveries of purged messages go with them.
   purged = store_->PurgeMessagesBefore(kMay1);
   ASSERT_TRUE(purged.ok()) << purged.status().message();

@@ -374,23 +374,29 @@ Result<std::vector<Delivery>> SqlStore::ListMessageDeliveries(
   // span, through the (device, message time, seq) index, then only the page's
   // messages are kept.
   std::set<std::tuple<int64_t, EpochMillis, int64_t>> wanted;
-  std::vector<int64_t> devices;
+  std::vector<int64_t> devices, seqs;
   EpochMillis lo = messages.front().time, hi = lo;
   for (const MessageCursor& m : messages) {
     wanted.emplace(int64_t{m.device}, m.time, m.seq_number);
     devices.push_back(int64_t{m.device});
+    seqs.push_back(m.seq_number);
     lo = std::min(lo, m.time);
     hi = std::max(hi, m.time);
   }
-  std::sort(devices.begin(), devices.end());
-  devices.erase(std::unique(devices.begin(), devices.end()), devices.end());
+  for (auto* list : {&devices, &seqs}) {
+    std::sort(list->begin(), list->end());
+    list->erase(std::unique(list->begin(), list->end()), list->end());
+  }
   ROOST_SQL_LEASE(c);
+  // The sequence numbers narrow a sparse page (an event list, whose keys all
+  // have -1) to its own deliveries rather than everything of its time span.
   ROOST_SQL_QUERY(q, c,
                   std::string("SELECT ") + kDeliveryColumns + " FROM deliveries WHERE device_id " +
                       c.dialect().in_int_list(1) +
-                      " AND message_time >= $2 AND message_time <= $3 ORDER BY id",
+                      " AND message_time >= $2 AND message_time <= $3 AND seq_number " +
+                      c.dialect().in_int_list(4) + " ORDER BY id",
                   "list message deliveries");
-  q.BindIntList(1, devices).Bind(2, lo).Bind(3, hi);
+  q.BindIntList(1, devices).Bind(2, lo).Bind(3, hi).BindIntList(4, seqs);
   for (;;) {
     auto row = q.Next();
     if (!row.ok()) return row.status();

@@ -1,5 +1,6 @@
 // Retention of messages: monthly partitions on PostgreSQL (dropped whole),
 // short row deletes on SQLite.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -141,9 +142,20 @@ Result<Store::PurgeResult> SqlStore::PurgeMessagesBefore(EpochMillis cutoff) {
       }
     }
   }
-  {
-    ROOST_SQL_QUERY(q, c, "DELETE FROM deliveries WHERE message_time < $1", "purge messages");
-    ROOST_RETURN_IF_ERROR(q.Bind(1, cutoff).Run());
+  // Deliveries go with what they are about. On PostgreSQL the month that
+  // straddles the cutoff is kept whole, and so are its messages' deliveries.
+  const EpochMillis deliveries_cutoff =
+      postgres ? std::min(cutoff, StartOf(MonthOf(cutoff))) : cutoff;
+  ROOST_SQL_QUERY(q, c,
+                  "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE "
+                  "message_time < $1 LIMIT $2)",
+                  "purge messages");
+  for (;;) {
+    // In chunks, like messages: a long delete would hold SQLite's writer.
+    ROOST_RETURN_IF_ERROR(q.Bind(1, deliveries_cutoff).Bind(2, kDeleteChunk).Run());
+    const int64_t n = q.Affected();
+    q.Reset();
+    if (n < kDeleteChunk) break;
   }
   return result;
 }
