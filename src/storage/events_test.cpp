@@ -131,6 +131,20 @@ TEST_P(EventStoreTest, SilenceLongerThanKeepAliveRaisesOneErrorAndSpeakingAgainR
   EXPECT_EQ(Events(0x2C, EventSeverity::kError).size(), 2u);
 }
 
+TEST_P(EventStoreTest, ADeviceThatSpokeBetweenTwoPassesIsRestoredThenLostAgain) {
+  Hear(0x2C, 1, kT);
+  EXPECT_EQ(Watch(kT + kKeepAliveMs + 1).lost, 1);
+  // One message, then silence again, all between two passes of the watcher.
+  const EpochMillis back = kT + 3 * kKeepAliveMs;
+  Hear(0x2C, 2, back);
+  auto pass = Watch(back + 2 * kKeepAliveMs);
+  EXPECT_EQ(pass.restored, 1);
+  ASSERT_EQ(Events(0x2C, EventSeverity::kWarn).size(), 1u);
+  // Its new silence is a new loss, not lost for good.
+  EXPECT_EQ(Watch(back + 2 * kKeepAliveMs + 1).lost, 1);
+  EXPECT_EQ(Events(0x2C, EventSeverity::kError).size(), 2u);
+}
+
 TEST_P(EventStoreTest, ADeviceThatNeverSpokeIsSilentFromItsRegistration) {
   // MakeDevice registers at 42 ms; 0x2C never spoke either.
   ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x2D, type_)).ok());

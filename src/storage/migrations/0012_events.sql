@@ -6,9 +6,14 @@
 -- recorded and no COMMUNICATION_RESTORED since). The watcher flips it with a
 -- conditional UPDATE, so of several instances exactly one records each event.
 ALTER TABLE devices ADD COLUMN comm_lost INTEGER NOT NULL DEFAULT 0;
+-- While comm_lost: the last message's time (or the registration) when the loss
+-- was recorded. Any message after it restores the device, however short the
+-- time it spoke before falling silent again.
+ALTER TABLE devices ADD COLUMN comm_lost_since BIGINT;
 -- The watcher's two questions, each an index range per device type, never a
 -- scan of the devices: who has been silent since before T (a device that never
--- spoke counts from its registration), and who of the silent ones spoke after T.
+-- spoke counts from its registration), and who of the silent ones spoke since
+-- (a range of the few silent devices only).
 CREATE INDEX devices_silence ON devices (type_id, COALESCE(last_time, creation_time))
   WHERE comm_lost = 0;
 CREATE INDEX devices_comm_lost ON devices (type_id, last_time) WHERE comm_lost = 1;

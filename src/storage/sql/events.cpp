@@ -231,9 +231,9 @@ Result<SilenceOutcome> SqlStore::WatchSilence(const SilenceWatch& w) {
   {
     ROOST_SQL_QUERY(q, c,
                     "SELECT id, group_id, last_time FROM devices WHERE type_id = $1 AND "
-                    "comm_lost = 1 AND last_time >= $2 ORDER BY last_time LIMIT $3",
+                    "comm_lost = 1 AND last_time > comm_lost_since ORDER BY last_time LIMIT $2",
                     "watch silence");
-    q.BindRef(1, w.type).Bind(2, cutoff).Bind(3, int64_t{w.limit});
+    q.BindRef(1, w.type).Bind(2, int64_t{w.limit});
     size_t found = 0;
     for (;;) {
       auto row = q.Next();
@@ -252,16 +252,18 @@ Result<SilenceOutcome> SqlStore::WatchSilence(const SilenceWatch& w) {
   // for another transaction's lock re-reads the row, so a device that spoke
   // (ingest) or was flipped (another instance) meanwhile is left alone.
   ROOST_SQL_QUERY(lose, c,
-                  "UPDATE devices SET comm_lost = 1 WHERE id = $1 AND comm_lost = 0 AND "
-                  "type_id = $2 AND COALESCE(last_time, creation_time) < $3",
+                  "UPDATE devices SET comm_lost = 1, comm_lost_since = COALESCE(last_time, "
+                  "creation_time) WHERE id = $1 AND comm_lost = 0 AND type_id = $2 AND "
+                  "COALESCE(last_time, creation_time) < $3",
                   "watch silence");
   ROOST_SQL_QUERY(restore, c,
-                  "UPDATE devices SET comm_lost = 0 WHERE id = $1 AND comm_lost = 1 AND "
-                  "type_id = $2 AND last_time >= $3",
+                  "UPDATE devices SET comm_lost = 0, comm_lost_since = NULL WHERE id = $1 AND "
+                  "comm_lost = 1 AND type_id = $2 AND last_time > comm_lost_since",
                   "watch silence");
   for (const Candidate& d : candidates) {
     Query& flip = d.lost ? lose : restore;
-    flip.Bind(1, d.id).BindRef(2, w.type).Bind(3, cutoff);
+    flip.Bind(1, d.id).BindRef(2, w.type);
+    if (d.lost) flip.Bind(3, cutoff);
     ROOST_RETURN_IF_ERROR(flip.Run());
     // Zero rows: another instance recorded this change first, or the device
     // changed meanwhile; it is not ours to record.
