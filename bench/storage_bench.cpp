@@ -215,10 +215,15 @@ void BM_Sqlite3Cli(benchmark::State& state) {
       std::ofstream out(sql_file);
       out << "PRAGMA foreign_keys=ON;\nPRAGMA synchronous=NORMAL;\nBEGIN;\n";
       for (const auto& d : devices) {
-        out << "INSERT INTO devices VALUES (" << d.id.value << "," << SqlText(d.name) << ","
-            << SqlText(d.type) << "," << SqlText(d.group) << "," << SqlText(d.pac) << ","
-            << SqlText(d.product_certificate) << ",NULL,NULL,NULL,0,0,NULL,NULL,NULL,NULL,"
-            << d.creation_time << ",'','','','','');\n";
+        // Columns named: later migrations add columns with defaults.
+        out << "INSERT INTO devices (id, name, type_id, group_id, pac, product_certificate, lat, "
+               "lng, activation_time, state, token_renew_forbidden, last_time, average_snr, "
+               "average_rssi, sequence_number, creation_time, dev_eui, join_eui, provision_id, "
+               "serial_number, model) VALUES ("
+            << d.id.value << "," << SqlText(d.name) << "," << SqlText(d.type) << ","
+            << SqlText(d.group) << "," << SqlText(d.pac) << "," << SqlText(d.product_certificate)
+            << ",NULL,NULL,NULL,0,0,NULL,NULL,NULL,NULL," << d.creation_time
+            << ",'','','','','');\n";
       }
       out << "COMMIT;\n";
     }

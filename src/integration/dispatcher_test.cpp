@@ -327,7 +327,9 @@ TEST_P(DispatcherTest, AFailedBatchIsRetriedWhole) {
                });
       },
       5s));
-  for (const Delivery& d : *store_->ListMessageDeliveries(keys)) {
+  auto delivered = store_->ListMessageDeliveries(keys);
+  ASSERT_TRUE(delivered.ok()) << delivered.status().message();
+  for (const Delivery& d : *delivered) {
     EXPECT_EQ(d.attempts, 2);
     EXPECT_EQ(d.last_status, 200);
   }
