@@ -40,17 +40,6 @@ std::optional<ApiError> ParseStateFilter(std::string_view text, storage::DeviceQ
   return std::nullopt;
 }
 
-// Epoch milliseconds: 1 to 15 decimal digits (until the year 33658).
-std::optional<ApiError> ParseEpochFilter(std::string_view name, std::string_view text,
-                                         std::optional<EpochMillis>& out) {
-  if (text.empty() || text.size() > 15 ||
-      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return ApiError::BadField(std::string(name), "must be a time in epoch milliseconds");
-  }
-  out = std::stoll(std::string(text));
-  return std::nullopt;
-}
-
 Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req,
                          storage::DeviceQuery query, const std::vector<std::string_view>& keep) {
   auto limit = ParseLimit(req.QueryParam("limit"));

@@ -131,4 +131,14 @@ std::string NextUrl(const Request& req, const std::vector<std::string_view>& kee
   return url;
 }
 
+std::optional<ApiError> ParseEpochFilter(std::string_view name, std::string_view text,
+                                         std::optional<EpochMillis>& out) {
+  if (text.empty() || text.size() > 15 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return ApiError::BadField(std::string(name), "must be a time in epoch milliseconds");
+  }
+  out = std::stoll(std::string(text));
+  return std::nullopt;
+}
+
 }  // namespace roost::api

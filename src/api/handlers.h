@@ -43,6 +43,10 @@ namespace roost::api {
 // --- shared by the handlers (handler_support.cpp) -------------------------
 
 http::Response JsonResponse(int status, const nlohmann::json& body);
+// A time filter of a query string: epoch milliseconds, 1 to 15 decimal digits
+// (until the year 33658). BadField(name) otherwise.
+std::optional<ApiError> ParseEpochFilter(std::string_view name, std::string_view text,
+                                         std::optional<EpochMillis>& out);
 http::Response NoContent();
 
 // 404 "<what> not found" unless `group` is the principal's group or below it.

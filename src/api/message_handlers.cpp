@@ -52,12 +52,8 @@ Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery
   for (const char* name : {"since", "before"}) {
     auto text = req.QueryParam(name);
     if (!text) continue;
-    int64_t v = 0;
-    auto r = std::from_chars(text->data(), text->data() + text->size(), v);
-    if (text->empty() || r.ec != std::errc() || r.ptr != text->data() + text->size() || v < 0) {
-      return ApiError::BadField(name, "must be a time in epoch milliseconds").ToResponse();
-    }
-    (std::string_view(name) == "since" ? query.since : query.before) = v;
+    auto& field = std::string_view(name) == "since" ? query.since : query.before;
+    if (auto e = ParseEpochFilter(name, *text, field)) return e->ToResponse();
   }
   if (auto after = req.QueryParam("after")) {
     auto cursor = ParseMessageCursor(*after);
