@@ -13,6 +13,12 @@ namespace {
 // A delivery whose destination is busy in this process is due again this soon.
 constexpr int64_t kBusyDestinationDelayMs = 200;
 constexpr size_t kMaxCompiled = 10'000;
+// Deliveries sent but not recorded yet, past which senders wait for the recorder.
+constexpr size_t kMaxUnrecorded = 8'192;
+// A failed record (the store busy or unreachable) is tried again this many
+// times; after that the deliveries stay leased and are sent again once the
+// lease ends.
+constexpr int kRecordTries = 3;
 
 }  // namespace
 
@@ -47,6 +53,7 @@ Dispatcher::Dispatcher(storage::Store& store, DispatcherOptions options)
   }
   const unsigned n = std::max(1u, options_.threads);
   for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { Send(); });
+  recorder_ = std::thread([this] { Record(); });
   claimer_ = std::thread([this] { Claim(); });
 }
 
@@ -73,6 +80,13 @@ void Dispatcher::Stop() {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
+  // Senders are done: the recorder records what they finished, then ends.
+  {
+    std::lock_guard<std::mutex> lock(record_mu_);
+    record_stop_ = true;
+  }
+  record_cv_.notify_all();
+  if (recorder_.joinable()) recorder_.join();
 }
 
 std::shared_ptr<const CompiledCallback> Dispatcher::Compiled(const Callback& callback,
@@ -255,8 +269,8 @@ void Dispatcher::Claim() {
         work_.notify_all();
       }
     }
-    for (int64_t id : busy) {
-      (void)store_.DeferDelivery(id, options_.clock() + kBusyDestinationDelayMs);
+    if (!busy.empty()) {
+      (void)store_.DeferDeliveries(busy, options_.clock() + kBusyDestinationDelayMs);
     }
     if (more) continue;  // more due
     std::unique_lock<std::mutex> lock(mu_);
@@ -285,21 +299,15 @@ void Dispatcher::Send() {
       --queued_;
     }
     cv_.notify_all();  // the claimer may have room again
-    const Attempt attempt = Deliver(job, sender);
+    Attempt attempt = Deliver(job, sender);
     const int64_t now = options_.clock();
-    std::vector<std::pair<const storage::DeliveryTask*, storage::DeliveryOutcome>> dead;
-    for (const storage::DeliveryTask& task : job) {
-      storage::DeliveryOutcome outcome = OutcomeFor(task.delivery, attempt, now);
-      auto died = store_.CompleteDelivery(task.delivery.id, outcome);
-      if (outcome.delivered) {
-        if (delivered_) delivered_->Inc();
-      } else if (outcome.give_up) {
-        if (dead_) dead_->Inc();
-      } else if (failed_) {
-        failed_->Inc();
-      }
-      if (died.ok() && *died) dead.emplace_back(&task, std::move(outcome));
+    {
+      std::unique_lock<std::mutex> lock(record_mu_);
+      record_cv_.wait(lock, [&] { return finished_deliveries_ < kMaxUnrecorded; });
+      finished_deliveries_ += job.size();
+      finished_.push_back(Finished{std::move(job), std::move(attempt), now});
     }
+    record_cv_.notify_all();
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = hosts_.find(host);
@@ -309,8 +317,48 @@ void Dispatcher::Send() {
       }
     }
     work_.notify_all();
-    if (options_.on_dead) {
-      for (const auto& [task, outcome] : dead) options_.on_dead(task->callback, outcome);
+  }
+}
+
+void Dispatcher::Record() {
+  std::vector<Finished> finished;
+  std::vector<storage::DeliveryCompletion> completions;
+  std::vector<const storage::DeliveryTask*> tasks;
+  for (;;) {
+    finished.clear();
+    {
+      std::unique_lock<std::mutex> lock(record_mu_);
+      record_cv_.wait(lock, [&] { return record_stop_ || !finished_.empty(); });
+      if (finished_.empty()) return;  // stopped and drained
+      finished.swap(finished_);
+      finished_deliveries_ = 0;
+    }
+    record_cv_.notify_all();  // senders waiting for room
+    completions.clear();
+    tasks.clear();
+    for (const Finished& f : finished) {
+      for (const storage::DeliveryTask& task : f.job) {
+        completions.push_back({task.delivery.id, OutcomeFor(task.delivery, f.attempt, f.now)});
+        tasks.push_back(&task);
+      }
+    }
+    auto died = store_.CompleteDeliveries(completions);
+    for (int i = 1; !died.ok() && i < kRecordTries; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 * i));
+      died = store_.CompleteDeliveries(completions);
+    }
+    for (size_t i = 0; i < completions.size(); ++i) {
+      const storage::DeliveryOutcome& outcome = completions[i].outcome;
+      if (outcome.delivered) {
+        if (delivered_) delivered_->Inc();
+      } else if (outcome.give_up) {
+        if (dead_) dead_->Inc();
+      } else if (failed_) {
+        failed_->Inc();
+      }
+      if (options_.on_dead && died.ok() && (*died)[i]) {
+        options_.on_dead(tasks[i]->callback, outcome);
+      }
     }
   }
 }

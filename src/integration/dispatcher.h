@@ -10,6 +10,12 @@
 // queue is bounded (`per_destination_queue` sends, each a delivery or a
 // batch), past it deliveries are put back, due again shortly.
 //
+// Senders do not write to the store: what each send met goes to one recorder
+// thread, which records everything finished meanwhile in one transaction
+// (Store::CompleteDeliveries) — a commit per delivery capped delivery at a few
+// hundred a second. A delivery stays leased until its attempt is recorded, so
+// a crash between the send and the record sends it again (at-least-once).
+//
 // A failed attempt is retried with exponential back-off (first_retry_ms,
 // doubling, at most max_retry_ms). A delivery whose attempts have failed for
 // `dead_after_ms` since the first failure is given up: it and its callback are
@@ -105,8 +111,15 @@ class Dispatcher {
     int32_t status = 0;
     std::string info;
   };
-  void Claim();  // the claimer thread
-  void Send();   // a sender thread
+  // One finished send, waiting for the recorder.
+  struct Finished {
+    Job job;
+    Attempt attempt;
+    int64_t now = 0;
+  };
+  void Claim();   // the claimer thread
+  void Send();    // a sender thread
+  void Record();  // the recorder thread
   // Sends one job; returns what it met.
   Attempt Deliver(const Job& job, class HttpSender& sender);
   // The outcome to record for `delivery` after `attempt` at `now`.
@@ -133,7 +146,13 @@ class Dispatcher {
   size_t queued_ = 0;                     // jobs waiting in hosts_; guarded by mu_
   std::map<std::string, Batch> batches_;  // by callback id; claimer thread only
   std::map<std::string, std::shared_ptr<const CompiledCallback>> compiled_;  // guarded by mu_
-  std::vector<std::thread> threads_;                                         // senders
+  std::mutex record_mu_;
+  std::condition_variable record_cv_;  // recorder: sends finished, or stop; senders: room
+  std::vector<Finished> finished_;     // guarded by record_mu_
+  size_t finished_deliveries_ = 0;     // deliveries in finished_; guarded by record_mu_
+  bool record_stop_ = false;           // guarded by record_mu_
+  std::vector<std::thread> threads_;   // senders
+  std::thread recorder_;
   std::thread claimer_;  // last: starts once the members above exist
 };
 

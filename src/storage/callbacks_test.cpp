@@ -212,6 +212,69 @@ TEST_P(CallbackStoreTest, AttemptsAreRecordedAndGivingUpKillsTheCallbackOnce) {
   EXPECT_FALSE(store_->GetCallback("cb-bad")->dead);
 }
 
+TEST_P(CallbackStoreTest, AttemptsRecordedInOneGroupSkipGoneDeliveriesAndKillACallbackOnce) {
+  ASSERT_TRUE(store_
+                  ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-ok", type_),
+                                                          MakeCallback("cb-bad", type_)})
+                  .ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B")});
+  Ingest({Report(0x2C, 2, 20'000, "0A1B")});
+  auto tasks = Claim(30'000);
+  ASSERT_EQ(tasks.size(), 4u);
+  std::vector<DeliveryCompletion> group;
+  for (const auto& t : tasks) {
+    DeliveryCompletion c{t.delivery.id, {}};
+    c.outcome.now = 30'000;
+    if (t.callback.id == "cb-ok") {
+      c.outcome.delivered = true;
+      c.outcome.status = 200;
+    } else {
+      c.outcome.status = 602;
+      c.outcome.info = "timed out";
+      c.outcome.give_up = true;
+    }
+    group.push_back(c);
+  }
+  group.push_back({999'999, group.front().outcome});  // gone: skipped, not an error
+  auto died = store_->CompleteDeliveries(group);
+  ASSERT_TRUE(died.ok()) << died.status().message();
+  ASSERT_EQ(died->size(), 5u);
+  int deaths = 0;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (tasks[i].callback.id == "cb-ok") {
+      EXPECT_FALSE((*died)[i]);
+    }
+    deaths += (*died)[i] ? 1 : 0;
+  }
+  EXPECT_EQ(deaths, 1);  // two deliveries of cb-bad gave up: one alert
+  EXPECT_FALSE(died->back());
+  EXPECT_TRUE(store_->GetCallback("cb-bad")->dead);
+  std::vector<MessageCursor> both{{10'000, 0x2C, 1}, {20'000, 0x2C, 2}};
+  auto recorded = store_->ListMessageDeliveries(both);
+  ASSERT_TRUE(recorded.ok()) << recorded.status().message();
+  ASSERT_EQ(recorded->size(), 4u);
+  for (const Delivery& d : *recorded) {
+    EXPECT_EQ(d.attempts, 1);
+    EXPECT_EQ(d.state, d.callback == "cb-ok" ? DeliveryState::kDone : DeliveryState::kDead);
+  }
+  EXPECT_TRUE(store_->CompleteDeliveries({}).ok());
+}
+
+TEST_P(CallbackStoreTest, DeferredDeliveriesComeDueAgainWithoutAnAttempt) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B")});
+  Ingest({Report(0x2C, 2, 20'000, "0A1B")});
+  auto tasks = Claim(30'000);
+  ASSERT_EQ(tasks.size(), 2u);
+  std::vector<int64_t> ids{tasks[0].delivery.id, tasks[1].delivery.id, 999'999};
+  ASSERT_TRUE(store_->DeferDeliveries(ids, 30'200).ok());
+  EXPECT_TRUE(Claim(30'199).empty());
+  auto again = Claim(30'200);
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].delivery.attempts, 0);
+  EXPECT_EQ(again[1].delivery.attempts, 0);
+}
+
 TEST_P(CallbackStoreTest, ConcurrentDispatchersNeverHoldOneDeliveryTogether) {
   ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
   std::vector<UplinkReport> reports;

@@ -180,6 +180,12 @@ struct DeliveryOutcome {
   bool give_up = false;      // not delivered: the delivery is dead, and so is its callback
 };
 
+// One attempt to record (CompleteDeliveries).
+struct DeliveryCompletion {
+  int64_t delivery_id = 0;
+  DeliveryOutcome outcome;
+};
+
 // What ingest did with one report, and the message it made or joined.
 struct IngestDecision {
   IngestResult result = IngestResult::kUnknownDevice;
@@ -488,9 +494,18 @@ class Store {
   // (outcome.give_up on a callback that was not dead yet), so that one alert is
   // sent. NotFound: the delivery is gone (its callback was deleted).
   virtual Result<bool> CompleteDelivery(int64_t delivery_id, const DeliveryOutcome& outcome) = 0;
-  // Makes a leased delivery due at `until` without counting an attempt (its
-  // destination is busy here). NotFound.
-  virtual Status DeferDelivery(int64_t delivery_id, EpochMillis until) = 0;
+  // Records many attempts in one transaction: a dispatcher records what its
+  // senders met in groups, since one commit per delivery capped delivery at a
+  // few hundred a second. Returns, per completion in order, whether it made its
+  // callback dead (as CompleteDelivery: one true per callback that died, even
+  // for several of its deliveries in one call). A delivery that is gone (its
+  // callback was deleted) is skipped and counts as false.
+  virtual Result<std::vector<bool>> CompleteDeliveries(
+      std::span<const DeliveryCompletion> completions) = 0;
+  // Makes leased deliveries due at `until` without counting an attempt (their
+  // destination is busy here), in one statement. Ids that are gone or no longer
+  // pending are skipped.
+  virtual Status DeferDeliveries(std::span<const int64_t> delivery_ids, EpochMillis until) = 0;
   // The deliveries of the given messages, in id order.
   virtual Result<std::vector<Delivery>> ListMessageDeliveries(
       std::span<const MessageCursor> messages) = 0;

@@ -155,6 +155,9 @@ inline Status Query::Run() {
     if (!more.ok()) return more.status();
     if (!*more) break;
   }
+  // As documented: a Query run in a loop must not find its statement done
+  // (a second Run would then do nothing and report the first one's count).
+  s_->Reset();
   return Status::Ok();
 }
 

@@ -63,6 +63,30 @@ class DriverTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<Pool> pool_;
 };
 
+TEST_P(DriverTest, AQueryRunTwiceRunsTwiceAndCountsEachRun) {
+  auto c = pool_->Acquire();
+  ASSERT_TRUE(c.ok());
+  {
+    auto q = (*c)->Prepare("INSERT INTO t (id, name) VALUES ($1, $2)", "insert");
+    ASSERT_TRUE(q.ok()) << q.status().message();
+    for (int64_t id = 1; id <= 2; ++id) {
+      ASSERT_TRUE(q->Bind(1, id).Bind(2, id == 1 ? "a" : "b").Run().ok());
+      EXPECT_EQ(q->Affected(), 1);
+    }
+  }
+  auto u = (*c)->Prepare("UPDATE t SET name = 'z' WHERE id = $1 AND name = 'a'", "update");
+  ASSERT_TRUE(u.ok()) << u.status().message();
+  ASSERT_TRUE(u->Bind(1, int64_t{1}).Run().ok());
+  EXPECT_EQ(u->Affected(), 1);
+  ASSERT_TRUE(u->Bind(1, int64_t{1}).Run().ok());  // nothing left to change
+  EXPECT_EQ(u->Affected(), 0);
+  auto n = (*c)->Prepare("SELECT count(*) FROM t", "count");
+  ASSERT_TRUE(n.ok());
+  auto row = n->Next();
+  ASSERT_TRUE(row.ok() && *row);
+  EXPECT_EQ(n->Int(0), 2);
+}
+
 TEST_P(DriverTest, BindsAndReadsEveryType) {
   auto c = pool_->Acquire();
   ASSERT_TRUE(c.ok());

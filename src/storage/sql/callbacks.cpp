@@ -324,45 +324,71 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
 }
 
 Result<bool> SqlStore::CompleteDelivery(int64_t delivery_id, const DeliveryOutcome& o) {
+  const DeliveryCompletion one{delivery_id, o};
   ROOST_SQL_LEASE(c);
+  auto died = CompleteDeliveriesOn(c, std::span(&one, 1), /*all_found=*/true);
+  if (!died.ok()) return died.status();
+  return static_cast<bool>(died->front());
+}
+
+Result<std::vector<bool>> SqlStore::CompleteDeliveries(
+    std::span<const DeliveryCompletion> completions) {
+  if (completions.empty()) return std::vector<bool>{};
+  ROOST_SQL_LEASE(c);
+  return CompleteDeliveriesOn(c, completions, /*all_found=*/false);
+}
+
+Result<std::vector<bool>> SqlStore::CompleteDeliveriesOn(
+    Connection& c, std::span<const DeliveryCompletion> completions, bool all_found) {
   driver::Transaction tx(c);
   ROOST_RETURN_IF_ERROR(tx.Begin("complete delivery"));
-  std::string callback;
-  {
-    ROOST_SQL_QUERY(
-        q, c,
-        "UPDATE deliveries SET attempts = attempts + 1, last_status = $2, last_info = $3, "
-        "state = $4, next_attempt = $5, "
-        "first_failure = CASE WHEN $6 = 1 THEN 0 WHEN first_failure = 0 THEN $7 "
-        "ELSE first_failure END WHERE id = $1 RETURNING callback_id",
-        "complete delivery");
+  std::vector<bool> died(completions.size(), false);
+  ROOST_SQL_QUERY(
+      q, c,
+      "UPDATE deliveries SET attempts = attempts + 1, last_status = $2, last_info = $3, "
+      "state = $4, next_attempt = $5, "
+      "first_failure = CASE WHEN $6 = 1 THEN 0 WHEN first_failure = 0 THEN $7 "
+      "ELSE first_failure END WHERE id = $1 RETURNING callback_id",
+      "complete delivery");
+  ROOST_SQL_QUERY(kill, c, "UPDATE callbacks SET dead = 1 WHERE id = $1 AND dead = 0",
+                  "complete delivery");
+  for (size_t i = 0; i < completions.size(); ++i) {
+    const DeliveryOutcome& o = completions[i].outcome;
     const DeliveryState state = o.delivered ? DeliveryState::kDone
                                 : o.give_up ? DeliveryState::kDead
                                             : DeliveryState::kPending;
-    q.Bind(1, delivery_id).Bind(2, int64_t{o.status}).BindRef(3, o.info);
+    q.Bind(1, completions[i].delivery_id).Bind(2, int64_t{o.status}).BindRef(3, o.info);
     q.Bind(4, static_cast<int64_t>(state)).Bind(5, o.delivered ? o.now : o.retry_at);
     q.Bind(6, int64_t{o.delivered ? 1 : 0}).Bind(7, o.now);
     auto row = q.Next();
     if (!row.ok()) return row.status();
-    if (!*row) return Status::NotFound("delivery " + std::to_string(delivery_id) + " not found");
-    callback = q.Text(0);
-  }
-  bool died = false;
-  if (!o.delivered && o.give_up) {
-    ROOST_SQL_QUERY(q, c, "UPDATE callbacks SET dead = 1 WHERE id = $1 AND dead = 0",
-                    "complete delivery");
-    ROOST_RETURN_IF_ERROR(q.Bind(1, callback).Run());
-    died = q.Affected() > 0;
+    if (!*row) {
+      q.Reset();
+      if (all_found) {
+        return Status::NotFound("delivery " + std::to_string(completions[i].delivery_id) +
+                                " not found");
+      }
+      continue;
+    }
+    std::string callback = q.Text(0);
+    q.Reset();
+    if (!o.delivered && o.give_up) {
+      ROOST_RETURN_IF_ERROR(kill.Bind(1, callback).Run());
+      died[i] = kill.Affected() > 0;
+    }
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("complete delivery"));
   return died;
 }
 
-Status SqlStore::DeferDelivery(int64_t delivery_id, EpochMillis until) {
-  return RunOne(
-      "UPDATE deliveries SET next_attempt = $2 WHERE id = $1 AND state = 0", "defer delivery",
-      [&](Query& q) { q.Bind(1, delivery_id).Bind(2, until); },
-      "delivery " + std::to_string(delivery_id) + " not found");
+Status SqlStore::DeferDeliveries(std::span<const int64_t> delivery_ids, EpochMillis until) {
+  if (delivery_ids.empty()) return Status::Ok();
+  ROOST_SQL_LEASE(c);
+  ROOST_SQL_QUERY(q, c,
+                  std::string("UPDATE deliveries SET next_attempt = $1 WHERE state = 0 AND id ") +
+                      c.dialect().in_int_list(2),
+                  "defer deliveries");
+  return q.Bind(1, until).BindIntList(2, delivery_ids).Run();
 }
 
 Result<std::vector<Delivery>> SqlStore::ListMessageDeliveries(

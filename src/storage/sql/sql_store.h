@@ -160,7 +160,9 @@ class SqlStore final : public Store {
   Result<std::vector<DeliveryTask>> ClaimDeliveries(EpochMillis now, int limit,
                                                     int64_t lease_ms) override;
   Result<bool> CompleteDelivery(int64_t delivery_id, const DeliveryOutcome& outcome) override;
-  Status DeferDelivery(int64_t delivery_id, EpochMillis until) override;
+  Result<std::vector<bool>> CompleteDeliveries(
+      std::span<const DeliveryCompletion> completions) override;
+  Status DeferDeliveries(std::span<const int64_t> delivery_ids, EpochMillis until) override;
   Result<std::vector<Delivery>> ListMessageDeliveries(
       std::span<const MessageCursor> messages) override;
   Result<std::vector<Delivery>> ListFailedDeliveries(std::string_view group_subtree,
@@ -232,6 +234,11 @@ class SqlStore final : public Store {
   // Queues `rows` deliveries (callback id, message, duplicate, station) in the
   // current transaction.
   Status QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows);
+  // CompleteDeliveries on `c`; with `all_found` a delivery that is gone is
+  // NotFound (CompleteDelivery) rather than skipped.
+  Result<std::vector<bool>> CompleteDeliveriesOn(Connection& c,
+                                                 std::span<const DeliveryCompletion> completions,
+                                                 bool all_found);
   // Adds `deltas` to the hourly statistics, in the current transaction.
   Status AddStatsOn(Connection& c, const StatsDeltas& deltas);
   // Queues, in the current transaction, one copy of `prototype` (device,
