@@ -1,7 +1,9 @@
-"""Shared by the pipeline benchmarks (bench/run_callback_*.py, run_message_list_bench.py,
-run_message_memory_bench.py): a site with a station and a device type, devices registered
-through the API, reports generated and sent in batches, a callback sink that records when each
-callback arrives, and a paced report generator. Standard library only.
+"""Shared by the pipeline benchmarks (bench/run_ingest_bench.py, run_callback_*.py,
+run_message_list_bench.py, run_message_memory_bench.py): their command line and report lines,
+CPU pinning and usage, a roost site started on its CPU, with a station and a device type,
+devices registered through the API, reports generated and sent in batches, nginx and wrk for
+the baselines, a callback sink that records when each callback arrives, and a paced report
+generator. Standard library only.
 
 Reports made here follow the ingest rules the benchmarks must not trip over: a device's
 sequence numbers go up by one (mod 4096) and its next report is sent only after its previous
@@ -11,15 +13,18 @@ import asyncio
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
-from http_bench_support import Client
+from http_bench_support import Client, Site, machine_line, smoke
+import pgfixture  # noqa: E402 (on the path through http_bench_support)
 
 STATION = "0A1B"
 BATCH = 1000  # reports per request when filling: the most one request takes
@@ -28,6 +33,161 @@ BATCH = 1000  # reports per request when filling: the most one request takes
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
+
+# --- the command line and the report ---------------------------------------------------------
+
+def say(line):
+    print(line, flush=True)
+
+
+def take_flag(args, name, conv=str):
+    """The value after `name` in `args` (both removed), converted; None when absent."""
+    if name not in args:
+        return None
+    i = args.index(name)
+    value = conv(args[i + 1])
+    del args[i:i + 2]
+    return value
+
+
+def take_switch(args, name):
+    """Whether `name` is in `args` (removed)."""
+    if name not in args:
+        return False
+    args.remove(name)
+    return True
+
+
+def engines(choice):
+    """The engines of --engine sqlite|postgres|both."""
+    return ["sqlite", "postgres"] if choice == "both" else [choice]
+
+
+def say_checks(engine, problems):
+    for p in problems:
+        say("  CHECK FAILED (%s): %s" % (engine, p))
+
+
+def print_result(result, smoke_note):
+    """The closing lines: the machine, the RESULT line, and in smoke mode `smoke_note`."""
+    print(machine_line())
+    print("RESULT " + result)
+    if smoke():
+        print("(smoke mode: %s; the figures mean nothing)" % smoke_note)
+
+
+# --- CPUs: pinning and usage -------------------------------------------------------------------
+
+def cpus():
+    """(server CPU, load CPU), or (None, None) on a machine with one CPU."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        return None, None
+    return allowed[0], allowed[1]
+
+
+def pin(pid, cpu):
+    """Pins every thread of process `pid` to `cpu` (threads and children made later inherit)."""
+    if cpu is None:
+        return
+    for tid in os.listdir("/proc/%d/task" % pid):
+        os.sched_setaffinity(int(tid), {cpu})
+
+
+def pin_postgres(pg, cpu):
+    """Pins the postmaster and every process it started; backends forked later inherit it."""
+    if cpu is not None:
+        for pid in postgres_pids(pg):
+            pin(pid, cpu)
+
+
+def postgres_pids(pg):
+    with open(os.path.join(pg.data_dir, "postmaster.pid")) as f:
+        master = int(f.readline())
+    return [master] + children(master)
+
+
+def children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, ValueError):
+                pass  # the process ended meanwhile
+    return found
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds of the processes (all their threads)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_busy(cpu):
+    """Seconds CPU `cpu` has been busy (not idle, not waiting for I/O) since boot."""
+    if cpu is None:
+        return 0.0
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu%d " % cpu):
+                v = [int(x) for x in line.split()[1:]]
+                return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+class Usage:
+    """CPU used by the server under test, and by anything on its CPU, during a run."""
+
+    def __init__(self, pids, cpu):
+        self.pids, self.cpu = pids, cpu
+        self.t0 = time.perf_counter()
+        self.server0, self.busy0 = cpu_seconds(pids()), cpu_busy(cpu)
+
+    def done(self):
+        wall = time.perf_counter() - self.t0
+        return ((cpu_seconds(self.pids()) - self.server0) / wall,
+                (cpu_busy(self.cpu) - self.busy0) / wall)
+
+
+def taskset(cpu):
+    return [] if cpu is None else ["taskset", "-c", str(cpu)]
+
+
+
+# --- the site ---------------------------------------------------------------------------------
+
+def start_site(roost, engine, threads, cpu):
+    """`roost serve --threads threads` on a fresh site, pinned (and its postgres) to `cpu`."""
+    site = Site(roost, engine)
+    try:
+        if site.pg:
+            pin_postgres(site.pg, cpu)
+        site.start(threads=threads)
+        pin(site.proc.pid, cpu)
+    except BaseException:
+        site.close()
+        raise
+    return site
+
+
+def add_url_callback(admin, tid, port):
+    """One URL callback of device type `tid`: POST http://127.0.0.1:<port>/cb/{device}/{seqNumber}
+    with the default JSON body."""
+    url = "http://127.0.0.1:%d/cb/{device}/{seqNumber}" % port
+    admin.json("POST", "/api/devicetypes/%s/callbacks/new" % tid,
+               json.dumps([{"url": url, "httpMethod": "POST",
+                            "contentType": "application/json"}]))
+
 
 
 def metric(site, name, label=None):
@@ -190,6 +350,79 @@ def profile_report(proc, out, what):
         for line in rep.splitlines():
             if line.strip() and not line.startswith("#"):
                 print("    " + line.rstrip()[:150], flush=True)
+
+
+# --- baselines: nginx and wrk ------------------------------------------------------------------
+
+def wrk(script, port, threads, connections, seconds, cpu):
+    """Runs wrk; returns the counts its done() prints."""
+    cmd = [*taskset(cpu), "wrk", "-t", str(threads), "-c", str(connections), "-d",
+           "%ds" % seconds, "--timeout", "30s", "-s", script, "http://127.0.0.1:%d/" % port]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    m = re.search(r"^WRK-RESULT (\{.*\})$", p.stdout, re.M)
+    if p.returncode != 0 or not m:
+        raise RuntimeError("wrk failed (%d): %s %s" % (p.returncode, p.stdout[-2000:],
+                                                     p.stderr[-2000:]))
+    r = json.loads(m.group(1))
+    r["seconds"] = r["duration_us"] / 1e6
+    r["ok"] = r["requests"] - r["non2xx"]
+    r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
+    return r
+
+
+class Nginx:
+    """nginx in the foreground with a generated configuration: one worker process that answers
+    every request (POST bodies included) 200 "{}", access log off; files in its own directory.
+    As root its worker runs as nobody."""
+
+    def __init__(self, cpu):
+        self.dir = tempfile.mkdtemp(prefix="roost-bench-nginx-",
+                                    dir=os.environ.get("TMPDIR", "/tmp"))
+        self.port = pgfixture.free_port()
+        temp = "\n".join("  %s_temp_path %s;" % (k, os.path.join(self.dir, k))
+                         for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""%sworker_processes 1;
+daemon off;
+pid %s;
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+%s
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  client_max_body_size 1m;
+  client_body_buffer_size 1m;
+  server {
+    listen 127.0.0.1:%d;
+    location / { default_type application/json; return 200 "{}"; }
+  }
+}
+""" % ("user nobody nogroup;\n" if os.geteuid() == 0 else "",
+                os.path.join(self.dir, "nginx.pid"), temp, self.port))
+        self.proc = subprocess.Popen([*taskset(cpu), shutil.which("nginx") or "nginx", "-p",
+                                      self.dir, "-e", "stderr", "-c", conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 20
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("nginx exited: %s" % self.proc.stderr.read().strip())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError("nginx did not listen on port %d" % self.port)
+                time.sleep(0.05)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        self.proc.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --- the callback sink -------------------------------------------------------------------------

@@ -33,10 +33,12 @@ import sys
 import tempfile
 import time
 
-from http_bench_support import Site, build_roost, machine_line, smoke
-from pipeline_bench_support import (BATCH, loadavg, metric, prepare, profile_report, profile_start,
-                                    report, send_batches, sql, strace_report, strace_start)
-from run_ingest_bench import Nginx, Usage, children, cpus, pin, pin_postgres, postgres_pids, wrk
+from http_bench_support import build_roost, machine_line, smoke
+from pipeline_bench_support import (BATCH, Nginx, Usage, add_url_callback, children, cpus,
+                                    engines, loadavg, metric, postgres_pids, prepare,
+                                    print_result, profile_report, profile_start, report, say,
+                                    say_checks, send_batches, sql, start_site, strace_report,
+                                    strace_start, take_flag, take_switch, wrk)
 
 FIRST_ID = 0x20000000
 DEVICES = 1000
@@ -62,24 +64,17 @@ end
 """
 
 
-def say(line):
-    print(line, flush=True)
-
-
 def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
     out = {"engine": engine}
     nginx = Nginx(cpu_b)
-    site = Site(roost, engine)
     try:
-        if site.pg:
-            pin_postgres(site.pg, cpu_a)
-        site.start(threads=1)
-        pin(site.proc.pid, cpu_a)
+        site = start_site(roost, engine, 1, cpu_a)
+    except BaseException:
+        nginx.close()
+        raise
+    try:
         tid, ids, station, admin = prepare(site, DEVICES, FIRST_ID)
-        url = "http://127.0.0.1:%d/cb/{device}/{seqNumber}" % nginx.port
-        admin.json("POST", "/api/devicetypes/%s/callbacks/new" % tid,
-                   json.dumps([{"url": url, "httpMethod": "POST",
-                                "contentType": "application/json"}]))
+        add_url_callback(admin, tid, nginx.port)
         admin.close()
         t0 = int(time.time() * 1000) - n_messages  # one ms apart, all in the past
         rounds = (n_messages + DEVICES - 1) // DEVICES
@@ -140,8 +135,7 @@ def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
         if failed:
             problems.append("%d attempts failed" % failed)
         out["problems"] = problems
-        for p in problems:
-            say("  CHECK FAILED (%s): %s" % (engine, p))
+        say_checks(engine, problems)
         say("%-8s roost: %d messages ingested in %.2f s (dispatcher meanwhile %.0f/s), backlog "
             "%d delivered in %.2f s: %.0f deliveries/s (overall %.0f/s; roost%s CPU %.0f%% of a "
             "core, CPU busy %.0f%%; load average %s)"
@@ -179,21 +173,10 @@ def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
 
 def main():
     args = sys.argv[1:]
-
-    def flag(name):
-        if name in args:
-            i = args.index(name)
-            v = args[i + 1]
-            del args[i:i + 2]
-            return v
-        return None
-
-    engine = flag("--engine") or "both"
-    n = int(flag("--messages") or (2000 if smoke() else 50_000))
-    profile = "perf" if "--profile" in args else "strace" if "--strace" in args else None
-    for a in ("--profile", "--strace"):
-        if a in args:
-            args.remove(a)
+    engine = take_flag(args, "--engine") or "both"
+    n = take_flag(args, "--messages", int) or (2000 if smoke() else 50_000)
+    perf, strace = take_switch(args, "--profile"), take_switch(args, "--strace")
+    profile = "perf" if perf else "strace" if strace else None
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     roost = build_roost(args[0] if args else os.path.join(root, "build"))
     if not shutil.which("wrk") or not shutil.which("nginx"):
@@ -205,7 +188,7 @@ def main():
     work = tempfile.mkdtemp(prefix="roost-delivery-bench-", dir=os.environ.get("TMPDIR", "/tmp"))
     results, failed = [], False
     try:
-        for eng in (["sqlite", "postgres"] if engine == "both" else [engine]):
+        for eng in engines(engine):
             r = run_engine(roost, eng, n, cpu_a, cpu_b, work, profile)
             results.append(r)
             failed = failed or bool(r["problems"])
@@ -215,11 +198,9 @@ def main():
              % (r["engine"], r["rate"], r["wrk2"], r["rate"] / r["wrk2"], r["wrk64"],
                 r["rate"] / r["wrk64"], "" if r["rate"] >= 20000 else " [target NOT met]")
              for r in results]
-    print(machine_line())
-    print("RESULT callback delivery: %s; checks %s; target >= 20000 deliveries/s"
-          % ("; ".join(parts), "FAILED" if failed else "passed"))
-    if smoke():
-        print("(smoke mode: %d messages check that it works; the figures mean nothing)" % n)
+    print_result("callback delivery: %s; checks %s; target >= 20000 deliveries/s"
+                 % ("; ".join(parts), "FAILED" if failed else "passed"),
+                 "%d messages check that it works" % n)
     return 1 if failed else 0
 
 

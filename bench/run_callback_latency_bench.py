@@ -32,18 +32,15 @@ import os
 import sys
 import time
 
-from http_bench_support import Site, build_roost, machine_line, percentile, smoke
+from http_bench_support import build_roost, machine_line, percentile, smoke
 import pgfixture  # noqa: E402 (on the path through http_bench_support)
-from pipeline_bench_support import Sink, basic, loadavg, metric, paced, prepare, report
-from run_ingest_bench import cpus, pin, pin_postgres
+from pipeline_bench_support import (Sink, add_url_callback, basic, cpus, engines, loadavg, metric,
+                                    paced, prepare, print_result, report, say, say_checks,
+                                    start_site, take_flag)
 
 FIRST_ID = 0x30000000
 DEVICES = 1000
 CONNECTIONS = 64
-
-
-def say(line):
-    print(line, flush=True)
 
 
 def summary(latencies_s):
@@ -66,17 +63,14 @@ def run_engine(roost, engine, rate, seconds, cpu_a, cpu_b):
     sink = Sink(pgfixture.free_port(), cpu_b)
     if cpu_b is not None:
         os.sched_setaffinity(0, {cpu_b})  # the generator: this process
-    site = Site(roost, engine)
     try:
-        if site.pg:
-            pin_postgres(site.pg, cpu_a)
-        site.start(threads=1)
-        pin(site.proc.pid, cpu_a)
+        site = start_site(roost, engine, 1, cpu_a)
+    except BaseException:
+        sink.close()
+        raise
+    try:
         tid, ids, station, admin = prepare(site, DEVICES, FIRST_ID)
-        url = "http://127.0.0.1:%d/cb/{device}/{seqNumber}" % sink.port
-        admin.json("POST", "/api/devicetypes/%s/callbacks/new" % tid,
-                   json.dumps([{"url": url, "httpMethod": "POST",
-                                "contentType": "application/json"}]))
+        add_url_callback(admin, tid, sink.port)
         admin.close()
         n = int(rate * seconds)
         now = int(time.time() * 1000)
@@ -134,8 +128,7 @@ def run_engine(roost, engine, rate, seconds, cpu_a, cpu_b):
                 problems.append("%s: the generator fell behind (%.0f/s of %.0f/s)"
                                 % (label, r["rate"], rate))
         out["problems"] = problems
-        for p in problems:
-            say("  CHECK FAILED (%s): %s" % (engine, p))
+        say_checks(engine, problems)
     finally:
         site.close()
         sink.close()
@@ -144,18 +137,9 @@ def run_engine(roost, engine, rate, seconds, cpu_a, cpu_b):
 
 def main():
     args = sys.argv[1:]
-
-    def flag(name):
-        if name in args:
-            i = args.index(name)
-            v = args[i + 1]
-            del args[i:i + 2]
-            return v
-        return None
-
-    engine = flag("--engine") or "both"
-    rate = float(flag("--rate") or (200 if smoke() else 1000))
-    seconds = float(flag("--seconds") or (2 if smoke() else 30))
+    engine = take_flag(args, "--engine") or "both"
+    rate = take_flag(args, "--rate", float) or (200.0 if smoke() else 1000.0)
+    seconds = take_flag(args, "--seconds", float) or (2.0 if smoke() else 30.0)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     roost = build_roost(args[0] if args else os.path.join(root, "build"))
     cpu_a, cpu_b = cpus()
@@ -166,7 +150,7 @@ def main():
     say("generator: %.0f single reports/s for %.0f s over %d connections, %d devices"
         % (rate, seconds, CONNECTIONS, DEVICES))
     results, failed = [], False
-    for eng in (["sqlite", "postgres"] if engine == "both" else [engine]):
+    for eng in engines(engine):
         r = run_engine(roost, eng, rate, seconds, cpu_a, cpu_b)
         results.append(r)
         failed = failed or bool(r["problems"])
@@ -175,12 +159,9 @@ def main():
              % (r["engine"], r["roost"]["p50"], r["roost"]["p99"], r["baseline"]["p50"],
                 r["baseline"]["p99"], r["roost"]["ingest"]["p99"],
                 "" if r["roost"]["p99"] <= 50 else " [target NOT met]") for r in results]
-    print(machine_line())
-    print("RESULT ingest -> callback at %.0f/s: %s; checks %s; target p99 <= 50 ms"
-          % (rate, "; ".join(parts), "FAILED" if failed else "passed"))
-    if smoke():
-        print("(smoke mode: %.0f s at %.0f/s checks that it works; the figures mean nothing)"
-              % (seconds, rate))
+    print_result("ingest -> callback at %.0f/s: %s; checks %s; target p99 <= 50 ms"
+                 % (rate, "; ".join(parts), "FAILED" if failed else "passed"),
+                 "%.0f s at %.0f/s checks that it works" % (seconds, rate))
     return 1 if failed else 0
 
 

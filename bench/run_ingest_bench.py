@@ -48,22 +48,20 @@ The PostgreSQL server is tests/support/pgfixture.py's throwaway one (fsync off, 
 off): both sides of the PostgreSQL ratio run on it. SQLite runs as Roost configures it (WAL).
 """
 
-import base64
-import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
-from http_bench_support import (Client, Site, build_roost, machine_line, smoke, timed)
-import pgfixture  # noqa: E402 (on the path through http_bench_support)
+from http_bench_support import build_roost, machine_line, smoke, timed
+from pipeline_bench_support import (STATION, Nginx, Usage, basic, children, cpus, engines,
+                                    loadavg, postgres_pids, prepare, print_result, say,
+                                    say_checks, sql, start_site, take_flag, taskset, wrk)
 
-STATION = "0A1B"
 BATCH = 500  # reports per request in the batched runs
 FIRST_ID = 0x10000000
 
@@ -139,100 +137,6 @@ end
 """
 
 
-def cpus():
-    """(server CPU, load CPU), or (None, None) on a machine with one CPU."""
-    allowed = sorted(os.sched_getaffinity(0))
-    if len(allowed) < 2:
-        return None, None
-    return allowed[0], allowed[1]
-
-
-def pin(pid, cpu):
-    """Pins every thread of process `pid` to `cpu` (threads and children made later inherit)."""
-    if cpu is None:
-        return
-    for tid in os.listdir("/proc/%d/task" % pid):
-        os.sched_setaffinity(int(tid), {cpu})
-
-
-def pin_postgres(pg, cpu):
-    """Pins the postmaster and every process it started; backends forked later inherit it."""
-    if cpu is not None:
-        for pid in postgres_pids(pg):
-            pin(pid, cpu)
-
-
-def postgres_pids(pg):
-    with open(os.path.join(pg.data_dir, "postmaster.pid")) as f:
-        master = int(f.readline())
-    return [master] + children(master)
-
-
-def children(pid):
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry))
-            except (OSError, ValueError):
-                pass  # the process ended meanwhile
-    return found
-
-
-def cpu_seconds(pids):
-    """User + system CPU seconds of the processes (all their threads)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except OSError:
-            pass
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_busy(cpu):
-    """Seconds CPU `cpu` has been busy (not idle, not waiting for I/O) since boot."""
-    if cpu is None:
-        return 0.0
-    with open("/proc/stat") as f:
-        for line in f:
-            if line.startswith("cpu%d " % cpu):
-                v = [int(x) for x in line.split()[1:]]
-                return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
-    return 0.0
-
-
-class Usage:
-    """CPU used by the server under test, and by anything on its CPU, during a run."""
-
-    def __init__(self, pids, cpu):
-        self.pids, self.cpu = pids, cpu
-        self.t0 = time.perf_counter()
-        self.server0, self.busy0 = cpu_seconds(pids()), cpu_busy(cpu)
-
-    def done(self):
-        wall = time.perf_counter() - self.t0
-        return ((cpu_seconds(self.pids()) - self.server0) / wall,
-                (cpu_busy(self.cpu) - self.busy0) / wall)
-
-
-def say(line):
-    print(line, flush=True)
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
-def taskset(cpu):
-    return [] if cpu is None else ["taskset", "-c", str(cpu)]
-
-
 def write_lua(path, groups, per_request, auth):
     lines = ["groups = {"]
     for g in groups:
@@ -247,108 +151,10 @@ def write_lua(path, groups, per_request, auth):
     return path
 
 
-def wrk(script, port, threads, connections, seconds, cpu):
-    """Runs wrk; returns the counts its done() prints."""
-    cmd = [*taskset(cpu), "wrk", "-t", str(threads), "-c", str(connections), "-d",
-           "%ds" % seconds, "--timeout", "30s", "-s", script, "http://127.0.0.1:%d/" % port]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
-    m = re.search(r"^WRK-RESULT (\{.*\})$", p.stdout, re.M)
-    if p.returncode != 0 or not m:
-        raise RuntimeError("wrk failed (%d): %s %s" % (p.returncode, p.stdout[-2000:],
-                                                     p.stderr[-2000:]))
-    r = json.loads(m.group(1))
-    r["seconds"] = r["duration_us"] / 1e6
-    r["ok"] = r["requests"] - r["non2xx"]
-    r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
-    return r
-
-
-class Nginx:
-    """nginx in the foreground with a generated configuration: one worker process that answers
-    every request (POST bodies included) 200 "{}", access log off; files in its own directory.
-    As root its worker runs as nobody."""
-
-    def __init__(self, cpu):
-        self.dir = tempfile.mkdtemp(prefix="roost-ingest-nginx-",
-                                    dir=os.environ.get("TMPDIR", "/tmp"))
-        self.port = pgfixture.free_port()
-        temp = "\n".join("  %s_temp_path %s;" % (k, os.path.join(self.dir, k))
-                         for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        conf = os.path.join(self.dir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write("""%sworker_processes 1;
-daemon off;
-pid %s;
-error_log stderr warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-%s
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  client_max_body_size 1m;
-  client_body_buffer_size 1m;
-  server {
-    listen 127.0.0.1:%d;
-    location / { default_type application/json; return 200 "{}"; }
-  }
-}
-""" % ("user nobody nogroup;\n" if os.geteuid() == 0 else "",
-                os.path.join(self.dir, "nginx.pid"), temp, self.port))
-        self.proc = subprocess.Popen([*taskset(cpu), shutil.which("nginx") or "nginx", "-p",
-                                      self.dir, "-e", "stderr", "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 20
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError("nginx exited: %s" % self.proc.stderr.read().strip())
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise RuntimeError("nginx did not listen on port %d" % self.port)
-                time.sleep(0.05)
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
-        self.proc.stderr.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def register(site, n):
-    """Registers n devices (one bulk request); returns their IDs (hex, as issued)."""
-    pairs = site.import_credentials(n, "%X" % FIRST_ID)
-    c = Client(site, site.api_user("DEVICE_MANAGER"))
-    tid = c.json("POST", "/api/devicetypes/create", json.dumps({"name": "ingest"}))["id"]
-    body = json.dumps({"prefix": "ingest-", "productCertificate": "P_0004_D356_03",
-                       "ids": [{"id": d, "pac": p} for d, p in pairs]})
-    job = c.json("POST", "/api/devicetypes/%s/devices/bulk/create/async" % tid, body,
-                 expect=202)["jobId"]
-    while True:
-        st = c.json("GET", "/api/jobs/" + job)
-        if st["jobDone"]:
-            break
-        time.sleep(0.05)
-    c.close()
-    if st["status"]["success"] != n:
-        raise RuntimeError("registration: %d of %d devices" % (st["status"]["success"], n))
-    return [d for d, _ in pairs]
-
-
 def stored(site, lo, hi):
     """Messages stored for devices lo..hi (integers)."""
-    sql = "SELECT count(*) FROM messages WHERE device_id BETWEEN %d AND %d" % (lo, hi)
-    if site.engine == "sqlite":
-        out = subprocess.run(["sqlite3", "-batch", os.path.join(site.data_dir, "roost.db"), sql],
-                             check=True, capture_output=True, text=True).stdout
-    else:
-        out = subprocess.run([os.path.join(site.pg.bin, "psql"), "-X", "-A", "-t", "-v",
-                              "ON_ERROR_STOP=1", "-d", site.pg.conninfo("bench"), "-c", sql],
-                             check=True, capture_output=True, text=True).stdout
-    return int(out.strip())
+    return int(sql(site, "SELECT count(*) FROM messages WHERE device_id BETWEEN %d AND %d"
+                   % (lo, hi)))
 
 
 def ingest_counts(site, name="roost_ingest_reports_total"):
@@ -401,8 +207,7 @@ def check(label, r, per_request, count, decided):
     if decided.get("accepted", 0) != count:
         problems.append("the server accepted %d reports but %d messages are stored"
                         % (decided.get("accepted", 0), count))
-    for p in problems:
-        say("  CHECK FAILED (%s): %s" % (label, p))
+    say_checks(label, problems)
     return problems
 
 
@@ -471,28 +276,13 @@ def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
     s = opts
     n_single = s["single_threads"] * s["single_devices"]
     n_batch = s["batch_connections"] * s["batch_devices"]
-    site = Site(roost, engine)
+    site = start_site(roost, engine, 1, server_cpu)
     out = {"engine": engine}
     try:
-        if site.pg:
-            pin_postgres(site.pg, server_cpu)
-        site.start(threads=1)
-        pin(site.proc.pid, server_cpu)
-        ids = register(site, n_single + n_batch)
-        admin = Client(site, site.api_user("ADMIN"))
-        admin.json("POST", "/api/stations/create", json.dumps(
-            {"id": STATION, "name": "bench", "lat": 43.6, "lng": 1.44}), expect=201)
+        # The station's password is verified (and cached) by prepare's warm-up report.
+        _, ids, station, admin = prepare(site, n_single + n_batch, FIRST_ID, type_name="ingest")
         admin.close()
-        st = site.api_user("STATION")
-        auth = base64.b64encode(("%s:%s" % (st["login"], st["password"])).encode()).decode()
-        # One request first, so that the station's password is verified once (Argon2id) and
-        # cached before the connections start: a report of a device that is not registered,
-        # which stores nothing.
-        warm = Client(site, st).json("POST", "/api/ingest/uplink", json.dumps(
-            {"device": "FFFFFFFF", "seqNumber": 0, "data": "", "time": 1, "station": STATION,
-             "rssi": -100, "snr": 10}))
-        if warm.get("reason") != "unknown_device":
-            raise RuntimeError("warm-up report: %r" % warm)
+        auth = basic(station)
         single_ids, batch_ids = ids[:n_single], ids[n_single:]
         single_groups = [single_ids[i::s["single_threads"]] for i in range(s["single_threads"])]
         batch_groups = [batch_ids[i * s["batch_devices"]:(i + 1) * s["batch_devices"]]
@@ -561,17 +351,9 @@ def main():
     args = sys.argv[1:]
     opts = {"seconds": 2 if smoke() else 15, "connections": 4 if smoke() else 64}
 
-    def flag(name, conv):
-        if name in args:
-            i = args.index(name)
-            v = conv(args[i + 1])
-            del args[i:i + 2]
-            return v
-        return None
-
-    engine = flag("--engine", str) or "both"
-    opts["seconds"] = flag("--seconds", int) or opts["seconds"]
-    opts["connections"] = flag("--connections", int) or opts["connections"]
+    engine = take_flag(args, "--engine") or "both"
+    opts["seconds"] = take_flag(args, "--seconds", int) or opts["seconds"]
+    opts["connections"] = take_flag(args, "--connections", int) or opts["connections"]
     opts["single_threads"] = 1 if smoke() else 2
     # Per wrk thread, sent round robin. Many, in smoke mode too: two reports of one device in
     # flight at once on different connections may be committed out of order (a handler thread
@@ -604,7 +386,7 @@ def main():
     results = []
     failed = False
     try:
-        for eng in (["sqlite", "postgres"] if engine == "both" else [engine]):
+        for eng in engines(engine):
             r = run_engine(roost, eng, opts, server_cpu, load_cpu, work)
             results.append(r)
             failed = failed or bool(r["single"]["problems"] or r["batch"]["problems"])
@@ -626,12 +408,10 @@ def main():
                 met.append(r["single"]["rate"] >= 0.3 * ng["rate"])
             text += " [SQLite targets: %s]" % ("met" if all(met) else "NOT met")
         parts.append(text)
-    print(machine_line())
-    print("RESULT ingest: %s; checks %s; targets on SQLite: single >= 20000 msg/s and >= 0.30x "
-          "nginx, batch >= 150000 msg/s" % ("; ".join(parts), "FAILED" if failed else "passed"))
-    if smoke():
-        print("(smoke mode: %d s runs check that it works; the figures mean nothing)"
-              % opts["seconds"])
+    print_result("ingest: %s; checks %s; targets on SQLite: single >= 20000 msg/s and >= 0.30x "
+                 "nginx, batch >= 150000 msg/s"
+                 % ("; ".join(parts), "FAILED" if failed else "passed"),
+                 "%d s runs check that it works" % opts["seconds"])
     return 1 if failed else 0
 
 

@@ -36,11 +36,12 @@ import tempfile
 import time
 import urllib.parse
 
-from http_bench_support import Site, build_roost, machine_line, smoke
+from http_bench_support import build_roost, machine_line, smoke
 import pgfixture  # noqa: E402 (on the path through http_bench_support)
-from pipeline_bench_support import (BATCH, loadavg, prepare, profile_report, profile_start,
-                                    report, send_batches)
-from run_ingest_bench import Usage, children, cpus, pin, pin_postgres, postgres_pids, taskset
+from pipeline_bench_support import (BATCH, Usage, children, cpus, engines, loadavg,
+                                    postgres_pids, prepare, print_result, profile_report,
+                                    profile_start, report, say, say_checks, send_batches,
+                                    start_site, take_flag, take_switch, taskset)
 
 FIRST_ID = 0x40000000
 GAP_MS = 10_000
@@ -57,10 +58,6 @@ function done(summary, latency, requests)
     summary.bytes))
 end
 """
-
-
-def say(line):
-    print(line, flush=True)
 
 
 class StaticNginx:
@@ -139,12 +136,8 @@ def check_page(page, first_seq, n, label):
 
 def run_engine(roost, engine, n, seconds, cpu_a, cpu_b, work, profile):
     out = {"engine": engine, "pages": []}
-    site = Site(roost, engine)
+    site = start_site(roost, engine, 2, cpu_a)
     try:
-        if site.pg:
-            pin_postgres(site.pg, cpu_a)
-        site.start(threads=2)
-        pin(site.proc.pid, cpu_a)
         tid, ids, station, admin = prepare(site, 1, FIRST_ID)
         dev = ids[0]
         t0 = int(time.time() * 1000) - n * GAP_MS
@@ -215,8 +208,7 @@ def run_engine(roost, engine, n, seconds, cpu_a, cpu_b, work, profile):
                        r["p50_us"] / 1e3, r["p99_us"] / 1e3, r["rate"], 100 * r["cpu"],
                        r["load"], b["p50_us"] / 1e3, b["p99_us"] / 1e3, b["rate"], b["load"],
                        r["p99_us"] / max(1, b["p99_us"])))
-                for pr in problems:
-                    say("  CHECK FAILED (%s): %s" % (engine, pr))
+                say_checks(engine, problems)
         admin.close()
     finally:
         site.close()
@@ -225,21 +217,10 @@ def run_engine(roost, engine, n, seconds, cpu_a, cpu_b, work, profile):
 
 def main():
     args = sys.argv[1:]
-
-    def flag(name):
-        if name in args:
-            i = args.index(name)
-            v = args[i + 1]
-            del args[i:i + 2]
-            return v
-        return None
-
-    engine = flag("--engine") or "both"
-    profile = "--profile" in args
-    if profile:
-        args.remove("--profile")
-    n = int(flag("--messages") or (2000 if smoke() else 100_000))
-    seconds = int(flag("--seconds") or (1 if smoke() else 10))
+    engine = take_flag(args, "--engine") or "both"
+    profile = take_switch(args, "--profile")
+    n = take_flag(args, "--messages", int) or (2000 if smoke() else 100_000)
+    seconds = take_flag(args, "--seconds", int) or (1 if smoke() else 10)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     roost = build_roost(args[0] if args else os.path.join(root, "build"))
     if not shutil.which("wrk") or not shutil.which("nginx"):
@@ -252,7 +233,7 @@ def main():
     os.chmod(work, 0o755)  # nginx's worker runs as nobody when started as root
     results, failed = [], False
     try:
-        for eng in (["sqlite", "postgres"] if engine == "both" else [engine]):
+        for eng in engines(engine):
             r = run_engine(roost, eng, n, seconds, cpu_a, cpu_b, work, profile)
             results.append(r)
             failed = failed or any(p["problems"] for p in r["pages"])
@@ -265,12 +246,9 @@ def main():
                          % (r["engine"], p["page"], p["conns"], p["roost"]["p99_us"] / 1e3,
                             p["nginx"]["p99_us"] / 1e3,
                             "" if p["roost"]["p99_us"] <= 20000 else " [target NOT met]"))
-    print(machine_line())
-    print("RESULT message list at %d messages: %s; checks %s; target p99 <= 20 ms"
-          % (n, "; ".join(parts), "FAILED" if failed else "passed"))
-    if smoke():
-        print("(smoke mode: %d messages, %d s runs check that it works; the figures mean nothing)"
-              % (n, seconds))
+    print_result("message list at %d messages: %s; checks %s; target p99 <= 20 ms"
+                 % (n, "; ".join(parts), "FAILED" if failed else "passed"),
+                 "%d messages, %d s runs check that it works" % (n, seconds))
     return 1 if failed else 0
 
 

@@ -30,8 +30,8 @@ import threading
 import time
 
 from http_bench_support import Client, Site, build_roost, machine_line, smoke
-from pipeline_bench_support import BATCH, loadavg, prepare, report, rss_kb, send_batches, sql
-from run_ingest_bench import cpus, pin, pin_postgres
+from pipeline_bench_support import (BATCH, cpus, loadavg, pin, pin_postgres, prepare, report,
+                                    rss_kb, send_batches, sql)
 
 FIRST_ID = 0x50000000
 CONNECTIONS = 4

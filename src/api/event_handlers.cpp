@@ -117,7 +117,18 @@ Parsed<ConfigTarget> GroupTarget(ApiContext& ctx, const Principal& p, const Requ
   return ConfigTarget{EventScope::kGroup, group->id, group->id};
 }
 
-using TargetOf = Parsed<ConfigTarget> (*)(ApiContext&, const Principal&, const Request&);
+Parsed<ConfigTarget> TargetOf(EventScope scope, ApiContext& ctx, const Principal& p,
+                              const Request& req) {
+  switch (scope) {
+    case EventScope::kDevice:
+      return DeviceTarget(ctx, p, req);
+    case EventScope::kDeviceType:
+      return DeviceTypeTarget(ctx, p, req);
+    case EventScope::kGroup:
+      return GroupTarget(ctx, p, req);
+  }
+  return ApiError{404, "event configuration target not found", {}};  // no other scope exists
+}
 
 // A configuration applies (and is shown) only while its target is still in the
 // group that made it: after a transfer the new owner neither sees nor inherits
@@ -126,9 +137,9 @@ bool Owned(const EventConfig& config, const ConfigTarget& t) {
   return config.scope == t.scope && config.target == t.target && config.group == t.group;
 }
 
-Response ListConfigs(ApiContext& ctx, const Principal& p, const Request& req, TargetOf target_of) {
+Response ListConfigs(EventScope scope, ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.events == nullptr) return Unavailable();
-  auto t = target_of(ctx, p, req);
+  auto t = TargetOf(scope, ctx, p, req);
   if (!t.ok()) return t.error().ToResponse();
   auto configs = ctx.events->ListEventConfigs(t->scope, t->target);
   if (!configs.ok()) return FromStatus(configs.status()).ToResponse();
@@ -139,9 +150,9 @@ Response ListConfigs(ApiContext& ctx, const Principal& p, const Request& req, Ta
   return JsonResponse(200, json{{"data", std::move(data)}});
 }
 
-Response CreateConfig(ApiContext& ctx, const Principal& p, const Request& req, TargetOf target_of) {
+Response CreateConfig(EventScope scope, ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.events == nullptr) return Unavailable();
-  auto t = target_of(ctx, p, req);
+  auto t = TargetOf(scope, ctx, p, req);
   if (!t.ok()) return t.error().ToResponse();
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return body.error().ToResponse();
@@ -165,9 +176,9 @@ Response CreateConfig(ApiContext& ctx, const Principal& p, const Request& req, T
   return JsonResponse(201, EventConfigJson(*created));
 }
 
-Response DeleteConfig(ApiContext& ctx, const Principal& p, const Request& req, TargetOf target_of) {
+Response DeleteConfig(EventScope scope, ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.events == nullptr) return Unavailable();
-  auto t = target_of(ctx, p, req);
+  auto t = TargetOf(scope, ctx, p, req);
   if (!t.ok()) return t.error().ToResponse();
   const std::string id(req.Param("cid"));
   const std::string what = "event configuration " + QuoteForMessage(id);
@@ -194,32 +205,20 @@ Response ListDeviceTypeWarnings(ApiContext& ctx, const Principal& p, const Reque
   return DeviceTypeEvents(ctx, p, req, EventSeverity::kWarn);
 }
 
-Response ListDeviceEventConfigs(ApiContext& ctx, const Principal& p, const Request& req) {
-  return ListConfigs(ctx, p, req, DeviceTarget);
+ApiHandler ListEventConfigs(EventScope scope) {
+  return [scope](ApiContext& ctx, const Principal& p, const Request& req) {
+    return ListConfigs(scope, ctx, p, req);
+  };
 }
-Response CreateDeviceEventConfig(ApiContext& ctx, const Principal& p, const Request& req) {
-  return CreateConfig(ctx, p, req, DeviceTarget);
+ApiHandler CreateEventConfig(EventScope scope) {
+  return [scope](ApiContext& ctx, const Principal& p, const Request& req) {
+    return CreateConfig(scope, ctx, p, req);
+  };
 }
-Response DeleteDeviceEventConfig(ApiContext& ctx, const Principal& p, const Request& req) {
-  return DeleteConfig(ctx, p, req, DeviceTarget);
-}
-Response ListDeviceTypeEventConfigs(ApiContext& ctx, const Principal& p, const Request& req) {
-  return ListConfigs(ctx, p, req, DeviceTypeTarget);
-}
-Response CreateDeviceTypeEventConfig(ApiContext& ctx, const Principal& p, const Request& req) {
-  return CreateConfig(ctx, p, req, DeviceTypeTarget);
-}
-Response DeleteDeviceTypeEventConfig(ApiContext& ctx, const Principal& p, const Request& req) {
-  return DeleteConfig(ctx, p, req, DeviceTypeTarget);
-}
-Response ListGroupEventConfigs(ApiContext& ctx, const Principal& p, const Request& req) {
-  return ListConfigs(ctx, p, req, GroupTarget);
-}
-Response CreateGroupEventConfig(ApiContext& ctx, const Principal& p, const Request& req) {
-  return CreateConfig(ctx, p, req, GroupTarget);
-}
-Response DeleteGroupEventConfig(ApiContext& ctx, const Principal& p, const Request& req) {
-  return DeleteConfig(ctx, p, req, GroupTarget);
+ApiHandler DeleteEventConfig(EventScope scope) {
+  return [scope](ApiContext& ctx, const Principal& p, const Request& req) {
+    return DeleteConfig(scope, ctx, p, req);
+  };
 }
 
 }  // namespace roost::api

@@ -36,6 +36,7 @@
 #include "http/message.h"
 #include "model/device.h"
 #include "model/device_type.h"
+#include "model/event.h"
 #include "registry/users.h"
 
 namespace roost::api {
@@ -200,16 +201,11 @@ http::Response ListDeviceTypeWarnings(ApiContext&, const Principal&, const http:
 // The event configurations of a visible device, device type or group: listed
 // → {"data": [...]}; created from {"kinds", "emails"} → 201 the configuration;
 // deleted ({cid} of another target is 404) → 204. Only those made while the
-// target was in its current group are listed, deleted and applied.
-http::Response ListDeviceEventConfigs(ApiContext&, const Principal&, const http::Request&);
-http::Response CreateDeviceEventConfig(ApiContext&, const Principal&, const http::Request&);
-http::Response DeleteDeviceEventConfig(ApiContext&, const Principal&, const http::Request&);
-http::Response ListDeviceTypeEventConfigs(ApiContext&, const Principal&, const http::Request&);
-http::Response CreateDeviceTypeEventConfig(ApiContext&, const Principal&, const http::Request&);
-http::Response DeleteDeviceTypeEventConfig(ApiContext&, const Principal&, const http::Request&);
-http::Response ListGroupEventConfigs(ApiContext&, const Principal&, const http::Request&);
-http::Response CreateGroupEventConfig(ApiContext&, const Principal&, const http::Request&);
-http::Response DeleteGroupEventConfig(ApiContext&, const Principal&, const http::Request&);
+// target was in its current group are listed, deleted and applied. One
+// implementation for the three scopes: `scope` says what {id} names.
+ApiHandler ListEventConfigs(EventScope scope);
+ApiHandler CreateEventConfig(EventScope scope);
+ApiHandler DeleteEventConfig(EventScope scope);
 
 // --- product certificates (certificate_handlers.cpp) ------------------------
 // Global reference data: every principal allowed by the route sees every

@@ -8,6 +8,7 @@
 
 #include "core/hex.h"
 #include "integration/email.h"
+#include "model/signal.h"
 
 namespace roost::integration {
 namespace {
@@ -21,22 +22,6 @@ std::string FormatFixed(double value, int decimals) {
 // Epoch seconds rounded down, also before 1970.
 int64_t FloorSeconds(EpochMillis ms) {
   return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-}
-
-// The mean SNR and best RSSI of pipeline/radio.h, repeated here because the
-// pipeline library brings storage with it and this one must not.
-double MeanSnr(const std::vector<Reception>& receptions) {
-  if (receptions.empty()) return 0;
-  double sum = 0;
-  for (const Reception& r : receptions) sum += r.snr;
-  return sum / static_cast<double>(receptions.size());
-}
-
-double BestRssiOf(const std::vector<Reception>& receptions) {
-  if (receptions.empty()) return 0;
-  double best = receptions.front().rssi;
-  for (const Reception& r : receptions) best = std::max(best, r.rssi);
-  return best;
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -358,10 +343,10 @@ void CompiledCallback::FillVariables(const Message& message, const Delivery& del
     }
   }
   if (message.rinfos.empty()) return;  // no radio values: not a stored uplink
-  const std::string snr = FormatFixed(MeanSnr(message.rinfos), 2);
+  const std::string snr = FormatFixed(AverageSnr(message.rinfos), 2);
   out.Set(Variable::kSnr, snr);
   out.Set(Variable::kAvgSnr, snr);
-  double rssi = BestRssiOf(message.rinfos);
+  double rssi = BestRssi(message.rinfos);
   if (delivery.duplicate) {
     for (const Reception& r : message.rinfos) {
       if (r.station == delivery.station) {

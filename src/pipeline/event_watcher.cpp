@@ -2,19 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
+
+#include "model/calendar.h"
 
 namespace roost::pipeline {
 namespace {
-
-std::string UtcText(EpochMillis ms) {
-  const std::time_t s = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string DeviceText(uint32_t device) {
   char buf[9];

@@ -7,6 +7,7 @@
 #include "core/hex.h"
 #include "core/text.h"
 #include "integration/callback_request.h"
+#include "model/calendar.h"
 #include "model/object_id.h"
 
 namespace roost::pipeline {
@@ -141,28 +142,15 @@ Result<MessageService::MessageMetric> MessageService::GetMessageMetric(uint32_t 
   return m;
 }
 
-namespace {
-
-// Days from 1970-01-01 to the first of January of `year` (proleptic Gregorian).
-int64_t DaysBeforeYear(int year) {
-  int64_t days = 0;
-  for (int y = 1970; y < year; ++y) {
-    days += (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ? 366 : 365;
-  }
-  return days;
-}
-
-}  // namespace
-
 Result<std::vector<MessageService::DayCount>> MessageService::GetConsumptions(uint32_t device,
                                                                               int year) {
   if (year < 1970 || year > 9999) return Status::InvalidInput("year: must be 1970..9999");
-  const bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-  const int days = leap ? 366 : 365;
+  const UtcYear span = UtcYearOf(year);
+  const int days = span.days;
   StatsQuery q;
   q.device = device;
   q.step = StatsStep::kDay;
-  q.from = DaysBeforeYear(year) * kMillisPerDay;
+  q.from = span.start;
   q.to = q.from + days * kMillisPerDay;
   auto buckets = store_.GetStats(q);
   if (!buckets.ok()) return buckets.status();

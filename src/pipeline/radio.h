@@ -8,6 +8,7 @@
 #include <span>
 
 #include "model/message.h"
+#include "model/signal.h"
 
 namespace roost::pipeline {
 
@@ -37,9 +38,7 @@ inline constexpr double kMaxLocationRadius = 50'000;
 // kMaxLocationRadius], divided by sqrt(n) for n such receptions.
 std::optional<ComputedLocation> LocateByStations(std::span<const Reception> receptions);
 
-// The mean SNR (dB) and the best RSSI (dBm) of the receptions; 0 for none (a
-// message always has at least one).
-double AverageSnr(std::span<const Reception> receptions);
-double BestRssi(std::span<const Reception> receptions);
+// AverageSnr and BestRssi of receptions are in model/signal.h: callback
+// requests (integration/) show them too.
 
 }  // namespace roost::pipeline

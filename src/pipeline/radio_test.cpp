@@ -159,15 +159,5 @@ TEST(LocateByStations, AveragesAcrossTheAntimeridian) {
   EXPECT_GE(location->lng, -180.0);
 }
 
-TEST(SignalSummaries, AverageSnrAndBestRssi) {
-  EXPECT_EQ(AverageSnr({}), 0);
-  EXPECT_EQ(BestRssi({}), 0);
-  std::vector<Reception> receptions = {At(-130, std::nullopt, std::nullopt, 10),
-                                       At(-101.5, std::nullopt, std::nullopt, 20),
-                                       At(-140, std::nullopt, std::nullopt, 33)};
-  EXPECT_DOUBLE_EQ(AverageSnr(receptions), 21);
-  EXPECT_DOUBLE_EQ(BestRssi(receptions), -101.5);
-}
-
 }  // namespace
 }  // namespace roost::pipeline

@@ -339,17 +339,8 @@ TEST_P(StoreTest, GroupDescriptionSubtreeUpdateAndDelete) {
   EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
   EXPECT_NE(st.message().find("1 child groups"), std::string::npos) << st.message();
   DeviceType t = MakeType(1, b.id);
-  User u;
-  u.id = Hex24(0x601);
-  u.group = b.id;
-  u.email = "u@example.com";
-  u.roles = {"READER"};
-  ASSERT_TRUE(store_->CreateUser(u).ok());
-  ApiUser api;
-  api.login = Hex24(0x602);
-  api.group = b.id;
-  api.roles = {"READER"};
-  ASSERT_TRUE(store_->CreateApiUser(api).ok());
+  const User u = MakeUser(0x601, b.id, "u@example.com", {"READER"});
+  const ApiUser api = MakeApiUser(0x602, b.id, {"READER"});
   Device d;
   d.id = SigfoxId{0x42};
   d.type = t.id;
@@ -389,17 +380,8 @@ TEST_P(StoreTest, UsersAndApiUsersOfASubtree) {
   Group b = MakeGroup(4, root.id);
   int n = 0;
   for (const Group* g : {&root, &a, &a1, &b}) {
-    User u;
-    u.id = Hex24(0x700 + n);
-    u.group = g->id;
-    u.email = "u" + std::to_string(n) + "@example.com";
-    u.roles = {"READER"};
-    ASSERT_TRUE(store_->CreateUser(u).ok());
-    ApiUser api;
-    api.login = Hex24(0x800 - n);
-    api.group = g->id;
-    api.roles = {"READER"};
-    ASSERT_TRUE(store_->CreateApiUser(api).ok());
+    MakeUser(0x700 + n, g->id, "u" + std::to_string(n) + "@example.com", {"READER"});
+    MakeApiUser(0x800 - n, g->id, {"READER"});
     ++n;
   }
   auto users = store_->ListUsersInSubtree(a.id);
@@ -419,12 +401,7 @@ TEST_P(StoreTest, UsersAndApiUsersOfASubtree) {
 
 TEST_P(StoreTest, PasswordTokensAreTakenOnceAndReplaced) {
   Group root = MakeGroup(1, "");
-  User u;
-  u.id = Hex24(0x901);
-  u.group = root.id;
-  u.email = "new@example.com";
-  u.roles = {"READER"};
-  ASSERT_TRUE(store_->CreateUser(u).ok());
+  const User u = MakeUser(0x901, root.id, "new@example.com", {"READER"});
   UserToken first{std::string(64, 'a'), u.id, 5000, 1000};
   ASSERT_TRUE(store_->ReplacePasswordToken(first).ok());
   UserToken second{std::string(64, 'b'), u.id, 6000, 2000};
@@ -461,12 +438,7 @@ TEST_P(StoreTest, PasswordTokensAreTakenOnceAndReplaced) {
 
 TEST_P(StoreTest, ConcurrentTakesOfOnePasswordTokenSucceedOnce) {
   Group root = MakeGroup(1, "");
-  User u;
-  u.id = Hex24(0x911);
-  u.group = root.id;
-  u.email = "race@example.com";
-  u.roles = {"READER"};
-  ASSERT_TRUE(store_->CreateUser(u).ok());
+  const User u = MakeUser(0x911, root.id, "race@example.com", {"READER"});
   for (int round = 0; round < 5; ++round) {
     UserToken t{std::string(63, 'e') + std::to_string(round), u.id, 9000, 1000};
     ASSERT_TRUE(store_->ReplacePasswordToken(t).ok());
@@ -490,12 +462,7 @@ TEST_P(StoreTest, ConcurrentTakesOfOnePasswordTokenSucceedOnce) {
 
 TEST_P(StoreTest, Sessions) {
   Group root = MakeGroup(1, "");
-  User u;
-  u.id = Hex24(0xa01);
-  u.group = root.id;
-  u.email = "s@example.com";
-  u.roles = {"ADMIN"};
-  ASSERT_TRUE(store_->CreateUser(u).ok());
+  const User u = MakeUser(0xa01, root.id, "s@example.com", {"ADMIN"});
   UserToken old{std::string(64, '1'), u.id, 1500, 1000};
   UserToken a{std::string(64, '2'), u.id, 50000, 2000};
   UserToken b{std::string(64, '3'), u.id, 50000, 2000};

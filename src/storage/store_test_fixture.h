@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "storage/store.h"
 #include "storage/testing/pg_fixture.h"
@@ -80,6 +81,29 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     t.update_time = 6;
     EXPECT_TRUE(store_->CreateDeviceType(t).ok());
     return t;
+  }
+
+  // A user or API user of `group` with only what every account has; the
+  // tests that need more build their own.
+  User MakeUser(int n, const std::string& group, const std::string& email, Roles roles) {
+    User u;
+    u.id = Hex24(n);
+    u.group = group;
+    u.email = email;
+    u.roles = std::move(roles);
+    Status s = store_->CreateUser(u);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return u;
+  }
+
+  ApiUser MakeApiUser(int n, const std::string& group, Roles roles) {
+    ApiUser a;
+    a.login = Hex24(n);
+    a.group = group;
+    a.roles = std::move(roles);
+    Status s = store_->CreateApiUser(a);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return a;
   }
 
   static Device MakeDevice(uint32_t id, const DeviceType& type, const std::string& name = "") {

@@ -3,7 +3,10 @@ receive each new message once (and each later station's report where sendDuplica
 real receiver on loopback; a failing endpoint is retried, then its callback dies and one alert
 email reaches the real SMTP sink; EMAIL callbacks reach the sink, BATCH_URL callbacks post their
 lines together; a CALLBACK-mode device type's downlinkHook answers the downlink of a report with
-ack; bad callbacks are refused when saved.
+ack; bad callbacks are refused when saved. On SQLite only (what they check is not storage
+behaviour): /metrics counts each delivered callback exactly once, and a site that refuses private
+destinations records a callback to loopback as failed, with the refusal as its reason, without
+ever reaching it.
 """
 
 import json
@@ -15,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from mailsink import SmtpSink
+from roostserver import metric_value
 from roostsite import Client, Site
 
 T0 = 1700000000000
@@ -318,6 +322,103 @@ class CallbacksSqliteTest(CallbackFlows, unittest.TestCase):
 
 class CallbacksPostgresTest(CallbackFlows, unittest.TestCase):
     ENGINE = "postgres"
+
+
+def deliveries_counted(server, outcome):
+    """roost_callback_deliveries_total{outcome} of the server's /metrics."""
+    status, _, body = server.request("GET", "/metrics")
+    if status != 200:
+        raise AssertionError("/metrics answered %d" % status)
+    value = metric_value(body.decode(),
+                         'roost_callback_deliveries_total{outcome="%s"}' % outcome)
+    if value is None:
+        raise AssertionError("roost_callback_deliveries_total{outcome=%s} is not in /metrics"
+                             % outcome)
+    return value
+
+
+class OneCallbackSite:
+    """A SQLite site served with SERVE_ARGS, a station, and one device whose type has one URL
+    callback to a receiver on loopback."""
+
+    SERVE_ARGS = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.site = Site("sqlite")
+        cls.receiver = Receiver()
+        try:
+            cls.server = cls.site.serve("--callback-timeout-ms", "1000", *cls.SERVE_ARGS)
+            cls.admin = Client(cls.server, cls.site.api_user("ADMIN", name="admin"))
+            cls.station = cls.site.api_user("STATION", name="station")
+            cls.admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "0A1B"},
+                         expect=201)
+            dev, pac = cls.site.issue_and_import(1, "6D0000")[0]
+            cls.tid = cls.admin.ok("POST", "/api/devicetypes/create", {"name": "watched"})["id"]
+            cls.did = cls.admin.ok("POST", "/api/devices/create",
+                                   {"id": dev, "pac": pac, "name": "watched",
+                                    "type": cls.tid})["id"]
+            cls.cb = cls.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % cls.tid,
+                                  [{"url": cls.receiver.url("/cb/{device}?seq={seqNumber}")}]
+                                  )["data"][0]["id"]
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.receiver.stop()
+        cls.site.close()
+
+    def ingest(self, seq):
+        c = Client(self.server, self.station)
+        res = c.ok("POST", "/api/ingest/uplink",
+                   {"device": self.did, "seqNumber": seq, "data": "c0ffee",
+                    "time": T0 + seq * 60000, "station": "0A1B", "rssi": -115.0, "snr": 9.5})
+        c.close()
+        return res["result"]
+
+
+class CallbackMetricsSqliteTest(OneCallbackSite, unittest.TestCase):
+    def test_delivered_counter_rises_by_exactly_the_deliveries_made(self):
+        delivered = deliveries_counted(self.server, "delivered")
+        failed = deliveries_counted(self.server, "failed")
+        for seq in (1, 2, 3):
+            self.assertEqual(self.ingest(seq), "accepted")
+        self.assertEqual(len(self.receiver.wait("/cb/", 3)), 3)
+        deadline = time.time() + 10
+        while deliveries_counted(self.server, "delivered") < delivered + 3 \
+                and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # nothing more is counted
+        self.assertEqual(len(self.receiver.received("/cb/")), 3)
+        self.assertEqual(deliveries_counted(self.server, "delivered"), delivered + 3)
+        self.assertEqual(deliveries_counted(self.server, "failed"), failed)
+
+
+class CallbackRefusePrivateSqliteTest(OneCallbackSite, unittest.TestCase):
+    SERVE_ARGS = ("--callback-refuse-private", "true")
+
+    def test_a_callback_to_loopback_is_recorded_as_refused_and_never_sent(self):
+        failed = deliveries_counted(self.server, "failed")
+        self.assertEqual(self.ingest(1), "accepted")
+        deadline = time.time() + 10
+        while True:
+            messages = self.admin.ok("GET", "/api/devices/%s/messages" % self.did)["data"]
+            cbs = messages[0]["callbacks"] if messages else []
+            if (cbs and cbs[0]["status"] != 0) or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(len(cbs), 1, cbs)
+        self.assertEqual(cbs[0]["status"], 605, cbs)
+        self.assertIn("destination address not allowed", cbs[0]["info"])
+        self.assertIsNotNone(cbs[0]["firstFailure"])
+        errors = self.admin.ok("GET", "/api/callbacks/messages/error")["data"]
+        mine = [e for e in errors if e["callbackId"] == self.cb]
+        self.assertTrue(mine, errors)
+        self.assertEqual(mine[0]["status"], 605)
+        self.assertGreater(deliveries_counted(self.server, "failed"), failed)
+        self.assertEqual(self.receiver.received("/cb/"), [])
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "api/json/body.h"
-#include "pipeline/radio.h"
+#include "model/signal.h"
 
 namespace roost::api {
 
@@ -68,8 +68,8 @@ json MessageJson(const Message& m) {
            {"seqNumber", m.seq_number},
            {"data", m.data},
            {"station", m.rinfos.empty() ? std::string() : m.rinfos.front().station},
-           {"snr", TwoDecimals(pipeline::AverageSnr(m.rinfos))},
-           {"rssi", pipeline::BestRssi(m.rinfos)},
+           {"snr", TwoDecimals(AverageSnr(m.rinfos))},
+           {"rssi", BestRssi(m.rinfos)},
            {"nbFrames", m.rinfos.size()},
            {"rinfos", std::move(rinfos)},
            {"linkQuality", std::string(EnumByValue(kLinkQualities, m.link_quality).name)},
