@@ -13,6 +13,7 @@ namespace {
 // A delivery whose destination is busy in this process is due again this soon.
 constexpr int64_t kBusyDestinationDelayMs = 200;
 constexpr size_t kMaxCompiled = 10'000;
+constexpr size_t kMaxKnownHosts = 10'000;
 // Deliveries sent but not recorded yet, past which senders wait for the recorder.
 constexpr size_t kMaxUnrecorded = 8'192;
 // A failed record (the store busy or unreachable) is tried again this many
@@ -52,6 +53,10 @@ Dispatcher::Dispatcher(storage::Store& store, DispatcherOptions options)
     }
   }
   const unsigned n = std::max(1u, options_.threads);
+  // Room for a claim beyond slow hosts' full queues, so that a few slow hosts
+  // never stop the claimer.
+  high_water_ = std::max<size_t>({8 * options_.per_destination_queue, 4 * size_t{n},
+                                  2 * static_cast<size_t>(std::max(1, options_.claim_batch))});
   for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { Send(); });
   recorder_ = std::thread([this] { Record(); });
   claimer_ = std::thread([this] { Claim(); });
@@ -186,8 +191,11 @@ storage::DeliveryOutcome Dispatcher::OutcomeFor(const Delivery& d, const Attempt
 }
 
 void Dispatcher::Enqueue(Job job, std::vector<int64_t>& busy) {
-  Host& h = hosts_[DestinationOf(job.front().callback)];
-  if (h.waiting.size() >= options_.per_destination_queue) {
+  const std::string name = DestinationOf(job.front().callback);
+  Host& h = hosts_[name];
+  const bool full =
+      IsQuick(name) ? queued_ >= high_water_ : h.waiting.size() >= options_.per_destination_queue;
+  if (full) {
     for (const auto& task : job) busy.push_back(task.delivery.id);
     return;
   }
@@ -195,10 +203,16 @@ void Dispatcher::Enqueue(Job job, std::vector<int64_t>& busy) {
   ++queued_;
 }
 
+bool Dispatcher::IsQuick(const std::string& host) const {
+  auto it = quick_.find(host);
+  return it != quick_.end() && it->second;
+}
+
 Dispatcher::Host* Dispatcher::ReadyHost(std::string& name) {
-  const unsigned limit = std::max(1u, options_.per_destination);
+  const unsigned slow = std::max(1u, options_.per_destination);
+  const unsigned quick = std::max(slow, options_.quick_destination);
   for (auto& [host, h] : hosts_) {
-    if (!h.waiting.empty() && h.in_flight < limit) {
+    if (!h.waiting.empty() && h.in_flight < (IsQuick(host) ? quick : slow)) {
       name = host;
       return &h;
     }
@@ -207,7 +221,6 @@ Dispatcher::Host* Dispatcher::ReadyHost(std::string& name) {
 }
 
 void Dispatcher::Claim() {
-  const size_t high_water = std::max<size_t>(4 * threads_.size(), 16);
   const size_t batch_lines = std::max<size_t>(1, options_.batch_lines);
   for (;;) {
     uint64_t wakes = 0;
@@ -216,7 +229,7 @@ void Dispatcher::Claim() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) return;
       wakes = wakes_;
-      room = queued_ < high_water;
+      room = queued_ + static_cast<size_t>(std::max(1, options_.claim_batch)) <= high_water_;
     }
     bool more = false;
     std::vector<int64_t> busy;
@@ -276,8 +289,11 @@ void Dispatcher::Claim() {
     std::unique_lock<std::mutex> lock(mu_);
     // A claimer that found the queues full also wakes once senders made room:
     // waiting for the next poll instead stalled delivery (64 per 200 ms).
-    cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(1, next_due - now)),
-                 [&] { return stop_ || wakes_ != wakes || (!room && queued_ < high_water); });
+    cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(1, next_due - now)), [&] {
+      return stop_ || wakes_ != wakes ||
+             (!room &&
+              queued_ + static_cast<size_t>(std::max(1, options_.claim_batch)) <= high_water_);
+    });
   }
 }
 
@@ -299,7 +315,14 @@ void Dispatcher::Send() {
       --queued_;
     }
     cv_.notify_all();  // the claimer may have room again
+    const auto started = std::chrono::steady_clock::now();
     Attempt attempt = Deliver(job, sender);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
+    // An answer, even a refusal, that came quickly; no answer (6xx) is slow.
+    const bool quick =
+        attempt.status > 0 && attempt.status < 600 && took <= options_.quick_answer_ms;
     const int64_t now = options_.clock();
     {
       std::unique_lock<std::mutex> lock(record_mu_);
@@ -310,6 +333,8 @@ void Dispatcher::Send() {
     record_cv_.notify_all();
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (quick_.size() >= kMaxKnownHosts && !quick_.count(host)) quick_.clear();
+      quick_[host] = quick;
       auto it = hosts_.find(host);
       if (it != hosts_.end()) {
         --it->second.in_flight;

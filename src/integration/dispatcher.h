@@ -10,6 +10,13 @@
 // queue is bounded (`per_destination_queue` sends, each a delivery or a
 // batch), past it deliveries are put back, due again shortly.
 //
+// A host whose last answer came within `quick_answer_ms` is quick: it may have
+// `quick_destination` sends in flight and its queue is bounded only by the
+// dispatcher's whole queue, since two connections with one request each
+// cannot carry more than a few thousand requests a second even on loopback.
+// A host starts slow (nothing is known of it) and is slow again after one slow
+// or failed answer, so a dead host still holds only `per_destination` senders.
+//
 // Senders do not write to the store: what each send met goes to one recorder
 // thread, which records everything finished meanwhile in one transaction
 // (Store::CompleteDeliveries) — a commit per delivery capped delivery at a few
@@ -57,7 +64,9 @@ namespace roost::integration {
 struct DispatcherOptions {
   unsigned threads = 8;
   unsigned per_destination = 2;
-  int claim_batch = 64;               // deliveries leased at a time
+  unsigned quick_destination = 4;     // sends at once to a quick host (at least per_destination)
+  int64_t quick_answer_ms = 50;       // an answer within this makes its host quick
+  int claim_batch = 128;              // deliveries leased at a time
   size_t per_destination_queue = 64;  // sends (deliveries or batches) waiting here per host
   int64_t lease_ms = 120'000;         // longer than a batch of sends can take
   std::chrono::milliseconds timeout{5'000};
@@ -131,6 +140,7 @@ class Dispatcher {
   std::shared_ptr<const CompiledCallback> Compiled(const Callback& callback, Status& error);
   // A host with waiting work and room for one more send, or nullptr. mu_ held.
   Host* ReadyHost(std::string& name);
+  bool IsQuick(const std::string& host) const;  // mu_ held
 
   storage::Store& store_;
   DispatcherOptions options_;
@@ -144,6 +154,8 @@ class Dispatcher {
   std::condition_variable work_;          // senders: a host became ready, or stop
   std::map<std::string, Host> hosts_;     // guarded by mu_
   size_t queued_ = 0;                     // jobs waiting in hosts_; guarded by mu_
+  size_t high_water_ = 0;                 // most jobs waiting in all hosts_ together
+  std::map<std::string, bool> quick_;     // hosts known quick; guarded by mu_
   std::map<std::string, Batch> batches_;  // by callback id; claimer thread only
   std::map<std::string, std::shared_ptr<const CompiledCallback>> compiled_;  // guarded by mu_
   std::mutex record_mu_;

@@ -172,6 +172,45 @@ TEST_P(DispatcherTest, ADeadEndpointNeverDelaysAHealthyOne) {
   EXPECT_LT(took, 2500ms) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
 }
 
+// Counts the requests a handler is in at once.
+struct ConcurrencyProbe {
+  std::atomic<int> now{0};
+  std::atomic<int> most{0};
+  Answer Hold(std::chrono::milliseconds hold) {
+    const int in = ++now;
+    for (int m = most.load(); in > m && !most.compare_exchange_weak(m, in);) {
+    }
+    std::this_thread::sleep_for(hold);
+    --now;
+    return Answer{200, "ok", {}, 0};
+  }
+};
+
+TEST_P(DispatcherTest, AQuickHostGetsMoreSendsAtOnceThanASlowOne) {
+  ConcurrencyProbe quick_probe, slow_probe;
+  LoopbackHttpServer quick([&](const ReceivedRequest&) { return quick_probe.Hold(5ms); });
+  LoopbackHttpServer slow([&](const ReceivedRequest&) { return slow_probe.Hold(120ms); });
+  ASSERT_TRUE(store_
+                  ->CreateCallbacks(std::vector<Callback>{UrlCallback("a-quick", quick.Url("/in")),
+                                                          UrlCallback("b-slow", slow.Url("/in"))})
+                  .ok());
+  DispatcherOptions o = Options();
+  o.threads = 8;
+  o.per_destination = 2;
+  o.quick_destination = 4;
+  o.quick_answer_ms = 60;
+  Dispatcher dispatcher(*store_, o);
+  Ingest(1, 60);
+  dispatcher.Wake();
+  ASSERT_TRUE(WaitFor([&] { return quick.requests().size() >= 60; }, 20s));
+  ASSERT_TRUE(WaitFor([&] { return slow.requests().size() >= 60; }, 20s));
+  // The quick host was given more than two senders once it had answered
+  // quickly; the slow one never more than two, although senders were free.
+  EXPECT_GT(quick_probe.most.load(), 2);
+  EXPECT_LE(quick_probe.most.load(), 4);
+  EXPECT_LE(slow_probe.most.load(), 2);
+}
+
 TEST_P(DispatcherTest, FailuresAreRetriedWithBackOffThenTheCallbackDiesWithOneAlert) {
   std::atomic<int> hits{0};
   LoopbackHttpServer failing([&](const ReceivedRequest&) {
