@@ -1,6 +1,7 @@
 #include "api/authenticate.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "api/auth.h"
@@ -101,6 +102,26 @@ AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const s
 }
 
 }  // namespace
+
+std::optional<Principal> AuthenticateFromCache(ApiContext& ctx, const Request& request) {
+  auto header = request.Header("Authorization");
+  if (!header) return std::nullopt;
+  auto creds = ParseBasicAuthorization(*header);
+  if (!creds.ok()) return std::nullopt;
+  std::shared_ptr<const ApiUser> user = ctx.accounts.CachedApiUser(creds->login);
+  if (!user || !ctx.passwords.Recalls(creds->login, creds->password, user->password_hash)) {
+    return std::nullopt;
+  }
+  const int64_t now = ctx.now_ms();
+  const LoginThrottle::Attempt attempt = ctx.throttle.Acquire(creds->login, request.remote, now);
+  if (!attempt.allowed()) return std::nullopt;
+  ctx.throttle.Succeeded(attempt, now);
+  Principal principal;
+  principal.login = user->login;
+  principal.group = user->group;
+  principal.roles = RoleSetOf(user->roles);
+  return principal;
+}
 
 AuthOutcome Authenticate(ApiContext& ctx, const Request& request, bool changes_state) {
   AuthOutcome out;

@@ -49,6 +49,15 @@ struct AuthOutcome {
 };
 AuthOutcome Authenticate(ApiContext& ctx, const http::Request& request, bool changes_state);
 
+// Authenticate for an API user (HTTP Basic) seen moments ago, without
+// blocking: the user from Accounts::CachedApiUser and the password from
+// PasswordVerifyCache::Recalls — no store query, no Argon2id — and the
+// throttle consulted and told of the success as Authenticate does. nullopt
+// when that cannot admit the request (no Basic credentials, a miss in either
+// cache, a throttled login), with nothing counted: call Authenticate then,
+// which also gives the refusals.
+std::optional<Principal> AuthenticateFromCache(ApiContext& ctx, const http::Request& request);
+
 // The client address of "ip:port" / "[v6]:port" (what failures are counted per).
 std::string ClientAddress(std::string_view remote);
 

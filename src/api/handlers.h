@@ -155,6 +155,9 @@ http::Response ListStations(ApiContext&, const Principal&, const http::Request&)
 // are durable: one report → {"result", "reason"}; an array → {"results": [...],
 // "accepted", "duplicates", "refused"}. 503 + Retry-After when ingest is busy.
 http::Response IngestUplink(ApiContext&, const Principal&, const http::Request&);
+// The same on the event loop: nullopt, with nothing queued, when a station's
+// check would ask the store (MessageService::MayReportCached).
+std::optional<http::Response> IngestUplinkFast(ApiContext&, const Principal&, const http::Request&);
 // The body of a Sigfox Cloud DATA callback (JSON or form; pipeline/ingest_body.h),
 // decided like one uplink report.
 http::Response IngestSigfoxCallback(ApiContext&, const Principal&, const http::Request&);

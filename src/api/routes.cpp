@@ -91,7 +91,8 @@ const std::vector<ApiRoute>& ApiRoutes() {
        DeleteEventConfig(EventScope::kGroup)},
       {"GET", "/api/stations", kRead, ListStations},
       {"POST", "/api/stations/create", kAdmin, CreateStation},
-      {"POST", "/api/ingest/uplink", kIngest, IngestUplink, Access::kRoles, Body::kBatch},
+      {"POST", "/api/ingest/uplink", kIngest, IngestUplink, Access::kRoles, Body::kBatch,
+       http::Safety::kSafe, IngestUplinkFast},
       {"POST", "/api/ingest/sigfox-callback", kIngest, IngestSigfoxCallback},
       {"POST", "/api/ingest/service", kIngest, IngestService},
       {"GET", "/api/product-certificates", kCertificateRead, SearchCertificates},
@@ -160,6 +161,13 @@ Status AddApiRoutes(http::Router& router, ApiContext& ctx, const BodyLimits& lim
         req.admitted = std::move(auth.principal);
         return std::nullopt;
       };
+      if (route.fast != nullptr) {
+        options.fast_path = [r, c](Request& req) -> std::optional<Response> {
+          std::optional<Principal> principal = AuthenticateFromCache(*c, req);
+          if (!principal || !RouteAllows(*r, principal->roles)) return std::nullopt;
+          return r->fast(*c, *principal, req);
+        };
+      }
     }
     Status added = router.Add(
         route.method, route.pattern,

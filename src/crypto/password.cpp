@@ -264,19 +264,29 @@ Result<bool> PasswordVerifyCache::Verify(std::string_view login, std::string_vie
   return Verify(login, password, stored_hash, Clock::now());
 }
 
+bool PasswordVerifyCache::Recalls(std::string_view login, std::string_view password,
+                                  std::string_view stored_hash) {
+  return Recalls(login, password, stored_hash, Clock::now());
+}
+
+bool PasswordVerifyCache::Recalls(std::string_view login, std::string_view password,
+                                  std::string_view stored_hash, Clock::time_point now) {
+  const Mac mac = MacOf(password, stored_hash);
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(std::string(login));
+  if (it == entries_.end() || now - it->second.made >= ttl_ ||
+      !ConstantTimeEquals(it->second.mac, mac)) {
+    return false;
+  }
+  lru_.splice(lru_.begin(), lru_, it->second.lru);
+  ++hits_;
+  return true;
+}
+
 Result<bool> PasswordVerifyCache::Verify(std::string_view login, std::string_view password,
                                          std::string_view stored_hash, Clock::time_point now) {
+  if (Recalls(login, password, stored_hash, now)) return true;
   const Mac mac = MacOf(password, stored_hash);
-  {
-    std::lock_guard lock(mu_);
-    auto it = entries_.find(std::string(login));
-    if (it != entries_.end() && now - it->second.made < ttl_ &&
-        ConstantTimeEquals(it->second.mac, mac)) {
-      lru_.splice(lru_.begin(), lru_, it->second.lru);
-      ++hits_;
-      return true;
-    }
-  }
   auto verified = VerifyPassword(password, stored_hash);
   if (!verified.ok() || !*verified) return verified;
   std::lock_guard lock(mu_);

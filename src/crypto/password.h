@@ -192,6 +192,12 @@ class PasswordVerifyCache {
   Result<bool> Verify(std::string_view login, std::string_view password,
                       std::string_view stored_hash, Clock::time_point now);
 
+  // Whether Verify would answer true from the cache, without Argon2id; never
+  // runs Argon2id (for a caller that must not block). A true answer counts as a hit.
+  bool Recalls(std::string_view login, std::string_view password, std::string_view stored_hash);
+  bool Recalls(std::string_view login, std::string_view password, std::string_view stored_hash,
+               Clock::time_point now);
+
   // Drops the entry of `login` (e.g. when the API user is deleted).
   void Forget(std::string_view login);
 

@@ -197,6 +197,25 @@ TEST(PasswordVerifyCache, ExpiresAfterTtl) {
   EXPECT_EQ(cache.hits(), 1u);  // re-verified with Argon2id
 }
 
+// The event loop asks without ever running Argon2id: only a fresh entry of the
+// same password and stored hash answers true.
+TEST(PasswordVerifyCache, RecallsOnlyWhatItVerifiedNeverHashing) {
+  PasswordVerifyCache cache(10, std::chrono::seconds(60));
+  const auto t0 = PasswordVerifyCache::Clock::now();
+  const std::string& hash = GoodHash();
+  EXPECT_FALSE(cache.Recalls("l", "correct horse battery staple", hash, t0));
+  EXPECT_EQ(cache.size(), 0u);  // nothing verified, nothing stored
+  EXPECT_TRUE(cache.Verify("l", "correct horse battery staple", hash, t0).value());
+  EXPECT_TRUE(cache.Recalls("l", "correct horse battery staple", hash, t0));
+  EXPECT_FALSE(cache.Recalls("l", "wrong", hash, t0));
+  EXPECT_FALSE(cache.Recalls("other", "correct horse battery staple", hash, t0));
+  EXPECT_FALSE(
+      cache.Recalls("l", "correct horse battery staple", hash, t0 + std::chrono::seconds(61)));
+  cache.Forget("l");
+  EXPECT_FALSE(cache.Recalls("l", "correct horse battery staple", hash, t0));
+  EXPECT_EQ(cache.hits(), 1u);
+}
+
 TEST(PasswordVerifyCache, BoundedLruAndForget) {
   PasswordVerifyCache cache(2);
   const std::string& hash = GoodHash();

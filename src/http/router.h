@@ -58,13 +58,27 @@ enum class Safety { kSafe, kChangesState };
 // (Request::body_view()), so a large upload costs disk and page cache, not heap.
 enum class BodyStorage { kMemory, kFile };
 
-// Runs on a request whose head has arrived, before any byte of its body is read
-// (and before "100 Continue" is sent). Returns the response to send instead of
-// running the handler (the body is then never read and the connection closes
-// if one was coming), or nullopt to go on; it may leave what it learned (the
-// authenticated principal) in Request::admitted for the handler. Runs where
-// the route's handler runs.
+// Runs on a request whose head has arrived, before its body is read from the
+// connection (and before "100 Continue" is sent). Returns the response to send
+// instead of running the handler (a body still to come is then never read,
+// and the connection closes), or nullopt to go on; it may leave what
+// it learned (the authenticated principal) in Request::admitted for the
+// handler. Runs where the route's handler runs. When the whole body came with
+// the head (it is in memory already, and no "100 Continue" was asked for), the
+// body is taken first and the admission and handler run in one trip to the
+// workers; an admission must therefore neither rely on Request::body being
+// empty nor on it being there.
 using Admission = std::function<std::optional<Response>(Request&)>;
+
+// The whole of a route — admission and handler — for a request it can answer
+// at once on the event loop, without blocking: say, an API user whose
+// credentials it has checked moments ago. Tried first, on the connection's
+// event-loop thread, when the whole body came with the head. It returns the
+// response (which may be a Response::Later), or nullopt, having changed
+// nothing, when answering would block: the request then goes on as without it
+// (admission and handler where the route runs). A thread switch to the workers
+// and back costs more than a small request's whole work; this skips it.
+using FastPath = std::function<std::optional<Response>(Request&)>;
 
 // Largest body a route accepts when it does not say (a JSON object of a few
 // fields; bulk routes and uploads set their own).
@@ -78,7 +92,13 @@ struct RouteOptions {
   BodyStorage storage = BodyStorage::kMemory;
   Admission admit;  // optional
   Safety safety = Safety::kSafe;
+  // Optional; only for bodies kept in memory, up to kMaxFastPathBody bytes.
+  FastPath fast_path;
 };
+
+// Largest body for which a route's fast path is tried: its parse runs on the
+// event loop, so it must stay short.
+inline constexpr size_t kMaxFastPathBody = 16 * 1024;
 
 struct RouteMatch {
   enum class Kind { kFound, kNotFound, kMethodNotAllowed, kBadPath };

@@ -256,6 +256,11 @@ class Server::Impl {
                                Clock::time_point start);
   // Runs the route's admission and/or its handler where the route says.
   asio::awaitable<void> Run(Outcome& out, Request& req, bool admit, bool invoke);
+  // Tries the route's fast path here, on the event loop; true when it answered
+  // (out.response set, perhaps a Later one).
+  bool TryFastPath(Outcome& out, Request& req);
+  // Waits, without a thread, for a Later response to be completed.
+  asio::awaitable<void> AwaitLater(Outcome& out);
   // The route's admission; false (out.response set) when it refused.
   bool Admit(Outcome& out, Request& req);
   struct BodyRead {
@@ -466,12 +471,17 @@ void Server::Impl::Record(const Outcome& out, const std::string& remote, Clock::
     requests_->WithLabels({method, out.route, std::string_view(code, r.ptr)}).Inc();
     durations_->WithLabels({method, out.route}).Observe(seconds);
   }
-  if (opts_.logger && opts_.logger->Enabled(observe::Logger::Level::kInfo)) {
-    opts_.logger->Info("request", {{"method", out.method},
-                                   {"path", out.path},
-                                   {"status", status},
-                                   {"duration_ms", seconds * 1000.0},
-                                   {"remote", remote}});
+  // A line per answered request costs a formatted write per request on the
+  // hot path (ingest); the counts above say how many went well. Refusals and
+  // failures stay at info, where someone looks.
+  const auto level = status < 400 ? observe::Logger::Level::kDebug : observe::Logger::Level::kInfo;
+  if (opts_.logger && opts_.logger->Enabled(level)) {
+    opts_.logger->Log(level, "request",
+                      {{"method", out.method},
+                       {"path", out.path},
+                       {"status", status},
+                       {"duration_ms", seconds * 1000.0},
+                       {"remote", remote}});
   }
 }
 
@@ -606,9 +616,31 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
         co_await Refuse(stream, out, remote, start);
         co_return;
       }
-      if (!body_pending) {
-        // Nothing to read: admission and handler in one trip to where they run.
-        co_await Run(out, req, /*admit=*/true, /*invoke=*/true);
+      // The whole body came with the head (and nobody waits for a 100
+      // Continue): taking it costs no read, so it is taken first and the
+      // request needs one trip to where it runs, or none (the fast path).
+      const bool body_here = body_pending && length && buffer.size() >= *length &&
+                             route.storage == BodyStorage::kMemory &&
+                             msg.find(bhttp::field::expect) == msg.end();
+      if (!body_pending || body_here) {
+        BodyRead read;
+        if (body_pending) {
+          read = co_await ReadBody(stream, buffer, parser, route, req);
+          if (read.refusal) {
+            out.handler = nullptr;
+            out.response = std::move(*read.refusal);
+            co_await Refuse(stream, out, remote, start);
+            co_return;
+          }
+          if (read.gone) break;
+        }
+        if (!TryFastPath(out, req)) {
+          co_await Run(out, req, /*admit=*/true, /*invoke=*/true);
+        } else {
+          co_await AwaitLater(out);
+        }
+        if (read.large) TrimHeapSoon();
+        read.budget.Release();
       } else {
         if (route.admit) {
           co_await Run(out, req, /*admit=*/true, /*invoke=*/false);
@@ -667,6 +699,29 @@ asio::awaitable<void> Server::Impl::Run(Outcome& out, Request& req, bool admit, 
   } else {
     work();
   }
+  co_await AwaitLater(out);
+}
+
+bool Server::Impl::TryFastPath(Outcome& out, Request& req) {
+  const FastPath& fast = out.options->fast_path;
+  if (!fast || req.body.size() > kMaxFastPathBody) return false;
+  std::optional<Response> answered;
+  try {
+    answered = fast(req);
+  } catch (const std::exception& e) {
+    if (opts_.logger) {
+      opts_.logger->Error("handler failed",
+                          {{"method", req.method}, {"route", out.route}, {"error", e.what()}});
+    }
+    answered = Response::Error(500, "internal server error");
+  }
+  if (!answered) return false;
+  out.handler = nullptr;
+  out.response = std::move(*answered);
+  return true;
+}
+
+asio::awaitable<void> Server::Impl::AwaitLater(Outcome& out) {
   if (std::shared_ptr<PendingResponse> later = out.response.later) {
     // Wait, on this connection's strand and without a thread, for whoever took
     // the request's work to complete it: a timer that never fires by itself is

@@ -189,6 +189,7 @@ class ServerTest : public ::testing::Test {
     guarded.max_body_bytes = 8 * 1024 * 1024;
     guarded.admit = [this](Request& r) -> std::optional<Response> {
       admissions.fetch_add(1);
+      admission_saw_body.store(r.body.size());
       if (r.Header("X-Key") != std::optional<std::string_view>("open")) {
         return Response::Error(401, "no key");
       }
@@ -204,6 +205,36 @@ class ServerTest : public ::testing::Test {
                                                          std::to_string(r.body.size()));
                         },
                         guarded)
+                    .ok());
+    // Answered on the event loop when the request carries "X-Fast: yes" (a
+    // Later response, completed by another thread, with "X-Fast: later");
+    // otherwise it declines and the handler answers on the workers.
+    RouteOptions fast;
+    fast.runs = Runs::kWorkers;
+    fast.max_body_bytes = 1024 * 1024;
+    fast.fast_path = [this](Request& r) -> std::optional<Response> {
+      fast_tries.fetch_add(1);
+      auto mode = r.Header("X-Fast");
+      if (mode == std::optional<std::string_view>("yes")) {
+        return Response::Text(200, "fast|" + std::to_string(r.body.size()));
+      }
+      if (mode == std::optional<std::string_view>("later")) {
+        auto pending = std::make_shared<PendingResponse>();
+        std::thread([pending, n = r.body.size()] {
+          std::this_thread::sleep_for(20ms);
+          pending->Complete(Response::Text(200, "later|" + std::to_string(n)));
+        }).detach();
+        return Response::Later(pending);
+      }
+      return std::nullopt;
+    };
+    ASSERT_TRUE(router
+                    .Add(
+                        "POST", "/fast",
+                        [](const Request& r) {
+                          return Response::Text(200, "slow|" + std::to_string(r.body.size()));
+                        },
+                        fast)
                     .ok());
     RouteOptions upload;
     upload.runs = Runs::kWorkers;
@@ -280,7 +311,7 @@ class ServerTest : public ::testing::Test {
                            std::lock_guard lock(log_mu);
                            log_lines.emplace_back(l);
                          },
-                         observe::Logger::Level::kInfo};
+                         observe::Logger::Level::kDebug};
   std::unique_ptr<Loop> loop;  // outlives the server
   std::unique_ptr<Server> server;
   // /blocking handlers wait until the test opens the gate.
@@ -290,6 +321,8 @@ class ServerTest : public ::testing::Test {
   size_t items_limit = 10 * 1024 * 1024;
   std::atomic<int> admissions{0};
   std::atomic<int> handled{0};
+  std::atomic<size_t> admission_saw_body{0};
+  std::atomic<int> fast_tries{0};
   std::mutex later_mu;
   std::vector<std::shared_ptr<PendingResponse>> later;  // guarded by later_mu
 };
@@ -458,6 +491,77 @@ TEST_F(ServerTest, AdmittedRequestGets100AndTheHandlerSeesWhatAdmissionLeft) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "friend|0");
   EXPECT_EQ(admissions.load(), 2);
+}
+
+// A body that came with its head costs no read: taking it before the
+// admission lets admission and handler share one trip to the workers instead
+// of two (each trip is two thread switches).
+TEST_F(ServerTest, AdmissionAndHandlerShareOneTripWhenTheBodyCameWithTheHead) {
+  StartServer();
+  Client c(server->port());
+  c.Send("POST /guarded HTTP/1.1\r\nHost: t\r\nX-Key: open\r\nContent-Length: 5\r\n\r\nhello");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "friend|5");
+  EXPECT_EQ(admission_saw_body.load(), 5u);
+  // Refused all the same; the handler never runs.
+  Client refused(server->port());
+  refused.Send("POST /guarded HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
+  r = refused.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(handled.load(), 1);
+}
+
+TEST_F(ServerTest, FastPathAnswersOnTheLoopOrHandsTheRequestOn) {
+  StartServer();
+  Client c(server->port());
+  c.Send("POST /fast HTTP/1.1\r\nHost: t\r\nX-Fast: yes\r\nContent-Length: 3\r\n\r\nabc");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "fast|3");
+  c.Send("POST /fast HTTP/1.1\r\nHost: t\r\nX-Fast: later\r\nContent-Length: 2\r\n\r\nab");
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "later|2");
+  // Declined: the handler answers.
+  c.Send("POST /fast HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "slow|3");
+  EXPECT_EQ(fast_tries.load(), 3);
+}
+
+TEST_F(ServerTest, FastPathIsNotTriedForABodyStillToComeOrALargeOne) {
+  StartServer();
+  Client c(server->port());
+  // The body follows the head later: reading it may wait, so not on the fast path.
+  c.Send("POST /fast HTTP/1.1\r\nHost: t\r\nX-Fast: yes\r\nContent-Length: 3\r\n\r\n");
+  std::this_thread::sleep_for(100ms);
+  c.Send("abc");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "slow|3");
+  // Asked for 100 Continue.
+  c.Send(
+      "POST /fast HTTP/1.1\r\nHost: t\r\nX-Fast: yes\r\nExpect: 100-continue\r\n"
+      "Content-Length: 3\r\n\r\n");
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 100);
+  c.Send("abc");
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "slow|3");
+  // Larger than a fast path parses on the event loop.
+  const std::string big(kMaxFastPathBody + 1, 'x');
+  c.Send("POST /fast HTTP/1.1\r\nHost: t\r\nX-Fast: yes\r\nContent-Length: " +
+         std::to_string(big.size()) + "\r\n\r\n" + big);
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "slow|" + std::to_string(big.size()));
+  EXPECT_EQ(fast_tries.load(), 0);
 }
 
 TEST_F(ServerTest, BodiesInFlightPastTheBudgetGet503WithRetryAfter) {
@@ -741,8 +845,30 @@ TEST_F(ServerTest, LogsOneLinePerRequestWithoutSecrets) {
   EXPECT_NE(l.find("\"method\":\"POST\",\"path\":\"/items/5\",\"status\":201,\"duration_ms\":"),
             std::string::npos)
       << l;
+  EXPECT_NE(l.find("\"level\":\"debug\""), std::string::npos) << l;
   EXPECT_NE(l.find("\"remote\":\"127.0.0.1:"), std::string::npos) << l;
   EXPECT_EQ(l.back(), '\n');
+}
+
+// At info, a busy server wrote a line per answered request (ingest: tens of
+// thousands a second); only refusals and failures are worth one there.
+TEST_F(ServerTest, AnsweredRequestsAreLoggedAtDebugAndRefusalsAtInfo) {
+  StartServer();
+  Client c(server->port());
+  EXPECT_EQ(c.Get("/healthz").status, 200);
+  EXPECT_EQ(c.Get("/no/such/thing").status, 404);
+  auto levels = [&] {
+    std::vector<std::string> found;
+    for (const auto& l : Lines()) {
+      if (l.find("\"msg\":\"request\"") == std::string::npos) continue;
+      found.push_back(l.find("\"level\":\"debug\"") != std::string::npos  ? "debug"
+                      : l.find("\"level\":\"info\"") != std::string::npos ? "info"
+                                                                          : "other");
+    }
+    return found;
+  };
+  for (int i = 0; i < 200 && levels().size() < 2; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(levels(), (std::vector<std::string>{"debug", "info"}));
 }
 
 TEST_F(ServerTest, ShutdownFinishesInFlightRequestAndClosesIdleOnes) {

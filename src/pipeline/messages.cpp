@@ -92,6 +92,16 @@ Result<bool> MessageService::MayReport(std::string_view caller_group, std::strin
   return *covered;
 }
 
+std::optional<bool> MessageService::MayReportCached(std::string_view caller_group,
+                                                    std::string_view station) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto at = station_groups_.find(std::string(station));
+  if (at == station_groups_.end()) return std::nullopt;
+  auto covered = covers_.find(std::string(caller_group) + '/' + at->second);
+  if (covered == covers_.end()) return std::nullopt;
+  return covered->second;
+}
+
 bool MessageService::Ingest(std::vector<UplinkReport> reports, UplinkWriter::Done done) {
   if (results_.empty()) return writer_.Submit(std::move(reports), std::move(done));
   return writer_.Submit(std::move(reports), [this, done = std::move(done)](auto decided) {

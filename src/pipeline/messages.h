@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -49,6 +50,9 @@ class MessageService {
   // the station exists and its group is `caller_group` or below it. Stations
   // and groups never move, so answers are cached (bounded).
   Result<bool> MayReport(std::string_view caller_group, std::string_view station);
+  // The same from the caches only: nullopt when the store would have to be
+  // asked (for a caller that must not block).
+  std::optional<bool> MayReportCached(std::string_view caller_group, std::string_view station);
 
   // Queues the reports; `done` runs once they are durable (see UplinkWriter),
   // and counts each decision. False when the queue is full: answer 503.

@@ -1,5 +1,6 @@
 #include "pipeline/uplink_writer.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace roost::pipeline {
@@ -22,6 +23,9 @@ bool UplinkWriter::Submit(std::vector<UplinkReport> reports, Done done) {
     }
     queued_reports_ += reports.size();
     queue_.push_back(Submission{std::move(reports), std::move(done)});
+    // While the writer gathers, a wake-up per request would cost a thread
+    // switch each; it is woken once enough are in (or its delay ends).
+    if (queued_reports_ < wake_at_reports_) return true;
   }
   cv_.notify_one();
   return true;
@@ -50,6 +54,7 @@ void UplinkWriter::Run() {
   };
   std::vector<Submission> group;
   std::vector<UplinkReport> reports;
+  size_t last_reports = 0;  // of the last transaction, when it served several submissions
   for (;;) {
     group.clear();
     reports.clear();
@@ -57,6 +62,12 @@ void UplinkWriter::Run() {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopped and drained
+      if (last_reports > queued_reports_ && options_.gather_delay.count() > 0) {
+        wake_at_reports_ = std::min(last_reports, options_.max_batch);
+        cv_.wait_for(lock, options_.gather_delay,
+                     [&] { return stop_ || queued_reports_ >= wake_at_reports_; });
+        wake_at_reports_ = 1;
+      }
       // Whole submissions only, so that each is decided in one transaction.
       while (!queue_.empty() && (group.empty() || reports.size() + queue_.front().reports.size() <=
                                                       options_.max_batch)) {
@@ -68,6 +79,7 @@ void UplinkWriter::Run() {
         queue_.pop_front();
       }
     }
+    last_reports = group.size() > 1 ? reports.size() : 0;
     if (options_.before_commit) options_.before_commit();
     policy.now = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())

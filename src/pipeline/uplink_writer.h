@@ -9,8 +9,16 @@
 //
 // Memory is bounded: past `max_queued_reports` waiting, Submit refuses (the
 // caller answers 503 with Retry-After) instead of queueing more.
+//
+// Under concurrent load the writer gathers: when its last transaction served
+// several submissions, it waits up to `gather_delay` for as many reports as
+// that transaction had before it starts the next. Each transaction costs its
+// WAL writes whatever its size, and on a busy core the requests that would
+// fill it are still being read; a lone client (one submission per
+// transaction) is never delayed.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -29,9 +37,10 @@ namespace roost::pipeline {
 
 struct UplinkWriterOptions {
   size_t max_queued_reports = 50'000;
-  size_t max_batch = 2'000;            // reports per transaction
-  int64_t dedup_window_ms = 3'000;     // IngestPolicy::dedup_window_ms
-  int64_t downlink_hook_delay_ms = 0;  // IngestPolicy::downlink_hook_delay_ms
+  size_t max_batch = 2'000;                       // reports per transaction
+  int64_t dedup_window_ms = 3'000;                // IngestPolicy::dedup_window_ms
+  int64_t downlink_hook_delay_ms = 0;             // IngestPolicy::downlink_hook_delay_ms
+  std::chrono::microseconds gather_delay{1'000};  // 0 = never wait for more
   // Optional; when set they must outlive the writer.
   observe::Counter* batches = nullptr;  // transactions committed
   // Runs on the writer thread after each committed transaction (wakes the
@@ -79,8 +88,10 @@ class UplinkWriter {
   std::condition_variable cv_;
   std::deque<Submission> queue_;  // guarded by mu_
   size_t queued_reports_ = 0;     // guarded by mu_
-  bool stop_ = false;             // guarded by mu_
-  std::thread thread_;            // last: starts once the members above exist
+  // Submit wakes the writer once this many reports wait. Guarded by mu_.
+  size_t wake_at_reports_ = 1;
+  bool stop_ = false;   // guarded by mu_
+  std::thread thread_;  // last: starts once the members above exist
 };
 
 }  // namespace roost::pipeline

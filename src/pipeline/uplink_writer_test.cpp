@@ -118,6 +118,63 @@ TEST_P(UplinkWriterTest, AFullQueueRefusesAndTheRefusedReportIsNeverStored) {
   EXPECT_TRUE(four->last.has_value());
 }
 
+// Under load each transaction served only a few requests (its WAL writes
+// paid for 3-8 reports): after one that served several, the writer waits
+// briefly for as many again. A lone client is never kept waiting.
+TEST_P(UplinkWriterTest, AfterAGroupOfSeveralTheWriterGathersAsManyBeforeCommitting) {
+  observe::Counter batches;
+  UplinkWriterOptions options;
+  options.batches = &batches;
+  options.gather_delay = std::chrono::milliseconds(500);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> commits{0};
+  options.before_commit = [&] {
+    if (commits++ == 0) released.wait();  // hold the first transaction
+  };
+  UplinkWriter writer(*store_, options);
+  std::atomic<int> done{0};
+  auto count = [&](auto decided) {
+    EXPECT_TRUE(decided.ok());
+    ++done;
+  };
+  auto wait_done = [&](int n) {
+    for (int i = 0; i < 2000 && done.load() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_EQ(done.load(), n);
+  };
+  // A lone submission: committed at once (no group of several before it).
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(writer.Submit({Report(1, 1)}, count));
+  while (commits.load() == 0) std::this_thread::yield();
+  // Two more wait while the first is held: the next transaction serves both.
+  ASSERT_TRUE(writer.Submit({Report(2, 1)}, count));
+  ASSERT_TRUE(writer.Submit({Report(3, 1)}, count));
+  release.set_value();
+  wait_done(3);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
+  EXPECT_EQ(batches.Value(), 2u);
+  // Now one report alone is held back for a second one, and both share a transaction.
+  ASSERT_TRUE(writer.Submit({Report(4, 1)}, count));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(done.load(), 3) << "committed without waiting for company";
+  ASSERT_TRUE(writer.Submit({Report(5, 1)}, count));
+  wait_done(5);
+  EXPECT_EQ(batches.Value(), 3u);
+  // That transaction served two: the next lone one waits, but no longer than the delay.
+  start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(writer.Submit({Report(6, 1)}, count));
+  wait_done(6);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(400));
+  EXPECT_EQ(batches.Value(), 4u);
+  // It was alone: the next is not held.
+  start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(writer.Submit({Report(7, 1)}, count));
+  wait_done(7);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
+}
+
 TEST_P(UplinkWriterTest, MessagesAreDecodedWithTheirTypesFormat) {
   UplinkWriter writer(*store_, {});
   std::promise<Result<std::vector<storage::IngestDecision>>> out;

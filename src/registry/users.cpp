@@ -377,8 +377,41 @@ Result<std::vector<User>> Accounts::ListUsersInSubtree(std::string_view root) {
   return store_.ListUsersInSubtree(root);
 }
 
+std::shared_ptr<const ApiUser> Accounts::CachedApiUser(std::string_view login) {
+  if (settings_.api_user_cache_ms <= 0) return nullptr;
+  const EpochMillis now = now_();
+  std::lock_guard lock(api_users_mu_);
+  auto it = api_users_.find(std::string(login));
+  if (it == api_users_.end()) return nullptr;
+  // A clock that went back counts as expired too.
+  if (now < it->second.read_at || now - it->second.read_at >= settings_.api_user_cache_ms) {
+    api_users_.erase(it);
+    return nullptr;
+  }
+  return it->second.user;
+}
+
 Result<ApiUser> Accounts::GetApiUser(std::string_view login) {
-  return store_.GetApiUser(login);
+  if (auto cached = CachedApiUser(login)) return *cached;
+  const EpochMillis read_at = now_();
+  uint64_t deletions;
+  {
+    std::lock_guard lock(api_users_mu_);
+    deletions = api_user_deletions_;
+  }
+  auto user = store_.GetApiUser(login);
+  if (!user.ok() || settings_.api_user_cache_ms <= 0) return user;
+  std::lock_guard lock(api_users_mu_);
+  // A user deleted while it was read must not come back from the cache.
+  if (deletions != api_user_deletions_) return user;
+  if (api_users_.size() >= kApiUserCacheSize) {
+    std::erase_if(api_users_, [&](const auto& entry) {
+      return read_at - entry.second.read_at >= settings_.api_user_cache_ms;
+    });
+    if (api_users_.size() >= kApiUserCacheSize) api_users_.clear();
+  }
+  api_users_[user->login] = CachedUser{std::make_shared<const ApiUser>(*user), read_at};
+  return user;
 }
 
 Result<std::vector<ApiUser>> Accounts::ListApiUsersInSubtree(std::string_view root) {
@@ -391,7 +424,12 @@ Result<NewApiUser> Accounts::CreateApiUser(std::string_view name, const Roles& r
 }
 
 Status Accounts::DeleteApiUser(std::string_view login) {
-  return store_.DeleteApiUser(login);
+  Status deleted = store_.DeleteApiUser(login);
+  // Also when the store failed: it may have deleted the user all the same.
+  std::lock_guard lock(api_users_mu_);
+  ++api_user_deletions_;
+  api_users_.erase(std::string(login));
+  return deleted;
 }
 
 }  // namespace roost::registry

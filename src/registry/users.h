@@ -22,9 +22,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -42,7 +45,13 @@ struct AccountSettings {
   int64_t password_link_ttl_ms = 72LL * 3600 * 1000;  // accounts.password_link_ttl_s
   int64_t session_ttl_ms = 12LL * 3600 * 1000;        // accounts.session_ttl_s
   std::string public_url = "http://127.0.0.1:8080";   // links are <public_url>/console/...
+  // How long an API user read from the store is used without asking it again
+  // (HTTP Basic looks the user up on every request); 0 = not cached.
+  int64_t api_user_cache_ms = 5'000;
 };
+
+// API users kept in memory at most (Accounts::GetApiUser).
+inline constexpr size_t kApiUserCacheSize = 1024;
 
 // Sends one text email; empty = the server has no SMTP configured. The error
 // message must not contain secrets.
@@ -189,7 +198,15 @@ class Accounts {
   Result<User> GetUser(std::string_view id);
   Result<std::vector<User>> ListUsersInSubtree(std::string_view root);
 
+  // The API user of `login`, from a cache when it was read from the store less
+  // than settings.api_user_cache_ms ago (at most kApiUserCacheSize users;
+  // NotFound and errors are never cached). DeleteApiUser through this object
+  // takes effect at once; a deletion elsewhere (another instance) only once
+  // the entry is that old.
   Result<ApiUser> GetApiUser(std::string_view login);
+  // The same from the cache only: nullptr when the store would have to be
+  // asked (for a caller that must not block).
+  std::shared_ptr<const ApiUser> CachedApiUser(std::string_view login);
   Result<std::vector<ApiUser>> ListApiUsersInSubtree(std::string_view root);
   // CreateApiUser of registry/accounts.h at the current time.
   Result<NewApiUser> CreateApiUser(std::string_view name, const Roles& roles,
@@ -201,6 +218,14 @@ class Accounts {
   std::function<EpochMillis()> now_;
   AccountSettings settings_;
   SendEmail send_email_;
+  struct CachedUser {
+    std::shared_ptr<const ApiUser> user;
+    EpochMillis read_at = 0;
+  };
+  std::mutex api_users_mu_;
+  std::unordered_map<std::string, CachedUser> api_users_;  // by login; guarded by api_users_mu_
+  // Deletions so far; a read that overlapped one is not cached. Guarded by api_users_mu_.
+  uint64_t api_user_deletions_ = 0;
 };
 
 }  // namespace roost::registry

@@ -371,6 +371,39 @@ TEST_F(UsersTest, LoginOpensTheAccountsWhosePasswordMatches) {
   EXPECT_EQ(chosen->front().id, b->id);
 }
 
+// HTTP Basic reads the API user on every request, so reads are cached; a
+// deletion through this process must not leave the user usable from the cache.
+TEST_F(UsersTest, ADeletedApiUserIsNotServedFromTheCache) {
+  auto made = accounts_->CreateApiUser("station", Roles{"STATION"}, root_);
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  const std::string login = made->user.login;
+  ASSERT_TRUE(accounts_->GetApiUser(login).ok());
+  ASSERT_NE(accounts_->CachedApiUser(login), nullptr);
+  ASSERT_TRUE(accounts_->DeleteApiUser(login).ok());
+  EXPECT_EQ(accounts_->CachedApiUser(login), nullptr);
+  auto gone = accounts_->GetApiUser(login);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.status().code(), Status::Code::kNotFound);
+}
+
+// A deletion the cache cannot see (another instance's) counts once the entry
+// is older than the cache time; a miss is never cached (a user created
+// elsewhere works at once).
+TEST_F(UsersTest, ApiUsersAreReadAgainOnceTheCacheTimeHasPassed) {
+  EXPECT_EQ(accounts_->GetApiUser("not-yet").status().code(), Status::Code::kNotFound);
+  auto made = accounts_->CreateApiUser("station", Roles{"STATION"}, root_);
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  const std::string login = made->user.login;
+  EXPECT_EQ(accounts_->CachedApiUser(login), nullptr);  // not read yet
+  ASSERT_TRUE(accounts_->GetApiUser(login).ok());
+  ASSERT_TRUE(store_->DeleteApiUser(login).ok());  // behind the cache's back
+  now_ += AccountSettings{}.api_user_cache_ms - 1;
+  EXPECT_TRUE(accounts_->GetApiUser(login).ok());
+  now_ += 1;
+  EXPECT_EQ(accounts_->CachedApiUser(login), nullptr);
+  EXPECT_EQ(accounts_->GetApiUser(login).status().code(), Status::Code::kNotFound);
+}
+
 TEST_F(UsersTest, LoginAndSessions) {
   EXPECT_FALSE(accounts_->CheckLogin("admin@localhost", "wrong password").ok());
   EXPECT_EQ(accounts_->CheckLogin("nobody@localhost", kPassword).status().message(),

@@ -33,7 +33,7 @@ class PipelineFlows:
             cls.type = manager.ok("POST", "/api/devicetypes/create",
                                   {"name": "meters", "payloadType": "Custom",
                                    "payloadConfig": "temp::int:16:little-endian hum::uint:8"})["id"]
-            cls.pairs = pairs = cls.site.issue_and_import(10, "4A0000")
+            cls.pairs = pairs = cls.site.issue_and_import(11, "4A0000")
             cls.devices = [manager.ok("POST", "/api/devices/create",
                                       {"id": d, "pac": p, "name": "m%d" % i, "type": cls.type})["id"]
                            for i, (d, p) in enumerate(pairs[:8] + pairs[9:])]
@@ -155,6 +155,26 @@ class PipelineFlows:
                          {"result": "refused", "reason": "unknown_station"})
         c.close()
         self.assertEqual(self.messages(device), [])
+
+    def test_a_deleted_station_user_is_refused_at_once_though_it_was_reporting(self):
+        # The server keeps API users and their checked passwords in memory for the hot
+        # path; deleting the user through this server must end its access with the next
+        # request, also on a connection that was reporting a moment before.
+        device = self.devices[9]
+        user = self.site.api_user("STATION", group=self.tenant, name="doomed")
+        c = Client(self.server, user)
+        for seq in (1, 2, 3):
+            self.assertEqual(
+                c.ok("POST", "/api/ingest/uplink", self.report(device, seq, T0 + seq, "0A1C")),
+                {"result": "accepted"})
+        admin = Client(self.server, self.admin_user)
+        status, _, _ = admin.call("DELETE", "/api/api-users/%s" % user["login"])
+        admin.close()
+        self.assertEqual(status, 204)
+        status, _, _ = c.call("POST", "/api/ingest/uplink", self.report(device, 4, T0 + 4, "0A1C"))
+        c.close()
+        self.assertEqual(status, 401)
+        self.assertEqual([m["seqNumber"] for m in self.messages(device)], [3, 2, 1])
 
     def test_bad_bodies_and_roles_are_refused_and_store_nothing(self):
         device = self.devices[5]
