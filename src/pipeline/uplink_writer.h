@@ -32,6 +32,9 @@ struct UplinkWriterOptions {
   size_t max_batch = 2'000;            // reports per transaction
   int64_t dedup_window_ms = 3'000;     // IngestPolicy::dedup_window_ms
   int64_t downlink_hook_delay_ms = 0;  // IngestPolicy::downlink_hook_delay_ms
+  // Required: the wall clock of each transaction (IngestPolicy::now), the
+  // runtime's clock so that tests can drive time.
+  std::function<EpochMillis()> clock;
   // Optional; when set they must outlive the writer.
   observe::Counter* batches = nullptr;  // transactions committed
   // Runs on the writer thread after each committed transaction (wakes the
