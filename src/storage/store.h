@@ -523,12 +523,18 @@ class Store {
   virtual Status DeleteEventConfig(std::string_view id) = 0;  // NotFound
   // Leases up to `limit` pending outbox emails due at `now` for `lease_ms`
   // (each to one instance at a time); an email whose event is gone is skipped.
+  // Each claim's `email.next_attempt` (the lease end, later than any earlier
+  // claim's) is its token for CompleteEventEmail.
   virtual Result<std::vector<EventEmailTask>> ClaimEventEmails(EpochMillis now, int limit,
                                                                int64_t lease_ms) = 0;
-  // Records an attempt: sent, or due again at `retry_at`, or (give_up) never
-  // tried again. NotFound.
-  virtual Status CompleteEventEmail(int64_t id, bool sent, std::string_view info,
-                                    EpochMillis retry_at, bool give_up) = 0;
+  // Records the attempt of the claim `claimed` (as ClaimEventEmails returned
+  // it): sent, or due again at `retry_at`, or (give_up) never tried again.
+  // True when recorded; false, changing nothing, when the claim is stale (its
+  // lease ran out and the email was claimed again, or it was completed).
+  // NotFound: no such email.
+  virtual Result<bool> CompleteEventEmail(const EventEmail& claimed, bool sent,
+                                          std::string_view info, EpochMillis retry_at,
+                                          bool give_up) = 0;
 };
 
 // Opens (creating if needed) `<data_dir>/roost.db` — or the file itself when

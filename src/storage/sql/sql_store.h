@@ -175,8 +175,8 @@ class SqlStore final : public Store {
   Status DeleteEventConfig(std::string_view id) override;
   Result<std::vector<EventEmailTask>> ClaimEventEmails(EpochMillis now, int limit,
                                                        int64_t lease_ms) override;
-  Status CompleteEventEmail(int64_t id, bool sent, std::string_view info, EpochMillis retry_at,
-                            bool give_up) override;
+  Result<bool> CompleteEventEmail(const EventEmail& claimed, bool sent, std::string_view info,
+                                  EpochMillis retry_at, bool give_up) override;
 
  private:
   using Binder = std::function<void(Query&)>;
