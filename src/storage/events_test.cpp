@@ -359,6 +359,60 @@ TEST_P(EventStoreTest, ClaimsOfOneEmailNeverShareAToken) {
   EXPECT_FALSE(*late);
 }
 
+TEST_P(EventStoreTest, EventsOlderThanTheRetentionArePurgedOnceTheirEmailsAreDone) {
+  Config("a", EventScope::kDevice, "0000002C", tenant_.id,
+         {EventKind::kCommunicationLoss, EventKind::kCommunicationRestored}, {"ops@example.com"});
+  ASSERT_EQ(Watch(kT).lost, 1);  // never heard since its registration
+  auto loss_email = store_->ClaimEventEmails(kT, 10, 60'000);
+  ASSERT_EQ(loss_email->size(), 1u);
+  ASSERT_TRUE(*store_->CompleteEventEmail((*loss_email)[0].email, true, "", kT + 1, false));
+  Hear(0x2C, 1, kT + 10'000);
+  ASSERT_EQ(Watch(kT + 20'000).restored, 1);  // its email stays pending
+  const EpochMillis cutoff = kT + 30'000;
+  ASSERT_EQ(Watch(cutoff + 2 * kKeepAliveMs).lost, 1);  // after the cutoff: kept
+
+  auto purged = store_->PurgeEventsBefore(cutoff);
+  ASSERT_TRUE(purged.ok()) << purged.status().message();
+  EXPECT_EQ(*purged, 2) << "the first loss and its sent email";
+  auto errors = Events(0x2C, EventSeverity::kError);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].time, cutoff + 2 * kKeepAliveMs);
+  EXPECT_EQ(Events(0x2C, EventSeverity::kWarn).size(), 1u) << "its email is still pending";
+
+  // Once that email is given up, the restoration goes too.
+  auto pending = store_->ClaimEventEmails(kT + 30'000, 10, 60'000);
+  ASSERT_TRUE(pending.ok());
+  for (const auto& t : *pending) {
+    if (t.event.kind != EventKind::kCommunicationRestored) continue;
+    ASSERT_TRUE(*store_->CompleteEventEmail(t.email, false, "refused", 0, true));
+  }
+  purged = store_->PurgeEventsBefore(cutoff);
+  ASSERT_TRUE(purged.ok()) << purged.status().message();
+  EXPECT_EQ(*purged, 2);
+  EXPECT_TRUE(Events(0x2C, EventSeverity::kWarn).empty());
+  EXPECT_EQ(Events(0x2C, EventSeverity::kError).size(), 1u);
+  EXPECT_EQ(*store_->PurgeEventsBefore(cutoff), 0);
+}
+
+TEST_P(EventStoreTest, EventsArePurgedInChunksOfBoundedSize) {
+  // More events than one chunk (5 000), none with an email.
+  std::vector<Device> devices;
+  for (uint32_t id = 0x1000; id < 0x1000 + 5'200; ++id) devices.push_back(MakeDevice(id, type_));
+  auto inserted = store_->InsertDevices(devices);
+  ASSERT_TRUE(inserted.ok()) << inserted.status().message();
+  SilenceOutcome total{};
+  for (;;) {
+    SilenceOutcome o = Watch(kT, nullptr, 2'000);
+    total.lost += o.lost;
+    if (!o.more) break;
+  }
+  ASSERT_EQ(total.lost, 5'201);
+  auto purged = store_->PurgeEventsBefore(kT + 1);
+  ASSERT_TRUE(purged.ok()) << purged.status().message();
+  EXPECT_EQ(*purged, 5'201);
+  EXPECT_TRUE(Events(0x2C, EventSeverity::kError).empty());
+}
+
 TEST_P(EventStoreTest, EventListsPageNewestFirst) {
   for (int i = 0; i < 3; ++i) {
     Hear(0x2C, i + 1, kT + i * 10 * kKeepAliveMs);

@@ -453,17 +453,31 @@ class Store {
   struct PurgeResult {
     int64_t rows_deleted = 0;  // messages deleted row by row
     int64_t partitions_dropped = 0;
+    // PostgreSQL: partitions not dropped because the lock on `messages` was
+    // not granted within 2 s (a busy table); a later call drops them.
+    std::vector<std::string> partitions_busy;
   };
   // Removes messages older than `cutoff`, and every delivery of a message (or
   // report, or event) older than it. PostgreSQL drops each monthly partition
-  // that ends at or before `cutoff` and deletes older rows of the default
-  // partition; a month that straddles `cutoff` is kept whole until it is all
-  // past it. SQLite deletes rows in short transactions, so that ingest is not
-  // held up for long.
+  // that ends at or before `cutoff` (each in a transaction of its own, waiting
+  // at most 2 s for its lock, so that ingest never queues long behind it) and
+  // deletes older rows of the default partition; a month that straddles
+  // `cutoff`, or whose drop gave up, is kept whole with its deliveries. SQLite
+  // deletes rows in short transactions, so that ingest is not held up for long.
   virtual Result<PurgeResult> PurgeMessagesBefore(EpochMillis cutoff) = 0;
   // The names of the messages table's partitions, ordered (PostgreSQL; empty on
   // SQLite).
   virtual Result<std::vector<std::string>> ListMessagePartitions() = 0;
+  // Removes sent and given-up event emails made before `cutoff`, and events
+  // older than it none of whose emails is left (a pending email keeps its
+  // event). Returns the rows deleted (emails and events). In chunks of short
+  // transactions, like the purge of messages.
+  virtual Result<int64_t> PurgeEventsBefore(EpochMillis cutoff) = 0;
+  // Removes the statistics of hours that start before `cutoff` (device and
+  // device type rows, and their frequencies), and the last service reports
+  // (kept to count a report heard by several stations once) older than it.
+  // Returns the rows deleted. In chunks of short transactions.
+  virtual Result<int64_t> PurgeStatisticsBefore(EpochMillis cutoff) = 0;
 
   // --- callbacks and their deliveries ---------------------------------------
   // Stores callbacks of one device type, all or none. InvalidInput: an unknown

@@ -149,6 +149,8 @@ class SqlStore final : public Store {
   Status PrepareMessagePartitions(EpochMillis now, int months_ahead) override;
   Result<PurgeResult> PurgeMessagesBefore(EpochMillis cutoff) override;
   Result<std::vector<std::string>> ListMessagePartitions() override;
+  Result<int64_t> PurgeEventsBefore(EpochMillis cutoff) override;
+  Result<int64_t> PurgeStatisticsBefore(EpochMillis cutoff) override;
   Result<Message> SetMessageNoDownlink(const MessageCursor& key, std::string_view reason) override;
 
   Status CreateCallbacks(std::span<const Callback> callbacks) override;
