@@ -474,6 +474,78 @@ TEST_P(MessageStoreTest, RetentionDropsWholeMonthsOnPostgresAndRowsOnSqlite) {
   EXPECT_TRUE(due->empty());
 }
 
+TEST_P(MessageStoreTest, StatisticsStayExactWhenOneBatchAddsToManyRowsAtOnce) {
+  // 40 devices × 10 hours × 3 frequencies in one batch: 400 device rows (more
+  // than one statement's worth), 10 type rows, 1 230 frequency rows; then a
+  // second batch adds to every one of them (the ON CONFLICT path).
+  constexpr EpochMillis kDay = 20'100 * kMillisPerDay;
+  constexpr int kDevices = 40, kHours = 10;
+  constexpr int64_t kFreqs[] = {868130000, 868131000, 868132000};
+  std::vector<Device> devices;
+  for (uint32_t id = 0x1000; id < 0x1000 + kDevices; ++id) devices.push_back(MakeDevice(id, type_));
+  ASSERT_TRUE(store_->InsertDevices(devices).ok());
+  std::vector<UplinkReport> first, second;
+  for (uint32_t id = 0x1000; id < 0x1000 + kDevices; ++id) {
+    for (int h = 0; h < kHours; ++h) {
+      for (int f = 0; f < 3; ++f) {
+        auto r = Report(id, h * 3 + f + 1, kDay + h * kMillisPerHour + f * 60'000, "0A1B", -100 - f,
+                        5 + f);
+        r.freq = kFreqs[f];
+        first.push_back(r);
+        if (f == 0) {  // heard by a second station too: a reception, not a message
+          auto dup = r;
+          dup.station = "0A1C";
+          dup.time += 100;
+          first.push_back(dup);
+        }
+      }
+      auto more = Report(id, 100 + h, kDay + h * kMillisPerHour + 30 * 60'000, "0A1B", -90, 7);
+      more.freq = kFreqs[0];
+      second.push_back(more);
+    }
+  }
+  for (const auto& d : Ingest(first)) {
+    ASSERT_TRUE(d.result == IngestResult::kAccepted || d.result == IngestResult::kDuplicate);
+  }
+  for (const auto& d : Ingest(second)) ASSERT_EQ(d.result, IngestResult::kAccepted);
+
+  // Per hour of one device: 3 + 1 messages, 4 + 1 receptions.
+  for (uint32_t id : {0x1000u, 0x1013u, 0x1000u + kDevices - 1}) {
+    StatsQuery q;
+    q.device = id;
+    q.from = kDay;
+    q.to = kDay + kMillisPerDay;
+    auto hours = store_->GetStats(q);
+    ASSERT_TRUE(hours.ok()) << hours.status().message();
+    ASSERT_EQ(hours->size(), static_cast<size_t>(kHours));
+    for (int h = 0; h < kHours; ++h) {
+      const StatsBucket& b = (*hours)[h];
+      EXPECT_EQ(b.start, kDay + h * kMillisPerHour);
+      EXPECT_EQ(b.messages, 4) << id << " hour " << h;
+      EXPECT_EQ(b.bytes, 8);
+      EXPECT_EQ(b.receptions, 5);
+      EXPECT_DOUBLE_EQ(b.snr_sum, 5 + 5 + 6 + 7 + 7);
+      EXPECT_DOUBLE_EQ(b.rssi_sum, -100 - 100 - 101 - 102 - 90);
+      EXPECT_EQ(b.frequencies, (std::map<int64_t, int64_t>{{868130, 3}, {868131, 1}, {868132, 1}}));
+    }
+  }
+  // The type's hours: every device's sums.
+  StatsQuery q;
+  q.type = type_.id;
+  q.from = kDay;
+  q.to = kDay + kMillisPerDay;
+  auto hours = store_->GetStats(q);
+  ASSERT_TRUE(hours.ok()) << hours.status().message();
+  ASSERT_EQ(hours->size(), static_cast<size_t>(kHours));
+  for (const StatsBucket& b : *hours) {
+    EXPECT_EQ(b.messages, 4 * kDevices);
+    EXPECT_EQ(b.receptions, 5 * kDevices);
+    EXPECT_DOUBLE_EQ(b.rssi_sum, -493.0 * kDevices);
+    EXPECT_EQ(b.frequencies, (std::map<int64_t, int64_t>{
+                                 {868130, 3 * kDevices}, {868131, kDevices}, {868132, kDevices}}));
+  }
+}
+
 TEST_P(MessageStoreTest, StatisticsOlderThanTheirRetentionArePurgedAndRecentOnesKept) {
   constexpr EpochMillis kDay = 20'000 * kMillisPerDay;
   const EpochMillis cutoff = kDay + 10 * kMillisPerDay;
