@@ -129,7 +129,7 @@ HookResult DownlinkArbiter::CallHook(const Call& call, integration::HttpSender& 
     // Leased past the call's deadline: should this instance die before
     // recording the attempt, the dispatcher sends the data to the hook then.
     auto claimed =
-        store_.ClaimHookDelivery(*delivery, options_.clock(), call.deadline + kCallGraceMs);
+        store_.ClaimHookDelivery(delivery->id, options_.clock(), call.deadline + kCallGraceMs);
     if (!claimed.ok()) {
       return {std::nullopt, "the downlinkHook callback's delivery could not be claimed: " +
                                 claimed.status().message()};

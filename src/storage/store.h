@@ -506,14 +506,13 @@ class Store {
   // destination is busy here). NotFound.
   virtual Status DeferDelivery(int64_t delivery_id, EpochMillis until) = 0;
   // The downlink arbiter's claim of a frame's downlinkHook delivery before it
-  // calls the hook (the call is that delivery's first attempt). `seen` is the
-  // delivery as read (ListMessageDeliveries). True when this call claimed it:
-  // it was still pending, never attempted, not yet due at `now` and unchanged
-  // since read; it is then leased until `lease_until` (the dispatcher sends it
-  // after that unless an attempt is recorded). False when it was not (another
+  // calls the hook (the call is that delivery's first attempt). True when this
+  // call claimed it: it was pending, never attempted, never claimed and not yet
+  // due at `now`; it is then leased until `lease_until` (the dispatcher sends
+  // it after that unless an attempt is recorded). False otherwise (another
   // instance claimed or attempted it, or it is the dispatcher's): the caller
   // must not call the hook. With several instances exactly one claims it.
-  virtual Result<bool> ClaimHookDelivery(const Delivery& seen, EpochMillis now,
+  virtual Result<bool> ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
                                          EpochMillis lease_until) = 0;
   // The deliveries of the given messages, in id order.
   virtual Result<std::vector<Delivery>> ListMessageDeliveries(

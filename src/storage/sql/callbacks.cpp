@@ -365,19 +365,17 @@ Status SqlStore::DeferDelivery(int64_t delivery_id, EpochMillis until) {
       "delivery " + std::to_string(delivery_id) + " not found");
 }
 
-Result<bool> SqlStore::ClaimHookDelivery(const Delivery& seen, EpochMillis now,
+Result<bool> SqlStore::ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
                                          EpochMillis lease_until) {
   ROOST_SQL_LEASE(c);
-  // The row as it was read, still never attempted and not yet due (else the
-  // dispatcher's): of several instances the first update wins, and the others'
-  // find next_attempt changed (PostgreSQL re-reads the row after waiting for
-  // the winner's lock). The new value always differs from the one read.
+  // Of several instances the first update wins; the others' find hook_claimed
+  // set (PostgreSQL re-reads the row after waiting for the winner's lock).
+  // Not yet due: a due delivery is the dispatcher's.
   ROOST_SQL_QUERY(q, c,
-                  "UPDATE deliveries SET next_attempt = CASE WHEN next_attempt = $3 THEN $3 + 1 "
-                  "ELSE $3 END WHERE id = $1 AND state = 0 AND attempts = 0 AND next_attempt = $2 "
-                  "AND next_attempt > $4",
+                  "UPDATE deliveries SET hook_claimed = 1, next_attempt = $2 WHERE id = $1 AND "
+                  "state = 0 AND attempts = 0 AND hook_claimed = 0 AND next_attempt > $3",
                   "claim downlink hook delivery");
-  q.Bind(1, seen.id).Bind(2, seen.next_attempt).Bind(3, lease_until).Bind(4, now);
+  q.Bind(1, delivery_id).Bind(2, lease_until).Bind(3, now);
   ROOST_RETURN_IF_ERROR(q.Run());
   return q.Affected() > 0;
 }

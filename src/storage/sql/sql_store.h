@@ -163,7 +163,7 @@ class SqlStore final : public Store {
                                                     int64_t lease_ms) override;
   Result<bool> CompleteDelivery(int64_t delivery_id, const DeliveryOutcome& outcome) override;
   Status DeferDelivery(int64_t delivery_id, EpochMillis until) override;
-  Result<bool> ClaimHookDelivery(const Delivery& seen, EpochMillis now,
+  Result<bool> ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
                                  EpochMillis lease_until) override;
   Result<std::vector<Delivery>> ListMessageDeliveries(
       std::span<const MessageCursor> messages) override;
