@@ -194,7 +194,9 @@ class ApiRoutesStoreTest : public ::testing::Test {
     ctx_ =
         std::make_unique<ApiContext>(ApiContext{*devices_, *accounts_, *certificates_, passwords_,
                                                 throttle_, [this] { return now_; }, sealer_.get()});
-    writer_ = std::make_unique<pipeline::UplinkWriter>(*store_, pipeline::UplinkWriterOptions{});
+    pipeline::UplinkWriterOptions writer_options;
+    writer_options.clock = [this] { return now_; };
+    writer_ = std::make_unique<pipeline::UplinkWriter>(*store_, writer_options);
     messages_ =
         std::make_unique<pipeline::MessageService>(*store_, *writer_, [this] { return now_; });
     ctx_->messages = messages_.get();
@@ -770,6 +772,28 @@ TEST_F(ApiRoutesStoreTest, OwnGroupObjectsAreServed) {
   res = Call(Role::kAdmin, "DELETE", "/api/devicetypes/" + foreign_type_);
   EXPECT_EQ(res.status, 409) << res.body;  // it still has a device
   EXPECT_TRUE(store_->GetDeviceType(foreign_type_).ok());
+}
+
+TEST_F(ApiRoutesStoreTest, StatisticsDefaultRangeEndsAtTheInjectedClockNotTheSystemClock) {
+  now_ = 1'700'000'000'000;
+  http::Response res = Call(Role::kReader, "GET", "/api/devicetypes/" + my_type_ + "/stats");
+  ASSERT_EQ(res.status, 200) << res.body;
+  json body = json::parse(res.body);
+  EXPECT_EQ(body["to"], now_);
+  EXPECT_EQ(body["from"], now_ - 86'400'000);
+  res = Call(Role::kReader, "GET", "/api/devicetypes/" + my_type_ + "/stats?step=day");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(json::parse(res.body)["from"], now_ - 30 * int64_t{86'400'000});
+}
+
+TEST_F(ApiRoutesStoreTest, StatisticsTimesAreReadLikeEveryOtherTimeFilter) {
+  // The message lists' parser: at most 15 digits, no sign.
+  for (const char* query : {"to=1234567890123456", "from=-1", "from=+5", "to="}) {
+    http::Response res =
+        Call(Role::kReader, "GET", "/api/devicetypes/" + my_type_ + "/stats?" + query);
+    EXPECT_EQ(res.status, 400) << query << " " << res.body;
+    EXPECT_NE(res.body.find("epoch milliseconds"), std::string::npos) << res.body;
+  }
 }
 
 }  // namespace

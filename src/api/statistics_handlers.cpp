@@ -1,7 +1,7 @@
 // …/stats of devices and device types, a device's …/messages/metric and
 // …/consumptions/{year}: read from the statistics kept at ingest.
 #include <charconv>
-#include <chrono>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -20,23 +20,6 @@ namespace {
 // (a leap year and a margin). Bounds the rows one request sums.
 constexpr int64_t kMaxHourRange = 31 * kMillisPerDay;
 constexpr int64_t kMaxDayRange = 400 * kMillisPerDay;
-
-EpochMillis NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-Parsed<int64_t> ParseTime(const Request& req, const char* name, int64_t fallback) {
-  auto text = req.QueryParam(name);
-  if (!text) return fallback;
-  int64_t v = 0;
-  auto r = std::from_chars(text->data(), text->data() + text->size(), v);
-  if (text->empty() || r.ec != std::errc() || r.ptr != text->data() + text->size() || v < 0) {
-    return ApiError::BadField(name, "must be a time in epoch milliseconds");
-  }
-  return v;
-}
 
 json Average(double sum, int64_t n) {
   return n > 0 ? json(sum / static_cast<double>(n)) : json();
@@ -70,10 +53,16 @@ Response Stats(ApiContext& ctx, const Request& req, StatsQuery query) {
     return ApiError::BadField("step", "must be hour or day").ToResponse();
   }
   const bool days = query.step == StatsStep::kDay;
-  auto to = ParseTime(req, "to", NowMs());
-  if (!to.ok()) return to.error().ToResponse();
-  auto from = ParseTime(req, "from", *to - (days ? 30 * kMillisPerDay : kMillisPerDay));
-  if (!from.ok()) return from.error().ToResponse();
+  std::optional<EpochMillis> from, to;
+  for (const char* name : {"from", "to"}) {
+    auto text = req.QueryParam(name);
+    if (!text) continue;
+    if (auto e = ParseEpochFilter(name, *text, std::string_view(name) == "to" ? to : from)) {
+      return e->ToResponse();
+    }
+  }
+  if (!to) to = ctx.now_ms();
+  if (!from) from = *to - (days ? 30 * kMillisPerDay : kMillisPerDay);
   if (*to < *from) return ApiError::BadField("to", "must not be before from").ToResponse();
   if (*to - *from > (days ? kMaxDayRange : kMaxHourRange)) {
     return ApiError::BadField("from", days ? "a range of days spans at most 400 days"

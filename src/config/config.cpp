@@ -453,8 +453,12 @@ const std::vector<KeyDef>& Keys() {
               "Reports of one frame by several stations within this many ms are one message"),
           &ServeConfig::dedup_window_ms, 0, 600000),
       Int(Key("pipeline.retention_days", "ROOST_PIPELINE_RETENTION_DAYS", "--retention-days", "90",
-              "Messages older than this many days are purged; 0 = keep forever"),
+              "Messages and events older than this many days are purged; 0 = keep forever"),
           &ServeConfig::retention_days, 0, 36500),
+      Int(Key("pipeline.statistics_retention_days", "ROOST_PIPELINE_STATISTICS_RETENTION_DAYS",
+              "--statistics-retention-days", "400",
+              "Hourly statistics older than this many days are purged; 0 = keep forever"),
+          &ServeConfig::statistics_retention_days, 0, 36500),
       Int(Key("pipeline.retention_period_s", "ROOST_PIPELINE_RETENTION_PERIOD_S",
               "--retention-period-s", "3600",
               "Seconds between two retention passes (purge, PostgreSQL partitions); the first "

@@ -106,9 +106,10 @@ struct ServeConfig {
   uint32_t session_ttl_s = 12 * 3600;        // console sessions
   unsigned password_hash_slots = 0;          // concurrent Argon2id; 0 = one per CPU
   uint32_t dedup_window_ms = 3000;
-  uint32_t retention_days = 90;        // 0 = keep messages forever
-  uint32_t retention_period_s = 3600;  // between retention passes
-  uint32_t downlink_hold_ms = 1000;    // an ack report waits this long for the others
+  uint32_t retention_days = 90;              // 0 = keep messages and events forever
+  uint32_t statistics_retention_days = 400;  // 0 = keep statistics forever
+  uint32_t retention_period_s = 3600;        // between retention passes
+  uint32_t downlink_hold_ms = 1000;          // an ack report waits this long for the others
   // CALLBACK downlink mode: the downlinkHook's deadline; at most downlink_hold_ms
   // (server::Runtime refuses to start otherwise).
   uint32_t downlink_callback_timeout_ms = 800;

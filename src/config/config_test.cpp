@@ -54,6 +54,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.smtp.port, 587);
   EXPECT_EQ(c.dedup_window_ms, 3000u);
   EXPECT_EQ(c.retention_days, 90u);
+  EXPECT_EQ(c.statistics_retention_days, 400u);  // a year's consumptions stay
   EXPECT_EQ(c, ServeConfig{});
   // An empty file is the defaults too.
   EXPECT_EQ(LoadOk(File("")), ServeConfig{});
@@ -96,6 +97,7 @@ password_file = "/etc/roost/smtp.pw"
 [pipeline]
 dedup_window_ms = 5000
 retention_days = 0
+statistics_retention_days = 0
 
 [registry]
 require_known_certificates = true
@@ -124,6 +126,7 @@ TEST(Config, FileSetsEveryKey) {
                                 "/etc/roost/smtp.pw"}));
   EXPECT_EQ(c.dedup_window_ms, 5000u);
   EXPECT_EQ(c.retention_days, 0u);
+  EXPECT_EQ(c.statistics_retention_days, 0u);
   EXPECT_TRUE(c.require_known_certificates);
 }
 
@@ -452,6 +455,7 @@ const std::map<std::string_view, Sample>& Samples() {
       {"accounts.password_hash_slots", {"3", "3"}},
       {"pipeline.dedup_window_ms", {"100", "100"}},
       {"pipeline.retention_days", {"7", "7"}},
+      {"pipeline.statistics_retention_days", {"366", "366"}},
       {"pipeline.retention_period_s", {"30", "30"}},
       {"pipeline.downlink_hold_ms", {"50", "50"}},
       {"pipeline.downlink_callback_timeout_ms", {"40", "40"}},

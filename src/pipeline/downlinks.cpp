@@ -12,6 +12,8 @@ namespace {
 
 // A call that never ends (a bug) must not hold a frame's answers for ever.
 constexpr int64_t kCallGraceMs = 2'000;
+// How often a frame whose hook another instance calls looks for its decision.
+constexpr int64_t kAwaitPollMs = 50;
 
 storage::DeliveryOutcome OutcomeOf(const integration::HttpOutcome& sent, EpochMillis now) {
   storage::DeliveryOutcome out;
@@ -121,7 +123,20 @@ HookResult DownlinkArbiter::CallHook(const Call& call, integration::HttpSender& 
     }
   }
   if (delivery && (delivery->state != DeliveryState::kPending || delivery->attempts > 0)) {
-    return {std::nullopt, "the downlinkHook callback was called for this frame already"};
+    return {std::nullopt, "the downlinkHook callback was called for this frame already", true};
+  }
+  if (delivery) {
+    // Leased past the call's deadline: should this instance die before
+    // recording the attempt, the dispatcher sends the data to the hook then.
+    auto claimed =
+        store_.ClaimHookDelivery(delivery->id, options_.clock(), call.deadline + kCallGraceMs);
+    if (!claimed.ok()) {
+      return {std::nullopt, "the downlinkHook callback's delivery could not be claimed: " +
+                                claimed.status().message()};
+    }
+    if (!*claimed) {
+      return {std::nullopt, "the downlinkHook callback is called by another instance", true};
+    }
   }
   Delivery rendered;
   if (delivery) {
@@ -171,6 +186,12 @@ void DownlinkArbiter::CallHooks() {
     lock.lock();
     auto it = frames_.find(call.key);
     if (it != frames_.end()) {
+      if (result.elsewhere) {
+        // The other instance decides at the end of its own hold, which may
+        // have started later than this one's.
+        it->second.await_until =
+            it->second.deadline + options_.hold_ms + options_.callback_timeout.count();
+      }
       it->second.hook = std::move(result);
       it->second.call_pending = false;
       cv_.notify_all();
@@ -195,8 +216,10 @@ Result<std::optional<std::pair<std::string, std::string>>> DownlinkArbiter::Deci
   std::string data;
   if (type->downlink_mode == DownlinkMode::kCallback) {
     if (hook == nullptr || !hook->data) {
-      auto stored = store_.SetMessageNoDownlink(
-          key, hook != nullptr ? hook->reason : "no answer from the downlinkHook callback");
+      std::string reason = hook == nullptr   ? "no answer from the downlinkHook callback"
+                           : hook->elsewhere ? hook->reason + ", which recorded no decision in time"
+                                             : hook->reason;
+      auto stored = store_.SetMessageNoDownlink(key, reason);
       if (!stored.ok()) return stored.status();
       if (stored->downlink_station.empty()) return Decision();
       return Decision(std::make_pair(stored->downlink_data, stored->downlink_station));
@@ -257,6 +280,18 @@ void DownlinkArbiter::Run() {
       continue;
     }
     const Key key = due->first;
+    if (due->second.hook && due->second.hook->elsewhere && now < due->second.await_until) {
+      lock.unlock();
+      auto m = store_.GetMessage(storage::MessageCursor{key.time, key.device, key.seq});
+      const bool recorded = !m.ok() || !m->downlink_station.empty() || !m->downlink_info.empty();
+      lock.lock();
+      due = frames_.find(key);
+      if (due == frames_.end()) continue;
+      if (!recorded) {
+        due->second.deadline = std::min(now + kAwaitPollMs, due->second.await_until);
+        continue;
+      }
+    }
     Frame frame = std::move(due->second);
     frames_.erase(due);
     lock.unlock();

@@ -25,8 +25,13 @@
 // records the call on it as its first attempt — done on a 2xx, otherwise
 // retried by the dispatcher as any delivery (the data still reaches the hook;
 // the downlink is lost). So the hook is called once per frame, not twice, and
-// still at least once should this instance stop before calling it. A delivery
-// already attempted (by another instance) is not called again.
+// still at least once should this instance stop before calling it. Before
+// calling, the arbiter claims that delivery (Store::ClaimHookDelivery), so of
+// several instances holding reports of one frame only the one whose claim
+// wins calls the hook; the others make no call and await the decision it
+// records on the message (up to hold_ms + callback_timeout past their own
+// hold), answering their held reports from it — the chosen station's report
+// may be held by any of them. With no decision by then they record none.
 // Device types in NONE mode get no downlink.
 #pragma once
 
@@ -63,6 +68,9 @@ struct DownlinkOptions {
 struct HookResult {
   std::optional<std::string> data;
   std::string reason;  // when `data` is nullopt
+  // Another instance claimed the call: its decision, recorded on the message,
+  // is awaited instead.
+  bool elsewhere = false;
 };
 
 class DownlinkArbiter {
@@ -103,6 +111,7 @@ class DownlinkArbiter {
     bool started = false;       // its mode looked up (and its hook called, if any)
     bool call_pending = false;  // a downlinkHook call is under way
     std::optional<HookResult> hook;
+    EpochMillis await_until = 0;  // hook->elsewhere: how long its decision is awaited
   };
   struct Call {
     Key key;

@@ -163,6 +163,48 @@ TEST_P(CallbackDownlinkTest, TheHooksAnswerIsTheDownlinkOfTheBestStationAndTheHo
   EXPECT_EQ(d.last_status, 200);
 }
 
+TEST_P(CallbackDownlinkTest, TwoInstancesHoldingOneFrameCallTheHookOnceAndShareItsAnswer) {
+  LoopbackHttpServer hook([](const ReceivedRequest&) {
+    std::this_thread::sleep_for(100ms);  // both instances have started by then
+    return Answer{200, R"({"2C": {"downlinkData": "0102030405060708"}})", {}, 0};
+  });
+  AddHook(hook.Url("/hook"));
+  auto second_store = GetParam() == "sqlite" ? storage::OpenSqliteStore(location_)
+                                             : storage::OpenPostgresStore(location_);
+  ASSERT_TRUE(second_store.ok()) << second_store.status().message();
+  DownlinkArbiter first(*store_, Options());
+  DownlinkArbiter second(**second_store, Options());
+  IngestFrame();
+  // Each instance took one station's report; the best one (0A1C) is the second's.
+  std::mutex mu;
+  std::map<std::string, std::optional<std::string>> answers;
+  auto answer_of = [&](std::string station) {
+    return [&mu, &answers, station](std::optional<std::string> d) {
+      std::lock_guard lock(mu);
+      answers[station] = std::move(d);
+    };
+  };
+  first.Hold(kFrame, "0A1B", answer_of("0A1B"));
+  second.Hold(kFrame, "0A1C", answer_of("0A1C"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return answers.size() == 2;
+      },
+      5s));
+  EXPECT_EQ(answers["0A1C"], std::optional<std::string>("0102030405060708"));
+  EXPECT_EQ(answers["0A1B"], std::nullopt);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(hook.requests().size(), 1u) << "one call for the frame, whichever instance made it";
+  auto m = store_->GetMessage(kFrame);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->downlink_station, "0A1C");
+  EXPECT_EQ(m->downlink_data, "0102030405060708");
+  const Delivery d = HookDelivery();
+  EXPECT_EQ(d.state, DeliveryState::kDone);
+  EXPECT_EQ(d.attempts, 1);
+}
+
 TEST_P(CallbackDownlinkTest, NoDataIsNoDownlinkAndRecordedAsSuch) {
   LoopbackHttpServer hook([](const ReceivedRequest&) {
     return Answer{200, R"({"2C": {"noData": true}})", {}, 0};

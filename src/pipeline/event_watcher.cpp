@@ -91,6 +91,9 @@ Result<int> EventWatcher::SendDueEmails() {
   if (!tasks.ok()) return tasks.status();
   int sent = 0;
   for (const storage::EventEmailTask& task : *tasks) {
+    // Its lease ran out while the emails before it were sent: another instance
+    // may be sending it now, so it is left to the next claim.
+    if (options_.clock() >= task.email.next_attempt) continue;
     Status st = Status::Unavailable("SMTP is not configured");
     if (options_.send_email) {
       auto [subject, body] = EmailText(task.event);
@@ -103,8 +106,8 @@ Result<int> EventWatcher::SendDueEmails() {
     for (int i = 1; i < attempts && delay < options_.email_retry_max_ms; ++i) delay *= 2;
     delay = std::min(delay, options_.email_retry_max_ms);
     const EpochMillis done = options_.clock();
-    Status recorded = store_.CompleteEventEmail(task.email.id, st.ok(), st.ok() ? "" : st.message(),
-                                                st.ok() ? done : done + delay, give_up);
+    auto recorded = store_.CompleteEventEmail(task.email, st.ok(), st.ok() ? "" : st.message(),
+                                              st.ok() ? done : done + delay, give_up);
     if (st.ok()) {
       ++sent;
     } else if (options_.logger != nullptr) {
@@ -114,8 +117,15 @@ Result<int> EventWatcher::SendDueEmails() {
                                                      {"given_up", give_up},
                                                      {"error", st.message()}});
     }
-    if (!recorded.ok() && options_.logger != nullptr) {
-      options_.logger->Warn("event email outcome not recorded", {{"error", recorded.message()}});
+    if (options_.logger == nullptr) continue;
+    if (!recorded.ok()) {
+      options_.logger->Warn("event email outcome not recorded",
+                            {{"error", recorded.status().message()}});
+    } else if (!*recorded) {
+      options_.logger->Warn(
+          "event email outcome not recorded: its lease ran out and it was "
+          "claimed again",
+          {{"event", task.event.id}});
     }
   }
   return sent;

@@ -20,15 +20,21 @@ void RetentionTask::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-Result<storage::Store::PurgeResult> RetentionTask::RunOnce() {
+RetentionPass RetentionTask::RunOnce() {
   const EpochMillis now = options_.clock();
-  Status partitions = store_.PrepareMessagePartitions(now, options_.months_ahead);
-  Result<storage::Store::PurgeResult> purged = storage::Store::PurgeResult{};
+  RetentionPass pass;
+  pass.partitions = store_.PrepareMessagePartitions(now, options_.months_ahead);
   if (options_.retention_days > 0) {
-    purged = store_.PurgeMessagesBefore(now - int64_t{options_.retention_days} * kMillisPerDay);
+    const EpochMillis cutoff = now - int64_t{options_.retention_days} * kMillisPerDay;
+    pass.messages = store_.PurgeMessagesBefore(cutoff);
+    pass.events = store_.PurgeEventsBefore(cutoff);
   }
-  if (options_.on_pass) options_.on_pass(partitions, purged);
-  return purged;
+  if (options_.statistics_retention_days > 0) {
+    pass.statistics = store_.PurgeStatisticsBefore(
+        now - int64_t{options_.statistics_retention_days} * kMillisPerDay);
+  }
+  if (options_.on_pass) options_.on_pass(pass);
+  return pass;
 }
 
 void RetentionTask::Run() {

@@ -1,9 +1,11 @@
-// Retention of messages (pipeline.md, "Messages"): a background thread that
-// purges messages older than the configured number of days, and on PostgreSQL
-// keeps the monthly partitions of the coming months ready, so that purging is
-// dropping whole partitions (Store::PrepareMessagePartitions,
-// Store::PurgeMessagesBefore). Several instances may run one each: every step
-// is safe to repeat.
+// Retention (pipeline.md, "Messages"): a background thread that purges
+// messages, their deliveries and device events older than the configured
+// number of days, and hourly statistics older than their own (longer) number
+// of days; on PostgreSQL it keeps the monthly partitions of the coming months
+// ready, so that purging messages is dropping whole partitions
+// (Store::PrepareMessagePartitions, Store::PurgeMessagesBefore,
+// Store::PurgeEventsBefore, Store::PurgeStatisticsBefore). Several instances
+// may run one each: every step is safe to repeat.
 #pragma once
 
 #include <condition_variable>
@@ -18,14 +20,26 @@
 
 namespace roost::pipeline {
 
+// What one pass did.
+struct RetentionPass {
+  Status partitions;                              // PrepareMessagePartitions
+  Result<storage::Store::PurgeResult> messages =  // PurgeMessagesBefore
+      storage::Store::PurgeResult{};
+  Result<int64_t> events = int64_t{0};      // PurgeEventsBefore: rows deleted
+  Result<int64_t> statistics = int64_t{0};  // PurgeStatisticsBefore: rows deleted
+};
+
 struct RetentionOptions {
-  int retention_days = 90;             // 0: keep messages forever (partitions are still made)
+  // Messages, their deliveries, and events with their sent or given-up
+  // emails; 0: kept forever (partitions are still made).
+  int retention_days = 90;
+  // Hourly statistics and the last service reports; 0: kept forever.
+  int statistics_retention_days = 400;
   int64_t period_ms = 3'600'000;       // between passes; the first runs at start
   int months_ahead = 2;                // PostgreSQL partitions made ahead of time
   std::function<EpochMillis()> clock;  // required
   // Optional: told the outcome of each pass, from the retention thread.
-  std::function<void(const Status& partitions, const Result<storage::Store::PurgeResult>& purge)>
-      on_pass;
+  std::function<void(const RetentionPass& pass)> on_pass;
 };
 
 class RetentionTask {
@@ -36,9 +50,9 @@ class RetentionTask {
   RetentionTask(const RetentionTask&) = delete;
   RetentionTask& operator=(const RetentionTask&) = delete;
 
-  // One pass now, on the caller's thread: partitions, then the purge (when a
-  // retention is set). Public for tests.
-  Result<storage::Store::PurgeResult> RunOnce();
+  // One pass now, on the caller's thread: partitions, then each purge whose
+  // retention is set (one failing does not stop the others). Public for tests.
+  RetentionPass RunOnce();
   // Returns once the thread ended (a pass in progress finishes first).
   void Stop();
 

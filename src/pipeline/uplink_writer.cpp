@@ -81,9 +81,7 @@ void UplinkWriter::Run() {
     }
     last_reports = group.size() > 1 ? reports.size() : 0;
     if (options_.before_commit) options_.before_commit();
-    policy.now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count();
+    policy.now = options_.clock();
     auto decided = store_.IngestUplinks(reports, policy);
     if (decided.ok() && options_.batches) options_.batches->Inc();
     if (decided.ok() && options_.after_commit) options_.after_commit();

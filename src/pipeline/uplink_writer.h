@@ -41,6 +41,9 @@ struct UplinkWriterOptions {
   int64_t dedup_window_ms = 3'000;                // IngestPolicy::dedup_window_ms
   int64_t downlink_hook_delay_ms = 0;             // IngestPolicy::downlink_hook_delay_ms
   std::chrono::microseconds gather_delay{1'000};  // 0 = never wait for more
+  // Required: the wall clock of each transaction (IngestPolicy::now), the
+  // runtime's clock so that tests can drive time.
+  std::function<EpochMillis()> clock;
   // Optional; when set they must outlive the writer.
   observe::Counter* batches = nullptr;  // transactions committed
   // Runs on the writer thread after each committed transaction (wakes the

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <future>
+#include <span>
 #include <thread>
 
 #include "storage/store_test_fixture.h"
@@ -39,6 +40,12 @@ class UplinkWriterTest : public StoreTest {
     return r;
   }
 
+  static UplinkWriterOptions Options() {
+    UplinkWriterOptions options;
+    options.clock = [] { return EpochMillis{2'000'000}; };
+    return options;
+  }
+
   static constexpr uint32_t kDevices = 16;
   Group root_;
   DeviceType type_;
@@ -46,7 +53,7 @@ class UplinkWriterTest : public StoreTest {
 
 TEST_P(UplinkWriterTest, ConcurrentSubmissionsAreCommittedInGroupsAndEachIsAnswered) {
   observe::Counter batches;
-  UplinkWriterOptions options;
+  UplinkWriterOptions options = Options();
   options.batches = &batches;
   UplinkWriter writer(*store_, options);
   constexpr int kPerDevice = 50;
@@ -86,7 +93,7 @@ TEST_P(UplinkWriterTest, AFullQueueRefusesAndTheRefusedReportIsNeverStored) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   std::atomic<int> commits{0};
-  UplinkWriterOptions options;
+  UplinkWriterOptions options = Options();
   options.max_queued_reports = 3;
   options.before_commit = [&] {
     if (commits++ == 0) released.wait();  // hold the first transaction
@@ -123,7 +130,7 @@ TEST_P(UplinkWriterTest, AFullQueueRefusesAndTheRefusedReportIsNeverStored) {
 // briefly for as many again. A lone client is never kept waiting.
 TEST_P(UplinkWriterTest, AfterAGroupOfSeveralTheWriterGathersAsManyBeforeCommitting) {
   observe::Counter batches;
-  UplinkWriterOptions options;
+  UplinkWriterOptions options = Options();
   options.batches = &batches;
   options.gather_delay = std::chrono::milliseconds(500);
   std::promise<void> release;
@@ -176,7 +183,7 @@ TEST_P(UplinkWriterTest, AfterAGroupOfSeveralTheWriterGathersAsManyBeforeCommitt
 }
 
 TEST_P(UplinkWriterTest, MessagesAreDecodedWithTheirTypesFormat) {
-  UplinkWriter writer(*store_, {});
+  UplinkWriter writer(*store_, Options());
   std::promise<Result<std::vector<storage::IngestDecision>>> out;
   ASSERT_TRUE(writer.Submit({Report(1, 1, "feff"), Report(2, 1, "01")},
                             [&](auto decided) { out.set_value(std::move(decided)); }));
@@ -205,6 +212,28 @@ TEST_P(UplinkWriterTest, MessagesAreDecodedWithTheirTypesFormat) {
   EXPECT_EQ(page->messages[0].link_quality, LinkQuality::kGood);
   ASSERT_TRUE(page->messages[0].computed_location.has_value());
   EXPECT_NEAR(page->messages[0].computed_location->lat, 43.6, 1e-9);
+}
+
+TEST_P(UplinkWriterTest, TransactionsTakeTheInjectedClockNotTheSystemClock) {
+  Callback cb;
+  cb.id = storage::Hex24(0x900);
+  cb.type = type_.id;
+  cb.url = "http://127.0.0.1:9/{device}";
+  ASSERT_TRUE(store_->CreateCallbacks(std::span(&cb, 1)).ok());
+  EpochMillis now = 7'000'000;
+  UplinkWriterOptions options = Options();
+  options.clock = [&now] { return now; };
+  UplinkWriter writer(*store_, options);
+  std::promise<Result<std::vector<storage::IngestDecision>>> out;
+  ASSERT_TRUE(
+      writer.Submit({Report(1, 1)}, [&](auto decided) { out.set_value(std::move(decided)); }));
+  auto decided = out.get_future().get();
+  ASSERT_TRUE(decided.ok()) << decided.status().message();
+  // The delivery queued with the message is created and due at the clock's time.
+  auto claimed = store_->ClaimDeliveries(now, 10, 60'000);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().message();
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].delivery.creation_time, now);
 }
 
 TEST(UplinkDecoderTest, StringPayloadsBecomeSafeText) {

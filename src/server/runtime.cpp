@@ -228,6 +228,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   if (!ingest_batches.ok()) return ingest_batches.status().WithPrefix("metrics");
   pipeline::UplinkWriterOptions writer_opts;
   writer_opts.dedup_window_ms = cfg.dedup_window_ms;
+  writer_opts.clock = NowMs;
   // Past the hold and the hook's deadline, with room for a slow commit: until
   // then the downlink arbiter makes the hook's call for that frame itself.
   writer_opts.downlink_hook_delay_ms =
@@ -249,14 +250,31 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   retention_opts.retention_days = static_cast<int>(cfg.retention_days);
   retention_opts.period_ms = int64_t{cfg.retention_period_s} * 1000;
   retention_opts.clock = NowMs;
-  retention_opts.on_pass = [&logger](const Status& partitions,
-                                     const Result<storage::Store::PurgeResult>& purge) {
-    if (!partitions.ok()) logger.Warn("retention", {{"partitions", partitions.message()}});
-    if (!purge.ok()) {
-      logger.Warn("retention", {{"error", purge.status().message()}});
-    } else if (purge->rows_deleted > 0 || purge->partitions_dropped > 0) {
-      logger.Info("retention", {{"messages_deleted", purge->rows_deleted},
-                                {"partitions_dropped", purge->partitions_dropped}});
+  retention_opts.statistics_retention_days = static_cast<int>(cfg.statistics_retention_days);
+  retention_opts.on_pass = [&logger](const pipeline::RetentionPass& pass) {
+    if (!pass.partitions.ok())
+      logger.Warn("retention", {{"partitions", pass.partitions.message()}});
+    if (!pass.messages.ok()) {
+      logger.Warn("retention", {{"error", pass.messages.status().message()}});
+    } else {
+      if (pass.messages->rows_deleted > 0 || pass.messages->partitions_dropped > 0) {
+        logger.Info("retention", {{"messages_deleted", pass.messages->rows_deleted},
+                                  {"partitions_dropped", pass.messages->partitions_dropped}});
+      }
+      for (const std::string& name : pass.messages->partitions_busy) {
+        logger.Warn("retention: partition not dropped, messages busy; retried next pass",
+                    {{"partition", name}});
+      }
+    }
+    if (!pass.events.ok()) {
+      logger.Warn("retention", {{"events_error", pass.events.status().message()}});
+    } else if (*pass.events > 0) {
+      logger.Info("retention", {{"event_rows_deleted", *pass.events}});
+    }
+    if (!pass.statistics.ok()) {
+      logger.Warn("retention", {{"statistics_error", pass.statistics.status().message()}});
+    } else if (*pass.statistics > 0) {
+      logger.Info("retention", {{"statistics_rows_deleted", *pass.statistics}});
     }
   };
   p->retention = std::make_unique<pipeline::RetentionTask>(*p->store, std::move(retention_opts));

@@ -89,7 +89,8 @@ class EventStoreTest : public StoreTest {
     if (claimed.ok()) {
       for (const auto& t : *claimed) {
         out.insert(t.email.recipient + " " + t.event.text.substr(0, 2));
-        EXPECT_TRUE(store_->CompleteEventEmail(t.email.id, true, "", now, false).ok());
+        auto done = store_->CompleteEventEmail(t.email, true, "", now, false);
+        EXPECT_TRUE(done.ok() && *done) << done.status().message();
       }
     }
     return out;
@@ -295,18 +296,121 @@ TEST_P(EventStoreTest, OutboxEmailsAreLeasedRetriedAndFinished) {
   auto claimed = store_->ClaimEventEmails(kT, 10, 60'000);
   ASSERT_TRUE(claimed.ok()) << claimed.status().message();
   ASSERT_EQ(claimed->size(), 1u);
-  const int64_t id = (*claimed)[0].email.id;
   EXPECT_EQ((*claimed)[0].event.device, 0x2Cu);
   // Leased: nobody else gets it meanwhile.
   EXPECT_TRUE(store_->ClaimEventEmails(kT + 1000, 10, 60'000)->empty());
-  ASSERT_TRUE(store_->CompleteEventEmail(id, false, "connect failed", kT + 5000, false).ok());
+  auto failed =
+      store_->CompleteEventEmail((*claimed)[0].email, false, "connect failed", kT + 5000, false);
+  ASSERT_TRUE(failed.ok() && *failed) << failed.status().message();
   EXPECT_TRUE(store_->ClaimEventEmails(kT + 4999, 10, 60'000)->empty());
   auto again = store_->ClaimEventEmails(kT + 5000, 10, 60'000);
   ASSERT_EQ(again->size(), 1u);
   EXPECT_EQ((*again)[0].email.attempts, 1);
-  ASSERT_TRUE(store_->CompleteEventEmail(id, true, "", kT + 6000, false).ok());
+  auto sent = store_->CompleteEventEmail((*again)[0].email, true, "", kT + 6000, false);
+  ASSERT_TRUE(sent.ok() && *sent) << sent.status().message();
   EXPECT_TRUE(store_->ClaimEventEmails(kT + 10'000'000, 10, 60'000)->empty());
-  EXPECT_EQ(store_->CompleteEventEmail(999999, true, "", 0, false).code(), Status::Code::kNotFound);
+  EventEmail unknown = (*again)[0].email;
+  unknown.id = 999999;
+  EXPECT_EQ(store_->CompleteEventEmail(unknown, true, "", 0, false).status().code(),
+            Status::Code::kNotFound);
+}
+
+TEST_P(EventStoreTest, ALateCompletionOfAnExpiredEmailClaimChangesNothing) {
+  Config("a", EventScope::kDevice, "0000002C", tenant_.id, {EventKind::kCommunicationLoss},
+         {"ops@example.com"});
+  ASSERT_EQ(Watch(kT).lost, 1);
+  auto first = store_->ClaimEventEmails(kT, 10, 60'000);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_EQ(first->size(), 1u);
+  // The first sender's lease runs out; another one claims the email.
+  auto second = store_->ClaimEventEmails(kT + 60'000, 10, 60'000);
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_NE((*second)[0].email.next_attempt, (*first)[0].email.next_attempt);
+  // The first sender's late failure neither counts nor reschedules it.
+  auto late = store_->CompleteEventEmail((*first)[0].email, false, "timeout", kT + 61'000, false);
+  ASSERT_TRUE(late.ok()) << late.status().message();
+  EXPECT_FALSE(*late);
+  EXPECT_TRUE(store_->ClaimEventEmails(kT + 119'999, 10, 60'000)->empty())
+      << "still leased to the second sender";
+  auto done = store_->CompleteEventEmail((*second)[0].email, true, "", kT + 62'000, false);
+  ASSERT_TRUE(done.ok()) << done.status().message();
+  EXPECT_TRUE(*done);
+  // A completion of a finished email is stale too, and it stays sent.
+  late = store_->CompleteEventEmail((*first)[0].email, false, "timeout", kT + 63'000, false);
+  ASSERT_TRUE(late.ok());
+  EXPECT_FALSE(*late);
+  EXPECT_TRUE(store_->ClaimEventEmails(kT + 10'000'000, 10, 60'000)->empty());
+}
+
+TEST_P(EventStoreTest, ClaimsOfOneEmailNeverShareAToken) {
+  Config("a", EventScope::kDevice, "0000002C", tenant_.id, {EventKind::kCommunicationLoss},
+         {"ops@example.com"});
+  ASSERT_EQ(Watch(kT).lost, 1);
+  auto first = store_->ClaimEventEmails(kT, 10, 60'000);
+  ASSERT_EQ(first->size(), 1u);
+  // A sender whose clock is a lease behind claims the expired email with the
+  // lease end the first claim had.
+  auto second = store_->ClaimEventEmails(kT + 60'000, 10, 0);
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_GT((*second)[0].email.next_attempt, (*first)[0].email.next_attempt);
+  auto late = store_->CompleteEventEmail((*first)[0].email, true, "", kT + 60'001, false);
+  ASSERT_TRUE(late.ok());
+  EXPECT_FALSE(*late);
+}
+
+TEST_P(EventStoreTest, EventsOlderThanTheRetentionArePurgedOnceTheirEmailsAreDone) {
+  Config("a", EventScope::kDevice, "0000002C", tenant_.id,
+         {EventKind::kCommunicationLoss, EventKind::kCommunicationRestored}, {"ops@example.com"});
+  ASSERT_EQ(Watch(kT).lost, 1);  // never heard since its registration
+  auto loss_email = store_->ClaimEventEmails(kT, 10, 60'000);
+  ASSERT_EQ(loss_email->size(), 1u);
+  ASSERT_TRUE(*store_->CompleteEventEmail((*loss_email)[0].email, true, "", kT + 1, false));
+  Hear(0x2C, 1, kT + 10'000);
+  ASSERT_EQ(Watch(kT + 20'000).restored, 1);  // its email stays pending
+  const EpochMillis cutoff = kT + 30'000;
+  ASSERT_EQ(Watch(cutoff + 2 * kKeepAliveMs).lost, 1);  // after the cutoff: kept
+
+  auto purged = store_->PurgeEventsBefore(cutoff);
+  ASSERT_TRUE(purged.ok()) << purged.status().message();
+  EXPECT_EQ(*purged, 2) << "the first loss and its sent email";
+  auto errors = Events(0x2C, EventSeverity::kError);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].time, cutoff + 2 * kKeepAliveMs);
+  EXPECT_EQ(Events(0x2C, EventSeverity::kWarn).size(), 1u) << "its email is still pending";
+
+  // Once that email is given up, the restoration goes too.
+  auto pending = store_->ClaimEventEmails(kT + 30'000, 10, 60'000);
+  ASSERT_TRUE(pending.ok());
+  for (const auto& t : *pending) {
+    if (t.event.kind != EventKind::kCommunicationRestored) continue;
+    ASSERT_TRUE(*store_->CompleteEventEmail(t.email, false, "refused", 0, true));
+  }
+  purged = store_->PurgeEventsBefore(cutoff);
+  ASSERT_TRUE(purged.ok()) << purged.status().message();
+  EXPECT_EQ(*purged, 2);
+  EXPECT_TRUE(Events(0x2C, EventSeverity::kWarn).empty());
+  EXPECT_EQ(Events(0x2C, EventSeverity::kError).size(), 1u);
+  EXPECT_EQ(*store_->PurgeEventsBefore(cutoff), 0);
+}
+
+TEST_P(EventStoreTest, EventsArePurgedInChunksOfBoundedSize) {
+  // More events than one chunk (5 000), none with an email.
+  std::vector<Device> devices;
+  for (uint32_t id = 0x1000; id < 0x1000 + 5'200; ++id) devices.push_back(MakeDevice(id, type_));
+  auto inserted = store_->InsertDevices(devices);
+  ASSERT_TRUE(inserted.ok()) << inserted.status().message();
+  SilenceOutcome total{};
+  for (;;) {
+    SilenceOutcome o = Watch(kT, nullptr, 2'000);
+    total.lost += o.lost;
+    if (!o.more) break;
+  }
+  ASSERT_EQ(total.lost, 5'201);
+  auto purged = store_->PurgeEventsBefore(kT + 1);
+  ASSERT_TRUE(purged.ok()) << purged.status().message();
+  EXPECT_EQ(*purged, 5'201);
+  EXPECT_TRUE(Events(0x2C, EventSeverity::kError).empty());
 }
 
 TEST_P(EventStoreTest, EventListsPageNewestFirst) {

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <thread>
 
+#include "storage/driver/driver.h"
 #include "storage/store_test_fixture.h"
 
 namespace roost::storage {
@@ -469,6 +472,194 @@ TEST_P(MessageStoreTest, RetentionDropsWholeMonthsOnPostgresAndRowsOnSqlite) {
   auto due = store_->ClaimDeliveries(kJuly1, 10, 1000);
   ASSERT_TRUE(due.ok()) << due.status().message();
   EXPECT_TRUE(due->empty());
+}
+
+TEST_P(MessageStoreTest, StatisticsStayExactWhenOneBatchAddsToManyRowsAtOnce) {
+  // 40 devices × 10 hours × 3 frequencies in one batch: 400 device rows (more
+  // than one statement's worth), 10 type rows, 1 230 frequency rows; then a
+  // second batch adds to every one of them (the ON CONFLICT path).
+  constexpr EpochMillis kDay = 20'100 * kMillisPerDay;
+  constexpr int kDevices = 40, kHours = 10;
+  constexpr int64_t kFreqs[] = {868130000, 868131000, 868132000};
+  std::vector<Device> devices;
+  for (uint32_t id = 0x1000; id < 0x1000 + kDevices; ++id) devices.push_back(MakeDevice(id, type_));
+  ASSERT_TRUE(store_->InsertDevices(devices).ok());
+  std::vector<UplinkReport> first, second;
+  for (uint32_t id = 0x1000; id < 0x1000 + kDevices; ++id) {
+    for (int h = 0; h < kHours; ++h) {
+      for (int f = 0; f < 3; ++f) {
+        auto r = Report(id, h * 3 + f + 1, kDay + h * kMillisPerHour + f * 60'000, "0A1B", -100 - f,
+                        5 + f);
+        r.freq = kFreqs[f];
+        first.push_back(r);
+        if (f == 0) {  // heard by a second station too: a reception, not a message
+          auto dup = r;
+          dup.station = "0A1C";
+          dup.time += 100;
+          first.push_back(dup);
+        }
+      }
+      auto more = Report(id, 100 + h, kDay + h * kMillisPerHour + 30 * 60'000, "0A1B", -90, 7);
+      more.freq = kFreqs[0];
+      second.push_back(more);
+    }
+  }
+  for (const auto& d : Ingest(first)) {
+    ASSERT_TRUE(d.result == IngestResult::kAccepted || d.result == IngestResult::kDuplicate);
+  }
+  for (const auto& d : Ingest(second)) ASSERT_EQ(d.result, IngestResult::kAccepted);
+
+  // Per hour of one device: 3 + 1 messages, 4 + 1 receptions.
+  for (uint32_t id : {0x1000u, 0x1013u, 0x1000u + kDevices - 1}) {
+    StatsQuery q;
+    q.device = id;
+    q.from = kDay;
+    q.to = kDay + kMillisPerDay;
+    auto hours = store_->GetStats(q);
+    ASSERT_TRUE(hours.ok()) << hours.status().message();
+    ASSERT_EQ(hours->size(), static_cast<size_t>(kHours));
+    for (int h = 0; h < kHours; ++h) {
+      const StatsBucket& b = (*hours)[h];
+      EXPECT_EQ(b.start, kDay + h * kMillisPerHour);
+      EXPECT_EQ(b.messages, 4) << id << " hour " << h;
+      EXPECT_EQ(b.bytes, 8);
+      EXPECT_EQ(b.receptions, 5);
+      EXPECT_DOUBLE_EQ(b.snr_sum, 5 + 5 + 6 + 7 + 7);
+      EXPECT_DOUBLE_EQ(b.rssi_sum, -100 - 100 - 101 - 102 - 90);
+      EXPECT_EQ(b.frequencies, (std::map<int64_t, int64_t>{{868130, 3}, {868131, 1}, {868132, 1}}));
+    }
+  }
+  // The type's hours: every device's sums.
+  StatsQuery q;
+  q.type = type_.id;
+  q.from = kDay;
+  q.to = kDay + kMillisPerDay;
+  auto hours = store_->GetStats(q);
+  ASSERT_TRUE(hours.ok()) << hours.status().message();
+  ASSERT_EQ(hours->size(), static_cast<size_t>(kHours));
+  for (const StatsBucket& b : *hours) {
+    EXPECT_EQ(b.messages, 4 * kDevices);
+    EXPECT_EQ(b.receptions, 5 * kDevices);
+    EXPECT_DOUBLE_EQ(b.rssi_sum, -493.0 * kDevices);
+    EXPECT_EQ(b.frequencies, (std::map<int64_t, int64_t>{
+                                 {868130, 3 * kDevices}, {868131, kDevices}, {868132, kDevices}}));
+  }
+}
+
+TEST_P(MessageStoreTest, StatisticsOlderThanTheirRetentionArePurgedAndRecentOnesKept) {
+  constexpr EpochMillis kDay = 20'000 * kMillisPerDay;
+  const EpochMillis cutoff = kDay + 10 * kMillisPerDay;
+  // Old: two hours of two devices, another frequency, a STATUS report.
+  Ingest({Report(0x2C, 1, kDay + 1'000, "0A1B"), Report(0x2D, 1, kDay + 2'000, "0A1C")});
+  auto other_freq = Report(0x2C, 2, kDay + 3 * kMillisPerHour, "0A1B");
+  other_freq.freq = 868131400;
+  Ingest({other_freq});
+  ServiceReport status;
+  status.device.value = 0x2C;
+  status.time = kDay + 3 * kMillisPerHour + 60'000;
+  status.station = "0A1B";
+  status.seq_number = 2;
+  status.temp = 20.5;
+  status.batt = 3.25;
+  ASSERT_TRUE(store_->IngestService(status, IngestPolicy{}).ok());
+  // Recent: the hour the cutoff falls in starts before it, the next one after.
+  Ingest({Report(0x2C, 3, cutoff + kMillisPerHour + 5, "0A1B")});
+
+  auto purged = store_->PurgeStatisticsBefore(cutoff);
+  ASSERT_TRUE(purged.ok()) << purged.status().message();
+  // hourly_stats: 2 device hours of 0x2C, 1 of 0x2D, 2 type hours; hourly_frequencies:
+  // the same five rows (one frequency each); service_reports: one.
+  EXPECT_EQ(*purged, 5 + 5 + 1);
+  for (bool device : {true, false}) {
+    StatsQuery q;
+    if (device) {
+      q.device = 0x2C;
+    } else {
+      q.type = type_.id;
+    }
+    q.from = kDay;
+    q.to = cutoff + 2 * kMillisPerDay;
+    q.step = StatsStep::kDay;
+    auto days = store_->GetStats(q);
+    ASSERT_TRUE(days.ok()) << days.status().message();
+    ASSERT_EQ(days->size(), 1u) << "device " << device;
+    EXPECT_EQ((*days)[0].start, cutoff);
+    EXPECT_EQ((*days)[0].messages, 1);
+    EXPECT_EQ((*days)[0].frequencies, (std::map<int64_t, int64_t>{{868130, 1}}));
+  }
+  purged = store_->PurgeStatisticsBefore(cutoff);
+  ASSERT_TRUE(purged.ok());
+  EXPECT_EQ(*purged, 0);
+}
+
+TEST_P(MessageStoreTest, StatisticsArePurgedInChunksOfBoundedSize) {
+  // More rows than one chunk (5 000): 2 600 hours of one device, each a device
+  // row, a type row and two frequency rows.
+  constexpr EpochMillis kStart = 20'000 * kMillisPerDay;
+  constexpr int kHours = 2'600;
+  std::vector<UplinkReport> batch;
+  for (int h = 0; h < kHours; ++h) {
+    batch.push_back(Report(0x2C, h + 1, kStart + h * kMillisPerHour, "0A1B"));
+    if (batch.size() == 500 || h + 1 == kHours) {
+      auto decided = Ingest(batch);
+      ASSERT_EQ(decided.size(), batch.size());
+      for (const auto& d : decided) ASSERT_EQ(d.result, IngestResult::kAccepted);
+      batch.clear();
+    }
+  }
+  auto purged = store_->PurgeStatisticsBefore(kStart + kHours * kMillisPerHour);
+  ASSERT_TRUE(purged.ok()) << purged.status().message();
+  EXPECT_EQ(*purged, 4 * kHours);
+  StatsQuery q;
+  q.type = type_.id;
+  q.from = kStart;
+  q.to = kStart + 300 * kMillisPerDay;
+  q.step = StatsStep::kDay;
+  auto days = store_->GetStats(q);
+  ASSERT_TRUE(days.ok());
+  EXPECT_TRUE(days->empty());
+}
+
+TEST_P(MessageStoreTest, APartitionDropThatCannotGetItsLockIsSkippedNotQueuedBehind) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "partitions are PostgreSQL's";
+  constexpr EpochMillis kMarch10 = 1773100800000;
+  constexpr EpochMillis kApril1 = 1775001600000;
+  ASSERT_TRUE(store_->PrepareMessagePartitions(kMarch10, 2).ok());
+  Ingest({Report(0x2C, 1, kMarch10, "0A1B")});
+  Callback cb;
+  cb.id = "cb-1";
+  cb.type = type_.id;
+  cb.url = "http://127.0.0.1:9/";
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
+  Ingest({Report(0x2C, 2, kMarch10 + 1, "0A1B")});  // with a delivery
+  // Another session reads `messages`: its lock conflicts with the drop's.
+  auto reader = driver::PostgresOpener(location_)();
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  ASSERT_TRUE((*reader)->Exec("BEGIN", "test").ok());
+  ASSERT_TRUE((*reader)->Exec("LOCK TABLE messages IN ACCESS SHARE MODE", "test").ok());
+  const auto start = std::chrono::steady_clock::now();
+  auto purged = store_->PurgeMessagesBefore(kApril1);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(purged.ok()) << purged.status().message();
+  EXPECT_LT(waited, std::chrono::seconds(10)) << "the drop gave up after its lock timeout";
+  EXPECT_EQ(purged->partitions_dropped, 0);
+  EXPECT_EQ(purged->partitions_busy, std::vector<std::string>{"messages_p202603"});
+  EXPECT_EQ(DeviceMessages(0x2C).size(), 2u);
+  std::vector<MessageCursor> second{{kMarch10 + 1, 0x2C, 2}};
+  auto kept = store_->ListMessageDeliveries(second);
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  EXPECT_EQ(kept->size(), 1u) << "the deliveries of a month kept stay with it";
+  // Ingest is not left behind a failed drop.
+  Ingest({Report(0x2C, 3, kMarch10 + 2, "0A1B")});
+  ASSERT_TRUE((*reader)->Exec("COMMIT", "test").ok());
+  purged = store_->PurgeMessagesBefore(kApril1);
+  ASSERT_TRUE(purged.ok()) << purged.status().message();
+  EXPECT_EQ(purged->partitions_dropped, 1);
+  EXPECT_TRUE(purged->partitions_busy.empty());
+  EXPECT_TRUE(DeviceMessages(0x2C).empty());
+  kept = store_->ListMessageDeliveries(second);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(kept->empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, MessageStoreTest, ::testing::Values("sqlite", "postgresql"),

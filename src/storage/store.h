@@ -459,17 +459,31 @@ class Store {
   struct PurgeResult {
     int64_t rows_deleted = 0;  // messages deleted row by row
     int64_t partitions_dropped = 0;
+    // PostgreSQL: partitions not dropped because the lock on `messages` was
+    // not granted within 2 s (a busy table); a later call drops them.
+    std::vector<std::string> partitions_busy;
   };
   // Removes messages older than `cutoff`, and every delivery of a message (or
   // report, or event) older than it. PostgreSQL drops each monthly partition
-  // that ends at or before `cutoff` and deletes older rows of the default
-  // partition; a month that straddles `cutoff` is kept whole until it is all
-  // past it. SQLite deletes rows in short transactions, so that ingest is not
-  // held up for long.
+  // that ends at or before `cutoff` (each in a transaction of its own, waiting
+  // at most 2 s for its lock, so that ingest never queues long behind it) and
+  // deletes older rows of the default partition; a month that straddles
+  // `cutoff`, or whose drop gave up, is kept whole with its deliveries. SQLite
+  // deletes rows in short transactions, so that ingest is not held up for long.
   virtual Result<PurgeResult> PurgeMessagesBefore(EpochMillis cutoff) = 0;
   // The names of the messages table's partitions, ordered (PostgreSQL; empty on
   // SQLite).
   virtual Result<std::vector<std::string>> ListMessagePartitions() = 0;
+  // Removes sent and given-up event emails made before `cutoff`, and events
+  // older than it none of whose emails is left (a pending email keeps its
+  // event). Returns the rows deleted (emails and events). In chunks of short
+  // transactions, like the purge of messages.
+  virtual Result<int64_t> PurgeEventsBefore(EpochMillis cutoff) = 0;
+  // Removes the statistics of hours that start before `cutoff` (device and
+  // device type rows, and their frequencies), and the last service reports
+  // (kept to count a report heard by several stations once) older than it.
+  // Returns the rows deleted. In chunks of short transactions.
+  virtual Result<int64_t> PurgeStatisticsBefore(EpochMillis cutoff) = 0;
 
   // --- callbacks and their deliveries ---------------------------------------
   // Stores callbacks of one device type, all or none. InvalidInput: an unknown
@@ -506,6 +520,15 @@ class Store {
   // destination is busy here), in one statement. Ids that are gone or no longer
   // pending are skipped.
   virtual Status DeferDeliveries(std::span<const int64_t> delivery_ids, EpochMillis until) = 0;
+  // The downlink arbiter's claim of a frame's downlinkHook delivery before it
+  // calls the hook (the call is that delivery's first attempt). True when this
+  // call claimed it: it was pending, never attempted, never claimed and not yet
+  // due at `now`; it is then leased until `lease_until` (the dispatcher sends
+  // it after that unless an attempt is recorded). False otherwise (another
+  // instance claimed or attempted it, or it is the dispatcher's): the caller
+  // must not call the hook. With several instances exactly one claims it.
+  virtual Result<bool> ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
+                                         EpochMillis lease_until) = 0;
   // The deliveries of the given messages, in id order.
   virtual Result<std::vector<Delivery>> ListMessageDeliveries(
       std::span<const MessageCursor> messages) = 0;
@@ -538,12 +561,18 @@ class Store {
   virtual Status DeleteEventConfig(std::string_view id) = 0;  // NotFound
   // Leases up to `limit` pending outbox emails due at `now` for `lease_ms`
   // (each to one instance at a time); an email whose event is gone is skipped.
+  // Each claim's `email.next_attempt` (the lease end, later than any earlier
+  // claim's) is its token for CompleteEventEmail.
   virtual Result<std::vector<EventEmailTask>> ClaimEventEmails(EpochMillis now, int limit,
                                                                int64_t lease_ms) = 0;
-  // Records an attempt: sent, or due again at `retry_at`, or (give_up) never
-  // tried again. NotFound.
-  virtual Status CompleteEventEmail(int64_t id, bool sent, std::string_view info,
-                                    EpochMillis retry_at, bool give_up) = 0;
+  // Records the attempt of the claim `claimed` (as ClaimEventEmails returned
+  // it): sent, or due again at `retry_at`, or (give_up) never tried again.
+  // True when recorded; false, changing nothing, when the claim is stale (its
+  // lease ran out and the email was claimed again, or it was completed).
+  // NotFound: no such email.
+  virtual Result<bool> CompleteEventEmail(const EventEmail& claimed, bool sent,
+                                          std::string_view info, EpochMillis retry_at,
+                                          bool give_up) = 0;
 };
 
 // Opens (creating if needed) `<data_dir>/roost.db` — or the file itself when

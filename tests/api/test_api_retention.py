@@ -1,6 +1,7 @@
 """Retention in `roost serve`, on SQLite and PostgreSQL: with a retention of one day, a
 message older than that is purged in the background (with its deliveries) while a recent one
-stays; on PostgreSQL the current and coming months have their own partitions.
+stays; on PostgreSQL the current and coming months have their own partitions. Statistics
+follow their own, longer retention.
 """
 
 import time
@@ -44,6 +45,44 @@ class RetentionFlows:
             # Statistics are kept.
             stats = admin.ok("GET", "/api/devices/%s/stats?step=day&from=%d" % (device, old))
             self.assertEqual(sum(b["messages"] for b in stats["data"]), 2)
+            admin.close()
+        finally:
+            site.close()
+
+
+    def test_statistics_older_than_their_own_retention_are_purged(self):
+        site = Site(self.ENGINE)
+        try:
+            server = site.serve(env={"ROOST_PIPELINE_RETENTION_DAYS": "1",
+                                     "ROOST_PIPELINE_STATISTICS_RETENTION_DAYS": "2",
+                                     "ROOST_PIPELINE_RETENTION_PERIOD_S": "1"})
+            admin_user = site.api_user("ADMIN", name="root admin")
+            admin = Client(server, admin_user)
+            tid = admin.ok("POST", "/api/devicetypes/create", {"name": "meters"})["id"]
+            (dev, pac), = site.issue_and_import(1, "4C0000")
+            device = admin.ok("POST", "/api/devices/create",
+                              {"id": dev, "pac": pac, "name": "m", "type": tid})["id"]
+            admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "roof"}, expect=201)
+            now = int(time.time() * 1000)
+            # Statistics of three days ago go; those of the day before yesterday stay
+            # (their messages go after one day).
+            ancient, old = now - 3 * 86400000, now - 36 * 3600000
+            for seq, t in ((1, ancient), (2, old), (3, now - 60000)):
+                report = {"device": device, "seqNumber": seq, "data": "01", "time": t,
+                          "station": "0A1B", "rssi": -120.0, "snr": 10.0}
+                self.assertEqual(admin.ok("POST", "/api/ingest/uplink", report),
+                                 {"result": "accepted"})
+            path = "/api/devices/%s/stats?step=day&from=%d" % (device, ancient - 86400000)
+            deadline = time.time() + 20
+            while True:
+                days = admin.ok("GET", path)["data"]
+                if sum(b["messages"] for b in days) == 2 or time.time() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(sum(b["messages"] for b in days), 2, days)
+            self.assertTrue(all(b["time"] > ancient for b in days), days)
+            metric = admin.ok("GET", "/api/devices/%s/messages/metric" % device)
+            self.assertEqual(metric["lastWeek"], 2)
             admin.close()
         finally:
             site.close()

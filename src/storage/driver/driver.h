@@ -7,7 +7,9 @@
 // - A Connection is used by one thread at a time (the Pool hands it out); its
 //   statements are prepared once and cached by SQL text.
 // - Errors: AlreadyExists for a unique key taken, InvalidInput for a value the
-//   schema refuses (foreign key, NOT NULL, CHECK, bad number), IoError otherwise.
+//   schema refuses (foreign key, NOT NULL, CHECK, bad number), Unavailable for a
+//   lock not granted within the transaction's lock_timeout (PostgreSQL), IoError
+//   otherwise.
 //   Messages read "<engine>: <op>: <database message>" and never hold values.
 // - Where the engines' SQL differs, the Dialect gives the fragment; where the
 //   strategy differs (bulk insert), the Connection method does.

@@ -44,6 +44,7 @@ Status ErrorFromResult(PGresult* r, PGconn* c, std::string_view op) {
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   std::string_view code = state ? state : "";
   if (code == "23505") return Status::AlreadyExists(msg);
+  if (code == "55P03") return Status::Unavailable(msg);  // lock_timeout, NOWAIT
   if (code == "23503" || code == "23502" || code == "23514" || code.starts_with("22")) {
     return Status::InvalidInput(msg);
   }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "model/calendar.h"
 #include "storage/sql/rows.h"
 #include "storage/sql/sql_store.h"
 
@@ -69,16 +70,6 @@ EventEmail EventEmailFromRow(const Query& q) {
 std::string DeviceTarget(uint32_t device) {
   char buf[9];
   std::snprintf(buf, sizeof buf, "%08X", device);
-  return buf;
-}
-
-// "2026-12-02T10:38:00Z" (UTC, to the second).
-std::string UtcText(EpochMillis ms) {
-  const std::time_t s = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
 
@@ -405,8 +396,11 @@ Result<std::vector<EventEmailTask>> SqlStore::ClaimEventEmails(EpochMillis now, 
       ids.push_back(q.Int(0));
     }
     if (ids.empty()) return std::vector<EventEmailTask>{};
+    // The new lease end is the claim's token (CompleteEventEmail): strictly
+    // later than the row's last one, so no two claims of an email share it.
     ROOST_SQL_QUERY(u, c,
-                    std::string("UPDATE event_emails SET next_attempt = $1 WHERE id ") +
+                    std::string("UPDATE event_emails SET next_attempt = CASE WHEN next_attempt "
+                                ">= $1 THEN next_attempt + 1 ELSE $1 END WHERE id ") +
                         c.dialect().in_int_list(2) + " RETURNING " + kEventEmailColumns,
                     "claim event emails");
     u.Bind(1, now + lease_ms).BindIntList(2, ids);
@@ -435,15 +429,29 @@ Result<std::vector<EventEmailTask>> SqlStore::ClaimEventEmails(EpochMillis now, 
   return out;
 }
 
-Status SqlStore::CompleteEventEmail(int64_t id, bool sent, std::string_view info,
-                                    EpochMillis retry_at, bool give_up) {
+Result<bool> SqlStore::CompleteEventEmail(const EventEmail& claimed, bool sent,
+                                          std::string_view info, EpochMillis retry_at,
+                                          bool give_up) {
   const int64_t state = sent ? 1 : give_up ? 2 : 0;
-  return RunOne(
-      "UPDATE event_emails SET attempts = attempts + 1, last_info = $2, state = $3, "
-      "next_attempt = $4 WHERE id = $1",
-      "complete event email",
-      [&](Query& q) { q.Bind(1, id).Bind(2, info).Bind(3, state).Bind(4, retry_at); },
-      "event email " + std::to_string(id) + " not found");
+  ROOST_SQL_LEASE(c);
+  {
+    // Only the latest claim may record: after a lease ran out and another
+    // sender claimed the email, the first sender's late answer changes nothing.
+    ROOST_SQL_QUERY(q, c,
+                    "UPDATE event_emails SET attempts = attempts + 1, last_info = $2, state = $3, "
+                    "next_attempt = $4 WHERE id = $1 AND state = 0 AND next_attempt = $5",
+                    "complete event email");
+    q.Bind(1, claimed.id).Bind(2, info).Bind(3, state).Bind(4, retry_at);
+    q.Bind(5, claimed.next_attempt);
+    ROOST_RETURN_IF_ERROR(q.Run());
+    if (q.Affected() > 0) return true;
+  }
+  ROOST_SQL_QUERY(q, c, "SELECT id FROM event_emails WHERE id = $1", "complete event email");
+  q.Bind(1, claimed.id);
+  auto row = q.Next();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("event email " + std::to_string(claimed.id) + " not found");
+  return false;
 }
 
 }  // namespace roost::storage::sql

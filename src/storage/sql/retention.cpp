@@ -1,5 +1,6 @@
 // Retention of messages: monthly partitions on PostgreSQL (dropped whole),
-// short row deletes on SQLite.
+// short row deletes on SQLite; of events and statistics: short row deletes on
+// both.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +18,10 @@ using std::chrono::year_month_day;
 constexpr std::string_view kPartitionPrefix = "messages_p";
 // Rows deleted per SQLite transaction: ingest waits at most for one of them.
 constexpr int64_t kDeleteChunk = 5'000;
+// How long dropping a partition waits for its ACCESS EXCLUSIVE lock on
+// `messages`: while it waits, every ingest queues behind it, so a busy table
+// makes the pass give up (the next pass tries again) rather than stall ingest.
+constexpr const char* kDropLockTimeout = "SET LOCAL lock_timeout = '2s'";
 
 year_month MonthOf(EpochMillis t) {
   const auto d = std::chrono::floor<days>(sys_days{} + std::chrono::milliseconds(t));
@@ -50,6 +55,31 @@ std::optional<year_month> MonthOfPartition(std::string_view name) {
   year_month m{std::chrono::year{y}, std::chrono::month{mo}};
   if (!m.ok()) return std::nullopt;
   return m;
+}
+
+// Drops one partition in a transaction of its own; Unavailable when its lock
+// was not granted in time.
+Status DropPartition(Connection& c, const std::string& name) {
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("purge messages"));
+  ROOST_RETURN_IF_ERROR(c.Exec(kDropLockTimeout, "purge messages"));
+  ROOST_RETURN_IF_ERROR(c.Exec("DROP TABLE IF EXISTS " + name, "purge messages"));
+  return tx.Commit("purge messages");
+}
+
+// Runs `sql` (a DELETE of at most $2 rows older than $1) until it deletes
+// fewer: each run is its own short transaction.
+Result<int64_t> DeleteInChunks(Connection& c, const std::string& sql, EpochMillis cutoff,
+                               std::string_view op) {
+  ROOST_SQL_QUERY(q, c, sql, op);
+  int64_t total = 0;
+  for (;;) {
+    ROOST_RETURN_IF_ERROR(q.Bind(1, cutoff).Bind(2, kDeleteChunk).Run());
+    const int64_t n = q.Affected();
+    q.Reset();
+    total += n;
+    if (n < kDeleteChunk) return total;
+  }
 }
 
 }  // namespace
@@ -99,11 +129,21 @@ Result<Store::PurgeResult> SqlStore::PurgeMessagesBefore(EpochMillis cutoff) {
   if (!partitions.ok()) return partitions.status();
   ROOST_SQL_LEASE(c);
   const bool postgres = c.dialect().engine == driver::Engine::kPostgres;
+  // Deliveries go with what they are about. On PostgreSQL the month that
+  // straddles the cutoff is kept whole, and so are its messages' deliveries,
+  // and those of a month whose drop waited too long for its lock.
+  EpochMillis deliveries_cutoff = postgres ? std::min(cutoff, StartOf(MonthOf(cutoff))) : cutoff;
   if (postgres) {
     for (const std::string& name : *partitions) {
       auto month = MonthOfPartition(name);
       if (!month || StartOf(*month + std::chrono::months{1}) > cutoff) continue;
-      ROOST_RETURN_IF_ERROR(c.Exec("DROP TABLE IF EXISTS " + name, "purge messages"));
+      Status dropped = DropPartition(c, name);
+      if (dropped.code() == Status::Code::kUnavailable) {
+        result.partitions_busy.push_back(name);
+        deliveries_cutoff = std::min(deliveries_cutoff, StartOf(*month));
+        continue;
+      }
+      ROOST_RETURN_IF_ERROR(dropped);
       ++result.partitions_dropped;
     }
     // Rows outside every dated partition: late or very old ones.
@@ -142,10 +182,6 @@ Result<Store::PurgeResult> SqlStore::PurgeMessagesBefore(EpochMillis cutoff) {
       }
     }
   }
-  // Deliveries go with what they are about. On PostgreSQL the month that
-  // straddles the cutoff is kept whole, and so are its messages' deliveries.
-  const EpochMillis deliveries_cutoff =
-      postgres ? std::min(cutoff, StartOf(MonthOf(cutoff))) : cutoff;
   ROOST_SQL_QUERY(q, c,
                   "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE "
                   "message_time < $1 LIMIT $2)",
@@ -158,6 +194,46 @@ Result<Store::PurgeResult> SqlStore::PurgeMessagesBefore(EpochMillis cutoff) {
     if (n < kDeleteChunk) break;
   }
   return result;
+}
+
+Result<int64_t> SqlStore::PurgeEventsBefore(EpochMillis cutoff) {
+  ROOST_SQL_LEASE(c);
+  constexpr std::string_view kOp = "purge events";
+  // Sent and given-up emails first: an event goes once no email of it is left,
+  // so that a pending email never loses the event it tells about.
+  auto emails = DeleteInChunks(c,
+                               "DELETE FROM event_emails WHERE id IN (SELECT id FROM event_emails "
+                               "WHERE creation_time < $1 AND state <> 0 LIMIT $2)",
+                               cutoff, kOp);
+  if (!emails.ok()) return emails.status();
+  auto events = DeleteInChunks(c,
+                               "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE "
+                               "e.time < $1 AND NOT EXISTS (SELECT 1 FROM event_emails m WHERE "
+                               "m.event_id = e.id) LIMIT $2)",
+                               cutoff, kOp);
+  if (!events.ok()) return events.status();
+  return *emails + *events;
+}
+
+Result<int64_t> SqlStore::PurgeStatisticsBefore(EpochMillis cutoff) {
+  ROOST_SQL_LEASE(c);
+  constexpr std::string_view kOp = "purge statistics";
+  // Row values name the rows by their primary keys, the same text on both engines.
+  const char* const kDeletes[] = {
+      "DELETE FROM hourly_stats WHERE (scope, scope_id, hour) IN (SELECT scope, scope_id, hour "
+      "FROM hourly_stats WHERE hour < $1 LIMIT $2)",
+      "DELETE FROM hourly_frequencies WHERE (scope, scope_id, hour, freq_khz) IN (SELECT scope, "
+      "scope_id, hour, freq_khz FROM hourly_frequencies WHERE hour < $1 LIMIT $2)",
+      "DELETE FROM service_reports WHERE (device_id, kind) IN (SELECT device_id, kind FROM "
+      "service_reports WHERE time < $1 LIMIT $2)",
+  };
+  int64_t total = 0;
+  for (const char* sql : kDeletes) {
+    auto n = DeleteInChunks(c, sql, cutoff, kOp);
+    if (!n.ok()) return n.status();
+    total += *n;
+  }
+  return total;
 }
 
 }  // namespace roost::storage::sql

@@ -149,6 +149,8 @@ class SqlStore final : public Store {
   Status PrepareMessagePartitions(EpochMillis now, int months_ahead) override;
   Result<PurgeResult> PurgeMessagesBefore(EpochMillis cutoff) override;
   Result<std::vector<std::string>> ListMessagePartitions() override;
+  Result<int64_t> PurgeEventsBefore(EpochMillis cutoff) override;
+  Result<int64_t> PurgeStatisticsBefore(EpochMillis cutoff) override;
   Result<Message> SetMessageNoDownlink(const MessageCursor& key, std::string_view reason) override;
 
   Status CreateCallbacks(std::span<const Callback> callbacks) override;
@@ -163,6 +165,8 @@ class SqlStore final : public Store {
   Result<std::vector<bool>> CompleteDeliveries(
       std::span<const DeliveryCompletion> completions) override;
   Status DeferDeliveries(std::span<const int64_t> delivery_ids, EpochMillis until) override;
+  Result<bool> ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
+                                 EpochMillis lease_until) override;
   Result<std::vector<Delivery>> ListMessageDeliveries(
       std::span<const MessageCursor> messages) override;
   Result<std::vector<Delivery>> ListFailedDeliveries(std::string_view group_subtree,
@@ -177,8 +181,8 @@ class SqlStore final : public Store {
   Status DeleteEventConfig(std::string_view id) override;
   Result<std::vector<EventEmailTask>> ClaimEventEmails(EpochMillis now, int limit,
                                                        int64_t lease_ms) override;
-  Status CompleteEventEmail(int64_t id, bool sent, std::string_view info, EpochMillis retry_at,
-                            bool give_up) override;
+  Result<bool> CompleteEventEmail(const EventEmail& claimed, bool sent, std::string_view info,
+                                  EpochMillis retry_at, bool give_up) override;
 
  private:
   using Binder = std::function<void(Query&)>;

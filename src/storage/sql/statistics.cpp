@@ -2,6 +2,8 @@
 // SERVICE reports, which feed them.
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "storage/sql/rows.h"
 #include "storage/sql/sql_store.h"
@@ -16,6 +18,47 @@ EpochMillis HourOf(EpochMillis t) {
   // Floor, also before 1970: a negative time still lands in the hour that holds it.
   EpochMillis h = t / kMillisPerHour * kMillisPerHour;
   return h > t ? h - kMillisPerHour : h;
+}
+
+// Rows of one multi-row upsert: a power of two up to this, so that a batch of
+// n rows takes n / 256 statements and one per bit of the remainder, while a
+// connection prepares (and caches, by text) at most nine texts per table.
+constexpr size_t kMaxRowsPerUpsert = 256;
+
+// "<head> VALUES ($1, …, $columns), (…), … <tail>" for `rows` rows.
+std::string MultiRowUpsert(std::string_view head, size_t rows, int columns, std::string_view tail) {
+  std::string sql(head);
+  sql += " VALUES ";
+  int param = 1;
+  for (size_t r = 0; r < rows; ++r) {
+    sql += r == 0 ? "(" : ", (";
+    for (int col = 0; col < columns; ++col) {
+      if (col > 0) sql += ", ";
+      sql += "$" + std::to_string(param++);
+    }
+    sql += ")";
+  }
+  sql += " ";
+  sql += tail;
+  return sql;
+}
+
+// Writes `rows` (in their order) with as few multi-row statements as the
+// sizes above allow; `bind(q, first, row)` binds one row's `columns` values
+// from parameter `first` on.
+template <typename Row, typename BindRow>
+Status UpsertRows(Connection& c, std::string_view head, int columns, std::string_view tail,
+                  const std::vector<Row>& rows, const BindRow& bind) {
+  size_t at = 0;
+  while (at < rows.size()) {
+    size_t n = kMaxRowsPerUpsert;
+    while (n > rows.size() - at) n /= 2;
+    ROOST_SQL_QUERY(q, c, MultiRowUpsert(head, n, columns, tail), "add statistics");
+    for (size_t i = 0; i < n; ++i) bind(q, static_cast<int>(i) * columns + 1, rows[at + i]);
+    ROOST_RETURN_IF_ERROR(q.Run());
+    at += n;
+  }
+  return Status::Ok();
 }
 
 std::string FormatValue(double v) {
@@ -63,13 +106,28 @@ StatsBucket& StatsDeltas::Bucket(int64_t scope, const std::string& id, EpochMill
 
 Status SqlStore::AddStatsOn(Connection& c, const StatsDeltas& deltas) {
   if (deltas.buckets_.empty()) return Status::Ok();
-  // Keys in one order (scope, id, hour) in every transaction: two instances
-  // adding to one device type's hour never wait on each other in a cycle.
-  ROOST_SQL_QUERY(
-      q, c,
+  // Rows in one order, (scope, id, hour[, frequency]), in every transaction:
+  // two instances adding to one device type's hour never wait on each other in
+  // a cycle (PostgreSQL takes a multi-row INSERT's rows in their order).
+  using Entry = std::pair<const StatsDeltas::Key, StatsBucket>;
+  std::vector<const Entry*> buckets;
+  struct FrequencyRow {
+    const StatsDeltas::Key* key;
+    int64_t khz;
+    int64_t receptions;
+  };
+  std::vector<FrequencyRow> frequencies;
+  buckets.reserve(deltas.buckets_.size());
+  for (const Entry& e : deltas.buckets_) {
+    buckets.push_back(&e);
+    for (const auto& [khz, n] : e.second.frequencies) frequencies.push_back({&e.first, khz, n});
+  }
+  ROOST_RETURN_IF_ERROR(UpsertRows(
+      c,
       "INSERT INTO hourly_stats (scope, scope_id, hour, messages, bytes, receptions, snr_sum, "
-      "rssi_sum, downlinks, status_reports, temp_sum, batt_sum) VALUES ($1, $2, $3, $4, $5, $6, "
-      "$7, $8, $9, $10, $11, $12) ON CONFLICT (scope, scope_id, hour) DO UPDATE SET "
+      "rssi_sum, downlinks, status_reports, temp_sum, batt_sum)",
+      12,
+      "ON CONFLICT (scope, scope_id, hour) DO UPDATE SET "
       "messages = hourly_stats.messages + excluded.messages, "
       "bytes = hourly_stats.bytes + excluded.bytes, "
       "receptions = hourly_stats.receptions + excluded.receptions, "
@@ -79,27 +137,25 @@ Status SqlStore::AddStatsOn(Connection& c, const StatsDeltas& deltas) {
       "status_reports = hourly_stats.status_reports + excluded.status_reports, "
       "temp_sum = hourly_stats.temp_sum + excluded.temp_sum, "
       "batt_sum = hourly_stats.batt_sum + excluded.batt_sum",
-      "add statistics");
-  ROOST_SQL_QUERY(f, c,
-                  "INSERT INTO hourly_frequencies (scope, scope_id, hour, freq_khz, receptions) "
-                  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, scope_id, hour, freq_khz) "
-                  "DO UPDATE SET receptions = hourly_frequencies.receptions + excluded.receptions",
-                  "add statistics");
-  for (const auto& [key, b] : deltas.buckets_) {
-    q.Bind(1, key.scope).BindRef(2, key.id).Bind(3, key.hour);
-    q.Bind(4, b.messages).Bind(5, b.bytes).Bind(6, b.receptions);
-    q.Bind(7, std::optional<double>(b.snr_sum)).Bind(8, std::optional<double>(b.rssi_sum));
-    q.Bind(9, b.downlinks).Bind(10, b.status_reports);
-    q.Bind(11, std::optional<double>(b.temp_sum)).Bind(12, std::optional<double>(b.batt_sum));
-    ROOST_RETURN_IF_ERROR(q.Run());
-    q.Reset();
-    for (const auto& [khz, n] : b.frequencies) {
-      f.Bind(1, key.scope).BindRef(2, key.id).Bind(3, key.hour).Bind(4, khz).Bind(5, n);
-      ROOST_RETURN_IF_ERROR(f.Run());
-      f.Reset();
-    }
-  }
-  return Status::Ok();
+      buckets, [](Query& q, int p, const Entry* e) {
+        const StatsDeltas::Key& key = e->first;
+        const StatsBucket& b = e->second;
+        q.Bind(p, key.scope).BindRef(p + 1, key.id).Bind(p + 2, key.hour);
+        q.Bind(p + 3, b.messages).Bind(p + 4, b.bytes).Bind(p + 5, b.receptions);
+        q.Bind(p + 6, std::optional<double>(b.snr_sum));
+        q.Bind(p + 7, std::optional<double>(b.rssi_sum));
+        q.Bind(p + 8, b.downlinks).Bind(p + 9, b.status_reports);
+        q.Bind(p + 10, std::optional<double>(b.temp_sum));
+        q.Bind(p + 11, std::optional<double>(b.batt_sum));
+      }));
+  return UpsertRows(
+      c, "INSERT INTO hourly_frequencies (scope, scope_id, hour, freq_khz, receptions)", 5,
+      "ON CONFLICT (scope, scope_id, hour, freq_khz) DO UPDATE SET receptions = "
+      "hourly_frequencies.receptions + excluded.receptions",
+      frequencies, [](Query& q, int p, const FrequencyRow& f) {
+        q.Bind(p, f.key->scope).BindRef(p + 1, f.key->id).Bind(p + 2, f.key->hour);
+        q.Bind(p + 3, f.khz).Bind(p + 4, f.receptions);
+      });
 }
 
 Result<std::vector<StatsBucket>> SqlStore::GetStats(const StatsQuery& query) {
