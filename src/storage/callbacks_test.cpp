@@ -260,6 +260,35 @@ TEST_P(CallbackStoreTest, AttemptsRecordedInOneGroupSkipGoneDeliveriesAndKillACa
   EXPECT_TRUE(store_->CompleteDeliveries({}).ok());
 }
 
+TEST_P(CallbackStoreTest, AClaimCarriesEachDeliverysOwnMessageWhetherCloseInTimeOrFarApart) {
+  ASSERT_TRUE(store_
+                  ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-a", type_),
+                                                          MakeCallback("cb-b", type_)})
+                  .ok());
+  // Close together (one query for all) ...
+  Ingest({Report(0x2C, 1, 10'000, "0A1B")});
+  Ingest({Report(0x2C, 2, 10'500, "0A1B")});
+  auto close = Claim(20'000);
+  ASSERT_EQ(close.size(), 4u);
+  for (const auto& t : close) {
+    EXPECT_EQ(t.message.time, t.delivery.message_time);
+    EXPECT_EQ(t.message.seq_number, t.delivery.seq_number);
+    EXPECT_EQ(t.message.time, t.message.seq_number == 1 ? 10'000 : 10'500);
+  }
+  // ... and hours apart (one by one; the first two are due again too, their
+  // lease over).
+  Ingest({Report(0x2C, 3, 4'000'000, "0A1B")});
+  Ingest({Report(0x2C, 4, 9'000'000, "0A1B")});
+  auto apart = Claim(10'000'000);
+  ASSERT_EQ(apart.size(), 8u);
+  const std::map<int64_t, EpochMillis> time_of{
+      {1, 10'000}, {2, 10'500}, {3, 4'000'000}, {4, 9'000'000}};
+  for (const auto& t : apart) {
+    EXPECT_EQ(t.message.seq_number, t.delivery.seq_number);
+    EXPECT_EQ(t.message.time, time_of.at(t.message.seq_number));
+  }
+}
+
 TEST_P(CallbackStoreTest, DeferredDeliveriesComeDueAgainWithoutAnAttempt) {
   ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
   Ingest({Report(0x2C, 1, 10'000, "0A1B")});

@@ -291,33 +291,77 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
       }
     }
   }
+  // The messages of the DATA deliveries. A claim is mostly of fresh messages
+  // close in time: then one query reads them all (their devices over their
+  // time span, through the (device, time) key; a round trip per delivery was
+  // most of a claim's cost on PostgreSQL); a wide span is read one by one.
+  using MessageKey = std::tuple<int64_t, EpochMillis, int64_t>;
+  std::map<MessageKey, Message> messages;
   {
-    ROOST_SQL_QUERY(q, c,
-                    std::string("SELECT ") + kMessageColumns +
-                        " FROM messages WHERE device_id = $1 AND time = $2 AND seq_number = $3",
-                    "claim deliveries");
-    for (Delivery& d : claimed) {
+    std::vector<int64_t> devices;
+    EpochMillis lo = 0, hi = 0;
+    for (const Delivery& d : claimed) {
       const auto& cb = callbacks[d.callback];
-      if (!cb) continue;
-      if (cb->callback_type != CallbackType::kData) {
-        // A service report or an event: its values came with the delivery.
-        Message about;
-        about.device = SigfoxId{d.device};
-        about.type = cb->type;
-        about.time = d.message_time;
-        about.seq_number = d.seq_number;
-        out.push_back(DeliveryTask{std::move(d), *cb, std::move(about)});
-        continue;
-      }
-      q.Bind(1, int64_t{d.device}).Bind(2, d.message_time).Bind(3, d.seq_number);
-      auto m = ReadOne(q, MessageFromRow, "gone");
-      q.Reset();
-      if (!m.ok()) {
-        if (m.status().code() != Status::Code::kNotFound) return m.status();
-        continue;  // purged meanwhile: nothing to send; the lease lets it be retried, then dies
-      }
-      out.push_back(DeliveryTask{std::move(d), *cb, std::move(*m)});
+      if (!cb || cb->callback_type != CallbackType::kData) continue;
+      lo = devices.empty() ? d.message_time : std::min(lo, d.message_time);
+      hi = devices.empty() ? d.message_time : std::max(hi, d.message_time);
+      devices.push_back(int64_t{d.device});
     }
+    std::sort(devices.begin(), devices.end());
+    devices.erase(std::unique(devices.begin(), devices.end()), devices.end());
+    constexpr EpochMillis kOneQuerySpanMs = 10 * 60'000;
+    if (!devices.empty() && hi - lo <= kOneQuerySpanMs) {
+      ROOST_SQL_QUERY(q, c,
+                      std::string("SELECT ") + kMessageColumns + " FROM messages WHERE device_id " +
+                          c.dialect().in_int_list(1) + " AND time >= $2 AND time <= $3",
+                      "claim deliveries");
+      q.BindIntList(1, devices).Bind(2, lo).Bind(3, hi);
+      for (;;) {
+        auto row = q.Next();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        Message m = MessageFromRow(q);
+        MessageKey key{int64_t{m.device.value}, m.time, m.seq_number};
+        messages.emplace(key, std::move(m));
+      }
+    } else if (!devices.empty()) {
+      ROOST_SQL_QUERY(q, c,
+                      std::string("SELECT ") + kMessageColumns +
+                          " FROM messages WHERE device_id = $1 AND time = $2 AND seq_number = $3",
+                      "claim deliveries");
+      for (const Delivery& d : claimed) {
+        const auto& cb = callbacks[d.callback];
+        if (!cb || cb->callback_type != CallbackType::kData) continue;
+        q.Bind(1, int64_t{d.device}).Bind(2, d.message_time).Bind(3, d.seq_number);
+        auto m = ReadOne(q, MessageFromRow, "gone");
+        q.Reset();
+        if (m.ok()) {
+          messages.emplace(MessageKey{int64_t{d.device}, d.message_time, d.seq_number},
+                           std::move(*m));
+        } else if (m.status().code() != Status::Code::kNotFound) {
+          return m.status();
+        }
+      }
+    }
+  }
+  for (Delivery& d : claimed) {
+    const auto& cb = callbacks[d.callback];
+    if (!cb) continue;
+    if (cb->callback_type != CallbackType::kData) {
+      // A service report or an event: its values came with the delivery.
+      Message about;
+      about.device = SigfoxId{d.device};
+      about.type = cb->type;
+      about.time = d.message_time;
+      about.seq_number = d.seq_number;
+      out.push_back(DeliveryTask{std::move(d), *cb, std::move(about)});
+      continue;
+    }
+    auto m = messages.find(MessageKey{int64_t{d.device}, d.message_time, d.seq_number});
+    // Purged meanwhile: nothing to send; the lease lets it be retried, then die.
+    if (m == messages.end()) continue;
+    // Several deliveries (callbacks) of one message each get a copy.
+    out.push_back(DeliveryTask{std::move(d), *cb, m->second});
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("claim deliveries"));
   return out;
