@@ -382,42 +382,77 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveries(
   return CompleteDeliveriesOn(c, completions, /*all_found=*/false);
 }
 
+// "... FROM (VALUES (CAST($1 AS BIGINT), …), …) AS v ...": `rows` rows of the
+// seven values of one attempt (the casts tell PostgreSQL their types, which a
+// bare parameter in VALUES does not have; SQLite names VALUES columns
+// column1… as PostgreSQL does).
+static std::string CompleteDeliveriesSql(size_t rows) {
+  std::string sql =
+      "UPDATE deliveries SET attempts = deliveries.attempts + 1, last_status = v.column2, "
+      "last_info = v.column3, state = v.column4, next_attempt = v.column5, "
+      "first_failure = CASE WHEN v.column6 = 1 THEN 0 WHEN deliveries.first_failure = 0 "
+      "THEN v.column7 ELSE deliveries.first_failure END FROM (VALUES ";
+  for (size_t r = 0; r < rows; ++r) {
+    if (r > 0) sql += ", ";
+    sql += "(";
+    for (int col = 0; col < 7; ++col) {
+      if (col > 0) sql += ", ";
+      sql += "CAST($" + std::to_string(r * 7 + static_cast<size_t>(col) + 1) +
+             (col == 2 ? " AS TEXT)" : " AS BIGINT)");
+    }
+    sql += ")";
+  }
+  sql += ") AS v WHERE deliveries.id = v.column1 RETURNING deliveries.id, deliveries.callback_id";
+  return sql;
+}
+
 Result<std::vector<bool>> SqlStore::CompleteDeliveriesOn(
     Connection& c, std::span<const DeliveryCompletion> completions, bool all_found) {
   driver::Transaction tx(c);
   ROOST_RETURN_IF_ERROR(tx.Begin("complete delivery"));
+  // One statement per up to 128 attempts (a power of two, so that a
+  // connection caches few texts): a round trip per attempt was most of the
+  // cost of recording a group on PostgreSQL.
+  constexpr size_t kMaxRows = 128;
+  std::map<int64_t, std::string> callback_of;
+  for (size_t at = 0; at < completions.size();) {
+    size_t n = kMaxRows;
+    while (n > completions.size() - at) n /= 2;
+    ROOST_SQL_QUERY(q, c, CompleteDeliveriesSql(n), "complete delivery");
+    for (size_t i = 0; i < n; ++i) {
+      const DeliveryCompletion& d = completions[at + i];
+      const DeliveryOutcome& o = d.outcome;
+      const DeliveryState state = o.delivered ? DeliveryState::kDone
+                                  : o.give_up ? DeliveryState::kDead
+                                              : DeliveryState::kPending;
+      const int p = static_cast<int>(i) * 7;
+      q.Bind(p + 1, d.delivery_id).Bind(p + 2, int64_t{o.status}).BindRef(p + 3, o.info);
+      q.Bind(p + 4, static_cast<int64_t>(state)).Bind(p + 5, o.delivered ? o.now : o.retry_at);
+      q.Bind(p + 6, int64_t{o.delivered ? 1 : 0}).Bind(p + 7, o.now);
+    }
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      callback_of[q.Int(0)] = q.Text(1);
+    }
+    at += n;
+  }
   std::vector<bool> died(completions.size(), false);
-  ROOST_SQL_QUERY(
-      q, c,
-      "UPDATE deliveries SET attempts = attempts + 1, last_status = $2, last_info = $3, "
-      "state = $4, next_attempt = $5, "
-      "first_failure = CASE WHEN $6 = 1 THEN 0 WHEN first_failure = 0 THEN $7 "
-      "ELSE first_failure END WHERE id = $1 RETURNING callback_id",
-      "complete delivery");
   ROOST_SQL_QUERY(kill, c, "UPDATE callbacks SET dead = 1 WHERE id = $1 AND dead = 0",
                   "complete delivery");
   for (size_t i = 0; i < completions.size(); ++i) {
-    const DeliveryOutcome& o = completions[i].outcome;
-    const DeliveryState state = o.delivered ? DeliveryState::kDone
-                                : o.give_up ? DeliveryState::kDead
-                                            : DeliveryState::kPending;
-    q.Bind(1, completions[i].delivery_id).Bind(2, int64_t{o.status}).BindRef(3, o.info);
-    q.Bind(4, static_cast<int64_t>(state)).Bind(5, o.delivered ? o.now : o.retry_at);
-    q.Bind(6, int64_t{o.delivered ? 1 : 0}).Bind(7, o.now);
-    auto row = q.Next();
-    if (!row.ok()) return row.status();
-    if (!*row) {
-      q.Reset();
+    auto callback = callback_of.find(completions[i].delivery_id);
+    if (callback == callback_of.end()) {
       if (all_found) {
         return Status::NotFound("delivery " + std::to_string(completions[i].delivery_id) +
                                 " not found");
       }
-      continue;
+      continue;  // gone: its callback was deleted
     }
-    std::string callback = q.Text(0);
-    q.Reset();
+    const DeliveryOutcome& o = completions[i].outcome;
     if (!o.delivered && o.give_up) {
-      ROOST_RETURN_IF_ERROR(kill.Bind(1, callback).Run());
+      ROOST_RETURN_IF_ERROR(kill.Bind(1, callback->second).Run());
       died[i] = kill.Affected() > 0;
     }
   }
