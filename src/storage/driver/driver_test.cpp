@@ -324,9 +324,11 @@ TEST_P(DriverTest, BulkInsertTwiceInOneTransaction) {
   const std::string blob("\0\xff\\x", 4);
   Transaction tx(**c);
   ASSERT_TRUE(tx.Begin("test").ok());
+  // Text stays alive until BulkInsert returns (RowWriter's contract): not a temporary.
+  const std::vector<std::string> first_names = {"first 0", "first 1"};
   auto first = (*c)->BulkInsert(spec, 2, [&](size_t i, RowWriter& out) {
     out.Int(static_cast<int64_t>(i + 1));
-    out.Text("first " + std::to_string(i));
+    out.Text(first_names[i]);
     out.Blob(blob);
   });
   ASSERT_TRUE(first.ok()) << first.status().message();
