@@ -372,12 +372,20 @@ def wrk(script, port, threads, connections, seconds, cpu):
 
 class Nginx:
     """nginx in the foreground with a generated configuration: one worker process that answers
-    every request (POST bodies included) 200 "{}", access log off; files in its own directory.
-    As root its worker runs as nobody."""
+    every request (POST bodies included) 200 "{}" — or, given `page` (bytes), that file's bytes —
+    access log off; files in its own directory. As root its worker runs as nobody."""
 
-    def __init__(self, cpu):
+    def __init__(self, cpu, page=None):
         self.dir = tempfile.mkdtemp(prefix="roost-bench-nginx-",
                                     dir=os.environ.get("TMPDIR", "/tmp"))
+        if page is None:
+            location = 'location / { default_type application/json; return 200 "{}"; }'
+        else:
+            with open(os.path.join(self.dir, "page.json"), "wb") as f:
+                f.write(page)
+            os.chmod(self.dir, 0o755)  # readable by the worker (nobody)
+            location = ("root %s;\n    location / { default_type application/json; "
+                        "try_files /page.json =404; }" % self.dir)
         self.port = pgfixture.free_port()
         temp = "\n".join("  %s_temp_path %s;" % (k, os.path.join(self.dir, k))
                          for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
@@ -397,11 +405,11 @@ http {
   client_body_buffer_size 1m;
   server {
     listen 127.0.0.1:%d;
-    location / { default_type application/json; return 200 "{}"; }
+    %s
   }
 }
 """ % ("user nobody nogroup;\n" if os.geteuid() == 0 else "",
-                os.path.join(self.dir, "nginx.pid"), temp, self.port))
+                os.path.join(self.dir, "nginx.pid"), temp, self.port, location))
         self.proc = subprocess.Popen([*taskset(cpu), shutil.which("nginx") or "nginx", "-p",
                                       self.dir, "-e", "stderr", "-c", conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

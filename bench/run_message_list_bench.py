@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,7 @@ import pgfixture  # noqa: E402 (on the path through http_bench_support)
 from pipeline_bench_support import (BATCH, Usage, children, cpus, engines, loadavg,
                                     postgres_pids, prepare, print_result, profile_report,
                                     profile_start, report, say, say_checks, send_batches,
-                                    start_site, take_flag, take_switch, taskset)
+                                    start_site, take_flag, take_switch, taskset, Nginx)
 
 FIRST_ID = 0x40000000
 GAP_MS = 10_000
@@ -58,58 +57,6 @@ function done(summary, latency, requests)
     summary.bytes))
 end
 """
-
-
-class StaticNginx:
-    """nginx (one worker, access log off) answering every GET with one file's bytes."""
-
-    def __init__(self, body, cpu, work):
-        self.dir = tempfile.mkdtemp(prefix="nginx-", dir=work)
-        with open(os.path.join(self.dir, "page.json"), "wb") as f:
-            f.write(body)
-        self.port = pgfixture.free_port()
-        temp = "\n".join("  %s_temp_path %s;" % (k, os.path.join(self.dir, k))
-                         for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        conf = os.path.join(self.dir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write("""%sworker_processes 1;
-daemon off;
-pid %s;
-error_log stderr warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-%s
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  server {
-    listen 127.0.0.1:%d;
-    root %s;
-    location / { default_type application/json; try_files /page.json =404; }
-  }
-}
-""" % ("user nobody nogroup;\n" if os.geteuid() == 0 else "", os.path.join(self.dir, "nginx.pid"),
-                temp, self.port, self.dir))
-        os.chmod(self.dir, 0o755)
-        self.proc = subprocess.Popen([*taskset(cpu), shutil.which("nginx") or "nginx", "-p",
-                                      self.dir, "-e", "stderr", "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 20
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError("nginx exited: %s" % self.proc.stderr.read().strip())
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise RuntimeError("nginx did not listen")
-                time.sleep(0.05)
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-        self.proc.stderr.close()
 
 
 def run_wrk(script, port, path, threads, conns, seconds, cpu):
@@ -174,7 +121,7 @@ def run_engine(roost, engine, n, seconds, cpu_a, cpu_b, work, profile):
         for name, p in (("first page", base), ("page at message %d" % walked, deep_path)):
             _, body = admin.call("GET", p)
             for threads, conns in ((1, 1), (2, 8)):
-                ng = StaticNginx(body, cpu_a, work)
+                ng = Nginx(cpu_a, page=body)
                 try:
                     load = loadavg()
                     u = Usage(lambda: [ng.proc.pid] + children(ng.proc.pid), cpu_a)
