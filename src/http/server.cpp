@@ -263,6 +263,10 @@ class Server::Impl {
   asio::awaitable<void> AwaitLater(Outcome& out);
   // The route's admission; false (out.response set) when it refused.
   bool Admit(Outcome& out, Request& req);
+  // Calls a route's admission or fast path; one that throws is logged as
+  // `failure` and answers 500.
+  std::optional<Response> CallHook(const std::function<std::optional<Response>(Request&)>& hook,
+                                   const char* failure, const Outcome& out, Request& req);
   struct BodyRead {
     BodyBudget::Hold budget;
     std::unique_ptr<Spool> spool;
@@ -702,19 +706,24 @@ asio::awaitable<void> Server::Impl::Run(Outcome& out, Request& req, bool admit, 
   co_await AwaitLater(out);
 }
 
+std::optional<Response> Server::Impl::CallHook(
+    const std::function<std::optional<Response>(Request&)>& hook, const char* failure,
+    const Outcome& out, Request& req) {
+  try {
+    return hook(req);
+  } catch (const std::exception& e) {
+    if (opts_.logger) {
+      opts_.logger->Error(failure,
+                          {{"method", req.method}, {"route", out.route}, {"error", e.what()}});
+    }
+    return Response::Error(500, "internal server error");
+  }
+}
+
 bool Server::Impl::TryFastPath(Outcome& out, Request& req) {
   const FastPath& fast = out.options->fast_path;
   if (!fast || req.body.size() > kMaxFastPathBody) return false;
-  std::optional<Response> answered;
-  try {
-    answered = fast(req);
-  } catch (const std::exception& e) {
-    if (opts_.logger) {
-      opts_.logger->Error("handler failed",
-                          {{"method", req.method}, {"route", out.route}, {"error", e.what()}});
-    }
-    answered = Response::Error(500, "internal server error");
-  }
+  std::optional<Response> answered = CallHook(fast, "handler failed", out, req);
   if (!answered) return false;
   out.handler = nullptr;
   out.response = std::move(*answered);
@@ -741,16 +750,7 @@ asio::awaitable<void> Server::Impl::AwaitLater(Outcome& out) {
 bool Server::Impl::Admit(Outcome& out, Request& req) {
   const Admission& admit = out.options->admit;
   if (!admit) return true;
-  std::optional<Response> refusal;
-  try {
-    refusal = admit(req);
-  } catch (const std::exception& e) {
-    if (opts_.logger) {
-      opts_.logger->Error("admission failed",
-                          {{"method", req.method}, {"route", out.route}, {"error", e.what()}});
-    }
-    refusal = Response::Error(500, "internal server error");
-  }
+  std::optional<Response> refusal = CallHook(admit, "admission failed", out, req);
   if (!refusal) return true;
   out.handler = nullptr;
   out.response = std::move(*refusal);

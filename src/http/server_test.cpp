@@ -190,6 +190,9 @@ class ServerTest : public ::testing::Test {
     guarded.admit = [this](Request& r) -> std::optional<Response> {
       admissions.fetch_add(1);
       admission_saw_body.store(r.body.size());
+      if (r.Header("X-Key") == std::optional<std::string_view>("boom")) {
+        throw std::runtime_error("admission kaboom");
+      }
       if (r.Header("X-Key") != std::optional<std::string_view>("open")) {
         return Response::Error(401, "no key");
       }
@@ -218,6 +221,7 @@ class ServerTest : public ::testing::Test {
       if (mode == std::optional<std::string_view>("yes")) {
         return Response::Text(200, "fast|" + std::to_string(r.body.size()));
       }
+      if (mode == std::optional<std::string_view>("boom")) throw std::runtime_error("fast kaboom");
       if (mode == std::optional<std::string_view>("later")) {
         auto pending = std::make_shared<PendingResponse>();
         std::thread([pending, n = r.body.size()] {
@@ -531,6 +535,25 @@ TEST_F(ServerTest, FastPathAnswersOnTheLoopOrHandsTheRequestOn) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "slow|3");
   EXPECT_EQ(fast_tries.load(), 3);
+}
+
+TEST_F(ServerTest, AThrowingAdmissionOrFastPathAnswers500AndTheConnectionGoesOn) {
+  StartServer();
+  Client c(server->port());
+  c.Send("POST /guarded HTTP/1.1\r\nHost: t\r\nX-Key: boom\r\nContent-Length: 3\r\n\r\nabc");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(handled.load(), 0);  // refused: the handler never ran
+  c.Send("POST /fast HTTP/1.1\r\nHost: t\r\nX-Fast: boom\r\nContent-Length: 3\r\n\r\nabc");
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(r->body.find("kaboom"), std::string::npos);  // the error stays in the log
+  c.Send("POST /fast HTTP/1.1\r\nHost: t\r\nX-Fast: yes\r\nContent-Length: 3\r\n\r\nabc");
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "fast|3");
 }
 
 TEST_F(ServerTest, FastPathIsNotTriedForABodyStillToComeOrALargeOne) {
