@@ -2,9 +2,12 @@
 // device types.
 #include <charconv>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -117,6 +120,32 @@ Response ListStations(ApiContext& ctx, const Principal& p, const Request& req) {
 
 namespace {
 
+// The answer to an ingest request whose reports wait for their downlink
+// decisions: complete once the last of them is decided.
+struct HeldAnswers {
+  std::mutex mu;
+  size_t waiting = 0;  // guarded by mu
+  std::vector<json> results;
+  json counts;  // arrays only
+  bool single = false;
+  std::shared_ptr<http::PendingResponse> pending;
+
+  // Sets results[i]'s downlink (i == results.size(): none, the placing loop's
+  // own share) and completes the response when nothing else is waited for.
+  void Answer(size_t i, std::optional<std::string> downlink) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (i < results.size() && downlink) results[i]["downlink"] = json{{"data", *downlink}};
+    if (--waiting > 0) return;
+    if (single) {
+      pending->Complete(JsonResponse(200, std::move(results[0])));
+      return;
+    }
+    json body = std::move(counts);
+    body["results"] = json(std::move(results));
+    pending->Complete(JsonResponse(200, std::move(body)));
+  }
+};
+
 // Checks the stations, queues the reports and answers once they are durable:
 // one report (`single`) → {"result", "reason"}; several → {"results", counts}.
 // Unless `may_block`, nullopt (nothing queued) when a station's check would
@@ -138,9 +167,12 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
     if (!may.ok()) return FromStatus(may.status()).ToResponse();
     allowed[i] = *may;
   }
-  // A single report asking for a downlink is answered once its frame is decided.
-  std::optional<std::string> ack_station;
-  if (single && reports.size() == 1 && reports[0].ack) ack_station = reports[0].station;
+  // A report asking for a downlink is answered once its frame is decided; in
+  // an array, the answer waits for every such report of it.
+  std::vector<std::optional<std::string>> ack_stations(reports.size());
+  for (size_t i = 0; i < reports.size(); ++i) {
+    if (reports[i].ack) ack_stations[i] = reports[i].station;
+  }
   std::vector<UplinkReport> queued;
   std::vector<size_t> where;  // index in the request of each queued report
   queued.reserve(reports.size());
@@ -153,7 +185,8 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
   auto pending = std::make_shared<http::PendingResponse>();
   pipeline::DownlinkArbiter* downlinks = ctx.messages->downlinks();
   auto answer = [pending, single, total, allowed = std::move(allowed), where = std::move(where),
-                 ack_station, downlinks](Result<std::vector<storage::IngestDecision>> decided) {
+                 ack_stations = std::move(ack_stations),
+                 downlinks](Result<std::vector<storage::IngestDecision>> decided) {
     if (!decided.ok()) {
       pending->Complete(Busy("the reports could not be stored; send them again"));
       return;
@@ -163,26 +196,12 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
       if (!allowed[i]) all[i].result = IngestResult::kUnknownStation;
     }
     for (size_t k = 0; k < where.size(); ++k) all[where[k]] = std::move((*decided)[k]);
-    if (single) {
-      json result = IngestDecisionJson(all[0]);
-      const bool heard =
-          all[0].result == IngestResult::kAccepted || all[0].result == IngestResult::kDuplicate;
-      if (ack_station && heard && all[0].message && downlinks != nullptr) {
-        const Message& m = *all[0].message;
-        downlinks->Hold({m.time, m.device.value, m.seq_number}, *ack_station,
-                        [pending, result](std::optional<std::string> downlink) mutable {
-                          if (downlink) result["downlink"] = json{{"data", *downlink}};
-                          pending->Complete(JsonResponse(200, result));
-                        });
-        return;
-      }
-      pending->Complete(JsonResponse(200, result));
-      return;
-    }
-    json results = json::array();
+    auto held = std::make_shared<HeldAnswers>();
+    held->pending = pending;
+    held->results.reserve(total);
     int accepted = 0, duplicates = 0, refused = 0;
     for (const auto& d : all) {
-      results.push_back(IngestDecisionJson(d));
+      held->results.push_back(IngestDecisionJson(d));
       if (d.result == IngestResult::kAccepted) {
         ++accepted;
       } else if (d.result == IngestResult::kDuplicate) {
@@ -191,10 +210,28 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
         ++refused;
       }
     }
-    pending->Complete(JsonResponse(200, json{{"results", std::move(results)},
-                                             {"accepted", accepted},
-                                             {"duplicates", duplicates},
-                                             {"refused", refused}}));
+    if (single) {
+      held->single = true;
+    } else {
+      held->counts = json{{"accepted", accepted}, {"duplicates", duplicates}, {"refused", refused}};
+    }
+    // One share for this loop, so that an answer given at once by Hold cannot
+    // complete the response before every hold is placed.
+    held->waiting = 1;
+    for (size_t i = 0; i < total; ++i) {
+      const bool heard =
+          all[i].result == IngestResult::kAccepted || all[i].result == IngestResult::kDuplicate;
+      if (!ack_stations[i] || !heard || !all[i].message || downlinks == nullptr) continue;
+      const Message& m = *all[i].message;
+      {
+        std::lock_guard<std::mutex> lock(held->mu);
+        ++held->waiting;
+      }
+      downlinks->Hold(
+          {m.time, m.device.value, m.seq_number}, *ack_stations[i],
+          [held, i](std::optional<std::string> downlink) { held->Answer(i, std::move(downlink)); });
+    }
+    held->Answer(total, std::nullopt);
   };
   if (queued.empty()) {
     answer(std::vector<storage::IngestDecision>{});

@@ -33,10 +33,10 @@ class PipelineFlows:
             cls.type = manager.ok("POST", "/api/devicetypes/create",
                                   {"name": "meters", "payloadType": "Custom",
                                    "payloadConfig": "temp::int:16:little-endian hum::uint:8"})["id"]
-            cls.pairs = pairs = cls.site.issue_and_import(11, "4A0000")
+            cls.pairs = pairs = cls.site.issue_and_import(12, "4A0000")
             cls.devices = [manager.ok("POST", "/api/devices/create",
                                       {"id": d, "pac": p, "name": "m%d" % i, "type": cls.type})["id"]
-                           for i, (d, p) in enumerate(pairs[:8] + pairs[9:])]
+                           for i, (d, p) in enumerate(pairs[:8] + pairs[9:11])]
             # The operator's station (root group) hears everyone; two of the tenant's; one of
             # another tenant.
             admin.ok("POST", "/api/stations/create",
@@ -299,6 +299,32 @@ class PipelineFlows:
         day = time.gmtime(T0 // 1000).tm_yday - 1
         self.assertEqual(days["consumptions"][day], {"frameCount": 2, "downlinkFrameCount": 1})
         self.assertEqual(sum(d["frameCount"] for d in days["consumptions"]), 2)
+
+    def test_reports_inside_an_array_get_their_downlinks(self):
+        manager = Client(self.server, self.manager)
+        tid = manager.ok("POST", "/api/devicetypes/create",
+                         {"name": "bidir-batch", "downlinkMode": "DIRECT",
+                          "downlinkDataString": "deadbeefcafe0001"})["id"]
+        dev, pac = self.pairs[11]
+        bidir = manager.ok("POST", "/api/devices/create",
+                           {"id": dev, "pac": pac, "name": "bidir-batch", "type": tid})["id"]
+        manager.close()
+        plain = self.devices[9]
+        c = Client(self.server, self.station_user)
+        # One array: a frame asking for a downlink between two that do not; and a
+        # second frame of the first device without ack.
+        res = c.ok("POST", "/api/ingest/uplink", [
+            self.report(plain, 1, T0 + 500000, "0A1C"),
+            self.report(bidir, 1, T0 + 500000, "0A1C", ack=True),
+            self.report(plain, 2, T0 + 501000, "0A1C"),
+        ])
+        c.close()
+        self.assertEqual(res["accepted"], 3, res)
+        self.assertEqual([r.get("downlink") for r in res["results"]],
+                         [None, {"data": "deadbeefcafe0001"}, None], res)
+        m = self.messages(bidir)[0]
+        self.assertEqual(m["downlinkAnswerStatus"],
+                         {"data": "deadbeefcafe0001", "station": "0A1C", "acknowledged": None})
 
     def test_statistics_locations_and_status_reports(self):
         device = self.devices[8]
