@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "core/hex.h"
+#include "core/text.h"
 #include "integration/email.h"
 #include "model/signal.h"
 
@@ -22,17 +23,6 @@ std::string FormatFixed(double value, int decimals) {
 // Epoch seconds rounded down, also before 1970.
 int64_t FloorSeconds(EpochMillis ms) {
   return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
-
-bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && EqualsIgnoreCase(text.substr(0, prefix.size()), prefix);
 }
 
 // RFC 9110 token: the characters a header name may have.
