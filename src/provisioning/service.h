@@ -46,11 +46,11 @@ class ProvisioningService {
  public:
   // Hello rates are token buckets: `*_per_second` refills, `*_burst` is the
   // bucket's size. Every Hello costs two K-233 scalar multiplications (a fresh
-  // key pair and the shared point), about 0.3 ms of one core (docs/benchmarks.md:
-  // ~3 000 Hellos/s per core); the global default keeps provisioning under a
-  // few per cent of one core whatever arrives, and an Auth reaches the
-  // directory only through a session a Hello made, so the database sees at most
-  // that rate too.
+  // key pair and the shared point), about 0.4 ms of one core
+  // (bench/provisioning_bench: ~2 400 Hellos/s per core, docs/benchmarks.md);
+  // the global default keeps provisioning near 4 % of one core whatever
+  // arrives, and an Auth reaches the directory only through a session a Hello
+  // made, so the database sees at most that rate too.
   //
   // Sessions are never evicted before they expire as long as
   //   max_sessions >= hello_burst + hellos_per_second * session_ttl
