@@ -186,7 +186,7 @@ struct ProvisioningService::Impl {
   std::optional<Bytes> OnHello(const Hello& hello, const Reception& reception);
   std::optional<Bytes> OnAuth(const Auth& auth, const Reception& reception);
   std::optional<DropReason> TakeHelloTokens(const Eui64& gateway, int64_t now_ms);
-  void StoreSession(ServerSession session, int64_t now_ms);
+  void StoreSession(ServerSession session);
   std::optional<ServerSession> TakeSession(const RDevEui& rdev_eui, int64_t now_ms);
   bool Expired(const Session& session, int64_t now_ms) const {
     return now_ms - session.created_ms >= options.session_ttl.count();
@@ -306,8 +306,10 @@ std::optional<DropReason> ProvisioningService::Impl::TakeHelloTokens(const Eui64
 // gets no answer to its Auth and starts again from its Hello, so the outcome
 // is a retry, never a wrong answer. A flood through one gateway meanwhile
 // spends only that gateway's bucket, so Hellos through others are admitted.
-void ProvisioningService::Impl::StoreSession(ServerSession session, int64_t now_ms) {
+void ProvisioningService::Impl::StoreSession(ServerSession session) {
   std::lock_guard lock(mu);
+  // Read under the lock, so that creation times follow the table's order.
+  const int64_t now_ms = clock();
   if (auto it = sessions.find(session.rdev_eui); it != sessions.end()) EraseSession(it);
   while (!session_order.empty()) {
     auto oldest = sessions.find(session_order.front());
@@ -354,7 +356,7 @@ std::optional<Bytes> ProvisioningService::Impl::OnHello(const Hello& hello,
   // A valid point can still give no shared point (e.g. one of small order).
   if (!outcome.ok()) return Drop(kBadPublicKey);
   Bytes response = EncodeFrame(outcome->response);
-  StoreSession(std::move(outcome->session), now_ms);
+  StoreSession(std::move(outcome->session));
   if (hello_seconds != nullptr) {
     hello_seconds->Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -436,7 +438,8 @@ std::optional<Bytes> ProvisioningService::Impl::OnAuth(const Auth& auth,
   if (!assigned.ok()) {
     switch (assigned.status().code()) {
       case Status::Code::kNotFound: {
-        // Disabled or removed since FindByHash; ask again to say which.
+        // Disabled or removed since FindByHash; ask again to say which (an
+        // ID that was there a moment ago and cannot be read now: disabled).
         auto again = directory.FindByHash(hash);
         const bool gone = again.ok() && !again->has_value();
         if (again.ok() && again->has_value()) {

@@ -70,7 +70,8 @@ class ProvisioningService {
     size_t max_gateways_tracked = 4096;
   };
 
-  using Clock = std::function<int64_t()>;  // epoch milliseconds (steady enough for expiry)
+  // Epoch milliseconds (steady enough for expiry); called from any thread.
+  using Clock = std::function<int64_t()>;
 
   // What a Hello response is made with. The key pair wipes its private key.
   struct HelloSecrets {
@@ -79,7 +80,7 @@ class ProvisioningService {
   };
   // The default (an empty function) is crypto::K233GenerateKeyPair and a
   // nonce from the CSPRNG, fresh for every Hello. A test seam for replaying
-  // recorded exchanges, not a production option.
+  // recorded exchanges, not a production option. Called from any thread.
   using HelloSecretsSource = std::function<HelloSecrets()>;
 
   // `directory` (and `metrics`, `log` if given) must outlive the service. An
@@ -106,11 +107,14 @@ class ProvisioningService {
   // event loop.
   //
   // A Hello replaces any session of its rDevEUI; an Auth consumes its session
-  // whatever the outcome (a replayed Auth is no_session). When the session
-  // table is full, expired sessions go first, then the oldest. When the table
-  // of gateway buckets is full, a gateway idle long enough for its bucket to
-  // be full again is forgotten (it loses nothing: a new bucket starts full);
-  // if none is, a Hello from an unknown gateway is rate_limited_gateway.
+  // whatever the outcome (a replayed Auth is no_session). Anyone can make
+  // frames with a valid MIC (its key is public): a forged Hello or Auth naming
+  // a device's rDevEUI costs that device a retry, never a wrong answer.
+  // When the session table is full, expired sessions go first, then the
+  // oldest. When the table of gateway buckets is full, a gateway idle long
+  // enough for its bucket to be full again is forgotten (it loses nothing: a
+  // new bucket starts full); if none is, a Hello from an unknown gateway is
+  // rate_limited_gateway.
   std::optional<Bytes> HandleUplink(std::span<const uint8_t> phy_payload,
                                     const Reception& reception);
 
