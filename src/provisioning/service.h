@@ -59,9 +59,9 @@ class ProvisioningService {
   struct Options {
     std::chrono::milliseconds session_ttl{60000};
     size_t max_sessions = 10000;
-    // A gateway's downlinks are bound by radio airtime and duty cycle (an
-    // EU868 Hello response at SF9 is ~0.3 s on air), so a few per second is
-    // already more than one gateway can transmit.
+    // A gateway's downlinks are bound by airtime: an EU868 Hello response at
+    // SF9 is ~0.45 s on air (under a 1 % duty cycle), a US915 one at SF7/500
+    // kHz ~36 ms; 5/s is above the first and leaves the second its bursts.
     double hellos_per_second_per_gateway = 5;
     double hello_burst_per_gateway = 20;
     double hellos_per_second = 100;
