@@ -613,6 +613,7 @@ Result<std::unique_ptr<Listener>> Listener::Start(asio::io_context& io, Listener
                                                   ProprietaryHandler handler,
                                                   observe::MetricsRegistry* metrics,
                                                   observe::Logger* log) {
+  if (!handler) return Status::InvalidInput("gwmp listener: no handler of proprietary uplinks");
   auto impl = std::make_shared<Impl>(io, std::move(options), std::move(handler), metrics, log);
   ROOST_RETURN_IF_ERROR(impl->Open());
   return std::unique_ptr<Listener>(new Listener(std::move(impl)));

@@ -69,8 +69,9 @@ struct ProprietaryUplink {
 // only the first call does anything; an empty payload means nothing is sent.
 // An answer later than RX1 (5 s after the uplink) is dropped and counted.
 using Answer = std::function<void(Bytes downlink_phy_payload)>;
-// Called on the event loop: it must not block (hand work to another thread and
-// call the Answer from there).
+// Called on the event loop, for different uplinks possibly on several of its
+// threads at once: it must not block (hand work to another thread and call the
+// Answer from there).
 using ProprietaryHandler = std::function<void(ProprietaryUplink uplink, Answer answer)>;
 
 struct ListenerOptions {
@@ -89,7 +90,8 @@ class Listener {
  public:
   // Binds the UDP socket (and resolves the upstream) and starts serving on
   // `io`. `metrics` and `log` may be null; when given they must outlive the
-  // listener. Fails when the address cannot be resolved or bound.
+  // listener. Fails when the address cannot be resolved or bound, or `handler`
+  // is empty.
   static Result<std::unique_ptr<Listener>> Start(boost::asio::io_context& io,
                                                  ListenerOptions options,
                                                  ProprietaryHandler handler,
