@@ -128,7 +128,7 @@ class ListenerTest : public testing::Test {
     options.listen = {"127.0.0.1", 0};
     options.region = region;
     if (upstream) options.lns_upstream = config::HostPort{"127.0.0.1", *upstream};
-    options.dedup_window = 150ms;
+    options.dedup_window = 300ms;
     auto started = Listener::Start(io_, options, handled_.Handler(), &metrics_, nullptr);
     ASSERT_TRUE(started.ok()) << started.status().message();
     listener_ = std::move(*started);

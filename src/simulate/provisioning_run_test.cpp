@@ -32,7 +32,7 @@ class TestServer {
     gateway::ListenerOptions options;
     options.listen = {"127.0.0.1", 0};
     options.region = region;
-    options.dedup_window = 100ms;
+    options.dedup_window = 200ms;
     auto listener = gateway::Listener::Start(
         io_, options,
         [this](gateway::ProprietaryUplink uplink, gateway::Answer answer) {
