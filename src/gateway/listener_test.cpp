@@ -123,12 +123,14 @@ class ListenerTest : public testing::Test {
     listener_.reset();
   }
 
-  void StartListener(Region region = Region::kEU868, std::optional<uint16_t> upstream = {}) {
+  void StartListener(Region region = Region::kEU868, std::optional<uint16_t> upstream = {},
+                     std::function<void(ListenerOptions&)> adjust = {}) {
     ListenerOptions options;
     options.listen = {"127.0.0.1", 0};
     options.region = region;
     if (upstream) options.lns_upstream = config::HostPort{"127.0.0.1", *upstream};
     options.dedup_window = 300ms;
+    if (adjust) adjust(options);
     auto started = Listener::Start(io_, options, handled_.Handler(), &metrics_, nullptr);
     ASSERT_TRUE(started.ok()) << started.status().message();
     listener_ = std::move(*started);
@@ -459,6 +461,31 @@ TEST_F(ListenerTest, GarbageFloodDoesNotStopARealUplink) {
   const std::string rendered = metrics_.Render();
   EXPECT_NE(rendered.find("roost_gwmp_dropped_total{reason=\"bad_version\"} 50"),
             std::string::npos);
+}
+
+TEST_F(ListenerTest, GatewayWhosePullExpiredIsNotAnswered) {
+  StartListener(Region::kEU868, {}, [](ListenerOptions& o) { o.pull_expiry = 200ms; });
+  Peer gw;
+  Pull(gw, kGatewayA);
+  std::this_thread::sleep_for(400ms);
+  gw.SendTo(listener_->port(), PushData(1, kGatewayA, {Rx(kHello, 10, 5)}));
+  EXPECT_TRUE(Eventually([&] { return listener_->dropped("no_downlink_path") == 1; }));
+  EXPECT_EQ(handled_.Count(), 0u);
+}
+
+TEST_F(ListenerTest, GatewayTableIsBounded) {
+  Peer lns;
+  StartListener(Region::kEU868, lns.port(), [](ListenerOptions& o) { o.max_gateways = 1; });
+  Peer a, b;
+  Pull(a, kGatewayA);
+  // B is acknowledged but not remembered, and nothing of it reaches the upstream.
+  Pull(b, kGatewayB);
+  EXPECT_TRUE(Eventually([&] { return listener_->dropped("gateway_table_full") == 1; }));
+  auto first = lns.ReceiveType(PacketType::kPullData);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(ParseDatagram(first->bytes)->gateway_eui, kGatewayA);
+  EXPECT_FALSE(lns.ReceiveType(PacketType::kPullData, 300ms).has_value());
+  EXPECT_NE(metrics_.Render().find("roost_gwmp_gateways 1"), std::string::npos);
 }
 
 TEST_F(ListenerTest, StartWithoutAHandlerIsAnError) {
