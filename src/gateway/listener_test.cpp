@@ -12,6 +12,8 @@
 #include <optional>
 #include <thread>
 
+#include "core/base64.h"
+
 namespace roost::gateway {
 namespace {
 
@@ -486,6 +488,36 @@ TEST_F(ListenerTest, GatewayTableIsBounded) {
   EXPECT_EQ(ParseDatagram(first->bytes)->gateway_eui, kGatewayA);
   EXPECT_FALSE(lns.ReceiveType(PacketType::kPullData, 300ms).has_value());
   EXPECT_NE(metrics_.Render().find("roost_gwmp_gateways 1"), std::string::npos);
+}
+
+TEST_F(ListenerTest, DebugLogNamesTheSenderNeverThePayload) {
+  std::mutex mu;
+  std::string lines;
+  observe::Logger log(
+      [&](std::string_view line) {
+        std::lock_guard lock(mu);
+        lines += line;
+      },
+      observe::Logger::Level::kDebug);
+  ListenerOptions options;
+  options.listen = {"127.0.0.1", 0};
+  auto started = Listener::Start(io_, options, handled_.Handler(), &metrics_, &log);
+  ASSERT_TRUE(started.ok());
+  listener_ = std::move(*started);
+  Peer gw;
+  Bytes secret = {2, 0, 1, 0};
+  secret.insert(secret.end(), kGatewayA.bytes.begin(), kGatewayA.bytes.end());
+  const std::string marker = "{\"rxpk\":\"SECRET-PAYLOAD-MARKER\"";
+  secret.insert(secret.end(), marker.begin(), marker.end());
+  gw.SendTo(listener_->port(), secret);
+  gw.SendTo(listener_->port(), PushData(1, kGatewayA, {Rx(kHello, 10, 5)}));
+  EXPECT_TRUE(Eventually([&] { return listener_->dropped("no_downlink_path") == 1; }));
+  std::lock_guard lock(mu);
+  EXPECT_NE(lines.find("127.0.0.1:" + std::to_string(gw.port())), std::string::npos) << lines;
+  EXPECT_EQ(lines.find("SECRET"), std::string::npos) << lines;
+  EXPECT_EQ(lines.find(ToHex(kHello)), std::string::npos) << lines;
+  EXPECT_EQ(lines.find(EncodeBase64(std::string(kHello.begin(), kHello.end()))), std::string::npos)
+      << lines;
 }
 
 TEST_F(ListenerTest, StartWithoutAHandlerIsAnError) {
