@@ -24,5 +24,7 @@ void AddApiUserCommands(CLI::App& app);
 void AddCredentialsCommands(CLI::App& app);
 // api_routes.cpp: roost api routes
 void AddApiCommands(CLI::App& app);
+// simulate.cpp: roost simulate provisioning
+void AddSimulateCommands(CLI::App& app);
 
 }  // namespace roost::cmd

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   roost::cmd::AddProvisionIdCommands(app);
   roost::cmd::AddEuiCommands(app);
   roost::cmd::AddLabelCommands(app);
+  roost::cmd::AddSimulateCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
