@@ -135,7 +135,9 @@ Result<ProvisionImport> ProvisioningRegistry::ImportReport(std::string_view call
                                                            std::string_view group,
                                                            std::string_view csv_text) {
   const std::string owner(group.empty() ? caller_group : group);
-  auto visible = store_.IsInSubtree(owner, caller_group);
+  if (owner.empty()) return Status::InvalidInput("group: the owning group is required");
+  auto visible = caller_group.empty() ? store_.IsInSubtree(owner, owner)
+                                      : store_.IsInSubtree(owner, caller_group);
   if (!visible.ok() && visible.status().code() != Status::Code::kNotFound) {
     return visible.status();
   }
@@ -189,6 +191,7 @@ Result<storage::ProvisionIdRow> ProvisioningRegistry::VisibleId(std::string_view
   auto row = store_.GetProvisionId(provision_id);
   if (row.status().code() == Status::Code::kNotFound) return Status::NotFound(not_found);
   if (!row.ok()) return row.status();
+  if (caller_group.empty()) return row;
   auto visible = store_.IsInSubtree(row->group, caller_group);
   if (!visible.ok()) return visible.status();
   if (!*visible) return Status::NotFound(not_found);
@@ -231,6 +234,7 @@ Result<storage::ProvisionedDevice> ProvisioningRegistry::GetDevice(std::string_v
   auto device = store_.GetProvisionedDevice(eui->ToString());
   if (device.status().code() == Status::Code::kNotFound) return Status::NotFound(not_found);
   if (!device.ok()) return device.status();
+  if (caller_group.empty()) return device;
   auto visible = store_.IsInSubtree(device->id.group, caller_group);
   if (!visible.ok()) return visible.status();
   if (!*visible) return Status::NotFound(not_found);

@@ -9,7 +9,8 @@
 //   only by Keys and Export, and never appear in messages or logs.
 // - Visibility: every operation that takes `caller_group` sees only the
 //   Provision IDs owned by that group or a group below it; another group's ID
-//   is NotFound with the same message as an unknown one. Roles (ADMIN for
+//   is NotFound with the same message as an unknown one; "" sees every group
+//   (the CLI, run by the operator on the store). Roles (ADMIN for
 //   Keys, Export, ImportReport and Disable) are the caller's to check.
 // - Keys and Export log who read what and how many (one "provisioning keys
 //   read" line each), never a key.
