@@ -1,5 +1,7 @@
 // roost pid hash|verify-code|generate|request|report: Provision IDs (the subcommand is "pid");
 // roost pid import|devices|keys|export: the Provision ID registry, on the store directly.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -515,7 +517,11 @@ void AddExport(CLI::App& pid) {
     auto r = OpenRegistry(a->store, true);
     std::string text = ValueOrFail(r->registry->Export("", kCliReader, *format), "export");
     if (*format == registry::ExportFormat::kJson) text += '\n';
+    // The file holds every device's keys: readable by its owner only, from
+    // the moment it is created.
+    const mode_t old_mask = ::umask(077);
     WriteOutput(a->out, text, a->force);
+    ::umask(old_mask);
     crypto::Cleanse(text.data(), text.size());
   });
 }

@@ -73,6 +73,7 @@ class PidRegistryTest(unittest.TestCase):
         out = os.path.join(self.tmp.name, "export.csv")
         r = self.pid("export", "--format", "csv", "-o", out)
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
         with open(out) as f:
             self.assertEqual(f.read(),
                              "devEUI,joinEUI,appKey,nwkKey,provisionId,model,serialNumber\n")
