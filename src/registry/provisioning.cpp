@@ -59,7 +59,8 @@ std::string CsvCell(std::string_view v) {
   return out + "\"";
 }
 
-// The store refuses a taken ID or devEUI with "line N: ..." (Store::ImportProvisionIds).
+// One line of the store's refusal of taken IDs or devEUIs: "line N: ..."
+// (Store::ImportProvisionIds).
 factory::CsvError LineError(const std::string& message) {
   factory::CsvError e;
   e.message = message;
@@ -172,7 +173,13 @@ Result<ProvisionImport> ProvisioningRegistry::ImportReport(std::string_view call
   }
   Status st = store_.ImportProvisionIds(rows);
   if (st.code() == Status::Code::kAlreadyExists) {
-    result.errors.push_back(LineError(st.message()));
+    const std::string& message = st.message();
+    for (size_t start = 0; start <= message.size();) {
+      size_t end = message.find('\n', start);
+      if (end == std::string::npos) end = message.size();
+      result.errors.push_back(LineError(message.substr(start, end - start)));
+      start = end + 1;
+    }
     return result;
   }
   if (!st.ok()) return st;

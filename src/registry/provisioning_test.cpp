@@ -134,14 +134,16 @@ TEST_P(ProvisioningRegistryTest, EveryBadLineIsListedWithItsNumberAndNothingIsSt
   EXPECT_TRUE(store_->ListProvisionIds({}).value().ids.empty());
 }
 
-TEST_P(ProvisioningRegistryTest, AnIdImportedAlreadyIsRefusedNamingItsLine) {
+TEST_P(ProvisioningRegistryTest, EveryIdImportedAlreadyIsRefusedNamingItsLine) {
   const std::string report = Report({RequestRow(0), RequestRow(1)});
   ASSERT_TRUE(registry_->ImportReport(group_, "", report).value().errors.empty());
   auto again = registry_->ImportReport(group_, "", report);
   ASSERT_TRUE(again.ok());
-  ASSERT_EQ(again->errors.size(), 1u);
+  ASSERT_EQ(again->errors.size(), 2u);
   EXPECT_EQ(again->errors[0].line, 4u);
-  EXPECT_NE(again->errors[0].message.find(IdOf(report, 0)), std::string::npos);
+  EXPECT_EQ(again->errors[0].message, "Provision ID " + IdOf(report, 0) + " is already imported");
+  EXPECT_EQ(again->errors[1].line, 5u);
+  EXPECT_NE(again->errors[1].message.find(IdOf(report, 1)), std::string::npos);
 }
 
 TEST_P(ProvisioningRegistryTest, ImportIntoAGroupOutsideTheCallersIsNotFound) {

@@ -37,6 +37,8 @@
 namespace roost::storage {
 
 inline constexpr int kMaxPageSize = 1000;
+// ImportProvisionIds lists at most this many taken rows.
+inline constexpr size_t kMaxImportConflictsListed = 100;
 
 // Filters of a device list; all given filters apply together. Results are ordered by id.
 struct DeviceQuery {
@@ -682,11 +684,12 @@ class Store {
                                           bool give_up) = 0;
 
   // --- LoRaWAN zero-touch provisioning -----------------------------------------
-  // Stores report rows, all or none, in one transaction. AlreadyExists naming
-  // the row's line and Provision ID when an ID (or its fixed devEUI) is already
-  // imported, or a fixed devEUI is one assigned already; InvalidInput when the
-  // owning group does not exist. Rows are not checked otherwise (the caller
-  // parses them).
+  // Stores report rows, all or none, in one transaction. AlreadyExists when an
+  // ID is imported already, or a fixed devEUI is another ID's (fixed or
+  // assigned): its message has one line "line N: ..." (N the row's `line`)
+  // per such row, the first kMaxImportConflictsListed in row order.
+  // InvalidInput when the owning group does not exist. Rows are not checked
+  // otherwise (the caller parses them).
   virtual Status ImportProvisionIds(std::span<const ProvisionIdRow> rows) = 0;
   // NotFound when no imported ID has this hash (64 lowercase hex digits).
   virtual Result<ProvisionIdRow> FindProvisionIdByHash(std::string_view hash) = 0;

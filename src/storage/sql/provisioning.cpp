@@ -131,7 +131,9 @@ Status SqlStore::ImportProvisionIds(std::span<const ProvisionIdRow> rows) {
       q.Reset();
     }
   }
-  for (size_t start = 0; start < rows.size(); start += kImportCheckChunk) {
+  std::vector<std::string> taken;  // "line N: ..." per refused row, in row order
+  for (size_t start = 0; start < rows.size() && taken.size() < kMaxImportConflictsListed;
+       start += kImportCheckChunk) {
     const size_t n = std::min(kImportCheckChunk, rows.size() - start);
     const auto chunk = rows.subspan(start, n);
     std::unordered_set<std::string> taken_ids;
@@ -169,16 +171,20 @@ Status SqlStore::ImportProvisionIds(std::span<const ProvisionIdRow> rows) {
       }
     }
     for (const ProvisionIdRow& r : chunk) {
+      if (taken.size() == kMaxImportConflictsListed) break;
       const std::string where = "line " + std::to_string(r.line) + ": ";
       if (taken_ids.count(r.provision_id)) {
-        return Status::AlreadyExists(where + "Provision ID " + r.provision_id +
-                                     " is already imported");
-      }
-      if (!r.fixed_dev_eui.empty() && taken_euis.count(r.fixed_dev_eui)) {
-        return Status::AlreadyExists(where + "devEUI " + r.fixed_dev_eui + " of Provision ID " +
-                                     r.provision_id + " is already another Provision ID's");
+        taken.push_back(where + "Provision ID " + r.provision_id + " is already imported");
+      } else if (!r.fixed_dev_eui.empty() && taken_euis.count(r.fixed_dev_eui)) {
+        taken.push_back(where + "devEUI " + r.fixed_dev_eui + " of Provision ID " + r.provision_id +
+                        " is already another Provision ID's");
       }
     }
+  }
+  if (!taken.empty()) {
+    std::string message;
+    for (const std::string& t : taken) message += (message.empty() ? "" : "\n") + t;
+    return Status::AlreadyExists(message);
   }
   using driver::ColumnType;
   static constexpr driver::Column kColumns[] = {{"provision_id", ColumnType::kText},
