@@ -14,6 +14,7 @@
 #include "pipeline/messages.h"
 #include "registry/certificates.h"
 #include "registry/devices.h"
+#include "registry/provisioning.h"
 #include "registry/users.h"
 
 namespace roost::api {
@@ -46,6 +47,8 @@ struct ApiContext {
   pipeline::MessageService* messages = nullptr;
   // Device events and event configurations; nullptr = not running (503).
   pipeline::EventService* events = nullptr;
+  // LoRaWAN Provision IDs and provisioned devices; nullptr = not running (503).
+  registry::ProvisioningRegistry* provisioning = nullptr;
   // http.secure_cookies: the session cookie is Secure and named with the __Host- prefix.
   bool secure_cookies = false;
 };

@@ -16,6 +16,7 @@
 //   message_handlers.cpp      /api/stations…, /api/ingest/uplink, …/messages
 //   callback_handlers.cpp     /api/devicetypes/{id}/callbacks…, /api/callbacks…
 //   event_handlers.cpp        …/status/error, …/status/warn, …/events/config…
+//   provisioning_handlers.cpp /api/provisioning… (LoRaWAN Provision IDs, provisioned devices)
 // Their JSON is in json/<resource>_json.h; refusals are ApiError (errors.h).
 // A handler runs after authentication and the role check; it must answer 404
 // for any object outside the principal's group subtree (CheckVisible and the
@@ -117,6 +118,17 @@ http::Response DeleteDevice(ApiContext&, const Principal&, const http::Request&)
 http::Response CreateDevice(ApiContext&, const Principal&, const http::Request&);
 http::Response BulkCreate(ApiContext&, const Principal&, const http::Request&);
 http::Response BulkCreateStatus(ApiContext&, const Principal&, const http::Request&);
+
+// --- LoRaWAN provisioning (provisioning_handlers.cpp) ------------------------
+
+http::Response ImportProvisionIds(ApiContext&, const Principal&, const http::Request&);
+http::Response ListProvisionIds(ApiContext&, const Principal&, const http::Request&);
+http::Response DisableProvisionId(ApiContext&, const Principal&, const http::Request&);
+http::Response ListProvisionedDevices(ApiContext&, const Principal&, const http::Request&);
+http::Response GetProvisionedDevice(ApiContext&, const Principal&, const http::Request&);
+http::Response GetProvisionedKeys(ApiContext&, const Principal&, const http::Request&);
+http::Response ExportProvisionedKeys(ApiContext&, const Principal&, const http::Request&);
+http::Response GetProvisioningSummary(ApiContext&, const Principal&, const http::Request&);
 
 // --- jobs (job_handlers.cpp) -------------------------------------------------
 

@@ -99,6 +99,15 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"POST", "/api/product-certificates/import", kManage, ImportCertificates, Access::kRoles,
        Body::kUpload},
       {"GET", "/api/product-certificates/{key}", kCertificateRead, GetCertificate},
+      {"POST", "/api/provisioning/ids/import", kAdmin, ImportProvisionIds, Access::kRoles,
+       Body::kReport},
+      {"GET", "/api/provisioning/ids", kRead, ListProvisionIds},
+      {"POST", "/api/provisioning/ids/{pid}/disable", kAdmin, DisableProvisionId},
+      {"GET", "/api/provisioning/devices", kRead, ListProvisionedDevices},
+      {"GET", "/api/provisioning/devices/{devEui}", kRead, GetProvisionedDevice},
+      {"GET", "/api/provisioning/devices/{devEui}/keys", kAdmin, GetProvisionedKeys},
+      {"GET", "/api/provisioning/export", kAdmin, ExportProvisionedKeys},
+      {"GET", "/api/provisioning/summary", kRead, GetProvisioningSummary},
       {"GET", "/api/groups", kRead, ListGroups},
       {"POST", "/api/groups/create", kAdmin, CreateGroup},
       {"POST", "/api/groups/edit", kAdmin, EditGroup},
@@ -146,6 +155,10 @@ Status AddApiRoutes(http::Router& router, ApiContext& ctx, const BodyLimits& lim
         break;
       case Body::kUpload:
         options.max_body_bytes = limits.upload;
+        options.storage = http::BodyStorage::kFile;
+        break;
+      case Body::kReport:
+        options.max_body_bytes = limits.report;
         options.storage = http::BodyStorage::kFile;
         break;
     }

@@ -50,6 +50,7 @@ enum class Body {
   kBulk,    // a bulk JSON request: up to ~200 000 devices
   kBatch,   // a batch of ingest reports: up to 1 000
   kUpload,  // files (CSV, multipart): streamed to a temporary file, not memory
+  kReport,  // a Provision ID report CSV: like kUpload, with room for 1 000 000 rows
 };
 
 struct ApiRoute {
@@ -74,6 +75,7 @@ struct BodyLimits {
   size_t bulk = 32 * 1024 * 1024;
   size_t batch = 512 * 1024;          // 1 000 reports of ~200 bytes, with room
   size_t upload = 128 * 1024 * 1024;  // a CRA batch of 1 000 000 devices is ≈ 58 MB
+  size_t report = 256 * 1024 * 1024;  // 1 000 000 report rows are ≈ 150 MB
 };
 
 // The single source of truth: every API route and the roles it requires.

@@ -83,6 +83,14 @@ const std::map<std::string, std::string>& ExpectedMatrix() {
       {"GET /api/product-certificates", "ADRF"},
       {"POST /api/product-certificates/import", "AD"},
       {"GET /api/product-certificates/{key}", "ADRF"},
+      {"POST /api/provisioning/ids/import", "A"},
+      {"GET /api/provisioning/ids", "ADR"},
+      {"POST /api/provisioning/ids/{pid}/disable", "A"},
+      {"GET /api/provisioning/devices", "ADR"},
+      {"GET /api/provisioning/devices/{devEui}", "ADR"},
+      {"GET /api/provisioning/devices/{devEui}/keys", "A"},
+      {"GET /api/provisioning/export", "A"},
+      {"GET /api/provisioning/summary", "ADR"},
       {"GET /api/groups", "ADR"},
       {"POST /api/groups/create", "A"},
       {"POST /api/groups/edit", "A"},
@@ -202,6 +210,9 @@ class ApiRoutesStoreTest : public ::testing::Test {
     ctx_->messages = messages_.get();
     events_ = std::make_unique<pipeline::EventService>(*store_, [this] { return now_; });
     ctx_->events = events_.get();
+    provisioning_ = std::make_unique<registry::ProvisioningRegistry>(
+        *store_, *sealer_, registry::ProvisioningOptions{}, [this] { return now_; });
+    ctx_->provisioning = provisioning_.get();
     ASSERT_TRUE(AddApiRoutes(router_, *ctx_).ok());
 
     root_ = MakeGroup("root", "");
@@ -272,10 +283,24 @@ class ApiRoutesStoreTest : public ::testing::Test {
     fc.url = "http://127.0.0.1:9/";
     ASSERT_TRUE(store_->CreateCallbacks(std::span(&fc, 1)).ok());
     foreign_callback_ = fc.id;
+    // A Provision ID of the foreign group, provisioned through a gateway.
+    storage::ProvisionIdRow pid;
+    pid.provision_id = kForeignProvisionId;
+    pid.group = foreign_;
+    pid.provision_id_hash = std::string(64, 'f');
+    pid.model = "M-1";
+    pid.serial_number = "S-1";
+    pid.fixed_dev_eui = kForeignDevEui;
+    ASSERT_TRUE(store_->ImportProvisionIds(std::span(&pid, 1)).ok());
+    provisioning::ProvisioningRecord record;
+    record.provision_id = kForeignProvisionId;
+    record.reception.gateway_eui = Eui64::FromU64(0xAA555A00000000F0u);
+    ASSERT_TRUE(provisioning_->RecordProvisioned(record).ok());
   }
   void TearDown() override {
     router_ = http::Router();
     ctx_.reset();
+    provisioning_.reset();
     events_.reset();
     messages_.reset();
     writer_.reset();
@@ -366,6 +391,9 @@ class ApiRoutesStoreTest : public ::testing::Test {
     replace("{login}", foreign_api_user_);
     replace("{cid}", foreign_callback_);
     replace("{year}", "2026");
+    replace("{pid}", kForeignProvisionId);
+    replace("{devEui}", kForeignDevEui);
+    if (path == "/api/provisioning/ids/import") path += "?groupId=" + foreign_;
     if (path.ends_with("/enable")) path += "?enabled=false";
     std::string body;
     if (path == "/api/groups/create") {
@@ -438,6 +466,9 @@ class ApiRoutesStoreTest : public ::testing::Test {
   int64_t now_ = 1000;
   std::unique_ptr<registry::Accounts> accounts_;
   std::unique_ptr<registry::CertificateRegistry> certificates_;
+  std::unique_ptr<registry::ProvisioningRegistry> provisioning_;
+  static constexpr const char* kForeignProvisionId = "FOREIGNPROVISIONID22";
+  static constexpr const char* kForeignDevEui = "00aabbccddeeff99";
   std::unique_ptr<ApiContext> ctx_;
   std::unique_ptr<pipeline::UplinkWriter> writer_;
   std::unique_ptr<pipeline::MessageService> messages_;
@@ -486,11 +517,15 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
                   (json{{"result", "refused"}, {"reason", "unknown_station"}}));
       } else if (path == "/api/devicetypes" || path == "/api/devices" || path == "/api/groups" ||
                  path == "/api/users" || path == "/api/api-users" || path == "/api/stations" ||
-                 path == "/api/callbacks/messages/error") {
+                 path == "/api/callbacks/messages/error" || path == "/api/provisioning/ids" ||
+                 path == "/api/provisioning/devices" || path == "/api/provisioning/export" ||
+                 path == "/api/provisioning/summary") {
         // Lists answer, without anything of the foreign group.
         EXPECT_EQ(res.status, 200) << res.body;
-        for (const std::string& id : {foreign_, foreign_type_, foreign_user_, foreign_api_user_,
-                                      std::string("\"0F00\""), foreign_callback_}) {
+        for (const std::string& id :
+             {foreign_, foreign_type_, foreign_user_, foreign_api_user_, std::string("\"0F00\""),
+              foreign_callback_, std::string(kForeignProvisionId), std::string(kForeignDevEui),
+              std::string("aa555a00000000f0")}) {
           EXPECT_EQ(res.body.find(id), std::string::npos) << res.body;
         }
         if (path == "/api/devicetypes") {

@@ -1,5 +1,9 @@
-// roost pid hash|verify-code|generate|request|report: Provision IDs (the subcommand is "pid")
+// roost pid hash|verify-code|generate|request|report: Provision IDs (the subcommand is "pid");
+// roost pid import|devices|keys|export: the Provision ID registry, on the store directly.
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -13,8 +17,15 @@
 #include "core/hex.h"
 #include "core/identifiers.h"
 #include "core/text.h"
+#include "crypto/aes.h"
+#include "crypto/seal.h"
 #include "factory/provision_csv.h"
+#include "observe/log.h"
 #include "provisioning/provision_id.h"
+#include "registry/provisioning.h"
+#include "storage/store.h"
+
+#include <nlohmann/json.hpp>
 
 namespace roost::cmd {
 namespace {
@@ -325,6 +336,196 @@ void AddReport(CLI::App& pid) {
   });
 }
 
+// Where the registry commands find the store and the master key, as `roost
+// credentials import` does.
+struct StoreArgs {
+  std::string data_dir = "roost-data";
+  std::string database;
+  std::string master_key_file;
+};
+
+void AddStoreOptions(CLI::App& cmd, StoreArgs& a, bool with_master_key) {
+  auto* dir = cmd.add_option("--data-dir", a.data_dir, "data directory of an SQLite store")
+                  ->capture_default_str();
+  auto* db = cmd.add_option("--database", a.database, "postgresql://... URL");
+  dir->excludes(db);
+  if (with_master_key) {
+    cmd.add_option("--master-key-file", a.master_key_file,
+                   "master key sealing the keys (default: <data-dir>/master.key)");
+  }
+}
+
+// The registry over the store of `a`. Without `with_master_key` the sealer is
+// a fresh random key: import and listings never seal or open a key.
+struct RegistryOnStore {
+  std::unique_ptr<storage::Store> store;
+  std::optional<crypto::Sealer> sealer;
+  observe::Logger log;  // the key-read audit, on stderr
+  std::unique_ptr<registry::ProvisioningRegistry> registry;
+};
+
+std::unique_ptr<RegistryOnStore> OpenRegistry(const StoreArgs& a, bool with_master_key) {
+  auto r = std::make_unique<RegistryOnStore>();
+  crypto::MasterKey master{};
+  if (with_master_key) {
+    std::string key_path =
+        a.master_key_file.empty() ? a.data_dir + "/master.key" : a.master_key_file;
+    master = ValueOrFail(crypto::ReadMasterKeyFile(key_path));
+    auto sealer = crypto::Sealer::FromKey(master);
+    crypto::Cleanse(master.data(), master.size());
+    FailIfError(sealer.status(), key_path);
+    r->sealer.emplace(*sealer);
+  } else {
+    master = crypto::GenerateMasterKey();
+    r->sealer.emplace(ValueOrFail(crypto::Sealer::FromKey(master)));
+    crypto::Cleanse(master.data(), master.size());
+  }
+  r->store =
+      ValueOrFail(storage::OpenStore(a.database.empty() ? a.data_dir : a.database), "database");
+  registry::ProvisioningOptions options;
+  options.log = &r->log;
+  r->registry =
+      std::make_unique<registry::ProvisioningRegistry>(*r->store, *r->sealer, options, [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+      });
+  return r;
+}
+
+constexpr std::string_view kCliReader = "roost cli";
+
+void AddImport(CLI::App& pid) {
+  auto* cmd = pid.add_subcommand(
+      "import",
+      "Import a Provision ID report CSV into the registry, all rows or none; prints "
+      "{\"imported\": N}");
+  struct Args {
+    StoreArgs store;
+    std::string report;
+    std::string group;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("REPORT", a->report, "Report CSV file")->required();
+  cmd->add_option("--group", a->group, "Owning group id (default: the only root group)");
+  AddStoreOptions(*cmd, a->store, false);
+  cmd->callback([a] {
+    std::string text = ValueOrFail(ReadWholeFile(a->report));
+    auto r = OpenRegistry(a->store, false);
+    std::string group = a->group;
+    if (group.empty()) {
+      auto roots = ValueOrFail(r->store->ListChildGroups(""), "groups");
+      if (roots.size() != 1) Fail("import: give --group ID (the store has several root groups)");
+      group = roots[0].id;
+    }
+    auto imported = ValueOrFail(r->registry->ImportReport("", group, text), a->report);
+    if (!imported.errors.empty()) {
+      const size_t shown = std::min(imported.errors.size(), kMaxErrorsShown);
+      for (size_t i = 0; i + 1 < shown; ++i) {
+        std::fprintf(
+            stderr, "roost: %s\n",
+            LineError(a->report, imported.errors[i].line, imported.errors[i].message).c_str());
+      }
+      const factory::CsvError& last = imported.errors[shown - 1];
+      Fail(LineError(a->report, last.line, last.message) + " (" +
+           std::to_string(imported.errors.size()) + " problem(s); nothing was imported)");
+    }
+    std::printf("%s\n", nlohmann::json{{"imported", imported.imported}}.dump().c_str());
+  });
+}
+
+void AddDevices(CLI::App& pid) {
+  auto* cmd = pid.add_subcommand(
+      "devices", "List the provisioned devices (no keys), one JSON object per line");
+  auto a = std::make_shared<StoreArgs>();
+  AddStoreOptions(*cmd, *a, false);
+  cmd->callback([a] {
+    auto r = OpenRegistry(*a, false);
+    storage::ProvisionedQuery query;
+    query.limit = storage::kMaxPageSize;
+    for (;;) {
+      auto page = ValueOrFail(r->registry->ListDevices(query), "devices");
+      for (const storage::ProvisionedDevice& d : page.devices) {
+        const storage::ProvisionExchange& e = d.exchange;
+        nlohmann::json line{{"devEUI", e.dev_eui},
+                            {"joinEUI", e.join_eui},
+                            {"provisionId", d.id.provision_id},
+                            {"groupId", d.id.group},
+                            {"model", d.id.model},
+                            {"serialNumber", d.id.serial_number},
+                            {"provisionedAt", e.at},
+                            {"gatewayEUI", e.gateway_eui},
+                            {"rssi", e.rssi},
+                            {"snr", e.snr}};
+        std::printf("%s\n",
+                    line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      }
+      if (!page.next) break;
+      query.after = *page.next;
+    }
+  });
+}
+
+void AddKeys(CLI::App& pid) {
+  auto* cmd =
+      pid.add_subcommand("keys",
+                         "Print a provisioned device's current keys: {\"devEUI\", \"joinEUI\", "
+                         "\"appKey\", \"nwkKey\"} (logged on stderr, without the keys)");
+  struct Args {
+    StoreArgs store;
+    std::string dev_eui;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("DEVEUI", a->dev_eui, "The device's devEUI (16 hex digits)")->required();
+  AddStoreOptions(*cmd, a->store, true);
+  cmd->callback([a] {
+    auto r = OpenRegistry(a->store, true);
+    auto keys = ValueOrFail(r->registry->Keys("", kCliReader, a->dev_eui), a->dev_eui);
+    std::string app = ToHex(keys.app_key);
+    std::string nwk = ToHex(keys.nwk_key);
+    std::string out = nlohmann::json{
+        {"devEUI", keys.dev_eui},
+        {"joinEUI", keys.join_eui},
+        {"appKey", app},
+        {"nwkKey", nwk}}.dump();
+    std::printf("%s\n", out.c_str());
+    crypto::Cleanse(app.data(), app.size());
+    crypto::Cleanse(nwk.data(), nwk.size());
+    crypto::Cleanse(out.data(), out.size());
+  });
+}
+
+void AddExport(CLI::App& pid) {
+  auto* cmd = pid.add_subcommand(
+      "export",
+      "Export every provisioned device with its current keys for a LoRaWAN network "
+      "server: JSON or CSV (logged on stderr, without the keys)");
+  struct Args {
+    StoreArgs store;
+    std::string format = "json";
+    std::string out = "-";
+    bool force = false;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("--format", a->format, "json or csv")->capture_default_str();
+  cmd->add_option("-o,--output", a->out, "Output file ('-' for stdout)")->capture_default_str();
+  cmd->add_flag("--force", a->force, "Overwrite the output file if it exists");
+  AddStoreOptions(*cmd, a->store, true);
+  cmd->callback([a] {
+    auto format = registry::ParseExportFormat(a->format);
+    if (!format) Fail("--format: must be json or csv");
+    auto r = OpenRegistry(a->store, true);
+    std::string text = ValueOrFail(r->registry->Export("", kCliReader, *format), "export");
+    if (*format == registry::ExportFormat::kJson) text += '\n';
+    // The file holds every device's keys: readable by its owner only, from
+    // the moment it is created.
+    const mode_t old_mask = ::umask(077);
+    WriteOutput(a->out, text, a->force);
+    ::umask(old_mask);
+    crypto::Cleanse(text.data(), text.size());
+  });
+}
+
 }  // namespace
 
 void AddProvisionIdCommands(CLI::App& app) {
@@ -335,6 +536,10 @@ void AddProvisionIdCommands(CLI::App& app) {
   AddGenerate(*pid);
   AddRequest(*pid);
   AddReport(*pid);
+  AddImport(*pid);
+  AddDevices(*pid);
+  AddKeys(*pid);
+  AddExport(*pid);
 }
 
 }  // namespace roost::cmd

@@ -35,6 +35,7 @@
 #include "registry/accounts.h"
 #include "registry/certificates.h"
 #include "registry/devices.h"
+#include "registry/provisioning.h"
 #include "registry/users.h"
 #include "server/event_loop.h"
 #include "server/setup.h"
@@ -98,6 +99,7 @@ struct Runtime::Parts {
   api::LoginThrottle throttle;
   std::unique_ptr<registry::Accounts> accounts;
   std::unique_ptr<registry::CertificateRegistry> certificates;
+  std::unique_ptr<registry::ProvisioningRegistry> provisioning;
   // Outlives the server: requests waiting for their reports to be durable are
   // answered by it while the server drains.
   std::unique_ptr<integration::Dispatcher> dispatcher;  // woken by the writer's commits
@@ -195,6 +197,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   p->api_context.reset(new api::ApiContext{*p->devices, *p->accounts, *p->certificates,
                                            p->passwords, p->throttle, NowMs, &*p->sealer});
   p->api_context->secure_cookies = cfg.UseSecureCookies();
+  p->provisioning = std::make_unique<registry::ProvisioningRegistry>(
+      *p->store, *p->sealer, registry::ProvisioningOptions{cfg.dev_eui_pool, cfg.join_eui, &logger},
+      NowMs);
+  p->api_context->provisioning = p->provisioning.get();
   integration::DispatcherOptions dispatch;
   dispatch.threads = cfg.callback_threads;
   dispatch.timeout = std::chrono::milliseconds(cfg.callback_timeout_ms);

@@ -21,6 +21,25 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& location, int pool_s
   return OpenSqliteStore(location);
 }
 
+std::string_view ProvisionIdStateName(ProvisionIdState state) {
+  switch (state) {
+    case ProvisionIdState::kPending:
+      return "pending";
+    case ProvisionIdState::kProvisioned:
+      return "provisioned";
+    case ProvisionIdState::kDisabled:
+      return "disabled";
+  }
+  return "disabled";
+}
+
+std::optional<ProvisionIdState> ParseProvisionIdState(std::string_view name) {
+  if (name == "pending") return ProvisionIdState::kPending;
+  if (name == "provisioned") return ProvisionIdState::kProvisioned;
+  if (name == "disabled") return ProvisionIdState::kDisabled;
+  return std::nullopt;
+}
+
 std::string ForDialect(std::string_view sql, Dialect dialect) {
   struct Token {
     std::string_view name, sqlite, postgres;

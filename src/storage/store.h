@@ -37,6 +37,8 @@
 namespace roost::storage {
 
 inline constexpr int kMaxPageSize = 1000;
+// ImportProvisionIds lists at most this many taken rows.
+inline constexpr size_t kMaxImportConflictsListed = 100;
 
 // Filters of a device list; all given filters apply together. Results are ordered by id.
 struct DeviceQuery {
@@ -234,6 +236,113 @@ struct EventPage {
 struct EventEmailTask {
   EventEmail email;
   Event event;
+};
+
+// --- LoRaWAN zero-touch provisioning ------------------------------------------
+// EUIs are 16 lowercase hex digits, "" where a value is absent.
+
+enum class ProvisionIdState { kPending = 0, kProvisioned = 1, kDisabled = 2 };
+// "pending", "provisioned", "disabled" (the stored and the API spelling).
+std::string_view ProvisionIdStateName(ProvisionIdState state);
+std::optional<ProvisionIdState> ParseProvisionIdState(std::string_view name);
+
+// An imported Provision ID (a report row) and what provisioning made of it.
+struct ProvisionIdRow {
+  std::string provision_id;       // canonical uppercase
+  std::string group;              // owning group
+  std::string provision_id_hash;  // 64 lowercase hex digits
+  std::string model;
+  std::string serial_number;
+  std::string fixed_dev_eui;  // from the report row; "" = none
+  std::string dev_eui;        // assigned at the first accepted exchange; "" = not yet
+  std::string join_eui;       // the report row's appEUI; "" = none
+  ProvisionIdState state = ProvisionIdState::kPending;
+  EpochMillis created_at = 0;
+  EpochMillis updated_at = 0;
+  size_t line = 0;  // ImportProvisionIds only: the report line, for messages (not stored)
+  bool operator==(const ProvisionIdRow&) const = default;
+};
+
+// Provision IDs of a group subtree, ordered by Provision ID.
+struct ProvisionIdQuery {
+  std::string group_subtree;  // "" = all
+  std::optional<ProvisionIdState> state;
+  std::string after;  // keyset cursor: only IDs greater than this
+  int limit = 100;    // 1..kMaxPageSize
+};
+
+struct ProvisionIdPage {
+  std::vector<ProvisionIdRow> ids;
+  std::optional<std::string> next;  // the last ID, when more follow
+};
+
+// One accepted exchange, without its keys.
+struct ProvisionExchange {
+  std::string dev_eui;
+  std::string join_eui;
+  std::string rdev_eui;
+  std::optional<int64_t> network_flag;
+  std::string gateway_eui;
+  int64_t rssi = 0;
+  double snr = 0;
+  double frequency_mhz = 0;
+  EpochMillis at = 0;
+  bool current = false;  // the Provision ID's latest exchange
+  bool operator==(const ProvisionExchange&) const = default;
+};
+
+// A provisioned Provision ID with one of its exchanges (the current one, unless
+// listed as history).
+struct ProvisionedDevice {
+  ProvisionIdRow id;
+  ProvisionExchange exchange;
+};
+
+// The same with the exchange's keys, sealed as stored.
+struct ProvisionedKeys {
+  ProvisionedDevice device;
+  std::vector<uint8_t> sealed_app_key;
+  std::vector<uint8_t> sealed_nwk_key;
+};
+
+// Provisioned devices (their current exchange) of a group subtree, ordered by devEUI.
+struct ProvisionedQuery {
+  std::string group_subtree;  // "" = all
+  std::string after;          // keyset cursor: only devEUIs greater than this
+  int limit = 100;            // 1..kMaxPageSize
+};
+
+// The EUIs base + 1 .. base + size, handed out in that order (offset 0, the
+// all-zero suffix, is never used). `name` keys the pool's counter.
+struct DevEuiRange {
+  std::string name;
+  uint64_t base = 0;
+  uint64_t size = 0;
+};
+
+// An accepted exchange to record (RecordProvisioning); the keys already sealed.
+struct ProvisioningWrite {
+  std::string provision_id;
+  ProvisionExchange exchange;  // dev_eui and current are set by the store
+  std::vector<uint8_t> sealed_app_key;
+  std::vector<uint8_t> sealed_nwk_key;
+  std::optional<DevEuiRange> pool;  // nullopt: no pool configured
+  EpochMillis now = 0;
+};
+
+struct GatewayProvisioning {
+  std::string gateway_eui;
+  EpochMillis last_at = 0;  // the latest exchange heard through it
+  int64_t exchanges = 0;
+  bool operator==(const GatewayProvisioning&) const = default;
+};
+
+struct ProvisioningSummary {
+  int64_t pending = 0;
+  int64_t provisioned = 0;
+  int64_t disabled = 0;
+  // The gateways with the latest exchanges first (at most the summary's limit).
+  std::vector<GatewayProvisioning> gateways;
 };
 
 class Store {
@@ -573,6 +682,45 @@ class Store {
   virtual Result<bool> CompleteEventEmail(const EventEmail& claimed, bool sent,
                                           std::string_view info, EpochMillis retry_at,
                                           bool give_up) = 0;
+
+  // --- LoRaWAN zero-touch provisioning -----------------------------------------
+  // Stores report rows, all or none, in one transaction. AlreadyExists when an
+  // ID is imported already, or a fixed devEUI is another ID's (fixed or
+  // assigned): its message has one line "line N: ..." (N the row's `line`)
+  // per such row, the first kMaxImportConflictsListed in row order.
+  // InvalidInput when the owning group does not exist. Rows are not checked
+  // otherwise (the caller parses them).
+  virtual Status ImportProvisionIds(std::span<const ProvisionIdRow> rows) = 0;
+  // NotFound when no imported ID has this hash (64 lowercase hex digits).
+  virtual Result<ProvisionIdRow> FindProvisionIdByHash(std::string_view hash) = 0;
+  virtual Result<ProvisionIdRow> GetProvisionId(std::string_view provision_id) = 0;  // NotFound
+  virtual Result<ProvisionIdPage> ListProvisionIds(const ProvisionIdQuery& query) = 0;
+  // Refuses the ID from now on. NotFound. Disabling twice is fine.
+  virtual Status DisableProvisionId(std::string_view provision_id, EpochMillis now) = 0;
+  // Records an accepted exchange in one transaction and returns it as stored
+  // (devEUI and joinEUI filled): the devEUI is the row's fixed one, else the
+  // one it was given before, else the pool's next EUI that is nobody's fixed
+  // or assigned devEUI (the pool's counter row serialises concurrent callers,
+  // also across processes). The earlier exchanges stay as history; the row
+  // becomes provisioned. NotFound: unknown or disabled ID; Unavailable: a pool
+  // EUI is needed and there is no pool, or it is used up (the message says which).
+  virtual Result<ProvisionExchange> RecordProvisioning(const ProvisioningWrite& write) = 0;
+  virtual Result<std::vector<ProvisionedDevice>> ListProvisionedDevices(
+      const ProvisionedQuery& query) = 0;
+  // The device whose current exchange gave it `dev_eui`. NotFound.
+  virtual Result<ProvisionedDevice> GetProvisionedDevice(std::string_view dev_eui) = 0;
+  // The same with its current keys (sealed). NotFound.
+  virtual Result<ProvisionedKeys> GetProvisionedKeys(std::string_view dev_eui) = 0;
+  // Current keys of a subtree's devices, ordered by devEUI, a page at a time.
+  virtual Result<std::vector<ProvisionedKeys>> ExportProvisionedKeys(
+      const ProvisionedQuery& query) = 0;
+  // Every exchange of one Provision ID, oldest first, with its keys. NotFound.
+  virtual Result<std::vector<ProvisionedKeys>> ListProvisionHistory(
+      std::string_view provision_id) = 0;
+  // Counts per state of a subtree's IDs, and its gateways by latest exchange
+  // (at most `gateways`).
+  virtual Result<ProvisioningSummary> SummarizeProvisioning(std::string_view group_subtree,
+                                                            int gateways) = 0;
 };
 
 // Opens (creating if needed) `<data_dir>/roost.db` — or the file itself when

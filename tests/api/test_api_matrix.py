@@ -11,6 +11,7 @@ A route with a path parameter or a body this file does not know how to aim at a 
 fails the test, naming the route: add it to FOREIGN_PARAMS or FOREIGN_BODIES.
 """
 
+import hashlib
 import json
 import secrets
 import unittest
@@ -39,7 +40,33 @@ FOREIGN_PARAMS = {
     ("/api/devices/", "cid"): "event_config",
     ("/api/groups/", "cid"): "event_config",
     ("/api/devices/", "year"): "year",
+    ("/api/provisioning/ids/", "pid"): "provision_id",
+    ("/api/provisioning/devices/", "devEui"): "provisioned_device",
 }
+
+# Query strings that aim a route without path parameters at the foreign group.
+FOREIGN_QUERY = {
+    "POST /api/provisioning/ids/import": lambda f: "?groupId=" + f.foreign,
+}
+
+# Routes whose foreign object the owner cannot read back either: a provisioned device comes
+# only from the radio exchange, so the foreign devEUI is an imported, never provisioned one.
+NO_OWNER_READ = {
+    "GET /api/provisioning/devices/{devEui}",
+    "GET /api/provisioning/devices/{devEui}/keys",
+}
+
+FOREIGN_PROVISION_ID = "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+                               for _ in range(20))
+FOREIGN_DEV_EUI = "00aabbccddeeff99"
+
+
+def provision_report(pid, dev_eui):
+    """A one-row Provision ID report CSV."""
+    digest = hashlib.sha256((pid + ".MatchX").encode()).hexdigest()
+    return ("MatchX Device Provisioning,,,,,,\nmanufacturerName,MatchX GmbH,,,,,\n"
+            "provisionId,model,serialNumber,fixedDevEUI,devEUI,appEUI,provisionIdHash\n"
+            "%s,M-1,S-1,Y,%s,0000000000000000,%s\n" % (pid, dev_eui, digest))
 
 # Routes whose objects belong to no group (credentials are the factory's, certificates are
 # global reference data): nothing foreign can be named, so the matrix checks only 401/403.
@@ -105,6 +132,8 @@ FOREIGN_BODIES = {
     "POST /api/ingest/service": lambda f: {"device": f.device, "type": "STATUS",
                                            "time": 1700000000000, "station": f.station,
                                            "temp": 20.5, "batt": 3.1},
+    "POST /api/provisioning/ids/import": lambda f: {},  # refused for the group before the body
+    "POST /api/provisioning/ids/{pid}/disable": lambda f: {},
 }
 
 
@@ -213,6 +242,14 @@ class MatrixFlows:
             cls.station = cls.owner.ok("POST", "/api/stations/create",
                                        {"id": "0F00", "name": "foreign station"},
                                        expect=201)["id"]
+            cls.provision_id = FOREIGN_PROVISION_ID
+            cls.provisioned_device = FOREIGN_DEV_EUI
+            status, _, res = cls.owner.call(
+                "POST", "/api/provisioning/ids/import",
+                raw=provision_report(cls.provision_id, cls.provisioned_device),
+                headers={"Content-Type": "text/csv"})
+            if status != 200:
+                raise AssertionError("provisioning import: %d %r" % (status, res))
             mine_admin = Client(cls.server, cls.users["ADMIN"])
             cls.my_type = mine_admin.new_type("my type")
             mine_admin.close()
@@ -244,8 +281,12 @@ class MatrixFlows:
             value = {"type": self.type, "device": self.device, "job": self.job,
                      "edit_job": self.edit_job, "group": self.foreign, "user": self.user,
                      "api_user": self.owner_login, "callback": self.callback,
-                     "event_config": self.event_config, "year": "2026"}[what]
+                     "event_config": self.event_config, "year": "2026",
+                     "provision_id": self.provision_id,
+                     "provisioned_device": self.provisioned_device}[what]
             path = path.replace("{%s}" % param, value, 1)
+        if route_key(route) in FOREIGN_QUERY:
+            path += FOREIGN_QUERY[route_key(route)](self)
         body = None
         maker = FOREIGN_BODIES.get(route_key(route))
         if maker is not None:
@@ -308,13 +349,15 @@ class MatrixFlows:
                         self.assertEqual(status, 200, res)
                         text = json.dumps(res)
                         for secret in (self.foreign, self.type, self.job, self.user,
-                                       self.owner_login, self.callback, self.event_config):
+                                       self.owner_login, self.callback, self.event_config,
+                                       self.provision_id, self.provisioned_device):
                             self.assertNotIn(secret, text)
                         self.assertNotIn('"id": "%s"' % self.device, text)
                         self.assertNotIn('"%s"' % self.station, text)
             walked += 1
             # The owner of the objects still sees them through the same path.
-            if method == "GET" and path_params(route["path"]) and key not in GROUPLESS:
+            if (method == "GET" and path_params(route["path"]) and key not in GROUPLESS
+                    and key not in NO_OWNER_READ):
                 status, _, res = self.owner.call("GET", path)
                 self.assertEqual(status, 200, "%s as the foreign group's ADMIN: %r" % (key, res))
         # The bulk edit jobs found no device: the foreign one is "device not found".
@@ -346,6 +389,9 @@ class MatrixFlows:
         names = [d["name"] for d in self.owner.list_all("/api/devicetypes")]
         self.assertEqual(names.count("x"), 0)
         self.assertEqual(self.owner.ok("GET", "/api/jobs/" + self.job)["status"]["success"], 1)
+        ids = self.owner.ok("GET", "/api/provisioning/ids")["data"]
+        self.assertEqual([(i["provisionId"], i["state"]) for i in ids],
+                         [(self.provision_id, "pending")])
 
     def test_own_group_objects_are_served(self):
         """The other side of the 404s: the same principals see their own group's objects."""

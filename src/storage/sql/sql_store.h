@@ -2,7 +2,7 @@
 // (storage/driver/driver.h). Each query is written once; the methods are split
 // by what they store (groups.cpp, accounts.cpp, device_types.cpp, devices.cpp,
 // credentials.cpp, jobs.cpp, certificates.cpp, sequence_check.cpp, stations.cpp,
-// messages.cpp, callbacks.cpp, events.cpp).
+// messages.cpp, callbacks.cpp, events.cpp, provisioning.cpp).
 // Not part of the storage interface: only storage/ includes it.
 #pragma once
 
@@ -183,6 +183,22 @@ class SqlStore final : public Store {
                                                        int64_t lease_ms) override;
   Result<bool> CompleteEventEmail(const EventEmail& claimed, bool sent, std::string_view info,
                                   EpochMillis retry_at, bool give_up) override;
+
+  Status ImportProvisionIds(std::span<const ProvisionIdRow> rows) override;
+  Result<ProvisionIdRow> FindProvisionIdByHash(std::string_view hash) override;
+  Result<ProvisionIdRow> GetProvisionId(std::string_view provision_id) override;
+  Result<ProvisionIdPage> ListProvisionIds(const ProvisionIdQuery& query) override;
+  Status DisableProvisionId(std::string_view provision_id, EpochMillis now) override;
+  Result<ProvisionExchange> RecordProvisioning(const ProvisioningWrite& write) override;
+  Result<std::vector<ProvisionedDevice>> ListProvisionedDevices(
+      const ProvisionedQuery& query) override;
+  Result<ProvisionedDevice> GetProvisionedDevice(std::string_view dev_eui) override;
+  Result<ProvisionedKeys> GetProvisionedKeys(std::string_view dev_eui) override;
+  Result<std::vector<ProvisionedKeys>> ExportProvisionedKeys(
+      const ProvisionedQuery& query) override;
+  Result<std::vector<ProvisionedKeys>> ListProvisionHistory(std::string_view provision_id) override;
+  Result<ProvisioningSummary> SummarizeProvisioning(std::string_view group_subtree,
+                                                    int gateways) override;
 
  private:
   using Binder = std::function<void(Query&)>;
