@@ -71,7 +71,8 @@ class Site:
         """Starts `roost serve` on a free port; returns when /healthz answers."""
         self.host, self.port = "127.0.0.1", pgfixture.free_port()
         args = [self.roost, "serve", "--listen", "%s:%d" % (self.host, self.port), "--data-dir",
-                self.data_dir, "--threads", str(threads), "--log-level", log_level]
+                self.data_dir, "--threads", str(threads), "--log-level", log_level,
+                "--gwmp-listen", "off"]
         if self.url:
             args += ["--database", self.url]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -843,10 +843,6 @@ std::span<const ConfigKey> ConfigKeys() {
     std::vector<ConfigKey> out;
     for (const KeyDef& k : Keys()) {
       out.push_back(k.pub);
-      // Settings of the provisioning service, which `roost serve` does not run
-      // yet: parsed and checked (so a configuration written for them loads),
-      // but not offered in --help.
-      out.back().not_used_yet = k.pub.key.starts_with("provisioning.");
     }
     return out;
   }();

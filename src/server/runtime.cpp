@@ -19,6 +19,7 @@
 #include "crypto/aes.h"
 #include "crypto/password.h"
 #include "crypto/seal.h"
+#include "gateway/listener.h"
 #include "http/ops.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -32,12 +33,14 @@
 #include "pipeline/messages.h"
 #include "pipeline/retention.h"
 #include "pipeline/uplink_writer.h"
+#include "provisioning/service.h"
 #include "registry/accounts.h"
 #include "registry/certificates.h"
 #include "registry/devices.h"
 #include "registry/provisioning.h"
 #include "registry/users.h"
 #include "server/event_loop.h"
+#include "server/provisioning_bridge.h"
 #include "server/setup.h"
 #include "storage/store.h"
 
@@ -113,6 +116,12 @@ struct Runtime::Parts {
   std::unique_ptr<jobs::Runner> jobs;
   std::unique_ptr<EventLoop> loop;  // outlives the listeners on it
   std::unique_ptr<http::Server> server;
+  // LoRaWAN provisioning over the gateways' UDP protocol (provisioning.gwmp_listen);
+  // all three null when it is off. The listener goes first, then the bridge's
+  // pool, then the service it calls.
+  std::unique_ptr<provisioning::ProvisioningService> provisioning_service;
+  std::unique_ptr<ProvisioningBridge> provisioning_bridge;
+  std::unique_ptr<gateway::Listener> gateway;
   std::unique_ptr<jobs::Worker> worker;
   bool stopped = false;
   bool drained = true;
@@ -315,6 +324,27 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   if (!server.ok()) return server.status();
   p->server = std::move(server).value();
 
+  std::string gwmp_address = "off";
+  if (cfg.gwmp_listen) {
+    p->provisioning_service = std::make_unique<provisioning::ProvisioningService>(
+        provisioning::ProvisioningService::Options{}, *p->provisioning, NowMs,
+        provisioning::ProvisioningService::HelloSecretsSource{}, &p->metrics, &logger);
+    p->provisioning_bridge = std::make_unique<ProvisioningBridge>(
+        *p->provisioning_service, ProvisioningBridge::Options{}, &p->metrics);
+    gateway::ListenerOptions gw;
+    gw.listen = *cfg.gwmp_listen;
+    gw.region = cfg.region;
+    gw.lns_upstream = cfg.lns_upstream;
+    auto listener = gateway::Listener::Start(
+        p->loop->context(), std::move(gw), p->provisioning_bridge->Handler(), &p->metrics, &logger);
+    if (!listener.ok()) {
+      return listener.status().WithPrefix("provisioning.gwmp_listen " +
+                                          cfg.gwmp_listen->ToString());
+    }
+    p->gateway = std::move(listener).value();
+    gwmp_address = cfg.gwmp_listen->host + ":" + std::to_string(p->gateway->port());
+  }
+
   auto chunks = p->metrics.AddCounter("roost_job_chunks_total",
                                       "Background job chunks processed by this instance", {});
   if (!chunks.ok()) return chunks.status().WithPrefix("metrics");
@@ -331,6 +361,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   // Nothing is served before Start(), so this stays the first log line. Ready
   // now: there is nothing else to prepare yet (storage will come before this).
   logger.Info("listening", {{"address", p->server->address()},
+                            {"gwmp", gwmp_address},
                             {"threads", p->loop->threads()},
                             {"handler_threads", p->server->handler_threads()},
                             {"data_dir", cfg.data_dir},
@@ -373,7 +404,9 @@ bool Runtime::Stop() {
   Parts& p = *parts_;
   if (p.stopped) return p.drained;
   p.stopped = true;
+  if (p.gateway) p.gateway->Stop();  // no new provisioning uplinks
   p.drained = p.server->Shutdown(kDrainTimeout);
+  if (p.provisioning_bridge) p.provisioning_bridge->Stop();  // exchanges in progress finish
   p.worker->Stop();  // a chunk in progress finishes (or its lease lets another instance redo it)
   p.uplink_writer->Stop();  // commits what was queued; nothing waits for it any more
   p.downlinks->Stop();      // answers the reports still held, without a downlink

@@ -149,14 +149,12 @@ class ServeTest(unittest.TestCase):
         r = roostcli.run(["serve", "--help"])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("--listen", r.stdout)
-        # The provisioning service does not run in `roost serve` yet.
+        # Provisioning, ingest de-duplication and message retention all run in `roost serve`.
         for flag in ("--gwmp-listen", "--region", "--join-eui", "--dev-eui-pool",
-                     "--lns-upstream"):
-            self.assertNotIn(flag, r.stdout)
-        # Ingest de-duplication and message retention do.
-        for flag in ("--dedup-window-ms", "--retention-days", "--retention-period-s"):
+                     "--lns-upstream", "--dedup-window-ms", "--retention-days",
+                     "--retention-period-s"):
             self.assertIn(flag, r.stdout)
-        # Still accepted (a configuration written for them loads), and still checked.
+        # Values are checked.
         bad = roostcli.run(["serve", "--region", "MARS", "--listen", "127.0.0.1:0",
                             "--data-dir", os.path.join(self.tmp.name, "help")])
         self.assertNotEqual(bad.returncode, 0)

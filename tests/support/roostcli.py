@@ -7,6 +7,9 @@ import subprocess
 import tempfile
 
 ROOST_BIN = os.environ.get("ROOST_BIN", "roost")
+# Tests run many `roost serve` at once: each takes a free loopback UDP port for the
+# gateways' protocol instead of the default 0.0.0.0:1700 (a flag still overrides it).
+os.environ.setdefault("ROOST_PROVISIONING_GWMP_LISTEN", "127.0.0.1:0")
 VECTORS = os.environ.get("ROOST_VECTORS", "")
 
 

@@ -39,6 +39,9 @@ class Server:
             raise AssertionError("no 'listening' log line: " + "".join(self.log))
         self.host, port = entry["address"].rsplit(":", 1)
         self.port = int(port)
+        # The gateways' UDP port (provisioning), None when the listener is off.
+        gwmp = entry.get("gwmp", "off")
+        self.gwmp_port = None if gwmp == "off" else int(gwmp.rsplit(":", 1)[1])
 
     def _pump(self):
         for line in self.proc.stderr:
