@@ -6,7 +6,9 @@ Checked: every accepted device's keys equal the server's (the ADMIN keys route),
 are unique, a fixed devEUI from the report is kept, the configured joinEUI is sent, an unknown
 Provision ID is rejected, US915 answers in its RX1 (the simulator checks tmst, data rate and
 frequency of every downlink), a flood of garbage datagrams and unknown devices does not stop a
-legitimate device, and two instances on one PostgreSQL never hand out one devEUI twice."""
+legitimate device, two instances on one PostgreSQL never hand out one devEUI twice, a device
+whose server restarts between its Hello and its Auth retries and succeeds, and ordinary LoRaWAN
+traffic is relayed to and from an upstream network server (the multiplexer)."""
 
 import json
 import os
@@ -171,6 +173,178 @@ class RadioFlows:
         dropped = [line for line in metrics.decode().splitlines()
                    if line.startswith("roost_gwmp_dropped_total{")]
         self.assertTrue(any(not line.endswith(" 0") for line in dropped), dropped)
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Relay:
+    """A UDP relay between simulated gateways and a server that can hold the gateways'
+    datagrams: the test restarts the server between a device's Hello and its Auth."""
+
+    def __init__(self, server_port):
+        self.server_port = server_port
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.upstream = {}  # gateway address -> its socket towards the server
+        self.hold = threading.Event()
+        self.held = []
+        self.answered = threading.Event()  # a PULL_RESP went to a gateway
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._from_gateways, daemon=True)]
+        self.threads[0].start()
+
+    def _from_gateways(self):
+        while not self.stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            with self.lock:
+                if addr not in self.upstream:
+                    up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    up.bind(("127.0.0.1", 0))
+                    up.settimeout(0.1)
+                    self.upstream[addr] = up
+                    t = threading.Thread(target=self._from_server, args=(up, addr), daemon=True)
+                    t.start()
+                    self.threads.append(t)
+                if self.hold.is_set():
+                    self.held.append((data, addr))
+                    continue
+                self.upstream[addr].sendto(data, ("127.0.0.1", self.server_port))
+
+    def _from_server(self, up, addr):
+        while not self.stop.is_set():
+            try:
+                data, _ = up.recvfrom(65535)
+            except socket.timeout:
+                continue
+            if len(data) >= 4 and data[3] == 3 and not self.answered.is_set():
+                # The first PULL_RESP (a Hello response): hold what follows, once.
+                with self.lock:
+                    self.hold.set()
+                self.answered.set()
+            self.sock.sendto(data, addr)
+
+    def release(self):
+        with self.lock:
+            self.hold.clear()
+            for data, addr in self.held:
+                self.upstream[addr].sendto(data, ("127.0.0.1", self.server_port))
+            self.held = []
+
+    def close(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=2)
+        self.sock.close()
+        for up in self.upstream.values():
+            up.close()
+
+
+class RestartRadio(unittest.TestCase):
+    def test_a_device_whose_server_restarted_mid_exchange_retries_and_succeeds(self):
+        site = Site("sqlite")
+        relay = None
+        try:
+            port = free_udp_port()
+            server = site.serve("--dev-eui-pool", POOL, "--gwmp-listen", "127.0.0.1:%d" % port)
+            admin = site.api_user("ADMIN")
+            rows = [(new_pid(), "S-restart", None)]
+            headers = dict(basic(admin["login"], admin["password"]))
+            headers["Content-Type"] = "text/csv"
+            status, _, body = server.request("POST", "/api/provisioning/ids/import",
+                                             body=report(rows), headers=headers)
+            self.assertEqual(status, 200, body)
+            path = os.path.join(site.dir, "restart.csv")
+            with open(path, "w") as f:
+                f.write(report(rows))
+            relay = Relay(port)
+            sim = subprocess.Popen(
+                [roostcli.ROOST_BIN, "simulate", "provisioning", "--server",
+                 "127.0.0.1:%d" % relay.port, "--devices", "1", "--report", path, "--json",
+                 "--timeout-ms", "2500", "--retries", "6"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            # The Hello response went out: the device's Auth is held while the server is
+            # killed and started again (its session is gone with it).
+            self.assertTrue(relay.answered.wait(30), "no Hello response")
+            server.kill()
+            server = site.serve("--dev-eui-pool", POOL, "--gwmp-listen", "127.0.0.1:%d" % port)
+            relay.release()
+            out, err = sim.communicate(timeout=120)
+            self.assertEqual(sim.returncode, 0, (out, err))
+            result = json.loads(out)["results"][0]
+            self.assertTrue(result["accepted"], result)
+            self.assertGreaterEqual(result["attempts"], 2, result)
+            status, _, body = server.request(
+                "GET", "/api/provisioning/devices/%s" % result["devEui"],
+                headers=dict(basic(admin["login"], admin["password"])))
+            self.assertEqual(status, 200, body)
+        finally:
+            if relay:
+                relay.close()
+            site.close()
+
+
+class MultiplexerRadio(unittest.TestCase):
+    """Ordinary LoRaWAN traffic passes through roost serve to an upstream network server."""
+
+    def test_a_data_uplink_and_its_downlink_are_relayed(self):
+        upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        upstream.bind(("127.0.0.1", 0))
+        upstream.settimeout(10)
+        site = Site("sqlite")
+        gw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        gw.settimeout(10)
+        try:
+            server = site.serve("--lns-upstream", "127.0.0.1:%d" % upstream.getsockname()[1])
+            target = ("127.0.0.1", server.gwmp_port)
+            eui = bytes.fromhex("aa555a0000000101")
+            gw.sendto(bytes([2, 0x12, 0x34, 2]) + eui, target)  # PULL_DATA
+            self.assertEqual(gw.recvfrom(100)[0], bytes([2, 0x12, 0x34, 4]))  # PULL_ACK
+            # The upstream sees the gateway's PULL_DATA too (so it can answer it).
+            data, up_addr = upstream.recvfrom(65535)
+            self.assertEqual(data[3], 2)
+            self.assertEqual(data[4:12], eui)
+            upstream.sendto(data[:3] + bytes([4]), up_addr)  # its PULL_ACK ends at Roost
+            rxpk = {"tmst": 3512348611, "chan": 2, "rfch": 0, "freq": 866.349812, "stat": 1,
+                    "modu": "LORA", "datr": "SF7BW125", "codr": "4/6", "rssi": -35, "lsnr": 5.1,
+                    "size": 12, "data": "QAEAAAGAAQABAgME"}  # MHDR 0x40: unconfirmed data up
+            body = json.dumps({"rxpk": [rxpk]}).encode()
+            gw.sendto(bytes([2, 0x00, 0x07, 0]) + eui + body, target)  # PUSH_DATA
+            self.assertEqual(gw.recvfrom(100)[0], bytes([2, 0x00, 0x07, 1]))  # PUSH_ACK
+            data, addr = upstream.recvfrom(65535)
+            self.assertEqual(addr, up_addr)  # one socket per gateway
+            self.assertEqual(data[:4], bytes([2, 0x00, 0x07, 0]))
+            self.assertEqual(data[4:12], eui)
+            forwarded = json.loads(data[12:])
+            self.assertEqual(forwarded["rxpk"], [rxpk])
+            upstream.sendto(bytes([2, 0x00, 0x07, 1]), addr)
+            # The upstream's downlink reaches the gateway; its TX_ACK goes back upstream.
+            txpk = {"imme": False, "tmst": 3513348611, "freq": 866.349812, "rfch": 0,
+                    "powe": 14, "modu": "LORA", "datr": "SF7BW125", "codr": "4/5",
+                    "ipol": True, "size": 4, "data": "YAECAw=="}
+            upstream.sendto(bytes([2, 0x56, 0x78, 3]) + json.dumps({"txpk": txpk}).encode(), addr)
+            data, _ = gw.recvfrom(65535)
+            self.assertEqual(data[:4], bytes([2, 0x56, 0x78, 3]))
+            self.assertEqual(json.loads(data[4:])["txpk"], txpk)
+            gw.sendto(bytes([2, 0x56, 0x78, 5]) + eui, target)
+            data, _ = upstream.recvfrom(65535)
+            self.assertEqual(data[:4], bytes([2, 0x56, 0x78, 5]))
+            self.assertEqual(data[4:12], eui)
+        finally:
+            gw.close()
+            upstream.close()
+            site.close()
 
 
 class SqliteRadio(RadioFlows, unittest.TestCase):
