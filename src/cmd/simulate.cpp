@@ -23,6 +23,7 @@ struct SimulateArgs {
   std::string region = "EU868";
   bool json = false;
   bool show_keys = false;
+  bool impostors = false;
   unsigned timeout_ms = 5000;
   int retries = 2;
   size_t concurrency = 32;
@@ -69,6 +70,7 @@ void RunSimulateProvisioning(const SimulateArgs& a) {
   options.timeout = std::chrono::milliseconds(a.timeout_ms);
   options.retries = a.retries;
   options.concurrency = a.concurrency;
+  options.impostors = a.impostors;
   if (!a.report.empty()) {
     const std::string text = ValueOrFail(ReadWholeFile(a.report));
     auto parsed = factory::ParseProvisionCsv(text);
@@ -123,6 +125,9 @@ void AddSimulateCommands(CLI::App& app) {
   prov->add_option("--region", a->region, "EU868, US915 or CN470")->capture_default_str();
   prov->add_flag("--json", a->json, "Print a JSON object with each device's outcome");
   prov->add_flag("--show-keys", a->show_keys, "With --json: include each device's AppKey, NwkKey");
+  prov->add_flag("--impostors", a->impostors,
+                 "Devices name their Provision ID by its hash but prove another ID (a wrong "
+                 "verify code): to check that the server rejects them");
   prov->add_option("--timeout-ms", a->timeout_ms, "How long a device waits for each downlink")
       ->check(CLI::Range(1u, 600000u))
       ->capture_default_str();

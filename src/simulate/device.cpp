@@ -16,7 +16,10 @@ using namespace roost::provisioning;
 
 SimulatedDevice::SimulatedDevice(std::string provision_id, const RDevEui& rdev_eui,
                                  uint8_t network_flag)
-    : provision_id_(std::move(provision_id)), rdev_eui_(rdev_eui), network_flag_(network_flag) {}
+    : provision_id_(std::move(provision_id)),
+      proof_id_(provision_id_),
+      rdev_eui_(rdev_eui),
+      network_flag_(network_flag) {}
 
 Bytes SimulatedDevice::StartHello() {
   key_pair_ = crypto::K233GenerateKeyPair();
@@ -45,7 +48,7 @@ Result<std::optional<DeviceStep>> SimulatedDevice::OnDownlink(
     crypto::Cleanse(shared->data(), shared->size());
     std::array<uint8_t, kAuthPlainSize> plain{};
     const auto hash = ProvisionIdHash(provision_id_);
-    const VerifyCode code = ComputeVerifyCode(provision_id_, response->server_nonce);
+    const VerifyCode code = ComputeVerifyCode(proof_id_, response->server_nonce);
     auto it = std::copy(hash.begin(), hash.end(), plain.begin());
     it = std::copy(code.begin(), code.end(), it);
     std::copy(dev_nonce_.begin(), dev_nonce_.end(), it);

@@ -63,6 +63,12 @@ class SimulatedDevice {
   // was, as real firmware does, and times out).
   Result<std::optional<DeviceStep>> OnDownlink(std::span<const uint8_t> phy_payload);
 
+  // Makes the device an impostor for tests of the server's checks: its Auth
+  // still names its own Provision ID by the hash, but its verify code is
+  // computed from `proof_id` — what a device that read an imported ID's hash
+  // but not the ID itself would send. The server must reject it.
+  void ProveWith(std::string proof_id) { proof_id_ = std::move(proof_id); }
+
   DeviceState state() const { return state_; }
   const std::string& provision_id() const { return provision_id_; }
   const provisioning::RDevEui& rdev_eui() const { return rdev_eui_; }
@@ -71,6 +77,7 @@ class SimulatedDevice {
 
  private:
   std::string provision_id_;
+  std::string proof_id_;  // what the verify code is computed from: provision_id_ unless an impostor
   provisioning::RDevEui rdev_eui_;
   uint8_t network_flag_;
   DeviceState state_ = DeviceState::kIdle;

@@ -81,6 +81,22 @@ TEST(SimulatedDevice, AcceptedExchangeAgainstTheServerSteps) {
   EXPECT_EQ(device.provisioned()->keys.nwk_key, server.session->keys.nwk_key);
 }
 
+TEST(SimulatedDevice, AnImpostorNamesItsIdButProvesAnother) {
+  SimulatedDevice device(kProvisionId, kRDevEui);
+  std::string other(kProvisionId);
+  other.back() = other.back() == 'A' ? 'B' : 'A';
+  device.ProveWith(other);
+  ServerSide server;
+  auto step = device.OnDownlink(server.AnswerHello(device.StartHello()));
+  ASSERT_TRUE(step.ok()) << step.status().message();
+  ASSERT_TRUE(step->has_value() && (*step)->uplink.has_value());
+  auto content = OpenAuth(Decode<Auth>(*(*step)->uplink), *server.session);
+  ASSERT_TRUE(content.ok()) << content.status().message();
+  EXPECT_EQ(content->provision_id_hash, ProvisionIdHash(kProvisionId));
+  EXPECT_FALSE(AuthVerifyCodeMatches(*content, kProvisionId, *server.session));
+  EXPECT_TRUE(AuthVerifyCodeMatches(*content, other, *server.session));
+}
+
 TEST(SimulatedDevice, RejectedExchange) {
   SimulatedDevice device(kProvisionId, kRDevEui);
   ServerSide server;

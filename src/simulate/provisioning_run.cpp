@@ -124,6 +124,12 @@ class Simulation {
       LiveDevice d;
       d.index = i;
       d.device = std::make_unique<SimulatedDevice>(options_.provision_ids[i], eui);
+      if (options_.impostors) {
+        // Another valid Provision ID: the same with its last character changed.
+        std::string proof = options_.provision_ids[i];
+        if (!proof.empty()) proof.back() = proof.back() == 'A' ? 'B' : 'A';
+        d.device->ProveWith(std::move(proof));
+      }
       d.last_uplink.resize(gateways_.size());
       devices_.push_back(std::move(d));
       report_.devices[i].provision_id = options_.provision_ids[i];

@@ -32,6 +32,9 @@ struct SimulationOptions {
   int retries = 2;                          // new Hellos after a timeout
   size_t concurrency = 32;                  // exchanges in flight at once
   std::chrono::milliseconds pull_interval{5000};
+  // Every device is an impostor (SimulatedDevice::ProveWith a random Provision
+  // ID): for tests that a server rejects a wrong verify code.
+  bool impostors = false;
 };
 
 enum class DeviceOutcome { kAccepted, kRejected, kTimedOut };

@@ -4,7 +4,7 @@ playing gateways and devices over real UDP. On SQLite and PostgreSQL.
 
 Checked: every accepted device's keys equal the server's (the ADMIN keys route), pool devEUIs
 are unique, a fixed devEUI from the report is kept, the configured joinEUI is sent, an unknown
-Provision ID is rejected, US915 answers in its RX1 (the simulator checks tmst, data rate and
+Provision ID, a disabled one and a wrong verify code are rejected, US915 answers in its RX1 (the simulator checks tmst, data rate and
 frequency of every downlink), a flood of garbage datagrams and unknown devices does not stop a
 legitimate device, two instances on one PostgreSQL never hand out one devEUI twice, a device
 whose server restarts between its Hello and its Auth retries and succeeds, and ordinary LoRaWAN
@@ -123,6 +123,20 @@ class RadioFlows:
         self.assertNotEqual(code, 0)
         self.assertEqual(out["rejected"], 2, out)
         self.assertEqual(out["accepted"], 0, out)
+
+    def test_a_wrong_verify_code_is_rejected(self):
+        rows = [(new_pid(), "S-impostor", None)]
+        path = self.import_report(self.server, rows)
+        # The device sends the imported ID's hash, but its verify code proves another ID.
+        code, out = simulate(self.server.gwmp_port, "--devices", 1, "--report", path,
+                             "--impostors")
+        self.assertNotEqual(code, 0)
+        self.assertEqual(out["results"][0]["outcome"], "rejected", out)
+        # The ID is still pending, and the real device then provisions.
+        status, page = self.api(self.server, "GET", "/api/provisioning/ids?state=pending")
+        self.assertIn(rows[0][0], {x["provisionId"] for x in page["data"]})
+        code, out = simulate(self.server.gwmp_port, "--devices", 1, "--report", path)
+        self.assertEqual(code, 0, out)
 
     def test_a_disabled_provision_id_is_rejected(self):
         rows = [(new_pid(), "S-off", None)]
