@@ -259,6 +259,9 @@ class SigfoxV1Test(unittest.TestCase):
         r = run(["api", "routes"], timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
         routes = {"%s %s" % (x["method"], x["path"]) for x in json.loads(r.stdout)}
+        # LoRaWAN provisioning has no Sigfox API v1 counterpart: its routes and shapes are
+        # Roost's own (docs/api.md), tested in test_api_provisioning.py.
+        routes = {r for r in routes if not r.split(" ", 1)[1].startswith("/api/provisioning/")}
         self.assertEqual(routes - set(V1_CASES), set(), "routes without a v1 case")
         self.assertEqual(set(V1_CASES) - routes, set(), "v1 cases of routes that do not exist")
         for name in set(V1_CASES.values()):
