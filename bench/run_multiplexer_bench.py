@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""The LNS multiplexer of `roost serve`: the latency it adds to a forwarded uplink and the
+packets per second it forwards, each beside the same path without Roost, measured in the same
+run.
+
+Usage: bench/run_multiplexer_bench.py [BUILD_DIR] [--uplinks N] [--seconds D] [--gateways G]
+       ROOST_BENCH_SMOKE=1 ...   (200 uplinks, a 1 s blast: checks that it works and that
+                                  uplinks arrive intact; figures meaningless)
+
+`roost serve --lns-upstream 127.0.0.1:P` (SQLite, a fresh data directory) with a Python fake
+upstream network server on port P and fake gateways speaking GWMP v2 by hand (PULL_DATA, then
+PUSH_DATA with one ordinary, non-proprietary LoRaWAN rxpk: an unconfirmed data uplink, which
+Roost forwards byte for byte on the gateway's own upstream socket):
+
+  (a) latency: one PUSH_DATA at a time, N of them; the time from just before the gateway's
+      sendto to just after the upstream's recvfrom returns (one Python thread does both, so
+      one clock and no thread hand-off). The baseline is the same exchange with the gateway
+      sending straight to the upstream's socket: Python's own loopback UDP cost. Through-Roost
+      and direct exchanges alternate, so both see the same machine. Roost's added latency is
+      the difference of the two distributions' p50 and of their p99 (target: p99 <= 1 ms);
+  (b) packets/s: G gateway sockets, spread over two sender processes, send PUSH_DATA as fast
+      as they can for D seconds; a third process (the upstream) counts what arrives until it
+      has been quiet for 0.5 s. Forwarded packets/s = arrived / D. The baseline is the same
+      blast straight to the upstream. Roost's own counters (/metrics: roost_gwmp_datagrams_total,
+      roost_gwmp_rxpk_total{kind="forwarded"}, roost_gwmp_dropped_total) show where the rest
+      went: loopback loses nothing on the way, so sent - received is what Roost's full socket
+      buffer dropped (it cannot count those) and forwarded - arrived the upstream's.
+
+Everything runs on the same machine: the senders and the upstream take CPU from Roost in (b),
+as they do from the kernel in the baseline.
+"""
+
+import json
+import multiprocessing
+import socket
+import sys
+import time
+
+from http_bench_support import Site, build_roost, machine_line, percentile, smoke
+from pipeline_bench_support import cpu_seconds, loadavg, metric, say, take_flag
+
+RXPK = {"tmst": 3512348611, "chan": 2, "rfch": 0, "freq": 866.349812, "stat": 1,
+        "modu": "LORA", "datr": "SF7BW125", "codr": "4/6", "rssi": -35, "lsnr": 5.1,
+        "size": 12, "data": "QAEAAAGAAQABAgME"}  # MHDR 0x40: unconfirmed data up
+BODY = json.dumps({"rxpk": [RXPK]}).encode()
+
+
+def gateway_eui(i):
+    return bytes.fromhex("aa555a00000%05x" % i)
+
+
+def push_data(token, eui):
+    return bytes([2, token >> 8, token & 0xff, 0]) + eui + BODY
+
+
+def udp_socket(rcvbuf=None):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # capped at rmem_max
+    s.bind(("127.0.0.1", 0))
+    return s
+
+
+def pull(gw, eui, target):
+    """PULL_DATA until Roost's PULL_ACK: the gateway is known and has its upstream socket."""
+    gw.settimeout(1)
+    for _ in range(10):
+        gw.sendto(bytes([2, 0x12, 0x34, 2]) + eui, target)
+        try:
+            while True:
+                data, _ = gw.recvfrom(65535)
+                if data[:4] == bytes([2, 0x12, 0x34, 4]):
+                    return
+        except socket.timeout:
+            continue
+    raise RuntimeError("no PULL_ACK from roost")
+
+
+def drain(sock):
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        while True:
+            sock.recvfrom(65535)
+    except BlockingIOError:
+        pass
+    finally:
+        sock.settimeout(timeout)
+
+
+# --- (a) latency ---------------------------------------------------------------------------
+
+def latency(roost_target, upstream, n):
+    """(through-Roost samples in µs, direct samples in µs, lost uplinks); `upstream` is the
+    socket bound to roost's --lns-upstream."""
+    gw = udp_socket()
+    eui = gateway_eui(1)
+    pull(gw, eui, roost_target)
+    upstream.settimeout(2)
+    # The upstream sees the PULL_DATA too; from then on only PUSH_DATA.
+    drain(upstream)
+    direct_target = upstream.getsockname()
+    through, direct, lost = [], [], 0
+    clock = time.perf_counter_ns
+    for i in range(n):
+        token = i & 0xffff
+        packet = push_data(token, eui)
+        for target, out in ((roost_target, through), (direct_target, direct)):
+            t0 = clock()
+            gw.sendto(packet, target)
+            try:
+                while True:
+                    data, _ = upstream.recvfrom(65535)
+                    if data == packet:
+                        break
+            except socket.timeout:
+                lost += 1
+                continue
+            out.append((clock() - t0) / 1000.0)
+        drain(gw)  # Roost's PUSH_ACKs
+    return through, direct, lost
+
+
+# --- (b) packets/s -------------------------------------------------------------------------
+
+def count_upstream(port_queue, result_queue, stop):
+    sock = udp_socket(rcvbuf=4 << 20)
+    port_queue.put(sock.getsockname()[1])
+    sock.settimeout(0.5)
+    count = 0
+    while True:
+        try:
+            data, _ = sock.recvfrom(65535)
+            count += len(data) > 3 and data[3] == 0  # PUSH_DATA (not the PULL_DATA keep-alives)
+        except socket.timeout:
+            if stop.is_set():
+                break
+    result_queue.put(count)
+
+
+def blast(target, first_gateway, gateways, seconds, pulled, go, result_queue):
+    socks = []
+    for g in range(gateways):
+        s = udp_socket()
+        eui = gateway_eui(first_gateway + g)
+        if pulled:
+            pull(s, eui, target)
+        socks.append((s, eui))
+    go.wait()
+    sent = 0
+    token = 0
+    deadline = time.monotonic() + seconds
+    packets = [[push_data(t, eui) for t in range(256)] for _, eui in socks]
+    while time.monotonic() < deadline:
+        for _ in range(64):
+            for (s, _), ps in zip(socks, packets):
+                try:
+                    s.sendto(ps[token & 0xff], target)
+                    sent += 1
+                except OSError:
+                    pass  # the send buffer is full: the sender is faster than loopback
+            token += 1
+    result_queue.put(sent)
+
+
+def throughput(target_fn, gateways, seconds, pulled):
+    """(sent, arrived) of one blast; target_fn(upstream port) -> the senders' target."""
+    ctx = multiprocessing.get_context("fork")
+    ports, results, sent_q = ctx.Queue(), ctx.Queue(), ctx.Queue()
+    stop, go = ctx.Event(), ctx.Event()
+    counter = ctx.Process(target=count_upstream, args=(ports, results, stop))
+    counter.start()
+    port = ports.get(timeout=10)
+    target = target_fn(port)
+    per = [gateways // 2 + gateways % 2, gateways // 2]
+    senders = []
+    first = 100
+    for k in per:
+        if k == 0:
+            continue
+        p = ctx.Process(target=blast, args=(target, first, k, seconds, pulled, go, sent_q))
+        p.start()
+        senders.append(p)
+        first += k
+    time.sleep(0.5 if pulled else 0.1)  # the PULL_DATA exchanges
+    go.set()
+    for p in senders:
+        p.join()
+    stop.set()
+    sent = sum(sent_q.get(timeout=10) for _ in senders)
+    arrived = results.get(timeout=30)
+    counter.join()
+    return sent, arrived, port
+
+
+def main():
+    args = sys.argv[1:]
+    n = take_flag(args, "--uplinks", int)
+    seconds = take_flag(args, "--seconds", float)
+    gateways = take_flag(args, "--gateways", int) or 4
+    build = args[0] if args else "build"
+    if smoke():
+        n, seconds = n or 200, seconds or 1.0
+    else:
+        n, seconds = n or 5000, seconds or 5.0
+    roost = build_roost(build)
+    say(machine_line())
+    problems = []
+
+    # (a) latency
+    upstream = udp_socket()
+    up_port = upstream.getsockname()[1]
+    site = Site(roost, "sqlite")
+    try:
+        gw_port = free_port()
+        site.start(threads=1, extra=("--gwmp-listen", "127.0.0.1:%d" % gw_port,
+                                     "--lns-upstream", "127.0.0.1:%d" % up_port))
+        through, direct, lost = latency(("127.0.0.1", gw_port), upstream, n)
+        if lost:
+            problems.append("latency: %d uplinks lost" % lost)
+        if len(through) < n * 0.99:
+            problems.append("latency: only %d of %d uplinks arrived" % (len(through), n))
+        t, d = sorted(through), sorted(direct)
+        p50, p99 = percentile(t, 50), percentile(t, 99)
+        b50, b99 = percentile(d, 50), percentile(d, 99)
+        say("latency, %d uplinks one at a time (load average %s): through roost p50 %.0f µs, "
+            "p99 %.0f µs; direct (baseline) p50 %.0f µs, p99 %.0f µs; roost adds p50 %.0f µs, "
+            "p99 %.0f µs (target p99 <= 1000 µs: %s)"
+            % (n, loadavg(), p50, p99, b50, b99, p50 - b50, p99 - b99,
+               "met" if p99 - b99 <= 1000 else "not met"))
+    finally:
+        upstream.close()
+        site.close()
+
+    # (b) packets/s: a fresh server whose upstream is the counting process's port.
+    site = Site(roost, "sqlite")
+    try:
+        gw_port = free_port()
+        started = {}
+
+        def through_roost(port):
+            site.start(threads=1, extra=("--gwmp-listen", "127.0.0.1:%d" % gw_port,
+                                         "--lns-upstream", "127.0.0.1:%d" % port))
+            started["cpu"] = cpu_seconds([site.proc.pid])
+            return ("127.0.0.1", gw_port)
+
+        sent, arrived, _ = throughput(through_roost, gateways, seconds, pulled=True)
+        server_cpu = cpu_seconds([site.proc.pid]) - started["cpu"]
+        received = metric(site, "roost_gwmp_datagrams_total", "push_data")
+        forwarded = metric(site, "roost_gwmp_rxpk_total", "forwarded")
+        dropped = metric(site, "roost_gwmp_dropped_total")
+        site.stop()
+        sent_b, arrived_b, _ = throughput(lambda port: ("127.0.0.1", port), gateways, seconds,
+                                          pulled=False)
+        rate, rate_b = arrived / seconds, arrived_b / seconds
+        # Loopback loses nothing on the way: what is missing was dropped by a full receive
+        # buffer, Roost's (sent - received) or the upstream's (forwarded - arrived).
+        say("packets/s, %d gateways blasting for %.0f s: through roost %.0f packets/s arrived "
+            "upstream (sent %d; roost received %.0f PUSH_DATA, %.0f lost in its full socket "
+            "buffer; forwarded %.0f rxpk, counted %.0f drops; upstream got %d, %.0f lost in its "
+            "buffer; roost CPU %.2f s = %.0f%% of one core); direct (baseline) %.0f packets/s "
+            "(sent %d, got %d); roost / direct = %.2f"
+            % (gateways, seconds, rate, sent, received, sent - received, forwarded, dropped,
+               arrived, forwarded - arrived, server_cpu, 100 * server_cpu / seconds, rate_b,
+               sent_b, arrived_b, rate / rate_b if rate_b else float("nan")))
+        if arrived == 0:
+            problems.append("packets/s: nothing arrived through roost")
+        if arrived > forwarded:
+            problems.append("packets/s: the upstream got %d, roost forwarded %.0f"
+                            % (arrived, forwarded))
+    finally:
+        site.close()
+    if smoke():
+        say("(smoke run: figures meaningless)")
+    for p in problems:
+        say("FAILED: " + p)
+    if problems:
+        sys.exit(1)
+
+
+def free_port():
+    s = udp_socket()
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+if __name__ == "__main__":
+    main()
