@@ -4,6 +4,8 @@ packets per second it forwards, each beside the same path without Roost, measure
 run.
 
 Usage: bench/run_multiplexer_bench.py [BUILD_DIR] [--uplinks N] [--seconds D] [--gateways G]
+                                      [--runs R] [--no-pin]
+       (defaults: 5 000 uplinks, 5 s blasts, 4 gateways, 3 runs, medians printed last)
        ROOST_BENCH_SMOKE=1 ...   (200 uplinks, a 1 s blast: checks that it works and that
                                   uplinks arrive intact; figures meaningless)
 
@@ -26,18 +28,24 @@ Roost forwards byte for byte on the gateway's own upstream socket):
       went: loopback loses nothing on the way, so sent - received is what Roost's full socket
       buffer dropped (it cannot count those) and forwarded - arrived the upstream's.
 
-Everything runs on the same machine: the senders and the upstream take CPU from Roost in (b),
-as they do from the kernel in the baseline.
+Pinning (on a machine with 2 or more CPUs, unless --no-pin): roost runs on the first allowed CPU; the Python
+gateways and upstream (the latency loop, or the sender and counting processes) on the second,
+for the through-Roost and the direct measurements alike. The blast's senders and counter share
+their one CPU, so the direct baseline is bounded by what Python moves through loopback on one
+core.
 """
 
 import json
 import multiprocessing
+import os
 import socket
+import statistics
 import sys
 import time
 
 from http_bench_support import Site, build_roost, machine_line, percentile, smoke
-from pipeline_bench_support import cpu_seconds, loadavg, metric, say, take_flag
+from pipeline_bench_support import cpu_seconds, loadavg, metric, pin, say, take_flag, take_switch
+import pipeline_bench_support
 
 RXPK = {"tmst": 3512348611, "chan": 2, "rfch": 0, "freq": 866.349812, "stat": 1,
         "modu": "LORA", "datr": "SF7BW125", "codr": "4/6", "rssi": -35, "lsnr": 5.1,
@@ -123,7 +131,22 @@ def latency(roost_target, upstream, n):
 
 # --- (b) packets/s -------------------------------------------------------------------------
 
+PINNED = True  # --no-pin: let the scheduler place everything
+
+
+def cpus():
+    """(roost's CPU, the Python side's CPU), or (None, None) unpinned."""
+    return pipeline_bench_support.cpus() if PINNED else (None, None)
+
+
+def on_load_cpu():
+    load_cpu = cpus()[1]
+    if load_cpu is not None:
+        os.sched_setaffinity(0, {load_cpu})
+
+
 def count_upstream(port_queue, result_queue, stop):
+    on_load_cpu()
     sock = udp_socket(rcvbuf=4 << 20)
     port_queue.put(sock.getsockname()[1])
     sock.settimeout(0.5)
@@ -139,6 +162,7 @@ def count_upstream(port_queue, result_queue, stop):
 
 
 def blast(target, first_gateway, gateways, seconds, pulled, go, result_queue):
+    on_load_cpu()
     socks = []
     for g in range(gateways):
         s = udp_socket()
@@ -193,21 +217,7 @@ def throughput(target_fn, gateways, seconds, pulled):
     return sent, arrived, port
 
 
-def main():
-    args = sys.argv[1:]
-    n = take_flag(args, "--uplinks", int)
-    seconds = take_flag(args, "--seconds", float)
-    gateways = take_flag(args, "--gateways", int) or 4
-    build = args[0] if args else "build"
-    if smoke():
-        n, seconds = n or 200, seconds or 1.0
-    else:
-        n, seconds = n or 5000, seconds or 5.0
-    roost = build_roost(build)
-    say(machine_line())
-    problems = []
-
-    # (a) latency
+def run_latency(roost, n, problems):
     upstream = udp_socket()
     up_port = upstream.getsockname()[1]
     site = Site(roost, "sqlite")
@@ -215,24 +225,35 @@ def main():
         gw_port = free_port()
         site.start(threads=1, extra=("--gwmp-listen", "127.0.0.1:%d" % gw_port,
                                      "--lns-upstream", "127.0.0.1:%d" % up_port))
-        through, direct, lost = latency(("127.0.0.1", gw_port), upstream, n)
-        if lost:
-            problems.append("latency: %d uplinks lost" % lost)
-        if len(through) < n * 0.99:
-            problems.append("latency: only %d of %d uplinks arrived" % (len(through), n))
-        t, d = sorted(through), sorted(direct)
-        p50, p99 = percentile(t, 50), percentile(t, 99)
-        b50, b99 = percentile(d, 50), percentile(d, 99)
-        say("latency, %d uplinks one at a time (load average %s): through roost p50 %.0f µs, "
-            "p99 %.0f µs; direct (baseline) p50 %.0f µs, p99 %.0f µs; roost adds p50 %.0f µs, "
-            "p99 %.0f µs (target p99 <= 1000 µs: %s)"
-            % (n, loadavg(), p50, p99, b50, b99, p50 - b50, p99 - b99,
-               "met" if p99 - b99 <= 1000 else "not met"))
+        server_cpu, load_cpu = cpus()
+        pin(site.proc.pid, server_cpu)
+        mine = os.sched_getaffinity(0)
+        if load_cpu is not None:
+            os.sched_setaffinity(0, {load_cpu})
+        load = loadavg()
+        try:
+            through, direct, lost = latency(("127.0.0.1", gw_port), upstream, n)
+        finally:
+            os.sched_setaffinity(0, mine)
     finally:
         upstream.close()
         site.close()
+    if lost:
+        problems.append("latency: %d uplinks lost" % lost)
+    t, d = sorted(through), sorted(direct)
+    row = {"p50": percentile(t, 50), "p99": percentile(t, 99), "b50": percentile(d, 50),
+           "b99": percentile(d, 99)}
+    row["add50"], row["add99"] = row["p50"] - row["b50"], row["p99"] - row["b99"]
+    say("latency, %d uplinks one at a time (load average %s): through roost p50 %.0f µs, "
+        "p99 %.0f µs; direct (baseline) p50 %.0f µs, p99 %.0f µs; roost adds p50 %.0f µs, "
+        "p99 %.0f µs (target p99 <= 1000 µs: %s)"
+        % (n, load, row["p50"], row["p99"], row["b50"], row["b99"], row["add50"], row["add99"],
+           "met" if row["add99"] <= 1000 else "not met"))
+    return row
 
-    # (b) packets/s: a fresh server whose upstream is the counting process's port.
+
+def run_throughput(roost, gateways, seconds, problems):
+    # A fresh server whose upstream is the counting process's port.
     site = Site(roost, "sqlite")
     try:
         gw_port = free_port()
@@ -241,9 +262,11 @@ def main():
         def through_roost(port):
             site.start(threads=1, extra=("--gwmp-listen", "127.0.0.1:%d" % gw_port,
                                          "--lns-upstream", "127.0.0.1:%d" % port))
+            pin(site.proc.pid, cpus()[0])
             started["cpu"] = cpu_seconds([site.proc.pid])
             return ("127.0.0.1", gw_port)
 
+        load = loadavg()
         sent, arrived, _ = throughput(through_roost, gateways, seconds, pulled=True)
         server_cpu = cpu_seconds([site.proc.pid]) - started["cpu"]
         received = metric(site, "roost_gwmp_datagrams_total", "push_data")
@@ -252,24 +275,55 @@ def main():
         site.stop()
         sent_b, arrived_b, _ = throughput(lambda port: ("127.0.0.1", port), gateways, seconds,
                                           pulled=False)
-        rate, rate_b = arrived / seconds, arrived_b / seconds
-        # Loopback loses nothing on the way: what is missing was dropped by a full receive
-        # buffer, Roost's (sent - received) or the upstream's (forwarded - arrived).
-        say("packets/s, %d gateways blasting for %.0f s: through roost %.0f packets/s arrived "
-            "upstream (sent %d; roost received %.0f PUSH_DATA, %.0f lost in its full socket "
-            "buffer; forwarded %.0f rxpk, counted %.0f drops; upstream got %d, %.0f lost in its "
-            "buffer; roost CPU %.2f s = %.0f%% of one core); direct (baseline) %.0f packets/s "
-            "(sent %d, got %d); roost / direct = %.2f"
-            % (gateways, seconds, rate, sent, received, sent - received, forwarded, dropped,
-               arrived, forwarded - arrived, server_cpu, 100 * server_cpu / seconds, rate_b,
-               sent_b, arrived_b, rate / rate_b if rate_b else float("nan")))
-        if arrived == 0:
-            problems.append("packets/s: nothing arrived through roost")
-        if arrived > forwarded:
-            problems.append("packets/s: the upstream got %d, roost forwarded %.0f"
-                            % (arrived, forwarded))
     finally:
         site.close()
+    rate, rate_b = arrived / seconds, arrived_b / seconds
+    # Loopback loses nothing on the way: what is missing was dropped by a full receive
+    # buffer, Roost's (sent - received) or the upstream's (forwarded - arrived).
+    say("packets/s, %d gateways blasting for %.0f s (load average %s): through roost %.0f "
+        "packets/s arrived upstream (sent %d; roost received %.0f PUSH_DATA, %.0f lost in its "
+        "full socket buffer; forwarded %.0f rxpk, counted %.0f drops; upstream got %d, %.0f lost "
+        "in its buffer; roost CPU %.2f s = %.0f%% of one core); direct (baseline) %.0f "
+        "packets/s (sent %d, got %d); roost / direct = %.2f"
+        % (gateways, seconds, load, rate, sent, received, sent - received, forwarded, dropped,
+           arrived, forwarded - arrived, server_cpu, 100 * server_cpu / seconds, rate_b, sent_b,
+           arrived_b, rate / rate_b if rate_b else float("nan")))
+    if arrived == 0:
+        problems.append("packets/s: nothing arrived through roost")
+    if arrived > forwarded:
+        problems.append("packets/s: the upstream got %d, roost forwarded %.0f"
+                        % (arrived, forwarded))
+    return {"rate": rate, "rate_b": rate_b, "cpu": server_cpu / seconds}
+
+
+def main():
+    args = sys.argv[1:]
+    n = take_flag(args, "--uplinks", int)
+    seconds = take_flag(args, "--seconds", float)
+    gateways = take_flag(args, "--gateways", int) or 4
+    runs = take_flag(args, "--runs", int)
+    global PINNED
+    PINNED = not take_switch(args, "--no-pin")
+    build = args[0] if args else "build"
+    if smoke():
+        n, seconds, runs = n or 200, seconds or 1.0, runs or 1
+    else:
+        n, seconds, runs = n or 5000, seconds or 5.0, runs or 3
+    roost = build_roost(build)
+    say(machine_line())
+    problems = []
+    lat, thr = [], []
+    for _ in range(runs):
+        lat.append(run_latency(roost, n, problems))
+        thr.append(run_throughput(roost, gateways, seconds, problems))
+    med = {k: statistics.median(r[k] for r in lat) for k in lat[0]}
+    med.update({k: statistics.median(r[k] for r in thr) for k in thr[0]})
+    say("median of %d: roost adds p50 %.0f µs, p99 %.0f µs (through roost p99 %.0f µs, direct "
+        "p99 %.0f µs; target p99 <= 1000 µs: %s); %.0f packets/s through roost, %.0f direct, "
+        "roost / direct = %.2f, roost at %.0f%% of one core"
+        % (runs, med["add50"], med["add99"], med["p99"], med["b99"],
+           "met" if med["add99"] <= 1000 else "not met", med["rate"], med["rate_b"],
+           med["rate"] / med["rate_b"] if med["rate_b"] else float("nan"), 100 * med["cpu"]))
     if smoke():
         say("(smoke run: figures meaningless)")
     for p in problems:
