@@ -283,17 +283,20 @@ def run_throughput(roost, gateways, seconds, problems):
     say("packets/s, %d gateways blasting for %.0f s (load average %s): through roost %.0f "
         "packets/s arrived upstream (sent %d; roost received %.0f PUSH_DATA, %.0f lost in its "
         "full socket buffer; forwarded %.0f rxpk, counted %.0f drops; upstream got %d, %.0f lost "
-        "in its buffer; roost CPU %.2f s = %.0f%% of one core); direct (baseline) %.0f "
+        "in its buffer; roost CPU %.2f s = %.0f%% of one core, %.0f packets per CPU-second); "
+        "direct (baseline) %.0f "
         "packets/s (sent %d, got %d); roost / direct = %.2f"
         % (gateways, seconds, load, rate, sent, received, sent - received, forwarded, dropped,
-           arrived, forwarded - arrived, server_cpu, 100 * server_cpu / seconds, rate_b, sent_b,
+           arrived, forwarded - arrived, server_cpu, 100 * server_cpu / seconds,
+           received / max(server_cpu, 1e-9), rate_b, sent_b,
            arrived_b, rate / rate_b if rate_b else float("nan")))
     if arrived == 0:
         problems.append("packets/s: nothing arrived through roost")
     if arrived > forwarded:
         problems.append("packets/s: the upstream got %d, roost forwarded %.0f"
                         % (arrived, forwarded))
-    return {"rate": rate, "rate_b": rate_b, "cpu": server_cpu / seconds}
+    return {"rate": rate, "rate_b": rate_b, "cpu": server_cpu / seconds,
+            "per_cpu_s": received / max(server_cpu, 1e-9)}
 
 
 def main():
@@ -320,10 +323,11 @@ def main():
     med.update({k: statistics.median(r[k] for r in thr) for k in thr[0]})
     say("median of %d: roost adds p50 %.0f µs, p99 %.0f µs (through roost p99 %.0f µs, direct "
         "p99 %.0f µs; target p99 <= 1000 µs: %s); %.0f packets/s through roost, %.0f direct, "
-        "roost / direct = %.2f, roost at %.0f%% of one core"
+        "roost / direct = %.2f, roost at %.0f%% of one core (%.0f packets per CPU-second)"
         % (runs, med["add50"], med["add99"], med["p99"], med["b99"],
            "met" if med["add99"] <= 1000 else "not met", med["rate"], med["rate_b"],
-           med["rate"] / med["rate_b"] if med["rate_b"] else float("nan"), 100 * med["cpu"]))
+           med["rate"] / med["rate_b"] if med["rate_b"] else float("nan"), 100 * med["cpu"],
+           med["per_cpu_s"]))
     if smoke():
         say("(smoke run: figures meaningless)")
     for p in problems:
