@@ -67,12 +67,12 @@ class Site:
     def store_args(self):
         return ["--database", self.url] if self.url else ["--data-dir", self.data_dir]
 
-    def start(self, threads=2, log_level="info"):
-        """Starts `roost serve` on a free port; returns when /healthz answers."""
+    def start(self, threads=2, log_level="info", extra=("--gwmp-listen", "off")):
+        """Starts `roost serve` on a free port; returns when /healthz answers. `extra`: more
+        arguments (by default the provisioning listener is off)."""
         self.host, self.port = "127.0.0.1", pgfixture.free_port()
         args = [self.roost, "serve", "--listen", "%s:%d" % (self.host, self.port), "--data-dir",
-                self.data_dir, "--threads", str(threads), "--log-level", log_level,
-                "--gwmp-listen", "off"]
+                self.data_dir, "--threads", str(threads), "--log-level", log_level, *extra]
         if self.url:
             args += ["--database", self.url]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -423,6 +423,40 @@ const std::vector<KeyDef>& Keys() {
           [](const ServeConfig& c) {
             return TomlString(c.lns_upstream ? c.lns_upstream->ToString() : "");
           }),
+      Int(Key("provisioning.hellos_per_second", "ROOST_PROVISIONING_HELLOS_PER_SECOND",
+              "--hellos-per-second", "100",
+              "Hellos answered per second, all gateways together (each costs two K-233 "
+              "multiplications); more are dropped"),
+          &ServeConfig::hellos_per_second, 1, 100000),
+      Int(Key("provisioning.hello_burst", "ROOST_PROVISIONING_HELLO_BURST", "--hello-burst", "200",
+              "Hellos answered at once above hellos_per_second after a quiet spell"),
+          &ServeConfig::hello_burst, 1, 1000000),
+      Int(Key("provisioning.gateway_hellos_per_second",
+              "ROOST_PROVISIONING_GATEWAY_HELLOS_PER_SECOND", "--gateway-hellos-per-second", "5",
+              "Hellos answered per second through one gateway"),
+          &ServeConfig::gateway_hellos_per_second, 1, 100000),
+      Int(Key("provisioning.gateway_hello_burst", "ROOST_PROVISIONING_GATEWAY_HELLO_BURST",
+              "--gateway-hello-burst", "20",
+              "Hellos answered at once through one gateway above its rate"),
+          &ServeConfig::gateway_hello_burst, 1, 1000000),
+      Int(Key("provisioning.session_ttl_s", "ROOST_PROVISIONING_SESSION_TTL_S",
+              "--provisioning-session-ttl-s", "60",
+              "Seconds a device has between its Hello and its Auth"),
+          &ServeConfig::provisioning_session_ttl_s, 10, 3600),
+      Int(Key("provisioning.max_sessions", "ROOST_PROVISIONING_MAX_SESSIONS",
+              "--max-provisioning-sessions", "10000",
+              "Sessions (Hello answered, Auth awaited) kept at once; at least hello_burst + "
+              "hellos_per_second x session_ttl_s"),
+          &ServeConfig::max_provisioning_sessions, 1, 10000000),
+      Int(Key("provisioning.dedup_window_ms", "ROOST_PROVISIONING_DEDUP_WINDOW_MS",
+              "--gwmp-dedup-window-ms", "200",
+              "Milliseconds a provisioning uplink waits for other gateways' copies before it "
+              "is handled"),
+          &ServeConfig::gwmp_dedup_window_ms, 1, 2000),
+      Int(Key("provisioning.max_queued_uplinks", "ROOST_PROVISIONING_MAX_QUEUED_UPLINKS",
+              "--max-queued-uplinks", "256",
+              "Provisioning uplinks waiting for the service at once; more are dropped"),
+          &ServeConfig::max_queued_uplinks, 1, 1000000),
       Text(Key("smtp.host", "ROOST_SMTP_HOST", "--smtp-host", "",
                "SMTP server for emails (password links, alerts); empty = no email"),
            &SmtpConfig::host, SmtpHost),
@@ -860,6 +894,22 @@ Result<ServeConfig> LoadConfig(const std::optional<ConfigFile>& file, const Stri
         "ROOST_ADMIN_PASSWORD and admin.password_file are both set; give one");
   }
   return config;
+}
+
+// Sessions are evicted oldest first only when the table is full; while it can
+// hold one ttl of admitted Hellos, only expired ones ever are
+// (provisioning/service.h), so a device always has its whole ttl to answer.
+Status CheckProvisioningLimits(const ServeConfig& c) {
+  const uint64_t needed = uint64_t{c.hello_burst} +
+                          uint64_t{c.hellos_per_second} * uint64_t{c.provisioning_session_ttl_s};
+  if (c.max_provisioning_sessions >= needed) return Status::Ok();
+  return Status::InvalidInput(
+      "provisioning.max_sessions (" + std::to_string(c.max_provisioning_sessions) +
+      ") must be at least provisioning.hello_burst + provisioning.hellos_per_second x "
+      "provisioning.session_ttl_s (" +
+      std::to_string(c.hello_burst) + " + " + std::to_string(c.hellos_per_second) + " x " +
+      std::to_string(c.provisioning_session_ttl_s) + " = " + std::to_string(needed) +
+      "): a smaller table evicts sessions before their devices' Auths arrive");
 }
 
 std::string ToToml(const ServeConfig& config) {

@@ -101,6 +101,16 @@ struct ServeConfig {
   Eui64 join_eui{};
   std::optional<EuiPool> dev_eui_pool;   // nullopt = fixed devEUIs only
   std::optional<HostPort> lns_upstream;  // nullopt = no forwarding
+  // Provisioning's limits (provisioning::ProvisioningService::Options, the
+  // gateway listener, the bridge between them); see CheckProvisioningLimits.
+  uint32_t hellos_per_second = 100;
+  uint32_t hello_burst = 200;
+  uint32_t gateway_hellos_per_second = 5;
+  uint32_t gateway_hello_burst = 20;
+  uint32_t provisioning_session_ttl_s = 60;
+  uint32_t max_provisioning_sessions = 10000;
+  uint32_t gwmp_dedup_window_ms = 200;  // waiting for other gateways' copies of an uplink
+  uint32_t max_queued_uplinks = 256;    // provisioning uplinks waiting for the service
   SmtpConfig smtp;
   uint32_t password_link_ttl_s = 72 * 3600;  // one-time set-password links
   uint32_t session_ttl_s = 12 * 3600;        // console sessions
@@ -166,6 +176,14 @@ using StringMap = std::map<std::string, std::string, std::less<>>;
 // only for flags the user gave.
 Result<ServeConfig> LoadConfig(const std::optional<ConfigFile>& file, const StringMap& env,
                                const StringMap& flags);
+
+// Fails unless max_provisioning_sessions >= hello_burst + hellos_per_second *
+// provisioning_session_ttl_s (the most sessions one ttl of admitted Hellos can
+// make): a smaller table evicts live sessions, and their devices' Auths go
+// unanswered. The message names the keys and the numbers. Not part of
+// LoadConfig, which checks each key alone; server::Runtime refuses to start
+// with provisioning on when it fails.
+Status CheckProvisioningLimits(const ServeConfig& config);
 
 // The effective configuration as a TOML file that LoadConfig reads back to the
 // same struct (admin_password is never written).

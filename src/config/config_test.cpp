@@ -281,6 +281,75 @@ TEST(Config, JobLease) {
             "ROOST_JOBS_LEASE_SECONDS: expected an integer, got \"soon\"");
 }
 
+TEST(Config, ProvisioningLimits) {
+  const ServeConfig d = LoadOk(std::nullopt);
+  EXPECT_EQ(d.hellos_per_second, 100u);
+  EXPECT_EQ(d.hello_burst, 200u);
+  EXPECT_EQ(d.gateway_hellos_per_second, 5u);
+  EXPECT_EQ(d.gateway_hello_burst, 20u);
+  EXPECT_EQ(d.provisioning_session_ttl_s, 60u);
+  EXPECT_EQ(d.max_provisioning_sessions, 10000u);
+  EXPECT_EQ(d.gwmp_dedup_window_ms, 200u);
+  EXPECT_EQ(d.max_queued_uplinks, 256u);
+  // Namesakes in other sections stay apart.
+  EXPECT_EQ(d.session_ttl_s, 43200u);
+  EXPECT_EQ(d.dedup_window_ms, 3000u);
+
+  const ServeConfig c = LoadOk(
+      File("[provisioning]\nhellos_per_second = 2000\nhello_burst = 4000\n"
+           "gateway_hellos_per_second = 2000\ngateway_hello_burst = 4000\nsession_ttl_s = 20\n"
+           "max_sessions = 44000\ndedup_window_ms = 20\nmax_queued_uplinks = 1024\n"),
+      {{"ROOST_PROVISIONING_SESSION_TTL_S", "15"}}, {{"provisioning.dedup_window_ms", "5"}});
+  EXPECT_EQ(c.hellos_per_second, 2000u);
+  EXPECT_EQ(c.hello_burst, 4000u);
+  EXPECT_EQ(c.gateway_hellos_per_second, 2000u);
+  EXPECT_EQ(c.gateway_hello_burst, 4000u);
+  EXPECT_EQ(c.provisioning_session_ttl_s, 15u);
+  EXPECT_EQ(c.max_provisioning_sessions, 44000u);
+  EXPECT_EQ(c.gwmp_dedup_window_ms, 5u);
+  EXPECT_EQ(c.max_queued_uplinks, 1024u);
+  EXPECT_TRUE(CheckProvisioningLimits(c).ok());
+
+  EXPECT_EQ(LoadError(File("[provisioning]\nhellos_per_second = 0\n")),
+            "roost.toml: line 2: provisioning.hellos_per_second: 0 is out of range 1..100000");
+  // A window near the device's RX1 delay (5 s) would leave no time to answer.
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_PROVISIONING_DEDUP_WINDOW_MS", "2001"}}),
+            "ROOST_PROVISIONING_DEDUP_WINDOW_MS: 2001 is out of range 1..2000");
+  EXPECT_EQ(LoadError(std::nullopt, {}, {{"provisioning.session_ttl_s", "5"}}),
+            "--provisioning-session-ttl-s: 5 is out of range 10..3600");
+  EXPECT_EQ(LoadError(std::nullopt, {}, {{"provisioning.max_queued_uplinks", "0"}}),
+            "--max-queued-uplinks: 0 is out of range 1..1000000");
+  EXPECT_EQ(LoadError(File("[provisioning]\ngateway_hello_burst = 2.5\n")),
+            "roost.toml: line 2: provisioning.gateway_hello_burst: expected an integer, found a "
+            "floating-point number");
+}
+
+// The defaults keep every session for its whole ttl: 200 + 100 x 60 <= 10 000.
+TEST(Config, SessionTableMustHoldOneTtlOfHellos) {
+  EXPECT_TRUE(CheckProvisioningLimits(ServeConfig{}).ok());
+  ServeConfig c;
+  c.hellos_per_second = 1000;
+  c.hello_burst = 2000;
+  c.provisioning_session_ttl_s = 60;
+  const Status too_small = CheckProvisioningLimits(c);
+  EXPECT_EQ(too_small.code(), Status::Code::kInvalidInput);
+  EXPECT_EQ(too_small.message(),
+            "provisioning.max_sessions (10000) must be at least provisioning.hello_burst + "
+            "provisioning.hellos_per_second x provisioning.session_ttl_s (2000 + 1000 x 60 = "
+            "62000): a smaller table evicts sessions before their devices' Auths arrive");
+  c.max_provisioning_sessions = 62000;  // exactly enough
+  EXPECT_TRUE(CheckProvisioningLimits(c).ok());
+  c.max_provisioning_sessions = 61999;
+  EXPECT_FALSE(CheckProvisioningLimits(c).ok());
+  // The largest values of each key do not overflow the sum.
+  c.hellos_per_second = 100000;
+  c.hello_burst = 1000000;
+  c.provisioning_session_ttl_s = 3600;
+  c.max_provisioning_sessions = 10000000;
+  EXPECT_NE(CheckProvisioningLimits(c).message().find("= 361000000)"), std::string::npos)
+      << CheckProvisioningLimits(c).message();
+}
+
 TEST(Config, BadListenAddresses) {
   EXPECT_EQ(LoadError(File("[http]\nlisten = \"localhost\"\n")),
             "roost.toml: line 2: http.listen: \"localhost\": expected HOST:PORT");
@@ -445,6 +514,14 @@ const std::map<std::string_view, Sample>& Samples() {
       {"provisioning.join_eui", {"0102030405060708", "\"0102030405060708\""}},
       {"provisioning.dev_eui_pool", {"70b3d57ed0000000/40", "\"70b3d57ed0000000/40\""}},
       {"provisioning.lns_upstream", {"lns.internal:1700", "\"lns.internal:1700\""}},
+      {"provisioning.hellos_per_second", {"50", "50"}},
+      {"provisioning.hello_burst", {"300", "300"}},
+      {"provisioning.gateway_hellos_per_second", {"8", "8"}},
+      {"provisioning.gateway_hello_burst", {"30", "30"}},
+      {"provisioning.session_ttl_s", {"30", "30"}},
+      {"provisioning.max_sessions", {"20000", "20000"}},
+      {"provisioning.dedup_window_ms", {"20", "20"}},
+      {"provisioning.max_queued_uplinks", {"512", "512"}},
       {"smtp.host", {"mail.example.com", "\"mail.example.com\""}},
       {"smtp.port", {"465", "465"}},
       {"smtp.from", {"roost@example.com", "\"roost@example.com\""}},

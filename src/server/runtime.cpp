@@ -141,6 +141,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
         ") must not exceed pipeline.downlink_hold_ms (" + std::to_string(cfg.downlink_hold_ms) +
         "): the downlinkHook callback is called while the station's answer is held");
   }
+  if (cfg.gwmp_listen) ROOST_RETURN_IF_ERROR(config::CheckProvisioningLimits(cfg));
   ROOST_RETURN_IF_ERROR(PrepareDataDir(cfg.data_dir, logger));
 
   auto master_key = LoadOrCreateMasterKey(cfg.MasterKeyPath(), logger);
@@ -326,15 +327,25 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
 
   std::string gwmp_address = "off";
   if (cfg.gwmp_listen) {
+    provisioning::ProvisioningService::Options limits;
+    limits.session_ttl = std::chrono::seconds(cfg.provisioning_session_ttl_s);
+    limits.max_sessions = cfg.max_provisioning_sessions;
+    limits.hellos_per_second = cfg.hellos_per_second;
+    limits.hello_burst = cfg.hello_burst;
+    limits.hellos_per_second_per_gateway = cfg.gateway_hellos_per_second;
+    limits.hello_burst_per_gateway = cfg.gateway_hello_burst;
     p->provisioning_service = std::make_unique<provisioning::ProvisioningService>(
-        provisioning::ProvisioningService::Options{}, *p->provisioning, NowMs,
-        provisioning::ProvisioningService::HelloSecretsSource{}, &p->metrics, &logger);
-    p->provisioning_bridge = std::make_unique<ProvisioningBridge>(
-        *p->provisioning_service, ProvisioningBridge::Options{}, &p->metrics);
+        limits, *p->provisioning, NowMs, provisioning::ProvisioningService::HelloSecretsSource{},
+        &p->metrics, &logger);
+    ProvisioningBridge::Options bridge;
+    bridge.max_queued = cfg.max_queued_uplinks;
+    p->provisioning_bridge =
+        std::make_unique<ProvisioningBridge>(*p->provisioning_service, bridge, &p->metrics);
     gateway::ListenerOptions gw;
     gw.listen = *cfg.gwmp_listen;
     gw.region = cfg.region;
     gw.lns_upstream = cfg.lns_upstream;
+    gw.dedup_window = std::chrono::milliseconds(cfg.gwmp_dedup_window_ms);
     auto listener = gateway::Listener::Start(
         p->loop->context(), std::move(gw), p->provisioning_bridge->Handler(), &p->metrics, &logger);
     if (!listener.ok()) {

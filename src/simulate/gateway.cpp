@@ -36,6 +36,13 @@ Status SimulatedGateway::Connect(const config::HostPort& server) {
   for (addrinfo* a = found; a; a = a->ai_next) {
     const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) continue;
+    // One simulator thread makes every device's key pairs while the server's
+    // acknowledgements and downlinks for hundreds of exchanges arrive; with the
+    // default buffer (~200 KiB, a few hundred datagrams) the kernel dropped
+    // them and devices timed out. The kernel caps this at net.core.rmem_max,
+    // and a smaller buffer is no error.
+    const int buffer = kReceiveBufferBytes;
+    (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
     if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
       fd_ = fd;
       status = Status::Ok();

@@ -26,7 +26,12 @@ class SimulatedGateway {
   SimulatedGateway(const SimulatedGateway&) = delete;
   SimulatedGateway& operator=(const SimulatedGateway&) = delete;
 
-  // A UDP socket (non-blocking) towards the server. Fails if the address does
+  // The receive buffer Connect asks for (the kernel grants at most
+  // net.core.rmem_max of it).
+  static constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
+
+  // A UDP socket (non-blocking) towards the server, with a receive buffer of
+  // kReceiveBufferBytes where the system allows it. Fails if the address does
   // not resolve or no socket can be made.
   Status Connect(const config::HostPort& server);
   int fd() const { return fd_; }

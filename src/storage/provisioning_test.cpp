@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include "storage/driver/driver.h"
+#include "storage/sql/provisioning_sql.h"
 #include "storage/store_test_fixture.h"
 
 namespace roost::storage {
@@ -262,6 +264,60 @@ TEST_P(ProvisioningStoreTest, SummaryCountsStatesAndTheLatestExchangePerGateway)
   EXPECT_EQ(s->disabled, 1);
   EXPECT_EQ(s->gateways, (std::vector<GatewayProvisioning>{{"aa555a0000000002", 800, 1},
                                                            {"aa555a0000000001", 600, 2}}));
+}
+
+// The plan of a query with one text parameter, as each engine would run it
+// from a prepared statement: SQLite's EXPLAIN QUERY PLAN; PostgreSQL's generic
+// plan (the parameter unknown, as for a statement reused by the pool) with
+// sequential scans priced out, so a usable index is always taken.
+std::string PlanOf(const std::string& engine, const std::string& location, std::string sql) {
+  const bool sqlite = engine == "sqlite";
+  driver::Pool pool(
+      1, sqlite ? driver::SqliteOpener(location + "/roost.db") : driver::PostgresOpener(location));
+  auto c = pool.Acquire();
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  if (!c.ok()) return "";
+  std::string text = "EXPLAIN QUERY PLAN " + sql;
+  if (!sqlite) {
+    for (size_t at = sql.find("$1"); at != std::string::npos; at = sql.find("$1", at)) {
+      sql.replace(at, 2, "$1::text");
+      at += 8;
+    }
+    const Status st = (*c)->Exec(
+        "SET plan_cache_mode = force_generic_plan; SET enable_seqscan "
+        "= off; PREPARE planned AS " +
+            sql,
+        "plan");
+    EXPECT_TRUE(st.ok()) << st.message();
+    text = "EXPLAIN EXECUTE planned('70b3d57ed0000001')";
+  }
+  auto q = (*c)->Prepare(text, "plan");
+  EXPECT_TRUE(q.ok()) << q.status().message();
+  if (!q.ok()) return "";
+  std::string plan;
+  for (;;) {
+    auto row = q->Next();
+    EXPECT_TRUE(row.ok()) << row.status().message();
+    if (!row.ok() || !*row) break;
+    plan += q->Text(sqlite ? 3 : 0) + "\n";
+  }
+  return plan;
+}
+
+// The pool's "is this EUI taken?" runs for every devEUI handed out: a full scan
+// of provision_ids there made each provisioning cost time in proportion to the
+// IDs ever imported.
+TEST_P(ProvisioningStoreTest, TheDevEuiChecksUseTheIndexesNotAScanOfEveryId) {
+  for (const std::string& sql :
+       {std::string(sql::kDevEuiTakenSql),
+        sql::FixedDevEuiClashesSql(GetParam() == "sqlite" ? "$1, $2" : "$1")}) {
+    SCOPED_TRACE(sql);
+    const std::string plan = PlanOf(GetParam(), location_, sql);
+    EXPECT_NE(plan.find("provision_ids_fixed_dev_eui"), std::string::npos) << plan;
+    EXPECT_NE(plan.find("provision_ids_dev_eui"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("SCAN provision_ids\n"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << plan;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, ProvisioningStoreTest, ::testing::Values("sqlite", "postgresql"),

@@ -21,6 +21,7 @@ import unittest
 
 import roostcli
 from roostcli import basic
+from roostserver import metric_value
 from roostsite import Site
 from test_api_provisioning import new_pid, report
 
@@ -393,6 +394,55 @@ class PostgresRadio(RadioFlows, unittest.TestCase):
         self.assertEqual(len(euis), 16)
         self.assertEqual(len(set(euis)), 16, euis)
         self.assert_keys_match(second, results)
+
+
+class ProvisioningLimitsRadio(unittest.TestCase):
+    """The provisioning settings reach the service and the listener of `roost serve`."""
+
+    def setUp(self):
+        self.site = Site("sqlite")
+        self.admin = None
+
+    def tearDown(self):
+        self.site.close()
+
+    def serve_with_ids(self, count, *args):
+        server = self.site.serve("--dev-eui-pool", POOL, *args)
+        if self.admin is None:
+            self.admin = self.site.api_user("ADMIN")
+        rows = [(new_pid(), "S-limit-%d" % i, None) for i in range(count)]
+        headers = dict(basic(self.admin["login"], self.admin["password"]))
+        headers["Content-Type"] = "text/csv"
+        status, _, body = server.request("POST", "/api/provisioning/ids/import",
+                                         body=report(rows), headers=headers)
+        self.assertEqual(status, 200, body)
+        path = os.path.join(self.site.dir, "limits-%d.csv" % random.randrange(1 << 30))
+        with open(path, "w") as f:
+            f.write(report(rows))
+        return server, path
+
+    def test_a_hello_rate_of_one_per_second_drops_the_others(self):
+        # A bucket of one Hello refilled once a second: of three Hellos sent together, the
+        # first is answered and the other two are dropped (no retries, so they stay dropped).
+        server, path = self.serve_with_ids(3, "--hellos-per-second", "1", "--hello-burst", "1")
+        code, out = simulate(server.gwmp_port, "--devices", 3, "--report", path,
+                             "--concurrency", 3, "--retries", 0, "--timeout-ms", 2000)
+        self.assertNotEqual(code, 0, out)
+        self.assertEqual(out["accepted"], 1, out)
+        self.assertEqual(out["timedOut"], 2, out)
+        status, _, metrics = server.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        dropped = metric_value(metrics.decode(),
+                               'roost_provisioning_dropped_total{reason="rate_limited"}')
+        self.assertEqual(dropped, 2, metrics)
+
+    def test_the_dedup_window_delays_each_half_of_the_exchange(self):
+        # Hello and Auth each wait the window for other gateways' copies before the service
+        # sees them: an exchange takes at least twice the window (200 ms each by default).
+        server, path = self.serve_with_ids(1, "--gwmp-dedup-window-ms", "1000")
+        code, out = simulate(server.gwmp_port, "--devices", 1, "--report", path)
+        self.assertEqual(code, 0, out)
+        self.assertGreaterEqual(out["results"][0]["exchangeMs"], 2000, out)
 
 
 class Us915Radio(unittest.TestCase):

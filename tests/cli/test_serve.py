@@ -198,6 +198,17 @@ class ServeArgumentsTest(unittest.TestCase):
                                  "pipeline.downlink_hold_ms (500)")
             self.assertEqual(os.listdir(tmp), [], "refused before anything was made")
 
+    def test_a_session_table_smaller_than_one_ttl_of_hellos_is_refused(self):
+        # 200 + 1000 x 60 sessions can be live at once: a table of 10 000 would evict
+        # sessions whose devices are still answering.
+        with roostcli.temp_dir() as tmp:
+            self.check_fails(["--listen", "127.0.0.1:0", "--data-dir", tmp,
+                              "--gwmp-listen", "127.0.0.1:0", "--hellos-per-second", "1000"],
+                             "provisioning.max_sessions (10000) must be at least "
+                             "provisioning.hello_burst + provisioning.hellos_per_second x "
+                             "provisioning.session_ttl_s (200 + 1000 x 60 = 60200)")
+            self.assertEqual(os.listdir(tmp), [], "refused before anything was made")
+
     def test_data_dir_that_is_a_file(self):
         with roostcli.temp_dir() as tmp:
             path = os.path.join(tmp, "file")

@@ -5,6 +5,7 @@
 #include <limits>
 #include <unordered_set>
 
+#include "storage/sql/provisioning_sql.h"
 #include "storage/sql/sql_store.h"
 
 namespace roost::storage::sql {
@@ -157,10 +158,7 @@ Status SqlStore::ImportProvisionIds(std::span<const ProvisionIdRow> rows) {
     std::unordered_set<std::string> taken_euis;
     if (!fixed.empty()) {
       const std::string list = Placeholders(1, fixed.size());
-      ROOST_SQL_QUERY(q, c,
-                      "SELECT fixed_dev_eui, dev_eui FROM provision_ids WHERE fixed_dev_eui IN (" +
-                          list + ") OR dev_eui IN (" + list + ")",
-                      kOp);
+      ROOST_SQL_QUERY(q, c, FixedDevEuiClashesSql(list), kOp);
       for (size_t i = 0; i < fixed.size(); ++i) q.BindRef(static_cast<int>(i + 1), *fixed[i]);
       for (;;) {
         auto row = q.Next();
@@ -330,8 +328,7 @@ Result<ProvisionExchange> SqlStore::RecordProvisioning(const ProvisioningWrite& 
                     "UPDATE dev_eui_pools SET last_offset = last_offset + 1 "
                     "WHERE pool = $1 AND last_offset < $2 RETURNING last_offset",
                     kOp);
-    ROOST_SQL_QUERY(taken, c,
-                    "SELECT 1 FROM provision_ids WHERE fixed_dev_eui = $1 OR dev_eui = $1", kOp);
+    ROOST_SQL_QUERY(taken, c, kDevEuiTakenSql, kOp);
     while (dev_eui.empty()) {
       next.BindRef(1, pool.name).Bind(2, size);
       auto row = next.Next();
