@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 #include "bench_support.h"
+#include "k233_baseline.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -147,67 +148,23 @@ void BM_HelloAuthHandled(benchmark::State& state) {
 }
 BENCHMARK(BM_HelloAuthHandled);
 
-// Console output as usual, plus operations per second by benchmark name.
-class CapturingReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
-      // CPU time, as `openssl speed` divides by user CPU time unless -elapsed
-      // is given: the comparison stays fair on a loaded machine.
-      if (run.cpu_accumulated_time > 0) {
-        ops_per_second[run.benchmark_name()] =
-            static_cast<double>(run.iterations) / run.cpu_accumulated_time;
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  std::map<std::string, double> ops_per_second;
-};
-
-// Runs `openssl speed -seconds N ecdhk233` and returns its op/s.
-std::optional<double> OpenSslSpeed(int seconds) {
-  const std::string command =
-      "openssl speed -seconds " + std::to_string(seconds) + " ecdhk233 2>/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return std::nullopt;
-  std::optional<double> result;
-  char line[512];
-  while (std::fgets(line, sizeof line, pipe) != nullptr) {
-    // " 233 bits ecdh (nistk233)   0.0002s   5774.0"
-    if (std::strstr(line, "ecdh (nistk233)") == nullptr) continue;
-    const char* last = std::strrchr(line, ' ');
-    if (last == nullptr) continue;
-    char* end = nullptr;
-    const double value = std::strtod(last + 1, &end);
-    if (end != last + 1 && value > 0) result = value;
-  }
-  pclose(pipe);
-  return result;
-}
-
-double Get(const std::map<std::string, double>& m, const std::string& name) {
-  auto it = m.find(name);
-  return it == m.end() ? 0.0 : it->second;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   const bool smoke = roost::bench::SmokeMode();
   if (!roost::bench::InitBenchmarks(argc, argv, "0.05")) return 1;
 
-  CapturingReporter reporter;
+  roost::bench::CapturingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
-  const double shared = Get(reporter.ops_per_second, "BM_K233SharedPoint");
-  const double keygen = Get(reporter.ops_per_second, "BM_K233GenerateKeyPair");
-  const double evp = Get(reporter.ops_per_second, "BM_OpenSslEvpDerive");
-  const double devices = Get(reporter.ops_per_second, "BM_HelloAuthHandled");
+  const double shared = roost::bench::Get(reporter.ops_per_second, "BM_K233SharedPoint");
+  const double keygen = roost::bench::Get(reporter.ops_per_second, "BM_K233GenerateKeyPair");
+  const double evp = roost::bench::Get(reporter.ops_per_second, "BM_OpenSslEvpDerive");
+  const double devices = roost::bench::Get(reporter.ops_per_second, "BM_HelloAuthHandled");
 
   const int seconds = smoke ? 1 : 3;
-  const std::optional<double> openssl = OpenSslSpeed(seconds);
+  const std::optional<double> openssl = roost::bench::OpenSslEcdhK233Speed(seconds);
   std::printf("\nK-233 results (ops/s per CPU second, one thread)\n");
   std::printf("  K233SharedPoint            %10.1f\n", shared);
   std::printf("  K233GenerateKeyPair        %10.1f\n", keygen);

@@ -26,6 +26,7 @@
 #include "bench_support.h"
 #include "crypto/k233.h"
 #include "crypto/random.h"
+#include "k233_baseline.h"
 #include "provisioning/directory.h"
 #include "provisioning/frames.h"
 #include "provisioning/service.h"
@@ -152,58 +153,17 @@ void BM_ServiceExchange(benchmark::State& state) {
 }
 BENCHMARK(BM_ServiceExchange);
 
-// Console output as usual, plus operations per CPU second by benchmark name.
-class CapturingReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
-      if (run.cpu_accumulated_time > 0) {
-        ops_per_second[run.benchmark_name()] =
-            static_cast<double>(run.iterations) / run.cpu_accumulated_time;
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  std::map<std::string, double> ops_per_second;
-};
-
-// `openssl speed -seconds 1 ecdhk233`: its op/s, or nullopt without openssl
-// or sect233k1.
-std::optional<double> OpenSslSpeed() {
-  FILE* pipe = popen("openssl speed -seconds 1 ecdhk233 2>/dev/null", "r");
-  if (pipe == nullptr) return std::nullopt;
-  std::optional<double> result;
-  char line[512];
-  while (std::fgets(line, sizeof line, pipe) != nullptr) {
-    // " 233 bits ecdh (nistk233)   0.0002s   5774.0"
-    if (std::strstr(line, "ecdh (nistk233)") == nullptr) continue;
-    const char* last = std::strrchr(line, ' ');
-    if (last == nullptr) continue;
-    char* end = nullptr;
-    const double value = std::strtod(last + 1, &end);
-    if (end != last + 1 && value > 0) result = value;
-  }
-  pclose(pipe);
-  return result;
-}
-
-double Get(const std::map<std::string, double>& m, const std::string& name) {
-  auto it = m.find(name);
-  return it == m.end() ? 0.0 : it->second;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   if (!roost::bench::InitBenchmarks(argc, argv, "0.05")) return 1;
-  CapturingReporter reporter;
+  roost::bench::CapturingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
-  const double hellos = Get(reporter.ops_per_second, "BM_ServiceHello");
-  const double exchanges = Get(reporter.ops_per_second, "BM_ServiceExchange");
-  const std::optional<double> openssl = OpenSslSpeed();
+  const double hellos = roost::bench::Get(reporter.ops_per_second, "BM_ServiceHello");
+  const double exchanges = roost::bench::Get(reporter.ops_per_second, "BM_ServiceExchange");
+  const std::optional<double> openssl = roost::bench::OpenSslEcdhK233Speed(1);
   std::printf("\nProvisioning service (per CPU second, one thread)\n");
   std::printf("  Hellos/s                   %10.1f\n", hellos);
   std::printf("  exchanges/s (Hello+Auth)   %10.1f\n", exchanges);
