@@ -381,12 +381,17 @@ Result<ProvisionExchange> SqlStore::RecordProvisioning(const ProvisioningWrite& 
   return e;
 }
 
-Result<std::vector<ProvisionedDevice>> SqlStore::ListProvisionedDevices(
-    const ProvisionedQuery& query) {
+// One page of current key sets in devEUI order, within the query's subtree:
+// the provisioned-device list and the key export read the same rows, the
+// export with the sealed keys (`extra_columns`).
+template <typename Row, typename FromRow>
+Result<std::vector<Row>> SqlStore::ReadProvisionedPage(const ProvisionedQuery& query,
+                                                       const char* extra_columns, const char* op,
+                                                       FromRow from_row) {
   ROOST_RETURN_IF_ERROR(ValidatePage(query.limit));
   ROOST_SQL_LEASE(c);
-  std::string sql = std::string("SELECT ") + kIdColumns + ", " + kExchangeColumns + kKeysJoin +
-                    " WHERE k.current = 1 AND k.dev_eui > $1";
+  std::string sql = std::string("SELECT ") + kIdColumns + ", " + kExchangeColumns + extra_columns +
+                    kKeysJoin + " WHERE k.current = 1 AND k.dev_eui > $1";
   std::pair<std::string, std::string> tree;
   if (!query.group_subtree.empty()) {
     auto range = SubtreeRange(c, query.group_subtree);
@@ -395,7 +400,7 @@ Result<std::vector<ProvisionedDevice>> SqlStore::ListProvisionedDevices(
     sql += InSubtree(2, 3);
   }
   sql += " ORDER BY k.dev_eui LIMIT $" + std::to_string(query.group_subtree.empty() ? 2 : 4);
-  ROOST_SQL_QUERY(q, c, sql, "list provisioned devices");
+  ROOST_SQL_QUERY(q, c, sql, op);
   int i = 0;
   q.Bind(++i, query.after);
   if (!query.group_subtree.empty()) {
@@ -403,7 +408,13 @@ Result<std::vector<ProvisionedDevice>> SqlStore::ListProvisionedDevices(
     q.Bind(++i, tree.second);
   }
   q.Bind(++i, int64_t{query.limit});
-  return ReadAll<ProvisionedDevice>(q, DeviceFromRow);
+  return ReadAll<Row>(q, from_row);
+}
+
+Result<std::vector<ProvisionedDevice>> SqlStore::ListProvisionedDevices(
+    const ProvisionedQuery& query) {
+  return ReadProvisionedPage<ProvisionedDevice>(query, "", "list provisioned devices",
+                                                DeviceFromRow);
 }
 
 Result<ProvisionedDevice> SqlStore::GetProvisionedDevice(std::string_view dev_eui) {
@@ -429,28 +440,8 @@ Result<ProvisionedKeys> SqlStore::GetProvisionedKeys(std::string_view dev_eui) {
 
 Result<std::vector<ProvisionedKeys>> SqlStore::ExportProvisionedKeys(
     const ProvisionedQuery& query) {
-  ROOST_RETURN_IF_ERROR(ValidatePage(query.limit));
-  ROOST_SQL_LEASE(c);
-  std::string sql = std::string("SELECT ") + kIdColumns + ", " + kExchangeColumns +
-                    ", k.sealed_app_key, k.sealed_nwk_key" + kKeysJoin +
-                    " WHERE k.current = 1 AND k.dev_eui > $1";
-  std::pair<std::string, std::string> tree;
-  if (!query.group_subtree.empty()) {
-    auto range = SubtreeRange(c, query.group_subtree);
-    if (!range.ok()) return range.status();
-    tree = std::move(*range);
-    sql += InSubtree(2, 3);
-  }
-  sql += " ORDER BY k.dev_eui LIMIT $" + std::to_string(query.group_subtree.empty() ? 2 : 4);
-  ROOST_SQL_QUERY(q, c, sql, "export provisioned keys");
-  int i = 0;
-  q.Bind(++i, query.after);
-  if (!query.group_subtree.empty()) {
-    q.Bind(++i, tree.first);
-    q.Bind(++i, tree.second);
-  }
-  q.Bind(++i, int64_t{query.limit});
-  return ReadAll<ProvisionedKeys>(q, KeysFromRow);
+  return ReadProvisionedPage<ProvisionedKeys>(query, ", k.sealed_app_key, k.sealed_nwk_key",
+                                              "export provisioned keys", KeysFromRow);
 }
 
 Result<std::vector<ProvisionedKeys>> SqlStore::ListProvisionHistory(std::string_view provision_id) {

@@ -229,6 +229,11 @@ class SqlStore final : public Store {
     return from_row(q);
   }
 
+  // One page of current provisioned key sets (defined and used in provisioning.cpp).
+  template <typename Row, typename FromRow>
+  Result<std::vector<Row>> ReadProvisionedPage(const ProvisionedQuery& query,
+                                               const char* extra_columns, const char* op,
+                                               FromRow from_row);
   // [lo, hi) of the groups' tree column for the subtree rooted at `group`.
   Result<std::pair<std::string, std::string>> SubtreeRange(Connection& c, std::string_view group);
   // The rows of `select` (whose $1 and $2 are the subtree's bounds of the tree
