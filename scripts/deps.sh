@@ -12,6 +12,8 @@ packages=(
   libtomlplusplus-dev libcurl4-openssl-dev
   # tools the tests and benchmarks run
   openssl python3 zbar-tools sqlite3 postgresql python3-aiosmtpd wrk nginx nodejs
+  # the console's browser tests (playwright-core drives it)
+  chromium
 )
 
 missing=()
@@ -19,6 +21,10 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
+
+# Debian's nodejs comes without npm (a separate package); some Node.js builds
+# bundle it. Ask for Debian's only when there is no npm at all.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if ((${#missing[@]} == 0)); then
   exit 0
