@@ -153,7 +153,7 @@ export const CRA_KEY = '00112233445566778899AABBCCDDEEFF';
 export async function issueAndImport(api, count, firstId) {
   const { execFileSync } = await import('node:child_process');
   const dir = mkdtempSync(join(tmpdir(), 'roost-batch-'));
-  execFileSync(ROOST_BIN, ['cra', 'issue', '--count', String(count), '--first-id', firstId, '--enc-key', CRA_KEY, '--out-dir', join(dir, 'batch')]);
+  execFileSync(ROOST_BIN, ['cra', 'issue', '--count', String(count), '--first-id', firstId, '--enc-key', CRA_KEY, '--out-dir', join(dir, 'batch')], { stdio: 'pipe' });
   const idKey = readFileSync(join(dir, 'batch/id_key_encrypted.bin'));
   const idPacPath = join(dir, 'batch/id_pac.txt');
   const idPac = readFileSync(idPacPath);
