@@ -5,7 +5,7 @@ import uPlot from 'uplot';
 import { useEffect, useRef } from 'preact/hooks';
 import { dateTime } from '../lib/format';
 
-export function Chart({ title, times, values, unit }: { title: string; times: number[]; values: (number | null)[]; unit: string }) {
+export function Chart({ title, times, values, unit, from, to }: { title: string; times: number[]; values: (number | null)[]; unit: string; from: number; to: number }) {
   const el = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!el.current) return;
@@ -16,13 +16,14 @@ export function Chart({ title, times, values, unit }: { title: string; times: nu
         height: 220,
         series: [{}, { label: `${title} (${unit})`, stroke: '#0b5cad', width: 2, points: { show: true, size: 5 } }],
         axes: [{}, { label: unit }],
-        scales: { x: { time: true } },
+        // The chosen range, not just the buckets that have data.
+        scales: { x: { time: true, range: [from / 1000, to / 1000] } },
       },
       [times.map((t) => t / 1000), values],
       el.current,
     );
     return () => plot.destroy();
-  }, [JSON.stringify(times), JSON.stringify(values)]);
+  }, [JSON.stringify(times), JSON.stringify(values), from, to]);
   return (
     <figure class="chart">
       <figcaption>

@@ -70,7 +70,7 @@ export function Messages({ base, showDevice }: { base: string; showDevice?: bool
     {
       key: 'computedLocation',
       label: 'Location',
-      render: (m) => (m.computedLocation ? `${m.computedLocation.lat}, ${m.computedLocation.lng} (± ${m.computedLocation.radius} m)` : ''),
+      render: (m) => (m.computedLocation ? `${m.computedLocation.lat}, ${m.computedLocation.lng} (± ${Math.round(m.computedLocation.radius)} m)` : ''),
       csv: (m) => (m.computedLocation ? `${m.computedLocation.lat} ${m.computedLocation.lng} ${m.computedLocation.radius}` : ''),
     },
     { key: 'station', label: 'Station' },

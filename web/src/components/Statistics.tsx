@@ -28,11 +28,13 @@ const RANGES = [
 export function Statistics({ path }: { path: string }) {
   const [range, setRange] = useState('7d');
   const [data, setData] = useState<Bucket[] | null>(null);
+  const [span, setSpan] = useState<[number, number]>([0, 0]);
   const [error, setError] = useState('');
   useEffect(() => {
     const r = RANGES.find((x) => x.key === range)!;
     const to = Date.now();
     setData(null);
+    setSpan([to - r.ms, to]);
     get<{ data: Bucket[] }>(path, { from: to - r.ms, to, step: r.step }).then(
       (s) => setData(s.data),
       (e) => setError(e.message),
@@ -68,9 +70,15 @@ export function Statistics({ path }: { path: string }) {
       {data && data.length === 0 && <p class="muted">No message in this range.</p>}
       {data && data.length > 0 && (
         <>
-          {series.map(([title, f, unit]) => (
-            <Chart key={title} title={title} unit={unit} times={times} values={data.map(f)} />
-          ))}
+          {series.map(([title, f, unit]) =>
+            data.some((b) => f(b) !== null) ? (
+              <Chart key={title} title={title} unit={unit} times={times} values={data.map(f)} from={span[0]} to={span[1]} />
+            ) : (
+              <p key={title} class="muted">
+                {title}: nothing reported in this range.
+              </p>
+            ),
+          )}
           <h3>Frequencies</h3>
           <table>
             <thead>

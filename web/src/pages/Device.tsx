@@ -157,7 +157,7 @@ function Location({ device }: { device: Device }) {
         out.push({ kind: 'position', lat: device.lat, lng: device.lng, label: 'Set position' });
       }
       const last = locs.data[0];
-      if (last) out.push({ kind: 'computed', lat: last.lat, lng: last.lng, radius: last.radius, label: `Computed location at ${dateTime(last.time)} (± ${last.radius} m)` });
+      if (last) out.push({ kind: 'computed', lat: last.lat, lng: last.lng, radius: last.radius, label: `Computed location at ${dateTime(last.time)} (± ${Math.round(last.radius)} m)` });
       const stations = new Map<string, MapShape>();
       for (const m of msgs.data) {
         for (const r of m.rinfos ?? []) {
