@@ -345,6 +345,16 @@ struct ProvisioningSummary {
   std::vector<GatewayProvisioning> gateways;
 };
 
+// The counts of a group subtree the console's home page shows (docs/api.md,
+// "Web console").
+struct GroupSummary {
+  int64_t devices = 0;            // registered devices of the subtree's groups
+  int64_t messages_today = 0;     // messages of the subtree's device types since `day_start`
+  int64_t events_open = 0;        // those devices with a communication loss not restored
+  int64_t callbacks_failing = 0;  // the subtree's device types' callbacks that fail
+  bool operator==(const GroupSummary&) const = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -719,6 +729,15 @@ class Store {
       std::string_view provision_id) = 0;
   // Counts per state of a subtree's IDs, and its gateways by latest exchange
   // (at most `gateways`).
+  // The console's home page counts for the subtree rooted at `group_subtree`
+  // (NotFound for an unknown group): devices whose group is in it; messages
+  // counted by the hourly statistics of its device types in the hours starting
+  // at or after `day_start`; its devices flagged with a communication loss
+  // (comm_lost); and the callbacks of its device types that are dead, or
+  // enabled with a delivery waiting after a failed attempt. Index ranges only
+  // (no scan of messages or deliveries beyond a callback's waiting ones).
+  virtual Result<GroupSummary> SummarizeGroup(std::string_view group_subtree,
+                                              EpochMillis day_start) = 0;
   virtual Result<ProvisioningSummary> SummarizeProvisioning(std::string_view group_subtree,
                                                             int gateways) = 0;
 };
