@@ -37,6 +37,8 @@
 namespace roost::storage {
 
 inline constexpr int kMaxPageSize = 1000;
+// The deepest DeviceQuery::offset: skipping rows costs as many index reads.
+inline constexpr int64_t kMaxDeviceOffset = 100000;
 // ImportProvisionIds lists at most this many taken rows.
 inline constexpr size_t kMaxImportConflictsListed = 100;
 
@@ -50,12 +52,21 @@ struct DeviceQuery {
   std::optional<EpochMillis> last_since;   // last message at or after; never-seen devices excluded
   std::optional<EpochMillis> last_before;  // last message before; never-seen devices excluded
   std::optional<uint32_t> after;           // keyset cursor: only ids greater than this
-  int limit = 100;                         // 1..kMaxPageSize
+  // With name_prefix, pages are ordered by (name, id) instead of id, so that a
+  // prefix most devices share reads one range of the name index per page
+  // instead of sorting every match; the cursor is then (after_name, after).
+  std::optional<std::string> after_name;
+  int limit = 100;  // 1..kMaxPageSize
+  // Rows skipped before the page (the Sigfox API's offset): its cost grows with
+  // it, so callers bound it; the keyset cursor does not.
+  int64_t offset = 0;
 };
 
 struct DevicePage {
   std::vector<Device> devices;
   std::optional<uint32_t> next;  // cursor for the next page; absent on the last page
+  // With DeviceQuery::name_prefix: the name half of the next page's cursor.
+  std::optional<std::string> next_name;
 };
 
 struct BatchInsertResult {
