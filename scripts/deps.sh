@@ -9,7 +9,7 @@ packages=(
   # libraries (see docs/architecture.md for why each)
   libssl-dev libboost1.81-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev libqrencode-dev
   libpng-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libpq-dev libsodium-dev
-  libtomlplusplus-dev libcurl4-openssl-dev
+  libtomlplusplus-dev libcurl4-openssl-dev zlib1g-dev
   # tools the tests and benchmarks run
   openssl python3 zbar-tools sqlite3 postgresql python3-aiosmtpd wrk nginx nodejs
   # the console's browser tests (playwright-core drives it)
