@@ -102,6 +102,11 @@ http::Response Page(const http::Request& req, const std::vector<T>& items, Key k
   return JsonResponse(200, body);
 }
 
+// The entries of GET …/messages for `messages`, in their order, each with its
+// "callbacks" (message_handlers.cpp; the live streams send the same).
+Result<std::vector<nlohmann::json>> MessageEntries(ApiContext& ctx,
+                                                   const std::vector<Message>& messages);
+
 // --- device types (device_type_handlers.cpp) -------------------------------
 
 http::Response ListDeviceTypes(ApiContext&, const Principal&, const http::Request&);
@@ -180,6 +185,9 @@ http::Response IngestService(ApiContext&, const Principal&, const http::Request&
 // Newest first: ?since=&before=&limit=&after= → {"data": [...], "paging": {...}}.
 http::Response ListDeviceMessages(ApiContext&, const Principal&, const http::Request&);
 http::Response ListDeviceTypeMessages(ApiContext&, const Principal&, const http::Request&);
+// Server-sent events of new messages (api/live_feed.h); Last-Event-ID resumes.
+http::Response LiveDeviceMessages(ApiContext&, const Principal&, const http::Request&);
+http::Response LiveDeviceTypeMessages(ApiContext&, const Principal&, const http::Request&);
 // The computed locations of a device's messages, newest first, paged as messages.
 http::Response ListDeviceLocations(ApiContext&, const Principal&, const http::Request&);
 

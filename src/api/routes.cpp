@@ -59,6 +59,8 @@ const std::vector<ApiRoute>& ApiRoutes() {
        Body::kJson, http::Safety::kChangesState},
       {"GET", "/api/devices/{id}/messages", kRead, ListDeviceMessages},
       {"GET", "/api/devicetypes/{id}/messages", kRead, ListDeviceTypeMessages},
+      {"GET", "/api/devices/{id}/messages/live", kRead, LiveDeviceMessages},
+      {"GET", "/api/devicetypes/{id}/messages/live", kRead, LiveDeviceTypeMessages},
       {"GET", "/api/devices/{id}/messages/metric", kRead, GetDeviceMessageMetric},
       {"GET", "/api/devices/{id}/locations", kRead, ListDeviceLocations},
       {"GET", "/api/devices/{id}/stats", kRead, GetDeviceStats},

@@ -566,6 +566,22 @@ const std::vector<KeyDef>& Keys() {
                  "Refuse callback destinations on loopback, private and link-local addresses, "
                  "checked on the address connected to (true/false)"),
              &ServeConfig::callback_refuse_private),
+      Int(Key("live.max_streams_per_principal", "ROOST_LIVE_MAX_STREAMS_PER_PRINCIPAL",
+              "--live-max-streams-per-principal", "4",
+              "Live message streams one user or API user may have open at once; past it 429"),
+          &ServeConfig::live_max_streams_per_principal, 1, 1000),
+      Int(Key("live.max_streams", "ROOST_LIVE_MAX_STREAMS", "--live-max-streams", "1000",
+              "Live message streams open on this instance at once; past it 503 with "
+              "Retry-After"),
+          &ServeConfig::live_max_streams, 1, 100000),
+      Int(Key("live.poll_interval_ms", "ROOST_LIVE_POLL_INTERVAL_MS", "--live-poll-interval-ms",
+              "5000",
+              "Every this many ms each live stream reads the database for messages that another "
+              "instance stored"),
+          &ServeConfig::live_poll_interval_ms, 100, 600000),
+      Int(Key("live.keepalive_ms", "ROOST_LIVE_KEEPALIVE_MS", "--live-keepalive-ms", "15000",
+              "A live stream quiet for this many ms gets a keep-alive comment"),
+          &ServeConfig::live_keepalive_ms, 100, 600000),
       Int(Key("jobs.lease_seconds", "ROOST_JOBS_LEASE_SECONDS", "--job-lease-seconds", "60",
               "A claimed chunk of a background job that is not finished within this many "
               "seconds (its worker died) is taken over by another worker"),

@@ -335,6 +335,15 @@ Result<ActiveSession> Accounts::ResolveSession(std::string_view token) {
   return out;
 }
 
+Result<bool> Accounts::SessionActive(std::string_view token_hash) {
+  auto session = store_.GetSession(token_hash);
+  if (!session.ok()) {
+    if (session.status().code() == Status::Code::kNotFound) return false;
+    return session.status();
+  }
+  return session->expires > now_();
+}
+
 Status Accounts::EndSession(std::string_view token_hash) {
   return store_.DeleteSession(token_hash);
 }

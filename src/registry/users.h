@@ -182,6 +182,10 @@ class Accounts {
   // expired (an expired one is deleted).
   Result<ActiveSession> ResolveSession(std::string_view token);
   Status EndSession(std::string_view token_hash);
+  // Whether the session of `token_hash` (ActiveSession::token_hash) still
+  // exists and has not expired: for what outlives the request that checked it
+  // (a live message stream). Errors other than NotFound are returned.
+  Result<bool> SessionActive(std::string_view token_hash);
 
   // The account directory as stored, for the API. Visibility (the caller's
   // group subtree) is the caller's business: IsInSubtree decides it.

@@ -13,6 +13,7 @@
 #include <thread>
 #include <utility>
 
+#include "api/live_feed.h"
 #include "api/login_throttle.h"
 #include "api/routes.h"
 #include "core/cpus.h"
@@ -31,6 +32,7 @@
 #include "observe/metrics.h"
 #include "pipeline/event_watcher.h"
 #include "pipeline/events.h"
+#include "pipeline/message_hub.h"
 #include "pipeline/messages.h"
 #include "pipeline/retention.h"
 #include "pipeline/uplink_writer.h"
@@ -127,6 +129,7 @@ struct Runtime::Parts {
   // Outlives the server: requests waiting for their reports to be durable are
   // answered by it while the server drains.
   std::unique_ptr<integration::Dispatcher> dispatcher;  // woken by the writer's commits
+  pipeline::MessageHub message_hub;  // the writer publishes to it, live streams listen
   std::unique_ptr<pipeline::UplinkWriter> uplink_writer;
   std::unique_ptr<pipeline::MessageService> messages;
   std::unique_ptr<pipeline::DownlinkArbiter> downlinks;
@@ -134,6 +137,7 @@ struct Runtime::Parts {
   std::unique_ptr<pipeline::EventService> events;
   std::unique_ptr<pipeline::EventWatcher> event_watcher;  // wakes the dispatcher
   std::unique_ptr<api::ApiContext> api_context;
+  std::unique_ptr<api::LiveFeed> live;  // the console's live message streams
   std::unique_ptr<jobs::Runner> jobs;
   std::unique_ptr<EventLoop> loop;  // outlives the listeners on it
   std::unique_ptr<http::Server> server;
@@ -272,6 +276,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
       int64_t{cfg.downlink_hold_ms} + cfg.downlink_callback_timeout_ms + 5'000;
   writer_opts.batches = &(*ingest_batches)->Get();
   writer_opts.after_commit = [d = p->dispatcher.get()] { d->Wake(); };
+  writer_opts.on_durable = [hub =
+                                &p->message_hub](std::span<const storage::IngestDecision> decided) {
+    hub->Publish(decided);
+  };
   p->uplink_writer = std::make_unique<pipeline::UplinkWriter>(*p->store, writer_opts);
   p->messages =
       std::make_unique<pipeline::MessageService>(*p->store, *p->uplink_writer, NowMs, &p->metrics);
@@ -316,6 +324,15 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   };
   p->retention = std::make_unique<pipeline::RetentionTask>(*p->store, std::move(retention_opts));
   p->api_context->messages = p->messages.get();
+  api::LiveFeedOptions live_opts;
+  live_opts.max_streams_per_principal = cfg.live_max_streams_per_principal;
+  live_opts.max_streams = cfg.live_max_streams;
+  live_opts.poll_interval = std::chrono::milliseconds(cfg.live_poll_interval_ms);
+  live_opts.keepalive_interval = std::chrono::milliseconds(cfg.live_keepalive_ms);
+  live_opts.metrics = &p->metrics;
+  p->live = std::make_unique<api::LiveFeed>(*p->api_context, p->message_hub, live_opts);
+  ROOST_RETURN_IF_ERROR(p->live->Init().WithPrefix("metrics"));
+  p->api_context->live = p->live.get();
   p->events = std::make_unique<pipeline::EventService>(*p->store, NowMs);
   p->api_context->events = p->events.get();
   pipeline::EventWatcherOptions watch_opts;
@@ -451,8 +468,9 @@ bool Runtime::Stop() {
   Parts& p = *parts_;
   if (p.stopped) return p.drained;
   p.stopped = true;
-  if (p.gateway) p.gateway->Stop();  // no new provisioning uplinks
-  p.drained = p.server->Shutdown(kDrainTimeout);
+  if (p.gateway) p.gateway->Stop();               // no new provisioning uplinks
+  p.drained = p.server->Shutdown(kDrainTimeout);  // ends the live streams' connections
+  p.live->Stop();
   if (p.provisioning_bridge) p.provisioning_bridge->Stop();  // exchanges in progress finish
   p.worker->Stop();  // a chunk in progress finishes (or its lease lets another instance redo it)
   p.uplink_writer->Stop();  // commits what was queued; nothing waits for it any more
