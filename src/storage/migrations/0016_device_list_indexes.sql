@@ -4,11 +4,15 @@
 -- million OK) no longer scans every device for one page.
 CREATE INDEX devices_state ON devices (state, id);
 -- A name prefix pages by (name, id), and every list is within a group subtree
--- (or a device type): (group_id, name, id) and (type_id, name, id) give each
--- group's or the type's matches in page order, so a prefix that most devices
--- share reads a page's worth of entries per group instead of sorting them all
--- (measured on SQLite, 1 000 000 devices, prefix matching all: 0.9 s → 0.01 s).
--- They replace the name index alone, which no query uses without a group.
+-- (or a device type). Measured at 1 000 000 devices with a prefix all of them
+-- share, one page:
+--  - PostgreSQL walks (name, id) and keeps the subtree's rows: 0.1 ms (314 ms
+--    sorting the matches without it);
+--  - SQLite, without statistics, starts from the group instead:
+--    (group_id, name, id) gives each group's matches in page order, 0.01 s
+--    (0.9 s sorting them through (group_id, id));
+--  - (type_id, name, id) does the same for a device type's devices.
 DROP INDEX devices_name;
+CREATE INDEX devices_name ON devices (name, id);
 CREATE INDEX devices_group_name ON devices (group_id, name, id);
 CREATE INDEX devices_type_name ON devices (type_id, name, id);
