@@ -17,6 +17,7 @@
 //   callback_handlers.cpp     /api/devicetypes/{id}/callbacks…, /api/callbacks…
 //   event_handlers.cpp        …/status/error, …/status/warn, …/events/config…
 //   provisioning_handlers.cpp /api/provisioning… (LoRaWAN Provision IDs, provisioned devices)
+//   console_handlers.cpp      /api/console…, /api/codec… (what the web console needs)
 // Their JSON is in json/<resource>_json.h; refusals are ApiError (errors.h).
 // A handler runs after authentication and the role check; it must answer 404
 // for any object outside the principal's group subtree (CheckVisible and the
@@ -283,5 +284,16 @@ http::Response Login(ApiContext&, const Principal&, const http::Request&);
 http::Response GetSession(ApiContext&, const Principal&, const http::Request&);
 http::Response Logout(ApiContext&, const Principal&, const http::Request&);
 http::Response ChangeOwnPassword(ApiContext&, const Principal&, const http::Request&);
+
+// --- the web console (console_handlers.cpp) -----------------------------------
+// GetConsoleConfig is public and runs on the event loop (from memory only).
+
+http::Response GetConsoleConfig(ApiContext&, const Principal&, const http::Request&);
+// The device-type editor's "try it": decode hex data with a display type, and
+// check a DIRECT downlink template. Pure computation with the codec library.
+http::Response DecodeWithCodec(ApiContext&, const Principal&, const http::Request&);
+http::Response CheckDownlinkTemplate(ApiContext&, const Principal&, const http::Request&);
+// The home page's counts over the principal's group subtree.
+http::Response GetConsoleSummary(ApiContext&, const Principal&, const http::Request&);
 
 }  // namespace roost::api

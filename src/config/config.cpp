@@ -231,6 +231,33 @@ Status MetricsToken(std::string_view token) {
   return Status::Ok();
 }
 
+// An http(s) URL template whose origin (scheme://host[:port]) goes into the
+// Content-Security-Policy as is: it may hold no character that would end or
+// extend the policy's source list.
+Status TileUrl(std::string_view url) {
+  if (url.empty()) return Status::Ok();
+  ROOST_RETURN_IF_ERROR(CheckUrl(url, {"http://", "https://"}, "http://… or https://…"));
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f ||
+        c == ';' || c == ',' || c == '\'' || c == '"') {
+      return Status::InvalidInput(
+          "the URL may not contain spaces, control characters, non-ASCII or ;,'\"");
+    }
+  }
+  size_t scheme_end = url.find("://") + 3;
+  size_t host_end = url.find_first_of("/?#", scheme_end);
+  std::string_view host =
+      url.substr(scheme_end, host_end == std::string_view::npos ? std::string_view::npos
+                                                                : host_end - scheme_end);
+  if (host.empty() || host.find_first_of("{}@") != std::string_view::npos) {
+    return Status::InvalidInput(
+        "expected a fixed host after the scheme (no {placeholders} "
+        "or user@ there), got " +
+        Quote(url));
+  }
+  return Status::Ok();
+}
+
 // The one table of settings, in the order of docs/configuration.md and of
 // ToToml. Sections: the part of `key` before the dot. `default_value` is the
 // value a ServeConfig{} holds, as ToToml writes it ("" = empty); a test checks both.
@@ -572,6 +599,14 @@ const std::vector<KeyDef>& Keys() {
       Text(Key("metrics.token", "ROOST_METRICS_TOKEN", "", "",
                "Bearer token GET /metrics requires; empty = loopback clients only"),
            &ServeConfig::metrics_token, MetricsToken),
+      Text(Key("console.dir", "ROOST_CONSOLE_DIR", "--console-dir", "",
+               "Directory of the web console's built files (index.html, assets/), loaded "
+               "at start; empty = `web` beside the roost executable; off = no console"),
+           &ServeConfig::console_dir),
+      Text(Key("console.tile_url", "ROOST_CONSOLE_TILE_URL", "--console-tile-url", "",
+               "Map tile URL template for the console, https://host/{z}/{x}/{y}.png; its "
+               "origin is allowed as an image source; empty = no map tiles"),
+           &ServeConfig::console_tile_url, TileUrl),
   };
   return keys;
 }

@@ -141,6 +141,12 @@ struct ServeConfig {
   bool require_known_certificates = false;
   // A secret: GET /metrics needs "Authorization: Bearer <token>"; empty = loopback clients only.
   std::string metrics_token;
+  // The web console's built files (index.html, assets/): "" = the directory `web` beside
+  // the running executable, "off" = no console.
+  std::string console_dir;
+  // Map tile URL template for the console ("https://tile.example.org/{z}/{x}/{y}.png");
+  // empty = no tiles. Its origin is allowed in the Content-Security-Policy's img-src.
+  std::string console_tile_url;
 
   // The master key path with the default applied.
   std::string MasterKeyPath() const;

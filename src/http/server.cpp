@@ -70,6 +70,7 @@ std::string_view MethodLabel(std::string_view m) {
 }
 
 ServerOptions WithThreads(ServerOptions opts) {
+  if (opts.content_security_policy.empty()) opts.content_security_policy = ContentSecurityPolicy();
   if (opts.handler_threads == 0) {
     opts.handler_threads = std::max(4u, 2 * UsableCpus());
   }
@@ -216,18 +217,22 @@ class Spool {
   void* map_ = nullptr;
 };
 
-// The security headers every response carries unless its handler set them.
-// The policy suits both the JSON API and the console's own static pages.
+// The security headers every response carries unless its handler set them
+// (the Content-Security-Policy is ServerOptions::content_security_policy).
 constexpr std::pair<std::string_view, std::string_view> kSecurityHeaders[] = {
     {"X-Content-Type-Options", "nosniff"},
-    {"Content-Security-Policy",
-     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-     "frame-ancestors 'none'"},
     {"Referrer-Policy", "no-referrer"},
 };
 
 }  // namespace
+
+std::string ContentSecurityPolicy(std::string_view image_origin) {
+  std::string img_src = "'self' data:";
+  if (!image_origin.empty()) img_src += " " + std::string(image_origin);
+  return "default-src 'self'; script-src 'self'; style-src 'self'; img-src " + img_src +
+         "; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+         "frame-ancestors 'none'";
+}
 
 class Server::Impl {
  public:
@@ -501,8 +506,11 @@ asio::awaitable<bool> Server::Impl::Write(beast::tcp_stream& stream, Outcome& ou
   bhttp::response<bhttp::string_body> res;
   res.version(version == 10 ? 10 : 11);
   res.result(static_cast<unsigned>(r.status));
-  res.set(bhttp::field::content_type, r.content_type);
+  if (!r.content_type.empty()) res.set(bhttp::field::content_type, r.content_type);
   for (const auto& [name, value] : r.headers) res.insert(name, value);
+  if (res.find("Content-Security-Policy") == res.end()) {
+    res.set("Content-Security-Policy", opts_.content_security_policy);
+  }
   for (const auto& [name, value] : kSecurityHeaders) {
     if (res.find(beast::string_view(name.data(), name.size())) == res.end()) {
       res.insert(beast::string_view(name.data(), name.size()),
@@ -510,7 +518,9 @@ asio::awaitable<bool> Server::Impl::Write(beast::tcp_stream& stream, Outcome& ou
     }
   }
   res.keep_alive(keep_alive);
-  if (head) {
+  if (r.status == 304) {
+    // No body and no length: a Content-Length would describe the cached representation.
+  } else if (head) {
     res.content_length(r.body.size());
   } else {
     res.body() = std::move(r.body);

@@ -161,7 +161,7 @@ Result<PasswordLink> Accounts::IssuePasswordLink(std::string_view user_id) {
     return Status::NotFound("user " + std::string(user_id) + " not found");
   }
   ROOST_RETURN_IF_ERROR(st);
-  link.url = settings_.public_url + "/console/set-password#token=" + link.token;
+  link.url = settings_.public_url + "/set-password#token=" + link.token;
   return link;
 }
 

@@ -21,6 +21,7 @@
 #include "crypto/password.h"
 #include "crypto/seal.h"
 #include "gateway/listener.h"
+#include "http/console_assets.h"
 #include "http/ops.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -87,6 +88,25 @@ Status LimitPasswordWork(const config::ServeConfig& cfg, unsigned handler_thread
   return Status::Ok();
 }
 
+// The directory console.dir names: "" = `web` beside the running executable.
+std::string ConsoleDirectory(const config::ServeConfig& cfg) {
+  if (!cfg.console_dir.empty()) return cfg.console_dir;
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return "web";
+  std::string path(exe, static_cast<size_t>(n));
+  size_t slash = path.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) + "/web";
+}
+
+// The origin (scheme://host[:port]) of a URL the configuration checked.
+std::string OriginOf(std::string_view url) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  size_t host_end = url.find_first_of("/?#", scheme_end + 3);
+  return std::string(url.substr(0, host_end));
+}
+
 }  // namespace
 
 // Everything the server runs, in the order it is built (and destroyed in reverse).
@@ -99,6 +119,7 @@ struct Runtime::Parts {
   observe::MetricsRegistry metrics;
   http::Readiness readiness;
   http::Router router;
+  http::ConsoleAssets console;  // the fallback route reads it
   std::unique_ptr<registry::DeviceRegistry> devices;
   crypto::PasswordVerifyCache passwords;
   api::LoginThrottle throttle;
@@ -324,8 +345,22 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   api::BodyLimits body_limits;
   body_limits.bulk = cfg.max_bulk_body_bytes;
   body_limits.upload = cfg.max_upload_bytes;
+  p->api_context->console.tile_url = cfg.console_tile_url;
+  p->api_context->console.provisioning = cfg.gwmp_listen.has_value();
   ROOST_RETURN_IF_ERROR(
       api::AddApiRoutes(p->router, *p->api_context, body_limits).WithPrefix("routes"));
+  if (cfg.console_dir != "off") {
+    const std::string dir = ConsoleDirectory(cfg);
+    auto console = http::ConsoleAssets::Load(dir);
+    if (!console.ok()) return console.status().WithPrefix("console.dir");
+    p->console = std::move(console).value();
+    if (!p->console.built()) {
+      logger.Warn("the web console was not built: / answers a page saying so",
+                  {{"console_dir", dir},
+                   {"build", "scripts/build.sh, or npm ci && npm run build in web/"}});
+    }
+    ROOST_RETURN_IF_ERROR(http::ServeConsole(p->router, p->console).WithPrefix("routes"));
+  }
   p->jobs = std::make_unique<jobs::Runner>(*p->store, NowMs);
   ROOST_RETURN_IF_ERROR(p->devices->AddJobHandlers(*p->jobs).WithPrefix("jobs"));
 
@@ -338,6 +373,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   server_opts.readiness = &p->readiness;
   server_opts.logger = &logger;
   server_opts.metrics = &p->metrics;
+  server_opts.content_security_policy = http::ContentSecurityPolicy(OriginOf(cfg.console_tile_url));
   auto server = http::Server::Listen(p->loop->context(), server_opts, p->router);
   if (!server.ok()) return server.status();
   p->server = std::move(server).value();

@@ -83,6 +83,9 @@ GROUPLESS = {
     "GET /api/product-certificates": {},
     "POST /api/product-certificates/import": {},
     "GET /api/product-certificates/{key}": {"key": "P_0004_D356_03"},
+    # Pure computation on the body (the device-type editor's "try it"): no stored object.
+    "POST /api/codec/decode": {},
+    "POST /api/codec/downlink/check": {},
 }
 
 # Routes that answer a foreign object with another status than 404: a bulk edit is a job,
