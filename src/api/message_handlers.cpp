@@ -353,18 +353,20 @@ Parsed<std::optional<storage::MessageCursor>> LastEventId(const Request& req) {
 }  // namespace
 
 Response LiveDeviceMessages(ApiContext& ctx, const Principal& p, const Request& req) {
-  if (ctx.messages == nullptr || ctx.live == nullptr) return Unavailable();
+  if (ctx.messages == nullptr) return Unavailable();
   auto device = VisibleDevice(ctx, p, req.Param("id"));
   if (!device.ok()) return device.error().ToResponse();
+  if (ctx.live == nullptr) return Unavailable();
   auto resume = LastEventId(req);
   if (!resume.ok()) return resume.error().ToResponse();
   return ctx.live->Open(p, device->id.value, "", *resume);
 }
 
 Response LiveDeviceTypeMessages(ApiContext& ctx, const Principal& p, const Request& req) {
-  if (ctx.messages == nullptr || ctx.live == nullptr) return Unavailable();
+  if (ctx.messages == nullptr) return Unavailable();
   auto type = VisibleDeviceType(ctx, p, req.Param("id"));
   if (!type.ok()) return type.error().ToResponse();
+  if (ctx.live == nullptr) return Unavailable();
   auto resume = LastEventId(req);
   if (!resume.ok()) return resume.error().ToResponse();
   return ctx.live->Open(p, std::nullopt, type->id, *resume);

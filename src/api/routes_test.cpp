@@ -51,6 +51,8 @@ const std::map<std::string, std::string>& ExpectedMatrix() {
       {"GET /api/devicetypes/{id}/disengage", "AD"},
       {"GET /api/devices/{id}/messages", "ADR"},
       {"GET /api/devicetypes/{id}/messages", "ADR"},
+      {"GET /api/devices/{id}/messages/live", "ADR"},
+      {"GET /api/devicetypes/{id}/messages/live", "ADR"},
       {"POST /api/devicetypes/{id}/callbacks/new", "AD"},
       {"GET /api/devicetypes/{id}/callbacks", "ADR"},
       {"POST /api/devicetypes/{id}/callbacks/{cid}/delete", "AD"},

@@ -550,6 +550,9 @@ asio::awaitable<void> Server::Impl::WriteStream(beast::tcp_stream& stream, Conn&
   res.result(static_cast<unsigned>(r.status));
   res.set(bhttp::field::content_type, r.content_type);
   for (const auto& [name, value] : r.headers) res.insert(name, value);
+  if (res.find("Content-Security-Policy") == res.end()) {
+    res.set("Content-Security-Policy", opts_.content_security_policy);
+  }
   for (const auto& [name, value] : kSecurityHeaders) {
     if (res.find(beast::string_view(name.data(), name.size())) == res.end()) {
       res.insert(beast::string_view(name.data(), name.size()),

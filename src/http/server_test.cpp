@@ -967,6 +967,7 @@ TEST_F(ServerTest, StreamSendsItsHeadAtOnceThenEachPieceAsItComes) {
   EXPECT_EQ(head->Header("X-Accel-Buffering"), "no");
   EXPECT_EQ(head->Header("Transfer-Encoding"), "chunked");
   EXPECT_EQ(head->Header("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(head->Header("Content-Security-Policy"), ContentSecurityPolicy());
   auto stream = StreamNumber(0);
   ASSERT_TRUE(stream);
   EXPECT_EQ(stream->end(), ResponseStream::End::kOpen);
