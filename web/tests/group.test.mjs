@@ -78,7 +78,7 @@ test('associated users and device types are the group’s own', async () => {
 
 test('event configuration: a bad address next to its field, add, delete', async () => {
   await page.goto(server.url + '/group/events');
-  await page.getByRole('heading', { name: 'Event configuration' }).waitFor();
+  await page.getByRole('heading', { name: 'Event configuration', level: 2 }).waitFor();
   await page.locator('#emails').fill('ops@example.com, not an address');
   await page.getByRole('button', { name: 'Add' }).click();
   await page.locator('#emails-error').waitFor();
@@ -143,7 +143,7 @@ test('a READER sees the group without edit controls; forged changes are refused'
     assert.equal(await menu.getByRole('link', { name: 'Associated users' }).count(), 0);
     await assertAccessible(rp, 'group as reader');
     await rp.goto(server.url + '/group/events');
-    await rp.getByRole('heading', { name: 'Event configuration' }).waitFor();
+    await rp.getByRole('heading', { name: 'Event configuration', level: 2 }).waitFor();
     assert.equal(await rp.getByRole('button', { name: 'Add' }).count(), 0);
     assert.ok((await rowCount(rp.getByRole('table'))) >= 0);
     assert.equal(await forge(rp, 'POST', '/api/groups/edit', { id: root, name: 'Mine now' }), 403);

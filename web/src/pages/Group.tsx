@@ -30,6 +30,8 @@ export function GroupPage({ id, tab }: Props) {
 
   useEffect(() => {
     setGroup(null);
+  }, [groupId]);
+  useEffect(() => {
     setError('');
     get<Group>(`/api/groups/${encodeURIComponent(groupId)}`).then(setGroup, (e) =>
       setError(e instanceof ApiError && e.status === 404 ? 'There is no such group.' : String(e.message ?? e)),
