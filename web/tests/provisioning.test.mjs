@@ -76,10 +76,10 @@ test('disable one with a confirmation; the state filter selects it', async () =>
   await row.getByRole('button', { name: 'Yes, disable' }).click();
   await table.locator('tbody tr', { hasText: 'S000001' }).getByText('disabled').waitFor();
 
-  await page.getByLabel('State').selectOption('disabled');
+  await page.locator('#pid-state').selectOption('disabled');
   await table.getByText('S000002').waitFor({ state: 'detached' });
   assert.equal(await rowCount(table), 1);
-  await page.getByLabel('State').selectOption('pending');
+  await page.locator('#pid-state').selectOption('pending');
   await table.getByText('S000002').waitFor();
   assert.equal(await rowCount(table), 4);
 });
