@@ -58,3 +58,16 @@ export async function postForm(api, path, form) {
   if (!res.ok) throw new Error(`POST ${path} answered ${res.status}: ${text}`);
   return JSON.parse(text);
 }
+
+// Readable at 200 % zoom: at half the width (1280 / 2 CSS pixels) the page
+// reflows — nothing but a wide table's own scroller scrolls sideways.
+export async function assertReflows(page, what) {
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 640, height: 900 });
+  try {
+    const over = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    if (over > 0) throw new Error(`${what}: at 200 % zoom the page is ${over} px wider than the window`);
+  } finally {
+    if (size) await page.setViewportSize(size);
+  }
+}

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Api, assertAccessible, launchBrowser, loginPage, screenshot, startRoost } from './support.mjs';
-import { forge, makePerson, personPage, rowCount } from './fixtures.mjs';
+import { assertReflows, forge, makePerson, personPage, rowCount } from './fixtures.mjs';
 
 let server;
 let browser;
@@ -36,6 +36,7 @@ test('information: edit the group, create a subgroup, find it listed', async () 
   await page.getByRole('heading', { name: 'Group Acme' }).waitFor();
   await assertAccessible(page, 'group information');
   await screenshot(page, 'group-information');
+  await assertReflows(page, 'group information');
 
   // A name the server refuses is shown next to the field.
   await page.getByLabel('Subgroup name').fill('');
@@ -92,8 +93,14 @@ test('event configuration: a bad address next to its field, add, delete', async 
   await assertAccessible(page, 'group events');
   await screenshot(page, 'group-events');
 
-  await table.getByRole('button', { name: 'Delete' }).click();
-  await page.getByRole('button', { name: 'Yes, delete' }).click();
+  // With the keyboard only: the question takes the focus to its Cancel.
+  await table.getByRole('button', { name: 'Delete' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('button', { name: 'Cancel' }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Cancel');
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Yes, delete');
+  await page.keyboard.press('Enter');
   await table.getByText('No event configuration.').waitFor();
   assert.deepEqual((await admin.call('GET', `/api/groups/${root}/events/config`)).data, []);
 });
@@ -111,6 +118,7 @@ test('API access: the new password is shown once, works, and the credential can 
   assert.ok(await page.getByRole('button', { name: 'Copy password' }).isVisible());
   await assertAccessible(page, 'api access, new credential');
   await screenshot(page, 'group-api-access');
+  await assertReflows(page, 'api access');
 
   // The credential works as shown.
   const basic = Api.basicAuth(server.url, login, password);

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Api, assertAccessible, launchBrowser, loginPage, screenshot, startRoost } from './support.mjs';
-import { forge, makePerson, personPage, roost, rowCount } from './fixtures.mjs';
+import { assertReflows, forge, makePerson, personPage, roost, rowCount } from './fixtures.mjs';
 
 let server;
 let browser;
@@ -51,6 +51,7 @@ test('import a report, then the same again: every refused line is listed by numb
   assert.equal(await rowCount(table), 5);
   await assertAccessible(page, 'provision ids');
   await screenshot(page, 'provisioning-ids');
+  await assertReflows(page, 'provision ids');
 
   await page.setInputFiles('#report-file', csv('report.csv', report));
   await page.getByRole('button', { name: 'Import' }).click();
@@ -105,6 +106,7 @@ test('provisioned devices, summary and labels', async () => {
   assert.equal(await page.getByTestId('command').innerText(), "roost label --report 'batch 7.csv' -o labels.svg --long --brand Acme");
   await assertAccessible(page, 'labels');
   await screenshot(page, 'provisioning-labels');
+  await assertReflows(page, 'labels');
 });
 
 test('a READER sees Provision IDs without import or disable; forged requests are refused', async () => {

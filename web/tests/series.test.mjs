@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Api, assertAccessible, launchBrowser, loginPage, screenshot, startRoost } from './support.mjs';
-import { forge, makePerson, personPage, postForm, roost } from './fixtures.mjs';
+import { assertReflows, forge, makePerson, personPage, postForm, roost } from './fixtures.mjs';
 
 const ENC_KEY = '00112233445566778899AABBCCDDEEFF';
 let server;
@@ -70,6 +70,7 @@ test('bad lines are flagged before submitting and block the upload', async () =>
   assert.ok(await page.getByText('Fix the bad lines first.').isVisible());
   await assertAccessible(page, 'series with bad lines');
   await screenshot(page, 'series-bad-lines');
+  await assertReflows(page, 'series preview');
 });
 
 test('the batch’s ID/PAC file registers 20 devices and the job reaches done', async () => {
@@ -95,6 +96,7 @@ test('the batch’s ID/PAC file registers 20 devices and the job reaches done', 
   const failed = page.getByRole('table', { name: 'Failed devices' });
   assert.equal(await failed.locator('tbody tr').count(), 3);
   await screenshot(page, 'series-job-failures');
+  await assertReflows(page, 'series job');
 });
 
 test('where can I find the end-product certificate: search and use one', async () => {

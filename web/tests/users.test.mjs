@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, Api, assertAccessible, launchBrowser, loginPage, screenshot, startRoost } from './support.mjs';
-import { forge, makePerson, personPage } from './fixtures.mjs';
+import { assertReflows, forge, makePerson, personPage } from './fixtures.mjs';
 
 let server;
 let browser;
@@ -34,6 +34,7 @@ test('the users list shows the admin, with a CSV export', async () => {
   assert.equal(download.suggestedFilename(), 'users.csv');
   await assertAccessible(page, 'users list');
   await screenshot(page, 'users-list');
+  await assertReflows(page, 'users list');
 });
 
 test('a new user: roles explained, the email not sent and why, a taken email next to its field', async () => {
@@ -75,6 +76,7 @@ test('editing a user: name and roles, a password that needs the admin’s own, i
   await page.getByRole('heading', { name: 'User bob@example.com' }).waitFor();
   await assertAccessible(page, 'user edit');
   await screenshot(page, 'user-edit');
+  await assertReflows(page, 'user edit');
 
   await page.getByLabel('Name', { exact: true }).fill('Robert');
   await page.getByRole('checkbox', { name: 'DEVICE_MANAGER' }).check();
