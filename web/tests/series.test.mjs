@@ -133,6 +133,34 @@ test('edit series: a bad coordinate is flagged; a good file renames and places d
   assert.equal((await admin.call('GET', '/api/devices/41A2F1')).name, 'Pump 2');
 });
 
+test('FACTORY, which may not list device types, types the id and registers a batch', async () => {
+  const second = mkdtempSync(join(tmpdir(), 'roost-batch-'));
+  try {
+    roost(['cra', 'issue', '--count', '5', '--first-id', '0051B000', '--enc-key', ENC_KEY, '--out-dir', second]);
+    const pairs = readFileSync(join(second, 'id_pac.txt'), 'utf8');
+    const form = new FormData();
+    form.append('encryptionKey', ENC_KEY);
+    form.append('idKey', new Blob([readFileSync(join(second, 'id_key_encrypted.bin'))]), 'id_key_encrypted.bin');
+    form.append('idPac', new Blob([pairs]), 'id_pac.txt');
+    await postForm(admin, '/api/credentials/import', form);
+    await makePerson(admin, 'factory@example.com', ['FACTORY']);
+    const { context, page: fp } = await personPage(browser, server.url, 'factory@example.com');
+    try {
+      await fp.getByRole('link', { name: 'New series' }).click();
+      await fp.getByLabel('Device type id').fill(typeId);
+      await fp.setInputFiles('#series-file', file('id_pac.txt', pairs));
+      await fp.getByText('5 device lines, no problem found.').waitFor();
+      await fp.getByRole('button', { name: 'Register the devices' }).click();
+      await fp.getByText('Done: 5 of 5 succeeded, 0 failed.').waitFor({ timeout: 30000 });
+      await assertAccessible(fp, 'series as factory');
+    } finally {
+      await context.close();
+    }
+  } finally {
+    rmSync(second, { recursive: true, force: true });
+  }
+});
+
 test('a READER cannot register or edit series, even by a forged request', async () => {
   await makePerson(admin, 'series-reader@example.com', ['READER']);
   const { context, page: rp } = await personPage(browser, server.url, 'series-reader@example.com');

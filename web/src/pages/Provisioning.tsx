@@ -9,6 +9,7 @@ import { Layout, SideMenu } from '../components/Layout';
 import { LocalTable } from '../components/LocalTable';
 import { ApiError, get, post, request } from '../lib/api';
 import { dateTime } from '../lib/format';
+import { groupLabel, useGroups } from '../lib/groups';
 import { isAdmin, useSession } from '../lib/session';
 
 const TABS = [
@@ -54,6 +55,9 @@ interface ProvisionId {
 }
 
 function ImportReport({ onImported }: { onImported: () => void }) {
+  const { user } = useSession();
+  const { groups } = useGroups();
+  const [group, setGroup] = useState('');
   const [file, setFile] = useState<File | null>(null);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<string>('');
@@ -66,7 +70,11 @@ function ImportReport({ onImported }: { onImported: () => void }) {
     setResult('');
     setError(null);
     try {
-      const r = await request<{ imported: number }>('POST', '/api/provisioning/ids/import', { rawBody: file, contentType: 'text/csv' });
+      const r = await request<{ imported: number }>('POST', '/api/provisioning/ids/import', {
+        rawBody: file,
+        contentType: 'text/csv',
+        query: { groupId: group && group !== user?.group.id ? group : undefined },
+      });
       setResult(`Imported ${r.imported} Provision ID${r.imported === 1 ? '' : 's'}.`);
       onImported();
     } catch (err) {
@@ -89,6 +97,15 @@ function ImportReport({ onImported }: { onImported: () => void }) {
           <label for="report-file">Report file (CSV)</label>
           <input id="report-file" type="file" accept=".csv,text/csv" onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] ?? null)} />
         </div>
+        {groups.length > 1 && (
+          <Select
+            id="report-group"
+            label="Owning group"
+            value={group || user?.group.id || ''}
+            onValue={setGroup}
+            options={groups.map((g) => ({ value: g.id, label: groupLabel(g, groups) }))}
+          />
+        )}
         <button type="submit" disabled={!file || busy}>
           Import
         </button>
