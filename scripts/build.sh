@@ -10,10 +10,24 @@ kind=${1:-release}
 shift || true
 jobs=$(nproc)
 
+# The web console (web/, TypeScript) into build/web, which build/roost serves.
+# npm ci installs exactly the committed lockfile; it runs again only when the
+# lockfile changed since the last install.
+build_console() {
+  (
+    cd web
+    if [[ ! -f node_modules/.package-lock.json ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+      npm ci --no-audit --no-fund --loglevel=error
+    fi
+    npm run --silent build >/dev/null
+  )
+}
+
 case "$kind" in
   release)
     cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     ninja -C build -j "$jobs" "$@"
+    build_console
     ;;
   asan)
     # -O1: clang 14 cannot compile C++20 coroutines with UBSan at -O0, and tests run faster.

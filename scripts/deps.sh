@@ -9,9 +9,11 @@ packages=(
   # libraries (see docs/architecture.md for why each)
   libssl-dev libboost1.81-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev libqrencode-dev
   libpng-dev libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev libpq-dev libsodium-dev
-  libtomlplusplus-dev libcurl4-openssl-dev
+  libtomlplusplus-dev libcurl4-openssl-dev zlib1g-dev
   # tools the tests and benchmarks run
   openssl python3 zbar-tools sqlite3 postgresql python3-aiosmtpd wrk nginx nodejs
+  # the console's browser tests (playwright-core drives it)
+  chromium
 )
 
 missing=()
@@ -19,6 +21,10 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
+
+# Debian's nodejs comes without npm (a separate package); some Node.js builds
+# bundle it. Ask for Debian's only when there is no npm at all.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if ((${#missing[@]} == 0)); then
   exit 0

@@ -17,11 +17,25 @@ using http::Response;
 
 namespace {
 
-Response Unauthorized(std::string_view message =
-                          "authentication required: HTTP Basic with an API login, or a "
-                          "console session cookie") {
+constexpr std::string_view kAuthenticationRequired =
+    "authentication required: HTTP Basic with an API login, or a console session cookie";
+
+// A browser that meets a Basic challenge asks for a password in its own dialog,
+// and holds the request until someone answers it: for the console's fetch and
+// EventSource calls, which then just hang. Browsers mark a request a page's
+// script made with Sec-Fetch-Mode (cors, same-origin, no-cors); those get the
+// 401 without the challenge, so the console shows its own login page. Scripts
+// and a browser opening an API URL directly (navigate) still get it.
+bool FromPageScript(const Request& request) {
+  std::optional<std::string_view> mode = request.Header("Sec-Fetch-Mode");
+  return mode && !EqualsIgnoreCase(*mode, "navigate");
+}
+
+Response Unauthorized(const Request& request, std::string_view message = kAuthenticationRequired) {
   Response r = Response::Error(401, message);
-  r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"roost\"");
+  if (!FromPageScript(request)) {
+    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"roost\"");
+  }
   return r;
 }
 
@@ -76,7 +90,7 @@ AuthOutcome AuthenticateSession(ApiContext& ctx, const Request& request, const s
       out.refusal = Response::Error(500, "internal error");
       return out;
     }
-    out.refusal = Unauthorized("your session has expired or is not valid; log in again");
+    out.refusal = Unauthorized(request, "your session has expired or is not valid; log in again");
     out.refusal.headers.emplace_back("Set-Cookie", SessionCookieHeader(ctx, "", 0));
     return out;
   }
@@ -132,14 +146,14 @@ AuthOutcome Authenticate(ApiContext& ctx, const Request& request, bool changes_s
         return AuthenticateSession(ctx, request, *token, changes_state);
       }
     }
-    out.refusal = Unauthorized();
+    out.refusal = Unauthorized(request);
     return out;
   }
   // Malformed credentials (NUL, not UTF-8 included) are refused before any
   // lookup or throttle.
   auto creds = ParseBasicAuthorization(*header);
   if (!creds.ok()) {
-    out.refusal = Unauthorized();
+    out.refusal = Unauthorized(request);
     return out;
   }
   const int64_t now = ctx.now_ms();
@@ -166,7 +180,7 @@ AuthOutcome Authenticate(ApiContext& ctx, const Request& request, bool changes_s
     return out;
   }
   if (!*verified) {  // the reservation stays a failure
-    out.refusal = Unauthorized();
+    out.refusal = Unauthorized(request);
     return out;
   }
   ctx.throttle.Succeeded(attempt, now);

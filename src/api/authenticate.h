@@ -14,7 +14,9 @@
 //    DELETE), or a route the table marks so whatever its method — must then
 //    carry the header X-CSRF-Token equal to the session's CSRF token, else 403.
 // An Authorization header wins over a cookie. Missing or wrong credentials:
-// 401 with WWW-Authenticate: Basic realm="roost". Credentials are never logged
+// 401 with WWW-Authenticate: Basic realm="roost" — except for a request a
+// page's script made (Sec-Fetch-Mode other than "navigate"), which a browser
+// would hold behind its own password dialog. Credentials are never logged
 // or echoed in a response.
 #pragma once
 

@@ -19,6 +19,8 @@
 
 namespace roost::api {
 
+class LiveFeed;
+
 // Who is calling: an authenticated API user or user (person); empty for a
 // public route.
 struct Principal {
@@ -49,6 +51,13 @@ struct ApiContext {
   pipeline::EventService* events = nullptr;
   // LoRaWAN Provision IDs and provisioned devices; nullptr = not running (503).
   registry::ProvisioningRegistry* provisioning = nullptr;
+  // What GET /api/console/config tells the web console.
+  struct Console {
+    std::string tile_url;       // console.tile_url; "" = no map tiles
+    bool provisioning = false;  // the GWMP listener (LoRaWAN provisioning) is on
+  } console{};
+  // The live message streams (api/live_feed.h); nullptr = not running (503).
+  LiveFeed* live = nullptr;
   // http.secure_cookies: the session cookie is Secure and named with the __Host- prefix.
   bool secure_cookies = false;
 };

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -11,6 +13,7 @@
 #include "api/json/body.h"
 #include "api/json/bulk_json.h"
 #include "api/json/device_json.h"
+#include "core/hex.h"
 #include "core/identifiers.h"
 #include "core/text.h"
 #include "model/device.h"
@@ -40,15 +43,56 @@ std::optional<ApiError> ParseStateFilter(std::string_view text, storage::DeviceQ
   return std::nullopt;
 }
 
+// The `after` of a device list's next page: the last device's ID, or with
+// namePrefix (pages by name, then ID) "N" + the name in hex + "." + the ID.
+// Clients treat it as opaque.
+std::string DeviceCursor(const storage::DevicePage& page) {
+  const std::string id = SigfoxId{*page.next}.ToApi();
+  if (!page.next_name) return id;
+  const std::string& name = *page.next_name;
+  return "N" + ToHex(std::span(reinterpret_cast<const uint8_t*>(name.data()), name.size())) + "." +
+         id;
+}
+
+std::optional<ApiError> ParseDeviceCursor(std::string_view text, storage::DeviceQuery& query) {
+  std::string_view id_text = text;
+  if (!text.empty() && text.front() == 'N') {
+    const size_t dot = text.find('.');
+    if (dot == std::string_view::npos) {
+      return ApiError::BadField("after", "is not a cursor of this list: follow paging.next");
+    }
+    auto name = FromHex(text.substr(1, dot - 1));
+    if (!name.ok() || name->size() > 1000) {
+      return ApiError::BadField("after", "is not a cursor of this list: follow paging.next");
+    }
+    query.after_name = std::string(name->begin(), name->end());
+    id_text = text.substr(dot + 1);
+  }
+  auto id = ParseSigfoxId(id_text);
+  if (!id.ok()) return ApiError::BadField("after", id.status().message());
+  query.after = id->value;
+  return std::nullopt;
+}
+
 Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req,
                          storage::DeviceQuery query, const std::vector<std::string_view>& keep) {
   auto limit = ParseLimit(req.QueryParam("limit"));
   if (!limit.ok()) return limit.error().ToResponse();
   query.limit = *limit;
   if (auto after = req.QueryParam("after")) {
-    auto id = ParseSigfoxId(*after);
-    if (!id.ok()) return ApiError::BadField("after", id.status().message()).ToResponse();
-    query.after = id->value;
+    if (auto e = ParseDeviceCursor(*after, query)) return e->ToResponse();
+  }
+  if (auto offset = req.QueryParam("offset")) {
+    const std::string& text = *offset;
+    if (text.empty() || text.size() > 6 ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        std::stoll(text) > storage::kMaxDeviceOffset) {
+      return ApiError::BadField("offset", "must be an integer from 0 to " +
+                                              std::to_string(storage::kMaxDeviceOffset) +
+                                              " (deeper pages: follow paging.next)")
+          .ToResponse();
+    }
+    query.offset = std::stoll(text);
   }
   if (auto prefix = req.QueryParam("idPrefix")) {
     std::string s = *prefix;
@@ -60,6 +104,10 @@ Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req
     query.id_prefix = AsciiUpper(s);
   }
   if (auto prefix = req.QueryParam("namePrefix")) query.name_prefix = *prefix;
+  if (query.after && query.after_name.has_value() == query.name_prefix.empty()) {
+    return ApiError::BadField("after", "is not a cursor of this list: follow paging.next")
+        .ToResponse();
+  }
   if (auto state = req.QueryParam("state")) {
     if (auto e = ParseStateFilter(*state, query)) return e->ToResponse();
   }
@@ -80,7 +128,7 @@ Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req
   for (const auto& d : page->devices) data.push_back(DeviceJson(d, pac));
   json body{{"data", std::move(data)}, {"paging", json::object()}};
   if (page->next) {
-    body["paging"]["next"] = NextUrl(req, keep, *limit, SigfoxId{*page->next}.ToApi());
+    body["paging"]["next"] = NextUrl(req, keep, *limit, DeviceCursor(*page));
   }
   return JsonResponse(200, body);
 }

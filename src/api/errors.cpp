@@ -13,6 +13,25 @@ bool IsFieldName(std::string_view s) {
   });
 }
 
+// One step of a member path: a field name with optional indexes ("data[0]",
+// "ids[3]") or indexes alone ("[2]").
+bool IsFieldStep(std::string_view s) {
+  size_t bracket = s.find('[');
+  std::string_view name = s.substr(0, bracket);
+  if (!name.empty() && !IsFieldName(name)) return false;
+  if (bracket == std::string_view::npos) return !name.empty();
+  std::string_view rest = s.substr(bracket);
+  while (!rest.empty()) {
+    size_t close = rest.find(']');
+    if (rest[0] != '[' || close == std::string_view::npos || close < 2) return false;
+    for (char c : rest.substr(1, close - 1)) {
+      if (c < '0' || c > '9') return false;
+    }
+    rest.remove_prefix(close + 1);
+  }
+  return true;
+}
+
 }  // namespace
 
 ApiError ApiError::BadField(std::string_view field, std::string message) {
@@ -50,11 +69,20 @@ ApiError FromStatus(const Status& status) {
       return InternalError();
   }
   e.message = status.message();
-  size_t colon = e.message.find(": ");
-  if (colon != std::string::npos && IsFieldName(std::string_view(e.message).substr(0, colon))) {
-    e.errors.push_back(
-        http::ErrorDetail::Field(e.message.substr(0, colon), e.message.substr(colon + 2)));
+  // "data[0]: url: position 35: ..." names the member data[0].url: a step
+  // that ends with an index ("data[0]") goes on into the next one; any other
+  // ends the field ("id: 2C: ..." names id).
+  std::string field;
+  std::string_view rest = e.message;
+  for (size_t colon = rest.find(": "); colon != std::string_view::npos; colon = rest.find(": ")) {
+    std::string_view step = rest.substr(0, colon);
+    if (!IsFieldStep(step)) break;
+    if (!field.empty() && step.front() != '[') field += '.';
+    field += step;
+    rest.remove_prefix(colon + 2);
+    if (step.back() != ']') break;
   }
+  if (!field.empty()) e.errors.push_back(http::ErrorDetail::Field(field, std::string(rest)));
   return e;
 }
 

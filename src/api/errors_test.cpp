@@ -29,6 +29,22 @@ TEST(FromStatus, MapsCodesAndExtractsTheField) {
   EXPECT_EQ(io.message.find("disk"), std::string::npos);  // store details are not shown
 }
 
+TEST(FromStatus, NamesANestedMemberPath) {
+  ApiError e =
+      FromStatus(Status::InvalidInput("data[0]: url: position 35: unknown variable {nosuch}"));
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(FirstField(e), "data[0].url");
+  EXPECT_EQ(e.errors[0].message, "position 35: unknown variable {nosuch}");
+  EXPECT_EQ(e.message, "data[0]: url: position 35: unknown variable {nosuch}");
+  EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("ids[3][1]: bad"))), "ids[3][1]");
+  EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("[2]: key: malformed"))), "[2].key");
+  // A sentence is not a field, even after one.
+  EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("the device type: is gone"))), "");
+  EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("x[]: no"))), "");
+  // Only an indexed step goes on into a member: "id: 2C: ..." names id.
+  EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("id: 2C: not registered"))), "id");
+}
+
 TEST(FromStatus, ABusyServerAnswers503WithRetryAfter) {
   ApiError busy = FromStatus(Status::Unavailable("too many password checks at once; retry later"));
   EXPECT_EQ(busy.status, 503);

@@ -17,6 +17,7 @@
 //   callback_handlers.cpp     /api/devicetypes/{id}/callbacks…, /api/callbacks…
 //   event_handlers.cpp        …/status/error, …/status/warn, …/events/config…
 //   provisioning_handlers.cpp /api/provisioning… (LoRaWAN Provision IDs, provisioned devices)
+//   console_handlers.cpp      /api/console…, /api/codec… (what the web console needs)
 // Their JSON is in json/<resource>_json.h; refusals are ApiError (errors.h).
 // A handler runs after authentication and the role check; it must answer 404
 // for any object outside the principal's group subtree (CheckVisible and the
@@ -101,6 +102,11 @@ http::Response Page(const http::Request& req, const std::vector<T>& items, Key k
   return JsonResponse(200, body);
 }
 
+// The entries of GET …/messages for `messages`, in their order, each with its
+// "callbacks" (message_handlers.cpp; the live streams send the same).
+Result<std::vector<nlohmann::json>> MessageEntries(ApiContext& ctx,
+                                                   const std::vector<Message>& messages);
+
 // --- device types (device_type_handlers.cpp) -------------------------------
 
 http::Response ListDeviceTypes(ApiContext&, const Principal&, const http::Request&);
@@ -179,6 +185,9 @@ http::Response IngestService(ApiContext&, const Principal&, const http::Request&
 // Newest first: ?since=&before=&limit=&after= → {"data": [...], "paging": {...}}.
 http::Response ListDeviceMessages(ApiContext&, const Principal&, const http::Request&);
 http::Response ListDeviceTypeMessages(ApiContext&, const Principal&, const http::Request&);
+// Server-sent events of new messages (api/live_feed.h); Last-Event-ID resumes.
+http::Response LiveDeviceMessages(ApiContext&, const Principal&, const http::Request&);
+http::Response LiveDeviceTypeMessages(ApiContext&, const Principal&, const http::Request&);
 // The computed locations of a device's messages, newest first, paged as messages.
 http::Response ListDeviceLocations(ApiContext&, const Principal&, const http::Request&);
 
@@ -275,5 +284,16 @@ http::Response Login(ApiContext&, const Principal&, const http::Request&);
 http::Response GetSession(ApiContext&, const Principal&, const http::Request&);
 http::Response Logout(ApiContext&, const Principal&, const http::Request&);
 http::Response ChangeOwnPassword(ApiContext&, const Principal&, const http::Request&);
+
+// --- the web console (console_handlers.cpp) -----------------------------------
+// GetConsoleConfig is public and runs on the event loop (from memory only).
+
+http::Response GetConsoleConfig(ApiContext&, const Principal&, const http::Request&);
+// The device-type editor's "try it": decode hex data with a display type, and
+// check a DIRECT downlink template. Pure computation with the codec library.
+http::Response DecodeWithCodec(ApiContext&, const Principal&, const http::Request&);
+http::Response CheckDownlinkTemplate(ApiContext&, const Principal&, const http::Request&);
+// The home page's counts over the principal's group subtree.
+http::Response GetConsoleSummary(ApiContext&, const Principal&, const http::Request&);
 
 }  // namespace roost::api

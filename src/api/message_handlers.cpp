@@ -15,6 +15,7 @@
 #include "api/json/body.h"
 #include "api/json/callback_json.h"
 #include "api/json/message_json.h"
+#include "api/live_feed.h"
 #include "pipeline/ingest_body.h"
 
 namespace roost::api {
@@ -76,25 +77,34 @@ Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery
     }
     return JsonResponse(200, body);
   }
-  // Each message's callback deliveries, read for the whole page at once.
-  auto deliveries = ctx.messages->ListMessageDeliveries(page->messages);
-  if (!deliveries.ok()) return FromStatus(deliveries.status()).ToResponse();
+  auto entries = MessageEntries(ctx, page->messages);
+  if (!entries.ok()) return FromStatus(entries.status()).ToResponse();
+  for (json& item : *entries) body["data"].push_back(std::move(item));
+  return JsonResponse(200, body);
+}
+
+}  // namespace
+
+Result<std::vector<json>> MessageEntries(ApiContext& ctx, const std::vector<Message>& messages) {
+  // Each message's callback deliveries, read for all of them at once.
+  auto deliveries = ctx.messages->ListMessageDeliveries(messages);
+  if (!deliveries.ok()) return deliveries.status();
   std::map<std::tuple<uint32_t, int64_t, int64_t>, json> callbacks;
   for (const Delivery& d : *deliveries) {
     json& list = callbacks[{d.device, d.message_time, d.seq_number}];
     if (list.is_null()) list = json::array();
     list.push_back(DeliveryJson(d));
   }
-  for (const Message& m : page->messages) {
+  std::vector<json> entries;
+  entries.reserve(messages.size());
+  for (const Message& m : messages) {
     json item = MessageJson(m);
     auto it = callbacks.find({m.device.value, m.time, m.seq_number});
     item["callbacks"] = it == callbacks.end() ? json::array() : std::move(it->second);
-    body["data"].push_back(std::move(item));
+    entries.push_back(std::move(item));
   }
-  return JsonResponse(200, body);
+  return entries;
 }
-
-}  // namespace
 
 Response CreateStation(ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.messages == nullptr) return Unavailable();
@@ -321,6 +331,43 @@ Response ListDeviceTypeMessages(ApiContext& ctx, const Principal& p, const Reque
   storage::MessageQuery query;
   query.type = type->id;
   return ListMessages(ctx, req, std::move(query));
+}
+
+namespace {
+
+// Last-Event-ID: the id of the last event an EventSource received, sent when
+// it reconnects. A value that is not one of ours is refused, naming the header.
+Parsed<std::optional<storage::MessageCursor>> LastEventId(const Request& req) {
+  auto header = req.Header("Last-Event-ID");
+  if (!header || header->empty()) return std::optional<storage::MessageCursor>();
+  auto cursor = ParseMessageCursor(*header);
+  if (!cursor.ok()) {
+    return ApiError::BadField("Last-Event-ID",
+                              "must be the id of an event of this stream "
+                              "(<time>-<device hex>-<seqNumber>), not " +
+                                  QuoteForMessage(*header, 60));
+  }
+  return std::optional<storage::MessageCursor>(*cursor);
+}
+
+}  // namespace
+
+Response LiveDeviceMessages(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr || ctx.live == nullptr) return Unavailable();
+  auto device = VisibleDevice(ctx, p, req.Param("id"));
+  if (!device.ok()) return device.error().ToResponse();
+  auto resume = LastEventId(req);
+  if (!resume.ok()) return resume.error().ToResponse();
+  return ctx.live->Open(p, device->id.value, "", *resume);
+}
+
+Response LiveDeviceTypeMessages(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr || ctx.live == nullptr) return Unavailable();
+  auto type = VisibleDeviceType(ctx, p, req.Param("id"));
+  if (!type.ok()) return type.error().ToResponse();
+  auto resume = LastEventId(req);
+  if (!resume.ok()) return resume.error().ToResponse();
+  return ctx.live->Open(p, std::nullopt, type->id, *resume);
 }
 
 }  // namespace roost::api

@@ -59,6 +59,8 @@ const std::vector<ApiRoute>& ApiRoutes() {
        Body::kJson, http::Safety::kChangesState},
       {"GET", "/api/devices/{id}/messages", kRead, ListDeviceMessages},
       {"GET", "/api/devicetypes/{id}/messages", kRead, ListDeviceTypeMessages},
+      {"GET", "/api/devices/{id}/messages/live", kRead, LiveDeviceMessages},
+      {"GET", "/api/devicetypes/{id}/messages/live", kRead, LiveDeviceTypeMessages},
       {"GET", "/api/devices/{id}/messages/metric", kRead, GetDeviceMessageMetric},
       {"GET", "/api/devices/{id}/locations", kRead, ListDeviceLocations},
       {"GET", "/api/devices/{id}/stats", kRead, GetDeviceStats},
@@ -128,6 +130,13 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"GET", "/api/session", kNone, GetSession, Access::kAnyPrincipal},
       {"POST", "/api/session/logout", kNone, Logout, Access::kAnyPrincipal},
       {"POST", "/api/session/password", kNone, ChangeOwnPassword, Access::kAnyPrincipal},
+      {"POST", "/api/codec/decode", kRead, DecodeWithCodec, Access::kRoles, Body::kSmall},
+      {"POST", "/api/codec/downlink/check", kRead, CheckDownlinkTemplate, Access::kRoles,
+       Body::kSmall},
+      {"GET", "/api/console/summary", kRead, GetConsoleSummary},
+      // Public and answered from memory: the console reads it before anyone logs in.
+      {"GET", "/api/console/config", kNone, GetConsoleConfig, Access::kPublic, Body::kJson,
+       http::Safety::kSafe, nullptr, http::Runs::kEventLoop},
   };
   return kRoutes;
 }
@@ -141,11 +150,14 @@ Status AddApiRoutes(http::Router& router, ApiContext& ctx, const BodyLimits& lim
     const ApiRoute* r = &route;
     ApiContext* c = &ctx;
     http::RouteOptions options;
-    options.runs = http::Runs::kWorkers;
+    options.runs = route.runs;
     options.safety = route.safety;
     switch (route.body) {
       case Body::kJson:
         options.max_body_bytes = route.access == Access::kPublic ? limits.public_json : limits.json;
+        break;
+      case Body::kSmall:
+        options.max_body_bytes = limits.small_json;
         break;
       case Body::kBulk:
         options.max_body_bytes = limits.bulk;

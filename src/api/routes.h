@@ -47,6 +47,7 @@ enum class Access {
 // (BodyLimits below).
 enum class Body {
   kJson,    // a JSON object of a few fields (public routes: kept smaller still)
+  kSmall,   // a JSON object of a few short fields (a format to try): BodyLimits::small_json
   kBulk,    // a bulk JSON request: up to ~200 000 devices
   kBatch,   // a batch of ingest reports: up to 1 000
   kUpload,  // files (CSV, multipart): streamed to a temporary file, not memory
@@ -66,12 +67,15 @@ struct ApiRoute {
   // Optional, for a hot route: tried on the event loop for an API user whose
   // credentials are cached (AuthenticateFromCache), before the usual way.
   ApiFastHandler fast = nullptr;
+  // kEventLoop only for a public route that answers from memory (never blocks).
+  http::Runs runs = http::Runs::kWorkers;
 };
 
 // The largest body per kind of route; over it, 413 before the body is read.
 struct BodyLimits {
   size_t public_json = 4 * 1024;  // log in, set a password: a stranger's request
   size_t json = http::kDefaultMaxBodyBytes;
+  size_t small_json = 16 * 1024;
   size_t bulk = 32 * 1024 * 1024;
   size_t batch = 512 * 1024;          // 1 000 reports of ~200 bytes, with room
   size_t upload = 128 * 1024 * 1024;  // a CRA batch of 1 000 000 devices is ≈ 58 MB

@@ -231,6 +231,33 @@ Status MetricsToken(std::string_view token) {
   return Status::Ok();
 }
 
+// An http(s) URL template whose origin (scheme://host[:port]) goes into the
+// Content-Security-Policy as is: it may hold no character that would end or
+// extend the policy's source list.
+Status TileUrl(std::string_view url) {
+  if (url.empty()) return Status::Ok();
+  ROOST_RETURN_IF_ERROR(CheckUrl(url, {"http://", "https://"}, "http://… or https://…"));
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f ||
+        c == ';' || c == ',' || c == '\'' || c == '"') {
+      return Status::InvalidInput(
+          "the URL may not contain spaces, control characters, non-ASCII or ;,'\"");
+    }
+  }
+  size_t scheme_end = url.find("://") + 3;
+  size_t host_end = url.find_first_of("/?#", scheme_end);
+  std::string_view host =
+      url.substr(scheme_end, host_end == std::string_view::npos ? std::string_view::npos
+                                                                : host_end - scheme_end);
+  if (host.empty() || host.find_first_of("{}@") != std::string_view::npos) {
+    return Status::InvalidInput(
+        "expected a fixed host after the scheme (no {placeholders} "
+        "or user@ there), got " +
+        Quote(url));
+  }
+  return Status::Ok();
+}
+
 // The one table of settings, in the order of docs/configuration.md and of
 // ToToml. Sections: the part of `key` before the dot. `default_value` is the
 // value a ServeConfig{} holds, as ToToml writes it ("" = empty); a test checks both.
@@ -539,6 +566,22 @@ const std::vector<KeyDef>& Keys() {
                  "Refuse callback destinations on loopback, private and link-local addresses, "
                  "checked on the address connected to (true/false)"),
              &ServeConfig::callback_refuse_private),
+      Int(Key("live.max_streams_per_principal", "ROOST_LIVE_MAX_STREAMS_PER_PRINCIPAL",
+              "--live-max-streams-per-principal", "4",
+              "Live message streams one user or API user may have open at once; past it 429"),
+          &ServeConfig::live_max_streams_per_principal, 1, 1000),
+      Int(Key("live.max_streams", "ROOST_LIVE_MAX_STREAMS", "--live-max-streams", "1000",
+              "Live message streams open on this instance at once; past it 503 with "
+              "Retry-After"),
+          &ServeConfig::live_max_streams, 1, 100000),
+      Int(Key("live.poll_interval_ms", "ROOST_LIVE_POLL_INTERVAL_MS", "--live-poll-interval-ms",
+              "5000",
+              "Every this many ms each live stream reads the database for messages that another "
+              "instance stored"),
+          &ServeConfig::live_poll_interval_ms, 100, 600000),
+      Int(Key("live.keepalive_ms", "ROOST_LIVE_KEEPALIVE_MS", "--live-keepalive-ms", "15000",
+              "A live stream quiet for this many ms gets a keep-alive comment"),
+          &ServeConfig::live_keepalive_ms, 100, 600000),
       Int(Key("jobs.lease_seconds", "ROOST_JOBS_LEASE_SECONDS", "--job-lease-seconds", "60",
               "A claimed chunk of a background job that is not finished within this many "
               "seconds (its worker died) is taken over by another worker"),
@@ -556,6 +599,14 @@ const std::vector<KeyDef>& Keys() {
       Text(Key("metrics.token", "ROOST_METRICS_TOKEN", "", "",
                "Bearer token GET /metrics requires; empty = loopback clients only"),
            &ServeConfig::metrics_token, MetricsToken),
+      Text(Key("console.dir", "ROOST_CONSOLE_DIR", "--console-dir", "",
+               "Directory of the web console's built files (index.html, assets/), loaded "
+               "at start; empty = `web` beside the roost executable; off = no console"),
+           &ServeConfig::console_dir),
+      Text(Key("console.tile_url", "ROOST_CONSOLE_TILE_URL", "--console-tile-url", "",
+               "Map tile URL template for the console, https://host/{z}/{x}/{y}.png; its "
+               "origin is allowed as an image source; empty = no map tiles"),
+           &ServeConfig::console_tile_url, TileUrl),
   };
   return keys;
 }

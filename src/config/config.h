@@ -130,12 +130,23 @@ struct ServeConfig {
   uint32_t callback_timeout_ms = 5000;         // one attempt, connecting included
   uint32_t callback_dead_after_s = 86400;      // failing this long: the callback is dead
   bool callback_refuse_private = false;        // refuse loopback/private/link-local destinations
+  // The console's live message streams (api/live_feed.h).
+  uint32_t live_max_streams_per_principal = 4;  // past it 429
+  uint32_t live_max_streams = 1000;             // past it 503 + Retry-After
+  uint32_t live_poll_interval_ms = 5000;        // each stream reads the store this often
+  uint32_t live_keepalive_ms = 15000;           // a quiet stream's keep-alive comment
   uint32_t job_lease_seconds = 60;  // a job chunk's lease; then another worker may redo it
   uint32_t job_workers = 2;         // threads running job chunks
   // Registration with a product certificate missing from the certificate registry is refused.
   bool require_known_certificates = false;
   // A secret: GET /metrics needs "Authorization: Bearer <token>"; empty = loopback clients only.
   std::string metrics_token;
+  // The web console's built files (index.html, assets/): "" = the directory `web` beside
+  // the running executable, "off" = no console.
+  std::string console_dir;
+  // Map tile URL template for the console ("https://tile.example.org/{z}/{x}/{y}.png");
+  // empty = no tiles. Its origin is allowed in the Content-Security-Policy's img-src.
+  std::string console_tile_url;
 
   // The master key path with the default applied.
   std::string MasterKeyPath() const;

@@ -422,6 +422,28 @@ TEST(Config, BadEnvironmentValues) {
   EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_DATA_DIR", ""}}), "ROOST_DATA_DIR: must not be empty");
 }
 
+// The tile URL's origin goes into the Content-Security-Policy: nothing that
+// could end or extend a source list gets through.
+TEST(Config, ConsoleTileUrl) {
+  EXPECT_EQ(
+      LoadOk(std::nullopt, {{"ROOST_CONSOLE_TILE_URL", "https://t.example.org:8443/{z}/{x}/{y}"}})
+          .console_tile_url,
+      "https://t.example.org:8443/{z}/{x}/{y}");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_CONSOLE_TILE_URL", "ftp://t/{z}"}}),
+            "ROOST_CONSOLE_TILE_URL: expected http://… or https://…, got \"ftp://t/{z}\"");
+  for (const char* bad : {"https://t.org/a b", "https://t.org/x;script-src *", "https://t.org/a,b",
+                          "https://t.org/'self'", "https://t.org/\"x"}) {
+    EXPECT_NE(LoadError(std::nullopt, {{"ROOST_CONSOLE_TILE_URL", bad}}).find("may not contain"),
+              std::string::npos)
+        << bad;
+  }
+  for (const char* bad : {"https://{s}.t.org/{z}", "https://user@t.org/{z}", "https:///{z}"}) {
+    EXPECT_NE(LoadError(std::nullopt, {{"ROOST_CONSOLE_TILE_URL", bad}}).find("fixed host"),
+              std::string::npos)
+        << bad;
+  }
+}
+
 TEST(Config, UnknownEnvironmentVariablesUnderASection) {
   EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_HTTP_LISTN", "0.0.0.0:80"}}),
             "ROOST_HTTP_LISTN: unknown setting (did you mean \"ROOST_HTTP_LISTEN\"?)");
@@ -543,10 +565,18 @@ const std::map<std::string_view, Sample>& Samples() {
       {"pipeline.callback_timeout_ms", {"250", "250"}},
       {"pipeline.callback_dead_after_s", {"60", "60"}},
       {"pipeline.callback_refuse_private", {"true", "true"}},
+      {"live.max_streams_per_principal", {"2", "2"}},
+      {"live.max_streams", {"50", "50"}},
+      {"live.poll_interval_ms", {"1000", "1000"}},
+      {"live.keepalive_ms", {"2000", "2000"}},
       {"jobs.lease_seconds", {"2", "2"}},
       {"jobs.workers", {"3", "3"}},
       {"registry.require_known_certificates", {"true", "true"}},
       {"metrics.token", {"s3cr3t-token", "\"s3cr3t-token\""}},
+      {"console.dir", {"/srv/roost/web", "\"/srv/roost/web\""}},
+      {"console.tile_url",
+       {"https://tile.example.org/{z}/{x}/{y}.png",
+        "\"https://tile.example.org/{z}/{x}/{y}.png\""}},
   };
   return samples;
 }

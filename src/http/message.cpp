@@ -115,6 +115,89 @@ Response Response::Later(std::shared_ptr<PendingResponse> pending) {
   return r;
 }
 
+Response Response::Stream(std::shared_ptr<ResponseStream> stream) {
+  Response r;
+  r.content_type = "text/event-stream";
+  r.stream = std::move(stream);
+  return r;
+}
+
+bool ResponseStream::Write(std::string_view piece) {
+  std::function<void()> wake;
+  std::function<void()> on_end;
+  bool queued = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (end_ != End::kOpen) return false;
+    if (piece.size() > max_queued_bytes_ || queued_.size() > max_queued_bytes_ - piece.size()) {
+      // The client reads slower than we produce: drop it rather than grow.
+      end_ = End::kTooSlow;
+      std::string().swap(queued_);
+      on_end = std::move(on_end_);
+    } else {
+      queued_.append(piece);
+      queued = true;
+    }
+    wake = std::move(wake_);
+    wake_ = nullptr;
+  }
+  if (wake) wake();
+  if (on_end) on_end();
+  return queued;
+}
+
+void ResponseStream::Finish(End why) {
+  std::function<void()> wake;
+  std::function<void()> on_end;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (end_ != End::kOpen || why == End::kOpen) return;
+    end_ = why;
+    if (why != End::kClosed) std::string().swap(queued_);
+    wake = std::move(wake_);
+    wake_ = nullptr;
+    on_end = std::move(on_end_);
+  }
+  if (wake) wake();
+  if (on_end) on_end();
+}
+
+ResponseStream::End ResponseStream::end() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return end_;
+}
+
+void ResponseStream::OnEnd(std::function<void()> on_end) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (end_ == End::kOpen) {
+      on_end_ = std::move(on_end);
+      return;
+    }
+  }
+  on_end();
+}
+
+size_t ResponseStream::queued_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queued_.size();
+}
+
+ResponseStream::Taken ResponseStream::Take() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Taken taken;
+  taken.data.swap(queued_);
+  taken.end = end_;
+  return taken;
+}
+
+bool ResponseStream::OnReady(std::function<void()> wake) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!queued_.empty() || end_ != End::kOpen) return false;
+  wake_ = std::move(wake);
+  return true;
+}
+
 void PendingResponse::Complete(Response response) {
   std::function<void()> wake;
   {

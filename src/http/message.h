@@ -53,6 +53,7 @@ struct Request {
 };
 
 class PendingResponse;
+class ResponseStream;
 
 struct Response {
   int status = 200;
@@ -62,9 +63,15 @@ struct Response {
   // When set, the response is decided later (see PendingResponse) and the
   // fields above are ignored.
   std::shared_ptr<PendingResponse> later;
+  // When set, `body` is ignored: after the head the body is written piece by
+  // piece from `stream` (see ResponseStream) and the connection then closes.
+  std::shared_ptr<ResponseStream> stream;
 
   // A response that `pending` will receive from another thread.
   static Response Later(std::shared_ptr<PendingResponse> pending);
+  // A 200 whose body `stream` produces over time ("text/event-stream" unless
+  // changed afterwards).
+  static Response Stream(std::shared_ptr<ResponseStream> stream);
 
   static Response Json(int status, std::string json_body);
   static Response Text(int status, std::string text,
@@ -97,6 +104,70 @@ class PendingResponse {
   std::optional<Response> response_;
   bool completed_ = false;
   std::function<void()> wake_;
+};
+
+// A response body written piece by piece after the head, for as long as the
+// producer and the client want it: server-sent events. A handler returns
+// Response::Stream(stream) and hands `stream` to whoever produces the pieces.
+// The server sends the head at once — the response's status, content type and
+// headers, plus Cache-Control: no-cache and X-Accel-Buffering: no (so that no
+// proxy holds pieces back) unless set, and Transfer-Encoding: chunked (HTTP/1.0:
+// no length; the close ends it) — then writes what is queued whenever Write
+// queues something. While nothing is queued the connection holds no thread:
+// neither an event-loop thread nor a handler thread waits on it.
+//
+// The stream ends, once, for the first of:
+//  - the producer's Close(): what is queued is still written, then the last
+//    chunk;
+//  - the client going away: it closed the connection or sent anything at all
+//    (an event-stream client sends nothing after its request), or one write
+//    did not finish within the server's write_timeout (each write has its own);
+//  - a slow reader: a Write that would leave more than `max_queued_bytes`
+//    queued but not yet written ends the stream instead (the client is
+//    dropped, memory does not grow);
+//  - the server's Shutdown, which ends every stream at once, so that its drain
+//    never waits for one.
+// Once ended, Write returns false and queues nothing; the producer should let
+// go of the stream (OnEnd tells it when). The connection closes after a stream.
+// Thread-safe.
+class ResponseStream {
+ public:
+  enum class End { kOpen, kClosed, kClientGone, kTooSlow, kShutdown };
+
+  explicit ResponseStream(size_t max_queued_bytes) : max_queued_bytes_(max_queued_bytes) {}
+
+  // Queues `piece`; false when the stream has ended (now or before).
+  bool Write(std::string_view piece);
+  // The producer is done: the stream ends after what is queued.
+  void Close() { Finish(End::kClosed); }
+  // kOpen while the stream runs, else why it ended.
+  End end() const;
+  // Runs `on_end` once when the stream ends, on the thread that ends it and
+  // outside the stream's lock — at once, here, when it has ended already. One
+  // callback: a later call replaces one not run yet.
+  void OnEnd(std::function<void()> on_end);
+  size_t queued_bytes() const;
+
+  // For the server. Ends the stream for `why` (what is queued is dropped,
+  // except for kClosed); later calls are ignored.
+  void Finish(End why);
+  // What is queued (taken), and whether the stream has ended and why.
+  struct Taken {
+    std::string data;
+    End end = End::kOpen;
+  };
+  Taken Take();
+  // Runs `wake` once, from the thread that queues or ends, when there is
+  // something to take; returns false without keeping it when there is already.
+  bool OnReady(std::function<void()> wake);
+
+ private:
+  const size_t max_queued_bytes_;
+  mutable std::mutex mu_;
+  std::string queued_;  // guarded by mu_
+  End end_ = End::kOpen;
+  std::function<void()> wake_;
+  std::function<void()> on_end_;
 };
 
 // Decodes %XX escapes (and '+' as space when `plus_is_space`). Returns nullopt on

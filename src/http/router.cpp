@@ -17,7 +17,23 @@ struct Router::Node {
   std::map<std::string, Route, std::less<>> methods;
 };
 
+struct Router::Fallback {
+  Handler handler;
+  std::string label;
+  RouteOptions options;
+};
+
 namespace {
+
+// Runs `handler` only for requests whose target is text (TargetTextProblem).
+Handler CheckedHandler(Handler handler) {
+  return [inner = std::move(handler)](const Request& req) {
+    if (auto problem = TargetTextProblem(req.path, req.query)) {
+      return Response::Error(400, *problem);
+    }
+    return inner(req);
+  };
+}
 
 bool IsTokenChar(char c) {
   // RFC 9110 tchar.
@@ -106,12 +122,7 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
   if (node->methods.count(method) > 0) {
     return Status::AlreadyExists(where + ": route already registered");
   }
-  Handler checked = [inner = std::move(handler)](const Request& req) {
-    if (auto problem = TargetTextProblem(req.path, req.query)) {
-      return Response::Error(400, *problem);
-    }
-    return inner(req);
-  };
+  Handler checked = CheckedHandler(std::move(handler));
   if (options.admit) {
     // Before admission too, so that such a request never has its body read.
     options.admit = [inner = std::move(options.admit)](Request& req) -> std::optional<Response> {
@@ -123,6 +134,15 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
   }
   node->methods.emplace(std::string(method),
                         Node::Route{std::move(checked), std::string(pattern), std::move(options)});
+  return Status::Ok();
+}
+
+Status Router::SetFallback(std::string_view label, Handler handler, RouteOptions options) {
+  if (!handler) return Status::InvalidInput("fallback: empty handler");
+  if (label.empty()) return Status::InvalidInput("fallback: empty label");
+  if (fallback_) return Status::AlreadyExists("fallback: already set");
+  fallback_ = std::make_unique<Fallback>(
+      Fallback{CheckedHandler(std::move(handler)), std::string(label), std::move(options)});
   return Status::Ok();
 }
 
@@ -188,6 +208,13 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
     return result;
   }
   if (allowed.empty()) {
+    if (fallback_ && (method == "GET" || method == "HEAD")) {
+      result.kind = RouteMatch::Kind::kFound;
+      result.handler = &fallback_->handler;
+      result.options = &fallback_->options;
+      result.pattern = fallback_->label;
+      return result;
+    }
     result.kind = RouteMatch::Kind::kNotFound;
     return result;
   }

@@ -15,6 +15,11 @@
 // kMethodNotAllowed (405, Allow without HEAD), so that a HEAD, which clients and
 // proxies send freely, never runs a handler that changes anything.
 //
+// A fallback (SetFallback) answers the GET and HEAD requests whose path matches
+// no route, instead of kNotFound: the web console's files and its deep links
+// are served that way, without a route per file. Other methods, kBadPath and
+// kMethodNotAllowed are not affected.
+//
 // Every route answers 400 before its handler runs when the request's decoded path
 // segments or query parameters are not UTF-8 text without NUL, naming where
 // (TargetTextProblem in message.h): no handler ever reads such bytes, so none
@@ -136,6 +141,12 @@ class Router {
     return Add(method, pattern, std::move(handler), std::move(options));
   }
 
+  // Sets the handler of GET and HEAD requests that match no route (Match then
+  // returns kFound with `label` as the pattern, which names it in metrics).
+  // The handler answers everything else itself, a 404 included. Fails on an
+  // empty handler or label, or when a fallback is set already.
+  Status SetFallback(std::string_view label, Handler handler, RouteOptions options = {});
+
   RouteMatch Match(std::string_view method, std::string_view path) const;
 
   // Every registered (method, pattern), sorted by pattern then method.
@@ -144,6 +155,8 @@ class Router {
  private:
   struct Node;
   std::unique_ptr<Node> root_;
+  struct Fallback;
+  std::unique_ptr<Fallback> fallback_;
 };
 
 }  // namespace roost::http

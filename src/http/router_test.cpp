@@ -206,3 +206,44 @@ TEST(RouterAddTest, RejectsEmptyHandler) {
 
 }  // namespace
 }  // namespace roost::http
+
+namespace roost::http {
+namespace {
+
+TEST(RouterFallback, AnswersGetAndHeadThatMatchNoRoute) {
+  Router router;
+  ASSERT_TRUE(router.Add("GET", "/healthz", Named("health")).ok());
+  ASSERT_TRUE(router.Add("POST", "/api/things", Named("things")).ok());
+  ASSERT_TRUE(router.SetFallback("/{console}", Named("fallback")).ok());
+  EXPECT_EQ(CallHandler(router.Match("GET", "/devices/1234AB")), "fallback");
+  EXPECT_EQ(router.Match("GET", "/devices/1234AB").pattern, "/{console}");
+  EXPECT_EQ(CallHandler(router.Match("HEAD", "/")), "fallback");
+  EXPECT_EQ(CallHandler(router.Match("GET", "/healthz")), "health");
+  // Other methods, wrong methods of a route and malformed paths are not its business.
+  EXPECT_EQ(router.Match("POST", "/devices").kind, RouteMatch::Kind::kNotFound);
+  EXPECT_EQ(router.Match("GET", "/api/things").kind, RouteMatch::Kind::kMethodNotAllowed);
+  EXPECT_EQ(router.Match("GET", "/bad%zz").kind, RouteMatch::Kind::kBadPath);
+  // Routes() lists routes only.
+  for (const auto& [method, pattern] : router.Routes()) EXPECT_NE(pattern, "/{console}");
+}
+
+TEST(RouterFallback, RefusesASecondOrEmptyFallback) {
+  Router router;
+  EXPECT_FALSE(router.SetFallback("/{console}", nullptr).ok());
+  EXPECT_FALSE(router.SetFallback("", Named("x")).ok());
+  ASSERT_TRUE(router.SetFallback("/{console}", Named("x")).ok());
+  EXPECT_EQ(router.SetFallback("/{console}", Named("y")).code(), Status::Code::kAlreadyExists);
+}
+
+TEST(RouterFallback, RefusesTargetsThatAreNotText) {
+  Router router;
+  ASSERT_TRUE(router.SetFallback("/{console}", Named("x")).ok());
+  RouteMatch m = router.Match("GET", "/a%00b");
+  ASSERT_EQ(m.kind, RouteMatch::Kind::kFound);
+  Request req;
+  req.path = "/a%00b";
+  EXPECT_EQ((*m.handler)(req).status, 400);
+}
+
+}  // namespace
+}  // namespace roost::http

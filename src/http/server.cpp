@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -69,6 +70,7 @@ std::string_view MethodLabel(std::string_view m) {
 }
 
 ServerOptions WithThreads(ServerOptions opts) {
+  if (opts.content_security_policy.empty()) opts.content_security_policy = ContentSecurityPolicy();
   if (opts.handler_threads == 0) {
     opts.handler_threads = std::max(4u, 2 * UsableCpus());
   }
@@ -82,6 +84,8 @@ struct Conn {
   asio::any_io_executor executor;
   beast::tcp_stream* stream = nullptr;
   bool idle = false;
+  // The response body being streamed on this connection (ResponseStream), if any.
+  std::shared_ptr<ResponseStream> live;
 };
 
 // What a connection answers, and what it logs and counts about it.
@@ -213,18 +217,22 @@ class Spool {
   void* map_ = nullptr;
 };
 
-// The security headers every response carries unless its handler set them.
-// The policy suits both the JSON API and the console's own static pages.
+// The security headers every response carries unless its handler set them
+// (the Content-Security-Policy is ServerOptions::content_security_policy).
 constexpr std::pair<std::string_view, std::string_view> kSecurityHeaders[] = {
     {"X-Content-Type-Options", "nosniff"},
-    {"Content-Security-Policy",
-     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-     "frame-ancestors 'none'"},
     {"Referrer-Policy", "no-referrer"},
 };
 
 }  // namespace
+
+std::string ContentSecurityPolicy(std::string_view image_origin) {
+  std::string img_src = "'self' data:";
+  if (!image_origin.empty()) img_src += " " + std::string(image_origin);
+  return "default-src 'self'; script-src 'self'; style-src 'self'; img-src " + img_src +
+         "; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+         "frame-ancestors 'none'";
+}
 
 class Server::Impl {
  public:
@@ -251,6 +259,9 @@ class Server::Impl {
   asio::awaitable<bool> Write(beast::tcp_stream& stream, Outcome& out, unsigned version,
                               bool keep_alive, bool head);
   asio::awaitable<void> LingeringClose(beast::tcp_stream& stream);
+  // Sends the head of a streamed response, then its pieces until it ends.
+  asio::awaitable<void> WriteStream(beast::tcp_stream& stream, Conn& conn, Outcome& out,
+                                    unsigned version, bool head);
   // Sends `out` (a refusal), counts and logs it, and closes the connection.
   asio::awaitable<void> Refuse(beast::tcp_stream& stream, Outcome& out, const std::string& remote,
                                Clock::time_point start);
@@ -495,8 +506,11 @@ asio::awaitable<bool> Server::Impl::Write(beast::tcp_stream& stream, Outcome& ou
   bhttp::response<bhttp::string_body> res;
   res.version(version == 10 ? 10 : 11);
   res.result(static_cast<unsigned>(r.status));
-  res.set(bhttp::field::content_type, r.content_type);
+  if (!r.content_type.empty()) res.set(bhttp::field::content_type, r.content_type);
   for (const auto& [name, value] : r.headers) res.insert(name, value);
+  if (res.find("Content-Security-Policy") == res.end()) {
+    res.set("Content-Security-Policy", opts_.content_security_policy);
+  }
   for (const auto& [name, value] : kSecurityHeaders) {
     if (res.find(beast::string_view(name.data(), name.size())) == res.end()) {
       res.insert(beast::string_view(name.data(), name.size()),
@@ -504,7 +518,9 @@ asio::awaitable<bool> Server::Impl::Write(beast::tcp_stream& stream, Outcome& ou
     }
   }
   res.keep_alive(keep_alive);
-  if (head) {
+  if (r.status == 304) {
+    // No body and no length: a Content-Length would describe the cached representation.
+  } else if (head) {
     res.content_length(r.body.size());
   } else {
     res.body() = std::move(r.body);
@@ -514,6 +530,93 @@ asio::awaitable<bool> Server::Impl::Write(beast::tcp_stream& stream, Outcome& ou
   stream.expires_after(opts_.write_timeout);
   co_await bhttp::async_write(stream, res, Redirect(ec));
   co_return !ec;
+}
+
+asio::awaitable<void> Server::Impl::WriteStream(beast::tcp_stream& stream, Conn& conn, Outcome& out,
+                                                unsigned version, bool head) {
+  std::shared_ptr<ResponseStream> live = std::move(out.response.stream);
+  // Shutdown ends the streams it finds in conns_ on their strands, and this
+  // runs on ours: either it finds this one, or this sees stopping_.
+  conn.live = live;
+  struct Unset {
+    Conn& conn;
+    ~Unset() { conn.live = nullptr; }
+  } unset{conn};
+  if (stopping_.load() || head) live->Finish(ResponseStream::End::kShutdown);
+
+  Response& r = out.response;
+  bhttp::response<bhttp::empty_body> res;
+  res.version(version == 10 ? 10 : 11);
+  res.result(static_cast<unsigned>(r.status));
+  res.set(bhttp::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers) res.insert(name, value);
+  for (const auto& [name, value] : kSecurityHeaders) {
+    if (res.find(beast::string_view(name.data(), name.size())) == res.end()) {
+      res.insert(beast::string_view(name.data(), name.size()),
+                 beast::string_view(value.data(), value.size()));
+    }
+  }
+  if (res.find(bhttp::field::cache_control) == res.end())
+    res.set(bhttp::field::cache_control, "no-cache");
+  if (res.find("X-Accel-Buffering") == res.end()) res.set("X-Accel-Buffering", "no");
+  res.keep_alive(false);
+  const bool chunked = version != 10 && !head;
+  if (chunked) res.chunked(true);
+  error_code ec;
+  bhttp::response_serializer<bhttp::empty_body> head_writer(res);
+  stream.expires_after(opts_.write_timeout);
+  co_await bhttp::async_write_header(stream, head_writer, Redirect(ec));
+  if (ec || head) {
+    live->Finish(ResponseStream::End::kClientGone);
+    co_return;
+  }
+
+  // An event-stream client sends nothing more: a read that completes means it
+  // closed the connection (or misbehaves). Read on the socket itself, so the
+  // stream's write timer stays per write; the handler touches only what it owns.
+  auto scratch = std::make_shared<std::array<char, 512>>();
+  stream.socket().async_read_some(asio::buffer(*scratch), [live, scratch](error_code, size_t) {
+    live->Finish(ResponseStream::End::kClientGone);
+  });
+
+  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
+                                                    asio::steady_timer::time_point::max());
+  bool finished = false;  // the last chunk may be written
+  for (;;) {
+    const bool waiting =
+        live->OnReady([timer] { asio::post(timer->get_executor(), [timer] { timer->cancel(); }); });
+    if (waiting) {
+      co_await timer->async_wait(Redirect(ec));
+      timer->expires_at(asio::steady_timer::time_point::max());
+    }
+    ResponseStream::Taken taken = live->Take();
+    if (!taken.data.empty()) {
+      stream.expires_after(opts_.write_timeout);
+      if (chunked) {
+        co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(taken.data)),
+                                   Redirect(ec));
+      } else {
+        co_await asio::async_write(stream, asio::buffer(taken.data), Redirect(ec));
+      }
+      if (ec) {
+        live->Finish(ResponseStream::End::kClientGone);
+        break;
+      }
+    }
+    if (taken.end != ResponseStream::End::kOpen) {
+      finished =
+          taken.end == ResponseStream::End::kClosed || taken.end == ResponseStream::End::kShutdown;
+      break;
+    }
+  }
+  if (finished && chunked) {
+    stream.expires_after(
+        std::min<std::chrono::milliseconds>(opts_.write_timeout, std::chrono::seconds(1)));
+    co_await asio::async_write(stream, bhttp::make_chunk_last(), Redirect(ec));
+  }
+  // Ends the pending read (its handler finds the stream already ended).
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream.socket().close(ec);
 }
 
 asio::awaitable<void> Server::Impl::LingeringClose(beast::tcp_stream& stream) {
@@ -670,6 +773,10 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
     // Counted and logged before the write, so a client that got its response
     // sees it in the next scrape of /metrics.
     Record(out, remote, start);
+    if (out.response.stream) {
+      co_await WriteStream(stream, *conn, out, version, req.method == "HEAD");
+      break;
+    }
     bool written = co_await Write(stream, out, version, keep_alive, req.method == "HEAD");
     if (!written) co_return;
     if (!keep_alive) break;
@@ -915,6 +1022,8 @@ bool Server::Impl::Shutdown(std::chrono::milliseconds drain_timeout) {
   for (const auto& conn : conns) {
     asio::post(conn->executor, [conn] {
       if (conn->stream && conn->idle) conn->stream->cancel();
+      // A streamed response would never finish by itself: end it now.
+      if (conn->live) conn->live->Finish(ResponseStream::End::kShutdown);
     });
   }
   bool clean = true;

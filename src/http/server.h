@@ -84,11 +84,19 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{60'000};
   std::chrono::milliseconds write_timeout{30'000};
+  // Sent on every response whose handler sets none; "" = ContentSecurityPolicy().
+  std::string content_security_policy;
   // Optional collaborators; when set they must outlive the server.
   Readiness* readiness = nullptr;
   observe::Logger* logger = nullptr;
   observe::MetricsRegistry* metrics = nullptr;
 };
+
+// The strict policy the API and the console's files are served with: scripts,
+// styles, connections and images from the server's own origin only (no
+// inline script or style, no framing); `image_origin` ("https://tiles.example.org",
+// from a trusted setting, not checked here) is allowed as an image source too.
+std::string ContentSecurityPolicy(std::string_view image_origin = {});
 
 class Server {
  public:

@@ -106,6 +106,18 @@ class Client {
     return *r;
   }
 
+  // Reads until what arrived holds `needle`; returns everything read so far
+  // (and forgets it), or nullopt when it does not come within `timeout`.
+  std::optional<std::string> ReadUntil(std::string_view needle,
+                                       std::chrono::milliseconds timeout = 5000ms) {
+    while (buf_.find(needle) == std::string::npos) {
+      if (!Fill(timeout)) return std::nullopt;
+    }
+    std::string all;
+    all.swap(buf_);
+    return all;
+  }
+
   // True when the server closes the connection within `timeout`.
   bool ClosedWithin(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -163,6 +175,20 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(router
                     .Add("GET", "/boom",
                          [](const Request&) -> Response { throw std::runtime_error("kaboom"); })
+                    .ok());
+    // A streamed response; the test produces its pieces through `streams`.
+    RouteOptions streamed;
+    streamed.runs = Runs::kWorkers;
+    ASSERT_TRUE(router
+                    .Add(
+                        "GET", "/stream",
+                        [this](const Request&) {
+                          auto stream = std::make_shared<ResponseStream>(stream_bound);
+                          std::lock_guard<std::mutex> lock(streams_mu);
+                          streams.push_back(stream);
+                          return Response::Stream(stream);
+                        },
+                        streamed)
                     .ok());
     ASSERT_TRUE(router
                     .Add("GET", "/slow",
@@ -324,6 +350,20 @@ class ServerTest : public ::testing::Test {
   std::atomic<int> blocked{0};
   size_t items_limit = 10 * 1024 * 1024;
   std::atomic<int> admissions{0};
+  size_t stream_bound = 64 * 1024;
+  std::mutex streams_mu;
+  std::vector<std::shared_ptr<ResponseStream>> streams;
+  // The stream the n-th request to /stream got, once its handler ran.
+  std::shared_ptr<ResponseStream> StreamNumber(size_t n) {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(streams_mu);
+        if (streams.size() > n) return streams[n];
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return nullptr;
+  }
   std::atomic<int> handled{0};
   std::atomic<size_t> admission_saw_body{0};
   std::atomic<int> fast_tries{0};
@@ -913,6 +953,142 @@ TEST_F(ServerTest, ShutdownFinishesInFlightRequestAndClosesIdleOnes) {
   EXPECT_EQ(readiness.Get(), Readiness::State::kDraining);
   EXPECT_TRUE(idle.ClosedWithin(1s));
   EXPECT_THROW(Client late(server->port()), std::runtime_error);
+}
+
+TEST_F(ServerTest, StreamSendsItsHeadAtOnceThenEachPieceAsItComes) {
+  StartServer();
+  Client c(server->port());
+  c.Send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto head = c.Read();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->Header("Content-Type"), "text/event-stream");
+  EXPECT_EQ(head->Header("Cache-Control"), "no-cache");
+  EXPECT_EQ(head->Header("X-Accel-Buffering"), "no");
+  EXPECT_EQ(head->Header("Transfer-Encoding"), "chunked");
+  EXPECT_EQ(head->Header("X-Content-Type-Options"), "nosniff");
+  auto stream = StreamNumber(0);
+  ASSERT_TRUE(stream);
+  EXPECT_EQ(stream->end(), ResponseStream::End::kOpen);
+  EXPECT_TRUE(stream->Write("data: one\n\n"));
+  auto first = c.ReadUntil("data: one\n\n");
+  ASSERT_TRUE(first);
+  EXPECT_NE(first->find("b\r\ndata: one\n\n\r\n"), std::string::npos) << *first;
+  EXPECT_TRUE(stream->Write("data: two\n\n"));
+  EXPECT_TRUE(c.ReadUntil("data: two\n\n"));
+  // The producer ends it: the last chunk, then the connection closes.
+  stream->Close();
+  EXPECT_FALSE(stream->Write("data: late\n\n"));
+  EXPECT_TRUE(c.ReadUntil("0\r\n\r\n"));
+  EXPECT_TRUE(c.ClosedWithin(2s));
+}
+
+TEST_F(ServerTest, StreamEndsWhenTheClientGoesAway) {
+  StartServer();
+  std::shared_ptr<ResponseStream> stream;
+  std::atomic<bool> told{false};
+  {
+    Client c(server->port());
+    c.Send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+    ASSERT_TRUE(c.Read());
+    stream = StreamNumber(0);
+    ASSERT_TRUE(stream);
+    stream->OnEnd([&told] { told.store(true); });
+  }
+  for (int i = 0; i < 200 && stream->end() == ResponseStream::End::kOpen; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(stream->end(), ResponseStream::End::kClientGone);
+  EXPECT_TRUE(told.load());
+  EXPECT_FALSE(stream->Write("data: nobody\n\n"));
+  // The server goes on.
+  Client other(server->port());
+  EXPECT_EQ(other.Get("/healthz").status, 200);
+}
+
+TEST_F(ServerTest, StreamDropsAReaderThatFallsBehindInsteadOfQueueingMore) {
+  stream_bound = 64 * 1024;
+  StartServer();
+  Client c(server->port());
+  c.Send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(c.Read());
+  auto stream = StreamNumber(0);
+  ASSERT_TRUE(stream);
+  // The client reads nothing: the socket's buffers fill, then the queue.
+  const std::string piece(4096, 'x');
+  size_t written = 0;
+  while (stream->Write(piece) && written < (256u << 20)) {
+    written += piece.size();
+    EXPECT_LE(stream->queued_bytes(), stream_bound);
+    if (written % (1u << 20) == 0) std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(stream->end(), ResponseStream::End::kTooSlow);
+  EXPECT_EQ(stream->queued_bytes(), 0u);
+}
+
+TEST_F(ServerTest, EachStreamWriteHasItsOwnTimeout) {
+  ServerOptions opts;
+  opts.write_timeout = 300ms;
+  stream_bound = 512u << 20;
+  StartServer(opts);
+  Client c(server->port());
+  c.Send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(c.Read());
+  auto stream = StreamNumber(0);
+  ASSERT_TRUE(stream);
+  // Quiet for longer than the write timeout: that alone ends nothing.
+  std::this_thread::sleep_for(600ms);
+  EXPECT_TRUE(stream->Write("data: still here\n\n"));
+  EXPECT_TRUE(c.ReadUntil("still here"));
+  // A write that cannot finish (the client reads nothing) ends the stream.
+  const std::string piece(1u << 20, 'x');
+  auto start = std::chrono::steady_clock::now();
+  while (stream->Write(piece) && std::chrono::steady_clock::now() - start < 10s) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(stream->end(), ResponseStream::End::kClientGone);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST_F(ServerTest, IdleStreamsHoldNoHandlerThread) {
+  ServerOptions opts;
+  opts.handler_threads = 1;
+  StartServer(opts);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 6; ++i) {
+    clients.push_back(std::make_unique<Client>(server->port()));
+    clients.back()->Send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto head = clients.back()->Read();
+    ASSERT_TRUE(head);
+    EXPECT_EQ(head->status, 200);
+  }
+  // The one handler thread is free for an ordinary request.
+  Client c(server->port());
+  c.Send("POST /guarded HTTP/1.1\r\nHost: t\r\nX-Key: open\r\nContent-Length: 2\r\n\r\nhi");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  for (size_t i = 0; i < 6; ++i) {
+    auto stream = StreamNumber(i);
+    ASSERT_TRUE(stream);
+    EXPECT_TRUE(stream->Write("data: x\n\n"));
+    EXPECT_TRUE(clients[i]->ReadUntil("data: x\n\n"));
+  }
+}
+
+TEST_F(ServerTest, ShutdownEndsOpenStreamsPromptly) {
+  StartServer();
+  Client c(server->port());
+  c.Send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(c.Read());
+  auto stream = StreamNumber(0);
+  ASSERT_TRUE(stream);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(server->Shutdown(10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(stream->end(), ResponseStream::End::kShutdown);
+  EXPECT_TRUE(c.ReadUntil("0\r\n\r\n", 1000ms));
+  EXPECT_TRUE(c.ClosedWithin(1s));
 }
 
 TEST_F(ServerTest, ReadyzIs503WhileNotReady) {

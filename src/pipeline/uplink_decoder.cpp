@@ -45,26 +45,33 @@ void UplinkDecoder::Complete(Message& message, PayloadType type, std::string_vie
   Decode(message, type, config);
 }
 
-void UplinkDecoder::Decode(Message& message, PayloadType type, std::string_view config) {
-  message.decoded.clear();
-  message.undecoded.clear();
-  auto bytes = FromHex(message.data);
-  if (!bytes.ok()) return;
+void DecodePayload(std::span<const uint8_t> bytes, PayloadType type,
+                   const codec::PayloadFormat* format, std::string& decoded,
+                   std::string& undecoded) {
+  decoded.clear();
+  undecoded.clear();
   switch (type) {
     case PayloadType::kString:
-      AppendBytesAsText(*bytes, message.decoded);
+      AppendBytesAsText(bytes, decoded);
       break;
     case PayloadType::kCustom:
-      if (const codec::PayloadFormat* format = Format(config)) {
-        if (codec::DecodeToJson(*format, *bytes, message.decoded) > 0) {
-          codec::AppendUndecodedJson(*format, bytes->size(), message.undecoded);
-        }
+      if (format != nullptr && codec::DecodeToJson(*format, bytes, decoded) > 0) {
+        codec::AppendUndecodedJson(*format, bytes.size(), undecoded);
       }
       break;
     case PayloadType::kNone:
     case PayloadType::kGeolocation:
       break;
   }
+}
+
+void UplinkDecoder::Decode(Message& message, PayloadType type, std::string_view config) {
+  message.decoded.clear();
+  message.undecoded.clear();
+  auto bytes = FromHex(message.data);
+  if (!bytes.ok()) return;
+  DecodePayload(*bytes, type, type == PayloadType::kCustom ? Format(config) : nullptr,
+                message.decoded, message.undecoded);
 }
 
 }  // namespace roost::pipeline

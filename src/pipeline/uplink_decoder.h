@@ -3,7 +3,9 @@
 // link quality and location from the stations that heard it.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -13,6 +15,15 @@
 #include "model/message.h"
 
 namespace roost::pipeline {
+
+// What a message of `bytes` decodes to under a device type's decoding, as the
+// message API shows it: `decoded` gets the JSON text ("" = nothing decoded:
+// None, or Custom without a `format`), `undecoded` the JSON array of the
+// custom fields that did not fit ("" when all did). Both are cleared first.
+// Pure: the message API's "try it" (POST /api/codec/decode) calls it too.
+void DecodePayload(std::span<const uint8_t> bytes, PayloadType type,
+                   const codec::PayloadFormat* format, std::string& decoded,
+                   std::string& undecoded);
 
 // Not thread-safe: one per writer thread. Custom formats are compiled once per
 // distinct format text and kept (a format edited in the registry is new text,

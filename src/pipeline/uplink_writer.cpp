@@ -85,6 +85,7 @@ void UplinkWriter::Run() {
     auto decided = store_.IngestUplinks(reports, policy);
     if (decided.ok() && options_.batches) options_.batches->Inc();
     if (decided.ok() && options_.after_commit) options_.after_commit();
+    if (decided.ok() && options_.on_durable) options_.on_durable(*decided);
     size_t at = 0;
     for (Submission& s : group) {
       const size_t n = s.reports.size();

@@ -24,6 +24,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -49,6 +50,10 @@ struct UplinkWriterOptions {
   // Runs on the writer thread after each committed transaction (wakes the
   // callback dispatcher: deliveries were queued).
   std::function<void()> after_commit;
+  // Runs on the writer thread after each committed transaction, with its
+  // decisions, before the submissions are completed: the reports are durable
+  // (MessageHub::Publish). Must be quick.
+  std::function<void(std::span<const storage::IngestDecision>)> on_durable;
   // Runs on the writer thread before each transaction (tests hold the writer
   // here to fill its queue).
   std::function<void()> before_commit;

@@ -8,6 +8,7 @@
 #include <span>
 #include <thread>
 
+#include "pipeline/message_hub.h"
 #include "storage/store_test_fixture.h"
 
 namespace roost::pipeline {
@@ -212,6 +213,28 @@ TEST_P(UplinkWriterTest, MessagesAreDecodedWithTheirTypesFormat) {
   EXPECT_EQ(page->messages[0].link_quality, LinkQuality::kGood);
   ASSERT_TRUE(page->messages[0].computed_location.has_value());
   EXPECT_NEAR(page->messages[0].computed_location->lat, 43.6, 1e-9);
+}
+
+TEST_P(UplinkWriterTest, TheHubHearsEachNewMessageOnceItIsDurableBeforeTheAnswer) {
+  MessageHub hub;
+  std::vector<int64_t> heard;
+  bool stored_when_heard = true;
+  hub.Subscribe(1, "", [&](const Message& m) {
+    heard.push_back(m.seq_number);
+    storage::MessageQuery q;  // committed: visible to another connection
+    q.device = 1;
+    auto page = store_->ListMessages(q);
+    stored_when_heard = stored_when_heard && page.ok() && !page->messages.empty();
+  });
+  UplinkWriterOptions options = Options();
+  options.on_durable = [&hub](std::span<const storage::IngestDecision> d) { hub.Publish(d); };
+  UplinkWriter writer(*store_, options);
+  std::promise<std::vector<int64_t>> answered;
+  // A new message, another device's, and a replay of the first: only the first is heard.
+  ASSERT_TRUE(writer.Submit({Report(1, 5), Report(2, 5), Report(1, 4)},
+                            [&](auto) { answered.set_value(heard); }));
+  EXPECT_EQ(answered.get_future().get(), (std::vector<int64_t>{5}));
+  EXPECT_TRUE(stored_when_heard);
 }
 
 TEST_P(UplinkWriterTest, TransactionsTakeTheInjectedClockNotTheSystemClock) {

@@ -298,6 +298,12 @@ Result<storage::DevicePage> DeviceRegistry::ListDevices(const storage::DeviceQue
   return store_.ListDevices(query);
 }
 
+Result<storage::GroupSummary> DeviceRegistry::SummarizeGroup(std::string_view group_subtree) {
+  constexpr int64_t kDayMs = 24 * 3600 * 1000;
+  const int64_t now = clock_();
+  return store_.SummarizeGroup(group_subtree, now - now % kDayMs);
+}
+
 Status DeviceRegistry::DeleteDevice(uint32_t id) {
   return store_.DeleteDevice(id);
 }

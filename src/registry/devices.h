@@ -146,6 +146,9 @@ class DeviceRegistry {
   Status UpdateDeviceType(const DeviceType& type);
   Status DeleteDeviceType(std::string_view id);
   Result<int64_t> CountDevices(std::string_view type_id);
+  // The console's home page counts of a subtree (storage::Store::SummarizeGroup),
+  // messages counted since the start of the current UTC day.
+  Result<storage::GroupSummary> SummarizeGroup(std::string_view group_subtree);
   Result<Job> GetJob(std::string_view id);
   // Flags every device of the type: the sequence-number check is skipped for
   // its next message. Returns how many devices were flagged.

@@ -161,7 +161,7 @@ Result<PasswordLink> Accounts::IssuePasswordLink(std::string_view user_id) {
     return Status::NotFound("user " + std::string(user_id) + " not found");
   }
   ROOST_RETURN_IF_ERROR(st);
-  link.url = settings_.public_url + "/console/set-password#token=" + link.token;
+  link.url = settings_.public_url + "/set-password#token=" + link.token;
   return link;
 }
 
@@ -333,6 +333,15 @@ Result<ActiveSession> Accounts::ResolveSession(std::string_view token) {
   out.user = std::move(user).value();
   out.expires = session->expires;
   return out;
+}
+
+Result<bool> Accounts::SessionActive(std::string_view token_hash) {
+  auto session = store_.GetSession(token_hash);
+  if (!session.ok()) {
+    if (session.status().code() == Status::Code::kNotFound) return false;
+    return session.status();
+  }
+  return session->expires > now_();
 }
 
 Status Accounts::EndSession(std::string_view token_hash) {

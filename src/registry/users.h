@@ -44,7 +44,7 @@ namespace roost::registry {
 struct AccountSettings {
   int64_t password_link_ttl_ms = 72LL * 3600 * 1000;  // accounts.password_link_ttl_s
   int64_t session_ttl_ms = 12LL * 3600 * 1000;        // accounts.session_ttl_s
-  std::string public_url = "http://127.0.0.1:8080";   // links are <public_url>/console/...
+  std::string public_url = "http://127.0.0.1:8080";   // links are <public_url>/set-password...
   // How long an API user read from the store is used without asking it again
   // (HTTP Basic looks the user up on every request); 0 = not cached.
   int64_t api_user_cache_ms = 5'000;
@@ -98,7 +98,7 @@ struct UserEdit {
 
 struct PasswordLink {
   std::string token;  // the only clear copy: put it in the email, nowhere else
-  // <public_url>/console/set-password#token=<token>: in the fragment, which
+  // <public_url>/set-password#token=<token>: in the fragment, which
   // browsers never send, so the token stays out of server and proxy logs.
   std::string url;
   EpochMillis expires = 0;
@@ -182,6 +182,10 @@ class Accounts {
   // expired (an expired one is deleted).
   Result<ActiveSession> ResolveSession(std::string_view token);
   Status EndSession(std::string_view token_hash);
+  // Whether the session of `token_hash` (ActiveSession::token_hash) still
+  // exists and has not expired: for what outlives the request that checked it
+  // (a live message stream). Errors other than NotFound are returned.
+  Result<bool> SessionActive(std::string_view token_hash);
 
   // The account directory as stored, for the API. Visibility (the caller's
   // group subtree) is the caller's business: IsInSubtree decides it.

@@ -13,6 +13,7 @@
 #include <thread>
 #include <utility>
 
+#include "api/live_feed.h"
 #include "api/login_throttle.h"
 #include "api/routes.h"
 #include "core/cpus.h"
@@ -20,6 +21,7 @@
 #include "crypto/password.h"
 #include "crypto/seal.h"
 #include "gateway/listener.h"
+#include "http/console_assets.h"
 #include "http/ops.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -30,6 +32,7 @@
 #include "observe/metrics.h"
 #include "pipeline/event_watcher.h"
 #include "pipeline/events.h"
+#include "pipeline/message_hub.h"
 #include "pipeline/messages.h"
 #include "pipeline/retention.h"
 #include "pipeline/uplink_writer.h"
@@ -85,6 +88,25 @@ Status LimitPasswordWork(const config::ServeConfig& cfg, unsigned handler_thread
   return Status::Ok();
 }
 
+// The directory console.dir names: "" = `web` beside the running executable.
+std::string ConsoleDirectory(const config::ServeConfig& cfg) {
+  if (!cfg.console_dir.empty()) return cfg.console_dir;
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return "web";
+  std::string path(exe, static_cast<size_t>(n));
+  size_t slash = path.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) + "/web";
+}
+
+// The origin (scheme://host[:port]) of a URL the configuration checked.
+std::string OriginOf(std::string_view url) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  size_t host_end = url.find_first_of("/?#", scheme_end + 3);
+  return std::string(url.substr(0, host_end));
+}
+
 }  // namespace
 
 // Everything the server runs, in the order it is built (and destroyed in reverse).
@@ -97,6 +119,7 @@ struct Runtime::Parts {
   observe::MetricsRegistry metrics;
   http::Readiness readiness;
   http::Router router;
+  http::ConsoleAssets console;  // the fallback route reads it
   std::unique_ptr<registry::DeviceRegistry> devices;
   crypto::PasswordVerifyCache passwords;
   api::LoginThrottle throttle;
@@ -106,6 +129,7 @@ struct Runtime::Parts {
   // Outlives the server: requests waiting for their reports to be durable are
   // answered by it while the server drains.
   std::unique_ptr<integration::Dispatcher> dispatcher;  // woken by the writer's commits
+  pipeline::MessageHub message_hub;  // the writer publishes to it, live streams listen
   std::unique_ptr<pipeline::UplinkWriter> uplink_writer;
   std::unique_ptr<pipeline::MessageService> messages;
   std::unique_ptr<pipeline::DownlinkArbiter> downlinks;
@@ -113,6 +137,7 @@ struct Runtime::Parts {
   std::unique_ptr<pipeline::EventService> events;
   std::unique_ptr<pipeline::EventWatcher> event_watcher;  // wakes the dispatcher
   std::unique_ptr<api::ApiContext> api_context;
+  std::unique_ptr<api::LiveFeed> live;  // the console's live message streams
   std::unique_ptr<jobs::Runner> jobs;
   std::unique_ptr<EventLoop> loop;  // outlives the listeners on it
   std::unique_ptr<http::Server> server;
@@ -251,6 +276,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
       int64_t{cfg.downlink_hold_ms} + cfg.downlink_callback_timeout_ms + 5'000;
   writer_opts.batches = &(*ingest_batches)->Get();
   writer_opts.after_commit = [d = p->dispatcher.get()] { d->Wake(); };
+  writer_opts.on_durable = [hub =
+                                &p->message_hub](std::span<const storage::IngestDecision> decided) {
+    hub->Publish(decided);
+  };
   p->uplink_writer = std::make_unique<pipeline::UplinkWriter>(*p->store, writer_opts);
   p->messages =
       std::make_unique<pipeline::MessageService>(*p->store, *p->uplink_writer, NowMs, &p->metrics);
@@ -295,6 +324,15 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   };
   p->retention = std::make_unique<pipeline::RetentionTask>(*p->store, std::move(retention_opts));
   p->api_context->messages = p->messages.get();
+  api::LiveFeedOptions live_opts;
+  live_opts.max_streams_per_principal = cfg.live_max_streams_per_principal;
+  live_opts.max_streams = cfg.live_max_streams;
+  live_opts.poll_interval = std::chrono::milliseconds(cfg.live_poll_interval_ms);
+  live_opts.keepalive_interval = std::chrono::milliseconds(cfg.live_keepalive_ms);
+  live_opts.metrics = &p->metrics;
+  p->live = std::make_unique<api::LiveFeed>(*p->api_context, p->message_hub, live_opts);
+  ROOST_RETURN_IF_ERROR(p->live->Init().WithPrefix("metrics"));
+  p->api_context->live = p->live.get();
   p->events = std::make_unique<pipeline::EventService>(*p->store, NowMs);
   p->api_context->events = p->events.get();
   pipeline::EventWatcherOptions watch_opts;
@@ -307,8 +345,22 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   api::BodyLimits body_limits;
   body_limits.bulk = cfg.max_bulk_body_bytes;
   body_limits.upload = cfg.max_upload_bytes;
+  p->api_context->console.tile_url = cfg.console_tile_url;
+  p->api_context->console.provisioning = cfg.gwmp_listen.has_value();
   ROOST_RETURN_IF_ERROR(
       api::AddApiRoutes(p->router, *p->api_context, body_limits).WithPrefix("routes"));
+  if (cfg.console_dir != "off") {
+    const std::string dir = ConsoleDirectory(cfg);
+    auto console = http::ConsoleAssets::Load(dir);
+    if (!console.ok()) return console.status().WithPrefix("console.dir");
+    p->console = std::move(console).value();
+    if (!p->console.built()) {
+      logger.Warn("the web console was not built: / answers a page saying so",
+                  {{"console_dir", dir},
+                   {"build", "scripts/build.sh, or npm ci && npm run build in web/"}});
+    }
+    ROOST_RETURN_IF_ERROR(http::ServeConsole(p->router, p->console).WithPrefix("routes"));
+  }
   p->jobs = std::make_unique<jobs::Runner>(*p->store, NowMs);
   ROOST_RETURN_IF_ERROR(p->devices->AddJobHandlers(*p->jobs).WithPrefix("jobs"));
 
@@ -321,6 +373,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   server_opts.readiness = &p->readiness;
   server_opts.logger = &logger;
   server_opts.metrics = &p->metrics;
+  server_opts.content_security_policy = http::ContentSecurityPolicy(OriginOf(cfg.console_tile_url));
   auto server = http::Server::Listen(p->loop->context(), server_opts, p->router);
   if (!server.ok()) return server.status();
   p->server = std::move(server).value();
@@ -415,8 +468,9 @@ bool Runtime::Stop() {
   Parts& p = *parts_;
   if (p.stopped) return p.drained;
   p.stopped = true;
-  if (p.gateway) p.gateway->Stop();  // no new provisioning uplinks
-  p.drained = p.server->Shutdown(kDrainTimeout);
+  if (p.gateway) p.gateway->Stop();               // no new provisioning uplinks
+  p.drained = p.server->Shutdown(kDrainTimeout);  // ends the live streams' connections
+  p.live->Stop();
   if (p.provisioning_bridge) p.provisioning_bridge->Stop();  // exchanges in progress finish
   p.worker->Stop();  // a chunk in progress finishes (or its lease lets another instance redo it)
   p.uplink_writer->Stop();  // commits what was queued; nothing waits for it any more

@@ -121,6 +121,13 @@ Status ValidateQuery(const DeviceQuery& query) {
     auto range = IdPrefixRange(query.id_prefix);
     if (!range.ok()) return range.status();
   }
+  if (query.offset < 0 || query.offset > kMaxDeviceOffset) {
+    return Status::InvalidInput("offset must be between 0 and " + std::to_string(kMaxDeviceOffset) +
+                                ", got " + std::to_string(query.offset));
+  }
+  if (query.after_name && query.name_prefix.empty()) {
+    return Status::InvalidInput("a name cursor needs a name prefix");
+  }
   return Status::Ok();
 }
 

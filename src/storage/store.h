@@ -37,6 +37,8 @@
 namespace roost::storage {
 
 inline constexpr int kMaxPageSize = 1000;
+// The deepest DeviceQuery::offset: skipping rows costs as many index reads.
+inline constexpr int64_t kMaxDeviceOffset = 100000;
 // ImportProvisionIds lists at most this many taken rows.
 inline constexpr size_t kMaxImportConflictsListed = 100;
 
@@ -50,12 +52,21 @@ struct DeviceQuery {
   std::optional<EpochMillis> last_since;   // last message at or after; never-seen devices excluded
   std::optional<EpochMillis> last_before;  // last message before; never-seen devices excluded
   std::optional<uint32_t> after;           // keyset cursor: only ids greater than this
-  int limit = 100;                         // 1..kMaxPageSize
+  // With name_prefix, pages are ordered by (name, id) instead of id, so that a
+  // prefix most devices share reads one range of the name index per page
+  // instead of sorting every match; the cursor is then (after_name, after).
+  std::optional<std::string> after_name;
+  int limit = 100;  // 1..kMaxPageSize
+  // Rows skipped before the page (the Sigfox API's offset): its cost grows with
+  // it, so callers bound it; the keyset cursor does not.
+  int64_t offset = 0;
 };
 
 struct DevicePage {
   std::vector<Device> devices;
   std::optional<uint32_t> next;  // cursor for the next page; absent on the last page
+  // With DeviceQuery::name_prefix: the name half of the next page's cursor.
+  std::optional<std::string> next_name;
 };
 
 struct BatchInsertResult {
@@ -343,6 +354,16 @@ struct ProvisioningSummary {
   int64_t disabled = 0;
   // The gateways with the latest exchanges first (at most the summary's limit).
   std::vector<GatewayProvisioning> gateways;
+};
+
+// The counts of a group subtree the console's home page shows (docs/api.md,
+// "Web console").
+struct GroupSummary {
+  int64_t devices = 0;            // registered devices of the subtree's groups
+  int64_t messages_today = 0;     // messages of the subtree's device types since `day_start`
+  int64_t events_open = 0;        // those devices with a communication loss not restored
+  int64_t callbacks_failing = 0;  // the subtree's device types' callbacks that fail
+  bool operator==(const GroupSummary&) const = default;
 };
 
 class Store {
@@ -719,6 +740,15 @@ class Store {
       std::string_view provision_id) = 0;
   // Counts per state of a subtree's IDs, and its gateways by latest exchange
   // (at most `gateways`).
+  // The console's home page counts for the subtree rooted at `group_subtree`
+  // (NotFound for an unknown group): devices whose group is in it; messages
+  // counted by the hourly statistics of its device types in the hours starting
+  // at or after `day_start`; its devices flagged with a communication loss
+  // (comm_lost); and the callbacks of its device types that are dead, or
+  // enabled with a delivery waiting after a failed attempt. Index ranges only
+  // (no scan of messages or deliveries beyond a callback's waiting ones).
+  virtual Result<GroupSummary> SummarizeGroup(std::string_view group_subtree,
+                                              EpochMillis day_start) = 0;
   virtual Result<ProvisioningSummary> SummarizeProvisioning(std::string_view group_subtree,
                                                             int gateways) = 0;
 };

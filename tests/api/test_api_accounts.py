@@ -17,7 +17,7 @@ from roostserver import Server
 
 ADMIN_PASSWORD = "correct horse battery staple"
 PUBLIC_URL = "http://console.example.test"
-LINK = re.compile(re.escape(PUBLIC_URL) + r"/console/set-password#token=([A-Za-z0-9_-]+)")
+LINK = re.compile(re.escape(PUBLIC_URL) + r"/set-password#token=([A-Za-z0-9_-]+)")
 
 
 

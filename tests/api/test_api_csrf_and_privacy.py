@@ -13,7 +13,7 @@ from roostsite import ADMIN_PASSWORD, Site, basic
 from test_api_accounts import Client, SmtpSink, cookie_of
 
 PUBLIC_URL = "http://console.example.test"
-LINK = re.compile(r"(\S*/console/set-password\S*)")
+LINK = re.compile(r"(\S*/set-password\S*)")
 
 
 def link_of(msg):
@@ -24,7 +24,7 @@ def link_of(msg):
 
 
 def token_of(link):
-    m = re.fullmatch(re.escape(PUBLIC_URL) + r"/console/set-password#token=([A-Za-z0-9_-]+)", link)
+    m = re.fullmatch(re.escape(PUBLIC_URL) + r"/set-password#token=([A-Za-z0-9_-]+)", link)
     assert m, "not a fragment link: %r" % link
     return m.group(1)
 
@@ -385,6 +385,43 @@ class PasswordLinkTest(unittest.TestCase):
         log = "".join(self.server.drain_log(0.2))
         self.assertIn("/api/users/set-password", log)
         self.assertNotIn(token, log)
+
+
+# --- the console never meets the browser's own password dialog --------------------
+
+
+class BasicChallengeOnlyOutsidePages(unittest.TestCase):
+    """A 401 carries `WWW-Authenticate: Basic` for scripts and for a browser opening an API URL
+    (Sec-Fetch-Mode: navigate), but not for a page's own fetch or EventSource (any other
+    Sec-Fetch-Mode): a browser would hold such a request behind its password dialog."""
+
+    def setUp(self):
+        self.site = Site("sqlite")
+        self.server = self.site.serve()
+
+    def tearDown(self):
+        self.site.close()
+
+    def challenge(self, headers, path="/api/devices"):
+        status, head, body = self.server.request("GET", path, headers=headers)
+        self.assertEqual(status, 401, body)
+        self.assertRegex(body, rb"authentication required|log in again")
+        return head.get("WWW-Authenticate")
+
+    def test_scripts_and_navigations_get_the_basic_challenge(self):
+        self.assertEqual(self.challenge({}), 'Basic realm="roost"')
+        self.assertEqual(self.challenge({"Sec-Fetch-Mode": "navigate"}), 'Basic realm="roost"')
+        self.assertEqual(self.challenge({"Sec-Fetch-Mode": "NAVIGATE"}), 'Basic realm="roost"')
+
+    def test_a_pages_own_requests_get_no_challenge(self):
+        for mode in ("cors", "same-origin", "no-cors"):
+            self.assertIsNone(self.challenge({"Sec-Fetch-Mode": mode}), mode)
+        # Wrong Basic credentials from a page's script: still no dialog.
+        self.assertIsNone(self.challenge({"Sec-Fetch-Mode": "cors", **basic("nobody", "wrong")}))
+        # An ended session cookie, as the console meets after a logout elsewhere.
+        self.assertIsNone(self.challenge({"Sec-Fetch-Mode": "same-origin",
+                                          "Cookie": "roost_session=" + "A" * 43},
+                                         path="/api/session"))
 
 
 if __name__ == "__main__":

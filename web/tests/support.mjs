@@ -144,3 +144,39 @@ export async function screenshot(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
+
+export const CRA_KEY = '00112233445566778899AABBCCDDEEFF';
+
+// Issues a CRA batch with `roost cra issue` and imports it through the API
+// (POST /api/credentials/import); returns the [id, pac] pairs and the
+// ID/PAC file's path (a valid series file).
+export async function issueAndImport(api, count, firstId) {
+  const { execFileSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'roost-batch-'));
+  execFileSync(ROOST_BIN, ['cra', 'issue', '--count', String(count), '--first-id', firstId, '--enc-key', CRA_KEY, '--out-dir', join(dir, 'batch')], { stdio: 'pipe' });
+  const idKey = readFileSync(join(dir, 'batch/id_key_encrypted.bin'));
+  const idPacPath = join(dir, 'batch/id_pac.txt');
+  const idPac = readFileSync(idPacPath);
+  const form = new FormData();
+  form.set('encryptionKey', CRA_KEY);
+  form.set('idKey', new Blob([idKey]), 'id_key_encrypted.bin');
+  form.set('idPac', new Blob([idPac]), 'id_pac.txt');
+  const headers = api.basic ? { Authorization: api.basic } : { Cookie: api.cookie, 'X-CSRF-Token': api.csrf };
+  const res = await fetch(api.url + '/api/credentials/import', { method: 'POST', headers, body: form });
+  const report = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(report));
+  assert.equal(report.imported, count, JSON.stringify(report));
+  const pairs = idPac
+    .toString()
+    .split('\n')
+    .filter((l) => l.includes(';'))
+    .map((l) => l.trim().split(';'));
+  return { pairs, idPacPath };
+}
+
+// A person with `roles` in the admin's group, with a password set by the admin.
+export async function makeUser(admin, email, roles, password) {
+  const { id } = await admin.call('POST', '/api/users/create', { email, name: email.split('@')[0], timezone: 'UTC', roles });
+  await admin.call('POST', '/api/users/edit', { id, password, currentPassword: ADMIN_PASSWORD });
+  return id;
+}

@@ -176,7 +176,15 @@ Result<DevicePage> SqlStore::ListDevices(const DeviceQuery& query) {
   // parameter, numbered in the order the fragments add them.
   int n = 0;
   auto next = [&n] { return "$" + std::to_string(++n); };
-  std::string sql = std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE id > " + next();
+  // By name with a name prefix (see DeviceQuery::after_name), else by id.
+  const bool by_name = !query.name_prefix.empty();
+  std::string sql = std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE ";
+  if (by_name) {
+    const std::string name = next();
+    sql += "name >= " + name + " AND (name > " + name + " OR id > " + next() + ")";
+  } else {
+    sql += "id > " + next();
+  }
   std::pair<std::string, std::string> tree;
   if (!query.group_subtree.empty()) {
     auto range = SubtreeRange(c, query.group_subtree);
@@ -193,7 +201,7 @@ Result<DevicePage> SqlStore::ListDevices(const DeviceQuery& query) {
     sql += " AND " + next();
   }
   std::optional<std::string> name_hi;
-  if (!query.name_prefix.empty()) {
+  if (by_name) {
     sql += " AND name >= " + next();
     name_hi = PrefixUpperBound(query.name_prefix);
     if (name_hi) sql += " AND name < " + next();
@@ -201,9 +209,12 @@ Result<DevicePage> SqlStore::ListDevices(const DeviceQuery& query) {
   if (query.state) sql += " AND state = " + next();
   if (query.last_since) sql += " AND last_time >= " + next();
   if (query.last_before) sql += " AND last_time < " + next();
-  sql += " ORDER BY id LIMIT " + next();
+  sql += by_name ? " ORDER BY name, id" : " ORDER BY id";
+  sql += " LIMIT " + next();
+  if (query.offset > 0) sql += " OFFSET " + next();
   ROOST_SQL_QUERY(q, c, sql, "list devices");
   int i = 0;
+  if (by_name) q.Bind(++i, query.after_name.value_or(std::string()));
   q.Bind(++i, query.after ? int64_t{*query.after} : int64_t{-1});
   if (!query.group_subtree.empty()) {
     q.Bind(++i, tree.first);
@@ -214,7 +225,7 @@ Result<DevicePage> SqlStore::ListDevices(const DeviceQuery& query) {
     q.Bind(++i, int64_t{ids.lo});
     q.Bind(++i, int64_t{ids.hi});
   }
-  if (!query.name_prefix.empty()) {
+  if (by_name) {
     q.Bind(++i, query.name_prefix);
     if (name_hi) q.Bind(++i, *name_hi);
   }
@@ -222,6 +233,7 @@ Result<DevicePage> SqlStore::ListDevices(const DeviceQuery& query) {
   if (query.last_since) q.Bind(++i, *query.last_since);
   if (query.last_before) q.Bind(++i, *query.last_before);
   q.Bind(++i, int64_t{query.limit} + 1);
+  if (query.offset > 0) q.Bind(++i, query.offset);
   DevicePage page;
   page.devices.reserve(static_cast<size_t>(query.limit));
   for (;;) {
@@ -230,6 +242,7 @@ Result<DevicePage> SqlStore::ListDevices(const DeviceQuery& query) {
     if (!*row) break;
     if (page.devices.size() == static_cast<size_t>(query.limit)) {
       page.next = page.devices.back().id.value;
+      if (by_name) page.next_name = page.devices.back().name;
       break;
     }
     page.devices.push_back(DeviceFromRow(q));

@@ -199,6 +199,8 @@ class SqlStore final : public Store {
   Result<std::vector<ProvisionedKeys>> ListProvisionHistory(std::string_view provision_id) override;
   Result<ProvisioningSummary> SummarizeProvisioning(std::string_view group_subtree,
                                                     int gateways) override;
+  Result<GroupSummary> SummarizeGroup(std::string_view group_subtree,
+                                      EpochMillis day_start) override;
 
  private:
   using Binder = std::function<void(Query&)>;

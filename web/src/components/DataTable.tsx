@@ -143,7 +143,7 @@ export function DataTable<T>(p: Props<T>) {
           {error}
         </div>
       )}
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label={`${p.title} table`}>
         <table>
           <caption class="sr-only">{p.title}</caption>
           <thead>

@@ -10,6 +10,15 @@ export interface FieldProblem {
   message: string;
 }
 
+// Whether a problem the server named `problemField` belongs to the form field
+// `field`. A form that sends one item of a list route ([{...}]) gets its
+// problems named "[0].url" or "data[0].url".
+function claims(problemField: string | undefined, field: string): boolean {
+  if (!problemField) return false;
+  const f = problemField.replace(/^(data)?\[0\]\.?/, '');
+  return f === field || f.startsWith(field + '.') || f.startsWith(field + '[');
+}
+
 export class ApiError extends Error {
   readonly status: number;
   readonly problems: FieldProblem[];
@@ -23,15 +32,12 @@ export class ApiError extends Error {
   // The message for one field: the server names fields as the request body
   // does ("payloadConfig", "ids[3].pac"); a problem under a field counts too.
   forField(field: string): string | undefined {
-    const p = this.problems.find(
-      (q) => q.field === field || q.field?.startsWith(field + '.') || q.field?.startsWith(field + '['),
-    );
-    return p?.message;
+    return this.problems.find((q) => claims(q.field, field))?.message;
   }
   // Problems that no field of the form shows, for a summary above the form.
   unclaimed(fields: string[]): string[] {
     const out = this.problems
-      .filter((p) => !p.field || !fields.some((f) => p.field === f || p.field!.startsWith(f + '.') || p.field!.startsWith(f + '[')))
+      .filter((p) => !fields.some((f) => claims(p.field, f)))
       .map((p) => (p.line ? `line ${p.line}: ${p.message}` : p.message));
     return out.length ? out : fields.some((f) => this.forField(f)) ? [] : [this.message];
   }

@@ -1,4 +1,51 @@
+import { DataTable } from '../components/DataTable';
 import { Layout } from '../components/Layout';
+import { dateTime } from '../lib/format';
+import { canManage } from '../lib/session';
+
+export interface DeviceType {
+  id: string;
+  name: string;
+  description?: string | null;
+  group: { id: string };
+  keepAlive?: number;
+  alertEmail?: string | null;
+  payloadType?: string;
+  payloadConfig?: string | null;
+  downlinkMode?: string;
+  downlinkDataString?: string | null;
+  automaticRenewal?: boolean;
+  creationTime?: number;
+  lastEditionTime?: number;
+}
+
 export function DeviceTypes() {
-  return <Layout title="DeviceTypes"><p>Not written yet.</p></Layout>;
+  return (
+    <Layout title="Device types">
+      {canManage() && (
+        <div class="actions">
+          <a class="button" href="/devicetypes/new/edit">
+            New device type
+          </a>
+        </div>
+      )}
+      <DataTable<DeviceType>
+        id="devicetypes"
+        title="Device types"
+        path="/api/devicetypes"
+        rowKey={(t) => t.id}
+        empty="No device type yet."
+        columns={[
+          { key: 'name', label: 'Name', render: (t) => <a href={`/devicetypes/${t.id}`}>{t.name}</a> },
+          { key: 'description', label: 'Description' },
+          { key: 'payloadType', label: 'Display type' },
+          { key: 'downlinkMode', label: 'Downlink mode' },
+          { key: 'keepAlive', label: 'Keep-alive (s)' },
+          { key: 'group.id', label: 'Group', hidden: true },
+          { key: 'id', label: 'ID', hidden: true },
+          { key: 'creationTime', label: 'Created', hidden: true, render: (t) => dateTime(t.creationTime), csv: (t) => dateTime(t.creationTime) },
+        ]}
+      />
+    </Layout>
+  );
 }

@@ -1,0 +1,25 @@
+// Small lists the pages pick from (device types and groups for filters and
+// forms), read once per page view: at most 1 000 of each.
+import { useEffect, useState } from 'preact/hooks';
+import { get, type Page } from './api';
+
+export interface DeviceTypeRef {
+  id: string;
+  name: string;
+  group: { id: string };
+}
+export interface GroupRef {
+  id: string;
+  name: string;
+}
+
+export function useList<T>(path: string): T[] {
+  const [rows, setRows] = useState<T[]>([]);
+  useEffect(() => {
+    get<Page<T>>(path, { limit: 1000 }).then((p) => setRows(p.data), () => setRows([]));
+  }, [path]);
+  return rows;
+}
+
+export const useDeviceTypes = () => useList<DeviceTypeRef>('/api/devicetypes');
+export const useGroups = () => useList<GroupRef>('/api/groups');
