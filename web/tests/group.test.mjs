@@ -79,15 +79,15 @@ test('associated users and device types are the group’s own', async () => {
 
 test('event configuration: a bad address next to its field, add, delete', async () => {
   await page.goto(server.url + '/group/events');
-  await page.getByRole('heading', { name: 'Event configuration', level: 2 }).waitFor();
-  await page.locator('#emails').fill('ops@example.com, not an address');
+  await page.getByRole('heading', { name: 'Event configuration', exact: true }).waitFor();
+  await page.locator('#ec-emails').fill('ops@example.com, not an address');
   await page.getByRole('button', { name: 'Add' }).click();
-  await page.locator('#emails-error').waitFor();
+  await page.locator('#ec-emails-error').waitFor();
 
-  await page.locator('#emails').fill('ops@example.com\noncall@example.com');
+  await page.locator('#ec-emails').fill('ops@example.com\noncall@example.com');
   await page.getByLabel('Communication restored').check();
   await page.getByRole('button', { name: 'Add' }).click();
-  const table = page.getByRole('table', { name: /Event configurations/ });
+  const table = page.getByRole('table', { name: 'Event configurations' });
   await table.getByText('ops@example.com, oncall@example.com').waitFor();
   assert.match(await table.innerText(), /COMMUNICATION_LOSS, COMMUNICATION_RESTORED/);
   await assertAccessible(page, 'group events');
@@ -101,7 +101,7 @@ test('event configuration: a bad address next to its field, add, delete', async 
   await page.keyboard.press('Shift+Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Yes, delete');
   await page.keyboard.press('Enter');
-  await table.getByText('No event configuration.').waitFor();
+  await table.getByText('Nobody is mailed about events yet.').waitFor();
   assert.deepEqual((await admin.call('GET', `/api/groups/${root}/events/config`)).data, []);
 });
 
@@ -151,7 +151,7 @@ test('a READER sees the group without edit controls; forged changes are refused'
     assert.equal(await menu.getByRole('link', { name: 'Associated users' }).count(), 0);
     await assertAccessible(rp, 'group as reader');
     await rp.goto(server.url + '/group/events');
-    await rp.getByRole('heading', { name: 'Event configuration', level: 2 }).waitFor();
+    await rp.getByRole('heading', { name: 'Event configuration', exact: true }).waitFor();
     assert.equal(await rp.getByRole('button', { name: 'Add' }).count(), 0);
     assert.ok((await rowCount(rp.getByRole('table'))) >= 0);
     assert.equal(await forge(rp, 'POST', '/api/groups/edit', { id: root, name: 'Mine now' }), 403);

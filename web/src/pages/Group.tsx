@@ -5,7 +5,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { ConfirmButton } from '../components/Confirm';
 import { CopyText } from '../components/CopyText';
 import { DataTable } from '../components/DataTable';
-import { Checkbox, FormErrors, Input, Notice, TextArea, fieldError } from '../components/form';
+import { EventConfig } from '../components/EventConfig';
+import { FormErrors, Input, Notice, TextArea, fieldError } from '../components/form';
 import { Layout, SideMenu } from '../components/Layout';
 import { RoleChoice } from '../components/Roles';
 import { ApiError, del, get, post } from '../lib/api';
@@ -223,106 +224,12 @@ function GroupDeviceTypes({ group }: { group: Group }) {
   );
 }
 
-interface EventConfig {
-  id: string;
-  kinds: string[];
-  emails: string[];
-  creationTime?: number;
-}
-
-const KINDS = [
-  { kind: 'COMMUNICATION_LOSS', label: 'Communication loss' },
-  { kind: 'COMMUNICATION_RESTORED', label: 'Communication restored' },
-];
-
 function GroupEvents({ group }: { group: Group }) {
-  const admin = isAdmin();
-  const [kinds, setKinds] = useState<string[]>(['COMMUNICATION_LOSS']);
-  const [emails, setEmails] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [reload, setReload] = useState(0);
-  const path = `/api/groups/${encodeURIComponent(group.id)}/events/config`;
-
-  async function create(e: Event) {
-    e.preventDefault();
-    setError(null);
-    try {
-      const list = emails
-        .split(/[\s,;]+/)
-        .map((s) => s.trim())
-        .filter(Boolean);
-      await post(`${path}/new`, { kinds, emails: list });
-      setEmails('');
-      setReload((n) => n + 1);
-    } catch (err) {
-      setError(err);
-    }
-  }
-
   return (
     <>
       <h2>Event configuration</h2>
       <p class="hint">Who is mailed when a device of this group or of its subgroups loses or regains communication.</p>
-      <DataTable<EventConfig>
-        id="group-events"
-        title={`Event configurations of ${group.name}`}
-        path={path}
-        reloadKey={reload}
-        rowKey={(c) => c.id}
-        empty="No event configuration."
-        columns={[
-          { key: 'kinds', label: 'Events', render: (c) => c.kinds.join(', '), csv: (c) => c.kinds.join(' ') },
-          { key: 'emails', label: 'Emails', render: (c) => c.emails.join(', '), csv: (c) => c.emails.join(' ') },
-          { key: 'creationTime', label: 'Created', render: (c) => dateTime(c.creationTime), csv: (c) => dateTime(c.creationTime) },
-          ...(admin
-            ? [
-                {
-                  key: 'actions',
-                  label: 'Actions',
-                  csv: () => '',
-                  render: (c: EventConfig) => (
-                    <ConfirmButton
-                      small
-                      label="Delete"
-                      question={`Stop mailing ${c.emails.join(', ')}?`}
-                      onConfirm={async () => {
-                        await post(`${path}/${encodeURIComponent(c.id)}/delete`);
-                        setReload((n) => n + 1);
-                      }}
-                    />
-                  ),
-                },
-              ]
-            : []),
-        ]}
-      />
-      {admin && (
-        <section class="block" aria-labelledby="ev-new-h">
-          <h3 id="ev-new-h">New event configuration</h3>
-          <form onSubmit={create} noValidate class="narrow-wide">
-            <FormErrors error={error} fields={['kinds', 'emails']} />
-            <fieldset class={'plain' + (fieldError(error, 'kinds') ? ' has-error' : '')}>
-              <legend>Events</legend>
-              {KINDS.map((k) => (
-                <Checkbox
-                  key={k.kind}
-                  id={`kind-${k.kind}`}
-                  label={k.label}
-                  checked={kinds.includes(k.kind)}
-                  onValue={(on) => setKinds(KINDS.map((x) => x.kind).filter((x) => (x === k.kind ? on : kinds.includes(x))))}
-                />
-              ))}
-              {fieldError(error, 'kinds') && (
-                <div class="error" role="alert">
-                  {fieldError(error, 'kinds')}
-                </div>
-              )}
-            </fieldset>
-            <TextArea id="emails" label="Emails" value={emails} onValue={setEmails} rows={3} error={fieldError(error, 'emails')} hint="1 to 20 addresses, one per line or separated by commas." />
-            <button type="submit">Add</button>
-          </form>
-        </section>
-      )}
+      <EventConfig base={`/api/groups/${encodeURIComponent(group.id)}`} />
     </>
   );
 }
