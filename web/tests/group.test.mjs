@@ -96,8 +96,7 @@ test('event configuration: a bad address next to its field, add, delete', async 
   // With the keyboard only: the question takes the focus to its Cancel.
   await table.getByRole('button', { name: 'Delete' }).focus();
   await page.keyboard.press('Enter');
-  await page.getByRole('button', { name: 'Cancel' }).waitFor();
-  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Cancel');
+  await page.waitForFunction(() => document.activeElement?.textContent === 'Cancel', null, { timeout: 5000 });
   await page.keyboard.press('Shift+Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Yes, delete');
   await page.keyboard.press('Enter');
