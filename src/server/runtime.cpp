@@ -349,16 +349,14 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   p->api_context->console.provisioning = cfg.gwmp_listen.has_value();
   ROOST_RETURN_IF_ERROR(
       api::AddApiRoutes(p->router, *p->api_context, body_limits).WithPrefix("routes"));
+  // Said after "listening", once the server surely starts.
+  std::string console_not_built;
   if (cfg.console_dir != "off") {
     const std::string dir = ConsoleDirectory(cfg);
     auto console = http::ConsoleAssets::Load(dir);
     if (!console.ok()) return console.status().WithPrefix("console.dir");
     p->console = std::move(console).value();
-    if (!p->console.built()) {
-      logger.Warn("the web console was not built: / answers a page saying so",
-                  {{"console_dir", dir},
-                   {"build", "scripts/build.sh, or npm ci && npm run build in web/"}});
-    }
+    if (!p->console.built()) console_not_built = dir;
     ROOST_RETURN_IF_ERROR(http::ServeConsole(p->router, p->console).WithPrefix("routes"));
   }
   p->jobs = std::make_unique<jobs::Runner>(*p->store, NowMs);
@@ -431,6 +429,11 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
                             {"data_dir", cfg.data_dir},
                             {"database", std::string(p->store->engine())},
                             {"version", http::BuildVersion()}});
+  if (!console_not_built.empty()) {
+    logger.Warn("the web console was not built: / answers a page saying so",
+                {{"console_dir", console_not_built},
+                 {"build", "scripts/build.sh, or npm ci && npm run build in web/"}});
+  }
   p->readiness.Set(http::Readiness::State::kReady);
   p->server->Start();
   p->loop->Start();

@@ -92,10 +92,10 @@ class BadBytesBase:
             self.assertIn(problem, err["message"])
         return err
 
-    def raw_request(self, target):
+    def raw_request(self, target, method=b"GET"):
         """Sends a request line with raw bytes in the target; returns (status, body bytes)."""
         auth = basic(self.users["ADMIN"]["login"], self.users["ADMIN"]["password"])
-        head = b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        head = method + b" " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
         head += b"".join(("%s: %s\r\n" % kv).encode() for kv in auth.items()) + b"\r\n"
         with socket.create_connection((self.server.host, self.server.port), timeout=30) as s:
             s.sendall(head)
@@ -185,11 +185,17 @@ class BadBytesBase:
         self.assertIn(status, (400, 404))
         text = body.decode("utf-8")
         self.assertNotIn("\ufffd", text)
-        status, body = self.raw_request(b"/nowhere/\xff" + b"x" * 5000)
+        status, body = self.raw_request(b"/nowhere/\xff" + b"x" * 5000, method=b"POST")
         self.assertEqual(status, 404)
         message = json.loads(body.decode("utf-8"))["message"]
         self.assertIn("\\xFF", message)
         self.assertLess(len(message), 400)
+        # A GET off any route is the web console's (a deep link): refused as not text, naming
+        # where, before anything looks at it.
+        status, body = self.raw_request(b"/nowhere/\xff" + b"x" * 5000)
+        self.assertEqual(status, 400)
+        message = json.loads(body.decode("utf-8"))["message"]
+        self.assertEqual(message, "path segment 2: not valid UTF-8")
         # Percent-encoded bytes that decode to something that is not text.
         status, err = self.call("ADMIN", "GET", "/api/groups/ab%C0%AFcd")
         self.assertEqual(status, 400, err)

@@ -77,10 +77,11 @@ class ServeTest(unittest.TestCase):
         self.assertEqual(metric_value(
             body.decode(), 'roost_http_requests_total{method="GET",route="/metrics",code="200"}'), 1)
 
-        status, headers, body = s.request("GET", "/no/such/thing?x=1")
+        # (A GET of /no/such/thing is a deep link into the web console: test_api_console.py.)
+        status, headers, body = s.request("GET", "/api/no/such/thing?x=1")
         self.assertEqual(status, 404)
         self.assertEqual(headers["Content-Type"], "application/json")
-        self.assertEqual(json.loads(body), {"message": "no resource at /no/such/thing",
+        self.assertEqual(json.loads(body), {"message": "no resource at /api/no/such/thing",
                                             "errors": []})
 
         status, headers, body = s.request("POST", "/healthz", body=b"{}")
@@ -120,7 +121,7 @@ class ServeTest(unittest.TestCase):
             self.assertEqual(set(e) - {"ts"},
                              {"level", "msg", "method", "path", "status", "duration_ms",
                               "remote"})
-        self.assertIn({"method": "GET", "path": "/no/such/thing", "status": 404},
+        self.assertIn({"method": "GET", "path": "/api/no/such/thing", "status": 404},
                       [{k: e[k] for k in ("method", "path", "status")} for e in requests])
         self.assertEqual(entries[-1]["msg"], "stopped")
         self.assertTrue(entries[-1]["drained"])

@@ -51,6 +51,10 @@ describe('device types, devices and messages', () => {
     await page.keyboard.type('console-test-admin-password');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Home' }).waitFor();
+    // The home page counts what this admin's groups hold: the three devices just registered.
+    await page.getByTestId('devices').filter({ hasText: /^3$/ }).waitFor();
+    await assertAccessible(page, 'home');
+    await screenshot(page, 'home');
     // Focus starts on the page's heading after a navigation; the menu is above it.
     let found = false;
     for (let i = 0; i < 15 && !found; i++) {

@@ -54,16 +54,17 @@ export function session(): State {
 }
 
 export async function loadSession(): Promise<void> {
-  const config = await get<ConsoleConfig>('/api/console/config').catch(() => ({}));
-  try {
-    const s = await get<{ csrfToken?: string; user?: User }>('/api/session');
-    if (s.user && s.csrfToken) {
-      setCsrfToken(s.csrfToken);
-      set({ user: s.user, loaded: true, config });
-      return;
-    }
-  } catch (e) {
+  // Both at once: the first page waits for them before it renders.
+  const configP = get<ConsoleConfig>('/api/console/config').catch(() => ({}));
+  const sessionP = get<{ csrfToken?: string; user?: User }>('/api/session').catch((e) => {
     if (!(e instanceof ApiError) || e.status !== 401) console.warn(e);
+    return {} as { csrfToken?: string; user?: User };
+  });
+  const [config, s] = await Promise.all([configP, sessionP]);
+  if (s.user && s.csrfToken) {
+    setCsrfToken(s.csrfToken);
+    set({ user: s.user, loaded: true, config });
+    return;
   }
   set({ user: null, loaded: true, config });
 }
