@@ -3,7 +3,7 @@
 // remembered per list, and a CSV export of everything the filters select.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, afterOf, fetchAll, get, type Page } from '../lib/api';
+import { ApiError, afterOf, fetchAll, get, withQuery, type Page } from '../lib/api';
 import { download, pick, toCsv, value } from '../lib/format';
 
 export interface Column<T> {
@@ -25,6 +25,33 @@ interface Props<T> {
   exportMax?: number;
   empty?: string;
   reloadKey?: unknown;
+  // Rows the API cannot select itself (e.g. a group's users: GET /api/users
+  // has no group filter) are picked here. The table then reads pages of
+  // 1000 until it has a page of matches; `cursorOf` gives the key the list is
+  // ordered by (its `after`), so the next page goes on right after the last
+  // row shown and no row is read twice.
+  filter?: (row: T) => boolean;
+  cursorOf?: (row: T) => string;
+}
+
+// One page of matching rows from a list the server cannot filter.
+async function filteredPage<T>(path: string, query: Record<string, string | number | undefined>, size: number,
+                               after: string | undefined, keep: (row: T) => boolean,
+                               cursorOf: (row: T) => string): Promise<Page<T>> {
+  const data: T[] = [];
+  let cursor = after;
+  for (;;) {
+    const page = await get<Page<T>>(path, { ...query, limit: 1000, after: cursor });
+    for (const row of page.data) {
+      if (!keep(row)) continue;
+      if (data.length === size) {
+        return { data, paging: { next: withQuery(path, { ...query, after: cursorOf(data[data.length - 1]) }) } };
+      }
+      data.push(row);
+    }
+    cursor = afterOf(page.paging?.next);
+    if (!cursor) return { data, paging: {} };
+  }
 }
 
 function loadColumns(id: string, columns: Column<unknown>[]): string[] {
@@ -53,7 +80,11 @@ export function DataTable<T>(p: Props<T>) {
   useEffect(() => {
     let live = true;
     setError('');
-    get<Page<T>>(p.path, { ...p.query, limit: p.pageSize ?? 50, after: cursor })
+    const load =
+      p.filter && p.cursorOf
+        ? filteredPage<T>(p.path, p.query ?? {}, p.pageSize ?? 50, cursor, p.filter, p.cursorOf)
+        : get<Page<T>>(p.path, { ...p.query, limit: p.pageSize ?? 50, after: cursor });
+    load
       .then((r) => live && setPage(r))
       .catch((e) => live && (setPage(null), setError(e instanceof ApiError ? e.message : String(e))));
     return () => {
@@ -73,7 +104,8 @@ export function DataTable<T>(p: Props<T>) {
     const max = p.exportMax ?? 100000;
     setExporting('0 rows');
     try {
-      const rows = await fetchAll<T>(p.path, p.query ?? {}, max, (n) => setExporting(`${n} rows`));
+      let rows = await fetchAll<T>(p.path, p.query ?? {}, max, (n) => setExporting(`${n} rows`));
+      if (p.filter) rows = rows.filter(p.filter);
       const csv = toCsv(
         visible.map((c) => c.label),
         rows.map((r) => visible.map((c) => (c.csv ? c.csv(r) : value(pick(r, c.key))))),

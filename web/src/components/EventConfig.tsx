@@ -2,7 +2,9 @@
 // device type or a group (…/events/config). ADMIN changes it; others read.
 import { useState } from 'preact/hooks';
 import { post } from '../lib/api';
+import { dateTime } from '../lib/format';
 import { isAdmin } from '../lib/session';
+import { ConfirmButton } from './Confirm';
 import { DataTable } from './DataTable';
 import { Checkbox, FormErrors, TextArea, fieldError } from './form';
 
@@ -13,7 +15,10 @@ interface Config {
   creationTime: number;
 }
 
-const KINDS = ['COMMUNICATION_LOSS', 'COMMUNICATION_RESTORED'];
+const KINDS = [
+  { kind: 'COMMUNICATION_LOSS', label: 'Communication loss' },
+  { kind: 'COMMUNICATION_RESTORED', label: 'Communication restored' },
+];
 
 export function EventConfig({ base }: { base: string }) {
   const [reload, setReload] = useState(0);
@@ -28,18 +33,13 @@ export function EventConfig({ base }: { base: string }) {
     try {
       await post(`${base}/events/config/new`, { kinds, emails: emails.split(/[\s,;]+/).filter(Boolean) });
       setEmails('');
-      setReload(reload + 1);
+      setReload((n) => n + 1);
     } catch (err) {
       setError(err);
     }
   }
 
-  async function remove(id: string) {
-    if (!confirm('Delete this event configuration?')) return;
-    await post(`${base}/events/config/${id}/delete`).catch((err) => setError(err));
-    setReload(reload + 1);
-  }
-
+  const kindsError = fieldError(error, 'kinds');
   return (
     <section aria-label="Event configuration">
       <DataTable<Config>
@@ -52,8 +52,26 @@ export function EventConfig({ base }: { base: string }) {
         columns={[
           { key: 'kinds', label: 'Events', render: (c) => c.kinds.join(', '), csv: (c) => c.kinds.join(' ') },
           { key: 'emails', label: 'Emails', render: (c) => c.emails.join(', '), csv: (c) => c.emails.join(' ') },
+          { key: 'creationTime', label: 'Created', render: (c) => dateTime(c.creationTime), csv: (c) => dateTime(c.creationTime) },
           ...(admin
-            ? [{ key: 'actions', label: 'Actions', render: (c: Config) => <button type="button" class="secondary" onClick={() => remove(c.id)}>Delete</button>, csv: () => '' }]
+            ? [
+                {
+                  key: 'actions',
+                  label: 'Actions',
+                  csv: () => '',
+                  render: (c: Config) => (
+                    <ConfirmButton
+                      small
+                      label="Delete"
+                      question={`Stop mailing ${c.emails.join(', ')}?`}
+                      onConfirm={async () => {
+                        await post(`${base}/events/config/${encodeURIComponent(c.id)}/delete`);
+                        setReload((n) => n + 1);
+                      }}
+                    />
+                  ),
+                },
+              ]
             : []),
         ]}
       />
@@ -64,11 +82,21 @@ export function EventConfig({ base }: { base: string }) {
           <fieldset>
             <legend>Events</legend>
             {KINDS.map((k) => (
-              <Checkbox key={k} id={`kind-${k}`} label={k} checked={kinds.includes(k)} onValue={(on) => setKinds(on ? [...kinds, k] : kinds.filter((x) => x !== k))} />
+              <Checkbox
+                key={k.kind}
+                id={`kind-${k.kind}`}
+                label={k.label}
+                checked={kinds.includes(k.kind)}
+                onValue={(on) => setKinds(KINDS.map((x) => x.kind).filter((x) => (x === k.kind ? on : kinds.includes(x))))}
+              />
             ))}
-            {fieldError(error, 'kinds') && <div class="error">{fieldError(error, 'kinds')}</div>}
+            {kindsError && (
+              <div class="error" role="alert">
+                {kindsError}
+              </div>
+            )}
           </fieldset>
-          <TextArea id="ec-emails" label="Email addresses (one per line)" rows={3} value={emails} onValue={setEmails} error={fieldError(error, 'emails')} />
+          <TextArea id="ec-emails" label="Email addresses (one per line)" rows={3} value={emails} onValue={setEmails} error={fieldError(error, 'emails')} hint="1 to 20 addresses; commas also separate." />
           <button type="submit">Add</button>
         </form>
       )}
