@@ -69,8 +69,9 @@ describe('device types, devices and messages', () => {
     await page.keyboard.type('0041A2F1');
     await page.keyboard.press('Enter');
     await page.waitForURL(/idPrefix=0041A2F1/);
-    await page.getByRole('cell', { name: 'kb-0041A2F1' }).waitFor();
-    assert.equal(await page.locator('tbody tr').count(), 1);
+    // The unfiltered page may still be on screen for a moment: wait for the filtered one.
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+    assert.equal(await page.getByRole('cell', { name: 'kb-0041A2F1' }).count(), 1);
     await assertAccessible(page, 'device list');
     await screenshot(page, 'devices');
     await page.close();
