@@ -101,6 +101,17 @@ describe('device types, devices and messages', () => {
     const typeId = page.url().split('/devicetypes/')[1].split('/')[0];
     await screenshot(page, 'device-type');
 
+    // The list's name filter: only the matching type is left.
+    await page.goto(server.url + '/devicetypes');
+    await page.getByRole('link', { name: 'keyboard type' }).waitFor();
+    await page.getByLabel('Name contains').fill('THERMO');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+    await page.getByRole('link', { name: 'thermometers' }).waitFor();
+    await assertAccessible(page, 'device type list');
+    await screenshot(page, 'device-types');
+    await page.goto(`${server.url}/devicetypes/${typeId}`);
+
     await page.getByRole('link', { name: 'Callbacks' }).click();
     await page.getByRole('link', { name: 'New callback' }).click();
     await page.getByLabel('URL').fill('http://127.0.0.1:9/uplink?device={device}&nosuch={nosuch}');

@@ -1,5 +1,8 @@
+import { useState } from 'preact/hooks';
 import { DataTable } from '../components/DataTable';
+import { Input } from '../components/form';
 import { Layout } from '../components/Layout';
+import { navigate, useLocation } from '../lib/router';
 import { dateTime } from '../lib/format';
 import { canManage } from '../lib/session';
 
@@ -19,9 +22,29 @@ export interface DeviceType {
   lastEditionTime?: number;
 }
 
+// Device types are few per group (tens, at most thousands), and the API lists
+// them by id only: the name filter picks matching rows in the browser.
 export function DeviceTypes() {
+  const { query } = useLocation();
+  const applied = query.get('name') ?? '';
+  const [name, setName] = useState(applied);
+  const needle = applied.toLowerCase();
   return (
     <Layout title="Device types">
+      <form
+        class="filters"
+        role="search"
+        aria-label="Filter device types"
+        onSubmit={(e) => {
+          e.preventDefault();
+          navigate('/devicetypes' + (name ? `?name=${encodeURIComponent(name)}` : ''));
+        }}
+      >
+        <Input id="f-name" label="Name contains" value={name} onValue={setName} />
+        <div class="field">
+          <button type="submit">Filter</button>
+        </div>
+      </form>
       {canManage() && (
         <div class="actions">
           <a class="button" href="/devicetypes/new/edit">
@@ -33,6 +56,9 @@ export function DeviceTypes() {
         id="devicetypes"
         title="Device types"
         path="/api/devicetypes"
+        filter={needle ? (t) => t.name.toLowerCase().includes(needle) : undefined}
+        reloadKey={needle}
+        cursorOf={(t) => t.id}
         rowKey={(t) => t.id}
         empty="No device type yet."
         columns={[
