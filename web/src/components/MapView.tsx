@@ -21,6 +21,7 @@ export function MapView({ shapes, label }: { shapes: MapShape[]; label: string }
   useEffect(() => {
     if (!el.current) return;
     const map = L.map(el.current, { attributionControl: false, keyboard: true });
+    L.control.scale({ imperial: false }).addTo(map);
     const tiles = session().config.tileUrl;
     if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(map);
     const layers: L.Layer[] = [];
