@@ -14,6 +14,11 @@ jobs=$(nproc)
 # npm ci installs exactly the committed lockfile; it runs again only when the
 # lockfile changed since the last install.
 build_console() {
+  # Vite 8 needs Node.js 20.19 or later (Debian bookworm's own nodejs is 18).
+  if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+    echo "roost: the web console needs Node.js 20.19 or later (found $(node --version 2>/dev/null || echo none))" >&2
+    return 1
+  fi
   (
     cd web
     if [[ ! -f node_modules/.package-lock.json ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
