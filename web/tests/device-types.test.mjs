@@ -83,6 +83,14 @@ describe('device types, devices and messages', () => {
     await page.goto(server.url + '/devicetypes');
     await page.getByRole('link', { name: 'New device type' }).click();
     await page.getByLabel('Name').fill('thermometers');
+    // The DIRECT downlink template, checked by the server as it is typed.
+    const template = page.getByLabel(/Downlink data/);
+    await template.fill('{time}{nosuch}');
+    await page.locator('#t-downlinkDataString-error').waitFor();
+    assert.match(await page.locator('#t-downlinkDataString-error').innerText(), /nosuch/);
+    await template.fill('{time}{rssi}0000');
+    await page.locator('#t-downlinkDataString-hint').filter({ hasText: /^valid/ }).waitFor();
+    assert.equal(await page.locator('#t-downlinkDataString-error').count(), 0);
     await page.getByLabel('Custom').check();
     const format = page.getByLabel('Custom format');
     await format.fill('temp::int:16:little-endian hum::nosuchtype:8');
@@ -102,8 +110,9 @@ describe('device types, devices and messages', () => {
     await screenshot(page, 'device-type');
 
     // The list's name filter: only the matching type is left.
+    await admin.call('POST', '/api/devicetypes/create', { name: 'another kind' });
     await page.goto(server.url + '/devicetypes');
-    await page.getByRole('link', { name: 'keyboard type' }).waitFor();
+    await page.getByRole('link', { name: 'another kind' }).waitFor();
     await page.getByLabel('Name contains').fill('THERMO');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
