@@ -1,5 +1,5 @@
-// Small lists the pages pick from (device types and groups for filters and
-// forms), read once per page view: at most 1 000 of each.
+// Small lists the pages pick from (device types for filters and forms;
+// groups are in groups.ts), read once per page view: at most 1 000 of each.
 import { useEffect, useState } from 'preact/hooks';
 import { get, type Page } from './api';
 
@@ -7,10 +7,6 @@ export interface DeviceTypeRef {
   id: string;
   name: string;
   group: { id: string };
-}
-export interface GroupRef {
-  id: string;
-  name: string;
 }
 
 export function useList<T>(path: string): T[] {
@@ -22,4 +18,3 @@ export function useList<T>(path: string): T[] {
 }
 
 export const useDeviceTypes = () => useList<DeviceTypeRef>('/api/devicetypes');
-export const useGroups = () => useList<GroupRef>('/api/groups');

@@ -5,7 +5,8 @@ import { DataTable, type Column } from '../components/DataTable';
 import { Input, Select } from '../components/form';
 import { Layout } from '../components/Layout';
 import { dateTime } from '../lib/format';
-import { useDeviceTypes, useGroups } from '../lib/lookups';
+import { groupLabel, useGroups } from '../lib/groups';
+import { useDeviceTypes } from '../lib/lookups';
 import { navigate, useLocation } from '../lib/router';
 
 export interface Device {
@@ -72,7 +73,7 @@ export function deviceColumns(typeNames: Map<string, string>): Column<Device>[] 
 export function Devices() {
   const { query } = useLocation();
   const types = useDeviceTypes();
-  const groups = useGroups();
+  const { groups } = useGroups();
   const [form, setForm] = useState<Record<string, string>>(() => Object.fromEntries(FILTERS.map((f) => [f, query.get(f) ?? ''])));
   const applied: Record<string, string> = Object.fromEntries(FILTERS.map((f) => [f, query.get(f) ?? '']).filter(([, v]) => v));
   const typeNames = new Map(types.map((t) => [t.id, t.name]));
@@ -90,7 +91,7 @@ export function Devices() {
         <Input id="f-idPrefix" label="ID starts with" value={form.idPrefix} onValue={set('idPrefix')} placeholder="e.g. 41A2" />
         <Input id="f-namePrefix" label="Name starts with" value={form.namePrefix} onValue={set('namePrefix')} />
         <Select id="f-deviceTypeId" label="Device type" value={form.deviceTypeId} onValue={set('deviceTypeId')} options={[{ value: '', label: 'Any' }, ...types.map((t) => ({ value: t.id, label: t.name }))]} />
-        <Select id="f-groupId" label="Group" value={form.groupId} onValue={set('groupId')} options={[{ value: '', label: 'Any' }, ...groups.map((g) => ({ value: g.id, label: g.name }))]} />
+        <Select id="f-groupId" label="Group" value={form.groupId} onValue={set('groupId')} options={[{ value: '', label: 'Any' }, ...groups.map((g) => ({ value: g.id, label: groupLabel(g, groups) }))]} />
         <Select id="f-state" label="State" value={form.state} onValue={set('state')} options={[{ value: '', label: 'Any' }, ...STATES.map((s) => ({ value: s, label: s }))]} />
         <Input id="f-lastSeenSince" label="Last seen from" type="date" value={msToDay(form.lastSeenSince)} onValue={(v) => set('lastSeenSince')(dayToMs(v))} />
         <Input id="f-lastSeenBefore" label="Last seen before" type="date" value={msToDay(form.lastSeenBefore)} onValue={(v) => set('lastSeenBefore')(dayToMs(v))} />
