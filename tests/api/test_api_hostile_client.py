@@ -10,11 +10,11 @@ and nothing the attackers sent may be stored.
 import json
 import os
 import random
-import socket
 import threading
 import time
 import unittest
 
+from loopback import connect_from
 from roostcli import basic
 from roostsite import Client, Site
 
@@ -69,9 +69,7 @@ class Attacks:
 
     def _connect(self, timeout=5):
         # From another address than the legitimate client, as a real attacker would be.
-        s = socket.create_connection((self.server.host, self.server.port), timeout=timeout,
-                                     source_address=("127.0.0.2", 0))
-        return s
+        return connect_from(self.server.host, self.server.port, "127.0.0.2", timeout)
 
     def _exchange(self, data, read=True, timeout=5):
         try:

@@ -7,13 +7,13 @@ to play several client addresses. Argon2id work is observed through the server's
 roost_auth_password_checks_total (verifications) and roost_auth_password_hashes_total."""
 
 import base64
-import http.client
 import json
 import secrets
 import threading
 import time
 import unittest
 
+from loopback import HTTPConnectionFrom
 from roostserver import metric_value
 from roostsite import ADMIN_PASSWORD, Client, Site
 
@@ -23,8 +23,7 @@ LOGIN_LIMIT = 10  # failures per login and address in 15 minutes (docs/api.md)
 
 def call(server, method, path, body=None, headers=None, source="127.0.0.1", raw=None):
     """One request on its own connection from `source`: (status, headers, parsed body, seconds)."""
-    conn = http.client.HTTPConnection(server.host, server.port, timeout=60,
-                                      source_address=(source, 0))
+    conn = HTTPConnectionFrom(server.host, server.port, source, timeout=60)
     h = dict(headers or {})
     data = raw
     if body is not None:
