@@ -153,10 +153,9 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb) {
   const std::string what = "callback " + cb.id + " not found";
   Callback before;
   {
-    ROOST_SQL_QUERY(q, c,
-                    std::string(kCallbackSelect) + " WHERE id = $1" +
-                        std::string(c.dialect().for_update),
-                    "edit callback");
+    ROOST_SQL_QUERY(
+        q, c, std::string(kCallbackSelect) + " WHERE id = $1" + std::string(c.dialect().for_update),
+        "edit callback");
     q.BindRef(1, cb.id);
     auto found = ReadOne(q, CallbackFromRow, what);
     if (!found.ok()) return found.status();
