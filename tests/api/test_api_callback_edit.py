@@ -81,7 +81,8 @@ class CallbackEditFlows:
         self.assertEqual(edited["url"], self.receiver.url("/after/{device}?seq={seqNumber}"))
         self.ingest(did, 2)
         after = self.receiver.wait("/after/", 1)
-        self.assertEqual(len(after), 1, after)
+        self.assertEqual(len(after), 1, (self.receiver.requests,
+                                         self.reader.ok("GET", "/api/devices/%s/messages" % did)))
         method, path, headers, body = after[0]
         self.assertEqual((method, path), ("POST", "/after/%s?seq=2" % did))
         self.assertEqual(headers.get("X-Edited"), "yes")
