@@ -119,7 +119,7 @@ export function Callbacks({ type }: { type: DeviceType }) {
                   csv: () => '',
                   render: (c: Callback) => (
                     <>
-                      <a class="button secondary" href={`/devicetypes/${type.id}/callbacks/${c.id}`} aria-label={`Edit callback ${c.url ?? c.recipient ?? c.id}`}>
+                      <a class="button secondary" href={`/devicetypes/${type.id}/callbacks/${c.id}`} aria-label={`Edit callback ${c.id}`}>
                         Edit
                       </a>{' '}
                       <button type="button" class="secondary" onClick={() => confirm('Delete this callback?') && act(() => post(`${base}/${c.id}/delete`))()}>
