@@ -53,6 +53,23 @@ Response CreateCallbacks(ApiContext& ctx, const Principal& p, const Request& req
   return JsonResponse(200, json{{"data", std::move(data)}});
 }
 
+Response EditCallback(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto cb = VisibleCallback(ctx, p, req);
+  if (!cb.ok()) return cb.error().ToResponse();
+  auto body = ParseJsonValue(req.body);
+  if (!body.ok()) return body.error().ToResponse();
+  auto edit = ParseCallbackEdit(*body);
+  if (!edit.ok()) return edit.error().ToResponse();
+  Callback& next = edit->callback;
+  next.id = cb->id;
+  next.type = cb->type;
+  if (!edit->enabled_given) next.enabled = cb->enabled;
+  auto edited = ctx.messages->EditCallback(std::move(next));
+  if (!edited.ok()) return NotFoundOr(edited.status(), "callback " + cb->id).ToResponse();
+  return JsonResponse(200, CallbackJson(*edited));
+}
+
 Response ListCallbacks(ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.messages == nullptr) return Unavailable();
   auto type = VisibleDeviceType(ctx, p, req.Param("id"));

@@ -206,6 +206,11 @@ http::Response GetDeviceConsumptions(ApiContext&, const Principal&, const http::
 // An array of callbacks (or {"data": [...]}); each is checked (patterns,
 // variables, method, URL) before any is stored → 200 {"data": [{"id"}]}.
 http::Response CreateCallbacks(ApiContext&, const Principal&, const http::Request&);
+// One callback object, as callbacks/new takes for one item, replacing the
+// definition of {cid} (storage::Store::UpdateCallback: id, dead state,
+// enabled unless given, downlinkHook while it still applies). 200 with the
+// callback as the list shows it.
+http::Response EditCallback(ApiContext&, const Principal&, const http::Request&);
 http::Response ListCallbacks(ApiContext&, const Principal&, const http::Request&);
 http::Response DeleteCallback(ApiContext&, const Principal&, const http::Request&);
 // ?enabled=true|false; enabling a dead callback revives it. 204.

@@ -69,6 +69,7 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"POST", "/api/devicetypes/{id}/callbacks/new", kManage, CreateCallbacks},
       {"GET", "/api/devicetypes/{id}/callbacks", kRead, ListCallbacks},
       {"POST", "/api/devicetypes/{id}/callbacks/{cid}/delete", kManage, DeleteCallback},
+      {"POST", "/api/devicetypes/{id}/callbacks/{cid}/edit", kManage, EditCallback},
       {"POST", "/api/devicetypes/{id}/callbacks/{cid}/enable", kManage, EnableCallback},
       {"POST", "/api/devicetypes/{id}/callbacks/{cid}/downlink", kManage, SetDownlinkCallback},
       {"GET", "/api/callbacks/messages/error", kRead, ListCallbackErrors},

@@ -56,6 +56,7 @@ const std::map<std::string, std::string>& ExpectedMatrix() {
       {"POST /api/devicetypes/{id}/callbacks/new", "AD"},
       {"GET /api/devicetypes/{id}/callbacks", "ADR"},
       {"POST /api/devicetypes/{id}/callbacks/{cid}/delete", "AD"},
+      {"POST /api/devicetypes/{id}/callbacks/{cid}/edit", "AD"},
       {"POST /api/devicetypes/{id}/callbacks/{cid}/enable", "AD"},
       {"POST /api/devicetypes/{id}/callbacks/{cid}/downlink", "AD"},
       {"GET /api/callbacks/messages/error", "ADR"},
@@ -455,6 +456,8 @@ class ApiRoutesStoreTest : public ::testing::Test {
                  .dump();
     } else if (path.ends_with("/events/config/new")) {
       body = json{{"kinds", {"COMMUNICATION_LOSS"}}, {"emails", {"ops@example.com"}}}.dump();
+    } else if (path.find("/callbacks/") != std::string::npos && path.ends_with("/edit")) {
+      body = json{{"url", "http://example.com/{device}"}}.dump();
     } else if (path.ends_with("/callbacks/new")) {
       body = json::array({json{{"url", "http://example.com/{device}"}}}).dump();
     } else if (path.ends_with("/bulk/create/series")) {

@@ -96,12 +96,15 @@ void Dispatcher::Stop() {
 
 std::shared_ptr<const CompiledCallback> Dispatcher::Compiled(const Callback& callback,
                                                              Status& error) {
+  // Its state (enabled, dead, downlinkHook) does not change what is compiled.
+  Callback source = callback;
+  source.enabled = true;
+  source.dead = false;
+  source.downlink_hook = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = compiled_.find(callback.id);
-    // Callbacks are never edited in place (only enabled, disabled, deleted),
-    // so a compiled one stays right for its id.
-    if (it != compiled_.end()) return it->second;
+    if (it != compiled_.end() && it->second.source == source) return it->second.compiled;
   }
   auto compiled = CompileCallback(callback);
   if (!compiled.ok()) {
@@ -111,7 +114,7 @@ std::shared_ptr<const CompiledCallback> Dispatcher::Compiled(const Callback& cal
   auto shared = std::make_shared<const CompiledCallback>(std::move(*compiled));
   std::lock_guard<std::mutex> lock(mu_);
   if (compiled_.size() >= kMaxCompiled) compiled_.clear();
-  compiled_.emplace(callback.id, shared);
+  compiled_.insert_or_assign(callback.id, CompiledEntry{std::move(source), shared});
   return shared;
 }
 

@@ -157,7 +157,13 @@ class Dispatcher {
   size_t high_water_ = 0;                 // most jobs waiting in all hosts_ together
   std::map<std::string, bool> quick_;     // hosts known quick; guarded by mu_
   std::map<std::string, Batch> batches_;  // by callback id; claimer thread only
-  std::map<std::string, std::shared_ptr<const CompiledCallback>> compiled_;  // guarded by mu_
+  // A compiled callback with the definition it was compiled from: a callback can
+  // be edited (here or by another instance), so a hit must match the definition.
+  struct CompiledEntry {
+    Callback source;
+    std::shared_ptr<const CompiledCallback> compiled;
+  };
+  std::map<std::string, CompiledEntry> compiled_;  // by callback id; guarded by mu_
   std::mutex record_mu_;
   std::condition_variable record_cv_;  // recorder: sends finished, or stop; senders: room
   std::vector<Finished> finished_;     // guarded by record_mu_

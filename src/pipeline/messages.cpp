@@ -203,6 +203,15 @@ Result<std::vector<Callback>> MessageService::CreateCallbacks(std::string_view t
   return callbacks;
 }
 
+Result<Callback> MessageService::EditCallback(Callback callback) {
+  // The store keeps the hook mark only where it still applies, so the check
+  // is of the definition alone.
+  callback.downlink_hook = false;
+  callback.dead = false;
+  ROOST_RETURN_IF_ERROR(integration::ValidateCallback(callback));
+  return store_.UpdateCallback(callback);
+}
+
 Result<Callback> MessageService::GetCallback(std::string_view id) {
   return store_.GetCallback(id);
 }

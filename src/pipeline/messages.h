@@ -88,6 +88,10 @@ class MessageService {
   // `type` with new ids, or none. InvalidInput naming the item and field.
   Result<std::vector<Callback>> CreateCallbacks(std::string_view type,
                                                 std::vector<Callback> callbacks);
+  // Checks `callback` as CreateCallbacks does (errors name the field without an
+  // item: "url: ..."), then replaces the definition of callback `callback.id`
+  // (storage::Store::UpdateCallback says what is kept). NotFound.
+  Result<Callback> EditCallback(Callback callback);
   Result<Callback> GetCallback(std::string_view id);
   Result<std::vector<Callback>> ListCallbacks(std::string_view type);
   Status DeleteCallback(std::string_view id);

@@ -113,6 +113,40 @@ TEST_P(CallbackStoreTest, CallbacksAreStoredListedEnabledAndDeleted) {
   EXPECT_EQ(store_->ListCallbacks(type_.id)->size(), 1u);
 }
 
+TEST_P(CallbackStoreTest, AnEditReplacesTheDefinitionAndKeepsIdStateAndQueuedDeliveries) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-e", type_)}).ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B")});
+
+  // The same kind of callback: the queued delivery is sent with the new
+  // definition.
+  Callback edit = MakeCallback("cb-e", type_);
+  edit.url = "http://127.0.0.1:9/edited/{device}";
+  edit.creation_time = 99;  // not the caller's to change
+  auto edited = store_->UpdateCallback(edit);
+  ASSERT_TRUE(edited.ok()) << edited.status().message();
+  EXPECT_EQ(edited->creation_time, 5);
+  EXPECT_EQ(*store_->GetCallback("cb-e"), *edited);
+  auto tasks = Claim(20'000, 100, 1);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].callback.url, "http://127.0.0.1:9/edited/{device}");
+
+  // Another subtype: its pending delivery (queued for an UPLINK message) is dropped.
+  edit.subtype = CallbackSubtype::kBidir;
+  ASSERT_TRUE(store_->UpdateCallback(edit).ok());
+  EXPECT_TRUE(Claim(40'000).empty());
+
+  // The downlinkHook mark stays while it applies, and goes when it does not.
+  ASSERT_TRUE(store_->SetDownlinkHook("cb-e").ok());
+  edit.url = "http://127.0.0.1:9/again/{device}";
+  EXPECT_TRUE(store_->UpdateCallback(edit)->downlink_hook);
+  edit.subtype = CallbackSubtype::kUplink;
+  EXPECT_FALSE(store_->UpdateCallback(edit)->downlink_hook);
+  EXPECT_FALSE(store_->GetCallback("cb-e")->downlink_hook);
+
+  Callback unknown = MakeCallback("cb-none", type_);
+  EXPECT_EQ(store_->UpdateCallback(unknown).status().code(), Status::Code::kNotFound);
+}
+
 TEST_P(CallbackStoreTest, IngestQueuesOneDeliveryPerCallbackAndDuplicatesOnlyWhereAsked) {
   ASSERT_TRUE(store_
                   ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-1", type_),

@@ -623,6 +623,14 @@ class Store {
   virtual Result<std::vector<Callback>> ListCallbacks(std::string_view type) = 0;  // by id
   // Deletes a callback and its deliveries. NotFound.
   virtual Status DeleteCallback(std::string_view id) = 0;
+  // Replaces the definition of callback `callback.id` (channel, types, patterns,
+  // headers, sendDuplicate, payloadConfig, enabled) in one transaction, keeping
+  // its id, device type, creation time and dead state (editing does not revive).
+  // It stays its type's downlinkHook only while it is a URL DATA BIDIR callback.
+  // Its pending deliveries are sent with the new definition, unless its
+  // callbackType or callbackSubtype changed: then they are dropped (their
+  // variables are of another kind of event). Returns the stored callback. NotFound.
+  virtual Result<Callback> UpdateCallback(const Callback& callback) = 0;
   // Enables or disables a callback; enabling also revives a dead one. NotFound.
   virtual Status SetCallbackEnabled(std::string_view id, bool enabled) = 0;
   // Makes `id` its device type's one downlinkHook callback (the others lose the

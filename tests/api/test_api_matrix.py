@@ -123,6 +123,7 @@ FOREIGN_BODIES = {
     "POST /api/users/edit": lambda f: {"id": f.user, "name": "changed"},
     "POST /api/users/{id}/invite": lambda f: {},
     "POST /api/devicetypes/{id}/callbacks/new": lambda f: [{"url": "http://example.com/x"}],
+    "POST /api/devicetypes/{id}/callbacks/{cid}/edit": lambda f: {"url": "http://example.com/y"},
     "POST /api/devicetypes/{id}/callbacks/{cid}/delete": lambda f: {},
     "POST /api/devicetypes/{id}/callbacks/{cid}/enable": lambda f: {},
     "POST /api/devicetypes/{id}/callbacks/{cid}/downlink": lambda f: {},

@@ -267,6 +267,9 @@ class SigfoxV1Test(unittest.TestCase):
         # Live message streams (server-sent events for the console) have none either:
         # tested in test_api_live_messages.py.
         routes = {r for r in routes if not r.endswith("/messages/live")}
+        # Callback edit is v2's PUT /api/devicetypes/{id}/callbacks/{callbackId} in the
+        # Sigfox API; Roost's own POST …/edit is tested in test_api_callback_edit.py.
+        routes = {r for r in routes if not r.endswith("/callbacks/{cid}/edit")}
         self.assertEqual(routes - set(V1_CASES), set(), "routes without a v1 case")
         self.assertEqual(set(V1_CASES) - routes, set(), "v1 cases of routes that do not exist")
         for name in set(V1_CASES.values()):

@@ -137,6 +137,23 @@ describe('device types, devices and messages', () => {
     await page.getByRole('cell', { name: /127\.0\.0\.1:9\/uplink/ }).waitFor();
     await screenshot(page, 'callbacks');
 
+    // Edit it through the same form, filled from the callback: an unknown
+    // variable is refused at the URL field, then a good URL is saved and listed.
+    await page.getByRole('link', { name: /^Edit callback/ }).click();
+    await page.getByRole('heading', { name: 'Edit callback' }).waitFor();
+    await page.getByRole('button', { name: 'Save callback' }).waitFor();
+    assert.equal(await page.getByLabel('URL').inputValue(), 'http://127.0.0.1:9/uplink?device={device}&temp={customData#temp}');
+    assert.equal(await page.getByLabel(/Custom payload config/).inputValue(), 'temp::int:16:little-endian');
+    await page.getByLabel('URL').fill('http://127.0.0.1:9/uplink?device={device}&bad={nosuch}');
+    await page.getByRole('button', { name: 'Save callback' }).click();
+    await page.locator('#cb-url-error').waitFor();
+    assert.match(await page.locator('#cb-url-error').innerText(), /nosuch/);
+    await assertAccessible(page, 'edit callback form');
+    await page.getByLabel('URL').fill('http://127.0.0.1:9/uplink?device={device}&temp={customData#temp}&edited=1');
+    await page.getByRole('button', { name: 'Save callback' }).click();
+    await page.waitForURL(new RegExp(`/devicetypes/${typeId}/callbacks$`));
+    await page.getByRole('cell', { name: /uplink\?device=\{device\}&temp=\{customData#temp\}&edited=1/ }).waitFor();
+
     // A device of that type, a station, and an ingest through the API while
     // the device's message page is open.
     const { pairs } = await issueAndImport(admin, 1, '0042B000');

@@ -14,13 +14,18 @@ constexpr size_t kMaxCallbacks = 100;
 constexpr size_t kMaxPattern = 64 * 1024;
 
 Parsed<Callback> ParseOne(const json& item, const std::string& where) {
-  auto at = [&](std::string_view field) { return where + "." + std::string(field); };
-  if (!item.is_object()) return ApiError::BadField(where, "must be a JSON object");
+  // `where` is "" for the single object of an edit: fields are then named alone.
+  auto at = [&](std::string_view field) {
+    return where.empty() ? std::string(field) : where + "." + std::string(field);
+  };
+  if (!item.is_object()) {
+    return ApiError::BadField(where.empty() ? "body" : where, "must be a JSON object");
+  }
   if (auto e = RejectUnknownFields(
           item, {"channel", "callbackType", "callbackSubtype", "url", "httpMethod", "headers",
                  "contentType", "bodyTemplate", "linePattern", "recipient", "subject", "message",
                  "sendDuplicate", "payloadConfig", "enabled", "sendSni"})) {
-    e->message = where + "." + e->message;
+    if (!where.empty()) e->message = where + "." + e->message;
     return *e;
   }
   Callback cb;
@@ -100,6 +105,13 @@ Parsed<std::vector<Callback>> ParseCallbacksCreate(const json& body) {
     out.push_back(std::move(*cb));
   }
   return out;
+}
+
+Parsed<CallbackEdit> ParseCallbackEdit(const json& body) {
+  auto cb = ParseOne(body, "");
+  if (!cb.ok()) return cb.error();
+  auto enabled = body.find("enabled");
+  return CallbackEdit{std::move(*cb), enabled != body.end() && !enabled->is_null()};
 }
 
 json CallbackJson(const Callback& cb) {

@@ -17,6 +17,16 @@ namespace roost::api {
 // ("data[2].url"). Ids, type and creation time are the caller's to set.
 Parsed<std::vector<Callback>> ParseCallbacksCreate(const nlohmann::json& body);
 
+// The body of POST /api/devicetypes/{id}/callbacks/{cid}/edit: one callback
+// object as ParseCallbacksCreate takes for one item, checked by the same code.
+// Errors name the field alone ("url"). `enabled_given`: the body set "enabled"
+// (otherwise the callback keeps its state).
+struct CallbackEdit {
+  Callback callback;
+  bool enabled_given = false;
+};
+Parsed<CallbackEdit> ParseCallbackEdit(const nlohmann::json& body);
+
 nlohmann::json CallbackJson(const Callback& callback);
 
 // A delivery as a message's "callbacks" item and as an error of

@@ -146,6 +146,57 @@ Status SqlStore::DeleteCallback(std::string_view id) {
       "callback " + std::string(id) + " not found");
 }
 
+Result<Callback> SqlStore::UpdateCallback(const Callback& cb) {
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("edit callback"));
+  const std::string what = "callback " + cb.id + " not found";
+  Callback before;
+  {
+    ROOST_SQL_QUERY(
+        q, c, std::string(kCallbackSelect) + " WHERE id = $1" + std::string(c.dialect().for_update),
+        "edit callback");
+    q.BindRef(1, cb.id);
+    auto found = ReadOne(q, CallbackFromRow, what);
+    if (!found.ok()) return found.status();
+    before = std::move(*found);
+  }
+  const bool hook = before.downlink_hook && cb.channel == CallbackChannel::kUrl &&
+                    cb.callback_type == CallbackType::kData &&
+                    cb.subtype == CallbackSubtype::kBidir;
+  {
+    const std::string headers = EncodeHeaders(cb.headers);
+    ROOST_SQL_QUERY(q, c,
+                    "UPDATE callbacks SET channel = $2, callback_type = $3, subtype = $4, "
+                    "url = $5, http_method = $6, headers = $7, content_type = $8, "
+                    "body_template = $9, line_pattern = $10, recipient = $11, subject = $12, "
+                    "message = $13, send_duplicate = $14, payload_config = $15, enabled = $16, "
+                    "downlink_hook = $17 WHERE id = $1",
+                    "edit callback");
+    q.BindRef(1, cb.id).Bind(2, static_cast<int64_t>(cb.channel));
+    q.Bind(3, static_cast<int64_t>(cb.callback_type)).Bind(4, static_cast<int64_t>(cb.subtype));
+    q.BindRef(5, cb.url).BindRef(6, cb.http_method).BindRef(7, headers);
+    q.BindRef(8, cb.content_type).BindRef(9, cb.body_template).BindRef(10, cb.line_pattern);
+    q.BindRef(11, cb.recipient).BindRef(12, cb.subject).BindRef(13, cb.message);
+    q.Bind(14, int64_t{cb.send_duplicate ? 1 : 0}).BindRef(15, cb.payload_config);
+    q.Bind(16, int64_t{cb.enabled ? 1 : 0}).Bind(17, int64_t{hook ? 1 : 0});
+    ROOST_RETURN_IF_ERROR(q.Run());
+  }
+  if (before.callback_type != cb.callback_type || before.subtype != cb.subtype) {
+    ROOST_SQL_QUERY(q, c, "DELETE FROM deliveries WHERE callback_id = $1 AND state = $2",
+                    "edit callback");
+    q.BindRef(1, cb.id).Bind(2, static_cast<int64_t>(DeliveryState::kPending));
+    ROOST_RETURN_IF_ERROR(q.Run());
+  }
+  ROOST_RETURN_IF_ERROR(tx.Commit("edit callback"));
+  Callback after = cb;
+  after.type = before.type;
+  after.creation_time = before.creation_time;
+  after.dead = before.dead;
+  after.downlink_hook = hook;
+  return after;
+}
+
 Status SqlStore::SetCallbackEnabled(std::string_view id, bool enabled) {
   return RunOne(
       "UPDATE callbacks SET enabled = $2, dead = CASE WHEN $2 = 1 THEN 0 ELSE dead END "

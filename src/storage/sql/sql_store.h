@@ -157,6 +157,7 @@ class SqlStore final : public Store {
   Result<Callback> GetCallback(std::string_view id) override;
   Result<std::vector<Callback>> ListCallbacks(std::string_view type) override;
   Status DeleteCallback(std::string_view id) override;
+  Result<Callback> UpdateCallback(const Callback& callback) override;
   Status SetCallbackEnabled(std::string_view id, bool enabled) override;
   Status SetDownlinkHook(std::string_view id) override;
   Result<std::vector<DeliveryTask>> ClaimDeliveries(EpochMillis now, int limit,

@@ -1,8 +1,8 @@
 // A device type's callbacks: the list (enable toggle, the downlink choice,
-// delete) and the form for a new one, for every channel and type, with the
-// variables each kind may use.
-import { useState } from 'preact/hooks';
-import { post } from '../lib/api';
+// edit, delete) and the form for a new or an edited one, for every channel and
+// type, with the variables each kind may use.
+import { useEffect, useState } from 'preact/hooks';
+import { get, post } from '../lib/api';
 import { navigate } from '../lib/router';
 import { canManage } from '../lib/session';
 import { DataTable } from './DataTable';
@@ -16,7 +16,15 @@ interface Callback {
   callbackSubtype: number;
   url?: string;
   httpMethod?: string;
+  headers?: Record<string, string>;
+  contentType?: string;
+  bodyTemplate?: string;
+  linePattern?: string;
   recipient?: string;
+  subject?: string;
+  message?: string;
+  sendDuplicate?: boolean;
+  payloadConfig?: string;
   enabled: boolean;
   dead: boolean;
   downlinkHook: boolean;
@@ -32,6 +40,8 @@ const KINDS: Record<string, { type: number; subtype: number; label: string; vars
 const COMMON_VARS = '{device} {deviceTypeId} {time} {data} {seqNumber} {duplicate} {snr} {avgSnr} {rssi} {station} {lat} {lng} {ack} {longPolling} {customData#field}';
 
 function kindOf(c: Callback): string {
+  // An ERROR callback has no subtype: the server lists it as -1.
+  if (c.callbackType === 2) return 'ERROR';
   return Object.entries(KINDS).find(([, k]) => k.type === c.callbackType && k.subtype === c.callbackSubtype)?.[0] ?? `${c.callbackType}/${c.callbackSubtype}`;
 }
 
@@ -108,9 +118,14 @@ export function Callbacks({ type }: { type: DeviceType }) {
                   label: 'Actions',
                   csv: () => '',
                   render: (c: Callback) => (
-                    <button type="button" class="secondary" onClick={() => confirm('Delete this callback?') && act(() => post(`${base}/${c.id}/delete`))()}>
-                      Delete
-                    </button>
+                    <>
+                      <a class="button secondary" href={`/devicetypes/${type.id}/callbacks/${c.id}`} aria-label={`Edit callback ${c.id}`}>
+                        Edit
+                      </a>{' '}
+                      <button type="button" class="secondary" onClick={() => confirm('Delete this callback?') && act(() => post(`${base}/${c.id}/delete`))()}>
+                        Delete
+                      </button>
+                    </>
                   ),
                 },
               ]
@@ -121,7 +136,9 @@ export function Callbacks({ type }: { type: DeviceType }) {
   );
 }
 
-export function CallbackForm({ type }: { type: DeviceType }) {
+// `callbackId`: edit that callback (the form is filled from the list); without
+// it, a new one.
+export function CallbackForm({ type, callbackId }: { type: DeviceType; callbackId?: string }) {
   const [channel, setChannel] = useState('URL');
   const [kind, setKind] = useState('DATA UPLINK');
   const [url, setUrl] = useState('');
@@ -136,12 +153,47 @@ export function CallbackForm({ type }: { type: DeviceType }) {
   const [sendDuplicate, setSendDuplicate] = useState(false);
   const [payloadConfig, setPayloadConfig] = useState('');
   const [error, setError] = useState<unknown>(null);
+  const [loaded, setLoaded] = useState(!callbackId);
+
+  useEffect(() => {
+    if (!callbackId) return;
+    get<{ data: Callback[] }>(`/api/devicetypes/${type.id}/callbacks`).then(
+      (res) => {
+        const c = res.data.find((x) => x.id === callbackId);
+        if (!c) {
+          setError(new Error(`callback ${callbackId} not found`));
+          return;
+        }
+        setChannel(c.channel);
+        setKind(kindOf(c));
+        setUrl(c.url ?? '');
+        setHttpMethod(c.httpMethod || 'POST');
+        setHeaders(
+          Object.entries(c.headers ?? {})
+            .map(([n, v]) => `${n}: ${v}`)
+            .join('\n'),
+        );
+        setContentType(c.contentType ?? '');
+        setBodyTemplate(c.bodyTemplate ?? '');
+        setLinePattern(c.linePattern || '{device};{time};{data}');
+        setRecipient(c.recipient ?? '');
+        setSubject(c.subject ?? '');
+        setMessage(c.message ?? '');
+        setSendDuplicate(c.sendDuplicate ?? false);
+        setPayloadConfig(c.payloadConfig ?? '');
+        setLoaded(true);
+      },
+      (e) => setError(e),
+    );
+  }, [type.id, callbackId]);
 
   async function save(e: Event) {
     e.preventDefault();
     setError(null);
     const k = KINDS[kind];
-    const cb: Record<string, unknown> = { channel, callbackType: k.type, callbackSubtype: k.subtype, sendDuplicate, enabled: true };
+    const cb: Record<string, unknown> = { channel, callbackType: k.type, callbackSubtype: k.subtype, sendDuplicate };
+    // A new callback starts enabled; an edit keeps the callback's state.
+    if (!callbackId) cb.enabled = true;
     if (payloadConfig.trim()) cb.payloadConfig = payloadConfig;
     if (channel === 'URL' || channel === 'BATCH_URL') {
       cb.url = url;
@@ -161,7 +213,8 @@ export function CallbackForm({ type }: { type: DeviceType }) {
       cb.message = message;
     }
     try {
-      await post(`/api/devicetypes/${type.id}/callbacks/new`, [cb]);
+      if (callbackId) await post(`/api/devicetypes/${type.id}/callbacks/${callbackId}/edit`, cb);
+      else await post(`/api/devicetypes/${type.id}/callbacks/new`, [cb]);
       navigate(`/devicetypes/${type.id}/callbacks`);
     } catch (err) {
       setError(err);
@@ -172,8 +225,9 @@ export function CallbackForm({ type }: { type: DeviceType }) {
   const fe = (f: string) => fieldError(error, f);
   return (
     <form onSubmit={save} noValidate>
-      <h2>New callback</h2>
+      <h2>{callbackId ? 'Edit callback' : 'New callback'}</h2>
       <FormErrors error={error} fields={fields} />
+      {!loaded && !error && <p>Loading…</p>}
       <Select id="cb-channel" label="Channel" value={channel} onValue={setChannel} options={['URL', 'BATCH_URL', 'EMAIL'].map((c) => ({ value: c, label: c }))} error={fe('channel')} />
       <Select id="cb-kind" label="Type" value={kind} onValue={setKind} options={Object.entries(KINDS).map(([v, k]) => ({ value: v, label: k.label }))} error={fe('callbackType') ?? fe('callbackSubtype')} />
       <p class="hint" id="cb-vars">
@@ -198,7 +252,9 @@ export function CallbackForm({ type }: { type: DeviceType }) {
       <TextArea id="cb-payloadConfig" label="Custom payload config (fields become {customData#name})" rows={2} value={payloadConfig} onValue={setPayloadConfig} error={fe('payloadConfig')} />
       <Checkbox id="cb-dup" label="Send duplicates (one call per station)" checked={sendDuplicate} onValue={setSendDuplicate} />
       <div class="actions">
-        <button type="submit">Create callback</button>
+        <button type="submit" disabled={!loaded}>
+          {callbackId ? 'Save callback' : 'Create callback'}
+        </button>
         <a href={`/devicetypes/${type.id}/callbacks`}>Cancel</a>
       </div>
     </form>

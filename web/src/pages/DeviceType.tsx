@@ -69,7 +69,7 @@ export function DeviceTypePage({ id, tab, sub }: { id: string; tab: string; sub?
           {tab === 'messages' && <Messages base={base} showDevice />}
           {tab === 'statistics' && <Statistics path={`${base}/stats`} />}
           {tab === 'event-configuration' && <EventConfig base={base} />}
-          {tab === 'callbacks' && type && (sub === 'new' ? <CallbackForm type={type} /> : <Callbacks type={type} />)}
+          {tab === 'callbacks' && type && (sub === 'new' ? <CallbackForm type={type} /> : sub ? <CallbackForm key={sub} type={type} callbackId={sub} /> : <Callbacks type={type} />)}
         </div>
       </div>
     </Layout>
