@@ -128,6 +128,11 @@ http::Response BulkCreateStatus(ApiContext&, const Principal&, const http::Reque
 // --- LoRaWAN provisioning (provisioning_handlers.cpp) ------------------------
 
 http::Response ImportProvisionIds(ApiContext&, const Principal&, const http::Request&);
+// POST /api/provisioning/labels: a report CSV's printable QR label sheet as SVG
+// (all its A4 pages in one document); stores nothing. At most
+// kMaxLabelsPerSheet rows: a sheet grows with every label.
+inline constexpr size_t kMaxLabelsPerSheet = 1000;
+http::Response RenderProvisionLabels(ApiContext&, const Principal&, const http::Request&);
 http::Response ListProvisionIds(ApiContext&, const Principal&, const http::Request&);
 http::Response DisableProvisionId(ApiContext&, const Principal&, const http::Request&);
 http::Response ListProvisionedDevices(ApiContext&, const Principal&, const http::Request&);

@@ -8,6 +8,8 @@
 #include "api/json/body.h"
 #include "api/json/provisioning_json.h"
 #include "core/text.h"
+#include "factory/label.h"
+#include "factory/provision_csv.h"
 #include "registry/provisioning.h"
 
 namespace roost::api {
@@ -27,7 +29,84 @@ std::string Who(const Principal& p) {
   return p.login.empty() ? "user " + p.user_id : "api user " + p.login;
 }
 
+// The report's problems as a 400 naming each line, as the import answers them.
+Response ReportErrors(const std::vector<factory::CsvError>& errors, std::string_view what) {
+  ApiError e;
+  e.message =
+      "the report has " + std::to_string(errors.size()) + " problem(s); " + std::string(what);
+  for (const factory::CsvError& err : errors) {
+    e.errors.push_back(http::ErrorDetail::Line(static_cast<int64_t>(err.line), err.message));
+  }
+  return e.ToResponse();
+}
+
 }  // namespace
+
+Response RenderProvisionLabels(ApiContext&, const Principal&, const Request& req) {
+  const std::string format = AsciiLower(req.QueryParam("format").value_or("svg"));
+  if (format != "svg") return ApiError::BadField("format", "must be svg").ToResponse();
+  auto content_type = req.Header("Content-Type");
+  if (!content_type || !StartsWithIgnoreCase(*content_type, "text/csv")) {
+    return ApiError::BadField("Content-Type", "must be text/csv (a Provision ID report)")
+        .ToResponse();
+  }
+  factory::ProvisionCsvParse parsed = factory::ParseProvisionCsv(req.body_view());
+  if (!parsed.ok()) return ReportErrors(parsed.errors, "no labels were made");
+  if (parsed.csv.rows.empty()) {
+    return ApiError::BadField("body", "the report lists no devices").ToResponse();
+  }
+  if (parsed.csv.rows.size() > kMaxLabelsPerSheet) {
+    return ApiError::BadField("body", "the report lists " + std::to_string(parsed.csv.rows.size()) +
+                                          " devices; at most " +
+                                          std::to_string(kMaxLabelsPerSheet) +
+                                          " labels per request (split the report)")
+        .ToResponse();
+  }
+  // Minimal labels, exactly as `roost label --report` makes them by default.
+  std::vector<factory::CsvError> errors;
+  std::vector<factory::LabelContent> labels;
+  labels.reserve(parsed.csv.rows.size());
+  for (const auto& row : parsed.csv.rows) {
+    if (row.provision_id.empty()) {
+      errors.push_back({row.line, "no Provision ID (this is a request; labels need a report)"});
+      continue;
+    }
+    auto label = factory::MakeMinimalLabel(row.provision_id);
+    if (!label.ok()) {
+      errors.push_back({row.line, std::string(label.status().message())});
+      continue;
+    }
+    labels.push_back(std::move(*label));
+  }
+  if (!errors.empty()) return ReportErrors(errors, "no labels were made");
+  auto pages = factory::RenderSheetSvg(labels);
+  if (!pages.ok()) return FromStatus(pages.status()).ToResponse();
+  // Every A4 page of the sheet in one document, each page a nested <svg> one
+  // under the other, so that one response is the whole sheet.
+  std::string body;
+  if (pages->size() == 1) {
+    body = std::move(pages->front());
+  } else {
+    body =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"210mm\" "
+        "height=\"" +
+        std::to_string(297 * pages->size()) + "mm\" viewBox=\"0 0 210 " +
+        std::to_string(297 * pages->size()) + "\">\n";
+    for (size_t i = 0; i < pages->size(); ++i) {
+      std::string& page = (*pages)[i];
+      // The page's root tag (after the XML declaration) becomes a nested <svg>
+      // at the page's offset; its content stays as RenderSheetSvg made it.
+      const size_t content = page.find('>', page.find("<svg ")) + 1;
+      body += "<svg y=\"" + std::to_string(297 * i) +
+              "\" width=\"210\" height=\"297\" viewBox=\"0 0 210 297\">" + page.substr(content);
+    }
+    body += "</svg>\n";
+  }
+  Response r = Response::Text(200, std::move(body), "image/svg+xml");
+  r.headers.emplace_back("Content-Disposition", "inline; filename=\"labels.svg\"");
+  return r;
+}
 
 Response ImportProvisionIds(ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.provisioning == nullptr) return Unavailable();

@@ -105,6 +105,9 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"POST", "/api/provisioning/ids/import", kAdmin, ImportProvisionIds, Access::kRoles,
        Body::kReport},
       {"GET", "/api/provisioning/ids", kRead, ListProvisionIds},
+      // Stores nothing; 1 000 report rows (kMaxLabelsPerSheet) fit kBatch's 512 KB.
+      {"POST", "/api/provisioning/labels", kJobRead, RenderProvisionLabels, Access::kRoles,
+       Body::kBatch},
       {"POST", "/api/provisioning/ids/{pid}/disable", kAdmin, DisableProvisionId},
       {"GET", "/api/provisioning/devices", kRead, ListProvisionedDevices},
       {"GET", "/api/provisioning/devices/{devEui}", kRead, GetProvisionedDevice},

@@ -86,6 +86,8 @@ GROUPLESS = {
     # Pure computation on the body (the device-type editor's "try it"): no stored object.
     "POST /api/codec/decode": {},
     "POST /api/codec/downlink/check": {},
+    # Labels are made from the report in the body; nothing is stored or read back.
+    "POST /api/provisioning/labels": {},
 }
 
 # Routes that answer a foreign object with another status than 404: a bulk edit is a job,

@@ -1,6 +1,7 @@
 // The Provisioning pages in a real browser: a report imported (and refused
 // the second time, line by line), the state filter, disabling with a
-// confirmation, provisioned devices, the summary, the labels command, and a
+// confirmation, provisioned devices, the summary, the label sheet made from a
+// report (and a bad report's line), the labels command, and a
 // READER who sees the lists without the controls and whose forged requests
 // are refused.
 import { after, before, test } from 'node:test';
@@ -99,8 +100,37 @@ test('provisioned devices, summary and labels', async () => {
   await screenshot(page, 'provisioning-summary');
 
   await page.goto(server.url + '/provisioning/labels');
-  await page.getByText(/The server does not print labels/).waitFor();
-  await page.getByLabel('Report file').fill('batch 7.csv');
+  // A bad report: its line is named at the file field, and no sheet is shown.
+  const bad = Buffer.from(report.toString('utf8').replace(/^([A-Z2-7]{20}),/m, 'NOTAPROVISIONID,'));
+  await page.setInputFiles('#label-sheet-file', csv('bad.csv', bad));
+  await page.getByRole('button', { name: 'Make the sheet' }).click();
+  await page.locator('#label-sheet-error').getByText(/Line 4:/).waitFor();
+  assert.equal(await page.locator('#label-sheet-file').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.locator('img.label-sheet').count(), 0);
+  // The report: the sheet is shown, and downloaded as labels.svg.
+  await page.setInputFiles('#label-sheet-file', csv('report.csv', report));
+  await page.getByRole('button', { name: 'Make the sheet' }).click();
+  const img = page.locator('img.label-sheet');
+  await img.waitFor();
+  await page.waitForFunction(() => {
+    const el = document.querySelector('img.label-sheet');
+    return el && el.complete && el.naturalWidth > 0;
+  });
+  const src = await img.getAttribute('src');
+  assert.ok(src.startsWith('data:image/svg+xml'), src.slice(0, 40));
+  const shown = decodeURIComponent(src.slice(src.indexOf(',') + 1));
+  assert.equal(await page.locator('#label-sheet-error').count(), 0);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download sheet (SVG)' }).click()]);
+  assert.equal(download.suggestedFilename(), 'labels.svg');
+  const saved = readFileSync(await download.path(), 'utf8');
+  assert.equal(saved, shown);
+  assert.ok(saved.includes('width="210mm"') && saved.length > 1000, saved.slice(0, 200));
+  assert.ok(!/<script/i.test(saved));
+  // The same sheet as `roost label --report` writes.
+  roost(['label', '--report', join(dir, 'report.csv'), '-o', join(dir, 'sheet.svg')]);
+  assert.equal(saved, readFileSync(join(dir, 'sheet.svg'), 'utf8'));
+
+  await page.getByLabel('Report file', { exact: true }).fill('batch 7.csv');
   await page.getByLabel(/Long labels/).check();
   await page.getByLabel('Brand on long labels').fill('Acme');
   assert.equal(await page.getByTestId('command').innerText(), "roost label --report 'batch 7.csv' -o labels.svg --long --brand Acme");

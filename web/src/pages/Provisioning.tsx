@@ -8,7 +8,7 @@ import { Checkbox, Input, Notice, Select } from '../components/form';
 import { Layout, SideMenu } from '../components/Layout';
 import { LocalTable } from '../components/LocalTable';
 import { ApiError, get, post, request } from '../lib/api';
-import { dateTime } from '../lib/format';
+import { dateTime, download } from '../lib/format';
 import { groupLabel, useGroups } from '../lib/groups';
 import { isAdmin, useSession } from '../lib/session';
 
@@ -309,10 +309,12 @@ function Labels() {
   return (
     <>
       <h2>Labels</h2>
-      <Notice>
-        The server does not print labels: a sheet of QR-code labels is made from a report file with the <code>roost label</code> command, on a machine
-        that has the report and the <code>roost</code> program.
-      </Notice>
+      <LabelSheet />
+      <h3>With the command line</h3>
+      <p class="hint">
+        The same sheet, or long labels and other layouts, with the <code>roost label</code> command on a machine that has the report and the{' '}
+        <code>roost</code> program.
+      </p>
       <form class="narrow-wide" onSubmit={(e) => e.preventDefault()}>
         <Input id="label-report" label="Report file" value={report} onValue={setReport} />
         <Input id="label-out" label="Sheet to write (SVG)" value={out} onValue={setOut} />
@@ -320,12 +322,96 @@ function Labels() {
         <Checkbox id="label-long" label="Long labels (JSON with PROVID, BRAND, MODEL, SN)" checked={long} onValue={setLong} />
         {long && <Input id="label-brand" label="Brand on long labels" value={brand} onValue={setBrand} />}
       </form>
-      <h3>Command</h3>
+      <h4>Command</h4>
       <CopyText label="command" text={cmd} />
       <p class="hint">
         One file per device instead of a sheet: <code>roost label --report REPORT.csv --out-dir DIR [--format svg|png]</code>. One label:{' '}
         <code>roost label --pid PID -o label.svg</code>. See <code>roost label --help</code>.
       </p>
     </>
+  );
+}
+
+// At most this many labels per sheet (the server's limit, kMaxLabelsPerSheet).
+const MAX_LABELS = 1000;
+
+// A report file sent to POST /api/provisioning/labels; the answered SVG sheet is
+// shown as a data: image (the console's CSP allows img-src data:, and an SVG in
+// <img> runs no script) and offered as a download.
+function LabelSheet() {
+  const [file, setFile] = useState<File | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [sheet, setSheet] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (!file) return;
+    setBusy(true);
+    setSheet('');
+    setError(null);
+    try {
+      setSheet(await request<string>('POST', '/api/provisioning/labels', { rawBody: file, contentType: 'text/csv', query: { format: 'svg' } }));
+    } catch (err) {
+      setError(err instanceof ApiError ? err : new ApiError(0, String(err), [], {}));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const problems = error?.problems ?? [];
+  return (
+    <section class="block" aria-labelledby="sheet-h">
+      <h3 id="sheet-h">Print a sheet</h3>
+      <p class="hint">
+        A report CSV of up to {MAX_LABELS} devices gives an A4 sheet of QR-code labels, one per Provision ID (the sheet <code>roost label --report</code>{' '}
+        writes). Nothing is stored.
+      </p>
+      <form onSubmit={submit} noValidate class="narrow-wide">
+        <div class={error ? 'field has-error' : 'field'}>
+          <label for="label-sheet-file">Report file (CSV)</label>
+          <input
+            id="label-sheet-file"
+            type="file"
+            accept=".csv,text/csv"
+            aria-invalid={error ? 'true' : undefined}
+            aria-describedby={error ? 'label-sheet-error' : undefined}
+            onChange={(e) => {
+              setFile((e.target as HTMLInputElement).files?.[0] ?? null);
+              setError(null);
+            }}
+          />
+          {error && (
+            <div id="label-sheet-error" class="error" role="alert">
+              No sheet: {error.message}
+              {problems.length > 0 && (
+                <ul>
+                  {problems.slice(0, 20).map((p, i) => (
+                    <li key={i}>
+                      {p.line !== undefined ? `Line ${p.line}: ` : ''}
+                      {p.message}
+                    </li>
+                  ))}
+                  {problems.length > 20 && <li>and {problems.length - 20} more</li>}
+                </ul>
+              )}
+            </div>
+          )}
+        </div>
+        <button type="submit" disabled={!file || busy}>
+          {busy ? 'Making the sheet…' : 'Make the sheet'}
+        </button>
+      </form>
+      {sheet && (
+        <>
+          <p>
+            <button type="button" onClick={() => download('labels.svg', sheet, 'image/svg+xml')}>
+              Download sheet (SVG)
+            </button>
+          </p>
+          <img class="label-sheet" src={'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(sheet)} alt="The label sheet of the report" />
+        </>
+      )}
+    </section>
   );
 }
