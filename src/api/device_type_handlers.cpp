@@ -11,6 +11,7 @@
 #include "api/json/device_json.h"
 #include "api/json/device_type_json.h"
 #include "core/identifiers.h"
+#include "core/text.h"
 #include "model/object_id.h"
 
 namespace roost::api {
@@ -23,13 +24,19 @@ Response ListDeviceTypes(ApiContext& ctx, const Principal& p, const Request& req
   auto limit = ParseLimit(req.QueryParam("limit"));
   if (!limit.ok()) return limit.error().ToResponse();
   std::string after = req.QueryParam("after").value_or("");
-  auto types = ctx.devices.ListDeviceTypes(p.group);
+  auto subtree = ListSubtree(ctx, p, req);
+  if (!subtree.ok()) return subtree.error().ToResponse();
+  auto name = ContainsFilter(req, "name");
+  if (!name.ok()) return name.error().ToResponse();
+  // Types are few per group (tens to thousands): filtered here, not in SQL.
+  auto types = ctx.devices.ListDeviceTypes(*subtree);
   if (!types.ok()) return FromStatus(types.status()).ToResponse();
   json data = json::array();
   std::string last;
   bool more = false;
   for (const auto& t : *types) {  // ordered by id
     if (!after.empty() && t.id <= after) continue;
+    if (!ContainsIgnoreCase(t.name, *name)) continue;
     if (static_cast<int>(data.size()) == *limit) {
       more = true;
       break;
@@ -38,7 +45,7 @@ Response ListDeviceTypes(ApiContext& ctx, const Principal& p, const Request& req
     last = t.id;
   }
   json body{{"data", std::move(data)}, {"paging", json::object()}};
-  if (more) body["paging"]["next"] = NextUrl(req, {}, *limit, last);
+  if (more) body["paging"]["next"] = NextUrl(req, {"groupId", "name"}, *limit, last);
   return JsonResponse(200, body);
 }
 

@@ -131,6 +131,19 @@ std::string NextUrl(const Request& req, const std::vector<std::string_view>& kee
   return url;
 }
 
+Parsed<std::string> ContainsFilter(const Request& req, std::string_view param) {
+  std::string text = req.QueryParam(param).value_or("");
+  if (text.size() > 200) return ApiError::BadField(param, "must be at most 200 bytes");
+  return text;
+}
+
+Parsed<std::string> ListSubtree(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto group = req.QueryParam("groupId");
+  if (!group) return p.group;
+  if (auto e = CheckVisible(ctx, p, *group, "group " + QuoteForMessage(*group))) return *e;
+  return *group;
+}
+
 std::optional<ApiError> ParseEpochFilter(std::string_view name, std::string_view text,
                                          std::optional<EpochMillis>& out) {
   if (text.empty() || text.size() > 15 ||

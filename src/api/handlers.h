@@ -71,6 +71,12 @@ std::optional<ApiError> RequireJsonBody(const http::Request& req);
 // Whether the principal may see devices' current PAC (ADMIN, DEVICE_MANAGER).
 bool SeesPac(const Principal& p);
 
+// The "contains" text filter `param` of a list (matched with ASCII letters
+// folded): empty when absent; BadField past 200 bytes.
+Parsed<std::string> ContainsFilter(const http::Request& req, std::string_view param);
+// The subtree a list covers: the principal's group, or the visible "groupId".
+Parsed<std::string> ListSubtree(ApiContext& ctx, const Principal& p, const http::Request& req);
+
 std::string PercentEncode(std::string_view s);
 // "<path>?k=v&...&limit=N&after=CURSOR": the next page's URL, keeping the
 // request's query parameters named in `keep`.

@@ -54,10 +54,20 @@ std::string Who(const Principal& p) {
 }  // namespace
 
 Response ListUsers(ApiContext& ctx, const Principal& p, const Request& req) {
-  auto users = ctx.accounts.ListUsersInSubtree(p.group);
+  auto subtree = ListSubtree(ctx, p, req);
+  if (!subtree.ok()) return subtree.error().ToResponse();
+  auto text = ContainsFilter(req, "text");
+  if (!text.ok()) return text.error().ToResponse();
+  auto users = ctx.accounts.ListUsersInSubtree(*subtree);
   if (!users.ok()) return FromStatus(users.status()).ToResponse();
+  if (!text->empty()) {  // Sigfox API v1's "text": the name or the email contains it
+    std::erase_if(*users, [&](const User& u) {
+      return !ContainsIgnoreCase(u.name, *text) && !ContainsIgnoreCase(u.email, *text);
+    });
+  }
   return Page(
-      req, *users, [](const User& u) -> const std::string& { return u.id; }, UserJson);
+      req, *users, [](const User& u) -> const std::string& { return u.id; }, UserJson,
+      {"groupId", "text"});
 }
 
 Response GetUser(ApiContext& ctx, const Principal& p, const Request& req) {

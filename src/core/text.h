@@ -20,6 +20,9 @@ std::string AsciiUpper(std::string_view s);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // `s` starts with `prefix`, ASCII letters folded.
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix);
+// `needle` occurs in `s`, ASCII letters folded (the lists' "name contains"
+// filters). An empty needle occurs everywhere.
+bool ContainsIgnoreCase(std::string_view s, std::string_view needle);
 
 // Trims spaces and tabs (TrimBlanks) or any ASCII whitespace: space, \t, \r, \n,
 // \v, \f (TrimSpace) from both ends.

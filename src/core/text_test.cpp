@@ -13,6 +13,11 @@ TEST(Text, CaseFoldingIsAsciiOnly) {
   EXPECT_FALSE(EqualsIgnoreCase("\xC3\x89", "\xC3\xA9"));
   EXPECT_TRUE(StartsWithIgnoreCase("Basic abc", "basic "));
   EXPECT_FALSE(StartsWithIgnoreCase("Bas", "basic"));
+  EXPECT_TRUE(ContainsIgnoreCase("Temperature sensor", "SENSOR"));
+  EXPECT_TRUE(ContainsIgnoreCase("Temperature sensor", "ure s"));
+  EXPECT_TRUE(ContainsIgnoreCase("abc", ""));
+  EXPECT_FALSE(ContainsIgnoreCase("abc", "abcd"));
+  EXPECT_FALSE(ContainsIgnoreCase("Caf\xC3\xA9", "CAF\xC3\x89"));
 }
 
 TEST(Text, Trimming) {

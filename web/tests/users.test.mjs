@@ -69,6 +69,25 @@ test('a new user: roles explained, the email not sent and why, a taken email nex
   assert.ok((await page.locator('#email-error').innerText()).length > 0);
 });
 
+test('the users list filters on the server by name or email, kept in the URL', async () => {
+  await page.goto(server.url + '/users');
+  await page.getByRole('link', { name: ADMIN_EMAIL, exact: true }).last().waitFor();
+  await page.getByLabel('Name or email contains').fill('ANN@EXAMPLE');
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/api/users?') && r.url().includes('text=ANN%40EXAMPLE')),
+    page.getByRole('button', { name: 'Filter' }).click(),
+  ]);
+  assert.deepEqual((await response.json()).data.map((u) => u.email), ['ann@example.com']);
+  const table = page.getByRole('table');
+  await table.getByRole('link', { name: 'ann@example.com', exact: true }).waitFor();
+  await table.getByRole('link', { name: ADMIN_EMAIL, exact: true }).waitFor({ state: 'detached' });
+  assert.match(page.url(), /\/users\?text=ANN%40EXAMPLE$/);
+
+  await page.getByLabel('Name or email contains').fill('nobody-has-this');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.getByText('No user matches these filters.').waitFor();
+});
+
 test('editing a user: name and roles, a password that needs the admin’s own, invite again, delete', async () => {
   const bob = await makePerson(admin, 'bob@example.com', ['READER']);
   await page.goto(server.url + '/users');

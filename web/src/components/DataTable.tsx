@@ -25,8 +25,8 @@ interface Props<T> {
   exportMax?: number;
   empty?: string;
   reloadKey?: unknown;
-  // Rows the API cannot select itself (e.g. a group's users: GET /api/users
-  // has no group filter) are picked here. The table then reads pages of
+  // Rows the API cannot select itself (e.g. a group's own users: GET
+  // /api/users?groupId= also lists its subgroups' users) are picked here. The table then reads pages of
   // 1000 until it has a page of matches; `cursorOf` gives the key the list is
   // ordered by (its `after`), so the next page goes on right after the last
   // row shown and no row is read twice.

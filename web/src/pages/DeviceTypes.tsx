@@ -22,13 +22,11 @@ export interface DeviceType {
   lastEditionTime?: number;
 }
 
-// Device types are few per group (tens, at most thousands), and the API lists
-// them by id only: the name filter picks matching rows in the browser.
+// The filter is the API's own (`name` contains, without case), kept in the URL.
 export function DeviceTypes() {
   const { query } = useLocation();
   const applied = query.get('name') ?? '';
   const [name, setName] = useState(applied);
-  const needle = applied.toLowerCase();
   return (
     <Layout title="Device types">
       <form
@@ -56,9 +54,7 @@ export function DeviceTypes() {
         id="devicetypes"
         title="Device types"
         path="/api/devicetypes"
-        filter={needle ? (t) => t.name.toLowerCase().includes(needle) : undefined}
-        reloadKey={needle}
-        cursorOf={(t) => t.id}
+        query={{ name: applied || undefined }}
         rowKey={(t) => t.id}
         empty="No device type yet."
         columns={[

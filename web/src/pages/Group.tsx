@@ -178,6 +178,7 @@ function GroupUsers({ group }: { group: Group }) {
         id="group-users"
         title={`Users of ${group.name}`}
         path="/api/users"
+        query={{ groupId: group.id }}
         columns={userColumns}
         rowKey={(u) => u.id}
         filter={(u) => u.group.id === group.id}
@@ -207,6 +208,7 @@ function GroupDeviceTypes({ group }: { group: Group }) {
         id="group-devicetypes"
         title={`Device types of ${group.name}`}
         path="/api/devicetypes"
+        query={{ groupId: group.id }}
         rowKey={(t) => t.id}
         filter={(t) => t.group.id === group.id}
         cursorOf={(t) => t.id}

@@ -10,7 +10,7 @@ import { RoleChoice } from '../components/Roles';
 import { ApiError, del, get, post } from '../lib/api';
 import { dateTime } from '../lib/format';
 import { groupLabel, useGroups } from '../lib/groups';
-import { navigate } from '../lib/router';
+import { navigate, useLocation } from '../lib/router';
 import { isAdmin, useSession } from '../lib/session';
 
 export interface UserRow {
@@ -75,14 +75,52 @@ export function Users() {
       </Layout>
     );
   }
+  return <UserList />;
+}
+
+// The filters are the API's own (`text` in the name or email, `groupId` with
+// its subgroups), kept in the URL so a filtered list can be shared.
+function UserList() {
+  const { query } = useLocation();
+  const applied = { text: query.get('text') ?? '', groupId: query.get('groupId') ?? '' };
+  const [text, setText] = useState(applied.text);
+  const [groupId, setGroupId] = useState(applied.groupId);
+  const { groups } = useGroups();
   return (
     <Layout title="Users">
+      <form
+        class="filters"
+        role="search"
+        aria-label="Filter users"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const q = new URLSearchParams();
+          if (text) q.set('text', text);
+          if (groupId) q.set('groupId', groupId);
+          const s = q.toString();
+          navigate('/users' + (s ? `?${s}` : ''));
+        }}
+      >
+        <Input id="f-text" label="Name or email contains" value={text} onValue={setText} />
+        <Select id="f-groupId" label="Group" value={groupId} onValue={setGroupId} options={[{ value: '', label: 'Any' }, ...groups.map((g) => ({ value: g.id, label: groupLabel(g, groups) }))]} />
+        <div class="field">
+          <button type="submit">Filter</button>
+        </div>
+      </form>
       <div class="actions">
         <a class="button" href="/users/new">
           New user
         </a>
       </div>
-      <DataTable<UserRow> id="users" title="Users" path="/api/users" columns={userColumns} rowKey={(u) => u.id} />
+      <DataTable<UserRow>
+        id="users"
+        title="Users"
+        path="/api/users"
+        query={{ text: applied.text || undefined, groupId: applied.groupId || undefined }}
+        columns={userColumns}
+        rowKey={(u) => u.id}
+        empty={applied.text || applied.groupId ? 'No user matches these filters.' : 'No user yet.'}
+      />
     </Layout>
   );
 }
