@@ -12,8 +12,8 @@ packages=(
   libtomlplusplus-dev libcurl4-openssl-dev zlib1g-dev
   # tools the tests and benchmarks run
   openssl python3 zbar-tools sqlite3 postgresql python3-aiosmtpd wrk nginx nodejs
-  # the console's browser tests (playwright-core drives it)
-  chromium
+  # the console's browser tests (playwright-core drives both)
+  chromium firefox-esr
 )
 
 missing=()

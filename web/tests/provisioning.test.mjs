@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Api, assertAccessible, launchBrowser, loginPage, screenshot, startRoost } from './support.mjs';
+import { Api, assertAccessible, downloadOf, launchBrowser, loginPage, screenshot, startRoost } from './support.mjs';
 import { assertReflows, forge, makePerson, personPage, roost, rowCount } from './fixtures.mjs';
 
 let server;
@@ -120,9 +120,9 @@ test('provisioned devices, summary and labels', async () => {
   assert.ok(src.startsWith('data:image/svg+xml'), src.slice(0, 40));
   const shown = decodeURIComponent(src.slice(src.indexOf(',') + 1));
   assert.equal(await page.locator('#label-sheet-error').count(), 0);
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download sheet (SVG)' }).click()]);
-  assert.equal(download.suggestedFilename(), 'labels.svg');
-  const saved = readFileSync(await download.path(), 'utf8');
+  const download = await downloadOf(page, () => page.getByRole('button', { name: 'Download sheet (SVG)' }).click());
+  assert.equal(download.name, 'labels.svg');
+  const saved = download.text;
   assert.equal(saved, shown);
   assert.ok(saved.includes('width="210mm"') && saved.length > 1000, saved.slice(0, 200));
   assert.ok(!/<script/i.test(saved));

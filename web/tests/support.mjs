@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { chromium, firefox } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, '../..');
@@ -60,7 +60,15 @@ export async function startRoost(extraArgs = [], env = {}) {
   };
 }
 
+// ROOST_BROWSER picks the browser: chromium (Debian's, by the DevTools
+// protocol) or firefox (Debian's firefox-esr, by WebDriver BiDi: the "moz-"
+// channel makes playwright-core drive an unpatched Firefox).
+export const BROWSER = process.env.ROOST_BROWSER ?? 'chromium';
+
 export async function launchBrowser() {
+  if (BROWSER === 'firefox') {
+    return firefox.launch({ channel: 'moz-firefox-esr', executablePath: process.env.FIREFOX ?? '/usr/bin/firefox-esr', headless: true });
+  }
   const args = process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [];
   return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args });
 }
@@ -140,7 +148,38 @@ export async function assertAccessible(page, what) {
   assert.deepEqual(serious, [], `${what}: accessibility violations: ${JSON.stringify(serious, null, 1)}`);
 }
 
+// The file a click makes the page download: { name, text }. Chromium reports the
+// download itself. Firefox driven by WebDriver BiDi reports no download to
+// playwright-core 1.61, so there the page's own hand-over is read instead: the
+// Blob it gives to URL.createObjectURL and the name on the <a download> it clicks.
+export async function downloadOf(page, click) {
+  if (BROWSER === 'chromium') {
+    const [d] = await Promise.all([page.waitForEvent('download'), click()]);
+    return { name: d.suggestedFilename(), text: readFileSync(await d.path(), 'utf8') };
+  }
+  await page.evaluate(() => {
+    const blobs = new Map();
+    const createObjectURL = URL.createObjectURL;
+    URL.createObjectURL = (blob) => {
+      const url = createObjectURL.call(URL, blob);
+      blobs.set(url, blob);
+      return url;
+    };
+    window.roostDownloads = [];
+    const click = HTMLAnchorElement.prototype.click;
+    HTMLAnchorElement.prototype.click = function () {
+      const blob = this.download && blobs.get(this.href);
+      if (!blob) return click.call(this);
+      window.roostDownloads.push(blob.text().then((text) => ({ name: this.download, text })));
+    };
+  });
+  await click();
+  await page.waitForFunction(() => window.roostDownloads.length > 0);
+  return page.evaluate(() => window.roostDownloads[0]);
+}
+
 export async function screenshot(page, name) {
+  if (BROWSER !== 'chromium') return; // docs/console.md shows Chromium's
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
