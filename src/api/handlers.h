@@ -110,8 +110,8 @@ http::Response Page(const http::Request& req, const std::vector<T>& items, Key k
 
 // The entries of GET …/messages for `messages`, in their order, each with its
 // "callbacks" (message_handlers.cpp; the live streams send the same).
-Result<std::vector<nlohmann::json>> MessageEntries(ApiContext& ctx,
-                                                   const std::vector<Message>& messages);
+Result<std::vector<std::string>> MessageEntries(ApiContext& ctx,
+                                                const std::vector<Message>& messages);
 
 // --- device types (device_type_handlers.cpp) -------------------------------
 

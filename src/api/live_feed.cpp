@@ -292,7 +292,7 @@ bool LiveFeed::Send(Stream& s, std::vector<Message> messages) {
     text += "id: ";
     text += MessageCursorText(c);
     text += "\nevent: message\ndata: ";
-    text += (*entries)[i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    text += (*entries)[i];
     text += "\n\n";
     const Key key = KeyOf(c);
     if (key > KeyOf(s.cursor)) s.cursor = c;

@@ -79,13 +79,25 @@ Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery
   }
   auto entries = MessageEntries(ctx, page->messages);
   if (!entries.ok()) return FromStatus(entries.status()).ToResponse();
-  for (json& item : *entries) body["data"].push_back(std::move(item));
-  return JsonResponse(200, body);
+  size_t size = 64;
+  for (const std::string& item : *entries) size += item.size() + 1;
+  std::string text;
+  text.reserve(size);
+  text += "{\"data\":[";
+  for (size_t i = 0; i < entries->size(); ++i) {
+    if (i > 0) text += ',';
+    text += (*entries)[i];
+  }
+  text += "],\"paging\":";
+  text += body["paging"].dump(-1, ' ', false, json::error_handler_t::replace);
+  text += '}';
+  return Response::Json(200, std::move(text));
 }
 
 }  // namespace
 
-Result<std::vector<json>> MessageEntries(ApiContext& ctx, const std::vector<Message>& messages) {
+Result<std::vector<std::string>> MessageEntries(ApiContext& ctx,
+                                                const std::vector<Message>& messages) {
   // Each message's callback deliveries, read for all of them at once.
   auto deliveries = ctx.messages->ListMessageDeliveries(messages);
   if (!deliveries.ok()) return deliveries.status();
@@ -95,12 +107,16 @@ Result<std::vector<json>> MessageEntries(ApiContext& ctx, const std::vector<Mess
     if (list.is_null()) list = json::array();
     list.push_back(DeliveryJson(d));
   }
-  std::vector<json> entries;
+  std::vector<std::string> entries;
   entries.reserve(messages.size());
   for (const Message& m : messages) {
-    json item = MessageJson(m);
     auto it = callbacks.find({m.device.value, m.time, m.seq_number});
-    item["callbacks"] = it == callbacks.end() ? json::array() : std::move(it->second);
+    std::string item;
+    item.reserve(512);
+    AppendMessageJson(item, m,
+                      it == callbacks.end()
+                          ? std::string("[]")
+                          : it->second.dump(-1, ' ', false, json::error_handler_t::replace));
     entries.push_back(std::move(item));
   }
   return entries;

@@ -65,9 +65,8 @@ Response ListUsers(ApiContext& ctx, const Principal& p, const Request& req) {
       return !ContainsIgnoreCase(u.name, *text) && !ContainsIgnoreCase(u.email, *text);
     });
   }
-  return Page(
-      req, *users, [](const User& u) -> const std::string& { return u.id; }, UserJson,
-      {"groupId", "text"});
+  return Page(req, *users, [](const User& u) -> const std::string& { return u.id; }, UserJson,
+              {"groupId", "text"});
 }
 
 Response GetUser(ApiContext& ctx, const Principal& p, const Request& req) {

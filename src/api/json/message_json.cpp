@@ -1,10 +1,14 @@
 #include "api/json/message_json.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
+
+#include <simdjson.h>
 
 #include "api/json/body.h"
 #include "model/signal.h"
+#include "observe/json_string.h"
 
 namespace roost::api {
 
@@ -51,58 +55,178 @@ Parsed<Station> ParseStationCreate(const json& body) {
   return s;
 }
 
-json MessageJson(const Message& m) {
-  json rinfos = json::array();
-  for (const Reception& r : m.rinfos) {
-    rinfos.push_back(json{{"tap", r.station},
-                          {"delay", r.delay},
-                          {"lat", OptNumber(r.lat)},
-                          {"lng", OptNumber(r.lng)},
-                          {"rssi", r.rssi},
-                          {"snr", r.snr},
-                          {"freq", r.freq}});
+namespace {
+
+void AppendNumber(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";  // as nlohmann::json writes a NaN or an infinity
+    return;
   }
-  json out{{"device", m.device.ToApi()},
-           {"deviceTypeId", m.type},
-           {"time", m.time},
-           {"seqNumber", m.seq_number},
-           {"data", m.data},
-           {"station", m.rinfos.empty() ? std::string() : m.rinfos.front().station},
-           {"snr", TwoDecimals(AverageSnr(m.rinfos))},
-           {"rssi", BestRssi(m.rinfos)},
-           {"nbFrames", m.rinfos.size()},
-           {"rinfos", std::move(rinfos)},
-           {"linkQuality", std::string(EnumByValue(kLinkQualities, m.link_quality).name)},
-           {"ack", m.ack},
-           {"computedLocation", nullptr},
-           {"decoded", nullptr}};
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void AppendOptNumber(std::string& out, const std::optional<double>& v) {
+  if (v) {
+    AppendNumber(out, *v);
+  } else {
+    out += "null";
+  }
+}
+
+void AppendInt(std::string& out, int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void AppendKey(std::string& out, std::string_view key) {
+  out += '"';
+  out += key;  // our own member names: nothing to escape
+  out += "\":";
+}
+
+void AppendString(std::string& out, std::string_view s) {
+  observe::AppendJsonString(out, s);
+}
+
+// Stored JSON texts (decoded payloads) were written by Roost, but a row from
+// before a check, or edited by hand, must not break the page: each is parsed
+// once (simdjson, no tree kept) before it is copied.
+bool IsJsonText(std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element element;
+  return parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(element) ==
+         simdjson::SUCCESS;
+}
+
+}  // namespace
+
+void AppendMessageJson(std::string& out, const Message& m, std::string_view callbacks_json) {
+  out += '{';
+  AppendKey(out, "device");
+  AppendString(out, m.device.ToApi());
+  out += ',';
+  AppendKey(out, "deviceTypeId");
+  AppendString(out, m.type);
+  out += ',';
+  AppendKey(out, "time");
+  AppendInt(out, m.time);
+  out += ',';
+  AppendKey(out, "seqNumber");
+  AppendInt(out, m.seq_number);
+  out += ',';
+  AppendKey(out, "data");
+  AppendString(out, m.data);
+  out += ',';
+  AppendKey(out, "station");
+  AppendString(out, m.rinfos.empty() ? std::string_view() : m.rinfos.front().station);
+  out += ',';
+  AppendKey(out, "snr");
+  AppendString(out, TwoDecimals(AverageSnr(m.rinfos)));
+  out += ',';
+  AppendKey(out, "rssi");
+  AppendNumber(out, BestRssi(m.rinfos));
+  out += ',';
+  AppendKey(out, "nbFrames");
+  AppendInt(out, static_cast<int64_t>(m.rinfos.size()));
+  out += ',';
+  AppendKey(out, "rinfos");
+  out += '[';
+  for (size_t i = 0; i < m.rinfos.size(); ++i) {
+    const Reception& r = m.rinfos[i];
+    if (i > 0) out += ',';
+    out += '{';
+    AppendKey(out, "tap");
+    AppendString(out, r.station);
+    out += ',';
+    AppendKey(out, "delay");
+    AppendInt(out, r.delay);
+    out += ',';
+    AppendKey(out, "lat");
+    AppendOptNumber(out, r.lat);
+    out += ',';
+    AppendKey(out, "lng");
+    AppendOptNumber(out, r.lng);
+    out += ',';
+    AppendKey(out, "rssi");
+    AppendNumber(out, r.rssi);
+    out += ',';
+    AppendKey(out, "snr");
+    AppendNumber(out, r.snr);
+    out += ',';
+    AppendKey(out, "freq");
+    AppendInt(out, r.freq);
+    out += '}';
+  }
+  out += "],";
+  AppendKey(out, "linkQuality");
+  AppendString(out, EnumByValue(kLinkQualities, m.link_quality).name);
+  out += ',';
+  AppendKey(out, "ack");
+  out += m.ack ? "true" : "false";
+  out += ',';
+  AppendKey(out, "computedLocation");
   if (m.computed_location) {
-    out["computedLocation"] = json{{"lat", m.computed_location->lat},
-                                   {"lng", m.computed_location->lng},
-                                   {"radius", m.computed_location->radius}};
+    out += '{';
+    AppendKey(out, "lat");
+    AppendNumber(out, m.computed_location->lat);
+    out += ',';
+    AppendKey(out, "lng");
+    AppendNumber(out, m.computed_location->lng);
+    out += ',';
+    AppendKey(out, "radius");
+    AppendNumber(out, m.computed_location->radius);
+    out += '}';
+  } else {
+    out += "null";
   }
-  if (!m.decoded.empty()) {
-    out["decoded"] = json::parse(m.decoded, nullptr, /*allow_exceptions=*/false);
-    if (out["decoded"].is_discarded()) out["decoded"] = nullptr;
+  out += ',';
+  AppendKey(out, "decoded");
+  if (!m.decoded.empty() && IsJsonText(m.decoded)) {
+    out += m.decoded;
+  } else {
+    out += "null";
   }
+  out += ',';
+  AppendKey(out, "downlinkAnswerStatus");
   if (!m.downlink_station.empty()) {
-    out["downlinkAnswerStatus"] =
-        json{{"data", m.downlink_data},
-             {"station", m.downlink_station},
-             {"acknowledged", m.downlink_ack ? json(*m.downlink_ack) : json(nullptr)}};
+    out += '{';
+    AppendKey(out, "data");
+    AppendString(out, m.downlink_data);
+    out += ',';
+    AppendKey(out, "station");
+    AppendString(out, m.downlink_station);
+    out += ',';
+    AppendKey(out, "acknowledged");
+    out += !m.downlink_ack ? "null" : *m.downlink_ack ? "true" : "false";
+    out += '}';
   } else if (!m.downlink_info.empty()) {
     // Asked for and refused: why, for the device type's owner.
-    out["downlinkAnswerStatus"] = json{{"data", nullptr},
-                                       {"station", nullptr},
-                                       {"acknowledged", nullptr},
-                                       {"reason", m.downlink_info}};
+    out += "{\"data\":null,\"station\":null,\"acknowledged\":null,";
+    AppendKey(out, "reason");
+    AppendString(out, m.downlink_info);
+    out += '}';
   } else {
-    out["downlinkAnswerStatus"] = nullptr;
+    out += "null";
   }
-  if (!m.undecoded.empty()) {
-    json undecoded = json::parse(m.undecoded, nullptr, /*allow_exceptions=*/false);
-    if (!undecoded.is_discarded()) out["undecoded"] = std::move(undecoded);
+  if (!m.undecoded.empty() && IsJsonText(m.undecoded)) {
+    out += ',';
+    AppendKey(out, "undecoded");
+    out += m.undecoded;
   }
+  out += ',';
+  AppendKey(out, "callbacks");
+  out += callbacks_json;
+  out += '}';
+}
+
+json MessageJson(const Message& m) {
+  std::string text;
+  AppendMessageJson(text, m, "[]");
+  json out = json::parse(text);
+  out.erase("callbacks");
   return out;
 }
 

@@ -16,7 +16,14 @@ nlohmann::json StationJson(const Station& station);
 // by the handler). Wrong types and unknown members are 400 naming the field.
 Parsed<Station> ParseStationCreate(const nlohmann::json& body);
 
-nlohmann::json MessageJson(const Message& message);
+// Appends the message's JSON object to `out`, with `callbacks_json` (a JSON
+// array's text, e.g. "[]") as its "callbacks". Written straight as text: a
+// page of messages is the hottest read of the API, and a JSON tree per message
+// cost more than the query. Strings that are not valid UTF-8 get U+FFFD; stored
+// `decoded`/`undecoded` texts are copied when they are valid JSON, else null
+// (decoded) or left out (undecoded).
+void AppendMessageJson(std::string& out, const Message& message, std::string_view callbacks_json);
+nlohmann::json MessageJson(const Message& message);  // the same, as a tree (tests, small uses)
 
 // The paging cursor of a message list: "<time>-<device hex>-<seqNumber>".
 std::string MessageCursorText(const storage::MessageCursor& cursor);

@@ -1,11 +1,11 @@
 // Messages: ingest (de-duplication and the replay check, decided once per frame
 // even when several instances share the database) and message lists.
+#include <simdjson.h>
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <deque>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <unordered_set>
 
 #include "storage/sql/rows.h"
@@ -64,27 +64,36 @@ std::string EncodeRinfos(const std::vector<Reception>& rinfos) {
   return out;
 }
 
-std::optional<double> OptDouble(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  return it->get<double>();
+std::optional<double> OptDouble(simdjson::dom::object o, const char* key) {
+  double v = 0;
+  if (o[key].get(v) != simdjson::SUCCESS) return std::nullopt;  // absent, null or not a number
+  return v;
 }
 
+// Read back for every message of a page and every de-duplication: simdjson
+// with one parser per thread, rather than a JSON tree per row.
 std::vector<Reception> DecodeRinfos(const std::string& text) {
   std::vector<Reception> out;
-  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_array()) return out;
-  out.reserve(j.size());
-  for (const auto& e : j) {
-    if (!e.is_object()) continue;
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::array rows;
+  if (parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(rows) !=
+      simdjson::SUCCESS) {
+    return out;
+  }
+  out.reserve(rows.size());
+  for (simdjson::dom::element e : rows) {
+    simdjson::dom::object o;
+    if (e.get(o) != simdjson::SUCCESS) continue;
     Reception r;
-    if (auto it = e.find("station"); it != e.end() && it->is_string()) r.station = *it;
-    r.rssi = OptDouble(e, "rssi").value_or(0);
-    r.snr = OptDouble(e, "snr").value_or(0);
-    if (auto it = e.find("freq"); it != e.end() && it->is_number_integer()) r.freq = *it;
-    r.lat = OptDouble(e, "lat");
-    r.lng = OptDouble(e, "lng");
-    if (auto it = e.find("delay"); it != e.end() && it->is_number_integer()) r.delay = *it;
+    std::string_view station;
+    if (o["station"].get(station) == simdjson::SUCCESS) r.station = station;
+    r.rssi = OptDouble(o, "rssi").value_or(0);
+    r.snr = OptDouble(o, "snr").value_or(0);
+    int64_t n = 0;
+    if (o["freq"].get(n) == simdjson::SUCCESS) r.freq = n;
+    r.lat = OptDouble(o, "lat");
+    r.lng = OptDouble(o, "lng");
+    if (o["delay"].get(n) == simdjson::SUCCESS) r.delay = n;
     out.push_back(std::move(r));
   }
   return out;
