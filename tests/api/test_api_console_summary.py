@@ -4,72 +4,58 @@ count over the caller's group subtree only (docs/api.md, "Web console", defines 
 import time
 import unittest
 
-from roostsite import Client, Site
+from roostsite import Client, ServedSite
 
 
-class SummaryFlows:
-    ENGINE = None
-
+class SummaryFlows(ServedSite):
     @classmethod
-    def setUpClass(cls):
-        cls.site = Site(cls.ENGINE)
-        try:
-            cls.server = cls.site.serve()
-            admin = Client(cls.server, cls.site.api_user("ADMIN", name="root admin"))
-            cls.admin = admin
-            cls.tenant = admin.ok("POST", "/api/groups/create", {"name": "tenant"})["id"]
-            cls.below = admin.ok("POST", "/api/groups/create",
-                                 {"name": "below", "parentId": cls.tenant})["id"]
-            cls.other = admin.ok("POST", "/api/groups/create", {"name": "other"})["id"]
-            cls.reader = Client(cls.server, cls.site.api_user("READER", group=cls.tenant))
-            cls.below_reader = Client(cls.server, cls.site.api_user("READER", group=cls.below))
-            cls.other_reader = Client(cls.server, cls.site.api_user("READER", group=cls.other))
-            station = Client(cls.server, cls.site.api_user("STATION", name="station"))
-            admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "roof"}, expect=201)
-            cls.types = {}
-            for name, group in (("tenant", cls.tenant), ("below", cls.below),
-                                ("other", cls.other)):
-                cls.types[name] = admin.ok("POST", "/api/devicetypes/create",
-                                           {"name": name, "group": group})["id"]
-            pairs = cls.site.issue_and_import(9, "5B0000")
-            cls.devices = {}
-            # 3 devices in tenant, 2 below it, 4 in the other group.
-            for i, (dev, pac) in enumerate(pairs):
-                name = "tenant" if i < 3 else "below" if i < 5 else "other"
-                cls.devices.setdefault(name, []).append(admin.ok(
-                    "POST", "/api/devices/create",
-                    {"id": dev, "pac": pac, "name": "d%d" % i, "type": cls.types[name]})["id"])
-            # Messages now: 2 frames of a tenant device, one of a device below, 3 of the other
-            # group's; and one more than a day ago, which does not count.
-            now = int(time.time() * 1000)
-            frames = [(cls.devices["tenant"][0], 1, now), (cls.devices["tenant"][0], 2, now),
-                      (cls.devices["below"][0], 1, now),
-                      (cls.devices["tenant"][1], 1, now - 30 * 3600 * 1000)]
-            frames += [(cls.devices["other"][i], 1, now) for i in range(3)]
-            for device, seq, t in frames:
-                res = station.ok("POST", "/api/ingest/uplink",
-                                 {"device": device, "seqNumber": seq, "data": "01", "time": t,
-                                  "station": "0A1B", "rssi": -120, "snr": 10})
-                if res["result"] != "accepted":
-                    raise AssertionError(res)
-            station.close()
-            # Communication losses as the silence watcher records them (its flag), one below
-            # and one in the other group; callbacks: one dead in tenant, one in the other group.
-            cls.site.sql("UPDATE devices SET comm_lost = 1 WHERE name IN ('d3', 'd6')")
-            for name in ("tenant", "other", "below"):
-                admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % cls.types[name],
-                         [{"url": "http://127.0.0.1:9/x"}])
-            cls.site.sql("UPDATE callbacks SET dead = 1 WHERE type_id IN ('%s', '%s')"
-                         % (cls.types["tenant"], cls.types["other"]))
-        except BaseException:
-            cls.site.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for c in (cls.admin, cls.reader, cls.below_reader, cls.other_reader):
-            c.close()
-        cls.site.close()
+    def set_up_site(cls):
+        admin = cls.client("ADMIN", name="root admin")
+        cls.admin = admin
+        cls.tenant = admin.ok("POST", "/api/groups/create", {"name": "tenant"})["id"]
+        cls.below = admin.ok("POST", "/api/groups/create",
+                             {"name": "below", "parentId": cls.tenant})["id"]
+        cls.other = admin.ok("POST", "/api/groups/create", {"name": "other"})["id"]
+        cls.reader = cls.client("READER", group=cls.tenant)
+        cls.below_reader = cls.client("READER", group=cls.below)
+        cls.other_reader = cls.client("READER", group=cls.other)
+        station = cls.client("STATION", name="station")
+        admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "roof"}, expect=201)
+        cls.types = {}
+        for name, group in (("tenant", cls.tenant), ("below", cls.below),
+                            ("other", cls.other)):
+            cls.types[name] = admin.ok("POST", "/api/devicetypes/create",
+                                       {"name": name, "group": group})["id"]
+        pairs = cls.site.issue_and_import(9, "5B0000")
+        cls.devices = {}
+        # 3 devices in tenant, 2 below it, 4 in the other group.
+        for i, (dev, pac) in enumerate(pairs):
+            name = "tenant" if i < 3 else "below" if i < 5 else "other"
+            cls.devices.setdefault(name, []).append(admin.ok(
+                "POST", "/api/devices/create",
+                {"id": dev, "pac": pac, "name": "d%d" % i, "type": cls.types[name]})["id"])
+        # Messages now: 2 frames of a tenant device, one of a device below, 3 of the other
+        # group's; and one more than a day ago, which does not count.
+        now = int(time.time() * 1000)
+        frames = [(cls.devices["tenant"][0], 1, now), (cls.devices["tenant"][0], 2, now),
+                  (cls.devices["below"][0], 1, now),
+                  (cls.devices["tenant"][1], 1, now - 30 * 3600 * 1000)]
+        frames += [(cls.devices["other"][i], 1, now) for i in range(3)]
+        for device, seq, t in frames:
+            res = station.ok("POST", "/api/ingest/uplink",
+                             {"device": device, "seqNumber": seq, "data": "01", "time": t,
+                              "station": "0A1B", "rssi": -120, "snr": 10})
+            if res["result"] != "accepted":
+                raise AssertionError(res)
+        station.close()
+        # Communication losses as the silence watcher records them (its flag), one below
+        # and one in the other group; callbacks: one dead in tenant, one in the other group.
+        cls.site.sql("UPDATE devices SET comm_lost = 1 WHERE name IN ('d3', 'd6')")
+        for name in ("tenant", "other", "below"):
+            admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % cls.types[name],
+                     [{"url": "http://127.0.0.1:9/x"}])
+        cls.site.sql("UPDATE callbacks SET dead = 1 WHERE type_id IN ('%s', '%s')"
+                     % (cls.types["tenant"], cls.types["other"]))
 
     def summary(self, client):
         return client.ok("GET", "/api/console/summary")

@@ -4,42 +4,28 @@ Sigfox API's offset next to it, and a 400 naming the parameter for each kind of 
 
 import unittest
 
-from roostsite import Client, Site
+from roostsite import ServedSite
 
 
-class DeviceListFlows:
-    ENGINE = None
-
+class DeviceListFlows(ServedSite):
     @classmethod
-    def setUpClass(cls):
-        cls.site = Site(cls.ENGINE)
-        try:
-            cls.server = cls.site.serve()
-            cls.admin = Client(cls.server, cls.site.api_user("ADMIN", name="root admin"))
-            cls.reader = Client(cls.server, cls.site.api_user("READER", name="reader"))
-            cls.type = cls.admin.new_type("list type")
-            cls.other_type = cls.admin.new_type("other type")
-            pairs = cls.site.issue_and_import(30, "6C0000")
-            # Names that sort differently from the ids: "z-…" for the low ids, "a-…" above.
-            cls.names = {}
-            for i, (dev, pac) in enumerate(pairs):
-                name = ("z-%02d" % i) if i < 10 else ("a-%02d" % (40 - i))
-                device = cls.admin.ok("POST", "/api/devices/create",
-                                      {"id": dev, "pac": pac, "name": name,
-                                       "type": cls.type if i % 3 else cls.other_type})["id"]
-                cls.names[device] = name
-            cls.ids = sorted(cls.names)
-            # A rare state, as in a large fleet: two devices disabled.
-            cls.site.sql("UPDATE devices SET state = 3 WHERE name IN ('z-03', 'a-20')")
-        except BaseException:
-            cls.site.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.admin.close()
-        cls.reader.close()
-        cls.site.close()
+    def set_up_site(cls):
+        cls.admin = cls.client("ADMIN", name="root admin")
+        cls.reader = cls.client("READER", name="reader")
+        cls.type = cls.admin.new_type("list type")
+        cls.other_type = cls.admin.new_type("other type")
+        pairs = cls.site.issue_and_import(30, "6C0000")
+        # Names that sort differently from the ids: "z-…" for the low ids, "a-…" above.
+        cls.names = {}
+        for i, (dev, pac) in enumerate(pairs):
+            name = ("z-%02d" % i) if i < 10 else ("a-%02d" % (40 - i))
+            device = cls.admin.ok("POST", "/api/devices/create",
+                                  {"id": dev, "pac": pac, "name": name,
+                                   "type": cls.type if i % 3 else cls.other_type})["id"]
+            cls.names[device] = name
+        cls.ids = sorted(cls.names)
+        # A rare state, as in a large fleet: two devices disabled.
+        cls.site.sql("UPDATE devices SET state = 3 WHERE name IN ('z-03', 'a-20')")
 
     def walk(self, url):
         """Every page of a list through paging.next: (items, the next URLs)."""

@@ -5,47 +5,32 @@ caller's subtree answered like an unknown one, and a 400 naming an over-long fil
 import unittest
 import urllib.parse
 
-from roostsite import Client, Site
+from roostsite import ServedSite
 
 
-class ListFilterFlows:
-    ENGINE = None
-
+class ListFilterFlows(ServedSite):
     @classmethod
-    def setUpClass(cls):
-        cls.site = Site(cls.ENGINE)
-        try:
-            cls.server = cls.site.serve()
-            cls.admin = Client(cls.server, cls.site.api_user("ADMIN", name="root admin"))
-            cls.north = cls.admin.ok("POST", "/api/groups/create", {"name": "North"})["id"]
-            cls.south = cls.admin.ok("POST", "/api/groups/create", {"name": "South"})["id"]
-            cls.north_admin = Client(cls.server,
-                                     cls.site.api_user("ADMIN", group=cls.north, name="n admin"))
-            cls.types = {}
-            for name, group in [("Temperature sensor", None), ("TEMPERATURE probe", cls.north),
-                                ("Door contact", cls.north), ("temperature gauge", cls.south)]:
-                body = {"name": name}
-                if group:
-                    body["group"] = group
-                cls.types[name] = cls.admin.ok("POST", "/api/devicetypes/create", body)["id"]
-            cls.users = {}
-            for email, name, group in [("ann@alpha.example", "Ann Smith", cls.north),
-                                       ("bob@beta.example", "Bob SMITHSON", cls.north),
-                                       ("carol@smith.example", "Carol", cls.south),
-                                       ("dan@delta.example", "Dan", cls.north)]:
-                cls.users[email] = cls.admin.ok(
-                    "POST", "/api/users/create",
-                    {"email": email, "name": name, "timezone": "UTC", "roles": ["READER"],
-                     "group": group})["id"]
-        except BaseException:
-            cls.site.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.admin.close()
-        cls.north_admin.close()
-        cls.site.close()
+    def set_up_site(cls):
+        cls.admin = cls.client("ADMIN", name="root admin")
+        cls.north = cls.admin.ok("POST", "/api/groups/create", {"name": "North"})["id"]
+        cls.south = cls.admin.ok("POST", "/api/groups/create", {"name": "South"})["id"]
+        cls.north_admin = cls.client("ADMIN", group=cls.north, name="n admin")
+        cls.types = {}
+        for name, group in [("Temperature sensor", None), ("TEMPERATURE probe", cls.north),
+                            ("Door contact", cls.north), ("temperature gauge", cls.south)]:
+            body = {"name": name}
+            if group:
+                body["group"] = group
+            cls.types[name] = cls.admin.ok("POST", "/api/devicetypes/create", body)["id"]
+        cls.users = {}
+        for email, name, group in [("ann@alpha.example", "Ann Smith", cls.north),
+                                   ("bob@beta.example", "Bob SMITHSON", cls.north),
+                                   ("carol@smith.example", "Carol", cls.south),
+                                   ("dan@delta.example", "Dan", cls.north)]:
+            cls.users[email] = cls.admin.ok(
+                "POST", "/api/users/create",
+                {"email": email, "name": name, "timezone": "UTC", "roles": ["READER"],
+                 "group": group})["id"]
 
     def walk(self, client, url):
         """(every item through paging.next, the next URLs)."""

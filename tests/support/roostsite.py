@@ -148,6 +148,44 @@ class Site:
         self.tmp.cleanup()
 
 
+class ServedSite:
+    """The class-level set-up most API tests share, as a mixin beside unittest.TestCase: a Site
+    of the class's ENGINE, one `roost serve` with SERVE_ARGS, then set_up_site() for what the
+    class's tests use. Clients made with client() are closed with the site, and a failed
+    set-up closes what it made."""
+
+    ENGINE = None
+    SERVE_ARGS = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.site = Site(cls.ENGINE)
+        cls._clients = []
+        try:
+            cls.server = cls.site.serve(*cls.SERVE_ARGS)
+            cls.set_up_site()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def set_up_site(cls):
+        """What the class's tests share, made once through the API."""
+
+    @classmethod
+    def client(cls, role, group=None, name=None):
+        """A Client of a new API user with `role` (in `group`, default the root group)."""
+        c = Client(cls.server, cls.site.api_user(role, group=group, name=name))
+        cls._clients.append(c)
+        return c
+
+    @classmethod
+    def tearDownClass(cls):
+        for c in getattr(cls, "_clients", []):
+            c.close()
+        cls.site.close()
+
+
 def read_id_pac(path):
     pairs = []
     with open(path) as f:

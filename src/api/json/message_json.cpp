@@ -1,12 +1,12 @@
 #include "api/json/message_json.h"
 
 #include <charconv>
-#include <cmath>
 #include <cstdio>
 
 #include <simdjson.h>
 
 #include "api/json/body.h"
+#include "core/json_number.h"
 #include "model/signal.h"
 #include "observe/json_string.h"
 
@@ -57,30 +57,6 @@ Parsed<Station> ParseStationCreate(const json& body) {
 
 namespace {
 
-void AppendNumber(std::string& out, double v) {
-  if (!std::isfinite(v)) {
-    out += "null";  // as nlohmann::json writes a NaN or an infinity
-    return;
-  }
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
-
-void AppendOptNumber(std::string& out, const std::optional<double>& v) {
-  if (v) {
-    AppendNumber(out, *v);
-  } else {
-    out += "null";
-  }
-}
-
-void AppendInt(std::string& out, int64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
-
 void AppendKey(std::string& out, std::string_view key) {
   out += '"';
   out += key;  // our own member names: nothing to escape
@@ -112,10 +88,10 @@ void AppendMessageJson(std::string& out, const Message& m, std::string_view call
   AppendString(out, m.type);
   out += ',';
   AppendKey(out, "time");
-  AppendInt(out, m.time);
+  AppendJsonInt(out, m.time);
   out += ',';
   AppendKey(out, "seqNumber");
-  AppendInt(out, m.seq_number);
+  AppendJsonInt(out, m.seq_number);
   out += ',';
   AppendKey(out, "data");
   AppendString(out, m.data);
@@ -127,10 +103,10 @@ void AppendMessageJson(std::string& out, const Message& m, std::string_view call
   AppendString(out, TwoDecimals(AverageSnr(m.rinfos)));
   out += ',';
   AppendKey(out, "rssi");
-  AppendNumber(out, BestRssi(m.rinfos));
+  AppendJsonNumber(out, BestRssi(m.rinfos));
   out += ',';
   AppendKey(out, "nbFrames");
-  AppendInt(out, static_cast<int64_t>(m.rinfos.size()));
+  AppendJsonInt(out, static_cast<int64_t>(m.rinfos.size()));
   out += ',';
   AppendKey(out, "rinfos");
   out += '[';
@@ -142,22 +118,22 @@ void AppendMessageJson(std::string& out, const Message& m, std::string_view call
     AppendString(out, r.station);
     out += ',';
     AppendKey(out, "delay");
-    AppendInt(out, r.delay);
+    AppendJsonInt(out, r.delay);
     out += ',';
     AppendKey(out, "lat");
-    AppendOptNumber(out, r.lat);
+    AppendJsonNumber(out, r.lat);
     out += ',';
     AppendKey(out, "lng");
-    AppendOptNumber(out, r.lng);
+    AppendJsonNumber(out, r.lng);
     out += ',';
     AppendKey(out, "rssi");
-    AppendNumber(out, r.rssi);
+    AppendJsonNumber(out, r.rssi);
     out += ',';
     AppendKey(out, "snr");
-    AppendNumber(out, r.snr);
+    AppendJsonNumber(out, r.snr);
     out += ',';
     AppendKey(out, "freq");
-    AppendInt(out, r.freq);
+    AppendJsonInt(out, r.freq);
     out += '}';
   }
   out += "],";
@@ -171,13 +147,13 @@ void AppendMessageJson(std::string& out, const Message& m, std::string_view call
   if (m.computed_location) {
     out += '{';
     AppendKey(out, "lat");
-    AppendNumber(out, m.computed_location->lat);
+    AppendJsonNumber(out, m.computed_location->lat);
     out += ',';
     AppendKey(out, "lng");
-    AppendNumber(out, m.computed_location->lng);
+    AppendJsonNumber(out, m.computed_location->lng);
     out += ',';
     AppendKey(out, "radius");
-    AppendNumber(out, m.computed_location->radius);
+    AppendJsonNumber(out, m.computed_location->radius);
     out += '}';
   } else {
     out += "null";

@@ -8,6 +8,7 @@
 #include <map>
 #include <unordered_set>
 
+#include "core/json_number.h"
 #include "storage/sql/rows.h"
 #include "storage/sql/sql_store.h"
 
@@ -19,24 +20,6 @@ namespace {
 // the Sigfox Back-End's averages do, without keeping them.
 constexpr double kAverageWeight = 2.0 / 26.0;
 
-void AppendNumber(std::string& out, double v) {
-  if (!std::isfinite(v)) {
-    out += "null";
-    return;
-  }
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
-
-void AppendOptNumber(std::string& out, const std::optional<double>& v) {
-  if (v) {
-    AppendNumber(out, *v);
-  } else {
-    out += "null";
-  }
-}
-
 // Station ids are 4 hex digits (checked at ingest and at station creation), so
 // nothing in the array needs escaping.
 std::string EncodeRinfos(const std::vector<Reception>& rinfos) {
@@ -47,15 +30,15 @@ std::string EncodeRinfos(const std::vector<Reception>& rinfos) {
     out += "{\"station\":\"";
     out += r.station;
     out += "\",\"rssi\":";
-    AppendNumber(out, r.rssi);
+    AppendJsonNumber(out, r.rssi);
     out += ",\"snr\":";
-    AppendNumber(out, r.snr);
+    AppendJsonNumber(out, r.snr);
     out += ",\"freq\":";
     out += std::to_string(r.freq);
     out += ",\"lat\":";
-    AppendOptNumber(out, r.lat);
+    AppendJsonNumber(out, r.lat);
     out += ",\"lng\":";
-    AppendOptNumber(out, r.lng);
+    AppendJsonNumber(out, r.lng);
     out += ",\"delay\":";
     out += std::to_string(r.delay);
     out += '}';
