@@ -6,7 +6,8 @@
 // forged request from its session is refused.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Api, assertAccessible, issueAndImport, launchBrowser, loginPage, makeUser, screenshot, startRoost } from './support.mjs';
+import { Api, assertAccessible, issueAndImport, launchBrowser, loginPage, screenshot, startRoost } from './support.mjs';
+import { forge, makePerson, personPage } from './fixtures.mjs';
 
 describe('device types, devices and messages', () => {
   let server, browser, admin;
@@ -204,9 +205,8 @@ describe('device types, devices and messages', () => {
 
   test('a READER sees no edit controls, and a forged change from its session is refused', async () => {
     const { id: typeId } = await admin.call('POST', '/api/devicetypes/create', { name: 'read only' });
-    await makeUser(admin, 'reader@example.com', ['READER'], 'reader password 12345');
-    const page = await browser.newPage();
-    await loginPage(page, server.url, 'reader@example.com', 'reader password 12345');
+    await makePerson(admin, 'reader@example.com', ['READER']);
+    const { context, page } = await personPage(browser, server.url, 'reader@example.com');
     await page.goto(`${server.url}/devicetypes`);
     await page.getByRole('link', { name: 'read only' }).waitFor();
     assert.equal(await page.getByRole('link', { name: 'New device type' }).count(), 0);
@@ -219,17 +219,8 @@ describe('device types, devices and messages', () => {
     assert.equal(await page.getByRole('link', { name: 'Users' }).count(), 0, 'no Users menu for a READER');
     await assertAccessible(page, 'callbacks as a READER');
     // The page's own session, CSRF token and all: the server still says no.
-    const status = await page.evaluate(async (id) => {
-      const s = await (await fetch('/api/session')).json();
-      const r = await fetch('/api/devicetypes/edit', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrfToken },
-        body: JSON.stringify({ id, name: 'hijacked' }),
-      });
-      return r.status;
-    }, typeId);
-    assert.equal(status, 403);
+    assert.equal(await forge(page, 'POST', '/api/devicetypes/edit', { id: typeId, name: 'hijacked' }), 403);
     assert.equal((await admin.call('GET', `/api/devicetypes/${typeId}`)).name, 'read only');
-    await page.close();
+    await context.close();
   });
 });

@@ -212,10 +212,3 @@ export async function issueAndImport(api, count, firstId) {
     .map((l) => l.trim().split(';'));
   return { pairs, idPacPath };
 }
-
-// A person with `roles` in the admin's group, with a password set by the admin.
-export async function makeUser(admin, email, roles, password) {
-  const { id } = await admin.call('POST', '/api/users/create', { email, name: email.split('@')[0], timezone: 'UTC', roles });
-  await admin.call('POST', '/api/users/edit', { id, password, currentPassword: ADMIN_PASSWORD });
-  return id;
-}
