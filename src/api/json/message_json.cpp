@@ -198,14 +198,6 @@ void AppendMessageJson(std::string& out, const Message& m, std::string_view call
   out += '}';
 }
 
-json MessageJson(const Message& m) {
-  std::string text;
-  AppendMessageJson(text, m, "[]");
-  json out = json::parse(text);
-  out.erase("callbacks");
-  return out;
-}
-
 std::string MessageCursorText(const storage::MessageCursor& c) {
   return std::to_string(c.time) + "-" + SigfoxId{c.device}.ToApi() + "-" +
          std::to_string(c.seq_number);

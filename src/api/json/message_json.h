@@ -23,7 +23,6 @@ Parsed<Station> ParseStationCreate(const nlohmann::json& body);
 // `decoded`/`undecoded` texts are copied when they are valid JSON, else null
 // (decoded) or left out (undecoded).
 void AppendMessageJson(std::string& out, const Message& message, std::string_view callbacks_json);
-nlohmann::json MessageJson(const Message& message);  // the same, as a tree (tests, small uses)
 
 // The paging cursor of a message list: "<time>-<device hex>-<seqNumber>".
 std::string MessageCursorText(const storage::MessageCursor& cursor);

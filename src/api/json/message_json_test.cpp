@@ -61,13 +61,6 @@ TEST(MessageJsonText, WritesEveryMemberOfTheApiShape) {
   EXPECT_EQ(j["callbacks"], json::parse(R"([{"callbackId":"c1"}])"));
 }
 
-TEST(MessageJsonText, TheTreeFormIsTheSameWithoutCallbacks) {
-  json tree = MessageJson(TwoStationMessage());
-  json text = Written(TwoStationMessage());
-  text.erase("callbacks");
-  EXPECT_EQ(tree, text);
-}
-
 TEST(MessageJsonText, DownlinkAnswerStatusSentOrRefused) {
   Message m = TwoStationMessage();
   m.downlink_data = "0011223344556677";
