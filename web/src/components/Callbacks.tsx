@@ -223,11 +223,19 @@ export function CallbackForm({ type, callbackId }: { type: DeviceType; callbackI
 
   const fields = ['channel', 'callbackType', 'callbackSubtype', 'url', 'httpMethod', 'headers', 'contentType', 'bodyTemplate', 'linePattern', 'recipient', 'subject', 'message', 'sendDuplicate', 'payloadConfig'];
   const fe = (f: string) => fieldError(error, f);
+  // Until the callback is read, no form: saving the empty fields would replace it.
+  if (!loaded) {
+    return (
+      <div>
+        <h2>Edit callback</h2>
+        {error ? <FormErrors error={error} fields={[]} /> : <p>Loading…</p>}
+      </div>
+    );
+  }
   return (
     <form onSubmit={save} noValidate>
       <h2>{callbackId ? 'Edit callback' : 'New callback'}</h2>
       <FormErrors error={error} fields={fields} />
-      {!loaded && !error && <p>Loading…</p>}
       <Select id="cb-channel" label="Channel" value={channel} onValue={setChannel} options={['URL', 'BATCH_URL', 'EMAIL'].map((c) => ({ value: c, label: c }))} error={fe('channel')} />
       <Select id="cb-kind" label="Type" value={kind} onValue={setKind} options={Object.entries(KINDS).map(([v, k]) => ({ value: v, label: k.label }))} error={fe('callbackType') ?? fe('callbackSubtype')} />
       <p class="hint" id="cb-vars">
