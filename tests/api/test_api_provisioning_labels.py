@@ -2,7 +2,6 @@
 CSV answered with the printable label sheet `roost label --report` writes, every label decoding
 with zbarimg to its Provision ID; bad CSVs, too many rows and the roles refused."""
 
-import hashlib
 import os
 import re
 import shutil
@@ -12,57 +11,30 @@ import xml.etree.ElementTree as ET
 
 import roostcli
 from roostcli import basic
-from roostsite import Site
+from roostsite import ServedSite
 
 # The SVG rasteriser and zbarimg wrapper of the `roost label` tests: the same checks for the same
 # sheet.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
-from test_label import SVG_NS, ZBARIMG, rasterise_label, sheet_labels, zbar_decode  # noqa: E402
+from test_label import (SVG_NS, ZBARIMG, pid_for, rasterise_label, report_csv as report_of,  # noqa: E402
+                        sheet_labels, zbar_decode)
 
 LABELS = "/api/provisioning/labels"
 
 
-def pid_for(i):
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-    digits = ""
-    while True:
-        digits = alphabet[i % 32] + digits
-        i //= 32
-        if i == 0:
-            break
-    return "LBLS" + digits.rjust(16, "A")
-
-
 def report_csv(count):
-    lines = ["MatchX Device Provisioning,,,,,,", "manufacturerName,ACME,,,,,",
-             "provisionId,model,serialNumber,fixedDevEUI,devEUI,appEUI,provisionIdHash"]
-    for i in range(count):
-        pid = pid_for(i)
-        digest = hashlib.sha256((pid + ".MatchX").encode()).hexdigest()
-        lines.append(f"{pid},M-1,S{i:06d},N,,0000000000000000,{digest}")
-    return "\n".join(lines) + "\n"
+    """The report of `count` distinct Provision IDs, as the `roost label` tests make it."""
+    return report_of([pid_for(i) for i in range(count)], manufacturer="ACME", model="M-1")
 
 
-class LabelFlows:
-    ENGINE = None
-
+class LabelFlows(ServedSite):
     @classmethod
-    def setUpClass(cls):
-        cls.site = Site(cls.ENGINE)
-        try:
-            cls.server = cls.site.serve()
-            cls.users = {role: cls.site.api_user(role)
-                         for role in ("ADMIN", "DEVICE_MANAGER", "READER", "FACTORY", "STATION")}
-        except BaseException:
-            cls.site.close()
-            raise
-        cls._tmp = roostcli.temp_dir()
-        cls.dir = cls._tmp.name
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._tmp.cleanup()
-        cls.site.close()
+    def set_up_site(cls):
+        cls.users = {role: cls.site.api_user(role)
+                     for role in ("ADMIN", "DEVICE_MANAGER", "READER", "FACTORY", "STATION")}
+        # Under the site's own temporary directory, removed with it.
+        cls.dir = os.path.join(cls.site.dir, "labels")
+        os.makedirs(cls.dir)
 
     def post(self, role, text, query="", content_type="text/csv"):
         headers = {}
