@@ -4,7 +4,7 @@ and 500 per request, on SQLite and on PostgreSQL, each beside a baseline measure
 run.
 
 Usage: bench/run_ingest_bench.py [BUILD_DIR] [--engine sqlite|postgres|both] [--seconds D]
-                                 [--connections N]
+                                 [--connections N] [--profile]
        ROOST_BENCH_SMOKE=1 ...   (2 s runs, few connections: checks that it works and that
                                   every report was answered 200 and stored; figures meaningless)
 
@@ -44,6 +44,9 @@ Pinning (on a machine with 2 or more CPUs): the server under test — roost and,
 every postgres process, or nginx — runs on the first allowed CPU; wrk (and psql for the \\copy)
 on the second. Each comparison is therefore one core of server against one core of load.
 
+--profile: records each Roost run with `perf record -e cpu-clock -g` and prints where the time
+went (the recording costs the server a few per cent); the recordings are kept.
+
 The PostgreSQL server is tests/support/pgfixture.py's throwaway one (fsync off, synchronous_commit
 off): both sides of the PostgreSQL ratio run on it. SQLite runs as Roost configures it (WAL).
 """
@@ -60,7 +63,8 @@ import urllib.request
 from http_bench_support import build_roost, machine_line, smoke, timed
 from pipeline_bench_support import (STATION, Nginx, Usage, basic, children, cpus, engines,
                                     loadavg, postgres_pids, prepare, print_result, say,
-                                    say_checks, sql, start_site, take_flag, taskset, wrk)
+                                    profile_report, profile_start, say_checks, sql, start_site,
+                                    take_flag, take_switch, taskset, wrk)
 
 BATCH = 500  # reports per request in the batched runs
 FIRST_ID = 0x10000000
@@ -211,7 +215,8 @@ def check(label, r, per_request, count, decided):
     return problems
 
 
-def roost_run(site, label, script, threads, connections, seconds, per_request, lo, hi, cpus_):
+def roost_run(site, label, script, threads, connections, seconds, per_request, lo, hi, cpus_,
+              profile=None):
     server_cpu, load_cpu = cpus_
     before_count = stored(site, lo, hi)
     before = ingest_counts(site)
@@ -219,8 +224,10 @@ def roost_run(site, label, script, threads, connections, seconds, per_request, l
     load = loadavg()
     usage = Usage(lambda: [site.proc.pid] + (postgres_pids(site.pg) if site.pg else []),
                   server_cpu)
+    perf = profile_start(site.proc.pid, profile) if profile else None
     r = wrk(script, site.port, threads, connections, seconds, load_cpu)
     r["server_cpu"], r["cpu_busy"] = usage.done()
+    profile_report(perf, profile, label)
     decided, count = settle(site, before, lo, hi)
     count -= before_count
     r["commits"] = ingest_counts(site, "roost_ingest_batches_total").get("", 0) - commits.get("", 0)
@@ -320,7 +327,8 @@ def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
         out["nginx"] = ng
 
         single = roost_run(site, "%s single" % eng, single_lua, s["single_threads"],
-                           s["connections"], s["seconds"], 1, lo_s, hi_s, (server_cpu, load_cpu))
+                           s["connections"], s["seconds"], 1, lo_s, hi_s, (server_cpu, load_cpu),
+                           s["profile"] and os.path.join(work, "perf-single-%s.data" % engine))
         out["single"] = single
         say("%-8s single reports: %s" % (eng, fmt_run(single, 1, server_cpu)))
         if ng is not None:
@@ -332,7 +340,8 @@ def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
                 % (eng, single["rate"] / ng["rate"], per_cpu))
         batch = roost_run(site, "%s batch" % eng, batch_lua, s["batch_connections"],
                           s["batch_connections"], s["seconds"], BATCH, lo_b, hi_b,
-                          (server_cpu, load_cpu))
+                          (server_cpu, load_cpu),
+                          s["profile"] and os.path.join(work, "perf-batch-%s.data" % engine))
         out["batch"] = batch
         say("%-8s batches of %d:  %s" % (eng, BATCH, fmt_run(batch, BATCH, server_cpu)))
         site.stop()
@@ -354,6 +363,7 @@ def main():
     engine = take_flag(args, "--engine") or "both"
     opts["seconds"] = take_flag(args, "--seconds", int) or opts["seconds"]
     opts["connections"] = take_flag(args, "--connections", int) or opts["connections"]
+    opts["profile"] = take_switch(args, "--profile")
     opts["single_threads"] = 1 if smoke() else 2
     # Per wrk thread, sent round robin. Many, in smoke mode too: two reports of one device in
     # flight at once on different connections may be committed out of order (a handler thread
@@ -391,7 +401,10 @@ def main():
             results.append(r)
             failed = failed or bool(r["single"]["problems"] or r["batch"]["problems"])
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if opts["profile"]:
+            say("profiles kept in %s (perf report -i ...)" % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     parts = []
     for r in results:
         ng = r["nginx"]

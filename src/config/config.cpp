@@ -553,6 +553,11 @@ const std::vector<KeyDef>& Keys() {
               "A callback whose deliveries keep failing this many seconds is marked dead and "
               "its device type's alert email is told"),
           &ServeConfig::callback_dead_after_s, 1, 31536000),
+      Int(Key("pipeline.callback_lease_s", "ROOST_PIPELINE_CALLBACK_LEASE_S", "--callback-lease-s",
+              "120",
+              "Seconds a delivery stays reserved for the instance about to send it; after a "
+              "crash its deliveries are sent again once this has passed"),
+          &ServeConfig::callback_lease_s, 5, 3600),
       Int(Key("pipeline.batch_callback_lines", "ROOST_PIPELINE_BATCH_CALLBACK_LINES",
               "--batch-callback-lines", "100",
               "A BATCH_URL callback's request is sent once it has this many lines"),

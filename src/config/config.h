@@ -129,6 +129,7 @@ struct ServeConfig {
   uint32_t callback_threads = 8;               // callback sender threads
   uint32_t callback_timeout_ms = 5000;         // one attempt, connecting included
   uint32_t callback_dead_after_s = 86400;      // failing this long: the callback is dead
+  uint32_t callback_lease_s = 120;             // a delivery reserved for one sender this long
   bool callback_refuse_private = false;        // refuse loopback/private/link-local destinations
   // The console's live message streams (api/live_feed.h).
   uint32_t live_max_streams_per_principal = 4;  // past it 429

@@ -564,6 +564,7 @@ const std::map<std::string_view, Sample>& Samples() {
       {"pipeline.callback_threads", {"3", "3"}},
       {"pipeline.callback_timeout_ms", {"250", "250"}},
       {"pipeline.callback_dead_after_s", {"60", "60"}},
+      {"pipeline.callback_lease_s", {"30", "30"}},
       {"pipeline.callback_refuse_private", {"true", "true"}},
       {"live.max_streams_per_principal", {"2", "2"}},
       {"live.max_streams", {"50", "50"}},

@@ -74,6 +74,32 @@ void Dispatcher::Wake() {
   cv_.notify_all();
 }
 
+size_t Dispatcher::HandoffRoom() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stop_) return 0;
+  return queued_ < high_water_ ? high_water_ - queued_ : 0;
+}
+
+std::vector<int64_t> Dispatcher::Offer(std::vector<storage::DeliveryTask> tasks) {
+  std::vector<int64_t> refused;
+  if (tasks.empty()) return refused;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (storage::DeliveryTask& task : tasks) {
+      // Batches are the claimer's alone; a stopped dispatcher sends nothing more.
+      if (stop_ || task.callback.channel == CallbackChannel::kBatchUrl) {
+        refused.push_back(task.delivery.id);
+        continue;
+      }
+      Job job;
+      job.push_back(std::move(task));
+      Enqueue(std::move(job), refused);
+    }
+  }
+  work_.notify_all();
+  return refused;
+}
+
 void Dispatcher::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -23,6 +23,11 @@
 // hundred a second. A delivery stays leased until its attempt is recorded, so
 // a crash between the send and the record sends it again (at-least-once).
 //
+// Deliveries can also be handed to the dispatcher by ingest, already leased in
+// the transaction that stored them (Offer): a fresh message's callbacks then go
+// out without a claim, which on PostgreSQL took several round trips and most
+// of the time between a report's commit and its callback.
+//
 // A failed attempt is retried with exponential back-off (first_retry_ms,
 // doubling, at most max_retry_ms). A delivery whose attempts have failed for
 // `dead_after_ms` since the first failure is given up: it and its callback are
@@ -99,6 +104,15 @@ class Dispatcher {
 
   // New deliveries were queued: idle threads look now rather than at their next poll.
   void Wake();
+  // Hand-off (storage::IngestPolicy::handoff): deliveries already leased to this
+  // dispatcher, with their callbacks and messages, go straight to their hosts'
+  // queues instead of being claimed back from the store. HandoffRoom() is how
+  // many the queues can take now; Offer() takes `tasks` and returns the ids of
+  // those it could not queue (a full host queue, a BATCH_URL callback, or
+  // stopped), which the caller must make due again (Store::DeferDeliveries)
+  // or they wait for their lease to end.
+  size_t HandoffRoom();
+  std::vector<int64_t> Offer(std::vector<storage::DeliveryTask> tasks);
   // Returns once the threads ended; a send in progress finishes first. Leased
   // deliveries not sent yet stay due for the next dispatcher.
   void Stop();

@@ -73,7 +73,8 @@ class DispatcherTest : public storage::StoreTest {
     return cb;
   }
 
-  void Ingest(int first, int count) {
+  // Reports of device 2C with sequence numbers first.., each a second apart.
+  static std::vector<UplinkReport> Reports(int first, int count) {
     std::vector<UplinkReport> reports;
     for (int i = first; i < first + count; ++i) {
       UplinkReport r;
@@ -86,9 +87,13 @@ class DispatcherTest : public storage::StoreTest {
       r.snr = 12;
       reports.push_back(r);
     }
+    return reports;
+  }
+
+  void Ingest(int first, int count) {
     storage::IngestPolicy policy;
     policy.now = WallMs();
-    auto r = store_->IngestUplinks(reports, policy);
+    auto r = store_->IngestUplinks(Reports(first, count), policy);
     ASSERT_TRUE(r.ok()) << r.status().message();
   }
 
@@ -149,6 +154,63 @@ TEST_P(DispatcherTest, EveryQueuedDeliveryArrivesOnceRenderedOnKeptAliveConnecti
     EXPECT_EQ(d.attempts, 1);
     EXPECT_EQ(d.last_status, 200);
   }
+}
+
+TEST_P(DispatcherTest, HandedOffDeliveriesAreSentAndRecordedWithoutAClaim) {
+  LoopbackHttpServer sink([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
+  Callback batch = UrlCallback("cb-batch", sink.Url("/batch"));
+  batch.channel = CallbackChannel::kBatchUrl;
+  batch.line_pattern = "{seqNumber}";
+  ASSERT_TRUE(
+      store_->CreateCallbacks(std::vector<Callback>{UrlCallback("cb", sink.Url("/in")), batch})
+          .ok());
+  DispatcherOptions o = Options();
+  o.idle_poll_ms = 60'000;  // the claimer finds nothing by itself during the test
+  Dispatcher dispatcher(*store_, o);
+  ASSERT_GE(dispatcher.HandoffRoom(), 10u);
+
+  storage::IngestHandoff handoff;
+  handoff.limit = 10;
+  handoff.lease_ms = 600'000;
+  storage::IngestPolicy policy;
+  policy.now = WallMs();
+  policy.handoff = &handoff;
+  ASSERT_TRUE(store_->IngestUplinks(Reports(1, 3), policy).ok());
+  ASSERT_EQ(handoff.tasks.size(), 3u);  // the URL callback's; the batch is the claimer's
+  EXPECT_EQ(handoff.others, 3u);
+
+  // A BATCH_URL task offered anyway is refused, not sent.
+  storage::DeliveryTask stray = handoff.tasks.front();
+  stray.callback = batch;
+  stray.delivery.id = 999'999;
+  std::vector<storage::DeliveryTask> offered = handoff.tasks;
+  offered.push_back(stray);
+  EXPECT_EQ(dispatcher.Offer(std::move(offered)), std::vector<int64_t>{999'999});
+
+  ASSERT_TRUE(WaitFor([&] { return sink.requests().size() >= 3; }, 10s)) << sink.requests().size();
+  std::set<std::string> bodies;
+  for (const auto& r : sink.requests()) {
+    EXPECT_EQ(r.target, "/in?device=2C");
+    bodies.insert(r.body);
+  }
+  EXPECT_EQ(bodies.size(), 3u);
+  EXPECT_TRUE(bodies.count("{\"seq\":2,\"data\":\"0a0b\",\"station\":\"0A1B\"}"));
+  // Each attempt is recorded on its delivery, which is done.
+  std::vector<storage::MessageCursor> keys;
+  for (const auto& t : handoff.tasks) {
+    keys.push_back({t.message.time, t.message.device.value, t.message.seq_number});
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto listed = store_->ListMessageDeliveries(keys);
+        if (!listed.ok()) return false;
+        int done = 0;
+        for (const Delivery& d : *listed) {
+          done += d.callback == "cb" && d.state == DeliveryState::kDone && d.attempts == 1;
+        }
+        return done == 3;
+      },
+      10s));
 }
 
 TEST_P(DispatcherTest, ADeadEndpointNeverDelaysAHealthyOne) {

@@ -82,9 +82,23 @@ void UplinkWriter::Run() {
     last_reports = group.size() > 1 ? reports.size() : 0;
     if (options_.before_commit) options_.before_commit();
     policy.now = options_.clock();
+    storage::IngestHandoff handoff;
+    const bool handing = options_.handoff && options_.handoff_room;
+    if (handing) {
+      handoff.limit = options_.handoff_room();
+      handoff.lease_ms = options_.handoff_lease_ms;
+      policy.handoff = &handoff;
+    }
     auto decided = store_.IngestUplinks(reports, policy);
     if (decided.ok() && options_.batches) options_.batches->Inc();
-    if (decided.ok() && options_.after_commit) options_.after_commit();
+    bool claimable = !handing || handoff.others > 0;
+    if (decided.ok() && handing && !handoff.tasks.empty()) {
+      std::vector<int64_t> refused = options_.handoff(std::move(handoff.tasks));
+      // Refused ones are due at once for the claimer; should that fail they
+      // still come due when their lease ends.
+      if (!refused.empty() && store_.DeferDeliveries(refused, policy.now).ok()) claimable = true;
+    }
+    if (decided.ok() && claimable && options_.after_commit) options_.after_commit();
     if (decided.ok() && options_.on_durable) options_.on_durable(*decided);
     size_t at = 0;
     for (Submission& s : group) {

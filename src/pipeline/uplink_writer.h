@@ -57,6 +57,15 @@ struct UplinkWriterOptions {
   // Runs on the writer thread before each transaction (tests hold the writer
   // here to fill its queue).
   std::function<void()> before_commit;
+  // Hand-off (storage::IngestHandoff), optional: before each transaction
+  // `handoff_room` says how many fresh deliveries the dispatcher can queue now;
+  // that many are stored leased for `handoff_lease_ms` and, once committed,
+  // given to `handoff`, which returns the ids of those it could not take: the
+  // writer makes them due again at once. `after_commit` then runs only when
+  // the transaction queued deliveries left for the dispatcher to claim.
+  std::function<size_t()> handoff_room;
+  std::function<std::vector<int64_t>(std::vector<storage::DeliveryTask>)> handoff;
+  int64_t handoff_lease_ms = 0;
 };
 
 class UplinkWriter {

@@ -259,6 +259,58 @@ TEST_P(UplinkWriterTest, TransactionsTakeTheInjectedClockNotTheSystemClock) {
   EXPECT_EQ((*claimed)[0].delivery.creation_time, now);
 }
 
+TEST_P(UplinkWriterTest, HandedOffDeliveriesTheDispatcherRefusesAreMadeDueAtOnce) {
+  Callback cb;
+  cb.id = "cb";
+  cb.type = type_.id;
+  cb.url = "http://127.0.0.1:9/{device}";
+  cb.creation_time = 1;
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
+  std::vector<int64_t> offered;
+  std::atomic<int> wakes{0};
+  UplinkWriterOptions options = Options();
+  options.handoff_lease_ms = 600'000;
+  options.handoff_room = [] { return size_t{2}; };
+  options.handoff = [&](std::vector<storage::DeliveryTask> tasks) {
+    // Takes the first, refuses the rest.
+    for (const auto& t : tasks) offered.push_back(t.delivery.id);
+    return std::vector<int64_t>(offered.begin() + 1, offered.end());
+  };
+  options.after_commit = [&] { ++wakes; };
+  {
+    UplinkWriter writer(*store_, options);
+    std::promise<void> answered;
+    ASSERT_TRUE(writer.Submit({Report(1, 1), Report(2, 1), Report(3, 1)}, [&](auto decided) {
+      EXPECT_TRUE(decided.ok());
+      answered.set_value();
+    }));
+    answered.get_future().wait();
+  }
+  // Two handed off (the room), one of them refused; one never handed off.
+  ASSERT_EQ(offered.size(), 2u);
+  EXPECT_EQ(wakes.load(), 1);  // there is something to claim
+  auto due = store_->ClaimDeliveries(2'000'000, 100, 1'000);
+  ASSERT_TRUE(due.ok()) << due.status().message();
+  ASSERT_EQ(due->size(), 2u);  // the refused one and the one not handed off
+  for (const auto& t : *due) EXPECT_NE(t.delivery.id, offered[0]);
+
+  // Everything handed off and taken: nothing to claim, no wake-up.
+  offered.clear();
+  options.handoff_room = [] { return size_t{100}; };
+  options.handoff = [&](std::vector<storage::DeliveryTask> tasks) {
+    for (const auto& t : tasks) offered.push_back(t.delivery.id);
+    return std::vector<int64_t>{};
+  };
+  {
+    UplinkWriter writer(*store_, options);
+    std::promise<void> answered;
+    ASSERT_TRUE(writer.Submit({Report(1, 2)}, [&](auto) { answered.set_value(); }));
+    answered.get_future().wait();
+  }
+  EXPECT_EQ(offered.size(), 1u);
+  EXPECT_EQ(wakes.load(), 1);
+}
+
 TEST(UplinkDecoderTest, StringPayloadsBecomeSafeText) {
   UplinkDecoder decoder;
   Message m;

@@ -240,6 +240,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   dispatch.threads = cfg.callback_threads;
   dispatch.timeout = std::chrono::milliseconds(cfg.callback_timeout_ms);
   dispatch.dead_after_ms = int64_t{cfg.callback_dead_after_s} * 1000;
+  dispatch.lease_ms = int64_t{cfg.callback_lease_s} * 1000;
   dispatch.refuse_private_destinations = cfg.callback_refuse_private;
   dispatch.clock = NowMs;
   dispatch.metrics = &p->metrics;
@@ -276,6 +277,11 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
       int64_t{cfg.downlink_hold_ms} + cfg.downlink_callback_timeout_ms + 5'000;
   writer_opts.batches = &(*ingest_batches)->Get();
   writer_opts.after_commit = [d = p->dispatcher.get()] { d->Wake(); };
+  writer_opts.handoff_room = [d = p->dispatcher.get()] { return d->HandoffRoom(); };
+  writer_opts.handoff = [d = p->dispatcher.get()](std::vector<storage::DeliveryTask> tasks) {
+    return d->Offer(std::move(tasks));
+  };
+  writer_opts.handoff_lease_ms = int64_t{cfg.callback_lease_s} * 1000;
   writer_opts.on_durable = [hub =
                                 &p->message_hub](std::span<const storage::IngestDecision> decided) {
     hub->Publish(decided);

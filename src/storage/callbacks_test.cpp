@@ -57,6 +57,19 @@ class CallbackStoreTest : public StoreTest {
     return r;
   }
 
+  // Ingests `reports` handing off up to `limit` deliveries leased for 60 s.
+  IngestHandoff IngestHandingOff(const std::vector<UplinkReport>& reports, size_t limit) {
+    IngestHandoff handoff;
+    handoff.limit = limit;
+    handoff.lease_ms = 60'000;
+    IngestPolicy policy;
+    policy.now = 1'000;
+    policy.handoff = &handoff;
+    auto r = store_->IngestUplinks(reports, policy);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return handoff;
+  }
+
   void Ingest(std::vector<UplinkReport> reports) {
     IngestPolicy policy;
     policy.now = 1'000;
@@ -461,6 +474,69 @@ TEST_P(CallbackStoreTest, ServiceReportsQueueServiceCallbacksWithTheirValuesOnce
   auto no_station = store_->IngestService(r, policy);
   ASSERT_TRUE(no_station.ok());
   EXPECT_EQ(no_station->result, IngestResult::kUnknownStation);
+}
+
+TEST_P(CallbackStoreTest, HandedOffDeliveriesAreStoredLeasedWithWhatTheySend) {
+  Callback url = MakeCallback("cb-url", type_, /*send_duplicate=*/true);
+  Callback batch = MakeCallback("cb-batch", type_);
+  batch.channel = CallbackChannel::kBatchUrl;
+  batch.line_pattern = "{device}";
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{url, batch}).ok());
+
+  // A frame and a second station's report of it, in one batch.
+  IngestHandoff handoff = IngestHandingOff(
+      {Report(0x2C, 1, 10'000, "0A1B"), Report(0x2C, 1, 10'500, "0A1C")}, /*limit=*/10);
+
+  // The URL callback's two deliveries (the message, then the duplicate) are
+  // handed off; the BATCH_URL one is left for the claimer.
+  ASSERT_EQ(handoff.tasks.size(), 2u);
+  EXPECT_EQ(handoff.others, 1u);
+  std::set<int64_t> ids;
+  for (const DeliveryTask& t : handoff.tasks) {
+    EXPECT_NE(t.delivery.id, 0);
+    ids.insert(t.delivery.id);
+    EXPECT_EQ(t.callback, url);
+    EXPECT_EQ(t.delivery.next_attempt, 61'000);
+    EXPECT_EQ(t.message.device.value, 0x2Cu);
+    EXPECT_EQ(t.message.rinfos.size(), 2u);  // as committed: both stations
+  }
+  EXPECT_EQ(ids.size(), 2u);
+  EXPECT_FALSE(handoff.tasks[0].delivery.duplicate);
+  EXPECT_TRUE(handoff.tasks[1].delivery.duplicate);
+  EXPECT_EQ(handoff.tasks[1].delivery.station, "0A1C");
+
+  // Leased: only the batch delivery can be claimed now; the handed-off ones
+  // come due when their lease ends (the instance that had them is gone).
+  constexpr int64_t kLong = 1'000'000;  // the claims below outlast the test
+  auto now = Claim(2'000, 100, kLong);
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_EQ(now[0].callback.id, "cb-batch");
+  EXPECT_TRUE(Claim(60'999).empty());
+  auto later = Claim(61'000, 100, kLong);
+  ASSERT_EQ(later.size(), 2u);
+  for (const DeliveryTask& t : later) EXPECT_TRUE(ids.count(t.delivery.id)) << t.delivery.id;
+
+  // Made due again at once (a dispatcher whose queue was full).
+  ASSERT_TRUE(store_->DeferDeliveries(std::vector<int64_t>(ids.begin(), ids.end()), 70'000).ok());
+  EXPECT_EQ(Claim(70'000, 100, kLong).size(), 2u);
+
+  // Ids given by the hand-off and ids the store gives itself never meet.
+  Ingest({Report(0x2C, 2, 20'000, "0A1B")});
+  auto fresh = Claim(100'000);
+  ASSERT_EQ(fresh.size(), 2u);
+  for (const DeliveryTask& t : fresh) EXPECT_FALSE(ids.count(t.delivery.id)) << t.delivery.id;
+}
+
+TEST_P(CallbackStoreTest, TheHandOffTakesNoMoreThanItsLimit) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-url", type_)}).ok());
+  IngestHandoff handoff = IngestHandingOff(
+      {Report(0x2C, 1, 10'000, "0A1B"), Report(0x2C, 2, 20'000, "0A1B")}, /*limit=*/1);
+  ASSERT_EQ(handoff.tasks.size(), 1u);
+  EXPECT_EQ(handoff.tasks[0].message.seq_number, 1);
+  EXPECT_EQ(handoff.others, 1u);
+  auto claimed = Claim(2'000);
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].message.seq_number, 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, CallbackStoreTest, ::testing::Values("sqlite", "postgresql"),

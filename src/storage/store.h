@@ -153,6 +153,16 @@ struct MessagePage {
   std::optional<MessageCursor> next;  // the last message's position, when more follow
 };
 
+// A due delivery, claimed by one dispatcher until `lease_until`, with what it
+// sends: its callback and its message as they are now.
+struct DeliveryTask {
+  Delivery delivery;
+  Callback callback;
+  Message message;
+};
+
+struct IngestHandoff;
+
 // How ingest treats reports (IngestUplinks).
 struct IngestPolicy {
   // Another station's report of a device's last frame (same sequence number, its
@@ -173,14 +183,25 @@ struct IngestPolicy {
   // (and records it on the delivery). Should the arbiter never do so (the
   // instance stopped), the delivery still goes out then.
   int64_t downlink_hook_delay_ms = 0;
+  // Hand-off: when set, up to `handoff->limit` of the DATA deliveries the batch
+  // queues due at once are stored already leased until now + `lease_ms` and
+  // returned in `handoff->tasks` (see IngestHandoff).
+  IngestHandoff* handoff = nullptr;
 };
 
-// A due delivery, claimed by one dispatcher until `lease_until`, with what it
-// sends: its callback and its message as they are now.
-struct DeliveryTask {
-  Delivery delivery;
-  Callback callback;
-  Message message;
+// Deliveries ingest hands to its caller to send (IngestPolicy::handoff), each
+// with its callback and its message as committed, so that the caller sends
+// them itself once the transaction is committed, without claiming them back
+// from the store. Should the caller not send them (it stopped or crashed, or
+// its queue was full and it made them due again with DeferDeliveries), they
+// come due when the lease ends. BATCH_URL deliveries are never handed off.
+struct IngestHandoff {
+  size_t limit = 0;      // in: at most this many
+  int64_t lease_ms = 0;  // in
+  // Out, set when IngestUplinks succeeds: the deliveries handed off, and how
+  // many others it queued due at once (for a dispatcher to claim).
+  std::vector<DeliveryTask> tasks;
+  size_t others = 0;
 };
 
 // What one attempt of a delivery met (CompleteDelivery).

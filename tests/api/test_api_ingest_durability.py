@@ -1,25 +1,30 @@
 """Ingest keeps what it acknowledged, and several instances decide each frame once.
 
 - kill -9 of `roost serve` while stations ingest: after a restart, every report that was
-  answered 2xx "accepted" is stored, and nothing is stored that was not sent (SQLite and
-  PostgreSQL);
+  answered 2xx "accepted" is stored, nothing is stored that was not sent, and the device type's
+  URL callback has received every stored message at least once and nothing else, including the
+  deliveries the killed server had reserved but not sent (they come due when their lease ends;
+  the test sets a 5 s lease) (SQLite and PostgreSQL);
 - three `roost serve` on one PostgreSQL, each receiving one station's report of the same frame
   at once: one message, heard by the three stations, for every frame.
 """
 
+import re
 import signal
 import threading
 import time
 import unittest
 
+from callback_receiver import Receiver
 from roostsite import Client, Site
 
 T0 = 1700000000000
 STATIONS = ("0A1B", "0A1C", "0A1D")
 
 
-def setup_site(site, server, devices):
-    """An admin and a STATION user, three stations and `devices` registered devices."""
+def setup_site(site, server, devices, callback_url=None):
+    """An admin and a STATION user, three stations and `devices` registered devices; with
+    `callback_url`, their type has a URL callback to it."""
     admin_user = site.api_user("ADMIN", name="admin")
     station_user = site.api_user("STATION", name="station")
     admin = Client(server, admin_user)
@@ -30,6 +35,8 @@ def setup_site(site, server, devices):
     job = admin.bulk_create(tid, pairs)
     admin.wait_job(job, timeout=60)
     ids = [d["id"] for d in admin.list_all("/api/devicetypes/%s/devices" % tid)]
+    if callback_url:
+        admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, [{"url": callback_url}])
     admin.close()
     return station_user, ids
 
@@ -45,9 +52,12 @@ class KillDuringIngestFlows:
 
     def test_every_acknowledged_report_survives_kill_9(self):
         site = Site(self.ENGINE)
+        receiver = Receiver()
+        lease = ("--callback-lease-s", "5")
         try:
-            server = site.serve()
-            user, devices = setup_site(site, server, 8)
+            server = site.serve(*lease)
+            user, devices = setup_site(site, server, 8,
+                                       receiver.url("/cb/{device}?seq={seqNumber}"))
             acked = set()     # (device, seq) answered "accepted"
             sent = set()      # (device, seq) ever sent
             lock = threading.Lock()
@@ -83,7 +93,7 @@ class KillDuringIngestFlows:
                 t.join()
             self.assertGreaterEqual(len(acked), 400, "the load did not get going")
 
-            server = site.serve()
+            server = site.serve(*lease)
             c = Client(server, user)
             stored = set()
             for device in devices:
@@ -95,6 +105,21 @@ class KillDuringIngestFlows:
             acked_mod = {(d, s % 4096) for d, s in acked}
             self.assertEqual(acked_mod - stored, set(), "acknowledged reports lost by kill -9")
             self.assertEqual(stored - sent_mod, set(), "messages that were never sent")
+
+            # Every stored message's callback arrives at least once: those sent before the
+            # kill, those left due, and those the killed server held leased (after 5 s).
+            def arrived():
+                got = set()
+                for _, path, _, _ in receiver.received("/cb/"):
+                    m = re.match(r"/cb/([0-9A-F]+)\?seq=(\d+)$", path)
+                    self.assertIsNotNone(m, path)
+                    got.add((m.group(1), int(m.group(2))))
+                return got
+            deadline = time.time() + 60
+            while stored - arrived() and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(stored - arrived(), set(), "stored messages whose callback never came")
+            self.assertEqual(arrived() - stored, set(), "callbacks of messages never stored")
             # The restarted server goes on where the devices left off.
             c = Client(server, user)
             last = max(s for d, s in sent if d == devices[0])
@@ -103,6 +128,7 @@ class KillDuringIngestFlows:
             c.close()
             self.assertEqual(server.stop(), 0)
         finally:
+            receiver.stop()
             site.close()
 
 

@@ -11,11 +11,6 @@
 namespace roost::storage::sql {
 namespace {
 
-constexpr const char* kCallbackSelect =
-    "SELECT id, type_id, channel, callback_type, subtype, url, http_method, headers, "
-    "content_type, body_template, line_pattern, recipient, subject, message, send_duplicate, "
-    "payload_config, enabled, downlink_hook, dead, creation_time FROM callbacks";
-
 constexpr const char* kDeliveryColumns =
     "id, callback_id, device_id, message_time, seq_number, duplicate, station, state, attempts, "
     "next_attempt, first_failure, last_status, last_info, creation_time, variables";
@@ -37,6 +32,28 @@ std::vector<std::pair<std::string, std::string>> DecodeHeaders(const std::string
   }
   return out;
 }
+
+Delivery DeliveryFromRow(const Query& q) {
+  Delivery d;
+  d.id = q.Int(0);
+  d.callback = q.Text(1);
+  d.device = static_cast<uint32_t>(q.Int(2));
+  d.message_time = q.Int(3);
+  d.seq_number = q.Int(4);
+  d.duplicate = q.Int(5) != 0;
+  d.station = q.Text(6);
+  d.state = static_cast<DeliveryState>(q.Int(7));
+  d.attempts = static_cast<int32_t>(q.Int(8));
+  d.next_attempt = q.Int(9);
+  d.first_failure = q.Int(10);
+  d.last_status = static_cast<int32_t>(q.Int(11));
+  d.last_info = q.Text(12);
+  d.creation_time = q.Int(13);
+  d.variables = q.Text(14);
+  return d;
+}
+
+}  // namespace
 
 Callback CallbackFromRow(const Query& q) {
   Callback cb;
@@ -62,28 +79,6 @@ Callback CallbackFromRow(const Query& q) {
   cb.creation_time = q.Int(19);
   return cb;
 }
-
-Delivery DeliveryFromRow(const Query& q) {
-  Delivery d;
-  d.id = q.Int(0);
-  d.callback = q.Text(1);
-  d.device = static_cast<uint32_t>(q.Int(2));
-  d.message_time = q.Int(3);
-  d.seq_number = q.Int(4);
-  d.duplicate = q.Int(5) != 0;
-  d.station = q.Text(6);
-  d.state = static_cast<DeliveryState>(q.Int(7));
-  d.attempts = static_cast<int32_t>(q.Int(8));
-  d.next_attempt = q.Int(9);
-  d.first_failure = q.Int(10);
-  d.last_status = static_cast<int32_t>(q.Int(11));
-  d.last_info = q.Text(12);
-  d.creation_time = q.Int(13);
-  d.variables = q.Text(14);
-  return d;
-}
-
-}  // namespace
 
 Status SqlStore::CreateCallbacks(std::span<const Callback> callbacks) {
   if (callbacks.empty()) return Status::Ok();
@@ -229,8 +224,54 @@ Status SqlStore::SetDownlinkHook(std::string_view id) {
   return tx.Commit("set downlink callback");
 }
 
+Result<std::vector<int64_t>> SqlStore::ReserveDeliveryIdsOn(Connection& c, size_t n) {
+  std::vector<int64_t> ids;
+  if (n == 0) return ids;
+  ids.reserve(n);
+  if (c.dialect().engine == driver::Engine::kPostgres) {
+    ROOST_SQL_QUERY(q, c, "SELECT nextval('deliveries_id_seq') FROM generate_series(1, $1)",
+                    "reserve delivery ids");
+    q.Bind(1, static_cast<int64_t>(n));
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ids.push_back(q.Int(0));
+    }
+    if (ids.size() != n) return Status::IoError("reserve delivery ids: the sequence gave too few");
+    return ids;
+  }
+  // SQLite: the write transaction holds the database, so the ids after the
+  // largest are free until it ends.
+  ROOST_SQL_QUERY(q, c, "SELECT COALESCE(MAX(id), 0) FROM deliveries", "reserve delivery ids");
+  auto row = q.Next();
+  if (!row.ok()) return row.status();
+  const int64_t last = *row ? q.Int(0) : 0;
+  for (size_t i = 1; i <= n; ++i) ids.push_back(last + static_cast<int64_t>(i));
+  return ids;
+}
+
 Status SqlStore::QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows) {
   if (rows.empty()) return Status::Ok();
+  // With ids (reserved by ReserveDeliveryIdsOn): every row has one.
+  const bool with_ids = rows.front().id != 0;
+  static constexpr driver::Column kColumnsWithId[] = {
+      {"id", driver::ColumnType::kInt},
+      {"callback_id", driver::ColumnType::kText},
+      {"device_id", driver::ColumnType::kInt},
+      {"message_time", driver::ColumnType::kInt},
+      {"seq_number", driver::ColumnType::kInt},
+      {"duplicate", driver::ColumnType::kInt},
+      {"station", driver::ColumnType::kText},
+      {"state", driver::ColumnType::kInt},
+      {"attempts", driver::ColumnType::kInt},
+      {"next_attempt", driver::ColumnType::kInt},
+      {"first_failure", driver::ColumnType::kInt},
+      {"last_status", driver::ColumnType::kInt},
+      {"last_info", driver::ColumnType::kText},
+      {"creation_time", driver::ColumnType::kInt},
+      {"variables", driver::ColumnType::kText},
+  };
   static constexpr driver::Column kColumns[] = {
       {"callback_id", driver::ColumnType::kText},  {"device_id", driver::ColumnType::kInt},
       {"message_time", driver::ColumnType::kInt},  {"seq_number", driver::ColumnType::kInt},
@@ -240,9 +281,13 @@ Status SqlStore::QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows
       {"last_status", driver::ColumnType::kInt},   {"last_info", driver::ColumnType::kText},
       {"creation_time", driver::ColumnType::kInt}, {"variables", driver::ColumnType::kText},
   };
-  driver::BulkInsertSpec spec{"deliveries", kColumns, "", false, "queue deliveries"};
+  driver::BulkInsertSpec spec{"deliveries",
+                              with_ids ? std::span<const driver::Column>(kColumnsWithId)
+                                       : std::span<const driver::Column>(kColumns),
+                              "", false, "queue deliveries"};
   auto inserted = c.BulkInsert(spec, rows.size(), [&](size_t i, driver::RowWriter& w) {
     const Delivery& d = rows[i];
+    if (with_ids) w.Int(d.id);
     w.Text(d.callback);
     w.Int(int64_t{d.device});
     w.Int(d.message_time);

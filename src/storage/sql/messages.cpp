@@ -199,7 +199,9 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     }
   }
 
-  std::deque<Message> created;  // new messages (stable addresses)
+  std::vector<DeliveryTask> handed;  // IngestPolicy::handoff, once committed
+  size_t due_others = 0;             // deliveries due at once and not handed off
+  std::deque<Message> created;       // new messages (stable addresses)
   std::deque<Message> looked_up;
   std::unordered_set<const Message*> merged;  // looked-up messages that gained a station
   std::vector<std::pair<const Message*, std::string>> joined;  // (message, station) joined
@@ -424,7 +426,22 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
         q.Reset();
       }
     }
+    // The hand-off sends whole callbacks: read each firing one once.
+    std::map<std::string, Callback> definitions;
+    if (policy.handoff != nullptr && policy.handoff->limit > 0) {
+      ROOST_SQL_QUERY(q, c, std::string(kCallbackSelect) + " WHERE id = $1", "ingest uplinks");
+      for (const auto& [type, callbacks] : firing) {
+        for (const Firing& f : callbacks) {
+          q.Bind(1, f.id);
+          auto row = q.Next();
+          if (!row.ok()) return row.status();
+          if (*row) definitions.emplace(f.id, CallbackFromRow(q));
+          q.Reset();
+        }
+      }
+    }
     std::vector<Delivery> rows;
+    std::vector<const Message*> row_messages;  // of rows, in order
     auto queue = [&](const Message& m, const std::string& station, bool duplicate) {
       for (const Firing& f : firing[m.type]) {
         if (duplicate && !f.send_duplicate) continue;
@@ -442,6 +459,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
           d.next_attempt = policy.now + policy.downlink_hook_delay_ms;
         }
         rows.push_back(std::move(d));
+        row_messages.push_back(&m);
       }
     };
     for (const Message& m : created) queue(m, m.rinfos.front().station, false);
@@ -450,9 +468,26 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       // duplicates too: the first report's deliveries went with the message.
       queue(*m, station, true);
     }
+    if (!definitions.empty() && !rows.empty()) {
+      auto ids = ReserveDeliveryIdsOn(c, rows.size());
+      if (!ids.ok()) return ids.status();
+      for (size_t i = 0; i < rows.size(); ++i) rows[i].id = (*ids)[i];
+      for (size_t i = 0; i < rows.size() && handed.size() < policy.handoff->limit; ++i) {
+        if (rows[i].next_attempt != 0) continue;  // waits for the downlink arbiter
+        auto def = definitions.find(rows[i].callback);
+        if (def == definitions.end() || def->second.channel == CallbackChannel::kBatchUrl) continue;
+        rows[i].next_attempt = policy.now + policy.handoff->lease_ms;
+        handed.push_back(DeliveryTask{rows[i], def->second, *row_messages[i]});
+      }
+    }
+    for (const Delivery& d : rows) due_others += d.next_attempt == 0 ? 1 : 0;
     ROOST_RETURN_IF_ERROR(QueueDeliveriesOn(c, rows));
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("ingest uplinks"));
+  if (policy.handoff != nullptr) {
+    policy.handoff->tasks = std::move(handed);
+    policy.handoff->others = due_others;
+  }
   return out;
 }
 

@@ -38,6 +38,13 @@ inline constexpr const char* kMessageColumns =
     "downlink_station, downlink_ack, downlink_info";
 Message MessageFromRow(const driver::Query& q);  // messages.cpp
 
+// In this order: CallbackFromRow reads them.
+inline constexpr const char* kCallbackSelect =
+    "SELECT id, type_id, channel, callback_type, subtype, url, http_method, headers, "
+    "content_type, body_template, line_pattern, recipient, subject, message, send_duplicate, "
+    "payload_config, enabled, downlink_hook, dead, creation_time FROM callbacks";
+Callback CallbackFromRow(const driver::Query& q);  // callbacks.cpp
+
 Device DeviceFromRow(const driver::Query& q);
 // Binds $1..$21 in kDeviceColumns order (without creation_time: $1..$20); text by
 // reference (`d` must outlive the run).

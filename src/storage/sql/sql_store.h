@@ -260,8 +260,11 @@ class SqlStore final : public Store {
   // Inside a write transaction.
   Result<BatchInsertResult> InsertDevicesOn(Connection& c, std::span<const Device> devices);
   // Queues `rows` deliveries (callback id, message, duplicate, station) in the
-  // current transaction.
+  // current transaction. Rows with ids (all or none) are stored with them.
   Status QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows);
+  // `n` delivery ids no other row has or will be given, for QueueDeliveriesOn;
+  // inside a write transaction.
+  Result<std::vector<int64_t>> ReserveDeliveryIdsOn(Connection& c, size_t n);
   // CompleteDeliveries on `c`; with `all_found` a delivery that is gone is
   // NotFound (CompleteDelivery) rather than skipped.
   Result<std::vector<bool>> CompleteDeliveriesOn(Connection& c,
