@@ -19,8 +19,12 @@ For each engine:
   3. the baseline for (2), just before it: nginx (one worker process, `return 200 "{}"`,
      access log off) under the same wrk script and connections: requests/s and roost/nginx;
   4. batches: the same generator with arrays of 500 reports per request (one wrk thread per
-     connection); on PostgreSQL the rows Roost stored are then exported and loaded again with
-     `psql \\copy` into `CREATE TABLE ... (LIKE messages INCLUDING ALL)`: rows/s and the ratio.
+     connection); the rows Roost stored are then exported and loaded again, as the baseline:
+     on PostgreSQL with `psql \\copy` into `CREATE TABLE ... (LIKE messages INCLUDING ALL)`,
+     on SQLite with `sqlite3 .import --csv` (one transaction, pinned to the server's CPU) into a
+     fresh WAL database made with the messages table's own definition and indexes: rows/s and
+     the ratio. (The baseline stores the rows only; Roost also decides each report, updates
+     its device and adds to its statistics.)
 After each wrk run the script checks, by SQL and /metrics, that nothing acknowledged is lost and
 nothing was refused: every answer was 200, the stored messages are at least the 200 answers
 and at most the reports generated (the difference is requests still in flight when wrk
@@ -258,6 +262,31 @@ def copy_baseline(site, lo, hi, n, cpu):
     return t
 
 
+def import_baseline(site, lo, hi, n, cpu):
+    """The messages Roost stored for devices lo..hi, exported and loaded again with sqlite3
+    `.import --csv` (one transaction) into a fresh WAL database with the messages table's
+    definition and indexes; returns seconds."""
+    db = os.path.join(site.data_dir, "roost.db")
+    csv = os.path.join(site.dir, "messages.csv")
+    subprocess.run(["sqlite3", "-batch", "-bail", "-csv", db, ".output " + csv,
+                    "SELECT * FROM messages WHERE device_id BETWEEN %d AND %d" % (lo, hi)],
+                   check=True)
+    schema = subprocess.run(["sqlite3", "-batch", db, ".schema messages"], check=True,
+                            capture_output=True, text=True).stdout
+    raw = os.path.join(site.dir, "raw.db")
+    subprocess.run(["sqlite3", "-batch", "-bail", raw, "PRAGMA journal_mode=WAL;", schema],
+                   check=True, stdout=subprocess.DEVNULL)
+    script = "PRAGMA synchronous=NORMAL;\nBEGIN;\n.import --csv %s messages\nCOMMIT;\n" % csv
+    t, _ = timed(lambda: subprocess.run([*taskset(cpu), "sqlite3", "-batch", "-bail", raw],
+                                        input=script, text=True, check=True,
+                                        stdout=subprocess.DEVNULL))
+    count = int(subprocess.run(["sqlite3", raw, "SELECT count(*) FROM messages"], check=True,
+                               capture_output=True, text=True).stdout.strip())
+    if count != n:
+        raise RuntimeError("sqlite3 .import loaded %d rows, expected %d" % (count, n))
+    return t
+
+
 def fmt_cpu(r, cpu):
     """The server's CPU share, and the rate per CPU-second of the server (steadier than the
     rate on a shared machine, where other work takes part of the server's core)."""
@@ -351,6 +380,13 @@ def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
             say("%-8s psql \\copy of the same %d rows into (LIKE messages INCLUDING ALL): "
                 "%.3f s, %.0f rows/s; ratio roost/\\copy %.2f"
                 % (eng, batch["stored"], out["copy"], copy_rate, batch["rate"] / copy_rate))
+        else:
+            # The baseline runs on the server's CPU: the same one core the server had.
+            out["copy"] = import_baseline(site, lo_b, hi_b, batch["stored"], server_cpu)
+            copy_rate = batch["stored"] / out["copy"]
+            say("%-8s sqlite3 .import of the same %d rows into the messages table's definition "
+                "and indexes: %.3f s, %.0f rows/s; ratio roost/.import %.2f"
+                % (eng, batch["stored"], out["copy"], copy_rate, batch["rate"] / copy_rate))
     finally:
         site.close()
     return out
@@ -414,7 +450,8 @@ def main():
         text += ", batch %.0f msg/s" % r["batch"]["rate"]
         if "copy" in r:
             rate = r["batch"]["stored"] / r["copy"]
-            text += " (\\copy %.0f rows/s, %.2fx)" % (rate, r["batch"]["rate"] / rate)
+            text += " (%s %.0f rows/s, %.2fx)" % ("\\copy" if r["engine"] == "postgres" else
+                                                  ".import", rate, r["batch"]["rate"] / rate)
         if r["engine"] == "sqlite":
             met = [r["single"]["rate"] >= 20000, r["batch"]["rate"] >= 150000]
             if ng is not None:
