@@ -7,10 +7,11 @@ import { DataTable } from '../components/DataTable';
 import { Checkbox, Input, Notice, Select } from '../components/form';
 import { Layout, SideMenu } from '../components/Layout';
 import { LocalTable } from '../components/LocalTable';
-import { ApiError, get, post, request } from '../lib/api';
+import { get, post, request } from '../lib/api';
 import { dateTime, download } from '../lib/format';
 import { groupLabel, useGroups } from '../lib/groups';
 import { isAdmin, useSession } from '../lib/session';
+import { useFileSubmit } from '../lib/upload';
 
 const TABS = [
   { key: 'ids', label: 'Provision IDs', href: '/provisioning/ids' },
@@ -58,31 +59,17 @@ function ImportReport({ onImported }: { onImported: () => void }) {
   const { user } = useSession();
   const { groups } = useGroups();
   const [group, setGroup] = useState('');
-  const [file, setFile] = useState<File | null>(null);
-  const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<string>('');
-  const [error, setError] = useState<ApiError | null>(null);
-
-  async function submit(e: Event) {
-    e.preventDefault();
-    if (!file) return;
-    setBusy(true);
+  const { file, setFile, busy, error, submit } = useFileSubmit(async (file) => {
     setResult('');
-    setError(null);
-    try {
-      const r = await request<{ imported: number }>('POST', '/api/provisioning/ids/import', {
-        rawBody: file,
-        contentType: 'text/csv',
-        query: { groupId: group && group !== user?.group.id ? group : undefined },
-      });
-      setResult(`Imported ${r.imported} Provision ID${r.imported === 1 ? '' : 's'}.`);
-      onImported();
-    } catch (err) {
-      setError(err instanceof ApiError ? err : new ApiError(0, String(err), [], {}));
-    } finally {
-      setBusy(false);
-    }
-  }
+    const r = await request<{ imported: number }>('POST', '/api/provisioning/ids/import', {
+      rawBody: file,
+      contentType: 'text/csv',
+      query: { groupId: group && group !== user?.group.id ? group : undefined },
+    });
+    setResult(`Imported ${r.imported} Provision ID${r.imported === 1 ? '' : 's'}.`);
+    onImported();
+  });
 
   const refusals = error?.problems ?? [];
   return (
@@ -339,25 +326,11 @@ const MAX_LABELS = 1000;
 // shown as a data: image (the console's CSP allows img-src data:, and an SVG in
 // <img> runs no script) and offered as a download.
 function LabelSheet() {
-  const [file, setFile] = useState<File | null>(null);
-  const [busy, setBusy] = useState(false);
   const [sheet, setSheet] = useState('');
-  const [error, setError] = useState<ApiError | null>(null);
-
-  async function submit(e: Event) {
-    e.preventDefault();
-    if (!file) return;
-    setBusy(true);
+  const { file, setFile, busy, error, setError, submit } = useFileSubmit(async (file) => {
     setSheet('');
-    setError(null);
-    try {
-      setSheet(await request<string>('POST', '/api/provisioning/labels', { rawBody: file, contentType: 'text/csv', query: { format: 'svg' } }));
-    } catch (err) {
-      setError(err instanceof ApiError ? err : new ApiError(0, String(err), [], {}));
-    } finally {
-      setBusy(false);
-    }
-  }
+    setSheet(await request<string>('POST', '/api/provisioning/labels', { rawBody: file, contentType: 'text/csv', query: { format: 'svg' } }));
+  });
 
   const problems = error?.problems ?? [];
   return (
