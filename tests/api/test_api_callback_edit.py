@@ -9,42 +9,32 @@ import json
 import time
 import unittest
 
-from roostsite import Client, Site
-from test_api_callbacks import Receiver
+from callback_receiver import Receiver
+from roostsite import Client, ServedSite
 
 T0 = 1700000000000
 
 
-class CallbackEditFlows:
-    ENGINE = None
+class CallbackEditFlows(ServedSite):
+    SERVE_ARGS = ("--callback-timeout-ms", "1000")
 
     @classmethod
-    def setUpClass(cls):
-        cls.site = Site(cls.ENGINE)
+    def before_serve(cls):
         cls.receiver = Receiver()
-        try:
-            cls.server = cls.site.serve("--callback-timeout-ms", "1000")
-            root = Client(cls.server, cls.site.api_user("ADMIN", name="root admin"))
-            cls.mine = root.ok("POST", "/api/groups/create", {"name": "mine"})["id"]
-            cls.foreign = root.ok("POST", "/api/groups/create", {"name": "foreign"})["id"]
-            root.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "0A1B"}, expect=201)
-            root.close()
-            cls.manager = Client(cls.server, cls.site.api_user("DEVICE_MANAGER", group=cls.mine,
-                                                               name="manager"))
-            cls.reader = Client(cls.server, cls.site.api_user("READER", group=cls.mine,
-                                                              name="reader"))
-            cls.owner = Client(cls.server, cls.site.api_user("ADMIN", group=cls.foreign,
-                                                             name="foreign admin"))
-            cls.station = cls.site.api_user("STATION", name="station")
-            cls.pairs = cls.site.issue_and_import(2, "6D0000")
-        except BaseException:
-            cls.tearDownClass()
-            raise
+        cls.closers.append(cls.receiver.stop)
+        return ()
 
     @classmethod
-    def tearDownClass(cls):
-        cls.receiver.stop()
-        cls.site.close()
+    def set_up_site(cls):
+        root = cls.client("ADMIN", name="root admin")
+        cls.mine = root.ok("POST", "/api/groups/create", {"name": "mine"})["id"]
+        cls.foreign = root.ok("POST", "/api/groups/create", {"name": "foreign"})["id"]
+        root.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "0A1B"}, expect=201)
+        cls.manager = cls.client("DEVICE_MANAGER", group=cls.mine, name="manager")
+        cls.reader = cls.client("READER", group=cls.mine, name="reader")
+        cls.owner = cls.client("ADMIN", group=cls.foreign, name="foreign admin")
+        cls.station = cls.site.api_user("STATION", name="station")
+        cls.pairs = cls.site.issue_and_import(2, "6D0000")
 
     def path(self, tid, cid=None, action=None):
         p = "/api/devicetypes/%s/callbacks" % tid

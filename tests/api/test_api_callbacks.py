@@ -17,42 +17,32 @@ import unittest
 from callback_receiver import Receiver
 from mailsink import SmtpSink
 from roostserver import metric_value
-from roostsite import Client, Site
+from roostsite import Client, ServedSite
 
 T0 = 1700000000000
 
 
-class CallbackFlows:
-    ENGINE = None
+class CallbackFlows(ServedSite):
+    SERVE_ARGS = ("--callback-dead-after-s", "1", "--callback-timeout-ms", "1000",
+                  "--batch-callback-lines", "3", "--batch-callback-interval-ms", "3000")
 
     @classmethod
-    def setUpClass(cls):
-        cls.site = Site(cls.ENGINE)
+    def before_serve(cls):
         cls.receiver = Receiver()
+        cls.closers.append(cls.receiver.stop)
         cls.sink = SmtpSink(os.path.join(cls.site.dir, "mail"))
-        try:
-            cls.server = cls.site.serve("--smtp-host", "127.0.0.1", "--smtp-port",
-                                        str(cls.sink.port), "--smtp-from", "roost@test.example",
-                                        "--callback-dead-after-s", "1",
-                                        "--callback-timeout-ms", "1000",
-                                        "--batch-callback-lines", "3",
-                                        "--batch-callback-interval-ms", "3000")
-            cls.admin = Client(cls.server, cls.site.api_user("ADMIN", name="admin"))
-            cls.station = cls.site.api_user("STATION", name="station")
-            cls.reader = cls.site.api_user("READER", name="reader")
-            for sid in ("0A1B", "0A1C", "0A1D"):
-                cls.admin.ok("POST", "/api/stations/create", {"id": sid, "name": sid},
-                             expect=201)
-            cls.pairs = cls.site.issue_and_import(8, "6C0000")
-        except BaseException:
-            cls.tearDownClass()
-            raise
+        cls.closers.append(cls.sink.stop)
+        return ("--smtp-host", "127.0.0.1", "--smtp-port", str(cls.sink.port), "--smtp-from",
+                "roost@test.example")
 
     @classmethod
-    def tearDownClass(cls):
-        cls.receiver.stop()
-        cls.sink.stop()
-        cls.site.close()
+    def set_up_site(cls):
+        cls.admin = cls.client("ADMIN", name="admin")
+        cls.station = cls.site.api_user("STATION", name="station")
+        cls.reader = cls.site.api_user("READER", name="reader")
+        for sid in ("0A1B", "0A1C", "0A1D"):
+            cls.admin.ok("POST", "/api/stations/create", {"id": sid, "name": sid}, expect=201)
+        cls.pairs = cls.site.issue_and_import(8, "6C0000")
 
     def type_with_device(self, name, index, alert_email=""):
         tid = self.admin.ok("POST", "/api/devicetypes/create",
@@ -278,38 +268,30 @@ def deliveries_counted(server, outcome):
     return value
 
 
-class OneCallbackSite:
+class OneCallbackSite(ServedSite):
     """A SQLite site served with SERVE_ARGS, a station, and one device whose type has one URL
     callback to a receiver on loopback."""
 
-    SERVE_ARGS = ()
+    ENGINE = "sqlite"
 
     @classmethod
-    def setUpClass(cls):
-        cls.site = Site("sqlite")
+    def before_serve(cls):
         cls.receiver = Receiver()
-        try:
-            cls.server = cls.site.serve("--callback-timeout-ms", "1000", *cls.SERVE_ARGS)
-            cls.admin = Client(cls.server, cls.site.api_user("ADMIN", name="admin"))
-            cls.station = cls.site.api_user("STATION", name="station")
-            cls.admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "0A1B"},
-                         expect=201)
-            dev, pac = cls.site.issue_and_import(1, "6D0000")[0]
-            cls.tid = cls.admin.ok("POST", "/api/devicetypes/create", {"name": "watched"})["id"]
-            cls.did = cls.admin.ok("POST", "/api/devices/create",
-                                   {"id": dev, "pac": pac, "name": "watched",
-                                    "type": cls.tid})["id"]
-            cls.cb = cls.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % cls.tid,
-                                  [{"url": cls.receiver.url("/cb/{device}?seq={seqNumber}")}]
-                                  )["data"][0]["id"]
-        except BaseException:
-            cls.tearDownClass()
-            raise
+        cls.closers.append(cls.receiver.stop)
+        return ("--callback-timeout-ms", "1000")
 
     @classmethod
-    def tearDownClass(cls):
-        cls.receiver.stop()
-        cls.site.close()
+    def set_up_site(cls):
+        cls.admin = cls.client("ADMIN", name="admin")
+        cls.station = cls.site.api_user("STATION", name="station")
+        cls.admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "0A1B"}, expect=201)
+        dev, pac = cls.site.issue_and_import(1, "6D0000")[0]
+        cls.tid = cls.admin.ok("POST", "/api/devicetypes/create", {"name": "watched"})["id"]
+        cls.did = cls.admin.ok("POST", "/api/devices/create",
+                               {"id": dev, "pac": pac, "name": "watched", "type": cls.tid})["id"]
+        cls.cb = cls.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % cls.tid,
+                              [{"url": cls.receiver.url("/cb/{device}?seq={seqNumber}")}]
+                              )["data"][0]["id"]
 
     def ingest(self, seq):
         c = Client(self.server, self.station)

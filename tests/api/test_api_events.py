@@ -12,8 +12,8 @@ import time
 import unittest
 
 from mailsink import SmtpSink
-from roostsite import Client, Site
-from test_api_callbacks import Receiver
+from callback_receiver import Receiver
+from roostsite import Client, ServedSite, Site
 
 WATCH_MS = "200"  # the watcher's period in these tests
 
@@ -32,39 +32,26 @@ def wait_for(fetch, ready, timeout=15):
     return value
 
 
-class EventFlows:
-    ENGINE = None
-
+class EventFlows(ServedSite):
     @classmethod
-    def setUpClass(cls):
-        cls.site = Site(cls.ENGINE)
+    def before_serve(cls):
         cls.receiver = Receiver()
+        cls.closers.append(cls.receiver.stop)
         cls.sink = SmtpSink(os.path.join(cls.site.dir, "mail"))
-        try:
-            cls.server = cls.site.serve("--smtp-host", "127.0.0.1", "--smtp-port",
-                                        str(cls.sink.port), "--smtp-from", "roost@test.example",
-                                        "--event-watch-ms", WATCH_MS)
-            cls.admin = Client(cls.server, cls.site.api_user("ADMIN", name="admin"))
-            cls.station = cls.site.api_user("STATION", name="station")
-            cls.reader = Client(cls.server, cls.site.api_user("READER", name="reader"))
-            cls.manager = Client(cls.server, cls.site.api_user("DEVICE_MANAGER", name="manager"))
-            cls.other = cls.admin.ok("POST", "/api/groups/create", {"name": "other"})["id"]
-            cls.other_admin = Client(cls.server,
-                                     cls.site.api_user("ADMIN", group=cls.other, name="other"))
-            cls.admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "s"}, expect=201)
-            cls.pairs = cls.site.issue_and_import(4, "7E0000")
-        except BaseException:
-            cls.tearDownClass()
-            raise
+        cls.closers.append(cls.sink.stop)
+        return ("--smtp-host", "127.0.0.1", "--smtp-port", str(cls.sink.port), "--smtp-from",
+                "roost@test.example", "--event-watch-ms", WATCH_MS)
 
     @classmethod
-    def tearDownClass(cls):
-        for name in ("admin", "reader", "manager", "other_admin"):
-            if hasattr(cls, name):
-                getattr(cls, name).close()
-        cls.receiver.stop()
-        cls.sink.stop()
-        cls.site.close()
+    def set_up_site(cls):
+        cls.admin = cls.client("ADMIN", name="admin")
+        cls.station = cls.site.api_user("STATION", name="station")
+        cls.reader = cls.client("READER", name="reader")
+        cls.manager = cls.client("DEVICE_MANAGER", name="manager")
+        cls.other = cls.admin.ok("POST", "/api/groups/create", {"name": "other"})["id"]
+        cls.other_admin = cls.client("ADMIN", group=cls.other, name="other")
+        cls.admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "s"}, expect=201)
+        cls.pairs = cls.site.issue_and_import(4, "7E0000")
 
     def type_with_device(self, name, index):
         # keepAlive 0 until the device has spoken: registration alone would count as silence.

@@ -150,9 +150,11 @@ class Site:
 
 class ServedSite:
     """The class-level set-up most API tests share, as a mixin beside unittest.TestCase: a Site
-    of the class's ENGINE, one `roost serve` with SERVE_ARGS, then set_up_site() for what the
-    class's tests use. Clients made with client() are closed with the site, and a failed
-    set-up closes what it made."""
+    of the class's ENGINE, before_serve() for what must exist before the server (a callback
+    receiver, an SMTP sink), one `roost serve` with SERVE_ARGS and before_serve()'s arguments,
+    then set_up_site() for what the class's tests use. Clients made with client() and
+    everything added to cls.closers are closed with the site, and a failed set-up closes what
+    it made."""
 
     ENGINE = None
     SERVE_ARGS = ()
@@ -161,12 +163,20 @@ class ServedSite:
     def setUpClass(cls):
         cls.site = Site(cls.ENGINE)
         cls._clients = []
+        cls.closers = []
         try:
-            cls.server = cls.site.serve(*cls.SERVE_ARGS)
+            extra = cls.before_serve()
+            cls.server = cls.site.serve(*cls.SERVE_ARGS, *extra)
             cls.set_up_site()
         except BaseException:
             cls.tearDownClass()
             raise
+
+    @classmethod
+    def before_serve(cls):
+        """Made before the server starts; returns more `roost serve` arguments. Whatever it
+        makes that must be closed goes in cls.closers (functions called at tear-down)."""
+        return ()
 
     @classmethod
     def set_up_site(cls):
@@ -183,6 +193,8 @@ class ServedSite:
     def tearDownClass(cls):
         for c in getattr(cls, "_clients", []):
             c.close()
+        for close in reversed(getattr(cls, "closers", [])):
+            close()
         cls.site.close()
 
 
