@@ -17,7 +17,7 @@ import secrets
 import unittest
 
 from roostcli import run
-from roostsite import ROLES, Client, Site, api_id
+from roostsite import ROLES, Client, ServedSite, api_id
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
@@ -211,69 +211,57 @@ class ApiRoutesCommandTest(unittest.TestCase):
         self.assertIn("--bogus", r.stderr)
 
 
-class MatrixFlows:
-    ENGINE = None
-
+class MatrixFlows(ServedSite):
     @classmethod
-    def setUpClass(cls):
+    def set_up_site(cls):
         cls.routes = load_routes()
-        cls.site = Site(cls.ENGINE)
-        try:
-            cls.server = cls.site.serve()
-            root_admin = Client(cls.server, cls.site.api_user("ADMIN", name="root admin"))
-            cls.mine = root_admin.ok("POST", "/api/groups/create", {"name": "mine"})["id"]
-            cls.foreign = root_admin.ok("POST", "/api/groups/create", {"name": "foreign"})["id"]
-            root_admin.close()
-            cls.users = {role: cls.site.api_user(role, group=cls.mine) for role in ROLES}
-            owner = cls.site.api_user("ADMIN", group=cls.foreign, name="foreign admin")
-            cls.owner_login = owner["login"]
-            cls.owner = Client(cls.server, owner)
-            cls.user = cls.owner.ok("POST", "/api/users/create",
-                                    {"email": "foreign@example.com", "name": "Foreign",
-                                     "timezone": "UTC", "roles": ["READER"]})["id"]
-            pairs = cls.site.issue_and_import(3, "300000")
-            # The foreign group's objects, made through the API by their owner.
-            cls.type = cls.owner.new_type("foreign type")
-            dev, pac = pairs[0]
-            cls.device = cls.owner.ok("POST", "/api/devices/create",
-                                      {"id": dev, "pac": pac, "name": "foreign device",
-                                       "type": cls.type})["id"]
-            cls.job = cls.owner.bulk_create(cls.type, [pairs[1]])
-            cls.owner.wait_job(cls.job, timeout=30)
-            cls.edit_job = cls.owner.ok("POST", "/api/devices/bulk/edit",
-                                        [{"id": cls.device, "lat": 1.5}], expect=202)["jobId"]
-            cls.owner.wait_job(cls.edit_job, timeout=30)
-            cls.spare = pairs[2]
-            cls.callback = cls.owner.ok(
-                "POST", "/api/devicetypes/%s/callbacks/new" % cls.type,
-                [{"url": "http://127.0.0.1:9/{device}", "callbackType": 0,
-                  "callbackSubtype": 3}])["data"][0]["id"]
-            cls.event_config = cls.owner.ok(
-                "POST", "/api/devicetypes/%s/events/config/new" % cls.type,
-                {"kinds": ["COMMUNICATION_LOSS"], "emails": ["owner@example.com"]},
-                expect=201)["id"]
-            cls.station = cls.owner.ok("POST", "/api/stations/create",
-                                       {"id": "0F00", "name": "foreign station"},
-                                       expect=201)["id"]
-            cls.provision_id = FOREIGN_PROVISION_ID
-            cls.provisioned_device = FOREIGN_DEV_EUI
-            status, _, res = cls.owner.call(
-                "POST", "/api/provisioning/ids/import",
-                raw=provision_report(cls.provision_id, cls.provisioned_device),
-                headers={"Content-Type": "text/csv"})
-            if status != 200:
-                raise AssertionError("provisioning import: %d %r" % (status, res))
-            mine_admin = Client(cls.server, cls.users["ADMIN"])
-            cls.my_type = mine_admin.new_type("my type")
-            mine_admin.close()
-        except BaseException:
-            cls.site.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.owner.close()
-        cls.site.close()
+        root_admin = Client(cls.server, cls.site.api_user("ADMIN", name="root admin"))
+        cls.mine = root_admin.ok("POST", "/api/groups/create", {"name": "mine"})["id"]
+        cls.foreign = root_admin.ok("POST", "/api/groups/create", {"name": "foreign"})["id"]
+        root_admin.close()
+        cls.users = {role: cls.site.api_user(role, group=cls.mine) for role in ROLES}
+        owner = cls.site.api_user("ADMIN", group=cls.foreign, name="foreign admin")
+        cls.owner_login = owner["login"]
+        cls.owner = Client(cls.server, owner)
+        cls.closers.append(cls.owner.close)
+        cls.user = cls.owner.ok("POST", "/api/users/create",
+                                {"email": "foreign@example.com", "name": "Foreign",
+                                 "timezone": "UTC", "roles": ["READER"]})["id"]
+        pairs = cls.site.issue_and_import(3, "300000")
+        # The foreign group's objects, made through the API by their owner.
+        cls.type = cls.owner.new_type("foreign type")
+        dev, pac = pairs[0]
+        cls.device = cls.owner.ok("POST", "/api/devices/create",
+                                  {"id": dev, "pac": pac, "name": "foreign device",
+                                   "type": cls.type})["id"]
+        cls.job = cls.owner.bulk_create(cls.type, [pairs[1]])
+        cls.owner.wait_job(cls.job, timeout=30)
+        cls.edit_job = cls.owner.ok("POST", "/api/devices/bulk/edit",
+                                    [{"id": cls.device, "lat": 1.5}], expect=202)["jobId"]
+        cls.owner.wait_job(cls.edit_job, timeout=30)
+        cls.spare = pairs[2]
+        cls.callback = cls.owner.ok(
+            "POST", "/api/devicetypes/%s/callbacks/new" % cls.type,
+            [{"url": "http://127.0.0.1:9/{device}", "callbackType": 0,
+              "callbackSubtype": 3}])["data"][0]["id"]
+        cls.event_config = cls.owner.ok(
+            "POST", "/api/devicetypes/%s/events/config/new" % cls.type,
+            {"kinds": ["COMMUNICATION_LOSS"], "emails": ["owner@example.com"]},
+            expect=201)["id"]
+        cls.station = cls.owner.ok("POST", "/api/stations/create",
+                                   {"id": "0F00", "name": "foreign station"},
+                                   expect=201)["id"]
+        cls.provision_id = FOREIGN_PROVISION_ID
+        cls.provisioned_device = FOREIGN_DEV_EUI
+        status, _, res = cls.owner.call(
+            "POST", "/api/provisioning/ids/import",
+            raw=provision_report(cls.provision_id, cls.provisioned_device),
+            headers={"Content-Type": "text/csv"})
+        if status != 200:
+            raise AssertionError("provisioning import: %d %r" % (status, res))
+        mine_admin = Client(cls.server, cls.users["ADMIN"])
+        cls.my_type = mine_admin.new_type("my type")
+        mine_admin.close()
 
     def foreign_request(self, route):
         """(path, body) naming only foreign objects; raises LookupError when unknown."""

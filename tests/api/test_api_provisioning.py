@@ -11,7 +11,7 @@ import secrets
 import unittest
 
 from roostcli import basic
-from roostsite import Client, Site
+from roostsite import Client, ServedSite
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
@@ -31,28 +31,16 @@ def report(rows):
     return "\n".join(lines) + "\n"
 
 
-class ProvisioningFlows:
-    ENGINE = None
-
+class ProvisioningFlows(ServedSite):
     @classmethod
-    def setUpClass(cls):
-        cls.site = Site(cls.ENGINE)
-        try:
-            cls.server = cls.site.serve()
-            root = Client(cls.server, cls.site.api_user("ADMIN", name="root admin"))
-            cls.mine = root.ok("POST", "/api/groups/create", {"name": "mine"})["id"]
-            cls.foreign = root.ok("POST", "/api/groups/create", {"name": "foreign"})["id"]
-            root.close()
-            cls.admin = cls.site.api_user("ADMIN", group=cls.mine, name="mine admin")
-            cls.reader = cls.site.api_user("READER", group=cls.mine, name="mine reader")
-            cls.owner = cls.site.api_user("ADMIN", group=cls.foreign, name="foreign admin")
-        except BaseException:
-            cls.site.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.site.close()
+    def set_up_site(cls):
+        root = Client(cls.server, cls.site.api_user("ADMIN", name="root admin"))
+        cls.mine = root.ok("POST", "/api/groups/create", {"name": "mine"})["id"]
+        cls.foreign = root.ok("POST", "/api/groups/create", {"name": "foreign"})["id"]
+        root.close()
+        cls.admin = cls.site.api_user("ADMIN", group=cls.mine, name="mine admin")
+        cls.reader = cls.site.api_user("READER", group=cls.mine, name="mine reader")
+        cls.owner = cls.site.api_user("ADMIN", group=cls.foreign, name="foreign admin")
 
     def call(self, user, method, path, text=None, content_type="text/csv"):
         headers = dict(basic(user["login"], user["password"]))

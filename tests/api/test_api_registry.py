@@ -7,36 +7,24 @@ import time
 import unittest
 
 from roostcli import VECTORS, run, temp_dir
-from roostsite import ROLES, Site, basic, read_id_pac
+from roostsite import ROLES, ServedSite, basic, read_id_pac
 from roostserver import Server
 
 SAMPLE = os.path.join(VECTORS, "cra-sample")
 
 
-class ApiRegistryFlows:
+class ApiRegistryFlows(ServedSite):
     """The flows; run once per engine by the subclasses below (ENGINE)."""
 
-    ENGINE = None
-
     @classmethod
-    def setUpClass(cls):
-        cls.site = Site(cls.ENGINE)
-        try:
-            cls.server = cls.site.serve()
-            cls.data_dir = cls.site.data_dir
-            cls.users = {role: cls.site.api_user(role) for role in ROLES}
-            # Credentials of the sample CRA batch (4 devices) and of an issued batch of 30.
-            cls.sample_pacs = dict(read_id_pac(os.path.join(SAMPLE, "id_pac.txt")))
-            cls.site.import_credentials(os.path.join(SAMPLE, "id_key_encrypted.bin"),
-                                        os.path.join(SAMPLE, "id_pac.txt"))
-            cls.batch_pacs = cls.site.issue_and_import(30, "200000")
-        except BaseException:
-            cls.site.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.site.close()
+    def set_up_site(cls):
+        cls.data_dir = cls.site.data_dir
+        cls.users = {role: cls.site.api_user(role) for role in ROLES}
+        # Credentials of the sample CRA batch (4 devices) and of an issued batch of 30.
+        cls.sample_pacs = dict(read_id_pac(os.path.join(SAMPLE, "id_pac.txt")))
+        cls.site.import_credentials(os.path.join(SAMPLE, "id_key_encrypted.bin"),
+                                    os.path.join(SAMPLE, "id_pac.txt"))
+        cls.batch_pacs = cls.site.issue_and_import(30, "200000")
 
     def test_engine_is_the_one_asked_for(self):
         log = "".join(self.server.log)
