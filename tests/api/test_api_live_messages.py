@@ -81,27 +81,11 @@ class LiveFlows(ServedSite):
 
     @classmethod
     def set_up_site(cls):
-        cls.admin_user = cls.site.api_user("ADMIN", name="root admin")
-        admin = Client(cls.server, cls.admin_user)
-        cls.tenant = admin.ok("POST", "/api/groups/create", {"name": "tenant"})["id"]
-        cls.other = admin.ok("POST", "/api/groups/create", {"name": "other"})["id"]
-        cls.manager = cls.site.api_user("DEVICE_MANAGER", group=cls.tenant)
-        cls.reader = cls.site.api_user("READER", group=cls.tenant)
+        admin = cls.set_up_tenant(8, "4C0000")
         cls.other_reader = cls.site.api_user("READER", group=cls.other)
-        cls.station_user = cls.site.api_user("STATION", group=cls.tenant)
-        manager = Client(cls.server, cls.manager)
-        cls.type = manager.ok("POST", "/api/devicetypes/create",
-                              {"name": "meters", "payloadType": "Custom",
-                               "payloadConfig": "temp::int:16:little-endian hum::uint:8"})["id"]
-        pairs = cls.site.issue_and_import(8, "4C0000")
-        cls.devices = [manager.ok("POST", "/api/devices/create",
-                                  {"id": d, "pac": p, "name": "m%d" % i, "type": cls.type})["id"]
-                       for i, (d, p) in enumerate(pairs)]
         admin.ok("POST", "/api/stations/create",
                  {"id": "0C1A", "name": "tenant", "lat": 43.6, "lng": 1.44,
                   "group": cls.tenant}, expect=201)
-        admin.close()
-        manager.close()
 
     def ingest(self, device, seq, at, server=None):
         c = Client(server or self.server, self.station_user)

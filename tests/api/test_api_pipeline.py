@@ -16,22 +16,8 @@ T0 = 1700000000000
 class PipelineFlows(ServedSite):
     @classmethod
     def set_up_site(cls):
-        cls.admin_user = cls.site.api_user("ADMIN", name="root admin")
-        admin = Client(cls.server, cls.admin_user)
-        cls.tenant = admin.ok("POST", "/api/groups/create", {"name": "tenant"})["id"]
-        cls.other = admin.ok("POST", "/api/groups/create", {"name": "other"})["id"]
-        cls.manager = cls.site.api_user("DEVICE_MANAGER", group=cls.tenant)
-        cls.reader = cls.site.api_user("READER", group=cls.tenant)
-        cls.station_user = cls.site.api_user("STATION", group=cls.tenant)
+        admin = cls.set_up_tenant(12, "4A0000", registered=list(range(8)) + [9, 10])
         cls.other_station_user = cls.site.api_user("STATION", group=cls.other)
-        manager = Client(cls.server, cls.manager)
-        cls.type = manager.ok("POST", "/api/devicetypes/create",
-                              {"name": "meters", "payloadType": "Custom",
-                               "payloadConfig": "temp::int:16:little-endian hum::uint:8"})["id"]
-        cls.pairs = pairs = cls.site.issue_and_import(12, "4A0000")
-        cls.devices = [manager.ok("POST", "/api/devices/create",
-                                  {"id": d, "pac": p, "name": "m%d" % i, "type": cls.type})["id"]
-                       for i, (d, p) in enumerate(pairs[:8] + pairs[9:11])]
         # The operator's station (root group) hears everyone; two of the tenant's; one of
         # another tenant.
         admin.ok("POST", "/api/stations/create",
@@ -42,8 +28,6 @@ class PipelineFlows(ServedSite):
                       "group": cls.tenant}, expect=201)
         admin.ok("POST", "/api/stations/create",
                  {"id": "0B00", "name": "other", "group": cls.other}, expect=201)
-        admin.close()
-        manager.close()
 
     def report(self, device, seq, time, station, **extra):
         return {"device": device, "seqNumber": seq, "data": "feff15", "time": time,

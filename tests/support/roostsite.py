@@ -183,6 +183,35 @@ class ServedSite:
         """What the class's tests share, made once through the API."""
 
     @classmethod
+    def set_up_tenant(cls, issue, prefix, registered=None):
+        """A pipeline site's usual cast: groups "tenant" and "other" under the root (cls.tenant,
+        cls.other), the root's ADMIN (cls.admin_user) and the tenant's DEVICE_MANAGER, READER
+        and STATION users (cls.manager, cls.reader, cls.station_user), the tenant's device type
+        "meters" with a custom format (cls.type), `issue` credentials issued from `prefix`
+        (cls.pairs) and the devices registered from those at the indexes `registered` (all by
+        default; cls.devices). Returns a Client of the root ADMIN."""
+        cls.admin_user = cls.site.api_user("ADMIN", name="root admin")
+        admin = Client(cls.server, cls.admin_user)
+        cls._clients.append(admin)
+        cls.tenant = admin.ok("POST", "/api/groups/create", {"name": "tenant"})["id"]
+        cls.other = admin.ok("POST", "/api/groups/create", {"name": "other"})["id"]
+        cls.manager = cls.site.api_user("DEVICE_MANAGER", group=cls.tenant)
+        cls.reader = cls.site.api_user("READER", group=cls.tenant)
+        cls.station_user = cls.site.api_user("STATION", group=cls.tenant)
+        manager = Client(cls.server, cls.manager)
+        cls.type = manager.ok("POST", "/api/devicetypes/create",
+                              {"name": "meters", "payloadType": "Custom",
+                               "payloadConfig": "temp::int:16:little-endian hum::uint:8"})["id"]
+        cls.pairs = cls.site.issue_and_import(issue, prefix)
+        picked = [cls.pairs[i] for i in (registered if registered is not None
+                                         else range(issue))]
+        cls.devices = [manager.ok("POST", "/api/devices/create",
+                                  {"id": d, "pac": p, "name": "m%d" % i, "type": cls.type})["id"]
+                       for i, (d, p) in enumerate(picked)]
+        manager.close()
+        return admin
+
+    @classmethod
     def client(cls, role, group=None, name=None):
         """A Client of a new API user with `role` (in `group`, default the root group)."""
         c = Client(cls.server, cls.site.api_user(role, group=group, name=name))
