@@ -118,6 +118,24 @@ void Dispatcher::Stop() {
   }
   record_cv_.notify_all();
   if (recorder_.joinable()) recorder_.join();
+  // What was leased here and never sent (waiting in a host queue or a batch)
+  // is due again at once for the next dispatcher, rather than at its lease's end.
+  std::vector<int64_t> unsent;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [name, host] : hosts_) {
+      for (const Job& job : host.waiting) {
+        for (const auto& task : job) unsent.push_back(task.delivery.id);
+      }
+      host.waiting.clear();
+    }
+    queued_ = 0;
+  }
+  for (auto& [id, batch] : batches_) {
+    for (const auto& task : batch.tasks) unsent.push_back(task.delivery.id);
+  }
+  batches_.clear();
+  if (!unsent.empty()) (void)store_.DeferDeliveries(unsent, options_.clock());
 }
 
 std::shared_ptr<const CompiledCallback> Dispatcher::Compiled(const Callback& callback,

@@ -114,7 +114,8 @@ class Dispatcher {
   size_t HandoffRoom();
   std::vector<int64_t> Offer(std::vector<storage::DeliveryTask> tasks);
   // Returns once the threads ended; a send in progress finishes first. Leased
-  // deliveries not sent yet stay due for the next dispatcher.
+  // deliveries not sent yet are made due at once for the next dispatcher (or,
+  // should the store refuse, come due when their lease ends).
   void Stop();
 
  private:

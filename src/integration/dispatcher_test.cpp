@@ -213,6 +213,33 @@ TEST_P(DispatcherTest, HandedOffDeliveriesAreSentAndRecordedWithoutAClaim) {
       10s));
 }
 
+TEST_P(DispatcherTest, DeliveriesLeasedButNotSentAreDueAgainOnceStopped) {
+  BlackHole hole;  // the sends in flight hang until their timeout
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{UrlCallback("cb", hole.Url())}).ok());
+  DispatcherOptions o = Options();
+  o.idle_poll_ms = 60'000;
+  o.timeout = 500ms;
+  storage::IngestHandoff handoff;
+  handoff.limit = 10;
+  handoff.lease_ms = 600'000;
+  storage::IngestPolicy policy;
+  policy.now = WallMs();
+  policy.handoff = &handoff;
+  ASSERT_TRUE(store_->IngestUplinks(Reports(1, 6), policy).ok());
+  ASSERT_EQ(handoff.tasks.size(), 6u);
+  {
+    Dispatcher dispatcher(*store_, o);
+    EXPECT_TRUE(dispatcher.Offer(std::move(handoff.tasks)).empty());
+    std::this_thread::sleep_for(100ms);  // two sends under way, four waiting
+  }
+  // The four never sent are due now, without an attempt; the two sent failed
+  // and wait for their retry.
+  auto due = store_->ClaimDeliveries(WallMs(), 100, 60'000);
+  ASSERT_TRUE(due.ok()) << due.status().message();
+  EXPECT_EQ(due->size(), 4u);
+  for (const auto& t : *due) EXPECT_EQ(t.delivery.attempts, 0);
+}
+
 TEST_P(DispatcherTest, ADeadEndpointNeverDelaysAHealthyOne) {
   BlackHole hole;  // every send to it waits for the whole timeout
   LoopbackHttpServer healthy([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
