@@ -410,7 +410,8 @@ void Dispatcher::Record() {
     tasks.clear();
     for (const Finished& f : finished) {
       for (const storage::DeliveryTask& task : f.job) {
-        completions.push_back({task.delivery.id, OutcomeFor(task.delivery, f.attempt, f.now)});
+        completions.push_back(
+            {task.delivery.id, OutcomeFor(task.delivery, f.attempt, f.now), task.callback.id});
         tasks.push_back(&task);
       }
     }

@@ -270,7 +270,7 @@ TEST_P(CallbackStoreTest, AttemptsRecordedInOneGroupSkipGoneDeliveriesAndKillACa
   ASSERT_EQ(tasks.size(), 4u);
   std::vector<DeliveryCompletion> group;
   for (const auto& t : tasks) {
-    DeliveryCompletion c{t.delivery.id, {}};
+    DeliveryCompletion c{t.delivery.id, {}, t.callback.id};
     c.outcome.now = 30'000;
     if (t.callback.id == "cb-ok") {
       c.outcome.delivered = true;
@@ -282,7 +282,7 @@ TEST_P(CallbackStoreTest, AttemptsRecordedInOneGroupSkipGoneDeliveriesAndKillACa
     }
     group.push_back(c);
   }
-  group.push_back({999'999, group.front().outcome});  // gone: skipped, not an error
+  group.push_back({999'999, group.front().outcome, ""});  // gone: skipped, not an error
   auto died = store_->CompleteDeliveries(group);
   ASSERT_TRUE(died.ok()) << died.status().message();
   ASSERT_EQ(died->size(), 5u);
@@ -474,6 +474,32 @@ TEST_P(CallbackStoreTest, ServiceReportsQueueServiceCallbacksWithTheirValuesOnce
   auto no_station = store_->IngestService(r, policy);
   ASSERT_TRUE(no_station.ok());
   EXPECT_EQ(no_station->result, IngestResult::kUnknownStation);
+}
+
+TEST_P(CallbackStoreTest, AnAttemptNamingAnotherCallbackIsNotRecorded) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-a", type_)}).ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B")});
+  auto tasks = Claim(30'000);
+  ASSERT_EQ(tasks.size(), 1u);
+  DeliveryOutcome delivered;
+  delivered.delivered = true;
+  delivered.status = 200;
+  delivered.now = 30'000;
+  // Sent for a delivery of "cb-gone", whose id the store has since given to this one.
+  std::vector<DeliveryCompletion> stale{{tasks[0].delivery.id, delivered, "cb-gone"}};
+  ASSERT_TRUE(store_->CompleteDeliveries(stale).ok());
+  auto listed = store_->ListMessageDeliveries(std::vector<MessageCursor>{{10'000, 0x2C, 1}});
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].state, DeliveryState::kPending);
+  EXPECT_EQ((*listed)[0].attempts, 0);
+  // Its own attempt is.
+  std::vector<DeliveryCompletion> own{{tasks[0].delivery.id, delivered, "cb-a"}};
+  ASSERT_TRUE(store_->CompleteDeliveries(own).ok());
+  listed = store_->ListMessageDeliveries(std::vector<MessageCursor>{{10'000, 0x2C, 1}});
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ((*listed)[0].state, DeliveryState::kDone);
+  EXPECT_EQ((*listed)[0].attempts, 1);
 }
 
 TEST_P(CallbackStoreTest, HandedOffDeliveriesAreStoredLeasedWithWhatTheySend) {

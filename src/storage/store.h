@@ -218,6 +218,11 @@ struct DeliveryOutcome {
 struct DeliveryCompletion {
   int64_t delivery_id = 0;
   DeliveryOutcome outcome;
+  // When set, the attempt is recorded only if the delivery is still of this
+  // callback: SQLite gives a deleted row's id to the next row inserted, so a
+  // delivery deleted with its callback while being sent could otherwise lend
+  // its outcome to a newer one.
+  std::string callback;
 };
 
 // What ingest did with one report, and the message it made or joined.

@@ -464,7 +464,7 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
 }
 
 Result<bool> SqlStore::CompleteDelivery(int64_t delivery_id, const DeliveryOutcome& o) {
-  const DeliveryCompletion one{delivery_id, o};
+  const DeliveryCompletion one{delivery_id, o, ""};
   ROOST_SQL_LEASE(c);
   auto died = CompleteDeliveriesOn(c, std::span(&one, 1), /*all_found=*/true);
   if (!died.ok()) return died.status();
@@ -479,7 +479,7 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveries(
 }
 
 // "... FROM (VALUES (CAST($1 AS BIGINT), …), …) AS v ...": `rows` rows of the
-// seven values of one attempt (the casts tell PostgreSQL their types, which a
+// eight values of one attempt (the casts tell PostgreSQL their types, which a
 // bare parameter in VALUES does not have; SQLite names VALUES columns
 // column1… as PostgreSQL does).
 static std::string CompleteDeliveriesSql(size_t rows) {
@@ -491,14 +491,16 @@ static std::string CompleteDeliveriesSql(size_t rows) {
   for (size_t r = 0; r < rows; ++r) {
     if (r > 0) sql += ", ";
     sql += "(";
-    for (int col = 0; col < 7; ++col) {
+    for (int col = 0; col < 8; ++col) {
       if (col > 0) sql += ", ";
-      sql += "CAST($" + std::to_string(r * 7 + static_cast<size_t>(col) + 1) +
-             (col == 2 ? " AS TEXT)" : " AS BIGINT)");
+      sql += "CAST($" + std::to_string(r * 8 + static_cast<size_t>(col) + 1) +
+             (col == 2 || col == 7 ? " AS TEXT)" : " AS BIGINT)");
     }
     sql += ")";
   }
-  sql += ") AS v WHERE deliveries.id = v.column1 RETURNING deliveries.id, deliveries.callback_id";
+  sql +=
+      ") AS v WHERE deliveries.id = v.column1 AND (v.column8 = '' OR "
+      "deliveries.callback_id = v.column8) RETURNING deliveries.id, deliveries.callback_id";
   return sql;
 }
 
@@ -521,10 +523,10 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveriesOn(
       const DeliveryState state = o.delivered ? DeliveryState::kDone
                                   : o.give_up ? DeliveryState::kDead
                                               : DeliveryState::kPending;
-      const int p = static_cast<int>(i) * 7;
+      const int p = static_cast<int>(i) * 8;
       q.Bind(p + 1, d.delivery_id).Bind(p + 2, int64_t{o.status}).BindRef(p + 3, o.info);
       q.Bind(p + 4, static_cast<int64_t>(state)).Bind(p + 5, o.delivered ? o.now : o.retry_at);
-      q.Bind(p + 6, int64_t{o.delivered ? 1 : 0}).Bind(p + 7, o.now);
+      q.Bind(p + 6, int64_t{o.delivered ? 1 : 0}).Bind(p + 7, o.now).BindRef(p + 8, d.callback);
     }
     for (;;) {
       auto row = q.Next();
