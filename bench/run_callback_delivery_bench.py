@@ -17,7 +17,10 @@ For each engine:
   3. the backlog left when the last batch is answered is timed until every delivery is done
      (roost_callback_deliveries_total{outcome="delivered"} from /metrics, polled every 50 ms):
      delivered/s = backlog / time. Then, by SQL: every message has one delivery and all are
-     done, and no attempt failed;
+     done, and no attempt failed. When the dispatcher kept up with ingest (ingest hands fresh
+     deliveries to it) and the backlog is under a tenth of N, the drain is too short to time:
+     the result line says so and gives the end-to-end rate (first report sent -> last delivery),
+     which ingest then bounds;
   4. baseline, same nginx, just after: wrk -t1 with 2 connections (the dispatcher's limit per
      host) and with 64, POSTing a body of the same size to the same kind of URL.
 Pinning (2 or more CPUs): roost (and its postgres processes) and wrk on the first CPU, nginx on
@@ -63,6 +66,8 @@ function done(summary, latency, requests)
 end
 """
 
+
+MIN_BACKLOG_SHARE = 0.1  # of the messages: a smaller backlog drains too fast to time
 
 def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
     out = {"engine": engine}
@@ -194,10 +199,18 @@ def main():
             failed = failed or bool(r["problems"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    parts = ["%s %.0f deliveries/s (wrk -c2 %.0f req/s, %.3fx; wrk -c64 %.0f req/s, %.3fx)%s"
-             % (r["engine"], r["rate"], r["wrk2"], r["rate"] / r["wrk2"], r["wrk64"],
-                r["rate"] / r["wrk64"], "" if r["rate"] >= 20000 else " [target NOT met]")
-             for r in results]
+    def part(r):
+        text = ("%s %.0f deliveries/s (wrk -c2 %.0f req/s, %.3fx; wrk -c64 %.0f req/s, %.3fx)"
+                % (r["engine"], r["rate"], r["wrk2"], r["rate"] / r["wrk2"], r["wrk64"],
+                   r["rate"] / r["wrk64"]))
+        if r["backlog"] < MIN_BACKLOG_SHARE * n:
+            # The dispatcher kept up with ingest: the drain is too short to time, and the end
+            # to end rate is ingest's.
+            return text + " [backlog %d too small to time; end to end %.0f/s, ingest-bound]" % (
+                r["backlog"], r["overall"])
+        return text + ("" if r["rate"] >= 20000 else " [target NOT met]")
+
+    parts = [part(r) for r in results]
     print_result("callback delivery: %s; checks %s; target >= 20000 deliveries/s"
                  % ("; ".join(parts), "FAILED" if failed else "passed"),
                  "%d messages check that it works" % n)
