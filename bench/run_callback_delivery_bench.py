@@ -66,8 +66,8 @@ function done(summary, latency, requests)
 end
 """
 
-
 MIN_BACKLOG_SHARE = 0.1  # of the messages: a smaller backlog drains too fast to time
+
 
 def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
     out = {"engine": engine}
