@@ -97,6 +97,19 @@ class DispatcherTest : public storage::StoreTest {
     ASSERT_TRUE(r.ok()) << r.status().message();
   }
 
+  // Ingests Reports(first, count) handing off up to 10 deliveries, leased for 10 minutes.
+  storage::IngestHandoff IngestHandingOff(int first, int count) {
+    storage::IngestHandoff handoff;
+    handoff.limit = 10;
+    handoff.lease_ms = 600'000;
+    storage::IngestPolicy policy;
+    policy.now = WallMs();
+    policy.handoff = &handoff;
+    auto r = store_->IngestUplinks(Reports(first, count), policy);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return handoff;
+  }
+
   DispatcherOptions Options() {
     DispatcherOptions o;
     o.threads = 4;
@@ -169,13 +182,7 @@ TEST_P(DispatcherTest, HandedOffDeliveriesAreSentAndRecordedWithoutAClaim) {
   Dispatcher dispatcher(*store_, o);
   ASSERT_GE(dispatcher.HandoffRoom(), 10u);
 
-  storage::IngestHandoff handoff;
-  handoff.limit = 10;
-  handoff.lease_ms = 600'000;
-  storage::IngestPolicy policy;
-  policy.now = WallMs();
-  policy.handoff = &handoff;
-  ASSERT_TRUE(store_->IngestUplinks(Reports(1, 3), policy).ok());
+  storage::IngestHandoff handoff = IngestHandingOff(1, 3);
   ASSERT_EQ(handoff.tasks.size(), 3u);  // the URL callback's; the batch is the claimer's
   EXPECT_EQ(handoff.others, 3u);
 
@@ -219,13 +226,7 @@ TEST_P(DispatcherTest, DeliveriesLeasedButNotSentAreDueAgainOnceStopped) {
   DispatcherOptions o = Options();
   o.idle_poll_ms = 60'000;
   o.timeout = 500ms;
-  storage::IngestHandoff handoff;
-  handoff.limit = 10;
-  handoff.lease_ms = 600'000;
-  storage::IngestPolicy policy;
-  policy.now = WallMs();
-  policy.handoff = &handoff;
-  ASSERT_TRUE(store_->IngestUplinks(Reports(1, 6), policy).ok());
+  storage::IngestHandoff handoff = IngestHandingOff(1, 6);
   ASSERT_EQ(handoff.tasks.size(), 6u);
   {
     Dispatcher dispatcher(*store_, o);
