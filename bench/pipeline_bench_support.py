@@ -226,12 +226,16 @@ def basic(user):
     return base64.b64encode(("%s:%s" % (user["login"], user["password"])).encode()).decode()
 
 
-def prepare(site, n_devices, first_id, type_name="bench"):
+def prepare(site, n_devices, first_id, type_name="bench", payload_config=None):
     """Registers n_devices (bulk requests of at most 200 000: the bulk body limit is 32 MiB),
-    creates the station and a STATION API user. Returns (type id, device IDs in hex, STATION
-    user, ADMIN client)."""
+    of a device type whose payload is decoded with `payload_config` (a Custom format) when
+    given, creates the station and a STATION API user. Returns (type id, device IDs in hex,
+    STATION user, ADMIN client)."""
     admin = Client(site, site.api_user("ADMIN"))
-    tid = admin.json("POST", "/api/devicetypes/create", json.dumps({"name": type_name}))["id"]
+    new_type = {"name": type_name}
+    if payload_config:
+        new_type.update(payloadType="Custom", payloadConfig=payload_config)
+    tid = admin.json("POST", "/api/devicetypes/create", json.dumps(new_type))["id"]
     ids = []
     chunk = 200_000
     for start in range(0, n_devices, chunk):

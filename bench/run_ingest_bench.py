@@ -11,7 +11,14 @@ Usage: bench/run_ingest_bench.py [BUILD_DIR] [--engine sqlite|postgres|both] [--
 For each engine:
   1. start `roost serve` (release build, 1 event-loop thread), register devices with one bulk
      request (`roost cra issue`, `roost credentials import`, bulk create; not timed), create a
-     station (ADMIN) and a STATION API user whose credentials the load uses;
+     station (ADMIN) and a STATION API user whose credentials the load uses. What the issue
+     names is measured: de-duplication, decoding, storing and a callback per message. The
+     devices' type decodes each payload with a Custom format of 3 fields (PAYLOAD_CONFIG) and
+     has one URL callback, POST with the default JSON body, to a sink on loopback: nginx
+     answering 200 on kept-alive connections, on the load's CPU. The callbacks are sent while
+     the load runs (each line gives the rate they were delivered at meanwhile); after each run
+     the script waits, untimed, for every pending delivery, so that one run's backlog is not
+     sent during the next;
   2. single reports: `wrk` (N connections, D seconds) with a generated Lua script that POSTs one
      report per request. Each wrk thread owns its own devices and sends them round robin, each
      device's seqNumber going up by 1 per report (wrapping at 4096) and `time` increasing, so
@@ -29,7 +36,8 @@ After each wrk run the script checks, by SQL and /metrics, that nothing acknowle
 nothing was refused: every answer was 200, the stored messages are at least the 200 answers
 and at most the reports generated (the difference is requests still in flight when wrk
 stopped, which the server commits afterwards), and the server counted every decided report as
-accepted. Any failure of these checks exits non-zero. Each line also gives the server's CPU
+accepted; every stored message has its decoding and one queued delivery. Any failure of these
+checks exits non-zero. Each line also gives the server's CPU
 use (roost plus its postgres processes, or nginx) as a share of one core, how busy the server's
 CPU was in all (the difference is other work on the machine), the rate per CPU-second of the
 server (messages or requests / server CPU seconds: on a shared machine steadier than the rate),
@@ -65,13 +73,16 @@ import time
 import urllib.request
 
 from http_bench_support import build_roost, machine_line, smoke, timed
-from pipeline_bench_support import (STATION, Nginx, Usage, basic, children, cpus, engines,
-                                    loadavg, postgres_pids, prepare, print_result, say,
+from pipeline_bench_support import (STATION, Nginx, Usage, add_url_callback, basic, children,
+                                    cpus, engines, loadavg, metric, postgres_pids, prepare,
+                                    print_result, say,
                                     profile_report, profile_start, say_checks, sql, start_site,
                                     take_flag, take_switch, taskset, wrk)
 
 BATCH = 500  # reports per request in the batched runs
 FIRST_ID = 0x10000000
+# The devices' payload format: each report's 6 bytes decoded into 3 fields.
+PAYLOAD_CONFIG = "a::uint:16 b::uint:16 c::uint:16"
 
 # One generator for every run: globals `groups` (one list of device IDs per wrk thread),
 # `per_request`, `auth`, `t0` are prepended by write_lua(). A thread takes the next of its
@@ -165,6 +176,33 @@ def stored(site, lo, hi):
                    % (lo, hi)))
 
 
+def undecoded(site, lo, hi):
+    """Messages of devices lo..hi stored without a decoding."""
+    return int(sql(site, "SELECT count(*) FROM messages WHERE device_id BETWEEN %d AND %d "
+                   "AND decoded = ''" % (lo, hi)))
+
+
+def deliveries(site, lo, hi):
+    """Callback deliveries queued for the messages of devices lo..hi."""
+    return int(sql(site, "SELECT count(*) FROM deliveries WHERE device_id BETWEEN %d AND %d"
+                   % (lo, hi)))
+
+
+def delivered(site):
+    return int(metric(site, "roost_callback_deliveries_total", "delivered"))
+
+
+def drain(site, timeout=600):
+    """Waits (untimed) until no callback delivery is pending, so that one run's backlog is not
+    sent during the next; returns False when some are still pending at the timeout."""
+    deadline = time.time() + timeout
+    while int(sql(site, "SELECT count(*) FROM deliveries WHERE state = 0")):
+        if time.time() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
 def ingest_counts(site, name="roost_ingest_reports_total"):
     """A counter from /metrics by its label's value ("" when it has none): by default the
     reports decided by ingest, by result."""
@@ -194,9 +232,16 @@ def settle(site, before, lo, hi, timeout=60):
         time.sleep(0.25)
 
 
-def check(label, r, per_request, count, decided):
+def check(label, r, per_request, count, decided, site, lo, hi):
     """The checks of a roost run; returns a list of problems (empty when all is well)."""
     problems = []
+    plain = undecoded(site, lo, hi)
+    if plain:
+        problems.append("%d stored messages have no decoding" % plain)
+    queued = deliveries(site, lo, hi)
+    if queued != count:
+        problems.append("%d callback deliveries queued for %d messages stored"
+                        % (queued, count))
     answered = r["ok"] * per_request
     if r["non2xx"]:
         problems.append("%d answers were not 2xx" % r["non2xx"])
@@ -225,19 +270,23 @@ def roost_run(site, label, script, threads, connections, seconds, per_request, l
     before_count = stored(site, lo, hi)
     before = ingest_counts(site)
     commits = ingest_counts(site, "roost_ingest_batches_total")
+    delivered0 = delivered(site)
     load = loadavg()
     usage = Usage(lambda: [site.proc.pid] + (postgres_pids(site.pg) if site.pg else []),
                   server_cpu)
     perf = profile_start(site.proc.pid, profile) if profile else None
     r = wrk(script, site.port, threads, connections, seconds, load_cpu)
     r["server_cpu"], r["cpu_busy"] = usage.done()
+    r["delivered"] = delivered(site) - delivered0
     profile_report(perf, profile, label)
     decided, count = settle(site, before, lo, hi)
     count -= before_count
     r["commits"] = ingest_counts(site, "roost_ingest_batches_total").get("", 0) - commits.get("", 0)
     r["stored"] = count
     r["rate"] = r["ok"] * per_request / r["seconds"]
-    r["problems"] = check(label, r, per_request, count, decided)
+    r["problems"] = check(label, r, per_request, count, decided, site, lo, hi)
+    if not drain(site):
+        r["problems"].append("callback deliveries still pending 600 s after the run")
     r["load"] = load
     return r
 
@@ -301,22 +350,30 @@ def fmt_cpu(r, cpu):
 def fmt_run(r, per_request, cpu):
     return ("%9.0f messages/s (%d requests answered 200 in %.1f s, %d non-2xx; p50 %.1f ms, "
             "p99 %.1f ms; %d stored = %d answered + %d in flight at the stop; %.0f reports per "
-            "commit; %s; load average %s)"
+            "commit; callbacks delivered during the run %.0f/s; %s; load average %s)"
             % (r["rate"], r["ok"], r["seconds"], r["non2xx"], r["p50_us"] / 1e3,
                r["p99_us"] / 1e3, r["stored"], r["ok"] * per_request,
                r["stored"] - r["ok"] * per_request, r["stored"] / max(1, r["commits"]),
-               fmt_cpu(r, cpu), r["load"]))
+               r["delivered"] / r["seconds"], fmt_cpu(r, cpu), r["load"]))
 
 
 def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
     s = opts
     n_single = s["single_threads"] * s["single_devices"]
     n_batch = s["batch_connections"] * s["batch_devices"]
-    site = start_site(roost, engine, 1, server_cpu)
+    # The callback receiver: nginx answering 200 on keep-alive connections, beside the load.
+    sink = Nginx(load_cpu)
+    try:
+        site = start_site(roost, engine, 1, server_cpu)
+    except BaseException:
+        sink.close()
+        raise
     out = {"engine": engine}
     try:
         # The station's password is verified (and cached) by prepare's warm-up report.
-        _, ids, station, admin = prepare(site, n_single + n_batch, FIRST_ID, type_name="ingest")
+        tid, ids, station, admin = prepare(site, n_single + n_batch, FIRST_ID, type_name="ingest",
+                                           payload_config=PAYLOAD_CONFIG)
+        add_url_callback(admin, tid, sink.port)
         admin.close()
         auth = basic(station)
         single_ids, batch_ids = ids[:n_single], ids[n_single:]
@@ -389,6 +446,7 @@ def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
                 % (eng, batch["stored"], out["copy"], copy_rate, batch["rate"] / copy_rate))
     finally:
         site.close()
+        sink.close()
     return out
 
 
