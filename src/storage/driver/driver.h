@@ -307,8 +307,11 @@ class Pool {
 };
 
 // Opens the pools of each engine. SQLite: `file`, WAL mode set by the caller's
-// first connection, foreign keys on, busy timeout 10 s, 4 connections.
-Pool::Opener SqliteOpener(std::string file);
+// first connection, foreign keys on, 4 connections. A write transaction waits
+// at most `busy_timeout_ms` for another's to end: for one of this opener's
+// connections on an in-process mutex (then Unavailable), for another process
+// in SQLite's busy handler.
+Pool::Opener SqliteOpener(std::string file, int busy_timeout_ms = 10'000);
 inline constexpr int kSqlitePoolSize = 4;
 // PostgreSQL: `conninfo`, notices silenced.
 Pool::Opener PostgresOpener(std::string conninfo);

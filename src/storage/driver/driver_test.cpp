@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "storage/migrations.h"
 #include "storage/testing/pg_fixture.h"
@@ -360,6 +363,82 @@ TEST_P(DriverTest, BulkInsertTwiceInOneTransaction) {
     out.Blob("");
   });
   EXPECT_EQ(dup.status().code(), Status::Code::kAlreadyExists) << dup.status().message();
+}
+
+TEST_P(DriverTest, WriteTransactionsOfTwoThreadsAllCommit) {
+  constexpr int kEach = 100;
+  std::atomic<int> failures{0};
+  auto writer = [&](int64_t first) {
+    auto c = pool_->Acquire();
+    if (!c.ok()) {
+      ++failures;
+      return;
+    }
+    for (int i = 0; i < kEach; ++i) {
+      Transaction tx(**c);
+      if (!tx.Begin("test").ok() || !Insert(**c, first + i, std::to_string(first + i)).ok() ||
+          !tx.Commit("test").ok()) {
+        ++failures;
+      }
+    }
+  };
+  std::thread a(writer, 0);
+  std::thread b(writer, 1000);
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto c = pool_->Acquire();
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(Count(**c), 2 * kEach);
+}
+
+// SQLite: a second write transaction of this process waits on the opener's
+// mutex (not SQLite's sleeping busy handler), and each way a transaction ends
+// lets the next one in.
+TEST(SqliteDriver, WritersOfOneFileQueueOnAMutexReleasedByCommitAndRollback) {
+  char tmpl[] = "/tmp/roost-driver-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  {
+    Pool pool(2, SqliteOpener(dir + "/test.db", /*busy_timeout_ms=*/200));
+    auto a = pool.Acquire();
+    auto b = pool.Acquire();
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_TRUE((*a)->Exec("PRAGMA journal_mode=WAL; CREATE TABLE t (id BIGINT)", "t").ok());
+
+    ASSERT_TRUE((*a)->Begin(true, "first").ok());
+    const auto start = std::chrono::steady_clock::now();
+    Status waited = (*b)->Begin(true, "second");
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(waited.code(), Status::Code::kUnavailable) << waited.message();
+    EXPECT_NE(waited.message().find("another write transaction of this process"), std::string::npos)
+        << waited.message();
+    EXPECT_GE(took, std::chrono::milliseconds(190));
+    // Reads are not held up.
+    ASSERT_TRUE((*b)->Begin(false, "read").ok());
+    (*b)->Rollback();
+
+    // The second writer, waiting, goes in once the first commits.
+    std::thread second([&] {
+      Status st = (*b)->Begin(true, "second");
+      EXPECT_TRUE(st.ok()) << st.message();
+      if (st.ok()) {
+        EXPECT_TRUE((*b)->Commit("second").ok());
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_TRUE((*a)->Exec("INSERT INTO t VALUES (1)", "insert").ok());
+    ASSERT_TRUE((*a)->Commit("first").ok());
+    second.join();
+
+    // A rollback lets the next one in too.
+    ASSERT_TRUE((*a)->Begin(true, "third").ok());
+    (*a)->Rollback();
+    Status after = (*b)->Begin(true, "fourth");
+    EXPECT_TRUE(after.ok()) << after.message();
+    (*b)->Rollback();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 std::string EngineName(const ::testing::TestParamInfo<std::string>& info) {

@@ -1,16 +1,24 @@
 // SQLite driver. Connections run with foreign keys on and a busy timeout, so a
 // second writer (thread or process) waits instead of failing; write
 // transactions are BEGIN IMMEDIATE (the write lock first: no upgrade deadlock).
+//
+// The connections of one opener (one database file of this process) also take
+// a mutex of their own around each write transaction. SQLite's busy handler
+// waits by sleeping (1, 2, 5, 10 ms, ...): ingest's writer and the callback
+// recorder, each finding the other's transaction, slept more than they worked.
+// A mutex wakes the next writer as soon as the lock is free; the busy timeout
+// still serves against other processes.
 #include <sqlite3.h>
 
+#include <chrono>
+#include <memory>
+#include <mutex>
 #include <unordered_map>
 
 #include "storage/driver/driver.h"
 
 namespace roost::storage::driver {
 namespace {
-
-constexpr int kBusyTimeoutMs = 10000;
 
 std::string JsonIntList(int n) {
   return "IN (SELECT value FROM json_each($" + std::to_string(n) + "))";
@@ -138,8 +146,10 @@ class BindingWriter final : public RowWriter {
 
 class SqliteConnection final : public Connection {
  public:
-  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  SqliteConnection(sqlite3* db, std::shared_ptr<std::timed_mutex> writers, int busy_timeout_ms)
+      : db_(db), writers_(std::move(writers)), busy_timeout_ms_(busy_timeout_ms) {}
   ~SqliteConnection() override {
+    EndWrite();
     cache_.clear();
     sqlite3_close_v2(db_);
   }
@@ -164,10 +174,32 @@ class SqliteConnection final : public Connection {
     return rc == SQLITE_OK ? Status::Ok() : ErrorFrom(db_, rc, op);
   }
   Status Begin(bool write, std::string_view op) override {
-    return Exec(write ? "BEGIN IMMEDIATE" : "BEGIN", op);
+    if (!write) return Exec("BEGIN", op);
+    if (!writers_->try_lock_for(std::chrono::milliseconds(busy_timeout_ms_))) {
+      return Status::Unavailable("sqlite: " + std::string(op) +
+                                 ": database is locked (another write transaction of this "
+                                 "process did not end)");
+    }
+    Status st = Exec("BEGIN IMMEDIATE", op);
+    if (st.ok()) {
+      writing_ = true;
+    } else {
+      writers_->unlock();
+    }
+    return st;
   }
-  Status Commit(std::string_view op) override { return Exec("COMMIT", op); }
-  void Rollback() override { (void)Exec("ROLLBACK", "rollback"); }
+  Status Commit(std::string_view op) override {
+    Status st = Exec("COMMIT", op);
+    // A commit that failed leaves the transaction open: nobody rolls it back
+    // after a commit, and it would keep the lock.
+    if (!st.ok() && sqlite3_get_autocommit(db_) == 0) (void)Exec("ROLLBACK", "rollback");
+    EndWrite();
+    return st;
+  }
+  void Rollback() override {
+    (void)Exec("ROLLBACK", "rollback");
+    EndWrite();
+  }
   // BEGIN IMMEDIATE already serialises writers.
   Status LockMigrations() override { return Status::Ok(); }
 
@@ -199,14 +231,24 @@ class SqliteConnection final : public Connection {
   }
 
  private:
+  void EndWrite() {
+    if (!writing_) return;
+    writing_ = false;
+    writers_->unlock();
+  }
+
   sqlite3* db_;
+  std::shared_ptr<std::timed_mutex> writers_;  // shared by the opener's connections
+  int busy_timeout_ms_;
+  bool writing_ = false;  // this connection holds writers_
   std::unordered_map<std::string, std::unique_ptr<SqliteStatement>> cache_;
 };
 
 }  // namespace
 
-Pool::Opener SqliteOpener(std::string file) {
-  return [file = std::move(file)]() -> Result<std::unique_ptr<Connection>> {
+Pool::Opener SqliteOpener(std::string file, int busy_timeout_ms) {
+  return [file = std::move(file), writers = std::make_shared<std::timed_mutex>(),
+          busy_timeout_ms]() -> Result<std::unique_ptr<Connection>> {
     sqlite3* db = nullptr;
     const int rc =
         sqlite3_open_v2(file.c_str(), &db,
@@ -216,8 +258,8 @@ Pool::Opener SqliteOpener(std::string file) {
       sqlite3_close_v2(db);
       return st;
     }
-    auto c = std::make_unique<SqliteConnection>(db);
-    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    auto c = std::make_unique<SqliteConnection>(db, writers, busy_timeout_ms);
+    sqlite3_busy_timeout(db, busy_timeout_ms);
     ROOST_RETURN_IF_ERROR(
         c->Exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; "
                 "PRAGMA cache_size=-32000; PRAGMA temp_store=MEMORY",
