@@ -541,8 +541,13 @@ const std::vector<KeyDef>& Keys() {
               "Every this many ms, devices silent for longer than their type's keepAlive raise a "
               "communication loss, and those that spoke again a restoration"),
           &ServeConfig::event_watch_ms, 100, 3600000),
+      Int(Key("pipeline.callback_concurrency", "ROOST_PIPELINE_CALLBACK_CONCURRENCY",
+              "--callback-concurrency", "64",
+              "Callback requests in flight at once, sent from the event loop (at most 2 to one "
+              "host, 16 to a quick one)"),
+          &ServeConfig::callback_concurrency, 1, 4096),
       Int(Key("pipeline.callback_threads", "ROOST_PIPELINE_CALLBACK_THREADS", "--callback-threads",
-              "8", "Threads sending callbacks at once (at most 2 to one host)"),
+              "8", "Threads calling CALLBACK-mode downlinkHooks at once"),
           &ServeConfig::callback_threads, 1, 256),
       Int(Key("pipeline.callback_timeout_ms", "ROOST_PIPELINE_CALLBACK_TIMEOUT_MS",
               "--callback-timeout-ms", "5000",

@@ -126,7 +126,8 @@ struct ServeConfig {
   uint32_t batch_callback_lines = 100;         // a BATCH_URL request goes with this many lines
   uint32_t batch_callback_interval_ms = 1000;  // ... or this long after its first line
   uint32_t event_watch_ms = 60000;             // the silence watcher's period
-  uint32_t callback_threads = 8;               // callback sender threads
+  uint32_t callback_concurrency = 64;          // callback requests in flight at once
+  uint32_t callback_threads = 8;               // threads calling downlinkHooks
   uint32_t callback_timeout_ms = 5000;         // one attempt, connecting included
   uint32_t callback_dead_after_s = 86400;      // failing this long: the callback is dead
   uint32_t callback_lease_s = 120;             // a delivery reserved for one sender this long

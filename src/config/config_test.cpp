@@ -561,6 +561,7 @@ const std::map<std::string_view, Sample>& Samples() {
       {"pipeline.batch_callback_lines", {"10", "10"}},
       {"pipeline.batch_callback_interval_ms", {"250", "250"}},
       {"pipeline.event_watch_ms", {"250", "250"}},
+      {"pipeline.callback_concurrency", {"300", "300"}},
       {"pipeline.callback_threads", {"3", "3"}},
       {"pipeline.callback_timeout_ms", {"250", "250"}},
       {"pipeline.callback_dead_after_s", {"60", "60"}},

@@ -1,6 +1,9 @@
 #include "integration/dispatcher.h"
 
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <cctype>
 
 #include "integration/email.h"
@@ -16,6 +19,12 @@ constexpr size_t kMaxCompiled = 10'000;
 constexpr size_t kMaxKnownHosts = 10'000;
 // Deliveries sent but not recorded yet, past which senders wait for the recorder.
 constexpr size_t kMaxUnrecorded = 8'192;
+// The recorder waits this long, or for this many deliveries, before recording
+// what finished (an attempt stays leased meanwhile).
+constexpr std::chrono::milliseconds kRecordGather{5};
+constexpr size_t kRecordGroup = 512;
+// How long past the send timeout Stop waits for the sends in flight.
+constexpr std::chrono::seconds kStopGrace{5};
 // A failed record (the store busy or unreachable) is tried again this many
 // times; after that the deliveries stay leased and are sent again once the
 // lease ends.
@@ -41,8 +50,20 @@ std::string DestinationOf(const Callback& callback) {
   return DestinationOf(callback.url);
 }
 
+struct Dispatcher::OwnLoop {
+  boost::asio::io_context context{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{
+      context.get_executor()};
+  std::thread thread;
+};
+
+struct Dispatcher::Gate {
+  std::mutex mu;
+  bool open = true;  // guarded by mu
+};
+
 Dispatcher::Dispatcher(storage::Store& store, DispatcherOptions options)
-    : store_(store), options_(std::move(options)) {
+    : store_(store), options_(std::move(options)), gate_(std::make_shared<Gate>()) {
   if (options_.metrics != nullptr) {
     auto family = options_.metrics->AddCounter(
         "roost_callback_deliveries_total", "Callback delivery attempts, by outcome", {"outcome"});
@@ -57,7 +78,18 @@ Dispatcher::Dispatcher(storage::Store& store, DispatcherOptions options)
   // never stop the claimer.
   high_water_ = std::max<size_t>({8 * options_.per_destination_queue, 4 * size_t{n},
                                   2 * static_cast<size_t>(std::max(1, options_.claim_batch))});
-  for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { Send(); });
+  if (options_.loop != nullptr) {
+    loop_ = options_.loop;
+  } else {
+    own_loop_ = std::make_unique<OwnLoop>();
+    loop_ = &own_loop_->context;
+    own_loop_->thread = std::thread([loop = loop_] { loop->run(); });
+  }
+  HttpSenderOptions sender_options;
+  sender_options.refuse_private_destinations = options_.refuse_private_destinations;
+  sender_ = std::make_unique<AsyncHttpSender>(*loop_, sender_options);
+  const unsigned email_threads = std::max(1u, options_.per_destination);
+  for (unsigned i = 0; i < email_threads; ++i) threads_.emplace_back([this] { SendEmails(); });
   recorder_ = std::thread([this] { Record(); });
   claimer_ = std::thread([this] { Claim(); });
 }
@@ -83,6 +115,7 @@ size_t Dispatcher::HandoffRoom() {
 std::vector<int64_t> Dispatcher::Offer(std::vector<storage::DeliveryTask> tasks) {
   std::vector<int64_t> refused;
   if (tasks.empty()) return refused;
+  bool email = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (storage::DeliveryTask& task : tasks) {
@@ -93,10 +126,11 @@ std::vector<int64_t> Dispatcher::Offer(std::vector<storage::DeliveryTask> tasks)
       }
       Job job;
       job.push_back(std::move(task));
-      Enqueue(std::move(job), refused);
+      email = Enqueue(std::move(job), refused) || email;
     }
   }
-  work_.notify_all();
+  if (email) work_.notify_all();
+  SchedulePump();
   return refused;
 }
 
@@ -110,6 +144,21 @@ void Dispatcher::Stop() {
   if (claimer_.joinable()) claimer_.join();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
+  }
+  {
+    // HTTP sends in flight end on the loop (or time out there).
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait_for(lock, options_.timeout + kStopGrace, [&] { return sending_ == 0; });
+  }
+  {
+    std::lock_guard<std::mutex> lock(gate_->mu);
+    gate_->open = false;
+  }
+  if (sender_ != nullptr) sender_->Close();  // what is still in flight stays leased
+  if (own_loop_ != nullptr && own_loop_->thread.joinable()) {
+    own_loop_->guard.reset();
+    own_loop_->context.stop();
+    own_loop_->thread.join();
   }
   // Senders are done: the recorder records what they finished, then ends.
   {
@@ -162,59 +211,52 @@ std::shared_ptr<const CompiledCallback> Dispatcher::Compiled(const Callback& cal
   return shared;
 }
 
-Dispatcher::Attempt Dispatcher::Deliver(const Job& job, HttpSender& sender) {
-  Attempt out;
+std::optional<HttpRequest> Dispatcher::RequestFor(const Job& job, Attempt& failed) {
   const storage::DeliveryTask& first = job.front();
   Status error;
   auto compiled = Compiled(first.callback, error);
   if (compiled == nullptr) {
-    out.status = kStatusOther;
+    failed.status = kStatusOther;
+    failed.info = "the callback does not compile: " + error.message();
+    return std::nullopt;
+  }
+  if (compiled->channel() == CallbackChannel::kBatchUrl) {
+    std::vector<std::string> lines;
+    lines.reserve(job.size());
+    for (const auto& task : job) lines.push_back(compiled->RenderLine(task.message, task.delivery));
+    return compiled->RenderBatch(lines);
+  }
+  return compiled->Render(first.message, first.delivery);
+}
+
+Dispatcher::Attempt Dispatcher::DeliverEmail(const Job& job) {
+  Attempt out;
+  const storage::DeliveryTask& first = job.front();
+  Status error;
+  auto compiled = Compiled(first.callback, error);
+  out.status = kStatusOther;
+  if (compiled == nullptr) {
     out.info = "the callback does not compile: " + error.message();
     return out;
   }
-  switch (compiled->channel()) {
-    case CallbackChannel::kEmail: {
-      EmailParts email = compiled->RenderEmail(first.message, first.delivery);
-      out.status = kStatusOther;
-      if (!options_.send_email) {
-        out.info = "no email configured (smtp.host)";
-        return out;
-      }
-      auto address = ValidateAddress(email.recipient);
-      if (!address.ok()) {
-        out.info = "recipient: " + address.status().message();
-        return out;
-      }
-      Status sent = options_.send_email(*address, email.subject, email.body);
-      if (!sent.ok()) {
-        out.info = "email not sent: " + sent.message().substr(0, 200);
-        return out;
-      }
-      out.delivered = true;
-      out.status = 250;
-      out.info = "email sent";
-      return out;
-    }
-    case CallbackChannel::kBatchUrl: {
-      std::vector<std::string> lines;
-      lines.reserve(job.size());
-      for (const auto& task : job)
-        lines.push_back(compiled->RenderLine(task.message, task.delivery));
-      HttpOutcome sent = sender.Send(compiled->RenderBatch(lines), options_.timeout);
-      out.status = sent.status;
-      out.info = std::move(sent.info);
-      break;
-    }
-    case CallbackChannel::kUrl: {
-      HttpOutcome sent =
-          sender.Send(compiled->Render(first.message, first.delivery), options_.timeout);
-      out.status = sent.status;
-      out.info = std::move(sent.info);
-      break;
-    }
+  EmailParts email = compiled->RenderEmail(first.message, first.delivery);
+  if (!options_.send_email) {
+    out.info = "no email configured (smtp.host)";
+    return out;
   }
-  out.delivered = out.status >= 200 && out.status < 300;
-  if (out.info.empty()) out.info = "HTTP " + std::to_string(out.status);
+  auto address = ValidateAddress(email.recipient);
+  if (!address.ok()) {
+    out.info = "recipient: " + address.status().message();
+    return out;
+  }
+  Status sent = options_.send_email(*address, email.subject, email.body);
+  if (!sent.ok()) {
+    out.info = "email not sent: " + sent.message().substr(0, 200);
+    return out;
+  }
+  out.delivered = true;
+  out.status = 250;
+  out.info = "email sent";
   return out;
 }
 
@@ -237,17 +279,18 @@ storage::DeliveryOutcome Dispatcher::OutcomeFor(const Delivery& d, const Attempt
   return out;
 }
 
-void Dispatcher::Enqueue(Job job, std::vector<int64_t>& busy) {
+bool Dispatcher::Enqueue(Job job, std::vector<int64_t>& busy) {
   const std::string name = DestinationOf(job.front().callback);
   Host& h = hosts_[name];
   const bool full =
       IsQuick(name) ? queued_ >= high_water_ : h.waiting.size() >= options_.per_destination_queue;
   if (full) {
     for (const auto& task : job) busy.push_back(task.delivery.id);
-    return;
+    return false;
   }
   h.waiting.push_back(std::move(job));
   ++queued_;
+  return name == "email";
 }
 
 bool Dispatcher::IsQuick(const std::string& host) const {
@@ -255,10 +298,11 @@ bool Dispatcher::IsQuick(const std::string& host) const {
   return it != quick_.end() && it->second;
 }
 
-Dispatcher::Host* Dispatcher::ReadyHost(std::string& name) {
+Dispatcher::Host* Dispatcher::ReadyHost(std::string& name, bool email) {
   const unsigned slow = std::max(1u, options_.per_destination);
   const unsigned quick = std::max(slow, options_.quick_destination);
   for (auto& [host, h] : hosts_) {
+    if ((host == "email") != email) continue;
     if (!h.waiting.empty() && h.in_flight < (IsQuick(host) ? quick : slow)) {
       name = host;
       return &h;
@@ -299,11 +343,13 @@ void Dispatcher::Claim() {
             batches_.erase(ready.back().front().callback.id);
           }
         }
+        bool email = false;
         {
           std::lock_guard<std::mutex> lock(mu_);
-          for (Job& job : ready) Enqueue(std::move(job), busy);
+          for (Job& job : ready) email = Enqueue(std::move(job), busy) || email;
         }
-        work_.notify_all();
+        if (email) work_.notify_all();
+        SchedulePump();
         more = tasks->size() == static_cast<size_t>(options_.claim_batch);
       }
     }
@@ -326,7 +372,7 @@ void Dispatcher::Claim() {
           std::lock_guard<std::mutex> lock(mu_);
           for (Job& job : due) Enqueue(std::move(job), busy);
         }
-        work_.notify_all();
+        SchedulePump();
       }
     }
     if (!busy.empty()) {
@@ -344,17 +390,112 @@ void Dispatcher::Claim() {
   }
 }
 
-void Dispatcher::Send() {
-  HttpSenderOptions sender_options;
-  sender_options.refuse_private_destinations = options_.refuse_private_destinations;
-  HttpSender sender(sender_options);
+void Dispatcher::SchedulePump() {
+  if (pump_posted_.exchange(true)) return;
+  boost::asio::post(*loop_, [this, gate = gate_] {
+    std::lock_guard<std::mutex> open(gate->mu);
+    if (!gate->open) return;
+    pump_posted_ = false;
+    Pump();
+  });
+}
+
+void Dispatcher::Pump() {
+  const unsigned most = std::max(1u, options_.threads);
+  for (;;) {
+    {
+      // Past this many unrecorded deliveries the recorder is behind: it
+      // schedules a pump once it caught up.
+      std::lock_guard<std::mutex> lock(record_mu_);
+      if (finished_deliveries_ >= kMaxUnrecorded) return;
+    }
+    Job job;
+    std::string host;
+    bool room = false;  // the claimer may claim again
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_ || sending_ >= most) return;  // stopping: waiting tasks stay leased
+      Host* h = ReadyHost(host, /*email=*/false);
+      if (h == nullptr) return;
+      job = std::move(h->waiting.front());
+      h->waiting.pop_front();
+      ++h->in_flight;
+      --queued_;
+      ++sending_;
+      room = queued_ + static_cast<size_t>(std::max(1, options_.claim_batch)) == high_water_;
+    }
+    // Only when room just came: a wake-up per send would make the claimer
+    // thread, and the loop, switch in and out for nothing.
+    if (room) cv_.notify_all();
+    Attempt failed;
+    std::optional<HttpRequest> request = RequestFor(job, failed);
+    if (!request) {
+      Finish(std::move(job), host, std::move(failed), 0, /*http=*/true);
+      continue;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    auto shared = std::make_shared<Job>(std::move(job));
+    sender_->Send(std::move(*request), options_.timeout,
+                  [this, gate = gate_, shared, host, started](HttpOutcome sent) {
+                    std::lock_guard<std::mutex> open(gate->mu);
+                    if (!gate->open) return;
+                    Attempt attempt;
+                    attempt.status = sent.status;
+                    attempt.info = std::move(sent.info);
+                    attempt.delivered = attempt.status >= 200 && attempt.status < 300;
+                    if (attempt.info.empty()) {
+                      attempt.info = "HTTP " + std::to_string(attempt.status);
+                    }
+                    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - started)
+                                          .count();
+                    Finish(std::move(*shared), host, std::move(attempt), took, /*http=*/true);
+                    Pump();
+                  });
+  }
+}
+
+void Dispatcher::Finish(Job job, const std::string& host, Attempt attempt, int64_t took_ms,
+                        bool http) {
+  // An answer, even a refusal, that came quickly; no answer (6xx) is slow.
+  const bool quick =
+      attempt.status > 0 && attempt.status < 600 && took_ms <= options_.quick_answer_ms;
+  const int64_t now = options_.clock();
+  bool first = false;  // the recorder may be asleep
+  size_t finished_deliveries_now = 0;
+  {
+    std::lock_guard<std::mutex> lock(record_mu_);
+    first = finished_.empty();
+    finished_deliveries_ += job.size();
+    finished_deliveries_now = finished_deliveries_;
+    finished_.push_back(Finished{std::move(job), std::move(attempt), now});
+  }
+  if (first || finished_deliveries_now >= kRecordGroup) record_cv_.notify_all();
+  bool stopping = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (quick_.size() >= kMaxKnownHosts && !quick_.count(host)) quick_.clear();
+    quick_[host] = quick;
+    auto it = hosts_.find(host);
+    if (it != hosts_.end()) {
+      --it->second.in_flight;
+      if (it->second.in_flight == 0 && it->second.waiting.empty()) hosts_.erase(it);
+    }
+    if (http) --sending_;
+    stopping = stop_;
+  }
+  if (!http) work_.notify_all();  // the email host has room again
+  if (stopping) idle_.notify_all();
+}
+
+void Dispatcher::SendEmails() {
   for (;;) {
     Job job;
     std::string host;
     {
       std::unique_lock<std::mutex> lock(mu_);
       Host* h = nullptr;
-      work_.wait(lock, [&] { return stop_ || (h = ReadyHost(host)) != nullptr; });
+      work_.wait(lock, [&] { return stop_ || (h = ReadyHost(host, /*email=*/true)) != nullptr; });
       if (stop_) return;  // tasks still waiting stay leased, then due again for anyone
       job = std::move(h->waiting.front());
       h->waiting.pop_front();
@@ -363,32 +504,15 @@ void Dispatcher::Send() {
     }
     cv_.notify_all();  // the claimer may have room again
     const auto started = std::chrono::steady_clock::now();
-    Attempt attempt = Deliver(job, sender);
+    Attempt attempt = DeliverEmail(job);
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now() - started)
                           .count();
-    // An answer, even a refusal, that came quickly; no answer (6xx) is slow.
-    const bool quick =
-        attempt.status > 0 && attempt.status < 600 && took <= options_.quick_answer_ms;
-    const int64_t now = options_.clock();
     {
       std::unique_lock<std::mutex> lock(record_mu_);
       record_cv_.wait(lock, [&] { return finished_deliveries_ < kMaxUnrecorded; });
-      finished_deliveries_ += job.size();
-      finished_.push_back(Finished{std::move(job), std::move(attempt), now});
     }
-    record_cv_.notify_all();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (quick_.size() >= kMaxKnownHosts && !quick_.count(host)) quick_.clear();
-      quick_[host] = quick;
-      auto it = hosts_.find(host);
-      if (it != hosts_.end()) {
-        --it->second.in_flight;
-        if (it->second.in_flight == 0 && it->second.waiting.empty()) hosts_.erase(it);
-      }
-    }
-    work_.notify_all();
+    Finish(std::move(job), host, std::move(attempt), took, /*http=*/false);
   }
 }
 
@@ -401,11 +525,16 @@ void Dispatcher::Record() {
     {
       std::unique_lock<std::mutex> lock(record_mu_);
       record_cv_.wait(lock, [&] { return record_stop_ || !finished_.empty(); });
+      // A moment for more to finish: each record is a transaction of its
+      // own, and a few deliveries each made recording cost as much as ingest.
+      record_cv_.wait_for(lock, kRecordGather,
+                          [&] { return record_stop_ || finished_deliveries_ >= kRecordGroup; });
       if (finished_.empty()) return;  // stopped and drained
       finished.swap(finished_);
       finished_deliveries_ = 0;
     }
-    record_cv_.notify_all();  // senders waiting for room
+    record_cv_.notify_all();  // email threads waiting for room
+    SchedulePump();           // the loop, should it have stopped for room
     completions.clear();
     tasks.clear();
     for (const Finished& f : finished) {

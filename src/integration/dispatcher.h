@@ -2,13 +2,15 @@
 // at-least-once, and a slow or dead endpoint never delays a healthy one.
 //
 // One claimer thread leases due deliveries from the store (so a dispatcher that
-// dies leaves them to another instance) into a queue per destination host;
-// `threads` sender threads, each with its own keep-alive HTTP connection, take
-// work only from hosts with fewer than `per_destination` sends in flight, and
-// record every attempt. A dead or slow host therefore occupies at most
-// `per_destination` senders while the others serve healthy hosts; a host's
-// queue is bounded (`per_destination_queue` sends, each a delivery or a
-// batch), past it deliveries are put back, due again shortly.
+// dies leaves them to another instance) into a queue per destination host.
+// HTTP sends run on the event loop (`loop`, AsyncHttpSender): no thread waits
+// on an answer, kept-alive connections are shared, and at most `threads` sends
+// are in flight at once, taken only from hosts with fewer than
+// `per_destination` sends in flight. A dead or slow host therefore occupies at
+// most `per_destination` of them while the others serve healthy hosts; a
+// host's queue is bounded (`per_destination_queue` sends, each a delivery or a
+// batch), past it deliveries are put back, due again shortly. EMAIL callbacks
+// are sent by `per_destination` threads of their own (SMTP blocks).
 //
 // A host whose last answer came within `quick_answer_ms` is quick: it may have
 // `quick_destination` sends in flight and its queue is bounded only by the
@@ -17,7 +19,7 @@
 // A host starts slow (nothing is known of it) and is slow again after one slow
 // or failed answer, so a dead host still holds only `per_destination` senders.
 //
-// Senders do not write to the store: what each send met goes to one recorder
+// Sends do not write to the store: what each send met goes to one recorder
 // thread, which records everything finished meanwhile in one transaction
 // (Store::CompleteDeliveries) — a commit per delivery capped delivery at a few
 // hundred a second. A delivery stays leased until its attempt is recorded, so
@@ -48,6 +50,7 @@
 // at-least-once, while they wait to be batched.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -56,20 +59,25 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "integration/callback_request.h"
+#include "integration/http_sender.h"
 #include "observe/metrics.h"
 #include "storage/store.h"
 
 namespace roost::integration {
 
 struct DispatcherOptions {
-  unsigned threads = 8;
+  // The event loop HTTP sends run on; it must keep running until Stop()
+  // returned. Without one the dispatcher runs its own, on one thread.
+  boost::asio::io_context* loop = nullptr;
+  unsigned threads = 8;  // HTTP sends in flight at once
   unsigned per_destination = 2;
-  unsigned quick_destination = 4;     // sends at once to a quick host (at least per_destination)
+  unsigned quick_destination = 16;    // sends at once to a quick host (at least per_destination)
   int64_t quick_answer_ms = 50;       // an answer within this makes its host quick
   int claim_batch = 128;              // deliveries leased at a time
   size_t per_destination_queue = 64;  // sends (deliveries or batches) waiting here per host
@@ -113,7 +121,8 @@ class Dispatcher {
   // or they wait for their lease to end.
   size_t HandoffRoom();
   std::vector<int64_t> Offer(std::vector<storage::DeliveryTask> tasks);
-  // Returns once the threads ended; a send in progress finishes first. Leased
+  // Returns once the threads ended; a send in progress finishes first (or is
+  // abandoned, its deliveries left leased, past `timeout` and a few seconds). Leased
   // deliveries not sent yet are made due at once for the next dispatcher (or,
   // should the store refuse, come due when their lease ends).
   void Stop();
@@ -141,20 +150,33 @@ class Dispatcher {
     Attempt attempt;
     int64_t now = 0;
   };
-  void Claim();   // the claimer thread
-  void Send();    // a sender thread
-  void Record();  // the recorder thread
-  // Sends one job; returns what it met.
-  Attempt Deliver(const Job& job, class HttpSender& sender);
+  struct OwnLoop;     // the loop of a dispatcher given none
+  struct Gate;        // closed by Stop: loop handlers do nothing after it
+  void Claim();       // the claimer thread
+  void SendEmails();  // an email thread
+  void Record();      // the recorder thread
+  // On the loop: starts HTTP sends while there is room; then returns.
+  void Pump();
+  // From anywhere: a Pump will run on the loop soon (one, however many asked).
+  void SchedulePump();
+  // The request of a URL or BATCH_URL job; nullopt, with `failed` set, when
+  // it cannot be made.
+  std::optional<HttpRequest> RequestFor(const Job& job, Attempt& failed);
+  Attempt DeliverEmail(const Job& job);
+  // A send of `job` to `host` ended with `attempt` after `took_ms`: queued for
+  // the recorder, the host's counts updated.
+  void Finish(Job job, const std::string& host, Attempt attempt, int64_t took_ms, bool http);
   // The outcome to record for `delivery` after `attempt` at `now`.
   storage::DeliveryOutcome OutcomeFor(const Delivery& delivery, const Attempt& attempt,
                                       int64_t now) const;
   // Puts a job in its host's queue or, when that queue is full, adds its
-  // deliveries' ids to `busy`, which the caller defers without mu_. mu_ held.
-  void Enqueue(Job job, std::vector<int64_t>& busy);
+  // deliveries' ids to `busy`, which the caller defers without mu_. True when
+  // it queued an EMAIL job (the email threads are then to be woken). mu_ held.
+  bool Enqueue(Job job, std::vector<int64_t>& busy);
   std::shared_ptr<const CompiledCallback> Compiled(const Callback& callback, Status& error);
-  // A host with waiting work and room for one more send, or nullptr. mu_ held.
-  Host* ReadyHost(std::string& name);
+  // A host with waiting work and room for one more send, or nullptr: the
+  // "email" host only, or every other. mu_ held.
+  Host* ReadyHost(std::string& name, bool email);
   bool IsQuick(const std::string& host) const;  // mu_ held
 
   storage::Store& store_;
@@ -166,7 +188,9 @@ class Dispatcher {
   std::condition_variable cv_;
   bool stop_ = false;
   uint64_t wakes_ = 0;
-  std::condition_variable work_;          // senders: a host became ready, or stop
+  std::condition_variable work_;          // email threads: a host became ready, or stop
+  std::condition_variable idle_;          // Stop: an HTTP send ended
+  unsigned sending_ = 0;                  // HTTP sends in flight; guarded by mu_
   std::map<std::string, Host> hosts_;     // guarded by mu_
   size_t queued_ = 0;                     // jobs waiting in hosts_; guarded by mu_
   size_t high_water_ = 0;                 // most jobs waiting in all hosts_ together
@@ -184,7 +208,12 @@ class Dispatcher {
   std::vector<Finished> finished_;     // guarded by record_mu_
   size_t finished_deliveries_ = 0;     // deliveries in finished_; guarded by record_mu_
   bool record_stop_ = false;           // guarded by record_mu_
-  std::vector<std::thread> threads_;   // senders
+  std::unique_ptr<OwnLoop> own_loop_;
+  boost::asio::io_context* loop_ = nullptr;
+  std::shared_ptr<Gate> gate_;
+  std::unique_ptr<AsyncHttpSender> sender_;
+  std::atomic<bool> pump_posted_{false};
+  std::vector<std::thread> threads_;  // email senders
   std::thread recorder_;
   std::thread claimer_;  // last: starts once the members above exist
 };

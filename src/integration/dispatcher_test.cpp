@@ -3,6 +3,8 @@
 #include "integration/dispatcher.h"
 
 #include <gtest/gtest.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -167,6 +169,33 @@ TEST_P(DispatcherTest, EveryQueuedDeliveryArrivesOnceRenderedOnKeptAliveConnecti
     EXPECT_EQ(d.attempts, 1);
     EXPECT_EQ(d.last_status, 200);
   }
+}
+
+TEST_P(DispatcherTest, HttpSendsRunOnTheLoopItIsGiven) {
+  LoopbackHttpServer sink([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
+  ASSERT_TRUE(
+      store_->CreateCallbacks(std::vector<Callback>{UrlCallback("cb", sink.Url("/in"))}).ok());
+  boost::asio::io_context loop;
+  auto guard = boost::asio::make_work_guard(loop);
+  DispatcherOptions o = Options();
+  o.loop = &loop;
+  Dispatcher dispatcher(*store_, o);
+  Ingest(1, 40);
+  dispatcher.Wake();
+  // Claimed, but not sent while nobody runs the loop.
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(sink.requests().size(), 0u);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) threads.emplace_back([&loop] { loop.run(); });
+  EXPECT_TRUE(WaitFor([&] { return sink.requests().size() >= 40; }, 20s)) << sink.requests().size();
+  dispatcher.Stop();
+  // The dispatcher leaves the loop it was given running.
+  EXPECT_FALSE(loop.stopped());
+  guard.reset();
+  loop.stop();
+  for (auto& t : threads) t.join();
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(sink.requests().size(), 40u);
 }
 
 TEST_P(DispatcherTest, HandedOffDeliveriesAreSentAndRecordedWithoutAClaim) {

@@ -25,11 +25,17 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "integration/callback_request.h"
 
 struct sockaddr;
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace roost::integration {
 
@@ -73,9 +79,39 @@ class HttpSender {
   HttpOutcome Send(const HttpRequest& request, std::chrono::milliseconds timeout);
 
  private:
-  struct Transfer;
   void* curl_;  // CURL*, kept out of this header
   HttpSenderOptions options_;
+};
+
+// Sends callback requests like HttpSender, but without blocking: every
+// transfer runs on `loop` (libcurl's multi interface, its sockets and timer
+// waited on by the loop), so a few hundred sends in flight cost no thread each,
+// and an answer is read by the same threads that serve Roost's own HTTP. The
+// kept-alive connections are shared by all transfers.
+//
+// Thread-safe: Send may be called from any thread. Each transfer's `done` is
+// called once, on a thread running `loop` and never from inside Send, unless
+// Close() came first (then it is not called at all). The loop must outlive the
+// sender's last transfer, and keep running while transfers are in flight.
+class AsyncHttpSender {
+ public:
+  using Done = std::function<void(HttpOutcome)>;
+  explicit AsyncHttpSender(boost::asio::io_context& loop, HttpSenderOptions options = {});
+  ~AsyncHttpSender();  // Close()
+  AsyncHttpSender(const AsyncHttpSender&) = delete;
+  AsyncHttpSender& operator=(const AsyncHttpSender&) = delete;
+
+  // Starts sending `request`, answered within `timeout` (at least 1 ms) or
+  // failed with kStatusTimeout.
+  void Send(HttpRequest request, std::chrono::milliseconds timeout, Done done);
+  // Abandons the transfers in flight (their `done` is not called), closes the
+  // kept-alive connections; later Sends do nothing (nor call `done`). Returns
+  // once no handler of the sender is running.
+  void Close();
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
 };
 
 // True unless `address` (AF_INET or AF_INET6) is: unspecified (0.0.0.0/8, ::),

@@ -7,11 +7,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <cctype>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -210,6 +214,141 @@ TEST(HttpSender, PrivateDestinationsRefusedAfterResolution) {
   HttpOutcome out = open.Send(Post(server.Url("/"), "x"), 2s);
   EXPECT_EQ(out.status, 200);
   EXPECT_EQ(out.body, "reached");
+}
+
+// An AsyncHttpSender on a loop of `threads` threads of its own.
+class AsyncSender {
+ public:
+  explicit AsyncSender(HttpSenderOptions options, unsigned threads = 2)
+      : sender_(loop_, std::move(options)) {
+    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { loop_.run(); });
+  }
+  ~AsyncSender() {
+    sender_.Close();
+    guard_.reset();
+    loop_.stop();
+    for (auto& t : threads_) t.join();
+  }
+  AsyncHttpSender& sender() { return sender_; }
+  // Sends and waits for the outcome.
+  HttpOutcome Send(HttpRequest request, std::chrono::milliseconds timeout) {
+    std::promise<HttpOutcome> answer;
+    auto outcome = answer.get_future();
+    sender_.Send(std::move(request), timeout,
+                 [&answer](HttpOutcome out) { answer.set_value(std::move(out)); });
+    return outcome.get();
+  }
+
+ private:
+  boost::asio::io_context loop_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_{
+      loop_.get_executor()};
+  AsyncHttpSender sender_;
+  std::vector<std::thread> threads_;
+};
+
+TEST(AsyncHttpSender, PostsAndCapturesTheAnswer) {
+  LoopbackHttpServer server([](const ReceivedRequest&) { return Ok("{\"ok\":true}"); });
+  AsyncSender async(LoopbackAllowed());
+  HttpOutcome out = async.Send(Post(server.Url("/up?x=1"), R"({"device":"2C"})"), 2s);
+  EXPECT_EQ(out.status, 200);
+  EXPECT_EQ(out.info, "");
+  EXPECT_EQ(out.body, "{\"ok\":true}");
+  EXPECT_GT(out.seconds, 0);
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].body, R"({"device":"2C"})");
+  EXPECT_EQ(requests[0].Header("x-key"), "secret-value");
+  EXPECT_EQ(requests[0].Header("expect"), "<absent>");
+  // A PUT and a GET on the handles the POST left behind.
+  HttpRequest put{"PUT", server.Url("/put"), {}, "1234"};
+  EXPECT_EQ(async.Send(put, 2s).status, 200);
+  HttpRequest get{"GET", server.Url("/get"), {}, ""};
+  EXPECT_EQ(async.Send(get, 2s).status, 200);
+  requests = server.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[1].method, "PUT");
+  EXPECT_EQ(requests[1].body, "1234");
+  EXPECT_EQ(requests[2].method, "GET");
+  EXPECT_EQ(requests[2].body, "");
+  // One kept-alive connection carried all three.
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(AsyncHttpSender, ManySendsAtOnceShareKeptAliveConnections) {
+  LoopbackHttpServer server([](const ReceivedRequest& r) { return Ok("seen " + r.body); });
+  AsyncSender async(LoopbackAllowed(), 3);
+  constexpr int kRounds = 20;
+  constexpr int kAtOnce = 16;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<std::promise<HttpOutcome>> answers(kAtOnce);
+    for (int i = 0; i < kAtOnce; ++i) {
+      async.sender().Send(Post(server.Url("/"), std::to_string(round * kAtOnce + i)), 5s,
+                          [&answers, i](HttpOutcome out) { answers[i].set_value(std::move(out)); });
+    }
+    for (int i = 0; i < kAtOnce; ++i) {
+      HttpOutcome out = answers[i].get_future().get();
+      ASSERT_EQ(out.status, 200) << out.info;
+      EXPECT_EQ(out.body, "seen " + std::to_string(round * kAtOnce + i));
+    }
+  }
+  EXPECT_EQ(server.requests().size(), size_t{kRounds * kAtOnce});
+  // Connections are opened for what is in flight at once, then reused.
+  EXPECT_LE(server.connections(), kAtOnce);
+}
+
+TEST(AsyncHttpSender, FailuresAreOutcomes) {
+  LoopbackHttpServer silent(nullptr, LoopbackHttpServer::Mode::kSilent);
+  LoopbackHttpServer fine([](const ReceivedRequest&) { return Ok("fine"); });
+  AsyncSender async(LoopbackAllowed());
+  // A silent server times out without holding up a healthy one.
+  std::promise<HttpOutcome> slow;
+  async.sender().Send(Post(silent.Url("/"), "x"), 500ms,
+                      [&slow](HttpOutcome out) { slow.set_value(std::move(out)); });
+  HttpOutcome quick = async.Send(Post(fine.Url("/"), "y"), 2s);
+  EXPECT_EQ(quick.status, 200);
+  EXPECT_LT(quick.seconds, 0.4);
+  HttpOutcome timed_out = slow.get_future().get();
+  EXPECT_EQ(timed_out.status, kStatusTimeout) << timed_out.info;
+  EXPECT_GE(timed_out.seconds, 0.49);
+
+  HttpRequest evil = Post(fine.Url("/"), "x");
+  evil.headers.emplace_back("X-Evil", "a\r\nHost: elsewhere");
+  EXPECT_EQ(async.Send(evil, 2s).status, kStatusOther);
+
+  LoopbackHttpServer big([](const ReceivedRequest&) {
+    return Answer{200, "head", {}, 10 * 1024 * 1024};
+  });
+  HttpOutcome cut = async.Send(Post(big.Url("/"), "x"), 5s);
+  EXPECT_EQ(cut.status, 200);
+  EXPECT_EQ(cut.body.size(), 64u * 1024);
+  EXPECT_EQ(cut.info, "answer cut at 65536 bytes");
+  EXPECT_EQ(async.Send(Post(fine.Url("/"), "z"), 2s).body, "fine");
+}
+
+TEST(AsyncHttpSender, PrivateDestinationsRefused) {
+  LoopbackHttpServer server([](const ReceivedRequest&) { return Ok("reached"); });
+  AsyncSender guarded(HttpSenderOptions{});
+  for (std::string host : {"127.0.0.1", "localhost"}) {
+    HttpOutcome out =
+        guarded.Send(Post("http://" + host + ":" + std::to_string(server.port()) + "/", "x"), 2s);
+    EXPECT_EQ(out.status, kStatusDestinationNotAllowed) << host << ": " << out.info;
+  }
+  EXPECT_EQ(server.connections(), 0);
+}
+
+TEST(AsyncHttpSender, ClosedSenderCallsNothing) {
+  LoopbackHttpServer silent(nullptr, LoopbackHttpServer::Mode::kSilent);
+  AsyncSender async(LoopbackAllowed());
+  std::atomic<int> called{0};
+  async.sender().Send(Post(silent.Url("/"), "x"), 5s, [&called](HttpOutcome) { ++called; });
+  for (int i = 0; i < 200 && silent.connections() == 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(silent.connections(), 1);
+  async.sender().Close();
+  async.sender().Send(Post(silent.Url("/"), "y"), 5s, [&called](HttpOutcome) { ++called; });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(called.load(), 0);
 }
 
 bool IsPublic(const char* text) {

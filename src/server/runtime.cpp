@@ -236,8 +236,12 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
       *p->store, *p->sealer, registry::ProvisioningOptions{cfg.dev_eui_pool, cfg.join_eui, &logger},
       NowMs);
   p->api_context->provisioning = p->provisioning.get();
+  // The one event loop: the HTTP server, the radio gateway and callback sends
+  // run on it. Its threads start last, once everything on it is in place.
+  p->loop = std::make_unique<EventLoop>(threads, &logger);
   integration::DispatcherOptions dispatch;
-  dispatch.threads = cfg.callback_threads;
+  dispatch.loop = &p->loop->context();
+  dispatch.threads = cfg.callback_concurrency;
   dispatch.timeout = std::chrono::milliseconds(cfg.callback_timeout_ms);
   dispatch.dead_after_ms = int64_t{cfg.callback_dead_after_s} * 1000;
   dispatch.lease_ms = int64_t{cfg.callback_lease_s} * 1000;
@@ -368,7 +372,6 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   p->jobs = std::make_unique<jobs::Runner>(*p->store, NowMs);
   ROOST_RETURN_IF_ERROR(p->devices->AddJobHandlers(*p->jobs).WithPrefix("jobs"));
 
-  p->loop = std::make_unique<EventLoop>(threads, &logger);
   http::ServerOptions server_opts;
   server_opts.host = cfg.http_listen.host;
   server_opts.port = cfg.http_listen.port;
