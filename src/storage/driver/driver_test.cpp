@@ -441,6 +441,45 @@ TEST(SqliteDriver, WritersOfOneFileQueueOnAMutexReleasedByCommitAndRollback) {
   std::filesystem::remove_all(dir);
 }
 
+// SQLite: the WAL is checkpointed in the background (the pool's connections
+// no longer do it at each 1 000 pages): the database file receives the pages
+// and the WAL stays bounded (10 000 pages) however much is written.
+TEST(SqliteDriver, TheWalIsCheckpointedWhileWritersGoOn) {
+  char tmpl[] = "/tmp/roost-driver-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string file = dir + "/test.db";
+  {
+    Pool pool(2, SqliteOpener(file));
+    auto c = pool.Acquire();
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(
+        (*c)->Exec("PRAGMA journal_mode=WAL; CREATE TABLE t (id BIGINT, pad TEXT)", "t").ok());
+    // 100 MiB in 1 000 commits of 100 KiB.
+    const std::string pad(1000, 'x');
+    for (int tx = 0; tx < 1000; ++tx) {
+      ASSERT_TRUE((*c)->Begin(true, "fill").ok());
+      for (int i = 0; i < 100; ++i) {
+        auto q = (*c)->Prepare("INSERT INTO t VALUES ($1, $2)", "insert");
+        ASSERT_TRUE(q.ok());
+        ASSERT_TRUE(q->Bind(1, int64_t{tx * 100 + i}).Bind(2, pad).Run().ok());
+      }
+      ASSERT_TRUE((*c)->Commit("fill").ok());
+    }
+    // The checkpoints ran beside the writer: the rows reached the database
+    // file while the pool (and its connections) stayed open.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::filesystem::file_size(file) < 90u * 1024 * 1024 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_GE(std::filesystem::file_size(file), 90u * 1024 * 1024);
+    // The WAL was reused from its start rather than grown to hold it all.
+    EXPECT_LT(std::filesystem::file_size(file + "-wal"), 50u * 1024 * 1024);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 std::string EngineName(const ::testing::TestParamInfo<std::string>& info) {
   return info.param;
 }
