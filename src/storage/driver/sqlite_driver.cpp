@@ -15,6 +15,7 @@
 // for a tenth of the time while every writer queued behind it.
 #include <sqlite3.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -151,23 +152,24 @@ class BindingWriter final : public RowWriter {
   int i_ = 0;
 };
 
-// Checkpoints one database file in the background: PASSIVE checkpoints (they
-// never block a writer or a reader) on a connection of its own, each time a
-// commit leaves the WAL at kCheckpointPages or more. Under a steady stream of
-// commits such a checkpoint never catches up with the last frame, and only a
-// checkpoint that did lets the next writer start the WAL over. So once the WAL
-// reaches kInlineCheckpointPages the committing connection checkpoints what is
-// left itself, as SQLite would at 1 000 pages: with the write mutex held no
-// frame is added meanwhile, and little is left to copy. The WAL stays under
-// about 40 MiB, and a writer waits on a checkpoint's fsync once per 10 000
-// pages instead of once per 1 000.
+// Checkpoints one database file in the background, on a connection of its
+// own, each time a commit leaves the WAL at kCheckpointPages or more: PASSIVE
+// checkpoints, which block neither writers nor readers. Under a steady stream
+// of commits such a checkpoint never reaches the last frame, and only one that
+// did lets the next writer start the WAL over; so once the WAL holds
+// kRestartPages the checkpointer takes the writers' mutex (a transaction in
+// progress ends first, the next waits) and copies the little that is left,
+// which makes the next writer start over. The WAL stays under about 40 MiB,
+// and writers wait on a checkpoint once per 10 000 pages instead of once per
+// 1 000. Should the background connection not open, each commit past
+// kCheckpointPages checkpoints itself, as SQLite does by default.
 class Checkpointer {
  public:
   static constexpr int kCheckpointPages = 1000;  // SQLite's own autocheckpoint
-  static constexpr int kInlineCheckpointPages = 10'000;
+  static constexpr int kRestartPages = 10'000;
 
-  Checkpointer(std::string file, int busy_timeout_ms)
-      : file_(std::move(file)), busy_timeout_ms_(busy_timeout_ms) {}
+  Checkpointer(std::string file, std::shared_ptr<std::timed_mutex> writers, int busy_timeout_ms)
+      : file_(std::move(file)), writers_(std::move(writers)), busy_timeout_ms_(busy_timeout_ms) {}
   ~Checkpointer() {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -181,10 +183,12 @@ class Checkpointer {
 
   // sqlite3_wal_hook's callback: after each commit, with the WAL's size in pages.
   static int OnCommit(void* self, sqlite3* db, const char* schema, int pages) {
-    if (pages >= kInlineCheckpointPages) {
+    auto* checkpointer = static_cast<Checkpointer*>(self);
+    if (pages < kCheckpointPages) return SQLITE_OK;
+    if (checkpointer->unavailable_.load()) {
       (void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    } else if (pages >= kCheckpointPages) {
-      static_cast<Checkpointer*>(self)->Request();
+    } else {
+      checkpointer->Request();
     }
     return SQLITE_OK;
   }
@@ -205,10 +209,10 @@ class Checkpointer {
     if (sqlite3_open_v2(file_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
         SQLITE_OK) {
       sqlite3_close_v2(db);
-      db = nullptr;
-    } else {
-      sqlite3_busy_timeout(db, busy_timeout_ms_);
+      unavailable_ = true;
+      return;
     }
+    sqlite3_busy_timeout(db, busy_timeout_ms_);
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] { return stop_ || requested_; });
@@ -217,11 +221,14 @@ class Checkpointer {
       // they ask for one more.
       requested_ = false;
       lock.unlock();
-      if (db != nullptr) {
-        // A connection that has read nothing yet does not know the file is in
-        // WAL mode, and its checkpoint would do nothing.
-        (void)sqlite3_exec(db, "PRAGMA schema_version", nullptr, nullptr, nullptr);
-        (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      // A connection that has read nothing yet does not know the file is in
+      // WAL mode, and its checkpoint would do nothing.
+      (void)sqlite3_exec(db, "PRAGMA schema_version", nullptr, nullptr, nullptr);
+      int wal_pages = 0;
+      (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, nullptr);
+      if (wal_pages >= kRestartPages) {
+        std::lock_guard<std::timed_mutex> writers(*writers_);
+        (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
       }
       lock.lock();
     }
@@ -230,7 +237,9 @@ class Checkpointer {
   }
 
   const std::string file_;
+  const std::shared_ptr<std::timed_mutex> writers_;  // the opener's write mutex
   const int busy_timeout_ms_;
+  std::atomic<bool> unavailable_{false};  // the background connection did not open
   std::mutex mu_;
   std::condition_variable cv_;
   bool requested_ = false;  // guarded by mu_
@@ -348,8 +357,9 @@ class SqliteConnection final : public Connection {
 }  // namespace
 
 Pool::Opener SqliteOpener(std::string file, int busy_timeout_ms) {
-  auto checkpointer = std::make_shared<Checkpointer>(file, busy_timeout_ms);
-  return [file = std::move(file), writers = std::make_shared<std::timed_mutex>(),
+  auto writers = std::make_shared<std::timed_mutex>();
+  auto checkpointer = std::make_shared<Checkpointer>(file, writers, busy_timeout_ms);
+  return [file = std::move(file), writers = std::move(writers),
           checkpointer = std::move(checkpointer),
           busy_timeout_ms]() -> Result<std::unique_ptr<Connection>> {
     sqlite3* db = nullptr;
