@@ -159,10 +159,11 @@ class BindingWriter final : public RowWriter {
 // did lets the next writer start the WAL over; so once the WAL holds
 // kRestartPages the checkpointer takes the writers' mutex (a transaction in
 // progress ends first, the next waits) and copies the little that is left,
-// which makes the next writer start over. The WAL stays under about 40 MiB,
-// and writers wait on a checkpoint once per 10 000 pages instead of once per
-// 1 000. Should the background connection not open, each commit past
-// kCheckpointPages checkpoints itself, as SQLite does by default.
+// which lets the next writer start over (unless a reader still holds an older
+// snapshot: nothing can start the WAL over before that reader ends). The WAL stays under about 40
+// MiB, and writers wait on a checkpoint once per 10 000 pages instead of once per 1 000. Should the
+// background connection not open, each commit past kCheckpointPages checkpoints itself, as SQLite
+// does by default.
 class Checkpointer {
  public:
   static constexpr int kCheckpointPages = 1000;  // SQLite's own autocheckpoint
@@ -227,8 +228,10 @@ class Checkpointer {
       int wal_pages = 0;
       (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, nullptr);
       if (wal_pages >= kRestartPages) {
+        // PASSIVE again, not RESTART: RESTART would wait for every reader of
+        // an older snapshot (a long export, say) with all writers held back.
         std::lock_guard<std::timed_mutex> writers(*writers_);
-        (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+        (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
       }
       lock.lock();
     }
