@@ -46,7 +46,7 @@ std::string DestinationOf(std::string_view url) {
 }
 
 std::string DestinationOf(const Callback& callback) {
-  if (callback.channel == CallbackChannel::kEmail) return "email";
+  if (callback.channel == CallbackChannel::kEmail) return std::string(kEmailDestination);
   return DestinationOf(callback.url);
 }
 
@@ -145,8 +145,14 @@ void Dispatcher::Stop() {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
+  bool open = false;
   {
-    // HTTP sends in flight end on the loop (or time out there).
+    std::lock_guard<std::mutex> lock(gate_->mu);
+    open = gate_->open;
+  }
+  if (open) {
+    // HTTP sends in flight end on the loop (or time out there). A second
+    // Stop has nothing to wait for: what was abandoned stays abandoned.
     std::unique_lock<std::mutex> lock(mu_);
     idle_.wait_for(lock, options_.timeout + kStopGrace, [&] { return sending_ == 0; });
   }
@@ -290,7 +296,7 @@ bool Dispatcher::Enqueue(Job job, std::vector<int64_t>& busy) {
   }
   h.waiting.push_back(std::move(job));
   ++queued_;
-  return name == "email";
+  return name == kEmailDestination;
 }
 
 bool Dispatcher::IsQuick(const std::string& host) const {
@@ -302,7 +308,7 @@ Dispatcher::Host* Dispatcher::ReadyHost(std::string& name, bool email) {
   const unsigned slow = std::max(1u, options_.per_destination);
   const unsigned quick = std::max(slow, options_.quick_destination);
   for (auto& [host, h] : hosts_) {
-    if ((host == "email") != email) continue;
+    if ((host == kEmailDestination) != email) continue;
     if (!h.waiting.empty() && h.in_flight < (IsQuick(host) ? quick : slow)) {
       name = host;
       return &h;

@@ -37,7 +37,7 @@
 // called once for the callback (the alert email).
 //
 // EMAIL callbacks are sent through `send_email`, all of them counting as one
-// destination ("email") for the per-destination limit. A sent email is
+// destination (kEmailDestination) for the per-destination limit. A sent email is
 // recorded with status 250 (SMTP's "completed"); a refused one with 604 and
 // the reason.
 //
@@ -175,7 +175,7 @@ class Dispatcher {
   bool Enqueue(Job job, std::vector<int64_t>& busy);
   std::shared_ptr<const CompiledCallback> Compiled(const Callback& callback, Status& error);
   // A host with waiting work and room for one more send, or nullptr: the
-  // "email" host only, or every other. mu_ held.
+  // email destination only, or every other. mu_ held.
   Host* ReadyHost(std::string& name, bool email);
   bool IsQuick(const std::string& host) const;  // mu_ held
 
@@ -221,8 +221,12 @@ class Dispatcher {
 // The host[:port] of an http(s) URL, lowercased: what the per-destination limit counts.
 std::string DestinationOf(std::string_view url);
 
+// Where EMAIL callbacks' deliveries go, for the per-destination limit. In
+// capitals: a URL's destination is lowercased, so no URL host is mistaken for it.
+inline constexpr std::string_view kEmailDestination = "SMTP";
+
 // Where a callback's deliveries go, for the per-destination limit: the host of
-// its url, or "email" for every EMAIL callback.
+// its url, or kEmailDestination for every EMAIL callback.
 std::string DestinationOf(const Callback& callback);
 
 }  // namespace roost::integration

@@ -577,7 +577,10 @@ TEST(DestinationOf, IsTheLowercasedAuthorityWithoutCredentials) {
   Callback mail;
   mail.channel = CallbackChannel::kEmail;
   mail.url = "http://ignored.example/";
-  EXPECT_EQ(DestinationOf(mail), "email");
+  EXPECT_EQ(DestinationOf(mail), "SMTP");
+  // A URL callback to a host named like it is not taken for an email.
+  EXPECT_EQ(DestinationOf("http://SMTP/in"), "smtp");
+  EXPECT_NE(DestinationOf("http://SMTP/in"), DestinationOf(mail));
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, DispatcherTest, ::testing::Values("sqlite", "postgresql"),
