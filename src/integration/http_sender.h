@@ -91,8 +91,8 @@ class HttpSender {
 //
 // Thread-safe: Send may be called from any thread. Each transfer's `done` is
 // called once, on a thread running `loop` and never from inside Send, unless
-// Close() came first (then it is not called at all). The loop must outlive the
-// sender's last transfer, and keep running while transfers are in flight.
+// Close() came first. The loop must outlive the sender's last transfer, and
+// keep running while transfers are in flight.
 class AsyncHttpSender {
  public:
   using Done = std::function<void(HttpOutcome)>;
@@ -104,9 +104,10 @@ class AsyncHttpSender {
   // Starts sending `request`, answered within `timeout` (at least 1 ms) or
   // failed with kStatusTimeout.
   void Send(HttpRequest request, std::chrono::milliseconds timeout, Done done);
-  // Abandons the transfers in flight (their `done` is not called), closes the
-  // kept-alive connections; later Sends do nothing (nor call `done`). Returns
-  // once no handler of the sender is running.
+  // Abandons the transfers in flight, closes the kept-alive connections; later
+  // Sends do nothing. No `done` starts after Close returned, but one that had
+  // started may still be running on a loop thread (the caller's own state must
+  // say when its callbacks are to do nothing, as the dispatcher's does).
   void Close();
 
  private:
