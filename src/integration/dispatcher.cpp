@@ -160,7 +160,12 @@ void Dispatcher::Stop() {
     std::lock_guard<std::mutex> lock(gate_->mu);
     gate_->open = false;
   }
-  if (sender_ != nullptr) sender_->Close();  // what is still in flight stays leased
+  if (sender_ != nullptr) {
+    sender_->Close();  // what is still in flight stays leased
+    // Now, while the loop its timer and sockets belong to still exists: a
+    // dispatcher may be destroyed after the loop it was given.
+    sender_.reset();
+  }
   if (own_loop_ != nullptr && own_loop_->thread.joinable()) {
     own_loop_->guard.reset();
     own_loop_->context.stop();

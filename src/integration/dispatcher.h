@@ -122,7 +122,9 @@ class Dispatcher {
   size_t HandoffRoom();
   std::vector<int64_t> Offer(std::vector<storage::DeliveryTask> tasks);
   // Returns once the threads ended; a send in progress finishes first (or is
-  // abandoned, its deliveries left leased, past `timeout` and a few seconds). Leased
+  // abandoned, its deliveries left leased, past `timeout` and a few seconds).
+  // Nothing of the dispatcher is left on the loop it was given after Stop, so
+  // that loop may then be destroyed first. Leased
   // deliveries not sent yet are made due at once for the next dispatcher (or,
   // should the store refuse, come due when their lease ends).
   void Stop();

@@ -111,6 +111,12 @@ std::string OriginOf(std::string_view url) {
 
 // Everything the server runs, in the order it is built (and destroyed in reverse).
 struct Runtime::Parts {
+  // The dispatcher sends on the loop, which is destroyed before it: when the
+  // runtime failed to start (Stop never ran), it lets go of the loop first.
+  ~Parts() {
+    if (dispatcher) dispatcher->Stop();
+  }
+
   config::ServeConfig config;
   observe::Logger logger;
   sigset_t signals{};
