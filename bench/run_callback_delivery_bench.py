@@ -8,8 +8,8 @@ Usage: bench/run_callback_delivery_bench.py [BUILD_DIR] [--engine sqlite|postgre
 
 For each engine:
   1. nginx starts (one worker, access log off, `return 200 "{}"`); `roost serve` starts
-     (release build, --threads 1, callback threads as configured by default: 8, at most 2 at
-     once to one host), 1 000 devices are registered through the bulk API, and the device type
+     (release build, --threads 1; callbacks sent from its event loop, at most 64 in flight,
+     2 at once to a host, 16 to a host that answers within 50 ms), 1 000 devices are registered through the bulk API, and the device type
      gets one URL callback, POST http://127.0.0.1:<nginx>/cb/{device}/{seqNumber} with the
      default JSON body;
   2. N messages are ingested in batches of 1 000 reports on one connection (the dispatcher

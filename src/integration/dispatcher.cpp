@@ -73,7 +73,7 @@ Dispatcher::Dispatcher(storage::Store& store, DispatcherOptions options)
       dead_ = &(*family)->WithLabels({"dead"});
     }
   }
-  const unsigned n = std::max(1u, options_.threads);
+  const unsigned n = std::max(1u, options_.max_in_flight);
   // Room for a claim beyond slow hosts' full queues, so that a few slow hosts
   // never stop the claimer.
   high_water_ = std::max<size_t>({8 * options_.per_destination_queue, 4 * size_t{n},
@@ -412,7 +412,7 @@ void Dispatcher::SchedulePump() {
 }
 
 void Dispatcher::Pump() {
-  const unsigned most = std::max(1u, options_.threads);
+  const unsigned most = std::max(1u, options_.max_in_flight);
   for (;;) {
     {
       // Past this many unrecorded deliveries the recorder is behind: it

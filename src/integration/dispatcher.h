@@ -4,7 +4,7 @@
 // One claimer thread leases due deliveries from the store (so a dispatcher that
 // dies leaves them to another instance) into a queue per destination host.
 // HTTP sends run on the event loop (`loop`, AsyncHttpSender): no thread waits
-// on an answer, kept-alive connections are shared, and at most `threads` sends
+// on an answer, kept-alive connections are shared, and at most `max_in_flight` sends
 // are in flight at once, taken only from hosts with fewer than
 // `per_destination` sends in flight. A dead or slow host therefore occupies at
 // most `per_destination` of them while the others serve healthy hosts; a
@@ -75,7 +75,7 @@ struct DispatcherOptions {
   // The event loop HTTP sends run on; it must keep running until Stop()
   // returned. Without one the dispatcher runs its own, on one thread.
   boost::asio::io_context* loop = nullptr;
-  unsigned threads = 8;  // HTTP sends in flight at once
+  unsigned max_in_flight = 8;  // HTTP sends at once (pipeline.callback_concurrency)
   unsigned per_destination = 2;
   unsigned quick_destination = 16;    // sends at once to a quick host (at least per_destination)
   int64_t quick_answer_ms = 50;       // an answer within this makes its host quick

@@ -114,7 +114,7 @@ class DispatcherTest : public storage::StoreTest {
 
   DispatcherOptions Options() {
     DispatcherOptions o;
-    o.threads = 4;
+    o.max_in_flight = 4;
     o.per_destination = 2;
     o.idle_poll_ms = 20;
     o.timeout = 2s;
@@ -314,7 +314,7 @@ TEST_P(DispatcherTest, AQuickHostGetsMoreSendsAtOnceThanASlowOne) {
                                                           UrlCallback("b-slow", slow.Url("/in"))})
                   .ok());
   DispatcherOptions o = Options();
-  o.threads = 8;
+  o.max_in_flight = 8;
   o.per_destination = 2;
   o.quick_destination = 4;
   o.quick_answer_ms = 60;

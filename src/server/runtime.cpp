@@ -247,7 +247,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   p->loop = std::make_unique<EventLoop>(threads, &logger);
   integration::DispatcherOptions dispatch;
   dispatch.loop = &p->loop->context();
-  dispatch.threads = cfg.callback_concurrency;
+  dispatch.max_in_flight = cfg.callback_concurrency;
   dispatch.timeout = std::chrono::milliseconds(cfg.callback_timeout_ms);
   dispatch.dead_after_ms = int64_t{cfg.callback_dead_after_s} * 1000;
   dispatch.lease_ms = int64_t{cfg.callback_lease_s} * 1000;
