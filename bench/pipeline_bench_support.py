@@ -166,13 +166,14 @@ def taskset(cpu):
 
 # --- the site ---------------------------------------------------------------------------------
 
-def start_site(roost, engine, threads, cpu):
-    """`roost serve --threads threads` on a fresh site, pinned (and its postgres) to `cpu`."""
+def start_site(roost, engine, threads, cpu, extra=()):
+    """`roost serve --threads threads` on a fresh site, pinned (and its postgres) to `cpu`;
+    `extra`: more arguments."""
     site = Site(roost, engine)
     try:
         if site.pg:
             pin_postgres(site.pg, cpu)
-        site.start(threads=threads)
+        site.start(threads=threads, extra=("--gwmp-listen", "off", *extra))
         pin(site.proc.pid, cpu)
     except BaseException:
         site.close()

@@ -546,6 +546,11 @@ const std::vector<KeyDef>& Keys() {
               "Callback requests in flight at once, sent from the event loop (at most 2 to one "
               "host, 16 to a quick one)"),
           &ServeConfig::callback_concurrency, 1, 4096),
+      Switch(Key("pipeline.send_callbacks", "ROOST_PIPELINE_SEND_CALLBACKS", "--send-callbacks",
+                 "true",
+                 "Send queued callbacks from this instance (true/false); false makes an "
+                 "instance that only ingests, with others on the same database sending"),
+             &ServeConfig::send_callbacks),
       Int(Key("pipeline.callback_threads", "ROOST_PIPELINE_CALLBACK_THREADS", "--callback-threads",
               "8", "Threads calling CALLBACK-mode downlinkHooks at once"),
           &ServeConfig::callback_threads, 1, 256),

@@ -127,6 +127,7 @@ struct ServeConfig {
   uint32_t batch_callback_interval_ms = 1000;  // ... or this long after its first line
   uint32_t event_watch_ms = 60000;             // the silence watcher's period
   uint32_t callback_concurrency = 64;          // callback requests in flight at once
+  bool send_callbacks = true;                  // false: this instance only queues them
   uint32_t callback_threads = 8;               // threads calling downlinkHooks
   uint32_t callback_timeout_ms = 5000;         // one attempt, connecting included
   uint32_t callback_dead_after_s = 86400;      // failing this long: the callback is dead

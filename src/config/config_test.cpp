@@ -563,6 +563,7 @@ const std::map<std::string_view, Sample>& Samples() {
       {"pipeline.event_watch_ms", {"250", "250"}},
       {"pipeline.callback_concurrency", {"300", "300"}},
       {"pipeline.callback_threads", {"3", "3"}},
+      {"pipeline.send_callbacks", {"false", "false"}},
       {"pipeline.callback_timeout_ms", {"250", "250"}},
       {"pipeline.callback_dead_after_s", {"60", "60"}},
       {"pipeline.callback_lease_s", {"30", "30"}},

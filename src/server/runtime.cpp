@@ -274,7 +274,11 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
                     "/enable?enabled=true) once its endpoint works; the waiting deliveries "
                     "are then sent.\n");
   };
-  p->dispatcher = std::make_unique<integration::Dispatcher>(*p->store, std::move(dispatch));
+  // Without it this instance only queues deliveries (and lets their leases
+  // go): another instance on the same database sends them.
+  if (cfg.send_callbacks) {
+    p->dispatcher = std::make_unique<integration::Dispatcher>(*p->store, std::move(dispatch));
+  }
   auto ingest_batches = p->metrics.AddCounter(
       "roost_ingest_batches_total", "Ingest transactions committed (each holds many reports)", {});
   if (!ingest_batches.ok()) return ingest_batches.status().WithPrefix("metrics");
@@ -286,11 +290,13 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   writer_opts.downlink_hook_delay_ms =
       int64_t{cfg.downlink_hold_ms} + cfg.downlink_callback_timeout_ms + 5'000;
   writer_opts.batches = &(*ingest_batches)->Get();
-  writer_opts.after_commit = [d = p->dispatcher.get()] { d->Wake(); };
-  writer_opts.handoff_room = [d = p->dispatcher.get()] { return d->HandoffRoom(); };
-  writer_opts.handoff = [d = p->dispatcher.get()](std::vector<storage::DeliveryTask> tasks) {
-    return d->Offer(std::move(tasks));
-  };
+  if (p->dispatcher) {
+    writer_opts.after_commit = [d = p->dispatcher.get()] { d->Wake(); };
+    writer_opts.handoff_room = [d = p->dispatcher.get()] { return d->HandoffRoom(); };
+    writer_opts.handoff = [d = p->dispatcher.get()](std::vector<storage::DeliveryTask> tasks) {
+      return d->Offer(std::move(tasks));
+    };
+  }
   writer_opts.handoff_lease_ms = int64_t{cfg.callback_lease_s} * 1000;
   writer_opts.on_durable = [hub =
                                 &p->message_hub](std::span<const storage::IngestDecision> decided) {
@@ -356,7 +362,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   watch_opts.clock = NowMs;
   watch_opts.send_email = email;
   watch_opts.logger = &logger;
-  watch_opts.after_events = [d = p->dispatcher.get()] { d->Wake(); };
+  if (p->dispatcher) watch_opts.after_events = [d = p->dispatcher.get()] { d->Wake(); };
   p->event_watcher = std::make_unique<pipeline::EventWatcher>(*p->store, std::move(watch_opts));
   api::BodyLimits body_limits;
   body_limits.bulk = cfg.max_bulk_body_bytes;
@@ -491,11 +497,11 @@ bool Runtime::Stop() {
   p.live->Stop();
   if (p.provisioning_bridge) p.provisioning_bridge->Stop();  // exchanges in progress finish
   p.worker->Stop();  // a chunk in progress finishes (or its lease lets another instance redo it)
-  p.uplink_writer->Stop();  // commits what was queued; nothing waits for it any more
-  p.downlinks->Stop();      // answers the reports still held, without a downlink
-  p.event_watcher->Stop();  // a pass or a send in progress finishes
-  p.dispatcher->Stop();     // sends in progress finish; leased deliveries come due again
-  p.retention->Stop();      // a pass in progress finishes; the next instance goes on
+  p.uplink_writer->Stop();                 // commits what was queued; nothing waits for it any more
+  p.downlinks->Stop();                     // answers the reports still held, without a downlink
+  p.event_watcher->Stop();                 // a pass or a send in progress finishes
+  if (p.dispatcher) p.dispatcher->Stop();  // sends in progress finish; leased ones come due
+  p.retention->Stop();                     // a pass in progress finishes; the next instance goes on
   p.loop->Stop();
   p.logger.Info("stopped", {{"drained", p.drained}});
   return p.drained;

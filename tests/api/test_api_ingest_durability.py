@@ -132,6 +132,44 @@ class KillDuringIngestFlows:
             site.close()
 
 
+    def test_an_ingest_only_instance_leaves_its_callbacks_to_another(self):
+        """pipeline.send_callbacks false: the instance stores and queues, sends nothing; an
+        instance with the default sends each queued callback once (on PostgreSQL while the
+        first still runs; on SQLite, one process per data directory, after it stopped)."""
+        site = Site(self.ENGINE)
+        receiver = Receiver()
+        try:
+            ingest_only = site.serve("--send-callbacks", "false")
+            user, devices = setup_site(site, ingest_only, 3,
+                                       receiver.url("/cb/{device}?seq={seqNumber}"))
+            c = Client(ingest_only, user)
+            sent = {(d, seq) for d in devices for seq in range(1, 11)}
+            for d, seq in sorted(sent):
+                self.assertEqual(c.ok("POST", "/api/ingest/uplink", report(d, seq))["result"],
+                                 "accepted")
+            c.close()
+            time.sleep(1.0)  # five times the dispatcher's idle poll
+            self.assertEqual(receiver.received("/cb/"), [], "an ingest-only instance sent")
+            (queued,), = site.sql("SELECT count(*) FROM deliveries WHERE state = 0")
+            self.assertEqual(int(queued), len(sent))
+            if self.ENGINE == "sqlite":
+                self.assertEqual(ingest_only.stop(), 0)
+            sender = site.serve()
+            receiver.wait("/cb/", len(sent), timeout=30)
+            time.sleep(0.5)  # room for a second, wrong send of any of them
+            got = receiver.received("/cb/")
+            paths = sorted(path for _, path, _, _ in got)
+            self.assertEqual(paths, sorted("/cb/%s?seq=%d" % ds for ds in sent))
+            (done,), = site.sql("SELECT count(*) FROM deliveries WHERE state = 1")
+            self.assertEqual(int(done), len(sent))
+            self.assertEqual(sender.stop(), 0)
+            if self.ENGINE == "postgres":
+                self.assertEqual(ingest_only.stop(), 0)
+        finally:
+            receiver.stop()
+            site.close()
+
+
 class KillDuringIngestSqliteTest(KillDuringIngestFlows, unittest.TestCase):
     ENGINE = "sqlite"
 
