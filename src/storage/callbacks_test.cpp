@@ -160,6 +160,48 @@ TEST_P(CallbackStoreTest, AnEditReplacesTheDefinitionAndKeepsIdStateAndQueuedDel
   EXPECT_EQ(store_->UpdateCallback(unknown).status().code(), Status::Code::kNotFound);
 }
 
+// A disabled callback's deliveries are parked by the claim that meets them:
+// the claim still fills its limit with living ones, and later claims never
+// meet them again until the callback is enabled (by its switch or an edit).
+TEST_P(CallbackStoreTest, DeliveriesOfADisabledCallbackWaitUntilItIsEnabledAgain) {
+  ASSERT_TRUE(store_
+                  ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-a-off", type_),
+                                                          MakeCallback("cb-b-on", type_)})
+                  .ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B"), Report(0x2C, 2, 11'000, "0A1B"),
+          Report(0x2C, 3, 12'000, "0A1B")});
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb-a-off", false).ok());
+  std::vector<int64_t> sent;
+  for (const auto& t : Claim(20'000, 2)) {
+    EXPECT_EQ(t.callback.id, "cb-b-on");
+    sent.push_back(t.delivery.id);
+  }
+  EXPECT_EQ(sent.size(), 2u);
+  auto rest = Claim(20'000, 2);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].callback.id, "cb-b-on");
+  // Parked: no later claim meets them, though they were due at 1 000.
+  EXPECT_TRUE(Claim(40'000).empty());  // cb-b-on's leases last until 50 000
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb-a-off", true).ok());
+  auto revived = Claim(20'000, 100, 1);
+  ASSERT_EQ(revived.size(), 3u);
+  std::set<int64_t> seqs;
+  for (const auto& t : revived) {
+    EXPECT_EQ(t.callback.id, "cb-a-off");
+    seqs.insert(t.message.seq_number);
+  }
+  EXPECT_EQ(seqs, (std::set<int64_t>{1, 2, 3}));
+
+  // Disabled again once their lease ended, parked; an edit that enables it makes them due.
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb-a-off", false).ok());
+  EXPECT_TRUE(Claim(30'000).empty());
+  Callback edit = MakeCallback("cb-a-off", type_);
+  edit.enabled = true;
+  ASSERT_TRUE(store_->UpdateCallback(edit).ok());
+  EXPECT_EQ(Claim(30'000).size(), 3u);
+  EXPECT_EQ(store_->SetCallbackEnabled("cb-none", true).code(), Status::Code::kNotFound);
+}
+
 TEST_P(CallbackStoreTest, IngestQueuesOneDeliveryPerCallbackAndDuplicatesOnlyWhereAsked) {
   ASSERT_TRUE(store_
                   ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-1", type_),

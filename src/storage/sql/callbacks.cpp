@@ -11,6 +11,23 @@
 namespace roost::storage::sql {
 namespace {
 
+// A pending delivery of a disabled or dead callback is parked: due at a time
+// no clock reaches, so that claims do not meet it again. Claims once skipped
+// such rows by joining callbacks in their query; on PostgreSQL that let the
+// planner read every pending row of the callback per claim, which slowed the
+// drain of a large backlog as it went. Enabling the callback makes its parked
+// deliveries due at once.
+constexpr EpochMillis kParkedUntil = 253402300799999;  // 9999-12-31T23:59:59.999Z
+
+// Makes the parked deliveries of callback `id` due at once.
+Status UnparkDeliveries(driver::Connection& c, std::string_view id) {
+  ROOST_SQL_QUERY(q, c,
+                  "UPDATE deliveries SET next_attempt = 0 WHERE callback_id = $1 AND state = 0 "
+                  "AND next_attempt = $2",
+                  "unpark deliveries");
+  return q.Bind(1, id).Bind(2, kParkedUntil).Run();
+}
+
 constexpr const char* kDeliveryColumns =
     "id, callback_id, device_id, message_time, seq_number, duplicate, station, state, attempts, "
     "next_attempt, first_failure, last_status, last_info, creation_time, variables";
@@ -182,6 +199,8 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb) {
                     "edit callback");
     q.BindRef(1, cb.id).Bind(2, static_cast<int64_t>(DeliveryState::kPending));
     ROOST_RETURN_IF_ERROR(q.Run());
+  } else if (cb.enabled && !before.dead) {
+    ROOST_RETURN_IF_ERROR(UnparkDeliveries(c, cb.id));
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("edit callback"));
   Callback after = cb;
@@ -193,11 +212,19 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb) {
 }
 
 Status SqlStore::SetCallbackEnabled(std::string_view id, bool enabled) {
-  return RunOne(
-      "UPDATE callbacks SET enabled = $2, dead = CASE WHEN $2 = 1 THEN 0 ELSE dead END "
-      "WHERE id = $1",
-      "enable callback", [&](Query& q) { q.Bind(1, id).Bind(2, int64_t{enabled ? 1 : 0}); },
-      "callback " + std::string(id) + " not found");
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("enable callback"));
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "UPDATE callbacks SET enabled = $2, dead = CASE WHEN $2 = 1 THEN 0 ELSE dead "
+                    "END WHERE id = $1",
+                    "enable callback");
+    ROOST_RETURN_IF_ERROR(q.Bind(1, id).Bind(2, int64_t{enabled ? 1 : 0}).Run());
+    if (q.Affected() == 0) return Status::NotFound("callback " + std::string(id) + " not found");
+  }
+  if (enabled) ROOST_RETURN_IF_ERROR(UnparkDeliveries(c, id));
+  return tx.Commit("enable callback");
 }
 
 Status SqlStore::SetDownlinkHook(std::string_view id) {
@@ -338,55 +365,87 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
   driver::Transaction tx(c);
   ROOST_RETURN_IF_ERROR(tx.Begin("claim deliveries"));
   std::vector<Delivery> claimed;
-  {
-    // Due rows of living, enabled callbacks; rows of a disabled or dead callback
-    // wait (re-enabling it sends them).
-    ROOST_SQL_QUERY(
-        q, c,
-        std::string("SELECT d.id FROM deliveries d JOIN callbacks cb ON cb.id = "
-                    "d.callback_id WHERE d.state = 0 AND d.next_attempt <= $1 AND "
-                    "cb.enabled = 1 AND cb.dead = 0 ORDER BY d.next_attempt LIMIT $2") +
-            // Another instance's claims are skipped, not waited for; only
-            // the delivery rows are locked.
-            (c.dialect().engine == driver::Engine::kPostgres ? " FOR UPDATE OF d SKIP LOCKED" : ""),
-        "claim deliveries");
-    q.Bind(1, now).Bind(2, int64_t{limit});
-    std::vector<int64_t> ids;
+  std::map<std::string, std::optional<Callback>> callbacks;  // nullopt: deleted
+  ROOST_SQL_QUERY(
+      due, c,
+      std::string("SELECT id, callback_id FROM deliveries WHERE state = 0 AND next_attempt <= $1 "
+                  "ORDER BY next_attempt LIMIT $2") +
+          // Another instance's claims are skipped, not waited for.
+          (c.dialect().engine == driver::Engine::kPostgres ? " FOR UPDATE SKIP LOCKED" : ""),
+      "claim deliveries");
+  ROOST_SQL_QUERY(read_callback, c, std::string(kCallbackSelect) + " WHERE id = $1",
+                  "claim deliveries");
+  // Holds off enabling it until this claim is committed, so that parking
+  // never follows the enabling's unparking.
+  ROOST_SQL_QUERY(
+      lock_callback, c,
+      std::string(kCallbackSelect) + " WHERE id = $1" + std::string(c.dialect().for_share),
+      "claim deliveries");
+  auto load_callback = [&](driver::Query& q, const std::string& id) -> Status {
+    q.Bind(1, id);
+    auto found = ReadOne(q, CallbackFromRow, "gone");
+    q.Reset();
+    if (found.ok()) {
+      callbacks[id] = std::move(*found);
+    } else if (found.status().code() == Status::Code::kNotFound) {
+      callbacks[id] = std::nullopt;
+    } else {
+      return found.status();
+    }
+    return Status::Ok();
+  };
+  auto living = [&](const std::string& id) {
+    const auto& cb = callbacks[id];
+    return cb && cb->enabled && !cb->dead;
+  };
+  // Rounds: deliveries met of callbacks that are not living are parked, and
+  // the claim looks again for as many living ones.
+  for (int round = 0; round < 8 && static_cast<int>(claimed.size()) < limit; ++round) {
+    const int64_t want = limit - static_cast<int64_t>(claimed.size());
+    due.Bind(1, now).Bind(2, want);
+    std::vector<std::pair<int64_t, std::string>> rows;
     for (;;) {
-      auto row = q.Next();
+      auto row = due.Next();
       if (!row.ok()) return row.status();
       if (!*row) break;
-      ids.push_back(q.Int(0));
+      rows.emplace_back(due.Int(0), due.Text(1));
     }
-    if (ids.empty()) return std::vector<DeliveryTask>{};
-    ROOST_SQL_QUERY(u, c,
-                    std::string("UPDATE deliveries SET next_attempt = $1 WHERE id ") +
-                        c.dialect().in_int_list(2) + " RETURNING " + kDeliveryColumns,
-                    "claim deliveries");
-    u.Bind(1, now + lease_ms).BindIntList(2, ids);
-    auto rows = ReadAll<Delivery>(u, DeliveryFromRow);
-    if (!rows.ok()) return rows.status();
-    claimed = std::move(*rows);
+    due.Reset();
+    std::vector<int64_t> lease, park;
+    std::set<std::string> confirmed;  // not living, read under a lock
+    for (const auto& [id, callback] : rows) {
+      if (!callbacks.count(callback)) ROOST_RETURN_IF_ERROR(load_callback(read_callback, callback));
+      if (!living(callback) && confirmed.insert(callback).second) {
+        ROOST_RETURN_IF_ERROR(load_callback(lock_callback, callback));
+      }
+      (living(callback) ? lease : park).push_back(id);
+    }
+    if (!park.empty()) {
+      ROOST_SQL_QUERY(q, c,
+                      std::string("UPDATE deliveries SET next_attempt = $1 WHERE id ") +
+                          c.dialect().in_int_list(2),
+                      "claim deliveries");
+      ROOST_RETURN_IF_ERROR(q.Bind(1, kParkedUntil).BindIntList(2, park).Run());
+    }
+    if (!lease.empty()) {
+      ROOST_SQL_QUERY(u, c,
+                      std::string("UPDATE deliveries SET next_attempt = $1 WHERE id ") +
+                          c.dialect().in_int_list(2) + " RETURNING " + kDeliveryColumns,
+                      "claim deliveries");
+      u.Bind(1, now + lease_ms).BindIntList(2, lease);
+      auto leased = ReadAll<Delivery>(u, DeliveryFromRow);
+      if (!leased.ok()) return leased.status();
+      for (Delivery& d : *leased) claimed.push_back(std::move(d));
+    }
+    // Fewer than asked: nothing else is due. None parked: all were leased.
+    if (static_cast<int64_t>(rows.size()) < want || park.empty()) break;
+  }
+  if (claimed.empty()) {
+    ROOST_RETURN_IF_ERROR(tx.Commit("claim deliveries"));
+    return std::vector<DeliveryTask>{};
   }
   std::vector<DeliveryTask> out;
   out.reserve(claimed.size());
-  std::map<std::string, std::optional<Callback>> callbacks;
-  {
-    ROOST_SQL_QUERY(q, c, std::string(kCallbackSelect) + " WHERE id = $1", "claim deliveries");
-    for (const Delivery& d : claimed) {
-      if (callbacks.count(d.callback)) continue;
-      q.Bind(1, d.callback);
-      auto found = ReadOne(q, CallbackFromRow, "gone");
-      q.Reset();
-      if (found.ok()) {
-        callbacks[d.callback] = *found;
-      } else if (found.status().code() == Status::Code::kNotFound) {
-        callbacks[d.callback] = std::nullopt;
-      } else {
-        return found.status();
-      }
-    }
-  }
   // The messages of the DATA deliveries. A claim is mostly of fresh messages
   // close in time: then one query reads them all (their devices over their
   // time span, through the (device, time) key; a round trip per delivery was
