@@ -4,15 +4,14 @@ The server runs with ROOST_REGISTRY_REQUIRE_KNOWN_CERTIFICATES=true, so registra
 naming a certificate missing from the registry are refused per device.
 """
 
-import json
 import os
 import sqlite3
 import time
 import unittest
 import urllib.parse
 
-from roostcli import VECTORS, basic
-from roostsite import Site
+from roostcli import VECTORS
+from roostsite import RoleCalls, Site
 
 SAMPLE = os.path.join(VECTORS, "cra-sample")
 YEAR_MS = 365 * 24 * 3600 * 1000
@@ -31,23 +30,7 @@ def stop(test_cls):
     test_cls.site.close()
 
 
-class ApiClient:
-    def call(self, role, method, path, body=None, raw=None, content_type="application/json"):
-        h = {}
-        if role is not None:
-            u = self.users[role]
-            h.update(basic(u["login"], u["password"]))
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        if data is not None:
-            h["Content-Type"] = content_type
-        status, head, payload = self.server.request(method, path, body=data, headers=h)
-        return status, (json.loads(payload) if payload else None)
-
-    def ok(self, role, method, path, body=None, expect=200, **kw):
-        status, parsed = self.call(role, method, path, body, **kw)
-        self.assertEqual(status, expect, parsed)
-        return parsed
-
+class CertificateHelpers(RoleCalls):
     def new_type(self, name, **fields):
         return self.ok("DEVICE_MANAGER", "POST", "/api/devicetypes/create",
                        {"name": name, **fields})["id"]
@@ -75,7 +58,7 @@ class ApiClient:
             conn.close()
 
 
-class CertificatesTest(ApiClient, unittest.TestCase):
+class CertificatesTest(CertificateHelpers, unittest.TestCase):
     used = 0
 
     @classmethod
@@ -107,10 +90,10 @@ class CertificatesTest(ApiClient, unittest.TestCase):
             self.assertEqual(got["link"], "https://certs.example.com/P_0010_AAAA_01")
         self.assertEqual(self.ok("FACTORY", "GET", "/api/product-certificates/P_0010_BBBB_02")
                          ["revision"], "02")
-        status, err = self.call("READER", "GET", "/api/product-certificates/P_0010_DDDD_04")
+        status, _, err = self.call("READER", "GET", "/api/product-certificates/P_0010_DDDD_04")
         self.assertEqual(status, 404, err)
         self.assertIn("P_0010_DDDD_04", err["message"])
-        status, err = self.call("READER", "GET", "/api/product-certificates/P_0010")
+        status, _, err = self.call("READER", "GET", "/api/product-certificates/P_0010")
         self.assertEqual((status, err["errors"][0]["field"]), (400, "key"))
 
         # Search: case-insensitive over key, manufacturer and product name; paged.
@@ -130,7 +113,7 @@ class CertificatesTest(ApiClient, unittest.TestCase):
         self.assertEqual(seen, ["P_0010_AAAA_01", "P_0010_BBBB_02", "P_0010_CCCC_03"])
         for query, field in (("limit=0", "limit"), ("after=zz", "after"),
                              ("search=" + "a" * 201, "search"), ("search=a%09b", "search")):
-            status, err = self.call("READER", "GET", "/api/product-certificates?" + query)
+            status, _, err = self.call("READER", "GET", "/api/product-certificates?" + query)
             self.assertEqual(status, 400, (query, err))
             self.assertEqual(err["errors"][0]["field"], field, err)
 
@@ -159,18 +142,18 @@ class CertificatesTest(ApiClient, unittest.TestCase):
                    "P_0020_0004,Bad,Key\n"
                    "P_0020_0005_01,,Empty maker\n"
                    "P_0020_0006_01,Too,Few,Fields,Here\n")
-        status, err = self.call("DEVICE_MANAGER", "POST", "/api/product-certificates/import",
+        status, _, err = self.call("DEVICE_MANAGER", "POST", "/api/product-certificates/import",
                                 raw=bad_csv, content_type="text/csv")
         self.assertEqual(status, 400, err)
         self.assertEqual([e["line"] for e in err["errors"]], [3, 4, 5])
         self.assertIn("line 3: key: product certificate", err["message"])
         self.assertIn("nothing imported", err["message"])
         self.assertIn("2 more problems", err["message"])
-        status, err = self.call("DEVICE_MANAGER", "POST", "/api/product-certificates/import",
+        status, _, err = self.call("DEVICE_MANAGER", "POST", "/api/product-certificates/import",
                                 raw="P_0020_0003_01,A,B\n", content_type="text/csv")
         self.assertEqual((status, err["errors"][0]["line"]), (400, 1))
         self.assertIn("header", err["message"])
-        status, err = self.call("DEVICE_MANAGER", "POST", "/api/product-certificates/import", [
+        status, _, err = self.call("DEVICE_MANAGER", "POST", "/api/product-certificates/import", [
             {"key": "P_0020_0007_01", "manufacturer": "A", "productName": "B"},
             {"key": "P_0020_0008_01", "manufacturer": "A"},
             {"key": "P_0020_0007_01", "manufacturer": "A", "productName": "B", "x": 1}])
@@ -178,11 +161,11 @@ class CertificatesTest(ApiClient, unittest.TestCase):
         self.assertEqual([e["field"] for e in err["errors"]],
                          ["[1].productName", "[2].x"])
         for raw, expect in (("[{\"key\": ", 400), ("{}", 400), ("[]", 400)):
-            status, err = self.call("DEVICE_MANAGER", "POST", "/api/product-certificates/import",
+            status, _, err = self.call("DEVICE_MANAGER", "POST", "/api/product-certificates/import",
                                     raw=raw)
             self.assertEqual(status, expect, (raw, err))
             self.assertIn("message", err)
-        status, err = self.call("DEVICE_MANAGER", "POST", "/api/product-certificates/import",
+        status, _, err = self.call("DEVICE_MANAGER", "POST", "/api/product-certificates/import",
                                 raw="<certs/>", content_type="application/xml")
         self.assertEqual(status, 415, err)
         for key in ("P_0020_0003_01", "P_0020_0007_01"):
@@ -191,7 +174,7 @@ class CertificatesTest(ApiClient, unittest.TestCase):
 
     def test_roles(self):
         for role, expect in (("READER", 403), ("FACTORY", 403), ("STATION", 403)):
-            status, _ = self.call(role, "POST", "/api/product-certificates/import",
+            status, _, _ = self.call(role, "POST", "/api/product-certificates/import",
                                   [{"key": "P_0030_0001_01", "manufacturer": "A",
                                     "productName": "B"}])
             self.assertEqual(status, expect, role)
@@ -211,7 +194,7 @@ class CertificatesTest(ApiClient, unittest.TestCase):
                 [{"key": "P_0040_0001_01", "manufacturer": "Known", "productName": "Tag"}])
         tid = self.new_type("certs")
         dev, pac = self.next_device()
-        status, err = self.call("FACTORY", "POST", "/api/devices/create",
+        status, _, err = self.call("FACTORY", "POST", "/api/devices/create",
                                 {"id": dev, "pac": pac, "name": "d", "type": tid,
                                  "productCertificate": "P 0040 0002 01"})
         self.assertEqual(status, 400, err)
@@ -317,7 +300,7 @@ class CertificatesTest(ApiClient, unittest.TestCase):
         self.assertEqual(flagged, sorted(int(d["id"], 16) for d in ids))
 
 
-class CertificatesSwitchOffTest(ApiClient, unittest.TestCase):
+class CertificatesSwitchOffTest(CertificateHelpers, unittest.TestCase):
     """The default: any well-formed certificate is accepted."""
     used = 0
 

@@ -1,16 +1,15 @@
 """Device edits, transfers, bulk edit jobs and series uploads over real HTTP against `roost serve`."""
 
-import json
 import os
 import sqlite3
 import time
 import unittest
 
-from roostcli import api_id, basic
-from roostsite import Site
+from roostcli import api_id
+from roostsite import RoleCalls, Site
 
 
-class ApiDeviceEditsTest(unittest.TestCase):
+class ApiDeviceEditsTest(RoleCalls, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.site = Site("sqlite")
@@ -37,25 +36,9 @@ class ApiDeviceEditsTest(unittest.TestCase):
 
     # --- helpers -----------------------------------------------------------
 
-    def call(self, role, method, path, body=None, raw=None, content_type="application/json"):
-        h = {}
-        if role is not None:
-            u = self.users[role]
-            h.update(basic(u["login"], u["password"]))
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        if data is not None:
-            h["Content-Type"] = content_type
-        status, _, payload = self.server.request(method, path, body=data, headers=h)
-        return status, (json.loads(payload) if payload else None)
-
-    def ok(self, role, method, path, body=None, expect=200):
-        status, parsed = self.call(role, method, path, body)
-        self.assertEqual(status, expect, parsed)
-        return parsed
-
     def bad(self, role, method, path, body=None, raw=None, status=400, field=None,
             fragment=None, content_type="application/json"):
-        code, err = self.call(role, method, path, body, raw, content_type)
+        code, _, err = self.call(role, method, path, body, raw, content_type)
         self.assertEqual(code, status, err)
         self.assertIn("message", err)
         if field is not None:
@@ -79,7 +62,7 @@ class ApiDeviceEditsTest(unittest.TestCase):
             time.sleep(0.05)
 
     def register(self, tid, pairs):
-        status, started = self.call("DEVICE_MANAGER", "POST",
+        status, _, started = self.call("DEVICE_MANAGER", "POST",
                                     "/api/devicetypes/%s/devices/bulk/create/async" % tid,
                                     {"prefix": "dev-", "ids": [{"id": d, "pac": p}
                                                                for d, p in pairs]})
@@ -219,7 +202,7 @@ class ApiDeviceEditsTest(unittest.TestCase):
             {"id": ids[8], "lat": 95},                           # out of range
             {"id": ids[9], "productCertificate": "nope"},        # malformed certificate
         ]
-        status, started = self.call("DEVICE_MANAGER", "POST", "/api/devices/bulk/edit", items)
+        status, _, started = self.call("DEVICE_MANAGER", "POST", "/api/devices/bulk/edit", items)
         self.assertEqual(status, 202, started)
         self.assertEqual(started["total"], 13)
         st = self.wait_job("/api/devices/bulk/edit/" + started["jobId"])
@@ -251,7 +234,7 @@ class ApiDeviceEditsTest(unittest.TestCase):
             self.assertEqual(got["group"]["id"], self.root)
             self.assertIsNone(got["lat"])
         # {"data": [...]} is accepted too; the other owner's view of the job is 404.
-        status, started = self.call("ADMIN", "POST", "/api/devices/bulk/edit",
+        status, _, started = self.call("ADMIN", "POST", "/api/devices/bulk/edit",
                                     {"data": [{"id": ids[6], "name": "via data"}]})
         self.assertEqual(status, 202, started)
         st = self.wait_job("/api/devices/bulk/edit/" + started["jobId"])
@@ -260,7 +243,7 @@ class ApiDeviceEditsTest(unittest.TestCase):
         self.assertEqual(self.call("OWNER", "GET",
                                    "/api/devices/bulk/edit/" + started["jobId"])[0], 404)
         # A bulk-create job is not a bulk edit job.
-        status, created = self.call("DEVICE_MANAGER", "POST",
+        status, _, created = self.call("DEVICE_MANAGER", "POST",
                                     "/api/devicetypes/%s/devices/bulk/create/async" % tid,
                                     {"ids": [{"id": "1", "pac": "0" * 16}]})
         self.assertEqual(status, 202)
@@ -306,7 +289,7 @@ class ApiDeviceEditsTest(unittest.TestCase):
         text = "id;pac\r\n" + "".join("%s;%s\r\n" % p for p in a) + "\r\n"
         text += "%s;%s\r\n" % (self.pacs[39][0], "0" * 16)
         text += "%s;%s\r\n" % a[0]
-        status, started = self.series(tid, text.encode(), "text/csv; charset=utf-8",
+        status, _, started = self.series(tid, text.encode(), "text/csv; charset=utf-8",
                                       "?prefix=semi-&productCertificate=P_0004_D356_03")
         self.assertEqual(status, 202, started)
         self.assertEqual(started["total"], 5)
@@ -323,7 +306,7 @@ class ApiDeviceEditsTest(unittest.TestCase):
 
         # ',' without a header, LF, text/plain.
         text = "".join("%s,%s\n" % (d.lower(), p.lower()) for d, p in b)
-        status, started = self.series(tid, text.encode(), "text/plain")
+        status, _, started = self.series(tid, text.encode(), "text/plain")
         self.assertEqual(status, 202, started)
         st = self.wait_job("/api/jobs/" + started["jobId"])
         self.assertEqual(st["status"], {"success": 3, "failed": []})
@@ -341,7 +324,7 @@ class ApiDeviceEditsTest(unittest.TestCase):
                 body += "; filename=\"%s\"\r\nContent-Type: text/csv" % filename
             body += "\r\n\r\n%s\r\n" % value
         body += "--%s--\r\n" % boundary
-        status, started = self.series(tid, body.encode(),
+        status, _, started = self.series(tid, body.encode(),
                                       "multipart/form-data; boundary=%s" % boundary,
                                       role="DEVICE_MANAGER")
         self.assertEqual(status, 202, started)
@@ -357,7 +340,7 @@ class ApiDeviceEditsTest(unittest.TestCase):
         good = "%s;%s\n" % self.pacs[40]
 
         def refused(raw, line, fragment, content_type="text/csv", query=""):
-            status, err = self.series(tid, raw.encode(), content_type, query)
+            status, _, err = self.series(tid, raw.encode(), content_type, query)
             self.assertEqual(status, 400, err)
             self.assertIn(fragment, err["message"])
             if line is not None:
@@ -374,9 +357,9 @@ class ApiDeviceEditsTest(unittest.TestCase):
         refused(good, None, "prefix", query="?prefix=" + "x" * 300)
         refused(good, None, "productCertificate", query="?productCertificate=Q_1")
         # Not a file type the endpoint reads.
-        status, err = self.series(tid, good.encode(), "application/json")
+        status, _, err = self.series(tid, good.encode(), "application/json")
         self.assertEqual(status, 415, err)
-        status, err = self.series(tid, good.encode(), "application/octet-stream")
+        status, _, err = self.series(tid, good.encode(), "application/octet-stream")
         self.assertEqual(status, 415, err)
         # multipart without a file, with an unknown field, or broken.
         boundary = "b0und"

@@ -7,13 +7,13 @@ import time
 import unittest
 
 from roostcli import VECTORS, run, temp_dir
-from roostsite import ROLES, ServedSite, basic, read_id_pac
+from roostsite import ROLES, RoleCalls, ServedSite, basic, read_id_pac
 from roostserver import Server
 
 SAMPLE = os.path.join(VECTORS, "cra-sample")
 
 
-class ApiRegistryFlows(ServedSite):
+class ApiRegistryFlows(RoleCalls, ServedSite):
     """The flows; run once per engine by the subclasses below (ENGINE)."""
 
     @classmethod
@@ -30,23 +30,6 @@ class ApiRegistryFlows(ServedSite):
         log = "".join(self.server.log)
         self.assertIn('"database":"%s"' % ("postgresql" if self.ENGINE == "postgres"
                                            else "sqlite"), log)
-
-    def call(self, role, method, path, body=None, raw=None, headers=None):
-        h = dict(headers or {})
-        if role is not None:
-            u = self.users[role]
-            h.update(basic(u["login"], u["password"]))
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        if data is not None:
-            h["Content-Type"] = "application/json"
-        status, head, payload = self.server.request(method, path, body=data, headers=h)
-        parsed = json.loads(payload) if payload else None
-        return status, head, parsed
-
-    def ok(self, role, method, path, body=None, expect=200):
-        status, _, parsed = self.call(role, method, path, body)
-        self.assertEqual(status, expect, parsed)
-        return parsed
 
     def new_type(self, name, **fields):
         return self.ok("DEVICE_MANAGER", "POST", "/api/devicetypes/create",

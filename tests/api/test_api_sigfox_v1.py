@@ -12,8 +12,8 @@ import time
 import unittest
 import uuid
 
-from roostcli import basic, run
-from roostsite import KEY, Site, run_ok
+from roostcli import run
+from roostsite import KEY, RoleCalls, Site, run_ok
 
 NULL = type(None)
 NUM = (int, float)
@@ -185,7 +185,7 @@ def multipart(fields):
     return "multipart/form-data; boundary=" + boundary, body
 
 
-class SigfoxV1Test(unittest.TestCase):
+class SigfoxV1Test(RoleCalls, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.site = Site("sqlite")
@@ -198,22 +198,6 @@ class SigfoxV1Test(unittest.TestCase):
         cls.site.close()
 
     # --- helpers -----------------------------------------------------------
-
-    def call(self, role, method, path, body=None, raw=None, headers=None):
-        h = dict(headers or {})
-        if role is not None:
-            u = self.users[role]
-            h.update(basic(u["login"], u["password"]))
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        if data is not None:
-            h.setdefault("Content-Type", "application/json")
-        status, head, payload = self.server.request(method, path, body=data, headers=h)
-        return status, head, (json.loads(payload) if payload else None)
-
-    def ok(self, role, method, path, body=None, expect=200, **kw):
-        status, _, parsed = self.call(role, method, path, body, **kw)
-        self.assertEqual(status, expect, "%s %s: %r" % (method, path, parsed))
-        return parsed
 
     def refused(self, role, method, path, body, field, fragment, status=400, **kw):
         code, _, err = self.call(role, method, path, body, **kw)

@@ -237,6 +237,30 @@ def read_id_pac(path):
     return pairs
 
 
+class RoleCalls:
+    """Requests as one of a test class's API users, for a unittest.TestCase with `server` (a
+    Server) and `users` ({role: {"login", "password"}}); role None sends no credentials."""
+
+    def call(self, role, method, path, body=None, raw=None, content_type="application/json",
+             headers=None):
+        """(status, headers, parsed JSON body or None); `body` is sent as JSON, `raw` as is."""
+        h = dict(headers or {})
+        if role is not None:
+            u = self.users[role]
+            h.update(basic(u["login"], u["password"]))
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        if data is not None:
+            h.setdefault("Content-Type", content_type)
+        status, head, payload = self.server.request(method, path, body=data, headers=h)
+        return status, head, (json.loads(payload) if payload else None)
+
+    def ok(self, role, method, path, body=None, expect=200, **kw):
+        """The parsed answer, once asserted to have status `expect`."""
+        status, _, parsed = self.call(role, method, path, body, **kw)
+        self.assertEqual(status, expect, "%s %s: %r" % (method, path, parsed))
+        return parsed
+
+
 class Client:
     """One keep-alive HTTP connection to a server, authenticated as an API user."""
 
