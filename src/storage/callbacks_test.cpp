@@ -177,6 +177,16 @@ TEST_P(CallbackStoreTest, DeliveriesOfADisabledCallbackWaitUntilItIsEnabledAgain
     sent.push_back(t.delivery.id);
   }
   EXPECT_EQ(sent.size(), 2u);
+  // All of the disabled callback's deliveries were parked by that claim, not only those it met.
+  std::vector<MessageCursor> messages{{10'000, 0x2C, 1}, {11'000, 0x2C, 2}, {12'000, 0x2C, 3}};
+  auto listed = store_->ListMessageDeliveries(messages);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 6u);
+  for (const Delivery& d : *listed) {
+    if (d.callback == "cb-a-off") {
+      EXPECT_GT(d.next_attempt, int64_t{100'000'000'000'000});
+    }
+  }
   auto rest = Claim(20'000, 2);
   ASSERT_EQ(rest.size(), 1u);
   EXPECT_EQ(rest[0].callback.id, "cb-b-on");

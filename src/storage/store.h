@@ -665,10 +665,11 @@ class Store {
   // Leases up to `limit` pending deliveries due at `now` (the earliest first) for
   // `lease_ms`: a dispatcher that dies with them leaves them due again once the
   // lease ends (at-least-once). With several instances on one PostgreSQL each
-  // delivery is leased to one of them at a time. A due delivery of a disabled
-  // or dead callback is parked instead (kept pending, never due) until the
-  // callback is enabled again (SetCallbackEnabled, or UpdateCallback with
-  // `enabled`); it then is due at once.
+  // delivery is leased to one of them at a time. Meeting a due delivery of a
+  // disabled or dead callback, the claim parks all of that callback's due
+  // deliveries instead (kept pending, never due) until the callback is enabled
+  // again (SetCallbackEnabled, or UpdateCallback with `enabled`): they are then
+  // due at once. Returns fewer than `limit` only when no more are due.
   virtual Result<std::vector<DeliveryTask>> ClaimDeliveries(EpochMillis now, int limit,
                                                             int64_t lease_ms) = 0;
   // Records an attempt. Returns true when this attempt made its callback dead

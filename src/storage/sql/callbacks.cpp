@@ -398,9 +398,20 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
     const auto& cb = callbacks[id];
     return cb && cb->enabled && !cb->dead;
   };
-  // Rounds: deliveries met of callbacks that are not living are parked, and
-  // the claim looks again for as many living ones.
-  for (int round = 0; round < 8 && static_cast<int>(claimed.size()) < limit; ++round) {
+  // Parks every due delivery of a callback that is not living at once (those
+  // another instance holds are its own to park), so that no later round or
+  // claim meets it again: a disabled callback's backlog costs one statement,
+  // not a round per `limit` of it.
+  ROOST_SQL_QUERY(
+      park, c,
+      std::string("UPDATE deliveries SET next_attempt = $1 WHERE id IN (SELECT id FROM "
+                  "deliveries WHERE callback_id = $2 AND state = 0 AND next_attempt <= $3") +
+          (c.dialect().engine == driver::Engine::kPostgres ? " FOR UPDATE SKIP LOCKED" : "") + ")",
+      "claim deliveries");
+  // Rounds: when one met deliveries of callbacks that are not living, those
+  // are parked and the claim looks again for as many living ones. Each such
+  // round parks a callback for good, so the rounds end.
+  for (int round = 0; round < 64 && static_cast<int>(claimed.size()) < limit; ++round) {
     const int64_t want = limit - static_cast<int64_t>(claimed.size());
     due.Bind(1, now).Bind(2, want);
     std::vector<std::pair<int64_t, std::string>> rows;
@@ -411,21 +422,18 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
       rows.emplace_back(due.Int(0), due.Text(1));
     }
     due.Reset();
-    std::vector<int64_t> lease, park;
-    std::set<std::string> confirmed;  // not living, read under a lock
+    std::vector<int64_t> lease;
+    std::set<std::string> parked;  // not living, read again under a lock
     for (const auto& [id, callback] : rows) {
       if (!callbacks.count(callback)) ROOST_RETURN_IF_ERROR(load_callback(read_callback, callback));
-      if (!living(callback) && confirmed.insert(callback).second) {
+      if (!living(callback) && parked.insert(callback).second) {
         ROOST_RETURN_IF_ERROR(load_callback(lock_callback, callback));
+        if (living(callback)) parked.erase(callback);
       }
-      (living(callback) ? lease : park).push_back(id);
+      if (living(callback)) lease.push_back(id);
     }
-    if (!park.empty()) {
-      ROOST_SQL_QUERY(q, c,
-                      std::string("UPDATE deliveries SET next_attempt = $1 WHERE id ") +
-                          c.dialect().in_int_list(2),
-                      "claim deliveries");
-      ROOST_RETURN_IF_ERROR(q.Bind(1, kParkedUntil).BindIntList(2, park).Run());
+    for (const std::string& callback : parked) {
+      ROOST_RETURN_IF_ERROR(park.Bind(1, kParkedUntil).Bind(2, callback).Bind(3, now).Run());
     }
     if (!lease.empty()) {
       ROOST_SQL_QUERY(u, c,
@@ -438,7 +446,7 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
       for (Delivery& d : *leased) claimed.push_back(std::move(d));
     }
     // Fewer than asked: nothing else is due. None parked: all were leased.
-    if (static_cast<int64_t>(rows.size()) < want || park.empty()) break;
+    if (static_cast<int64_t>(rows.size()) < want || parked.empty()) break;
   }
   if (claimed.empty()) {
     ROOST_RETURN_IF_ERROR(tx.Commit("claim deliveries"));
