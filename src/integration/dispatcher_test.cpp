@@ -198,6 +198,44 @@ TEST_P(DispatcherTest, HttpSendsRunOnTheLoopItIsGiven) {
   EXPECT_EQ(sink.requests().size(), 40u);
 }
 
+// A send still in flight when its loop stopped running is abandoned by the
+// first Stop, after the send timeout and its grace; a second Stop (the
+// destructor's) does not wait for it again.
+TEST_P(DispatcherTest, ASecondStopDoesNotWaitForAnAbandonedSendAgain) {
+  std::atomic<bool> entered{false};
+  std::atomic<bool> release{false};
+  LoopbackHttpServer sink([&](const ReceivedRequest&) {
+    entered = true;
+    while (!release) std::this_thread::sleep_for(10ms);
+    return Answer{200, "ok", {}, 0};
+  });
+  ASSERT_TRUE(
+      store_->CreateCallbacks(std::vector<Callback>{UrlCallback("cb", sink.Url("/in"))}).ok());
+  boost::asio::io_context loop;
+  auto guard = boost::asio::make_work_guard(loop);
+  std::thread runner([&loop] { loop.run(); });
+  DispatcherOptions o = Options();
+  o.loop = &loop;
+  o.timeout = 200ms;
+  Dispatcher dispatcher(*store_, o);
+  Ingest(1, 1);
+  dispatcher.Wake();
+  EXPECT_TRUE(WaitFor([&] { return entered.load(); }, 10s));
+  // The loop stops with the send in flight: its timeout can no longer fire.
+  guard.reset();
+  loop.stop();
+  runner.join();
+  auto started = std::chrono::steady_clock::now();
+  dispatcher.Stop();
+  const auto first = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(first, 5s);   // the timeout and the grace: it waited for the send
+  EXPECT_LT(first, 15s);  // ... and then gave it up
+  started = std::chrono::steady_clock::now();
+  dispatcher.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+  release = true;
+}
+
 TEST_P(DispatcherTest, HandedOffDeliveriesAreSentAndRecordedWithoutAClaim) {
   LoopbackHttpServer sink([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
   Callback batch = UrlCallback("cb-batch", sink.Url("/batch"));
