@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/hex.h"
+#include "core/testing/temp_dir.h"
 #include "crypto/hash.h"
 
 namespace roost::factory {
@@ -46,18 +47,7 @@ std::string BaseJournal() {
          FormatReserved(1, Id(0x101), 1700000000003);
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "roost-journal-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string File(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
+using roost::testing::TempDir;
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -8,8 +8,10 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
+#include "core/testing/temp_dir.h"
 #include "storage/migrations.h"
 #include "storage/testing/pg_fixture.h"
 
@@ -20,10 +22,8 @@ class DriverTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == "sqlite") {
-      char tmpl[] = "/tmp/roost-driver-test-XXXXXX";
-      ASSERT_NE(mkdtemp(tmpl), nullptr);
-      dir_ = tmpl;
-      pool_ = std::make_unique<Pool>(2, SqliteOpener(dir_ + "/test.db"));
+      dir_.emplace("driver-test");
+      pool_ = std::make_unique<Pool>(2, SqliteOpener(dir_->File("test.db")));
     } else {
       auto server = storage::testing::PgServer::Shared();
       ASSERT_TRUE(server.ok()) << server.status().message();
@@ -46,7 +46,7 @@ class DriverTest : public ::testing::TestWithParam<std::string> {
   }
   void TearDown() override {
     pool_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    dir_.reset();
   }
 
   // Inserts one row; the status of the insert.
@@ -63,7 +63,7 @@ class DriverTest : public ::testing::TestWithParam<std::string> {
     return q->Int(0);
   }
 
-  std::string dir_;
+  std::optional<roost::testing::TempDir> dir_;  // SQLite: the database's directory
   std::unique_ptr<Pool> pool_;
 };
 
@@ -397,9 +397,8 @@ TEST_P(DriverTest, WriteTransactionsOfTwoThreadsAllCommit) {
 // mutex (not SQLite's sleeping busy handler), and each way a transaction ends
 // lets the next one in.
 TEST(SqliteDriver, WritersOfOneFileQueueOnAMutexReleasedByCommitAndRollback) {
-  char tmpl[] = "/tmp/roost-driver-test-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  const roost::testing::TempDir temp("driver-test");
+  const std::string& dir = temp.path();
   {
     Pool pool(2, SqliteOpener(dir + "/test.db", /*busy_timeout_ms=*/200));
     auto a = pool.Acquire();
@@ -439,16 +438,14 @@ TEST(SqliteDriver, WritersOfOneFileQueueOnAMutexReleasedByCommitAndRollback) {
     EXPECT_TRUE(after.ok()) << after.message();
     (*b)->Rollback();
   }
-  std::filesystem::remove_all(dir);
 }
 
 // SQLite: the WAL is checkpointed in the background (the pool's connections
 // no longer do it at each 1 000 pages): the database file receives the pages
 // and the WAL stays bounded (10 000 pages) however much is written.
 TEST(SqliteDriver, TheWalIsCheckpointedWhileWritersGoOn) {
-  char tmpl[] = "/tmp/roost-driver-test-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  const roost::testing::TempDir temp("driver-test");
+  const std::string& dir = temp.path();
   const std::string file = dir + "/test.db";
   {
     Pool pool(2, SqliteOpener(file));
@@ -479,16 +476,14 @@ TEST(SqliteDriver, TheWalIsCheckpointedWhileWritersGoOn) {
     // The WAL was started over rather than grown to hold it all.
     EXPECT_LT(std::filesystem::file_size(file + "-wal"), 80u * 1024 * 1024);
   }
-  std::filesystem::remove_all(dir);
 }
 
 // SQLite: a reader of an old snapshot (a long export, say) keeps the WAL from
 // starting over, but never holds the writers back while the checkpointer
 // copies what it can.
 TEST(SqliteDriver, AReaderOfAnOldSnapshotNeverHoldsWritersBack) {
-  char tmpl[] = "/tmp/roost-driver-test-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  const roost::testing::TempDir temp("driver-test");
+  const std::string& dir = temp.path();
   {
     Pool pool(2, SqliteOpener(dir + "/test.db", /*busy_timeout_ms=*/2000));
     auto writer = pool.Acquire();
@@ -523,7 +518,6 @@ TEST(SqliteDriver, AReaderOfAnOldSnapshotNeverHoldsWritersBack) {
     // the writers held would show here.
     EXPECT_LT(slowest, std::chrono::milliseconds(1000));
   }
-  std::filesystem::remove_all(dir);
 }
 
 std::string EngineName(const ::testing::TestParamInfo<std::string>& info) {
