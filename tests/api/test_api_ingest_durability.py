@@ -5,6 +5,9 @@
   URL callback has received every stored message at least once and nothing else, including the
   deliveries the killed server had reserved but not sent (they come due when their lease ends;
   the test sets a 5 s lease) (SQLite and PostgreSQL);
+- an instance started with --send-callbacks false stores and queues each callback but sends
+  none; an instance with the default sends each once (on PostgreSQL while the first runs, on
+  SQLite after it stopped) (SQLite and PostgreSQL);
 - three `roost serve` on one PostgreSQL, each receiving one station's report of the same frame
   at once: one message, heard by the three stations, for every frame.
 """
