@@ -274,8 +274,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
                     "/enable?enabled=true) once its endpoint works; the waiting deliveries "
                     "are then sent.\n");
   };
-  // Without it this instance only queues deliveries (and lets their leases
-  // go): another instance on the same database sends them.
+  // Without it this instance only queues deliveries, due at once and leased
+  // to nobody: the instances on the same database that send take them.
   if (cfg.send_callbacks) {
     p->dispatcher = std::make_unique<integration::Dispatcher>(*p->store, std::move(dispatch));
   }

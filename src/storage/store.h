@@ -669,7 +669,8 @@ class Store {
   // disabled or dead callback, the claim parks all of that callback's due
   // deliveries instead (kept pending, never due) until the callback is enabled
   // again (SetCallbackEnabled, or UpdateCallback with `enabled`): they are then
-  // due at once. Returns fewer than `limit` only when no more are due.
+  // due at once. Returns fewer than `limit` only when no more are due (other
+  // than those another instance holds).
   virtual Result<std::vector<DeliveryTask>> ClaimDeliveries(EpochMillis now, int limit,
                                                             int64_t lease_ms) = 0;
   // Records an attempt. Returns true when this attempt made its callback dead
