@@ -72,6 +72,13 @@ Dispatcher::Dispatcher(storage::Store& store, DispatcherOptions options)
       failed_ = &(*family)->WithLabels({"failed"});
       dead_ = &(*family)->WithLabels({"dead"});
     }
+    auto waiting = options_.metrics->AddGauge("roost_callback_queue_sends",
+                                              "Callback sends (a delivery, or a BATCH_URL batch) "
+                                              "waiting in the dispatcher's host queues");
+    if (waiting.ok()) waiting_gauge_ = &(*waiting)->Get();
+    auto in_flight = options_.metrics->AddGauge("roost_callback_sends_in_flight",
+                                                "Callback HTTP requests in flight");
+    if (in_flight.ok()) in_flight_gauge_ = &(*in_flight)->Get();
   }
   const unsigned n = std::max(1u, options_.max_in_flight);
   // Room for a claim beyond slow hosts' full queues, so that a few slow hosts
@@ -190,6 +197,7 @@ void Dispatcher::Stop() {
       host.waiting.clear();
     }
     queued_ = 0;
+    PublishDepths();
   }
   for (auto& [id, batch] : batches_) {
     for (const auto& task : batch.tasks) unsent.push_back(task.delivery.id);
@@ -301,7 +309,13 @@ bool Dispatcher::Enqueue(Job job, std::vector<int64_t>& busy) {
   }
   h.waiting.push_back(std::move(job));
   ++queued_;
+  PublishDepths();
   return name == kEmailDestination;
+}
+
+void Dispatcher::PublishDepths() {
+  if (waiting_gauge_ != nullptr) waiting_gauge_->Set(static_cast<double>(queued_));
+  if (in_flight_gauge_ != nullptr) in_flight_gauge_->Set(sending_);
 }
 
 bool Dispatcher::IsQuick(const std::string& host) const {
@@ -433,6 +447,7 @@ void Dispatcher::Pump() {
       ++h->in_flight;
       --queued_;
       ++sending_;
+      PublishDepths();
       room = queued_ + static_cast<size_t>(std::max(1, options_.claim_batch)) == high_water_;
     }
     // Only when room just came: a wake-up per send would make the claimer
@@ -493,6 +508,7 @@ void Dispatcher::Finish(Job job, const std::string& host, Attempt attempt, int64
       if (it->second.in_flight == 0 && it->second.waiting.empty()) hosts_.erase(it);
     }
     if (http) --sending_;
+    PublishDepths();
     stopping = stop_;
   }
   if (!http) work_.notify_all();  // the email host has room again
@@ -512,6 +528,7 @@ void Dispatcher::SendEmails() {
       h->waiting.pop_front();
       ++h->in_flight;
       --queued_;
+      PublishDepths();
     }
     cv_.notify_all();  // the claimer may have room again
     const auto started = std::chrono::steady_clock::now();

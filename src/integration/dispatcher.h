@@ -180,12 +180,17 @@ class Dispatcher {
   // email destination only, or every other. mu_ held.
   Host* ReadyHost(std::string& name, bool email);
   bool IsQuick(const std::string& host) const;  // mu_ held
+  void PublishDepths();                         // mu_ held: queued_ and sending_ to their gauges
 
   storage::Store& store_;
   DispatcherOptions options_;
   observe::Counter* delivered_ = nullptr;
   observe::Counter* failed_ = nullptr;
   observe::Counter* dead_ = nullptr;
+  // roost_callback_queue_sends and roost_callback_sends_in_flight; owned by the
+  // registry (so a render after the dispatcher is gone reads no freed memory).
+  observe::Gauge* waiting_gauge_ = nullptr;
+  observe::Gauge* in_flight_gauge_ = nullptr;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -15,6 +15,7 @@
 
 #include "integration/http_sender.h"
 #include "integration/loopback_http_server.h"
+#include "observe/metrics.h"
 #include "storage/store_test_fixture.h"
 
 namespace roost::integration {
@@ -196,6 +197,47 @@ TEST_P(DispatcherTest, HttpSendsRunOnTheLoopItIsGiven) {
   for (auto& t : threads) t.join();
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(sink.requests().size(), 40u);
+}
+
+// The dispatcher's queue depths are gauges: sends waiting in host queues and
+// HTTP requests in flight, back to 0 once all are sent.
+TEST_P(DispatcherTest, QueueDepthsAreGauges) {
+  std::atomic<bool> release{false};
+  LoopbackHttpServer sink([&](const ReceivedRequest&) {
+    while (!release) std::this_thread::sleep_for(10ms);
+    return Answer{200, "ok", {}, 0};
+  });
+  ASSERT_TRUE(
+      store_->CreateCallbacks(std::vector<Callback>{UrlCallback("cb", sink.Url("/in"))}).ok());
+  observe::MetricsRegistry metrics;
+  auto gauge = [&metrics](const std::string& name) {
+    const std::string text = metrics.Render();
+    const size_t at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
+  };
+  DispatcherOptions o = Options();
+  o.metrics = &metrics;
+  o.timeout = 10s;
+  Dispatcher dispatcher(*store_, o);
+  Ingest(1, 10);
+  dispatcher.Wake();
+  // A host not known to be quick gets per_destination (2) sends at once; the rest wait.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return gauge("roost_callback_sends_in_flight") == 2 &&
+               gauge("roost_callback_queue_sends") == 8;
+      },
+      10s))
+      << metrics.Render();
+  release = true;
+  EXPECT_TRUE(WaitFor([&] { return sink.requests().size() == 10; }, 10s));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return gauge("roost_callback_sends_in_flight") == 0 &&
+               gauge("roost_callback_queue_sends") == 0;
+      },
+      10s))
+      << metrics.Render();
 }
 
 // A send still in flight when its loop stopped running is abandoned by the
