@@ -215,6 +215,15 @@ TEST_P(DispatcherTest, QueueDepthsAreGauges) {
     const size_t at = text.find("\n" + name + " ");
     return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
   };
+  // Waits until the gauges read `in_flight` and `waiting`.
+  auto depths_become = [&](double in_flight, double waiting) {
+    return WaitFor(
+        [&] {
+          return gauge("roost_callback_sends_in_flight") == in_flight &&
+                 gauge("roost_callback_queue_sends") == waiting;
+        },
+        10s);
+  };
   DispatcherOptions o = Options();
   o.metrics = &metrics;
   o.timeout = 10s;
@@ -222,22 +231,10 @@ TEST_P(DispatcherTest, QueueDepthsAreGauges) {
   Ingest(1, 10);
   dispatcher.Wake();
   // A host not known to be quick gets per_destination (2) sends at once; the rest wait.
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        return gauge("roost_callback_sends_in_flight") == 2 &&
-               gauge("roost_callback_queue_sends") == 8;
-      },
-      10s))
-      << metrics.Render();
+  EXPECT_TRUE(depths_become(2, 8)) << metrics.Render();
   release = true;
   EXPECT_TRUE(WaitFor([&] { return sink.requests().size() == 10; }, 10s));
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        return gauge("roost_callback_sends_in_flight") == 0 &&
-               gauge("roost_callback_queue_sends") == 0;
-      },
-      10s))
-      << metrics.Render();
+  EXPECT_TRUE(depths_become(0, 0)) << metrics.Render();
 }
 
 // A send still in flight when its loop stopped running is abandoned by the
