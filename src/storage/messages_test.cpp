@@ -204,6 +204,51 @@ TEST_P(MessageStoreTest, ReplaysAreRefusedAcrossTheWrapAndDisengageAcceptsTheNex
   EXPECT_EQ(DeviceMessages(0x2C).size(), 4u);
 }
 
+TEST_P(MessageStoreTest, ACopyOfAnEarlierFrameArrivingAfterALaterOneJoinsItsMessage) {
+  IngestPolicy policy;
+  policy.dedup_window_ms = 3000;
+  // In one batch: frame 5, frame 6, then another station's copy of 5.
+  auto d = Ingest({Report(0x2C, 5, 10'000, "0A1B"), Report(0x2C, 6, 12'000, "0A1B"),
+                   Report(0x2C, 5, 10'030, "0A1C")},
+                  policy);
+  EXPECT_EQ(Results(d), (std::vector<IngestResult>{IngestResult::kAccepted, IngestResult::kAccepted,
+                                                   IngestResult::kDuplicate}));
+  ASSERT_TRUE(d[2].message.has_value());
+  EXPECT_EQ(d[2].message->seq_number, 5);
+  EXPECT_EQ(d[2].message->rinfos.size(), 2u);
+  // In a later batch, from the store: a third station's copy of 5 within the
+  // window joins it; one past the window is a replay.
+  EXPECT_EQ(Ingest({Report(0x2C, 5, 12'900, "0A1D")}, policy)[0].result, IngestResult::kDuplicate);
+  EXPECT_EQ(Ingest({Report(0x2C, 5, 13'100, "0A1C")}, policy)[0].result, IngestResult::kReplay);
+  auto messages = DeviceMessages(0x2C);
+  ASSERT_EQ(messages.size(), 2u);
+  const Message& five = messages[0].seq_number == 5 ? messages[0] : messages[1];
+  ASSERT_EQ(five.rinfos.size(), 3u);
+  EXPECT_EQ(five.rinfos[1].station, "0A1C");
+  EXPECT_EQ(five.rinfos[1].delay, 30);
+  EXPECT_EQ(five.rinfos[2].station, "0A1D");
+  // The device stays at its last frame.
+  auto dev = store_->GetDevice(0x2C);
+  ASSERT_TRUE(dev.ok());
+  EXPECT_EQ(dev->sequence_number, 6);
+  EXPECT_EQ(dev->last, 12'000);
+}
+
+TEST_P(MessageStoreTest, DisengageAcceptsTheLastSequenceNumberAgainPastTheWindow) {
+  IngestPolicy policy;
+  policy.dedup_window_ms = 3000;
+  EXPECT_EQ(Ingest({Report(0x2C, 100, 1'000, "0A1B")}, policy)[0].result, IngestResult::kAccepted);
+  ASSERT_EQ(*store_->DisengageSequenceCheck(type_.id, 2'000), 2);
+  // Within the window it is still another station's copy of the frame...
+  EXPECT_EQ(Ingest({Report(0x2C, 100, 1'500, "0A1C")}, policy)[0].result, IngestResult::kDuplicate);
+  // ... past it, a device that restarted and counts from 100 again.
+  EXPECT_EQ(Ingest({Report(0x2C, 100, 600'000, "0A1B")}, policy)[0].result,
+            IngestResult::kAccepted);
+  EXPECT_EQ(Ingest({Report(0x2C, 100, 900'000, "0A1B")}, policy)[0].result, IngestResult::kLate);
+  EXPECT_FALSE(*store_->ClearSequenceCheckDisengaged(0x2C));  // used by the accepted one
+  EXPECT_EQ(DeviceMessages(0x2C).size(), 2u);
+}
+
 TEST_P(MessageStoreTest, UnknownDevicesAndStationsAndForeignStationsAreRefused) {
   auto d = Ingest({Report(0x99, 1, 1'000, "0A1B"), Report(0x2C, 1, 1'000, "FFFF"),
                    Report(0x2C, 1, 1'000, "0B00"), Report(0x2C, 1, 1'000, "0A1C")});

@@ -588,8 +588,8 @@ class Store {
   // Applies a device's SERVICE report, in one transaction, under its device's
   // row lock. Refused as uplinks are (kUnknownDevice, kUnknownStation,
   // kForeignStation); the same report again (same kind and sequence number, or
-  // same time when it has none) within the policy's window is kDuplicate and
-  // changes nothing. Otherwise (kAccepted):
+  // without one, any report of that kind) within the policy's window is
+  // kDuplicate and changes nothing. Otherwise (kAccepted):
   //  - STATUS adds its temperature and voltage to the hourly statistics of the
   //    device and its type;
   //  - ACKNOWLEDGE records the confirmation on the device's latest message with

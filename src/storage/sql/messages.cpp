@@ -99,6 +99,9 @@ struct DeviceUplink {
   bool changed = false;
   Message* last_message = nullptr;  // the frame of `seq`, once looked up or made
   bool last_looked_up = false;
+  // Every message of the device this transaction made or read, so that a
+  // report joins the one Message however many of the batch's reports it has.
+  std::vector<Message*> frames;
 };
 
 struct StationInfo {
@@ -130,6 +133,29 @@ Message MessageFromRow(const Query& q) {
   m.downlink_station = q.Text(16);
   if (auto ack = q.OptInt(17)) m.downlink_ack = *ack != 0;
   m.downlink_info = q.Text(18);
+  return m;
+}
+
+// The message of `device` with sequence number `seq` and a time in
+// [from, to]: one this transaction already holds (made or read), else one read
+// from the store (then held). nullptr when there is none.
+static Result<Message*> FindFrame(driver::Connection& c, DeviceUplink& d,
+                                  std::deque<Message>& looked_up, uint32_t device, EpochMillis from,
+                                  EpochMillis to, int64_t seq) {
+  for (Message* m : d.frames) {
+    if (m->seq_number == seq && m->time >= from && m->time <= to) return m;
+  }
+  ROOST_SQL_QUERY(q, c,
+                  std::string("SELECT ") + kMessageColumns +
+                      " FROM messages WHERE device_id = $1 AND time >= $2 AND time <= $3 AND "
+                      "seq_number = $4 ORDER BY time LIMIT 1",
+                  "ingest uplinks");
+  q.Bind(1, int64_t{device}).Bind(2, from).Bind(3, to).Bind(4, seq);
+  auto row = q.Next();
+  if (!row.ok()) return row.status();
+  if (!*row) return static_cast<Message*>(nullptr);
+  Message* m = &looked_up.emplace_back(MessageFromRow(q));
+  d.frames.push_back(m);
   return m;
 }
 
@@ -204,7 +230,8 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
   std::deque<Message> created;       // new messages (stable addresses)
   std::deque<Message> looked_up;
   std::unordered_set<const Message*> merged;  // looked-up messages that gained a station
-  std::vector<std::pair<const Message*, std::string>> joined;  // (message, station) joined
+  std::vector<std::pair<const Message*, std::string>> joined;     // (message, station) joined
+  std::vector<const Message*> frame_of(reports.size(), nullptr);  // the message a copy joined
   auto complete = [&](Message& m, const DeviceUplink& d) {
     if (policy.complete) policy.complete(m, d.payload_type, d.payload_config);
   };
@@ -227,28 +254,28 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       continue;
     }
     Reception reception{r.station, r.rssi, r.snr, r.freq, station->lat, station->lng, 0};
-    if (d.seq && *d.seq == r.seq_number && d.last) {
+    // The frame this report may be another station's copy of: the device's
+    // last one, or, when the report is behind it, an earlier frame within the
+    // window (reports of two frames can arrive out of order).
+    const bool same_as_last = d.seq && *d.seq == r.seq_number && d.last;
+    const bool behind = !same_as_last && d.seq && !IsSequenceAhead(*d.seq, r.seq_number);
+    Message* frame = nullptr;
+    if (same_as_last) {
       if (!d.last_looked_up) {
         d.last_looked_up = true;
-        ROOST_SQL_QUERY(q, c,
-                        std::string("SELECT ") + kMessageColumns +
-                            " FROM messages WHERE device_id = $1 AND time = $2 AND "
-                            "seq_number = $3",
-                        "ingest uplinks");
-        q.Bind(1, int64_t{r.device.value}).Bind(2, *d.last).Bind(3, *d.seq);
-        auto row = q.Next();
-        if (!row.ok()) return row.status();
-        if (*row) d.last_message = &looked_up.emplace_back(MessageFromRow(q));
+        auto found = FindFrame(c, d, looked_up, r.device.value, *d.last, *d.last, *d.seq);
+        if (!found.ok()) return found.status();
+        d.last_message = *found;
       }
-      Message* m = d.last_message;
-      if (m == nullptr) {
-        decision.result = IngestResult::kReplay;  // the frame's message is gone (purged)
-        continue;
-      }
-      if (std::llabs(r.time - m->time) > policy.dedup_window_ms) {
-        decision.result = IngestResult::kLate;
-        continue;
-      }
+      frame = d.last_message;
+    } else if (behind) {
+      auto found = FindFrame(c, d, looked_up, r.device.value, r.time - policy.dedup_window_ms,
+                             r.time + policy.dedup_window_ms, r.seq_number);
+      if (!found.ok()) return found.status();
+      frame = *found;
+    }
+    if (frame != nullptr && std::llabs(r.time - frame->time) <= policy.dedup_window_ms) {
+      Message* m = frame;
       const bool known = std::any_of(m->rinfos.begin(), m->rinfos.end(),
                                      [&](const Reception& x) { return x.station == r.station; });
       if (!known) {
@@ -259,11 +286,15 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
         joined.emplace_back(m, r.station);
       }
       decision.result = IngestResult::kDuplicate;
-      decision.message = *m;
+      frame_of[i] = m;
       continue;
     }
-    if (d.seq && !d.disengaged && !IsSequenceAhead(*d.seq, r.seq_number)) {
-      decision.result = IngestResult::kReplay;
+    // Not a copy: a new frame, unless its number is not ahead of the last
+    // one. A disengaged device or type accepts it whatever its number.
+    if (!d.disengaged && (same_as_last || behind)) {
+      // The last frame again: past the window (or its message purged).
+      decision.result =
+          same_as_last && frame != nullptr ? IngestResult::kLate : IngestResult::kReplay;
       continue;
     }
     if (d.disengaged) {
@@ -282,6 +313,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     complete(m, d);
     d.last_message = &m;
     d.last_looked_up = true;
+    d.frames.push_back(&m);
     d.seq = r.seq_number;
     d.last = r.time;
     MoveAverage(d.avg_snr, r.snr);
@@ -293,9 +325,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
   // A message made in this batch and joined by later reports of the batch is
   // stored once, with every station.
   for (size_t i = 0; i < reports.size(); ++i) {
-    if (out[i].result != IngestResult::kDuplicate) continue;
-    const DeviceUplink& d = devices[reports[i].device.value];
-    if (d.last_message != nullptr) out[i].message = *d.last_message;
+    if (frame_of[i] != nullptr) out[i].message = *frame_of[i];
   }
 
   if (!created.empty()) {

@@ -260,8 +260,10 @@ Result<IngestDecision> SqlStore::IngestService(const ServiceReport& r, const Ing
   const int64_t kind = static_cast<int64_t>(r.type);
   const int64_t seq = r.seq_number.value_or(-1);
   {
-    // The same report from another station: same sequence number (or, without
-    // one, the same time) within the window.
+    // The same report from another station: same sequence number within the
+    // window; without one, any report of the kind within the window (the
+    // stations' clocks differ, and a device sends a kind of service report
+    // far less often than that).
     ROOST_SQL_QUERY(q, c,
                     "SELECT seq_number, time FROM service_reports WHERE device_id = $1 AND "
                     "kind = $2",
@@ -271,7 +273,7 @@ Result<IngestDecision> SqlStore::IngestService(const ServiceReport& r, const Ing
     if (*row) {
       const int64_t last_seq = q.Int(0);
       const EpochMillis last_time = q.Int(1);
-      const bool same = seq >= 0 ? last_seq == seq : last_seq < 0 && last_time == r.time;
+      const bool same = seq >= 0 ? last_seq == seq : last_seq < 0;
       if (same && std::llabs(r.time - last_time) <= policy.dedup_window_ms) {
         decision.result = IngestResult::kDuplicate;
         return decision;
