@@ -200,10 +200,14 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
     if (reports[i].ack) ack_stations[i] = reports[i].station;
   }
   std::vector<UplinkReport> queued;
-  std::vector<size_t> where;  // index in the request of each queued report
+  std::vector<size_t> where;              // index in the request of each queued report
+  std::vector<UplinkReport> not_allowed;  // counted and logged once the request is taken
   queued.reserve(reports.size());
   for (size_t i = 0; i < reports.size(); ++i) {
-    if (!allowed[i]) continue;
+    if (!allowed[i]) {
+      not_allowed.push_back(std::move(reports[i]));
+      continue;
+    }
     where.push_back(i);
     queued.push_back(std::move(reports[i]));
   }
@@ -259,13 +263,20 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
     }
     held->Answer(total, std::nullopt);
   };
+  auto note_not_allowed = [&] {
+    for (const UplinkReport& r : not_allowed) {
+      ctx.messages->NoteRefused(r.device.value, r.station, IngestResult::kUnknownStation);
+    }
+  };
   if (queued.empty()) {
+    note_not_allowed();
     answer(std::vector<storage::IngestDecision>{});
     return Response::Later(pending);
   }
   if (!ctx.messages->Ingest(std::move(queued), std::move(answer))) {
     return Busy("ingest is busy; send the reports again shortly");
   }
+  note_not_allowed();
   return Response::Later(pending);
 }
 
@@ -308,6 +319,7 @@ Response IngestService(ApiContext& ctx, const Principal& p, const Request& req) 
   if (!may.ok()) return FromStatus(may.status()).ToResponse();
   if (!*may) {
     decision.result = IngestResult::kUnknownStation;  // as if it did not exist
+    ctx.messages->NoteRefused(report->device.value, report->station, decision.result);
   } else {
     auto decided = ctx.messages->IngestService(*report);
     if (!decided.ok()) {

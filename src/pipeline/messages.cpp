@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
+#include <utility>
 
 #include "core/hex.h"
 #include "core/text.h"
@@ -102,17 +104,78 @@ std::optional<bool> MessageService::MayReportCached(std::string_view caller_grou
   return covered->second;
 }
 
-bool MessageService::Ingest(std::vector<UplinkReport> reports, UplinkWriter::Done done) {
-  if (results_.empty()) return writer_.Submit(std::move(reports), std::move(done));
-  return writer_.Submit(std::move(reports), [this, done = std::move(done)](auto decided) {
-    if (decided.ok()) {
-      for (const auto& d : *decided) {
-        const auto code = static_cast<size_t>(d.result);
-        if (code < results_.size()) results_[code]->Inc();
-      }
+void MessageService::Count(IngestResult result) {
+  const auto code = static_cast<size_t>(result);
+  if (code < results_.size()) results_[code]->Inc();
+}
+
+void MessageService::LogRefused(uint32_t device, std::string_view station, IngestResult reason) {
+  if (logger_ == nullptr) return;
+  const int64_t second = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+  int64_t suppressed = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (second != log_second_) {
+      log_second_ = second;
+      log_lines_ = 0;
     }
-    done(std::move(decided));
-  });
+    if (log_lines_ >= kRefusalLinesPerSecond) {
+      ++log_suppressed_;
+      return;
+    }
+    ++log_lines_;
+    suppressed = std::exchange(log_suppressed_, 0);
+  }
+  const std::string id = SigfoxId{device}.ToApi();
+  logger_->Info("ingest report refused", {{"device", id},
+                                          {"station", station},
+                                          {"reason", EnumByValue(kIngestResults, reason).name},
+                                          {"earlier_refusals_not_logged", suppressed}});
+}
+
+void MessageService::NoteRefused(uint32_t device, std::string_view station, IngestResult reason) {
+  Count(reason);
+  LogRefused(device, station, reason);
+}
+
+namespace {
+
+bool IsRefusal(IngestResult r) {
+  return r != IngestResult::kAccepted && r != IngestResult::kDuplicate;
+}
+
+}  // namespace
+
+bool MessageService::Ingest(std::vector<UplinkReport> reports, UplinkWriter::Done done) {
+  if (results_.empty() && logger_ == nullptr) {
+    return writer_.Submit(std::move(reports), std::move(done));
+  }
+  // Who sent each report, for the lines of those refused (station ids are a
+  // few characters: no allocation each).
+  struct Sender {
+    uint32_t device;
+    std::string station;
+  };
+  std::vector<Sender> senders;
+  if (logger_ != nullptr) {
+    senders.reserve(reports.size());
+    for (const UplinkReport& r : reports) senders.push_back({r.device.value, r.station});
+  }
+  return writer_.Submit(std::move(reports),
+                        [this, senders = std::move(senders), done = std::move(done)](auto decided) {
+                          if (decided.ok()) {
+                            for (size_t i = 0; i < decided->size(); ++i) {
+                              const IngestResult result = (*decided)[i].result;
+                              Count(result);
+                              if (IsRefusal(result) && i < senders.size()) {
+                                LogRefused(senders[i].device, senders[i].station, result);
+                              }
+                            }
+                          }
+                          done(std::move(decided));
+                        });
 }
 
 Result<storage::IngestDecision> MessageService::IngestService(const ServiceReport& report) {
@@ -121,8 +184,8 @@ Result<storage::IngestDecision> MessageService::IngestService(const ServiceRepor
   policy.now = clock_();
   auto decided = store_.IngestService(report, policy);
   if (!decided.ok()) return decided.status();
-  const auto code = static_cast<size_t>(decided->result);
-  if (code < results_.size()) results_[code]->Inc();
+  Count(decided->result);
+  if (IsRefusal(decided->result)) LogRefused(report.device.value, report.station, decided->result);
   if (decided->result == IngestResult::kAccepted && writer_.options().after_commit) {
     writer_.options().after_commit();
   }

@@ -18,6 +18,7 @@
 #include "core/status.h"
 #include "model/message.h"
 #include "model/time.h"
+#include "observe/log.h"
 #include "observe/metrics.h"
 #include "pipeline/downlinks.h"
 #include "pipeline/uplink_writer.h"
@@ -38,6 +39,16 @@ class MessageService {
   // one they are answered at once, without a downlink. Must outlive the service.
   void SetDownlinks(DownlinkArbiter* arbiter) { downlinks_ = arbiter; }
   DownlinkArbiter* downlinks() const { return downlinks_; }
+  // Where refused reports are logged (optional; must outlive the service): a
+  // line per report with its device, station and reason, at most
+  // kRefusalLinesPerSecond a second — a station replaying a backlog must not
+  // flood the log — and the next line written says how many were left out.
+  void SetLogger(observe::Logger* logger) { logger_ = logger; }
+  static constexpr int kRefusalLinesPerSecond = 20;
+
+  // Counts and logs a report refused before it reached the writer (a station
+  // the caller may not use, answered as unknown_station).
+  void NoteRefused(uint32_t device, std::string_view station, IngestResult reason);
 
   // Checks the id (4 hex digits, stored uppercase), the name (1..100
   // characters) and the position (both or neither, in range), then stores the
@@ -103,9 +114,16 @@ class MessageService {
   storage::Store& store_;
   UplinkWriter& writer_;
   Clock clock_;
+  void Count(IngestResult result);
+  void LogRefused(uint32_t device, std::string_view station, IngestResult reason);
+
   DownlinkArbiter* downlinks_ = nullptr;
+  observe::Logger* logger_ = nullptr;
   std::vector<observe::Counter*> results_;  // by IngestResult code; empty without metrics
   std::mutex mu_;
+  int64_t log_second_ = 0;      // guarded by mu_: the second of the refusal lines counted
+  int log_lines_ = 0;           // guarded by mu_: refusal lines written in log_second_
+  int64_t log_suppressed_ = 0;  // guarded by mu_: refusal lines left out since the last one
   std::unordered_map<std::string, std::string> station_groups_;  // id -> group
   std::unordered_map<std::string, bool> covers_;  // caller group + '/' + station group
 };

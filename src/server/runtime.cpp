@@ -313,6 +313,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   downlink_opts.clock = NowMs;
   p->downlinks = std::make_unique<pipeline::DownlinkArbiter>(*p->store, downlink_opts);
   p->messages->SetDownlinks(p->downlinks.get());
+  p->messages->SetLogger(&logger);
   pipeline::RetentionOptions retention_opts;
   retention_opts.retention_days = static_cast<int>(cfg.retention_days);
   retention_opts.period_ms = int64_t{cfg.retention_period_s} * 1000;

@@ -4,10 +4,12 @@ replays, foreign stations and bad bodies are refused; messages are listed per de
 device type, decoded with the type's format.
 """
 
+import json
 import threading
 import time
 import unittest
 
+from roostserver import metric_value
 from roostsite import Client, ServedSite
 
 T0 = 1700000000000
@@ -101,14 +103,31 @@ class PipelineFlows(ServedSite):
         c.close()
         self.assertEqual([m["seqNumber"] for m in self.messages(device)], [3, 100])
 
+    def refusals_counted(self, reason):
+        status, _, body = self.server.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        return metric_value(body.decode(),
+                            'roost_ingest_reports_total{result="%s"}' % reason) or 0
+
     def test_a_batch_is_decided_report_by_report(self):
         d2, d3 = self.devices[2], self.devices[3]
+        before = {r: self.refusals_counted(r) for r in ("unknown_device", "unknown_station")}
         c = Client(self.server, self.station_user)
         batch = [self.report(d2, 1, T0, "0A1C"), self.report(d3, 1, T0, "0A1C"),
                  self.report(d2, 1, T0 + 10, "0A1D"), self.report("FFFFFF", 1, T0, "0A1C"),
                  self.report(d2, 1, T0 + 20, "0B00")]
         res = c.ok("POST", "/api/ingest/uplink", batch)
         c.close()
+        # Each refusal is counted and logged, the station the caller may not use (answered
+        # before the writer) as much as the unknown device (decided by the writer).
+        for reason in before:
+            self.assertEqual(self.refusals_counted(reason), before[reason] + 1, reason)
+        refusals = [json.loads(line) for line in self.server.drain_log(0.2)
+                    if "ingest report refused" in line]
+        self.assertIn(("FFFFFF", "0A1C", "unknown_device"),
+                      [(e["device"], e["station"], e["reason"]) for e in refusals])
+        self.assertIn((d2, "0B00", "unknown_station"),
+                      [(e["device"], e["station"], e["reason"]) for e in refusals])
         self.assertEqual([r["result"] for r in res["results"]],
                          ["accepted", "accepted", "duplicate", "refused", "refused"])
         self.assertEqual(res["results"][3]["reason"], "unknown_device")
