@@ -156,6 +156,7 @@ V1_CASES = {
 # A message as the Sigfox API v1 writes it (snr a string), with Roost's own fields beside.
 MESSAGE_V1 = {
     "device": STR, "time": INT, "data": STR, "seqNumber": INT, "nbFrames": INT, "snr": STR,
+    "avgSnr": STR,
     "rinfos": LIST, "linkQuality": STR, "computedLocation": OBJ + (NULL,),
     "deviceTypeId": STR, "station": STR, "rssi": NUM, "ack": BOOL,
 }

@@ -100,7 +100,12 @@ void AppendMessageJson(std::string& out, const Message& m, std::string_view call
   AppendString(out, m.rinfos.empty() ? std::string_view() : m.rinfos.front().station);
   out += ',';
   AppendKey(out, "snr");
-  AppendString(out, TwoDecimals(AverageSnr(m.rinfos)));
+  const std::string average_snr = TwoDecimals(AverageSnr(m.rinfos));
+  AppendString(out, average_snr);
+  out += ',';
+  // The name the Sigfox Cloud's DATA callbacks give the same value.
+  AppendKey(out, "avgSnr");
+  AppendString(out, average_snr);
   out += ',';
   AppendKey(out, "rssi");
   AppendJsonNumber(out, BestRssi(m.rinfos));

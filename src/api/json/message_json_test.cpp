@@ -40,7 +40,8 @@ TEST(MessageJsonText, WritesEveryMemberOfTheApiShape) {
   EXPECT_EQ(j["data"], "0102ff");
   EXPECT_EQ(j["station"], "0A1B");
   EXPECT_EQ(j["snr"], "10.00");  // the average, a string with two decimals (Sigfox API v1)
-  EXPECT_EQ(j["rssi"], -110);    // the best
+  EXPECT_EQ(j["avgSnr"], "10.00");
+  EXPECT_EQ(j["rssi"], -110);  // the best
   EXPECT_EQ(j["nbFrames"], 2);
   ASSERT_EQ(j["rinfos"].size(), 2u);
   EXPECT_EQ(j["rinfos"][0], (json{{"tap", "0A1B"},
