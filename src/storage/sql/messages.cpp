@@ -99,9 +99,9 @@ struct DeviceUplink {
   bool changed = false;
   Message* last_message = nullptr;  // the frame of `seq`, once looked up or made
   bool last_looked_up = false;
-  // Every message of the device this transaction made or read, so that a
-  // report joins the one Message however many of the batch's reports it has.
-  std::vector<Message*> frames;
+  // The device's messages this transaction read (besides those it made), so
+  // that reports of one frame join one Message. Empty but for a replay.
+  std::vector<Message*> read;
 };
 
 struct StationInfo {
@@ -137,13 +137,23 @@ Message MessageFromRow(const Query& q) {
 }
 
 // The message of `device` with sequence number `seq` and a time in
-// [from, to]: one this transaction already holds (made or read), else one read
-// from the store (then held). nullptr when there is none.
+// [from, to]: one this transaction already holds (read, or made: in
+// `created`, when given), else one read from the store (then held). nullptr
+// when there is none. `created` is scanned whole, so it is given only for a
+// report that is not ahead of its device's last one (a replay, rare).
 static Result<Message*> FindFrame(driver::Connection& c, DeviceUplink& d,
-                                  std::deque<Message>& looked_up, uint32_t device, EpochMillis from,
-                                  EpochMillis to, int64_t seq) {
-  for (Message* m : d.frames) {
-    if (m->seq_number == seq && m->time >= from && m->time <= to) return m;
+                                  std::deque<Message>* created, std::deque<Message>& looked_up,
+                                  uint32_t device, EpochMillis from, EpochMillis to, int64_t seq) {
+  auto is_it = [&](const Message& m) {
+    return m.device.value == device && m.seq_number == seq && m.time >= from && m.time <= to;
+  };
+  for (Message* m : d.read) {
+    if (is_it(*m)) return m;
+  }
+  if (created != nullptr) {
+    for (Message& m : *created) {
+      if (is_it(m)) return &m;
+    }
   }
   ROOST_SQL_QUERY(q, c,
                   std::string("SELECT ") + kMessageColumns +
@@ -155,7 +165,7 @@ static Result<Message*> FindFrame(driver::Connection& c, DeviceUplink& d,
   if (!row.ok()) return row.status();
   if (!*row) return static_cast<Message*>(nullptr);
   Message* m = &looked_up.emplace_back(MessageFromRow(q));
-  d.frames.push_back(m);
+  d.read.push_back(m);
   return m;
 }
 
@@ -263,14 +273,16 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     if (same_as_last) {
       if (!d.last_looked_up) {
         d.last_looked_up = true;
-        auto found = FindFrame(c, d, looked_up, r.device.value, *d.last, *d.last, *d.seq);
+        // Nothing of the device was made yet (that would be its last frame).
+        auto found = FindFrame(c, d, nullptr, looked_up, r.device.value, *d.last, *d.last, *d.seq);
         if (!found.ok()) return found.status();
         d.last_message = *found;
       }
       frame = d.last_message;
     } else if (behind) {
-      auto found = FindFrame(c, d, looked_up, r.device.value, r.time - policy.dedup_window_ms,
-                             r.time + policy.dedup_window_ms, r.seq_number);
+      auto found =
+          FindFrame(c, d, &created, looked_up, r.device.value, r.time - policy.dedup_window_ms,
+                    r.time + policy.dedup_window_ms, r.seq_number);
       if (!found.ok()) return found.status();
       frame = *found;
     }
@@ -313,7 +325,6 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     complete(m, d);
     d.last_message = &m;
     d.last_looked_up = true;
-    d.frames.push_back(&m);
     d.seq = r.seq_number;
     d.last = r.time;
     MoveAverage(d.avg_snr, r.snr);
