@@ -154,6 +154,10 @@ struct HeldAnswers {
   std::vector<json> results;
   json counts;  // arrays only
   bool single = false;
+  // A Sigfox Cloud BIDIR callback's device (single only): answered as the
+  // Sigfox Cloud expects, {"<device>": {"downlinkData": "<hex>"}}, or 204
+  // without a downlink.
+  std::string sigfox_device;
   std::shared_ptr<http::PendingResponse> pending;
 
   // Sets results[i]'s downlink (i == results.size(): none, the placing loop's
@@ -162,6 +166,14 @@ struct HeldAnswers {
     std::lock_guard<std::mutex> lock(mu);
     if (i < results.size() && downlink) results[i]["downlink"] = json{{"data", *downlink}};
     if (--waiting > 0) return;
+    if (single && !sigfox_device.empty()) {
+      const json* given = results[0].contains("downlink") ? &results[0]["downlink"] : nullptr;
+      pending->Complete(
+          given != nullptr
+              ? JsonResponse(200, json{{sigfox_device, {{"downlinkData", (*given)["data"]}}}})
+              : NoContent());
+      return;
+    }
     if (single) {
       pending->Complete(JsonResponse(200, std::move(results[0])));
       return;
@@ -173,12 +185,13 @@ struct HeldAnswers {
 };
 
 // Checks the stations, queues the reports and answers once they are durable:
-// one report (`single`) → {"result", "reason"}; several → {"results", counts}.
+// one report (`single`) → {"result", "reason"}; several → {"results", counts};
+// with `sigfox_device`, one report as HeldAnswers::sigfox_device says.
 // Unless `may_block`, nullopt (nothing queued) when a station's check would
 // ask the store.
 std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
                                       std::vector<UplinkReport> reports, bool single,
-                                      bool may_block = true) {
+                                      bool may_block = true, std::string sigfox_device = {}) {
   // A station outside the caller's subtree is answered like an unknown one,
   // before anything is queued.
   std::vector<bool> allowed(reports.size(), true);
@@ -215,7 +228,7 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
   auto pending = std::make_shared<http::PendingResponse>();
   pipeline::DownlinkArbiter* downlinks = ctx.messages->downlinks();
   auto answer = [pending, single, total, allowed = std::move(allowed), where = std::move(where),
-                 ack_stations = std::move(ack_stations),
+                 ack_stations = std::move(ack_stations), sigfox_device = std::move(sigfox_device),
                  downlinks](Result<std::vector<storage::IngestDecision>> decided) {
     if (!decided.ok()) {
       pending->Complete(Busy("the reports could not be stored; send them again"));
@@ -242,6 +255,7 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
     }
     if (single) {
       held->single = true;
+      held->sigfox_device = sigfox_device;
     } else {
       held->counts = json{{"accepted", accepted}, {"duplicates", duplicates}, {"refused", refused}};
     }
@@ -305,9 +319,13 @@ Response IngestSigfoxCallback(ApiContext& ctx, const Principal& p, const Request
   auto report =
       pipeline::ParseSigfoxCallbackBody(req.body, req.Header("Content-Type").value_or(""));
   if (!report.ok()) return FromStatus(report.status()).ToResponse();
+  // A frame that asks for a downlink came through a BIDIR callback, whose
+  // caller reads the answer as the Sigfox Cloud defines it.
+  std::string bidir_device = report->ack ? report->device.ToApi() : std::string();
   std::vector<UplinkReport> one;
   one.push_back(std::move(*report));
-  return *SubmitReports(ctx, p, std::move(one), /*single=*/true);
+  return *SubmitReports(ctx, p, std::move(one), /*single=*/true, /*may_block=*/true,
+                        std::move(bidir_device));
 }
 
 Response IngestService(ApiContext& ctx, const Principal& p, const Request& req) {

@@ -18,7 +18,7 @@ T0 = 1700000000000
 class PipelineFlows(ServedSite):
     @classmethod
     def set_up_site(cls):
-        admin = cls.set_up_tenant(12, "4A0000", registered=list(range(8)) + [9, 10])
+        admin = cls.set_up_tenant(14, "4A0000", registered=list(range(8)) + [9, 10])
         cls.other_station_user = cls.site.api_user("STATION", group=cls.other)
         # The operator's station (root group) hears everyone; two of the tenant's; one of
         # another tenant.
@@ -228,6 +228,38 @@ class PipelineFlows(ServedSite):
         self.assertEqual(len(msgs), 1)
         self.assertEqual(msgs[0]["time"], 1800000000000)
         self.assertEqual([r["tap"] for r in msgs[0]["rinfos"]], ["0A1C", "0A1D"])
+
+    def test_a_sigfox_cloud_bidir_callback_is_answered_as_the_sigfox_cloud_expects(self):
+        manager = Client(self.server, self.manager)
+        tid = manager.ok("POST", "/api/devicetypes/create",
+                         {"name": "bidir-cloud", "downlinkMode": "DIRECT",
+                          "downlinkDataString": "deadbeefcafe0002"})["id"]
+        dev, pac = self.pairs[12]
+        bidir = manager.ok("POST", "/api/devices/create",
+                           {"id": dev, "pac": pac, "name": "bidir-cloud", "type": tid})["id"]
+        plain_type = manager.ok("POST", "/api/devicetypes/create", {"name": "plain-cloud"})["id"]
+        dev, pac = self.pairs[13]
+        plain = manager.ok("POST", "/api/devices/create",
+                           {"id": dev, "pac": pac, "name": "plain-cloud", "type": plain_type})["id"]
+        manager.close()
+        c = Client(self.server, self.station_user)
+
+        def bidir_callback(device):
+            return c.call("POST", "/api/ingest/sigfox-callback",
+                          {"device": device, "time": 1800000100, "data": "0a0b0c",
+                           "seqNumber": "40", "station": "0A1C", "rssi": "-110.00",
+                           "snr": "9.00", "ack": "true"})
+
+        # A downlink: {"<device>": {"downlinkData": "<hex>"}}, as a BIDIR callback's answer.
+        status, _, res = bidir_callback(bidir)
+        self.assertEqual((status, res), (200, {bidir: {"downlinkData": "deadbeefcafe0002"}}))
+        # None to give (the type has no downlink): 204, which the Sigfox Cloud reads as none.
+        status, _, res = bidir_callback(plain)
+        self.assertEqual((status, res), (204, None))
+        c.close()
+        self.assertEqual(self.messages(bidir)[0]["downlinkAnswerStatus"]["data"],
+                         "deadbeefcafe0002")
+        self.assertEqual(len(self.messages(plain)), 1)
 
     def test_a_downlink_goes_to_the_best_station_only(self):
         manager = Client(self.server, self.manager)
