@@ -152,30 +152,18 @@ bool MessageService::Ingest(std::vector<UplinkReport> reports, UplinkWriter::Don
   if (results_.empty() && logger_ == nullptr) {
     return writer_.Submit(std::move(reports), std::move(done));
   }
-  // Who sent each report, for the lines of those refused (station ids are a
-  // few characters: no allocation each).
-  struct Sender {
-    uint32_t device;
-    std::string station;
-  };
-  std::vector<Sender> senders;
-  if (logger_ != nullptr) {
-    senders.reserve(reports.size());
-    for (const UplinkReport& r : reports) senders.push_back({r.device.value, r.station});
-  }
-  return writer_.Submit(std::move(reports),
-                        [this, senders = std::move(senders), done = std::move(done)](auto decided) {
-                          if (decided.ok()) {
-                            for (size_t i = 0; i < decided->size(); ++i) {
-                              const IngestResult result = (*decided)[i].result;
-                              Count(result);
-                              if (IsRefusal(result) && i < senders.size()) {
-                                LogRefused(senders[i].device, senders[i].station, result);
-                              }
-                            }
-                          }
-                          done(std::move(decided));
-                        });
+  return writer_.Submit(std::move(reports), [this, done = std::move(done)](auto decided) {
+    if (decided.ok()) {
+      for (size_t i = 0; i < decided->size(); ++i) {
+        const storage::IngestDecision& d = (*decided)[i];
+        Count(d.result);
+        if (IsRefusal(d.result)) {
+          LogRefused(d.refused_device, d.refused_station, d.result);
+        }
+      }
+    }
+    done(std::move(decided));
+  });
 }
 
 Result<storage::IngestDecision> MessageService::IngestService(const ServiceReport& report) {

@@ -100,6 +100,16 @@ void UplinkWriter::Run() {
     }
     if (decided.ok() && claimable && options_.after_commit) options_.after_commit();
     if (decided.ok() && options_.on_durable) options_.on_durable(*decided);
+    if (decided.ok()) {
+      for (size_t i = 0; i < decided->size() && i < reports.size(); ++i) {
+        storage::IngestDecision& d = (*decided)[i];
+        if (d.result == IngestResult::kAccepted || d.result == IngestResult::kDuplicate) {
+          continue;
+        }
+        d.refused_device = reports[i].device.value;
+        d.refused_station = std::move(reports[i].station);
+      }
+    }
     size_t at = 0;
     for (Submission& s : group) {
       const size_t n = s.reports.size();

@@ -229,6 +229,10 @@ struct DeliveryCompletion {
 struct IngestDecision {
   IngestResult result = IngestResult::kUnknownDevice;
   std::optional<Message> message;  // kAccepted and kDuplicate: the message as stored
+  // A refused report's device and station, for its log line (the ingest
+  // writer sets them; the reports themselves are gone by then).
+  uint32_t refused_device = 0;
+  std::string refused_station;
 };
 
 // One pass of the silence watcher over one device type (WatchSilence).

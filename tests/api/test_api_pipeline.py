@@ -42,6 +42,19 @@ class PipelineFlows(ServedSite):
         finally:
             c.close()
 
+    def direct_downlink_device(self, name, template, pair):
+        """A device of a new type that answers with the DIRECT downlink `template`."""
+        manager = Client(self.server, self.manager)
+        try:
+            tid = manager.ok("POST", "/api/devicetypes/create",
+                             {"name": name, "downlinkMode": "DIRECT",
+                              "downlinkDataString": template})["id"]
+            dev, pac = self.pairs[pair]
+            return manager.ok("POST", "/api/devices/create",
+                              {"id": dev, "pac": pac, "name": name, "type": tid})["id"]
+        finally:
+            manager.close()
+
     def test_three_stations_reporting_one_frame_make_one_message(self):
         device = self.devices[0]
         reports = [self.report(device, 7, T0, "0A1C", rssi=-110.0, snr=12.0),
@@ -230,13 +243,8 @@ class PipelineFlows(ServedSite):
         self.assertEqual([r["tap"] for r in msgs[0]["rinfos"]], ["0A1C", "0A1D"])
 
     def test_a_sigfox_cloud_bidir_callback_is_answered_as_the_sigfox_cloud_expects(self):
+        bidir = self.direct_downlink_device("bidir-cloud", "deadbeefcafe0002", 12)
         manager = Client(self.server, self.manager)
-        tid = manager.ok("POST", "/api/devicetypes/create",
-                         {"name": "bidir-cloud", "downlinkMode": "DIRECT",
-                          "downlinkDataString": "deadbeefcafe0002"})["id"]
-        dev, pac = self.pairs[12]
-        bidir = manager.ok("POST", "/api/devices/create",
-                           {"id": dev, "pac": pac, "name": "bidir-cloud", "type": tid})["id"]
         plain_type = manager.ok("POST", "/api/devicetypes/create", {"name": "plain-cloud"})["id"]
         dev, pac = self.pairs[13]
         plain = manager.ok("POST", "/api/devices/create",
@@ -262,14 +270,7 @@ class PipelineFlows(ServedSite):
         self.assertEqual(len(self.messages(plain)), 1)
 
     def test_a_downlink_goes_to_the_best_station_only(self):
-        manager = Client(self.server, self.manager)
-        tid = manager.ok("POST", "/api/devicetypes/create",
-                         {"name": "bidir", "downlinkMode": "DIRECT",
-                          "downlinkDataString": "{time}0000{rssi}"})["id"]
-        dev, pac = self.pairs[8]
-        device = manager.ok("POST", "/api/devices/create",
-                            {"id": dev, "pac": pac, "name": "bidir", "type": tid})["id"]
-        manager.close()
+        device = self.direct_downlink_device("bidir", "{time}0000{rssi}", 8)
         # Three stations report one frame that asks for a downlink; the second heard it best.
         rssis = {"0A1B": -120.0, "0A1C": -105.0, "0A1D": -130.0}
         users = {"0A1B": self.admin_user, "0A1C": self.station_user, "0A1D": self.station_user}
@@ -324,14 +325,7 @@ class PipelineFlows(ServedSite):
         self.assertEqual(sum(d["frameCount"] for d in days["consumptions"]), 2)
 
     def test_reports_inside_an_array_get_their_downlinks(self):
-        manager = Client(self.server, self.manager)
-        tid = manager.ok("POST", "/api/devicetypes/create",
-                         {"name": "bidir-batch", "downlinkMode": "DIRECT",
-                          "downlinkDataString": "deadbeefcafe0001"})["id"]
-        dev, pac = self.pairs[11]
-        bidir = manager.ok("POST", "/api/devices/create",
-                           {"id": dev, "pac": pac, "name": "bidir-batch", "type": tid})["id"]
-        manager.close()
+        bidir = self.direct_downlink_device("bidir-batch", "deadbeefcafe0001", 11)
         plain = self.devices[9]
         c = Client(self.server, self.station_user)
         # One array: a frame asking for a downlink between two that do not; and a

@@ -304,7 +304,9 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     // Not a copy: a new frame, unless its number is not ahead of the last
     // one. A disengaged device or type accepts it whatever its number.
     if (!d.disengaged && (same_as_last || behind)) {
-      // The last frame again: past the window (or its message purged).
+      // The last frame again past the window: late (replay when its message
+      // is purged). A frame behind the last with no copy within the window:
+      // replay.
       decision.result =
           same_as_last && frame != nullptr ? IngestResult::kLate : IngestResult::kReplay;
       continue;
