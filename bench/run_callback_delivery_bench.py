@@ -100,6 +100,7 @@ def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
         pin(site.proc.pid, cpu_a)
         usage = Usage(lambda: [site.proc.pid] + (postgres_pids(site.pg) if site.pg else []),
                       cpu_a)
+        roost_usage = Usage(lambda: [site.proc.pid], cpu_a)
         perf = profile_start(site.proc.pid, os.path.join(work, "perf-%s.data" % engine)) \
             if profile == "perf" else None
         trace = strace_start(site.proc.pid, os.path.join(work, "strace-%s.txt" % engine)) \
@@ -119,6 +120,7 @@ def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
         strace_report(trace, os.path.join(work, "strace-%s.txt" % engine),
                       samples[-1] - samples[0])
         out["server_cpu"], out["cpu_busy"] = usage.done()
+        out["roost_cpu"] = roost_usage.done()[0]
         out["before_first"] = samples[0]
         out["drain_s"] = t_last - t_first
         out["timed"] = samples[-1] - samples[0]
@@ -143,10 +145,12 @@ def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
         say_checks(engine, problems)
         say("%-8s roost: %d messages ingested and their callbacks queued (none sent) in %.2f s; "
             "restarted, it delivered %d (%d before its first answer) in %.2f s: %.0f "
-            "deliveries/s (roost%s CPU %.0f%% of a core, CPU busy %.0f%%; load average %s)"
+            "deliveries/s (roost%s CPU %.0f%% of a core%s, CPU busy %.0f%%; load average %s)"
             % (engine, n_messages, out["ingest_s"], out["timed"], out["before_first"],
                out["drain_s"], out["rate"], " + postgres" if site.pg else "",
-               100 * out["server_cpu"], 100 * out["cpu_busy"], load))
+               100 * out["server_cpu"],
+               ", roost alone %.0f%%" % (100 * out["roost_cpu"]) if site.pg else "",
+               100 * out["cpu_busy"], load))
         say("%-8s drain sampled every 50 ms: %.0f%% of the samples delivered nothing, the most "
             "in one sample %d" % (engine, 100 * out["stalled"], out["step_max"]))
         site.stop()
