@@ -513,6 +513,11 @@ const std::vector<KeyDef>& Keys() {
               "3000",
               "Reports of one frame by several stations within this many ms are one message"),
           &ServeConfig::dedup_window_ms, 0, 600000),
+      Int(Key("pipeline.ingest_queue_reports", "ROOST_PIPELINE_INGEST_QUEUE_REPORTS",
+              "--ingest-queue-reports", "50000",
+              "Station reports that may wait for the ingest writer; past it ingest answers 503 "
+              "with Retry-After (one request larger than this still goes in alone)"),
+          &ServeConfig::ingest_queue_reports, 1, 10000000),
       Int(Key("pipeline.retention_days", "ROOST_PIPELINE_RETENTION_DAYS", "--retention-days", "90",
               "Messages and events older than this many days are purged; 0 = keep forever"),
           &ServeConfig::retention_days, 0, 36500),

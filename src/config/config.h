@@ -116,6 +116,7 @@ struct ServeConfig {
   uint32_t session_ttl_s = 12 * 3600;        // console sessions
   unsigned password_hash_slots = 0;          // concurrent Argon2id; 0 = one per CPU
   uint32_t dedup_window_ms = 3000;
+  uint32_t ingest_queue_reports = 50000;     // waiting for the ingest writer; past it 503
   uint32_t retention_days = 90;              // 0 = keep messages and events forever
   uint32_t statistics_retention_days = 400;  // 0 = keep statistics forever
   uint32_t retention_period_s = 3600;        // between retention passes

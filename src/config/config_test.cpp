@@ -553,6 +553,7 @@ const std::map<std::string_view, Sample>& Samples() {
       {"accounts.session_ttl_s", {"600", "600"}},
       {"accounts.password_hash_slots", {"3", "3"}},
       {"pipeline.dedup_window_ms", {"100", "100"}},
+      {"pipeline.ingest_queue_reports", {"1000", "1000"}},
       {"pipeline.retention_days", {"7", "7"}},
       {"pipeline.statistics_retention_days", {"366", "366"}},
       {"pipeline.retention_period_s", {"30", "30"}},

@@ -29,6 +29,10 @@ MessageService::MessageService(storage::Store& store, UplinkWriter& writer, Cloc
   if (reports.ok()) {
     for (const auto& e : kIngestResults) results_.push_back(&(*reports)->WithLabels({e.name}));
   }
+  auto busy = metrics->AddCounter(
+      "roost_ingest_busy_total",
+      "Ingest requests answered 503: the reports waiting for the writer were at their limit", {});
+  if (busy.ok()) busy_ = &(*busy)->Get();
   UplinkWriter* w = &writer_;
   (void)metrics->AddGaugeCallback("roost_ingest_queue_reports",
                                   "Station reports waiting for the ingest writer",
@@ -149,21 +153,25 @@ bool IsRefusal(IngestResult r) {
 }  // namespace
 
 bool MessageService::Ingest(std::vector<UplinkReport> reports, UplinkWriter::Done done) {
+  bool queued;
   if (results_.empty() && logger_ == nullptr) {
-    return writer_.Submit(std::move(reports), std::move(done));
-  }
-  return writer_.Submit(std::move(reports), [this, done = std::move(done)](auto decided) {
-    if (decided.ok()) {
-      for (size_t i = 0; i < decided->size(); ++i) {
-        const storage::IngestDecision& d = (*decided)[i];
-        Count(d.result);
-        if (IsRefusal(d.result)) {
-          LogRefused(d.refused_device, d.refused_station, d.result);
+    queued = writer_.Submit(std::move(reports), std::move(done));
+  } else {
+    queued = writer_.Submit(std::move(reports), [this, done = std::move(done)](auto decided) {
+      if (decided.ok()) {
+        for (size_t i = 0; i < decided->size(); ++i) {
+          const storage::IngestDecision& d = (*decided)[i];
+          Count(d.result);
+          if (IsRefusal(d.result)) {
+            LogRefused(d.refused_device, d.refused_station, d.result);
+          }
         }
       }
-    }
-    done(std::move(decided));
-  });
+      done(std::move(decided));
+    });
+  }
+  if (!queued && busy_ != nullptr) busy_->Inc();
+  return queued;
 }
 
 Result<storage::IngestDecision> MessageService::IngestService(const ServiceReport& report) {

@@ -120,6 +120,7 @@ class MessageService {
   DownlinkArbiter* downlinks_ = nullptr;
   observe::Logger* logger_ = nullptr;
   std::vector<observe::Counter*> results_;  // by IngestResult code; empty without metrics
+  observe::Counter* busy_ = nullptr;        // requests refused: the writer's queue was full
   std::mutex mu_;
   int64_t log_second_ = 0;      // guarded by mu_: the second of the refusal lines counted
   int log_lines_ = 0;           // guarded by mu_: refusal lines written in log_second_

@@ -284,6 +284,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   if (!ingest_batches.ok()) return ingest_batches.status().WithPrefix("metrics");
   pipeline::UplinkWriterOptions writer_opts;
   writer_opts.dedup_window_ms = cfg.dedup_window_ms;
+  writer_opts.max_queued_reports = cfg.ingest_queue_reports;
   writer_opts.clock = NowMs;
   // Past the hold and the hook's deadline, with room for a slow commit: until
   // then the downlink arbiter makes the hook's call for that frame itself.

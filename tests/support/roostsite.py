@@ -15,6 +15,7 @@ The master key lives in the site's data directory for both engines.
 """
 
 import atexit
+import contextlib
 import http.client
 import json
 import os
@@ -133,6 +134,39 @@ class Site:
         if out.returncode != 0:
             raise AssertionError("SQL failed: %s: %s" % (statement, out.stderr))
         return [line.split("|") for line in out.stdout.splitlines() if line]
+
+    @contextlib.contextmanager
+    def writes_held(self):
+        """Until the block ends, another connection holds what ingest must write: SQLite's
+        write lock (BEGIN IMMEDIATE; the server waits up to 10 s for it), or on PostgreSQL an
+        EXCLUSIVE lock on `messages`, which its inserts wait for."""
+        if self.url:
+            args = [os.path.join(self.pg.bin, "psql"), "-X", "-q", "-A", "-t", "-v",
+                    "ON_ERROR_STOP=1", "-d", self.pg.conninfo(self.dbname)]
+            begin = "BEGIN; LOCK TABLE messages IN EXCLUSIVE MODE; SELECT 'held';\n"
+        else:
+            args = ["sqlite3", "-batch", "-bail", "-cmd", ".timeout 10000",
+                    os.path.join(self.data_dir, "roost.db")]
+            begin = "BEGIN IMMEDIATE; SELECT 'held';\n"
+        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            proc.stdin.write(begin)
+            proc.stdin.flush()
+            line = proc.stdout.readline()
+            if line.strip() != "held":
+                raise AssertionError("could not take the lock: %r %s"
+                                     % (line, proc.stderr.read()))
+            yield
+        finally:
+            try:
+                proc.stdin.write("COMMIT;\n")
+                proc.stdin.close()
+            except OSError:
+                pass
+            proc.wait(timeout=30)
+            proc.stdout.close()
+            proc.stderr.close()
 
     def close(self):
         for s in self.servers:
