@@ -51,6 +51,9 @@ def run(roost, *args, timeout=600):
 class Site:
     """A data directory and (for engine "postgres") a throwaway PostgreSQL database."""
 
+    # More PostgreSQL server settings for the sites made after it is set (diagnostics).
+    pg_options = ""
+
     def __init__(self, roost, engine):
         self.roost = roost
         self.engine = engine
@@ -60,7 +63,7 @@ class Site:
         self.pg = None
         self.url = None
         if engine == "postgres":
-            self.pg = pgfixture.PgServer()
+            self.pg = pgfixture.PgServer(options=Site.pg_options)
             self.url = self.pg.create_database("bench")
         self.proc = None
 

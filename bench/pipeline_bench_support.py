@@ -324,21 +324,21 @@ def strace_start(pid, out):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def strace_report(proc, out, deliveries):
-    """Prints the system calls counted, per delivery."""
+def strace_report(proc, out, count, unit="delivery", during="the drain"):
+    """Prints the system calls counted, per `unit` (`count` of them were done)."""
     if proc is None:
         return
     proc.send_signal(2)
     proc.wait(timeout=60)
     with open(out) as f:
         lines = f.read().splitlines()
-    print("  strace -c -f (roost process, the drain; slows it down), calls per delivery:",
+    print("  strace -c -f (roost process, %s; slows it down), calls per %s:" % (during, unit),
           flush=True)
     for line in lines[2:14]:
         parts = line.split()
         if len(parts) >= 5 and parts[3].isdigit():
-            print("    %-18s %7.2f per delivery, %5s%% of the system-call time"
-                  % (parts[-1], int(parts[3]) / max(1, deliveries), parts[0]), flush=True)
+            print("    %-18s %7.2f per %s, %5s%% of the system-call time"
+                  % (parts[-1], int(parts[3]) / max(1, count), unit, parts[0]), flush=True)
 
 
 def profile_report(proc, out, what):

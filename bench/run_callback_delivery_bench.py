@@ -4,6 +4,7 @@
 
 Usage: bench/run_callback_delivery_bench.py [BUILD_DIR] [--engine sqlite|postgres|both]
                                             [--messages N] [--profile | --strace]
+                                            [--statements]
        ROOST_BENCH_SMOKE=1 ...   (2 000 messages: checks that it works; figures meaningless)
 
 For each engine:
@@ -26,6 +27,8 @@ Pinning (2 or more CPUs): roost (and its postgres processes) and wrk on the firs
 the second: the client side of each comparison has one core, the sink the other.
 --profile: records the drain with `perf record -e cpu-clock -g` and prints where the time went;
 --strace: counts the system calls of the drain (`strace -c -f`) per delivery.
+--statements: PostgreSQL runs with pg_stat_statements, and the drain's statements are listed by
+the time PostgreSQL spent executing them, per delivery (the extension costs a few per cent).
 """
 
 import json
@@ -35,7 +38,7 @@ import sys
 import tempfile
 import time
 
-from http_bench_support import build_roost, machine_line, smoke
+from http_bench_support import Site, build_roost, machine_line, smoke
 from pipeline_bench_support import (BATCH, Nginx, Usage, add_url_callback, children, cpus, pin,
                                     engines, loadavg, metric, postgres_pids, prepare,
                                     print_result, profile_report, profile_start, report, say,
@@ -96,6 +99,9 @@ def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
         site.stop()
         # The backlog is in the store; a server that sends starts on it.
         load = loadavg()
+        if site.pg and Site.pg_options:
+            sql(site, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            sql(site, "SELECT pg_stat_statements_reset()")
         site.start(threads=1)
         pin(site.proc.pid, cpu_a)
         usage = Usage(lambda: [site.proc.pid] + (postgres_pids(site.pg) if site.pg else []),
@@ -134,6 +140,8 @@ def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
                             % (queued, n_messages))
         if samples[-1] != n_messages:
             problems.append("%d deliveries done, %d messages" % (samples[-1], n_messages))
+        if site.pg and Site.pg_options:
+            statements_report(site, samples[-1] - samples[0])
         states = sql(site, "SELECT state || ':' || count(*) FROM deliveries GROUP BY state "
                            "ORDER BY state")
         if states.split() != ["1:%d" % n_messages]:
@@ -180,12 +188,30 @@ def run_engine(roost, engine, n_messages, cpu_a, cpu_b, work, profile):
     return out
 
 
+def statements_report(site, deliveries):
+    """The drain's statements by execution time in PostgreSQL, per delivery."""
+    rows = sql(site, "SELECT string_agg(format('%s|%s|%s|%s', total_exec_time, calls, rows, "
+                     "left(regexp_replace(query, '\\s+', ' ', 'g'), 90)), chr(10) "
+                     "ORDER BY total_exec_time DESC) FROM (SELECT * FROM pg_stat_statements "
+                     "ORDER BY total_exec_time DESC LIMIT 8) t")
+    total = float(sql(site, "SELECT sum(total_exec_time) FROM pg_stat_statements") or 0)
+    say("  PostgreSQL executing the drain's statements: %.1f µs per delivery in all; the most:"
+        % (1000 * total / max(1, deliveries)))
+    for line in rows.splitlines():
+        ms, calls, n, query = line.split("|", 3)
+        say("    %6.1f µs per delivery (%s calls, %s rows): %s"
+            % (1000 * float(ms) / max(1, deliveries), calls, n, query))
+
+
 def main():
     args = sys.argv[1:]
     engine = take_flag(args, "--engine") or "both"
     n = take_flag(args, "--messages", int) or (2000 if smoke() else 50_000)
     perf, strace = take_switch(args, "--profile"), take_switch(args, "--strace")
     profile = "perf" if perf else "strace" if strace else None
+    if take_switch(args, "--statements"):
+        Site.pg_options = ("-c shared_preload_libraries=pg_stat_statements "
+                           "-c pg_stat_statements.track=all")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     roost = build_roost(args[0] if args else os.path.join(root, "build"))
     if not shutil.which("wrk") or not shutil.which("nginx"):

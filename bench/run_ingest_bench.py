@@ -4,7 +4,7 @@ and 500 per request, on SQLite and on PostgreSQL, each beside a baseline measure
 run.
 
 Usage: bench/run_ingest_bench.py [BUILD_DIR] [--engine sqlite|postgres|both] [--seconds D]
-                                 [--connections N] [--profile]
+                                 [--connections N] [--profile | --strace]
        ROOST_BENCH_SMOKE=1 ...   (2 s runs, few connections: checks that it works and that
                                   every report was answered 200 and stored; figures meaningless)
 
@@ -64,6 +64,8 @@ sending such a backlog).
 
 --profile: records each Roost run with `perf record -e cpu-clock -g` and prints where the time
 went (the recording costs the server a few per cent); the recordings are kept.
+--strace: counts the system calls of each Roost run (`strace -c -f`), per request answered 200
+(strace slows the server down a lot: the rates of such a run are not figures).
 
 The PostgreSQL server is tests/support/pgfixture.py's throwaway one (fsync off, synchronous_commit
 off): both sides of the PostgreSQL ratio run on it. SQLite runs as Roost configures it (WAL).
@@ -83,7 +85,8 @@ from pipeline_bench_support import (STATION, Nginx, Usage, add_url_callback, bas
                                     cpus, engines, loadavg, metric, postgres_pids, prepare,
                                     print_result, say,
                                     profile_report, profile_start, say_checks, sql, start_site,
-                                    take_flag, take_switch, taskset, wrk)
+                                    strace_report, strace_start, take_flag, take_switch,
+                                    taskset, wrk)
 
 BATCH = 500  # reports per request in the batched runs
 FIRST_ID = 0x10000000
@@ -271,7 +274,7 @@ def check(label, r, per_request, count, decided, site, lo, hi):
 
 
 def roost_run(site, label, script, threads, connections, seconds, per_request, lo, hi, cpus_,
-              profile=None, sends_callbacks=True):
+              profile=None, sends_callbacks=True, trace=None):
     """One wrk run against `site`; with `sends_callbacks` (the server's default), then waits
     for every delivery the run queued."""
     server_cpu, load_cpu = cpus_
@@ -283,10 +286,12 @@ def roost_run(site, label, script, threads, connections, seconds, per_request, l
     usage = Usage(lambda: [site.proc.pid] + (postgres_pids(site.pg) if site.pg else []),
                   server_cpu)
     perf = profile_start(site.proc.pid, profile) if profile else None
+    tracer = strace_start(site.proc.pid, trace) if trace else None
     r = wrk(script, site.port, threads, connections, seconds, load_cpu)
     r["server_cpu"], r["cpu_busy"] = usage.done()
     r["delivered"] = delivered(site) - delivered0
     profile_report(perf, profile, label)
+    strace_report(tracer, trace, r["ok"], "request", label)
     decided, count = settle(site, before, lo, hi)
     count -= before_count
     r["commits"] = ingest_counts(site, "roost_ingest_batches_total").get("", 0) - commits.get("", 0)
@@ -424,7 +429,8 @@ def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
         single = roost_run(site, "%s single" % eng, single_lua, s["single_threads"],
                            s["connections"], s["seconds"], 1, lo_s, hi_s, (server_cpu, load_cpu),
                            s["profile"] and os.path.join(work, "perf-single-%s.data" % engine),
-                           not s["ingest_only"])
+                           not s["ingest_only"],
+                           s["strace"] and os.path.join(work, "strace-single-%s.txt" % engine))
         out["single"] = single
         say("%-8s single reports: %s" % (eng, fmt_run(single, 1, server_cpu)))
         if ng is not None:
@@ -438,7 +444,8 @@ def run_engine(roost, engine, opts, server_cpu, load_cpu, work):
                           s["batch_connections"], s["seconds"], BATCH, lo_b, hi_b,
                           (server_cpu, load_cpu),
                           s["profile"] and os.path.join(work, "perf-batch-%s.data" % engine),
-                          not s["ingest_only"])
+                          not s["ingest_only"],
+                          s["strace"] and os.path.join(work, "strace-batch-%s.txt" % engine))
         out["batch"] = batch
         say("%-8s batches of %d:  %s" % (eng, BATCH, fmt_run(batch, BATCH, server_cpu)))
         site.stop()
@@ -469,6 +476,7 @@ def main():
     opts["seconds"] = take_flag(args, "--seconds", int) or opts["seconds"]
     opts["connections"] = take_flag(args, "--connections", int) or opts["connections"]
     opts["profile"] = take_switch(args, "--profile")
+    opts["strace"] = take_switch(args, "--strace")
     opts["ingest_only"] = take_switch(args, "--ingest-only")
     opts["single_threads"] = 1 if smoke() else 2
     # Per wrk thread, sent round robin. Many, in smoke mode too: two reports of one device in

@@ -59,10 +59,12 @@ def _run(cmd, what):
 class PgServer:
     """Starts on construction (or use start()); stop() removes every file it made."""
 
-    def __init__(self, start=True):
+    def __init__(self, start=True, options=""):
+        """`options`: more server settings, as for `postgres -o` (benchmarks' diagnostics)."""
         self.base = None
         self.port = None
         self.bin = None
+        self.options = options
         if start:
             self.start()
 
@@ -87,7 +89,7 @@ class PgServer:
             self.port = free_port()
             opts = (f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 "
                     "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                    "-c max_connections=200")
+                    "-c max_connections=200 " + self.options)
             _run([os.path.join(self.bin, "pg_ctl"), "-D", self.data_dir, "-l",
                   os.path.join(self.base, "server.log"), "-w", "-t", "60", "-o", opts, "start"],
                  "pg_ctl start")
