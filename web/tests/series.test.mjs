@@ -77,6 +77,9 @@ test('the batch’s ID/PAC file registers 20 devices and the job reaches done', 
   await page.goto(server.url + '/series/new');
   await page.setInputFiles('#series-file', file('id_pac.txt', idPac));
   await page.getByText('20 device lines, no problem found.').waitFor();
+  // The device types load beside the preview: the select takes the first type once they are in.
+  const typeSelect = await page.getByLabel('Device type').elementHandle();
+  await page.waitForFunction((el) => el.value !== '', typeSelect, { timeout: 10000 });
   assert.equal(await page.getByLabel('Device type').inputValue(), typeId);
   await page.getByLabel('Name prefix (optional)').fill('meter-');
   await page.getByRole('button', { name: 'Register the devices' }).click();
