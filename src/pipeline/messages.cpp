@@ -37,6 +37,10 @@ MessageService::MessageService(storage::Store& store, UplinkWriter& writer, Cloc
   (void)metrics->AddGaugeCallback("roost_ingest_queue_reports",
                                   "Station reports waiting for the ingest writer",
                                   [w] { return static_cast<double>(w->queued()); });
+  (void)metrics->AddGaugeCallback(
+      "roost_ingest_writing_reports",
+      "Station reports in the ingest writer's transaction under way (0 between transactions)",
+      [w] { return static_cast<double>(w->writing()); });
 }
 
 Result<Station> MessageService::CreateStation(Station s) {

@@ -36,6 +36,11 @@ size_t UplinkWriter::queued() const {
   return queued_reports_;
 }
 
+size_t UplinkWriter::writing() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return writing_reports_;
+}
+
 void UplinkWriter::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -78,6 +83,7 @@ void UplinkWriter::Run() {
         group.push_back(std::move(s));
         queue_.pop_front();
       }
+      writing_reports_ = reports.size();
     }
     last_reports = group.size() > 1 ? reports.size() : 0;
     if (options_.before_commit) options_.before_commit();
@@ -90,6 +96,10 @@ void UplinkWriter::Run() {
       policy.handoff = &handoff;
     }
     auto decided = store_.IngestUplinks(reports, policy);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      writing_reports_ = 0;
+    }
     if (decided.ok() && options_.batches) options_.batches->Inc();
     bool claimable = !handing || handoff.others > 0;
     if (decided.ok() && handing && !handoff.tasks.empty()) {

@@ -87,6 +87,9 @@ class UplinkWriter {
 
   // Reports waiting (for /metrics and tests).
   size_t queued() const;
+  // Reports in the transaction under way, 0 between transactions (for
+  // /metrics: a writer stuck behind a lock shows here, and tests wait on it).
+  size_t writing() const;
 
   // Commits what is queued, then ends the thread; later Submits are refused.
   void Stop();
@@ -105,6 +108,7 @@ class UplinkWriter {
   std::condition_variable cv_;
   std::deque<Submission> queue_;  // guarded by mu_
   size_t queued_reports_ = 0;     // guarded by mu_
+  size_t writing_reports_ = 0;    // guarded by mu_
   // Submit wakes the writer once this many reports wait. Guarded by mu_.
   size_t wake_at_reports_ = 1;
   bool stop_ = false;   // guarded by mu_

@@ -113,10 +113,12 @@ TEST_P(UplinkWriterTest, AFullQueueRefusesAndTheRefusedReportIsNeverStored) {
   EXPECT_TRUE(writer.Submit({Report(2, 1), Report(3, 1)}, count));
   EXPECT_TRUE(writer.Submit({Report(4, 1)}, count));
   EXPECT_EQ(writer.queued(), 3u);
+  EXPECT_EQ(writer.writing(), 1u) << "the held transaction's one report";
   EXPECT_FALSE(writer.Submit({Report(5, 1)}, count)) << "past the bound";
   release.set_value();
   writer.Stop();  // drains what was accepted
   EXPECT_EQ(done.load(), 3);
+  EXPECT_EQ(writer.writing(), 0u);
   EXPECT_FALSE(writer.Submit({Report(6, 1)}, count)) << "after Stop";
   auto five = store_->GetDevice(5);
   ASSERT_TRUE(five.ok());

@@ -44,13 +44,13 @@ class BackPressureFlows:
         self.assertEqual(status, 200)
         return metric_value(body.decode(), name + labels) or 0
 
-    def wait_queue(self, server, reports_waiting, timeout=10):
+    def wait_gauge(self, server, name, value, timeout=10):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if self.metric(server, "roost_ingest_queue_reports") == reports_waiting:
+            if self.metric(server, name) == value:
                 return
             time.sleep(0.02)
-        self.fail("the ingest queue never held %d reports" % reports_waiting)
+        self.fail("%s never reached %d" % (name, value))
 
     def test_a_full_ingest_queue_answers_503_and_keeps_what_it_acknowledged(self):
         site = Site(self.ENGINE)
@@ -81,11 +81,11 @@ class BackPressureFlows:
                 held = threading.Thread(target=send, args=("held", arrays["held"]))
                 held.start()
                 # The writer took the first array and waits for the lock: nothing queued.
-                time.sleep(0.3)
-                self.wait_queue(server, 0)
+                self.wait_gauge(server, "roost_ingest_writing_reports", BATCH)
+                self.assertEqual(self.metric(server, "roost_ingest_queue_reports"), 0)
                 queued = threading.Thread(target=send, args=("queued", arrays["queued"]))
                 queued.start()
-                self.wait_queue(server, BATCH)
+                self.wait_gauge(server, "roost_ingest_queue_reports", BATCH)
                 # 300 waiting + 300 more > 500: refused at once, whole.
                 send("refused", arrays["refused"])
                 status, headers, body = answers["refused"]

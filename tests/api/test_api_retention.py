@@ -26,7 +26,10 @@ class RetentionFlows:
                               {"id": dev, "pac": pac, "name": "m", "type": tid})["id"]
             admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "roof"}, expect=201)
             now = int(time.time() * 1000)
-            old, recent = now - 3 * 86400000, now - 60000
+            # 40 days back: on PostgreSQL that month is wholly past the cutoff whatever
+            # today's date (a month ends at most 31 days after any time in it). A message of
+            # the month that straddles the cutoff stays until the month is past (documented).
+            old, recent = now - 40 * 86400000, now - 60000
             for seq, t in ((1, old), (2, recent)):
                 report = {"device": device, "seqNumber": seq, "data": "01", "time": t,
                           "station": "0A1B", "rssi": -120.0, "snr": 10.0}
@@ -40,7 +43,7 @@ class RetentionFlows:
                 time.sleep(0.2)
             # Purged whichever partition it sits in on PostgreSQL: a dated month wholly past
             # the cutoff is dropped, rows of the default partition are deleted (store tests
-            # check both ways apart).
+            # check both ways apart, and that the month straddling the cutoff is kept).
             self.assertEqual(seqs, [2])
             # Statistics are kept.
             stats = admin.ok("GET", "/api/devices/%s/stats?step=day&from=%d" % (device, old))
