@@ -10,6 +10,7 @@
 
 #include "api/handlers.h"
 #include "api/json/message_json.h"
+#include "core/thread_name.h"
 
 namespace roost::api {
 
@@ -168,6 +169,7 @@ http::Response LiveFeed::Open(const Principal& principal, std::optional<uint32_t
 }
 
 void LiveFeed::Run() {
+  NameThisThread("live-feed");
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     const auto now = SteadyClock::now();

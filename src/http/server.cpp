@@ -37,6 +37,7 @@
 
 #include "core/cpus.h"
 #include "core/text.h"
+#include "core/thread_name.h"
 
 namespace roost::http {
 namespace {
@@ -806,6 +807,9 @@ asio::awaitable<void> Server::Impl::Run(Outcome& out, Request& req, bool admit, 
     co_await asio::co_spawn(
         workers_.get_executor(),
         [&work]() -> asio::awaitable<void> {
+          // The pool's threads are asio's: each names itself on its first request.
+          thread_local const bool named = (NameThisThread("http-handler"), true);
+          (void)named;
           work();
           co_return;
         },

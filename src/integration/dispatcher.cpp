@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <cctype>
 
+#include "core/thread_name.h"
 #include "integration/email.h"
 #include "integration/http_sender.h"
 
@@ -90,7 +91,10 @@ Dispatcher::Dispatcher(storage::Store& store, DispatcherOptions options)
   } else {
     own_loop_ = std::make_unique<OwnLoop>();
     loop_ = &own_loop_->context;
-    own_loop_->thread = std::thread([loop = loop_] { loop->run(); });
+    own_loop_->thread = std::thread([loop = loop_] {
+      NameThisThread("callback-loop");
+      loop->run();
+    });
   }
   HttpSenderOptions sender_options;
   sender_options.refuse_private_destinations = options_.refuse_private_destinations;
@@ -337,6 +341,7 @@ Dispatcher::Host* Dispatcher::ReadyHost(std::string& name, bool email) {
 }
 
 void Dispatcher::Claim() {
+  NameThisThread("callback-claim");
   const size_t batch_lines = std::max<size_t>(1, options_.batch_lines);
   for (;;) {
     uint64_t wakes = 0;
@@ -516,6 +521,7 @@ void Dispatcher::Finish(Job job, const std::string& host, Attempt attempt, int64
 }
 
 void Dispatcher::SendEmails() {
+  NameThisThread("callback-email");
   for (;;) {
     Job job;
     std::string host;
@@ -545,6 +551,7 @@ void Dispatcher::SendEmails() {
 }
 
 void Dispatcher::Record() {
+  NameThisThread("callback-record");
   std::vector<Finished> finished;
   std::vector<storage::DeliveryCompletion> completions;
   std::vector<const storage::DeliveryTask*> tasks;

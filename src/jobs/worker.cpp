@@ -5,6 +5,8 @@
 #include <chrono>
 #include <utility>
 
+#include "core/thread_name.h"
+
 namespace roost::jobs {
 
 Worker::Worker(Runner& runner, WorkerOptions options)
@@ -12,8 +14,10 @@ Worker::Worker(Runner& runner, WorkerOptions options)
   const unsigned n = options_.threads == 0 ? 1 : options_.threads;
   threads_.reserve(n);
   for (unsigned i = 0; i < n; ++i) {
-    threads_.emplace_back(
-        [this, lease_name = options_.name + "/" + std::to_string(i)] { Run(lease_name); });
+    threads_.emplace_back([this, lease_name = options_.name + "/" + std::to_string(i)] {
+      NameThisThread("job-worker");
+      Run(lease_name);
+    });
   }
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/hex.h"
+#include "core/thread_name.h"
 #include "integration/callback_request.h"
 #include "integration/downlink_answer.h"
 
@@ -171,6 +172,7 @@ HookResult DownlinkArbiter::CallHook(const Call& call, integration::HttpSender& 
 }
 
 void DownlinkArbiter::CallHooks() {
+  NameThisThread("downlink-hooks");
   integration::HttpSenderOptions sender_options;
   sender_options.refuse_private_destinations = options_.refuse_private_destinations;
   sender_options.max_answer_bytes = integration::kMaxDownlinkAnswerBytes + 1;
@@ -249,6 +251,7 @@ Result<std::optional<std::pair<std::string, std::string>>> DownlinkArbiter::Deci
 }
 
 void DownlinkArbiter::Run() {
+  NameThisThread("downlink-arbitr");
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (stop_) break;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/thread_name.h"
 #include "model/calendar.h"
 
 namespace roost::pipeline {
@@ -132,6 +133,7 @@ Result<int> EventWatcher::SendDueEmails() {
 }
 
 void EventWatcher::WatchLoop() {
+  NameThisThread("event-watcher");
   do {
     auto pass = WatchOnce();
     if (!pass.ok()) {
@@ -155,6 +157,7 @@ void EventWatcher::WatchLoop() {
 }
 
 void EventWatcher::MailLoop() {
+  NameThisThread("event-mailer");
   // Emails queued by other instances' passes are found by polling.
   const int64_t poll_ms = std::clamp<int64_t>(options_.period_ms, 200, 5'000);
   for (;;) {

@@ -1,5 +1,6 @@
 #include "pipeline/retention.h"
 
+#include "core/thread_name.h"
 #include "model/statistics.h"
 
 namespace roost::pipeline {
@@ -38,6 +39,7 @@ RetentionPass RetentionTask::RunOnce() {
 }
 
 void RetentionTask::Run() {
+  NameThisThread("retention");
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();

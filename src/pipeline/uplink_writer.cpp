@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/thread_name.h"
+
 namespace roost::pipeline {
 
 UplinkWriter::UplinkWriter(storage::Store& store, UplinkWriterOptions options)
@@ -51,6 +53,7 @@ void UplinkWriter::Stop() {
 }
 
 void UplinkWriter::Run() {
+  NameThisThread("ingest-writer");
   storage::IngestPolicy policy;
   policy.dedup_window_ms = options_.dedup_window_ms;
   policy.downlink_hook_delay_ms = options_.downlink_hook_delay_ms;

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "core/cpus.h"
+#include "core/thread_name.h"
 
 namespace roost::server {
 namespace {
@@ -28,6 +29,7 @@ void EventLoop::Start() {
   work_.emplace(context_.get_executor());
   for (unsigned i = 0; i < threads_; ++i) {
     pool_.emplace_back([this] {
+      NameThisThread("event-loop");
       for (;;) {
         try {
           context_.run();

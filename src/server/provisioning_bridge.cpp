@@ -3,6 +3,8 @@
 #include <boost/asio/post.hpp>
 #include <utility>
 
+#include "core/thread_name.h"
+
 namespace roost::server {
 
 ProvisioningBridge::ProvisioningBridge(provisioning::ProvisioningService& service, Options options,
@@ -41,6 +43,8 @@ void ProvisioningBridge::Handle(gateway::ProprietaryUplink uplink, gateway::Answ
     return;
   }
   boost::asio::post(pool_, [this, uplink = std::move(uplink), answer = std::move(answer)] {
+    thread_local const bool named = (NameThisThread("provisioning"), true);
+    (void)named;
     const gateway::HeardUplink& best = uplink.receptions.front();
     provisioning::Reception reception;
     reception.gateway_eui = best.gateway_eui;

@@ -23,6 +23,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/thread_name.h"
 #include "storage/driver/driver.h"
 
 namespace roost::storage::driver {
@@ -206,6 +207,7 @@ class Checkpointer {
   }
 
   void Run() {
+    NameThisThread("sqlite-checkpt");
     sqlite3* db = nullptr;
     if (sqlite3_open_v2(file_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
         SQLITE_OK) {
