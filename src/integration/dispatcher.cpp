@@ -86,6 +86,9 @@ Dispatcher::Dispatcher(storage::Store& store, DispatcherOptions options)
   // never stop the claimer.
   high_water_ = std::max<size_t>({8 * options_.per_destination_queue, 4 * size_t{n},
                                   2 * static_cast<size_t>(std::max(1, options_.claim_batch))});
+  slow_high_water_ = high_water_ - static_cast<size_t>(std::max(1, options_.claim_batch));
+  // Half the senders at most for hosts known to be slow (dead ones among them).
+  slow_sends_ = std::max(1u, n / 2);
   if (options_.loop != nullptr) {
     loop_ = options_.loop;
   } else {
@@ -201,6 +204,8 @@ void Dispatcher::Stop() {
       host.waiting.clear();
     }
     queued_ = 0;
+    slow_queued_ = 0;
+    for (auto& [name, host] : hosts_) host.waiting_slow = 0;
     PublishDepths();
   }
   for (auto& [id, batch] : batches_) {
@@ -305,14 +310,21 @@ storage::DeliveryOutcome Dispatcher::OutcomeFor(const Delivery& d, const Attempt
 bool Dispatcher::Enqueue(Job job, std::vector<int64_t>& busy) {
   const std::string name = DestinationOf(job.front().callback);
   Host& h = hosts_[name];
-  const bool full =
-      IsQuick(name) ? queued_ >= high_water_ : h.waiting.size() >= options_.per_destination_queue;
+  const bool quick = IsQuick(name);
+  const bool full = quick ? queued_ >= high_water_
+                          : h.waiting.size() >= options_.per_destination_queue ||
+                                (name != kEmailDestination && slow_queued_ >= slow_high_water_);
   if (full) {
     for (const auto& task : job) busy.push_back(task.delivery.id);
+    if (h.waiting.empty() && h.in_flight == 0) hosts_.erase(name);
     return false;
   }
   h.waiting.push_back(std::move(job));
   ++queued_;
+  if (!quick && name != kEmailDestination) {
+    ++h.waiting_slow;
+    ++slow_queued_;
+  }
   PublishDepths();
   return name == kEmailDestination;
 }
@@ -327,17 +339,53 @@ bool Dispatcher::IsQuick(const std::string& host) const {
   return it != quick_.end() && it->second;
 }
 
+bool Dispatcher::IsKnownSlow(const std::string& host) const {
+  auto it = quick_.find(host);
+  return it != quick_.end() && !it->second;
+}
+
 Dispatcher::Host* Dispatcher::ReadyHost(std::string& name, bool email) {
+  if (email) {
+    auto it = hosts_.find(std::string(kEmailDestination));
+    if (it == hosts_.end() || it->second.waiting.empty() ||
+        it->second.in_flight >= std::max(1u, options_.per_destination)) {
+      return nullptr;
+    }
+    name = it->first;
+    return &it->second;
+  }
   const unsigned slow = std::max(1u, options_.per_destination);
   const unsigned quick = std::max(slow, options_.quick_destination);
-  for (auto& [host, h] : hosts_) {
-    if ((host == kEmailDestination) != email) continue;
-    if (!h.waiting.empty() && h.in_flight < (IsQuick(host) ? quick : slow)) {
-      name = host;
-      return &h;
-    }
+  // Each host in turn, from the one after the host served last: a fixed order
+  // would give every free sender to the hosts whose names sort first.
+  auto start = hosts_.upper_bound(last_served_);
+  for (size_t i = 0, n = hosts_.size(); i < n; ++i, ++start) {
+    if (start == hosts_.end()) start = hosts_.begin();
+    auto& [host, h] = *start;
+    if (host == kEmailDestination || h.waiting.empty()) continue;
+    if (h.in_flight >= (IsQuick(host) ? quick : slow)) continue;
+    if (IsKnownSlow(host) && slow_sending_ >= slow_sends_) continue;
+    name = host;
+    last_served_ = host;
+    return &h;
   }
   return nullptr;
+}
+
+Dispatcher::Job Dispatcher::StartSend(Host& h, const std::string& name) {
+  Job job = std::move(h.waiting.front());
+  h.waiting.pop_front();
+  --queued_;
+  if (h.waiting_slow > 0) {
+    --h.waiting_slow;
+    --slow_queued_;
+  }
+  ++h.in_flight;
+  if (name != kEmailDestination && IsKnownSlow(name)) {
+    ++h.in_flight_slow;
+    ++slow_sending_;
+  }
+  return job;
 }
 
 void Dispatcher::Claim() {
@@ -447,10 +495,7 @@ void Dispatcher::Pump() {
       if (stop_ || sending_ >= most) return;  // stopping: waiting tasks stay leased
       Host* h = ReadyHost(host, /*email=*/false);
       if (h == nullptr) return;
-      job = std::move(h->waiting.front());
-      h->waiting.pop_front();
-      ++h->in_flight;
-      --queued_;
+      job = StartSend(*h, host);
       ++sending_;
       PublishDepths();
       room = queued_ + static_cast<size_t>(std::max(1, options_.claim_batch)) == high_water_;
@@ -510,6 +555,10 @@ void Dispatcher::Finish(Job job, const std::string& host, Attempt attempt, int64
     auto it = hosts_.find(host);
     if (it != hosts_.end()) {
       --it->second.in_flight;
+      if (it->second.in_flight_slow > 0) {
+        --it->second.in_flight_slow;
+        --slow_sending_;
+      }
       if (it->second.in_flight == 0 && it->second.waiting.empty()) hosts_.erase(it);
     }
     if (http) --sending_;
@@ -530,10 +579,7 @@ void Dispatcher::SendEmails() {
       Host* h = nullptr;
       work_.wait(lock, [&] { return stop_ || (h = ReadyHost(host, /*email=*/true)) != nullptr; });
       if (stop_) return;  // tasks still waiting stay leased, then due again for anyone
-      job = std::move(h->waiting.front());
-      h->waiting.pop_front();
-      ++h->in_flight;
-      --queued_;
+      job = StartSend(*h, host);
       PublishDepths();
     }
     cv_.notify_all();  // the claimer may have room again

@@ -18,6 +18,12 @@
 // cannot carry more than a few thousand requests a second even on loopback.
 // A host starts slow (nothing is known of it) and is slow again after one slow
 // or failed answer, so a dead host still holds only `per_destination` senders.
+// However many hosts are dead: hosts take turns for a free sender; hosts known
+// to be slow together hold at most half of `max_in_flight`, the rest being
+// kept for quick hosts and hosts not tried yet; and the jobs waiting for hosts
+// that are not quick fill at most the dispatcher's whole queue less one claim
+// (past it their deliveries are put back), so the claimer always has room for
+// a healthy host's deliveries.
 //
 // Sends do not write to the store: what each send met goes to one recorder
 // thread, which records everything finished meanwhile in one transaction
@@ -135,6 +141,10 @@ class Dispatcher {
   struct Host {
     std::deque<Job> waiting;
     unsigned in_flight = 0;
+    // Of `waiting`, the jobs counted in slow_queued_ (queued while the host
+    // was not quick); of `in_flight`, the sends counted in slow_sending_.
+    size_t waiting_slow = 0;
+    unsigned in_flight_slow = 0;
   };
   struct Batch {
     Job tasks;
@@ -177,10 +187,15 @@ class Dispatcher {
   bool Enqueue(Job job, std::vector<int64_t>& busy);
   std::shared_ptr<const CompiledCallback> Compiled(const Callback& callback, Status& error);
   // A host with waiting work and room for one more send, or nullptr: the
-  // email destination only, or every other. mu_ held.
+  // email destination only, or every other. Hosts take turns (the search
+  // starts after the host served last), and one known to be slow only while
+  // slow hosts together have fewer than `slow_sends_` in flight. mu_ held.
   Host* ReadyHost(std::string& name, bool email);
-  bool IsQuick(const std::string& host) const;  // mu_ held
-  void PublishDepths();                         // mu_ held: queued_ and sending_ to their gauges
+  // Takes the next job of `h` (named `name`) for a send. mu_ held.
+  Job StartSend(Host& h, const std::string& name);
+  bool IsQuick(const std::string& host) const;      // mu_ held
+  bool IsKnownSlow(const std::string& host) const;  // mu_ held: its last answer was slow or none
+  void PublishDepths();  // mu_ held: queued_ and sending_ to their gauges
 
   storage::Store& store_;
   DispatcherOptions options_;
@@ -195,12 +210,22 @@ class Dispatcher {
   std::condition_variable cv_;
   bool stop_ = false;
   uint64_t wakes_ = 0;
-  std::condition_variable work_;          // email threads: a host became ready, or stop
-  std::condition_variable idle_;          // Stop: an HTTP send ended
-  unsigned sending_ = 0;                  // HTTP sends in flight; guarded by mu_
-  std::map<std::string, Host> hosts_;     // guarded by mu_
-  size_t queued_ = 0;                     // jobs waiting in hosts_; guarded by mu_
-  size_t high_water_ = 0;                 // most jobs waiting in all hosts_ together
+  std::condition_variable work_;       // email threads: a host became ready, or stop
+  std::condition_variable idle_;       // Stop: an HTTP send ended
+  unsigned sending_ = 0;               // HTTP sends in flight; guarded by mu_
+  std::map<std::string, Host> hosts_;  // guarded by mu_
+  size_t queued_ = 0;                  // jobs waiting in hosts_; guarded by mu_
+  size_t high_water_ = 0;              // most jobs waiting in all hosts_ together
+  // Jobs waiting for hosts that are not quick, at most slow_high_water_, so that
+  // however many hosts are dead a claim always has room for a healthy host's
+  // deliveries; guarded by mu_.
+  size_t slow_queued_ = 0;
+  size_t slow_high_water_ = 0;
+  // Sends in flight to hosts known to be slow, at most slow_sends_: the other
+  // senders are kept for quick hosts and hosts not tried yet. Guarded by mu_.
+  unsigned slow_sending_ = 0;
+  unsigned slow_sends_ = 1;
+  std::string last_served_;               // ReadyHost's turn; guarded by mu_
   std::map<std::string, bool> quick_;     // hosts known quick; guarded by mu_
   std::map<std::string, Batch> batches_;  // by callback id; claimer thread only
   // A compiled callback with the definition it was compiled from: a callback can

@@ -368,6 +368,42 @@ TEST_P(DispatcherTest, ADeadEndpointNeverDelaysAHealthyOne) {
   EXPECT_LT(took, 2500ms) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
 }
 
+// Twelve dead hosts, more than there are senders and more than the queues
+// hold: the healthy host is still served (hosts take turns, slow ones share
+// half the senders) and the claimer never stops claiming (the deliveries of
+// slow hosts fill at most a part of the queue, the rest are put back).
+TEST_P(DispatcherTest, ManyDeadEndpointsNeverStopAHealthyOne) {
+  std::vector<std::unique_ptr<BlackHole>> holes;
+  std::vector<Callback> callbacks;
+  for (int i = 0; i < 12; ++i) {
+    holes.push_back(std::make_unique<BlackHole>());
+    callbacks.push_back(UrlCallback("dead-" + std::to_string(100 + i), holes.back()->Url()));
+  }
+  LoopbackHttpServer healthy([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
+  // As "localhost" its host sorts after every "127.0.0.1:…" one: served in a
+  // fixed order, it would wait behind all the dead hosts' backlogs.
+  callbacks.push_back(
+      UrlCallback("healthy", "http://localhost:" + std::to_string(healthy.port()) + "/in"));
+  ASSERT_TRUE(store_->CreateCallbacks(callbacks).ok());
+  DispatcherOptions o = Options();  // 4 senders, 2 s timeout
+  Dispatcher dispatcher(*store_, o);
+  Ingest(1, 40);  // 480 deliveries to dead hosts, 40 to the healthy one
+  dispatcher.Wake();
+  // Each dead host is found dead by one send that waits for the timeout; until
+  // then it looks like any other. Three rounds of that at most here.
+  ASSERT_TRUE(WaitFor([&] { return healthy.requests().size() >= 40; }, 12s))
+      << healthy.requests().size();
+  // Known now: 40 more messages reach the healthy host within one timeout,
+  // behind a backlog of dead hosts' deliveries larger than the queues.
+  const auto start = std::chrono::steady_clock::now();
+  Ingest(41, 40);
+  dispatcher.Wake();
+  ASSERT_TRUE(WaitFor([&] { return healthy.requests().size() >= 80; }, 10s))
+      << healthy.requests().size();
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, 2000ms) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+}
+
 // Counts the requests a handler is in at once.
 struct ConcurrencyProbe {
   std::atomic<int> now{0};
