@@ -76,8 +76,10 @@ Response ListCallbacks(ApiContext& ctx, const Principal& p, const Request& req) 
   if (!type.ok()) return type.error().ToResponse();
   auto callbacks = ctx.messages->ListCallbacks(type->id);
   if (!callbacks.ok()) return FromStatus(callbacks.status()).ToResponse();
+  // Header values and URL credentials are for those who may edit the callback.
+  const bool secrets = p.roles.Intersects(RoleSet{Role::kAdmin, Role::kDeviceManager});
   json data = json::array();
-  for (const Callback& cb : *callbacks) data.push_back(CallbackJson(cb));
+  for (const Callback& cb : *callbacks) data.push_back(CallbackJson(cb, secrets));
   return JsonResponse(200, json{{"data", std::move(data)}});
 }
 

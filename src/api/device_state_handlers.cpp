@@ -80,4 +80,12 @@ Response DisengageDeviceType(ApiContext& ctx, const Principal& p, const Request&
   return JsonResponse(200, json{{"disengaged", *flagged}});
 }
 
+Response DisengageDevice(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto device = VisibleDevice(ctx, p, req.Param("id"));
+  if (!device.ok()) return device.error().ToResponse();
+  Status flagged = ctx.devices.DisengageDevice(device->id.value, ctx.now_ms());
+  if (!flagged.ok()) return FromStatus(flagged).ToResponse();
+  return JsonResponse(200, json{{"disengaged", 1}});
+}
+
 }  // namespace roost::api

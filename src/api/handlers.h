@@ -171,6 +171,7 @@ http::Response GetNetworkState(ApiContext&, const Principal&, const http::Reques
 // Flags every device of the type: the sequence-number check is skipped for its
 // next message. 200 {"disengaged": n}.
 http::Response DisengageDeviceType(ApiContext&, const Principal&, const http::Request&);
+http::Response DisengageDevice(ApiContext&, const Principal&, const http::Request&);
 
 // --- stations, ingest, messages (message_handlers.cpp) ----------------------
 // 503 when the context has no message pipeline.

@@ -57,6 +57,7 @@ const std::vector<ApiRoute>& ApiRoutes() {
       // GET although it changes state: the Sigfox API v1 path and method.
       {"GET", "/api/devicetypes/{id}/disengage", kManage, DisengageDeviceType, Access::kRoles,
        Body::kJson, http::Safety::kChangesState},
+      {"POST", "/api/devices/{id}/disengage", kManage, DisengageDevice},
       {"GET", "/api/devices/{id}/messages", kRead, ListDeviceMessages},
       {"GET", "/api/devicetypes/{id}/messages", kRead, ListDeviceTypeMessages},
       {"GET", "/api/devices/{id}/messages/live", kRead, LiveDeviceMessages},

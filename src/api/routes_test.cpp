@@ -49,6 +49,7 @@ const std::map<std::string, std::string>& ExpectedMatrix() {
       {"GET /api/devices/{id}/token-state", "ADR"},
       {"GET /api/devices/{id}/networkstate", "ADR"},
       {"GET /api/devicetypes/{id}/disengage", "AD"},
+      {"POST /api/devices/{id}/disengage", "AD"},
       {"GET /api/devices/{id}/messages", "ADR"},
       {"GET /api/devicetypes/{id}/messages", "ADR"},
       {"GET /api/devices/{id}/messages/live", "ADR"},

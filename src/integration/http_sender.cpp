@@ -95,25 +95,24 @@ bool IsPublicAddress(const sockaddr* address) {
   if (address->sa_family != AF_INET6) return false;
   const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
   const uint8_t* b = v6->sin6_addr.s6_addr;
-  static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (std::memcmp(b, kMappedPrefix, 12) == 0) {
-    uint32_t v4 =
-        (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | b[15];
-    return IsPublicIpv4(v4);
+  auto v4_at = [&](int i) {
+    return (uint32_t{b[i]} << 24) | (uint32_t{b[i + 1]} << 16) | (uint32_t{b[i + 2]} << 8) |
+           b[i + 3];
+  };
+  // Forms that carry an IPv4 address are judged by it: a host may route them
+  // to it (IPv4-mapped, a NAT64 gateway, the sit0 tunnel of the deprecated
+  // IPv4-compatible form, SIIT's IPv4-translated form, a 6to4 relay).
+  static constexpr uint8_t kCompatible[12] = {};  // ::/96, with :: and ::1
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  static constexpr uint8_t kTranslated[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0};
+  static constexpr uint8_t kNat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+  for (const uint8_t* prefix : {kCompatible, kMapped, kTranslated, kNat64}) {
+    if (std::memcmp(b, prefix, 12) == 0) return IsPublicIpv4(v4_at(12));
   }
-  // 64:ff9b::/96, the well-known NAT64 prefix: a NAT64 gateway connects to the
-  // IPv4 address in its last 32 bits.
-  static constexpr uint8_t kNat64Prefix[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
-  if (std::memcmp(b, kNat64Prefix, 12) == 0) {
-    uint32_t v4 =
-        (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | b[15];
-    return IsPublicIpv4(v4);
-  }
-  static constexpr uint8_t kZero[15] = {};
-  if (std::memcmp(b, kZero, 15) == 0 && (b[15] == 0 || b[15] == 1)) return false;  // ::, ::1
-  if ((b[0] & 0xfe) == 0xfc) return false;                                         // fc00::/7
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;                         // fe80::/10
-  if (b[0] == 0xff) return false;                                                  // ff00::/8
+  if (b[0] == 0x20 && b[1] == 0x02) return IsPublicIpv4(v4_at(2));  // 2002::/16, 6to4
+  if ((b[0] & 0xfe) == 0xfc) return false;                          // fc00::/7
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;          // fe80::/10
+  if (b[0] == 0xff) return false;                                   // ff00::/8
   return true;
 }
 

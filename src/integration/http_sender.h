@@ -59,9 +59,11 @@ struct HttpSenderOptions {
   // kStatusDestinationNotAllowed and info "destination address not allowed".
   // The check is made on every address libcurl is about to connect to, after
   // DNS resolution, so a name that resolves (or later re-resolves) to an
-  // internal address is refused too. On by default: callbacks are written by
-  // device type owners and must not reach Roost's own network; a deployment
-  // whose callbacks go to its own LAN turns it off.
+  // internal address is refused too. On in this struct, so that a sender made
+  // without thought is the safe one; `roost serve` sets it from
+  // pipeline.callback_refuse_private, off by default there because a single
+  // owner's callbacks usually go to its own network, and on for an operator
+  // who hosts several customers.
   bool refuse_private_destinations = true;
   size_t max_answer_bytes = 64 * 1024;
   std::string user_agent = "Roost";

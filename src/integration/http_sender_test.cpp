@@ -388,12 +388,20 @@ TEST(IsPublicAddress, Ranges) {
                                "::ffff:10.0.0.1",
                                "::ffff:169.254.169.254",
                                "64:ff9b::7f00:1",
-                               "64:ff9b::a00:1"}) {
+                               "64:ff9b::a00:1",
+                               "::127.0.0.1",
+                               "::7f00:1",
+                               "::a9fe:a9fe",
+                               "::ffff:0:7f00:1",
+                               "::ffff:0:a00:1",
+                               "2002:7f00:1::1",
+                               "2002:a9fe:a9fe::1"}) {
     EXPECT_FALSE(IsPublic(internal)) << internal;
   }
   for (const char* external :
        {"8.8.8.8", "1.1.1.1", "172.15.255.255", "172.32.0.1", "192.169.0.1", "100.128.0.1",
-        "2001:db8::1", "2a00:1450::1", "fec0::1", "::ffff:8.8.8.8", "64:ff9b::808:808"}) {
+        "2001:db8::1", "2a00:1450::1", "fec0::1", "::ffff:8.8.8.8", "64:ff9b::808:808", "::8.8.8.8",
+        "::ffff:0:808:808", "2002:808:808::1"}) {
     EXPECT_TRUE(IsPublic(external)) << external;
   }
   EXPECT_FALSE(IsPublicAddress(nullptr));

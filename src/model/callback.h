@@ -2,6 +2,7 @@
 // to, and the durable deliveries that send them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -46,6 +47,10 @@ inline constexpr EnumTable<CallbackSubtype, 5> kCallbackSubtypes = {{
     {CallbackSubtype::kAcknowledge, "ACKNOWLEDGE", 4},
     {CallbackSubtype::kNone, "NONE", -1},
 }};
+
+// A device type's callbacks, at most: each of its messages queues a delivery
+// per callback, inside the ingest transaction that every group shares.
+inline constexpr size_t kMaxCallbacksPerType = 100;
 
 struct Callback {
   std::string id;

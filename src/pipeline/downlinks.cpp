@@ -215,16 +215,20 @@ Result<std::optional<std::pair<std::string, std::string>>> DownlinkArbiter::Deci
   const Reception& best =
       *std::max_element(m->rinfos.begin(), m->rinfos.end(),
                         [](const Reception& a, const Reception& b) { return a.rssi < b.rssi; });
+  // No downlink, with the reason recorded on the message for its owner.
+  auto none = [&](const std::string& reason) -> Result<Decision> {
+    auto stored = store_.SetMessageNoDownlink(key, reason);
+    if (!stored.ok()) return stored.status();
+    if (stored->downlink_station.empty()) return Decision();
+    return Decision(std::make_pair(stored->downlink_data, stored->downlink_station));
+  };
   std::string data;
   if (type->downlink_mode == DownlinkMode::kCallback) {
     if (hook == nullptr || !hook->data) {
       std::string reason = hook == nullptr   ? "no answer from the downlinkHook callback"
                            : hook->elsewhere ? hook->reason + ", which recorded no decision in time"
                                              : hook->reason;
-      auto stored = store_.SetMessageNoDownlink(key, reason);
-      if (!stored.ok()) return stored.status();
-      if (stored->downlink_station.empty()) return Decision();
-      return Decision(std::make_pair(stored->downlink_data, stored->downlink_station));
+      return none(reason);
     }
     data = *hook->data;
   } else if (type->downlink_mode == DownlinkMode::kDirect) {
@@ -237,12 +241,17 @@ Result<std::optional<std::pair<std::string, std::string>>> DownlinkArbiter::Deci
                             compiled.ok() ? std::optional(*compiled) : std::nullopt)
                    .first;
     }
-    if (!cached->second) return Decision();  // a template saved before checks existed
+    if (!cached->second) {
+      // None saved (DIRECT is the default mode), or one saved before checks existed.
+      return none(type->downlink_data_string.empty()
+                      ? "the device type has no downlinkDataString"
+                      : "the device type's downlinkDataString is not a valid template");
+    }
     uint16_t tap = 0;
     for (char c : best.station) tap = static_cast<uint16_t>(tap * 16 + HexValue(c));
     data = ToHex(codec::Expand(*cached->second, m->time / 1000, best.rssi, tap));
   } else {
-    return Decision();
+    return none("the device type's downlinkMode is NONE");
   }
   auto stored = store_.SetMessageDownlink(key, data, best.station);
   if (!stored.ok()) return stored.status();

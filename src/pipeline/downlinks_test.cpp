@@ -299,6 +299,29 @@ TEST_P(CallbackDownlinkTest, WithoutAHookNothingIsCalledAndTheReasonSaysSo) {
             "the device type has no downlinkHook callback");
 }
 
+// DIRECT without a template (DIRECT is the default mode) and NONE give no
+// downlink, and the message says why.
+TEST_P(CallbackDownlinkTest, DirectWithoutATemplateRecordsWhyOnTheMessage) {
+  DeviceType t = type_;
+  t.downlink_mode = DownlinkMode::kDirect;
+  t.downlink_data_string = "";
+  ASSERT_TRUE(store_->UpdateDeviceType(t).ok());
+  DownlinkArbiter arbiter(*store_, Options());
+  ASSERT_NO_FATAL_FAILURE(IngestFrame());
+  EXPECT_EQ(HoldBoth(arbiter)["0A1C"], std::nullopt);
+  EXPECT_EQ(store_->GetMessage(kFrame)->downlink_info, "the device type has no downlinkDataString");
+}
+
+TEST_P(CallbackDownlinkTest, ModeNoneRecordsWhyOnTheMessage) {
+  DeviceType t = type_;
+  t.downlink_mode = DownlinkMode::kNone;
+  ASSERT_TRUE(store_->UpdateDeviceType(t).ok());
+  DownlinkArbiter arbiter(*store_, Options());
+  ASSERT_NO_FATAL_FAILURE(IngestFrame());
+  EXPECT_EQ(HoldBoth(arbiter)["0A1C"], std::nullopt);
+  EXPECT_EQ(store_->GetMessage(kFrame)->downlink_info, "the device type's downlinkMode is NONE");
+}
+
 TEST_P(CallbackDownlinkTest, TheFirstDecisionStays) {
   ASSERT_NO_FATAL_FAILURE(IngestFrame());
   ASSERT_TRUE(store_->SetMessageNoDownlink(kFrame, "first").ok());

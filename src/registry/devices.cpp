@@ -340,6 +340,10 @@ Result<int64_t> DeviceRegistry::DisengageSequenceCheck(std::string_view type_id,
   return store_.DisengageSequenceCheck(type_id, now);
 }
 
+Status DeviceRegistry::DisengageDevice(uint32_t device_id, EpochMillis now) {
+  return store_.DisengageDeviceSequenceCheck(device_id, now);
+}
+
 Result<ImportReport> DeviceRegistry::ImportCredentials(const crypto::Sealer& sealer,
                                                        const Key128& encryption_key,
                                                        std::span<const uint8_t> id_key_file,

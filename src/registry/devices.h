@@ -153,6 +153,8 @@ class DeviceRegistry {
   // Flags every device of the type: the sequence-number check is skipped for
   // its next message. Returns how many devices were flagged.
   Result<int64_t> DisengageSequenceCheck(std::string_view type_id, EpochMillis now);
+  // The same for one device (after its board was swapped or its counter reset).
+  Status DisengageDevice(uint32_t device_id, EpochMillis now);
 
   // ImportCredentials (registry/credentials.h) into this registry's store.
   Result<ImportReport> ImportCredentials(const crypto::Sealer& sealer, const Key128& encryption_key,

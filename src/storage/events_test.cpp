@@ -245,7 +245,7 @@ TEST_P(EventStoreTest, EmailsGoToTheConfigurationsThatApplyAndOnlyTheirKinds) {
                                         "type@example.com Co"}));
 }
 
-TEST_P(EventStoreTest, ALossQueuesTheTypesErrorCallbacksOnceAndARestorationNone) {
+TEST_P(EventStoreTest, ALossAndItsRestorationEachQueueTheTypesErrorCallbacksOnce) {
   Callback error;
   error.id = "cb-error";
   error.type = type_.id;
@@ -286,7 +286,20 @@ TEST_P(EventStoreTest, ALossQueuesTheTypesErrorCallbacksOnceAndARestorationNone)
                       {true, 200, "", kT, 0, false})
                   .ok());
   ASSERT_EQ(Watch(kT + 2 * kKeepAliveMs + 1).restored, 1);
-  EXPECT_TRUE(store_->ClaimDeliveries(kT + 3 * kKeepAliveMs, 10, 60'000)->empty());
+  // The restoration is called back too (as its email goes out), with WARN.
+  auto restored = store_->ClaimDeliveries(kT + 3 * kKeepAliveMs, 10, 60'000);
+  ASSERT_TRUE(restored.ok()) << restored.status().message();
+  ASSERT_EQ(restored->size(), 1u);
+  EXPECT_EQ((*restored)[0].delivery.callback, "cb-error");
+  auto vars = nlohmann::json::parse((*restored)[0].delivery.variables);
+  EXPECT_EQ(vars["severity"], "WARN");
+  EXPECT_TRUE(vars["info"].get<std::string>().starts_with("Communication restored")) << vars;
+  ASSERT_TRUE(store_
+                  ->CompleteDelivery((*restored)[0].delivery.id,
+                                     {true, 200, "", kT + 3 * kKeepAliveMs, 0, false})
+                  .ok());
+  EXPECT_EQ(Watch(kT + 3 * kKeepAliveMs).restored, 0);
+  EXPECT_TRUE(store_->ClaimDeliveries(kT + 4 * kKeepAliveMs, 10, 60'000)->empty());
 }
 
 TEST_P(EventStoreTest, OutboxEmailsAreLeasedRetriedAndFinished) {

@@ -540,6 +540,8 @@ class Store {
   // flagged ones count again, with `now` as their new time). NotFound for an
   // unknown type. A deleted device loses its flag.
   virtual Result<int64_t> DisengageSequenceCheck(std::string_view type, EpochMillis now) = 0;
+  // Flags one device the same way. NotFound for an unknown device.
+  virtual Status DisengageDeviceSequenceCheck(uint32_t device_id, EpochMillis now) = 0;
   // Clears a device's flag atomically; returns whether it was set. The uplink
   // pipeline calls it when it accepts a message of the device: exactly one caller
   // sees true per disengage, even with several instances.

@@ -240,11 +240,32 @@ class CallbackFlows(ServedSite):
                 ([{"channel": "BATCH_URL", "url": "http://x.example/{device}",
                    "linePattern": "{data}"}], "has no variables"),
                 ([], "data"),
-                ({"data": "x"}, "data")):
+                ({"data": "x"}, "data"),
+                # Each delivery decodes every field on the event loop: bounded as a type's.
+                ([{"url": "http://x.example/", "payloadConfig": "a:0:bool:0 " * 400}],
+                 "data[0].payloadConfig: is too long (at most 4000 characters)")):
             status, _, err = self.admin.call("POST", path, body)
             self.assertEqual(status, 400, (body, err))
             self.assertIn(fragment, err["message"], body)
         self.assertEqual(self.admin.ok("GET", "/api/devicetypes/%s/callbacks" % tid)["data"], [])
+
+    def test_a_device_type_has_at_most_100_callbacks(self):
+        # Every message queues a delivery per callback in the one ingest transaction.
+        tid = self.admin.ok("POST", "/api/devicetypes/create", {"name": "crowded"})["id"]
+        path = "/api/devicetypes/%s/callbacks/new" % tid
+        one = {"url": "http://x.example/", "enabled": False}
+        self.admin.ok("POST", path, [one] * 98)
+        status, _, err = self.admin.call("POST", path, [one] * 3)
+        self.assertEqual(status, 400, err)
+        self.assertIn("a device type has at most 100 callbacks (it has 98)", err["message"])
+        listed = self.admin.ok("GET", "/api/devicetypes/%s/callbacks" % tid)["data"]
+        self.assertEqual(len(listed), 98)  # none of the refused request
+        self.admin.ok("POST", path, [one] * 2)
+        status, _, err = self.admin.call("POST", path, [one])
+        self.assertEqual(status, 400, err)
+        # Another type has its own 100.
+        other = self.admin.ok("POST", "/api/devicetypes/create", {"name": "roomy"})["id"]
+        self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % other, [one])
 
 
 class CallbacksSqliteTest(CallbackFlows, unittest.TestCase):

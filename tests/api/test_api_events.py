@@ -143,7 +143,11 @@ class EventFlows(ServedSite):
         mails = wait_for(lambda: self.emails_to("ops@test.example"), lambda m: len(m) >= 2)
         self.assertEqual(len(mails), 2)
         self.assertIn("communication restored", mails[1]["Subject"])
-        self.assertEqual(len(self.receiver.received("/error/")), 1)  # ERROR callbacks: losses only
+        # ERROR callbacks fire for the restoration too, with its severity.
+        called = wait_for(lambda: self.receiver.received("/error/"), lambda r: len(r) >= 2)
+        self.assertEqual(len(called), 2, called)
+        self.assertEqual(json.loads(called[1][3]),
+                         {"info": warns[0]["message"], "severity": "WARN"})
         self.admin.ok("POST", "/api/devicetypes/edit", {"id": tid, "keepAlive": 0})
 
     def test_event_lists_page_and_refuse_bad_parameters(self):

@@ -129,6 +129,7 @@ FOREIGN_BODIES = {
     "POST /api/devicetypes/{id}/callbacks/{cid}/delete": lambda f: {},
     "POST /api/devicetypes/{id}/callbacks/{cid}/enable": lambda f: {},
     "POST /api/devicetypes/{id}/callbacks/{cid}/downlink": lambda f: {},
+    "POST /api/devices/{id}/disengage": lambda f: {},
     "POST /api/devices/{id}/events/config/new": lambda f: EVENT_CONFIG,
     "POST /api/devicetypes/{id}/events/config/new": lambda f: EVENT_CONFIG,
     "POST /api/groups/{id}/events/config/new": lambda f: EVENT_CONFIG,

@@ -18,7 +18,7 @@ T0 = 1700000000000
 class PipelineFlows(ServedSite):
     @classmethod
     def set_up_site(cls):
-        admin = cls.set_up_tenant(14, "4A0000", registered=list(range(8)) + [9, 10])
+        admin = cls.set_up_tenant(16, "4A0000", registered=list(range(8)) + [9, 10])
         cls.other_station_user = cls.site.api_user("STATION", group=cls.other)
         # The operator's station (root group) hears everyone; two of the tenant's; one of
         # another tenant.
@@ -122,6 +122,35 @@ class PipelineFlows(ServedSite):
         return metric_value(body.decode(),
                             'roost_ingest_reports_total{result="%s"}' % reason) or 0
 
+    def test_one_device_is_disengaged_without_its_type(self):
+        manager = Client(self.server, self.manager)
+        swapped, neighbour = [
+            manager.ok("POST", "/api/devices/create",
+                       {"id": dev, "pac": pac, "name": "d", "type": self.type})["id"]
+            for dev, pac in self.pairs[14:16]]
+        c = Client(self.server, self.station_user)
+        for device in (swapped, neighbour):
+            self.assertEqual(c.ok("POST", "/api/ingest/uplink",
+                                  self.report(device, 500, T0, "0A1C"))["result"], "accepted")
+        self.assertEqual(manager.ok("POST", "/api/devices/%s/disengage" % swapped),
+                         {"disengaged": 1})
+        manager.close()
+        # Another group's manager does not see the device: 404, as for one that does not exist.
+        stranger = Client(self.server, self.site.api_user("DEVICE_MANAGER", group=self.other))
+        for device in (swapped, "FFFFFFF0"):
+            status, _, _ = stranger.call("POST", "/api/devices/%s/disengage" % device)
+            self.assertEqual(status, 404, device)
+        stranger.close()
+        # The board was swapped: its counter starts again, once.
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink",
+                              self.report(swapped, 1, T0 + 60000, "0A1C"))["result"], "accepted")
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink",
+                              self.report(swapped, 0, T0 + 120000, "0A1C"))["reason"], "replay")
+        # The rest of the type is still checked.
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink",
+                              self.report(neighbour, 1, T0 + 60000, "0A1C"))["reason"], "replay")
+        c.close()
+
     def test_a_batch_is_decided_report_by_report(self):
         d2, d3 = self.devices[2], self.devices[3]
         before = {r: self.refusals_counted(r) for r in ("unknown_device", "unknown_station")}
@@ -152,9 +181,14 @@ class PipelineFlows(ServedSite):
     def test_another_tenants_station_user_cannot_report_for_this_tenant(self):
         device = self.devices[4]
         c = Client(self.server, self.other_station_user)
-        # Its own station does not cover the tenant's device; the tenant's station is not its.
+        # Its own station does not cover the tenant's device, which is answered as one that
+        # does not exist (nothing says another group has it); the log and the counter say why.
+        refused_before = self.refusals_counted("foreign_station")
         self.assertEqual(c.ok("POST", "/api/ingest/uplink", self.report(device, 1, T0, "0B00")),
-                         {"result": "refused", "reason": "foreign_station"})
+                         {"result": "refused", "reason": "unknown_device"})
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink", self.report("FFFFFFF0", 1, T0, "0B00")),
+                         {"result": "refused", "reason": "unknown_device"})
+        self.assertEqual(self.refusals_counted("foreign_station"), refused_before + 1)
         self.assertEqual(c.ok("POST", "/api/ingest/uplink", self.report(device, 1, T0, "0A1C")),
                          {"result": "refused", "reason": "unknown_station"})
         c.close()
@@ -366,7 +400,7 @@ class PipelineFlows(ServedSite):
         c.close()
         other = Client(self.server, self.other_station_user)
         self.assertEqual(other.ok("POST", "/api/ingest/service", dict(status, station="0B00")),
-                         {"result": "refused", "reason": "foreign_station"})
+                         {"result": "refused", "reason": "unknown_device"})
         other.close()
 
         r = Client(self.server, self.reader)

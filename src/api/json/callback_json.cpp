@@ -10,8 +10,11 @@ using nlohmann::json;
 
 namespace {
 
-constexpr size_t kMaxCallbacks = 100;
+constexpr size_t kMaxCallbacks = kMaxCallbacksPerType;  // per request, too
 constexpr size_t kMaxPattern = 64 * 1024;
+// As a device type's payloadConfig: each delivery decodes every field of it
+// on the event loop, so it is bounded like the type's.
+constexpr size_t kMaxPayloadConfig = 4000;
 
 Parsed<Callback> ParseOne(const json& item, const std::string& where) {
   // `where` is "" for the single object of an edit: fields are then named alone.
@@ -63,6 +66,11 @@ Parsed<Callback> ParseOne(const json& item, const std::string& where) {
     if (!it->is_string()) return WrongType(at(t.field), "a string", *it);
     const auto& v = it->get_ref<const std::string&>();
     if (v.size() > kMaxPattern) return ApiError::BadField(at(t.field), "is too long");
+    if (t.out == &cb.payload_config && v.size() > kMaxPayloadConfig) {
+      return ApiError::BadField(
+          at(t.field),
+          "is too long (at most " + std::to_string(kMaxPayloadConfig) + " characters)");
+    }
     *t.out = v;
   }
   for (char& c : cb.http_method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -114,14 +122,28 @@ Parsed<CallbackEdit> ParseCallbackEdit(const json& body) {
   return CallbackEdit{std::move(*cb), enabled != body.end() && !enabled->is_null()};
 }
 
-json CallbackJson(const Callback& cb) {
+namespace {
+
+// The URL with "user:password@" of its authority replaced by "***@".
+std::string WithoutCredentials(const std::string& url) {
+  const size_t scheme = url.find("://");
+  const size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t end = url.find_first_of("/?#", start);
+  const size_t at = url.rfind('@', end == std::string::npos ? std::string::npos : end);
+  if (at == std::string::npos || at < start) return url;
+  return url.substr(0, start) + "***" + url.substr(at);
+}
+
+}  // namespace
+
+json CallbackJson(const Callback& cb, bool secrets) {
   json headers = json::object();
-  for (const auto& [name, value] : cb.headers) headers[name] = value;
+  for (const auto& [name, value] : cb.headers) headers[name] = secrets ? value : "";
   return json{{"id", cb.id},
               {"channel", std::string(EnumByValue(kCallbackChannels, cb.channel).name)},
               {"callbackType", EnumByValue(kCallbackTypes, cb.callback_type).code},
               {"callbackSubtype", EnumByValue(kCallbackSubtypes, cb.subtype).code},
-              {"url", cb.url},
+              {"url", secrets ? cb.url : WithoutCredentials(cb.url)},
               {"httpMethod", cb.http_method},
               {"headers", std::move(headers)},
               {"contentType", cb.content_type},

@@ -27,7 +27,9 @@ struct CallbackEdit {
 };
 Parsed<CallbackEdit> ParseCallbackEdit(const nlohmann::json& body);
 
-nlohmann::json CallbackJson(const Callback& callback);
+// `secrets` false (a READER's view) blanks what may carry a credential: every
+// header value, and the user and password of the URL.
+nlohmann::json CallbackJson(const Callback& callback, bool secrets = true);
 
 // A delivery as a message's "callbacks" item and as an error of
 // GET /api/callbacks/messages/error.

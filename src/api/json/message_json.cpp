@@ -231,6 +231,10 @@ json IngestDecisionJson(const storage::IngestDecision& d) {
       return json{{"result", "accepted"}};
     case IngestResult::kDuplicate:
       return json{{"result", "duplicate"}};
+    case IngestResult::kForeignStation:
+      // To the station's owner the device of another group does not exist: the
+      // reason stays in the log and roost_ingest_reports_total only.
+      return json{{"result", "refused"}, {"reason", "unknown_device"}};
     default:
       return json{{"result", "refused"},
                   {"reason", std::string(EnumByValue(kIngestResults, d.result).name)}};

@@ -103,14 +103,31 @@ Status SqlStore::CreateCallbacks(std::span<const Callback> callbacks) {
   driver::Transaction tx(c);
   ROOST_RETURN_IF_ERROR(tx.Begin("create callbacks"));
   {
+    // The type row is locked for update, so that two requests cannot both
+    // pass the count below.
     ROOST_SQL_QUERY(
-        q, c, "SELECT id FROM device_types WHERE id = $1" + std::string(c.dialect().for_share),
+        q, c, "SELECT id FROM device_types WHERE id = $1" + std::string(c.dialect().for_update),
         "create callbacks");
-    for (const Callback& cb : callbacks) {
-      auto found = q.Bind(1, cb.type).Next();
+    ROOST_SQL_QUERY(count, c, "SELECT COUNT(*) FROM callbacks WHERE type_id = $1",
+                    "create callbacks");
+    std::map<std::string, size_t> adding;
+    for (const Callback& cb : callbacks) ++adding[cb.type];
+    for (const auto& [type, n] : adding) {
+      auto found = q.Bind(1, type).Next();
       if (!found.ok()) return found.status();
-      if (!*found) return Status::InvalidInput("device type " + cb.type + " not found");
+      if (!*found) return Status::InvalidInput("device type " + type + " not found");
       q.Reset();
+      // Every message queues a delivery per callback of its type, in the
+      // ingest transaction every group shares: the number is bounded.
+      auto counted = count.Bind(1, type).Next();
+      if (!counted.ok()) return counted.status();
+      const int64_t existing = *counted ? count.Int(0) : 0;
+      count.Reset();
+      if (existing + static_cast<int64_t>(n) > static_cast<int64_t>(kMaxCallbacksPerType)) {
+        return Status::InvalidInput("data: a device type has at most " +
+                                    std::to_string(kMaxCallbacksPerType) + " callbacks (it has " +
+                                    std::to_string(existing) + ")");
+      }
     }
   }
   ROOST_SQL_QUERY(q, c,

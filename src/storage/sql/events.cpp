@@ -106,10 +106,12 @@ Status SqlStore::RecordEventOn(Connection& c, Event& event, EpochMillis now) {
     if (!*row) return Status::IoError("record event: no id returned");
     event.id = q.Int(0);
   }
-  // ERROR callbacks fire for errors only: as on the Sigfox Cloud, a loss is
-  // called back and its restoration is not. The delivery belongs to no
-  // message (sequence number -1); its template values travel with it.
-  if (event.severity == EventSeverity::kError) {
+  // ERROR callbacks fire for every event, as the emails do (pipeline.md): a
+  // loss, with severity ERROR, and its restoration, WARN, so that what opens
+  // an incident from the one can close it from the other. The delivery
+  // belongs to no message (sequence number -1); its template values travel
+  // with it.
+  {
     Delivery prototype;
     prototype.device = event.device;
     prototype.message_time = event.time;

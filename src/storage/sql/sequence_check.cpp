@@ -1,5 +1,5 @@
 // The sequence-number check's "disengage" flags: set for every device of a
-// type, cleared (exactly once) by the uplink pipeline.
+// type or for one device, cleared (exactly once) by the uplink pipeline.
 #include "storage/sql/sql_store.h"
 
 namespace roost::storage::sql {
@@ -29,6 +29,21 @@ Result<int64_t> SqlStore::DisengageSequenceCheck(std::string_view type, EpochMil
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("disengage sequence check"));
   return flagged;
+}
+
+Status SqlStore::DisengageDeviceSequenceCheck(uint32_t device_id, EpochMillis now) {
+  ROOST_SQL_LEASE(c);
+  // One statement: the device's row is read in it, so a device deleted
+  // meanwhile is simply not flagged.
+  ROOST_SQL_QUERY(q, c,
+                  "INSERT INTO sequence_check_disengaged (device_id, since) "
+                  "SELECT id, $1 FROM devices WHERE id = $2 "
+                  "ON CONFLICT (device_id) DO UPDATE SET since = excluded.since",
+                  "disengage device");
+  ROOST_RETURN_IF_ERROR(q.Bind(1, now).Bind(2, int64_t{device_id}).Run());
+  if (q.Affected() == 0)
+    return Status::NotFound("device " + SigfoxId{device_id}.ToApi() + " not found");
+  return Status::Ok();
 }
 
 Result<bool> SqlStore::ClearSequenceCheckDisengaged(uint32_t device_id) {

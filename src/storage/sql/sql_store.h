@@ -130,6 +130,7 @@ class SqlStore final : public Store {
   Result<CertificatePage> SearchProductCertificates(const CertificateQuery& query) override;
 
   Result<int64_t> DisengageSequenceCheck(std::string_view type, EpochMillis now) override;
+  Status DisengageDeviceSequenceCheck(uint32_t device_id, EpochMillis now) override;
   Result<bool> ClearSequenceCheckDisengaged(uint32_t device_id) override;
 
   Status CreateStation(const Station& station) override;
