@@ -1,4 +1,5 @@
 // /api/devicetypes/{id}/callbacks… and /api/callbacks/messages/error.
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -6,6 +7,7 @@
 #include "api/handlers.h"
 #include "api/json/body.h"
 #include "api/json/callback_json.h"
+#include "api/json/event_json.h"
 
 namespace roost::api {
 
@@ -77,7 +79,7 @@ Response ListCallbacks(ApiContext& ctx, const Principal& p, const Request& req) 
   auto callbacks = ctx.messages->ListCallbacks(type->id);
   if (!callbacks.ok()) return FromStatus(callbacks.status()).ToResponse();
   // Header values and URL credentials are for those who may edit the callback.
-  const bool secrets = p.roles.Intersects(RoleSet{Role::kAdmin, Role::kDeviceManager});
+  const bool secrets = SeesCallbackSecrets(p);
   json data = json::array();
   for (const Callback& cb : *callbacks) data.push_back(CallbackJson(cb, secrets));
   return JsonResponse(200, json{{"data", std::move(data)}});
@@ -122,11 +124,26 @@ Response ListCallbackErrors(ApiContext& ctx, const Principal& p, const Request& 
   if (ctx.messages == nullptr) return Unavailable();
   auto limit = ParseLimit(req.QueryParam("limit"));
   if (!limit.ok()) return limit.error().ToResponse();
-  auto failed = ctx.messages->ListFailedDeliveries(p.group, *limit);
+  // The cursor has the event lists' "<time>-<id>" form: the first failure's
+  // time, then the delivery's id.
+  std::optional<storage::FailedDeliveryCursor> after;
+  if (auto text = req.QueryParam("after")) {
+    auto cursor = ParseEventCursor(*text);
+    if (!cursor.ok()) return cursor.error().ToResponse();
+    after = storage::FailedDeliveryCursor{cursor->time, cursor->id};
+  }
+  auto failed = ctx.messages->ListFailedDeliveries(p.group, *limit, after);
   if (!failed.ok()) return FromStatus(failed.status()).ToResponse();
+  const bool secrets = SeesCallbackSecrets(p);
   json data = json::array();
-  for (const Delivery& d : *failed) data.push_back(DeliveryJson(d));
-  return JsonResponse(200, json{{"data", std::move(data)}, {"paging", json::object()}});
+  for (const Delivery& d : *failed) data.push_back(DeliveryJson(d, secrets));
+  json body{{"data", std::move(data)}, {"paging", json::object()}};
+  if (static_cast<int>(failed->size()) == *limit && !failed->empty()) {
+    const Delivery& last = failed->back();
+    body["paging"]["next"] = NextUrl(
+        req, {}, *limit, EventCursorText(storage::EventCursor{last.first_failure, last.id}));
+  }
+  return JsonResponse(200, body);
 }
 
 }  // namespace roost::api

@@ -26,7 +26,8 @@ Response Unavailable() {
 }
 
 // GET …/status/error|warn: since, before (epoch ms), limit, after (the paging cursor).
-Response ListEvents(ApiContext& ctx, const Request& req, storage::EventQuery query) {
+// `secrets`: whether the caller may see callback URL credentials.
+Response ListEvents(ApiContext& ctx, const Request& req, storage::EventQuery query, bool secrets) {
   auto limit = ParseLimit(req.QueryParam("limit"));
   if (!limit.ok()) return limit.error().ToResponse();
   query.limit = *limit;
@@ -49,7 +50,7 @@ Response ListEvents(ApiContext& ctx, const Request& req, storage::EventQuery que
   for (const Delivery& d : *deliveries) {
     json& list = callbacks[{d.device, d.message_time}];
     if (list.is_null()) list = json::array();
-    list.push_back(DeliveryJson(d));
+    list.push_back(DeliveryJson(d, secrets));
   }
   json data = json::array();
   for (const Event& e : page->events) {
@@ -74,7 +75,7 @@ Response DeviceEvents(ApiContext& ctx, const Principal& p, const Request& req,
   storage::EventQuery query;
   query.device = device->id.value;
   query.severity = severity;
-  return ListEvents(ctx, req, std::move(query));
+  return ListEvents(ctx, req, std::move(query), SeesCallbackSecrets(p));
 }
 
 Response DeviceTypeEvents(ApiContext& ctx, const Principal& p, const Request& req,
@@ -85,7 +86,7 @@ Response DeviceTypeEvents(ApiContext& ctx, const Principal& p, const Request& re
   storage::EventQuery query;
   query.type = type->id;
   query.severity = severity;
-  return ListEvents(ctx, req, std::move(query));
+  return ListEvents(ctx, req, std::move(query), SeesCallbackSecrets(p));
 }
 
 // What an event configuration route is about: the visible object {id} names,

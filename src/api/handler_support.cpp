@@ -101,6 +101,10 @@ bool SeesPac(const Principal& p) {
   return p.roles.Has(Role::kAdmin) || p.roles.Has(Role::kDeviceManager);
 }
 
+bool SeesCallbackSecrets(const Principal& p) {
+  return p.roles.Has(Role::kAdmin) || p.roles.Has(Role::kDeviceManager);
+}
+
 std::string PercentEncode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

@@ -70,6 +70,9 @@ std::optional<ApiError> RequireJsonBody(const http::Request& req);
 
 // Whether the principal may see devices' current PAC (ADMIN, DEVICE_MANAGER).
 bool SeesPac(const Principal& p);
+// Whether the principal may see callback header values and url credentials
+// (ADMIN, DEVICE_MANAGER); a READER sees them blanked.
+bool SeesCallbackSecrets(const Principal& p);
 
 // The "contains" text filter `param` of a list (matched with ASCII letters
 // folded): empty when absent; BadField past 200 bytes.
@@ -110,8 +113,9 @@ http::Response Page(const http::Request& req, const std::vector<T>& items, Key k
 
 // The entries of GET …/messages for `messages`, in their order, each with its
 // "callbacks" (message_handlers.cpp; the live streams send the same).
+// `secrets`: SeesCallbackSecrets of the reader.
 Result<std::vector<std::string>> MessageEntries(ApiContext& ctx,
-                                                const std::vector<Message>& messages);
+                                                const std::vector<Message>& messages, bool secrets);
 
 // --- device types (device_type_handlers.cpp) -------------------------------
 

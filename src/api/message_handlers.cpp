@@ -48,8 +48,10 @@ json LocationJson(const Message& m) {
 }
 
 // GET …/messages (and …/locations when `query.with_location`): since, before
-// (epoch ms), limit, after (the paging cursor).
-Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery query) {
+// (epoch ms), limit, after (the paging cursor). `secrets`: whether the caller
+// may see callback URL credentials.
+Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery query,
+                      bool secrets) {
   auto limit = ParseLimit(req.QueryParam("limit"));
   if (!limit.ok()) return limit.error().ToResponse();
   query.limit = *limit;
@@ -77,7 +79,7 @@ Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery
     }
     return JsonResponse(200, body);
   }
-  auto entries = MessageEntries(ctx, page->messages);
+  auto entries = MessageEntries(ctx, page->messages, secrets);
   if (!entries.ok()) return FromStatus(entries.status()).ToResponse();
   size_t size = 64;
   for (const std::string& item : *entries) size += item.size() + 1;
@@ -97,7 +99,8 @@ Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery
 }  // namespace
 
 Result<std::vector<std::string>> MessageEntries(ApiContext& ctx,
-                                                const std::vector<Message>& messages) {
+                                                const std::vector<Message>& messages,
+                                                bool secrets) {
   // Each message's callback deliveries, read for all of them at once.
   auto deliveries = ctx.messages->ListMessageDeliveries(messages);
   if (!deliveries.ok()) return deliveries.status();
@@ -105,7 +108,7 @@ Result<std::vector<std::string>> MessageEntries(ApiContext& ctx,
   for (const Delivery& d : *deliveries) {
     json& list = callbacks[{d.device, d.message_time, d.seq_number}];
     if (list.is_null()) list = json::array();
-    list.push_back(DeliveryJson(d));
+    list.push_back(DeliveryJson(d, secrets));
   }
   std::vector<std::string> entries;
   entries.reserve(messages.size());
@@ -196,6 +199,8 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
   // before anything is queued.
   std::vector<bool> allowed(reports.size(), true);
   for (size_t i = 0; i < reports.size(); ++i) {
+    // A public network's base station: it counts for the caller's subtree.
+    if (!reports[i].unlisted_station_group.empty()) continue;
     if (!may_block) {
       std::optional<bool> may = ctx.messages->MayReportCached(p.group, reports[i].station);
       if (!may) return std::nullopt;
@@ -322,6 +327,11 @@ Response IngestSigfoxCallback(ApiContext& ctx, const Principal& p, const Request
   // A frame that asks for a downlink came through a BIDIR callback, whose
   // caller reads the answer as the Sigfox Cloud defines it.
   std::string bidir_device = report->ack ? report->device.ToApi() : std::string();
+  // Owners whose devices use a public Sigfox network cannot list its base
+  // stations: one Roost has no record of hears for the caller's subtree.
+  auto listed = ctx.messages->IsListedStation(report->station);
+  if (!listed.ok()) return FromStatus(listed.status()).ToResponse();
+  if (!*listed) report->unlisted_station_group = p.group;
   std::vector<UplinkReport> one;
   one.push_back(std::move(*report));
   return *SubmitReports(ctx, p, std::move(one), /*single=*/true, /*may_block=*/true,
@@ -358,7 +368,7 @@ Response ListDeviceLocations(ApiContext& ctx, const Principal& p, const Request&
   storage::MessageQuery query;
   query.device = device->id.value;
   query.with_location = true;
-  return ListMessages(ctx, req, std::move(query));
+  return ListMessages(ctx, req, std::move(query), SeesCallbackSecrets(p));
 }
 
 Response ListDeviceMessages(ApiContext& ctx, const Principal& p, const Request& req) {
@@ -367,7 +377,7 @@ Response ListDeviceMessages(ApiContext& ctx, const Principal& p, const Request& 
   if (!device.ok()) return device.error().ToResponse();
   storage::MessageQuery query;
   query.device = device->id.value;
-  return ListMessages(ctx, req, std::move(query));
+  return ListMessages(ctx, req, std::move(query), SeesCallbackSecrets(p));
 }
 
 Response ListDeviceTypeMessages(ApiContext& ctx, const Principal& p, const Request& req) {
@@ -376,7 +386,7 @@ Response ListDeviceTypeMessages(ApiContext& ctx, const Principal& p, const Reque
   if (!type.ok()) return type.error().ToResponse();
   storage::MessageQuery query;
   query.type = type->id;
-  return ListMessages(ctx, req, std::move(query));
+  return ListMessages(ctx, req, std::move(query), SeesCallbackSecrets(p));
 }
 
 namespace {

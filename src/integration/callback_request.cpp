@@ -436,6 +436,27 @@ EmailParts CompiledCallback::RenderEmail(const Message& message, const Delivery&
   return out;
 }
 
+std::string CompiledCallback::Destination(const Message& message, const Delivery& delivery) const {
+  switch (channel_) {
+    case CallbackChannel::kUrl: {
+      Variables values;
+      FillVariables(message, delivery, values);
+      return Expand(url_, values, Escaping::kUrl);
+    }
+    case CallbackChannel::kBatchUrl: {
+      Variables none;  // a batch url has no variables
+      return Expand(url_, none, Escaping::kUrl);
+    }
+    case CallbackChannel::kEmail: {
+      if (!recipient_) return {};
+      Variables values;
+      FillVariables(message, delivery, values);
+      return Expand(*recipient_, values, Escaping::kHeader);
+    }
+  }
+  return {};
+}
+
 Result<HttpRequest> BuildCallbackRequest(const Callback& callback, const Message& message,
                                          const Delivery& delivery) {
   if (callback.channel != CallbackChannel::kUrl) {

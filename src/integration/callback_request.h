@@ -116,6 +116,10 @@ class CompiledCallback {
   // EMAIL: the email of `delivery` of `message`.
   EmailParts RenderEmail(const Message& message, const Delivery& delivery) const;
 
+  // Where `delivery` of `message` goes, for people reading a message or an
+  // event: the expanded url of a URL callback, the url of a BATCH_URL one,
+  // the recipient of an EMAIL one.
+  std::string Destination(const Message& message, const Delivery& delivery) const;
   // The variables of `delivery` of `message`, as listed at the top of this
   // file. For other uses of the same values (BATCH_URL lines, emails).
   void FillVariables(const Message& message, const Delivery& delivery, Variables& out) const;

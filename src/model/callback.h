@@ -76,6 +76,9 @@ struct Callback {
   bool operator==(const Callback&) const = default;
 };
 
+// The most a delivery's attempt log (Delivery::attempt_log) holds, in characters.
+inline constexpr size_t kMaxAttemptLog = 4000;
+
 enum class DeliveryState : int32_t { kPending = 0, kDone = 1, kDead = 2 };
 
 // One callback's delivery of one message (or one duplicate report of it).
@@ -98,6 +101,16 @@ struct Delivery {
   // add ({"temp": "21.50", "batt": "3.10"}, {"downlinkAck": "true"},
   // {"info": "...", "severity": "ERROR"}); "" for DATA deliveries.
   std::string variables;
+  // Every attempt, oldest first, one line "<epoch ms> <status> <info>\n"
+  // each; "" while there was none and when the first attempt delivered (then
+  // last_status and last_info tell it, and next_attempt is its time). Storage
+  // stops appending before it passes kMaxAttemptLog characters; `attempts` counts all.
+  std::string attempt_log;
+  // Where it goes, for people (a URL callback's expanded url, a BATCH_URL's
+  // url, an EMAIL's recipient): filled by the services that list deliveries,
+  // not stored.
+  std::string destination;
+  CallbackChannel channel = CallbackChannel::kUrl;  // of the callback, with destination
   bool operator==(const Delivery&) const = default;
 };
 

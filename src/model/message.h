@@ -37,6 +37,12 @@ struct UplinkReport {
   double snr = 0;          // dB
   int64_t freq = 0;        // Hz; 0 when the report does not say
   bool ack = false;        // the device asks for a downlink
+  // Set only for a report of a base station Roost has no record of, which the
+  // Sigfox-callback route takes from a public Sigfox network on behalf of its
+  // caller: the id of the caller's group. The report then counts for devices
+  // of that group's subtree, as a station of that group without a position
+  // would; a listed station always follows its own group.
+  std::string unlisted_station_group;
   bool operator==(const UplinkReport&) const = default;
 };
 

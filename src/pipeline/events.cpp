@@ -5,6 +5,7 @@
 
 #include "integration/email.h"
 #include "model/object_id.h"
+#include "pipeline/delivery_destinations.h"
 
 namespace roost::pipeline {
 
@@ -21,7 +22,11 @@ Result<std::vector<Delivery>> EventService::ListEventDeliveries(const std::vecto
   std::vector<storage::MessageCursor> keys;
   keys.reserve(events.size());
   for (const Event& e : events) keys.push_back({e.time, e.device, -1});
-  return store_.ListMessageDeliveries(keys);
+  auto deliveries = store_.ListMessageDeliveries(keys);
+  if (!deliveries.ok()) return deliveries;
+  ROOST_RETURN_IF_ERROR(FillDestinations(
+      store_, *deliveries, [](const Delivery&) -> const Message* { return nullptr; }));
+  return deliveries;
 }
 
 Result<EventConfig> EventService::CreateEventConfig(EventConfig config) {

@@ -4,6 +4,9 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <optional>
+#include <tuple>
 #include <utility>
 
 #include "core/hex.h"
@@ -11,6 +14,7 @@
 #include "integration/callback_request.h"
 #include "model/calendar.h"
 #include "model/object_id.h"
+#include "pipeline/delivery_destinations.h"
 
 namespace roost::pipeline {
 namespace {
@@ -68,6 +72,23 @@ Result<Station> MessageService::CreateStation(Station s) {
 
 Result<std::vector<Station>> MessageService::ListStations(std::string_view group_subtree) {
   return store_.ListStations(group_subtree);
+}
+
+Result<bool> MessageService::IsListedStation(std::string_view station) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (station_groups_.count(std::string(station)) != 0) return true;
+  }
+  // A station not found is not remembered: it may be created at any time.
+  auto s = store_.GetStation(station);
+  if (s.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (station_groups_.size() >= kMaxCached) station_groups_.clear();
+    station_groups_.emplace(std::string(station), s->group);
+    return true;
+  }
+  if (s.status().code() == Status::Code::kNotFound) return false;
+  return s.status();
 }
 
 Result<bool> MessageService::MayReport(std::string_view caller_group, std::string_view station) {
@@ -246,7 +267,16 @@ Result<std::vector<Delivery>> MessageService::ListMessageDeliveries(
   std::vector<storage::MessageCursor> keys;
   keys.reserve(messages.size());
   for (const Message& m : messages) keys.push_back({m.time, m.device.value, m.seq_number});
-  return store_.ListMessageDeliveries(keys);
+  auto deliveries = store_.ListMessageDeliveries(keys);
+  if (!deliveries.ok()) return deliveries;
+  std::map<std::tuple<uint32_t, EpochMillis, int64_t>, const Message*> by_key;
+  for (const Message& m : messages) by_key[{m.device.value, m.time, m.seq_number}] = &m;
+  ROOST_RETURN_IF_ERROR(
+      FillDestinations(store_, *deliveries, [&](const Delivery& d) -> const Message* {
+        auto it = by_key.find({d.device, d.message_time, d.seq_number});
+        return it == by_key.end() ? nullptr : it->second;
+      }));
+  return deliveries;
 }
 
 Result<std::vector<Callback>> MessageService::CreateCallbacks(std::string_view type,
@@ -295,9 +325,22 @@ Status MessageService::SetDownlinkHook(std::string_view id) {
   return store_.SetDownlinkHook(id);
 }
 
-Result<std::vector<Delivery>> MessageService::ListFailedDeliveries(std::string_view group_subtree,
-                                                                   int limit) {
-  return store_.ListFailedDeliveries(group_subtree, limit);
+Result<std::vector<Delivery>> MessageService::ListFailedDeliveries(
+    std::string_view group_subtree, int limit, std::optional<storage::FailedDeliveryCursor> after) {
+  auto failed = store_.ListFailedDeliveries(group_subtree, limit, after);
+  if (!failed.ok()) return failed;
+  // Each DATA delivery's message, for the values of its url (a page holds at
+  // most kMaxPageSize deliveries).
+  std::map<std::tuple<uint32_t, EpochMillis, int64_t>, std::optional<Message>> stored;
+  ROOST_RETURN_IF_ERROR(FillDestinations(store_, *failed, [&](const Delivery& d) -> const Message* {
+    auto [it, fresh] = stored.try_emplace({d.device, d.message_time, d.seq_number});
+    if (fresh) {
+      auto m = store_.GetMessage({d.message_time, d.device, d.seq_number});
+      if (m.ok()) it->second = std::move(*m);
+    }
+    return it->second ? &*it->second : nullptr;
+  }));
+  return failed;
 }
 
 }  // namespace roost::pipeline

@@ -64,6 +64,9 @@ class MessageService {
   // The same from the caches only: nullopt when the store would have to be
   // asked (for a caller that must not block).
   std::optional<bool> MayReportCached(std::string_view caller_group, std::string_view station);
+  // Whether Roost has a record of `station`, in any group (the Sigfox-callback
+  // route takes an unlisted one as a public network's base station).
+  Result<bool> IsListedStation(std::string_view station);
 
   // Queues the reports; `done` runs once they are durable (see UplinkWriter),
   // and counts each decision. False when the queue is full: answer 503.
@@ -108,7 +111,9 @@ class MessageService {
   Status DeleteCallback(std::string_view id);
   Status SetCallbackEnabled(std::string_view id, bool enabled);
   Status SetDownlinkHook(std::string_view id);
-  Result<std::vector<Delivery>> ListFailedDeliveries(std::string_view group_subtree, int limit);
+  Result<std::vector<Delivery>> ListFailedDeliveries(
+      std::string_view group_subtree, int limit,
+      std::optional<storage::FailedDeliveryCursor> after = std::nullopt);
 
  private:
   storage::Store& store_;

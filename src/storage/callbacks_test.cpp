@@ -298,11 +298,11 @@ TEST_P(CallbackStoreTest, AttemptsAreRecordedAndGivingUpKillsTheCallbackOnce) {
   ASSERT_EQ(delivered->size(), 2u);
   std::set<DeliveryState> states{(*delivered)[0].state, (*delivered)[1].state};
   EXPECT_EQ(states, (std::set<DeliveryState>{DeliveryState::kDone, DeliveryState::kDead}));
-  auto failed = store_->ListFailedDeliveries(tenant_.id, 100);
+  auto failed = store_->ListFailedDeliveries(tenant_.id, 100, std::nullopt);
   ASSERT_TRUE(failed.ok()) << failed.status().message();
   EXPECT_EQ(failed->size(), 2u);
   Group elsewhere = MakeGroup(9, root_.id);
-  EXPECT_TRUE(store_->ListFailedDeliveries(elsewhere.id, 100)->empty());
+  EXPECT_TRUE(store_->ListFailedDeliveries(elsewhere.id, 100, std::nullopt)->empty());
 
   // A dead callback queues nothing more and its pending rows wait; enabling revives it.
   Ingest({Report(0x2C, 3, 40'000, "0A1B")});
@@ -357,6 +357,104 @@ TEST_P(CallbackStoreTest, AttemptsRecordedInOneGroupSkipGoneDeliveriesAndKillACa
     EXPECT_EQ(d.state, d.callback == "cb-ok" ? DeliveryState::kDone : DeliveryState::kDead);
   }
   EXPECT_TRUE(store_->CompleteDeliveries({}).ok());
+}
+
+TEST_P(CallbackStoreTest, EachAttemptIsLoggedOnItsOwnLineUnlessTheFirstDelivered) {
+  ASSERT_TRUE(store_
+                  ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-ok", type_),
+                                                          MakeCallback("cb-flaky", type_)})
+                  .ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B")});
+  auto attempt = [&](int64_t id, EpochMillis now, int status, const std::string& info,
+                     bool delivered) {
+    DeliveryOutcome o;
+    o.now = now;
+    o.status = status;
+    o.info = info;
+    o.delivered = delivered;
+    o.retry_at = now + 1'000;
+    auto r = store_->CompleteDelivery(id, o);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+  };
+  int64_t flaky = 0;
+  for (const auto& t : Claim(30'000)) {
+    if (t.callback.id == "cb-ok") {
+      attempt(t.delivery.id, 30'000, 200, "OK", true);
+    } else {
+      flaky = t.delivery.id;
+    }
+  }
+  ASSERT_NE(flaky, 0);
+  attempt(flaky, 30'000, 601, "could not\nconnect", false);
+  attempt(flaky, 31'000, 500, "HTTP 500", false);
+  attempt(flaky, 32'000, 200, "OK", true);
+  auto listed = store_->ListMessageDeliveries(std::vector<MessageCursor>{{10'000, 0x2C, 1}});
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 2u);
+  for (const Delivery& d : *listed) {
+    if (d.callback == "cb-ok") {
+      EXPECT_EQ(d.attempts, 1);
+      EXPECT_EQ(d.attempt_log, "");
+      EXPECT_EQ(d.next_attempt, 30'000);
+    } else {
+      EXPECT_EQ(d.attempts, 3);
+      EXPECT_EQ(d.state, DeliveryState::kDone);
+      EXPECT_EQ(d.attempt_log, "30000 601 could not connect\n31000 500 HTTP 500\n32000 200 OK\n");
+    }
+  }
+
+  // The log stops growing at kMaxAttemptLog characters; `attempts` counts on.
+  const std::string long_info(900, 'x');
+  for (int i = 0; i < 10; ++i) attempt(flaky, 40'000 + i, 503, long_info, false);
+  listed = store_->ListMessageDeliveries(std::vector<MessageCursor>{{10'000, 0x2C, 1}});
+  ASSERT_TRUE(listed.ok());
+  for (const Delivery& d : *listed) {
+    if (d.callback != "cb-flaky") continue;
+    EXPECT_EQ(d.attempts, 13);
+    EXPECT_LE(d.attempt_log.size(), kMaxAttemptLog);
+    EXPECT_GT(d.attempt_log.size(), kMaxAttemptLog - 1'000);
+    EXPECT_TRUE(d.attempt_log.starts_with("30000 601 could not connect\n"));
+    EXPECT_EQ(d.last_status, 503);
+    EXPECT_EQ(d.next_attempt, 41'009);
+  }
+}
+
+TEST_P(CallbackStoreTest, FailedDeliveriesArePagedNewestFirstFailureThenId) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-bad", type_)}).ok());
+  for (int64_t seq = 1; seq <= 5; ++seq) Ingest({Report(0x2C, seq, seq * 10'000, "0A1B")});
+  auto tasks = Claim(100'000);
+  ASSERT_EQ(tasks.size(), 5u);
+  // Two share a first failure, so the id breaks the tie.
+  const EpochMillis failed_at[] = {100'000, 100'000, 101'000, 102'000, 103'000};
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    DeliveryOutcome o;
+    o.now = failed_at[i];
+    o.status = 601;
+    o.info = "could not connect";
+    o.retry_at = 200'000;
+    ASSERT_TRUE(store_->CompleteDelivery(tasks[i].delivery.id, o).ok());
+  }
+  auto all = store_->ListFailedDeliveries(tenant_.id, 100, std::nullopt);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->size(), 5u);
+  for (size_t i = 1; i < all->size(); ++i) {
+    const Delivery& a = (*all)[i - 1];
+    const Delivery& b = (*all)[i];
+    EXPECT_TRUE(a.first_failure > b.first_failure ||
+                (a.first_failure == b.first_failure && a.id > b.id));
+  }
+  std::vector<int64_t> paged;
+  std::optional<FailedDeliveryCursor> after;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = store_->ListFailedDeliveries(tenant_.id, 2, after);
+    ASSERT_TRUE(page.ok()) << page.status().message();
+    for (const Delivery& d : *page) paged.push_back(d.id);
+    if (page->size() < 2) break;
+    after = FailedDeliveryCursor{page->back().first_failure, page->back().id};
+  }
+  std::vector<int64_t> expected;
+  for (const Delivery& d : *all) expected.push_back(d.id);
+  EXPECT_EQ(paged, expected);
 }
 
 TEST_P(CallbackStoreTest, AClaimCarriesEachDeliverysOwnMessageWhetherCloseInTimeOrFarApart) {

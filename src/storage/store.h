@@ -256,6 +256,14 @@ struct EventCursor {
   bool operator==(const EventCursor&) const = default;
 };
 
+// Position in the list of failed deliveries (ListFailedDeliveries): the
+// first failure's time, then the delivery's id.
+struct FailedDeliveryCursor {
+  EpochMillis first_failure = 0;
+  int64_t id = 0;
+  bool operator==(const FailedDeliveryCursor&) const = default;
+};
+
 // An event list of one severity, newest first. Exactly one of `device` and
 // `type` is set.
 struct EventQuery {
@@ -708,9 +716,11 @@ class Store {
   virtual Result<std::vector<Delivery>> ListMessageDeliveries(
       std::span<const MessageCursor> messages) = 0;
   // Deliveries whose last attempt failed (pending with a failure, or dead), of the
-  // device types of groups in `group_subtree`, newest failure first.
-  virtual Result<std::vector<Delivery>> ListFailedDeliveries(std::string_view group_subtree,
-                                                             int limit) = 0;
+  // device types of groups in `group_subtree`, newest first failure first (then
+  // highest id), after `after` when given: keyset pages, stable while
+  // deliveries fail, recover or die.
+  virtual Result<std::vector<Delivery>> ListFailedDeliveries(
+      std::string_view group_subtree, int limit, std::optional<FailedDeliveryCursor> after) = 0;
 
   // --- events and their emails ------------------------------------------------
   // One pass of the silence watcher over one device type, in one transaction:

@@ -42,7 +42,7 @@ class CallbackFlows(ServedSite):
         cls.reader = cls.site.api_user("READER", name="reader")
         for sid in ("0A1B", "0A1C", "0A1D"):
             cls.admin.ok("POST", "/api/stations/create", {"id": sid, "name": sid}, expect=201)
-        cls.pairs = cls.site.issue_and_import(8, "6C0000")
+        cls.pairs = cls.site.issue_and_import(10, "6C0000")
 
     def type_with_device(self, name, index, alert_email=""):
         tid = self.admin.ok("POST", "/api/devicetypes/create",
@@ -91,6 +91,8 @@ class CallbackFlows(ServedSite):
         m = self.deliveries_settled(did)
         self.assertEqual([(c["state"], c["status"]) for c in m["callbacks"]], [("done", 250)],
                          m["callbacks"])
+        self.assertEqual(m["callbacks"][0]["email"], "alerts+%s@example.com" % did)
+        self.assertNotIn("url", m["callbacks"][0])
         time.sleep(0.5)
         self.assertEqual(self.sink.count(), mails_before + 1, "one email per message")
 
@@ -224,6 +226,59 @@ class CallbackFlows(ServedSite):
                       expect=204)
         cbs = self.admin.ok("GET", "/api/devicetypes/%s/callbacks" % tid)["data"]
         self.assertFalse(cbs[0]["dead"])
+
+    def test_a_message_shows_where_each_delivery_went_and_every_attempt(self):
+        tid, did = self.type_with_device("flaky", 7)
+        secret_url = self.receiver.url("/flaky/{device}").replace("//", "//hook:s3cret@", 1)
+        self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid,
+                      [{"url": secret_url}, {"url": self.receiver.url("/ok/{device}")}])
+        self.assertEqual(self.ingest(did, 1, "0A1B", T0), "accepted")
+        self.receiver.wait("/flaky/%s" % did, 2)
+        m = self.deliveries_settled(did, count=2)
+        by_path = {c["url"].split(":%d" % self.receiver.port)[1]: c for c in m["callbacks"]}
+        flaky, ok = by_path["/flaky/%s" % did], by_path["/ok/%s" % did]
+        # A READER sees the expanded url without its credentials.
+        self.assertEqual(flaky["url"], "http://***@127.0.0.1:%d/flaky/%s"
+                         % (self.receiver.port, did))
+        self.assertEqual((flaky["state"], flaky["attempts"]), ("done", 2), flaky)
+        self.assertEqual([h["status"] for h in flaky["history"]], [500, 200], flaky)
+        self.assertLess(flaky["history"][0]["time"], flaky["history"][1]["time"])
+        self.assertEqual([h["status"] for h in ok["history"]], [200], ok)
+        self.assertEqual(ok["url"], self.receiver.url("/ok/%s" % did))
+        # An ADMIN sees the url as it was called.
+        full = self.admin.ok("GET", "/api/devices/%s/messages" % did)["data"][0]["callbacks"]
+        self.assertIn(secret_url.replace("{device}", did), [c["url"] for c in full])
+
+    def test_the_failed_deliveries_list_pages_without_loss_or_repeat(self):
+        tid, did = self.type_with_device("paged", 8)
+        cb = self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid,
+                           [{"url": self.receiver.url("/fail/paged/{seqNumber}")}])["data"][0]["id"]
+        for seq in range(1, 4):
+            self.assertEqual(self.ingest(did, seq, "0A1B", T0 + 200000 + seq * 1000), "accepted")
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            every = self.admin.ok("GET", "/api/callbacks/messages/error")["data"]
+            mine = [e for e in every if e["callbackId"] == cb]
+            if len(mine) == 3:
+                break
+            time.sleep(0.1)
+        self.assertEqual(len(mine), 3, every)
+        self.assertTrue(all(e["url"].startswith(self.receiver.url("/fail/paged/")) for e in mine))
+        page = self.admin.ok("GET", "/api/callbacks/messages/error?limit=1")
+        paged = []
+        for _ in range(50):
+            self.assertLessEqual(len(page["data"]), 1)
+            paged += page["data"]
+            if "next" not in page["paging"]:
+                break
+            page = self.admin.ok("GET", page["paging"]["next"])
+        key = lambda e: (e["callbackId"], e["messageTime"], e["seqNumber"], e["duplicate"])
+        self.assertEqual(sorted(key(e) for e in paged if e["callbackId"] == cb),
+                         sorted(key(e) for e in mine))
+        self.assertEqual(len(set(key(e) for e in paged)), len(paged), "no entry twice")
+        status, _, err = self.admin.call("GET", "/api/callbacks/messages/error?after=soon")
+        self.assertEqual(status, 400, err)
+        self.assertIn("after", err["message"])
 
     def test_bad_callbacks_are_refused_when_saved_and_nothing_is_stored(self):
         tid, _ = self.type_with_device("strict", 2)

@@ -126,6 +126,9 @@ class EventFlows(ServedSite):
                           lambda ev: ev[0]["callbacks"] and
                           ev[0]["callbacks"][0]["state"] == "done")
         self.assertEqual([c["state"] for c in listed[0]["callbacks"]], ["done"])
+        self.assertTrue(listed[0]["callbacks"][0]["url"].startswith(self.receiver.url("/error/")),
+                        listed[0]["callbacks"])
+        self.assertEqual([h["status"] for h in listed[0]["callbacks"][0]["history"]], [200])
 
         # Several watch periods later: still one of each.
         time.sleep(1.0)

@@ -18,7 +18,7 @@ T0 = 1700000000000
 class PipelineFlows(ServedSite):
     @classmethod
     def set_up_site(cls):
-        admin = cls.set_up_tenant(16, "4A0000", registered=list(range(8)) + [9, 10])
+        admin = cls.set_up_tenant(17, "4A0000", registered=list(range(8)) + [9, 10])
         cls.other_station_user = cls.site.api_user("STATION", group=cls.other)
         # The operator's station (root group) hears everyone; two of the tenant's; one of
         # another tenant.
@@ -275,6 +275,44 @@ class PipelineFlows(ServedSite):
         self.assertEqual(len(msgs), 1)
         self.assertEqual(msgs[0]["time"], 1800000000000)
         self.assertEqual([r["tap"] for r in msgs[0]["rinfos"]], ["0A1C", "0A1D"])
+
+    def test_a_sigfox_cloud_callback_from_an_unlisted_base_station_counts_for_its_caller(self):
+        # A public network's base stations are not Roost's to list: one Roost has no record
+        # of hears for the caller's subtree, without a position.
+        manager = Client(self.server, self.manager)
+        device = manager.ok("POST", "/api/devices/create",
+                            {"id": self.pairs[16][0], "pac": self.pairs[16][1], "name": "public",
+                             "type": self.type})["id"]
+        manager.close()
+
+        def cloud(user, station, seq, t):
+            c = Client(self.server, user)
+            try:
+                return c.ok("POST", "/api/ingest/sigfox-callback",
+                            {"device": device, "time": t, "data": "0a0b", "seqNumber": str(seq),
+                             "station": station, "rssi": "-120.00", "snr": "8.00"})
+            finally:
+                c.close()
+
+        self.assertEqual(cloud(self.station_user, "7E57", 30, 1699000200), {"result": "accepted"})
+        self.assertEqual(cloud(self.station_user, "7E58", 30, 1699000200),
+                         {"result": "duplicate"})
+        m = self.messages(device)[0]
+        self.assertEqual([(r["tap"], r["lat"], r["lng"]) for r in m["rinfos"]],
+                         [("7E57", None, None), ("7E58", None, None)])
+        # Another group's caller through an unlisted station: the device is not its to hear.
+        self.assertEqual(cloud(self.other_station_user, "7E59", 31, 1699000300),
+                         {"result": "refused", "reason": "unknown_device"})
+        # A listed station keeps its own group's rule: 0B00 is the other tenant's.
+        self.assertEqual(cloud(self.station_user, "0B00", 32, 1699000400),
+                         {"result": "refused", "reason": "unknown_station"})
+        # POST /api/ingest/uplink takes listed stations only.
+        c = Client(self.server, self.station_user)
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink",
+                              self.report(device, 33, 1699000500000, "7E57")),
+                         {"result": "refused", "reason": "unknown_station"})
+        c.close()
+        self.assertEqual([x["seqNumber"] for x in self.messages(device)], [30])
 
     def test_a_sigfox_cloud_bidir_callback_is_answered_as_the_sigfox_cloud_expects(self):
         bidir = self.direct_downlink_device("bidir-cloud", "deadbeefcafe0002", 12)

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 class Receiver:
     """An HTTP server on loopback recording every request; paths under /fail answer 500, under
-    /hook/ a downlink for the query's device, under /nodata/ noData for it."""
+    /flaky 500 the first time each path is asked and 200 after, under /hook/ a downlink for the
+    query's device, under /nodata/ noData for it."""
 
     def __init__(self):
         self.requests = []
@@ -26,8 +27,11 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode() if length else ""
                 with outer.lock:
+                    first = all(r[1] != self.path for r in outer.requests)
                     outer.requests.append((self.command, self.path, dict(self.headers), body))
-                status = 500 if self.path.startswith("/fail") else 200
+                status = 200
+                if self.path.startswith("/fail") or (self.path.startswith("/flaky") and first):
+                    status = 500
                 answer = b"ok"
                 device = parse_qs(urlsplit(self.path).query).get("device", [""])[0]
                 if self.path.startswith("/hook/"):

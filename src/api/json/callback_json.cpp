@@ -1,5 +1,8 @@
 #include "api/json/callback_json.h"
 
+#include <charconv>
+#include <string_view>
+
 #include "api/json/body.h"
 #include "api/json/enum_json.h"
 #include "core/identifiers.h"
@@ -161,20 +164,61 @@ json CallbackJson(const Callback& cb, bool secrets) {
               {"creationTime", cb.creation_time}};
 }
 
-json DeliveryJson(const Delivery& d) {
+namespace {
+
+// Delivery::attempt_log as a list; the one attempt of a delivery that
+// succeeded at once from last_status and last_info.
+json AttemptHistory(const Delivery& d) {
+  json out = json::array();
+  if (d.attempt_log.empty()) {
+    if (d.attempts > 0) {
+      out.push_back({{"time", d.next_attempt}, {"status", d.last_status}, {"info", d.last_info}});
+    }
+    return out;
+  }
+  std::string_view rest = d.attempt_log;
+  while (!rest.empty()) {
+    const size_t end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    // "<epoch ms> <status> <info>"
+    const size_t a = line.find(' ');
+    const size_t b = a == std::string_view::npos ? a : line.find(' ', a + 1);
+    if (b == std::string_view::npos) continue;
+    int64_t time = 0, status = 0;
+    auto t = std::from_chars(line.data(), line.data() + a, time);
+    auto s = std::from_chars(line.data() + a + 1, line.data() + b, status);
+    if (t.ec != std::errc() || s.ec != std::errc()) continue;
+    out.push_back({{"time", time}, {"status", status}, {"info", std::string(line.substr(b + 1))}});
+  }
+  return out;
+}
+
+}  // namespace
+
+json DeliveryJson(const Delivery& d, bool secrets) {
   static constexpr const char* kStates[] = {"pending", "done", "dead"};
   const auto state = static_cast<size_t>(d.state);
-  return json{{"callbackId", d.callback},
-              {"device", SigfoxId{d.device}.ToApi()},
-              {"messageTime", d.message_time},
-              {"seqNumber", d.seq_number},
-              {"duplicate", d.duplicate},
-              {"station", d.station},
-              {"state", state < 3 ? kStates[state] : "pending"},
-              {"attempts", d.attempts},
-              {"status", d.last_status},
-              {"info", d.last_info},
-              {"firstFailure", d.first_failure == 0 ? json(nullptr) : json(d.first_failure)}};
+  json out{{"callbackId", d.callback},
+           {"device", SigfoxId{d.device}.ToApi()},
+           {"messageTime", d.message_time},
+           {"seqNumber", d.seq_number},
+           {"duplicate", d.duplicate},
+           {"station", d.station},
+           {"state", state < 3 ? kStates[state] : "pending"},
+           {"attempts", d.attempts},
+           {"status", d.last_status},
+           {"info", d.last_info},
+           {"firstFailure", d.first_failure == 0 ? json(nullptr) : json(d.first_failure)},
+           {"history", AttemptHistory(d)}};
+  if (!d.destination.empty()) {
+    if (d.channel == CallbackChannel::kEmail) {
+      out["email"] = d.destination;
+    } else {
+      out["url"] = secrets ? d.destination : WithoutCredentials(d.destination);
+    }
+  }
+  return out;
 }
 
 }  // namespace roost::api

@@ -32,7 +32,10 @@ Parsed<CallbackEdit> ParseCallbackEdit(const nlohmann::json& body);
 nlohmann::json CallbackJson(const Callback& callback, bool secrets = true);
 
 // A delivery as a message's "callbacks" item and as an error of
-// GET /api/callbacks/messages/error.
-nlohmann::json DeliveryJson(const Delivery& delivery);
+// GET /api/callbacks/messages/error: "url" (URL, BATCH_URL) or "email"
+// (EMAIL) where it goes, when known; "history", every attempt oldest first
+// ({"time", "status", "info"}). `secrets` false (a READER's view) blanks the
+// user and password of the url, as CallbackJson does.
+nlohmann::json DeliveryJson(const Delivery& delivery, bool secrets = true);
 
 }  // namespace roost::api

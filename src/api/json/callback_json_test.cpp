@@ -34,5 +34,45 @@ TEST(CallbackJson, AUrlWithoutCredentialsIsShownWhole) {
   }
 }
 
+TEST(DeliveryJson, HistoryListsEachLoggedAttemptAndSkipsLinesItCannotRead) {
+  Delivery d;
+  d.attempts = 3;
+  d.attempt_log = "30000 601 could not connect\ngarbage\n31000 500 HTTP 500\n32000 200 OK\n";
+  const auto out = DeliveryJson(d);
+  ASSERT_EQ(out["history"].size(), 3u);
+  EXPECT_EQ(out["history"][0],
+            (nlohmann::json{{"time", 30000}, {"status", 601}, {"info", "could not connect"}}));
+  EXPECT_EQ(out["history"][2], (nlohmann::json{{"time", 32000}, {"status", 200}, {"info", "OK"}}));
+}
+
+TEST(DeliveryJson, AFirstTimeSuccessIsItsOwnHistoryAndAnUntriedDeliveryHasNone) {
+  Delivery d;
+  d.attempts = 1;
+  d.last_status = 200;
+  d.last_info = "OK";
+  d.next_attempt = 30000;
+  EXPECT_EQ(DeliveryJson(d)["history"],
+            (nlohmann::json::array({{{"time", 30000}, {"status", 200}, {"info", "OK"}}})));
+  d.attempts = 0;
+  EXPECT_EQ(DeliveryJson(d)["history"], nlohmann::json::array());
+}
+
+TEST(DeliveryJson, TheDestinationIsAUrlWithCredentialsOnlyForThoseWhoSeeSecretsOrAnEmail) {
+  Delivery d;
+  d.destination = "https://user:pw@hooks.example/in/2C";
+  d.channel = CallbackChannel::kUrl;
+  EXPECT_EQ(DeliveryJson(d)["url"], d.destination);
+  const auto reader = DeliveryJson(d, /*secrets=*/false);
+  EXPECT_EQ(reader["url"], "https://***@hooks.example/in/2C");
+  EXPECT_FALSE(reader.contains("email"));
+  d.destination = "ops@example.com";
+  d.channel = CallbackChannel::kEmail;
+  const auto mail = DeliveryJson(d, false);
+  EXPECT_EQ(mail["email"], "ops@example.com");
+  EXPECT_FALSE(mail.contains("url"));
+  d.destination.clear();
+  EXPECT_FALSE(DeliveryJson(d).contains("url"));
+}
+
 }  // namespace
 }  // namespace roost::api

@@ -1,5 +1,6 @@
 // Callbacks of device types, and the durable queue of their deliveries.
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -30,7 +31,7 @@ Status UnparkDeliveries(driver::Connection& c, std::string_view id) {
 
 constexpr const char* kDeliveryColumns =
     "id, callback_id, device_id, message_time, seq_number, duplicate, station, state, attempts, "
-    "next_attempt, first_failure, last_status, last_info, creation_time, variables";
+    "next_attempt, first_failure, last_status, last_info, creation_time, variables, attempt_log";
 
 std::string EncodeHeaders(const std::vector<std::pair<std::string, std::string>>& headers) {
   nlohmann::json out = nlohmann::json::array();
@@ -67,6 +68,7 @@ Delivery DeliveryFromRow(const Query& q) {
   d.last_info = q.Text(12);
   d.creation_time = q.Int(13);
   d.variables = q.Text(14);
+  d.attempt_log = q.Text(15);
   return d;
 }
 
@@ -563,22 +565,28 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveries(
 }
 
 // "... FROM (VALUES (CAST($1 AS BIGINT), …), …) AS v ...": `rows` rows of the
-// eight values of one attempt (the casts tell PostgreSQL their types, which a
+// nine values of one attempt (the casts tell PostgreSQL their types, which a
 // bare parameter in VALUES does not have; SQLite names VALUES columns
-// column1… as PostgreSQL does).
+// column1… as PostgreSQL does). The attempt's line joins the attempt log
+// unless it is a first attempt that delivered (Delivery::attempt_log).
+constexpr int kCompletionValues = 9;
 static std::string CompleteDeliveriesSql(size_t rows) {
   std::string sql =
       "UPDATE deliveries SET attempts = deliveries.attempts + 1, last_status = v.column2, "
       "last_info = v.column3, state = v.column4, next_attempt = v.column5, "
       "first_failure = CASE WHEN v.column6 = 1 THEN 0 WHEN deliveries.first_failure = 0 "
-      "THEN v.column7 ELSE deliveries.first_failure END FROM (VALUES ";
+      "THEN v.column7 ELSE deliveries.first_failure END, "
+      "attempt_log = CASE WHEN v.column6 = 1 AND deliveries.attempts = 0 THEN '' "
+      "WHEN LENGTH(deliveries.attempt_log) + LENGTH(v.column9) > " +
+      std::to_string(kMaxAttemptLog) +
+      " THEN deliveries.attempt_log ELSE deliveries.attempt_log || v.column9 END FROM (VALUES ";
   for (size_t r = 0; r < rows; ++r) {
     if (r > 0) sql += ", ";
     sql += "(";
-    for (int col = 0; col < 8; ++col) {
+    for (int col = 0; col < kCompletionValues; ++col) {
       if (col > 0) sql += ", ";
-      sql += "CAST($" + std::to_string(r * 8 + static_cast<size_t>(col) + 1) +
-             (col == 2 || col == 7 ? " AS TEXT)" : " AS BIGINT)");
+      sql += "CAST($" + std::to_string(r * kCompletionValues + static_cast<size_t>(col) + 1) +
+             (col == 2 || col == 7 || col == 8 ? " AS TEXT)" : " AS BIGINT)");
     }
     sql += ")";
   }
@@ -586,6 +594,15 @@ static std::string CompleteDeliveriesSql(size_t rows) {
       ") AS v WHERE deliveries.id = v.column1 AND (v.column8 = '' OR "
       "deliveries.callback_id = v.column8) RETURNING deliveries.id, deliveries.callback_id";
   return sql;
+}
+
+// One line of a delivery's attempt log: "<epoch ms> <status> <info>\n", the
+// info on one line.
+static std::string AttemptLine(const DeliveryOutcome& o) {
+  std::string line = std::to_string(o.now) + ' ' + std::to_string(o.status) + ' ';
+  for (char ch : o.info) line += (ch == '\n' || ch == '\r') ? ' ' : ch;
+  line += '\n';
+  return line;
 }
 
 Result<std::vector<bool>> SqlStore::CompleteDeliveriesOn(
@@ -607,10 +624,11 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveriesOn(
       const DeliveryState state = o.delivered ? DeliveryState::kDone
                                   : o.give_up ? DeliveryState::kDead
                                               : DeliveryState::kPending;
-      const int p = static_cast<int>(i) * 8;
+      const int p = static_cast<int>(i) * kCompletionValues;
       q.Bind(p + 1, d.delivery_id).Bind(p + 2, int64_t{o.status}).BindRef(p + 3, o.info);
       q.Bind(p + 4, static_cast<int64_t>(state)).Bind(p + 5, o.delivered ? o.now : o.retry_at);
       q.Bind(p + 6, int64_t{o.delivered ? 1 : 0}).Bind(p + 7, o.now).BindRef(p + 8, d.callback);
+      q.Bind(p + 9, AttemptLine(o));
     }
     for (;;) {
       auto row = q.Next();
@@ -710,8 +728,8 @@ Result<std::vector<Delivery>> SqlStore::ListMessageDeliveries(
   return out;
 }
 
-Result<std::vector<Delivery>> SqlStore::ListFailedDeliveries(std::string_view group_subtree,
-                                                             int limit) {
+Result<std::vector<Delivery>> SqlStore::ListFailedDeliveries(
+    std::string_view group_subtree, int limit, std::optional<FailedDeliveryCursor> after) {
   if (limit < 1 || limit > kMaxPageSize) {
     return Status::InvalidInput("limit must be 1.." + std::to_string(kMaxPageSize));
   }
@@ -730,9 +748,12 @@ Result<std::vector<Delivery>> SqlStore::ListFailedDeliveries(std::string_view gr
                       "JOIN device_types t ON t.id = cb.type_id "
                       "WHERE (d.state = 2 OR (d.state = 0 AND d.first_failure > 0)) AND "
                       "t.group_id IN (SELECT id FROM groups WHERE tree >= $1 AND tree < $2) "
+                      "AND (d.first_failure < $4 OR (d.first_failure = $4 AND d.id < $5)) "
                       "ORDER BY d.first_failure DESC, d.id DESC LIMIT $3",
                   "list failed deliveries");
   q.Bind(1, range->first).Bind(2, range->second).Bind(3, int64_t{limit});
+  q.Bind(4, after ? after->first_failure : std::numeric_limits<int64_t>::max());
+  q.Bind(5, after ? after->id : std::numeric_limits<int64_t>::max());
   return ReadAll<Delivery>(q, DeliveryFromRow);
 }
 

@@ -199,6 +199,21 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       q.Reset();
     }
   }
+  // The subtrees that unlisted stations' reports count for (UplinkReport::
+  // unlisted_station_group): the callers' groups.
+  std::map<std::string, std::string> caller_trees;
+  for (const UplinkReport& r : reports) {
+    if (!r.unlisted_station_group.empty()) caller_trees.emplace(r.unlisted_station_group, "");
+  }
+  if (!caller_trees.empty()) {
+    ROOST_SQL_QUERY(q, c, "SELECT tree FROM groups WHERE id = $1", "ingest uplinks");
+    for (auto& [group, tree] : caller_trees) {
+      auto row = q.Bind(1, group).Next();
+      if (!row.ok()) return row.status();
+      if (*row) tree = q.Text(0);
+      q.Reset();
+    }
+  }
   std::map<uint32_t, DeviceUplink> devices;
   {
     // Locked in id order, so that two instances' batches never wait on each other
@@ -254,7 +269,13 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       continue;
     }
     DeviceUplink& d = dev->second;
-    const auto& station = stations[r.station];
+    const std::optional<StationInfo>& listed = stations[r.station];
+    std::optional<StationInfo> unlisted;
+    if (!listed && !r.unlisted_station_group.empty()) {
+      const std::string& tree = caller_trees[r.unlisted_station_group];
+      if (!tree.empty()) unlisted = StationInfo{tree, std::nullopt, std::nullopt};
+    }
+    const std::optional<StationInfo>& station = listed ? listed : unlisted;
     if (!station) {
       decision.result = IngestResult::kUnknownStation;
       continue;

@@ -171,8 +171,9 @@ class SqlStore final : public Store {
                                  EpochMillis lease_until) override;
   Result<std::vector<Delivery>> ListMessageDeliveries(
       std::span<const MessageCursor> messages) override;
-  Result<std::vector<Delivery>> ListFailedDeliveries(std::string_view group_subtree,
-                                                     int limit) override;
+  Result<std::vector<Delivery>> ListFailedDeliveries(
+      std::string_view group_subtree, int limit,
+      std::optional<FailedDeliveryCursor> after) override;
 
   Result<SilenceOutcome> WatchSilence(const SilenceWatch& watch) override;
   Result<EventPage> ListEvents(const EventQuery& query) override;

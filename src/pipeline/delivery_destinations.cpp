@@ -1,0 +1,45 @@
+#include "pipeline/delivery_destinations.h"
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "integration/callback_request.h"
+
+namespace roost::pipeline {
+
+Status FillDestinations(storage::Store& store, std::span<Delivery> deliveries,
+                        const std::function<const Message*(const Delivery&)>& message_of) {
+  // A list holds few distinct callbacks: each is read and compiled once.
+  std::map<std::string, std::optional<integration::CompiledCallback>> compiled;
+  for (Delivery& d : deliveries) {
+    auto [it, fresh] = compiled.try_emplace(d.callback);
+    if (fresh) {
+      auto cb = store.GetCallback(d.callback);
+      if (!cb.ok() && cb.status().code() != Status::Code::kNotFound) return cb.status();
+      if (cb.ok()) {
+        auto c = integration::CompileCallback(*cb);
+        if (c.ok()) it->second = std::move(*c);
+      }
+    }
+    if (!it->second) continue;
+    d.channel = it->second->channel();
+    const Message* stored = it->second->kind() == integration::CallbackKind::kDataUplink ||
+                                    it->second->kind() == integration::CallbackKind::kDataBidir
+                                ? message_of(d)
+                                : nullptr;
+    if (stored != nullptr) {
+      d.destination = it->second->Destination(*stored, d);
+      continue;
+    }
+    // What the dispatcher renders a SERVICE or ERROR delivery from.
+    Message about;
+    about.device = SigfoxId{d.device};
+    about.time = d.message_time;
+    about.seq_number = d.seq_number;
+    d.destination = it->second->Destination(about, d);
+  }
+  return Status::Ok();
+}
+
+}  // namespace roost::pipeline
