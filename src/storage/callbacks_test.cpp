@@ -116,14 +116,79 @@ TEST_P(CallbackStoreTest, CallbacksAreStoredListedEnabledAndDeleted) {
 
   ASSERT_TRUE(store_->SetCallbackEnabled("cb-a", false).ok());
   EXPECT_FALSE(store_->GetCallback("cb-a")->enabled);
-  ASSERT_TRUE(store_->SetDownlinkHook("cb-a").ok());
-  ASSERT_TRUE(store_->SetDownlinkHook("cb-b").ok());
-  EXPECT_FALSE(store_->GetCallback("cb-a")->downlink_hook);
-  EXPECT_TRUE(store_->GetCallback("cb-b")->downlink_hook);
+  // Only a URL callback of type DATA BIDIR can be the downlinkHook; setting
+  // one moves the mark.
+  EXPECT_EQ(store_->SetDownlinkHook("cb-a").code(), Status::Code::kInvalidInput);  // EMAIL
+  EXPECT_EQ(store_->SetDownlinkHook("cb-b").code(), Status::Code::kInvalidInput);  // UPLINK
+  Callback h1 = MakeCallback("cb-h1", type_);
+  h1.subtype = CallbackSubtype::kBidir;
+  Callback h2 = h1;
+  h2.id = "cb-h2";
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{h1, h2}).ok());
+  ASSERT_TRUE(store_->SetDownlinkHook("cb-h1").ok());
+  ASSERT_TRUE(store_->SetDownlinkHook("cb-h2").ok());
+  EXPECT_FALSE(store_->GetCallback("cb-h1")->downlink_hook);
+  EXPECT_TRUE(store_->GetCallback("cb-h2")->downlink_hook);
+  EXPECT_FALSE(store_->GetCallback("cb-b")->downlink_hook);
   EXPECT_EQ(store_->SetDownlinkHook("nope").code(), Status::Code::kNotFound);
   ASSERT_TRUE(store_->DeleteCallback("cb-a").ok());
   EXPECT_EQ(store_->DeleteCallback("cb-a").code(), Status::Code::kNotFound);
-  EXPECT_EQ(store_->ListCallbacks(type_.id)->size(), 1u);
+  EXPECT_EQ(store_->ListCallbacks(type_.id)->size(), 3u);
+}
+
+// The downlinkHook mark is only ever seen on a callback that can answer
+// downlinks, however an edit of its kind and the setting of the mark interleave.
+TEST_P(CallbackStoreTest, AnEditRacingTheDownlinkHookNeverLeavesTheMarkOnAnotherKind) {
+  Callback cb = MakeCallback("cb-r", type_);
+  cb.subtype = CallbackSubtype::kBidir;
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
+  std::atomic<bool> done{false};
+  std::atomic<int> marked{0}, refused{0}, violations{0}, failures{0};
+  std::thread editor([&] {
+    Callback edit = cb;
+    for (int i = 0; i < 60; ++i) {
+      edit.subtype = i % 2 == 0 ? CallbackSubtype::kUplink : CallbackSubtype::kBidir;
+      if (!store_->UpdateCallback(edit).ok()) ++failures;
+    }
+  });
+  std::thread marker([&] {
+    for (int i = 0; i < 60; ++i) {
+      Status s = store_->SetDownlinkHook("cb-r");
+      if (s.ok()) {
+        ++marked;
+      } else if (s.code() == Status::Code::kInvalidInput) {
+        ++refused;
+      } else {
+        ++failures;
+      }
+    }
+  });
+  std::thread reader([&] {
+    while (!done) {
+      auto seen = store_->GetCallback("cb-r");
+      if (seen.ok() && seen->downlink_hook && seen->subtype != CallbackSubtype::kBidir) {
+        ++violations;
+      }
+    }
+  });
+  editor.join();
+  marker.join();
+  done = true;
+  reader.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(violations, 0);
+  EXPECT_EQ(marked + refused, 60);
+  auto last = store_->GetCallback("cb-r");
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->subtype, CallbackSubtype::kBidir);  // the editor's last edit
+  if (last->downlink_hook) {
+    EXPECT_GT(marked, 0);
+  }
+  // Once the kind can no longer answer downlinks, the mark is refused outright.
+  cb.subtype = CallbackSubtype::kUplink;
+  ASSERT_TRUE(store_->UpdateCallback(cb).ok());
+  EXPECT_EQ(store_->SetDownlinkHook("cb-r").code(), Status::Code::kInvalidInput);
+  EXPECT_FALSE(store_->GetCallback("cb-r")->downlink_hook);
 }
 
 TEST_P(CallbackStoreTest, AnEditReplacesTheDefinitionAndKeepsIdStateAndQueuedDeliveries) {

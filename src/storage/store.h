@@ -674,7 +674,8 @@ class Store {
   // Enables or disables a callback; enabling also revives a dead one. NotFound.
   virtual Status SetCallbackEnabled(std::string_view id, bool enabled) = 0;
   // Makes `id` its device type's one downlinkHook callback (the others lose the
-  // mark). NotFound.
+  // mark). NotFound; InvalidInput unless it is a URL callback of type DATA
+  // BIDIR, as it is when the mark is set (a concurrent edit cannot slip between).
   virtual Status SetDownlinkHook(std::string_view id) = 0;
   // Leases up to `limit` pending deliveries due at `now` (the earliest first) for
   // `lease_ms`: a dispatcher that dies with them leaves them due again once the

@@ -1,11 +1,13 @@
 """Callback edit (POST /api/devicetypes/{id}/callbacks/{cid}/edit) over real HTTP, on SQLite and
 PostgreSQL: an edit changes what the next delivery sends and keeps the callback's id and enabled
 state; a bad variable is refused naming the field and changes nothing; editing does not revive a
-dead callback; a callback that stops being URL DATA BIDIR stops being the downlinkHook; another
-group's callback is 404 exactly like an unknown one; a READER is refused with 403.
+dead callback; a callback that stops being URL DATA BIDIR stops being the downlinkHook, also
+when the edit races the choice of the hook; another group's callback is 404 exactly like an
+unknown one; a READER is refused with 403.
 """
 
 import json
+import threading
 import time
 import unittest
 
@@ -127,6 +129,53 @@ class CallbackEditFlows(ServedSite):
                                {"url": "http://y.example/{device}"})
         self.assertFalse(gone["downlinkHook"])
         self.assertEqual(gone["callbackSubtype"], 2)
+
+    def test_edits_racing_the_downlink_choice_never_leave_the_hook_on_another_kind(self):
+        tid = self.manager.new_type("raced")
+        cid = self.manager.ok("POST", self.path(tid) + "/new", [
+            {"url": "http://x.example/?id={device}", "callbackType": 0, "callbackSubtype": 3,
+             "httpMethod": "GET"}])["data"][0]["id"]
+        bidir = {"url": "http://x.example/?id={device}", "callbackType": 0,
+                 "callbackSubtype": 3, "httpMethod": "GET"}
+        uplink = {"url": "http://x.example/{device}"}
+        answers = {"edit": [], "downlink": []}
+        seen_wrong = []
+
+        def editor():
+            c = Client(self.server)
+            c.auth = self.manager.auth
+            for i in range(40):
+                status, _, _ = c.call("POST", self.path(tid, cid, "edit"),
+                                      uplink if i % 2 == 0 else bidir)
+                answers["edit"].append(status)
+            c.close()
+
+        def chooser():
+            c = Client(self.server)
+            c.auth = self.manager.auth
+            for _ in range(40):
+                status, _, _ = c.call("POST", self.path(tid, cid, "downlink"))
+                answers["downlink"].append(status)
+                cb = c.call("GET", self.path(tid))[2]["data"][0]
+                if cb["downlinkHook"] and cb["callbackSubtype"] != 3:
+                    seen_wrong.append(cb)
+            c.close()
+
+        threads = [threading.Thread(target=editor), threading.Thread(target=chooser)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(set(answers["edit"]), {200}, answers)
+        self.assertLessEqual(set(answers["downlink"]), {204, 400}, answers)
+        self.assertEqual(seen_wrong, [])
+        last = self.listed(tid)[cid]
+        self.assertEqual(last["callbackSubtype"], 3)
+        self.manager.ok("POST", self.path(tid, cid, "edit"), uplink)
+        status, _, err = self.manager.call("POST", self.path(tid, cid, "downlink"))
+        self.assertEqual(status, 400, err)
+        self.assertIn("DATA BIDIR", err["message"])
+        self.assertFalse(self.listed(tid)[cid]["downlinkHook"])
 
     def test_an_edit_does_not_revive_a_dead_callback(self):
         tid = self.manager.new_type("dead edit")

@@ -346,7 +346,7 @@ def deliveries_counted(server, outcome):
 
 class OneCallbackSite(ServedSite):
     """A SQLite site served with SERVE_ARGS, a station, and one device whose type has one URL
-    callback to a receiver on loopback."""
+    callback to a receiver on loopback (and a spare device ID and PAC, `spare`)."""
 
     ENGINE = "sqlite"
 
@@ -361,7 +361,7 @@ class OneCallbackSite(ServedSite):
         cls.admin = cls.client("ADMIN", name="admin")
         cls.station = cls.site.api_user("STATION", name="station")
         cls.admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "0A1B"}, expect=201)
-        dev, pac = cls.site.issue_and_import(1, "6D0000")[0]
+        (dev, pac), cls.spare = cls.site.issue_and_import(2, "6D0000")
         cls.tid = cls.admin.ok("POST", "/api/devicetypes/create", {"name": "watched"})["id"]
         cls.did = cls.admin.ok("POST", "/api/devices/create",
                                {"id": dev, "pac": pac, "name": "watched", "type": cls.tid})["id"]
@@ -418,6 +418,30 @@ class CallbackRefusePrivateSqliteTest(OneCallbackSite, unittest.TestCase):
         self.assertEqual(mine[0]["status"], 605)
         self.assertGreater(deliveries_counted(self.server, "failed"), failed)
         self.assertEqual(self.receiver.received("/cb/"), [])
+
+    def test_a_downlink_hook_to_loopback_is_refused_and_the_frame_gets_no_downlink(self):
+        tid = self.admin.ok("POST", "/api/devicetypes/create",
+                            {"name": "hooked-private", "downlinkMode": "CALLBACK"})["id"]
+        dev, pac = self.spare
+        did = self.admin.ok("POST", "/api/devices/create",
+                            {"id": dev, "pac": pac, "name": "hooked", "type": tid})["id"]
+        cid = self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, [
+            {"callbackSubtype": 3, "url": self.receiver.url("/hook/private?device={device}")}
+        ])["data"][0]["id"]
+        self.admin.ok("POST", "/api/devicetypes/%s/callbacks/%s/downlink" % (tid, cid),
+                      expect=204)
+        c = Client(self.server, self.station)
+        answer = c.ok("POST", "/api/ingest/uplink",
+                      {"device": did, "seqNumber": 1, "data": "c0ffee", "time": T0,
+                       "station": "0A1B", "rssi": -115.0, "snr": 9.5, "ack": True})
+        c.close()
+        self.assertEqual(answer, {"result": "accepted"})
+        m = self.admin.ok("GET", "/api/devices/%s/messages" % did)["data"][0]
+        status = m["downlinkAnswerStatus"]
+        self.assertEqual((status["data"], status["station"]), (None, None), status)
+        self.assertIn("destination address not allowed", status.get("reason", ""), status)
+        time.sleep(0.5)
+        self.assertEqual(self.receiver.received("/hook/"), [])
 
 
 if __name__ == "__main__":

@@ -253,6 +253,40 @@ class PipelineFlows(ServedSite):
         admin.close()
         self.assertEqual(self.messages(device), [])
 
+    def test_bad_service_reports_are_refused_naming_where_and_change_nothing(self):
+        device = self.devices[5]
+        now = int(time.time() * 1000)
+        hour = now - now % 3600000
+        good = {"device": device, "type": "STATUS", "time": hour + 1000, "station": "0A1C",
+                "temp": 20.0, "batt": 3.0}
+        c = Client(self.server, self.station_user)
+        bodies = (
+            (json.dumps(dict(good, type="REBOOT")).encode(), "type"),
+            (json.dumps(dict(good, batt="full")).encode(), "batt"),
+            (json.dumps({k: v for k, v in good.items() if k != "time"}).encode(), "time"),
+            (b'{"device": "' + device.encode() + b'", "type": "STATUS", "station": "\xff\xfe",'
+             b' "time": 1}', None),
+            (b'{"device": "\u0000", "type": "STATUS", "time": 1, "station": "0A1C"}', "device"),
+            (b'{"device": "' + device.encode() + b'", "type": "STAT\x00US"}', None),
+            (b"[" * 60000, None),  # nesting far past the depth bound, under the body bound
+            (b'{"device": ' + b"1" * 400, None),
+        )
+        for raw, where in bodies:
+            status, _, err = c.call("POST", "/api/ingest/service", raw=raw)
+            self.assertEqual(status, 400, (raw[:80], err))
+            self.assertTrue(err["message"], err)
+            if where:
+                self.assertIn(where, err["message"], raw[:80])
+        status, _, err = c.call("POST", "/api/ingest/service", raw=b"x" * (65 * 1024))
+        self.assertEqual(status, 413, err)
+        c.close()
+        # Nothing was recorded for the device, and the server still answers.
+        r = Client(self.server, self.reader)
+        stats = r.ok("GET", "/api/devices/%s/stats?from=%d&to=%d&step=hour"
+                     % (device, hour - 3600000, hour + 3600000))
+        self.assertEqual(stats["data"], [], stats)
+        r.close()
+
     def test_sigfox_cloud_callbacks_are_ingested_as_json_and_as_form(self):
         device = self.devices[7]
         c = Client(self.server, self.station_user)

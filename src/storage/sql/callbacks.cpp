@@ -252,13 +252,22 @@ Status SqlStore::SetDownlinkHook(std::string_view id) {
   ROOST_RETURN_IF_ERROR(tx.Begin("set downlink callback"));
   std::string type;
   {
-    ROOST_SQL_QUERY(
-        q, c, "SELECT type_id FROM callbacks WHERE id = $1" + std::string(c.dialect().for_update),
-        "set downlink callback");
+    // The kind is judged here, on the locked row, not by the caller: an edit
+    // made between a caller's read and this transaction would otherwise leave
+    // the mark on a callback that cannot answer downlinks.
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT type_id, channel, callback_type, subtype FROM callbacks WHERE id = $1" +
+                        std::string(c.dialect().for_update),
+                    "set downlink callback");
     auto found = q.Bind(1, id).Next();
     if (!found.ok()) return found.status();
     if (!*found) return Status::NotFound("callback " + std::string(id) + " not found");
     type = q.Text(0);
+    if (q.Int(1) != static_cast<int64_t>(CallbackChannel::kUrl) ||
+        q.Int(2) != static_cast<int64_t>(CallbackType::kData) ||
+        q.Int(3) != static_cast<int64_t>(CallbackSubtype::kBidir)) {
+      return Status::InvalidInput("only a URL callback of type DATA BIDIR can answer downlinks");
+    }
   }
   {
     ROOST_SQL_QUERY(q, c,
