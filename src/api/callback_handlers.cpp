@@ -132,7 +132,8 @@ Response ListCallbackErrors(ApiContext& ctx, const Principal& p, const Request& 
     if (!cursor.ok()) return cursor.error().ToResponse();
     after = storage::FailedDeliveryCursor{cursor->time, cursor->id};
   }
-  auto failed = ctx.messages->ListFailedDeliveries(p.group, *limit, after);
+  auto failed =
+      ctx.messages->ListFailedDeliveries(p.group, *limit, after, DestinationsVisibleTo(ctx, p));
   if (!failed.ok()) return FromStatus(failed.status()).ToResponse();
   const bool secrets = SeesCallbackSecrets(p);
   json data = json::array();

@@ -26,8 +26,9 @@ Response Unavailable() {
 }
 
 // GET …/status/error|warn: since, before (epoch ms), limit, after (the paging cursor).
-// `secrets`: whether the caller may see callback URL credentials.
-Response ListEvents(ApiContext& ctx, const Request& req, storage::EventQuery query, bool secrets) {
+// As `p` may see them (callback destinations, URL credentials).
+Response ListEvents(ApiContext& ctx, const Principal& p, const Request& req,
+                    storage::EventQuery query) {
   auto limit = ParseLimit(req.QueryParam("limit"));
   if (!limit.ok()) return limit.error().ToResponse();
   query.limit = *limit;
@@ -44,7 +45,8 @@ Response ListEvents(ApiContext& ctx, const Request& req, storage::EventQuery que
   }
   auto page = ctx.events->ListEvents(query);
   if (!page.ok()) return FromStatus(page.status()).ToResponse();
-  auto deliveries = ctx.events->ListEventDeliveries(page->events);
+  auto deliveries = ctx.events->ListEventDeliveries(page->events, DestinationsVisibleTo(ctx, p));
+  const bool secrets = SeesCallbackSecrets(p);
   if (!deliveries.ok()) return FromStatus(deliveries.status()).ToResponse();
   std::map<std::pair<uint32_t, int64_t>, json> callbacks;
   for (const Delivery& d : *deliveries) {
@@ -75,7 +77,7 @@ Response DeviceEvents(ApiContext& ctx, const Principal& p, const Request& req,
   storage::EventQuery query;
   query.device = device->id.value;
   query.severity = severity;
-  return ListEvents(ctx, req, std::move(query), SeesCallbackSecrets(p));
+  return ListEvents(ctx, p, req, std::move(query));
 }
 
 Response DeviceTypeEvents(ApiContext& ctx, const Principal& p, const Request& req,
@@ -86,7 +88,7 @@ Response DeviceTypeEvents(ApiContext& ctx, const Principal& p, const Request& re
   storage::EventQuery query;
   query.type = type->id;
   query.severity = severity;
-  return ListEvents(ctx, req, std::move(query), SeesCallbackSecrets(p));
+  return ListEvents(ctx, p, req, std::move(query));
 }
 
 // What an event configuration route is about: the visible object {id} names,

@@ -105,6 +105,10 @@ bool SeesCallbackSecrets(const Principal& p) {
   return p.roles.Has(Role::kAdmin) || p.roles.Has(Role::kDeviceManager);
 }
 
+pipeline::ShowDestination DestinationsVisibleTo(ApiContext& ctx, const Principal& p) {
+  return [&ctx, p](const Callback& cb) { return VisibleDeviceType(ctx, p, cb.type).ok(); };
+}
+
 std::string PercentEncode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

@@ -73,6 +73,9 @@ bool SeesPac(const Principal& p);
 // Whether the principal may see callback header values and url credentials
 // (ADMIN, DEVICE_MANAGER); a READER sees them blanked.
 bool SeesCallbackSecrets(const Principal& p);
+// Shows a delivery's destination only when its callback's device type is the
+// principal's to see (pipeline::ShowDestination says why).
+pipeline::ShowDestination DestinationsVisibleTo(ApiContext& ctx, const Principal& p);
 
 // The "contains" text filter `param` of a list (matched with ASCII letters
 // folded): empty when absent; BadField past 200 bytes.
@@ -112,10 +115,11 @@ http::Response Page(const http::Request& req, const std::vector<T>& items, Key k
 }
 
 // The entries of GET …/messages for `messages`, in their order, each with its
-// "callbacks" (message_handlers.cpp; the live streams send the same).
-// `secrets`: SeesCallbackSecrets of the reader.
+// "callbacks" (message_handlers.cpp; the live streams send the same), as
+// `reader` may see them (DeliveryView).
 Result<std::vector<std::string>> MessageEntries(ApiContext& ctx,
-                                                const std::vector<Message>& messages, bool secrets);
+                                                const std::vector<Message>& messages,
+                                                const Principal& reader);
 
 // --- device types (device_type_handlers.cpp) -------------------------------
 

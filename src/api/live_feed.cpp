@@ -41,7 +41,7 @@ struct LiveFeed::Stream {
   // session's stored hash (a person), or the API user's login.
   std::string session_hash;
   std::string api_login;
-  bool secrets = false;  // SeesCallbackSecrets of whoever opened it
+  Principal reader;  // whoever opened it: what its entries show
   std::optional<uint32_t> device;
   std::string type;
   std::shared_ptr<http::ResponseStream> out;
@@ -84,7 +84,7 @@ http::Response LiveFeed::Open(const Principal& principal, std::optional<uint32_t
                               std::string type, std::optional<storage::MessageCursor> resume) {
   auto s = std::make_shared<Stream>();
   s->principal = principal.login.empty() ? "user " + principal.user_id : "api " + principal.login;
-  s->secrets = SeesCallbackSecrets(principal);
+  s->reader = principal;
   s->session_hash = principal.session_hash;
   s->api_login = principal.login;
   s->device = device;
@@ -283,7 +283,7 @@ bool LiveFeed::Send(Stream& s, std::vector<Message> messages) {
     fresh.push_back(std::move(m));
   }
   if (fresh.empty()) return true;
-  auto entries = MessageEntries(ctx_, fresh, s.secrets);
+  auto entries = MessageEntries(ctx_, fresh, s.reader);
   if (!entries.ok()) {
     // Not sent: the next store read finds those after the cursor again.
     std::lock_guard<std::mutex> lock(mu_);

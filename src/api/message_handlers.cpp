@@ -48,10 +48,9 @@ json LocationJson(const Message& m) {
 }
 
 // GET …/messages (and …/locations when `query.with_location`): since, before
-// (epoch ms), limit, after (the paging cursor). `secrets`: whether the caller
-// may see callback URL credentials.
-Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery query,
-                      bool secrets) {
+// (epoch ms), limit, after (the paging cursor); as `p` may see them.
+Response ListMessages(ApiContext& ctx, const Principal& p, const Request& req,
+                      storage::MessageQuery query) {
   auto limit = ParseLimit(req.QueryParam("limit"));
   if (!limit.ok()) return limit.error().ToResponse();
   query.limit = *limit;
@@ -79,7 +78,7 @@ Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery
     }
     return JsonResponse(200, body);
   }
-  auto entries = MessageEntries(ctx, page->messages, secrets);
+  auto entries = MessageEntries(ctx, page->messages, p);
   if (!entries.ok()) return FromStatus(entries.status()).ToResponse();
   size_t size = 64;
   for (const std::string& item : *entries) size += item.size() + 1;
@@ -100,9 +99,11 @@ Response ListMessages(ApiContext& ctx, const Request& req, storage::MessageQuery
 
 Result<std::vector<std::string>> MessageEntries(ApiContext& ctx,
                                                 const std::vector<Message>& messages,
-                                                bool secrets) {
+                                                const Principal& reader) {
   // Each message's callback deliveries, read for all of them at once.
-  auto deliveries = ctx.messages->ListMessageDeliveries(messages);
+  const bool secrets = SeesCallbackSecrets(reader);
+  auto deliveries =
+      ctx.messages->ListMessageDeliveries(messages, DestinationsVisibleTo(ctx, reader));
   if (!deliveries.ok()) return deliveries.status();
   std::map<std::tuple<uint32_t, int64_t, int64_t>, json> callbacks;
   for (const Delivery& d : *deliveries) {
@@ -199,8 +200,8 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
   // before anything is queued.
   std::vector<bool> allowed(reports.size(), true);
   for (size_t i = 0; i < reports.size(); ++i) {
-    // A public network's base station: it counts for the caller's subtree.
-    if (!reports[i].unlisted_station_group.empty()) continue;
+    // Through a public network: the store decides, for the caller's subtree.
+    if (!reports[i].public_network_caller.empty()) continue;
     if (!may_block) {
       std::optional<bool> may = ctx.messages->MayReportCached(p.group, reports[i].station);
       if (!may) return std::nullopt;
@@ -328,10 +329,9 @@ Response IngestSigfoxCallback(ApiContext& ctx, const Principal& p, const Request
   // caller reads the answer as the Sigfox Cloud defines it.
   std::string bidir_device = report->ack ? report->device.ToApi() : std::string();
   // Owners whose devices use a public Sigfox network cannot list its base
-  // stations: one Roost has no record of hears for the caller's subtree.
-  auto listed = ctx.messages->IsListedStation(report->station);
-  if (!listed.ok()) return FromStatus(listed.status()).ToResponse();
-  if (!*listed) report->unlisted_station_group = p.group;
+  // stations: the store takes any but their own as the network's, heard for
+  // the caller's subtree (UplinkReport::public_network_caller).
+  report->public_network_caller = p.group;
   std::vector<UplinkReport> one;
   one.push_back(std::move(*report));
   return *SubmitReports(ctx, p, std::move(one), /*single=*/true, /*may_block=*/true,
@@ -368,7 +368,7 @@ Response ListDeviceLocations(ApiContext& ctx, const Principal& p, const Request&
   storage::MessageQuery query;
   query.device = device->id.value;
   query.with_location = true;
-  return ListMessages(ctx, req, std::move(query), SeesCallbackSecrets(p));
+  return ListMessages(ctx, p, req, std::move(query));
 }
 
 Response ListDeviceMessages(ApiContext& ctx, const Principal& p, const Request& req) {
@@ -377,7 +377,7 @@ Response ListDeviceMessages(ApiContext& ctx, const Principal& p, const Request& 
   if (!device.ok()) return device.error().ToResponse();
   storage::MessageQuery query;
   query.device = device->id.value;
-  return ListMessages(ctx, req, std::move(query), SeesCallbackSecrets(p));
+  return ListMessages(ctx, p, req, std::move(query));
 }
 
 Response ListDeviceTypeMessages(ApiContext& ctx, const Principal& p, const Request& req) {
@@ -386,7 +386,7 @@ Response ListDeviceTypeMessages(ApiContext& ctx, const Principal& p, const Reque
   if (!type.ok()) return type.error().ToResponse();
   storage::MessageQuery query;
   query.type = type->id;
-  return ListMessages(ctx, req, std::move(query), SeesCallbackSecrets(p));
+  return ListMessages(ctx, p, req, std::move(query));
 }
 
 namespace {

@@ -76,8 +76,11 @@ struct Callback {
   bool operator==(const Callback&) const = default;
 };
 
-// The most a delivery's attempt log (Delivery::attempt_log) holds, in characters.
-inline constexpr size_t kMaxAttemptLog = 4000;
+// The most a delivery's attempt log (Delivery::attempt_log) holds, in
+// characters (as SQL's LENGTH counts them: up to four bytes each). About 20
+// attempts, which the back-off spreads over some 1.5 hours; a list page shows
+// every delivery's log, so this bounds what a page of failing deliveries costs.
+inline constexpr size_t kMaxAttemptLog = 1000;
 
 enum class DeliveryState : int32_t { kPending = 0, kDone = 1, kDead = 2 };
 

@@ -37,12 +37,15 @@ struct UplinkReport {
   double snr = 0;          // dB
   int64_t freq = 0;        // Hz; 0 when the report does not say
   bool ack = false;        // the device asks for a downlink
-  // Set only for a report of a base station Roost has no record of, which the
-  // Sigfox-callback route takes from a public Sigfox network on behalf of its
-  // caller: the id of the caller's group. The report then counts for devices
-  // of that group's subtree, as a station of that group without a position
-  // would; a listed station always follows its own group.
-  std::string unlisted_station_group;
+  // Set only by the Sigfox-callback route, which takes reports from a public
+  // Sigfox network on behalf of its caller: the id of the caller's group. A
+  // station listed in that group's subtree follows its own rule; any other
+  // station (unlisted, or listed in another group) is taken as the public
+  // network's: the report counts for devices of the caller's subtree, as a
+  // station of that group without a position would. Decided by the store, in
+  // the ingest transaction, so that a station created meanwhile cannot change
+  // the answer and no answer tells whether another group lists a station.
+  std::string public_network_caller;
   bool operator==(const UplinkReport&) const = default;
 };
 

@@ -9,7 +9,8 @@
 namespace roost::pipeline {
 
 Status FillDestinations(storage::Store& store, std::span<Delivery> deliveries,
-                        const std::function<const Message*(const Delivery&)>& message_of) {
+                        const std::function<const Message*(const Delivery&)>& message_of,
+                        const ShowDestination& show) {
   // A list holds few distinct callbacks: each is read and compiled once.
   std::map<std::string, std::optional<integration::CompiledCallback>> compiled;
   for (Delivery& d : deliveries) {
@@ -17,7 +18,7 @@ Status FillDestinations(storage::Store& store, std::span<Delivery> deliveries,
     if (fresh) {
       auto cb = store.GetCallback(d.callback);
       if (!cb.ok() && cb.status().code() != Status::Code::kNotFound) return cb.status();
-      if (cb.ok()) {
+      if (cb.ok() && show(*cb)) {
         auto c = integration::CompileCallback(*cb);
         if (c.ok()) it->second = std::move(*c);
       }

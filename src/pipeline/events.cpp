@@ -16,7 +16,8 @@ Result<storage::EventPage> EventService::ListEvents(const storage::EventQuery& q
   return store_.ListEvents(query);
 }
 
-Result<std::vector<Delivery>> EventService::ListEventDeliveries(const std::vector<Event>& events) {
+Result<std::vector<Delivery>> EventService::ListEventDeliveries(const std::vector<Event>& events,
+                                                                const ShowDestination& show) {
   // An event's deliveries are keyed like a message's, at the event's time with
   // sequence number -1, which no message has (Store::WatchSilence).
   std::vector<storage::MessageCursor> keys;
@@ -25,7 +26,7 @@ Result<std::vector<Delivery>> EventService::ListEventDeliveries(const std::vecto
   auto deliveries = store_.ListMessageDeliveries(keys);
   if (!deliveries.ok()) return deliveries;
   ROOST_RETURN_IF_ERROR(FillDestinations(
-      store_, *deliveries, [](const Delivery&) -> const Message* { return nullptr; }));
+      store_, *deliveries, [](const Delivery&) -> const Message* { return nullptr; }, show));
   return deliveries;
 }
 

@@ -14,6 +14,7 @@
 #include "core/status.h"
 #include "model/event.h"
 #include "model/time.h"
+#include "pipeline/delivery_destinations.h"
 #include "storage/store.h"
 
 namespace roost::pipeline {
@@ -30,8 +31,9 @@ class EventService {
 
   Result<storage::EventPage> ListEvents(const storage::EventQuery& query);
   // The ERROR callback deliveries the events queued (a loss's "callbacks"),
-  // by id.
-  Result<std::vector<Delivery>> ListEventDeliveries(const std::vector<Event>& events);
+  // with the destinations `show` allows (FillDestinations).
+  Result<std::vector<Delivery>> ListEventDeliveries(const std::vector<Event>& events,
+                                                    const ShowDestination& show);
 
   // Checks the kinds (at least one, no repeats) and the addresses (1 to
   // kMaxEventEmails, each integration::ValidateAddress, no repeats), then

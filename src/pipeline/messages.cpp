@@ -74,23 +74,6 @@ Result<std::vector<Station>> MessageService::ListStations(std::string_view group
   return store_.ListStations(group_subtree);
 }
 
-Result<bool> MessageService::IsListedStation(std::string_view station) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (station_groups_.count(std::string(station)) != 0) return true;
-  }
-  // A station not found is not remembered: it may be created at any time.
-  auto s = store_.GetStation(station);
-  if (s.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (station_groups_.size() >= kMaxCached) station_groups_.clear();
-    station_groups_.emplace(std::string(station), s->group);
-    return true;
-  }
-  if (s.status().code() == Status::Code::kNotFound) return false;
-  return s.status();
-}
-
 Result<bool> MessageService::MayReport(std::string_view caller_group, std::string_view station) {
   std::string group;
   {
@@ -263,7 +246,7 @@ Result<storage::MessagePage> MessageService::ListMessages(const storage::Message
 }
 
 Result<std::vector<Delivery>> MessageService::ListMessageDeliveries(
-    const std::vector<Message>& messages) {
+    const std::vector<Message>& messages, const ShowDestination& show) {
   std::vector<storage::MessageCursor> keys;
   keys.reserve(messages.size());
   for (const Message& m : messages) keys.push_back({m.time, m.device.value, m.seq_number});
@@ -271,11 +254,13 @@ Result<std::vector<Delivery>> MessageService::ListMessageDeliveries(
   if (!deliveries.ok()) return deliveries;
   std::map<std::tuple<uint32_t, EpochMillis, int64_t>, const Message*> by_key;
   for (const Message& m : messages) by_key[{m.device.value, m.time, m.seq_number}] = &m;
-  ROOST_RETURN_IF_ERROR(
-      FillDestinations(store_, *deliveries, [&](const Delivery& d) -> const Message* {
+  ROOST_RETURN_IF_ERROR(FillDestinations(
+      store_, *deliveries,
+      [&](const Delivery& d) -> const Message* {
         auto it = by_key.find({d.device, d.message_time, d.seq_number});
         return it == by_key.end() ? nullptr : it->second;
-      }));
+      },
+      show));
   return deliveries;
 }
 
@@ -326,20 +311,24 @@ Status MessageService::SetDownlinkHook(std::string_view id) {
 }
 
 Result<std::vector<Delivery>> MessageService::ListFailedDeliveries(
-    std::string_view group_subtree, int limit, std::optional<storage::FailedDeliveryCursor> after) {
+    std::string_view group_subtree, int limit, std::optional<storage::FailedDeliveryCursor> after,
+    const ShowDestination& show) {
   auto failed = store_.ListFailedDeliveries(group_subtree, limit, after);
   if (!failed.ok()) return failed;
   // Each DATA delivery's message, for the values of its url (a page holds at
   // most kMaxPageSize deliveries).
   std::map<std::tuple<uint32_t, EpochMillis, int64_t>, std::optional<Message>> stored;
-  ROOST_RETURN_IF_ERROR(FillDestinations(store_, *failed, [&](const Delivery& d) -> const Message* {
-    auto [it, fresh] = stored.try_emplace({d.device, d.message_time, d.seq_number});
-    if (fresh) {
-      auto m = store_.GetMessage({d.message_time, d.device, d.seq_number});
-      if (m.ok()) it->second = std::move(*m);
-    }
-    return it->second ? &*it->second : nullptr;
-  }));
+  ROOST_RETURN_IF_ERROR(FillDestinations(
+      store_, *failed,
+      [&](const Delivery& d) -> const Message* {
+        auto [it, fresh] = stored.try_emplace({d.device, d.message_time, d.seq_number});
+        if (fresh) {
+          auto m = store_.GetMessage({d.message_time, d.device, d.seq_number});
+          if (m.ok()) it->second = std::move(*m);
+        }
+        return it->second ? &*it->second : nullptr;
+      },
+      show));
   return failed;
 }
 

@@ -20,6 +20,7 @@
 #include "model/time.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
+#include "pipeline/delivery_destinations.h"
 #include "pipeline/downlinks.h"
 #include "pipeline/uplink_writer.h"
 #include "storage/store.h"
@@ -64,9 +65,6 @@ class MessageService {
   // The same from the caches only: nullopt when the store would have to be
   // asked (for a caller that must not block).
   std::optional<bool> MayReportCached(std::string_view caller_group, std::string_view station);
-  // Whether Roost has a record of `station`, in any group (the Sigfox-callback
-  // route takes an unlisted one as a public network's base station).
-  Result<bool> IsListedStation(std::string_view station);
 
   // Queues the reports; `done` runs once they are durable (see UplinkWriter),
   // and counts each decision. False when the queue is full: answer 503.
@@ -94,8 +92,10 @@ class MessageService {
   Result<std::vector<DayCount>> GetConsumptions(uint32_t device, int year);
 
   Result<storage::MessagePage> ListMessages(const storage::MessageQuery& query);
-  // The deliveries of the page's messages (their "callbacks").
-  Result<std::vector<Delivery>> ListMessageDeliveries(const std::vector<Message>& messages);
+  // The deliveries of the page's messages (their "callbacks"), with the
+  // destinations `show` allows (FillDestinations).
+  Result<std::vector<Delivery>> ListMessageDeliveries(const std::vector<Message>& messages,
+                                                      const ShowDestination& show);
 
   // Checks every callback (integration::ValidateCallback: patterns, variables,
   // method, URL, what its channel needs), then stores them all for device type
@@ -111,9 +111,11 @@ class MessageService {
   Status DeleteCallback(std::string_view id);
   Status SetCallbackEnabled(std::string_view id, bool enabled);
   Status SetDownlinkHook(std::string_view id);
+  // Failed and dead deliveries of `group_subtree` (storage::Store::
+  // ListFailedDeliveries), with the destinations `show` allows.
   Result<std::vector<Delivery>> ListFailedDeliveries(
-      std::string_view group_subtree, int limit,
-      std::optional<storage::FailedDeliveryCursor> after = std::nullopt);
+      std::string_view group_subtree, int limit, std::optional<storage::FailedDeliveryCursor> after,
+      const ShowDestination& show);
 
  private:
   storage::Store& store_;

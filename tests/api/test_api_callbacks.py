@@ -249,6 +249,35 @@ class CallbackFlows(ServedSite):
         full = self.admin.ok("GET", "/api/devices/%s/messages" % did)["data"][0]["callbacks"]
         self.assertIn(secret_url.replace("{device}", did), [c["url"] for c in full])
 
+    def test_a_new_owner_never_sees_where_the_old_owners_callbacks_sent(self):
+        tid, did = self.type_with_device("moving", 9)
+        secret_url = self.receiver.url("/moving/{device}?token=t0k3n").replace(
+            "//", "//hook:s3cret@", 1)
+        self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, [{"url": secret_url}])
+        self.assertEqual(self.ingest(did, 1, "0A1B", T0 + 300000), "accepted")
+        m = self.deliveries_settled(did)
+        self.assertEqual([c["state"] for c in m["callbacks"]], ["done"], m["callbacks"])
+        self.assertIn("url", m["callbacks"][0])
+        # The device moves to another group, with its messages.
+        group = self.admin.ok("POST", "/api/groups/create", {"name": "new owner"})["id"]
+        owner = self.client("ADMIN", group=group, name="new owner admin")
+        new_type = owner.ok("POST", "/api/devicetypes/create", {"name": "theirs"})["id"]
+        pac = self.admin.ok("GET", "/api/devices/%s" % did)["pac"]
+        self.admin.ok("POST", "/api/devices/edit",
+                      {"id": did, "deviceTypeId": new_type, "pac": pac})
+        listed = owner.ok("GET", "/api/devices/%s/messages" % did)["data"]
+        self.assertEqual(len(listed), 1, listed)
+        cbs = listed[0]["callbacks"]
+        self.assertEqual([c["state"] for c in cbs], ["done"], cbs)
+        self.assertNotIn("url", cbs[0])
+        self.assertNotIn("email", cbs[0])
+        text = json.dumps(listed)
+        for secret in ("s3cret", "t0k3n", "/moving/"):
+            self.assertNotIn(secret, text)
+        # The old owner's root admin, who sees both groups, still sees it.
+        mine = self.admin.ok("GET", "/api/devices/%s/messages" % did)["data"][0]["callbacks"]
+        self.assertEqual(mine[0]["url"], secret_url.replace("{device}", did))
+
     def test_the_failed_deliveries_list_pages_without_loss_or_repeat(self):
         tid, did = self.type_with_device("paged", 8)
         cb = self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid,

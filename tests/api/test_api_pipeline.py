@@ -337,16 +337,25 @@ class PipelineFlows(ServedSite):
         # Another group's caller through an unlisted station: the device is not its to hear.
         self.assertEqual(cloud(self.other_station_user, "7E59", 31, 1699000300),
                          {"result": "refused", "reason": "unknown_device"})
-        # A listed station keeps its own group's rule: 0B00 is the other tenant's.
+        # A station listed in the caller's subtree keeps its own rule (and position); one
+        # listed in another group (0B00 is the other tenant's, 0A1B the operator's) is
+        # answered exactly as an unlisted one: no answer tells what another group lists.
+        self.assertEqual(cloud(self.station_user, "0A1C", 32, 1699000400), {"result": "accepted"})
         self.assertEqual(cloud(self.station_user, "0B00", 32, 1699000400),
-                         {"result": "refused", "reason": "unknown_station"})
+                         {"result": "duplicate"})
+        for station in ("0B00", "7E5A"):
+            self.assertEqual(cloud(self.other_station_user, station, 33, 1699000450),
+                             {"result": "refused", "reason": "unknown_device"}, station)
+        m = self.messages(device)[0]
+        self.assertEqual([(r["tap"], r["lat"] is None) for r in m["rinfos"]],
+                         [("0A1C", False), ("0B00", True)])
         # POST /api/ingest/uplink takes listed stations only.
         c = Client(self.server, self.station_user)
         self.assertEqual(c.ok("POST", "/api/ingest/uplink",
-                              self.report(device, 33, 1699000500000, "7E57")),
+                              self.report(device, 34, 1699000500000, "7E57")),
                          {"result": "refused", "reason": "unknown_station"})
         c.close()
-        self.assertEqual([x["seqNumber"] for x in self.messages(device)], [30])
+        self.assertEqual([x["seqNumber"] for x in self.messages(device)], [32, 30])
 
     def test_a_sigfox_cloud_bidir_callback_is_answered_as_the_sigfox_cloud_expects(self):
         bidir = self.direct_downlink_device("bidir-cloud", "deadbeefcafe0002", 12)

@@ -167,11 +167,13 @@ json CallbackJson(const Callback& cb, bool secrets) {
 namespace {
 
 // Delivery::attempt_log as a list; the one attempt of a delivery that
-// succeeded at once from last_status and last_info.
+// succeeded at once from last_status and last_info. An empty log of any other
+// delivery (one recorded before the log existed) gives no history rather than
+// a made-up one: `attempts`, `status` and `info` still tell the last.
 json AttemptHistory(const Delivery& d) {
   json out = json::array();
   if (d.attempt_log.empty()) {
-    if (d.attempts > 0) {
+    if (d.attempts == 1 && d.state == DeliveryState::kDone && d.first_failure == 0) {
       out.push_back({{"time", d.next_attempt}, {"status", d.last_status}, {"info", d.last_info}});
     }
     return out;

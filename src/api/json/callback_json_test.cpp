@@ -48,12 +48,28 @@ TEST(DeliveryJson, HistoryListsEachLoggedAttemptAndSkipsLinesItCannotRead) {
 TEST(DeliveryJson, AFirstTimeSuccessIsItsOwnHistoryAndAnUntriedDeliveryHasNone) {
   Delivery d;
   d.attempts = 1;
+  d.state = DeliveryState::kDone;
   d.last_status = 200;
   d.last_info = "OK";
   d.next_attempt = 30000;
   EXPECT_EQ(DeliveryJson(d)["history"],
             (nlohmann::json::array({{{"time", 30000}, {"status", 200}, {"info", "OK"}}})));
   d.attempts = 0;
+  EXPECT_EQ(DeliveryJson(d)["history"], nlohmann::json::array());
+}
+
+TEST(DeliveryJson, AnEmptyLogOfAnyOtherDeliveryMakesUpNoHistory) {
+  // Rows recorded before the log existed: failed, retried, parked or dead.
+  Delivery d;
+  d.attempts = 3;
+  d.state = DeliveryState::kPending;
+  d.last_status = 500;
+  d.first_failure = 10000;
+  d.next_attempt = 253402300799999;
+  EXPECT_EQ(DeliveryJson(d)["history"], nlohmann::json::array());
+  d.attempts = 1;  // one failed attempt
+  EXPECT_EQ(DeliveryJson(d)["history"], nlohmann::json::array());
+  d.state = DeliveryState::kDead;
   EXPECT_EQ(DeliveryJson(d)["history"], nlohmann::json::array());
 }
 

@@ -199,11 +199,11 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       q.Reset();
     }
   }
-  // The subtrees that unlisted stations' reports count for (UplinkReport::
-  // unlisted_station_group): the callers' groups.
+  // The subtrees that public network stations' reports count for
+  // (UplinkReport::public_network_caller): the callers' groups.
   std::map<std::string, std::string> caller_trees;
   for (const UplinkReport& r : reports) {
-    if (!r.unlisted_station_group.empty()) caller_trees.emplace(r.unlisted_station_group, "");
+    if (!r.public_network_caller.empty()) caller_trees.emplace(r.public_network_caller, "");
   }
   if (!caller_trees.empty()) {
     ROOST_SQL_QUERY(q, c, "SELECT tree FROM groups WHERE id = $1", "ingest uplinks");
@@ -269,13 +269,14 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       continue;
     }
     DeviceUplink& d = dev->second;
-    const std::optional<StationInfo>& listed = stations[r.station];
-    std::optional<StationInfo> unlisted;
-    if (!listed && !r.unlisted_station_group.empty()) {
-      const std::string& tree = caller_trees[r.unlisted_station_group];
-      if (!tree.empty()) unlisted = StationInfo{tree, std::nullopt, std::nullopt};
+    std::optional<StationInfo> station = stations[r.station];
+    if (!r.public_network_caller.empty()) {
+      const std::string& tree = caller_trees[r.public_network_caller];
+      if (!station || !station->tree.starts_with(tree)) {
+        station.reset();
+        if (!tree.empty()) station = StationInfo{tree, std::nullopt, std::nullopt};
+      }
     }
-    const std::optional<StationInfo>& station = listed ? listed : unlisted;
     if (!station) {
       decision.result = IngestResult::kUnknownStation;
       continue;
