@@ -315,18 +315,22 @@ Result<std::vector<Delivery>> MessageService::ListFailedDeliveries(
     const ShowDestination& show) {
   auto failed = store_.ListFailedDeliveries(group_subtree, limit, after);
   if (!failed.ok()) return failed;
-  // Each DATA delivery's message, for the values of its url (a page holds at
-  // most kMaxPageSize deliveries).
-  std::map<std::tuple<uint32_t, EpochMillis, int64_t>, std::optional<Message>> stored;
+  // Each delivery's message, for the values of its url, read together (a page
+  // holds at most kMaxPageSize deliveries). SERVICE and ERROR deliveries have
+  // no message; their keys find none.
+  std::vector<storage::MessageCursor> keys;
+  keys.reserve(failed->size());
+  for (const Delivery& d : *failed) keys.push_back({d.message_time, d.device, d.seq_number});
+  auto messages = store_.GetMessages(keys);
+  if (!messages.ok()) return messages.status();
+  std::map<std::tuple<uint32_t, EpochMillis, int64_t>, const Message*> stored;
+  for (const Message& m : *messages)
+    stored.emplace(std::tuple{m.device.value, m.time, m.seq_number}, &m);
   ROOST_RETURN_IF_ERROR(FillDestinations(
       store_, *failed,
       [&](const Delivery& d) -> const Message* {
-        auto [it, fresh] = stored.try_emplace({d.device, d.message_time, d.seq_number});
-        if (fresh) {
-          auto m = store_.GetMessage({d.message_time, d.device, d.seq_number});
-          if (m.ok()) it->second = std::move(*m);
-        }
-        return it->second ? &*it->second : nullptr;
+        auto it = stored.find({d.device, d.message_time, d.seq_number});
+        return it == stored.end() ? nullptr : it->second;
       },
       show));
   return failed;

@@ -544,7 +544,7 @@ TEST_P(CallbackStoreTest, AClaimCarriesEachDeliverysOwnMessageWhetherCloseInTime
     EXPECT_EQ(t.message.seq_number, t.delivery.seq_number);
     EXPECT_EQ(t.message.time, t.message.seq_number == 1 ? 10'000 : 10'500);
   }
-  // ... and hours apart (one by one; the first two are due again too, their
+  // ... and hours apart (by their keys; the first two are due again too, their
   // lease over).
   Ingest({Report(0x2C, 3, 4'000'000, "0A1B")});
   Ingest({Report(0x2C, 4, 9'000'000, "0A1B")});

@@ -332,6 +332,40 @@ TEST_P(MessageStoreTest, MessageListsPageNewestFirstByDeviceAndByType) {
   EXPECT_EQ(store_->ListMessages(too_many).status().code(), Status::Code::kInvalidInput);
 }
 
+// The messages of many keys far apart in time are read by key, each once,
+// across the statements' chunks, and keys of no message are left out.
+TEST_P(MessageStoreTest, MessagesAreReadByTheirKeysEachOnce) {
+  constexpr EpochMillis kDay = 86'400'000;
+  std::vector<UplinkReport> reports;
+  for (int i = 1; i <= 70; ++i) reports.push_back(Report(0x2C, i, kDay * i, "0A1B"));
+  for (int i = 1; i <= 3; ++i) reports.push_back(Report(0x2D, i, 1'000 * i, "0A1B"));
+  for (const auto& x : Ingest(reports)) ASSERT_EQ(x.result, IngestResult::kAccepted);
+
+  std::vector<MessageCursor> keys;
+  for (int i = 70; i >= 1; --i) keys.push_back({kDay * i, 0x2C, i});
+  keys.push_back({2'000, 0x2D, 2});
+  keys.push_back({2'000, 0x2D, 2});     // twice
+  keys.push_back({kDay * 5, 0x2C, 6});  // a sequence number of another time
+  keys.push_back({3'000, 0x2E, 3});     // no such device
+  keys.push_back({kDay * 3, 0x2C, 3});  // again, in another chunk
+  auto read = store_->GetMessages(keys);
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  std::vector<std::tuple<uint32_t, EpochMillis, int64_t>> got;
+  for (const Message& m : *read) {
+    got.emplace_back(m.device.value, m.time, m.seq_number);
+    EXPECT_EQ(m.data, "0102");
+  }
+  std::sort(got.begin(), got.end());
+  std::vector<std::tuple<uint32_t, EpochMillis, int64_t>> want;
+  for (int i = 1; i <= 70; ++i) want.emplace_back(0x2C, kDay * i, i);
+  want.emplace_back(0x2D, 2'000, 2);
+  EXPECT_EQ(got, want);
+
+  auto none = store_->GetMessages({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 // Several instances sharing one database (here: several Store objects on it)
 // that receive reports of one frame at once make one message with every station.
 TEST_P(MessageStoreTest, InstancesReceivingOneFrameTogetherMakeOneMessage) {

@@ -485,7 +485,8 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
   // The messages of the DATA deliveries. A claim is mostly of fresh messages
   // close in time: then one query reads them all (their devices over their
   // time span, through the (device, time) key; a round trip per delivery was
-  // most of a claim's cost on PostgreSQL); a wide span is read one by one.
+  // most of a claim's cost on PostgreSQL); a wide span is read by keys
+  // (GetMessagesOn), many per statement.
   using MessageKey = std::tuple<int64_t, EpochMillis, int64_t>;
   std::map<MessageKey, Message> messages;
   {
@@ -516,22 +517,17 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
         messages.emplace(key, std::move(m));
       }
     } else if (!devices.empty()) {
-      ROOST_SQL_QUERY(q, c,
-                      std::string("SELECT ") + kMessageColumns +
-                          " FROM messages WHERE device_id = $1 AND time = $2 AND seq_number = $3",
-                      "claim deliveries");
+      std::vector<MessageCursor> keys;
       for (const Delivery& d : claimed) {
         const auto& cb = callbacks[d.callback];
         if (!cb || cb->callback_type != CallbackType::kData) continue;
-        q.Bind(1, int64_t{d.device}).Bind(2, d.message_time).Bind(3, d.seq_number);
-        auto m = ReadOne(q, MessageFromRow, "gone");
-        q.Reset();
-        if (m.ok()) {
-          messages.emplace(MessageKey{int64_t{d.device}, d.message_time, d.seq_number},
-                           std::move(*m));
-        } else if (m.status().code() != Status::Code::kNotFound) {
-          return m.status();
-        }
+        keys.push_back({d.message_time, d.device, d.seq_number});
+      }
+      auto read = GetMessagesOn(c, keys);
+      if (!read.ok()) return read.status();
+      for (Message& m : *read) {
+        MessageKey key{int64_t{m.device.value}, m.time, m.seq_number};
+        messages.emplace(key, std::move(m));
       }
     }
   }

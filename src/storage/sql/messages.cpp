@@ -566,6 +566,50 @@ Result<Message> SqlStore::GetMessage(const MessageCursor& key) {
   return ReadOne(q, MessageFromRow, "message not found");
 }
 
+Result<std::vector<Message>> SqlStore::GetMessages(std::span<const MessageCursor> keys) {
+  ROOST_SQL_LEASE(c);
+  return GetMessagesOn(c, keys);
+}
+
+Result<std::vector<Message>> SqlStore::GetMessagesOn(Connection& c,
+                                                     std::span<const MessageCursor> keys) {
+  std::vector<Message> out;
+  std::vector<MessageCursor> wanted(keys.begin(), keys.end());
+  const auto order = [](const MessageCursor& a, const MessageCursor& b) {
+    return std::tie(a.device, a.time, a.seq_number) < std::tie(b.device, b.time, b.seq_number);
+  };
+  std::sort(wanted.begin(), wanted.end(), order);
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  if (wanted.empty()) return out;
+  // One statement text of a fixed number of keys, each an equality on the
+  // whole primary key, so both engines look each up by the key; the last
+  // chunk repeats its last key to fill it.
+  constexpr size_t kKeysPerStatement = 32;
+  std::string sql = std::string("SELECT ") + kMessageColumns + " FROM messages WHERE ";
+  for (size_t i = 0; i < kKeysPerStatement; ++i) {
+    const size_t p = 3 * i;
+    sql += (i ? " OR " : "") + std::string("(device_id = $") + std::to_string(p + 1) +
+           " AND time = $" + std::to_string(p + 2) + " AND seq_number = $" + std::to_string(p + 3) +
+           ")";
+  }
+  ROOST_SQL_QUERY(q, c, sql, "get messages");
+  for (size_t start = 0; start < wanted.size(); start += kKeysPerStatement) {
+    for (size_t i = 0; i < kKeysPerStatement; ++i) {
+      const MessageCursor& k = wanted[std::min(start + i, wanted.size() - 1)];
+      const int p = static_cast<int>(3 * i);
+      q.Bind(p + 1, int64_t{k.device}).Bind(p + 2, k.time).Bind(p + 3, k.seq_number);
+    }
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.push_back(MessageFromRow(q));
+    }
+    q.Reset();
+  }
+  return out;
+}
+
 Result<Message> SqlStore::SetMessageDownlink(const MessageCursor& key, std::string_view data,
                                              std::string_view station) {
   ROOST_SQL_LEASE(c);

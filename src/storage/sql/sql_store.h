@@ -141,6 +141,7 @@ class SqlStore final : public Store {
                                                     const IngestPolicy& policy) override;
   Result<MessagePage> ListMessages(const MessageQuery& query) override;
   Result<Message> GetMessage(const MessageCursor& key) override;
+  Result<std::vector<Message>> GetMessages(std::span<const MessageCursor> keys) override;
   Result<Message> SetMessageDownlink(const MessageCursor& key, std::string_view data,
                                      std::string_view station) override;
   Result<IngestDecision> IngestService(const ServiceReport& report,
@@ -274,6 +275,8 @@ class SqlStore final : public Store {
                                                  bool all_found);
   // Adds `deltas` to the hourly statistics, in the current transaction.
   Status AddStatsOn(Connection& c, const StatsDeltas& deltas);
+  // GetMessages on `c`, inside whatever transaction it has open.
+  Result<std::vector<Message>> GetMessagesOn(Connection& c, std::span<const MessageCursor> keys);
   // Queues, in the current transaction, one copy of `prototype` (device,
   // message_time, seq_number, station, variables) for each enabled, living
   // callback of device type `type` of this kind, due at `now`. For SERVICE and
