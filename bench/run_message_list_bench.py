@@ -5,6 +5,7 @@ wrk against nginx serving a body of the same size in the same run. Target: p99 <
 
 Usage: bench/run_message_list_bench.py [BUILD_DIR] [--engine sqlite|postgres|both]
                                        [--messages N] [--seconds D] [--profile]
+                                       [--callbacks]
        ROOST_BENCH_SMOKE=1 ...   (2 000 messages, 2 s runs: checks that it works)
 
 For each engine:
@@ -20,6 +21,10 @@ For each engine:
      first request);
   4. baseline, just before each: nginx (one worker, access log off) serving the page's exact
      bytes as a static file, under the same wrk.
+--callbacks: the device type has a URL callback (POST http://127.0.0.1:9/cb/{device}/{seqNumber}),
+so every message has one queued delivery (the server runs with --send-callbacks false) and each
+listed message carries it with its expanded url: the page then also reads the page's deliveries
+and renders their destinations. Each page is checked to list its message's own url.
 Pinning (2 or more CPUs): roost (and its postgres processes), or nginx, on the first CPU, wrk
 on the second. --profile: `perf record -e cpu-clock` of roost during the one-connection runs,
 printed by library and by symbol.
@@ -38,7 +43,7 @@ import urllib.request
 
 from http_bench_support import build_roost, machine_line, smoke
 import pgfixture  # noqa: E402 (on the path through http_bench_support)
-from pipeline_bench_support import (BATCH, Usage, children, cpus, engines, loadavg,
+from pipeline_bench_support import (BATCH, Usage, add_url_callback, children, cpus, engines, loadavg,
                                     postgres_pids, prepare, print_result, profile_report,
                                     profile_start, report, say, say_checks, send_batches,
                                     start_site, take_flag, take_switch, taskset, Nginx)
@@ -102,7 +107,7 @@ def server_p99(before, after):
     return p99 * 1e3, int(over)
 
 
-def check_page(page, first_seq, n, label):
+def check_page(page, first_seq, n, label, with_callbacks):
     data = page["data"]
     seqs = [m["seqNumber"] for m in data]
     want = [(first_seq - k) % 4096 for k in range(n)]
@@ -110,13 +115,22 @@ def check_page(page, first_seq, n, label):
     if seqs != want or times != sorted(times, reverse=True):
         raise RuntimeError("%s: unexpected page (seq %s..., want %s...)" % (label, seqs[:5],
                                                                             want[:5]))
+    if with_callbacks:
+        for m in data:
+            urls = [c.get("url") for c in m.get("callbacks", [])]
+            if urls != ["http://127.0.0.1:9/cb/%s/%d" % (m["device"], m["seqNumber"])]:
+                raise RuntimeError("%s: message %d lists callbacks %s" % (label, m["seqNumber"],
+                                                                          urls))
 
 
-def run_engine(roost, engine, n, seconds, cpu_a, cpu_b, work, profile):
+def run_engine(roost, engine, n, seconds, cpu_a, cpu_b, work, profile, with_callbacks):
     out = {"engine": engine, "pages": []}
-    site = start_site(roost, engine, 2, cpu_a)
+    site = start_site(roost, engine, 2, cpu_a,
+                      extra=("--send-callbacks", "false") if with_callbacks else ())
     try:
         tid, ids, station, admin = prepare(site, 1, FIRST_ID)
+        if with_callbacks:
+            add_url_callback(admin, tid, 9)
         dev = ids[0]
         t0 = int(time.time() * 1000) - n * GAP_MS
         batches = ["[" + ",".join(report(dev, i, t0 + i * GAP_MS)
@@ -126,10 +140,11 @@ def run_engine(roost, engine, n, seconds, cpu_a, cpu_b, work, profile):
         send_batches(site, station, batches)
         fill_s = time.perf_counter() - fill_s
         say("%-8s %d messages of one device ingested in %.1f s (%.0f/s, one connection, batches "
-            "of %d)" % (engine, n, fill_s, n / fill_s, BATCH))
+            "of %d)%s" % (engine, n, fill_s, n / fill_s, BATCH,
+                          ", each with a queued URL callback delivery" if with_callbacks else ""))
         base = "/api/devices/%s/messages" % dev
         first = admin.json("GET", base)
-        check_page(first, (n - 1) % 4096, 100, "first page")
+        check_page(first, (n - 1) % 4096, 100, "first page", with_callbacks)
         # Walk the cursor 1 000 at a time to 90 % of the way down.
         path = base + "?limit=1000"
         walked = 0
@@ -144,7 +159,7 @@ def run_engine(roost, engine, n, seconds, cpu_a, cpu_b, work, profile):
         q["limit"] = "100"
         deep_path = base + "?" + urllib.parse.urlencode(q)
         deep = admin.json("GET", deep_path)
-        check_page(deep, (n - 1 - walked) % 4096, 100, "deep page")
+        check_page(deep, (n - 1 - walked) % 4096, 100, "deep page", with_callbacks)
         admin_user = admin.headers["Authorization"].split(" ", 1)[1]
         script = os.path.join(work, "list-%s.lua" % engine)
         with open(script, "w") as f:
@@ -205,6 +220,7 @@ def main():
     args = sys.argv[1:]
     engine = take_flag(args, "--engine") or "both"
     profile = take_switch(args, "--profile")
+    with_callbacks = take_switch(args, "--callbacks")
     n = take_flag(args, "--messages", int) or (2000 if smoke() else 100_000)
     seconds = take_flag(args, "--seconds", int) or (1 if smoke() else 10)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -220,7 +236,7 @@ def main():
     results, failed = [], False
     try:
         for eng in engines(engine):
-            r = run_engine(roost, eng, n, seconds, cpu_a, cpu_b, work, profile)
+            r = run_engine(roost, eng, n, seconds, cpu_a, cpu_b, work, profile, with_callbacks)
             results.append(r)
             failed = failed or any(p["problems"] for p in r["pages"])
     finally:
@@ -232,8 +248,9 @@ def main():
                          % (r["engine"], p["page"], p["conns"], p["roost"]["p99_us"] / 1e3,
                             p["nginx"]["p99_us"] / 1e3,
                             "" if p["roost"]["p99_us"] <= 20000 else " [target NOT met]"))
-    print_result("message list at %d messages: %s; checks %s; target p99 <= 20 ms"
-                 % (n, "; ".join(parts), "FAILED" if failed else "passed"),
+    print_result("message list at %d messages%s: %s; checks %s; target p99 <= 20 ms"
+                 % (n, ", each with a callback delivery" if with_callbacks else "",
+                    "; ".join(parts), "FAILED" if failed else "passed"),
                  "%d messages, %d s runs check that it works" % (n, seconds))
     return 1 if failed else 0
 

@@ -51,6 +51,7 @@ if scripts/build.sh release; then
   for b in bench/run_*; do [[ -x "$b" ]] && smoke_runs+=("$b"); done
   smoke_runs+=("bench/run_ingest_bench.py --engine sqlite --ingest-only")
   smoke_runs+=("bench/run_callback_delivery_bench.py --engine postgres --statements")
+  smoke_runs+=("bench/run_message_list_bench.py --callbacks")
   for run in "${smoke_runs[@]}"; do
     # shellcheck disable=SC2086  # a run is a command and its arguments, split on spaces
     if ROOST_BENCH_SMOKE=1 $run; then passed=$((passed + 1)); else

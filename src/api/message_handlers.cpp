@@ -105,22 +105,22 @@ Result<std::vector<std::string>> MessageEntries(ApiContext& ctx,
   auto deliveries =
       ctx.messages->ListMessageDeliveries(messages, DestinationsVisibleTo(ctx, reader));
   if (!deliveries.ok()) return deliveries.status();
-  std::map<std::tuple<uint32_t, int64_t, int64_t>, json> callbacks;
+  // Each message's deliveries as the text of a JSON list, written directly:
+  // a page of 100 messages and their deliveries is mostly this text.
+  std::map<std::tuple<uint32_t, int64_t, int64_t>, std::string> callbacks;
   for (const Delivery& d : *deliveries) {
-    json& list = callbacks[{d.device, d.message_time, d.seq_number}];
-    if (list.is_null()) list = json::array();
-    list.push_back(DeliveryJson(d, secrets));
+    std::string& list = callbacks[{d.device, d.message_time, d.seq_number}];
+    list += list.empty() ? '[' : ',';
+    AppendDeliveryJson(list, d, secrets);
   }
   std::vector<std::string> entries;
   entries.reserve(messages.size());
   for (const Message& m : messages) {
     auto it = callbacks.find({m.device.value, m.time, m.seq_number});
+    if (it != callbacks.end()) it->second += ']';
     std::string item;
     item.reserve(512);
-    AppendMessageJson(item, m,
-                      it == callbacks.end()
-                          ? std::string("[]")
-                          : it->second.dump(-1, ' ', false, json::error_handler_t::replace));
+    AppendMessageJson(item, m, it == callbacks.end() ? std::string_view("[]") : it->second);
     entries.push_back(std::move(item));
   }
   return entries;

@@ -310,18 +310,25 @@ Result<CompiledCallback> CompileCallback(const Callback& callback) {
 }
 
 void CompiledCallback::FillVariables(const Message& message, const Delivery& delivery,
-                                     Variables& out) const {
+                                     Variables& out, const VariableSet& needed) const {
   out.Clear();
-  out.Set(Variable::kDevice, message.device.ToApi());
-  out.Set(Variable::kDeviceTypeId, device_type_);
-  out.Set(Variable::kTime, std::to_string(FloorSeconds(message.time)));
-  out.Set(Variable::kData, message.data);
-  out.Set(Variable::kSeqNumber, std::to_string(message.seq_number));
-  out.Set(Variable::kDuplicate, delivery.duplicate ? "true" : "false");
-  out.Set(Variable::kStation, delivery.station);
-  out.Set(Variable::kAck, message.ack ? "true" : "false");
-  out.Set(Variable::kLongPolling, "false");
-  if (!delivery.variables.empty()) {
+  auto set = [&](Variable v, auto&& make) {
+    if (needed.Has(v)) out.Set(v, make());
+  };
+  set(Variable::kDevice, [&] { return message.device.ToApi(); });
+  set(Variable::kDeviceTypeId, [&] { return std::string_view(device_type_); });
+  set(Variable::kTime, [&] { return std::to_string(FloorSeconds(message.time)); });
+  set(Variable::kData, [&] { return std::string_view(message.data); });
+  set(Variable::kSeqNumber, [&] { return std::to_string(message.seq_number); });
+  set(Variable::kDuplicate,
+      [&] { return std::string_view(delivery.duplicate ? "true" : "false"); });
+  set(Variable::kStation, [&] { return std::string_view(delivery.station); });
+  set(Variable::kAck, [&] { return std::string_view(message.ack ? "true" : "false"); });
+  set(Variable::kLongPolling, [&] { return std::string_view("false"); });
+  const bool own_values_needed = needed.Has(Variable::kTemp) || needed.Has(Variable::kBatt) ||
+                                 needed.Has(Variable::kDownlinkAck) ||
+                                 needed.Has(Variable::kInfo) || needed.Has(Variable::kSeverity);
+  if (!delivery.variables.empty() && own_values_needed) {
     // A SERVICE or ERROR delivery: its own values, checked when they were queued.
     auto values = nlohmann::json::parse(delivery.variables, nullptr, /*allow_exceptions=*/false);
     if (values.is_object()) {
@@ -333,25 +340,29 @@ void CompiledCallback::FillVariables(const Message& message, const Delivery& del
     }
   }
   if (message.rinfos.empty()) return;  // no radio values: not a stored uplink
-  const std::string snr = FormatFixed(AverageSnr(message.rinfos), 2);
-  out.Set(Variable::kSnr, snr);
-  out.Set(Variable::kAvgSnr, snr);
-  double rssi = BestRssi(message.rinfos);
-  if (delivery.duplicate) {
-    for (const Reception& r : message.rinfos) {
-      if (r.station == delivery.station) {
-        rssi = r.rssi;
-        break;
+  if (needed.Has(Variable::kSnr) || needed.Has(Variable::kAvgSnr)) {
+    const std::string snr = FormatFixed(AverageSnr(message.rinfos), 2);
+    out.Set(Variable::kSnr, snr);
+    out.Set(Variable::kAvgSnr, snr);
+  }
+  set(Variable::kRssi, [&] {
+    double rssi = BestRssi(message.rinfos);
+    if (delivery.duplicate) {
+      for (const Reception& r : message.rinfos) {
+        if (r.station == delivery.station) {
+          rssi = r.rssi;
+          break;
+        }
       }
     }
-  }
-  out.Set(Variable::kRssi, FormatFixed(rssi, 2));
+    return FormatFixed(rssi, 2);
+  });
   if (message.computed_location) {
-    out.Set(Variable::kLat, FormatFixed(message.computed_location->lat, 6));
-    out.Set(Variable::kLng, FormatFixed(message.computed_location->lng, 6));
+    set(Variable::kLat, [&] { return FormatFixed(message.computed_location->lat, 6); });
+    set(Variable::kLng, [&] { return FormatFixed(message.computed_location->lng, 6); });
   }
 
-  if (!custom_format_) return;
+  if (!custom_format_ || !needed.custom_data) return;
   auto bytes = FromHex(message.data);
   if (!bytes.ok()) return;
   const auto& fields = custom_format_->fields();
@@ -372,8 +383,12 @@ void CompiledCallback::FillVariables(const Message& message, const Delivery& del
 }
 
 HttpRequest CompiledCallback::Render(const Message& message, const Delivery& delivery) const {
+  VariableSet needed;
+  url_.AddUsesTo(needed);
+  for (const auto& header : headers_) header.second.AddUsesTo(needed);
+  if (body_) body_->AddUsesTo(needed);
   Variables values;
-  FillVariables(message, delivery, values);
+  FillVariables(message, delivery, values, needed);
   HttpRequest request;
   request.method = method_;
   request.url = Expand(url_, values, Escaping::kUrl);
@@ -397,8 +412,10 @@ HttpRequest CompiledCallback::Render(const Message& message, const Delivery& del
 
 std::string CompiledCallback::RenderLine(const Message& message, const Delivery& delivery) const {
   if (!body_) return {};
+  VariableSet needed;
+  body_->AddUsesTo(needed);
   Variables values;
-  FillVariables(message, delivery, values);
+  FillVariables(message, delivery, values, needed);
   return Expand(*body_, values, body_escaping_);
 }
 
@@ -428,8 +445,10 @@ HttpRequest CompiledCallback::RenderBatch(const std::vector<std::string>& lines)
 EmailParts CompiledCallback::RenderEmail(const Message& message, const Delivery& delivery) const {
   EmailParts out;
   if (!recipient_ || !subject_ || !message_) return out;
+  VariableSet needed;
+  for (const auto* pattern : {&*recipient_, &*subject_, &*message_}) pattern->AddUsesTo(needed);
   Variables values;
-  FillVariables(message, delivery, values);
+  FillVariables(message, delivery, values, needed);
   out.recipient = Expand(*recipient_, values, Escaping::kHeader);
   out.subject = Expand(*subject_, values, Escaping::kHeader);
   out.body = Expand(*message_, values, Escaping::kText);
@@ -439,8 +458,10 @@ EmailParts CompiledCallback::RenderEmail(const Message& message, const Delivery&
 std::string CompiledCallback::Destination(const Message& message, const Delivery& delivery) const {
   switch (channel_) {
     case CallbackChannel::kUrl: {
+      VariableSet needed;
+      url_.AddUsesTo(needed);
       Variables values;
-      FillVariables(message, delivery, values);
+      FillVariables(message, delivery, values, needed);
       return Expand(url_, values, Escaping::kUrl);
     }
     case CallbackChannel::kBatchUrl: {
@@ -449,8 +470,10 @@ std::string CompiledCallback::Destination(const Message& message, const Delivery
     }
     case CallbackChannel::kEmail: {
       if (!recipient_) return {};
+      VariableSet needed;
+      recipient_->AddUsesTo(needed);
       Variables values;
-      FillVariables(message, delivery, values);
+      FillVariables(message, delivery, values, needed);
       return Expand(*recipient_, values, Escaping::kHeader);
     }
   }

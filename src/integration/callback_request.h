@@ -121,8 +121,10 @@ class CompiledCallback {
   // the recipient of an EMAIL one.
   std::string Destination(const Message& message, const Delivery& delivery) const;
   // The variables of `delivery` of `message`, as listed at the top of this
-  // file. For other uses of the same values (BATCH_URL lines, emails).
-  void FillVariables(const Message& message, const Delivery& delivery, Variables& out) const;
+  // file; of those in `needed` only (the others are left empty). For other
+  // uses of the same values (BATCH_URL lines, emails).
+  void FillVariables(const Message& message, const Delivery& delivery, Variables& out,
+                     const VariableSet& needed = VariableSet::All()) const;
 
  private:
   friend Result<CompiledCallback> CompileCallback(const Callback& callback);

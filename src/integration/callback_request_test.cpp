@@ -198,6 +198,56 @@ TEST(CallbackRequest, CompiledOnceRendersEachMessageOnItsOwn) {
   EXPECT_EQ(compiled->Render(m, FirstDelivery()).body, "61222600::");
 }
 
+// Each rendering formats only what its own patterns use; what a pattern uses
+// is never missing, wherever else it is used or not.
+TEST(CallbackRequest, OnlyTheVariablesThePatternsUseAreFormatted) {
+  Callback c = UrlCallback();
+  c.payload_config = kCustomFormat;
+  c.url = "https://example.com/{device}?t={customData#t}&r={rssi}";
+  c.body_template = "{snr}";
+  auto compiled = CompileCallback(c);
+  ASSERT_TRUE(compiled.ok()) << compiled.status().message();
+  Message m = TwoStationMessage();
+  m.data = kCustomData;
+
+  Variables some;
+  VariableSet needed;
+  needed.variables = (1u << static_cast<unsigned>(Variable::kDevice)) |
+                     (1u << static_cast<unsigned>(Variable::kSnr));
+  compiled->FillVariables(m, FirstDelivery(), some, needed);
+  EXPECT_EQ(some.Get(Variable::kDevice), "2C");
+  EXPECT_EQ(some.Get(Variable::kSnr), "11.25");
+  EXPECT_EQ(some.Get(Variable::kRssi), "");
+  EXPECT_EQ(some.Get(Variable::kLat), "");
+  EXPECT_EQ(some.GetCustomData("t"), "");
+  Variables all;
+  compiled->FillVariables(m, FirstDelivery(), all);
+  EXPECT_EQ(all.Get(Variable::kRssi), "-99.13");
+  EXPECT_EQ(all.Get(Variable::kLat), "43.546500");
+  EXPECT_EQ(all.GetCustomData("t"), "18");
+
+  // The url alone (a delivery's destination) and the whole request.
+  EXPECT_EQ(compiled->Destination(m, FirstDelivery()), "https://example.com/2C?t=18&r=-99.13");
+  HttpRequest r = compiled->Render(m, FirstDelivery());
+  EXPECT_EQ(r.url, "https://example.com/2C?t=18&r=-99.13");
+  EXPECT_EQ(r.body, "11.25");
+
+  Callback mail;
+  mail.id = "cb2";
+  mail.type = c.type;
+  mail.channel = CallbackChannel::kEmail;
+  mail.recipient = "ops+{device}@example.com";
+  mail.subject = "{seqNumber}";
+  mail.message = "{data} {lat}";
+  auto compiled_mail = CompileCallback(mail);
+  ASSERT_TRUE(compiled_mail.ok()) << compiled_mail.status().message();
+  EXPECT_EQ(compiled_mail->Destination(m, FirstDelivery()), "ops+2C@example.com");
+  EmailParts email = compiled_mail->RenderEmail(m, FirstDelivery());
+  EXPECT_EQ(email.recipient, "ops+2C@example.com");
+  EXPECT_EQ(email.subject, "1234");
+  EXPECT_EQ(email.body, std::string(kCustomData) + " 43.546500");
+}
+
 TEST(CallbackRequest, DefaultBodies) {
   Callback c = UrlCallback();
   c.content_type = "application/x-www-form-urlencoded";

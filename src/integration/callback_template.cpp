@@ -397,6 +397,16 @@ Result<CompiledTemplate> Compile(std::string_view pattern, CallbackKind kind,
   return out;
 }
 
+void CompiledTemplate::AddUsesTo(VariableSet& set) const {
+  for (const Part& part : parts_) {
+    if (part.kind == Part::Kind::kVariable) {
+      set.variables |= uint32_t{1} << static_cast<unsigned>(part.variable);
+    } else if (part.kind == Part::Kind::kCustomData) {
+      set.custom_data = true;
+    }
+  }
+}
+
 std::string Expand(const CompiledTemplate& compiled, const Variables& values, Escaping escaping) {
   using Kind = CompiledTemplate::Part::Kind;
   const std::string_view text = compiled.text_;

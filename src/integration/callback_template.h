@@ -136,6 +136,15 @@ Escaping EscapingFor(PatternPlace place, std::string_view content_type);
 // such a callback sends its own bodyTemplate, or an empty body.
 std::string_view DefaultBodyTemplate(std::string_view content_type);
 
+// Which variables some patterns use, so that only those are formatted for a
+// message ({snr} is a float to text, {customData#…} a decoding of the payload).
+struct VariableSet {
+  uint32_t variables = 0;  // bit 1 << Variable
+  bool custom_data = false;
+  static VariableSet All() { return {~uint32_t{0}, true}; }
+  bool Has(Variable v) const { return (variables >> static_cast<unsigned>(v)) & 1u; }
+};
+
 class CompiledTemplate {
  public:
   struct Part {
@@ -150,6 +159,8 @@ class CompiledTemplate {
 
   const std::string& text() const { return text_; }
   const std::vector<Part>& parts() const { return parts_; }
+  // Adds the variables this pattern uses to `set`.
+  void AddUsesTo(VariableSet& set) const;
 
  private:
   friend Result<CompiledTemplate> Compile(std::string_view, CallbackKind,

@@ -6,6 +6,8 @@
 #include "api/json/body.h"
 #include "api/json/enum_json.h"
 #include "core/identifiers.h"
+#include "core/json_number.h"
+#include "observe/json_string.h"
 
 namespace roost::api {
 
@@ -166,18 +168,29 @@ json CallbackJson(const Callback& cb, bool secrets) {
 
 namespace {
 
-// Delivery::attempt_log as a list; the one attempt of a delivery that
+// Delivery::attempt_log as a JSON list; the one attempt of a delivery that
 // succeeded at once from last_status and last_info. An empty log of any other
 // delivery (one recorded before the log existed) gives no history rather than
 // a made-up one: `attempts`, `status` and `info` still tell the last.
-json AttemptHistory(const Delivery& d) {
-  json out = json::array();
+void AppendAttemptHistory(std::string& out, const Delivery& d) {
+  auto append_attempt = [&out](int64_t time, int64_t status, std::string_view info) {
+    out += "{\"time\":";
+    AppendJsonInt(out, time);
+    out += ",\"status\":";
+    AppendJsonInt(out, status);
+    out += ",\"info\":";
+    observe::AppendJsonString(out, info);
+    out += '}';
+  };
+  out += '[';
   if (d.attempt_log.empty()) {
     if (d.attempts == 1 && d.state == DeliveryState::kDone && d.first_failure == 0) {
-      out.push_back({{"time", d.next_attempt}, {"status", d.last_status}, {"info", d.last_info}});
+      append_attempt(d.next_attempt, d.last_status, d.last_info);
     }
-    return out;
+    out += ']';
+    return;
   }
+  bool first = true;
   std::string_view rest = d.attempt_log;
   while (!rest.empty()) {
     const size_t end = rest.find('\n');
@@ -191,36 +204,71 @@ json AttemptHistory(const Delivery& d) {
     auto t = std::from_chars(line.data(), line.data() + a, time);
     auto s = std::from_chars(line.data() + a + 1, line.data() + b, status);
     if (t.ec != std::errc() || s.ec != std::errc()) continue;
-    out.push_back({{"time", time}, {"status", status}, {"info", std::string(line.substr(b + 1))}});
+    if (!first) out += ',';
+    first = false;
+    append_attempt(time, status, line.substr(b + 1));
   }
-  return out;
+  out += ']';
 }
 
 }  // namespace
 
-json DeliveryJson(const Delivery& d, bool secrets) {
+void AppendDeliveryJson(std::string& out, const Delivery& d, bool secrets) {
   static constexpr const char* kStates[] = {"pending", "done", "dead"};
   const auto state = static_cast<size_t>(d.state);
-  json out{{"callbackId", d.callback},
-           {"device", SigfoxId{d.device}.ToApi()},
-           {"messageTime", d.message_time},
-           {"seqNumber", d.seq_number},
-           {"duplicate", d.duplicate},
-           {"station", d.station},
-           {"state", state < 3 ? kStates[state] : "pending"},
-           {"attempts", d.attempts},
-           {"status", d.last_status},
-           {"info", d.last_info},
-           {"firstFailure", d.first_failure == 0 ? json(nullptr) : json(d.first_failure)},
-           {"history", AttemptHistory(d)}};
+  auto key = [&out](std::string_view name) {
+    out += '"';
+    out += name;  // our own member names: nothing to escape
+    out += "\":";
+  };
+  auto text = [&](std::string_view name, std::string_view value) {
+    key(name);
+    observe::AppendJsonString(out, value);
+    out += ',';
+  };
+  auto number = [&](std::string_view name, int64_t value) {
+    key(name);
+    AppendJsonInt(out, value);
+    out += ',';
+  };
+  out += '{';
+  text("callbackId", d.callback);
+  text("device", SigfoxId{d.device}.ToApi());
+  number("messageTime", d.message_time);
+  number("seqNumber", d.seq_number);
+  key("duplicate");
+  out += d.duplicate ? "true," : "false,";
+  text("station", d.station);
+  text("state", state < 3 ? kStates[state] : "pending");
+  number("attempts", d.attempts);
+  number("status", d.last_status);
+  text("info", d.last_info);
+  key("firstFailure");
+  if (d.first_failure == 0) {
+    out += "null";
+  } else {
+    AppendJsonInt(out, d.first_failure);
+  }
+  out += ',';
+  key("history");
+  AppendAttemptHistory(out, d);
   if (!d.destination.empty()) {
+    out += ',';
     if (d.channel == CallbackChannel::kEmail) {
-      out["email"] = d.destination;
+      key("email");
+      observe::AppendJsonString(out, d.destination);
     } else {
-      out["url"] = secrets ? d.destination : WithoutCredentials(d.destination);
+      key("url");
+      observe::AppendJsonString(out, secrets ? d.destination : WithoutCredentials(d.destination));
     }
   }
-  return out;
+  out += '}';
+}
+
+json DeliveryJson(const Delivery& d, bool secrets) {
+  std::string text;
+  AppendDeliveryJson(text, d, secrets);
+  return json::parse(text);
 }
 
 }  // namespace roost::api

@@ -36,6 +36,9 @@ nlohmann::json CallbackJson(const Callback& callback, bool secrets = true);
 // (EMAIL) where it goes, when known; "history", every attempt oldest first
 // ({"time", "status", "info"}). `secrets` false (a READER's view) blanks the
 // user and password of the url, as CallbackJson does.
+// AppendDeliveryJson writes it as JSON text to `out` (a page of messages
+// writes each of its deliveries so); DeliveryJson parses that text.
+void AppendDeliveryJson(std::string& out, const Delivery& delivery, bool secrets);
 nlohmann::json DeliveryJson(const Delivery& delivery, bool secrets = true);
 
 }  // namespace roost::api

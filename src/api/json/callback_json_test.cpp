@@ -90,5 +90,52 @@ TEST(DeliveryJson, TheDestinationIsAUrlWithCredentialsOnlyForThoseWhoSeeSecretsO
   EXPECT_FALSE(DeliveryJson(d).contains("url"));
 }
 
+// The text a page of messages is written with: every member, and valid JSON
+// whatever an endpoint answered (its reason text is stored as it came).
+TEST(DeliveryJson, TheTextIsValidJsonWithEveryMemberWhateverTheStoredTexts) {
+  Delivery d;
+  d.callback = "cb\"1";
+  d.device = 0x2C;
+  d.message_time = 1440578526789;
+  d.seq_number = 12;
+  d.duplicate = true;
+  d.station = "0A1B";
+  d.state = DeliveryState::kPending;
+  d.attempts = 2;
+  d.last_status = 502;
+  d.last_info = "bad \xff gateway\n\x01";
+  d.first_failure = 30000;
+  d.attempt_log = "30000 502 bad \xfe\n31000 502 again\t\n";
+  d.destination = "http://hooks.example/\"x";
+  std::string text;
+  AppendDeliveryJson(text, d, true);
+  auto out = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(out.is_discarded()) << text;
+  EXPECT_EQ(out, DeliveryJson(d));
+  EXPECT_EQ(out["callbackId"], "cb\"1");
+  EXPECT_EQ(out["device"], "2C");
+  EXPECT_EQ(out["messageTime"], 1440578526789);
+  EXPECT_EQ(out["seqNumber"], 12);
+  EXPECT_EQ(out["duplicate"], true);
+  EXPECT_EQ(out["station"], "0A1B");
+  EXPECT_EQ(out["state"], "pending");
+  EXPECT_EQ(out["attempts"], 2);
+  EXPECT_EQ(out["status"], 502);
+  EXPECT_EQ(out["info"], "bad \xef\xbf\xbd gateway\n\x01");
+  EXPECT_EQ(out["firstFailure"], 30000);
+  ASSERT_EQ(out["history"].size(), 2u);
+  EXPECT_EQ(out["history"][0]["info"], "bad \xef\xbf\xbd");
+  EXPECT_EQ(out["history"][1]["info"], "again\t");
+  EXPECT_EQ(out["url"], "http://hooks.example/\"x");
+  d.first_failure = 0;
+  d.destination.clear();
+  text.clear();
+  AppendDeliveryJson(text, d, true);
+  out = nlohmann::json::parse(text);
+  EXPECT_TRUE(out["firstFailure"].is_null());
+  EXPECT_FALSE(out.contains("url"));
+  EXPECT_FALSE(out.contains("email"));
+}
+
 }  // namespace
 }  // namespace roost::api
