@@ -3,14 +3,21 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "integration/callback_request.h"
 
 namespace roost::pipeline {
 
 Status FillDestinations(storage::Store& store, std::span<Delivery> deliveries,
-                        const std::function<const Message*(const Delivery&)>& message_of,
-                        const ShowDestination& show) {
+                        std::span<const Message> messages, const ShowDestination& show) {
+  std::map<std::tuple<uint32_t, EpochMillis, int64_t>, const Message*> by_key;
+  for (const Message& m : messages)
+    by_key.emplace(std::tuple{m.device.value, m.time, m.seq_number}, &m);
+  auto message_of = [&](const Delivery& d) -> const Message* {
+    auto it = by_key.find({d.device, d.message_time, d.seq_number});
+    return it == by_key.end() ? nullptr : it->second;
+  };
   // A list holds few distinct callbacks: each is read and compiled once.
   std::map<std::string, std::optional<integration::CompiledCallback>> compiled;
   for (Delivery& d : deliveries) {

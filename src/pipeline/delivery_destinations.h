@@ -19,12 +19,11 @@ using ShowDestination = std::function<bool(const Callback&)>;
 
 // Fills Delivery::destination and channel of each of `deliveries` whose callback
 // `show` allows (integration::CompiledCallback::Destination); `show` is asked
-// once per callback. `message_of` gives the stored message a DATA delivery is
-// about, or nullptr when there is none (purged): the url is then expanded
-// without the message's values. SERVICE and ERROR deliveries carry their own
-// values. A callback deleted meanwhile leaves its deliveries' destination empty.
+// once per callback. A DATA delivery's url is expanded with the values of its
+// message among `messages`, or without them when it is not there (purged).
+// SERVICE and ERROR deliveries carry their own values. A callback deleted
+// meanwhile leaves its deliveries' destination empty.
 Status FillDestinations(storage::Store& store, std::span<Delivery> deliveries,
-                        const std::function<const Message*(const Delivery&)>& message_of,
-                        const ShowDestination& show);
+                        std::span<const Message> messages, const ShowDestination& show);
 
 }  // namespace roost::pipeline

@@ -25,8 +25,7 @@ Result<std::vector<Delivery>> EventService::ListEventDeliveries(const std::vecto
   for (const Event& e : events) keys.push_back({e.time, e.device, -1});
   auto deliveries = store_.ListMessageDeliveries(keys);
   if (!deliveries.ok()) return deliveries;
-  ROOST_RETURN_IF_ERROR(FillDestinations(
-      store_, *deliveries, [](const Delivery&) -> const Message* { return nullptr; }, show));
+  ROOST_RETURN_IF_ERROR(FillDestinations(store_, *deliveries, {}, show));
   return deliveries;
 }
 

@@ -252,15 +252,7 @@ Result<std::vector<Delivery>> MessageService::ListMessageDeliveries(
   for (const Message& m : messages) keys.push_back({m.time, m.device.value, m.seq_number});
   auto deliveries = store_.ListMessageDeliveries(keys);
   if (!deliveries.ok()) return deliveries;
-  std::map<std::tuple<uint32_t, EpochMillis, int64_t>, const Message*> by_key;
-  for (const Message& m : messages) by_key[{m.device.value, m.time, m.seq_number}] = &m;
-  ROOST_RETURN_IF_ERROR(FillDestinations(
-      store_, *deliveries,
-      [&](const Delivery& d) -> const Message* {
-        auto it = by_key.find({d.device, d.message_time, d.seq_number});
-        return it == by_key.end() ? nullptr : it->second;
-      },
-      show));
+  ROOST_RETURN_IF_ERROR(FillDestinations(store_, *deliveries, messages, show));
   return deliveries;
 }
 
@@ -323,16 +315,7 @@ Result<std::vector<Delivery>> MessageService::ListFailedDeliveries(
   for (const Delivery& d : *failed) keys.push_back({d.message_time, d.device, d.seq_number});
   auto messages = store_.GetMessages(keys);
   if (!messages.ok()) return messages.status();
-  std::map<std::tuple<uint32_t, EpochMillis, int64_t>, const Message*> stored;
-  for (const Message& m : *messages)
-    stored.emplace(std::tuple{m.device.value, m.time, m.seq_number}, &m);
-  ROOST_RETURN_IF_ERROR(FillDestinations(
-      store_, *failed,
-      [&](const Delivery& d) -> const Message* {
-        auto it = stored.find({d.device, d.message_time, d.seq_number});
-        return it == stored.end() ? nullptr : it->second;
-      },
-      show));
+  ROOST_RETURN_IF_ERROR(FillDestinations(store_, *failed, *messages, show));
   return failed;
 }
 
