@@ -585,13 +585,16 @@ Result<std::vector<Message>> SqlStore::GetMessagesOn(Connection& c,
   // whole primary key, so both engines look each up by the key; the last
   // chunk repeats its last key to fill it.
   constexpr size_t kKeysPerStatement = 32;
-  std::string sql = std::string("SELECT ") + kMessageColumns + " FROM messages WHERE ";
-  for (size_t i = 0; i < kKeysPerStatement; ++i) {
-    const size_t p = 3 * i;
-    sql += (i ? " OR " : "") + std::string("(device_id = $") + std::to_string(p + 1) +
-           " AND time = $" + std::to_string(p + 2) + " AND seq_number = $" + std::to_string(p + 3) +
-           ")";
-  }
+  static const std::string sql = [] {
+    std::string text = std::string("SELECT ") + kMessageColumns + " FROM messages WHERE ";
+    for (size_t i = 0; i < kKeysPerStatement; ++i) {
+      const size_t p = 3 * i;
+      text += (i ? " OR " : "") + std::string("(device_id = $") + std::to_string(p + 1) +
+              " AND time = $" + std::to_string(p + 2) + " AND seq_number = $" +
+              std::to_string(p + 3) + ")";
+    }
+    return text;
+  }();
   ROOST_SQL_QUERY(q, c, sql, "get messages");
   for (size_t start = 0; start < wanted.size(); start += kKeysPerStatement) {
     for (size_t i = 0; i < kKeysPerStatement; ++i) {
