@@ -87,11 +87,20 @@ def cpus():
 
 
 def pin(pid, cpu):
-    """Pins every thread of process `pid` to `cpu` (threads and children made later inherit)."""
+    """Pins every thread of process `pid` to `cpu` (threads and children made later inherit).
+    A process or thread that ended meanwhile (a PostgreSQL worker that finished between the
+    listing and the pinning) is skipped: there is nothing left to pin."""
     if cpu is None:
         return
-    for tid in os.listdir("/proc/%d/task" % pid):
-        os.sched_setaffinity(int(tid), {cpu})
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except FileNotFoundError:
+        return
+    for tid in tids:
+        try:
+            os.sched_setaffinity(int(tid), {cpu})
+        except ProcessLookupError:
+            pass
 
 
 def pin_postgres(pg, cpu):

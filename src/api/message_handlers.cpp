@@ -113,11 +113,11 @@ Result<std::vector<std::string>> MessageEntries(ApiContext& ctx,
     list += list.empty() ? '[' : ',';
     AppendDeliveryJson(list, d, secrets);
   }
+  for (auto& [key, list] : callbacks) list += ']';
   std::vector<std::string> entries;
   entries.reserve(messages.size());
   for (const Message& m : messages) {
     auto it = callbacks.find({m.device.value, m.time, m.seq_number});
-    if (it != callbacks.end()) it->second += ']';
     std::string item;
     item.reserve(512);
     AppendMessageJson(item, m, it == callbacks.end() ? std::string_view("[]") : it->second);

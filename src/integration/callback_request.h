@@ -121,8 +121,9 @@ class CompiledCallback {
   // the recipient of an EMAIL one.
   std::string Destination(const Message& message, const Delivery& delivery) const;
   // The variables of `delivery` of `message`, as listed at the top of this
-  // file; of those in `needed` only (the others are left empty). For other
-  // uses of the same values (BATCH_URL lines, emails).
+  // file: at least those in `needed`; others may be left empty ({snr} and
+  // {avgSnr} come together, as do a SERVICE or ERROR delivery's own values).
+  // For other uses of the same values (BATCH_URL lines, emails).
   void FillVariables(const Message& message, const Delivery& delivery, Variables& out,
                      const VariableSet& needed = VariableSet::All()) const;
 

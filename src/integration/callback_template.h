@@ -80,8 +80,9 @@ bool IsAllowed(Variable variable, CallbackKind kind);
 // lowercase hex. A value never set expands to the empty string: a message
 // without a position has no {lat}, an uplink no {temp}, and the callback still
 // goes out rather than failing on a value the pattern cannot always have.
-// Meant to be filled once per message and reused for all its callbacks; Clear
-// keeps the fixed variables' storage for the next message.
+// Filled for one rendering (CompiledCallback::FillVariables fills only what
+// that rendering's patterns use); Clear keeps the fixed variables' storage
+// for the next one.
 class Variables {
  public:
   void Set(Variable variable, std::string_view value);

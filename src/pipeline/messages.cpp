@@ -308,11 +308,15 @@ Result<std::vector<Delivery>> MessageService::ListFailedDeliveries(
   auto failed = store_.ListFailedDeliveries(group_subtree, limit, after);
   if (!failed.ok()) return failed;
   // Each delivery's message, for the values of its url, read together (a page
-  // holds at most kMaxPageSize deliveries). SERVICE and ERROR deliveries have
-  // no message; their keys find none.
+  // holds at most kMaxPageSize deliveries). An event's ERROR deliveries are
+  // keyed with sequence number -1, which no message has: not looked for. A
+  // SERVICE delivery's key may find a message, which FillDestinations does not
+  // use for it (it renders such a delivery from its own values).
   std::vector<storage::MessageCursor> keys;
   keys.reserve(failed->size());
-  for (const Delivery& d : *failed) keys.push_back({d.message_time, d.device, d.seq_number});
+  for (const Delivery& d : *failed) {
+    if (d.seq_number >= 0) keys.push_back({d.message_time, d.device, d.seq_number});
+  }
   auto messages = store_.GetMessages(keys);
   if (!messages.ok()) return messages.status();
   ROOST_RETURN_IF_ERROR(FillDestinations(store_, *failed, *messages, show));

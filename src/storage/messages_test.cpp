@@ -336,18 +336,22 @@ TEST_P(MessageStoreTest, MessageListsPageNewestFirstByDeviceAndByType) {
 // across the statements' chunks, and keys of no message are left out.
 TEST_P(MessageStoreTest, MessagesAreReadByTheirKeysEachOnce) {
   constexpr EpochMillis kDay = 86'400'000;
+  constexpr EpochMillis kMarch10 = 1773100800000;  // 2026-03-10 UTC
+  // On PostgreSQL: March to June have partitions of their own, the rest is
+  // in the default one; one statement's keys span several.
+  ASSERT_TRUE(store_->PrepareMessagePartitions(kMarch10, 4).ok());
   std::vector<UplinkReport> reports;
-  for (int i = 1; i <= 70; ++i) reports.push_back(Report(0x2C, i, kDay * i, "0A1B"));
+  for (int i = 1; i <= 70; ++i) reports.push_back(Report(0x2C, i, kMarch10 + kDay * i, "0A1B"));
   for (int i = 1; i <= 3; ++i) reports.push_back(Report(0x2D, i, 1'000 * i, "0A1B"));
   for (const auto& x : Ingest(reports)) ASSERT_EQ(x.result, IngestResult::kAccepted);
 
   std::vector<MessageCursor> keys;
-  for (int i = 70; i >= 1; --i) keys.push_back({kDay * i, 0x2C, i});
+  for (int i = 70; i >= 1; --i) keys.push_back({kMarch10 + kDay * i, 0x2C, i});
   keys.push_back({2'000, 0x2D, 2});
-  keys.push_back({2'000, 0x2D, 2});     // twice
-  keys.push_back({kDay * 5, 0x2C, 6});  // a sequence number of another time
-  keys.push_back({3'000, 0x2E, 3});     // no such device
-  keys.push_back({kDay * 3, 0x2C, 3});  // again, in another chunk
+  keys.push_back({2'000, 0x2D, 2});                // twice
+  keys.push_back({kMarch10 + kDay * 5, 0x2C, 6});  // a sequence number of another time
+  keys.push_back({3'000, 0x2E, 3});                // no such device
+  keys.push_back({kMarch10 + kDay * 3, 0x2C, 3});  // again, in another chunk
   auto read = store_->GetMessages(keys);
   ASSERT_TRUE(read.ok()) << read.status().message();
   std::vector<std::tuple<uint32_t, EpochMillis, int64_t>> got;
@@ -357,7 +361,7 @@ TEST_P(MessageStoreTest, MessagesAreReadByTheirKeysEachOnce) {
   }
   std::sort(got.begin(), got.end());
   std::vector<std::tuple<uint32_t, EpochMillis, int64_t>> want;
-  for (int i = 1; i <= 70; ++i) want.emplace_back(0x2C, kDay * i, i);
+  for (int i = 1; i <= 70; ++i) want.emplace_back(0x2C, kMarch10 + kDay * i, i);
   want.emplace_back(0x2D, 2'000, 2);
   EXPECT_EQ(got, want);
 

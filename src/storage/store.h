@@ -589,8 +589,8 @@ class Store {
   virtual Result<MessagePage> ListMessages(const MessageQuery& query) = 0;
   virtual Result<Message> GetMessage(const MessageCursor& key) = 0;  // NotFound
   // The stored messages among `keys`, each once, in no particular order; a key
-  // of no stored message (purged) is left out. A few statements for any number
-  // of keys, however far apart in time.
+  // of no stored message (purged) is left out. One statement per 32 keys,
+  // however far apart in time.
   virtual Result<std::vector<Message>> GetMessages(std::span<const MessageCursor> keys) = 0;
   // Records the downlink sent for a message, unless one (or a reason for none,
   // SetMessageNoDownlink) is recorded already: the first decision stays, also

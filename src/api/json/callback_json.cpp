@@ -268,7 +268,10 @@ void AppendDeliveryJson(std::string& out, const Delivery& d, bool secrets) {
 json DeliveryJson(const Delivery& d, bool secrets) {
   std::string text;
   AppendDeliveryJson(text, d, secrets);
-  return json::parse(text);
+  // The text is valid JSON by construction (every string through
+  // AppendJsonString); a fault there must not throw out of a handler.
+  json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return parsed.is_discarded() ? json::object() : parsed;
 }
 
 }  // namespace roost::api
