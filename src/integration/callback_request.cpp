@@ -272,6 +272,7 @@ Result<CompiledCallback> CompileCallback(const Callback& callback) {
       if (!part.ok()) return part.status();
       *compiled = std::move(*part);
     }
+    out.NoteUses();
     return out;
   }
   ROOST_RETURN_IF_ERROR(CheckMethod(callback.http_method));
@@ -294,6 +295,7 @@ Result<CompiledCallback> CompileCallback(const Callback& callback) {
     out.body_escaping_ = EscapingFor(PatternPlace::kBody, out.content_type_);
     // In a text body a line break inside a value would make two lines of one delivery.
     if (out.body_escaping_ == Escaping::kText) out.body_escaping_ = Escaping::kHeader;
+    out.NoteUses();
     return out;
   }
   if (out.method_ != "GET") {
@@ -306,7 +308,20 @@ Result<CompiledCallback> CompileCallback(const Callback& callback) {
     out.content_type_ = callback.content_type;
     out.body_escaping_ = EscapingFor(PatternPlace::kBody, callback.content_type);
   }
+  out.NoteUses();
   return out;
+}
+
+void CompiledCallback::NoteUses() {
+  url_.AddUsesTo(url_uses_);
+  request_uses_ = url_uses_;
+  for (const auto& header : headers_) header.second.AddUsesTo(request_uses_);
+  if (body_) body_->AddUsesTo(request_uses_);
+  if (recipient_) recipient_->AddUsesTo(recipient_uses_);
+  email_uses_ = recipient_uses_;
+  for (const auto* pattern : {&subject_, &message_}) {
+    if (*pattern) (*pattern)->AddUsesTo(email_uses_);
+  }
 }
 
 void CompiledCallback::FillVariables(const Message& message, const Delivery& delivery,
@@ -383,12 +398,8 @@ void CompiledCallback::FillVariables(const Message& message, const Delivery& del
 }
 
 HttpRequest CompiledCallback::Render(const Message& message, const Delivery& delivery) const {
-  VariableSet needed;
-  url_.AddUsesTo(needed);
-  for (const auto& header : headers_) header.second.AddUsesTo(needed);
-  if (body_) body_->AddUsesTo(needed);
   Variables values;
-  FillVariables(message, delivery, values, needed);
+  FillVariables(message, delivery, values, request_uses_);
   HttpRequest request;
   request.method = method_;
   request.url = Expand(url_, values, Escaping::kUrl);
@@ -412,10 +423,8 @@ HttpRequest CompiledCallback::Render(const Message& message, const Delivery& del
 
 std::string CompiledCallback::RenderLine(const Message& message, const Delivery& delivery) const {
   if (!body_) return {};
-  VariableSet needed;
-  body_->AddUsesTo(needed);
   Variables values;
-  FillVariables(message, delivery, values, needed);
+  FillVariables(message, delivery, values, request_uses_);
   return Expand(*body_, values, body_escaping_);
 }
 
@@ -445,10 +454,8 @@ HttpRequest CompiledCallback::RenderBatch(const std::vector<std::string>& lines)
 EmailParts CompiledCallback::RenderEmail(const Message& message, const Delivery& delivery) const {
   EmailParts out;
   if (!recipient_ || !subject_ || !message_) return out;
-  VariableSet needed;
-  for (const auto* pattern : {&*recipient_, &*subject_, &*message_}) pattern->AddUsesTo(needed);
   Variables values;
-  FillVariables(message, delivery, values, needed);
+  FillVariables(message, delivery, values, email_uses_);
   out.recipient = Expand(*recipient_, values, Escaping::kHeader);
   out.subject = Expand(*subject_, values, Escaping::kHeader);
   out.body = Expand(*message_, values, Escaping::kText);
@@ -458,10 +465,8 @@ EmailParts CompiledCallback::RenderEmail(const Message& message, const Delivery&
 std::string CompiledCallback::Destination(const Message& message, const Delivery& delivery) const {
   switch (channel_) {
     case CallbackChannel::kUrl: {
-      VariableSet needed;
-      url_.AddUsesTo(needed);
       Variables values;
-      FillVariables(message, delivery, values, needed);
+      FillVariables(message, delivery, values, url_uses_);
       return Expand(url_, values, Escaping::kUrl);
     }
     case CallbackChannel::kBatchUrl: {
@@ -470,10 +475,8 @@ std::string CompiledCallback::Destination(const Message& message, const Delivery
     }
     case CallbackChannel::kEmail: {
       if (!recipient_) return {};
-      VariableSet needed;
-      recipient_->AddUsesTo(needed);
       Variables values;
-      FillVariables(message, delivery, values, needed);
+      FillVariables(message, delivery, values, recipient_uses_);
       return Expand(*recipient_, values, Escaping::kHeader);
     }
   }

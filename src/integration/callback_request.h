@@ -129,6 +129,8 @@ class CompiledCallback {
 
  private:
   friend Result<CompiledCallback> CompileCallback(const Callback& callback);
+  // Sets the *_uses_ sets from the compiled patterns, once per compilation.
+  void NoteUses();
 
   std::string id_;
   std::string device_type_;
@@ -142,6 +144,9 @@ class CompiledCallback {
   Escaping body_escaping_ = Escaping::kText;
   std::optional<CompiledTemplate> recipient_, subject_, message_;  // EMAIL
   std::optional<codec::PayloadFormat> custom_format_;
+  // What each rendering fills (FillVariables): a request or BATCH_URL line
+  // (url, headers, body), a url alone, an email, a recipient alone.
+  VariableSet request_uses_, url_uses_, email_uses_, recipient_uses_;
 };
 
 // Compiles a callback of any channel (it need not be enabled). Refusals are
