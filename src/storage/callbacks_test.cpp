@@ -624,6 +624,40 @@ TEST_P(CallbackStoreTest, MessageDeliveriesAreListedForExactlyTheGivenMessages) 
   for (size_t i = 1; i < listed->size(); ++i) EXPECT_LT((*listed)[i - 1].id, (*listed)[i].id);
 }
 
+// A page of more messages than one statement looks up (32): each delivery
+// once, whatever the order of the keys, their repeats and keys of nothing.
+TEST_P(CallbackStoreTest, MessageDeliveriesOfALongPageAreListedOnceInIdOrder) {
+  ASSERT_TRUE(store_
+                  ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-1", type_),
+                                                          MakeCallback("cb-2", type_)})
+                  .ok());
+  std::vector<UplinkReport> reports;
+  for (int seq = 1; seq <= 70; ++seq) reports.push_back(Report(0x2C, seq, seq * 1'000, "0A1B"));
+  Ingest(reports);
+  std::vector<MessageCursor> page;
+  for (int seq = 70; seq >= 2; --seq) page.push_back({seq * 1'000, 0x2C, seq});  // not 1
+  page.push_back({5'000, 0x2C, 5});  // again, in another statement
+  page.push_back({5'000, 0x2C, 6});  // a sequence number of another time
+  page.push_back({1'000, 0x3C, 1});  // another device at message 1's time: none
+  auto listed = store_->ListMessageDeliveries(page);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  std::multiset<std::tuple<int64_t, EpochMillis, std::string>> got;
+  for (const Delivery& d : *listed) {
+    EXPECT_EQ(d.device, 0x2Cu);
+    got.emplace(d.seq_number, d.message_time, d.callback);
+  }
+  std::multiset<std::tuple<int64_t, EpochMillis, std::string>> want;
+  for (int seq = 2; seq <= 70; ++seq) {
+    want.emplace(seq, seq * 1'000, "cb-1");
+    want.emplace(seq, seq * 1'000, "cb-2");
+  }
+  EXPECT_EQ(got, want);
+  for (size_t i = 1; i < listed->size(); ++i) EXPECT_LT((*listed)[i - 1].id, (*listed)[i].id);
+  auto none = store_->ListMessageDeliveries({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_P(CallbackStoreTest, ServiceReportsQueueServiceCallbacksWithTheirValuesOnce) {
   Callback status = MakeCallback("cb-status", type_);
   status.callback_type = CallbackType::kService;

@@ -692,44 +692,21 @@ Result<bool> SqlStore::ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
 
 Result<std::vector<Delivery>> SqlStore::ListMessageDeliveries(
     std::span<const MessageCursor> messages) {
+  // By the page's keys (a round trip per message made a page of 100 cost 100
+  // round trips on PostgreSQL), each looked up in deliveries_message.
+  static const std::string sql =
+      MessageKeysSql(std::string("SELECT ") + kDeliveryColumns + " FROM deliveries", "device_id",
+                     "message_time", "seq_number");
   std::vector<Delivery> out;
   if (messages.empty()) return out;
-  // One query for a whole page (a round trip per message made a page of 100
-  // cost 100 round trips on PostgreSQL): the page's devices over its time
-  // span, through the (device, message time, seq) index, then only the page's
-  // messages are kept.
-  std::set<std::tuple<int64_t, EpochMillis, int64_t>> wanted;
-  std::vector<int64_t> devices, seqs;
-  EpochMillis lo = messages.front().time, hi = lo;
-  for (const MessageCursor& m : messages) {
-    wanted.emplace(int64_t{m.device}, m.time, m.seq_number);
-    devices.push_back(int64_t{m.device});
-    seqs.push_back(m.seq_number);
-    lo = std::min(lo, m.time);
-    hi = std::max(hi, m.time);
-  }
-  for (auto* list : {&devices, &seqs}) {
-    std::sort(list->begin(), list->end());
-    list->erase(std::unique(list->begin(), list->end()), list->end());
-  }
   ROOST_SQL_LEASE(c);
-  // The sequence numbers narrow a sparse page (an event list, whose keys all
-  // have -1) to its own deliveries rather than everything of its time span.
-  ROOST_SQL_QUERY(q, c,
-                  std::string("SELECT ") + kDeliveryColumns + " FROM deliveries WHERE device_id " +
-                      c.dialect().in_int_list(1) +
-                      " AND message_time >= $2 AND message_time <= $3 AND seq_number " +
-                      c.dialect().in_int_list(4) + " ORDER BY id",
-                  "list message deliveries");
-  q.BindIntList(1, devices).Bind(2, lo).Bind(3, hi).BindIntList(4, seqs);
-  for (;;) {
-    auto row = q.Next();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    Delivery d = DeliveryFromRow(q);
-    if (wanted.count({int64_t{d.device}, d.message_time, d.seq_number}))
-      out.push_back(std::move(d));
-  }
+  ROOST_RETURN_IF_ERROR(
+      ForEachRowOfMessageKeys(c, sql, "list message deliveries", messages,
+                              [&](const driver::Query& q) { out.push_back(DeliveryFromRow(q)); }));
+  // In the order they were queued: a message's deliveries in its callbacks'
+  // order, across statements.
+  std::sort(out.begin(), out.end(),
+            [](const Delivery& a, const Delivery& b) { return a.id < b.id; });
   return out;
 }
 

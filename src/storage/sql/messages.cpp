@@ -573,43 +573,13 @@ Result<std::vector<Message>> SqlStore::GetMessages(std::span<const MessageCursor
 
 Result<std::vector<Message>> SqlStore::GetMessagesOn(Connection& c,
                                                      std::span<const MessageCursor> keys) {
+  static const std::string sql =
+      MessageKeysSql(std::string("SELECT ") + kMessageColumns + " FROM messages", "device_id",
+                     "time", "seq_number");
   std::vector<Message> out;
-  std::vector<MessageCursor> wanted(keys.begin(), keys.end());
-  const auto order = [](const MessageCursor& a, const MessageCursor& b) {
-    return std::tie(a.device, a.time, a.seq_number) < std::tie(b.device, b.time, b.seq_number);
-  };
-  std::sort(wanted.begin(), wanted.end(), order);
-  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-  if (wanted.empty()) return out;
-  // One statement text of a fixed number of keys, each an equality on the
-  // whole primary key, so both engines look each up by the key; the last
-  // chunk repeats its last key to fill it.
-  constexpr size_t kKeysPerStatement = 32;
-  static const std::string sql = [] {
-    std::string text = std::string("SELECT ") + kMessageColumns + " FROM messages WHERE ";
-    for (size_t i = 0; i < kKeysPerStatement; ++i) {
-      const size_t p = 3 * i;
-      text += (i ? " OR " : "") + std::string("(device_id = $") + std::to_string(p + 1) +
-              " AND time = $" + std::to_string(p + 2) + " AND seq_number = $" +
-              std::to_string(p + 3) + ")";
-    }
-    return text;
-  }();
-  ROOST_SQL_QUERY(q, c, sql, "get messages");
-  for (size_t start = 0; start < wanted.size(); start += kKeysPerStatement) {
-    for (size_t i = 0; i < kKeysPerStatement; ++i) {
-      const MessageCursor& k = wanted[std::min(start + i, wanted.size() - 1)];
-      const int p = static_cast<int>(3 * i);
-      q.Bind(p + 1, int64_t{k.device}).Bind(p + 2, k.time).Bind(p + 3, k.seq_number);
-    }
-    for (;;) {
-      auto row = q.Next();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      out.push_back(MessageFromRow(q));
-    }
-    q.Reset();
-  }
+  ROOST_RETURN_IF_ERROR(
+      ForEachRowOfMessageKeys(c, sql, "get messages", keys,
+                              [&](const driver::Query& q) { out.push_back(MessageFromRow(q)); }));
   return out;
 }
 

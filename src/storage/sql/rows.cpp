@@ -1,5 +1,9 @@
 #include "storage/sql/rows.h"
 
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
 #include "storage/internal.h"
 
 namespace roost::storage::sql {
@@ -204,6 +208,48 @@ ProductCertificate CertificateFromRow(const driver::Query& q) {
   pc.creation_time = q.Int(6);
   pc.update_time = q.Int(7);
   return pc;
+}
+
+std::string MessageKeysSql(std::string_view select, std::string_view device, std::string_view time,
+                           std::string_view seq) {
+  std::string text = std::string(select) + " WHERE ";
+  for (size_t i = 0; i < kMessageKeysPerStatement; ++i) {
+    const size_t p = 3 * i;
+    text += i ? " OR (" : "(";
+    text += std::string(device) + " = $" + std::to_string(p + 1) + " AND " + std::string(time) +
+            " = $" + std::to_string(p + 2) + " AND " + std::string(seq) + " = $" +
+            std::to_string(p + 3) + ")";
+  }
+  return text;
+}
+
+Status ForEachRowOfMessageKeys(driver::Connection& c, const std::string& sql, const char* op,
+                               std::span<const MessageCursor> keys,
+                               const std::function<void(const driver::Query&)>& row) {
+  std::vector<MessageCursor> wanted(keys.begin(), keys.end());
+  std::sort(wanted.begin(), wanted.end(), [](const MessageCursor& a, const MessageCursor& b) {
+    return std::tie(a.device, a.time, a.seq_number) < std::tie(b.device, b.time, b.seq_number);
+  });
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  if (wanted.empty()) return Status::Ok();
+  auto prepared = c.Prepare(sql, op);
+  if (!prepared.ok()) return prepared.status();
+  driver::Query& q = *prepared;
+  for (size_t start = 0; start < wanted.size(); start += kMessageKeysPerStatement) {
+    for (size_t i = 0; i < kMessageKeysPerStatement; ++i) {
+      const MessageCursor& k = wanted[std::min(start + i, wanted.size() - 1)];
+      const int p = static_cast<int>(3 * i);
+      q.Bind(p + 1, int64_t{k.device}).Bind(p + 2, k.time).Bind(p + 3, k.seq_number);
+    }
+    for (;;) {
+      auto found = q.Next();
+      if (!found.ok()) return found.status();
+      if (!*found) break;
+      row(q);
+    }
+    q.Reset();
+  }
+  return Status::Ok();
 }
 
 }  // namespace roost::storage::sql

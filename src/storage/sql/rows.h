@@ -2,6 +2,11 @@
 // lists of the SELECTs and the functions that read a row of them.
 #pragma once
 
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
 #include "storage/driver/driver.h"
 #include "storage/store.h"
 
@@ -37,6 +42,20 @@ inline constexpr const char* kMessageColumns =
     "location_lat, location_lng, location_radius, link_quality, undecoded, downlink_data, "
     "downlink_station, downlink_ack, downlink_info";
 Message MessageFromRow(const driver::Query& q);  // messages.cpp
+
+// Rows found by message keys, many keys per statement. `select` is "SELECT …
+// FROM <table>"; the statement adds a WHERE of kMessageKeysPerStatement
+// equalities, each on all three of the table's `device`, `time` and `seq`
+// columns, so that both engines look each key up in an index of them. Build
+// the text once (MessageKeysSql) and pass it to ForEachRowOfMessageKeys, which
+// takes each key once, in any order (the last statement repeats its last key),
+// and calls `row` for every row found.
+inline constexpr size_t kMessageKeysPerStatement = 32;
+std::string MessageKeysSql(std::string_view select, std::string_view device, std::string_view time,
+                           std::string_view seq);
+Status ForEachRowOfMessageKeys(driver::Connection& c, const std::string& sql, const char* op,
+                               std::span<const MessageCursor> keys,
+                               const std::function<void(const driver::Query&)>& row);
 
 // In this order: CallbackFromRow reads them.
 inline constexpr const char* kCallbackSelect =
