@@ -12,6 +12,7 @@
 #include "api/json/body.h"
 #include "api/json/callback_json.h"
 #include "api/json/event_json.h"
+#include "observe/json_string.h"
 
 namespace roost::api {
 
@@ -48,25 +49,36 @@ Response ListEvents(ApiContext& ctx, const Principal& p, const Request& req,
   auto deliveries = ctx.events->ListEventDeliveries(page->events, DestinationsVisibleTo(ctx, p));
   const bool secrets = SeesCallbackSecrets(p);
   if (!deliveries.ok()) return FromStatus(deliveries.status()).ToResponse();
-  std::map<std::pair<uint32_t, int64_t>, json> callbacks;
+  // Each event's deliveries as the text of a JSON list, as a page of messages
+  // writes them; the event itself is small and stays an object.
+  std::map<std::pair<uint32_t, int64_t>, std::string> callbacks;
   for (const Delivery& d : *deliveries) {
-    json& list = callbacks[{d.device, d.message_time}];
-    if (list.is_null()) list = json::array();
-    list.push_back(DeliveryJson(d, secrets));
+    std::string& list = callbacks[{d.device, d.message_time}];
+    list += list.empty() ? '[' : ',';
+    AppendDeliveryJson(list, d, secrets);
   }
-  json data = json::array();
-  for (const Event& e : page->events) {
-    json item = EventJson(e);
+  for (auto& [key, list] : callbacks) list += ']';
+  std::string text = "{\"data\":[";
+  for (size_t i = 0; i < page->events.size(); ++i) {
+    const Event& e = page->events[i];
+    if (i > 0) text += ',';
+    std::string item = EventJson(e).dump(-1, ' ', false, json::error_handler_t::replace);
     auto it = callbacks.find({e.device, e.time});
-    item["callbacks"] = it == callbacks.end() ? json::array() : std::move(it->second);
-    data.push_back(std::move(item));
+    // The object without its closing brace, then its "callbacks" member.
+    item.pop_back();
+    item += item.size() > 1 ? ",\"callbacks\":" : "\"callbacks\":";
+    item += it == callbacks.end() ? std::string_view("[]") : std::string_view(it->second);
+    item += '}';
+    text += item;
   }
-  json body{{"data", std::move(data)}, {"paging", json::object()}};
+  text += "],\"paging\":{";
   if (page->next) {
-    body["paging"]["next"] =
-        NextUrl(req, {"since", "before"}, *limit, EventCursorText(*page->next));
+    text += "\"next\":";
+    observe::AppendJsonString(
+        text, NextUrl(req, {"since", "before"}, *limit, EventCursorText(*page->next)));
   }
-  return JsonResponse(200, body);
+  text += "}}";
+  return Response::Json(200, std::move(text));
 }
 
 Response DeviceEvents(ApiContext& ctx, const Principal& p, const Request& req,

@@ -152,6 +152,17 @@ class EventFlows(ServedSite):
         self.assertEqual(json.loads(called[1][3]),
                          {"info": warns[0]["message"], "severity": "WARN"})
         self.admin.ok("POST", "/api/devicetypes/edit", {"id": tid, "keepAlive": 0})
+        # A page at a time gives the same events, each with its deliveries, as one page.
+        for path in (errors_path, "/api/devices/%s/status/warn" % did):
+            whole = self.events(path)
+            paged, url = [], path + "?limit=1"
+            while url:
+                page = self.reader.ok("GET", url)
+                self.assertLessEqual(len(page["data"]), 1, page)
+                paged += page["data"]
+                url = page["paging"].get("next")
+            self.assertEqual(paged, whole)
+            self.assertEqual([len(e["callbacks"]) for e in paged], [1], paged)
 
     def test_event_lists_page_and_refuse_bad_parameters(self):
         tid, did = self.type_with_device("paged", 1)
