@@ -625,31 +625,37 @@ TEST_P(CallbackStoreTest, MessageDeliveriesAreListedForExactlyTheGivenMessages) 
 }
 
 // A page of more messages than one statement looks up (32): each delivery
-// once, whatever the order of the keys, their repeats and keys of nothing.
+// once and in id order, whatever the order of the keys, their repeats and keys
+// of nothing. The device queued last sorts first among the keys, so the id
+// order is not the order the statements read them in.
 TEST_P(CallbackStoreTest, MessageDeliveriesOfALongPageAreListedOnceInIdOrder) {
   ASSERT_TRUE(store_
                   ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-1", type_),
-                                                          MakeCallback("cb-2", type_)})
+                                                          MakeCallback("cb-2", type_),
+                                                          MakeCallback("cb-3", other_type_)})
                   .ok());
-  std::vector<UplinkReport> reports;
-  for (int seq = 1; seq <= 70; ++seq) reports.push_back(Report(0x2C, seq, seq * 1'000, "0A1B"));
-  Ingest(reports);
+  for (uint32_t device : {0x3Cu, 0x2Cu}) {
+    std::vector<UplinkReport> reports;
+    for (int seq = 1; seq <= 40; ++seq) reports.push_back(Report(device, seq, seq * 1'000, "0A1B"));
+    Ingest(reports);
+  }
   std::vector<MessageCursor> page;
-  for (int seq = 70; seq >= 2; --seq) page.push_back({seq * 1'000, 0x2C, seq});  // not 1
-  page.push_back({5'000, 0x2C, 5});  // again, in another statement
+  for (int seq = 40; seq >= 2; --seq) page.push_back({seq * 1'000, 0x2C, seq});  // not 1
+  for (int seq = 1; seq <= 40; ++seq) page.push_back({seq * 1'000, 0x3C, seq});
+  page.push_back({5'000, 0x2C, 5});  // again
   page.push_back({5'000, 0x2C, 6});  // a sequence number of another time
-  page.push_back({1'000, 0x3C, 1});  // another device at message 1's time: none
+  page.push_back({1'000, 0x4C, 1});  // no such device
   auto listed = store_->ListMessageDeliveries(page);
   ASSERT_TRUE(listed.ok()) << listed.status().message();
-  std::multiset<std::tuple<int64_t, EpochMillis, std::string>> got;
-  for (const Delivery& d : *listed) {
-    EXPECT_EQ(d.device, 0x2Cu);
-    got.emplace(d.seq_number, d.message_time, d.callback);
-  }
-  std::multiset<std::tuple<int64_t, EpochMillis, std::string>> want;
-  for (int seq = 2; seq <= 70; ++seq) {
-    want.emplace(seq, seq * 1'000, "cb-1");
-    want.emplace(seq, seq * 1'000, "cb-2");
+  std::multiset<std::tuple<uint32_t, int64_t, EpochMillis, std::string>> got;
+  for (const Delivery& d : *listed) got.emplace(d.device, d.seq_number, d.message_time, d.callback);
+  std::multiset<std::tuple<uint32_t, int64_t, EpochMillis, std::string>> want;
+  for (int seq = 1; seq <= 40; ++seq) {
+    if (seq > 1) {
+      want.emplace(0x2Cu, seq, seq * 1'000, "cb-1");
+      want.emplace(0x2Cu, seq, seq * 1'000, "cb-2");
+    }
+    want.emplace(0x3Cu, seq, seq * 1'000, "cb-3");
   }
   EXPECT_EQ(got, want);
   for (size_t i = 1; i < listed->size(); ++i) EXPECT_LT((*listed)[i - 1].id, (*listed)[i].id);
