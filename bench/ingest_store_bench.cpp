@@ -18,6 +18,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench_support.h"
+#include "store_bench_support.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -26,7 +27,6 @@
 #include <vector>
 
 #include "storage/store.h"
-#include "storage/testing/pg_fixture.h"
 
 namespace {
 
@@ -44,21 +44,8 @@ size_t MessagesPerCase() {
   return Smoke() ? 10000 : 200000;
 }
 
-[[noreturn]] void Die(const std::string& what, const Status& st) {
-  std::fprintf(stderr, "ingest_store_bench: %s: %s\n", what.c_str(), st.message().c_str());
-  std::exit(1);
-}
-
-bool Postgres() {
-  const char* engine = std::getenv("ROOST_BENCH_ENGINE");
-  return engine != nullptr && std::string_view(engine) == "postgresql";
-}
-
-std::string Hex24(int n) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%024x", n);
-  return buf;
-}
+using bench::Die;
+using bench::Hex24;
 
 // A fresh store with one group, a device type with a URL callback, a station
 // and DeviceCount() devices.
@@ -68,10 +55,8 @@ struct Fleet {
   std::vector<uint32_t> devices;
 
   Fleet() {
-    char tmpl[] = "/tmp/roost-ingest-store-bench-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) Die("mkdtemp", Status::IoError("failed"));
-    dir = tmpl;
-    auto s = Postgres() ? OpenPg() : OpenSqliteStore(dir);
+    dir = bench::TempDir("roost-ingest-store-bench");
+    auto s = bench::OpenBenchStore(dir, "ingest");
     if (!s.ok()) Die("open", s.status());
     store = std::move(*s);
     Group group;
@@ -117,13 +102,6 @@ struct Fleet {
   ~Fleet() {
     store.reset();
     fs::remove_all(dir);
-  }
-  static Result<std::unique_ptr<Store>> OpenPg() {
-    auto server = storage::testing::PgServer::Shared();
-    if (!server.ok()) return server.status();
-    auto conninfo = (*server)->CreateDatabase("ingest");
-    if (!conninfo.ok()) return conninfo.status();
-    return OpenPostgresStore(*conninfo);
   }
 };
 

@@ -18,6 +18,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench_support.h"
+#include "store_bench_support.h"
 
 #include <algorithm>
 #include <chrono>
@@ -50,27 +51,8 @@ size_t PageDbCount() {
   return Smoke() ? 50000 : 1000000;
 }
 
-void Die(const std::string& what, const Status& st) {
-  std::fprintf(stderr, "storage_bench: %s: %s\n", what.c_str(), st.message().c_str());
-  std::exit(1);
-}
-
-bool Postgres() {
-  const char* engine = std::getenv("ROOST_BENCH_ENGINE");
-  return engine != nullptr && std::string_view(engine) == "postgresql";
-}
-
-std::string TempDir() {
-  char tmpl[] = "/tmp/roost-storage-bench-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) Die("mkdtemp", Status::IoError("failed"));
-  return tmpl;
-}
-
-std::string Hex24(int n) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%024x", n);
-  return buf;
-}
+using bench::Die;
+using bench::Hex24;
 
 // A store with a root group, two subgroups and one device type in each.
 struct Fixture {
@@ -79,8 +61,8 @@ struct Fixture {
   std::vector<DeviceType> types;
   std::vector<Group> groups;
 
-  Fixture() : dir(TempDir()) {
-    auto s = Postgres() ? OpenPg() : OpenSqliteStore(dir);
+  Fixture() : dir(bench::TempDir("roost-storage-bench")) {
+    auto s = bench::OpenBenchStore(dir, "bench");
     if (!s.ok()) Die("open", s.status());
     store = std::move(*s);
     for (int g = 0; g < 3; ++g) {
@@ -103,13 +85,6 @@ struct Fixture {
   ~Fixture() {
     store.reset();
     fs::remove_all(dir);
-  }
-  static Result<std::unique_ptr<Store>> OpenPg() {
-    auto server = storage::testing::PgServer::Shared();
-    if (!server.ok()) return server.status();
-    auto conninfo = (*server)->CreateDatabase("bench");
-    if (!conninfo.ok()) return conninfo.status();
-    return OpenPostgresStore(*conninfo);
   }
 };
 
@@ -202,7 +177,7 @@ std::string SqlText(const std::string& s) {
 }
 
 void BM_Sqlite3Cli(benchmark::State& state) {
-  if (Postgres()) {
+  if (bench::OnPostgres()) {
     state.SkipWithError("SQLite only");
     return;
   }
@@ -321,7 +296,7 @@ int main(int argc, char** argv) {
   if (!roost::bench::InitBenchmarks(argc, argv, "0.01")) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  if (Postgres() && g_seconds.count("insert")) {
+  if (bench::OnPostgres() && g_seconds.count("insert")) {
     std::printf(
         "storage insert summary (postgresql): devices=%zu store_batch=%.3f s bulk_job=%.3f s\n",
         InsertCount(), g_seconds["insert"], g_seconds["job"]);
