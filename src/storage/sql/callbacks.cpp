@@ -694,15 +694,15 @@ Result<std::vector<Delivery>> SqlStore::ListMessageDeliveries(
     std::span<const MessageCursor> messages) {
   // By the page's keys (a round trip per message made a page of 100 cost 100
   // round trips on PostgreSQL), each looked up in deliveries_message.
-  static const std::string sql =
-      MessageKeysSql(std::string("SELECT ") + kDeliveryColumns + " FROM deliveries", "device_id",
-                     "message_time", "seq_number");
+  static const MessageKeysQuery by_keys(
+      std::string("SELECT ") + kDeliveryColumns + " FROM deliveries", "device_id", "message_time",
+      "seq_number");
   std::vector<Delivery> out;
   if (messages.empty()) return out;
   ROOST_SQL_LEASE(c);
   ROOST_RETURN_IF_ERROR(
-      ForEachRowOfMessageKeys(c, sql, "list message deliveries", messages,
-                              [&](const driver::Query& q) { out.push_back(DeliveryFromRow(q)); }));
+      by_keys.ForEach(c, "list message deliveries", messages,
+                      [&](const driver::Query& q) { out.push_back(DeliveryFromRow(q)); }));
   // In the order they were queued: a message's deliveries in its callbacks'
   // order, across statements.
   std::sort(out.begin(), out.end(),

@@ -573,13 +573,11 @@ Result<std::vector<Message>> SqlStore::GetMessages(std::span<const MessageCursor
 
 Result<std::vector<Message>> SqlStore::GetMessagesOn(Connection& c,
                                                      std::span<const MessageCursor> keys) {
-  static const std::string sql =
-      MessageKeysSql(std::string("SELECT ") + kMessageColumns + " FROM messages", "device_id",
-                     "time", "seq_number");
+  static const MessageKeysQuery by_keys(std::string("SELECT ") + kMessageColumns + " FROM messages",
+                                        "device_id", "time", "seq_number");
   std::vector<Message> out;
-  ROOST_RETURN_IF_ERROR(
-      ForEachRowOfMessageKeys(c, sql, "get messages", keys,
-                              [&](const driver::Query& q) { out.push_back(MessageFromRow(q)); }));
+  ROOST_RETURN_IF_ERROR(by_keys.ForEach(
+      c, "get messages", keys, [&](const driver::Query& q) { out.push_back(MessageFromRow(q)); }));
   return out;
 }
 

@@ -210,37 +210,37 @@ ProductCertificate CertificateFromRow(const driver::Query& q) {
   return pc;
 }
 
-std::string MessageKeysSql(std::string_view select, std::string_view device, std::string_view time,
-                           std::string_view seq) {
-  std::string text = std::string(select) + " WHERE ";
+MessageKeysQuery::MessageKeysQuery(std::string_view select, std::string_view device,
+                                   std::string_view time, std::string_view seq) {
+  const std::string d(device), t(time), s(seq);
+  or_of_keys_ = std::string(select) + " WHERE ";
   for (size_t i = 0; i < kMessageKeysPerStatement; ++i) {
     const size_t p = 3 * i;
-    text += i ? " OR (" : "(";
-    text += std::string(device) + " = $" + std::to_string(p + 1) + " AND " + std::string(time) +
-            " = $" + std::to_string(p + 2) + " AND " + std::string(seq) + " = $" +
-            std::to_string(p + 3) + ")";
+    or_of_keys_ += i ? " OR (" : "(";
+    or_of_keys_ += d + " = $" + std::to_string(p + 1) + " AND " + t + " = $" +
+                   std::to_string(p + 2) + " AND " + s + " = $" + std::to_string(p + 3) + ")";
   }
-  return text;
+  join_arrays_ =
+      std::string(select) +
+      " JOIN unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS wanted_keys(key_device, "
+      "key_time, key_seq) ON " +
+      d + " = key_device AND " + t + " = key_time AND " + s + " = key_seq";
 }
 
-Status ForEachRowOfMessageKeys(driver::Connection& c, const std::string& sql, const char* op,
-                               std::span<const MessageCursor> keys,
-                               const std::function<void(const driver::Query&)>& row) {
+Status MessageKeysQuery::ForEach(driver::Connection& c, const char* op,
+                                 std::span<const MessageCursor> keys,
+                                 const std::function<void(const driver::Query&)>& row) const {
   std::vector<MessageCursor> wanted(keys.begin(), keys.end());
   std::sort(wanted.begin(), wanted.end(), [](const MessageCursor& a, const MessageCursor& b) {
     return std::tie(a.device, a.time, a.seq_number) < std::tie(b.device, b.time, b.seq_number);
   });
   wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
   if (wanted.empty()) return Status::Ok();
-  auto prepared = c.Prepare(sql, op);
+  const bool arrays = c.dialect().engine == driver::Engine::kPostgres;
+  auto prepared = c.Prepare(arrays ? join_arrays_ : or_of_keys_, op);
   if (!prepared.ok()) return prepared.status();
   driver::Query& q = *prepared;
-  for (size_t start = 0; start < wanted.size(); start += kMessageKeysPerStatement) {
-    for (size_t i = 0; i < kMessageKeysPerStatement; ++i) {
-      const MessageCursor& k = wanted[std::min(start + i, wanted.size() - 1)];
-      const int p = static_cast<int>(3 * i);
-      q.Bind(p + 1, int64_t{k.device}).Bind(p + 2, k.time).Bind(p + 3, k.seq_number);
-    }
+  auto read_rows = [&]() -> Status {
     for (;;) {
       auto found = q.Next();
       if (!found.ok()) return found.status();
@@ -248,6 +248,28 @@ Status ForEachRowOfMessageKeys(driver::Connection& c, const std::string& sql, co
       row(q);
     }
     q.Reset();
+    return Status::Ok();
+  };
+  if (arrays) {
+    std::vector<int64_t> devices, times, seqs;
+    devices.reserve(wanted.size());
+    times.reserve(wanted.size());
+    seqs.reserve(wanted.size());
+    for (const MessageCursor& k : wanted) {
+      devices.push_back(int64_t{k.device});
+      times.push_back(k.time);
+      seqs.push_back(k.seq_number);
+    }
+    q.BindIntList(1, devices).BindIntList(2, times).BindIntList(3, seqs);
+    return read_rows();
+  }
+  for (size_t start = 0; start < wanted.size(); start += kMessageKeysPerStatement) {
+    for (size_t i = 0; i < kMessageKeysPerStatement; ++i) {
+      const MessageCursor& k = wanted[std::min(start + i, wanted.size() - 1)];
+      const int p = static_cast<int>(3 * i);
+      q.Bind(p + 1, int64_t{k.device}).Bind(p + 2, k.time).Bind(p + 3, k.seq_number);
+    }
+    ROOST_RETURN_IF_ERROR(read_rows());
   }
   return Status::Ok();
 }

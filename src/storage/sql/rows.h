@@ -43,19 +43,26 @@ inline constexpr const char* kMessageColumns =
     "downlink_station, downlink_ack, downlink_info";
 Message MessageFromRow(const driver::Query& q);  // messages.cpp
 
-// Rows found by message keys, many keys per statement. `select` is "SELECT …
-// FROM <table>"; the statement adds a WHERE of kMessageKeysPerStatement
-// equalities, each on all three of the table's `device`, `time` and `seq`
-// columns, so that both engines look each key up in an index of them. Build
-// the text once (MessageKeysSql) and pass it to ForEachRowOfMessageKeys, which
-// takes each key once, in any order (the last statement repeats its last key),
-// and calls `row` for every row found.
+// Rows found by message keys. `select` is "SELECT … FROM <table>", whose
+// `device`, `time` and `seq` columns are indexed together; the statements are
+// built once (a static MessageKeysQuery) and ForEach takes each key once, in
+// any order, and calls `row` for every row found, in no particular order.
+// SQLite's statement is an OR of kMessageKeysPerStatement equalities on all
+// three columns (the last statement repeats its last key); PostgreSQL's joins
+// the keys bound as three arrays, all in one statement, since a BitmapOr of
+// many index lookups costs it more than one nested loop over them.
 inline constexpr size_t kMessageKeysPerStatement = 32;
-std::string MessageKeysSql(std::string_view select, std::string_view device, std::string_view time,
-                           std::string_view seq);
-Status ForEachRowOfMessageKeys(driver::Connection& c, const std::string& sql, const char* op,
-                               std::span<const MessageCursor> keys,
-                               const std::function<void(const driver::Query&)>& row);
+class MessageKeysQuery {
+ public:
+  MessageKeysQuery(std::string_view select, std::string_view device, std::string_view time,
+                   std::string_view seq);
+  Status ForEach(driver::Connection& c, const char* op, std::span<const MessageCursor> keys,
+                 const std::function<void(const driver::Query&)>& row) const;
+
+ private:
+  std::string or_of_keys_;   // SQLite
+  std::string join_arrays_;  // PostgreSQL
+};
 
 // In this order: CallbackFromRow reads them.
 inline constexpr const char* kCallbackSelect =
