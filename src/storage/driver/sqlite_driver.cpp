@@ -221,6 +221,8 @@ class Checkpointer {
       return;
     }
     sqlite3_busy_timeout(db, busy_timeout_ms_);
+    // Its syncs of the WAL, before copying frames, are real ones (sqlite_wal_buffer.h).
+    (void)sqlite3_exec(db, "PRAGMA checkpoint_fullfsync=ON", nullptr, nullptr, nullptr);
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] { return stop_ || requested_; });
@@ -394,9 +396,11 @@ Pool::Opener SqliteOpener(std::string file, int busy_timeout_ms) {
     sqlite3_busy_timeout(db, busy_timeout_ms);
     ROOST_RETURN_IF_ERROR(
         c->Exec(std::string("PRAGMA foreign_keys=ON; ") +
-                    // FULL only tells the WAL buffer where each commit ends; its
-                    // commit sync writes without fsync, the durability of NORMAL.
-                    (vfs != nullptr ? "PRAGMA synchronous=FULL; " : "PRAGMA synchronous=NORMAL; ") +
+                    // With the WAL buffer: FULL and checkpoint_fullfsync tell it
+                    // which syncs end a commit (written, not fsynced: the
+                    // durability of NORMAL) and which must be real.
+                    (vfs != nullptr ? "PRAGMA synchronous=FULL; PRAGMA checkpoint_fullfsync=ON; "
+                                    : "PRAGMA synchronous=NORMAL; ") +
                     "PRAGMA cache_size=-32000; PRAGMA temp_store=MEMORY",
                 "configure connection"));
     return std::unique_ptr<Connection>(std::move(c));

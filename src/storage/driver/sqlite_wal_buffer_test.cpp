@@ -52,17 +52,108 @@ Status Fill(Connection& c, int64_t first, int rows, size_t length) {
   return Status::Ok();
 }
 
-TEST(SqliteWalBuffer, IsUsedByTheDriversConnectionsWithCommitSyncs) {
-  ASSERT_NE(WalBufferVfsName(), nullptr);
+// A connection of the WAL buffer, set up as the driver sets its own.
+sqlite3* OpenBuffered(const std::string& file) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                            WalBufferVfsName()),
+            SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db,
+                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                         "PRAGMA checkpoint_fullfsync=ON",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  return db;
+}
+
+void Exec(sqlite3* db, const std::string& sql) {
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sql << ": " << sqlite3_errmsg(db);
+}
+
+// `rows` rows of `length` bytes from id `first`, in the open transaction.
+void Insert(sqlite3* db, int64_t first, int rows, int length) {
+  Exec(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < " +
+               std::to_string(rows) + ") INSERT INTO t SELECT " + std::to_string(first) +
+               " + i, printf('%.*c', " + std::to_string(length) + ", 'x') FROM n");
+}
+
+TEST(SqliteWalBuffer, TheDriversConnectionsSayWhichSyncsEndACommit) {
   const roost::testing::TempDir temp("wal-buffer-test");
   Pool pool(1, SqliteOpener(temp.File("test.db")));
+  ASSERT_NE(WalBufferVfsName(), nullptr);
   auto c = pool.Acquire();
   ASSERT_TRUE(c.ok());
-  auto q = (*c)->Prepare("PRAGMA synchronous", "synchronous");
-  ASSERT_TRUE(q.ok());
-  auto row = q->Next();
-  ASSERT_TRUE(row.ok() && *row);
-  EXPECT_EQ(q->Int(0), 2);  // FULL: SQLite syncs, so the buffer writes, at every commit
+  for (auto [pragma, want] : {std::pair<const char*, int64_t>{"synchronous", 2},
+                              std::pair<const char*, int64_t>{"checkpoint_fullfsync", 1}}) {
+    auto q = (*c)->Prepare(std::string("PRAGMA ") + pragma, pragma);
+    ASSERT_TRUE(q.ok());
+    auto row = q->Next();
+    ASSERT_TRUE(row.ok() && *row);
+    EXPECT_EQ(q->Int(0), want) << pragma;
+  }
+}
+
+// A commit of about 1 MiB goes to the file in a few writes, and its sync
+// writes without fsync; a checkpoint's sync is a real one.
+TEST(SqliteWalBuffer, ACommitIsAFewWritesAndACheckpointSyncsForReal) {
+  const roost::testing::TempDir temp("wal-buffer-test");
+  sqlite3* db = OpenBuffered(temp.File("test.db"));
+  Exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)");
+  auto before = GetWalBufferCounts(db);
+  ASSERT_TRUE(before.has_value());
+  Exec(db, "BEGIN IMMEDIATE");
+  Insert(db, 0, 1000, 900);  // about 230 pages: 460 writes as SQLite makes them
+  Exec(db, "COMMIT");
+  auto after = GetWalBufferCounts(db);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_LE(after->file_writes - before->file_writes, 20);
+  EXPECT_GE(after->file_writes - before->file_writes, 1);
+  EXPECT_EQ(after->commit_syncs - before->commit_syncs, 1);
+  EXPECT_EQ(after->real_syncs, before->real_syncs);
+  Exec(db, "PRAGMA wal_checkpoint(PASSIVE)");
+  auto checkpointed = GetWalBufferCounts(db);
+  ASSERT_TRUE(checkpointed.has_value());
+  EXPECT_GE(checkpointed->real_syncs - after->real_syncs, 1);
+  EXPECT_EQ(checkpointed->commit_syncs, after->commit_syncs);
+  sqlite3_close_v2(db);
+}
+
+// A transaction too large for its page cache writes frames before it ends; when
+// it is rolled back, what it still held is dropped, not written later over the
+// frames another connection committed at the same offsets in the meantime.
+TEST(SqliteWalBuffer, ARolledBackTransactionNeverWritesOverAnotherConnectionsCommit) {
+  const roost::testing::TempDir temp("wal-buffer-test");
+  const std::string file = temp.File("test.db");
+  sqlite3* a = OpenBuffered(file);
+  sqlite3* b = OpenBuffered(file);
+  Exec(a, "CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)");
+  Exec(a, "PRAGMA cache_size=20");
+  Exec(a, "BEGIN IMMEDIATE");
+  Insert(a, 0, 600, 1000);  // about 150 pages: all still held when it ends
+  Exec(a, "ROLLBACK");
+  auto dropped = GetWalBufferCounts(a);
+  ASSERT_TRUE(dropped.has_value());
+  EXPECT_GT(dropped->dropped, 0);  // else this test shows nothing
+  Exec(b, "BEGIN IMMEDIATE");
+  Insert(b, 100000, 400, 700);
+  Exec(b, "COMMIT");
+  // `a` writes again, after b's frames.
+  Exec(a, "BEGIN IMMEDIATE");
+  Insert(a, 200000, 5, 10);
+  Exec(a, "COMMIT");
+  sqlite3_close_v2(a);
+  PlainReader reader(file);
+  EXPECT_EQ(reader.Summary(), "405 280050");
+  sqlite3_close_v2(b);
+  sqlite3* check = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(file.c_str(), &check, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(check, "PRAGMA integrity_check", -1, &s, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "ok");
+  sqlite3_finalize(s);
+  sqlite3_close_v2(check);
 }
 
 // Commits from one row to several MiB (many times the 1 MiB held), some with
