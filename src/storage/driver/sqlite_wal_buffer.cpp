@@ -171,7 +171,7 @@ int WalFetch(sqlite3_file* f, sqlite3_int64 offset, int n, void** out) {
   return w->Real()->pMethods->xFetch(w->Real(), offset, n, out);
 }
 
-// The end of a write transaction: see the header.
+// Held bytes that belong to no transaction any more: see the header.
 void DropHeld(WalFile* w) {
   w->counts.dropped += w->length;
   w->length = 0;
@@ -191,11 +191,20 @@ int DbClose(sqlite3_file* f) {
 
 int DbShmLock(sqlite3_file* f, int offset, int n, int flags) {
   DbFile* d = Db(f);
-  if (d->wal != nullptr && offset == kWalWriteLock && n == 1 &&
-      flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE)) {
+  const bool write_lock = d->wal != nullptr && offset == kWalWriteLock && n == 1;
+  if (write_lock && flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE)) {
+    // Still the only writer: written now, where SQLite itself would have
+    // written them; dropped should that fail.
+    if (Flush(d->wal) != SQLITE_OK) DropHeld(d->wal);
+    d->wal->frames_since_sync = false;
+  }
+  const int rc = d->Real()->pMethods->xShmLock(d->Real(), offset, n, flags);
+  if (write_lock && rc == SQLITE_OK && flags == (SQLITE_SHM_LOCK | SQLITE_SHM_EXCLUSIVE)) {
+    // Anything held now is older than the last writer's frames (left by a
+    // transaction of exclusive locking mode, which takes no lock).
     DropHeld(d->wal);
   }
-  return d->Real()->pMethods->xShmLock(d->Real(), offset, n, flags);
+  return rc;
 }
 
 int DbFileControl(sqlite3_file* f, int op, void* arg) {
@@ -357,7 +366,10 @@ int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags, in
   if (const int rc = OpenReal(base, name, f, w->Real(), flags, out_flags); rc != SQLITE_OK) {
     return rc;
   }
+  // SQLite decides on the database file's whether to pad commits (and sync
+  // in mid-frame): both must promise power-safe overwrite.
   w->buffered = (w->Real()->pMethods->xDeviceCharacteristics(w->Real()) &
+                 db->Real()->pMethods->xDeviceCharacteristics(db->Real()) &
                  SQLITE_IOCAP_POWERSAFE_OVERWRITE) != 0;
   {
     std::lock_guard<std::mutex> lock(RegistryMutex());

@@ -25,13 +25,15 @@
 //   sync writes what is held and is a real one, as with synchronous=NORMAL.
 // - Whatever is still held when the connection gives up the WAL's write lock
 //   belongs to no commit (a rolled-back transaction's frames, written because
-//   its pages did not fit the cache, or a failed commit's) and is dropped: the
-//   next writer, maybe another connection, writes its own frames at the same
-//   offsets.
+//   its pages did not fit the cache, or a failed commit's): it is written then,
+//   while the lock is still held, as SQLite itself would have written it (and
+//   dropped should that fail). Never later: the next writer, maybe another
+//   connection, writes its own frames at the same offsets. Anything held when a
+//   connection takes the write lock is dropped for the same reason.
 // - The main database file is wrapped only to see that write lock and to pair
-//   with its WAL file; every other file, and a WAL file whose device does not
-//   promise power-safe overwrite (SQLite would then pad commits to sectors and
-//   sync in mid-frame), goes to the default VFS unchanged.
+//   with its WAL file; every other file, and a WAL file when either file's
+//   device does not promise power-safe overwrite (SQLite would then pad commits
+//   to sectors and sync in mid-frame), goes to the default VFS unchanged.
 // - Registered once per process, on first use; not the default VFS.
 #pragma once
 
@@ -52,7 +54,7 @@ struct WalBufferCounts {
   int64_t file_writes = 0;   // writes passed to the file
   int64_t commit_syncs = 0;  // syncs that only wrote what was held
   int64_t real_syncs = 0;    // syncs passed to the file
-  int64_t dropped = 0;       // bytes dropped at the end of a write transaction
+  int64_t dropped = 0;       // held bytes dropped (see above)
 };
 std::optional<WalBufferCounts> GetWalBufferCounts(sqlite3* db);
 
