@@ -1,6 +1,7 @@
-// The WAL buffer's contract (sqlite_wal_buffer.h), seen from outside the
-// connection that writes: what another connection of its own file descriptors
-// reads, and what the file holds when the writing process dies.
+// The WAL buffer's contract (sqlite_wal_buffer.h): the writes and syncs it
+// passes to the file (its own counters), what another connection of its own
+// file descriptors reads, and what the file holds when the writing process
+// dies.
 #include "storage/driver/sqlite_wal_buffer.h"
 
 #include <gtest/gtest.h>

@@ -210,6 +210,11 @@ ProductCertificate CertificateFromRow(const driver::Query& q) {
   return pc;
 }
 
+namespace {
+// Keys per SQLite statement (MessageKeysQuery).
+constexpr size_t kMessageKeysPerStatement = 32;
+}  // namespace
+
 MessageKeysQuery::MessageKeysQuery(std::string_view select, std::string_view device,
                                    std::string_view time, std::string_view seq) {
   const std::string d(device), t(time), s(seq);

@@ -47,11 +47,10 @@ Message MessageFromRow(const driver::Query& q);  // messages.cpp
 // `device`, `time` and `seq` columns are indexed together; the statements are
 // built once (a static MessageKeysQuery) and ForEach takes each key once, in
 // any order, and calls `row` for every row found, in no particular order.
-// SQLite's statement is an OR of kMessageKeysPerStatement equalities on all
+// SQLite's statement is an OR of 32 equalities on all
 // three columns (the last statement repeats its last key); PostgreSQL's joins
 // the keys bound as three arrays, all in one statement, since a BitmapOr of
 // many index lookups costs it more than one nested loop over them.
-inline constexpr size_t kMessageKeysPerStatement = 32;
 class MessageKeysQuery {
  public:
   MessageKeysQuery(std::string_view select, std::string_view device, std::string_view time,
