@@ -147,6 +147,13 @@ class Client {
   std::string buf_;
 };
 
+// 8 MiB that no prefix or shift of itself matches: every piece is numbered.
+std::string BigBody() {
+  std::string body;
+  for (int i = 0; body.size() < 8 * 1024 * 1024; ++i) body += std::to_string(i) + ",";
+  return body;
+}
+
 // The event loop a server runs on, as the process provides it: an io_context
 // run by `threads` threads until destroyed.
 class Loop {
@@ -189,6 +196,24 @@ class ServerTest : public ::testing::Test {
                           return Response::Stream(stream);
                         },
                         streamed)
+                    .ok());
+    // A body far larger than a socket's send buffer, with a policy of its own.
+    ASSERT_TRUE(router
+                    .Add("GET", "/big",
+                         [](const Request&) {
+                           Response r = Response::Text(200, BigBody());
+                           r.headers.emplace_back("Content-Security-Policy", "sandbox");
+                           return r;
+                         })
+                    .ok());
+    ASSERT_TRUE(router
+                    .Add("POST", "/nothing",
+                         [](const Request&) {
+                           Response r;
+                           r.status = 204;
+                           r.content_type.clear();
+                           return r;
+                         })
                     .ok());
     ASSERT_TRUE(router
                     .Add("GET", "/slow",
@@ -693,6 +718,61 @@ TEST_F(ServerTest, EveryResponseCarriesTheSecurityHeaders) {
     EXPECT_NE(r.Header("Content-Security-Policy").find("frame-ancestors 'none'"),
               std::string::npos);
     EXPECT_EQ(r.Header("Referrer-Policy"), "no-referrer");
+  }
+}
+
+TEST_F(ServerTest, ABodyLargerThanTheSendBufferArrivesWholeAndTheConnectionGoesOn) {
+  StartServer();
+  Client c(server->port());
+  c.Send("GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+  // Read nothing for a while: the server's first send fills the socket's
+  // buffers and the rest must wait for the client.
+  std::this_thread::sleep_for(300ms);
+  auto r = c.Read(false, 10000ms);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.size(), BigBody().size());
+  EXPECT_TRUE(r->body == BigBody());
+  // The handler's own policy replaces the server's, once.
+  EXPECT_EQ(r->Header("Content-Security-Policy"), "sandbox");
+  EXPECT_EQ(r->head.find("Content-Security-Policy", r->head.find("Content-Security-Policy") + 1),
+            std::string::npos);
+  EXPECT_EQ(c.Get("/healthz").status, 200);
+}
+
+TEST_F(ServerTest, StatusLineFieldsAndLengthFollowTheStatusAndVersion) {
+  StartServer();
+  {
+    Client c(server->port());
+    RawResponse missing = c.Get("/nowhere");
+    EXPECT_EQ(missing.head.substr(0, missing.head.find("\r\n")), "HTTP/1.1 404 Not Found");
+    EXPECT_EQ(missing.Header("Content-Type"), "application/json");
+    EXPECT_EQ(missing.Header("Content-Length"), std::to_string(missing.body.size()));
+    EXPECT_EQ(missing.Header("Connection"), "");  // HTTP/1.1 keeps the connection by default
+    // A 204 has no body, so no length either.
+    c.Send("POST /nothing HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    auto empty = c.Read();
+    ASSERT_TRUE(empty);
+    EXPECT_EQ(empty->head.substr(0, empty->head.find("\r\n")), "HTTP/1.1 204 No Content");
+    EXPECT_EQ(empty->Header("Content-Length"), "");
+    EXPECT_EQ(empty->Header("Content-Type"), "");
+    EXPECT_EQ(empty->Header("X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(c.Get("/healthz").status, 200);
+  }
+  {
+    // HTTP/1.0 closes unless asked to keep the connection, and says when it keeps it.
+    Client c(server->port());
+    c.Send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    auto kept = c.Read();
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(kept->head.substr(0, kept->head.find("\r\n")), "HTTP/1.0 200 OK");
+    EXPECT_EQ(kept->Header("Connection"), "keep-alive");
+    c.Send("GET /healthz HTTP/1.0\r\n\r\n");
+    auto last = c.Read();
+    ASSERT_TRUE(last);
+    EXPECT_EQ(last->Header("Connection"), "");
+    EXPECT_EQ(last->body, "{\"status\":\"ok\"}");
+    EXPECT_TRUE(c.ClosedWithin(2s));
   }
 }
 
