@@ -126,10 +126,8 @@ std::optional<Principal> AuthenticateFromCache(ApiContext& ctx, const Request& r
   if (!user || !ctx.passwords.Recalls(creds->login, creds->password, user->password_hash)) {
     return std::nullopt;
   }
-  const int64_t now = ctx.now_ms();
-  const LoginThrottle::Attempt attempt = ctx.throttle.Acquire(creds->login, request.remote, now);
-  if (!attempt.allowed()) return std::nullopt;
-  ctx.throttle.Succeeded(attempt, now);
+  // Refused by the throttle: the usual way answers (429).
+  if (!ctx.throttle.AdmitKnown(creds->login, request.remote, ctx.now_ms())) return std::nullopt;
   Principal principal;
   principal.login = user->login;
   principal.group = user->group;

@@ -79,14 +79,10 @@ LoginThrottle::Attempt LoginThrottle::Acquire(std::string_view login, std::strin
   a.address = ClientOf(address);
   a.at_ms = now_ms;
   const std::string address_key = AddressKey(a.address);
+  const std::string pair_key = login.empty() ? "" : LoginAddressKey(a.login, a.address);
   std::lock_guard lock(mu_);
-  int64_t wait = WaitFor(address_key, limits_.per_address, now_ms);
+  int64_t wait = WaitForLogin(a.login, address_key, pair_key, now_ms);
   if (!login.empty()) {
-    const std::string pair_key = LoginAddressKey(a.login, a.address);
-    wait = std::max(wait, WaitFor(pair_key, limits_.per_login_address, now_ms));
-    if (!Trusted(pair_key, now_ms)) {
-      wait = std::max(wait, WaitFor(LoginKey(a.login), limits_.per_login, now_ms));
-    }
     if (wait == 0) {
       Count(pair_key, limits_.window_ms, now_ms);
       Count(LoginKey(a.login), limits_.login_window_ms, now_ms);
@@ -100,6 +96,17 @@ LoginThrottle::Attempt LoginThrottle::Acquire(std::string_view login, std::strin
   return a;
 }
 
+int64_t LoginThrottle::WaitForLogin(const std::string& login, const std::string& address_key,
+                                    const std::string& pair_key, int64_t now_ms) const {
+  int64_t wait = WaitFor(address_key, limits_.per_address, now_ms);
+  if (login.empty()) return wait;
+  wait = std::max(wait, WaitFor(pair_key, limits_.per_login_address, now_ms));
+  if (!Trusted(pair_key, now_ms)) {
+    wait = std::max(wait, WaitFor(LoginKey(login), limits_.per_login, now_ms));
+  }
+  return wait;
+}
+
 void LoginThrottle::Succeeded(const Attempt& a, int64_t now_ms) {
   if (!a.allowed()) return;
   std::lock_guard lock(mu_);
@@ -108,6 +115,26 @@ void LoginThrottle::Succeeded(const Attempt& a, int64_t now_ms) {
   const std::string pair_key = LoginAddressKey(a.login, a.address);
   windows_.erase(pair_key);
   Uncount(LoginKey(a.login), a.at_ms);
+  Trust(pair_key, now_ms);
+}
+
+bool LoginThrottle::AdmitKnown(std::string_view login, std::string_view address, int64_t now_ms) {
+  // Acquire's reservations would be given back at once: only its refusal and
+  // Succeeded's lasting effects (the pair's failures forgotten, the trust
+  // renewed) are kept, which spares the hot path three insertions and erasures.
+  const std::string client = ClientOf(address);
+  const std::string login_text(login);
+  const std::string address_key = AddressKey(client);
+  const std::string pair_key = login.empty() ? "" : LoginAddressKey(login_text, client);
+  std::lock_guard lock(mu_);
+  if (WaitForLogin(login_text, address_key, pair_key, now_ms) > 0) return false;
+  if (login.empty()) return true;
+  windows_.erase(pair_key);
+  Trust(pair_key, now_ms);
+  return true;
+}
+
+void LoginThrottle::Trust(const std::string& pair_key, int64_t now_ms) {
   if (!trusted_.contains(pair_key) && trusted_.size() >= limits_.max_trusted) {
     std::erase_if(trusted_,
                   [&](const auto& kv) { return now_ms >= kv.second + limits_.trusted_ms; });

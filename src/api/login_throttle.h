@@ -75,6 +75,10 @@ class LoginThrottle {
   void Succeeded(const Attempt& attempt, int64_t now_ms);
   // Nothing was checked: the reservation is given back.
   void Abandon(const Attempt& attempt);
+  // For a password known right without a check that could fail (recalled from
+  // the verification cache): false when Acquire would refuse; otherwise what
+  // Acquire then Succeeded leave behind, without reserving and giving back.
+  bool AdmitKnown(std::string_view login, std::string_view address, int64_t now_ms);
 
   size_t tracked() const;
 
@@ -88,6 +92,9 @@ class LoginThrottle {
   void Count(const std::string& key, int64_t length_ms, int64_t now_ms);
   void Uncount(const std::string& key, int64_t at_ms);
   bool Trusted(const std::string& key, int64_t now_ms) const;
+  int64_t WaitForLogin(const std::string& login, const std::string& address_key,
+                       const std::string& pair_key, int64_t now_ms) const;
+  void Trust(const std::string& pair_key, int64_t now_ms);
   void MakeRoom(int64_t now_ms);
 
   Limits limits_;

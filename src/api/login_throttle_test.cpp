@@ -93,6 +93,34 @@ TEST(LoginThrottle, SuccessForgetsTheLoginAtThisAddressOnly) {
   EXPECT_FALSE(t.Acquire("b", "198.51.100.1:4", 2).allowed());
 }
 
+TEST(LoginThrottle, AKnownPasswordIsRefusedWhereAnAttemptWouldBeAndLeavesWhatSuccessLeaves) {
+  LoginThrottle t(Small());
+  // Refused where Acquire refuses: the pair's limit…
+  EXPECT_EQ(Fail(t, "a", "198.51.100.1:1", 3, 0), 3);
+  EXPECT_FALSE(t.AdmitKnown("a", "198.51.100.1:2", 10));
+  // …and the address's, for any login.
+  EXPECT_EQ(Fail(t, "b", "198.51.100.1:3", 2, 10), 2);
+  EXPECT_FALSE(t.AdmitKnown("c", "198.51.100.1:4", 20));
+  EXPECT_TRUE(t.AdmitKnown("c", "192.0.2.1:4", 20));
+  // Once the windows end it is admitted.
+  EXPECT_TRUE(t.AdmitKnown("a", "198.51.100.1:5", 1500));
+  // It forgets the pair's failures as a success does: three wrong ones are
+  // checked again.
+  LoginThrottle f(Small());
+  EXPECT_EQ(Fail(f, "a", "198.51.100.1:1", 2, 0), 2);
+  EXPECT_TRUE(f.AdmitKnown("a", "198.51.100.1:2", 0));
+  EXPECT_EQ(Fail(f, "a", "198.51.100.1:3", 4, 1), 3);
+  // It reserves nothing: admissions never count against the address.
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(t.AdmitKnown("d", "192.0.2.2", 3000)) << i;
+  EXPECT_EQ(Fail(t, "e", "192.0.2.2", 6, 3000), 3);
+  // It trusts the address for the login: the login's ceiling spares it.
+  LoginThrottle u(Small());
+  EXPECT_TRUE(u.AdmitKnown("admin", "198.51.100.9", 0));
+  for (int i = 0; i < 20; ++i) Fail(u, "admin", "203.0.113." + std::to_string(i), 2, 10);
+  EXPECT_FALSE(u.AdmitKnown("admin", "192.0.2.50", 20));
+  EXPECT_TRUE(u.AdmitKnown("admin", "198.51.100.9:7000", 20));
+}
+
 TEST(LoginThrottle, AnAbandonedAttemptIsNoFailure) {
   LoginThrottle t(Small());
   for (int i = 0; i < 10; ++i) {
