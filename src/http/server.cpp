@@ -459,7 +459,11 @@ asio::awaitable<void> Server::Impl::AcceptLoop() {
   } done{this};
   for (;;) {
     error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(asio::make_strand(ioc_), Redirect(ec));
+    // With one thread on the loop, everything on it is serial already.
+    asio::any_io_executor conn_ex = opts_.loop_threads == 1
+                                        ? asio::any_io_executor(ioc_.get_executor())
+                                        : asio::any_io_executor(asio::make_strand(ioc_));
+    tcp::socket socket = co_await acceptor_.async_accept(conn_ex, Redirect(ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
       // Out of descriptors or a transient network error: back off briefly.
@@ -721,8 +725,16 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
     parser.header_limit(static_cast<std::uint32_t>(opts_.max_header_bytes));
     // The route's limit is armed once the route is known (below).
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    stream.expires_after(opts_.header_timeout);
-    co_await bhttp::async_read_header(stream, buffer, parser, Redirect(ec));
+    // A head already in the buffer (the usual case: it came in one segment) is
+    // parsed in place, without the read's asynchronous operation, timer and
+    // trip through the executor; only an incomplete one is read for.
+    ec = {};
+    buffer.consume(parser.put(buffer.data(), ec));
+    if (ec == bhttp::error::need_more) {
+      ec = {};
+      stream.expires_after(opts_.header_timeout);
+      co_await bhttp::async_read_header(stream, buffer, parser, Redirect(ec));
+    }
     if (ec) {
       Outcome early;
       if (ec == bhttp::error::header_limit) {
@@ -994,7 +1006,20 @@ asio::awaitable<Server::Impl::BodyRead> Server::Impl::ReadBody(
     msg.body().data = into;
     msg.body().size = room;
     msg.body().more = true;
-    co_await bhttp::async_read(stream, buffer, parser, Redirect(ec));
+    // What the buffer holds is parsed in place (a small body comes with its
+    // head); only what is still to come is read for.
+    ec = {};
+    bool read_more = true;
+    if (buffer.size() > 0) {
+      parser.eager(true);
+      buffer.consume(parser.put(buffer.data(), ec));
+      if (ec == bhttp::error::need_more) {
+        ec = {};
+      } else {
+        read_more = !ec && !parser.is_done();
+      }
+    }
+    if (read_more) co_await bhttp::async_read(stream, buffer, parser, Redirect(ec));
     if (ec == bhttp::error::need_buffer) ec = {};
     const size_t got = room - msg.body().size;
     if (to_file) {

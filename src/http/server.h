@@ -74,6 +74,10 @@ struct ServerOptions {
   std::string host = "127.0.0.1";  // IP literal or a name resolved at Listen()
   uint16_t port = 8080;            // 0 = an ephemeral port; see Server::address()
   unsigned handler_threads = 0;    // pool for Runs::kWorkers; 0 = max(4, 2 × CPUs)
+  // How many threads run the loop given to Listen; 0 = not known. With one,
+  // connections run on the loop itself rather than on a strand each (a
+  // strand's locking and bookkeeping on every step of every request).
+  unsigned loop_threads = 0;
   // In-memory request bodies being read or handled, all connections together;
   // a body that would pass it gets 503 + Retry-After. Spooled bodies do not count.
   size_t max_body_bytes_in_flight = 64 * 1024 * 1024;

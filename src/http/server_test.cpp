@@ -397,7 +397,11 @@ class ServerTest : public ::testing::Test {
 };
 
 TEST_F(ServerTest, LaterResponsesWaitWithoutHoldingAThreadAndArriveWhenCompleted) {
-  StartServer({}, /*loop_threads=*/1);
+  // One loop thread, told to the server: connections run without strands, as
+  // in `roost serve --threads 1`.
+  ServerOptions one_thread;
+  one_thread.loop_threads = 1;
+  StartServer(one_thread, /*loop_threads=*/1);
   constexpr int kClients = 20;
   std::vector<std::thread> clients;
   std::vector<std::string> bodies(kClients);
@@ -469,6 +473,34 @@ TEST_F(ServerTest, PipelinedRequestsAnsweredInOrder) {
   ASSERT_TRUE(third);
   EXPECT_EQ(third->status, 201);
   EXPECT_EQ(third->body, "7|-|3");
+}
+
+TEST_F(ServerTest, HeadsAndBodiesAreTakenWhateverTheSegmentsTheyCameIn) {
+  StartServer();
+  Client c(server->port());
+  // Two bodies and a head in one segment: each request takes its own bytes.
+  c.Send(
+      "POST /items/1 HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nab"
+      "POST /items/2 HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nabcde"
+      "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto first = c.Read();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->body, "1|-|2");
+  auto second = c.Read();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->body, "2|-|5");
+  auto third = c.Read();
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->status, 200);
+  // A head and a body that come in pieces of 7 bytes.
+  const std::string request = "POST /items/3 HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nwxyz";
+  for (size_t at = 0; at < request.size(); at += 7) {
+    c.Send(request.substr(at, 7));
+    std::this_thread::sleep_for(5ms);
+  }
+  auto pieces = c.Read();
+  ASSERT_TRUE(pieces);
+  EXPECT_EQ(pieces->body, "3|-|4");
 }
 
 TEST_F(ServerTest, OversizedContentLengthGets413WithoutSendingTheBody) {
@@ -1064,6 +1096,28 @@ TEST_F(ServerTest, StreamSendsItsHeadAtOnceThenEachPieceAsItComes) {
   EXPECT_TRUE(c.ClosedWithin(2s));
 }
 
+TEST_F(ServerTest, OneLoopThreadWithoutStrandsServesStreamsAndShutsThemDown) {
+  ServerOptions opts;
+  opts.loop_threads = 1;
+  StartServer(opts, 1);
+  Client c(server->port());
+  c.Send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(c.Read());
+  auto stream = StreamNumber(0);
+  ASSERT_TRUE(stream);
+  ASSERT_TRUE(stream->Write("data: one\n\n"));
+  ASSERT_TRUE(c.ReadUntil("data: one"));
+  // Another connection is served meanwhile.
+  Client other(server->port());
+  EXPECT_EQ(other.Get("/healthz").status, 200);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(server->Shutdown(10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(stream->end(), ResponseStream::End::kShutdown);
+  EXPECT_TRUE(c.ReadUntil("0\r\n\r\n", 1000ms));
+  EXPECT_TRUE(c.ClosedWithin(1s));
+}
+
 TEST_F(ServerTest, StreamEndsWhenTheClientGoesAway) {
   StartServer();
   std::shared_ptr<ResponseStream> stream;
@@ -1194,7 +1248,9 @@ TEST_F(ServerTest, DrainTimeoutDropsStuckConnections) {
 TEST_F(ServerTest, BlockingHandlersRunOnWorkersAndNeverStallTheEventLoop) {
   ServerOptions opts;
   opts.handler_threads = 3;
-  // A single event-loop thread: a blocked handler there would stall everything.
+  // A single event-loop thread (without strands): a blocked handler there
+  // would stall everything.
+  opts.loop_threads = 1;
   StartServer(opts, 1);
   EXPECT_EQ(server->handler_threads(), 3u);
   Client a(server->port()), b(server->port());

@@ -390,6 +390,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   server_opts.host = cfg.http_listen.host;
   server_opts.port = cfg.http_listen.port;
   server_opts.handler_threads = handler_threads;
+  server_opts.loop_threads = p->loop->threads();
   server_opts.max_body_bytes_in_flight = cfg.max_body_bytes_in_flight;
   server_opts.readiness = &p->readiness;
   server_opts.logger = &logger;
