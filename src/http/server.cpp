@@ -239,6 +239,11 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view valu
 // The status line and fields of a response with a body in memory, as Beast's
 // serializer wrote them (same reason phrases, Connection and Content-Length
 // rules), built in one string so that the answer goes out in one send.
+// Statuses whose answers end at the head (RFC 9110, 6.4.1).
+bool Bodiless(int status) {
+  return status / 100 == 1 || status == 204 || status == 304;
+}
+
 // A HEAD answer has the length of the body it leaves out.
 std::string ResponseHead(const Response& r, unsigned version, bool keep_alive,
                          std::string_view content_security_policy) {
@@ -251,8 +256,15 @@ std::string ResponseHead(const Response& r, unsigned version, bool keep_alive,
   out.append(reason.data(), reason.size()).append("\r\n");
   if (!r.content_type.empty()) AppendHeader(out, "Content-Type", r.content_type);
   for (const auto& [name, value] : r.headers) {
-    // Handlers set these fields from what they know; the server owns the rest.
-    if (beast::iequals(name, "Content-Type") && !r.content_type.empty()) continue;
+    // Framing is the server's alone (message.h): a handler's Content-Length or
+    // Connection, or a field that would end the line early, is not sent.
+    if ((beast::iequals(name, "Content-Type") && !r.content_type.empty()) ||
+        beast::iequals(name, "Content-Length") || beast::iequals(name, "Connection") ||
+        beast::iequals(name, "Transfer-Encoding") ||
+        name.find_first_of("\r\n:") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos) {
+      continue;
+    }
     AppendHeader(out, name, value);
   }
   if (!HasHeader(r.headers, "Content-Security-Policy")) {
@@ -266,12 +278,9 @@ std::string ResponseHead(const Response& r, unsigned version, bool keep_alive,
   } else if (!keep_alive) {
     AppendHeader(out, "Connection", "close");
   }
-  // No length on a 304 (it would describe the cached representation), nor on
-  // an empty 1xx or 204, which have no body by definition.
-  const bool bodiless = status / 100 == 1 || status == 204 || status == 304;
-  if (!(bodiless && r.body.empty()) && status != 304) {
-    AppendHeader(out, "Content-Length", std::to_string(r.body.size()));
-  }
+  // No length on a 1xx, 204 or 304: they have no body (a 304's length would
+  // describe the cached representation), and Write sends none.
+  if (!Bodiless(r.status)) AppendHeader(out, "Content-Length", std::to_string(r.body.size()));
   out.append("\r\n");
   return out;
 }
@@ -560,7 +569,7 @@ asio::awaitable<bool> Server::Impl::Write(beast::tcp_stream& stream, Outcome& ou
                                           bool keep_alive, bool head) {
   const Response& r = out.response;
   const std::string head_text = ResponseHead(r, version, keep_alive, opts_.content_security_policy);
-  const bool with_body = r.status != 304 && !head;
+  const bool with_body = !Bodiless(r.status) && !head;
   std::array<asio::const_buffer, 2> pieces{asio::buffer(head_text),
                                            with_body ? asio::buffer(r.body) : asio::const_buffer()};
   const size_t total = head_text.size() + pieces[1].size();
@@ -845,6 +854,10 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
     bool written = co_await Write(stream, out, version, keep_alive, req.method == "HEAD");
     if (!written) co_return;
     if (!keep_alive) break;
+    // Requests parsed and answered in place never yield the loop: pipelined
+    // ones already read wait behind the other connections' ready work, so that
+    // one client cannot hold the loop for a whole read's worth of requests.
+    if (buffer.size() > 0) co_await asio::post(stream.get_executor(), asio::use_awaitable);
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }

@@ -209,9 +209,15 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(router
                     .Add("POST", "/nothing",
                          [](const Request&) {
+                           // A body and framing fields a 204 must not carry.
                            Response r;
                            r.status = 204;
                            r.content_type.clear();
+                           r.body = "not sent";
+                           r.headers.emplace_back("Content-Length", "8");
+                           r.headers.emplace_back("connection", "close");
+                           r.headers.emplace_back("X-Split", "a\r\nInjected: yes");
+                           r.headers.emplace_back("X-Kept", "yes");
                            return r;
                          })
                     .ok());
@@ -788,8 +794,14 @@ TEST_F(ServerTest, StatusLineFieldsAndLengthFollowTheStatusAndVersion) {
     EXPECT_EQ(empty->head.substr(0, empty->head.find("\r\n")), "HTTP/1.1 204 No Content");
     EXPECT_EQ(empty->Header("Content-Length"), "");
     EXPECT_EQ(empty->Header("Content-Type"), "");
+    EXPECT_EQ(empty->Header("Connection"), "");
+    EXPECT_EQ(empty->Header("Injected"), "");
+    EXPECT_EQ(empty->Header("X-Kept"), "yes");
     EXPECT_EQ(empty->Header("X-Content-Type-Options"), "nosniff");
-    EXPECT_EQ(c.Get("/healthz").status, 200);
+    // Nothing of the body was sent: the next answer starts where the head ended.
+    RawResponse next = c.Get("/healthz");
+    EXPECT_EQ(next.status, 200);
+    EXPECT_EQ(next.body, "{\"status\":\"ok\"}");
   }
   {
     // HTTP/1.0 closes unless asked to keep the connection, and says when it keeps it.
