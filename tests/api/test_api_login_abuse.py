@@ -151,6 +151,32 @@ class LoginAbuseFlows:
                                   source="127.0.0.5")
         self.assertEqual(status, 200, body)
 
+    def test_a_cached_password_on_the_event_loop_route_still_waits_out_its_address_limit(self):
+        # POST /api/ingest/uplink answers from the caches on the event loop when it can
+        # (the password from the verification cache): a password known there must still be
+        # refused while its login and address are throttled, and served from elsewhere.
+        self.reader.ok("POST", "/api/stations/create",
+                       {"id": "0C0C", "name": "throttled station"}, expect=201)
+        station = self.site.api_user("STATION", name="throttled station")
+        right = basic(station["login"], station["password"])
+        report = {"device": "0C0C0C0C", "seqNumber": 1, "data": "00", "time": 1_700_000_000_000,
+                  "station": "0C0C", "rssi": -120.0, "snr": 10.5}
+        for _ in range(2):  # the password and the station are now in the caches
+            status, _, body, _ = call(self.server, "POST", "/api/ingest/uplink", report,
+                                      headers=right, source="127.0.0.6")
+            self.assertEqual(status, 200, body)
+        statuses = [call(self.server, "POST", "/api/ingest/uplink", report,
+                         headers=basic(station["login"], "wrong-%d" % i), source="127.0.0.6")[0]
+                    for i in range(LOGIN_LIMIT)]
+        self.assertEqual(statuses, [401] * LOGIN_LIMIT)
+        status, headers, body, _ = call(self.server, "POST", "/api/ingest/uplink", report,
+                                        headers=right, source="127.0.0.6")
+        self.assertEqual(status, 429, body)
+        self.assertIn("Retry-After", headers)
+        status, _, body, _ = call(self.server, "POST", "/api/ingest/uplink", report,
+                                  headers=right, source="127.0.0.7")
+        self.assertEqual(status, 200, body)
+
     def test_parallel_wrong_logins_make_at_most_the_limit_of_password_checks(self):
         before = self.counter("roost_auth_password_checks_total")
         results = in_parallel(30, lambda i: login(self.server, "parallel guess %d" % i,
