@@ -236,15 +236,15 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view valu
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
-// The status line and fields of a response with a body in memory, as Beast's
-// serializer wrote them (same reason phrases, Connection and Content-Length
-// rules), built in one string so that the answer goes out in one send.
 // Statuses whose answers end at the head (RFC 9110, 6.4.1).
 bool Bodiless(int status) {
   return status / 100 == 1 || status == 204 || status == 304;
 }
 
-// A HEAD answer has the length of the body it leaves out.
+// The status line and fields of a response with a body in memory, built in one
+// string so that the answer goes out in one send: Beast's reason phrases and
+// Connection rules; a length on every answer that has a body (a HEAD answer:
+// the length of the body it leaves out).
 std::string ResponseHead(const Response& r, unsigned version, bool keep_alive,
                          std::string_view content_security_policy) {
   std::string out;
