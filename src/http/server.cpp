@@ -227,9 +227,22 @@ constexpr std::pair<std::string_view, std::string_view> kSecurityHeaders[] = {
     {"Referrer-Policy", "no-referrer"},
 };
 
-bool HasHeader(const HeaderList& headers, std::string_view name) {
-  return std::any_of(headers.begin(), headers.end(),
-                     [&](const auto& h) { return beast::iequals(h.first, name); });
+// Framing is the server's alone (message.h): a handler's Content-Length,
+// Connection or Transfer-Encoding, a second Content-Type, or a field that would
+// end the line early, is not sent.
+bool Sendable(const Response& r, std::string_view name, std::string_view value) {
+  return !((beast::iequals(name, "Content-Type") && !r.content_type.empty()) ||
+           beast::iequals(name, "Content-Length") || beast::iequals(name, "Connection") ||
+           beast::iequals(name, "Transfer-Encoding") ||
+           name.find_first_of("\r\n:") != std::string_view::npos ||
+           value.find_first_of("\r\n") != std::string_view::npos);
+}
+
+// Whether the handler set `name` in a field that is sent.
+bool HasHeader(const Response& r, std::string_view name) {
+  return std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) {
+    return beast::iequals(h.first, name) && Sendable(r, h.first, h.second);
+  });
 }
 
 void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
@@ -248,7 +261,7 @@ bool Bodiless(int status) {
 std::string ResponseHead(const Response& r, unsigned version, bool keep_alive,
                          std::string_view content_security_policy) {
   std::string out;
-  out.reserve(320 + r.body.size() / 1024);
+  out.reserve(320);
   out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
   const unsigned status = static_cast<unsigned>(r.status);
   out.append(std::to_string(status)).push_back(' ');
@@ -256,22 +269,13 @@ std::string ResponseHead(const Response& r, unsigned version, bool keep_alive,
   out.append(reason.data(), reason.size()).append("\r\n");
   if (!r.content_type.empty()) AppendHeader(out, "Content-Type", r.content_type);
   for (const auto& [name, value] : r.headers) {
-    // Framing is the server's alone (message.h): a handler's Content-Length or
-    // Connection, or a field that would end the line early, is not sent.
-    if ((beast::iequals(name, "Content-Type") && !r.content_type.empty()) ||
-        beast::iequals(name, "Content-Length") || beast::iequals(name, "Connection") ||
-        beast::iequals(name, "Transfer-Encoding") ||
-        name.find_first_of("\r\n:") != std::string::npos ||
-        value.find_first_of("\r\n") != std::string::npos) {
-      continue;
-    }
-    AppendHeader(out, name, value);
+    if (Sendable(r, name, value)) AppendHeader(out, name, value);
   }
-  if (!HasHeader(r.headers, "Content-Security-Policy")) {
+  if (!HasHeader(r, "Content-Security-Policy")) {
     AppendHeader(out, "Content-Security-Policy", content_security_policy);
   }
   for (const auto& [name, value] : kSecurityHeaders) {
-    if (!HasHeader(r.headers, name)) AppendHeader(out, name, value);
+    if (!HasHeader(r, name)) AppendHeader(out, name, value);
   }
   if (version == 10) {
     if (keep_alive) AppendHeader(out, "Connection", "keep-alive");

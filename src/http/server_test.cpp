@@ -218,6 +218,8 @@ class ServerTest : public ::testing::Test {
                            r.headers.emplace_back("connection", "close");
                            r.headers.emplace_back("X-Split", "a\r\nInjected: yes");
                            r.headers.emplace_back("X-Kept", "yes");
+                           // Not sent, so the server's own is.
+                           r.headers.emplace_back("Referrer-Policy", "a\r\nb");
                            return r;
                          })
                     .ok());
@@ -798,6 +800,7 @@ TEST_F(ServerTest, StatusLineFieldsAndLengthFollowTheStatusAndVersion) {
     EXPECT_EQ(empty->Header("Injected"), "");
     EXPECT_EQ(empty->Header("X-Kept"), "yes");
     EXPECT_EQ(empty->Header("X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(empty->Header("Referrer-Policy"), "no-referrer");
     // Nothing of the body was sent: the next answer starts where the head ended.
     RawResponse next = c.Get("/healthz");
     EXPECT_EQ(next.status, 200);
