@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/driver/driver.h"
 #include "storage/store_test_fixture.h"
 
 namespace roost::storage {
@@ -571,6 +572,61 @@ TEST_P(CallbackStoreTest, DeferredDeliveriesComeDueAgainWithoutAnAttempt) {
   ASSERT_EQ(again.size(), 2u);
   EXPECT_EQ(again[0].delivery.attempts, 0);
   EXPECT_EQ(again[1].delivery.attempts, 0);
+}
+
+// Claims go on from where the last one stopped, past the deliveries still
+// leased at the head of the queue; what came due behind that place (here:
+// leases that ran out) is found by the next look from the head, which comes
+// when the deliveries beyond the place run short or a second has passed.
+TEST_P(CallbackStoreTest, AClaimGoesOnFromTheLastOneAndStillFindsWhatCameDueBehindIt) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
+  std::vector<UplinkReport> reports;
+  for (int i = 1; i <= 10; ++i) reports.push_back(Report(0x2C, i, 1'000 * i, "0A1B"));
+  Ingest(reports);
+  auto seqs = [](const std::vector<DeliveryTask>& tasks) {
+    std::vector<int64_t> out;
+    for (const auto& t : tasks) out.push_back(t.message.seq_number);
+    return out;
+  };
+  // Leased for 100 ms only.
+  EXPECT_EQ(seqs(Claim(20'000, 3, 100)), (std::vector<int64_t>{1, 2, 3}));
+  // Their leases ran out, but this claim goes on from its place.
+  EXPECT_EQ(seqs(Claim(20'200, 3, 100'000)), (std::vector<int64_t>{4, 5, 6}));
+  // A second after the last look from the head: the earliest due first again.
+  EXPECT_EQ(seqs(Claim(21'000, 3, 100'000)), (std::vector<int64_t>{1, 2, 3}));
+  // From the place again, past 4 .. 6, which are still leased.
+  EXPECT_EQ(seqs(Claim(21'100, 4, 100)), (std::vector<int64_t>{7, 8, 9, 10}));
+  // Nothing beyond the place: from the head, where 7 .. 10's leases ran out.
+  EXPECT_EQ(seqs(Claim(21'300, 10, 100'000)), (std::vector<int64_t>{7, 8, 9, 10}));
+  EXPECT_TRUE(Claim(21'400).empty());
+}
+
+// On PostgreSQL a lease is a heap-only update: it writes no entry into the
+// queue's indexes (the row's page has room for its new version). Counted in
+// the due index's one page with pageinspect.
+TEST_P(CallbackStoreTest, ALeaseWritesNoIndexEntryOnPostgresql) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "heap-only updates are PostgreSQL's";
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
+  std::vector<UplinkReport> reports;
+  for (int i = 1; i <= 20; ++i) reports.push_back(Report(0x2C, i, 1'000 * i, "0A1B"));
+  Ingest(reports);
+  auto admin = driver::PostgresOpener(location_)();
+  ASSERT_TRUE(admin.ok()) << admin.status().message();
+  ASSERT_TRUE((*admin)->Exec("CREATE EXTENSION IF NOT EXISTS pageinspect", "test").ok());
+  auto entries = [&]() -> int64_t {
+    auto q = (*admin)->Prepare("SELECT count(*) FROM bt_page_items('deliveries_due', 1)", "test");
+    EXPECT_TRUE(q.ok()) << q.status().message();
+    if (!q.ok()) return -1;
+    auto row = q->Next();
+    EXPECT_TRUE(row.ok() && *row);
+    const int64_t n = row.ok() && *row ? q->Int(0) : -1;
+    q->Reset();
+    return n;
+  };
+  ASSERT_EQ(entries(), 20);
+  ASSERT_EQ(Claim(30'000, 20).size(), 20u);
+  EXPECT_EQ(entries(), 20) << "the lease wrote new index entries";
+  EXPECT_TRUE(Claim(30'001).empty());
 }
 
 TEST_P(CallbackStoreTest, ConcurrentDispatchersNeverHoldOneDeliveryTogether) {

@@ -8,6 +8,8 @@
 
 #include <functional>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -291,6 +293,19 @@ class SqlStore final : public Store {
 
   driver::Pool pool_;
   std::string_view engine_;
+
+  // Where this store's last delivery claim stopped in deliveries_due (due
+  // time, id), so that the next one need not step over the rows it leased,
+  // which stay at the head of the index until their attempts are recorded.
+  // Only a hint: a claim that finds fewer due rows beyond it than it wants,
+  // and one claim a second in any case, looks from the head.
+  struct ClaimPlace {
+    EpochMillis next_attempt = 0;
+    int64_t id = 0;
+  };
+  std::mutex claim_mu_;
+  std::optional<ClaimPlace> claim_place_;  // guarded by claim_mu_
+  EpochMillis last_full_claim_ = 0;        // guarded by claim_mu_
 };
 
 }  // namespace roost::storage::sql
