@@ -574,6 +574,13 @@ TEST_P(CallbackStoreTest, DeferredDeliveriesComeDueAgainWithoutAnAttempt) {
   EXPECT_EQ(again[1].delivery.attempts, 0);
 }
 
+// The message sequence numbers of claimed deliveries.
+std::set<int64_t> Seqs(const std::vector<DeliveryTask>& tasks) {
+  std::set<int64_t> out;
+  for (const auto& t : tasks) out.insert(t.message.seq_number);
+  return out;
+}
+
 // Claims go on from where the last one stopped, past the deliveries still
 // leased at the head of the queue; what came due behind that place (here:
 // leases that ran out) is found by the next look from the head, which comes
@@ -583,22 +590,40 @@ TEST_P(CallbackStoreTest, AClaimGoesOnFromTheLastOneAndStillFindsWhatCameDueBehi
   std::vector<UplinkReport> reports;
   for (int i = 1; i <= 10; ++i) reports.push_back(Report(0x2C, i, 1'000 * i, "0A1B"));
   Ingest(reports);
-  auto seqs = [](const std::vector<DeliveryTask>& tasks) {
-    std::vector<int64_t> out;
-    for (const auto& t : tasks) out.push_back(t.message.seq_number);
-    return out;
-  };
   // Leased for 100 ms only.
-  EXPECT_EQ(seqs(Claim(20'000, 3, 100)), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(Seqs(Claim(20'000, 3, 100)), (std::set<int64_t>{1, 2, 3}));
   // Their leases ran out, but this claim goes on from its place.
-  EXPECT_EQ(seqs(Claim(20'200, 3, 100'000)), (std::vector<int64_t>{4, 5, 6}));
+  EXPECT_EQ(Seqs(Claim(20'200, 3, 100'000)), (std::set<int64_t>{4, 5, 6}));
   // A second after the last look from the head: the earliest due first again.
-  EXPECT_EQ(seqs(Claim(21'000, 3, 100'000)), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(Seqs(Claim(21'000, 3, 100'000)), (std::set<int64_t>{1, 2, 3}));
   // From the place again, past 4 .. 6, which are still leased.
-  EXPECT_EQ(seqs(Claim(21'100, 4, 100)), (std::vector<int64_t>{7, 8, 9, 10}));
+  EXPECT_EQ(Seqs(Claim(21'100, 4, 100)), (std::set<int64_t>{7, 8, 9, 10}));
   // Nothing beyond the place: from the head, where 7 .. 10's leases ran out.
-  EXPECT_EQ(seqs(Claim(21'300, 10, 100'000)), (std::vector<int64_t>{7, 8, 9, 10}));
+  EXPECT_EQ(Seqs(Claim(21'300, 10, 100'000)), (std::set<int64_t>{7, 8, 9, 10}));
   EXPECT_TRUE(Claim(21'400).empty());
+}
+
+// The place is a (due time, id) pair: a claim goes on through the rest of its
+// due time and then into later ones.
+TEST_P(CallbackStoreTest, AClaimGoesOnFromItsPlaceIntoLaterDueTimes) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
+  std::vector<UplinkReport> reports;
+  for (int i = 1; i <= 6; ++i) reports.push_back(Report(0x2C, i, 1'000 * i, "0A1B"));
+  Ingest(reports);
+  std::map<int64_t, int64_t> id_of;  // by sequence number
+  std::vector<MessageCursor> keys;
+  for (int i = 1; i <= 6; ++i) keys.push_back({1'000 * i, 0x2C, i});
+  auto listed = store_->ListMessageDeliveries(keys);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  for (const Delivery& d : *listed) id_of[d.seq_number] = d.id;
+  ASSERT_EQ(id_of.size(), 6u);
+  // 1 and 2 due at 500, 3 at 700; 4, 5 and 6 were due at once (0).
+  ASSERT_TRUE(store_->DeferDeliveries(std::vector<int64_t>{id_of[1], id_of[2]}, 500).ok());
+  ASSERT_TRUE(store_->DeferDeliveries(std::vector<int64_t>{id_of[3]}, 700).ok());
+  EXPECT_EQ(Seqs(Claim(20'000, 2)), (std::set<int64_t>{4, 5}));
+  EXPECT_EQ(Seqs(Claim(20'100, 2)), (std::set<int64_t>{6, 1}));  // the rest of 0, then 500
+  EXPECT_EQ(Seqs(Claim(20'200, 2)), (std::set<int64_t>{2, 3}));  // the rest of 500, then 700
+  EXPECT_TRUE(Claim(20'300).empty());
 }
 
 // On PostgreSQL a lease is a heap-only update: it writes no entry into the

@@ -681,9 +681,12 @@ class Store {
   // mark). NotFound; InvalidInput unless it is a URL callback of type DATA
   // BIDIR, as it is when the mark is set (a concurrent edit cannot slip between).
   virtual Status SetDownlinkHook(std::string_view id) = 0;
-  // Leases up to `limit` pending deliveries due at `now` (the earliest first) for
-  // `lease_ms`: a dispatcher that dies with them leaves them due again once the
-  // lease ends (at-least-once). With several instances on one PostgreSQL each
+  // Leases up to `limit` pending deliveries due at `now` for `lease_ms`: a
+  // dispatcher that dies with them leaves them due again once the lease ends
+  // (at-least-once). The earliest come first, except that a claim goes on from
+  // where this store's last one stopped: what came due behind that place is
+  // claimed by a look from the head, which comes once too few are due beyond
+  // it, or a second after the last such look. With several instances on one PostgreSQL each
   // delivery is leased to one of them at a time. Meeting a due delivery of a
   // disabled or dead callback, the claim parks all of that callback's due
   // deliveries instead (kept pending, never due) until the callback is enabled

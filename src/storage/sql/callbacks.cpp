@@ -763,10 +763,12 @@ Result<bool> SqlStore::ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
   ROOST_SQL_LEASE(c);
   // Of several instances the first update wins; the others' find hook_claimed
   // set (PostgreSQL re-reads the row after waiting for the winner's lock).
-  // Not yet due: a due delivery is the dispatcher's.
+  // Not yet due: a due delivery is the dispatcher's (and so is one a claim
+  // leased, should the clocks of two instances disagree).
   ROOST_SQL_QUERY(q, c,
                   "UPDATE deliveries SET hook_claimed = 1, next_attempt = $2 WHERE id = $1 AND "
-                  "state = 0 AND attempts = 0 AND hook_claimed = 0 AND next_attempt > $3",
+                  "state = 0 AND attempts = 0 AND hook_claimed = 0 AND next_attempt > $3 AND "
+                  "lease_until <= $3",
                   "claim downlink hook delivery");
   q.Bind(1, delivery_id).Bind(2, lease_until).Bind(3, now);
   ROOST_RETURN_IF_ERROR(q.Run());
