@@ -71,6 +71,15 @@ class CallbackStoreTest : public StoreTest {
     return handoff;
   }
 
+  // Callback "cb" on type_, and frames 1..n of device 0x2C, `spacing` ms apart
+  // (frame i at i × spacing): one queued delivery each.
+  void QueueFrames(int n, EpochMillis spacing) {
+    ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
+    std::vector<UplinkReport> reports;
+    for (int i = 1; i <= n; ++i) reports.push_back(Report(0x2C, i, spacing * i, "0A1B"));
+    Ingest(reports);
+  }
+
   void Ingest(std::vector<UplinkReport> reports) {
     IngestPolicy policy;
     policy.now = 1'000;
@@ -586,10 +595,7 @@ std::set<int64_t> Seqs(const std::vector<DeliveryTask>& tasks) {
 // leases that ran out) is found by the next look from the head, which comes
 // when the deliveries beyond the place run short or a second has passed.
 TEST_P(CallbackStoreTest, AClaimGoesOnFromTheLastOneAndStillFindsWhatCameDueBehindIt) {
-  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
-  std::vector<UplinkReport> reports;
-  for (int i = 1; i <= 10; ++i) reports.push_back(Report(0x2C, i, 1'000 * i, "0A1B"));
-  Ingest(reports);
+  QueueFrames(10, 1'000);
   // Leased for 100 ms only.
   EXPECT_EQ(Seqs(Claim(20'000, 3, 100)), (std::set<int64_t>{1, 2, 3}));
   // Their leases ran out, but this claim goes on from its place.
@@ -606,10 +612,7 @@ TEST_P(CallbackStoreTest, AClaimGoesOnFromTheLastOneAndStillFindsWhatCameDueBehi
 // The place is a (due time, id) pair: a claim goes on through the rest of its
 // due time and then into later ones.
 TEST_P(CallbackStoreTest, AClaimGoesOnFromItsPlaceIntoLaterDueTimes) {
-  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
-  std::vector<UplinkReport> reports;
-  for (int i = 1; i <= 6; ++i) reports.push_back(Report(0x2C, i, 1'000 * i, "0A1B"));
-  Ingest(reports);
+  QueueFrames(6, 1'000);
   std::map<int64_t, int64_t> id_of;  // by sequence number
   std::vector<MessageCursor> keys;
   for (int i = 1; i <= 6; ++i) keys.push_back({1'000 * i, 0x2C, i});
@@ -633,10 +636,7 @@ TEST_P(CallbackStoreTest, AClaimGoesOnFromItsPlaceIntoLaterDueTimes) {
 // the due index's one page with pageinspect.
 TEST_P(CallbackStoreTest, ALeaseWritesNoIndexEntryOnPostgresql) {
   if (GetParam() != "postgresql") GTEST_SKIP() << "heap-only updates are PostgreSQL's";
-  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
-  std::vector<UplinkReport> reports;
-  for (int i = 1; i <= 20; ++i) reports.push_back(Report(0x2C, i, 1'000 * i, "0A1B"));
-  Ingest(reports);
+  QueueFrames(20, 1'000);
   auto admin = driver::PostgresOpener(location_)();
   ASSERT_TRUE(admin.ok()) << admin.status().message();
   ASSERT_TRUE((*admin)->Exec("CREATE EXTENSION IF NOT EXISTS pageinspect", "test").ok());
@@ -657,10 +657,7 @@ TEST_P(CallbackStoreTest, ALeaseWritesNoIndexEntryOnPostgresql) {
 }
 
 TEST_P(CallbackStoreTest, ConcurrentDispatchersNeverHoldOneDeliveryTogether) {
-  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
-  std::vector<UplinkReport> reports;
-  for (int i = 1; i <= 60; ++i) reports.push_back(Report(0x2C, i, 10'000 * i, "0A1B"));
-  Ingest(reports);
+  QueueFrames(60, 10'000);
   std::vector<std::unique_ptr<Store>> instances;
   for (int i = 0; i < 3; ++i) {
     auto s = GetParam() == "sqlite" ? OpenSqliteStore(location_) : OpenPostgresStore(location_);
