@@ -394,9 +394,9 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
   ROOST_RETURN_IF_ERROR(tx.Begin("claim deliveries"));
   std::vector<Delivery> claimed;
   std::map<std::string, std::optional<Callback>> callbacks;  // nullopt: deleted
+  const bool postgres = c.dialect().engine == driver::Engine::kPostgres;
   // Another instance's claims are skipped, not waited for.
-  const std::string skip_locked =
-      c.dialect().engine == driver::Engine::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
+  const std::string skip_locked = postgres ? " FOR UPDATE SKIP LOCKED" : "";
   constexpr const char* kDueRows =
       "SELECT id, callback_id, next_attempt FROM deliveries WHERE state = 0 AND "
       "next_attempt <= $1 AND lease_until <= $1 ";
@@ -408,7 +408,6 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
   // pairs, the rest of that due time and then the later ones. (An equality on
   // the due time alone lets PostgreSQL's planner walk the primary key from the
   // id instead, through every row of other due times.)
-  const bool postgres = c.dialect().engine == driver::Engine::kPostgres;
   if (postgres) {
     // A queue table's statistics are always behind: estimating a handful of
     // due rows, the planner would read every due row of the range by bitmap
@@ -510,7 +509,7 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
       std::string("UPDATE deliveries SET next_attempt = $1 WHERE id IN (SELECT id FROM "
                   "deliveries WHERE callback_id = $2 AND state = 0 AND next_attempt <= $3 AND "
                   "lease_until <= $3") +
-          (c.dialect().engine == driver::Engine::kPostgres ? " FOR UPDATE SKIP LOCKED" : "") + ")",
+          skip_locked + ")",
       "claim deliveries");
   // Rounds: when one met deliveries of callbacks that are not living, those
   // are parked and the claim looks again for as many living ones. Each such
