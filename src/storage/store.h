@@ -686,8 +686,8 @@ class Store {
   // (at-least-once). The earliest come first, except that a claim goes on from
   // where this store's last one stopped: what came due behind that place is
   // claimed by a look from the head, which comes once too few are due beyond
-  // it, or a second after the last such look. With several instances on one PostgreSQL each
-  // delivery is leased to one of them at a time. Meeting a due delivery of a
+  // it, or a second after the last such look. With several instances on one
+  // PostgreSQL each delivery is leased to one of them at a time. Meeting a due delivery of a
   // disabled or dead callback, the claim parks all of that callback's due
   // deliveries instead (kept pending, never due) until the callback is enabled
   // again (SetCallbackEnabled, or UpdateCallback with `enabled`): they are then
