@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -124,8 +124,9 @@ struct CurlTransfer {
   size_t max_body = 0;
   bool cut = false;
   bool check_destination = false;
-  int refused = 0;  // addresses refused by the destination check
-  int opened = 0;   // sockets opened
+  int refused = 0;                                // addresses refused by the destination check
+  int opened = 0;                                 // sockets opened
+  std::unordered_set<int>* opened_fds = nullptr;  // when set, each socket opened is added
   curl_slist* headers = nullptr;
   char error[CURL_ERROR_SIZE] = {0};
   std::chrono::steady_clock::time_point start;
@@ -155,6 +156,7 @@ struct CurlTransfer {
     int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
     if (fd < 0) return CURL_SOCKET_BAD;
     ++t->opened;
+    if (t->opened_fds != nullptr) t->opened_fds->insert(fd);
     return fd;
   }
 };
@@ -322,6 +324,7 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
       Post(std::move(job));
       return;
     }
+    job->transfer.opened_fds = &connections_;
     curl_easy_setopt(curl, CURLOPT_CLOSESOCKETFUNCTION, &Impl::OnClose);
     curl_easy_setopt(curl, CURLOPT_CLOSESOCKETDATA, this);
     curl_easy_setopt(curl, CURLOPT_PRIVATE, job.get());
@@ -354,6 +357,7 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
     }
     for (auto& [fd, watch] : watches_) Forget(*watch);
     watches_.clear();
+    connections_.clear();
     boost::system::error_code ignored;
     timer_.cancel(ignored);
   }
@@ -372,7 +376,7 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
     explicit Watch(boost::asio::io_context& loop) : descriptor(loop) {}
     boost::asio::posix::stream_descriptor descriptor;  // does not own the fd
     int fd = -1;
-    int what = 0;                           // CURL_POLL_IN / OUT / INOUT: what libcurl waits for
+    int what = 0;  // CURL_POLL_IN / OUT / INOUT: what libcurl waits for; 0 between transfers
     bool reading = false, writing = false;  // a wait is queued
     bool gone = false;                      // libcurl is done with the socket
   };
@@ -407,7 +411,16 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
   static int OnSocket(CURL*, curl_socket_t fd, int what, void* user, void*) {
     auto* self = static_cast<Impl*>(user);
     if (what == CURL_POLL_REMOVE) {
-      self->Drop(fd);
+      // A connection's socket stays known to the loop while the connection
+      // is kept alive: watching it again for its next transfer then costs no
+      // system call. OnClose lets go of it. Other sockets (a resolver's) may
+      // be closed without OnClose, so they are let go of now.
+      auto it = self->watches_.find(fd);
+      if (it != self->watches_.end() && self->connections_.count(fd) != 0) {
+        it->second->what = 0;
+      } else {
+        self->Drop(fd);
+      }
       return 0;
     }
     auto& watch = self->watches_[fd];
@@ -467,7 +480,9 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   static int OnClose(void* user, curl_socket_t fd) {
-    static_cast<Impl*>(user)->Drop(fd);
+    auto* self = static_cast<Impl*>(user);
+    self->connections_.erase(fd);
+    self->Drop(fd);
     return ::close(fd);
   }
 
@@ -488,14 +503,13 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   // Queues a wait for each direction libcurl wants and has none queued. The
-  // loop's waits are edge-triggered: readiness that came before the wait was
-  // queued (on a loop of several threads) would not wake it, so a socket that
-  // is ready already is acted on at once.
+  // loop's waits are edge-triggered, yet a socket that is ready already when a
+  // wait is queued completes it at once: asio's reactor re-arms the socket's
+  // registration (EPOLL_CTL_MOD) for every wait it queues, and epoll then
+  // reports the readiness that came before (AsioWait in http_sender_test.cpp).
   void Arm(const std::shared_ptr<Watch>& watch) {
-    short ready_check = 0;
     if ((watch->what & CURL_POLL_IN) != 0 && !watch->reading) {
       watch->reading = true;
-      ready_check |= POLLIN;
       watch->descriptor.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                                    [weak = weak_from_this(), watch](boost::system::error_code ec) {
                                      if (auto s = weak.lock())
@@ -504,23 +518,12 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
     }
     if ((watch->what & CURL_POLL_OUT) != 0 && !watch->writing) {
       watch->writing = true;
-      ready_check |= POLLOUT;
       watch->descriptor.async_wait(boost::asio::posix::stream_descriptor::wait_write,
                                    [weak = weak_from_this(), watch](boost::system::error_code ec) {
                                      if (auto s = weak.lock())
                                        s->Ready(watch, CURL_CSELECT_OUT, ec, &Watch::writing);
                                    });
     }
-    if (ready_check == 0) return;
-    pollfd p{watch->fd, ready_check, 0};
-    if (::poll(&p, 1, 0) <= 0) return;
-    int flags = 0;
-    if ((p.revents & POLLIN) != 0) flags |= CURL_CSELECT_IN;
-    if ((p.revents & POLLOUT) != 0) flags |= CURL_CSELECT_OUT;
-    if ((p.revents & (POLLERR | POLLHUP)) != 0) flags |= CURL_CSELECT_ERR;
-    boost::asio::post(loop_, [weak = weak_from_this(), watch, flags] {
-      if (auto s = weak.lock()) s->Act(watch->fd, flags, watch.get());
-    });
   }
 
   void Ready(const std::shared_ptr<Watch>& watch, int flags, boost::system::error_code ec,
@@ -529,6 +532,9 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
     {
       std::lock_guard<std::mutex> lock(mu_);
       watch.get()->*queued = false;
+      // A kept-alive connection between transfers: libcurl looks at it again
+      // (and finds it closed, if it was) when a transfer takes it.
+      if (watch->what == 0) return;
     }
     Act(watch->fd, ec ? CURL_CSELECT_ERR : flags, watch.get());
   }
@@ -581,9 +587,10 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
   std::unordered_map<CURL*, std::unique_ptr<Job>> jobs_;     // guarded by mu_
   std::vector<CURL*> free_;                                  // guarded by mu_
   std::unordered_map<int, std::shared_ptr<Watch>> watches_;  // guarded by mu_
-  boost::asio::steady_timer timer_;                          // guarded by mu_
-  bool timer_armed_ = false;                                 // guarded by mu_
-  std::chrono::steady_clock::time_point timer_due_;          // guarded by mu_
+  std::unordered_set<int> connections_;  // sockets opened for connections; guarded by mu_
+  boost::asio::steady_timer timer_;      // guarded by mu_
+  bool timer_armed_ = false;             // guarded by mu_
+  std::chrono::steady_clock::time_point timer_due_;  // guarded by mu_
   bool kick_posted_ = false;  // an immediate libcurl call is posted; guarded by mu_
 };
 

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cctype>
 #include <cstring>
 #include <functional>
@@ -296,6 +298,59 @@ TEST(AsyncHttpSender, ManySendsAtOnceShareKeptAliveConnections) {
   EXPECT_EQ(server.requests().size(), size_t{kRounds * kAtOnce});
   // Connections are opened for what is in flight at once, then reused.
   EXPECT_LE(server.connections(), kAtOnce);
+}
+
+TEST(AsyncHttpSender, ConnectionsTheServerClosesAreReplaced) {
+  // Every third answer announces "Connection: close", every third closes the
+  // connection unannounced, so the sender finds it closed only when it takes
+  // it for the next transfer. New sockets then often reuse a closed one's number.
+  std::atomic<int> n{0};
+  LoopbackHttpServer server([&n](const ReceivedRequest& r) {
+    const int i = n++;
+    Answer answer = Ok("seen " + r.body);
+    if (i % 3 == 1) answer.headers.emplace_back("Connection", "close");
+    answer.close_after = i % 3 != 0;
+    return answer;
+  });
+  AsyncSender async(LoopbackAllowed());
+  constexpr int kSends = 30;
+  for (int i = 0; i < kSends; ++i) {
+    HttpOutcome out = async.Send(Post(server.Url("/"), std::to_string(i)), 2s);
+    ASSERT_EQ(out.status, 200) << i << ": " << out.info;
+    EXPECT_EQ(out.body, "seen " + std::to_string(i));
+  }
+  EXPECT_EQ(server.requests().size(), size_t{kSends});
+  // A connection carries one answer that closes it, after one that does not.
+  EXPECT_EQ(server.connections(), kSends * 2 / 3);
+}
+
+// Arm (http_sender.cpp) relies on this: a wait queued on a socket that became
+// ready while no wait was queued, its edge taken by the loop already, still
+// completes.
+TEST(AsioWait, CompletesOnReadinessThatCameBeforeIt) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  boost::asio::io_context loop;
+  boost::asio::posix::stream_descriptor descriptor(loop, fds[0]);
+  auto let_the_loop_look = [&loop] {
+    boost::asio::steady_timer timer(loop, 20ms);
+    bool fired = false;
+    timer.async_wait([&fired](boost::system::error_code) { fired = true; });
+    while (!fired) loop.run_one();
+  };
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_EQ(::send(fds[1], "x", 1, 0), 1);
+    let_the_loop_look();  // takes the edge, with no wait queued
+    bool ready = false;
+    descriptor.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                          [&ready](boost::system::error_code ec) { ready = !ec; });
+    loop.restart();
+    loop.run_for(2s);
+    EXPECT_TRUE(ready) << "round " << round;
+    loop.restart();
+    // The byte stays unread: the socket stays readable, and no new edge comes.
+  }
+  ::close(fds[1]);
 }
 
 TEST(AsyncHttpSender, FailuresAreOutcomes) {

@@ -44,6 +44,9 @@ struct Answer {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   size_t filler_bytes = 0;  // sent after `body`, for answers too big to build
+  // The server closes the connection once the answer is sent. It says so with
+  // a "Connection: close" header only if `headers` has one.
+  bool close_after = false;
 };
 
 // A real HTTP/1.1 server on 127.0.0.1 (plain sockets, one thread per
@@ -187,6 +190,10 @@ class LoopbackHttpServer {
         size_t n = std::min(left, filler.size());
         if (!SendAll(fd, std::string_view(filler).substr(0, n))) return;
         left -= n;
+      }
+      if (answer.close_after) {
+        ::shutdown(fd, SHUT_RDWR);
+        return;
       }
     }
   }
