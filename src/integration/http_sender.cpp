@@ -379,6 +379,7 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
     int what = 0;  // CURL_POLL_IN / OUT / INOUT: what libcurl waits for; 0 between transfers
     bool reading = false, writing = false;  // a wait is queued
     bool gone = false;                      // libcurl is done with the socket
+    bool connected = false;                 // libcurl has waited to read from it
   };
   using Completed = std::vector<std::pair<Done, HttpOutcome>>;
 
@@ -413,12 +414,19 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
     if (what == CURL_POLL_REMOVE) {
       // A connection's socket stays known to the loop while the connection
       // is kept alive: watching it again for its next transfer then costs no
-      // system call. OnClose lets go of it. Other sockets (a resolver's) may
-      // be closed without OnClose, so they are let go of now.
+      // system call. OnClose lets go of it. But libcurl 7.88 closes a socket
+      // whose connect never completed (a timeout, the loser of happy eyeballs)
+      // itself, without OnClose (curl 8.2 no longer does), and may so close
+      // one it did not open through Roost (a resolver's). Those are let go of
+      // now, lest a new socket given their number be taken for them. libcurl
+      // waits to read from a socket only once connected: such a socket of
+      // Roost's is closed through OnClose, and may be kept.
       auto it = self->watches_.find(fd);
-      if (it != self->watches_.end() && self->connections_.count(fd) != 0) {
+      if (it != self->watches_.end() && it->second->connected &&
+          self->connections_.count(fd) != 0) {
         it->second->what = 0;
       } else {
+        self->connections_.erase(fd);
         self->Drop(fd);
       }
       return 0;
@@ -435,6 +443,7 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
       }
     }
     watch->what = what;
+    if ((what & CURL_POLL_IN) != 0) watch->connected = true;
     self->Arm(watch);
     return 0;
   }

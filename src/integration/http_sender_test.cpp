@@ -320,8 +320,58 @@ TEST(AsyncHttpSender, ConnectionsTheServerClosesAreReplaced) {
     EXPECT_EQ(out.body, "seen " + std::to_string(i));
   }
   EXPECT_EQ(server.requests().size(), size_t{kSends});
-  // A connection carries one answer that closes it, after one that does not.
+  // Answers 0 and 1 share a connection, 2 has one of its own, and so on.
   EXPECT_EQ(server.connections(), kSends * 2 / 3);
+}
+
+TEST(AsyncHttpSender, SocketsOfConnectionsNeverEstablishedAreNotTakenForNewOnes) {
+  // A connect that never completes (libcurl 7.88 closes its socket outside
+  // the sender's close callback), and a TLS handshake that never ends (closed
+  // through it, once connected). The next connection's socket then often
+  // gets the same number, and must not be taken for the closed one.
+  int full = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(full, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(full, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::listen(full, 0), 0);
+  ASSERT_EQ(::getsockname(full, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::vector<int> queued;  // connections never accepted fill the listener's queue
+  for (int i = 0; i < 4; ++i) {
+    int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ASSERT_GE(c, 0);
+    (void)::connect(c, reinterpret_cast<sockaddr*>(&addr), len);
+    queued.push_back(c);
+  }
+  const std::string never_connects =
+      "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/";
+  LoopbackHttpServer silent(nullptr, LoopbackHttpServer::Mode::kSilent);
+  const std::string never_shakes_hands = "https://127.0.0.1:" + std::to_string(silent.port()) + "/";
+  // Each answer closes its connection, so that every send opens a socket.
+  LoopbackHttpServer fine([](const ReceivedRequest&) {
+    Answer answer = Ok("fine");
+    answer.headers.emplace_back("Connection", "close");
+    answer.close_after = true;
+    return answer;
+  });
+  AsyncSender async(LoopbackAllowed());
+  for (int round = 0; round < 3; ++round) {
+    HttpOutcome out = async.Send(Post(never_connects, "x"), 300ms);
+    EXPECT_TRUE(out.status == kStatusTimeout || out.status == kStatusCannotConnect)
+        << round << ": " << out.status << " " << out.info;
+    out = async.Send(Post(fine.Url("/"), "y"), 2s);
+    ASSERT_EQ(out.status, 200) << round << ": " << out.info;
+    EXPECT_LT(out.seconds, 1.0);
+    out = async.Send(Post(never_shakes_hands, "x"), 300ms);
+    EXPECT_EQ(out.status, kStatusTimeout) << round << ": " << out.info;
+    out = async.Send(Post(fine.Url("/"), "z"), 2s);
+    ASSERT_EQ(out.status, 200) << round << ": " << out.info;
+    EXPECT_LT(out.seconds, 1.0);
+  }
+  for (int c : queued) ::close(c);
+  ::close(full);
 }
 
 // Arm (http_sender.cpp) relies on this: a wait queued on a socket that became
@@ -338,18 +388,26 @@ TEST(AsioWait, CompletesOnReadinessThatCameBeforeIt) {
     timer.async_wait([&fired](boost::system::error_code) { fired = true; });
     while (!fired) loop.run_one();
   };
-  for (int round = 0; round < 3; ++round) {
-    ASSERT_EQ(::send(fds[1], "x", 1, 0), 1);
-    let_the_loop_look();  // takes the edge, with no wait queued
+  auto wait = [&](boost::asio::posix::stream_descriptor::wait_type type) {
     bool ready = false;
-    descriptor.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                          [&ready](boost::system::error_code ec) { ready = !ec; });
+    descriptor.async_wait(type, [&ready](boost::system::error_code ec) { ready = !ec; });
     loop.restart();
     loop.run_for(2s);
-    EXPECT_TRUE(ready) << "round " << round;
     loop.restart();
-    // The byte stays unread: the socket stays readable, and no new edge comes.
+    return ready;
+  };
+  for (int round = 0; round < 3; ++round) {
+    // Each byte makes an edge, which the loop takes with no wait queued; the
+    // bytes stay unread, so the socket stays readable.
+    ASSERT_EQ(::send(fds[1], "x", 1, 0), 1);
+    let_the_loop_look();
+    EXPECT_TRUE(wait(boost::asio::posix::stream_descriptor::wait_read)) << "round " << round;
   }
+  // Writable from the start: a first wait registers for it, a second comes
+  // after the loop took that edge.
+  EXPECT_TRUE(wait(boost::asio::posix::stream_descriptor::wait_write));
+  let_the_loop_look();
+  EXPECT_TRUE(wait(boost::asio::posix::stream_descriptor::wait_write));
   ::close(fds[1]);
 }
 
