@@ -687,12 +687,12 @@ class Store {
   // where this store's last one stopped: what came due behind that place is
   // claimed by a look from the head, which comes once too few are due beyond
   // it, or a second after the last such look. With several instances on one
-  // PostgreSQL each delivery is leased to one of them at a time. Meeting a due delivery of a
-  // disabled or dead callback, the claim parks all of that callback's due
-  // deliveries instead (kept pending, never due) until the callback is enabled
-  // again (SetCallbackEnabled, or UpdateCallback with `enabled`): they are then
-  // due at once. Returns fewer than `limit` only when no more are due (other
-  // than those another instance holds).
+  // PostgreSQL each delivery is leased to one of them at a time. Meeting a due
+  // delivery of a disabled or dead callback, the claim parks all of that
+  // callback's due deliveries instead (kept pending, never due) until the
+  // callback is enabled again (SetCallbackEnabled, or UpdateCallback with
+  // `enabled`): they are then due at once. Returns fewer than `limit` only when
+  // no more are due (other than those another instance holds).
   virtual Result<std::vector<DeliveryTask>> ClaimDeliveries(EpochMillis now, int limit,
                                                             int64_t lease_ms) = 0;
   // Records an attempt. Returns true when this attempt made its callback dead
