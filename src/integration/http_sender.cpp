@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "integration/curl_init.h"
+#include "integration/plain_http_client.h"
 
 namespace roost::integration {
 namespace {
@@ -63,6 +64,13 @@ bool IsTlsError(CURLcode rc) {
   }
 }
 
+bool IsContentType(std::string_view name) {
+  constexpr std::string_view kName = "content-type";
+  return name.size() == kName.size() &&
+         std::equal(name.begin(), name.end(), kName.begin(),
+                    [](char a, char b) { return (a >= 'A' && a <= 'Z' ? a - 'A' + 'a' : a) == b; });
+}
+
 bool IsHeaderToken(std::string_view name) {
   if (name.empty()) return false;
   constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
@@ -72,19 +80,12 @@ bool IsHeaderToken(std::string_view name) {
   });
 }
 
-bool HasLineBreak(std::string_view value) {
-  return value.find_first_of("\r\n") != std::string_view::npos ||
-         value.find('\0') != std::string_view::npos;
-}
-
-bool IsContentType(std::string_view name) {
-  constexpr std::string_view kName = "content-type";
-  return name.size() == kName.size() &&
-         std::equal(name.begin(), name.end(), kName.begin(),
-                    [](char a, char b) { return (a >= 'A' && a <= 'Z' ? a - 'A' + 'a' : a) == b; });
-}
-
 }  // namespace
+
+bool HeaderCanBeSent(std::string_view name, std::string_view value) {
+  return IsHeaderToken(name) &&
+         value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
 
 bool IsPublicAddress(const sockaddr* address) {
   if (address == nullptr) return false;
@@ -175,11 +176,16 @@ HttpOutcome Finish(CurlTransfer& t, int status, std::string info) {
 bool PrepareTransfer(CURL* curl, const HttpRequest& request, std::chrono::milliseconds timeout,
                      const HttpSenderOptions& options, CurlTransfer& t) {
   t.start = std::chrono::steady_clock::now();
+  // A handle carries state between transfers besides its options: libcurl
+  // 7.88 counts the retries on connections found dead across all of them, and
+  // after five fails the transfer ("Connection died, tried 5 times"). Kept-alive
+  // connections and the DNS cache are not reset.
+  curl_easy_reset(curl);
   bool has_content_type = false;
   for (const auto& [name, value] : request.headers) {
     // The request builder already guarantees both; a header that could split
     // the request is never handed to libcurl whatever the caller.
-    if (!IsHeaderToken(name) || HasLineBreak(value)) {
+    if (!HeaderCanBeSent(name, value)) {
       curl_slist_free_all(t.headers);
       t.headers = nullptr;
       t.outcome = Finish(t, kStatusOther, "a request header cannot be sent");
@@ -294,7 +300,7 @@ HttpOutcome HttpSender::Send(const HttpRequest& request, std::chrono::millisecon
 class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
  public:
   Impl(boost::asio::io_context& loop, HttpSenderOptions options)
-      : loop_(loop), options_(std::move(options)), timer_(loop) {
+      : loop_(loop), options_(std::move(options)), plain_(loop, options_), timer_(loop) {
     InitCurlOnce();
     multi_ = curl_multi_init();
     if (multi_ != nullptr) {
@@ -309,6 +315,12 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
   ~Impl() { Close(); }
 
   void Send(HttpRequest request, std::chrono::milliseconds timeout, Done done) {
+    if (!options_.libcurl_for_plain_http) {
+      if (auto target = ParsePlainHttpUrl(request.url)) {
+        plain_.Send(std::move(*target), std::move(request), timeout, std::move(done));
+        return;
+      }
+    }
     auto job = std::make_unique<Job>();
     job->request = std::move(request);
     job->done = std::move(done);
@@ -340,6 +352,7 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void Close() {
+    plain_.Close();
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return;
     closed_ = true;
@@ -590,6 +603,7 @@ class AsyncHttpSender::Impl : public std::enable_shared_from_this<Impl> {
 
   boost::asio::io_context& loop_;
   const HttpSenderOptions options_;
+  PlainHttpClient plain_;  // http:// transfers, unless options_.libcurl_for_plain_http
   std::mutex mu_;
   bool closed_ = false;                                      // guarded by mu_
   CURLM* multi_ = nullptr;                                   // guarded by mu_

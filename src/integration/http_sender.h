@@ -1,4 +1,4 @@
-// Sends callback requests over HTTP(S) with libcurl (pipeline.md, "Callbacks":
+// Sends callback requests over HTTP(S) (pipeline.md, "Callbacks":
 // keep-alive connections, timeouts, each attempt's result recorded).
 //
 // One HttpSender owns one libcurl easy handle and its connection cache, so
@@ -28,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "integration/callback_request.h"
 
@@ -57,7 +58,7 @@ struct HttpOutcome {
 struct HttpSenderOptions {
   // Refuses destinations whose address is not public (IsPublicAddress), with
   // kStatusDestinationNotAllowed and info "destination address not allowed".
-  // The check is made on every address libcurl is about to connect to, after
+  // The check is made on every address about to be connected to, after
   // DNS resolution, so a name that resolves (or later re-resolves) to an
   // internal address is refused too. On in this struct, so that a sender made
   // without thought is the safe one; `roost serve` sets it from
@@ -67,6 +68,10 @@ struct HttpSenderOptions {
   bool refuse_private_destinations = true;
   size_t max_answer_bytes = 64 * 1024;
   std::string user_agent = "Roost";
+  // AsyncHttpSender only: send http:// URLs through libcurl too, rather than
+  // through Roost's own client on the loop (plain_http_client.h). For the
+  // tests of libcurl's part, which https:// URLs always take.
+  bool libcurl_for_plain_http = false;
 };
 
 class HttpSender {
@@ -86,8 +91,10 @@ class HttpSender {
 };
 
 // Sends callback requests like HttpSender, but without blocking: every
-// transfer runs on `loop` (libcurl's multi interface, its sockets and timer
-// waited on by the loop), so a few hundred sends in flight cost no thread each,
+// transfer runs on `loop` (http:// ones on Roost's own HTTP/1.1 client,
+// plain_http_client.h; the others on libcurl's multi interface, its sockets
+// and timer waited on by the loop), so a few hundred sends in flight cost no
+// thread each,
 // and an answer is read by the same threads that serve Roost's own HTTP. The
 // kept-alive connections are shared by all transfers.
 //
@@ -116,6 +123,11 @@ class AsyncHttpSender {
   class Impl;
   std::shared_ptr<Impl> impl_;
 };
+
+// True when `name` is an HTTP token (RFC 9110) and `value` has no CR, LF or
+// NUL: a header that could split the request is never sent, whatever the
+// caller (the request builder already guarantees both).
+bool HeaderCanBeSent(std::string_view name, std::string_view value);
 
 // True unless `address` (AF_INET or AF_INET6) is: unspecified (0.0.0.0/8, ::),
 // loopback (127/8, ::1), private (10/8, 172.16/12, 192.168/16, fc00::/7),

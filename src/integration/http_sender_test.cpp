@@ -50,6 +50,17 @@ HttpRequest Post(std::string url, std::string body) {
   return r;
 }
 
+// Sends bodies "0", "1", ... one after the other; each must be answered
+// "seen <body>" with 200.
+template <typename Sender>
+void SendInTurn(Sender& sender, const LoopbackHttpServer& server, int sends) {
+  for (int i = 0; i < sends; ++i) {
+    HttpOutcome out = sender.Send(Post(server.Url("/"), std::to_string(i)), 2s);
+    ASSERT_EQ(out.status, 200) << i << ": " << out.info;
+    EXPECT_EQ(out.body, "seen " + std::to_string(i));
+  }
+}
+
 TEST(HttpSender, PostsAndCapturesTheAnswer) {
   LoopbackHttpServer server([](const ReceivedRequest&) { return Ok("{\"ok\":true}"); });
   HttpSender sender(LoopbackAllowed());
@@ -249,9 +260,26 @@ class AsyncSender {
   std::vector<std::thread> threads_;
 };
 
-TEST(AsyncHttpSender, PostsAndCapturesTheAnswer) {
+// Each test of AsyncHttpSender runs twice: http:// URLs through Roost's own
+// client (plain_http_client.h), and through libcurl, which https:// URLs take.
+class AsyncHttpSender : public ::testing::TestWithParam<bool> {
+ protected:
+  HttpSenderOptions Options(bool refuse_private = false) const {
+    HttpSenderOptions options;
+    options.refuse_private_destinations = refuse_private;
+    options.libcurl_for_plain_http = GetParam();
+    return options;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Clients, AsyncHttpSender, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "Libcurl" : "OwnClient";
+                         });
+
+TEST_P(AsyncHttpSender, PostsAndCapturesTheAnswer) {
   LoopbackHttpServer server([](const ReceivedRequest&) { return Ok("{\"ok\":true}"); });
-  AsyncSender async(LoopbackAllowed());
+  AsyncSender async(Options());
   HttpOutcome out = async.Send(Post(server.Url("/up?x=1"), R"({"device":"2C"})"), 2s);
   EXPECT_EQ(out.status, 200);
   EXPECT_EQ(out.info, "");
@@ -278,9 +306,9 @@ TEST(AsyncHttpSender, PostsAndCapturesTheAnswer) {
   EXPECT_EQ(server.connections(), 1);
 }
 
-TEST(AsyncHttpSender, ManySendsAtOnceShareKeptAliveConnections) {
+TEST_P(AsyncHttpSender, ManySendsAtOnceShareKeptAliveConnections) {
   LoopbackHttpServer server([](const ReceivedRequest& r) { return Ok("seen " + r.body); });
-  AsyncSender async(LoopbackAllowed(), 3);
+  AsyncSender async(Options(), 3);
   constexpr int kRounds = 20;
   constexpr int kAtOnce = 16;
   for (int round = 0; round < kRounds; ++round) {
@@ -300,7 +328,7 @@ TEST(AsyncHttpSender, ManySendsAtOnceShareKeptAliveConnections) {
   EXPECT_LE(server.connections(), kAtOnce);
 }
 
-TEST(AsyncHttpSender, ConnectionsTheServerClosesAreReplaced) {
+TEST_P(AsyncHttpSender, ConnectionsTheServerClosesAreReplaced) {
   // Every third answer announces "Connection: close", every third closes the
   // connection unannounced, so the sender finds it closed only when it takes
   // it for the next transfer. New sockets then often reuse a closed one's number.
@@ -312,19 +340,45 @@ TEST(AsyncHttpSender, ConnectionsTheServerClosesAreReplaced) {
     answer.close_after = i % 3 != 0;
     return answer;
   });
-  AsyncSender async(LoopbackAllowed());
+  AsyncSender async(Options());
   constexpr int kSends = 30;
-  for (int i = 0; i < kSends; ++i) {
-    HttpOutcome out = async.Send(Post(server.Url("/"), std::to_string(i)), 2s);
-    ASSERT_EQ(out.status, 200) << i << ": " << out.info;
-    EXPECT_EQ(out.body, "seen " + std::to_string(i));
-  }
+  SendInTurn(async, server, kSends);
   EXPECT_EQ(server.requests().size(), size_t{kSends});
   // Answers 0 and 1 share a connection, 2 has one of its own, and so on.
   EXPECT_EQ(server.connections(), kSends * 2 / 3);
 }
 
-TEST(AsyncHttpSender, SocketsOfConnectionsNeverEstablishedAreNotTakenForNewOnes) {
+// The server hangs up on every request after the first of a connection,
+// without answering: each send after the first finds its kept-alive
+// connection dead and goes once more on a new one, every time.
+std::function<Answer(const ReceivedRequest&)> HangsUpOnEverySecondRequest(std::atomic<int>& n) {
+  return [&n](const ReceivedRequest& r) {
+    Answer answer = Ok("seen " + r.body);
+    answer.hang_up = n++ % 2 == 1;
+    return answer;
+  };
+}
+
+TEST(HttpSender, KeptAliveConnectionsFoundDeadAreReplacedEveryTime) {
+  std::atomic<int> n{0};
+  LoopbackHttpServer server(HangsUpOnEverySecondRequest(n));
+  HttpSender sender(LoopbackAllowed());
+  constexpr int kSends = 12;  // libcurl gives up after five retries on one handle, unless reset
+  SendInTurn(sender, server, kSends);
+  EXPECT_EQ(server.connections(), kSends);
+}
+
+TEST_P(AsyncHttpSender, KeptAliveConnectionsFoundDeadAreReplacedEveryTime) {
+  std::atomic<int> n{0};
+  LoopbackHttpServer server(HangsUpOnEverySecondRequest(n));
+  AsyncSender async(Options());
+  constexpr int kSends = 12;
+  SendInTurn(async, server, kSends);
+  EXPECT_EQ(server.connections(), kSends);
+  EXPECT_EQ(server.requests().size(), size_t{2 * kSends - 1});
+}
+
+TEST_P(AsyncHttpSender, SocketsOfConnectionsNeverEstablishedAreNotTakenForNewOnes) {
   // A connect that never completes (libcurl 7.88 closes its socket outside
   // the sender's close callback), and a TLS handshake that never ends (closed
   // through it, once connected). The next connection's socket then often
@@ -356,7 +410,7 @@ TEST(AsyncHttpSender, SocketsOfConnectionsNeverEstablishedAreNotTakenForNewOnes)
     answer.close_after = true;
     return answer;
   });
-  AsyncSender async(LoopbackAllowed());
+  AsyncSender async(Options());
   for (int round = 0; round < 3; ++round) {
     HttpOutcome out = async.Send(Post(never_connects, "x"), 300ms);
     EXPECT_TRUE(out.status == kStatusTimeout || out.status == kStatusCannotConnect)
@@ -411,10 +465,10 @@ TEST(AsioWait, CompletesOnReadinessThatCameBeforeIt) {
   ::close(fds[1]);
 }
 
-TEST(AsyncHttpSender, FailuresAreOutcomes) {
+TEST_P(AsyncHttpSender, FailuresAreOutcomes) {
   LoopbackHttpServer silent(nullptr, LoopbackHttpServer::Mode::kSilent);
   LoopbackHttpServer fine([](const ReceivedRequest&) { return Ok("fine"); });
-  AsyncSender async(LoopbackAllowed());
+  AsyncSender async(Options());
   // A silent server times out without holding up a healthy one.
   std::promise<HttpOutcome> slow;
   async.sender().Send(Post(silent.Url("/"), "x"), 500ms,
@@ -440,9 +494,9 @@ TEST(AsyncHttpSender, FailuresAreOutcomes) {
   EXPECT_EQ(async.Send(Post(fine.Url("/"), "z"), 2s).body, "fine");
 }
 
-TEST(AsyncHttpSender, PrivateDestinationsRefused) {
+TEST_P(AsyncHttpSender, PrivateDestinationsRefused) {
   LoopbackHttpServer server([](const ReceivedRequest&) { return Ok("reached"); });
-  AsyncSender guarded(HttpSenderOptions{});
+  AsyncSender guarded(Options(true));
   for (std::string host : {"127.0.0.1", "localhost"}) {
     HttpOutcome out =
         guarded.Send(Post("http://" + host + ":" + std::to_string(server.port()) + "/", "x"), 2s);
@@ -451,9 +505,9 @@ TEST(AsyncHttpSender, PrivateDestinationsRefused) {
   EXPECT_EQ(server.connections(), 0);
 }
 
-TEST(AsyncHttpSender, ClosedSenderCallsNothing) {
+TEST_P(AsyncHttpSender, ClosedSenderCallsNothing) {
   LoopbackHttpServer silent(nullptr, LoopbackHttpServer::Mode::kSilent);
-  AsyncSender async(LoopbackAllowed());
+  AsyncSender async(Options());
   std::atomic<int> called{0};
   async.sender().Send(Post(silent.Url("/"), "x"), 5s, [&called](HttpOutcome) { ++called; });
   for (int i = 0; i < 200 && silent.connections() == 0; ++i) std::this_thread::sleep_for(5ms);

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -47,6 +48,12 @@ struct Answer {
   // The server closes the connection once the answer is sent. It says so with
   // a "Connection: close" header only if `headers` has one.
   bool close_after = false;
+  // Sent as is after the status line, in place of the headers and body above
+  // (no Content-Length is added): for answers chunked, ended by closing the
+  // connection, or preceded by an interim answer.
+  std::optional<std::string> raw = std::nullopt;
+  // The connection is closed once the request is read, and nothing answered.
+  bool hang_up = false;
 };
 
 // A real HTTP/1.1 server on 127.0.0.1 (plain sockets, one thread per
@@ -94,6 +101,8 @@ class LoopbackHttpServer {
   }
   uint16_t port() const { return port_; }
   int connections() const { return connections_.load(); }
+  // Connections the client closed (or this server did, after close_after or hang_up).
+  int ended() const { return ended_.load(); }
   std::vector<ReceivedRequest> requests() const {
     std::lock_guard lock(mu_);
     return requests_;
@@ -109,7 +118,10 @@ class LoopbackHttpServer {
       ++connections_;
       std::lock_guard lock(mu_);
       connection_fds_.push_back(fd);
-      workers_.emplace_back([this, fd] { Serve(fd); });
+      workers_.emplace_back([this, fd] {
+        Serve(fd);
+        ++ended_;
+      });
     }
   }
 
@@ -180,10 +192,18 @@ class LoopbackHttpServer {
         std::lock_guard lock(mu_);
         requests_.push_back(std::move(request));
       }
+      if (answer.hang_up) {
+        ::shutdown(fd, SHUT_RDWR);
+        return;
+      }
       std::string out = "HTTP/1.1 " + std::to_string(answer.status) + " Status\r\n";
-      for (const auto& [n, v] : answer.headers) out += n + ": " + v + "\r\n";
-      out += "Content-Length: " + std::to_string(answer.body.size() + answer.filler_bytes) +
-             "\r\n\r\n" + answer.body;
+      if (answer.raw) {
+        out += *answer.raw;
+      } else {
+        for (const auto& [n, v] : answer.headers) out += n + ": " + v + "\r\n";
+        out += "Content-Length: " + std::to_string(answer.body.size() + answer.filler_bytes) +
+               "\r\n\r\n" + answer.body;
+      }
       if (!SendAll(fd, out)) return;
       const std::string filler(64 * 1024, 'x');
       for (size_t left = answer.filler_bytes; left > 0;) {
@@ -204,6 +224,7 @@ class LoopbackHttpServer {
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> connections_{0};
+  std::atomic<int> ended_{0};
   std::thread acceptor_;
   mutable std::mutex mu_;
   std::vector<std::thread> workers_;
