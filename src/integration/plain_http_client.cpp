@@ -45,7 +45,8 @@ constexpr size_t kMaxIdleConnections = 256;
 constexpr size_t kMaxIdlePerHost = 64;
 constexpr auto kMaxIdleTime = std::chrono::seconds(60);
 constexpr auto kResolvedLifetime = std::chrono::seconds(60);
-constexpr size_t kMaxResolvers = 8;
+constexpr size_t kMaxResolvers = 64;
+constexpr size_t kMaxBufferedBytes = 32 * 1024;
 
 bool IsNameChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-';
@@ -53,6 +54,27 @@ bool IsNameChar(char c) {
 
 bool IsTargetChar(char c) {
   return c > 0x20 && c < 0x7f;
+}
+
+bool HasHeader(const HttpRequest& request, std::string_view lowercase_name) {
+  return std::any_of(request.headers.begin(), request.headers.end(), [&](const auto& header) {
+    const std::string& name = header.first;
+    return name.size() == lowercase_name.size() &&
+           std::equal(name.begin(), name.end(), lowercase_name.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == b;
+           });
+  });
+}
+
+// A path with a "." or ".." segment: libcurl removes them (RFC 3986, 5.2.4).
+bool HasDotSegment(std::string_view path) {
+  for (size_t at = 0; at < path.size();) {
+    const size_t next = std::min(path.find('/', at + 1), path.size());
+    const std::string_view segment = path.substr(at + 1, next - at - 1);
+    if (segment == "." || segment == "..") return true;
+    at = next;
+  }
+  return false;
 }
 
 // A failure that means a kept-alive connection was closed by the server
@@ -108,6 +130,7 @@ std::optional<PlainHttpTarget> ParsePlainHttpUrl(std::string_view url) {
   }
   rest = rest.substr(0, rest.find('#'));
   if (!std::all_of(rest.begin(), rest.end(), IsTargetChar)) return std::nullopt;
+  if (HasDotSegment(rest.substr(0, rest.find('?')))) return std::nullopt;
   t.host = std::string(host);
   t.host_header = authority.starts_with('[') ? "[" + t.host + "]" : t.host;
   if (t.port != 80) t.host_header += ":" + std::to_string(t.port);
@@ -163,6 +186,8 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
       }
       idle_.clear();
       idle_count_ = 0;
+      resolving_.clear();
+      pending_names_.clear();
       active.assign(active_.begin(), active_.end());
       active_.clear();  // the posted aborts hold them now
       for (const auto& t : active) t->abort_exec = t->exec;
@@ -180,11 +205,11 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
   struct Connection {
     explicit Connection(const asio::any_io_executor& exec) : stream(exec) {}
     beast::tcp_stream stream;
-    beast::flat_buffer buffer;
+    // Bounded: Beast limits an answer's header (8 KiB), but not a chunk's
+    // extensions nor the trailer, which a hostile server could send forever.
+    beast::flat_buffer buffer{kMaxBufferedBytes};
     Clock::time_point idle_since;
   };
-
-  using Resolved = std::function<void(int error, std::vector<tcp::endpoint> addresses)>;
 
   // One send. Its steps run one at a time, on `exec`: the strand of its
   // connection (a new connection is made on the transfer's own strand, and a
@@ -205,6 +230,7 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
     std::unique_ptr<Connection> connection;
     bool reused = false;   // the connection was kept alive from an earlier send
     bool retried = false;  // sent again on a new connection once already
+    bool interim = false;  // an interim answer (1xx) came: the request was received
     bool finished = false;
     bool resolving = false;
     std::optional<asio::steady_timer> resolve_timer;
@@ -214,8 +240,7 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
 
     void Begin() {
       if (finished) return;
-      connection = client->TakeIdle(key, exec);
-      if (connection != nullptr) {
+      if (client->TakeIdle(*this)) {
         reused = true;
         // The connection's strand from here on.
         asio::dispatch(exec, [self = shared_from_this()] { self->Write(); });
@@ -240,21 +265,22 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
         self->resolving = false;
         self->TimedOut();
       });
-      client->Resolve(target.host, target.port,
-                      [self = shared_from_this()](int error, std::vector<tcp::endpoint> found) {
-                        asio::dispatch(self->exec, [self, error, found = std::move(found)] {
-                          if (!self->resolving) return;
-                          self->resolving = false;
-                          self->resolve_timer->cancel();
-                          if (error != 0) {
-                            self->Finish(kStatusCannotResolve, "could not resolve host " +
-                                                                   self->target.host + ": " +
-                                                                   gai_strerror(error));
-                            return;
-                          }
-                          self->Connect(found);
-                        });
-                      });
+      if (auto cached = client->Resolve(target.host, target.port, weak_from_this())) {
+        Resolved(0, std::move(*cached));
+      }
+    }
+
+    // The name's addresses, or getaddrinfo's error.
+    void Resolved(int error, std::vector<tcp::endpoint> found) {
+      if (!resolving) return;
+      resolving = false;
+      resolve_timer->cancel();
+      if (error != 0) {
+        Finish(kStatusCannotResolve,
+               "could not resolve host " + target.host + ": " + gai_strerror(error));
+        return;
+      }
+      Connect(found);
     }
 
     void Connect(const std::vector<tcp::endpoint>& found) {
@@ -323,12 +349,14 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
             if (self->finished) return;
             if (ec == beast::error::timeout) {
               self->TimedOut();
-            } else if (ec && self->reused && !self->retried && !self->parser->got_some() &&
-                       IsStale(ec)) {
+            } else if (ec && self->reused && !self->retried && !self->interim &&
+                       !self->parser->got_some() && IsStale(ec)) {
               self->Retry();
             } else if (ec) {
               self->Finish(kStatusOther, "could not read the answer: " + ec.message());
-            } else if (self->parser->get().result_int() / 100 == 1) {
+            } else if (self->parser->get().result_int() / 100 == 1 &&
+                       self->parser->get().result_int() != 101) {
+              self->interim = true;
               self->ReadHeader();  // an interim answer (100 Continue): the real one follows
             } else {
               self->ReadBody();
@@ -372,8 +400,9 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
 
     void Complete() {
       const int status = parser->get().result_int();
-      // Bytes after the answer would be an answer to nothing: not reused then.
-      if (parser->keep_alive() && connection->buffer.size() == 0) {
+      // Bytes after the answer would be an answer to nothing: not reused then;
+      // nor after 101, which switches to another protocol.
+      if (parser->keep_alive() && connection->buffer.size() == 0 && status != 101) {
         client->PutIdle(key, std::move(connection));
       }
       Finish(status, "");
@@ -435,9 +464,10 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
     w += t.target.target;
     w += " HTTP/1.1\r\nHost: ";
     w += t.target.host_header;
-    w += "\r\nUser-Agent: ";
-    w += options_.user_agent;
-    w += "\r\nAccept: */*\r\n";
+    w += "\r\n";
+    // As libcurl: the callback's own User-Agent or Accept replaces the default.
+    if (!HasHeader(request, "user-agent")) w += "User-Agent: " + options_.user_agent + "\r\n";
+    if (!HasHeader(request, "accept")) w += "Accept: */*\r\n";
     for (const auto& [name, value] : request.headers) {
       if (!HeaderCanBeSent(name, value)) return false;
       w += name;
@@ -455,40 +485,44 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
     return true;
   }
 
-  std::unique_ptr<Connection> TakeIdle(const std::string& key, asio::any_io_executor& exec) {
+  // Gives `t` a kept-alive connection to its host, if there is one, and moves
+  // it to that connection's strand. Under mu_, so that Close() sees both.
+  bool TakeIdle(Transfer& t) {
     std::vector<std::unique_ptr<Connection>> stale;
-    std::unique_ptr<Connection> taken;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (closed_) return nullptr;
-      auto it = idle_.find(key);
-      while (it != idle_.end() && !it->second.empty()) {
+      if (closed_) return false;
+      auto it = idle_.find(t.key);
+      while (it != idle_.end() && !it->second.empty() && t.connection == nullptr) {
         // The most recently used first: the least likely to have been closed.
         std::unique_ptr<Connection> c = std::move(it->second.back());
         it->second.pop_back();
         --idle_count_;
         if (Clock::now() - c->idle_since < kMaxIdleTime) {
-          exec = c->stream.get_executor();
-          taken = std::move(c);
-          break;
+          t.exec = c->stream.get_executor();
+          t.connection = std::move(c);
+        } else {
+          stale.push_back(std::move(c));
         }
-        stale.push_back(std::move(c));
       }
+      // Hosts may be many (a callback's URL may name one per device).
+      if (it != idle_.end() && it->second.empty()) idle_.erase(it);
     }
     for (auto& c : stale) {
       boost::system::error_code ignored;
       c->stream.socket().close(ignored);
     }
-    return taken;
+    return t.connection != nullptr;
   }
 
   void PutIdle(const std::string& key, std::unique_ptr<Connection> c) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      auto& list = idle_[key];
-      if (!closed_ && idle_count_ < kMaxIdleConnections && list.size() < kMaxIdlePerHost) {
+      auto it = idle_.find(key);
+      const size_t held = it == idle_.end() ? 0 : it->second.size();
+      if (!closed_ && idle_count_ < kMaxIdleConnections && held < kMaxIdlePerHost) {
         c->idle_since = Clock::now();
-        list.push_back(std::move(c));
+        idle_[key].push_back(std::move(c));
         ++idle_count_;
         return;
       }
@@ -505,35 +539,45 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
     return !closed_;
   }
 
-  // Calls `resolved` from a resolver thread with the name's addresses, or
-  // with getaddrinfo's error.
-  void Resolve(const std::string& host, uint16_t port, Resolved resolved) {
+  // The name's addresses when they are known (kept from an earlier lookup);
+  // else nullopt, and `t` gets them, or getaddrinfo's error, through
+  // Transfer::Resolved once a resolver thread has them, unless it is gone or
+  // the client closed meanwhile.
+  std::optional<std::vector<tcp::endpoint>> Resolve(const std::string& host, uint16_t port,
+                                                    std::weak_ptr<Transfer> t) {
     std::vector<asio::ip::address> addresses;
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto cached = resolved_.find(host);
-      if (cached != resolved_.end() && Clock::now() < cached->second.expires) {
-        addresses = cached->second.addresses;
-      } else {
+      if (cached == resolved_.end() || Clock::now() >= cached->second.expires) {
         auto& waiting = resolving_[host];
-        waiting.push_back(Waiter{port, std::move(resolved)});
+        waiting.push_back(Waiter{port, std::move(t)});
         if (waiting.size() == 1) {
           pending_names_.push_back(host);
           StartResolvers();
         }
-        return;
+        return std::nullopt;
       }
+      addresses = cached->second.addresses;
     }
     std::vector<tcp::endpoint> endpoints;
     for (const auto& a : addresses) endpoints.emplace_back(a, port);
-    resolved(0, std::move(endpoints));
+    return endpoints;
   }
 
-  // With mu_ held.
+  // With mu_ held. A name whose transfers have all ended meanwhile is not
+  // looked up.
   void StartResolvers() {
-    while (resolvers_ < kMaxResolvers && !pending_names_.empty()) {
+    while (!closed_ && resolvers_ < kMaxResolvers && !pending_names_.empty()) {
       std::string host = std::move(pending_names_.front());
       pending_names_.pop_front();
+      auto it = resolving_.find(host);
+      if (it == resolving_.end()) continue;
+      std::erase_if(it->second, [](const Waiter& w) { return w.transfer.expired(); });
+      if (it->second.empty()) {
+        resolving_.erase(it);
+        continue;
+      }
       ++resolvers_;
       std::thread([self = shared_from_this(), host = std::move(host)] {
         self->Lookup(host);
@@ -546,7 +590,7 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* list = nullptr;
-    const int error = ::getaddrinfo(host.c_str(), nullptr, &hints, &list);
+    int error = ::getaddrinfo(host.c_str(), nullptr, &hints, &list);
     std::vector<asio::ip::address> addresses;
     for (addrinfo* a = error == 0 ? list : nullptr; a != nullptr; a = a->ai_next) {
       if (a->ai_family == AF_INET) {
@@ -561,31 +605,35 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
       }
     }
     if (list != nullptr) ::freeaddrinfo(list);
-    std::vector<Waiter> waiters;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      --resolvers_;
-      auto it = resolving_.find(host);
-      if (it != resolving_.end()) {
-        waiters = std::move(it->second);
-        resolving_.erase(it);
+    if (error == 0 && addresses.empty()) error = EAI_NONAME;
+    // Under mu_ to the end: once Close() has returned, nothing is posted to
+    // the loop (which may be gone), and no transfer is released here.
+    std::lock_guard<std::mutex> lock(mu_);
+    --resolvers_;
+    if (closed_) return;
+    auto it = resolving_.find(host);
+    if (it != resolving_.end()) {
+      for (const Waiter& w : it->second) {
+        std::shared_ptr<Transfer> t = w.transfer.lock();
+        if (t == nullptr) continue;
+        std::vector<tcp::endpoint> endpoints;
+        for (const auto& a : addresses) endpoints.emplace_back(a, w.port);
+        asio::post(t->exec, [t, error, endpoints = std::move(endpoints)]() mutable {
+          t->Resolved(error, std::move(endpoints));
+        });
       }
-      if (error == 0 && !addresses.empty()) {
-        if (resolved_.size() >= kMaxIdleConnections) resolved_.clear();  // bounded, rarely full
-        resolved_[host] = Name{Clock::now() + kResolvedLifetime, addresses};
-      }
-      StartResolvers();
+      resolving_.erase(it);
     }
-    for (Waiter& w : waiters) {
-      std::vector<tcp::endpoint> endpoints;
-      for (const auto& a : addresses) endpoints.emplace_back(a, w.port);
-      w.resolved(error == 0 && addresses.empty() ? EAI_NONAME : error, std::move(endpoints));
+    if (error == 0) {
+      if (resolved_.size() >= kMaxIdleConnections) resolved_.clear();  // bounded, rarely full
+      resolved_[host] = Name{Clock::now() + kResolvedLifetime, std::move(addresses)};
     }
+    StartResolvers();
   }
 
   struct Waiter {
     uint16_t port;
-    Resolved resolved;
+    std::weak_ptr<Transfer> transfer;
   };
   struct Name {
     Clock::time_point expires;

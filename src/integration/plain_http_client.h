@@ -16,9 +16,14 @@
 //   it meanwhile, the send fails before any byte of an answer, and the request
 //   is sent once more on a new connection (within the same deadline). The
 //   server may so receive a request twice; deliveries are at least once anyway.
+//   Not after an interim answer (1xx): the server had the request.
+// - Each connection's read buffer is bounded (32 KiB): Beast bounds an answer's
+//   header, but not a chunk line's extensions nor the trailer.
+// - As with libcurl, the callback's own User-Agent or Accept replaces Roost's.
 // - Host names are resolved on threads of the client's own (at most
-//   kMaxResolvers at once), as libcurl's threaded resolver does, so a slow name
-//   server holds up only the sends to its names; answers are kept 60 s.
+//   64 at once), as libcurl's threaded resolver does, so a slow name server
+//   holds up only the sends to its names; answers are kept 60 s. A lookup that
+//   ends after Close(), or after its transfers ended, delivers nothing.
 // - A name's addresses are tried in turn, each within what is left of the
 //   transfer's deadline (no happy eyeballs).
 #pragma once

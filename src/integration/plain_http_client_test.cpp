@@ -38,6 +38,7 @@ TEST(ParsePlainHttpUrl, TakesPlainHttpUrls) {
       {"http://[::1]:9000/up", "::1", 9000, "[::1]:9000", "/up"},
       {"http://[2001:db8::7]/", "2001:db8::7", 80, "[2001:db8::7]", "/"},
       {"http://h:65535/{x}|~", "h", 65535, "h:65535", "/{x}|~"},
+      {"http://h/a.b/..c/.d?x=/../", "h", 80, "h", "/a.b/..c/.d?x=/../"},
   };
   for (const Case& c : cases) {
     auto t = ParsePlainHttpUrl(c.url);
@@ -75,6 +76,10 @@ TEST(ParsePlainHttpUrl, LeavesTheRestToLibcurl) {
            "http://example.com/\x7f",          //
            "http://example.com/caf\xc3\xa9",   //
            "http://example.com/a\r\nHost: x",  //
+           "http://example.com/a/../b",        // dot segments: libcurl removes them
+           "http://example.com/./b",           //
+           "http://example.com/a/..",          //
+           "http://example.com/..?x",          //
        }) {
     EXPECT_FALSE(ParsePlainHttpUrl(url).has_value()) << url;
   }
@@ -159,6 +164,21 @@ TEST(PlainHttpClient, SendsTheRequestAsLibcurlDid) {
   EXPECT_EQ(requests[1].target, "/g");
   EXPECT_EQ(requests[1].Header("content-length"), "<absent>");
   EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(PlainHttpClient, TheCallbacksOwnUserAgentAndAcceptReplaceTheDefaults) {
+  LoopbackHttpServer server([](const ReceivedRequest&) { return Answer{200, "", {}, 0}; });
+  Client c;
+  HttpRequest get{"GET", server.Url("/"), {{"user-AGENT", "Device/1"}, {"ACCEPT", "text/*"}}, ""};
+  EXPECT_EQ(c.Send(get).status, 200);
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  std::vector<std::pair<std::string, std::string>> expected = {
+      {"host", "127.0.0.1:" + std::to_string(server.port())},
+      {"user-agent", "Device/1"},
+      {"accept", "text/*"},
+  };
+  EXPECT_EQ(requests[0].headers, expected);
 }
 
 TEST(PlainHttpClient, ReadsEveryFormOfAnswer) {
@@ -251,6 +271,42 @@ TEST(PlainHttpClient, BrokenAnswersAreOutcomes) {
   // were kept.
   EXPECT_EQ(c.Send(Post(server.Url("/"), "x")).status, 200);
   EXPECT_EQ(server.connections(), 4);
+}
+
+TEST(PlainHttpClient, EndlessChunkExtensionsOrTrailersAreRefused) {
+  // Beast bounds an answer's header, not a chunk line's extensions nor the
+  // trailer: the connection's buffer does. 1 MiB of either, and the server
+  // would go on until the deadline.
+  const std::string flood(1 << 20, 'a');
+  std::atomic<int> n{0};
+  LoopbackHttpServer server([&](const ReceivedRequest&) {
+    if (n++ % 2 == 0) return Raw("Transfer-Encoding: chunked\r\n\r\n1;x=" + flood);
+    return Raw("Transfer-Encoding: chunked\r\n\r\n0\r\nX-Trailer: " + flood);
+  });
+  Client c;
+  for (int i = 0; i < 2; ++i) {
+    HttpOutcome out = c.Send(Post(server.Url("/"), "x"), 5s);
+    EXPECT_EQ(out.status, kStatusOther) << i << ": " << out.info;
+    EXPECT_LT(out.seconds, 4.0) << i;
+  }
+}
+
+TEST(PlainHttpClient, AnInterimAnswerMeansTheRequestWasReceived) {
+  // 100 Continue on a kept-alive connection, then it is closed: the server had
+  // the request, so it is not sent again.
+  std::atomic<int> n{0};
+  LoopbackHttpServer server([&n](const ReceivedRequest&) {
+    if (n++ == 0) return Answer{200, "first", {}, 0};
+    Answer a = Raw("\r\n");
+    a.status = 100;
+    a.close_after = true;
+    return a;
+  });
+  Client c;
+  EXPECT_EQ(c.Send(Post(server.Url("/"), "x")).status, 200);
+  HttpOutcome out = c.Send(Post(server.Url("/"), "y"));
+  EXPECT_EQ(out.status, kStatusOther) << out.info;
+  EXPECT_EQ(server.requests().size(), 2u);
 }
 
 TEST(PlainHttpClient, AKeptAliveConnectionFoundClosedIsReplacedOnce) {
