@@ -352,7 +352,7 @@ TEST(PlainHttpClient, NamesAreResolvedAndChecked) {
     EXPECT_EQ(out.status, 200) << out.info;
     EXPECT_EQ(out.body, "here");
   }
-  HttpOutcome unknown = open.Send(Post("http://no-such-host.invalid/", "x"));
+  HttpOutcome unknown = open.Send(Post("http://no-such-host.invalid/", "x"), 5s);
   EXPECT_EQ(unknown.status, kStatusCannotResolve) << unknown.info;
   EXPECT_NE(unknown.info.find("no-such-host.invalid"), std::string::npos) << unknown.info;
 
@@ -398,7 +398,7 @@ TEST(PlainHttpClient, ClosingAbandonsWhatIsInFlight) {
                    [&called](HttpOutcome) { ++called; });
   // The connection in flight and the kept-alive one are closed at once, not
   // when the 10 s are up.
-  for (int i = 0; i < 200 && (silent.ended() < 1 || fine.ended() < 1); ++i) {
+  for (int i = 0; i < 600 && (silent.ended() < 1 || fine.ended() < 1); ++i) {
     std::this_thread::sleep_for(5ms);
   }
   EXPECT_EQ(silent.ended(), 1);
