@@ -107,6 +107,13 @@ std::optional<PlainHttpTarget> ParsePlainHttpUrl(std::string_view url) {
       port = after.substr(1);
       has_port = true;
     }
+    // Only what an IPv6 address is written with: the parser below reads up to
+    // a NUL, and a zone ('%') names an interface.
+    if (!std::all_of(host.begin(), host.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c)) != 0 || c == ':' || c == '.';
+        })) {
+      return std::nullopt;
+    }
     boost::system::error_code ec;
     const auto v6 = asio::ip::make_address_v6(std::string(host), ec);
     if (ec || v6.scope_id() != 0 || host.find('%') != std::string_view::npos) return std::nullopt;

@@ -14,6 +14,7 @@ namespace roost::integration {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace std::string_view_literals;
 using testing::Answer;
 using testing::LoopbackHttpServer;
 using testing::ReceivedRequest;
@@ -83,6 +84,10 @@ TEST(ParsePlainHttpUrl, LeavesTheRestToLibcurl) {
        }) {
     EXPECT_FALSE(ParsePlainHttpUrl(url).has_value()) << url;
   }
+  // A NUL inside the brackets: an address parser reading up to it saw "::1".
+  EXPECT_FALSE(ParsePlainHttpUrl("http://[::1\0\0]/"sv).has_value());
+  EXPECT_FALSE(ParsePlainHttpUrl("http://h\0/"sv).has_value());
+  EXPECT_FALSE(ParsePlainHttpUrl("http://h/\0"sv).has_value());
 }
 
 // A PlainHttpClient on a loop of two threads of its own.
