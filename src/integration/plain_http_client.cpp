@@ -81,8 +81,7 @@ bool HasDotSegment(std::string_view path) {
 // before it read the request.
 bool IsStale(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
-         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == http::error::partial_message;
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
 }
 
 }  // namespace
@@ -183,7 +182,7 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
 
   void Close() {
     std::vector<std::unique_ptr<Connection>> idle;
-    std::vector<std::shared_ptr<Transfer>> active;
+    std::vector<std::pair<std::shared_ptr<Transfer>, asio::any_io_executor>> active;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_) return;
@@ -195,16 +194,16 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
       idle_count_ = 0;
       resolving_.clear();
       pending_names_.clear();
-      active.assign(active_.begin(), active_.end());
+      // Each with the strand it runs on now (exec changes only under mu_).
+      for (const auto& t : active_) active.emplace_back(t, t->exec);
       active_.clear();  // the posted aborts hold them now
-      for (const auto& t : active) t->abort_exec = t->exec;
     }
     for (auto& c : idle) {
       boost::system::error_code ignored;
       c->stream.socket().close(ignored);
     }
-    for (auto& t : active) {
-      asio::post(t->abort_exec, [t] { t->Abort(); });
+    for (auto& entry : active) {
+      asio::post(entry.second, [t = entry.first] { t->Abort(); });
     }
   }
 
@@ -226,8 +225,7 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
         : client(std::move(c)), exec(std::move(e)) {}
 
     std::shared_ptr<Impl> client;
-    asio::any_io_executor exec;        // changed only under client->mu_
-    asio::any_io_executor abort_exec;  // Close's copy of exec; under client->mu_
+    asio::any_io_executor exec;  // changed only under client->mu_
     PlainHttpTarget target;
     std::string key;   // the kept-alive connections it may take: host and port
     std::string wire;  // the request as sent
