@@ -159,8 +159,8 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
             Done done) {
     auto t = std::make_shared<Transfer>(shared_from_this(), asio::make_strand(loop_));
     t->start = Clock::now();
-    t->deadline = t->start + std::max(timeout, std::chrono::milliseconds(1));
     t->timeout = std::max(timeout, std::chrono::milliseconds(1));
+    t->deadline = t->start + t->timeout;
     t->done = std::move(done);
     t->key = target.host + " " + std::to_string(target.port);
     t->target = std::move(target);
