@@ -557,7 +557,7 @@ const std::vector<KeyDef>& Keys() {
                  "instance that only ingests, with others on the same database sending"),
              &ServeConfig::send_callbacks),
       Int(Key("pipeline.callback_threads", "ROOST_PIPELINE_CALLBACK_THREADS", "--callback-threads",
-              "8", "Threads calling CALLBACK-mode downlinkHooks at once"),
+              "8", "Threads claiming and recording CALLBACK-mode downlinkHook calls"),
           &ServeConfig::callback_threads, 1, 256),
       Int(Key("pipeline.callback_timeout_ms", "ROOST_PIPELINE_CALLBACK_TIMEOUT_MS",
               "--callback-timeout-ms", "5000",

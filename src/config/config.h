@@ -129,7 +129,7 @@ struct ServeConfig {
   uint32_t event_watch_ms = 60000;             // the silence watcher's period
   uint32_t callback_concurrency = 64;          // callback requests in flight at once
   bool send_callbacks = true;                  // false: this instance only queues them
-  uint32_t callback_threads = 8;               // threads calling downlinkHooks
+  uint32_t callback_threads = 8;               // threads claiming and recording downlinkHook calls
   uint32_t callback_timeout_ms = 5000;         // one attempt, connecting included
   uint32_t callback_dead_after_s = 86400;      // failing this long: the callback is dead
   uint32_t callback_lease_s = 120;             // a delivery reserved for one sender this long

@@ -27,10 +27,27 @@ storage::DeliveryOutcome OutcomeOf(const integration::HttpOutcome& sent, EpochMi
   return out;
 }
 
+// Not called: its delivery goes out later through the dispatcher.
+std::string TooManyCalls(std::chrono::milliseconds timeout) {
+  return "no answer: the downlinkHook callback could not be called within " +
+         std::to_string(timeout.count()) + " ms (too many calls waiting)";
+}
+
 }  // namespace
 
+struct DownlinkArbiter::Gate {
+  std::mutex mu;
+  bool open = true;  // guarded by mu
+};
+
 DownlinkArbiter::DownlinkArbiter(storage::Store& store, DownlinkOptions options)
-    : store_(store), options_(std::move(options)) {
+    : store_(store), options_(std::move(options)), gate_(std::make_shared<Gate>()) {
+  if (options_.loop != nullptr) {
+    integration::HttpSenderOptions sender_options;
+    sender_options.refuse_private_destinations = options_.refuse_private_destinations;
+    sender_options.max_answer_bytes = integration::kMaxDownlinkAnswerBytes + 1;
+    sender_ = std::make_unique<integration::AsyncHttpSender>(*options_.loop, sender_options);
+  }
   const unsigned callers = std::max(1u, options_.callback_threads);
   for (unsigned i = 0; i < callers; ++i) callers_.emplace_back([this] { CallHooks(); });
   thread_ = std::thread([this] { Run(); });
@@ -67,6 +84,16 @@ void DownlinkArbiter::Stop() {
   if (thread_.joinable()) thread_.join();
   for (auto& t : callers_) {
     if (t.joinable()) t.join();
+  }
+  {
+    std::lock_guard<std::mutex> lock(gate_->mu);
+    gate_->open = false;
+  }
+  if (sender_ != nullptr) {
+    // Calls still in flight are abandoned: their deliveries stay leased, and
+    // the dispatcher sends them once the lease ends.
+    sender_->Close();
+    sender_.reset();
   }
 }
 
@@ -107,13 +134,11 @@ void DownlinkArbiter::Start(const Key& key, EpochMillis first_seen) {
   }
 }
 
-HookResult DownlinkArbiter::CallHook(const Call& call, integration::HttpSender& sender) {
+std::optional<HookResult> DownlinkArbiter::SendCall(const Call& call) {
   const int64_t remaining = call.deadline - options_.clock();
-  const std::string within = std::to_string(options_.callback_timeout.count()) + " ms";
-  if (remaining <= 0) {
-    // Not called: its delivery goes out later through the dispatcher.
-    return {std::nullopt, "no answer: the downlinkHook callback could not be called within " +
-                              within + " (too many calls waiting)"};
+  if (remaining <= 0) return HookResult{std::nullopt, TooManyCalls(options_.callback_timeout)};
+  if (sender_ == nullptr) {
+    return HookResult{std::nullopt, "the downlinkHook callback could not be called: no event loop"};
   }
   // The frame's delivery to the hook, queued with the message: the call is its attempt.
   const storage::MessageCursor cursor{call.key.time, call.key.device, call.key.seq};
@@ -124,7 +149,8 @@ HookResult DownlinkArbiter::CallHook(const Call& call, integration::HttpSender& 
     }
   }
   if (delivery && (delivery->state != DeliveryState::kPending || delivery->attempts > 0)) {
-    return {std::nullopt, "the downlinkHook callback was called for this frame already", true};
+    return HookResult{std::nullopt, "the downlinkHook callback was called for this frame already",
+                      true};
   }
   if (delivery) {
     // Leased past the call's deadline: should this instance die before
@@ -132,11 +158,13 @@ HookResult DownlinkArbiter::CallHook(const Call& call, integration::HttpSender& 
     auto claimed =
         store_.ClaimHookDelivery(delivery->id, options_.clock(), call.deadline + kCallGraceMs);
     if (!claimed.ok()) {
-      return {std::nullopt, "the downlinkHook callback's delivery could not be claimed: " +
-                                claimed.status().message()};
+      return HookResult{std::nullopt,
+                        "the downlinkHook callback's delivery could not be claimed: " +
+                            claimed.status().message()};
     }
     if (!*claimed) {
-      return {std::nullopt, "the downlinkHook callback is called by another instance", true};
+      return HookResult{std::nullopt, "the downlinkHook callback is called by another instance",
+                        true};
     }
   }
   Delivery rendered;
@@ -151,13 +179,38 @@ HookResult DownlinkArbiter::CallHook(const Call& call, integration::HttpSender& 
   }
   auto request = integration::BuildCallbackRequest(call.callback, call.message, rendered);
   if (!request.ok()) {
-    return {std::nullopt,
-            "the downlinkHook callback does not compile: " + request.status().message()};
+    return HookResult{std::nullopt,
+                      "the downlinkHook callback does not compile: " + request.status().message()};
   }
-  integration::HttpOutcome sent = sender.Send(*request, std::chrono::milliseconds(remaining));
-  if (delivery) (void)store_.CompleteDelivery(delivery->id, OutcomeOf(sent, options_.clock()));
+  Answered pending{call.key,
+                   call.callback.id,
+                   delivery ? std::optional<int64_t>(delivery->id) : std::nullopt,
+                   {}};
+  // The deadline counts from when the frame was first seen, not from now.
+  const auto timeout = std::chrono::milliseconds(call.deadline - options_.clock());
+  sender_->Send(std::move(*request), std::max(timeout, std::chrono::milliseconds(1)),
+                [this, gate = gate_, pending = std::move(pending)](integration::HttpOutcome sent) {
+                  std::lock_guard<std::mutex> open(gate->mu);
+                  if (!gate->open) return;
+                  Answered answered = pending;
+                  answered.outcome = std::move(sent);
+                  {
+                    std::lock_guard<std::mutex> lock(mu_);
+                    answered_.push_back(std::move(answered));
+                  }
+                  calls_cv_.notify_one();
+                });
+  return std::nullopt;
+}
+
+HookResult DownlinkArbiter::Record(Answered& answered) {
+  const integration::HttpOutcome& sent = answered.outcome;
+  if (answered.delivery) {
+    (void)store_.CompleteDelivery(*answered.delivery, OutcomeOf(sent, options_.clock()));
+  }
   if (sent.status == integration::kStatusTimeout) {
-    return {std::nullopt, "no answer from the downlinkHook callback within " + within};
+    return {std::nullopt, "no answer from the downlinkHook callback within " +
+                              std::to_string(options_.callback_timeout.count()) + " ms"};
   }
   if (sent.status >= 600) {
     return {std::nullopt, "the downlinkHook callback could not be called: " + sent.info};
@@ -165,38 +218,83 @@ HookResult DownlinkArbiter::CallHook(const Call& call, integration::HttpSender& 
   if (sent.status < 200 || sent.status >= 300) {
     return {std::nullopt, "the downlinkHook callback answered HTTP " + std::to_string(sent.status)};
   }
-  auto answer = integration::ParseDownlinkAnswer(sent.body, SigfoxId{call.key.device});
+  auto answer = integration::ParseDownlinkAnswer(sent.body, SigfoxId{answered.key.device});
   if (!answer.ok()) return {std::nullopt, "malformed answer: " + answer.status().message()};
   if (!answer->data) return {std::nullopt, "noData: the downlinkHook callback sent no downlink"};
   return {answer->data, ""};
 }
 
+void DownlinkArbiter::Finish(const Key& key, HookResult result) {
+  auto it = frames_.find(key);
+  if (it == frames_.end()) return;
+  if (result.elsewhere) {
+    // The other instance decides at the end of its own hold, which may
+    // have started later than this one's.
+    it->second.await_until =
+        it->second.deadline + options_.hold_ms + options_.callback_timeout.count();
+  }
+  it->second.hook = std::move(result);
+  it->second.call_pending = false;
+  cv_.notify_all();
+}
+
 void DownlinkArbiter::CallHooks() {
   NameThisThread("downlink-hooks");
-  integration::HttpSenderOptions sender_options;
-  sender_options.refuse_private_destinations = options_.refuse_private_destinations;
-  sender_options.max_answer_bytes = integration::kMaxDownlinkAnswerBytes + 1;
-  integration::HttpSender sender(sender_options);
+  const unsigned max_in_flight = std::max(1u, options_.calls_in_flight);
+  const unsigned max_per_hook = std::max(1u, options_.calls_per_hook);
   std::unique_lock<std::mutex> lock(mu_);
+  auto has_room = [&](const std::string& hook) {
+    auto it = hook_in_flight_.find(hook);
+    return in_flight_ < max_in_flight && (it == hook_in_flight_.end() || it->second < max_per_hook);
+  };
+  auto give_back = [&](const std::string& hook) {
+    --in_flight_;
+    auto it = hook_in_flight_.find(hook);
+    if (it != hook_in_flight_.end() && --it->second == 0) hook_in_flight_.erase(it);
+  };
   for (;;) {
-    calls_cv_.wait(lock, [&] { return stop_ || !calls_.empty(); });
     if (stop_) return;
-    Call call = std::move(calls_.front());
-    calls_.pop_front();
-    lock.unlock();
-    HookResult result = CallHook(call, sender);
-    lock.lock();
-    auto it = frames_.find(call.key);
-    if (it != frames_.end()) {
-      if (result.elsewhere) {
-        // The other instance decides at the end of its own hold, which may
-        // have started later than this one's.
-        it->second.await_until =
-            it->second.deadline + options_.hold_ms + options_.callback_timeout.count();
+    if (!answered_.empty()) {
+      Answered answered = std::move(answered_.front());
+      answered_.pop_front();
+      give_back(answered.hook);
+      lock.unlock();
+      HookResult result = Record(answered);
+      lock.lock();
+      Finish(answered.key, std::move(result));
+      continue;
+    }
+    // The first queued call that may go (a hook at its limit holds back only
+    // its own calls), or whose deadline passed while it waited for room.
+    const EpochMillis now = options_.clock();
+    auto next = std::find_if(calls_.begin(), calls_.end(), [&](const Call& c) {
+      return c.deadline <= now || has_room(c.callback.id);
+    });
+    if (next == calls_.end()) {
+      if (calls_.empty()) {
+        calls_cv_.wait(lock);
+      } else {
+        EpochMillis soonest = calls_.front().deadline;
+        for (const Call& c : calls_) soonest = std::min(soonest, c.deadline);
+        calls_cv_.wait_for(lock,
+                           std::chrono::milliseconds(std::max<EpochMillis>(1, soonest - now)));
       }
-      it->second.hook = std::move(result);
-      it->second.call_pending = false;
-      cv_.notify_all();
+      continue;
+    }
+    Call call = std::move(*next);
+    calls_.erase(next);
+    if (call.deadline <= now) {
+      Finish(call.key, HookResult{std::nullopt, TooManyCalls(options_.callback_timeout)});
+      continue;
+    }
+    ++in_flight_;
+    ++hook_in_flight_[call.callback.id];
+    lock.unlock();
+    std::optional<HookResult> result = SendCall(call);
+    lock.lock();
+    if (result) {
+      give_back(call.callback.id);
+      Finish(call.key, std::move(*result));
     }
   }
 }

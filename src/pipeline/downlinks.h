@@ -12,9 +12,15 @@
 // for the chosen station's report, without one for the others.
 //
 // For a device type in CALLBACK mode the type's downlinkHook callback (a DATA
-// BIDIR URL callback) is called as soon as the frame is first seen, on one of
-// `callback_threads` threads, and must answer within `callback_timeout`
-// (which fits inside the hold, so the answer is in when the hold ends). Its
+// BIDIR URL callback) is called as soon as the frame is first seen and must
+// answer within `callback_timeout` (which fits inside the hold, so the answer
+// is in when the hold ends). The call is sent on the event loop
+// (AsyncHttpSender): `callback_threads` threads do only its store work (the
+// claim before, the attempt's record after), and no thread waits for an
+// answer. At most `calls_in_flight` calls await their answers at once, and at
+// most `calls_per_hook` of them are to one device type's hook, so that a slow
+// or dead hook holds only that many while other types' calls go out at once;
+// a call that finds no room by its deadline is not made (a reason, as below). Its
 // answer is read with ParseDownlinkAnswer: downlinkData is the downlink; noData,
 // a malformed answer, an error status, no answer or a late one (the timeout)
 // is no downlink, and the reason is recorded on the message (downlink_info).
@@ -41,6 +47,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -52,6 +59,10 @@
 #include "model/time.h"
 #include "storage/store.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace roost::pipeline {
 
 struct DownlinkOptions {
@@ -59,7 +70,12 @@ struct DownlinkOptions {
   // CALLBACK mode: the downlinkHook's deadline from when the frame was first
   // seen here. At most hold_ms (a later answer could not be used anyway).
   std::chrono::milliseconds callback_timeout{800};
-  unsigned callback_threads = 8;            // downlinkHook calls at once
+  // Required: the loop downlinkHook calls are sent on. It must keep running
+  // until Stop() returned.
+  boost::asio::io_context* loop = nullptr;
+  unsigned callback_threads = 8;  // threads doing the calls' store work
+  unsigned calls_in_flight = 256;
+  unsigned calls_per_hook = 32;
   bool refuse_private_destinations = true;  // integration::HttpSenderOptions
   std::function<EpochMillis()> clock;       // required
 };
@@ -119,12 +135,26 @@ class DownlinkArbiter {
     Message message;
     Callback callback;
   };
+  // A call's answer (or failure), back from the loop, to be recorded.
+  struct Answered {
+    Key key;
+    std::string hook;                 // the callback's id
+    std::optional<int64_t> delivery;  // the frame's delivery to the hook, when queued
+    integration::HttpOutcome outcome;
+  };
+  struct Gate;  // closed by Stop: answers coming from the loop after it are dropped
   void Run();
   // Looks up the frame's mode; for CALLBACK mode queues the hook's call, or
   // notes why there is none. Arbiter thread, mu_ not held.
   void Start(const Key& key, EpochMillis first_seen);
   void CallHooks();  // a hook caller thread
-  HookResult CallHook(const Call& call, integration::HttpSender& sender);
+  // Claims the call's delivery and sends the call; a result when there is
+  // nothing to send (then the call's room is given back). mu_ not held.
+  std::optional<HookResult> SendCall(const Call& call);
+  // Records the attempt on the delivery and reads the answer. mu_ not held.
+  HookResult Record(Answered& answered);
+  // The frame's hook result is in. mu_ held.
+  void Finish(const Key& key, HookResult result);
   storage::Store& store_;
   DownlinkOptions options_;
   std::mutex mu_;
@@ -133,7 +163,12 @@ class DownlinkArbiter {
   std::map<Key, Frame> frames_;                                              // guarded by mu_
   std::map<std::string, std::optional<codec::DownlinkTemplate>> templates_;  // thread only
   std::deque<Call> calls_;                                                   // guarded by mu_
-  std::condition_variable calls_cv_;  // hook callers: a call was queued, or stop
+  std::deque<Answered> answered_;                                            // guarded by mu_
+  unsigned in_flight_ = 0;                          // calls sent or being sent; guarded by mu_
+  std::map<std::string, unsigned> hook_in_flight_;  // the same per hook; guarded by mu_
+  std::condition_variable calls_cv_;  // hook callers: a call was queued or answered, or stop
+  std::shared_ptr<Gate> gate_;
+  std::unique_ptr<integration::AsyncHttpSender> sender_;
   std::vector<std::thread> callers_;
   std::thread thread_;  // last
 };

@@ -1,13 +1,17 @@
 // CALLBACK-mode downlinks over a real store (SQLite and PostgreSQL) and a real
 // downlinkHook receiver on loopback: the hook's answer, noData, a malformed
-// answer, a late one and none.
+// answer, a late one and none; a dead hook holding up no other type's calls.
 #include "pipeline/downlinks.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "integration/dispatcher.h"
@@ -52,19 +56,28 @@ class CallbackDownlinkTest : public storage::StoreTest {
     for (const char* id : {"0A1B", "0A1C"}) {
       ASSERT_TRUE(store_->CreateStation(Station{id, id, root_.id, 43.6, 1.44, 1}).ok());
     }
+    loop_thread_ = std::thread([this] { loop_.run(); });
+  }
+
+  void TearDown() override {
+    work_.reset();
+    loop_.stop();
+    if (loop_thread_.joinable()) loop_thread_.join();
+    StoreTest::TearDown();
   }
 
   // The type's downlinkHook: a DATA BIDIR URL callback.
-  void AddHook(const std::string& url) {
+  void AddHook(const std::string& url, const DeviceType* type = nullptr,
+               const std::string& id = "hook") {
     Callback cb;
-    cb.id = "hook";
-    cb.type = type_.id;
+    cb.id = id;
+    cb.type = type != nullptr ? type->id : type_.id;
     cb.subtype = CallbackSubtype::kBidir;
     cb.url = url + "?device={device}&ack={ack}";
     cb.content_type = "application/json";
     cb.creation_time = 1;
     ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
-    ASSERT_TRUE(store_->SetDownlinkHook("hook").ok());
+    ASSERT_TRUE(store_->SetDownlinkHook(id).ok());
   }
 
   // The frame asking for a downlink, heard by 0A1B (-120 dBm) and then 0A1C (-100 dBm).
@@ -93,6 +106,7 @@ class CallbackDownlinkTest : public storage::StoreTest {
     DownlinkOptions o;
     o.hold_ms = 400;
     o.callback_timeout = 300ms;
+    o.loop = &loop_;
     o.callback_threads = 2;
     o.refuse_private_destinations = false;  // the receiver is on loopback
     o.clock = WallMs;
@@ -128,6 +142,10 @@ class CallbackDownlinkTest : public storage::StoreTest {
 
   Group root_;
   DeviceType type_;
+  boost::asio::io_context loop_;  // the arbiters' HTTP calls run on it
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
+      loop_.get_executor()};
+  std::thread loop_thread_;
 };
 
 TEST_P(CallbackDownlinkTest, TheHooksAnswerIsTheDownlinkOfTheBestStationAndTheHookIsCalledOnce) {
@@ -203,6 +221,75 @@ TEST_P(CallbackDownlinkTest, TwoInstancesHoldingOneFrameCallTheHookOnceAndShareI
   const Delivery d = HookDelivery();
   EXPECT_EQ(d.state, DeliveryState::kDone);
   EXPECT_EQ(d.attempts, 1);
+}
+
+TEST_P(CallbackDownlinkTest, ADeadHookHoldsOnlyItsOwnCallsAndNoMoreThanItsShare) {
+  // Type A's hook never answers in time; type B's answers at once.
+  auto since_epoch = [] { return std::chrono::steady_clock::now().time_since_epoch().count(); };
+  std::atomic<int64_t> held_from{0};  // set when the frames are held
+  std::atomic<int> early_calls{0};    // A's calls that reached it before any could time out
+  LoopbackHttpServer dead([&](const ReceivedRequest&) {
+    const auto held_for = std::chrono::steady_clock::duration(since_epoch() - held_from.load());
+    if (held_for < 250ms) ++early_calls;
+    std::this_thread::sleep_for(1s);
+    return Answer{200, "{}", {}, 0};
+  });
+  LoopbackHttpServer healthy([](const ReceivedRequest&) {
+    return Answer{200, R"({"3D": {"downlinkData": "0102030405060708"}})", {}, 0};
+  });
+  AddHook(dead.Url("/a"));
+  const DeviceType other = MakeType(2, root_.id);
+  ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x3D, other)).ok());
+  AddHook(healthy.Url("/b"), &other, "hook-b");
+  // Six frames of A, then one of B, each asking for a downlink.
+  std::vector<storage::MessageCursor> frames;
+  std::vector<UplinkReport> reports;
+  for (int i = 0; i < 7; ++i) {
+    UplinkReport r;
+    r.device.value = i < 6 ? 0x2C : 0x3D;
+    r.seq_number = 10 + i;
+    r.data = "0a0b";
+    r.time = kTime + i * 1000;
+    r.station = "0A1B";
+    r.rssi = -110;
+    r.snr = 10;
+    r.ack = true;
+    reports.push_back(r);
+    frames.push_back(storage::MessageCursor{r.time, r.device.value, r.seq_number});
+  }
+  storage::IngestPolicy policy;
+  policy.now = WallMs();
+  policy.downlink_hook_delay_ms = 60'000;
+  ASSERT_TRUE(store_->IngestUplinks(reports, policy).ok());
+  DownlinkOptions o = Options();
+  o.calls_per_hook = 2;  // two threads too: with a thread per call, A's would take both
+  DownlinkArbiter arbiter(*store_, o);
+  std::mutex mu;
+  std::map<size_t, std::optional<std::string>> answers;
+  held_from = since_epoch();
+  for (size_t i = 0; i < frames.size(); ++i) {
+    arbiter.Hold(frames[i], "0A1B", [&mu, &answers, i](std::optional<std::string> d) {
+      std::lock_guard lock(mu);
+      answers[i] = std::move(d);
+    });
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return answers.size() == frames.size();
+      },
+      5s));
+  EXPECT_EQ(answers[6], std::optional<std::string>("0102030405060708"))
+      << store_->GetMessage(frames[6])->downlink_info;
+  EXPECT_EQ(store_->GetMessage(frames[6])->downlink_station, "0A1B");
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(answers[i], std::nullopt) << i;
+    const std::string info = store_->GetMessage(frames[i])->downlink_info;
+    EXPECT_TRUE(info == "no answer from the downlinkHook callback within 300 ms" ||
+                info.ends_with("(too many calls waiting)"))
+        << info;
+  }
+  EXPECT_EQ(early_calls.load(), 2) << "A's hook had at most its share of calls at once";
 }
 
 TEST_P(CallbackDownlinkTest, NoDataIsNoDownlinkAndRecordedAsSuch) {

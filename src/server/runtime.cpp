@@ -111,9 +111,11 @@ std::string OriginOf(std::string_view url) {
 
 // Everything the server runs, in the order it is built (and destroyed in reverse).
 struct Runtime::Parts {
-  // The dispatcher sends on the loop, which is destroyed before it: when the
-  // runtime failed to start (Stop never ran), it lets go of the loop first.
+  // The dispatcher and the downlink arbiter send on the loop, which is
+  // destroyed before them: when the runtime failed to start (Stop never ran),
+  // they let go of the loop first.
   ~Parts() {
+    if (downlinks) downlinks->Stop();
     if (dispatcher) dispatcher->Stop();
   }
 
@@ -309,6 +311,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   pipeline::DownlinkOptions downlink_opts;
   downlink_opts.hold_ms = cfg.downlink_hold_ms;
   downlink_opts.callback_timeout = std::chrono::milliseconds(cfg.downlink_callback_timeout_ms);
+  downlink_opts.loop = &p->loop->context();
   downlink_opts.callback_threads = cfg.callback_threads;
   downlink_opts.refuse_private_destinations = cfg.callback_refuse_private;
   downlink_opts.clock = NowMs;
