@@ -146,6 +146,53 @@ TEST_P(CallbackStoreTest, CallbacksAreStoredListedEnabledAndDeleted) {
   EXPECT_EQ(store_->ListCallbacks(type_.id)->size(), 3u);
 }
 
+// Deleting a callback keeps what it did on the messages: attempted deliveries
+// stay (dead if still pending, also when a send in flight comes back after the
+// delete), never-attempted ones go.
+TEST_P(CallbackStoreTest, ADeletedCallbacksAttemptsStayOnTheirMessages) {
+  QueueFrames(4, 1'000);
+  auto first = Claim(10'000, 3);
+  ASSERT_EQ(first.size(), 3u);             // frames 1..3; frame 4 waits
+  std::map<int64_t, int64_t> delivery_of;  // frame -> delivery id
+  for (const auto& t : first) delivery_of[t.delivery.seq_number] = t.delivery.id;
+  DeliveryOutcome done;
+  done.now = 10'000;
+  done.delivered = true;
+  done.status = 200;
+  done.info = "HTTP 200";
+  ASSERT_TRUE(store_->CompleteDelivery(delivery_of[1], done).ok());
+  DeliveryOutcome failed;
+  failed.now = 10'000;
+  failed.status = 500;
+  failed.info = "HTTP 500";
+  failed.retry_at = 20'000;
+  ASSERT_TRUE(store_->CompleteDelivery(delivery_of[2], failed).ok());
+  // Frame 3's send stays in flight; frame 2 is claimed again (with frame 4).
+  auto second = Claim(20'000);
+  ASSERT_EQ(second.size(), 2u);
+  ASSERT_TRUE(store_->DeleteCallback("cb").ok());
+  // Frame 2's second send comes back failed after the delete, and frame 3's
+  // first one delivered: neither has anything left to record on, or revives.
+  failed.now = 20'500;
+  failed.retry_at = 30'000;
+  const std::vector<DeliveryCompletion> late{{delivery_of[2], failed, "cb"},
+                                             {delivery_of[3], done, "cb"}};
+  ASSERT_TRUE(store_->CompleteDeliveries(late).ok());
+  EXPECT_TRUE(Claim(30'000).empty());
+  std::vector<MessageCursor> frames;
+  for (int i = 1; i <= 4; ++i) frames.push_back({1'000 * i, 0x2C, i});
+  auto kept = store_->ListMessageDeliveries(frames);
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  ASSERT_EQ(kept->size(), 2u) << "frames 3 and 4 were never attempted";
+  EXPECT_EQ((*kept)[0].seq_number, 1);
+  EXPECT_EQ((*kept)[0].state, DeliveryState::kDone);
+  EXPECT_EQ((*kept)[0].last_status, 200);
+  EXPECT_EQ((*kept)[1].seq_number, 2);
+  EXPECT_EQ((*kept)[1].state, DeliveryState::kDead);
+  EXPECT_EQ((*kept)[1].attempts, 2);
+  EXPECT_EQ((*kept)[1].last_status, 500);
+}
+
 // The downlinkHook mark is only ever seen on a callback that can answer
 // downlinks, however an edit of its kind and the setting of the mark interleave.
 TEST_P(CallbackStoreTest, AnEditRacingTheDownlinkHookNeverLeavesTheMarkOnAnotherKind) {

@@ -130,6 +130,10 @@ TEST(Migrations, DialectTokensAreAllReplaced) {
             "ALTER x;\nSELECT 1;");
   EXPECT_EQ(ForDialect("{{POSTGRES_ONLY}}ALTER x;\nSELECT 1;", Dialect::kSqlite),
             "--ALTER x;\nSELECT 1;");
+  EXPECT_EQ(ForDialect("{{SQLITE_ONLY}}DROP x;\nSELECT 1;", Dialect::kSqlite),
+            "DROP x;\nSELECT 1;");
+  EXPECT_EQ(ForDialect("{{SQLITE_ONLY}}DROP x;\nSELECT 1;", Dialect::kPostgres),
+            "--DROP x;\nSELECT 1;");
 }
 
 }  // namespace

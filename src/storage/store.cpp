@@ -51,6 +51,8 @@ std::string ForDialect(std::string_view sql, Dialect dialect) {
       {"{{SERIAL_ID}}", "INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY"},
       // A statement only PostgreSQL has (storage tuning): a comment on SQLite.
       {"{{POSTGRES_ONLY}}", "--", ""},
+      // One only SQLite needs (a table rebuilt where PostgreSQL alters it).
+      {"{{SQLITE_ONLY}}", "", "--"},
   };
   std::string out;
   out.reserve(sql.size());

@@ -665,7 +665,9 @@ class Store {
   virtual Status CreateCallbacks(std::span<const Callback> callbacks) = 0;
   virtual Result<Callback> GetCallback(std::string_view id) = 0;                   // NotFound
   virtual Result<std::vector<Callback>> ListCallbacks(std::string_view type) = 0;  // by id
-  // Deletes a callback and its deliveries. NotFound.
+  // Deletes a callback. Its deliveries stay on their messages where they were
+  // attempted (those still pending become dead: nothing sends them any more);
+  // those never attempted go, having nothing to show. NotFound.
   virtual Status DeleteCallback(std::string_view id) = 0;
   // Replaces the definition of callback `callback.id` (channel, types, patterns,
   // headers, sendDuplicate, payloadConfig, enabled) in one transaction, keeping

@@ -34,60 +34,67 @@ TEST_P(StoreTest, MigrationsAppliedOnceAndIdempotentOnReopen) {
   EXPECT_EQ(*g, root);
 }
 
+// The location of a store made at schema `version` by running the migrations
+// up to it, then `data` (SQL, for that schema): what an older Roost left.
+Result<std::string> MakeOldStore(bool sqlite, const std::string& dir, int version,
+                                 const std::string& data) {
+  std::string location;
+  std::unique_ptr<driver::Pool> pool;
+  if (sqlite) {
+    location = dir + "/schema" + std::to_string(version) + ".db";
+    pool = std::make_unique<driver::Pool>(1, driver::SqliteOpener(location));
+  } else {
+    auto server = testing::PgServer::Shared();
+    if (!server.ok()) return server.status();
+    auto db = (*server)->CreateDatabase("schema" + std::to_string(version));
+    if (!db.ok()) return db.status();
+    location = *db;
+    pool = std::make_unique<driver::Pool>(1, driver::PostgresOpener(location));
+  }
+  auto c = pool->Acquire();
+  if (!c.ok()) return c.status();
+  std::string sql =
+      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL);";
+  for (const Migration& m : Migrations()) {
+    if (m.version > version) break;
+    sql += ForDialect(m.sql, sqlite ? Dialect::kSqlite : Dialect::kPostgres) + ";";
+    sql += "INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", '" +
+           std::string(m.name) + "');";
+  }
+  ROOST_RETURN_IF_ERROR(
+      (*c)->Exec(sql + data, "make a schema " + std::to_string(version) + " store"));
+  return location;
+}
+
 // A store made by an older Roost (schema 3: emails unique across the store,
 // items compressed on PostgreSQL) is upgraded on open: its users, sessions and
 // password links are kept, and what migration 4 allows (one email in several
 // groups) works afterwards.
 TEST_P(StoreTest, UpgradesAStoreMadeAtSchema3KeepingAccounts) {
-  std::string old_location;
-  std::unique_ptr<driver::Pool> pool;
   const bool sqlite = GetParam() == "sqlite";
-  if (sqlite) {
-    old_location = dir_ + "/old.db";
-    pool = std::make_unique<driver::Pool>(1, driver::SqliteOpener(old_location));
-  } else {
-    auto server = testing::PgServer::Shared();
-    ASSERT_TRUE(server.ok()) << server.status().message();
-    auto db = (*server)->CreateDatabase("schema3");
-    ASSERT_TRUE(db.ok()) << db.status().message();
-    old_location = *db;
-    pool = std::make_unique<driver::Pool>(1, driver::PostgresOpener(old_location));
-  }
-  {
-    auto c = pool->Acquire();
-    ASSERT_TRUE(c.ok()) << c.status().message();
-    std::string sql =
-        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL);";
-    for (const Migration& m : Migrations()) {
-      if (m.version > 3) break;
-      sql += ForDialect(m.sql, sqlite ? Dialect::kSqlite : Dialect::kPostgres) + ";";
-      sql += "INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", '" +
-             std::string(m.name) + "');";
-    }
-    sql +=
-        "INSERT INTO groups (id, name, parent, tree, creation_time) VALUES "
-        "('" +
-        Hex24(1) + "', 'root', NULL, '/" + Hex24(1) +
-        "/', 1),"
-        "('" +
-        Hex24(2) + "', 'customer', '" + Hex24(1) + "', '/" + Hex24(1) + "/" + Hex24(2) +
-        "/', 2);"
-        "INSERT INTO users (id, group_id, email, name, timezone, password_hash, roles, "
-        "creation_time, update_time) VALUES ('" +
-        Hex24(10) + "', '" + Hex24(1) +
-        "', 'ops@example.com', 'Ops', 'UTC', '', 'ADMIN', 3, 3);"
-        "INSERT INTO sessions VALUES ('session-hash', '" +
-        Hex24(10) +
-        "', 9000000000000, 4);"
-        "INSERT INTO password_tokens VALUES ('link-hash', '" +
-        Hex24(10) + "', 9000000000000, 5);";
-    const Status made = (*c)->Exec(sql, "make a schema 3 store");
-    ASSERT_TRUE(made.ok()) << made.message();
-  }
-  pool.reset();
+  std::string sql;
+  sql +=
+      "INSERT INTO groups (id, name, parent, tree, creation_time) VALUES "
+      "('" +
+      Hex24(1) + "', 'root', NULL, '/" + Hex24(1) +
+      "/', 1),"
+      "('" +
+      Hex24(2) + "', 'customer', '" + Hex24(1) + "', '/" + Hex24(1) + "/" + Hex24(2) +
+      "/', 2);"
+      "INSERT INTO users (id, group_id, email, name, timezone, password_hash, roles, "
+      "creation_time, update_time) VALUES ('" +
+      Hex24(10) + "', '" + Hex24(1) +
+      "', 'ops@example.com', 'Ops', 'UTC', '', 'ADMIN', 3, 3);"
+      "INSERT INTO sessions VALUES ('session-hash', '" +
+      Hex24(10) +
+      "', 9000000000000, 4);"
+      "INSERT INTO password_tokens VALUES ('link-hash', '" +
+      Hex24(10) + "', 9000000000000, 5);";
+  auto old_location = MakeOldStore(sqlite, dir_, 3, sql);
+  ASSERT_TRUE(old_location.ok()) << old_location.status().message();
 
   store_.reset();
-  auto upgraded = sqlite ? OpenSqliteStore(old_location) : OpenPostgresStore(old_location);
+  auto upgraded = sqlite ? OpenSqliteStore(*old_location) : OpenPostgresStore(*old_location);
   ASSERT_TRUE(upgraded.ok()) << upgraded.status().message();
   store_ = std::move(*upgraded);
   auto version = store_->SchemaVersion();
@@ -110,6 +117,62 @@ TEST_P(StoreTest, UpgradesAStoreMadeAtSchema3KeepingAccounts) {
   // Deleting the user still takes its session with it.
   ASSERT_TRUE(store_->DeleteUser(Hex24(10)).ok());
   EXPECT_EQ(store_->GetSession("session-hash").status().code(), Status::Code::kNotFound);
+}
+
+// Migration 20 takes the foreign key off deliveries (SQLite rebuilds the
+// table): a store's deliveries keep every column, and then outlive their callback.
+TEST_P(StoreTest, UpgradesAStoreMadeAtSchema19KeepingDeliveries) {
+  const bool sqlite = GetParam() == "sqlite";
+  const std::string root = Hex24(1), type = Hex24(2);
+  // What the old store holds: a device type, a callback of it and two of its
+  // deliveries, one attempted and one not.
+  const std::string data =
+      "INSERT INTO groups (id, name, parent, tree, creation_time) VALUES ('" + root +
+      "', 'root', NULL, '/" + root +
+      "/', 1);"
+      "INSERT INTO device_types (id, name, description, group_id, keep_alive, alert_email, "
+      "payload_type, payload_config, downlink_mode, downlink_data_string, automatic_renewal, "
+      "creation_time, update_time) VALUES ('" +
+      type + "', 't', '', '" + root +
+      "', 0, '', 0, '', 0, '', 1, 5, 6);"
+      "INSERT INTO callbacks (id, type_id, channel, callback_type, subtype, url, http_method, "
+      "headers, content_type, body_template, line_pattern, recipient, subject, message, "
+      "send_duplicate, payload_config, enabled, downlink_hook, dead, creation_time) VALUES "
+      "('cb', '" +
+      type +
+      "', 0, 0, 2, 'http://127.0.0.1:9/', 'POST', '[]', 'application/json', '', '', '', '', "
+      "'', 0, '', 1, 0, 0, 7);"
+      "INSERT INTO deliveries (id, callback_id, device_id, message_time, seq_number, duplicate, "
+      "station, state, attempts, next_attempt, first_failure, last_status, last_info, "
+      "creation_time, variables, hook_claimed, attempt_log, lease_until) VALUES "
+      "(41, 'cb', 44, 1000, 3, 1, '0A1B', 1, 1, 1500, 0, 200, 'HTTP 200', 900, 'v', 1, "
+      "'1500 200 HTTP 200\n', 0),"
+      "(42, 'cb', 44, 2000, 4, 0, '0A1C', 0, 0, 0, 0, 0, '', 1900, '', 0, '', 0);";
+  auto old_location = MakeOldStore(sqlite, dir_, 19, data);
+  ASSERT_TRUE(old_location.ok()) << old_location.status().message();
+  store_.reset();
+  auto upgraded = sqlite ? OpenSqliteStore(*old_location) : OpenPostgresStore(*old_location);
+  ASSERT_TRUE(upgraded.ok()) << upgraded.status().message();
+  store_ = std::move(*upgraded);
+  const std::vector<MessageCursor> frames{{1000, 44, 3}, {2000, 44, 4}};
+  auto kept = store_->ListMessageDeliveries(frames);
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  ASSERT_EQ(kept->size(), 2u);
+  const Delivery& d = kept->front();
+  EXPECT_EQ(d.id, 41);
+  EXPECT_EQ(d.callback, "cb");
+  EXPECT_TRUE(d.duplicate);
+  EXPECT_EQ(d.station, "0A1B");
+  EXPECT_EQ(d.state, DeliveryState::kDone);
+  EXPECT_EQ(d.last_info, "HTTP 200");
+  EXPECT_EQ(d.creation_time, 900);
+  EXPECT_EQ(d.attempt_log, "1500 200 HTTP 200\n");
+  // The callback can now go without its attempted deliveries.
+  ASSERT_TRUE(store_->DeleteCallback("cb").ok());
+  kept = store_->ListMessageDeliveries(frames);
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  ASSERT_EQ(kept->size(), 1u) << "the never-attempted one went";
+  EXPECT_EQ(kept->front().id, 41);
 }
 
 TEST_P(StoreTest, GroupsFormATree) {

@@ -194,6 +194,17 @@ class CallbackFlows(ServedSite):
         self.assertEqual(sorted(c["duplicate"] for c in m["callbacks"]),
                          [False, False, True, True])
         self.assertEqual({c["status"] for c in m["callbacks"]}, {200})
+        # Deleting a callback leaves its attempts on the message, without its url.
+        dups_id = [c["callbackId"] for c in m["callbacks"] if c["duplicate"]][0]
+        self.admin.ok("POST", "/api/devicetypes/%s/callbacks/%s/delete" % (tid, dups_id),
+                      expect=204)
+        after = Client(self.server, self.reader)
+        kept = after.ok("GET", "/api/devices/%s/messages" % did)["data"][0]["callbacks"]
+        after.close()
+        self.assertEqual([(c["callbackId"], c["state"], c["status"]) for c in kept],
+                         [(c["callbackId"], "done", 200) for c in m["callbacks"]])
+        self.assertEqual(["url" in c for c in kept],
+                         [c["callbackId"] != dups_id for c in kept], kept)
 
     def test_a_failing_endpoint_is_retried_then_dies_with_one_alert_email(self):
         tid, did = self.type_with_device("failing", 1, alert_email="ops@example.com")

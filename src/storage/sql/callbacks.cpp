@@ -29,6 +29,26 @@ Status UnparkDeliveries(driver::Connection& c, std::string_view id) {
   return q.Bind(1, id).Bind(2, kParkedUntil).Run();
 }
 
+// The pending deliveries of callback `id`, deleted: those never attempted go,
+// the others stay, dead, their attempts shown on their messages. Those leased
+// to a send in flight until `in_flight_until` or later are left to it.
+Status ForgetDeletedCallbackDeliveries(driver::Connection& c, std::string_view id,
+                                       EpochMillis in_flight_until) {
+  const bool postgres = c.dialect().engine == driver::Engine::kPostgres;
+  const std::string pending =
+      std::string(
+          "SELECT id FROM deliveries WHERE callback_id = $1 AND state = 0 AND "
+          "lease_until < $2") +
+      (postgres ? " FOR UPDATE SKIP LOCKED" : "");
+  ROOST_SQL_QUERY(unsent, c,
+                  "DELETE FROM deliveries WHERE attempts = 0 AND id IN (" + pending + ")",
+                  "forget deleted callback's deliveries");
+  ROOST_RETURN_IF_ERROR(unsent.Bind(1, id).Bind(2, in_flight_until).Run());
+  ROOST_SQL_QUERY(tried, c, "UPDATE deliveries SET state = 2 WHERE id IN (" + pending + ")",
+                  "forget deleted callback's deliveries");
+  return tried.Bind(1, id).Bind(2, in_flight_until).Run();
+}
+
 constexpr const char* kDeliveryColumns =
     "id, callback_id, device_id, message_time, seq_number, duplicate, station, state, attempts, "
     "next_attempt, first_failure, last_status, last_info, creation_time, variables, attempt_log";
@@ -172,9 +192,18 @@ Result<std::vector<Callback>> SqlStore::ListCallbacks(std::string_view type) {
 }
 
 Status SqlStore::DeleteCallback(std::string_view id) {
-  return RunOne(
-      "DELETE FROM callbacks WHERE id = $1", "delete callback", [&](Query& q) { q.Bind(1, id); },
-      "callback " + std::string(id) + " not found");
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("delete callback"));
+  {
+    ROOST_SQL_QUERY(q, c, "DELETE FROM callbacks WHERE id = $1", "delete callback");
+    ROOST_RETURN_IF_ERROR(q.Bind(1, id).Run());
+    if (q.Affected() == 0) return Status::NotFound("callback " + std::string(id) + " not found");
+  }
+  // Sends in flight too: what they meet is recorded if their row is still there.
+  ROOST_RETURN_IF_ERROR(
+      ForgetDeletedCallbackDeliveries(c, id, std::numeric_limits<EpochMillis>::max()));
+  return tx.Commit("delete callback");
 }
 
 Result<Callback> SqlStore::UpdateCallback(const Callback& cb) {
@@ -541,6 +570,12 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
       if (living(r.callback)) lease.push_back(r.id);
     }
     for (const std::string& callback : parked) {
+      if (!callbacks[callback]) {
+        // Deleted (after a send in flight or an ingest that had read it):
+        // nothing will send these.
+        ROOST_RETURN_IF_ERROR(ForgetDeletedCallbackDeliveries(c, callback, now + 1));
+        continue;
+      }
       ROOST_RETURN_IF_ERROR(park.Bind(1, kParkedUntil).Bind(2, callback).Bind(3, now).Run());
     }
     if (!lease.empty()) {
