@@ -5,11 +5,12 @@
 namespace roost::api {
 namespace {
 
-// A JSON member name of the API ("deviceTypeId"), as opposed to a sentence.
+// A JSON member name of the API ("deviceTypeId") or a header's name
+// ("Content-Type"), as opposed to a sentence.
 bool IsFieldName(std::string_view s) {
-  if (s.empty() || s.size() > 40) return false;
+  if (s.empty() || s.size() > 40 || s.front() == '-' || s.back() == '-') return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
   });
 }
 

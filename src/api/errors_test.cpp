@@ -41,6 +41,11 @@ TEST(FromStatus, NamesANestedMemberPath) {
   // A sentence is not a field, even after one.
   EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("the device type: is gone"))), "");
   EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("x[]: no"))), "");
+  // A header named in a refusal is its field; a word that only starts or ends with '-' is not.
+  EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("Content-Type: must be JSON"))),
+            "Content-Type");
+  EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("-x: no"))), "");
+  EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("x-: no"))), "");
   // Only an indexed step goes on into a member: "id: 2C: ..." names id.
   EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("id: 2C: not registered"))), "id");
 }

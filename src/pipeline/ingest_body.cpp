@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
 
@@ -422,6 +423,57 @@ Scratch& KeptScratch() {
 
 // Runs `read(document)` (returning Status) on `body`, then refuses anything
 // after the root value.
+// Where a body that is not valid JSON stops being JSON: " at line L, column C
+// (byte offset O)", as the other routes say it, or "" should that parser
+// accept it. On the refusal's path only: simdjson's on-demand reader tells
+// that something is wrong, not where. nlohmann's SAX reader builds nothing
+// and keeps its nesting in a vector, so any body the route takes is safe.
+class ErrorPlace final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception&) override {
+    byte = position;
+    return false;
+  }
+  std::optional<size_t> byte;  // 1-based, of the byte where reading stopped
+};
+
+std::string JsonErrorPlace(std::string_view body) {
+  ErrorPlace place;
+  (void)nlohmann::json::sax_parse(body.begin(), body.end(), &place);
+  if (!place.byte) return "";
+  const size_t offset = std::min(*place.byte == 0 ? 0 : *place.byte - 1, body.size());
+  int64_t line = 1, column = 1;
+  for (size_t i = 0; i < offset; ++i) {
+    if (body[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return " at line " + std::to_string(line) + ", column " + std::to_string(column) +
+         " (byte offset " + std::to_string(offset) + ")";
+}
+
+// `status`, with where the body stops being JSON when that is what it says.
+Status PlacedIfNotJson(Status status, std::string_view body) {
+  if (status.ok() || !status.message().ends_with(kNotJson)) return status;
+  return Status::InvalidInput(status.message() + JsonErrorPlace(body));
+}
+
 template <typename Read>
 Status WithDocument(std::string_view body, Read&& read) {
   std::optional<Scratch> own;
@@ -437,8 +489,8 @@ Status WithDocument(std::string_view body, Read&& read) {
   if (e == simdjson::UTF8_ERROR)
     return Status::InvalidInput("body: " + std::string(kNotUtf8Problem));
   if (e == simdjson::EMPTY) return Status::InvalidInput("body: empty; a JSON value is required");
-  if (e) return Status::InvalidInput("body: " + std::string(kNotJson));
-  ROOST_RETURN_IF_ERROR(read(doc));
+  if (e) return PlacedIfNotJson(Status::InvalidInput("body: " + std::string(kNotJson)), body);
+  ROOST_RETURN_IF_ERROR(PlacedIfNotJson(read(doc), body));
   if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
     return Status::InvalidInput("body: text after the JSON value");
   }

@@ -211,16 +211,23 @@ TEST(ParseUplinkReports, WrongShapes) {
   EXPECT_EQ(ErrorOf(""), "body: empty; a JSON value is required");
   EXPECT_EQ(ErrorOf("  \n"), "body: empty; a JSON value is required");
   EXPECT_EQ(ErrorOf(std::string(kReport) + " {}"), "body: text after the JSON value");
-  EXPECT_EQ(ErrorOf(R"({"device":"2C",)"), "body: not valid JSON");
-  EXPECT_EQ(ErrorOf(R"({"device" "2C"})"), "body: not valid JSON");
+  EXPECT_EQ(ErrorOf(R"({"device":"2C",)"),
+            "body: not valid JSON at line 1, column 16 (byte offset 15)");
+  EXPECT_EQ(ErrorOf(R"({"device" "2C"})"),
+            "body: not valid JSON at line 1, column 14 (byte offset 13)");
   EXPECT_EQ(ErrorOf(BatchOf({std::string(kReport), R"({"device":"2C" "x":1})"})),
-            "reports[1]: not valid JSON");
-  EXPECT_EQ(ErrorOf(ReportWith("ack", R"("ack":tru)")), "body: not valid JSON");
-  EXPECT_EQ(ErrorOf("[" + std::string(kReport)), "body: not valid JSON");
-  EXPECT_EQ(ErrorOf("[" + std::string(kReport) + ",]"), "reports[1]: not valid JSON");
+            "reports[1]: not valid JSON at line 1, column 161 (byte offset 160)");
+  EXPECT_EQ(ErrorOf(ReportWith("ack", R"("ack":tru)")),
+            "body: not valid JSON at line 1, column 140 (byte offset 139)");
+  EXPECT_EQ(ErrorOf("[" + std::string(kReport)),
+            "body: not valid JSON at line 1, column 143 (byte offset 142)");
+  EXPECT_EQ(ErrorOf("[" + std::string(kReport) + ",]"),
+            "reports[1]: not valid JSON at line 1, column 144 (byte offset 143)");
   EXPECT_EQ(ErrorOf(BatchOf({std::string(kReport)}) + "]"), "body: text after the JSON value");
-  EXPECT_EQ(ErrorOf(ReportWith("ack", R"("ack":true,)")), "body: not valid JSON");
-  EXPECT_EQ(ErrorOf(ReportWith("ack", R"("note":"\q")")), "body: not valid JSON");
+  EXPECT_EQ(ErrorOf(ReportWith("ack", R"("ack":true,)")),
+            "body: not valid JSON at line 1, column 142 (byte offset 141)");
+  EXPECT_EQ(ErrorOf(ReportWith("ack", R"("note":"\q")")),
+            "body: not valid JSON at line 1, column 140 (byte offset 139)");
 }
 
 TEST(ParseUplinkReports, UnknownMembersMustBeFlatScalars) {
@@ -231,7 +238,16 @@ TEST(ParseUplinkReports, UnknownMembersMustBeFlatScalars) {
             "reports[0]: an unknown member holds an object or array (reports are flat)");
   EXPECT_EQ(ErrorOf(ReportWith("ack", R"("x":1e999)")),
             "body: an unknown member holds an unreadable number");
-  EXPECT_EQ(ErrorOf(ReportWith("ack", R"("x":nul)")), "body: not valid JSON");
+  EXPECT_EQ(ErrorOf(ReportWith("ack", R"("x":nul)")),
+            "body: not valid JSON at line 1, column 138 (byte offset 137)");
+}
+
+// Malformed JSON is placed as on the other routes, by line and column.
+TEST(ParseUplinkReports, MalformedJsonSaysWhere) {
+  EXPECT_EQ(ErrorOf("[\n  {\"device\": \"2C\",\n   \"seqNumber\": 1 2}\n]"),
+            "reports[0]: not valid JSON at line 3, column 19 (byte offset 39)");
+  EXPECT_EQ(ErrorOf("{\"device\": tru}"),
+            "body: not valid JSON at line 1, column 15 (byte offset 14)");
 }
 
 TEST(ParseUplinkReports, DeepNestingIsRefusedWithoutWalkingIt) {

@@ -57,7 +57,8 @@ Result<Station> MessageService::CreateStation(Station s) {
                                 " characters");
   }
   if (s.lat.has_value() != s.lng.has_value()) {
-    return Status::InvalidInput("lat, lng: give both or neither");
+    return Status::InvalidInput(s.lat ? "lng: required with lat (give both or neither)"
+                                      : "lat: required with lng (give both or neither)");
   }
   if (s.lat && (!std::isfinite(*s.lat) || *s.lat < -90 || *s.lat > 90)) {
     return Status::InvalidInput("lat: must be -90..90");

@@ -244,10 +244,12 @@ class PipelineFlows(ServedSite):
         for body, field in (({"id": "0C0", "name": "x"}, "id"),
                             ({"id": "0C00", "name": ""}, "name"),
                             ({"id": "0C00", "name": "x", "lat": 91, "lng": 0}, "lat"),
-                            ({"id": "0C00", "name": "x", "lat": 1}, "lat")):
+                            ({"id": "0C00", "name": "x", "lat": 1}, "lng"),
+                            ({"id": "0C00", "name": "x", "lng": 1}, "lat")):
             status, _, err = admin.call("POST", "/api/stations/create", body)
             self.assertEqual(status, 400, err)
             self.assertIn(field, err["message"])
+            self.assertEqual([e.get("field") for e in err["errors"]], [field], err)
         status, _, err = admin.call("POST", "/api/stations/create", {"id": "0a1b", "name": "x"})
         self.assertEqual(status, 409, err)
         admin.close()
@@ -304,6 +306,14 @@ class PipelineFlows(ServedSite):
                                 headers={"Content-Type": "text/plain"})
         self.assertEqual(status, 400, err)
         self.assertIn("Content-Type", err["message"])
+        self.assertEqual([e.get("field") for e in err["errors"]], ["Content-Type"], err)
+        # Malformed JSON is placed, as on the other routes.
+        status, _, err = c.call("POST", "/api/ingest/sigfox-callback",
+                                raw='{"device": "2C",\n "time": }',
+                                headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 400, err)
+        self.assertEqual(err["message"],
+                         "body: not valid JSON at line 2, column 10 (byte offset 26)", err)
         c.close()
         msgs = self.messages(device)
         self.assertEqual(len(msgs), 1)
