@@ -200,4 +200,19 @@ std::string ReplaceInvalidUtf8(std::string_view s) {
   return out;
 }
 
+std::string DescribePlace(std::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  int64_t line = 1, column = 1;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return " at line " + std::to_string(line) + ", column " + std::to_string(column) +
+         " (byte offset " + std::to_string(offset) + ")";
+}
+
 }  // namespace roost

@@ -59,4 +59,8 @@ std::string QuoteForMessage(std::string_view s, size_t max = 64);
 // U+FFFD, for values that must be shown even when stored before they were checked.
 std::string ReplaceInvalidUtf8(std::string_view s);
 
+// " at line L, column C (byte offset O)": where byte `offset` of `text` is, for
+// a refusal (lines and columns count from 1; an offset past the end is the end).
+std::string DescribePlace(std::string_view text, size_t offset);
+
 }  // namespace roost

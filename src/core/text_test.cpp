@@ -145,5 +145,11 @@ TEST(Text, Utf8Validity) {
   }
 }
 
+TEST(DescribePlace, CountsLinesAndColumnsFromOne) {
+  EXPECT_EQ(DescribePlace("abc", 0), " at line 1, column 1 (byte offset 0)");
+  EXPECT_EQ(DescribePlace("ab\ncd", 4), " at line 2, column 2 (byte offset 4)");
+  EXPECT_EQ(DescribePlace("ab\n", 9), " at line 2, column 1 (byte offset 3)");  // past the end
+}
+
 }  // namespace
 }  // namespace roost

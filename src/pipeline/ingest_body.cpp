@@ -454,18 +454,7 @@ std::string JsonErrorPlace(std::string_view body) {
   ErrorPlace place;
   (void)nlohmann::json::sax_parse(body.begin(), body.end(), &place);
   if (!place.byte) return "";
-  const size_t offset = std::min(*place.byte == 0 ? 0 : *place.byte - 1, body.size());
-  int64_t line = 1, column = 1;
-  for (size_t i = 0; i < offset; ++i) {
-    if (body[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return " at line " + std::to_string(line) + ", column " + std::to_string(column) +
-         " (byte offset " + std::to_string(offset) + ")";
+  return DescribePlace(body, *place.byte == 0 ? 0 : *place.byte - 1);
 }
 
 // `status`, with where the body stops being JSON when that is what it says.

@@ -192,19 +192,10 @@ Parsed<json> ParseJsonValue(std::string_view body) {
     return value;
   } catch (const json::parse_error& e) {
     // e.byte is the 1-based offset of the byte where parsing stopped.
-    size_t offset = e.byte == 0 ? 0 : std::min<size_t>(e.byte - 1, body.size());
-    int64_t line = 1;
-    int64_t column = 1;
-    for (size_t i = 0; i < offset; ++i) {
-      if (body[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    std::string what = "malformed JSON at line " + std::to_string(line) + ", column " +
-                       std::to_string(column) + " (byte offset " + std::to_string(offset) + ")";
+    const size_t offset = e.byte == 0 ? 0 : std::min<size_t>(e.byte - 1, body.size());
+    const std::string what = "malformed JSON" + DescribePlace(body, offset);
+    const int64_t line =
+        1 + std::count(body.begin(), body.begin() + static_cast<ptrdiff_t>(offset), '\n');
     return ApiError{400, what, {http::ErrorDetail::Line(line, what)}};
   } catch (const json::out_of_range&) {
     // A number no double holds (1e400): nlohmann refuses it with another exception.
