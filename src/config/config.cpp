@@ -297,7 +297,7 @@ const std::vector<KeyDef>& Keys() {
           &ServeConfig::max_body_bytes_in_flight, 65536, 4294967295),
       Typed(
           Key("http.public_url", "ROOST_HTTP_PUBLIC_URL", "--public-url", "",
-              "Base URL clients reach the server at (links in emails, paging); empty = "
+              "Base URL clients reach the server at (links in emails); empty = "
               "http://LISTEN"),
           [](ServeConfig& c, const Raw& r) {
             std::string url = r.s;
