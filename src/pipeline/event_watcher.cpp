@@ -50,13 +50,20 @@ bool EventWatcher::Sleep(int64_t ms) {
 Result<storage::SilenceOutcome> EventWatcher::WatchOnce() {
   auto types = store_.ListDeviceTypes("");
   if (!types.ok()) return types.status();
+  // Types no longer watched (keepAlive 0) still end the losses recorded while
+  // they were: those with a flagged device that spoke get a restore-only pass.
+  auto to_restore = store_.ListTypesToRestore();
+  if (!to_restore.ok()) return to_restore.status();
   storage::SilenceOutcome total;
   for (const DeviceType& type : *types) {
-    if (type.keep_alive <= 0) continue;
+    if (type.keep_alive <= 0 &&
+        !std::binary_search(to_restore->begin(), to_restore->end(), type.id)) {
+      continue;
+    }
     for (;;) {
       storage::SilenceWatch watch;
       watch.type = type.id;
-      watch.keep_alive_ms = type.keep_alive * 1000;
+      watch.keep_alive_ms = std::max<int64_t>(0, type.keep_alive) * 1000;
       watch.now = options_.clock();
       watch.limit = options_.batch;
       auto pass = store_.WatchSilence(watch);

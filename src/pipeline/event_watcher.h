@@ -5,7 +5,9 @@
 // keepAlive is above 0 and asks the store for one pass over it
 // (Store::WatchSilence, repeated while a pass meets its batch limit): devices
 // silent for longer than keepAlive get a COMMUNICATION_LOSS event (ERROR), and
-// flagged devices that spoke again get COMMUNICATION_RESTORED (WARN). A
+// flagged devices that spoke again get COMMUNICATION_RESTORED (WARN). A type
+// whose keepAlive went to 0 gets restorations only, so that a loss recorded
+// while it was watched still ends (Store::ListTypesToRestore finds them). A
 // restoration is therefore seen within one period after the message, not at
 // ingest: ingest pays nothing for it. The store records each change once, so
 // any number of instances may watch the same database.

@@ -71,6 +71,43 @@ TEST_P(EventWatcherTest, OnlyTypesWithAKeepAliveAreWatched) {
   EXPECT_TRUE(store_->ListEvents(q)->events.empty());
 }
 
+// A loss recorded while its type was watched ends when the device speaks
+// again, also once the type's keepAlive went to 0; nothing new is lost then.
+TEST_P(EventWatcherTest, ALossEndsWhenTheDeviceSpeaksAfterItsTypeStoppedBeingWatched) {
+  EventWatcher watcher(*store_, Options());
+  ASSERT_EQ(watcher.WatchOnce()->lost, 1);  // 0x2C
+  EXPECT_TRUE(store_->ListTypesToRestore()->empty());
+  watched_.keep_alive = 0;
+  ASSERT_TRUE(store_->UpdateDeviceType(watched_).ok());
+  ASSERT_TRUE(store_->CreateStation(Station{"0A1B", "roof", group_.id, 43.6, 1.44, 1}).ok());
+  UplinkReport r;
+  r.device.value = 0x2C;
+  r.seq_number = 1;
+  r.data = "01";
+  r.time = now_ + 500;
+  r.station = "0A1B";
+  r.rssi = -110;
+  r.snr = 12;
+  auto heard = store_->IngestUplinks(std::span(&r, 1), storage::IngestPolicy{});
+  ASSERT_TRUE(heard.ok()) << heard.status().message();
+  EXPECT_EQ(*store_->ListTypesToRestore(), std::vector<std::string>{watched_.id});
+  now_ += 1'000;
+  auto pass = watcher.WatchOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status().message();
+  EXPECT_EQ(pass->restored, 1);
+  EXPECT_EQ(pass->lost, 0);
+  EXPECT_TRUE(store_->ListTypesToRestore()->empty());
+  storage::EventQuery q;
+  q.device = 0x2C;
+  q.severity = EventSeverity::kWarn;
+  auto warns = store_->ListEvents(q);
+  ASSERT_TRUE(warns.ok());
+  ASSERT_EQ(warns->events.size(), 1u);
+  EXPECT_EQ(warns->events[0].kind, EventKind::kCommunicationRestored);
+  now_ += 10 * 3'600'000;  // long silent again, but no longer watched
+  EXPECT_EQ(watcher.WatchOnce()->lost, 0);
+}
+
 TEST_P(EventWatcherTest, EmailsAreRetriedWithBackOffThenSent) {
   auto o = Options();
   o.email_retry_ms = 1000;

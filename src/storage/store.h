@@ -238,7 +238,7 @@ struct IngestDecision {
 // One pass of the silence watcher over one device type (WatchSilence).
 struct SilenceWatch {
   std::string type;           // device type id
-  int64_t keep_alive_ms = 0;  // > 0: the type's keepAlive
+  int64_t keep_alive_ms = 0;  // > 0: the type's keepAlive; 0: restorations only
   EpochMillis now = 0;
   int limit = 500;  // devices flipped per call and direction
 };
@@ -745,7 +745,13 @@ class Store {
   // on one database each change is recorded by exactly one of them. Each event
   // queues, in the same transaction, one outbox email per address of the
   // event configurations that apply to it (ListEventConfigs's matching rules).
+  // With keep_alive_ms 0 (a type no longer watched) only the restorations
+  // are made: a loss recorded while it was watched still ends when the device
+  // speaks again.
   virtual Result<SilenceOutcome> WatchSilence(const SilenceWatch& watch) = 0;
+  // The device types with a device flagged silent that has spoken since: the
+  // restorations WatchSilence would record (from the flagged devices alone).
+  virtual Result<std::vector<std::string>> ListTypesToRestore() = 0;
   virtual Result<EventPage> ListEvents(const EventQuery& query) = 0;
   // AlreadyExists: the id is taken.
   virtual Status CreateEventConfig(const EventConfig& config) = 0;

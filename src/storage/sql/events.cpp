@@ -188,7 +188,7 @@ Status SqlStore::RecordEventOn(Connection& c, Event& event, EpochMillis now) {
 }
 
 Result<SilenceOutcome> SqlStore::WatchSilence(const SilenceWatch& w) {
-  if (w.keep_alive_ms <= 0) return Status::InvalidInput("keepAlive must be positive");
+  if (w.keep_alive_ms < 0) return Status::InvalidInput("keepAlive must not be negative");
   if (w.limit < 1) return Status::InvalidInput("limit must be positive");
   const EpochMillis cutoff = w.now - w.keep_alive_ms;
   ROOST_SQL_LEASE(c);
@@ -203,7 +203,7 @@ Result<SilenceOutcome> SqlStore::WatchSilence(const SilenceWatch& w) {
   };
   std::vector<Candidate> candidates;
   SilenceOutcome out;
-  {
+  if (w.keep_alive_ms > 0) {
     // The ORDER BY follows the partial index, so this reads the oldest first
     // and stops at the limit.
     ROOST_SQL_QUERY(q, c,
@@ -284,6 +284,16 @@ Result<SilenceOutcome> SqlStore::WatchSilence(const SilenceWatch& w) {
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("watch silence"));
   return out;
+}
+
+Result<std::vector<std::string>> SqlStore::ListTypesToRestore() {
+  ROOST_SQL_LEASE(c);
+  // Only flagged devices are read (devices_comm_lost holds them alone).
+  ROOST_SQL_QUERY(q, c,
+                  "SELECT DISTINCT type_id FROM devices WHERE comm_lost = 1 AND "
+                  "last_time > comm_lost_since ORDER BY type_id",
+                  "list device types to restore");
+  return ReadAll<std::string>(q, [](const Query& r) { return r.Text(0); });
 }
 
 Result<EventPage> SqlStore::ListEvents(const EventQuery& query) {

@@ -179,6 +179,7 @@ class SqlStore final : public Store {
       std::optional<FailedDeliveryCursor> after) override;
 
   Result<SilenceOutcome> WatchSilence(const SilenceWatch& watch) override;
+  Result<std::vector<std::string>> ListTypesToRestore() override;
   Result<EventPage> ListEvents(const EventQuery& query) override;
   Status CreateEventConfig(const EventConfig& config) override;
   Result<EventConfig> GetEventConfig(std::string_view id) override;
