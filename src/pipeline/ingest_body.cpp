@@ -138,6 +138,12 @@ bool IsNull(const Scalar& s) {
   return s.kind == Scalar::Kind::kNull;
 }
 
+// A Sigfox callback's optional variable left empty: its body template writes
+// `lat={lat}` whether or not there is a position (as Roost's own callbacks do).
+bool IsNullOrEmpty(const Scalar& s) {
+  return IsNull(s) || (s.kind == Scalar::Kind::kString && s.text.empty());
+}
+
 bool IntegerIn(const Scalar& s, Types types, int64_t lo, int64_t hi, int64_t& out) {
   int64_t v = 0;
   if (s.kind == Scalar::Kind::kNumber && s.integral) {
@@ -355,25 +361,25 @@ class UplinkReader {
         break;
       case kAvgSnr: {
         double ignored = 0;
-        ok = IsNull(s) || NumberIn(s, types, kMinSnr, kMaxSnr, ignored);
+        ok = IsNullOrEmpty(s) || NumberIn(s, types, kMinSnr, kMaxSnr, ignored);
         problem = kSnrProblem;
         break;
       }
       case kLat: {
         double ignored = 0;
-        ok = IsNull(s) || NumberIn(s, types, -90, 90, ignored);
+        ok = IsNullOrEmpty(s) || NumberIn(s, types, -90, 90, ignored);
         problem = kLatProblem;
         break;
       }
       case kLng: {
         double ignored = 0;
-        ok = IsNull(s) || NumberIn(s, types, -180, 180, ignored);
+        ok = IsNullOrEmpty(s) || NumberIn(s, types, -180, 180, ignored);
         problem = kLngProblem;
         break;
       }
       case kDuplicate: {
         bool ignored = false;
-        ok = IsNull(s) || BoolOf(s, types, ignored);
+        ok = IsNullOrEmpty(s) || BoolOf(s, types, ignored);
         problem = kBoolProblem;
         break;
       }

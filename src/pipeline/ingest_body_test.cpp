@@ -353,6 +353,26 @@ TEST(ParseSigfoxCallbackBody, FormWithPercentEscapesAndPlus) {
   EXPECT_TRUE(parsed->ack);
 }
 
+// A callback body template writes its optional variables whether or not they
+// have a value: an empty avgSnr, lat, lng or duplicate is absent, not wrong.
+TEST(ParseSigfoxCallbackBody, EmptyOptionalVariablesAreAbsent) {
+  const std::string base =
+      "device=1a2b&time=1440578526&data=&seqNumber=17&station=0A1B&rssi=-121&snr=11";
+  auto parsed = ParseSigfoxCallbackBody(base + "&avgSnr=&lat=&lng=&duplicate=", kForm);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->seq_number, 17);
+  parsed = ParseSigfoxCallbackBody(
+      R"({"device":"1a2b","time":1440578526,"data":"","seqNumber":17,"station":"0A1B",)"
+      R"("rssi":-121,"snr":11,"lat":"","lng":""})",
+      kJson);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  // The required ones and ack stay required to hold a value.
+  EXPECT_EQ(SigfoxError("device=1a2b&time=1440578526&data=&seqNumber=17&station=0A1B&rssi=&snr=11",
+                        kForm),
+            "rssi: must be a number -200..0 (dBm)");
+  EXPECT_EQ(SigfoxError(base + "&ack=", kForm), "ack: must be true or false");
+}
+
 TEST(ParseSigfoxCallbackBody, FormFaults) {
   const std::string base =
       "device=1a2b&time=1440578526&data=&seqNumber=17&station=0A1B&rssi=-121&snr=11";
