@@ -203,7 +203,7 @@ std::optional<HookResult> DownlinkArbiter::SendCall(const Call& call) {
   return std::nullopt;
 }
 
-HookResult DownlinkArbiter::Record(Answered& answered) {
+HookResult DownlinkArbiter::Record(const Answered& answered) {
   const integration::HttpOutcome& sent = answered.outcome;
   if (answered.delivery) {
     (void)store_.CompleteDelivery(*answered.delivery, OutcomeOf(sent, options_.clock()));

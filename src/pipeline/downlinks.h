@@ -152,7 +152,7 @@ class DownlinkArbiter {
   // nothing to send (then the call's room is given back). mu_ not held.
   std::optional<HookResult> SendCall(const Call& call);
   // Records the attempt on the delivery and reads the answer. mu_ not held.
-  HookResult Record(Answered& answered);
+  HookResult Record(const Answered& answered);
   // The frame's hook result is in. mu_ held.
   void Finish(const Key& key, HookResult result);
   storage::Store& store_;

@@ -296,6 +296,23 @@ TEST_P(CallbackDownlinkTest, ADeadHookHoldsOnlyItsOwnCallsAndNoMoreThanItsShare)
   EXPECT_EQ(early_calls.load(), 2) << "A's hook had at most its share of calls at once";
 }
 
+// Given no loop (a misuse), the arbiter makes no call and says why on the message.
+TEST_P(CallbackDownlinkTest, WithoutALoopNoCallIsMadeAndTheReasonSaysSo) {
+  LoopbackHttpServer hook([](const ReceivedRequest&) {
+    return Answer{200, R"({"2C": {"downlinkData": "0102030405060708"}})", {}, 0};
+  });
+  AddHook(hook.Url("/hook"));
+  DownlinkOptions o = Options();
+  o.loop = nullptr;
+  DownlinkArbiter arbiter(*store_, o);
+  IngestFrame();
+  auto answers = HoldBoth(arbiter);
+  EXPECT_EQ(answers["0A1C"], std::nullopt);
+  EXPECT_EQ(store_->GetMessage(kFrame)->downlink_info,
+            "the downlinkHook callback could not be called: no event loop");
+  EXPECT_TRUE(hook.requests().empty());
+}
+
 TEST_P(CallbackDownlinkTest, NoDataIsNoDownlinkAndRecordedAsSuch) {
   LoopbackHttpServer hook([](const ReceivedRequest&) {
     return Answer{200, R"({"2C": {"noData": true}})", {}, 0};
