@@ -292,7 +292,7 @@ Result<std::vector<Callback>> MessageService::ListCallbacks(std::string_view typ
 }
 
 Status MessageService::DeleteCallback(std::string_view id) {
-  return store_.DeleteCallback(id);
+  return store_.DeleteCallback(id, clock_());
 }
 
 Status MessageService::SetCallbackEnabled(std::string_view id, bool enabled) {

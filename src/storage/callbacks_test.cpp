@@ -141,18 +141,18 @@ TEST_P(CallbackStoreTest, CallbacksAreStoredListedEnabledAndDeleted) {
   EXPECT_TRUE(store_->GetCallback("cb-h2")->downlink_hook);
   EXPECT_FALSE(store_->GetCallback("cb-b")->downlink_hook);
   EXPECT_EQ(store_->SetDownlinkHook("nope").code(), Status::Code::kNotFound);
-  ASSERT_TRUE(store_->DeleteCallback("cb-a").ok());
-  EXPECT_EQ(store_->DeleteCallback("cb-a").code(), Status::Code::kNotFound);
+  ASSERT_TRUE(store_->DeleteCallback("cb-a", 0).ok());
+  EXPECT_EQ(store_->DeleteCallback("cb-a", 0).code(), Status::Code::kNotFound);
   EXPECT_EQ(store_->ListCallbacks(type_.id)->size(), 3u);
 }
 
 // Deleting a callback keeps what it did on the messages: attempted deliveries
-// stay (dead if still pending, also when a send in flight comes back after the
-// delete), never-attempted ones go.
+// stay (dead if still pending), and so does a first attempt in flight across
+// the delete, with its outcome; never-attempted ones go.
 TEST_P(CallbackStoreTest, ADeletedCallbacksAttemptsStayOnTheirMessages) {
-  QueueFrames(4, 1'000);
+  QueueFrames(5, 1'000);
   auto first = Claim(10'000, 3);
-  ASSERT_EQ(first.size(), 3u);             // frames 1..3; frame 4 waits
+  ASSERT_EQ(first.size(), 3u);             // frames 1..3; frames 4 and 5 wait
   std::map<int64_t, int64_t> delivery_of;  // frame -> delivery id
   for (const auto& t : first) delivery_of[t.delivery.seq_number] = t.delivery.id;
   DeliveryOutcome done;
@@ -167,23 +167,26 @@ TEST_P(CallbackStoreTest, ADeletedCallbacksAttemptsStayOnTheirMessages) {
   failed.info = "HTTP 500";
   failed.retry_at = 20'000;
   ASSERT_TRUE(store_->CompleteDelivery(delivery_of[2], failed).ok());
-  // Frame 3's send stays in flight; frame 2 is claimed again (with frame 4).
-  auto second = Claim(20'000);
+  // Frame 3's first send stays in flight; frame 2 is claimed again, with
+  // frame 4 (whose send never comes back); frame 5 is never claimed.
+  auto second = Claim(20'000, 2);
   ASSERT_EQ(second.size(), 2u);
-  ASSERT_TRUE(store_->DeleteCallback("cb").ok());
+  ASSERT_TRUE(store_->DeleteCallback("cb", 20'100).ok());
   // Frame 2's second send comes back failed after the delete, and frame 3's
-  // first one delivered: neither has anything left to record on, or revives.
+  // first one delivered: both are recorded, and frame 2 does not revive.
   failed.now = 20'500;
   failed.retry_at = 30'000;
+  done.now = 20'500;
   const std::vector<DeliveryCompletion> late{{delivery_of[2], failed, "cb"},
                                              {delivery_of[3], done, "cb"}};
   ASSERT_TRUE(store_->CompleteDeliveries(late).ok());
   EXPECT_TRUE(Claim(30'000).empty());
+  EXPECT_TRUE(Claim(60'000).empty()) << "frame 4's lease ran out: nothing sends it";
   std::vector<MessageCursor> frames;
-  for (int i = 1; i <= 4; ++i) frames.push_back({1'000 * i, 0x2C, i});
+  for (int i = 1; i <= 5; ++i) frames.push_back({1'000 * i, 0x2C, i});
   auto kept = store_->ListMessageDeliveries(frames);
   ASSERT_TRUE(kept.ok()) << kept.status().message();
-  ASSERT_EQ(kept->size(), 2u) << "frames 3 and 4 were never attempted";
+  ASSERT_EQ(kept->size(), 3u) << "frames 4 and 5 were never attempted";
   EXPECT_EQ((*kept)[0].seq_number, 1);
   EXPECT_EQ((*kept)[0].state, DeliveryState::kDone);
   EXPECT_EQ((*kept)[0].last_status, 200);
@@ -191,6 +194,10 @@ TEST_P(CallbackStoreTest, ADeletedCallbacksAttemptsStayOnTheirMessages) {
   EXPECT_EQ((*kept)[1].state, DeliveryState::kDead);
   EXPECT_EQ((*kept)[1].attempts, 2);
   EXPECT_EQ((*kept)[1].last_status, 500);
+  EXPECT_EQ((*kept)[2].seq_number, 3);
+  EXPECT_EQ((*kept)[2].state, DeliveryState::kDone);
+  EXPECT_EQ((*kept)[2].attempts, 1);
+  EXPECT_EQ((*kept)[2].last_status, 200);
 }
 
 // The downlinkHook mark is only ever seen on a callback that can answer

@@ -667,8 +667,11 @@ class Store {
   virtual Result<std::vector<Callback>> ListCallbacks(std::string_view type) = 0;  // by id
   // Deletes a callback. Its deliveries stay on their messages where they were
   // attempted (those still pending become dead: nothing sends them any more);
-  // those never attempted go, having nothing to show. NotFound.
-  virtual Status DeleteCallback(std::string_view id) = 0;
+  // those never attempted go, having nothing to show. A delivery leased to a
+  // send in flight at `now` is left to that send, whose outcome is recorded on
+  // it as usual; if it is still pending afterwards, or its lease runs out, the
+  // next claim that meets it treats it as above. NotFound.
+  virtual Status DeleteCallback(std::string_view id, EpochMillis now) = 0;
   // Replaces the definition of callback `callback.id` (channel, types, patterns,
   // headers, sendDuplicate, payloadConfig, enabled) in one transaction, keeping
   // its id, device type, creation time and dead state (editing does not revive).

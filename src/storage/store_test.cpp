@@ -168,7 +168,7 @@ TEST_P(StoreTest, UpgradesAStoreMadeAtSchema19KeepingDeliveries) {
   EXPECT_EQ(d.creation_time, 900);
   EXPECT_EQ(d.attempt_log, "1500 200 HTTP 200\n");
   // The callback can now go without its attempted deliveries.
-  ASSERT_TRUE(store_->DeleteCallback("cb").ok());
+  ASSERT_TRUE(store_->DeleteCallback("cb", 3000).ok());
   kept = store_->ListMessageDeliveries(frames);
   ASSERT_TRUE(kept.ok()) << kept.status().message();
   ASSERT_EQ(kept->size(), 1u) << "the never-attempted one went";

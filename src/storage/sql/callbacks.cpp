@@ -191,7 +191,7 @@ Result<std::vector<Callback>> SqlStore::ListCallbacks(std::string_view type) {
   return ReadAll<Callback>(q, CallbackFromRow);
 }
 
-Status SqlStore::DeleteCallback(std::string_view id) {
+Status SqlStore::DeleteCallback(std::string_view id, EpochMillis now) {
   ROOST_SQL_LEASE(c);
   driver::Transaction tx(c);
   ROOST_RETURN_IF_ERROR(tx.Begin("delete callback"));
@@ -200,9 +200,9 @@ Status SqlStore::DeleteCallback(std::string_view id) {
     ROOST_RETURN_IF_ERROR(q.Bind(1, id).Run());
     if (q.Affected() == 0) return Status::NotFound("callback " + std::string(id) + " not found");
   }
-  // Sends in flight too: what they meet is recorded if their row is still there.
-  ROOST_RETURN_IF_ERROR(
-      ForgetDeletedCallbackDeliveries(c, id, std::numeric_limits<EpochMillis>::max()));
+  // Not those leased to a send in flight, even on its first attempt: its
+  // outcome is recorded on the row, and a claim forgets it afterwards.
+  ROOST_RETURN_IF_ERROR(ForgetDeletedCallbackDeliveries(c, id, now + 1));
   return tx.Commit("delete callback");
 }
 

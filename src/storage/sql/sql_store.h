@@ -160,7 +160,7 @@ class SqlStore final : public Store {
   Status CreateCallbacks(std::span<const Callback> callbacks) override;
   Result<Callback> GetCallback(std::string_view id) override;
   Result<std::vector<Callback>> ListCallbacks(std::string_view type) override;
-  Status DeleteCallback(std::string_view id) override;
+  Status DeleteCallback(std::string_view id, EpochMillis now) override;
   Result<Callback> UpdateCallback(const Callback& callback) override;
   Status SetCallbackEnabled(std::string_view id, bool enabled) override;
   Status SetDownlinkHook(std::string_view id) override;
