@@ -1,6 +1,7 @@
 #include "api/errors.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace roost::api {
 namespace {
@@ -14,9 +15,9 @@ bool IsFieldName(std::string_view s) {
   });
 }
 
-// One step of a member path: a field name with optional indexes ("data[0]",
+// One part of a member path: a field name with optional indexes ("data[0]",
 // "ids[3]") or indexes alone ("[2]").
-bool IsFieldStep(std::string_view s) {
+bool IsFieldPart(std::string_view s) {
   size_t bracket = s.find('[');
   std::string_view name = s.substr(0, bracket);
   if (!name.empty() && !IsFieldName(name)) return false;
@@ -29,6 +30,24 @@ bool IsFieldStep(std::string_view s) {
       if (c < '0' || c > '9') return false;
     }
     rest.remove_prefix(close + 1);
+  }
+  return true;
+}
+
+// One step of a message's "step: step: problem" prefix: a part, or parts
+// joined by '.' ("reports[1].seqNumber"), each after the first a name that
+// starts with a letter (so that "127.0.0.1: …" names no field).
+bool IsFieldStep(std::string_view s) {
+  size_t dot = s.find('.');
+  if (!IsFieldPart(s.substr(0, dot))) return false;
+  while (dot != std::string_view::npos) {
+    s.remove_prefix(dot + 1);
+    dot = s.find('.');
+    const std::string_view part = s.substr(0, dot);
+    if (part.empty() || !std::isalpha(static_cast<unsigned char>(part.front())) ||
+        !IsFieldPart(part)) {
+      return false;
+    }
   }
   return true;
 }

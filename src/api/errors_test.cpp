@@ -48,6 +48,14 @@ TEST(FromStatus, NamesANestedMemberPath) {
   EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("x-: no"))), "");
   // Only an indexed step goes on into a member: "id: 2C: ..." names id.
   EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("id: 2C: not registered"))), "id");
+  // A step may be a dotted path, as batch refusals name a report's member.
+  EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("reports[1].seqNumber: must be 0..4095"))),
+            "reports[1].seqNumber");
+  EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("data[0].headers.X-Key: bad"))),
+            "data[0].headers.X-Key");
+  EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("127.0.0.1: is private"))), "");
+  EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("a..b: no"))), "");
+  EXPECT_EQ(FirstField(FromStatus(Status::InvalidInput("a.: no"))), "");
 }
 
 TEST(FromStatus, ABusyServerAnswers503WithRetryAfter) {

@@ -92,10 +92,13 @@ std::string NextUrl(const http::Request& req, const std::vector<std::string_view
 // Keyset page of `items` (ordered by `key`), after the "after" query parameter.
 template <typename T, typename Key, typename Render>
 http::Response Page(const http::Request& req, const std::vector<T>& items, Key key, Render render,
-                    const std::vector<std::string_view>& keep = {}) {
+                    const std::vector<std::string_view>& keep = {},
+                    PageKey kind = PageKey::kObjectId) {
   auto limit = ParseLimit(req.QueryParam("limit"));
   if (!limit.ok()) return limit.error().ToResponse();
-  const std::string after = req.QueryParam("after").value_or("");
+  auto cursor = ParsePageCursor(req.QueryParam("after"), kind);
+  if (!cursor.ok()) return cursor.error().ToResponse();
+  const std::string& after = *cursor;
   nlohmann::json data = nlohmann::json::array();
   std::string last;
   bool more = false;

@@ -145,7 +145,8 @@ Response ListStations(ApiContext& ctx, const Principal& p, const Request& req) {
   auto stations = ctx.messages->ListStations(p.group);
   if (!stations.ok()) return FromStatus(stations.status()).ToResponse();
   return Page(
-      req, *stations, [](const Station& s) -> const std::string& { return s.id; }, StationJson);
+      req, *stations, [](const Station& s) -> const std::string& { return s.id; }, StationJson, {},
+      PageKey::kStationId);
 }
 
 namespace {

@@ -67,6 +67,12 @@ bool IsControl(char c) {
   return u < 0x20 || u == 0x7f;
 }
 
+size_t CountCharacters(std::string_view utf8) {
+  return static_cast<size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
 bool HasControl(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return IsControl(c); });
 }

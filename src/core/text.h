@@ -29,6 +29,11 @@ bool ContainsIgnoreCase(std::string_view s, std::string_view needle);
 std::string_view TrimBlanks(std::string_view s);
 std::string_view TrimSpace(std::string_view s);
 
+// The characters (Unicode code points) of UTF-8 text: what a length limit shown
+// to users as "characters" counts. Of invalid UTF-8 it counts the bytes that
+// are not continuation bytes.
+size_t CountCharacters(std::string_view utf8);
+
 // C0 controls (0x00-0x1F) and DEL (0x7F).
 bool IsControl(char c);
 bool HasControl(std::string_view s);

@@ -28,6 +28,17 @@ TEST(Text, Trimming) {
   EXPECT_EQ(TrimBlanks(""), "");
 }
 
+// Length limits shown as "characters" count code points, not bytes.
+TEST(Text, CharactersAreCodePoints) {
+  EXPECT_EQ(CountCharacters(""), 0u);
+  EXPECT_EQ(CountCharacters("roof"), 4u);
+  EXPECT_EQ(CountCharacters("\xC3\xA9t\xC3\xA9"), 3u);              // "été"
+  EXPECT_EQ(CountCharacters("\xE2\x82\xAC \xF0\x9F\x93\xA1"), 3u);  // "€ 📡"
+  EXPECT_EQ(CountCharacters("\x80\x80"
+                            "z"),
+            1u);  // stray continuation bytes are not characters
+}
+
 TEST(Text, ControlCharacters) {
   EXPECT_TRUE(IsControl('\0'));
   EXPECT_TRUE(IsControl('\x1f'));

@@ -79,7 +79,15 @@ std::optional<std::string> Request::QueryParam(std::string_view name) const {
   return std::nullopt;
 }
 
-std::optional<std::string> TargetTextProblem(std::string_view path, std::string_view query) {
+namespace {
+
+struct TargetFault {
+  std::string message;
+  std::string parameter;  // of a fault in a query value whose name is text
+  std::string_view problem;
+};
+
+std::optional<TargetFault> FindTargetFault(std::string_view path, std::string_view query) {
   size_t segment = 0;
   size_t pos = path.empty() || path[0] != '/' ? 0 : 1;
   while (pos <= path.size() && !path.empty()) {
@@ -88,7 +96,9 @@ std::optional<std::string> TargetTextProblem(std::string_view path, std::string_
     ++segment;
     if (auto decoded = PercentDecode(raw)) {
       if (auto fault = FindTextFault(*decoded)) {
-        return "path segment " + std::to_string(segment) + ": " + std::string(fault->problem);
+        return TargetFault{
+            "path segment " + std::to_string(segment) + ": " + std::string(fault->problem), "",
+            fault->problem};
       }
     }
     if (slash == std::string_view::npos) break;
@@ -100,13 +110,35 @@ std::optional<std::string> TargetTextProblem(std::string_view path, std::string_
     auto key = PercentDecode(item.key, true);
     if (!key) continue;
     const std::string where = "query parameter " + QuoteForMessage(*key) + ": ";
-    if (auto fault = FindTextFault(*key)) return where + std::string(fault->problem);
+    if (auto fault = FindTextFault(*key)) {
+      return TargetFault{where + std::string(fault->problem), "", fault->problem};
+    }
     if (!item.value) continue;
     auto value = PercentDecode(*item.value, true);
     if (!value) continue;
-    if (auto fault = FindTextFault(*value)) return where + std::string(fault->problem);
+    if (auto fault = FindTextFault(*value)) {
+      return TargetFault{where + std::string(fault->problem), *key, fault->problem};
+    }
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> TargetTextProblem(std::string_view path, std::string_view query) {
+  auto fault = FindTargetFault(path, query);
+  if (!fault) return std::nullopt;
+  return std::move(fault->message);
+}
+
+std::optional<Response> TargetTextRefusal(std::string_view path, std::string_view query) {
+  auto fault = FindTargetFault(path, query);
+  if (!fault) return std::nullopt;
+  std::vector<ErrorDetail> errors;
+  if (!fault->parameter.empty()) {
+    errors.push_back(ErrorDetail::Field(fault->parameter, std::string(fault->problem)));
+  }
+  return Response::Error(400, fault->message, errors);
 }
 
 Response Response::Later(std::shared_ptr<PendingResponse> pending) {

@@ -182,6 +182,9 @@ std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space
 // not judged here: the router answers them for the path, and QueryParam treats
 // such a parameter as absent.
 std::optional<std::string> TargetTextProblem(std::string_view path, std::string_view query);
+// The 400 for such a target: that message, and an errors item naming the query
+// parameter when the fault is in the value of one whose name is text.
+std::optional<Response> TargetTextRefusal(std::string_view path, std::string_view query);
 
 // Standard reason phrase for a status code ("Not Found"); "" when unknown.
 std::string_view ReasonPhrase(int status);

@@ -28,9 +28,7 @@ namespace {
 // Runs `handler` only for requests whose target is text (TargetTextProblem).
 Handler CheckedHandler(Handler handler) {
   return [inner = std::move(handler)](const Request& req) {
-    if (auto problem = TargetTextProblem(req.path, req.query)) {
-      return Response::Error(400, *problem);
-    }
+    if (auto refusal = TargetTextRefusal(req.path, req.query)) return std::move(*refusal);
     return inner(req);
   };
 }
@@ -126,9 +124,7 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
   if (options.admit) {
     // Before admission too, so that such a request never has its body read.
     options.admit = [inner = std::move(options.admit)](Request& req) -> std::optional<Response> {
-      if (auto problem = TargetTextProblem(req.path, req.query)) {
-        return Response::Error(400, *problem);
-      }
+      if (auto refusal = TargetTextRefusal(req.path, req.query)) return std::move(*refusal);
       return inner(req);
     };
   }

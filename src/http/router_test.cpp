@@ -141,6 +141,12 @@ TEST_F(RouterTest, RefusesQueryParametersThatAreNotText) {
   r = (*router.Match("GET", req.path).handler)(req);
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("query parameter name: contains a NUL byte"), std::string::npos) << r.body;
+  // The errors item names the parameter, as a refused field is named.
+  EXPECT_NE(r.body.find(R"("field":"name")"), std::string::npos) << r.body;
+  req.query = "a%00=1";  // a name that is not text is not a field to name
+  r = (*router.Match("GET", req.path).handler)(req);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body.find(R"("field")"), std::string::npos) << r.body;
   req.query = "name=caf%C3%A9&flag";
   EXPECT_EQ((*router.Match("GET", req.path).handler)(req).body, "health");
 }

@@ -63,6 +63,49 @@ Status CheckHeaderName(std::string_view name) {
   return Status::Ok();
 }
 
+// "[user[:password]@]host[:port]" as written, so that a URL no request can be
+// sent to is refused when saved rather than failing every delivery. One with
+// a variable is checked when it is sent: its values are not known yet.
+Status CheckUrlAuthority(std::string_view authority) {
+  if (authority.find('{') != std::string_view::npos) return Status::Ok();
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    authority.remove_prefix(at + 1);
+  }
+  std::string_view port;
+  bool has_port = false;
+  if (authority.starts_with('[')) {  // an IPv6 address
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos || close == 1) {
+      return Status::InvalidInput("url: an IPv6 host is written [address]");
+    }
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && after[0] != ':') {
+      return Status::InvalidInput("url: only :port may follow an IPv6 host's ']'");
+    }
+    has_port = !after.empty();
+    if (has_port) port = after.substr(1);
+  } else {
+    const size_t colon = authority.find(':');
+    if (colon == 0 || authority.empty()) {
+      return Status::InvalidInput("url: must start with http:// or https:// and name a host");
+    }
+    has_port = colon != std::string_view::npos;
+    if (has_port) port = authority.substr(colon + 1);
+  }
+  if (has_port) {
+    int n = 0;
+    const bool digits =
+        !port.empty() && port.size() <= 5 &&
+        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) n = std::stoi(std::string(port));
+    if (!digits || n < 1 || n > 65535) {
+      // Not quoted: in "http://user:password?@host/" it is the password.
+      return Status::InvalidInput("url: the port must be a number 1..65535");
+    }
+  }
+  return Status::Ok();
+}
+
 Status CheckUrlPattern(std::string_view url) {
   if (url.empty()) return Status::InvalidInput("url: required");
   size_t rest = 0;
@@ -78,6 +121,7 @@ Status CheckUrlPattern(std::string_view url) {
   if (host_end == rest) {
     return Status::InvalidInput("url: must start with http:// or https:// and name a host");
   }
+  ROOST_RETURN_IF_ERROR(CheckUrlAuthority(url.substr(rest, host_end - rest)));
   // Values are percent-encoded, but the pattern's own text goes out as written.
   size_t position = 0;
   for (size_t i = 0; i < url.size(); ++i) {

@@ -387,6 +387,22 @@ TEST(ValidateCallback, UrlRefusals) {
   EXPECT_EQ(ErrorOf(c), "url: position 22: spaces and control characters must be percent-encoded");
   c.url = "HTTPS://example.com/{device}";
   EXPECT_TRUE(ValidateCallback(c).ok());
+  // The authority as written: a port no request can go to is refused when saved.
+  for (const char* bad : {"http://h:99999/x", "http://h:0/", "http://h:/", "http://h:8o/",
+                          "http://u:pw?@127.0.0.1:9/x", "http://u:pw/@127.0.0.1:9/x",
+                          "http://a:b:c/", "http://[::1]:65536/", "http://[::1]x/"}) {
+    c.url = bad;
+    EXPECT_EQ(ErrorOf(c).substr(0, 5), "url: ") << bad;
+    EXPECT_FALSE(ValidateCallback(c).ok()) << bad;
+  }
+  c.url = "http://u:pw?@127.0.0.1:9/x";
+  EXPECT_EQ(ErrorOf(c), "url: the port must be a number 1..65535") << "the password is not quoted";
+  for (const char* good :
+       {"http://h:65535/", "http://user:p%40ss@h:8080/x", "http://[::1]:80/", "http://[::1]/",
+        "https://h/?a=b:c@d", "http://{device}.example.com:1/"}) {
+    c.url = good;
+    EXPECT_TRUE(ValidateCallback(c).ok()) << good << ": " << ValidateCallback(c).message();
+  }
 }
 
 TEST(ValidateCallback, MethodHeaderAndBodyRefusals) {

@@ -8,6 +8,7 @@
 
 #include "core/base64.h"
 #include "core/hex.h"
+#include "core/text.h"
 #include "crypto/random.h"
 #include "integration/curl_init.h"
 
@@ -88,12 +89,12 @@ Result<std::string> ValidateAddress(std::string_view address) {
   size_t at = address.find('@');
   if (address.empty() || at == std::string_view::npos || at == 0 || at + 1 == address.size() ||
       address.find('@', at + 1) != std::string_view::npos) {
-    return Status::InvalidInput("email address '" + std::string(address.substr(0, 80)) +
+    return Status::InvalidInput("email address '" + QuoteForMessage(address, 80) +
                                 "' must be local@domain");
   }
   for (unsigned char c : address) {
     if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == '"' || c == '\\') {
-      return Status::InvalidInput("email address '" + std::string(address.substr(0, 80)) +
+      return Status::InvalidInput("email address '" + QuoteForMessage(address, 80) +
                                   "' contains a character not allowed here");
     }
   }

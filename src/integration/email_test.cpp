@@ -52,6 +52,11 @@ TEST(EmailMessage, RefusesHeaderInjectionAndBadAddresses) {
     EXPECT_FALSE(ValidateAddress(bad).ok()) << bad;
   }
   EXPECT_TRUE(ValidateAddress("first.last+tag@sub.example.com").ok());
+  // The refusal quotes the address with its control characters escaped.
+  EXPECT_EQ(ValidateAddress("a@b.c\r\nBcc: x@y.z\x1b[31m").status().message(),
+            "email address 'a@b.c\\x0D\\x0ABcc: x@y.z\\x1B[31m' must be local@domain");
+  EXPECT_EQ(ValidateAddress("a@b.c\r\nX").status().message(),
+            "email address 'a@b.c\\x0D\\x0AX' contains a character not allowed here");
 }
 
 // A real SMTP server (aiosmtpd) in a child process, storing what it receives.

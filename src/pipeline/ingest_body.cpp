@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
 
 #include "core/hex.h"
+#include "core/json_place.h"
 #include "core/text.h"
 
 namespace roost::pipeline {
@@ -430,37 +430,12 @@ Scratch& KeptScratch() {
 // Runs `read(document)` (returning Status) on `body`, then refuses anything
 // after the root value.
 // Where a body that is not valid JSON stops being JSON: " at line L, column C
-// (byte offset O)", as the other routes say it, or "" should that parser
+// (byte offset O)", as the other routes say it, or "" should that reader
 // accept it. On the refusal's path only: simdjson's on-demand reader tells
-// that something is wrong, not where. nlohmann's SAX reader builds nothing
-// and keeps its nesting in a vector, so any body the route takes is safe.
-class ErrorPlace final : public nlohmann::json_sax<nlohmann::json> {
- public:
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t&) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t position, const std::string&,
-                   const nlohmann::detail::exception&) override {
-    byte = position;
-    return false;
-  }
-  std::optional<size_t> byte;  // 1-based, of the byte where reading stopped
-};
-
+// that something is wrong, not where.
 std::string JsonErrorPlace(std::string_view body) {
-  ErrorPlace place;
-  (void)nlohmann::json::sax_parse(body.begin(), body.end(), &place);
-  if (!place.byte) return "";
-  return DescribePlace(body, *place.byte == 0 ? 0 : *place.byte - 1);
+  auto offset = JsonStopOffset(body);
+  return offset ? DescribePlace(body, *offset) : "";
 }
 
 // `status`, with where the body stops being JSON when that is what it says.

@@ -52,7 +52,7 @@ Result<Station> MessageService::CreateStation(Station s) {
     return Status::InvalidInput("id: must be 4 hex digits");
   }
   for (char& c : s.id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (s.name.empty() || s.name.size() > kMaxStationName) {
+  if (s.name.empty() || CountCharacters(s.name) > kMaxStationName) {
     return Status::InvalidInput("name: must be 1.." + std::to_string(kMaxStationName) +
                                 " characters");
   }

@@ -65,7 +65,7 @@ std::optional<std::string> CheckValue(Column column, std::string_view value) {
     max = kMaxRevisionLength;
   }
   if (required && value.empty()) return name + " must not be empty";
-  if (value.size() > max) {
+  if (CountCharacters(value) > max) {
     return name + " must be at most " + std::to_string(max) + " characters";
   }
   const bool notes = column == Column::kNotes;
@@ -454,7 +454,7 @@ Result<ProductCertificate> CertificateRegistry::Get(std::string_view key) {
 Result<storage::CertificatePage> CertificateRegistry::Search(std::string_view text,
                                                              std::string_view after, int limit) {
   text = TrimSpace(text);
-  if (text.size() > kMaxSearchLength) {
+  if (CountCharacters(text) > kMaxSearchLength) {
     return Status::InvalidInput("search: must be at most " + std::to_string(kMaxSearchLength) +
                                 " characters");
   }

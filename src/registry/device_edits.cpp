@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "core/identifiers.h"
+#include "core/text.h"
 #include "registry/devices.h"
 
 namespace roost::registry {
@@ -37,7 +38,7 @@ Status ValidateFields(const DeviceEdit& edit, SigfoxId& id, DeviceEdit& out) {
   out = edit;
   if (edit.name) {
     if (edit.name->empty()) return Status::InvalidInput("name: must not be empty");
-    if (edit.name->size() > kMaxNameLength) {
+    if (CountCharacters(*edit.name) > kMaxNameLength) {
       return Status::InvalidInput("name: must be at most 200 characters");
     }
   }

@@ -27,7 +27,7 @@ std::string Duration(int64_t ms) {
 
 Status ValidateName(std::string_view name) {
   if (name.empty()) return Status::InvalidInput("name: must not be empty");
-  if (name.size() > kMaxNameLength) {
+  if (CountCharacters(name) > kMaxNameLength) {
     return Status::InvalidInput("name: at most " + std::to_string(kMaxNameLength) + " characters");
   }
   if (HasControl(name)) {
@@ -94,11 +94,11 @@ Status ValidateTimezone(std::string_view tz) {
 }
 
 Status ValidateNewPassword(std::string_view password) {
-  if (password.size() < kMinPasswordLength) {
+  if (CountCharacters(password) < kMinPasswordLength) {
     return Status::InvalidInput("password: at least " + std::to_string(kMinPasswordLength) +
                                 " characters");
   }
-  if (password.size() > kMaxPasswordLength) {
+  if (CountCharacters(password) > kMaxPasswordLength) {
     return Status::InvalidInput("password: at most " + std::to_string(kMaxPasswordLength) +
                                 " characters");
   }

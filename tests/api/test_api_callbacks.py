@@ -327,7 +327,7 @@ class CallbackFlows(ServedSite):
     def test_bad_callbacks_are_refused_when_saved_and_nothing_is_stored(self):
         tid, _ = self.type_with_device("strict", 2)
         path = "/api/devicetypes/%s/callbacks/new" % tid
-        for body, fragment in (
+        for case in (
                 ([{"url": "http://x.example/{nope}"}], "unknown variable"),
                 ([{"url": "ftp://x.example/"}], "url"),
                 ([{"url": "http://x.example/", "httpMethod": "DELETE"}], "httpMethod"),
@@ -342,10 +342,19 @@ class CallbackFlows(ServedSite):
                 ({"data": "x"}, "data"),
                 # Each delivery decodes every field on the event loop: bounded as a type's.
                 ([{"url": "http://x.example/", "payloadConfig": "a:0:bool:0 " * 400}],
-                 "data[0].payloadConfig: is too long (at most 4000 characters)")):
+                 "data[0].payloadConfig: is too long (at most 4000 characters)"),
+                ([{"url": "http://x.example/"}, {"url": "http://x.example/", "foo": 1}],
+                 "data[1].foo: unknown field", "data[1].foo"),
+                ([{"url": "http://x.example:99999/"}],
+                 "data[0]: url: the port must be a number 1..65535", "data[0].url"),
+                ([{"channel": "EMAIL", "recipient": "a@b.c\r\nBcc: x@y.z", "subject": "s",
+                   "message": "m"}], "'a@b.c\\x0D\\x0ABcc: x@y.z' must be local@domain")):
+            body, fragment, *field = case
             status, _, err = self.admin.call("POST", path, body)
             self.assertEqual(status, 400, (body, err))
             self.assertIn(fragment, err["message"], body)
+            if field:  # errors[].field is the member's whole path
+                self.assertEqual([e.get("field") for e in err["errors"]], field, err)
         self.assertEqual(self.admin.ok("GET", "/api/devicetypes/%s/callbacks" % tid)["data"], [])
 
     def test_a_device_type_has_at_most_100_callbacks(self):

@@ -225,6 +225,7 @@ class PipelineFlows(ServedSite):
             status, _, err = c.call("POST", "/api/ingest/uplink", body)
             self.assertEqual(status, 400, err)
             self.assertIn(where, err["message"])
+            self.assertEqual([e.get("field") for e in err["errors"]], [where], err)
         status, _, err = c.call("POST", "/api/ingest/uplink", raw=b"{\"device\": \"\x00\"}")
         self.assertEqual(status, 400, err)
         status, _, err = c.call("POST", "/api/ingest/uplink", raw="[" * 100000)
@@ -252,6 +253,23 @@ class PipelineFlows(ServedSite):
             self.assertEqual([e.get("field") for e in err["errors"]], [field], err)
         status, _, err = admin.call("POST", "/api/stations/create", {"id": "0a1b", "name": "x"})
         self.assertEqual(status, 409, err)
+        # A name's limit counts characters: 100 two-byte ones fit, 101 do not.
+        status, _, err = admin.call("POST", "/api/stations/create",
+                                    {"id": "0C00", "name": "\u00e9" * 101})
+        self.assertEqual(status, 400, err)
+        self.assertEqual([e.get("field") for e in err["errors"]], ["name"], err)
+        admin.ok("POST", "/api/stations/create", {"id": "0C00", "name": "\u00e9" * 100},
+                 expect=201)
+        # The station list's cursor is a station id, in either case; anything else is 400.
+        listed = [s["id"] for s in admin.ok("GET", "/api/stations?after=0a1c")["data"]]
+        self.assertEqual(listed[0], "0A1D", listed)
+        self.assertIn("0C00", listed)
+        names = {s["id"]: s["name"] for s in admin.ok("GET", "/api/stations?limit=1000")["data"]}
+        self.assertEqual(names["0C00"], "\u00e9" * 100)
+        for after in ("zz", "0C0", "0C000", "%000C0"):
+            status, _, err = admin.call("GET", "/api/stations?after=" + after)
+            self.assertEqual(status, 400, (after, err))
+            self.assertEqual([e.get("field") for e in err["errors"]], ["after"], err)
         admin.close()
         self.assertEqual(self.messages(device), [])
 

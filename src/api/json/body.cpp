@@ -1,10 +1,14 @@
 #include "api/json/body.h"
 
 #include <algorithm>
+#include <cctype>
 #include <utility>
 #include <vector>
 
+#include "core/hex.h"
+#include "core/json_place.h"
 #include "core/text.h"
+#include "model/time.h"
 
 namespace roost::api {
 
@@ -111,7 +115,7 @@ std::optional<ApiError> ReadString(const json& v, std::string_view field, size_t
   if (!v.is_string()) return WrongType(field, "a string", v);
   const auto& s = v.get_ref<const std::string&>();
   if (!IsValidUtf8(s)) return ApiError::BadField(field, std::string(kNotUtf8Problem));
-  if (s.size() > max) {
+  if (CountCharacters(s) > max) {
     return ApiError::BadField(field, "must be at most " + std::to_string(max) + " characters");
   }
   if (HasControl(s)) return ApiError::BadField(field, "must not contain control characters");
@@ -130,7 +134,7 @@ Parsed<std::optional<std::string>> StringField(const json& body, std::string_vie
     return ApiError::BadField(field, "must be a string, not " + std::string(JsonTypeName(*it)));
   }
   const auto& s = it->get_ref<const std::string&>();
-  if (s.size() > max) {
+  if (CountCharacters(s) > max) {
     return ApiError::BadField(field, "must be at most " + std::to_string(max) + " characters");
   }
   return std::optional<std::string>(s);
@@ -168,6 +172,14 @@ std::optional<size_t> FindJsonTooDeep(std::string_view text, int max_depth) {
   return std::nullopt;
 }
 
+// `problem` of `body` at byte `offset`, with its place: the errors item says the line.
+static ApiError RefusedAt(std::string_view body, size_t offset, std::string_view problem) {
+  const std::string what = std::string(problem) + DescribePlace(body, offset);
+  const int64_t line =
+      1 + std::count(body.begin(), body.begin() + static_cast<ptrdiff_t>(offset), '\n');
+  return ApiError{400, what, {http::ErrorDetail::Line(line, what)}};
+}
+
 Parsed<json> ParseJsonValue(std::string_view body) {
   if (body.empty()) return ApiError{400, "request body: a JSON value is required", {}};
   // Before the parser: it would build every level (≈ 80 bytes each) first.
@@ -192,22 +204,29 @@ Parsed<json> ParseJsonValue(std::string_view body) {
     return value;
   } catch (const json::parse_error& e) {
     // e.byte is the 1-based offset of the byte where parsing stopped.
-    const size_t offset = e.byte == 0 ? 0 : std::min<size_t>(e.byte - 1, body.size());
-    const std::string what = "malformed JSON" + DescribePlace(body, offset);
-    const int64_t line =
-        1 + std::count(body.begin(), body.begin() + static_cast<ptrdiff_t>(offset), '\n');
-    return ApiError{400, what, {http::ErrorDetail::Line(line, what)}};
+    return RefusedAt(body, e.byte == 0 ? 0 : std::min<size_t>(e.byte - 1, body.size()),
+                     "malformed JSON");
   } catch (const json::out_of_range&) {
-    // A number no double holds (1e400): nlohmann refuses it with another exception.
-    return ApiError{400, "request body: a number is out of range", {}};
+    // A number no double holds (1e400): nlohmann refuses it with another
+    // exception, which does not say where; its SAX reader stops on the
+    // number's last byte, and the place given is its first.
+    size_t at = std::min(JsonStopOffset(body).value_or(body.size()), body.size());
+    while (at > 0 &&
+           std::string_view("0123456789+-.eE").find(body[at - 1]) != std::string_view::npos) {
+      --at;
+    }
+    return RefusedAt(body, at, "request body: a number is out of range");
   }
 }
 
 std::optional<ApiError> RejectUnknownFields(const json& object,
-                                            const std::vector<std::string_view>& allowed) {
+                                            const std::vector<std::string_view>& allowed,
+                                            std::string_view where) {
   for (const auto& item : object.items()) {
     if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
-      return ApiError::BadField(QuoteForMessage(item.key()), "unknown field");
+      const std::string field = QuoteForMessage(item.key());
+      return ApiError::BadField(where.empty() ? field : std::string(where) + "." + field,
+                                "unknown field");
     }
   }
   return std::nullopt;
@@ -223,5 +242,23 @@ Parsed<int> ParseLimit(const std::optional<std::string>& text) {
   if (n < 1 || n > 1000)
     return ApiError::BadField("limit", "must be an integer between 1 and 1000");
   return n;
+}
+
+Parsed<std::string> ParsePageCursor(const std::optional<std::string>& text, PageKey kind) {
+  if (!text) return std::string();
+  const size_t length = kind == PageKey::kStationId ? 4 : kObjectIdLength;
+  std::string key = *text;
+  if (key.size() != length || !std::all_of(key.begin(), key.end(), IsHexDigit)) {
+    return ApiError::BadField("after", kind == PageKey::kStationId
+                                           ? "must be a station id (4 hex digits)"
+                                           : "must be an id (" + std::to_string(length) +
+                                                 " hex digits), as paging.next gives it");
+  }
+  for (char& c : key) {
+    c = static_cast<char>(kind == PageKey::kStationId
+                              ? std::toupper(static_cast<unsigned char>(c))
+                              : std::tolower(static_cast<unsigned char>(c)));
+  }
+  return key;
 }
 }  // namespace roost::api

@@ -29,9 +29,11 @@ Parsed<nlohmann::json> ParseJsonObject(std::string_view body);
 // The same for a body that may be any JSON value (e.g. a bare array).
 Parsed<nlohmann::json> ParseJsonValue(std::string_view body);
 
-// 400 naming the first member of `object` that is not in `allowed`.
+// 400 naming the first member of `object` that is not in `allowed`, as a
+// member of `where` when given ("data[0]" names "data[0].foo").
 std::optional<ApiError> RejectUnknownFields(const nlohmann::json& object,
-                                            const std::vector<std::string_view>& allowed);
+                                            const std::vector<std::string_view>& allowed,
+                                            std::string_view where = "");
 
 // "null", "a boolean", "a number", "a string", "an array" or "an object".
 std::string_view JsonTypeName(const nlohmann::json& v);
@@ -41,12 +43,21 @@ ApiError WrongType(std::string_view field, std::string_view expected, const nloh
 std::optional<ApiError> ReadString(const nlohmann::json& v, std::string_view field, size_t max,
                                    std::string& out);
 // A string member: absent → nullopt (or 400 when `required`); anything but a
-// string (null included) → 400 naming the field; over `max` bytes → 400.
+// string (null included) → 400 naming the field; over `max` characters → 400.
 // Control characters are the caller's business.
 Parsed<std::optional<std::string>> StringField(const nlohmann::json& body, std::string_view field,
                                                bool required, size_t max = 1024);
 
 // `limit` query parameter: absent → 100; 1..1000, otherwise 400 naming "limit".
 Parsed<int> ParseLimit(const std::optional<std::string>& text);
+
+// The keys a keyset page of an in-memory list is ordered by.
+enum class PageKey {
+  kObjectId,   // groups, users, API users: kObjectIdLength hex digits, stored lowercase
+  kStationId,  // stations: 4 hex digits, stored uppercase
+};
+// The "after" query parameter `text` of such a page, normalised as its keys are
+// stored: "" when absent; BadField "after" when it cannot be a key of `kind`.
+Parsed<std::string> ParsePageCursor(const std::optional<std::string>& text, PageKey kind);
 
 }  // namespace roost::api

@@ -154,7 +154,13 @@ TEST(JsonBody, NumbersNoDoubleHoldsAreA400NotAnException) {
   auto parsed = ParseJsonObject(R"({"lat": 1e400})");
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.error().status, 400);
-  EXPECT_NE(parsed.error().message.find("out of range"), std::string::npos);
+  EXPECT_EQ(parsed.error().message,
+            "request body: a number is out of range at line 1, column 9 (byte offset 8)");
+  ASSERT_EQ(parsed.error().errors.size(), 1u);
+  auto second_line = ParseJsonObject("{\"lat\": 1,\n \"lng\": -2e999}");
+  ASSERT_FALSE(second_line.ok());
+  EXPECT_EQ(second_line.error().message,
+            "request body: a number is out of range at line 2, column 9 (byte offset 19)");
 }
 
 TEST(JsonDepth, TooDeepBodiesAreRefusedNamingTheOffset) {

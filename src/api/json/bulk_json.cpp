@@ -33,10 +33,10 @@ bool ReadRaw(od::value v, std::string_view& out) {
   return out.find('\0') == std::string_view::npos;
 }
 
-// ReadString's rules: at most `max` bytes, no control characters (NUL included).
+// ReadString's rules: at most `max` characters, no control characters (NUL included).
 bool ReadPlain(od::value v, size_t max, std::string& out) {
   std::string_view s;
-  if (v.get_string().get(s) || s.size() > max || HasControl(s)) return false;
+  if (v.get_string().get(s) || CountCharacters(s) > max || HasControl(s)) return false;
   out.assign(s);
   return true;
 }

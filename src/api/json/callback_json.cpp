@@ -30,10 +30,11 @@ Parsed<Callback> ParseOne(const json& item, const std::string& where) {
     return ApiError::BadField(where.empty() ? "body" : where, "must be a JSON object");
   }
   if (auto e = RejectUnknownFields(
-          item, {"channel", "callbackType", "callbackSubtype", "url", "httpMethod", "headers",
-                 "contentType", "bodyTemplate", "linePattern", "recipient", "subject", "message",
-                 "sendDuplicate", "payloadConfig", "enabled", "sendSni"})) {
-    if (!where.empty()) e->message = where + "." + e->message;
+          item,
+          {"channel", "callbackType", "callbackSubtype", "url", "httpMethod", "headers",
+           "contentType", "bodyTemplate", "linePattern", "recipient", "subject", "message",
+           "sendDuplicate", "payloadConfig", "enabled", "sendSni"},
+          where)) {
     return *e;
   }
   Callback cb;
