@@ -1,5 +1,7 @@
 #include "http/message.h"
 
+#include <set>
+
 #include "core/text.h"
 
 namespace roost::http {
@@ -105,6 +107,7 @@ std::optional<TargetFault> FindTargetFault(std::string_view path, std::string_vi
     pos = slash + 1;
   }
   std::string_view rest = query;
+  std::set<std::string, std::less<>> seen;
   while (!rest.empty()) {
     const RawQueryItem item = NextQueryItem(rest);
     auto key = PercentDecode(item.key, true);
@@ -112,6 +115,12 @@ std::optional<TargetFault> FindTargetFault(std::string_view path, std::string_vi
     const std::string where = "query parameter " + QuoteForMessage(*key) + ": ";
     if (auto fault = FindTextFault(*key)) {
       return TargetFault{where + std::string(fault->problem), "", fault->problem};
+    }
+    // QueryParam reads the first; a second one (?enabled=false&enabled=true)
+    // would be silently ignored, so the request is ambiguous.
+    if (!key->empty() && !seen.insert(*key).second) {
+      constexpr std::string_view kRepeated = "given more than once";
+      return TargetFault{where + std::string(kRepeated), *key, kRepeated};
     }
     if (!item.value) continue;
     auto value = PercentDecode(*item.value, true);

@@ -175,7 +175,8 @@ class ResponseStream {
 std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space = false);
 
 // Where a request-target's decoded path segments or query parameters (names and
-// values) are not text Roost accepts (core/text.h FindTextFault): the message of
+// values) are not text Roost accepts (core/text.h FindTextFault), or a query
+// parameter is given twice ("query parameter limit: given more than once"): the message of
 // a 400, e.g. "path segment 2: not valid UTF-8" (segments counted from 1 after
 // the leading '/') or "query parameter prefix: contains a NUL byte" (the name
 // quoted safely). nullopt when all of it is text. Malformed percent escapes are

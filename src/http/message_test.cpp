@@ -78,6 +78,12 @@ TEST(TargetTextProblem, NamesTheSegmentOrParameter) {
   // A bad name is quoted escaped, never as raw bytes.
   EXPECT_EQ(TargetTextProblem("/a", "p%FFx=1"), "query parameter p\\xFFx: not valid UTF-8");
   EXPECT_EQ(TargetTextProblem("/a", "%00"), "query parameter \\x00: contains a NUL byte");
+  // A parameter given twice is ambiguous (QueryParam would read the first).
+  EXPECT_EQ(TargetTextProblem("/a", "limit=1&enabled=false&enabled=true"),
+            "query parameter enabled: given more than once");
+  EXPECT_EQ(TargetTextProblem("/a", "limit=1&lim%69t=2"),
+            "query parameter limit: given more than once");
+  EXPECT_EQ(TargetTextProblem("/a", "a=1&&b=2&"), std::nullopt);
   // Malformed escapes are left to the router (path) and QueryParam (query).
   EXPECT_EQ(TargetTextProblem("/a%zz", "b=%zz"), std::nullopt);
 }

@@ -270,6 +270,11 @@ class PipelineFlows(ServedSite):
             status, _, err = admin.call("GET", "/api/stations?after=" + after)
             self.assertEqual(status, 400, (after, err))
             self.assertEqual([e.get("field") for e in err["errors"]], ["after"], err)
+        # A parameter given twice is ambiguous: refused, naming it.
+        status, _, err = admin.call("GET", "/api/devices/%s/messages?limit=1&limit=2" % device)
+        self.assertEqual(status, 400, err)
+        self.assertEqual(err["message"], "query parameter limit: given more than once")
+        self.assertEqual([e.get("field") for e in err["errors"]], ["limit"], err)
         admin.close()
         self.assertEqual(self.messages(device), [])
 
