@@ -270,6 +270,13 @@ class PipelineFlows(ServedSite):
             status, _, err = admin.call("GET", "/api/stations?after=" + after)
             self.assertEqual(status, 400, (after, err))
             self.assertEqual([e.get("field") for e in err["errors"]], ["after"], err)
+        # So is a member given twice: nothing is created under either id.
+        status, _, err = admin.call("POST", "/api/stations/create",
+                                    raw='{"id": "0C01", "name": "x", "id": "0C02"}')
+        self.assertEqual(status, 400, err)
+        self.assertEqual([e.get("field") for e in err["errors"]], ["id"], err)
+        ids = [s["id"] for s in admin.ok("GET", "/api/stations?limit=1000")["data"]]
+        self.assertFalse({"0C01", "0C02"} & set(ids), ids)
         # A parameter given twice is ambiguous: refused, naming it.
         status, _, err = admin.call("GET", "/api/devices/%s/messages?limit=1&limit=2" % device)
         self.assertEqual(status, 400, err)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -190,7 +191,32 @@ Parsed<json> ParseJsonValue(std::string_view body) {
                     {}};
   }
   try {
-    json value = json::parse(body.begin(), body.end());
+    // A member given twice in one object: nlohmann keeps the last, another
+    // reader of the same body (a proxy, a log) may take the first; the
+    // ingest routes refuse it, and so does every other.
+    std::vector<std::set<std::string, std::less<>>> members;  // of each open object
+    std::optional<std::string> repeated;
+    bool repeated_at_top = false;
+    json value =
+        json::parse(body.begin(), body.end(), [&](int, json::parse_event_t event, json& parsed) {
+          if (event == json::parse_event_t::object_start) {
+            members.emplace_back();
+          } else if (event == json::parse_event_t::object_end) {
+            members.pop_back();
+          } else if (event == json::parse_event_t::key && !repeated && !members.empty() &&
+                     !members.back().insert(parsed.get_ref<const std::string&>()).second) {
+            repeated = parsed.get<std::string>();
+            repeated_at_top = members.size() == 1;
+          }
+          return true;
+        });
+    if (repeated) {
+      const std::string name = QuoteForMessage(*repeated);
+      std::vector<http::ErrorDetail> errors;
+      if (repeated_at_top) errors.push_back(http::ErrorDetail::Field(name, "given more than once"));
+      return ApiError{400, "request body: member '" + name + "' given more than once in one object",
+                      std::move(errors)};
+    }
     if (auto path = FindNul(value)) {
       std::string what = *path + ": " + std::string(kNulProblem);
       // errors[].field is the path without "$.", as the members are named elsewhere.

@@ -150,6 +150,21 @@ TEST(JsonDepth, NestingPastTheLimitIsFoundWithoutParsing) {
   EXPECT_EQ(FindJsonTooDeep(hostile, kMaxJsonDepth), std::optional<size_t>(9 + kMaxJsonDepth - 1));
 }
 
+// A member given twice is refused: which of its values counts would depend on the reader.
+TEST(JsonBody, AMemberGivenTwiceInOneObjectIsRefused) {
+  auto top = ParseJsonObject(R"({"id": "0A36", "name": "s", "id": "0A37"})");
+  ASSERT_FALSE(top.ok());
+  EXPECT_EQ(top.error().status, 400);
+  EXPECT_EQ(top.error().message, "request body: member 'id' given more than once in one object");
+  EXPECT_EQ(FirstField(top.error()), "id");
+  auto nested = ParseJsonValue(R"([{"a": 1}, {"a": 1, "b": {"c": 1, "c": 2}}])");
+  ASSERT_FALSE(nested.ok());
+  EXPECT_EQ(nested.error().message, "request body: member 'c' given more than once in one object");
+  // The same name in different objects, or as a value, is fine.
+  EXPECT_TRUE(ParseJsonValue(R"({"a": {"x": 1}, "b": {"x": 2}, "x": "x"})").ok());
+  EXPECT_TRUE(ParseJsonValue(R"([{"x": 1}, {"x": 2}])").ok());
+}
+
 TEST(JsonBody, NumbersNoDoubleHoldsAreA400NotAnException) {
   auto parsed = ParseJsonObject(R"({"lat": 1e400})");
   ASSERT_FALSE(parsed.ok());
