@@ -844,10 +844,19 @@ TEST_F(ApiRoutesStoreTest, StatisticsDefaultRangeEndsAtTheInjectedClockNotTheSys
   ASSERT_EQ(res.status, 200) << res.body;
   json body = json::parse(res.body);
   EXPECT_EQ(body["to"], now_);
-  EXPECT_EQ(body["from"], now_ - 86'400'000);
+  // `from` as the store reads it: rounded down to its hour, or day.
+  EXPECT_EQ(body["from"], (now_ - 86'400'000) / 3'600'000 * 3'600'000);
   res = Call(Role::kReader, "GET", "/api/devicetypes/" + my_type_ + "/stats?step=day");
   ASSERT_EQ(res.status, 200) << res.body;
-  EXPECT_EQ(json::parse(res.body)["from"], now_ - 30 * int64_t{86'400'000});
+  EXPECT_EQ(json::parse(res.body)["from"],
+            (now_ - 30 * int64_t{86'400'000}) / 86'400'000 * 86'400'000);
+  // A range that would start before the epoch starts at it.
+  res = Call(Role::kReader, "GET", "/api/devicetypes/" + my_type_ + "/stats?to=1");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(json::parse(res.body)["from"], 0);
+  res = Call(Role::kReader, "GET", "/api/devicetypes/" + my_type_ + "/stats?from=1&to=2");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(json::parse(res.body)["from"], 0);
 }
 
 TEST_F(ApiRoutesStoreTest, StatisticsTimesAreReadLikeEveryOtherTimeFilter) {

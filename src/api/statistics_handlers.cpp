@@ -1,5 +1,6 @@
 // …/stats of devices and device types, a device's …/messages/metric and
 // …/consumptions/{year}: read from the statistics kept at ingest.
+#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <string>
@@ -69,7 +70,9 @@ Response Stats(ApiContext& ctx, const Request& req, StatsQuery query) {
                                            : "a range of hours spans at most 31 days")
         .ToResponse();
   }
-  query.from = *from;
+  // Echoed as the store reads it: whole buckets, none before the epoch.
+  const int64_t unit = days ? kMillisPerDay : kMillisPerHour;
+  query.from = std::max<EpochMillis>(0, *from) / unit * unit;
   query.to = *to;
   auto buckets = ctx.messages->GetStats(query);
   if (!buckets.ok()) return FromStatus(buckets.status()).ToResponse();
