@@ -186,8 +186,19 @@ Status CheckHttpParts(const Callback& callback, CallbackKind kind,
   ROOST_RETURN_IF_ERROR(CheckUrlPattern(callback.url));
   ROOST_RETURN_IF_ERROR(CompileField("url", callback.url, kind, fields).status());
   ROOST_RETURN_IF_ERROR(CheckMethod(callback.http_method));
-  for (const auto& [name, value] : callback.headers) {
+  // Each is rendered for every delivery; a name given twice (in any case) would
+  // send two headers where the receiver may read either.
+  if (callback.headers.size() > kMaxCallbackHeaders) {
+    return Status::InvalidInput("headers: at most " + std::to_string(kMaxCallbackHeaders));
+  }
+  for (auto it = callback.headers.begin(); it != callback.headers.end(); ++it) {
+    const std::string& name = it->first;
+    const std::string& value = it->second;
     ROOST_RETURN_IF_ERROR(CheckHeaderName(name));
+    if (std::any_of(callback.headers.begin(), it,
+                    [&](const auto& earlier) { return EqualsIgnoreCase(earlier.first, name); })) {
+      return Status::InvalidInput("headers: '" + Shown(name) + "' is given more than once");
+    }
     ROOST_RETURN_IF_ERROR(CompileField("header " + name, value, kind, fields).status());
   }
   return Status::Ok();

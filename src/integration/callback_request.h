@@ -79,7 +79,9 @@ Result<CallbackKind> KindOf(const Callback& callback);
 // address, a pattern), subject and message. A downlinkHook is a DATA BIDIR URL
 // callback. Headers Content-Type, Content-Length, Transfer-Encoding,
 // Connection and Host are refused (case-insensitively): the first follows
-// contentType, the others belong to the HTTP connection.
+// contentType, the others belong to the HTTP connection; so is a name given
+// twice (in any case), and more than kMaxCallbackHeaders headers.
+inline constexpr size_t kMaxCallbackHeaders = 32;
 Status ValidateCallback(const Callback& callback);
 
 // What an EMAIL callback sends for one delivery: its patterns expanded. The

@@ -405,6 +405,19 @@ TEST(ValidateCallback, UrlRefusals) {
   }
 }
 
+TEST(ValidateCallback, HeadersAreFewAndNamedOnce) {
+  Callback c = UrlCallback();
+  c.headers = {{"X-Key", "a"}, {"Accept", "b"}, {"x-key", "c"}};
+  EXPECT_EQ(ErrorOf(c), "headers: 'x-key' is given more than once");
+  c.headers.clear();
+  for (size_t i = 0; i < kMaxCallbackHeaders; ++i) {
+    c.headers.emplace_back("X-H" + std::to_string(i), "v");
+  }
+  EXPECT_TRUE(ValidateCallback(c).ok()) << ValidateCallback(c).message();
+  c.headers.emplace_back("X-One-More", "v");
+  EXPECT_EQ(ErrorOf(c), "headers: at most 32");
+}
+
 TEST(ValidateCallback, MethodHeaderAndBodyRefusals) {
   Callback c = UrlCallback();
   c.http_method = "DELETE";
