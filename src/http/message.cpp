@@ -134,12 +134,6 @@ std::optional<TargetFault> FindTargetFault(std::string_view path, std::string_vi
 
 }  // namespace
 
-std::optional<std::string> TargetTextProblem(std::string_view path, std::string_view query) {
-  auto fault = FindTargetFault(path, query);
-  if (!fault) return std::nullopt;
-  return std::move(fault->message);
-}
-
 std::optional<Response> TargetTextRefusal(std::string_view path, std::string_view query) {
   auto fault = FindTargetFault(path, query);
   if (!fault) return std::nullopt;

@@ -46,7 +46,7 @@ struct Request {
   // Value of the path parameter `name`; "" when the route has no such parameter.
   std::string_view Param(std::string_view name) const;
   // First query parameter `name`, percent-decoded ('+' is a space), or nullopt
-  // when absent, not validly encoded, or not text (TargetTextProblem): the
+  // when absent, not validly encoded, or not text (TargetTextRefusal): the
   // router refuses such requests before a handler runs, so a handler never
   // sees invalid UTF-8 or NUL here.
   std::optional<std::string> QueryParam(std::string_view name) const;
@@ -174,17 +174,16 @@ class ResponseStream {
 // a truncated or non-hex escape.
 std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space = false);
 
-// Where a request-target's decoded path segments or query parameters (names and
-// values) are not text Roost accepts (core/text.h FindTextFault), or a query
-// parameter is given twice ("query parameter limit: given more than once"): the message of
-// a 400, e.g. "path segment 2: not valid UTF-8" (segments counted from 1 after
-// the leading '/') or "query parameter prefix: contains a NUL byte" (the name
-// quoted safely). nullopt when all of it is text. Malformed percent escapes are
-// not judged here: the router answers them for the path, and QueryParam treats
-// such a parameter as absent.
-std::optional<std::string> TargetTextProblem(std::string_view path, std::string_view query);
-// The 400 for such a target: that message, and an errors item naming the query
-// parameter when the fault is in the value of one whose name is text.
+// The 400 for a request-target whose decoded path segments or query parameters
+// (names and values) are not text Roost accepts (core/text.h FindTextFault), or
+// that gives a query parameter twice; nullopt when all of it is text. Its
+// message says where: "path segment 2: not valid UTF-8" (segments counted from
+// 1 after the leading '/'), "query parameter prefix: contains a NUL byte" (the
+// name quoted safely), "query parameter limit: given more than once"; an errors
+// item names the parameter when the fault is in the value of one whose name is
+// text, or the name is repeated. Malformed percent escapes are not judged here:
+// the router answers them for the path, and QueryParam treats such a parameter
+// as absent.
 std::optional<Response> TargetTextRefusal(std::string_view path, std::string_view query);
 
 // Standard reason phrase for a status code ("Not Found"); "" when unknown.

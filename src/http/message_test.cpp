@@ -66,26 +66,39 @@ TEST(MessageTest, QueryParamNeverReturnsBytesThatAreNotText) {
   EXPECT_EQ(req.QueryParam("ok"), "caf\xC3\xA9");
 }
 
-TEST(TargetTextProblem, NamesTheSegmentOrParameter) {
-  EXPECT_EQ(TargetTextProblem("/api/devices", "limit=10&search=caf%C3%A9"), std::nullopt);
-  EXPECT_EQ(TargetTextProblem("/", ""), std::nullopt);
-  EXPECT_EQ(TargetTextProblem("/api/x%FF", ""), "path segment 2: not valid UTF-8");
-  EXPECT_EQ(TargetTextProblem("/a/b/%00", ""), "path segment 3: contains a NUL byte");
-  EXPECT_EQ(TargetTextProblem("/a/\xC0\x80", ""), "path segment 2: not valid UTF-8");
-  EXPECT_EQ(TargetTextProblem("/a", "limit=1&prefix=%ff"),
-            "query parameter prefix: not valid UTF-8");
-  EXPECT_EQ(TargetTextProblem("/a", "prefix=a+%00"), "query parameter prefix: contains a NUL byte");
-  // A bad name is quoted escaped, never as raw bytes.
-  EXPECT_EQ(TargetTextProblem("/a", "p%FFx=1"), "query parameter p\\xFFx: not valid UTF-8");
-  EXPECT_EQ(TargetTextProblem("/a", "%00"), "query parameter \\x00: contains a NUL byte");
+// The body of TargetTextRefusal's answer (always a 400), or "" when the
+// target is text.
+std::string Refusal(std::string_view path, std::string_view query) {
+  auto refusal = TargetTextRefusal(path, query);
+  if (!refusal) return "";
+  EXPECT_EQ(refusal->status, 400);
+  return refusal->body;
+}
+
+// A fault in a parameter's value also names the parameter as the errors item's field.
+std::string ValueRefusal(std::string_view parameter, std::string_view problem) {
+  return ErrorBody("query parameter " + std::string(parameter) + ": " + std::string(problem),
+                   {ErrorDetail::Field(parameter, std::string(problem))});
+}
+
+TEST(TargetTextRefusal, NamesTheSegmentOrParameter) {
+  EXPECT_EQ(Refusal("/api/devices", "limit=10&search=caf%C3%A9"), "");
+  EXPECT_EQ(Refusal("/", ""), "");
+  EXPECT_EQ(Refusal("/api/x%FF", ""), ErrorBody("path segment 2: not valid UTF-8"));
+  EXPECT_EQ(Refusal("/a/b/%00", ""), ErrorBody("path segment 3: contains a NUL byte"));
+  EXPECT_EQ(Refusal("/a/\xC0\x80", ""), ErrorBody("path segment 2: not valid UTF-8"));
+  EXPECT_EQ(Refusal("/a", "limit=1&prefix=%ff"), ValueRefusal("prefix", "not valid UTF-8"));
+  EXPECT_EQ(Refusal("/a", "prefix=a+%00"), ValueRefusal("prefix", "contains a NUL byte"));
+  // A bad name is quoted escaped, never as raw bytes, and is no field.
+  EXPECT_EQ(Refusal("/a", "p%FFx=1"), ErrorBody("query parameter p\\xFFx: not valid UTF-8"));
+  EXPECT_EQ(Refusal("/a", "%00"), ErrorBody("query parameter \\x00: contains a NUL byte"));
   // A parameter given twice is ambiguous (QueryParam would read the first).
-  EXPECT_EQ(TargetTextProblem("/a", "limit=1&enabled=false&enabled=true"),
-            "query parameter enabled: given more than once");
-  EXPECT_EQ(TargetTextProblem("/a", "limit=1&lim%69t=2"),
-            "query parameter limit: given more than once");
-  EXPECT_EQ(TargetTextProblem("/a", "a=1&&b=2&"), std::nullopt);
+  EXPECT_EQ(Refusal("/a", "limit=1&enabled=false&enabled=true"),
+            ValueRefusal("enabled", "given more than once"));
+  EXPECT_EQ(Refusal("/a", "limit=1&lim%69t=2"), ValueRefusal("limit", "given more than once"));
+  EXPECT_EQ(Refusal("/a", "a=1&&b=2&"), "");
   // Malformed escapes are left to the router (path) and QueryParam (query).
-  EXPECT_EQ(TargetTextProblem("/a%zz", "b=%zz"), std::nullopt);
+  EXPECT_EQ(Refusal("/a%zz", "b=%zz"), "");
 }
 
 TEST(JsonTextTest, NeverWritesInvalidUtf8) {

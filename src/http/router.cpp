@@ -25,7 +25,7 @@ struct Router::Fallback {
 
 namespace {
 
-// Runs `handler` only for requests whose target is text (TargetTextProblem).
+// Runs `handler` only for requests whose target is text (TargetTextRefusal).
 Handler CheckedHandler(Handler handler) {
   return [inner = std::move(handler)](const Request& req) {
     if (auto refusal = TargetTextRefusal(req.path, req.query)) return std::move(*refusal);

@@ -22,7 +22,7 @@
 //
 // Every route answers 400 before its handler runs when the request's decoded path
 // segments or query parameters are not UTF-8 text without NUL, naming where
-// (TargetTextProblem in message.h): no handler ever reads such bytes, so none
+// (TargetTextRefusal in message.h): no handler ever reads such bytes, so none
 // can store them, pass them to libpq (which stops at NUL) or fail to write them
 // back as JSON.
 //
