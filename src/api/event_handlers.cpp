@@ -30,14 +30,8 @@ Response Unavailable() {
 // As `p` may see them (callback destinations, URL credentials).
 Response ListEvents(ApiContext& ctx, const Principal& p, const Request& req,
                     storage::EventQuery query) {
-  auto limit = ParseLimit(req.QueryParam("limit"));
-  if (!limit.ok()) return limit.error().ToResponse();
-  query.limit = *limit;
-  for (const char* name : {"since", "before"}) {
-    auto text = req.QueryParam(name);
-    if (!text) continue;
-    auto& field = std::string_view(name) == "since" ? query.since : query.before;
-    if (auto e = ParseEpochFilter(name, *text, field)) return e->ToResponse();
+  if (auto e = ParseTimeWindow(req, query.limit, query.since, query.before)) {
+    return e->ToResponse();
   }
   if (auto after = req.QueryParam("after")) {
     auto cursor = ParseEventCursor(*after);
@@ -75,7 +69,7 @@ Response ListEvents(ApiContext& ctx, const Principal& p, const Request& req,
   if (page->next) {
     text += "\"next\":";
     observe::AppendJsonString(
-        text, NextUrl(req, {"since", "before"}, *limit, EventCursorText(*page->next)));
+        text, NextUrl(req, {"since", "before"}, query.limit, EventCursorText(*page->next)));
   }
   text += "}}";
   return Response::Json(200, std::move(text));

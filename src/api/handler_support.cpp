@@ -162,4 +162,19 @@ std::optional<ApiError> ParseEpochFilter(std::string_view name, std::string_view
   return std::nullopt;
 }
 
+std::optional<ApiError> ParseTimeWindow(const http::Request& req, int& limit,
+                                        std::optional<EpochMillis>& since,
+                                        std::optional<EpochMillis>& before) {
+  auto parsed = ParseLimit(req.QueryParam("limit"));
+  if (!parsed.ok()) return parsed.error();
+  limit = *parsed;
+  if (auto text = req.QueryParam("since")) {
+    if (auto e = ParseEpochFilter("since", *text, since)) return e;
+  }
+  if (auto text = req.QueryParam("before")) {
+    if (auto e = ParseEpochFilter("before", *text, before)) return e;
+  }
+  return std::nullopt;
+}
+
 }  // namespace roost::api

@@ -50,6 +50,11 @@ http::Response JsonResponse(int status, const nlohmann::json& body);
 // (until the year 33658). BadField(name) otherwise.
 std::optional<ApiError> ParseEpochFilter(std::string_view name, std::string_view text,
                                          std::optional<EpochMillis>& out);
+// The `limit`, `since` and `before` query parameters of a time-ordered list
+// (messages, events), each left as it is when absent.
+std::optional<ApiError> ParseTimeWindow(const http::Request& req, int& limit,
+                                        std::optional<EpochMillis>& since,
+                                        std::optional<EpochMillis>& before);
 http::Response NoContent();
 
 // 404 "<what> not found" unless `group` is the principal's group or below it.

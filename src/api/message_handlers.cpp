@@ -51,14 +51,8 @@ json LocationJson(const Message& m) {
 // (epoch ms), limit, after (the paging cursor); as `p` may see them.
 Response ListMessages(ApiContext& ctx, const Principal& p, const Request& req,
                       storage::MessageQuery query) {
-  auto limit = ParseLimit(req.QueryParam("limit"));
-  if (!limit.ok()) return limit.error().ToResponse();
-  query.limit = *limit;
-  for (const char* name : {"since", "before"}) {
-    auto text = req.QueryParam(name);
-    if (!text) continue;
-    auto& field = std::string_view(name) == "since" ? query.since : query.before;
-    if (auto e = ParseEpochFilter(name, *text, field)) return e->ToResponse();
+  if (auto e = ParseTimeWindow(req, query.limit, query.since, query.before)) {
+    return e->ToResponse();
   }
   if (auto after = req.QueryParam("after")) {
     auto cursor = ParseMessageCursor(*after);
@@ -70,7 +64,7 @@ Response ListMessages(ApiContext& ctx, const Principal& p, const Request& req,
   json body{{"data", json::array()}, {"paging", json::object()}};
   if (page->next) {
     body["paging"]["next"] =
-        NextUrl(req, {"since", "before"}, *limit, MessageCursorText(*page->next));
+        NextUrl(req, {"since", "before"}, query.limit, MessageCursorText(*page->next));
   }
   if (query.with_location) {
     for (const Message& m : page->messages) {
