@@ -360,8 +360,11 @@ class UplinkReader {
         problem = kBoolProblem;
         break;
       case kAvgSnr: {
+        // The Sigfox Cloud writes {avgSnr} as "N/A" until a device has sent
+        // 15 messages: every new device's first frames carry it.
         double ignored = 0;
-        ok = IsNullOrEmpty(s) || NumberIn(s, types, kMinSnr, kMaxSnr, ignored);
+        ok = IsNullOrEmpty(s) || (s.kind == Scalar::Kind::kString && s.text == "N/A") ||
+             NumberIn(s, types, kMinSnr, kMaxSnr, ignored);
         problem = kSnrProblem;
         break;
       }

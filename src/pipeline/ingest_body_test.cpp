@@ -366,6 +366,19 @@ TEST(ParseSigfoxCallbackBody, EmptyOptionalVariablesAreAbsent) {
       R"("rssi":-121,"snr":11,"lat":"","lng":""})",
       kJson);
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  // The Sigfox Cloud's {avgSnr} is "N/A" for a device's first 15 messages.
+  parsed = ParseSigfoxCallbackBody(base + "&avgSnr=N%2FA", kForm);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  parsed = ParseSigfoxCallbackBody(
+      R"({"device":"1a2b","time":1440578526,"data":"","seqNumber":17,"station":"0A1B",)"
+      R"("rssi":-121,"snr":11,"avgSnr":"N/A"})",
+      kJson);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(SigfoxError(base + "&avgSnr=n/a", kForm), "avgSnr: must be a number -50..100 (dB)");
+  EXPECT_EQ(SigfoxError("device=1a2b&time=1440578526&data=&seqNumber=17&station=0A1B&rssi=-121"
+                        "&snr=N%2FA",
+                        kForm),
+            "snr: must be a number -50..100 (dB)");
   // The required ones and ack stay required to hold a value.
   EXPECT_EQ(SigfoxError("device=1a2b&time=1440578526&data=&seqNumber=17&station=0A1B&rssi=&snr=11",
                         kForm),

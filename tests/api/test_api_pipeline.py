@@ -328,7 +328,7 @@ class PipelineFlows(ServedSite):
         self.assertEqual(c.ok("POST", "/api/ingest/sigfox-callback", body),
                          {"result": "accepted"})
         form = ("device=%s&time=1800000000&data=0a0b0c&seqNumber=12&station=0A1D&rssi=-119.0"
-                "&snr=9.0" % device)
+                "&snr=9.0&avgSnr=N%%2FA" % device)
         status, _, res = c.call("POST", "/api/ingest/sigfox-callback", raw=form,
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
         self.assertEqual((status, res), (200, {"result": "duplicate"}))
