@@ -94,6 +94,17 @@ Parsed<Callback> ParseOne(const json& item, const std::string& where) {
     if (!it->is_boolean()) return WrongType(at(field), "true or false", *it);
     *out = it->get<bool>();
   }
+  // Sigfox lets a callback leave out the host name (SNI) of its https://
+  // handshake; Roost always sends it (libcurl does), so false is refused
+  // rather than stored and ignored.
+  if (auto it = item.find("sendSni"); it != item.end() && !it->is_null()) {
+    if (!it->is_boolean()) return WrongType(at("sendSni"), "true or false", *it);
+    if (!it->get<bool>()) {
+      return ApiError::BadField(at("sendSni"),
+                                "must be true: Roost always sends the host name (SNI) when it "
+                                "connects to an https:// destination");
+    }
+  }
   return cb;
 }
 
