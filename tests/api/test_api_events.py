@@ -126,6 +126,9 @@ class EventFlows(ServedSite):
                           lambda ev: ev[0]["callbacks"] and
                           ev[0]["callbacks"][0]["state"] == "done")
         self.assertEqual([c["state"] for c in listed[0]["callbacks"]], ["done"])
+        # An event is no message: its delivery has no sequence number nor station.
+        self.assertIsNone(listed[0]["callbacks"][0]["seqNumber"], listed[0]["callbacks"])
+        self.assertEqual(listed[0]["callbacks"][0]["station"], "", listed[0]["callbacks"])
         self.assertTrue(listed[0]["callbacks"][0]["url"].startswith(self.receiver.url("/error/")),
                         listed[0]["callbacks"])
         self.assertEqual([h["status"] for h in listed[0]["callbacks"][0]["history"]], [200])

@@ -247,7 +247,14 @@ void AppendDeliveryJson(std::string& out, const Delivery& d, bool secrets) {
   text("callbackId", d.callback);
   text("device", SigfoxId{d.device}.ToApi());
   number("messageTime", d.message_time);
-  number("seqNumber", d.seq_number);
+  // -1: an event's delivery, or a service report's without a sequence number.
+  key("seqNumber");
+  if (d.seq_number < 0) {
+    out += "null,";
+  } else {
+    AppendJsonInt(out, d.seq_number);
+    out += ',';
+  }
   key("duplicate");
   out += d.duplicate ? "true," : "false,";
   text("station", d.station);

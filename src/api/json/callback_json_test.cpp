@@ -45,6 +45,14 @@ TEST(DeliveryJson, HistoryListsEachLoggedAttemptAndSkipsLinesItCannotRead) {
   EXPECT_EQ(out["history"][2], (nlohmann::json{{"time", 32000}, {"status", 200}, {"info", "OK"}}));
 }
 
+TEST(DeliveryJson, NoSequenceNumberIsNull) {
+  Delivery d;
+  d.seq_number = 4095;
+  EXPECT_EQ(DeliveryJson(d)["seqNumber"], 4095);
+  d.seq_number = -1;  // an event's delivery: no message, so no sequence number
+  EXPECT_TRUE(DeliveryJson(d)["seqNumber"].is_null());
+}
+
 TEST(DeliveryJson, AFirstTimeSuccessIsItsOwnHistoryAndAnUntriedDeliveryHasNone) {
   Delivery d;
   d.attempts = 1;
