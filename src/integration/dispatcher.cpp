@@ -30,6 +30,9 @@ constexpr std::chrono::seconds kStopGrace{5};
 // times; after that the deliveries stay leased and are sent again once the
 // lease ends.
 constexpr int kRecordTries = 3;
+// A dead callback's alert: tried at once, then after these waits.
+constexpr std::chrono::seconds kAlertRetryWaits[] = {std::chrono::seconds(10),
+                                                     std::chrono::seconds(60)};
 
 }  // namespace
 
@@ -105,6 +108,7 @@ Dispatcher::Dispatcher(storage::Store& store, DispatcherOptions options)
   const unsigned email_threads = std::max(1u, options_.per_destination);
   for (unsigned i = 0; i < email_threads; ++i) threads_.emplace_back([this] { SendEmails(); });
   recorder_ = std::thread([this] { Record(); });
+  if (options_.on_dead) alerter_ = std::thread([this] { SendAlerts(); });
   claimer_ = std::thread([this] { Claim(); });
 }
 
@@ -192,6 +196,13 @@ void Dispatcher::Stop() {
   }
   record_cv_.notify_all();
   if (recorder_.joinable()) recorder_.join();
+  // The recorder queues no more alerts: what waits is tried once more.
+  {
+    std::lock_guard<std::mutex> lock(alert_mu_);
+    alert_stop_ = true;
+  }
+  alert_cv_.notify_all();
+  if (alerter_.joinable()) alerter_.join();
   // What was leased here and never sent (waiting in a host queue or a batch)
   // is due again at once for the next dispatcher, rather than at its lease's end.
   std::vector<int64_t> unsent;
@@ -640,8 +651,41 @@ void Dispatcher::Record() {
         failed_->Inc();
       }
       if (options_.on_dead && died.ok() && (*died)[i]) {
-        options_.on_dead(tasks[i]->callback, outcome);
+        {
+          std::lock_guard<std::mutex> lock(alert_mu_);
+          alerts_.push_back(
+              DeadAlert{tasks[i]->callback, outcome, 0, std::chrono::steady_clock::now()});
+        }
+        alert_cv_.notify_all();
       }
+    }
+  }
+}
+
+void Dispatcher::SendAlerts() {
+  NameThisThread("callback-alert");
+  std::unique_lock<std::mutex> lock(alert_mu_);
+  for (;;) {
+    if (alerts_.empty()) {
+      if (alert_stop_) return;
+      alert_cv_.wait(lock, [&] { return alert_stop_ || !alerts_.empty(); });
+      continue;
+    }
+    auto next =
+        std::min_element(alerts_.begin(), alerts_.end(),
+                         [](const DeadAlert& a, const DeadAlert& b) { return a.due < b.due; });
+    if (!alert_stop_ && next->due > std::chrono::steady_clock::now()) {
+      alert_cv_.wait_until(lock, next->due);
+      continue;
+    }
+    DeadAlert alert = std::move(*next);
+    alerts_.erase(next);
+    lock.unlock();
+    const Status sent = options_.on_dead(alert.callback, alert.last);
+    lock.lock();
+    if (!sent.ok() && !alert_stop_ && alert.tries < static_cast<int>(std::size(kAlertRetryWaits))) {
+      alert.due = std::chrono::steady_clock::now() + kAlertRetryWaits[alert.tries++];
+      alerts_.push_back(std::move(alert));
     }
   }
 }

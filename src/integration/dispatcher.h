@@ -40,7 +40,10 @@
 // doubling, at most max_retry_ms). A delivery whose attempts have failed for
 // `dead_after_ms` since the first failure is given up: it and its callback are
 // marked dead (the callback is skipped until enabled again) and `on_dead` is
-// called once for the callback (the alert email).
+// called for the callback (the alert email) on a thread of its own, so that
+// a slow or unreachable mail server never holds up the recording of other
+// deliveries; a failed alert is tried again after 10 s and 60 s (at Stop,
+// what is still waiting is tried once more).
 //
 // EMAIL callbacks are sent through `send_email`, all of them counting as one
 // destination (kEmailDestination) for the per-destination limit. A sent email is
@@ -99,8 +102,9 @@ struct DispatcherOptions {
   int64_t batch_interval_ms = 1'000;
   bool refuse_private_destinations = false;
   std::function<int64_t()> clock;  // epoch ms; required
-  // Optional. Called once when a callback dies, from a dispatcher thread.
-  std::function<void(const Callback& callback, const storage::DeliveryOutcome& last)> on_dead;
+  // Optional. Called when a callback dies, from the dispatcher's alert thread;
+  // an error makes it be called again later (three tries in all).
+  std::function<Status(const Callback& callback, const storage::DeliveryOutcome& last)> on_dead;
   // Optional: EMAIL callbacks fail ("no email configured") without it.
   std::function<Status(const std::string& to, const std::string& subject, const std::string& body)>
       send_email;
@@ -167,6 +171,7 @@ class Dispatcher {
   void Claim();       // the claimer thread
   void SendEmails();  // an email thread
   void Record();      // the recorder thread
+  void SendAlerts();  // the alert thread: on_dead for each callback that died
   // On the loop: starts HTTP sends while there is room; then returns.
   void Pump();
   // From anywhere: a Pump will run on the loop soon (one, however many asked).
@@ -240,6 +245,17 @@ class Dispatcher {
   std::vector<Finished> finished_;     // guarded by record_mu_
   size_t finished_deliveries_ = 0;     // deliveries in finished_; guarded by record_mu_
   bool record_stop_ = false;           // guarded by record_mu_
+  // A callback that died, waiting for on_dead (again, after a failed try).
+  struct DeadAlert {
+    Callback callback;
+    storage::DeliveryOutcome last;
+    int tries = 0;
+    std::chrono::steady_clock::time_point due;
+  };
+  std::mutex alert_mu_;
+  std::condition_variable alert_cv_;  // alert thread: an alert, or stop
+  std::deque<DeadAlert> alerts_;      // guarded by alert_mu_
+  bool alert_stop_ = false;           // guarded by alert_mu_
   std::unique_ptr<OwnLoop> own_loop_;
   boost::asio::io_context* loop_ = nullptr;
   std::shared_ptr<Gate> gate_;
@@ -247,6 +263,7 @@ class Dispatcher {
   std::atomic<bool> pump_posted_{false};
   std::vector<std::thread> threads_;  // email senders
   std::thread recorder_;
+  std::thread alerter_;
   std::thread claimer_;  // last: starts once the members above exist
 };
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -460,6 +461,7 @@ TEST_P(DispatcherTest, FailuresAreRetriedWithBackOffThenTheCallbackDiesWithOneAl
     EXPECT_EQ(cb.id, "cb");
     EXPECT_EQ(last.status, 500);
     ++alerts;
+    return Status::Ok();
   };
   Dispatcher dispatcher(*store_, o);
   Ingest(1, 3);
@@ -481,6 +483,63 @@ TEST_P(DispatcherTest, FailuresAreRetriedWithBackOffThenTheCallbackDiesWithOneAl
   // Enabled again, it is alive, and its waiting deliveries go out once the endpoint heals.
   ASSERT_TRUE(store_->SetCallbackEnabled("cb", true).ok());
   EXPECT_FALSE(store_->GetCallback("cb")->dead);
+}
+
+// The alert email of a dead callback goes out on a thread of its own: a mail
+// server that hangs never holds up the recording of other deliveries, and a
+// failed alert is tried again (at Stop at the latest).
+TEST_P(DispatcherTest, ADeadCallbacksAlertNeverHoldsUpRecordingAndIsTriedAgain) {
+  LoopbackHttpServer failing([](const ReceivedRequest&) { return Answer{500, "down", {}, 0}; });
+  LoopbackHttpServer healthy([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
+  ASSERT_TRUE(store_
+                  ->CreateCallbacks(std::vector<Callback>{UrlCallback("cb", failing.Url("/in")),
+                                                          UrlCallback("ok", healthy.Url("/in"))})
+                  .ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> tries{0};
+  DispatcherOptions o = Options();
+  o.first_retry_ms = 50;
+  o.max_retry_ms = 100;
+  o.dead_after_ms = 300;
+  o.on_dead = [&](const Callback& cb, const storage::DeliveryOutcome&) {
+    EXPECT_EQ(cb.id, "cb");
+    if (++tries == 1) {
+      // The mail server hangs, then refuses.
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait_for(lock, 20s, [&] { return release; });
+    }
+    return Status::Unavailable("smtp: connection refused");
+  };
+  {
+    Dispatcher dispatcher(*store_, o);
+    Ingest(1, 2);
+    dispatcher.Wake();
+    ASSERT_TRUE(WaitFor([&] { return tries.load() == 1; }, 10s)) << "the callback died";
+    // While the alert hangs, new messages' healthy deliveries are sent and recorded.
+    Ingest(3, 2);
+    dispatcher.Wake();
+    const std::vector<storage::MessageCursor> keys{{1'003'000, 0x2C, 3}, {1'004'000, 0x2C, 4}};
+    auto recorded = [&] {
+      auto listed = store_->ListMessageDeliveries(keys);
+      if (!listed.ok()) return false;
+      int done = 0;
+      for (const Delivery& d : *listed)
+        done += d.callback == "ok" && d.state == DeliveryState::kDone;
+      return done == 2;
+    };
+    EXPECT_TRUE(WaitFor(recorded, 10s)) << "recording waited for the alert";
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      release = true;
+    }
+    cv.notify_all();
+    // Refused, so tried again: not before 10 s, or when the dispatcher stops.
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(tries.load(), 1);
+  }
+  EXPECT_EQ(tries.load(), 2) << "the waiting alert was tried once more at Stop";
 }
 
 TEST_P(DispatcherTest, BatchUrlDeliveriesGoOutAsOneRequestPerNLines) {
