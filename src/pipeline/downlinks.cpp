@@ -218,6 +218,10 @@ HookResult DownlinkArbiter::Record(const Answered& answered) {
   if (sent.status < 200 || sent.status >= 300) {
     return {std::nullopt, "the downlinkHook callback answered HTTP " + std::to_string(sent.status)};
   }
+  // The Sigfox Cloud's other way of saying noData: 204 No Content, no body.
+  if (sent.status == 204) {
+    return {std::nullopt, "noData: the downlinkHook callback answered HTTP 204 (no downlink)"};
+  }
   auto answer = integration::ParseDownlinkAnswer(sent.body, SigfoxId{answered.key.device});
   if (!answer.ok()) return {std::nullopt, "malformed answer: " + answer.status().message()};
   if (!answer->data) return {std::nullopt, "noData: the downlinkHook callback sent no downlink"};

@@ -330,6 +330,22 @@ TEST_P(CallbackDownlinkTest, NoDataIsNoDownlinkAndRecordedAsSuch) {
   EXPECT_EQ(HookDelivery().state, DeliveryState::kDone);
 }
 
+// As the Sigfox Cloud reads it: 204 No Content is noData, not an empty answer.
+TEST_P(CallbackDownlinkTest, NoContentIsNoDownlinkAndRecordedAsSuch) {
+  LoopbackHttpServer hook([](const ReceivedRequest&) { return Answer{204, "", {}, 0}; });
+  AddHook(hook.Url("/hook"));
+  DownlinkArbiter arbiter(*store_, Options());
+  IngestFrame();
+  auto answers = HoldBoth(arbiter);
+  EXPECT_EQ(answers["0A1B"], std::nullopt);
+  EXPECT_EQ(answers["0A1C"], std::nullopt);
+  auto m = store_->GetMessage(kFrame);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->downlink_station, "");
+  EXPECT_EQ(m->downlink_info, "noData: the downlinkHook callback answered HTTP 204 (no downlink)");
+  EXPECT_EQ(HookDelivery().state, DeliveryState::kDone);
+}
+
 TEST_P(CallbackDownlinkTest, AMalformedAnswerIsNoDownlinkWithTheReason) {
   LoopbackHttpServer hook([](const ReceivedRequest&) {
     return Answer{200, R"({"2C": {"downlinkData": "0102"}})", {}, 0};
