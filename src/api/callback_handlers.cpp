@@ -121,7 +121,7 @@ Response SetDownlinkCallback(ApiContext& ctx, const Principal& p, const Request&
 
 Response ListCallbackErrors(ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.messages == nullptr) return Unavailable();
-  auto limit = ParseLimit(req.QueryParam("limit"));
+  auto limit = ParseCursorPageLimit(req);
   if (!limit.ok()) return limit.error().ToResponse();
   // The cursor has the event lists' "<time>-<id>" form: the first failure's
   // time, then the delivery's id.

@@ -78,7 +78,7 @@ Response ImportCertificates(ApiContext& ctx, const Principal&, const Request& re
 }
 
 Response SearchCertificates(ApiContext& ctx, const Principal&, const Request& req) {
-  auto limit = ParseLimit(req.QueryParam("limit"));
+  auto limit = ParseCursorPageLimit(req);
   if (!limit.ok()) return limit.error().ToResponse();
   const std::string text = req.QueryParam("search").value_or("");
   const std::string after = req.QueryParam("after").value_or("");

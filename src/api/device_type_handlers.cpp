@@ -21,7 +21,7 @@ using http::Response;
 using nlohmann::json;
 
 Response ListDeviceTypes(ApiContext& ctx, const Principal& p, const Request& req) {
-  auto limit = ParseLimit(req.QueryParam("limit"));
+  auto limit = ParseCursorPageLimit(req);
   if (!limit.ok()) return limit.error().ToResponse();
   std::string after = req.QueryParam("after").value_or("");
   auto subtree = ListSubtree(ctx, p, req);

@@ -162,10 +162,18 @@ std::optional<ApiError> ParseEpochFilter(std::string_view name, std::string_view
   return std::nullopt;
 }
 
+Parsed<int> ParseCursorPageLimit(const http::Request& req) {
+  if (req.QueryParam("offset")) {
+    return ApiError::BadField("offset",
+                              "only the device lists take offset: follow paging.next instead");
+  }
+  return ParseLimit(req.QueryParam("limit"));
+}
+
 std::optional<ApiError> ParseTimeWindow(const http::Request& req, int& limit,
                                         std::optional<EpochMillis>& since,
                                         std::optional<EpochMillis>& before) {
-  auto parsed = ParseLimit(req.QueryParam("limit"));
+  auto parsed = ParseCursorPageLimit(req);
   if (!parsed.ok()) return parsed.error();
   limit = *parsed;
   if (auto text = req.QueryParam("since")) {

@@ -50,6 +50,11 @@ http::Response JsonResponse(int status, const nlohmann::json& body);
 // (until the year 33658). BadField(name) otherwise.
 std::optional<ApiError> ParseEpochFilter(std::string_view name, std::string_view text,
                                          std::optional<EpochMillis>& out);
+// The `limit` query parameter of a list paged by cursor only (every list but
+// the device lists, which also take the Sigfox API's `offset`): ParseLimit,
+// and a 400 naming `offset` when the request gives one, rather than the first
+// page of a caller who asked for another.
+Parsed<int> ParseCursorPageLimit(const http::Request& req);
 // The `limit`, `since` and `before` query parameters of a time-ordered list
 // (messages, events), each left as it is when absent.
 std::optional<ApiError> ParseTimeWindow(const http::Request& req, int& limit,
@@ -99,7 +104,7 @@ template <typename T, typename Key, typename Render>
 http::Response Page(const http::Request& req, const std::vector<T>& items, Key key, Render render,
                     const std::vector<std::string_view>& keep = {},
                     PageKey kind = PageKey::kObjectId) {
-  auto limit = ParseLimit(req.QueryParam("limit"));
+  auto limit = ParseCursorPageLimit(req);
   if (!limit.ok()) return limit.error().ToResponse();
   auto cursor = ParsePageCursor(req.QueryParam("after"), kind);
   if (!cursor.ok()) return cursor.error().ToResponse();

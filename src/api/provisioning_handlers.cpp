@@ -136,7 +136,7 @@ Response ImportProvisionIds(ApiContext& ctx, const Principal& p, const Request& 
 
 Response ListProvisionIds(ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.provisioning == nullptr) return Unavailable();
-  auto limit = ParseLimit(req.QueryParam("limit"));
+  auto limit = ParseCursorPageLimit(req);
   if (!limit.ok()) return limit.error().ToResponse();
   storage::ProvisionIdQuery query;
   query.group_subtree = p.group;
@@ -167,7 +167,7 @@ Response DisableProvisionId(ApiContext& ctx, const Principal& p, const Request& 
 
 Response ListProvisionedDevices(ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.provisioning == nullptr) return Unavailable();
-  auto limit = ParseLimit(req.QueryParam("limit"));
+  auto limit = ParseCursorPageLimit(req);
   if (!limit.ok()) return limit.error().ToResponse();
   storage::ProvisionedQuery query;
   query.group_subtree = p.group;

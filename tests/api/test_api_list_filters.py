@@ -104,6 +104,19 @@ class ListFilterFlows(ServedSite):
             self.assertEqual(status, 200, body)
             self.assertEqual(body["data"], [])
 
+    def test_offset_is_refused_by_the_lists_that_page_by_cursor_only(self):
+        # Ignored, it would answer the first page to a caller who asked for another.
+        tid = self.types["Temperature sensor"]
+        for path in ("/api/devicetypes", "/api/users", "/api/groups", "/api/stations",
+                     "/api/devicetypes/%s/messages" % tid, "/api/devicetypes/%s/status/error" % tid,
+                     "/api/callbacks/messages/error"):
+            status, _, body = self.admin.call("GET", path + "?limit=2&offset=2")
+            self.assertEqual(status, 400, (path, body))
+            self.assertEqual([e.get("field") for e in body["errors"]], ["offset"], (path, body))
+            self.assertEqual(self.admin.call("GET", path + "?limit=2")[0], 200, path)
+        # The device lists take it (Sigfox API v1).
+        self.assertEqual(self.admin.call("GET", "/api/devices?limit=2&offset=2")[0], 200)
+
     def test_bad_text_in_a_filter_is_refused_naming_it(self):
         status, _, body = self.admin.call("GET", "/api/devicetypes?name=%ff")
         self.assertEqual(status, 400, body)
