@@ -30,9 +30,6 @@ constexpr std::chrono::seconds kStopGrace{5};
 // times; after that the deliveries stay leased and are sent again once the
 // lease ends.
 constexpr int kRecordTries = 3;
-// A dead callback's alert: tried at once, then after these waits.
-constexpr std::chrono::seconds kAlertRetryWaits[] = {std::chrono::seconds(10),
-                                                     std::chrono::seconds(60)};
 
 }  // namespace
 
@@ -196,10 +193,11 @@ void Dispatcher::Stop() {
   }
   record_cv_.notify_all();
   if (recorder_.joinable()) recorder_.join();
-  // The recorder queues no more alerts: what waits is tried once more.
+  // The recorder queues no more alerts: those never tried get their try.
   {
     std::lock_guard<std::mutex> lock(alert_mu_);
     alert_stop_ = true;
+    alert_stop_by_ = std::chrono::steady_clock::now() + kStopGrace;
   }
   alert_cv_.notify_all();
   if (alerter_.joinable()) alerter_.join();
@@ -666,6 +664,12 @@ void Dispatcher::SendAlerts() {
   NameThisThread("callback-alert");
   std::unique_lock<std::mutex> lock(alert_mu_);
   for (;;) {
+    if (alert_stop_) {
+      // Only first tries, and not past the grace: each may take the mail
+      // server's whole timeout.
+      std::erase_if(alerts_, [](const DeadAlert& a) { return a.tries > 0; });
+      if (std::chrono::steady_clock::now() >= alert_stop_by_) alerts_.clear();
+    }
     if (alerts_.empty()) {
       if (alert_stop_) return;
       alert_cv_.wait(lock, [&] { return alert_stop_ || !alerts_.empty(); });
@@ -683,8 +687,9 @@ void Dispatcher::SendAlerts() {
     lock.unlock();
     const Status sent = options_.on_dead(alert.callback, alert.last);
     lock.lock();
-    if (!sent.ok() && !alert_stop_ && alert.tries < static_cast<int>(std::size(kAlertRetryWaits))) {
-      alert.due = std::chrono::steady_clock::now() + kAlertRetryWaits[alert.tries++];
+    const auto& waits = options_.alert_retry_waits;
+    if (!sent.ok() && !alert_stop_ && alert.tries < static_cast<int>(waits.size())) {
+      alert.due = std::chrono::steady_clock::now() + waits[static_cast<size_t>(alert.tries++)];
       alerts_.push_back(std::move(alert));
     }
   }

@@ -42,8 +42,9 @@
 // marked dead (the callback is skipped until enabled again) and `on_dead` is
 // called for the callback (the alert email) on a thread of its own, so that
 // a slow or unreachable mail server never holds up the recording of other
-// deliveries; a failed alert is tried again after 10 s and 60 s (at Stop,
-// what is still waiting is tried once more).
+// deliveries; a failed alert is tried again after each of `alert_retry_waits`.
+// At Stop an alert not tried yet gets its one try, within 5 s in all;
+// one that failed already is dropped (its failure was logged).
 //
 // EMAIL callbacks are sent through `send_email`, all of them counting as one
 // destination (kEmailDestination) for the per-destination limit. A sent email is
@@ -103,8 +104,10 @@ struct DispatcherOptions {
   bool refuse_private_destinations = false;
   std::function<int64_t()> clock;  // epoch ms; required
   // Optional. Called when a callback dies, from the dispatcher's alert thread;
-  // an error makes it be called again later (three tries in all).
+  // an error makes it be called again after the next of alert_retry_waits.
   std::function<Status(const Callback& callback, const storage::DeliveryOutcome& last)> on_dead;
+  std::vector<std::chrono::milliseconds> alert_retry_waits{std::chrono::seconds(10),
+                                                           std::chrono::seconds(60)};
   // Optional: EMAIL callbacks fail ("no email configured") without it.
   std::function<Status(const std::string& to, const std::string& subject, const std::string& body)>
       send_email;
@@ -253,9 +256,10 @@ class Dispatcher {
     std::chrono::steady_clock::time_point due;
   };
   std::mutex alert_mu_;
-  std::condition_variable alert_cv_;  // alert thread: an alert, or stop
-  std::deque<DeadAlert> alerts_;      // guarded by alert_mu_
-  bool alert_stop_ = false;           // guarded by alert_mu_
+  std::condition_variable alert_cv_;                     // alert thread: an alert, or stop
+  std::deque<DeadAlert> alerts_;                         // guarded by alert_mu_
+  bool alert_stop_ = false;                              // guarded by alert_mu_
+  std::chrono::steady_clock::time_point alert_stop_by_;  // no try starts later; alert_mu_
   std::unique_ptr<OwnLoop> own_loop_;
   boost::asio::io_context* loop_ = nullptr;
   std::shared_ptr<Gate> gate_;

@@ -487,7 +487,7 @@ TEST_P(DispatcherTest, FailuresAreRetriedWithBackOffThenTheCallbackDiesWithOneAl
 
 // The alert email of a dead callback goes out on a thread of its own: a mail
 // server that hangs never holds up the recording of other deliveries, and a
-// failed alert is tried again (at Stop at the latest).
+// failed alert is tried again after each of the waits, then given up.
 TEST_P(DispatcherTest, ADeadCallbacksAlertNeverHoldsUpRecordingAndIsTriedAgain) {
   LoopbackHttpServer failing([](const ReceivedRequest&) { return Answer{500, "down", {}, 0}; });
   LoopbackHttpServer healthy([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
@@ -503,6 +503,7 @@ TEST_P(DispatcherTest, ADeadCallbacksAlertNeverHoldsUpRecordingAndIsTriedAgain) 
   o.first_retry_ms = 50;
   o.max_retry_ms = 100;
   o.dead_after_ms = 300;
+  o.alert_retry_waits = {50ms, 100ms};
   o.on_dead = [&](const Callback& cb, const storage::DeliveryOutcome&) {
     EXPECT_EQ(cb.id, "cb");
     if (++tries == 1) {
@@ -535,11 +536,12 @@ TEST_P(DispatcherTest, ADeadCallbacksAlertNeverHoldsUpRecordingAndIsTriedAgain) 
       release = true;
     }
     cv.notify_all();
-    // Refused, so tried again: not before 10 s, or when the dispatcher stops.
-    std::this_thread::sleep_for(100ms);
-    EXPECT_EQ(tries.load(), 1);
+    // Refused, so tried again after each wait, then given up.
+    EXPECT_TRUE(WaitFor([&] { return tries.load() == 3; }, 5s));
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(tries.load(), 3);
   }
-  EXPECT_EQ(tries.load(), 2) << "the waiting alert was tried once more at Stop";
+  EXPECT_EQ(tries.load(), 3) << "an alert given up is not tried again at Stop";
 }
 
 TEST_P(DispatcherTest, BatchUrlDeliveriesGoOutAsOneRequestPerNLines) {

@@ -340,7 +340,7 @@ class SigfoxV1Test(RoleCalls, unittest.TestCase):
             {"channel": "URL", "callbackType": 0, "callbackSubtype": 2,
              "url": "http://example.com/up/{device}", "httpMethod": "POST",
              "headers": {"X-Api-Key": "k"}, "contentType": "application/json",
-             "bodyTemplate": "{\"d\":\"{data}\"}", "sendDuplicate": False, "sendSni": True,
+             "bodyTemplate": "{\"d\":\"{data}\"}", "sendDuplicate": False, "sendSni": False,
              "payloadConfig": "", "enabled": True},
             {"channel": 0, "callbackType": 0, "callbackSubtype": 3,
              "url": "http://example.com/bidir?id={device}", "httpMethod": "GET"}])
@@ -355,6 +355,14 @@ class SigfoxV1Test(RoleCalls, unittest.TestCase):
         managed = {c["id"]: c for c in self.ok("DEVICE_MANAGER", "GET", base)["data"]}
         self.assertEqual(managed[ids[0]]["headers"], {"X-Api-Key": "k"})
         self.assertEqual((by_id[ids[1]]["channel"], by_id[ids[1]]["callbackSubtype"]), ("URL", 3))
+        # As Sigfox's own v1 examples send it: no TLS over http://, so no SNI either.
+        self.assertFalse(by_id[ids[0]]["sendSni"])
+        https = self.ok("DEVICE_MANAGER", "POST", base + "/new",
+                        [{"url": "https://example.com/up/{device}", "sendSni": True}])
+        https_id = https["data"][0]["id"]
+        self.assertTrue({c["id"]: c for c in self.ok("READER", "GET", base)["data"]}
+                        [https_id]["sendSni"])
+        self.ok("DEVICE_MANAGER", "POST", base + "/%s/delete" % https_id, expect=204)
         self.refused("DEVICE_MANAGER", "POST", base + "/new", [{"url": "http://x/{nope}"}],
                      None, "unknown variable")
         self.ok("DEVICE_MANAGER", "POST", base + "/%s/enable?enabled=false" % ids[0], expect=204)

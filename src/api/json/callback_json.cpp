@@ -7,6 +7,7 @@
 #include "api/json/enum_json.h"
 #include "core/identifiers.h"
 #include "core/json_number.h"
+#include "core/text.h"
 #include "observe/json_string.h"
 
 namespace roost::api {
@@ -14,6 +15,14 @@ namespace roost::api {
 using nlohmann::json;
 
 namespace {
+
+// Whether a send of `cb` names its host in a TLS handshake (SNI): an https://
+// URL does, always; plain http:// and email have no such handshake.
+bool SendsSni(const Callback& cb) {
+  constexpr std::string_view kHttps = "https://";
+  return cb.channel != CallbackChannel::kEmail && cb.url.size() >= kHttps.size() &&
+         EqualsIgnoreCase(std::string_view(cb.url).substr(0, kHttps.size()), kHttps);
+}
 
 constexpr size_t kMaxCallbacks = kMaxCallbacksPerType;  // per request, too
 constexpr size_t kMaxPattern = 64 * 1024;
@@ -95,14 +104,15 @@ Parsed<Callback> ParseOne(const json& item, const std::string& where) {
     *out = it->get<bool>();
   }
   // Sigfox lets a callback leave out the host name (SNI) of its https://
-  // handshake; Roost always sends it (libcurl does), so false is refused
-  // rather than stored and ignored.
+  // handshake. Roost always sends it (libcurl does), so false is refused
+  // where it would mean something; over http:// and email there is no TLS
+  // handshake, and false (as Sigfox API v1 clients send it) is true to fact.
   if (auto it = item.find("sendSni"); it != item.end() && !it->is_null()) {
     if (!it->is_boolean()) return WrongType(at("sendSni"), "true or false", *it);
-    if (!it->get<bool>()) {
+    if (!it->get<bool>() && SendsSni(cb)) {
       return ApiError::BadField(at("sendSni"),
-                                "must be true: Roost always sends the host name (SNI) when it "
-                                "connects to an https:// destination");
+                                "must be true for an https:// callback: Roost always sends the "
+                                "host name (SNI) when it connects to one");
     }
   }
   return cb;
@@ -170,7 +180,7 @@ json CallbackJson(const Callback& cb, bool secrets) {
               {"subject", cb.subject},
               {"message", cb.message},
               {"sendDuplicate", cb.send_duplicate},
-              {"sendSni", true},
+              {"sendSni", SendsSni(cb)},
               {"payloadConfig", cb.payload_config},
               {"enabled", cb.enabled},
               {"downlinkHook", cb.downlink_hook},
