@@ -140,6 +140,23 @@ class CallbackDownlinkTest : public storage::StoreTest {
     return d.ok() && !d->empty() ? d->front() : Delivery{};
   }
 
+  // The hook answers `answer`: no station gets a downlink, the message records
+  // `info` as the reason, and the hook's delivery is done (it was answered).
+  void ExpectNoDownlinkFor(Answer answer, std::string_view info) {
+    LoopbackHttpServer hook([answer](const ReceivedRequest&) { return answer; });
+    AddHook(hook.Url("/hook"));
+    DownlinkArbiter arbiter(*store_, Options());
+    IngestFrame();
+    auto answers = HoldBoth(arbiter);
+    EXPECT_EQ(answers["0A1B"], std::nullopt);
+    EXPECT_EQ(answers["0A1C"], std::nullopt);
+    auto m = store_->GetMessage(kFrame);
+    ASSERT_TRUE(m.ok());
+    EXPECT_EQ(m->downlink_station, "");
+    EXPECT_EQ(m->downlink_info, info);
+    EXPECT_EQ(HookDelivery().state, DeliveryState::kDone);
+  }
+
   Group root_;
   DeviceType type_;
   boost::asio::io_context loop_;  // the arbiters' HTTP calls run on it
@@ -314,36 +331,14 @@ TEST_P(CallbackDownlinkTest, WithoutALoopNoCallIsMadeAndTheReasonSaysSo) {
 }
 
 TEST_P(CallbackDownlinkTest, NoDataIsNoDownlinkAndRecordedAsSuch) {
-  LoopbackHttpServer hook([](const ReceivedRequest&) {
-    return Answer{200, R"({"2C": {"noData": true}})", {}, 0};
-  });
-  AddHook(hook.Url("/hook"));
-  DownlinkArbiter arbiter(*store_, Options());
-  IngestFrame();
-  auto answers = HoldBoth(arbiter);
-  EXPECT_EQ(answers["0A1B"], std::nullopt);
-  EXPECT_EQ(answers["0A1C"], std::nullopt);
-  auto m = store_->GetMessage(kFrame);
-  ASSERT_TRUE(m.ok());
-  EXPECT_EQ(m->downlink_station, "");
-  EXPECT_EQ(m->downlink_info, "noData: the downlinkHook callback sent no downlink");
-  EXPECT_EQ(HookDelivery().state, DeliveryState::kDone);
+  ExpectNoDownlinkFor(Answer{200, R"({"2C": {"noData": true}})", {}, 0},
+                      "noData: the downlinkHook callback sent no downlink");
 }
 
 // As the Sigfox Cloud reads it: 204 No Content is noData, not an empty answer.
 TEST_P(CallbackDownlinkTest, NoContentIsNoDownlinkAndRecordedAsSuch) {
-  LoopbackHttpServer hook([](const ReceivedRequest&) { return Answer{204, "", {}, 0}; });
-  AddHook(hook.Url("/hook"));
-  DownlinkArbiter arbiter(*store_, Options());
-  IngestFrame();
-  auto answers = HoldBoth(arbiter);
-  EXPECT_EQ(answers["0A1B"], std::nullopt);
-  EXPECT_EQ(answers["0A1C"], std::nullopt);
-  auto m = store_->GetMessage(kFrame);
-  ASSERT_TRUE(m.ok());
-  EXPECT_EQ(m->downlink_station, "");
-  EXPECT_EQ(m->downlink_info, "noData: the downlinkHook callback answered HTTP 204 (no downlink)");
-  EXPECT_EQ(HookDelivery().state, DeliveryState::kDone);
+  ExpectNoDownlinkFor(Answer{204, "", {}, 0},
+                      "noData: the downlinkHook callback answered HTTP 204 (no downlink)");
 }
 
 TEST_P(CallbackDownlinkTest, AMalformedAnswerIsNoDownlinkWithTheReason) {
