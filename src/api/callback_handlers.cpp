@@ -121,8 +121,9 @@ Response SetDownlinkCallback(ApiContext& ctx, const Principal& p, const Request&
 
 Response ListCallbackErrors(ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.messages == nullptr) return Unavailable();
-  auto limit = ParseCursorPageLimit(req);
-  if (!limit.ok()) return limit.error().ToResponse();
+  auto window = ParsePageWindow(req);
+  if (!window.ok()) return window.error().ToResponse();
+  const int limit = window->limit;
   // The cursor has the event lists' "<time>-<id>" form: the first failure's
   // time, then the delivery's id.
   std::optional<storage::FailedDeliveryCursor> after;
@@ -131,8 +132,8 @@ Response ListCallbackErrors(ApiContext& ctx, const Principal& p, const Request& 
     if (!cursor.ok()) return cursor.error().ToResponse();
     after = storage::FailedDeliveryCursor{cursor->time, cursor->id};
   }
-  auto failed =
-      ctx.messages->ListFailedDeliveries(p.group, *limit, after, DestinationsVisibleTo(ctx, p));
+  auto failed = ctx.messages->ListFailedDeliveries(p.group, limit, window->offset, after,
+                                                   DestinationsVisibleTo(ctx, p));
   if (!failed.ok()) return FromStatus(failed.status()).ToResponse();
   const bool secrets = SeesCallbackSecrets(p);
   // Written as text, as a page of messages writes its deliveries: a page of
@@ -143,11 +144,11 @@ Response ListCallbackErrors(ApiContext& ctx, const Principal& p, const Request& 
     AppendDeliveryJson(text, (*failed)[i], secrets);
   }
   text += "],\"paging\":{";
-  if (static_cast<int>(failed->size()) == *limit && !failed->empty()) {
+  if (static_cast<int>(failed->size()) == limit && !failed->empty()) {
     const Delivery& last = failed->back();
     text += "\"next\":";
     observe::AppendJsonString(
-        text, NextUrl(req, {}, *limit,
+        text, NextUrl(req, {}, limit,
                       EventCursorText(storage::EventCursor{last.first_failure, last.id})));
   }
   text += "}}";

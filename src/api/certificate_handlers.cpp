@@ -78,16 +78,16 @@ Response ImportCertificates(ApiContext& ctx, const Principal&, const Request& re
 }
 
 Response SearchCertificates(ApiContext& ctx, const Principal&, const Request& req) {
-  auto limit = ParseCursorPageLimit(req);
-  if (!limit.ok()) return limit.error().ToResponse();
+  auto window = ParsePageWindow(req);
+  if (!window.ok()) return window.error().ToResponse();
   const std::string text = req.QueryParam("search").value_or("");
   const std::string after = req.QueryParam("after").value_or("");
-  auto page = ctx.certificates.Search(text, after, *limit);
+  auto page = ctx.certificates.Search(text, after, window->limit, window->offset);
   if (!page.ok()) return FromStatus(page.status()).ToResponse();
   json data = json::array();
   for (const auto& pc : page->certificates) data.push_back(CertificateJson(pc));
   json body{{"data", std::move(data)}, {"paging", json::object()}};
-  if (page->next) body["paging"]["next"] = NextUrl(req, {"search"}, *limit, *page->next);
+  if (page->next) body["paging"]["next"] = NextUrl(req, {"search"}, window->limit, *page->next);
   return JsonResponse(200, body);
 }
 

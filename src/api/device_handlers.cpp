@@ -76,23 +76,12 @@ std::optional<ApiError> ParseDeviceCursor(std::string_view text, storage::Device
 
 Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req,
                          storage::DeviceQuery query, const std::vector<std::string_view>& keep) {
-  auto limit = ParseLimit(req.QueryParam("limit"));
-  if (!limit.ok()) return limit.error().ToResponse();
-  query.limit = *limit;
+  auto window = ParsePageWindow(req, storage::kMaxDeviceOffset);
+  if (!window.ok()) return window.error().ToResponse();
+  query.limit = window->limit;
+  query.offset = window->offset;
   if (auto after = req.QueryParam("after")) {
     if (auto e = ParseDeviceCursor(*after, query)) return e->ToResponse();
-  }
-  if (auto offset = req.QueryParam("offset")) {
-    const std::string& text = *offset;
-    if (text.empty() || text.size() > 6 ||
-        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-        std::stoll(text) > storage::kMaxDeviceOffset) {
-      return ApiError::BadField("offset", "must be an integer from 0 to " +
-                                              std::to_string(storage::kMaxDeviceOffset) +
-                                              " (deeper pages: follow paging.next)")
-          .ToResponse();
-    }
-    query.offset = std::stoll(text);
   }
   if (auto prefix = req.QueryParam("idPrefix")) {
     std::string s = *prefix;
@@ -128,7 +117,7 @@ Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req
   for (const auto& d : page->devices) data.push_back(DeviceJson(d, pac));
   json body{{"data", std::move(data)}, {"paging", json::object()}};
   if (page->next) {
-    body["paging"]["next"] = NextUrl(req, keep, *limit, DeviceCursor(*page));
+    body["paging"]["next"] = NextUrl(req, keep, query.limit, DeviceCursor(*page));
   }
   return JsonResponse(200, body);
 }

@@ -21,8 +21,10 @@ using http::Response;
 using nlohmann::json;
 
 Response ListDeviceTypes(ApiContext& ctx, const Principal& p, const Request& req) {
-  auto limit = ParseCursorPageLimit(req);
-  if (!limit.ok()) return limit.error().ToResponse();
+  auto window = ParsePageWindow(req);
+  if (!window.ok()) return window.error().ToResponse();
+  const int limit = window->limit;
+  int skip = window->offset;
   std::string after = req.QueryParam("after").value_or("");
   auto subtree = ListSubtree(ctx, p, req);
   if (!subtree.ok()) return subtree.error().ToResponse();
@@ -37,7 +39,11 @@ Response ListDeviceTypes(ApiContext& ctx, const Principal& p, const Request& req
   for (const auto& t : *types) {  // ordered by id
     if (!after.empty() && t.id <= after) continue;
     if (!ContainsIgnoreCase(t.name, *name)) continue;
-    if (static_cast<int>(data.size()) == *limit) {
+    if (skip > 0) {
+      --skip;
+      continue;
+    }
+    if (static_cast<int>(data.size()) == limit) {
       more = true;
       break;
     }
@@ -45,7 +51,7 @@ Response ListDeviceTypes(ApiContext& ctx, const Principal& p, const Request& req
     last = t.id;
   }
   json body{{"data", std::move(data)}, {"paging", json::object()}};
-  if (more) body["paging"]["next"] = NextUrl(req, {"groupId", "name"}, *limit, last);
+  if (more) body["paging"]["next"] = NextUrl(req, {"groupId", "name"}, limit, last);
   return JsonResponse(200, body);
 }
 

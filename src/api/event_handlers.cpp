@@ -30,7 +30,7 @@ Response Unavailable() {
 // As `p` may see them (callback destinations, URL credentials).
 Response ListEvents(ApiContext& ctx, const Principal& p, const Request& req,
                     storage::EventQuery query) {
-  if (auto e = ParseTimeWindow(req, query.limit, query.since, query.before)) {
+  if (auto e = ParseTimeWindow(req, query.limit, query.offset, query.since, query.before)) {
     return e->ToResponse();
   }
   if (auto after = req.QueryParam("after")) {

@@ -162,20 +162,32 @@ std::optional<ApiError> ParseEpochFilter(std::string_view name, std::string_view
   return std::nullopt;
 }
 
-Parsed<int> ParseCursorPageLimit(const http::Request& req) {
-  if (req.QueryParam("offset")) {
-    return ApiError::BadField("offset",
-                              "only the device lists take offset: follow paging.next instead");
+Parsed<PageWindow> ParsePageWindow(const http::Request& req, int64_t max_offset) {
+  PageWindow window;
+  auto limit = ParseLimit(req.QueryParam("limit"));
+  if (!limit.ok()) return limit.error();
+  window.limit = *limit;
+  if (auto offset = req.QueryParam("offset")) {
+    const std::string& text = *offset;
+    if (text.empty() || text.size() > 6 ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        std::stoll(text) > max_offset) {
+      return ApiError::BadField("offset", "must be an integer from 0 to " +
+                                              std::to_string(max_offset) +
+                                              " (deeper pages: follow paging.next)");
+    }
+    window.offset = static_cast<int>(std::stoll(text));
   }
-  return ParseLimit(req.QueryParam("limit"));
+  return window;
 }
 
-std::optional<ApiError> ParseTimeWindow(const http::Request& req, int& limit,
+std::optional<ApiError> ParseTimeWindow(const http::Request& req, int& limit, int& offset,
                                         std::optional<EpochMillis>& since,
                                         std::optional<EpochMillis>& before) {
-  auto parsed = ParseCursorPageLimit(req);
-  if (!parsed.ok()) return parsed.error();
-  limit = *parsed;
+  auto window = ParsePageWindow(req);
+  if (!window.ok()) return window.error();
+  limit = window->limit;
+  offset = window->offset;
   if (auto text = req.QueryParam("since")) {
     if (auto e = ParseEpochFilter("since", *text, since)) return e;
   }

@@ -40,6 +40,7 @@
 #include "model/device_type.h"
 #include "model/event.h"
 #include "registry/users.h"
+#include "storage/store.h"
 
 namespace roost::api {
 
@@ -50,14 +51,21 @@ http::Response JsonResponse(int status, const nlohmann::json& body);
 // (until the year 33658). BadField(name) otherwise.
 std::optional<ApiError> ParseEpochFilter(std::string_view name, std::string_view text,
                                          std::optional<EpochMillis>& out);
-// The `limit` query parameter of a list paged by cursor only (every list but
-// the device lists, which also take the Sigfox API's `offset`): ParseLimit,
-// and a 400 naming `offset` when the request gives one, rather than the first
-// page of a caller who asked for another.
-Parsed<int> ParseCursorPageLimit(const http::Request& req);
-// The `limit`, `since` and `before` query parameters of a time-ordered list
-// (messages, events), each left as it is when absent.
-std::optional<ApiError> ParseTimeWindow(const http::Request& req, int& limit,
+// Which rows of a list a request asks for, besides its cursor (`after`).
+struct PageWindow {
+  int limit = 100;
+  int offset = 0;  // rows skipped before the page
+};
+// The `limit` (ParseLimit) and `offset` query parameters of a list. Every list
+// takes `offset`, as the Sigfox API pages, up to `max_offset` (skipping rows
+// costs as many reads; a deeper page follows paging.next, whose cost does not
+// grow). The next page's URL carries the cursor of the page's last row, not
+// the offset.
+Parsed<PageWindow> ParsePageWindow(const http::Request& req,
+                                   int64_t max_offset = storage::kMaxListOffset);
+// The `limit`, `offset`, `since` and `before` query parameters of a
+// time-ordered list (messages, events), each left as it is when absent.
+std::optional<ApiError> ParseTimeWindow(const http::Request& req, int& limit, int& offset,
                                         std::optional<EpochMillis>& since,
                                         std::optional<EpochMillis>& before);
 http::Response NoContent();
@@ -104,8 +112,10 @@ template <typename T, typename Key, typename Render>
 http::Response Page(const http::Request& req, const std::vector<T>& items, Key key, Render render,
                     const std::vector<std::string_view>& keep = {},
                     PageKey kind = PageKey::kObjectId) {
-  auto limit = ParseCursorPageLimit(req);
-  if (!limit.ok()) return limit.error().ToResponse();
+  auto window = ParsePageWindow(req);
+  if (!window.ok()) return window.error().ToResponse();
+  const int limit = window->limit;
+  int skip = window->offset;
   auto cursor = ParsePageCursor(req.QueryParam("after"), kind);
   if (!cursor.ok()) return cursor.error().ToResponse();
   const std::string& after = *cursor;
@@ -115,7 +125,11 @@ http::Response Page(const http::Request& req, const std::vector<T>& items, Key k
   for (const T& item : items) {
     const std::string& k = key(item);
     if (!after.empty() && k <= after) continue;
-    if (static_cast<int>(data.size()) == *limit) {
+    if (skip > 0) {
+      --skip;
+      continue;
+    }
+    if (static_cast<int>(data.size()) == limit) {
       more = true;
       break;
     }
@@ -123,7 +137,7 @@ http::Response Page(const http::Request& req, const std::vector<T>& items, Key k
     last = k;
   }
   nlohmann::json body{{"data", std::move(data)}, {"paging", nlohmann::json::object()}};
-  if (more) body["paging"]["next"] = NextUrl(req, keep, *limit, last);
+  if (more) body["paging"]["next"] = NextUrl(req, keep, limit, last);
   return JsonResponse(200, body);
 }
 

@@ -51,7 +51,7 @@ json LocationJson(const Message& m) {
 // (epoch ms), limit, after (the paging cursor); as `p` may see them.
 Response ListMessages(ApiContext& ctx, const Principal& p, const Request& req,
                       storage::MessageQuery query) {
-  if (auto e = ParseTimeWindow(req, query.limit, query.since, query.before)) {
+  if (auto e = ParseTimeWindow(req, query.limit, query.offset, query.since, query.before)) {
     return e->ToResponse();
   }
   if (auto after = req.QueryParam("after")) {

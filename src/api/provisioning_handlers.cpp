@@ -136,11 +136,12 @@ Response ImportProvisionIds(ApiContext& ctx, const Principal& p, const Request& 
 
 Response ListProvisionIds(ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.provisioning == nullptr) return Unavailable();
-  auto limit = ParseCursorPageLimit(req);
-  if (!limit.ok()) return limit.error().ToResponse();
+  auto window = ParsePageWindow(req);
+  if (!window.ok()) return window.error().ToResponse();
   storage::ProvisionIdQuery query;
   query.group_subtree = p.group;
-  query.limit = *limit;
+  query.limit = window->limit;
+  query.offset = window->offset;
   query.after = req.QueryParam("after").value_or("");
   if (auto state = req.QueryParam("state")) {
     query.state = storage::ParseProvisionIdState(*state);
@@ -153,7 +154,7 @@ Response ListProvisionIds(ApiContext& ctx, const Principal& p, const Request& re
   json data = json::array();
   for (const storage::ProvisionIdRow& row : page->ids) data.push_back(ProvisionIdJson(row));
   json body{{"data", std::move(data)}, {"paging", json::object()}};
-  if (page->next) body["paging"]["next"] = NextUrl(req, {"state"}, *limit, *page->next);
+  if (page->next) body["paging"]["next"] = NextUrl(req, {"state"}, query.limit, *page->next);
   return JsonResponse(200, body);
 }
 
@@ -167,18 +168,19 @@ Response DisableProvisionId(ApiContext& ctx, const Principal& p, const Request& 
 
 Response ListProvisionedDevices(ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.provisioning == nullptr) return Unavailable();
-  auto limit = ParseCursorPageLimit(req);
-  if (!limit.ok()) return limit.error().ToResponse();
+  auto window = ParsePageWindow(req);
+  if (!window.ok()) return window.error().ToResponse();
   storage::ProvisionedQuery query;
   query.group_subtree = p.group;
-  query.limit = *limit;
+  query.limit = window->limit;
+  query.offset = window->offset;
   query.after = req.QueryParam("after").value_or("");
   auto page = ctx.provisioning->ListDevices(query);
   if (!page.ok()) return FromStatus(page.status()).ToResponse();
   json data = json::array();
   for (const auto& d : page->devices) data.push_back(ProvisionedDeviceJson(d));
   json body{{"data", std::move(data)}, {"paging", json::object()}};
-  if (page->next) body["paging"]["next"] = NextUrl(req, {}, *limit, *page->next);
+  if (page->next) body["paging"]["next"] = NextUrl(req, {}, query.limit, *page->next);
   return JsonResponse(200, body);
 }
 

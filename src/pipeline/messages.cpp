@@ -304,9 +304,9 @@ Status MessageService::SetDownlinkHook(std::string_view id) {
 }
 
 Result<std::vector<Delivery>> MessageService::ListFailedDeliveries(
-    std::string_view group_subtree, int limit, std::optional<storage::FailedDeliveryCursor> after,
-    const ShowDestination& show) {
-  auto failed = store_.ListFailedDeliveries(group_subtree, limit, after);
+    std::string_view group_subtree, int limit, int offset,
+    std::optional<storage::FailedDeliveryCursor> after, const ShowDestination& show) {
+  auto failed = store_.ListFailedDeliveries(group_subtree, limit, offset, after);
   if (!failed.ok()) return failed;
   // Each delivery's message, for the values of its url, read together (a page
   // holds at most kMaxPageSize deliveries). An event's ERROR deliveries are

@@ -114,8 +114,8 @@ class MessageService {
   // Failed and dead deliveries of `group_subtree` (storage::Store::
   // ListFailedDeliveries), with the destinations `show` allows.
   Result<std::vector<Delivery>> ListFailedDeliveries(
-      std::string_view group_subtree, int limit, std::optional<storage::FailedDeliveryCursor> after,
-      const ShowDestination& show);
+      std::string_view group_subtree, int limit, int offset,
+      std::optional<storage::FailedDeliveryCursor> after, const ShowDestination& show);
 
  private:
   storage::Store& store_;

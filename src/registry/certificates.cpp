@@ -452,7 +452,8 @@ Result<ProductCertificate> CertificateRegistry::Get(std::string_view key) {
 }
 
 Result<storage::CertificatePage> CertificateRegistry::Search(std::string_view text,
-                                                             std::string_view after, int limit) {
+                                                             std::string_view after, int limit,
+                                                             int offset) {
   text = TrimSpace(text);
   if (CountCharacters(text) > kMaxSearchLength) {
     return Status::InvalidInput("search: must be at most " + std::to_string(kMaxSearchLength) +
@@ -464,6 +465,7 @@ Result<storage::CertificatePage> CertificateRegistry::Search(std::string_view te
   storage::CertificateQuery query;
   query.text = std::string(text);
   query.limit = limit;
+  query.offset = offset;
   if (!after.empty()) {
     auto key = ParseProductCertificate(after);
     if (!key.ok()) return Status::InvalidInput("after: " + key.status().message());

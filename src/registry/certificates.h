@@ -85,9 +85,11 @@ class CertificateRegistry {
 
   // Certificates whose key (in any spelling), manufacturer or product name
   // contains `text` (ASCII case-insensitive), ordered by key, `limit` per page
-  // after the key `after`. InvalidInput "search: ..." for control characters or
-  // more than 200 characters; "after: ..." for a malformed cursor.
-  Result<storage::CertificatePage> Search(std::string_view text, std::string_view after, int limit);
+  // after the key `after` and `offset` more. InvalidInput "search: ..." for
+  // control characters or more than 200 characters; "after: ..." for a
+  // malformed cursor.
+  Result<storage::CertificatePage> Search(std::string_view text, std::string_view after, int limit,
+                                          int offset = 0);
 
  private:
   storage::Store& store_;

@@ -427,11 +427,11 @@ TEST_P(CallbackStoreTest, AttemptsAreRecordedAndGivingUpKillsTheCallbackOnce) {
   ASSERT_EQ(delivered->size(), 2u);
   std::set<DeliveryState> states{(*delivered)[0].state, (*delivered)[1].state};
   EXPECT_EQ(states, (std::set<DeliveryState>{DeliveryState::kDone, DeliveryState::kDead}));
-  auto failed = store_->ListFailedDeliveries(tenant_.id, 100, std::nullopt);
+  auto failed = store_->ListFailedDeliveries(tenant_.id, 100, 0, std::nullopt);
   ASSERT_TRUE(failed.ok()) << failed.status().message();
   EXPECT_EQ(failed->size(), 2u);
   Group elsewhere = MakeGroup(9, root_.id);
-  EXPECT_TRUE(store_->ListFailedDeliveries(elsewhere.id, 100, std::nullopt)->empty());
+  EXPECT_TRUE(store_->ListFailedDeliveries(elsewhere.id, 100, 0, std::nullopt)->empty());
 
   // A dead callback queues nothing more and its pending rows wait; enabling revives it.
   Ingest({Report(0x2C, 3, 40'000, "0A1B")});
@@ -570,7 +570,7 @@ TEST_P(CallbackStoreTest, FailedDeliveriesArePagedNewestFirstFailureThenId) {
     o.retry_at = 200'000;
     ASSERT_TRUE(store_->CompleteDelivery(tasks[i].delivery.id, o).ok());
   }
-  auto all = store_->ListFailedDeliveries(tenant_.id, 100, std::nullopt);
+  auto all = store_->ListFailedDeliveries(tenant_.id, 100, 0, std::nullopt);
   ASSERT_TRUE(all.ok()) << all.status().message();
   ASSERT_EQ(all->size(), 5u);
   for (size_t i = 1; i < all->size(); ++i) {
@@ -582,7 +582,7 @@ TEST_P(CallbackStoreTest, FailedDeliveriesArePagedNewestFirstFailureThenId) {
   std::vector<int64_t> paged;
   std::optional<FailedDeliveryCursor> after;
   for (int pages = 0; pages < 10; ++pages) {
-    auto page = store_->ListFailedDeliveries(tenant_.id, 2, after);
+    auto page = store_->ListFailedDeliveries(tenant_.id, 2, 0, after);
     ASSERT_TRUE(page.ok()) << page.status().message();
     for (const Delivery& d : *page) paged.push_back(d.id);
     if (page->size() < 2) break;
@@ -591,6 +591,21 @@ TEST_P(CallbackStoreTest, FailedDeliveriesArePagedNewestFirstFailureThenId) {
   std::vector<int64_t> expected;
   for (const Delivery& d : *all) expected.push_back(d.id);
   EXPECT_EQ(paged, expected);
+  // An offset skips that many rows before the page, after the cursor when given.
+  auto skipped = store_->ListFailedDeliveries(tenant_.id, 2, 1, std::nullopt);
+  ASSERT_TRUE(skipped.ok()) << skipped.status().message();
+  ASSERT_EQ(skipped->size(), 2u);
+  EXPECT_EQ((*skipped)[0].id, expected[1]);
+  EXPECT_EQ((*skipped)[1].id, expected[2]);
+  const Delivery& second = (*all)[1];
+  auto after_and_skipped = store_->ListFailedDeliveries(
+      tenant_.id, 100, 2, FailedDeliveryCursor{second.first_failure, second.id});
+  ASSERT_TRUE(after_and_skipped.ok());
+  ASSERT_EQ(after_and_skipped->size(), 1u);
+  EXPECT_EQ((*after_and_skipped)[0].id, expected[4]);
+  EXPECT_EQ(
+      store_->ListFailedDeliveries(tenant_.id, 2, kMaxListOffset + 1, std::nullopt).status().code(),
+      Status::Code::kInvalidInput);
 }
 
 TEST_P(CallbackStoreTest, AClaimCarriesEachDeliverysOwnMessageWhetherCloseInTimeOrFarApart) {

@@ -54,6 +54,8 @@ std::string CertificateSearchText(const ProductCertificate& certificate);
 std::string CertificateNeedle(std::string_view text);
 // Checks limit, and that the text has no line breaks (they separate the fields).
 Status ValidateCertificateQuery(const CertificateQuery& query);
+// A list page's limit (1..kMaxPageSize) and offset (0..kMaxListOffset).
+Status ValidatePageWindow(int limit, int offset);
 
 // A fresh lease token for `worker`.
 std::string NewLeaseToken(std::string_view worker);

@@ -245,11 +245,20 @@ std::string CertificateNeedle(std::string_view text) {
   return AsciiLower(text);
 }
 
-Status ValidateCertificateQuery(const CertificateQuery& query) {
-  if (query.limit < 1 || query.limit > kMaxPageSize) {
+Status ValidatePageWindow(int limit, int offset) {
+  if (limit < 1 || limit > kMaxPageSize) {
     return Status::InvalidInput("limit must be between 1 and " + std::to_string(kMaxPageSize) +
-                                ", got " + std::to_string(query.limit));
+                                ", got " + std::to_string(limit));
   }
+  if (offset < 0 || offset > kMaxListOffset) {
+    return Status::InvalidInput("offset must be between 0 and " + std::to_string(kMaxListOffset) +
+                                ", got " + std::to_string(offset));
+  }
+  return Status::Ok();
+}
+
+Status ValidateCertificateQuery(const CertificateQuery& query) {
+  ROOST_RETURN_IF_ERROR(ValidatePageWindow(query.limit, query.offset));
   if (query.text.find_first_of("\r\n") != std::string::npos) {
     return Status::InvalidInput("search text must not contain line breaks");
   }

@@ -39,6 +39,10 @@ namespace roost::storage {
 inline constexpr int kMaxPageSize = 1000;
 // The deepest DeviceQuery::offset: skipping rows costs as many index reads.
 inline constexpr int64_t kMaxDeviceOffset = 100000;
+// The deepest `offset` of every other list (messages, events, failed
+// deliveries, Provision IDs, provisioned devices, certificates): a deeper page
+// follows the keyset cursor, whose cost does not grow.
+inline constexpr int kMaxListOffset = 5000;
 // ImportProvisionIds lists at most this many taken rows.
 inline constexpr size_t kMaxImportConflictsListed = 100;
 
@@ -81,6 +85,7 @@ struct CertificateQuery {
   std::string text;
   std::string after;  // keyset cursor: only keys greater than this; "" = from the start
   int limit = 100;    // 1..kMaxPageSize
+  int offset = 0;     // rows skipped before the page, 0..kMaxListOffset
 };
 
 struct CertificatePage {
@@ -145,6 +150,7 @@ struct MessageQuery {
   std::optional<EpochMillis> before;   // time < before
   std::optional<MessageCursor> after;  // only messages listed after this one
   int limit = 100;                     // 1..kMaxPageSize
+  int offset = 0;                      // rows skipped before the page, 0..kMaxListOffset
   bool with_location = false;          // only messages with a computed location
 };
 
@@ -274,6 +280,7 @@ struct EventQuery {
   std::optional<EpochMillis> before;  // time < before
   std::optional<EventCursor> after;
   int limit = 100;  // 1..kMaxPageSize
+  int offset = 0;   // rows skipped before the page, 0..kMaxListOffset
 };
 
 struct EventPage {
@@ -318,6 +325,7 @@ struct ProvisionIdQuery {
   std::optional<ProvisionIdState> state;
   std::string after;  // keyset cursor: only IDs greater than this
   int limit = 100;    // 1..kMaxPageSize
+  int offset = 0;     // rows skipped before the page, 0..kMaxListOffset
 };
 
 struct ProvisionIdPage {
@@ -359,6 +367,7 @@ struct ProvisionedQuery {
   std::string group_subtree;  // "" = all
   std::string after;          // keyset cursor: only devEUIs greater than this
   int limit = 100;            // 1..kMaxPageSize
+  int offset = 0;             // rows skipped before the page, 0..kMaxListOffset
 };
 
 // The EUIs base + 1 .. base + size, handed out in that order (offset 0, the
@@ -731,9 +740,11 @@ class Store {
   // Deliveries whose last attempt failed (pending with a failure, or dead), of the
   // device types of groups in `group_subtree`, newest first failure first (then
   // highest id), after `after` when given: keyset pages, stable while
-  // deliveries fail, recover or die.
+  // deliveries fail, recover or die. `offset` (0..kMaxListOffset) rows are
+  // skipped before the page.
   virtual Result<std::vector<Delivery>> ListFailedDeliveries(
-      std::string_view group_subtree, int limit, std::optional<FailedDeliveryCursor> after) = 0;
+      std::string_view group_subtree, int limit, int offset,
+      std::optional<FailedDeliveryCursor> after) = 0;
 
   // --- events and their emails ------------------------------------------------
   // One pass of the silence watcher over one device type, in one transaction:

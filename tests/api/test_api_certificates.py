@@ -111,6 +111,10 @@ class CertificatesTest(CertificateHelpers, unittest.TestCase):
             seen += [c["key"] for c in page["data"]]
             url = page["paging"].get("next")
         self.assertEqual(seen, ["P_0010_AAAA_01", "P_0010_BBBB_02", "P_0010_CCCC_03"])
+        page = self.ok("READER", "GET", "/api/product-certificates?search=searchco&limit=1&offset=1")
+        self.assertEqual([c["key"] for c in page["data"]], ["P_0010_BBBB_02"])
+        page = self.ok("READER", "GET", page["paging"]["next"])
+        self.assertEqual([c["key"] for c in page["data"]], ["P_0010_CCCC_03"])
         for query, field in (("limit=0", "limit"), ("after=zz", "after"),
                              ("search=" + "a" * 201, "search"), ("search=a%09b", "search")):
             status, _, err = self.call("READER", "GET", "/api/product-certificates?" + query)

@@ -171,6 +171,9 @@ class EventFlows(ServedSite):
                 paged += page["data"]
                 url = page["paging"].get("next")
             self.assertEqual(paged, whole)
+            for skip in range(len(whole) + 1):
+                self.assertEqual(self.reader.ok("GET", path + "?offset=%d" % skip)["data"],
+                                 whole[skip:], (path, skip))
 
     def test_event_lists_page_and_refuse_bad_parameters(self):
         tid, did = self.type_with_device("paged", 1)

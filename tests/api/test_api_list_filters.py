@@ -15,6 +15,7 @@ class ListFilterFlows(ServedSite):
         cls.north = cls.admin.ok("POST", "/api/groups/create", {"name": "North"})["id"]
         cls.south = cls.admin.ok("POST", "/api/groups/create", {"name": "South"})["id"]
         cls.north_admin = cls.client("ADMIN", group=cls.north, name="n admin")
+        cls.south_reader = cls.client("READER", group=cls.south, name="s reader")
         cls.types = {}
         for name, group in [("Temperature sensor", None), ("TEMPERATURE probe", cls.north),
                             ("Door contact", cls.north), ("temperature gauge", cls.south)]:
@@ -104,18 +105,41 @@ class ListFilterFlows(ServedSite):
             self.assertEqual(status, 200, body)
             self.assertEqual(body["data"], [])
 
-    def test_offset_is_refused_by_the_lists_that_page_by_cursor_only(self):
-        # Ignored, it would answer the first page to a caller who asked for another.
+    def test_lists_take_offset_and_page_on_after_the_rows_shown(self):
+        # As the Sigfox API pages: offset skips rows, then paging.next goes on after the
+        # page's last row and carries no offset.
+        for path, query in (("/api/devicetypes", "name=temp"), ("/api/users", "text=smith"),
+                            ("/api/groups", ""), ("/api/api-users", "")):
+            whole, _ = self.walk(self.admin, "%s?limit=1000&%s" % (path, query))
+            ids = [x.get("id", x.get("login")) for x in whole]
+            self.assertGreaterEqual(len(ids), 3, (path, whole))
+            page = self.admin.ok("GET", "%s?limit=1&offset=1&%s" % (path, query))
+            self.assertEqual([x.get("id", x.get("login")) for x in page["data"]], ids[1:2], path)
+            self.assertNotIn("offset", page["paging"]["next"])
+            rest, _ = self.walk(self.admin, page["paging"]["next"])
+            self.assertEqual([x.get("id", x.get("login")) for x in rest], ids[2:], path)
+            past = self.admin.ok("GET", "%s?offset=%d&%s" % (path, len(ids), query))
+            self.assertEqual(past, {"data": [], "paging": {}}, path)
+
+    def test_an_offset_out_of_its_range_is_refused_naming_it(self):
         tid = self.types["Temperature sensor"]
-        for path in ("/api/devicetypes", "/api/users", "/api/groups", "/api/stations",
-                     "/api/devicetypes/%s/messages" % tid, "/api/devicetypes/%s/status/error" % tid,
-                     "/api/callbacks/messages/error"):
-            status, _, body = self.admin.call("GET", path + "?limit=2&offset=2")
-            self.assertEqual(status, 400, (path, body))
-            self.assertEqual([e.get("field") for e in body["errors"]], ["offset"], (path, body))
-            self.assertEqual(self.admin.call("GET", path + "?limit=2")[0], 200, path)
-        # The device lists take it (Sigfox API v1).
-        self.assertEqual(self.admin.call("GET", "/api/devices?limit=2&offset=2")[0], 200)
+        for path, deepest in (("/api/devicetypes", 5000), ("/api/users", 5000),
+                              ("/api/groups", 5000), ("/api/stations", 5000),
+                              ("/api/devicetypes/%s/messages" % tid, 5000),
+                              ("/api/devicetypes/%s/status/error" % tid, 5000),
+                              ("/api/callbacks/messages/error", 5000),
+                              ("/api/product-certificates", 5000),
+                              ("/api/provisioning/ids", 5000),
+                              ("/api/provisioning/devices", 5000),
+                              ("/api/devices", 100000)):
+            for bad in (str(deepest + 1), "-1", "1.5", "two", ""):
+                status, _, body = self.admin.call("GET", "%s?limit=2&offset=%s" % (path, bad))
+                self.assertEqual(status, 400, (path, bad, body))
+                self.assertEqual([e.get("field") for e in body["errors"]], ["offset"],
+                                 (path, body))
+                self.assertIn("from 0 to %d" % deepest, body["errors"][0]["message"])
+            status, _, body = self.admin.call("GET", "%s?limit=2&offset=%d" % (path, deepest))
+            self.assertEqual(status, 200, (path, body))
 
     def test_bad_text_in_a_filter_is_refused_naming_it(self):
         status, _, body = self.admin.call("GET", "/api/devicetypes?name=%ff")

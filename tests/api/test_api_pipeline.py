@@ -576,6 +576,17 @@ class PipelineFlows(ServedSite):
         nxt = page["paging"]["next"]
         page2 = r.ok("GET", "/" + nxt.split("/", 3)[3] if nxt.startswith("http") else nxt)
         self.assertEqual([m["seqNumber"] for m in page2["data"]], [1003, 1002])
+        # offset skips rows (as the Sigfox API pages); paging.next goes on after the last shown.
+        skipped = r.ok("GET", "/api/devices/%s/messages?limit=2&offset=1&since=%d" % (device, start))
+        self.assertEqual([m["seqNumber"] for m in skipped["data"]], [1004, 1003])
+        nxt = skipped["paging"]["next"]
+        self.assertNotIn("offset", nxt)
+        rest = r.ok("GET", "/" + nxt.split("/", 3)[3] if nxt.startswith("http") else nxt)
+        self.assertEqual([m["seqNumber"] for m in rest["data"]], [1002, 1001])
+        self.assertEqual(rest["paging"], {})
+        by_type_skipped = r.ok("GET", "/api/devicetypes/%s/messages?since=%d&offset=3" % (
+            self.type, start))
+        self.assertEqual([m["seqNumber"] for m in by_type_skipped["data"]], [1002, 1001])
         ranged = r.ok("GET", "/api/devices/%s/messages?since=%d&before=%d" % (
             device, start + 2000, start + 4000))
         self.assertEqual([m["seqNumber"] for m in ranged["data"]], [1003, 1002])

@@ -92,6 +92,8 @@ class ProvisioningFlows(ServedSite):
             path = page["paging"].get("next")
         self.assertEqual(seen, sorted(seen))
         self.assertLessEqual({r[0] for r in rows}, set(seen))
+        page = self.ok(self.reader, "GET", "/api/provisioning/ids?limit=2&offset=2")
+        self.assertEqual([r["provisionId"] for r in page["data"]], seen[2:4])
 
     def test_a_bad_report_is_refused_with_every_line_and_nothing_stored(self):
         good, dup = new_pid(), new_pid()

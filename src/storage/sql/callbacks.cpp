@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 
+#include "storage/internal.h"
 #include "storage/sql/rows.h"
 #include "storage/sql/sql_store.h"
 
@@ -830,10 +831,9 @@ Result<std::vector<Delivery>> SqlStore::ListMessageDeliveries(
 }
 
 Result<std::vector<Delivery>> SqlStore::ListFailedDeliveries(
-    std::string_view group_subtree, int limit, std::optional<FailedDeliveryCursor> after) {
-  if (limit < 1 || limit > kMaxPageSize) {
-    return Status::InvalidInput("limit must be 1.." + std::to_string(kMaxPageSize));
-  }
+    std::string_view group_subtree, int limit, int offset,
+    std::optional<FailedDeliveryCursor> after) {
+  ROOST_RETURN_IF_ERROR(internal::ValidatePageWindow(limit, offset));
   ROOST_SQL_LEASE(c);
   auto range = SubtreeRange(c, group_subtree);
   if (!range.ok()) return range.status();
@@ -850,11 +850,12 @@ Result<std::vector<Delivery>> SqlStore::ListFailedDeliveries(
                       "WHERE (d.state = 2 OR (d.state = 0 AND d.first_failure > 0)) AND "
                       "t.group_id IN (SELECT id FROM groups WHERE tree >= $1 AND tree < $2) "
                       "AND (d.first_failure < $4 OR (d.first_failure = $4 AND d.id < $5)) "
-                      "ORDER BY d.first_failure DESC, d.id DESC LIMIT $3",
+                      "ORDER BY d.first_failure DESC, d.id DESC LIMIT $3 OFFSET $6",
                   "list failed deliveries");
   q.Bind(1, range->first).Bind(2, range->second).Bind(3, int64_t{limit});
   q.Bind(4, after ? after->first_failure : std::numeric_limits<int64_t>::max());
   q.Bind(5, after ? after->id : std::numeric_limits<int64_t>::max());
+  q.Bind(6, int64_t{offset});
   return ReadAll<Delivery>(q, DeliveryFromRow);
 }
 

@@ -47,11 +47,14 @@ Result<CertificatePage> SqlStore::SearchProductCertificates(const CertificateQue
   const bool text = !query.text.empty();
   std::string sql = std::string(kCertificateSelect) + " WHERE cert_key > $1";
   if (text) sql += " AND " + std::string(c.dialect().find_text) + "(search_text, $2) > 0";
-  sql += text ? " ORDER BY cert_key LIMIT $3" : " ORDER BY cert_key LIMIT $2";
+  int n = text ? 3 : 2;
+  sql += " ORDER BY cert_key LIMIT $" + std::to_string(n);
+  if (query.offset > 0) sql += " OFFSET $" + std::to_string(n + 1);
   ROOST_SQL_QUERY(q, c, sql, "search product certificates");
   q.Bind(1, query.after);
   if (text) q.Bind(2, CertificateNeedle(query.text));
-  q.Bind(text ? 3 : 2, int64_t{query.limit} + 1);
+  q.Bind(n, int64_t{query.limit} + 1);
+  if (query.offset > 0) q.Bind(n + 1, int64_t{query.offset});
   CertificatePage page;
   for (;;) {
     auto row = q.Next();

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "model/calendar.h"
+#include "storage/internal.h"
 #include "storage/sql/rows.h"
 #include "storage/sql/sql_store.h"
 
@@ -300,9 +301,7 @@ Result<EventPage> SqlStore::ListEvents(const EventQuery& query) {
   if (query.device.has_value() == !query.type.empty()) {
     return Status::InvalidInput("an event list is of one device or of one device type");
   }
-  if (query.limit < 1 || query.limit > kMaxPageSize) {
-    return Status::InvalidInput("limit must be 1.." + std::to_string(kMaxPageSize));
-  }
+  ROOST_RETURN_IF_ERROR(internal::ValidatePageWindow(query.limit, query.offset));
   ROOST_SQL_LEASE(c);
   std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE ";
   int n = 2;
@@ -315,6 +314,7 @@ Result<EventPage> SqlStore::ListEvents(const EventQuery& query) {
     sql += " AND (time < $" + t + " OR (time = $" + t + " AND id < $" + i + "))";
   }
   sql += " ORDER BY time DESC, id DESC LIMIT $" + std::to_string(++n);
+  if (query.offset > 0) sql += " OFFSET $" + std::to_string(++n);
   ROOST_SQL_QUERY(q, c, sql, "list events");
   int i = 1;
   if (query.device) {
@@ -329,7 +329,8 @@ Result<EventPage> SqlStore::ListEvents(const EventQuery& query) {
     q.Bind(i++, query.after->time);
     q.Bind(i++, query.after->id);
   }
-  q.Bind(i, int64_t{query.limit} + 1);
+  q.Bind(i++, int64_t{query.limit} + 1);
+  if (query.offset > 0) q.Bind(i, int64_t{query.offset});
   auto rows = ReadAll<Event>(q, EventFromRow);
   if (!rows.ok()) return rows.status();
   EventPage page;

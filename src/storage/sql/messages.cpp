@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "core/json_number.h"
+#include "storage/internal.h"
 #include "storage/sql/rows.h"
 #include "storage/sql/sql_store.h"
 
@@ -639,9 +640,7 @@ Result<MessagePage> SqlStore::ListMessages(const MessageQuery& query) {
   if (query.device.has_value() == !query.type.empty()) {
     return Status::InvalidInput("a message list is of one device or of one device type");
   }
-  if (query.limit < 1 || query.limit > kMaxPageSize) {
-    return Status::InvalidInput("limit must be 1.." + std::to_string(kMaxPageSize));
-  }
+  ROOST_RETURN_IF_ERROR(internal::ValidatePageWindow(query.limit, query.offset));
   ROOST_SQL_LEASE(c);
   std::string sql = std::string("SELECT ") + kMessageColumns + " FROM messages WHERE ";
   int n = 1;
@@ -658,6 +657,7 @@ Result<MessagePage> SqlStore::ListMessages(const MessageQuery& query) {
            "))))";
   }
   sql += " ORDER BY time DESC, device_id DESC, seq_number DESC LIMIT $" + std::to_string(++n);
+  if (query.offset > 0) sql += " OFFSET $" + std::to_string(++n);
   ROOST_SQL_QUERY(q, c, sql, "list messages");
   int i = 1;
   if (query.device) {
@@ -672,7 +672,8 @@ Result<MessagePage> SqlStore::ListMessages(const MessageQuery& query) {
     q.Bind(i++, int64_t{query.after->device});
     q.Bind(i++, query.after->seq_number);
   }
-  q.Bind(i, int64_t{query.limit} + 1);
+  q.Bind(i++, int64_t{query.limit} + 1);
+  if (query.offset > 0) q.Bind(i, int64_t{query.offset});
   auto rows = ReadAll<Message>(q, MessageFromRow);
   if (!rows.ok()) return rows.status();
   MessagePage page;

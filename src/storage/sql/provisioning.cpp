@@ -5,6 +5,7 @@
 #include <limits>
 #include <unordered_set>
 
+#include "storage/internal.h"
 #include "storage/sql/provisioning_sql.h"
 #include "storage/sql/sql_store.h"
 
@@ -101,13 +102,6 @@ std::string Placeholders(int first, size_t n) {
     out += "$" + std::to_string(first + static_cast<int>(i));
   }
   return out;
-}
-
-Status ValidatePage(int limit) {
-  if (limit < 1 || limit > kMaxPageSize) {
-    return Status::InvalidInput("limit must be 1.." + std::to_string(kMaxPageSize));
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -241,7 +235,7 @@ Result<ProvisionIdRow> SqlStore::GetProvisionId(std::string_view provision_id) {
 }
 
 Result<ProvisionIdPage> SqlStore::ListProvisionIds(const ProvisionIdQuery& query) {
-  ROOST_RETURN_IF_ERROR(ValidatePage(query.limit));
+  ROOST_RETURN_IF_ERROR(internal::ValidatePageWindow(query.limit, query.offset));
   ROOST_SQL_LEASE(c);
   int n = 1;
   std::string sql =
@@ -256,6 +250,7 @@ Result<ProvisionIdPage> SqlStore::ListProvisionIds(const ProvisionIdQuery& query
   }
   if (query.state) sql += " AND p.state = $" + std::to_string(++n);
   sql += " ORDER BY p.provision_id LIMIT $" + std::to_string(++n);
+  if (query.offset > 0) sql += " OFFSET $" + std::to_string(++n);
   ROOST_SQL_QUERY(q, c, sql, "list provision ids");
   int i = 0;
   q.Bind(++i, query.after);
@@ -265,6 +260,7 @@ Result<ProvisionIdPage> SqlStore::ListProvisionIds(const ProvisionIdQuery& query
   }
   if (query.state) q.Bind(++i, ProvisionIdStateName(*query.state));
   q.Bind(++i, int64_t{query.limit} + 1);
+  if (query.offset > 0) q.Bind(++i, int64_t{query.offset});
   ProvisionIdPage page;
   for (;;) {
     auto row = q.Next();
@@ -388,7 +384,7 @@ template <typename Row, typename FromRow>
 Result<std::vector<Row>> SqlStore::ReadProvisionedPage(const ProvisionedQuery& query,
                                                        const char* extra_columns, const char* op,
                                                        FromRow from_row) {
-  ROOST_RETURN_IF_ERROR(ValidatePage(query.limit));
+  ROOST_RETURN_IF_ERROR(internal::ValidatePageWindow(query.limit, query.offset));
   ROOST_SQL_LEASE(c);
   std::string sql = std::string("SELECT ") + kIdColumns + ", " + kExchangeColumns + extra_columns +
                     kKeysJoin + " WHERE k.current = 1 AND k.dev_eui > $1";
@@ -399,7 +395,9 @@ Result<std::vector<Row>> SqlStore::ReadProvisionedPage(const ProvisionedQuery& q
     tree = std::move(*range);
     sql += InSubtree(2, 3);
   }
-  sql += " ORDER BY k.dev_eui LIMIT $" + std::to_string(query.group_subtree.empty() ? 2 : 4);
+  const int n = query.group_subtree.empty() ? 2 : 4;
+  sql += " ORDER BY k.dev_eui LIMIT $" + std::to_string(n);
+  if (query.offset > 0) sql += " OFFSET $" + std::to_string(n + 1);
   ROOST_SQL_QUERY(q, c, sql, op);
   int i = 0;
   q.Bind(++i, query.after);
@@ -408,6 +406,7 @@ Result<std::vector<Row>> SqlStore::ReadProvisionedPage(const ProvisionedQuery& q
     q.Bind(++i, tree.second);
   }
   q.Bind(++i, int64_t{query.limit});
+  if (query.offset > 0) q.Bind(++i, int64_t{query.offset});
   return ReadAll<Row>(q, from_row);
 }
 
@@ -459,7 +458,7 @@ Result<std::vector<ProvisionedKeys>> SqlStore::ListProvisionHistory(std::string_
 
 Result<ProvisioningSummary> SqlStore::SummarizeProvisioning(std::string_view group_subtree,
                                                             int gateways) {
-  ROOST_RETURN_IF_ERROR(ValidatePage(gateways));
+  ROOST_RETURN_IF_ERROR(internal::ValidatePageWindow(gateways, 0));
   ROOST_SQL_LEASE(c);
   std::pair<std::string, std::string> tree;
   const bool scoped = !group_subtree.empty();

@@ -175,7 +175,7 @@ class SqlStore final : public Store {
   Result<std::vector<Delivery>> ListMessageDeliveries(
       std::span<const MessageCursor> messages) override;
   Result<std::vector<Delivery>> ListFailedDeliveries(
-      std::string_view group_subtree, int limit,
+      std::string_view group_subtree, int limit, int offset,
       std::optional<FailedDeliveryCursor> after) override;
 
   Result<SilenceOutcome> WatchSilence(const SilenceWatch& watch) override;
