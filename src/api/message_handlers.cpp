@@ -303,6 +303,8 @@ Response IngestUplink(ApiContext& ctx, const Principal& p, const Request& req) {
   if (!reports.ok()) return FromStatus(reports.status()).ToResponse();
   const size_t first = req.body.find_first_not_of(" \t\r\n");
   const bool single = first != std::string::npos && req.body[first] == '{';
+  Status ahead = pipeline::CheckTimesNotAhead(*reports, !single, ctx.now_ms());
+  if (!ahead.ok()) return FromStatus(ahead).ToResponse();
   return *SubmitReports(ctx, p, std::move(*reports), single);
 }
 
@@ -312,6 +314,7 @@ std::optional<Response> IngestUplinkFast(ApiContext& ctx, const Principal& p, co
   if (!reports.ok()) return std::nullopt;  // the usual way words the refusal
   const size_t first = req.body.find_first_not_of(" \t\r\n");
   const bool single = first != std::string::npos && req.body[first] == '{';
+  if (!pipeline::CheckTimesNotAhead(*reports, !single, ctx.now_ms()).ok()) return std::nullopt;
   return SubmitReports(ctx, p, std::move(*reports), single, /*may_block=*/false);
 }
 
@@ -320,6 +323,8 @@ Response IngestSigfoxCallback(ApiContext& ctx, const Principal& p, const Request
   auto report =
       pipeline::ParseSigfoxCallbackBody(req.body, req.Header("Content-Type").value_or(""));
   if (!report.ok()) return FromStatus(report.status()).ToResponse();
+  Status ahead = pipeline::CheckTimesNotAhead(std::span(&*report, 1), false, ctx.now_ms());
+  if (!ahead.ok()) return FromStatus(ahead).ToResponse();
   // A frame that asks for a downlink came through a BIDIR callback, whose
   // caller reads the answer as the Sigfox Cloud defines it.
   std::string bidir_device = report->ack ? report->device.ToApi() : std::string();
@@ -337,6 +342,8 @@ Response IngestService(ApiContext& ctx, const Principal& p, const Request& req) 
   if (ctx.messages == nullptr) return Unavailable();
   auto report = pipeline::ParseServiceReport(req.body);
   if (!report.ok()) return FromStatus(report.status()).ToResponse();
+  Status ahead = pipeline::CheckTimeNotAhead(*report, ctx.now_ms());
+  if (!ahead.ok()) return FromStatus(ahead).ToResponse();
   storage::IngestDecision decision;
   auto may = ctx.messages->MayReport(p.group, report->station);
   if (!may.ok()) return FromStatus(may.status()).ToResponse();

@@ -541,6 +541,11 @@ const std::vector<KeyDef>& Keys() {
               "A device type in CALLBACK downlink mode: its downlinkHook callback must answer "
               "within this many ms; at most pipeline.downlink_hold_ms"),
           &ServeConfig::downlink_callback_timeout_ms, 1, 20000),
+      Int(Key("pipeline.downlink_max_frames", "ROOST_PIPELINE_DOWNLINK_MAX_FRAMES",
+              "--downlink-max-frames", "4096",
+              "At most this many frames' ack answers are held at once; a report with ack of "
+              "another frame is then answered at once without a downlink"),
+          &ServeConfig::downlink_max_frames, 1, 1000000),
       Int(Key("pipeline.event_watch_ms", "ROOST_PIPELINE_EVENT_WATCH_MS", "--event-watch-ms",
               "60000",
               "Every this many ms, devices silent for longer than their type's keepAlive raise a "

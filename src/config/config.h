@@ -124,6 +124,9 @@ struct ServeConfig {
   // CALLBACK downlink mode: the downlinkHook's deadline; at most downlink_hold_ms
   // (server::Runtime refuses to start otherwise).
   uint32_t downlink_callback_timeout_ms = 800;
+  // Frames whose ack answers are held at once; reports of more frames are
+  // answered at once without a downlink.
+  uint32_t downlink_max_frames = 4096;
   uint32_t batch_callback_lines = 100;         // a BATCH_URL request goes with this many lines
   uint32_t batch_callback_interval_ms = 1000;  // ... or this long after its first line
   uint32_t event_watch_ms = 60000;             // the silence watcher's period

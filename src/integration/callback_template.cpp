@@ -118,6 +118,12 @@ char JsonShortEscape(unsigned char c) {
   }
 }
 
+// Escaping::kText keeps a byte of a value unless it is a control other than
+// TAB, CR and LF.
+bool KeptInText(char c) {
+  return c == '\t' || c == '\r' || c == '\n' || !IsControl(c);
+}
+
 // The number of bytes AppendEscaped adds, so Expand allocates once.
 size_t EscapedSize(std::string_view value, Escaping escaping) {
   size_t size = 0;
@@ -151,7 +157,8 @@ size_t EscapedSize(std::string_view value, Escaping escaping) {
       for (const char ch : value) size += IsControl(ch) ? 0 : 1;
       return size;
     case Escaping::kText:
-      return value.size();
+      for (const char ch : value) size += KeptInText(ch) ? 1 : 0;
+      return size;
   }
   return value.size();
 }
@@ -221,7 +228,9 @@ void AppendEscaped(std::string& out, std::string_view value, Escaping escaping) 
       }
       return;
     case Escaping::kText:
-      out.append(value);
+      for (const char ch : value) {
+        if (KeptInText(ch)) out += ch;
+      }
       return;
   }
 }

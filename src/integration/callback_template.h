@@ -117,7 +117,10 @@ enum class Escaping : uint8_t {
   // A header value: C0 controls (CR and LF among them) and DEL removed, from
   // the pattern's literal text too, so no pattern or value can split a header.
   kHeader,
-  // As is: email subjects and messages (the mail builder checks its headers).
+  // As is but for C0 controls other than TAB, CR and LF, and DEL, which are
+  // removed from values (a device's `char` field may hold any byte): text
+  // bodies and email subjects and messages (the mail builder checks its
+  // headers). Text leaves Roost without NUL.
   kText,
 };
 

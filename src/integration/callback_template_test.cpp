@@ -91,6 +91,18 @@ TEST(CallbackTemplate, KindSpecificVariables) {
             "ERROR: No message received since 2026-01-01");
 }
 
+// A device's char field may hold any byte: text keeps TAB, CR and LF and loses
+// NUL and the other controls, of the values only (a pattern's own text is
+// checked when it is saved).
+TEST(CallbackTemplate, TextLosesNulAndOtherControlsOfValues) {
+  Variables v = UplinkValues();
+  v.Set(Variable::kInfo, std::string("a\tb\r\nc\0d\x01\x1b[1m\x7f"
+                                     "e",
+                                     15));
+  EXPECT_EQ(ExpandText("[{info}]", v, Escaping::kText, CallbackKind::kError), "[a\tb\r\ncd[1me]");
+  EXPECT_EQ(ExpandText("{info}", v, Escaping::kHeader, CallbackKind::kError), "abcd[1me");
+}
+
 TEST(CallbackTemplate, IsAllowedMatchesTheSpecTable) {
   for (const CallbackKind kind : kAllKinds) {
     for (size_t i = 0; i <= static_cast<size_t>(Variable::kLongPolling); ++i) {

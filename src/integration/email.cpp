@@ -44,6 +44,8 @@ std::string NormaliseBody(std::string_view body) {
       out += "\r\n";
     } else if (c == '\n') {
       out += "\r\n";
+    } else if (c != '\t' && IsControl(c)) {
+      continue;  // NUL and the other controls have no place in a message's text
     } else {
       out += c;
     }

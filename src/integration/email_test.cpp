@@ -30,6 +30,19 @@ TEST(EmailMessage, RendersHeadersAndCrlfBody) {
   EXPECT_EQ(m->find("\n\n"), std::string::npos);
 }
 
+TEST(EmailMessage, TheBodyKeepsTabsAndLineBreaksAndLosesNulAndOtherControls) {
+  Email e{"roost@example.com",
+          {"a@example.com"},
+          "s",
+          std::string("a\tb\r\n.\r\nX:1\0\x01\x1b[31m\x7f"
+                      "end",
+                      22)};
+  auto m = BuildMessage(e, "d", "id@x");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_NE(m->find("\r\n\r\na\tb\r\n.\r\nX:1[31mend\r\n"), std::string::npos) << *m;
+  EXPECT_EQ(m->find('\0'), std::string::npos);
+}
+
 TEST(EmailMessage, EncodesNonAsciiSubject) {
   Email e{"roost@example.com", {"a@example.com"}, "Grüße", "x"};
   auto m = BuildMessage(e, "d", "id@x");

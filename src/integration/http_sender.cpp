@@ -34,6 +34,8 @@ bool IsPublicIpv4(uint32_t a) {  // host byte order
            in(0xC0A80000, 16) ||  // 192.168/16
            in(0x64400000, 10) ||  // 100.64/10 shared address space (carrier NAT)
            in(0xA9FE0000, 16) ||  // 169.254/16 link-local, cloud metadata services
+           in(0xC0000000, 24) ||  // 192.0.0/24 IETF protocol assignments (NAT64 and DS-Lite)
+           in(0xC6120000, 15) ||  // 198.18/15 benchmarking, often used inside networks
            in(0xE0000000, 3));    // 224/4 multicast, 240/4 reserved, broadcast
 }
 
@@ -113,7 +115,13 @@ bool IsPublicAddress(const sockaddr* address) {
   if (b[0] == 0x20 && b[1] == 0x02) return IsPublicIpv4(v4_at(2));  // 2002::/16, 6to4
   if ((b[0] & 0xfe) == 0xfc) return false;                          // fc00::/7
   if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;          // fe80::/10
-  if (b[0] == 0xff) return false;                                   // ff00::/8
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return false;          // fec0::/10, site-local
+  // 64:ff9b:1::/48, NAT64 for local use (where the IPv4 address sits depends
+  // on the prefix length chosen), and 2001::/32, Teredo (its IPv4 addresses
+  // are obfuscated): not a callback destination either way.
+  if (std::memcmp(b, "\x00\x64\xff\x9b\x00\x01", 6) == 0) return false;
+  if (std::memcmp(b, "\x20\x01\x00\x00", 4) == 0) return false;
+  if (b[0] == 0xff) return false;  // ff00::/8
   return true;
 }
 

@@ -15,6 +15,9 @@ namespace {
 constexpr int64_t kCallGraceMs = 2'000;
 // How often a frame whose hook another instance calls looks for its decision.
 constexpr int64_t kAwaitPollMs = 50;
+// Frames started (their mode looked up, their hook's call queued) between two
+// looks for frames whose hold is over.
+constexpr size_t kStartsPerPass = 64;
 
 storage::DeliveryOutcome OutcomeOf(const integration::HttpOutcome& sent, EpochMillis now) {
   storage::DeliveryOutcome out;
@@ -60,8 +63,11 @@ DownlinkArbiter::~DownlinkArbiter() {
 void DownlinkArbiter::Hold(const storage::MessageCursor& key, std::string station, Answer answer) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!stop_) {
-      Frame& f = frames_[Key{key.device, key.time, key.seq_number}];
+    const Key k{key.device, key.time, key.seq_number};
+    if (!stop_ && frames_.size() >= options_.max_frames && !frames_.contains(k)) {
+      if (options_.refused != nullptr) options_.refused->Inc();
+    } else if (!stop_) {
+      Frame& f = frames_[k];
       if (f.held.empty() && !f.started) {
         f.first_seen = options_.clock();
         f.deadline = f.first_seen + options_.hold_ms;
@@ -366,26 +372,36 @@ void DownlinkArbiter::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (stop_) break;
-    std::vector<std::pair<Key, EpochMillis>> starting;
-    for (auto& [key, f] : frames_) {
-      if (!f.started) {
-        f.started = true;
-        starting.emplace_back(key, f.first_seen);
-      }
-    }
-    if (!starting.empty()) {
-      lock.unlock();
-      for (const auto& [key, first_seen] : starting) Start(key, first_seen);
-      lock.lock();
-      continue;
-    }
+    // Frames whose hold is over are decided before new ones are started, the
+    // longest waiting first: under a burst, answers already due do not wait
+    // behind the lookups of every frame that came after them (a frame
+    // decided without being started has had no hook call: no answer).
     const EpochMillis now = options_.clock();
     const int64_t grace = options_.callback_timeout.count() + kCallGraceMs;
-    auto due = std::find_if(frames_.begin(), frames_.end(), [&](const auto& f) {
-      return f.second.deadline <= now &&
-             (!f.second.call_pending || f.second.first_seen + grace <= now);
-    });
+    auto due = frames_.end();
+    for (auto it = frames_.begin(); it != frames_.end(); ++it) {
+      const Frame& f = it->second;
+      if (f.deadline <= now && (!f.call_pending || f.first_seen + grace <= now) &&
+          (due == frames_.end() || f.deadline < due->second.deadline)) {
+        due = it;
+      }
+    }
     if (due == frames_.end()) {
+      // A few at a time, so that frames falling due meanwhile are seen soon.
+      std::vector<std::pair<Key, EpochMillis>> starting;
+      for (auto& [key, f] : frames_) {
+        if (starting.size() == kStartsPerPass) break;
+        if (!f.started) {
+          f.started = true;
+          starting.emplace_back(key, f.first_seen);
+        }
+      }
+      if (!starting.empty()) {
+        lock.unlock();
+        for (const auto& [key, first_seen] : starting) Start(key, first_seen);
+        lock.lock();
+        continue;
+      }
       EpochMillis next = now + 1000;
       for (const auto& [k, f] : frames_) {
         if (!f.call_pending) next = std::min(next, f.deadline);

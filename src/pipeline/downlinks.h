@@ -57,6 +57,7 @@
 #include "codec/downlink_template.h"
 #include "integration/http_sender.h"
 #include "model/time.h"
+#include "observe/metrics.h"
 #include "storage/store.h"
 
 namespace boost::asio {
@@ -78,6 +79,12 @@ struct DownlinkOptions {
   unsigned calls_per_hook = 32;
   bool refuse_private_destinations = true;  // integration::HttpSenderOptions
   std::function<EpochMillis()> clock;       // required
+  // Frames held at once. A report of another frame past it is answered at
+  // once without a downlink (and counted in `refused`): one client sending
+  // many reports with `ack` must not push everyone's decisions past their
+  // hold, and held answers must not grow without bound.
+  size_t max_frames = 4096;
+  observe::Counter* refused = nullptr;  // optional
 };
 
 // What a downlinkHook call gave: the downlink (16 hex digits), or why none.
@@ -101,7 +108,9 @@ class DownlinkArbiter {
   DownlinkArbiter(const DownlinkArbiter&) = delete;
   DownlinkArbiter& operator=(const DownlinkArbiter&) = delete;
 
-  // Holds the answer to `station`'s report of the frame `key` until it is decided.
+  // Holds the answer to `station`'s report of the frame `key` until it is
+  // decided; answers it at once without a downlink when `max_frames` other
+  // frames are held.
   void Hold(const storage::MessageCursor& key, std::string station, Answer answer);
 
   // Answers everything still held without a downlink, then ends the thread.

@@ -441,6 +441,61 @@ TEST_P(CallbackDownlinkTest, ModeNoneRecordsWhyOnTheMessage) {
   EXPECT_EQ(store_->GetMessage(kFrame)->downlink_info, "the device type's downlinkMode is NONE");
 }
 
+// Past max_frames, a report of another frame is answered at once without a
+// downlink and counted; the frame already held (and more of its reports) is
+// decided as usual, and a new frame is held again once it is.
+TEST_P(CallbackDownlinkTest, PastMaxFramesAReportOfAnotherFrameIsAnsweredAtOnceWithoutADownlink) {
+  DeviceType t = type_;
+  t.downlink_mode = DownlinkMode::kDirect;
+  t.downlink_data_string = "deadbeefcafebabe";
+  ASSERT_TRUE(store_->UpdateDeviceType(t).ok());
+  ASSERT_NO_FATAL_FAILURE(IngestFrame());
+  observe::Counter refused;
+  DownlinkOptions o = Options();
+  o.max_frames = 1;
+  o.refused = &refused;
+  std::atomic<bool> held_again{false};  // outlives the arbiter, which answers at its end
+  DownlinkArbiter arbiter(*store_, o);
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::optional<std::string>>> answers;
+  auto answer_as = [&](std::string who) {
+    return [&mu, &answers, who](std::optional<std::string> d) {
+      std::lock_guard lock(mu);
+      answers.emplace_back(who, std::move(d));
+    };
+  };
+  const storage::MessageCursor other{kTime + 60'000, kFrame.device, kFrame.seq_number + 1};
+  const auto start = std::chrono::steady_clock::now();
+  arbiter.Hold(kFrame, "0A1B", answer_as("0A1B"));
+  arbiter.Hold(kFrame, "0A1C", answer_as("0A1C"));
+  arbiter.Hold(other, "0A1C", answer_as("other"));
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(answers.size(), 1u) << "answered at once, not after the 400 ms hold";
+    EXPECT_EQ(answers[0], std::make_pair(std::string("other"), std::optional<std::string>()));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 300ms);
+  EXPECT_EQ(refused.Value(), 1u);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return answers.size() == 3;
+      },
+      5s));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(answers[1].first, "0A1B");
+    EXPECT_EQ(answers[1].second, std::nullopt);
+    EXPECT_EQ(answers[2],
+              std::make_pair(std::string("0A1C"), std::optional<std::string>("deadbeefcafebabe")));
+  }
+  EXPECT_EQ(store_->GetMessage(kFrame)->downlink_station, "0A1C");
+  // The held frame decided, there is room again.
+  arbiter.Hold(other, "0A1C", [&held_again](std::optional<std::string>) { held_again = true; });
+  EXPECT_FALSE(held_again.load()) << "held, not answered at once";
+  EXPECT_EQ(refused.Value(), 1u);
+}
+
 TEST_P(CallbackDownlinkTest, TheFirstDecisionStays) {
   ASSERT_NO_FATAL_FAILURE(IngestFrame());
   ASSERT_TRUE(store_->SetMessageNoDownlink(kFrame, "first").ok());

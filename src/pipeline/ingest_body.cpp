@@ -722,4 +722,29 @@ Result<ServiceReport> ParseServiceReport(std::string_view body) {
   return report;
 }
 
+namespace {
+
+Status TimeAhead(const Where& w, EpochMillis time, EpochMillis now) {
+  return FieldFault(w, "time",
+                    "is " + std::to_string((time - now) / 1000) +
+                        " s ahead of the server's clock; at most " +
+                        std::to_string(kMaxTimeAheadMs / 1000) + " s ahead is taken");
+}
+
+}  // namespace
+
+Status CheckTimesNotAhead(std::span<const UplinkReport> reports, bool in_batch, EpochMillis now) {
+  for (size_t i = 0; i < reports.size(); ++i) {
+    if (reports[i].time > now + kMaxTimeAheadMs) {
+      return TimeAhead(Where{in_batch, i}, reports[i].time, now);
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckTimeNotAhead(const ServiceReport& report, EpochMillis now) {
+  if (report.time > now + kMaxTimeAheadMs) return TimeAhead(Where{}, report.time, now);
+  return Status::Ok();
+}
+
 }  // namespace roost::pipeline

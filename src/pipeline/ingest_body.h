@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,12 @@ inline constexpr int64_t kMaxFreq = 6'000'000'000;  // Hz
 inline constexpr int64_t kMaxEpochSeconds = 253'402'300'799;
 inline constexpr EpochMillis kMaxEpochMillis = kMaxEpochSeconds * 1000 + 999;
 inline constexpr size_t kMaxDataBytes = 12;
+// How far a report's time may be ahead of the server's clock. Stations'
+// clocks drift a little; a time further ahead is a fault, which would make its
+// device look alive until then (no communication loss could be raised) and
+// keep its message first in every list. Times in the past are taken: a
+// station may report late.
+inline constexpr EpochMillis kMaxTimeAheadMs = 10 * 60 * 1000;
 
 // POST /api/ingest/uplink: one report object, or an array of 1 to
 // kMaxReportsPerRequest of them. Members: device (hex ID), seqNumber (integer
@@ -73,5 +80,11 @@ Result<UplinkReport> ParseSigfoxCallbackBody(std::string_view body, std::string_
 // STATUS, temp and batt (numbers) and, for ACKNOWLEDGE, downlinkAck (bool); a
 // member of the other type is refused. Types are strict, as in uplinks.
 Result<ServiceReport> ParseServiceReport(std::string_view body);
+
+// InvalidInput naming the first report whose time is more than
+// kMaxTimeAheadMs past `now`: "time: …" for a single report, "reports[i].time:
+// …" in a batch (`in_batch`), as the parsers name a field.
+Status CheckTimesNotAhead(std::span<const UplinkReport> reports, bool in_batch, EpochMillis now);
+Status CheckTimeNotAhead(const ServiceReport& report, EpochMillis now);
 
 }  // namespace roost::pipeline

@@ -498,5 +498,26 @@ TEST(ParseServiceReport, Faults) {
   EXPECT_EQ(ServiceError("[]"), "body: must be a JSON object");
 }
 
+TEST(TimesNotAhead, RefusesTheFirstReportPastTenMinutesAheadNamingIt) {
+  const EpochMillis now = 1'800'000'000'000;
+  std::vector<UplinkReport> reports(3);
+  reports[0].time = 1;                               // long past: taken
+  reports[1].time = now + kMaxTimeAheadMs;           // the bound: taken
+  reports[2].time = now + kMaxTimeAheadMs + 60'000;  // past it
+  EXPECT_TRUE(CheckTimesNotAhead(std::span(reports).first(2), true, now).ok());
+  Status s = CheckTimesNotAhead(reports, true, now);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidInput);
+  EXPECT_EQ(s.message(),
+            "reports[2].time: is 660 s ahead of the server's clock; at most 600 s ahead is taken");
+  EXPECT_EQ(CheckTimesNotAhead(std::span(reports).subspan(2), false, now).message(),
+            "time: is 660 s ahead of the server's clock; at most 600 s ahead is taken");
+  ServiceReport service;
+  service.time = now + kMaxTimeAheadMs + 1'000;
+  EXPECT_EQ(CheckTimeNotAhead(service, now).message(),
+            "time: is 601 s ahead of the server's clock; at most 600 s ahead is taken");
+  service.time = now;
+  EXPECT_TRUE(CheckTimeNotAhead(service, now).ok());
+}
+
 }  // namespace
 }  // namespace roost::pipeline

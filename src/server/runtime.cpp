@@ -331,6 +331,12 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   downlink_opts.callback_threads = cfg.callback_threads;
   downlink_opts.refuse_private_destinations = cfg.callback_refuse_private;
   downlink_opts.clock = NowMs;
+  downlink_opts.max_frames = cfg.downlink_max_frames;
+  auto downlinks_refused = p->metrics.AddCounter(
+      "roost_downlink_frames_refused_total",
+      "Reports with ack answered at once without a downlink: too many frames held", {});
+  if (!downlinks_refused.ok()) return downlinks_refused.status().WithPrefix("metrics");
+  downlink_opts.refused = &(*downlinks_refused)->Get();
   p->downlinks = std::make_unique<pipeline::DownlinkArbiter>(*p->store, downlink_opts);
   p->messages->SetDownlinks(p->downlinks.get());
   p->messages->SetLogger(&logger);

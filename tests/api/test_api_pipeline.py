@@ -18,7 +18,7 @@ T0 = 1700000000000
 class PipelineFlows(ServedSite):
     @classmethod
     def set_up_site(cls):
-        admin = cls.set_up_tenant(17, "4A0000", registered=list(range(8)) + [9, 10])
+        admin = cls.set_up_tenant(18, "4A0000", registered=list(range(8)) + [9, 10])
         cls.other_station_user = cls.site.api_user("STATION", group=cls.other)
         # The operator's station (root group) hears everyone; two of the tenant's; one of
         # another tenant.
@@ -285,6 +285,33 @@ class PipelineFlows(ServedSite):
         admin.close()
         self.assertEqual(self.messages(device), [])
 
+    def test_a_time_ahead_of_the_servers_clock_is_refused_naming_it(self):
+        # It would make its device look alive until then: no communication loss raised.
+        device = self.direct_downlink_device("time-ahead", "deadbeefcafe0003", 17)
+        now = int(time.time() * 1000)
+        ahead = now + 3600 * 1000
+        c = Client(self.server, self.station_user)
+        for route, body, where in (
+                ("uplink", self.report(device, 3000, ahead, "0A1C"), "time"),
+                ("uplink", [self.report(device, 3001, now, "0A1C"),
+                            self.report(device, 3002, ahead, "0A1C")], "reports[1].time"),
+                ("service", {"device": device, "type": "STATUS", "time": ahead,
+                             "station": "0A1C", "temp": 20.0, "batt": 3.0}, "time"),
+                ("sigfox-callback", {"device": device, "time": ahead // 1000, "data": "0a",
+                                     "seqNumber": "3003", "station": "0A1C", "rssi": "-120",
+                                     "snr": "7"}, "time")):
+            status, _, err = c.call("POST", "/api/ingest/" + route, body)
+            self.assertEqual(status, 400, (route, err))
+            self.assertEqual([e.get("field") for e in err["errors"]], [where], err)
+            self.assertIn("ahead of the server's clock; at most 600 s ahead is taken",
+                          err["message"])
+        # Ten minutes ahead is taken (a station's clock may drift), and a time long past too.
+        for seq, t in ((3004, now + 590 * 1000), (3005, T0)):
+            self.assertEqual(c.ok("POST", "/api/ingest/uplink",
+                                  self.report(device, seq, t, "0A1C"))["result"], "accepted")
+        c.close()
+        self.assertEqual([m["seqNumber"] for m in self.messages(device)], [3004, 3005])
+
     def test_bad_service_reports_are_refused_naming_where_and_change_nothing(self):
         device = self.devices[5]
         now = int(time.time() * 1000)
@@ -322,12 +349,12 @@ class PipelineFlows(ServedSite):
     def test_sigfox_cloud_callbacks_are_ingested_as_json_and_as_form(self):
         device = self.devices[7]
         c = Client(self.server, self.station_user)
-        body = {"device": device, "time": 1800000000, "data": "0a0b0c", "seqNumber": "12",
+        body = {"device": device, "time": 1790000000, "data": "0a0b0c", "seqNumber": "12",
                 "station": "0A1C", "rssi": "-121.50", "snr": "7.25", "avgSnr": "7.25",
                 "ack": "false", "duplicate": "false"}
         self.assertEqual(c.ok("POST", "/api/ingest/sigfox-callback", body),
                          {"result": "accepted"})
-        form = ("device=%s&time=1800000000&data=0a0b0c&seqNumber=12&station=0A1D&rssi=-119.0"
+        form = ("device=%s&time=1790000000&data=0a0b0c&seqNumber=12&station=0A1D&rssi=-119.0"
                 "&snr=9.0&avgSnr=N%%2FA" % device)
         status, _, res = c.call("POST", "/api/ingest/sigfox-callback", raw=form,
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -347,7 +374,7 @@ class PipelineFlows(ServedSite):
         c.close()
         msgs = self.messages(device)
         self.assertEqual(len(msgs), 1)
-        self.assertEqual(msgs[0]["time"], 1800000000000)
+        self.assertEqual(msgs[0]["time"], 1790000000000)
         self.assertEqual([r["tap"] for r in msgs[0]["rinfos"]], ["0A1C", "0A1D"])
 
     def test_a_sigfox_cloud_callback_from_an_unlisted_base_station_counts_for_its_caller(self):
@@ -409,7 +436,7 @@ class PipelineFlows(ServedSite):
 
         def bidir_callback(device):
             return c.call("POST", "/api/ingest/sigfox-callback",
-                          {"device": device, "time": 1800000100, "data": "0a0b0c",
+                          {"device": device, "time": 1790000100, "data": "0a0b0c",
                            "seqNumber": "40", "station": "0A1C", "rssi": "-110.00",
                            "snr": "9.00", "ack": "true"})
 

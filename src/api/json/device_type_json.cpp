@@ -8,6 +8,7 @@
 #include "api/json/enum_json.h"
 #include "codec/downlink_template.h"
 #include "codec/payload_format.h"
+#include "integration/email.h"
 
 namespace roost::api {
 
@@ -66,9 +67,11 @@ std::optional<ApiError> ApplyDeviceTypeFields(const json& body, bool for_edit, D
     } else if (key == "alertEmail") {
       std::string email;
       if (auto e = ReadString(v, key, kMaxEmailLength, email)) return e;
-      if (!email.empty() &&
-          (email.find('@') == std::string::npos || email.find(' ') != std::string::npos)) {
-        return ApiError::BadField(key, "must be an email address");
+      // Checked as the mailer checks it, so that a dead callback's alert
+      // cannot be refused only when it is sent.
+      if (!email.empty()) {
+        auto address = integration::ValidateAddress(email);
+        if (!address.ok()) return ApiError::BadField(key, address.status().message());
       }
       type.alert_email = email;
     } else if (key == "keepAlive") {

@@ -79,6 +79,11 @@ TEST(DeviceTypeFields, WrongTypesAndValuesNameTheField) {
       {{{"keepAlive", -1}}, "keepAlive", "negative"},
       {{{"keepAlive", 4000000000u}}, "keepAlive", "at most"},
       {{{"alertEmail", "nobody"}}, "alertEmail", "email"},
+      // Each of these the mailer refuses: a dead callback's alert would be lost.
+      {{{"alertEmail", "ops@example.com,boss@example.com"}}, "alertEmail", "email address"},
+      {{{"alertEmail", "<ops@example.com>"}}, "alertEmail", "email address"},
+      {{{"alertEmail", "a@b@c"}}, "alertEmail", "email address"},
+      {{{"alertEmail", "ops\"x@example.com"}}, "alertEmail", "email address"},
       {{{"payloadType", "Geolocation"}}, "payloadType", "reserved"},
       {{{"payloadType", "custom"}}, "payloadType", "None (2), String (5) or Custom (3)"},
       {{{"payloadType", 4}}, "payloadType", "Geolocation (4) is reserved"},
