@@ -118,7 +118,7 @@ char JsonShortEscape(unsigned char c) {
   }
 }
 
-// Escaping::kText keeps a byte of a value unless it is a control other than
+// Escaping::kText keeps a byte unless it is a control other than
 // TAB, CR and LF.
 bool KeptInText(char c) {
   return c == '\t' || c == '\r' || c == '\n' || !IsControl(c);

@@ -15,9 +15,9 @@ namespace {
 constexpr int64_t kCallGraceMs = 2'000;
 // How often a frame whose hook another instance calls looks for its decision.
 constexpr int64_t kAwaitPollMs = 50;
-// Frames started (their mode looked up, their hook's call queued) between two
-// looks for frames whose hold is over.
-constexpr size_t kStartsPerPass = 64;
+// Frames started (their mode looked up, their hook's call queued), and frames
+// decided, by turns of at most this many each.
+constexpr size_t kBatch = 64;
 
 storage::DeliveryOutcome OutcomeOf(const integration::HttpOutcome& sent, EpochMillis now) {
   storage::DeliveryOutcome out;
@@ -64,13 +64,22 @@ void DownlinkArbiter::Hold(const storage::MessageCursor& key, std::string statio
   {
     std::lock_guard<std::mutex> lock(mu_);
     const Key k{key.device, key.time, key.seq_number};
-    if (!stop_ && frames_.size() >= options_.max_frames && !frames_.contains(k)) {
+    if (!stop_ && !frames_.contains(k) &&
+        (frames_.size() >= options_.max_frames || refused_.contains(k))) {
       if (options_.refused != nullptr) options_.refused->Inc();
+      if (refused_.insert(k).second) {
+        refused_order_.push_back(k);
+        if (refused_order_.size() > options_.max_frames) {
+          refused_.erase(refused_order_.front());
+          refused_order_.pop_front();
+        }
+      }
     } else if (!stop_) {
       Frame& f = frames_[k];
       if (f.held.empty() && !f.started) {
         f.first_seen = options_.clock();
         f.deadline = f.first_seen + options_.hold_ms;
+        unstarted_.push_back(k);
       }
       f.held.emplace_back(std::move(station), std::move(answer));
       cv_.notify_all();
@@ -367,71 +376,75 @@ Result<std::optional<std::pair<std::string, std::string>>> DownlinkArbiter::Deci
   return Decision(std::make_pair(stored->downlink_data, stored->downlink_station));
 }
 
+bool DownlinkArbiter::DecideOneDue(std::unique_lock<std::mutex>& lock) {
+  const EpochMillis now = options_.clock();
+  const int64_t grace = options_.callback_timeout.count() + kCallGraceMs;
+  auto due = frames_.end();
+  for (auto it = frames_.begin(); it != frames_.end(); ++it) {
+    const Frame& f = it->second;
+    if (f.deadline <= now && (!f.call_pending || f.first_seen + grace <= now) &&
+        (due == frames_.end() || f.deadline < due->second.deadline)) {
+      due = it;
+    }
+  }
+  if (due == frames_.end()) return false;
+  const Key key = due->first;
+  if (due->second.hook && due->second.hook->elsewhere && now < due->second.await_until) {
+    lock.unlock();
+    auto m = store_.GetMessage(storage::MessageCursor{key.time, key.device, key.seq});
+    const bool recorded = !m.ok() || !m->downlink_station.empty() || !m->downlink_info.empty();
+    lock.lock();
+    due = frames_.find(key);
+    if (due == frames_.end()) return true;
+    if (!recorded) {
+      due->second.deadline = std::min(now + kAwaitPollMs, due->second.await_until);
+      return true;
+    }
+  }
+  Frame frame = std::move(due->second);
+  frames_.erase(due);
+  lock.unlock();
+  auto decided = Decide(storage::MessageCursor{key.time, key.device, key.seq},
+                        frame.hook ? &*frame.hook : nullptr);
+  for (auto& [station, answer] : frame.held) {
+    const bool mine = decided.ok() && *decided && (*decided)->second == station;
+    answer(mine ? std::optional<std::string>((*decided)->first) : std::nullopt);
+  }
+  lock.lock();
+  return true;
+}
+
 void DownlinkArbiter::Run() {
   NameThisThread("downlink-arbitr");
   std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    if (stop_) break;
-    // Frames whose hold is over are decided before new ones are started, the
-    // longest waiting first: under a burst, answers already due do not wait
-    // behind the lookups of every frame that came after them (a frame
-    // decided without being started has had no hook call: no answer).
-    const EpochMillis now = options_.clock();
-    const int64_t grace = options_.callback_timeout.count() + kCallGraceMs;
-    auto due = frames_.end();
-    for (auto it = frames_.begin(); it != frames_.end(); ++it) {
-      const Frame& f = it->second;
-      if (f.deadline <= now && (!f.call_pending || f.first_seen + grace <= now) &&
-          (due == frames_.end() || f.deadline < due->second.deadline)) {
-        due = it;
-      }
+  while (!stop_) {
+    // New frames are started (their mode looked up, their hook's call
+    // queued) in the order they came, a batch at a time, between batches of
+    // decisions of the frames whose hold is over, the longest waiting first:
+    // under a burst neither waits behind all of the other.
+    std::vector<std::pair<Key, EpochMillis>> starting;
+    while (!unstarted_.empty() && starting.size() < kBatch) {
+      const Key key = unstarted_.front();
+      unstarted_.pop_front();
+      auto it = frames_.find(key);
+      if (it == frames_.end() || it->second.started) continue;  // decided meanwhile
+      it->second.started = true;
+      starting.emplace_back(key, it->second.first_seen);
     }
-    if (due == frames_.end()) {
-      // A few at a time, so that frames falling due meanwhile are seen soon.
-      std::vector<std::pair<Key, EpochMillis>> starting;
-      for (auto& [key, f] : frames_) {
-        if (starting.size() == kStartsPerPass) break;
-        if (!f.started) {
-          f.started = true;
-          starting.emplace_back(key, f.first_seen);
-        }
-      }
-      if (!starting.empty()) {
-        lock.unlock();
-        for (const auto& [key, first_seen] : starting) Start(key, first_seen);
-        lock.lock();
-        continue;
-      }
-      EpochMillis next = now + 1000;
-      for (const auto& [k, f] : frames_) {
-        if (!f.call_pending) next = std::min(next, f.deadline);
-      }
-      cv_.wait_for(lock, std::chrono::milliseconds(std::max<EpochMillis>(1, next - now)));
-      continue;
-    }
-    const Key key = due->first;
-    if (due->second.hook && due->second.hook->elsewhere && now < due->second.await_until) {
+    if (!starting.empty()) {
       lock.unlock();
-      auto m = store_.GetMessage(storage::MessageCursor{key.time, key.device, key.seq});
-      const bool recorded = !m.ok() || !m->downlink_station.empty() || !m->downlink_info.empty();
+      for (const auto& [key, first_seen] : starting) Start(key, first_seen);
       lock.lock();
-      due = frames_.find(key);
-      if (due == frames_.end()) continue;
-      if (!recorded) {
-        due->second.deadline = std::min(now + kAwaitPollMs, due->second.await_until);
-        continue;
-      }
     }
-    Frame frame = std::move(due->second);
-    frames_.erase(due);
-    lock.unlock();
-    auto decided = Decide(storage::MessageCursor{key.time, key.device, key.seq},
-                          frame.hook ? &*frame.hook : nullptr);
-    for (auto& [station, answer] : frame.held) {
-      const bool mine = decided.ok() && *decided && (*decided)->second == station;
-      answer(mine ? std::optional<std::string>((*decided)->first) : std::nullopt);
+    size_t decided = 0;
+    while (!stop_ && decided < kBatch && DecideOneDue(lock)) ++decided;
+    if (stop_ || !starting.empty() || decided > 0 || !unstarted_.empty()) continue;
+    const EpochMillis now = options_.clock();
+    EpochMillis next = now + 1000;
+    for (const auto& [k, f] : frames_) {
+      if (!f.call_pending) next = std::min(next, f.deadline);
     }
-    lock.lock();
+    cv_.wait_for(lock, std::chrono::milliseconds(std::max<EpochMillis>(1, next - now)));
   }
   std::map<Key, Frame> left = std::move(frames_);
   frames_.clear();

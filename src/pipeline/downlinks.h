@@ -50,6 +50,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -153,6 +154,10 @@ class DownlinkArbiter {
   };
   struct Gate;  // closed by Stop: answers coming from the loop after it are dropped
   void Run();
+  // Decides the frame whose hold ended first, if any is due (or looks again
+  // whether another instance recorded its decision). False when none is due.
+  // Arbiter thread, mu_ held through `lock` (released while deciding).
+  bool DecideOneDue(std::unique_lock<std::mutex>& lock);
   // Looks up the frame's mode; for CALLBACK mode queues the hook's call, or
   // notes why there is none. Arbiter thread, mu_ not held.
   void Start(const Key& key, EpochMillis first_seen);
@@ -169,7 +174,14 @@ class DownlinkArbiter {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  std::map<Key, Frame> frames_;                                              // guarded by mu_
+  std::map<Key, Frame> frames_;  // guarded by mu_
+  std::deque<Key> unstarted_;    // frames in the order they came, to be started; guarded by mu_
+  // Frames refused for want of room, the latest max_frames of them: their
+  // later reports are refused too, so that this instance never holds a
+  // frame one of whose stations it already told "no downlink" (the best
+  // station could be that one). Guarded by mu_.
+  std::set<Key> refused_;
+  std::deque<Key> refused_order_;
   std::map<std::string, std::optional<codec::DownlinkTemplate>> templates_;  // thread only
   std::deque<Call> calls_;                                                   // guarded by mu_
   std::deque<Answered> answered_;                                            // guarded by mu_

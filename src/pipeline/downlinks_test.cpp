@@ -443,7 +443,8 @@ TEST_P(CallbackDownlinkTest, ModeNoneRecordsWhyOnTheMessage) {
 
 // Past max_frames, a report of another frame is answered at once without a
 // downlink and counted; the frame already held (and more of its reports) is
-// decided as usual, and a new frame is held again once it is.
+// decided as usual. Once it is, a new frame is held again, but a later report
+// of the refused frame is refused too: its refused station may be the best.
 TEST_P(CallbackDownlinkTest, PastMaxFramesAReportOfAnotherFrameIsAnsweredAtOnceWithoutADownlink) {
   DeviceType t = type_;
   t.downlink_mode = DownlinkMode::kDirect;
@@ -454,7 +455,7 @@ TEST_P(CallbackDownlinkTest, PastMaxFramesAReportOfAnotherFrameIsAnsweredAtOnceW
   DownlinkOptions o = Options();
   o.max_frames = 1;
   o.refused = &refused;
-  std::atomic<bool> held_again{false};  // outlives the arbiter, which answers at its end
+  std::atomic<bool> third_answered{false};  // outlives the arbiter, which answers at its end
   DownlinkArbiter arbiter(*store_, o);
   std::mutex mu;
   std::vector<std::pair<std::string, std::optional<std::string>>> answers;
@@ -490,10 +491,16 @@ TEST_P(CallbackDownlinkTest, PastMaxFramesAReportOfAnotherFrameIsAnsweredAtOnceW
               std::make_pair(std::string("0A1C"), std::optional<std::string>("deadbeefcafebabe")));
   }
   EXPECT_EQ(store_->GetMessage(kFrame)->downlink_station, "0A1C");
-  // The held frame decided, there is room again.
-  arbiter.Hold(other, "0A1C", [&held_again](std::optional<std::string>) { held_again = true; });
-  EXPECT_FALSE(held_again.load()) << "held, not answered at once";
-  EXPECT_EQ(refused.Value(), 1u);
+  // The held frame decided, there is room again: for a new frame, not for the refused one.
+  std::optional<std::string> again = "unanswered";
+  arbiter.Hold(other, "0A1B", [&again](std::optional<std::string> d) { again = std::move(d); });
+  EXPECT_EQ(again, std::nullopt) << "answered at once";
+  EXPECT_EQ(refused.Value(), 2u);
+  const storage::MessageCursor third{kTime + 120'000, kFrame.device, kFrame.seq_number + 2};
+  arbiter.Hold(third, "0A1C",
+               [&third_answered](std::optional<std::string>) { third_answered = true; });
+  EXPECT_FALSE(third_answered.load()) << "held, not answered at once";
+  EXPECT_EQ(refused.Value(), 2u);
 }
 
 TEST_P(CallbackDownlinkTest, TheFirstDecisionStays) {

@@ -726,7 +726,7 @@ namespace {
 
 Status TimeAhead(const Where& w, EpochMillis time, EpochMillis now) {
   return FieldFault(w, "time",
-                    "is " + std::to_string((time - now) / 1000) +
+                    "is " + std::to_string((time - now + 999) / 1000) +
                         " s ahead of the server's clock; at most " +
                         std::to_string(kMaxTimeAheadMs / 1000) + " s ahead is taken");
 }
@@ -735,7 +735,7 @@ Status TimeAhead(const Where& w, EpochMillis time, EpochMillis now) {
 
 Status CheckTimesNotAhead(std::span<const UplinkReport> reports, bool in_batch, EpochMillis now) {
   for (size_t i = 0; i < reports.size(); ++i) {
-    if (reports[i].time > now + kMaxTimeAheadMs) {
+    if (reports[i].time - now > kMaxTimeAheadMs) {
       return TimeAhead(Where{in_batch, i}, reports[i].time, now);
     }
   }
@@ -743,7 +743,7 @@ Status CheckTimesNotAhead(std::span<const UplinkReport> reports, bool in_batch, 
 }
 
 Status CheckTimeNotAhead(const ServiceReport& report, EpochMillis now) {
-  if (report.time > now + kMaxTimeAheadMs) return TimeAhead(Where{}, report.time, now);
+  if (report.time - now > kMaxTimeAheadMs) return TimeAhead(Where{}, report.time, now);
   return Status::Ok();
 }
 
