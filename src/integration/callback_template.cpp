@@ -440,7 +440,12 @@ std::string Expand(const CompiledTemplate& compiled, const Variables& values, Es
   out.reserve(size);
   for (const CompiledTemplate::Part& part : compiled.parts_) {
     if (part.kind == Kind::kLiteral) {
-      AppendEscaped(out, text.substr(part.offset, part.length), literal_escaping);
+      // The pattern's own text, as its owner wrote it, but for a header.
+      if (literal_escaping == Escaping::kHeader) {
+        AppendEscaped(out, text.substr(part.offset, part.length), Escaping::kHeader);
+      } else {
+        out.append(text.substr(part.offset, part.length));
+      }
     } else {
       AppendEscaped(out, value_of(part), escaping);
     }

@@ -118,9 +118,10 @@ enum class Escaping : uint8_t {
   // the pattern's literal text too, so no pattern or value can split a header.
   kHeader,
   // As is but for C0 controls other than TAB, CR and LF, and DEL, which are
-  // removed from values (a device's `char` field may hold any byte) and from
-  // the pattern's own text alike: text bodies and email subjects and messages
-  // (the mail builder checks its headers). Text leaves Roost without NUL.
+  // removed from values (a device's `char` field may hold any byte; the
+  // pattern's own text, which cannot hold NUL, goes as its owner wrote it):
+  // text bodies and email subjects and messages (the mail builder checks its
+  // headers and drops controls from the message).
   kText,
 };
 

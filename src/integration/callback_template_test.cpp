@@ -92,7 +92,7 @@ TEST(CallbackTemplate, KindSpecificVariables) {
 }
 
 // A device's char field may hold any byte: text keeps TAB, CR and LF and loses
-// NUL and the other controls, of values and of the pattern's own text alike.
+// NUL and the other controls of values; the pattern's own text goes as written.
 TEST(CallbackTemplate, TextLosesNulAndOtherControlsOfValues) {
   Variables v = UplinkValues();
   v.Set(Variable::kInfo, std::string("a\tb\r\nc\0d\x01\x1b[1m\x7f"
@@ -101,7 +101,7 @@ TEST(CallbackTemplate, TextLosesNulAndOtherControlsOfValues) {
   EXPECT_EQ(ExpandText("[{info}]", v, Escaping::kText, CallbackKind::kError), "[a\tb\r\ncd[1me]");
   EXPECT_EQ(ExpandText("{info}", v, Escaping::kHeader, CallbackKind::kError), "abcd[1me");
   EXPECT_EQ(ExpandText("a\x01\tb{info}", v, Escaping::kText, CallbackKind::kError),
-            "a\tba\tb\r\ncd[1me");
+            "a\x01\tba\tb\r\ncd[1me");
 }
 
 TEST(CallbackTemplate, IsAllowedMatchesTheSpecTable) {
