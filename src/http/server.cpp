@@ -796,8 +796,13 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
     } else {
       const RouteOptions& route = *out.options;
       if (length && *length > route.max_body_bytes) {
-        out.handler = nullptr;
-        out.response = TooLarge(route.max_body_bytes);
+        // Authentication first: a stranger learns nothing of the route,
+        // not even its limit.
+        if (route.admit) co_await Run(out, req, /*admit=*/true, /*invoke=*/false);
+        if (out.handler != nullptr) {
+          out.handler = nullptr;
+          out.response = TooLarge(route.max_body_bytes);
+        }
         co_await Refuse(stream, out, remote, start);
         co_return;
       }

@@ -580,6 +580,28 @@ TEST_F(ServerTest, AdmissionRefusesOnTheHeadWithoutReadingTheBodyOrSending100) {
   EXPECT_EQ(handled.load(), 0);
 }
 
+// A stranger's oversized request is refused as a stranger's: the route's
+// body limit is told only to a client that passed its admission.
+TEST_F(ServerTest, AnOversizedRequestIsAdmittedBeforeItIsToldTheLimit) {
+  StartServer();
+  Client stranger(server->port());
+  stranger.Send("POST /guarded HTTP/1.1\r\nHost: t\r\nContent-Length: 9000000\r\n\r\n");
+  auto r = stranger.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->body.find("bytes"), std::string::npos);
+  EXPECT_TRUE(stranger.ClosedWithin(3s));
+  Client known(server->port());
+  known.Send("POST /guarded HTTP/1.1\r\nHost: t\r\nX-Key: open\r\nContent-Length: 9000000\r\n\r\n");
+  r = known.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("larger than 8388608 bytes"), std::string::npos);
+  EXPECT_TRUE(known.ClosedWithin(3s));
+  EXPECT_EQ(admissions.load(), 2);
+  EXPECT_EQ(handled.load(), 0);
+}
+
 TEST_F(ServerTest, AdmittedRequestGets100AndTheHandlerSeesWhatAdmissionLeft) {
   StartServer();
   Client c(server->port());

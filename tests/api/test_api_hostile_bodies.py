@@ -4,6 +4,7 @@ server spend in memory, and what an authenticated client's large bodies cost.
 Each test names the finding it defends against:
 - a deeply nested JSON body (10 MB of '[') sent to the public login route;
 - bodies read (and "100 Continue" sent) before the credentials were checked;
+- a route's body limit told to a stranger (401/403 come before 413);
 - many large bodies at once (a budget for all in-memory bodies in flight: 503 past it);
 - uploads larger than the upload limit (refused; nothing stored; on both engines).
 """
@@ -163,6 +164,21 @@ class HostileBodiesTest(unittest.TestCase):
         for i, status in results:
             self.assertEqual(status, 403 if i % 4 == 1 else 401, i)
         self.assertLess(self.rss() - before, 30 * MB)
+
+    def test_a_body_limit_is_told_only_to_a_client_that_may_use_the_route(self):
+        # Over the limit by its Content-Length: a stranger and a client of the wrong role
+        # are refused as such (a 413 would tell them the route's limit); only a client
+        # that may use the route learns it.
+        self.server.request("GET", "/api/devicetypes", headers=self.auth("FACTORY"))
+        cases = (({}, 401), (self.auth("FACTORY"), 403), (self.auth("DEVICE_MANAGER"), 413))
+        for headers, expected in cases:
+            c = RawConnection(self.server)
+            c.head("POST", "/api/devicetypes/create",
+                   {"Content-Type": "application/json", "Content-Length": 5 * MB, **headers})
+            status, _, payload = c.response()
+            c.close()
+            self.assertEqual(status, expected, payload)
+            self.assertEqual(b"bytes" in payload, expected == 413, payload)
 
     def test_expect_continue_is_answered_only_after_authentication(self):
         c = RawConnection(self.server)
