@@ -34,7 +34,11 @@ std::string EncodeWord(std::string_view text) {
   return "=?UTF-8?B?" + EncodeBase64(text) + "?=";
 }
 
-std::string NormaliseBody(std::string_view body) {
+// The body with CRLF line ends, valid UTF-8 (the header says utf-8; a stray
+// byte becomes U+FFFD) and no controls but TAB.
+std::string NormaliseBody(std::string_view raw) {
+  const std::string repaired = IsValidUtf8(raw) ? std::string() : ReplaceInvalidUtf8(raw);
+  const std::string_view body = repaired.empty() ? raw : std::string_view(repaired);
   std::string out;
   out.reserve(body.size() + body.size() / 40 + 2);
   for (size_t i = 0; i < body.size(); ++i) {
@@ -51,6 +55,57 @@ std::string NormaliseBody(std::string_view body) {
     }
   }
   if (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
+  return out;
+}
+
+// RFC 5322 allows 998 octets on a line; a body with a longer one is sent
+// quoted-printable, which no mail server refuses and every reader decodes.
+bool HasOverlongLine(std::string_view crlf_body) {
+  size_t start = 0;
+  while (start < crlf_body.size()) {
+    size_t end = crlf_body.find("\r\n", start);
+    if (end == std::string_view::npos) end = crlf_body.size();
+    if (end - start > 998) return true;
+    start = end + 2;
+  }
+  return false;
+}
+
+// RFC 2045 section 6.7 over a CRLF body: line breaks kept as they are, encoded
+// lines of at most 76 characters (soft breaks "=" CRLF), a space or tab that ends
+// a line encoded so no mail hop can strip it.
+std::string QuotedPrintable(std::string_view crlf_body) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(crlf_body.size() + crlf_body.size() / 8 + 8);
+  size_t column = 0;
+  for (size_t i = 0; i < crlf_body.size(); ++i) {
+    const auto c = static_cast<unsigned char>(crlf_body[i]);
+    if (c == '\r' && i + 1 < crlf_body.size() && crlf_body[i + 1] == '\n') {
+      out += "\r\n";
+      column = 0;
+      ++i;
+      continue;
+    }
+    const bool line_ends_here =
+        i + 1 == crlf_body.size() ||
+        (crlf_body[i + 1] == '\r' && i + 2 < crlf_body.size() && crlf_body[i + 2] == '\n');
+    const bool literal =
+        (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !line_ends_here);
+    const size_t width = literal ? 1 : 3;
+    if (column + width > 75) {  // room for the soft break's "="
+      out += "=\r\n";
+      column = 0;
+    }
+    if (literal) {
+      out += static_cast<char>(c);
+    } else {
+      out += '=';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+    column += width;
+  }
   return out;
 }
 
@@ -127,9 +182,14 @@ Result<std::string> BuildMessage(const Email& email, const std::string& date,
       "Subject: " + (IsAscii(email.subject) ? email.subject : EncodeWord(email.subject)) + "\r\n";
   msg += "MIME-Version: 1.0\r\n";
   msg += "Content-Type: text/plain; charset=utf-8\r\n";
-  msg += "Content-Transfer-Encoding: 8bit\r\n";
-  msg += "\r\n";
-  msg += NormaliseBody(email.body);
+  std::string body = NormaliseBody(email.body);
+  if (HasOverlongLine(body)) {
+    msg += "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
+    msg += QuotedPrintable(body);
+  } else {
+    msg += "Content-Transfer-Encoding: 8bit\r\n\r\n";
+    msg += body;
+  }
   return msg;
 }
 

@@ -3,7 +3,9 @@
 //
 // BuildMessage is pure: it renders an RFC 5322 message (UTF-8 text body,
 // encoded-word subject when not ASCII, CRLF line ends) and refuses header
-// values that could inject headers. SmtpSender does the network part.
+// values that could inject headers. The body goes 8bit, or quoted-printable
+// when a line is longer than the 998 octets a mail server must take.
+// SmtpSender does the network part.
 #pragma once
 
 #include <cstdint>

@@ -43,6 +43,62 @@ TEST(EmailMessage, TheBodyKeepsTabsAndLineBreaksAndLosesNulAndOtherControls) {
   EXPECT_EQ(m->find('\0'), std::string::npos);
 }
 
+// What a mail reader makes of `message`'s body: Python's email package decodes
+// it, as an independent reader would. Line ends come back as LF.
+std::string DecodedBody(const std::string& message) {
+  char path[] = "/tmp/roost-eml-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) return "(no temporary file)";
+  if (write(fd, message.data(), message.size()) != static_cast<ssize_t>(message.size())) {
+    close(fd);
+    return "(write failed)";
+  }
+  close(fd);
+  std::string command = std::string("python3 -c 'import email,sys; sys.stdout.buffer.write(") +
+                        "email.message_from_binary_file(open(sys.argv[1],\"rb\"))" +
+                        ".get_payload(decode=True).replace(b\"\\r\\n\",b\"\\n\"))' " + path;
+  std::string out;
+  if (FILE* p = popen(command.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    pclose(p);
+  }
+  unlink(path);
+  return out;
+}
+
+TEST(EmailMessage, ABodyWithALineOverTheMailLimitGoesQuotedPrintableAndDecodesToTheText) {
+  std::string line;
+  while (line.size() < 3000) line += "temp=21.5 \xC3\xA9t\xC3\xA9 ";  // '=', spaces, UTF-8
+  Email e{"roost@example.com",
+          {"a@example.com"},
+          "s",
+          "first\n" + line + "\nends in a space \n\xFF-stray\n.\n"};
+  auto m = BuildMessage(e, "d", "id@x");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_NE(m->find("\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"), std::string::npos);
+  EXPECT_EQ(m->find("8bit"), std::string::npos);
+  size_t body_at = m->find("\r\n\r\n") + 4;
+  for (size_t at = body_at; at < m->size();) {
+    size_t end = m->find("\r\n", at);
+    ASSERT_NE(end, std::string::npos);
+    EXPECT_LE(end - at, 76u) << m->substr(at, end - at);
+    EXPECT_NE(m->substr(at, end - at).back(), ' ');  // nothing a hop may strip
+    for (size_t i = at; i < end; ++i) EXPECT_LT(static_cast<unsigned char>((*m)[i]), 0x80);
+    at = end + 2;
+  }
+  EXPECT_EQ(DecodedBody(*m), "first\n" + line + "\nends in a space \n\xEF\xBF\xBD-stray\n.\n");
+  // Up to 998 octets a line, the body goes as it is.
+  e.body = std::string(998, 'x');
+  m = BuildMessage(e, "d", "id@x");
+  ASSERT_TRUE(m.ok());
+  EXPECT_NE(m->find("Content-Transfer-Encoding: 8bit\r\n\r\n" + std::string(998, 'x') + "\r\n"),
+            std::string::npos);
+  e.body += "y";
+  EXPECT_NE(BuildMessage(e, "d", "id@x")->find("quoted-printable"), std::string::npos);
+}
+
 TEST(EmailMessage, EncodesNonAsciiSubject) {
   Email e{"roost@example.com", {"a@example.com"}, "Grüße", "x"};
   auto m = BuildMessage(e, "d", "id@x");
