@@ -228,9 +228,12 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
   const size_t total = reports.size();
   auto pending = std::make_shared<http::PendingResponse>();
   pipeline::DownlinkArbiter* downlinks = ctx.messages->downlinks();
+  // Whose share of the held frames a new frame takes (DownlinkOptions).
+  std::string client = p.login.empty() ? "user:" + p.user_id : "api:" + p.login;
   auto answer = [pending, single, total, allowed = std::move(allowed), where = std::move(where),
                  ack_stations = std::move(ack_stations), sigfox_device = std::move(sigfox_device),
-                 downlinks](Result<std::vector<storage::IngestDecision>> decided) {
+                 downlinks,
+                 client = std::move(client)](Result<std::vector<storage::IngestDecision>> decided) {
     if (!decided.ok()) {
       pending->Complete(Busy("the reports could not be stored; send them again"));
       return;
@@ -273,7 +276,7 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
         ++held->waiting;
       }
       downlinks->Hold(
-          {m.time, m.device.value, m.seq_number}, *ack_stations[i],
+          {m.time, m.device.value, m.seq_number}, *ack_stations[i], client,
           [held, i](std::optional<std::string> downlink) { held->Answer(i, std::move(downlink)); });
     }
     held->Answer(total, std::nullopt);

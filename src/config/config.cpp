@@ -546,6 +546,12 @@ const std::vector<KeyDef>& Keys() {
               "At most this many frames' ack answers are held at once; a report with ack of "
               "another frame is then answered at once without a downlink"),
           &ServeConfig::downlink_max_frames, 1, 1000000),
+      Int(Key("pipeline.downlink_max_frames_per_client",
+              "ROOST_PIPELINE_DOWNLINK_MAX_FRAMES_PER_CLIENT", "--downlink-max-frames-per-client",
+              "1024",
+              "Of those, at most this many first held by one client (API user or user); its "
+              "reports with ack of other frames are then answered at once without a downlink"),
+          &ServeConfig::downlink_max_frames_per_client, 1, 1000000),
       Int(Key("pipeline.event_watch_ms", "ROOST_PIPELINE_EVENT_WATCH_MS", "--event-watch-ms",
               "60000",
               "Every this many ms, devices silent for longer than their type's keepAlive raise a "

@@ -127,6 +127,7 @@ struct ServeConfig {
   // Frames whose ack answers are held at once; reports of more frames are
   // answered at once without a downlink.
   uint32_t downlink_max_frames = 4096;
+  uint32_t downlink_max_frames_per_client = 1024;
   uint32_t batch_callback_lines = 100;         // a BATCH_URL request goes with this many lines
   uint32_t batch_callback_interval_ms = 1000;  // ... or this long after its first line
   uint32_t event_watch_ms = 60000;             // the silence watcher's period

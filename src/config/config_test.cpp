@@ -560,6 +560,7 @@ const std::map<std::string_view, Sample>& Samples() {
       {"pipeline.downlink_hold_ms", {"50", "50"}},
       {"pipeline.downlink_callback_timeout_ms", {"40", "40"}},
       {"pipeline.downlink_max_frames", {"100", "100"}},
+      {"pipeline.downlink_max_frames_per_client", {"50", "50"}},
       {"pipeline.batch_callback_lines", {"10", "10"}},
       {"pipeline.batch_callback_interval_ms", {"250", "250"}},
       {"pipeline.event_watch_ms", {"250", "250"}},

@@ -60,12 +60,16 @@ DownlinkArbiter::~DownlinkArbiter() {
   Stop();
 }
 
-void DownlinkArbiter::Hold(const storage::MessageCursor& key, std::string station, Answer answer) {
+void DownlinkArbiter::Hold(const storage::MessageCursor& key, std::string station,
+                           const std::string& client, Answer answer) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     const Key k{key.device, key.time, key.seq_number};
+    const auto share = client_frames_.find(client);
+    const bool over_share =
+        share != client_frames_.end() && share->second >= options_.max_frames_per_client;
     if (!stop_ && !frames_.contains(k) &&
-        (frames_.size() >= options_.max_frames || refused_.contains(k))) {
+        (frames_.size() >= options_.max_frames || over_share || refused_.contains(k))) {
       if (options_.refused != nullptr) options_.refused->Inc();
       if (refused_.insert(k).second) {
         refused_order_.push_back(k);
@@ -79,6 +83,8 @@ void DownlinkArbiter::Hold(const storage::MessageCursor& key, std::string statio
       if (f.held.empty() && !f.started) {
         f.first_seen = options_.clock();
         f.deadline = f.first_seen + options_.hold_ms;
+        f.client = client;
+        ++client_frames_[client];
         unstarted_.push_back(k);
       }
       f.held.emplace_back(std::move(station), std::move(answer));
@@ -376,6 +382,11 @@ Result<std::optional<std::pair<std::string, std::string>>> DownlinkArbiter::Deci
   return Decision(std::make_pair(stored->downlink_data, stored->downlink_station));
 }
 
+void DownlinkArbiter::Forget(const Frame& frame) {
+  auto it = client_frames_.find(frame.client);
+  if (it != client_frames_.end() && --it->second == 0) client_frames_.erase(it);
+}
+
 bool DownlinkArbiter::DecideOneDue(std::unique_lock<std::mutex>& lock) {
   const EpochMillis now = options_.clock();
   const int64_t grace = options_.callback_timeout.count() + kCallGraceMs;
@@ -403,6 +414,7 @@ bool DownlinkArbiter::DecideOneDue(std::unique_lock<std::mutex>& lock) {
   }
   Frame frame = std::move(due->second);
   frames_.erase(due);
+  Forget(frame);
   lock.unlock();
   auto decided = Decide(storage::MessageCursor{key.time, key.device, key.seq},
                         frame.hook ? &*frame.hook : nullptr);
@@ -448,6 +460,7 @@ void DownlinkArbiter::Run() {
   }
   std::map<Key, Frame> left = std::move(frames_);
   frames_.clear();
+  client_frames_.clear();
   lock.unlock();
   for (auto& [key, frame] : left) {
     for (auto& [station, answer] : frame.held) answer(std::nullopt);

@@ -85,6 +85,10 @@ struct DownlinkOptions {
   // many reports with `ack` must not push everyone's decisions past their
   // hold, and held answers must not grow without bound.
   size_t max_frames = 4096;
+  // Frames one client (the principal whose report first held the frame) may
+  // hold at once: past it, that client's reports of new frames are refused
+  // the same way while the other clients still find room.
+  size_t max_frames_per_client = 1024;
   observe::Counter* refused = nullptr;  // optional
 };
 
@@ -109,10 +113,12 @@ class DownlinkArbiter {
   DownlinkArbiter(const DownlinkArbiter&) = delete;
   DownlinkArbiter& operator=(const DownlinkArbiter&) = delete;
 
-  // Holds the answer to `station`'s report of the frame `key` until it is
-  // decided; answers it at once without a downlink when `max_frames` other
-  // frames are held.
-  void Hold(const storage::MessageCursor& key, std::string station, Answer answer);
+  // Holds the answer to `station`'s report of the frame `key`, sent by
+  // `client`, until it is decided; answers it at once without a downlink when
+  // the frame is new and `max_frames` other frames are held, or
+  // `max_frames_per_client` frames first held by `client`.
+  void Hold(const storage::MessageCursor& key, std::string station, const std::string& client,
+            Answer answer);
 
   // Answers everything still held without a downlink, then ends the thread.
   void Stop();
@@ -133,6 +139,7 @@ class DownlinkArbiter {
   struct Frame {
     EpochMillis first_seen = 0;
     EpochMillis deadline = 0;
+    std::string client;                                // whose report first held it
     std::vector<std::pair<std::string, Answer>> held;  // (station, answer)
     bool started = false;       // its mode looked up (and its hook called, if any)
     bool call_pending = false;  // a downlinkHook call is under way
@@ -175,7 +182,10 @@ class DownlinkArbiter {
   std::condition_variable cv_;
   bool stop_ = false;
   std::map<Key, Frame> frames_;  // guarded by mu_
-  std::deque<Key> unstarted_;    // frames in the order they came, to be started; guarded by mu_
+  // Frames held per client (Frame::client); guarded by mu_.
+  std::map<std::string, size_t, std::less<>> client_frames_;
+  void Forget(const Frame& frame);  // its client's count; mu_ held
+  std::deque<Key> unstarted_;       // frames in the order they came, to be started; guarded by mu_
   // Frames refused for want of room, the latest max_frames of them: their
   // later reports are refused too, so that this instance never holds a
   // frame one of whose stations it already told "no downlink" (the best

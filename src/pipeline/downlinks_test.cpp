@@ -118,10 +118,11 @@ class CallbackDownlinkTest : public storage::StoreTest {
     std::mutex mu;
     std::map<std::string, std::optional<std::string>> answers;
     for (const char* station : {"0A1B", "0A1C"}) {
-      arbiter.Hold(kFrame, station, [&mu, &answers, station](std::optional<std::string> d) {
-        std::lock_guard lock(mu);
-        answers[station] = std::move(d);
-      });
+      arbiter.Hold(kFrame, station, "client",
+                   [&mu, &answers, station](std::optional<std::string> d) {
+                     std::lock_guard lock(mu);
+                     answers[station] = std::move(d);
+                   });
     }
     EXPECT_TRUE(WaitFor(
         [&] {
@@ -219,8 +220,8 @@ TEST_P(CallbackDownlinkTest, TwoInstancesHoldingOneFrameCallTheHookOnceAndShareI
       answers[station] = std::move(d);
     };
   };
-  first.Hold(kFrame, "0A1B", answer_of("0A1B"));
-  second.Hold(kFrame, "0A1C", answer_of("0A1C"));
+  first.Hold(kFrame, "0A1B", "client", answer_of("0A1B"));
+  second.Hold(kFrame, "0A1C", "client", answer_of("0A1C"));
   ASSERT_TRUE(WaitFor(
       [&] {
         std::lock_guard lock(mu);
@@ -289,7 +290,7 @@ TEST_P(CallbackDownlinkTest, ADeadHookHoldsOnlyItsOwnCallsAndNoMoreThanItsShare)
   std::map<size_t, std::optional<std::string>> answers;
   held_from = since_epoch();
   for (size_t i = 0; i < frames.size(); ++i) {
-    arbiter.Hold(frames[i], "0A1B", [&mu, &answers, i](std::optional<std::string> d) {
+    arbiter.Hold(frames[i], "0A1B", "client", [&mu, &answers, i](std::optional<std::string> d) {
       std::lock_guard lock(mu);
       answers[i] = std::move(d);
     });
@@ -467,9 +468,9 @@ TEST_P(CallbackDownlinkTest, PastMaxFramesAReportOfAnotherFrameIsAnsweredAtOnceW
   };
   const storage::MessageCursor other{kTime + 60'000, kFrame.device, kFrame.seq_number + 1};
   const auto start = std::chrono::steady_clock::now();
-  arbiter.Hold(kFrame, "0A1B", answer_as("0A1B"));
-  arbiter.Hold(kFrame, "0A1C", answer_as("0A1C"));
-  arbiter.Hold(other, "0A1C", answer_as("other"));
+  arbiter.Hold(kFrame, "0A1B", "client", answer_as("0A1B"));
+  arbiter.Hold(kFrame, "0A1C", "client", answer_as("0A1C"));
+  arbiter.Hold(other, "0A1C", "client", answer_as("other"));
   {
     std::lock_guard lock(mu);
     ASSERT_EQ(answers.size(), 1u) << "answered at once, not after the 400 ms hold";
@@ -493,13 +494,60 @@ TEST_P(CallbackDownlinkTest, PastMaxFramesAReportOfAnotherFrameIsAnsweredAtOnceW
   EXPECT_EQ(store_->GetMessage(kFrame)->downlink_station, "0A1C");
   // The held frame decided, there is room again: for a new frame, not for the refused one.
   std::optional<std::string> again = "unanswered";
-  arbiter.Hold(other, "0A1B", [&again](std::optional<std::string> d) { again = std::move(d); });
+  arbiter.Hold(other, "0A1B", "client",
+               [&again](std::optional<std::string> d) { again = std::move(d); });
   EXPECT_EQ(again, std::nullopt) << "answered at once";
   EXPECT_EQ(refused.Value(), 2u);
   const storage::MessageCursor third{kTime + 120'000, kFrame.device, kFrame.seq_number + 2};
-  arbiter.Hold(third, "0A1C",
+  arbiter.Hold(third, "0A1C", "client",
                [&third_answered](std::optional<std::string>) { third_answered = true; });
   EXPECT_FALSE(third_answered.load()) << "held, not answered at once";
+  EXPECT_EQ(refused.Value(), 2u);
+}
+
+TEST_P(CallbackDownlinkTest, PastItsShareAClientsNewFramesAreAnsweredAtOnceWhileOthersAreHeld) {
+  observe::Counter refused;
+  DownlinkOptions o = Options();
+  o.max_frames = 4;
+  o.max_frames_per_client = 2;
+  o.refused = &refused;
+  // Outlive the arbiter, which answers what it still holds at its end.
+  std::mutex mu;
+  std::vector<std::string> answered;
+  DownlinkArbiter arbiter(*store_, o);
+  auto answer_as = [&](std::string who) {
+    return [&mu, &answered, who](std::optional<std::string>) {
+      std::lock_guard lock(mu);
+      answered.push_back(who);
+    };
+  };
+  auto frame = [](int n) {
+    return storage::MessageCursor{kTime + n * 60'000, kFrame.device, kFrame.seq_number + n};
+  };
+  auto answered_now = [&] {
+    std::lock_guard lock(mu);
+    return answered;
+  };
+  arbiter.Hold(frame(1), "0A1B", "greedy", answer_as("greedy 1"));
+  arbiter.Hold(frame(2), "0A1B", "greedy", answer_as("greedy 2"));
+  arbiter.Hold(frame(3), "0A1B", "greedy", answer_as("greedy 3"));
+  EXPECT_EQ(answered_now(), std::vector<std::string>{"greedy 3"}) << "refused at once";
+  EXPECT_EQ(refused.Value(), 1u);
+  // Another client still finds room, for a new frame and for one the first holds.
+  arbiter.Hold(frame(4), "0A1C", "other", answer_as("other 4"));
+  arbiter.Hold(frame(1), "0A1C", "other", answer_as("other 1"));
+  arbiter.Hold(frame(5), "0A1C", "other", answer_as("other 5"));
+  EXPECT_EQ(answered_now(), std::vector<std::string>{"greedy 3"}) << "all four held";
+  EXPECT_EQ(refused.Value(), 1u);
+  // Frames 1, 2, 4 and 5 fill the arbiter: a third client is refused too.
+  arbiter.Hold(frame(6), "0A1D", "third", answer_as("third 6"));
+  EXPECT_EQ(answered_now().size(), 2u);
+  EXPECT_EQ(refused.Value(), 2u);
+  // Once its frames are decided, the first client has its share again.
+  ASSERT_TRUE(WaitFor([&] { return answered_now().size() == 7; }, 5s));
+  arbiter.Hold(frame(7), "0A1B", "greedy", answer_as("greedy 7"));
+  arbiter.Hold(frame(8), "0A1B", "greedy", answer_as("greedy 8"));
+  EXPECT_EQ(answered_now().size(), 7u) << "both held";
   EXPECT_EQ(refused.Value(), 2u);
 }
 

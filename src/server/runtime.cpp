@@ -332,6 +332,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   downlink_opts.refuse_private_destinations = cfg.callback_refuse_private;
   downlink_opts.clock = NowMs;
   downlink_opts.max_frames = cfg.downlink_max_frames;
+  downlink_opts.max_frames_per_client = cfg.downlink_max_frames_per_client;
   auto downlinks_refused = p->metrics.AddCounter(
       "roost_downlink_frames_refused_total",
       "Reports with ack answered at once without a downlink: too many frames held", {});
