@@ -551,6 +551,40 @@ TEST_P(CallbackDownlinkTest, PastItsShareAClientsNewFramesAreAnsweredAtOnceWhile
   EXPECT_EQ(refused.Value(), 2u);
 }
 
+// Frames whose hold is over are decided the longest waiting first, not in
+// the order of their keys: under a burst an early frame must not wait behind
+// later ones of smaller device IDs or times.
+TEST_P(CallbackDownlinkTest, DueFramesAreDecidedTheLongestWaitingFirst) {
+  std::atomic<int64_t> now{kTime};
+  DownlinkOptions o = Options();
+  o.clock = [&now] { return now.load(); };
+  std::mutex mu;
+  std::vector<int> order;
+  DownlinkArbiter arbiter(*store_, o);
+  for (int n : {3, 1, 2}) {  // first seen 3, then 1, then 2; by key: 1, 2, 3
+    arbiter.Hold(storage::MessageCursor{kTime + n * 60'000, kFrame.device, kFrame.seq_number + n},
+                 "0A1B", "client", [&mu, &order, n](std::optional<std::string>) {
+                   std::lock_guard lock(mu);
+                   order.push_back(n);
+                 });
+    now += 10;
+  }
+  std::this_thread::sleep_for(100ms);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_TRUE(order.empty()) << "nothing is due before its hold is over";
+  }
+  now += o.hold_ms;  // all three are due
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return order.size() == 3;
+      },
+      5s));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(order, (std::vector<int>{3, 1, 2}));
+}
+
 TEST_P(CallbackDownlinkTest, TheFirstDecisionStays) {
   ASSERT_NO_FATAL_FAILURE(IngestFrame());
   ASSERT_TRUE(store_->SetMessageNoDownlink(kFrame, "first").ok());
