@@ -193,11 +193,11 @@ void Dispatcher::Stop() {
   }
   record_cv_.notify_all();
   if (recorder_.joinable()) recorder_.join();
-  // The recorder queues no more alerts: those never tried get their try.
+  // The alert thread ends after the try under way; alerts still queued stay
+  // in the store for the next dispatcher.
   {
     std::lock_guard<std::mutex> lock(alert_mu_);
     alert_stop_ = true;
-    alert_stop_by_ = std::chrono::steady_clock::now() + kStopGrace;
   }
   alert_cv_.notify_all();
   if (alerter_.joinable()) alerter_.join();
@@ -651,8 +651,7 @@ void Dispatcher::Record() {
       if (options_.on_dead && died.ok() && (*died)[i]) {
         {
           std::lock_guard<std::mutex> lock(alert_mu_);
-          alerts_.push_back(
-              DeadAlert{tasks[i]->callback, outcome, 0, std::chrono::steady_clock::now()});
+          alert_wake_ = true;  // its alert is queued: no need to wait for the next look
         }
         alert_cv_.notify_all();
       }
@@ -662,36 +661,43 @@ void Dispatcher::Record() {
 
 void Dispatcher::SendAlerts() {
   NameThisThread("callback-alert");
+  // The lease of an alert being sent: longer than a mail server's timeout, so
+  // no other instance sends it meanwhile.
+  constexpr int64_t kAlertLeaseMs = 120'000;
+  std::optional<int64_t> soonest_retry;  // of the alerts this thread tried again
   std::unique_lock<std::mutex> lock(alert_mu_);
-  for (;;) {
-    if (alert_stop_) {
-      // Only first tries, and not past the grace: each may take the mail
-      // server's whole timeout.
-      std::erase_if(alerts_, [](const DeadAlert& a) { return a.tries > 0; });
-      if (std::chrono::steady_clock::now() >= alert_stop_by_) alerts_.clear();
-    }
-    if (alerts_.empty()) {
-      if (alert_stop_) return;
-      alert_cv_.wait(lock, [&] { return alert_stop_ || !alerts_.empty(); });
-      continue;
-    }
-    auto next =
-        std::min_element(alerts_.begin(), alerts_.end(),
-                         [](const DeadAlert& a, const DeadAlert& b) { return a.due < b.due; });
-    if (!alert_stop_ && next->due > std::chrono::steady_clock::now()) {
-      alert_cv_.wait_until(lock, next->due);
-      continue;
-    }
-    DeadAlert alert = std::move(*next);
-    alerts_.erase(next);
+  while (!alert_stop_) {
+    alert_wake_ = false;
     lock.unlock();
-    const Status sent = options_.on_dead(alert.callback, alert.last);
-    lock.lock();
-    const auto& waits = options_.alert_retry_waits;
-    if (!sent.ok() && !alert_stop_ && alert.tries < static_cast<int>(waits.size())) {
-      alert.due = std::chrono::steady_clock::now() + waits[static_cast<size_t>(alert.tries++)];
-      alerts_.push_back(std::move(alert));
+    // One at a time: an alert is claimed only when it can be tried at once,
+    // so that none waits out a lease behind a slow mail server here.
+    const int64_t now = options_.clock();
+    if (soonest_retry && *soonest_retry <= now) soonest_retry.reset();
+    auto claimed = store_.ClaimDeadAlerts(now, 1, kAlertLeaseMs);
+    const bool tried = claimed.ok() && !claimed->empty();
+    if (tried) {
+      const storage::DeadAlertTask& alert = claimed->front();
+      storage::DeliveryOutcome last;
+      last.status = alert.status;
+      last.info = alert.info;
+      last.give_up = true;
+      const Status sent = options_.on_dead(alert.callback, last);
+      const auto& waits = options_.alert_retry_waits;
+      std::optional<int64_t> retry_at;
+      if (!sent.ok() && alert.tries < static_cast<int32_t>(waits.size())) {
+        retry_at = options_.clock() + waits[static_cast<size_t>(alert.tries)].count();
+        soonest_retry = soonest_retry ? std::min(*soonest_retry, *retry_at) : *retry_at;
+      }
+      // A stale claim (the callback enabled again meanwhile) records nothing;
+      // an error leaves the alert to be claimed again once its lease ends.
+      (void)store_.CompleteDeadAlert(alert, retry_at);
     }
+    lock.lock();
+    if (tried) continue;  // another may be due
+    int64_t wait = options_.alert_poll_ms;
+    if (soonest_retry) wait = std::min(wait, *soonest_retry - now);
+    alert_cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(1, wait)),
+                       [&] { return alert_stop_ || alert_wake_; });
   }
 }
 

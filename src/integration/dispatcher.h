@@ -39,12 +39,15 @@
 // A failed attempt is retried with exponential back-off (first_retry_ms,
 // doubling, at most max_retry_ms). A delivery whose attempts have failed for
 // `dead_after_ms` since the first failure is given up: it and its callback are
-// marked dead (the callback is skipped until enabled again) and `on_dead` is
-// called for the callback (the alert email) on a thread of its own, so that
-// a slow or unreachable mail server never holds up the recording of other
-// deliveries; a failed alert is tried again after each of `alert_retry_waits`.
-// At Stop an alert not tried yet gets its one try, within 5 s in all;
-// one that failed already is dropped (its failure was logged).
+// marked dead (the callback is skipped until enabled again), and its alert is
+// queued in the store in the same transaction. A thread of its own claims
+// queued alerts (Store::ClaimDeadAlerts, one instance each) and calls
+// `on_dead` (the alert email), so that a slow or unreachable mail server never
+// holds up the recording of other deliveries; a failed alert is tried again
+// after each of `alert_retry_waits`, then given up (each failure is logged).
+// An alert left when an instance stops or crashes is sent by the next
+// dispatcher on the store to look, within `alert_poll_ms` (or, had its
+// sending begun, once that claim's lease ends).
 //
 // EMAIL callbacks are sent through `send_email`, all of them counting as one
 // destination (kEmailDestination) for the per-destination limit. A sent email is
@@ -103,11 +106,16 @@ struct DispatcherOptions {
   int64_t batch_interval_ms = 1'000;
   bool refuse_private_destinations = false;
   std::function<int64_t()> clock;  // epoch ms; required
-  // Optional. Called when a callback dies, from the dispatcher's alert thread;
-  // an error makes it be called again after the next of alert_retry_waits.
+  // Optional. Called for each callback that died (on any instance), from the
+  // dispatcher's alert thread, with the attempt that killed it (status and
+  // info); an error makes it be called again after the next of
+  // alert_retry_waits. Without it this dispatcher sends no alerts.
   std::function<Status(const Callback& callback, const storage::DeliveryOutcome& last)> on_dead;
   std::vector<std::chrono::milliseconds> alert_retry_waits{std::chrono::seconds(10),
                                                            std::chrono::seconds(60)};
+  // How often the store is looked at for alerts queued elsewhere (another
+  // instance, or before a restart); a callback dying here is seen at once.
+  int64_t alert_poll_ms = 5'000;
   // Optional: EMAIL callbacks fail ("no email configured") without it.
   std::function<Status(const std::string& to, const std::string& subject, const std::string& body)>
       send_email;
@@ -174,7 +182,7 @@ class Dispatcher {
   void Claim();       // the claimer thread
   void SendEmails();  // an email thread
   void Record();      // the recorder thread
-  void SendAlerts();  // the alert thread: on_dead for each callback that died
+  void SendAlerts();  // the alert thread: on_dead for each queued alert
   // On the loop: starts HTTP sends while there is room; then returns.
   void Pump();
   // From anywhere: a Pump will run on the loop soon (one, however many asked).
@@ -248,18 +256,10 @@ class Dispatcher {
   std::vector<Finished> finished_;     // guarded by record_mu_
   size_t finished_deliveries_ = 0;     // deliveries in finished_; guarded by record_mu_
   bool record_stop_ = false;           // guarded by record_mu_
-  // A callback that died, waiting for on_dead (again, after a failed try).
-  struct DeadAlert {
-    Callback callback;
-    storage::DeliveryOutcome last;
-    int tries = 0;
-    std::chrono::steady_clock::time_point due;
-  };
   std::mutex alert_mu_;
-  std::condition_variable alert_cv_;                     // alert thread: an alert, or stop
-  std::deque<DeadAlert> alerts_;                         // guarded by alert_mu_
-  bool alert_stop_ = false;                              // guarded by alert_mu_
-  std::chrono::steady_clock::time_point alert_stop_by_;  // no try starts later; alert_mu_
+  std::condition_variable alert_cv_;  // alert thread: a callback died here, or stop
+  bool alert_wake_ = false;           // guarded by alert_mu_
+  bool alert_stop_ = false;           // guarded by alert_mu_
   std::unique_ptr<OwnLoop> own_loop_;
   boost::asio::io_context* loop_ = nullptr;
   std::shared_ptr<Gate> gate_;

@@ -544,6 +544,47 @@ TEST_P(DispatcherTest, ADeadCallbacksAlertNeverHoldsUpRecordingAndIsTriedAgain) 
   EXPECT_EQ(tries.load(), 3) << "an alert given up is not tried again at Stop";
 }
 
+// The alert is queued in the store with the callback's death: an instance
+// that stops (or crashes) before mailing it leaves it to the next dispatcher,
+// and of two dispatchers on one store only one sends it.
+TEST_P(DispatcherTest, ADeadCallbacksAlertOutlivesTheInstanceThatSawItDieAndGoesOutOnce) {
+  LoopbackHttpServer failing([](const ReceivedRequest&) { return Answer{503, "down", {}, 0}; });
+  ASSERT_TRUE(
+      store_->CreateCallbacks(std::vector<Callback>{UrlCallback("cb", failing.Url("/in"))}).ok());
+  DispatcherOptions o = Options();
+  o.first_retry_ms = 50;
+  o.max_retry_ms = 100;
+  o.dead_after_ms = 300;
+  {
+    Dispatcher without_mail(*store_, o);  // as an instance that dies before mailing
+    Ingest(1, 1);
+    without_mail.Wake();
+    ASSERT_TRUE(WaitFor([&] { return store_->GetCallback("cb")->dead; }, 10s));
+  }
+  std::mutex mu;
+  std::vector<std::pair<std::string, int32_t>> sent;  // (callback, status) per alert
+  o.alert_poll_ms = 50;
+  o.on_dead = [&](const Callback& cb, const storage::DeliveryOutcome& last) {
+    std::lock_guard lock(mu);
+    sent.emplace_back(cb.id, last.status);
+    EXPECT_NE(last.info.find("503"), std::string::npos) << last.info;
+    return Status::Ok();
+  };
+  {
+    Dispatcher first(*store_, o);
+    Dispatcher second(*store_, o);
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          std::lock_guard lock(mu);
+          return !sent.empty();
+        },
+        10s));
+    std::this_thread::sleep_for(300ms);  // six looks of each
+  }
+  std::lock_guard lock(mu);
+  EXPECT_EQ(sent, (std::vector<std::pair<std::string, int32_t>>{{"cb", 503}}));
+}
+
 TEST_P(DispatcherTest, BatchUrlDeliveriesGoOutAsOneRequestPerNLines) {
   LoopbackHttpServer sink([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
   Callback cb = UrlCallback("batch", sink.Url("/batch"));

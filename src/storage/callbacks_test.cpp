@@ -440,6 +440,60 @@ TEST_P(CallbackStoreTest, AttemptsAreRecordedAndGivingUpKillsTheCallbackOnce) {
   EXPECT_FALSE(store_->GetCallback("cb-bad")->dead);
 }
 
+TEST_P(CallbackStoreTest, ACallbacksDeathQueuesOneAlertClaimedByOneAndTriedAgainWhenAsked) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-bad", type_)}).ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B"), Report(0x2C, 2, 11'000, "0A1B")});
+  auto tasks = Claim(30'000);
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_TRUE(store_->ClaimDeadAlerts(1'000'000, 10, 1000)->empty()) << "nothing died yet";
+  DeliveryOutcome dead;
+  dead.now = 90'000;
+  dead.status = 502;
+  dead.info = "bad gateway";
+  dead.give_up = true;
+  EXPECT_TRUE(*store_->CompleteDelivery(tasks[0].delivery.id, dead));
+  EXPECT_FALSE(*store_->CompleteDelivery(tasks[1].delivery.id, dead)) << "dead already";
+  EXPECT_TRUE(store_->ClaimDeadAlerts(89'999, 10, 1000)->empty()) << "due at the death";
+  auto claimed = store_->ClaimDeadAlerts(90'000, 10, 1000);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().message();
+  ASSERT_EQ(claimed->size(), 1u) << "one alert for the one death";
+  const DeadAlertTask first = claimed->front();
+  EXPECT_EQ(first.callback.id, "cb-bad");
+  EXPECT_TRUE(first.callback.dead);
+  EXPECT_EQ(first.status, 502);
+  EXPECT_EQ(first.info, "bad gateway");
+  EXPECT_EQ(first.tries, 0);
+  EXPECT_EQ(first.lease_until, 91'000);
+  // Leased: nobody else gets it until the lease ends; then the late claim is stale.
+  EXPECT_TRUE(store_->ClaimDeadAlerts(90'999, 10, 1000)->empty());
+  auto second = store_->ClaimDeadAlerts(91'000, 10, 1000);
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_GT(second->front().lease_until, first.lease_until);
+  EXPECT_FALSE(*store_->CompleteDeadAlert(first, std::nullopt));
+  // Failed: due again when asked, one try counted.
+  EXPECT_TRUE(*store_->CompleteDeadAlert(second->front(), 95'000));
+  EXPECT_TRUE(store_->ClaimDeadAlerts(94'999, 10, 1000)->empty());
+  auto third = store_->ClaimDeadAlerts(95'000, 10, 1000);
+  ASSERT_EQ(third->size(), 1u);
+  EXPECT_EQ(third->front().tries, 1);
+  // Sent: gone for good.
+  EXPECT_TRUE(*store_->CompleteDeadAlert(third->front(), std::nullopt));
+  EXPECT_TRUE(store_->ClaimDeadAlerts(10'000'000, 10, 1000)->empty());
+  // Enabled again before its alert went: the alert is dropped, and a later
+  // death queues a new one.
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb-bad", true).ok());
+  Ingest({Report(0x2C, 3, 12'000, "0A1B")});
+  auto more = Claim(200'000);
+  ASSERT_EQ(more.size(), 1u);
+  dead.now = 200'000;
+  EXPECT_TRUE(*store_->CompleteDelivery(more[0].delivery.id, dead));
+  auto pending = store_->ClaimDeadAlerts(200'000, 10, 1000);
+  ASSERT_EQ(pending->size(), 1u);
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb-bad", true).ok());
+  EXPECT_FALSE(*store_->CompleteDeadAlert(pending->front(), 300'000)) << "stale once enabled";
+  EXPECT_TRUE(store_->ClaimDeadAlerts(10'000'000, 10, 1000)->empty());
+}
+
 TEST_P(CallbackStoreTest, AttemptsRecordedInOneGroupSkipGoneDeliveriesAndKillACallbackOnce) {
   ASSERT_TRUE(store_
                   ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-ok", type_),

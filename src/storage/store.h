@@ -231,6 +231,15 @@ struct DeliveryCompletion {
   std::string callback;
 };
 
+// A dead callback's alert email, waiting to be sent (Store::ClaimDeadAlerts).
+struct DeadAlertTask {
+  Callback callback;
+  int32_t status = 0;  // the attempt that killed the callback: HTTP status or 6xx
+  std::string info;
+  int32_t tries = 0;            // failed tries so far
+  EpochMillis lease_until = 0;  // the claim's token for CompleteDeadAlert
+};
+
 // What ingest did with one report, and the message it made or joined.
 struct IngestDecision {
   IngestResult result = IngestResult::kUnknownDevice;
@@ -710,8 +719,9 @@ class Store {
   virtual Result<std::vector<DeliveryTask>> ClaimDeliveries(EpochMillis now, int limit,
                                                             int64_t lease_ms) = 0;
   // Records an attempt. Returns true when this attempt made its callback dead
-  // (outcome.give_up on a callback that was not dead yet), so that one alert is
-  // sent. NotFound: the delivery is gone (its callback was deleted).
+  // (outcome.give_up on a callback that was not dead yet); the callback's
+  // alert is then queued, in the same transaction, due at outcome.now
+  // (ClaimDeadAlerts). NotFound: the delivery is gone (its callback was deleted).
   virtual Result<bool> CompleteDelivery(int64_t delivery_id, const DeliveryOutcome& outcome) = 0;
   // Records many attempts in one transaction: a dispatcher records what its
   // senders met in groups, since one commit per delivery capped delivery at a
@@ -725,6 +735,18 @@ class Store {
   // destination is busy here), in one statement. Ids that are gone or no longer
   // pending are skipped.
   virtual Status DeferDeliveries(std::span<const int64_t> delivery_ids, EpochMillis until) = 0;
+  // Leases up to `limit` dead callbacks' alerts due at `now` for `lease_ms`,
+  // each to one instance at a time, the longest waiting first. A claim's
+  // `lease_until` (later than any earlier claim's of that alert) is its token.
+  virtual Result<std::vector<DeadAlertTask>> ClaimDeadAlerts(EpochMillis now, int limit,
+                                                             int64_t lease_ms) = 0;
+  // Records the try of `claimed`: done (sent, or given up) when `retry_at` is
+  // nullopt, otherwise due again then, with one more failed try. False,
+  // changing nothing, when the claim is stale: its lease ran out and the alert
+  // was claimed again, or the callback was enabled again (which drops a waiting
+  // alert) or deleted.
+  virtual Result<bool> CompleteDeadAlert(const DeadAlertTask& claimed,
+                                         std::optional<EpochMillis> retry_at) = 0;
   // The downlink arbiter's claim of a frame's downlinkHook delivery before it
   // calls the hook (the call is that delivery's first attempt). True when this
   // call claimed it: it was pending, never attempted, never claimed and not yet

@@ -267,7 +267,7 @@ Status SqlStore::SetCallbackEnabled(std::string_view id, bool enabled) {
   {
     ROOST_SQL_QUERY(q, c,
                     "UPDATE callbacks SET enabled = $2, dead = CASE WHEN $2 = 1 THEN 0 ELSE dead "
-                    "END WHERE id = $1",
+                    "END, alert_due = CASE WHEN $2 = 1 THEN 0 ELSE alert_due END WHERE id = $1",
                     "enable callback");
     ROOST_RETURN_IF_ERROR(q.Bind(1, id).Bind(2, int64_t{enabled ? 1 : 0}).Run());
     if (q.Affected() == 0) return Status::NotFound("callback " + std::string(id) + " not found");
@@ -760,7 +760,10 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveriesOn(
     at += n;
   }
   std::vector<bool> died(completions.size(), false);
-  ROOST_SQL_QUERY(kill, c, "UPDATE callbacks SET dead = 1 WHERE id = $1 AND dead = 0",
+  // Its alert is queued with it: sent after a crash too, by one instance.
+  ROOST_SQL_QUERY(kill, c,
+                  "UPDATE callbacks SET dead = 1, alert_due = $2, alert_tries = 0, "
+                  "dead_status = $3, dead_info = $4 WHERE id = $1 AND dead = 0",
                   "complete delivery");
   for (size_t i = 0; i < completions.size(); ++i) {
     auto callback = callback_of.find(completions[i].delivery_id);
@@ -773,7 +776,8 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveriesOn(
     }
     const DeliveryOutcome& o = completions[i].outcome;
     if (!o.delivered && o.give_up) {
-      ROOST_RETURN_IF_ERROR(kill.Bind(1, callback->second).Run());
+      kill.Bind(1, callback->second).Bind(2, std::max<EpochMillis>(o.now, 1));
+      ROOST_RETURN_IF_ERROR(kill.Bind(3, int64_t{o.status}).BindRef(4, o.info).Run());
       died[i] = kill.Affected() > 0;
     }
   }
@@ -791,6 +795,77 @@ Status SqlStore::DeferDeliveries(std::span<const int64_t> delivery_ids, EpochMil
           c.dialect().in_int_list(2),
       "defer deliveries");
   return q.Bind(1, until).BindIntList(2, delivery_ids).Run();
+}
+
+Result<std::vector<DeadAlertTask>> SqlStore::ClaimDeadAlerts(EpochMillis now, int limit,
+                                                             int64_t lease_ms) {
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("claim dead callback alerts"));
+  std::vector<DeadAlertTask> out;
+  {
+    ROOST_SQL_QUERY(
+        q, c,
+        std::string("SELECT id FROM callbacks WHERE alert_due > 0 AND alert_due <= $1 ORDER BY "
+                    "alert_due LIMIT $2") +
+            // Another instance's claims are skipped, not waited for.
+            (c.dialect().engine == driver::Engine::kPostgres ? " FOR UPDATE SKIP LOCKED" : ""),
+        "claim dead callback alerts");
+    q.Bind(1, now).Bind(2, int64_t{limit});
+    std::vector<std::string> ids;
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ids.push_back(q.Text(0));
+    }
+    // The new lease end is the claim's token: strictly later than the
+    // alert's last one, so no two claims share it.
+    ROOST_SQL_QUERY(u, c,
+                    "UPDATE callbacks SET alert_due = CASE WHEN alert_due >= $2 THEN alert_due + 1 "
+                    "ELSE $2 END WHERE id = $1 AND alert_due > 0 RETURNING alert_due, "
+                    "alert_tries, dead_status, dead_info",
+                    "claim dead callback alerts");
+    ROOST_SQL_QUERY(get, c, std::string(kCallbackSelect) + " WHERE id = $1",
+                    "claim dead callback alerts");
+    for (const std::string& id : ids) {
+      u.Bind(1, id).Bind(2, now + lease_ms);
+      auto row = u.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) {
+        u.Reset();
+        continue;
+      }
+      DeadAlertTask task;
+      task.lease_until = u.Int(0);
+      task.tries = static_cast<int32_t>(u.Int(1));
+      task.status = static_cast<int32_t>(u.Int(2));
+      task.info = u.Text(3);
+      u.Reset();
+      get.Bind(1, id);
+      auto cb = ReadOne(get, CallbackFromRow, "gone");
+      get.Reset();
+      if (!cb.ok()) return cb.status();
+      task.callback = std::move(*cb);
+      out.push_back(std::move(task));
+    }
+  }
+  ROOST_RETURN_IF_ERROR(tx.Commit("claim dead callback alerts"));
+  return out;
+}
+
+Result<bool> SqlStore::CompleteDeadAlert(const DeadAlertTask& claimed,
+                                         std::optional<EpochMillis> retry_at) {
+  ROOST_SQL_LEASE(c);
+  // Only the latest claim may record, and only while the alert waits.
+  ROOST_SQL_QUERY(q, c,
+                  "UPDATE callbacks SET alert_due = $2, alert_tries = alert_tries + $3 WHERE id = "
+                  "$1 AND alert_due = $4",
+                  "complete dead callback alert");
+  q.BindRef(1, claimed.callback.id).Bind(2, retry_at ? std::max<EpochMillis>(*retry_at, 1) : 0);
+  q.Bind(3, int64_t{retry_at ? 1 : 0}).Bind(4, claimed.lease_until);
+  ROOST_RETURN_IF_ERROR(q.Run());
+  return q.Affected() > 0;
 }
 
 Result<bool> SqlStore::ClaimHookDelivery(int64_t delivery_id, EpochMillis now,

@@ -170,6 +170,10 @@ class SqlStore final : public Store {
   Result<std::vector<bool>> CompleteDeliveries(
       std::span<const DeliveryCompletion> completions) override;
   Status DeferDeliveries(std::span<const int64_t> delivery_ids, EpochMillis until) override;
+  Result<std::vector<DeadAlertTask>> ClaimDeadAlerts(EpochMillis now, int limit,
+                                                     int64_t lease_ms) override;
+  Result<bool> CompleteDeadAlert(const DeadAlertTask& claimed,
+                                 std::optional<EpochMillis> retry_at) override;
   Result<bool> ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
                                  EpochMillis lease_until) override;
   Result<std::vector<Delivery>> ListMessageDeliveries(
