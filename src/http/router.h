@@ -91,8 +91,9 @@ inline constexpr size_t kDefaultMaxBodyBytes = 64 * 1024;
 
 struct RouteOptions {
   Runs runs = Runs::kEventLoop;
-  // Larger bodies are refused with 413 as soon as the head says so (or, for a
-  // chunked body, once it grows past this), without reading the rest.
+  // Larger bodies are refused with 413 as soon as the head says so and the
+  // admission passed (or, for a chunked body, once it grows past this),
+  // without reading the rest.
   size_t max_body_bytes = kDefaultMaxBodyBytes;
   BodyStorage storage = BodyStorage::kMemory;
   Admission admit;  // optional

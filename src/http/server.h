@@ -10,10 +10,11 @@
 //    head once it started (so a client trickling header bytes cannot hold a
 //    socket), `body_timeout` for the body and `write_timeout` for the response;
 //  - matches the route on the request head, then, before reading any byte of
-//    the body (and before answering "Expect: 100-continue"): refuses a body
-//    over the route's max_body_bytes with 413 (router.h RouteOptions), runs the
-//    route's Admission (authentication: a refusal is sent without reading the
-//    body), and takes the body's size from a budget shared by all in-memory
+//    the body (and before answering "Expect: 100-continue"): runs the route's
+//    Admission (authentication: a refusal is sent without reading the body),
+//    refuses a body over the route's max_body_bytes with 413 (router.h
+//    RouteOptions; only once admitted, so a stranger never learns the limit;
+//    at once on a route without Admission), and takes the body's size from a budget shared by all in-memory
 //    bodies in flight (`max_body_bytes_in_flight`; past it, 503 with
 //    Retry-After). A connection whose body was not read is closed after the
 //    answer. Bodies of BodyStorage::kFile routes go to an unnamed temporary

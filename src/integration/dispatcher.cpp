@@ -648,7 +648,9 @@ void Dispatcher::Record() {
       } else if (failed_) {
         failed_->Inc();
       }
-      if (options_.on_dead && died.ok() && (*died)[i]) {
+      if (!died.ok() || !(*died)[i]) continue;
+      if (options_.on_died) options_.on_died(tasks[i]->callback, outcome);
+      if (options_.on_dead) {
         {
           std::lock_guard<std::mutex> lock(alert_mu_);
           alert_wake_ = true;  // its alert is queued: no need to wait for the next look
@@ -665,6 +667,16 @@ void Dispatcher::SendAlerts() {
   // no other instance sends it meanwhile.
   constexpr int64_t kAlertLeaseMs = 120'000;
   std::optional<int64_t> soonest_retry;  // of the alerts this thread tried again
+  std::optional<std::chrono::steady_clock::time_point> last_error;  // told on_alert_error
+  auto store_error = [&](const Status& error) {
+    const auto now = std::chrono::steady_clock::now();
+    if (error.ok() || !options_.on_alert_error ||
+        (last_error && now - *last_error < std::chrono::minutes(1))) {
+      return;
+    }
+    last_error = now;
+    options_.on_alert_error(error);
+  };
   std::unique_lock<std::mutex> lock(alert_mu_);
   while (!alert_stop_) {
     alert_wake_ = false;
@@ -674,6 +686,7 @@ void Dispatcher::SendAlerts() {
     const int64_t now = options_.clock();
     if (soonest_retry && *soonest_retry <= now) soonest_retry.reset();
     auto claimed = store_.ClaimDeadAlerts(now, 1, kAlertLeaseMs);
+    if (!claimed.ok()) store_error(claimed.status());
     const bool tried = claimed.ok() && !claimed->empty();
     if (tried) {
       const storage::DeadAlertTask& alert = claimed->front();
@@ -690,7 +703,8 @@ void Dispatcher::SendAlerts() {
       }
       // A stale claim (the callback enabled again meanwhile) records nothing;
       // an error leaves the alert to be claimed again once its lease ends.
-      (void)store_.CompleteDeadAlert(alert, retry_at);
+      auto recorded = store_.CompleteDeadAlert(alert, retry_at);
+      if (!recorded.ok()) store_error(recorded.status());
     }
     lock.lock();
     if (tried) continue;  // another may be due

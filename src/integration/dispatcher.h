@@ -106,11 +106,17 @@ struct DispatcherOptions {
   int64_t batch_interval_ms = 1'000;
   bool refuse_private_destinations = false;
   std::function<int64_t()> clock;  // epoch ms; required
-  // Optional. Called for each callback that died (on any instance), from the
-  // dispatcher's alert thread, with the attempt that killed it (status and
+  // Optional: each callback that died here, with the attempt that killed it,
+  // from the recorder (for a log line; it must not block).
+  std::function<void(const Callback& callback, const storage::DeliveryOutcome& last)> on_died;
+  // Optional: sends the alert of a callback that died (on any instance), from
+  // the dispatcher's alert thread, with the attempt that killed it (status and
   // info); an error makes it be called again after the next of
-  // alert_retry_waits. Without it this dispatcher sends no alerts.
+  // alert_retry_waits. Without it this dispatcher claims no alerts: they wait
+  // in the store for a dispatcher that sends them.
   std::function<Status(const Callback& callback, const storage::DeliveryOutcome& last)> on_dead;
+  // Optional: a store error met by the alert thread, at most one a minute.
+  std::function<void(const Status& error)> on_alert_error;
   std::vector<std::chrono::milliseconds> alert_retry_waits{std::chrono::seconds(10),
                                                            std::chrono::seconds(60)};
   // How often the store is looked at for alerts queued elsewhere (another

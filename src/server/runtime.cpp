@@ -259,39 +259,48 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   dispatch.batch_lines = cfg.batch_callback_lines;
   dispatch.batch_interval_ms = cfg.batch_callback_interval_ms;
   dispatch.send_email = email;  // EMAIL callbacks; empty without smtp.host (they then fail)
-  dispatch.on_dead = [store = p->store.get(), email, &logger](
-                         const Callback& cb, const storage::DeliveryOutcome& last) -> Status {
-    // One line per try: a failed alert is tried again (Dispatcher).
-    auto dead = [&](std::string_view line, std::string_view reason) {
-      logger.Warn(line, {{"callback", cb.id},
-                         {"type", cb.type},
-                         {"status", static_cast<int64_t>(last.status)},
-                         {"reason", reason}});
-    };
-    auto type = store->GetDeviceType(cb.type);
-    if (!type.ok() && type.status().code() != Status::Code::kNotFound) {
-      dead("callback dead: alert email not sent", type.status().message());
-      return type.status();
-    }
-    if (!email || !type.ok() || type->alert_email.empty()) {
-      dead("callback dead", !type.ok()         ? "its device type is gone"
-                            : email == nullptr ? "no email configured (smtp.host)"
-                                               : "its device type has no alertEmail");
-      return Status::Ok();
-    }
-    Status sent = email(
-        type->alert_email, "Roost: callback " + cb.id + " is dead",
-        "The callback " + cb.id + " of device type " + type->name + " (" + type->id +
-            ") has failed continuously and is now dead: its deliveries are kept but "
-            "no longer sent.\n\nLast attempt: status " +
-            std::to_string(last.status) + " (" + last.info +
-            ").\n\nEnable it again (POST /api/devicetypes/" + type->id + "/callbacks/" + cb.id +
-            "/enable?enabled=true) once its endpoint works; the waiting deliveries "
-            "are then sent.\n");
-    dead(sent.ok() ? "callback dead" : "callback dead: alert email not sent",
-         sent.ok() ? "alert email sent" : sent.message());
-    return sent;
+  dispatch.on_died = [&logger](const Callback& cb, const storage::DeliveryOutcome& last) {
+    logger.Warn("callback dead", {{"callback", cb.id},
+                                  {"type", cb.type},
+                                  {"status", static_cast<int64_t>(last.status)},
+                                  {"reason", last.info}});
   };
+  dispatch.on_alert_error = [&logger](const Status& error) {
+    logger.Warn("callback alerts", {{"error", error.message()}});
+  };
+  // Without SMTP this instance sends no alerts: they wait in the store for an
+  // instance that can (Dispatcher).
+  if (email) {
+    dispatch.on_dead = [store = p->store.get(), email, &logger](
+                           const Callback& cb, const storage::DeliveryOutcome& last) -> Status {
+      // One line per try: a failed alert is tried again (Dispatcher).
+      auto told = [&](bool sent, std::string_view reason) {
+        logger.Log(sent ? observe::Logger::Level::kInfo : observe::Logger::Level::kWarn,
+                   sent ? "callback alert email sent" : "callback alert email not sent",
+                   {{"callback", cb.id}, {"type", cb.type}, {"reason", reason}});
+      };
+      auto type = store->GetDeviceType(cb.type);
+      if (!type.ok() && type.status().code() != Status::Code::kNotFound) {
+        told(false, type.status().message());
+        return type.status();
+      }
+      if (!type.ok() || type->alert_email.empty()) {
+        told(false, !type.ok() ? "its device type is gone" : "its device type has no alertEmail");
+        return Status::Ok();  // nobody to tell: not tried again
+      }
+      Status sent = email(
+          type->alert_email, "Roost: callback " + cb.id + " is dead",
+          "The callback " + cb.id + " of device type " + type->name + " (" + type->id +
+              ") has failed continuously and is now dead: its deliveries are kept but "
+              "no longer sent.\n\nLast attempt: status " +
+              std::to_string(last.status) + " (" + last.info +
+              ").\n\nEnable it again (POST /api/devicetypes/" + type->id + "/callbacks/" + cb.id +
+              "/enable?enabled=true) once its endpoint works; the waiting deliveries "
+              "are then sent.\n");
+      told(sent.ok(), sent.ok() ? "to the device type's alertEmail" : sent.message());
+      return sent;
+    };
+  }
   // Without it this instance only queues deliveries, due at once and leased
   // to nobody: the instances on the same database that send take them.
   if (cfg.send_callbacks) {

@@ -59,13 +59,19 @@ class DeadAlertFlows:
         # Dead, and its alert's first try refused by the mail server that is down.
         deadline = time.time() + 30
         while time.time() < deadline:
-            if any('"callback dead: alert email not sent"' in line and cb in line
+            if any('"callback alert email not sent"' in line and cb in line
                    for line in server.drain_log(0.2)):
                 break
         else:
             self.fail("the alert was never tried: %s" % "".join(server.log[-20:]))
         admin.close()
         self.assertEqual(site.sql("SELECT dead FROM callbacks WHERE id = '%s'" % cb), [["1"]])
+        # The failed try is recorded just after its log line: killed before that, the alert
+        # would wait for its claim's lease (2 minutes) instead of the 10 s retry.
+        deadline = time.time() + 10
+        while site.sql("SELECT alert_tries FROM callbacks WHERE id = '%s'" % cb) != [["1"]]:
+            self.assertLess(time.time(), deadline, "the failed try was never recorded")
+            time.sleep(0.05)
         server.kill()
         (due,), = site.sql("SELECT alert_due FROM callbacks WHERE id = '%s'" % cb)
         self.assertGreater(int(due), 0, "the alert waits in the store")

@@ -800,6 +800,16 @@ Status SqlStore::DeferDeliveries(std::span<const int64_t> delivery_ids, EpochMil
 Result<std::vector<DeadAlertTask>> SqlStore::ClaimDeadAlerts(EpochMillis now, int limit,
                                                              int64_t lease_ms) {
   ROOST_SQL_LEASE(c);
+  {
+    // Almost always none: looked at first without a write transaction, which
+    // on SQLite takes the database's write lock.
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT id FROM callbacks WHERE alert_due > 0 AND alert_due <= $1 LIMIT 1",
+                    "claim dead callback alerts");
+    auto row = q.Bind(1, now).Next();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::vector<DeadAlertTask>{};
+  }
   driver::Transaction tx(c);
   ROOST_RETURN_IF_ERROR(tx.Begin("claim dead callback alerts"));
   std::vector<DeadAlertTask> out;
