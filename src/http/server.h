@@ -14,11 +14,10 @@
 //    Admission (authentication: a refusal is sent without reading the body),
 //    refuses a body over the route's max_body_bytes with 413 (router.h
 //    RouteOptions; only once admitted, so a stranger never learns the limit;
-//    at once on a route without Admission), and takes the body's size from a budget shared by all in-memory
-//    bodies in flight (`max_body_bytes_in_flight`; past it, 503 with
-//    Retry-After). A connection whose body was not read is closed after the
-//    answer. Bodies of BodyStorage::kFile routes go to an unnamed temporary
-//    file in `spool_dir` instead of memory;
+//    at once on a route without Admission), and takes the body's size from a budget shared by all
+//    in-memory bodies in flight (`max_body_bytes_in_flight`; past it, 503 with Retry-After). A
+//    connection whose body was not read is closed after the answer. Bodies of BodyStorage::kFile
+//    routes go to an unnamed temporary file in `spool_dir` instead of memory;
 //  - after a request whose body was large, gives freed heap back to the system
 //    (malloc_trim) so that one big upload does not keep the process large;
 //  - adds X-Content-Type-Options: nosniff, a strict Content-Security-Policy
