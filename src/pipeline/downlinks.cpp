@@ -19,6 +19,13 @@ constexpr int64_t kAwaitPollMs = 50;
 // decided, by turns of at most this many each.
 constexpr size_t kBatch = 64;
 
+// Why a refused frame got no downlink, as recorded on its message.
+constexpr std::string_view kFullReason =
+    "no room: pipeline.downlink_max_frames frames were awaiting their downlink";
+constexpr std::string_view kShareReason =
+    "no room: the reporting client held its share of the frames awaiting their downlink "
+    "(pipeline.downlink_max_frames_per_client)";
+
 storage::DeliveryOutcome OutcomeOf(const integration::HttpOutcome& sent, EpochMillis now) {
   storage::DeliveryOutcome out;
   out.delivered = sent.status >= 200 && sent.status < 300;
@@ -77,6 +84,12 @@ void DownlinkArbiter::Hold(const storage::MessageCursor& key, std::string statio
           refused_.erase(refused_order_.front());
           refused_order_.pop_front();
         }
+        // Recorded on the message by the arbiter's thread, so that no instance
+        // decides the frame for a station already told "no downlink". Past
+        // max_frames waiting, the oldest go unrecorded.
+        unrecorded_.emplace_back(k, frames_.size() < options_.max_frames);
+        if (unrecorded_.size() > options_.max_frames) unrecorded_.pop_front();
+        cv_.notify_all();
       }
     } else if (!stop_) {
       Frame& f = frames_[k];
@@ -448,9 +461,24 @@ void DownlinkArbiter::Run() {
       for (const auto& [key, first_seen] : starting) Start(key, first_seen);
       lock.lock();
     }
+    std::vector<storage::MessageCursor> full, share;
+    while (!unrecorded_.empty() && full.size() + share.size() < kBatch) {
+      const auto& [key, for_share] = unrecorded_.front();
+      (for_share ? share : full).push_back({key.time, key.device, key.seq});
+      unrecorded_.pop_front();
+    }
+    if (!full.empty() || !share.empty()) {
+      lock.unlock();
+      // Best effort: a frame left unrecorded only risks what it did before.
+      (void)store_.SetMessagesNoDownlink(full, kFullReason);
+      (void)store_.SetMessagesNoDownlink(share, kShareReason);
+      lock.lock();
+    }
     size_t decided = 0;
     while (!stop_ && decided < kBatch && DecideOneDue(lock)) ++decided;
-    if (stop_ || !starting.empty() || decided > 0 || !unstarted_.empty()) continue;
+    if (stop_ || !starting.empty() || decided > 0 || !unstarted_.empty() || !unrecorded_.empty()) {
+      continue;
+    }
     const EpochMillis now = options_.clock();
     EpochMillis next = now + 1000;
     for (const auto& [k, f] : frames_) {

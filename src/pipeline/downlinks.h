@@ -83,7 +83,9 @@ struct DownlinkOptions {
   // Frames held at once. A report of another frame past it is answered at
   // once without a downlink (and counted in `refused`): one client sending
   // many reports with `ack` must not push everyone's decisions past their
-  // hold, and held answers must not grow without bound.
+  // hold, and held answers must not grow without bound. The refused frame's
+  // message records why (downlink_info, soon after, by the arbiter's thread),
+  // so that another instance holding a report of it decides "no downlink" too.
   size_t max_frames = 4096;
   // Frames one client (the principal whose report first held the frame) may
   // hold at once: past it, that client's reports of new frames are refused
@@ -192,6 +194,9 @@ class DownlinkArbiter {
   // station could be that one). Guarded by mu_.
   std::set<Key> refused_;
   std::deque<Key> refused_order_;
+  // Refused frames whose messages are still to record why (true: for the
+  // client's share, false: for max_frames); guarded by mu_.
+  std::deque<std::pair<Key, bool>> unrecorded_;
   std::map<std::string, std::optional<codec::DownlinkTemplate>> templates_;  // thread only
   std::deque<Call> calls_;                                                   // guarded by mu_
   std::deque<Answered> answered_;                                            // guarded by mu_

@@ -505,6 +505,53 @@ TEST_P(CallbackDownlinkTest, PastMaxFramesAReportOfAnotherFrameIsAnsweredAtOnceW
   EXPECT_EQ(refused.Value(), 2u);
 }
 
+// Refused for want of room, a frame's message records why, so that another
+// instance holding a report of it does not choose the station already told
+// "no downlink" (the best one here): nobody gets the downlink, and the
+// message says why instead of naming a station that never had it.
+TEST_P(CallbackDownlinkTest, AFrameRefusedHereIsNotGivenToItsRefusedStationByAnotherInstance) {
+  DeviceType t = type_;
+  t.downlink_mode = DownlinkMode::kDirect;
+  t.downlink_data_string = "deadbeefcafebabe";
+  ASSERT_TRUE(store_->UpdateDeviceType(t).ok());
+  ASSERT_NO_FATAL_FAILURE(IngestFrame());
+  auto second_store = GetParam() == "sqlite" ? storage::OpenSqliteStore(location_)
+                                             : storage::OpenPostgresStore(location_);
+  ASSERT_TRUE(second_store.ok()) << second_store.status().message();
+  std::mutex mu;
+  std::map<std::string, std::optional<std::string>> answers;
+  auto answer_of = [&](std::string who) {
+    return [&mu, &answers, who](std::optional<std::string> d) {
+      std::lock_guard lock(mu);
+      answers[who] = std::move(d);
+    };
+  };
+  DownlinkOptions one_frame = Options();
+  one_frame.max_frames = 1;
+  DownlinkArbiter first(*store_, one_frame);
+  DownlinkArbiter second(**second_store, Options());
+  const storage::MessageCursor other{kTime + 60'000, kFrame.device, kFrame.seq_number + 1};
+  first.Hold(other, "0A1B", "client", answer_of("other"));  // fills the first instance
+  first.Hold(kFrame, "0A1C", "client", answer_of("0A1C"));  // the best station: refused
+  second.Hold(kFrame, "0A1B", "client", answer_of("0A1B"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return answers.size() == 3;
+      },
+      5s));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(answers["0A1C"], std::nullopt);
+    EXPECT_EQ(answers["0A1B"], std::nullopt);
+  }
+  auto m = store_->GetMessage(kFrame);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->downlink_station, "") << "decided for the station refused by the other instance";
+  EXPECT_NE(m->downlink_info.find("pipeline.downlink_max_frames"), std::string::npos)
+      << m->downlink_info;
+}
+
 TEST_P(CallbackDownlinkTest, PastItsShareAClientsNewFramesAreAnsweredAtOnceWhileOthersAreHeld) {
   observe::Counter refused;
   DownlinkOptions o = Options();

@@ -621,6 +621,10 @@ class Store {
   // returns the message as stored. NotFound.
   virtual Result<Message> SetMessageNoDownlink(const MessageCursor& key,
                                                std::string_view reason) = 0;
+  // The same for many messages with one reason, in one transaction; keys of
+  // messages that are gone are skipped.
+  virtual Status SetMessagesNoDownlink(std::span<const MessageCursor> keys,
+                                       std::string_view reason) = 0;
   // Applies a device's SERVICE report, in one transaction, under its device's
   // row lock. Refused as uplinks are (kUnknownDevice, kUnknownStation,
   // kForeignStation); the same report again (same kind and sequence number, or

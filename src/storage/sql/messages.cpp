@@ -636,6 +636,24 @@ Result<Message> SqlStore::SetMessageNoDownlink(const MessageCursor& key, std::st
   return ReadOne(q, MessageFromRow, "message not found");
 }
 
+Status SqlStore::SetMessagesNoDownlink(std::span<const MessageCursor> keys,
+                                       std::string_view reason) {
+  if (keys.empty()) return Status::Ok();
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("set message downlink"));
+  ROOST_SQL_QUERY(q, c,
+                  "UPDATE messages SET downlink_info = $4 "
+                  "WHERE device_id = $1 AND time = $2 AND seq_number = $3 AND "
+                  "downlink_station = '' AND downlink_info = ''",
+                  "set message downlink");
+  for (const MessageCursor& key : keys) {
+    q.Bind(1, int64_t{key.device}).Bind(2, key.time).Bind(3, key.seq_number);
+    ROOST_RETURN_IF_ERROR(q.BindRef(4, reason).Run());
+  }
+  return tx.Commit("set message downlink");
+}
+
 Result<MessagePage> SqlStore::ListMessages(const MessageQuery& query) {
   if (query.device.has_value() == !query.type.empty()) {
     return Status::InvalidInput("a message list is of one device or of one device type");

@@ -156,6 +156,8 @@ class SqlStore final : public Store {
   Result<int64_t> PurgeEventsBefore(EpochMillis cutoff) override;
   Result<int64_t> PurgeStatisticsBefore(EpochMillis cutoff) override;
   Result<Message> SetMessageNoDownlink(const MessageCursor& key, std::string_view reason) override;
+  Status SetMessagesNoDownlink(std::span<const MessageCursor> keys,
+                               std::string_view reason) override;
 
   Status CreateCallbacks(std::span<const Callback> callbacks) override;
   Result<Callback> GetCallback(std::string_view id) override;
