@@ -618,16 +618,8 @@ Result<Message> SqlStore::SetMessageDownlink(const MessageCursor& key, std::stri
 }
 
 Result<Message> SqlStore::SetMessageNoDownlink(const MessageCursor& key, std::string_view reason) {
+  ROOST_RETURN_IF_ERROR(SetMessagesNoDownlink(std::span<const MessageCursor>(&key, 1), reason));
   ROOST_SQL_LEASE(c);
-  {
-    ROOST_SQL_QUERY(q, c,
-                    "UPDATE messages SET downlink_info = $4 "
-                    "WHERE device_id = $1 AND time = $2 AND seq_number = $3 AND "
-                    "downlink_station = '' AND downlink_info = ''",
-                    "set message downlink");
-    q.Bind(1, int64_t{key.device}).Bind(2, key.time).Bind(3, key.seq_number);
-    ROOST_RETURN_IF_ERROR(q.Bind(4, reason).Run());
-  }
   ROOST_SQL_QUERY(q, c,
                   std::string("SELECT ") + kMessageColumns +
                       " FROM messages WHERE device_id = $1 AND time = $2 AND seq_number = $3",
