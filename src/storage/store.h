@@ -621,8 +621,8 @@ class Store {
   // returns the message as stored. NotFound.
   virtual Result<Message> SetMessageNoDownlink(const MessageCursor& key,
                                                std::string_view reason) = 0;
-  // The same for many messages with one reason, in one transaction; keys of
-  // messages that are gone are skipped.
+  // The same for many messages with one reason; keys of messages that are
+  // gone are skipped. Not atomic: each message's record stands alone.
   virtual Status SetMessagesNoDownlink(std::span<const MessageCursor> keys,
                                        std::string_view reason) = 0;
   // Applies a device's SERVICE report, in one transaction, under its device's

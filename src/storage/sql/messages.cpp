@@ -632,8 +632,13 @@ Status SqlStore::SetMessagesNoDownlink(std::span<const MessageCursor> keys,
                                        std::string_view reason) {
   if (keys.empty()) return Status::Ok();
   ROOST_SQL_LEASE(c);
+  // Nothing needs the rows changed together. SQLite has one writer, and one
+  // transaction saves a commit per row; PostgreSQL locks rows, so each row is
+  // its own statement's transaction: holding several while ingest updates
+  // the same messages in another order could deadlock.
+  const bool one_transaction = c.dialect().engine == driver::Engine::kSqlite;
   driver::Transaction tx(c);
-  ROOST_RETURN_IF_ERROR(tx.Begin("set message downlink"));
+  if (one_transaction) ROOST_RETURN_IF_ERROR(tx.Begin("set message downlink"));
   ROOST_SQL_QUERY(q, c,
                   "UPDATE messages SET downlink_info = $4 "
                   "WHERE device_id = $1 AND time = $2 AND seq_number = $3 AND "
@@ -643,7 +648,7 @@ Status SqlStore::SetMessagesNoDownlink(std::span<const MessageCursor> keys,
     q.Bind(1, int64_t{key.device}).Bind(2, key.time).Bind(3, key.seq_number);
     ROOST_RETURN_IF_ERROR(q.BindRef(4, reason).Run());
   }
-  return tx.Commit("set message downlink");
+  return one_transaction ? tx.Commit("set message downlink") : Status::Ok();
 }
 
 Result<MessagePage> SqlStore::ListMessages(const MessageQuery& query) {
