@@ -45,6 +45,34 @@ bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit)
 constexpr int64_t kTime = 1'700'000'000'000;
 const storage::MessageCursor kFrame{kTime, 0x2C, 7};
 
+// The answers an arbiter gives, by whose report was held. Declared before the
+// arbiters it serves, which answer what they still hold when they end.
+class HeldAnswers {
+ public:
+  DownlinkArbiter::Answer Of(std::string who) {
+    return [this, who](std::optional<std::string> d) {
+      std::lock_guard lock(mu_);
+      answers_[who] = std::move(d);
+    };
+  }
+  bool WaitFor(size_t count) {
+    return roost::pipeline::WaitFor(
+        [&] {
+          std::lock_guard lock(mu_);
+          return answers_.size() == count;
+        },
+        5s);
+  }
+  std::map<std::string, std::optional<std::string>> Get() {
+    std::lock_guard lock(mu_);
+    return answers_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::optional<std::string>> answers_;
+};
+
 class CallbackDownlinkTest : public storage::StoreTest {
  protected:
   void SetUp() override {
@@ -208,26 +236,15 @@ TEST_P(CallbackDownlinkTest, TwoInstancesHoldingOneFrameCallTheHookOnceAndShareI
   auto second_store = GetParam() == "sqlite" ? storage::OpenSqliteStore(location_)
                                              : storage::OpenPostgresStore(location_);
   ASSERT_TRUE(second_store.ok()) << second_store.status().message();
+  HeldAnswers held;
   DownlinkArbiter first(*store_, Options());
   DownlinkArbiter second(**second_store, Options());
   IngestFrame();
   // Each instance took one station's report; the best one (0A1C) is the second's.
-  std::mutex mu;
-  std::map<std::string, std::optional<std::string>> answers;
-  auto answer_of = [&](std::string station) {
-    return [&mu, &answers, station](std::optional<std::string> d) {
-      std::lock_guard lock(mu);
-      answers[station] = std::move(d);
-    };
-  };
-  first.Hold(kFrame, "0A1B", "client", answer_of("0A1B"));
-  second.Hold(kFrame, "0A1C", "client", answer_of("0A1C"));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        std::lock_guard lock(mu);
-        return answers.size() == 2;
-      },
-      5s));
+  first.Hold(kFrame, "0A1B", "client", held.Of("0A1B"));
+  second.Hold(kFrame, "0A1C", "client", held.Of("0A1C"));
+  ASSERT_TRUE(held.WaitFor(2));
+  auto answers = held.Get();
   EXPECT_EQ(answers["0A1C"], std::optional<std::string>("0102030405060708"));
   EXPECT_EQ(answers["0A1B"], std::nullopt);
   std::this_thread::sleep_for(300ms);
@@ -518,33 +535,19 @@ TEST_P(CallbackDownlinkTest, AFrameRefusedHereIsNotGivenToItsRefusedStationByAno
   auto second_store = GetParam() == "sqlite" ? storage::OpenSqliteStore(location_)
                                              : storage::OpenPostgresStore(location_);
   ASSERT_TRUE(second_store.ok()) << second_store.status().message();
-  std::mutex mu;
-  std::map<std::string, std::optional<std::string>> answers;
-  auto answer_of = [&](std::string who) {
-    return [&mu, &answers, who](std::optional<std::string> d) {
-      std::lock_guard lock(mu);
-      answers[who] = std::move(d);
-    };
-  };
+  HeldAnswers held;
   DownlinkOptions one_frame = Options();
   one_frame.max_frames = 1;
   DownlinkArbiter first(*store_, one_frame);
   DownlinkArbiter second(**second_store, Options());
   const storage::MessageCursor other{kTime + 60'000, kFrame.device, kFrame.seq_number + 1};
-  first.Hold(other, "0A1B", "client", answer_of("other"));  // fills the first instance
-  first.Hold(kFrame, "0A1C", "client", answer_of("0A1C"));  // the best station: refused
-  second.Hold(kFrame, "0A1B", "client", answer_of("0A1B"));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        std::lock_guard lock(mu);
-        return answers.size() == 3;
-      },
-      5s));
-  {
-    std::lock_guard lock(mu);
-    EXPECT_EQ(answers["0A1C"], std::nullopt);
-    EXPECT_EQ(answers["0A1B"], std::nullopt);
-  }
+  first.Hold(other, "0A1B", "client", held.Of("other"));  // fills the first instance
+  first.Hold(kFrame, "0A1C", "client", held.Of("0A1C"));  // the best station: refused
+  second.Hold(kFrame, "0A1B", "client", held.Of("0A1B"));
+  ASSERT_TRUE(held.WaitFor(3));
+  auto answers = held.Get();
+  EXPECT_EQ(answers["0A1C"], std::nullopt);
+  EXPECT_EQ(answers["0A1B"], std::nullopt);
   auto m = store_->GetMessage(kFrame);
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->downlink_station, "") << "decided for the station refused by the other instance";
