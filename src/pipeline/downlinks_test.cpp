@@ -603,6 +603,33 @@ TEST_P(CallbackDownlinkTest, PastItsShareAClientsNewFramesAreAnsweredAtOnceWhile
   EXPECT_EQ(refused.Value(), 2u);
 }
 
+// A frame refused for its client's share records that reason, naming the
+// setting an operator would raise, not the global one.
+TEST_P(CallbackDownlinkTest, AFrameRefusedForItsClientsShareRecordsThatReason) {
+  DeviceType t = type_;
+  t.downlink_mode = DownlinkMode::kDirect;
+  t.downlink_data_string = "deadbeefcafebabe";
+  ASSERT_TRUE(store_->UpdateDeviceType(t).ok());
+  ASSERT_NO_FATAL_FAILURE(IngestFrame());
+  HeldAnswers held;
+  DownlinkOptions o = Options();
+  o.max_frames_per_client = 1;
+  DownlinkArbiter arbiter(*store_, o);
+  const storage::MessageCursor other{kTime + 60'000, kFrame.device, kFrame.seq_number + 1};
+  arbiter.Hold(other, "0A1B", "greedy", held.Of("other"));  // its share
+  arbiter.Hold(kFrame, "0A1C", "greedy", held.Of("0A1C"));  // past it: refused
+  ASSERT_TRUE(held.WaitFor(2));
+  EXPECT_EQ(held.Get()["0A1C"], std::nullopt);
+  // The refusal is recorded by the arbiter's thread within a few ms.
+  ASSERT_TRUE(WaitFor([&] { return !store_->GetMessage(kFrame)->downlink_info.empty(); }, 5s));
+  auto m = store_->GetMessage(kFrame);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->downlink_station, "");
+  EXPECT_EQ(m->downlink_info,
+            "no room: the reporting client held its share of the frames awaiting their downlink "
+            "(pipeline.downlink_max_frames_per_client)");
+}
+
 // Frames whose hold is over are decided the longest waiting first, not in
 // the order of their keys: under a burst an early frame must not wait behind
 // later ones of smaller device IDs or times.
