@@ -71,7 +71,7 @@ struct Callback {
   std::string payload_config;  // the callback's own custom format ({customData#name}); "" = none
   bool enabled = true;
   bool downlink_hook = false;  // the BIDIR callback whose answer is the downlink
-  bool dead = false;           // failed continuously; skipped until enabled again
+  bool dead = false;  // failed continuously (Store::CompleteDelivery); skipped until enabled again
   EpochMillis creation_time = 0;
   bool operator==(const Callback&) const = default;
 };

@@ -440,6 +440,81 @@ TEST_P(CallbackStoreTest, AttemptsAreRecordedAndGivingUpKillsTheCallbackOnce) {
   EXPECT_FALSE(store_->GetCallback("cb-bad")->dead);
 }
 
+// One message its endpoint keeps refusing is given up alone when the callback
+// delivered others since that message first failed; the callback dies only
+// when it has delivered nothing since (it has failed all along).
+TEST_P(CallbackStoreTest, GivingUpOneDeliveryKillsItsCallbackOnlyIfNothingWasDeliveredSince) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
+  for (int32_t seq = 1; seq <= 4; ++seq) Ingest({Report(0x2C, seq, seq * 10'000, "0A1B")});
+  auto tasks = Claim(50'000);
+  ASSERT_EQ(tasks.size(), 4u);
+  std::map<int64_t, int64_t> id_of;  // by sequence number
+  for (const auto& t : tasks) id_of[t.delivery.seq_number] = t.delivery.id;
+  auto outcome = [](EpochMillis now, bool delivered, bool give_up) {
+    DeliveryOutcome o;
+    o.now = now;
+    o.delivered = delivered;
+    o.status = delivered ? 200 : 400;
+    o.info = delivered ? "OK" : "Bad Request";
+    o.retry_at = now + 1'000;
+    o.give_up = give_up;
+    return o;
+  };
+  // Message 1 is refused at 50 s; message 2 is taken at 51 s.
+  EXPECT_FALSE(*store_->CompleteDelivery(id_of[1], outcome(50'000, false, false)));
+  EXPECT_FALSE(*store_->CompleteDelivery(id_of[2], outcome(51'000, true, false)));
+  // Given up a day later: the callback delivered since, so only message 1 is dead.
+  EXPECT_FALSE(*store_->CompleteDelivery(id_of[1], outcome(90'000, false, true)));
+  EXPECT_FALSE(store_->GetCallback("cb")->dead);
+  EXPECT_TRUE(store_->ClaimDeadAlerts(1'000'000, 10, 1000)->empty()) << "no alert";
+  std::vector<MessageCursor> first{{10'000, 0x2C, 1}};
+  EXPECT_EQ(store_->ListMessageDeliveries(first)->at(0).state, DeliveryState::kDead);
+
+  // In one group, a delivery at or after the given-up one's first failure keeps it alive too.
+  EXPECT_FALSE(*store_->CompleteDelivery(id_of[3], outcome(95'000, false, false)));
+  const std::vector<DeliveryCompletion> group{{id_of[3], outcome(99'000, false, true), ""},
+                                              {id_of[4], outcome(99'000, true, false), ""}};
+  EXPECT_EQ(*store_->CompleteDeliveries(group), (std::vector<bool>{false, false}));
+  EXPECT_FALSE(store_->GetCallback("cb")->dead);
+
+  // Nothing delivered since message 5 first failed: its giving up kills the callback.
+  Ingest({Report(0x2C, 5, 60'000, "0A1B")});
+  auto fifth = Claim(100'000);
+  ASSERT_EQ(fifth.size(), 1u);
+  EXPECT_FALSE(*store_->CompleteDelivery(fifth[0].delivery.id, outcome(100'000, false, false)));
+  EXPECT_TRUE(*store_->CompleteDelivery(fifth[0].delivery.id, outcome(200'000, false, true)));
+  EXPECT_TRUE(store_->GetCallback("cb")->dead);
+  EXPECT_EQ(store_->ClaimDeadAlerts(1'000'000, 10, 1000)->size(), 1u);
+}
+
+// Enabled again, a callback's waiting deliveries start their failure clocks
+// afresh: one that had failed for a day before is not given up (killing the
+// callback again) at its first new failure.
+TEST_P(CallbackStoreTest, EnablingACallbackAgainStartsItsDeliveriesFailureClocksAfresh) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B"), Report(0x2C, 2, 11'000, "0A1B")});
+  auto tasks = Claim(50'000);
+  ASSERT_EQ(tasks.size(), 2u);
+  DeliveryOutcome failed;
+  failed.now = 50'000;
+  failed.status = 503;
+  failed.info = "Service Unavailable";
+  failed.retry_at = 60'000;
+  for (const auto& t : tasks) EXPECT_FALSE(*store_->CompleteDelivery(t.delivery.id, failed));
+  DeliveryOutcome dead = failed;
+  dead.now = 200'000;
+  dead.give_up = true;
+  EXPECT_TRUE(*store_->CompleteDelivery(tasks[0].delivery.id, dead));
+  ASSERT_TRUE(store_->GetCallback("cb")->dead);
+  EXPECT_TRUE(Claim(300'000).empty()) << "parked while dead";
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb", true).ok());
+  auto again = Claim(300'000);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].delivery.id, tasks[1].delivery.id);
+  EXPECT_EQ(again[0].delivery.attempts, 1) << "its history stays";
+  EXPECT_EQ(again[0].delivery.first_failure, 0) << "its failure clock starts afresh";
+}
+
 TEST_P(CallbackStoreTest, ACallbacksDeathQueuesOneAlertClaimedByOneAndTriedAgainWhenAsked) {
   ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-bad", type_)}).ok());
   Ingest({Report(0x2C, 1, 10'000, "0A1B"), Report(0x2C, 2, 11'000, "0A1B")});
@@ -605,7 +680,10 @@ TEST_P(CallbackStoreTest, EachAttemptIsLoggedOnItsOwnLineUnlessTheFirstDelivered
     EXPECT_GT(d.attempt_log.size(), kMaxAttemptLog);  // in bytes it may
     EXPECT_TRUE(d.attempt_log.starts_with("30000 601 could not connect\n"));
     EXPECT_EQ(d.last_status, 503);
-    EXPECT_EQ(d.next_attempt, 41'009);
+    // Delivered at 32 s: later attempts (a late answer of a send that outlived
+    // its lease) are logged but leave it done.
+    EXPECT_EQ(d.state, DeliveryState::kDone);
+    EXPECT_EQ(d.next_attempt, 32'000);
   }
 }
 

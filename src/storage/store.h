@@ -55,6 +55,7 @@ struct DeviceQuery {
   std::optional<DeviceState> state;        // only devices in this state
   std::optional<EpochMillis> last_since;   // last message at or after; never-seen devices excluded
   std::optional<EpochMillis> last_before;  // last message before; never-seen devices excluded
+  bool positioned = false;                 // only devices with a position (lat and lng)
   std::optional<uint32_t> after;           // keyset cursor: only ids greater than this
   // With name_prefix, pages are ordered by (name, id) instead of id, so that a
   // prefix most devices share reads one range of the name index per page
@@ -217,7 +218,10 @@ struct DeliveryOutcome {
   std::string info;
   EpochMillis now = 0;
   EpochMillis retry_at = 0;  // when not delivered and not given up: next attempt
-  bool give_up = false;      // not delivered: the delivery is dead, and so is its callback
+  // Not delivered, and never to be tried again: the delivery is dead, and so
+  // is its callback unless the callback delivered since this delivery first
+  // failed (CompleteDelivery).
+  bool give_up = false;
 };
 
 // One attempt to record (CompleteDeliveries).
@@ -722,17 +726,23 @@ class Store {
   // no more are due (other than those another instance holds).
   virtual Result<std::vector<DeliveryTask>> ClaimDeliveries(EpochMillis now, int limit,
                                                             int64_t lease_ms) = 0;
-  // Records an attempt. Returns true when this attempt made its callback dead
-  // (outcome.give_up on a callback that was not dead yet); the callback's
-  // alert is then queued, in the same transaction, due at outcome.now
-  // (ClaimDeadAlerts). NotFound: the delivery is gone (its callback was deleted).
+  // Records an attempt. Returns true when this attempt made its callback dead:
+  // outcome.give_up on a callback that was not dead yet and has delivered
+  // nothing since this delivery first failed (it has failed all along; a
+  // callback that delivered since loses only this delivery, so that one
+  // message its endpoint keeps refusing does not stop the others). The
+  // callback's alert is then queued, in the same transaction, due at
+  // outcome.now (ClaimDeadAlerts). NotFound: the delivery is gone (its
+  // callback was deleted) or no longer pending (done or dead already: a late
+  // answer changes nothing).
   virtual Result<bool> CompleteDelivery(int64_t delivery_id, const DeliveryOutcome& outcome) = 0;
   // Records many attempts in one transaction: a dispatcher records what its
   // senders met in groups, since one commit per delivery capped delivery at a
   // few hundred a second. Returns, per completion in order, whether it made its
   // callback dead (as CompleteDelivery: one true per callback that died, even
   // for several of its deliveries in one call). A delivery that is gone (its
-  // callback was deleted) is skipped and counts as false.
+  // callback was deleted), no longer pending, or (DeliveryCompletion::callback)
+  // of another callback is skipped and counts as false.
   virtual Result<std::vector<bool>> CompleteDeliveries(
       std::span<const DeliveryCompletion> completions) = 0;
   // Makes leased deliveries due at `until` without counting an attempt (their

@@ -42,7 +42,7 @@ class CallbackFlows(ServedSite):
         cls.reader = cls.site.api_user("READER", name="reader")
         for sid in ("0A1B", "0A1C", "0A1D"):
             cls.admin.ok("POST", "/api/stations/create", {"id": sid, "name": sid}, expect=201)
-        cls.pairs = cls.site.issue_and_import(10, "6C0000")
+        cls.pairs = cls.site.issue_and_import(11, "6C0000")
 
     def type_with_device(self, name, index, alert_email=""):
         tid = self.admin.ok("POST", "/api/devicetypes/create",
@@ -237,6 +237,39 @@ class CallbackFlows(ServedSite):
                       expect=204)
         cbs = self.admin.ok("GET", "/api/devicetypes/%s/callbacks" % tid)["data"]
         self.assertFalse(cbs[0]["dead"])
+
+    def test_one_message_an_endpoint_keeps_refusing_is_given_up_alone(self):
+        tid, did = self.type_with_device("picky", 10, alert_email="ops@example.com")
+        cb = self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid,
+                           [{"url": self.receiver.url("/picky/{device}/{seqNumber}")}])
+        cb = cb["data"][0]["id"]
+        mails_before = self.sink.count()
+        self.assertEqual(self.ingest(did, 1, "0A1B", T0), "accepted")
+        self.receiver.wait("/picky/%s/1" % did, 1)
+        self.assertEqual(self.ingest(did, 2, "0A1B", T0 + 60000), "accepted")
+        self.receiver.wait("/picky/%s/2" % did, 1)
+        # Message 1 fails past pipeline.callback_dead_after_s (1 s here) and is given up.
+        r = Client(self.server, self.reader)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            first = r.ok("GET", "/api/devices/%s/messages" % did)["data"][-1]
+            if first["callbacks"][0]["state"] == "dead":
+                break
+            time.sleep(0.1)
+        r.close()
+        self.assertEqual(first["seqNumber"], 1)
+        self.assertEqual((first["callbacks"][0]["state"], first["callbacks"][0]["status"]),
+                         ("dead", 400), first["callbacks"])
+        self.assertGreaterEqual(len(self.receiver.received("/picky/%s/1" % did)), 2, "retried")
+        # The callback delivered since: it lives, nobody is alerted, the next message goes.
+        cbs = self.admin.ok("GET", "/api/devicetypes/%s/callbacks" % tid)["data"]
+        self.assertEqual([(c["id"], c["dead"]) for c in cbs], [(cb, False)])
+        self.assertEqual(self.ingest(did, 3, "0A1B", T0 + 120000), "accepted")
+        self.assertEqual(len(self.receiver.wait("/picky/%s/3" % did, 1)), 1)
+        m = self.deliveries_settled(did)
+        self.assertEqual((m["seqNumber"], m["callbacks"][0]["state"]), (3, "done"), m)
+        time.sleep(0.5)
+        self.assertEqual(self.sink.count(), mails_before)
 
     def test_a_message_shows_where_each_delivery_went_and_every_attempt(self):
         tid, did = self.type_with_device("flaky", 7)

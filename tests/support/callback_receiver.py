@@ -9,8 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 
 class Receiver:
     """An HTTP server on loopback recording every request; paths under /fail answer 500, under
-    /flaky 500 the first time each path is asked and 200 after, under /hook/ a downlink for the
-    query's device, under /nodata/ noData for it."""
+    /flaky 500 the first time each path is asked and 200 after, under /picky/ 400 for a path
+    ending in /1 (one message refused, the others taken), under /hook/ a downlink for the query's
+    device, under /nodata/ noData for it."""
 
     def __init__(self):
         self.requests = []
@@ -32,6 +33,8 @@ class Receiver:
                 status = 200
                 if self.path.startswith("/fail") or (self.path.startswith("/flaky") and first):
                     status = 500
+                elif self.path.startswith("/picky/") and self.path.endswith("/1"):
+                    status = 400
                 answer = b"ok"
                 device = parse_qs(urlsplit(self.path).query).get("device", [""])[0]
                 if self.path.startswith("/hook/"):

@@ -21,11 +21,16 @@ namespace {
 // deliveries due at once.
 constexpr EpochMillis kParkedUntil = 253402300799999;  // 9999-12-31T23:59:59.999Z
 
-// Makes the parked deliveries of callback `id` due at once.
+// Makes the parked deliveries of callback `id` due at once, and starts the
+// failure clock of all its waiting deliveries afresh: a callback enabled
+// again, or edited (its url fixed, say), has its deliveries' earlier failures
+// no longer count toward death, which otherwise took a delivery that had
+// failed for a day before at its first new failure, and the callback with it.
 Status UnparkDeliveries(driver::Connection& c, std::string_view id) {
   ROOST_SQL_QUERY(q, c,
-                  "UPDATE deliveries SET next_attempt = 0 WHERE callback_id = $1 AND state = 0 "
-                  "AND next_attempt = $2",
+                  "UPDATE deliveries SET next_attempt = CASE WHEN next_attempt = $2 THEN 0 ELSE "
+                  "next_attempt END, first_failure = 0 WHERE callback_id = $1 AND state = 0 AND "
+                  "(next_attempt = $2 OR first_failure > 0)",
                   "unpark deliveries");
   return q.Bind(1, id).Bind(2, kParkedUntil).Run();
 }
@@ -685,6 +690,9 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveries(
   return CompleteDeliveriesOn(c, completions, /*all_found=*/false);
 }
 
+// An attempt changes the state only of a pending delivery: a done or dead one
+// stays so (its attempt is still logged), also when a late answer comes back
+// from a send that outlived its lease or whose callback was deleted meanwhile.
 // "... FROM (VALUES (CAST($1 AS BIGINT), …), …) AS v ...": `rows` rows of the
 // nine values of one attempt (the casts tell PostgreSQL their types, which a
 // bare parameter in VALUES does not have; SQLite names VALUES columns
@@ -694,8 +702,12 @@ constexpr int kCompletionValues = 9;
 static std::string CompleteDeliveriesSql(size_t rows) {
   std::string sql =
       "UPDATE deliveries SET attempts = deliveries.attempts + 1, last_status = v.column2, "
-      "last_info = v.column3, state = v.column4, next_attempt = v.column5, lease_until = 0, "
-      "first_failure = CASE WHEN v.column6 = 1 THEN 0 WHEN deliveries.first_failure = 0 "
+      "last_info = v.column3, "
+      "state = CASE WHEN deliveries.state = 0 THEN v.column4 ELSE deliveries.state END, "
+      "next_attempt = CASE WHEN deliveries.state = 0 THEN v.column5 ELSE "
+      "deliveries.next_attempt END, lease_until = 0, "
+      "first_failure = CASE WHEN deliveries.state <> 0 THEN deliveries.first_failure "
+      "WHEN v.column6 = 1 THEN 0 WHEN deliveries.first_failure = 0 "
       "THEN v.column7 ELSE deliveries.first_failure END, "
       "attempt_log = CASE WHEN v.column6 = 1 AND deliveries.attempts = 0 THEN '' "
       "WHEN LENGTH(deliveries.attempt_log) + LENGTH(v.column9) > " +
@@ -713,7 +725,8 @@ static std::string CompleteDeliveriesSql(size_t rows) {
   }
   sql +=
       ") AS v WHERE deliveries.id = v.column1 AND (v.column8 = '' OR "
-      "deliveries.callback_id = v.column8) RETURNING deliveries.id, deliveries.callback_id";
+      "deliveries.callback_id = v.column8) RETURNING deliveries.id, deliveries.callback_id, "
+      "deliveries.first_failure, deliveries.state";
   return sql;
 }
 
@@ -734,7 +747,12 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveriesOn(
   // connection caches few texts): a round trip per attempt was most of the
   // cost of recording a group on PostgreSQL.
   constexpr size_t kMaxRows = 128;
-  std::map<int64_t, std::string> callback_of;
+  struct Recorded {
+    std::string callback;
+    EpochMillis first_failure = 0;  // after this attempt
+    bool dead = false;              // after this attempt
+  };
+  std::map<int64_t, Recorded> recorded;  // by delivery id
   for (size_t at = 0; at < completions.size();) {
     size_t n = kMaxRows;
     while (n > completions.size() - at) n /= 2;
@@ -755,19 +773,22 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveriesOn(
       auto row = q.Next();
       if (!row.ok()) return row.status();
       if (!*row) break;
-      callback_of[q.Int(0)] = q.Text(1);
+      recorded[q.Int(0)] =
+          Recorded{q.Text(1), q.Int(2), q.Int(3) == static_cast<int64_t>(DeliveryState::kDead)};
     }
     at += n;
   }
-  std::vector<bool> died(completions.size(), false);
-  // Its alert is queued with it: sent after a crash too, by one instance.
-  ROOST_SQL_QUERY(kill, c,
-                  "UPDATE callbacks SET dead = 1, alert_due = $2, alert_tries = 0, "
-                  "dead_status = $3, dead_info = $4 WHERE id = $1 AND dead = 0",
-                  "complete delivery");
+  // Per callback: its latest delivery here, and of its deliveries given up
+  // here the one that first failed last (if the callback delivered nothing
+  // since, it has failed all along since then).
+  struct PerCallback {
+    EpochMillis delivered = 0;
+    std::optional<size_t> given_up;  // index into completions
+  };
+  std::map<std::string, PerCallback> callbacks;  // in id order: rows locked in one order
   for (size_t i = 0; i < completions.size(); ++i) {
-    auto callback = callback_of.find(completions[i].delivery_id);
-    if (callback == callback_of.end()) {
+    auto r = recorded.find(completions[i].delivery_id);
+    if (r == recorded.end()) {
       if (all_found) {
         return Status::NotFound("delivery " + std::to_string(completions[i].delivery_id) +
                                 " not found");
@@ -775,13 +796,50 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveriesOn(
       continue;  // gone: its callback was deleted
     }
     const DeliveryOutcome& o = completions[i].outcome;
-    if (!o.delivered && o.give_up) {
-      kill.Bind(1, callback->second).Bind(2, std::max<EpochMillis>(o.now, 1));
-      ROOST_RETURN_IF_ERROR(kill.Bind(3, int64_t{o.status}).BindRef(4, o.info).Run());
-      died[i] = kill.Affected() > 0;
+    PerCallback& cb = callbacks[r->second.callback];
+    if (o.delivered) {
+      cb.delivered = std::max(cb.delivered, o.now);
+    } else if (o.give_up && r->second.dead &&
+               (!cb.given_up ||
+                r->second.first_failure >
+                    recorded[completions[*cb.given_up].delivery_id].first_failure)) {
+      cb.given_up = i;
     }
   }
+  std::vector<bool> died(completions.size(), false);
+  // A delivery given up kills its callback only when the callback has
+  // delivered nothing since that delivery first failed: one message an
+  // endpoint keeps refusing must not stop the others it takes. Its alert is
+  // queued with it: sent after a crash too, by one instance.
+  ROOST_SQL_QUERY(kill, c,
+                  "UPDATE callbacks SET dead = 1, alert_due = $2, alert_tries = 0, "
+                  "dead_status = $3, dead_info = $4 WHERE id = $1 AND dead = 0 AND "
+                  "last_delivered < $5",
+                  "complete delivery");
+  for (const auto& [callback, cb] : callbacks) {
+    if (!cb.given_up) continue;
+    const EpochMillis first_failure = recorded[completions[*cb.given_up].delivery_id].first_failure;
+    if (cb.delivered >= first_failure) continue;  // delivered in this group, since
+    const DeliveryOutcome& o = completions[*cb.given_up].outcome;
+    kill.Bind(1, callback).Bind(2, std::max<EpochMillis>(o.now, 1));
+    kill.Bind(3, int64_t{o.status}).BindRef(4, o.info).Bind(5, first_failure);
+    ROOST_RETURN_IF_ERROR(kill.Run());
+    died[*cb.given_up] = kill.Affected() > 0;
+  }
   ROOST_RETURN_IF_ERROR(tx.Commit("complete delivery"));
+  // When each callback last delivered, for the test above. Outside the
+  // transaction, so that the callback's row is locked for a statement's time:
+  // held to the commit, it would make the recordings of every instance
+  // sending for the callback wait for one another. A crash or an error before
+  // it leaves an older time, which errs towards the callback being found dead. Not an error of the
+  // recording, which is committed (a caller that tried it again would record the attempts twice).
+  auto alive =
+      c.Prepare("UPDATE callbacks SET last_delivered = $2 WHERE id = $1 AND last_delivered < $2",
+                "record a callback's last delivery");
+  for (const auto& [callback, cb] : callbacks) {
+    if (!alive.ok()) break;
+    if (cb.delivered > 0 && !alive->Bind(1, callback).Bind(2, cb.delivered).Run().ok()) break;
+  }
   return died;
 }
 
