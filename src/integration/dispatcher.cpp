@@ -14,9 +14,9 @@ namespace roost::integration {
 
 namespace {
 
-// A delivery whose destination is busy in this process is due again this soon.
+// A delivery whose destination is busy in this process is due again this soon
+// at least.
 constexpr int64_t kBusyDestinationDelayMs = 200;
-constexpr size_t kMaxCompiled = 10'000;
 constexpr size_t kMaxKnownHosts = 10'000;
 // Deliveries sent but not recorded yet, past which senders wait for the recorder.
 constexpr size_t kMaxUnrecorded = 8'192;
@@ -133,6 +133,7 @@ std::vector<int64_t> Dispatcher::Offer(std::vector<storage::DeliveryTask> tasks)
   bool email = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    Busy busy;
     for (storage::DeliveryTask& task : tasks) {
       // Batches are the claimer's alone; a stopped dispatcher sends nothing more.
       if (stop_ || task.callback.channel == CallbackChannel::kBatchUrl) {
@@ -141,8 +142,10 @@ std::vector<int64_t> Dispatcher::Offer(std::vector<storage::DeliveryTask> tasks)
       }
       Job job;
       job.push_back(std::move(task));
-      email = Enqueue(std::move(job), refused) || email;
+      email = Enqueue(std::move(job), busy) || email;
     }
+    // Refused ones are left to claims, which defer them as they find them.
+    for (auto& [delay, ids] : busy) refused.insert(refused.end(), ids.begin(), ids.end());
   }
   if (email) work_.notify_all();
   SchedulePump();
@@ -224,59 +227,35 @@ void Dispatcher::Stop() {
   if (!unsent.empty()) (void)store_.DeferDeliveries(unsent, options_.clock());
 }
 
-std::shared_ptr<const CompiledCallback> Dispatcher::Compiled(const Callback& callback,
-                                                             Status& error) {
-  // Its state (enabled, dead, downlinkHook) does not change what is compiled.
-  Callback source = callback;
-  source.enabled = true;
-  source.dead = false;
-  source.downlink_hook = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = compiled_.find(callback.id);
-    if (it != compiled_.end() && it->second.source == source) return it->second.compiled;
-  }
-  auto compiled = CompileCallback(callback);
-  if (!compiled.ok()) {
-    error = compiled.status();
-    return nullptr;
-  }
-  auto shared = std::make_shared<const CompiledCallback>(std::move(*compiled));
-  std::lock_guard<std::mutex> lock(mu_);
-  if (compiled_.size() >= kMaxCompiled) compiled_.clear();
-  compiled_.insert_or_assign(callback.id, CompiledEntry{std::move(source), shared});
-  return shared;
-}
-
 std::optional<HttpRequest> Dispatcher::RequestFor(const Job& job, Attempt& failed) {
   const storage::DeliveryTask& first = job.front();
-  Status error;
-  auto compiled = Compiled(first.callback, error);
-  if (compiled == nullptr) {
+  auto compiled = compiled_.Get(first.callback);
+  if (!compiled.ok()) {
     failed.status = kStatusOther;
-    failed.info = "the callback does not compile: " + error.message();
+    failed.info = "the callback does not compile: " + compiled.status().message();
     return std::nullopt;
   }
-  if (compiled->channel() == CallbackChannel::kBatchUrl) {
+  if ((*compiled)->channel() == CallbackChannel::kBatchUrl) {
     std::vector<std::string> lines;
     lines.reserve(job.size());
-    for (const auto& task : job) lines.push_back(compiled->RenderLine(task.message, task.delivery));
-    return compiled->RenderBatch(lines);
+    for (const auto& task : job) {
+      lines.push_back((*compiled)->RenderLine(task.message, task.delivery));
+    }
+    return (*compiled)->RenderBatch(lines);
   }
-  return compiled->Render(first.message, first.delivery);
+  return (*compiled)->Render(first.message, first.delivery);
 }
 
 Dispatcher::Attempt Dispatcher::DeliverEmail(const Job& job) {
   Attempt out;
   const storage::DeliveryTask& first = job.front();
-  Status error;
-  auto compiled = Compiled(first.callback, error);
+  auto compiled = compiled_.Get(first.callback);
   out.status = kStatusOther;
-  if (compiled == nullptr) {
-    out.info = "the callback does not compile: " + error.message();
+  if (!compiled.ok()) {
+    out.info = "the callback does not compile: " + compiled.status().message();
     return out;
   }
-  EmailParts email = compiled->RenderEmail(first.message, first.delivery);
+  EmailParts email = (*compiled)->RenderEmail(first.message, first.delivery);
   if (!options_.send_email) {
     out.info = "no email configured (smtp.host)";
     return out;
@@ -316,15 +295,36 @@ storage::DeliveryOutcome Dispatcher::OutcomeFor(const Delivery& d, const Attempt
   return out;
 }
 
-bool Dispatcher::Enqueue(Job job, std::vector<int64_t>& busy) {
+size_t Dispatcher::SlowQueueLimit(const std::string& name) const {
+  const int64_t timeout_ms = std::max<int64_t>(
+      1, (name == kEmailDestination ? options_.email_timeout : options_.timeout).count());
+  const auto rounds = static_cast<size_t>(std::max<int64_t>(1, options_.lease_ms / 2 / timeout_ms));
+  return std::min(options_.per_destination_queue, rounds * std::max(1u, options_.per_destination));
+}
+
+bool Dispatcher::Enqueue(Job job, Busy& busy) {
   const std::string name = DestinationOf(job.front().callback);
   Host& h = hosts_[name];
   const bool quick = IsQuick(name);
-  const bool full = quick ? queued_ >= high_water_
-                          : h.waiting.size() >= options_.per_destination_queue ||
-                                (name != kEmailDestination && slow_queued_ >= slow_high_water_);
+  const bool host_full = !quick && h.waiting.size() >= SlowQueueLimit(name);
+  const bool full =
+      quick ? queued_ >= high_water_
+            : host_full || (name != kEmailDestination && slow_queued_ >= slow_high_water_);
   if (full) {
-    for (const auto& task : job) busy.push_back(task.delivery.id);
+    int64_t delay = kBusyDestinationDelayMs;
+    if (host_full) {
+      // About as long as the sends queued for the host will take at the pace
+      // of its last send, within half a lease. A host not met yet is given
+      // the least: its first answers may well be quick.
+      auto known = speed_.find(name);
+      const int64_t took = known != speed_.end() ? known->second.took_ms : 0;
+      const auto rounds =
+          static_cast<int64_t>(h.waiting.size() / std::max(1u, options_.per_destination));
+      delay = std::clamp(rounds * took, kBusyDestinationDelayMs,
+                         std::max(kBusyDestinationDelayMs, options_.lease_ms / 2));
+    }
+    auto& ids = busy[delay];
+    for (const auto& task : job) ids.push_back(task.delivery.id);
     if (h.waiting.empty() && h.in_flight == 0) hosts_.erase(name);
     return false;
   }
@@ -344,13 +344,13 @@ void Dispatcher::PublishDepths() {
 }
 
 bool Dispatcher::IsQuick(const std::string& host) const {
-  auto it = quick_.find(host);
-  return it != quick_.end() && it->second;
+  auto it = speed_.find(host);
+  return it != speed_.end() && it->second.quick;
 }
 
 bool Dispatcher::IsKnownSlow(const std::string& host) const {
-  auto it = quick_.find(host);
-  return it != quick_.end() && !it->second;
+  auto it = speed_.find(host);
+  return it != speed_.end() && !it->second.quick;
 }
 
 Dispatcher::Host* Dispatcher::ReadyHost(std::string& name, bool email) {
@@ -410,7 +410,7 @@ void Dispatcher::Claim() {
       room = queued_ + static_cast<size_t>(std::max(1, options_.claim_batch)) <= high_water_;
     }
     bool more = false;
-    std::vector<int64_t> busy;
+    Busy busy;
     if (room) {
       auto tasks =
           store_.ClaimDeliveries(options_.clock(), options_.claim_batch, options_.lease_ms);
@@ -462,8 +462,8 @@ void Dispatcher::Claim() {
         SchedulePump();
       }
     }
-    if (!busy.empty()) {
-      (void)store_.DeferDeliveries(busy, options_.clock() + kBusyDestinationDelayMs);
+    for (const auto& [delay, ids] : busy) {
+      (void)store_.DeferDeliveries(ids, options_.clock() + delay);
     }
     if (more) continue;  // more due
     std::unique_lock<std::mutex> lock(mu_);
@@ -559,8 +559,8 @@ void Dispatcher::Finish(Job job, const std::string& host, Attempt attempt, int64
   bool stopping = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (quick_.size() >= kMaxKnownHosts && !quick_.count(host)) quick_.clear();
-    quick_[host] = quick;
+    if (speed_.size() >= kMaxKnownHosts && !speed_.count(host)) speed_.clear();
+    speed_[host] = HostSpeed{quick, took_ms};
     auto it = hosts_.find(host);
     if (it != hosts_.end()) {
       --it->second.in_flight;

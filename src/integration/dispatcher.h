@@ -38,9 +38,10 @@
 //
 // A failed attempt is retried with exponential back-off (first_retry_ms,
 // doubling, at most max_retry_ms). A delivery whose attempts have failed for
-// `dead_after_ms` since the first failure is given up: it and its callback are
-// marked dead (the callback is skipped until enabled again), and its alert is
-// queued in the store in the same transaction. A thread of its own claims
+// `dead_after_ms` since the first failure is given up. Unless its callback
+// delivered something since that first failure, the callback is marked dead
+// too (skipped until enabled again) and its alert is queued in the store in
+// the same transaction (Store::CompleteDelivery). A thread of its own claims
 // queued alerts (Store::ClaimDeadAlerts, one instance each) and calls
 // `on_dead` (the alert email), so that a slow or unreachable mail server never
 // holds up the recording of other deliveries; a failed alert is tried again
@@ -96,6 +97,10 @@ struct DispatcherOptions {
   size_t per_destination_queue = 64;  // sends (deliveries or batches) waiting here per host
   int64_t lease_ms = 120'000;         // longer than a batch of sends can take
   std::chrono::milliseconds timeout{5'000};
+  // How long an email's send may take at most (SmtpSettings::timeout_ms):
+  // with `timeout`, it bounds how many sends wait here for a host not known
+  // to be quick, so that none waits out its lease (and is sent twice).
+  std::chrono::milliseconds email_timeout{10'000};
   int64_t first_retry_ms = 1'000;
   int64_t max_retry_ms = 10 * 60'000;
   int64_t dead_after_ms = 24 * 3600'000;
@@ -203,11 +208,19 @@ class Dispatcher {
   // The outcome to record for `delivery` after `attempt` at `now`.
   storage::DeliveryOutcome OutcomeFor(const Delivery& delivery, const Attempt& attempt,
                                       int64_t now) const;
+  // Deliveries whose host is busy here, by how long (ms) to defer them.
+  using Busy = std::map<int64_t, std::vector<int64_t>>;
   // Puts a job in its host's queue or, when that queue is full, adds its
-  // deliveries' ids to `busy`, which the caller defers without mu_. True when
-  // it queued an EMAIL job (the email threads are then to be woken). mu_ held.
-  bool Enqueue(Job job, std::vector<int64_t>& busy);
-  std::shared_ptr<const CompiledCallback> Compiled(const Callback& callback, Status& error);
+  // deliveries' ids to `busy`, which the caller defers without mu_: for about
+  // as long as the host's queue takes to drain, so that a slow host's backlog
+  // is not claimed and put back every moment. True when it queued an EMAIL
+  // job (the email threads are then to be woken). mu_ held.
+  bool Enqueue(Job job, Busy& busy);
+  // How many sends may wait here for host `name` while it is not known to be
+  // quick: as many as its senders get through, each taking its timeout,
+  // within half a lease. A send that waited longer could outlive its lease,
+  // be claimed again and be sent twice.
+  size_t SlowQueueLimit(const std::string& name) const;
   // A host with waiting work and room for one more send, or nullptr: the
   // email destination only, or every other. Hosts take turns (the search
   // starts after the host served last), and one known to be slow only while
@@ -247,16 +260,16 @@ class Dispatcher {
   // senders are kept for quick hosts and hosts not tried yet. Guarded by mu_.
   unsigned slow_sending_ = 0;
   unsigned slow_sends_ = 1;
-  std::string last_served_;               // ReadyHost's turn; guarded by mu_
-  std::map<std::string, bool> quick_;     // hosts known quick; guarded by mu_
-  std::map<std::string, Batch> batches_;  // by callback id; claimer thread only
-  // A compiled callback with the definition it was compiled from: a callback can
-  // be edited (here or by another instance), so a hit must match the definition.
-  struct CompiledEntry {
-    Callback source;
-    std::shared_ptr<const CompiledCallback> compiled;
+  std::string last_served_;  // ReadyHost's turn; guarded by mu_
+  // Hosts met lately: whether each is quick, and how long its last send took
+  // (ms). Guarded by mu_.
+  struct HostSpeed {
+    bool quick = false;
+    int64_t took_ms = 0;
   };
-  std::map<std::string, CompiledEntry> compiled_;  // by callback id; guarded by mu_
+  std::map<std::string, HostSpeed> speed_;
+  std::map<std::string, Batch> batches_;  // by callback id; claimer thread only
+  CompiledCallbacks compiled_;
   std::mutex record_mu_;
   std::condition_variable record_cv_;  // recorder: sends finished, or stop; senders: room
   std::vector<Finished> finished_;     // guarded by record_mu_
