@@ -538,14 +538,23 @@ std::string CompiledCallback::Destination(const Message& message, const Delivery
   return {};
 }
 
-Result<HttpRequest> BuildCallbackRequest(const Callback& callback, const Message& message,
-                                         const Delivery& delivery) {
-  if (callback.channel != CallbackChannel::kUrl) {
-    return Status::InvalidInput("channel: only URL callbacks send one request per message");
+Result<std::shared_ptr<const CompiledCallback>> CompiledCallbacks::Get(const Callback& callback) {
+  Callback source = callback;
+  source.enabled = true;
+  source.dead = false;
+  source.downlink_hook = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(callback.id);
+    if (it != entries_.end() && it->second.source == source) return it->second.compiled;
   }
   auto compiled = CompileCallback(callback);
   if (!compiled.ok()) return compiled.status();
-  return compiled->Render(message, delivery);
+  auto shared = std::make_shared<const CompiledCallback>(std::move(*compiled));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (entries_.size() >= max_) entries_.clear();
+  entries_.insert_or_assign(callback.id, Entry{std::move(source), shared});
+  return shared;
 }
 
 }  // namespace roost::integration

@@ -6,8 +6,9 @@
 // sending.
 //
 // A callback is checked once when it is saved (ValidateCallback) and compiled
-// once when the dispatcher loads it (CompileCallback); rendering a delivery is
-// then a few expansions with no parsing.
+// once when the dispatcher loads it (CompileCallback, kept in
+// CompiledCallbacks); rendering a delivery is then a few expansions with no
+// parsing.
 //
 // Values of the variables, as Render gives them:
 //   {device}        the device id as the API writes it (uppercase hex, "2C")
@@ -35,6 +36,9 @@
 //                   radio values, so {snr}, {rssi}, {lat}, ... are empty
 #pragma once
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -156,9 +160,25 @@ class CompiledCallback {
 // "header X: ...", "bodyTemplate: ...", "linePattern: ...", "subject: ...").
 Result<CompiledCallback> CompileCallback(const Callback& callback);
 
-// CompileCallback and Render in one step, for a single delivery of a URL
-// callback (other channels are refused).
-Result<HttpRequest> BuildCallbackRequest(const Callback& callback, const Message& message,
-                                         const Delivery& delivery);
+// Compiled callbacks kept for reuse (pipeline.md: compiled once, not per
+// message), by id. A callback can be edited, here or by another instance, so
+// a kept compilation serves only the definition it was compiled from; the
+// callback's state (enabled, dead, downlinkHook) does not count. At most
+// `max` are kept (all are dropped past it). Thread-safe.
+class CompiledCallbacks {
+ public:
+  explicit CompiledCallbacks(size_t max = 10'000) : max_(max) {}
+  // The compilation of `callback`, kept or new; CompileCallback's refusals.
+  Result<std::shared_ptr<const CompiledCallback>> Get(const Callback& callback);
+
+ private:
+  struct Entry {
+    Callback source;
+    std::shared_ptr<const CompiledCallback> compiled;
+  };
+  const size_t max_;
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;  // by callback id; guarded by mu_
+};
 
 }  // namespace roost::integration

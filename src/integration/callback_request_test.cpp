@@ -61,6 +61,14 @@ Callback UrlCallback() {
   return c;
 }
 
+// One delivery's request of a URL callback, compiled on the spot.
+Result<HttpRequest> BuildCallbackRequest(const Callback& c, const Message& m, const Delivery& d) {
+  if (c.channel != CallbackChannel::kUrl) return Status::InvalidInput("not a URL callback");
+  auto compiled = CompileCallback(c);
+  if (!compiled.ok()) return compiled.status();
+  return compiled->Render(m, d);
+}
+
 HttpRequest MustBuild(const Callback& c, const Message& m, const Delivery& d) {
   auto r = BuildCallbackRequest(c, m, d);
   EXPECT_TRUE(r.ok()) << r.status().message();
@@ -85,6 +93,26 @@ constexpr std::string_view kEveryVariable =
     "device={device}|type={deviceTypeId}|time={time}|data={data}|seq={seqNumber}|"
     "dup={duplicate}|snr={snr}|avgSnr={avgSnr}|rssi={rssi}|station={station}|lat={lat}|"
     "lng={lng}|ack={ack}|lp={longPolling}";
+
+TEST(CompiledCallbacks, KeepACompilationForItsDefinitionOnly) {
+  CompiledCallbacks kept(2);
+  Callback cb = UrlCallback();
+  auto first = kept.Get(cb);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(kept.Get(cb)->get(), first->get()) << "compiled once";
+  cb.dead = true;  // its state is not its definition
+  cb.enabled = false;
+  cb.downlink_hook = true;
+  EXPECT_EQ(kept.Get(cb)->get(), first->get());
+  cb.url += "&again=1";  // edited: compiled again, for the new definition
+  auto edited = kept.Get(cb);
+  ASSERT_TRUE(edited.ok());
+  EXPECT_NE(edited->get(), first->get());
+  EXPECT_NE((*edited)->Render(TwoStationMessage(), FirstDelivery()).url.find("again=1"),
+            std::string::npos);
+  cb.url = "http://[bad";
+  EXPECT_FALSE(kept.Get(cb).ok()) << "refusals are CompileCallback's";
+}
 
 TEST(CallbackRequest, EveryVariableHasItsValue) {
   Callback c = UrlCallback();

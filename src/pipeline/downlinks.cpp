@@ -211,18 +211,22 @@ std::optional<HookResult> DownlinkArbiter::SendCall(const Call& call) {
     rendered.seq_number = call.key.seq;
     rendered.station = call.message.rinfos.empty() ? "" : call.message.rinfos.front().station;
   }
-  auto request = integration::BuildCallbackRequest(call.callback, call.message, rendered);
-  if (!request.ok()) {
+  auto compiled = hooks_.Get(call.callback);
+  if (!compiled.ok()) {
     return HookResult{std::nullopt,
-                      "the downlinkHook callback does not compile: " + request.status().message()};
+                      "the downlinkHook callback does not compile: " + compiled.status().message()};
   }
+  if ((*compiled)->channel() != CallbackChannel::kUrl) {
+    return HookResult{std::nullopt, "the downlinkHook callback is not a URL callback"};
+  }
+  integration::HttpRequest request = (*compiled)->Render(call.message, rendered);
   Answered pending{call.key,
                    call.callback.id,
                    delivery ? std::optional<int64_t>(delivery->id) : std::nullopt,
                    {}};
   // The deadline counts from when the frame was first seen, not from now.
   const auto timeout = std::chrono::milliseconds(call.deadline - options_.clock());
-  sender_->Send(std::move(*request), std::max(timeout, std::chrono::milliseconds(1)),
+  sender_->Send(std::move(request), std::max(timeout, std::chrono::milliseconds(1)),
                 [this, gate = gate_, pending = std::move(pending)](integration::HttpOutcome sent) {
                   std::lock_guard<std::mutex> open(gate->mu);
                   if (!gate->open) return;
@@ -240,7 +244,11 @@ std::optional<HookResult> DownlinkArbiter::SendCall(const Call& call) {
 HookResult DownlinkArbiter::Record(const Answered& answered) {
   const integration::HttpOutcome& sent = answered.outcome;
   if (answered.delivery) {
-    (void)store_.CompleteDelivery(*answered.delivery, OutcomeOf(sent, options_.clock()));
+    // Recorded only on a delivery still of the hook's callback: SQLite may give
+    // the id of a delivery deleted meanwhile (its callback deleted) to another.
+    const storage::DeliveryCompletion done{*answered.delivery, OutcomeOf(sent, options_.clock()),
+                                           answered.hook};
+    (void)store_.CompleteDeliveries(std::span(&done, 1));
   }
   if (sent.status == integration::kStatusTimeout) {
     return {std::nullopt, "no answer from the downlinkHook callback within " +

@@ -56,6 +56,7 @@
 #include <vector>
 
 #include "codec/downlink_template.h"
+#include "integration/callback_request.h"
 #include "integration/http_sender.h"
 #include "model/time.h"
 #include "observe/metrics.h"
@@ -198,8 +199,9 @@ class DownlinkArbiter {
   // client's share, false: for max_frames); guarded by mu_.
   std::deque<std::pair<Key, bool>> unrecorded_;
   std::map<std::string, std::optional<codec::DownlinkTemplate>> templates_;  // thread only
-  std::deque<Call> calls_;                                                   // guarded by mu_
-  std::deque<Answered> answered_;                                            // guarded by mu_
+  integration::CompiledCallbacks hooks_;            // the downlinkHook callbacks, compiled once
+  std::deque<Call> calls_;                          // guarded by mu_
+  std::deque<Answered> answered_;                   // guarded by mu_
   unsigned in_flight_ = 0;                          // calls sent or being sent; guarded by mu_
   std::map<std::string, unsigned> hook_in_flight_;  // the same per hook; guarded by mu_
   std::condition_variable calls_cv_;  // hook callers: a call was queued or answered, or stop
