@@ -170,6 +170,30 @@ TEST_P(MessageStoreTest, ReportsOfOneFrameInOneBatchAreStoredOnceWithEveryStatio
   }
 }
 
+// However many station ids a client reports one frame as, its message lists
+// at most 64: each later copy is a duplicate that rewrites nothing.
+TEST_P(MessageStoreTest, AMessageListsAtMost64Stations) {
+  std::vector<UplinkReport> copies{Report(0x2C, 9, 5'000, "0A1B")};
+  for (int n = 0; n < 70; ++n) {
+    char id[5];
+    std::snprintf(id, sizeof id, "%04X", 0xE000 + n);
+    AddStation(id, tenant_.id, std::nullopt, std::nullopt);
+    copies.push_back(Report(0x2C, 9, 5'001 + n, id));
+  }
+  auto first = Ingest({copies.begin(), copies.begin() + 40});
+  auto rest = Ingest({copies.begin() + 40, copies.end()});  // a later commit: the stored row
+  for (const auto* d : {&first, &rest}) {
+    for (size_t i = d == &first ? 1 : 0; i < d->size(); ++i) {
+      EXPECT_EQ((*d)[i].result, IngestResult::kDuplicate) << i;
+    }
+  }
+  auto messages = DeviceMessages(0x2C);
+  ASSERT_EQ(messages.size(), 1u);
+  ASSERT_EQ(messages[0].rinfos.size(), 64u);
+  EXPECT_EQ(messages[0].rinfos[0].station, "0A1B");
+  EXPECT_EQ(messages[0].rinfos[63].station, "E03E");  // the 63rd copy; those after join nothing
+}
+
 TEST_P(MessageStoreTest, SameFrameAfterTheWindowIsLate) {
   IngestPolicy policy;
   policy.dedup_window_ms = 3000;
@@ -232,6 +256,33 @@ TEST_P(MessageStoreTest, ACopyOfAnEarlierFrameArrivingAfterALaterOneJoinsItsMess
   ASSERT_TRUE(dev.ok());
   EXPECT_EQ(dev->sequence_number, 6);
   EXPECT_EQ(dev->last, 12'000);
+}
+
+// Two instances' reports of one disengaged device on PostgreSQL: the one that
+// waited for the device's lock must not use the flag the other used meanwhile
+// (PostgreSQL re-reads the locked row after the wait, not the rows joined to it).
+TEST_P(MessageStoreTest, ADisengagedFlagUsedByAnotherInstanceMeanwhileIsNotUsedAgain) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "SQLite runs one writer at a time";
+  ASSERT_EQ(Results(Ingest({Report(0x2C, 100, 10'000, "0A1B")})),
+            std::vector<IngestResult>{IngestResult::kAccepted});
+  ASSERT_TRUE(store_->DisengageDeviceSequenceCheck(0x2C, 15'000).ok());
+  // The other instance: locks the device, uses its flag for frame 500, not yet committed.
+  auto other = driver::PostgresOpener(location_)();
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  for (const char* sql :
+       {"BEGIN", "SELECT id FROM devices WHERE id = 44 FOR NO KEY UPDATE",
+        "DELETE FROM sequence_check_disengaged WHERE device_id = 44",
+        "UPDATE devices SET sequence_number = 500, last_time = 20000 WHERE id = 44"}) {
+    ASSERT_TRUE((*other)->Exec(sql, "test").ok()) << sql;
+  }
+  std::vector<IngestDecision> behind;
+  std::thread here([&] { behind = Ingest({Report(0x2C, 300, 30'000, "0A1B")}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // waits for the lock
+  ASSERT_TRUE((*other)->Exec("COMMIT", "test").ok());
+  here.join();
+  EXPECT_EQ(Results(behind), std::vector<IngestResult>{IngestResult::kReplay})
+      << "frame 300 is behind 500, and the flag was used";
+  EXPECT_EQ(store_->GetDevice(0x2C)->sequence_number, 500);
 }
 
 TEST_P(MessageStoreTest, DisengageAcceptsTheLastSequenceNumberAgainPastTheWindow) {

@@ -21,6 +21,13 @@ namespace {
 // the Sigfox Back-End's averages do, without keeping them.
 constexpr double kAverageWeight = 2.0 / 26.0;
 
+// The most stations a message lists in its rinfos; a later copy of the frame
+// from another station is still a duplicate, but joins nothing. A real frame
+// is heard by a few stations, a few dozen in a dense city; the bound is for a
+// client that posts one frame as from thousands of station ids, each copy of
+// which would otherwise rewrite an ever longer row on the one writer.
+constexpr size_t kMaxReceptions = 64;
+
 // Station ids are 4 hex digits (checked at ingest and at station creation), so
 // nothing in the array needs escaping.
 std::string EncodeRinfos(const std::vector<Reception>& rinfos) {
@@ -250,6 +257,22 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       devices.emplace(static_cast<uint32_t>(q.Int(0)), std::move(d));
     }
   }
+  if (postgres) {
+    // A device's flag is read by the statement that locks the device. If that
+    // statement waited for another instance's transaction, which may have used
+    // the flag, PostgreSQL re-read the device's row after the wait but not the
+    // flag's: a statement of its own, the lock now held, sees the flag as that
+    // transaction left it. Only for flagged devices, which are few.
+    ROOST_SQL_QUERY(q, c, "SELECT 1 FROM sequence_check_disengaged WHERE device_id = $1",
+                    "ingest uplinks");
+    for (auto& [id, d] : devices) {
+      if (!d.disengaged) continue;
+      auto row = q.Bind(1, int64_t{id}).Next();
+      if (!row.ok()) return row.status();
+      d.disengaged = *row;
+      q.Reset();
+    }
+  }
 
   std::vector<DeliveryTask> handed;  // IngestPolicy::handoff, once committed
   size_t due_others = 0;             // deliveries due at once and not handed off
@@ -313,7 +336,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       Message* m = frame;
       const bool known = std::any_of(m->rinfos.begin(), m->rinfos.end(),
                                      [&](const Reception& x) { return x.station == r.station; });
-      if (!known) {
+      if (!known && m->rinfos.size() < kMaxReceptions) {
         reception.delay = r.time - m->time;
         m->rinfos.push_back(std::move(reception));
         complete(*m, d);
