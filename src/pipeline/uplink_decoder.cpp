@@ -1,6 +1,7 @@
 #include "pipeline/uplink_decoder.h"
 
 #include "core/hex.h"
+#include "core/text.h"
 #include "pipeline/radio.h"
 
 namespace roost::pipeline {
@@ -8,18 +9,22 @@ namespace {
 
 constexpr size_t kMaxCachedFormats = 4096;
 
-// The bytes as a JSON string: printable ASCII kept, every other byte shown as
-// U+FFFD, so that what a device sends can never make invalid JSON or text.
+// The bytes as a JSON string: text as the device sent it (UTF-8, of which
+// ASCII is a part), each byte that is not part of valid UTF-8 and each control
+// character shown as U+FFFD, so that what a device sends can never make
+// invalid JSON or text, or a NUL.
 void AppendBytesAsText(std::span<const uint8_t> bytes, std::string& out) {
+  const std::string text = ReplaceInvalidUtf8(
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   out += '"';
-  for (uint8_t b : bytes) {
-    if (b == '"' || b == '\\') {
+  for (char ch : text) {
+    if (ch == '"' || ch == '\\') {
       out += '\\';
-      out += static_cast<char>(b);
-    } else if (b >= 0x20 && b < 0x7f) {
-      out += static_cast<char>(b);
-    } else {
+      out += ch;
+    } else if (IsControl(ch)) {
       out += "\xef\xbf\xbd";
+    } else {
+      out += ch;
     }
   }
   out += '"';

@@ -320,6 +320,12 @@ TEST(UplinkDecoderTest, StringPayloadsBecomeSafeText) {
   m.rinfos.resize(1);
   decoder.Complete(m, PayloadType::kString, "");
   EXPECT_EQ(m.decoded, "\"Hi\\\"\xef\xbf\xbd\xef\xbf\xbd\"");
+  m.data = "5ac3bc726963680a";  // "Zürich\n": UTF-8 kept, the control shown as U+FFFD
+  decoder.Complete(m, PayloadType::kString, "");
+  EXPECT_EQ(m.decoded, "\"Z\xc3\xbcrich\xef\xbf\xbd\"");
+  m.data = "c3287f";  // a cut sequence, DEL
+  decoder.Complete(m, PayloadType::kString, "");
+  EXPECT_EQ(m.decoded, "\"\xef\xbf\xbd(\xef\xbf\xbd\"");
   decoder.Complete(m, PayloadType::kNone, "");
   EXPECT_EQ(m.decoded, "");
   decoder.Complete(m, PayloadType::kCustom, "not a format");
