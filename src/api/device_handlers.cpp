@@ -110,6 +110,12 @@ Response ListDevicesWith(ApiContext& ctx, const Principal& p, const Request& req
       return e->ToResponse();
     }
   }
+  if (auto positioned = req.QueryParam("positioned")) {
+    if (*positioned != "true" && *positioned != "false") {
+      return ApiError::BadField("positioned", "must be true or false").ToResponse();
+    }
+    query.positioned = *positioned == "true";
+  }
   auto page = ctx.devices.ListDevices(query);
   if (!page.ok()) return FromStatus(page.status()).ToResponse();
   json data = json::array();
@@ -138,7 +144,7 @@ Response ListDevices(ApiContext& ctx, const Principal& p, const Request& req) {
   }
   return ListDevicesWith(ctx, p, req, std::move(query),
                          {"deviceTypeId", "groupId", "idPrefix", "namePrefix", "state",
-                          "lastSeenSince", "lastSeenBefore"});
+                          "lastSeenSince", "lastSeenBefore", "positioned"});
 }
 
 Response ListDeviceTypeDevices(ApiContext& ctx, const Principal& p, const Request& req) {
@@ -147,8 +153,9 @@ Response ListDeviceTypeDevices(ApiContext& ctx, const Principal& p, const Reques
   storage::DeviceQuery query;
   query.group_subtree = p.group;
   query.type = t->id;
-  return ListDevicesWith(ctx, p, req, std::move(query),
-                         {"idPrefix", "namePrefix", "state", "lastSeenSince", "lastSeenBefore"});
+  return ListDevicesWith(
+      ctx, p, req, std::move(query),
+      {"idPrefix", "namePrefix", "state", "lastSeenSince", "lastSeenBefore", "positioned"});
 }
 
 Response GetDevice(ApiContext& ctx, const Principal& p, const Request& req) {

@@ -255,6 +255,35 @@ class ApiRegistryFlows(RoleCalls, ServedSite):
         self.assertEqual(self.call("READER", "GET", "/api/devices/" + api_id)[0], 404)
         self.assertEqual(self.call("DEVICE_MANAGER", "DELETE", "/api/devicetypes/" + tid)[0], 204)
 
+    def test_a_types_positioned_devices_are_listed_alone(self):
+        tid = self.new_type("placed")
+        placed = []
+        for i, (dev, pac) in enumerate(self.batch_pacs[25:30]):
+            body = {"id": dev, "pac": pac, "name": "p%d" % i, "type": tid}
+            if i % 2 == 0:
+                body.update({"lat": 43.0 + i, "lng": 1.5})
+            did = self.ok("DEVICE_MANAGER", "POST", "/api/devices/create", body)["id"]
+            if i % 2 == 0:
+                placed.append(did)
+        seen, url, pages = [], "/api/devicetypes/%s/devices?positioned=true&limit=2" % tid, 0
+        while url:
+            page = self.ok("READER", "GET", url)
+            self.assertTrue(all(d["lat"] is not None and d["lng"] is not None
+                                for d in page["data"]), page)
+            seen += [d["id"] for d in page["data"]]
+            url = page["paging"].get("next")
+            pages += 1
+            self.assertLess(pages, 10)
+        self.assertEqual(seen, sorted(placed, key=lambda d: int(d, 16)))
+        self.assertEqual(pages, 2, "the next page keeps the filter")
+        everyone = self.ok("READER", "GET", "/api/devicetypes/%s/devices?positioned=false" % tid)
+        self.assertEqual(len(everyone["data"]), 5)
+        self.assertEqual(sorted(d["id"] for d in self.ok(
+            "READER", "GET", "/api/devices?positioned=true&deviceTypeId=" + tid)["data"]),
+            sorted(placed))
+        code, _, err = self.call("READER", "GET", "/api/devices?positioned=yes")
+        self.assertEqual((code, err["errors"][0]["field"]), (400, "positioned"))
+
     def test_bulk_registration_job(self):
         tid = self.new_type("bulk")
         ids = [{"id": d, "pac": p} for d, p in self.batch_pacs[:20]]

@@ -200,6 +200,14 @@ describe('device types, devices and messages', () => {
     assert.equal(device.lat, 43.61);
     await assertAccessible(page, 'device information');
     await screenshot(page, 'device-information');
+
+    // The type's map: its devices with a position (asked for alone, page after page).
+    await page.goto(`${server.url}/devicetypes/${typeId}`);
+    await page.getByRole('link', { name: 'Location' }).click();
+    await page.locator('#t-map-count').filter({ hasText: '1 device has a position.' }).waitFor();
+    await page.locator('.leaflet-container').waitFor();
+    assert.equal(await page.locator('table.sr-table tbody tr').count(), 1);
+    assert.match(await page.locator('table.sr-table tbody').innerText(), /thermo-one/);
     await page.close();
   });
 

@@ -209,6 +209,7 @@ Result<DevicePage> SqlStore::ListDevices(const DeviceQuery& query) {
   if (query.state) sql += " AND state = " + next();
   if (query.last_since) sql += " AND last_time >= " + next();
   if (query.last_before) sql += " AND last_time < " + next();
+  if (query.positioned) sql += " AND lat IS NOT NULL AND lng IS NOT NULL";
   sql += by_name ? " ORDER BY name, id" : " ORDER BY id";
   sql += " LIMIT " + next();
   if (query.offset > 0) sql += " OFFSET " + next();

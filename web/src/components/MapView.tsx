@@ -20,7 +20,8 @@ export function MapView({ shapes, label }: { shapes: MapShape[]; label: string }
   const el = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!el.current) return;
-    const map = L.map(el.current, { attributionControl: false, keyboard: true });
+    // Many points draw on one canvas rather than as an SVG element each.
+    const map = L.map(el.current, { attributionControl: false, keyboard: true, preferCanvas: shapes.length > 500 });
     L.control.scale({ imperial: false }).addTo(map);
     const tiles = session().config.tileUrl;
     if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(map);

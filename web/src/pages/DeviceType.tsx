@@ -10,7 +10,7 @@ import { Layout, SideMenu } from '../components/Layout';
 import { lazyComponent } from '../components/lazy';
 
 import { Messages } from '../components/Messages';
-import { ApiError, get, post, type Page } from '../lib/api';
+import { ApiError, fetchAll, get, post } from '../lib/api';
 import { dateTime } from '../lib/format';
 import { navigate } from '../lib/router';
 import { canManage } from '../lib/session';
@@ -279,10 +279,17 @@ function Editor({ type, onSaved }: { type?: DeviceType; onSaved: (id: string) =>
   );
 }
 
+// The most positioned devices the type's map draws: Leaflet and the map's
+// accessible table stay responsive well past it, and a map of more points
+// than that says little more.
+const MAX_ON_MAP = 5000;
+
 function Location({ id }: { id: string }) {
   const [devices, setDevices] = useState<Device[] | null>(null);
   useEffect(() => {
-    get<Page<Device>>(`/api/devicetypes/${encodeURIComponent(id)}/devices`, { limit: 1000 }).then((p) => setDevices(p.data), () => setDevices([]));
+    // Only the positioned devices, page after page (an index of those alone).
+    fetchAll<Device>(`/api/devicetypes/${encodeURIComponent(id)}/devices`, { positioned: 'true' }, MAX_ON_MAP)
+      .then(setDevices, () => setDevices([]));
   }, [id]);
   if (!devices) return <p class="muted">Loading…</p>;
   const shapes = devices
@@ -291,7 +298,11 @@ function Location({ id }: { id: string }) {
   return (
     <>
       <MapView shapes={shapes} label="Map of the type's devices" />
-      {devices.length === 1000 && <p class="muted">The first 1 000 devices are shown.</p>}
+      <p class="muted" id="t-map-count">
+        {devices.length >= MAX_ON_MAP
+          ? `The first ${MAX_ON_MAP.toLocaleString('en')} devices with a position are shown.`
+          : `${devices.length} ${devices.length === 1 ? 'device has' : 'devices have'} a position.`}
+      </p>
     </>
   );
 }
