@@ -17,6 +17,9 @@ namespace {
 // A delivery whose destination is busy in this process is due again this soon
 // at least.
 constexpr int64_t kBusyDestinationDelayMs = 200;
+// A host whose last send took this long (most likely its whole timeout) has
+// its backlog put back for as long as its queue here takes to drain.
+constexpr int64_t kHangingSendMs = 1'000;
 constexpr size_t kMaxKnownHosts = 10'000;
 // Deliveries sent but not recorded yet, past which senders wait for the recorder.
 constexpr size_t kMaxUnrecorded = 8'192;
@@ -296,9 +299,14 @@ storage::DeliveryOutcome Dispatcher::OutcomeFor(const Delivery& d, const Attempt
 }
 
 size_t Dispatcher::SlowQueueLimit(const std::string& name) const {
-  const int64_t timeout_ms = std::max<int64_t>(
-      1, (name == kEmailDestination ? options_.email_timeout : options_.timeout).count());
-  const auto rounds = static_cast<size_t>(std::max<int64_t>(1, options_.lease_ms / 2 / timeout_ms));
+  // Each waiting send is taken to last as long as the host's last one did, or
+  // its whole timeout for a host not met yet (one that never answers).
+  auto known = speed_.find(name);
+  const int64_t per_send = std::max<int64_t>(
+      1, known != speed_.end()
+             ? known->second.took_ms
+             : (name == kEmailDestination ? options_.email_timeout : options_.timeout).count());
+  const auto rounds = static_cast<size_t>(std::max<int64_t>(1, options_.lease_ms / 2 / per_send));
   return std::min(options_.per_destination_queue, rounds * std::max(1u, options_.per_destination));
 }
 
@@ -312,12 +320,12 @@ bool Dispatcher::Enqueue(Job job, Busy& busy) {
             : host_full || (name != kEmailDestination && slow_queued_ >= slow_high_water_);
   if (full) {
     int64_t delay = kBusyDestinationDelayMs;
-    if (host_full) {
-      // About as long as the sends queued for the host will take at the pace
-      // of its last send, within half a lease. A host not met yet is given
-      // the least: its first answers may well be quick.
-      auto known = speed_.find(name);
-      const int64_t took = known != speed_.end() ? known->second.took_ms : 0;
+    auto known = speed_.find(name);
+    const int64_t took = known != speed_.end() ? known->second.took_ms : 0;
+    if (host_full && took >= kHangingSendMs) {
+      // A host that hangs: about as long as the sends queued for it will take
+      // at the pace of its last send, within half a lease. Others are looked
+      // at again soon: a host slow once may well be quick at its next answer.
       const auto rounds =
           static_cast<int64_t>(h.waiting.size() / std::max(1u, options_.per_destination));
       delay = std::clamp(rounds * took, kBusyDestinationDelayMs,

@@ -211,15 +211,17 @@ class Dispatcher {
   // Deliveries whose host is busy here, by how long (ms) to defer them.
   using Busy = std::map<int64_t, std::vector<int64_t>>;
   // Puts a job in its host's queue or, when that queue is full, adds its
-  // deliveries' ids to `busy`, which the caller defers without mu_: for about
-  // as long as the host's queue takes to drain, so that a slow host's backlog
-  // is not claimed and put back every moment. True when it queued an EMAIL
-  // job (the email threads are then to be woken). mu_ held.
+  // deliveries' ids to `busy`, which the caller defers without mu_: for 200
+  // ms, or for a host that hangs for about as long as its queue takes to
+  // drain, so that its backlog is not claimed and put back every moment.
+  // True when it queued an EMAIL job (the email threads are then to be
+  // woken). mu_ held.
   bool Enqueue(Job job, Busy& busy);
   // How many sends may wait here for host `name` while it is not known to be
-  // quick: as many as its senders get through, each taking its timeout,
-  // within half a lease. A send that waited longer could outlive its lease,
-  // be claimed again and be sent twice.
+  // quick: as many as its senders get through within half a lease, each
+  // taking as long as its last send (its timeout for a host not met yet). A
+  // send that waited longer could outlive its lease, be claimed again and be
+  // sent twice.
   size_t SlowQueueLimit(const std::string& name) const;
   // A host with waiting work and room for one more send, or nullptr: the
   // email destination only, or every other. Hosts take turns (the search
