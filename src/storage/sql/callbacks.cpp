@@ -829,10 +829,11 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveriesOn(
   ROOST_RETURN_IF_ERROR(tx.Commit("complete delivery"));
   // When each callback last delivered, for the test above. Outside the
   // transaction, so that the callback's row is locked for a statement's time:
-  // held to the commit, it would make the recordings of every instance
-  // sending for the callback wait for one another. A crash or an error before
-  // it leaves an older time, which errs towards the callback being found dead. Not an error of the
-  // recording, which is committed (a caller that tried it again would record the attempts twice).
+  // held to the commit, it would make the recordings of every instance sending
+  // for the callback wait for one another. A crash or an error before it
+  // leaves an older time, which errs towards the callback being found dead;
+  // it is not an error of the recording, which is committed (a caller that
+  // tried again would record the attempts twice).
   auto alive =
       c.Prepare("UPDATE callbacks SET last_delivered = $2 WHERE id = $1 AND last_delivered < $2",
                 "record a callback's last delivery");
