@@ -5,9 +5,13 @@
 
 #include <atomic>
 #include <future>
+#include <nlohmann/json.hpp>
+#include <random>
 #include <span>
 #include <thread>
 
+#include "core/hex.h"
+#include "core/text.h"
 #include "pipeline/message_hub.h"
 #include "storage/store_test_fixture.h"
 
@@ -330,6 +334,34 @@ TEST(UplinkDecoderTest, StringPayloadsBecomeSafeText) {
   EXPECT_EQ(m.decoded, "");
   decoder.Complete(m, PayloadType::kCustom, "not a format");
   EXPECT_EQ(m.decoded, "") << "a format that does not compile decodes nothing";
+}
+
+// Whatever bytes a device sends, String shows them as one JSON string of valid
+// UTF-8 without a control character, and keeps the bytes that were text.
+TEST(UplinkDecoderTest, AnyPayloadAsStringIsAJsonStringOfTextWithoutControls) {
+  UplinkDecoder decoder;
+  std::mt19937 random(20261206);
+  Message m;
+  m.rinfos.resize(1);
+  for (int round = 0; round < 20'000; ++round) {
+    std::vector<uint8_t> bytes(random() % 13);
+    // Half the rounds from UTF-8 lead and continuation bytes, which make valid
+    // sequences often; the others from any byte.
+    for (auto& b : bytes) {
+      b = static_cast<uint8_t>(round % 2 ? random() : 0x80 | (random() % 0x75));
+    }
+    m.data = ToHex(bytes);
+    decoder.Complete(m, PayloadType::kString, "");
+    const auto decoded = nlohmann::json::parse(m.decoded, nullptr, false);
+    ASSERT_TRUE(decoded.is_string()) << m.data << " -> " << m.decoded;
+    const std::string text = decoded.get<std::string>();
+    ASSERT_TRUE(IsValidUtf8(text)) << m.data;
+    ASSERT_FALSE(HasControl(text)) << m.data;
+    const std::string raw(bytes.begin(), bytes.end());
+    if (IsValidUtf8(raw) && !HasControl(raw)) {
+      ASSERT_EQ(text, raw) << m.data;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, UplinkWriterTest, ::testing::Values("sqlite", "postgresql"),
