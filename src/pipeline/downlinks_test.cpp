@@ -130,6 +130,15 @@ class CallbackDownlinkTest : public storage::StoreTest {
     ASSERT_TRUE(r.ok()) << r.status().message();
   }
 
+  // The type answers in DIRECT mode with deadbeefcafebabe; kFrame is ingested.
+  void IngestFrameOfDirectType() {
+    DeviceType t = type_;
+    t.downlink_mode = DownlinkMode::kDirect;
+    t.downlink_data_string = "deadbeefcafebabe";
+    ASSERT_TRUE(store_->UpdateDeviceType(t).ok());
+    IngestFrame();
+  }
+
   DownlinkOptions Options() {
     DownlinkOptions o;
     o.hold_ms = 400;
@@ -464,11 +473,7 @@ TEST_P(CallbackDownlinkTest, ModeNoneRecordsWhyOnTheMessage) {
 // decided as usual. Once it is, a new frame is held again, but a later report
 // of the refused frame is refused too: its refused station may be the best.
 TEST_P(CallbackDownlinkTest, PastMaxFramesAReportOfAnotherFrameIsAnsweredAtOnceWithoutADownlink) {
-  DeviceType t = type_;
-  t.downlink_mode = DownlinkMode::kDirect;
-  t.downlink_data_string = "deadbeefcafebabe";
-  ASSERT_TRUE(store_->UpdateDeviceType(t).ok());
-  ASSERT_NO_FATAL_FAILURE(IngestFrame());
+  ASSERT_NO_FATAL_FAILURE(IngestFrameOfDirectType());
   observe::Counter refused;
   DownlinkOptions o = Options();
   o.max_frames = 1;
@@ -527,11 +532,7 @@ TEST_P(CallbackDownlinkTest, PastMaxFramesAReportOfAnotherFrameIsAnsweredAtOnceW
 // "no downlink" (the best one here): nobody gets the downlink, and the
 // message says why instead of naming a station that never had it.
 TEST_P(CallbackDownlinkTest, AFrameRefusedHereIsNotGivenToItsRefusedStationByAnotherInstance) {
-  DeviceType t = type_;
-  t.downlink_mode = DownlinkMode::kDirect;
-  t.downlink_data_string = "deadbeefcafebabe";
-  ASSERT_TRUE(store_->UpdateDeviceType(t).ok());
-  ASSERT_NO_FATAL_FAILURE(IngestFrame());
+  ASSERT_NO_FATAL_FAILURE(IngestFrameOfDirectType());
   auto second_store = GetParam() == "sqlite" ? storage::OpenSqliteStore(location_)
                                              : storage::OpenPostgresStore(location_);
   ASSERT_TRUE(second_store.ok()) << second_store.status().message();
@@ -606,11 +607,7 @@ TEST_P(CallbackDownlinkTest, PastItsShareAClientsNewFramesAreAnsweredAtOnceWhile
 // A frame refused for its client's share records that reason, naming the
 // setting an operator would raise, not the global one.
 TEST_P(CallbackDownlinkTest, AFrameRefusedForItsClientsShareRecordsThatReason) {
-  DeviceType t = type_;
-  t.downlink_mode = DownlinkMode::kDirect;
-  t.downlink_data_string = "deadbeefcafebabe";
-  ASSERT_TRUE(store_->UpdateDeviceType(t).ok());
-  ASSERT_NO_FATAL_FAILURE(IngestFrame());
+  ASSERT_NO_FATAL_FAILURE(IngestFrameOfDirectType());
   HeldAnswers held;
   DownlinkOptions o = Options();
   o.max_frames_per_client = 1;
