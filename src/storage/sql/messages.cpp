@@ -257,7 +257,8 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       devices.emplace(static_cast<uint32_t>(q.Int(0)), std::move(d));
     }
   }
-  if (postgres) {
+  if (postgres && std::any_of(devices.begin(), devices.end(),
+                              [](const auto& entry) { return entry.second.disengaged; })) {
     // A device's flag is read by the statement that locks the device. If that
     // statement waited for another instance's transaction, which may have used
     // the flag, PostgreSQL re-read the device's row after the wait but not the
