@@ -1057,6 +1057,56 @@ TEST_P(CallbackStoreTest, AnAttemptNamingAnotherCallbackIsNotRecorded) {
   EXPECT_EQ((*listed)[0].attempts, 1);
 }
 
+// An edit that changes a callback's kind deletes its pending deliveries, even
+// one whose send is in flight. The newest delivery's id is never given again
+// (SQLite's own next rowid would be it), so that send's late outcome is not
+// recorded on a delivery queued since, by ingest or by a service report.
+TEST_P(CallbackStoreTest, AnIdOfADeletedDeliveryIsNotGivenAgain) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-k", type_)}).ok());
+  Callback status = MakeCallback("cb-s", type_);
+  status.callback_type = CallbackType::kService;
+  status.subtype = CallbackSubtype::kStatus;
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{status}).ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B")});
+  auto in_flight = Claim(30'000);
+  ASSERT_EQ(in_flight.size(), 1u);
+  const int64_t gone = in_flight[0].delivery.id;
+
+  Callback edit = MakeCallback("cb-k", type_);
+  edit.subtype = CallbackSubtype::kBidir;
+  ASSERT_TRUE(store_->UpdateCallback(edit).ok());  // deletes the delivery in flight
+  edit.subtype = CallbackSubtype::kUplink;
+  ASSERT_TRUE(store_->UpdateCallback(edit).ok());
+
+  // A service report's delivery (queued without an id of its own), then a
+  // message's.
+  ServiceReport r;
+  r.device.value = 0x2C;
+  r.type = ServiceReportType::kStatus;
+  r.time = 15'000;
+  r.station = "0A1B";
+  r.seq_number = 12;
+  IngestPolicy policy;
+  policy.now = 1'000;
+  ASSERT_TRUE(store_->IngestService(r, policy).ok());
+  Ingest({Report(0x2C, 2, 20'000, "0A1B")});
+  std::set<int64_t> ids;
+  for (const DeliveryTask& t : Claim(60'000, 100, 1)) ids.insert(t.delivery.id);
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_FALSE(ids.contains(gone));
+
+  // The send in flight ends: what was queued since is still to be sent.
+  DeliveryOutcome delivered;
+  delivered.delivered = true;
+  delivered.status = 200;
+  delivered.now = 61'000;
+  std::vector<DeliveryCompletion> late{{gone, delivered, "cb-k"}};
+  ASSERT_TRUE(store_->CompleteDeliveries(late).ok());
+  std::set<int64_t> still;
+  for (const DeliveryTask& t : Claim(70'000)) still.insert(t.delivery.id);
+  EXPECT_EQ(still, ids);
+}
+
 TEST_P(CallbackStoreTest, HandedOffDeliveriesAreStoredLeasedWithWhatTheySend) {
   Callback url = MakeCallback("cb-url", type_, /*send_duplicate=*/true);
   Callback batch = MakeCallback("cb-batch", type_);

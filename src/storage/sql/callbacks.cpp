@@ -332,17 +332,28 @@ Result<std::vector<int64_t>> SqlStore::ReserveDeliveryIdsOn(Connection& c, size_
     return ids;
   }
   // SQLite: the write transaction holds the database, so the ids after the
-  // largest are free until it ends.
+  // largest, present or given before, are free until it ends.
   ROOST_SQL_QUERY(q, c, "SELECT COALESCE(MAX(id), 0) FROM deliveries", "reserve delivery ids");
   auto row = q.Next();
   if (!row.ok()) return row.status();
-  const int64_t last = *row ? q.Int(0) : 0;
+  const int64_t last = std::max(*row ? q.Int(0) : 0, last_delivery_id_.load());
   for (size_t i = 1; i <= n; ++i) ids.push_back(last + static_cast<int64_t>(i));
+  // Given even if the transaction rolls back: an id skipped costs nothing.
+  last_delivery_id_.store(ids.back());
   return ids;
 }
 
 Status SqlStore::QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows) {
   if (rows.empty()) return Status::Ok();
+  std::vector<Delivery> numbered;
+  if (rows.front().id == 0 && c.dialect().engine != driver::Engine::kPostgres) {
+    // SQLite's own rowid could be one a deleted delivery had.
+    auto ids = ReserveDeliveryIdsOn(c, rows.size());
+    if (!ids.ok()) return ids.status();
+    numbered.assign(rows.begin(), rows.end());
+    for (size_t i = 0; i < numbered.size(); ++i) numbered[i].id = (*ids)[i];
+    rows = numbered;
+  }
   // With ids (reserved by ReserveDeliveryIdsOn): every row has one.
   const bool with_ids = rows.front().id != 0;
   static constexpr driver::Column kColumnsWithId[] = {

@@ -6,6 +6,7 @@
 // Not part of the storage interface: only storage/ includes it.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -275,7 +276,9 @@ class SqlStore final : public Store {
   // current transaction. Rows with ids (all or none) are stored with them.
   Status QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows);
   // `n` delivery ids no other row has or will be given, for QueueDeliveriesOn;
-  // inside a write transaction.
+  // inside a write transaction. On SQLite not even the ids of rows deleted
+  // since this store opened, so that an attempt still in flight for a deleted
+  // delivery is never recorded on a new one.
   Result<std::vector<int64_t>> ReserveDeliveryIdsOn(Connection& c, size_t n);
   // CompleteDeliveries on `c`; with `all_found` a delivery that is gone is
   // NotFound (CompleteDelivery) rather than skipped.
@@ -313,6 +316,13 @@ class SqlStore final : public Store {
   std::mutex claim_mu_;
   std::optional<ClaimPlace> claim_place_;  // guarded by claim_mu_
   EpochMillis last_full_claim_ = 0;        // guarded by claim_mu_
+
+  // SQLite: the largest delivery id this store has given. SQLite's own next
+  // rowid is one past the largest id present, so without it the ids of the
+  // newest deliveries, once deleted (an edit that changes a callback's kind,
+  // retention), would be given again while a send of theirs is in flight. A
+  // restart needs no more: sends in flight end with the process.
+  std::atomic<int64_t> last_delivery_id_{0};
 };
 
 }  // namespace roost::storage::sql
