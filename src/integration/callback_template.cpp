@@ -304,7 +304,14 @@ Escaping EscapingFor(PatternPlace place, std::string_view content_type) {
       break;
   }
   const std::string_view media = MediaType(content_type);
-  if (EqualsIgnoreCase(media, "application/json")) return Escaping::kJson;
+  // JSON by any of its names: a structured suffix (RFC 6839, `application/ld+json`)
+  // says the body is JSON, and a value left unescaped there could add members.
+  constexpr std::string_view kJsonSuffix = "+json";
+  if (EqualsIgnoreCase(media, "application/json") || EqualsIgnoreCase(media, "text/json") ||
+      (media.size() > kJsonSuffix.size() &&
+       EqualsIgnoreCase(media.substr(media.size() - kJsonSuffix.size()), kJsonSuffix))) {
+    return Escaping::kJson;
+  }
   if (EqualsIgnoreCase(media, "application/x-www-form-urlencoded")) return Escaping::kFormBody;
   return Escaping::kText;
 }

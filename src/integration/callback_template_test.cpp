@@ -281,6 +281,17 @@ TEST(CallbackTemplateEscaping, ChosenByPlaceAndContentType) {
             Escaping::kFormBody);
   EXPECT_EQ(EscapingFor(PatternPlace::kBody, "text/plain"), Escaping::kText);
   EXPECT_EQ(EscapingFor(PatternPlace::kBody, "application/jsonp"), Escaping::kText);
+  // JSON under its other names too: a value could otherwise add members.
+  EXPECT_EQ(EscapingFor(PatternPlace::kBody, "application/vnd.api+json"), Escaping::kJson);
+  EXPECT_EQ(EscapingFor(PatternPlace::kBody, "Application/LD+JSON; charset=utf-8"),
+            Escaping::kJson);
+  EXPECT_EQ(EscapingFor(PatternPlace::kBody, "text/json"), Escaping::kJson);
+  EXPECT_EQ(EscapingFor(PatternPlace::kBody, "application/+json"), Escaping::kJson);
+  EXPECT_EQ(EscapingFor(PatternPlace::kBody, "application/json-seq"), Escaping::kText);
+  const std::string body = ExpandText(R"({"info":"{info}"})", Hostile(),
+                                      EscapingFor(PatternPlace::kBody, "application/vnd.api+json"),
+                                      CallbackKind::kError);
+  EXPECT_EQ(nlohmann::json::parse(body).at("info"), kHostile);
   EXPECT_EQ(EscapingFor(PatternPlace::kBody, ""), Escaping::kText);
 }
 
