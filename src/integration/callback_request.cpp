@@ -135,6 +135,22 @@ Status CheckUrlPattern(std::string_view url) {
   return Status::Ok();
 }
 
+// A pattern that lands in a header (of the request or the email) is refused
+// with a control character in its own text: it could never be sent as written.
+// Values inserted into it have theirs removed when it is expanded.
+Status CheckNoControls(std::string_view field, std::string_view pattern) {
+  size_t position = 0;
+  for (char ch : pattern) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c & 0xC0) != 0x80) ++position;
+    if (c < 0x20 || c == 0x7f) {
+      return Status::InvalidInput(std::string(field) + ": position " + std::to_string(position) +
+                                  ": control characters (CR, LF, ...) cannot be sent in a header");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<CompiledTemplate> CompileField(std::string_view field, std::string_view pattern,
                                       CallbackKind kind, const std::vector<std::string>& fields) {
   auto compiled = Compile(pattern, kind, fields);
@@ -199,6 +215,7 @@ Status CheckHttpParts(const Callback& callback, CallbackKind kind,
                     [&](const auto& earlier) { return EqualsIgnoreCase(earlier.first, name); })) {
       return Status::InvalidInput("headers: '" + Shown(name) + "' is given more than once");
     }
+    ROOST_RETURN_IF_ERROR(CheckNoControls("header " + name, value));
     ROOST_RETURN_IF_ERROR(CompileField("header " + name, value, kind, fields).status());
   }
   return Status::Ok();
@@ -296,6 +313,7 @@ Status ValidateCallback(const Callback& callback) {
       if (!address.ok()) return address.status().WithPrefix("recipient");
       ROOST_RETURN_IF_ERROR(CompileField("recipient", callback.recipient, *kind, fields).status());
       if (callback.subject.empty()) return Status::InvalidInput("subject: required");
+      ROOST_RETURN_IF_ERROR(CheckNoControls("subject", callback.subject));
       ROOST_RETURN_IF_ERROR(CompileField("subject", callback.subject, *kind, fields).status());
       if (callback.message.empty()) return Status::InvalidInput("message: required");
       ROOST_RETURN_IF_ERROR(CompileField("message", callback.message, *kind, fields).status());

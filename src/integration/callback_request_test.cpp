@@ -469,6 +469,13 @@ TEST(ValidateCallback, MethodHeaderAndBodyRefusals) {
   c.headers = {{"X-Key", "{bar}"}};
   EXPECT_EQ(ErrorOf(c),
             "header X-Key: position 1: unknown variable {bar} for DATA UPLINK callbacks");
+  // A value's own text with a control character could never be sent as written.
+  c.headers = {{"X-Key", "é\r\nInjected: yes"}};
+  EXPECT_EQ(ErrorOf(c),
+            "header X-Key: position 2: control characters (CR, LF, ...) cannot be sent in a "
+            "header");
+  c.headers = {{"X-Key", std::string("a\0b", 3)}};
+  EXPECT_TRUE(StartsWith(ErrorOf(c), "header X-Key: position 2: control characters"));
 
   for (const char* bad :
        {"json", "application/", "/json", "application/json\r\nX: 1", "application /json"}) {
@@ -524,6 +531,13 @@ TEST(ValidateCallback, ChannelFieldsAndKinds) {
   EXPECT_EQ(ErrorOf(mail), "subject: required");
   mail.subject = "{info}";
   EXPECT_TRUE(StartsWith(ErrorOf(mail), "subject: position 1: unknown variable {info}"));
+  mail.subject = "Alert\nBcc: victim@example.com";
+  EXPECT_EQ(ErrorOf(mail),
+            "subject: position 6: control characters (CR, LF, ...) cannot be sent in a header");
+  mail.recipient = "ops@example.com\r\nBcc: victim@example.com";
+  mail.subject = "s";
+  EXPECT_TRUE(StartsWith(ErrorOf(mail), "recipient: "));
+  mail.recipient = "ops@example.com";
   mail.subject = "s";
   mail.message = "";
   EXPECT_EQ(ErrorOf(mail), "message: required");
