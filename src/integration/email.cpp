@@ -2,9 +2,12 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <string_view>
+#include <utility>
 
 #include "core/base64.h"
 #include "core/hex.h"
@@ -140,6 +143,41 @@ size_t ReadChunk(char* buffer, size_t size, size_t nitems, void* userdata) {
   return n;
 }
 
+// What a failed send is called where tenants read it (a delivery's info):
+// the kind of failure and the server's reply code, not the server's address
+// or the rest of the client's text.
+std::string FailureForUsers(CURLcode rc, std::string_view client_text) {
+  // libcurl names the refused SMTP command and its reply code ("RCPT failed: 550").
+  for (const auto& [command, what] :
+       {std::pair{"RCPT failed: ", "the recipient"}, std::pair{"MAIL failed: ", "the sender"},
+        std::pair{"DATA failed: ", "the message"}}) {
+    const size_t at = client_text.find(command);
+    if (at == std::string_view::npos) continue;
+    std::string_view code = client_text.substr(at + std::string_view(command).size(), 3);
+    const bool digits = code.size() == 3 && std::all_of(code.begin(), code.end(), [](char c) {
+                          return c >= '0' && c <= '9';
+                        });
+    return std::string("the mail server refused ") + what +
+           (digits ? " (" + std::string(code) + ")" : std::string());
+  }
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+      return "the mail server could not be reached";
+    case CURLE_OPERATION_TIMEDOUT:
+      return "the mail server did not answer in time";
+    case CURLE_LOGIN_DENIED:
+      return "the mail server refused Roost's login";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_USE_SSL_FAILED:
+      return "no secure connection to the mail server";
+    default:
+      return "the mail server did not take the email (error " +
+             std::to_string(static_cast<int>(rc)) + ")";
+  }
+}
+
 }  // namespace
 
 Result<std::string> ValidateAddress(std::string_view address) {
@@ -195,7 +233,7 @@ Result<std::string> BuildMessage(const Email& email, const std::string& date,
 
 SmtpSender::SmtpSender(SmtpSettings settings) : settings_(std::move(settings)) {}
 
-Status SmtpSender::Send(const Email& email) const {
+Status SmtpSender::Send(const Email& email, std::string* detail) const {
   InitCurlOnce();
   uint8_t rnd[12];
   crypto::RandomBytes(rnd);
@@ -242,8 +280,11 @@ Status SmtpSender::Send(const Email& email) const {
   curl_slist_free_all(rcpt);
   curl_easy_cleanup(curl);
   if (rc != CURLE_OK) {
-    return Status::IoError("sending email via " + url + " failed: " +
-                           (errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc)));
+    if (detail != nullptr) {
+      *detail = "sending email via " + url +
+                " failed: " + (errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc));
+    }
+    return Status::IoError(FailureForUsers(rc, errbuf));
   }
   return Status::Ok();
 }

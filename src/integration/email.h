@@ -44,9 +44,13 @@ Result<std::string> BuildMessage(const Email& email, const std::string& date,
 class SmtpSender {
  public:
   explicit SmtpSender(SmtpSettings settings);
-  // Sends one message; errors say what failed (connect, refused recipient, ...)
-  // without the password. Blocking: call it from a worker, not the event loop.
-  Status Send(const Email& email) const;
+  // Sends one message. An error's message says what failed (the mail server
+  // could not be reached, refused the recipient, ...) in words fit for any
+  // user: it names neither the server nor the password, since it is shown on
+  // tenants' deliveries. `detail`, when given, gets the operator's version
+  // for the log: the server's address and the client's own error text.
+  // Blocking: call it from a worker, not the event loop.
+  Status Send(const Email& email, std::string* detail = nullptr) const;
 
  private:
   SmtpSettings settings_;

@@ -138,11 +138,12 @@ Result<registry::SendEmail> MakeEmailSender(const config::ServeConfig& config,
                                                      const std::string& subject,
                                                      const std::string& body) {
     integration::Email email{"Roost <" + from + ">", {to}, subject, body};
-    Status sent = sender->Send(email);
+    std::string detail;
+    Status sent = sender->Send(email, &detail);
     if (sent.ok()) {
       logger.Info("email sent", {{"to", to}, {"subject", subject}});
     } else {
-      logger.Warn("email not sent", {{"to", to}, {"subject", subject}, {"error", sent.message()}});
+      logger.Warn("email not sent", {{"to", to}, {"subject", subject}, {"error", detail}});
     }
     return sent;
   });
