@@ -147,6 +147,39 @@ TEST_P(MessageStoreTest, ThreeStationsReportingOneFrameMakeOneMessage) {
   EXPECT_EQ(d->average_snr, 12);
 }
 
+// A frame stamped earlier than the one before it (the stations' clocks differ)
+// is a new message, but the device was still heard at the later time: its
+// `last` never moves back, so it does not look silent. The frame is still
+// found for another station's copy of it, and the next number still follows.
+TEST_P(MessageStoreTest, AFrameStampedEarlierThanTheLastLeavesTheDeviceHeardAtTheLater) {
+  const EpochMillis now = 10'000'000;
+  EXPECT_EQ(Ingest({Report(0x2D, 1, now, "0A1C")})[0].result, IngestResult::kAccepted);
+  EXPECT_EQ(Ingest({Report(0x2C, 10, now, "0A1C")})[0].result, IngestResult::kAccepted);
+  EXPECT_EQ(Ingest({Report(0x2C, 11, now - 3'600'000, "0A1C")})[0].result, IngestResult::kAccepted);
+  auto d = store_->GetDevice(0x2C);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->last, now);
+  EXPECT_EQ(d->sequence_number, 11);
+  // A keepAlive of 30 min: heard 1 s ago, so no loss.
+  SilenceWatch watch{type_.id, 1'800'000, now + 1'000, 500};
+  auto watched = store_->WatchSilence(watch);
+  ASSERT_TRUE(watched.ok()) << watched.status().message();
+  EXPECT_EQ(watched->lost, 0);
+
+  // Another station's copy of frame 11 joins its message; frame 11 again past
+  // the window is late; frame 12 is new.
+  auto copy = Ingest({Report(0x2C, 11, now - 3'600'000 + 500, "0A1B")});
+  EXPECT_EQ(copy[0].result, IngestResult::kDuplicate);
+  ASSERT_TRUE(copy[0].message.has_value());
+  EXPECT_EQ(copy[0].message->rinfos.size(), 2u);
+  EXPECT_EQ(Ingest({Report(0x2C, 11, now - 3'500'000, "0A1D")})[0].result, IngestResult::kLate);
+  EXPECT_EQ(Ingest({Report(0x2C, 12, now + 5'000, "0A1C")})[0].result, IngestResult::kAccepted);
+  d = store_->GetDevice(0x2C);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->last, now + 5'000);
+  EXPECT_EQ(DeviceMessages(0x2C).size(), 3u);
+}
+
 TEST_P(MessageStoreTest, ReportsOfOneFrameInOneBatchAreStoredOnceWithEveryStation) {
   auto d = Ingest({Report(0x2C, 7, 5'000, "0A1B"), Report(0x2D, 1, 5'000, "0A1C"),
                    Report(0x2C, 7, 5'010, "0A1C"), Report(0x2C, 7, 5'020, "0A1C")});

@@ -105,7 +105,7 @@ Status SqlStore::UpdateDevice(const Device& d) {
       "product_certificate = $6, lat = $7, lng = $8, activation_time = $9, state = $10, "
       "token_renew_forbidden = $11, last_time = $12, average_snr = $13, average_rssi = $14, "
       "sequence_number = $15, dev_eui = $16, join_eui = $17, provision_id = $18, "
-      "serial_number = $19, model = $20 WHERE id = $1",
+      "serial_number = $19, model = $20, last_frame_time = NULL WHERE id = $1",
       "update device", [&](Query& q) { BindDevice(q, d, /*with_creation_time=*/false); },
       "device " + d.id.ToApi() + " not found");
 }

@@ -98,7 +98,8 @@ void MoveAverage(std::optional<double>& average, double value) {
 struct DeviceUplink {
   std::string type, group, tree;
   std::optional<int64_t> seq;
-  std::optional<EpochMillis> last;
+  std::optional<EpochMillis> last;   // the time of the frame numbered `seq`
+  std::optional<EpochMillis> heard;  // the latest time it was heard (last_time)
   std::optional<double> avg_snr, avg_rssi;
   PayloadType payload_type = PayloadType::kNone;
   std::string payload_config;
@@ -228,9 +229,10 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     // in a cycle; only the device rows are locked, not their type or group.
     ROOST_SQL_QUERY(
         q, c,
-        std::string("SELECT d.id, d.type_id, d.group_id, g.tree, d.sequence_number, d.last_time, "
-                    "d.average_snr, d.average_rssi, t.payload_type, t.payload_config, "
-                    "CASE WHEN x.device_id IS NULL THEN 0 ELSE 1 END "
+        std::string("SELECT d.id, d.type_id, d.group_id, g.tree, d.sequence_number, "
+                    "COALESCE(d.last_frame_time, d.last_time), d.average_snr, d.average_rssi, "
+                    "t.payload_type, t.payload_config, "
+                    "CASE WHEN x.device_id IS NULL THEN 0 ELSE 1 END, d.last_time "
                     "FROM devices d JOIN groups g ON g.id = d.group_id "
                     "JOIN device_types t ON t.id = d.type_id "
                     "LEFT JOIN sequence_check_disengaged x ON x.device_id = d.id "
@@ -254,6 +256,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       d.payload_type = static_cast<PayloadType>(q.Int(8));
       d.payload_config = q.Text(9);
       d.disengaged = q.Int(10) != 0;
+      d.heard = q.OptInt(11);
       devices.emplace(static_cast<uint32_t>(q.Int(0)), std::move(d));
     }
   }
@@ -376,6 +379,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     d.last_looked_up = true;
     d.seq = r.seq_number;
     d.last = r.time;
+    d.heard = d.heard ? std::max(*d.heard, r.time) : r.time;
     MoveAverage(d.avg_snr, r.snr);
     MoveAverage(d.avg_rssi, r.rssi);
     d.changed = true;
@@ -459,12 +463,13 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
   }
   {
     ROOST_SQL_QUERY(q, c,
-                    "UPDATE devices SET sequence_number = $2, last_time = $3, average_snr = $4, "
-                    "average_rssi = $5 WHERE id = $1",
+                    "UPDATE devices SET sequence_number = $2, last_frame_time = $3, "
+                    "average_snr = $4, average_rssi = $5, last_time = $6 WHERE id = $1",
                     "ingest uplinks");
     for (const auto& [id, d] : devices) {
       if (!d.changed) continue;
       q.Bind(1, int64_t{id}).Bind(2, d.seq).Bind(3, d.last).Bind(4, d.avg_snr).Bind(5, d.avg_rssi);
+      q.Bind(6, d.heard);
       ROOST_RETURN_IF_ERROR(q.Run());
       q.Reset();
     }
