@@ -103,6 +103,9 @@ struct Outcome {
   const RouteOptions* options = nullptr;
 };
 
+// The characters of a request's path a log line keeps.
+constexpr size_t kLoggedPathLength = 200;
+
 // A body of this size or more is "large": after it, freed heap is given back.
 constexpr size_t kLargeBody = 1024 * 1024;
 
@@ -368,6 +371,11 @@ class Server::Impl {
   std::string address_;
   uint16_t port_ = 0;
 
+  // Lines for refused requests (status 400 and up) a second: anyone can send
+  // those as fast as the connection goes, with paths as long as a head may be.
+  static constexpr int kRefusalLinesPerSecond = 50;
+  observe::LineBudget refusal_lines_{kRefusalLinesPerSecond};
+
   observe::CounterFamily* requests_ = nullptr;
   observe::HistogramFamily* durations_ = nullptr;
   observe::Gauge* open_ = nullptr;
@@ -557,12 +565,28 @@ void Server::Impl::Record(const Outcome& out, const std::string& remote, Clock::
   }
   // A line per answered request costs a formatted write per request on the
   // hot path (ingest); the counts above say how many went well. Refusals and
-  // failures stay at info, where someone looks.
-  const auto level = status < 400 ? observe::Logger::Level::kDebug : observe::Logger::Level::kInfo;
-  if (opts_.logger && opts_.logger->Enabled(level)) {
+  // failures stay at info, where someone looks, within their budget; the next
+  // line written says how many were left out. The method and path are the
+  // client's: cut, as a refusal's message quotes them.
+  const bool refused = status >= 400;
+  const auto level = refused ? observe::Logger::Level::kInfo : observe::Logger::Level::kDebug;
+  if (opts_.logger == nullptr || !opts_.logger->Enabled(level)) return;
+  int64_t left_out = 0;
+  if (refused && !refusal_lines_.Take(&left_out)) return;
+  const std::string method = QuoteForMessage(out.method, 16);
+  const std::string path = QuoteForMessage(out.path, kLoggedPathLength);
+  if (refused) {
     opts_.logger->Log(level, "request",
-                      {{"method", out.method},
-                       {"path", out.path},
+                      {{"method", method},
+                       {"path", path},
+                       {"status", status},
+                       {"duration_ms", seconds * 1000.0},
+                       {"remote", remote},
+                       {"earlier_refusals_not_logged", left_out}});
+  } else {
+    opts_.logger->Log(level, "request",
+                      {{"method", method},
+                       {"path", path},
                        {"status", status},
                        {"duration_ms", seconds * 1000.0},
                        {"remote", remote}});

@@ -946,6 +946,54 @@ TEST_F(ServerTest, HandlerExceptionGets500AndServerStaysUp) {
   EXPECT_TRUE(logged);
 }
 
+// Refused requests are logged, but a client sending many with long paths
+// cannot flood the log: paths are cut, and at most 50 lines a second are
+// written; the next line says how many were left out.
+TEST_F(ServerTest, RefusedRequestsAreLoggedWithinABudgetAndWithCutPaths) {
+  StartServer();
+  const std::string long_path = "/nowhere/" + std::string(8000, 'a');
+  {
+    Client c(server->port());
+    for (int i = 0; i < 400; ++i) EXPECT_EQ(c.Get(long_path).status, 404);
+  }
+  auto refusal_lines = [&] {
+    std::vector<std::string> out;
+    for (const auto& l : Lines()) {
+      if (l.find("\"msg\":\"request\"") != std::string::npos &&
+          l.find("\"status\":404") != std::string::npos) {
+        out.push_back(l);
+      }
+    }
+    return out;
+  };
+  const auto lines = refusal_lines();
+  ASSERT_GE(lines.size(), 1u);
+  // 400 requests take a few seconds at most here: a handful of seconds' budget.
+  EXPECT_LE(lines.size(), 50u * 4) << "refusal lines were not limited";
+  for (const auto& l : lines) EXPECT_LT(l.size(), 600u) << "the path was not cut";
+  EXPECT_NE(lines.front().find("/nowhere/aaa"), std::string::npos) << lines.front();
+  EXPECT_NE(lines.front().find("\"earlier_refusals_not_logged\":0"), std::string::npos);
+  // A second later the budget is back, and the line counts those left out.
+  std::this_thread::sleep_for(1100ms);
+  {
+    Client c(server->port());
+    EXPECT_EQ(c.Get("/nowhere/again").status, 404);
+  }
+  const auto after = refusal_lines();
+  ASSERT_EQ(after.size(), lines.size() + 1);
+  EXPECT_NE(after.back().find("/nowhere/again"), std::string::npos) << after.back();
+  // Every refusal is either logged or counted by a later line.
+  const std::string key = "\"earlier_refusals_not_logged\":";
+  long left_out = 0;
+  for (const auto& l : after) {
+    const size_t at = l.find(key);
+    ASSERT_NE(at, std::string::npos) << l;
+    left_out += std::strtol(l.c_str() + at + key.size(), nullptr, 10);
+  }
+  EXPECT_GT(left_out, 0);
+  EXPECT_EQ(left_out + static_cast<long>(lines.size()), 400);
+}
+
 TEST_F(ServerTest, OversizedHeaderGets431) {
   ServerOptions opts;
   opts.max_header_bytes = 1024;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <utility>
 
 #include "observe/json_string.h"
 
@@ -105,6 +106,24 @@ void Logger::Log(Level level, std::string_view msg, std::initializer_list<LogFie
   std::string line = Format(level, msg, fields);
   std::lock_guard lock(mu_);
   sink_(line);
+}
+
+bool LineBudget::Take(int64_t* left_out) {
+  const int64_t second = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (second != second_) {
+    second_ = second;
+    lines_ = 0;
+  }
+  if (lines_ >= per_second_) {
+    ++left_out_;
+    return false;
+  }
+  ++lines_;
+  *left_out = std::exchange(left_out_, 0);
+  return true;
 }
 
 }  // namespace roost::observe

@@ -60,4 +60,22 @@ class Logger {
   std::mutex mu_;
 };
 
+// How many lines of one kind may be written per second, so that what a
+// stranger can make happen many times a second (refused requests, refused
+// reports) cannot flood the log or fill the disk. Thread-safe.
+class LineBudget {
+ public:
+  explicit LineBudget(int lines_per_second) : per_second_(lines_per_second) {}
+  // Whether a line may be written now. When it may, `*left_out` is the number
+  // of lines refused since the last one allowed, for that line to say.
+  bool Take(int64_t* left_out);
+
+ private:
+  const int per_second_;
+  std::mutex mu_;
+  int64_t second_ = -1;   // guarded by mu_: the second the lines are counted in
+  int lines_ = 0;         // guarded by mu_: lines allowed in second_
+  int64_t left_out_ = 0;  // guarded by mu_: lines refused since the last allowed
+};
+
 }  // namespace roost::observe

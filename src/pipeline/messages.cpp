@@ -124,23 +124,8 @@ void MessageService::Count(IngestResult result) {
 
 void MessageService::LogRefused(uint32_t device, std::string_view station, IngestResult reason) {
   if (logger_ == nullptr) return;
-  const int64_t second = std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::steady_clock::now().time_since_epoch())
-                             .count();
   int64_t suppressed = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (second != log_second_) {
-      log_second_ = second;
-      log_lines_ = 0;
-    }
-    if (log_lines_ >= kRefusalLinesPerSecond) {
-      ++log_suppressed_;
-      return;
-    }
-    ++log_lines_;
-    suppressed = std::exchange(log_suppressed_, 0);
-  }
+  if (!refusal_lines_.Take(&suppressed)) return;
   const std::string id = SigfoxId{device}.ToApi();
   logger_->Info("ingest report refused", {{"device", id},
                                           {"station", station},

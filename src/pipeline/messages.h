@@ -129,9 +129,7 @@ class MessageService {
   std::vector<observe::Counter*> results_;  // by IngestResult code; empty without metrics
   observe::Counter* busy_ = nullptr;        // requests refused: the writer's queue was full
   std::mutex mu_;
-  int64_t log_second_ = 0;      // guarded by mu_: the second of the refusal lines counted
-  int log_lines_ = 0;           // guarded by mu_: refusal lines written in log_second_
-  int64_t log_suppressed_ = 0;  // guarded by mu_: refusal lines left out since the last one
+  observe::LineBudget refusal_lines_{kRefusalLinesPerSecond};
   std::unordered_map<std::string, std::string> station_groups_;  // id -> group
   std::unordered_map<std::string, bool> covers_;  // caller group + '/' + station group
 };

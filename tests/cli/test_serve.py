@@ -120,7 +120,7 @@ class ServeTest(unittest.TestCase):
             self.assertGreaterEqual(e["status"], 400)
             self.assertEqual(set(e) - {"ts"},
                              {"level", "msg", "method", "path", "status", "duration_ms",
-                              "remote"})
+                              "remote", "earlier_refusals_not_logged"})
         self.assertIn({"method": "GET", "path": "/api/no/such/thing", "status": 404},
                       [{k: e[k] for k in ("method", "path", "status")} for e in requests])
         self.assertEqual(entries[-1]["msg"], "stopped")
