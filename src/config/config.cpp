@@ -295,6 +295,14 @@ const std::vector<KeyDef>& Keys() {
               "In-memory request bodies of all connections together; past it, 503 + "
               "Retry-After"),
           &ServeConfig::max_body_bytes_in_flight, 65536, 4294967295),
+      Int(Key("http.max_connections", "ROOST_HTTP_MAX_CONNECTIONS", "", "10000",
+              "Open HTTP connections, all clients together; further ones are closed at once"),
+          &ServeConfig::max_connections, 16, 1000000),
+      Int(Key("http.max_connections_per_address", "ROOST_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "",
+              "1000",
+              "Open HTTP connections from one client address (IPv4, or IPv6 /64); loopback "
+              "clients are not limited"),
+          &ServeConfig::max_connections_per_address, 1, 1000000),
       Typed(
           Key("http.public_url", "ROOST_HTTP_PUBLIC_URL", "--public-url", "",
               "Base URL clients reach the server at (links in emails); empty = "

@@ -34,6 +34,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -85,6 +86,7 @@ ServerOptions WithThreads(ServerOptions opts) {
 struct Conn {
   explicit Conn(asio::any_io_executor ex) : executor(std::move(ex)) {}
   asio::any_io_executor executor;
+  std::string client;  // the client's share of max_connections_per_address; "" = unlimited
   beast::tcp_stream* stream = nullptr;
   bool idle = false;
   // The response body being streamed on this connection (ResponseStream), if any.
@@ -102,6 +104,26 @@ struct Outcome {
   const Handler* handler = nullptr;
   const RouteOptions* options = nullptr;
 };
+
+// Whose share of ServerOptions::max_connections_per_address a connection from
+// `remote` takes: its IPv4 address (also when mapped into IPv6), or its IPv6
+// /64, since one host is given a /64 to pick addresses from. "" = a loopback
+// client, not limited unless `limit_loopback`.
+std::string ClientShare(const asio::ip::address& remote, bool limit_loopback) {
+  if (remote.is_loopback() && !limit_loopback) return "";
+  if (remote.is_v6()) {
+    const asio::ip::address_v6 v6 = remote.to_v6();
+    if (v6.is_v4_mapped()) {
+      const auto v4 = asio::ip::make_address_v4(asio::ip::v4_mapped, v6);
+      if (v4.is_loopback() && !limit_loopback) return "";
+      return v4.to_string();
+    }
+    auto bytes = v6.to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+    return asio::ip::address_v6(bytes).to_string() + "/64";
+  }
+  return remote.to_string();
+}
 
 // The characters of a request's path a log line keeps.
 constexpr size_t kLoggedPathLength = 200;
@@ -380,11 +402,13 @@ class Server::Impl {
   observe::HistogramFamily* durations_ = nullptr;
   observe::Gauge* open_ = nullptr;
   observe::Counter* accepted_ = nullptr;
+  observe::Counter* refused_per_client_ = nullptr;
 
   std::mutex mu_;
   std::condition_variable drained_;
   std::unordered_set<std::shared_ptr<Conn>> conns_;
-  bool draining_ = false;              // guarded by mu_
+  std::unordered_map<std::string, size_t> per_client_;  // guarded by mu_: open, by ClientShare
+  bool draining_ = false;                               // guarded by mu_
   std::atomic<bool> stopping_{false};  // lock-free copy of draining_ for the connections
   bool started_ = false;
   bool shut_down_ = false;
@@ -417,6 +441,11 @@ Status Server::Impl::Init() {
   if (!open.ok()) return open.status();
   auto accepted = m.AddCounter("roost_http_connections_total", "HTTP connections accepted");
   if (!accepted.ok()) return accepted.status();
+  auto refused = m.AddCounter("roost_http_connections_refused_per_address_total",
+                              "HTTP connections closed at once: their client address had "
+                              "max_connections_per_address open");
+  if (!refused.ok()) return refused.status();
+  refused_per_client_ = &(*refused)->Get();
   requests_ = *requests;
   durations_ = *durations;
   open_ = &(*open)->Get();
@@ -458,6 +487,15 @@ void Server::Impl::Start() {
 bool Server::Impl::Register(const std::shared_ptr<Conn>& conn) {
   std::lock_guard lock(mu_);
   if (draining_ || conns_.size() >= opts_.max_connections) return false;
+  if (!conn->client.empty()) {
+    size_t& open = per_client_[conn->client];
+    if (open >= opts_.max_connections_per_address) {
+      if (open == 0) per_client_.erase(conn->client);
+      if (refused_per_client_) refused_per_client_->Inc();
+      return false;
+    }
+    ++open;
+  }
   conns_.insert(conn);
   if (open_) open_->Add(1);
   return true;
@@ -465,7 +503,13 @@ bool Server::Impl::Register(const std::shared_ptr<Conn>& conn) {
 
 void Server::Impl::Unregister(const std::shared_ptr<Conn>& conn) {
   std::lock_guard lock(mu_);
-  if (conns_.erase(conn) > 0 && open_) open_->Add(-1);
+  if (conns_.erase(conn) > 0) {
+    if (open_) open_->Add(-1);
+    if (!conn->client.empty()) {
+      auto it = per_client_.find(conn->client);
+      if (it != per_client_.end() && --it->second == 0) per_client_.erase(it);
+    }
+  }
   if (conns_.empty()) drained_.notify_all();
 }
 
@@ -495,6 +539,9 @@ asio::awaitable<void> Server::Impl::AcceptLoop() {
     }
     if (accepted_) accepted_->Inc();
     auto conn = std::make_shared<Conn>(socket.get_executor());
+    const tcp::endpoint remote = socket.remote_endpoint(ec);
+    if (ec) continue;  // gone already: the socket closes as it goes out of scope
+    conn->client = ClientShare(remote.address(), opts_.limit_loopback_clients);
     if (!Register(conn)) {
       socket.close(ec);
       continue;
@@ -743,12 +790,18 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
   stream.socket().non_blocking(true, ec);
   if (ec) co_return;
   beast::flat_buffer buffer;
+  bool first_request = true;
   for (;;) {
     // Idle: wait for the first byte of the next request.
     if (buffer.size() == 0) {
       if (stopping_.load()) break;
       conn->idle = true;
-      stream.expires_after(opts_.idle_timeout);
+      // A new connection gets the head's time for its first byte, not the
+      // idle time a kept-alive one has: an open connection that never asks
+      // for anything holds a share of max_connections for nothing.
+      stream.expires_after(first_request ? std::min(opts_.idle_timeout, opts_.header_timeout)
+                                         : opts_.idle_timeout);
+      first_request = false;
       size_t n = co_await stream.async_read_some(buffer.prepare(4096), Redirect(ec));
       conn->idle = false;
       if (ec) break;  // closed by the peer, idle timeout, or cancelled by Shutdown

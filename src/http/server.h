@@ -84,6 +84,12 @@ struct ServerOptions {
   std::string spool_dir;                // BodyStorage::kFile bodies; "" = $TMPDIR or /tmp
   size_t max_header_bytes = 16 * 1024;  // larger request heads get 431
   size_t max_connections = 10000;       // further connections are closed at once
+  // Open connections from one client address (an IPv4 address, or an IPv6
+  // /64: one host's share), so that one client cannot take them all; further
+  // ones are closed at once. Loopback clients are not limited: a reverse
+  // proxy on the same host brings every client's requests from there.
+  size_t max_connections_per_address = 1000;
+  bool limit_loopback_clients = false;  // tests: count loopback clients too
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{60'000};

@@ -56,8 +56,18 @@ struct RawResponse {
 
 class Client {
  public:
-  explicit Client(uint16_t port) {
+  // From `source` (another loopback address, such as 127.0.0.2, stands for
+  // another client host); by default from the one the kernel picks.
+  explicit Client(uint16_t port, const char* source = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (source != nullptr) {
+      sockaddr_in from{};
+      from.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &from.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+        throw std::runtime_error("bind failed");
+      }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -1038,6 +1048,54 @@ TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {
   EXPECT_TRUE(c.ClosedWithin(2s));
   Client silent(server->port());
   EXPECT_TRUE(silent.ClosedWithin(2s));
+}
+
+// A new connection that sends nothing is closed after the head's timeout,
+// not the (longer) idle time a kept-alive connection gets between requests.
+TEST_F(ServerTest, ANewConnectionThatAsksNothingIsClosedAfterTheHeadTimeout) {
+  ServerOptions opts;
+  opts.idle_timeout = 60s;
+  opts.header_timeout = 300ms;
+  StartServer(opts);
+  Client silent(server->port());
+  EXPECT_TRUE(silent.ClosedWithin(2s));
+  // Between requests a kept-alive connection still gets its idle time.
+  Client kept(server->port());
+  EXPECT_EQ(kept.Get("/healthz").status, 200);
+  EXPECT_FALSE(kept.ClosedWithin(1s));
+  EXPECT_EQ(kept.Get("/healthz").status, 200);
+}
+
+// One client address cannot hold every connection: past its share, its new
+// connections are closed at once, and other clients are still served.
+TEST_F(ServerTest, OneClientAddressGetsAtMostItsShareOfConnections) {
+  ServerOptions opts;
+  opts.max_connections_per_address = 3;
+  opts.limit_loopback_clients = true;  // the test's clients are all on loopback
+  StartServer(opts);
+  std::vector<std::unique_ptr<Client>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<Client>(server->port(), "127.0.0.1"));
+    EXPECT_EQ(held.back()->Get("/healthz").status, 200);
+  }
+  Client fourth(server->port(), "127.0.0.1");
+  EXPECT_TRUE(fourth.ClosedWithin(3s));
+  Client other(server->port(), "127.0.0.2");
+  EXPECT_EQ(other.Get("/healthz").status, 200);
+  EXPECT_NE(other.Get("/metrics").body.find("roost_http_connections_refused_per_address_total 1\n"),
+            std::string::npos);
+  // A connection closed gives its place back.
+  held.pop_back();
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    Client again(server->port(), "127.0.0.1");
+    try {
+      served = again.Get("/healthz").status == 200;
+    } catch (const std::exception&) {
+      std::this_thread::sleep_for(20ms);  // the close not seen by the server yet
+    }
+  }
+  EXPECT_TRUE(served);
 }
 
 TEST_F(ServerTest, ConnectionCloseIsHonoured) {

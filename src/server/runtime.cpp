@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -105,6 +106,28 @@ std::string OriginOf(std::string_view url) {
   if (scheme_end == std::string_view::npos) return {};
   size_t host_end = url.find_first_of("/?#", scheme_end + 3);
   return std::string(url.substr(0, host_end));
+}
+
+// How many HTTP connections this process can serve: `wanted`, or fewer when
+// the open-file limit (raised to its hard limit first) leaves too few
+// descriptors beside kReserved for the database, callback sockets and files.
+size_t ConnectionsWithinOpenFileLimit(size_t wanted, observe::Logger& logger) {
+  constexpr rlim_t kReserved = 512;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted + kReserved) return wanted;
+  const size_t can = limit.rlim_cur > 2 * kReserved ? limit.rlim_cur - kReserved
+                                                    : std::max<size_t>(limit.rlim_cur / 2, 16);
+  logger.Warn("fewer HTTP connections than http.max_connections: the open-file limit is low",
+              {{"max_connections", static_cast<int64_t>(wanted)},
+               {"serving", static_cast<int64_t>(can)},
+               {"open_file_limit", static_cast<int64_t>(limit.rlim_cur)}});
+  return can;
 }
 
 }  // namespace
@@ -427,6 +450,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   server_opts.handler_threads = handler_threads;
   server_opts.loop_threads = p->loop->threads();
   server_opts.max_body_bytes_in_flight = cfg.max_body_bytes_in_flight;
+  server_opts.max_connections = ConnectionsWithinOpenFileLimit(cfg.max_connections, logger);
+  server_opts.max_connections_per_address = cfg.max_connections_per_address;
   server_opts.readiness = &p->readiness;
   server_opts.logger = &logger;
   server_opts.metrics = &p->metrics;
