@@ -213,6 +213,21 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
   for (size_t i = 0; i < reports.size(); ++i) {
     if (reports[i].ack) ack_stations[i] = reports[i].station;
   }
+  // Whose share of the held frames a new frame takes (DownlinkOptions): the
+  // caller's customer, so that its many API users or subgroups hold one share.
+  std::string client;
+  if (std::any_of(ack_stations.begin(), ack_stations.end(),
+                  [](const auto& station) { return station.has_value(); })) {
+    if (!may_block) {
+      auto tenant = ctx.messages->TenantOfCached(p.group);
+      if (!tenant) return std::nullopt;
+      client = std::move(*tenant);
+    } else {
+      auto tenant = ctx.messages->TenantOf(p.group);
+      if (!tenant.ok()) return FromStatus(tenant.status()).ToResponse();
+      client = std::move(*tenant);
+    }
+  }
   std::vector<UplinkReport> queued;
   std::vector<size_t> where;              // index in the request of each queued report
   std::vector<UplinkReport> not_allowed;  // counted and logged once the request is taken
@@ -228,8 +243,6 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
   const size_t total = reports.size();
   auto pending = std::make_shared<http::PendingResponse>();
   pipeline::DownlinkArbiter* downlinks = ctx.messages->downlinks();
-  // Whose share of the held frames a new frame takes (DownlinkOptions).
-  std::string client = p.login.empty() ? "user:" + p.user_id : "api:" + p.login;
   auto answer = [pending, single, total, allowed = std::move(allowed), where = std::move(where),
                  ack_stations = std::move(ack_stations), sigfox_device = std::move(sigfox_device),
                  downlinks,

@@ -91,6 +91,10 @@ void DownlinkArbiter::Hold(const storage::MessageCursor& key, std::string statio
         if (unrecorded_.size() > options_.max_frames) unrecorded_.pop_front();
         cv_.notify_all();
       }
+    } else if (auto held = frames_.find(k);
+               !stop_ && held != frames_.end() &&
+               held->second.held.size() >= options_.max_held_per_frame) {
+      if (options_.refused != nullptr) options_.refused->Inc();  // answered below
     } else if (!stop_) {
       Frame& f = frames_[k];
       if (f.held.empty() && !f.started) {

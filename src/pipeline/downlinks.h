@@ -92,6 +92,10 @@ struct DownlinkOptions {
   // hold at once: past it, that client's reports of new frames are refused
   // the same way while the other clients still find room.
   size_t max_frames_per_client = 1024;
+  // Reports held per frame: a message lists at most 64 stations, so past that
+  // a report is another copy from a station already held, answered at once
+  // without a downlink (the copy held first gets the station's answer).
+  size_t max_held_per_frame = 64;
   observe::Counter* refused = nullptr;  // optional
 };
 

@@ -558,6 +558,25 @@ TEST_P(CallbackDownlinkTest, AFrameRefusedHereIsNotGivenToItsRefusedStationByAno
             "no room: pipeline.downlink_max_frames frames were awaiting their downlink");
 }
 
+// A frame holds at most max_held_per_frame reports: a station sending its
+// report again and again cannot make one frame's held answers grow.
+TEST_P(CallbackDownlinkTest, AFrameHoldsAtMostItsBoundOfReports) {
+  observe::Counter refused;
+  DownlinkOptions o = Options();
+  o.max_held_per_frame = 2;
+  o.refused = &refused;
+  HeldAnswers held;  // outlives the arbiter, which answers what it still holds at its end
+  DownlinkArbiter arbiter(*store_, o);
+  arbiter.Hold(kFrame, "0A1B", "client", held.Of("1"));
+  arbiter.Hold(kFrame, "0A1B", "client", held.Of("2"));
+  arbiter.Hold(kFrame, "0A1B", "client", held.Of("3"));
+  EXPECT_EQ(held.Get().size(), 1u) << "the third copy answered at once";
+  EXPECT_TRUE(held.Get().contains("3"));
+  EXPECT_EQ(refused.Value(), 1u);
+  // The two held are answered when the frame is decided.
+  EXPECT_TRUE(held.WaitFor(3));
+}
+
 TEST_P(CallbackDownlinkTest, PastItsShareAClientsNewFramesAreAnsweredAtOnceWhileOthersAreHeld) {
   observe::Counter refused;
   DownlinkOptions o = Options();

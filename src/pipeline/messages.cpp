@@ -117,6 +117,25 @@ std::optional<bool> MessageService::MayReportCached(std::string_view caller_grou
   return covered->second;
 }
 
+Result<std::string> MessageService::TenantOf(std::string_view group) {
+  if (auto cached = TenantOfCached(group)) return *cached;
+  auto g = store_.GetGroup(group);
+  if (!g.ok()) return g.status();
+  // path: the ancestors, root first.
+  std::string tenant = g->path.size() >= 2 ? g->path[1] : g->id;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (tenants_.size() >= kMaxCached) tenants_.clear();
+  tenants_.emplace(std::string(group), tenant);
+  return tenant;
+}
+
+std::optional<std::string> MessageService::TenantOfCached(std::string_view group) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = tenants_.find(std::string(group));
+  if (it == tenants_.end()) return std::nullopt;
+  return it->second;
+}
+
 void MessageService::Count(IngestResult result) {
   const auto code = static_cast<size_t>(result);
   if (code < results_.size()) results_[code]->Inc();

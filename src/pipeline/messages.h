@@ -66,6 +66,14 @@ class MessageService {
   // asked (for a caller that must not block).
   std::optional<bool> MayReportCached(std::string_view caller_group, std::string_view station);
 
+  // The group whose share of held downlink frames (DownlinkOptions::
+  // max_frames_per_client) a principal of `group` takes: its top-level group
+  // (the root's child above or at it), or the root group itself. So the API
+  // users and subgroups of one customer share one share. Cached (bounded).
+  Result<std::string> TenantOf(std::string_view group);
+  // The same from the cache only: nullopt when the store would be asked.
+  std::optional<std::string> TenantOfCached(std::string_view group);
+
   // Queues the reports; `done` runs once they are durable (see UplinkWriter),
   // and counts each decision. False when the queue is full: answer 503.
   bool Ingest(std::vector<UplinkReport> reports, UplinkWriter::Done done);
@@ -131,7 +139,8 @@ class MessageService {
   std::mutex mu_;
   observe::LineBudget refusal_lines_{kRefusalLinesPerSecond};
   std::unordered_map<std::string, std::string> station_groups_;  // id -> group
-  std::unordered_map<std::string, bool> covers_;  // caller group + '/' + station group
+  std::unordered_map<std::string, bool> covers_;          // caller group + '/' + station group
+  std::unordered_map<std::string, std::string> tenants_;  // group -> TenantOf
 };
 
 }  // namespace roost::pipeline

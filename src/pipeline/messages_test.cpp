@@ -105,6 +105,27 @@ TEST_P(MessageServiceTest, RefusedReportsAreCountedAndLoggedWithinABound) {
   EXPECT_NE(rendered.find("roost_ingest_reports_total{result=\"accepted\"} 1"), std::string::npos);
 }
 
+// The held downlink frames' shares go by customer: a group's top-level group
+// (the root's child above or at it), the root group for the operator's own.
+TEST_P(MessageServiceTest, AGroupsShareOfHeldFramesIsItsTopLevelGroups) {
+  const Group tenant = MakeGroup(2, root_.id);
+  const Group team = MakeGroup(3, tenant.id);
+  const Group squad = MakeGroup(4, team.id);
+  UplinkWriterOptions options;
+  options.clock = [] { return EpochMillis{2'000'000}; };
+  UplinkWriter writer(*store_, options);
+  MessageService service(*store_, writer, options.clock, nullptr);
+  EXPECT_FALSE(service.TenantOfCached(squad.id).has_value()) << "nothing looked up yet";
+  for (const Group* g : {&tenant, &team, &squad}) {
+    auto tenant_of = service.TenantOf(g->id);
+    ASSERT_TRUE(tenant_of.ok()) << tenant_of.status().message();
+    EXPECT_EQ(*tenant_of, tenant.id) << g->name;
+    EXPECT_EQ(service.TenantOfCached(g->id), std::optional<std::string>(tenant.id));
+  }
+  EXPECT_EQ(*service.TenantOf(root_.id), root_.id);
+  EXPECT_EQ(service.TenantOf("000000000000000000000999").status().code(), Status::Code::kNotFound);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, MessageServiceTest, ::testing::Values("sqlite", "postgresql"),
                          storage::EngineName);
 
