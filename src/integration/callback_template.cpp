@@ -339,7 +339,20 @@ Result<CompiledTemplate> Compile(std::string_view pattern, CallbackKind kind,
   // Offsets of literal '{' not closed yet.
   std::vector<size_t> open_braces;
   size_t literal_start = 0;
+  // Whether the pattern's own text has a JSON string open (values inside one
+  // are escaped, so they never close it).
+  bool in_json_string = false;
+  bool json_escape = false;
   auto add_literal = [&](size_t end) {
+    for (size_t k = literal_start; k < end; ++k) {
+      if (json_escape) {
+        json_escape = false;
+      } else if (in_json_string && text[k] == '\\') {
+        json_escape = true;
+      } else if (text[k] == '"') {
+        in_json_string = !in_json_string;
+      }
+    }
     if (end > literal_start) {
       out.parts_.push_back({CompiledTemplate::Part::Kind::kLiteral, Variable::kDevice,
                             static_cast<uint32_t>(literal_start),
@@ -402,6 +415,7 @@ Result<CompiledTemplate> Compile(std::string_view pattern, CallbackKind kind,
       }
     }
     add_literal(i);
+    part.bare_in_json = !in_json_string;
     out.parts_.push_back(part);
     i = end;
     literal_start = end + 1;
@@ -435,10 +449,16 @@ std::string Expand(const CompiledTemplate& compiled, const Variables& values, Es
   // A header must not be split by the pattern's own text either.
   const Escaping literal_escaping =
       escaping == Escaping::kHeader ? Escaping::kHeader : Escaping::kText;
+  // A JSON body's bare value that the message lacks is `null`.
+  constexpr std::string_view kNull = "null";
+  auto is_null = [&](const CompiledTemplate::Part& part, std::string_view value) {
+    return escaping == Escaping::kJson && part.bare_in_json && value.empty();
+  };
   size_t size = literal_escaping == Escaping::kText ? compiled.literal_bytes_ : 0;
   for (const CompiledTemplate::Part& part : compiled.parts_) {
     if (part.kind != Kind::kLiteral) {
-      size += EscapedSize(value_of(part), escaping);
+      const std::string_view value = value_of(part);
+      size += is_null(part, value) ? kNull.size() : EscapedSize(value, escaping);
     } else if (literal_escaping == Escaping::kHeader) {
       size += EscapedSize(text.substr(part.offset, part.length), Escaping::kHeader);
     }
@@ -453,8 +473,10 @@ std::string Expand(const CompiledTemplate& compiled, const Variables& values, Es
       } else {
         out.append(text.substr(part.offset, part.length));
       }
+    } else if (const std::string_view value = value_of(part); is_null(part, value)) {
+      out += kNull;
     } else {
-      AppendEscaped(out, value_of(part), escaping);
+      AppendEscaped(out, value, escaping);
     }
   }
   return out;

@@ -160,6 +160,10 @@ class CompiledTemplate {
     // the pattern text.
     uint32_t offset;
     uint32_t length;
+    // A value (not a literal) outside the JSON strings of the pattern's text,
+    // such as {time} in "time":{time}: in a JSON body it is written `null`
+    // when the message has no value, so that the body stays JSON.
+    bool bare_in_json = false;
   };
 
   const std::string& text() const { return text_; }

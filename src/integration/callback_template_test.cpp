@@ -209,6 +209,23 @@ TEST(CallbackTemplateEscaping, UrlPercentEncodesEverythingButUnreserved) {
   EXPECT_EQ(ExpandText("{info}", v, Escaping::kUrl, CallbackKind::kError), "AZaz09-._~");
 }
 
+// A value the message lacks is empty; in a JSON body, outside the pattern's
+// strings (where it would stand for a number or true/false), it is `null`, so
+// that the body stays JSON. Inside a string it stays "".
+TEST(CallbackTemplateEscaping, AMissingBareValueInAJsonBodyIsNull) {
+  Variables v;
+  v.Set(Variable::kDevice, "2C");
+  v.Set(Variable::kTime, "1440578526");
+  const std::string pattern =
+      R"({"d":"{device}","lat":{lat},"q":"a\"{lng}\"b","n":[{avgSnr}, {time}]})";
+  const std::string body = ExpandText(pattern, v, Escaping::kJson);
+  EXPECT_EQ(body, R"({"d":"2C","lat":null,"q":"a\"\"b","n":[null, 1440578526]})");
+  EXPECT_TRUE(nlohmann::json::accept(body)) << body;
+  // Other content types get the value as it is: empty.
+  EXPECT_EQ(ExpandText("lat={lat}", v, Escaping::kText), "lat=");
+  EXPECT_EQ(ExpandText(R"({"lat":{lat}})", v, Escaping::kFormBody), R"({"lat":})");
+}
+
 TEST(CallbackTemplateEscaping, JsonEscapesInsideAString) {
   const std::string body =
       ExpandText(R"({"info":"{info}"})", Hostile(), Escaping::kJson, CallbackKind::kError);
