@@ -271,6 +271,13 @@ Result<std::vector<Callback>> MessageService::CreateCallbacks(std::string_view t
     cb.creation_time = now;
     cb.dead = false;
     cb.downlink_hook = false;
+    // A URL callback that sends a body but says neither what nor of which type
+    // would send every message as an empty body: it gets JSON and its default
+    // body (docs/api.md, "Callbacks"). Saved so, it is shown so.
+    if (cb.channel == CallbackChannel::kUrl && cb.http_method != "GET" && cb.content_type.empty() &&
+        cb.body_template.empty()) {
+      cb.content_type = "application/json";
+    }
     Status valid = integration::ValidateCallback(cb);
     if (!valid.ok()) return valid.WithPrefix("data[" + std::to_string(i) + "]");
   }

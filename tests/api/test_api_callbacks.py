@@ -42,7 +42,7 @@ class CallbackFlows(ServedSite):
         cls.reader = cls.site.api_user("READER", name="reader")
         for sid in ("0A1B", "0A1C", "0A1D"):
             cls.admin.ok("POST", "/api/stations/create", {"id": sid, "name": sid}, expect=201)
-        cls.pairs = cls.site.issue_and_import(11, "6C0000")
+        cls.pairs = cls.site.issue_and_import(12, "6C0000")
 
     def type_with_device(self, name, index, alert_email=""):
         tid = self.admin.ok("POST", "/api/devicetypes/create",
@@ -205,6 +205,22 @@ class CallbackFlows(ServedSite):
                          [(c["callbackId"], "done", 200) for c in m["callbacks"]])
         self.assertEqual(["url" in c for c in kept],
                          [c["callbackId"] != dups_id for c in kept], kept)
+
+    def test_a_url_callback_saved_without_content_type_or_body_sends_json(self):
+        tid, did = self.type_with_device("plain", 11)
+        self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid,
+                      [{"url": self.receiver.url("/plain/{device}")},
+                       # A GET has no body: nothing is added to it.
+                       {"url": self.receiver.url("/plainget/{device}"), "httpMethod": "GET"}])
+        listed = self.admin.ok("GET", "/api/devicetypes/%s/callbacks" % tid)["data"]
+        self.assertEqual(sorted((c["httpMethod"], c["contentType"]) for c in listed),
+                         [("GET", ""), ("POST", "application/json")], listed)
+        self.assertEqual(self.ingest(did, 1, "0A1B", T0), "accepted")
+        method, _, headers, body = self.receiver.wait("/plain/", 1)[0]
+        self.assertEqual(method, "POST")
+        self.assertEqual(headers.get("Content-Type"), "application/json")
+        self.assertEqual(json.loads(body), {"device": did, "data": "c0ffee", "time": T0 // 1000})
+        self.assertEqual(self.receiver.wait("/plainget/", 1)[0][3], "")
 
     def test_a_failing_endpoint_is_retried_then_dies_with_one_alert_email(self):
         tid, did = self.type_with_device("failing", 1, alert_email="ops@example.com")
