@@ -513,7 +513,7 @@ class CallbackRefusePrivateSqliteTest(OneCallbackSite, unittest.TestCase):
         while True:
             messages = self.admin.ok("GET", "/api/devices/%s/messages" % self.did)["data"]
             cbs = messages[0]["callbacks"] if messages else []
-            if (cbs and cbs[0]["status"] != 0) or time.time() > deadline:
+            if (cbs and cbs[0]["status"] is not None) or time.time() > deadline:
                 break
             time.sleep(0.05)
         self.assertEqual(len(cbs), 1, cbs)

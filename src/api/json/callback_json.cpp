@@ -270,7 +270,14 @@ void AppendDeliveryJson(std::string& out, const Delivery& d, bool secrets) {
   text("station", d.station);
   text("state", state < 3 ? kStates[state] : "pending");
   number("attempts", d.attempts);
-  number("status", d.last_status);
+  // No attempt ended yet: no status, rather than a 0 that no answer has.
+  key("status");
+  if (d.attempts == 0) {
+    out += "null,";
+  } else {
+    AppendJsonInt(out, d.last_status);
+    out += ',';
+  }
   text("info", d.last_info);
   key("firstFailure");
   if (d.first_failure == 0) {

@@ -143,6 +143,14 @@ TEST(DeliveryJson, TheTextIsValidJsonWithEveryMemberWhateverTheStoredTexts) {
   EXPECT_TRUE(out["firstFailure"].is_null());
   EXPECT_FALSE(out.contains("url"));
   EXPECT_FALSE(out.contains("email"));
+  // Before its first attempt ends a delivery has no status.
+  d.attempts = 0;
+  d.last_status = 0;
+  text.clear();
+  AppendDeliveryJson(text, d, true);
+  out = nlohmann::json::parse(text);
+  EXPECT_TRUE(out["status"].is_null()) << text;
+  EXPECT_EQ(out["attempts"], 0);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ export interface Message {
   computedLocation?: { lat: number; lng: number; radius: number } | null;
   decoded?: unknown;
   rinfos?: { tap: string; lat?: number; lng?: number; rssi: number; snr: number }[];
-  callbacks?: { callbackId: string; state: string; attempts: number; status?: number; info?: string }[];
+  callbacks?: { callbackId: string; state: string; attempts: number; status?: number | null; info?: string }[];
   downlinkAnswerStatus?: { data: string | null; station: string | null; acknowledged: boolean | null; reason?: string } | null;
 }
 
