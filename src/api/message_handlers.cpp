@@ -1,6 +1,7 @@
 // /api/stations…, /api/ingest/uplink and the message lists of devices and
 // device types.
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,7 +44,7 @@ json LocationJson(const Message& m) {
               {"seqNumber", m.seq_number},
               {"lat", m.computed_location->lat},
               {"lng", m.computed_location->lng},
-              {"radius", m.computed_location->radius},
+              {"radius", std::llround(m.computed_location->radius)},  // whole metres
               {"source", "computed"}};
 }
 

@@ -1,6 +1,7 @@
 #include "api/json/message_json.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 #include <simdjson.h>
@@ -157,8 +158,9 @@ void AppendMessageJson(std::string& out, const Message& m, std::string_view call
     AppendKey(out, "lng");
     AppendJsonNumber(out, m.computed_location->lng);
     out += ',';
+    // Whole metres, as the Sigfox API gives it: the estimate is not finer.
     AppendKey(out, "radius");
-    AppendJsonNumber(out, m.computed_location->radius);
+    AppendJsonInt(out, std::llround(m.computed_location->radius));
     out += '}';
   } else {
     out += "null";

@@ -56,6 +56,11 @@ TEST(MessageJsonText, WritesEveryMemberOfTheApiShape) {
   EXPECT_EQ(j["linkQuality"], "GOOD");
   EXPECT_EQ(j["ack"], true);
   EXPECT_EQ(j["computedLocation"], (json{{"lat", 43.61}, {"lng", 1.45}, {"radius", 250}}));
+  // The radius in whole metres, as the Sigfox API gives it.
+  Message far = TwoStationMessage();
+  far.computed_location->radius = 3377.3139087910095;
+  EXPECT_EQ(Written(far)["computedLocation"]["radius"], 3377);
+  EXPECT_TRUE(Written(far)["computedLocation"]["radius"].is_number_integer());
   EXPECT_EQ(j["decoded"], json::parse(TwoStationMessage().decoded));
   EXPECT_TRUE(j["downlinkAnswerStatus"].is_null());
   EXPECT_FALSE(j.contains("undecoded"));
