@@ -253,39 +253,30 @@ void AppendDeliveryJson(std::string& out, const Delivery& d, bool secrets) {
     AppendJsonInt(out, value);
     out += ',';
   };
+  auto number_or_null = [&](std::string_view name, bool known, int64_t value) {
+    key(name);
+    if (known) {
+      AppendJsonInt(out, value);
+    } else {
+      out += "null";
+    }
+    out += ',';
+  };
   out += '{';
   text("callbackId", d.callback);
   text("device", SigfoxId{d.device}.ToApi());
   number("messageTime", d.message_time);
   // -1: an event's delivery, or a service report's without a sequence number.
-  key("seqNumber");
-  if (d.seq_number < 0) {
-    out += "null,";
-  } else {
-    AppendJsonInt(out, d.seq_number);
-    out += ',';
-  }
+  number_or_null("seqNumber", d.seq_number >= 0, d.seq_number);
   key("duplicate");
   out += d.duplicate ? "true," : "false,";
   text("station", d.station);
   text("state", state < 3 ? kStates[state] : "pending");
   number("attempts", d.attempts);
   // No attempt ended yet: no status, rather than a 0 that no answer has.
-  key("status");
-  if (d.attempts == 0) {
-    out += "null,";
-  } else {
-    AppendJsonInt(out, d.last_status);
-    out += ',';
-  }
+  number_or_null("status", d.attempts > 0, d.last_status);
   text("info", d.last_info);
-  key("firstFailure");
-  if (d.first_failure == 0) {
-    out += "null";
-  } else {
-    AppendJsonInt(out, d.first_failure);
-  }
-  out += ',';
+  number_or_null("firstFailure", d.first_failure != 0, d.first_failure);
   key("history");
   AppendAttemptHistory(out, d);
   if (!d.destination.empty()) {
