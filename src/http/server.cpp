@@ -488,13 +488,12 @@ bool Server::Impl::Register(const std::shared_ptr<Conn>& conn) {
   std::lock_guard lock(mu_);
   if (draining_ || conns_.size() >= opts_.max_connections) return false;
   if (!conn->client.empty()) {
-    size_t& open = per_client_[conn->client];
-    if (open >= opts_.max_connections_per_address) {
-      if (open == 0) per_client_.erase(conn->client);
+    const auto held = per_client_.find(conn->client);
+    if (held != per_client_.end() && held->second >= opts_.max_connections_per_address) {
       if (refused_per_client_) refused_per_client_->Inc();
       return false;
     }
-    ++open;
+    ++per_client_[conn->client];
   }
   conns_.insert(conn);
   if (open_) open_->Add(1);
@@ -620,24 +619,13 @@ void Server::Impl::Record(const Outcome& out, const std::string& remote, Clock::
   if (opts_.logger == nullptr || !opts_.logger->Enabled(level)) return;
   int64_t left_out = 0;
   if (refused && !refusal_lines_.Take(&left_out)) return;
-  const std::string method = QuoteForMessage(out.method, 16);
-  const std::string path = QuoteForMessage(out.path, kLoggedPathLength);
-  if (refused) {
-    opts_.logger->Log(level, "request",
-                      {{"method", method},
-                       {"path", path},
-                       {"status", status},
-                       {"duration_ms", seconds * 1000.0},
-                       {"remote", remote},
-                       {"earlier_refusals_not_logged", left_out}});
-  } else {
-    opts_.logger->Log(level, "request",
-                      {{"method", method},
-                       {"path", path},
-                       {"status", status},
-                       {"duration_ms", seconds * 1000.0},
-                       {"remote", remote}});
-  }
+  opts_.logger->Log(level, "request",
+                    {{"method", QuoteForMessage(out.method, 16)},
+                     {"path", QuoteForMessage(out.path, kLoggedPathLength)},
+                     {"status", status},
+                     {"duration_ms", seconds * 1000.0},
+                     {"remote", remote},
+                     {"earlier_refusals_not_logged", left_out}});
 }
 
 asio::awaitable<bool> Server::Impl::Write(beast::tcp_stream& stream, Outcome& out, unsigned version,
