@@ -59,7 +59,10 @@ void CheckValueEscaping(std::string_view value) {
   if (PercentDecode(Expand(*tmpl, values, Escaping::kUrl), false) != value) __builtin_trap();
   if (PercentDecode(Expand(*tmpl, values, Escaping::kFormBody), true) != value) __builtin_trap();
 
-  const std::string json_text = "\"" + Expand(*tmpl, values, Escaping::kJson) + "\"";
+  // Quoted in the pattern: a bare variable whose value is empty is `null`.
+  const auto quoted = Compile("\"{device}\"", CallbackKind::kDataUplink, {});
+  if (!quoted.ok()) __builtin_trap();
+  const std::string json_text = Expand(*quoted, values, Escaping::kJson);
   const nlohmann::json parsed = nlohmann::json::parse(json_text, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_string()) __builtin_trap();
   if (IsValidUtf8(value) && parsed.get_ref<const std::string&>() != value) __builtin_trap();
