@@ -216,6 +216,9 @@ http::Response DisengageDevice(ApiContext&, const Principal&, const http::Reques
 http::Response CreateStation(ApiContext&, const Principal&, const http::Request&);
 // The stations of the principal's subtree, paged by id.
 http::Response ListStations(ApiContext&, const Principal&, const http::Request&);
+http::Response GetStation(ApiContext&, const Principal&, const http::Request&);
+http::Response EditStation(ApiContext&, const Principal&, const http::Request&);
+http::Response DeleteStation(ApiContext&, const Principal&, const http::Request&);
 // One report or an array (pipeline/ingest_body.h). Answered once the reports
 // are durable: one report → {"result", "reason"}; an array → {"results": [...],
 // "accepted", "duplicates", "refused"}. 503 + Retry-After when ingest is busy.

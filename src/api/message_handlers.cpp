@@ -135,6 +135,40 @@ Response CreateStation(ApiContext& ctx, const Principal& p, const Request& req) 
   return JsonResponse(201, StationJson(*created));
 }
 
+Response GetStation(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto station = ctx.messages->GetVisibleStation(p.group, req.Param("id"));
+  if (!station.ok()) return FromStatus(station.status()).ToResponse();
+  return JsonResponse(200, StationJson(*station));
+}
+
+Response EditStation(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto body = ParseJsonObject(req.body);
+  if (!body.ok()) return body.error().ToResponse();
+  auto id = StringField(*body, "id", /*required=*/true, 16);
+  if (!id.ok()) return id.error().ToResponse();
+  auto station = ctx.messages->GetVisibleStation(p.group, **id);
+  if (!station.ok()) return FromStatus(station.status()).ToResponse();
+  Station edited = *station;
+  if (auto e = ApplyStationEdit(*body, edited)) return e->ToResponse();
+  if (auto g = body->find("group"); g != body->end() && *g != json(station->group)) {
+    return ApiError::BadField("group", "cannot be changed by an edit").ToResponse();
+  }
+  auto updated = ctx.messages->UpdateStation(std::move(edited));
+  if (!updated.ok()) return FromStatus(updated.status()).ToResponse();
+  return JsonResponse(200, StationJson(*updated));
+}
+
+Response DeleteStation(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto station = ctx.messages->GetVisibleStation(p.group, req.Param("id"));
+  if (!station.ok()) return FromStatus(station.status()).ToResponse();
+  Status deleted = ctx.messages->DeleteStation(station->id);
+  if (!deleted.ok()) return FromStatus(deleted).ToResponse();
+  return NoContent();
+}
+
 Response ListStations(ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.messages == nullptr) return Unavailable();
   auto stations = ctx.messages->ListStations(p.group);
@@ -198,6 +232,7 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
   for (size_t i = 0; i < reports.size(); ++i) {
     // Through a public network: the store decides, for the caller's subtree.
     if (!reports[i].public_network_caller.empty()) continue;
+    reports[i].caller_group = p.group;  // checked again by the store
     if (!may_block) {
       std::optional<bool> may = ctx.messages->MayReportCached(p.group, reports[i].station);
       if (!may) return std::nullopt;
@@ -362,6 +397,7 @@ Response IngestService(ApiContext& ctx, const Principal& p, const Request& req) 
   Status ahead = pipeline::CheckTimeNotAhead(*report, ctx.now_ms());
   if (!ahead.ok()) return FromStatus(ahead).ToResponse();
   storage::IngestDecision decision;
+  report->caller_group = p.group;  // checked again by the store
   auto may = ctx.messages->MayReport(p.group, report->station);
   if (!may.ok()) return FromStatus(may.status()).ToResponse();
   if (!*may) {

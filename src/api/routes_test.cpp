@@ -76,6 +76,9 @@ const std::map<std::string, std::string>& ExpectedMatrix() {
       {"POST /api/groups/{id}/events/config/{cid}/delete", "A"},
       {"GET /api/stations", "ADR"},
       {"POST /api/stations/create", "A"},
+      {"POST /api/stations/edit", "A"},
+      {"GET /api/stations/{id}", "ADR"},
+      {"DELETE /api/stations/{id}", "A"},
       {"POST /api/ingest/uplink", "AS"},
       {"POST /api/ingest/sigfox-callback", "AS"},
       {"POST /api/ingest/service", "AS"},
@@ -395,10 +398,12 @@ class ApiRoutesStoreTest : public ::testing::Test {
             path.find("/bulk/edit/") != std::string::npos ? foreign_edit_job_ : foreign_job_);
     const bool group_path = path.rfind("/api/groups/", 0) == 0;
     const bool user_path = path.rfind("/api/users/", 0) == 0;
-    replace("{id}", device_path  ? "F00D"
-                    : group_path ? foreign_
-                    : user_path  ? foreign_user_
-                                 : foreign_type_);
+    const bool station_path = path.rfind("/api/stations/", 0) == 0;
+    replace("{id}", device_path    ? "F00D"
+                    : group_path   ? foreign_
+                    : user_path    ? foreign_user_
+                    : station_path ? "0F00"
+                                   : foreign_type_);
     replace("{jobId}", foreign_job_);
     replace("{login}", foreign_api_user_);
     replace("{cid}", foreign_callback_);
@@ -450,6 +455,8 @@ class ApiRoutesStoreTest : public ::testing::Test {
       body = json::array({json{{"id", "F00D"}, {"name", "x"}}}).dump();
     } else if (path == "/api/stations/create") {
       body = json{{"id", "0F0E"}, {"name", "x"}, {"group", foreign_}}.dump();
+    } else if (path == "/api/stations/edit") {
+      body = json{{"id", "0F00"}, {"name", "x"}, {"lat", 1.0}, {"lng", 2.0}}.dump();
     } else if (path == "/api/ingest/service") {
       // Times at the test clock's start: a time ahead of it is refused.
       body = json{{"device", "F00D"},  {"type", "STATUS"}, {"time", 1},
@@ -597,6 +604,10 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
     EXPECT_EQ(st->failed[0], (JobFailure{"F00D", "device not found"}));
   }
   // Nothing of the foreign group changed.
+  auto station = store_->GetStation("0F00");
+  ASSERT_TRUE(station.ok()) << station.status().message();
+  EXPECT_EQ(station->name, "foreign station");
+  EXPECT_FALSE(station->lat.has_value());
   auto device = store_->GetDevice(0xF00D);
   ASSERT_TRUE(device.ok());
   EXPECT_EQ(device->name, "foreign device");

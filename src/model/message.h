@@ -46,6 +46,13 @@ struct UplinkReport {
   // the ingest transaction, so that a station created meanwhile cannot change
   // the answer and no answer tells whether another group lists a station.
   std::string public_network_caller;
+  // The group of the principal that sent it (not set with
+  // public_network_caller): its station must be listed in that group's subtree,
+  // else the report is refused as kUnknownStation. The API checks this first,
+  // from a cache; the store checks it again in the ingest transaction, so that
+  // a station deleted and listed again in another group since the cache
+  // learned it is not reported through by its former owner. "" = not checked.
+  std::string caller_group;
   bool operator==(const UplinkReport&) const = default;
 };
 
@@ -163,6 +170,7 @@ struct ServiceReport {
   double temp = 0;                    // °C, STATUS only
   double batt = 0;                    // V, STATUS only
   bool downlink_ack = false;          // ACKNOWLEDGE only
+  std::string caller_group;           // as UplinkReport::caller_group
   bool operator==(const ServiceReport&) const = default;
 };
 

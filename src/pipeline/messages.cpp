@@ -47,11 +47,18 @@ MessageService::MessageService(storage::Store& store, UplinkWriter& writer, Cloc
       [w] { return static_cast<double>(w->writing()); });
 }
 
-Result<Station> MessageService::CreateStation(Station s) {
-  if (s.id.size() != 4 || !std::all_of(s.id.begin(), s.id.end(), IsHexDigit)) {
+namespace {
+
+Status NormalizeStationId(std::string& id) {
+  if (id.size() != 4 || !std::all_of(id.begin(), id.end(), IsHexDigit)) {
     return Status::InvalidInput("id: must be 4 hex digits");
   }
-  for (char& c : s.id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return Status::Ok();
+}
+
+Status CheckStation(Station& s) {
+  ROOST_RETURN_IF_ERROR(NormalizeStationId(s.id));
   if (s.name.empty() || CountCharacters(s.name) > kMaxStationName) {
     return Status::InvalidInput("name: must be 1.." + std::to_string(kMaxStationName) +
                                 " characters");
@@ -66,9 +73,41 @@ Result<Station> MessageService::CreateStation(Station s) {
   if (s.lng && (!std::isfinite(*s.lng) || *s.lng < -180 || *s.lng > 180)) {
     return Status::InvalidInput("lng: must be -180..180");
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Station> MessageService::CreateStation(Station s) {
+  ROOST_RETURN_IF_ERROR(CheckStation(s));
   s.creation_time = clock_();
   ROOST_RETURN_IF_ERROR(store_.CreateStation(s));
   return s;
+}
+
+Result<Station> MessageService::GetVisibleStation(std::string_view caller_group,
+                                                  std::string_view id) {
+  std::string key(id);
+  ROOST_RETURN_IF_ERROR(NormalizeStationId(key));
+  auto station = store_.GetStation(key);
+  if (!station.ok()) return station.status();
+  auto visible = store_.IsInSubtree(station->group, caller_group);
+  if (!visible.ok()) return visible.status();
+  if (!*visible) return Status::NotFound("station " + key + " not found");
+  return station;
+}
+
+Result<Station> MessageService::UpdateStation(Station s) {
+  ROOST_RETURN_IF_ERROR(CheckStation(s));
+  ROOST_RETURN_IF_ERROR(store_.UpdateStation(s));
+  return store_.GetStation(s.id);
+}
+
+Status MessageService::DeleteStation(std::string_view id) {
+  ROOST_RETURN_IF_ERROR(store_.DeleteStation(id));
+  std::lock_guard<std::mutex> lock(mu_);
+  station_groups_.erase(std::string(id));
+  return Status::Ok();
 }
 
 Result<std::vector<Station>> MessageService::ListStations(std::string_view group_subtree) {

@@ -57,10 +57,21 @@ class MessageService {
   // AlreadyExists.
   Result<Station> CreateStation(Station station);
   Result<std::vector<Station>> ListStations(std::string_view group_subtree);
+  // Station `id` (either case) if it is listed in `caller_group`'s subtree;
+  // NotFound otherwise, as if it did not exist.
+  Result<Station> GetVisibleStation(std::string_view caller_group, std::string_view id);
+  // Replaces a station's name and position, checked as CreateStation does
+  // (its id, group and creation time stay). NotFound.
+  Result<Station> UpdateStation(Station station);
+  // Deletes a station: its reports are refused from then on, by every
+  // instance (the store checks the station again in each ingest transaction;
+  // see UplinkReport::caller_group). NotFound.
+  Status DeleteStation(std::string_view id);
 
   // Whether a principal of `caller_group` may report what `station` hears:
   // the station exists and its group is `caller_group` or below it. Stations
-  // and groups never move, so answers are cached (bounded).
+  // and groups never move, so answers are cached (bounded); a station deleted
+  // meanwhile is refused by the store.
   Result<bool> MayReport(std::string_view caller_group, std::string_view station);
   // The same from the caches only: nullopt when the store would have to be
   // asked (for a caller that must not block).

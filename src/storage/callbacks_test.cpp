@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crypto/seal.h"
 #include "storage/driver/driver.h"
 #include "storage/store_test_fixture.h"
 
@@ -96,6 +97,144 @@ class CallbackStoreTest : public StoreTest {
   Group root_, tenant_;
   DeviceType type_, other_type_;
 };
+
+// --- secrets at rest --------------------------------------------------------
+
+crypto::Sealer TestSealer(uint8_t fill) {
+  crypto::MasterKey key;
+  key.fill(fill);
+  return std::move(crypto::Sealer::FromKey(key)).value();
+}
+
+class SealedCallbackStoreTest : public CallbackStoreTest {
+ protected:
+  // A callback whose url and headers hold credentials that contain "secret".
+  Callback WithCredentials(const std::string& id) {
+    Callback cb = MakeCallback(id, type_);
+    cb.url = "https://user:pw-secret@h.example/{device}?key=k-secret";
+    cb.headers = {{"Authorization", "Bearer b-secret"}, {"X-Device", "{device}"}};
+    return cb;
+  }
+
+  // A connection of its own to the test's database, past the store.
+  Result<std::unique_ptr<driver::Connection>> RawConnection() {
+    return (GetParam() == "sqlite" ? driver::SqliteOpener(location_ + "/roost.db")
+                                   : driver::PostgresOpener(location_))();
+  }
+
+  // The url and headers columns as stored, read past the store.
+  std::pair<std::string, std::string> Stored(const std::string& id) {
+    auto c = RawConnection();
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    if (!c.ok()) return {};
+    auto q = (*c)->Prepare("SELECT url, headers FROM callbacks WHERE id = $1", "test");
+    EXPECT_TRUE(q.ok()) << q.status().message();
+    if (!q.ok()) return {};
+    q->Bind(1, id);
+    auto row = q->Next();
+    EXPECT_TRUE(row.ok() && *row);
+    if (!row.ok() || !*row) return {};
+    return {q->Text(0), q->Text(1)};
+  }
+
+  void SetStoredUrl(const std::string& id, const std::string& url) {
+    auto c = RawConnection();
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    auto q = (*c)->Prepare("UPDATE callbacks SET url = $2 WHERE id = $1", "test");
+    ASSERT_TRUE(q.ok()) << q.status().message();
+    ASSERT_TRUE(q->Bind(1, id).Bind(2, url).Run().ok());
+  }
+
+  static void ExpectSealed(const std::pair<std::string, std::string>& stored) {
+    EXPECT_TRUE(stored.first.starts_with("sealed:")) << stored.first;
+    EXPECT_TRUE(stored.second.starts_with("sealed:")) << stored.second;
+    EXPECT_EQ(stored.first.find("secret"), std::string::npos);
+    EXPECT_EQ(stored.second.find("secret"), std::string::npos);
+    EXPECT_EQ(stored.second.find("Authorization"), std::string::npos);
+  }
+
+  const crypto::Sealer sealer_ = TestSealer(0x5A);
+};
+
+TEST_P(SealedCallbackStoreTest, UrlAndHeadersAreSealedAtRestAndReadInClear) {
+  ASSERT_TRUE(store_->SealSecretsWith(&sealer_).ok());
+  const Callback cb = WithCredentials("cb");
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
+  ExpectSealed(Stored("cb"));
+
+  auto got = store_->GetCallback("cb");
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, cb);
+  auto listed = store_->ListCallbacks(type_.id);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front(), cb);
+
+  // An edit is sealed too.
+  Callback edited = cb;
+  edited.headers = {{"Authorization", "Bearer n-secret"}};
+  edited.url = "https://h.example/?key=new-secret";
+  ASSERT_TRUE(store_->UpdateCallback(edited).ok());
+  ExpectSealed(Stored("cb"));
+
+  // The dispatcher's claim and the ingest hand-off read them in clear.
+  Ingest({Report(0x2C, 1, 1'000, "0A1B")});
+  auto tasks = Claim(2'000);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].callback.url, edited.url);
+  EXPECT_EQ(tasks[0].callback.headers, edited.headers);
+}
+
+TEST_P(SealedCallbackStoreTest, ValuesWrittenInClearAreSealedOnceASealerIsGiven) {
+  const Callback cb = WithCredentials("cb");
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
+  const auto clear = Stored("cb");
+  EXPECT_EQ(clear.first, cb.url);  // a store without a sealer, as the tools open it
+  EXPECT_NE(clear.second.find("b-secret"), std::string::npos);
+
+  Open();
+  ASSERT_TRUE(store_->SealSecretsWith(&sealer_).ok());
+  ExpectSealed(Stored("cb"));
+  auto got = store_->GetCallback("cb");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, cb);
+  // Sealing again changes nothing.
+  const auto sealed = Stored("cb");
+  Open();
+  ASSERT_TRUE(store_->SealSecretsWith(&sealer_).ok());
+  EXPECT_EQ(Stored("cb"), sealed);
+}
+
+TEST_P(SealedCallbackStoreTest, ASealedValueThatDoesNotOpenReadsAsEmpty) {
+  ASSERT_TRUE(store_->SealSecretsWith(&sealer_).ok());
+  ASSERT_TRUE(
+      store_->CreateCallbacks(std::vector<Callback>{WithCredentials("a"), WithCredentials("b")})
+          .ok());
+  // Another callback's sealed url, copied onto this row, does not open here.
+  SetStoredUrl("b", Stored("a").first);
+  auto b = store_->GetCallback("b");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->url, "");
+  EXPECT_EQ(b->headers, WithCredentials("b").headers);
+
+  // Under another master key neither opens; the rest of the callback reads.
+  const crypto::Sealer other = TestSealer(0x33);
+  Open();
+  ASSERT_TRUE(store_->SealSecretsWith(&other).ok());
+  auto a = store_->GetCallback("a");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->url, "");
+  EXPECT_TRUE(a->headers.empty());
+  EXPECT_EQ(a->body_template, WithCredentials("a").body_template);
+  // Nor without one.
+  Open();
+  a = store_->GetCallback("a");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->url, "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, SealedCallbackStoreTest,
+                         ::testing::Values("sqlite", "postgresql"), EngineName);
 
 TEST_P(CallbackStoreTest, CallbacksAreStoredListedEnabledAndDeleted) {
   Callback a = MakeCallback("cb-a", type_);
@@ -1029,6 +1168,19 @@ TEST_P(CallbackStoreTest, ServiceReportsQueueServiceCallbacksWithTheirValuesOnce
   auto no_station = store_->IngestService(r, policy);
   ASSERT_TRUE(no_station.ok());
   EXPECT_EQ(no_station->result, IngestResult::kUnknownStation);
+  // A station listed outside the sender's subtree is unknown to it: the store
+  // checks again what the API's cache said.
+  r.station = "0A1C";
+  r.time = 90'000;
+  r.seq_number = 14;
+  r.caller_group = tenant_.id;
+  auto foreign = store_->IngestService(r, policy);
+  ASSERT_TRUE(foreign.ok());
+  EXPECT_EQ(foreign->result, IngestResult::kUnknownStation);
+  r.caller_group = root_.id;
+  auto own = store_->IngestService(r, policy);
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->result, IngestResult::kAccepted);
 }
 
 TEST_P(CallbackStoreTest, AnAttemptNamingAnotherCallbackIsNotRecorded) {

@@ -106,6 +106,59 @@ TEST_P(MessageStoreTest, StationsAreListedPerSubtreeAndIdsAreUnique) {
   EXPECT_NE(del.message().find("1 stations"), std::string::npos) << del.message();
 }
 
+TEST_P(MessageStoreTest, AStationIsEditedInPlaceAndDeletedWhileItsMessagesStay) {
+  ASSERT_EQ(Results(Ingest({Report(0x2C, 1, 1'000, "0A1C")})),
+            std::vector<IngestResult>{IngestResult::kAccepted});
+  // Its name and position change; its group and creation time do not.
+  Station edit{"0A1C", "moved mast", other_.id, 44.0, 2.0, 999};
+  ASSERT_TRUE(store_->UpdateStation(edit).ok());
+  auto got = store_->GetStation("0A1C");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->name, "moved mast");
+  EXPECT_EQ(got->lat, 44.0);
+  EXPECT_EQ(got->lng, 2.0);
+  EXPECT_EQ(got->group, tenant_.id);
+  EXPECT_EQ(got->creation_time, 77);
+  // A position can be taken away.
+  edit.lat = edit.lng = std::nullopt;
+  ASSERT_TRUE(store_->UpdateStation(edit).ok());
+  EXPECT_FALSE(store_->GetStation("0A1C")->lat.has_value());
+  edit.id = "FFFF";
+  EXPECT_EQ(store_->UpdateStation(edit).code(), Status::Code::kNotFound);
+
+  ASSERT_TRUE(store_->DeleteStation("0A1C").ok());
+  EXPECT_EQ(store_->GetStation("0A1C").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->DeleteStation("0A1C").code(), Status::Code::kNotFound);
+  const auto messages = DeviceMessages(0x2C);
+  ASSERT_EQ(messages.size(), 1u);
+  ASSERT_EQ(messages[0].rinfos.size(), 1u);
+  EXPECT_EQ(messages[0].rinfos[0].station, "0A1C");
+  // Its reports are refused now; the id may be created again.
+  EXPECT_EQ(Results(Ingest({Report(0x2C, 2, 2'000, "0A1C")})),
+            std::vector<IngestResult>{IngestResult::kUnknownStation});
+  EXPECT_TRUE(
+      store_->CreateStation(Station{"0A1C", "again", other_.id, std::nullopt, std::nullopt, 1})
+          .ok());
+}
+
+TEST_P(MessageStoreTest, AStationOutsideTheSendersSubtreeIsUnknownToIt) {
+  auto sent_by = [](UplinkReport r, const std::string& group) {
+    r.caller_group = group;
+    return r;
+  };
+  // The tenant's sender, through the tenant's, the other tenant's and the
+  // operator's stations; the operator's sender through the tenant's.
+  EXPECT_EQ(Results(Ingest({sent_by(Report(0x2C, 1, 1'000, "0A1C"), tenant_.id),
+                            sent_by(Report(0x2C, 2, 2'000, "0B00"), tenant_.id),
+                            sent_by(Report(0x2C, 3, 3'000, "0A1B"), tenant_.id),
+                            sent_by(Report(0x2C, 4, 4'000, "0A1C"), root_.id),
+                            sent_by(Report(0x2D, 1, 5'000, "0A1B"), root_.id)})),
+            (std::vector<IngestResult>{IngestResult::kAccepted, IngestResult::kUnknownStation,
+                                       IngestResult::kUnknownStation, IngestResult::kAccepted,
+                                       IngestResult::kAccepted}));
+  EXPECT_EQ(DeviceMessages(0x2C).size(), 2u);
+}
+
 TEST_P(MessageStoreTest, ThreeStationsReportingOneFrameMakeOneMessage) {
   // Separate batches, as three requests would be.
   auto first = Ingest({Report(0x2C, 100, 10'000, "0A1C", -110, 12)});

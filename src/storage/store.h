@@ -34,6 +34,10 @@
 #include "model/message.h"
 #include "model/statistics.h"
 
+namespace roost::crypto {
+class Sealer;
+}  // namespace roost::crypto
+
 namespace roost::storage {
 
 inline constexpr int kMaxPageSize = 1000;
@@ -583,6 +587,10 @@ class Store {
   virtual Result<Station> GetStation(std::string_view id) = 0;  // NotFound
   // Stations of the groups in `group_subtree` ("" = all), ordered by id.
   virtual Result<std::vector<Station>> ListStations(std::string_view group_subtree) = 0;
+  // Replaces a station's name and position (its id and group stay). NotFound.
+  virtual Status UpdateStation(const Station& station) = 0;
+  // Deletes a station; its messages keep its id in their rinfos. NotFound.
+  virtual Status DeleteStation(std::string_view id) = 0;
 
   // --- messages (the uplink pipeline) ----------------------------------------
   // Applies `reports` in order, in one transaction, and returns one decision per
@@ -686,6 +694,16 @@ class Store {
   virtual Result<int64_t> PurgeStatisticsBefore(EpochMillis cutoff) = 0;
 
   // --- callbacks and their deliveries ---------------------------------------
+  // From now on, a callback's `url` and `headers` (where an endpoint's
+  // credentials go: `user:password@`, a key in the query, `Authorization`) are
+  // sealed with `sealer` when written and opened when read, bound to the
+  // callback's id; those of rows written in clear before (by a store without a
+  // sealer, or an older Roost) are sealed now, and read as before meanwhile. A
+  // value that does not open (another master key; copied from another
+  // callback's row) reads as empty: no url, no headers. `sealer` must outlive
+  // the store; call once, before other calls. Without a sealer both are
+  // stored in clear (tests, and the command-line tools, which read no callbacks).
+  virtual Status SealSecretsWith(const crypto::Sealer* sealer) = 0;
   // Stores callbacks of one device type, all or none. InvalidInput: an unknown
   // device type; AlreadyExists: an id is taken.
   virtual Status CreateCallbacks(std::span<const Callback> callbacks) = 0;

@@ -9,6 +9,7 @@ destinations records a callback to loopback as failed, with the refusal as its r
 ever reaching it.
 """
 
+import base64
 import json
 import os
 import time
@@ -42,7 +43,7 @@ class CallbackFlows(ServedSite):
         cls.reader = cls.site.api_user("READER", name="reader")
         for sid in ("0A1B", "0A1C", "0A1D"):
             cls.admin.ok("POST", "/api/stations/create", {"id": sid, "name": sid}, expect=201)
-        cls.pairs = cls.site.issue_and_import(12, "6C0000")
+        cls.pairs = cls.site.issue_and_import(13, "6C0000")
 
     def type_with_device(self, name, index, alert_email=""):
         tid = self.admin.ok("POST", "/api/devicetypes/create",
@@ -149,6 +150,28 @@ class CallbackFlows(ServedSite):
         time.sleep(1.0)
         for path in ("/hook/", "/nodata/"):
             self.assertEqual(len(self.receiver.received(path)), 1, "never called twice")
+
+    def test_a_callbacks_credentials_are_sealed_at_rest_and_sent_in_clear(self):
+        tid, did = self.type_with_device("sealed", 12)
+        url = self.receiver.url("/sealed/{device}?key=q-secret").replace(
+            "http://", "http://u:pw-secret@")
+        cid = self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, [
+            {"url": url, "headers": {"X-Api-Key": "h-secret"}}])["data"][0]["id"]
+        rows = self.site.sql("SELECT url, headers FROM callbacks WHERE id = '%s'" % cid)
+        self.assertEqual(len(rows), 1)
+        for column in rows[0]:
+            self.assertTrue(column.startswith("sealed:"), column)
+            self.assertNotIn("secret", column)
+        self.assertEqual(self.ingest(did, 1, "0A1B", T0), "accepted")
+        method, path, headers, _ = self.receiver.wait("/sealed/", 1)[0]
+        self.assertEqual(path, "/sealed/%s?key=q-secret" % did)
+        self.assertEqual(headers.get("X-Api-Key"), "h-secret")
+        self.assertEqual(headers.get("Authorization"),
+                         "Basic " + base64.b64encode(b"u:pw-secret").decode())
+        # Its DEVICE_MANAGERs read it back as written.
+        listed = self.admin.ok("GET", "/api/devicetypes/%s/callbacks" % tid)["data"]
+        self.assertEqual([(c["url"], c["headers"]) for c in listed],
+                         [(url, {"X-Api-Key": "h-secret"})])
 
     def test_each_message_reaches_its_callbacks_once_and_duplicates_where_asked(self):
         tid, did = self.type_with_device("meters", 0)

@@ -42,6 +42,7 @@ FOREIGN_PARAMS = {
     ("/api/devices/", "year"): "year",
     ("/api/provisioning/ids/", "pid"): "provision_id",
     ("/api/provisioning/devices/", "devEui"): "provisioned_device",
+    ("/api/stations/", "id"): "station",
 }
 
 # Query strings that aim a route without path parameters at the foreign group.
@@ -137,6 +138,7 @@ FOREIGN_BODIES = {
     "POST /api/devicetypes/{id}/events/config/{cid}/delete": lambda f: {},
     "POST /api/groups/{id}/events/config/{cid}/delete": lambda f: {},
     "POST /api/stations/create": lambda f: {"id": "0F0E", "name": "x", "group": f.foreign},
+    "POST /api/stations/edit": lambda f: {"id": f.station, "name": "x", "lat": 1, "lng": 2},
     "POST /api/ingest/uplink": lambda f: {"device": f.device, "seqNumber": 1, "data": "01",
                                           "time": 1700000000000, "station": f.station,
                                           "rssi": -120, "snr": 10},
@@ -285,7 +287,8 @@ class MatrixFlows(ServedSite):
                      "api_user": self.owner_login, "callback": self.callback,
                      "event_config": self.event_config, "year": "2026",
                      "provision_id": self.provision_id,
-                     "provisioned_device": self.provisioned_device}[what]
+                     "provisioned_device": self.provisioned_device,
+                     "station": self.station}[what]
             path = path.replace("{%s}" % param, value, 1)
         if route_key(route) in FOREIGN_QUERY:
             path += FOREIGN_QUERY[route_key(route)](self)
@@ -394,6 +397,8 @@ class MatrixFlows(ServedSite):
         ids = self.owner.ok("GET", "/api/provisioning/ids")["data"]
         self.assertEqual([(i["provisionId"], i["state"]) for i in ids],
                          [(self.provision_id, "pending")])
+        station = self.owner.ok("GET", "/api/stations/" + self.station)
+        self.assertEqual((station["name"], station["lat"]), ("foreign station", None))
 
     def test_own_group_objects_are_served(self):
         """The other side of the 404s: the same principals see their own group's objects."""

@@ -128,6 +128,9 @@ V1_CASES = {
     "POST /api/devicetypes/{id}/callbacks/{cid}/downlink": "test_callbacks",
     "GET /api/callbacks/messages/error": "test_callbacks",
     "POST /api/stations/create": "test_stations_and_messages",
+    "POST /api/stations/edit": "test_stations_and_messages",
+    "GET /api/stations/{id}": "test_stations_and_messages",
+    "DELETE /api/stations/{id}": "test_stations_and_messages",
     "POST /api/ingest/uplink": "test_stations_and_messages",
     "POST /api/ingest/sigfox-callback": "test_stations_and_messages",
     "GET /api/devices/{id}/messages": "test_stations_and_messages",
@@ -295,6 +298,10 @@ class SigfoxV1Test(RoleCalls, unittest.TestCase):
             self.assertEqual(page["data"][0]["decoded"], {"temp": 22})
             self.assertShape(m["rinfos"][0], RINFO_V1)
             self.assertEqual(m["rinfos"][0]["tap"], "0A1B")
+        edited = self.ok("ADMIN", "POST", "/api/stations/edit", {"id": "0A1B", "name": "mast"})
+        self.assertShape(edited, STATION)
+        self.assertEqual(self.ok("READER", "GET", "/api/stations/0a1b"), edited)
+        self.ok("ADMIN", "DELETE", "/api/stations/0A1B", expect=204)
 
     def test_service_statistics_and_locations(self):
         tid = self.new_type("v1 statistics")

@@ -38,22 +38,45 @@ json StationJson(const Station& s) {
               {"creationTime", s.creation_time}};
 }
 
+namespace {
+
+// `name`, `lat` and `lng` of a station body; a null position member is none.
+std::optional<ApiError> ReadStationFields(const json& body, Station& s) {
+  if (auto name = body.find("name"); name != body.end()) {
+    if (auto e = ReadString(*name, "name", 100, s.name)) return e;
+  }
+  for (const char* field : {"lat", "lng"}) {
+    auto it = body.find(field);
+    if (it == body.end()) continue;
+    std::optional<double>& value = std::string_view(field) == "lat" ? s.lat : s.lng;
+    if (it->is_null()) {
+      value.reset();
+      continue;
+    }
+    if (!it->is_number()) return WrongType(field, "a number", *it);
+    value = it->get<double>();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+const std::vector<std::string_view> kStationFields = {"id", "name", "lat", "lng", "group"};
+
 Parsed<Station> ParseStationCreate(const json& body) {
-  if (auto e = RejectUnknownFields(body, {"id", "name", "lat", "lng", "group"})) return *e;
+  if (auto e = RejectUnknownFields(body, kStationFields)) return *e;
   Station s;
   auto id = StringField(body, "id", /*required=*/true, 16);
   if (!id.ok()) return id.error();
   s.id = **id;
-  auto name = body.find("name");
-  if (name == body.end()) return ApiError::BadField("name", "is required");
-  if (auto e = ReadString(*name, "name", 100, s.name)) return *e;
-  for (const char* field : {"lat", "lng"}) {
-    auto it = body.find(field);
-    if (it == body.end() || it->is_null()) continue;
-    if (!it->is_number()) return WrongType(field, "a number", *it);
-    (std::string_view(field) == "lat" ? s.lat : s.lng) = it->get<double>();
-  }
+  if (!body.contains("name")) return ApiError::BadField("name", "is required");
+  if (auto e = ReadStationFields(body, s)) return *e;
   return s;
+}
+
+std::optional<ApiError> ApplyStationEdit(const json& body, Station& station) {
+  if (auto e = RejectUnknownFields(body, kStationFields)) return e;
+  return ReadStationFields(body, station);
 }
 
 namespace {

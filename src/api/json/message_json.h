@@ -15,6 +15,10 @@ nlohmann::json StationJson(const Station& station);
 // Station creation body {"id", "name", "lat", "lng", "group"} ("group" is read
 // by the handler). Wrong types and unknown members are 400 naming the field.
 Parsed<Station> ParseStationCreate(const nlohmann::json& body);
+// Station edit body {"id", "name", "lat", "lng", "group"} ("id" and "group"
+// are read by the handler): each member given replaces the station's; a
+// `lat`/`lng` of null takes the position away. 400 naming the field.
+std::optional<ApiError> ApplyStationEdit(const nlohmann::json& body, Station& station);
 
 // Appends the message's JSON object to `out`, with `callbacks_json` (a JSON
 // array's text, e.g. "[]") as its "callbacks". Written straight as text: a

@@ -8,6 +8,7 @@
 
 #include "storage/internal.h"
 #include "storage/sql/rows.h"
+#include "storage/sql/sealed_column.h"
 #include "storage/sql/sql_store.h"
 
 namespace roost::storage::sql {
@@ -55,6 +56,10 @@ Status ForgetDeletedCallbackDeliveries(driver::Connection& c, std::string_view i
   return tried.Bind(1, id).Bind(2, in_flight_until).Run();
 }
 
+// The sealed columns' names, in their values' associated data.
+constexpr std::string_view kUrlColumn = "callbacks.url";
+constexpr std::string_view kHeadersColumn = "callbacks.headers";
+
 constexpr const char* kDeliveryColumns =
     "id, callback_id, device_id, message_time, seq_number, duplicate, station, state, attempts, "
     "next_attempt, first_failure, last_status, last_info, creation_time, variables, attempt_log";
@@ -100,16 +105,18 @@ Delivery DeliveryFromRow(const Query& q) {
 
 }  // namespace
 
-Callback CallbackFromRow(const Query& q) {
+Callback CallbackFromRow(const Query& q, const crypto::Sealer* sealer) {
   Callback cb;
   cb.id = q.Text(0);
   cb.type = q.Text(1);
   cb.channel = static_cast<CallbackChannel>(q.Int(2));
   cb.callback_type = static_cast<CallbackType>(q.Int(3));
   cb.subtype = static_cast<CallbackSubtype>(q.Int(4));
-  cb.url = q.Text(5);
+  cb.url = OpenColumn(sealer, kUrlColumn, cb.id, q.Text(5)).value_or("");
   cb.http_method = q.Text(6);
-  cb.headers = DecodeHeaders(q.Text(7));
+  if (auto headers = OpenColumn(sealer, kHeadersColumn, cb.id, q.Text(7))) {
+    cb.headers = DecodeHeaders(*headers);
+  }
   cb.content_type = q.Text(8);
   cb.body_template = q.Text(9);
   cb.line_pattern = q.Text(10);
@@ -123,6 +130,50 @@ Callback CallbackFromRow(const Query& q) {
   cb.dead = q.Int(18) != 0;
   cb.creation_time = q.Int(19);
   return cb;
+}
+
+Callback SqlStore::CallbackFromRow(const Query& q) const {
+  return sql::CallbackFromRow(q, sealer_);
+}
+
+Status SqlStore::SealSecretsWith(const crypto::Sealer* sealer) {
+  sealer_ = sealer;
+  if (sealer == nullptr) return Status::Ok();
+  struct InClear {
+    std::string id, url, headers;
+  };
+  std::vector<InClear> rows;
+  ROOST_SQL_LEASE(c);
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT id, url, headers FROM callbacks WHERE url NOT LIKE 'sealed:%' OR "
+                    "headers NOT LIKE 'sealed:%'",
+                    "seal callbacks");
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      rows.push_back({q.Text(0), q.Text(1), q.Text(2)});
+    }
+  }
+  if (rows.empty()) return Status::Ok();
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("seal callbacks"));
+  // Only if unchanged meanwhile: another instance may seal it, or an edit
+  // replace it, first.
+  ROOST_SQL_QUERY(q, c,
+                  "UPDATE callbacks SET url = $2, headers = $3 WHERE id = $1 AND url = $4 AND "
+                  "headers = $5",
+                  "seal callbacks");
+  for (const InClear& r : rows) {
+    const std::string url = IsSealed(r.url) ? r.url : SealColumn(sealer, kUrlColumn, r.id, r.url);
+    const std::string headers =
+        IsSealed(r.headers) ? r.headers : SealColumn(sealer, kHeadersColumn, r.id, r.headers);
+    q.BindRef(1, r.id).BindRef(2, url).BindRef(3, headers).BindRef(4, r.url).BindRef(5, r.headers);
+    ROOST_RETURN_IF_ERROR(q.Run());
+    q.Reset();
+  }
+  return tx.Commit("seal callbacks");
 }
 
 Status SqlStore::CreateCallbacks(std::span<const Callback> callbacks) {
@@ -166,10 +217,12 @@ Status SqlStore::CreateCallbacks(std::span<const Callback> callbacks) {
                   "$14, $15, $16, $17, $18, $19, $20) ON CONFLICT (id) DO NOTHING",
                   "create callbacks");
   for (const Callback& cb : callbacks) {
-    const std::string headers = EncodeHeaders(cb.headers);
+    const std::string url = SealColumn(sealer_, kUrlColumn, cb.id, cb.url);
+    const std::string headers =
+        SealColumn(sealer_, kHeadersColumn, cb.id, EncodeHeaders(cb.headers));
     q.BindRef(1, cb.id).BindRef(2, cb.type).Bind(3, static_cast<int64_t>(cb.channel));
     q.Bind(4, static_cast<int64_t>(cb.callback_type)).Bind(5, static_cast<int64_t>(cb.subtype));
-    q.BindRef(6, cb.url).BindRef(7, cb.http_method).BindRef(8, headers);
+    q.BindRef(6, url).BindRef(7, cb.http_method).BindRef(8, headers);
     q.BindRef(9, cb.content_type).BindRef(10, cb.body_template).BindRef(11, cb.line_pattern);
     q.BindRef(12, cb.recipient).BindRef(13, cb.subject).BindRef(14, cb.message);
     q.Bind(15, int64_t{cb.send_duplicate ? 1 : 0}).BindRef(16, cb.payload_config);
@@ -186,7 +239,7 @@ Result<Callback> SqlStore::GetCallback(std::string_view id) {
   ROOST_SQL_LEASE(c);
   ROOST_SQL_QUERY(q, c, std::string(kCallbackSelect) + " WHERE id = $1", "get callback");
   q.Bind(1, id);
-  return ReadOne(q, CallbackFromRow, "callback " + std::string(id) + " not found");
+  return ReadOne(q, CallbackReader(), "callback " + std::string(id) + " not found");
 }
 
 Result<std::vector<Callback>> SqlStore::ListCallbacks(std::string_view type) {
@@ -194,7 +247,7 @@ Result<std::vector<Callback>> SqlStore::ListCallbacks(std::string_view type) {
   ROOST_SQL_QUERY(q, c, std::string(kCallbackSelect) + " WHERE type_id = $1 ORDER BY id",
                   "list callbacks");
   q.Bind(1, type);
-  return ReadAll<Callback>(q, CallbackFromRow);
+  return ReadAll<Callback>(q, CallbackReader());
 }
 
 Status SqlStore::DeleteCallback(std::string_view id, EpochMillis now) {
@@ -223,7 +276,7 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb) {
         q, c, std::string(kCallbackSelect) + " WHERE id = $1" + std::string(c.dialect().for_update),
         "edit callback");
     q.BindRef(1, cb.id);
-    auto found = ReadOne(q, CallbackFromRow, what);
+    auto found = ReadOne(q, CallbackReader(), what);
     if (!found.ok()) return found.status();
     before = std::move(*found);
   }
@@ -231,7 +284,9 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb) {
                     cb.callback_type == CallbackType::kData &&
                     cb.subtype == CallbackSubtype::kBidir;
   {
-    const std::string headers = EncodeHeaders(cb.headers);
+    const std::string url = SealColumn(sealer_, kUrlColumn, cb.id, cb.url);
+    const std::string headers =
+        SealColumn(sealer_, kHeadersColumn, cb.id, EncodeHeaders(cb.headers));
     ROOST_SQL_QUERY(q, c,
                     "UPDATE callbacks SET channel = $2, callback_type = $3, subtype = $4, "
                     "url = $5, http_method = $6, headers = $7, content_type = $8, "
@@ -241,7 +296,7 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb) {
                     "edit callback");
     q.BindRef(1, cb.id).Bind(2, static_cast<int64_t>(cb.channel));
     q.Bind(3, static_cast<int64_t>(cb.callback_type)).Bind(4, static_cast<int64_t>(cb.subtype));
-    q.BindRef(5, cb.url).BindRef(6, cb.http_method).BindRef(7, headers);
+    q.BindRef(5, url).BindRef(6, cb.http_method).BindRef(7, headers);
     q.BindRef(8, cb.content_type).BindRef(9, cb.body_template).BindRef(10, cb.line_pattern);
     q.BindRef(11, cb.recipient).BindRef(12, cb.subject).BindRef(13, cb.message);
     q.Bind(14, int64_t{cb.send_duplicate ? 1 : 0}).BindRef(15, cb.payload_config);
@@ -531,7 +586,7 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
       "claim deliveries");
   auto load_callback = [&](driver::Query& q, const std::string& id) -> Status {
     q.Bind(1, id);
-    auto found = ReadOne(q, CallbackFromRow, "gone");
+    auto found = ReadOne(q, CallbackReader(), "gone");
     q.Reset();
     if (found.ok()) {
       callbacks[id] = std::move(*found);
@@ -923,7 +978,7 @@ Result<std::vector<DeadAlertTask>> SqlStore::ClaimDeadAlerts(EpochMillis now, in
       task.info = u.Text(3);
       u.Reset();
       get.Bind(1, id);
-      auto cb = ReadOne(get, CallbackFromRow, "gone");
+      auto cb = ReadOne(get, CallbackReader(), "gone");
       get.Reset();
       if (!cb.ok()) return cb.status();
       task.callback = std::move(*cb);

@@ -209,10 +209,12 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     }
   }
   // The subtrees that public network stations' reports count for
-  // (UplinkReport::public_network_caller): the callers' groups.
+  // (UplinkReport::public_network_caller), and those the callers' stations
+  // must be listed in (caller_group): the callers' groups'.
   std::map<std::string, std::string> caller_trees;
   for (const UplinkReport& r : reports) {
     if (!r.public_network_caller.empty()) caller_trees.emplace(r.public_network_caller, "");
+    if (!r.caller_group.empty()) caller_trees.emplace(r.caller_group, "");
   }
   if (!caller_trees.empty()) {
     ROOST_SQL_QUERY(q, c, "SELECT tree FROM groups WHERE id = $1", "ingest uplinks");
@@ -304,6 +306,9 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
         station.reset();
         if (!tree.empty()) station = StationInfo{tree, std::nullopt, std::nullopt};
       }
+    } else if (!r.caller_group.empty() && station) {
+      const std::string& tree = caller_trees[r.caller_group];
+      if (tree.empty() || !station->tree.starts_with(tree)) station.reset();
     }
     if (!station) {
       decision.result = IngestResult::kUnknownStation;

@@ -68,7 +68,8 @@ inline constexpr const char* kCallbackSelect =
     "SELECT id, type_id, channel, callback_type, subtype, url, http_method, headers, "
     "content_type, body_template, line_pattern, recipient, subject, message, send_duplicate, "
     "payload_config, enabled, downlink_hook, dead, creation_time FROM callbacks";
-Callback CallbackFromRow(const driver::Query& q);  // callbacks.cpp
+// Opens the sealed columns (url, headers) with `sealer` (sealed_column.h).
+Callback CallbackFromRow(const driver::Query& q, const crypto::Sealer* sealer);  // callbacks.cpp
 
 Device DeviceFromRow(const driver::Query& q);
 // Binds $1..$21 in kDeviceColumns order (without creation_time: $1..$20); text by

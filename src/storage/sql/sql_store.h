@@ -139,6 +139,8 @@ class SqlStore final : public Store {
   Status CreateStation(const Station& station) override;
   Result<Station> GetStation(std::string_view id) override;
   Result<std::vector<Station>> ListStations(std::string_view group_subtree) override;
+  Status UpdateStation(const Station& station) override;
+  Status DeleteStation(std::string_view id) override;
 
   Result<std::vector<IngestDecision>> IngestUplinks(std::span<const UplinkReport> reports,
                                                     const IngestPolicy& policy) override;
@@ -160,6 +162,7 @@ class SqlStore final : public Store {
   Status SetMessagesNoDownlink(std::span<const MessageCursor> keys,
                                std::string_view reason) override;
 
+  Status SealSecretsWith(const crypto::Sealer* sealer) override;
   Status CreateCallbacks(std::span<const Callback> callbacks) override;
   Result<Callback> GetCallback(std::string_view id) override;
   Result<std::vector<Callback>> ListCallbacks(std::string_view type) override;
@@ -301,8 +304,15 @@ class SqlStore final : public Store {
   // transaction.
   Status RecordEventOn(Connection& c, Event& event, EpochMillis now);
 
+  // A callbacks row (kCallbackSelect), its sealed columns opened.
+  Callback CallbackFromRow(const Query& q) const;  // callbacks.cpp
+  auto CallbackReader() const {
+    return [this](const Query& q) { return CallbackFromRow(q); };
+  }
+
   driver::Pool pool_;
   std::string_view engine_;
+  const crypto::Sealer* sealer_ = nullptr;  // set once, before other use (SealSecretsWith)
 
   // Where this store's last delivery claim stopped in deliveries_due (due
   // time, id), so that the next one need not step over the rows it leased,

@@ -70,4 +70,17 @@ Result<std::vector<Station>> SqlStore::ListStations(std::string_view group_subtr
                                   "id", "list stations", StationFromRow);
 }
 
+Status SqlStore::UpdateStation(const Station& s) {
+  return RunOne(
+      "UPDATE stations SET name = $2, lat = $3, lng = $4 WHERE id = $1", "edit station",
+      [&](Query& q) { q.BindRef(1, s.id).BindRef(2, s.name).Bind(3, s.lat).Bind(4, s.lng); },
+      "station " + s.id + " not found");
+}
+
+Status SqlStore::DeleteStation(std::string_view id) {
+  return RunOne(
+      "DELETE FROM stations WHERE id = $1", "delete station", [&](Query& q) { q.Bind(1, id); },
+      "station " + std::string(id) + " not found");
+}
+
 }  // namespace roost::storage::sql

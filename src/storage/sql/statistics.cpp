@@ -252,7 +252,18 @@ Result<IngestDecision> SqlStore::IngestService(const ServiceReport& r, const Ing
       decision.result = IngestResult::kUnknownStation;
       return decision;
     }
-    if (!device_tree.starts_with(q.Text(0))) {
+    const std::string station_tree = q.Text(0);
+    if (!r.caller_group.empty()) {
+      // As if it did not exist: listed outside the caller's subtree.
+      ROOST_SQL_QUERY(g, c, "SELECT tree FROM groups WHERE id = $1", "ingest service report");
+      auto caller = g.Bind(1, r.caller_group).Next();
+      if (!caller.ok()) return caller.status();
+      if (!*caller || !station_tree.starts_with(g.Text(0))) {
+        decision.result = IngestResult::kUnknownStation;
+        return decision;
+      }
+    }
+    if (!device_tree.starts_with(station_tree)) {
       decision.result = IngestResult::kForeignStation;
       return decision;
     }
