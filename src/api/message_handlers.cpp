@@ -164,7 +164,7 @@ Response DeleteStation(ApiContext& ctx, const Principal& p, const Request& req) 
   if (ctx.messages == nullptr) return Unavailable();
   auto station = ctx.messages->GetVisibleStation(p.group, req.Param("id"));
   if (!station.ok()) return FromStatus(station.status()).ToResponse();
-  Status deleted = ctx.messages->DeleteStation(station->id);
+  Status deleted = ctx.messages->DeleteStation(*station);
   if (!deleted.ok()) return FromStatus(deleted).ToResponse();
   return NoContent();
 }

@@ -103,10 +103,10 @@ Result<Station> MessageService::UpdateStation(Station s) {
   return store_.GetStation(s.id);
 }
 
-Status MessageService::DeleteStation(std::string_view id) {
-  ROOST_RETURN_IF_ERROR(store_.DeleteStation(id));
+Status MessageService::DeleteStation(const Station& station) {
+  ROOST_RETURN_IF_ERROR(store_.DeleteStation(station.id, station.group));
   std::lock_guard<std::mutex> lock(mu_);
-  station_groups_.erase(std::string(id));
+  station_groups_.erase(station.id);
   return Status::Ok();
 }
 
@@ -114,24 +114,7 @@ Result<std::vector<Station>> MessageService::ListStations(std::string_view group
   return store_.ListStations(group_subtree);
 }
 
-Result<bool> MessageService::MayReport(std::string_view caller_group, std::string_view station) {
-  std::string group;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = station_groups_.find(std::string(station));
-    if (it != station_groups_.end()) group = it->second;
-  }
-  if (group.empty()) {
-    auto s = store_.GetStation(station);
-    if (!s.ok()) {
-      if (s.status().code() == Status::Code::kNotFound) return false;
-      return s.status();
-    }
-    group = s->group;
-    std::lock_guard<std::mutex> lock(mu_);
-    if (station_groups_.size() >= kMaxCached) station_groups_.clear();
-    station_groups_.emplace(std::string(station), group);
-  }
+Result<bool> MessageService::Covers(std::string_view caller_group, const std::string& group) {
   const std::string key = std::string(caller_group) + '/' + group;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -146,14 +129,43 @@ Result<bool> MessageService::MayReport(std::string_view caller_group, std::strin
   return *covered;
 }
 
+Result<bool> MessageService::MayReport(std::string_view caller_group, std::string_view station) {
+  std::string cached;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = station_groups_.find(std::string(station));
+    if (it != station_groups_.end()) cached = it->second;
+  }
+  if (!cached.empty()) {
+    // A "yes" is checked again by the store; a "no" may be a station deleted
+    // and listed again elsewhere since it was cached: asked again below.
+    auto covered = Covers(caller_group, cached);
+    if (!covered.ok() || *covered) return covered;
+  }
+  auto s = store_.GetStation(station);
+  if (!s.ok()) {
+    if (s.status().code() != Status::Code::kNotFound) return s.status();
+    std::lock_guard<std::mutex> lock(mu_);
+    station_groups_.erase(std::string(station));
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (station_groups_.size() >= kMaxCached) station_groups_.clear();
+    station_groups_.insert_or_assign(std::string(station), s->group);
+  }
+  return Covers(caller_group, s->group);
+}
+
 std::optional<bool> MessageService::MayReportCached(std::string_view caller_group,
                                                     std::string_view station) {
   std::lock_guard<std::mutex> lock(mu_);
   auto at = station_groups_.find(std::string(station));
   if (at == station_groups_.end()) return std::nullopt;
   auto covered = covers_.find(std::string(caller_group) + '/' + at->second);
-  if (covered == covers_.end()) return std::nullopt;
-  return covered->second;
+  // Only a "yes" is answered from memory (see MayReport).
+  if (covered == covers_.end() || !covered->second) return std::nullopt;
+  return true;
 }
 
 Result<std::string> MessageService::TenantOf(std::string_view group) {

@@ -63,18 +63,21 @@ class MessageService {
   // Replaces a station's name and position, checked as CreateStation does
   // (its id, group and creation time stay). NotFound.
   Result<Station> UpdateStation(Station station);
-  // Deletes a station: its reports are refused from then on, by every
-  // instance (the store checks the station again in each ingest transaction;
-  // see UplinkReport::caller_group). NotFound.
-  Status DeleteStation(std::string_view id);
+  // Deletes a station (as GetVisibleStation read it: of its group still):
+  // its reports are refused from then on, by every instance (the store checks
+  // the station again in each ingest transaction; see
+  // UplinkReport::caller_group). NotFound.
+  Status DeleteStation(const Station& station);
 
   // Whether a principal of `caller_group` may report what `station` hears:
-  // the station exists and its group is `caller_group` or below it. Stations
-  // and groups never move, so answers are cached (bounded); a station deleted
-  // meanwhile is refused by the store.
+  // the station exists and its group is `caller_group` or below it. Groups
+  // never move and a station's group changes only by its deletion, so answers
+  // are cached (bounded): a "yes" is trusted (the store checks the station
+  // again when it takes the report), a "no" is asked of the store again, since
+  // the station may have been listed again in another group since.
   Result<bool> MayReport(std::string_view caller_group, std::string_view station);
   // The same from the caches only: nullopt when the store would have to be
-  // asked (for a caller that must not block).
+  // asked (for a caller that must not block), which includes every "no".
   std::optional<bool> MayReportCached(std::string_view caller_group, std::string_view station);
 
   // The group whose share of held downlink frames (DownlinkOptions::
@@ -142,6 +145,8 @@ class MessageService {
   Clock clock_;
   void Count(IngestResult result);
   void LogRefused(uint32_t device, std::string_view station, IngestResult reason);
+  // Whether `group` is `caller_group` or below it (cached: groups never move).
+  Result<bool> Covers(std::string_view caller_group, const std::string& group);
 
   DownlinkArbiter* downlinks_ = nullptr;
   observe::Logger* logger_ = nullptr;

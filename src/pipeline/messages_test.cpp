@@ -126,6 +126,40 @@ TEST_P(MessageServiceTest, AGroupsShareOfHeldFramesIsItsTopLevelGroups) {
   EXPECT_EQ(service.TenantOf("000000000000000000000999").status().code(), Status::Code::kNotFound);
 }
 
+// A station's group changes only by its deletion and listing again: what an
+// instance cached before is trusted only for a "yes", which the store checks
+// again when it takes the report; a "no" is asked of the store again.
+TEST_P(MessageServiceTest, AStationListedAgainElsewhereIsTheNewOwnersAtOnce) {
+  const Group first = MakeGroup(2, root_.id);
+  const Group second = MakeGroup(3, root_.id);
+  ASSERT_TRUE(store_->CreateStation(Station{"0C1C", "mast", first.id, {}, {}, 1}).ok());
+  UplinkWriterOptions options;
+  options.clock = [] { return EpochMillis{2'000'000}; };
+  UplinkWriter writer(*store_, options);
+  MessageService service(*store_, writer, options.clock, nullptr);
+  EXPECT_EQ(service.MayReport(first.id, "0C1C").value(), true);
+  EXPECT_EQ(service.MayReport(second.id, "0C1C").value(), false);
+  EXPECT_EQ(service.MayReportCached(first.id, "0C1C"), std::optional<bool>(true));
+  EXPECT_EQ(service.MayReportCached(second.id, "0C1C"), std::nullopt) << "a no is asked again";
+
+  // Another instance deletes it and the second group lists it again.
+  ASSERT_TRUE(store_->DeleteStation("0C1C", first.id).ok());
+  ASSERT_TRUE(store_->CreateStation(Station{"0C1C", "mast", second.id, {}, {}, 2}).ok());
+  EXPECT_EQ(service.MayReport(second.id, "0C1C").value(), true);
+  EXPECT_EQ(service.MayReportCached(second.id, "0C1C"), std::optional<bool>(true));
+  // The former owner's "yes" was forgotten with the new answer.
+  EXPECT_EQ(service.MayReportCached(first.id, "0C1C"), std::nullopt);
+  EXPECT_EQ(service.MayReport(first.id, "0C1C").value(), false);
+
+  // Deleted through this service: forgotten at once.
+  auto listed = service.GetVisibleStation(root_.id, "0c1c");
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_TRUE(service.DeleteStation(*listed).ok());
+  EXPECT_EQ(service.MayReportCached(second.id, "0C1C"), std::nullopt);
+  EXPECT_EQ(service.MayReport(second.id, "0C1C").value(), false);
+  EXPECT_EQ(service.GetVisibleStation(root_.id, "0C1C").status().code(), Status::Code::kNotFound);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, MessageServiceTest, ::testing::Values("sqlite", "postgresql"),
                          storage::EngineName);
 

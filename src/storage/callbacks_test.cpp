@@ -137,12 +137,13 @@ class SealedCallbackStoreTest : public CallbackStoreTest {
     return {q->Text(0), q->Text(1)};
   }
 
-  void SetStoredUrl(const std::string& id, const std::string& url) {
+  // `column` is "url" or "headers".
+  void SetStored(const std::string& id, const std::string& column, const std::string& value) {
     auto c = RawConnection();
     ASSERT_TRUE(c.ok()) << c.status().message();
-    auto q = (*c)->Prepare("UPDATE callbacks SET url = $2 WHERE id = $1", "test");
+    auto q = (*c)->Prepare("UPDATE callbacks SET " + column + " = $2 WHERE id = $1", "test");
     ASSERT_TRUE(q.ok()) << q.status().message();
-    ASSERT_TRUE(q->Bind(1, id).Bind(2, url).Run().ok());
+    ASSERT_TRUE(q->Bind(1, id).Bind(2, value).Run().ok());
   }
 
   static void ExpectSealed(const std::pair<std::string, std::string>& stored) {
@@ -207,15 +208,23 @@ TEST_P(SealedCallbackStoreTest, ValuesWrittenInClearAreSealedOnceASealerIsGiven)
 
 TEST_P(SealedCallbackStoreTest, ASealedValueThatDoesNotOpenReadsAsEmpty) {
   ASSERT_TRUE(store_->SealSecretsWith(&sealer_).ok());
-  ASSERT_TRUE(
-      store_->CreateCallbacks(std::vector<Callback>{WithCredentials("a"), WithCredentials("b")})
-          .ok());
+  ASSERT_TRUE(store_
+                  ->CreateCallbacks(std::vector<Callback>{
+                      WithCredentials("a"), WithCredentials("b"), WithCredentials("c")})
+                  .ok());
   // Another callback's sealed url, copied onto this row, does not open here.
-  SetStoredUrl("b", Stored("a").first);
+  SetStored("b", "url", Stored("a").first);
   auto b = store_->GetCallback("b");
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->url, "");
   EXPECT_EQ(b->headers, WithCredentials("b").headers);
+  // Headers that do not open take the url with them: the callback fails
+  // rather than calling its endpoint without its credentials.
+  SetStored("c", "headers", Stored("a").second);
+  auto c = store_->GetCallback("c");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->url, "");
+  EXPECT_TRUE(c->headers.empty());
 
   // Under another master key neither opens; the rest of the callback reads.
   const crypto::Sealer other = TestSealer(0x33);

@@ -109,8 +109,8 @@ TEST_P(MessageStoreTest, StationsAreListedPerSubtreeAndIdsAreUnique) {
 TEST_P(MessageStoreTest, AStationIsEditedInPlaceAndDeletedWhileItsMessagesStay) {
   ASSERT_EQ(Results(Ingest({Report(0x2C, 1, 1'000, "0A1C")})),
             std::vector<IngestResult>{IngestResult::kAccepted});
-  // Its name and position change; its group and creation time do not.
-  Station edit{"0A1C", "moved mast", other_.id, 44.0, 2.0, 999};
+  // Its name and position change; its creation time does not.
+  Station edit{"0A1C", "moved mast", tenant_.id, 44.0, 2.0, 999};
   ASSERT_TRUE(store_->UpdateStation(edit).ok());
   auto got = store_->GetStation("0A1C");
   ASSERT_TRUE(got.ok());
@@ -126,9 +126,17 @@ TEST_P(MessageStoreTest, AStationIsEditedInPlaceAndDeletedWhileItsMessagesStay) 
   edit.id = "FFFF";
   EXPECT_EQ(store_->UpdateStation(edit).code(), Status::Code::kNotFound);
 
-  ASSERT_TRUE(store_->DeleteStation("0A1C").ok());
+  // Only as the station of its group: another group listing the id since is
+  // not touched.
+  edit.id = "0A1C";
+  edit.group = other_.id;
+  EXPECT_EQ(store_->UpdateStation(edit).code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->DeleteStation("0A1C", other_.id).code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->GetStation("0A1C")->name, "moved mast");
+
+  ASSERT_TRUE(store_->DeleteStation("0A1C", tenant_.id).ok());
   EXPECT_EQ(store_->GetStation("0A1C").status().code(), Status::Code::kNotFound);
-  EXPECT_EQ(store_->DeleteStation("0A1C").code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->DeleteStation("0A1C", tenant_.id).code(), Status::Code::kNotFound);
   const auto messages = DeviceMessages(0x2C);
   ASSERT_EQ(messages.size(), 1u);
   ASSERT_EQ(messages[0].rinfos.size(), 1u);

@@ -587,10 +587,13 @@ class Store {
   virtual Result<Station> GetStation(std::string_view id) = 0;  // NotFound
   // Stations of the groups in `group_subtree` ("" = all), ordered by id.
   virtual Result<std::vector<Station>> ListStations(std::string_view group_subtree) = 0;
-  // Replaces a station's name and position (its id and group stay). NotFound.
+  // Replaces a station's name and position (its id and group stay). NotFound,
+  // also when it is not (any more) of `station.group`: the caller checked the
+  // station's group, and it may have been deleted and listed again elsewhere.
   virtual Status UpdateStation(const Station& station) = 0;
-  // Deletes a station; its messages keep its id in their rinfos. NotFound.
-  virtual Status DeleteStation(std::string_view id) = 0;
+  // Deletes station `id` of `group`; its messages keep its id in their rinfos.
+  // NotFound (also when another group lists the id).
+  virtual Status DeleteStation(std::string_view id, std::string_view group) = 0;
 
   // --- messages (the uplink pipeline) ----------------------------------------
   // Applies `reports` in order, in one transaction, and returns one decision per
@@ -698,11 +701,13 @@ class Store {
   // credentials go: `user:password@`, a key in the query, `Authorization`) are
   // sealed with `sealer` when written and opened when read, bound to the
   // callback's id; those of rows written in clear before (by a store without a
-  // sealer, or an older Roost) are sealed now, and read as before meanwhile. A
-  // value that does not open (another master key; copied from another
-  // callback's row) reads as empty: no url, no headers. `sealer` must outlive
-  // the store; call once, before other calls. Without a sealer both are
-  // stored in clear (tests, and the command-line tools, which read no callbacks).
+  // sealer, or an older Roost) are sealed now, row by row, and read as before
+  // meanwhile; an error leaves the rest in clear until the next call. A value
+  // that does not open (another master key; copied from another callback's
+  // row) reads as empty: no url, and no headers (then no url either).
+  // `sealer` must outlive the store; call once, before other calls. Without a
+  // sealer both are stored in clear (tests, and the command-line tools, which
+  // read no callbacks).
   virtual Status SealSecretsWith(const crypto::Sealer* sealer) = 0;
   // Stores callbacks of one device type, all or none. InvalidInput: an unknown
   // device type; AlreadyExists: an id is taken.

@@ -168,10 +168,19 @@ class CallbackFlows(ServedSite):
         self.assertEqual(headers.get("X-Api-Key"), "h-secret")
         self.assertEqual(headers.get("Authorization"),
                          "Basic " + base64.b64encode(b"u:pw-secret").decode())
-        # Its DEVICE_MANAGERs read it back as written.
+        # Its DEVICE_MANAGERs read it back as written; a READER without the credentials.
         listed = self.admin.ok("GET", "/api/devicetypes/%s/callbacks" % tid)["data"]
         self.assertEqual([(c["url"], c["headers"]) for c in listed],
                          [(url, {"X-Api-Key": "h-secret"})])
+        r = Client(self.server, self.reader)
+        listed = r.ok("GET", "/api/devicetypes/%s/callbacks" % tid)["data"]
+        hidden = self.receiver.url("/sealed/{device}?key=***").replace("http://", "http://***@")
+        self.assertEqual([(c["url"], c["headers"]) for c in listed], [(hidden, {"X-Api-Key": ""})])
+        m = self.deliveries_settled(did)
+        self.assertEqual([c["url"] for c in m["callbacks"]],
+                         [hidden.replace("{device}", did)])
+        self.assertNotIn("secret", json.dumps(r.ok("GET", "/api/devices/%s/messages" % did)))
+        r.close()
 
     def test_each_message_reaches_its_callbacks_once_and_duplicates_where_asked(self):
         tid, did = self.type_with_device("meters", 0)

@@ -152,13 +152,39 @@ Parsed<CallbackEdit> ParseCallbackEdit(const json& body) {
 namespace {
 
 // The URL with "user:password@" of its authority replaced by "***@".
+// The query's values too: endpoints take keys there as well (`?code=`,
+// `?api_key=`), whatever the documents advise. The names stay.
+std::string WithoutQueryValues(const std::string& url, size_t authority) {
+  const size_t q = url.find('?', authority);
+  if (q == std::string::npos) return url;
+  const size_t hash = url.find('#', q);
+  const std::string_view query = std::string_view(url).substr(
+      q + 1, hash == std::string::npos ? std::string::npos : hash - q - 1);
+  if (query.empty()) return url;
+  std::string out = url.substr(0, q + 1);
+  size_t from = 0;
+  for (;;) {
+    const size_t amp = query.find('&', from);
+    const std::string_view part =
+        query.substr(from, amp == std::string_view::npos ? amp : amp - from);
+    const size_t eq = part.find('=');
+    if (eq != std::string_view::npos) out += part.substr(0, eq + 1);
+    out += "***";
+    if (amp == std::string_view::npos) break;
+    out += '&';
+    from = amp + 1;
+  }
+  if (hash != std::string::npos) out += url.substr(hash);
+  return out;
+}
+
 std::string WithoutCredentials(const std::string& url) {
   const size_t scheme = url.find("://");
   const size_t start = scheme == std::string::npos ? 0 : scheme + 3;
   const size_t end = url.find_first_of("/?#", start);
   const size_t at = url.rfind('@', end == std::string::npos ? std::string::npos : end);
-  if (at == std::string::npos || at < start) return url;
-  return url.substr(0, start) + "***" + url.substr(at);
+  if (at == std::string::npos || at < start) return WithoutQueryValues(url, start);
+  return WithoutQueryValues(url.substr(0, start) + "***" + url.substr(at), start);
 }
 
 }  // namespace

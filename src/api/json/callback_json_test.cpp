@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace roost::api {
 namespace {
@@ -21,16 +23,29 @@ TEST(CallbackJson, AReadersViewBlanksHeaderValuesAndUrlCredentials) {
   EXPECT_EQ(full["url"], cb.url);
   EXPECT_EQ(full["headers"]["X-Api-Key"], "s3cret");
   const auto reader = CallbackJson(cb, /*secrets=*/false);
-  EXPECT_EQ(reader["url"], "https://***@hooks.example:8443/in/{device}?x=@y");
+  EXPECT_EQ(reader["url"], "https://***@hooks.example:8443/in/{device}?x=***");
   EXPECT_EQ(reader["headers"], (nlohmann::json{{"X-Api-Key", ""}, {"Accept", ""}}));
   EXPECT_EQ(reader.dump().find("s3cret"), std::string::npos);
   EXPECT_EQ(reader.dump().find("pa@ss"), std::string::npos);
 }
 
 TEST(CallbackJson, AUrlWithoutCredentialsIsShownWhole) {
-  for (const char* url : {"http://hooks.example/in?mail=a@b.example", "http://hooks.example/a@b",
-                          "http://hooks.example"}) {
+  for (const char* url : {"http://hooks.example/in?", "http://hooks.example/a@b",
+                          "http://hooks.example", "http://hooks.example/#x=1"}) {
     EXPECT_EQ(CallbackJson(WithSecrets(url), false)["url"], url) << url;
+  }
+}
+
+TEST(CallbackJson, AReadersViewKeepsTheQuerysNamesButNotItsValues) {
+  for (const auto& [url, shown] : std::vector<std::pair<std::string, std::string>>{
+           {"http://h.example/in?mail=a@b.example", "http://h.example/in?mail=***"},
+           {"http://h.example/in?code=k3y&device={device}",
+            "http://h.example/in?code=***&device=***"},
+           {"http://h.example/in?k3y", "http://h.example/in?***"},
+           {"http://h.example/in?a=1&&b=#frag", "http://h.example/in?a=***&***&b=***#frag"},
+           {"http://u:p@h.example?a=1", "http://***@h.example?a=***"}}) {
+    EXPECT_EQ(CallbackJson(WithSecrets(url), false)["url"], shown) << url;
+    EXPECT_EQ(CallbackJson(WithSecrets(url), true)["url"], url) << url;
   }
 }
 

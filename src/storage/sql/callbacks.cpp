@@ -116,6 +116,8 @@ Callback CallbackFromRow(const Query& q, const crypto::Sealer* sealer) {
   cb.http_method = q.Text(6);
   if (auto headers = OpenColumn(sealer, kHeadersColumn, cb.id, q.Text(7))) {
     cb.headers = DecodeHeaders(*headers);
+  } else {
+    cb.url.clear();  // failing beats calling the endpoint without its Authorization
   }
   cb.content_type = q.Text(8);
   cb.body_template = q.Text(9);
@@ -147,7 +149,7 @@ Status SqlStore::SealSecretsWith(const crypto::Sealer* sealer) {
   {
     ROOST_SQL_QUERY(q, c,
                     "SELECT id, url, headers FROM callbacks WHERE url NOT LIKE 'sealed:%' OR "
-                    "headers NOT LIKE 'sealed:%'",
+                    "headers NOT LIKE 'sealed:%' ORDER BY id",
                     "seal callbacks");
     for (;;) {
       auto row = q.Next();
@@ -157,10 +159,14 @@ Status SqlStore::SealSecretsWith(const crypto::Sealer* sealer) {
     }
   }
   if (rows.empty()) return Status::Ok();
-  driver::Transaction tx(c);
-  ROOST_RETURN_IF_ERROR(tx.Begin("seal callbacks"));
-  // Only if unchanged meanwhile: another instance may seal it, or an edit
-  // replace it, first.
+  const bool sqlite = c.dialect().engine == driver::Engine::kSqlite;
+  // The text in clear is overwritten in the pages it leaves (Debian's SQLite
+  // does so anyway); PostgreSQL keeps old row versions until a vacuum.
+  if (sqlite) ROOST_RETURN_IF_ERROR(c.Exec("PRAGMA secure_delete = ON", "seal callbacks"));
+  // Row by row, each update its own transaction: instances that start
+  // together, and dispatchers that lock several callbacks at once, never wait
+  // on each other in a cycle. Only if unchanged meanwhile: another instance
+  // may seal it, or an edit replace it, first.
   ROOST_SQL_QUERY(q, c,
                   "UPDATE callbacks SET url = $2, headers = $3 WHERE id = $1 AND url = $4 AND "
                   "headers = $5",
@@ -173,7 +179,9 @@ Status SqlStore::SealSecretsWith(const crypto::Sealer* sealer) {
     ROOST_RETURN_IF_ERROR(q.Run());
     q.Reset();
   }
-  return tx.Commit("seal callbacks");
+  // Nor left in the write-ahead log (best effort: a reader may hold it).
+  if (sqlite) (void)c.Exec("PRAGMA wal_checkpoint(TRUNCATE)", "seal callbacks");
+  return Status::Ok();
 }
 
 Status SqlStore::CreateCallbacks(std::span<const Callback> callbacks) {

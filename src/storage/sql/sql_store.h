@@ -140,7 +140,7 @@ class SqlStore final : public Store {
   Result<Station> GetStation(std::string_view id) override;
   Result<std::vector<Station>> ListStations(std::string_view group_subtree) override;
   Status UpdateStation(const Station& station) override;
-  Status DeleteStation(std::string_view id) override;
+  Status DeleteStation(std::string_view id, std::string_view group) override;
 
   Result<std::vector<IngestDecision>> IngestUplinks(std::span<const UplinkReport> reports,
                                                     const IngestPolicy& policy) override;

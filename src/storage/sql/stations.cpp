@@ -72,15 +72,18 @@ Result<std::vector<Station>> SqlStore::ListStations(std::string_view group_subtr
 
 Status SqlStore::UpdateStation(const Station& s) {
   return RunOne(
-      "UPDATE stations SET name = $2, lat = $3, lng = $4 WHERE id = $1", "edit station",
-      [&](Query& q) { q.BindRef(1, s.id).BindRef(2, s.name).Bind(3, s.lat).Bind(4, s.lng); },
+      "UPDATE stations SET name = $2, lat = $3, lng = $4 WHERE id = $1 AND group_id = $5",
+      "edit station",
+      [&](Query& q) {
+        q.BindRef(1, s.id).BindRef(2, s.name).Bind(3, s.lat).Bind(4, s.lng).BindRef(5, s.group);
+      },
       "station " + s.id + " not found");
 }
 
-Status SqlStore::DeleteStation(std::string_view id) {
+Status SqlStore::DeleteStation(std::string_view id, std::string_view group) {
   return RunOne(
-      "DELETE FROM stations WHERE id = $1", "delete station", [&](Query& q) { q.Bind(1, id); },
-      "station " + std::string(id) + " not found");
+      "DELETE FROM stations WHERE id = $1 AND group_id = $2", "delete station",
+      [&](Query& q) { q.Bind(1, id).Bind(2, group); }, "station " + std::string(id) + " not found");
 }
 
 }  // namespace roost::storage::sql
