@@ -407,7 +407,10 @@ void CompiledCallback::FillVariables(const Message& message, const Delivery& del
   set(Variable::kDeviceTypeId, [&] { return std::string_view(device_type_); });
   set(Variable::kTime, [&] { return std::to_string(FloorSeconds(message.time)); });
   set(Variable::kData, [&] { return std::string_view(message.data); });
-  set(Variable::kSeqNumber, [&] { return std::to_string(message.seq_number); });
+  // -1: an event, or a service report that gave none: no value.
+  if (message.seq_number >= 0) {
+    set(Variable::kSeqNumber, [&] { return std::to_string(message.seq_number); });
+  }
   set(Variable::kDuplicate,
       [&] { return std::string_view(delivery.duplicate ? "true" : "false"); });
   set(Variable::kStation, [&] { return std::string_view(delivery.station); });
@@ -428,10 +431,12 @@ void CompiledCallback::FillVariables(const Message& message, const Delivery& del
     }
   }
   if (message.rinfos.empty()) return;  // no radio values: not a stored uplink
-  if (needed.Has(Variable::kSnr) || needed.Has(Variable::kAvgSnr)) {
+  if (needed.Has(Variable::kSnr) || needed.Has(Variable::kAvgSnr) ||
+      needed.Has(Variable::kAvgSignal)) {
     const std::string snr = FormatFixed(AverageSnr(message.rinfos), 2);
     out.Set(Variable::kSnr, snr);
     out.Set(Variable::kAvgSnr, snr);
+    out.Set(Variable::kAvgSignal, snr);
   }
   set(Variable::kRssi, [&] {
     double rssi = BestRssi(message.rinfos);

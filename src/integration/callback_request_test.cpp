@@ -139,6 +139,12 @@ TEST(CallbackRequest, DuplicateDeliveryUsesTheReportingStation) {
   EXPECT_EQ(MustBuild(c, TwoStationMessage(), d).body, "true 0FFF -99.13 11.25");
 }
 
+TEST(CallbackRequest, AvgSignalIsTheOlderNameOfAvgSnr) {
+  Callback c = UrlCallback();
+  c.body_template = "{avgSignal}/{avgSnr}";
+  EXPECT_EQ(MustBuild(c, TwoStationMessage(), FirstDelivery()).body, "11.25/11.25");
+}
+
 TEST(CallbackRequest, MissingValuesExpandToNothing) {
   Callback c = UrlCallback();
   c.body_template = "[{lat}][{lng}]";
@@ -164,6 +170,15 @@ TEST(CallbackRequest, ServiceAndErrorDeliveriesCarryTheirOwnValues) {
   c.body_template = "{severity}: {info} ({device})";
   d.variables = R"({"info": "No message received since 2026-12-01", "severity": "ERROR"})";
   EXPECT_EQ(MustBuild(c, about, d).body, "ERROR: No message received since 2026-12-01 (2C)");
+  // An event has no sequence number (the key's -1): none is written.
+  about.seq_number = -1;
+  c.body_template = "[{seqNumber}]";
+  EXPECT_EQ(MustBuild(c, about, d).body, "[]");
+  c.body_template = "{\"seq\":{seqNumber}}";
+  c.content_type = "application/json";
+  EXPECT_EQ(MustBuild(c, about, d).body, "{\"seq\":null}");
+  c.body_template = "{severity}: {info} ({device})";
+  c.content_type = "text/plain";
   // Values that are not an object of strings are ignored, never an error.
   d.variables = R"(["ERROR"])";
   EXPECT_EQ(MustBuild(c, about, d).body, ":  (2C)");

@@ -34,6 +34,7 @@ constexpr std::array<VariableInfo, kVariableCount> kVariables = {{
     {"downlinkAck", CallbackKind::kServiceAcknowledge},
     {"info", CallbackKind::kError},
     {"severity", CallbackKind::kError},
+    {"avgSignal", std::nullopt},
 }};
 
 constexpr std::string_view kCustomDataPrefix = "customData#";

@@ -66,8 +66,9 @@ enum class Variable : uint8_t {
   kDownlinkAck,
   kInfo,
   kSeverity,
+  kAvgSignal,  // the Sigfox callbacks' older name of avgSnr
 };
-inline constexpr size_t kVariableCount = 19;
+inline constexpr size_t kVariableCount = 20;
 
 // The name as written between the braces: "device", "avgSnr", ...
 std::string_view VariableName(Variable variable);

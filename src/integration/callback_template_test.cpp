@@ -114,8 +114,10 @@ TEST(CallbackTemplate, IsAllowedMatchesTheSpecTable) {
     EXPECT_EQ(IsAllowed(Variable::kDownlinkAck, kind), kind == CallbackKind::kServiceAcknowledge);
     EXPECT_EQ(IsAllowed(Variable::kInfo, kind), kind == CallbackKind::kError);
     EXPECT_EQ(IsAllowed(Variable::kSeverity, kind), kind == CallbackKind::kError);
+    EXPECT_TRUE(IsAllowed(Variable::kAvgSignal, kind));
   }
   EXPECT_EQ(VariableName(Variable::kAvgSnr), "avgSnr");
+  EXPECT_EQ(VariableName(Variable::kAvgSignal), "avgSignal");
   EXPECT_EQ(VariableName(Variable::kSeverity), "severity");
 }
 

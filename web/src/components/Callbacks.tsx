@@ -37,7 +37,7 @@ const KINDS: Record<string, { type: number; subtype: number; label: string; vars
   'SERVICE ACKNOWLEDGE': { type: 1, subtype: 4, label: 'SERVICE ACKNOWLEDGE', vars: '{downlinkAck}' },
   ERROR: { type: 2, subtype: 0, label: 'ERROR (communication loss)', vars: '{info} {severity}' },
 };
-const COMMON_VARS = '{device} {deviceTypeId} {time} {data} {seqNumber} {duplicate} {snr} {avgSnr} {rssi} {station} {lat} {lng} {ack} {longPolling} {customData#field}';
+const COMMON_VARS = '{device} {deviceTypeId} {time} {data} {seqNumber} {duplicate} {snr} {avgSnr} {avgSignal} {rssi} {station} {lat} {lng} {ack} {longPolling} {customData#field}';
 
 function kindOf(c: Callback): string {
   // An ERROR callback has no subtype: the server lists it as -1.
