@@ -39,6 +39,17 @@ Parsed<Callback> VisibleCallback(ApiContext& ctx, const Principal& p, const Requ
   return *cb;
 }
 
+// A body's `downlinkHook: true` asks for the mark, which only a URL DATA BIDIR
+// callback may carry (the store checks it again when it sets the mark).
+std::optional<ApiError> CheckHookKind(const Callback& cb, const std::string& field) {
+  if (!cb.downlink_hook ||
+      (cb.channel == CallbackChannel::kUrl && cb.callback_type == CallbackType::kData &&
+       cb.subtype == CallbackSubtype::kBidir)) {
+    return std::nullopt;
+  }
+  return ApiError::BadField(field, "only a URL callback of type DATA BIDIR can answer downlinks");
+}
+
 }  // namespace
 
 Response CreateCallbacks(ApiContext& ctx, const Principal& p, const Request& req) {
@@ -49,8 +60,19 @@ Response CreateCallbacks(ApiContext& ctx, const Principal& p, const Request& req
   if (!body.ok()) return body.error().ToResponse();
   auto callbacks = ParseCallbacksCreate(*body);
   if (!callbacks.ok()) return callbacks.error().ToResponse();
+  std::optional<size_t> hook;  // at most one (ParseCallbacksCreate)
+  for (size_t i = 0; i < callbacks->size(); ++i) {
+    if (!(*callbacks)[i].downlink_hook) continue;
+    hook = i;
+    const std::string field = "data[" + std::to_string(i) + "].downlinkHook";
+    if (auto e = CheckHookKind((*callbacks)[i], field)) return e->ToResponse();
+  }
   auto created = ctx.messages->CreateCallbacks(type->id, std::move(*callbacks));
   if (!created.ok()) return FromStatus(created.status()).ToResponse();
+  if (hook) {
+    Status set = ctx.messages->SetDownlinkHook((*created)[*hook].id);
+    if (!set.ok()) return FromStatus(set).ToResponse();
+  }
   json data = json::array();
   for (const Callback& cb : *created) data.push_back(json{{"id", cb.id}});
   return JsonResponse(200, json{{"data", std::move(data)}});
@@ -68,8 +90,17 @@ Response EditCallback(ApiContext& ctx, const Principal& p, const Request& req) {
   next.id = cb->id;
   next.type = cb->type;
   if (!edit->enabled_given) next.enabled = cb->enabled;
+  // `downlinkHook: true` gives it the mark; false leaves the mark where it is
+  // (it moves when another callback takes it).
+  const bool hook = next.downlink_hook;
+  if (auto e = CheckHookKind(next, "downlinkHook")) return e->ToResponse();
   auto edited = ctx.messages->EditCallback(std::move(next));
   if (!edited.ok()) return NotFoundOr(edited.status(), "callback " + cb->id).ToResponse();
+  if (hook && !edited->downlink_hook) {
+    Status set = ctx.messages->SetDownlinkHook(cb->id);
+    if (!set.ok()) return NotFoundOr(set, "callback " + cb->id).ToResponse();
+    edited->downlink_hook = true;
+  }
   return JsonResponse(200, CallbackJson(*edited));
 }
 

@@ -177,6 +177,48 @@ class CallbackEditFlows(ServedSite):
         self.assertIn("DATA BIDIR", err["message"])
         self.assertFalse(self.listed(tid)[cid]["downlinkHook"])
 
+    def test_a_listed_callback_is_posted_back_and_edited_as_it_is_shown(self):
+        source = self.manager.new_type("listed source")
+        hook = {"url": self.receiver.url("/hook/{device}"), "callbackType": 0,
+                "callbackSubtype": 3, "headers": {"X-Key": "k"}}
+        plain = {"url": self.receiver.url("/plain/{device}"), "sendDuplicate": True}
+        cids = [c["id"] for c in
+                self.manager.ok("POST", self.path(source) + "/new", [hook, plain])["data"]]
+        self.manager.ok("POST", self.path(source, cids[0], "downlink"), expect=204)
+        shown = self.listed(source)
+        # The list, as it is, makes the same callbacks on another type, hook included.
+        copy = self.manager.new_type("listed copy")
+        made = self.manager.ok("POST", self.path(copy) + "/new",
+                               [shown[cid] for cid in cids])["data"]
+        self.assertNotIn(made[0]["id"], cids)
+        copied = self.listed(copy)
+        for old, new in zip(cids, (m["id"] for m in made)):
+            a, b = dict(shown[old]), dict(copied[new])
+            for volatile in ("id", "creationTime"):
+                a.pop(volatile)
+                b.pop(volatile)
+            self.assertEqual(a, b)
+        self.assertEqual([copied[m["id"]]["downlinkHook"] for m in made], [True, False])
+        # What GET shows is an edit body; downlinkHook true moves the mark.
+        body = dict(copied[made[1]["id"]], url=self.receiver.url("/plain2/{device}"))
+        body.update(callbackSubtype=3, downlinkHook=True)
+        edited = self.manager.ok("POST", self.path(copy, made[1]["id"], "edit"), body)
+        self.assertEqual((edited["url"], edited["downlinkHook"]),
+                         (self.receiver.url("/plain2/{device}"), True))
+        self.assertEqual({c: v["downlinkHook"] for c, v in self.listed(copy).items()},
+                         {made[0]["id"]: False, made[1]["id"]: True})
+        # Refusals: two hooks in one request, a hook that cannot answer downlinks.
+        status, _, res = self.manager.call("POST", self.path(copy) + "/new",
+                                           [dict(hook, downlinkHook=True),
+                                            dict(hook, downlinkHook=True)])
+        self.assertEqual(status, 400, res)
+        self.assertIn("data[1].downlinkHook", res["message"])
+        status, _, res = self.manager.call("POST", self.path(copy) + "/new",
+                                           [dict(plain, downlinkHook=True)])
+        self.assertEqual(status, 400, res)
+        self.assertIn("data[0].downlinkHook", res["message"])
+        self.assertEqual(len(self.listed(copy)), 2, "nothing stored")
+
     def test_an_edit_does_not_revive_a_dead_callback(self):
         tid = self.manager.new_type("dead edit")
         cid = self.manager.ok("POST", self.path(tid) + "/new",

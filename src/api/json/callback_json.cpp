@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <string_view>
+#include <utility>
 
 #include "api/json/body.h"
 #include "api/json/enum_json.h"
@@ -42,7 +43,10 @@ Parsed<Callback> ParseOne(const json& item, const std::string& where) {
           item,
           {"channel", "callbackType", "callbackSubtype", "url", "httpMethod", "headers",
            "contentType", "bodyTemplate", "linePattern", "recipient", "subject", "message",
-           "sendDuplicate", "payloadConfig", "enabled", "sendSni"},
+           "sendDuplicate", "payloadConfig", "enabled", "sendSni", "downlinkHook",
+           // What a list shows and the store decides: taken and ignored, so
+           // that a listed callback can be posted back as it is.
+           "id", "creationTime", "dead"},
           where)) {
     return *e;
   }
@@ -97,7 +101,8 @@ Parsed<Callback> ParseOne(const json& item, const std::string& where) {
     }
   }
   for (auto [field, out] : {std::pair<const char*, bool*>{"sendDuplicate", &cb.send_duplicate},
-                            std::pair<const char*, bool*>{"enabled", &cb.enabled}}) {
+                            std::pair<const char*, bool*>{"enabled", &cb.enabled},
+                            std::pair<const char*, bool*>{"downlinkHook", &cb.downlink_hook}}) {
     auto it = item.find(field);
     if (it == item.end() || it->is_null()) continue;
     if (!it->is_boolean()) return WrongType(at(field), "true or false", *it);
@@ -134,9 +139,16 @@ Parsed<std::vector<Callback>> ParseCallbacksCreate(const json& body) {
                               "must hold 1.." + std::to_string(kMaxCallbacks) + " callbacks");
   }
   std::vector<Callback> out;
+  bool hook = false;
   for (size_t i = 0; i < items->size(); ++i) {
-    auto cb = ParseOne((*items)[i], prefix + "[" + std::to_string(i) + "]");
+    const std::string where = prefix + "[" + std::to_string(i) + "]";
+    auto cb = ParseOne((*items)[i], where);
     if (!cb.ok()) return cb.error();
+    if (cb->downlink_hook && std::exchange(hook, true)) {
+      return ApiError::BadField(where + ".downlinkHook",
+                                "a device type has one downlinkHook callback: another callback "
+                                "of this request is it already");
+    }
     out.push_back(std::move(*cb));
   }
   return out;
@@ -151,9 +163,8 @@ Parsed<CallbackEdit> ParseCallbackEdit(const json& body) {
 
 namespace {
 
-// The URL with "user:password@" of its authority replaced by "***@".
-// The query's values too: endpoints take keys there as well (`?code=`,
-// `?api_key=`), whatever the documents advise. The names stay.
+// The query's values replaced by "***": endpoints take keys there as well
+// (`?code=`, `?api_key=`), whatever the documents advise. The names stay.
 std::string WithoutQueryValues(const std::string& url, size_t authority) {
   const size_t q = url.find('?', authority);
   if (q == std::string::npos) return url;
@@ -178,6 +189,8 @@ std::string WithoutQueryValues(const std::string& url, size_t authority) {
   return out;
 }
 
+// The URL with "user:password@" of its authority replaced by "***@", and
+// without its query's values.
 std::string WithoutCredentials(const std::string& url) {
   const size_t scheme = url.find("://");
   const size_t start = scheme == std::string::npos ? 0 : scheme + 3;

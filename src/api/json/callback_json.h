@@ -14,7 +14,10 @@ namespace roost::api {
 // The body of POST /api/devicetypes/{id}/callbacks/new: an array of callback
 // objects (or {"data": [...]}), 1..100. Shape and types only: the patterns are
 // checked by the caller (integration::ValidateCallback). Errors name the item
-// ("data[2].url"). Ids, type and creation time are the caller's to set.
+// ("data[2].url"). Ids, type and creation time are the caller's to set: the
+// `id`, `creationTime` and `dead` of a listed callback are taken and ignored,
+// so that a list can be posted back. `downlinkHook` (at most one true) is read
+// into Callback::downlink_hook, for the caller to give the mark.
 Parsed<std::vector<Callback>> ParseCallbacksCreate(const nlohmann::json& body);
 
 // The body of POST /api/devicetypes/{id}/callbacks/{cid}/edit: one callback

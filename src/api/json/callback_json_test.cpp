@@ -49,6 +49,30 @@ TEST(CallbackJson, AReadersViewKeepsTheQuerysNamesButNotItsValues) {
   }
 }
 
+TEST(CallbackJson, AListedCallbackParsesBackAsItself) {
+  Callback cb = WithSecrets("https://hooks.example/in/{device}");
+  cb.subtype = CallbackSubtype::kBidir;
+  cb.content_type = "application/json";
+  cb.body_template = R"({"d":"{data}"})";
+  cb.send_duplicate = true;
+  cb.headers = {{"Accept", "application/json"}, {"X-Api-Key", "s3cret"}};  // as JSON orders them
+  cb.downlink_hook = true;
+  cb.dead = true;
+  cb.creation_time = 42;
+  auto parsed = ParseCallbacksCreate(nlohmann::json::array({CallbackJson(cb)}));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_EQ(parsed->size(), 1u);
+  Callback expected = cb;
+  expected.id.clear();  // the store's to give, as the creation time; dead is not taken
+  expected.creation_time = 0;
+  expected.dead = false;
+  EXPECT_EQ(parsed->front(), expected);
+  // At most one of a request is the downlinkHook.
+  auto two = ParseCallbacksCreate(nlohmann::json::array({CallbackJson(cb), CallbackJson(cb)}));
+  ASSERT_FALSE(two.ok());
+  EXPECT_NE(two.error().message.find("data[1].downlinkHook"), std::string::npos);
+}
+
 TEST(DeliveryJson, HistoryListsEachLoggedAttemptAndSkipsLinesItCannotRead) {
   Delivery d;
   d.attempts = 3;
