@@ -100,7 +100,7 @@ Result<Station> MessageService::GetVisibleStation(std::string_view caller_group,
 Result<Station> MessageService::UpdateStation(Station s) {
   ROOST_RETURN_IF_ERROR(CheckStation(s));
   ROOST_RETURN_IF_ERROR(store_.UpdateStation(s));
-  return store_.GetStation(s.id);
+  return s;  // as stored: the store changes only what the edit gives
 }
 
 Status MessageService::DeleteStation(const Station& station) {
