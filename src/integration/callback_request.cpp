@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <tuple>
 
 #include "core/hex.h"
@@ -431,30 +432,31 @@ void CompiledCallback::FillVariables(const Message& message, const Delivery& del
     }
   }
   if (message.rinfos.empty()) return;  // no radio values: not a stored uplink
-  if (needed.Has(Variable::kSnr) || needed.Has(Variable::kAvgSnr) ||
-      needed.Has(Variable::kAvgSignal)) {
-    const std::string snr = FormatFixed(AverageSnr(message.rinfos), 2);
-    out.Set(Variable::kSnr, snr);
-    out.Set(Variable::kAvgSnr, snr);
-    out.Set(Variable::kAvgSignal, snr);
+  // The radio values are those of the delivery's own station, as the Sigfox
+  // Cloud gives them: the first station's for the message's delivery, the
+  // joining one's for a duplicate. Stations only ever join a message after
+  // the ones it has, so these values are the same at every attempt, however
+  // many stations joined it between them.
+  const auto reporting =
+      std::find_if(message.rinfos.begin(), message.rinfos.end(),
+                   [&](const Reception& r) { return r.station == delivery.station; });
+  const size_t k = reporting == message.rinfos.end()
+                       ? 0
+                       : static_cast<size_t>(reporting - message.rinfos.begin());
+  const Reception& own = message.rinfos[k];
+  set(Variable::kSnr, [&] { return FormatFixed(own.snr, 2); });
+  if (needed.Has(Variable::kAvgSnr) || needed.Has(Variable::kAvgSignal)) {
+    // The stations that had heard the frame when the delivery was queued.
+    const std::string mean =
+        FormatFixed(AverageSnr(std::span<const Reception>(message.rinfos.data(), k + 1)), 2);
+    out.Set(Variable::kAvgSnr, mean);
+    out.Set(Variable::kAvgSignal, mean);
   }
-  set(Variable::kRssi, [&] {
-    double rssi = BestRssi(message.rinfos);
-    if (delivery.duplicate) {
-      for (const Reception& r : message.rinfos) {
-        if (r.station == delivery.station) {
-          rssi = r.rssi;
-          break;
-        }
-      }
-    }
-    return FormatFixed(rssi, 2);
-  });
-  if (message.computed_location) {
-    set(Variable::kLat, [&] { return FormatFixed(message.computed_location->lat, 6); });
-    set(Variable::kLng, [&] { return FormatFixed(message.computed_location->lng, 6); });
+  set(Variable::kRssi, [&] { return FormatFixed(own.rssi, 2); });
+  if (own.lat && own.lng) {
+    set(Variable::kLat, [&] { return FormatFixed(*own.lat, 6); });
+    set(Variable::kLng, [&] { return FormatFixed(*own.lng, 6); });
   }
-
   if (!custom_format_ || !needed.custom_data) return;
   auto bytes = FromHex(message.data);
   if (!bytes.ok()) return;

@@ -18,12 +18,17 @@
 //   {seqNumber}     the sequence number
 //   {duplicate}     "true" for a delivery of a later station's report
 //                   (sendDuplicate), else "false"
-//   {snr} {avgSnr}  the mean SNR of the message's receptions, 2 decimals
-//   {rssi}          the reporting station's RSSI for a duplicate delivery,
-//                   the best RSSI of the message otherwise; 2 decimals
-//   {station}       the delivery's station (the first one for the message)
-//   {lat} {lng}     the message's computed location, 6 decimals; empty when
-//                   it has none
+//   {station}       the delivery's station: the first one for the message's
+//                   delivery, the joining one for a duplicate's
+//   {snr} {rssi}    that station's SNR and RSSI, 2 decimals (as the Sigfox
+//                   Cloud's callbacks give them)
+//   {avgSnr}        the mean SNR of the stations that had heard the frame
+//                   when the delivery was queued (that station and those
+//                   before it), 2 decimals; {avgSignal} is its older name
+//   {lat} {lng}     that station's position, 6 decimals; empty without one
+//                   Every radio value depends on the delivery alone: each
+//                   attempt sends the same ones, however many stations join
+//                   the message in between.
 //   {ack}           "true" when the device asked for a downlink
 //   {longPolling}   "false": Roost answers downlinks itself
 //   {customData#f}  field f of the callback's own payloadConfig applied to the
@@ -127,8 +132,8 @@ class CompiledCallback {
   // the recipient of an EMAIL one.
   std::string Destination(const Message& message, const Delivery& delivery) const;
   // The variables of `delivery` of `message`, as listed at the top of this
-  // file: at least those in `needed`; others may be left empty ({snr} and
-  // {avgSnr} come together, as do a SERVICE or ERROR delivery's own values).
+  // file: at least those in `needed`; others may be left empty ({avgSnr} and
+  // {avgSignal} come together, as do a SERVICE or ERROR delivery's own values).
   // For other uses of the same values (BATCH_URL lines, emails).
   void FillVariables(const Message& message, const Delivery& delivery, Variables& out,
                      const VariableSet& needed = VariableSet::All()) const;

@@ -29,14 +29,19 @@ Message TwoStationMessage() {
   first.station = "0A1B";
   first.rssi = -99.126;
   first.snr = 10.5;
+  first.lat = 43.5465;
+  first.lng = 1.398912345;
   Reception second;
   second.station = "0B2C";
   second.rssi = -120.5;
   second.snr = 12.0;
   second.delay = 80;
+  second.lat = 44.25;
+  second.lng = -0.5;
   m.rinfos = {first, second};
   m.ack = true;
-  m.computed_location = ComputedLocation{.lat = 43.5465, .lng = 1.398912345, .radius = 500};
+  // Between the two stations: the callbacks' {lat} and {lng} are a station's.
+  m.computed_location = ComputedLocation{.lat = 43.9, .lng = 0.45, .radius = 500};
   return m;
 }
 
@@ -122,34 +127,67 @@ TEST(CallbackRequest, EveryVariableHasItsValue) {
   EXPECT_EQ(r.url, "https://example.com/up");
   EXPECT_EQ(r.body,
             "device=2C|type=5f1e2d3c4b5a697887960a1b|time=1440578526|data=0a1b2c|seq=1234|"
-            "dup=false|snr=11.25|avgSnr=11.25|rssi=-99.13|station=0A1B|lat=43.546500|"
+            "dup=false|snr=10.50|avgSnr=10.50|rssi=-99.13|station=0A1B|lat=43.546500|"
             "lng=1.398912|ack=true|lp=false");
   EXPECT_EQ(HeaderOf(r, "Content-Type"), "text/plain");
 }
 
 TEST(CallbackRequest, DuplicateDeliveryUsesTheReportingStation) {
   Callback c = UrlCallback();
-  c.body_template = "{duplicate} {station} {rssi} {snr}";
+  c.body_template = "{duplicate} {station} {rssi} {snr} {avgSnr} {lat} {lng}";
   Delivery d = FirstDelivery();
   d.duplicate = true;
   d.station = "0B2C";
-  EXPECT_EQ(MustBuild(c, TwoStationMessage(), d).body, "true 0B2C -120.50 11.25");
-  // A station the message does not list falls back to the best signal.
+  // Its own signal and position; the mean of the stations so far, itself included.
+  EXPECT_EQ(MustBuild(c, TwoStationMessage(), d).body,
+            "true 0B2C -120.50 12.00 11.25 44.250000 -0.500000");
+  // A station the message does not list (never queued so): the first station's values.
   d.station = "0FFF";
-  EXPECT_EQ(MustBuild(c, TwoStationMessage(), d).body, "true 0FFF -99.13 11.25");
+  EXPECT_EQ(MustBuild(c, TwoStationMessage(), d).body,
+            "true 0FFF -99.13 10.50 10.50 43.546500 1.398912");
+}
+
+// A message's delivery is sent with the values it was queued with, however
+// many stations join the message before an attempt: a retry renders the
+// stored message, which may list more stations than the first attempt's.
+TEST(CallbackRequest, EveryAttemptSendsTheSameRadioValues) {
+  Callback c = UrlCallback();
+  c.body_template = "{station} {rssi} {snr} {avgSnr} {lat} {lng}";
+  Message first_heard = TwoStationMessage();
+  first_heard.rinfos.resize(1);
+  first_heard.computed_location = ComputedLocation{.lat = 43.5465, .lng = 1.398912, .radius = 9000};
+  const std::string at_first = MustBuild(c, first_heard, FirstDelivery()).body;
+  EXPECT_EQ(at_first, "0A1B -99.13 10.50 10.50 43.546500 1.398912");
+  Message later = TwoStationMessage();
+  Reception third;
+  third.station = "0C3D";
+  third.rssi = -80;  // a better signal than the first station's
+  third.snr = 30;
+  third.delay = 200;
+  later.rinfos.push_back(third);
+  EXPECT_EQ(MustBuild(c, later, FirstDelivery()).body, at_first);
+  Delivery dup = FirstDelivery();
+  dup.duplicate = true;
+  dup.station = "0B2C";
+  EXPECT_EQ(MustBuild(c, later, dup).body, MustBuild(c, TwoStationMessage(), dup).body);
 }
 
 TEST(CallbackRequest, AvgSignalIsTheOlderNameOfAvgSnr) {
   Callback c = UrlCallback();
   c.body_template = "{avgSignal}/{avgSnr}";
-  EXPECT_EQ(MustBuild(c, TwoStationMessage(), FirstDelivery()).body, "11.25/11.25");
+  Delivery d = FirstDelivery();
+  d.station = "0B2C";
+  EXPECT_EQ(MustBuild(c, TwoStationMessage(), d).body, "11.25/11.25");
 }
 
 TEST(CallbackRequest, MissingValuesExpandToNothing) {
   Callback c = UrlCallback();
   c.body_template = "[{lat}][{lng}]";
   Message m = TwoStationMessage();
-  m.computed_location.reset();
+  m.rinfos.front().lat.reset();  // a station without a position
+  EXPECT_EQ(MustBuild(c, m, FirstDelivery()).body, "[][]");
+  m.rinfos.front().lat = 1.0;
+  m.rinfos.front().lng.reset();
   EXPECT_EQ(MustBuild(c, m, FirstDelivery()).body, "[][]");
 }
 
@@ -259,7 +297,7 @@ TEST(CallbackRequest, OnlyTheVariablesThePatternsUseAreFormatted) {
                      (1u << static_cast<unsigned>(Variable::kSnr));
   compiled->FillVariables(m, FirstDelivery(), some, needed);
   EXPECT_EQ(some.Get(Variable::kDevice), "2C");
-  EXPECT_EQ(some.Get(Variable::kSnr), "11.25");
+  EXPECT_EQ(some.Get(Variable::kSnr), "10.50");
   EXPECT_EQ(some.Get(Variable::kRssi), "");
   EXPECT_EQ(some.Get(Variable::kLat), "");
   EXPECT_EQ(some.GetCustomData("t"), "");
@@ -273,7 +311,7 @@ TEST(CallbackRequest, OnlyTheVariablesThePatternsUseAreFormatted) {
   EXPECT_EQ(compiled->Destination(m, FirstDelivery()), "https://example.com/2C?t=18&r=-99.13");
   HttpRequest r = compiled->Render(m, FirstDelivery());
   EXPECT_EQ(r.url, "https://example.com/2C?t=18&r=-99.13");
-  EXPECT_EQ(r.body, "11.25");
+  EXPECT_EQ(r.body, "10.50");
 
   Callback mail;
   mail.id = "cb2";
@@ -322,7 +360,7 @@ TEST(CallbackRequest, GetHasNoBodyAndNoContentType) {
   c.url = "http://example.com/get?d={device}&s={snr}&lat={lat}";
   HttpRequest r = MustBuild(c, TwoStationMessage(), FirstDelivery());
   EXPECT_EQ(r.method, "GET");
-  EXPECT_EQ(r.url, "http://example.com/get?d=2C&s=11.25&lat=43.546500");
+  EXPECT_EQ(r.url, "http://example.com/get?d=2C&s=10.50&lat=43.546500");
   EXPECT_EQ(r.body, "");
   EXPECT_EQ(HeaderOf(r, "Content-Type"), "<absent>");
 }

@@ -43,7 +43,7 @@ class CallbackFlows(ServedSite):
         cls.reader = cls.site.api_user("READER", name="reader")
         for sid in ("0A1B", "0A1C", "0A1D"):
             cls.admin.ok("POST", "/api/stations/create", {"id": sid, "name": sid}, expect=201)
-        cls.pairs = cls.site.issue_and_import(13, "6C0000")
+        cls.pairs = cls.site.issue_and_import(14, "6C0000")
 
     def type_with_device(self, name, index, alert_email=""):
         tid = self.admin.ok("POST", "/api/devicetypes/create",
@@ -341,6 +341,44 @@ class CallbackFlows(ServedSite):
         # An ADMIN sees the url as it was called.
         full = self.admin.ok("GET", "/api/devices/%s/messages" % did)["data"][0]["callbacks"]
         self.assertIn(secret_url.replace("{device}", did), [c["url"] for c in full])
+
+    def test_every_attempt_of_a_delivery_sends_the_radio_values_it_was_queued_with(self):
+        # A retry renders the stored message, which more stations may have joined since the
+        # first attempt: {snr}, {rssi}, {lat}, {lng} stay the delivery's station's, and
+        # {avgSnr} the mean of the stations that had heard the frame when it was queued.
+        tid, did = self.type_with_device("radio", 13)
+        positions = {"0B01": (43.5, 1.25), "0B02": (44.0, -0.5), "0B03": (45.125, 2.0)}
+        for sid, (lat, lng) in positions.items():
+            self.admin.ok("POST", "/api/stations/create",
+                          {"id": sid, "name": sid, "lat": lat, "lng": lng}, expect=201)
+        values = "{station} {snr} {avgSnr} {rssi} {lat} {lng}"
+        self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, [
+            {"url": self.receiver.url("/flaky/radio/{device}"), "contentType": "text/plain",
+             "bodyTemplate": values},
+            {"url": self.receiver.url("/flaky/radio-dup/{device}/{station}"),
+             "contentType": "text/plain", "bodyTemplate": values, "sendDuplicate": True}])
+        c = Client(self.server, self.station)
+
+        def report(station, delay, rssi, snr):
+            return c.ok("POST", "/api/ingest/uplink",
+                        {"device": did, "seqNumber": 1, "data": "c0ffee", "time": T0 + delay,
+                         "station": station, "rssi": rssi, "snr": snr})["result"]
+
+        self.assertEqual(report("0B01", 0, -110.0, 12.0), "accepted")
+        # The first attempts fail (500): the others join before the retries, a second later.
+        self.receiver.wait("/flaky/radio/%s" % did, 1)
+        self.assertEqual(report("0B02", 300, -100.0, 6.0), "duplicate")
+        self.assertEqual(report("0B03", 500, -120.0, 3.0), "duplicate")
+        c.close()
+        expected = {
+            "/flaky/radio/%s" % did: "0B01 12.00 12.00 -110.00 43.500000 1.250000",
+            "/flaky/radio-dup/%s/0B01" % did: "0B01 12.00 12.00 -110.00 43.500000 1.250000",
+            "/flaky/radio-dup/%s/0B02" % did: "0B02 6.00 9.00 -100.00 44.000000 -0.500000",
+            "/flaky/radio-dup/%s/0B03" % did: "0B03 3.00 7.00 -120.00 45.125000 2.000000",
+        }
+        for path, body in expected.items():
+            got = self.receiver.wait(path, 2)
+            self.assertEqual([b for _, p, _, b in got if p == path], [body, body], path)
 
     def test_a_new_owner_never_sees_where_the_old_owners_callbacks_sent(self):
         tid, did = self.type_with_device("moving", 9)
