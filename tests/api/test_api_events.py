@@ -256,8 +256,10 @@ class TwoInstancesOnePostgresTest(unittest.TestCase):
     def setUp(self):
         self.site = Site("postgres")
         self.sink = SmtpSink(os.path.join(self.site.dir, "mail"))
+        self.receiver = Receiver()
         self.addCleanup(self.site.close)
         self.addCleanup(self.sink.stop)
+        self.addCleanup(self.receiver.stop)
         args = ("--smtp-host", "127.0.0.1", "--smtp-port", str(self.sink.port),
                 "--smtp-from", "roost@test.example", "--event-watch-ms", "100")
         self.first = self.site.serve(*args)
@@ -275,6 +277,9 @@ class TwoInstancesOnePostgresTest(unittest.TestCase):
                        {"id": dev, "pac": pac, "name": "d", "type": tid})["id"]
         admin.ok("POST", "/api/devicetypes/%s/events/config/new" % tid,
                  {"kinds": ["COMMUNICATION_LOSS"], "emails": ["ops@test.example"]}, expect=201)
+        admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid,
+                 [{"callbackType": "ERROR", "url": self.receiver.url("/error/{device}"),
+                   "contentType": "text/plain", "bodyTemplate": "{severity} {info}"}])
         self.assertEqual(station.ok("POST", "/api/ingest/uplink",
                                     {"device": did, "seqNumber": 1, "data": "01",
                                      "time": now_ms(), "station": "0A1B", "rssi": -110.0,
@@ -290,6 +295,10 @@ class TwoInstancesOnePostgresTest(unittest.TestCase):
         rcpts, msg = self.sink.message(1)
         self.assertEqual(rcpts, ["ops@test.example"])
         self.assertIn(errors[0]["message"], msg.get_content())
+        # The type's ERROR callback was called once, by one of the two instances.
+        calls = self.receiver.wait("/error/", 1)
+        self.assertEqual([(p, b) for _, p, _, b in calls],
+                         [("/error/%s" % did, "ERROR " + errors[0]["message"])])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@
   none; an instance with the default sends each once (on PostgreSQL while the first runs, on
   SQLite after it stopped) (SQLite and PostgreSQL);
 - three `roost serve` on one PostgreSQL, each receiving one station's report of the same frame
-  at once: one message, heard by the three stations, for every frame.
+  at once: one message, heard by the three stations, for every frame; its URL callback called
+  once, and a sendDuplicate callback once per station.
 """
 
 import re
@@ -25,9 +26,9 @@ T0 = 1700000000000
 STATIONS = ("0A1B", "0A1C", "0A1D")
 
 
-def setup_site(site, server, devices, callback_url=None):
+def setup_site(site, server, devices, callback_url=None, callbacks=()):
     """An admin and a STATION user, three stations and `devices` registered devices; with
-    `callback_url`, their type has a URL callback to it."""
+    `callback_url`, their type has a URL callback to it, and `callbacks` besides."""
     admin_user = site.api_user("ADMIN", name="admin")
     station_user = site.api_user("STATION", name="station")
     admin = Client(server, admin_user)
@@ -38,8 +39,9 @@ def setup_site(site, server, devices, callback_url=None):
     job = admin.bulk_create(tid, pairs)
     admin.wait_job(job, timeout=60)
     ids = [d["id"] for d in admin.list_all("/api/devicetypes/%s/devices" % tid)]
-    if callback_url:
-        admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, [{"url": callback_url}])
+    callbacks = ([{"url": callback_url}] if callback_url else []) + list(callbacks)
+    if callbacks:
+        admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, callbacks)
     admin.close()
     return station_user, ids
 
@@ -184,9 +186,13 @@ class KillDuringIngestPostgresTest(KillDuringIngestFlows, unittest.TestCase):
 class SharedIngestTest(unittest.TestCase):
     def test_three_instances_make_one_message_per_frame(self):
         site = Site("postgres")
+        receiver = Receiver()
         try:
             servers = [site.serve() for _ in range(3)]
-            user, devices = setup_site(site, servers[0], 4)
+            user, devices = setup_site(site, servers[0], 4, callbacks=[
+                {"url": receiver.url("/once/{device}?seq={seqNumber}")},
+                {"url": receiver.url("/each/{device}?seq={seqNumber}&station={station}"),
+                 "sendDuplicate": True}])
             frames = 15
             results = []
             lock = threading.Lock()
@@ -234,7 +240,19 @@ class SharedIngestTest(unittest.TestCase):
             self.assertEqual(len(msgs), frames)
             for m in msgs:
                 self.assertEqual(sorted(r["tap"] for r in m["rinfos"]), list(STATIONS))
+            # Whichever instance took a report, each delivery went out from one of them, once.
+            once = receiver.wait("/once/", n, timeout=30)
+            each = receiver.wait("/each/", 3 * n, timeout=30)
+            time.sleep(1.0)
+            once, each = receiver.received("/once/"), receiver.received("/each/")
+            self.assertEqual(sorted(p for _, p, _, _ in once),
+                             sorted("/once/%s?seq=%d" % (d, s)
+                                    for d in devices for s in range(1, frames + 1)))
+            self.assertEqual(sorted(p for _, p, _, _ in each),
+                             sorted("/each/%s?seq=%d&station=%s" % (d, s, st) for d in devices
+                                    for s in range(1, frames + 1) for st in STATIONS))
         finally:
+            receiver.stop()
             site.close()
 
 
