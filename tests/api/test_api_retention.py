@@ -1,9 +1,11 @@
 """Retention in `roost serve`, on SQLite and PostgreSQL: with a retention of one day, a
 message older than that is purged in the background (with its deliveries) while a recent one
-stays; on PostgreSQL the current and coming months have their own partitions. Statistics
-follow their own, longer retention.
+stays; on PostgreSQL the current and coming months have their own partitions, a month wholly
+past the cutoff is dropped as a table and older rows outside the dated months are deleted.
+Statistics follow their own, longer retention.
 """
 
+import calendar
 import time
 import unittest
 
@@ -97,6 +99,55 @@ class RetentionSqliteTest(RetentionFlows, unittest.TestCase):
 
 class RetentionPostgresTest(RetentionFlows, unittest.TestCase):
     ENGINE = "postgres"
+
+    def test_a_month_wholly_past_the_cutoff_is_dropped_whole(self):
+        site = Site("postgres")
+        try:
+            server = site.serve()  # the default retention (90 days) keeps everything below
+            admin = Client(server, site.api_user("ADMIN", name="root admin"))
+            tid = admin.ok("POST", "/api/devicetypes/create", {"name": "meters"})["id"]
+            (dev, pac), = site.issue_and_import(1, "4D0000")
+            device = admin.ok("POST", "/api/devices/create",
+                              {"id": dev, "pac": pac, "name": "m", "type": tid})["id"]
+            admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "roof"}, expect=201)
+            now = int(time.time() * 1000)
+            # 75 and 40 days back: two different months (more than 31 days apart), both
+            # wholly older than a one-day retention. The later one gets its partition, as a
+            # store that has run for months has; the earlier one lands in the default one.
+            ancient, old, recent = now - 75 * 86400000, now - 40 * 86400000, now - 60000
+            y, m = time.gmtime(old // 1000)[:2]
+            ny, nm = (y + 1, 1) if m == 12 else (y, m + 1)
+            partition = "messages_p%04d%02d" % (y, m)
+            site.sql("CREATE TABLE %s PARTITION OF messages FOR VALUES FROM (%d) TO (%d)"
+                     % (partition, calendar.timegm((y, m, 1, 0, 0, 0)) * 1000,
+                        calendar.timegm((ny, nm, 1, 0, 0, 0)) * 1000))
+            for seq, t in ((1, ancient), (2, old), (3, recent)):
+                report = {"device": device, "seqNumber": seq, "data": "01", "time": t,
+                          "station": "0A1B", "rssi": -120.0, "snr": 10.0}
+                self.assertEqual(admin.ok("POST", "/api/ingest/uplink", report),
+                                 {"result": "accepted"})
+            admin.close()
+            self.assertEqual(site.sql("SELECT seq_number FROM %s" % partition), [["2"]])
+            self.assertEqual(site.sql("SELECT seq_number FROM messages_default"), [["1"]])
+            server.stop()
+
+            server = site.serve(env={"ROOST_PIPELINE_RETENTION_DAYS": "1",
+                                     "ROOST_PIPELINE_RETENTION_PERIOD_S": "1"})
+            admin = Client(server, site.api_user("ADMIN", name="second admin"))
+            deadline = time.time() + 20
+            while True:
+                seqs = [m["seqNumber"] for m in admin.list_all("/api/devices/%s/messages" % device)]
+                if seqs == [3] or time.time() > deadline:
+                    break
+                time.sleep(0.2)
+            admin.close()
+            self.assertEqual(seqs, [3])
+            # The month's table is gone, not emptied; the default partition's row deleted.
+            self.assertEqual(site.sql("SELECT count(*) FROM pg_class WHERE relname = '%s'"
+                                      % partition), [["0"]])
+            self.assertEqual(site.sql("SELECT count(*) FROM messages_default"), [["0"]])
+        finally:
+            site.close()
 
 
 if __name__ == "__main__":

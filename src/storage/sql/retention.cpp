@@ -146,10 +146,14 @@ Result<Store::PurgeResult> SqlStore::PurgeMessagesBefore(EpochMillis cutoff) {
       ROOST_RETURN_IF_ERROR(dropped);
       ++result.partitions_dropped;
     }
-    // Rows outside every dated partition: late or very old ones.
-    ROOST_SQL_QUERY(q, c, "DELETE FROM messages_default WHERE time < $1", "purge messages");
-    ROOST_RETURN_IF_ERROR(q.Bind(1, cutoff).Run());
-    result.rows_deleted += q.Affected();
+    // Rows outside every dated partition: late or very old ones (a store from
+    // before the partitions may hold millions), in chunks like SQLite's.
+    auto deleted = DeleteInChunks(c,
+                                  "DELETE FROM messages_default WHERE ctid IN (SELECT ctid FROM "
+                                  "messages_default WHERE time < $1 LIMIT $2)",
+                                  cutoff, "purge messages");
+    if (!deleted.ok()) return deleted.status();
+    result.rows_deleted += *deleted;
   } else {
     // Per device type through the (type, time) index, a chunk per statement
     // (each its own short transaction). The types are found by walking that
