@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/sql/events_sql.h"
 #include "storage/store_test_fixture.h"
 
 namespace roost::storage {
@@ -130,6 +131,24 @@ TEST_P(EventStoreTest, SilenceLongerThanKeepAliveRaisesOneErrorAndSpeakingAgainR
   // And a new silence is a new loss.
   EXPECT_EQ(Watch(back + kKeepAliveMs + 1).lost, 1);
   EXPECT_EQ(Events(0x2C, EventSeverity::kError).size(), 2u);
+}
+
+// The watcher runs for every device type with a keepAlive, every few seconds:
+// reading all of a type's devices there would make each pass cost the size of
+// the fleet. Both of its reads go through their partial indexes, ordered by
+// them, so a pass reads what it finds and stops at its limit.
+TEST_P(EventStoreTest, TheSilenceWatcherReadsItsIndexesNotEveryDevice) {
+  const std::string silent = PlanOf(GetParam(), location_, sql::kSilentDevicesSql, "('t', 0, 10)");
+  EXPECT_NE(silent.find("devices_silence"), std::string::npos) << silent;
+  const std::string spoken = PlanOf(GetParam(), location_, sql::kSpokenAgainSql, "('t', 10)");
+  EXPECT_NE(spoken.find("devices_comm_lost"), std::string::npos) << spoken;
+  for (const std::string& plan : {silent, spoken}) {
+    EXPECT_EQ(plan.find("SCAN devices\n"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << plan;
+    // Ordered by the index itself: no sort of everything found.
+    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("Sort"), std::string::npos) << plan;
+  }
 }
 
 TEST_P(EventStoreTest, ADeviceThatSpokeBetweenTwoPassesIsRestoredThenLostAgain) {

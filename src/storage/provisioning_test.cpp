@@ -266,44 +266,6 @@ TEST_P(ProvisioningStoreTest, SummaryCountsStatesAndTheLatestExchangePerGateway)
                                                            {"aa555a0000000001", 600, 2}}));
 }
 
-// The plan of a query with one text parameter, as each engine would run it
-// from a prepared statement: SQLite's EXPLAIN QUERY PLAN; PostgreSQL's generic
-// plan (the parameter unknown, as for a statement reused by the pool) with
-// sequential scans priced out, so a usable index is always taken.
-std::string PlanOf(const std::string& engine, const std::string& location, std::string sql) {
-  const bool sqlite = engine == "sqlite";
-  driver::Pool pool(
-      1, sqlite ? driver::SqliteOpener(location + "/roost.db") : driver::PostgresOpener(location));
-  auto c = pool.Acquire();
-  EXPECT_TRUE(c.ok()) << c.status().message();
-  if (!c.ok()) return "";
-  std::string text = "EXPLAIN QUERY PLAN " + sql;
-  if (!sqlite) {
-    for (size_t at = sql.find("$1"); at != std::string::npos; at = sql.find("$1", at)) {
-      sql.replace(at, 2, "$1::text");
-      at += 8;
-    }
-    const Status st = (*c)->Exec(
-        "SET plan_cache_mode = force_generic_plan; SET enable_seqscan "
-        "= off; PREPARE planned AS " +
-            sql,
-        "plan");
-    EXPECT_TRUE(st.ok()) << st.message();
-    text = "EXPLAIN EXECUTE planned('70b3d57ed0000001')";
-  }
-  auto q = (*c)->Prepare(text, "plan");
-  EXPECT_TRUE(q.ok()) << q.status().message();
-  if (!q.ok()) return "";
-  std::string plan;
-  for (;;) {
-    auto row = q->Next();
-    EXPECT_TRUE(row.ok()) << row.status().message();
-    if (!row.ok() || !*row) break;
-    plan += q->Text(sqlite ? 3 : 0) + "\n";
-  }
-  return plan;
-}
-
 // The pool's "is this EUI taken?" runs for every devEUI handed out: a full scan
 // of provision_ids there made each provisioning cost time in proportion to the
 // IDs ever imported.

@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "storage/driver/driver.h"
 #include "storage/store.h"
 #include "storage/testing/pg_fixture.h"
 
@@ -20,6 +21,46 @@ inline std::string Hex24(int n) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%024x", n);
   return buf;
+}
+
+// The plan of a query whose first parameter is text, as each engine would run
+// it from a prepared statement: SQLite's EXPLAIN QUERY PLAN; PostgreSQL's
+// generic plan (the parameters unknown, as for a statement reused by the pool)
+// with sequential scans priced out, so a usable index is always taken.
+// `pg_values`: the parameters PostgreSQL's EXPLAIN EXECUTE passes, "(...)".
+inline std::string PlanOf(const std::string& engine, const std::string& location, std::string sql,
+                          const std::string& pg_values = "('70b3d57ed0000001')") {
+  const bool sqlite = engine == "sqlite";
+  driver::Pool pool(
+      1, sqlite ? driver::SqliteOpener(location + "/roost.db") : driver::PostgresOpener(location));
+  auto c = pool.Acquire();
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  if (!c.ok()) return "";
+  std::string text = "EXPLAIN QUERY PLAN " + sql;
+  if (!sqlite) {
+    for (size_t at = sql.find("$1"); at != std::string::npos; at = sql.find("$1", at)) {
+      sql.replace(at, 2, "$1::text");
+      at += 8;
+    }
+    const Status st = (*c)->Exec(
+        "SET plan_cache_mode = force_generic_plan; SET enable_seqscan "
+        "= off; PREPARE planned AS " +
+            sql,
+        "plan");
+    EXPECT_TRUE(st.ok()) << st.message();
+    text = "EXPLAIN EXECUTE planned" + pg_values;
+  }
+  auto q = (*c)->Prepare(text, "plan");
+  EXPECT_TRUE(q.ok()) << q.status().message();
+  if (!q.ok()) return "";
+  std::string plan;
+  for (;;) {
+    auto row = q->Next();
+    EXPECT_TRUE(row.ok()) << row.status().message();
+    if (!row.ok() || !*row) break;
+    plan += q->Text(sqlite ? 3 : 0) + "\n";
+  }
+  return plan;
 }
 
 class StoreTest : public ::testing::TestWithParam<std::string> {

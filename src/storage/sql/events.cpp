@@ -9,6 +9,7 @@
 
 #include "model/calendar.h"
 #include "storage/internal.h"
+#include "storage/sql/events_sql.h"
 #include "storage/sql/rows.h"
 #include "storage/sql/sql_store.h"
 
@@ -205,14 +206,7 @@ Result<SilenceOutcome> SqlStore::WatchSilence(const SilenceWatch& w) {
   std::vector<Candidate> candidates;
   SilenceOutcome out;
   if (w.keep_alive_ms > 0) {
-    // The ORDER BY follows the partial index, so this reads the oldest first
-    // and stops at the limit.
-    ROOST_SQL_QUERY(q, c,
-                    "SELECT id, group_id, COALESCE(last_time, creation_time), last_time FROM "
-                    "devices WHERE type_id = $1 AND comm_lost = 0 AND "
-                    "COALESCE(last_time, creation_time) < $2 "
-                    "ORDER BY COALESCE(last_time, creation_time) LIMIT $3",
-                    "watch silence");
+    ROOST_SQL_QUERY(q, c, kSilentDevicesSql, "watch silence");
     q.BindRef(1, w.type).Bind(2, cutoff).Bind(3, int64_t{w.limit});
     for (;;) {
       auto row = q.Next();
@@ -223,10 +217,7 @@ Result<SilenceOutcome> SqlStore::WatchSilence(const SilenceWatch& w) {
     out.more = candidates.size() == static_cast<size_t>(w.limit);
   }
   {
-    ROOST_SQL_QUERY(q, c,
-                    "SELECT id, group_id, last_time FROM devices WHERE type_id = $1 AND "
-                    "comm_lost = 1 AND last_time > comm_lost_since ORDER BY last_time LIMIT $2",
-                    "watch silence");
+    ROOST_SQL_QUERY(q, c, kSpokenAgainSql, "watch silence");
     q.BindRef(1, w.type).Bind(2, int64_t{w.limit});
     size_t found = 0;
     for (;;) {
