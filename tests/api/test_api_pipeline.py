@@ -64,6 +64,7 @@ class PipelineFlows(ServedSite):
         # The operator's station reports through the root admin; the tenant's through the
         # tenant's STATION user; all three at once, on three connections.
         users = [self.station_user, self.admin_user, self.station_user]
+        before = {r: self.refusals_counted(r) for r in ("accepted", "duplicate")}
 
         def send(i):
             c = Client(self.server, users[i])
@@ -76,6 +77,8 @@ class PipelineFlows(ServedSite):
             t.join()
         self.assertEqual(sorted(a["result"] for a in answers),
                          ["accepted", "duplicate", "duplicate"])
+        self.assertEqual({r: self.refusals_counted(r) - n for r, n in before.items()},
+                         {"accepted": 1, "duplicate": 2})
         msgs = self.messages(device)
         self.assertEqual(len(msgs), 1, msgs)
         m = msgs[0]
@@ -96,6 +99,8 @@ class PipelineFlows(ServedSite):
 
     def test_replays_are_refused_and_disengage_accepts_the_next_one(self):
         device = self.devices[1]
+        counted = ("accepted", "replay", "late_duplicate")
+        before = {r: self.refusals_counted(r) for r in counted}
         c = Client(self.server, self.station_user)
         self.assertEqual(c.ok("POST", "/api/ingest/uplink",
                               self.report(device, 100, T0, "0A1C"))["result"], "accepted")
@@ -115,8 +120,12 @@ class PipelineFlows(ServedSite):
                               self.report(device, 2, T0 + 180000, "0A1C"))["reason"], "replay")
         c.close()
         self.assertEqual([m["seqNumber"] for m in self.messages(device)], [3, 100])
+        # /metrics counts each decision once, by what it was.
+        self.assertEqual({r: self.refusals_counted(r) - before[r] for r in counted},
+                         {"accepted": 2, "replay": 2, "late_duplicate": 1})
 
     def refusals_counted(self, reason):
+        """roost_ingest_reports_total{result=reason} of the server's /metrics (any result)."""
         status, _, body = self.server.request("GET", "/metrics")
         self.assertEqual(status, 200)
         return metric_value(body.decode(),
