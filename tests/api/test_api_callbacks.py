@@ -43,7 +43,7 @@ class CallbackFlows(ServedSite):
         cls.reader = cls.site.api_user("READER", name="reader")
         for sid in ("0A1B", "0A1C", "0A1D"):
             cls.admin.ok("POST", "/api/stations/create", {"id": sid, "name": sid}, expect=201)
-        cls.pairs = cls.site.issue_and_import(14, "6C0000")
+        cls.pairs = cls.site.issue_and_import(15, "6C0000")
 
     def type_with_device(self, name, index, alert_email=""):
         tid = self.admin.ok("POST", "/api/devicetypes/create",
@@ -379,6 +379,23 @@ class CallbackFlows(ServedSite):
         for path, body in expected.items():
             got = self.receiver.wait(path, 2)
             self.assertEqual([b for _, p, _, b in got if p == path], [body, body], path)
+
+    def test_a_callbacks_own_payload_config_gives_its_custom_data(self):
+        tid, did = self.type_with_device("custom", 14)
+        self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, [
+            {"url": self.receiver.url("/custom/{device}?t={customData#temp}"),
+             "contentType": "application/json",
+             "payloadConfig": "temp::int:16:little-endian flag::bool:7 name::char:1",
+             "bodyTemplate": '{"temp":{customData#temp},"flag":{customData#flag},'
+                             '"name":"{customData#name}","none":"{customData#name}"}'}])
+        self.assertEqual(self.ingest(did, 1, "0A1B", T0), "accepted")  # data c0ffee
+        got = self.receiver.wait("/custom/%s" % did, 1)
+        self.assertEqual(len(got), 1, got)
+        _, path, _, body = got[0]
+        # c0 ff little-endian is -64; the flag is bit 7 of the next byte (ee); `name` would
+        # start past the 3 bytes of data, so it is empty.
+        self.assertEqual(path, "/custom/%s?t=-64" % did)
+        self.assertEqual(json.loads(body), {"temp": -64, "flag": True, "name": "", "none": ""})
 
     def test_a_new_owner_never_sees_where_the_old_owners_callbacks_sent(self):
         tid, did = self.type_with_device("moving", 9)
