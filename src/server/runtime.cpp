@@ -36,6 +36,7 @@
 #include "pipeline/message_hub.h"
 #include "pipeline/messages.h"
 #include "pipeline/retention.h"
+#include "pipeline/stored_queues.h"
 #include "pipeline/uplink_writer.h"
 #include "provisioning/service.h"
 #include "registry/accounts.h"
@@ -165,6 +166,7 @@ struct Runtime::Parts {
   std::unique_ptr<pipeline::MessageService> messages;
   std::unique_ptr<pipeline::DownlinkArbiter> downlinks;
   std::unique_ptr<pipeline::RetentionTask> retention;
+  std::unique_ptr<pipeline::StoredQueueGauges> stored_queues;
   std::unique_ptr<pipeline::EventService> events;
   std::unique_ptr<pipeline::EventWatcher> event_watcher;  // wakes the dispatcher
   std::unique_ptr<api::ApiContext> api_context;
@@ -411,6 +413,12 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
     }
   };
   p->retention = std::make_unique<pipeline::RetentionTask>(*p->store, std::move(retention_opts));
+  pipeline::StoredQueueOptions stored_queue_opts;
+  stored_queue_opts.clock = NowMs;
+  auto stored_queues =
+      pipeline::StoredQueueGauges::Start(*p->store, p->metrics, std::move(stored_queue_opts));
+  if (!stored_queues.ok()) return stored_queues.status().WithPrefix("metrics");
+  p->stored_queues = std::move(*stored_queues);
   p->api_context->messages = p->messages.get();
   api::LiveFeedOptions live_opts;
   live_opts.max_streams_per_principal = cfg.live_max_streams_per_principal;
@@ -571,6 +579,7 @@ bool Runtime::Stop() {
   p.event_watcher->Stop();                 // a pass or a send in progress finishes
   if (p.dispatcher) p.dispatcher->Stop();  // sends in progress finish; leased ones come due
   p.retention->Stop();                     // a pass in progress finishes; the next instance goes on
+  if (p.stored_queues) p.stored_queues->Stop();  // a look in progress finishes
   p.loop->Stop();
   p.logger.Info("stopped", {{"drained", p.drained}});
   return p.drained;

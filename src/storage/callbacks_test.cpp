@@ -717,6 +717,52 @@ TEST_P(CallbackStoreTest, ACallbacksDeathQueuesOneAlertClaimedByOneAndTriedAgain
   EXPECT_TRUE(store_->ClaimDeadAlerts(10'000'000, 10, 1000)->empty());
 }
 
+TEST_P(CallbackStoreTest, StoredQueuesAreMeasuredByWhatTheyWaitFor) {
+  auto measure = [&](EpochMillis now, int64_t cap = 1000) {
+    auto m = store_->MeasureStoredQueues(now, cap);
+    EXPECT_TRUE(m.ok()) << m.status().message();
+    return m.ok() ? *m : StoredQueueDepths{};
+  };
+  EXPECT_EQ(measure(1'000), StoredQueueDepths{});
+  ASSERT_TRUE(store_
+                  ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-bad", type_),
+                                                          MakeCallback("cb-off", type_)})
+                  .ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B"), Report(0x2C, 2, 11'000, "0A1B"),
+          Report(0x2C, 3, 12'000, "0A1B")});
+  EXPECT_EQ(measure(1'000), (StoredQueueDepths{.deliveries_due = 6}));
+  // A cap bounds each count.
+  EXPECT_EQ(measure(1'000, 4).deliveries_due, 4);
+  // Claimed by a dispatcher: leased. A disabled callback's are parked once a claim meets one.
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb-off", false).ok());
+  auto tasks = Claim(20'000, 2);
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[0].callback.id, "cb-bad");
+  EXPECT_EQ(
+      measure(20'000),
+      (StoredQueueDepths{.deliveries_due = 1, .deliveries_leased = 2, .deliveries_parked = 3}));
+  // One fails and is retried later; the other is given up: its callback dies (its alert
+  // waits) and its last due delivery is parked when the next claim meets it.
+  DeliveryOutcome retry;
+  retry.now = 20'000;
+  retry.status = 503;
+  retry.info = "busy";
+  retry.retry_at = 80'000;
+  EXPECT_FALSE(*store_->CompleteDelivery(tasks[1].delivery.id, retry));
+  DeliveryOutcome dead = retry;
+  dead.status = 502;
+  dead.info = "bad gateway";
+  dead.give_up = true;
+  EXPECT_TRUE(*store_->CompleteDelivery(tasks[0].delivery.id, dead));
+  EXPECT_TRUE(Claim(20'000).empty());
+  EXPECT_EQ(measure(20'000),
+            (StoredQueueDepths{.deliveries_later = 1, .deliveries_parked = 4, .dead_alerts = 1}));
+  auto alerts = store_->ClaimDeadAlerts(20'000, 10, 1000);
+  ASSERT_EQ(alerts->size(), 1u);
+  EXPECT_TRUE(*store_->CompleteDeadAlert(alerts->front(), std::nullopt));
+  EXPECT_EQ(measure(20'000).dead_alerts, 0);
+}
+
 TEST_P(CallbackStoreTest, AttemptsRecordedInOneGroupSkipGoneDeliveriesAndKillACallbackOnce) {
   ASSERT_TRUE(store_
                   ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-ok", type_),

@@ -325,10 +325,13 @@ TEST_P(EventStoreTest, OutboxEmailsAreLeasedRetriedAndFinished) {
   Config("a", EventScope::kDevice, "0000002C", tenant_.id, {EventKind::kCommunicationLoss},
          {"ops@example.com"});
   ASSERT_EQ(Watch(kT).lost, 1);
+  // The outbox's depth, for its gauge: the email waits until it is sent.
+  EXPECT_EQ(store_->MeasureStoredQueues(kT, 100)->event_emails, 1);
   auto claimed = store_->ClaimEventEmails(kT, 10, 60'000);
   ASSERT_TRUE(claimed.ok()) << claimed.status().message();
   ASSERT_EQ(claimed->size(), 1u);
   EXPECT_EQ((*claimed)[0].event.device, 0x2Cu);
+  EXPECT_EQ(store_->MeasureStoredQueues(kT, 100)->event_emails, 1) << "leased, not sent";
   // Leased: nobody else gets it meanwhile.
   EXPECT_TRUE(store_->ClaimEventEmails(kT + 1000, 10, 60'000)->empty());
   auto failed =
@@ -341,6 +344,7 @@ TEST_P(EventStoreTest, OutboxEmailsAreLeasedRetriedAndFinished) {
   auto sent = store_->CompleteEventEmail((*again)[0].email, true, "", kT + 6000, false);
   ASSERT_TRUE(sent.ok() && *sent) << sent.status().message();
   EXPECT_TRUE(store_->ClaimEventEmails(kT + 10'000'000, 10, 60'000)->empty());
+  EXPECT_EQ(store_->MeasureStoredQueues(kT + 6000, 100)->event_emails, 0);
   EventEmail unknown = (*again)[0].email;
   unknown.id = 999999;
   EXPECT_EQ(store_->CompleteEventEmail(unknown, true, "", 0, false).status().code(),

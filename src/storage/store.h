@@ -248,6 +248,20 @@ struct DeadAlertTask {
   EpochMillis lease_until = 0;  // the claim's token for CompleteDeadAlert
 };
 
+// What waits in the store's durable queues (Store::MeasureStoredQueues), for
+// the queue-depth gauges: work an operator wants to see pile up that is not
+// in any instance's memory. Each count stops at the cap it was measured with.
+struct StoredQueueDepths {
+  int64_t deliveries_due = 0;     // pending callback deliveries due now, waiting for a claim
+  int64_t deliveries_leased = 0;  // pending, claimed by a dispatcher: being sent
+  int64_t deliveries_later = 0;   // pending, due later: back-off, handed off at ingest, or
+                                  // waiting for the downlink arbiter
+  int64_t deliveries_parked = 0;  // pending, of a disabled or dead callback
+  int64_t event_emails = 0;       // event emails not sent (nor given up) yet
+  int64_t dead_alerts = 0;        // dead callbacks' alert emails not sent yet
+  bool operator==(const StoredQueueDepths&) const = default;
+};
+
 // What ingest did with one report, and the message it made or joined.
 struct IngestDecision {
   IngestResult result = IngestResult::kUnknownDevice;
@@ -777,6 +791,10 @@ class Store {
   // `lease_until` (later than any earlier claim's of that alert) is its token.
   virtual Result<std::vector<DeadAlertTask>> ClaimDeadAlerts(EpochMillis now, int limit,
                                                              int64_t lease_ms) = 0;
+  // What waits in the durable queues at `now` (StoredQueueDepths). Each count
+  // reads at most `cap` entries of the index that serves its queue, so that a
+  // backlog of millions costs a bounded look (and reads as `cap`).
+  virtual Result<StoredQueueDepths> MeasureStoredQueues(EpochMillis now, int64_t cap) = 0;
   // Records the try of `claimed`: done (sent, or given up) when `retry_at` is
   // nullopt, otherwise due again then, with one more failed try. False,
   // changing nothing, when the claim is stale: its lease ran out and the alert

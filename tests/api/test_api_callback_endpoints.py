@@ -1,7 +1,8 @@
 """Callbacks against endpoints that misbehave, end to end over real HTTP and TCP on loopback, on
 SQLite and PostgreSQL: an endpoint that accepts connections and never answers, a port nobody
 listens on and an endpoint slower than the callback timeout never delay the deliveries of a
-healthy one, and each of their attempts is recorded as failed; a downlinkHook that answers after
+healthy one, each of their attempts is recorded as failed, and /metrics counts the deliveries
+waiting in the database; a downlinkHook that answers after
 its deadline, or answers something that is not a downlink, gives the frame no downlink, with the
 reason on the message, and the station's held answer is not kept waiting for it; SERVICE STATUS
 and ACKNOWLEDGE callbacks receive the values of their service reports.
@@ -13,6 +14,7 @@ import time
 import unittest
 
 from callback_receiver import Receiver
+from roostserver import metric_value
 from roostsite import Client, ServedSite
 
 T0 = 1700000000000
@@ -148,6 +150,22 @@ class EndpointFlows(ServedSite):
         # The healthy type's messages are all delivered, once each.
         time.sleep(0.3)
         self.assertEqual(len(self.receiver.received("/ok/%s" % ok)), count)
+        # The failed ones wait in the database for their next attempt, and /metrics says so
+        # (measured every 5 s): 3 callbacks × 20 messages, none delivered.
+        deadline = time.time() + 15
+        while True:
+            status, _, body = self.server.request("GET", "/metrics")
+            self.assertEqual(status, 200)
+            stored = {state: metric_value(body.decode(),
+                                          'roost_callback_deliveries_stored{state="%s"}' % state)
+                      for state in ("due", "leased", "later", "parked")}
+            if (stored["later"] or 0) >= 1 or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertEqual(stored["parked"], 0, stored)
+        self.assertGreaterEqual(stored["later"], 1, stored)
+        # (Other tests of this server may have a retrying downlinkHook delivery too.)
+        self.assertGreaterEqual(sum(stored.values()), 3 * count, stored)
 
     def test_a_late_or_malformed_downlink_hook_answer_is_no_downlink_with_the_reason(self):
         cases = ((2, "/late/", "no answer from the downlinkHook callback within 800 ms"),

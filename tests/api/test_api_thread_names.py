@@ -29,7 +29,8 @@ class ThreadNamesTest(unittest.TestCase):
             admin.ok("GET", "/api/devicetypes")
             admin.close()
             expect = {"event-loop", "http-handler", "job-worker", "ingest-writer",
-                      "callback-claim", "callback-record", "event-watcher", "retention"}
+                      "callback-claim", "callback-record", "event-watcher", "retention",
+                      "queue-gauges"}
             deadline = time.time() + 10
             while True:
                 names = thread_names(server.proc.pid)

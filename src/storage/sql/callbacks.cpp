@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
+#include <vector>
 
 #include "storage/internal.h"
 #include "storage/sql/rows.h"
@@ -928,6 +929,52 @@ Status SqlStore::DeferDeliveries(std::span<const int64_t> delivery_ids, EpochMil
           c.dialect().in_int_list(2),
       "defer deliveries");
   return q.Bind(1, until).BindIntList(2, delivery_ids).Run();
+}
+
+Result<StoredQueueDepths> SqlStore::MeasureStoredQueues(EpochMillis now, int64_t cap) {
+  if (cap < 1) return Status::InvalidInput("cap must be positive");
+  ROOST_SQL_LEASE(c);
+  StoredQueueDepths out;
+  // Each count walks its queue's partial index (deliveries_due, event_emails_due,
+  // callbacks_alert_due) and stops at the cap.
+  struct Count {
+    const char* sql;
+    int64_t* into;
+    std::vector<int64_t> values;  // $1, $2, ...
+  };
+  const Count counts[] = {
+      {"SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE state = 0 AND next_attempt <= $1 "
+       "AND lease_until <= $1 LIMIT $2) d",
+       &out.deliveries_due,
+       {now, cap}},
+      {"SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE state = 0 AND next_attempt <= $1 "
+       "AND lease_until > $1 LIMIT $2) d",
+       &out.deliveries_leased,
+       {now, cap}},
+      {"SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE state = 0 AND next_attempt > $1 "
+       "AND next_attempt < $2 LIMIT $3) d",
+       &out.deliveries_later,
+       {now, kParkedUntil, cap}},
+      {"SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE state = 0 AND next_attempt >= $1 "
+       "LIMIT $2) d",
+       &out.deliveries_parked,
+       {kParkedUntil, cap}},
+      {"SELECT COUNT(*) FROM (SELECT 1 FROM event_emails WHERE state = 0 LIMIT $1) e",
+       &out.event_emails,
+       {cap}},
+      {"SELECT COUNT(*) FROM (SELECT 1 FROM callbacks WHERE alert_due > 0 LIMIT $1) a",
+       &out.dead_alerts,
+       {cap}},
+  };
+  for (const Count& count : counts) {
+    ROOST_SQL_QUERY(q, c, count.sql, "measure stored queues");
+    for (size_t i = 0; i < count.values.size(); ++i)
+      q.Bind(static_cast<int>(i + 1), count.values[i]);
+    auto row = q.Next();
+    if (!row.ok()) return row.status();
+    *count.into = *row ? q.Int(0) : 0;
+  }
+  return out;
 }
 
 Result<std::vector<DeadAlertTask>> SqlStore::ClaimDeadAlerts(EpochMillis now, int limit,

@@ -176,6 +176,7 @@ class SqlStore final : public Store {
   Result<std::vector<bool>> CompleteDeliveries(
       std::span<const DeliveryCompletion> completions) override;
   Status DeferDeliveries(std::span<const int64_t> delivery_ids, EpochMillis until) override;
+  Result<StoredQueueDepths> MeasureStoredQueues(EpochMillis now, int64_t cap) override;
   Result<std::vector<DeadAlertTask>> ClaimDeadAlerts(EpochMillis now, int limit,
                                                      int64_t lease_ms) override;
   Result<bool> CompleteDeadAlert(const DeadAlertTask& claimed,

@@ -1,0 +1,70 @@
+// Queue depths of the work that waits in the database rather than in any
+// instance's memory (Store::MeasureStoredQueues), as Prometheus gauges:
+//   roost_callback_deliveries_stored{state="due"|"leased"|"later"|"parked"}
+//   roost_event_emails_stored
+//   roost_callback_dead_alerts_stored
+// A growing "due" count says the dispatchers do not keep up; "leased" are
+// being sent; "later" holds deliveries in back-off (failing endpoints) and
+// those handed to a sender at ingest; "parked" those of disabled or dead
+// callbacks. A thread of its own measures
+// every `period_ms`, so that a scrape never waits on the database and the
+// database is asked once per period however often it is scraped. With several
+// instances on one database each reports the same (shared) depths.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "core/status.h"
+#include "model/time.h"
+#include "observe/metrics.h"
+#include "storage/store.h"
+
+namespace roost::pipeline {
+
+struct StoredQueueOptions {
+  int64_t period_ms = 5'000;
+  // Each count stops here: a backlog of millions reads as this, cheaply.
+  int64_t cap = 1'000'000;
+  std::function<EpochMillis()> clock;  // required
+};
+
+class StoredQueueGauges {
+ public:
+  // Registers the gauges with `metrics` and starts the thread (the first
+  // measure at once). `store` and `metrics` must outlive the object.
+  static Result<std::unique_ptr<StoredQueueGauges>> Start(storage::Store& store,
+                                                          observe::MetricsRegistry& metrics,
+                                                          StoredQueueOptions options);
+  ~StoredQueueGauges();  // Stop()
+  StoredQueueGauges(const StoredQueueGauges&) = delete;
+  StoredQueueGauges& operator=(const StoredQueueGauges&) = delete;
+
+  // Measures now, on the caller's thread, and sets the gauges; an error leaves
+  // them as they were. Public for tests.
+  Status MeasureOnce();
+  // Returns once the thread ended.
+  void Stop();
+
+ private:
+  StoredQueueGauges(storage::Store& store, StoredQueueOptions options);
+  void Run();
+
+  storage::Store& store_;
+  StoredQueueOptions options_;
+  observe::Gauge* due_ = nullptr;
+  observe::Gauge* leased_ = nullptr;
+  observe::Gauge* later_ = nullptr;
+  observe::Gauge* parked_ = nullptr;
+  observe::Gauge* event_emails_ = nullptr;
+  observe::Gauge* dead_alerts_ = nullptr;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // started last
+};
+
+}  // namespace roost::pipeline
