@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -27,8 +28,9 @@ namespace roost::pipeline {
 
 struct StoredQueueOptions {
   int64_t period_ms = 5'000;
-  // Each count stops here: a backlog of millions reads as this, cheaply.
-  int64_t cap = 1'000'000;
+  // Each count stops here: a backlog of millions reads as this, cheaply (a
+  // count reads at most this many index entries, some ms, every period).
+  int64_t cap = 100'000;
   std::function<EpochMillis()> clock;  // required
 };
 

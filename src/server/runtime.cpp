@@ -569,6 +569,7 @@ bool Runtime::Stop() {
   Parts& p = *parts_;
   if (p.stopped) return p.drained;
   p.stopped = true;
+  if (p.stored_queues) p.stored_queues->Stop();   // its gauges matter no more
   if (p.gateway) p.gateway->Stop();               // no new provisioning uplinks
   p.drained = p.server->Shutdown(kDrainTimeout);  // ends the live streams' connections
   p.live->Stop();
@@ -579,7 +580,6 @@ bool Runtime::Stop() {
   p.event_watcher->Stop();                 // a pass or a send in progress finishes
   if (p.dispatcher) p.dispatcher->Stop();  // sends in progress finish; leased ones come due
   p.retention->Stop();                     // a pass in progress finishes; the next instance goes on
-  if (p.stored_queues) p.stored_queues->Stop();  // a look in progress finishes
   p.loop->Stop();
   p.logger.Info("stopped", {{"drained", p.drained}});
   return p.drained;

@@ -792,8 +792,11 @@ class Store {
   virtual Result<std::vector<DeadAlertTask>> ClaimDeadAlerts(EpochMillis now, int limit,
                                                              int64_t lease_ms) = 0;
   // What waits in the durable queues at `now` (StoredQueueDepths). Each count
-  // reads at most `cap` entries of the index that serves its queue, so that a
-  // backlog of millions costs a bounded look (and reads as `cap`).
+  // reads at most `cap` entries of the index that serves its queue (due and
+  // leased deliveries together: at most `cap` between them), so that a
+  // backlog of millions costs a bounded look (and reads as `cap`). The counts
+  // are separate looks, not one snapshot: a delivery claimed between two of
+  // them may be counted in both.
   virtual Result<StoredQueueDepths> MeasureStoredQueues(EpochMillis now, int64_t cap) = 0;
   // Records the try of `claimed`: done (sent, or given up) when `retry_at` is
   // nullopt, otherwise due again then, with one more failed try. False,

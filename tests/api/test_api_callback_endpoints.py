@@ -18,7 +18,9 @@ from roostserver import metric_value
 from roostsite import Client, ServedSite
 
 T0 = 1700000000000
-TIMEOUT_S = 1.0  # --callback-timeout-ms below
+# --callback-timeout-ms below: long enough that a healthy delivery, even from a sanitizer build on
+# a busy machine, arrives well within it; the receivers' LATE_S is longer still.
+TIMEOUT_S = 2.0
 
 
 class Hang:
@@ -66,8 +68,11 @@ class EndpointFlows(ServedSite):
 
     @classmethod
     def before_serve(cls):
-        cls.receiver = Receiver()  # the healthy endpoint, and the downlink hooks
+        Receiver.LATE_S = TIMEOUT_S + 1.0
+        cls.receiver = Receiver()  # the healthy endpoint and the service callbacks
         cls.closers.append(cls.receiver.stop)
+        cls.hooks = Receiver()  # late and malformed downlinkHooks, retried meanwhile
+        cls.closers.append(cls.hooks.stop)
         cls.slow = Receiver()  # another port: another destination
         cls.closers.append(cls.slow.stop)
         cls.hang = Hang()
@@ -127,7 +132,7 @@ class EndpointFlows(ServedSite):
                         if p.startswith("/ok/%s" % ok)}
         lags = sorted(arrivals[seq] - answered[seq] for seq in answered)
         # Behind a hanging send, a delivery would wait at least the callback timeout.
-        self.assertLess(lags[-1], TIMEOUT_S * 0.8, lags)
+        self.assertLess(lags[-1], TIMEOUT_S * 0.75, lags)
         # Meanwhile each bad endpoint was tried, and its attempts are recorded as failed.
         self.assertGreaterEqual(self.hang.accepted, 1)
         self.assertGreaterEqual(len(self.slow.wait("/slow/%s" % dead, 1)), 1)
@@ -174,7 +179,7 @@ class EndpointFlows(ServedSite):
             tid, did = self.type_with_device("hooked" + path.strip("/"), index,
                                              downlinkMode="CALLBACK")
             cid = self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, [
-                {"callbackSubtype": 3, "url": self.receiver.url(path + tid + "?device={device}")}
+                {"callbackSubtype": 3, "url": self.hooks.url(path + tid + "?device={device}")}
             ])["data"][0]["id"]
             self.admin.ok("POST", "/api/devicetypes/%s/callbacks/%s/downlink" % (tid, cid),
                           expect=204)
@@ -186,7 +191,8 @@ class EndpointFlows(ServedSite):
             self.assertEqual(answer, {"result": "accepted"}, path)
             # Held for the other stations (1 s), not until a late hook answers.
             self.assertLess(held, Receiver.LATE_S, path)
-            self.assertEqual(len(self.receiver.received(path + tid)), 1, path)
+            # Called while the answer was held (and perhaps retried since, as any callback).
+            self.assertGreaterEqual(len(self.hooks.received(path + tid)), 1, path)
             status = self.messages(did)[0]["downlinkAnswerStatus"]
             self.assertEqual((status["data"], status["station"]), (None, None), status)
             self.assertTrue(status.get("reason", "").startswith(reason), status)

@@ -936,40 +936,51 @@ Result<StoredQueueDepths> SqlStore::MeasureStoredQueues(EpochMillis now, int64_t
   ROOST_SQL_LEASE(c);
   StoredQueueDepths out;
   // Each count walks its queue's partial index (deliveries_due, event_emails_due,
-  // callbacks_alert_due) and stops at the cap.
+  // callbacks_alert_due) in the index's order, and stops at the cap. Due and
+  // leased deliveries share one window of the due index: a lease is a column
+  // the index does not hold (migration 0019), so a count of leased rows alone
+  // would read every due row to find the few that are leased.
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT COUNT(*), COALESCE(SUM(CASE WHEN lease_until > $1 THEN 1 ELSE 0 END), "
+                    "0) FROM (SELECT lease_until FROM deliveries WHERE state = 0 AND next_attempt "
+                    "<= $1 ORDER BY next_attempt LIMIT $2) d",
+                    "measure stored queues");
+    auto row = q.Bind(1, now).Bind(2, cap).Next();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      out.deliveries_leased = q.Int(1);
+      out.deliveries_due = q.Int(0) - out.deliveries_leased;
+    }
+  }
   struct Count {
     const char* sql;
     int64_t* into;
     std::vector<int64_t> values;  // $1, $2, ...
   };
   const Count counts[] = {
-      {"SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE state = 0 AND next_attempt <= $1 "
-       "AND lease_until <= $1 LIMIT $2) d",
-       &out.deliveries_due,
-       {now, cap}},
-      {"SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE state = 0 AND next_attempt <= $1 "
-       "AND lease_until > $1 LIMIT $2) d",
-       &out.deliveries_leased,
-       {now, cap}},
       {"SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE state = 0 AND next_attempt > $1 "
-       "AND next_attempt < $2 LIMIT $3) d",
+       "AND next_attempt < $2 ORDER BY next_attempt LIMIT $3) d",
        &out.deliveries_later,
        {now, kParkedUntil, cap}},
       {"SELECT COUNT(*) FROM (SELECT 1 FROM deliveries WHERE state = 0 AND next_attempt >= $1 "
-       "LIMIT $2) d",
+       "ORDER BY next_attempt LIMIT $2) d",
        &out.deliveries_parked,
        {kParkedUntil, cap}},
-      {"SELECT COUNT(*) FROM (SELECT 1 FROM event_emails WHERE state = 0 LIMIT $1) e",
+      {"SELECT COUNT(*) FROM (SELECT 1 FROM event_emails WHERE state = 0 ORDER BY next_attempt "
+       "LIMIT $1) e",
        &out.event_emails,
        {cap}},
-      {"SELECT COUNT(*) FROM (SELECT 1 FROM callbacks WHERE alert_due > 0 LIMIT $1) a",
+      {"SELECT COUNT(*) FROM (SELECT 1 FROM callbacks WHERE alert_due > 0 ORDER BY alert_due "
+       "LIMIT $1) a",
        &out.dead_alerts,
        {cap}},
   };
   for (const Count& count : counts) {
     ROOST_SQL_QUERY(q, c, count.sql, "measure stored queues");
-    for (size_t i = 0; i < count.values.size(); ++i)
+    for (size_t i = 0; i < count.values.size(); ++i) {
       q.Bind(static_cast<int>(i + 1), count.values[i]);
+    }
     auto row = q.Next();
     if (!row.ok()) return row.status();
     *count.into = *row ? q.Int(0) : 0;

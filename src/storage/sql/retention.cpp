@@ -82,6 +82,42 @@ Result<int64_t> DeleteInChunks(Connection& c, const std::string& sql, EpochMilli
   }
 }
 
+// Deletes the rows of `table` older than `cutoff` per device type through its
+// (type, time) index, a chunk per statement (each its own short transaction):
+// `delete_sql` deletes at most $3 rows of type $1 older than $2. The types are
+// found by walking that index (a loose index scan), so messages of deleted
+// types go too.
+Result<int64_t> DeleteByType(Connection& c, const std::string& table, const std::string& delete_sql,
+                             EpochMillis cutoff) {
+  std::vector<std::string> types;
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "WITH RECURSIVE t(id) AS (SELECT MIN(type_id) FROM " + table +
+                        " UNION ALL SELECT (SELECT MIN(type_id) FROM " + table +
+                        " WHERE type_id > t.id) FROM t WHERE t.id IS NOT NULL) SELECT id FROM t "
+                        "WHERE id IS NOT NULL",
+                    "purge messages");
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      types.push_back(q.Text(0));
+    }
+  }
+  ROOST_SQL_QUERY(q, c, delete_sql, "purge messages");
+  int64_t total = 0;
+  for (const std::string& type : types) {
+    for (;;) {
+      ROOST_RETURN_IF_ERROR(q.BindRef(1, type).Bind(2, cutoff).Bind(3, kDeleteChunk).Run());
+      const int64_t n = q.Affected();
+      q.Reset();
+      total += n;
+      if (n < kDeleteChunk) break;
+    }
+  }
+  return total;
+}
+
 }  // namespace
 
 Status SqlStore::PrepareMessagePartitions(EpochMillis now, int months_ahead) {
@@ -147,44 +183,22 @@ Result<Store::PurgeResult> SqlStore::PurgeMessagesBefore(EpochMillis cutoff) {
       ++result.partitions_dropped;
     }
     // Rows outside every dated partition: late or very old ones (a store from
-    // before the partitions may hold millions), in chunks like SQLite's.
-    auto deleted = DeleteInChunks(c,
-                                  "DELETE FROM messages_default WHERE ctid IN (SELECT ctid FROM "
-                                  "messages_default WHERE time < $1 LIMIT $2)",
-                                  cutoff, "purge messages");
+    // before the partitions may hold millions). The default partition has no
+    // index led by time, so they go per device type, as on SQLite.
+    auto deleted = DeleteByType(
+        c, "messages_default",
+        "DELETE FROM messages_default WHERE ctid = ANY(ARRAY(SELECT ctid FROM messages_default "
+        "WHERE type_id = $1 AND time < $2 LIMIT $3))",
+        cutoff);
     if (!deleted.ok()) return deleted.status();
     result.rows_deleted += *deleted;
   } else {
-    // Per device type through the (type, time) index, a chunk per statement
-    // (each its own short transaction). The types are found by walking that
-    // index (a loose index scan), so messages of deleted types go too.
-    std::vector<std::string> types;
-    {
-      ROOST_SQL_QUERY(q, c,
-                      "WITH RECURSIVE t(id) AS (SELECT MIN(type_id) FROM messages UNION ALL "
-                      "SELECT (SELECT MIN(type_id) FROM messages WHERE type_id > t.id) FROM t "
-                      "WHERE t.id IS NOT NULL) SELECT id FROM t WHERE id IS NOT NULL",
-                      "purge messages");
-      for (;;) {
-        auto row = q.Next();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        types.push_back(q.Text(0));
-      }
-    }
-    ROOST_SQL_QUERY(q, c,
-                    "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages WHERE "
-                    "type_id = $1 AND time < $2 LIMIT $3)",
-                    "purge messages");
-    for (const std::string& type : types) {
-      for (;;) {
-        ROOST_RETURN_IF_ERROR(q.BindRef(1, type).Bind(2, cutoff).Bind(3, kDeleteChunk).Run());
-        const int64_t n = q.Affected();
-        q.Reset();
-        result.rows_deleted += n;
-        if (n < kDeleteChunk) break;
-      }
-    }
+    auto deleted = DeleteByType(c, "messages",
+                                "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages "
+                                "WHERE type_id = $1 AND time < $2 LIMIT $3)",
+                                cutoff);
+    if (!deleted.ok()) return deleted.status();
+    result.rows_deleted += *deleted;
   }
   // ORDER BY keeps deliveries_message (message time first) in the plan: a
   // queue table's statistics lag, and PostgreSQL, estimating a third of the
