@@ -12,6 +12,17 @@ import unittest
 from roostsite import Client, Site
 
 
+def one_device(site, server, first_id):
+    """A root ADMIN client, a device type with one device, and station 0A1B: (admin, device)."""
+    admin = Client(server, site.api_user("ADMIN", name="root admin"))
+    tid = admin.ok("POST", "/api/devicetypes/create", {"name": "meters"})["id"]
+    (dev, pac), = site.issue_and_import(1, first_id)
+    device = admin.ok("POST", "/api/devices/create",
+                      {"id": dev, "pac": pac, "name": "m", "type": tid})["id"]
+    admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "roof"}, expect=201)
+    return admin, device
+
+
 class RetentionFlows:
     ENGINE = None
 
@@ -20,13 +31,7 @@ class RetentionFlows:
         try:
             server = site.serve(env={"ROOST_PIPELINE_RETENTION_DAYS": "1",
                                      "ROOST_PIPELINE_RETENTION_PERIOD_S": "1"})
-            admin_user = site.api_user("ADMIN", name="root admin")
-            admin = Client(server, admin_user)
-            tid = admin.ok("POST", "/api/devicetypes/create", {"name": "meters"})["id"]
-            (dev, pac), = site.issue_and_import(1, "4B0000")
-            device = admin.ok("POST", "/api/devices/create",
-                              {"id": dev, "pac": pac, "name": "m", "type": tid})["id"]
-            admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "roof"}, expect=201)
+            admin, device = one_device(site, server, "4B0000")
             now = int(time.time() * 1000)
             # 40 days back: on PostgreSQL that month is wholly past the cutoff whatever
             # today's date (a month ends at most 31 days after any time in it). A message of
@@ -61,13 +66,7 @@ class RetentionFlows:
             server = site.serve(env={"ROOST_PIPELINE_RETENTION_DAYS": "1",
                                      "ROOST_PIPELINE_STATISTICS_RETENTION_DAYS": "2",
                                      "ROOST_PIPELINE_RETENTION_PERIOD_S": "1"})
-            admin_user = site.api_user("ADMIN", name="root admin")
-            admin = Client(server, admin_user)
-            tid = admin.ok("POST", "/api/devicetypes/create", {"name": "meters"})["id"]
-            (dev, pac), = site.issue_and_import(1, "4C0000")
-            device = admin.ok("POST", "/api/devices/create",
-                              {"id": dev, "pac": pac, "name": "m", "type": tid})["id"]
-            admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "roof"}, expect=201)
+            admin, device = one_device(site, server, "4C0000")
             now = int(time.time() * 1000)
             # Statistics of three days ago go; those of the day before yesterday stay
             # (their messages go after one day).
@@ -104,12 +103,7 @@ class RetentionPostgresTest(RetentionFlows, unittest.TestCase):
         site = Site("postgres")
         try:
             server = site.serve()  # the default retention (90 days) keeps everything below
-            admin = Client(server, site.api_user("ADMIN", name="root admin"))
-            tid = admin.ok("POST", "/api/devicetypes/create", {"name": "meters"})["id"]
-            (dev, pac), = site.issue_and_import(1, "4D0000")
-            device = admin.ok("POST", "/api/devices/create",
-                              {"id": dev, "pac": pac, "name": "m", "type": tid})["id"]
-            admin.ok("POST", "/api/stations/create", {"id": "0A1B", "name": "roof"}, expect=201)
+            admin, device = one_device(site, server, "4D0000")
             now = int(time.time() * 1000)
             # 75 and 40 days back: two different months (more than 31 days apart), both
             # wholly older than a one-day retention. The later one gets its partition, as a
