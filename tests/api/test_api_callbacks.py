@@ -294,6 +294,17 @@ class CallbackFlows(ServedSite):
         mails_before = self.sink.count()
         self.assertEqual(self.ingest(did, 1, "0A1B", T0), "accepted")
         self.receiver.wait("/picky/%s/1" % did, 1)
+        # Message 2 goes once message 1's refusal is recorded: "delivered since the first
+        # failure" compares the times the two sends ended, and the receiver may answer the
+        # later request first.
+        r = Client(self.server, self.reader)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            cbs = r.ok("GET", "/api/devices/%s/messages" % did)["data"][0]["callbacks"]
+            if cbs and cbs[0]["attempts"] >= 1:
+                break
+            time.sleep(0.05)
+        r.close()
         self.assertEqual(self.ingest(did, 2, "0A1B", T0 + 60000), "accepted")
         self.receiver.wait("/picky/%s/2" % did, 1)
         # Message 1 fails past pipeline.callback_dead_after_s (3 s here: message 2 is
