@@ -110,8 +110,13 @@ std::optional<TargetFault> FindTargetFault(std::string_view path, std::string_vi
   std::set<std::string, std::less<>> seen;
   while (!rest.empty()) {
     const RawQueryItem item = NextQueryItem(rest);
+    constexpr std::string_view kMalformed = "malformed percent escape";
     auto key = PercentDecode(item.key, true);
-    if (!key) continue;
+    if (!key) {
+      return TargetFault{
+          "query parameter " + QuoteForMessage(item.key) + ": " + std::string(kMalformed), "",
+          kMalformed};
+    }
     const std::string where = "query parameter " + QuoteForMessage(*key) + ": ";
     if (auto fault = FindTextFault(*key)) {
       return TargetFault{where + std::string(fault->problem), "", fault->problem};
@@ -124,7 +129,7 @@ std::optional<TargetFault> FindTargetFault(std::string_view path, std::string_vi
     }
     if (!item.value) continue;
     auto value = PercentDecode(*item.value, true);
-    if (!value) continue;
+    if (!value) return TargetFault{where + std::string(kMalformed), *key, kMalformed};
     if (auto fault = FindTextFault(*value)) {
       return TargetFault{where + std::string(fault->problem), *key, fault->problem};
     }

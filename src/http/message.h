@@ -181,9 +181,10 @@ std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space
 // 1 after the leading '/'), "query parameter prefix: contains a NUL byte" (the
 // name quoted safely), "query parameter limit: given more than once"; an errors
 // item names the parameter when the fault is in the value of one whose name is
-// text, or the name is repeated. Malformed percent escapes are not judged here:
-// the router answers them for the path, and QueryParam treats such a parameter
-// as absent.
+// text, or the name is repeated; "query parameter prefix: malformed percent
+// escape" for a name or value whose escapes do not decode (a client that meant
+// something by it must not see it ignored). Malformed escapes in the path are
+// not judged here: the router answers them.
 std::optional<Response> TargetTextRefusal(std::string_view path, std::string_view query);
 
 // Standard reason phrase for a status code ("Not Found"); "" when unknown.

@@ -97,8 +97,13 @@ TEST(TargetTextRefusal, NamesTheSegmentOrParameter) {
             ValueRefusal("enabled", "given more than once"));
   EXPECT_EQ(Refusal("/a", "limit=1&lim%69t=2"), ValueRefusal("limit", "given more than once"));
   EXPECT_EQ(Refusal("/a", "a=1&&b=2&"), "");
-  // Malformed escapes are left to the router (path) and QueryParam (query).
-  EXPECT_EQ(Refusal("/a%zz", "b=%zz"), "");
+  // Malformed escapes in the path are left to the router; in the query they
+  // are refused, never taken as an absent parameter.
+  EXPECT_EQ(Refusal("/a%zz", "b=1"), "");
+  EXPECT_EQ(Refusal("/a", "limit=1&prefix=%zz"),
+            ValueRefusal("prefix", "malformed percent escape"));
+  EXPECT_EQ(Refusal("/a", "prefix=%"), ValueRefusal("prefix", "malformed percent escape"));
+  EXPECT_EQ(Refusal("/a", "p%zz=1"), ErrorBody("query parameter p%zz: malformed percent escape"));
 }
 
 TEST(JsonTextTest, NeverWritesInvalidUtf8) {

@@ -154,6 +154,21 @@ class BadBytesBase:
                      where="query parameter prefix", problem="not valid UTF-8")
         self.assertEqual(self.type_devices(tid), [])
 
+    def test_series_prefix_query_with_a_malformed_escape_is_refused_not_ignored(self):
+        # Taken as absent, it would register the devices without their prefix.
+        tid = self.new_type("malformed prefix query")
+        dev, pac = self.pairs[0]
+        for query in ("prefix=%zz", "prefix=dev-%", "pre%zzfix=dev"):
+            self.refused("FACTORY", "POST",
+                         "/api/devicetypes/%s/devices/bulk/create/series?%s" % (tid, query),
+                         ("%s;%s\n" % (dev, pac)).encode(), "text/csv",
+                         where="query parameter", problem="malformed percent escape")
+        self.assertEqual(self.type_devices(tid), [])
+        # A listing filter with a malformed escape is refused, not widened to everything.
+        status, err = self.call("ADMIN", "GET", "/api/devices?groupId=%")
+        self.assertEqual(status, 400, err)
+        self.assertIn("query parameter groupId: malformed percent escape", err["message"])
+
     def test_series_prefix_form_field_not_utf8_is_refused_naming_the_field(self):
         tid = self.new_type("bad prefix form")
         dev, pac = self.pairs[1]
