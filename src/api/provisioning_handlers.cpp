@@ -40,6 +40,12 @@ Response ReportErrors(const std::vector<factory::CsvError>& errors, std::string_
   return e.ToResponse();
 }
 
+// Keys in clear: no cache (a browser's on disk) may keep them.
+Response NotStored(Response r) {
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
 }  // namespace
 
 Response RenderProvisionLabels(ApiContext&, const Principal&, const Request& req) {
@@ -197,7 +203,7 @@ Response GetProvisionedKeys(ApiContext& ctx, const Principal& p, const Request& 
   const std::string dev_eui(req.Param("devEui"));
   auto keys = ctx.provisioning->Keys(p.group, Who(p), dev_eui);
   if (!keys.ok()) return NotFoundOr(keys.status(), "device " + dev_eui).ToResponse();
-  return JsonResponse(200, DeviceKeysJson(*keys));
+  return NotStored(JsonResponse(200, DeviceKeysJson(*keys)));
 }
 
 Response ExportProvisionedKeys(ApiContext& ctx, const Principal& p, const Request& req) {
@@ -208,9 +214,9 @@ Response ExportProvisionedKeys(ApiContext& ctx, const Principal& p, const Reques
   auto text = ctx.provisioning->Export(p.group, Who(p), *format);
   if (!text.ok()) return FromStatus(text.status()).ToResponse();
   if (*format == registry::ExportFormat::kCsv) {
-    return Response::Text(200, std::move(*text), "text/csv; charset=utf-8");
+    return NotStored(Response::Text(200, std::move(*text), "text/csv; charset=utf-8"));
   }
-  return Response::Json(200, std::move(*text));
+  return NotStored(Response::Json(200, std::move(*text)));
 }
 
 Response GetProvisioningSummary(ApiContext& ctx, const Principal& p, const Request&) {

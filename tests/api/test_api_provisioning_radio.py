@@ -74,9 +74,13 @@ class RadioFlows:
 
     def assert_keys_match(self, server, results):
         for d in results:
-            status, keys = self.api(server, "GET",
-                                    "/api/provisioning/devices/%s/keys" % d["devEui"])
+            headers = dict(basic(self.admin["login"], self.admin["password"]))
+            status, head, payload = server.request(
+                "GET", "/api/provisioning/devices/%s/keys" % d["devEui"], headers=headers)
+            keys = json.loads(payload)
             self.assertEqual(status, 200, keys)
+            # Keys in clear: no cache may keep them.
+            self.assertEqual(head.get("Cache-Control"), "no-store", head)
             self.assertEqual(keys, {"devEUI": d["devEui"], "joinEUI": d["joinEui"],
                                     "appKey": d["appKey"], "nwkKey": d["nwkKey"]})
 
