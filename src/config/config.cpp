@@ -303,6 +303,10 @@ const std::vector<KeyDef>& Keys() {
               "Open HTTP connections from one client address (IPv4, or IPv6 /64); loopback "
               "clients are not limited"),
           &ServeConfig::max_connections_per_address, 1, 1000000),
+      Switch(Key("http.behind_proxy", "ROOST_HTTP_BEHIND_PROXY", "--behind-proxy", "false",
+                 "A reverse proxy on this host forwards the clients: a loopback peer's "
+                 "X-Forwarded-For (its last entry) is the client's address (true/false)"),
+             &ServeConfig::behind_proxy),
       Typed(
           Key("http.public_url", "ROOST_HTTP_PUBLIC_URL", "--public-url", "",
               "Base URL clients reach the server at (links in emails); empty = "

@@ -92,6 +92,7 @@ struct ServeConfig {
   uint32_t max_body_bytes_in_flight = 64 * 1024 * 1024;
   uint32_t max_connections = 10000;
   uint32_t max_connections_per_address = 1000;  // IPv4 address or IPv6 /64; not loopback
+  bool behind_proxy = false;  // a loopback peer's X-Forwarded-For names the client
   SecureCookies secure_cookies = SecureCookies::kAuto;
   std::string database_url;     // empty = SQLite in data_dir
   std::string master_key_file;  // empty = data_dir/master.key

@@ -526,6 +526,7 @@ const std::map<std::string_view, Sample>& Samples() {
       {"http.max_body_bytes_in_flight", {"3145728", "3145728"}},
       {"http.max_connections", {"2000", "2000"}},
       {"http.max_connections_per_address", {"50", "50"}},
+      {"http.behind_proxy", {"true", "true"}},
       {"http.public_url", {"https://roost.example.com", "\"https://roost.example.com\""}},
       {"http.secure_cookies", {"on", "\"on\""}},
       {"database.url", {"sqlite:/tmp/x.db", "\"sqlite:/tmp/x.db\""}},

@@ -451,6 +451,10 @@ class Listener::Impl : public std::enable_shared_from_this<Listener::Impl> {
 
   void SendUpstream(const Eui64& eui, Gateway& gw, Bytes datagram) {
     if (!gw.upstream.socket) {
+      if (upstream_sockets_ >= options_.max_upstream_sockets) {
+        dropped_->WithLabels({"upstream_socket_limit"}).Inc();
+        return;
+      }
       auto socket = std::make_unique<udp::socket>(io_);
       boost::system::error_code ec;
       socket->open(upstream_endpoint_->protocol(), ec);
@@ -461,6 +465,7 @@ class Listener::Impl : public std::enable_shared_from_this<Listener::Impl> {
         return;
       }
       gw.upstream.socket = std::move(socket);
+      ++upstream_sockets_;
       gw.upstream.generation = ++generation_;
       WaitUpstream(eui, gw.upstream);
     }
@@ -553,7 +558,10 @@ class Listener::Impl : public std::enable_shared_from_this<Listener::Impl> {
       Gateway& gw = it->second;
       if (now - gw.last_seen > options_.pull_expiry) {
         boost::system::error_code ec;
-        if (gw.upstream.socket) gw.upstream.socket->close(ec);
+        if (gw.upstream.socket) {
+          gw.upstream.socket->close(ec);
+          --upstream_sockets_;
+        }
         it = gateways_.erase(it);
         continue;
       }
@@ -594,6 +602,7 @@ class Listener::Impl : public std::enable_shared_from_this<Listener::Impl> {
   std::unique_ptr<observe::MetricsRegistry> own_metrics_;
   observe::Gauge* gateways_gauge_;
   std::optional<udp::endpoint> upstream_endpoint_;
+  size_t upstream_sockets_ = 0;  // open ones, of gateways_
   uint16_t port_ = 0;
 
   // Every socket operation and every table below happens under mu_, so the

@@ -83,6 +83,12 @@ struct ListenerOptions {
   // pull every 10 s by default) and is forgotten with its upstream socket.
   std::chrono::milliseconds pull_expiry{60'000};
   size_t max_gateways = 10'000;
+  // Gateways relayed to lns_upstream at once, each through a socket of its
+  // own. The datagrams are not authenticated: without this, anyone could make
+  // the server open a socket per made-up gateway EUI. Past it, a new gateway's
+  // datagrams for the upstream are dropped ("upstream_socket_limit") until a
+  // gateway is forgotten (pull_expiry).
+  size_t max_upstream_sockets = 1'000;
   size_t max_pending_uplinks = 4'096;  // uplinks within their dedup window
 };
 

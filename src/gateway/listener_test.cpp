@@ -490,6 +490,26 @@ TEST_F(ListenerTest, GatewayTableIsBounded) {
   EXPECT_NE(metrics_.Render().find("roost_gwmp_gateways 1"), std::string::npos);
 }
 
+// Gateway EUIs cost nothing to make up: each relayed one holds a socket, and
+// their number is bounded apart from the gateway table.
+TEST_F(ListenerTest, UpstreamSocketsAreBounded) {
+  Peer lns;
+  StartListener(Region::kEU868, lns.port(), [](ListenerOptions& o) { o.max_upstream_sockets = 1; });
+  Peer a, b;
+  Pull(a, kGatewayA);
+  Pull(b, kGatewayB);  // remembered (the table has room) but not relayed
+  EXPECT_TRUE(Eventually([&] { return listener_->dropped("upstream_socket_limit") == 1; }));
+  auto first = lns.ReceiveType(PacketType::kPullData);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(ParseDatagram(first->bytes)->gateway_eui, kGatewayA);
+  EXPECT_FALSE(lns.ReceiveType(PacketType::kPullData, 300ms).has_value());
+  // A keeps its socket: its next pull reaches the upstream.
+  Pull(a, kGatewayA);
+  auto second = lns.ReceiveType(PacketType::kPullData);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(ParseDatagram(second->bytes)->gateway_eui, kGatewayA);
+}
+
 TEST_F(ListenerTest, DebugLogNamesTheSenderNeverThePayload) {
   std::mutex mu;
   std::string lines;

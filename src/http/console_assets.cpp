@@ -277,8 +277,11 @@ Response ConsoleAssets::Answer(const Request& request) const {
 }
 
 Status ServeConsole(Router& router, const ConsoleAssets& assets) {
-  return router.SetFallback("/{console}",
-                            [&assets](const Request& request) { return assets.Answer(request); });
+  // The console's pages and files are only ever read: a body is refused unread.
+  RouteOptions options;
+  options.max_body_bytes = 0;
+  return router.SetFallback(
+      "/{console}", [&assets](const Request& request) { return assets.Answer(request); }, options);
 }
 
 }  // namespace roost::http

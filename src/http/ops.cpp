@@ -108,21 +108,28 @@ Status AddOperationalRoutes(Router& router, const observe::MetricsRegistry& metr
     }
     return Response::Error(503, "not ready: draining");
   }));
+  // Checked as the route's admission, on the head: nobody gets past it
+  // without the token (or, without one, from another host).
+  RouteOptions metrics_options;
+  metrics_options.admit = [token =
+                               std::move(access.token)](Request& req) -> std::optional<Response> {
+    if (!token.empty()) {
+      if (HasBearerToken(req, token)) return std::nullopt;
+      Response r = Response::Error(401, "metrics need the bearer token of metrics.token");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"roost-metrics\"");
+      return r;
+    }
+    if (IsLoopbackClient(req.remote)) return std::nullopt;
+    return Response::Error(
+        403, "metrics are served to loopback clients only unless metrics.token is set");
+  };
   ROOST_RETURN_IF_ERROR(router.Add(
-      "GET", "/metrics", [&metrics, token = std::move(access.token)](const Request& req) {
-        if (!token.empty()) {
-          if (!HasBearerToken(req, token)) {
-            Response r = Response::Error(401, "metrics need the bearer token of metrics.token");
-            r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"roost-metrics\"");
-            return r;
-          }
-        } else if (!IsLoopbackClient(req.remote)) {
-          return Response::Error(
-              403, "metrics are served to loopback clients only unless metrics.token is set");
-        }
+      "GET", "/metrics",
+      [&metrics](const Request&) {
         return Response::Text(200, metrics.Render(),
                               std::string(observe::MetricsRegistry::kContentType));
-      }));
+      },
+      std::move(metrics_options)));
   return Status::Ok();
 }
 

@@ -30,7 +30,7 @@ class MetricsAccessTest : public ::testing::Test {
     if (!authorization.empty()) req.headers.emplace_back("Authorization", authorization);
     RouteMatch m = router.Match("GET", "/metrics");
     EXPECT_EQ(m.kind, RouteMatch::Kind::kFound);
-    return (*m.handler)(req);
+    return RunMatched(m, req);  // the admission, then the handler
   }
   observe::MetricsRegistry metrics_;
   Readiness readiness_;

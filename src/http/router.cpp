@@ -81,6 +81,7 @@ Status Router::Add(std::string_view method, std::string_view pattern, Handler ha
     return Status::InvalidInput(where + ": pattern must start with '/'");
   }
   if (!handler) return Status::InvalidInput(where + ": empty handler");
+  if (method == "GET" || method == "HEAD") options.max_body_bytes = 0;
   std::vector<std::string_view> segments = SplitPath(pattern);
   std::set<std::string_view> names;
   Node* node = root_.get();

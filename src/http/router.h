@@ -93,7 +93,8 @@ struct RouteOptions {
   Runs runs = Runs::kEventLoop;
   // Larger bodies are refused with 413 as soon as the head says so and the
   // admission passed (or, for a chunked body, once it grows past this),
-  // without reading the rest.
+  // without reading the rest. Router::Add makes it 0 for GET and HEAD routes,
+  // whose requests carry no body.
   size_t max_body_bytes = kDefaultMaxBodyBytes;
   BodyStorage storage = BodyStorage::kMemory;
   Admission admit;  // optional

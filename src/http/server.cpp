@@ -105,6 +105,33 @@ struct Outcome {
   const RouteOptions* options = nullptr;
 };
 
+bool IsLoopback(const asio::ip::address& a) {
+  if (a.is_loopback()) return true;
+  return a.is_v6() && a.to_v6().is_v4_mapped() &&
+         asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+}
+
+// The address the last X-Forwarded-For entry names (the last such header's:
+// a proxy appends to what the client sent); nullopt when there is none or it
+// is no address.
+std::optional<std::string> ForwardedClient(const Request& req) {
+  std::optional<std::string_view> last;
+  for (const auto& [name, value] : req.headers) {
+    if (EqualsIgnoreCase(name, "X-Forwarded-For")) last = value;
+  }
+  if (!last) return std::nullopt;
+  std::string_view entry = *last;
+  if (size_t comma = entry.rfind(','); comma != std::string_view::npos) {
+    entry.remove_prefix(comma + 1);
+  }
+  while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t')) entry.remove_prefix(1);
+  while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
+  error_code ec;
+  const asio::ip::address address = asio::ip::make_address(std::string(entry), ec);
+  if (ec) return std::nullopt;
+  return address.to_string();
+}
+
 // Whose share of ServerOptions::max_connections_per_address a connection from
 // `remote` takes: its IPv4 address (also when mapped into IPv6), or its IPv6
 // /64, since one host is given a /64 to pick addresses from. "" = a loopback
@@ -130,8 +157,16 @@ constexpr size_t kLoggedPathLength = 200;
 
 // A body of this size or more is "large": after it, freed heap is given back.
 constexpr size_t kLargeBody = 1024 * 1024;
+// Bodies of routes without an Admission share this fraction of
+// max_body_bytes_in_flight.
+constexpr size_t kUnadmittedShare = 16;
+
+// What one read of Beast's takes at most (its read_size); a connection's
+// buffer holds a head and one read more.
+constexpr size_t kReadSize = 64 * 1024;
 
 Response TooLarge(size_t limit) {
+  if (limit == 0) return Response::Error(413, "this route takes no request body");
   return Response::Error(413, "request body larger than " + std::to_string(limit) + " bytes");
 }
 
@@ -330,6 +365,7 @@ class Server::Impl {
       : opts_(WithThreads(std::move(options))),
         router_(router),
         budget_(opts_.max_body_bytes_in_flight),
+        unadmitted_budget_(opts_.max_body_bytes_in_flight / kUnadmittedShare),
         workers_(opts_.handler_threads),
         ioc_(ioc),
         acceptor_(asio::make_strand(ioc_)) {}
@@ -414,6 +450,9 @@ class Server::Impl {
   bool shut_down_ = false;
   bool accepting_ = false;  // the accept loop runs; guarded by mu_
   BodyBudget budget_;
+  // Bodies of routes without an Admission (a login): anyone may send them, so
+  // they are charged here, not to budget_, which strangers then cannot spend.
+  BodyBudget unadmitted_budget_;
   std::atomic<bool> trim_pending_{false};
   // Runs Runs::kWorkers handlers. Joined in Shutdown once no connection waits
   // for one any more.
@@ -773,11 +812,17 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
   conn->stream = &stream;
 
   error_code ec;
-  std::string remote = FormatEndpoint(stream.socket().remote_endpoint(ec));
+  const tcp::endpoint peer = stream.socket().remote_endpoint(ec);
+  std::string remote = FormatEndpoint(peer);
+  const bool proxied = opts_.trust_forwarded_for && IsLoopback(peer.address());
   // For Write's send made in place: it must return when the buffer is full.
   stream.socket().non_blocking(true, ec);
   if (ec) co_return;
-  beast::flat_buffer buffer;
+  // Bounded: Beast limits a request's head and its chunks' data, but not a
+  // chunk's size line (its extensions) or the trailer after the last chunk,
+  // which it keeps reading into this buffer until their line ends. Room for a
+  // whole head and one read past it; a longer line is refused (ReadBody).
+  beast::flat_buffer buffer(opts_.max_header_bytes + kReadSize);
   bool first_request = true;
   for (;;) {
     // Idle: wait for the first byte of the next request.
@@ -846,6 +891,9 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
       req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     req.remote = remote;
+    if (proxied) {
+      if (std::optional<std::string> client = ForwardedClient(req)) req.remote = std::move(*client);
+    }
     bool keep_alive = msg.keep_alive();
     const unsigned version = msg.version();
     const bool body_pending = !parser.is_done();
@@ -855,7 +903,7 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
     if (out.handler == nullptr) {
       // 400/404/405: a body that may follow is not worth reading.
       if (body_pending) {
-        co_await Refuse(stream, out, remote, start);
+        co_await Refuse(stream, out, req.remote, start);
         co_return;
       }
     } else {
@@ -868,7 +916,7 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
           out.handler = nullptr;
           out.response = TooLarge(route.max_body_bytes);
         }
-        co_await Refuse(stream, out, remote, start);
+        co_await Refuse(stream, out, req.remote, start);
         co_return;
       }
       // The whole body came with the head (and nobody waits for a 100
@@ -884,7 +932,7 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
           if (read.refusal) {
             out.handler = nullptr;
             out.response = std::move(*read.refusal);
-            co_await Refuse(stream, out, remote, start);
+            co_await Refuse(stream, out, req.remote, start);
             co_return;
           }
           if (read.gone) break;
@@ -900,7 +948,7 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
         if (route.admit) {
           co_await Run(out, req, /*admit=*/true, /*invoke=*/false);
           if (out.handler == nullptr) {  // refused on the head: never read the body
-            co_await Refuse(stream, out, remote, start);
+            co_await Refuse(stream, out, req.remote, start);
             co_return;
           }
         }
@@ -908,7 +956,7 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
         if (read.refusal) {
           out.handler = nullptr;
           out.response = std::move(*read.refusal);
-          co_await Refuse(stream, out, remote, start);
+          co_await Refuse(stream, out, req.remote, start);
           co_return;
         }
         if (read.gone) break;
@@ -920,7 +968,7 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
     keep_alive = keep_alive && !stopping_.load();
     // Counted and logged before the write, so a client that got its response
     // sees it in the next scrape of /metrics.
-    Record(out, remote, start);
+    Record(out, req.remote, start);
     if (out.response.stream) {
       co_await WriteStream(stream, *conn, out, version, req.method == "HEAD");
       break;
@@ -1023,7 +1071,7 @@ asio::awaitable<Server::Impl::BodyRead> Server::Impl::ReadBody(
     beast::tcp_stream& stream, beast::flat_buffer& buffer,
     bhttp::request_parser<bhttp::buffer_body>& parser, const RouteOptions& route, Request& req) {
   BodyRead read;
-  read.budget = BodyBudget::Hold(budget_);
+  read.budget = BodyBudget::Hold(route.admit ? budget_ : unadmitted_budget_);
   auto& msg = parser.get();
   const auto length = parser.content_length();
   const bool to_file = route.storage == BodyStorage::kFile;
@@ -1124,6 +1172,10 @@ asio::awaitable<Server::Impl::BodyRead> Server::Impl::ReadBody(
     if (ec) {
       if (ec == bhttp::error::body_limit) {
         read.refusal = TooLarge(route.max_body_bytes);
+      } else if (ec == bhttp::error::buffer_overflow) {
+        read.refusal = Response::Error(
+            400, "malformed request body: a chunk's size line or the trailer is longer than " +
+                     std::to_string(buffer.max_size()) + " bytes");
       } else if (ec == beast::error::timeout || ec == bhttp::error::partial_message ||
                  ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
                  ec == asio::error::connection_reset) {

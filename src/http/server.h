@@ -15,7 +15,9 @@
 //    refuses a body over the route's max_body_bytes with 413 (router.h
 //    RouteOptions; only once admitted, so a stranger never learns the limit;
 //    at once on a route without Admission), and takes the body's size from a budget shared by all
-//    in-memory bodies in flight (`max_body_bytes_in_flight`; past it, 503 with Retry-After). A
+//    in-memory bodies in flight (`max_body_bytes_in_flight`; past it, 503 with Retry-After;
+//    bodies of routes without an Admission, which anyone may send, share a sixteenth of it
+//    instead, so strangers cannot spend what authenticated clients need). A
 //    connection whose body was not read is closed after the answer. Bodies of BodyStorage::kFile
 //    routes go to an unnamed temporary file in `spool_dir` instead of memory;
 //  - after a request whose body was large, gives freed heap back to the system
@@ -90,6 +92,12 @@ struct ServerOptions {
   // proxy on the same host brings every client's requests from there.
   size_t max_connections_per_address = 1000;
   bool limit_loopback_clients = false;  // tests: count loopback clients too
+  // Behind a reverse proxy on the same host: a request from a loopback peer
+  // that carries X-Forwarded-For is Request::remote = the address its last
+  // entry names (the proxy's own client, which the proxy appended), so that
+  // what is limited per client (failed logins) is each client's, not the
+  // proxy's. Any other peer's X-Forwarded-For is ignored: it is the client's word.
+  bool trust_forwarded_for = false;
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{60'000};

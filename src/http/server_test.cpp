@@ -207,6 +207,10 @@ class ServerTest : public ::testing::Test {
                         },
                         streamed)
                     .ok());
+    // Who the server takes the client to be.
+    ASSERT_TRUE(
+        router.Add("GET", "/whoami", [](const Request& r) { return Response::Text(200, r.remote); })
+            .ok());
     // A body far larger than a socket's send buffer, with a policy of its own.
     ASSERT_TRUE(router
                     .Add("GET", "/big",
@@ -575,6 +579,34 @@ TEST_F(ServerTest, ChunkedBodyOfExactlyTheLimitIsAccepted) {
   EXPECT_EQ(r->body, "1|-|100");
 }
 
+// Beast bounds a chunk's data but not its size line (extensions) nor the
+// trailer; a line that never ends must not grow the connection's buffer.
+TEST_F(ServerTest, AChunkLineOrTrailerThatNeverEndsGets400) {
+  StartServer();
+  const std::vector<std::string> starts = {"1;", "1\r\na\r\n0\r\nX-Trailer: "};
+  for (const std::string& start : starts) {
+    Client c(server->port());
+    c.Send("POST /items/1 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + start);
+    // Up to 4 MiB more of the same line; the server stops reading well before.
+    size_t sent = 0;
+    try {
+      const std::string piece(16 * 1024, 'a');
+      for (; sent < 4 * 1024 * 1024; sent += piece.size()) c.Send(piece);
+    } catch (const std::runtime_error&) {
+      // the server closed: what it answered is still there to read
+    }
+    auto r = c.Read();
+    ASSERT_TRUE(r) << start;
+    EXPECT_EQ(r->status, 400) << start;
+    EXPECT_NE(r->body.find("a chunk's size line or the trailer is longer than"), std::string::npos)
+        << r->body;
+    EXPECT_TRUE(c.ClosedWithin(3s)) << start;
+  }
+  // The server is still up.
+  Client after(server->port());
+  EXPECT_EQ(after.Get("/healthz").status, 200);
+}
+
 TEST_F(ServerTest, AdmissionRefusesOnTheHeadWithoutReadingTheBodyOrSending100) {
   StartServer();
   Client c(server->port());
@@ -728,28 +760,74 @@ TEST_F(ServerTest, BodiesInFlightPastTheBudgetGet503WithRetryAfter) {
   ServerOptions opts;
   opts.max_body_bytes_in_flight = 1000;
   StartServer(opts);
+  const std::string head = "POST /guarded HTTP/1.1\r\nHost: t\r\nX-Key: open\r\n";
   // The first request declares 600 bytes and sends only half: its 600 stay taken.
   Client slow(server->port());
-  slow.Send("POST /items/1 HTTP/1.1\r\nHost: t\r\nContent-Length: 600\r\n\r\n" +
-            std::string(300, 'x'));
+  slow.Send(head + "Content-Length: 600\r\n\r\n" + std::string(300, 'x'));
   std::this_thread::sleep_for(200ms);
   Client second(server->port());
-  second.Send("POST /items/2 HTTP/1.1\r\nHost: t\r\nContent-Length: 600\r\n\r\n");
+  second.Send(head + "Content-Length: 600\r\n\r\n");
   auto busy = second.Read();
   ASSERT_TRUE(busy);
   EXPECT_EQ(busy->status, 503);
   EXPECT_EQ(busy->Header("Retry-After"), "1");
   // A small one still fits beside the slow one.
   Client small(server->port());
-  small.Send("POST /items/3 HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789");
-  EXPECT_EQ(small.Read()->body, "3|-|10");
+  small.Send(head + "Content-Length: 10\r\n\r\n0123456789");
+  EXPECT_EQ(small.Read()->body, "friend|10");
   // Once the slow body is complete and answered, its share is free again.
   slow.Send(std::string(300, 'y'));
-  EXPECT_EQ(slow.Read()->body, "1|-|600");
+  EXPECT_EQ(slow.Read()->body, "friend|600");
   Client third(server->port());
-  third.Send("POST /items/4 HTTP/1.1\r\nHost: t\r\nContent-Length: 600\r\n\r\n" +
-             std::string(600, 'z'));
-  EXPECT_EQ(third.Read()->body, "4|-|600");
+  third.Send(head + "Content-Length: 600\r\n\r\n" + std::string(600, 'z'));
+  EXPECT_EQ(third.Read()->body, "friend|600");
+}
+
+// Anyone may send a body to a route without an Admission: those bodies share
+// a sixteenth of the budget, and holding all of it leaves the rest untouched.
+TEST_F(ServerTest, StrangersBodiesCannotSpendTheAdmittedClientsBudget) {
+  ServerOptions opts;
+  opts.max_body_bytes_in_flight = 16000;  // 1000 for bodies of routes without an Admission
+  StartServer(opts);
+  Client stranger(server->port());
+  stranger.Send("POST /items/1 HTTP/1.1\r\nHost: t\r\nContent-Length: 900\r\n\r\n");
+  std::this_thread::sleep_for(200ms);
+  Client another(server->port());
+  another.Send("POST /items/2 HTTP/1.1\r\nHost: t\r\nContent-Length: 200\r\n\r\n");
+  auto busy = another.Read();
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->status, 503);
+  // An admitted client's body far larger than the strangers' share still fits.
+  Client admitted(server->port());
+  admitted.Send("POST /guarded HTTP/1.1\r\nHost: t\r\nX-Key: open\r\nContent-Length: 8000\r\n\r\n" +
+                std::string(8000, 'a'));
+  auto ok = admitted.Read();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->body, "friend|8000");
+  stranger.Send(std::string(900, 's'));
+  EXPECT_EQ(stranger.Read()->body, "1|-|900");
+}
+
+// GET and HEAD routes take no body: one is refused at once, never read.
+TEST_F(ServerTest, ABodyOnAGetIsRefusedWithoutBeingRead) {
+  StartServer();
+  Client c(server->port());
+  c.Send("GET /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 65536\r\n\r\n");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("this route takes no request body"), std::string::npos) << r->body;
+  Client chunked(server->port());
+  chunked.Send("GET /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n");
+  r = chunked.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  // An empty body is no body.
+  Client empty(server->port());
+  empty.Send("GET /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+  r = empty.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
 }
 
 TEST_F(ServerTest, SpooledBodyReachesTheHandlerWhole) {
@@ -1096,6 +1174,38 @@ TEST_F(ServerTest, OneClientAddressGetsAtMostItsShareOfConnections) {
     }
   }
   EXPECT_TRUE(served);
+}
+
+TEST_F(ServerTest, ALoopbackProxysForwardedForNamesTheClientWhenTrusted) {
+  auto ask = [&](const std::string& forwarded) {
+    Client c(server->port());
+    c.Send("GET /whoami HTTP/1.1\r\nHost: t\r\n" + forwarded + "\r\n");
+    auto r = c.Read();
+    return r ? r->body : std::string("no answer");
+  };
+  ServerOptions opts;
+  opts.trust_forwarded_for = true;
+  StartServer(opts);
+  // The proxy appends its client to what the client sent: the last entry counts.
+  EXPECT_EQ(ask("X-Forwarded-For: 198.51.100.1, 203.0.113.9\r\n"), "203.0.113.9");
+  EXPECT_EQ(ask("X-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2001:db8::7\r\n"), "2001:db8::7");
+  // No header, or an entry that is no address: the peer itself.
+  EXPECT_EQ(ask("").rfind("127.0.0.1:", 0), 0u);
+  EXPECT_EQ(ask("X-Forwarded-For: 203.0.113.9, unknown\r\n").rfind("127.0.0.1:", 0), 0u);
+  // A kept-alive connection's next request without the header is the peer again.
+  Client kept(server->port());
+  kept.Send("GET /whoami HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
+  EXPECT_EQ(kept.Read()->body, "203.0.113.9");
+  EXPECT_EQ(kept.Get("/whoami").body.rfind("127.0.0.1:", 0), 0u);
+}
+
+TEST_F(ServerTest, ForwardedForIsIgnoredUnlessTrusted) {
+  StartServer();  // the default: the header is the client's word
+  Client c(server->port());
+  c.Send("GET /whoami HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body.rfind("127.0.0.1:", 0), 0u) << r->body;
 }
 
 TEST_F(ServerTest, ConnectionCloseIsHonoured) {

@@ -111,9 +111,8 @@ std::string OriginOf(std::string_view url) {
 
 // How many HTTP connections this process can serve: `wanted`, or fewer when
 // the open-file limit (raised to its hard limit first) leaves too few
-// descriptors beside kReserved for the database, callback sockets and files.
-size_t ConnectionsWithinOpenFileLimit(size_t wanted, observe::Logger& logger) {
-  constexpr rlim_t kReserved = 512;
+// descriptors beside `reserved` for everything else.
+size_t ConnectionsWithinOpenFileLimit(size_t wanted, rlim_t reserved, observe::Logger& logger) {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
   if (limit.rlim_cur < limit.rlim_max) {
@@ -121,9 +120,9 @@ size_t ConnectionsWithinOpenFileLimit(size_t wanted, observe::Logger& logger) {
     raised.rlim_cur = limit.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
   }
-  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted + kReserved) return wanted;
-  const size_t can = limit.rlim_cur > 2 * kReserved ? limit.rlim_cur - kReserved
-                                                    : std::max<size_t>(limit.rlim_cur / 2, 16);
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted + reserved) return wanted;
+  const size_t can = limit.rlim_cur > 2 * reserved ? limit.rlim_cur - reserved
+                                                   : std::max<size_t>(limit.rlim_cur / 2, 16);
   logger.Warn("fewer HTTP connections than http.max_connections: the open-file limit is low",
               {{"max_connections", static_cast<int64_t>(wanted)},
                {"serving", static_cast<int64_t>(can)},
@@ -464,8 +463,15 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   server_opts.handler_threads = handler_threads;
   server_opts.loop_threads = p->loop->threads();
   server_opts.max_body_bytes_in_flight = cfg.max_body_bytes_in_flight;
-  server_opts.max_connections = ConnectionsWithinOpenFileLimit(cfg.max_connections, logger);
+  // Descriptors kept for everything but HTTP connections: the database, the
+  // callbacks' connections, files; and the gateways' upstream sockets.
+  const gateway::ListenerOptions gateway_defaults;
+  const rlim_t reserved =
+      512 + (cfg.gwmp_listen && cfg.lns_upstream ? gateway_defaults.max_upstream_sockets : 0);
+  server_opts.max_connections =
+      ConnectionsWithinOpenFileLimit(cfg.max_connections, reserved, logger);
   server_opts.max_connections_per_address = cfg.max_connections_per_address;
+  server_opts.trust_forwarded_for = cfg.behind_proxy;
   server_opts.readiness = &p->readiness;
   server_opts.logger = &logger;
   server_opts.metrics = &p->metrics;

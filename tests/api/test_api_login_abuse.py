@@ -338,6 +338,49 @@ class LoginAbuseFlows:
         self.assertEqual(login(self.server, ADMIN_PASSWORD, "127.0.0.9")[0], 200)
 
 
+class BehindProxyTest(unittest.TestCase):
+    """`roost serve --behind-proxy`: every request comes from the proxy on loopback, and the
+    last X-Forwarded-For entry names the client, whose failures alone count against it."""
+
+    ADDRESS_LIMIT = 50  # failures per client address in 15 minutes, whatever the login
+
+    @classmethod
+    def setUpClass(cls):
+        cls.site = Site("sqlite")
+        try:
+            cls.server = cls.site.serve("--behind-proxy", "true")
+        except Exception:
+            cls.site.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.site.close()
+
+    def proxied_login(self, password, client, email=ADMIN_EMAIL):
+        return call(self.server, "POST", "/api/session/login",
+                    {"email": email, "password": password},
+                    headers={"X-Forwarded-For": "198.51.100.77, " + client})
+
+    def test_one_clients_wrong_passwords_through_the_proxy_lock_out_only_that_client(self):
+        # A spray over many logins from one client reaches its address limit...
+        statuses = [self.proxied_login("wrong", "203.0.113.5", "nobody%d@example.com" % i)[0]
+                    for i in range(self.ADDRESS_LIMIT)]
+        self.assertEqual(statuses, [401] * self.ADDRESS_LIMIT)
+        status, headers, body, _ = self.proxied_login(ADMIN_PASSWORD, "203.0.113.5")
+        self.assertEqual(status, 429, body)
+        self.assertIn("Retry-After", headers)
+        # ...and every other client behind the same proxy still logs in.
+        status, _, body, _ = self.proxied_login(ADMIN_PASSWORD, "203.0.113.6")
+        self.assertEqual(status, 200, body)
+        status, _, body, _ = self.proxied_login(ADMIN_PASSWORD, "2001:db8::6")
+        self.assertEqual(status, 200, body)
+        # A proxied request is from outside: /metrics is not answered without the token.
+        status, _, body, _ = call(self.server, "GET", "/metrics",
+                                  headers={"X-Forwarded-For": "203.0.113.6"})
+        self.assertEqual(status, 403, body)
+
+
 class LoginAbuseSqliteTest(LoginAbuseFlows, unittest.TestCase):
     ENGINE = "sqlite"
 

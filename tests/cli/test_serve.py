@@ -130,17 +130,18 @@ class ServeTest(unittest.TestCase):
         s = self.server
         with socket.create_connection((s.host, s.port), timeout=5) as sock:
             # The request head arrives before SIGTERM, its body after.
-            sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
+            sock.sendall(b"POST /api/session/login HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n")
             time.sleep(0.3)
             s.proc.send_signal(signal.SIGTERM)
             time.sleep(0.5)
             self.assertIsNone(s.proc.poll(), "exited without waiting for the request")
             with self.assertRaises(OSError):  # no longer accepting
                 socket.create_connection((s.host, s.port), timeout=2).close()
-            sock.sendall(b"hello")
+            sock.sendall(b"{}")
             status, head, body = read_response(sock)
-        self.assertEqual(status, 503)  # answered while draining: not ready
-        self.assertEqual(json.loads(body), {"message": "not ready: draining", "errors": []})
+        self.assertEqual(status, 400)  # answered while draining: the login lacks its fields
+        self.assertIn("email", json.loads(body)["message"])
         self.assertRegex(head, r"(?im)^connection: close")
         self.assertEqual(s.proc.wait(timeout=5), 0)
         msgs = [json.loads(line)["msg"] for line in s.drain_log()]
