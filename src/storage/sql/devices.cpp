@@ -146,7 +146,15 @@ Result<std::vector<size_t>> SqlStore::PatchDevicesOn(Connection& c,
       "WHERE id = $1 AND group_id = CAST($2 AS TEXT) AND "
       "(CAST($3 AS TEXT) = '' OR pac = CAST($3 AS TEXT))",
       "patch devices");
-  for (size_t i = 0; i < patches.size(); ++i) {
+  // Rows are updated (and locked, on PostgreSQL) in id order, as ingest and the
+  // silence watcher lock them: in the caller's order, a bulk edit and an ingest
+  // transaction could each hold a row the other waits for (a deadlock, which
+  // aborts one of them).
+  std::vector<size_t> order(patches.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return patches[a].id < patches[b].id; });
+  for (size_t i : order) {
     if (repeated[i]) {
       mismatched.push_back(i);
       continue;
@@ -166,6 +174,7 @@ Result<std::vector<size_t>> SqlStore::PatchDevicesOn(Connection& c,
     if (q.Affected() == 0) mismatched.push_back(i);
     q.Reset();
   }
+  std::sort(mismatched.begin(), mismatched.end());
   return mismatched;
 }
 
