@@ -89,12 +89,14 @@ Response EditCallback(ApiContext& ctx, const Principal& p, const Request& req) {
   Callback& next = edit->callback;
   next.id = cb->id;
   next.type = cb->type;
-  if (!edit->enabled_given) next.enabled = cb->enabled;
+  // Not named: what is stored when the edit lands (another request may change
+  // it meanwhile), not what was read here.
+  const bool keep_enabled = !edit->enabled_given;
   // `downlinkHook: true` gives it the mark; false leaves the mark where it is
   // (it moves when another callback takes it).
   const bool hook = next.downlink_hook;
   if (auto e = CheckHookKind(next, "downlinkHook")) return e->ToResponse();
-  auto edited = ctx.messages->EditCallback(std::move(next));
+  auto edited = ctx.messages->EditCallback(std::move(next), keep_enabled);
   if (!edited.ok()) return NotFoundOr(edited.status(), "callback " + cb->id).ToResponse();
   if (hook && !edited->downlink_hook) {
     Status set = ctx.messages->SetDownlinkHook(cb->id);

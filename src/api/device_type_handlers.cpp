@@ -91,18 +91,25 @@ Response EditDeviceType(ApiContext& ctx, const Principal& p, const Request& req)
   auto id = body->find("id");
   if (id == body->end()) return ApiError::BadField("id", "is required").ToResponse();
   if (!id->is_string()) return ApiError::BadField("id", "must be a string").ToResponse();
-  auto type = VisibleDeviceType(ctx, p, id->get<std::string>());
-  if (!type.ok()) return type.error().ToResponse();
-  DeviceType edited = *type;
-  if (auto e = ApplyDeviceTypeFields(*body, true, edited)) return e->ToResponse();
-  if (auto g = body->find("group"); g != body->end() && *g != json(type->group)) {
-    return ApiError::BadField("group", "cannot be changed by an edit").ToResponse();
+  // The fields the edit gives go onto the type as stored when it lands: one
+  // that another edit changed meanwhile is read again (the fields are checked
+  // together, so they are applied and checked again too).
+  for (int attempt = 0; attempt < kEditAttempts; ++attempt) {
+    auto type = VisibleDeviceType(ctx, p, id->get<std::string>());
+    if (!type.ok()) return type.error().ToResponse();
+    DeviceType edited = *type;
+    if (auto e = ApplyDeviceTypeFields(*body, true, edited)) return e->ToResponse();
+    if (auto g = body->find("group"); g != body->end() && *g != json(type->group)) {
+      return ApiError::BadField("group", "cannot be changed by an edit").ToResponse();
+    }
+    if (auto e = ValidateDeviceType(edited)) return e->ToResponse();
+    // Past the read one, so that the next edit tells this one from it.
+    edited.update_time = std::max(ctx.now_ms(), type->update_time + 1);
+    auto updated = ctx.devices.UpdateDeviceType(edited, type->update_time);
+    if (!updated.ok()) return FromStatus(updated.status()).ToResponse();
+    if (*updated) return JsonResponse(200, DeviceTypeJson(edited));
   }
-  if (auto e = ValidateDeviceType(edited)) return e->ToResponse();
-  edited.update_time = ctx.now_ms();
-  Status updated = ctx.devices.UpdateDeviceType(edited);
-  if (!updated.ok()) return FromStatus(updated).ToResponse();
-  return JsonResponse(200, DeviceTypeJson(edited));
+  return KeepsChanging("device type " + id->get<std::string>());
 }
 
 Response DeleteDeviceType(ApiContext& ctx, const Principal& p, const Request& req) {

@@ -91,30 +91,34 @@ Response EditGroup(ApiContext& ctx, const Principal& p, const Request& req) {
   if (auto e = RejectUnknownFields(*body, {"id", "name", "description"})) return e->ToResponse();
   auto id = StringField(*body, "id", true);
   if (!id.ok()) return id.error().ToResponse();
-  auto g = VisibleGroup(ctx, p, **id);
-  if (!g.ok()) return g.error().ToResponse();
-  Group edited = *g;
-  if (body->contains("name")) {
-    auto name = StringField(*body, "name", true, kMaxGroupName);
-    if (!name.ok()) return name.error().ToResponse();
-    if (name->value().empty() || HasControl(name->value())) {
-      return ApiError::BadField("name", "must be 1 to 200 characters without control characters")
-          .ToResponse();
+  for (int attempt = 0; attempt < kEditAttempts; ++attempt) {
+    auto g = VisibleGroup(ctx, p, **id);
+    if (!g.ok()) return g.error().ToResponse();
+    Group edited = *g;
+    if (body->contains("name")) {
+      auto name = StringField(*body, "name", true, kMaxGroupName);
+      if (!name.ok()) return name.error().ToResponse();
+      if (name->value().empty() || HasControl(name->value())) {
+        return ApiError::BadField("name", "must be 1 to 200 characters without control characters")
+            .ToResponse();
+      }
+      edited.name = **name;
     }
-    edited.name = **name;
-  }
-  if (auto d = body->find("description"); d != body->end()) {
-    if (d->is_null()) {
-      edited.description.clear();
-    } else {
-      auto desc = StringField(*body, "description", false, kMaxDescription);
-      if (!desc.ok()) return desc.error().ToResponse();
-      edited.description = **desc;
+    if (auto d = body->find("description"); d != body->end()) {
+      if (d->is_null()) {
+        edited.description.clear();
+      } else {
+        auto desc = StringField(*body, "description", false, kMaxDescription);
+        if (!desc.ok()) return desc.error().ToResponse();
+        edited.description = **desc;
+      }
     }
+    // Only while no other edit landed since the read: otherwise read again.
+    auto updated = ctx.accounts.UpdateGroup(edited, *g);
+    if (!updated.ok()) return FromStatus(updated.status()).ToResponse();
+    if (*updated) return JsonResponse(200, GroupJson(edited, p.group));
   }
-  Status updated = ctx.accounts.UpdateGroup(edited);
-  if (!updated.ok()) return FromStatus(updated).ToResponse();
-  return JsonResponse(200, GroupJson(edited, p.group));
+  return KeepsChanging("group " + **id);
 }
 
 Response DeleteGroup(ApiContext& ctx, const Principal& p, const Request& req) {

@@ -87,6 +87,12 @@ Parsed<std::string> TargetGroup(ApiContext& ctx, const Principal& p, const json&
   return id;
 }
 
+Response KeepsChanging(std::string_view what) {
+  return ApiError{
+      409, std::string(what) + " keeps changing under concurrent edits; retry the edit", {}}
+      .ToResponse();
+}
+
 // Public routes take JSON only: an HTML form of another site cannot send it
 // without a CORS preflight, so these cannot be triggered cross-site.
 std::optional<ApiError> RequireJsonBody(const Request& req) {

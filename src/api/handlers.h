@@ -70,6 +70,12 @@ std::optional<ApiError> ParseTimeWindow(const http::Request& req, int& limit, in
                                         std::optional<EpochMillis>& before);
 http::Response NoContent();
 
+// An edit of an object reads it, applies the request's fields and stores the
+// result only if nobody else's edit landed meanwhile; it tries this often.
+inline constexpr int kEditAttempts = 3;
+// The 409 of an edit that lost kEditAttempts times to other edits of `what`.
+http::Response KeepsChanging(std::string_view what);
+
 // 404 "<what> not found" unless `group` is the principal's group or below it.
 std::optional<ApiError> CheckVisible(ApiContext& ctx, const Principal& p, std::string_view group,
                                      std::string_view what);

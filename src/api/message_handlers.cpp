@@ -148,16 +148,21 @@ Response EditStation(ApiContext& ctx, const Principal& p, const Request& req) {
   if (!body.ok()) return body.error().ToResponse();
   auto id = StringField(*body, "id", /*required=*/true, 16);
   if (!id.ok()) return id.error().ToResponse();
-  auto station = ctx.messages->GetVisibleStation(p.group, **id);
-  if (!station.ok()) return FromStatus(station.status()).ToResponse();
-  Station edited = *station;
-  if (auto e = ApplyStationEdit(*body, edited)) return e->ToResponse();
-  if (auto g = body->find("group"); g != body->end() && *g != json(station->group)) {
-    return ApiError::BadField("group", "cannot be changed by an edit").ToResponse();
+  // The fields the edit gives go onto the station as stored when it lands: one
+  // that another edit changed meanwhile is read again.
+  for (int attempt = 0; attempt < kEditAttempts; ++attempt) {
+    auto station = ctx.messages->GetVisibleStation(p.group, **id);
+    if (!station.ok()) return FromStatus(station.status()).ToResponse();
+    Station edited = *station;
+    if (auto e = ApplyStationEdit(*body, edited)) return e->ToResponse();
+    if (auto g = body->find("group"); g != body->end() && *g != json(station->group)) {
+      return ApiError::BadField("group", "cannot be changed by an edit").ToResponse();
+    }
+    auto updated = ctx.messages->UpdateStation(std::move(edited), *station);
+    if (!updated.ok()) return FromStatus(updated.status()).ToResponse();
+    if (*updated) return JsonResponse(200, StationJson(**updated));
   }
-  auto updated = ctx.messages->UpdateStation(std::move(edited));
-  if (!updated.ok()) return FromStatus(updated.status()).ToResponse();
-  return JsonResponse(200, StationJson(*updated));
+  return KeepsChanging("station " + **id);
 }
 
 Response DeleteStation(ApiContext& ctx, const Principal& p, const Request& req) {

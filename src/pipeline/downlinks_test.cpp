@@ -135,7 +135,7 @@ class CallbackDownlinkTest : public storage::StoreTest {
     DeviceType t = type_;
     t.downlink_mode = DownlinkMode::kDirect;
     t.downlink_data_string = "deadbeefcafebabe";
-    ASSERT_TRUE(store_->UpdateDeviceType(t).ok());
+    ASSERT_TRUE(store_->UpdateDeviceType(t, t.update_time).ok());
     IngestFrame();
   }
 
@@ -451,7 +451,7 @@ TEST_P(CallbackDownlinkTest, DirectWithoutATemplateRecordsWhyOnTheMessage) {
   DeviceType t = type_;
   t.downlink_mode = DownlinkMode::kDirect;
   t.downlink_data_string = "";
-  ASSERT_TRUE(store_->UpdateDeviceType(t).ok());
+  ASSERT_TRUE(store_->UpdateDeviceType(t, t.update_time).ok());
   DownlinkArbiter arbiter(*store_, Options());
   ASSERT_NO_FATAL_FAILURE(IngestFrame());
   EXPECT_EQ(HoldBoth(arbiter)["0A1C"], std::nullopt);
@@ -461,7 +461,7 @@ TEST_P(CallbackDownlinkTest, DirectWithoutATemplateRecordsWhyOnTheMessage) {
 TEST_P(CallbackDownlinkTest, ModeNoneRecordsWhyOnTheMessage) {
   DeviceType t = type_;
   t.downlink_mode = DownlinkMode::kNone;
-  ASSERT_TRUE(store_->UpdateDeviceType(t).ok());
+  ASSERT_TRUE(store_->UpdateDeviceType(t, t.update_time).ok());
   DownlinkArbiter arbiter(*store_, Options());
   ASSERT_NO_FATAL_FAILURE(IngestFrame());
   EXPECT_EQ(HoldBoth(arbiter)["0A1C"], std::nullopt);

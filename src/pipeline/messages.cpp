@@ -97,10 +97,13 @@ Result<Station> MessageService::GetVisibleStation(std::string_view caller_group,
   return station;
 }
 
-Result<Station> MessageService::UpdateStation(Station s) {
+Result<std::optional<Station>> MessageService::UpdateStation(Station s, const Station& read) {
   ROOST_RETURN_IF_ERROR(CheckStation(s));
-  ROOST_RETURN_IF_ERROR(store_.UpdateStation(s));
-  return s;  // as stored: the store changes only what the edit gives
+  auto updated = store_.UpdateStation(s, read);
+  if (!updated.ok()) return updated.status();
+  if (!*updated) return std::optional<Station>();
+  return std::optional<Station>(
+      std::move(s));  // as stored: the store changes only what the edit gives
 }
 
 Status MessageService::DeleteStation(const Station& station) {
@@ -336,13 +339,13 @@ Result<std::vector<Callback>> MessageService::CreateCallbacks(std::string_view t
   return callbacks;
 }
 
-Result<Callback> MessageService::EditCallback(Callback callback) {
+Result<Callback> MessageService::EditCallback(Callback callback, bool keep_enabled) {
   // The store keeps the hook mark only where it still applies, so the check
   // is of the definition alone.
   callback.downlink_hook = false;
   callback.dead = false;
   ROOST_RETURN_IF_ERROR(integration::ValidateCallback(callback));
-  return store_.UpdateCallback(callback);
+  return store_.UpdateCallback(callback, keep_enabled);
 }
 
 Result<Callback> MessageService::GetCallback(std::string_view id) {

@@ -61,8 +61,10 @@ class MessageService {
   // NotFound otherwise, as if it did not exist.
   Result<Station> GetVisibleStation(std::string_view caller_group, std::string_view id);
   // Replaces a station's name and position, checked as CreateStation does
-  // (its id, group and creation time stay). NotFound.
-  Result<Station> UpdateStation(Station station);
+  // (its id, group and creation time stay), while what is stored is still
+  // `read` (storage::Store::UpdateStation); nullopt when another edit landed
+  // meanwhile. NotFound.
+  Result<std::optional<Station>> UpdateStation(Station station, const Station& read);
   // Deletes a station (as GetVisibleStation read it: of its group still):
   // its reports are refused from then on, by every instance (the store checks
   // the station again in each ingest transaction; see
@@ -126,8 +128,9 @@ class MessageService {
                                                 std::vector<Callback> callbacks);
   // Checks `callback` as CreateCallbacks does (errors name the field without an
   // item: "url: ..."), then replaces the definition of callback `callback.id`
-  // (storage::Store::UpdateCallback says what is kept). NotFound.
-  Result<Callback> EditCallback(Callback callback);
+  // (storage::Store::UpdateCallback says what is kept; `keep_enabled`: the
+  // edit did not name `enabled`). NotFound.
+  Result<Callback> EditCallback(Callback callback, bool keep_enabled);
   Result<Callback> GetCallback(std::string_view id);
   Result<std::vector<Callback>> ListCallbacks(std::string_view type);
   Status DeleteCallback(std::string_view id);

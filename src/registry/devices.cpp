@@ -320,8 +320,9 @@ Status DeviceRegistry::CreateDeviceType(const DeviceType& type) {
   return store_.CreateDeviceType(type);
 }
 
-Status DeviceRegistry::UpdateDeviceType(const DeviceType& type) {
-  return store_.UpdateDeviceType(type);
+Result<bool> DeviceRegistry::UpdateDeviceType(const DeviceType& type,
+                                              EpochMillis read_update_time) {
+  return store_.UpdateDeviceType(type, read_update_time);
 }
 
 Status DeviceRegistry::DeleteDeviceType(std::string_view id) {

@@ -143,7 +143,8 @@ class DeviceRegistry {
   Result<DeviceType> GetDeviceType(std::string_view id);
   Result<std::vector<DeviceType>> ListDeviceTypes(std::string_view group_subtree);
   Status CreateDeviceType(const DeviceType& type);
-  Status UpdateDeviceType(const DeviceType& type);
+  // storage::Store::UpdateDeviceType: false when edited since the read.
+  Result<bool> UpdateDeviceType(const DeviceType& type, EpochMillis read_update_time);
   Status DeleteDeviceType(std::string_view id);
   Result<int64_t> CountDevices(std::string_view type_id);
   // The console's home page counts of a subtree (storage::Store::SummarizeGroup),

@@ -217,27 +217,30 @@ Status Accounts::SetPasswordWithLink(std::string_view token, std::string_view pa
     return taken.status().code() == Status::Code::kNotFound ? unknown : taken.status();
   }
   if (taken->expires <= now_()) return expired;
-  auto user = store_.GetUser(taken->user);
+  // The password alone: an edit of the user's other fields meanwhile stays.
+  storage::UserPatch patch;
+  patch.password_hash = *hash;
+  patch.update_time = now_();
+  auto user = store_.PatchUser(taken->user, patch);
   if (!user.ok()) {
     return user.status().code() == Status::Code::kNotFound ? unknown : user.status();
   }
-  user->password_hash = *hash;
-  user->update_time = now_();
-  ROOST_RETURN_IF_ERROR(store_.UpdateUser(*user));
   auto ended = store_.DeleteUserSessions(user->id, "");
   return ended.status();
 }
 
 Result<User> Accounts::EditUser(const Actor& actor, const User& target, const UserEdit& edit,
                                 std::string_view keep_session_hash) {
-  User out = target;
+  // Only the fields the edit gives are written: `target` was read before, and
+  // another edit of its other fields (a role taken away) may have landed since.
+  storage::UserPatch patch;
   if (edit.name) {
     ROOST_RETURN_IF_ERROR(ValidateName(*edit.name));
-    out.name = *edit.name;
+    patch.name = *edit.name;
   }
   if (edit.timezone) {
     ROOST_RETURN_IF_ERROR(ValidateTimezone(*edit.timezone));
-    out.timezone = *edit.timezone;
+    patch.timezone = *edit.timezone;
   }
   if (edit.roles) {
     ROOST_RETURN_IF_ERROR(ValidateRoles(*edit.roles));
@@ -249,7 +252,7 @@ Result<User> Accounts::EditUser(const Actor& actor, const User& target, const Us
       return Status::InvalidInput(
           "roles: you cannot take ADMIN away from yourself; ask another administrator");
     }
-    out.roles = *edit.roles;
+    patch.roles = *edit.roles;
   }
   if (edit.password) {
     ROOST_RETURN_IF_ERROR(ValidateNewPassword(*edit.password));
@@ -264,10 +267,12 @@ Result<User> Accounts::EditUser(const Actor& actor, const User& target, const Us
     if (!*verified) return wrong;
     auto hash = crypto::HashPassword(*edit.password);
     if (!hash.ok()) return hash.status();
-    out.password_hash = *hash;
+    patch.password_hash = *hash;
   }
-  out.update_time = now_();
-  ROOST_RETURN_IF_ERROR(store_.UpdateUser(out));
+  patch.update_time = now_();
+  auto patched = store_.PatchUser(target.id, patch);
+  if (!patched.ok()) return patched.status();
+  User out = std::move(*patched);
   if (edit.password) {
     auto ended = store_.DeleteUserSessions(out.id, keep_session_hash);
     if (!ended.ok()) return ended.status();
@@ -370,8 +375,8 @@ Result<Group> Accounts::CreateGroup(const Group& group) {
   return store_.CreateGroup(group);
 }
 
-Status Accounts::UpdateGroup(const Group& group) {
-  return store_.UpdateGroup(group);
+Result<bool> Accounts::UpdateGroup(const Group& group, const Group& read) {
+  return store_.UpdateGroup(group, read);
 }
 
 Status Accounts::DeleteGroup(std::string_view id) {

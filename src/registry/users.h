@@ -195,7 +195,8 @@ class Accounts {
   Result<std::vector<Group>> ListChildGroups(std::string_view parent);
   // Stores `group` as given (id and creation time set by the caller).
   Result<Group> CreateGroup(const Group& group);
-  Status UpdateGroup(const Group& group);
+  // storage::Store::UpdateGroup: false when edited since `read`.
+  Result<bool> UpdateGroup(const Group& group, const Group& read);
   // InvalidInput while the group still holds groups, users or devices.
   Status DeleteGroup(std::string_view id);
 

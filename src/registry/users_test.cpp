@@ -284,6 +284,35 @@ TEST_F(UsersTest, SettingAPasswordNeedsTheActorsOwnCurrentPassword) {
   EXPECT_EQ(r.status().message().rfind("password: ", 0), 0u);
 }
 
+// Edits start from a user read earlier; each writes only its own fields, so
+// two edits that overlap in time both hold (a revoked role never comes back).
+TEST_F(UsersTest, EditsFromAnEarlierReadKeepWhatOtherEditsChanged) {
+  User snapshot = NewUser("ann@example.com", {"ADMIN"});
+  UserEdit demote;
+  demote.roles = Roles{"READER"};
+  ASSERT_TRUE(accounts_->EditUser(AdminActor(), snapshot, demote).ok());
+  UserEdit rename;
+  rename.name = "Ann B.";
+  auto renamed = accounts_->EditUser(AdminActor(), snapshot, rename);  // the stale read
+  ASSERT_TRUE(renamed.ok()) << renamed.status().message();
+  EXPECT_EQ(renamed->roles, (Roles{"READER"}));
+  EXPECT_EQ(renamed->name, "Ann B.");
+  auto stored = store_->GetUser(snapshot.id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->roles, (Roles{"READER"}));
+  EXPECT_EQ(stored->timezone, "Europe/Paris");
+  // A password set through a link, then an edit from a read made before it:
+  // the new password stays.
+  auto link = accounts_->IssuePasswordLink(snapshot.id);
+  ASSERT_TRUE(link.ok());
+  ASSERT_TRUE(accounts_->SetPasswordWithLink(link->token, "ann's own password").ok());
+  UserEdit tz;
+  tz.timezone = "UTC";
+  ASSERT_TRUE(accounts_->EditUser(AdminActor(), snapshot, tz).ok());
+  EXPECT_TRUE(accounts_->CheckLogin("ann@example.com", "ann's own password").ok());
+  EXPECT_EQ(store_->GetUser(snapshot.id)->name, "Ann B.");
+}
+
 TEST_F(UsersTest, OwnPasswordChangeKeepsTheCurrentSessionOnly) {
   auto s1 = accounts_->StartSession(admin_);
   auto s2 = accounts_->StartSession(admin_);

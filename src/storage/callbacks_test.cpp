@@ -175,7 +175,7 @@ TEST_P(SealedCallbackStoreTest, UrlAndHeadersAreSealedAtRestAndReadInClear) {
   Callback edited = cb;
   edited.headers = {{"Authorization", "Bearer n-secret"}};
   edited.url = "https://h.example/?key=new-secret";
-  ASSERT_TRUE(store_->UpdateCallback(edited).ok());
+  ASSERT_TRUE(store_->UpdateCallback(edited, false).ok());
   ExpectSealed(Stored("cb"));
 
   // The dispatcher's claim and the ingest hand-off read them in clear.
@@ -360,7 +360,7 @@ TEST_P(CallbackStoreTest, AnEditRacingTheDownlinkHookNeverLeavesTheMarkOnAnother
     Callback edit = cb;
     for (int i = 0; i < 60; ++i) {
       edit.subtype = i % 2 == 0 ? CallbackSubtype::kUplink : CallbackSubtype::kBidir;
-      if (!store_->UpdateCallback(edit).ok()) ++failures;
+      if (!store_->UpdateCallback(edit, false).ok()) ++failures;
     }
   });
   std::thread marker([&] {
@@ -398,9 +398,32 @@ TEST_P(CallbackStoreTest, AnEditRacingTheDownlinkHookNeverLeavesTheMarkOnAnother
   }
   // Once the kind can no longer answer downlinks, the mark is refused outright.
   cb.subtype = CallbackSubtype::kUplink;
-  ASSERT_TRUE(store_->UpdateCallback(cb).ok());
+  ASSERT_TRUE(store_->UpdateCallback(cb, false).ok());
   EXPECT_EQ(store_->SetDownlinkHook("cb-r").code(), Status::Code::kInvalidInput);
   EXPECT_FALSE(store_->GetCallback("cb-r")->downlink_hook);
+}
+
+// An edit that does not name `enabled` keeps what is stored when it lands, not
+// what its caller read before: a callback disabled meanwhile stays disabled.
+TEST_P(CallbackStoreTest, AnEditThatDoesNotNameEnabledKeepsTheStoredState) {
+  Callback read_before = MakeCallback("cb-k", type_);
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{read_before}).ok());
+  ASSERT_TRUE(read_before.enabled);
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb-k", false).ok());
+  Callback edit = read_before;
+  edit.url = "http://127.0.0.1:9/kept/{device}";
+  auto edited = store_->UpdateCallback(edit, /*keep_enabled=*/true);
+  ASSERT_TRUE(edited.ok()) << edited.status().message();
+  EXPECT_FALSE(edited->enabled);
+  EXPECT_FALSE(store_->GetCallback("cb-k")->enabled);
+  EXPECT_EQ(store_->GetCallback("cb-k")->url, "http://127.0.0.1:9/kept/{device}");
+  // And the other way round: enabled meanwhile, an edit read while disabled.
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb-k", true).ok());
+  edit.enabled = false;
+  EXPECT_TRUE(store_->UpdateCallback(edit, /*keep_enabled=*/true)->enabled);
+  // Named, it is set.
+  EXPECT_FALSE(store_->UpdateCallback(edit, /*keep_enabled=*/false)->enabled);
+  EXPECT_FALSE(store_->GetCallback("cb-k")->enabled);
 }
 
 TEST_P(CallbackStoreTest, AnEditReplacesTheDefinitionAndKeepsIdStateAndQueuedDeliveries) {
@@ -412,7 +435,7 @@ TEST_P(CallbackStoreTest, AnEditReplacesTheDefinitionAndKeepsIdStateAndQueuedDel
   Callback edit = MakeCallback("cb-e", type_);
   edit.url = "http://127.0.0.1:9/edited/{device}";
   edit.creation_time = 99;  // not the caller's to change
-  auto edited = store_->UpdateCallback(edit);
+  auto edited = store_->UpdateCallback(edit, false);
   ASSERT_TRUE(edited.ok()) << edited.status().message();
   EXPECT_EQ(edited->creation_time, 5);
   EXPECT_EQ(*store_->GetCallback("cb-e"), *edited);
@@ -422,19 +445,19 @@ TEST_P(CallbackStoreTest, AnEditReplacesTheDefinitionAndKeepsIdStateAndQueuedDel
 
   // Another subtype: its pending delivery (queued for an UPLINK message) is dropped.
   edit.subtype = CallbackSubtype::kBidir;
-  ASSERT_TRUE(store_->UpdateCallback(edit).ok());
+  ASSERT_TRUE(store_->UpdateCallback(edit, false).ok());
   EXPECT_TRUE(Claim(40'000).empty());
 
   // The downlinkHook mark stays while it applies, and goes when it does not.
   ASSERT_TRUE(store_->SetDownlinkHook("cb-e").ok());
   edit.url = "http://127.0.0.1:9/again/{device}";
-  EXPECT_TRUE(store_->UpdateCallback(edit)->downlink_hook);
+  EXPECT_TRUE(store_->UpdateCallback(edit, false)->downlink_hook);
   edit.subtype = CallbackSubtype::kUplink;
-  EXPECT_FALSE(store_->UpdateCallback(edit)->downlink_hook);
+  EXPECT_FALSE(store_->UpdateCallback(edit, false)->downlink_hook);
   EXPECT_FALSE(store_->GetCallback("cb-e")->downlink_hook);
 
   Callback unknown = MakeCallback("cb-none", type_);
-  EXPECT_EQ(store_->UpdateCallback(unknown).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->UpdateCallback(unknown, false).status().code(), Status::Code::kNotFound);
 }
 
 // A disabled callback's deliveries are parked by the claim that meets them:
@@ -484,7 +507,7 @@ TEST_P(CallbackStoreTest, DeliveriesOfADisabledCallbackWaitUntilItIsEnabledAgain
   EXPECT_TRUE(Claim(30'000).empty());
   Callback edit = MakeCallback("cb-a-off", type_);
   edit.enabled = true;
-  ASSERT_TRUE(store_->UpdateCallback(edit).ok());
+  ASSERT_TRUE(store_->UpdateCallback(edit, false).ok());
   EXPECT_EQ(Claim(30'000).size(), 3u);
   EXPECT_EQ(store_->SetCallbackEnabled("cb-none", true).code(), Status::Code::kNotFound);
 }
@@ -1281,9 +1304,9 @@ TEST_P(CallbackStoreTest, AnIdOfADeletedDeliveryIsNotGivenAgain) {
 
   Callback edit = MakeCallback("cb-k", type_);
   edit.subtype = CallbackSubtype::kBidir;
-  ASSERT_TRUE(store_->UpdateCallback(edit).ok());  // deletes the delivery in flight
+  ASSERT_TRUE(store_->UpdateCallback(edit, false).ok());  // deletes the delivery in flight
   edit.subtype = CallbackSubtype::kUplink;
-  ASSERT_TRUE(store_->UpdateCallback(edit).ok());
+  ASSERT_TRUE(store_->UpdateCallback(edit, false).ok());
 
   // A service report's delivery (queued without an id of its own), then a
   // message's.

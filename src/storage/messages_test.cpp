@@ -111,8 +111,11 @@ TEST_P(MessageStoreTest, AStationIsEditedInPlaceAndDeletedWhileItsMessagesStay) 
   ASSERT_EQ(Results(Ingest({Report(0x2C, 1, 1'000, "0A1C")})),
             std::vector<IngestResult>{IngestResult::kAccepted});
   // Its name and position change; its creation time does not.
+  const Station read = *store_->GetStation("0A1C");
   Station edit{"0A1C", "moved mast", tenant_.id, 44.0, 2.0, 999};
-  ASSERT_TRUE(store_->UpdateStation(edit).ok());
+  auto updated = store_->UpdateStation(edit, read);
+  ASSERT_TRUE(updated.ok()) << updated.status().message();
+  EXPECT_TRUE(*updated);
   auto got = store_->GetStation("0A1C");
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->name, "moved mast");
@@ -120,20 +123,32 @@ TEST_P(MessageStoreTest, AStationIsEditedInPlaceAndDeletedWhileItsMessagesStay) 
   EXPECT_EQ(got->lng, 2.0);
   EXPECT_EQ(got->group, tenant_.id);
   EXPECT_EQ(got->creation_time, 77);
-  // A position can be taken away.
+  // An edit that started from the version before changes nothing.
+  Station stale = read;
+  stale.name = "from the stale read";
+  updated = store_->UpdateStation(stale, read);
+  ASSERT_TRUE(updated.ok());
+  EXPECT_FALSE(*updated);
+  EXPECT_EQ(store_->GetStation("0A1C")->name, "moved mast");
+  // A position can be taken away (and a position-less station edited again).
+  Station moved = edit;
   edit.lat = edit.lng = std::nullopt;
-  ASSERT_TRUE(store_->UpdateStation(edit).ok());
+  ASSERT_TRUE(*store_->UpdateStation(edit, moved));
   EXPECT_FALSE(store_->GetStation("0A1C")->lat.has_value());
+  Station renamed = edit;
+  renamed.name = "moved mast, no position";
+  ASSERT_TRUE(*store_->UpdateStation(renamed, edit));
+  edit = renamed;
   edit.id = "FFFF";
-  EXPECT_EQ(store_->UpdateStation(edit).code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->UpdateStation(edit, edit).status().code(), Status::Code::kNotFound);
 
   // Only as the station of its group: another group listing the id since is
   // not touched.
   edit.id = "0A1C";
   edit.group = other_.id;
-  EXPECT_EQ(store_->UpdateStation(edit).code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->UpdateStation(edit, renamed).status().code(), Status::Code::kNotFound);
   EXPECT_EQ(store_->DeleteStation("0A1C", other_.id).code(), Status::Code::kNotFound);
-  EXPECT_EQ(store_->GetStation("0A1C")->name, "moved mast");
+  EXPECT_EQ(store_->GetStation("0A1C")->name, "moved mast, no position");
 
   ASSERT_TRUE(store_->DeleteStation("0A1C", tenant_.id).ok());
   EXPECT_EQ(store_->GetStation("0A1C").status().code(), Status::Code::kNotFound);

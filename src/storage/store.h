@@ -103,6 +103,15 @@ struct CertificatePage {
 // still is what the caller validated against (compare-and-set): it must be in
 // `expect_group`, and, when `expect_pac` is not empty, its current PAC must be
 // `expect_pac` (a transfer consumes the PAC it was authorised with).
+// The fields of a user an edit sets (Store::PatchUser); nullopt keeps the stored value.
+struct UserPatch {
+  std::optional<std::string> name;
+  std::optional<std::string> timezone;
+  std::optional<std::string> password_hash;
+  std::optional<Roles> roles;
+  EpochMillis update_time = 0;
+};
+
 struct DevicePatch {
   uint32_t id = 0;
   std::string expect_group;
@@ -465,8 +474,11 @@ class Store {
   // Every group of the subtree rooted at `root` (itself included), ordered by id.
   // NotFound if `root` does not exist.
   virtual Result<std::vector<Group>> ListGroupsInSubtree(std::string_view root) = 0;
-  // Replaces name and description (a group never moves). NotFound.
-  virtual Status UpdateGroup(const Group& group) = 0;
+  // Replaces name and description (a group never moves) with `group`'s, while
+  // the stored ones are still `read`'s (the version the edit started from):
+  // false, changing nothing, when another edit changed them meanwhile (read
+  // again and retry). NotFound.
+  virtual Result<bool> UpdateGroup(const Group& group, const Group& read) = 0;
   // Deletes a group that holds nothing. InvalidInput, naming what it still has, while
   // it has child groups, device types, devices, users, API users or stations; the history of
   // its jobs (which can only be finished ones then) goes with it. NotFound.
@@ -480,7 +492,11 @@ class Store {
   // Every user with this (normalized) email, in any group, ordered by id.
   virtual Result<std::vector<User>> ListUsersByEmail(std::string_view email) = 0;
   virtual Result<std::vector<User>> ListUsers(std::string_view group) = 0;  // ordered by id
-  virtual Status UpdateUser(const User& user) = 0;     // replaces every field but id/creation_time
+  virtual Status UpdateUser(const User& user) = 0;  // replaces every field but id/creation_time
+  // Sets the fields `patch` gives and update_time, keeping the others as
+  // stored, so that concurrent edits of different fields (a role change and a
+  // password reset) both hold; the user as stored after it. NotFound: no user.
+  virtual Result<User> PatchUser(std::string_view id, const UserPatch& patch) = 0;
   virtual Status DeleteUser(std::string_view id) = 0;  // its tokens and sessions go with it
   // Users of the groups in the subtree rooted at `root`, ordered by id. NotFound: no root.
   virtual Result<std::vector<User>> ListUsersInSubtree(std::string_view root) = 0;
@@ -521,7 +537,11 @@ class Store {
   virtual Result<DeviceType> GetDeviceType(std::string_view id) = 0;
   // Device types of the groups in `group_subtree` ("" = all), ordered by id.
   virtual Result<std::vector<DeviceType>> ListDeviceTypes(std::string_view group_subtree) = 0;
-  virtual Status UpdateDeviceType(const DeviceType& type) = 0;  // replaces all but creation_time
+  // Replaces all but creation_time, while the stored update_time is still
+  // `read_update_time` (that of the version the edit started from): false,
+  // changing nothing, when another edit landed meanwhile (read again and retry;
+  // type.update_time must move past it). NotFound.
+  virtual Result<bool> UpdateDeviceType(const DeviceType& type, EpochMillis read_update_time) = 0;
   // InvalidInput while devices still use it.
   virtual Status DeleteDeviceType(std::string_view id) = 0;
   virtual Result<int64_t> CountDevices(std::string_view type) = 0;
@@ -601,10 +621,12 @@ class Store {
   virtual Result<Station> GetStation(std::string_view id) = 0;  // NotFound
   // Stations of the groups in `group_subtree` ("" = all), ordered by id.
   virtual Result<std::vector<Station>> ListStations(std::string_view group_subtree) = 0;
-  // Replaces a station's name and position (its id and group stay). NotFound,
-  // also when it is not (any more) of `station.group`: the caller checked the
-  // station's group, and it may have been deleted and listed again elsewhere.
-  virtual Status UpdateStation(const Station& station) = 0;
+  // Replaces a station's name and position (its id and group stay), while the
+  // stored ones are still `read`'s: false, changing nothing, when another edit
+  // changed them meanwhile (read again and retry). NotFound, also when it is
+  // not (any more) of `station.group`: the caller checked the station's group,
+  // and it may have been deleted and listed again elsewhere.
+  virtual Result<bool> UpdateStation(const Station& station, const Station& read) = 0;
   // Deletes station `id` of `group`; its messages keep its id in their rinfos.
   // NotFound (also when another group lists the id).
   virtual Status DeleteStation(std::string_view id, std::string_view group) = 0;
@@ -741,8 +763,11 @@ class Store {
   // It stays its type's downlinkHook only while it is a URL DATA BIDIR callback.
   // Its pending deliveries are sent with the new definition, unless its
   // callbackType or callbackSubtype changed: then they are dropped (their
-  // variables are of another kind of event). Returns the stored callback. NotFound.
-  virtual Result<Callback> UpdateCallback(const Callback& callback) = 0;
+  // variables are of another kind of event). With `keep_enabled`, its enabled
+  // state stays as stored (read under the edit's lock), whatever callback.enabled
+  // says: an edit that does not name it must not undo a concurrent enabling or
+  // disabling. Returns the stored callback. NotFound.
+  virtual Result<Callback> UpdateCallback(const Callback& callback, bool keep_enabled) = 0;
   // Enables or disables a callback; enabling also revives a dead one. NotFound.
   virtual Status SetCallbackEnabled(std::string_view id, bool enabled) = 0;
   // Makes `id` its device type's one downlinkHook callback (the others lose the

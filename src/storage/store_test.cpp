@@ -296,6 +296,29 @@ TEST_P(StoreTest, Users) {
   ghost.email = "ghost@example.com";
   EXPECT_EQ(store_->UpdateUser(ghost).code(), Status::Code::kNotFound);
 
+  // A patch writes the fields it gives and keeps the rest.
+  u.email = "ann@example.com";
+  UserPatch patch;
+  patch.timezone = "UTC";
+  patch.update_time = 100;
+  auto patched = store_->PatchUser(u.id, patch);
+  ASSERT_TRUE(patched.ok()) << patched.status().message();
+  expected.timezone = "UTC";
+  expected.update_time = 100;
+  EXPECT_EQ(*patched, expected);
+  EXPECT_EQ(*store_->GetUser(u.id), expected);
+  patch = UserPatch{};
+  patch.roles = Roles{"READER", "FACTORY"};
+  patch.password_hash = "$argon2id$x";
+  patched = store_->PatchUser(u.id, patch);
+  ASSERT_TRUE(patched.ok()) << patched.status().message();
+  EXPECT_EQ(patched->roles, (Roles{"READER", "FACTORY"}));
+  EXPECT_EQ(patched->password_hash, "$argon2id$x");
+  EXPECT_EQ(patched->name, "Ann B.");
+  EXPECT_EQ(store_->PatchUser(ghost.id, patch).status().code(), Status::Code::kNotFound);
+  patch.roles = Roles{"A,B"};
+  EXPECT_EQ(store_->PatchUser(u.id, patch).status().code(), Status::Code::kInvalidInput);
+
   ASSERT_TRUE(store_->DeleteUser(v.id).ok());
   EXPECT_EQ(store_->GetUser(v.id).status().code(), Status::Code::kNotFound);
   EXPECT_TRUE(store_->ListUsersByEmail("bob@example.com")->empty());
@@ -387,15 +410,24 @@ TEST_P(StoreTest, GroupDescriptionSubtreeUpdateAndDelete) {
   edited.name = "renamed";
   edited.description = "";
   edited.parent = b.id;  // ignored: groups do not move
-  ASSERT_TRUE(store_->UpdateGroup(edited).ok());
+  auto updated = store_->UpdateGroup(edited, *made);
+  ASSERT_TRUE(updated.ok()) << updated.status().message();
+  EXPECT_TRUE(*updated);
   auto got = store_->GetGroup(edited.id);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->name, "renamed");
   EXPECT_EQ(got->description, "");
   EXPECT_EQ(got->parent, a1.id);
+  // An edit that started from the version before: nothing changes.
+  Group stale = *made;
+  stale.description = "from the stale read";
+  updated = store_->UpdateGroup(stale, *made);
+  ASSERT_TRUE(updated.ok());
+  EXPECT_FALSE(*updated);
+  EXPECT_EQ(store_->GetGroup(edited.id)->description, "");
   Group ghost = edited;
   ghost.id = Hex24(98);
-  EXPECT_EQ(store_->UpdateGroup(ghost).code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->UpdateGroup(ghost, ghost).status().code(), Status::Code::kNotFound);
 
   // Refused while it holds anything; the message names what.
   Status st = store_->DeleteGroup(a.id);
@@ -586,12 +618,23 @@ TEST_P(StoreTest, DeviceTypes) {
   t1.payload_type = PayloadType::kString;
   t1.downlink_mode = DownlinkMode::kNone;
   t1.automatic_renewal = false;
+  const EpochMillis read_update_time = store_->GetDeviceType(t1.id)->update_time;
   t1.update_time = 77;
-  ASSERT_TRUE(store_->UpdateDeviceType(t1).ok());
+  auto updated = store_->UpdateDeviceType(t1, read_update_time);
+  ASSERT_TRUE(updated.ok()) << updated.status().message();
+  EXPECT_TRUE(*updated);
+  EXPECT_EQ(*store_->GetDeviceType(t1.id), t1);
+  // An edit that started from the version before: nothing changes.
+  DeviceType stale = t1;
+  stale.name = "from the stale read";
+  stale.update_time = 78;
+  updated = store_->UpdateDeviceType(stale, read_update_time);
+  ASSERT_TRUE(updated.ok());
+  EXPECT_FALSE(*updated);
   EXPECT_EQ(*store_->GetDeviceType(t1.id), t1);
   DeviceType ghost = t1;
   ghost.id = Hex24(0x1000ff);
-  EXPECT_EQ(store_->UpdateDeviceType(ghost).code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->UpdateDeviceType(ghost, 77).status().code(), Status::Code::kNotFound);
 
   ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x10, t3)).ok());
   ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x11, t3)).ok());

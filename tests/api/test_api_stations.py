@@ -6,6 +6,7 @@ back (as another instance would) is not reported through by its former owner, al
 instance's cache still knows it as theirs.
 """
 
+import threading
 import time
 import unittest
 
@@ -71,6 +72,32 @@ class Stations(ServedSite):
         self.assertEqual(res["message"], "station 0E1A not found")
         status, _, _ = self.reader_client.call("DELETE", "/api/stations/0E1A")
         self.assertEqual(status, 403)
+
+    def test_concurrent_edits_of_name_and_position_both_hold(self):
+        # Each edit applies its fields to the station as stored when it lands.
+        self.tenant_admin.ok("POST", "/api/stations/create", {"id": "0E2F", "name": "first"},
+                             expect=201)
+        statuses = []
+
+        def edits(client, bodies):
+            for body in bodies:
+                for _ in range(20):  # 409: it lost to the other edits too often; retried
+                    status, _, _ = client.call("POST", "/api/stations/edit", {"id": "0E2F", **body})
+                    statuses.append(status)
+                    if status != 409:
+                        break
+
+        names = [{"name": "name %d" % i} for i in range(40)]
+        places = [{"lat": 40.0 + i / 10, "lng": 1.0 + i / 10} for i in range(40)]
+        threads = [threading.Thread(target=edits, args=(self.client("ADMIN", group=self.tenant), b))
+                   for b in (names, places)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(set(statuses) - {200, 409}, set(), statuses)
+        got = self.reader_client.ok("GET", "/api/stations/0E2F")
+        self.assertEqual((got["name"], got["lat"], got["lng"]), ("name 39", 43.9, 4.9))
 
     def test_a_deleted_station_is_refused_and_its_id_may_be_listed_again(self):
         self.tenant_admin.ok("POST", "/api/stations/create", {"id": "0E2B", "name": "old"},

@@ -64,6 +64,34 @@ Status SqlStore::UpdateUser(const User& u) {
       "user " + u.id + " not found");
 }
 
+Result<User> SqlStore::PatchUser(std::string_view id, const UserPatch& patch) {
+  if (patch.roles) ROOST_RETURN_IF_ERROR(CheckStorableRoles(*patch.roles));
+  ROOST_SQL_LEASE(c);
+  // One statement: absent fields bind NULL and COALESCE keeps the column.
+  ROOST_SQL_QUERY(q, c,
+                  "UPDATE users SET name = COALESCE(CAST($2 AS TEXT), name), "
+                  "timezone = COALESCE(CAST($3 AS TEXT), timezone), "
+                  "password_hash = COALESCE(CAST($4 AS TEXT), password_hash), "
+                  "roles = COALESCE(CAST($5 AS TEXT), roles), update_time = $6 WHERE id = $1 "
+                  "RETURNING id, group_id, email, name, timezone, password_hash, roles, "
+                  "creation_time, update_time",
+                  "update user");
+  q.Bind(1, id);
+  patch.name ? q.BindRef(2, *patch.name) : q.BindNull(2);
+  patch.timezone ? q.BindRef(3, *patch.timezone) : q.BindNull(3);
+  patch.password_hash ? q.BindRef(4, *patch.password_hash) : q.BindNull(4);
+  if (patch.roles) {
+    q.Bind(5, JoinRoles(*patch.roles));
+  } else {
+    q.BindNull(5);
+  }
+  q.Bind(6, patch.update_time);
+  auto user = ReadOne(q, UserFromRow, "user " + std::string(id) + " not found");
+  if (!user.ok()) return user;
+  ROOST_RETURN_IF_ERROR(q.Run());  // to the end of the statement
+  return user;
+}
+
 Status SqlStore::DeleteUser(std::string_view id) {
   return RunOne(
       "DELETE FROM users WHERE id = $1", "delete user", [&](Query& q) { q.Bind(1, id); },

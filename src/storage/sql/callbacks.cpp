@@ -274,7 +274,7 @@ Status SqlStore::DeleteCallback(std::string_view id, EpochMillis now) {
   return tx.Commit("delete callback");
 }
 
-Result<Callback> SqlStore::UpdateCallback(const Callback& cb) {
+Result<Callback> SqlStore::UpdateCallback(const Callback& cb, bool keep_enabled) {
   ROOST_SQL_LEASE(c);
   driver::Transaction tx(c);
   ROOST_RETURN_IF_ERROR(tx.Begin("edit callback"));
@@ -289,6 +289,7 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb) {
     if (!found.ok()) return found.status();
     before = std::move(*found);
   }
+  const bool enabled = keep_enabled ? before.enabled : cb.enabled;
   const bool hook = before.downlink_hook && cb.channel == CallbackChannel::kUrl &&
                     cb.callback_type == CallbackType::kData &&
                     cb.subtype == CallbackSubtype::kBidir;
@@ -309,7 +310,7 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb) {
     q.BindRef(8, cb.content_type).BindRef(9, cb.body_template).BindRef(10, cb.line_pattern);
     q.BindRef(11, cb.recipient).BindRef(12, cb.subject).BindRef(13, cb.message);
     q.Bind(14, int64_t{cb.send_duplicate ? 1 : 0}).BindRef(15, cb.payload_config);
-    q.Bind(16, int64_t{cb.enabled ? 1 : 0}).Bind(17, int64_t{hook ? 1 : 0});
+    q.Bind(16, int64_t{enabled ? 1 : 0}).Bind(17, int64_t{hook ? 1 : 0});
     ROOST_RETURN_IF_ERROR(q.Run());
   }
   if (before.callback_type != cb.callback_type || before.subtype != cb.subtype) {
@@ -317,11 +318,12 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb) {
                     "edit callback");
     q.BindRef(1, cb.id).Bind(2, static_cast<int64_t>(DeliveryState::kPending));
     ROOST_RETURN_IF_ERROR(q.Run());
-  } else if (cb.enabled && !before.dead) {
+  } else if (enabled && !before.dead) {
     ROOST_RETURN_IF_ERROR(UnparkDeliveries(c, cb.id));
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("edit callback"));
   Callback after = cb;
+  after.enabled = enabled;
   after.type = before.type;
   after.creation_time = before.creation_time;
   after.dead = before.dead;

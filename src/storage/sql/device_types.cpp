@@ -35,11 +35,12 @@ Result<std::vector<DeviceType>> SqlStore::ListDeviceTypes(std::string_view group
   return ReadAll<DeviceType>(q, DeviceTypeFromRow);
 }
 
-Status SqlStore::UpdateDeviceType(const DeviceType& t) {
-  return RunOne(
+Result<bool> SqlStore::UpdateDeviceType(const DeviceType& t, EpochMillis read_update_time) {
+  return RunIfUnchanged(
       "UPDATE device_types SET name = $2, description = $3, group_id = $4, keep_alive = $5, "
       "alert_email = $6, payload_type = $7, payload_config = $8, downlink_mode = $9, "
-      "downlink_data_string = $10, automatic_renewal = $11, update_time = $12 WHERE id = $1",
+      "downlink_data_string = $10, automatic_renewal = $11, update_time = $12 WHERE id = $1 "
+      "AND update_time = $13",
       "update device type",
       [&](Query& q) {
         q.Bind(1, t.id).Bind(2, t.name).Bind(3, t.description).Bind(4, t.group);
@@ -47,7 +48,9 @@ Status SqlStore::UpdateDeviceType(const DeviceType& t) {
         q.Bind(7, static_cast<int64_t>(t.payload_type)).Bind(8, t.payload_config);
         q.Bind(9, static_cast<int64_t>(t.downlink_mode)).Bind(10, t.downlink_data_string);
         q.Bind(11, int64_t{t.automatic_renewal ? 1 : 0}).Bind(12, t.update_time);
+        q.Bind(13, read_update_time);
       },
+      "SELECT 1 FROM device_types WHERE id = $1", [&](Query& q) { q.Bind(1, t.id); },
       "device type " + t.id + " not found");
 }
 

@@ -89,10 +89,16 @@ Result<std::pair<std::string, std::string>> SqlStore::SubtreeRange(Connection& c
   return std::make_pair(std::move(*lo), std::move(hi));
 }
 
-Status SqlStore::UpdateGroup(const Group& g) {
-  return RunOne(
-      "UPDATE groups SET name = $1, description = $2 WHERE id = $3", "update group",
-      [&](Query& q) { q.Bind(1, g.name).Bind(2, g.description).Bind(3, g.id); },
+Result<bool> SqlStore::UpdateGroup(const Group& g, const Group& read) {
+  return RunIfUnchanged(
+      "UPDATE groups SET name = $1, description = $2 WHERE id = $3 AND name = $4 AND "
+      "description = $5",
+      "update group",
+      [&](Query& q) {
+        q.Bind(1, g.name).Bind(2, g.description).Bind(3, g.id);
+        q.Bind(4, read.name).Bind(5, read.description);
+      },
+      "SELECT 1 FROM groups WHERE id = $1", [&](Query& q) { q.Bind(1, g.id); },
       "group " + g.id + " not found");
 }
 

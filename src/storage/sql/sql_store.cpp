@@ -76,6 +76,24 @@ Status SqlStore::RunOne(const std::string& sql, std::string_view op, const Binde
   return Status::Ok();
 }
 
+Result<bool> SqlStore::RunIfUnchanged(const std::string& sql, std::string_view op,
+                                      const Binder& bind, const std::string& exists_sql,
+                                      const Binder& bind_exists, std::string not_found) {
+  ROOST_SQL_LEASE(c);
+  {
+    ROOST_SQL_QUERY(q, c, sql, op);
+    bind(q);
+    ROOST_RETURN_IF_ERROR(q.Run());
+    if (q.Affected() > 0) return true;
+  }
+  ROOST_SQL_QUERY(q, c, exists_sql, op);
+  bind_exists(q);
+  auto row = q.Next();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound(std::move(not_found));
+  return false;
+}
+
 }  // namespace sql
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {

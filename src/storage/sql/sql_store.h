@@ -74,7 +74,7 @@ class SqlStore final : public Store {
   Result<std::vector<Group>> ListChildGroups(std::string_view parent) override;
   Result<bool> IsInSubtree(std::string_view group, std::string_view ancestor) override;
   Result<std::vector<Group>> ListGroupsInSubtree(std::string_view root) override;
-  Status UpdateGroup(const Group& group) override;
+  Result<bool> UpdateGroup(const Group& group, const Group& read) override;
   Status DeleteGroup(std::string_view id) override;
 
   Status CreateUser(const User& user) override;
@@ -82,6 +82,7 @@ class SqlStore final : public Store {
   Result<std::vector<User>> ListUsersByEmail(std::string_view email) override;
   Result<std::vector<User>> ListUsers(std::string_view group) override;
   Status UpdateUser(const User& user) override;
+  Result<User> PatchUser(std::string_view id, const UserPatch& patch) override;
   Status DeleteUser(std::string_view id) override;
   Result<std::vector<User>> ListUsersInSubtree(std::string_view root) override;
   Status ReplacePasswordToken(const UserToken& token) override;
@@ -101,7 +102,7 @@ class SqlStore final : public Store {
   Status CreateDeviceType(const DeviceType& type) override;
   Result<DeviceType> GetDeviceType(std::string_view id) override;
   Result<std::vector<DeviceType>> ListDeviceTypes(std::string_view group_subtree) override;
-  Status UpdateDeviceType(const DeviceType& type) override;
+  Result<bool> UpdateDeviceType(const DeviceType& type, EpochMillis read_update_time) override;
   Status DeleteDeviceType(std::string_view id) override;
   Result<int64_t> CountDevices(std::string_view type) override;
 
@@ -139,7 +140,7 @@ class SqlStore final : public Store {
   Status CreateStation(const Station& station) override;
   Result<Station> GetStation(std::string_view id) override;
   Result<std::vector<Station>> ListStations(std::string_view group_subtree) override;
-  Status UpdateStation(const Station& station) override;
+  Result<bool> UpdateStation(const Station& station, const Station& read) override;
   Status DeleteStation(std::string_view id, std::string_view group) override;
 
   Result<std::vector<IngestDecision>> IngestUplinks(std::span<const UplinkReport> reports,
@@ -167,7 +168,7 @@ class SqlStore final : public Store {
   Result<Callback> GetCallback(std::string_view id) override;
   Result<std::vector<Callback>> ListCallbacks(std::string_view type) override;
   Status DeleteCallback(std::string_view id, EpochMillis now) override;
-  Result<Callback> UpdateCallback(const Callback& callback) override;
+  Result<Callback> UpdateCallback(const Callback& callback, bool keep_enabled) override;
   Status SetCallbackEnabled(std::string_view id, bool enabled) override;
   Status SetDownlinkHook(std::string_view id) override;
   Result<std::vector<DeliveryTask>> ClaimDeliveries(EpochMillis now, int limit,
@@ -228,6 +229,12 @@ class SqlStore final : public Store {
   // The same, NotFound(`not_found`) unless it changed a row.
   Status RunOne(const std::string& sql, std::string_view op, const Binder& bind,
                 std::string not_found);
+  // A conditional update (an edit made only while what it started from is
+  // still stored): true when it changed a row; false when it changed none but
+  // `exists_sql`, bound by `bind_exists`, finds the row; NotFound otherwise.
+  Result<bool> RunIfUnchanged(const std::string& sql, std::string_view op, const Binder& bind,
+                              const std::string& exists_sql, const Binder& bind_exists,
+                              std::string not_found);
   // Reads every row of `q` with `from_row`.
   template <typename T, typename FromRow>
   static Result<std::vector<T>> ReadAll(Query& q, FromRow from_row) {

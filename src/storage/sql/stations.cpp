@@ -70,14 +70,18 @@ Result<std::vector<Station>> SqlStore::ListStations(std::string_view group_subtr
                                   "id", "list stations", StationFromRow);
 }
 
-Status SqlStore::UpdateStation(const Station& s) {
-  return RunOne(
-      "UPDATE stations SET name = $2, lat = $3, lng = $4 WHERE id = $1 AND group_id = $5",
+Result<bool> SqlStore::UpdateStation(const Station& s, const Station& read) {
+  return RunIfUnchanged(
+      "UPDATE stations SET name = $2, lat = $3, lng = $4 WHERE id = $1 AND group_id = $5 AND "
+      "name = $6 AND lat IS NOT DISTINCT FROM CAST($7 AS DOUBLE PRECISION) AND "
+      "lng IS NOT DISTINCT FROM CAST($8 AS DOUBLE PRECISION)",
       "edit station",
       [&](Query& q) {
         q.BindRef(1, s.id).BindRef(2, s.name).Bind(3, s.lat).Bind(4, s.lng).BindRef(5, s.group);
+        q.BindRef(6, read.name).Bind(7, read.lat).Bind(8, read.lng);
       },
-      "station " + s.id + " not found");
+      "SELECT 1 FROM stations WHERE id = $1 AND group_id = $2",
+      [&](Query& q) { q.BindRef(1, s.id).BindRef(2, s.group); }, "station " + s.id + " not found");
 }
 
 Status SqlStore::DeleteStation(std::string_view id, std::string_view group) {
