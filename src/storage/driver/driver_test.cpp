@@ -441,6 +441,75 @@ TEST(SqliteDriver, WritersOfOneFileQueueOnAMutexReleasedByCommitAndRollback) {
   }
 }
 
+// SQLite: a statement that writes outside a transaction takes its turn on the
+// same mutex as the write transactions, so it neither starves behind writers
+// that hand the database straight on nor fails with SQLite's "database is
+// locked"; one that cannot get a turn in time is Unavailable (503), not IoError.
+TEST(SqliteDriver, AWriteOutsideATransactionTakesItsTurnWithTheTransactions) {
+  const roost::testing::TempDir temp("driver-test");
+  const std::string& dir = temp.path();
+  Pool pool(3, SqliteOpener(dir + "/test.db", /*busy_timeout_ms=*/200));
+  {
+    auto a = pool.Acquire();
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE((*a)->Exec("PRAGMA journal_mode=WAL; CREATE TABLE t (id BIGINT)", "t").ok());
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> transaction_failures{0};
+  std::thread transactions([&] {
+    auto c = pool.Acquire();
+    ASSERT_TRUE(c.ok());
+    while (!stop) {
+      if (!(*c)->Begin(true, "tx").ok()) {
+        ++transaction_failures;
+        continue;
+      }
+      (void)(*c)->Exec("INSERT INTO t VALUES (1)", "insert");
+      std::this_thread::sleep_for(std::chrono::microseconds(300));  // holds the lock a while
+      if (!(*c)->Commit("tx").ok()) ++transaction_failures;
+    }
+  });
+  {
+    auto c = pool.Acquire();
+    ASSERT_TRUE(c.ok());
+    auto q = (*c)->Prepare("INSERT INTO t VALUES ($1)", "single insert");
+    ASSERT_TRUE(q.ok());
+    for (int i = 0; i < 300; ++i) {
+      q->Bind(1, int64_t{2});
+      Status st = q->Run();
+      ASSERT_TRUE(st.ok()) << i << ": " << st.message();
+      q->Reset();
+    }
+    // A statement with rows left (RETURNING) ends its write when it is reset.
+    auto r = (*c)->Prepare("INSERT INTO t VALUES (3), (3) RETURNING id", "returning");
+    ASSERT_TRUE(r.ok());
+    ASSERT_TRUE(*r->Next());
+    r->Reset();
+  }
+  stop = true;
+  transactions.join();
+  EXPECT_EQ(transaction_failures.load(), 0);
+  auto c = pool.Acquire();
+  ASSERT_TRUE(c.ok());
+  auto n = (*c)->Prepare("SELECT COUNT(*) FROM t WHERE id = 2", "count");
+  ASSERT_TRUE(n.ok() && *n->Next());
+  EXPECT_EQ(n->Int(0), 300);
+
+  // Held by a transaction past the timeout: Unavailable, after the timeout.
+  auto holder = pool.Acquire();
+  ASSERT_TRUE(holder.ok());
+  ASSERT_TRUE((*holder)->Begin(true, "holder").ok());
+  auto q = (*c)->Prepare("INSERT INTO t VALUES (4)", "blocked insert");
+  ASSERT_TRUE(q.ok());
+  const auto start = std::chrono::steady_clock::now();
+  Status blocked = q->Run();
+  EXPECT_EQ(blocked.code(), Status::Code::kUnavailable) << blocked.message();
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(190));
+  q->Reset();
+  (*holder)->Rollback();
+  EXPECT_TRUE(q->Run().ok());
+}
+
 // SQLite: the WAL is checkpointed in the background (the pool's connections
 // no longer do it at each 1 000 pages): the database file receives the pages
 // and the WAL stays bounded (10 000 pages) however much is written.

@@ -51,6 +51,11 @@ Status ErrorFrom(sqlite3* db, int rc, std::string_view op) {
     case SQLITE_CONSTRAINT_CHECK:
       return Status::InvalidInput(msg);
     default:
+      // Another writer held the database past the busy timeout: the same
+      // request may well succeed in a moment (503, not 500).
+      if ((ext & 0xff) == SQLITE_BUSY || (ext & 0xff) == SQLITE_LOCKED) {
+        return Status::Unavailable(msg);
+      }
       return Status::IoError(msg);
   }
 }
@@ -75,10 +80,24 @@ std::string NumberedParameters(std::string_view sql) {
   return out;
 }
 
+// The process's writers take turns on a mutex (SqliteConnection::Begin), which
+// hands the database from one to the next at once. A statement that writes
+// outside a transaction takes its turn there too: SQLite's own busy handler
+// sleeps and retries, and between writers that hand the lock straight on it
+// could wait out its whole timeout and fail.
+struct WriteTurn {
+  std::timed_mutex* writers = nullptr;
+  int timeout_ms = 0;
+};
+
 class SqliteStatement final : public Statement {
  public:
-  SqliteStatement(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
-  ~SqliteStatement() override { sqlite3_finalize(s_); }
+  SqliteStatement(sqlite3* db, sqlite3_stmt* s, WriteTurn turn)
+      : db_(db), s_(s), turn_(turn), writes_(sqlite3_stmt_readonly(s) == 0) {}
+  ~SqliteStatement() override {
+    EndTurn();
+    sqlite3_finalize(s_);
+  }
 
   void BindText(int i, std::string_view v, bool copy) override {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()),
@@ -105,17 +124,33 @@ class SqliteStatement final : public Statement {
 
   Result<bool> Next(std::string_view op) override {
     if (done_) return false;
+    if (writes_ && !turn_held_ && turn_.writers != nullptr && sqlite3_get_autocommit(db_) != 0 &&
+        sqlite3_stmt_busy(s_) == 0) {
+      if (!turn_.writers->try_lock_for(std::chrono::milliseconds(turn_.timeout_ms))) {
+        done_ = true;
+        return Status::Unavailable("sqlite: " + std::string(op) +
+                                   ": database is locked (another write transaction of this "
+                                   "process did not end)");
+      }
+      turn_held_ = true;
+    }
     const int rc = sqlite3_step(s_);
     if (rc == SQLITE_ROW) return true;
     done_ = true;
-    if (rc != SQLITE_DONE) return ErrorFrom(db_, rc, op);
     changes_ = sqlite3_changes(db_);
+    if (rc != SQLITE_DONE) {
+      Status st = ErrorFrom(db_, rc, op);
+      EndTurn();
+      return st;
+    }
+    EndTurn();
     return false;
   }
   int64_t Affected() const override { return changes_; }
   void Reset() override {
     sqlite3_reset(s_);
     sqlite3_clear_bindings(s_);
+    EndTurn();  // a statement with rows left (RETURNING) ends its write here
     done_ = false;
   }
 
@@ -132,8 +167,17 @@ class SqliteStatement final : public Statement {
   double Double(int col) const override { return sqlite3_column_double(s_, col); }
 
  private:
+  void EndTurn() {
+    if (!turn_held_) return;
+    turn_held_ = false;
+    turn_.writers->unlock();
+  }
+
   sqlite3* db_;
   sqlite3_stmt* s_;
+  const WriteTurn turn_;
+  const bool writes_;       // not a read-only statement
+  bool turn_held_ = false;  // this statement's write holds turn_.writers
   bool done_ = false;
   int64_t changes_ = 0;
 };
@@ -285,7 +329,10 @@ class SqliteConnection final : public Connection {
       const int rc = sqlite3_prepare_v3(db_, text.c_str(), static_cast<int>(text.size()),
                                         SQLITE_PREPARE_PERSISTENT, &s, nullptr);
       if (rc != SQLITE_OK) return ErrorFrom(db_, rc, op);
-      it = cache_.emplace(sql, std::make_unique<SqliteStatement>(db_, s)).first;
+      it = cache_
+               .emplace(sql, std::make_unique<SqliteStatement>(
+                                 db_, s, WriteTurn{writers_.get(), busy_timeout_ms_}))
+               .first;
     }
     return Query(it->second.get(), op);
   }
