@@ -50,16 +50,17 @@ Result<std::string> StripByteSeparators(std::string_view s, std::string_view all
   return digits;
 }
 
+// Never quotes `s`: a PAC is a secret, and one digit off it is nearly the
+// real one (the message may be stored as a job's failure and shown to readers).
 Status ExactHex(std::string_view s, size_t digits, const char* what) {
   if (s.size() != digits) {
-    return Status::InvalidInput(std::string(what) + " " + Quote(s) + ": expected " +
-                                std::to_string(digits) + " hex digits, got " +
-                                std::to_string(s.size()));
+    return Status::InvalidInput(std::string(what) + ": expected " + std::to_string(digits) +
+                                " hex digits, got " + std::to_string(s.size()));
   }
   for (size_t i = 0; i < s.size(); ++i) {
     if (!IsHexDigit(s[i])) {
-      return Status::InvalidInput(std::string(what) + " " + Quote(s) +
-                                  ": not a hex digit at position " + std::to_string(i + 1));
+      return Status::InvalidInput(std::string(what) + ": not a hex digit at position " +
+                                  std::to_string(i + 1));
     }
   }
   return Status::Ok();

@@ -94,6 +94,10 @@ TEST(Pac, RejectsOtherLengthsAndNonHex) {
   ExpectError(ParsePac("0x6FEE95A9E3756E"), "position 2", "0x prefix");
   ExpectError(ParsePac("6FEE95A9E3756E4G"), "not a hex digit at position 16", "G");
   ExpectError(ParsePac("6FEE 95A9E3756E4"), "position 5", "inner space");
+  // A PAC is a secret, and a mistyped one is nearly the real one: never quoted.
+  for (const char* bad : {"6FEE95A9E3756E4", "6FEE95A9E3756E4G", "6FEE95A9E3756E431"}) {
+    EXPECT_EQ(ParsePac(bad).status().message().find("6FEE"), std::string::npos) << bad;
+  }
 }
 
 // --- KEY (NAK) and manufacturer encryption key -------------------------------------------------

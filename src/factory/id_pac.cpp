@@ -57,7 +57,8 @@ Result<std::optional<IdPacLine>> IdPacReader::Next() {
     }
     std::string_view id_text, pac_text;
     if (!SplitTwoFields(line, id_text, pac_text)) {
-      return fail("expected 'ID;PAC' (two fields), got '" + QuoteForMessage(line, 60) + "'");
+      // The line is not quoted: it may hold a PAC.
+      return fail("expected 'ID;PAC' (two fields separated by ';', ',', a tab or a space)");
     }
     auto id = ParseSigfoxId(id_text);
     if (!id.ok()) return fail(id.status().message());
