@@ -31,13 +31,15 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   return ss.str();
 }
 
-Status WriteWholeFile(const std::string& path, std::string_view data, bool overwrite) {
+Status WriteWholeFile(const std::string& path, std::string_view data, bool overwrite, mode_t mode) {
   struct stat st {};
   if (!overwrite && ::stat(path.c_str(), &st) == 0) {
     return Status::AlreadyExists(path + ": already exists; refusing to overwrite");
   }
+  // O_EXCL: a temp name someone placed beforehand (a file or a link to one)
+  // is never written through.
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return Status::IoError(path + ": cannot create: " + std::strerror(errno));
   size_t done = 0;
   while (done < data.size()) {

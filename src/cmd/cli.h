@@ -2,8 +2,10 @@
 // writing whole files, and a progress bar for long runs on a terminal.
 #pragma once
 
+#include <sys/types.h>
 #include <cstdint>
 #include <stdexcept>
+
 #include <string>
 
 #include "core/status.h"
@@ -34,8 +36,12 @@ T ValueOrFail(Result<T> result, const std::string& context = "") {
 // Reads a whole file; errors name the file.
 Result<std::string> ReadWholeFile(const std::string& path);
 // Writes `data` to `path` atomically (temp file + fsync + rename). With
-// `overwrite` false, fails when `path` exists.
-Status WriteWholeFile(const std::string& path, std::string_view data, bool overwrite = true);
+// `overwrite` false, fails when `path` exists. The file gets `mode` (less the
+// umask) whatever was there before: 0600 for anything that holds a secret
+// (PACs, keys). The temp file is made anew (never one that was there, nor
+// through a symbolic link).
+Status WriteWholeFile(const std::string& path, std::string_view data, bool overwrite = true,
+                      mode_t mode = 0644);
 
 // Prints a warning line "roost: warning: ..." on stderr.
 void Warn(const std::string& message);

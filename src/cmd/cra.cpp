@@ -33,13 +33,23 @@ Key128 ParseEncryptionKey(const std::string& hex, const std::string& key_file) {
   return ValueOrFail(ParseKey128(hex), "encryption");
 }
 
-// Writes to a file created 0600: decrypted output holds every KEY of the batch.
+// Writes to a file only its owner can read: decrypted output holds every KEY
+// of the batch. A file that was there is made 0600 before anything is written
+// (open's mode applies only to a file it creates), and a symbolic link is not
+// followed.
 class SecretOutput {
  public:
   explicit SecretOutput(const std::string& path) : path_(path) {
     fd_ = path == "-" ? STDOUT_FILENO
-                      : ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                      : ::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd_ < 0) Fail(path + ": cannot create: " + std::strerror(errno));
+    struct stat st {};
+    if (fd_ > STDOUT_FILENO && ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) {
+      if ((st.st_mode & 077) != 0 && ::fchmod(fd_, 0600) != 0) {
+        Fail(path + ": cannot make it private (chmod 600): " + std::strerror(errno));
+      }
+      if (::ftruncate(fd_, 0) != 0) Fail(path + ": cannot truncate: " + std::strerror(errno));
+    }
   }
   ~SecretOutput() {
     if (fd_ > STDOUT_FILENO) ::close(fd_);
@@ -304,7 +314,7 @@ void AddIssue(CLI::App* cra) {
         bin_path,
         std::string_view(reinterpret_cast<const char*>(encrypted.data()), encrypted.size()),
         /*overwrite=*/false));
-    FailIfError(WriteWholeFile(pac_path, id_pac, /*overwrite=*/false));
+    FailIfError(WriteWholeFile(pac_path, id_pac, /*overwrite=*/false, /*mode=*/0600));
     progress.Finish();
     std::cerr << "roost: issued " << o->count << " devices: " << bin_path << ", " << pac_path
               << "\n";

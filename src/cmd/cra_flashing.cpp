@@ -315,7 +315,7 @@ void AddJournal(CLI::App* cra) {
         out += factory::FormatIdPacLine(factory::IdPac{*p.id, it->second});
         ++n;
       }
-      FailIfError(WriteWholeFile(o->export_id_pac, out));
+      FailIfError(WriteWholeFile(o->export_id_pac, out, /*overwrite=*/true, /*mode=*/0600));
       std::cerr << "roost: exported " << n << " flashed devices to " << o->export_id_pac << "\n";
     }
     if (acted) return;

@@ -159,7 +159,7 @@ void WriteOutput(const std::string& path, const std::string& data, bool force) {
     std::fflush(stdout);
     return;
   }
-  Status st = WriteWholeFile(path, data, force);
+  Status st = WriteWholeFile(path, data, force, /*mode=*/0600);  // may hold keys
   if (st.code() == Status::Code::kAlreadyExists) Fail(st.message() + " (--force replaces it)");
   FailIfError(st);
 }

@@ -37,6 +37,27 @@ class DecryptSample(unittest.TestCase):
         self.assertIn("in clear", r.stderr)
         self.assertEqual(stat.S_IMODE(os.stat(out).st_mode), 0o600)
 
+    def test_an_existing_readable_output_is_made_private_and_a_link_is_not_followed(self):
+        out = os.path.join(self.tmp.name, "id_key.txt")
+        with open(out, "w") as f:
+            f.write("an older, longer file that was readable by everyone\n" * 100)
+        os.chmod(out, 0o644)
+        r = run(["cra", "decrypt", KEY, os.path.join(SAMPLE, "id_key_encrypted.bin"), out])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(stat.S_IMODE(os.stat(out).st_mode), 0o600)
+        with open(out, "rb") as f, open(os.path.join(SAMPLE, "id_key_decrypted.txt"), "rb") as g:
+            self.assertEqual(f.read(), g.read())  # the old content is gone
+        # A symbolic link planted where the output goes is refused, its target untouched.
+        target = os.path.join(self.tmp.name, "elsewhere.txt")
+        with open(target, "w") as f:
+            f.write("not yours")
+        link = os.path.join(self.tmp.name, "link.txt")
+        os.symlink(target, link)
+        r = run(["cra", "decrypt", KEY, os.path.join(SAMPLE, "id_key_encrypted.bin"), link])
+        self.assertNotEqual(r.returncode, 0)
+        with open(target) as f:
+            self.assertEqual(f.read(), "not yours")
+
     def test_lowercase_key_is_accepted(self):
         r = run(["cra", "decrypt", KEY.lower(), os.path.join(SAMPLE, "id_key_encrypted.bin"), "-"])
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -112,6 +133,8 @@ class Issue(unittest.TestCase):
         self.assertEqual(len(lines), 500)
         with open(os.path.join(out, "id_pac.txt")) as f:
             id_pac = f.read().splitlines()
+        # The PACs are secrets: their file is its owner's alone.
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(out, "id_pac.txt")).st_mode), 0o600)
         for i, (pair, idpac) in enumerate(zip(lines, id_pac)):
             dev_id, key = pair.split(";")
             block = clear[32 * i:32 * i + 32]
