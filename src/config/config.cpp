@@ -68,7 +68,12 @@ Status CheckUrl(std::string_view url, std::initializer_list<std::string_view> sc
       return Status::Ok();
     }
   }
-  return Status::InvalidInput("expected " + std::string(expected) + ", got " + Quote(url));
+  // Only the scheme is quoted: the rest may carry a password.
+  const size_t colon = url.find(':');
+  return Status::InvalidInput("expected " + std::string(expected) + ", got " +
+                              (colon == std::string_view::npos
+                                   ? std::string("no scheme")
+                                   : "the scheme " + Quote(url.substr(0, colon))));
 }
 
 using Setter = Status (*)(ServeConfig&, const Raw&);

@@ -18,6 +18,7 @@
 #include "api/login_throttle.h"
 #include "api/routes.h"
 #include "core/cpus.h"
+#include "core/text.h"
 #include "crypto/aes.h"
 #include "crypto/password.h"
 #include "crypto/seal.h"
@@ -211,7 +212,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
 
   // database.url: empty = SQLite in the data dir, "sqlite:PATH", or postgresql://...
   std::string location = cfg.database_url.empty() ? cfg.data_dir : cfg.database_url;
-  if (location.rfind("sqlite:", 0) == 0) location = location.substr(7);
+  if (AsciiLower(std::string_view(location).substr(0, 7)) == "sqlite:") {
+    location = location.substr(7);
+  }
   // Every handler thread, job worker, callback sender and event watcher thread may hold a
   // connection at once.
   const unsigned threads = cfg.threads != 0 ? cfg.threads : UsableCpus();

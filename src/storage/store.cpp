@@ -14,9 +14,14 @@
 namespace roost::storage {
 
 Result<std::unique_ptr<Store>> OpenStore(const std::string& location, int pool_size) {
-  std::string_view loc = location;
-  if (loc.starts_with("postgresql://") || loc.starts_with("postgres://")) {
-    return OpenPostgresStore(location, pool_size);
+  // URL schemes are case-insensitive (RFC 3986) but libpq's is not: the scheme
+  // goes to it in lowercase. Anything else is a SQLite path, never a URL of
+  // another case taken for a directory name (with its password in it).
+  for (std::string_view scheme : {"postgresql://", "postgres://"}) {
+    if (location.size() >= scheme.size() &&
+        AsciiLower(std::string_view(location).substr(0, scheme.size())) == scheme) {
+      return OpenPostgresStore(std::string(scheme) + location.substr(scheme.size()), pool_size);
+    }
   }
   return OpenSqliteStore(location);
 }

@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "storage/driver/driver.h"
@@ -17,6 +19,27 @@
 
 namespace roost::storage {
 namespace {
+
+// A URL's scheme is case-insensitive: "PostgreSQL://..." is the server, never
+// a SQLite directory named after the URL (its password in the name).
+TEST_P(StoreTest, APostgresUrlIsKnownWhateverTheCaseOfItsScheme) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "a URL is PostgreSQL's";
+  // The test server's "host=... port=... user=... dbname=..." as a URL.
+  std::map<std::string, std::string> conninfo;
+  std::istringstream words(location_);
+  for (std::string word; words >> word;) {
+    const size_t eq = word.find('=');
+    if (eq != std::string::npos) conninfo[word.substr(0, eq)] = word.substr(eq + 1);
+  }
+  std::string host;
+  for (char c : conninfo["host"]) host += c == '/' ? std::string("%2F") : std::string(1, c);
+  const std::string shouting = "PostgreSQL:///" + conninfo["dbname"] + "?host=" + host +
+                               "&port=" + conninfo["port"] + "&user=" + conninfo["user"];
+  auto opened = OpenStore(shouting, 2);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  EXPECT_EQ((*opened)->engine(), "postgresql");
+  EXPECT_FALSE(std::filesystem::exists("PostgreSQL:"));
+}
 
 TEST_P(StoreTest, MigrationsAppliedOnceAndIdempotentOnReopen) {
   auto v = store_->SchemaVersion();
