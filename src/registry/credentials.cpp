@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "crypto/aes.h"
+#include "crypto/password.h"
 #include "factory/id_pac.h"
 
 namespace roost::registry {
@@ -183,8 +184,14 @@ std::optional<std::string> CompareWithStored(const crypto::Sealer& sealer, const
   if (!opened.ok()) return opened.status().message();
   Key128 stored_key = *opened;
   WipeGuard wipe_key(stored_key.data(), stored_key.size());
-  if (stored_key != key) return "already imported with a different KEY";
-  if (stored.initial_pac != pac) return "already imported with a different PAC";
+  // Secrets: compared in constant time.
+  if (!crypto::ConstantTimeEquals(std::span<const uint8_t>(stored_key),
+                                  std::span<const uint8_t>(key))) {
+    return "already imported with a different KEY";
+  }
+  if (!crypto::ConstantTimeEquals(stored.initial_pac, pac)) {
+    return "already imported with a different PAC";
+  }
   return std::nullopt;
 }
 

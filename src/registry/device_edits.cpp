@@ -7,6 +7,7 @@
 
 #include "core/identifiers.h"
 #include "core/text.h"
+#include "crypto/password.h"
 #include "registry/devices.h"
 
 namespace roost::registry {
@@ -114,7 +115,7 @@ static Result<storage::DevicePatch> PlanEdit(const Device& device, const DeviceE
   patch.lng = edit.lng;
   patch.token_renew_forbidden = edit.token_renew_forbidden;
   patch.product_certificate = edit.product_certificate;
-  if (edit.pac && *edit.pac != device.pac) {
+  if (edit.pac && !crypto::ConstantTimeEquals(*edit.pac, device.pac)) {  // a secret
     return Status::InvalidInput("pac: PAC does not match device " + device.id.ToApi());
   }
   if (edit.type && *edit.type != device.type) {

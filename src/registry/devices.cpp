@@ -7,6 +7,7 @@
 #include "core/hex.h"
 #include "core/identifiers.h"
 #include "core/text.h"
+#include "crypto/password.h"
 #include "crypto/random.h"
 #include "registry/certificates.h"
 
@@ -86,7 +87,7 @@ Result<Device> DeviceRegistry::Register(std::string_view caller_group,
     }
     return credential.status();
   }
-  if (credential->initial_pac != *pac) {
+  if (!crypto::ConstantTimeEquals(credential->initial_pac, *pac)) {  // a secret
     return Status::InvalidInput("pac: PAC does not match device " + id->ToApi());
   }
 
@@ -248,7 +249,7 @@ storage::ChunkOutcome DeviceRegistry::ProcessBulkCreate(const storage::JobClaim&
       outcome.failed.push_back({id.ToApi(), "unknown device (no credentials imported for it)"});
       continue;
     }
-    if (AsciiUpper(credential->initial_pac) != pac) {
+    if (!crypto::ConstantTimeEquals(AsciiUpper(credential->initial_pac), pac)) {
       outcome.failed.push_back({id.ToApi(), "PAC does not match"});
       continue;
     }
