@@ -50,8 +50,9 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"GET", "/api/devices/{id}", kRead, GetDevice},
       {"DELETE", "/api/devices/{id}", kManage, DeleteDevice},
       {"GET", "/api/jobs/{jobId}", kJobRead, GetJob},
+      // Its form carries the batch's encryption key.
       {"POST", "/api/credentials/import", kImport, ImportCredentials, Access::kRoles,
-       Body::kUpload},
+       Body::kSecretUpload},
       {"GET", "/api/devices/{id}/token-state", kRead, GetTokenState},
       {"GET", "/api/devices/{id}/networkstate", kRead, GetNetworkState},
       // GET although it changes state: the Sigfox API v1 path and method.
@@ -176,6 +177,10 @@ Status AddApiRoutes(http::Router& router, ApiContext& ctx, const BodyLimits& lim
       case Body::kUpload:
         options.max_body_bytes = limits.upload;
         options.storage = http::BodyStorage::kFile;
+        break;
+      case Body::kSecretUpload:
+        options.max_body_bytes = limits.upload;
+        options.storage = http::BodyStorage::kSecretFile;
         break;
       case Body::kReport:
         options.max_body_bytes = limits.report;

@@ -46,12 +46,13 @@ enum class Access {
 // What a route's request body may be, and so how large and where it is kept
 // (BodyLimits below).
 enum class Body {
-  kJson,    // a JSON object of a few fields (public routes: kept smaller still)
-  kSmall,   // a JSON object of a few short fields (a format to try): BodyLimits::small_json
-  kBulk,    // a bulk JSON request: up to ~200 000 devices
-  kBatch,   // a batch of ingest reports: up to 1 000
-  kUpload,  // files (CSV, multipart): streamed to a temporary file, not memory
-  kReport,  // a Provision ID report CSV: like kUpload, with room for 1 000 000 rows
+  kJson,          // a JSON object of a few fields (public routes: kept smaller still)
+  kSmall,         // a JSON object of a few short fields (a format to try): BodyLimits::small_json
+  kBulk,          // a bulk JSON request: up to ~200 000 devices
+  kBatch,         // a batch of ingest reports: up to 1 000
+  kUpload,        // files (CSV, multipart): streamed to a temporary file, not memory
+  kSecretUpload,  // kUpload that carries a secret: to a memory file, never a disk
+  kReport,        // a Provision ID report CSV: like kUpload, with room for 1 000 000 rows
 };
 
 struct ApiRoute {

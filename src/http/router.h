@@ -61,7 +61,10 @@ enum class Safety { kSafe, kChangesState };
 // counted against the server's budget for bodies in flight. kFile: streamed to
 // an unnamed temporary file and handed to the handler as a read-only mapping
 // (Request::body_view()), so a large upload costs disk and page cache, not heap.
-enum class BodyStorage { kMemory, kFile };
+// kSecretFile: the same in an anonymous memory file (memfd) that never reaches a
+// disk, for uploads that carry a secret (an encryption key) whose blocks must
+// not stay behind on one; it costs memory (not heap) while the request lasts.
+enum class BodyStorage { kMemory, kFile, kSecretFile };
 
 // Runs on a request whose head has arrived, before its body is read from the
 // connection (and before "100 Continue" is sent). Returns the response to send

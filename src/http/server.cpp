@@ -227,7 +227,14 @@ class BodyBudget {
 // after a crash), mapped read-only for the handler once complete.
 class Spool {
  public:
-  static Result<Spool> Create(const std::string& dir_option) {
+  static Result<Spool> Create(const std::string& dir_option, bool secret) {
+    if (secret) {
+      const int fd = ::memfd_create("roost-upload", MFD_CLOEXEC);
+      if (fd < 0) {
+        return Status::IoError(std::string("cannot create a memory file: ") + std::strerror(errno));
+      }
+      return Spool(fd);
+    }
     std::string dir = dir_option;
     if (dir.empty()) {
       const char* tmp = std::getenv("TMPDIR");
@@ -1074,13 +1081,13 @@ asio::awaitable<Server::Impl::BodyRead> Server::Impl::ReadBody(
   read.budget = BodyBudget::Hold(route.admit ? budget_ : unadmitted_budget_);
   auto& msg = parser.get();
   const auto length = parser.content_length();
-  const bool to_file = route.storage == BodyStorage::kFile;
+  const bool to_file = route.storage != BodyStorage::kMemory;
   if (!to_file && length && !read.budget.Take(*length)) {
     read.refusal = Busy();
     co_return read;
   }
   if (to_file) {
-    auto spool = Spool::Create(opts_.spool_dir);
+    auto spool = Spool::Create(opts_.spool_dir, route.storage == BodyStorage::kSecretFile);
     if (!spool.ok()) {
       if (opts_.logger) {
         opts_.logger->Error("cannot spool a request body", {{"error", spool.status().message()}});

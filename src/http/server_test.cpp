@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -53,6 +54,20 @@ struct RawResponse {
     return "";
   }
 };
+
+// The path /proc/self/maps gives for the mapping that holds `p` ("" if none).
+std::string MappingOf(const void* p) {
+  std::ifstream maps("/proc/self/maps");
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  std::string line;
+  while (std::getline(maps, line)) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx", &lo, &hi) != 2 || at < lo || at >= hi) continue;
+    const size_t slash = line.find('/');
+    return slash == std::string::npos ? std::string() : line.substr(slash);
+  }
+  return "";
+}
 
 class Client {
  public:
@@ -329,6 +344,18 @@ class ServerTest : public ::testing::Test {
                                                          std::to_string(sum));
                         },
                         upload)
+                    .ok());
+    // The same in a memory file: answers what backs the body's mapping.
+    RouteOptions secret_upload = upload;
+    secret_upload.storage = BodyStorage::kSecretFile;
+    ASSERT_TRUE(router
+                    .Add(
+                        "POST", "/secret-upload",
+                        [](const Request& r) {
+                          return Response::Text(200, std::to_string(r.body_view().size()) + "|" +
+                                                         MappingOf(r.body_view().data()));
+                        },
+                        secret_upload)
                     .ok());
     ASSERT_TRUE(router
                     .Add(
@@ -856,6 +883,22 @@ TEST_F(ServerTest, SpooledBodyReachesTheHandlerWhole) {
   EXPECT_EQ(r->body, expected);
   c.Send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(c.Read()->body, "0|0|0");
+}
+
+// An upload that carries a secret is spooled to a memory file, never to a
+// file system whose blocks would keep it; the upload route's goes to one.
+TEST_F(ServerTest, ASecretUploadIsSpooledToMemoryNeverToADisk) {
+  ServerOptions opts;
+  opts.spool_dir = ::testing::TempDir();
+  StartServer(opts);
+  const std::string payload(256 * 1024, 'k');
+  Client c(server->port());
+  c.Send("POST /secret-upload HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+         std::to_string(payload.size()) + "\r\n\r\n" + payload);
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body.rfind(std::to_string(payload.size()) + "|/memfd:roost-upload", 0), 0u)
+      << r->body;
 }
 
 TEST_F(ServerTest, EveryResponseCarriesTheSecurityHeaders) {
