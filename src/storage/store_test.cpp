@@ -554,6 +554,30 @@ TEST_P(StoreTest, PasswordTokensAreTakenOnceAndReplaced) {
   EXPECT_EQ(store_->TakePasswordToken(third.token_hash).status().code(), Status::Code::kNotFound);
 }
 
+// Links asked for at once: only the one stored last is valid.
+TEST_P(StoreTest, ConcurrentPasswordLinksLeaveOneValid) {
+  Group root = MakeGroup(1, "");
+  const User u = MakeUser(0x912, root.id, "links@example.com", {"READER"});
+  for (int round = 0; round < 10; ++round) {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) {
+      threads.emplace_back([&, i] {
+        UserToken t{std::string(60, 'f') + std::to_string(round * 10 + i) + "xx", u.id, 9000, 1000};
+        t.token_hash.resize(64, 'x');
+        EXPECT_TRUE(store_->ReplacePasswordToken(t).ok());
+      });
+    }
+    for (auto& t : threads) t.join();
+    int valid = 0;
+    for (int i = 0; i < 4; ++i) {
+      std::string hash = std::string(60, 'f') + std::to_string(round * 10 + i) + "xx";
+      hash.resize(64, 'x');
+      if (store_->FindPasswordToken(hash).ok()) ++valid;
+    }
+    EXPECT_EQ(valid, 1) << "round " << round;
+  }
+}
+
 TEST_P(StoreTest, ConcurrentTakesOfOnePasswordTokenSucceedOnce) {
   Group root = MakeGroup(1, "");
   const User u = MakeUser(0x911, root.id, "race@example.com", {"READER"});

@@ -108,6 +108,18 @@ Status SqlStore::ReplacePasswordToken(const UserToken& t) {
   driver::Transaction tx(c);
   ROOST_RETURN_IF_ERROR(tx.Begin("store password token"));
   {
+    // The user's row locked first: of two links asked for at once, the second
+    // waits and deletes the first (each would otherwise find nothing to
+    // delete, and both links would stay valid). SQLite's write transaction
+    // already runs alone.
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT id FROM users WHERE id = $1" + std::string(c.dialect().for_update),
+                    "store password token");
+    auto found = q.Bind(1, t.user).Next();
+    if (!found.ok()) return found.status();
+    if (!*found) return Status::InvalidInput("user " + t.user + " not found");
+  }
+  {
     ROOST_SQL_QUERY(q, c, "DELETE FROM password_tokens WHERE user_id = $1", "store password token");
     ROOST_RETURN_IF_ERROR(q.Bind(1, t.user).Run());
   }
