@@ -36,11 +36,20 @@ Status WriteWholeFile(const std::string& path, std::string_view data, bool overw
   if (!overwrite && ::stat(path.c_str(), &st) == 0) {
     return Status::AlreadyExists(path + ": already exists; refusing to overwrite");
   }
-  // O_EXCL: a temp name someone placed beforehand (a file or a link to one)
-  // is never written through.
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  // mkostemp makes a file of its own (O_EXCL, with a random name): a name
+  // someone placed beforehand, a file or a link to one, is never written through.
+  std::string tmp = path + ".tmp.XXXXXX";
+  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) return Status::IoError(path + ": cannot create: " + std::strerror(errno));
+  // mkostemp makes it 0600; a file without secrets gets the usual mode.
+  const mode_t umask_now = ::umask(0);
+  ::umask(umask_now);
+  if (::fchmod(fd, mode & ~umask_now) != 0) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return Status::IoError(path + ": cannot set its mode: " + std::strerror(err));
+  }
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);

@@ -38,8 +38,8 @@ Result<std::string> ReadWholeFile(const std::string& path);
 // Writes `data` to `path` atomically (temp file + fsync + rename). With
 // `overwrite` false, fails when `path` exists. The file gets `mode` (less the
 // umask) whatever was there before: 0600 for anything that holds a secret
-// (PACs, keys). The temp file is made anew (never one that was there, nor
-// through a symbolic link).
+// (PACs, keys). The temp file is made anew, with a random name (never one that
+// was there, nor through a symbolic link).
 Status WriteWholeFile(const std::string& path, std::string_view data, bool overwrite = true,
                       mode_t mode = 0644);
 

@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -68,12 +69,19 @@ Status CheckUrl(std::string_view url, std::initializer_list<std::string_view> sc
       return Status::Ok();
     }
   }
-  // Only the scheme is quoted: the rest may carry a password.
+  // Only a scheme is quoted (RFC 3986: a letter, then letters, digits, + - .):
+  // the rest may carry a password, and so may text that is no URL at all.
   const size_t colon = url.find(':');
-  return Status::InvalidInput("expected " + std::string(expected) + ", got " +
-                              (colon == std::string_view::npos
-                                   ? std::string("no scheme")
-                                   : "the scheme " + Quote(url.substr(0, colon))));
+  const std::string_view scheme = url.substr(0, colon);
+  const bool is_scheme =
+      colon != std::string_view::npos && !scheme.empty() &&
+      std::isalpha(static_cast<unsigned char>(scheme[0])) &&
+      std::all_of(scheme.begin(), scheme.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+      });
+  return Status::InvalidInput(
+      "expected " + std::string(expected) + ", got " +
+      (is_scheme ? "the scheme " + Quote(scheme) : std::string("no scheme")));
 }
 
 using Setter = Status (*)(ServeConfig&, const Raw&);

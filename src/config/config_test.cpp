@@ -414,6 +414,9 @@ TEST(Config, BadEnvironmentValues) {
   EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_DATABASE_URL", "mysql://roost:S3cret@db/roost"}}),
             "ROOST_DATABASE_URL: expected postgresql://…, postgres://… or sqlite:PATH, got the "
             "scheme \"mysql\"");
+  EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_DATABASE_URL", "host=db password=se:cret"}}),
+            "ROOST_DATABASE_URL: expected postgresql://…, postgres://… or sqlite:PATH, got no "
+            "scheme");
   EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_HTTP_PUBLIC_URL", "roost.example.com"}}),
             "ROOST_HTTP_PUBLIC_URL: expected http://… or https://…, got no scheme");
   EXPECT_EQ(LoadError(std::nullopt, {{"ROOST_SMTP_FROM", "roost"}}),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <list>
 #include <map>
 #include <mutex>
 #include <random>
@@ -180,6 +181,7 @@ class Listener::Impl : public std::enable_shared_from_this<Listener::Impl> {
   struct UpstreamLink {
     std::unique_ptr<udp::socket> socket;
     uint64_t generation = 0;
+    std::list<Eui64>::iterator recent;  // its place in upstream_recent_, while it has a socket
   };
   struct Gateway {
     std::optional<udp::endpoint> pull_address;
@@ -450,10 +452,17 @@ class Listener::Impl : public std::enable_shared_from_this<Listener::Impl> {
   // --- the upstream ---------------------------------------------------------
 
   void SendUpstream(const Eui64& eui, Gateway& gw, Bytes datagram) {
-    if (!gw.upstream.socket) {
-      if (upstream_sockets_ >= options_.max_upstream_sockets) {
-        dropped_->WithLabels({"upstream_socket_limit"}).Inc();
-        return;
+    if (gw.upstream.socket) {
+      upstream_recent_.splice(upstream_recent_.begin(), upstream_recent_, gw.upstream.recent);
+    } else {
+      // At the limit, the gateway relayed least recently gives up its socket
+      // (and gets a new one when it is relayed again): a gateway that pulls
+      // every few seconds keeps one, however many made-up EUIs come and go.
+      if (upstream_recent_.size() >= options_.max_upstream_sockets) {
+        if (upstream_recent_.empty()) return;  // a limit of 0: no relaying
+        auto oldest = gateways_.find(upstream_recent_.back());
+        if (oldest != gateways_.end()) CloseUpstream(oldest->second);
+        dropped_->WithLabels({"upstream_socket_evicted"}).Inc();
       }
       auto socket = std::make_unique<udp::socket>(io_);
       boost::system::error_code ec;
@@ -465,7 +474,8 @@ class Listener::Impl : public std::enable_shared_from_this<Listener::Impl> {
         return;
       }
       gw.upstream.socket = std::move(socket);
-      ++upstream_sockets_;
+      upstream_recent_.push_front(eui);
+      gw.upstream.recent = upstream_recent_.begin();
       gw.upstream.generation = ++generation_;
       WaitUpstream(eui, gw.upstream);
     }
@@ -477,6 +487,16 @@ class Listener::Impl : public std::enable_shared_from_this<Listener::Impl> {
             self->dropped_->WithLabels({"upstream_send"}).Inc();
           }
         });
+  }
+
+  // Closes the gateway's upstream socket, if it has one (its wait ends aborted).
+  void CloseUpstream(Gateway& gw) {
+    if (!gw.upstream.socket) return;
+    boost::system::error_code ec;
+    gw.upstream.socket->close(ec);
+    gw.upstream.socket.reset();
+    ++gw.upstream.generation;  // a wait already completed is not for this socket
+    upstream_recent_.erase(gw.upstream.recent);
   }
 
   void WaitUpstream(const Eui64& eui, UpstreamLink& link) {
@@ -557,11 +577,7 @@ class Listener::Impl : public std::enable_shared_from_this<Listener::Impl> {
     for (auto it = gateways_.begin(); it != gateways_.end();) {
       Gateway& gw = it->second;
       if (now - gw.last_seen > options_.pull_expiry) {
-        boost::system::error_code ec;
-        if (gw.upstream.socket) {
-          gw.upstream.socket->close(ec);
-          --upstream_sockets_;
-        }
+        CloseUpstream(gw);
         it = gateways_.erase(it);
         continue;
       }
@@ -602,7 +618,8 @@ class Listener::Impl : public std::enable_shared_from_this<Listener::Impl> {
   std::unique_ptr<observe::MetricsRegistry> own_metrics_;
   observe::Gauge* gateways_gauge_;
   std::optional<udp::endpoint> upstream_endpoint_;
-  size_t upstream_sockets_ = 0;  // open ones, of gateways_
+  // The gateways with an upstream socket, most recently relayed first.
+  std::list<Eui64> upstream_recent_;
   uint16_t port_ = 0;
 
   // Every socket operation and every table below happens under mu_, so the

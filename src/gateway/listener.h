@@ -85,9 +85,9 @@ struct ListenerOptions {
   size_t max_gateways = 10'000;
   // Gateways relayed to lns_upstream at once, each through a socket of its
   // own. The datagrams are not authenticated: without this, anyone could make
-  // the server open a socket per made-up gateway EUI. Past it, a new gateway's
-  // datagrams for the upstream are dropped ("upstream_socket_limit") until a
-  // gateway is forgotten (pull_expiry).
+  // the server open a socket per made-up gateway EUI. Past it, the gateway
+  // relayed least recently gives its socket up ("upstream_socket_evicted") and
+  // gets a new one when it is relayed again.
   size_t max_upstream_sockets = 1'000;
   size_t max_pending_uplinks = 4'096;  // uplinks within their dedup window
 };

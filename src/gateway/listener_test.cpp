@@ -491,23 +491,33 @@ TEST_F(ListenerTest, GatewayTableIsBounded) {
 }
 
 // Gateway EUIs cost nothing to make up: each relayed one holds a socket, and
-// their number is bounded apart from the gateway table.
-TEST_F(ListenerTest, UpstreamSocketsAreBounded) {
+// their number is bounded apart from the gateway table. At the bound, the
+// gateway relayed least recently gives its socket up: every gateway is still
+// relayed (from a new port when it comes back).
+TEST_F(ListenerTest, UpstreamSocketsAreBoundedAndTheLeastRecentGivesItsUp) {
   Peer lns;
-  StartListener(Region::kEU868, lns.port(), [](ListenerOptions& o) { o.max_upstream_sockets = 1; });
-  Peer a, b;
+  StartListener(Region::kEU868, lns.port(), [](ListenerOptions& o) { o.max_upstream_sockets = 2; });
+  Peer a, b, c;
+  auto relayed = [&]() -> std::pair<Eui64, uint16_t> {
+    auto got = lns.ReceiveType(PacketType::kPullData);
+    if (!got) return {Eui64{}, 0};
+    return {ParseDatagram(got->bytes)->gateway_eui.value_or(Eui64{}), got->from_port};
+  };
   Pull(a, kGatewayA);
-  Pull(b, kGatewayB);  // remembered (the table has room) but not relayed
-  EXPECT_TRUE(Eventually([&] { return listener_->dropped("upstream_socket_limit") == 1; }));
-  auto first = lns.ReceiveType(PacketType::kPullData);
-  ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(ParseDatagram(first->bytes)->gateway_eui, kGatewayA);
-  EXPECT_FALSE(lns.ReceiveType(PacketType::kPullData, 300ms).has_value());
-  // A keeps its socket: its next pull reaches the upstream.
-  Pull(a, kGatewayA);
-  auto second = lns.ReceiveType(PacketType::kPullData);
-  ASSERT_TRUE(second.has_value());
-  EXPECT_EQ(ParseDatagram(second->bytes)->gateway_eui, kGatewayA);
+  const auto [a_eui, a_port] = relayed();
+  EXPECT_EQ(a_eui, kGatewayA);
+  Pull(b, kGatewayB);
+  EXPECT_EQ(relayed().first, kGatewayB);
+  Pull(a, kGatewayA);  // A is now the more recent of the two
+  EXPECT_EQ(relayed(), std::make_pair(kGatewayA, a_port));
+  Pull(c, kGatewayC);  // B gives its socket up
+  EXPECT_EQ(relayed().first, kGatewayC);
+  EXPECT_EQ(listener_->dropped("upstream_socket_evicted"), 1u);
+  Pull(a, kGatewayA);  // A kept its socket: the same port
+  EXPECT_EQ(relayed(), std::make_pair(kGatewayA, a_port));
+  Pull(b, kGatewayB);  // B is relayed again, through a new socket (C's goes)
+  EXPECT_EQ(relayed().first, kGatewayB);
+  EXPECT_EQ(listener_->dropped("upstream_socket_evicted"), 2u);
 }
 
 TEST_F(ListenerTest, DebugLogNamesTheSenderNeverThePayload) {

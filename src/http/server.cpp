@@ -157,10 +157,6 @@ constexpr size_t kLoggedPathLength = 200;
 
 // A body of this size or more is "large": after it, freed heap is given back.
 constexpr size_t kLargeBody = 1024 * 1024;
-// Bodies of routes without an Admission share this fraction of
-// max_body_bytes_in_flight.
-constexpr size_t kUnadmittedShare = 16;
-
 // What one read of Beast's takes at most (its read_size); a connection's
 // buffer holds a head and one read more.
 constexpr size_t kReadSize = 64 * 1024;
@@ -372,7 +368,8 @@ class Server::Impl {
       : opts_(WithThreads(std::move(options))),
         router_(router),
         budget_(opts_.max_body_bytes_in_flight),
-        unadmitted_budget_(opts_.max_body_bytes_in_flight / kUnadmittedShare),
+        unadmitted_budget_(opts_.max_body_bytes_in_flight),
+        memory_spool_budget_(opts_.max_memory_spool_bytes),
         workers_(opts_.handler_threads),
         ioc_(ioc),
         acceptor_(asio::make_strand(ioc_)) {}
@@ -458,8 +455,12 @@ class Server::Impl {
   bool accepting_ = false;  // the accept loop runs; guarded by mu_
   BodyBudget budget_;
   // Bodies of routes without an Admission (a login): anyone may send them, so
-  // they are charged here, not to budget_, which strangers then cannot spend.
+  // they are charged to a budget of their own (of the same size: their routes'
+  // small limits times max_connections stay within it), and strangers cannot
+  // spend what authenticated clients need.
   BodyBudget unadmitted_budget_;
+  // Bodies spooled to memory files (BodyStorage::kSecretFile).
+  BodyBudget memory_spool_budget_;
   std::atomic<bool> trim_pending_{false};
   // Runs Runs::kWorkers handlers. Joined in Shutdown once no connection waits
   // for one any more.
@@ -1078,11 +1079,15 @@ asio::awaitable<Server::Impl::BodyRead> Server::Impl::ReadBody(
     beast::tcp_stream& stream, beast::flat_buffer& buffer,
     bhttp::request_parser<bhttp::buffer_body>& parser, const RouteOptions& route, Request& req) {
   BodyRead read;
-  read.budget = BodyBudget::Hold(route.admit ? budget_ : unadmitted_budget_);
+  // A memory file is memory too: it is paid from a budget of its own.
+  const bool memory_file = route.storage == BodyStorage::kSecretFile;
+  read.budget = BodyBudget::Hold(memory_file   ? memory_spool_budget_
+                                 : route.admit ? budget_
+                                               : unadmitted_budget_);
   auto& msg = parser.get();
   const auto length = parser.content_length();
   const bool to_file = route.storage != BodyStorage::kMemory;
-  if (!to_file && length && !read.budget.Take(*length)) {
+  if ((!to_file || memory_file) && length && !read.budget.Take(*length)) {
     read.refusal = Busy();
     co_return read;
   }
@@ -1165,6 +1170,10 @@ asio::awaitable<Server::Impl::BodyRead> Server::Impl::ReadBody(
     if (ec == bhttp::error::need_buffer) ec = {};
     const size_t got = room - msg.body().size;
     if (to_file) {
+      if (memory_file && !length && !read.budget.Take(got)) {  // chunked: paid as it comes
+        read.refusal = Busy();
+        co_return read;
+      }
       if (Status w = read.spool->Append(std::string_view(scratch.data(), got)); !w.ok()) {
         if (opts_.logger) {
           opts_.logger->Error("cannot spool a request body", {{"error", w.message()}});

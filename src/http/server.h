@@ -16,8 +16,9 @@
 //    RouteOptions; only once admitted, so a stranger never learns the limit;
 //    at once on a route without Admission), and takes the body's size from a budget shared by all
 //    in-memory bodies in flight (`max_body_bytes_in_flight`; past it, 503 with Retry-After;
-//    bodies of routes without an Admission, which anyone may send, share a sixteenth of it
-//    instead, so strangers cannot spend what authenticated clients need). A
+//    bodies of routes without an Admission, which anyone may send, are charged to a budget of
+//    the same size of their own, so strangers cannot spend what authenticated clients need;
+//    memory-file bodies to `max_memory_spool_bytes`). A
 //    connection whose body was not read is closed after the answer. Bodies of BodyStorage::kFile
 //    routes go to an unnamed temporary file in `spool_dir` instead of memory;
 //  - after a request whose body was large, gives freed heap back to the system
@@ -83,6 +84,9 @@ struct ServerOptions {
   // In-memory request bodies being read or handled, all connections together;
   // a body that would pass it gets 503 + Retry-After. Spooled bodies do not count.
   size_t max_body_bytes_in_flight = 64 * 1024 * 1024;
+  // Bodies spooled to memory files (BodyStorage::kSecretFile), all connections
+  // together; a body that would pass it gets 503 + Retry-After.
+  size_t max_memory_spool_bytes = 256 * 1024 * 1024;
   std::string spool_dir;                // BodyStorage::kFile bodies; "" = $TMPDIR or /tmp
   size_t max_header_bytes = 16 * 1024;  // larger request heads get 431
   size_t max_connections = 10000;       // further connections are closed at once

@@ -810,11 +810,11 @@ TEST_F(ServerTest, BodiesInFlightPastTheBudgetGet503WithRetryAfter) {
   EXPECT_EQ(third.Read()->body, "friend|600");
 }
 
-// Anyone may send a body to a route without an Admission: those bodies share
-// a sixteenth of the budget, and holding all of it leaves the rest untouched.
+// Anyone may send a body to a route without an Admission: those bodies have a
+// budget of their own, and holding all of it leaves the admitted clients' alone.
 TEST_F(ServerTest, StrangersBodiesCannotSpendTheAdmittedClientsBudget) {
   ServerOptions opts;
-  opts.max_body_bytes_in_flight = 16000;  // 1000 for bodies of routes without an Admission
+  opts.max_body_bytes_in_flight = 1000;  // each of the two budgets
   StartServer(opts);
   Client stranger(server->port());
   stranger.Send("POST /items/1 HTTP/1.1\r\nHost: t\r\nContent-Length: 900\r\n\r\n");
@@ -824,13 +824,13 @@ TEST_F(ServerTest, StrangersBodiesCannotSpendTheAdmittedClientsBudget) {
   auto busy = another.Read();
   ASSERT_TRUE(busy);
   EXPECT_EQ(busy->status, 503);
-  // An admitted client's body far larger than the strangers' share still fits.
+  // An admitted client's body larger than what the strangers left still fits.
   Client admitted(server->port());
-  admitted.Send("POST /guarded HTTP/1.1\r\nHost: t\r\nX-Key: open\r\nContent-Length: 8000\r\n\r\n" +
-                std::string(8000, 'a'));
+  admitted.Send("POST /guarded HTTP/1.1\r\nHost: t\r\nX-Key: open\r\nContent-Length: 800\r\n\r\n" +
+                std::string(800, 'a'));
   auto ok = admitted.Read();
   ASSERT_TRUE(ok);
-  EXPECT_EQ(ok->body, "friend|8000");
+  EXPECT_EQ(ok->body, "friend|800");
   stranger.Send(std::string(900, 's'));
   EXPECT_EQ(stranger.Read()->body, "1|-|900");
 }
@@ -899,6 +899,24 @@ TEST_F(ServerTest, ASecretUploadIsSpooledToMemoryNeverToADisk) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body.rfind(std::to_string(payload.size()) + "|/memfd:roost-upload", 0), 0u)
       << r->body;
+}
+
+// Memory files are memory: past their budget, 503 before the body is read.
+TEST_F(ServerTest, MemoryFileBodiesHaveABudget) {
+  ServerOptions opts;
+  opts.max_memory_spool_bytes = 1000;
+  StartServer(opts);
+  Client c(server->port());
+  c.Send("POST /secret-upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n");
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  Client fits(server->port());
+  fits.Send("POST /secret-upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n" +
+            std::string(1000, 'k'));
+  r = fits.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
 }
 
 TEST_F(ServerTest, EveryResponseCarriesTheSecurityHeaders) {

@@ -135,7 +135,10 @@ class CallbackDownlinkTest : public storage::StoreTest {
     DeviceType t = type_;
     t.downlink_mode = DownlinkMode::kDirect;
     t.downlink_data_string = "deadbeefcafebabe";
-    ASSERT_TRUE(store_->UpdateDeviceType(t, t.update_time).ok());
+    {
+      auto updated = store_->UpdateDeviceType(t, t.update_time);
+      ASSERT_TRUE(updated.ok() && *updated) << updated.status().message();
+    }
     IngestFrame();
   }
 
@@ -451,7 +454,10 @@ TEST_P(CallbackDownlinkTest, DirectWithoutATemplateRecordsWhyOnTheMessage) {
   DeviceType t = type_;
   t.downlink_mode = DownlinkMode::kDirect;
   t.downlink_data_string = "";
-  ASSERT_TRUE(store_->UpdateDeviceType(t, t.update_time).ok());
+  {
+    auto updated = store_->UpdateDeviceType(t, t.update_time);
+    ASSERT_TRUE(updated.ok() && *updated) << updated.status().message();
+  }
   DownlinkArbiter arbiter(*store_, Options());
   ASSERT_NO_FATAL_FAILURE(IngestFrame());
   EXPECT_EQ(HoldBoth(arbiter)["0A1C"], std::nullopt);
@@ -461,7 +467,10 @@ TEST_P(CallbackDownlinkTest, DirectWithoutATemplateRecordsWhyOnTheMessage) {
 TEST_P(CallbackDownlinkTest, ModeNoneRecordsWhyOnTheMessage) {
   DeviceType t = type_;
   t.downlink_mode = DownlinkMode::kNone;
-  ASSERT_TRUE(store_->UpdateDeviceType(t, t.update_time).ok());
+  {
+    auto updated = store_->UpdateDeviceType(t, t.update_time);
+    ASSERT_TRUE(updated.ok() && *updated) << updated.status().message();
+  }
   DownlinkArbiter arbiter(*store_, Options());
   ASSERT_NO_FATAL_FAILURE(IngestFrame());
   EXPECT_EQ(HoldBoth(arbiter)["0A1C"], std::nullopt);

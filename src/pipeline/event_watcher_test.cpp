@@ -25,7 +25,10 @@ class EventWatcherTest : public StoreTest {
     watched_ = MakeType(1, group_.id);  // keepAlive 3600 s
     unwatched_ = MakeType(2, group_.id);
     unwatched_.keep_alive = 0;
-    ASSERT_TRUE(store_->UpdateDeviceType(unwatched_, unwatched_.update_time).ok());
+    {
+      auto updated = store_->UpdateDeviceType(unwatched_, unwatched_.update_time);
+      ASSERT_TRUE(updated.ok() && *updated) << updated.status().message();
+    }
     ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x2C, watched_)).ok());
     ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x2D, unwatched_)).ok());
     EventConfig c;
@@ -78,7 +81,10 @@ TEST_P(EventWatcherTest, ALossEndsWhenTheDeviceSpeaksAfterItsTypeStoppedBeingWat
   ASSERT_EQ(watcher.WatchOnce()->lost, 1);  // 0x2C
   EXPECT_TRUE(store_->ListTypesToRestore()->empty());
   watched_.keep_alive = 0;
-  ASSERT_TRUE(store_->UpdateDeviceType(watched_, watched_.update_time).ok());
+  {
+    auto updated = store_->UpdateDeviceType(watched_, watched_.update_time);
+    ASSERT_TRUE(updated.ok() && *updated) << updated.status().message();
+  }
   ASSERT_TRUE(store_->CreateStation(Station{"0A1B", "roof", group_.id, 43.6, 1.44, 1}).ok());
   UplinkReport r;
   r.device.value = 0x2C;

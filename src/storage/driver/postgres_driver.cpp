@@ -499,7 +499,11 @@ Pool::Opener PostgresOpener(std::string conninfo) {
     // Warnings (e.g. NOTICE from CREATE ... IF NOT EXISTS) are not ours to print.
     PQsetNoticeProcessor(
         pg, [](void*, const char*) {}, nullptr);
-    return std::unique_ptr<Connection>(std::make_unique<PgConnection>(pg));
+    auto c = std::make_unique<PgConnection>(pg);
+    // Doubles come back as text: in full, whatever the server's own setting
+    // (a position read then compared in an edit must equal what is stored).
+    ROOST_RETURN_IF_ERROR(c->Exec("SET extra_float_digits = 3", "configure connection"));
+    return std::unique_ptr<Connection>(std::move(c));
   };
 }
 

@@ -52,10 +52,9 @@ Status ErrorFrom(sqlite3* db, int rc, std::string_view op) {
       return Status::InvalidInput(msg);
     default:
       // Another writer held the database past the busy timeout: the same
-      // request may well succeed in a moment (503, not 500).
-      if ((ext & 0xff) == SQLITE_BUSY || (ext & 0xff) == SQLITE_LOCKED) {
-        return Status::Unavailable(msg);
-      }
+      // request may well succeed in a moment (503, not 500). (SQLITE_LOCKED,
+      // a conflict within one connection, would not: it stays an error.)
+      if ((ext & 0xff) == SQLITE_BUSY) return Status::Unavailable(msg);
       return Status::IoError(msg);
   }
 }
@@ -95,8 +94,8 @@ class SqliteStatement final : public Statement {
   SqliteStatement(sqlite3* db, sqlite3_stmt* s, WriteTurn turn)
       : db_(db), s_(s), turn_(turn), writes_(sqlite3_stmt_readonly(s) == 0) {}
   ~SqliteStatement() override {
+    sqlite3_finalize(s_);  // ends a write still running, before its turn is given up
     EndTurn();
-    sqlite3_finalize(s_);
   }
 
   void BindText(int i, std::string_view v, bool copy) override {
