@@ -110,12 +110,8 @@ Status SqlStore::ReplacePasswordToken(const UserToken& t) {
   {
     // The user's row locked first: of two links asked for at once, the second
     // waits and deletes the first (each would otherwise find nothing to
-    // delete, and both links would stay valid). SQLite's write transaction
-    // already runs alone.
-    ROOST_SQL_QUERY(q, c,
-                    "SELECT id FROM users WHERE id = $1" + std::string(c.dialect().for_update),
-                    "store password token");
-    auto found = q.Bind(1, t.user).Next();
+    // delete, and both links would stay valid).
+    auto found = LockRow(c, "users", t.user, RowLock::kUpdate, "store password token");
     if (!found.ok()) return found.status();
     if (!*found) return Status::InvalidInput("user " + t.user + " not found");
   }

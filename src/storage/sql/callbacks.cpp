@@ -193,18 +193,14 @@ Status SqlStore::CreateCallbacks(std::span<const Callback> callbacks) {
   {
     // The type row is locked for update, so that two requests cannot both
     // pass the count below.
-    ROOST_SQL_QUERY(
-        q, c, "SELECT id FROM device_types WHERE id = $1" + std::string(c.dialect().for_update),
-        "create callbacks");
     ROOST_SQL_QUERY(count, c, "SELECT COUNT(*) FROM callbacks WHERE type_id = $1",
                     "create callbacks");
     std::map<std::string, size_t> adding;
     for (const Callback& cb : callbacks) ++adding[cb.type];
     for (const auto& [type, n] : adding) {
-      auto found = q.Bind(1, type).Next();
+      auto found = LockRow(c, "device_types", type, RowLock::kUpdate, "create callbacks");
       if (!found.ok()) return found.status();
       if (!*found) return Status::InvalidInput("device type " + type + " not found");
-      q.Reset();
       // Every message queues a delivery per callback of its type, in the
       // ingest transaction every group shares: the number is bounded.
       auto counted = count.Bind(1, type).Next();

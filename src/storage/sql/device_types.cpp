@@ -60,10 +60,7 @@ Status SqlStore::DeleteDeviceType(std::string_view id) {
   ROOST_RETURN_IF_ERROR(tx.Begin("delete device type"));
   // Lock the type first so that no device is added to it between the count and the delete.
   {
-    ROOST_SQL_QUERY(
-        q, c, "SELECT id FROM device_types WHERE id = $1" + std::string(c.dialect().for_update),
-        "delete device type");
-    auto found = q.Bind(1, id).Next();
+    auto found = LockRow(c, "device_types", id, RowLock::kUpdate, "delete device type");
     if (!found.ok()) return found.status();
     if (!*found) return Status::NotFound("device type " + std::string(id) + " not found");
   }

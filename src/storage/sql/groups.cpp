@@ -109,11 +109,7 @@ Status SqlStore::DeleteGroup(std::string_view id) {
   // Lock the group: rows that reference it (children, users, ...) take a key share
   // lock on it when inserted, so none can appear between the counts and the delete.
   {
-    ROOST_SQL_QUERY(q, c,
-                    "SELECT id FROM groups WHERE id = $1" + std::string(c.dialect().for_update),
-                    "delete group");
-    q.Bind(1, id);
-    auto found = q.Next();
+    auto found = LockRow(c, "groups", id, RowLock::kUpdate, "delete group");
     if (!found.ok()) return found.status();
     if (!*found) return Status::NotFound("group " + std::string(id) + " not found");
   }

@@ -117,13 +117,10 @@ Status SqlStore::ImportProvisionIds(std::span<const ProvisionIdRow> rows) {
     // engine-specific foreign-key failure.
     std::unordered_set<std::string> groups;
     for (const ProvisionIdRow& r : rows) groups.insert(r.group);
-    ROOST_SQL_QUERY(
-        q, c, "SELECT id FROM groups WHERE id = $1" + std::string(c.dialect().for_share), kOp);
     for (const std::string& g : groups) {
-      auto found = q.Bind(1, g).Next();
+      auto found = LockRow(c, "groups", g, RowLock::kShare, kOp);
       if (!found.ok()) return found.status();
       if (!*found) return Status::InvalidInput("group " + g + " not found");
-      q.Reset();
     }
   }
   std::vector<std::string> taken;  // "line N: ..." per refused row, in row order

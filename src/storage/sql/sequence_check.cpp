@@ -10,10 +10,7 @@ Result<int64_t> SqlStore::DisengageSequenceCheck(std::string_view type, EpochMil
   ROOST_RETURN_IF_ERROR(tx.Begin("disengage sequence check"));
   {
     // Lock the type so that its device set is the one seen by DeleteDeviceType too.
-    ROOST_SQL_QUERY(
-        q, c, "SELECT id FROM device_types WHERE id = $1" + std::string(c.dialect().for_share),
-        "disengage sequence check");
-    auto found = q.Bind(1, type).Next();
+    auto found = LockRow(c, "device_types", type, RowLock::kShare, "disengage sequence check");
     if (!found.ok()) return found.status();
     if (!*found) return Status::NotFound("device type " + std::string(type) + " not found");
   }

@@ -76,6 +76,16 @@ Status SqlStore::RunOne(const std::string& sql, std::string_view op, const Binde
   return Status::Ok();
 }
 
+Result<bool> SqlStore::LockRow(Connection& c, std::string_view table, std::string_view id,
+                               RowLock lock, std::string_view op) {
+  ROOST_SQL_QUERY(
+      q, c,
+      "SELECT id FROM " + std::string(table) + " WHERE id = $1" +
+          std::string(lock == RowLock::kUpdate ? c.dialect().for_update : c.dialect().for_share),
+      op);
+  return q.Bind(1, id).Next();
+}
+
 Result<bool> SqlStore::RunIfUnchanged(const std::string& sql, std::string_view op,
                                       const Binder& bind, const std::string& exists_sql,
                                       const Binder& bind_exists, std::string not_found) {

@@ -280,6 +280,13 @@ class SqlStore final : public Store {
   Result<Group> GetGroupOn(Connection& c, std::string_view id);
   Result<User> GetUserWhere(std::string_view column, std::string_view value, std::string not_found);
   Result<int64_t> CountDevicesOn(Connection& c, std::string_view type);
+  enum class RowLock { kUpdate, kShare };
+  // Locks row `id` of `table` (keyed by its `id` column) until the transaction
+  // on `c` ends, so that what the caller checks next cannot change under it
+  // (on SQLite the write transaction runs alone and takes no row lock). False
+  // when there is no such row.
+  static Result<bool> LockRow(Connection& c, std::string_view table, std::string_view id,
+                              RowLock lock, std::string_view op);
   Result<Job> GetJobOn(Connection& c, std::string_view id);
   // Inside a write transaction.
   Result<BatchInsertResult> InsertDevicesOn(Connection& c, std::span<const Device> devices);

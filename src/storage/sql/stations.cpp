@@ -28,10 +28,7 @@ Status SqlStore::CreateStation(const Station& s) {
   {
     // The owner first, so that a missing group is InvalidInput rather than an
     // engine-specific foreign-key failure.
-    ROOST_SQL_QUERY(q, c,
-                    "SELECT id FROM groups WHERE id = $1" + std::string(c.dialect().for_share),
-                    "create station");
-    auto found = q.Bind(1, s.group).Next();
+    auto found = LockRow(c, "groups", s.group, RowLock::kShare, "create station");
     if (!found.ok()) return found.status();
     if (!*found) return Status::InvalidInput("group " + s.group + " not found");
   }
