@@ -101,10 +101,8 @@ class EndpointFlows(ServedSite):
                           "snr": 9.5, "ack": ack})
 
     def messages(self, device):
-        r = Client(self.server, self.reader)
-        data = r.ok("GET", "/api/devices/%s/messages" % device)["data"]
-        r.close()
-        return data
+        """The device's messages as a DEVICE_MANAGER sees them (urls unmasked)."""
+        return self.admin.ok("GET", "/api/devices/%s/messages" % device)["data"]
 
     def test_dead_and_slow_endpoints_never_delay_a_healthy_one(self):
         dead_tid, dead = self.type_with_device("dead", 0)

@@ -189,15 +189,43 @@ std::string WithoutQueryValues(const std::string& url, size_t authority) {
   return out;
 }
 
-// The URL with "user:password@" of its authority replaced by "***@", and
-// without its query's values.
+// The path's segments replaced by "***", but for those that are a template
+// variable alone ("{device}"): webhooks carry their token in the path as often
+// as in the query (".../services/T0/B0/XXXX").
+std::string WithoutPathLiterals(const std::string& url, size_t authority) {
+  const size_t path = url.find('/', authority);
+  const size_t path_end = url.find_first_of("?#", authority);
+  if (path == std::string::npos || (path_end != std::string::npos && path > path_end)) return url;
+  const size_t stop = path_end == std::string::npos ? url.size() : path_end;
+  std::string out = url.substr(0, path);
+  for (size_t from = path; from < stop;) {
+    const size_t next = std::min(url.find('/', from + 1), stop);
+    const std::string_view segment = std::string_view(url).substr(from + 1, next - from - 1);
+    const bool variable = segment.size() > 2 && segment.front() == '{' && segment.back() == '}' &&
+                          segment.find_first_of("{}", 1) == segment.size() - 1;
+    out += '/';
+    out += segment.empty() || variable ? std::string(segment) : "***";
+    from = next;
+  }
+  return out + url.substr(stop);
+}
+
+// The URL as a READER sees it: "user:password@" of its authority replaced by
+// "***@", its path's literal segments and its query's values by "***".
 std::string WithoutCredentials(const std::string& url) {
   const size_t scheme = url.find("://");
   const size_t start = scheme == std::string::npos ? 0 : scheme + 3;
   const size_t end = url.find_first_of("/?#", start);
   const size_t at = url.rfind('@', end == std::string::npos ? std::string::npos : end);
-  if (at == std::string::npos || at < start) return WithoutQueryValues(url, start);
-  return WithoutQueryValues(url.substr(0, start) + "***" + url.substr(at), start);
+  const std::string shown =
+      at == std::string::npos || at < start ? url : url.substr(0, start) + "***" + url.substr(at);
+  return WithoutQueryValues(WithoutPathLiterals(shown, start), start);
+}
+
+// A template's text for a READER: withheld when there is any, since a body or
+// line may carry a key as a literal ({"apiKey": "..."}).
+std::string Withheld(const std::string& text, bool secrets) {
+  return secrets || text.empty() ? text : "***";
 }
 
 }  // namespace
@@ -213,8 +241,8 @@ json CallbackJson(const Callback& cb, bool secrets) {
               {"httpMethod", cb.http_method},
               {"headers", std::move(headers)},
               {"contentType", cb.content_type},
-              {"bodyTemplate", cb.body_template},
-              {"linePattern", cb.line_pattern},
+              {"bodyTemplate", Withheld(cb.body_template, secrets)},
+              {"linePattern", Withheld(cb.line_pattern, secrets)},
               {"recipient", cb.recipient},
               {"subject", cb.subject},
               {"message", cb.message},

@@ -31,14 +31,16 @@ struct CallbackEdit {
 Parsed<CallbackEdit> ParseCallbackEdit(const nlohmann::json& body);
 
 // `secrets` false (a READER's view) blanks what may carry a credential: every
-// header value, and the user and password of the URL.
+// header value; in the URL, the user and password, each path segment that is
+// not a template variable alone, and the query's values ("***"); the body
+// template and line pattern ("***" when not empty).
 nlohmann::json CallbackJson(const Callback& callback, bool secrets = true);
 
 // A delivery as a message's "callbacks" item and as an error of
 // GET /api/callbacks/messages/error: "url" (URL, BATCH_URL) or "email"
 // (EMAIL) where it goes, when known; "history", every attempt oldest first
-// ({"time", "status", "info"}). `secrets` false (a READER's view) blanks the
-// user and password of the url, as CallbackJson does.
+// ({"time", "status", "info"}). `secrets` false (a READER's view) masks the
+// url as CallbackJson does.
 // AppendDeliveryJson writes it as JSON text to `out` (a page of messages
 // writes each of its deliveries so); DeliveryJson parses that text.
 void AppendDeliveryJson(std::string& out, const Delivery& delivery, bool secrets);

@@ -23,26 +23,54 @@ TEST(CallbackJson, AReadersViewBlanksHeaderValuesAndUrlCredentials) {
   EXPECT_EQ(full["url"], cb.url);
   EXPECT_EQ(full["headers"]["X-Api-Key"], "s3cret");
   const auto reader = CallbackJson(cb, /*secrets=*/false);
-  EXPECT_EQ(reader["url"], "https://***@hooks.example:8443/in/{device}?x=***");
+  EXPECT_EQ(reader["url"], "https://***@hooks.example:8443/***/{device}?x=***");
   EXPECT_EQ(reader["headers"], (nlohmann::json{{"X-Api-Key", ""}, {"Accept", ""}}));
   EXPECT_EQ(reader.dump().find("s3cret"), std::string::npos);
   EXPECT_EQ(reader.dump().find("pa@ss"), std::string::npos);
 }
 
-TEST(CallbackJson, AUrlWithoutCredentialsIsShownWhole) {
-  for (const char* url : {"http://hooks.example/in?", "http://hooks.example/a@b",
-                          "http://hooks.example", "http://hooks.example/#x=1"}) {
+TEST(CallbackJson, AUrlWithNothingToMaskIsShownWhole) {
+  for (const char* url :
+       {"http://hooks.example/{device}?", "http://hooks.example", "http://hooks.example/",
+        "http://hooks.example/#x=1", "http://hooks.example//{device}/{data}/"}) {
     EXPECT_EQ(CallbackJson(WithSecrets(url), false)["url"], url) << url;
   }
 }
 
+TEST(CallbackJson, AReadersViewMasksThePathsLiteralSegments) {
+  for (const auto& [url, shown] : std::vector<std::pair<std::string, std::string>>{
+           {"https://hooks.slack.example/services/T0/B0/XXXXsecret",
+            "https://hooks.slack.example/***/***/***/***"},
+           {"http://hooks.example/a@b", "http://hooks.example/***"},
+           {"http://h.example/in/{device}/k3y{data}?a=1#f",
+            "http://h.example/***/{device}/***?a=***#f"},
+           {"http://h.example/{{device}}/{de}vice}", "http://h.example/***/***"},
+           {"http://h.example/{device}/", "http://h.example/{device}/"}}) {
+    EXPECT_EQ(CallbackJson(WithSecrets(url), false)["url"], shown) << url;
+    EXPECT_EQ(CallbackJson(WithSecrets(url), true)["url"], url) << url;
+  }
+}
+
+TEST(CallbackJson, AReadersViewWithholdsTheBodyTemplateAndLinePattern) {
+  Callback cb = WithSecrets("http://h.example/{device}");
+  cb.body_template = R"({"apiKey":"s3cret","d":"{data}"})";
+  cb.line_pattern = "{device};s3cret";
+  EXPECT_EQ(CallbackJson(cb)["bodyTemplate"], cb.body_template);
+  EXPECT_EQ(CallbackJson(cb)["linePattern"], cb.line_pattern);
+  const auto reader = CallbackJson(cb, false);
+  EXPECT_EQ(reader["bodyTemplate"], "***");
+  EXPECT_EQ(reader["linePattern"], "***");
+  EXPECT_EQ(reader.dump().find("s3cret"), std::string::npos);
+  cb.body_template.clear();
+  EXPECT_EQ(CallbackJson(cb, false)["bodyTemplate"], "");  // none is shown as none
+}
+
 TEST(CallbackJson, AReadersViewKeepsTheQuerysNamesButNotItsValues) {
   for (const auto& [url, shown] : std::vector<std::pair<std::string, std::string>>{
-           {"http://h.example/in?mail=a@b.example", "http://h.example/in?mail=***"},
-           {"http://h.example/in?code=k3y&device={device}",
-            "http://h.example/in?code=***&device=***"},
-           {"http://h.example/in?k3y", "http://h.example/in?***"},
-           {"http://h.example/in?a=1&&b=#frag", "http://h.example/in?a=***&***&b=***#frag"},
+           {"http://h.example/{device}?mail=a@b.example", "http://h.example/{device}?mail=***"},
+           {"http://h.example/?code=k3y&device={device}", "http://h.example/?code=***&device=***"},
+           {"http://h.example/in?k3y", "http://h.example/***?***"},
+           {"http://h.example?a=1&&b=#frag", "http://h.example?a=***&***&b=***#frag"},
            {"http://u:p@h.example?a=1", "http://***@h.example?a=***"}}) {
     EXPECT_EQ(CallbackJson(WithSecrets(url), false)["url"], shown) << url;
     EXPECT_EQ(CallbackJson(WithSecrets(url), true)["url"], url) << url;
@@ -126,7 +154,7 @@ TEST(DeliveryJson, TheDestinationIsAUrlWithCredentialsOnlyForThoseWhoSeeSecretsO
   d.channel = CallbackChannel::kUrl;
   EXPECT_EQ(DeliveryJson(d)["url"], d.destination);
   const auto reader = DeliveryJson(d, /*secrets=*/false);
-  EXPECT_EQ(reader["url"], "https://***@hooks.example/in/2C");
+  EXPECT_EQ(reader["url"], "https://***@hooks.example/***/***");
   EXPECT_FALSE(reader.contains("email"));
   d.destination = "ops@example.com";
   d.channel = CallbackChannel::kEmail;
