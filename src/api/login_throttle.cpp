@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 namespace roost::api {
 namespace {
@@ -182,11 +184,23 @@ void LoginThrottle::MakeRoom(int64_t now_ms) {
   if (windows_.size() < limits_.max_tracked) return;
   std::erase_if(windows_,
                 [&](const auto& kv) { return now_ms >= kv.second.start_ms + kv.second.length_ms; });
-  if (windows_.size() < limits_.max_tracked) return;
-  auto oldest = std::min_element(
-      windows_.begin(), windows_.end(),
-      [](const auto& a, const auto& b) { return a.second.start_ms < b.second.start_ms; });
-  windows_.erase(oldest);
+  // Still full: a tenth of the windows go at once, so that the scan is paid once
+  // per tenth of the table rather than per new window, and those with the
+  // fewest failures go first (the oldest among equals). A flood of guesses
+  // from many addresses, each window holding a few, then pushes out its own
+  // windows rather than the one that counts the guesses at a login it attacks.
+  const size_t keep = limits_.max_tracked - std::max<size_t>(1, limits_.max_tracked / 10);
+  if (windows_.size() <= keep) return;
+  std::vector<std::unordered_map<std::string, Window>::iterator> all;
+  all.reserve(windows_.size());
+  for (auto it = windows_.begin(); it != windows_.end(); ++it) all.push_back(it);
+  const size_t drop = all.size() - keep;
+  std::nth_element(all.begin(), all.begin() + static_cast<ptrdiff_t>(drop), all.end(),
+                   [](const auto& a, const auto& b) {
+                     return std::pair(a->second.failures, a->second.start_ms) <
+                            std::pair(b->second.failures, b->second.start_ms);
+                   });
+  for (size_t i = 0; i < drop; ++i) windows_.erase(all[i]);
 }
 
 size_t LoginThrottle::tracked() const {

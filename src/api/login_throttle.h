@@ -27,7 +27,10 @@
 // free to evade).
 //
 // Memory is bounded: at most `max_tracked` windows and `max_trusted` trusted
-// addresses; when full, expired entries go first, then the oldest. Thread-safe.
+// addresses. When the windows are full, expired ones go first, then a tenth of
+// the table, those with the fewest failures first (so that a flood of new
+// windows cannot push out the one counting an attack); when the trusted
+// addresses are full, the oldest goes. Thread-safe.
 // Time is passed in (epoch ms) so tests need no clock.
 #pragma once
 

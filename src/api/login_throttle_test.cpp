@@ -181,5 +181,24 @@ TEST(LoginThrottle, MemoryIsBounded) {
   EXPECT_LE(t.tracked(), 50u);
 }
 
+TEST(LoginThrottle, AFloodOfNewWindowsDoesNotPushOutTheCountOfAnAttackedLogin) {
+  Limits l = Small();
+  l.max_tracked = 300;
+  LoginThrottle t(l);
+  // The login's ceiling is reached from several addresses...
+  int allowed = 0;
+  for (int i = 0; i < 3; ++i) allowed += Fail(t, "admin", "203.0.113." + std::to_string(i), 3, 0);
+  EXPECT_EQ(allowed, 6);
+  // ...then thousands of addresses each guess once at a login of their own,
+  // many times the table's size, within the login's window.
+  for (int i = 0; i < 3000; ++i) {
+    t.Acquire("filler" + std::to_string(i),
+              "10." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ".1", 1 + i);
+  }
+  EXPECT_LE(t.tracked(), 300u);
+  // The attacked login still counts its guesses: a new address is refused.
+  EXPECT_FALSE(t.Acquire("admin", "192.0.2.77", 5000).allowed());
+}
+
 }  // namespace
 }  // namespace roost::api
