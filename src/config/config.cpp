@@ -1064,4 +1064,49 @@ Result<ConfigFile> ReadConfigFile(const std::string& path) {
   return ConfigFile{path, std::move(text)};
 }
 
+namespace {
+
+// Masks the password inside one database URL or libpq connection string, in place.
+bool MaskPassword(char* text) {
+  std::string_view v(text);
+  bool masked = false;
+  auto blank = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) text[i] = 'x';
+    masked = masked || to > from;
+  };
+  if (const size_t scheme = v.find("://"); scheme != std::string_view::npos) {
+    const size_t start = scheme + 3;
+    const size_t end = std::min(v.find_first_of("/?#", start), v.size());
+    const size_t at = v.rfind('@', end - 1);
+    if (at != std::string_view::npos && at >= start) {
+      const size_t colon = v.find(':', start);
+      if (colon != std::string_view::npos && colon < at) blank(colon + 1, at);
+    }
+  }
+  // "password=" as a query parameter (…?password=…&…) or a keyword (password=… host=…).
+  for (size_t at = v.find("password="); at != std::string_view::npos;
+       at = v.find("password=", at + 1)) {
+    const bool starts = at == 0 || v[at - 1] == '?' || v[at - 1] == '&' || v[at - 1] == ' ';
+    if (!starts) continue;
+    const size_t from = at + 9;
+    blank(from, std::min(v.find_first_of("& ", from), v.size()));
+  }
+  return masked;
+}
+
+}  // namespace
+
+int MaskDatabasePasswordsInArgs(int argc, char** argv) {
+  int masked = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg(argv[i]);
+    if (arg == "--database" && i + 1 < argc) {
+      masked += MaskPassword(argv[++i]) ? 1 : 0;
+    } else if (arg.starts_with("--database=")) {
+      masked += MaskPassword(argv[i] + 11) ? 1 : 0;
+    }
+  }
+  return masked;
+}
+
 }  // namespace roost::config

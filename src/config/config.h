@@ -216,4 +216,12 @@ StringMap ProcessEnvironment();
 // Reads a config file (at most 1 MiB); the error names the path.
 Result<ConfigFile> ReadConfigFile(const std::string& path);
 
+// Overwrites with 'x', in the process's own argument strings (what `ps` and
+// /proc/PID/cmdline show every local user), the password of each database URL
+// given as `--database URL` or `--database=URL`: the user:password of a URL's
+// authority, a `password=` query parameter, or a `password=` keyword of libpq's
+// "key=value" form. Parse the arguments from a copy first. Returns how many
+// passwords were masked.
+int MaskDatabasePasswordsInArgs(int argc, char** argv);
+
 }  // namespace roost::config

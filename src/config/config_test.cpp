@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 namespace roost::config {
 namespace {
@@ -791,4 +793,38 @@ TEST(Config, MetricsTokenIsNeverQuotedInErrors) {
 }
 
 }  // namespace
+
+TEST(MaskDatabasePasswordsInArgs, BlanksThePasswordOfEachDatabaseUrlAndNothingElse) {
+  std::vector<std::string> given = {
+      "roost",
+      "serve",
+      "--database",
+      "postgresql://roost:s3cret@db.example:5432/roost?sslmode=require",
+      "--database=postgres://u:p%40ss@[::1]/x",
+      "--database",
+      "host=db password=s3cret dbname=roost",
+      "--database",
+      "postgresql://db/roost?user=r&password=s3cret&sslmode=require",
+      "--database",
+      "postgresql://nopassword@db/roost",
+      "--listen",
+      "127.0.0.1:8080",
+      "postgresql://other:keep@db/x"};
+  std::vector<std::vector<char>> storage;
+  std::vector<char*> argv;
+  for (const auto& a : given) {
+    storage.emplace_back(a.begin(), a.end());
+    storage.back().push_back('\0');
+  }
+  for (auto& s : storage) argv.push_back(s.data());
+  EXPECT_EQ(MaskDatabasePasswordsInArgs(static_cast<int>(argv.size()), argv.data()), 4);
+  EXPECT_STREQ(argv[3], "postgresql://roost:xxxxxx@db.example:5432/roost?sslmode=require");
+  EXPECT_STREQ(argv[4], "--database=postgres://u:xxxxxx@[::1]/x");
+  EXPECT_STREQ(argv[6], "host=db password=xxxxxx dbname=roost");
+  EXPECT_STREQ(argv[8], "postgresql://db/roost?user=r&password=xxxxxx&sslmode=require");
+  EXPECT_STREQ(argv[10], "postgresql://nopassword@db/roost");
+  EXPECT_STREQ(argv[12], "127.0.0.1:8080");
+  EXPECT_STREQ(argv[13], "postgresql://other:keep@db/x");  // not a --database value
+}
+
 }  // namespace roost::config
