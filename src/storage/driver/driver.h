@@ -225,6 +225,7 @@ class Connection {
   // SQL without parameters, possibly several statements (migrations, pragmas).
   virtual Status Exec(const std::string& sql, std::string_view op) = 0;
   // Transactions; `write` transactions take the write lock up front on SQLite.
+  // A read transaction (`write` false) reads one snapshot in all its statements.
   virtual Status Begin(bool write, std::string_view op) = 0;
   virtual Status Commit(std::string_view op) = 0;
   virtual void Rollback() = 0;

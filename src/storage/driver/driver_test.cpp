@@ -92,6 +92,35 @@ TEST_P(DriverTest, AQueryRunTwiceRunsTwiceAndCountsEachRun) {
   EXPECT_EQ(n->Int(0), 2);
 }
 
+// Two reads of one read transaction see the same moment, whatever another
+// connection commits between them.
+TEST_P(DriverTest, AReadTransactionReadsOneSnapshot) {
+  auto reader = pool_->Acquire();
+  auto writer = pool_->Acquire();
+  ASSERT_TRUE(reader.ok() && writer.ok());
+  auto count = [&]() -> int64_t {
+    auto q = (*reader)->Prepare("SELECT count(*) FROM t", "count");
+    EXPECT_TRUE(q.ok());
+    if (!q.ok()) return -1;
+    auto row = q->Next();
+    EXPECT_TRUE(row.ok() && *row);
+    return row.ok() && *row ? q->Int(0) : -1;
+  };
+  if (GetParam() == "sqlite") {  // as the store runs it: readers beside the writer
+    ASSERT_TRUE((*writer)->Exec("PRAGMA journal_mode=WAL", "wal").ok());
+  }
+  ASSERT_TRUE((*reader)->Begin(/*write=*/false, "read").ok());
+  EXPECT_EQ(count(), 0);
+  {
+    auto q = (*writer)->Prepare("INSERT INTO t (id, name) VALUES (1, 'meanwhile')", "insert");
+    ASSERT_TRUE(q.ok());
+    ASSERT_TRUE(q->Run().ok());
+  }
+  EXPECT_EQ(count(), 0);
+  ASSERT_TRUE((*reader)->Commit("read").ok());
+  EXPECT_EQ(count(), 1);  // a new read sees it
+}
+
 // A double read back equals the one stored, to the last bit, whatever the
 // PostgreSQL server's own extra_float_digits (PostgreSQL sends it as text).
 TEST_P(DriverTest, DoublesComeBackExactly) {

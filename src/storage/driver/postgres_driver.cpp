@@ -306,7 +306,12 @@ class PgConnection final : public Connection {
     PQclear(r);
     return s;
   }
-  Status Begin(bool, std::string_view op) override { return Exec("BEGIN", op); }
+  // A read transaction sees one snapshot for all its statements, as SQLite's
+  // does (READ COMMITTED would take one per statement: a job's counts and its
+  // failures could then come from different moments).
+  Status Begin(bool write, std::string_view op) override {
+    return Exec(write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", op);
+  }
   Status Commit(std::string_view op) override { return Exec("COMMIT", op); }
   void Rollback() override { (void)Exec("ROLLBACK", "rollback"); }
 
