@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -156,6 +158,106 @@ Response ListDeviceTypeDevices(ApiContext& ctx, const Principal& p, const Reques
   return ListDevicesWith(
       ctx, p, req, std::move(query),
       {"idPrefix", "namePrefix", "state", "lastSeenSince", "lastSeenBefore", "positioned"});
+}
+
+namespace {
+
+// A decimal number of degrees in a query parameter, within [-limit, limit].
+std::optional<ApiError> ParseCoordinate(const Request& req, std::string_view name, int limit,
+                                        double& out) {
+  const std::string text = *req.QueryParam(name);
+  const char* end = text.data() + text.size();
+  auto r = text.size() <= 32 ? std::from_chars(text.data(), end, out)
+                             : std::from_chars_result{text.data(), std::errc::invalid_argument};
+  if (text.empty() || r.ec != std::errc() || r.ptr != end || !std::isfinite(out) || out < -limit ||
+      out > limit) {
+    return ApiError::BadField(std::string(name), "must be a number from -" + std::to_string(limit) +
+                                                     " to " + std::to_string(limit));
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> ParseBoundedInt(const Request& req, std::string_view name, int lo, int hi,
+                                        int& out) {
+  auto text = req.QueryParam(name);
+  if (!text) return std::nullopt;
+  int v = 0;
+  auto r = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (text->empty() || r.ec != std::errc() || r.ptr != text->data() + text->size() || v < lo ||
+      v > hi) {
+    return ApiError::BadField(std::string(name), "must be an integer from " + std::to_string(lo) +
+                                                     " to " + std::to_string(hi));
+  }
+  out = v;
+  return std::nullopt;
+}
+
+json AreaJson(const storage::PositionArea& a) {
+  return json{{"south", a.south}, {"west", a.west}, {"north", a.north}, {"east", a.east}};
+}
+
+}  // namespace
+
+// The type's positioned devices for a map: listed one by one up to maxListed,
+// else counted in the cells of a grid, so that every one of them is on the map
+// whatever the fleet's size; an area (all four of south, west, north, east)
+// narrows it to what the map shows.
+Response ListDeviceTypePositions(ApiContext& ctx, const Principal& p, const Request& req) {
+  auto t = VisibleDeviceType(ctx, p, req.Param("id"));
+  if (!t.ok()) return t.error().ToResponse();
+  storage::DevicePositionQuery query;
+  query.group_subtree = p.group;
+  query.type = t->id;
+  const std::array<std::string_view, 4> sides{"south", "west", "north", "east"};
+  const int given = static_cast<int>(std::count_if(
+      sides.begin(), sides.end(), [&](auto side) { return req.QueryParam(side).has_value(); }));
+  if (given != 0 && given != 4) {
+    return ApiError::BadField("south", "an area needs all four of south, west, north and east")
+        .ToResponse();
+  }
+  if (given == 4) {
+    storage::PositionArea a;
+    if (auto e = ParseCoordinate(req, "south", 90, a.south)) return e->ToResponse();
+    if (auto e = ParseCoordinate(req, "west", 180, a.west)) return e->ToResponse();
+    if (auto e = ParseCoordinate(req, "north", 90, a.north)) return e->ToResponse();
+    if (auto e = ParseCoordinate(req, "east", 180, a.east)) return e->ToResponse();
+    if (a.north < a.south)
+      return ApiError::BadField("north", "must not be below south").ToResponse();
+    if (a.east < a.west) {
+      return ApiError::BadField("east",
+                                "must not be west of west (an area across the 180th "
+                                "meridian is asked for as two)")
+          .ToResponse();
+    }
+    query.area = a;
+  }
+  if (auto e =
+          ParseBoundedInt(req, "maxListed", 1, storage::kMaxPositionsListed, query.max_listed)) {
+    return e->ToResponse();
+  }
+  if (auto e = ParseBoundedInt(req, "grid", 1, storage::kMaxPositionGrid, query.grid)) {
+    return e->ToResponse();
+  }
+  auto positions = ctx.devices.ListDevicePositions(query);
+  if (!positions.ok()) return FromStatus(positions.status()).ToResponse();
+  json body{{"total", positions->total}, {"bounds", nullptr}};
+  if (positions->bounds) body["bounds"] = AreaJson(*positions->bounds);
+  json devices = json::array();
+  for (const auto& d : positions->devices) {
+    devices.push_back(
+        json{{"id", SigfoxId{d.id}.ToApi()}, {"name", d.name}, {"lat", d.lat}, {"lng", d.lng}});
+  }
+  json cells = json::array();
+  for (const auto& c : positions->cells) {
+    json cell = AreaJson(c.bounds);
+    cell["count"] = c.count;
+    cell["lat"] = c.lat;
+    cell["lng"] = c.lng;
+    cells.push_back(std::move(cell));
+  }
+  body["devices"] = std::move(devices);
+  body["cells"] = std::move(cells);
+  return JsonResponse(200, body);
 }
 
 Response GetDevice(ApiContext& ctx, const Principal& p, const Request& req) {

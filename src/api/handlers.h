@@ -166,6 +166,7 @@ http::Response DeleteDeviceType(ApiContext&, const Principal&, const http::Reque
 
 http::Response ListDevices(ApiContext&, const Principal&, const http::Request&);
 http::Response ListDeviceTypeDevices(ApiContext&, const Principal&, const http::Request&);
+http::Response ListDeviceTypePositions(ApiContext&, const Principal&, const http::Request&);
 http::Response GetDevice(ApiContext&, const Principal&, const http::Request&);
 http::Response DeleteDevice(ApiContext&, const Principal&, const http::Request&);
 http::Response CreateDevice(ApiContext&, const Principal&, const http::Request&);

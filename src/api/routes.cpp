@@ -36,6 +36,7 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"GET", "/api/devicetypes/{id}", kRead, GetDeviceType},
       {"DELETE", "/api/devicetypes/{id}", kManage, DeleteDeviceType},
       {"GET", "/api/devicetypes/{id}/devices", kRead, ListDeviceTypeDevices},
+      {"GET", "/api/devicetypes/{id}/positions", kRead, ListDeviceTypePositions},
       {"POST", "/api/devicetypes/{id}/devices/bulk/create/async", kRegister, BulkCreate,
        Access::kRoles, Body::kBulk},
       {"GET", "/api/devicetypes/{id}/devices/bulk/create/async/{jobId}", kJobRead,

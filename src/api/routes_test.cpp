@@ -34,6 +34,7 @@ const std::map<std::string, std::string>& ExpectedMatrix() {
       {"GET /api/devicetypes/{id}", "ADR"},
       {"DELETE /api/devicetypes/{id}", "AD"},
       {"GET /api/devicetypes/{id}/devices", "ADR"},
+      {"GET /api/devicetypes/{id}/positions", "ADR"},
       {"POST /api/devicetypes/{id}/devices/bulk/create/async", "ADF"},
       {"GET /api/devicetypes/{id}/devices/bulk/create/async/{jobId}", "ADRF"},
       {"POST /api/devicetypes/{id}/devices/bulk/create/series", "ADF"},

@@ -299,6 +299,11 @@ Result<storage::DevicePage> DeviceRegistry::ListDevices(const storage::DeviceQue
   return store_.ListDevices(query);
 }
 
+Result<storage::DevicePositions> DeviceRegistry::ListDevicePositions(
+    const storage::DevicePositionQuery& query) {
+  return store_.ListDevicePositions(query);
+}
+
 Result<storage::GroupSummary> DeviceRegistry::SummarizeGroup(std::string_view group_subtree) {
   constexpr int64_t kDayMs = 24 * 3600 * 1000;
   const int64_t now = clock_();

@@ -139,6 +139,7 @@ class DeviceRegistry {
   // caller's group subtree) is the caller's business.
   Result<Device> GetDevice(uint32_t id);
   Result<storage::DevicePage> ListDevices(const storage::DeviceQuery& query);
+  Result<storage::DevicePositions> ListDevicePositions(const storage::DevicePositionQuery& query);
   Status DeleteDevice(uint32_t id);
   Result<DeviceType> GetDeviceType(std::string_view id);
   Result<std::vector<DeviceType>> ListDeviceTypes(std::string_view group_subtree);

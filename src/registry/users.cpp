@@ -253,6 +253,9 @@ Result<User> Accounts::EditUser(const Actor& actor, const User& target, const Us
           "roles: you cannot take ADMIN away from yourself; ask another administrator");
     }
     patch.roles = *edit.roles;
+    // Checked again when the edit lands: two administrators demoting each
+    // other at once must not leave the group with none.
+    patch.admin_editor = actor.user_id;
   }
   if (edit.password) {
     ROOST_RETURN_IF_ERROR(ValidateNewPassword(*edit.password));
@@ -285,7 +288,7 @@ Status Accounts::DeleteUser(const Actor& actor, std::string_view target_id) {
   if (!actor.user_id.empty() && actor.user_id == target_id) {
     return Status::InvalidInput("id: you cannot delete yourself");
   }
-  return store_.DeleteUser(target_id);
+  return store_.DeleteUser(target_id, actor.user_id);  // the same check as a role edit
 }
 
 Result<std::vector<User>> Accounts::CheckLogin(std::string_view email, std::string_view password,

@@ -313,6 +313,28 @@ TEST_F(UsersTest, EditsFromAnEarlierReadKeepWhatOtherEditsChanged) {
   EXPECT_EQ(store_->GetUser(snapshot.id)->name, "Ann B.");
 }
 
+TEST_F(UsersTest, AnAdministratorDemotedMeanwhileChangesNoRolesAndDeletesNoOne) {
+  // Ann was authorised as an administrator, then demoted by another before her
+  // edit lands: it changes nothing (two administrators demoting each other at
+  // once would otherwise leave none).
+  User ann = NewUser("ann@example.com", {"ADMIN"});
+  User bob = NewUser("bob@example.com", {"ADMIN"});
+  const Actor ann_actor{ann.id, "", ann.password_hash};
+  UserEdit demote;
+  demote.roles = Roles{"READER"};
+  ASSERT_TRUE(accounts_->EditUser(AdminActor(), ann, demote).ok());
+  auto refused = accounts_->EditUser(ann_actor, bob, demote);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(store_->GetUser(bob.id)->roles, Roles{"ADMIN"});
+  EXPECT_EQ(accounts_->DeleteUser(ann_actor, bob.id).code(), Status::Code::kAlreadyExists);
+  EXPECT_TRUE(store_->GetUser(bob.id).ok());
+  // A rename needs no such check.
+  UserEdit rename;
+  rename.name = "Bob B.";
+  EXPECT_TRUE(accounts_->EditUser(ann_actor, bob, rename).ok());
+}
+
 TEST_F(UsersTest, OwnPasswordChangeKeepsTheCurrentSessionOnly) {
   auto s1 = accounts_->StartSession(admin_);
   auto s2 = accounts_->StartSession(admin_);

@@ -78,6 +78,50 @@ struct DevicePage {
   std::optional<std::string> next_name;
 };
 
+// A device type's devices on a map (Store::DevicePositions): every device with
+// a position in `area` is either listed or counted in a cell of a grid.
+struct PositionArea {
+  double south = -90, west = -180, north = 90,
+         east = 180;  // inclusive; south <= north, west <= east
+};
+
+struct DevicePositionQuery {
+  std::string group_subtree;         // as DeviceQuery::group_subtree
+  std::string type;                  // device type id (required)
+  std::optional<PositionArea> area;  // absent: everywhere
+  // At most this many devices are listed one by one; past it, all are counted
+  // in cells instead (1..kMaxPositionsListed).
+  int max_listed = 1000;
+  // Cells per side of the grid laid over the area (over the devices' own
+  // bounds when no area is given), 1..kMaxPositionGrid.
+  int grid = 24;
+};
+inline constexpr int kMaxPositionsListed = 5000;
+inline constexpr int kMaxPositionGrid = 64;
+
+struct PositionedDevice {
+  uint32_t id = 0;
+  std::string name;
+  double lat = 0, lng = 0;
+};
+
+// One grid cell that holds devices: its bounds, how many, and their mean position.
+struct PositionCell {
+  PositionArea bounds;
+  int64_t count = 0;
+  double lat = 0, lng = 0;
+};
+
+struct DevicePositions {
+  int64_t total = 0;                   // devices with a position in the area
+  std::optional<PositionArea> bounds;  // the smallest area holding them all; absent when none
+  // Exactly one of the two holds the devices: `devices` (in id order) when
+  // total <= max_listed, else `cells` (south to north, then west to east),
+  // whose counts add up to `total`.
+  std::vector<PositionedDevice> devices;
+  std::vector<PositionCell> cells;
+};
+
 struct BatchInsertResult {
   int64_t inserted = 0;
   std::vector<size_t> conflicts;  // indexes (into the input) of IDs already registered
@@ -98,11 +142,6 @@ struct CertificatePage {
   std::optional<std::string> next;  // cursor (the last key) when more follow
 };
 
-// A partial update of one device (POST /api/devices/edit, bulk edit jobs). Fields
-// left nullopt keep their stored value. The patch applies only while the device
-// still is what the caller validated against (compare-and-set): it must be in
-// `expect_group`, and, when `expect_pac` is not empty, its current PAC must be
-// `expect_pac` (a transfer consumes the PAC it was authorised with).
 // The fields of a user an edit sets (Store::PatchUser); nullopt keeps the stored value.
 struct UserPatch {
   std::optional<std::string> name;
@@ -110,8 +149,17 @@ struct UserPatch {
   std::optional<std::string> password_hash;
   std::optional<Roles> roles;
   EpochMillis update_time = 0;
+  // When set: the user making the edit, who must still hold ADMIN when it
+  // lands (checked under both rows' locks); otherwise AlreadyExists and
+  // nothing changes. An administrator demoted meanwhile cannot demote another.
+  std::string admin_editor;
 };
 
+// A partial update of one device (POST /api/devices/edit, bulk edit jobs). Fields
+// left nullopt keep their stored value. The patch applies only while the device
+// still is what the caller validated against (compare-and-set): it must be in
+// `expect_group`, and, when `expect_pac` is not empty, its current PAC must be
+// `expect_pac` (a transfer consumes the PAC it was authorised with).
 struct DevicePatch {
   uint32_t id = 0;
   std::string expect_group;
@@ -492,12 +540,13 @@ class Store {
   // Every user with this (normalized) email, in any group, ordered by id.
   virtual Result<std::vector<User>> ListUsersByEmail(std::string_view email) = 0;
   virtual Result<std::vector<User>> ListUsers(std::string_view group) = 0;  // ordered by id
-  virtual Status UpdateUser(const User& user) = 0;  // replaces every field but id/creation_time
   // Sets the fields `patch` gives and update_time, keeping the others as
   // stored, so that concurrent edits of different fields (a role change and a
   // password reset) both hold; the user as stored after it. NotFound: no user.
   virtual Result<User> PatchUser(std::string_view id, const UserPatch& patch) = 0;
-  virtual Status DeleteUser(std::string_view id) = 0;  // its tokens and sessions go with it
+  // Its tokens and sessions go with it. `admin_editor` as UserPatch::admin_editor
+  // ("" = no check).
+  virtual Status DeleteUser(std::string_view id, std::string_view admin_editor = {}) = 0;
   // Users of the groups in the subtree rooted at `root`, ordered by id. NotFound: no root.
   virtual Result<std::vector<User>> ListUsersInSubtree(std::string_view root) = 0;
 
@@ -564,6 +613,10 @@ class Store {
   // other failure (e.g. an unknown device type or group: InvalidInput) applies none.
   virtual Result<std::vector<size_t>> PatchDevices(std::span<const DevicePatch> patches) = 0;
   virtual Result<DevicePage> ListDevices(const DeviceQuery& query) = 0;
+  // The positioned devices of a type in an area, listed or counted in cells
+  // (DevicePositions). InvalidInput for an empty type, an area whose bounds are
+  // out of range or reversed, or max_listed / grid out of range.
+  virtual Result<DevicePositions> ListDevicePositions(const DevicePositionQuery& query) = 0;
 
   // --- credentials (factory import) ----------------------------------------
   // Inserts or replaces, per device ID, the sealed KEY and initial PAC, in one transaction.

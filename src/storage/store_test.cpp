@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -304,23 +305,20 @@ TEST_P(StoreTest, Users) {
   bad_role.roles = {"A,B"};
   EXPECT_EQ(store_->CreateUser(bad_role).code(), Status::Code::kInvalidInput);
 
-  u.name = "Ann B.";
-  u.roles = {"DEVICE_MANAGER"};
-  u.update_time = 99;
-  u.creation_time = 12345;  // ignored by update
-  ASSERT_TRUE(store_->UpdateUser(u).ok());
+  UserPatch rename;
+  rename.name = "Ann B.";
+  rename.roles = Roles{"DEVICE_MANAGER"};
+  rename.update_time = 99;
+  ASSERT_TRUE(store_->PatchUser(u.id, rename).ok());
   User expected = u;
-  expected.creation_time = 10;
+  expected.name = "Ann B.";
+  expected.roles = {"DEVICE_MANAGER"};
+  expected.update_time = 99;
   EXPECT_EQ(*store_->GetUser(u.id), expected);
-  u.email = "bob@example.com";
-  EXPECT_EQ(store_->UpdateUser(u).code(), Status::Code::kAlreadyExists);
   User ghost = v;
   ghost.id = Hex24(0x5ff);
-  ghost.email = "ghost@example.com";
-  EXPECT_EQ(store_->UpdateUser(ghost).code(), Status::Code::kNotFound);
 
   // A patch writes the fields it gives and keeps the rest.
-  u.email = "ann@example.com";
   UserPatch patch;
   patch.timezone = "UTC";
   patch.update_time = 100;
@@ -368,9 +366,6 @@ TEST_P(StoreTest, AnEmailIsUniqueWithinAGroupOnly) {
   again_in_a.id = Hex24(0x603);
   EXPECT_EQ(store_->CreateUser(again_in_a).code(), Status::Code::kAlreadyExists);
   EXPECT_EQ(*store_->ListUsersByEmail("sam@example.com"), (std::vector<User>{u, in_b}));
-  // Moving an account into a group that has the email is refused too.
-  in_b.group = a.id;
-  EXPECT_EQ(store_->UpdateUser(in_b).code(), Status::Code::kAlreadyExists);
 }
 
 TEST_P(StoreTest, ApiUsers) {
@@ -575,6 +570,61 @@ TEST_P(StoreTest, ConcurrentPasswordLinksLeaveOneValid) {
       if (store_->FindPasswordToken(hash).ok()) ++valid;
     }
     EXPECT_EQ(valid, 1) << "round " << round;
+  }
+}
+
+TEST_P(StoreTest, AnEditorWhoNoLongerHoldsAdminChangesNothing) {
+  Group root = MakeGroup(1, "");
+  const User ann = MakeUser(0x921, root.id, "ann@example.com", {"ADMIN"});
+  const User bob = MakeUser(0x922, root.id, "bob@example.com", {"READER"});
+  const User cy = MakeUser(0x923, root.id, "cy@example.com", {"ADMIN", "READER"});
+  UserPatch demote;
+  demote.roles = Roles{"READER"};
+  demote.admin_editor = bob.id;  // bob is no administrator
+  auto refused = store_->PatchUser(cy.id, demote);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kAlreadyExists);
+  EXPECT_NE(refused.status().message().find("no longer holds ADMIN"), std::string::npos);
+  EXPECT_EQ(store_->GetUser(cy.id)->roles, (Roles{"ADMIN", "READER"}));
+  EXPECT_EQ(store_->DeleteUser(cy.id, bob.id).code(), Status::Code::kAlreadyExists);
+  EXPECT_TRUE(store_->GetUser(cy.id).ok());
+  demote.admin_editor = Hex24(0x9ff);  // an editor deleted meanwhile
+  EXPECT_EQ(store_->PatchUser(cy.id, demote).status().code(), Status::Code::kAlreadyExists);
+  demote.admin_editor = ann.id;
+  auto done = store_->PatchUser(cy.id, demote);
+  ASSERT_TRUE(done.ok()) << done.status().message();
+  EXPECT_EQ(done->roles, Roles{"READER"});
+  EXPECT_EQ(store_->PatchUser(Hex24(0x9fe), demote).status().code(), Status::Code::kNotFound);
+  EXPECT_TRUE(store_->DeleteUser(bob.id, ann.id).ok());
+  EXPECT_EQ(store_->DeleteUser(bob.id, ann.id).code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, TwoAdministratorsDemotingEachOtherAtOnceLeaveOne) {
+  Group root = MakeGroup(1, "");
+  for (int round = 0; round < 10; ++round) {
+    const User a =
+        MakeUser(0x930 + round * 2, root.id, "a" + std::to_string(round) + "@x.example", {"ADMIN"});
+    const User b =
+        MakeUser(0x931 + round * 2, root.id, "b" + std::to_string(round) + "@x.example", {"ADMIN"});
+    std::atomic<int> refused{0};
+    auto demote = [&](const User& editor, const User& target) {
+      UserPatch p;
+      p.roles = Roles{"READER"};
+      p.admin_editor = editor.id;
+      auto r = store_->PatchUser(target.id, p);
+      if (!r.ok()) {
+        EXPECT_EQ(r.status().code(), Status::Code::kAlreadyExists) << r.status().message();
+        ++refused;
+      }
+    };
+    std::thread one([&] { demote(a, b); });
+    std::thread two([&] { demote(b, a); });
+    one.join();
+    two.join();
+    const bool a_admin = store_->GetUser(a.id)->roles == Roles{"ADMIN"};
+    const bool b_admin = store_->GetUser(b.id)->roles == Roles{"ADMIN"};
+    EXPECT_EQ(refused.load(), 1) << "round " << round;
+    EXPECT_NE(a_admin, b_admin) << "round " << round << ": exactly one stays an administrator";
   }
 }
 
@@ -880,6 +930,191 @@ TEST_P(StoreTest, BatchInsertReportsConflictsAndInsertsTheRest) {
   broken[1].group = Hex24(0x404);
   EXPECT_EQ(store_->InsertDevices(broken).status().code(), Status::Code::kInvalidInput);
   EXPECT_EQ(store_->GetDevice(100).status().code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, DevicePositionsAreListedOrCountedInCells) {
+  Group root = MakeGroup(1, "");
+  Group a = MakeGroup(2, root.id);
+  Group a1 = MakeGroup(3, a.id);
+  Group b = MakeGroup(4, root.id);
+  DeviceType ta = MakeType(1, a.id);
+  DeviceType tb = MakeType(2, b.id);
+
+  DevicePositionQuery query;
+  query.type = ta.id;
+  query.group_subtree = root.id;
+  auto none = store_->ListDevicePositions(query);
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_EQ(none->total, 0);
+  EXPECT_FALSE(none->bounds);
+  EXPECT_TRUE(none->devices.empty() && none->cells.empty());
+
+  // Three clusters far from the edges of a 4 x 4 world grid (45 degrees by 90),
+  // the world's corners, devices without a position, some in a subgroup, and
+  // another type's devices at the same places.
+  struct Cluster {
+    double lat, lng;
+    int n;
+  };
+  const std::vector<Cluster> clusters{{10.5, 20.5, 120}, {-30.25, -60.25, 200}, {60.0, 100.0, 30}};
+  std::vector<Device> devices;
+  uint32_t next_id = 0x1000;
+  std::map<uint32_t, std::pair<double, double>> positioned;  // of ta
+  std::set<uint32_t> in_a1;
+  for (const auto& c : clusters) {
+    for (int i = 0; i < c.n; ++i) {
+      Device d = MakeDevice(next_id++, ta);
+      d.lat = c.lat + (i % 10) * 0.001 - 0.005;
+      d.lng = c.lng - (i / 10) * 0.0007;
+      if (i % 7 == 0) {
+        d.group = a1.id;
+        in_a1.insert(d.id.value);
+      }
+      positioned[d.id.value] = {*d.lat, *d.lng};
+      devices.push_back(d);
+      Device other = MakeDevice(0x900000 + next_id, tb);
+      other.lat = d.lat;
+      other.lng = d.lng;
+      devices.push_back(other);
+    }
+  }
+  for (auto [lat, lng] : {std::pair{90.0, 180.0}, {-90.0, -180.0}, {90.0, -180.0}}) {
+    Device d = MakeDevice(next_id++, ta);
+    d.lat = lat;
+    d.lng = lng;
+    positioned[d.id.value] = {lat, lng};
+    devices.push_back(d);
+  }
+  for (int i = 0; i < 40; ++i) devices.push_back(MakeDevice(next_id++, ta));  // no position
+  Device half = MakeDevice(next_id++, ta);
+  half.lat = 1.0;  // a latitude alone is no position
+  devices.push_back(half);
+  ASSERT_TRUE(store_->InsertDevices(devices).ok());
+  const int64_t total = static_cast<int64_t>(positioned.size());
+
+  // Few enough: listed one by one, in id order, positions exact.
+  query.max_listed = kMaxPositionsListed;
+  auto listed = store_->ListDevicePositions(query);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  EXPECT_EQ(listed->total, total);
+  EXPECT_TRUE(listed->cells.empty());
+  ASSERT_EQ(listed->devices.size(), positioned.size());
+  auto want = positioned.begin();
+  for (const auto& d : listed->devices) {
+    EXPECT_EQ(d.id, want->first);
+    EXPECT_EQ(d.lat, want->second.first);
+    EXPECT_EQ(d.lng, want->second.second);
+    EXPECT_EQ(d.name, "dev-" + SigfoxId{d.id}.ToFile());
+    ++want;
+  }
+  ASSERT_TRUE(listed->bounds);
+  EXPECT_EQ(listed->bounds->south, -90.0);
+  EXPECT_EQ(listed->bounds->north, 90.0);
+  EXPECT_EQ(listed->bounds->west, -180.0);
+  EXPECT_EQ(listed->bounds->east, 180.0);
+
+  // Past max_listed: counted in the cells of the world's 4 x 4 grid.
+  query.max_listed = 100;
+  query.grid = 4;
+  query.area = PositionArea{};
+  auto counted = store_->ListDevicePositions(query);
+  ASSERT_TRUE(counted.ok()) << counted.status().message();
+  EXPECT_TRUE(counted->devices.empty());
+  EXPECT_EQ(counted->total, total);
+  std::map<std::pair<double, double>, int64_t> by_corner;  // (south, west) -> count
+  int64_t sum = 0;
+  for (const auto& c : counted->cells) {
+    EXPECT_LE(c.bounds.south, c.lat);
+    EXPECT_GE(c.bounds.north, c.lat);
+    EXPECT_LE(c.bounds.west, c.lng);
+    EXPECT_GE(c.bounds.east, c.lng);
+    EXPECT_NEAR(c.bounds.north - c.bounds.south, 45.0, 1e-9);
+    EXPECT_NEAR(c.bounds.east - c.bounds.west, 90.0, 1e-9);
+    by_corner[{c.bounds.south, c.bounds.west}] += c.count;
+    sum += c.count;
+  }
+  EXPECT_EQ(sum, total);
+  EXPECT_EQ(by_corner[std::pair(0.0, 0.0)], 120);      // the cluster at 10.5, 20.5
+  EXPECT_EQ(by_corner[std::pair(-45.0, -90.0)], 200);  // at -30.25, -60.25
+  EXPECT_EQ(by_corner[std::pair(45.0, 90.0)], 31);     // at 60, 100, and 90, 180
+  EXPECT_EQ(by_corner[std::pair(-90.0, -180.0)], 1);
+  EXPECT_EQ(by_corner[std::pair(45.0, -180.0)], 1);
+  EXPECT_EQ(counted->cells.size(), 5u);
+  for (const auto& c : counted->cells) {
+    if (c.bounds.south == -45.0 && c.bounds.west == -90.0) {
+      EXPECT_NEAR(c.lat, -30.25 - 0.0005, 1e-6);  // the cluster's mean
+    }
+  }
+
+  // Without an area, the grid covers the devices' bounds.
+  query.area.reset();
+  query.grid = 64;
+  auto whole = store_->ListDevicePositions(query);
+  ASSERT_TRUE(whole.ok());
+  sum = 0;
+  for (const auto& c : whole->cells) sum += c.count;
+  EXPECT_EQ(sum, total);
+  EXPECT_EQ(whole->total, total);
+
+  // An area: only what lies inside it; listed again when few enough.
+  query.area = PositionArea{-31, -61, -29, -59};
+  auto one = store_->ListDevicePositions(query);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->total, 200);
+  EXPECT_FALSE(one->cells.empty());
+  query.max_listed = 200;
+  one = store_->ListDevicePositions(query);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->devices.size(), 200u);
+  EXPECT_GE(one->bounds->south, -31.0);
+  EXPECT_LE(one->bounds->north, -29.0);
+
+  // A subtree sees its own devices only.
+  query.area.reset();
+  query.group_subtree = a1.id;
+  auto sub = store_->ListDevicePositions(query);
+  ASSERT_TRUE(sub.ok());
+  EXPECT_EQ(sub->total, static_cast<int64_t>(in_a1.size()));
+  for (const auto& d : sub->devices) EXPECT_TRUE(in_a1.count(d.id)) << d.id;
+  query.group_subtree = b.id;
+  sub = store_->ListDevicePositions(query);
+  ASSERT_TRUE(sub.ok());
+  EXPECT_EQ(sub->total, 0);
+
+  DevicePositionQuery bad;
+  EXPECT_EQ(store_->ListDevicePositions(bad).status().code(), Status::Code::kInvalidInput);
+  bad.type = ta.id;
+  for (int v : {0, kMaxPositionsListed + 1}) {
+    bad.max_listed = v;
+    EXPECT_EQ(store_->ListDevicePositions(bad).status().code(), Status::Code::kInvalidInput);
+  }
+  bad.max_listed = 10;
+  for (int v : {0, kMaxPositionGrid + 1}) {
+    bad.grid = v;
+    EXPECT_EQ(store_->ListDevicePositions(bad).status().code(), Status::Code::kInvalidInput);
+  }
+  bad.grid = 4;
+  for (PositionArea area :
+       {PositionArea{10, 0, 5, 1}, PositionArea{0, 10, 1, 5}, PositionArea{-91, 0, 0, 1},
+        PositionArea{0, 0, 0, 181}, PositionArea{std::nan(""), 0, 1, 1}}) {
+    bad.area = area;
+    EXPECT_EQ(store_->ListDevicePositions(bad).status().code(), Status::Code::kInvalidInput);
+  }
+}
+
+// The map's count in the area in view (ListDevicePositions, without a
+// subtree) reads the positions index over the latitudes in view, not every
+// positioned device of the type.
+TEST_P(StoreTest, AMapsAreaIsReadFromThePositionIndex) {
+  const std::string plan = PlanOf(
+      GetParam(), location_,
+      "SELECT count(*), min(lat), max(lat), min(lng), max(lng) FROM devices WHERE type_id = $1 "
+      "AND lat IS NOT NULL AND lng IS NOT NULL AND lat >= $2 AND lat <= $3 AND lng >= $4 AND "
+      "lng <= $5",
+      "('t', 43.0, 44.0, 1.0, 2.0)");
+  EXPECT_NE(plan.find("devices_type_position "), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("SCAN devices\n"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << plan;
 }
 
 TEST_P(StoreTest, KeysetPaginationAndFilters) {

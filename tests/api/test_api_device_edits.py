@@ -381,5 +381,67 @@ class ApiDeviceEditsTest(RoleCalls, unittest.TestCase):
                          404)
 
 
+    # --- a device type's map ------------------------------------------------
+
+    def test_a_types_map_has_every_positioned_device_listed_or_counted(self):
+        tid = self.new_type("map")
+        pairs = self.pacs[45:60]
+        self.register(tid, pairs)
+        ids = [d for d, _ in pairs]
+        # 8 devices near Toulouse, 4 near Lima, 3 without a position.
+        toulouse = [(43.6 + i * 0.01, 1.44) for i in range(8)]
+        lima = [(-12.05, -77.04 - i * 0.01) for i in range(4)]
+        items = [{"id": d, "lat": lat, "lng": lng}
+                 for d, (lat, lng) in zip(ids, toulouse + lima)]
+        status, _, started = self.call("DEVICE_MANAGER", "POST", "/api/devices/bulk/edit", items)
+        self.assertEqual(status, 202, started)
+        self.assertEqual(self.wait_job("/api/devices/bulk/edit/" + started["jobId"])
+                         ["status"]["success"], 12)
+        base = "/api/devicetypes/%s/positions" % tid
+
+        listed = self.ok("READER", "GET", base)
+        self.assertEqual(listed["total"], 12)
+        self.assertEqual(listed["cells"], [])
+        want = {api_id(d): (lat, lng) for d, (lat, lng) in zip(ids, toulouse + lima)}
+        self.assertEqual({d["id"]: (d["lat"], d["lng"]) for d in listed["devices"]}, want)
+        self.assertEqual([d["name"] for d in listed["devices"]][:1], ["dev-" + api_id(ids[0])])
+        lats = [p[0] for p in want.values()]
+        lngs = [p[1] for p in want.values()]
+        self.assertEqual(listed["bounds"], {"south": min(lats), "west": min(lngs),
+                                            "north": max(lats), "east": max(lngs)})
+
+        # Past maxListed: all twelve counted in the cells of a 2 x 2 grid over their bounds.
+        counted = self.ok("READER", "GET", base + "?maxListed=5&grid=2")
+        self.assertEqual(counted["total"], 12)
+        self.assertEqual(counted["devices"], [])
+        self.assertEqual(sorted(c["count"] for c in counted["cells"]), [4, 8])
+        for c in counted["cells"]:
+            self.assertLessEqual(c["south"], c["lat"])
+            self.assertLessEqual(c["lat"], c["north"])
+            self.assertLessEqual(c["west"], c["lng"])
+            self.assertLessEqual(c["lng"], c["east"])
+
+        # An area: what the map shows.
+        around_lima = self.ok("READER", "GET", base + "?south=-13&west=-78&north=-11&east=-76")
+        self.assertEqual(around_lima["total"], 4)
+        self.assertEqual(sorted(d["id"] for d in around_lima["devices"]),
+                         sorted(api_id(d) for d in ids[8:12]))
+        nowhere = self.ok("READER", "GET", base + "?south=0&west=0&north=0.5&east=0.5")
+        self.assertEqual(nowhere, {"total": 0, "bounds": None, "devices": [], "cells": []})
+
+        for query, field in [("?south=1", "south"),
+                             ("?south=x&west=0&north=1&east=1", "south"),
+                             ("?south=91&west=0&north=1&east=1", "south"),
+                             ("?south=nan&west=0&north=1&east=1", "south"),
+                             ("?south=1e999&west=0&north=1&east=1", "south"),
+                             ("?south=0&west=-181&north=1&east=1", "west"),
+                             ("?south=2&west=0&north=1&east=1", "north"),
+                             ("?south=0&west=2&north=1&east=1", "east"),
+                             ("?maxListed=0", "maxListed"), ("?maxListed=5001", "maxListed"),
+                             ("?maxListed=1.5", "maxListed"), ("?grid=65", "grid")]:
+            self.bad("READER", "GET", base + query, field=field)
+        # Another owner's manager does not learn the type exists.
+        self.assertEqual(self.call("OWNER", "GET", base)[0], 404)
+
 if __name__ == "__main__":
     unittest.main()

@@ -83,6 +83,7 @@ V1_CASES = {
     "DELETE /api/devicetypes/{id}": "test_device_types",
     "GET /api/devicetypes/{id}/disengage": "test_device_types",
     "GET /api/devicetypes/{id}/devices": "test_devices",
+    "GET /api/devicetypes/{id}/positions": "test_devices",
     "POST /api/devicetypes/{id}/devices/bulk/create/async": "test_bulk_jobs",
     "GET /api/devicetypes/{id}/devices/bulk/create/async/{jobId}": "test_bulk_jobs",
     "POST /api/devicetypes/{id}/devices/bulk/create/series": "test_bulk_jobs",
@@ -504,6 +505,13 @@ class SigfoxV1Test(RoleCalls, unittest.TestCase):
         self.assertPage(self.ok("READER", "GET", "/api/devices"), DEVICE_V1)
         self.assertPage(self.ok("READER", "GET", "/api/devicetypes/%s/devices" % type_id),
                         DEVICE_V1)
+        # Roost's own map read (no v1 counterpart): the moved device is on its new type's map.
+        self.assertEqual(self.ok("READER", "GET", "/api/devicetypes/%s/positions" % other),
+                         {"total": 1, "bounds": {"south": 44.2, "west": 4.3, "north": 44.2,
+                                                 "east": 4.3},
+                          "devices": [{"id": created["id"], "name": "v1 device 2", "lat": 44.2,
+                                       "lng": 4.3}],
+                          "cells": []})
 
         token = self.ok("READER", "GET", "/api/devices/%s/token-state" % dev)
         self.assertShape(token, TOKEN_STATE_V1)

@@ -211,6 +211,44 @@ describe('device types, devices and messages', () => {
     await page.close();
   });
 
+  test('a type map of more devices than it lists counts them in areas, and zooming in lists them', async () => {
+    const { id: typeId } = await admin.call('POST', '/api/devicetypes/create', { name: 'large fleet' });
+    const count = 1005;
+    const { pairs } = await issueAndImport(admin, count, '0044D000');
+    const waitJob = async (path) => {
+      for (let i = 0; i < 300; i++) {
+        const st = await admin.call('GET', path);
+        if (st.jobDone) return st;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.fail(`job ${path} did not end`);
+    };
+    const created = await admin.call('POST', `/api/devicetypes/${typeId}/devices/bulk/create/async`, { prefix: 'fleet-', ids: pairs.map(([id, pac]) => ({ id, pac })) }, { expect: 202 });
+    assert.equal((await waitJob(`/api/jobs/${created.jobId}`)).status.success, count);
+    // 1 000 devices around Toulouse, five at one spot in Lima.
+    const edits = pairs.map(([id], i) => (i < 1000 ? { id, lat: 43.5 + (i % 40) * 0.005, lng: 1.3 + Math.floor(i / 40) * 0.005 } : { id, lat: -12.05, lng: -77.04 }));
+    const edit = await admin.call('POST', '/api/devices/bulk/edit', edits, { expect: 202 });
+    assert.equal((await waitJob(`/api/devices/bulk/edit/${edit.jobId}`)).status.success, count);
+
+    const page = await browser.newPage();
+    await loginPage(page, server.url);
+    await page.goto(`${server.url}/devicetypes/${typeId}/location`);
+    await page.locator('#t-map-count').filter({ hasText: '1,005 devices have a position.' }).waitFor();
+    await page.locator('#t-map-count').filter({ hasText: 'counted in' }).waitFor();
+    // Every device is on the map: the areas' counts add up to all of them.
+    const rows = await page.locator('table.sr-table tbody tr td:first-child').allInnerTexts();
+    const counted = rows.map((t) => Number(/^([\d,]+) devices?/.exec(t)?.[1].replace(/,/g, '') ?? NaN));
+    assert.equal(counted.reduce((a, b) => a + b, 0), count, rows.join('\n'));
+    await assertAccessible(page, 'type map in areas');
+    await screenshot(page, 'device-type-map-areas');
+    // Selecting Lima's area zooms to it, where its five devices are listed one by one.
+    await page.locator('.map-cell', { hasText: /^5$/ }).click();
+    await page.waitForFunction(() => document.querySelectorAll('table.sr-table tbody tr').length === 5);
+    const listed = await page.locator('table.sr-table tbody').innerText();
+    assert.equal((listed.match(/fleet-/g) ?? []).length, 5, listed);
+    await page.close();
+  });
+
   test('a READER sees no edit controls, and a forged change from its session is refused', async () => {
     const { id: typeId } = await admin.call('POST', '/api/devicetypes/create', { name: 'read only' });
     await makePerson(admin, 'reader@example.com', ['READER']);

@@ -1,5 +1,7 @@
 // Accounts: users (people), their one-time password tokens and console
 // sessions, and API users. Tokens are stored as hashes only.
+#include <algorithm>
+
 #include "storage/internal.h"
 #include "storage/sql/rows.h"
 #include "storage/sql/sql_store.h"
@@ -50,52 +52,87 @@ Result<std::vector<User>> SqlStore::ListUsers(std::string_view group) {
   return ReadAll<User>(q, UserFromRow);
 }
 
-Status SqlStore::UpdateUser(const User& u) {
-  ROOST_RETURN_IF_ERROR(CheckStorableRoles(u.roles));
-  return RunOne(
-      "UPDATE users SET group_id = $1, email = $2, name = $3, timezone = $4, "
-      "password_hash = $5, roles = $6, update_time = $7 WHERE id = $8",
-      "update user",
-      [&](Query& q) {
-        q.Bind(1, u.group).Bind(2, u.email).Bind(3, u.name).Bind(4, u.timezone);
-        q.Bind(5, u.password_hash).Bind(6, JoinRoles(u.roles)).Bind(7, u.update_time);
-        q.Bind(8, u.id);
-      },
-      "user " + u.id + " not found");
+// Inside a write transaction: locks the rows of `editor` and `target` (in id
+// order, as every such pair is locked) and checks that the editor still holds
+// ADMIN. Two administrators who take ADMIN from each other at once would
+// otherwise both succeed and leave none: the second now waits for the first
+// and finds its editor no longer an administrator.
+Status SqlStore::CheckEditorStillAdmin(Connection& c, std::string_view editor,
+                                       std::string_view target, std::string_view op) {
+  std::string_view first = std::min(editor, target);
+  std::string_view second = std::max(editor, target);
+  for (std::string_view id : {first, second}) {
+    auto found = LockRow(c, "users", id, RowLock::kUpdate, op);
+    if (!found.ok()) return found.status();
+    if (!*found && id == target) return Status::NotFound("user " + std::string(id) + " not found");
+    if (first == second) break;
+  }
+  ROOST_SQL_QUERY(q, c, "SELECT roles FROM users WHERE id = $1", op);
+  q.Bind(1, editor);
+  auto row = q.Next();
+  if (!row.ok()) return row.status();
+  const Roles roles = *row ? internal::SplitRoles(q.Text(0)) : Roles{};
+  if (std::find(roles.begin(), roles.end(), "ADMIN") == roles.end()) {
+    return Status::AlreadyExists(
+        "your account no longer holds ADMIN (changed since this request began): nothing was "
+        "changed");
+  }
+  return Status::Ok();
 }
 
 Result<User> SqlStore::PatchUser(std::string_view id, const UserPatch& patch) {
   if (patch.roles) ROOST_RETURN_IF_ERROR(CheckStorableRoles(*patch.roles));
   ROOST_SQL_LEASE(c);
-  // One statement: absent fields bind NULL and COALESCE keeps the column.
-  ROOST_SQL_QUERY(q, c,
-                  "UPDATE users SET name = COALESCE(CAST($2 AS TEXT), name), "
-                  "timezone = COALESCE(CAST($3 AS TEXT), timezone), "
-                  "password_hash = COALESCE(CAST($4 AS TEXT), password_hash), "
-                  "roles = COALESCE(CAST($5 AS TEXT), roles), update_time = $6 WHERE id = $1 "
-                  "RETURNING id, group_id, email, name, timezone, password_hash, roles, "
-                  "creation_time, update_time",
-                  "update user");
-  q.Bind(1, id);
-  patch.name ? q.BindRef(2, *patch.name) : q.BindNull(2);
-  patch.timezone ? q.BindRef(3, *patch.timezone) : q.BindNull(3);
-  patch.password_hash ? q.BindRef(4, *patch.password_hash) : q.BindNull(4);
-  if (patch.roles) {
-    q.Bind(5, JoinRoles(*patch.roles));
-  } else {
-    q.BindNull(5);
+  driver::Transaction tx(c);
+  if (!patch.admin_editor.empty()) {
+    ROOST_RETURN_IF_ERROR(tx.Begin("update user"));
+    ROOST_RETURN_IF_ERROR(CheckEditorStillAdmin(c, patch.admin_editor, id, "update user"));
   }
-  q.Bind(6, patch.update_time);
-  auto user = ReadOne(q, UserFromRow, "user " + std::string(id) + " not found");
-  if (!user.ok()) return user;
-  ROOST_RETURN_IF_ERROR(q.Run());  // to the end of the statement
+  Result<User> user = Status::Internal("update user: no row read");
+  {
+    // One statement: absent fields bind NULL and COALESCE keeps the column.
+    ROOST_SQL_QUERY(q, c,
+                    "UPDATE users SET name = COALESCE(CAST($2 AS TEXT), name), "
+                    "timezone = COALESCE(CAST($3 AS TEXT), timezone), "
+                    "password_hash = COALESCE(CAST($4 AS TEXT), password_hash), "
+                    "roles = COALESCE(CAST($5 AS TEXT), roles), update_time = $6 WHERE id = $1 "
+                    "RETURNING id, group_id, email, name, timezone, password_hash, roles, "
+                    "creation_time, update_time",
+                    "update user");
+    q.Bind(1, id);
+    patch.name ? q.BindRef(2, *patch.name) : q.BindNull(2);
+    patch.timezone ? q.BindRef(3, *patch.timezone) : q.BindNull(3);
+    patch.password_hash ? q.BindRef(4, *patch.password_hash) : q.BindNull(4);
+    if (patch.roles) {
+      q.Bind(5, JoinRoles(*patch.roles));
+    } else {
+      q.BindNull(5);
+    }
+    q.Bind(6, patch.update_time);
+    user = ReadOne(q, UserFromRow, "user " + std::string(id) + " not found");
+    if (!user.ok()) return user;
+    ROOST_RETURN_IF_ERROR(q.Run());  // to the end of the statement
+  }
+  if (!patch.admin_editor.empty()) ROOST_RETURN_IF_ERROR(tx.Commit("update user"));
   return user;
 }
 
-Status SqlStore::DeleteUser(std::string_view id) {
-  return RunOne(
-      "DELETE FROM users WHERE id = $1", "delete user", [&](Query& q) { q.Bind(1, id); },
-      "user " + std::string(id) + " not found");
+Status SqlStore::DeleteUser(std::string_view id, std::string_view admin_editor) {
+  if (admin_editor.empty()) {
+    return RunOne(
+        "DELETE FROM users WHERE id = $1", "delete user", [&](Query& q) { q.Bind(1, id); },
+        "user " + std::string(id) + " not found");
+  }
+  ROOST_SQL_LEASE(c);
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("delete user"));
+  ROOST_RETURN_IF_ERROR(CheckEditorStillAdmin(c, admin_editor, id, "delete user"));
+  {
+    ROOST_SQL_QUERY(q, c, "DELETE FROM users WHERE id = $1", "delete user");
+    ROOST_RETURN_IF_ERROR(q.Bind(1, id).Run());
+    if (q.Affected() == 0) return Status::NotFound("user " + std::string(id) + " not found");
+  }
+  return tx.Commit("delete user");
 }
 
 Result<std::vector<User>> SqlStore::ListUsersInSubtree(std::string_view root) {

@@ -1,5 +1,7 @@
 // Devices: registration (one or in bulk), edits, and the keyset-paged list.
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <unordered_map>
 
 #include "storage/internal.h"
@@ -258,6 +260,184 @@ Result<DevicePage> SqlStore::ListDevices(const DeviceQuery& query) {
     page.devices.push_back(DeviceFromRow(q));
   }
   return page;
+}
+
+}  // namespace roost::storage::sql
+
+namespace roost::storage::sql {
+
+namespace {
+
+Status ValidatePositionQuery(const DevicePositionQuery& query) {
+  if (query.type.empty())
+    return Status::InvalidInput("device positions: a device type is required");
+  if (query.max_listed < 1 || query.max_listed > kMaxPositionsListed) {
+    return Status::InvalidInput("device positions: max_listed must be 1.." +
+                                std::to_string(kMaxPositionsListed));
+  }
+  if (query.grid < 1 || query.grid > kMaxPositionGrid) {
+    return Status::InvalidInput("device positions: grid must be 1.." +
+                                std::to_string(kMaxPositionGrid));
+  }
+  if (const auto& a = query.area) {
+    auto in = [](double v, double limit) { return std::isfinite(v) && v >= -limit && v <= limit; };
+    if (!in(a->south, 90) || !in(a->north, 90) || !in(a->west, 180) || !in(a->east, 180) ||
+        a->south > a->north || a->west > a->east) {
+      return Status::InvalidInput(
+          "device positions: the area must have -90 <= south <= north <= 90 and -180 <= west <= "
+          "east <= 180");
+    }
+  }
+  return Status::Ok();
+}
+
+// Degrees to whole millionths: the grid is laid in integers, so that a cell's
+// index is an integer division both engines compute alike.
+constexpr double kMicro = 1e6;
+
+}  // namespace
+
+Result<DevicePositions> SqlStore::ListDevicePositions(const DevicePositionQuery& query) {
+  ROOST_RETURN_IF_ERROR(ValidatePositionQuery(query));
+  ROOST_SQL_LEASE(c);
+  std::pair<std::string, std::string> tree;
+  if (!query.group_subtree.empty()) {
+    auto range = SubtreeRange(c, query.group_subtree);
+    if (!range.ok()) return range.status();
+    tree = std::move(*range);
+  }
+  // The filter every query below shares, its parameters numbered from `first`
+  // in the order Bind gives them; with `area`, only the devices inside it.
+  auto filter = [&](int first, bool area) {
+    int n = first - 1;
+    auto next = [&n] { return "$" + std::to_string(++n); };
+    std::string sql =
+        " FROM devices WHERE type_id = " + next() + " AND lat IS NOT NULL AND lng IS NOT NULL";
+    if (!query.group_subtree.empty()) {
+      sql += " AND group_id IN (SELECT id FROM groups WHERE tree >= " + next();
+      sql += " AND tree < " + next() + ")";
+    }
+    if (area) {
+      sql += " AND lat >= " + next();
+      sql += " AND lat <= " + next();
+      sql += " AND lng >= " + next();
+      sql += " AND lng <= " + next();
+    }
+    return sql;
+  };
+  // Binds the filter's parameters from `first`; returns the next free number.
+  auto bind = [&](Query& q, int first, const std::optional<PositionArea>& area) {
+    int i = first - 1;
+    q.Bind(++i, query.type);
+    if (!query.group_subtree.empty()) {
+      q.Bind(++i, tree.first);
+      q.Bind(++i, tree.second);
+    }
+    if (area) {
+      q.Bind(++i, std::optional<double>(area->south));
+      q.Bind(++i, std::optional<double>(area->north));
+      q.Bind(++i, std::optional<double>(area->west));
+      q.Bind(++i, std::optional<double>(area->east));
+    }
+    return i + 1;
+  };
+  const int filter_params = 1 + (query.group_subtree.empty() ? 0 : 2) + (query.area ? 4 : 0);
+
+  DevicePositions out;
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT count(*), min(lat), max(lat), min(lng), max(lng)" +
+                        filter(1, query.area.has_value()),
+                    "count device positions");
+    bind(q, 1, query.area);
+    auto row = q.Next();
+    if (!row.ok()) return row.status();
+    out.total = q.Int(0);
+    if (out.total > 0) {
+      out.bounds = PositionArea{q.OptDouble(1).value_or(0), q.OptDouble(3).value_or(0),
+                                q.OptDouble(2).value_or(0), q.OptDouble(4).value_or(0)};
+    }
+  }
+  if (out.total == 0) return out;
+
+  if (out.total <= query.max_listed) {
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT id, name, lat, lng" + filter(1, query.area.has_value()) +
+                        " ORDER BY id LIMIT $" + std::to_string(filter_params + 1),
+                    "list device positions");
+    q.Bind(bind(q, 1, query.area), int64_t{query.max_listed} + 1);
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.devices.push_back(PositionedDevice{static_cast<uint32_t>(q.Int(0)), q.Text(1),
+                                             q.OptDouble(2).value_or(0),
+                                             q.OptDouble(3).value_or(0)});
+    }
+    // Devices positioned since the count: the list is what was read.
+    if (out.devices.size() <= static_cast<size_t>(query.max_listed)) {
+      out.total = static_cast<int64_t>(out.devices.size());
+      return out;
+    }
+    out.devices.clear();
+  }
+
+  // The grid covers the asked area, else the devices' bounds; the cells are
+  // counted over that same area, so a device positioned since the bounds were
+  // read outside them is left out of both the cells and the total.
+  const PositionArea area = query.area ? *query.area : *out.bounds;
+  const int64_t south = static_cast<int64_t>(std::floor(area.south * kMicro));
+  const int64_t west = static_cast<int64_t>(std::floor(area.west * kMicro));
+  const int64_t north = static_cast<int64_t>(std::ceil(area.north * kMicro));
+  const int64_t east = static_cast<int64_t>(std::ceil(area.east * kMicro));
+  const int64_t grid = query.grid;
+  const int64_t cell_lat = std::max<int64_t>(1, (north - south + grid - 1) / grid);
+  const int64_t cell_lng = std::max<int64_t>(1, (east - west + grid - 1) / grid);
+  // A point's millionths are rounded (PostgreSQL) or truncated (SQLite) from a
+  // value at or above the area's floor, so both give an index >= 0 that the
+  // integer division floors; the north and east edges may give `grid`, clamped.
+  const int first = 5;
+  ROOST_SQL_QUERY(q, c,
+                  "SELECT (CAST(lat * 1000000 AS BIGINT) - $1) / $2, "
+                  "(CAST(lng * 1000000 AS BIGINT) - $3) / $4, count(*), sum(lat), sum(lng)" +
+                      filter(first, true) + " GROUP BY 1, 2",
+                  "count device positions per cell");
+  q.Bind(1, south).Bind(2, cell_lat).Bind(3, west).Bind(4, cell_lng);
+  bind(q, first, area);
+  struct Sum {
+    int64_t count = 0;
+    double lat = 0, lng = 0;
+  };
+  std::map<std::pair<int64_t, int64_t>, Sum> sums;
+  for (;;) {
+    auto row = q.Next();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    const int64_t y = std::clamp<int64_t>(q.Int(0), 0, grid - 1);
+    const int64_t x = std::clamp<int64_t>(q.Int(1), 0, grid - 1);
+    Sum& s = sums[{y, x}];
+    s.count += q.Int(2);
+    s.lat += q.OptDouble(3).value_or(0);
+    s.lng += q.OptDouble(4).value_or(0);
+  }
+  out.total = 0;
+  for (const auto& [yx, s] : sums) {
+    const auto [y, x] = yx;
+    PositionCell cell;
+    cell.bounds.south = static_cast<double>(south + y * cell_lat) / kMicro;
+    cell.bounds.north =
+        std::min(area.north, static_cast<double>(south + (y + 1) * cell_lat) / kMicro);
+    cell.bounds.west = static_cast<double>(west + x * cell_lng) / kMicro;
+    cell.bounds.east = std::min(area.east, static_cast<double>(west + (x + 1) * cell_lng) / kMicro);
+    cell.bounds.south = std::max(cell.bounds.south, area.south);
+    cell.bounds.west = std::max(cell.bounds.west, area.west);
+    cell.count = s.count;
+    cell.lat = s.lat / static_cast<double>(s.count);
+    cell.lng = s.lng / static_cast<double>(s.count);
+    out.total += s.count;
+    out.cells.push_back(cell);
+  }
+  return out;
 }
 
 }  // namespace roost::storage::sql

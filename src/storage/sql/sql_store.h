@@ -81,9 +81,8 @@ class SqlStore final : public Store {
   Result<User> GetUser(std::string_view id) override;
   Result<std::vector<User>> ListUsersByEmail(std::string_view email) override;
   Result<std::vector<User>> ListUsers(std::string_view group) override;
-  Status UpdateUser(const User& user) override;
   Result<User> PatchUser(std::string_view id, const UserPatch& patch) override;
-  Status DeleteUser(std::string_view id) override;
+  Status DeleteUser(std::string_view id, std::string_view admin_editor = {}) override;
   Result<std::vector<User>> ListUsersInSubtree(std::string_view root) override;
   Status ReplacePasswordToken(const UserToken& token) override;
   Result<UserToken> TakePasswordToken(std::string_view token_hash) override;
@@ -114,6 +113,7 @@ class SqlStore final : public Store {
   Status DeleteDevice(uint32_t id) override;
   Result<std::vector<size_t>> PatchDevices(std::span<const DevicePatch> patches) override;
   Result<DevicePage> ListDevices(const DeviceQuery& query) override;
+  Result<DevicePositions> ListDevicePositions(const DevicePositionQuery& query) override;
 
   Status UpsertCredentials(std::span<const Credential> credentials) override;
   Result<std::vector<size_t>> InsertNewCredentials(
@@ -287,6 +287,10 @@ class SqlStore final : public Store {
   // when there is no such row.
   static Result<bool> LockRow(Connection& c, std::string_view table, std::string_view id,
                               RowLock lock, std::string_view op);
+  // Locks the rows of users `editor` and `target` and checks that the editor
+  // still holds ADMIN (UserPatch::admin_editor); inside a write transaction.
+  static Status CheckEditorStillAdmin(Connection& c, std::string_view editor,
+                                      std::string_view target, std::string_view op);
   Result<Job> GetJobOn(Connection& c, std::string_view id);
   // Inside a write transaction.
   Result<BatchInsertResult> InsertDevicesOn(Connection& c, std::span<const Device> devices);

@@ -10,14 +10,14 @@ import { Layout, SideMenu } from '../components/Layout';
 import { lazyComponent } from '../components/lazy';
 
 import { Messages } from '../components/Messages';
-import { ApiError, fetchAll, get, post } from '../lib/api';
+import { ApiError, get, post } from '../lib/api';
 import { dateTime } from '../lib/format';
 import { navigate } from '../lib/router';
 import { canManage } from '../lib/session';
 import { deviceColumns, type Device } from './Devices';
 import type { DeviceType } from './DeviceTypes';
 
-const MapView = lazyComponent<{ shapes: import('../components/MapView').MapShape[]; label: string }>(() => import('../components/MapView').then((m) => m.MapView));
+const PositionsMap = lazyComponent<{ typeId: string }>(() => import('../components/PositionsMap').then((m) => m.PositionsMap));
 const Statistics = lazyComponent<{ path: string }>(() => import('../components/Statistics').then((m) => m.Statistics));
 
 const TABS = [
@@ -279,30 +279,6 @@ function Editor({ type, onSaved }: { type?: DeviceType; onSaved: (id: string) =>
   );
 }
 
-// The most positioned devices the type's map draws: Leaflet and the map's
-// accessible table stay responsive well past it, and a map of more points
-// than that says little more.
-const MAX_ON_MAP = 5000;
-
 function Location({ id }: { id: string }) {
-  const [devices, setDevices] = useState<Device[] | null>(null);
-  useEffect(() => {
-    // Only the positioned devices, page after page (an index of those alone).
-    fetchAll<Device>(`/api/devicetypes/${encodeURIComponent(id)}/devices`, { positioned: 'true' }, MAX_ON_MAP)
-      .then(setDevices, () => setDevices([]));
-  }, [id]);
-  if (!devices) return <p class="muted">Loading…</p>;
-  const shapes = devices
-    .filter((d) => d.lat !== null && d.lat !== undefined && d.lng !== null && d.lng !== undefined)
-    .map((d) => ({ kind: 'position' as const, lat: d.lat!, lng: d.lng!, label: `${d.name} (${d.id})` }));
-  return (
-    <>
-      <MapView shapes={shapes} label="Map of the type's devices" />
-      <p class="muted" id="t-map-count">
-        {devices.length >= MAX_ON_MAP
-          ? `The first ${MAX_ON_MAP.toLocaleString('en')} devices with a position are shown.`
-          : `${devices.length} ${devices.length === 1 ? 'device has' : 'devices have'} a position.`}
-      </p>
-    </>
-  );
+  return <PositionsMap typeId={id} />;
 }
