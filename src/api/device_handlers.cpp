@@ -1,6 +1,7 @@
 #include "api/handlers.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -212,7 +213,10 @@ Response ListDeviceTypePositions(ApiContext& ctx, const Principal& p, const Requ
   const int given = static_cast<int>(std::count_if(
       sides.begin(), sides.end(), [&](auto side) { return req.QueryParam(side).has_value(); }));
   if (given != 0 && given != 4) {
-    return ApiError::BadField("south", "an area needs all four of south, west, north and east")
+    const auto missing =
+        *std::find_if(sides.begin(), sides.end(), [&](auto side) { return !req.QueryParam(side); });
+    return ApiError::BadField(std::string(missing),
+                              "missing: an area needs all four of south, west, north and east")
         .ToResponse();
   }
   if (given == 4) {

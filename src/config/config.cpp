@@ -1066,30 +1066,55 @@ Result<ConfigFile> ReadConfigFile(const std::string& path) {
 
 namespace {
 
-// Masks the password inside one database URL or libpq connection string, in place.
+// Masks the password inside one database URL or libpq connection string, in
+// place, finding it as libpq does (its URI and key = value grammars).
 bool MaskPassword(char* text) {
-  std::string_view v(text);
+  const std::string_view v(text);
   bool masked = false;
   auto blank = [&](size_t from, size_t to) {
     for (size_t i = from; i < to; ++i) text[i] = 'x';
     masked = masked || to > from;
   };
-  if (const size_t scheme = v.find("://"); scheme != std::string_view::npos) {
+  const size_t scheme = v.find("://");
+  if (scheme != std::string_view::npos) {
+    // URI: the user info ends at the first '@' before any '/'; the password
+    // follows its first ':'. "password=" parameters end at '&'.
     const size_t start = scheme + 3;
-    const size_t end = std::min(v.find_first_of("/?#", start), v.size());
-    const size_t at = v.rfind('@', end - 1);
-    if (at != std::string_view::npos && at >= start) {
+    const size_t at = v.find_first_of("@/", start);
+    if (at != std::string_view::npos && v[at] == '@') {
       const size_t colon = v.find(':', start);
-      if (colon != std::string_view::npos && colon < at) blank(colon + 1, at);
+      if (colon < at) blank(colon + 1, at);
     }
+    const size_t query = v.find('?', start);
+    for (size_t from = query; from != std::string_view::npos && from < v.size();) {
+      const size_t amp = std::min(v.find('&', from + 1), v.size());
+      const std::string_view param = v.substr(from + 1, amp - from - 1);
+      if (param.starts_with("password=")) blank(from + 1 + 9, amp);
+      from = amp;
+    }
+    return masked;
   }
-  // "password=" as a query parameter (…?password=…&…) or a keyword (password=… host=…).
-  for (size_t at = v.find("password="); at != std::string_view::npos;
-       at = v.find("password=", at + 1)) {
-    const bool starts = at == 0 || v[at - 1] == '?' || v[at - 1] == '&' || v[at - 1] == ' ';
-    if (!starts) continue;
-    const size_t from = at + 9;
-    blank(from, std::min(v.find_first_of("& ", from), v.size()));
+  // key = value pairs separated by whitespace; a value may be 'quoted', and a
+  // backslash escapes the next character.
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  size_t i = 0;
+  while (i < v.size()) {
+    while (i < v.size() && space(v[i])) ++i;
+    const size_t key = i;
+    while (i < v.size() && v[i] != '=' && !space(v[i])) ++i;
+    const std::string_view name = v.substr(key, i - key);
+    while (i < v.size() && space(v[i])) ++i;
+    if (i >= v.size() || v[i] != '=') break;  // not libpq's syntax: nothing more to find
+    ++i;
+    while (i < v.size() && space(v[i])) ++i;
+    const bool quoted = i < v.size() && v[i] == '\'';
+    if (quoted) ++i;
+    const size_t value = i;
+    while (i < v.size() && (quoted ? v[i] != '\'' : !space(v[i]))) {
+      i += v[i] == '\\' && i + 1 < v.size() ? 2 : 1;
+    }
+    if (name == "password") blank(value, std::min(i, v.size()));
+    if (quoted && i < v.size()) ++i;  // the closing quote
   }
   return masked;
 }

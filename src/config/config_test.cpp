@@ -807,6 +807,10 @@ TEST(MaskDatabasePasswordsInArgs, BlanksThePasswordOfEachDatabaseUrlAndNothingEl
       "postgresql://db/roost?user=r&password=s3cret&sslmode=require",
       "--database",
       "postgresql://nopassword@db/roost",
+      "--database",
+      "postgresql://u:pa?ss#w@rd@db/x?password=q&x=1",
+      "--database",
+      "host=db password = 'a b\\' c' user=r\tpassword=ab&cd",
       "--listen",
       "127.0.0.1:8080",
       "postgresql://other:keep@db/x"};
@@ -817,14 +821,18 @@ TEST(MaskDatabasePasswordsInArgs, BlanksThePasswordOfEachDatabaseUrlAndNothingEl
     storage.back().push_back('\0');
   }
   for (auto& s : storage) argv.push_back(s.data());
-  EXPECT_EQ(MaskDatabasePasswordsInArgs(static_cast<int>(argv.size()), argv.data()), 4);
+  EXPECT_EQ(MaskDatabasePasswordsInArgs(static_cast<int>(argv.size()), argv.data()), 6);
   EXPECT_STREQ(argv[3], "postgresql://roost:xxxxxx@db.example:5432/roost?sslmode=require");
   EXPECT_STREQ(argv[4], "--database=postgres://u:xxxxxx@[::1]/x");
   EXPECT_STREQ(argv[6], "host=db password=xxxxxx dbname=roost");
   EXPECT_STREQ(argv[8], "postgresql://db/roost?user=r&password=xxxxxx&sslmode=require");
   EXPECT_STREQ(argv[10], "postgresql://nopassword@db/roost");
-  EXPECT_STREQ(argv[12], "127.0.0.1:8080");
-  EXPECT_STREQ(argv[13], "postgresql://other:keep@db/x");  // not a --database value
+  // libpq takes the user info up to the first '@' before a '/': "pa?ss#w" here.
+  EXPECT_STREQ(argv[12], "postgresql://u:xxxxxxx@rd@db/x?password=x&x=1");
+  // Spaces around '=', a quoted value with an escaped quote, a tab, '&' in a value.
+  EXPECT_STREQ(argv[14], "host=db password = 'xxxxxxx' user=r\tpassword=xxxxx");
+  EXPECT_STREQ(argv[16], "127.0.0.1:8080");
+  EXPECT_STREQ(argv[17], "postgresql://other:keep@db/x");  // not a --database value
 }
 
 }  // namespace roost::config

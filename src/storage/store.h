@@ -105,7 +105,8 @@ struct PositionedDevice {
   double lat = 0, lng = 0;
 };
 
-// One grid cell that holds devices: its bounds, how many, and their mean position.
+// One grid cell that holds devices: how many, the smallest area holding them
+// (within the cell), and their mean position.
 struct PositionCell {
   PositionArea bounds;
   int64_t count = 0;

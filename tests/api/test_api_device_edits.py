@@ -429,7 +429,7 @@ class ApiDeviceEditsTest(RoleCalls, unittest.TestCase):
         nowhere = self.ok("READER", "GET", base + "?south=0&west=0&north=0.5&east=0.5")
         self.assertEqual(nowhere, {"total": 0, "bounds": None, "devices": [], "cells": []})
 
-        for query, field in [("?south=1", "south"),
+        for query, field in [("?south=1", "west"), ("?south=1&west=1&north=2", "east"),
                              ("?south=x&west=0&north=1&east=1", "south"),
                              ("?south=91&west=0&north=1&east=1", "south"),
                              ("?south=nan&west=0&north=1&east=1", "south"),

@@ -163,63 +163,71 @@ Parsed<CallbackEdit> ParseCallbackEdit(const json& body) {
 
 namespace {
 
-// The query's values replaced by "***": endpoints take keys there as well
-// (`?code=`, `?api_key=`), whatever the documents advise. The names stay.
-std::string WithoutQueryValues(const std::string& url, size_t authority) {
-  const size_t q = url.find('?', authority);
-  if (q == std::string::npos) return url;
-  const size_t hash = url.find('#', q);
-  const std::string_view query = std::string_view(url).substr(
-      q + 1, hash == std::string::npos ? std::string::npos : hash - q - 1);
-  if (query.empty()) return url;
-  std::string out = url.substr(0, q + 1);
-  size_t from = 0;
-  for (;;) {
-    const size_t amp = query.find('&', from);
-    const std::string_view part =
-        query.substr(from, amp == std::string_view::npos ? amp : amp - from);
-    const size_t eq = part.find('=');
-    if (eq != std::string_view::npos) out += part.substr(0, eq + 1);
-    out += "***";
-    if (amp == std::string_view::npos) break;
-    out += '&';
-    from = amp + 1;
+// The first of `chars` at or after `from` outside template variables: the '#'
+// of "{customData#t}" starts no fragment, nor does a '/' or '&' within braces
+// split anything. An unclosed '{' hides the rest from the split, which then
+// masks it whole.
+size_t FindOutsideVariables(std::string_view s, std::string_view chars, size_t from) {
+  int depth = 0;
+  for (size_t i = from; i < s.size(); ++i) {
+    if (s[i] == '{') {
+      ++depth;
+    } else if (s[i] == '}' && depth > 0) {
+      --depth;
+    } else if (depth == 0 && chars.find(s[i]) != std::string_view::npos) {
+      return i;
+    }
   }
-  if (hash != std::string::npos) out += url.substr(hash);
-  return out;
+  return std::string_view::npos;
 }
 
-// The path's segments replaced by "***", but for those that are a template
-// variable alone ("{device}"): webhooks carry their token in the path as often
-// as in the query (".../services/T0/B0/XXXX").
-std::string WithoutPathLiterals(const std::string& url, size_t authority) {
-  const size_t path = url.find('/', authority);
-  const size_t path_end = url.find_first_of("?#", authority);
-  if (path == std::string::npos || (path_end != std::string::npos && path > path_end)) return url;
-  const size_t stop = path_end == std::string::npos ? url.size() : path_end;
-  std::string out = url.substr(0, path);
-  for (size_t from = path; from < stop;) {
-    const size_t next = std::min(url.find('/', from + 1), stop);
-    const std::string_view segment = std::string_view(url).substr(from + 1, next - from - 1);
-    const bool variable = segment.size() > 2 && segment.front() == '{' && segment.back() == '}' &&
-                          segment.find_first_of("{}", 1) == segment.size() - 1;
-    out += '/';
-    out += segment.empty() || variable ? std::string(segment) : "***";
-    from = next;
-  }
-  return out + url.substr(stop);
+// A lone template variable ("{device}"), which says where a value goes and holds none.
+bool IsVariable(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}' &&
+         segment.find_first_of("{}", 1) == segment.size() - 1;
 }
 
 // The URL as a READER sees it: "user:password@" of its authority replaced by
-// "***@", its path's literal segments and its query's values by "***".
+// "***@", every path segment that is not a lone template variable by "***"
+// (webhooks carry their token in the path as often as in the query:
+// ".../services/T0/B0/XXXX"), the query's values (the names stay) and the
+// fragment by "***".
 std::string WithoutCredentials(const std::string& url) {
-  const size_t scheme = url.find("://");
-  const size_t start = scheme == std::string::npos ? 0 : scheme + 3;
-  const size_t end = url.find_first_of("/?#", start);
-  const size_t at = url.rfind('@', end == std::string::npos ? std::string::npos : end);
-  const std::string shown =
-      at == std::string::npos || at < start ? url : url.substr(0, start) + "***" + url.substr(at);
-  return WithoutQueryValues(WithoutPathLiterals(shown, start), start);
+  const std::string_view u(url);
+  const size_t scheme = u.find("://");
+  const size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const size_t authority_end = std::min(FindOutsideVariables(u, "/?#", start), u.size());
+  const size_t at = u.substr(0, authority_end).rfind('@');
+  std::string out(u.substr(0, start));
+  if (at == std::string_view::npos || at < start) {
+    out += u.substr(start, authority_end - start);
+  } else {
+    out += "***";
+    out += u.substr(at, authority_end - at);
+  }
+  const size_t query = std::min(FindOutsideVariables(u, "?#", authority_end), u.size());
+  for (size_t from = authority_end; from < query;) {  // the path: "/seg/seg"
+    const size_t next = std::min(FindOutsideVariables(u, "/", from + 1), query);
+    const std::string_view segment = u.substr(from + 1, next - from - 1);
+    out += '/';
+    out += segment.empty() || IsVariable(segment) ? segment : "***";
+    from = next;
+  }
+  const size_t fragment = std::min(FindOutsideVariables(u, "#", query), u.size());
+  if (query < fragment) {  // "?name=value&name..."
+    out += '?';
+    for (size_t from = query + 1; from <= fragment;) {
+      const size_t amp = std::min(FindOutsideVariables(u.substr(0, fragment), "&", from), fragment);
+      const std::string_view part = u.substr(from, amp - from);
+      const size_t eq = part.find('=');
+      if (from > query + 1) out += '&';
+      if (eq != std::string_view::npos) out += part.substr(0, eq + 1);
+      if (!part.empty() || from < fragment) out += "***";
+      from = amp + 1;
+    }
+  }
+  if (fragment < u.size()) out += fragment + 1 == u.size() ? "#" : "#***";
+  return out;
 }
 
 // A template's text for a READER: withheld when there is any, since a body or

@@ -7,5 +7,7 @@
 -- 0.30 s, its 24 x 24 grid 0.71 s instead of 0.93 s. Positions change only by
 -- edits: on SQLite ingest never writes here; on PostgreSQL an ingest that
 -- updates a positioned device adds one entry, as to the other partial indexes.
+-- Building it reads the positioned devices once, at the upgrade (PostgreSQL
+-- holds writes to devices back meanwhile).
 CREATE INDEX devices_type_position ON devices (type_id, lat, lng, group_id)
   WHERE lat IS NOT NULL AND lng IS NOT NULL;

@@ -52,21 +52,24 @@ Result<std::vector<User>> SqlStore::ListUsers(std::string_view group) {
   return ReadAll<User>(q, UserFromRow);
 }
 
-// Inside a write transaction: locks the rows of `editor` and `target` (in id
-// order, as every such pair is locked) and checks that the editor still holds
-// ADMIN. Two administrators who take ADMIN from each other at once would
-// otherwise both succeed and leave none: the second now waits for the first
-// and finds its editor no longer an administrator.
+// Inside a write transaction: locks the rows of `editor` (shared) and `target`
+// (for update), in id order as every such pair is locked, and checks that the
+// editor still holds ADMIN. Two administrators who take ADMIN from each other
+// at once would otherwise both succeed and leave none: the second now waits for
+// the first and finds its editor no longer an administrator. The editor's row
+// is only shared, so that the editor's own login (a session row referencing it)
+// meanwhile neither waits nor deadlocks.
 Status SqlStore::CheckEditorStillAdmin(Connection& c, std::string_view editor,
                                        std::string_view target, std::string_view op) {
-  std::string_view first = std::min(editor, target);
-  std::string_view second = std::max(editor, target);
-  for (std::string_view id : {first, second}) {
-    auto found = LockRow(c, "users", id, RowLock::kUpdate, op);
+  auto lock = [&](std::string_view id) -> Status {
+    const RowLock mode = id == target ? RowLock::kUpdate : RowLock::kShare;
+    auto found = LockRow(c, "users", id, mode, op);
     if (!found.ok()) return found.status();
     if (!*found && id == target) return Status::NotFound("user " + std::string(id) + " not found");
-    if (first == second) break;
-  }
+    return Status::Ok();
+  };
+  ROOST_RETURN_IF_ERROR(lock(std::min(editor, target)));
+  if (editor != target) ROOST_RETURN_IF_ERROR(lock(std::max(editor, target)));
   ROOST_SQL_QUERY(q, c, "SELECT roles FROM users WHERE id = $1", op);
   q.Bind(1, editor);
   auto row = q.Next();

@@ -300,6 +300,9 @@ constexpr double kMicro = 1e6;
 Result<DevicePositions> SqlStore::ListDevicePositions(const DevicePositionQuery& query) {
   ROOST_RETURN_IF_ERROR(ValidatePositionQuery(query));
   ROOST_SQL_LEASE(c);
+  // One snapshot for the count, the list or the cells: they agree.
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("list device positions", /*write=*/false));
   std::pair<std::string, std::string> tree;
   if (!query.group_subtree.empty()) {
     auto range = SubtreeRange(c, query.group_subtree);
@@ -365,7 +368,7 @@ Result<DevicePositions> SqlStore::ListDevicePositions(const DevicePositionQuery&
                     "SELECT id, name, lat, lng" + filter(1, query.area.has_value()) +
                         " ORDER BY id LIMIT $" + std::to_string(filter_params + 1),
                     "list device positions");
-    q.Bind(bind(q, 1, query.area), int64_t{query.max_listed} + 1);
+    q.Bind(bind(q, 1, query.area), int64_t{query.max_listed});
     for (;;) {
       auto row = q.Next();
       if (!row.ok()) return row.status();
@@ -374,17 +377,10 @@ Result<DevicePositions> SqlStore::ListDevicePositions(const DevicePositionQuery&
                                              q.OptDouble(2).value_or(0),
                                              q.OptDouble(3).value_or(0)});
     }
-    // Devices positioned since the count: the list is what was read.
-    if (out.devices.size() <= static_cast<size_t>(query.max_listed)) {
-      out.total = static_cast<int64_t>(out.devices.size());
-      return out;
-    }
-    out.devices.clear();
+    return out;
   }
 
-  // The grid covers the asked area, else the devices' bounds; the cells are
-  // counted over that same area, so a device positioned since the bounds were
-  // read outside them is left out of both the cells and the total.
+  // The grid covers the asked area, else the devices' bounds.
   const PositionArea area = query.area ? *query.area : *out.bounds;
   const int64_t south = static_cast<int64_t>(std::floor(area.south * kMicro));
   const int64_t west = static_cast<int64_t>(std::floor(area.west * kMicro));
@@ -396,10 +392,14 @@ Result<DevicePositions> SqlStore::ListDevicePositions(const DevicePositionQuery&
   // A point's millionths are rounded (PostgreSQL) or truncated (SQLite) from a
   // value at or above the area's floor, so both give an index >= 0 that the
   // integer division floors; the north and east edges may give `grid`, clamped.
+  // (So a device within a millionth of a degree of a grid line may fall on
+  // either side of it depending on the engine; each cell reports the bounds
+  // of its own devices, which hold it either way.)
   const int first = 5;
   ROOST_SQL_QUERY(q, c,
                   "SELECT (CAST(lat * 1000000 AS BIGINT) - $1) / $2, "
-                  "(CAST(lng * 1000000 AS BIGINT) - $3) / $4, count(*), sum(lat), sum(lng)" +
+                  "(CAST(lng * 1000000 AS BIGINT) - $3) / $4, count(*), sum(lat), sum(lng), "
+                  "min(lat), max(lat), min(lng), max(lng)" +
                       filter(first, true) + " GROUP BY 1, 2",
                   "count device positions per cell");
   q.Bind(1, south).Bind(2, cell_lat).Bind(3, west).Bind(4, cell_lng);
@@ -407,6 +407,7 @@ Result<DevicePositions> SqlStore::ListDevicePositions(const DevicePositionQuery&
   struct Sum {
     int64_t count = 0;
     double lat = 0, lng = 0;
+    PositionArea bounds{90, 180, -90, -180};  // empty: any device widens it
   };
   std::map<std::pair<int64_t, int64_t>, Sum> sums;
   for (;;) {
@@ -419,21 +420,20 @@ Result<DevicePositions> SqlStore::ListDevicePositions(const DevicePositionQuery&
     s.count += q.Int(2);
     s.lat += q.OptDouble(3).value_or(0);
     s.lng += q.OptDouble(4).value_or(0);
+    s.bounds.south = std::min(s.bounds.south, q.OptDouble(5).value_or(0));
+    s.bounds.north = std::max(s.bounds.north, q.OptDouble(6).value_or(0));
+    s.bounds.west = std::min(s.bounds.west, q.OptDouble(7).value_or(0));
+    s.bounds.east = std::max(s.bounds.east, q.OptDouble(8).value_or(0));
   }
+  ROOST_RETURN_IF_ERROR(tx.Commit("list device positions"));
   out.total = 0;
   for (const auto& [yx, s] : sums) {
-    const auto [y, x] = yx;
     PositionCell cell;
-    cell.bounds.south = static_cast<double>(south + y * cell_lat) / kMicro;
-    cell.bounds.north =
-        std::min(area.north, static_cast<double>(south + (y + 1) * cell_lat) / kMicro);
-    cell.bounds.west = static_cast<double>(west + x * cell_lng) / kMicro;
-    cell.bounds.east = std::min(area.east, static_cast<double>(west + (x + 1) * cell_lng) / kMicro);
-    cell.bounds.south = std::max(cell.bounds.south, area.south);
-    cell.bounds.west = std::max(cell.bounds.west, area.west);
+    cell.bounds = s.bounds;
     cell.count = s.count;
-    cell.lat = s.lat / static_cast<double>(s.count);
-    cell.lng = s.lng / static_cast<double>(s.count);
+    // The mean, kept within the bounds against the sum's rounding.
+    cell.lat = std::clamp(s.lat / static_cast<double>(s.count), s.bounds.south, s.bounds.north);
+    cell.lng = std::clamp(s.lng / static_cast<double>(s.count), s.bounds.west, s.bounds.east);
     out.total += s.count;
     out.cells.push_back(cell);
   }

@@ -5,6 +5,7 @@ import 'leaflet/dist/leaflet.css';
 import L from 'leaflet';
 import { useEffect, useRef } from 'preact/hooks';
 import { session } from '../lib/session';
+import { textNode } from '../lib/dom';
 
 export interface MapShape {
   kind: 'position' | 'computed' | 'station';
@@ -29,10 +30,10 @@ export function MapView({ shapes, label }: { shapes: MapShape[]; label: string }
     for (const s of shapes) {
       const color = COLORS[s.kind];
       if (s.kind === 'computed' && s.radius) {
-        layers.push(L.circle([s.lat, s.lng], { radius: s.radius, color, weight: 2, fillOpacity: 0.12 }).bindTooltip(s.label));
+        layers.push(L.circle([s.lat, s.lng], { radius: s.radius, color, weight: 2, fillOpacity: 0.12 }).bindTooltip(textNode(s.label)));
       }
       layers.push(
-        L.circleMarker([s.lat, s.lng], { radius: s.kind === 'station' ? 5 : 7, color, weight: 2, fillOpacity: 0.8 }).bindTooltip(s.label),
+        L.circleMarker([s.lat, s.lng], { radius: s.kind === 'station' ? 5 : 7, color, weight: 2, fillOpacity: 0.8 }).bindTooltip(textNode(s.label)),
       );
     }
     layers.forEach((l) => l.addTo(map));

@@ -6,6 +6,7 @@ import 'leaflet/dist/leaflet.css';
 import L from 'leaflet';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get } from '../lib/api';
+import { textNode } from '../lib/dom';
 import { session } from '../lib/session';
 
 interface Area {
@@ -25,6 +26,8 @@ interface Positions {
 // Listed one by one up to this many (a canvas draws them at ease), counted in
 // cells past it.
 export const MAX_LISTED = 1000;
+const MAX_LISTED_CLOSEST = 5000; // at the closest zoom, where a cell cannot be split further
+const MAX_ZOOM = 18;
 const GRID = 16;
 
 const clamp = (v: number, limit: number) => Math.max(-limit, Math.min(limit, v));
@@ -55,33 +58,40 @@ export function PositionsMap({ typeId }: { typeId: string }) {
 
   useEffect(() => {
     if (!el.current) return;
-    const map = L.map(el.current, { attributionControl: false, keyboard: true, preferCanvas: true });
+    setAll(null);
+    setView(null);
+    setError('');
+    const map = L.map(el.current, { attributionControl: false, keyboard: true, preferCanvas: true, maxZoom: MAX_ZOOM });
     L.control.scale({ imperial: false }).addTo(map);
     const tiles = session().config.tileUrl;
-    if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(map);
+    if (tiles) L.tileLayer(tiles, { maxZoom: MAX_ZOOM }).addTo(map);
     const layer = L.layerGroup().addTo(map);
     let asked = 0; // answers to an earlier view than the latest are dropped
     let closed = false;
+    let moved: ReturnType<typeof setTimeout> | undefined;
 
     const draw = (p: Positions) => {
       layer.clearLayers();
       for (const d of p.devices) {
         L.circleMarker([d.lat, d.lng], { radius: 7, color: '#0b5cad', weight: 2, fillOpacity: 0.8 })
-          .bindTooltip(`${d.name} (${d.id})`)
+          .bindTooltip(textNode(`${d.name} (${d.id})`))
           .addTo(layer);
       }
       for (const c of p.cells) {
         const text = c.count.toLocaleString('en');
         const size = 22 + 7 * text.length; // the count fits inside the disc
-        const icon = L.divIcon({ className: 'map-cell', html: text, iconSize: [size, size] });
+        const icon = L.divIcon({ className: 'map-cell', html: textNode(text), iconSize: [size, size] });
         L.marker([c.lat, c.lng], { icon, keyboard: true, title: plural(c.count, 'device', 'devices') })
-          .on('click', () => map.fitBounds([[c.south, c.west], [c.north, c.east]]))
+          // The cell's own devices fill the view (at most the closest zoom, where
+          // up to 5 000 are listed: devices that share one spot stay reachable).
+          .on('click', () => map.fitBounds([[c.south, c.west], [c.north, c.east]], { maxZoom: MAX_ZOOM }))
           .addTo(layer);
       }
     };
     const ask = (query: Record<string, number>) => {
       const mine = ++asked;
-      return get<Positions>(path, { maxListed: MAX_LISTED, grid: GRID, ...query }).then(
+      const maxListed = map.getZoom() >= MAX_ZOOM ? MAX_LISTED_CLOSEST : MAX_LISTED;
+      return get<Positions>(path, { maxListed, grid: GRID, ...query }).then(
         (p) => {
           if (closed || mine !== asked) return null;
           setError('');
@@ -96,11 +106,12 @@ export function PositionsMap({ typeId }: { typeId: string }) {
       );
     };
 
-    // First the whole type (its bounds place the map), then whatever is in view.
+    // First the whole type (its bounds place the map), then whatever is in
+    // view, asked for once the map has stopped moving for a moment.
     ask({}).then((p) => {
-      if (!p) return;
-      setAll(p);
-      if (p.bounds) {
+      if (closed) return;
+      setAll(p ?? { total: 0, bounds: null, devices: [], cells: [] });
+      if (p?.bounds) {
         map.fitBounds(
           L.latLngBounds([p.bounds.south, p.bounds.west], [p.bounds.north, p.bounds.east]).pad(0.3),
           { maxZoom: 14, animate: false },
@@ -108,10 +119,14 @@ export function PositionsMap({ typeId }: { typeId: string }) {
       } else {
         map.setView([20, 0], 1);
       }
-      map.on('moveend', () => void ask({ ...viewArea(map) }));
+      map.on('moveend', () => {
+        clearTimeout(moved);
+        moved = setTimeout(() => void ask({ ...viewArea(map) }), 250);
+      });
     });
     return () => {
       closed = true;
+      clearTimeout(moved);
       map.remove();
     };
   }, [path]);
