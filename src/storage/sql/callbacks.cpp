@@ -932,6 +932,10 @@ Status SqlStore::DeferDeliveries(std::span<const int64_t> delivery_ids, EpochMil
 Result<StoredQueueDepths> SqlStore::MeasureStoredQueues(EpochMillis now, int64_t cap) {
   if (cap < 1) return Status::InvalidInput("cap must be positive");
   ROOST_SQL_LEASE(c);
+  // One snapshot for all the counts: a delivery whose attempt is recorded
+  // between two of them (due, then later) would otherwise be counted in neither.
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("measure stored queues", /*write=*/false));
   StoredQueueDepths out;
   // Each count walks its queue's partial index (deliveries_due, event_emails_due,
   // callbacks_alert_due) in the index's order, and stops at the cap. Due and
@@ -983,6 +987,7 @@ Result<StoredQueueDepths> SqlStore::MeasureStoredQueues(EpochMillis now, int64_t
     if (!row.ok()) return row.status();
     *count.into = *row ? q.Int(0) : 0;
   }
+  ROOST_RETURN_IF_ERROR(tx.Commit("measure stored queues"));
   return out;
 }
 
