@@ -110,7 +110,7 @@ export function PositionsMap({ typeId }: { typeId: string }) {
     // view, asked for once the map has stopped moving for a moment.
     ask({}).then((p) => {
       if (closed) return;
-      setAll(p ?? { total: 0, bounds: null, devices: [], cells: [] });
+      if (p) setAll(p); // else the error shows, and no count is made up
       if (p?.bounds) {
         map.fitBounds(
           L.latLngBounds([p.bounds.south, p.bounds.west], [p.bounds.north, p.bounds.east]).pad(0.3),
@@ -138,7 +138,7 @@ export function PositionsMap({ typeId }: { typeId: string }) {
       <figcaption>
         {error && <p class="error" role="alert">{error}</p>}
         {!all ? (
-          <p class="muted">Loading…</p>
+          !error && <p class="muted">Loading…</p>
         ) : (
           <p class="muted" id="t-map-count">
             {`${plural(all.total, 'device has', 'devices have')} a position.`}
