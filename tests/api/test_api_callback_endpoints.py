@@ -162,7 +162,11 @@ class EndpointFlows(ServedSite):
             stored = {state: metric_value(body.decode(),
                                           'roost_callback_deliveries_stored{state="%s"}' % state)
                       for state in ("due", "leased", "later", "parked")}
-            if (stored["later"] or 0) >= 1 or time.time() > deadline:
+            # The gauges are measured every 5 s: a measurement taken while the reports were
+            # still arriving shows fewer, so wait for one taken after them all.
+            waiting = sum(v or 0 for v in stored.values())
+            settled = (stored["later"] or 0) >= 1 and waiting >= 3 * count
+            if settled or time.time() > deadline:
                 break
             time.sleep(0.5)
         self.assertEqual(stored["parked"], 0, stored)
