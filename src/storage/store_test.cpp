@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -683,6 +684,36 @@ TEST_P(StoreTest, Sessions) {
   // Deleting the user ends its sessions.
   ASSERT_TRUE(store_->DeleteUser(u.id).ok());
   EXPECT_EQ(store_->GetSession(c.token_hash).status().code(), Status::Code::kNotFound);
+}
+
+TEST_P(StoreTest, ALoginWhileAnAdministratorDeletesThatUserNeverDeadlocks) {
+  Group root = MakeGroup(1, "");
+  const User admin = MakeUser(0xa10, root.id, "admin@example.com", {"ADMIN"});
+  for (int round = 0; round < 12; ++round) {
+    const User u =
+        MakeUser(0xa20 + round, root.id, "gone" + std::to_string(round) + "@x.example", {"READER"});
+    // Expired sessions of that user: a login sweeps them while the delete
+    // removes them with the user.
+    for (int i = 0; i < 200; ++i) {
+      char hash[65];
+      std::snprintf(hash, sizeof hash, "%02x%062d", round, i);
+      ASSERT_TRUE(store_->CreateSession(UserToken{hash, u.id, 1500, 1000}).ok());
+    }
+    Status login, removal;
+    std::thread one([&] {
+      login = store_->CreateSession(
+          UserToken{std::string(63, 'f') + std::to_string(round % 10), u.id, 90000, 5000});
+    });
+    std::thread two([&] { removal = store_->DeleteUser(u.id, admin.id); });
+    one.join();
+    two.join();
+    EXPECT_TRUE(removal.ok()) << "round " << round << ": " << removal.message();
+    // The login either came first (and its session went with the user) or
+    // found the user gone.
+    EXPECT_TRUE(login.ok() || login.code() == Status::Code::kInvalidInput)
+        << "round " << round << ": " << login.message();
+    EXPECT_EQ(store_->GetUser(u.id).status().code(), Status::Code::kNotFound);
+  }
 }
 
 TEST_P(StoreTest, DeviceTypes) {

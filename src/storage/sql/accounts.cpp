@@ -207,12 +207,6 @@ Status SqlStore::DeletePasswordTokens(std::string_view user) {
 
 Status SqlStore::CreateSession(const UserToken& t) {
   ROOST_SQL_LEASE(c);
-  driver::Transaction tx(c);
-  ROOST_RETURN_IF_ERROR(tx.Begin("create session"));
-  {
-    ROOST_SQL_QUERY(q, c, "DELETE FROM sessions WHERE expires < $1", "create session");
-    ROOST_RETURN_IF_ERROR(q.Bind(1, t.creation_time).Run());
-  }
   {
     ROOST_SQL_QUERY(q, c,
                     "INSERT INTO sessions (token_hash, user_id, expires, creation_time) "
@@ -221,7 +215,19 @@ Status SqlStore::CreateSession(const UserToken& t) {
     q.Bind(1, t.token_hash).Bind(2, t.user).Bind(3, t.expires).Bind(4, t.creation_time);
     ROOST_RETURN_IF_ERROR(q.Run());
   }
-  return tx.Commit("create session");
+  // Expired sessions are swept after the new one is stored, in a statement of
+  // their own that skips rows another transaction holds. Swept inside the
+  // login's transaction, before its insert, they made a deadlock with the
+  // deletion of that user: the delete held the user's row and waited for the
+  // sessions the login had swept; the login's insert waited for the user's row.
+  // A sweep that fails costs nothing but its rows, which the next login sweeps.
+  ROOST_SQL_QUERY(q, c,
+                  "DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions "
+                  "WHERE expires < $1 ORDER BY expires LIMIT 1000" +
+                      std::string(c.dialect().skip_locked) + ")",
+                  "sweep expired sessions");
+  (void)q.Bind(1, t.creation_time).Run();
+  return Status::Ok();
 }
 
 Result<UserToken> SqlStore::GetSession(std::string_view token_hash) {
