@@ -178,21 +178,6 @@ std::optional<ApiError> ParseCoordinate(const Request& req, std::string_view nam
   return std::nullopt;
 }
 
-std::optional<ApiError> ParseBoundedInt(const Request& req, std::string_view name, int lo, int hi,
-                                        int& out) {
-  auto text = req.QueryParam(name);
-  if (!text) return std::nullopt;
-  int v = 0;
-  auto r = std::from_chars(text->data(), text->data() + text->size(), v);
-  if (text->empty() || r.ec != std::errc() || r.ptr != text->data() + text->size() || v < lo ||
-      v > hi) {
-    return ApiError::BadField(std::string(name), "must be an integer from " + std::to_string(lo) +
-                                                     " to " + std::to_string(hi));
-  }
-  out = v;
-  return std::nullopt;
-}
-
 json AreaJson(const storage::PositionArea& a) {
   return json{{"south", a.south}, {"west", a.west}, {"north", a.north}, {"east", a.east}};
 }
@@ -235,13 +220,14 @@ Response ListDeviceTypePositions(ApiContext& ctx, const Principal& p, const Requ
     }
     query.area = a;
   }
-  if (auto e =
-          ParseBoundedInt(req, "maxListed", 1, storage::kMaxPositionsListed, query.max_listed)) {
-    return e->ToResponse();
-  }
-  if (auto e = ParseBoundedInt(req, "grid", 1, storage::kMaxPositionGrid, query.grid)) {
-    return e->ToResponse();
-  }
+  auto max_listed = ParseBoundedInt(req.QueryParam("maxListed"), "maxListed", 1,
+                                    storage::kMaxPositionsListed, query.max_listed);
+  if (!max_listed.ok()) return max_listed.error().ToResponse();
+  query.max_listed = static_cast<int>(*max_listed);
+  auto grid =
+      ParseBoundedInt(req.QueryParam("grid"), "grid", 1, storage::kMaxPositionGrid, query.grid);
+  if (!grid.ok()) return grid.error().ToResponse();
+  query.grid = static_cast<int>(*grid);
   auto positions = ctx.devices.ListDevicePositions(query);
   if (!positions.ok()) return FromStatus(positions.status()).ToResponse();
   json body{{"total", positions->total}, {"bounds", nullptr}};

@@ -173,17 +173,10 @@ Parsed<PageWindow> ParsePageWindow(const http::Request& req, int64_t max_offset)
   auto limit = ParseLimit(req.QueryParam("limit"));
   if (!limit.ok()) return limit.error();
   window.limit = *limit;
-  if (auto offset = req.QueryParam("offset")) {
-    const std::string& text = *offset;
-    if (text.empty() || text.size() > 6 ||
-        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-        std::stoll(text) > max_offset) {
-      return ApiError::BadField("offset", "must be an integer from 0 to " +
-                                              std::to_string(max_offset) +
-                                              " (deeper pages: follow paging.next)");
-    }
-    window.offset = static_cast<int>(std::stoll(text));
-  }
+  auto offset = ParseBoundedInt(req.QueryParam("offset"), "offset", 0, max_offset, 0,
+                                "deeper pages: follow paging.next");
+  if (!offset.ok()) return offset.error();
+  window.offset = static_cast<int>(*offset);
   return window;
 }
 

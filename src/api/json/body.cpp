@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <set>
 #include <utility>
 #include <vector>
@@ -257,17 +258,25 @@ std::optional<ApiError> RejectUnknownFields(const json& object,
   }
   return std::nullopt;
 }
-Parsed<int> ParseLimit(const std::optional<std::string>& text) {
-  if (!text) return 100;
-  const std::string& s = *text;
-  if (s.empty() || s.size() > 4 ||
-      !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return ApiError::BadField("limit", "must be an integer between 1 and 1000");
+Parsed<int64_t> ParseBoundedInt(const std::optional<std::string>& text, std::string_view name,
+                                int64_t lo, int64_t hi, int64_t fallback, std::string_view hint) {
+  if (!text) return fallback;
+  int64_t v = 0;
+  const char* end = text->data() + text->size();
+  auto r = std::from_chars(text->data(), end, v);
+  if (text->empty() || r.ec != std::errc() || r.ptr != end || v < lo || v > hi) {
+    std::string expected =
+        "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
+    if (!hint.empty()) expected += " (" + std::string(hint) + ")";
+    return ApiError::BadField(std::string(name), expected);
   }
-  int n = std::stoi(s);
-  if (n < 1 || n > 1000)
-    return ApiError::BadField("limit", "must be an integer between 1 and 1000");
-  return n;
+  return v;
+}
+
+Parsed<int> ParseLimit(const std::optional<std::string>& text) {
+  auto n = ParseBoundedInt(text, "limit", 1, 1000, 100);
+  if (!n.ok()) return n.error();
+  return static_cast<int>(*n);
 }
 
 Parsed<std::string> ParsePageCursor(const std::optional<std::string>& text, PageKey kind) {

@@ -48,6 +48,13 @@ std::optional<ApiError> ReadString(const nlohmann::json& v, std::string_view fie
 Parsed<std::optional<std::string>> StringField(const nlohmann::json& body, std::string_view field,
                                                bool required, size_t max = 1024);
 
+// An integer query parameter `name`: absent → `fallback`; decimal digits (a
+// leading '-' allowed) from lo to hi → their value; anything else → 400 naming
+// `name`, "must be an integer from lo to hi (hint)".
+Parsed<int64_t> ParseBoundedInt(const std::optional<std::string>& text, std::string_view name,
+                                int64_t lo, int64_t hi, int64_t fallback,
+                                std::string_view hint = {});
+
 // `limit` query parameter: absent → 100; 1..1000, otherwise 400 naming "limit".
 Parsed<int> ParseLimit(const std::optional<std::string>& text);
 

@@ -132,6 +132,20 @@ TEST(ParseLimit, DefaultsAndBounds) {
   }
 }
 
+TEST(ParseBoundedInt, TakesDecimalIntegersInItsRangeOnly) {
+  EXPECT_EQ(*ParseBoundedInt(std::nullopt, "grid", 1, 64, 24), 24);
+  EXPECT_EQ(*ParseBoundedInt(std::string("-5"), "x", -10, 10, 0), -5);
+  EXPECT_EQ(*ParseBoundedInt(std::string("64"), "grid", 1, 64, 24), 64);
+  for (const char* bad : {"0", "65", "+3", " 3", "3 ", "", "3.0", "0x10", "99999999999999999999"}) {
+    auto v = ParseBoundedInt(std::string(bad), "grid", 1, 64, 24, "cells per side");
+    ASSERT_FALSE(v.ok()) << bad;
+    EXPECT_EQ(FirstField(v.error()), "grid");
+    EXPECT_NE(v.error().message.find("must be an integer from 1 to 64 (cells per side)"),
+              std::string::npos)
+        << v.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace roost::api
 
