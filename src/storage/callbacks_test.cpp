@@ -1,8 +1,10 @@
 // The Store contract for callbacks and their deliveries, on SQLite and PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
+#include <random>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -292,6 +294,31 @@ TEST_P(CallbackStoreTest, CallbacksAreStoredListedEnabledAndDeleted) {
   ASSERT_TRUE(store_->DeleteCallback("cb-a", 0).ok());
   EXPECT_EQ(store_->DeleteCallback("cb-a", 0).code(), Status::Code::kNotFound);
   EXPECT_EQ(store_->ListCallbacks(type_.id)->size(), 3u);
+}
+
+// Two calls that each make another callback of one type its downlinkHook:
+// each locked its own callback, then waited for the other's (PostgreSQL:
+// "deadlock detected"). Both succeed now and exactly one holds the mark.
+TEST_P(CallbackStoreTest, TwoCallsMovingTheDownlinkHookAtOnceBothLandAndLeaveOne) {
+  Callback h1 = MakeCallback("cb-h1", type_);
+  h1.subtype = CallbackSubtype::kBidir;
+  Callback h2 = h1;
+  h2.id = "cb-h2";
+  Callback h3 = h1;
+  h3.id = "cb-h3";
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{h1, h2, h3}).ok());
+  for (int round = 0; round < 30; ++round) {
+    Status one, two;
+    std::thread a([&] { one = store_->SetDownlinkHook("cb-h1"); });
+    std::thread b([&] { two = store_->SetDownlinkHook("cb-h3"); });
+    a.join();
+    b.join();
+    EXPECT_TRUE(one.ok()) << "round " << round << ": " << one.message();
+    EXPECT_TRUE(two.ok()) << "round " << round << ": " << two.message();
+    int marked = 0;
+    for (const auto& cb : *store_->ListCallbacks(type_.id)) marked += cb.downlink_hook ? 1 : 0;
+    EXPECT_EQ(marked, 1) << "round " << round;
+  }
 }
 
 // Deleting a callback keeps what it did on the messages: attempted deliveries
@@ -684,6 +711,51 @@ TEST_P(CallbackStoreTest, EnablingACallbackAgainStartsItsDeliveriesFailureClocks
   EXPECT_EQ(again[0].delivery.id, tasks[1].delivery.id);
   EXPECT_EQ(again[0].delivery.attempts, 1) << "its history stays";
   EXPECT_EQ(again[0].delivery.first_failure, 0) << "its failure clock starts afresh";
+}
+
+// The recorder locks deliveries and then (to mark it dead) their callback; an
+// enable or edit locks the callback and then (to start their failure clocks
+// afresh) its deliveries. Recorded in any order while the callback is enabled
+// and edited again and again, neither ever fails (PostgreSQL found deadlocks).
+TEST_P(CallbackStoreTest, RecordingAttemptsWhileTheCallbackIsEditedNeverDeadlocks) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
+  std::vector<UplinkReport> reports;
+  for (int i = 1; i <= 300; ++i) reports.push_back(Report(0x2C, i, 10'000 + i * 10, "0A1B"));
+  Ingest(reports);
+  auto tasks = Claim(50'000, 1000, 3'600'000);
+  ASSERT_EQ(tasks.size(), 300u);
+  std::atomic<bool> done{false};
+  std::atomic<int> edits{0};
+  std::thread editor([&] {
+    Callback cb = MakeCallback("cb", type_);
+    while (!done.load()) {
+      Status st = store_->SetCallbackEnabled("cb", true);
+      EXPECT_TRUE(st.ok()) << st.message();
+      auto edited = store_->UpdateCallback(cb, /*keep_enabled=*/true);
+      EXPECT_TRUE(edited.ok()) << edited.status().message();
+      ++edits;
+    }
+  });
+  std::mt19937 shuffle(7);
+  for (int round = 0; round < 12; ++round) {
+    std::vector<DeliveryCompletion> group;
+    for (const auto& t : tasks) {
+      DeliveryCompletion d;
+      d.delivery_id = t.delivery.id;
+      d.outcome.now = 50'000 + round;
+      d.outcome.status = 503;
+      d.outcome.info = "Service Unavailable";
+      d.outcome.retry_at = 4'000'000;  // still leased meanwhile: never claimed here
+      group.push_back(d);
+    }
+    std::shuffle(group.begin(), group.end(), shuffle);
+    auto r = store_->CompleteDeliveries(group);
+    EXPECT_TRUE(r.ok()) << "round " << round << ": " << r.status().message();
+  }
+  while (edits.load() < 5) std::this_thread::yield();
+  done = true;
+  editor.join();
+  EXPECT_FALSE(store_->GetCallback("cb")->dead);
 }
 
 TEST_P(CallbackStoreTest, ACallbacksDeathQueuesOneAlertClaimedByOneAndTriedAgainWhenAsked) {

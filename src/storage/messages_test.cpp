@@ -395,6 +395,39 @@ TEST_P(MessageStoreTest, ADisengagedFlagUsedByAnotherInstanceMeanwhileIsNotUsedA
   EXPECT_EQ(store_->GetDevice(0x2C)->sequence_number, 500);
 }
 
+// Ingest uses and clears a type's disengage flags in device id order; a
+// disengage of the type sets them again (locking those still set) in the same
+// order, so the two never wait for each other (PostgreSQL found a deadlock
+// when the disengage followed the table's order, here the reverse of ids).
+TEST_P(MessageStoreTest, IngestWhileItsTypeIsDisengagedAgainAndAgainNeverDeadlocks) {
+  constexpr uint32_t kFirst = 0x5000;
+  constexpr int kDevices = 150;
+  for (int i = kDevices - 1; i >= 0; --i) {
+    ASSERT_TRUE(store_->InsertDevice(MakeDevice(kFirst + i, type_)).ok());
+  }
+  ASSERT_GE(*store_->DisengageSequenceCheck(type_.id, 1'000), kDevices);
+  std::atomic<bool> done{false};
+  std::atomic<int> disengaged{0};
+  std::thread again([&] {
+    while (!done.load()) {
+      auto n = store_->DisengageSequenceCheck(type_.id, 1'000 + disengaged.load());
+      EXPECT_TRUE(n.ok()) << n.status().message();
+      ++disengaged;
+    }
+  });
+  for (int round = 0; round < 15; ++round) {
+    std::vector<UplinkReport> reports;
+    for (int i = 0; i < kDevices; ++i) {
+      reports.push_back(Report(kFirst + i, 10 + round, 10'000 + round * 1'000, "0A1B"));
+    }
+    auto r = store_->IngestUplinks(reports, IngestPolicy{});
+    EXPECT_TRUE(r.ok()) << "round " << round << ": " << r.status().message();
+  }
+  while (disengaged.load() < 3) std::this_thread::yield();
+  done = true;
+  again.join();
+}
+
 TEST_P(MessageStoreTest, DisengageAcceptsTheLastSequenceNumberAgainPastTheWindow) {
   IngestPolicy policy;
   policy.dedup_window_ms = 3000;

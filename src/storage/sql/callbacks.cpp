@@ -3,6 +3,7 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <set>
 #include <tuple>
 #include <vector>
@@ -28,11 +29,20 @@ constexpr EpochMillis kParkedUntil = 253402300799999;  // 9999-12-31T23:59:59.99
 // again, or edited (its url fixed, say), has its deliveries' earlier failures
 // no longer count toward death, which otherwise took a delivery that had
 // failed for a day before at its first new failure, and the callback with it.
+//
+// Called with the callback's row locked, it skips deliveries another
+// transaction holds: the recorder and the claim lock deliveries first and the
+// callback after (to mark it dead, to see whether it is parked), so waiting
+// for them here made a deadlock. A delivery held by the recorder is being
+// sent (its failure clock then runs on); one held by a claim that waits for
+// this callback's row sees the callback as this transaction leaves it.
 Status UnparkDeliveries(driver::Connection& c, std::string_view id) {
   ROOST_SQL_QUERY(q, c,
                   "UPDATE deliveries SET next_attempt = CASE WHEN next_attempt = $2 THEN 0 ELSE "
-                  "next_attempt END, first_failure = 0 WHERE callback_id = $1 AND state = 0 AND "
-                  "(next_attempt = $2 OR first_failure > 0)",
+                  "next_attempt END, first_failure = 0 WHERE id IN (SELECT id FROM deliveries "
+                  "WHERE callback_id = $1 AND state = 0 AND (next_attempt = $2 OR "
+                  "first_failure > 0)" +
+                      std::string(c.dialect().skip_locked) + ")",
                   "unpark deliveries");
   return q.Bind(1, id).Bind(2, kParkedUntil).Run();
 }
@@ -310,7 +320,12 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb, bool keep_enabled)
     ROOST_RETURN_IF_ERROR(q.Run());
   }
   if (before.callback_type != cb.callback_type || before.subtype != cb.subtype) {
-    ROOST_SQL_QUERY(q, c, "DELETE FROM deliveries WHERE callback_id = $1 AND state = $2",
+    // Skipping the deliveries another transaction holds, as UnparkDeliveries
+    // does and for the same reason.
+    ROOST_SQL_QUERY(q, c,
+                    "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE "
+                    "callback_id = $1 AND state = $2" +
+                        std::string(c.dialect().skip_locked) + ")",
                     "edit callback");
     q.BindRef(1, cb.id).Bind(2, static_cast<int64_t>(DeliveryState::kPending));
     ROOST_RETURN_IF_ERROR(q.Run());
@@ -349,20 +364,33 @@ Status SqlStore::SetDownlinkHook(std::string_view id) {
   ROOST_RETURN_IF_ERROR(tx.Begin("set downlink callback"));
   std::string type;
   {
-    // The kind is judged here, on the locked row, not by the caller: an edit
-    // made between a caller's read and this transaction would otherwise leave
-    // the mark on a callback that cannot answer downlinks.
+    // Every callback of the type is locked first, in id order, as the update
+    // below and the recorder's marking of dead callbacks take them: locking
+    // only this one first, two calls for two callbacks of one type each held
+    // their own and waited for the other's. The kind is judged here, on the
+    // locked row, not by the caller: an edit made between a caller's read and
+    // this transaction would otherwise leave the mark on a callback that
+    // cannot answer downlinks. (A callback never changes type.)
     ROOST_SQL_QUERY(q, c,
-                    "SELECT type_id, channel, callback_type, subtype FROM callbacks WHERE id = $1" +
+                    "SELECT id, channel, callback_type, subtype, type_id FROM callbacks WHERE "
+                    "type_id = (SELECT type_id FROM callbacks WHERE id = $1) ORDER BY id" +
                         std::string(c.dialect().for_update),
                     "set downlink callback");
-    auto found = q.Bind(1, id).Next();
-    if (!found.ok()) return found.status();
-    if (!*found) return Status::NotFound("callback " + std::string(id) + " not found");
-    type = q.Text(0);
-    if (q.Int(1) != static_cast<int64_t>(CallbackChannel::kUrl) ||
-        q.Int(2) != static_cast<int64_t>(CallbackType::kData) ||
-        q.Int(3) != static_cast<int64_t>(CallbackSubtype::kBidir)) {
+    q.Bind(1, id);
+    bool found = false, answers = false;
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      if (q.Text(0) != id) continue;
+      found = true;
+      type = q.Text(4);
+      answers = q.Int(1) == static_cast<int64_t>(CallbackChannel::kUrl) &&
+                q.Int(2) == static_cast<int64_t>(CallbackType::kData) &&
+                q.Int(3) == static_cast<int64_t>(CallbackSubtype::kBidir);
+    }
+    if (!found) return Status::NotFound("callback " + std::string(id) + " not found");
+    if (!answers) {
       return Status::InvalidInput("only a URL callback of type DATA BIDIR can answer downlinks");
     }
   }
@@ -826,12 +854,19 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveriesOn(
     bool dead = false;              // after this attempt
   };
   std::map<int64_t, Recorded> recorded;  // by delivery id
+  // Rows are written in id order, as every transaction that locks several
+  // deliveries does, so that two never wait for each other.
+  std::vector<size_t> by_id(completions.size());
+  std::iota(by_id.begin(), by_id.end(), size_t{0});
+  std::sort(by_id.begin(), by_id.end(), [&](size_t a, size_t b) {
+    return completions[a].delivery_id < completions[b].delivery_id;
+  });
   for (size_t at = 0; at < completions.size();) {
     size_t n = kMaxRows;
     while (n > completions.size() - at) n /= 2;
     ROOST_SQL_QUERY(q, c, CompleteDeliveriesSql(n), "complete delivery");
     for (size_t i = 0; i < n; ++i) {
-      const DeliveryCompletion& d = completions[at + i];
+      const DeliveryCompletion& d = completions[by_id[at + i]];
       const DeliveryOutcome& o = d.outcome;
       const DeliveryState state = o.delivered ? DeliveryState::kDone
                                   : o.give_up ? DeliveryState::kDead

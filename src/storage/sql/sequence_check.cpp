@@ -16,9 +16,12 @@ Result<int64_t> SqlStore::DisengageSequenceCheck(std::string_view type, EpochMil
   }
   int64_t flagged = 0;
   {
+    // In id order: ingest takes the flags it uses in id order, and a flag
+    // already set is locked by this upsert, so in any other order the two
+    // could each hold a flag the other waits for.
     ROOST_SQL_QUERY(q, c,
                     "INSERT INTO sequence_check_disengaged (device_id, since) "
-                    "SELECT id, $1 FROM devices WHERE type_id = $2 "
+                    "SELECT id, $1 FROM devices WHERE type_id = $2 ORDER BY id "
                     "ON CONFLICT (device_id) DO UPDATE SET since = excluded.since",
                     "disengage sequence check");
     ROOST_RETURN_IF_ERROR(q.Bind(1, now).Bind(2, type).Run());
