@@ -29,10 +29,13 @@ constexpr std::chrono::milliseconds kRecordGather{5};
 constexpr size_t kRecordGroup = 512;
 // How long past the send timeout Stop waits for the sends in flight.
 constexpr std::chrono::seconds kStopGrace{5};
-// A failed record (the store busy or unreachable) is tried again this many
-// times; after that the deliveries stay leased and are sent again once the
-// lease ends.
-constexpr int kRecordTries = 3;
+// A failed record (the store busy or unreachable: a restart, a failover) is
+// tried again, waiting from 50 ms doubling up to this, for up to half a lease:
+// dropped, its deliveries would be sent again once their leases end, those
+// delivered included. Senders wait meanwhile once kMaxUnrecorded are waiting.
+constexpr int64_t kRecordRetryMaxWaitMs = 2'000;
+// ... but only this many times in all once the dispatcher is stopping.
+constexpr int kRecordTriesStopping = 3;
 
 }  // namespace
 
@@ -76,6 +79,12 @@ Dispatcher::Dispatcher(storage::Store& store, DispatcherOptions options)
       failed_ = &(*family)->WithLabels({"failed"});
       dead_ = &(*family)->WithLabels({"dead"});
     }
+    auto expired = options_.metrics->AddCounter(
+        "roost_callback_leases_expired_total",
+        "Callback deliveries dropped unsent because their lease was about to end (due again for "
+        "a claim once it has)",
+        {});
+    if (expired.ok()) expired_ = &(*expired)->Get();
     auto waiting = options_.metrics->AddGauge("roost_callback_queue_sends",
                                               "Callback sends (a delivery, or a BATCH_URL batch) "
                                               "waiting in the dispatcher's host queues");
@@ -143,9 +152,11 @@ std::vector<int64_t> Dispatcher::Offer(std::vector<storage::DeliveryTask> tasks)
         refused.push_back(task.delivery.id);
         continue;
       }
+      // A hand-off's lease is its due time until its attempt is recorded.
+      const int64_t lease_end = task.delivery.next_attempt;
       Job job;
       job.push_back(std::move(task));
-      email = Enqueue(std::move(job), busy) || email;
+      email = Enqueue(std::move(job), lease_end, busy) || email;
     }
     // Refused ones are left to claims, which defer them as they find them.
     for (auto& [delay, ids] : busy) refused.insert(refused.end(), ids.begin(), ids.end());
@@ -213,14 +224,16 @@ void Dispatcher::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [name, host] : hosts_) {
-      for (const Job& job : host.waiting) {
-        for (const auto& task : job) unsent.push_back(task.delivery.id);
+      for (const Queued& queued : host.waiting) {
+        for (const auto& task : queued.job) unsent.push_back(task.delivery.id);
       }
       host.waiting.clear();
     }
     queued_ = 0;
     slow_queued_ = 0;
     for (auto& [name, host] : hosts_) host.waiting_slow = 0;
+    unsent.insert(unsent.end(), put_back_.begin(), put_back_.end());
+    put_back_.clear();
     PublishDepths();
   }
   for (auto& [id, batch] : batches_) {
@@ -310,7 +323,7 @@ size_t Dispatcher::SlowQueueLimit(const std::string& name) const {
   return std::min(options_.per_destination_queue, rounds * std::max(1u, options_.per_destination));
 }
 
-bool Dispatcher::Enqueue(Job job, Busy& busy) {
+bool Dispatcher::Enqueue(Job job, int64_t lease_end, Busy& busy) {
   const std::string name = DestinationOf(job.front().callback);
   Host& h = hosts_[name];
   const bool quick = IsQuick(name);
@@ -336,7 +349,7 @@ bool Dispatcher::Enqueue(Job job, Busy& busy) {
     if (h.waiting.empty() && h.in_flight == 0) hosts_.erase(name);
     return false;
   }
-  h.waiting.push_back(std::move(job));
+  h.waiting.push_back(Queued{std::move(job), lease_end});
   ++queued_;
   if (!quick && name != kEmailDestination) {
     ++h.waiting_slow;
@@ -356,9 +369,9 @@ bool Dispatcher::IsQuick(const std::string& host) const {
   return it != speed_.end() && it->second.quick;
 }
 
-bool Dispatcher::IsKnownSlow(const std::string& host) const {
+bool Dispatcher::IsHanging(const std::string& host) const {
   auto it = speed_.find(host);
-  return it != speed_.end() && !it->second.quick;
+  return it != speed_.end() && it->second.hanging;
 }
 
 Dispatcher::Host* Dispatcher::ReadyHost(std::string& name, bool email) {
@@ -381,7 +394,7 @@ Dispatcher::Host* Dispatcher::ReadyHost(std::string& name, bool email) {
     auto& [host, h] = *start;
     if (host == kEmailDestination || h.waiting.empty()) continue;
     if (h.in_flight >= (IsQuick(host) ? quick : slow)) continue;
-    if (IsKnownSlow(host) && slow_sending_ >= slow_sends_) continue;
+    if (IsHanging(host) && slow_sending_ >= slow_sends_) continue;
     name = host;
     last_served_ = host;
     return &h;
@@ -389,8 +402,8 @@ Dispatcher::Host* Dispatcher::ReadyHost(std::string& name, bool email) {
   return nullptr;
 }
 
-Dispatcher::Job Dispatcher::StartSend(Host& h, const std::string& name) {
-  Job job = std::move(h.waiting.front());
+Dispatcher::Job Dispatcher::StartSend(Host& h, const std::string& name, bool& hanging) {
+  Job job = std::move(h.waiting.front().job);
   h.waiting.pop_front();
   --queued_;
   if (h.waiting_slow > 0) {
@@ -398,11 +411,49 @@ Dispatcher::Job Dispatcher::StartSend(Host& h, const std::string& name) {
     --slow_queued_;
   }
   ++h.in_flight;
-  if (name != kEmailDestination && IsKnownSlow(name)) {
+  hanging = name != kEmailDestination && IsHanging(name);
+  if (hanging) {
     ++h.in_flight_slow;
     ++slow_sending_;
   }
   return job;
+}
+
+bool Dispatcher::DropExpiring(Host& h, const std::string& name, std::chrono::milliseconds timeout,
+                              int64_t now) {
+  // A second for the record after the send. Never more than half a lease, so
+  // that with a lease shorter than the timeout (a setting) jobs still go.
+  const int64_t needed = std::min<int64_t>(timeout.count() + 1'000, options_.lease_ms / 2);
+  while (!h.waiting.empty() && h.waiting.front().lease_end - now < needed) {
+    h.waiting.pop_front();
+    --queued_;
+    if (h.waiting_slow > 0) {
+      --h.waiting_slow;
+      --slow_queued_;
+    }
+    if (expired_ != nullptr) expired_->Inc();
+  }
+  PublishDepths();
+  if (!h.waiting.empty() || h.in_flight > 0) return true;
+  hosts_.erase(name);
+  return false;
+}
+
+void Dispatcher::TrimTurnedSlow(const std::string& name) {
+  auto it = hosts_.find(name);
+  if (it == hosts_.end()) return;
+  Host& h = it->second;
+  const size_t keep = SlowQueueLimit(name);
+  while (h.waiting.size() > keep) {
+    for (const auto& task : h.waiting.back().job) put_back_.push_back(task.delivery.id);
+    h.waiting.pop_back();
+    --queued_;
+  }
+  if (name != kEmailDestination) {
+    slow_queued_ += h.waiting.size() - std::min(h.waiting_slow, h.waiting.size());
+    slow_queued_ -= h.waiting_slow - std::min(h.waiting_slow, h.waiting.size());
+    h.waiting_slow = h.waiting.size();
+  }
 }
 
 void Dispatcher::Claim() {
@@ -419,29 +470,45 @@ void Dispatcher::Claim() {
     }
     bool more = false;
     Busy busy;
+    {
+      // Deliveries taken off a queue that turned slow: due again soon.
+      std::vector<int64_t> put_back;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        put_back.swap(put_back_);
+      }
+      if (!put_back.empty()) {
+        (void)store_.DeferDeliveries(put_back, options_.clock() + kBusyDestinationDelayMs);
+      }
+    }
     if (room) {
-      auto tasks =
-          store_.ClaimDeliveries(options_.clock(), options_.claim_batch, options_.lease_ms);
+      const int64_t claimed_at = options_.clock();
+      const int64_t lease_end = claimed_at + options_.lease_ms;
+      auto tasks = store_.ClaimDeliveries(claimed_at, options_.claim_batch, options_.lease_ms);
       if (tasks.ok()) {
         const int64_t now = options_.clock();
-        std::vector<Job> ready;
+        std::vector<Queued> ready;
         for (storage::DeliveryTask& task : *tasks) {
           if (task.callback.channel != CallbackChannel::kBatchUrl) {
-            ready.emplace_back().push_back(std::move(task));
+            ready.push_back(Queued{Job{}, lease_end});
+            ready.back().job.push_back(std::move(task));
             continue;
           }
           Batch& b = batches_[task.callback.id];
-          if (b.tasks.empty()) b.due = now + options_.batch_interval_ms;
+          if (b.tasks.empty()) {
+            b.due = now + options_.batch_interval_ms;
+            b.lease_end = lease_end;  // its first delivery's lease ends first
+          }
           b.tasks.push_back(std::move(task));
           if (b.tasks.size() >= batch_lines) {
-            ready.push_back(std::move(b.tasks));
-            batches_.erase(ready.back().front().callback.id);
+            ready.push_back(Queued{std::move(b.tasks), b.lease_end});
+            batches_.erase(ready.back().job.front().callback.id);
           }
         }
         bool email = false;
         {
           std::lock_guard<std::mutex> lock(mu_);
-          for (Job& job : ready) email = Enqueue(std::move(job), busy) || email;
+          for (Queued& q : ready) email = Enqueue(std::move(q.job), q.lease_end, busy) || email;
         }
         if (email) work_.notify_all();
         SchedulePump();
@@ -452,10 +519,10 @@ void Dispatcher::Claim() {
     const int64_t now = options_.clock();
     int64_t next_due = now + options_.idle_poll_ms;
     {
-      std::vector<Job> due;
+      std::vector<Queued> due;
       for (auto it = batches_.begin(); it != batches_.end();) {
         if (it->second.due <= now) {
-          due.push_back(std::move(it->second.tasks));
+          due.push_back(Queued{std::move(it->second.tasks), it->second.lease_end});
           it = batches_.erase(it);
         } else {
           next_due = std::min(next_due, it->second.due);
@@ -465,7 +532,7 @@ void Dispatcher::Claim() {
       if (!due.empty()) {
         {
           std::lock_guard<std::mutex> lock(mu_);
-          for (Job& job : due) Enqueue(std::move(job), busy);
+          for (Queued& q : due) Enqueue(std::move(q.job), q.lease_end, busy);
         }
         SchedulePump();
       }
@@ -506,13 +573,17 @@ void Dispatcher::Pump() {
     }
     Job job;
     std::string host;
-    bool room = false;  // the claimer may claim again
+    bool hanging = false;  // counted in slow_sending_
+    bool room = false;     // the claimer may claim again
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_ || sending_ >= most) return;  // stopping: waiting tasks stay leased
       Host* h = ReadyHost(host, /*email=*/false);
       if (h == nullptr) return;
-      job = StartSend(*h, host);
+      if (!DropExpiring(*h, host, options_.timeout, options_.clock()) || h->waiting.empty()) {
+        continue;
+      }
+      job = StartSend(*h, host, hanging);
       ++sending_;
       PublishDepths();
       room = queued_ + static_cast<size_t>(std::max(1, options_.claim_batch)) == high_water_;
@@ -523,13 +594,13 @@ void Dispatcher::Pump() {
     Attempt failed;
     std::optional<HttpRequest> request = RequestFor(job, failed);
     if (!request) {
-      Finish(std::move(job), host, std::move(failed), 0, /*http=*/true);
+      Finish(std::move(job), host, std::move(failed), 0, /*http=*/true, hanging);
       continue;
     }
     const auto started = std::chrono::steady_clock::now();
     auto shared = std::make_shared<Job>(std::move(job));
     sender_->Send(std::move(*request), options_.timeout,
-                  [this, gate = gate_, shared, host, started](HttpOutcome sent) {
+                  [this, gate = gate_, shared, host, started, hanging](HttpOutcome sent) {
                     std::lock_guard<std::mutex> open(gate->mu);
                     if (!gate->open) return;
                     Attempt attempt;
@@ -542,14 +613,15 @@ void Dispatcher::Pump() {
                     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::steady_clock::now() - started)
                                           .count();
-                    Finish(std::move(*shared), host, std::move(attempt), took, /*http=*/true);
+                    Finish(std::move(*shared), host, std::move(attempt), took, /*http=*/true,
+                           hanging);
                     Pump();
                   });
   }
 }
 
 void Dispatcher::Finish(Job job, const std::string& host, Attempt attempt, int64_t took_ms,
-                        bool http) {
+                        bool http, bool counted_hanging) {
   // An answer, even a refusal, that came quickly; no answer (6xx) is slow.
   const bool quick =
       attempt.status > 0 && attempt.status < 600 && took_ms <= options_.quick_answer_ms;
@@ -568,11 +640,27 @@ void Dispatcher::Finish(Job job, const std::string& host, Attempt attempt, int64
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (speed_.size() >= kMaxKnownHosts && !speed_.count(host)) speed_.clear();
-    speed_[host] = HostSpeed{quick, took_ms};
+    const bool was_quick = IsQuick(host);
+    // Hanging: the send held its sender long (no answer within the timeout,
+    // or a slow one). A host that refuses at once holds nobody up.
+    const int64_t hang_ms = std::min<int64_t>(
+        kHangingSendMs, (http ? options_.timeout : options_.email_timeout).count() / 2);
+    const bool hanging = took_ms >= hang_ms;
+    speed_[host] = HostSpeed{quick, hanging, took_ms};
+    if (was_quick && !quick) {
+      TrimTurnedSlow(host);
+      if (!put_back_.empty()) {
+        ++wakes_;  // the claimer puts them back
+        cv_.notify_all();
+      }
+    }
     auto it = hosts_.find(host);
     if (it != hosts_.end()) {
       --it->second.in_flight;
-      if (it->second.in_flight_slow > 0) {
+      // Only a send counted when it started: one that started before its
+      // host was found hanging never was, and uncounting it for a later one
+      // let hanging hosts take every sender.
+      if (counted_hanging && it->second.in_flight_slow > 0) {
         --it->second.in_flight_slow;
         --slow_sending_;
       }
@@ -596,7 +684,11 @@ void Dispatcher::SendEmails() {
       Host* h = nullptr;
       work_.wait(lock, [&] { return stop_ || (h = ReadyHost(host, /*email=*/true)) != nullptr; });
       if (stop_) return;  // tasks still waiting stay leased, then due again for anyone
-      job = StartSend(*h, host);
+      if (!DropExpiring(*h, host, options_.email_timeout, options_.clock()) || h->waiting.empty()) {
+        continue;
+      }
+      bool counted = false;  // never for email
+      job = StartSend(*h, host, counted);
       PublishDepths();
     }
     cv_.notify_all();  // the claimer may have room again
@@ -609,7 +701,8 @@ void Dispatcher::SendEmails() {
       std::unique_lock<std::mutex> lock(record_mu_);
       record_cv_.wait(lock, [&] { return finished_deliveries_ < kMaxUnrecorded; });
     }
-    Finish(std::move(job), host, std::move(attempt), took, /*http=*/false);
+    Finish(std::move(job), host, std::move(attempt), took, /*http=*/false,
+           /*counted_hanging=*/false);
   }
 }
 
@@ -643,8 +736,22 @@ void Dispatcher::Record() {
       }
     }
     auto died = store_.CompleteDeliveries(completions);
-    for (int i = 1; !died.ok() && i < kRecordTries; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50 * i));
+    const auto give_up_at =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.lease_ms / 2);
+    int64_t wait_ms = 50;
+    for (int tries = 1; !died.ok(); ++tries) {
+      bool stopping = false;
+      {
+        std::lock_guard<std::mutex> lock(record_mu_);
+        stopping = record_stop_;
+      }
+      const auto wait = std::chrono::milliseconds(wait_ms);
+      if ((stopping && tries >= kRecordTriesStopping) ||
+          std::chrono::steady_clock::now() + wait >= give_up_at) {
+        break;
+      }
+      std::this_thread::sleep_for(wait);
+      wait_ms = std::min(wait_ms * 2, kRecordRetryMaxWaitMs);
       died = store_.CompleteDeliveries(completions);
     }
     for (size_t i = 0; i < completions.size(); ++i) {

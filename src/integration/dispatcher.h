@@ -18,12 +18,19 @@
 // cannot carry more than a few thousand requests a second even on loopback.
 // A host starts slow (nothing is known of it) and is slow again after one slow
 // or failed answer, so a dead host still holds only `per_destination` senders.
-// However many hosts are dead: hosts take turns for a free sender; hosts known
-// to be slow together hold at most half of `max_in_flight`, the rest being
-// kept for quick hosts and hosts not tried yet; and the jobs waiting for hosts
-// that are not quick fill at most the dispatcher's whole queue less one claim
-// (past it their deliveries are put back), so the claimer always has room for
-// a healthy host's deliveries.
+// A quick host that turns slow keeps only what a slow host may have waiting;
+// the rest of its queue is put back. However many hosts are dead: hosts take
+// turns for a free sender; hosts that hang (their last send got no answer, or
+// took a second or more) together hold at most half of `max_in_flight`, the
+// rest being kept for hosts that answer and hosts not tried yet; and the jobs
+// waiting for hosts that are not quick fill at most the dispatcher's whole
+// queue less one claim (past it their deliveries are put back), so the claimer
+// always has room for a healthy host's deliveries.
+//
+// A send never starts on a lease about to end: a job that waited here until
+// less than its timeout (and a second) of its lease was left is dropped
+// unsent, due again for a claim when the lease ends. Sent that late, it could
+// be claimed and sent again by another instance while in flight.
 //
 // Sends do not write to the store: what each send met goes to one recorder
 // thread, which records everything finished meanwhile in one transaction
@@ -150,7 +157,8 @@ class Dispatcher {
   // many the queues can take now; Offer() takes `tasks` and returns the ids of
   // those it could not queue (a full host queue, a BATCH_URL callback, or
   // stopped), which the caller must make due again (Store::DeferDeliveries)
-  // or they wait for their lease to end.
+  // or they wait for their lease to end. Each task's delivery.next_attempt is
+  // the end of its lease, as ingest stores it.
   size_t HandoffRoom();
   std::vector<int64_t> Offer(std::vector<storage::DeliveryTask> tasks);
   // Returns once the threads ended; a send in progress finishes first (or is
@@ -164,8 +172,14 @@ class Dispatcher {
  private:
   // What one send carries: one delivery, or a BATCH_URL batch of them (same callback).
   using Job = std::vector<storage::DeliveryTask>;
+  // A job waiting for its host, with the end of its deliveries' lease (epoch
+  // ms; the earliest, for a batch).
+  struct Queued {
+    Job job;
+    int64_t lease_end = 0;
+  };
   struct Host {
-    std::deque<Job> waiting;
+    std::deque<Queued> waiting;
     unsigned in_flight = 0;
     // Of `waiting`, the jobs counted in slow_queued_ (queued while the host
     // was not quick); of `in_flight`, the sends counted in slow_sending_.
@@ -174,7 +188,8 @@ class Dispatcher {
   };
   struct Batch {
     Job tasks;
-    int64_t due = 0;  // epoch ms when it goes even if not full
+    int64_t due = 0;        // epoch ms when it goes even if not full
+    int64_t lease_end = 0;  // epoch ms: the earliest of its deliveries' leases
   };
   // What one send met, before each delivery's back-off is applied.
   struct Attempt {
@@ -204,19 +219,21 @@ class Dispatcher {
   Attempt DeliverEmail(const Job& job);
   // A send of `job` to `host` ended with `attempt` after `took_ms`: queued for
   // the recorder, the host's counts updated.
-  void Finish(Job job, const std::string& host, Attempt attempt, int64_t took_ms, bool http);
+  // `counted_hanging`: the send was counted in slow_sending_ when it started.
+  void Finish(Job job, const std::string& host, Attempt attempt, int64_t took_ms, bool http,
+              bool counted_hanging);
   // The outcome to record for `delivery` after `attempt` at `now`.
   storage::DeliveryOutcome OutcomeFor(const Delivery& delivery, const Attempt& attempt,
                                       int64_t now) const;
   // Deliveries whose host is busy here, by how long (ms) to defer them.
   using Busy = std::map<int64_t, std::vector<int64_t>>;
-  // Puts a job in its host's queue or, when that queue is full, adds its
+  // Puts a job, leased until `lease_end`, in its host's queue or, when that queue is full, adds its
   // deliveries' ids to `busy`, which the caller defers without mu_: for 200
   // ms, or for a host that hangs for about as long as its queue takes to
   // drain, so that its backlog is not claimed and put back every moment.
   // True when it queued an EMAIL job (the email threads are then to be
   // woken). mu_ held.
-  bool Enqueue(Job job, Busy& busy);
+  bool Enqueue(Job job, int64_t lease_end, Busy& busy);
   // How many sends may wait here for host `name` while it is not known to be
   // quick: as many as its senders get through within half a lease, each
   // taking as long as its last send (its timeout for a host not met yet). A
@@ -228,17 +245,29 @@ class Dispatcher {
   // starts after the host served last), and one known to be slow only while
   // slow hosts together have fewer than `slow_sends_` in flight. mu_ held.
   Host* ReadyHost(std::string& name, bool email);
-  // Takes the next job of `h` (named `name`) for a send. mu_ held.
-  Job StartSend(Host& h, const std::string& name);
-  bool IsQuick(const std::string& host) const;      // mu_ held
-  bool IsKnownSlow(const std::string& host) const;  // mu_ held: its last answer was slow or none
-  void PublishDepths();  // mu_ held: queued_ and sending_ to their gauges
+  // Takes the next job of `h` (named `name`) for a send; `hanging` tells
+  // whether it counts in slow_sending_ (its host hangs). mu_ held.
+  Job StartSend(Host& h, const std::string& name, bool& hanging);
+  // Drops the jobs at the front of `h` (named `name`) whose lease ends too
+  // soon for a send of `timeout` to end within it: their deliveries come due
+  // for a claim when it ends. False when `h` was left empty and, with nothing
+  // in flight, erased. mu_ held.
+  bool DropExpiring(Host& h, const std::string& name, std::chrono::milliseconds timeout,
+                    int64_t now);
+  // Host `name` turned from quick to slow: what it has waiting past what a
+  // slow host may have goes to put_back_, the rest counts as slow. mu_ held.
+  void TrimTurnedSlow(const std::string& name);
+  bool IsQuick(const std::string& host) const;    // mu_ held
+  bool IsHanging(const std::string& host) const;  // mu_ held: its last send had no answer, or
+                                                  // took kHangingSendMs or more
+  void PublishDepths();                           // mu_ held: queued_ and sending_ to their gauges
 
   storage::Store& store_;
   DispatcherOptions options_;
   observe::Counter* delivered_ = nullptr;
   observe::Counter* failed_ = nullptr;
   observe::Counter* dead_ = nullptr;
+  observe::Counter* expired_ = nullptr;  // roost_callback_leases_expired_total
   // roost_callback_queue_sends and roost_callback_sends_in_flight; owned by the
   // registry (so a render after the dispatcher is gone reads no freed memory).
   observe::Gauge* waiting_gauge_ = nullptr;
@@ -258,8 +287,9 @@ class Dispatcher {
   // deliveries; guarded by mu_.
   size_t slow_queued_ = 0;
   size_t slow_high_water_ = 0;
-  // Sends in flight to hosts known to be slow, at most slow_sends_: the other
-  // senders are kept for quick hosts and hosts not tried yet. Guarded by mu_.
+  // Sends in flight to hosts that hang (IsHanging), at most slow_sends_: the
+  // other senders are kept for hosts that answer and hosts not tried yet.
+  // Guarded by mu_.
   unsigned slow_sending_ = 0;
   unsigned slow_sends_ = 1;
   std::string last_served_;  // ReadyHost's turn; guarded by mu_
@@ -267,10 +297,14 @@ class Dispatcher {
   // (ms). Guarded by mu_.
   struct HostSpeed {
     bool quick = false;
+    bool hanging = false;  // no answer, or one that took kHangingSendMs or more
     int64_t took_ms = 0;
   };
   std::map<std::string, HostSpeed> speed_;
   std::map<std::string, Batch> batches_;  // by callback id; claimer thread only
+  // Deliveries of jobs taken off a queue (TrimTurnedSlow), which the claimer
+  // makes due again soon; guarded by mu_.
+  std::vector<int64_t> put_back_;
   CompiledCallbacks compiled_;
   std::mutex record_mu_;
   std::condition_variable record_cv_;  // recorder: sends finished, or stop; senders: room

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "integration/http_sender.h"
 #include "integration/loopback_http_server.h"
 #include "observe/metrics.h"
+#include "storage/driver/driver.h"
 #include "storage/store_test_fixture.h"
 
 namespace roost::integration {
@@ -434,6 +436,118 @@ TEST_P(DispatcherTest, AHangingHostsBacklogIsPutBackForAsLongAsItsQueueTakes) {
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_GE(most_put_back, 50u) << "the backlog was put back for 200 ms at a time";
+}
+
+// A healthy host that answers in 80 ms (not quick) is not held to the share
+// of senders that hosts which hang must split: it was, and behind three dead
+// hosts it got a send every second or so.
+TEST_P(DispatcherTest, DeadHostsNeverHoldUpAHealthyHostThatIsNotQuick) {
+  std::vector<std::unique_ptr<BlackHole>> holes;
+  std::vector<Callback> callbacks;
+  for (int i = 0; i < 3; ++i) {
+    holes.push_back(std::make_unique<BlackHole>());
+    callbacks.push_back(UrlCallback("dead-" + std::to_string(i), holes.back()->Url()));
+  }
+  LoopbackHttpServer healthy([](const ReceivedRequest&) {
+    std::this_thread::sleep_for(80ms);
+    return Answer{200, "ok", {}, 0};
+  });
+  callbacks.push_back(
+      UrlCallback("healthy", "http://localhost:" + std::to_string(healthy.port()) + "/in"));
+  ASSERT_TRUE(store_->CreateCallbacks(callbacks).ok());
+  DispatcherOptions o = Options();  // 4 senders, 2 s timeout: hosts that hang share 2
+  o.first_retry_ms = 60'000;        // a dead host's failed delivery is out of the way
+  Dispatcher dispatcher(*store_, o);
+  Ingest(1, 30);
+  dispatcher.Wake();
+  // Until each dead host's first send times out (2 s), they look like any host.
+  ASSERT_TRUE(WaitFor([&] { return healthy.requests().size() >= 30; }, 15s))
+      << healthy.requests().size();
+  const auto start = std::chrono::steady_clock::now();
+  Ingest(31, 30);
+  dispatcher.Wake();
+  ASSERT_TRUE(WaitFor([&] { return healthy.requests().size() >= 60; }, 15s))
+      << healthy.requests().size();
+  const auto took = std::chrono::steady_clock::now() - start;
+  // 30 sends of 80 ms on two connections: about 1.2 s.
+  EXPECT_LT(took, 4000ms) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+}
+
+// A host that answers at once has a long queue here (its bound is the whole
+// queue's). When it turns slow, it keeps what a slow host may have waiting and
+// the rest is put back; and no job starts on a lease about to end. Otherwise
+// its backlog waited here past its leases, a second dispatcher claimed the
+// same deliveries, and both sent them.
+TEST_P(DispatcherTest, AQuickHostThatTurnsSlowNeverHasADeliverySentTwice) {
+  std::atomic<int> answered{0};
+  LoopbackHttpServer host([&](const ReceivedRequest&) {
+    if (answered.fetch_add(1) >= 30) std::this_thread::sleep_for(400ms);
+    return Answer{200, "ok", {}, 0};
+  });
+  ASSERT_TRUE(
+      store_->CreateCallbacks(std::vector<Callback>{UrlCallback("turning", host.Url("/in"))}).ok());
+  DispatcherOptions o = Options();  // 2 s timeout
+  o.lease_ms = 6'000;
+  Dispatcher one(*store_, o);
+  Ingest(1, 300);
+  one.Wake();
+  ASSERT_TRUE(WaitFor([&] { return answered.load() > 30; }, 10s));
+  Dispatcher two(*store_, o);  // another instance: claims whatever comes due
+  two.Wake();
+  std::this_thread::sleep_for(10s);  // well past the first leases' end
+  std::map<std::string, int> sent;   // by body (its seqNumber)
+  for (const auto& r : host.requests()) ++sent[r.body];
+  for (const auto& [body, times] : sent) EXPECT_EQ(times, 1) << body;
+  EXPECT_GT(sent.size(), 45u) << "the slow host was still served";
+}
+
+// The database goes away for a moment while sends finish (a restart, a
+// failover): the recorder keeps trying, and what it then records is not sent
+// again. It used to give up after 150 ms, and every delivered one went out
+// again once its lease ended.
+TEST_P(DispatcherTest, AttemptsRecordedOnceTheDatabaseIsBackAreNotSentAgain) {
+  if (GetParam() != std::string("postgresql")) {
+    GTEST_SKIP() << "takes a table away from a running store's connections";
+  }
+  auto other = storage::driver::PostgresOpener(location_)();
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  std::atomic<bool> taken{false};
+  std::thread restore;
+  LoopbackHttpServer receiver([&](const ReceivedRequest&) {
+    if (!taken.exchange(true)) {
+      // The first send's answer waits until the table is gone.
+      Status st = (*other)->Exec("ALTER TABLE deliveries RENAME TO deliveries_away", "away");
+      EXPECT_TRUE(st.ok()) << st.message();
+      restore = std::thread([&] {
+        std::this_thread::sleep_for(800ms);
+        Status back = (*other)->Exec("ALTER TABLE deliveries_away RENAME TO deliveries", "back");
+        EXPECT_TRUE(back.ok()) << back.message();
+      });
+    }
+    return Answer{200, "ok", {}, 0};
+  });
+  ASSERT_TRUE(
+      store_->CreateCallbacks(std::vector<Callback>{UrlCallback("cb", receiver.Url("/in"))}).ok());
+  DispatcherOptions o = Options();
+  o.lease_ms = 4'000;
+  Ingest(1, 20);
+  {
+    Dispatcher dispatcher(*store_, o);
+    dispatcher.Wake();
+    ASSERT_TRUE(WaitFor([&] { return receiver.requests().size() >= 20; }, 10s));
+    std::this_thread::sleep_for(6s);  // past the leases' end
+  }
+  if (restore.joinable()) restore.join();
+  std::map<std::string, int> sent;  // by body (its seqNumber)
+  for (const auto& r : receiver.requests()) ++sent[r.body];
+  EXPECT_EQ(sent.size(), 20u);
+  for (const auto& [body, times] : sent) EXPECT_EQ(times, 1) << body;
+  std::vector<storage::MessageCursor> messages;
+  for (const auto& r : Reports(1, 20)) messages.push_back({r.time, 0x2C, r.seq_number});
+  auto listed = store_->ListMessageDeliveries(messages);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 20u);
+  for (const auto& d : *listed) EXPECT_EQ(d.state, DeliveryState::kDone) << d.id;
 }
 
 // Counts the requests a handler is in at once.
