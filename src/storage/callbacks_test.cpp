@@ -96,6 +96,12 @@ class CallbackStoreTest : public StoreTest {
     return r.ok() ? *r : std::vector<DeliveryTask>{};
   }
 
+  // A connection of its own to the test's database, past the store.
+  Result<std::unique_ptr<driver::Connection>> RawConnection() {
+    return (GetParam() == "sqlite" ? driver::SqliteOpener(location_ + "/roost.db")
+                                   : driver::PostgresOpener(location_))();
+  }
+
   Group root_, tenant_;
   DeviceType type_, other_type_;
 };
@@ -116,12 +122,6 @@ class SealedCallbackStoreTest : public CallbackStoreTest {
     cb.url = "https://user:pw-secret@h.example/{device}?key=k-secret";
     cb.headers = {{"Authorization", "Bearer b-secret"}, {"X-Device", "{device}"}};
     return cb;
-  }
-
-  // A connection of its own to the test's database, past the store.
-  Result<std::unique_ptr<driver::Connection>> RawConnection() {
-    return (GetParam() == "sqlite" ? driver::SqliteOpener(location_ + "/roost.db")
-                                   : driver::PostgresOpener(location_))();
   }
 
   // The url and headers columns as stored, read past the store.
@@ -756,6 +756,34 @@ TEST_P(CallbackStoreTest, RecordingAttemptsWhileTheCallbackIsEditedNeverDeadlock
   done = true;
   editor.join();
   EXPECT_FALSE(store_->GetCallback("cb")->dead);
+}
+
+// A delivery whose message is gone (retention kept a month's deliveries and
+// deleted some of its messages, or a parked delivery outlived its message) has
+// nothing to send: a claim gives it up with the reason, once, instead of
+// leasing it again at each lease's end for good.
+TEST_P(CallbackStoreTest, ADeliveryWhoseMessageIsGoneIsGivenUpByTheClaimThatFindsIt) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B"), Report(0x2C, 2, 20'000, "0A1B")});
+  {
+    auto raw = RawConnection();
+    ASSERT_TRUE(raw.ok()) << raw.status().message();
+    ASSERT_TRUE((*raw)->Exec("DELETE FROM messages WHERE seq_number = 1", "test").ok());
+  }
+  auto tasks = Claim(30'000, 100, 1'000);
+  ASSERT_EQ(tasks.size(), 1u) << "only the delivery whose message is there";
+  EXPECT_EQ(tasks[0].message.seq_number, 2);
+  // Past the lease: only the other one comes back.
+  auto again = Claim(40'000);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].message.seq_number, 2);
+  std::vector<MessageCursor> first{{10'000, 0x2C, 1}};
+  auto listed = store_->ListMessageDeliveries(first);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].state, DeliveryState::kDead);
+  EXPECT_EQ((*listed)[0].last_info, "its message was deleted before it could be sent");
+  EXPECT_EQ((*listed)[0].attempts, 0);
 }
 
 TEST_P(CallbackStoreTest, ACallbacksDeathQueuesOneAlertClaimedByOneAndTriedAgainWhenAsked) {

@@ -753,6 +753,7 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
       }
     }
   }
+  std::vector<int64_t> purged;  // DATA deliveries whose message is gone
   for (Delivery& d : claimed) {
     const auto& cb = callbacks[d.callback];
     if (!cb) continue;
@@ -767,10 +768,27 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
       continue;
     }
     auto m = messages.find(MessageKey{int64_t{d.device}, d.message_time, d.seq_number});
-    // Purged meanwhile: nothing to send; the lease lets it be retried, then die.
-    if (m == messages.end()) continue;
+    if (m == messages.end()) {
+      purged.push_back(d.id);
+      continue;
+    }
     // Several deliveries (callbacks) of one message each get a copy.
     out.push_back(DeliveryTask{std::move(d), *cb, m->second});
+  }
+  if (!purged.empty()) {
+    // Its message was deleted (retention, or its device) before it was sent:
+    // there is nothing to send, ever. Left pending, it was claimed again at
+    // each lease's end, for good (a parked delivery of a callback disabled for
+    // longer than the retention, say). It is given up, saying why.
+    ROOST_SQL_QUERY(q, c,
+                    std::string("UPDATE deliveries SET state = $1, lease_until = 0, last_info = "
+                                "$2 WHERE state = 0 AND id ") +
+                        c.dialect().in_int_list(3),
+                    "claim deliveries");
+    q.Bind(1, static_cast<int64_t>(DeliveryState::kDead))
+        .Bind(2, std::string("its message was deleted before it could be sent"))
+        .BindIntList(3, purged);
+    ROOST_RETURN_IF_ERROR(q.Run());
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("claim deliveries"));
   return out;
