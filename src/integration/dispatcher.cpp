@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <cctype>
+#include <limits>
 
 #include "core/thread_name.h"
 #include "integration/email.h"
@@ -30,9 +31,10 @@ constexpr size_t kRecordGroup = 512;
 // How long past the send timeout Stop waits for the sends in flight.
 constexpr std::chrono::seconds kStopGrace{5};
 // A failed record (the store busy or unreachable: a restart, a failover) is
-// tried again, waiting from 50 ms doubling up to this, for up to half a lease:
-// dropped, its deliveries would be sent again once their leases end, those
-// delivered included. Senders wait meanwhile once kMaxUnrecorded are waiting.
+// tried again, waiting from 50 ms doubling up to this, until the earliest
+// lease of its deliveries ends: dropped, they would be sent again once their
+// leases end, those delivered included. Senders wait meanwhile once
+// kMaxUnrecorded are waiting.
 constexpr int64_t kRecordRetryMaxWaitMs = 2'000;
 // ... but only this many times in all once the dispatcher is stopping.
 constexpr int kRecordTriesStopping = 3;
@@ -402,8 +404,8 @@ Dispatcher::Host* Dispatcher::ReadyHost(std::string& name, bool email) {
   return nullptr;
 }
 
-Dispatcher::Job Dispatcher::StartSend(Host& h, const std::string& name, bool& hanging) {
-  Job job = std::move(h.waiting.front().job);
+Dispatcher::Queued Dispatcher::StartSend(Host& h, const std::string& name, bool& hanging) {
+  Queued job = std::move(h.waiting.front());
   h.waiting.pop_front();
   --queued_;
   if (h.waiting_slow > 0) {
@@ -419,21 +421,29 @@ Dispatcher::Job Dispatcher::StartSend(Host& h, const std::string& name, bool& ha
   return job;
 }
 
+int64_t Dispatcher::LeaseNeededMs(std::chrono::milliseconds timeout) const {
+  return std::min<int64_t>(timeout.count() + 1'000, options_.lease_ms / 2);
+}
+
 bool Dispatcher::DropExpiring(Host& h, const std::string& name, std::chrono::milliseconds timeout,
                               int64_t now) {
-  // A second for the record after the send. Never more than half a lease, so
-  // that with a lease shorter than the timeout (a setting) jobs still go.
-  const int64_t needed = std::min<int64_t>(timeout.count() + 1'000, options_.lease_ms / 2);
+  const int64_t needed = LeaseNeededMs(timeout);
+  bool dropped = false;
   while (!h.waiting.empty() && h.waiting.front().lease_end - now < needed) {
+    if (expired_ != nullptr) expired_->Inc(h.waiting.front().job.size());
     h.waiting.pop_front();
     --queued_;
     if (h.waiting_slow > 0) {
       --h.waiting_slow;
       --slow_queued_;
     }
-    if (expired_ != nullptr) expired_->Inc();
+    dropped = true;
   }
-  PublishDepths();
+  if (dropped) {
+    PublishDepths();
+    ++wakes_;  // room for the claimer
+    cv_.notify_all();
+  }
   if (!h.waiting.empty() || h.in_flight > 0) return true;
   hosts_.erase(name);
   return false;
@@ -496,8 +506,12 @@ void Dispatcher::Claim() {
           }
           Batch& b = batches_[task.callback.id];
           if (b.tasks.empty()) {
-            b.due = now + options_.batch_interval_ms;
             b.lease_end = lease_end;  // its first delivery's lease ends first
+            // Sent early enough for its lease, whatever the interval: at its
+            // lease's end less twice what a send needs, the batch was dropped
+            // unsent, claimed again, and so on for good.
+            b.due = std::max(now, std::min(now + options_.batch_interval_ms,
+                                           lease_end - 2 * LeaseNeededMs(options_.timeout)));
           }
           b.tasks.push_back(std::move(task));
           if (b.tasks.size() >= batch_lines) {
@@ -571,7 +585,7 @@ void Dispatcher::Pump() {
       std::lock_guard<std::mutex> lock(record_mu_);
       if (finished_deliveries_ >= kMaxUnrecorded) return;
     }
-    Job job;
+    Queued job;
     std::string host;
     bool hanging = false;  // counted in slow_sending_
     bool room = false;     // the claimer may claim again
@@ -592,13 +606,13 @@ void Dispatcher::Pump() {
     // thread, and the loop, switch in and out for nothing.
     if (room) cv_.notify_all();
     Attempt failed;
-    std::optional<HttpRequest> request = RequestFor(job, failed);
+    std::optional<HttpRequest> request = RequestFor(job.job, failed);
     if (!request) {
-      Finish(std::move(job), host, std::move(failed), 0, /*http=*/true, hanging);
+      Finish(std::move(job), host, std::move(failed), /*took_ms=*/-1, /*http=*/true, hanging);
       continue;
     }
     const auto started = std::chrono::steady_clock::now();
-    auto shared = std::make_shared<Job>(std::move(job));
+    auto shared = std::make_shared<Queued>(std::move(job));
     sender_->Send(std::move(*request), options_.timeout,
                   [this, gate = gate_, shared, host, started, hanging](HttpOutcome sent) {
                     std::lock_guard<std::mutex> open(gate->mu);
@@ -620,7 +634,7 @@ void Dispatcher::Pump() {
   }
 }
 
-void Dispatcher::Finish(Job job, const std::string& host, Attempt attempt, int64_t took_ms,
+void Dispatcher::Finish(Queued job, const std::string& host, Attempt attempt, int64_t took_ms,
                         bool http, bool counted_hanging) {
   // An answer, even a refusal, that came quickly; no answer (6xx) is slow.
   const bool quick =
@@ -631,9 +645,9 @@ void Dispatcher::Finish(Job job, const std::string& host, Attempt attempt, int64
   {
     std::lock_guard<std::mutex> lock(record_mu_);
     first = finished_.empty();
-    finished_deliveries_ += job.size();
+    finished_deliveries_ += job.job.size();
     finished_deliveries_now = finished_deliveries_;
-    finished_.push_back(Finished{std::move(job), std::move(attempt), now});
+    finished_.push_back(Finished{std::move(job.job), std::move(attempt), now, job.lease_end});
   }
   if (first || finished_deliveries_now >= kRecordGroup) record_cv_.notify_all();
   bool stopping = false;
@@ -646,8 +660,9 @@ void Dispatcher::Finish(Job job, const std::string& host, Attempt attempt, int64
     const int64_t hang_ms = std::min<int64_t>(
         kHangingSendMs, (http ? options_.timeout : options_.email_timeout).count() / 2);
     const bool hanging = took_ms >= hang_ms;
-    speed_[host] = HostSpeed{quick, hanging, took_ms};
-    if (was_quick && !quick) {
+    const bool sent = took_ms >= 0;  // else the host was not even asked
+    if (sent) speed_[host] = HostSpeed{quick, hanging, took_ms};
+    if (sent && was_quick && !quick) {
       TrimTurnedSlow(host);
       if (!put_back_.empty()) {
         ++wakes_;  // the claimer puts them back
@@ -677,7 +692,7 @@ void Dispatcher::Finish(Job job, const std::string& host, Attempt attempt, int64
 void Dispatcher::SendEmails() {
   NameThisThread("callback-email");
   for (;;) {
-    Job job;
+    Queued job;
     std::string host;
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -693,7 +708,7 @@ void Dispatcher::SendEmails() {
     }
     cv_.notify_all();  // the claimer may have room again
     const auto started = std::chrono::steady_clock::now();
-    Attempt attempt = DeliverEmail(job);
+    Attempt attempt = DeliverEmail(job.job);
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now() - started)
                           .count();
@@ -728,7 +743,9 @@ void Dispatcher::Record() {
     SchedulePump();           // the loop, should it have stopped for room
     completions.clear();
     tasks.clear();
+    int64_t lease_end = std::numeric_limits<int64_t>::max();  // the group's earliest
     for (const Finished& f : finished) {
+      lease_end = std::min(lease_end, f.lease_end);
       for (const storage::DeliveryTask& task : f.job) {
         completions.push_back(
             {task.delivery.id, OutcomeFor(task.delivery, f.attempt, f.now), task.callback.id});
@@ -736,20 +753,22 @@ void Dispatcher::Record() {
       }
     }
     auto died = store_.CompleteDeliveries(completions);
-    const auto give_up_at =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.lease_ms / 2);
     int64_t wait_ms = 50;
     for (int tries = 1; !died.ok(); ++tries) {
+      // Only what may pass: the store unreachable or busy a moment. And not
+      // past the earliest lease of the group: by then those deliveries may
+      // be another sender's, and this record would overwrite its outcome.
+      const Status::Code code = died.status().code();
+      if (code != Status::Code::kIoError && code != Status::Code::kUnavailable) break;
       bool stopping = false;
       {
         std::lock_guard<std::mutex> lock(record_mu_);
         stopping = record_stop_;
       }
-      const auto wait = std::chrono::milliseconds(wait_ms);
-      if ((stopping && tries >= kRecordTriesStopping) ||
-          std::chrono::steady_clock::now() + wait >= give_up_at) {
+      if ((stopping && tries >= kRecordTriesStopping) || options_.clock() + wait_ms >= lease_end) {
         break;
       }
+      const auto wait = std::chrono::milliseconds(wait_ms);
       std::this_thread::sleep_for(wait);
       wait_ms = std::min(wait_ms * 2, kRecordRetryMaxWaitMs);
       died = store_.CompleteDeliveries(completions);

@@ -202,6 +202,7 @@ class Dispatcher {
     Job job;
     Attempt attempt;
     int64_t now = 0;
+    int64_t lease_end = 0;  // of the job's deliveries: recording after it is no use
   };
   struct OwnLoop;     // the loop of a dispatcher given none
   struct Gate;        // closed by Stop: loop handlers do nothing after it
@@ -220,7 +221,9 @@ class Dispatcher {
   // A send of `job` to `host` ended with `attempt` after `took_ms`: queued for
   // the recorder, the host's counts updated.
   // `counted_hanging`: the send was counted in slow_sending_ when it started.
-  void Finish(Job job, const std::string& host, Attempt attempt, int64_t took_ms, bool http,
+  // `took_ms` < 0: nothing was sent (the request could not be made), which
+  // says nothing of the host's speed.
+  void Finish(Queued job, const std::string& host, Attempt attempt, int64_t took_ms, bool http,
               bool counted_hanging);
   // The outcome to record for `delivery` after `attempt` at `now`.
   storage::DeliveryOutcome OutcomeFor(const Delivery& delivery, const Attempt& attempt,
@@ -247,7 +250,11 @@ class Dispatcher {
   Host* ReadyHost(std::string& name, bool email);
   // Takes the next job of `h` (named `name`) for a send; `hanging` tells
   // whether it counts in slow_sending_ (its host hangs). mu_ held.
-  Job StartSend(Host& h, const std::string& name, bool& hanging);
+  Queued StartSend(Host& h, const std::string& name, bool& hanging);
+  // How much of its lease a job must have left when its send starts: its
+  // timeout and a second for the record, but at most half a lease (with a
+  // lease shorter than the timeout, a setting, jobs still go).
+  int64_t LeaseNeededMs(std::chrono::milliseconds timeout) const;
   // Drops the jobs at the front of `h` (named `name`) whose lease ends too
   // soon for a send of `timeout` to end within it: their deliveries come due
   // for a claim when it ends. False when `h` was left empty and, with nothing

@@ -802,6 +802,30 @@ TEST_P(DispatcherTest, ABatchNotFullGoesOnceItsIntervalIsUp) {
   EXPECT_EQ(requests[0].body, "{\"seq\":1}\n{\"seq\":2}\n{\"seq\":3}");
 }
 
+// A batch interval longer than the lease allows: the batch goes early enough
+// for its lease. Waiting the whole interval, it had too little lease left to
+// be sent, was dropped, claimed again, and so on: never sent.
+TEST_P(DispatcherTest, ABatchGoesWithinItsLeaseWhateverItsInterval) {
+  LoopbackHttpServer sink([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
+  Callback cb = UrlCallback("batch", sink.Url("/batch"));
+  cb.channel = CallbackChannel::kBatchUrl;
+  cb.url = sink.Url("/batch");
+  cb.line_pattern = "{\"seq\":{seqNumber}}";
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
+  DispatcherOptions o = Options();  // 2 s timeout: a send needs 2.5 s of a 5 s lease
+  o.lease_ms = 5'000;
+  o.batch_lines = 100;
+  o.batch_interval_ms = 4'000;
+  Dispatcher dispatcher(*store_, o);
+  Ingest(1, 3);
+  dispatcher.Wake();
+  ASSERT_TRUE(WaitFor([&] { return !sink.requests().empty(); }, 8s));
+  std::this_thread::sleep_for(300ms);
+  auto requests = sink.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].body, "{\"seq\":1}\n{\"seq\":2}\n{\"seq\":3}");
+}
+
 TEST_P(DispatcherTest, AFailedBatchIsRetriedWhole) {
   std::atomic<int> hits{0};
   LoopbackHttpServer flaky([&](const ReceivedRequest&) {

@@ -319,20 +319,23 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb, bool keep_enabled)
     q.Bind(16, int64_t{enabled ? 1 : 0}).Bind(17, int64_t{hook ? 1 : 0});
     ROOST_RETURN_IF_ERROR(q.Run());
   }
-  if (before.callback_type != cb.callback_type || before.subtype != cb.subtype) {
-    // Skipping the deliveries another transaction holds, as UnparkDeliveries
-    // does and for the same reason.
-    ROOST_SQL_QUERY(q, c,
-                    "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE "
-                    "callback_id = $1 AND state = $2" +
-                        std::string(c.dialect().skip_locked) + ")",
-                    "edit callback");
-    q.BindRef(1, cb.id).Bind(2, static_cast<int64_t>(DeliveryState::kPending));
-    ROOST_RETURN_IF_ERROR(q.Run());
-  } else if (enabled && !before.dead) {
+  const bool kind_changed =
+      before.callback_type != cb.callback_type || before.subtype != cb.subtype;
+  if (!kind_changed && enabled && !before.dead) {
     ROOST_RETURN_IF_ERROR(UnparkDeliveries(c, cb.id));
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("edit callback"));
+  if (kind_changed) {
+    // Its pending deliveries were made for the other kind: they go, all of
+    // them, once the edit is committed. Deleted while the callback's row was
+    // held, a delivery the recorder or a claim held (they lock the callback
+    // after its deliveries) made a deadlock; skipping those kept them, to be
+    // sent as the new kind. Holding no callback row now, this waits for them.
+    ROOST_SQL_QUERY(q, c, "DELETE FROM deliveries WHERE callback_id = $1 AND state = $2",
+                    "edit callback");
+    q.BindRef(1, cb.id).Bind(2, static_cast<int64_t>(DeliveryState::kPending));
+    ROOST_RETURN_IF_ERROR(q.Run());
+  }
   Callback after = cb;
   after.enabled = enabled;
   after.type = before.type;
