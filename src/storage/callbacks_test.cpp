@@ -315,8 +315,10 @@ TEST_P(CallbackStoreTest, TwoCallsMovingTheDownlinkHookAtOnceBothLandAndLeaveOne
     b.join();
     EXPECT_TRUE(one.ok()) << "round " << round << ": " << one.message();
     EXPECT_TRUE(two.ok()) << "round " << round << ": " << two.message();
+    auto listed = store_->ListCallbacks(type_.id);
+    ASSERT_TRUE(listed.ok()) << listed.status().message();
     int marked = 0;
-    for (const auto& cb : *store_->ListCallbacks(type_.id)) marked += cb.downlink_hook ? 1 : 0;
+    for (const auto& cb : *listed) marked += cb.downlink_hook ? 1 : 0;
     EXPECT_EQ(marked, 1) << "round " << round;
   }
 }
