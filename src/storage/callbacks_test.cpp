@@ -788,6 +788,41 @@ TEST_P(CallbackStoreTest, ADeliveryWhoseMessageIsGoneIsGivenUpByTheClaimThatFind
   EXPECT_EQ((*listed)[0].attempts, 0);
 }
 
+// A sender judged a delivery past its give-up time on the failure clock it
+// read before the callback was edited or enabled again (which starts the
+// clocks afresh): the give-up does not land, so the callback just fixed is not
+// killed by a stale clock; the delivery stays pending, its clock starting now.
+TEST_P(CallbackStoreTest, AGiveUpJudgedOnAClockStartedAfreshMeanwhileDoesNotLand) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B")});
+  auto tasks = Claim(50'000);
+  ASSERT_EQ(tasks.size(), 1u);
+  DeliveryOutcome failed;
+  failed.now = 50'000;
+  failed.status = 503;
+  failed.info = "Service Unavailable";
+  failed.retry_at = 60'000;
+  EXPECT_FALSE(*store_->CompleteDelivery(tasks[0].delivery.id, failed));
+  // The callback is enabled again (its url fixed, say): clocks start afresh.
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb", true).ok());
+  // A send that read the old clock (50 000) gives up a day later.
+  DeliveryOutcome stale = failed;
+  stale.now = 50'000 + 86'400'000;
+  stale.give_up = true;
+  stale.retry_at = 0;
+  EXPECT_FALSE(*store_->CompleteDelivery(tasks[0].delivery.id, stale));
+  EXPECT_FALSE(store_->GetCallback("cb")->dead);
+  auto again = Claim(stale.now);
+  ASSERT_EQ(again.size(), 1u) << "still pending, due at once";
+  EXPECT_EQ(again[0].delivery.first_failure, stale.now);
+  EXPECT_EQ(again[0].delivery.attempts, 2);
+  // On its own clock it is given up when its time comes.
+  DeliveryOutcome late = stale;
+  late.now = stale.now + 86'400'000;
+  EXPECT_TRUE(*store_->CompleteDelivery(again[0].delivery.id, late));
+  EXPECT_TRUE(store_->GetCallback("cb")->dead);
+}
+
 TEST_P(CallbackStoreTest, ACallbacksDeathQueuesOneAlertClaimedByOneAndTriedAgainWhenAsked) {
   ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-bad", type_)}).ok());
   Ingest({Report(0x2C, 1, 10'000, "0A1B"), Report(0x2C, 2, 11'000, "0A1B")});

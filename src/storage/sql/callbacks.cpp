@@ -821,11 +821,18 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveries(
 // column1… as PostgreSQL does). The attempt's line joins the attempt log
 // unless it is a first attempt that delivered (Delivery::attempt_log).
 constexpr int kCompletionValues = 9;
+// A give-up (state 2) does not land on a delivery tried before whose failure
+// clock an edit or enable started afresh meanwhile (attempts > 0,
+// first_failure 0): the sender judged it on the clock it read before, and
+// would give it up, and kill its callback, right after the callback was
+// fixed. It stays pending, due at once, its clock starting with this attempt.
 static std::string CompleteDeliveriesSql(size_t rows) {
   std::string sql =
       "UPDATE deliveries SET attempts = deliveries.attempts + 1, last_status = v.column2, "
       "last_info = v.column3, "
-      "state = CASE WHEN deliveries.state = 0 THEN v.column4 ELSE deliveries.state END, "
+      "state = CASE WHEN deliveries.state <> 0 THEN deliveries.state "
+      "WHEN v.column4 = 2 AND deliveries.first_failure = 0 AND deliveries.attempts > 0 "
+      "THEN 0 ELSE v.column4 END, "
       "next_attempt = CASE WHEN deliveries.state = 0 THEN v.column5 ELSE "
       "deliveries.next_attempt END, lease_until = 0, "
       "first_failure = CASE WHEN deliveries.state <> 0 THEN deliveries.first_failure "
