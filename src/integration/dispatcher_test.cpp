@@ -486,7 +486,8 @@ TEST_P(DispatcherTest, AQuickHostThatTurnsSlowNeverHasADeliverySentTwice) {
   });
   ASSERT_TRUE(
       store_->CreateCallbacks(std::vector<Callback>{UrlCallback("turning", host.Url("/in"))}).ok());
-  DispatcherOptions o = Options();  // 2 s timeout
+  DispatcherOptions o = Options();
+  o.timeout = 5s;  // far past a 400 ms answer, even on a loaded machine: no retries
   o.lease_ms = 6'000;
   Dispatcher one(*store_, o);
   Ingest(1, 300);
