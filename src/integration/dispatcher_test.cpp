@@ -127,6 +127,16 @@ class DispatcherTest : public storage::StoreTest {
     return o;
   }
 
+  // `n` hosts that never answer, each with a URL callback ("dead-100", …) added to `callbacks`.
+  std::vector<std::unique_ptr<BlackHole>> AddDeadHosts(int n, std::vector<Callback>& callbacks) {
+    std::vector<std::unique_ptr<BlackHole>> holes;
+    for (int i = 0; i < n; ++i) {
+      holes.push_back(std::make_unique<BlackHole>());
+      callbacks.push_back(UrlCallback("dead-" + std::to_string(100 + i), holes.back()->Url()));
+    }
+    return holes;
+  }
+
   static bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit) {
     const auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
@@ -376,12 +386,8 @@ TEST_P(DispatcherTest, ADeadEndpointNeverDelaysAHealthyOne) {
 // half the senders) and the claimer never stops claiming (the deliveries of
 // slow hosts fill at most a part of the queue, the rest are put back).
 TEST_P(DispatcherTest, ManyDeadEndpointsNeverStopAHealthyOne) {
-  std::vector<std::unique_ptr<BlackHole>> holes;
   std::vector<Callback> callbacks;
-  for (int i = 0; i < 12; ++i) {
-    holes.push_back(std::make_unique<BlackHole>());
-    callbacks.push_back(UrlCallback("dead-" + std::to_string(100 + i), holes.back()->Url()));
-  }
+  const auto holes = AddDeadHosts(12, callbacks);
   LoopbackHttpServer healthy([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
   // As "localhost" its host sorts after every "127.0.0.1:…" one: served in a
   // fixed order, it would wait behind all the dead hosts' backlogs.
@@ -442,12 +448,8 @@ TEST_P(DispatcherTest, AHangingHostsBacklogIsPutBackForAsLongAsItsQueueTakes) {
 // of senders that hosts which hang must split: it was, and behind three dead
 // hosts it got a send every second or so.
 TEST_P(DispatcherTest, DeadHostsNeverHoldUpAHealthyHostThatIsNotQuick) {
-  std::vector<std::unique_ptr<BlackHole>> holes;
   std::vector<Callback> callbacks;
-  for (int i = 0; i < 3; ++i) {
-    holes.push_back(std::make_unique<BlackHole>());
-    callbacks.push_back(UrlCallback("dead-" + std::to_string(i), holes.back()->Url()));
-  }
+  const auto holes = AddDeadHosts(3, callbacks);
   LoopbackHttpServer healthy([](const ReceivedRequest&) {
     std::this_thread::sleep_for(80ms);
     return Answer{200, "ok", {}, 0};

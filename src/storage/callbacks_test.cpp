@@ -90,6 +90,16 @@ class CallbackStoreTest : public StoreTest {
     ASSERT_TRUE(r.ok()) << r.status().message();
   }
 
+  // A failed attempt at `now` (503), due again at `retry_at`.
+  static DeliveryOutcome Unavailable(EpochMillis now, EpochMillis retry_at) {
+    DeliveryOutcome o;
+    o.now = now;
+    o.status = 503;
+    o.info = "Service Unavailable";
+    o.retry_at = retry_at;
+    return o;
+  }
+
   std::vector<DeliveryTask> Claim(EpochMillis now, int limit = 100, int64_t lease = 30'000) {
     auto r = store_->ClaimDeliveries(now, limit, lease);
     EXPECT_TRUE(r.ok()) << r.status().message();
@@ -695,11 +705,7 @@ TEST_P(CallbackStoreTest, EnablingACallbackAgainStartsItsDeliveriesFailureClocks
   Ingest({Report(0x2C, 1, 10'000, "0A1B"), Report(0x2C, 2, 11'000, "0A1B")});
   auto tasks = Claim(50'000);
   ASSERT_EQ(tasks.size(), 2u);
-  DeliveryOutcome failed;
-  failed.now = 50'000;
-  failed.status = 503;
-  failed.info = "Service Unavailable";
-  failed.retry_at = 60'000;
+  const DeliveryOutcome failed = Unavailable(50'000, 60'000);
   for (const auto& t : tasks) EXPECT_FALSE(*store_->CompleteDelivery(t.delivery.id, failed));
   DeliveryOutcome dead = failed;
   dead.now = 200'000;
@@ -742,13 +748,8 @@ TEST_P(CallbackStoreTest, RecordingAttemptsWhileTheCallbackIsEditedNeverDeadlock
   for (int round = 0; round < 12; ++round) {
     std::vector<DeliveryCompletion> group;
     for (const auto& t : tasks) {
-      DeliveryCompletion d;
-      d.delivery_id = t.delivery.id;
-      d.outcome.now = 50'000 + round;
-      d.outcome.status = 503;
-      d.outcome.info = "Service Unavailable";
-      d.outcome.retry_at = 4'000'000;  // still leased meanwhile: never claimed here
-      group.push_back(d);
+      // Due again long after: still leased meanwhile, never claimed here.
+      group.push_back({t.delivery.id, Unavailable(50'000 + round, 4'000'000), ""});
     }
     std::shuffle(group.begin(), group.end(), shuffle);
     auto r = store_->CompleteDeliveries(group);
@@ -797,11 +798,7 @@ TEST_P(CallbackStoreTest, AGiveUpJudgedOnAClockStartedAfreshMeanwhileDoesNotLand
   Ingest({Report(0x2C, 1, 10'000, "0A1B")});
   auto tasks = Claim(50'000);
   ASSERT_EQ(tasks.size(), 1u);
-  DeliveryOutcome failed;
-  failed.now = 50'000;
-  failed.status = 503;
-  failed.info = "Service Unavailable";
-  failed.retry_at = 60'000;
+  const DeliveryOutcome failed = Unavailable(50'000, 60'000);
   EXPECT_FALSE(*store_->CompleteDelivery(tasks[0].delivery.id, failed));
   // The callback is enabled again (its url fixed, say): clocks start afresh.
   ASSERT_TRUE(store_->SetCallbackEnabled("cb", true).ok());
