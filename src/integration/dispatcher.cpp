@@ -101,7 +101,7 @@ Dispatcher::Dispatcher(storage::Store& store, DispatcherOptions options)
   high_water_ = std::max<size_t>({8 * options_.per_destination_queue, 4 * size_t{n},
                                   2 * static_cast<size_t>(std::max(1, options_.claim_batch))});
   slow_high_water_ = high_water_ - static_cast<size_t>(std::max(1, options_.claim_batch));
-  // Half the senders at most for hosts known to be slow (dead ones among them).
+  // Half the senders at most for hosts that hang (dead ones among them).
   slow_sends_ = std::max(1u, n / 2);
   if (options_.loop != nullptr) {
     loop_ = options_.loop;

@@ -245,8 +245,8 @@ class Dispatcher {
   size_t SlowQueueLimit(const std::string& name) const;
   // A host with waiting work and room for one more send, or nullptr: the
   // email destination only, or every other. Hosts take turns (the search
-  // starts after the host served last), and one known to be slow only while
-  // slow hosts together have fewer than `slow_sends_` in flight. mu_ held.
+  // starts after the host served last), and one that hangs (IsHanging) only
+  // while such hosts together have fewer than `slow_sends_` in flight. mu_ held.
   Host* ReadyHost(std::string& name, bool email);
   // Takes the next job of `h` (named `name`) for a send; `hanging` tells
   // whether it counts in slow_sending_ (its host hangs). mu_ held.
