@@ -1,5 +1,8 @@
 #include "pipeline/stored_queues.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "core/thread_name.h"
 
 namespace roost::pipeline {
@@ -61,16 +64,25 @@ Status StoredQueueGauges::MeasureOnce() {
   return Status::Ok();
 }
 
+int64_t StoredQueueGauges::PauseAfter(int64_t period_ms, int64_t took_ms) {
+  constexpr int64_t kIdleToBusy = 49;  // busy at most 1 part in 50
+  return std::max(period_ms, took_ms * kIdleToBusy);
+}
+
 void StoredQueueGauges::Run() {
   NameThisThread("queue-gauges");
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();
+    const auto start = std::chrono::steady_clock::now();
     // A failed look (the database unreachable a moment) keeps the last values;
     // the next period tries again.
     (void)MeasureOnce();
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
     lock.lock();
-    cv_.wait_for(lock, std::chrono::milliseconds(options_.period_ms), [this] { return stop_; });
+    cv_.wait_for(lock, std::chrono::milliseconds(PauseAfter(options_.period_ms, took.count())),
+                 [this] { return stop_; });
   }
 }
 

@@ -8,8 +8,13 @@
 // those handed to a sender at ingest; "parked" those of disabled or dead
 // callbacks. A thread of its own measures
 // every `period_ms`, so that a scrape never waits on the database and the
-// database is asked once per period however often it is scraped. With several
-// instances on one database each reports the same (shared) depths.
+// database is asked once per period however often it is scraped. A count
+// reads the index entries of its queue up to the cap, and on PostgreSQL the
+// table row of each (visibility, the lease): with a backlog of 100 000 it took
+// 260 ms of the database's time. So the pause after a measurement is at least
+// 49 times what it took: the gauges never take more than 2 % of the
+// database's time, however deep the queues. With several instances on one
+// database each reports the same (shared) depths.
 #pragma once
 
 #include <condition_variable>
@@ -28,8 +33,7 @@ namespace roost::pipeline {
 
 struct StoredQueueOptions {
   int64_t period_ms = 5'000;
-  // Each count stops here: a backlog of millions reads as this, cheaply (a
-  // count reads at most this many index entries, some ms, every period).
+  // Each count stops here: a backlog of millions reads as this.
   int64_t cap = 100'000;
   std::function<EpochMillis()> clock;  // required
 };
@@ -50,6 +54,8 @@ class StoredQueueGauges {
   Status MeasureOnce();
   // Returns once the thread ended.
   void Stop();
+  // The pause before the next measurement, after one that took `took_ms`.
+  static int64_t PauseAfter(int64_t period_ms, int64_t took_ms);
 
  private:
   StoredQueueGauges(storage::Store& store, StoredQueueOptions options);

@@ -82,6 +82,14 @@ TEST_P(StoredQueueGaugesTest, ABadOptionIsRefused) {
   EXPECT_FALSE(StoredQueueGauges::Start(*store_, metrics, options).ok());
 }
 
+TEST(StoredQueueGaugesPause, ADeepQueueIsMeasuredLessOften) {
+  EXPECT_EQ(StoredQueueGauges::PauseAfter(5'000, 3), 5'000) << "a quick look keeps the period";
+  EXPECT_EQ(StoredQueueGauges::PauseAfter(5'000, 102), 5'000);
+  // 260 ms (a backlog of 100 000 on PostgreSQL): idle 49 times as long.
+  EXPECT_EQ(StoredQueueGauges::PauseAfter(5'000, 260), 12'740);
+  EXPECT_EQ(StoredQueueGauges::PauseAfter(20'000, 260), 20'000);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, StoredQueueGaugesTest, ::testing::Values("sqlite", "postgresql"),
                          storage::EngineName);
 

@@ -1183,6 +1183,45 @@ TEST_P(CallbackStoreTest, AClaimGoesOnFromItsPlaceIntoLaterDueTimes) {
   EXPECT_EQ(Seqs(Claim(21'000)), (std::set<int64_t>{4, 5}));
 }
 
+// A recorded attempt that ends a delivery cannot be a heap-only update on
+// PostgreSQL (its state leaves the queue's predicate), so its new row version
+// goes into every index that holds it: the callback's index holds pending
+// deliveries alone, and gets no entry from it (migration 0026).
+TEST_P(CallbackStoreTest, ADeliveryDoneWritesNoEntryIntoItsCallbacksIndex) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "heap-only updates are PostgreSQL's";
+  QueueFrames(20, 1'000);
+  auto admin = driver::PostgresOpener(location_)();
+  ASSERT_TRUE(admin.ok()) << admin.status().message();
+  ASSERT_TRUE((*admin)->Exec("CREATE EXTENSION IF NOT EXISTS pageinspect", "test").ok());
+  auto entries = [&](const char* index) -> int64_t {
+    auto q = (*admin)->Prepare(
+        std::string("SELECT count(*) FROM bt_page_items('") + index + "', 1)", "test");
+    EXPECT_TRUE(q.ok()) << q.status().message();
+    if (!q.ok()) return -1;
+    auto row = q->Next();
+    EXPECT_TRUE(row.ok() && *row);
+    const int64_t n = row.ok() && *row ? q->Int(0) : -1;
+    q->Reset();
+    return n;
+  };
+  ASSERT_EQ(entries("deliveries_callback"), 20);
+  ASSERT_EQ(entries("deliveries_message"), 20);
+  auto tasks = Claim(30'000, 20);
+  ASSERT_EQ(tasks.size(), 20u);
+  std::vector<DeliveryCompletion> done;
+  for (const auto& t : tasks) {
+    DeliveryCompletion c{t.delivery.id, {}, t.callback.id};
+    c.outcome.now = 30'000;
+    c.outcome.delivered = true;
+    c.outcome.status = 200;
+    done.push_back(c);
+  }
+  ASSERT_TRUE(store_->CompleteDeliveries(done).ok());
+  EXPECT_EQ(entries("deliveries_callback"), 20) << "the done deliveries wrote new entries";
+  EXPECT_EQ(entries("deliveries_message"), 40) << "the other indexes do get the new versions";
+  EXPECT_TRUE(Claim(30'001).empty());
+}
+
 // On PostgreSQL a lease is a heap-only update: it writes no entry into the
 // queue's indexes (the row's page has room for its new version). Counted in
 // the due index's one page with pageinspect.

@@ -331,9 +331,11 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb, bool keep_enabled)
     // held, a delivery the recorder or a claim held (they lock the callback
     // after its deliveries) made a deadlock; skipping those kept them, to be
     // sent as the new kind. Holding no callback row now, this waits for them.
-    ROOST_SQL_QUERY(q, c, "DELETE FROM deliveries WHERE callback_id = $1 AND state = $2",
+    // "state = 0" as a literal: it is what lets the planner use the partial
+    // deliveries_callback index.
+    ROOST_SQL_QUERY(q, c, "DELETE FROM deliveries WHERE callback_id = $1 AND state = 0",
                     "edit callback");
-    q.BindRef(1, cb.id).Bind(2, static_cast<int64_t>(DeliveryState::kPending));
+    q.BindRef(1, cb.id);
     ROOST_RETURN_IF_ERROR(q.Run());
   }
   Callback after = cb;
