@@ -1561,6 +1561,43 @@ TEST_P(CallbackStoreTest, HandedOffDeliveriesAreStoredLeasedWithWhatTheySend) {
   for (const DeliveryTask& t : fresh) EXPECT_FALSE(ids.count(t.delivery.id)) << t.delivery.id;
 }
 
+// A delivery handed to a sender at ingest is in flight from the start, as one
+// a claim leased: deleting its callback leaves it to its send, whose outcome
+// is recorded on it (it used to be deleted as never attempted, the attempt
+// then recorded nowhere).
+TEST_P(CallbackStoreTest, AHandedOffDeliveryIsLeftToItsSendWhenItsCallbackIsDeleted) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-url", type_)}).ok());
+  IngestHandoff handoff = IngestHandingOff({Report(0x2C, 1, 10'000, "0A1B")}, /*limit=*/10);
+  ASSERT_EQ(handoff.tasks.size(), 1u);
+  const int64_t id = handoff.tasks[0].delivery.id;
+  ASSERT_TRUE(store_->DeleteCallback("cb-url", 2'000).ok());
+  std::vector<MessageCursor> frame{{10'000, 0x2C, 1}};
+  auto kept = store_->ListMessageDeliveries(frame);
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  ASSERT_EQ(kept->size(), 1u) << "the delivery in flight was deleted";
+  DeliveryOutcome sent;
+  sent.delivered = true;
+  sent.status = 200;
+  sent.now = 2'500;
+  ASSERT_TRUE(store_->CompleteDelivery(id, sent).ok());
+  auto recorded = store_->ListMessageDeliveries(frame);
+  ASSERT_TRUE(recorded.ok() && recorded->size() == 1u);
+  EXPECT_EQ(recorded->at(0).state, DeliveryState::kDone);
+  EXPECT_EQ(recorded->at(0).attempts, 1);
+}
+
+// Should a type's downlinkHook move to a callback between the ingest that
+// handed one of its deliveries to a sender and the downlink arbiter's call,
+// the arbiter may not claim that delivery: it would go out twice.
+TEST_P(CallbackStoreTest, TheDownlinkArbiterNeverClaimsAHandedOffDelivery) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-url", type_)}).ok());
+  IngestHandoff handoff = IngestHandingOff({Report(0x2C, 1, 10'000, "0A1B")}, /*limit=*/10);
+  ASSERT_EQ(handoff.tasks.size(), 1u);
+  auto claimed = store_->ClaimHookDelivery(handoff.tasks[0].delivery.id, 2'000, 7'000);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().message();
+  EXPECT_FALSE(*claimed) << "the arbiter claimed a delivery handed to a sender";
+}
+
 TEST_P(CallbackStoreTest, TheHandOffTakesNoMoreThanItsLimit) {
   ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-url", type_)}).ok());
   IngestHandoff handoff = IngestHandingOff(

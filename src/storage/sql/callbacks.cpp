@@ -438,8 +438,12 @@ Result<std::vector<int64_t>> SqlStore::ReserveDeliveryIdsOn(Connection& c, size_
   return ids;
 }
 
-Status SqlStore::QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows) {
+Status SqlStore::QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows,
+                                   std::span<const EpochMillis> leases) {
   if (rows.empty()) return Status::Ok();
+  if (!leases.empty() && leases.size() != rows.size()) {
+    return Status::Internal("queue deliveries: one lease per row");
+  }
   std::vector<Delivery> numbered;
   if (rows.front().id == 0 && c.dialect().engine != driver::Engine::kPostgres) {
     // SQLite's own rowid could be one a deleted delivery had.
@@ -467,6 +471,7 @@ Status SqlStore::QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows
       {"last_info", driver::ColumnType::kText},
       {"creation_time", driver::ColumnType::kInt},
       {"variables", driver::ColumnType::kText},
+      {"lease_until", driver::ColumnType::kInt},
   };
   static constexpr driver::Column kColumns[] = {
       {"callback_id", driver::ColumnType::kText},  {"device_id", driver::ColumnType::kInt},
@@ -476,6 +481,7 @@ Status SqlStore::QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows
       {"next_attempt", driver::ColumnType::kInt},  {"first_failure", driver::ColumnType::kInt},
       {"last_status", driver::ColumnType::kInt},   {"last_info", driver::ColumnType::kText},
       {"creation_time", driver::ColumnType::kInt}, {"variables", driver::ColumnType::kText},
+      {"lease_until", driver::ColumnType::kInt},
   };
   driver::BulkInsertSpec spec{"deliveries",
                               with_ids ? std::span<const driver::Column>(kColumnsWithId)
@@ -498,6 +504,7 @@ Status SqlStore::QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows
     w.Text("");
     w.Int(d.creation_time);
     w.Text(d.variables);
+    w.Int(leases.empty() ? 0 : leases[i]);
   });
   return inserted.ok() ? Status::Ok() : inserted.status();
 }

@@ -568,7 +568,13 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       // duplicates too: the first report's deliveries went with the message.
       queue(*m, station, true);
     }
+    // A handed-off delivery's lease is both its due time (a claim finds it
+    // when the instance that had it is gone) and its lease_until, which tells
+    // it is in flight: deleting its callback leaves it to its send, and the
+    // downlink arbiter never claims it should the hook move to its callback.
+    std::vector<EpochMillis> leases;
     if (!definitions.empty() && !rows.empty()) {
+      leases.assign(rows.size(), 0);
       auto ids = ReserveDeliveryIdsOn(c, rows.size());
       if (!ids.ok()) return ids.status();
       for (size_t i = 0; i < rows.size(); ++i) rows[i].id = (*ids)[i];
@@ -577,11 +583,12 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
         auto def = definitions.find(rows[i].callback);
         if (def == definitions.end() || def->second.channel == CallbackChannel::kBatchUrl) continue;
         rows[i].next_attempt = policy.now + policy.handoff->lease_ms;
+        leases[i] = rows[i].next_attempt;
         handed.push_back(DeliveryTask{rows[i], def->second, *row_messages[i]});
       }
     }
     for (const Delivery& d : rows) due_others += d.next_attempt == 0 ? 1 : 0;
-    ROOST_RETURN_IF_ERROR(QueueDeliveriesOn(c, rows));
+    ROOST_RETURN_IF_ERROR(QueueDeliveriesOn(c, rows, leases));
   }
   ROOST_RETURN_IF_ERROR(tx.Commit("ingest uplinks"));
   if (policy.handoff != nullptr) {

@@ -296,7 +296,10 @@ class SqlStore final : public Store {
   Result<BatchInsertResult> InsertDevicesOn(Connection& c, std::span<const Device> devices);
   // Queues `rows` deliveries (callback id, message, duplicate, station) in the
   // current transaction. Rows with ids (all or none) are stored with them.
-  Status QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows);
+  // `leases`, when not empty, holds each row's lease_until (0: none): a
+  // delivery handed to a sender at ingest is leased to it from the start.
+  Status QueueDeliveriesOn(Connection& c, std::span<const Delivery> rows,
+                           std::span<const EpochMillis> leases = {});
   // `n` delivery ids no other row has or will be given, for QueueDeliveriesOn;
   // inside a write transaction. On SQLite not even the ids of rows deleted
   // since this store opened, so that an attempt still in flight for a deleted
