@@ -207,6 +207,14 @@ Result<ServeConfig> LoadConfig(const std::optional<ConfigFile>& file, const Stri
 // with provisioning on when it fails.
 Status CheckProvisioningLimits(const ServeConfig& config);
 
+// Fails unless pipeline.callback_lease_s is at least twice
+// pipeline.callback_timeout_ms + 1 s. The dispatcher starts a send only while
+// its delivery's lease has that timeout and a second left (or half the lease,
+// if less); with a shorter lease a send could outlive it, and another instance
+// claim the delivery and send it again. The message names the keys and the
+// numbers. server::Runtime refuses to start when it fails.
+Status CheckCallbackLease(const ServeConfig& config);
+
 // The effective configuration as a TOML file that LoadConfig reads back to the
 // same struct (admin_password is never written).
 std::string ToToml(const ServeConfig& config);

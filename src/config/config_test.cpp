@@ -352,6 +352,24 @@ TEST(Config, SessionTableMustHoldOneTtlOfHellos) {
       << CheckProvisioningLimits(c).message();
 }
 
+// The defaults leave a send its whole timeout within the lease: 120 s >= 2 x 6 s.
+TEST(Config, ACallbackLeaseMustOutlastTwoSends) {
+  EXPECT_TRUE(CheckCallbackLease(ServeConfig{}).ok());
+  ServeConfig c;
+  c.callback_lease_s = 5;
+  c.callback_timeout_ms = 5000;
+  const Status too_short = CheckCallbackLease(c);
+  EXPECT_EQ(too_short.code(), Status::Code::kInvalidInput);
+  EXPECT_EQ(too_short.message(),
+            "pipeline.callback_lease_s (5) must be at least twice pipeline.callback_timeout_ms + "
+            "1 s (2 x (5000 + 1000) ms = 12000 ms): a shorter lease can end while its send is "
+            "under way, and the callback go twice");
+  c.callback_timeout_ms = 1500;  // exactly enough
+  EXPECT_TRUE(CheckCallbackLease(c).ok());
+  c.callback_timeout_ms = 1501;
+  EXPECT_FALSE(CheckCallbackLease(c).ok());
+}
+
 TEST(Config, BadListenAddresses) {
   EXPECT_EQ(LoadError(File("[http]\nlisten = \"localhost\"\n")),
             "roost.toml: line 2: http.listen: \"localhost\": expected HOST:PORT");

@@ -200,6 +200,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
         "): the downlinkHook callback is called while the station's answer is held");
   }
   if (cfg.gwmp_listen) ROOST_RETURN_IF_ERROR(config::CheckProvisioningLimits(cfg));
+  ROOST_RETURN_IF_ERROR(config::CheckCallbackLease(cfg));
   ROOST_RETURN_IF_ERROR(PrepareDataDir(cfg.data_dir, logger));
 
   auto master_key = LoadOrCreateMasterKey(cfg.MasterKeyPath(), logger);

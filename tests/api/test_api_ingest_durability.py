@@ -58,7 +58,8 @@ class KillDuringIngestFlows:
     def test_every_acknowledged_report_survives_kill_9(self):
         site = Site(self.ENGINE)
         receiver = Receiver()
-        lease = ("--callback-lease-s", "5")
+        # The shortest lease the callback timeout allows (2 x (1.5 s + 1 s)).
+        lease = ("--callback-lease-s", "5", "--callback-timeout-ms", "1500")
         try:
             server = site.serve(*lease)
             user, devices = setup_site(site, server, 8,

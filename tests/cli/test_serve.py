@@ -200,6 +200,17 @@ class ServeArgumentsTest(unittest.TestCase):
                                  "pipeline.downlink_hold_ms (500)")
             self.assertEqual(os.listdir(tmp), [], "refused before anything was made")
 
+    def test_a_callback_lease_shorter_than_two_sends_is_refused(self):
+        # A send starts only with its timeout and a second of lease left: a 10 s lease
+        # and 5 s sends could see one outlive its lease and go out twice.
+        with roostcli.temp_dir() as tmp:
+            self.check_fails(["--listen", "127.0.0.1:0", "--data-dir", tmp,
+                              "--callback-lease-s", "10"],
+                             "pipeline.callback_lease_s (10) must be at least twice "
+                             "pipeline.callback_timeout_ms + 1 s (2 x (5000 + 1000) ms = "
+                             "12000 ms)")
+            self.assertEqual(os.listdir(tmp), [], "refused before anything was made")
+
     def test_a_session_table_smaller_than_one_ttl_of_hellos_is_refused(self):
         # 200 + 1000 x 60 sessions can be live at once: a table of 10 000 would evict
         # sessions whose devices are still answering.
