@@ -1770,6 +1770,41 @@ TEST_P(JobTest, TwoConcurrentClaimersNeverProcessAnItemTwice) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, ::testing::Values("sqlite", "postgresql"), EngineName);
+// A worker completing a chunk of a job holds the chunk's row, then registers
+// devices in the job's group (a key share on the group's row, taken here by
+// hand so that the order is certain). Deleting that group meanwhile used to
+// lock the group, then wait for the chunk (its jobs' delete): PostgreSQL found
+// the deadlock and aborted one side. Now the delete waits for the worker.
+TEST_P(JobTest, DeletingAGroupWhileAWorkerRegistersItsDevicesNeverDeadlocks) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "SQLite has one writer at a time";
+  Group child = MakeGroup(2, root_.id);
+  Job job = MakeJob(1, 10, 10);
+  {
+    auto raw = driver::PostgresOpener(location_)();
+    ASSERT_TRUE(raw.ok()) << raw.status().message();
+    auto moved = (*raw)->Prepare("UPDATE jobs SET group_id = $1 WHERE id = $2", "test");
+    ASSERT_TRUE(moved.ok() && moved->Bind(1, child.id).Bind(2, job.id).Run().ok());
+  }
+  auto worker = driver::PostgresOpener(location_)();
+  ASSERT_TRUE(worker.ok()) << worker.status().message();
+  driver::Connection& w = **worker;
+  ASSERT_TRUE(w.Exec("BEGIN", "test").ok());
+  auto chunk = w.Prepare("UPDATE job_chunks SET state = state WHERE job_id = $1", "test");
+  ASSERT_TRUE(chunk.ok() && chunk->Bind(1, job.id).Run().ok());
+  Status removal;
+  std::thread admin([&] { removal = store_->DeleteGroup(child.id); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the delete is waiting
+  auto group = w.Prepare("SELECT 1 FROM groups WHERE id = $1 FOR KEY SHARE", "test");
+  ASSERT_TRUE(group.ok());
+  const Status registering = group->Bind(1, child.id).Run();
+  const Status committed = w.Exec(registering.ok() ? "COMMIT" : "ROLLBACK", "test");
+  admin.join();
+  EXPECT_TRUE(registering.ok()) << registering.message();
+  EXPECT_TRUE(committed.ok()) << committed.message();
+  EXPECT_TRUE(removal.ok()) << removal.message();
+  EXPECT_EQ(store_->GetJob(job.id).status().code(), Status::Code::kNotFound);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, JobTest, ::testing::Values("sqlite", "postgresql"), EngineName);
 
 }  // namespace

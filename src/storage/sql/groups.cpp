@@ -106,6 +106,19 @@ Status SqlStore::DeleteGroup(std::string_view id) {
   ROOST_SQL_LEASE(c);
   driver::Transaction tx(c);
   ROOST_RETURN_IF_ERROR(tx.Begin("delete group"));
+  // The chunks of the group's jobs first, in order. A worker completing a
+  // chunk holds the chunk's row and then takes a key share on the group (the
+  // devices it registers there); with the group locked first, its jobs'
+  // delete waited for that chunk while the worker waited for the group: a
+  // deadlock on PostgreSQL. Now this waits for the worker, and then sees its
+  // devices.
+  if (!c.dialect().for_update.empty()) {
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT c.job_id, c.chunk FROM job_chunks c JOIN jobs j ON j.id = c.job_id "
+                    "WHERE j.group_id = $1 ORDER BY c.job_id, c.chunk FOR UPDATE OF c",
+                    "delete group");
+    ROOST_RETURN_IF_ERROR(q.Bind(1, id).Run());
+  }
   // Lock the group: rows that reference it (children, users, ...) take a key share
   // lock on it when inserted, so none can appear between the counts and the delete.
   {
