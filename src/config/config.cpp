@@ -1020,13 +1020,17 @@ Status CheckProvisioningLimits(const ServeConfig& c) {
 }
 
 Status CheckCallbackLease(const ServeConfig& c) {
-  const int64_t needed_ms = 2 * (int64_t{c.callback_timeout_ms} + 1000);
+  const bool email = !c.smtp.host.empty() && kEmailSendTimeoutMs > c.callback_timeout_ms;
+  const int64_t longest_ms = email ? kEmailSendTimeoutMs : int64_t{c.callback_timeout_ms};
+  const int64_t needed_ms = 2 * (longest_ms + 1000);
   if (int64_t{c.callback_lease_s} * 1000 >= needed_ms) return Status::Ok();
   return Status::InvalidInput(
       "pipeline.callback_lease_s (" + std::to_string(c.callback_lease_s) +
-      ") must be at least twice pipeline.callback_timeout_ms + 1 s (2 x (" +
-      std::to_string(c.callback_timeout_ms) + " + 1000) ms = " + std::to_string(needed_ms) +
-      " ms): a shorter lease can end while its send is under way, and the callback go twice");
+      ") must be at least twice (" +
+      (email ? std::string("an email send's timeout, since smtp.host is set,")
+             : std::string("pipeline.callback_timeout_ms")) +
+      " + 1 s): 2 x (" + std::to_string(longest_ms) + " + 1000) ms = " + std::to_string(needed_ms) +
+      " ms; a shorter lease can end while its send is under way, and the callback go twice");
 }
 
 std::string ToToml(const ServeConfig& config) {

@@ -207,12 +207,17 @@ Result<ServeConfig> LoadConfig(const std::optional<ConfigFile>& file, const Stri
 // with provisioning on when it fails.
 Status CheckProvisioningLimits(const ServeConfig& config);
 
-// Fails unless pipeline.callback_lease_s is at least twice
-// pipeline.callback_timeout_ms + 1 s. The dispatcher starts a send only while
-// its delivery's lease has that timeout and a second left (or half the lease,
-// if less); with a shorter lease a send could outlive it, and another instance
-// claim the delivery and send it again. The message names the keys and the
-// numbers. server::Runtime refuses to start when it fails.
+// How long one email send may take (EMAIL callbacks, alerts): the SMTP
+// client's timeout and the dispatcher's, set from here.
+inline constexpr int64_t kEmailSendTimeoutMs = 10'000;
+
+// Fails unless pipeline.callback_lease_s is at least twice (the longest send +
+// 1 s): pipeline.callback_timeout_ms, or kEmailSendTimeoutMs when smtp.host is
+// set and that is longer. The dispatcher starts a send only while its
+// delivery's lease has that send's timeout and a second left (or half the
+// lease, if less); with a shorter lease a send could outlive it, and another
+// instance claim the delivery and send it again. The message names the keys
+// and the numbers. server::Runtime refuses to start when it fails.
 Status CheckCallbackLease(const ServeConfig& config);
 
 // The effective configuration as a TOML file that LoadConfig reads back to the

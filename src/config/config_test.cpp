@@ -361,13 +361,27 @@ TEST(Config, ACallbackLeaseMustOutlastTwoSends) {
   const Status too_short = CheckCallbackLease(c);
   EXPECT_EQ(too_short.code(), Status::Code::kInvalidInput);
   EXPECT_EQ(too_short.message(),
-            "pipeline.callback_lease_s (5) must be at least twice pipeline.callback_timeout_ms + "
-            "1 s (2 x (5000 + 1000) ms = 12000 ms): a shorter lease can end while its send is "
+            "pipeline.callback_lease_s (5) must be at least twice (pipeline.callback_timeout_ms "
+            "+ 1 s): 2 x (5000 + 1000) ms = 12000 ms; a shorter lease can end while its send is "
             "under way, and the callback go twice");
   c.callback_timeout_ms = 1500;  // exactly enough
   EXPECT_TRUE(CheckCallbackLease(c).ok());
   c.callback_timeout_ms = 1501;
   EXPECT_FALSE(CheckCallbackLease(c).ok());
+  // Emails are sent too: their 10 s timeout counts when it is the longer.
+  c.callback_timeout_ms = 1500;
+  c.smtp.host = "mail.example.com";
+  EXPECT_NE(CheckCallbackLease(c).message().find(
+                "twice (an email send's timeout, since smtp.host is set, + 1 s): 2 x (10000 + "
+                "1000) ms = 22000 ms"),
+            std::string::npos)
+      << CheckCallbackLease(c).message();
+  c.callback_lease_s = 22;
+  EXPECT_TRUE(CheckCallbackLease(c).ok());
+  c.callback_timeout_ms = 12'000;  // longer than an email's
+  EXPECT_FALSE(CheckCallbackLease(c).ok());
+  c.callback_lease_s = 26;
+  EXPECT_TRUE(CheckCallbackLease(c).ok());
 }
 
 TEST(Config, BadListenAddresses) {

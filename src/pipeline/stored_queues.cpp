@@ -66,7 +66,8 @@ Status StoredQueueGauges::MeasureOnce() {
 
 int64_t StoredQueueGauges::PauseAfter(int64_t period_ms, int64_t took_ms) {
   constexpr int64_t kIdleToBusy = 49;  // busy at most 1 part in 50
-  return std::max(period_ms, took_ms * kIdleToBusy);
+  constexpr int64_t kLongestInPeriods = 12;
+  return std::max(period_ms, std::min(took_ms * kIdleToBusy, period_ms * kLongestInPeriods));
 }
 
 void StoredQueueGauges::Run() {
@@ -76,13 +77,15 @@ void StoredQueueGauges::Run() {
     lock.unlock();
     const auto start = std::chrono::steady_clock::now();
     // A failed look (the database unreachable a moment) keeps the last values;
-    // the next period tries again.
-    (void)MeasureOnce();
+    // the next period tries again. Only a measurement that was made stretches
+    // the pause: a failed one may have spent its time waiting to connect.
+    const bool measured = MeasureOnce().ok();
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start);
+    const int64_t pause =
+        measured ? PauseAfter(options_.period_ms, took.count()) : options_.period_ms;
     lock.lock();
-    cv_.wait_for(lock, std::chrono::milliseconds(PauseAfter(options_.period_ms, took.count())),
-                 [this] { return stop_; });
+    cv_.wait_for(lock, std::chrono::milliseconds(pause), [this] { return stop_; });
   }
 }
 

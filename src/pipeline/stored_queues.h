@@ -12,9 +12,10 @@
 // reads the index entries of its queue up to the cap, and on PostgreSQL the
 // table row of each (visibility, the lease): with a backlog of 100 000 it took
 // 260 ms of the database's time. So the pause after a measurement is at least
-// 49 times what it took: the gauges never take more than 2 % of the
-// database's time, however deep the queues. With several instances on one
-// database each reports the same (shared) depths.
+// 49 times what it took (at most 12 periods, so that a measurement slowed by a
+// busy moment does not leave the gauges stale for long): an instance's gauges
+// take at most 2 % of the time, however deep the queues. With several
+// instances on one database each reports the same (shared) depths.
 #pragma once
 
 #include <condition_variable>
@@ -54,7 +55,8 @@ class StoredQueueGauges {
   Status MeasureOnce();
   // Returns once the thread ended.
   void Stop();
-  // The pause before the next measurement, after one that took `took_ms`.
+  // The pause before the next measurement, after one that took `took_ms`:
+  // 49 times that, at least one period and at most 12.
   static int64_t PauseAfter(int64_t period_ms, int64_t took_ms);
 
  private:

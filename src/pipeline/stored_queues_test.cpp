@@ -88,6 +88,9 @@ TEST(StoredQueueGaugesPause, ADeepQueueIsMeasuredLessOften) {
   // 260 ms (a backlog of 100 000 on PostgreSQL): idle 49 times as long.
   EXPECT_EQ(StoredQueueGauges::PauseAfter(5'000, 260), 12'740);
   EXPECT_EQ(StoredQueueGauges::PauseAfter(20'000, 260), 20'000);
+  // A measurement that waited long (a busy pool): the gauges never go stale for
+  // more than 12 periods.
+  EXPECT_EQ(StoredQueueGauges::PauseAfter(5'000, 120'000), 60'000);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoredQueueGaugesTest, ::testing::Values("sqlite", "postgresql"),

@@ -285,6 +285,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   dispatch.loop = &p->loop->context();
   dispatch.max_in_flight = cfg.callback_concurrency;
   dispatch.timeout = std::chrono::milliseconds(cfg.callback_timeout_ms);
+  dispatch.email_timeout = std::chrono::milliseconds(config::kEmailSendTimeoutMs);
   dispatch.dead_after_ms = int64_t{cfg.callback_dead_after_s} * 1000;
   dispatch.lease_ms = int64_t{cfg.callback_lease_s} * 1000;
   dispatch.refuse_private_destinations = cfg.callback_refuse_private;

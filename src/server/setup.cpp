@@ -119,6 +119,7 @@ Result<registry::SendEmail> MakeEmailSender(const config::ServeConfig& config,
   settings.host = config.smtp.host;
   settings.port = config.smtp.port;
   settings.user = config.smtp.user;
+  settings.timeout_ms = config::kEmailSendTimeoutMs;
   if (!config.smtp.password_file.empty()) {
     auto password = ReadSecretFile(config.smtp.password_file);
     if (!password.ok()) return password.status().WithPrefix("smtp.password_file");

@@ -121,6 +121,25 @@ TEST_P(HookDeliveryTest, AClaimIsRefusedOnceClaimedAttemptedOrDue) {
   EXPECT_FALSE(*store_->ClaimHookDelivery(999'999, 2'000, 5'000));
 }
 
+// The arbiter's call is in flight from its claim: deleting the hook callback
+// meanwhile leaves the delivery to the call, whose outcome is recorded on it
+// (it used to be deleted as never attempted).
+TEST_P(HookDeliveryTest, ACallInFlightKeepsItsDeliveryWhenTheCallbackIsDeleted) {
+  const MessageCursor frame = Frame(1);
+  const Delivery seen = Listed(*store_, frame);
+  ASSERT_TRUE(*store_->ClaimHookDelivery(seen.id, 2'000, 5'000));
+  ASSERT_TRUE(store_->DeleteCallback("hook", 2'100).ok());
+  auto kept = store_->ListMessageDeliveries(std::span(&frame, 1));
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  ASSERT_EQ(kept->size(), 1u) << "the delivery of the call in flight was deleted";
+  DeliveryOutcome answered;
+  answered.delivered = true;
+  answered.status = 200;
+  answered.now = 2'400;
+  ASSERT_TRUE(store_->CompleteDelivery(seen.id, answered).ok());
+  EXPECT_EQ(Listed(*store_, frame).state, DeliveryState::kDone);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, HookDeliveryTest, ::testing::Values("sqlite", "postgresql"),
                          EngineName);
 

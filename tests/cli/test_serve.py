@@ -207,8 +207,8 @@ class ServeArgumentsTest(unittest.TestCase):
             self.check_fails(["--listen", "127.0.0.1:0", "--data-dir", tmp,
                               "--callback-lease-s", "10"],
                              "pipeline.callback_lease_s (10) must be at least twice "
-                             "pipeline.callback_timeout_ms + 1 s (2 x (5000 + 1000) ms = "
-                             "12000 ms)")
+                             "(pipeline.callback_timeout_ms + 1 s): 2 x (5000 + 1000) ms = "
+                             "12000 ms")
             self.assertEqual(os.listdir(tmp), [], "refused before anything was made")
 
     def test_a_session_table_smaller_than_one_ttl_of_hellos_is_refused(self):

@@ -1150,9 +1150,13 @@ Result<bool> SqlStore::ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
   // Of several instances the first update wins; the others' find hook_claimed
   // set (PostgreSQL re-reads the row after waiting for the winner's lock).
   // Not yet due: a due delivery is the dispatcher's (and so is one a claim
-  // leased, should the clocks of two instances disagree).
+  // leased, should the clocks of two instances disagree, or one handed to a
+  // sender at ingest). Leased through both columns, as a hand-off is: not due
+  // before the call's lease ends, and in flight meanwhile (deleting the
+  // callback leaves it to the call).
   ROOST_SQL_QUERY(q, c,
-                  "UPDATE deliveries SET hook_claimed = 1, next_attempt = $2 WHERE id = $1 AND "
+                  "UPDATE deliveries SET hook_claimed = 1, next_attempt = $2, lease_until = $2 "
+                  "WHERE id = $1 AND "
                   "state = 0 AND attempts = 0 AND hook_claimed = 0 AND next_attempt > $3 AND "
                   "lease_until <= $3",
                   "claim downlink hook delivery");
