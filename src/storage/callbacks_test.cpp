@@ -90,6 +90,22 @@ class CallbackStoreTest : public StoreTest {
     ASSERT_TRUE(r.ok()) << r.status().message();
   }
 
+  // The entries of `index`'s first page, counted with pageinspect through
+  // `admin` (PostgreSQL; a handful of rows fit in that one page); -1 after a
+  // failure, which it reports.
+  static int64_t IndexEntries(driver::Connection& admin, const std::string& index) {
+    if (!admin.Exec("CREATE EXTENSION IF NOT EXISTS pageinspect", "test").ok()) {
+      ADD_FAILURE() << "no pageinspect";
+      return -1;
+    }
+    auto q = admin.Prepare("SELECT count(*) FROM bt_page_items('" + index + "', 1)", "test");
+    EXPECT_TRUE(q.ok()) << q.status().message();
+    if (!q.ok()) return -1;
+    auto row = q->Next();
+    EXPECT_TRUE(row.ok() && *row);
+    return row.ok() && *row ? q->Int(0) : -1;
+  }
+
   // A failed attempt at `now` (503), due again at `retry_at`.
   static DeliveryOutcome Unavailable(EpochMillis now, EpochMillis retry_at) {
     DeliveryOutcome o;
@@ -1192,18 +1208,7 @@ TEST_P(CallbackStoreTest, ADeliveryDoneWritesNoEntryIntoItsCallbacksIndex) {
   QueueFrames(20, 1'000);
   auto admin = driver::PostgresOpener(location_)();
   ASSERT_TRUE(admin.ok()) << admin.status().message();
-  ASSERT_TRUE((*admin)->Exec("CREATE EXTENSION IF NOT EXISTS pageinspect", "test").ok());
-  auto entries = [&](const char* index) -> int64_t {
-    auto q = (*admin)->Prepare(
-        std::string("SELECT count(*) FROM bt_page_items('") + index + "', 1)", "test");
-    EXPECT_TRUE(q.ok()) << q.status().message();
-    if (!q.ok()) return -1;
-    auto row = q->Next();
-    EXPECT_TRUE(row.ok() && *row);
-    const int64_t n = row.ok() && *row ? q->Int(0) : -1;
-    q->Reset();
-    return n;
-  };
+  auto entries = [&](const char* index) { return IndexEntries(**admin, index); };
   ASSERT_EQ(entries("deliveries_callback"), 20);
   ASSERT_EQ(entries("deliveries_message"), 20);
   auto tasks = Claim(30'000, 20);
@@ -1230,17 +1235,7 @@ TEST_P(CallbackStoreTest, ALeaseWritesNoIndexEntryOnPostgresql) {
   QueueFrames(20, 1'000);
   auto admin = driver::PostgresOpener(location_)();
   ASSERT_TRUE(admin.ok()) << admin.status().message();
-  ASSERT_TRUE((*admin)->Exec("CREATE EXTENSION IF NOT EXISTS pageinspect", "test").ok());
-  auto entries = [&]() -> int64_t {
-    auto q = (*admin)->Prepare("SELECT count(*) FROM bt_page_items('deliveries_due', 1)", "test");
-    EXPECT_TRUE(q.ok()) << q.status().message();
-    if (!q.ok()) return -1;
-    auto row = q->Next();
-    EXPECT_TRUE(row.ok() && *row);
-    const int64_t n = row.ok() && *row ? q->Int(0) : -1;
-    q->Reset();
-    return n;
-  };
+  auto entries = [&] { return IndexEntries(**admin, "deliveries_due"); };
   ASSERT_EQ(entries(), 20);
   ASSERT_EQ(Claim(30'000, 20).size(), 20u);
   EXPECT_EQ(entries(), 20) << "the lease wrote new index entries";
