@@ -200,9 +200,16 @@ std::optional<HookResult> DownlinkArbiter::SendCall(const Call& call) {
                         "the downlinkHook callback's delivery could not be claimed: " +
                             claimed.status().message()};
     }
-    if (!*claimed) {
+    if (*claimed == storage::Store::HookClaim::kClaimedElsewhere) {
       return HookResult{std::nullopt, "the downlinkHook callback is called by another instance",
                         true};
+    }
+    if (*claimed == storage::Store::HookClaim::kDispatchers) {
+      // Its callback became the hook after ingest: the frame's data goes to
+      // it as a callback, with no downlink asked of it.
+      return HookResult{std::nullopt,
+                        "the frame's delivery to the downlinkHook callback was already the "
+                        "dispatcher's (the hook changed after the frame arrived)"};
     }
   }
   Delivery rendered;

@@ -439,6 +439,34 @@ TEST_P(CallbackDownlinkTest, AnErrorStatusIsNoDownlink) {
             "the downlinkHook callback answered HTTP 500");
 }
 
+// The callback became the type's hook only after the frame was stored: its
+// delivery was queued as a plain data callback, the dispatcher's. The arbiter
+// does not call the hook (the data goes once, as that callback) and says so at
+// once, rather than waiting for another instance's decision that never comes.
+TEST_P(CallbackDownlinkTest, AHookSetAfterTheFrameArrivedIsNotCalledAndTheReasonSaysSo) {
+  LoopbackHttpServer hook([](const ReceivedRequest&) {
+    return Answer{200, R"({"2C": {"downlinkData": "0102030405060708"}})", {}, 0};
+  });
+  Callback cb;
+  cb.id = "hook";
+  cb.type = type_.id;
+  cb.subtype = CallbackSubtype::kBidir;
+  cb.url = hook.Url("/hook") + "?device={device}";
+  cb.creation_time = 1;
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{cb}).ok());
+  IngestFrame();
+  ASSERT_TRUE(store_->SetDownlinkHook("hook").ok());
+  DownlinkArbiter arbiter(*store_, Options());
+  auto answers = HoldBoth(arbiter);
+  EXPECT_EQ(answers["0A1B"], std::nullopt);
+  EXPECT_EQ(answers["0A1C"], std::nullopt);
+  EXPECT_EQ(store_->GetMessage(kFrame)->downlink_info,
+            "the frame's delivery to the downlinkHook callback was already the dispatcher's (the "
+            "hook changed after the frame arrived)");
+  EXPECT_TRUE(hook.requests().empty());
+  EXPECT_EQ(HookDelivery().attempts, 0) << "left to the dispatcher";
+}
+
 TEST_P(CallbackDownlinkTest, WithoutAHookNothingIsCalledAndTheReasonSaysSo) {
   DownlinkArbiter arbiter(*store_, Options());
   IngestFrame();

@@ -78,7 +78,7 @@ TEST_P(HookDeliveryTest, TwoInstancesHoldingOneFrameNeverBothClaimItsHookCall) {
         if (!r.ok()) {
           ADD_FAILURE() << r.status().message();
           ++failed;
-        } else if (*r) {
+        } else if (*r == Store::HookClaim::kClaimed) {
           ++claimed;
         }
       });
@@ -96,10 +96,10 @@ TEST_P(HookDeliveryTest, AClaimIsRefusedOnceClaimedAttemptedOrDue) {
   const Delivery seen = Listed(*store_, frame);
   auto first = store_->ClaimHookDelivery(seen.id, 2'000, 5'000);
   ASSERT_TRUE(first.ok()) << first.status().message();
-  EXPECT_TRUE(*first);
+  EXPECT_EQ(*first, Store::HookClaim::kClaimed);
   // An arbiter that reads the delivery only after the claim (its lease looks
   // like a delivery not yet due) still may not call.
-  EXPECT_FALSE(*store_->ClaimHookDelivery(seen.id, 2'500, 5'000));
+  EXPECT_EQ(*store_->ClaimHookDelivery(seen.id, 2'500, 5'000), Store::HookClaim::kClaimedElsewhere);
   // Once the call is recorded, it is not a first attempt any more.
   const MessageCursor other = Frame(2);
   const Delivery attempted = Listed(*store_, other);
@@ -109,16 +109,18 @@ TEST_P(HookDeliveryTest, AClaimIsRefusedOnceClaimedAttemptedOrDue) {
   failed.now = 3'000;
   failed.retry_at = 90'000;
   ASSERT_TRUE(store_->CompleteDelivery(attempted.id, failed).ok());
-  EXPECT_FALSE(*store_->ClaimHookDelivery(attempted.id, 3'000, 6'000));
+  EXPECT_EQ(*store_->ClaimHookDelivery(attempted.id, 3'000, 6'000), Store::HookClaim::kDispatchers);
   // A delivery already due is the dispatcher's.
   const MessageCursor later = Frame(3);
   const Delivery due = Listed(*store_, later);
-  EXPECT_FALSE(*store_->ClaimHookDelivery(due.id, kIngestedAt + kHookDelayMs,
-                                          kIngestedAt + kHookDelayMs + 5'000));
-  EXPECT_TRUE(*store_->ClaimHookDelivery(due.id, kIngestedAt + kHookDelayMs - 1,
-                                         kIngestedAt + kHookDelayMs + 5'000));
+  EXPECT_EQ(*store_->ClaimHookDelivery(due.id, kIngestedAt + kHookDelayMs,
+                                       kIngestedAt + kHookDelayMs + 5'000),
+            Store::HookClaim::kDispatchers);
+  EXPECT_EQ(*store_->ClaimHookDelivery(due.id, kIngestedAt + kHookDelayMs - 1,
+                                       kIngestedAt + kHookDelayMs + 5'000),
+            Store::HookClaim::kClaimed);
   // Unknown: nothing to claim.
-  EXPECT_FALSE(*store_->ClaimHookDelivery(999'999, 2'000, 5'000));
+  EXPECT_EQ(*store_->ClaimHookDelivery(999'999, 2'000, 5'000), Store::HookClaim::kDispatchers);
 }
 
 // The arbiter's call is in flight from its claim: deleting the hook callback
@@ -127,7 +129,7 @@ TEST_P(HookDeliveryTest, AClaimIsRefusedOnceClaimedAttemptedOrDue) {
 TEST_P(HookDeliveryTest, ACallInFlightKeepsItsDeliveryWhenTheCallbackIsDeleted) {
   const MessageCursor frame = Frame(1);
   const Delivery seen = Listed(*store_, frame);
-  ASSERT_TRUE(*store_->ClaimHookDelivery(seen.id, 2'000, 5'000));
+  ASSERT_EQ(*store_->ClaimHookDelivery(seen.id, 2'000, 5'000), Store::HookClaim::kClaimed);
   ASSERT_TRUE(store_->DeleteCallback("hook", 2'100).ok());
   auto kept = store_->ListMessageDeliveries(std::span(&frame, 1));
   ASSERT_TRUE(kept.ok()) << kept.status().message();

@@ -885,14 +885,18 @@ class Store {
   virtual Result<bool> CompleteDeadAlert(const DeadAlertTask& claimed,
                                          std::optional<EpochMillis> retry_at) = 0;
   // The downlink arbiter's claim of a frame's downlinkHook delivery before it
-  // calls the hook (the call is that delivery's first attempt). True when this
-  // call claimed it: it was pending, never attempted, never claimed and not yet
-  // due at `now`; it is then leased until `lease_until` (the dispatcher sends
-  // it after that unless an attempt is recorded). False otherwise (another
-  // instance claimed or attempted it, or it is the dispatcher's): the caller
-  // must not call the hook. With several instances exactly one claims it.
-  virtual Result<bool> ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
-                                         EpochMillis lease_until) = 0;
+  // calls the hook (the call is that delivery's first attempt). kClaimed when
+  // this call claimed it: it was pending, never attempted, never claimed and
+  // not yet due at `now`; it is then leased until `lease_until` (the
+  // dispatcher sends it after that unless an attempt is recorded). Otherwise
+  // the caller must not call the hook: kClaimedElsewhere when an arbiter (of
+  // another instance) claimed it, whose decision the message will record;
+  // kDispatchers when it is the dispatcher's (due, leased to a sender — the
+  // hook moved to its callback after ingest —, or gone). With several
+  // instances exactly one claims it.
+  enum class HookClaim { kClaimed, kClaimedElsewhere, kDispatchers };
+  virtual Result<HookClaim> ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
+                                              EpochMillis lease_until) = 0;
   // The deliveries of the given messages, in id order.
   virtual Result<std::vector<Delivery>> ListMessageDeliveries(
       std::span<const MessageCursor> messages) = 0;

@@ -1144,8 +1144,8 @@ Result<bool> SqlStore::CompleteDeadAlert(const DeadAlertTask& claimed,
   return q.Affected() > 0;
 }
 
-Result<bool> SqlStore::ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
-                                         EpochMillis lease_until) {
+Result<Store::HookClaim> SqlStore::ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
+                                                     EpochMillis lease_until) {
   ROOST_SQL_LEASE(c);
   // Of several instances the first update wins; the others' find hook_claimed
   // set (PostgreSQL re-reads the row after waiting for the winner's lock).
@@ -1162,7 +1162,14 @@ Result<bool> SqlStore::ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
                   "claim downlink hook delivery");
   q.Bind(1, delivery_id).Bind(2, lease_until).Bind(3, now);
   ROOST_RETURN_IF_ERROR(q.Run());
-  return q.Affected() > 0;
+  if (q.Affected() > 0) return HookClaim::kClaimed;
+  // Whose it is: only an arbiter sets hook_claimed (before its call, which it
+  // records as the first attempt).
+  ROOST_SQL_QUERY(whose, c, "SELECT hook_claimed FROM deliveries WHERE id = $1",
+                  "claim downlink hook delivery");
+  auto row = whose.Bind(1, delivery_id).Next();
+  if (!row.ok()) return row.status();
+  return *row && whose.Int(0) != 0 ? HookClaim::kClaimedElsewhere : HookClaim::kDispatchers;
 }
 
 Result<std::vector<Delivery>> SqlStore::ListMessageDeliveries(

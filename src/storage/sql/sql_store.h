@@ -182,8 +182,8 @@ class SqlStore final : public Store {
                                                      int64_t lease_ms) override;
   Result<bool> CompleteDeadAlert(const DeadAlertTask& claimed,
                                  std::optional<EpochMillis> retry_at) override;
-  Result<bool> ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
-                                 EpochMillis lease_until) override;
+  Result<HookClaim> ClaimHookDelivery(int64_t delivery_id, EpochMillis now,
+                                      EpochMillis lease_until) override;
   Result<std::vector<Delivery>> ListMessageDeliveries(
       std::span<const MessageCursor> messages) override;
   Result<std::vector<Delivery>> ListFailedDeliveries(
