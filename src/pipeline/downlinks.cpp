@@ -205,11 +205,14 @@ std::optional<HookResult> DownlinkArbiter::SendCall(const Call& call) {
                         true};
     }
     if (*claimed == storage::Store::HookClaim::kDispatchers) {
-      // Its callback became the hook after ingest: the frame's data goes to
+      // Its callback became the hook after ingest (the delivery was queued as
+      // an ordinary one), or the delivery came due before this call (the
+      // arbiter was held up past the hook's delay): the frame's data goes to
       // it as a callback, with no downlink asked of it.
       return HookResult{std::nullopt,
                         "the frame's delivery to the downlinkHook callback was already the "
-                        "dispatcher's (the hook changed after the frame arrived)"};
+                        "dispatcher's (the hook changed after the frame arrived, or the call "
+                        "came too late)"};
     }
   }
   Delivery rendered;
