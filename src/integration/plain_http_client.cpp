@@ -1,5 +1,7 @@
 #include "integration/plain_http_client.h"
 
+#include "integration/resolved_names.h"
+
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -45,6 +47,8 @@ constexpr size_t kMaxIdleConnections = 256;
 constexpr size_t kMaxIdlePerHost = 64;
 constexpr auto kMaxIdleTime = std::chrono::seconds(60);
 constexpr auto kResolvedLifetime = std::chrono::seconds(60);
+// Names whose answers are kept: one per host an operator's callbacks name.
+constexpr size_t kMaxResolvedNames = 4'096;
 constexpr size_t kMaxResolvers = 64;
 constexpr size_t kMaxBufferedBytes = 32 * 1024;
 
@@ -553,8 +557,8 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
     std::vector<asio::ip::address> addresses;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      auto cached = resolved_.find(host);
-      if (cached == resolved_.end() || Clock::now() >= cached->second.expires) {
+      std::optional<ResolvedNames::Addresses> cached = resolved_.Find(host, Clock::now());
+      if (!cached) {
         auto& waiting = resolving_[host];
         waiting.push_back(Waiter{port, std::move(t)});
         if (waiting.size() == 1) {
@@ -563,7 +567,7 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
         }
         return std::nullopt;
       }
-      addresses = cached->second.addresses;
+      addresses = std::move(*cached);
     }
     std::vector<tcp::endpoint> endpoints;
     for (const auto& a : addresses) endpoints.emplace_back(a, port);
@@ -629,20 +633,13 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
       }
       resolving_.erase(it);
     }
-    if (error == 0) {
-      if (resolved_.size() >= kMaxIdleConnections) resolved_.clear();  // bounded, rarely full
-      resolved_[host] = Name{Clock::now() + kResolvedLifetime, std::move(addresses)};
-    }
+    if (error == 0) resolved_.Put(host, std::move(addresses), Clock::now());
     StartResolvers();
   }
 
   struct Waiter {
     uint16_t port;
     std::weak_ptr<Transfer> transfer;
-  };
-  struct Name {
-    Clock::time_point expires;
-    std::vector<asio::ip::address> addresses;
   };
 
   asio::io_context& loop_;
@@ -651,9 +648,9 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
   bool closed_ = false;                                   // guarded by mu_
   std::unordered_set<std::shared_ptr<Transfer>> active_;  // guarded by mu_
   std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;  // by mu_
-  size_t idle_count_ = 0;                                 // guarded by mu_
-  std::map<std::string, Name> resolved_;                  // guarded by mu_
-  std::map<std::string, std::vector<Waiter>> resolving_;  // guarded by mu_
+  size_t idle_count_ = 0;                                         // guarded by mu_
+  ResolvedNames resolved_{kMaxResolvedNames, kResolvedLifetime};  // guarded by mu_
+  std::map<std::string, std::vector<Waiter>> resolving_;          // guarded by mu_
   std::deque<std::string> pending_names_;  // to resolve, once a resolver is free; by mu_
   size_t resolvers_ = 0;                   // threads resolving; guarded by mu_
 };

@@ -22,8 +22,10 @@
 // - As with libcurl, the callback's own User-Agent or Accept replaces Roost's.
 // - Host names are resolved on threads of the client's own (at most
 //   64 at once), as libcurl's threaded resolver does, so a slow name server
-//   holds up only the sends to its names; answers are kept 60 s. A lookup that
-//   ends after Close(), or after its transfers ended, delivers nothing.
+//   holds up only the sends to its names; answers are kept 60 s, for up to
+//   4 096 names (resolved_names.h: when full, the oldest answer makes room). A
+//   lookup that ends after Close(), or after its transfers ended, delivers
+//   nothing.
 // - A name's addresses are tried in turn, each within what is left of the
 //   transfer's deadline (no happy eyeballs).
 #pragma once
