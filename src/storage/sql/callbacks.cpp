@@ -1,5 +1,6 @@
 // Callbacks of device types, and the durable queue of their deliveries.
 #include <algorithm>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -285,6 +286,28 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb, bool keep_enabled)
   driver::Transaction tx(c);
   ROOST_RETURN_IF_ERROR(tx.Begin("edit callback"));
   const std::string what = "callback " + cb.id + " not found";
+  auto changes_kind = [&](const Callback& stored) {
+    return stored.callback_type != cb.callback_type || stored.subtype != cb.subtype;
+  };
+  {
+    // An edit of the kind deletes the pending deliveries in this transaction
+    // (below): deleted after the commit, they would include those an ingest
+    // queued for the new kind meanwhile, answered 2xx and never sent. They are
+    // locked first, in id order, before the callback's row: the recorder and
+    // the claims lock deliveries, then their callback.
+    ROOST_SQL_QUERY(q, c, std::string(kCallbackSelect) + " WHERE id = $1", "edit callback");
+    q.BindRef(1, cb.id);
+    auto found = ReadOne(q, CallbackReader(), what);
+    if (!found.ok()) return found.status();
+    if (changes_kind(*found) && !c.dialect().for_update.empty()) {
+      ROOST_SQL_QUERY(lock, c,
+                      std::string("SELECT id FROM deliveries WHERE callback_id = $1 AND state = 0 "
+                                  "ORDER BY id") +
+                          std::string(c.dialect().for_update),
+                      "edit callback");
+      ROOST_RETURN_IF_ERROR(lock.BindRef(1, cb.id).Run());
+    }
+  }
   Callback before;
   {
     ROOST_SQL_QUERY(
@@ -319,25 +342,22 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb, bool keep_enabled)
     q.Bind(16, int64_t{enabled ? 1 : 0}).Bind(17, int64_t{hook ? 1 : 0});
     ROOST_RETURN_IF_ERROR(q.Run());
   }
-  const bool kind_changed =
-      before.callback_type != cb.callback_type || before.subtype != cb.subtype;
+  const bool kind_changed = changes_kind(before);
   if (!kind_changed && enabled && !before.dead) {
     ROOST_RETURN_IF_ERROR(UnparkDeliveries(c, cb.id));
   }
-  ROOST_RETURN_IF_ERROR(tx.Commit("edit callback"));
   if (kind_changed) {
     // Its pending deliveries were made for the other kind: they go, all of
-    // them, once the edit is committed. Deleted while the callback's row was
-    // held, a delivery the recorder or a claim held (they lock the callback
-    // after its deliveries) made a deadlock; skipping those kept them, to be
-    // sent as the new kind. Holding no callback row now, this waits for them.
-    // "state = 0" as a literal: it is what lets the planner use the partial
-    // deliveries_callback index.
+    // them, those in flight included. Those queued by an ingest that read the
+    // callback before this edit and commits after it stay (on PostgreSQL):
+    // sent as the new kind rather than lost. "state = 0" as a literal: it is
+    // what lets the planner use the partial deliveries_callback index.
     ROOST_SQL_QUERY(q, c, "DELETE FROM deliveries WHERE callback_id = $1 AND state = 0",
                     "edit callback");
     q.BindRef(1, cb.id);
     ROOST_RETURN_IF_ERROR(q.Run());
   }
+  ROOST_RETURN_IF_ERROR(tx.Commit("edit callback"));
   Callback after = cb;
   after.enabled = enabled;
   after.type = before.type;
@@ -682,10 +702,16 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
       if (!callbacks.count(r.callback)) {
         ROOST_RETURN_IF_ERROR(load_callback(read_callback, r.callback));
       }
-      if (!living(r.callback) && parked.insert(r.callback).second) {
-        ROOST_RETURN_IF_ERROR(load_callback(lock_callback, r.callback));
-        if (living(r.callback)) parked.erase(r.callback);
-      }
+      if (!living(r.callback)) parked.insert(r.callback);
+    }
+    // Locked in id order, as every transaction that locks several callbacks
+    // does (taken in the order of their deliveries, a claim and an operator's
+    // move of the downlink hook each waited for the other).
+    for (auto it = parked.begin(); it != parked.end();) {
+      ROOST_RETURN_IF_ERROR(load_callback(lock_callback, *it));
+      it = living(*it) ? parked.erase(it) : std::next(it);
+    }
+    for (const DueRow& r : rows) {
       if (living(r.callback)) lease.push_back(r.id);
     }
     for (const std::string& callback : parked) {
