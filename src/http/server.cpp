@@ -395,8 +395,12 @@ class Server::Impl {
   // Sends `out` (a refusal), counts and logs it, and closes the connection.
   asio::awaitable<void> Refuse(beast::tcp_stream& stream, Outcome& out, const std::string& remote,
                                Clock::time_point start);
-  // Runs the route's admission and/or its handler where the route says.
-  asio::awaitable<void> Run(Outcome& out, Request& req, bool admit, bool invoke);
+  struct BodyRead;
+  // Runs the route's admission and/or its handler where the route says, then
+  // waits for a response completed later. With `read`, the body is released
+  // once the handler has run, before that wait (ReleaseBody).
+  asio::awaitable<void> Run(Outcome& out, Request& req, bool admit, bool invoke,
+                            BodyRead* read = nullptr);
   // Tries the route's fast path here, on the event loop; true when it answered
   // (out.response set, perhaps a Later one).
   bool TryFastPath(Outcome& out, Request& req);
@@ -419,6 +423,10 @@ class Server::Impl {
                                      bhttp::request_parser<bhttp::buffer_body>& parser,
                                      const RouteOptions& route, Request& req);
   void TrimHeapSoon();
+  // The handler is done with the body: a response completed later (an ingest
+  // report held for its downlink, up to seconds) keeps neither the body's
+  // memory nor its share of the budget of bodies in memory while it waits.
+  void ReleaseBody(Request& req, BodyRead& read);
   // Matches the request to a route; the Outcome carries either the response or
   // the handler to run (with Invoke).
   Outcome Dispatch(Request& req);
@@ -946,12 +954,11 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
           if (read.gone) break;
         }
         if (!TryFastPath(out, req)) {
-          co_await Run(out, req, /*admit=*/true, /*invoke=*/true);
+          co_await Run(out, req, /*admit=*/true, /*invoke=*/true, &read);
         } else {
+          ReleaseBody(req, read);
           co_await AwaitLater(out);
         }
-        if (read.large) TrimHeapSoon();
-        read.budget.Release();
       } else {
         if (route.admit) {
           co_await Run(out, req, /*admit=*/true, /*invoke=*/false);
@@ -968,9 +975,7 @@ asio::awaitable<void> Server::Impl::ServeConnection(tcp::socket socket,
           co_return;
         }
         if (read.gone) break;
-        co_await Run(out, req, /*admit=*/false, /*invoke=*/true);
-        if (read.large) TrimHeapSoon();
-        read.budget.Release();  // the handler is done with the body
+        co_await Run(out, req, /*admit=*/false, /*invoke=*/true, &read);
       }
     }
     keep_alive = keep_alive && !stopping_.load();
@@ -1000,7 +1005,15 @@ asio::awaitable<void> Server::Impl::Refuse(beast::tcp_stream& stream, Outcome& o
   co_await LingeringClose(stream);
 }
 
-asio::awaitable<void> Server::Impl::Run(Outcome& out, Request& req, bool admit, bool invoke) {
+void Server::Impl::ReleaseBody(Request& req, BodyRead& read) {
+  std::string().swap(req.body);
+  if (read.large) TrimHeapSoon();
+  read.large = false;
+  read.budget.Release();
+}
+
+asio::awaitable<void> Server::Impl::Run(Outcome& out, Request& req, bool admit, bool invoke,
+                                        BodyRead* read) {
   auto work = [this, &out, &req, admit, invoke] {
     if (admit && !Admit(out, req)) return;
     if (invoke) Invoke(out, req);
@@ -1021,6 +1034,7 @@ asio::awaitable<void> Server::Impl::Run(Outcome& out, Request& req, bool admit, 
   } else {
     work();
   }
+  if (read != nullptr) ReleaseBody(req, *read);
   co_await AwaitLater(out);
 }
 

@@ -388,6 +388,22 @@ class ServerTest : public ::testing::Test {
                            return Response::Later(pending);
                          })
                     .ok());
+    // A body's handler whose response the test completes (as an ingest report
+    // held for its downlink is).
+    RouteOptions held;
+    held.max_body_bytes = 4096;
+    ASSERT_TRUE(router
+                    .Add(
+                        "POST", "/held",
+                        [this](const Request& r) {
+                          auto pending = std::make_shared<PendingResponse>();
+                          std::lock_guard lock(later_mu);
+                          held_sizes.push_back(r.body.size());
+                          later.push_back(pending);
+                          return Response::Later(pending);
+                        },
+                        held)
+                    .ok());
     opts.host = "127.0.0.1";
     opts.port = 0;
     opts.metrics = &metrics;
@@ -443,6 +459,7 @@ class ServerTest : public ::testing::Test {
   std::atomic<int> fast_tries{0};
   std::mutex later_mu;
   std::vector<std::shared_ptr<PendingResponse>> later;  // guarded by later_mu
+  std::vector<size_t> held_sizes;                       // guarded by later_mu
 };
 
 TEST_F(ServerTest, LaterResponsesWaitWithoutHoldingAThreadAndArriveWhenCompleted) {
@@ -808,6 +825,42 @@ TEST_F(ServerTest, BodiesInFlightPastTheBudgetGet503WithRetryAfter) {
   Client third(server->port());
   third.Send(head + "Content-Length: 600\r\n\r\n" + std::string(600, 'z'));
   EXPECT_EQ(third.Read()->body, "friend|600");
+}
+
+// A response completed later (an ingest report held for its downlink, for
+// seconds) gives its body's share of the budget back once its handler has run:
+// held bodies cannot make every other client's body wait for a 503.
+TEST_F(ServerTest, AHeldResponseGivesItsBodysShareBackWhileItWaits) {
+  ServerOptions opts;
+  opts.max_body_bytes_in_flight = 1000;
+  StartServer(opts);
+  Client held(server->port());
+  held.Send("POST /held HTTP/1.1\r\nHost: t\r\nContent-Length: 900\r\n\r\n" +
+            std::string(900, 'x'));
+  std::shared_ptr<PendingResponse> pending;
+  for (int tries = 0; tries < 500 && !pending; ++tries) {
+    {
+      std::lock_guard lock(later_mu);
+      if (!later.empty()) pending = later.front();
+    }
+    if (!pending) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(pending);
+  {
+    std::lock_guard lock(later_mu);
+    EXPECT_EQ(held_sizes, std::vector<size_t>{900});
+  }
+  Client other(server->port());
+  other.Send("POST /fast HTTP/1.1\r\nHost: t\r\nContent-Length: 900\r\n\r\n" +
+             std::string(900, 'y'));
+  auto answered = other.Read();
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(answered->status, 200);
+  EXPECT_EQ(answered->body, "slow|900");
+  pending->Complete(Response::Text(200, "held"));
+  auto released = held.Read();
+  ASSERT_TRUE(released);
+  EXPECT_EQ(released->body, "held");
 }
 
 // Anyone may send a body to a route without an Admission: those bodies have a
