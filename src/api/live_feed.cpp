@@ -32,6 +32,9 @@ constexpr size_t kRemembered = 512;
 // Messages from the hub waiting for the feed's thread, per stream; past it the
 // stream reads the store instead.
 constexpr size_t kMaxInbox = 1000;
+// A stream's rights are checked again before it sends, when the last check is
+// older than this (at most one store read a second per stream that sends).
+constexpr auto kRecheckBeforeSending = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -57,6 +60,7 @@ struct LiveFeed::Stream {
   SteadyClock::time_point next_poll;
   SteadyClock::time_point next_keepalive;
   SteadyClock::time_point next_recheck;
+  SteadyClock::time_point checked;  // when its rights were last checked
 };
 
 LiveFeed::LiveFeed(ApiContext& ctx, pipeline::MessageHub& hub, LiveFeedOptions options)
@@ -150,6 +154,7 @@ http::Response LiveFeed::Open(const Principal& principal, std::optional<uint32_t
   s->next_poll = now + options_.poll_interval;
   s->next_keepalive = now + options_.keepalive_interval;
   s->next_recheck = now + options_.keepalive_interval;
+  s->checked = now;
   // How long an EventSource waits before it reconnects.
   s->out->Write("retry: 3000\n\n");
   s->out->OnEnd([this] {
@@ -210,13 +215,17 @@ void LiveFeed::Run() {
 }
 
 void LiveFeed::Serve(Stream& s, SteadyClock::time_point now) {
-  if (now >= s.next_recheck) {
+  // Every keep-alive interval, and before sending when the last check is older
+  // than kRecheckBeforeSending: rights taken away a moment ago show nothing
+  // more.
+  auto recheck = [&] {
+    s.checked = now;
     s.next_recheck = now + options_.keepalive_interval;
-    if (!StillAuthorised(s)) {
-      s.out->Close();  // an EventSource reconnects and is refused
-      return;
-    }
-  }
+    if (StillAuthorised(s)) return true;
+    s.out->Close();  // an EventSource reconnects, and is refused or sees what it may
+    return false;
+  };
+  if (now >= s.next_recheck && !recheck()) return;
   std::vector<Message> messages;
   bool read_store = false;
   {
@@ -251,6 +260,7 @@ void LiveFeed::Serve(Stream& s, SteadyClock::time_point now) {
     if (static_cast<int>(newer.size()) > kMaxCatchUp) newer.resize(kMaxCatchUp);
     for (Message& m : newer) messages.push_back(std::move(m));
   }
+  if (!messages.empty() && now - s.checked >= kRecheckBeforeSending && !recheck()) return;
   if (!messages.empty() && !Send(s, std::move(messages))) return;
   if (now >= s.next_keepalive) {
     s.out->Write(": keep-alive\n\n");
@@ -259,13 +269,24 @@ void LiveFeed::Serve(Stream& s, SteadyClock::time_point now) {
 }
 
 bool LiveFeed::StillAuthorised(const Stream& s) {
+  // A failing store ends nothing. Entries are rendered for the rights the
+  // stream opened with (a callback's URL credentials, say), so new ones end it:
+  // the client reconnects with what it may now see.
+  auto same_rights = [&](const std::string& group, const Roles& roles) {
+    return group == s.reader.group && RoleSetOf(roles) == s.reader.roles;
+  };
   if (!s.session_hash.empty()) {
     auto active = ctx_.accounts.SessionActive(s.session_hash);
-    return !active.ok() || *active;  // a failing store ends nothing
+    if (!active.ok()) return true;
+    if (!*active) return false;
+    auto user = ctx_.accounts.GetUser(s.reader.user_id);
+    if (!user.ok()) return user.status().code() != Status::Code::kNotFound;
+    return same_rights(user->group, user->roles);
   }
   if (!s.api_login.empty()) {
     auto user = ctx_.accounts.GetApiUser(s.api_login);
-    return user.ok() || user.status().code() != Status::Code::kNotFound;
+    if (!user.ok()) return user.status().code() != Status::Code::kNotFound;
+    return same_rights(user->group, user->roles);
   }
   return true;
 }

@@ -21,9 +21,11 @@
 // sends keep-alives; no HTTP thread waits on a stream. Each store read is
 // bounded (at most kMaxCatchUp messages, the newest, per read).
 //
-// A stream is authorised when it opens, and again every `keepalive_interval`:
-// once its session has ended (logged out, expired) or its API user is deleted,
-// the stream ends (an EventSource reconnecting is then refused).
+// A stream is authorised when it opens, and again every `keepalive_interval`
+// and before it sends once a second has passed since: once its session has
+// ended (logged out, expired), its API user is deleted, or its user's roles or
+// group changed, the stream ends (an EventSource reconnecting is then refused,
+// or sees what the new rights show: its entries were rendered for the old).
 //
 // Bounds: at most `max_streams_per_principal` open streams per API user or
 // user (past it 429), `max_streams` in all (past it 503 with Retry-After); what

@@ -308,6 +308,68 @@ class LiveServerLifeTest(unittest.TestCase):
                 pass  # keep-alives already sent, then the end
         self.assertLess(time.time() - started, 8)
 
+    def test_a_stream_ends_when_its_users_roles_change(self):
+        # Keep-alives (and their checks) far apart: the check before sending ends it.
+        site = Site("sqlite")
+        self.addCleanup(site.close)
+        server = site.serve("--live-keepalive-ms", "60000")
+        admin = site.api_user("ADMIN")
+        station_user = site.api_user("STATION")
+        a = Client(server, admin)
+        type_id = a.new_type("t")
+        d, p = site.issue_and_import(1, "4E0000")[0]
+        device = a.ok("POST", "/api/devices/create",
+                      {"id": d, "pac": p, "name": "d", "type": type_id})["id"]
+        a.ok("POST", "/api/stations/create", {"id": "0E1A", "name": "s", "lat": 43.6,
+                                              "lng": 1.44}, expect=201)
+        a.ok("POST", "/api/devicetypes/%s/callbacks/new" % type_id,
+             [{"url": "http://hook:LIVEPASS@127.0.0.1:9/cb/{device}"}])
+        c = Client(server)
+        status, headers, body = c.call("POST", "/api/session/login",
+                                       {"email": "admin@localhost", "password": ADMIN_PASSWORD})
+        c.close()
+        self.assertEqual(status, 200, body)
+        cookie = headers["Set-Cookie"].split(";", 1)[0]
+        me = Client(server)
+        status, _, session = me.call("GET", "/api/session", headers={"Cookie": cookie})
+        me.close()
+        self.assertEqual(status, 200, session)
+        user_id = session["user"]["id"]
+        s = EventStream(server, "/api/devices/%s/messages/live" % device, {"Cookie": cookie})
+        self.addCleanup(s.close)
+        self.assertEqual(s.status, 200)
+        st = Client(server, station_user)
+
+        def ingest(seq):
+            return st.ok("POST", "/api/ingest/uplink",
+                         {"device": device, "seqNumber": seq, "data": "feff15", "time": now_ms(),
+                          "station": "0E1A", "rssi": -110.0, "snr": 10.5})["result"]
+
+        self.assertEqual(ingest(1), "accepted")
+        first = s.next_event(timeout=5)
+        self.assertIsNotNone(first)
+        self.assertIn("LIVEPASS", json.dumps(first["data"]))  # an ADMIN sees it
+        a.ok("POST", "/api/users/edit", {"id": user_id, "roles": ["READER"]})
+        time.sleep(1.2)
+        self.assertEqual(ingest(2), "accepted")
+        shown = []
+        while True:
+            e = s.next_event(timeout=5)
+            if e is None:
+                break
+            shown.append(e)
+        self.assertEqual(shown, [], "the stream went on after its user became a READER")
+        again = EventStream(server, "/api/devices/%s/messages/live" % device,
+                            {"Cookie": cookie, "Last-Event-ID": first["id"]})
+        self.addCleanup(again.close)
+        self.assertEqual(again.status, 200)
+        e = again.next_event(timeout=5)
+        self.assertIsNotNone(e)
+        self.assertEqual(e["data"]["seqNumber"], 2)
+        self.assertNotIn("LIVEPASS", json.dumps(e["data"]))
+        st.close()
+        a.close()
+
 
 if __name__ == "__main__":
     unittest.main()
