@@ -254,6 +254,10 @@ class Parser {
       AddError(rec.line, "the manufacturer name contains a control character");
       return;
     }
+    if (!IsValidUtf8(name)) {
+      AddError(rec.line, "the manufacturer name is not valid UTF-8");
+      return;
+    }
     if (UsedWidth(rec.cells) > 2) {
       AddError(rec.line, "unexpected text after the manufacturer name in column " +
                              std::to_string(UsedWidth(rec.cells)));
@@ -308,14 +312,18 @@ class Parser {
       }
     }
 
+    // Stored and shown as text: bytes that are not UTF-8 (a Latin-1 export,
+    // say) are refused rather than shown altered.
     row.model = std::string(cell(kModel));
     if (row.model.empty()) AddError(line, "model is empty");
     if (HasControl(row.model)) AddError(line, "model contains a control character");
+    if (!IsValidUtf8(row.model)) AddError(line, "model is not valid UTF-8");
     row.serial_number = std::string(cell(kSerial));
     if (row.serial_number.empty()) AddError(line, "serialNumber is empty");
     if (HasControl(row.serial_number)) {
       AddError(line, "serialNumber contains a control character");
     }
+    if (!IsValidUtf8(row.serial_number)) AddError(line, "serialNumber is not valid UTF-8");
 
     std::string_view fixed = cell(kFixed);
     std::string_view dev_eui = cell(kDevEui);

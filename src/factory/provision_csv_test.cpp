@@ -237,6 +237,20 @@ TEST(ProvisionCsvErrors, ControlCharacterInManufacturerName) {
       2, "control character");
 }
 
+// Text stored and shown as it came: a Latin-1 export's bytes are refused,
+// naming the line and the column, not stored and shown altered.
+TEST(ProvisionCsvErrors, ModelOrSerialNumberNotUtf8) {
+  ExpectOneError(kHead + ",Mod\xe8le,S1,N,,0000000000000000\n", 4, "model is not valid UTF-8");
+  ExpectOneError(kHead +
+                     ",M,S\xff"
+                     "00,N,,0000000000000000\n",
+                 4, "serialNumber is not valid UTF-8");
+  ExpectOneError(
+      "MatchX Device Provisioning,,,,,\nmanufacturerName,Acm\xe9,,,,\n"
+      "provisionId,model,serialNumber,fixedDevEUI,devEUI,appEUI\n,M,S1,N,,0000000000000000\n",
+      2, "manufacturer name is not valid UTF-8");
+}
+
 TEST(ProvisionCsvErrors, MissingHeader) {
   ExpectOneError("MatchX Device Provisioning,,,,,\nmanufacturerName,Acme,,,,\n", 3, "header");
 }
