@@ -10,7 +10,9 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "core/testing/temp_dir.h"
 #include "storage/migrations.h"
@@ -713,6 +715,27 @@ TEST(SqliteDriver, KeepsNoAllocationStatistics) {
                          "fill")
                   .ok());
   EXPECT_EQ(sqlite3_memory_used(), 0);
+}
+
+// libpq quotes a connection string it cannot parse, or the token it stopped
+// at: the error Roost reports (on stderr at start, in the journal) names what
+// is wrong without the password.
+TEST(PostgresOpener, AConnectionErrorNeverShowsThePassword) {
+  const std::vector<std::string> urls = {
+      "postgresql://roost:DBPWSECRET@[::1/roost",                  // the whole URI quoted
+      "postgresql://roost:DBPW%zzSECRET@localhost/roost",          // the bad token quoted
+      "postgresql:///roost?host=/nonexistent&password=QPWSECRET",  // no server there
+      "host=/nonexistent port=1 password='KW SECRET' dbname=roost",
+  };
+  for (const std::string& url : urls) {
+    auto c = PostgresOpener(url)();
+    ASSERT_FALSE(c.ok()) << url;
+    const std::string& msg = c.status().message();
+    EXPECT_EQ(msg.rfind("postgresql: connect: ", 0), 0u) << msg;
+    for (const char* secret : {"SECRET", "DBPW"}) {
+      EXPECT_EQ(msg.find(secret), std::string::npos) << url << " -> " << msg;
+    }
+  }
 }
 
 std::string EngineName(const ::testing::TestParamInfo<std::string>& info) {

@@ -9,8 +9,11 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "storage/driver/driver.h"
 
@@ -490,13 +493,46 @@ class PgConnection final : public Connection {
   int64_t next_name_ = 0;
 };
 
+// libpq's message about a connection string it could not parse quotes the
+// string, or the token it stopped at, password included: those go as "***".
+std::string WithoutSecrets(std::string msg, std::string_view conninfo) {
+  std::vector<std::string_view> secrets{conninfo};
+  if (size_t scheme = conninfo.find("://"); scheme != std::string_view::npos) {
+    const size_t start = scheme + 3;
+    if (size_t at = conninfo.find('@', start); at != std::string_view::npos) {
+      std::string_view userinfo = conninfo.substr(start, at - start);
+      secrets.push_back(userinfo);
+      if (size_t colon = userinfo.find(':'); colon != std::string_view::npos) {
+        secrets.push_back(userinfo.substr(colon + 1));
+      }
+    }
+  }
+  for (size_t at = conninfo.find("password"); at != std::string_view::npos;
+       at = conninfo.find("password", at + 1)) {
+    size_t value = conninfo.find_first_not_of(" =", at + 8);
+    if (value == std::string_view::npos) break;
+    if (conninfo[value] == '\'') ++value;
+    size_t end = conninfo.find_first_of(" '&", value);
+    secrets.push_back(conninfo.substr(value, end == std::string_view::npos ? end : end - value));
+  }
+  std::sort(secrets.begin(), secrets.end(),
+            [](std::string_view a, std::string_view b) { return a.size() > b.size(); });
+  for (std::string_view secret : secrets) {
+    if (secret.size() < 2) continue;
+    for (size_t at = msg.find(secret); at != std::string::npos; at = msg.find(secret, at + 3)) {
+      msg.replace(at, secret.size(), "***");
+    }
+  }
+  return msg;
+}
+
 }  // namespace
 
 Pool::Opener PostgresOpener(std::string conninfo) {
   return [conninfo = std::move(conninfo)]() -> Result<std::unique_ptr<Connection>> {
     PGconn* pg = PQconnectdb(conninfo.c_str());
     if (PQstatus(pg) != CONNECTION_OK) {
-      std::string msg = PQerrorMessage(pg);
+      std::string msg = WithoutSecrets(PQerrorMessage(pg), conninfo);
       while (!msg.empty() && msg.back() == '\n') msg.pop_back();
       PQfinish(pg);
       return Status::IoError("postgresql: connect: " + msg);
