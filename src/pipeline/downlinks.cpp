@@ -453,8 +453,13 @@ bool DownlinkArbiter::DecideOneDue(std::unique_lock<std::mutex>& lock) {
   lock.unlock();
   auto decided = Decide(storage::MessageCursor{key.time, key.device, key.seq},
                         frame.hook ? &*frame.hook : nullptr);
+  // Only the first copy held of the chosen station's report carries the
+  // downlink: a station that sent the report twice (a retry) must not
+  // transmit it twice.
+  bool given = false;
   for (auto& [station, answer] : frame.held) {
-    const bool mine = decided.ok() && *decided && (*decided)->second == station;
+    const bool mine = !given && decided.ok() && *decided && (*decided)->second == station;
+    given = given || mine;
     answer(mine ? std::optional<std::string>((*decided)->first) : std::nullopt);
   }
   lock.lock();

@@ -614,6 +614,22 @@ TEST_P(CallbackDownlinkTest, AFrameHoldsAtMostItsBoundOfReports) {
   EXPECT_TRUE(held.WaitFor(3));
 }
 
+// A station that sent its report of the frame twice (a retry) gets the
+// downlink in the answer to its first copy only: it must not transmit it twice.
+TEST_P(CallbackDownlinkTest, OnlyTheFirstCopyOfTheBestStationsReportCarriesTheDownlink) {
+  IngestFrameOfDirectType();
+  HeldAnswers held;
+  DownlinkArbiter arbiter(*store_, Options());
+  arbiter.Hold(kFrame, "0A1C", "client", held.Of("best, first copy"));
+  arbiter.Hold(kFrame, "0A1B", "client", held.Of("other station"));
+  arbiter.Hold(kFrame, "0A1C", "client", held.Of("best, second copy"));
+  ASSERT_TRUE(held.WaitFor(3));
+  auto answers = held.Get();
+  EXPECT_EQ(answers["best, first copy"], std::optional<std::string>("deadbeefcafebabe"));
+  EXPECT_EQ(answers["best, second copy"], std::nullopt);
+  EXPECT_EQ(answers["other station"], std::nullopt);
+}
+
 TEST_P(CallbackDownlinkTest, PastItsShareAClientsNewFramesAreAnsweredAtOnceWhileOthersAreHeld) {
   observe::Counter refused;
   DownlinkOptions o = Options();
