@@ -163,18 +163,31 @@ Parsed<CallbackEdit> ParseCallbackEdit(const json& body) {
 
 namespace {
 
+// Characters of a template variable's name, as integration/callback_template.cpp
+// reads them: a '{' followed by anything else is a literal brace.
+bool IsVariableNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '#';
+}
+
+// The length of the template variable ("{device}") at `at`, or 0 when none
+// starts there.
+size_t VariableAt(std::string_view s, size_t at) {
+  if (at >= s.size() || s[at] != '{') return 0;
+  size_t end = at + 1;
+  while (end < s.size() && IsVariableNameChar(s[end])) ++end;
+  return end > at + 1 && end < s.size() && s[end] == '}' ? end + 1 - at : 0;
+}
+
 // The first of `chars` at or after `from` outside template variables: the '#'
-// of "{customData#t}" starts no fragment, nor does a '/' or '&' within braces
-// split anything. An unclosed '{' hides the rest from the split, which then
-// masks it whole.
+// of "{customData#t}" starts no fragment. Literal braces ("{.token}", which
+// the template sends as they are) hide nothing: a '/' or '&' within them
+// splits as anywhere else.
 size_t FindOutsideVariables(std::string_view s, std::string_view chars, size_t from) {
-  int depth = 0;
   for (size_t i = from; i < s.size(); ++i) {
-    if (s[i] == '{') {
-      ++depth;
-    } else if (s[i] == '}' && depth > 0) {
-      --depth;
-    } else if (depth == 0 && chars.find(s[i]) != std::string_view::npos) {
+    if (const size_t variable = VariableAt(s, i); variable > 0) {
+      i += variable - 1;
+    } else if (chars.find(s[i]) != std::string_view::npos) {
       return i;
     }
   }
@@ -182,9 +195,9 @@ size_t FindOutsideVariables(std::string_view s, std::string_view chars, size_t f
 }
 
 // A lone template variable ("{device}"), which says where a value goes and holds none.
+// Any other braces are literal text, masked as the rest.
 bool IsVariable(std::string_view segment) {
-  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}' &&
-         segment.find_first_of("{}", 1) == segment.size() - 1;
+  return VariableAt(segment, 0) == segment.size() && !segment.empty();
 }
 
 // The URL as a READER sees it: "user:password@" of its authority replaced by

@@ -50,11 +50,16 @@ TEST(CallbackJson, AReadersViewMasksThePathsLiteralSegments) {
            {"https://h.example/in/{device}?t={customData#t}&key=s3cret",
             "https://h.example/***/{device}?t=***&key=***"},
            {"https://h.example/{customData#t}/tok3n", "https://h.example/{customData#t}/***"},
+           // Braces that make no variable split as any other text (the template
+           // compiler refuses these URLs anyway): every value is still masked.
            {"https://h.example/a{b/c}d/tok3n?x={y&z}&k=s3cret",
-            "https://h.example/***/***?x=***&k=***"},
-           // An unclosed brace hides nothing: what follows it is masked whole.
-           {"https://h.example/in?x={&key=s3cret", "https://h.example/***?x=***"},
-           {"https://h.example/{?key=s3cret", "https://h.example/***"}}) {
+            "https://h.example/***/***/***?x=***&***&k=***"},
+           {"https://h.example/in?x={&key=s3cret", "https://h.example/***?x=***&key=***"},
+           {"https://h.example/{?key=s3cret", "https://h.example/***?key=***"},
+           // Literal braces (a '{' not followed by a name) are sent as they are: masked too.
+           {"http://h.example/{.T0KEN}/x", "http://h.example/***/***"},
+           {"http://h.example/{!s3cret}", "http://h.example/***"},
+           {"http://user:pw@h.example{!/s3cret/}x/y", "http://***@h.example{!/***/***/***"}}) {
     EXPECT_EQ(CallbackJson(WithSecrets(url), false)["url"], shown) << url;
     EXPECT_EQ(CallbackJson(WithSecrets(url), true)["url"], url) << url;
   }
