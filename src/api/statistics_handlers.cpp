@@ -62,9 +62,15 @@ Response Stats(ApiContext& ctx, const Request& req, StatsQuery query) {
       return e->ToResponse();
     }
   }
+  const bool to_given = to.has_value();
   if (!to) to = ctx.now_ms();
   if (!from) from = *to - (days ? 30 * kMillisPerDay : kMillisPerDay);
-  if (*to < *from) return ApiError::BadField("to", "must not be before from").ToResponse();
+  if (*to < *from) {
+    // Name what the client sent: a `from` alone in the future is after now.
+    return (to_given ? ApiError::BadField("to", "must not be before from")
+                     : ApiError::BadField("from", "must not be after now (to, when not given)"))
+        .ToResponse();
+  }
   if (*to - *from > (days ? kMaxDayRange : kMaxHourRange)) {
     return ApiError::BadField("from", days ? "a range of days spans at most 400 days"
                                            : "a range of hours spans at most 31 days")

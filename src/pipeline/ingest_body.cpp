@@ -100,16 +100,13 @@ bool ReadScalar(od::value v, Scalar& s) {
       s.kind = Scalar::Kind::kNumber;
       // raw_json_token only looks; an integer literal is read exactly.
       if (v.raw_json_token().find_first_of(".eE") == std::string_view::npos) {
-        const simdjson::error_code e = v.get_int64().get(s.integer);
-        if (!e) {
+        if (!v.get_int64().get(s.integer)) {
           s.integral = true;
           s.number = static_cast<double>(s.integer);
           return true;
         }
-        if (e != simdjson::NUMBER_OUT_OF_RANGE) {
-          s.kind = Scalar::Kind::kBadNumber;
-          return true;
-        }
+        // Else too large for 64 bits (simdjson says so in more than one way):
+        // read as a double.
       }
       if (v.get_double().get(s.number)) s.kind = Scalar::Kind::kBadNumber;
       return true;

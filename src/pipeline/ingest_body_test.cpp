@@ -83,8 +83,11 @@ TEST(ParseUplinkReports, EmptyDataAndLongestData) {
 }
 
 TEST(ParseUplinkReports, IgnoresUnknownScalarMembersAndReadsEscapedKeys) {
-  std::string body = ReportWith("device", R"("dev\u0069ce":"FFFFFFFF","note":"x","n":1.5e3,)"
-                                          R"("b":false,"z":null)");
+  // Integers too large for 64 bits are valid JSON numbers too.
+  std::string body =
+      ReportWith("device", R"("dev\u0069ce":"FFFFFFFF","note":"x","n":1.5e3,)"
+                           R"("b":false,"z":null,"big":123456789012345678901234567890,)"
+                           R"("small":-123456789012345678901234567890)");
   auto parsed = ParseUplinkReports(body);
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   EXPECT_EQ((*parsed)[0].device, SigfoxId{0xFFFFFFFF});

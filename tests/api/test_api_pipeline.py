@@ -590,10 +590,11 @@ class PipelineFlows(ServedSite):
         # Bad ranges and steps are refused, naming the parameter.
         for query, field in (("step=week", "step"), ("from=x", "from"),
                              ("from=10&to=5", "to"),
-                             ("from=0&to=%d" % (40 * 86400000), "from")):
+                             ("from=0&to=%d" % (40 * 86400000), "from"),
+                             ("from=99999999999999", "from")):  # after now, `to` not given
             st, _, err = r.call("GET", "/api/devices/%s/stats?%s" % (device, query))
             self.assertEqual(st, 400, query)
-            self.assertIn(field, err["message"], query)
+            self.assertEqual([e.get("field") for e in err["errors"]], [field], (query, err))
         st, _, _ = r.call("GET", "/api/devices/%s/consumptions/20x6" % device)
         self.assertEqual(st, 400)
         r.close()
@@ -628,8 +629,10 @@ class PipelineFlows(ServedSite):
         self.assertEqual([m["seqNumber"] for m in ranged["data"]], [1003, 1002])
         by_type = r.list_all("/api/devicetypes/%s/messages?since=%d" % (self.type, start))
         self.assertEqual(len(by_type), 5)
-        status, _, err = r.call("GET", "/api/devices/%s/messages?after=nonsense" % device)
-        self.assertEqual(status, 400, err)
+        for after in ("nonsense", "0-0--5"):  # a cursor's sequence number is never negative
+            status, _, err = r.call("GET", "/api/devices/%s/messages?after=%s" % (device, after))
+            self.assertEqual(status, 400, (after, err))
+            self.assertEqual([e.get("field") for e in err["errors"]], ["after"], err)
         status, _, err = r.call("GET", "/api/devices/%s/messages?since=-1" % device)
         self.assertEqual(status, 400, err)
         r.close()

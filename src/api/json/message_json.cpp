@@ -244,7 +244,7 @@ Parsed<storage::MessageCursor> ParseMessageCursor(std::string_view text) {
     return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
   };
   if (!num(text.substr(0, a), 10, c.time) || !num(text.substr(a + 1, b - a - 1), 16, c.device) ||
-      !num(text.substr(b + 1), 10, c.seq_number)) {
+      !num(text.substr(b + 1), 10, c.seq_number) || c.seq_number < 0) {
     return bad;
   }
   return c;
