@@ -120,6 +120,21 @@ Parsed<Callback> ParseOne(const json& item, const std::string& where) {
                                 "host name (SNI) when it connects to one");
     }
   }
+  // A channel's own fields only: those of another channel are never used, so
+  // nothing checks them; kept, they would be stored and listed as sent.
+  if (cb.channel == CallbackChannel::kEmail) {
+    cb.url.clear();
+    cb.http_method = Callback{}.http_method;
+    cb.headers.clear();
+    cb.content_type.clear();
+    cb.body_template.clear();
+    cb.line_pattern.clear();
+  } else {
+    cb.recipient.clear();
+    cb.subject.clear();
+    cb.message.clear();
+    if (cb.channel == CallbackChannel::kUrl) cb.line_pattern.clear();
+  }
   return cb;
 }
 

@@ -116,6 +116,43 @@ TEST(CallbackJson, AListedCallbackParsesBackAsItself) {
   EXPECT_NE(two.error().message.find("data[1].downlinkHook"), std::string::npos);
 }
 
+// The fields of another channel are never used, so nothing checks them: they
+// are dropped rather than stored and listed as sent.
+TEST(CallbackJson, AnotherChannelsFieldsAreNotKept) {
+  nlohmann::json headers = nlohmann::json::object();
+  headers["X-\r\nEvil"] = "v\r\n";
+  auto email = ParseCallbacksCreate(nlohmann::json::array({{{"channel", "EMAIL"},
+                                                            {"recipient", "ops@example.test"},
+                                                            {"subject", "s"},
+                                                            {"message", "m"},
+                                                            {"url", "http://h.example/\u0001"},
+                                                            {"httpMethod", "DELETE"},
+                                                            {"headers", headers},
+                                                            {"contentType", "\n\n"},
+                                                            {"bodyTemplate", "b"},
+                                                            {"linePattern", "l\r\n"}}}));
+  ASSERT_TRUE(email.ok()) << email.error().message;
+  const Callback& e = email->front();
+  EXPECT_EQ(e.recipient, "ops@example.test");
+  EXPECT_EQ(e.url, "");
+  EXPECT_EQ(e.http_method, "POST");
+  EXPECT_TRUE(e.headers.empty());
+  EXPECT_EQ(e.content_type, "");
+  EXPECT_EQ(e.body_template, "");
+  EXPECT_EQ(e.line_pattern, "");
+  auto url = ParseCallbacksCreate(nlohmann::json::array({{{"url", "http://h.example/{device}"},
+                                                          {"recipient", "x\r\n"},
+                                                          {"subject", "s"},
+                                                          {"message", "m"},
+                                                          {"linePattern", "l"}}}));
+  ASSERT_TRUE(url.ok()) << url.error().message;
+  EXPECT_EQ(url->front().url, "http://h.example/{device}");
+  EXPECT_EQ(url->front().recipient, "");
+  EXPECT_EQ(url->front().subject, "");
+  EXPECT_EQ(url->front().message, "");
+  EXPECT_EQ(url->front().line_pattern, "");
+}
+
 TEST(DeliveryJson, HistoryListsEachLoggedAttemptAndSkipsLinesItCannotRead) {
   Delivery d;
   d.attempts = 3;
