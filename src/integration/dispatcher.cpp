@@ -747,8 +747,8 @@ void Dispatcher::Record() {
     for (const Finished& f : finished) {
       lease_end = std::min(lease_end, f.lease_end);
       for (const storage::DeliveryTask& task : f.job) {
-        completions.push_back(
-            {task.delivery.id, OutcomeFor(task.delivery, f.attempt, f.now), task.callback.id});
+        completions.push_back({task.delivery.id, OutcomeFor(task.delivery, f.attempt, f.now),
+                               task.callback.id, task.lease_until});
         tasks.push_back(&task);
       }
     }

@@ -778,6 +778,37 @@ TEST_P(CallbackStoreTest, RecordingAttemptsWhileTheCallbackIsEditedNeverDeadlock
   EXPECT_FALSE(store_->GetCallback("cb")->dead);
 }
 
+// A record that comes after its lease ended (the store was unreachable), when
+// another sender has claimed the delivery since, records nothing: it would end
+// that sender's lease and make the delivery due again while it is being sent.
+TEST_P(CallbackStoreTest, ALateRecordLeavesTheNextSendersLeaseAlone) {
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B")});
+  auto first = Claim(10'000, 100, 30'000);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].lease_until, 40'000);
+  auto second = Claim(40'001, 100, 30'000);  // the first lease ended: another sender takes it
+  ASSERT_EQ(second.size(), 1u);
+  ASSERT_EQ(second[0].lease_until, 70'001);
+  const DeliveryCompletion late{first[0].delivery.id, Unavailable(40'002, 41'000), "cb",
+                                first[0].lease_until};
+  ASSERT_TRUE(store_->CompleteDeliveries(std::span(&late, 1)).ok());
+  EXPECT_TRUE(Claim(41'500).empty()) << "the second sender's lease was ended";
+  DeliveryOutcome delivered;
+  delivered.delivered = true;
+  delivered.now = 45'000;
+  delivered.status = 200;
+  delivered.info = "OK";
+  const DeliveryCompletion own{second[0].delivery.id, delivered, "cb", second[0].lease_until};
+  ASSERT_TRUE(store_->CompleteDeliveries(std::span(&own, 1)).ok());
+  auto listed =
+      store_->ListMessageDeliveries(std::vector<storage::MessageCursor>{{10'000, 0x2C, 1}});
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().state, DeliveryState::kDone);
+  EXPECT_EQ(listed->front().attempts, 1);
+}
+
 // A change of a callback's kind deletes its pending deliveries in the edit's
 // own transaction. Deleted after the commit, they included what an ingest
 // queued for the new kind in between: answered, and never sent.

@@ -228,6 +228,10 @@ struct DeliveryTask {
   Delivery delivery;
   Callback callback;
   Message message;
+  // The lease its sender holds (the delivery's lease_until when it was
+  // claimed or handed off): recording the attempt with it
+  // (DeliveryCompletion::lease_until) records nothing once another took it.
+  EpochMillis lease_until = 0;
 };
 
 struct IngestHandoff;
@@ -295,6 +299,11 @@ struct DeliveryCompletion {
   // delivery deleted with its callback while being sent could otherwise lend
   // its outcome to a newer one.
   std::string callback;
+  // When set, the attempt is recorded only if the delivery still holds this
+  // lease: a record that comes after its lease ended (the store unreachable
+  // meanwhile) and after another sender claimed the delivery would otherwise
+  // end that sender's lease and make the delivery due while it is sent.
+  EpochMillis lease_until = 0;
 };
 
 // A dead callback's alert email, waiting to be sent (Store::ClaimDeadAlerts).

@@ -802,7 +802,7 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
       about.type = cb->type;
       about.time = d.message_time;
       about.seq_number = d.seq_number;
-      out.push_back(DeliveryTask{std::move(d), *cb, std::move(about)});
+      out.push_back(DeliveryTask{std::move(d), *cb, std::move(about), now + lease_ms});
       continue;
     }
     auto m = messages.find(MessageKey{int64_t{d.device}, d.message_time, d.seq_number});
@@ -811,7 +811,7 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
       continue;
     }
     // Several deliveries (callbacks) of one message each get a copy.
-    out.push_back(DeliveryTask{std::move(d), *cb, m->second});
+    out.push_back(DeliveryTask{std::move(d), *cb, m->second, now + lease_ms});
   }
   if (!purged.empty()) {
     // Its message was deleted (retention, or its device) before it was sent:
@@ -855,7 +855,7 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveries(
 // bare parameter in VALUES does not have; SQLite names VALUES columns
 // column1… as PostgreSQL does). The attempt's line joins the attempt log
 // unless it is a first attempt that delivered (Delivery::attempt_log).
-constexpr int kCompletionValues = 9;
+constexpr int kCompletionValues = 10;
 // A give-up (state 2) does not land on a delivery tried before whose failure
 // clock an edit or enable started afresh meanwhile (attempts > 0,
 // first_failure 0): the sender judged it on the clock it read before, and
@@ -889,7 +889,8 @@ static std::string CompleteDeliveriesSql(size_t rows) {
   }
   sql +=
       ") AS v WHERE deliveries.id = v.column1 AND (v.column8 = '' OR "
-      "deliveries.callback_id = v.column8) RETURNING deliveries.id, deliveries.callback_id, "
+      "deliveries.callback_id = v.column8) AND (v.column10 = 0 OR deliveries.lease_until = "
+      "v.column10) RETURNING deliveries.id, deliveries.callback_id, "
       "deliveries.first_failure, deliveries.state";
   return sql;
 }
@@ -938,7 +939,7 @@ Result<std::vector<bool>> SqlStore::CompleteDeliveriesOn(
       q.Bind(p + 1, d.delivery_id).Bind(p + 2, int64_t{o.status}).BindRef(p + 3, o.info);
       q.Bind(p + 4, static_cast<int64_t>(state)).Bind(p + 5, o.delivered ? o.now : o.retry_at);
       q.Bind(p + 6, int64_t{o.delivered ? 1 : 0}).Bind(p + 7, o.now).BindRef(p + 8, d.callback);
-      q.Bind(p + 9, AttemptLine(o));
+      q.Bind(p + 9, AttemptLine(o)).Bind(p + 10, d.lease_until);
     }
     for (;;) {
       auto row = q.Next();

@@ -584,7 +584,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
         if (def == definitions.end() || def->second.channel == CallbackChannel::kBatchUrl) continue;
         rows[i].next_attempt = policy.now + policy.handoff->lease_ms;
         leases[i] = rows[i].next_attempt;
-        handed.push_back(DeliveryTask{rows[i], def->second, *row_messages[i]});
+        handed.push_back(DeliveryTask{rows[i], def->second, *row_messages[i], leases[i]});
       }
     }
     for (const Delivery& d : rows) due_others += d.next_attempt == 0 ? 1 : 0;
