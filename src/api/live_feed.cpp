@@ -32,8 +32,9 @@ constexpr size_t kRemembered = 512;
 // Messages from the hub waiting for the feed's thread, per stream; past it the
 // stream reads the store instead.
 constexpr size_t kMaxInbox = 1000;
-// A stream's rights are checked again before it sends, when the last check is
-// older than this (at most one store read a second per stream that sends).
+// The rights of a stream whose entries show callback credentials are checked
+// again before it sends, when the last check is older than this (at most two
+// store reads a second per such stream that sends).
 constexpr auto kRecheckBeforeSending = std::chrono::seconds(1);
 
 }  // namespace
@@ -215,9 +216,9 @@ void LiveFeed::Run() {
 }
 
 void LiveFeed::Serve(Stream& s, SteadyClock::time_point now) {
-  // Every keep-alive interval, and before sending when the last check is older
-  // than kRecheckBeforeSending: rights taken away a moment ago show nothing
-  // more.
+  // Every keep-alive interval, and before sending entries that show callback
+  // credentials when the last check is older than kRecheckBeforeSending: such
+  // rights taken away a moment ago show nothing more.
   auto recheck = [&] {
     s.checked = now;
     s.next_recheck = now + options_.keepalive_interval;
@@ -260,7 +261,10 @@ void LiveFeed::Serve(Stream& s, SteadyClock::time_point now) {
     if (static_cast<int>(newer.size()) > kMaxCatchUp) newer.resize(kMaxCatchUp);
     for (Message& m : newer) messages.push_back(std::move(m));
   }
-  if (!messages.empty() && now - s.checked >= kRecheckBeforeSending && !recheck()) return;
+  if (!messages.empty() && SeesCallbackSecrets(s.reader) &&
+      now - s.checked >= kRecheckBeforeSending && !recheck()) {
+    return;
+  }
   if (!messages.empty() && !Send(s, std::move(messages))) return;
   if (now >= s.next_keepalive) {
     s.out->Write(": keep-alive\n\n");

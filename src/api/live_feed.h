@@ -22,7 +22,8 @@
 // bounded (at most kMaxCatchUp messages, the newest, per read).
 //
 // A stream is authorised when it opens, and again every `keepalive_interval`
-// and before it sends once a second has passed since: once its session has
+// and, when its entries show callback credentials (SeesCallbackSecrets), before
+// it sends once a second has passed since: once its session has
 // ended (logged out, expired), its API user is deleted, or its user's roles or
 // group changed, the stream ends (an EventSource reconnecting is then refused,
 // or sees what the new rights show: its entries were rendered for the old).

@@ -1006,6 +1006,8 @@ asio::awaitable<void> Server::Impl::Refuse(beast::tcp_stream& stream, Outcome& o
 }
 
 void Server::Impl::ReleaseBody(Request& req, BodyRead& read) {
+  // A spooled body (a file or memory file) stays until the connection moves
+  // on: no route that spools answers later.
   std::string().swap(req.body);
   if (read.large) TrimHeapSoon();
   read.large = false;

@@ -453,14 +453,17 @@ bool DownlinkArbiter::DecideOneDue(std::unique_lock<std::mutex>& lock) {
   lock.unlock();
   auto decided = Decide(storage::MessageCursor{key.time, key.device, key.seq},
                         frame.hook ? &*frame.hook : nullptr);
-  // Only the first copy held of the chosen station's report carries the
-  // downlink: a station that sent the report twice (a retry) must not
-  // transmit it twice.
-  bool given = false;
-  for (auto& [station, answer] : frame.held) {
-    const bool mine = !given && decided.ok() && *decided && (*decided)->second == station;
-    given = given || mine;
-    answer(mine ? std::optional<std::string>((*decided)->first) : std::nullopt);
+  // Only one copy held of the chosen station's report carries the downlink,
+  // so that a station that sent the report twice does not transmit it twice:
+  // the latest, since a station sends again when it stopped waiting for the
+  // first answer (a timeout, a connection reset).
+  std::optional<size_t> chosen;
+  for (size_t i = 0; i < frame.held.size(); ++i) {
+    if (decided.ok() && *decided && (*decided)->second == frame.held[i].first) chosen = i;
+  }
+  for (size_t i = 0; i < frame.held.size(); ++i) {
+    frame.held[i].second(chosen == i ? std::optional<std::string>((*decided)->first)
+                                     : std::nullopt);
   }
   lock.lock();
   return true;

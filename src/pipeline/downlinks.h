@@ -94,7 +94,7 @@ struct DownlinkOptions {
   size_t max_frames_per_client = 1024;
   // Reports held per frame: a message lists at most 64 stations, so past that
   // a report is another copy from a station already held, answered at once
-  // without a downlink (the copy held first gets the station's answer).
+  // without a downlink (the latest copy held gets the station's answer).
   size_t max_held_per_frame = 64;
   observe::Counter* refused = nullptr;  // optional
 };

@@ -1632,6 +1632,7 @@ TEST_P(CallbackStoreTest, HandedOffDeliveriesAreStoredLeasedWithWhatTheySend) {
     ids.insert(t.delivery.id);
     EXPECT_EQ(t.callback, url);
     EXPECT_EQ(t.delivery.next_attempt, 61'000);
+    EXPECT_EQ(t.lease_until, 61'000);  // its sender's token when the attempt is recorded
     EXPECT_EQ(t.message.device.value, 0x2Cu);
     EXPECT_EQ(t.message.rinfos.size(), 2u);  // as committed: both stations
   }

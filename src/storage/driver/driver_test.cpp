@@ -736,6 +736,16 @@ TEST(PostgresOpener, AConnectionErrorNeverShowsThePassword) {
       EXPECT_EQ(msg.find(secret), std::string::npos) << url << " -> " << msg;
     }
   }
+  // The rest of what libpq quotes stays, to show what is wrong.
+  auto quoted = PostgresOpener(urls[0])();
+  ASSERT_FALSE(quoted.ok());
+  EXPECT_NE(quoted.status().message().find("\"postgresql://roost:***@[::1/roost\""),
+            std::string::npos)
+      << quoted.status().message();
+  auto spaced = PostgresOpener("postgresql://roost@[::1/roost?password='A SECRET'")();
+  ASSERT_FALSE(spaced.ok());
+  EXPECT_EQ(spaced.status().message().find("SECRET"), std::string::npos)
+      << spaced.status().message();
 }
 
 std::string EngineName(const ::testing::TestParamInfo<std::string>& info) {

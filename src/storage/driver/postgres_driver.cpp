@@ -494,31 +494,39 @@ class PgConnection final : public Connection {
 };
 
 // libpq's message about a connection string it could not parse quotes the
-// string, or the token it stopped at, password included: those go as "***".
+// string, or the token it stopped at, password included: passwords go as
+// "***", the rest (user, host, what is wrong) stays to be read.
 std::string WithoutSecrets(std::string msg, std::string_view conninfo) {
-  std::vector<std::string_view> secrets{conninfo};
+  std::vector<std::string_view> secrets;
   if (size_t scheme = conninfo.find("://"); scheme != std::string_view::npos) {
     const size_t start = scheme + 3;
-    if (size_t at = conninfo.find('@', start); at != std::string_view::npos) {
-      std::string_view userinfo = conninfo.substr(start, at - start);
-      secrets.push_back(userinfo);
-      if (size_t colon = userinfo.find(':'); colon != std::string_view::npos) {
-        secrets.push_back(userinfo.substr(colon + 1));
-      }
+    const size_t at = conninfo.find('@', start);
+    const size_t colon = conninfo.find(':', start);
+    if (at != std::string_view::npos && colon < at) {
+      secrets.push_back(conninfo.substr(colon + 1, at - colon - 1));
     }
   }
+  // password=... as a keyword or a URI parameter; a quoted value ends at its
+  // closing quote.
   for (size_t at = conninfo.find("password"); at != std::string_view::npos;
        at = conninfo.find("password", at + 1)) {
     size_t value = conninfo.find_first_not_of(" =", at + 8);
     if (value == std::string_view::npos) break;
-    if (conninfo[value] == '\'') ++value;
-    size_t end = conninfo.find_first_of(" '&", value);
-    secrets.push_back(conninfo.substr(value, end == std::string_view::npos ? end : end - value));
+    size_t end = std::string_view::npos;
+    if (conninfo[value] == '\'') {
+      ++value;
+      for (end = value; end < conninfo.size() && conninfo[end] != '\''; ++end) {
+        if (conninfo[end] == '\\') ++end;
+      }
+    } else {
+      end = conninfo.find_first_of(" &", value);
+    }
+    secrets.push_back(conninfo.substr(value, std::min(end, conninfo.size()) - value));
   }
   std::sort(secrets.begin(), secrets.end(),
             [](std::string_view a, std::string_view b) { return a.size() > b.size(); });
   for (std::string_view secret : secrets) {
-    if (secret.size() < 2) continue;
+    if (secret.empty()) continue;
     for (size_t at = msg.find(secret); at != std::string::npos; at = msg.find(secret, at + 3)) {
       msg.replace(at, secret.size(), "***");
     }

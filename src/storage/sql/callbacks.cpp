@@ -286,20 +286,27 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb, bool keep_enabled)
   driver::Transaction tx(c);
   ROOST_RETURN_IF_ERROR(tx.Begin("edit callback"));
   const std::string what = "callback " + cb.id + " not found";
-  auto changes_kind = [&](const Callback& stored) {
-    return stored.callback_type != cb.callback_type || stored.subtype != cb.subtype;
+  auto changes_kind = [&](int64_t type, int64_t subtype) {
+    return type != static_cast<int64_t>(cb.callback_type) ||
+           subtype != static_cast<int64_t>(cb.subtype);
   };
-  {
+  if (!c.dialect().for_update.empty()) {
     // An edit of the kind deletes the pending deliveries in this transaction
     // (below): deleted after the commit, they would include those an ingest
-    // queued for the new kind meanwhile, answered 2xx and never sent. They are
-    // locked first, in id order, before the callback's row: the recorder and
-    // the claims lock deliveries, then their callback.
-    ROOST_SQL_QUERY(q, c, std::string(kCallbackSelect) + " WHERE id = $1", "edit callback");
+    // queued for the new kind meanwhile, answered 2xx and never sent. On
+    // PostgreSQL they are locked first, in id order, before the callback's
+    // row: the recorder and the claims lock deliveries, then their callback.
+    // (An edit of the kind committed between this read and the lock below
+    // is not seen here; the delete may then wait while holding the row, and
+    // PostgreSQL ends a deadlock by failing one side, this edit whole or a
+    // recorder's group, which retries.)
+    ROOST_SQL_QUERY(q, c, "SELECT callback_type, subtype FROM callbacks WHERE id = $1",
+                    "edit callback");
     q.BindRef(1, cb.id);
-    auto found = ReadOne(q, CallbackReader(), what);
-    if (!found.ok()) return found.status();
-    if (changes_kind(*found) && !c.dialect().for_update.empty()) {
+    auto row = q.Next();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound(what);
+    if (changes_kind(q.Int(0), q.Int(1))) {
       ROOST_SQL_QUERY(lock, c,
                       std::string("SELECT id FROM deliveries WHERE callback_id = $1 AND state = 0 "
                                   "ORDER BY id") +
@@ -342,7 +349,8 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb, bool keep_enabled)
     q.Bind(16, int64_t{enabled ? 1 : 0}).Bind(17, int64_t{hook ? 1 : 0});
     ROOST_RETURN_IF_ERROR(q.Run());
   }
-  const bool kind_changed = changes_kind(before);
+  const bool kind_changed = changes_kind(static_cast<int64_t>(before.callback_type),
+                                         static_cast<int64_t>(before.subtype));
   if (!kind_changed && enabled && !before.dead) {
     ROOST_RETURN_IF_ERROR(UnparkDeliveries(c, cb.id));
   }
