@@ -107,6 +107,17 @@ class CallbackStoreTest : public StoreTest {
     return row.ok() && *row ? q->Int(0) : -1;
   }
 
+  // A STATUS report of device 0x2C through 0A1B.
+  static ServiceReport StatusReport(EpochMillis time, int64_t seq) {
+    ServiceReport r;
+    r.device.value = 0x2C;
+    r.type = ServiceReportType::kStatus;
+    r.time = time;
+    r.station = "0A1B";
+    r.seq_number = seq;
+    return r;
+  }
+
   // A failed attempt at `now` (503), due again at `retry_at`.
   static DeliveryOutcome Unavailable(EpochMillis now, EpochMillis retry_at) {
     DeliveryOutcome o;
@@ -829,15 +840,9 @@ TEST_P(CallbackStoreTest, AReportIngestedJustAfterAKindChangeKeepsItsDelivery) {
   Status ingested;
   bool accepted = false;
   std::thread reporter([&] {
-    ServiceReport r;
-    r.device.value = 0x2C;
-    r.type = ServiceReportType::kStatus;
-    r.time = 50'000;
-    r.station = "0A1B";
-    r.seq_number = 12;
     IngestPolicy policy;
     policy.now = 1'000;
-    auto done = store_->IngestService(r, policy);
+    auto done = store_->IngestService(StatusReport(50'000, 12), policy);
     ingested = done.status();
     accepted = done.ok() && done->result == IngestResult::kAccepted;
   });
@@ -1584,15 +1589,9 @@ TEST_P(CallbackStoreTest, AnIdOfADeletedDeliveryIsNotGivenAgain) {
 
   // A service report's delivery (queued without an id of its own), then a
   // message's.
-  ServiceReport r;
-  r.device.value = 0x2C;
-  r.type = ServiceReportType::kStatus;
-  r.time = 15'000;
-  r.station = "0A1B";
-  r.seq_number = 12;
   IngestPolicy policy;
   policy.now = 1'000;
-  ASSERT_TRUE(store_->IngestService(r, policy).ok());
+  ASSERT_TRUE(store_->IngestService(StatusReport(15'000, 12), policy).ok());
   Ingest({Report(0x2C, 2, 20'000, "0A1B")});
   std::set<int64_t> ids;
   for (const DeliveryTask& t : Claim(60'000, 100, 1)) ids.insert(t.delivery.id);
