@@ -836,7 +836,7 @@ TEST_P(CallbackStoreTest, AReportIngestedJustAfterAKindChangeKeepsItsDelivery) {
   edit.subtype = CallbackSubtype::kStatus;
   Status edited;
   std::thread editor([&] { edited = store_->UpdateCallback(edit, false).status(); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the edit waits its turn
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the edit waits its turn
   Status ingested;
   bool accepted = false;
   std::thread reporter([&] {
@@ -846,7 +846,7 @@ TEST_P(CallbackStoreTest, AReportIngestedJustAfterAKindChangeKeepsItsDelivery) {
     ingested = done.status();
     accepted = done.ok() && done->result == IngestResult::kAccepted;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the report waits behind it
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the report waits behind it
   ASSERT_TRUE((*holder)->Exec("ROLLBACK", "test").ok());
   editor.join();
   reporter.join();
