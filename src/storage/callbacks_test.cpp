@@ -888,6 +888,51 @@ TEST_P(CallbackStoreTest, AClaimParkingCallbacksNeverDeadlocksWithAMoveOfTheHook
   EXPECT_TRUE(claimed.empty());  // both parked
 }
 
+// An edit decides from a first read whether it changes the kind (and so must
+// lock the callback's deliveries before its row). When another edit changes
+// the kind between that read and the row's lock, the edit starts again: it
+// locked deliveries while holding the callback before, and deadlocked with a
+// recorder that held a delivery and waited for the callback.
+TEST_P(CallbackStoreTest, AnEditThatFindsTheKindChangedMeanwhileStartsAgainWithoutDeadlock) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "SQLite has one writer at a time";
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B")});
+  auto kind_changer = RawConnection();
+  auto recorder = RawConnection();
+  ASSERT_TRUE(kind_changer.ok()) << kind_changer.status().message();
+  ASSERT_TRUE(recorder.ok()) << recorder.status().message();
+  driver::Connection& k = **kind_changer;
+  driver::Connection& r = **recorder;
+  ASSERT_TRUE(k.Exec("BEGIN", "test").ok());
+  ASSERT_TRUE(k.Exec("UPDATE callbacks SET subtype = 3 WHERE id = 'cb'", "test").ok());
+  Callback edit = MakeCallback("cb", type_);  // UPLINK, as it was before the other edit
+  edit.url = "http://127.0.0.1:9/edited/{device}";
+  Status edited;
+  std::thread editor([&] { edited = store_->UpdateCallback(edit, false).status(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // it waits for the row
+  // A recorder holds the delivery and waits for the callback, behind the edit.
+  ASSERT_TRUE(r.Exec("BEGIN", "test").ok());
+  ASSERT_TRUE(r.Exec("SELECT 1 FROM deliveries WHERE callback_id = 'cb' FOR UPDATE", "test").ok());
+  Status recorded, committed;
+  std::thread record([&] {
+    recorded = r.Exec("SELECT 1 FROM callbacks WHERE id = 'cb' FOR UPDATE", "test");
+    committed = r.Exec(recorded.ok() ? "COMMIT" : "ROLLBACK", "test");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(k.Exec("COMMIT", "test").ok());
+  record.join();
+  editor.join();
+  EXPECT_TRUE(edited.ok()) << edited.message();
+  EXPECT_TRUE(recorded.ok()) << recorded.message();
+  EXPECT_TRUE(committed.ok()) << committed.message();
+  auto after = store_->GetCallback("cb");
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  EXPECT_EQ(after->subtype, CallbackSubtype::kUplink);
+  EXPECT_EQ(after->url, edit.url);
+  // Queued for the kind in between (BIDIR), the pending delivery went.
+  EXPECT_TRUE(Claim(100'000).empty());
+}
+
 // A delivery whose message is gone (retention kept a month's deliveries and
 // deleted some of its messages, or a parked delivery outlived its message) has
 // nothing to send: a claim gives it up with the reason, once, instead of

@@ -283,6 +283,20 @@ Status SqlStore::DeleteCallback(std::string_view id, EpochMillis now) {
 
 Result<Callback> SqlStore::UpdateCallback(const Callback& cb, bool keep_enabled) {
   ROOST_SQL_LEASE(c);
+  // An edit that finds, once it holds the callback's row, that another edit
+  // changed the kind since its first read starts again (see below).
+  for (int tries = 0;; ++tries) {
+    bool stale = false;
+    auto edited = UpdateCallbackOnce(c, cb, keep_enabled, stale);
+    if (!stale) return edited;
+    if (tries == 4) {
+      return Status::Unavailable("callback " + cb.id + " is being edited by others; try again");
+    }
+  }
+}
+
+Result<Callback> SqlStore::UpdateCallbackOnce(driver::Connection& c, const Callback& cb,
+                                              bool keep_enabled, bool& stale) {
   driver::Transaction tx(c);
   ROOST_RETURN_IF_ERROR(tx.Begin("edit callback"));
   const std::string what = "callback " + cb.id + " not found";
@@ -290,16 +304,16 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb, bool keep_enabled)
     return type != static_cast<int64_t>(cb.callback_type) ||
            subtype != static_cast<int64_t>(cb.subtype);
   };
+  bool locked_deliveries = false;
   if (!c.dialect().for_update.empty()) {
     // An edit of the kind deletes the pending deliveries in this transaction
     // (below): deleted after the commit, they would include those an ingest
     // queued for the new kind meanwhile, answered 2xx and never sent. On
     // PostgreSQL they are locked first, in id order, before the callback's
     // row: the recorder and the claims lock deliveries, then their callback.
-    // (An edit of the kind committed between this read and the lock below
-    // is not seen here; the delete may then wait while holding the row, and
-    // PostgreSQL ends a deadlock by failing one side, this edit whole or a
-    // recorder's group, which retries.)
+    // (An edit of the kind committed between this read and the row's lock
+    // below is not seen here: the row then tells, and this edit starts
+    // again rather than lock deliveries while holding the callback.)
     ROOST_SQL_QUERY(q, c, "SELECT callback_type, subtype FROM callbacks WHERE id = $1",
                     "edit callback");
     q.BindRef(1, cb.id);
@@ -313,6 +327,7 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb, bool keep_enabled)
                           std::string(c.dialect().for_update),
                       "edit callback");
       ROOST_RETURN_IF_ERROR(lock.BindRef(1, cb.id).Run());
+      locked_deliveries = true;
     }
   }
   Callback before;
@@ -324,6 +339,12 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb, bool keep_enabled)
     auto found = ReadOne(q, CallbackReader(), what);
     if (!found.ok()) return found.status();
     before = std::move(*found);
+  }
+  const bool kind_changed = changes_kind(static_cast<int64_t>(before.callback_type),
+                                         static_cast<int64_t>(before.subtype));
+  if (kind_changed && !locked_deliveries && !c.dialect().for_update.empty()) {
+    stale = true;
+    return Status::Unavailable("callback " + cb.id + " changed meanwhile");
   }
   const bool enabled = keep_enabled ? before.enabled : cb.enabled;
   const bool hook = before.downlink_hook && cb.channel == CallbackChannel::kUrl &&
@@ -349,8 +370,6 @@ Result<Callback> SqlStore::UpdateCallback(const Callback& cb, bool keep_enabled)
     q.Bind(16, int64_t{enabled ? 1 : 0}).Bind(17, int64_t{hook ? 1 : 0});
     ROOST_RETURN_IF_ERROR(q.Run());
   }
-  const bool kind_changed = changes_kind(static_cast<int64_t>(before.callback_type),
-                                         static_cast<int64_t>(before.subtype));
   if (!kind_changed && enabled && !before.dead) {
     ROOST_RETURN_IF_ERROR(UnparkDeliveries(c, cb.id));
   }

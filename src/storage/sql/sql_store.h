@@ -224,6 +224,11 @@ class SqlStore final : public Store {
  private:
   using Binder = std::function<void(Query&)>;
 
+  // One try of UpdateCallback; `stale` when, on PostgreSQL, the kind it
+  // decided from before locking the callback had changed by the lock (the
+  // transaction is then rolled back and nothing is changed).
+  Result<Callback> UpdateCallbackOnce(driver::Connection& c, const Callback& cb, bool keep_enabled,
+                                      bool& stale);
   // Runs one statement on a connection of its own.
   Status Run(const std::string& sql, std::string_view op, const Binder& bind);
   // The same, NotFound(`not_found`) unless it changed a row.
