@@ -133,6 +133,14 @@ void DownlinkArbiter::Stop() {
     sender_->Close();
     sender_.reset();
   }
+  // Calls answered but not recorded yet are recorded now: left pending, each
+  // hook would be called again, by the dispatcher, after the restart.
+  std::deque<Answered> answered;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    answered.swap(answered_);
+  }
+  for (const Answered& a : answered) (void)Record(a);
 }
 
 void DownlinkArbiter::Start(const Key& key, EpochMillis first_seen) {

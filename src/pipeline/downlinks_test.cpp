@@ -746,6 +746,73 @@ TEST_P(CallbackDownlinkTest, TheFirstDecisionStays) {
   EXPECT_EQ(m->downlink_info, "first");
 }
 
+// Hook calls answered while the arbiter stops, before their attempts were
+// recorded, are recorded by the stop: left pending, each hook would be called
+// again after the restart. The store is held (as by a slow commit) while the
+// answers arrive, so that one is being recorded and the other waits.
+TEST_P(CallbackDownlinkTest, AnswersReceivedBeforeAStopAreRecordedByIt) {
+  std::atomic<int> calls{0};
+  std::atomic<bool> release{false};
+  LoopbackHttpServer hook([&](const ReceivedRequest&) {
+    ++calls;
+    WaitFor([&] { return release.load(); }, 10s);
+    Answer none;
+    none.status = 204;
+    return none;
+  });
+  AddHook(hook.Url("/hook"));
+  ASSERT_NO_FATAL_FAILURE(IngestFrame());
+  const storage::MessageCursor other{kTime + 60'000, kFrame.device, kFrame.seq_number + 1};
+  {
+    UplinkReport r;
+    r.device.value = other.device;
+    r.seq_number = other.seq_number;
+    r.data = "0c";
+    r.time = other.time;
+    r.station = "0A1B";
+    r.rssi = -110;
+    r.snr = 10;
+    r.ack = true;
+    storage::IngestPolicy policy;
+    policy.now = WallMs();
+    policy.downlink_hook_delay_ms = 60'000;
+    auto done = store_->IngestUplinks(std::vector<UplinkReport>{r}, policy);
+    ASSERT_TRUE(done.ok()) << done.status().message();
+  }
+  HeldAnswers held;
+  DownlinkOptions o = Options();
+  o.callback_threads = 1;
+  o.callback_timeout = 5s;
+  DownlinkArbiter arbiter(*store_, o);
+  arbiter.Hold(kFrame, "0A1B", "client", held.Of("first"));
+  arbiter.Hold(other, "0A1B", "client", held.Of("second"));
+  ASSERT_TRUE(WaitFor([&] { return calls.load() == 2; }, 5s));
+  auto blocker = (GetParam() == "sqlite" ? storage::driver::SqliteOpener(location_ + "/roost.db")
+                                         : storage::driver::PostgresOpener(location_))();
+  ASSERT_TRUE(blocker.ok()) << blocker.status().message();
+  ASSERT_TRUE((*blocker)
+                  ->Exec(GetParam() == "sqlite"
+                             ? "BEGIN IMMEDIATE"
+                             : "BEGIN; SELECT 1 FROM deliveries ORDER BY id FOR UPDATE",
+                         "test")
+                  .ok());
+  release = true;
+  std::this_thread::sleep_for(500ms);  // both answers arrive; one waits for the store
+  std::thread stopper([&] { arbiter.Stop(); });
+  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE((*blocker)->Exec("ROLLBACK", "test").ok());
+  stopper.join();
+  auto deliveries =
+      store_->ListMessageDeliveries(std::vector<storage::MessageCursor>{kFrame, other});
+  ASSERT_TRUE(deliveries.ok()) << deliveries.status().message();
+  ASSERT_EQ(deliveries->size(), 2u);
+  for (const Delivery& d : *deliveries) {
+    EXPECT_EQ(d.state, DeliveryState::kDone) << "message " << d.seq_number;
+    EXPECT_EQ(d.attempts, 1) << "message " << d.seq_number;
+  }
+  EXPECT_EQ(calls.load(), 2);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, CallbackDownlinkTest, ::testing::Values("sqlite", "postgresql"),
                          storage::EngineName);
 
