@@ -204,9 +204,14 @@ Result<Store::PurgeResult> SqlStore::PurgeMessagesBefore(EpochMillis cutoff) {
   // queue table's statistics lag, and PostgreSQL, estimating a third of the
   // rows older than the cutoff, read the whole table for LIMIT rows that were
   // not there (76 ms at 100 000 deliveries, 0.7 ms through the index).
+  // The chunk is locked in id order first (on PostgreSQL), as the recorder
+  // and the claims lock deliveries: the delete alone locks in the order it
+  // meets rows, and a purge and a recorder each held one the other waited for.
   ROOST_SQL_QUERY(q, c,
-                  "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE "
-                  "message_time < $1 ORDER BY message_time LIMIT $2)",
+                  "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id IN "
+                  "(SELECT id FROM deliveries WHERE message_time < $1 ORDER BY message_time "
+                  "LIMIT $2) ORDER BY id" +
+                      std::string(c.dialect().for_update) + ")",
                   "purge messages");
   for (;;) {
     // In chunks, like messages: a long delete would hold SQLite's writer.
