@@ -933,6 +933,48 @@ TEST_P(CallbackStoreTest, AnEditThatFindsTheKindChangedMeanwhileStartsAgainWitho
   EXPECT_TRUE(Claim(100'000).empty());
 }
 
+// Retention deletes deliveries in id order, the order the recorder locks them
+// in. Taken in the order of their messages' times, a purge and a recorder
+// each held a delivery the other waited for (PostgreSQL: deadlock).
+TEST_P(CallbackStoreTest, APurgeAndARecorderNeverDeadlockOverTheSameDeliveries) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "SQLite has one writer at a time";
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb", type_)}).ok());
+  // The first delivery by id is of the later message.
+  Ingest({Report(0x2C, 1, 20'000, "0A1B")});
+  Ingest({Report(0x2C, 2, 10'000, "0A1B")});
+  auto recorder = RawConnection();
+  ASSERT_TRUE(recorder.ok()) << recorder.status().message();
+  driver::Connection& r = **recorder;
+  // An attempt recorded on the first: its new row version is stored after the
+  // second's, so a scan of the table meets the second first.
+  ASSERT_TRUE(r.Exec("UPDATE deliveries SET attempts = 1 WHERE id = (SELECT min(id) FROM "
+                     "deliveries)",
+                     "test")
+                  .ok());
+  auto lock = [&](const char* order) {
+    return r.Exec(std::string("SELECT 1 FROM deliveries WHERE id = (SELECT id FROM deliveries "
+                              "ORDER BY id ") +
+                      order + " LIMIT 1) FOR UPDATE",
+                  "test");
+  };
+  ASSERT_TRUE(r.Exec("BEGIN", "test").ok());
+  ASSERT_TRUE(lock("ASC").ok());
+  Result<Store::PurgeResult> purged = Status::Internal("not run");
+  constexpr EpochMillis kFebruary1970 = 31LL * 24 * 3600 * 1000;
+  std::thread purge([&] { purged = store_->PurgeMessagesBefore(kFebruary1970 + 1); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the purge waits for the first
+  const Status second = lock("DESC");
+  const Status committed = r.Exec(second.ok() ? "COMMIT" : "ROLLBACK", "test");
+  purge.join();
+  EXPECT_TRUE(second.ok()) << second.message();
+  EXPECT_TRUE(committed.ok()) << committed.message();
+  ASSERT_TRUE(purged.ok()) << purged.status().message();
+  auto listed = store_->ListMessageDeliveries(
+      std::vector<storage::MessageCursor>{{20'000, 0x2C, 1}, {10'000, 0x2C, 2}});
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  EXPECT_TRUE(listed->empty());
+}
+
 // A delivery whose message is gone (retention kept a month's deliveries and
 // deleted some of its messages, or a parked delivery outlived its message) has
 // nothing to send: a claim gives it up with the reason, once, instead of
@@ -1484,6 +1526,41 @@ TEST_P(CallbackStoreTest, MessageDeliveriesOfALongPageAreListedOnceInIdOrder) {
   auto none = store_->ListMessageDeliveries({});
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+// A service report without a sequence number queues its deliveries with none
+// ({seqNumber} empty, null in JSON), not 0; and it is the same report as one
+// of its kind with a number heard by another station within the window, in
+// either order.
+TEST_P(CallbackStoreTest, AServiceReportWithoutASequenceNumberHasNoneAndMatchesOneWithIt) {
+  Callback status = MakeCallback("cb-status", type_);
+  status.callback_type = CallbackType::kService;
+  status.subtype = CallbackSubtype::kStatus;
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{status}).ok());
+  IngestPolicy policy;
+  policy.now = 1'000;
+  ServiceReport bare = StatusReport(50'000, 0);
+  bare.seq_number.reset();
+  auto first = store_->IngestService(bare, policy);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(first->result, IngestResult::kAccepted);
+  ServiceReport numbered = StatusReport(50'200, 12);
+  numbered.station = "0A1C";
+  auto copy = store_->IngestService(numbered, policy);
+  ASSERT_TRUE(copy.ok()) << copy.status().message();
+  EXPECT_EQ(copy->result, IngestResult::kDuplicate) << "a number, after one without";
+  // The next report of the kind, with a number; then its copy without one.
+  numbered.time = 90'000;
+  auto next = store_->IngestService(numbered, policy);
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  EXPECT_EQ(next->result, IngestResult::kAccepted);
+  bare.time = 90'300;
+  auto copy_bare = store_->IngestService(bare, policy);
+  ASSERT_TRUE(copy_bare.ok()) << copy_bare.status().message();
+  EXPECT_EQ(copy_bare->result, IngestResult::kDuplicate) << "none, after one with a number";
+  std::map<EpochMillis, int64_t> seq_by_time;
+  for (const DeliveryTask& t : Claim(100'000)) seq_by_time[t.message.time] = t.delivery.seq_number;
+  EXPECT_EQ(seq_by_time, (std::map<EpochMillis, int64_t>{{50'000, -1}, {90'000, 12}}));
 }
 
 TEST_P(CallbackStoreTest, ServiceReportsQueueServiceCallbacksWithTheirValuesOnce) {

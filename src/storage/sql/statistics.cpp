@@ -272,9 +272,9 @@ Result<IngestDecision> SqlStore::IngestService(const ServiceReport& r, const Ing
   const int64_t seq = r.seq_number.value_or(-1);
   {
     // The same report from another station: same sequence number within the
-    // window; without one, any report of the kind within the window (the
-    // stations' clocks differ, and a device sends a kind of service report
-    // far less often than that).
+    // window; when either has none, any report of the kind within the window
+    // (the stations' clocks differ, and a device sends a kind of service
+    // report far less often than that).
     ROOST_SQL_QUERY(q, c,
                     "SELECT seq_number, time FROM service_reports WHERE device_id = $1 AND "
                     "kind = $2",
@@ -284,7 +284,8 @@ Result<IngestDecision> SqlStore::IngestService(const ServiceReport& r, const Ing
     if (*row) {
       const int64_t last_seq = q.Int(0);
       const EpochMillis last_time = q.Int(1);
-      const bool same = seq >= 0 ? last_seq == seq : last_seq < 0;
+      // Stations may differ in whether they pass the number on.
+      const bool same = seq < 0 || last_seq < 0 || last_seq == seq;
       if (same && std::llabs(r.time - last_time) <= policy.dedup_window_ms) {
         decision.result = IngestResult::kDuplicate;
         return decision;
@@ -303,7 +304,7 @@ Result<IngestDecision> SqlStore::IngestService(const ServiceReport& r, const Ing
   Delivery prototype;
   prototype.device = r.device.value;
   prototype.message_time = r.time;
-  prototype.seq_number = seq < 0 ? 0 : seq;
+  prototype.seq_number = seq;  // -1: none
   prototype.station = r.station;
   nlohmann::json values = nlohmann::json::object();
   CallbackSubtype subtype = CallbackSubtype::kStatus;
