@@ -266,6 +266,11 @@ TEST_P(MessageStoreTest, ReportsOfOneFrameInOneBatchAreStoredOnceWithEveryStatio
   // A station that reports again (a retry) is listed once.
   ASSERT_TRUE(d[3].message.has_value());
   EXPECT_EQ(d[3].message->rinfos.size(), 2u);
+  // The accepted report's decision carries the message as stored, with the
+  // stations that joined it later in the batch (the live feed shows it).
+  ASSERT_TRUE(d[0].message.has_value());
+  EXPECT_EQ(d[0].message->rinfos.size(), 2u);
+  EXPECT_EQ(d[0].message->rinfos[1].station, "0A1C");
   auto messages = DeviceMessages(0x2C);
   ASSERT_EQ(messages.size(), 1u);
   ASSERT_EQ(messages[0].rinfos.size(), 2u);

@@ -389,10 +389,11 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     MoveAverage(d.avg_rssi, r.rssi);
     d.changed = true;
     decision.result = IngestResult::kAccepted;
-    decision.message = m;
+    frame_of[i] = &m;  // given below, once later reports of the batch have joined it
   }
   // A message made in this batch and joined by later reports of the batch is
-  // stored once, with every station.
+  // stored once, with every station, and each report's decision carries it so
+  // (the live feed shows the accepted report's).
   for (size_t i = 0; i < reports.size(); ++i) {
     if (frame_of[i] != nullptr) out[i].message = *frame_of[i];
   }
