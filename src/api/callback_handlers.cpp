@@ -168,6 +168,17 @@ Response ListCallbackErrors(ApiContext& ctx, const Principal& p, const Request& 
   auto failed = ctx.messages->ListFailedDeliveries(p.group, limit, window->offset, after,
                                                    DestinationsVisibleTo(ctx, p));
   if (!failed.ok()) return FromStatus(failed.status()).ToResponse();
+  // A full page has a next one only if a delivery follows its last: without
+  // this look, a full last page gave a `next` that led to an empty one.
+  bool more = false;
+  if (static_cast<int>(failed->size()) == limit && !failed->empty()) {
+    const Delivery& last = failed->back();
+    auto following = ctx.messages->ListFailedDeliveries(
+        p.group, 1, 0, storage::FailedDeliveryCursor{last.first_failure, last.id},
+        DestinationsVisibleTo(ctx, p));
+    if (!following.ok()) return FromStatus(following.status()).ToResponse();
+    more = !following->empty();
+  }
   const bool secrets = SeesCallbackSecrets(p);
   // Written as text, as a page of messages writes its deliveries: a page of
   // 1 000 failing deliveries, each with its attempt log, is mostly this text.
@@ -177,7 +188,7 @@ Response ListCallbackErrors(ApiContext& ctx, const Principal& p, const Request& 
     AppendDeliveryJson(text, (*failed)[i], secrets);
   }
   text += "],\"paging\":{";
-  if (static_cast<int>(failed->size()) == limit && !failed->empty()) {
+  if (more && !failed->empty()) {
     const Delivery& last = failed->back();
     text += "\"next\":";
     observe::AppendJsonString(

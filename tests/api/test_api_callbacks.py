@@ -465,6 +465,7 @@ class CallbackFlows(ServedSite):
             if "next" not in page["paging"]:
                 break
             page = self.admin.ok("GET", page["paging"]["next"])
+        self.assertEqual(len(page["data"]), 1, "the last page has no next, and is not empty")
         key = lambda e: (e["callbackId"], e["messageTime"], e["seqNumber"], e["duplicate"])
         self.assertEqual(sorted(key(e) for e in paged if e["callbackId"] == cb),
                          sorted(key(e) for e in mine))
