@@ -99,6 +99,11 @@ Result<int> EventWatcher::SendDueEmails() {
   if (!tasks.ok()) return tasks.status();
   int sent = 0;
   for (const storage::EventEmailTask& task : *tasks) {
+    {
+      // Stopping: the rest come due again when their lease ends.
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) break;
+    }
     // Its lease ran out while the emails before it were sent: another instance
     // may be sending it now, so it is left to the next claim.
     if (options_.clock() >= task.email.next_attempt) continue;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -167,6 +168,34 @@ TEST_P(EventWatcherTest, TheThreadsWatchAndMailOnTheirOwn) {
   }
   watcher.Stop();
   EXPECT_EQ(sent_.size(), 1u);
+}
+
+// A stop ends the mailer after the email being sent, not after every email
+// it claimed: with a mail server that takes its whole timeout for each, a
+// claim of 50 held a stop for minutes. Those not sent come due again.
+TEST_P(EventWatcherTest, AStopEndsTheMailerAfterTheEmailBeingSent) {
+  for (uint32_t id = 0x30; id < 0x35; ++id) {
+    ASSERT_TRUE(store_->InsertDevice(MakeDevice(id, watched_)).ok());
+  }
+  auto o = Options();
+  o.period_ms = 20;
+  std::atomic<int> started{0};
+  o.send_email = [&started](const std::string&, const std::string&, const std::string&) {
+    ++started;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a slow mail server
+    return Status::Ok();
+  };
+  EventWatcher watcher(*store_, o);
+  watcher.Start();
+  for (int i = 0; i < 250 && started.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GE(started.load(), 1);
+  watcher.Stop();
+  EXPECT_LE(started.load(), 2) << "it went on sending after the stop";
+  auto again = store_->ClaimEventEmails(now_ + o.email_lease_ms + 1, 50, 1'000);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(static_cast<int>(again->size()), 6 - started.load());
 }
 
 TEST(EventConfigValidation, KindsAndAddressesAreChecked) {
