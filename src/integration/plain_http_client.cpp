@@ -524,20 +524,64 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
     return t.connection != nullptr;
   }
 
+  // Keeps `c` for its host's next send. A full pool makes room by the
+  // connection idle longest (as libcurl's cache does): closing the newcomer
+  // instead, hosts called once held the pool for good and a busy host got a
+  // new connection for every send. Those idle past kMaxIdleTime are closed
+  // here too, at most once a second, since only their own host would look.
   void PutIdle(const std::string& key, std::unique_ptr<Connection> c) {
+    std::vector<std::unique_ptr<Connection>> gone;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      auto it = idle_.find(key);
-      const size_t held = it == idle_.end() ? 0 : it->second.size();
-      if (!closed_ && idle_count_ < kMaxIdleConnections && held < kMaxIdlePerHost) {
-        c->idle_since = Clock::now();
+      if (!closed_) {
+        const auto now = Clock::now();
+        if (now - last_sweep_ >= std::chrono::seconds(1)) {
+          last_sweep_ = now;
+          for (auto it = idle_.begin(); it != idle_.end();) {
+            auto& held = it->second;  // oldest first
+            size_t stale = 0;
+            while (stale < held.size() && now - held[stale]->idle_since >= kMaxIdleTime) ++stale;
+            for (size_t i = 0; i < stale; ++i) gone.push_back(std::move(held[i]));
+            held.erase(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(stale));
+            idle_count_ -= stale;
+            it = held.empty() ? idle_.erase(it) : std::next(it);
+          }
+        }
+        auto& mine = idle_[key];
+        if (mine.size() >= kMaxIdlePerHost) {
+          gone.push_back(std::move(mine.front()));
+          mine.erase(mine.begin());
+          --idle_count_;
+        }
+        if (idle_count_ >= kMaxIdleConnections) {
+          auto oldest = idle_.end();
+          for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+            if (!it->second.empty() &&
+                (oldest == idle_.end() ||
+                 it->second.front()->idle_since < oldest->second.front()->idle_since)) {
+              oldest = it;
+            }
+          }
+          if (oldest != idle_.end()) {
+            gone.push_back(std::move(oldest->second.front()));
+            oldest->second.erase(oldest->second.begin());
+            --idle_count_;
+            if (oldest->second.empty() && oldest->first != key) idle_.erase(oldest);
+          }
+        }
+        c->idle_since = now;
         idle_[key].push_back(std::move(c));
         ++idle_count_;
-        return;
       }
     }
-    boost::system::error_code ignored;
-    c->stream.socket().close(ignored);
+    for (auto& g : gone) {
+      boost::system::error_code ignored;
+      g->stream.socket().close(ignored);
+    }
+    if (c != nullptr) {
+      boost::system::error_code ignored;
+      c->stream.socket().close(ignored);
+    }
   }
 
   // False when the client was closed: the transfer's `done` is not called.
@@ -649,6 +693,7 @@ class PlainHttpClient::Impl : public std::enable_shared_from_this<Impl> {
   std::unordered_set<std::shared_ptr<Transfer>> active_;  // guarded by mu_
   std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;  // by mu_
   size_t idle_count_ = 0;                                         // guarded by mu_
+  Clock::time_point last_sweep_;                                  // guarded by mu_
   ResolvedNames resolved_{kMaxResolvedNames, kResolvedLifetime};  // guarded by mu_
   std::map<std::string, std::vector<Waiter>> resolving_;          // guarded by mu_
   std::deque<std::string> pending_names_;  // to resolve, once a resolver is free; by mu_

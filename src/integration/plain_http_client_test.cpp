@@ -2,7 +2,9 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <future>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -88,6 +90,11 @@ TEST(ParsePlainHttpUrl, LeavesTheRestToLibcurl) {
   EXPECT_FALSE(ParsePlainHttpUrl("http://[::1\0\0]/"sv).has_value());
   EXPECT_FALSE(ParsePlainHttpUrl("http://h\0/"sv).has_value());
   EXPECT_FALSE(ParsePlainHttpUrl("http://h/\0"sv).has_value());
+}
+
+bool WaitUntil(const std::function<bool()>& done) {
+  for (int i = 0; i < 500 && !done(); ++i) std::this_thread::sleep_for(10ms);
+  return done();
 }
 
 // A PlainHttpClient on a loop of two threads of its own.
@@ -340,6 +347,27 @@ TEST(PlainHttpClient, AKeptAliveConnectionFoundClosedIsReplacedOnce) {
   EXPECT_EQ(lost.status, kStatusOther) << lost.info;
   EXPECT_EQ(server.requests().size(), 5u);
   EXPECT_EQ(server.connections(), 3);
+}
+
+// A full pool of kept-alive connections makes room by the one idle longest:
+// closing the newcomer instead, 256 hosts called once held the pool for good
+// and every send to a busy host opened a connection of its own.
+TEST(PlainHttpClient, AFullPoolOfIdleConnectionsMakesRoomByTheOldest) {
+  constexpr int kHostsCalledOnce = 257;  // one more than the pool holds
+  std::vector<std::unique_ptr<LoopbackHttpServer>> once;
+  for (int i = 0; i < kHostsCalledOnce; ++i) {
+    once.push_back(std::make_unique<LoopbackHttpServer>([](const ReceivedRequest&) {
+      return Answer{200, "ok", {}, 0};
+    }));
+  }
+  LoopbackHttpServer busy([](const ReceivedRequest&) { return Answer{200, "ok", {}, 0}; });
+  Client c;
+  for (const auto& server : once) ASSERT_EQ(c.Send(Post(server->Url("/"), "once")).status, 200);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(c.Send(Post(busy.Url("/"), "busy")).status, 200);
+  EXPECT_EQ(busy.connections(), 1);
+  // The first hosts' connections made the room: closed by the client.
+  ASSERT_TRUE(WaitUntil([&] { return once[0]->ended() == 1 && once[1]->ended() == 1; }));
+  EXPECT_EQ(once.back()->ended(), 0) << "the most recent host's connection is kept";
 }
 
 TEST(PlainHttpClient, NamesAreResolvedAndChecked) {
