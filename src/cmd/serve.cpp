@@ -14,7 +14,8 @@
 // line is {"msg":"listening","address":"HOST:PORT",...} with the bound address.
 // A generated admin password is printed once on stdout, never logged.
 // SIGTERM or SIGINT: stop accepting, /readyz answers 503, requests in flight
-// finish (at most 10 s), exit 0. A second signal during the drain exits at once.
+// finish (at most 10 s), exit 0. A second signal during the drain exits at once
+// (status 1), and so does a stop still under way after http.stop_timeout_s.
 #include <map>
 #include <memory>
 #include <optional>

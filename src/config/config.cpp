@@ -296,6 +296,10 @@ const std::vector<KeyDef>& Keys() {
               "Threads that run API handlers (database calls); 0 = max(4, 2 x event loop "
               "threads)"),
           &ServeConfig::handler_threads, 0, 1024),
+      Int(Key("http.stop_timeout_s", "ROOST_HTTP_STOP_TIMEOUT_S", "--stop-timeout-s", "60",
+              "Seconds a stop (SIGTERM, SIGINT) may take; past it the process exits with "
+              "status 1"),
+          &ServeConfig::stop_timeout_s, 15, 3600),
       Int(Key("http.max_upload_bytes", "ROOST_HTTP_MAX_UPLOAD_BYTES", "", "134217728",
               "Largest file upload (credentials, certificates, series), streamed to a "
               "temporary file; the default fits a batch of 1 000 000 devices"),

@@ -86,7 +86,10 @@ struct ServeConfig {
   HostPort http_listen{"127.0.0.1", 8080};
   unsigned threads = 0;          // 0 = one per CPU
   unsigned handler_threads = 0;  // 0 = max(4, 2 × event-loop threads)
-  std::string public_url;        // no trailing '/'; empty = "http://" + the listen address
+  // A stop (SIGTERM, SIGINT) that takes longer than this ends the process
+  // (status 1): a database that stopped answering would hold it for good.
+  unsigned stop_timeout_s = 60;
+  std::string public_url;  // no trailing '/'; empty = "http://" + the listen address
   uint32_t max_upload_bytes = 128 * 1024 * 1024;
   uint32_t max_bulk_body_bytes = 32 * 1024 * 1024;
   uint32_t max_body_bytes_in_flight = 64 * 1024 * 1024;

@@ -559,6 +559,7 @@ const std::map<std::string_view, Sample>& Samples() {
       {"http.listen", {"[::1]:9090", "\"[::1]:9090\""}},
       {"http.threads", {"3", "3"}},
       {"http.handler_threads", {"9", "9"}},
+      {"http.stop_timeout_s", {"30", "30"}},
       {"http.max_upload_bytes", {"1048576", "1048576"}},
       {"http.max_bulk_body_bytes", {"2097152", "2097152"}},
       {"http.max_body_bytes_in_flight", {"3145728", "3145728"}},

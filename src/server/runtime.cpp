@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -565,15 +566,31 @@ void Runtime::WaitForStopSignal() {
   parts_->logger.Info("shutting down",
                       {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                        {"drain_timeout_s", static_cast<int64_t>(kDrainTimeout.count())}});
-  std::thread([signals = parts_->signals] {  // owns copies: it may outlive the runtime
-    int again = 0;
-    sigwait(&signals, &again);
-    std::string line = observe::Logger::Format(observe::Logger::Level::kWarn,
-                                               "second signal during drain; exiting", {});
+  // Owns copies: it may outlive the runtime. A second signal ends the process
+  // at once; so does a stop that takes longer than http.stop_timeout_s (parts
+  // waiting on a database that stopped answering would hold it for good).
+  std::thread([signals = parts_->signals,
+               timeout = std::chrono::seconds(parts_->config.stop_timeout_s)] {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    const char* why = "stop took too long; exiting";
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+          end - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      timespec wait{};
+      wait.tv_sec = static_cast<time_t>(left.count() / 1'000'000'000);
+      wait.tv_nsec = static_cast<long>(left.count() % 1'000'000'000);
+      if (sigtimedwait(&signals, nullptr, &wait) > 0) {
+        why = "second signal during drain; exiting";
+        break;
+      }
+      if (errno == EAGAIN) break;  // the time is up
+      // EINTR: another signal was handled meanwhile; wait out the rest.
+    }
+    std::string line = observe::Logger::Format(observe::Logger::Level::kWarn, why, {});
     (void)!::write(STDERR_FILENO, line.data(), line.size());
     std::_Exit(1);
-  })
-      .detach();
+  }).detach();
 }
 
 bool Runtime::Stop() {

@@ -33,7 +33,8 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   // Blocks until SIGTERM or SIGINT and logs "shutting down". From then on, a
-  // second signal exits the process at once (status 1).
+  // second signal exits the process at once (status 1), and so does the end
+  // of http.stop_timeout_s while the stop is still under way.
   void WaitForStopSignal();
   // The graceful stop above. Returns true when every connection finished within
   // the drain time. Later calls return at once.
