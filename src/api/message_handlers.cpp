@@ -42,6 +42,7 @@ Response Busy(std::string_view message) {
 json LocationJson(const Message& m) {
   return json{{"time", m.time},
               {"seqNumber", m.seq_number},
+              {"valid", true},  // the Sigfox API v1's flag: listed entries all have a location
               {"lat", m.computed_location->lat},
               {"lng", m.computed_location->lng},
               {"radius", std::llround(m.computed_location->radius)},  // whole metres

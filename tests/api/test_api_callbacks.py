@@ -496,8 +496,6 @@ class CallbackFlows(ServedSite):
                 ([{"url": "http://x.example/"}, {"url": "http://x.example/", "foo": 1}],
                  "data[1].foo: unknown field", "data[1].foo"),
                 # Roost always sends SNI over https://: false would be stored and ignored.
-                ([{"url": "https://x.example/", "sendSni": False}],
-                 "data[0].sendSni: must be true for an https:// callback", "data[0].sendSni"),
                 ([{"url": "https://x.example/", "sendSni": "no"}],
                  "data[0].sendSni", "data[0].sendSni"),
                 ([{"url": "http://x.example:99999/"}],

@@ -107,6 +107,10 @@ class EventFlows(ServedSite):
         self.assertEqual(e["kind"], "COMMUNICATION_LOSS")
         self.assertEqual(e["device"], did)
         self.assertEqual(e["deviceType"], tid)
+        # The Sigfox API v1's names for the same.
+        self.assertEqual(e["deviceId"], did)
+        self.assertEqual(e["deviceTypeId"], tid)
+        self.assertNotIn("deviceIds", e)
         self.assertTrue(e["message"].startswith("No message received since 20"), e)
         # The same event through its type; its ERROR callback's delivery may have moved on
         # between the two reads (attempted, done), so that is compared apart, below.
@@ -146,6 +150,7 @@ class EventFlows(ServedSite):
         self.assertEqual(len(warns), 1, warns)
         self.assertEqual(warns[0]["kind"], "COMMUNICATION_RESTORED")
         self.assertEqual(warns[0]["severity"], "WARN")
+        self.assertEqual(warns[0]["deviceIds"], [did])
         self.assertTrue(warns[0]["message"].startswith("Communication restored"), warns)
         mails = wait_for(lambda: self.emails_to("ops@test.example"), lambda m: len(m) >= 2)
         self.assertEqual(len(mails), 2)

@@ -585,6 +585,7 @@ class PipelineFlows(ServedSite):
         # Located messages: both frames heard by located stations.
         locations = r.list_all("/api/devices/%s/locations" % device)
         self.assertEqual([x["seqNumber"] for x in locations], [2, 1])
+        self.assertEqual([x["valid"] for x in locations], [True, True])
         self.assertTrue(43.5 <= locations[1]["lat"] <= 43.7, locations)
         self.assertGreater(locations[1]["radius"], 0)
         # Bad ranges and steps are refused, naming the parameter.

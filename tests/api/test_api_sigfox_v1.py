@@ -365,12 +365,15 @@ class SigfoxV1Test(RoleCalls, unittest.TestCase):
         self.assertEqual((by_id[ids[1]]["channel"], by_id[ids[1]]["callbackSubtype"]), ("URL", 3))
         # As Sigfox's own v1 examples send it: no TLS over http://, so no SNI either.
         self.assertFalse(by_id[ids[0]]["sendSni"])
-        https = self.ok("DEVICE_MANAGER", "POST", base + "/new",
-                        [{"url": "https://example.com/up/{device}", "sendSni": True}])
-        https_id = https["data"][0]["id"]
-        self.assertTrue({c["id"]: c for c in self.ok("READER", "GET", base)["data"]}
-                        [https_id]["sendSni"])
-        self.ok("DEVICE_MANAGER", "POST", base + "/%s/delete" % https_id, expect=204)
+        # An https:// callback copied from the Sigfox Cloud with sendSni false is taken; the
+        # host name is sent anyway, and the list says so.
+        for send_sni in (True, False):
+            https = self.ok("DEVICE_MANAGER", "POST", base + "/new",
+                            [{"url": "https://example.com/up/{device}", "sendSni": send_sni}])
+            https_id = https["data"][0]["id"]
+            self.assertTrue({c["id"]: c for c in self.ok("READER", "GET", base)["data"]}
+                            [https_id]["sendSni"])
+            self.ok("DEVICE_MANAGER", "POST", base + "/%s/delete" % https_id, expect=204)
         self.refused("DEVICE_MANAGER", "POST", base + "/new", [{"url": "http://x/{nope}"}],
                      None, "unknown variable")
         self.ok("DEVICE_MANAGER", "POST", base + "/%s/enable?enabled=false" % ids[0], expect=204)

@@ -109,16 +109,11 @@ Parsed<Callback> ParseOne(const json& item, const std::string& where) {
     *out = it->get<bool>();
   }
   // Sigfox lets a callback leave out the host name (SNI) of its https://
-  // handshake. Roost always sends it (libcurl does), so false is refused
-  // where it would mean something; over http:// and email there is no TLS
-  // handshake, and false (as Sigfox API v1 clients send it) is true to fact.
+  // handshake. Roost always sends it (libcurl does; a server that does not
+  // use SNI ignores it), and lists the truth; false is accepted, so that
+  // callbacks copied from the Sigfox Cloud (often with false) are taken.
   if (auto it = item.find("sendSni"); it != item.end() && !it->is_null()) {
     if (!it->is_boolean()) return WrongType(at("sendSni"), "true or false", *it);
-    if (!it->get<bool>() && SendsSni(cb)) {
-      return ApiError::BadField(at("sendSni"),
-                                "must be true for an https:// callback: Roost always sends the "
-                                "host name (SNI) when it connects to one");
-    }
   }
   // A channel's own fields only: those of another channel are never used, so
   // nothing checks them; kept, they would be stored and listed as sent.

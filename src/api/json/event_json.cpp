@@ -29,14 +29,20 @@ std::string_view ScopeName(EventScope scope) {
 }  // namespace
 
 json EventJson(const Event& e) {
-  return json{{"id", std::to_string(e.id)},
-              {"device", SigfoxId{e.device}.ToApi()},
-              {"deviceType", e.type},
-              {"deviceTypeId", e.type},
-              {"kind", std::string(EnumByValue(kEventKinds, e.kind).name)},
-              {"severity", std::string(EnumByValue(kEventSeverities, e.severity).name)},
-              {"message", e.text},
-              {"time", e.time}};
+  const std::string device = SigfoxId{e.device}.ToApi();
+  json out{{"id", std::to_string(e.id)},
+           {"device", device},
+           // The Sigfox API v1's names: `deviceId` on every event, and a WARN
+           // event's devices as `deviceIds`.
+           {"deviceId", device},
+           {"deviceType", e.type},
+           {"deviceTypeId", e.type},
+           {"kind", std::string(EnumByValue(kEventKinds, e.kind).name)},
+           {"severity", std::string(EnumByValue(kEventSeverities, e.severity).name)},
+           {"message", e.text},
+           {"time", e.time}};
+  if (e.severity == EventSeverity::kWarn) out["deviceIds"] = json::array({device});
+  return out;
 }
 
 std::string EventCursorText(const storage::EventCursor& c) {
