@@ -373,6 +373,31 @@ TEST_P(MessageStoreTest, ACopyOfAnEarlierFrameArrivingAfterALaterOneJoinsItsMess
   EXPECT_EQ(dev->last, 12'000);
 }
 
+// A report of a device that another transaction is moving to another device
+// type (a bulk edit's chunk, an edit on another instance) waits for it and is
+// then taken, for the new type: a statement that locked the device joined to
+// its type re-read the device after the wait but not the type, found no row,
+// and refused the report as coming from an unknown device.
+TEST_P(MessageStoreTest, AReportOfADeviceBeingMovedToAnotherTypeWaitsAndIsTaken) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "SQLite runs one writer at a time";
+  DeviceType moved_to = MakeType(2, tenant_.id);
+  auto mover = driver::PostgresOpener(location_)();
+  ASSERT_TRUE(mover.ok()) << mover.status().message();
+  for (const std::string& sql :
+       {std::string("BEGIN"), "UPDATE devices SET type_id = '" + moved_to.id + "' WHERE id = 44"}) {
+    ASSERT_TRUE((*mover)->Exec(sql, "test").ok()) << sql;
+  }
+  std::vector<IngestDecision> waited;
+  std::thread here([&] { waited = Ingest({Report(0x2C, 1, 10'000, "0A1B")}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // waits for the lock
+  ASSERT_TRUE((*mover)->Exec("COMMIT", "test").ok());
+  here.join();
+  ASSERT_EQ(Results(waited), std::vector<IngestResult>{IngestResult::kAccepted});
+  auto messages = DeviceMessages(0x2C);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].type, moved_to.id);
+}
+
 // Two instances' reports of one disengaged device on PostgreSQL: the one that
 // waited for the device's lock must not use the flag the other used meanwhile
 // (PostgreSQL re-reads the locked row after the wait, not the rows joined to it).

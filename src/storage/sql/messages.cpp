@@ -226,9 +226,22 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     }
   }
   std::map<uint32_t, DeviceUplink> devices;
+  if (postgres) {
+    // Locked in id order, so that two instances' batches never wait on each
+    // other in a cycle; only the device rows, not their type or group. In a
+    // statement of its own: one that also joined the type, group and flag,
+    // after waiting for a transaction that moved the device to another type
+    // or group (or used its disengage flag), re-read the device's row but not
+    // the rows joined to it, and lost the device (refused as unknown). The
+    // read below, a statement started once the locks are held, sees all of
+    // it as committed.
+    ROOST_SQL_QUERY(q, c,
+                    std::string("SELECT id FROM devices WHERE id ") + c.dialect().in_int_list(1) +
+                        " ORDER BY id FOR NO KEY UPDATE",
+                    "ingest uplinks");
+    ROOST_RETURN_IF_ERROR(q.BindIntList(1, device_ids).Run());
+  }
   {
-    // Locked in id order, so that two instances' batches never wait on each other
-    // in a cycle; only the device rows are locked, not their type or group.
     ROOST_SQL_QUERY(
         q, c,
         std::string("SELECT d.id, d.type_id, d.group_id, g.tree, d.sequence_number, "
@@ -239,8 +252,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
                     "JOIN device_types t ON t.id = d.type_id "
                     "LEFT JOIN sequence_check_disengaged x ON x.device_id = d.id "
                     "WHERE d.id ") +
-            c.dialect().in_int_list(1) + " ORDER BY d.id" +
-            (postgres ? " FOR NO KEY UPDATE OF d" : ""),
+            c.dialect().in_int_list(1),
         "ingest uplinks");
     q.BindIntList(1, device_ids);
     for (;;) {
@@ -260,23 +272,6 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       d.disengaged = q.Int(10) != 0;
       d.heard = q.OptInt(11);
       devices.emplace(static_cast<uint32_t>(q.Int(0)), std::move(d));
-    }
-  }
-  if (postgres && std::any_of(devices.begin(), devices.end(),
-                              [](const auto& entry) { return entry.second.disengaged; })) {
-    // A device's flag is read by the statement that locks the device. If that
-    // statement waited for another instance's transaction, which may have used
-    // the flag, PostgreSQL re-read the device's row after the wait but not the
-    // flag's: a statement of its own, the lock now held, sees the flag as that
-    // transaction left it. Only for flagged devices, which are few.
-    ROOST_SQL_QUERY(q, c, "SELECT 1 FROM sequence_check_disengaged WHERE device_id = $1",
-                    "ingest uplinks");
-    for (auto& [id, d] : devices) {
-      if (!d.disengaged) continue;
-      auto row = q.Bind(1, int64_t{id}).Next();
-      if (!row.ok()) return row.status();
-      d.disengaged = *row;
-      q.Reset();
     }
   }
 

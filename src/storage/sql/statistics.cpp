@@ -226,11 +226,18 @@ Result<IngestDecision> SqlStore::IngestService(const ServiceReport& r, const Ing
   driver::Transaction tx(c);
   ROOST_RETURN_IF_ERROR(tx.Begin("ingest service report"));
   std::string type, device_tree;
+  if (postgres) {
+    // The device is locked by a statement of its own, as in IngestUplinks:
+    // joined to its group, one that waited for a transfer to another group
+    // re-read the device but not the group, and lost it (unknown device).
+    ROOST_SQL_QUERY(q, c, "SELECT id FROM devices WHERE id = $1 FOR NO KEY UPDATE",
+                    "ingest service report");
+    ROOST_RETURN_IF_ERROR(q.Bind(1, int64_t{r.device.value}).Run());
+  }
   {
     ROOST_SQL_QUERY(q, c,
-                    std::string("SELECT d.type_id, g.tree FROM devices d JOIN groups g ON "
-                                "g.id = d.group_id WHERE d.id = $1") +
-                        (postgres ? " FOR NO KEY UPDATE OF d" : ""),
+                    "SELECT d.type_id, g.tree FROM devices d JOIN groups g ON g.id = d.group_id "
+                    "WHERE d.id = $1",
                     "ingest service report");
     auto row = q.Bind(1, int64_t{r.device.value}).Next();
     if (!row.ok()) return row.status();
