@@ -18,9 +18,10 @@ using std::chrono::year_month_day;
 constexpr std::string_view kPartitionPrefix = "messages_p";
 // Rows deleted per SQLite transaction: ingest waits at most for one of them.
 constexpr int64_t kDeleteChunk = 5'000;
-// How long dropping a partition waits for its ACCESS EXCLUSIVE lock on
-// `messages`: while it waits, every ingest queues behind it, so a busy table
-// makes the pass give up (the next pass tries again) rather than stall ingest.
+// How long dropping or creating a partition waits for its ACCESS EXCLUSIVE
+// lock on `messages`: while it waits, every ingest queues behind it, so a busy
+// table makes the pass give up (the next pass tries again) rather than stall
+// ingest.
 constexpr const char* kDropLockTimeout = "SET LOCAL lock_timeout = '2s'";
 
 year_month MonthOf(EpochMillis t) {
@@ -127,14 +128,31 @@ Status SqlStore::PrepareMessagePartitions(EpochMillis now, int months_ahead) {
   year_month m = MonthOf(now);
   for (int i = 0; i <= months_ahead; ++i, m += std::chrono::months{1}) {
     const std::string name = PartitionName(m);
+    {
+      // Made already (the usual case): nothing to lock.
+      ROOST_SQL_QUERY(q, c, "SELECT to_regclass($1) IS NOT NULL", "prepare message partitions");
+      auto row = q.Bind(1, name).Next();
+      if (!row.ok()) return row.status();
+      if (*row && q.Int(0) != 0) continue;
+    }
+    // Its lock on `messages` waits for every transaction reading it, and
+    // every ingest would queue behind the wait: bounded as a drop's. Months
+    // are made ahead, so a busy moment only makes the next pass make it.
     const std::string sql = "CREATE TABLE IF NOT EXISTS " + name +
                             " PARTITION OF messages FOR VALUES FROM (" +
                             std::to_string(StartOf(m)) + ") TO (" +
                             std::to_string(StartOf(m + std::chrono::months{1})) + ")";
-    Status made = c.Exec(sql, "prepare message partitions");
+    Status made = [&] {
+      driver::Transaction tx(c);
+      ROOST_RETURN_IF_ERROR(tx.Begin("prepare message partitions"));
+      ROOST_RETURN_IF_ERROR(c.Exec(kDropLockTimeout, "prepare message partitions"));
+      ROOST_RETURN_IF_ERROR(c.Exec(sql, "prepare message partitions"));
+      return tx.Commit("prepare message partitions");
+    }();
     if (!made.ok()) {
       // Rows of that month already in the default partition (a store older
-      // than its partitions), or another instance creating it at this moment.
+      // than its partitions), another instance creating it at this moment, or
+      // its lock not granted in time.
       skipped += (skipped.empty() ? "" : ", ") + name + " (" + made.message() + ")";
     }
   }
