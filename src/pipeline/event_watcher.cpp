@@ -93,6 +93,11 @@ std::pair<std::string, std::string> EventWatcher::EmailText(const Event& event) 
   return {std::move(subject), std::move(body)};
 }
 
+namespace {
+// How soon an email an instance without SMTP claimed is due again.
+constexpr int64_t kNoSmtpRetryMs = 60'000;
+}  // namespace
+
 Result<int> EventWatcher::SendDueEmails() {
   const EpochMillis now = options_.clock();
   auto tasks = store_.ClaimEventEmails(now, 50, options_.email_lease_ms);
@@ -107,6 +112,15 @@ Result<int> EventWatcher::SendDueEmails() {
     // Its lease ran out while the emails before it were sent: another instance
     // may be sending it now, so it is left to the next claim.
     if (options_.clock() >= task.email.next_attempt) continue;
+    if (!options_.send_email && now - task.email.creation_time < options_.no_smtp_grace_ms) {
+      // Another instance of the database may have SMTP: it gets the email
+      // first (due again in a minute here), and this one gives it up only
+      // once it is that old. Given up at once, the emails of a fleet whose
+      // ingest-only instances have no SMTP were lost at random.
+      (void)store_.CompleteEventEmail(task.email, false, "SMTP is not configured on this instance",
+                                      now + kNoSmtpRetryMs, false);
+      continue;
+    }
     Status st = Status::Unavailable("SMTP is not configured");
     if (options_.send_email) {
       auto [subject, body] = EmailText(task.event);

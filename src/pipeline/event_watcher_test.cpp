@@ -145,11 +145,24 @@ TEST_P(EventWatcherTest, EmailsAreRetriedWithBackOffThenSent) {
   EXPECT_EQ(sent_.size(), 3u);
 }
 
-TEST_P(EventWatcherTest, WithoutSmtpDueEmailsAreGivenUpNotKept) {
+// An instance without SMTP leaves an email to the instances of the database
+// that have it (due again a minute later), and gives it up once it is an hour
+// old, so that configuring SMTP later sends no stale backlog.
+TEST_P(EventWatcherTest, WithoutSmtpEmailsAreLeftToOthersAnHourThenGivenUp) {
   auto o = Options();
   o.send_email = nullptr;
   EventWatcher watcher(*store_, o);
   ASSERT_EQ(watcher.WatchOnce()->lost, 1);
+  EXPECT_EQ(*watcher.SendDueEmails(), 0);
+  // Another instance, with SMTP, finds it due a minute later and sends it.
+  EXPECT_TRUE(store_->ClaimEventEmails(now_ + 59'000, 10, 1000)->empty());
+  auto other = store_->ClaimEventEmails(now_ + 60'000, 10, 1000);
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  ASSERT_EQ(other->size(), 1u);
+  ASSERT_TRUE(
+      *store_->CompleteEventEmail((*other)[0].email, false, "smtp: busy", now_ + 61'000, false));
+  // Still unsent an hour on: this instance gives it up.
+  now_ += 3'600'000;
   EXPECT_EQ(*watcher.SendDueEmails(), 0);
   EXPECT_TRUE(store_->ClaimEventEmails(now_ + 100'000'000, 10, 1000)->empty());
 }
