@@ -888,6 +888,40 @@ TEST_P(CallbackStoreTest, AClaimParkingCallbacksNeverDeadlocksWithAMoveOfTheHook
   EXPECT_TRUE(claimed.empty());  // both parked
 }
 
+// Across its rounds too, a claim locks the callbacks it parks in id order: a
+// later round that met a callback sorting before one an earlier round locked
+// leaves it to the next claim. Locked then, it deadlocked with a move of the
+// downlink hook, which locks the type's callbacks in id order.
+TEST_P(CallbackStoreTest, AClaimsLaterRoundNeverLocksACallbackBeforeOneItLocked) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "SQLite has one writer at a time";
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-d", type_)}).ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B"), Report(0x2C, 2, 20'000, "0A1B")});  // two of cb-d
+  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-a", type_)}).ok());
+  Ingest({Report(0x2C, 3, 30'000, "0A1B")});  // one of each
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb-a", false).ok());
+  ASSERT_TRUE(store_->SetCallbackEnabled("cb-d", false).ok());
+  auto mover = RawConnection();
+  ASSERT_TRUE(mover.ok()) << mover.status().message();
+  driver::Connection& m = **mover;
+  auto lock = [&](const char* id) {
+    auto q = m.Prepare("SELECT 1 FROM callbacks WHERE id = $1 FOR UPDATE", "test");
+    return q.ok() ? q->Bind(1, std::string(id)).Run() : q.status();
+  };
+  ASSERT_TRUE(m.Exec("BEGIN", "test").ok());
+  ASSERT_TRUE(lock("cb-a").ok());
+  // Its first round (of 2) meets cb-d's two deliveries only, and parks cb-d.
+  std::vector<DeliveryTask> claimed;
+  std::thread claimer([&] { claimed = Claim(100'000, 2); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const Status second = lock("cb-d");
+  const Status committed = m.Exec(second.ok() ? "COMMIT" : "ROLLBACK", "test");
+  claimer.join();
+  EXPECT_TRUE(second.ok()) << second.message();
+  EXPECT_TRUE(committed.ok()) << committed.message();
+  EXPECT_TRUE(claimed.empty());
+  EXPECT_TRUE(Claim(100'000).empty()) << "the next claim parks cb-a's";
+}
+
 // An edit decides from a first read whether it changes the kind (and so must
 // lock the callback's deliveries before its row). When another edit changes
 // the kind between that read and the row's lock, the edit starts again: it

@@ -709,6 +709,7 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
   // Rounds: when one met deliveries of callbacks that are not living, those
   // are parked and the claim looks again for as many living ones. Each such
   // round parks a callback for good, so the rounds end.
+  std::set<std::string> locked;  // callbacks locked by earlier rounds
   for (int round = 0; round < 64 && static_cast<int>(claimed.size()) < limit; ++round) {
     const int64_t want = limit - static_cast<int64_t>(claimed.size());
     std::vector<DueRow> rows;
@@ -733,9 +734,18 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
     }
     // Locked in id order, as every transaction that locks several callbacks
     // does (taken in the order of their deliveries, a claim and an operator's
-    // move of the downlink hook each waited for the other).
+    // move of the downlink hook each waited for the other); across rounds
+    // too: a callback that sorts before one an earlier round locked is left
+    // to the next claim, a transaction of its own, and the rounds end.
+    bool out_of_order = false;
     for (auto it = parked.begin(); it != parked.end();) {
+      if (!locked.empty() && *it < *locked.rbegin() && !locked.contains(*it)) {
+        out_of_order = true;  // not living as last read: its rows are not leased
+        it = parked.erase(it);
+        continue;
+      }
       ROOST_RETURN_IF_ERROR(load_callback(lock_callback, *it));
+      locked.insert(*it);
       it = living(*it) ? parked.erase(it) : std::next(it);
     }
     for (const DueRow& r : rows) {
@@ -759,6 +769,12 @@ Result<std::vector<DeliveryTask>> SqlStore::ClaimDeliveries(EpochMillis now, int
       auto leased = ReadAll<Delivery>(u, DeliveryFromRow);
       if (!leased.ok()) return leased.status();
       for (Delivery& d : *leased) claimed.push_back(std::move(d));
+    }
+    if (out_of_order) {
+      // The next claim starts from the head, where those rows are.
+      std::lock_guard<std::mutex> lock(claim_mu_);
+      claim_place_.reset();
+      break;
     }
     // Fewer than asked: nothing else is due. None parked: all were leased.
     if (static_cast<int64_t>(rows.size()) < want || parked.empty()) break;
