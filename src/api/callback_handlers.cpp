@@ -1,4 +1,5 @@
 // /api/devicetypes/{id}/callbacks… and /api/callbacks/messages/error.
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -154,30 +155,42 @@ Response SetDownlinkCallback(ApiContext& ctx, const Principal& p, const Request&
 
 Response ListCallbackErrors(ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.messages == nullptr) return Unavailable();
-  auto window = ParsePageWindow(req);
-  if (!window.ok()) return window.error().ToResponse();
-  const int limit = window->limit;
+  // As the Sigfox API v1's list: `since` and `before` (here on the first
+  // failure's time, which orders the list), `groupId` (a subtree the caller
+  // sees), `limit`, `offset`.
+  int limit = 100, offset = 0;
+  std::optional<EpochMillis> since, before;
+  if (auto e = ParseTimeWindow(req, limit, offset, since, before)) return e->ToResponse();
+  auto subtree = ListSubtree(ctx, p, req);
+  if (!subtree.ok()) return subtree.error().ToResponse();
   // The cursor has the event lists' "<time>-<id>" form: the first failure's
-  // time, then the delivery's id.
+  // time, then the delivery's id. `before` is where the newest-first walk
+  // starts when no cursor says where to go on.
   std::optional<storage::FailedDeliveryCursor> after;
   if (auto text = req.QueryParam("after")) {
     auto cursor = ParseEventCursor(*text);
     if (!cursor.ok()) return cursor.error().ToResponse();
     after = storage::FailedDeliveryCursor{cursor->time, cursor->id};
+  } else if (before) {
+    after = storage::FailedDeliveryCursor{*before, 0};
   }
-  auto failed = ctx.messages->ListFailedDeliveries(p.group, limit, window->offset, after,
+  auto failed = ctx.messages->ListFailedDeliveries(*subtree, limit, offset, after,
                                                    DestinationsVisibleTo(ctx, p));
   if (!failed.ok()) return FromStatus(failed.status()).ToResponse();
+  // Newest first: the page ends at the first delivery that failed before `since`.
+  auto older = [&](const Delivery& d) { return since && d.first_failure < *since; };
+  const size_t full = failed->size();
+  failed->erase(std::find_if(failed->begin(), failed->end(), older), failed->end());
   // A full page has a next one only if a delivery follows its last: without
   // this look, a full last page gave a `next` that led to an empty one.
   bool more = false;
-  if (static_cast<int>(failed->size()) == limit && !failed->empty()) {
+  if (static_cast<int>(full) == limit && failed->size() == full && !failed->empty()) {
     const Delivery& last = failed->back();
     auto following = ctx.messages->ListFailedDeliveries(
-        p.group, 1, 0, storage::FailedDeliveryCursor{last.first_failure, last.id},
+        *subtree, 1, 0, storage::FailedDeliveryCursor{last.first_failure, last.id},
         DestinationsVisibleTo(ctx, p));
     if (!following.ok()) return FromStatus(following.status()).ToResponse();
-    more = !following->empty();
+    more = !following->empty() && !older(following->front());
   }
   const bool secrets = SeesCallbackSecrets(p);
   // Written as text, as a page of messages writes its deliveries: a page of
@@ -188,11 +201,11 @@ Response ListCallbackErrors(ApiContext& ctx, const Principal& p, const Request& 
     AppendDeliveryJson(text, (*failed)[i], secrets);
   }
   text += "],\"paging\":{";
-  if (more && !failed->empty()) {
+  if (more) {
     const Delivery& last = failed->back();
     text += "\"next\":";
     observe::AppendJsonString(
-        text, NextUrl(req, {}, limit,
+        text, NextUrl(req, {"since", "before", "groupId"}, limit,
                       EventCursorText(storage::EventCursor{last.first_failure, last.id})));
   }
   text += "}}";

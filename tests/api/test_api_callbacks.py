@@ -473,6 +473,37 @@ class CallbackFlows(ServedSite):
         status, _, err = self.admin.call("GET", "/api/callbacks/messages/error?after=soon")
         self.assertEqual(status, 400, err)
         self.assertIn("after", err["message"])
+        # The Sigfox API v1's filters, on the first failure's time.
+        failures = sorted(e["firstFailure"] for e in mine)
+
+        def mine_with(query):
+            got = self.admin.ok("GET", "/api/callbacks/messages/error?limit=1000&" + query)
+            return sorted(e["firstFailure"] for e in got["data"] if e["callbackId"] == cb)
+
+        self.assertEqual(mine_with("since=%d" % failures[0]), failures)
+        self.assertEqual(mine_with("since=%d" % (failures[-1] + 1)), [])
+        self.assertEqual(mine_with("since=%d" % failures[1]), failures[1:])
+        self.assertEqual(mine_with("before=%d" % failures[-1]),
+                         [f for f in failures if f < failures[-1]])
+        self.assertEqual(mine_with("before=%d" % failures[0]), [])
+        # Paged with since: the last page that has any has no next.
+        page = self.admin.ok("GET", "/api/callbacks/messages/error?limit=1&since=%d" % failures[0])
+        seen = []
+        for _ in range(50):
+            seen += [e["firstFailure"] for e in page["data"]]
+            if "next" not in page["paging"]:
+                break
+            page = self.admin.ok("GET", page["paging"]["next"])
+        self.assertTrue(all(f >= failures[0] for f in seen), seen)
+        self.assertEqual(len(page["data"]), 1, "the last page has no next, and is not empty")
+        # groupId: a subgroup holds none of the root group's types; an unknown group is 404.
+        sub = self.admin.ok("POST", "/api/groups/create", {"name": "errors-sub"})["id"]
+        self.assertEqual(mine_with("groupId=" + sub), [])
+        status, _, err = self.admin.call("GET", "/api/callbacks/messages/error?groupId=%024x" % 7)
+        self.assertEqual(status, 404, err)
+        status, _, err = self.admin.call("GET", "/api/callbacks/messages/error?since=soon")
+        self.assertEqual(status, 400, err)
+        self.assertIn("since", err["message"])
 
     def test_bad_callbacks_are_refused_when_saved_and_nothing_is_stored(self):
         tid, _ = self.type_with_device("strict", 2)
