@@ -134,6 +134,13 @@ class CallbackStoreTest : public StoreTest {
     return r.ok() ? *r : std::vector<DeliveryTask>{};
   }
 
+  // Locks a callback's row FOR UPDATE on `c`, as a move of the downlink hook
+  // does (in id order, in the caller's transaction).
+  static Status LockCallbackRow(driver::Connection& c, const std::string& id) {
+    auto q = c.Prepare("SELECT 1 FROM callbacks WHERE id = $1 FOR UPDATE", "test");
+    return q.ok() ? q->Bind(1, id).Run() : q.status();
+  }
+
   // A connection of its own to the test's database, past the store.
   Result<std::unique_ptr<driver::Connection>> RawConnection() {
     return (GetParam() == "sqlite" ? driver::SqliteOpener(location_ + "/roost.db")
@@ -871,10 +878,7 @@ TEST_P(CallbackStoreTest, AClaimParkingCallbacksNeverDeadlocksWithAMoveOfTheHook
   auto mover = RawConnection();
   ASSERT_TRUE(mover.ok()) << mover.status().message();
   driver::Connection& m = **mover;
-  auto lock = [&](const char* id) {
-    auto q = m.Prepare("SELECT 1 FROM callbacks WHERE id = $1 FOR UPDATE", "test");
-    return q.ok() ? q->Bind(1, std::string(id)).Run() : q.status();
-  };
+  auto lock = [&](const char* id) { return LockCallbackRow(m, id); };
   ASSERT_TRUE(m.Exec("BEGIN", "test").ok());
   ASSERT_TRUE(lock("cb-a").ok());
   std::vector<DeliveryTask> claimed;
@@ -903,10 +907,7 @@ TEST_P(CallbackStoreTest, AClaimsLaterRoundNeverLocksACallbackBeforeOneItLocked)
   auto mover = RawConnection();
   ASSERT_TRUE(mover.ok()) << mover.status().message();
   driver::Connection& m = **mover;
-  auto lock = [&](const char* id) {
-    auto q = m.Prepare("SELECT 1 FROM callbacks WHERE id = $1 FOR UPDATE", "test");
-    return q.ok() ? q->Bind(1, std::string(id)).Run() : q.status();
-  };
+  auto lock = [&](const char* id) { return LockCallbackRow(m, id); };
   ASSERT_TRUE(m.Exec("BEGIN", "test").ok());
   ASSERT_TRUE(lock("cb-a").ok());
   // Its first round (of 2) meets cb-d's two deliveries only, and parks cb-d.
