@@ -764,7 +764,9 @@ class Store {
   // so that new messages land in a partition that retention can drop whole. A
   // month whose rows already sit in the default partition cannot get one (they
   // stay there and are purged row by row): it is skipped, and InvalidInput names
-  // it after the others were made. SQLite: nothing to do.
+  // it after the others were made. So is a month whose partition could not get
+  // its lock on `messages` within 2 s (the next call tries again). SQLite:
+  // nothing to do.
   virtual Status PrepareMessagePartitions(EpochMillis now, int months_ahead) = 0;
   struct PurgeResult {
     int64_t rows_deleted = 0;  // messages deleted row by row

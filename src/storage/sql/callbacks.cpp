@@ -5,8 +5,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "storage/internal.h"
@@ -304,7 +306,7 @@ Result<Callback> SqlStore::UpdateCallbackOnce(driver::Connection& c, const Callb
     return type != static_cast<int64_t>(cb.callback_type) ||
            subtype != static_cast<int64_t>(cb.subtype);
   };
-  bool locked_deliveries = false;
+  std::optional<std::pair<int64_t, int64_t>> first_read;  // PostgreSQL: the kind read first
   if (!c.dialect().for_update.empty()) {
     // An edit of the kind deletes the pending deliveries in this transaction
     // (below): deleted after the commit, they would include those an ingest
@@ -320,6 +322,7 @@ Result<Callback> SqlStore::UpdateCallbackOnce(driver::Connection& c, const Callb
     auto row = q.Next();
     if (!row.ok()) return row.status();
     if (!*row) return Status::NotFound(what);
+    first_read = std::pair{q.Int(0), q.Int(1)};
     if (changes_kind(q.Int(0), q.Int(1))) {
       ROOST_SQL_QUERY(lock, c,
                       std::string("SELECT id FROM deliveries WHERE callback_id = $1 AND state = 0 "
@@ -327,7 +330,6 @@ Result<Callback> SqlStore::UpdateCallbackOnce(driver::Connection& c, const Callb
                           std::string(c.dialect().for_update),
                       "edit callback");
       ROOST_RETURN_IF_ERROR(lock.BindRef(1, cb.id).Run());
-      locked_deliveries = true;
     }
   }
   Callback before;
@@ -342,7 +344,10 @@ Result<Callback> SqlStore::UpdateCallbackOnce(driver::Connection& c, const Callb
   }
   const bool kind_changed = changes_kind(static_cast<int64_t>(before.callback_type),
                                          static_cast<int64_t>(before.subtype));
-  if (kind_changed && !locked_deliveries && !c.dialect().for_update.empty()) {
+  if (first_read && *first_read != std::pair{static_cast<int64_t>(before.callback_type),
+                                             static_cast<int64_t>(before.subtype)}) {
+    // Another edit changed the kind since the first read: the deliveries
+    // locked (or not) were decided on the wrong kind.
     stale = true;
     return Status::Unavailable("callback " + cb.id + " changed meanwhile");
   }

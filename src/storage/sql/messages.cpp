@@ -226,6 +226,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     }
   }
   std::map<uint32_t, DeviceUplink> devices;
+  std::unordered_set<int64_t> locked;  // PostgreSQL: the devices this batch locked
   if (postgres) {
     // Locked in id order, so that two instances' batches never wait on each
     // other in a cycle; only the device rows, not their type or group. In a
@@ -234,12 +235,19 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     // or group (or used its disengage flag), re-read the device's row but not
     // the rows joined to it, and lost the device (refused as unknown). The
     // read below, a statement started once the locks are held, sees all of
-    // it as committed.
+    // it as committed. Only the devices locked here are taken: one registered
+    // between the two statements is unknown to this batch, as it was before.
     ROOST_SQL_QUERY(q, c,
                     std::string("SELECT id FROM devices WHERE id ") + c.dialect().in_int_list(1) +
                         " ORDER BY id FOR NO KEY UPDATE",
                     "ingest uplinks");
-    ROOST_RETURN_IF_ERROR(q.BindIntList(1, device_ids).Run());
+    q.BindIntList(1, device_ids);
+    for (;;) {
+      auto row = q.Next();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      locked.insert(q.Int(0));
+    }
   }
   {
     ROOST_SQL_QUERY(
@@ -271,6 +279,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       d.payload_config = q.Text(9);
       d.disengaged = q.Int(10) != 0;
       d.heard = q.OptInt(11);
+      if (postgres && !locked.contains(q.Int(0))) continue;
       devices.emplace(static_cast<uint32_t>(q.Int(0)), std::move(d));
     }
   }

@@ -232,7 +232,12 @@ Result<IngestDecision> SqlStore::IngestService(const ServiceReport& r, const Ing
     // re-read the device but not the group, and lost it (unknown device).
     ROOST_SQL_QUERY(q, c, "SELECT id FROM devices WHERE id = $1 FOR NO KEY UPDATE",
                     "ingest service report");
-    ROOST_RETURN_IF_ERROR(q.Bind(1, int64_t{r.device.value}).Run());
+    auto row = q.Bind(1, int64_t{r.device.value}).Next();
+    if (!row.ok()) return row.status();
+    if (!*row) {  // registered since, if at all: unknown to this report
+      decision.result = IngestResult::kUnknownDevice;
+      return decision;
+    }
   }
   {
     ROOST_SQL_QUERY(q, c,
