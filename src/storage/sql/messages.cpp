@@ -241,13 +241,10 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
                     std::string("SELECT id FROM devices WHERE id ") + c.dialect().in_int_list(1) +
                         " ORDER BY id FOR NO KEY UPDATE",
                     "ingest uplinks");
-    q.BindIntList(1, device_ids);
-    for (;;) {
-      auto row = q.Next();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      locked.insert(q.Int(0));
-    }
+    auto ids = ReadAll<int64_t>(q.BindIntList(1, device_ids),
+                                [](driver::Query& row) { return row.Int(0); });
+    if (!ids.ok()) return ids.status();
+    locked.insert(ids->begin(), ids->end());
   }
   {
     ROOST_SQL_QUERY(
