@@ -147,6 +147,16 @@ class CallbackStoreTest : public StoreTest {
                                    : driver::PostgresOpener(location_))();
   }
 
+  // A move of the downlink hook under way: a connection of its own, in a
+  // transaction that holds callback `first` locked (it locks in id order).
+  Result<std::unique_ptr<driver::Connection>> HookMoveHolding(const std::string& first) {
+    auto c = RawConnection();
+    if (!c.ok()) return c.status();
+    ROOST_RETURN_IF_ERROR((*c)->Exec("BEGIN", "test"));
+    ROOST_RETURN_IF_ERROR(LockCallbackRow(**c, first));
+    return c;
+  }
+
   Group root_, tenant_;
   DeviceType type_, other_type_;
 };
@@ -875,12 +885,10 @@ TEST_P(CallbackStoreTest, AClaimParkingCallbacksNeverDeadlocksWithAMoveOfTheHook
   Ingest({Report(0x2C, 2, 20'000, "0A1B")});
   ASSERT_TRUE(store_->SetCallbackEnabled("cb-a", false).ok());
   ASSERT_TRUE(store_->SetCallbackEnabled("cb-b", false).ok());
-  auto mover = RawConnection();
+  auto mover = HookMoveHolding("cb-a");
   ASSERT_TRUE(mover.ok()) << mover.status().message();
   driver::Connection& m = **mover;
   auto lock = [&](const char* id) { return LockCallbackRow(m, id); };
-  ASSERT_TRUE(m.Exec("BEGIN", "test").ok());
-  ASSERT_TRUE(lock("cb-a").ok());
   std::vector<DeliveryTask> claimed;
   std::thread claimer([&] { claimed = Claim(100'000); });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the claim waits for cb-a
@@ -904,12 +912,10 @@ TEST_P(CallbackStoreTest, AClaimsLaterRoundNeverLocksACallbackBeforeOneItLocked)
   Ingest({Report(0x2C, 3, 30'000, "0A1B")});  // one of each
   ASSERT_TRUE(store_->SetCallbackEnabled("cb-a", false).ok());
   ASSERT_TRUE(store_->SetCallbackEnabled("cb-d", false).ok());
-  auto mover = RawConnection();
+  auto mover = HookMoveHolding("cb-a");
   ASSERT_TRUE(mover.ok()) << mover.status().message();
   driver::Connection& m = **mover;
   auto lock = [&](const char* id) { return LockCallbackRow(m, id); };
-  ASSERT_TRUE(m.Exec("BEGIN", "test").ok());
-  ASSERT_TRUE(lock("cb-a").ok());
   // Its first round (of 2) meets cb-d's two deliveries only, and parks cb-d.
   std::vector<DeliveryTask> claimed;
   std::thread claimer([&] { claimed = Claim(100'000, 2); });
