@@ -93,14 +93,20 @@ std::pair<std::string, std::string> EventWatcher::EmailText(const Event& event) 
   return {std::move(subject), std::move(body)};
 }
 
-namespace {
-// How soon an email an instance without SMTP claimed is due again.
-constexpr int64_t kNoSmtpRetryMs = 60'000;
-}  // namespace
-
 Result<int> EventWatcher::SendDueEmails() {
   const EpochMillis now = options_.clock();
-  auto tasks = store_.ClaimEventEmails(now, 50, options_.email_lease_ms);
+  // Without SMTP, only emails that have been due for the whole grace and that
+  // no instance claimed meanwhile: an instance of the database with SMTP would
+  // have taken them within a pass, so none can send them, and they are given
+  // up (a lone instance's outbox does not grow for good). Younger ones are not
+  // touched: a claim here used to record an attempt, spending the retry budget
+  // of the instances that send, and gave up emails they were still retrying.
+  // The claim is made as of `now - grace` with a lease that still ends at
+  // `now + lease` (ClaimEventEmails leases from the time it is given).
+  const bool smtp = static_cast<bool>(options_.send_email);
+  const EpochMillis claim_time = smtp ? now : now - options_.no_smtp_grace_ms;
+  const int64_t lease_ms = options_.email_lease_ms + (now - claim_time);
+  auto tasks = store_.ClaimEventEmails(claim_time, 50, lease_ms);
   if (!tasks.ok()) return tasks.status();
   int sent = 0;
   for (const storage::EventEmailTask& task : *tasks) {
@@ -112,15 +118,6 @@ Result<int> EventWatcher::SendDueEmails() {
     // Its lease ran out while the emails before it were sent: another instance
     // may be sending it now, so it is left to the next claim.
     if (options_.clock() >= task.email.next_attempt) continue;
-    if (!options_.send_email && now - task.email.creation_time < options_.no_smtp_grace_ms) {
-      // Another instance of the database may have SMTP: it gets the email
-      // first (due again in a minute here), and this one gives it up only
-      // once it is that old. Given up at once, the emails of a fleet whose
-      // ingest-only instances have no SMTP were lost at random.
-      (void)store_.CompleteEventEmail(task.email, false, "SMTP is not configured on this instance",
-                                      now + kNoSmtpRetryMs, false);
-      continue;
-    }
     Status st = Status::Unavailable("SMTP is not configured");
     if (options_.send_email) {
       auto [subject, body] = EmailText(task.event);

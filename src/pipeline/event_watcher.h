@@ -47,8 +47,9 @@ struct EventWatcherOptions {
   int64_t email_retry_max_ms = 3'600'000;
   int email_max_attempts = 12;
   int64_t email_lease_ms = 120'000;  // a claimed email is another instance's again after this
-  // Without SMTP, an email is given up once this old (left meanwhile to an
-  // instance of the same database that has SMTP), not at once.
+  // Without SMTP, an email is given up once it has been due this long with no
+  // instance claiming it (left meanwhile to the instances of the same database
+  // that have SMTP, and never touched while they retry it), not at once.
   int64_t no_smtp_grace_ms = 3'600'000;
   observe::Logger* logger = nullptr;
   std::function<void()> after_events;  // a pass recorded events (wake the callback dispatcher)

@@ -146,23 +146,37 @@ TEST_P(EventWatcherTest, EmailsAreRetriedWithBackOffThenSent) {
 }
 
 // An instance without SMTP leaves an email to the instances of the database
-// that have it (due again a minute later), and gives it up once it is an hour
-// old, so that configuring SMTP later sends no stale backlog.
-TEST_P(EventWatcherTest, WithoutSmtpEmailsAreLeftToOthersAnHourThenGivenUp) {
+// that have it, untouched (no attempt of theirs spent, no error of theirs
+// overwritten) however long they retry it, and gives it up only once it has
+// been due an hour with none of them claiming it, so that a lone instance's
+// outbox does not grow for good and configuring SMTP later sends no stale
+// backlog.
+TEST_P(EventWatcherTest, WithoutSmtpEmailsAreLeftToOthersUntilNoneTookThemForAnHour) {
   auto o = Options();
   o.send_email = nullptr;
   EventWatcher watcher(*store_, o);
   ASSERT_EQ(watcher.WatchOnce()->lost, 1);
   EXPECT_EQ(*watcher.SendDueEmails(), 0);
-  // Another instance, with SMTP, finds it due a minute later and sends it.
-  EXPECT_TRUE(store_->ClaimEventEmails(now_ + 59'000, 10, 1000)->empty());
-  auto other = store_->ClaimEventEmails(now_ + 60'000, 10, 1000);
+  // Another instance, with SMTP, finds it due at once and never tried; it
+  // fails and retries a second later.
+  auto other = store_->ClaimEventEmails(now_, 10, 1000);
   ASSERT_TRUE(other.ok()) << other.status().message();
   ASSERT_EQ(other->size(), 1u);
+  EXPECT_EQ((*other)[0].email.attempts, 0);
   ASSERT_TRUE(
-      *store_->CompleteEventEmail((*other)[0].email, false, "smtp: busy", now_ + 61'000, false));
-  // Still unsent an hour on: this instance gives it up.
-  now_ += 3'600'000;
+      *store_->CompleteEventEmail((*other)[0].email, false, "smtp: busy", now_ + 1000, false));
+  // Due for just under an hour (the other instance slow to come back): still
+  // not this instance's to touch.
+  now_ += 1000 + o.no_smtp_grace_ms - 1;
+  EXPECT_EQ(*watcher.SendDueEmails(), 0);
+  other = store_->ClaimEventEmails(now_, 10, 1000);
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  ASSERT_EQ(other->size(), 1u);
+  EXPECT_EQ((*other)[0].email.attempts, 1);  // its own attempt only
+  ASSERT_TRUE(
+      *store_->CompleteEventEmail((*other)[0].email, false, "smtp: busy", now_ + 1000, false));
+  // Then no instance with SMTP claims it for an hour: this one gives it up.
+  now_ += 1000 + o.no_smtp_grace_ms;
   EXPECT_EQ(*watcher.SendDueEmails(), 0);
   EXPECT_TRUE(store_->ClaimEventEmails(now_ + 100'000'000, 10, 1000)->empty());
 }
