@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -290,9 +291,24 @@ bool LiveFeed::StillAuthorised(const Stream& s) {
   if (!s.api_login.empty()) {
     auto user = ctx_.accounts.GetApiUser(s.api_login);
     if (!user.ok()) return user.status().code() != Status::Code::kNotFound;
-    return same_rights(user->group, user->roles);
+    if (!same_rights(user->group, user->roles)) return false;
   }
-  return true;
+  // The device or type streamed must still be one the reader sees: a device
+  // transferred to another group (or deleted and registered again elsewhere)
+  // ends its stream, and the reconnect is 404 as its list is.
+  std::string group;
+  if (s.device) {
+    auto device = ctx_.devices.GetDevice(*s.device);
+    if (!device.ok()) return device.status().code() != Status::Code::kNotFound;
+    group = device->group;
+  } else {
+    auto type = ctx_.devices.GetDeviceType(s.type);
+    if (!type.ok()) return type.status().code() != Status::Code::kNotFound;
+    group = type->group;
+  }
+  auto visible = ctx_.accounts.IsInSubtree(group, s.reader.group);
+  if (!visible.ok()) return visible.status().code() != Status::Code::kNotFound;
+  return *visible;
 }
 
 bool LiveFeed::Send(Stream& s, std::vector<Message> messages) {
@@ -308,6 +324,33 @@ bool LiveFeed::Send(Stream& s, std::vector<Message> messages) {
     fresh.push_back(std::move(m));
   }
   if (fresh.empty()) return true;
+  // Each message is of a group the reader sees (the device's when it was
+  // received): a device that moved to another group goes on sending under
+  // its new group, which the stream must not pass on. It ends there; the
+  // reconnect is refused or sees what the reader may.
+  std::map<std::string, bool> visible;
+  bool foreign = false;
+  for (const Message& m : fresh) {
+    auto [it, added] = visible.emplace(m.group, false);
+    if (!added) continue;
+    auto in = ctx_.accounts.IsInSubtree(m.group, s.reader.group);
+    if (!in.ok() && in.status().code() != Status::Code::kNotFound) {
+      // Not sent now: the next store read finds those after the cursor again.
+      std::lock_guard<std::mutex> lock(mu_);
+      s.read_store = true;
+      return true;
+    }
+    it->second = in.ok() && *in;
+    foreign = foreign || !it->second;
+  }
+  if (foreign) {
+    std::erase_if(fresh, [&](const Message& m) { return !visible[m.group]; });
+    if (s.device) {
+      s.out->Close();
+      return false;
+    }
+    if (fresh.empty()) return true;
+  }
   auto entries = MessageEntries(ctx_, fresh, s.reader);
   if (!entries.ok()) {
     // Not sent: the next store read finds those after the cursor again.

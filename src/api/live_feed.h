@@ -24,9 +24,13 @@
 // A stream is authorised when it opens, and again every `keepalive_interval`
 // and, when its entries show callback credentials (SeesCallbackSecrets), before
 // it sends once a second has passed since: once its session has
-// ended (logged out, expired), its API user is deleted, or its user's roles or
-// group changed, the stream ends (an EventSource reconnecting is then refused,
-// or sees what the new rights show: its entries were rendered for the old).
+// ended (logged out, expired), its API user is deleted, its user's roles or
+// group changed, or its device or device type is no longer one the reader sees
+// (a device transferred to another group), the stream ends (an EventSource
+// reconnecting is then refused, or sees what the new rights show: its entries
+// were rendered for the old). A message of a group the reader does not see (a
+// device that moved goes on sending under its new group) is never sent, and
+// ends a device's stream at once.
 //
 // Bounds: at most `max_streams_per_principal` open streams per API user or
 // user (past it 429), `max_streams` in all (past it 503 with Retry-After); what

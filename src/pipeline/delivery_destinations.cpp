@@ -8,6 +8,28 @@
 #include "integration/callback_request.h"
 
 namespace roost::pipeline {
+namespace {
+
+// The attempt log without what each attempt's answer said ("<epoch ms>
+// <status> <info>" lines keep their time and status): the sender's text names
+// the host, port and address it reached.
+void DropAttemptTexts(std::string& log) {
+  std::string kept;
+  std::string_view rest = log;
+  while (!rest.empty()) {
+    const size_t end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    const size_t a = line.find(' ');
+    const size_t b = a == std::string_view::npos ? a : line.find(' ', a + 1);
+    if (b == std::string_view::npos) continue;
+    kept.append(line.substr(0, b + 1));
+    kept += '\n';
+  }
+  log = std::move(kept);
+}
+
+}  // namespace
 
 Status FillDestinations(storage::Store& store, std::span<Delivery> deliveries,
                         std::span<const Message> messages, const ShowDestination& show) {
@@ -30,7 +52,14 @@ Status FillDestinations(storage::Store& store, std::span<Delivery> deliveries,
         if (c.ok()) it->second = std::move(*c);
       }
     }
-    if (!it->second) continue;
+    if (!it->second) {
+      // Not the reader's to see (another group's callback, or one deleted
+      // since): neither where it sends nor what its attempts' answers said,
+      // which name the host, port and address reached. Times and statuses stay.
+      d.last_info.clear();
+      DropAttemptTexts(d.attempt_log);
+      continue;
+    }
     d.channel = it->second->channel();
     const Message* stored = it->second->kind() == integration::CallbackKind::kDataUplink ||
                                     it->second->kind() == integration::CallbackKind::kDataBidir

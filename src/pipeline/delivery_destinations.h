@@ -22,7 +22,9 @@ using ShowDestination = std::function<bool(const Callback&)>;
 // once per callback. A DATA delivery's url is expanded with the values of its
 // message among `messages`, or without them when it is not there (purged).
 // SERVICE and ERROR deliveries carry their own values. A callback deleted
-// meanwhile leaves its deliveries' destination empty.
+// meanwhile leaves its deliveries' destination empty. A delivery whose callback
+// is not shown (or deleted) also loses its attempts' answer texts (last_info and
+// each attempt_log line's info), which name the host it reached.
 Status FillDestinations(storage::Store& store, std::span<Delivery> deliveries,
                         std::span<const Message> messages, const ShowDestination& show);
 

@@ -188,6 +188,42 @@ class LiveFlows(ServedSite):
                 kind, "7FFFFFF" if kind == "devices" else "0" * 24), self.other_reader)
             self.assertEqual(missing.status, 404)
 
+    def test_a_device_stream_ends_when_the_device_moves_to_a_group_the_reader_cannot_see(self):
+        # A device of the tenant, streamed by its READER, transferred to the other group: the
+        # messages it sends there (under its new type and group) never reach the stream,
+        # which ends, and the reconnect is 404 as the list is.
+        device = self.devices[6]
+        admin = Client(self.server, self.admin_user)
+        self.addCleanup(admin.close)
+        elsewhere = admin.ok("POST", "/api/devicetypes/create",
+                             {"name": "elsewhere", "group": self.other})["id"]
+        admin.ok("POST", "/api/stations/create", {"id": "0C1B", "name": "operator",
+                                                  "lat": 48.85, "lng": 2.35}, expect=201)
+        operator_station = Client(self.server, self.site.api_user("STATION"))
+        self.addCleanup(operator_station.close)
+        path = "/api/devices/%s/messages/live" % device
+        s = self.open(path, self.reader)
+        self.assertEqual(s.status, 200)
+        pac = admin.ok("GET", "/api/devices/" + device)["pac"]
+        moved = admin.ok("POST", "/api/devices/edit",
+                         {"id": device, "deviceTypeId": elsewhere, "pac": pac})
+        self.assertEqual(moved["group"]["id"], self.other)
+        started = time.time()
+        self.assertEqual(operator_station.ok(
+            "POST", "/api/ingest/uplink",
+            {"device": device, "seqNumber": 1, "data": "feff15", "time": now_ms(),
+             "station": "0C1B", "rssi": -110.0, "snr": 10.5})["result"], "accepted")
+        shown = []
+        while True:
+            e = s.next_event(timeout=8)
+            if e is None:
+                break
+            shown.append(e)
+        self.assertEqual(shown, [], "another group's message reached the stream")
+        self.assertLess(time.time() - started, 8, "the stream did not end")
+        again = self.open(path, self.reader)
+        self.assertEqual(again.status, 404)
+
     def test_a_stations_role_may_not_stream(self):
         s = self.open("/api/devices/%s/messages/live" % self.devices[0], self.station_user)
         self.assertEqual(s.status, 403)
