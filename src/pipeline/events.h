@@ -21,6 +21,10 @@ namespace roost::pipeline {
 
 // At most this many addresses per configuration.
 inline constexpr size_t kMaxEventEmails = 20;
+// At most this many configurations per device, device type or group (made by
+// its group): with kMaxEventEmails, what one target adds to an event's emails
+// is bounded (the store bounds an event's recipients as a whole too).
+inline constexpr size_t kMaxEventConfigsPerTarget = 10;
 
 class EventService {
  public:
@@ -38,7 +42,8 @@ class EventService {
   // Checks the kinds (at least one, no repeats) and the addresses (1 to
   // kMaxEventEmails, each integration::ValidateAddress, no repeats), then
   // stores the configuration with a new id and the creation time.
-  // InvalidInput naming the field ("kinds", "emails[2]").
+  // InvalidInput naming the field ("kinds", "emails[2]"); AlreadyExists when
+  // the target has kMaxEventConfigsPerTarget configurations of its group.
   Result<EventConfig> CreateEventConfig(EventConfig config);
   Result<EventConfig> GetEventConfig(std::string_view id);  // NotFound
   Result<std::vector<EventConfig>> ListEventConfigs(EventScope scope, std::string_view target);

@@ -264,6 +264,29 @@ TEST_P(EventStoreTest, EmailsGoToTheConfigurationsThatApplyAndOnlyTheirKinds) {
                                         "type@example.com Co"}));
 }
 
+// One event is mailed to at most 100 addresses, the groups' from the root down
+// first: a tenant's own configurations never push out the operator's.
+TEST_P(EventStoreTest, AnEventIsMailedToAtMostAHundredAddressesTheRootsFirst) {
+  const std::string device = "0000002C";
+  for (int c = 0; c < 6; ++c) {
+    std::vector<std::string> emails;
+    for (int i = 0; i < 20; ++i) {
+      emails.push_back("d" + std::to_string(c) + "-" + std::to_string(i) + "@example.com");
+    }
+    Config("dev" + std::to_string(c), EventScope::kDevice, device, tenant_.id,
+           {EventKind::kCommunicationLoss}, emails);
+  }
+  Config("root", EventScope::kGroup, root_.id, root_.id, {EventKind::kCommunicationLoss},
+         {"root@example.com"});
+  Hear(0x2C, 1, kT);
+  const EpochMillis now = kT + kKeepAliveMs + 1;
+  ASSERT_EQ(Watch(now).lost, 1);
+  std::multiset<std::string> mailed = ClaimRecipients(now);
+  mailed.merge(ClaimRecipients(now));
+  EXPECT_EQ(mailed.size(), 100u);
+  EXPECT_EQ(mailed.count("root@example.com No"), 1u);
+}
+
 TEST_P(EventStoreTest, ALossAndItsRestorationEachQueueTheTypesErrorCallbacksOnce) {
   Callback error;
   error.id = "cb-error";

@@ -219,6 +219,21 @@ class EventFlows(ServedSite):
         self.assertEqual(status, 404)
         self.admin.ok("POST", "%s/%s/delete" % (base, made["id"]), expect=204)
         self.assertEqual(self.reader.ok("GET", base)["data"], [])
+        # At most 10 per target: the eleventh is 409, and deleting one makes room.
+        type_base = "/api/devicetypes/%s/events/config" % tid
+        made = [self.admin.ok("POST", type_base + "/new",
+                              {"kinds": [0], "emails": ["t%d@test.example" % i]}, expect=201)
+                for i in range(10)]
+        status, _, err = self.admin.call("POST", type_base + "/new",
+                                         {"kinds": [0], "emails": ["t10@test.example"]})
+        self.assertEqual(status, 409, err)
+        self.assertIn("at most 10 event configurations", err["message"])
+        self.assertEqual(len(self.reader.ok("GET", type_base)["data"]), 10)
+        self.admin.ok("POST", "%s/%s/delete" % (type_base, made[0]["id"]), expect=204)
+        self.admin.ok("POST", type_base + "/new", {"kinds": [0], "emails": ["t10@test.example"]},
+                      expect=201)
+        for m in self.reader.ok("GET", type_base)["data"]:
+            self.admin.ok("POST", "%s/%s/delete" % (type_base, m["id"]), expect=204)
 
     def test_another_group_sees_nothing_and_is_answered_like_an_unknown_device(self):
         tid, did = self.type_with_device("private", 3)

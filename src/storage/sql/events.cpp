@@ -16,6 +16,11 @@
 namespace roost::storage::sql {
 namespace {
 
+// The most addresses one event is emailed to. A tenant may make configurations
+// on its groups, however deep, its types and its devices: without a bound one
+// event could have the operator's mail server send thousands of emails.
+constexpr size_t kMaxEventRecipients = 100;
+
 constexpr const char* kEventColumns =
     "id, device_id, type_id, group_id, kind, severity, text, time";
 constexpr const char* kEventConfigSelect =
@@ -126,32 +131,12 @@ Status SqlStore::RecordEventOn(Connection& c, Event& event, EpochMillis now) {
     ROOST_RETURN_IF_ERROR(QueueCallbackDeliveries(c, event.type, CallbackType::kError,
                                                   CallbackSubtype::kNone, prototype, now));
   }
-  // Who is told: the device's configurations while it is still in the group
-  // that made them, its type's while the type is still in the group that made
-  // them, and those of its group and every group above it.
+  // Who is told: the configurations of the device's group and every group
+  // above it, its type's while the type is still in the group that made them,
+  // and the device's while it is still in the group that made them. Taken in
+  // that order, the groups' from the root down, up to kMaxEventRecipients
+  // addresses: a tenant's own configurations never push out the operator's.
   std::vector<EventConfig> configs;
-  {
-    ROOST_SQL_QUERY(q, c,
-                    std::string(kEventConfigSelect) +
-                        " WHERE scope = 0 AND target = $1 AND group_id = $2 ORDER BY id",
-                    "record event");
-    const std::string target = DeviceTarget(event.device);
-    q.BindRef(1, target).BindRef(2, event.group);
-    auto rows = ReadAll<EventConfig>(q, EventConfigFromRow);
-    if (!rows.ok()) return rows.status();
-    configs = std::move(*rows);
-  }
-  {
-    ROOST_SQL_QUERY(q, c,
-                    std::string(kEventConfigSelect) +
-                        " WHERE scope = 1 AND target = $1 AND group_id = (SELECT group_id FROM "
-                        "device_types WHERE id = $1) ORDER BY id",
-                    "record event");
-    q.BindRef(1, event.type);
-    auto rows = ReadAll<EventConfig>(q, EventConfigFromRow);
-    if (!rows.ok()) return rows.status();
-    configs.insert(configs.end(), rows->begin(), rows->end());
-  }
   std::string tree;
   {
     ROOST_SQL_QUERY(q, c, "SELECT tree FROM groups WHERE id = $1", "record event");
@@ -172,10 +157,35 @@ Status SqlStore::RecordEventOn(Connection& c, Event& event, EpochMillis now) {
       q.Reset();
     }
   }
+  {
+    ROOST_SQL_QUERY(q, c,
+                    std::string(kEventConfigSelect) +
+                        " WHERE scope = 1 AND target = $1 AND group_id = (SELECT group_id FROM "
+                        "device_types WHERE id = $1) ORDER BY id",
+                    "record event");
+    q.BindRef(1, event.type);
+    auto rows = ReadAll<EventConfig>(q, EventConfigFromRow);
+    if (!rows.ok()) return rows.status();
+    configs.insert(configs.end(), rows->begin(), rows->end());
+  }
+  {
+    ROOST_SQL_QUERY(q, c,
+                    std::string(kEventConfigSelect) +
+                        " WHERE scope = 0 AND target = $1 AND group_id = $2 ORDER BY id",
+                    "record event");
+    const std::string target = DeviceTarget(event.device);
+    q.BindRef(1, target).BindRef(2, event.group);
+    auto rows = ReadAll<EventConfig>(q, EventConfigFromRow);
+    if (!rows.ok()) return rows.status();
+    configs.insert(configs.end(), rows->begin(), rows->end());
+  }
   std::set<std::string> recipients;
   for (const EventConfig& config : configs) {
     if (!HasKind(config, event.kind)) continue;
-    recipients.insert(config.emails.begin(), config.emails.end());
+    for (const std::string& to : config.emails) {
+      if (recipients.size() >= kMaxEventRecipients) break;
+      recipients.insert(to);
+    }
   }
   if (recipients.empty()) return Status::Ok();
   ROOST_SQL_QUERY(q, c,
