@@ -15,7 +15,14 @@
 // one URL callback, so each message also queues a delivery. Every report is a
 // new frame (each device's sequence number goes up by one per report), and each
 // case checks that every one was accepted.
+// Baseline (SQLite only): BM_MessageRowsOnly/500, the same message rows (same
+// values, sizes and keys) written with one prepared INSERT into the same store's
+// messages table, 500 per transaction, through SQLite's own API: what ingest
+// would cost if nothing but the message row were written (no device update,
+// statistics or delivery, no decisions). Each line's items_per_second is the
+// figure; the ratio of the two 500 lines is ingest's share of that floor.
 #include <benchmark/benchmark.h>
+#include <sqlite3.h>
 
 #include "bench_support.h"
 #include "store_bench_support.h"
@@ -149,6 +156,78 @@ BENCHMARK(BM_IngestUplinks)
     ->Arg(500)
     ->Iterations(static_cast<benchmark::IterationCount>(MessagesPerCase() / 500))
     ->UseRealTime()  // PostgreSQL's work is in its own processes
+    ->Unit(benchmark::kMillisecond);
+
+void BM_MessageRowsOnly(benchmark::State& state) {
+  if (bench::OnPostgres()) {
+    state.SkipWithError("SQLite only: the baseline of SQLite's batched-ingest target");
+    return;
+  }
+  const size_t per_transaction = static_cast<size_t>(state.range(0));
+  Fleet fleet;
+  sqlite3* db = nullptr;
+  const std::string file = (fs::path(fleet.dir) / "roost.db").string();
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    Die("open", Status::IoError(sqlite3_errmsg(db)));
+  }
+  auto exec = [&](const char* sql) {
+    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      Die("sqlite", Status::Internal(std::string(sql) + ": " + sqlite3_errmsg(db)));
+    }
+  };
+  // As the store configures its connections (WAL, commits without fsync).
+  exec("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32000");
+  sqlite3_stmt* insert = nullptr;
+  if (sqlite3_prepare_v3(db,
+                         "INSERT INTO messages (device_id, time, seq_number, type_id, group_id, "
+                         "data, decoded, rinfos, nb_frames, ack, location_lat, location_lng, "
+                         "location_radius, link_quality, undecoded) VALUES "
+                         "(?, ?, ?, ?, ?, ?, '', ?, 1, 0, NULL, NULL, NULL, ?, '')",
+                         -1, SQLITE_PREPARE_PERSISTENT, &insert, nullptr) != SQLITE_OK) {
+    Die("prepare", Status::Internal(sqlite3_errmsg(db)));
+  }
+  // What ingest stores for the benchmark's reports: one station, its position.
+  const std::string rinfos =
+      "[{\"station\":\"0A1B\",\"rssi\":-120.5,\"snr\":12.25,\"freq\":868130000,"
+      "\"lat\":43.6,\"lng\":1.44,\"delay\":0}]";
+  const std::string type = Hex24(0x100), group = Hex24(1);
+  size_t next = 0;
+  for (auto _ : state) {
+    exec("BEGIN");
+    for (size_t i = 0; i < per_transaction; ++i, ++next) {
+      const size_t n = fleet.devices.size();
+      sqlite3_bind_int64(insert, 1, fleet.devices[next % n]);
+      sqlite3_bind_int64(insert, 2, 1'800'000'000'000 + static_cast<int64_t>(next) * 5);
+      sqlite3_bind_int64(insert, 3, static_cast<int64_t>((next / n + 1) % 4096));
+      sqlite3_bind_text(insert, 4, type.data(), static_cast<int>(type.size()), SQLITE_STATIC);
+      sqlite3_bind_text(insert, 5, group.data(), static_cast<int>(group.size()), SQLITE_STATIC);
+      sqlite3_bind_text(insert, 6, "0a1b2c3d4e5f", 12, SQLITE_STATIC);
+      sqlite3_bind_text(insert, 7, rinfos.data(), static_cast<int>(rinfos.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(insert, 8, 0);
+      if (sqlite3_step(insert) != SQLITE_DONE) Die("insert", Status::Internal(sqlite3_errmsg(db)));
+      sqlite3_reset(insert);
+    }
+    exec("COMMIT");
+  }
+  sqlite3_finalize(insert);
+  sqlite3_int64 rows = 0;
+  sqlite3_stmt* count = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM messages", -1, &count, nullptr) == SQLITE_OK &&
+      sqlite3_step(count) == SQLITE_ROW) {
+    rows = sqlite3_column_int64(count, 0);
+  }
+  sqlite3_finalize(count);
+  sqlite3_close_v2(db);
+  if (static_cast<size_t>(rows) != next) {
+    Die("insert",
+        Status::Internal(std::to_string(rows) + " rows stored of " + std::to_string(next)));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(next));
+}
+BENCHMARK(BM_MessageRowsOnly)
+    ->Arg(500)
+    ->Iterations(static_cast<benchmark::IterationCount>(MessagesPerCase() / 500))
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

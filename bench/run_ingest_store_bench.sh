@@ -13,4 +13,17 @@ build=${1:-"$root/build"}
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROOST_BENCH=ON >/dev/null
 ninja -C "$build" ingest_store_bench >/dev/null
 echo "machine: $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-exec "$build/bench/ingest_store_bench" --benchmark_color=false
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+"$build/bench/ingest_store_bench" --benchmark_color=false >"$out"
+cat "$out"
+# The ratio to the baseline of the same run: ingest's 500-report transactions
+# beside the same message rows alone (SQLite only: the baseline is skipped on
+# PostgreSQL).
+awk '/^BM_IngestUplinks\/500\// { for (i = 1; i <= NF; i++) if ($i ~ /^items_per_second=/) ingest = $i }
+     /^BM_MessageRowsOnly\/500\// { for (i = 1; i <= NF; i++) if ($i ~ /^items_per_second=/) rows = $i }
+     function rate(f) { sub(/^items_per_second=/, "", f); n = f + 0;
+                        if (f ~ /k\/s$/) n *= 1e3; else if (f ~ /M\/s$/) n *= 1e6; return n }
+     END { if (ingest != "" && rows != "")
+             printf "ratio: IngestUplinks/500 %.0f msg/s = %.2f x the message rows alone (%.0f rows/s)\n",
+                    rate(ingest), rate(ingest) / rate(rows), rate(rows) }' "$out"

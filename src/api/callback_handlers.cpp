@@ -157,12 +157,28 @@ Response ListCallbackErrors(ApiContext& ctx, const Principal& p, const Request& 
   if (ctx.messages == nullptr) return Unavailable();
   // As the Sigfox API v1's list: `since` and `before` (here on the first
   // failure's time, which orders the list), `groupId` (a subtree the caller
-  // sees), `limit`, `offset`.
+  // sees), `hexId` (a device), `deviceTypeId` (a device type the caller
+  // sees: its callbacks'), `limit`, `offset`.
   int limit = 100, offset = 0;
-  std::optional<EpochMillis> since, before;
-  if (auto e = ParseTimeWindow(req, limit, offset, since, before)) return e->ToResponse();
+  std::optional<EpochMillis> before;
+  storage::FailedDeliveryFilter filter;
+  if (auto e = ParseTimeWindow(req, limit, offset, filter.since, before)) return e->ToResponse();
   auto subtree = ListSubtree(ctx, p, req);
   if (!subtree.ok()) return subtree.error().ToResponse();
+  if (auto hex = req.QueryParam("hexId")) {
+    // Not required to be visible: the list holds only the caller's callbacks'
+    // deliveries, of devices that may have moved to another group since.
+    auto device = ParseSigfoxId(*hex);
+    if (!device.ok()) {
+      return ApiError::BadField("hexId", "must be a device id of 1 to 8 hex digits").ToResponse();
+    }
+    filter.device = device->value;
+  }
+  if (auto type = req.QueryParam("deviceTypeId")) {
+    auto t = VisibleDeviceType(ctx, p, *type);
+    if (!t.ok()) return t.error().ToResponse();
+    filter.type = t->id;
+  }
   // The cursor has the event lists' "<time>-<id>" form: the first failure's
   // time, then the delivery's id. `before` is where the newest-first walk
   // starts when no cursor says where to go on.
@@ -174,38 +190,24 @@ Response ListCallbackErrors(ApiContext& ctx, const Principal& p, const Request& 
   } else if (before) {
     after = storage::FailedDeliveryCursor{*before, 0};
   }
-  auto failed = ctx.messages->ListFailedDeliveries(*subtree, limit, offset, after,
-                                                   DestinationsVisibleTo(ctx, p));
-  if (!failed.ok()) return FromStatus(failed.status()).ToResponse();
-  // Newest first: the page ends at the first delivery that failed before `since`.
-  auto older = [&](const Delivery& d) { return since && d.first_failure < *since; };
-  const size_t full = failed->size();
-  failed->erase(std::find_if(failed->begin(), failed->end(), older), failed->end());
-  // A full page has a next one only if a delivery follows its last: without
-  // this look, a full last page gave a `next` that led to an empty one.
-  bool more = false;
-  if (static_cast<int>(full) == limit && failed->size() == full && !failed->empty()) {
-    const Delivery& last = failed->back();
-    auto following = ctx.messages->ListFailedDeliveries(
-        *subtree, 1, 0, storage::FailedDeliveryCursor{last.first_failure, last.id},
-        DestinationsVisibleTo(ctx, p));
-    if (!following.ok()) return FromStatus(following.status()).ToResponse();
-    more = !following->empty() && !older(following->front());
-  }
+  auto page = ctx.messages->ListFailedDeliveries(*subtree, limit, offset, after, filter,
+                                                 DestinationsVisibleTo(ctx, p));
+  if (!page.ok()) return FromStatus(page.status()).ToResponse();
+  const std::vector<Delivery>& failed = page->deliveries;
   const bool secrets = SeesCallbackSecrets(p);
   // Written as text, as a page of messages writes its deliveries: a page of
   // 1 000 failing deliveries, each with its attempt log, is mostly this text.
   std::string text = "{\"data\":[";
-  for (size_t i = 0; i < failed->size(); ++i) {
+  for (size_t i = 0; i < failed.size(); ++i) {
     if (i > 0) text += ',';
-    AppendDeliveryJson(text, (*failed)[i], secrets);
+    AppendDeliveryJson(text, failed[i], secrets);
   }
   text += "],\"paging\":{";
-  if (more) {
-    const Delivery& last = failed->back();
+  if (page->more) {
+    const Delivery& last = failed.back();
     text += "\"next\":";
     observe::AppendJsonString(
-        text, NextUrl(req, {"since", "before", "groupId"}, limit,
+        text, NextUrl(req, {"since", "before", "groupId", "hexId", "deviceTypeId"}, limit,
                       EventCursorText(storage::EventCursor{last.first_failure, last.id})));
   }
   text += "}}";

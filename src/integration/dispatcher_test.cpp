@@ -621,7 +621,7 @@ TEST_P(DispatcherTest, FailuresAreRetriedWithBackOffThenTheCallbackDiesWithOneAl
   const int settled = hits.load();
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(hits.load(), settled) << "a dead callback is not tried any more";
-  auto failed = store_->ListFailedDeliveries(root_.id, 100, 0, std::nullopt);
+  auto failed = store_->ListFailedDeliveries(root_.id, 100, 0, std::nullopt, {});
   ASSERT_TRUE(failed.ok());
   ASSERT_FALSE(failed->empty());
   for (const Delivery& d : *failed) {

@@ -368,11 +368,22 @@ Status MessageService::SetDownlinkHook(std::string_view id) {
   return store_.SetDownlinkHook(id);
 }
 
-Result<std::vector<Delivery>> MessageService::ListFailedDeliveries(
+Result<MessageService::FailedDeliveryPage> MessageService::ListFailedDeliveries(
     std::string_view group_subtree, int limit, int offset,
-    std::optional<storage::FailedDeliveryCursor> after, const ShowDestination& show) {
-  auto failed = store_.ListFailedDeliveries(group_subtree, limit, offset, after);
-  if (!failed.ok()) return failed;
+    std::optional<storage::FailedDeliveryCursor> after, const storage::FailedDeliveryFilter& filter,
+    const ShowDestination& show) {
+  auto failed = store_.ListFailedDeliveries(group_subtree, limit, offset, after, filter);
+  if (!failed.ok()) return failed.status();
+  FailedDeliveryPage page;
+  // A full page has a next one only if a delivery follows its last: without
+  // this look, a full last page gave a `next` that led to an empty one.
+  if (static_cast<int>(failed->size()) == limit && !failed->empty()) {
+    const Delivery& last = failed->back();
+    auto following = store_.ListFailedDeliveries(
+        group_subtree, 1, 0, storage::FailedDeliveryCursor{last.first_failure, last.id}, filter);
+    if (!following.ok()) return following.status();
+    page.more = !following->empty();
+  }
   // Each delivery's message, for the values of its url, read together (a page
   // holds at most kMaxPageSize deliveries). An event's ERROR deliveries are
   // keyed with sequence number -1, which no message has: not looked for. A
@@ -386,7 +397,8 @@ Result<std::vector<Delivery>> MessageService::ListFailedDeliveries(
   auto messages = store_.GetMessages(keys);
   if (!messages.ok()) return messages.status();
   ROOST_RETURN_IF_ERROR(FillDestinations(store_, *failed, *messages, show));
-  return failed;
+  page.deliveries = std::move(*failed);
+  return page;
 }
 
 }  // namespace roost::pipeline

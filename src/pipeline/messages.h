@@ -137,10 +137,16 @@ class MessageService {
   Status SetCallbackEnabled(std::string_view id, bool enabled);
   Status SetDownlinkHook(std::string_view id);
   // Failed and dead deliveries of `group_subtree` (storage::Store::
-  // ListFailedDeliveries), with the destinations `show` allows.
-  Result<std::vector<Delivery>> ListFailedDeliveries(
+  // ListFailedDeliveries), with the destinations `show` allows. `more`: a
+  // delivery follows the page's last (looked up only for a full page).
+  struct FailedDeliveryPage {
+    std::vector<Delivery> deliveries;
+    bool more = false;
+  };
+  Result<FailedDeliveryPage> ListFailedDeliveries(
       std::string_view group_subtree, int limit, int offset,
-      std::optional<storage::FailedDeliveryCursor> after, const ShowDestination& show);
+      std::optional<storage::FailedDeliveryCursor> after,
+      const storage::FailedDeliveryFilter& filter, const ShowDestination& show);
 
  private:
   storage::Store& store_;

@@ -108,6 +108,23 @@ class CallbackStoreTest : public StoreTest {
   }
 
   // A STATUS report of device 0x2C through 0A1B.
+  // A SERVICE STATUS callback "cb-status" on type_.
+  void AddStatusCallback() {
+    Callback status = MakeCallback("cb-status", type_);
+    status.callback_type = CallbackType::kService;
+    status.subtype = CallbackSubtype::kStatus;
+    ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{status}).ok());
+  }
+
+  // The decision on service report `r`, ingested at 1 s.
+  IngestResult IngestStatus(const ServiceReport& r) {
+    IngestPolicy policy;
+    policy.now = 1'000;
+    auto d = store_->IngestService(r, policy);
+    EXPECT_TRUE(d.ok()) << d.status().message();
+    return d.ok() ? d->result : IngestResult::kUnknownDevice;
+  }
+
   static ServiceReport StatusReport(EpochMillis time, int64_t seq) {
     ServiceReport r;
     r.device.value = 0x2C;
@@ -682,11 +699,11 @@ TEST_P(CallbackStoreTest, AttemptsAreRecordedAndGivingUpKillsTheCallbackOnce) {
   ASSERT_EQ(delivered->size(), 2u);
   std::set<DeliveryState> states{(*delivered)[0].state, (*delivered)[1].state};
   EXPECT_EQ(states, (std::set<DeliveryState>{DeliveryState::kDone, DeliveryState::kDead}));
-  auto failed = store_->ListFailedDeliveries(tenant_.id, 100, 0, std::nullopt);
+  auto failed = store_->ListFailedDeliveries(tenant_.id, 100, 0, std::nullopt, {});
   ASSERT_TRUE(failed.ok()) << failed.status().message();
   EXPECT_EQ(failed->size(), 2u);
   Group elsewhere = MakeGroup(9, root_.id);
-  EXPECT_TRUE(store_->ListFailedDeliveries(elsewhere.id, 100, 0, std::nullopt)->empty());
+  EXPECT_TRUE(store_->ListFailedDeliveries(elsewhere.id, 100, 0, std::nullopt, {})->empty());
 
   // A dead callback queues nothing more and its pending rows wait; enabling revives it.
   Ingest({Report(0x2C, 3, 40'000, "0A1B")});
@@ -1308,7 +1325,7 @@ TEST_P(CallbackStoreTest, FailedDeliveriesArePagedNewestFirstFailureThenId) {
     o.retry_at = 200'000;
     ASSERT_TRUE(store_->CompleteDelivery(tasks[i].delivery.id, o).ok());
   }
-  auto all = store_->ListFailedDeliveries(tenant_.id, 100, 0, std::nullopt);
+  auto all = store_->ListFailedDeliveries(tenant_.id, 100, 0, std::nullopt, {});
   ASSERT_TRUE(all.ok()) << all.status().message();
   ASSERT_EQ(all->size(), 5u);
   for (size_t i = 1; i < all->size(); ++i) {
@@ -1320,7 +1337,7 @@ TEST_P(CallbackStoreTest, FailedDeliveriesArePagedNewestFirstFailureThenId) {
   std::vector<int64_t> paged;
   std::optional<FailedDeliveryCursor> after;
   for (int pages = 0; pages < 10; ++pages) {
-    auto page = store_->ListFailedDeliveries(tenant_.id, 2, 0, after);
+    auto page = store_->ListFailedDeliveries(tenant_.id, 2, 0, after, {});
     ASSERT_TRUE(page.ok()) << page.status().message();
     for (const Delivery& d : *page) paged.push_back(d.id);
     if (page->size() < 2) break;
@@ -1330,20 +1347,72 @@ TEST_P(CallbackStoreTest, FailedDeliveriesArePagedNewestFirstFailureThenId) {
   for (const Delivery& d : *all) expected.push_back(d.id);
   EXPECT_EQ(paged, expected);
   // An offset skips that many rows before the page, after the cursor when given.
-  auto skipped = store_->ListFailedDeliveries(tenant_.id, 2, 1, std::nullopt);
+  auto skipped = store_->ListFailedDeliveries(tenant_.id, 2, 1, std::nullopt, {});
   ASSERT_TRUE(skipped.ok()) << skipped.status().message();
   ASSERT_EQ(skipped->size(), 2u);
   EXPECT_EQ((*skipped)[0].id, expected[1]);
   EXPECT_EQ((*skipped)[1].id, expected[2]);
   const Delivery& second = (*all)[1];
   auto after_and_skipped = store_->ListFailedDeliveries(
-      tenant_.id, 100, 2, FailedDeliveryCursor{second.first_failure, second.id});
+      tenant_.id, 100, 2, FailedDeliveryCursor{second.first_failure, second.id}, {});
   ASSERT_TRUE(after_and_skipped.ok());
   ASSERT_EQ(after_and_skipped->size(), 1u);
   EXPECT_EQ((*after_and_skipped)[0].id, expected[4]);
-  EXPECT_EQ(
-      store_->ListFailedDeliveries(tenant_.id, 2, kMaxListOffset + 1, std::nullopt).status().code(),
-      Status::Code::kInvalidInput);
+  EXPECT_EQ(store_->ListFailedDeliveries(tenant_.id, 2, kMaxListOffset + 1, std::nullopt, {})
+                .status()
+                .code(),
+            Status::Code::kInvalidInput);
+}
+
+// The Sigfox API v1 filters of the list (hexId, deviceTypeId, since) are
+// applied by the query, so that a page is full when more rows pass them.
+TEST_P(CallbackStoreTest, FailedDeliveriesAreFilteredByDeviceTypeAndFirstFailure) {
+  ASSERT_TRUE(store_->InsertDevice(MakeDevice(0x2D, type_)).ok());
+  ASSERT_TRUE(store_
+                  ->CreateCallbacks(std::vector<Callback>{MakeCallback("cb-one", type_),
+                                                          MakeCallback("cb-two", other_type_)})
+                  .ok());
+  Ingest({Report(0x2C, 1, 10'000, "0A1B"), Report(0x2D, 1, 10'000, "0A1B"),
+          Report(0x3C, 1, 10'000, "0A1B")});
+  Ingest({Report(0x2C, 2, 20'000, "0A1B")});
+  auto tasks = Claim(100'000);
+  ASSERT_EQ(tasks.size(), 4u);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    DeliveryOutcome o;
+    o.now = 100'000 + static_cast<EpochMillis>(i) * 1000;
+    o.status = 500;
+    o.info = "server error";
+    o.retry_at = 200'000;
+    ASSERT_TRUE(store_->CompleteDelivery(tasks[i].delivery.id, o).ok());
+  }
+  auto list = [&](const FailedDeliveryFilter& filter, int limit = 100) {
+    std::vector<std::pair<uint32_t, std::string>> out;
+    auto page = store_->ListFailedDeliveries(tenant_.id, limit, 0, std::nullopt, filter);
+    EXPECT_TRUE(page.ok()) << page.status().message();
+    if (page.ok()) {
+      for (const Delivery& d : *page) out.emplace_back(d.device, d.callback);
+    }
+    return out;
+  };
+  using Rows = std::vector<std::pair<uint32_t, std::string>>;
+  EXPECT_EQ(list({}).size(), 4u);
+  FailedDeliveryFilter by_device;
+  by_device.device = 0x2C;
+  EXPECT_EQ(list(by_device), (Rows{{0x2C, "cb-one"}, {0x2C, "cb-one"}}));
+  // A page of one is full with a row that passes, not cut short by one that does not.
+  EXPECT_EQ(list(by_device, 1).size(), 1u);
+  FailedDeliveryFilter by_type;
+  by_type.type = other_type_.id;
+  EXPECT_EQ(list(by_type), (Rows{{0x3C, "cb-two"}}));
+  FailedDeliveryFilter both;
+  both.device = 0x3C;
+  both.type = type_.id;
+  EXPECT_TRUE(list(both).empty());
+  FailedDeliveryFilter since;
+  since.since = 102'000;  // the last two failures
+  EXPECT_EQ(list(since).size(), 2u);
+  since.since = 104'000;
+  EXPECT_TRUE(list(since).empty());
 }
 
 TEST_P(CallbackStoreTest, AClaimCarriesEachDeliverysOwnMessageWhetherCloseInTimeOrFarApart) {
@@ -1574,34 +1643,42 @@ TEST_P(CallbackStoreTest, MessageDeliveriesOfALongPageAreListedOnceInIdOrder) {
 // of its kind with a number heard by another station within the window, in
 // either order.
 TEST_P(CallbackStoreTest, AServiceReportWithoutASequenceNumberHasNoneAndMatchesOneWithIt) {
-  Callback status = MakeCallback("cb-status", type_);
-  status.callback_type = CallbackType::kService;
-  status.subtype = CallbackSubtype::kStatus;
-  ASSERT_TRUE(store_->CreateCallbacks(std::vector<Callback>{status}).ok());
-  IngestPolicy policy;
-  policy.now = 1'000;
+  AddStatusCallback();
   ServiceReport bare = StatusReport(50'000, 0);
   bare.seq_number.reset();
-  auto first = store_->IngestService(bare, policy);
-  ASSERT_TRUE(first.ok()) << first.status().message();
-  EXPECT_EQ(first->result, IngestResult::kAccepted);
+  EXPECT_EQ(IngestStatus(bare), IngestResult::kAccepted);
   ServiceReport numbered = StatusReport(50'200, 12);
   numbered.station = "0A1C";
-  auto copy = store_->IngestService(numbered, policy);
-  ASSERT_TRUE(copy.ok()) << copy.status().message();
-  EXPECT_EQ(copy->result, IngestResult::kDuplicate) << "a number, after one without";
+  EXPECT_EQ(IngestStatus(numbered), IngestResult::kDuplicate) << "a number, after one without";
   // The next report of the kind, with a number; then its copy without one.
   numbered.time = 90'000;
-  auto next = store_->IngestService(numbered, policy);
-  ASSERT_TRUE(next.ok()) << next.status().message();
-  EXPECT_EQ(next->result, IngestResult::kAccepted);
+  EXPECT_EQ(IngestStatus(numbered), IngestResult::kAccepted);
   bare.time = 90'300;
-  auto copy_bare = store_->IngestService(bare, policy);
-  ASSERT_TRUE(copy_bare.ok()) << copy_bare.status().message();
-  EXPECT_EQ(copy_bare->result, IngestResult::kDuplicate) << "none, after one with a number";
+  EXPECT_EQ(IngestStatus(bare), IngestResult::kDuplicate) << "none, after one with a number";
   std::map<EpochMillis, int64_t> seq_by_time;
   for (const DeliveryTask& t : Claim(100'000)) seq_by_time[t.message.time] = t.delivery.seq_number;
-  EXPECT_EQ(seq_by_time, (std::map<EpochMillis, int64_t>{{50'000, -1}, {90'000, 12}}));
+  // None is -2: -1 keys an event's deliveries, which this one must not join.
+  EXPECT_EQ(seq_by_time, (std::map<EpochMillis, int64_t>{{50'000, -2}, {90'000, 12}}));
+  auto as_event = store_->ListMessageDeliveries(std::vector<MessageCursor>{{50'000, 0x2C, -1}});
+  ASSERT_TRUE(as_event.ok()) << as_event.status().message();
+  EXPECT_TRUE(as_event->empty()) << "listed as an event's delivery";
+}
+
+// A late report of a kind (a station's backlog) is taken but does not
+// replace the latest one: a copy of the latest heard after it is still the
+// same report, not counted and delivered twice.
+TEST_P(CallbackStoreTest, ALateServiceReportLeavesTheLatestOneToMatchItsCopies) {
+  AddStatusCallback();
+  EXPECT_EQ(IngestStatus(StatusReport(1'000'000, 9)), IngestResult::kAccepted);
+  ServiceReport late = StatusReport(400'000, 8);
+  late.station = "0A1C";
+  EXPECT_EQ(IngestStatus(late), IngestResult::kAccepted);
+  ServiceReport copy = StatusReport(1'000'200, 9);
+  copy.station = "0A1C";
+  EXPECT_EQ(IngestStatus(copy), IngestResult::kDuplicate);
+  std::multiset<int64_t> delivered;
+  for (const DeliveryTask& t : Claim(100'000'000)) delivered.insert(t.delivery.seq_number);
+  EXPECT_EQ(delivered, (std::multiset<int64_t>{8, 9}));
 }
 
 TEST_P(CallbackStoreTest, ServiceReportsQueueServiceCallbacksWithTheirValuesOnce) {

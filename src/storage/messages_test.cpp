@@ -343,6 +343,40 @@ TEST_P(MessageStoreTest, ReplaysAreRefusedAcrossTheWrapAndDisengageAcceptsTheNex
   EXPECT_EQ(DeviceMessages(0x2C).size(), 4u);
 }
 
+// After a disengaged device's number went back, a station sending a frame
+// stored before (with a number now ahead) sends a copy: it joins the stored
+// message, is not counted again, and leaves the device's number where it was,
+// so that the device's own next frame of that number is still taken.
+TEST_P(MessageStoreTest, AStoredFrameSentAgainAfterTheNumberWentBackIsACopy) {
+  EXPECT_EQ(Ingest({Report(0x2C, 6, 100'000, "0A1B")})[0].result, IngestResult::kAccepted);
+  ASSERT_TRUE(store_->DisengageDeviceSequenceCheck(0x2C, 150'000).ok());
+  EXPECT_EQ(Ingest({Report(0x2C, 5, 200'000, "0A1B")})[0].result, IngestResult::kAccepted);
+  // In a batch with another device's new frame, which is stored once.
+  auto again = Ingest({Report(0x2D, 1, 210'000, "0A1B"), Report(0x2C, 6, 100'000, "0A1C")});
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].result, IngestResult::kAccepted);
+  EXPECT_EQ(again[1].result, IngestResult::kDuplicate);
+  auto d = store_->GetDevice(0x2C);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->sequence_number, 5);
+  auto messages = DeviceMessages(0x2C);
+  ASSERT_EQ(messages.size(), 2u);
+  const Message& six = messages[1];  // newest first
+  EXPECT_EQ(six.seq_number, 6);
+  ASSERT_EQ(six.rinfos.size(), 2u);
+  EXPECT_EQ(six.rinfos[1].station, "0A1C");
+  EXPECT_EQ(DeviceMessages(0x2D).size(), 1u);
+  StatsQuery q;
+  q.device = 0x2C;
+  q.from = 0;
+  q.to = 3'600'000;
+  auto stats = store_->GetStats(q);
+  ASSERT_TRUE(stats.ok()) << stats.status().message();
+  ASSERT_EQ(stats->size(), 1u);
+  EXPECT_EQ((*stats)[0].messages, 2);
+  EXPECT_EQ(Ingest({Report(0x2C, 6, 300'000, "0A1B")})[0].result, IngestResult::kAccepted);
+}
+
 TEST_P(MessageStoreTest, ACopyOfAnEarlierFrameArrivingAfterALaterOneJoinsItsMessage) {
   IngestPolicy policy;
   policy.dedup_window_ms = 3000;
@@ -1063,6 +1097,18 @@ TEST_P(MessageStoreTest, APartitionThatCannotGetItsLockIsMadeByTheNextPassNotQue
   ASSERT_TRUE(partitions.ok()) << partitions.status().message();
   EXPECT_EQ(*partitions,
             (std::vector<std::string>{"messages_default", "messages_p202603", "messages_p202604"}));
+}
+
+// The console's messages of today count the day's hours only: ingest takes
+// frames stamped up to ten minutes ahead, which belong to tomorrow's count.
+TEST_P(MessageStoreTest, MessagesTodayCountTheDayOnly) {
+  constexpr EpochMillis kDay = 86'400'000;
+  const EpochMillis today = 20'000 * kDay;
+  Ingest({Report(0x2C, 1, today - 1, "0A1B"), Report(0x2C, 2, today, "0A1B"),
+          Report(0x2C, 3, today + kDay - 1, "0A1B"), Report(0x2C, 4, today + kDay, "0A1B")});
+  auto summary = store_->SummarizeGroup(tenant_.id, today);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(summary->messages_today, 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, MessageStoreTest, ::testing::Values("sqlite", "postgresql"),

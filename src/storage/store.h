@@ -368,6 +368,13 @@ struct FailedDeliveryCursor {
   bool operator==(const FailedDeliveryCursor&) const = default;
 };
 
+// Which failed deliveries ListFailedDeliveries lists, besides its subtree.
+struct FailedDeliveryFilter {
+  std::optional<uint32_t> device;    // of this device only
+  std::string type;                  // of this device type's callbacks only; "" = any
+  std::optional<EpochMillis> since;  // first failure at or after this time
+};
+
 // An event list of one severity, newest first. Exactly one of `device` and
 // `type` is set.
 struct EventQuery {
@@ -913,12 +920,12 @@ class Store {
       std::span<const MessageCursor> messages) = 0;
   // Deliveries whose last attempt failed (pending with a failure, or dead), of the
   // device types of groups in `group_subtree`, newest first failure first (then
-  // highest id), after `after` when given: keyset pages, stable while
-  // deliveries fail, recover or die. `offset` (0..kMaxListOffset) rows are
-  // skipped before the page.
+  // highest id), after `after` when given, that pass `filter`: keyset pages,
+  // stable while deliveries fail, recover or die. `offset` (0..kMaxListOffset)
+  // rows are skipped before the page.
   virtual Result<std::vector<Delivery>> ListFailedDeliveries(
       std::string_view group_subtree, int limit, int offset,
-      std::optional<FailedDeliveryCursor> after) = 0;
+      std::optional<FailedDeliveryCursor> after, const FailedDeliveryFilter& filter) = 0;
 
   // --- events and their emails ------------------------------------------------
   // One pass of the silence watcher over one device type, in one transaction:

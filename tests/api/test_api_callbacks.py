@@ -413,11 +413,23 @@ class CallbackFlows(ServedSite):
         tid, did = self.type_with_device("moving", 9)
         secret_url = self.receiver.url("/moving/{device}?token=t0k3n").replace(
             "//", "//hook:s3cret@", 1)
-        self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, [{"url": secret_url}])
+        # And one whose attempts fail: their answers' text names the host and port reached.
+        dead_end = "http://127.0.0.1:9/dead-end/{device}"
+        made = self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid,
+                             [{"url": secret_url}, {"url": dead_end}])["data"]
+        failing = made[1]["id"]
         self.assertEqual(self.ingest(did, 1, "0A1B", T0 + 300000), "accepted")
-        m = self.deliveries_settled(did)
-        self.assertEqual([c["state"] for c in m["callbacks"]], ["done"], m["callbacks"])
-        self.assertIn("url", m["callbacks"][0])
+        deadline = time.time() + 20
+        while True:
+            m = self.admin.ok("GET", "/api/devices/%s/messages" % did)["data"][0]
+            by_id = {c["callbackId"]: c for c in m["callbacks"]}
+            if (len(by_id) == 2 and by_id[failing]["attempts"] >= 1
+                    and by_id[made[0]["id"]]["state"] == "done") or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(by_id[made[0]["id"]]["state"], "done", m["callbacks"])
+        self.assertIn("url", by_id[made[0]["id"]])
+        self.assertIn("127.0.0.1", by_id[failing]["info"], by_id[failing])
         # The device moves to another group, with its messages.
         group = self.admin.ok("POST", "/api/groups/create", {"name": "new owner"})["id"]
         owner = self.client("ADMIN", group=group, name="new owner admin")
@@ -427,16 +439,26 @@ class CallbackFlows(ServedSite):
                       {"id": did, "deviceTypeId": new_type, "pac": pac})
         listed = owner.ok("GET", "/api/devices/%s/messages" % did)["data"]
         self.assertEqual(len(listed), 1, listed)
-        cbs = listed[0]["callbacks"]
-        self.assertEqual([c["state"] for c in cbs], ["done"], cbs)
-        self.assertNotIn("url", cbs[0])
-        self.assertNotIn("email", cbs[0])
+        cbs = {c["callbackId"]: c for c in listed[0]["callbacks"]}
+        self.assertEqual(cbs[made[0]["id"]]["state"], "done", cbs)
+        for c in cbs.values():
+            self.assertNotIn("url", c)
+            self.assertNotIn("email", c)
+        # The failing one keeps its times and statuses, not what its answers said.
+        self.assertGreaterEqual(cbs[failing]["attempts"], 1, cbs)
+        self.assertEqual(cbs[failing]["info"], "", cbs)
+        self.assertTrue(cbs[failing]["history"], cbs)
+        for attempt in cbs[failing]["history"]:
+            self.assertEqual(attempt["info"], "", cbs)
+            self.assertGreater(attempt["status"], 0, cbs)
         text = json.dumps(listed)
-        for secret in ("s3cret", "t0k3n", "/moving/"):
+        for secret in ("s3cret", "t0k3n", "/moving/", "dead-end", "127.0.0.1"):
             self.assertNotIn(secret, text)
         # The old owner's root admin, who sees both groups, still sees it.
         mine = self.admin.ok("GET", "/api/devices/%s/messages" % did)["data"][0]["callbacks"]
-        self.assertEqual(mine[0]["url"], secret_url.replace("{device}", did))
+        mine = {c["callbackId"]: c for c in mine}
+        self.assertEqual(mine[made[0]["id"]]["url"], secret_url.replace("{device}", did))
+        self.assertIn("127.0.0.1", mine[failing]["info"])
 
     def test_the_failed_deliveries_list_pages_without_loss_or_repeat(self):
         tid, did = self.type_with_device("paged", 8)
@@ -505,6 +527,28 @@ class CallbackFlows(ServedSite):
         status, _, err = self.admin.call("GET", "/api/callbacks/messages/error?since=soon")
         self.assertEqual(status, 400, err)
         self.assertIn("since", err["message"])
+        # hexId and deviceTypeId filter in the query: every entry is of them, pages stay full.
+        for query in ("hexId=" + did, "deviceTypeId=" + tid,
+                      "hexId=%s&deviceTypeId=%s" % (did, tid)):
+            got = self.admin.ok("GET", "/api/callbacks/messages/error?limit=1000&" + query)["data"]
+            self.assertEqual(sorted(key(e) for e in got), sorted(key(e) for e in mine), query)
+            page = self.admin.ok("GET", "/api/callbacks/messages/error?limit=1&" + query)
+            seen = []
+            for _ in range(50):
+                self.assertEqual(len(page["data"]), 1, (query, page))
+                seen += page["data"]
+                if "next" not in page["paging"]:
+                    break
+                page = self.admin.ok("GET", page["paging"]["next"])
+            self.assertEqual(sorted(key(e) for e in seen), sorted(key(e) for e in mine), query)
+        other = "%X" % (int(did, 16) + 1)
+        self.assertEqual(mine_with("hexId=" + other), [])
+        status, _, err = self.admin.call("GET", "/api/callbacks/messages/error?hexId=zz")
+        self.assertEqual(status, 400, err)
+        self.assertIn("hexId", err["message"])
+        status, _, err = self.admin.call("GET",
+                                         "/api/callbacks/messages/error?deviceTypeId=%024x" % 7)
+        self.assertEqual(status, 404, err)
 
     def test_bad_callbacks_are_refused_when_saved_and_nothing_is_stored(self):
         tid, _ = self.type_with_device("strict", 2)

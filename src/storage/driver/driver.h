@@ -210,10 +210,11 @@ struct BulkInsertSpec {
   std::string_view table;
   std::span<const Column> columns;
   std::string_view on_conflict;  // e.g. "ON CONFLICT (id) DO NOTHING"; "" = none
-  // Report which rows were inserted; the first column is then an integer key,
-  // unique among the rows.
+  // Report which rows were inserted; the first `key_columns` columns are then
+  // integers that together are unique among the rows.
   bool report_inserted = false;
   std::string_view op;
+  size_t key_columns = 1;  // with report_inserted
 };
 
 class Connection {

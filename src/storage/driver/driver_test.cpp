@@ -255,18 +255,27 @@ TEST_P(DriverTest, ErrorsAreMappedAndNameTheOperation) {
   EXPECT_EQ(bad.status().code(), Status::Code::kIoError);
 }
 
+// A bulk insert into `table` that reports its rows, keyed by the first
+// `key_columns` columns.
+BulkInsertSpec ReportingSpec(std::string_view table, std::span<const Column> columns,
+                             std::string_view on_conflict, size_t key_columns) {
+  BulkInsertSpec spec;
+  spec.table = table;
+  spec.columns = columns;
+  spec.on_conflict = on_conflict;
+  spec.report_inserted = true;
+  spec.key_columns = key_columns;
+  spec.op = "bulk insert";
+  return spec;
+}
+
 TEST_P(DriverTest, BulkInsertReportsTheRowsItInserted) {
   auto c = pool_->Acquire();
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE(Insert(**c, 2, "taken").ok());
   static constexpr Column kColumns[] = {
       {"id", ColumnType::kInt}, {"name", ColumnType::kText}, {"x", ColumnType::kDouble}};
-  BulkInsertSpec spec;
-  spec.table = "t";
-  spec.columns = kColumns;
-  spec.on_conflict = "ON CONFLICT (id) DO NOTHING";
-  spec.report_inserted = true;
-  spec.op = "bulk insert";
+  const BulkInsertSpec spec = ReportingSpec("t", kColumns, "ON CONFLICT (id) DO NOTHING", 1);
   const std::vector<std::string> names = {"a \"quoted\" \\ name", "b", "c", "d,{x}"};
   Transaction tx(**c);
   ASSERT_TRUE(tx.Begin("test").ok());
@@ -289,6 +298,38 @@ TEST_P(DriverTest, BulkInsertReportsTheRowsItInserted) {
   ASSERT_TRUE(row.ok() && *row);
   EXPECT_EQ(q->Text(0), names[3]);
   EXPECT_EQ(q->OptDouble(1), 1.5);
+}
+
+// Rows told apart only by several columns (a message's device, time and number):
+// each row's own outcome, though rows share their first column.
+TEST_P(DriverTest, BulkInsertReportsTheRowsItInsertedByAKeyOfSeveralColumns) {
+  auto c = pool_->Acquire();
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Exec("CREATE TABLE pairs (a BIGINT NOT NULL, b BIGINT NOT NULL, "
+                         "name TEXT NOT NULL, PRIMARY KEY (a, b))",
+                         "create pairs")
+                  .ok());
+  ASSERT_TRUE((*c)->Exec("INSERT INTO pairs VALUES (1, 2, 'taken')", "insert pair").ok());
+  static constexpr Column kColumns[] = {
+      {"a", ColumnType::kInt}, {"b", ColumnType::kInt}, {"name", ColumnType::kText}};
+  const BulkInsertSpec spec =
+      ReportingSpec("pairs", kColumns, "ON CONFLICT (a, b) DO NOTHING", /*key_columns=*/2);
+  const std::vector<std::pair<int64_t, int64_t>> rows = {{1, 1}, {1, 2}, {1, 3}, {2, 2}};
+  Transaction tx(**c);
+  ASSERT_TRUE(tx.Begin("test").ok());
+  auto r = (*c)->BulkInsert(spec, rows.size(), [&](size_t i, RowWriter& out) {
+    out.Int(rows[i].first);
+    out.Int(rows[i].second);
+    out.Text("new");
+  });
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(tx.Commit("test").ok());
+  EXPECT_EQ(*r, (std::vector<bool>{true, false, true, true}));
+  auto q = (*c)->Prepare("SELECT name FROM pairs WHERE a = 1 AND b = 2", "select");
+  ASSERT_TRUE(q.ok());
+  auto row = q->Next();
+  ASSERT_TRUE(row.ok() && *row);
+  EXPECT_EQ(q->Text(0), "taken");
 }
 
 // Without on_conflict the rows go straight in (PostgreSQL: COPY into the table):

@@ -9,10 +9,10 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "storage/driver/driver.h"
@@ -180,10 +180,11 @@ class PgStatement final : public Statement {
 // hold, or a call that does not fit the column's type, fails the whole insert.
 class CopyWriter final : public RowWriter {
  public:
-  // `keys`, when given, collects the first column of each row (an integer).
+  // `keys`, when given, collects the first `key_columns` columns of each row
+  // (integers).
   CopyWriter(std::span<const Column> columns, const std::vector<Oid>& types,
-             std::vector<int64_t>* keys)
-      : columns_(columns), types_(types), keys_(keys) {
+             std::vector<int64_t>* keys, size_t key_columns)
+      : columns_(columns), types_(types), keys_(keys), key_columns_(key_columns) {
     static constexpr char kHeader[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
     buf_.append(kHeader, sizeof kHeader - 1);
   }
@@ -202,7 +203,7 @@ class CopyWriter final : public RowWriter {
     Bytes(v);
   }
   void Int(int64_t v) override {
-    if (keys_ && i_ == 0) keys_->push_back(v);
+    if (keys_ && i_ < key_columns_) keys_->push_back(v);
     const Oid t = Next();
     if (t == kInt8) return Field<int64_t>(v);
     if (t == kInt4 && v >= INT32_MIN && v <= INT32_MAX)
@@ -270,6 +271,7 @@ class CopyWriter final : public RowWriter {
   std::span<const Column> columns_;
   const std::vector<Oid>& types_;
   std::vector<int64_t>* keys_;
+  size_t key_columns_;
   std::string buf_;
   std::string error_;
   size_t i_ = 0;
@@ -371,28 +373,39 @@ class PgConnection final : public Connection {
     std::vector<int64_t> sent_keys;
     ROOST_RETURN_IF_ERROR(Copy(staging, columns, spec, *types, rows, write_row,
                                spec.report_inserted ? &sent_keys : nullptr));
-    if (spec.report_inserted && sent_keys.size() != rows) {
+    const size_t k = spec.key_columns;
+    if (spec.report_inserted &&
+        (k == 0 || k > spec.columns.size() || sent_keys.size() != rows * k)) {
       return Status::InvalidInput("postgresql: " + std::string(spec.op) +
-                                  ": the first column must be an integer key");
+                                  ": the key columns must be integers, first");
     }
     std::string sql = "WITH staged AS (DELETE FROM " + staging + " RETURNING " + columns +
                       ") INSERT INTO " + std::string(spec.table) + " (" + columns + ") SELECT " +
                       columns + " FROM staged " + std::string(spec.on_conflict);
-    if (spec.report_inserted) sql += " RETURNING " + std::string(spec.columns[0].name);
+    if (spec.report_inserted) {
+      sql += " RETURNING ";
+      for (size_t c = 0; c < k; ++c) sql += (c ? ", " : "") + std::string(spec.columns[c].name);
+    }
     auto q = Prepare(sql, spec.op);
     if (!q.ok()) return q.status();
     if (!spec.report_inserted) {
       ROOST_RETURN_IF_ERROR(q->Run());
       return inserted;
     }
-    std::unordered_set<int64_t> keys;
+    std::set<std::vector<int64_t>> keys;
     for (;;) {
       auto more = q->Next();
       if (!more.ok()) return more.status();
       if (!*more) break;
-      keys.insert(q->Int(0));
+      std::vector<int64_t> key(k);
+      for (size_t c = 0; c < k; ++c) key[c] = q->Int(static_cast<int>(c));
+      keys.insert(std::move(key));
     }
-    for (size_t r = 0; r < rows; ++r) inserted[r] = keys.count(sent_keys[r]) > 0;
+    for (size_t r = 0; r < rows; ++r) {
+      const auto first = sent_keys.begin() + static_cast<std::ptrdiff_t>(r * k);
+      inserted[r] =
+          keys.count(std::vector<int64_t>(first, first + static_cast<std::ptrdiff_t>(k))) > 0;
+    }
     return inserted;
   }
 
@@ -451,7 +464,7 @@ class PgConnection final : public Connection {
       return st;
     }
     PQclear(r);
-    CopyWriter w(spec.columns, types, keys);
+    CopyWriter w(spec.columns, types, keys, spec.key_columns);
     bool sent = true;
     for (size_t row = 0; row < rows && sent && w.error().empty(); ++row) {
       w.Start();

@@ -1269,7 +1269,7 @@ Result<std::vector<Delivery>> SqlStore::ListMessageDeliveries(
 
 Result<std::vector<Delivery>> SqlStore::ListFailedDeliveries(
     std::string_view group_subtree, int limit, int offset,
-    std::optional<FailedDeliveryCursor> after) {
+    std::optional<FailedDeliveryCursor> after, const FailedDeliveryFilter& filter) {
   ROOST_RETURN_IF_ERROR(internal::ValidatePageWindow(limit, offset));
   ROOST_SQL_LEASE(c);
   auto range = SubtreeRange(c, group_subtree);
@@ -1287,12 +1287,17 @@ Result<std::vector<Delivery>> SqlStore::ListFailedDeliveries(
                       "WHERE (d.state = 2 OR (d.state = 0 AND d.first_failure > 0)) AND "
                       "t.group_id IN (SELECT id FROM groups WHERE tree >= $1 AND tree < $2) "
                       "AND (d.first_failure < $4 OR (d.first_failure = $4 AND d.id < $5)) "
+                      "AND d.first_failure >= $7 AND ($8 < 0 OR d.device_id = $8) "
+                      "AND ($9 = '' OR cb.type_id = $9) "
                       "ORDER BY d.first_failure DESC, d.id DESC LIMIT $3 OFFSET $6",
                   "list failed deliveries");
   q.Bind(1, range->first).Bind(2, range->second).Bind(3, int64_t{limit});
   q.Bind(4, after ? after->first_failure : std::numeric_limits<int64_t>::max());
   q.Bind(5, after ? after->id : std::numeric_limits<int64_t>::max());
   q.Bind(6, int64_t{offset});
+  q.Bind(7, filter.since.value_or(std::numeric_limits<int64_t>::min()));
+  q.Bind(8, filter.device ? int64_t{*filter.device} : int64_t{-1});
+  q.BindRef(9, filter.type);
   return ReadAll<Delivery>(q, DeliveryFromRow);
 }
 

@@ -180,8 +180,29 @@ static Result<Message*> FindFrame(driver::Connection& c, DeviceUplink& d,
 
 Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const UplinkReport> reports,
                                                             const IngestPolicy& policy) {
+  if (reports.empty()) return std::vector<IngestDecision>{};
+  ROOST_SQL_LEASE(c);
+  // Almost always once. A frame found stored when its row is inserted (see
+  // IngestUplinksOn) makes a second try, which takes the reports of it as
+  // copies; a third is for a frame that another instance stored meanwhile.
+  FrameKeys stored;
+  for (int attempt = 1;; ++attempt) {
+    FrameKeys conflicts;
+    auto decided = IngestUplinksOn(c, reports, policy, stored, conflicts);
+    if (!decided.ok() || conflicts.empty()) return decided;
+    if (attempt == 3) {
+      return Status::Unavailable("ingest uplinks: frames stored meanwhile by another writer");
+    }
+    stored.insert(conflicts.begin(), conflicts.end());
+  }
+}
+
+Result<std::vector<IngestDecision>> SqlStore::IngestUplinksOn(Connection& c,
+                                                              std::span<const UplinkReport> reports,
+                                                              const IngestPolicy& policy,
+                                                              const FrameKeys& stored,
+                                                              FrameKeys& conflicts) {
   std::vector<IngestDecision> out(reports.size());
-  if (reports.empty()) return out;
   std::vector<int64_t> device_ids;
   std::map<std::string, std::optional<StationInfo>> stations;
   device_ids.reserve(reports.size());
@@ -192,7 +213,6 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
   std::sort(device_ids.begin(), device_ids.end());
   device_ids.erase(std::unique(device_ids.begin(), device_ids.end()), device_ids.end());
 
-  ROOST_SQL_LEASE(c);
   const bool postgres = c.dialect().engine == driver::Engine::kPostgres;
   driver::Transaction tx(c);
   ROOST_RETURN_IF_ERROR(tx.Begin("ingest uplinks"));
@@ -341,6 +361,12 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
                     r.time + policy.dedup_window_ms, r.seq_number);
       if (!found.ok()) return found.status();
       frame = *found;
+    } else if (stored.contains({r.device.value, r.time, r.seq_number})) {
+      // Ahead of the device's number, yet stored: an earlier try found it so.
+      auto found =
+          FindFrame(c, d, &created, looked_up, r.device.value, r.time, r.time, r.seq_number);
+      if (!found.ok()) return found.status();
+      frame = *found;
     }
     if (frame != nullptr && std::llabs(r.time - frame->time) <= policy.dedup_window_ms) {
       Message* m = frame;
@@ -420,11 +446,16 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
     std::vector<std::string> rinfos;
     rinfos.reserve(created.size());
     for (const Message& m : created) rinfos.push_back(EncodeRinfos(m.rinfos));
+    // The same frame stored again is kept once, and the try ends: a report
+    // ahead of its device's number is not looked up as a copy (that would
+    // cost a read per message), but after a disengaged device's number went
+    // back, a station may send a frame stored earlier once more. Counted,
+    // delivered and made the device's last again, it would have had the
+    // device's next real frame of that number refused as a replay.
     driver::BulkInsertSpec spec{"messages", kColumns,
-                                // The same frame stored again (its device disengaged
-                                // and replaying it at the same time) is kept once.
-                                "ON CONFLICT (device_id, time, seq_number) DO NOTHING", false,
+                                "ON CONFLICT (device_id, time, seq_number) DO NOTHING", true,
                                 "ingest uplinks"};
+    spec.key_columns = 3;  // device_id, time, seq_number
     auto inserted = c.BulkInsert(spec, created.size(), [&](size_t i, driver::RowWriter& w) {
       const Message& m = created[i];
       w.Int(int64_t{m.device.value});
@@ -447,6 +478,11 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
       w.Text(m.undecoded);
     });
     if (!inserted.ok()) return inserted.status();
+    for (size_t i = 0; i < created.size(); ++i) {
+      if (!(*inserted)[i])
+        conflicts.insert({created[i].device.value, created[i].time, created[i].seq_number});
+    }
+    if (!conflicts.empty()) return out;  // rolled back; tried again by IngestUplinks
   }
   if (!merged.empty()) {
     ROOST_SQL_QUERY(q, c,

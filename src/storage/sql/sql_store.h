@@ -11,7 +11,9 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -186,9 +188,10 @@ class SqlStore final : public Store {
                                       EpochMillis lease_until) override;
   Result<std::vector<Delivery>> ListMessageDeliveries(
       std::span<const MessageCursor> messages) override;
-  Result<std::vector<Delivery>> ListFailedDeliveries(
-      std::string_view group_subtree, int limit, int offset,
-      std::optional<FailedDeliveryCursor> after) override;
+  Result<std::vector<Delivery>> ListFailedDeliveries(std::string_view group_subtree, int limit,
+                                                     int offset,
+                                                     std::optional<FailedDeliveryCursor> after,
+                                                     const FailedDeliveryFilter& filter) override;
 
   Result<SilenceOutcome> WatchSilence(const SilenceWatch& watch) override;
   Result<std::vector<std::string>> ListTypesToRestore() override;
@@ -317,6 +320,18 @@ class SqlStore final : public Store {
                                                  bool all_found);
   // Adds `deltas` to the hourly statistics, in the current transaction.
   Status AddStatsOn(Connection& c, const StatsDeltas& deltas);
+  // Frames by (device, time, sequence number).
+  using FrameKeys = std::set<std::tuple<uint32_t, EpochMillis, int64_t>>;
+  // One IngestUplinks transaction. A report of a frame in `stored` is looked
+  // up as a copy of it. When a frame it made was stored already (a disengaged
+  // device's number went back, and a station sent an older frame again), it
+  // rolls back and names those frames in `conflicts` (its decisions are then
+  // not to be used): IngestUplinks tries again with them in `stored`.
+  Result<std::vector<IngestDecision>> IngestUplinksOn(Connection& c,
+                                                      std::span<const UplinkReport> reports,
+                                                      const IngestPolicy& policy,
+                                                      const FrameKeys& stored,
+                                                      FrameKeys& conflicts);
   // GetMessages on `c`, inside whatever transaction it has open.
   Result<std::vector<Message>> GetMessagesOn(Connection& c, std::span<const MessageCursor> keys);
   // Queues, in the current transaction, one copy of `prototype` (device,

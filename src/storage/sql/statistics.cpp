@@ -306,9 +306,13 @@ Result<IngestDecision> SqlStore::IngestService(const ServiceReport& r, const Ing
   }
   {
     ROOST_SQL_QUERY(q, c,
+                    // Only forward: a late report (a station's backlog) is
+                    // taken but does not replace the latest one, so a copy of
+                    // the latest heard after it is still found the same.
                     "INSERT INTO service_reports (device_id, kind, seq_number, time) VALUES ($1, "
                     "$2, $3, $4) ON CONFLICT (device_id, kind) DO UPDATE SET seq_number = "
-                    "excluded.seq_number, time = excluded.time",
+                    "excluded.seq_number, time = excluded.time WHERE excluded.time >= "
+                    "service_reports.time",
                     "ingest service report");
     q.Bind(1, int64_t{r.device.value}).Bind(2, kind).Bind(3, seq).Bind(4, r.time);
     ROOST_RETURN_IF_ERROR(q.Run());
@@ -316,7 +320,10 @@ Result<IngestDecision> SqlStore::IngestService(const ServiceReport& r, const Ing
   Delivery prototype;
   prototype.device = r.device.value;
   prototype.message_time = r.time;
-  prototype.seq_number = seq;  // -1: none
+  // A report without a number is keyed with -2, not -1: an event's
+  // deliveries are keyed (device, event time, -1) (WatchSilence), and a
+  // report at the same millisecond would be listed as that event's.
+  prototype.seq_number = seq >= 0 ? seq : -2;
   prototype.station = r.station;
   nlohmann::json values = nlohmann::json::object();
   CallbackSubtype subtype = CallbackSubtype::kStatus;

@@ -27,7 +27,8 @@ Result<GroupSummary> SqlStore::SummarizeGroup(std::string_view group_subtree,
       std::string("SELECT COUNT(*) FROM devices WHERE group_id IN ") + kSubtreeGroups,
       "SELECT CAST(COALESCE(SUM(messages), 0) AS BIGINT) FROM hourly_stats WHERE scope = 1 AND "
       "scope_id IN " +
-          SubtreeTypes() + " AND hour >= $3",
+          // Today's hours only: ingest takes frames stamped up to 10 minutes ahead.
+          SubtreeTypes() + " AND hour >= $3 AND hour < $3 + 86400000",
       "SELECT COUNT(*) FROM devices WHERE comm_lost = 1 AND type_id IN " + SubtreeTypes() +
           " AND group_id IN " + kSubtreeGroups,
       "SELECT COUNT(*) FROM callbacks cb WHERE cb.type_id IN " + SubtreeTypes() +
