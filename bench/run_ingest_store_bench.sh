@@ -15,8 +15,10 @@ ninja -C "$build" ingest_store_bench >/dev/null
 echo "machine: $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-"$build/bench/ingest_store_bench" --benchmark_color=false >"$out"
+status=0
+"$build/bench/ingest_store_bench" --benchmark_color=false >"$out" || status=$?
 cat "$out"
+[ "$status" -eq 0 ] || exit "$status"
 # The ratio to the baseline of the same run: ingest's 500-report transactions
 # beside the same message rows alone (SQLite only: the baseline is skipped on
 # PostgreSQL).

@@ -60,6 +60,9 @@ struct ApiContext {
   LiveFeed* live = nullptr;
   // http.secure_cookies: the session cookie is Secure and named with the __Host- prefix.
   bool secure_cookies = false;
+  // Reports older than this (ms) are refused: pipeline.retention_days would
+  // purge their messages at once. 0 = any age.
+  int64_t max_report_age_ms = 0;
 };
 
 }  // namespace roost::api

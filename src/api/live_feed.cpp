@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <map>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -286,29 +285,36 @@ bool LiveFeed::StillAuthorised(const Stream& s) {
     if (!*active) return false;
     auto user = ctx_.accounts.GetUser(s.reader.user_id);
     if (!user.ok()) return user.status().code() != Status::Code::kNotFound;
-    return same_rights(user->group, user->roles);
-  }
-  if (!s.api_login.empty()) {
+    if (!same_rights(user->group, user->roles)) return false;
+  } else if (!s.api_login.empty()) {
     auto user = ctx_.accounts.GetApiUser(s.api_login);
     if (!user.ok()) return user.status().code() != Status::Code::kNotFound;
     if (!same_rights(user->group, user->roles)) return false;
   }
-  // The device or type streamed must still be one the reader sees: a device
-  // transferred to another group (or deleted and registered again elsewhere)
-  // ends its stream, and the reconnect is 404 as its list is.
+  auto visible = TargetVisible(s);
+  return !visible.ok() || *visible;
+}
+
+Result<bool> LiveFeed::TargetVisible(const Stream& s) {
   std::string group;
   if (s.device) {
     auto device = ctx_.devices.GetDevice(*s.device);
-    if (!device.ok()) return device.status().code() != Status::Code::kNotFound;
+    if (!device.ok()) {
+      if (device.status().code() == Status::Code::kNotFound) return false;
+      return device.status();
+    }
     group = device->group;
   } else {
     auto type = ctx_.devices.GetDeviceType(s.type);
-    if (!type.ok()) return type.status().code() != Status::Code::kNotFound;
+    if (!type.ok()) {
+      if (type.status().code() == Status::Code::kNotFound) return false;
+      return type.status();
+    }
     group = type->group;
   }
   auto visible = ctx_.accounts.IsInSubtree(group, s.reader.group);
-  if (!visible.ok()) return visible.status().code() != Status::Code::kNotFound;
-  return *visible;
+  if (!visible.ok() && visible.status().code() == Status::Code::kNotFound) return false;
+  return visible;
 }
 
 bool LiveFeed::Send(Stream& s, std::vector<Message> messages) {
@@ -324,32 +330,31 @@ bool LiveFeed::Send(Stream& s, std::vector<Message> messages) {
     fresh.push_back(std::move(m));
   }
   if (fresh.empty()) return true;
-  // Each message is of a group the reader sees (the device's when it was
-  // received): a device that moved to another group goes on sending under
-  // its new group, which the stream must not pass on. It ends there; the
-  // reconnect is refused or sees what the reader may.
-  std::map<std::string, bool> visible;
-  bool foreign = false;
-  for (const Message& m : fresh) {
-    auto [it, added] = visible.emplace(m.group, false);
-    if (!added) continue;
-    auto in = ctx_.accounts.IsInSubtree(m.group, s.reader.group);
-    if (!in.ok() && in.status().code() != Status::Code::kNotFound) {
+  // A message of a group the reader does not see (the device's when it was
+  // received) means the device moved: a device transferred to another group
+  // goes on sending under its new one. The device (or type) is then looked
+  // at, as its list would: no longer the reader's, the stream ends before
+  // sending (the reconnect is 404); still the reader's (it came back), the
+  // messages are the list's and go out.
+  std::set<std::string> groups;
+  for (const Message& m : fresh) groups.insert(m.group);
+  for (const std::string& group : groups) {
+    auto in = ctx_.accounts.IsInSubtree(group, s.reader.group);
+    if (in.ok() && *in) continue;
+    Result<bool> target = in.ok() || in.status().code() == Status::Code::kNotFound
+                              ? TargetVisible(s)
+                              : Result<bool>(in.status());
+    if (!target.ok()) {
       // Not sent now: the next store read finds those after the cursor again.
       std::lock_guard<std::mutex> lock(mu_);
       s.read_store = true;
       return true;
     }
-    it->second = in.ok() && *in;
-    foreign = foreign || !it->second;
-  }
-  if (foreign) {
-    std::erase_if(fresh, [&](const Message& m) { return !visible[m.group]; });
-    if (s.device) {
+    if (!*target) {
       s.out->Close();
       return false;
     }
-    if (fresh.empty()) return true;
+    break;
   }
   auto entries = MessageEntries(ctx_, fresh, s.reader);
   if (!entries.ok()) {

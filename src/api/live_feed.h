@@ -29,8 +29,8 @@
 // (a device transferred to another group), the stream ends (an EventSource
 // reconnecting is then refused, or sees what the new rights show: its entries
 // were rendered for the old). A message of a group the reader does not see (a
-// device that moved goes on sending under its new group) is never sent, and
-// ends a device's stream at once.
+// device that moved goes on sending under its new group) has the device looked
+// at before anything is sent: no longer the reader's, the stream ends there.
 //
 // Bounds: at most `max_streams_per_principal` open streams per API user or
 // user (past it 429), `max_streams` in all (past it 503 with Retry-After); what
@@ -99,9 +99,14 @@ class LiveFeed {
   void Serve(Stream& s, std::chrono::steady_clock::time_point now);
   // Sends `messages` not sent yet, oldest first; false when the stream ended.
   bool Send(Stream& s, std::vector<Message> messages);
-  // Whether what opened the stream still authenticates: its session is active
-  // (not logged out, not expired), or its API user still exists.
+  // Whether what opened the stream still authenticates — its session is active
+  // (not logged out, not expired), or its API user still exists, with the same
+  // group and roles — and its device or type is still one the reader sees. A
+  // failing store ends nothing.
   bool StillAuthorised(const Stream& s);
+  // Whether the stream's device (or type) is in the reader's subtree now;
+  // false when it is gone.
+  Result<bool> TargetVisible(const Stream& s);
 
   ApiContext& ctx_;
   pipeline::MessageHub& hub_;

@@ -361,7 +361,7 @@ Response IngestUplink(ApiContext& ctx, const Principal& p, const Request& req) {
   if (!reports.ok()) return FromStatus(reports.status()).ToResponse();
   const size_t first = req.body.find_first_not_of(" \t\r\n");
   const bool single = first != std::string::npos && req.body[first] == '{';
-  Status ahead = pipeline::CheckTimesNotAhead(*reports, !single, ctx.now_ms());
+  Status ahead = pipeline::CheckReportTimes(*reports, !single, ctx.now_ms(), ctx.max_report_age_ms);
   if (!ahead.ok()) return FromStatus(ahead).ToResponse();
   return *SubmitReports(ctx, p, std::move(*reports), single);
 }
@@ -372,7 +372,8 @@ std::optional<Response> IngestUplinkFast(ApiContext& ctx, const Principal& p, co
   if (!reports.ok()) return std::nullopt;  // the usual way words the refusal
   const size_t first = req.body.find_first_not_of(" \t\r\n");
   const bool single = first != std::string::npos && req.body[first] == '{';
-  if (!pipeline::CheckTimesNotAhead(*reports, !single, ctx.now_ms()).ok()) return std::nullopt;
+  if (!pipeline::CheckReportTimes(*reports, !single, ctx.now_ms(), ctx.max_report_age_ms).ok())
+    return std::nullopt;
   return SubmitReports(ctx, p, std::move(*reports), single, /*may_block=*/false);
 }
 
@@ -381,7 +382,8 @@ Response IngestSigfoxCallback(ApiContext& ctx, const Principal& p, const Request
   auto report =
       pipeline::ParseSigfoxCallbackBody(req.body, req.Header("Content-Type").value_or(""));
   if (!report.ok()) return FromStatus(report.status()).ToResponse();
-  Status ahead = pipeline::CheckTimesNotAhead(std::span(&*report, 1), false, ctx.now_ms());
+  Status ahead = pipeline::CheckReportTimes(std::span(&*report, 1), false, ctx.now_ms(),
+                                            ctx.max_report_age_ms);
   if (!ahead.ok()) return FromStatus(ahead).ToResponse();
   // A frame that asks for a downlink came through a BIDIR callback, whose
   // caller reads the answer as the Sigfox Cloud defines it.
@@ -400,7 +402,7 @@ Response IngestService(ApiContext& ctx, const Principal& p, const Request& req) 
   if (ctx.messages == nullptr) return Unavailable();
   auto report = pipeline::ParseServiceReport(req.body);
   if (!report.ok()) return FromStatus(report.status()).ToResponse();
-  Status ahead = pipeline::CheckTimeNotAhead(*report, ctx.now_ms());
+  Status ahead = pipeline::CheckReportTime(*report, ctx.now_ms(), ctx.max_report_age_ms);
   if (!ahead.ok()) return FromStatus(ahead).ToResponse();
   storage::IngestDecision decision;
   report->caller_group = p.group;  // checked again by the store

@@ -277,7 +277,18 @@ HookResult DownlinkArbiter::Record(const Answered& answered) {
                               std::to_string(options_.callback_timeout.count()) + " ms"};
   }
   if (sent.status >= 600) {
-    return {std::nullopt, "the downlinkHook callback could not be called: " + sent.info};
+    // The kind of failure, not the sender's text: that names the host, port
+    // and address it reached, and the reason is stored on the message, which
+    // the device's next owner reads after a transfer. The hook's delivery
+    // keeps the text (shown to those who see the callback).
+    static constexpr const char* kWhy[] = {
+        "its host name did not resolve", "no connection could be made",
+        "no complete answer in time",    "the TLS handshake or certificate was refused",
+        "the exchange failed",           "its destination is not allowed"};
+    const int i = sent.status - integration::kStatusCannotResolve;
+    return {std::nullopt, std::string("the downlinkHook callback could not be called: ") +
+                              (i >= 0 && i < 6 ? kWhy[i] : "the exchange failed") + " (" +
+                              std::to_string(sent.status) + ")"};
   }
   if (sent.status < 200 || sent.status >= 300) {
     return {std::nullopt, "the downlinkHook callback answered HTTP " + std::to_string(sent.status)};

@@ -15,9 +15,11 @@
 // Mailing: the outbox emails that events queued (one per recipient) are
 // claimed by one instance at a time, sent over SMTP with a generic text, and
 // retried with exponential back-off; an email still failing after
-// `email_max_attempts` is given up. Without an SMTP sender every due email is
-// given up at once ("SMTP is not configured"), so configuring SMTP later does
-// not send a backlog of stale alerts.
+// `email_max_attempts` is given up. Without an SMTP sender an instance leaves
+// emails to the instances of the database that have one, and gives up only
+// those due for EventWatcherOptions::no_smtp_grace_ms with none claiming them
+// ("SMTP is not configured"), so configuring SMTP later sends at most that
+// much backlog of stale alerts.
 #pragma once
 
 #include <condition_variable>

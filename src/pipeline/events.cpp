@@ -43,7 +43,7 @@ Result<EventConfig> EventService::CreateEventConfig(EventConfig config) {
     const std::string field = "emails[" + std::to_string(i) + "]";
     auto address = integration::ValidateAddress(config.emails[i]);
     if (!address.ok()) return address.status().WithPrefix(field);
-    if (address->size() > 254) return Status::InvalidInput(field + ": longer than 254 characters");
+    if (address->size() > 254) return Status::InvalidInput(field + ": longer than 254 bytes");
     if (!seen.insert(*address).second) return Status::InvalidInput(field + ": repeated");
     config.emails[i] = *address;
   }

@@ -721,27 +721,36 @@ Result<ServiceReport> ParseServiceReport(std::string_view body) {
 
 namespace {
 
-Status TimeAhead(const Where& w, EpochMillis time, EpochMillis now) {
-  return FieldFault(w, "time",
-                    "is " + std::to_string((time - now + 999) / 1000) +
-                        " s ahead of the server's clock; at most " +
-                        std::to_string(kMaxTimeAheadMs / 1000) + " s ahead is taken");
-}
-
-}  // namespace
-
-Status CheckTimesNotAhead(std::span<const UplinkReport> reports, bool in_batch, EpochMillis now) {
-  for (size_t i = 0; i < reports.size(); ++i) {
-    if (reports[i].time - now > kMaxTimeAheadMs) {
-      return TimeAhead(Where{in_batch, i}, reports[i].time, now);
-    }
+Status CheckTime(const Where& w, EpochMillis time, EpochMillis now, int64_t max_age_ms) {
+  if (time - now > kMaxTimeAheadMs) {
+    return FieldFault(w, "time",
+                      "is " + std::to_string((time - now + 999) / 1000) +
+                          " s ahead of the server's clock; at most " +
+                          std::to_string(kMaxTimeAheadMs / 1000) + " s ahead is taken");
+  }
+  if (max_age_ms > 0 && now - time > max_age_ms) {
+    constexpr int64_t kDayMs = 86'400'000;
+    auto days = [](int64_t n) { return std::to_string(n) + (n == 1 ? " day" : " days"); };
+    return FieldFault(w, "time",
+                      "is " + days((now - time) / kDayMs) + " old; messages are kept " +
+                          days((max_age_ms + kDayMs - 1) / kDayMs) +
+                          " (pipeline.retention_days), so an older report is not taken");
   }
   return Status::Ok();
 }
 
-Status CheckTimeNotAhead(const ServiceReport& report, EpochMillis now) {
-  if (report.time - now > kMaxTimeAheadMs) return TimeAhead(Where{}, report.time, now);
+}  // namespace
+
+Status CheckReportTimes(std::span<const UplinkReport> reports, bool in_batch, EpochMillis now,
+                        int64_t max_age_ms) {
+  for (size_t i = 0; i < reports.size(); ++i) {
+    ROOST_RETURN_IF_ERROR(CheckTime(Where{in_batch, i}, reports[i].time, now, max_age_ms));
+  }
   return Status::Ok();
+}
+
+Status CheckReportTime(const ServiceReport& report, EpochMillis now, int64_t max_age_ms) {
+  return CheckTime(Where{}, report.time, now, max_age_ms);
 }
 
 }  // namespace roost::pipeline

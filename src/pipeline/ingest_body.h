@@ -48,8 +48,8 @@ inline constexpr size_t kMaxDataBytes = 12;
 // How far a report's time may be ahead of the server's clock. Stations'
 // clocks drift a little; a time further ahead is a fault, which would make its
 // device look alive until then (no communication loss could be raised) and
-// keep its message first in every list. Times in the past are taken: a
-// station may report late.
+// keep its message first in every list. Times in the past are taken, as far
+// back as messages are kept (CheckReportTimes): a station may report late.
 inline constexpr EpochMillis kMaxTimeAheadMs = 10 * 60 * 1000;
 
 // POST /api/ingest/uplink: one report object, or an array of 1 to
@@ -82,9 +82,13 @@ Result<UplinkReport> ParseSigfoxCallbackBody(std::string_view body, std::string_
 Result<ServiceReport> ParseServiceReport(std::string_view body);
 
 // InvalidInput naming the first report whose time is more than
-// kMaxTimeAheadMs past `now`: "time: …" for a single report, "reports[i].time:
-// …" in a batch (`in_batch`), as the parsers name a field.
-Status CheckTimesNotAhead(std::span<const UplinkReport> reports, bool in_batch, EpochMillis now);
-Status CheckTimeNotAhead(const ServiceReport& report, EpochMillis now);
+// kMaxTimeAheadMs past `now`, or, when `max_age_ms` > 0 (the message
+// retention), more than that before `now`: its message would be purged by the
+// next retention pass, maybe before its callbacks went out. "time: …" for a
+// single report, "reports[i].time: …" in a batch (`in_batch`), as the parsers
+// name a field.
+Status CheckReportTimes(std::span<const UplinkReport> reports, bool in_batch, EpochMillis now,
+                        int64_t max_age_ms);
+Status CheckReportTime(const ServiceReport& report, EpochMillis now, int64_t max_age_ms);
 
 }  // namespace roost::pipeline

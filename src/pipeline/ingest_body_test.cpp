@@ -501,25 +501,46 @@ TEST(ParseServiceReport, Faults) {
   EXPECT_EQ(ServiceError("[]"), "body: must be a JSON object");
 }
 
-TEST(TimesNotAhead, RefusesTheFirstReportPastTenMinutesAheadNamingIt) {
+TEST(ReportTimes, RefusesTheFirstReportPastTenMinutesAheadNamingIt) {
   const EpochMillis now = 1'800'000'000'000;
   std::vector<UplinkReport> reports(3);
-  reports[0].time = 1;                               // long past: taken
+  reports[0].time = 1;                               // long past: taken without a retention
   reports[1].time = now + kMaxTimeAheadMs;           // the bound: taken
   reports[2].time = now + kMaxTimeAheadMs + 60'000;  // past it
-  EXPECT_TRUE(CheckTimesNotAhead(std::span(reports).first(2), true, now).ok());
-  Status s = CheckTimesNotAhead(reports, true, now);
+  EXPECT_TRUE(CheckReportTimes(std::span(reports).first(2), true, now, 0).ok());
+  Status s = CheckReportTimes(reports, true, now, 0);
   EXPECT_EQ(s.code(), Status::Code::kInvalidInput);
   EXPECT_EQ(s.message(),
             "reports[2].time: is 660 s ahead of the server's clock; at most 600 s ahead is taken");
-  EXPECT_EQ(CheckTimesNotAhead(std::span(reports).subspan(2), false, now).message(),
+  EXPECT_EQ(CheckReportTimes(std::span(reports).subspan(2), false, now, 0).message(),
             "time: is 660 s ahead of the server's clock; at most 600 s ahead is taken");
   ServiceReport service;
   service.time = now + kMaxTimeAheadMs + 1;  // rounded up: never "600 s ahead" refused
-  EXPECT_EQ(CheckTimeNotAhead(service, now).message(),
+  EXPECT_EQ(CheckReportTime(service, now, 0).message(),
             "time: is 601 s ahead of the server's clock; at most 600 s ahead is taken");
   service.time = now;
-  EXPECT_TRUE(CheckTimeNotAhead(service, now).ok());
+  EXPECT_TRUE(CheckReportTime(service, now, 0).ok());
+}
+
+// With a retention, a report older than it is refused: its message would be
+// purged by the next pass, maybe before its callbacks went out.
+TEST(ReportTimes, RefusesAReportOlderThanTheRetentionNamingIt) {
+  const EpochMillis now = 1'800'000'000'000;
+  constexpr int64_t kDay = 86'400'000;
+  const int64_t retention = 90 * kDay;
+  std::vector<UplinkReport> reports(2);
+  reports[0].time = now - retention;  // the bound: taken
+  reports[1].time = now - retention - 1;
+  EXPECT_TRUE(CheckReportTimes(std::span(reports).first(1), true, now, retention).ok());
+  EXPECT_EQ(CheckReportTimes(reports, true, now, retention).message(),
+            "reports[1].time: is 90 days old; messages are kept 90 days "
+            "(pipeline.retention_days), so an older report is not taken");
+  ServiceReport service;
+  service.time = 1;
+  EXPECT_EQ(CheckReportTime(service, now, retention).message(),
+            "time: is 20833 days old; messages are kept 90 days (pipeline.retention_days), so "
+            "an older report is not taken");
+  EXPECT_TRUE(CheckReportTime(service, now, 0).ok());
 }
 
 }  // namespace

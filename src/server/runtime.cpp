@@ -275,6 +275,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(const config::ServeConfig& confi
   p->api_context.reset(new api::ApiContext{*p->devices, *p->accounts, *p->certificates,
                                            p->passwords, p->throttle, NowMs, &*p->sealer});
   p->api_context->secure_cookies = cfg.UseSecureCookies();
+  p->api_context->max_report_age_ms = int64_t{cfg.retention_days} * 86'400'000;
   p->provisioning = std::make_unique<registry::ProvisioningRegistry>(
       *p->store, *p->sealer, registry::ProvisioningOptions{cfg.dev_eui_pool, cfg.join_eui, &logger},
       NowMs);

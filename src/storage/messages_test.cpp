@@ -377,6 +377,31 @@ TEST_P(MessageStoreTest, AStoredFrameSentAgainAfterTheNumberWentBackIsACopy) {
   EXPECT_EQ(Ingest({Report(0x2C, 6, 300'000, "0A1B")})[0].result, IngestResult::kAccepted);
 }
 
+// The same after the device moved to another owner: the stored frame is the
+// old owner's message, which no report of the new owner joins (its station
+// and position would show there); it is not a new frame either.
+TEST_P(MessageStoreTest, AStoredFrameOfTheDevicesFormerOwnerSentAgainIsAReplay) {
+  EXPECT_EQ(Ingest({Report(0x2C, 6, 100'000, "0A1B")})[0].result, IngestResult::kAccepted);
+  DeviceType theirs = MakeType(2, other_.id);
+  DevicePatch move;
+  move.id = 0x2C;
+  move.expect_group = tenant_.id;
+  move.type = theirs.id;
+  move.group = other_.id;
+  auto moved = store_->PatchDevices(std::vector<DevicePatch>{move});
+  ASSERT_TRUE(moved.ok()) << moved.status().message();
+  ASSERT_TRUE(store_->DisengageDeviceSequenceCheck(0x2C, 150'000).ok());
+  EXPECT_EQ(Ingest({Report(0x2C, 5, 200'000, "0A1B")})[0].result, IngestResult::kAccepted);
+  EXPECT_EQ(Ingest({Report(0x2C, 6, 100'000, "0B00")})[0].result, IngestResult::kReplay);
+  auto messages = DeviceMessages(0x2C);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[1].rinfos.size(), 1u);  // the old owner's message, untouched
+  EXPECT_EQ(messages[1].group, tenant_.id);
+  auto d = store_->GetDevice(0x2C);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->sequence_number, 5);
+}
+
 TEST_P(MessageStoreTest, ACopyOfAnEarlierFrameArrivingAfterALaterOneJoinsItsMessage) {
   IngestPolicy policy;
   policy.dedup_window_ms = 3000;

@@ -715,7 +715,12 @@ class Store {
   //    (IsSequenceAhead) is a replay, unless the device was disengaged (the flag
   //    is cleared by the message that uses it);
   //  - otherwise a new message is stored and the device's last time, sequence
-  //    number and SNR/RSSI averages move on.
+  //    number and SNR/RSSI averages move on — unless that frame (device, time,
+  //    number) is stored already (a disengaged device's number went back and a
+  //    station sent an older frame again): then the transaction is rolled back
+  //    and the reports applied again with each such report a copy of the stored
+  //    frame (a duplicate joining it), or a replay when the frame is another
+  //    owner's (the device moved to its type or group since).
   // In the same transaction, a delivery is queued for each enabled, living DATA
   // callback of the device's type and each new message, and for each such
   // callback with send_duplicate and each station that joined a message (see

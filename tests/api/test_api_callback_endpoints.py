@@ -200,6 +200,23 @@ class EndpointFlows(ServedSite):
             self.assertTrue(status.get("reason", "").startswith(reason), status)
             self.assertNotIn("0102", status["reason"], "the answer is never quoted")
 
+    def test_an_unreachable_downlink_hook_is_no_downlink_with_the_kind_of_failure_only(self):
+        # The reason is stored on the message, which a later owner of the device reads: it
+        # names the kind of failure, not the host the hook's sender tried.
+        tid, did = self.type_with_device("hooked-unreachable", 5, downlinkMode="CALLBACK")
+        cid = self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, [
+            {"callbackSubtype": 3, "url": "http://127.0.0.1:9/unreachable?device={device}"}
+        ])["data"][0]["id"]
+        self.admin.ok("POST", "/api/devicetypes/%s/callbacks/%s/downlink" % (tid, cid),
+                      expect=204)
+        c = Client(self.server, self.station)
+        self.assertEqual(self.report(c, did, 1, ack=True), {"result": "accepted"})
+        c.close()
+        status = self.messages(did)[0]["downlinkAnswerStatus"]
+        self.assertEqual((status["data"], status["station"]), (None, None), status)
+        self.assertEqual(status.get("reason"), "the downlinkHook callback could not be called: "
+                                               "no connection could be made (601)", status)
+
     def test_service_callbacks_receive_their_reports_values(self):
         tid, did = self.type_with_device("serviced", 4)
         self.admin.ok("POST", "/api/devicetypes/%s/callbacks/new" % tid, [

@@ -721,7 +721,11 @@ class CallbackRefusePrivateSqliteTest(OneCallbackSite, unittest.TestCase):
         m = self.admin.ok("GET", "/api/devices/%s/messages" % did)["data"][0]
         status = m["downlinkAnswerStatus"]
         self.assertEqual((status["data"], status["station"]), (None, None), status)
-        self.assertIn("destination address not allowed", status.get("reason", ""), status)
+        # The kind of failure; the sender's text (naming the address) stays with the delivery.
+        self.assertEqual(status.get("reason"), "the downlinkHook callback could not be called: "
+                                               "its destination is not allowed (605)", status)
+        hook = m["callbacks"][0]
+        self.assertIn("destination address not allowed", hook["info"], hook)
         time.sleep(0.5)
         self.assertEqual(self.receiver.received("/hook/"), [])
 

@@ -200,6 +200,12 @@ class EventFlows(ServedSite):
                                           "emails": ["ops@test.example", "not an address"]})
         self.assertEqual(status, 400, err)
         self.assertIn("emails[1]", json.dumps(err))
+        # 129 characters, 256 bytes: an address is bounded in bytes (RFC 5321).
+        status, _, err = self.admin.call("POST", base + "/new",
+                                         {"kinds": [0], "emails": ["a@" + "\u00e9" * 127]})
+        self.assertEqual(status, 400, err)
+        self.assertIn("emails[0]", json.dumps(err))
+        self.assertIn("longer than 254 bytes", err["message"])
         status, _, err = self.admin.call("POST", base + "/new",
                                          {"kinds": ["SOMETHING"], "emails": ["a@test.example"]})
         self.assertEqual(status, 400, err)

@@ -21,6 +21,16 @@ def now_ms():
     return int(time.time() * 1000)
 
 
+def admin_session(test, server):
+    """The session cookie ("name=value") of the built-in admin, logged in on `server`."""
+    c = Client(server)
+    status, headers, body = c.call("POST", "/api/session/login",
+                                   {"email": "admin@localhost", "password": ADMIN_PASSWORD})
+    c.close()
+    test.assertEqual(status, 200, body)
+    return headers["Set-Cookie"].split(";", 1)[0]
+
+
 class EventStream:
     """One open event stream, read with http.client (which undoes the chunking)."""
 
@@ -229,12 +239,7 @@ class LiveFlows(ServedSite):
         self.assertEqual(s.status, 403)
 
     def test_a_session_cookie_opens_a_stream(self):
-        c = Client(self.server)
-        status, headers, body = c.call("POST", "/api/session/login",
-                                       {"email": "admin@localhost", "password": ADMIN_PASSWORD})
-        c.close()
-        self.assertEqual(status, 200, body)
-        cookie = headers["Set-Cookie"].split(";", 1)[0]
+        cookie = admin_session(self, self.server)
         device = self.devices[3]
         s = self.open("/api/devices/%s/messages/live" % device, headers={"Cookie": cookie})
         self.assertEqual(s.status, 200)
@@ -344,6 +349,33 @@ class LiveServerLifeTest(unittest.TestCase):
                 pass  # keep-alives already sent, then the end
         self.assertLess(time.time() - started, 8)
 
+    def test_a_console_stream_of_a_deleted_device_ends_at_its_next_check(self):
+        # A session's stream is checked as an API user's: its device gone, it ends at the next
+        # check (every keep-alive interval) even with no message to send.
+        site = Site("sqlite")
+        self.addCleanup(site.close)
+        server = site.serve("--live-keepalive-ms", "1000")
+        a = Client(server, site.api_user("ADMIN"))
+        self.addCleanup(a.close)
+        type_id = a.new_type("t")
+        d, p = site.issue_and_import(1, "4F0000")[0]
+        device = a.ok("POST", "/api/devices/create",
+                      {"id": d, "pac": p, "name": "d", "type": type_id})["id"]
+        cookie = admin_session(self, server)
+        path = "/api/devices/%s/messages/live" % device
+        s = EventStream(server, path, {"Cookie": cookie})
+        self.addCleanup(s.close)
+        self.assertEqual(s.status, 200)
+        a.ok("DELETE", "/api/devices/" + device, expect=204)
+        # Keep-alives come every second: nothing for 2 s is the end.
+        deadline, ended = time.time() + 6, False
+        while not ended and time.time() < deadline:
+            ended = s.next_event(timeout=2, comments=True) is None
+        self.assertTrue(ended, "the stream outlived its device")
+        again = EventStream(server, path, {"Cookie": cookie})
+        self.addCleanup(again.close)
+        self.assertEqual(again.status, 404)
+
     def test_a_stream_ends_when_its_users_roles_change(self):
         # Keep-alives (and their checks) far apart: the check before sending ends it.
         site = Site("sqlite")
@@ -360,12 +392,7 @@ class LiveServerLifeTest(unittest.TestCase):
                                               "lng": 1.44}, expect=201)
         a.ok("POST", "/api/devicetypes/%s/callbacks/new" % type_id,
              [{"url": "http://hook:LIVEPASS@127.0.0.1:9/cb/{device}"}])
-        c = Client(server)
-        status, headers, body = c.call("POST", "/api/session/login",
-                                       {"email": "admin@localhost", "password": ADMIN_PASSWORD})
-        c.close()
-        self.assertEqual(status, 200, body)
-        cookie = headers["Set-Cookie"].split(";", 1)[0]
+        cookie = admin_session(self, server)
         me = Client(server)
         status, _, session = me.call("GET", "/api/session", headers={"Cookie": cookie})
         me.close()

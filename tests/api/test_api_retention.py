@@ -23,25 +23,44 @@ def one_device(site, server, first_id):
     return admin, device
 
 
+def report(device, seq, t):
+    return {"device": device, "seqNumber": seq, "data": "01", "time": t, "station": "0A1B",
+            "rssi": -120.0, "snr": 10.0}
+
+
+def ingested_then_served(test, site, first_id, times, env):
+    """Reports of one device at `times` (seq 1, 2, ...) taken by a server that keeps
+    everything (a server with a retention refuses reports older than it), then a server with
+    `env`: (a root ADMIN client of it, the device)."""
+    server = site.serve()
+    admin, device = one_device(site, server, first_id)
+    for seq, t in enumerate(times, 1):
+        test.assertEqual(admin.ok("POST", "/api/ingest/uplink", report(device, seq, t)),
+                         {"result": "accepted"})
+    admin.close()
+    server.stop()
+    server = site.serve(env=env)
+    return Client(server, site.api_user("ADMIN", name="second admin")), device
+
+
 class RetentionFlows:
     ENGINE = None
 
     def test_old_messages_are_purged_in_the_background(self):
         site = Site(self.ENGINE)
         try:
-            server = site.serve(env={"ROOST_PIPELINE_RETENTION_DAYS": "1",
-                                     "ROOST_PIPELINE_RETENTION_PERIOD_S": "1"})
-            admin, device = one_device(site, server, "4B0000")
             now = int(time.time() * 1000)
             # 40 days back: on PostgreSQL that month is wholly past the cutoff whatever
             # today's date (a month ends at most 31 days after any time in it). A message of
             # the month that straddles the cutoff stays until the month is past (documented).
             old, recent = now - 40 * 86400000, now - 60000
-            for seq, t in ((1, old), (2, recent)):
-                report = {"device": device, "seqNumber": seq, "data": "01", "time": t,
-                          "station": "0A1B", "rssi": -120.0, "snr": 10.0}
-                self.assertEqual(admin.ok("POST", "/api/ingest/uplink", report),
-                                 {"result": "accepted"})
+            admin, device = ingested_then_served(
+                self, site, "4B0000", (old, recent),
+                {"ROOST_PIPELINE_RETENTION_DAYS": "1", "ROOST_PIPELINE_RETENTION_PERIOD_S": "1"})
+            # Now a report that old is refused, naming its time: it would be purged at once.
+            status, _, err = admin.call("POST", "/api/ingest/uplink", report(device, 3, old))
+            self.assertEqual(status, 400, err)
+            self.assertIn("time: is 40 days old; messages are kept 1 day", err["message"])
             deadline = time.time() + 20
             while True:
                 seqs = [m["seqNumber"] for m in admin.list_all("/api/devices/%s/messages" % device)]
@@ -63,19 +82,15 @@ class RetentionFlows:
     def test_statistics_older_than_their_own_retention_are_purged(self):
         site = Site(self.ENGINE)
         try:
-            server = site.serve(env={"ROOST_PIPELINE_RETENTION_DAYS": "1",
-                                     "ROOST_PIPELINE_STATISTICS_RETENTION_DAYS": "2",
-                                     "ROOST_PIPELINE_RETENTION_PERIOD_S": "1"})
-            admin, device = one_device(site, server, "4C0000")
             now = int(time.time() * 1000)
             # Statistics of three days ago go; those of the day before yesterday stay
             # (their messages go after one day).
             ancient, old = now - 3 * 86400000, now - 36 * 3600000
-            for seq, t in ((1, ancient), (2, old), (3, now - 60000)):
-                report = {"device": device, "seqNumber": seq, "data": "01", "time": t,
-                          "station": "0A1B", "rssi": -120.0, "snr": 10.0}
-                self.assertEqual(admin.ok("POST", "/api/ingest/uplink", report),
-                                 {"result": "accepted"})
+            admin, device = ingested_then_served(
+                self, site, "4C0000", (ancient, old, now - 60000),
+                {"ROOST_PIPELINE_RETENTION_DAYS": "1",
+                 "ROOST_PIPELINE_STATISTICS_RETENTION_DAYS": "2",
+                 "ROOST_PIPELINE_RETENTION_PERIOD_S": "1"})
             path = "/api/devices/%s/stats?step=day&from=%d" % (device, ancient - 86400000)
             deadline = time.time() + 20
             while True:

@@ -90,10 +90,12 @@ Parsed<EventConfig> ParseEventConfigCreate(const json& body) {
   if (!emails->is_array()) return WrongType("emails", "an array", *emails);
   if (emails->size() > kMaxEmails) return ApiError::BadField("emails", "has too many items");
   for (size_t i = 0; i < emails->size(); ++i) {
+    const std::string field = "emails[" + std::to_string(i) + "]";
     std::string address;
-    if (auto e = ReadString((*emails)[i], "emails[" + std::to_string(i) + "]", 254, address)) {
-      return *e;
-    }
+    if (auto e = ReadString((*emails)[i], field, 254, address)) return *e;
+    // An address is at most 254 bytes (RFC 5321 counts octets), however many
+    // characters: the character bound above lets a non-ASCII one be longer.
+    if (address.size() > 254) return ApiError::BadField(field, "is longer than 254 bytes");
     config.emails.push_back(std::move(address));
   }
   return config;

@@ -1287,7 +1287,7 @@ Result<std::vector<Delivery>> SqlStore::ListFailedDeliveries(
                       "WHERE (d.state = 2 OR (d.state = 0 AND d.first_failure > 0)) AND "
                       "t.group_id IN (SELECT id FROM groups WHERE tree >= $1 AND tree < $2) "
                       "AND (d.first_failure < $4 OR (d.first_failure = $4 AND d.id < $5)) "
-                      "AND d.first_failure >= $7 AND ($8 < 0 OR d.device_id = $8) "
+                      "AND d.first_failure >= $7 AND (CAST($8 AS BIGINT) < 0 OR d.device_id = $8) "
                       "AND ($9 = '' OR cb.type_id = $9) "
                       "ORDER BY d.first_failure DESC, d.id DESC LIMIT $3 OFFSET $6",
                   "list failed deliveries");

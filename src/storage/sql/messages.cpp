@@ -182,18 +182,21 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinks(std::span<const Upli
                                                             const IngestPolicy& policy) {
   if (reports.empty()) return std::vector<IngestDecision>{};
   ROOST_SQL_LEASE(c);
-  // Almost always once. A frame found stored when its row is inserted (see
-  // IngestUplinksOn) makes a second try, which takes the reports of it as
-  // copies; a third is for a frame that another instance stored meanwhile.
+  // Almost always once. Frames found stored when their rows are inserted (see
+  // IngestUplinksOn) make another try, which takes the reports of them as
+  // copies; that try may meet others (a report behind one frame was ahead of
+  // the next), so it goes on while each try finds new ones: at most one try
+  // per report.
   FrameKeys stored;
-  for (int attempt = 1;; ++attempt) {
+  for (;;) {
     FrameKeys conflicts;
     auto decided = IngestUplinksOn(c, reports, policy, stored, conflicts);
     if (!decided.ok() || conflicts.empty()) return decided;
-    if (attempt == 3) {
-      return Status::Unavailable("ingest uplinks: frames stored meanwhile by another writer");
-    }
+    const size_t known = stored.size();
     stored.insert(conflicts.begin(), conflicts.end());
+    if (stored.size() == known) {
+      return Status::Internal("ingest uplinks: a frame found stored was not found again");
+    }
   }
 }
 
@@ -367,6 +370,12 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinksOn(Connection& c,
           FindFrame(c, d, &created, looked_up, r.device.value, r.time, r.time, r.seq_number);
       if (!found.ok()) return found.status();
       frame = *found;
+      if (frame != nullptr && (frame->type != d.type || frame->group != d.group)) {
+        // Stored before the device moved to its type or group: another
+        // owner's message, which no report joins now. Not a new frame either.
+        decision.result = IngestResult::kReplay;
+        continue;
+      }
     }
     if (frame != nullptr && std::llabs(r.time - frame->time) <= policy.dedup_window_ms) {
       Message* m = frame;
