@@ -1401,6 +1401,9 @@ TEST_P(CallbackStoreTest, FailedDeliveriesAreFilteredByDeviceTypeAndFirstFailure
   EXPECT_EQ(list(by_device), (Rows{{0x2C, "cb-one"}, {0x2C, "cb-one"}}));
   // A page of one is full with a row that passes, not cut short by one that does not.
   EXPECT_EQ(list(by_device, 1).size(), 1u);
+  // The highest device ID (PostgreSQL must take it as a BIGINT, not an integer).
+  by_device.device = 0xFFFFFFFF;
+  EXPECT_TRUE(list(by_device).empty());
   FailedDeliveryFilter by_type;
   by_type.type = other_type_.id;
   EXPECT_EQ(list(by_type), (Rows{{0x3C, "cb-two"}}));
