@@ -268,7 +268,9 @@ def prepare(site, n_devices, first_id, type_name="bench", payload_config=None):
     station = site.api_user("STATION")
     # The station's password is checked once (Argon2id) and cached before anything is timed.
     warm = Client(site, station)
-    if warm.json("POST", "/api/ingest/uplink", report("FFFFFFFF", 0, 1)).get("reason") != \
+    # Now: a report older than the message retention is refused before its device is looked at.
+    now_ms = int(time.time() * 1000)
+    if warm.json("POST", "/api/ingest/uplink", report("FFFFFFFF", 0, now_ms)).get("reason") != \
             "unknown_device":
         raise RuntimeError("the warm-up report was not refused as unknown_device")
     warm.close()
