@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "integration/callback_request.h"
+#include "pipeline/attempt_log.h"
 
 namespace roost::pipeline {
 namespace {
@@ -15,17 +16,9 @@ namespace {
 // the host, port and address it reached.
 void DropAttemptTexts(std::string& log) {
   std::string kept;
-  std::string_view rest = log;
-  while (!rest.empty()) {
-    const size_t end = rest.find('\n');
-    std::string_view line = rest.substr(0, end);
-    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-    const size_t a = line.find(' ');
-    const size_t b = a == std::string_view::npos ? a : line.find(' ', a + 1);
-    if (b == std::string_view::npos) continue;
-    kept.append(line.substr(0, b + 1));
-    kept += '\n';
-  }
+  ForEachAttempt(log, [&](int64_t time, int64_t status, std::string_view) {
+    kept += std::to_string(time) + ' ' + std::to_string(status) + " \n";
+  });
   log = std::move(kept);
 }
 

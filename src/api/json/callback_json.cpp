@@ -1,6 +1,5 @@
 #include "api/json/callback_json.h"
 
-#include <charconv>
 #include <string_view>
 #include <utility>
 
@@ -10,6 +9,7 @@
 #include "core/json_number.h"
 #include "core/text.h"
 #include "observe/json_string.h"
+#include "pipeline/attempt_log.h"
 
 namespace roost::api {
 
@@ -311,23 +311,11 @@ void AppendAttemptHistory(std::string& out, const Delivery& d) {
     return;
   }
   bool first = true;
-  std::string_view rest = d.attempt_log;
-  while (!rest.empty()) {
-    const size_t end = rest.find('\n');
-    std::string_view line = rest.substr(0, end);
-    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-    // "<epoch ms> <status> <info>"
-    const size_t a = line.find(' ');
-    const size_t b = a == std::string_view::npos ? a : line.find(' ', a + 1);
-    if (b == std::string_view::npos) continue;
-    int64_t time = 0, status = 0;
-    auto t = std::from_chars(line.data(), line.data() + a, time);
-    auto s = std::from_chars(line.data() + a + 1, line.data() + b, status);
-    if (t.ec != std::errc() || s.ec != std::errc()) continue;
+  pipeline::ForEachAttempt(d.attempt_log, [&](int64_t time, int64_t status, std::string_view info) {
     if (!first) out += ',';
     first = false;
-    append_attempt(time, status, line.substr(b + 1));
-  }
+    append_attempt(time, status, info);
+  });
   out += ']';
 }
 
