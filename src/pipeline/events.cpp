@@ -47,18 +47,15 @@ Result<EventConfig> EventService::CreateEventConfig(EventConfig config) {
     if (!seen.insert(*address).second) return Status::InvalidInput(field + ": repeated");
     config.emails[i] = *address;
   }
-  auto existing = store_.ListEventConfigs(config.scope, config.target);
-  if (!existing.ok()) return existing.status();
-  const auto own = std::count_if(existing->begin(), existing->end(),
-                                 [&](const EventConfig& c) { return c.group == config.group; });
-  if (static_cast<size_t>(own) >= kMaxEventConfigsPerTarget) {
+  config.id = NewObjectId();
+  config.creation_time = clock_();
+  auto created = store_.CreateEventConfig(config, kMaxEventConfigsPerTarget);
+  if (!created.ok()) return created.status();
+  if (!*created) {
     return Status::AlreadyExists("at most " + std::to_string(kMaxEventConfigsPerTarget) +
                                  " event configurations per device, device type or group; "
                                  "delete one first");
   }
-  config.id = NewObjectId();
-  config.creation_time = clock_();
-  ROOST_RETURN_IF_ERROR(store_.CreateEventConfig(config));
   return config;
 }
 

@@ -78,8 +78,9 @@ class EventStoreTest : public StoreTest {
     c.kinds = std::move(kinds);
     c.emails = std::move(emails);
     c.creation_time = 9;
-    auto st = store_->CreateEventConfig(c);
-    EXPECT_TRUE(st.ok()) << st.message();
+    auto st = store_->CreateEventConfig(c, 100);
+    EXPECT_TRUE(st.ok()) << st.status().message();
+    EXPECT_TRUE(st.ok() && *st);
     return c;
   }
 
@@ -501,13 +502,62 @@ TEST_P(EventStoreTest, EventListsPageNewestFirst) {
   EXPECT_EQ(store_->ListEvents(q)->events.size(), 2u);  // two restorations in between
 }
 
+TEST_P(EventStoreTest, ConcurrentEventConfigurationsNeverPassTheirGroupsBound) {
+  // 6 threads of 4 creations each for one target, at most 10 of a group: the
+  // count and the insert are one step, so exactly 10 are stored, and another
+  // group's configurations of the same target are counted apart.
+  constexpr size_t kMax = 10;
+  std::atomic<int> stored{0}, refused{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 4; ++i) {
+        EventConfig c;
+        c.id = "cfg-" + std::to_string(t) + "-" + std::to_string(i);
+        c.scope = EventScope::kDeviceType;
+        c.target = type_.id;
+        c.group = tenant_.id;
+        c.kinds = {EventKind::kCommunicationLoss};
+        c.emails = {"a@example.com"};
+        c.creation_time = 9;
+        auto r = store_->CreateEventConfig(c, kMax);
+        if (!r.ok()) {
+          ++failed;
+        } else if (*r) {
+          ++stored;
+        } else {
+          ++refused;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(stored.load(), static_cast<int>(kMax));
+  EXPECT_EQ(refused.load(), 24 - static_cast<int>(kMax));
+  auto list = store_->ListEventConfigs(EventScope::kDeviceType, type_.id);
+  ASSERT_TRUE(list.ok()) << list.status().message();
+  EXPECT_EQ(list->size(), kMax);
+  EventConfig root_own;
+  root_own.id = "root-1";
+  root_own.scope = EventScope::kDeviceType;
+  root_own.target = type_.id;
+  root_own.group = root_.id;
+  root_own.kinds = {EventKind::kCommunicationLoss};
+  root_own.emails = {"r@example.com"};
+  auto other = store_->CreateEventConfig(root_own, kMax);
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  EXPECT_TRUE(*other);
+  EXPECT_EQ(store_->ListEventConfigs(EventScope::kDeviceType, type_.id)->size(), kMax + 1);
+}
+
 TEST_P(EventStoreTest, EventConfigurationsAreStoredListedAndDeleted) {
   EventConfig a =
       Config("a", EventScope::kDeviceType, type_.id, tenant_.id,
              {EventKind::kCommunicationRestored, EventKind::kCommunicationLoss}, {"x@example.com"});
   EventConfig b = Config("b", EventScope::kDeviceType, type_.id, tenant_.id,
                          {EventKind::kCommunicationLoss}, {"y@example.com", "z@example.com"});
-  EXPECT_EQ(store_->CreateEventConfig(a).code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(store_->CreateEventConfig(a, 100).status().code(), Status::Code::kAlreadyExists);
   auto list = store_->ListEventConfigs(EventScope::kDeviceType, type_.id);
   ASSERT_TRUE(list.ok()) << list.status().message();
   EXPECT_EQ(*list, (std::vector<EventConfig>{a, b}));

@@ -953,8 +953,11 @@ class Store {
   // restorations WatchSilence would record (from the flagged devices alone).
   virtual Result<std::vector<std::string>> ListTypesToRestore() = 0;
   virtual Result<EventPage> ListEvents(const EventQuery& query) = 0;
+  // Stores `config` unless its target already has `max_of_its_group`
+  // configurations made by config.group: then false, nothing stored. The count
+  // and the insert are one step (concurrent creations never pass the bound).
   // AlreadyExists: the id is taken.
-  virtual Status CreateEventConfig(const EventConfig& config) = 0;
+  virtual Result<bool> CreateEventConfig(const EventConfig& config, size_t max_of_its_group) = 0;
   virtual Result<EventConfig> GetEventConfig(std::string_view id) = 0;  // NotFound
   // The configurations made for one target, by id.
   virtual Result<std::vector<EventConfig>> ListEventConfigs(EventScope scope,

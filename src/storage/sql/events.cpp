@@ -343,24 +343,49 @@ Result<EventPage> SqlStore::ListEvents(const EventQuery& query) {
   return page;
 }
 
-Status SqlStore::CreateEventConfig(const EventConfig& config) {
+Result<bool> SqlStore::CreateEventConfig(const EventConfig& config, size_t max_of_its_group) {
   nlohmann::json kinds = nlohmann::json::array();
   for (EventKind k : config.kinds) kinds.push_back(static_cast<int32_t>(k));
   const std::string kinds_text = kinds.dump();
   const std::string emails_text = nlohmann::json(config.emails).dump();
   ROOST_SQL_LEASE(c);
-  ROOST_SQL_QUERY(q, c,
-                  "INSERT INTO event_configs (id, scope, target, group_id, kinds, emails, "
-                  "creation_time) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-                  "create event configuration");
-  q.BindRef(1, config.id).Bind(2, static_cast<int64_t>(config.scope)).BindRef(3, config.target);
-  q.BindRef(4, config.group).BindRef(5, kinds_text).BindRef(6, emails_text);
-  q.Bind(7, config.creation_time);
-  ROOST_RETURN_IF_ERROR(q.Run());
-  if (q.Affected() == 0) {
-    return Status::AlreadyExists("event configuration " + config.id + " already exists");
+  driver::Transaction tx(c);
+  ROOST_RETURN_IF_ERROR(tx.Begin("create event configuration"));
+  if (c.dialect().engine == driver::Engine::kPostgres) {
+    // Two creations by one group wait for each other here, so the second
+    // counts the first (SQLite's write transaction already serialises them).
+    // NO KEY: rows that only refer to the group (devices, messages) go on.
+    ROOST_SQL_QUERY(q, c, "SELECT id FROM groups WHERE id = $1 FOR NO KEY UPDATE",
+                    "create event configuration");
+    auto row = q.BindRef(1, config.group).Next();
+    if (!row.ok()) return row.status();
   }
-  return Status::Ok();
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "SELECT COUNT(*) FROM event_configs WHERE scope = $1 AND target = $2 AND "
+                    "group_id = $3",
+                    "create event configuration");
+    q.Bind(1, static_cast<int64_t>(config.scope)).BindRef(2, config.target);
+    auto row = q.BindRef(3, config.group).Next();
+    if (!row.ok()) return row.status();
+    if (*row && q.Int(0) >= static_cast<int64_t>(max_of_its_group)) return false;
+  }
+  {
+    ROOST_SQL_QUERY(q, c,
+                    "INSERT INTO event_configs (id, scope, target, group_id, kinds, emails, "
+                    "creation_time) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO "
+                    "NOTHING",
+                    "create event configuration");
+    q.BindRef(1, config.id).Bind(2, static_cast<int64_t>(config.scope)).BindRef(3, config.target);
+    q.BindRef(4, config.group).BindRef(5, kinds_text).BindRef(6, emails_text);
+    q.Bind(7, config.creation_time);
+    ROOST_RETURN_IF_ERROR(q.Run());
+    if (q.Affected() == 0) {
+      return Status::AlreadyExists("event configuration " + config.id + " already exists");
+    }
+  }
+  ROOST_RETURN_IF_ERROR(tx.Commit("create event configuration"));
+  return true;
 }
 
 Result<EventConfig> SqlStore::GetEventConfig(std::string_view id) {

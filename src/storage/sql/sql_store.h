@@ -196,7 +196,7 @@ class SqlStore final : public Store {
   Result<SilenceOutcome> WatchSilence(const SilenceWatch& watch) override;
   Result<std::vector<std::string>> ListTypesToRestore() override;
   Result<EventPage> ListEvents(const EventQuery& query) override;
-  Status CreateEventConfig(const EventConfig& config) override;
+  Result<bool> CreateEventConfig(const EventConfig& config, size_t max_of_its_group) override;
   Result<EventConfig> GetEventConfig(std::string_view id) override;
   Result<std::vector<EventConfig>> ListEventConfigs(EventScope scope,
                                                     std::string_view target) override;
