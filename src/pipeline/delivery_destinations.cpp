@@ -34,7 +34,11 @@ Status FillDestinations(storage::Store& store, std::span<Delivery> deliveries,
     return it == by_key.end() ? nullptr : it->second;
   };
   // A list holds few distinct callbacks: each is read and compiled once.
-  std::map<std::string, std::optional<integration::CompiledCallback>> compiled;
+  struct Seen {
+    std::optional<integration::CompiledCallback> compiled;  // when shown
+    bool hidden = false;                                    // exists, and is another group's
+  };
+  std::map<std::string, Seen> compiled;
   for (Delivery& d : deliveries) {
     auto [it, fresh] = compiled.try_emplace(d.callback);
     if (fresh) {
@@ -42,24 +46,29 @@ Status FillDestinations(storage::Store& store, std::span<Delivery> deliveries,
       if (!cb.ok() && cb.status().code() != Status::Code::kNotFound) return cb.status();
       if (cb.ok() && show(*cb)) {
         auto c = integration::CompileCallback(*cb);
-        if (c.ok()) it->second = std::move(*c);
+        if (c.ok()) it->second.compiled = std::move(*c);
       }
+      it->second.hidden = cb.ok() && !it->second.compiled;
     }
-    if (!it->second) {
+    if (!it->second.compiled) {
       // Not the reader's to see (another group's callback, or one deleted
       // since): neither where it sends nor what its attempts' answers said,
-      // which name the host, port and address reached. Times and statuses stay.
+      // which name the host, port and address reached; nor, when it is
+      // another group's, which of its callbacks it was. Times and statuses
+      // stay.
+      if (it->second.hidden) d.callback.clear();
       d.last_info.clear();
       DropAttemptTexts(d.attempt_log);
       continue;
     }
-    d.channel = it->second->channel();
-    const Message* stored = it->second->kind() == integration::CallbackKind::kDataUplink ||
-                                    it->second->kind() == integration::CallbackKind::kDataBidir
+    d.channel = it->second.compiled->channel();
+    const integration::CompiledCallback& cb = *it->second.compiled;
+    const Message* stored = cb.kind() == integration::CallbackKind::kDataUplink ||
+                                    cb.kind() == integration::CallbackKind::kDataBidir
                                 ? message_of(d)
                                 : nullptr;
     if (stored != nullptr) {
-      d.destination = it->second->Destination(*stored, d);
+      d.destination = cb.Destination(*stored, d);
       continue;
     }
     // What the dispatcher renders a SERVICE or ERROR delivery from.
@@ -67,7 +76,7 @@ Status FillDestinations(storage::Store& store, std::span<Delivery> deliveries,
     about.device = SigfoxId{d.device};
     about.time = d.message_time;
     about.seq_number = d.seq_number;
-    d.destination = it->second->Destination(about, d);
+    d.destination = cb.Destination(about, d);
   }
   return Status::Ok();
 }

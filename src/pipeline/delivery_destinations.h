@@ -24,7 +24,8 @@ using ShowDestination = std::function<bool(const Callback&)>;
 // SERVICE and ERROR deliveries carry their own values. A callback deleted
 // meanwhile leaves its deliveries' destination empty. A delivery whose callback
 // is not shown (or deleted) also loses its attempts' answer texts (last_info and
-// each attempt_log line's info), which name the host it reached.
+// each attempt_log line's info), which name the host it reached, and one whose
+// callback exists but is not shown loses its callback id.
 Status FillDestinations(storage::Store& store, std::span<Delivery> deliveries,
                         std::span<const Message> messages, const ShowDestination& show);
 

@@ -439,20 +439,26 @@ class CallbackFlows(ServedSite):
                       {"id": did, "deviceTypeId": new_type, "pac": pac})
         listed = owner.ok("GET", "/api/devices/%s/messages" % did)["data"]
         self.assertEqual(len(listed), 1, listed)
-        cbs = {c["callbackId"]: c for c in listed[0]["callbacks"]}
-        self.assertEqual(cbs[made[0]["id"]]["state"], "done", cbs)
-        for c in cbs.values():
+        cbs = listed[0]["callbacks"]
+        self.assertEqual(len(cbs), 2, cbs)
+        for c in cbs:
             self.assertNotIn("url", c)
             self.assertNotIn("email", c)
+            # Nor which of the old owner's callbacks it was.
+            self.assertIsNone(c["callbackId"], c)
+        done = [c for c in cbs if c["state"] == "done"]
+        self.assertEqual(len(done), 1, cbs)
         # The failing one keeps its times and statuses, not what its answers said.
-        self.assertGreaterEqual(cbs[failing]["attempts"], 1, cbs)
-        self.assertEqual(cbs[failing]["info"], "", cbs)
-        self.assertTrue(cbs[failing]["history"], cbs)
-        for attempt in cbs[failing]["history"]:
+        fails = [c for c in cbs if c["state"] != "done"][0]
+        self.assertGreaterEqual(fails["attempts"], 1, cbs)
+        self.assertEqual(fails["info"], "", cbs)
+        self.assertTrue(fails["history"], cbs)
+        for attempt in fails["history"]:
             self.assertEqual(attempt["info"], "", cbs)
             self.assertGreater(attempt["status"], 0, cbs)
         text = json.dumps(listed)
-        for secret in ("s3cret", "t0k3n", "/moving/", "dead-end", "127.0.0.1"):
+        for secret in ("s3cret", "t0k3n", "/moving/", "dead-end", "127.0.0.1", made[0]["id"],
+                       failing):
             self.assertNotIn(secret, text)
         # The old owner's root admin, who sees both groups, still sees it.
         mine = self.admin.ok("GET", "/api/devices/%s/messages" % did)["data"][0]["callbacks"]

@@ -349,7 +349,13 @@ void AppendDeliveryJson(std::string& out, const Delivery& d, bool secrets) {
     out += ',';
   };
   out += '{';
-  text("callbackId", d.callback);
+  // Empty when the callback is another group's (FillDestinations).
+  if (d.callback.empty()) {
+    key("callbackId");
+    out += "null,";
+  } else {
+    text("callbackId", d.callback);
+  }
   text("device", SigfoxId{d.device}.ToApi());
   number("messageTime", d.message_time);
   // -1: an event's delivery, or a service report's without a sequence number.

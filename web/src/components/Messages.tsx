@@ -20,7 +20,7 @@ export interface Message {
   computedLocation?: { lat: number; lng: number; radius: number } | null;
   decoded?: unknown;
   rinfos?: { tap: string; lat?: number; lng?: number; rssi: number; snr: number }[];
-  callbacks?: { callbackId: string; state: string; attempts: number; status?: number | null; info?: string }[];
+  callbacks?: { callbackId: string | null; state: string; attempts: number; status?: number | null; info?: string }[];
   downlinkAnswerStatus?: { data: string | null; station: string | null; acknowledged: boolean | null; reason?: string } | null;
 }
 
@@ -83,8 +83,10 @@ export function Messages({ base, showDevice }: { base: string; showDevice?: bool
       label: 'Callbacks',
       render: (m) => (
         <ul class="plain">
-          {(m.callbacks ?? []).map((c) => (
-            <li key={c.callbackId}>
+          {(m.callbacks ?? []).map((c, i) => (
+            // Not keyed by callbackId: a sendDuplicate callback has one delivery per
+            // station, and another group's callbacks have none.
+            <li key={i}>
               <span class={`badge ${c.state}`} title={c.info ?? ''}>
                 {c.state}
                 {c.status ? ` ${c.status}` : ''}
