@@ -125,11 +125,20 @@ bool KeptInText(char c) {
   return c == '\t' || c == '\r' || c == '\n' || !IsControl(c);
 }
 
+// A URL value of dots only ("." or "..", or more) has them percent-encoded:
+// written as they are, a value that fills a path segment would be a dot
+// segment, which the sender resolves (RFC 3986, 5.2.4), so a device's data
+// could take the request to another resource of the host.
+bool OnlyDots(std::string_view value) {
+  return !value.empty() && value.find_first_not_of('.') == std::string_view::npos;
+}
+
 // The number of bytes AppendEscaped adds, so Expand allocates once.
 size_t EscapedSize(std::string_view value, Escaping escaping) {
   size_t size = 0;
   switch (escaping) {
     case Escaping::kUrl:
+      if (OnlyDots(value)) return value.size() * 3;
       for (const char ch : value) size += IsUrlUnreserved(static_cast<unsigned char>(ch)) ? 1 : 3;
       return size;
     case Escaping::kFormBody:
@@ -173,6 +182,10 @@ void AppendPercent(std::string& out, unsigned char c) {
 void AppendEscaped(std::string& out, std::string_view value, Escaping escaping) {
   switch (escaping) {
     case Escaping::kUrl:
+      if (OnlyDots(value)) {
+        for (const char ch : value) AppendPercent(out, static_cast<unsigned char>(ch));
+        return;
+      }
       for (const char ch : value) {
         const auto c = static_cast<unsigned char>(ch);
         if (IsUrlUnreserved(c)) {

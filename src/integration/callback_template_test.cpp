@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <nlohmann/json.hpp>
 
 namespace roost::integration {
@@ -209,6 +211,26 @@ TEST(CallbackTemplateEscaping, UrlPercentEncodesEverythingButUnreserved) {
   Variables v;
   v.Set(Variable::kInfo, "AZaz09-._~");
   EXPECT_EQ(ExpandText("{info}", v, Escaping::kUrl, CallbackKind::kError), "AZaz09-._~");
+}
+
+TEST(CallbackTemplateEscaping, AUrlValueOfDotsOnlyIsNoDotSegment) {
+  // "/p/{info}/x" with ".." would be "/p/../x", which a sender resolves to
+  // "/x": the device's data would choose the resource.
+  Variables v;
+  for (const char* dots : {".", "..", "..."}) {
+    v.Set(Variable::kInfo, dots);
+    const std::string url = ExpandText("https://x.example/p/{info}/x?q={info}", v, Escaping::kUrl,
+                                       CallbackKind::kError);
+    std::string encoded;
+    for (size_t i = 0; i < std::strlen(dots); ++i) encoded += "%2E";
+    EXPECT_EQ(url, "https://x.example/p/" + encoded + "/x?q=" + encoded);
+  }
+  // Dots among other characters stay: no dot segment can come of them.
+  v.Set(Variable::kInfo, "a..b.");
+  EXPECT_EQ(ExpandText("/p/{info}", v, Escaping::kUrl, CallbackKind::kError), "/p/a..b.");
+  // Other escapings keep them.
+  v.Set(Variable::kInfo, "..");
+  EXPECT_EQ(ExpandText("/p/{info}", v, Escaping::kText, CallbackKind::kError), "/p/..");
 }
 
 // A value the message lacks is empty; in a JSON body, outside the pattern's
