@@ -37,6 +37,33 @@ std::string EncodeWord(std::string_view text) {
   return "=?UTF-8?B?" + EncodeBase64(text) + "?=";
 }
 
+// The Subject header's value. ASCII that keeps the line within SMTP's 998
+// bytes goes as it is; anything else as encoded-words of at most 75
+// characters (RFC 2047: 45 bytes of text each, cut between UTF-8 sequences),
+// one per folded line. Unfolded, a long subject made a line the mail server
+// refused, and the email was retried until its callback died.
+std::string SubjectValue(std::string_view subject) {
+  constexpr size_t kAsIsAtMost = 900;
+  constexpr size_t kWordBytes = 45;  // 60 base64 characters + 12 = 72 <= 75
+  if (IsAscii(subject) && subject.size() <= kAsIsAtMost) return std::string(subject);
+  std::string out;
+  for (size_t at = 0; at < subject.size();) {
+    size_t end = std::min(subject.size(), at + kWordBytes);
+    // Back to the start of a UTF-8 sequence (a continuation byte is 10xxxxxx),
+    // unless the whole word is one (invalid) run of them.
+    size_t cut = end;
+    while (cut > at && cut < subject.size() &&
+           (static_cast<unsigned char>(subject[cut]) & 0xC0) == 0x80) {
+      --cut;
+    }
+    if (cut > at) end = cut;
+    if (!out.empty()) out += "\r\n ";
+    out += EncodeWord(subject.substr(at, end - at));
+    at = end;
+  }
+  return out;
+}
+
 // The body with CRLF line ends, valid UTF-8 (the header says utf-8; a stray
 // byte becomes U+FFFD) and no controls but TAB.
 std::string NormaliseBody(std::string_view raw) {
@@ -216,8 +243,7 @@ Result<std::string> BuildMessage(const Email& email, const std::string& date,
   msg += "From: " + email.from + "\r\n";
   msg += "To: " + to_list + "\r\n";
   msg += "Message-ID: <" + message_id + ">\r\n";
-  msg +=
-      "Subject: " + (IsAscii(email.subject) ? email.subject : EncodeWord(email.subject)) + "\r\n";
+  msg += "Subject: " + SubjectValue(email.subject) + "\r\n";
   msg += "MIME-Version: 1.0\r\n";
   msg += "Content-Type: text/plain; charset=utf-8\r\n";
   std::string body = NormaliseBody(email.body);

@@ -10,6 +10,9 @@
 #include <fstream>
 #include <thread>
 
+#include "core/base64.h"
+#include "core/text.h"
+
 namespace roost::integration {
 namespace {
 
@@ -104,6 +107,46 @@ TEST(EmailMessage, EncodesNonAsciiSubject) {
   auto m = BuildMessage(e, "d", "id@x");
   ASSERT_TRUE(m.ok());
   EXPECT_NE(m->find("Subject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n"), std::string::npos) << *m;
+}
+
+TEST(EmailMessage, FoldsALongSubjectIntoEncodedWordsOfAtMost75Characters) {
+  // 1 500 ASCII characters, then 400 of two bytes each: unfolded, either made a
+  // header line longer than the 998 bytes a mail server takes.
+  for (const std::string& subject : {std::string(1500, 'a') + " 5A0001", [] {
+                                       std::string s;
+                                       for (int i = 0; i < 400; ++i) s += "é";
+                                       return s;
+                                     }()}) {
+    Email e{"roost@example.com", {"a@example.com"}, subject, "x"};
+    auto m = BuildMessage(e, "d", "id@x");
+    ASSERT_TRUE(m.ok());
+    const size_t begin = m->find("Subject: ");
+    ASSERT_NE(begin, std::string::npos);
+    const size_t end = m->find("\r\nMIME-Version:", begin);
+    ASSERT_NE(end, std::string::npos);
+    const std::string header = m->substr(begin + 9, end - begin - 9);
+    // Folded lines of one encoded-word each; unfolded and decoded: the subject.
+    std::string decoded;
+    size_t at = 0;
+    for (;;) {
+      const size_t next = header.find("\r\n ", at);
+      const std::string word = header.substr(at, next == std::string::npos ? next : next - at);
+      EXPECT_LE(word.size(), 75u) << word;
+      ASSERT_TRUE(word.starts_with("=?UTF-8?B?") && word.ends_with("?=")) << word;
+      auto text_or = DecodeBase64(word.substr(10, word.size() - 12));
+      ASSERT_TRUE(text_or.ok()) << word;
+      const std::string& text = *text_or;
+      EXPECT_TRUE(IsValidUtf8(text)) << "a word cut a UTF-8 sequence: " << word;
+      decoded += text;
+      if (next == std::string::npos) break;
+      at = next + 3;
+    }
+    EXPECT_EQ(decoded, subject);
+  }
+  // An ASCII subject that fits a line goes as it is.
+  Email e{"roost@example.com", {"a@example.com"}, std::string(900, 'b'), "x"};
+  EXPECT_NE(BuildMessage(e, "d", "id@x")->find("Subject: " + std::string(900, 'b') + "\r\n"),
+            std::string::npos);
 }
 
 TEST(EmailMessage, RefusesHeaderInjectionAndBadAddresses) {
