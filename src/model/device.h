@@ -61,7 +61,7 @@ struct Device {
   std::optional<EpochMillis> activation_time;
   DeviceState state = DeviceState::kOk;
   bool token_renew_forbidden = false;
-  std::optional<EpochMillis> last;  // time of the last message
+  std::optional<EpochMillis> last;  // the latest time heard: a message or a service report
   std::optional<double> average_snr;
   std::optional<double> average_rssi;
   std::optional<int64_t> sequence_number;

@@ -101,13 +101,28 @@ Result<std::vector<std::optional<Device>>> SqlStore::GetDevices(std::span<const 
   return out;
 }
 
+// SET terms that end a device's communication loss when it moves to another
+// type or group (`type` and `group`: the SQL of the new values; an UPDATE's
+// expressions read the row as it was). The loss was the old type's and owner's
+// to see end: restored under the new type, its owner would get a restoration
+// of a loss they never had; under the old one, the old owner would learn when
+// a device no longer theirs spoke. The new type watches it from its last
+// message, and a silence goes on as a loss of its own.
+static std::string LossEndsOnMove(std::string_view type, std::string_view group) {
+  const std::string same =
+      "type_id = " + std::string(type) + " AND group_id = " + std::string(group);
+  return "comm_lost = CASE WHEN " + same + " THEN comm_lost ELSE 0 END, comm_lost_since = CASE " +
+         "WHEN " + same + " THEN comm_lost_since ELSE NULL END";
+}
+
 Status SqlStore::UpdateDevice(const Device& d) {
   return RunOne(
-      "UPDATE devices SET name = $2, type_id = $3, group_id = $4, pac = $5, "
-      "product_certificate = $6, lat = $7, lng = $8, activation_time = $9, state = $10, "
-      "token_renew_forbidden = $11, last_time = $12, average_snr = $13, average_rssi = $14, "
-      "sequence_number = $15, dev_eui = $16, join_eui = $17, provision_id = $18, "
-      "serial_number = $19, model = $20, last_frame_time = NULL WHERE id = $1",
+      "UPDATE devices SET " + LossEndsOnMove("$3", "$4") +
+          ", name = $2, type_id = $3, group_id = $4, pac = $5, "
+          "product_certificate = $6, lat = $7, lng = $8, activation_time = $9, state = $10, "
+          "token_renew_forbidden = $11, last_time = $12, average_snr = $13, average_rssi = $14, "
+          "sequence_number = $15, dev_eui = $16, join_eui = $17, provision_id = $18, "
+          "serial_number = $19, model = $20, last_frame_time = NULL WHERE id = $1",
       "update device", [&](Query& q) { BindDevice(q, d, /*with_creation_time=*/false); },
       "device " + d.id.ToApi() + " not found");
 }
@@ -138,15 +153,20 @@ Result<std::vector<size_t>> SqlStore::PatchDevicesOn(Connection& c,
   const std::vector<bool> repeated = RepeatedPatchIds(patches);
   ROOST_SQL_QUERY(
       q, c,
-      "UPDATE devices SET name = COALESCE(CAST($4 AS TEXT), name), "
-      "type_id = COALESCE(CAST($5 AS TEXT), type_id), "
-      "group_id = COALESCE(CAST($6 AS TEXT), group_id), pac = COALESCE(CAST($7 AS TEXT), pac), "
-      "product_certificate = COALESCE(CAST($8 AS TEXT), product_certificate), "
-      "lat = CASE WHEN CAST($9 AS INTEGER) = 1 THEN CAST($10 AS DOUBLE PRECISION) ELSE lat END, "
-      "lng = CASE WHEN CAST($11 AS INTEGER) = 1 THEN CAST($12 AS DOUBLE PRECISION) ELSE lng END, "
-      "token_renew_forbidden = COALESCE(CAST($13 AS INTEGER), token_renew_forbidden) "
-      "WHERE id = $1 AND group_id = CAST($2 AS TEXT) AND "
-      "(CAST($3 AS TEXT) = '' OR pac = CAST($3 AS TEXT))",
+      "UPDATE devices SET " +
+          LossEndsOnMove("COALESCE(CAST($5 AS TEXT), type_id)",
+                         "COALESCE(CAST($6 AS TEXT), group_id)") +
+          ", name = COALESCE(CAST($4 AS TEXT), name), "
+          "type_id = COALESCE(CAST($5 AS TEXT), type_id), "
+          "group_id = COALESCE(CAST($6 AS TEXT), group_id), pac = COALESCE(CAST($7 AS TEXT), pac), "
+          "product_certificate = COALESCE(CAST($8 AS TEXT), product_certificate), "
+          "lat = CASE WHEN CAST($9 AS INTEGER) = 1 THEN CAST($10 AS DOUBLE PRECISION) ELSE lat "
+          "END, "
+          "lng = CASE WHEN CAST($11 AS INTEGER) = 1 THEN CAST($12 AS DOUBLE PRECISION) ELSE lng "
+          "END, "
+          "token_renew_forbidden = COALESCE(CAST($13 AS INTEGER), token_renew_forbidden) "
+          "WHERE id = $1 AND group_id = CAST($2 AS TEXT) AND "
+          "(CAST($3 AS TEXT) = '' OR pac = CAST($3 AS TEXT))",
       "patch devices");
   // Rows are updated (and locked, on PostgreSQL) in id order, as ingest and the
   // silence watcher lock them: in the caller's order, a bulk edit and an ingest

@@ -247,9 +247,11 @@ Result<SilenceOutcome> SqlStore::WatchSilence(const SilenceWatch& w) {
   // for another transaction's lock re-reads the row, so a device that spoke
   // (ingest) or was flipped (another instance) meanwhile is left alone.
   ROOST_SQL_QUERY(lose, c,
-                  "UPDATE devices SET comm_lost = 1, comm_lost_since = COALESCE(last_time, "
-                  "creation_time) WHERE id = $1 AND comm_lost = 0 AND type_id = $2 AND "
-                  "COALESCE(last_time, creation_time) < $3",
+                  // Since the time the loss is recorded: a frame a station
+                  // reports late, sent before then, does not restore it
+                  // (nor is it a restoration followed by a second loss).
+                  "UPDATE devices SET comm_lost = 1, comm_lost_since = $4 WHERE id = $1 AND "
+                  "comm_lost = 0 AND type_id = $2 AND COALESCE(last_time, creation_time) < $3",
                   "watch silence");
   ROOST_SQL_QUERY(restore, c,
                   "UPDATE devices SET comm_lost = 0, comm_lost_since = NULL WHERE id = $1 AND "
@@ -258,7 +260,7 @@ Result<SilenceOutcome> SqlStore::WatchSilence(const SilenceWatch& w) {
   for (const Candidate& d : candidates) {
     Query& flip = d.lost ? lose : restore;
     flip.Bind(1, d.id).BindRef(2, w.type);
-    if (d.lost) flip.Bind(3, cutoff);
+    if (d.lost) flip.Bind(3, cutoff).Bind(4, w.now);
     ROOST_RETURN_IF_ERROR(flip.Run());
     // Zero rows: another instance recorded this change first, or the device
     // changed meanwhile; it is not ours to record.
@@ -290,7 +292,8 @@ Result<SilenceOutcome> SqlStore::WatchSilence(const SilenceWatch& w) {
 
 Result<std::vector<std::string>> SqlStore::ListTypesToRestore() {
   ROOST_SQL_LEASE(c);
-  // Only flagged devices are read (devices_comm_lost holds them alone).
+  // Only devices that spoke since their loss are read (devices_spoken_again
+  // holds them alone).
   ROOST_SQL_QUERY(q, c,
                   "SELECT DISTINCT type_id FROM devices WHERE comm_lost = 1 AND "
                   "last_time > comm_lost_since ORDER BY type_id",

@@ -317,6 +317,17 @@ Result<IngestDecision> SqlStore::IngestService(const ServiceReport& r, const Ing
     q.Bind(1, int64_t{r.device.value}).Bind(2, kind).Bind(3, seq).Bind(4, r.time);
     ROOST_RETURN_IF_ERROR(q.Run());
   }
+  {
+    // The device spoke: a device that sends only service frames (keep-alive
+    // STATUS reports) is not silent (keepAlive, lastCom). Its last frame's
+    // time, which the replay check reads from last_time when it is not kept
+    // apart, is kept apart first.
+    ROOST_SQL_QUERY(q, c,
+                    "UPDATE devices SET last_frame_time = COALESCE(last_frame_time, last_time), "
+                    "last_time = $2 WHERE id = $1 AND (last_time IS NULL OR last_time < $2)",
+                    "ingest service report");
+    ROOST_RETURN_IF_ERROR(q.Bind(1, int64_t{r.device.value}).Bind(2, r.time).Run());
+  }
   Delivery prototype;
   prototype.device = r.device.value;
   prototype.message_time = r.time;
