@@ -324,7 +324,12 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
     for (size_t i = 0; i < total; ++i) {
       const bool heard =
           all[i].result == IngestResult::kAccepted || all[i].result == IngestResult::kDuplicate;
-      if (!ack_stations[i] || !heard || !all[i].message || downlinks == nullptr) continue;
+      // A late copy of a frame older than the device's latest is answered at
+      // once without a downlink (IngestDecision::behind_latest).
+      if (!ack_stations[i] || !heard || !all[i].message || all[i].behind_latest ||
+          downlinks == nullptr) {
+        continue;
+      }
       const Message& m = *all[i].message;
       {
         std::lock_guard<std::mutex> lock(held->mu);

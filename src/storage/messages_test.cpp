@@ -183,6 +183,27 @@ TEST_P(MessageStoreTest, AStationOutsideTheSendersSubtreeIsUnknownToIt) {
   EXPECT_EQ(DeviceMessages(0x2C).size(), 2u);
 }
 
+TEST_P(MessageStoreTest, ACopyOfAFrameOlderThanTheDevicesLatestIsBehindIt) {
+  EXPECT_FALSE(Ingest({Report(0x2C, 100, 10'000, "0A1C")})[0].behind_latest);
+  auto copy = Ingest({Report(0x2C, 100, 10'400, "0A1B")});
+  EXPECT_EQ(copy[0].result, IngestResult::kDuplicate);
+  EXPECT_FALSE(copy[0].behind_latest);  // a copy of the latest frame
+  EXPECT_EQ(Ingest({Report(0x2C, 101, 20'000, "0A1C")})[0].result, IngestResult::kAccepted);
+  auto late = Ingest({Report(0x2C, 100, 10'500, "0A1D")});
+  EXPECT_EQ(late[0].result, IngestResult::kDuplicate);
+  EXPECT_TRUE(late[0].behind_latest);
+  // In one batch: a copy of the latest, then the device's next frame, then a
+  // copy of that one. The first copy is behind once the batch is taken.
+  auto batch = Ingest({Report(0x2C, 101, 20'100, "0A1B"), Report(0x2C, 102, 30'000, "0A1C"),
+                       Report(0x2C, 102, 30'200, "0A1B")});
+  EXPECT_EQ(Results(batch),
+            (std::vector<IngestResult>{IngestResult::kDuplicate, IngestResult::kAccepted,
+                                       IngestResult::kDuplicate}));
+  EXPECT_TRUE(batch[0].behind_latest);
+  EXPECT_FALSE(batch[1].behind_latest);
+  EXPECT_FALSE(batch[2].behind_latest);
+}
+
 TEST_P(MessageStoreTest, ThreeStationsReportingOneFrameMakeOneMessage) {
   // Separate batches, as three requests would be.
   auto first = Ingest({Report(0x2C, 100, 10'000, "0A1C", -110, 12)});

@@ -333,6 +333,10 @@ struct StoredQueueDepths {
 struct IngestDecision {
   IngestResult result = IngestResult::kUnknownDevice;
   std::optional<Message> message;  // kAccepted and kDuplicate: the message as stored
+  // kDuplicate: the frame is not the device's latest (a newer one is stored),
+  // a station's late copy of an older frame. It gets no downlink: that frame's
+  // answer window is over, and its downlink was decided when it was new.
+  bool behind_latest = false;
   // A refused report's device and station, for its log line (the ingest
   // writer sets them; the reports themselves are gone by then).
   uint32_t refused_device = 0;

@@ -493,6 +493,11 @@ class PipelineFlows(ServedSite):
         self.assertEqual(c.ok("POST", "/api/ingest/uplink",
                               self.report(device, 10, T0 + 60000, "0A1C")),
                          {"result": "accepted"})
+        # A station's late copy of frame 9 once frame 10 is stored (a backlog sent again):
+        # a duplicate, without the downlink, which its station would transmit a second time.
+        self.assertEqual(c.ok("POST", "/api/ingest/uplink",
+                              self.report(device, 9, T0 + 50, "0A1C", ack=True, rssi=-105.0)),
+                         {"result": "duplicate"})
         # The device confirms the downlink (a SERVICE ACKNOWLEDGE heard by two stations:
         # applied once).
         ack = {"device": device, "type": "ACKNOWLEDGE", "time": T0 + 90000, "station": "0A1C",

@@ -431,7 +431,13 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinksOn(Connection& c,
   // stored once, with every station, and each report's decision carries it so
   // (the live feed shows the accepted report's).
   for (size_t i = 0; i < reports.size(); ++i) {
-    if (frame_of[i] != nullptr) out[i].message = *frame_of[i];
+    if (frame_of[i] == nullptr) continue;
+    out[i].message = *frame_of[i];
+    if (out[i].result == IngestResult::kDuplicate) {
+      // The device's latest frame once the whole batch is taken.
+      const auto d = devices.find(reports[i].device.value);
+      out[i].behind_latest = d == devices.end() || d->second.last_message != frame_of[i];
+    }
   }
 
   if (!created.empty()) {
