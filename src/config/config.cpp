@@ -563,7 +563,7 @@ const std::vector<KeyDef>& Keys() {
               "1000",
               "The ingest answer of a report asking for a downlink waits this many ms for the "
               "other stations' reports before the best one is chosen"),
-          &ServeConfig::downlink_hold_ms, 0, 20000),
+          &ServeConfig::downlink_hold_ms, 1, 20000),
       Int(Key("pipeline.downlink_callback_timeout_ms",
               "ROOST_PIPELINE_DOWNLINK_CALLBACK_TIMEOUT_MS", "--downlink-callback-timeout-ms",
               "800",

@@ -270,6 +270,10 @@ TEST(Config, OutOfRangeIntegers) {
             "roost.toml: line 2: smtp.port: 0 is out of range 1..65535");
   EXPECT_EQ(LoadError(File("[pipeline]\nretention_days = -1\n")),
             "roost.toml: line 2: pipeline.retention_days: -1 is out of range 0..36500");
+  // No hold would leave no time for the downlinkHook's answer (whose timeout
+  // is at least 1 ms and must fit in the hold): refused here, as a value.
+  EXPECT_EQ(LoadError(File("[pipeline]\ndownlink_hold_ms = 0\n")),
+            "roost.toml: line 2: pipeline.downlink_hold_ms: 0 is out of range 1..20000");
 }
 
 TEST(Config, JobLease) {
