@@ -1,6 +1,6 @@
 // Fuzzes the ingest body parsers. The whole input is an uplink body and a
-// service report body; for a Sigfox callback its first byte picks JSON (even)
-// or a form (odd) and the rest is the body. A parsed report must hold only
+// service report body; for a Sigfox DATA or SERVICE callback its first byte
+// picks JSON (even) or a form (odd) and the rest is the body. A parsed report must hold only
 // what the model documents (data lowercase hex of an even length up to 24
 // digits, station 4 uppercase hex digits, every number in its range), a
 // refusal must be InvalidInput with a printable message, and parsing the same
@@ -52,6 +52,16 @@ void CheckReport(const UplinkReport& r) {
   if (!(r.rssi >= kMinRssi && r.rssi <= kMaxRssi)) __builtin_trap();
   if (!(r.snr >= kMinSnr && r.snr <= kMaxSnr)) __builtin_trap();
   if (r.freq < 0 || r.freq > kMaxFreq) __builtin_trap();
+}
+
+void CheckService(const ServiceReport& r) {
+  CheckStation(r.station);
+  if (r.time < 1 || r.time > kMaxEpochMillis) __builtin_trap();
+  if (r.seq_number && (*r.seq_number < 0 || *r.seq_number > 4095)) __builtin_trap();
+  if (!(r.temp >= kMinTemperature && r.temp <= kMaxTemperature)) __builtin_trap();
+  if (!(r.batt >= kMinBattery && r.batt <= kMaxBattery)) __builtin_trap();
+  // A STATUS report carries no acknowledgement.
+  if (r.type == ServiceReportType::kStatus && r.downlink_ack) __builtin_trap();
 }
 
 void CheckRadio(const std::vector<UplinkReport>& reports) {
@@ -108,13 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   auto service = ParseServiceReport(text);
   if (service.ok()) {
-    CheckStation(service->station);
-    if (service->time < 1 || service->time > kMaxEpochMillis) __builtin_trap();
-    if (service->seq_number && (*service->seq_number < 0 || *service->seq_number > 4095)) {
-      __builtin_trap();
-    }
-    if (!(service->temp >= kMinTemperature && service->temp <= kMaxTemperature)) __builtin_trap();
-    if (!(service->batt >= kMinBattery && service->batt <= kMaxBattery)) __builtin_trap();
+    CheckService(*service);
   } else {
     CheckRefusal(service.status());
   }
@@ -128,6 +132,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (callback->time % 1000 != 0) __builtin_trap();  // seconds, in ms
   } else {
     CheckRefusal(callback.status());
+  }
+  auto service_callback = ParseSigfoxServiceCallbackBody(text.substr(1), type);
+  if (service_callback.ok()) {
+    CheckService(*service_callback);
+    if (service_callback->time % 1000 != 0) __builtin_trap();  // seconds, in ms
+  } else {
+    CheckRefusal(service_callback.status());
   }
   return 0;
 }

@@ -239,6 +239,10 @@ http::Response IngestSigfoxCallback(ApiContext&, const Principal&, const http::R
 // A device's SERVICE report (pipeline/ingest_body.h ParseServiceReport),
 // applied at once → {"result", "reason"} as an uplink report's.
 http::Response IngestService(ApiContext&, const Principal&, const http::Request&);
+// The body of a Sigfox Cloud SERVICE callback (STATUS or ACKNOWLEDGE; JSON or
+// form), decided like a service report; a station the caller does not list is
+// the public network's, as for DATA callbacks.
+http::Response IngestSigfoxServiceCallback(ApiContext&, const Principal&, const http::Request&);
 // Newest first: ?since=&before=&limit=&after= → {"data": [...], "paging": {...}}.
 http::Response ListDeviceMessages(ApiContext&, const Principal&, const http::Request&);
 http::Response ListDeviceTypeMessages(ApiContext&, const Principal&, const http::Request&);

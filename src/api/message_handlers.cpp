@@ -403,30 +403,52 @@ Response IngestSigfoxCallback(ApiContext& ctx, const Principal& p, const Request
                         std::move(bidir_device));
 }
 
+namespace {
+
+// The answer to a service report the route may take: stored (or refused) by
+// the store, in one transaction.
+Response DecideService(ApiContext& ctx, const ServiceReport& report) {
+  auto decided = ctx.messages->IngestService(report);
+  if (!decided.ok()) {
+    if (decided.status().code() == Status::Code::kInvalidInput) {
+      return FromStatus(decided.status()).ToResponse();
+    }
+    return Busy("the report could not be stored; send it again");
+  }
+  return JsonResponse(200, IngestDecisionJson(*decided));
+}
+
+}  // namespace
+
 Response IngestService(ApiContext& ctx, const Principal& p, const Request& req) {
   if (ctx.messages == nullptr) return Unavailable();
   auto report = pipeline::ParseServiceReport(req.body);
   if (!report.ok()) return FromStatus(report.status()).ToResponse();
   Status ahead = pipeline::CheckReportTime(*report, ctx.now_ms(), ctx.max_report_age_ms);
   if (!ahead.ok()) return FromStatus(ahead).ToResponse();
-  storage::IngestDecision decision;
   report->caller_group = p.group;  // checked again by the store
   auto may = ctx.messages->MayReport(p.group, report->station);
   if (!may.ok()) return FromStatus(may.status()).ToResponse();
   if (!*may) {
+    storage::IngestDecision decision;
     decision.result = IngestResult::kUnknownStation;  // as if it did not exist
     ctx.messages->NoteRefused(report->device.value, report->station, decision.result);
-  } else {
-    auto decided = ctx.messages->IngestService(*report);
-    if (!decided.ok()) {
-      if (decided.status().code() == Status::Code::kInvalidInput) {
-        return FromStatus(decided.status()).ToResponse();
-      }
-      return Busy("the report could not be stored; send it again");
-    }
-    decision = std::move(*decided);
+    return JsonResponse(200, IngestDecisionJson(decision));
   }
-  return JsonResponse(200, IngestDecisionJson(decision));
+  return DecideService(ctx, *report);
+}
+
+Response IngestSigfoxServiceCallback(ApiContext& ctx, const Principal& p, const Request& req) {
+  if (ctx.messages == nullptr) return Unavailable();
+  auto report =
+      pipeline::ParseSigfoxServiceCallbackBody(req.body, req.Header("Content-Type").value_or(""));
+  if (!report.ok()) return FromStatus(report.status()).ToResponse();
+  Status ahead = pipeline::CheckReportTime(*report, ctx.now_ms(), ctx.max_report_age_ms);
+  if (!ahead.ok()) return FromStatus(ahead).ToResponse();
+  // As the DATA callbacks' route: a station the caller does not list is the
+  // public network's, heard for the caller's subtree (decided by the store).
+  report->public_network_caller = p.group;
+  return DecideService(ctx, *report);
 }
 
 Response ListDeviceLocations(ApiContext& ctx, const Principal& p, const Request& req) {

@@ -103,6 +103,7 @@ const std::vector<ApiRoute>& ApiRoutes() {
       {"POST", "/api/ingest/uplink", kIngest, IngestUplink, Access::kRoles, Body::kBatch,
        http::Safety::kSafe, IngestUplinkFast},
       {"POST", "/api/ingest/sigfox-callback", kIngest, IngestSigfoxCallback},
+      {"POST", "/api/ingest/sigfox-service-callback", kIngest, IngestSigfoxServiceCallback},
       {"POST", "/api/ingest/service", kIngest, IngestService},
       {"GET", "/api/product-certificates", kCertificateRead, SearchCertificates},
       {"POST", "/api/product-certificates/import", kManage, ImportCertificates, Access::kRoles,

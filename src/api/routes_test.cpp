@@ -82,6 +82,7 @@ const std::map<std::string, std::string>& ExpectedMatrix() {
       {"DELETE /api/stations/{id}", "A"},
       {"POST /api/ingest/uplink", "AS"},
       {"POST /api/ingest/sigfox-callback", "AS"},
+      {"POST /api/ingest/sigfox-service-callback", "AS"},
       {"POST /api/ingest/service", "AS"},
       {"GET /api/devices/{id}/locations", "ADR"},
       {"GET /api/devices/{id}/stats", "ADR"},
@@ -463,6 +464,10 @@ class ApiRoutesStoreTest : public ::testing::Test {
       body = json{{"device", "F00D"},  {"type", "STATUS"}, {"time", 1},
                   {"station", "0F00"}, {"temp", 20.5},     {"batt", 3.1}}
                  .dump();
+    } else if (path == "/api/ingest/sigfox-service-callback") {
+      body =
+          json{{"device", "F00D"}, {"time", 1}, {"station", "0F00"}, {"temp", 20.5}, {"batt", 3.1}}
+              .dump();
     } else if (path.rfind("/api/ingest/", 0) == 0) {
       body = json{{"device", "F00D"},  {"seqNumber", 1}, {"data", "01"}, {"time", 1},
                   {"station", "0F00"}, {"rssi", -120.0}, {"snr", 10.0}}
@@ -543,7 +548,9 @@ TEST_F(ApiRoutesStoreTest, EveryRouteTimesEveryRoleTimesAForeignGroup) {
         // the caller's subtree, which does not hold the foreign device.
         EXPECT_EQ(res.status, 200) << res.body;
         const char* reason =
-            path == "/api/ingest/sigfox-callback" ? "unknown_device" : "unknown_station";
+            path == "/api/ingest/sigfox-callback" || path == "/api/ingest/sigfox-service-callback"
+                ? "unknown_device"
+                : "unknown_station";
         EXPECT_EQ(json::parse(res.body), (json{{"result", "refused"}, {"reason", reason}}));
       } else if (path == "/api/devicetypes" || path == "/api/devices" || path == "/api/groups" ||
                  path == "/api/users" || path == "/api/api-users" || path == "/api/stations" ||

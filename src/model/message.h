@@ -171,6 +171,7 @@ struct ServiceReport {
   double batt = 0;                    // V, STATUS only
   bool downlink_ack = false;          // ACKNOWLEDGE only
   std::string caller_group;           // as UplinkReport::caller_group
+  std::string public_network_caller;  // as UplinkReport::public_network_caller
   bool operator==(const ServiceReport&) const = default;
 };
 

@@ -505,7 +505,8 @@ bool FormDecode(std::string_view in, std::string& out) {
   return true;
 }
 
-Status ReadForm(std::string_view body, UplinkReader& reader) {
+template <typename Reader>  // UplinkReader or ServiceReader
+Status ReadForm(std::string_view body, Reader& reader) {
   const Where whole;
   std::string name;
   std::string value;
@@ -568,13 +569,41 @@ std::string_view ServiceFieldName(unsigned bit) {
   return {};
 }
 
-Status ReadService(od::object object, ServiceReport& r) {
-  const Where w;
-  unsigned seen = 0;
-  ROOST_RETURN_IF_ERROR(ReadMembers(object, w, [&](std::string_view key, const Scalar& s) {
-    const FieldName* f = FindField(kServiceFields, key);
-    if (f == nullptr) return Unknown(key, s, w);
-    constexpr Types kTypes = Types::kStrict;
+// A Sigfox Cloud SERVICE callback's other variables: checked as scalars, not
+// kept (Roost de-duplicates by itself; the signal of a service frame is not
+// recorded).
+enum ServiceExtraBit : unsigned {
+  kServiceDuplicate = 1u << 8,
+  kServiceSnr = 1u << 9,
+  kServiceRssi = 1u << 10,
+  kServiceAvgSnr = 1u << 11,
+  kServiceLat = 1u << 12,
+  kServiceLng = 1u << 13,
+  kServiceInfoCode = 1u << 14,
+  kServiceInfoMessage = 1u << 15,
+};
+constexpr FieldName kSigfoxServiceExtraFields[] = {{"duplicate", kServiceDuplicate},
+                                                   {"snr", kServiceSnr},
+                                                   {"rssi", kServiceRssi},
+                                                   {"avgSnr", kServiceAvgSnr},
+                                                   {"lat", kServiceLat},
+                                                   {"lng", kServiceLng},
+                                                   {"infoCode", kServiceInfoCode},
+                                                   {"infoMessage", kServiceInfoMessage}};
+
+// One service report, member by member, from JSON (POST /api/ingest/service)
+// or, for a Sigfox Cloud SERVICE callback, from JSON or form fields.
+class ServiceReader {
+ public:
+  ServiceReader(ServiceReport& report, bool sigfox) : report_(report), sigfox_(sigfox) {}
+
+  bool Knows(std::string_view key) const { return Find(key) != nullptr; }
+
+  Status Member(std::string_view key, const Scalar& s) {
+    const FieldName* f = Find(key);
+    if (f == nullptr) return Unknown(key, s, where_);
+    const Types types = sigfox_ ? Types::kTextToo : Types::kStrict;
+    ServiceReport& r = report_;
     bool ok = false;
     std::string_view problem;
     switch (f->bit) {
@@ -591,8 +620,14 @@ Status ReadService(od::object object, ServiceReport& r) {
         break;
       }
       case kServiceTime:
-        ok = IntegerIn(s, kTypes, 1, kMaxEpochMillis, r.time);
-        problem = kTimeMsProblem;
+        if (sigfox_) {
+          ok = IntegerIn(s, types, 1, kMaxEpochSeconds, r.time);
+          r.time *= 1000;
+          problem = kTimeSecondsProblem;
+        } else {
+          ok = IntegerIn(s, types, 1, kMaxEpochMillis, r.time);
+          problem = kTimeMsProblem;
+        }
         break;
       case kServiceStation:
         ok = StationOf(s, r.station);
@@ -600,42 +635,76 @@ Status ReadService(od::object object, ServiceReport& r) {
         break;
       case kServiceSeq: {
         int64_t seq = 0;
-        ok = IsNull(s) || IntegerIn(s, kTypes, 0, 4095, seq);
-        if (ok && !IsNull(s)) r.seq_number = seq;
+        ok = IsNullOrEmptyIf(s) || IntegerIn(s, types, 0, 4095, seq);
+        if (ok && !IsNullOrEmptyIf(s)) r.seq_number = seq;
         problem = kSeqProblem;
         break;
       }
       case kServiceTemp:
-        ok = NumberIn(s, kTypes, kMinTemperature, kMaxTemperature, r.temp);
+        ok = NumberIn(s, types, kMinTemperature, kMaxTemperature, r.temp);
         problem = kTempProblem;
         break;
       case kServiceBatt:
-        ok = NumberIn(s, kTypes, kMinBattery, kMaxBattery, r.batt);
+        ok = NumberIn(s, types, kMinBattery, kMaxBattery, r.batt);
         problem = kBattProblem;
         break;
       case kServiceAck:
-        ok = BoolOf(s, kTypes, r.downlink_ack);
+        ok = BoolOf(s, types, r.downlink_ack);
         problem = kBoolProblem;
         break;
-      default:
+      default:  // a Sigfox callback's other variables: any readable scalar
+        ok = s.kind != Scalar::Kind::kNested && s.kind != Scalar::Kind::kBadNumber;
+        problem = "must be a text, a number, true, false or null";
         break;
     }
-    return Take(seen, *f, s, w, ok, problem);
+    return Take(seen_, *f, s, where_, ok, problem);
+  }
+
+  Status Finish() {
+    ServiceReport& r = report_;
+    for (unsigned bit : {kServiceDevice, kServiceType, kServiceTime, kServiceStation}) {
+      // A Sigfox callback may say its kind by its variables alone.
+      if (bit == kServiceType && sigfox_) continue;
+      if (!(seen_ & bit)) return FieldFault(where_, ServiceFieldName(bit), kRequired);
+    }
+    if (!(seen_ & kServiceType)) {
+      // {downlinkAck} is ACKNOWLEDGE's, {temp} and {batt} STATUS's.
+      r.type = (seen_ & kServiceAck) ? ServiceReportType::kAcknowledge : ServiceReportType::kStatus;
+    }
+    const bool status = r.type == ServiceReportType::kStatus;
+    for (unsigned bit : {kServiceTemp, kServiceBatt}) {
+      if (status && !(seen_ & bit)) return FieldFault(where_, ServiceFieldName(bit), kRequired);
+      if (!status && (seen_ & bit))
+        return FieldFault(where_, ServiceFieldName(bit), "only in a STATUS report");
+    }
+    if (!status && !(seen_ & kServiceAck)) return FieldFault(where_, "downlinkAck", kRequired);
+    if (status && (seen_ & kServiceAck)) {
+      return FieldFault(where_, "downlinkAck", "only in an ACKNOWLEDGE report");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  // A Sigfox callback writes an absent {seqNumber} as an empty text.
+  bool IsNullOrEmptyIf(const Scalar& s) const { return sigfox_ ? IsNullOrEmpty(s) : IsNull(s); }
+
+  const FieldName* Find(std::string_view key) const {
+    if (const FieldName* f = FindField(kServiceFields, key)) return f;
+    return sigfox_ ? FindField(kSigfoxServiceExtraFields, key) : nullptr;
+  }
+
+  ServiceReport& report_;
+  bool sigfox_;
+  Where where_;
+  unsigned seen_ = 0;
+};
+
+Status ReadService(od::object object, bool sigfox, ServiceReport& r) {
+  ServiceReader reader(r, sigfox);
+  ROOST_RETURN_IF_ERROR(ReadMembers(object, Where{}, [&](std::string_view key, const Scalar& s) {
+    return reader.Member(key, s);
   }));
-  for (unsigned bit : {kServiceDevice, kServiceType, kServiceTime, kServiceStation}) {
-    if (!(seen & bit)) return FieldFault(w, ServiceFieldName(bit), kRequired);
-  }
-  const bool status = r.type == ServiceReportType::kStatus;
-  for (unsigned bit : {kServiceTemp, kServiceBatt}) {
-    if (status && !(seen & bit)) return FieldFault(w, ServiceFieldName(bit), kRequired);
-    if (!status && (seen & bit))
-      return FieldFault(w, ServiceFieldName(bit), "only in a STATUS report");
-  }
-  if (!status && !(seen & kServiceAck)) return FieldFault(w, "downlinkAck", kRequired);
-  if (status && (seen & kServiceAck)) {
-    return FieldFault(w, "downlinkAck", "only in an ACKNOWLEDGE report");
-  }
-  return Status::Ok();
+  return reader.Finish();
 }
 
 }  // namespace
@@ -714,7 +783,33 @@ Result<ServiceReport> ParseServiceReport(std::string_view body) {
     if (*type != od::json_type::object)
       return Status::InvalidInput("body: " + std::string(kNotObject));
     if (doc.get_object().get(object)) return Status::InvalidInput("body: " + std::string(kNotJson));
-    return ReadService(object, report);
+    return ReadService(object, /*sigfox=*/false, report);
+  }));
+  return report;
+}
+
+Result<ServiceReport> ParseSigfoxServiceCallbackBody(std::string_view body,
+                                                     std::string_view content_type) {
+  const std::string_view media = TrimSpace(content_type.substr(0, content_type.find(';')));
+  ServiceReport report;
+  if (EqualsIgnoreCase(media, "application/x-www-form-urlencoded")) {
+    ServiceReader reader(report, /*sigfox=*/true);
+    ROOST_RETURN_IF_ERROR(ReadForm(body, reader));
+    ROOST_RETURN_IF_ERROR(reader.Finish());
+    return report;
+  }
+  if (!EqualsIgnoreCase(media, "application/json")) {
+    return Status::InvalidInput(
+        "Content-Type: must be application/json or application/x-www-form-urlencoded");
+  }
+  ROOST_RETURN_IF_ERROR(WithDocument(body, [&](od::document& doc) -> Status {
+    auto type = RootType(doc);
+    if (!type.ok()) return type.status();
+    od::object object;
+    if (*type != od::json_type::object)
+      return Status::InvalidInput("body: " + std::string(kNotObject));
+    if (doc.get_object().get(object)) return Status::InvalidInput("body: " + std::string(kNotJson));
+    return ReadService(object, /*sigfox=*/true, report);
   }));
   return report;
 }

@@ -81,6 +81,16 @@ Result<UplinkReport> ParseSigfoxCallbackBody(std::string_view body, std::string_
 // member of the other type is refused. Types are strict, as in uplinks.
 Result<ServiceReport> ParseServiceReport(std::string_view body);
 
+// POST /api/ingest/sigfox-service-callback: the body of a Sigfox Cloud SERVICE
+// callback, JSON or form as ParseSigfoxCallbackBody. Required: device, time
+// (epoch SECONDS, returned in ms), station; temp and batt (STATUS) or
+// downlinkAck (ACKNOWLEDGE), which also tell the kind unless `type` says it.
+// Optional: seqNumber (empty = none); duplicate, snr, rssi, avgSnr, lat, lng,
+// infoCode, infoMessage are taken as any scalar and not kept. Numbers and
+// booleans may be strings holding one.
+Result<ServiceReport> ParseSigfoxServiceCallbackBody(std::string_view body,
+                                                     std::string_view content_type);
+
 // InvalidInput naming the first report whose time is more than
 // kMaxTimeAheadMs past `now`, or, when `max_age_ms` > 0 (the message
 // retention), more than that before `now`: its message would be purged by the

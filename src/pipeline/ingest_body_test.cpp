@@ -501,6 +501,84 @@ TEST(ParseServiceReport, Faults) {
   EXPECT_EQ(ServiceError("[]"), "body: must be a JSON object");
 }
 
+std::string SigfoxServiceError(std::string_view body, std::string_view type) {
+  auto parsed = ParseSigfoxServiceCallbackBody(body, type);
+  EXPECT_FALSE(parsed.ok()) << body;
+  if (parsed.ok()) return "";
+  EXPECT_EQ(parsed.status().code(), Status::Code::kInvalidInput);
+  return parsed.status().message();
+}
+
+TEST(ParseSigfoxServiceCallbackBody, StatusAsJsonWithTextsTheKindFromItsVariables) {
+  // The variables of a Sigfox Cloud STATUS callback, as its JSON body writes
+  // them: numbers in strings, seconds, an empty {seqNumber}.
+  auto parsed = ParseSigfoxServiceCallbackBody(
+      R"({"device":"2c","time":"1440578526","station":"0a1b","seqNumber":"","temp":"24.50",)"
+      R"("batt":"3.30","duplicate":"false","snr":"12.04","rssi":"-120.00","avgSnr":"N/A",)"
+      R"("lat":"43","lng":"1"})",
+      "application/json");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->device, SigfoxId{0x2C});
+  EXPECT_EQ(parsed->type, ServiceReportType::kStatus);
+  EXPECT_EQ(parsed->time, 1440578526000);
+  EXPECT_EQ(parsed->station, "0A1B");
+  EXPECT_FALSE(parsed->seq_number.has_value());
+  EXPECT_DOUBLE_EQ(parsed->temp, 24.5);
+  EXPECT_DOUBLE_EQ(parsed->batt, 3.3);
+  EXPECT_TRUE(parsed->public_network_caller.empty());  // the route sets it
+}
+
+TEST(ParseSigfoxServiceCallbackBody, AcknowledgeAsAForm) {
+  auto parsed = ParseSigfoxServiceCallbackBody(
+      "device=2C&time=1440578526&station=0A1B&seqNumber=12&downlinkAck=true&infoCode=0&"
+      "infoMessage=Acked+downlink",
+      "application/x-www-form-urlencoded");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->type, ServiceReportType::kAcknowledge);
+  EXPECT_EQ(parsed->seq_number, 12);
+  EXPECT_TRUE(parsed->downlink_ack);
+  EXPECT_EQ(parsed->time, 1440578526000);
+  // `type` may say the kind; it must then agree with the variables.
+  auto typed = ParseSigfoxServiceCallbackBody(
+      R"({"device":"2C","type":"ACKNOWLEDGE","time":1,"station":"0A1B","downlinkAck":"false"})",
+      "application/json");
+  ASSERT_TRUE(typed.ok()) << typed.status().message();
+  EXPECT_FALSE(typed->downlink_ack);
+}
+
+TEST(ParseSigfoxServiceCallbackBody, Faults) {
+  const std::string_view json = "application/json";
+  EXPECT_EQ(SigfoxServiceError(R"({"device":"2C","time":1,"station":"0A1B","temp":1})", json),
+            "batt: required");
+  EXPECT_EQ(SigfoxServiceError(R"({"device":"2C","time":1,"station":"0A1B"})", json),
+            "temp: required");  // neither kind's variables: a STATUS without them
+  EXPECT_EQ(SigfoxServiceError(
+                R"({"device":"2C","time":1,"station":"0A1B","downlinkAck":true,"temp":1})", json),
+            "temp: only in a STATUS report");
+  EXPECT_EQ(SigfoxServiceError(R"({"device":"2C","time":1440578526000,"station":"0A1B",)"
+                               R"("temp":1,"batt":1})",
+                               json),
+            SigfoxServiceError(R"({"device":"2C","time":"x","station":"0A1B","temp":1,"batt":1})",
+                               json));  // seconds: milliseconds are out of range
+  EXPECT_EQ(SigfoxServiceError(R"({"time":1,"station":"0A1B","temp":1,"batt":1})", json),
+            "device: required");
+  EXPECT_EQ(
+      SigfoxServiceError("device=2C&time=1&temp=1&batt=1", "application/x-www-form-urlencoded"),
+      "station: required");
+  EXPECT_EQ(SigfoxServiceError("device=2C&time=1&station=0A1B&temp=1&batt=%zz",
+                               "application/x-www-form-urlencoded"),
+            "batt: malformed percent escape");
+  EXPECT_EQ(SigfoxServiceError(R"({"device":"2C"})", "text/plain"),
+            "Content-Type: must be application/json or application/x-www-form-urlencoded");
+  EXPECT_EQ(SigfoxServiceError(R"({"device":"2C","time":1,"station":"0A1B","temp":1,"batt":1,)"
+                               R"("infoMessage":{"x":1}})",
+                               json),
+            "infoMessage: must be a text, a number, true, false or null");
+  // The JSON route's body is not taken without its type.
+  EXPECT_EQ(ServiceError(R"({"device":"2C","time":1,"station":"0A1B","temp":1,"batt":1})"),
+            "type: required");
+}
+
 TEST(ReportTimes, RefusesTheFirstReportPastTenMinutesAheadNamingIt) {
   const EpochMillis now = 1'800'000'000'000;
   std::vector<UplinkReport> reports(3);

@@ -204,6 +204,39 @@ TEST_P(MessageStoreTest, ACopyOfAFrameOlderThanTheDevicesLatestIsBehindIt) {
   EXPECT_FALSE(batch[2].behind_latest);
 }
 
+TEST_P(MessageStoreTest, APublicNetworksServiceReportCountsForItsCallersSubtree) {
+  ServiceReport r;
+  r.device.value = 0x2C;  // the tenant's
+  r.type = ServiceReportType::kStatus;
+  r.time = 50'000;
+  r.temp = 21;
+  r.batt = 3.2;
+  auto decide = [&](const std::string& station, const std::string& caller, int64_t seq) {
+    ServiceReport x = r;
+    x.station = station;
+    x.public_network_caller = caller;
+    x.seq_number = seq;
+    x.time += seq * 100'000;  // apart: not copies of each other
+    auto d = store_->IngestService(x, IngestPolicy{});
+    EXPECT_TRUE(d.ok()) << d.status().message();
+    return d.ok() ? d->result : IngestResult::kUnknownDevice;
+  };
+  // Listed nowhere, or by another group (0B00, the other tenant's; 0A1B, the
+  // operator's): the public network's, heard for the caller's subtree.
+  EXPECT_EQ(decide("7E57", tenant_.id, 1), IngestResult::kAccepted);
+  EXPECT_EQ(decide("0B00", tenant_.id, 2), IngestResult::kAccepted);
+  EXPECT_EQ(decide("0A1B", tenant_.id, 3), IngestResult::kAccepted);
+  // Listed in the caller's subtree: its own rule (0A1C is the tenant's).
+  EXPECT_EQ(decide("0A1C", tenant_.id, 4), IngestResult::kAccepted);
+  // Another group's caller: not its device, whatever the station.
+  EXPECT_EQ(decide("7E57", other_.id, 5), IngestResult::kForeignStation);
+  EXPECT_EQ(decide("0B00", other_.id, 6), IngestResult::kForeignStation);
+  // Without the public network, an unlisted station is unknown.
+  EXPECT_EQ(decide("7E57", "", 7), IngestResult::kUnknownStation);
+  // A caller group that does not exist (deleted meanwhile): unknown station.
+  EXPECT_EQ(decide("7E57", "no-such-group", 8), IngestResult::kUnknownStation);
+}
+
 TEST_P(MessageStoreTest, ThreeStationsReportingOneFrameMakeOneMessage) {
   // Separate batches, as three requests would be.
   auto first = Ingest({Report(0x2C, 100, 10'000, "0A1C", -110, 12)});

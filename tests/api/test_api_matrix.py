@@ -99,6 +99,7 @@ FOREIGN_STATUS = {
     # (test_api_pipeline checks the answer and that nothing is stored).
     "POST /api/ingest/uplink": 200,
     "POST /api/ingest/sigfox-callback": 200,
+    "POST /api/ingest/sigfox-service-callback": 200,
     "POST /api/ingest/service": 200,
 }
 
@@ -145,6 +146,9 @@ FOREIGN_BODIES = {
     "POST /api/ingest/sigfox-callback": lambda f: {"device": f.device, "seqNumber": 1, "data": "01",
                                                    "time": 1700000000, "station": f.station,
                                                    "rssi": -120, "snr": 10},
+    "POST /api/ingest/sigfox-service-callback": lambda f: {"device": f.device, "time": 1700000000,
+                                                           "station": f.station, "temp": 20.5,
+                                                           "batt": 3.1},
     "POST /api/ingest/service": lambda f: {"device": f.device, "type": "STATUS",
                                            "time": 1700000000000, "station": f.station,
                                            "temp": 20.5, "batt": 3.1},

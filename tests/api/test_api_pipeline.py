@@ -18,7 +18,7 @@ T0 = 1700000000000
 class PipelineFlows(ServedSite):
     @classmethod
     def set_up_site(cls):
-        admin = cls.set_up_tenant(18, "4A0000", registered=list(range(8)) + [9, 10])
+        admin = cls.set_up_tenant(19, "4A0000", registered=list(range(8)) + [9, 10])
         cls.other_station_user = cls.site.api_user("STATION", group=cls.other)
         # The operator's station (root group) hears everyone; two of the tenant's; one of
         # another tenant.
@@ -432,6 +432,53 @@ class PipelineFlows(ServedSite):
                          {"result": "refused", "reason": "unknown_station"})
         c.close()
         self.assertEqual([x["seqNumber"] for x in self.messages(device)], [32, 30])
+
+    def test_a_public_networks_service_callbacks_confirm_its_downlink_and_carry_status(self):
+        bidir = self.direct_downlink_device("bidir-public", "deadbeefcafe0004", 18)
+        c = Client(self.server, self.station_user)
+        try:
+            # A BIDIR callback of the Sigfox Cloud, heard by one of its base stations (unlisted).
+            status, _, res = c.call("POST", "/api/ingest/sigfox-callback",
+                                    {"device": bidir, "time": 1790000200, "data": "0a",
+                                     "seqNumber": "50", "station": "7E60", "rssi": "-115.00",
+                                     "snr": "7.00", "ack": "true"})
+            self.assertEqual((status, res), (200, {bidir: {"downlinkData": "deadbeefcafe0004"}}))
+            # Its ACKNOWLEDGE callback, as a form: the downlink is confirmed.
+            status, _, res = c.call(
+                "POST", "/api/ingest/sigfox-service-callback",
+                raw="device=%s&time=1790000230&station=7E61&seqNumber=51&downlinkAck=true"
+                    "&infoCode=0&infoMessage=Acked+downlink" % bidir,
+                headers={"Content-Type": "application/x-www-form-urlencoded"})
+            self.assertEqual((status, res), (200, {"result": "accepted"}))
+            self.assertEqual(self.messages(bidir)[0]["downlinkAnswerStatus"],
+                             {"data": "deadbeefcafe0004", "station": "7E60",
+                              "acknowledged": True})
+            # A STATUS callback as JSON (numbers in texts, no sequence number): its
+            # temperature and voltage go to the device's statistics.
+            self.assertEqual(c.ok("POST", "/api/ingest/sigfox-service-callback",
+                                  {"device": bidir, "time": "1790000300", "station": "7E62",
+                                   "seqNumber": "", "temp": "21.50", "batt": "3.20"}),
+                             {"result": "accepted"})
+            # Bad input is refused naming the field; nothing is stored.
+            status, _, err = c.call("POST", "/api/ingest/sigfox-service-callback",
+                                    {"device": bidir, "time": 1790000400, "station": "7E62",
+                                     "temp": 20})
+            self.assertEqual(status, 400)
+            self.assertIn("batt: required", json.dumps(err))
+        finally:
+            c.close()
+        # Another group's caller: the device is not its to hear.
+        other = Client(self.server, self.other_station_user)
+        self.assertEqual(other.ok("POST", "/api/ingest/sigfox-service-callback",
+                                  {"device": bidir, "time": 1790000500, "station": "7E62",
+                                   "temp": 20, "batt": 3}),
+                         {"result": "refused", "reason": "unknown_device"})
+        other.close()
+        r = Client(self.server, self.reader)
+        stats = r.ok("GET", "/api/devices/%s/stats?from=1789999200000&to=1790006400000" % bidir)
+        r.close()
+        self.assertEqual([(b["statusReports"], b["temperature"], b["vdd"]) for b in stats["data"]],
+                         [(1, 21.5, 3.2)], stats)
 
     def test_a_sigfox_cloud_bidir_callback_is_answered_as_the_sigfox_cloud_expects(self):
         bidir = self.direct_downlink_device("bidir-cloud", "deadbeefcafe0002", 12)

@@ -137,6 +137,7 @@ V1_CASES = {
     "GET /api/devices/{id}/messages": "test_stations_and_messages",
     "GET /api/devicetypes/{id}/messages": "test_stations_and_messages",
     "POST /api/ingest/service": "test_service_statistics_and_locations",
+    "POST /api/ingest/sigfox-service-callback": "test_service_statistics_and_locations",
     "GET /api/devices/{id}/locations": "test_service_statistics_and_locations",
     "GET /api/devices/{id}/stats": "test_service_statistics_and_locations",
     "GET /api/devicetypes/{id}/stats": "test_service_statistics_and_locations",

@@ -260,11 +260,27 @@ Result<IngestDecision> SqlStore::IngestService(const ServiceReport& r, const Ing
                     "ingest service report");
     auto row = q.Bind(1, r.station).Next();
     if (!row.ok()) return row.status();
-    if (!*row) {
+    std::optional<std::string> listed;  // the tree of the group listing the station
+    if (*row) listed = q.Text(0);
+    q.Reset();
+    if (!r.public_network_caller.empty()) {
+      // As an uplink of a public network (IngestUplinks): a station the
+      // caller does not list is the network's, heard for the caller's subtree.
+      ROOST_SQL_QUERY(g, c, "SELECT tree FROM groups WHERE id = $1", "ingest service report");
+      auto caller = g.Bind(1, r.public_network_caller).Next();
+      if (!caller.ok()) return caller.status();
+      if (!*caller) {
+        decision.result = IngestResult::kUnknownStation;
+        return decision;
+      }
+      const std::string caller_tree = g.Text(0);
+      if (!listed || !listed->starts_with(caller_tree)) listed = caller_tree;
+    }
+    if (!listed) {
       decision.result = IngestResult::kUnknownStation;
       return decision;
     }
-    const std::string station_tree = q.Text(0);
+    const std::string station_tree = *listed;
     if (!r.caller_group.empty()) {
       // As if it did not exist: listed outside the caller's subtree.
       ROOST_SQL_QUERY(g, c, "SELECT tree FROM groups WHERE id = $1", "ingest service report");
