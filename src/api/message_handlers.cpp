@@ -336,7 +336,8 @@ std::optional<Response> SubmitReports(ApiContext& ctx, const Principal& p,
         ++held->waiting;
       }
       downlinks->Hold(
-          {m.time, m.device.value, m.seq_number}, *ack_stations[i], client,
+          {m.time, m.device.value, m.seq_number},
+          ReceptionKey(*ack_stations[i], all[i].public_network), client,
           [held, i](std::optional<std::string> downlink) { held->Answer(i, std::move(downlink)); });
     }
     held->Answer(total, std::nullopt);

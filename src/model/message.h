@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/identifiers.h"
@@ -65,8 +66,23 @@ struct Reception {
   std::optional<double> lat;  // the station's position when it reported
   std::optional<double> lng;
   int64_t delay = 0;  // ms after the first report of the frame
+  // Heard by a public Sigfox network's base station (a Sigfox Cloud callback
+  // from one the caller does not list), whose id may also be a listed
+  // station's: two receptions are the same station when both agree.
+  bool public_network = false;
   bool operator==(const Reception&) const = default;
 };
+
+// A reception's station where a message names it alone (the station given
+// the downlink; a report held for one): a public network's base station as
+// "public:<id>", so that it is never taken for a listed station of that id.
+inline std::string ReceptionKey(std::string_view station, bool public_network) {
+  return public_network ? "public:" + std::string(station) : std::string(station);
+}
+// The station id of a ReceptionKey.
+inline std::string_view StationOfKey(std::string_view key) {
+  return key.starts_with("public:") ? key.substr(7) : key;
+}
 
 // Link quality of a message from the number of stations and the best signal.
 enum class LinkQuality : int32_t { kLimit = 0, kAverage = 1, kGood = 2, kExcellent = 3 };
@@ -102,7 +118,7 @@ struct Message {
   std::optional<ComputedLocation> computed_location;
   LinkQuality link_quality = LinkQuality::kLimit;
   // The downlink sent to the device (downlinkAnswerStatus): 16 hex digits and
-  // the station that sent it; "" while none. `downlink_ack` is the device's
+  // the station that sent it (a ReceptionKey); "" while none. `downlink_ack` is the device's
   // ACKNOWLEDGE, unknown until it reports.
   std::string downlink_data;
   std::string downlink_station;

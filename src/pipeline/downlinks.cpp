@@ -430,7 +430,8 @@ Result<std::optional<std::pair<std::string, std::string>>> DownlinkArbiter::Deci
   } else {
     return none("the device type's downlinkMode is NONE");
   }
-  auto stored = store_.SetMessageDownlink(key, data, best.station);
+  auto stored =
+      store_.SetMessageDownlink(key, data, ReceptionKey(best.station, best.public_network));
   if (!stored.ok()) return stored.status();
   if (stored->downlink_station.empty()) return Decision();  // another instance: none
   return Decision(std::make_pair(stored->downlink_data, stored->downlink_station));

@@ -120,7 +120,7 @@ class DownlinkArbiter {
   DownlinkArbiter(const DownlinkArbiter&) = delete;
   DownlinkArbiter& operator=(const DownlinkArbiter&) = delete;
 
-  // Holds the answer to `station`'s report of the frame `key`, sent by
+  // Holds the answer to `station`'s report (a ReceptionKey) of the frame `key`, sent by
   // `client`, until it is decided; answers it at once without a downlink when
   // the frame is new and `max_frames` other frames are held, or
   // `max_frames_per_client` frames first held by `client`.
@@ -130,7 +130,8 @@ class DownlinkArbiter {
   // Answers everything still held without a downlink, then ends the thread.
   void Stop();
 
-  // The decision for a stored frame: (downlink hex, station) or nullopt. For a
+  // The decision for a stored frame: (downlink hex, station as a ReceptionKey)
+  // or nullopt. For a
   // CALLBACK-mode type, `hook` is what its downlinkHook call gave (nullptr: it
   // was not called, "no answer"). Public for tests.
   Result<std::optional<std::pair<std::string, std::string>>> Decide(

@@ -237,6 +237,41 @@ TEST_P(MessageStoreTest, APublicNetworksServiceReportCountsForItsCallersSubtree)
   EXPECT_EQ(decide("7E57", "no-such-group", 8), IngestResult::kUnknownStation);
 }
 
+TEST_P(MessageStoreTest, APublicBaseStationWithTheIdOfAListedOneIsAnotherStation) {
+  // The operator's 0A1B hears the frame; so does the public network's base
+  // station 0A1B, through a Sigfox Cloud callback of the tenant.
+  auto listed = Ingest({Report(0x2C, 100, 10'000, "0A1B", -90)});
+  UplinkReport cloud = Report(0x2C, 100, 10'300, "0A1B", -140);
+  cloud.public_network_caller = tenant_.id;
+  auto heard = Ingest({cloud});
+  ASSERT_EQ(listed[0].result, IngestResult::kAccepted);
+  EXPECT_FALSE(listed[0].public_network);
+  ASSERT_EQ(heard[0].result, IngestResult::kDuplicate);
+  EXPECT_TRUE(heard[0].public_network);
+  // Two receptions, told apart; the same public station again is known.
+  cloud.time += 100;
+  EXPECT_EQ(Ingest({cloud})[0].result, IngestResult::kDuplicate);
+  auto messages = DeviceMessages(0x2C);
+  ASSERT_EQ(messages.size(), 1u);
+  ASSERT_EQ(messages[0].rinfos.size(), 2u);
+  EXPECT_EQ(messages[0].rinfos[0].station, "0A1B");
+  EXPECT_FALSE(messages[0].rinfos[0].public_network);
+  EXPECT_EQ(messages[0].rinfos[0].lat, 43.60);
+  EXPECT_EQ(messages[0].rinfos[1].station, "0A1B");
+  EXPECT_TRUE(messages[0].rinfos[1].public_network);  // stored and read back
+  EXPECT_FALSE(messages[0].rinfos[1].lat.has_value());
+  // And the other way round: the public one first, then the listed one.
+  auto first = [&] {
+    UplinkReport r = Report(0x2D, 7, 20'000, "0A1B", -100);
+    r.public_network_caller = tenant_.id;
+    return Ingest({r});
+  }();
+  EXPECT_EQ(first[0].result, IngestResult::kAccepted);
+  EXPECT_TRUE(first[0].public_network);
+  EXPECT_EQ(Ingest({Report(0x2D, 7, 20'100, "0A1B", -95)})[0].result, IngestResult::kDuplicate);
+  EXPECT_EQ(DeviceMessages(0x2D)[0].rinfos.size(), 2u);
+}
+
 TEST_P(MessageStoreTest, ThreeStationsReportingOneFrameMakeOneMessage) {
   // Separate batches, as three requests would be.
   auto first = Ingest({Report(0x2C, 100, 10'000, "0A1C", -110, 12)});

@@ -337,6 +337,9 @@ struct IngestDecision {
   // a station's late copy of an older frame. It gets no downlink: that frame's
   // answer window is over, and its downlink was decided when it was new.
   bool behind_latest = false;
+  // kAccepted and kDuplicate: the report's station was taken as a public
+  // network's base station (Reception::public_network).
+  bool public_network = false;
   // A refused report's device and station, for its log line (the ingest
   // writer sets them; the reports themselves are gone by then).
   uint32_t refused_device = 0;

@@ -18,7 +18,7 @@ T0 = 1700000000000
 class PipelineFlows(ServedSite):
     @classmethod
     def set_up_site(cls):
-        admin = cls.set_up_tenant(19, "4A0000", registered=list(range(8)) + [9, 10])
+        admin = cls.set_up_tenant(21, "4A0000", registered=list(range(8)) + [9, 10])
         cls.other_station_user = cls.site.api_user("STATION", group=cls.other)
         # The operator's station (root group) hears everyone; two of the tenant's; one of
         # another tenant.
@@ -432,6 +432,51 @@ class PipelineFlows(ServedSite):
                          {"result": "refused", "reason": "unknown_station"})
         c.close()
         self.assertEqual([x["seqNumber"] for x in self.messages(device)], [32, 30])
+
+    def test_a_public_base_station_with_a_listed_stations_id_is_another_station(self):
+        # The operator's station 0A1B and the public network's base station 0A1B (through
+        # the tenant's Sigfox Cloud BIDIR callback) hear one frame that asks for a downlink:
+        # two receptions, and only the one heard best gets the downlink.
+        for pair, operator_rssi, cloud_rssi in ((19, "-90.00", "-140.00"),
+                                                (20, "-140.00", "-90.00")):
+            device = self.direct_downlink_device("shared-id-%d" % pair, "deadbeefcafe%04x" % pair,
+                                                 pair)
+            answers = {}
+
+            def operator():
+                c = Client(self.server, self.admin_user)
+                answers["operator"] = c.ok("POST", "/api/ingest/uplink", self.report(
+                    device, 60, 1790001000000, "0A1B", ack=True, rssi=float(operator_rssi)))
+                c.close()
+
+            def cloud():
+                c = Client(self.server, self.station_user)
+                answers["cloud"] = c.call("POST", "/api/ingest/sigfox-callback",
+                                          {"device": device, "time": 1790001000, "data": "0a",
+                                           "seqNumber": "60", "station": "0A1B",
+                                           "rssi": cloud_rssi, "snr": "7.00", "ack": "true"})[::2]
+                c.close()
+            threads = [threading.Thread(target=operator)]
+            threads[0].start()
+            time.sleep(0.2)
+            threads.append(threading.Thread(target=cloud))
+            threads[1].start()
+            for t in threads:
+                t.join()
+            data = "deadbeefcafe%04x" % pair
+            m = self.messages(device)[0]
+            self.assertEqual([(r["tap"], r["lat"] is None) for r in m["rinfos"]],
+                             [("0A1B", False), ("0A1B", True)], m)
+            self.assertEqual(m["downlinkAnswerStatus"],
+                             {"data": data, "station": "0A1B", "acknowledged": None})
+            if operator_rssi == "-90.00":
+                self.assertEqual(answers["operator"],
+                                 {"result": "accepted", "downlink": {"data": data}}, answers)
+                self.assertEqual(answers["cloud"], (204, None), answers)
+            else:
+                self.assertEqual(answers["operator"], {"result": "accepted"}, answers)
+                self.assertEqual(answers["cloud"], (200, {device: {"downlinkData": data}}),
+                                 answers)
 
     def test_a_public_networks_service_callbacks_confirm_its_downlink_and_carry_status(self):
         bidir = self.direct_downlink_device("bidir-public", "deadbeefcafe0004", 18)

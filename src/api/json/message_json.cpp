@@ -203,7 +203,7 @@ void AppendMessageJson(std::string& out, const Message& m, std::string_view call
     AppendString(out, m.downlink_data);
     out += ',';
     AppendKey(out, "station");
-    AppendString(out, m.downlink_station);
+    AppendString(out, StationOfKey(m.downlink_station));
     out += ',';
     AppendKey(out, "acknowledged");
     out += !m.downlink_ack ? "null" : *m.downlink_ack ? "true" : "false";

@@ -16,8 +16,8 @@ Message TwoStationMessage() {
   m.time = 1700000000123;
   m.seq_number = 42;
   m.data = "0102ff";
-  m.rinfos = {Reception{"0A1B", -120.5, 12.25, 868130000, 43.6, 1.44, 0},
-              Reception{"0A1C", -110, 7.75, 868130000, std::nullopt, std::nullopt, 35}};
+  m.rinfos = {Reception{"0A1B", -120.5, 12.25, 868130000, 43.6, 1.44, 0, false},
+              Reception{"0A1C", -110, 7.75, 868130000, std::nullopt, std::nullopt, 35, false}};
   m.ack = true;
   m.link_quality = LinkQuality::kGood;
   m.computed_location = ComputedLocation{43.61, 1.45, 250};
@@ -109,7 +109,7 @@ TEST(MessageJsonText, InvalidUtf8AndControlsInStoredStringsAreEscaped) {
 TEST(MessageJsonText, NoStationAndNonFiniteNumbers) {
   Message m;
   m.device = SigfoxId{1};
-  m.rinfos = {Reception{"0A1B", std::nan(""), 0, 0, std::nullopt, std::nullopt, 0}};
+  m.rinfos = {Reception{"0A1B", std::nan(""), 0, 0, std::nullopt, std::nullopt, 0, false}};
   json j = Written(m);
   EXPECT_TRUE(j["rinfos"][0]["rssi"].is_null());
   m.rinfos.clear();

@@ -49,6 +49,7 @@ std::string EncodeRinfos(const std::vector<Reception>& rinfos) {
     AppendJsonNumber(out, r.lng);
     out += ",\"delay\":";
     out += std::to_string(r.delay);
+    if (r.public_network) out += ",\"public\":true";
     out += '}';
   }
   out += ']';
@@ -85,6 +86,8 @@ std::vector<Reception> DecodeRinfos(const std::string& text) {
     r.lat = OptDouble(o, "lat");
     r.lng = OptDouble(o, "lng");
     if (o["delay"].get(n) == simdjson::SUCCESS) r.delay = n;
+    bool public_network = false;
+    if (o["public"].get(public_network) == simdjson::SUCCESS) r.public_network = public_network;
     out.push_back(std::move(r));
   }
   return out;
@@ -309,7 +312,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinksOn(Connection& c,
   std::deque<Message> created;       // new messages (stable addresses)
   std::deque<Message> looked_up;
   std::unordered_set<const Message*> merged;  // looked-up messages that gained a station
-  std::vector<std::pair<const Message*, std::string>> joined;     // (message, station) joined
+  std::vector<std::pair<const Message*, size_t>> joined;          // (message, its reception) joined
   std::vector<const Message*> frame_of(reports.size(), nullptr);  // the message a copy joined
   auto complete = [&](Message& m, const DeviceUplink& d) {
     if (policy.complete) policy.complete(m, d.payload_type, d.payload_config);
@@ -324,11 +327,13 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinksOn(Connection& c,
     }
     DeviceUplink& d = dev->second;
     std::optional<StationInfo> station = stations[r.station];
+    bool public_network = false;
     if (!r.public_network_caller.empty()) {
       const std::string& tree = caller_trees[r.public_network_caller];
       if (!station || !station->tree.starts_with(tree)) {
         station.reset();
         if (!tree.empty()) station = StationInfo{tree, std::nullopt, std::nullopt};
+        public_network = station.has_value();
       }
     } else if (!r.caller_group.empty() && station) {
       const std::string& tree = caller_trees[r.caller_group];
@@ -342,7 +347,9 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinksOn(Connection& c,
       decision.result = IngestResult::kForeignStation;
       continue;
     }
-    Reception reception{r.station, r.rssi, r.snr, r.freq, station->lat, station->lng, 0};
+    Reception reception{r.station,    r.rssi,       r.snr, r.freq,
+                        station->lat, station->lng, 0,     public_network};
+    decision.public_network = public_network;
     // The frame this report may be another station's copy of: the device's
     // last one, or, when the report is behind it, an earlier frame within the
     // window (reports of two frames can arrive out of order).
@@ -379,14 +386,15 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinksOn(Connection& c,
     }
     if (frame != nullptr && std::llabs(r.time - frame->time) <= policy.dedup_window_ms) {
       Message* m = frame;
-      const bool known = std::any_of(m->rinfos.begin(), m->rinfos.end(),
-                                     [&](const Reception& x) { return x.station == r.station; });
+      const bool known = std::any_of(m->rinfos.begin(), m->rinfos.end(), [&](const Reception& x) {
+        return x.station == r.station && x.public_network == public_network;
+      });
       if (!known && m->rinfos.size() < kMaxReceptions) {
         reception.delay = r.time - m->time;
         m->rinfos.push_back(std::move(reception));
         complete(*m, d);
         merged.insert(m);
-        joined.emplace_back(m, r.station);
+        joined.emplace_back(m, m->rinfos.size() - 1);
       }
       decision.result = IngestResult::kDuplicate;
       frame_of[i] = m;
@@ -544,11 +552,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinksOn(Connection& c,
   {
     StatsDeltas stats;
     for (const Message& m : created) stats.AddReception(m, m.rinfos.front(), true);
-    for (const auto& [m, station] : joined) {
-      for (const Reception& r : m->rinfos) {
-        if (r.station == station) stats.AddReception(*m, r, false);
-      }
-    }
+    for (const auto& [m, reception] : joined) stats.AddReception(*m, m->rinfos[reception], false);
     ROOST_RETURN_IF_ERROR(AddStatsOn(c, stats));
   }
   if (!created.empty() || !joined.empty()) {
@@ -560,7 +564,7 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinksOn(Connection& c,
     };
     std::map<std::string, std::vector<Firing>> firing;
     for (const Message& m : created) firing.emplace(m.type, std::vector<Firing>{});
-    for (const auto& [m, station] : joined) firing.emplace(m->type, std::vector<Firing>{});
+    for (const auto& [m, reception] : joined) firing.emplace(m->type, std::vector<Firing>{});
     {
       ROOST_SQL_QUERY(q, c,
                       "SELECT c.id, c.send_duplicate, CASE WHEN c.downlink_hook = 1 AND "
@@ -616,10 +620,10 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinksOn(Connection& c,
       }
     };
     for (const Message& m : created) queue(m, m.rinfos.front().station, false);
-    for (const auto& [m, station] : joined) {
+    for (const auto& [m, reception] : joined) {
       // A station that joined a message made in this batch is one of its
       // duplicates too: the first report's deliveries went with the message.
-      queue(*m, station, true);
+      queue(*m, m->rinfos[reception].station, true);
     }
     // A handed-off delivery's lease is both its due time (a claim finds it
     // when the instance that had it is gone) and its lease_until, which tells
