@@ -1684,6 +1684,31 @@ TEST_P(CallbackStoreTest, ALateServiceReportLeavesTheLatestOneToMatchItsCopies) 
   EXPECT_EQ(delivered, (std::multiset<int64_t>{8, 9}));
 }
 
+TEST_P(CallbackStoreTest, ALateServiceReportsCopyIsADuplicateToo) {
+  AddStatusCallback();
+  EXPECT_EQ(IngestStatus(StatusReport(1'000'000, 9)), IngestResult::kAccepted);
+  // A station's backlog: report 8, older than the latest, then its copy from
+  // another station. Counted and delivered once.
+  EXPECT_EQ(IngestStatus(StatusReport(400'000, 8)), IngestResult::kAccepted);
+  ServiceReport copy = StatusReport(400'300, 8);
+  copy.station = "0A1C";
+  EXPECT_EQ(IngestStatus(copy), IngestResult::kDuplicate);
+  std::multiset<int64_t> delivered;
+  for (const DeliveryTask& t : Claim(100'000'000)) delivered.insert(t.delivery.seq_number);
+  EXPECT_EQ(delivered, (std::multiset<int64_t>{8, 9}));
+  // Ten more reports: only the last 8 of the kind are kept to match against,
+  // so the oldest one's copy is no longer found (it is taken again).
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(IngestStatus(StatusReport(2'000'000 + i * 100'000, 10 + i)), IngestResult::kAccepted);
+  }
+  ServiceReport newest = StatusReport(2'900'100, 19);
+  newest.station = "0A1C";
+  EXPECT_EQ(IngestStatus(newest), IngestResult::kDuplicate);
+  ServiceReport oldest = StatusReport(2'000'100, 10);
+  oldest.station = "0A1C";
+  EXPECT_EQ(IngestStatus(oldest), IngestResult::kAccepted);
+}
+
 TEST_P(CallbackStoreTest, ServiceReportsQueueServiceCallbacksWithTheirValuesOnce) {
   Callback status = MakeCallback("cb-status", type_);
   status.callback_type = CallbackType::kService;

@@ -762,7 +762,9 @@ class Store {
   // row lock. Refused as uplinks are (kUnknownDevice, kUnknownStation,
   // kForeignStation); the same report again (same kind and sequence number, or
   // without one, any report of that kind) within the policy's window is
-  // kDuplicate and changes nothing. Otherwise (kAccepted):
+  // kDuplicate and changes nothing; it is looked for among the device's last
+  // 8 reports of the kind, so a late report's copy is found too. Otherwise
+  // (kAccepted):
   //  - STATUS adds its temperature and voltage to the hourly statistics of the
   //    device and its type;
   //  - ACKNOWLEDGE records the confirmation on the device's latest message with

@@ -269,8 +269,8 @@ Result<int64_t> SqlStore::PurgeStatisticsBefore(EpochMillis cutoff) {
       "FROM hourly_stats WHERE hour < $1 LIMIT $2)",
       "DELETE FROM hourly_frequencies WHERE (scope, scope_id, hour, freq_khz) IN (SELECT scope, "
       "scope_id, hour, freq_khz FROM hourly_frequencies WHERE hour < $1 LIMIT $2)",
-      "DELETE FROM service_reports WHERE (device_id, kind) IN (SELECT device_id, kind FROM "
-      "service_reports WHERE time < $1 LIMIT $2)",
+      "DELETE FROM service_reports WHERE (device_id, kind, time, seq_number) IN (SELECT "
+      "device_id, kind, time, seq_number FROM service_reports WHERE time < $1 LIMIT $2)",
   };
   int64_t total = 0;
   for (const char* sql : kDeletes) {

@@ -24,6 +24,9 @@ EpochMillis HourOf(EpochMillis t) {
 // n rows takes n / 256 statements and one per bit of the remainder, while a
 // connection prepares (and caches, by text) at most nine texts per table.
 constexpr size_t kMaxRowsPerUpsert = 256;
+// The SERVICE reports of a kind kept per device to match copies against
+// (IngestService): a late report's copy is found among them.
+constexpr int64_t kKeptServiceReports = 8;
 
 // "<head> VALUES ($1, …, $columns), (…), … <tail>" for `rows` rows.
 std::string MultiRowUpsert(std::string_view head, size_t rows, int columns, std::string_view tail) {
@@ -302,35 +305,40 @@ Result<IngestDecision> SqlStore::IngestService(const ServiceReport& r, const Ing
     // The same report from another station: same sequence number within the
     // window; when either has none, any report of the kind within the window
     // (the stations' clocks differ, and a device sends a kind of service
-    // report far less often than that).
+    // report far less often than that). Matched against the device's last
+    // kKeptServiceReports of the kind, so that a late report's copy (a
+    // station's backlog) is found too, not only the latest's.
     ROOST_SQL_QUERY(q, c,
-                    "SELECT seq_number, time FROM service_reports WHERE device_id = $1 AND "
-                    "kind = $2",
+                    "SELECT 1 FROM service_reports WHERE device_id = $1 AND kind = $2 AND "
+                    "time >= $3 AND time <= $4 AND ($5 < 0 OR seq_number < 0 OR "
+                    "seq_number = $5) LIMIT 1",
                     "ingest service report");
-    auto row = q.Bind(1, int64_t{r.device.value}).Bind(2, kind).Next();
+    q.Bind(1, int64_t{r.device.value}).Bind(2, kind);
+    q.Bind(3, r.time - policy.dedup_window_ms).Bind(4, r.time + policy.dedup_window_ms);
+    auto row = q.Bind(5, seq).Next();
     if (!row.ok()) return row.status();
     if (*row) {
-      const int64_t last_seq = q.Int(0);
-      const EpochMillis last_time = q.Int(1);
-      // Stations may differ in whether they pass the number on.
-      const bool same = seq < 0 || last_seq < 0 || last_seq == seq;
-      if (same && std::llabs(r.time - last_time) <= policy.dedup_window_ms) {
-        decision.result = IngestResult::kDuplicate;
-        return decision;
-      }
+      decision.result = IngestResult::kDuplicate;
+      return decision;
     }
   }
   {
     ROOST_SQL_QUERY(q, c,
-                    // Only forward: a late report (a station's backlog) is
-                    // taken but does not replace the latest one, so a copy of
-                    // the latest heard after it is still found the same.
-                    "INSERT INTO service_reports (device_id, kind, seq_number, time) VALUES ($1, "
-                    "$2, $3, $4) ON CONFLICT (device_id, kind) DO UPDATE SET seq_number = "
-                    "excluded.seq_number, time = excluded.time WHERE excluded.time >= "
-                    "service_reports.time",
+                    "INSERT INTO service_reports (device_id, kind, time, seq_number) VALUES ($1, "
+                    "$2, $3, $4) ON CONFLICT (device_id, kind, time, seq_number) DO NOTHING",
                     "ingest service report");
-    q.Bind(1, int64_t{r.device.value}).Bind(2, kind).Bind(3, seq).Bind(4, r.time);
+    q.Bind(1, int64_t{r.device.value}).Bind(2, kind).Bind(3, r.time).Bind(4, seq);
+    ROOST_RETURN_IF_ERROR(q.Run());
+  }
+  {
+    // Only the last kKeptServiceReports of the kind stay: the table holds a
+    // few rows per device, however long it has sent.
+    ROOST_SQL_QUERY(q, c,
+                    "DELETE FROM service_reports WHERE device_id = $1 AND kind = $2 AND time < "
+                    "(SELECT time FROM service_reports WHERE device_id = $1 AND kind = $2 "
+                    "ORDER BY time DESC LIMIT 1 OFFSET $3)",
+                    "ingest service report");
+    q.Bind(1, int64_t{r.device.value}).Bind(2, kind).Bind(3, kKeptServiceReports - 1);
     ROOST_RETURN_IF_ERROR(q.Run());
   }
   {
