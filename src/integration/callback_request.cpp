@@ -414,7 +414,7 @@ void CompiledCallback::FillVariables(const Message& message, const Delivery& del
   }
   set(Variable::kDuplicate,
       [&] { return std::string_view(delivery.duplicate ? "true" : "false"); });
-  set(Variable::kStation, [&] { return std::string_view(delivery.station); });
+  set(Variable::kStation, [&] { return StationOfKey(delivery.station); });
   set(Variable::kAck, [&] { return std::string_view(message.ack ? "true" : "false"); });
   set(Variable::kLongPolling, [&] { return std::string_view("false"); });
   const bool own_values_needed = needed.Has(Variable::kTemp) || needed.Has(Variable::kBatt) ||
@@ -438,8 +438,9 @@ void CompiledCallback::FillVariables(const Message& message, const Delivery& del
   // the ones it has, so these values are the same at every attempt, however
   // many stations joined it between them.
   const auto reporting =
-      std::find_if(message.rinfos.begin(), message.rinfos.end(),
-                   [&](const Reception& r) { return r.station == delivery.station; });
+      std::find_if(message.rinfos.begin(), message.rinfos.end(), [&](const Reception& r) {
+        return ReceptionKey(r.station, r.public_network) == delivery.station;
+      });
   const size_t k = reporting == message.rinfos.end()
                        ? 0
                        : static_cast<size_t>(reporting - message.rinfos.begin());

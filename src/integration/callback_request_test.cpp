@@ -147,6 +147,29 @@ TEST(CallbackRequest, DuplicateDeliveryUsesTheReportingStation) {
             "true 0FFF -99.13 10.50 10.50 43.546500 1.398912");
 }
 
+TEST(CallbackRequest, APublicBaseStationsDuplicateIsNotTakenForTheListedStationOfItsId) {
+  // The Sigfox Cloud's base station 0B2C and a listed station 0B2C both heard
+  // the frame: the public one's duplicate (station "public:0B2C") carries its
+  // own signal, and {station} is the id alone.
+  Message m = TwoStationMessage();
+  Reception cloud = m.rinfos[1];
+  cloud.public_network = true;
+  cloud.rssi = -140;
+  cloud.snr = 3;
+  cloud.lat.reset();
+  cloud.lng.reset();
+  cloud.delay = 120;
+  m.rinfos.push_back(cloud);
+  Callback c = UrlCallback();
+  c.body_template = "{station} {rssi} {snr}";
+  Delivery d = FirstDelivery();
+  d.duplicate = true;
+  d.station = ReceptionKey("0B2C", true);
+  EXPECT_EQ(MustBuild(c, m, d).body, "0B2C -140.00 3.00");
+  d.station = ReceptionKey("0B2C", false);
+  EXPECT_EQ(MustBuild(c, m, d).body, "0B2C -120.50 12.00");
+}
+
 // A message's delivery is sent with the values it was queued with, however
 // many stations join the message before an attempt: a retry renders the
 // stored message, which may list more stations than the first attempt's.

@@ -92,7 +92,8 @@ struct Delivery {
   EpochMillis message_time = 0;
   int64_t seq_number = 0;
   bool duplicate = false;  // sent for a later station's report (sendDuplicate)
-  std::string station;     // the report's station (the first one for the message itself)
+  std::string station;     // the report's station, a ReceptionKey (the first one for the
+                           // message itself)
   DeliveryState state = DeliveryState::kPending;
   int32_t attempts = 0;
   EpochMillis next_attempt = 0;

@@ -231,7 +231,10 @@ std::optional<HookResult> DownlinkArbiter::SendCall(const Call& call) {
     rendered.device = call.key.device;
     rendered.message_time = call.key.time;
     rendered.seq_number = call.key.seq;
-    rendered.station = call.message.rinfos.empty() ? "" : call.message.rinfos.front().station;
+    rendered.station = call.message.rinfos.empty()
+                           ? ""
+                           : ReceptionKey(call.message.rinfos.front().station,
+                                          call.message.rinfos.front().public_network);
   }
   auto compiled = hooks_.Get(call.callback);
   if (!compiled.ok()) {

@@ -8,6 +8,7 @@
 #include "core/identifiers.h"
 #include "core/json_number.h"
 #include "core/text.h"
+#include "model/message.h"
 #include "observe/json_string.h"
 #include "pipeline/attempt_log.h"
 
@@ -362,7 +363,7 @@ void AppendDeliveryJson(std::string& out, const Delivery& d, bool secrets) {
   number_or_null("seqNumber", d.seq_number >= 0, d.seq_number);
   key("duplicate");
   out += d.duplicate ? "true," : "false,";
-  text("station", d.station);
+  text("station", StationOfKey(d.station));
   text("state", state < 3 ? kStates[state] : "pending");
   number("attempts", d.attempts);
   // No attempt ended yet: no status, rather than a 0 that no answer has.

@@ -619,11 +619,14 @@ Result<std::vector<IngestDecision>> SqlStore::IngestUplinksOn(Connection& c,
         row_messages.push_back(&m);
       }
     };
-    for (const Message& m : created) queue(m, m.rinfos.front().station, false);
+    for (const Message& m : created) {
+      queue(m, ReceptionKey(m.rinfos.front().station, m.rinfos.front().public_network), false);
+    }
     for (const auto& [m, reception] : joined) {
       // A station that joined a message made in this batch is one of its
       // duplicates too: the first report's deliveries went with the message.
-      queue(*m, m->rinfos[reception].station, true);
+      const Reception& joining = m->rinfos[reception];
+      queue(*m, ReceptionKey(joining.station, joining.public_network), true);
     }
     // A handed-off delivery's lease is both its due time (a claim finds it
     // when the instance that had it is gone) and its lease_until, which tells
