@@ -474,8 +474,8 @@ Result<od::json_type> RootType(od::document& doc) {
   return type;
 }
 
-Status ReadUplinkObject(od::object object, const Where& w, bool sigfox, UplinkReport& out) {
-  UplinkReader reader(out, w, sigfox);
+Status ReadUplinkObject(od::object object, const Where& w, UplinkReport& out) {
+  UplinkReader reader(out, w, /*sigfox=*/false);
   ROOST_RETURN_IF_ERROR(ReadMembers(
       object, w, [&](std::string_view key, const Scalar& s) { return reader.Member(key, s); }));
   return reader.Finish();
@@ -699,12 +699,40 @@ class ServiceReader {
   unsigned seen_ = 0;
 };
 
-Status ReadService(od::object object, bool sigfox, ServiceReport& r) {
-  ServiceReader reader(r, sigfox);
+Status ReadService(od::object object, ServiceReport& r) {
+  ServiceReader reader(r, /*sigfox=*/false);
   ROOST_RETURN_IF_ERROR(ReadMembers(object, Where{}, [&](std::string_view key, const Scalar& s) {
     return reader.Member(key, s);
   }));
   return reader.Finish();
+}
+
+// A Sigfox Cloud callback's body, fed member by member to `reader` (an
+// UplinkReader or a ServiceReader): form fields or a JSON object, by its
+// Content-Type.
+template <typename Reader>
+Status ReadSigfoxBody(std::string_view body, std::string_view content_type, Reader& reader) {
+  const std::string_view media = TrimSpace(content_type.substr(0, content_type.find(';')));
+  if (EqualsIgnoreCase(media, "application/x-www-form-urlencoded")) {
+    ROOST_RETURN_IF_ERROR(ReadForm(body, reader));
+    return reader.Finish();
+  }
+  if (!EqualsIgnoreCase(media, "application/json")) {
+    return Status::InvalidInput(
+        "Content-Type: must be application/json or application/x-www-form-urlencoded");
+  }
+  return WithDocument(body, [&](od::document& doc) -> Status {
+    auto type = RootType(doc);
+    if (!type.ok()) return type.status();
+    od::object object;
+    if (*type != od::json_type::object)
+      return Status::InvalidInput("body: " + std::string(kNotObject));
+    if (doc.get_object().get(object)) return Status::InvalidInput("body: " + std::string(kNotJson));
+    ROOST_RETURN_IF_ERROR(ReadMembers(object, Where{}, [&](std::string_view key, const Scalar& s) {
+      return reader.Member(key, s);
+    }));
+    return reader.Finish();
+  });
 }
 
 }  // namespace
@@ -718,7 +746,7 @@ Result<std::vector<UplinkReport>> ParseUplinkReports(std::string_view body) {
       od::object object;
       if (doc.get_object().get(object))
         return Status::InvalidInput("body: " + std::string(kNotJson));
-      return ReadUplinkObject(object, Where{}, false, out.emplace_back());
+      return ReadUplinkObject(object, Where{}, out.emplace_back());
     }
     if (*type != od::json_type::array) {
       return Status::InvalidInput("body: must be a JSON object or an array of objects");
@@ -739,7 +767,7 @@ Result<std::vector<UplinkReport>> ParseUplinkReports(std::string_view body) {
       if (t != od::json_type::object) return WholeFault(w, kNotObject);
       od::object object;
       if (element.get_object().get(object)) return WholeFault(w, kNotJson);
-      ROOST_RETURN_IF_ERROR(ReadUplinkObject(object, w, false, out.emplace_back()));
+      ROOST_RETURN_IF_ERROR(ReadUplinkObject(object, w, out.emplace_back()));
       ++index;
     }
     if (index == 0) return Status::InvalidInput("reports: at least one report is required");
@@ -750,27 +778,9 @@ Result<std::vector<UplinkReport>> ParseUplinkReports(std::string_view body) {
 }
 
 Result<UplinkReport> ParseSigfoxCallbackBody(std::string_view body, std::string_view content_type) {
-  const std::string_view media = TrimSpace(content_type.substr(0, content_type.find(';')));
   UplinkReport report;
-  if (EqualsIgnoreCase(media, "application/x-www-form-urlencoded")) {
-    UplinkReader reader(report, Where{}, true);
-    ROOST_RETURN_IF_ERROR(ReadForm(body, reader));
-    ROOST_RETURN_IF_ERROR(reader.Finish());
-    return report;
-  }
-  if (!EqualsIgnoreCase(media, "application/json")) {
-    return Status::InvalidInput(
-        "Content-Type: must be application/json or application/x-www-form-urlencoded");
-  }
-  ROOST_RETURN_IF_ERROR(WithDocument(body, [&](od::document& doc) -> Status {
-    auto type = RootType(doc);
-    if (!type.ok()) return type.status();
-    od::object object;
-    if (*type != od::json_type::object)
-      return Status::InvalidInput("body: " + std::string(kNotObject));
-    if (doc.get_object().get(object)) return Status::InvalidInput("body: " + std::string(kNotJson));
-    return ReadUplinkObject(object, Where{}, true, report);
-  }));
+  UplinkReader reader(report, Where{}, /*sigfox=*/true);
+  ROOST_RETURN_IF_ERROR(ReadSigfoxBody(body, content_type, reader));
   return report;
 }
 
@@ -783,34 +793,16 @@ Result<ServiceReport> ParseServiceReport(std::string_view body) {
     if (*type != od::json_type::object)
       return Status::InvalidInput("body: " + std::string(kNotObject));
     if (doc.get_object().get(object)) return Status::InvalidInput("body: " + std::string(kNotJson));
-    return ReadService(object, /*sigfox=*/false, report);
+    return ReadService(object, report);
   }));
   return report;
 }
 
 Result<ServiceReport> ParseSigfoxServiceCallbackBody(std::string_view body,
                                                      std::string_view content_type) {
-  const std::string_view media = TrimSpace(content_type.substr(0, content_type.find(';')));
   ServiceReport report;
-  if (EqualsIgnoreCase(media, "application/x-www-form-urlencoded")) {
-    ServiceReader reader(report, /*sigfox=*/true);
-    ROOST_RETURN_IF_ERROR(ReadForm(body, reader));
-    ROOST_RETURN_IF_ERROR(reader.Finish());
-    return report;
-  }
-  if (!EqualsIgnoreCase(media, "application/json")) {
-    return Status::InvalidInput(
-        "Content-Type: must be application/json or application/x-www-form-urlencoded");
-  }
-  ROOST_RETURN_IF_ERROR(WithDocument(body, [&](od::document& doc) -> Status {
-    auto type = RootType(doc);
-    if (!type.ok()) return type.status();
-    od::object object;
-    if (*type != od::json_type::object)
-      return Status::InvalidInput("body: " + std::string(kNotObject));
-    if (doc.get_object().get(object)) return Status::InvalidInput("body: " + std::string(kNotJson));
-    return ReadService(object, /*sigfox=*/true, report);
-  }));
+  ServiceReader reader(report, /*sigfox=*/true);
+  ROOST_RETURN_IF_ERROR(ReadSigfoxBody(body, content_type, reader));
   return report;
 }
 
